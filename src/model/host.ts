@@ -1,0 +1,224 @@
+/**
+ * The Docker host model: daemon configuration, containers, networks, listeners, interfaces,
+ * routes and sysctls, as plain immutable data. Built by `src/ingest/` from a snapshot; read by
+ * `src/docker/`, the lint rules and the reporters.
+ */
+import type { SourceLocation } from './diagnostic.ts';
+import type { Family } from './ruleset.ts';
+
+export type Protocol = 'tcp' | 'udp' | 'sctp';
+
+// ---------------------------------------------------------------------------------------------
+// Daemon
+
+/** A value of the effective daemon configuration and where it came from. */
+export interface Setting<T> {
+  readonly value: T;
+  /** `file` when daemon.json set it; `default` when Docker's default for the version applies. */
+  readonly source: 'file' | 'default';
+  /** Location of the key in daemon.json when source is `file`. */
+  readonly location?: SourceLocation;
+}
+
+export interface DaemonConfig {
+  readonly iptables: Setting<boolean>;
+  readonly ip6tables: Setting<boolean>;
+  readonly ipForward: Setting<boolean>;
+  readonly ipForwardNoDrop: Setting<boolean>;
+  readonly ipMasq: Setting<boolean>;
+  readonly icc: Setting<boolean>;
+  /** Default host binding address for `-p` on the default bridge. */
+  readonly ip: Setting<string>;
+  readonly userlandProxy: Setting<boolean>;
+  readonly ipv6: Setting<boolean>;
+  readonly bip: Setting<string | null>;
+  readonly bip6: Setting<string | null>;
+  readonly fixedCidr: Setting<string | null>;
+  readonly fixedCidrV6: Setting<string | null>;
+  /** `""` = default bridge docker0; `"none"` disables the default bridge. */
+  readonly bridge: Setting<string>;
+  readonly allowDirectRouting: Setting<boolean>;
+  readonly bridgeAcceptFwmark: Setting<string | null>;
+  readonly firewallBackend: Setting<'iptables' | 'nftables'>;
+  readonly experimental: Setting<boolean>;
+  readonly liveRestore: Setting<boolean>;
+  readonly hosts: Setting<readonly string[]>;
+  readonly defaultAddressPools: Setting<
+    readonly { readonly base: string; readonly size: number }[]
+  >;
+  readonly defaultNetworkOpts: Setting<Readonly<Record<string, Readonly<Record<string, string>>>>>;
+  /** Keys present in daemon.json that dockwall does not interpret (still reported if unknown). */
+  readonly otherKeys: readonly string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Networks
+
+/** 'bridge' | 'host' | 'null' | 'macvlan' | 'ipvlan' | 'overlay', or a plugin's name. */
+export type NetworkDriver = string;
+
+export type GatewayMode = 'nat' | 'nat-unprotected' | 'routed' | 'isolated';
+
+export interface Subnet {
+  readonly family: Family;
+  /** CIDR, e.g. `172.17.0.0/16`. */
+  readonly cidr: string;
+  readonly gateway: string | null;
+}
+
+export interface Network {
+  readonly id: string;
+  readonly name: string;
+  readonly driver: NetworkDriver;
+  /** Linux bridge interface for bridge networks (`docker0`, `br-<12 of id>`, or the option). */
+  readonly bridgeName: string | null;
+  readonly subnets: readonly Subnet[];
+  readonly internal: boolean;
+  readonly icc: boolean;
+  readonly masquerade: boolean;
+  readonly enableIPv4: boolean;
+  readonly enableIPv6: boolean;
+  readonly gatewayModeV4: GatewayMode;
+  readonly gatewayModeV6: GatewayMode;
+  /** Default host binding addresses for `-p` on this network. */
+  readonly hostBindingIpv4: string | null;
+  readonly hostBindingIpv6: string | null;
+  readonly isDefaultBridge: boolean;
+  readonly options: Readonly<Record<string, string>>;
+  readonly location: SourceLocation;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Containers
+
+export type NetworkMode =
+  | { readonly kind: 'bridge'; readonly network: string }
+  | { readonly kind: 'host' }
+  | { readonly kind: 'none' }
+  /** `container:<ref>`; `resolved` is the container whose namespace is shared at the end of the chain. */
+  | { readonly kind: 'container'; readonly ref: string; readonly resolved: string | null }
+  /** A user-defined network of any driver (bridge, macvlan, ipvlan, overlay…). */
+  | { readonly kind: 'network'; readonly network: string; readonly driver: NetworkDriver | null };
+
+export interface Endpoint {
+  readonly network: string;
+  readonly networkId: string | null;
+  readonly ipv4: string | null;
+  readonly ipv4PrefixLength: number | null;
+  readonly ipv6: string | null;
+  readonly ipv6PrefixLength: number | null;
+  readonly gateway: string | null;
+  readonly gatewayV6: string | null;
+  readonly mac: string | null;
+}
+
+/** A port mapping Docker reports as in effect (`NetworkSettings.Ports`). */
+export interface PublishedPort {
+  readonly containerPort: number;
+  readonly protocol: Protocol;
+  /** `0.0.0.0`, `::`, or a specific address. */
+  readonly hostIp: string;
+  /** null for routed-mode mappings (`HostPort: ""`). */
+  readonly hostPort: number | null;
+  readonly location: SourceLocation;
+}
+
+/** A port mapping the user asked for (`HostConfig.PortBindings`). */
+export interface PortBindingRequest {
+  readonly containerPort: number;
+  readonly protocol: Protocol;
+  /** `""` means "use the network's default". */
+  readonly hostIp: string;
+  /** `""` means "any free port"; ranges kept as text (`8000-8010`). */
+  readonly hostPort: string;
+  readonly location: SourceLocation;
+}
+
+export interface Container {
+  readonly id: string;
+  /** Without the leading `/`. */
+  readonly name: string;
+  readonly image: string;
+  readonly running: boolean;
+  readonly networkMode: NetworkMode;
+  readonly endpoints: readonly Endpoint[];
+  readonly published: readonly PublishedPort[];
+  readonly requested: readonly PortBindingRequest[];
+  readonly exposed: readonly { readonly port: number; readonly protocol: Protocol }[];
+  readonly publishAll: boolean;
+  readonly location: SourceLocation;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host networking
+
+export type ListenerProcessKind = 'docker-proxy' | 'dockerd' | 'other' | 'unknown';
+
+export interface Listener {
+  readonly protocol: 'tcp' | 'udp';
+  /** `0.0.0.0`, `::`, `*` (both families), or a specific address (zone stripped). */
+  readonly address: string;
+  readonly port: number;
+  readonly process: { readonly name: string; readonly pid: number | null } | null;
+  readonly kind: ListenerProcessKind;
+  readonly location: SourceLocation;
+}
+
+export interface InterfaceAddress {
+  readonly family: Family;
+  readonly address: string;
+  readonly prefixLength: number;
+  readonly scope: string | null;
+}
+
+export interface HostInterface {
+  readonly name: string;
+  readonly index: number | null;
+  readonly up: boolean;
+  readonly addresses: readonly InterfaceAddress[];
+  /** `loopback`, `bridge`, `veth`, `ether`… as far as the input says. */
+  readonly kind: string | null;
+}
+
+export interface Route {
+  readonly family: Family;
+  /** CIDR or `default`. */
+  readonly destination: string;
+  readonly device: string | null;
+  readonly gateway: string | null;
+  readonly table: string;
+  /** `unicast`, `local`, `broadcast`, `blackhole`, … */
+  readonly type: string;
+}
+
+export interface Sysctls {
+  readonly ipv4Forward: boolean | null;
+  readonly ipv6Forward: boolean | null;
+  readonly bridgeNfCallIptables: boolean | null;
+  readonly bridgeNfCallIp6tables: boolean | null;
+  readonly routeLocalnet: boolean | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rule-layout era
+
+export type LayoutEra = 'none' | 'classic' | 'v28' | 'v29' | 'nftables';
+
+export interface EraEvidence {
+  readonly era: LayoutEra;
+  /** Why: the chains and rules that decided it, in words, each with a location where there is one. */
+  readonly evidence: readonly { readonly text: string; readonly location?: SourceLocation }[];
+  /** Set when docker-version.json disagrees with what the rules show. */
+  readonly versionMismatch: string | null;
+}
+
+export interface DockerHost {
+  readonly dockerVersion: string | null;
+  readonly daemon: DaemonConfig;
+  readonly containers: readonly Container[];
+  readonly networks: readonly Network[];
+  readonly listeners: readonly Listener[];
+  readonly interfaces: readonly HostInterface[];
+  readonly routes: readonly Route[];
+  readonly sysctls: Sysctls;
+}

@@ -1,0 +1,67 @@
+/**
+ * Packets and traces as plain data: what the engine hands to rules, reporters and the UI.
+ *
+ * A Packet is one concrete packet (a witness picked from a set, or the packet a user traces);
+ * a Trace is the rule-by-rule path it takes through netfilter, with source lines.
+ */
+import type { Family } from './ruleset.ts';
+
+export type IpProtocol = 'tcp' | 'udp' | 'sctp' | 'icmp' | 'icmpv6' | number;
+
+export interface Packet {
+  readonly family: Family;
+  readonly protocol: IpProtocol;
+  readonly source: string;
+  readonly sourcePort: number | null;
+  readonly destination: string;
+  readonly destinationPort: number | null;
+  /** Ingress interface; null for a packet the host itself sends (OUTPUT path). */
+  readonly inInterface: string | null;
+  /** Conntrack state of the packet when it is not the first of a new connection. */
+  readonly state: 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'UNTRACKED';
+  readonly mark: number;
+}
+
+export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
+
+/** One rule (or chain policy) the packet met. */
+export interface TraceStep {
+  readonly hook: Hook;
+  readonly table: string;
+  readonly chain: string;
+  /** 1-based rule index in the chain; null when the chain's policy (or end of a user chain) decided. */
+  readonly rule: number | null;
+  /** File line of the rule (or of the chain declaration for a policy step); null when unknown. */
+  readonly line: number | null;
+  readonly file: string | null;
+  /** The rule as printed canonically (empty for policy steps). */
+  readonly ruleText: string;
+  /** What happened: `jump DOCKER-USER`, `DNAT 172.17.0.2:80`, `ACCEPT`, `policy DROP`, `RETURN`, `MARK 0x1`… */
+  readonly action: string;
+  /** True when the rule's match could not be decided for this packet (an unmodelled match). */
+  readonly uncertain: boolean;
+}
+
+export type Verdict = 'accepted' | 'dropped' | 'rejected';
+export type Certainty = 'certain' | 'possible';
+
+/** Where an accepted packet ends up. */
+export interface Delivery {
+  /** `local`: a socket of the host (INPUT); `forward`: routed out of an interface. */
+  readonly kind: 'local' | 'forward';
+  readonly address: string;
+  readonly port: number | null;
+  /** Egress interface for forwarded packets. */
+  readonly outInterface: string | null;
+}
+
+export interface Trace {
+  readonly packet: Packet;
+  readonly verdict: Verdict;
+  readonly certainty: Certainty;
+  readonly steps: readonly TraceStep[];
+  /** The packet after NAT, where it was delivered; null when dropped or rejected. */
+  readonly delivery: Delivery | null;
+  /** Rules whose unmodelled matches made the verdict uncertain (`table/chain#index`). */
+  readonly uncertainRules: readonly string[];
+}
