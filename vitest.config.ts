@@ -5,9 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Kernel-referee tests build network namespaces; running them in parallel with
-    // each other is fine (separate namespaces), but keep the pool small on 2 cores.
+    // Two cores on the CI machine; kernel tests make their own namespaces and may run beside others.
     maxWorkers: 2,
-    reporters: process.env['CI'] ? ['default'] : ['default'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
