@@ -1,0 +1,183 @@
+/**
+ * The engine's public types: what audit rules, reporters and the UI code against.
+ *
+ * Packet model: the engine reasons about the FIRST packet of a connection (TCP SYN, the first
+ * UDP datagram, ctstate NEW) unless a query asks for other conntrack states. Every result is
+ * two-sided: `certain` ⊆ `possible`. Packets in `certain` take the path whatever unmodelled
+ * matches (`-m recent`, `-m string`, an ipset without contents, …) do; packets in `possible`
+ * take it under some outcome of those matches. The rules responsible are listed.
+ */
+import type { Diagnostic } from '../model/diagnostic.ts';
+import type { Family, PortRange } from '../model/ruleset.ts';
+import type { Hook, IpProtocol, Packet, Trace } from '../model/trace.ts';
+
+/** Conntrack states a query may ask for (default: NEW only). */
+export type QueryState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'UNTRACKED';
+
+/**
+ * A set of packets described as plain data. Absent fields mean "any". Lists mean "any of".
+ * `destinations`/`destinationPorts` constrain the current headers (after DNAT when the set is a
+ * result past nat PREROUTING); `originalDestinations`/`originalDestinationPorts` constrain the
+ * headers as the client sent them (conntrack's original tuple).
+ */
+export interface PacketConstraint {
+  /** CIDRs or plain addresses. */
+  readonly sources?: readonly string[];
+  readonly destinations?: readonly string[];
+  readonly originalDestinations?: readonly string[];
+  readonly protocols?: readonly IpProtocol[];
+  readonly sourcePorts?: readonly PortRange[];
+  readonly destinationPorts?: readonly PortRange[];
+  readonly originalDestinationPorts?: readonly PortRange[];
+  /** Ingress interfaces; `null` in the list means "sent by the host itself". */
+  readonly inInterfaces?: readonly (string | null)[];
+  /** Egress interfaces (known after routing). */
+  readonly outInterfaces?: readonly string[];
+  readonly states?: readonly QueryState[];
+  /** Exact packet mark. */
+  readonly mark?: number;
+}
+
+/**
+ * A canonical set of packets (a BDD underneath). Immutable; combine with and/or/minus.
+ * Field values are the headers at the point the set describes (see PacketConstraint).
+ */
+export interface PacketSet {
+  readonly family: Family;
+  readonly isEmpty: boolean;
+  and(other: PacketSet | PacketConstraint): PacketSet;
+  or(other: PacketSet | PacketConstraint): PacketSet;
+  minus(other: PacketSet | PacketConstraint): PacketSet;
+  equals(other: PacketSet): boolean;
+  /** True when the set contains the concrete packet (read as the client sent it). */
+  contains(packet: Packet): boolean;
+  /** Number of header combinations (over all modelled fields). */
+  count(): bigint;
+  /**
+   * One packet of the set as the client sent it (destination = original destination), null when
+   * empty. Nice values first: a public source (203.0.113.x) when allowed, TCP, the lowest port.
+   */
+  witness(prefer?: PacketConstraint): Packet | null;
+  /** The source addresses of the set as a minimal list of CIDRs. */
+  sources(): string[];
+  /** Current destinations as a minimal list of CIDRs. */
+  destinations(): string[];
+  /** Ingress interfaces that occur (`null` = host-originated; `*other*` = unlisted names). */
+  inInterfaces(): (string | null)[];
+  outInterfaces(): string[];
+}
+
+/** `certain` ⊆ `possible`. */
+export interface TwoSided {
+  readonly certain: PacketSet;
+  readonly possible: PacketSet;
+}
+
+/** A rule, as reports name it. */
+export interface RuleRef {
+  readonly table: string;
+  readonly chain: string;
+  /** 1-based; null for a chain policy. */
+  readonly index: number | null;
+  readonly file: string;
+  /** Line of the rule (of the chain declaration for a policy). */
+  readonly line: number;
+  /** Canonical rule text (empty for a policy). */
+  readonly text: string;
+}
+
+/** Where a query's ingress is: interface names, `*` for every interface, or null for OUTPUT. */
+export type Ingress = string | null | readonly (string | null)[];
+
+export interface ReachQuery {
+  readonly ingress: Ingress;
+  /** Default: any packet (state NEW). */
+  readonly packets?: PacketConstraint;
+}
+
+/** Packets delivered to one place: a local socket (INPUT) or out of an interface (FORWARD). */
+export interface DeliveryGroup {
+  readonly kind: 'local' | 'forward';
+  /** Egress interface for forwarded packets; null for local delivery. */
+  readonly outInterface: string | null;
+  /** Headers are post-NAT; the original destination is in the conntrack fields. */
+  readonly packets: TwoSided;
+  /** The rules (outside nat) that accepted them, best effort: the last terminal ACCEPT seen. */
+  readonly acceptedBy: readonly RuleRef[];
+}
+
+/** Packets stopped at one rule (or policy, or by the lack of a route). */
+export interface StopGroup {
+  readonly verdict: 'dropped' | 'rejected';
+  readonly hook: Hook | null;
+  /** null when routing dropped them (no route). */
+  readonly rule: RuleRef | null;
+  /** What decided: `DROP`, `REJECT icmp-port-unreachable`, `policy DROP`, `no route`. */
+  readonly reason: string;
+  readonly packets: TwoSided;
+}
+
+export interface ReachResult {
+  /** Every packet the query asked about (state applied). */
+  readonly query: PacketSet;
+  readonly delivered: readonly DeliveryGroup[];
+  readonly stopped: readonly StopGroup[];
+  /** Union of `delivered` (post-NAT headers). */
+  readonly deliveredAll: TwoSided;
+  /**
+   * Delivered packets whose post-NAT destination matches (address CIDR, port, proto, kind,
+   * out interface), e.g. "everything that reaches container 172.17.0.2:80/tcp".
+   */
+  deliveredTo(where: {
+    readonly address?: string;
+    readonly port?: number;
+    readonly protocol?: IpProtocol;
+    readonly kind?: 'local' | 'forward';
+    readonly outInterface?: string;
+  }): TwoSided;
+  /** Rules whose unmodelled matches made any part of this result uncertain. */
+  readonly uncertainRules: readonly RuleRef[];
+}
+
+/** The packets that ever reach one rule (from every hook that leads to its chain). */
+export interface RuleReach {
+  readonly rule: RuleRef;
+  /** Hooks through which the chain is entered. */
+  readonly hooks: readonly Hook[];
+  /** Packets reaching the rule (before its match is tested). */
+  readonly reach: TwoSided;
+  /** Packets the rule's own match selects among those reaching it. */
+  readonly matched: TwoSided;
+}
+
+export interface RuleReachQuery {
+  /** Restrict to one table. Default: all tables. */
+  readonly table?: string;
+  /** Default: every ingress, including host-originated traffic. */
+  readonly ingress?: Ingress;
+  readonly packets?: PacketConstraint;
+}
+
+export interface TraceOptions {
+  /**
+   * How unmodelled matches are decided for the one packet: `match` (default) follows the rule as
+   * if it matched, `no-match` as if not. Either way the trace's certainty becomes `possible`.
+   */
+  readonly unknown?: 'match' | 'no-match';
+}
+
+export interface Engine {
+  readonly family: Family;
+  /** Problems found in the ruleset while building (jump loops, missing chains, unmodelled options). */
+  readonly diagnostics: readonly Diagnostic[];
+  /** The set described by a constraint (ingress and state included). */
+  packets(constraint?: PacketConstraint): PacketSet;
+  /** Every table, chain and rule one packet meets, NAT, verdict and delivery. */
+  trace(packet: Packet, options?: TraceOptions): Trace;
+  /** Which packets from an ingress get delivered where, and where the rest are stopped. */
+  reach(query: ReachQuery): ReachResult;
+  /** Packets reaching every rule of every chain (or one table's). */
+  ruleReach(query?: RuleReachQuery): RuleReach[];
+  /** BDD nodes allocated so far (for benchmarks). */
+  nodeCount(): number;
+}
