@@ -1,0 +1,136 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { BddManager, FALSE, TRUE, type Bdd } from '../../src/engine/bdd.ts';
+
+// Sets over N variables are bitmasks over the 2^N assignments (assignment i: bit v of i = var v).
+const N = 6;
+const FULL = (1n << BigInt(1 << N)) - 1n;
+
+function fromMask(m: BddManager, mask: bigint): Bdd {
+  let r = FALSE;
+  for (let i = 0; i < 1 << N; i++) {
+    if (((mask >> BigInt(i)) & 1n) === 0n) continue;
+    let cube = TRUE;
+    for (let v = 0; v < N; v++) cube = m.and(cube, m.literal(v, ((i >> v) & 1) === 1));
+    r = m.or(r, cube);
+  }
+  return r;
+}
+
+function toMask(m: BddManager, a: Bdd): bigint {
+  let mask = 0n;
+  for (let i = 0; i < 1 << N; i++) {
+    const bits = Array.from({ length: N }, (_, v) => (i >> v) & 1);
+    if (m.evaluate(a, bits)) mask |= 1n << BigInt(i);
+  }
+  return mask;
+}
+
+const setArb = fc.bigInt({ min: 0n, max: FULL });
+const varsArb = fc.uniqueArray(fc.integer({ min: 0, max: N - 1 }), { maxLength: N });
+
+function existsMask(mask: bigint, vars: readonly number[]): bigint {
+  let r = 0n;
+  for (let i = 0; i < 1 << N; i++) {
+    if (((mask >> BigInt(i)) & 1n) === 0n) continue;
+    // every assignment that agrees with i outside vars
+    for (let j = 0; j < 1 << N; j++) {
+      const same = Array.from({ length: N }, (_, v) => v).every(
+        (v) => vars.includes(v) || ((i >> v) & 1) === ((j >> v) & 1),
+      );
+      if (same) r |= 1n << BigInt(j);
+    }
+  }
+  return r;
+}
+
+describe('BDD operations agree with plain set semantics', () => {
+  it('and, or, xor, diff, not, ite and canonical equality', () => {
+    fc.assert(
+      fc.property(setArb, setArb, setArb, (x, y, z) => {
+        const m = new BddManager(N);
+        const a = fromMask(m, x);
+        const b = fromMask(m, y);
+        const c = fromMask(m, z);
+        expect(toMask(m, m.and(a, b))).toBe(x & y);
+        expect(toMask(m, m.or(a, b))).toBe(x | y);
+        expect(toMask(m, m.xor(a, b))).toBe(x ^ y);
+        expect(toMask(m, m.diff(a, b))).toBe(x & ~y & FULL);
+        expect(toMask(m, m.not(a))).toBe(~x & FULL);
+        expect(toMask(m, m.ite(a, b, c))).toBe((x & y) | (~x & z & FULL));
+        // canonical: equal sets are the same node
+        expect(m.or(m.and(a, b), m.diff(a, b))).toBe(a);
+        expect(m.subset(m.and(a, b), a)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('exists and andExists quantify exactly the given variables', () => {
+    fc.assert(
+      fc.property(setArb, setArb, varsArb, (x, y, vars) => {
+        const m = new BddManager(N);
+        const a = fromMask(m, x);
+        const b = fromMask(m, y);
+        const cube = m.cube(vars);
+        expect(toMask(m, m.exists(a, cube))).toBe(existsMask(x, vars));
+        expect(m.andExists(a, b, cube)).toBe(m.exists(m.and(a, b), cube));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('restrict gives the cofactor', () => {
+    fc.assert(
+      fc.property(setArb, varsArb, fc.integer({ min: 0, max: (1 << N) - 1 }), (x, vars, vals) => {
+        const m = new BddManager(N);
+        const a = fromMask(m, x);
+        let assignment = TRUE;
+        for (const v of vars) assignment = m.and(assignment, m.literal(v, ((vals >> v) & 1) === 1));
+        const r = m.restrict(a, assignment);
+        // the cofactor does not depend on the restricted variables and equals a on that slice
+        expect(m.exists(r, m.cube(vars))).toBe(r);
+        expect(m.and(r, assignment)).toBe(m.and(a, assignment));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('satCount counts members and pick returns a member', () => {
+    fc.assert(
+      fc.property(setArb, fc.integer({ min: 0, max: 1 }), (x, pref) => {
+        const m = new BddManager(N);
+        const a = fromMask(m, x);
+        let pop = 0n;
+        for (let i = 0; i < 1 << N; i++) pop += (x >> BigInt(i)) & 1n;
+        expect(m.satCount(a)).toBe(pop);
+        const bits = m.pick(a, () => (pref === 1 ? 1 : 0));
+        if (x === 0n) expect(bits).toBeNull();
+        else {
+          expect(bits).not.toBeNull();
+          if (bits !== null) expect(m.evaluate(a, bits)).toBe(true);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('pick prefers 0 for free variables', () => {
+    const m = new BddManager(8);
+    const a = m.literal(3, true);
+    expect(Array.from(m.pick(a) ?? [])).toEqual([0, 0, 0, 1, 0, 0, 0, 0]);
+    expect(m.satCount(a)).toBe(128n);
+  });
+
+  it('grows its node arrays and unique table past the initial capacity', () => {
+    const m = new BddManager(40);
+    let r = FALSE;
+    for (let i = 0; i < 3000; i++) {
+      let cube = TRUE;
+      for (let v = 0; v < 20; v++) cube = m.and(cube, m.literal(v * 2, ((i * 7919) >> v) % 2 === 1));
+      r = m.or(r, cube);
+    }
+    expect(m.nodeCount).toBeGreaterThan(1 << 14);
+    expect(m.satCount(r)).toBe(3000n * (1n << 20n));
+  });
+});
