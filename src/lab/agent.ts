@@ -1,0 +1,85 @@
+/**
+ * The tiny python3 program the lab runs inside its namespaces: `serve` answers on TCP and UDP
+ * ports with the listener's identity (so a probe can tell *where* it landed — container or
+ * host), and `probe` makes real connections with a 1 s timeout and reports what happened.
+ * Python rather than busybox because one process can serve many ports and run all probes of a
+ * namespace concurrently, keeping a scenario to a couple of seconds.
+ */
+export const AGENT_SOURCE = String.raw`
+import json, socket, sys, threading, errno
+
+def serve(spec):
+    socks = []
+    for l in spec:
+        fam = socket.AF_INET
+        if l['protocol'] == 'tcp':
+            s = socket.socket(fam, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((l['address'], l['port']))
+            s.listen(64)
+            threading.Thread(target=tcp_loop, args=(s, l['identity']), daemon=True).start()
+        else:
+            s = socket.socket(fam, socket.SOCK_DGRAM)
+            s.bind((l['address'], l['port']))
+            threading.Thread(target=udp_loop, args=(s, l['identity']), daemon=True).start()
+        socks.append(s)
+    sys.stdout.write('ready\n'); sys.stdout.flush()
+    sys.stdin.read()  # runs until the harness closes stdin or kills it
+
+def tcp_loop(s, ident):
+    while True:
+        try:
+            c, _ = s.accept()
+            c.sendall(ident.encode() + b'\n')
+            c.close()
+        except OSError:
+            pass
+
+def udp_loop(s, ident):
+    while True:
+        try:
+            _, peer = s.recvfrom(2048)
+            s.sendto(ident.encode() + b'\n', peer)
+        except OSError:
+            pass
+
+def classify(e):
+    if isinstance(e, socket.timeout):
+        return 'timeout'
+    if e.errno == errno.ECONNREFUSED:
+        return 'refused'
+    if e.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM):
+        return 'unreachable'
+    return 'error:' + errno.errorcode.get(e.errno, str(e.errno))
+
+def probe_one(p, out):
+    tcp = p['protocol'] == 'tcp'
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.settimeout(p['timeout'])
+    r = {'id': p['id']}
+    try:
+        s.bind((p.get('source', ''), p['sourcePort']))
+        s.connect((p['destination'], p['port']))
+        if not tcp:
+            s.send(b'dwk probe\n')
+        data = s.recv(256)
+        r['outcome'] = 'connected'
+        r['identity'] = data.decode(errors='replace').strip()
+    except (OSError, socket.timeout) as e:
+        r['outcome'] = classify(e)
+    finally:
+        s.close()
+    out.append(r)
+
+def probe(spec):
+    out = []
+    threads = [threading.Thread(target=probe_one, args=(p, out)) for p in spec]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    sys.stdout.write(json.dumps(out) + '\n')
+
+mode = sys.argv[1]
+spec = json.loads(sys.argv[2])
+serve(spec) if mode == 'serve' else probe(spec)
+`;

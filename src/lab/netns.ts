@@ -1,0 +1,341 @@
+/**
+ * Builds a lab topology in Linux network namespaces, runs probes, and tears everything down.
+ *
+ * Layout: one host namespace (the fixture's rules via iptables-restore, a bridge per Docker
+ * network with its gateway, ext0 to the remote client), one namespace per container (veth into
+ * its bridge, address, default route, listeners), and a client namespace (203.0.113.2) with a
+ * route to everything via the host. No traffic leaves these namespaces.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { AGENT_SOURCE } from './agent.ts';
+import type { Probe } from './probes.ts';
+import { EXTERNAL, type LabTopology } from './topology.ts';
+
+export type Observation = 'connected' | 'refused' | 'unreachable' | 'timeout' | 'error';
+
+const OBSERVATIONS: readonly string[] = ['connected', 'refused', 'unreachable', 'timeout'];
+const asObservation = (o: string | undefined): Observation =>
+  o !== undefined && OBSERVATIONS.includes(o) ? (o as Observation) : 'error';
+
+export interface ProbeResult {
+  readonly probe: Probe;
+  readonly outcome: Observation;
+  /** What the listener answered: `host` or `<container>:<port>/<proto>`; null when no answer. */
+  readonly identity: string | null;
+}
+
+export interface Lab {
+  readonly topology: LabTopology;
+  readonly hostNs: string;
+  readonly clientNs: string;
+  readonly containerNs: ReadonlyMap<string, string>;
+  /** Whether bridged (same-bridge) traffic traverses iptables in the host namespace. */
+  readonly brNetfilter: boolean;
+  /** Interfaces of the host namespace, for the engine's context. */
+  readonly hostInterfaces: readonly string[];
+  readonly listeners: ChildProcess[];
+  readonly log: string[];
+}
+
+export interface Capability {
+  readonly ok: boolean;
+  readonly reason: string;
+}
+
+let pythonPath: string | null = null;
+
+function python(): string {
+  if (pythonPath === null) {
+    const r = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], {
+      encoding: 'utf8',
+    });
+    pythonPath = r.status === 0 ? r.stdout.trim() : 'python3';
+  }
+  return pythonPath;
+}
+
+/** Can this process build namespaces here? Says why not. */
+export function labCapability(): Capability {
+  if (process.platform !== 'linux') return { ok: false, reason: 'not Linux' };
+  if (typeof process.getuid === 'function' && process.getuid() !== 0)
+    return { ok: false, reason: 'not root' };
+  for (const tool of ['ip', 'iptables-restore', 'python3']) {
+    const r = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' });
+    if (r.status !== 0) return { ok: false, reason: `${tool} not found` };
+  }
+  const probe = `dwk-cap${process.pid % 100000}`;
+  const add = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
+  if (add.status !== 0) return { ok: false, reason: `ip netns add failed: ${add.stderr.trim()}` };
+  const ipt = spawnSync('ip', ['netns', 'exec', probe, 'iptables', '-t', 'filter', '-S'], {
+    encoding: 'utf8',
+  });
+  spawnSync('ip', ['netns', 'del', probe]);
+  if (ipt.status !== 0) return { ok: false, reason: `iptables unusable: ${ipt.stderr.trim()}` };
+  return { ok: true, reason: 'root, ip, iptables and python3 available' };
+}
+
+function run(log: string[], args: readonly string[], input?: string): string {
+  const r = spawnSync(args[0] ?? '', args.slice(1), {
+    encoding: 'utf8',
+    input: input ?? '',
+    timeout: 15_000,
+  });
+  log.push(`$ ${args.join(' ')}${r.status === 0 ? '' : ` → ${r.status}: ${r.stderr.trim()}`}`);
+  if (r.status !== 0) {
+    throw new Error(
+      `lab command failed: ${args.join(' ')}: ${r.stderr.trim() || r.error?.message}`,
+    );
+  }
+  return r.stdout;
+}
+
+const inNs = (ns: string, ...args: string[]): string[] => ['ip', 'netns', 'exec', ns, ...args];
+const sysctl = (ns: string, key: string, value: string): string[] =>
+  inNs(ns, 'sysctl', '-qw', `${key}=${value}`);
+
+/**
+ * Builds the lab. `suffix` keeps namespace names unique (`dwk-<suffix>-…`). On any failure
+ * everything created so far is removed before the error propagates.
+ */
+export async function buildLab(topology: LabTopology, suffix: string): Promise<Lab> {
+  const log: string[] = [];
+  const hostNs = `dwk-${suffix}-h`;
+  const clientNs = `dwk-${suffix}-cl`;
+  const containerNs = new Map<string, string>();
+  topology.containers.forEach((c, i) => containerNs.set(c.name, `dwk-${suffix}-c${i}`));
+  const lab: Lab = {
+    topology,
+    hostNs,
+    clientNs,
+    containerNs,
+    brNetfilter: false,
+    hostInterfaces: [],
+    listeners: [],
+    log,
+  };
+  try {
+    for (const ns of [hostNs, clientNs, ...containerNs.values()]) {
+      run(log, ['ip', 'netns', 'add', ns]);
+      run(log, ['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+      // ICMP errors are how REJECT and closed UDP ports show; the default per-peer rate limit
+      // would turn a burst of them into apparent drops.
+      run(log, sysctl(ns, 'net.ipv4.icmp_ratelimit', '0'));
+      run(log, sysctl(ns, 'net.ipv4.icmp_msgs_per_sec', '100000'));
+    }
+    run(log, sysctl(hostNs, 'net.ipv4.ip_forward', '1'));
+    const interfaces = ['lo', EXTERNAL.hostInterface];
+
+    run(log, [
+      'ip',
+      '-n',
+      hostNs,
+      'link',
+      'add',
+      EXTERNAL.hostInterface,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      clientNs,
+    ]);
+    const len = String(EXTERNAL.prefixLength);
+    run(log, [
+      'ip',
+      '-n',
+      hostNs,
+      'addr',
+      'add',
+      `${EXTERNAL.hostAddress}/${len}`,
+      'dev',
+      EXTERNAL.hostInterface,
+    ]);
+    run(log, ['ip', '-n', hostNs, 'link', 'set', EXTERNAL.hostInterface, 'up']);
+    run(log, [
+      'ip',
+      '-n',
+      clientNs,
+      'addr',
+      'add',
+      `${EXTERNAL.clientAddress}/${len}`,
+      'dev',
+      'eth0',
+    ]);
+    run(log, ['ip', '-n', clientNs, 'link', 'set', 'eth0', 'up']);
+    run(log, ['ip', '-n', clientNs, 'route', 'add', 'default', 'via', EXTERNAL.hostAddress]);
+
+    for (const b of topology.bridges) {
+      const prefix = b.subnet.split('/')[1] ?? '24';
+      run(log, ['ip', '-n', hostNs, 'link', 'add', b.name, 'type', 'bridge']);
+      run(log, ['ip', '-n', hostNs, 'addr', 'add', `${b.gateway}/${prefix}`, 'dev', b.name]);
+      run(log, ['ip', '-n', hostNs, 'link', 'set', b.name, 'up']);
+      interfaces.push(b.name);
+    }
+    for (const b of topology.routeLocalnet) {
+      run(log, sysctl(hostNs, `net.ipv4.conf.${b}.route_localnet`, '1'));
+    }
+    topology.containers.forEach((c, i) => {
+      const ns = containerNs.get(c.name) ?? '';
+      const veth = `dwv${i}`;
+      run(log, [
+        'ip',
+        '-n',
+        hostNs,
+        'link',
+        'add',
+        veth,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'eth0',
+        'netns',
+        ns,
+      ]);
+      run(log, ['ip', '-n', hostNs, 'link', 'set', veth, 'master', c.bridge, 'up']);
+      run(log, ['ip', '-n', ns, 'addr', 'add', `${c.address}/${c.prefixLength}`, 'dev', 'eth0']);
+      run(log, ['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
+      run(log, ['ip', '-n', ns, 'route', 'add', 'default', 'via', c.gateway]);
+      interfaces.push(veth);
+    });
+
+    // br_netfilter: the sysctl exists per namespace only when the module is loaded.
+    const nfPath = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+    let brNetfilter = false;
+    if (existsSync(nfPath)) {
+      try {
+        run(log, sysctl(hostNs, 'net.bridge.bridge-nf-call-iptables', '1'));
+        brNetfilter = run(log, inNs(hostNs, 'cat', nfPath)).trim() === '1';
+      } catch {
+        brNetfilter = false;
+      }
+    }
+
+    run(log, inNs(hostNs, 'iptables-restore'), topology.iptablesSave);
+
+    const serving: Promise<void>[] = [];
+    for (const c of topology.containers) {
+      const spec = c.ports.flatMap((port) =>
+        (['tcp', 'udp'] as const).map((protocol) => ({
+          address: '0.0.0.0',
+          port,
+          protocol,
+          identity: `${c.name}:${port}/${protocol}`,
+        })),
+      );
+      serving.push(startListener(lab, containerNs.get(c.name) ?? '', spec));
+    }
+    const hostSpec = topology.hostListeners.map((l) => ({
+      address: l.address,
+      port: l.port,
+      protocol: l.protocol,
+      identity: 'host',
+    }));
+    serving.push(startListener(lab, hostNs, hostSpec));
+    await Promise.all(serving);
+    return { ...lab, brNetfilter, hostInterfaces: interfaces };
+  } catch (e) {
+    destroyLab(lab);
+    throw e;
+  }
+}
+
+function startListener(lab: Lab, ns: string, spec: readonly object[]): Promise<void> {
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', ns, python(), '-c', AGENT_SOURCE, 'serve', JSON.stringify(spec)],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
+  lab.listeners.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(
+      () => reject(new Error(`listener in ${ns} not ready: ${err}`)),
+      10_000,
+    );
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`listener in ${ns} exited ${code}: ${err}`));
+    });
+  });
+}
+
+/** Sends every probe: each origin's probes at once, all origins in parallel, 1 s timeouts. */
+export async function runProbes(
+  lab: Lab,
+  probes: readonly Probe[],
+  timeoutSeconds = 1,
+): Promise<ProbeResult[]> {
+  const byNs = new Map<string, Probe[]>();
+  for (const p of probes) {
+    const ns =
+      p.origin.kind === 'client'
+        ? lab.clientNs
+        : p.origin.kind === 'host'
+          ? lab.hostNs
+          : (lab.containerNs.get(p.origin.name) ?? '');
+    byNs.set(ns, [...(byNs.get(ns) ?? []), p]);
+  }
+  const batches = [...byNs].map(async ([ns, ps]) => {
+    const spec = ps.map((p) => ({
+      id: p.id,
+      protocol: p.protocol,
+      source: p.source,
+      sourcePort: p.sourcePort,
+      destination: p.destination,
+      port: p.port,
+      timeout: timeoutSeconds,
+    }));
+    const out = await runAsync(
+      inNs(ns, python(), '-c', AGENT_SOURCE, 'probe', JSON.stringify(spec)),
+    );
+    lab.log.push(`probe batch in ${ns}: ${ps.length} probes`);
+    const parsed = JSON.parse(out) as { id: string; outcome: string; identity?: string }[];
+    return ps.map((p) => {
+      const r = parsed.find((x) => x.id === p.id);
+      return { probe: p, outcome: asObservation(r?.outcome), identity: r?.identity ?? null };
+    });
+  });
+  const results = (await Promise.all(batches)).flat();
+  const order = new Map(probes.map((p, i) => [p.id, i]));
+  return results.sort((a, b) => (order.get(a.probe.id) ?? 0) - (order.get(b.probe.id) ?? 0));
+}
+
+function runAsync(args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(args[0] ?? '', args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`probe failed (${code}): ${err.trim()}`));
+    });
+  });
+}
+
+/** Stops the listeners this lab started and deletes its namespaces; never throws. */
+export function destroyLab(lab: Lab): void {
+  for (const child of lab.listeners) {
+    if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL');
+  }
+  for (const ns of [lab.clientNs, ...lab.containerNs.values(), lab.hostNs]) {
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * What the kernel referee sends for one topology: every published port (from the remote client
+ * to the host's external address, and from the host itself — to 127.0.0.1 for loopback-bound
+ * mappings), the other protocol on the same port, unpublished container ports, direct container
+ * addresses, a plain host service, and container-to-container connections. Pure planning; the
+ * namespaces are in netns.ts.
+ */
+import {
+  EXTERNAL,
+  HOST_SERVICE_PORT,
+  UNPUBLISHED_PORT,
+  type LabProtocol,
+  type LabTopology,
+} from './topology.ts';
+
+/** Where a probe is sent from: the remote client, the host namespace, or a container. */
+export type ProbeOrigin =
+  | { readonly kind: 'client' }
+  | { readonly kind: 'host' }
+  | { readonly kind: 'container'; readonly name: string };
+
+export interface Probe {
+  readonly id: string;
+  readonly origin: ProbeOrigin;
+  readonly protocol: LabProtocol;
+  /** Source address the probe binds, so the engine sees the same packet. */
+  readonly source: string;
+  readonly sourcePort: number;
+  readonly destination: string;
+  readonly port: number;
+  /** Ingress interface of the first packet at the host; null when the host sends it (OUTPUT). */
+  readonly inInterface: string | null;
+  /** True when the packet is bridged between two ports of one bridge (needs br_netfilter). */
+  readonly bridged: boolean;
+  readonly description: string;
+}
+
+const PROTOCOLS = ['tcp', 'udp'] as const;
+const other = (p: LabProtocol): LabProtocol => (p === 'tcp' ? 'udp' : 'tcp');
+
+export function planProbes(t: LabTopology): Probe[] {
+  const probes: Probe[] = [];
+  const seen = new Set<string>();
+  const add = (p: Omit<Probe, 'id' | 'sourcePort'>): void => {
+    const key = `${JSON.stringify(p.origin)} ${p.source} ${p.protocol} ${p.destination}:${p.port}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    // Fixed, distinct source ports make each probe one exactly known packet.
+    probes.push({ ...p, id: `p${probes.length}`, sourcePort: 40000 + probes.length });
+  };
+  const fromClient = (protocol: LabProtocol, destination: string, port: number, d: string): void =>
+    add({
+      origin: { kind: 'client' },
+      protocol,
+      source: EXTERNAL.clientAddress,
+      destination,
+      port,
+      inInterface: EXTERNAL.hostInterface,
+      bridged: false,
+      description: `client → ${destination}:${port}/${protocol} (${d})`,
+    });
+  const fromHost = (protocol: LabProtocol, destination: string, port: number, d: string): void =>
+    add({
+      origin: { kind: 'host' },
+      protocol,
+      source: destination.startsWith('127.') ? '127.0.0.1' : EXTERNAL.hostAddress,
+      destination,
+      port,
+      inInterface: null,
+      bridged: false,
+      description: `host → ${destination}:${port}/${protocol} (${d})`,
+    });
+
+  for (const p of t.published) {
+    const what = `published ${p.hostIp}:${p.hostPort} → ${p.container}:${p.containerPort}`;
+    fromClient(p.protocol, EXTERNAL.hostAddress, p.hostPort, what);
+    fromClient(other(p.protocol), EXTERNAL.hostAddress, p.hostPort, `${what}, other protocol`);
+    if (p.hostIp.startsWith('127.')) fromHost(p.protocol, p.hostIp, p.hostPort, what);
+    else fromHost(p.protocol, EXTERNAL.hostAddress, p.hostPort, what);
+    fromHost(p.protocol, '127.0.0.1', p.hostPort, `${what}, via loopback`);
+  }
+  for (const protocol of PROTOCOLS) {
+    fromClient(protocol, EXTERNAL.hostAddress, HOST_SERVICE_PORT, 'host service');
+    fromClient(protocol, EXTERNAL.hostAddress, UNPUBLISHED_PORT, 'nothing listens');
+  }
+  for (const c of t.containers) {
+    for (const port of c.ports) {
+      for (const protocol of PROTOCOLS) {
+        const published = t.published.some(
+          (p) => p.containerAddress === c.address && p.containerPort === port,
+        );
+        fromClient(
+          protocol,
+          c.address,
+          port,
+          `${c.name} direct, ${published ? 'published port' : 'unpublished port'}`,
+        );
+      }
+    }
+    fromHost('tcp', c.address, 80, `${c.name} from the host`);
+  }
+  // Container to container: across bridges (routed, FORWARD) and within one bridge (bridged).
+  for (const a of t.containers) {
+    for (const b of t.containers) {
+      if (a === b) continue;
+      add({
+        origin: { kind: 'container', name: a.name },
+        protocol: 'tcp',
+        source: a.address,
+        destination: b.address,
+        port: 80,
+        inInterface: a.bridge,
+        bridged: a.bridge === b.bridge,
+        description: `${a.name} → ${b.name}:80/tcp (${a.bridge === b.bridge ? 'same bridge' : 'across bridges'})`,
+      });
+    }
+  }
+  return probes;
+}

@@ -1,0 +1,135 @@
+/**
+ * Comparing what the kernel did with what the engine says. The engine reasons about the first
+ * packet of a connection; the kernel shows the whole connection. They correspond like this:
+ *
+ * - engine `dropped`  ↔ the probe timed out;
+ * - engine `rejected` ↔ refused or unreachable (an ICMP error or a TCP reset);
+ * - engine `accepted` ↔ connected to the listener at the delivery address (its identity says
+ *   which: `host` or `<container>:<port>/<proto>`), or refused when nothing listens there.
+ */
+import type { NetworkContext } from '../engine/context.ts';
+import type { Packet, Trace } from '../model/trace.ts';
+import type { ProbeResult } from './netns.ts';
+import type { Probe } from './probes.ts';
+import { EXTERNAL, type LabTopology } from './topology.ts';
+
+/** What a probe should observe: a class, plus the listener identity for a connection. */
+export interface ExpectedObservation {
+  readonly outcome: 'connected' | 'refused' | 'timeout';
+  readonly identity: string | null;
+  /** Why, in words (for failure messages). */
+  readonly because: string;
+}
+
+export interface Comparison {
+  readonly result: ProbeResult;
+  readonly expected: ExpectedObservation | null;
+  /** True when the kernel's observation matches; null when the engine's answer is unobservable. */
+  readonly agree: boolean | null;
+  readonly engine: string;
+}
+
+function hostListens(t: LabTopology, address: string, port: number, protocol: string): boolean {
+  return t.hostListeners.some(
+    (l) =>
+      l.port === port &&
+      l.protocol === protocol &&
+      (l.address === '0.0.0.0' || l.address === address),
+  );
+}
+
+/** The observation the engine's trace predicts for this probe in this topology. */
+export function expectObservation(t: LabTopology, trace: Trace): ExpectedObservation | null {
+  const protocol = String(trace.packet.protocol);
+  if (trace.verdict === 'dropped')
+    return { outcome: 'timeout', identity: null, because: 'dropped' };
+  if (trace.verdict === 'rejected')
+    return { outcome: 'refused', identity: null, because: 'rejected' };
+  const d = trace.delivery;
+  if (d === null) return null;
+  const port = d.port ?? -1;
+  if (d.kind === 'local') {
+    return hostListens(t, d.address, port, protocol)
+      ? {
+          outcome: 'connected',
+          identity: 'host',
+          because: `delivered to host ${d.address}:${port}`,
+        }
+      : {
+          outcome: 'refused',
+          identity: null,
+          because: `delivered to host ${d.address}:${port}, nothing listens`,
+        };
+  }
+  const c = t.containers.find((x) => x.address === d.address);
+  if (!c) return null;
+  return c.ports.includes(port)
+    ? {
+        outcome: 'connected',
+        identity: `${c.name}:${port}/${protocol}`,
+        because: `forwarded to ${c.name} ${d.address}:${port} via ${d.outInterface ?? '?'}`,
+      }
+    : {
+        outcome: 'refused',
+        identity: null,
+        because: `forwarded to ${c.name}:${port}, nothing listens`,
+      };
+}
+
+/** The kernel's observation reduced to the classes the engine can predict. */
+export function observedClass(r: ProbeResult): 'connected' | 'refused' | 'timeout' | 'error' {
+  return r.outcome === 'unreachable' ? 'refused' : r.outcome;
+}
+
+export function compare(t: LabTopology, result: ProbeResult, trace: Trace): Comparison {
+  const expected = expectObservation(t, trace);
+  const engine =
+    `${trace.verdict} (${trace.certainty})` +
+    (trace.delivery
+      ? ` → ${trace.delivery.kind} ${trace.delivery.address}:${trace.delivery.port ?? ''}`
+      : '');
+  if (expected === null) return { result, expected, agree: null, engine };
+  const agree =
+    observedClass(result) === expected.outcome &&
+    (expected.identity === null || expected.identity === result.identity);
+  return { result, expected, agree, engine };
+}
+
+/** One line per probe, for the test log and failure messages. */
+export function describeComparison(c: Comparison): string {
+  const seen = `${c.result.outcome}${c.result.identity ? ` ${c.result.identity}` : ''}`;
+  const mark = c.agree === null ? '?' : c.agree ? '=' : '≠';
+  const want = c.expected
+    ? `${c.expected.outcome}${c.expected.identity ? ` ${c.expected.identity}` : ''}`
+    : 'unobservable';
+  return `${mark} ${c.result.probe.description}: kernel ${seen}; engine ${c.engine} ⇒ ${want}`;
+}
+
+/** The lab host as the engine sees it: its interfaces, its own addresses and its routes. */
+export function labContext(t: LabTopology, interfaces: readonly string[]): NetworkContext {
+  return {
+    family: 'ipv4',
+    interfaces,
+    localAddresses: ['127.0.0.1', EXTERNAL.hostAddress, ...t.bridges.map((b) => b.gateway)],
+    routes: [
+      { destination: '127.0.0.0/8', device: 'lo' },
+      { destination: `203.0.113.0/${EXTERNAL.prefixLength}`, device: EXTERNAL.hostInterface },
+      ...t.bridges.map((b) => ({ destination: b.subnet, device: b.name })),
+    ],
+  };
+}
+
+/** The exact first packet a probe sends, as the engine models it. */
+export function probePacket(p: Probe): Packet {
+  return {
+    family: 'ipv4',
+    protocol: p.protocol,
+    source: p.source,
+    sourcePort: p.sourcePort,
+    destination: p.destination,
+    destinationPort: p.port,
+    inInterface: p.inInterface,
+    state: 'NEW',
+    mark: 0,
+  };
+}

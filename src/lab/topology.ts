@@ -1,0 +1,385 @@
+/**
+ * The lab topology: what the kernel referee rebuilds in network namespaces for one scenario —
+ * bridges with their gateway addresses, containers with their addresses and listening ports,
+ * host listeners, and the published mappings to probe.
+ *
+ * It is derived independently of the engine: from the scenario's own rule text (DNAT targets,
+ * per-container ACCEPT rules, MASQUERADE/isolation subnets) and, where the capture has them, from
+ * `docker inspect` / `docker network inspect`. Plain data, pure functions.
+ */
+
+export type LabProtocol = 'tcp' | 'udp';
+
+export interface LabBridge {
+  readonly name: string;
+  /** Subnet in CIDR notation (IPv4). */
+  readonly subnet: string;
+  /** Gateway address the host holds on the bridge. */
+  readonly gateway: string;
+}
+
+export interface LabPort {
+  readonly port: number;
+  readonly protocol: LabProtocol;
+}
+
+export interface LabContainer {
+  readonly name: string;
+  readonly bridge: string;
+  readonly address: string;
+  readonly prefixLength: number;
+  readonly gateway: string;
+  /** Ports the container listens on (both TCP and UDP are served for each number). */
+  readonly ports: readonly number[];
+}
+
+export interface LabPublished {
+  readonly container: string;
+  readonly containerAddress: string;
+  readonly containerPort: number;
+  readonly protocol: LabProtocol;
+  /** Host address the mapping is bound to (`0.0.0.0` = every address). */
+  readonly hostIp: string;
+  readonly hostPort: number;
+}
+
+export interface LabListener {
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: LabProtocol;
+  /** Why the host listens there (docker-proxy for a mapping, a host-mode container, a host service). */
+  readonly why: string;
+}
+
+export interface LabTopology {
+  readonly name: string;
+  readonly iptablesSave: string;
+  readonly bridges: readonly LabBridge[];
+  readonly containers: readonly LabContainer[];
+  readonly published: readonly LabPublished[];
+  readonly hostListeners: readonly LabListener[];
+  /** Bridges on which Docker sets route_localnet (userland-proxy off: hairpin from 127.0.0.1). */
+  readonly routeLocalnet: readonly string[];
+  /** What was assumed because the scenario did not say, in words. */
+  readonly assumptions: readonly string[];
+}
+
+/** The remote client and the host's external interface, as in shared/lab/client.sh. */
+export const EXTERNAL = {
+  hostInterface: 'ext0',
+  hostAddress: '203.0.113.1',
+  clientAddress: '203.0.113.2',
+  prefixLength: 24,
+} as const;
+
+/** A port the host serves that no Docker rule mentions, to probe the plain INPUT path. */
+export const HOST_SERVICE_PORT = 2222;
+/** A port every container listens on but nothing publishes. */
+export const UNPUBLISHED_PORT = 81;
+
+// ---------------------------------------------------------------------------------------------
+// Rule text
+
+export interface RuleLine {
+  readonly table: string;
+  readonly chain: string;
+  /** Option name (`-d`, `--dport`, `--to-destination`, `-j`, …) → value, `!` kept as a flag. */
+  readonly options: ReadonlyMap<string, { readonly value: string; readonly negated: boolean }>;
+}
+
+/** The `-A` lines of an iptables-save text with their table; options split shallowly. */
+export function ruleLines(text: string): RuleLine[] {
+  const out: RuleLine[] = [];
+  let table = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('*')) table = line.slice(1);
+    if (!line.startsWith('-A ')) continue;
+    const words = line.split(/\s+/);
+    const chain = words[1] ?? '';
+    const options = new Map<string, { value: string; negated: boolean }>();
+    let negated = false;
+    for (let i = 2; i < words.length; i++) {
+      const w = words[i] ?? '';
+      if (w === '!') {
+        negated = true;
+        continue;
+      }
+      if (w.startsWith('-')) {
+        const next = words[i + 1];
+        const value = next !== undefined && !next.startsWith('-') && next !== '!' ? next : '';
+        if (value !== '') i++;
+        // A value may itself follow a `!` (`--ctstate ! NEW` is not Docker's style; ignore).
+        if (!options.has(w)) options.set(w, { value, negated });
+        negated = false;
+      }
+    }
+    out.push({ table, chain, options });
+  }
+  return out;
+}
+
+const v4Cidr = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/;
+
+function ipToInt(ip: string): number {
+  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+
+function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
+
+export function inSubnet(address: string, cidr: string): boolean {
+  const m = v4Cidr.exec(cidr);
+  if (!m || !/^\d+\.\d+\.\d+\.\d+$/.test(address)) return false;
+  const bits = Number(m[2]);
+  const size = 2 ** (32 - bits);
+  const base = Math.floor(ipToInt(m[1] ?? '') / size) * size;
+  const a = ipToInt(address);
+  return a >= base && a < base + size;
+}
+
+/** The first host address of a subnet (Docker's default gateway) and the one after it. */
+function nthHost(cidr: string, n: number): string {
+  const m = v4Cidr.exec(cidr);
+  const bits = Number(m?.[2] ?? 32);
+  const size = 2 ** (32 - bits);
+  const base = Math.floor(ipToInt(m?.[1] ?? '0.0.0.0') / size) * size;
+  return intToIp(base + n);
+}
+
+function isDockerBridge(name: string): boolean {
+  return name !== '' && name !== 'lo' && !name.endsWith('+') && name !== EXTERNAL.hostInterface;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inspect JSON (only the fields the lab needs; anything else is ignored)
+
+interface InspectEndpoint {
+  readonly IPAddress?: string;
+  readonly IPPrefixLen?: number;
+  readonly Gateway?: string;
+}
+interface InspectContainer {
+  readonly Name?: string;
+  readonly HostConfig?: { readonly NetworkMode?: string };
+  readonly Config?: { readonly Cmd?: readonly string[] | null };
+  readonly NetworkSettings?: {
+    readonly Ports?: Record<string, readonly { HostIp?: string; HostPort?: string }[] | null>;
+    readonly Networks?: Record<string, InspectEndpoint>;
+  };
+}
+interface InspectNetwork {
+  readonly Name?: string;
+  readonly Options?: Record<string, string>;
+  readonly IPAM?: { readonly Config?: readonly { Subnet?: string; Gateway?: string }[] };
+}
+
+export interface ScenarioInput {
+  readonly name: string;
+  readonly iptablesSave: string;
+  /** Parsed `docker inspect` array, when the capture has one. */
+  readonly containers?: readonly unknown[];
+  /** Parsed `docker network inspect` array, when the capture has one. */
+  readonly networks?: readonly unknown[];
+}
+
+function asArray<T>(v: readonly unknown[] | undefined): readonly T[] {
+  return (v ?? []) as readonly T[];
+}
+
+/** Builds the lab topology of one scenario. */
+export function deriveTopology(input: ScenarioInput): LabTopology {
+  const rules = ruleLines(input.iptablesSave);
+  const assumptions: string[] = [];
+  const bridges = new Map<string, { subnet: string; gateway: string | null }>();
+  const addBridge = (name: string, subnet: string, gateway: string | null): void => {
+    if (!isDockerBridge(name) || !v4Cidr.test(subnet) || subnet.endsWith('/32')) return;
+    const known = bridges.get(name);
+    if (!known) bridges.set(name, { subnet, gateway });
+    else if (known.gateway === null && gateway !== null) bridges.set(name, { subnet, gateway });
+  };
+
+  // Networks from inspect, then from the rules: MASQUERADE `-s SUBNET ! -o BR`, isolation
+  // `! -s SUBNET -o BR` / `! -d SUBNET -i BR`.
+  for (const n of asArray<InspectNetwork>(input.networks)) {
+    const br = n.Options?.['com.docker.network.bridge.name'];
+    for (const c of n.IPAM?.Config ?? []) {
+      if (br !== undefined && c.Subnet !== undefined) addBridge(br, c.Subnet, c.Gateway ?? null);
+    }
+  }
+  for (const r of rules) {
+    const s = r.options.get('-s')?.value ?? '';
+    const d = r.options.get('-d')?.value ?? '';
+    const o = r.options.get('-o')?.value ?? '';
+    const i = r.options.get('-i')?.value ?? '';
+    if (o !== '') addBridge(o, s, null);
+    if (i !== '') addBridge(i, d, null);
+  }
+  // docker0 always exists on a bridge-enabled daemon; its subnet defaults to 172.17.0.0/16.
+  const mentionsDocker0 = rules.some(
+    (r) => r.options.get('-o')?.value === 'docker0' || r.options.get('-i')?.value === 'docker0',
+  );
+  if (mentionsDocker0 && !bridges.has('docker0')) {
+    bridges.set('docker0', { subnet: '172.17.0.0/16', gateway: null });
+    assumptions.push('docker0 subnet assumed 172.17.0.0/16 (no rule or inspect names it)');
+  }
+  const labBridges: LabBridge[] = [...bridges].map(([name, b]) => ({
+    name,
+    subnet: b.subnet,
+    gateway: b.gateway ?? nthHost(b.subnet, 1),
+  }));
+  const bridgeOf = (address: string): LabBridge | undefined =>
+    labBridges.find((b) => inSubnet(address, b.subnet));
+
+  // Containers: inspect first, then every address the rules single out.
+  const containers = new Map<
+    string,
+    { name: string; bridge: LabBridge; prefixLength: number; ports: Set<number> }
+  >();
+  const addContainer = (address: string, name: string | null, port: number | null): void => {
+    const bridge = bridgeOf(address);
+    if (!bridge || address === bridge.gateway) return;
+    let c = containers.get(address);
+    if (!c) {
+      c = {
+        name: name ?? `c-${address.replaceAll('.', '-')}`,
+        bridge,
+        prefixLength: Number(v4Cidr.exec(bridge.subnet)?.[2] ?? 24),
+        ports: new Set([80, UNPUBLISHED_PORT]),
+      };
+      containers.set(address, c);
+    }
+    if (name !== null) c.name = name;
+    if (port !== null) c.ports.add(port);
+  };
+  const published: LabPublished[] = [];
+  const hostListeners: LabListener[] = [];
+  const inspected = asArray<InspectContainer>(input.containers);
+  for (const ic of inspected) {
+    const name = (ic.Name ?? '').replace(/^\//, '');
+    const mode = ic.HostConfig?.NetworkMode ?? '';
+    const cmd = ic.Config?.Cmd ?? [];
+    const pIndex = cmd.indexOf('-p');
+    const serves = pIndex >= 0 ? Number(cmd[pIndex + 1]) : null;
+    if (mode === 'host') {
+      // A host-mode container's server listens in the host's own namespace.
+      if (serves !== null && Number.isInteger(serves)) {
+        for (const protocol of ['tcp', 'udp'] as const)
+          hostListeners.push({ address: '0.0.0.0', port: serves, protocol, why: `${name} (host)` });
+      }
+      continue;
+    }
+    for (const ep of Object.values(ic.NetworkSettings?.Networks ?? {})) {
+      if (ep.IPAddress) addContainer(ep.IPAddress, name, serves);
+    }
+  }
+  for (const r of rules) {
+    const d = r.options.get('-d');
+    const o = r.options.get('-o')?.value ?? '';
+    const target = r.options.get('-j')?.value ?? '';
+    const dport = Number(r.options.get('--dport')?.value ?? NaN);
+    if (target === 'DNAT') {
+      const to = r.options.get('--to-destination')?.value ?? '';
+      const [addr, port] = to.split(':');
+      if (addr === undefined) continue;
+      addContainer(addr, null, port === undefined ? null : Number(port));
+    } else if (d && !d.negated && d.value.endsWith('/32') && o !== '' && r.table === 'filter') {
+      addContainer(d.value.slice(0, -3), null, Number.isInteger(dport) ? dport : null);
+    } else if (r.table === 'raw' && d && !d.negated && d.value.endsWith('/32')) {
+      addContainer(d.value.slice(0, -3), null, null);
+    }
+  }
+  // A network no rule or inspect puts a container on (internal networks, an idle docker0) still
+  // gets one, at the address Docker hands out first, so unpublished containers are probed too.
+  for (const b of labBridges) {
+    if (![...containers.values()].some((c) => c.bridge === b)) {
+      const address = nthHost(b.subnet, 2);
+      addContainer(address, null, null);
+      assumptions.push(
+        `container on ${b.name} assumed at ${address} (no rule or inspect names one)`,
+      );
+    }
+  }
+
+  // Published mappings: DNAT rules (`[-d HOSTIP] -p P --dport HP -j DNAT --to-destination A:CP`),
+  // named after the container inspect gives.
+  for (const r of rules) {
+    if (r.table !== 'nat' || r.options.get('-j')?.value !== 'DNAT') continue;
+    const to = r.options.get('--to-destination')?.value ?? '';
+    const [addr, cport] = to.split(':');
+    const hostPort = Number(r.options.get('--dport')?.value ?? NaN);
+    const protocol = r.options.get('-p')?.value;
+    const c = addr === undefined ? undefined : containers.get(addr);
+    if (!c || addr === undefined || !Number.isInteger(hostPort)) continue;
+    if (protocol !== 'tcp' && protocol !== 'udp') continue;
+    const dst = r.options.get('-d');
+    const hostIp = dst && !dst.negated ? dst.value.replace(/\/32$/, '') : '0.0.0.0';
+    published.push({
+      container: c.name,
+      containerAddress: addr,
+      containerPort: Number(cport ?? hostPort),
+      protocol,
+      hostIp,
+      hostPort,
+    });
+  }
+  // docker-proxy (or dockerd with userland-proxy off) holds each mapping's host port.
+  for (const p of published) {
+    hostListeners.push({
+      address: p.hostIp,
+      port: p.hostPort,
+      protocol: p.protocol,
+      why: `docker-proxy for ${p.container}`,
+    });
+  }
+  for (const protocol of ['tcp', 'udp'] as const) {
+    hostListeners.push({
+      address: '0.0.0.0',
+      port: HOST_SERVICE_PORT,
+      protocol,
+      why: 'host service',
+    });
+  }
+
+  // userland-proxy=false: Docker masquerades LOCAL sources onto the bridge and enables
+  // route_localnet there so 127.0.0.1 can be DNATed to a container.
+  const routeLocalnet = rules
+    .filter(
+      (r) =>
+        r.table === 'nat' &&
+        r.options.get('-j')?.value === 'MASQUERADE' &&
+        r.options.get('--src-type')?.value === 'LOCAL',
+    )
+    .map((r) => r.options.get('-o')?.value ?? '')
+    .filter((b) => bridges.has(b));
+
+  return {
+    name: input.name,
+    iptablesSave: input.iptablesSave,
+    bridges: labBridges,
+    containers: [...containers].map(([address, c]) => ({
+      name: c.name,
+      bridge: c.bridge.name,
+      address,
+      prefixLength: c.prefixLength,
+      gateway: c.bridge.gateway,
+      ports: [...c.ports].sort((a, b) => a - b),
+    })),
+    published,
+    hostListeners: dedupeListeners(hostListeners),
+    routeLocalnet,
+    assumptions,
+  };
+}
+
+function dedupeListeners(ls: readonly LabListener[]): LabListener[] {
+  const seen = new Map<string, LabListener>();
+  for (const l of ls) {
+    // A wildcard listener on a port covers specific ones of the same protocol.
+    const key = `${l.protocol}/${l.port}`;
+    const prev = seen.get(key);
+    if (!prev || (prev.address !== '0.0.0.0' && l.address === '0.0.0.0')) seen.set(key, l);
+  }
+  return [...seen.values()];
+}
