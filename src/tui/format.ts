@@ -1,0 +1,124 @@
+/** Short text forms of model values for the review UI (pure, no ink). */
+import type { Exposure, Finding } from '../model/audit.ts';
+import type { SourceLocation } from '../model/diagnostic.ts';
+import type { NetworkMode } from '../model/host.ts';
+import type { Counters } from '../model/ruleset.ts';
+import type { Packet, Trace, TraceStep } from '../model/trace.ts';
+
+/** `addr:port`, with IPv6 addresses in brackets so the port stays readable. */
+export function hostPort(address: string, port: number | null): string {
+  const host = address.includes(':') ? `[${address}]` : address;
+  return port === null ? host : `${host}:${port}`;
+}
+
+export function protocolName(protocol: Packet['protocol']): string {
+  return typeof protocol === 'number' ? `proto ${protocol}` : protocol;
+}
+
+export function formatPacket(p: Packet): string {
+  const from = hostPort(p.source, p.sourcePort);
+  const to = hostPort(p.destination, p.destinationPort);
+  const via = p.inInterface === null ? 'from the host' : `in ${p.inInterface}`;
+  const state = p.state === 'NEW' ? '' : ` ${p.state}`;
+  const mark = p.mark === 0 ? '' : ` mark 0x${p.mark.toString(16)}`;
+  return `${protocolName(p.protocol)} ${from} → ${to} ${via}${state}${mark}`;
+}
+
+export function formatLocation(l: SourceLocation): string {
+  return `${l.file}:${l.line}`;
+}
+
+/** Counters in a fixed small width: 0, 999, 1.2K, 34M… (bigint in, text out). */
+export function compactCount(n: bigint): string {
+  const units = ['', 'K', 'M', 'G', 'T', 'P'];
+  let value = Number(n);
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  const text = unit === 0 || value >= 100 ? Math.round(value).toString() : value.toFixed(1);
+  return `${text}${units[unit] ?? ''}`;
+}
+
+export function formatCounters(c: Counters | null): string {
+  return c === null ? '-' : `${compactCount(c.packets)}p/${compactCount(c.bytes)}B`;
+}
+
+export function formatNetworkMode(mode: NetworkMode): string {
+  switch (mode.kind) {
+    case 'bridge':
+      return `bridge (${mode.network})`;
+    case 'host':
+      return 'host';
+    case 'none':
+      return 'none';
+    case 'container':
+      return mode.resolved === null
+        ? `container:${mode.ref} → unresolved`
+        : mode.resolved === mode.ref
+          ? `container:${mode.ref}`
+          : `container:${mode.ref} → ${mode.resolved}`;
+    case 'network':
+      return mode.driver === null ? mode.network : `${mode.network} (${mode.driver})`;
+  }
+}
+
+export function exposureFrom(e: Exposure): string {
+  return `${hostPort(e.hostAddress, e.hostPort)}/${e.protocol}`;
+}
+
+export function exposureTarget(e: Exposure): string {
+  const name = e.target.name ?? (e.target.kind === 'host' ? 'host' : 'container');
+  return `${name} ${hostPort(e.target.address, e.target.port)}`;
+}
+
+export function exposureSources(e: Exposure): string {
+  if (e.reachableFrom.length === 0) return 'nobody';
+  return e.reachableFrom.map((r) => `${r.interface}: ${r.sources.join(' ')}`).join('; ');
+}
+
+/**
+ * The step that decided the verdict: the last one that accepted, dropped or rejected. Steps
+ * that only jump, return, mark or log never decide.
+ */
+export function decidingStep(steps: readonly TraceStep[]): number {
+  for (let i = steps.length - 1; i >= 0; i -= 1) {
+    const action = steps[i]?.action ?? '';
+    if (/^(policy |ACCEPT|DROP|REJECT|DNAT|SNAT|MASQUERADE|REDIRECT|QUEUE|NFQUEUE)/.test(action)) {
+      // NAT steps only decide when nothing after them did; keep looking for a filter verdict.
+      if (/^(DNAT|SNAT|MASQUERADE|REDIRECT)/.test(action)) {
+        const later = steps
+          .slice(i + 1)
+          .some((s) => /^(policy |ACCEPT|DROP|REJECT)/.test(s.action));
+        if (later) continue;
+      }
+      return i;
+    }
+  }
+  return steps.length - 1;
+}
+
+export function traceSummary(t: Trace): string {
+  const certainty = t.certainty === 'certain' ? '' : ' (possibly: unmodelled matches)';
+  if (t.delivery === null) return `${t.verdict}${certainty}`;
+  const where =
+    t.delivery.kind === 'local'
+      ? `delivered to the host at ${hostPort(t.delivery.address, t.delivery.port)}`
+      : `forwarded to ${hostPort(t.delivery.address, t.delivery.port)}` +
+        (t.delivery.outInterface === null ? '' : ` via ${t.delivery.outInterface}`);
+  return `${t.verdict}${certainty}: ${where}`;
+}
+
+export function findingObject(f: Finding): string {
+  const o = f.object;
+  const parts: string[] = [];
+  if (o.container !== undefined) parts.push(o.container);
+  if (o.port !== undefined)
+    parts.push(`${o.port}${o.protocol === undefined ? '' : `/${o.protocol}`}`);
+  if (o.chain !== undefined) {
+    parts.push(`${o.table ?? 'filter'}/${o.chain}${o.rule === undefined ? '' : `#${o.rule}`}`);
+  }
+  if (o.address !== undefined) parts.push(o.address);
+  return parts.join(' ');
+}

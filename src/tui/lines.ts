@@ -1,0 +1,163 @@
+/**
+ * Detail views and traces as plain lines of styled text. Kept apart from ink so the reducer can
+ * clamp scrolling to the real length and tests can read the content without rendering.
+ */
+import type { Finding } from '../model/audit.ts';
+import type { Severity } from '../model/diagnostic.ts';
+import type { Trace, TraceStep } from '../model/trace.ts';
+import {
+  decidingStep,
+  findingObject,
+  formatLocation,
+  formatPacket,
+  traceSummary,
+} from './format.ts';
+import type { ContainerRow } from './view-model.ts';
+
+export type Tone = 'title' | 'label' | 'dim' | 'highlight' | 'good' | 'bad' | Severity;
+
+export interface Segment {
+  readonly text: string;
+  readonly tone?: Tone;
+}
+
+export type Line = readonly Segment[];
+
+const plain = (text: string): Line => [{ text }];
+const blank: Line = [];
+
+function labelled(label: string, value: string, tone?: Tone): Line {
+  return [
+    { text: `${label.padEnd(10)} `, tone: 'label' },
+    tone === undefined ? { text: value } : { text: value, tone },
+  ];
+}
+
+export function traceHeader(): Line {
+  return [
+    {
+      text: `${'#'.padStart(3)}  ${'hook'.padEnd(11)} ${'table'.padEnd(6)} ${'chain'.padEnd(24)} ${'rule'.padStart(5)} ${'line'.padStart(6)}  ${'action'.padEnd(22)} rule`,
+      tone: 'label',
+    },
+  ];
+}
+
+function stepLine(step: TraceStep, n: number, deciding: boolean): Line {
+  const marker = deciding ? '▶' : ' ';
+  const rule = step.rule === null ? '-' : `#${step.rule}`;
+  const line = step.line === null ? '-' : String(step.line);
+  const uncertain = step.uncertain ? ' ?' : '';
+  const text =
+    `${marker}${String(n).padStart(2)}  ${step.hook.padEnd(11)} ${step.table.padEnd(6)} ` +
+    `${step.chain.slice(0, 24).padEnd(24)} ${rule.padStart(5)} ${line.padStart(6)}  ` +
+    `${(step.action + uncertain).slice(0, 22).padEnd(22)} ${step.ruleText}`;
+  return [
+    { text, tone: deciding ? 'highlight' : step.uncertain ? 'warning' : undefined } as Segment,
+  ];
+}
+
+/** The step-by-step table of a trace; the step that decided the verdict is marked ▶. */
+export function stepLines(steps: readonly TraceStep[]): Line[] {
+  if (steps.length === 0) return [[{ text: '(no steps recorded)', tone: 'dim' }]];
+  const deciding = decidingStep(steps);
+  return [traceHeader(), ...steps.map((s, i) => stepLine(s, i + 1, i === deciding))];
+}
+
+export function traceLines(trace: Trace): Line[] {
+  const verdictTone: Tone = trace.verdict === 'accepted' ? 'bad' : 'good';
+  const lines: Line[] = [
+    labelled('Packet', formatPacket(trace.packet)),
+    labelled('Verdict', traceSummary(trace), verdictTone),
+  ];
+  if (trace.uncertainRules.length > 0) {
+    lines.push(
+      labelled('Uncertain', `unmodelled matches in ${trace.uncertainRules.join(', ')}`, 'warning'),
+    );
+  }
+  lines.push(blank, ...stepLines(trace.steps));
+  const decided = trace.steps[decidingStep(trace.steps)];
+  if (decided?.file !== null && decided?.file !== undefined && decided.line !== null) {
+    lines.push(
+      blank,
+      labelled(
+        'Decided by',
+        `${decided.file}:${decided.line}  ${decided.ruleText || decided.action}`,
+        'highlight',
+      ),
+    );
+  }
+  return lines;
+}
+
+export function findingLines(f: Finding, doc: string | null): Line[] {
+  const lines: Line[] = [
+    [
+      { text: f.severity.toUpperCase(), tone: f.severity },
+      { text: `  ${f.ruleId}`, tone: 'title' },
+      { text: f.certainty === 'certain' ? '  certain' : '  possible', tone: 'dim' },
+    ],
+    plain(f.message),
+    blank,
+    labelled(
+      'Rule',
+      doc ?? '(no documentation found for this rule)',
+      doc === null ? 'dim' : undefined,
+    ),
+    labelled('About', findingObject(f) || '-'),
+    labelled('Where', formatLocation(f.location)),
+  ];
+  if (f.suppressed !== undefined) {
+    const until = f.suppressed.expires === undefined ? '' : ` (until ${f.suppressed.expires})`;
+    lines.push(labelled('Suppressed', `${f.suppressed.reason}${until}`, 'dim'));
+  }
+  for (const r of f.related)
+    lines.push(labelled('Related', `${formatLocation(r.location)}  ${r.message}`));
+  lines.push(blank);
+  lines.push(
+    labelled(
+      'Witness',
+      f.witness === null ? '(none: this finding is not about a packet)' : formatPacket(f.witness),
+    ),
+  );
+  if (f.trace.length > 0) {
+    lines.push(blank, [{ text: 'Trace', tone: 'title' }], ...stepLines(f.trace));
+    const decided = f.trace[decidingStep(f.trace)];
+    if (decided !== undefined && decided.file !== null && decided.line !== null) {
+      lines.push(
+        blank,
+        labelled(
+          'Decided by',
+          `${decided.file}:${decided.line}  ${decided.ruleText || decided.action}`,
+          'highlight',
+        ),
+      );
+    }
+  }
+  return lines;
+}
+
+export function containerLines(row: ContainerRow): Line[] {
+  const c = row.container;
+  const lines: Line[] = [
+    [
+      { text: c.name, tone: 'title' },
+      { text: `  ${c.image}  ${c.running ? 'running' : 'stopped'}`, tone: 'dim' },
+    ],
+    labelled('Mode', row.mode),
+    labelled('Networks', row.networks.length === 0 ? '(none)' : row.networks.join(', ')),
+    labelled('Published', row.ports.length === 0 ? '(none)' : row.ports.join(', ')),
+    labelled('Defined', formatLocation(c.location)),
+    blank,
+    [{ text: `Findings (${row.findings.length})`, tone: 'title' }],
+  ];
+  if (row.findings.length === 0)
+    lines.push([{ text: 'no findings about this container', tone: 'dim' }]);
+  for (const f of row.findings) {
+    lines.push([
+      { text: f.severity.padEnd(8), tone: f.severity },
+      { text: `${f.ruleId}  `, tone: 'title' },
+      { text: f.message },
+    ]);
+  }
+  return lines;
+}

@@ -1,0 +1,395 @@
+/**
+ * Derived, read-only data the panes show: findings sorted and grouped by severity, the chain
+ * tree flattened into rows, containers with the findings about them. Built once per audit;
+ * the per-key work (filtering, flattening after a toggle) is memoised on the immutable inputs,
+ * so moving the cursor never recomputes a 100,000-row list.
+ */
+import type { Exposure, Finding } from '../model/audit.ts';
+import type { Severity } from '../model/diagnostic.ts';
+import type { Container } from '../model/host.ts';
+import type { Chain, Family, Rule, Ruleset, Table } from '../model/ruleset.ts';
+import type { ReviewData } from './data.ts';
+import { findingObject, formatNetworkMode, hostPort } from './format.ts';
+
+export const SEVERITIES: readonly Severity[] = ['error', 'warning', 'note'];
+
+const severityRank: Record<Severity, number> = { error: 0, warning: 1, note: 2 };
+
+export interface ContainerRow {
+  readonly container: Container;
+  readonly mode: string;
+  /** `network address` for each endpoint (of the namespace owner for `container:` modes). */
+  readonly networks: readonly string[];
+  /** `hostIp:hostPort→containerPort/proto`. */
+  readonly ports: readonly string[];
+  readonly findings: readonly Finding[];
+}
+
+export type ChainRow =
+  | {
+      readonly kind: 'chain';
+      readonly key: string;
+      readonly depth: number;
+      readonly title: string;
+      readonly chain: Chain;
+      readonly expanded: boolean;
+      readonly findings: number;
+      /** Not reached from any built-in hook. */
+      readonly unreferenced: boolean;
+    }
+  | {
+      readonly kind: 'rule';
+      readonly key: string;
+      readonly depth: number;
+      readonly rule: Rule;
+      readonly findings: number;
+      /** Chain this rule jumps or goes to, when it does. */
+      readonly jump: string | null;
+      /** The jump can be opened (target exists and is not already on the path). */
+      readonly expandable: boolean;
+      readonly expanded: boolean;
+      /** Why the jump cannot be opened: a loop or an undefined chain. */
+      readonly note: string | null;
+    }
+  | {
+      readonly kind: 'policy';
+      readonly key: string;
+      readonly depth: number;
+      readonly text: string;
+    };
+
+interface ChainRoot {
+  readonly key: string;
+  readonly family: Family;
+  readonly table: Table;
+  readonly chain: Chain;
+  readonly unreferenced: boolean;
+}
+
+export interface ReviewModel {
+  readonly data: ReviewData;
+  /** Sorted: severity, then unsuppressed first, then file and line. */
+  readonly findings: readonly Finding[];
+  readonly exposures: readonly Exposure[];
+  readonly containers: readonly ContainerRow[];
+  readonly chainRoots: readonly ChainRoot[];
+  readonly ruleCount: number;
+  /** Findings touching each rule, by `file:line`. */
+  readonly findingsByLine: ReadonlyMap<string, number>;
+  /** Keys of the chain rows open at start: the built-in hooks. */
+  readonly initialExpanded: ReadonlySet<string>;
+}
+
+export interface FindingFilter {
+  readonly severities: readonly Severity[];
+  readonly text: string;
+}
+
+export type FindingRow =
+  | { readonly kind: 'group'; readonly severity: Severity; readonly count: number }
+  | { readonly kind: 'finding'; readonly finding: Finding; readonly index: number };
+
+// The order a new connection meets the hooks; Docker's chains hang off these by jumps.
+const HOOK_ORDER: readonly (readonly [string, string])[] = [
+  ['raw', 'PREROUTING'],
+  ['mangle', 'PREROUTING'],
+  ['nat', 'PREROUTING'],
+  ['filter', 'FORWARD'],
+  ['filter', 'INPUT'],
+  ['nat', 'OUTPUT'],
+  ['filter', 'OUTPUT'],
+  ['nat', 'POSTROUTING'],
+];
+
+function lineKey(file: string, line: number): string {
+  return `${file}:${line}`;
+}
+
+function compareFindings(a: Finding, b: Finding): number {
+  return (
+    severityRank[a.severity] - severityRank[b.severity] ||
+    Number(a.suppressed !== undefined) - Number(b.suppressed !== undefined) ||
+    a.location.file.localeCompare(b.location.file) ||
+    a.location.line - b.location.line ||
+    a.ruleId.localeCompare(b.ruleId)
+  );
+}
+
+function jumpTarget(rule: Rule): string | null {
+  return rule.target?.kind === 'jump' ? rule.target.chain : null;
+}
+
+function buildRoots(rulesets: readonly Ruleset[]): ChainRoot[] {
+  const roots: ChainRoot[] = [];
+  const families = new Set(rulesets.map((r) => r.family));
+  for (const ruleset of rulesets) {
+    const prefix = families.size > 1 ? `${ruleset.family} ` : '';
+    const reached = new Set<string>();
+    for (const [tableName, chainName] of HOOK_ORDER) {
+      const table = ruleset.tables.find((t) => t.name === tableName);
+      const chain = table?.chains.find((c) => c.name === chainName);
+      if (table === undefined || chain === undefined) continue;
+      roots.push({
+        key: `${prefix}${tableName} ${chainName}`,
+        family: ruleset.family,
+        table,
+        chain,
+        unreferenced: false,
+      });
+    }
+    // Every chain reachable by jumps from a built-in chain is shown under it; the rest are
+    // listed after the hooks so no rule is hidden from review.
+    for (const table of ruleset.tables) {
+      const byName = new Map(table.chains.map((c) => [c.name, c]));
+      const stack = table.chains.filter((c) => c.builtin).map((c) => c.name);
+      while (stack.length > 0) {
+        const name = stack.pop() as string;
+        const key = `${table.name}/${name}`;
+        if (reached.has(key)) continue;
+        reached.add(key);
+        for (const rule of byName.get(name)?.rules ?? []) {
+          const target = jumpTarget(rule);
+          if (target !== null && byName.has(target)) stack.push(target);
+        }
+      }
+      for (const chain of table.chains) {
+        if (reached.has(`${table.name}/${chain.name}`)) continue;
+        if (chain.builtin && HOOK_ORDER.some(([t, c]) => t === table.name && c === chain.name)) {
+          continue;
+        }
+        roots.push({
+          key: `${prefix}${table.name} ${chain.name}`,
+          family: ruleset.family,
+          table,
+          chain,
+          unreferenced: !chain.builtin,
+        });
+      }
+    }
+  }
+  return roots;
+}
+
+function countFindingsByLine(findings: readonly Finding[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const f of findings) {
+    const keys = new Set([lineKey(f.location.file, f.location.line)]);
+    for (const r of f.related) keys.add(lineKey(r.location.file, r.location.line));
+    for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function containerRows(data: ReviewData, findings: readonly Finding[]): ContainerRow[] {
+  const containers = data.host?.containers ?? [];
+  const byName = new Map(containers.map((c) => [c.name, c]));
+  return containers.map((c) => {
+    // A `container:` mode shares the namespace of the container at the end of the chain.
+    const owner =
+      c.networkMode.kind === 'container' && c.networkMode.resolved !== null
+        ? (byName.get(c.networkMode.resolved) ?? c)
+        : c;
+    const networks = owner.endpoints.map((e) => {
+      const addresses = [e.ipv4, e.ipv6].filter((a): a is string => a !== null && a !== '');
+      return addresses.length === 0 ? e.network : `${e.network} ${addresses.join(' ')}`;
+    });
+    const ports = owner.published.map(
+      (p) => `${hostPort(p.hostIp, p.hostPort)}→${p.containerPort}/${p.protocol}`,
+    );
+    const about = findings.filter(
+      (f) => f.object.container === c.name || (owner !== c && f.object.container === owner.name),
+    );
+    return {
+      container: c,
+      mode: formatNetworkMode(c.networkMode),
+      networks,
+      ports,
+      findings: about,
+    };
+  });
+}
+
+export function buildModel(data: ReviewData): ReviewModel {
+  const findings = [...data.audit.findings].sort(compareFindings);
+  const chainRoots = buildRoots(data.rulesets);
+  const initialExpanded = new Set(chainRoots.filter((r) => !r.unreferenced).map((r) => r.key));
+  let ruleCount = 0;
+  for (const rs of data.rulesets) {
+    for (const t of rs.tables) for (const c of t.chains) ruleCount += c.rules.length;
+  }
+  return {
+    data,
+    findings,
+    exposures: data.audit.exposures,
+    containers: containerRows(data, findings),
+    chainRoots,
+    ruleCount,
+    findingsByLine: countFindingsByLine(findings),
+    initialExpanded,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Findings: filter and group
+
+const filterCache = new WeakMap<ReviewModel, WeakMap<FindingFilter, readonly Finding[]>>();
+
+export function filterFindings(model: ReviewModel, filter: FindingFilter): readonly Finding[] {
+  let perModel = filterCache.get(model);
+  if (perModel === undefined) {
+    perModel = new WeakMap();
+    filterCache.set(model, perModel);
+  }
+  const cached = perModel.get(filter);
+  if (cached !== undefined) return cached;
+  const text = filter.text.trim().toLowerCase();
+  const result = model.findings.filter(
+    (f) =>
+      filter.severities.includes(f.severity) &&
+      (text === '' ||
+        `${f.ruleId} ${f.message} ${findingObject(f)} ${f.location.file}:${f.location.line}`
+          .toLowerCase()
+          .includes(text)),
+  );
+  perModel.set(filter, result);
+  return result;
+}
+
+const rowsCache = new WeakMap<readonly Finding[], readonly FindingRow[]>();
+
+/** Group header rows interleaved with the (severity-sorted) findings. */
+export function findingRows(findings: readonly Finding[]): readonly FindingRow[] {
+  const cached = rowsCache.get(findings);
+  if (cached !== undefined) return cached;
+  const counts = new Map<Severity, number>();
+  for (const f of findings) counts.set(f.severity, (counts.get(f.severity) ?? 0) + 1);
+  const rows: FindingRow[] = [];
+  let current: Severity | null = null;
+  findings.forEach((finding, index) => {
+    if (finding.severity !== current) {
+      current = finding.severity;
+      rows.push({ kind: 'group', severity: current, count: counts.get(current) ?? 0 });
+    }
+    rows.push({ kind: 'finding', finding, index });
+  });
+  rowsCache.set(findings, rows);
+  return rows;
+}
+
+/** Row index of the index-th finding (group headers come before each severity's findings). */
+export function findingRowIndex(rows: readonly FindingRow[], index: number): number {
+  // Findings are in row order, so the row is index plus the headers before it (at most 3).
+  for (let r = index; r < Math.min(rows.length, index + SEVERITIES.length + 1); r += 1) {
+    const row = rows[r];
+    if (row?.kind === 'finding' && row.index === index) return r;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chains: the tree of jumps, flattened for display
+
+const chainCache = new WeakMap<ReviewModel, WeakMap<ReadonlySet<string>, readonly ChainRow[]>>();
+const chainFindingCache = new WeakMap<Chain, number>();
+
+function chainFindings(model: ReviewModel, chain: Chain): number {
+  const cached = chainFindingCache.get(chain);
+  if (cached !== undefined) return cached;
+  let n = 0;
+  for (const rule of chain.rules) {
+    n += model.findingsByLine.get(lineKey(rule.location.file, rule.location.line)) ?? 0;
+  }
+  chainFindingCache.set(chain, n);
+  return n;
+}
+
+function pushRules(
+  model: ReviewModel,
+  rows: ChainRow[],
+  expanded: ReadonlySet<string>,
+  table: Table,
+  chain: Chain,
+  parentKey: string,
+  depth: number,
+  path: ReadonlySet<string>,
+): void {
+  for (const rule of chain.rules) {
+    const key = `${parentKey}#${rule.index}`;
+    const jump = jumpTarget(rule);
+    const target = jump === null ? undefined : table.chains.find((c) => c.name === jump);
+    const loop = jump !== null && path.has(jump);
+    const expandable = target !== undefined && !loop && target.rules.length > 0;
+    const note =
+      jump === null
+        ? null
+        : loop
+          ? 'loop: already on this path'
+          : target === undefined
+            ? 'chain not defined'
+            : target.rules.length === 0
+              ? 'empty chain'
+              : null;
+    const isOpen = expandable && expanded.has(key);
+    rows.push({
+      kind: 'rule',
+      key,
+      depth,
+      rule,
+      findings: model.findingsByLine.get(lineKey(rule.location.file, rule.location.line)) ?? 0,
+      jump,
+      expandable,
+      expanded: isOpen,
+      note,
+    });
+    if (isOpen && target !== undefined) {
+      const inner = new Set(path).add(target.name);
+      pushRules(model, rows, expanded, table, target, key, depth + 1, inner);
+    }
+  }
+}
+
+export function chainRows(model: ReviewModel, expanded: ReadonlySet<string>): readonly ChainRow[] {
+  let perModel = chainCache.get(model);
+  if (perModel === undefined) {
+    perModel = new WeakMap();
+    chainCache.set(model, perModel);
+  }
+  const cached = perModel.get(expanded);
+  if (cached !== undefined) return cached;
+  const rows: ChainRow[] = [];
+  for (const root of model.chainRoots) {
+    const isOpen = expanded.has(root.key);
+    const policy = root.chain.policy === null ? '' : ` policy ${root.chain.policy}`;
+    rows.push({
+      kind: 'chain',
+      key: root.key,
+      depth: 0,
+      title: `${root.key}${policy} (${root.chain.rules.length} rules)`,
+      chain: root.chain,
+      expanded: isOpen,
+      findings: chainFindings(model, root.chain),
+      unreferenced: root.unreferenced,
+    });
+    if (!isOpen) continue;
+    pushRules(
+      model,
+      rows,
+      expanded,
+      root.table,
+      root.chain,
+      root.key,
+      1,
+      new Set([root.chain.name]),
+    );
+    if (root.chain.policy !== null) {
+      rows.push({
+        kind: 'policy',
+        key: `${root.key}#policy`,
+        depth: 1,
+        text: `policy ${root.chain.policy}`,
+      });
+    }
+  }
+  perModel.set(expanded, rows);
+  return rows;
+}

@@ -1,0 +1,42 @@
+/** Containers pane: network mode, networks, published ports and findings per container. */
+import { Box, Text } from 'ink';
+import type { ReactNode } from 'react';
+import type { ReviewState } from '../state.ts';
+import { listHeight } from '../state.ts';
+import type { ReviewModel } from '../view-model.ts';
+import { Row } from './styled.tsx';
+
+export function ContainersPane({
+  model,
+  state,
+}: {
+  readonly model: ReviewModel;
+  readonly state: ReviewState;
+}): ReactNode {
+  const height = listHeight(state);
+  const { cursor, offset } = state.scroll.containers;
+  const rows = model.containers;
+  return (
+    <Box flexDirection="column">
+      <Text wrap="truncate-end" dimColor>
+        {`${rows.length} containers · Enter shows one with its findings`}
+      </Text>
+      <Text color="cyan" wrap="truncate-end">
+        {`   ${'name'.padEnd(20)} ${'network mode'.padEnd(24)} ${'networks'.padEnd(30)} ${'published'.padEnd(26)} findings`}
+      </Text>
+      <Box flexDirection="column" height={height}>
+        {rows.length === 0 ? (
+          <Text dimColor>No containers in this snapshot (containers.json missing or empty).</Text>
+        ) : (
+          rows.slice(offset, offset + height).map((r, i) => (
+            <Row key={r.container.id || r.container.name} selected={offset + i === cursor}>
+              {`  ${r.container.name.padEnd(20)} ${r.mode.padEnd(24)} `}
+              {`${(r.networks.join(', ') || '-').padEnd(30)} ${(r.ports.join(', ') || '-').padEnd(26)} `}
+              <Text color={r.findings.length > 0 ? 'yellow' : 'green'}>{r.findings.length}</Text>
+            </Row>
+          ))
+        )}
+      </Box>
+    </Box>
+  );
+}
