@@ -1,0 +1,280 @@
+/**
+ * What Docker meant to publish versus what the rules do.
+ *
+ * - `mapPublishedPorts(snapshot)`: for each published port of each container, the rules that
+ *   implement it — nat DNAT, filter ACCEPT for the container address and port, raw PREROUTING
+ *   DROPs that keep direct and remote-loopback access out — and what is missing.
+ * - `findRuleDrift(snapshot)`: the other way round, Docker-shaped rules (DNAT to, ACCEPT for, raw
+ *   DROP of a container address) that match no current container: left behind after restarts,
+ *   `iptables-restore` of an old dump, or hand-copied rules.
+ */
+import type { Container, LayoutEra, PublishedPort } from '../model/host.ts';
+import type { Family, Rule, Ruleset } from '../model/ruleset.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import {
+  dnatDestination,
+  hostAddress,
+  ruleAddress,
+  ruleDstPort,
+  ruleInterface,
+  ruleProtocol,
+  rulesOf,
+  sameAddress,
+} from './rules.ts';
+import { bridgeOfEndpoint, endpointAddress, publishingEndpoint } from './topology.ts';
+
+export interface PortImplementation {
+  readonly container: Container;
+  readonly port: PublishedPort;
+  readonly family: Family;
+  /** The container address the port is forwarded to (null: the container has none in this family). */
+  readonly containerAddress: string | null;
+  readonly network: string | null;
+  readonly bridge: string | null;
+  /**
+   * `rules`: iptables implement it. `proxy`: no rule can — docker-proxy serves it in userspace
+   * (IPv6 binding of an IPv4-only container). `routed`: routed gateway mode, no host port.
+   */
+  readonly via: 'rules' | 'proxy' | 'routed';
+  readonly dnat: readonly Rule[];
+  readonly accept: readonly Rule[];
+  readonly rawDrop: readonly Rule[];
+  /** What a Docker of this era would have written and is not there, in words. */
+  readonly missing: readonly string[];
+}
+
+function familyOfHostIp(hostIp: string): Family {
+  return hostIp.includes(':') ? 'ipv6' : 'ipv4';
+}
+
+function rulesetFor(snapshot: Snapshot, family: Family): Ruleset | null {
+  return family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
+}
+
+function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1';
+}
+
+function isWildcard(ip: string): boolean {
+  return ip === '0.0.0.0' || ip === '::' || ip === '';
+}
+
+/** Every published port of every running container with the rules behind it. */
+export function mapPublishedPorts(snapshot: Snapshot): readonly PortImplementation[] {
+  const out: PortImplementation[] = [];
+  for (const container of snapshot.host.containers) {
+    if (!container.running) continue;
+    const endpoint = publishingEndpoint(container);
+    for (const port of container.published) {
+      const family = familyOfHostIp(port.hostIp);
+      const address = endpoint === undefined ? null : endpointAddress(endpoint, family);
+      const bridge = endpoint === undefined ? null : bridgeOfEndpoint(snapshot.host, endpoint);
+      const base = {
+        container,
+        port,
+        family,
+        containerAddress: address,
+        network: endpoint?.network ?? null,
+        bridge,
+      };
+      if (address === null) {
+        out.push({ ...base, via: 'proxy', dnat: [], accept: [], rawDrop: [], missing: [] });
+        continue;
+      }
+      const rs = rulesetFor(snapshot, family);
+      const dnat = findDnat(rs, port, address);
+      const accept = findAccept(rs, port, address);
+      const rawDrop = findRawDrop(rs, port, address);
+      const via = port.hostPort === null ? 'routed' : 'rules';
+      out.push({
+        ...base,
+        via,
+        dnat,
+        accept,
+        rawDrop,
+        missing: expectedMissing(snapshot.era.era, rs, port, { dnat, accept, rawDrop }, via),
+      });
+    }
+  }
+  return out;
+}
+
+function matchesProto(rule: Rule, protocol: string): boolean {
+  return ruleProtocol(rule) === protocol;
+}
+
+function findDnat(rs: Ruleset | null, port: PublishedPort, address: string): Rule[] {
+  if (port.hostPort === null) return [];
+  return rulesOf(rs, 'nat', 'DOCKER').filter((r) => {
+    const to = dnatDestination(r);
+    if (to?.address === null || to?.address === undefined || !sameAddress(to.address, address))
+      return false;
+    if (to.port !== null && to.port !== port.containerPort) return false;
+    if (!matchesProto(r, port.protocol) || ruleDstPort(r) !== port.hostPort) return false;
+    const dst = hostAddress(ruleAddress(r, 'dst'));
+    return isWildcard(port.hostIp) ? dst === null : dst !== null && sameAddress(dst, port.hostIp);
+  });
+}
+
+function findAccept(rs: Ruleset | null, port: PublishedPort, address: string): Rule[] {
+  return rulesOf(rs, 'filter', 'DOCKER').filter((r) => {
+    if (r.target?.kind !== 'ACCEPT' || !matchesProto(r, port.protocol)) return false;
+    if (ruleAddress(r, 'src') !== null) return false; // legacy --link holes, not publishing
+    const dst = hostAddress(ruleAddress(r, 'dst'));
+    return dst !== null && sameAddress(dst, address) && ruleDstPort(r) === port.containerPort;
+  });
+}
+
+function findRawDrop(rs: Ruleset | null, port: PublishedPort, address: string): Rule[] {
+  return rulesOf(rs, 'raw', 'PREROUTING').filter((r) => {
+    if (r.target?.kind !== 'DROP') return false;
+    const dst = hostAddress(ruleAddress(r, 'dst'));
+    if (dst === null) return false;
+    if (sameAddress(dst, address)) return true; // direct access to the container (28+)
+    // remote access to a loopback-published port (28+)
+    return (
+      isLoopback(port.hostIp) &&
+      sameAddress(dst, port.hostIp) &&
+      ruleDstPort(r) === port.hostPort &&
+      matchesProto(r, port.protocol)
+    );
+  });
+}
+
+function expectedMissing(
+  era: LayoutEra,
+  rs: Ruleset | null,
+  port: PublishedPort,
+  found: { dnat: readonly Rule[]; accept: readonly Rule[]; rawDrop: readonly Rule[] },
+  via: 'rules' | 'routed',
+): string[] {
+  if (rs === null || era === 'none' || era === 'nftables') return [];
+  const missing: string[] = [];
+  if (via === 'rules' && found.dnat.length === 0) missing.push('nat DOCKER DNAT rule');
+  if (found.accept.length === 0) missing.push('filter DOCKER ACCEPT rule');
+  if ((era === 'v28' || era === 'v29') && isLoopback(port.hostIp) && found.rawDrop.length === 0) {
+    missing.push('raw PREROUTING DROP of remote access to the loopback address');
+  }
+  return missing;
+}
+
+export interface DriftRule {
+  readonly rule: Rule;
+  readonly family: Family;
+  readonly kind: 'dnat' | 'accept' | 'raw-drop';
+  /** The container address the rule is about. */
+  readonly address: string;
+  readonly port: number | null;
+  readonly reason: string;
+}
+
+/**
+ * Docker-shaped rules that match no current container. Empty when no containers file was read
+ * (nothing to compare with).
+ */
+export function findRuleDrift(snapshot: Snapshot): readonly DriftRule[] {
+  const containersRead = snapshot.files.some((f) => f.role === 'containers' && f.status === 'read');
+  if (!containersRead) return [];
+  const out: DriftRule[] = [];
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const rs = rulesetFor(snapshot, family);
+    if (rs === null) continue;
+    const owners = addressOwners(snapshot, family);
+    const ownerOf = (a: string) => owners.find((o) => sameAddress(o.address, a));
+    for (const r of rulesOf(rs, 'nat', 'DOCKER')) {
+      const to = dnatDestination(r);
+      if (to?.address === null || to?.address === undefined) continue;
+      const owner = ownerOf(to.address);
+      const port = to.port;
+      if (owner === undefined) {
+        out.push({
+          rule: r,
+          family,
+          kind: 'dnat',
+          address: to.address,
+          port,
+          reason: `DNAT to ${to.address}, which is no current container's address`,
+        });
+      } else if (
+        port !== null &&
+        !owner.container.published.some(
+          (p) =>
+            p.containerPort === port &&
+            familyOfHostIp(p.hostIp) === family &&
+            p.hostPort === ruleDstPort(r),
+        )
+      ) {
+        out.push({
+          rule: r,
+          family,
+          kind: 'dnat',
+          address: to.address,
+          port,
+          reason: `DNAT to ${owner.container.name} port ${port}, which it does not publish on host port ${ruleDstPort(r) ?? '?'}`,
+        });
+      }
+    }
+    for (const r of rulesOf(rs, 'filter', 'DOCKER')) {
+      if (r.target?.kind !== 'ACCEPT') continue;
+      const dst = hostAddress(ruleAddress(r, 'dst'));
+      if (dst === null || ruleInterface(r, 'out') === null) continue;
+      const owner = ownerOf(dst);
+      const port = ruleDstPort(r);
+      if (owner === undefined) {
+        out.push({
+          rule: r,
+          family,
+          kind: 'accept',
+          address: dst,
+          port,
+          reason: `ACCEPT for ${dst}, which is no current container's address`,
+        });
+      } else if (
+        port !== null &&
+        ruleAddress(r, 'src') === null &&
+        !owner.container.published.some(
+          (p) => p.containerPort === port && familyOfHostIp(p.hostIp) === family,
+        )
+      ) {
+        out.push({
+          rule: r,
+          family,
+          kind: 'accept',
+          address: dst,
+          port,
+          reason: `ACCEPT for ${owner.container.name} port ${port}, which it does not publish`,
+        });
+      }
+    }
+    for (const r of rulesOf(rs, 'raw', 'PREROUTING')) {
+      if (r.target?.kind !== 'DROP') continue;
+      const dst = hostAddress(ruleAddress(r, 'dst'));
+      const iface = ruleInterface(r, 'in');
+      // Docker's direct-access DROP: `-d <container>/32 ! -i <bridge> -j DROP`.
+      if (dst === null || iface === null || !iface.negated || iface.name === 'lo') continue;
+      if (ownerOf(dst) === undefined) {
+        out.push({
+          rule: r,
+          family,
+          kind: 'raw-drop',
+          address: dst,
+          port: ruleDstPort(r),
+          reason: `direct-access DROP for ${dst}, which is no current container's address`,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function addressOwners(
+  snapshot: Snapshot,
+  family: Family,
+): { address: string; container: Container }[] {
+  return snapshot.host.containers.flatMap((container) =>
+    container.endpoints.flatMap((e) => {
+      const a = endpointAddress(e, family);
+      return a === null ? [] : [{ address: a, container }];
+    }),
+  );
+}

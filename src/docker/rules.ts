@@ -1,0 +1,81 @@
+/** Small readers over model rules for the Docker rule shapes (DNAT, per-port ACCEPT, raw DROP). */
+import type { AddressMask, Chain, Rule, Ruleset } from '../model/ruleset.ts';
+import { findChain, findTable } from '../model/ruleset.ts';
+
+export function chainOf(ruleset: Ruleset | null, table: string, chain: string): Chain | undefined {
+  if (ruleset === null) return undefined;
+  const t = findTable(ruleset, table);
+  return t === undefined ? undefined : findChain(t, chain);
+}
+
+export function rulesOf(ruleset: Ruleset | null, table: string, chain: string): readonly Rule[] {
+  return chainOf(ruleset, table, chain)?.rules ?? [];
+}
+
+/** The non-negated `-s`/`-d` of a rule. */
+export function ruleAddress(rule: Rule, field: 'src' | 'dst'): AddressMask | null {
+  for (const o of rule.core) {
+    if (o.type === 'address' && o.field === field && !o.negated) return o.value;
+  }
+  return null;
+}
+
+/** `-i`/`-o` of a rule with its negation. */
+export function ruleInterface(
+  rule: Rule,
+  field: 'in' | 'out',
+): { readonly name: string; readonly negated: boolean } | null {
+  for (const o of rule.core) {
+    if (o.type === 'interface' && o.field === field) return { name: o.name, negated: o.negated };
+  }
+  return null;
+}
+
+export function ruleProtocol(rule: Rule): string | null {
+  for (const o of rule.core) if (o.type === 'protocol' && !o.negated) return o.name.toLowerCase();
+  return null;
+}
+
+/** The single destination port a rule matches (`--dport N`), or null. */
+export function ruleDstPort(rule: Rule): number | null {
+  for (const o of [...rule.core, ...rule.matches.flatMap((m) => m.options)]) {
+    if (o.type === 'port' && o.field === 'dst' && !o.negated) {
+      const r = o.ranges[0];
+      if (o.ranges.length === 1 && r !== undefined && r.from === r.to) return r.from;
+    }
+  }
+  return null;
+}
+
+/** For a DNAT rule: the address and port it rewrites to. */
+export function dnatDestination(
+  rule: Rule,
+): { address: string | null; port: number | null } | null {
+  if (rule.target?.kind !== 'DNAT') return null;
+  const to = rule.target.to[0];
+  if (to === undefined) return { address: null, port: null };
+  return { address: to.addresses?.from ?? null, port: to.ports?.from ?? null };
+}
+
+/** `10.0.0.2/32` style host address of a mask, or null for a wider mask. */
+export function hostAddress(mask: AddressMask | null): string | null {
+  if (mask === null) return null;
+  const full = mask.family === 'ipv4' ? 32 : 128;
+  return mask.prefixLength === full ? mask.address : null;
+}
+
+/** Canonical comparison of two address texts of one family (`fd00::2` vs `fd00:0::2`). */
+export function sameAddress(a: string, b: string): boolean {
+  return normalizeAddress(a) === normalizeAddress(b);
+}
+
+export function normalizeAddress(text: string): string {
+  if (!text.includes(':')) return text;
+  // Expand to 8 groups without leading zeros so different spellings compare equal.
+  const [head = '', tail] = text.toLowerCase().split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === undefined || tail === '' ? [] : tail.split(':');
+  const fill =
+    tail === undefined ? [] : new Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0');
+  return [...h, ...fill, ...t].map((g) => g.replace(/^0+(?=.)/, '')).join(':');
+}
