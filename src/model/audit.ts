@@ -44,6 +44,8 @@ export interface FindingObject {
   readonly table?: string;
   readonly rule?: number;
   readonly address?: string;
+  /** A daemon.json key (`userland-proxy`), for findings about daemon settings. */
+  readonly setting?: string;
 }
 
 export interface Finding {

@@ -1,0 +1,141 @@
+/**
+ * daemon-firewall-config: daemon.json settings that change what the firewall does, each explained
+ * with its effect on this host (only when the host has something it affects).
+ */
+import type { Setting } from '../src/model/host.ts';
+import type { SourceLocation } from '../src/model/diagnostic.ts';
+import { fileLocation } from '../src/model/diagnostic.ts';
+import { chainIn, isWildcard } from '../src/lint/queries.ts';
+import { defineRule } from '../src/lint/rule.ts';
+
+type MessageIds =
+  | 'iptablesOff'
+  | 'ipWildcard'
+  | 'iccOn'
+  | 'userlandProxy'
+  | 'allowDirectRouting'
+  | 'ipForwardNoDrop';
+
+export default defineRule<MessageIds, object>({
+  meta: {
+    type: 'hardening',
+    severity: 'warning',
+    docs: {
+      description:
+        'daemon.json settings that weaken or bypass firewalling: iptables off, ip 0.0.0.0, icc, userland-proxy, allow-direct-routing, ip-forward-no-drop',
+      recommended: true,
+    },
+    messages: {
+      iptablesOff:
+        '"iptables": false — Docker programs no firewall rules: the {{count}} published port(s) are served by docker-proxy through INPUT, containers get no NAT and Docker isolates nothing.',
+      ipWildcard:
+        '"ip" is {{value}} — ports published without an address on the default bridge ({{ports}}) listen on every host address, including public ones.',
+      iccOn:
+        '"icc" is on — the {{count}} containers on the default bridge ({{names}}) can reach every port of each other, published or not.',
+      userlandProxy:
+        '"userland-proxy" is on — loopback and IPv6 connections to published ports ({{ports}}) are served by docker-proxy through INPUT, not through Docker\'s FORWARD rules; IPv6 clients reach IPv4-only containers.',
+      allowDirectRouting:
+        '"allow-direct-routing": true — Docker adds no raw-table drops, so any host that routes to a container subnet reaches container addresses directly ({{count}} container(s)).',
+      ipForwardNoDrop:
+        '"ip-forward-no-drop": true with FORWARD policy {{policy}} — Docker never sets FORWARD to DROP, so traffic Docker does not handle is forwarded unless another rule drops it.',
+    },
+    schema: null,
+    defaultOptions: {},
+    requiresEngine: false,
+  },
+  create(context) {
+    const { host, snapshot } = context;
+    const daemonFile = snapshot.files.find((f) => f.role === 'daemon')?.path ?? 'daemon.json';
+    const where = (s: Setting<unknown>): { location: SourceLocation } => ({
+      location: s.location ?? fileLocation(daemonFile),
+    });
+    const d = host.daemon;
+    const running = host.containers.filter((c) => c.running);
+    const published = running.flatMap((c) =>
+      c.published.filter((p) => p.hostPort !== null).map((p) => ({ c, p })),
+    );
+    const defaultBridge = host.networks.find((n) => n.isDefaultBridge);
+    const onDefaultBridge = running.filter(
+      (c) =>
+        (c.networkMode.kind === 'bridge' && c.networkMode.network === 'bridge') ||
+        c.endpoints.some((e) => e.network === 'bridge'),
+    );
+    return {
+      end() {
+        if (!d.iptables.value) {
+          context.report({
+            messageId: 'iptablesOff',
+            data: { count: published.length },
+            node: where(d.iptables),
+            object: { setting: 'iptables' },
+            severity: 'error',
+          });
+          // Without Docker's rules the other settings below have no firewall effect.
+          return;
+        }
+        if (isWildcard(d.ip.value)) {
+          const ports = onDefaultBridge.flatMap((c) =>
+            c.requested
+              .filter((r) => r.hostIp === '')
+              .map((r) => `${c.name} ${r.hostPort === '' ? '?' : r.hostPort}/${r.protocol}`),
+          );
+          if (ports.length > 0) {
+            context.report({
+              messageId: 'ipWildcard',
+              data: { value: d.ip.value, ports: ports.join(', ') },
+              node: where(d.ip),
+              object: { setting: 'ip' },
+            });
+          }
+        }
+        if (d.icc.value && (defaultBridge?.icc ?? true) && onDefaultBridge.length >= 2) {
+          context.report({
+            messageId: 'iccOn',
+            data: {
+              count: onDefaultBridge.length,
+              names: onDefaultBridge.map((c) => c.name).join(', '),
+            },
+            node: where(d.icc),
+            object: { setting: 'icc' },
+            severity: 'note',
+          });
+        }
+        if (d.userlandProxy.value && published.length > 0) {
+          context.report({
+            messageId: 'userlandProxy',
+            data: {
+              ports: published
+                .map(({ c, p }) => `${c.name} ${p.hostIp}:${p.hostPort ?? ''}`)
+                .join(', '),
+            },
+            node: where(d.userlandProxy),
+            object: { setting: 'userland-proxy' },
+            severity: 'note',
+          });
+        }
+        const bridged = running.filter((c) =>
+          c.endpoints.some((e) => e.ipv4 !== null || e.ipv6 !== null),
+        );
+        if (d.allowDirectRouting.value && bridged.length > 0) {
+          context.report({
+            messageId: 'allowDirectRouting',
+            data: { count: bridged.length },
+            node: where(d.allowDirectRouting),
+            object: { setting: 'allow-direct-routing' },
+          });
+        }
+        if (d.ipForwardNoDrop.value) {
+          const policy = chainIn(snapshot.ipv4, 'filter', 'FORWARD')?.policy ?? 'ACCEPT';
+          if (policy === 'ACCEPT') {
+            context.report({
+              messageId: 'ipForwardNoDrop',
+              data: { policy },
+              node: where(d.ipForwardNoDrop),
+              object: { setting: 'ip-forward-no-drop' },
+            });
+          }
+        }
+      },
+    };
+  },
+});

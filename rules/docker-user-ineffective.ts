@@ -1,0 +1,125 @@
+/**
+ * docker-user-ineffective: DOCKER-USER is where operators filter published ports, but only if
+ * FORWARD jumps to it before Docker's accepts. Catches a missing chain, a missing jump (e.g. after
+ * an iptables-restore, moby#48560), a jump placed below Docker's rules, and DOCKER-USER rules that
+ * an unconditional rule above them hides.
+ */
+import type { Rule, Ruleset } from '../src/model/ruleset.ts';
+import { chainIn, effectiveOptions, isDockerChainName, jumpTarget } from '../src/lint/queries.ts';
+import { defineRule } from '../src/lint/rule.ts';
+
+type MessageIds = 'missingChain' | 'notJumped' | 'jumpTooLate' | 'rulesHidden';
+
+/** A FORWARD rule through which Docker lets published-port traffic in. */
+function isDockerAccept(rule: Rule): boolean {
+  const to = jumpTarget(rule);
+  if (to !== null) return isDockerChainName(to) && to !== 'DOCKER-ISOLATION-STAGE-1';
+  return rule.target?.kind === 'ACCEPT' && rule.core.some((o) => o.type === 'interface');
+}
+
+function hasDockerRules(ruleset: Ruleset): boolean {
+  const filter = ruleset.tables.find((t) => t.name === 'filter');
+  return filter?.chains.some((c) => isDockerChainName(c.name)) ?? false;
+}
+
+export default defineRule<MessageIds, object>({
+  meta: {
+    type: 'problem',
+    severity: 'error',
+    docs: {
+      description:
+        "DOCKER-USER missing, not jumped to from FORWARD, jumped to after Docker's accepts, or its rules hidden behind an unconditional rule",
+      recommended: true,
+    },
+    messages: {
+      missingChain:
+        "The {{family}} filter table has Docker's chains but no DOCKER-USER chain: there is no place to filter published ports that Docker will not bypass ({{why}}).",
+      notJumped:
+        'DOCKER-USER ({{count}} rule(s)) is never jumped to from FORWARD, so none of its rules apply to published ports.',
+      jumpTooLate:
+        'FORWARD jumps to DOCKER-USER at position {{position}}, after rule {{earlier}} ({{earlierText}}) which already passes traffic to containers; DOCKER-USER rules do not see it.',
+      rulesHidden:
+        'DOCKER-USER rule {{index}} can never match: rule {{coverIndex}} above it ({{coverText}}) takes every packet first.',
+    },
+    schema: null,
+    defaultOptions: {},
+    requiresEngine: false,
+  },
+  create(context) {
+    const { snapshot } = context;
+    return {
+      Ruleset(ruleset) {
+        if (!hasDockerRules(ruleset)) return;
+        const forward = chainIn(ruleset, 'filter', 'FORWARD');
+        const user = chainIn(ruleset, 'filter', 'DOCKER-USER');
+        if (forward === undefined) return;
+        if (user === undefined) {
+          const why =
+            snapshot.era.era === 'nftables' ||
+            snapshot.host.daemon.firewallBackend.value === 'nftables'
+              ? 'the nftables firewall backend does not create it'
+              : ruleset.family === 'ipv6'
+                ? 'Docker before 23.0 creates it only for IPv4'
+                : 'it was deleted or never created';
+          context.report({
+            messageId: 'missingChain',
+            data: { family: ruleset.family === 'ipv4' ? 'iptables' : 'ip6tables', why },
+            node: forward,
+            object: { table: 'filter', chain: 'DOCKER-USER' },
+            severity: 'warning',
+          });
+          return;
+        }
+        const jumpIndex = forward.rules.findIndex((r) => jumpTarget(r) === 'DOCKER-USER');
+        const meaningful = user.rules.filter(
+          (r) => !(r.target?.kind === 'RETURN' && effectiveOptions(r).length === 0),
+        );
+        if (jumpIndex < 0) {
+          context.report({
+            messageId: 'notJumped',
+            data: { count: meaningful.length },
+            node: user,
+            object: { table: 'filter', chain: 'DOCKER-USER' },
+            // An empty DOCKER-USER loses nothing today, but the next rule added there is void.
+            severity: meaningful.length > 0 ? 'error' : 'warning',
+          });
+        } else {
+          const earlier = forward.rules.slice(0, jumpIndex).find(isDockerAccept);
+          const jump = forward.rules[jumpIndex];
+          if (earlier !== undefined && jump !== undefined) {
+            context.report({
+              messageId: 'jumpTooLate',
+              data: {
+                position: jumpIndex + 1,
+                earlier: earlier.index,
+                earlierText: earlier.text,
+              },
+              node: jump,
+              object: { table: 'filter', chain: 'FORWARD', rule: jump.index },
+              related: [{ message: 'Docker rule that runs first', location: earlier.location }],
+            });
+          }
+        }
+        // An unconditional terminal rule hides everything after it (e.g. a RETURN left on top).
+        const coverIndex = user.rules.findIndex(
+          (r) =>
+            effectiveOptions(r).length === 0 &&
+            r.target !== null &&
+            ['RETURN', 'ACCEPT', 'DROP', 'REJECT'].includes(r.target.kind),
+        );
+        const cover = user.rules[coverIndex];
+        if (cover !== undefined) {
+          for (const hidden of user.rules.slice(coverIndex + 1)) {
+            context.report({
+              messageId: 'rulesHidden',
+              data: { index: hidden.index, coverIndex: cover.index, coverText: cover.text },
+              node: hidden,
+              object: { table: 'filter', chain: 'DOCKER-USER', rule: hidden.index },
+              related: [{ message: 'the rule that takes every packet', location: cover.location }],
+            });
+          }
+        }
+      },
+    };
+  },
+});

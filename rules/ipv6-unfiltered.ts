@@ -1,0 +1,130 @@
+/**
+ * ipv6-unfiltered: the IPv6 side of a container without the filtering its IPv4 side has:
+ * ip6tables off (or no ip6tables dump at all) with IPv6 containers, a DOCKER-USER that filters
+ * IPv4 but is missing or empty in ip6tables, and docker-proxy relaying IPv6 clients to IPv4-only
+ * containers (so ip6tables' DOCKER-USER and the IPv4 FORWARD filter both miss them).
+ */
+import type { Container } from '../src/model/host.ts';
+import { chainIn, effectiveOptions, isWildcard } from '../src/lint/queries.ts';
+import { defineRule } from '../src/lint/rule.ts';
+
+type MessageIds = 'ip6tablesOff' | 'userChainGap' | 'proxied';
+
+function v6Containers(containers: readonly Container[]): Container[] {
+  return containers.filter((c) => c.running && c.endpoints.some((e) => e.ipv6 !== null));
+}
+
+export default defineRule<MessageIds, object>({
+  meta: {
+    type: 'problem',
+    severity: 'warning',
+    docs: {
+      description:
+        'Containers reachable over IPv6 without the filtering their IPv4 side has (ip6tables off, DOCKER-USER missing in ip6tables, IPv6 proxied to IPv4)',
+      recommended: true,
+    },
+    messages: {
+      ip6tablesOff:
+        "IPv6 containers ({{names}}) but {{why}}: Docker adds no IPv6 NAT or filter rules, so their addresses are routable from outside subject only to the host's own ip6tables FORWARD policy ({{policy}}).",
+      userChainGap:
+        'DOCKER-USER filters IPv4 ({{v4count}} rule(s)) but ip6tables {{gap}}: the same published ports over IPv6 ({{ports}}) are not filtered.',
+      proxied:
+        'docker-proxy listens on [::]:{{port}} for IPv4-only container {{container}}: IPv6 clients are relayed through INPUT to {{target}}, bypassing DOCKER-USER and FORWARD filtering.',
+    },
+    schema: null,
+    defaultOptions: {},
+    requiresEngine: false,
+  },
+  create(context) {
+    const { host, snapshot } = context;
+    return {
+      end() {
+        if (!host.daemon.iptables.value) return;
+        const v6 = v6Containers(host.containers);
+        const ipv6File = snapshot.files.find((f) => f.role === 'ip6tables');
+        const haveV6Dump = snapshot.ipv6 !== null;
+        if (v6.length > 0 && (!host.daemon.ip6tables.value || !haveV6Dump)) {
+          const why = !host.daemon.ip6tables.value
+            ? '"ip6tables" is off in the daemon'
+            : 'no ip6tables dump was captured';
+          const policy = chainIn(snapshot.ipv6, 'filter', 'FORWARD')?.policy ?? 'unknown';
+          const setting = host.daemon.ip6tables;
+          context.report({
+            messageId: 'ip6tablesOff',
+            data: { names: v6.map((c) => c.name).join(', '), why, policy },
+            node:
+              setting.location !== undefined
+                ? { location: setting.location }
+                : (v6[0] as Container),
+            object: { setting: 'ip6tables' },
+            severity: policy === 'DROP' ? 'warning' : 'error',
+          });
+        }
+        const v4User = chainIn(snapshot.ipv4, 'filter', 'DOCKER-USER');
+        const v4Rules = (v4User?.rules ?? []).filter(
+          (r) => !(r.target?.kind === 'RETURN' && effectiveOptions(r).length === 0),
+        );
+        const v6Published = v6.flatMap((c) =>
+          c.published
+            .filter((p) => p.hostPort !== null && (p.hostIp === '::' || p.hostIp.includes(':')))
+            .map((p) => `${c.name} [${p.hostIp}]:${p.hostPort ?? ''}`),
+        );
+        if (
+          haveV6Dump &&
+          host.daemon.ip6tables.value &&
+          v4Rules.length > 0 &&
+          v6Published.length > 0
+        ) {
+          const v6User = chainIn(snapshot.ipv6, 'filter', 'DOCKER-USER');
+          const v6Rules = (v6User?.rules ?? []).filter(
+            (r) => !(r.target?.kind === 'RETURN' && effectiveOptions(r).length === 0),
+          );
+          if (v6User === undefined || v6Rules.length === 0) {
+            const forward = chainIn(snapshot.ipv6, 'filter', 'FORWARD');
+            const node = v6User ??
+              forward ?? {
+                location: { file: ipv6File?.path ?? 'ip6tables-save.txt', line: 1, column: 1 },
+              };
+            context.report({
+              messageId: 'userChainGap',
+              data: {
+                v4count: v4Rules.length,
+                gap: v6User === undefined ? 'has no DOCKER-USER chain' : 'has an empty DOCKER-USER',
+                ports: v6Published.join(', '),
+              },
+              node,
+              object: { table: 'filter', chain: 'DOCKER-USER' },
+            });
+          }
+        }
+        // IPv6 → IPv4 relay: docker-proxy on [::]:P for a container without an IPv6 address.
+        if (!host.daemon.userlandProxy.value) return;
+        for (const c of host.containers) {
+          if (!c.running || c.endpoints.some((e) => e.ipv6 !== null)) continue;
+          for (const p of c.published) {
+            if (
+              p.hostPort === null ||
+              !(p.hostIp === '::' || (p.hostIp.includes(':') && isWildcard(p.hostIp)))
+            )
+              continue;
+            const target = c.endpoints.find((e) => e.ipv4 !== null)?.ipv4;
+            if (target === undefined || target === null) continue;
+            const listener = host.listeners.find(
+              (l) =>
+                l.port === p.hostPort &&
+                l.protocol === p.protocol &&
+                (l.address === '::' || l.address === '*'),
+            );
+            context.report({
+              messageId: 'proxied',
+              data: { port: p.hostPort, container: c.name, target: `${target}:${p.containerPort}` },
+              node: listener ?? p,
+              object: { container: c.name, port: p.hostPort, protocol: p.protocol, address: '::' },
+              severity: 'note',
+            });
+          }
+        }
+      },
+    };
+  },
+});

@@ -1,0 +1,96 @@
+/**
+ * shadowed-rule: rules no packet can reach because earlier rules in the same chain take every
+ * packet they match, named with the rules that cover them and whether their action differs.
+ * Structural coverage (every condition of the earlier rule implied by the later one) needs no
+ * engine; with the engine, rules no packet reaches at all are reported too.
+ */
+import { findChain } from '../src/model/ruleset.ts';
+import { isDockerChainName } from '../src/lint/queries.ts';
+import { defineRule } from '../src/lint/rule.ts';
+import { actionKey, decides, ruleCovers } from '../src/lint/subsume.ts';
+
+type MessageIds = 'shadowed' | 'unreachable';
+
+export default defineRule<MessageIds, object>({
+  meta: {
+    type: 'problem',
+    severity: 'warning',
+    docs: {
+      description:
+        'Rules no packet can reach, with the earlier rules that cover them and whether their action differs',
+      recommended: true,
+    },
+    messages: {
+      shadowed:
+        '{{table}}/{{chain}} rule {{index}} ({{action}}) never matches: rule {{cover}} above it ({{coverText}}) takes every packet it would match{{differs}}.',
+      unreachable:
+        '{{table}}/{{chain}} rule {{index}} ({{action}}) is reached by no packet: the rules before it (or the chains that lead here) leave nothing for it.',
+    },
+    schema: null,
+    defaultOptions: {},
+    requiresEngine: false,
+  },
+  create(context) {
+    const { engine } = context;
+    return {
+      Chain(chain, table, ruleset) {
+        if (isDockerChainName(chain.name)) return;
+        const reported = new Set<number>();
+        for (const [i, later] of chain.rules.entries()) {
+          const cover = chain.rules
+            .slice(0, i)
+            .find((e) => decides(e.target) && ruleCovers(e, later));
+          if (cover === undefined) continue;
+          reported.add(later.index);
+          const same = actionKey(cover.target) === actionKey(later.target);
+          context.report({
+            messageId: 'shadowed',
+            data: {
+              table: table.name,
+              chain: chain.name,
+              index: later.index,
+              action:
+                later.target === null
+                  ? 'no target'
+                  : later.target.kind === 'jump'
+                    ? `jump ${later.target.chain}`
+                    : later.target.kind,
+              cover: cover.index,
+              coverText: cover.text,
+              differs: same
+                ? ' with the same action, so removing it changes nothing'
+                : ", and with a different action, so this rule's intent never takes effect",
+            },
+            node: later,
+            object: { table: table.name, chain: chain.name, rule: later.index },
+            severity: same ? 'note' : 'warning',
+            related: [{ message: `rule ${cover.index} covers it`, location: cover.location }],
+          });
+        }
+        if (engine === null || findChain(table, chain.name) === undefined) return;
+        for (const rule of chain.rules) {
+          if (reported.has(rule.index)) continue;
+          const r = engine.ruleReach(ruleset.family, table.name, chain.name, rule.index);
+          if (r === null || r.reach !== 'never') continue;
+          context.report({
+            messageId: 'unreachable',
+            data: {
+              table: table.name,
+              chain: chain.name,
+              index: rule.index,
+              action: rule.target?.kind ?? 'no target',
+            },
+            node: rule,
+            object: { table: table.name, chain: chain.name, rule: rule.index },
+            related: r.coveredBy.flatMap((n) => {
+              const c = chain.rules[n - 1];
+              return c === undefined
+                ? []
+                : [{ message: `rule ${n} takes its packets`, location: c.location }];
+            }),
+          });
+        }
+      },
+    };
+  },
+});

@@ -1,0 +1,66 @@
+/** The resolved `.dockwall.yaml`: plain data the runner, ignores, baseline and policy read. */
+import type { Severity, SourceLocation } from '../model/diagnostic.ts';
+import type { PortRange } from '../model/ruleset.ts';
+
+export type FailOn = Severity | 'never';
+
+export interface RuleSetting {
+  /** `off` disables the rule. */
+  readonly severity: Severity | 'off' | null;
+  /** Options given in the config (merged over the rule's defaults by the runner). */
+  readonly options: Readonly<Record<string, unknown>> | null;
+  readonly location: SourceLocation | null;
+}
+
+/** An ignore matches a finding when every field it names equals the finding's. */
+export interface Ignore {
+  readonly rule: string;
+  readonly container?: string;
+  readonly port?: number;
+  readonly chain?: string;
+  readonly reason: string;
+  /** ISO date (YYYY-MM-DD); after it the ignore no longer applies and is reported. */
+  readonly expires?: string;
+  readonly location: SourceLocation;
+}
+
+export interface PolicyTarget {
+  readonly kind: 'container' | 'host';
+  /** Container name (for `container`); absent = any container. */
+  readonly name?: string;
+}
+
+export interface PolicyAllow {
+  readonly protocol: 'tcp' | 'udp' | 'sctp' | null;
+  readonly ports: PortRange | null;
+  /** Sources the exposure may be reachable from; empty = any. */
+  readonly fromCidrs: readonly string[];
+  /** Ingress interfaces the exposure may be reachable through; empty = any. */
+  readonly fromInterfaces: readonly string[];
+  readonly to: PolicyTarget | null;
+  /** Short text for messages (`tcp/443 from 0.0.0.0/0 to container web`). */
+  readonly description: string;
+  readonly location: SourceLocation;
+}
+
+export interface Policy {
+  readonly allow: readonly PolicyAllow[];
+  readonly location: SourceLocation;
+}
+
+export interface ResolvedConfig {
+  /** The config file read, or null for the built-in defaults. */
+  readonly file: string | null;
+  readonly rules: Readonly<Record<string, RuleSetting>>;
+  readonly ignores: readonly Ignore[];
+  readonly policy: Policy | null;
+  readonly failOn: FailOn | null;
+}
+
+export const DEFAULT_CONFIG: ResolvedConfig = {
+  file: null,
+  rules: {},
+  ignores: [],
+  policy: null,
+  failOn: null,
+};

@@ -1,0 +1,47 @@
+/**
+ * What lint rules and the exposure builder ask of the packet engine, as one small port. The
+ * adapter in `engine-adapter.ts` implements it over `src/engine/`; tests may implement it over
+ * anything that answers the same questions. Keeping the port narrow means a rule never depends
+ * on how the engine represents packet sets.
+ */
+import type { Family } from '../model/ruleset.ts';
+import type { Certainty, Packet, Trace } from '../model/trace.ts';
+
+/** Which packets from one ingress reach a destination, as CIDRs of sources. */
+export interface SourceReach {
+  readonly interface: string;
+  /** Sources that certainly reach, as CIDRs (may be empty). */
+  readonly certain: readonly string[];
+  /** Sources that possibly reach (an unmodelled match decides), as CIDRs. */
+  readonly possible: readonly string[];
+}
+
+/** How a single rule can ever be reached by packets, for shadowed/redundant analysis. */
+export interface RuleReach {
+  /** `never`: no packet reaches the rule and matches it; `possible`/`certain` otherwise. */
+  readonly reach: 'never' | Certainty;
+  /** Earlier rules (1-based indexes in the same chain) that together take every packet it matches. */
+  readonly coveredBy: readonly number[];
+  /** Removing the rule changes no verdict (set by engines that can tell). */
+  readonly redundant: boolean;
+}
+
+export interface LintEngine {
+  /** Families the snapshot has a ruleset for. */
+  readonly families: readonly Family[];
+  /** The trace of one new connection through the ruleset of the packet's family. */
+  trace(packet: Packet): Trace | null;
+  /**
+   * Sources per ingress interface whose new connections to `destination:port/protocol` are
+   * accepted and delivered (locally or forwarded). Null when the engine cannot answer.
+   */
+  sourcesReaching(
+    family: Family,
+    protocol: 'tcp' | 'udp' | 'sctp',
+    destination: string,
+    port: number,
+    interfaces: readonly string[],
+  ): readonly SourceReach[] | null;
+  /** How a rule can be reached; null when the engine cannot answer for that chain. */
+  ruleReach(family: Family, table: string, chain: string, index: number): RuleReach | null;
+}

@@ -1,0 +1,137 @@
+/**
+ * The exposure policy: a list of allowed exposures. Any reachable exposure the policy does not
+ * allow is an error (with its witness and trace); an allowed exposure that matches nothing any
+ * more is reported so the policy does not rot.
+ */
+import ipaddr from 'ipaddr.js';
+import type { Exposure, Finding } from '../model/audit.ts';
+import type { Family } from '../model/ruleset.ts';
+import type { Policy, PolicyAllow } from './config-types.ts';
+import { fingerprint } from './fingerprint.ts';
+
+export const POLICY_VIOLATION = 'policy-violation';
+export const POLICY_STALE = 'policy-stale-allow';
+
+type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+function parseCidr(text: string): Cidr | null {
+  try {
+    if (text.includes('/')) return ipaddr.parseCIDR(text);
+    const addr = ipaddr.parse(text);
+    return [addr, addr.kind() === 'ipv4' ? 32 : 128];
+  } catch {
+    return null;
+  }
+}
+
+/** True when every address of `inner` is inside `outer` (same family). */
+export function cidrWithin(inner: string, outer: string): boolean {
+  const a = parseCidr(inner);
+  const b = parseCidr(outer);
+  if (a === null || b === null || a[0].kind() !== b[0].kind()) return false;
+  if (a[1] < b[1]) return false;
+  return a[0].match(b);
+}
+
+function familyOf(cidr: string): Family | null {
+  const c = parseCidr(cidr);
+  return c === null ? null : c[0].kind() === 'ipv4' ? 'ipv4' : 'ipv6';
+}
+
+function targetMatches(allow: PolicyAllow, e: Exposure): boolean {
+  if (allow.protocol !== null && allow.protocol !== e.protocol) return false;
+  if (allow.ports !== null && (e.hostPort < allow.ports.from || e.hostPort > allow.ports.to)) {
+    return false;
+  }
+  if (allow.to !== null) {
+    if (allow.to.kind !== e.target.kind) return false;
+    if (allow.to.name !== undefined && allow.to.name !== e.target.name) return false;
+  }
+  return true;
+}
+
+/** Sources of one ingress that the entry allows: by interface, or by CIDRs of the same family. */
+function sourceAllowed(allow: PolicyAllow, family: Family, iface: string, source: string): boolean {
+  if (allow.fromCidrs.length === 0 && allow.fromInterfaces.length === 0) return true;
+  if (allow.fromInterfaces.includes(iface)) return true;
+  return allow.fromCidrs.some((c) => familyOf(c) === family && cidrWithin(source, c));
+}
+
+/** The reachable (interface, source CIDR) pairs no allow entry covers. */
+export function disallowedSources(
+  e: Exposure,
+  policy: Policy,
+): { interface: string; source: string }[] {
+  const matching = policy.allow.filter((a) => targetMatches(a, e));
+  const out: { interface: string; source: string }[] = [];
+  for (const from of e.reachableFrom) {
+    for (const source of from.sources) {
+      if (!matching.some((a) => sourceAllowed(a, e.family, from.interface, source))) {
+        out.push({ interface: from.interface, source });
+      }
+    }
+  }
+  return out;
+}
+
+function describeExposure(e: Exposure): string {
+  const host = e.family === 'ipv6' ? `[${e.hostAddress}]` : e.hostAddress;
+  const target =
+    e.target.kind === 'container'
+      ? `container ${e.target.name ?? e.target.address}`
+      : `host ${e.target.name ?? 'listener'}`;
+  return `${host}:${e.hostPort}/${e.protocol} (${target})`;
+}
+
+export function evaluatePolicy(exposures: readonly Exposure[], policy: Policy): Finding[] {
+  const findings: Finding[] = [];
+  for (const e of exposures) {
+    const bad = disallowedSources(e, policy);
+    if (bad.length === 0) continue;
+    const shown = bad
+      .slice(0, 3)
+      .map((b) => `${b.source} via ${b.interface}`)
+      .join(', ');
+    const object = {
+      ...(e.target.kind === 'container' && e.target.name !== null
+        ? { container: e.target.name }
+        : {}),
+      port: e.hostPort,
+      protocol: e.protocol,
+      address: e.hostAddress,
+    };
+    const location = e.trace.find((s) => s.file !== null && s.line !== null);
+    findings.push({
+      ruleId: POLICY_VIOLATION,
+      severity: 'error',
+      message: `${describeExposure(e)} is reachable from ${shown}${bad.length > 3 ? ` and ${bad.length - 3} more` : ''}, which the policy does not allow.`,
+      location:
+        location !== undefined && location.file !== null && location.line !== null
+          ? { file: location.file, line: location.line, column: 1 }
+          : policy.location,
+      object,
+      certainty: e.certainty,
+      witness: e.witness,
+      trace: e.trace,
+      related: [{ message: 'policy', location: policy.location }],
+      fingerprint: fingerprint(POLICY_VIOLATION, object, location?.file ?? policy.location.file),
+    });
+  }
+  for (const allow of policy.allow) {
+    if (exposures.some((e) => targetMatches(allow, e))) continue;
+    const object = { address: allow.description };
+    findings.push({
+      ruleId: POLICY_STALE,
+      severity: 'warning',
+      message: `Allowed exposure ${allow.description} is no longer reachable; remove it from the policy or check that the service still runs.`,
+      location: allow.location,
+      object,
+      certainty: 'certain',
+      witness: null,
+      trace: [],
+      related: [],
+      fingerprint: fingerprint(POLICY_STALE, object, allow.location.file),
+    });
+  }
+  return findings;
+}

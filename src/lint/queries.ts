@@ -1,0 +1,228 @@
+/**
+ * Small read-only questions rules ask of the model: which rules DNAT, what port a rule matches,
+ * which chains are Docker's, what address a remote client would use. Pure functions over plain
+ * data, shared so that every rule answers them the same way.
+ */
+import type { Container, DockerHost, PublishedPort } from '../model/host.ts';
+import type {
+  Chain,
+  Family,
+  MatchOption,
+  PortRange,
+  Rule,
+  Ruleset,
+  Table,
+} from '../model/ruleset.ts';
+import { allOptions, findChain, findTable } from '../model/ruleset.ts';
+import type { Packet } from '../model/trace.ts';
+
+/** Chains Docker creates and re-creates; operators' rules there are lost on restart. */
+export function isDockerChainName(name: string): boolean {
+  return name === 'DOCKER' || (name.startsWith('DOCKER-') && name !== 'DOCKER-USER');
+}
+
+export function chainIn(ruleset: Ruleset | null, table: string, chain: string): Chain | undefined {
+  if (ruleset === null) return undefined;
+  const t = findTable(ruleset, table);
+  return t === undefined ? undefined : findChain(t, chain);
+}
+
+export function jumpTarget(rule: Rule): string | null {
+  return rule.target?.kind === 'jump' ? rule.target.chain : null;
+}
+
+/** Options that can be tested only against live state (limit, recent, ipsets…). */
+export function hasUndecidableMatch(rule: Rule): boolean {
+  return allOptions(rule).some(
+    (o) => o.type === 'stateful' || o.type === 'opaque' || o.type === 'set',
+  );
+}
+
+/** Every option except comments (which always match). */
+export function effectiveOptions(rule: Rule): MatchOption[] {
+  return allOptions(rule).filter((o) => o.type !== 'comment');
+}
+
+export function protocolName(rule: Rule): string | null {
+  for (const o of rule.core) {
+    if (o.type === 'protocol' && !o.negated) return o.name.toLowerCase();
+  }
+  return null;
+}
+
+/** Destination port ranges a rule requires (non-negated `--dport`/`--dports`), or null. */
+export function dstPorts(rule: Rule): readonly PortRange[] | null {
+  for (const o of allOptions(rule)) {
+    if (o.type === 'port' && o.field === 'dst' && !o.negated) return o.ranges;
+  }
+  return null;
+}
+
+/** `--ctorigdstport` / `--ctorigdst` present: the rule already matches pre-DNAT values. */
+export function matchesOriginalDestination(rule: Rule): boolean {
+  return allOptions(rule).some(
+    (o) => (o.type === 'ct-port' || o.type === 'ct-address') && o.field === 'origdst',
+  );
+}
+
+export function dstAddress(rule: Rule): string | null {
+  for (const o of rule.core) {
+    if (o.type === 'address' && o.field === 'dst' && !o.negated) {
+      return o.value.prefixLength === null
+        ? o.value.address
+        : `${o.value.address}/${o.value.prefixLength}`;
+    }
+  }
+  return null;
+}
+
+export function inRange(port: number, ranges: readonly PortRange[]): boolean {
+  return ranges.some((r) => port >= r.from && port <= r.to);
+}
+
+export interface DnatRule {
+  readonly rule: Rule;
+  readonly protocol: string | null;
+  readonly hostPorts: readonly PortRange[] | null;
+  /** `-d` of the DNAT rule without prefix (`127.0.0.1`), or null for any local address. */
+  readonly hostAddress: string | null;
+  readonly toAddress: string | null;
+  readonly toPort: number | null;
+}
+
+function stripPrefix(cidr: string): string {
+  const i = cidr.indexOf('/');
+  return i < 0 ? cidr : cidr.slice(0, i);
+}
+
+/** The DNAT rules in nat chains (Docker puts them in DOCKER; operators anywhere). */
+export function dnatRules(ruleset: Ruleset | null): DnatRule[] {
+  if (ruleset === null) return [];
+  const nat = findTable(ruleset, 'nat');
+  if (nat === undefined) return [];
+  const out: DnatRule[] = [];
+  for (const chain of nat.chains) {
+    for (const rule of chain.rules) {
+      const t = rule.target;
+      if (t?.kind !== 'DNAT') continue;
+      const to = t.to[0];
+      const d = dstAddress(rule);
+      out.push({
+        rule,
+        protocol: protocolName(rule),
+        hostPorts: dstPorts(rule),
+        hostAddress: d === null ? null : stripPrefix(d),
+        toAddress: to?.addresses?.from ?? null,
+        toPort: to?.ports?.from ?? null,
+      });
+    }
+  }
+  return out;
+}
+
+export function containerAddresses(c: Container): string[] {
+  return c.endpoints.flatMap((e) => [e.ipv4, e.ipv6].filter((a): a is string => a !== null));
+}
+
+export function familyOfAddress(address: string): Family {
+  return address.includes(':') ? 'ipv6' : 'ipv4';
+}
+
+/** Published ports with a host port, per family their host address belongs to. */
+export function publishedFamily(p: PublishedPort): Family {
+  return familyOfAddress(p.hostIp);
+}
+
+export function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::' || address === '*' || address === '';
+}
+
+export function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1';
+}
+
+/** Docker bridge interface names of the host's networks. */
+export function bridgeNames(host: DockerHost): Set<string> {
+  return new Set(
+    host.networks.map((n) => n.bridgeName).filter((b): b is string => b !== null && b !== ''),
+  );
+}
+
+/** Interfaces a remote client's packet can arrive on: the default route's device first. */
+export function externalInterfaces(host: DockerHost, family: Family): string[] {
+  const bridges = bridgeNames(host);
+  const out: string[] = [];
+  for (const r of host.routes) {
+    if (r.family === family && r.destination === 'default' && r.device !== null) {
+      if (!out.includes(r.device)) out.push(r.device);
+    }
+  }
+  for (const i of host.interfaces) {
+    if (i.name === 'lo' || bridges.has(i.name) || i.name.startsWith('veth')) continue;
+    if (i.kind === 'loopback' || i.kind === 'bridge' || i.kind === 'veth') continue;
+    if (!out.includes(i.name)) out.push(i.name);
+  }
+  return out.length > 0 ? out : ['eth0'];
+}
+
+/** An address of the host a remote client would connect to for a wildcard binding. */
+export function hostAddressFor(host: DockerHost, family: Family, bound: string): string {
+  if (!isWildcard(bound)) return bound;
+  const ext = externalInterfaces(host, family);
+  for (const name of ext) {
+    const iface = host.interfaces.find((i) => i.name === name);
+    const addr = iface?.addresses.find((a) => a.family === family && a.scope !== 'link');
+    if (addr !== undefined) return addr.address;
+  }
+  // Documentation addresses: no host address known, so say so with an address that is none.
+  return family === 'ipv4' ? '198.51.100.1' : '2001:db8:1::1';
+}
+
+/** The remote client used in witnesses (TEST-NET-3 / documentation prefix). */
+export function remoteClient(family: Family): string {
+  return family === 'ipv4' ? '203.0.113.10' : '2001:db8:ffff::10';
+}
+
+export function newConnection(
+  family: Family,
+  protocol: 'tcp' | 'udp' | 'sctp',
+  source: string,
+  destination: string,
+  port: number,
+  inInterface: string,
+): Packet {
+  return {
+    family,
+    protocol,
+    source,
+    sourcePort: 40000,
+    destination,
+    destinationPort: port,
+    inInterface,
+    state: 'NEW',
+    mark: 0,
+  };
+}
+
+/** Chains reachable from `start` by jumps and gotos (including start), in the same table. */
+export function reachableChains(table: Table, start: string): Set<string> {
+  const seen = new Set<string>([start]);
+  const queue = [start];
+  while (queue.length > 0) {
+    const name = queue.shift() as string;
+    const chain = findChain(table, name);
+    if (chain === undefined) continue;
+    for (const rule of chain.rules) {
+      const next = jumpTarget(rule);
+      if (next !== null && !seen.has(next)) {
+        seen.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  return seen;
+}
+
+export function sameFamily(ruleset: Ruleset, address: string): boolean {
+  return familyOfAddress(address) === ruleset.family;
+}

@@ -1,0 +1,109 @@
+/**
+ * The shape of a lint rule: declarative metadata beside a `create(context)` that returns
+ * listeners keyed by model node kind. Metadata is readable without running the rule; it drives
+ * `dockwall rules`, the SARIF rule table, config validation and the docs meta test.
+ */
+import type { Exposure, FindingObject } from '../model/audit.ts';
+import type { Severity, SourceLocation } from '../model/diagnostic.ts';
+import type { Container, DockerHost, PublishedPort } from '../model/host.ts';
+import type { Chain, Rule, Ruleset, Table } from '../model/ruleset.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import type { Certainty, Packet, TraceStep } from '../model/trace.ts';
+import type { LintEngine } from './engine.ts';
+
+/** `problem`: the firewall does not do what it looks like; `suggestion`: clean-up; `hardening`: safer settings. */
+export type RuleType = 'problem' | 'suggestion' | 'hardening';
+
+/** A JSON Schema object for a rule's options (draft 2020-12 subset; validated with ajv). */
+export type OptionsSchema = Readonly<Record<string, unknown>>;
+
+export interface RuleMeta<MessageIds extends string, Options extends object> {
+  readonly type: RuleType;
+  /** Severity used unless the config overrides it. */
+  readonly severity: Severity;
+  readonly docs: {
+    /** One line: what the rule catches. */
+    readonly description: string;
+    readonly recommended: boolean;
+  };
+  /** Message templates with `{{placeholder}}` data. */
+  readonly messages: Readonly<Record<MessageIds, string>>;
+  /** JSON Schema of the options object; rules without options use `null` (stray options refused). */
+  readonly schema: OptionsSchema | null;
+  readonly defaultOptions: Options;
+  /** True when the rule needs the symbolic packet engine (skipped, with a diagnostic, without it). */
+  readonly requiresEngine: boolean;
+}
+
+/** Something that has a location in an input file: every model node. */
+export interface Located {
+  readonly location: SourceLocation;
+}
+
+export interface ReportDescriptor<MessageIds extends string> {
+  readonly messageId: MessageIds;
+  readonly data?: Readonly<Record<string, string | number>>;
+  /** The model node the finding is about; its location is the finding's location. */
+  readonly node: Located;
+  /** What the finding is about, for ignores, baselines and fingerprints. */
+  readonly object: FindingObject;
+  /** Overrides the rule's severity for this one finding (e.g. sensitive ports rank higher). */
+  readonly severity?: Severity;
+  readonly certainty?: Certainty;
+  readonly witness?: Packet | null;
+  readonly trace?: readonly TraceStep[];
+  readonly related?: readonly { readonly message: string; readonly location: SourceLocation }[];
+}
+
+export interface RuleContext<MessageIds extends string, Options extends object> {
+  readonly snapshot: Snapshot;
+  readonly host: DockerHost;
+  /** The rule's options, defaults merged with the config's. */
+  readonly options: Options;
+  /** The engine, or null when it could not run (rules that require it are then skipped). */
+  readonly engine: LintEngine | null;
+  /** Exposures computed with the engine before the rules ran (empty without the engine). */
+  readonly exposures: readonly Exposure[];
+  report(descriptor: ReportDescriptor<MessageIds>): void;
+}
+
+/** Listeners the runner calls while it walks the model, in stable order, then `end`. */
+export interface RuleListeners {
+  readonly Ruleset?: (ruleset: Ruleset) => void;
+  readonly Table?: (table: Table, ruleset: Ruleset) => void;
+  readonly Chain?: (chain: Chain, table: Table, ruleset: Ruleset) => void;
+  readonly Rule?: (rule: Rule, chain: Chain, table: Table, ruleset: Ruleset) => void;
+  readonly Container?: (container: Container) => void;
+  readonly PublishedPort?: (port: PublishedPort, container: Container) => void;
+  readonly end?: () => void;
+}
+
+export interface RuleModule<MessageIds extends string = string, Options extends object = object> {
+  readonly meta: RuleMeta<MessageIds, Options>;
+  create(context: RuleContext<MessageIds, Options>): RuleListeners;
+}
+
+/** Identity helper that fixes the type parameters so `report({ messageId })` is checked. */
+export function defineRule<MessageIds extends string, Options extends object>(
+  rule: RuleModule<MessageIds, Options>,
+): RuleModule<MessageIds, Options> {
+  return rule;
+}
+
+/** Where a rule's documentation lives (the SARIF helpUri and `dockwall rules` link). */
+export const DOCS_BASE = 'https://github.com/dockwall/dockwall/blob/main/docs/rules/';
+
+export function ruleDocsUrl(id: string): string {
+  return `${DOCS_BASE}${id}.md`;
+}
+
+/** Fills `{{name}}` placeholders; an unknown placeholder is left visible so tests catch it. */
+export function formatMessage(
+  template: string,
+  data: Readonly<Record<string, string | number>> | undefined,
+): string {
+  return template.replace(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, (whole, key: string) => {
+    const value = data?.[key];
+    return value === undefined ? whole : String(value);
+  });
+}

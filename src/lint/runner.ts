@@ -1,0 +1,153 @@
+/**
+ * Runs the registered rules over a snapshot: merges options, applies severity overrides, walks
+ * the model in a stable order calling each rule's listeners, and turns reports into findings.
+ * A rule that throws becomes an `internal-rule-error` diagnostic; the other rules still run.
+ */
+import type { Exposure, Finding } from '../model/audit.ts';
+import type { Diagnostic, Severity } from '../model/diagnostic.ts';
+import { diagnostic, fileLocation } from '../model/diagnostic.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import type { ResolvedConfig } from './config-types.ts';
+import type { LintEngine } from './engine.ts';
+import { fingerprint } from './fingerprint.ts';
+import type { ReportDescriptor, RuleListeners, RuleModule } from './rule.ts';
+import { formatMessage } from './rule.ts';
+
+export interface RunOutput {
+  readonly findings: Finding[];
+  readonly diagnostics: Diagnostic[];
+  /** Ids of the rules that ran. */
+  readonly ran: string[];
+}
+
+function effectiveSeverity(id: string, rule: RuleModule, config: ResolvedConfig): Severity | 'off' {
+  return config.rules[id]?.severity ?? rule.meta.severity;
+}
+
+function walk(snapshot: Snapshot, listeners: RuleListeners): void {
+  for (const ruleset of [snapshot.ipv4, snapshot.ipv6]) {
+    if (ruleset === null) continue;
+    listeners.Ruleset?.(ruleset);
+    for (const table of ruleset.tables) {
+      listeners.Table?.(table, ruleset);
+      for (const chain of table.chains) {
+        listeners.Chain?.(chain, table, ruleset);
+        if (listeners.Rule !== undefined) {
+          for (const rule of chain.rules) listeners.Rule(rule, chain, table, ruleset);
+        }
+      }
+    }
+  }
+  for (const container of snapshot.host.containers) {
+    listeners.Container?.(container);
+    if (listeners.PublishedPort !== undefined) {
+      for (const port of container.published) listeners.PublishedPort(port, container);
+    }
+  }
+  listeners.end?.();
+}
+
+export function runRules(
+  snapshot: Snapshot,
+  rules: Readonly<Record<string, RuleModule>>,
+  config: ResolvedConfig,
+  engine: LintEngine | null,
+  exposures: readonly Exposure[] = [],
+): RunOutput {
+  const findings: Finding[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const ran: string[] = [];
+  const anchor = snapshot.ipv4?.file ?? snapshot.ipv6?.file ?? snapshot.directory ?? 'snapshot';
+
+  for (const id of Object.keys(rules).sort()) {
+    const rule = rules[id];
+    if (rule === undefined) continue;
+    const severity = effectiveSeverity(id, rule, config);
+    if (severity === 'off') continue;
+    if (rule.meta.requiresEngine && engine === null) {
+      diagnostics.push(
+        diagnostic(
+          'rule-skipped',
+          'note',
+          `Rule '${id}' needs the packet engine, which could not run on this snapshot; its checks were not made.`,
+          fileLocation(anchor),
+        ),
+      );
+      continue;
+    }
+    const options = { ...rule.meta.defaultOptions, ...(config.rules[id]?.options ?? {}) };
+    const report = (d: ReportDescriptor<string>): void => {
+      const template = rule.meta.messages[d.messageId] ?? d.messageId;
+      const location = d.node.location;
+      const finding: Finding = {
+        ruleId: id,
+        // A config override wins; otherwise a rule may rank one finding higher than its default.
+        severity:
+          (config.rules[id]?.severity ?? null) !== null ? severity : (d.severity ?? severity),
+        message: formatMessage(template, d.data),
+        location,
+        object: d.object,
+        certainty: d.certainty ?? 'certain',
+        witness: d.witness ?? null,
+        trace: d.trace ?? [],
+        related: d.related ?? [],
+        fingerprint: fingerprint(id, d.object, location.file),
+      };
+      findings.push(finding);
+    };
+    try {
+      const listeners = rule.create({
+        snapshot,
+        host: snapshot.host,
+        options,
+        engine,
+        exposures,
+        report,
+      });
+      walk(snapshot, listeners);
+      ran.push(id);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      diagnostics.push(
+        diagnostic(
+          'internal-rule-error',
+          'error',
+          `Rule '${id}' failed: ${message}. Its findings are incomplete.`,
+          fileLocation(anchor),
+        ),
+      );
+    }
+  }
+  return { findings: dedupe(findings), diagnostics, ran };
+}
+
+/** The same rule reporting the same object twice (e.g. once per family walk) counts once. */
+function dedupe(findings: readonly Finding[]): Finding[] {
+  const seen = new Set<string>();
+  const out: Finding[] = [];
+  for (const f of findings) {
+    const key = `${f.fingerprint}\u0000${f.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(f);
+  }
+  return out;
+}
+
+const SEVERITY_RANK: Readonly<Record<Severity, number>> = { error: 0, warning: 1, note: 2 };
+
+/** Deterministic order: severity, file, line, column, rule id, message. */
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
+    a.location.file.localeCompare(b.location.file) ||
+    a.location.line - b.location.line ||
+    a.location.column - b.location.column ||
+    a.ruleId.localeCompare(b.ruleId) ||
+    a.message.localeCompare(b.message)
+  );
+}
+
+export function severityRank(severity: Severity): number {
+  return SEVERITY_RANK[severity];
+}
