@@ -22,7 +22,7 @@ export function ContainersPane({
         {`${rows.length} containers · Enter shows one with its findings`}
       </Text>
       <Text color="cyan" wrap="truncate-end">
-        {`   ${'name'.padEnd(20)} ${'network mode'.padEnd(24)} ${'networks'.padEnd(30)} ${'published'.padEnd(26)} findings`}
+        {`   ${'name'.padEnd(18)} ${'findings'.padEnd(8)} ${'network mode'.padEnd(20)} ${'networks'.padEnd(22)} published`}
       </Text>
       <Box flexDirection="column" height={height}>
         {rows.length === 0 ? (
@@ -30,9 +30,11 @@ export function ContainersPane({
         ) : (
           rows.slice(offset, offset + height).map((r, i) => (
             <Row key={r.container.id || r.container.name} selected={offset + i === cursor}>
-              {`  ${r.container.name.padEnd(20)} ${r.mode.padEnd(24)} `}
-              {`${(r.networks.join(', ') || '-').padEnd(30)} ${(r.ports.join(', ') || '-').padEnd(26)} `}
-              <Text color={r.findings.length > 0 ? 'yellow' : 'green'}>{r.findings.length}</Text>
+              {`  ${r.container.name.padEnd(18)} `}
+              <Text color={r.findings.length > 0 ? 'yellow' : 'green'}>
+                {String(r.findings.length).padEnd(8)}
+              </Text>
+              {` ${r.mode.padEnd(20)} ${(r.networks.join(', ') || '-').padEnd(22)} ${r.ports.join(', ') || '-'}`}
             </Row>
           ))
         )}
