@@ -8,6 +8,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { release } from 'node:os';
 import { AGENT_SOURCE } from './agent.ts';
 import type { Probe } from './probes.ts';
 import { EXTERNAL, type LabTopology } from './topology.ts';
@@ -73,6 +74,12 @@ export function labCapability(): Capability {
   spawnSync('ip', ['netns', 'del', probe]);
   if (ipt.status !== 0) return { ok: false, reason: `iptables unusable: ${ipt.stderr.trim()}` };
   return { ok: true, reason: 'root, ip, iptables and python3 available' };
+}
+
+/** Kernel and iptables versions, stated with recorded observations. */
+export function labVersions(): { kernel: string; iptables: string } {
+  const ipt = spawnSync('iptables', ['--version'], { encoding: 'utf8' });
+  return { kernel: release(), iptables: ipt.status === 0 ? ipt.stdout.trim() : 'unknown' };
 }
 
 function run(log: string[], args: readonly string[], input?: string): string {

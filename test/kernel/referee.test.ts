@@ -3,12 +3,19 @@
  * and UDP connections are made, and each outcome is compared with the engine's trace of the same
  * packet. Any disagreement fails. Needs root; in CI a missing capability is a failure.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listCaptureScenarios } from '../../src/lab/captures.ts';
-import { buildLab, destroyLab, labCapability, runProbes, type Lab } from '../../src/lab/netns.ts';
+import {
+  buildLab,
+  destroyLab,
+  labCapability,
+  labVersions,
+  runProbes,
+  type Lab,
+} from '../../src/lab/netns.ts';
 import { planProbes } from '../../src/lab/probes.ts';
 import {
   compare,
@@ -19,13 +26,17 @@ import {
 } from '../../src/lab/referee.ts';
 import { deriveTopology, EXTERNAL } from '../../src/lab/topology.ts';
 import { loadEngine, type EngineLink } from './engine-link.ts';
+import { toRecord, writeRecords, type KernelRecord } from '../../src/lab/record.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const capturesDir = path.resolve(repoRoot, '../shared/captures');
 const haveCaptures = existsSync(capturesDir);
 const capability = haveCaptures ? labCapability() : { ok: false, reason: 'no captures' };
 const inCi = process.env['CI'] === 'true';
-const recordDir = process.env['DWK_RECORD_DIR'];
+// DWK_RECORD=FILE writes every kernel observation (fixtures/generated/kernel-verdicts.json is
+// made this way; test/kernel/recorded.test.ts replays it against the engine without root).
+const recordFile = process.env['DWK_RECORD'];
+const recorded: KernelRecord[] = [];
 
 const totals = { agree: 0, compared: 0, unobservable: 0, bridgedSkipped: 0, facts: 0, probes: 0 };
 let engine: EngineLink | string = 'not loaded';
@@ -58,6 +69,7 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
           (totals.bridgedSkipped
             ? `, ${totals.bridgedSkipped} bridged skipped (no br_netfilter)`
             : '');
+    if (recordFile) writeRecords(recordFile, recorded, labVersions());
     console.log(
       `kernel referee: ${engineNote}; ${totals.probes} probes, ${totals.facts} Docker facts held`,
     );
@@ -107,20 +119,7 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
         totals.facts += 1;
       }
 
-      if (recordDir) {
-        mkdirSync(recordDir, { recursive: true });
-        const record = {
-          scenario: s.name,
-          brNetfilter: lab.brNetfilter,
-          topology: { ...topology, iptablesSave: undefined },
-          interfaces: lab.hostInterfaces,
-          results: results.map((r) => ({ ...r.probe, outcome: r.outcome, identity: r.identity })),
-        };
-        writeFileSync(
-          path.join(recordDir, `${s.name.replace('/', '__')}.json`),
-          JSON.stringify(record, null, 1) + '\n',
-        );
-      }
+      recorded.push(toRecord(s.name, lab, results));
 
       if (typeof engine === 'string') return;
       const linked = engine.traceAll(

@@ -1,0 +1,206 @@
+/**
+ * The lab's reading of a scenario (no root needed): the bridges, containers, mappings and
+ * listeners it rebuilds, the probes it plans, and how an engine trace maps to what a real
+ * connection shows.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { Trace } from '../../src/model/trace.ts';
+import { listCaptureScenarios } from '../../src/lab/captures.ts';
+import { planProbes } from '../../src/lab/probes.ts';
+import { compare, expectObservation } from '../../src/lab/referee.ts';
+import { deriveTopology, inSubnet, ruleLines } from '../../src/lab/topology.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const capturesDir = path.resolve(repoRoot, '../shared/captures');
+
+describe('rule text', () => {
+  it('keeps negation with the option it belongs to', () => {
+    const [r] = ruleLines(
+      '*nat\n-A DOCKER ! -i bridge1 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 192.0.2.2:80\nCOMMIT\n',
+    );
+    expect(r?.table).toBe('nat');
+    expect(r?.options.get('-i')).toEqual({ value: 'bridge1', negated: true });
+    expect(r?.options.get('-p')).toEqual({ value: 'tcp', negated: false });
+    expect(r?.options.get('--to-destination')?.value).toBe('192.0.2.2:80');
+  });
+  it('tests subnet membership at the edges', () => {
+    expect(inSubnet('192.0.2.255', '192.0.2.0/24')).toBe(true);
+    expect(inSubnet('192.0.3.0', '192.0.2.0/24')).toBe(false);
+    expect(inSubnet('172.31.255.1', '172.17.0.0/16')).toBe(false);
+  });
+});
+
+describe.skipIf(!existsSync(capturesDir))(
+  'lab topology of the captures (needs ../shared/captures)',
+  () => {
+    const byName = new Map(listCaptureScenarios(capturesDir).map((s) => [s.name, s]));
+    const topo = (name: string) => {
+      const s = byName.get(name);
+      if (!s) throw new Error(`capture ${name} missing`);
+      return deriveTopology(s);
+    };
+
+    it('rebuilds a user bridge with its container and mapping (28.5.2 s3)', () => {
+      const t = topo('docker-28.5.2/s3-usernet-portmap');
+      expect(t.bridges).toContainEqual({
+        name: 'bridge1',
+        subnet: '192.0.2.0/24',
+        gateway: '192.0.2.1',
+      });
+      const c1 = t.containers.find((c) => c.name === 'c1');
+      expect(c1).toMatchObject({ bridge: 'bridge1', address: '192.0.2.2', prefixLength: 24 });
+      expect(c1?.ports).toContain(80);
+      expect(t.published).toEqual([
+        {
+          container: 'c1',
+          containerAddress: '192.0.2.2',
+          containerPort: 80,
+          protocol: 'tcp',
+          hostIp: '0.0.0.0',
+          hostPort: 8080,
+        },
+      ]);
+      expect(t.hostListeners).toContainEqual(
+        expect.objectContaining({ address: '0.0.0.0', port: 8080, protocol: 'tcp' }),
+      );
+    });
+
+    it('keeps a loopback binding and probes it from the host and from outside (20.10 s2)', () => {
+      const t = topo('docker-20.10.24/s2-default-bridge-p127.0.0.1-8080');
+      expect(t.published.map((p) => p.hostIp)).toEqual(['127.0.0.1']);
+      const probes = planProbes(t).map(
+        (p) => `${p.origin.kind} ${p.destination}:${p.port}/${p.protocol}`,
+      );
+      expect(probes).toContain('host 127.0.0.1:8080/tcp');
+      expect(probes).toContain('client 203.0.113.1:8080/tcp');
+      expect(probes).toContain('client 172.17.0.2:81/udp');
+    });
+
+    it('finds internal networks from isolation rules and says what it assumed (28.5.2 s4)', () => {
+      const t = topo('docker-28.5.2/s4-usernet-internal');
+      expect(t.bridges.map((b) => `${b.name} ${b.subnet}`).sort()).toEqual([
+        'bridgeICC 192.0.2.0/24',
+        'bridgeNoICC 198.51.100.0/24',
+        'docker0 172.17.0.0/16',
+      ]);
+      expect(t.assumptions.join('\n')).toMatch(/bridgeNoICC assumed at 198\.51\.100\.2/);
+    });
+
+    it('enables route_localnet where userland-proxy is off (28.5.2 s6)', () => {
+      expect([...topo('docker-28.5.2/s6-usernet-portmap-noproxy').routeLocalnet].sort()).toEqual([
+        'bridge1',
+        'docker0',
+      ]);
+      expect(topo('docker-28.5.2/s3-usernet-portmap').routeLocalnet).toEqual([]);
+    });
+
+    it('serves a host-mode container in the host namespace (20.10 s8)', () => {
+      const t = topo('docker-20.10.24/s8-host-none-container-modes');
+      expect(t.hostListeners).toContainEqual(
+        expect.objectContaining({ port: 9091, protocol: 'tcp', why: 'chost (host)' }),
+      );
+      expect(t.containers.map((c) => c.name)).toEqual(['cbase']);
+    });
+
+    it('plans distinct source ports so each probe is one known packet', () => {
+      for (const s of byName.values()) {
+        const ports = planProbes(deriveTopology(s)).map((p) => p.sourcePort);
+        expect(new Set(ports).size, s.name).toBe(ports.length);
+      }
+    });
+  },
+);
+
+describe('engine trace → expected kernel observation', () => {
+  const t = {
+    name: 't',
+    iptablesSave: '',
+    bridges: [{ name: 'docker0', subnet: '172.17.0.0/16', gateway: '172.17.0.1' }],
+    containers: [
+      {
+        name: 'web',
+        bridge: 'docker0',
+        address: '172.17.0.2',
+        prefixLength: 16,
+        gateway: '172.17.0.1',
+        ports: [80],
+      },
+    ],
+    published: [],
+    hostListeners: [{ address: '0.0.0.0', port: 2222, protocol: 'tcp' as const, why: 'x' }],
+    routeLocalnet: [],
+    assumptions: [],
+  };
+  const packet = {
+    family: 'ipv4' as const,
+    protocol: 'tcp' as const,
+    source: '203.0.113.2',
+    sourcePort: 40000,
+    destination: '203.0.113.1',
+    destinationPort: 8080,
+    inInterface: 'ext0',
+    state: 'NEW' as const,
+    mark: 0,
+  };
+  const trace = (over: Partial<Trace>): Trace => ({
+    packet,
+    verdict: 'accepted',
+    certainty: 'certain',
+    steps: [],
+    delivery: null,
+    uncertainRules: [],
+    ...over,
+  });
+
+  it('maps verdicts and deliveries to what a connection shows', () => {
+    expect(expectObservation(t, trace({ verdict: 'dropped' }))?.outcome).toBe('timeout');
+    expect(expectObservation(t, trace({ verdict: 'rejected' }))?.outcome).toBe('refused');
+    const fwd = expectObservation(
+      t,
+      trace({
+        delivery: { kind: 'forward', address: '172.17.0.2', port: 80, outInterface: 'docker0' },
+      }),
+    );
+    expect(fwd).toMatchObject({ outcome: 'connected', identity: 'web:80/tcp' });
+    const closed = expectObservation(
+      t,
+      trace({
+        delivery: { kind: 'forward', address: '172.17.0.2', port: 81, outInterface: 'docker0' },
+      }),
+    );
+    expect(closed?.outcome).toBe('refused');
+    expect(
+      expectObservation(
+        t,
+        trace({
+          delivery: { kind: 'local', address: '203.0.113.1', port: 2222, outInterface: null },
+        }),
+      ),
+    ).toMatchObject({ outcome: 'connected', identity: 'host' });
+    expect(
+      expectObservation(
+        t,
+        trace({
+          delivery: { kind: 'forward', address: '10.9.9.9', port: 80, outInterface: 'ext0' },
+        }),
+      ),
+    ).toBeNull();
+  });
+
+  it('fails a comparison when the connection lands somewhere else than the engine says', () => {
+    const probe = planProbes({ ...t, published: [] })[0];
+    if (!probe) throw new Error('no probe planned');
+    const landedOnHost = { probe, outcome: 'connected' as const, identity: 'host' };
+    const toWeb = trace({
+      delivery: { kind: 'forward', address: '172.17.0.2', port: 80, outInterface: 'docker0' },
+    });
+    expect(compare(t, landedOnHost, toWeb).agree).toBe(false);
+    expect(compare(t, { ...landedOnHost, identity: 'web:80/tcp' }, toWeb).agree).toBe(true);
+    expect(compare(t, { ...landedOnHost, outcome: 'timeout', identity: null }, toWeb).agree).toBe(
+      false,
+    );
+  });
+});
