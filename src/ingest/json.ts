@@ -172,6 +172,7 @@ class Parser {
         throw new JsonSyntaxError('unexpected end of file; expected a value', start);
       default:
         if (c === '-' || (c >= '0' && c <= '9')) return this.parseNumber(start);
+        if (/[A-Za-z]/.test(c)) return this.parseLiteral(start);
         throw new JsonSyntaxError(`unexpected ${this.describeNext()}; expected a value`, start);
     }
   }

@@ -1,0 +1,212 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadIpAddr, loadIpRoute } from '../../src/ingest/ip.ts';
+import { loadListeners } from '../../src/ingest/listeners.ts';
+import { loadNetworks } from '../../src/ingest/networks.ts';
+import { loadNftRuleset } from '../../src/ingest/nft.ts';
+import { loadSysctl } from '../../src/ingest/sysctl.ts';
+
+const fixtures = path.resolve(import.meta.dirname, '../../fixtures/snapshots');
+const read = (rel: string) => readFileSync(path.join(fixtures, rel), 'utf8');
+
+describe('loadNetworks', () => {
+  it('names bridges: the option, docker0 for the default bridge, br-<12 of id> otherwise', () => {
+    const text = JSON.stringify([
+      { Name: 'bridge', Id: '1'.repeat(64), Driver: 'bridge', Options: {}, IPAM: { Config: [] } },
+      {
+        Name: 'app',
+        Id: 'abcdef0123456789'.repeat(4),
+        Driver: 'bridge',
+        IPAM: { Config: [{ Subnet: '10.5.0.0/24' }] },
+      },
+      {
+        Name: 'named',
+        Id: '2'.repeat(64),
+        Driver: 'bridge',
+        Options: { 'com.docker.network.bridge.name': 'br-x' },
+      },
+      { Name: 'mv', Id: '3'.repeat(64), Driver: 'macvlan', Options: { parent: 'eth0' } },
+    ]);
+    const r = loadNetworks(text, 'n.json');
+    expect(r.diagnostics).toEqual([]);
+    expect(r.networks.map((n) => n.bridgeName)).toEqual([
+      'docker0',
+      'br-abcdef012345',
+      'br-x',
+      null,
+    ]);
+    expect(r.networks[1]?.subnets).toEqual([
+      { family: 'ipv4', cidr: '10.5.0.0/24', gateway: null },
+    ]);
+  });
+
+  it('reads icc, internal, IPv6 and gateway modes from real output', () => {
+    const internal = loadNetworks(
+      read('20.10.24/s4-usernet-internal/networks.json'),
+      'n.json',
+    ).networks;
+    expect(internal.map((n) => [n.name, n.bridgeName, n.internal, n.icc])).toEqual([
+      ['netICC', 'bridgeICC', true, true],
+      ['netNoICC', 'bridgeNoICC', true, false],
+    ]);
+    const v6 = loadNetworks(read('28.5.2/s7-usernet-ipv6-ip6tables/networks.json'), 'n.json')
+      .networks[0];
+    expect(v6?.enableIPv6).toBe(true);
+    expect(v6?.subnets.map((s) => [s.family, s.cidr, s.gateway])).toEqual([
+      ['ipv4', '192.0.2.0/24', '192.0.2.1'],
+      ['ipv6', 'fd00:db8:1::/64', 'fd00:db8:1::1'],
+    ]);
+    const def = loadNetworks(read('28.5.2/s1-default-bridge-p8080/networks.json'), 'n.json')
+      .networks[0];
+    expect([def?.isDefaultBridge, def?.hostBindingIpv4, def?.gatewayModeV4]).toEqual([
+      true,
+      '0.0.0.0',
+      'nat',
+    ]);
+  });
+
+  it('reports a network without a name and reads the others', () => {
+    const r = loadNetworks(
+      '[{"Id": "x", "Driver": "bridge"}, {"Name": "ok", "Id": "y", "Driver": "bridge"}]',
+      'n.json',
+    );
+    expect(r.networks.map((n) => n.name)).toEqual(['ok']);
+    expect(r.diagnostics[0]).toMatchObject({
+      code: 'missing-field',
+      message: 'networks[0].Name is missing',
+    });
+  });
+});
+
+describe('loadListeners', () => {
+  it('reads the `ss -ltnp` form of the captures', () => {
+    const r = loadListeners(read('20.10.24/s1-default-bridge-p8080/listeners.txt'), 'l.txt');
+    expect(r.diagnostics).toEqual([]);
+    expect(
+      r.listeners.map((l) => [
+        l.protocol,
+        l.address,
+        l.port,
+        l.kind,
+        l.process?.pid,
+        l.location.line,
+      ]),
+    ).toEqual([
+      ['tcp', '0.0.0.0', 8080, 'docker-proxy', 6717, 2],
+      ['tcp', '::', 8080, 'docker-proxy', 6722, 3],
+    ]);
+    const dockerd = loadListeners(
+      read('20.10.24/s6-usernet-portmap-noproxy/listeners.txt'),
+      'l.txt',
+    );
+    expect(dockerd.listeners[0]?.kind).toBe('dockerd');
+  });
+
+  it('reads the collector’s `ss -Htlnup` form with udp, scopes and no process', () => {
+    const text = [
+      'udp   UNCONN 0      0      127.0.0.53%lo:53        0.0.0.0:*    users:(("systemd-resolve",pid=512,fd=13))',
+      'tcp   LISTEN 0      128          0.0.0.0:22        0.0.0.0:*    users:(("sshd",pid=900,fd=3))',
+      'tcp   LISTEN 0      4096            [::]:5432         [::]:*',
+      'tcp   LISTEN 0      4096      localhost:http     0.0.0.0:*',
+    ].join('\n');
+    const r = loadListeners(text, 'l.txt');
+    expect(r.listeners.map((l) => [l.protocol, l.address, l.port, l.kind])).toEqual([
+      ['udp', '127.0.0.53', 53, 'other'],
+      ['tcp', '0.0.0.0', 22, 'other'],
+      ['tcp', '::', 5432, 'unknown'],
+    ]);
+    expect(r.diagnostics.map((d) => [d.code, d.location.line])).toEqual([
+      ['invalid-listener-line', 4],
+    ]);
+  });
+});
+
+describe('ip, sysctl and nft files', () => {
+  it('reads interfaces and addresses from `ip -j addr show`', () => {
+    const text = JSON.stringify([
+      {
+        ifindex: 1,
+        ifname: 'lo',
+        flags: ['LOOPBACK', 'UP'],
+        link_type: 'loopback',
+        addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' }],
+      },
+      {
+        ifindex: 3,
+        ifname: 'docker0',
+        flags: ['NO-CARRIER', 'BROADCAST'],
+        linkinfo: { info_kind: 'bridge' },
+        addr_info: [
+          { family: 'inet', local: '172.17.0.1', prefixlen: 16 },
+          { family: 'inet6', local: 'fe80::1', prefixlen: 64 },
+        ],
+      },
+    ]);
+    const r = loadIpAddr(text, 'a.json');
+    expect(r.diagnostics).toEqual([]);
+    expect(
+      r.interfaces.map((i) => [
+        i.name,
+        i.up,
+        i.kind,
+        i.addresses.map((a) => `${a.address}/${a.prefixLength}`),
+      ]),
+    ).toEqual([
+      ['lo', true, 'loopback', ['127.0.0.1/8']],
+      ['docker0', false, 'bridge', ['172.17.0.1/16', 'fe80::1/64']],
+    ]);
+  });
+
+  it('reads routes of both families with tables and types', () => {
+    const text = JSON.stringify([
+      { dst: 'default', gateway: '203.0.113.254', dev: 'eth0' },
+      { dst: '172.17.0.0/16', dev: 'docker0', prefsrc: '172.17.0.1' },
+      { type: 'local', dst: '203.0.113.1', dev: 'eth0', table: 'local' },
+      { dst: 'fd00::/64', dev: 'br-1' },
+    ]);
+    const r = loadIpRoute(text, 'r.json');
+    expect(r.routes.map((x) => [x.family, x.destination, x.device, x.table, x.type])).toEqual([
+      ['ipv4', 'default', 'eth0', 'main', 'unicast'],
+      ['ipv4', '172.17.0.0/16', 'docker0', 'main', 'unicast'],
+      ['ipv4', '203.0.113.1/32', 'eth0', 'local', 'local'],
+      ['ipv6', 'fd00::/64', 'br-1', 'main', 'unicast'],
+    ]);
+  });
+
+  it('reads sysctl lines and reports values that are not 0 or 1', () => {
+    const r = loadSysctl(
+      'net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables = 0\nnet.ipv6.conf.all.forwarding = x\n',
+      's.txt',
+    );
+    expect(r.sysctls).toEqual({
+      ipv4Forward: true,
+      ipv6Forward: null,
+      bridgeNfCallIptables: false,
+      bridgeNfCallIp6tables: null,
+      routeLocalnet: null,
+    });
+    expect(r.diagnostics.map((d) => [d.code, d.location.line])).toEqual([['invalid-value', 3]]);
+  });
+
+  it('summarises an nftables ruleset and says it is not analysed rule by rule', () => {
+    const text = read(
+      '28.5.2/s19-env-DOCKER_FIREWALL_BACKEND-nftables-bridge-still-iptables/nft-ruleset.txt',
+    );
+    const r = loadNftRuleset(text, 'nft.txt');
+    expect(r.summary?.tables.map((t) => `${t.family} ${t.name}`)).toContain('ip nat');
+    expect(r.summary?.dockerTables).toBe(false);
+    expect(r.diagnostics.map((d) => [d.code, d.severity])).toEqual([['nft-not-analysed', 'note']]);
+    const json = JSON.stringify({
+      nftables: [
+        { metainfo: {} },
+        { table: { family: 'ip', name: 'docker-bridges', handle: 1 } },
+        { rule: {} },
+      ],
+    });
+    expect(loadNftRuleset(json, 'nft.json').summary).toMatchObject({
+      dockerTables: true,
+      ruleCount: 1,
+    });
+  });
+});
