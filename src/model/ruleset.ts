@@ -289,6 +289,8 @@ interface TargetBase {
 export interface NatRange {
   readonly addresses: AddressRange | null;
   readonly ports: PortRange | null;
+  /** `:P-Q/BASE` port-range base (iptables ≥ 1.8.6 with NAT revision 2), when given. */
+  readonly portBase?: number;
 }
 
 export type Target =

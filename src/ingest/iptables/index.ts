@@ -3,8 +3,9 @@
  * iptables-restore / `iptables -S` file → the Ruleset model plus located diagnostics.
  */
 import type { Diagnostic } from '../../model/diagnostic.ts';
-import { diagnostic, fileLocation } from '../../model/diagnostic.ts';
+import { compareDiagnostics, diagnostic, fileLocation } from '../../model/diagnostic.ts';
 import type { Family, Ruleset } from '../../model/ruleset.ts';
+import { buildRuleset } from './build.ts';
 
 export interface ParseOptions {
   readonly file: string;
@@ -17,25 +18,32 @@ export interface ParseResult {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-/** Never throws: every problem is a Diagnostic. (The full grammar lands in the next commits.) */
+/** Never throws: every problem is a Diagnostic, and the rest of the input is still read. */
 export function parseIptables(text: string, options: ParseOptions): ParseResult {
-  const ruleset: Ruleset = {
-    family: options.family ?? 'ipv4',
-    file: options.file,
-    kind: 'save',
-    header: null,
-    tables: [],
-  };
-  const diagnostics =
-    text.length === 0
-      ? []
-      : [
-          diagnostic(
-            'parse-error',
-            'error',
-            'iptables parser not available yet',
-            fileLocation(options.file),
-          ),
-        ];
-  return { ruleset, diagnostics };
+  try {
+    const { ruleset, diagnostics } = buildRuleset(text, options.file, options.family);
+    return { ruleset, diagnostics: diagnostics.sort(compareDiagnostics) };
+  } catch (error) {
+    // A bug in dockwall must not hide the input problem: report it as a located error.
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      ruleset: {
+        family: options.family ?? 'ipv4',
+        file: options.file,
+        kind: 'restore',
+        header: null,
+        tables: [],
+      },
+      diagnostics: [
+        diagnostic(
+          'internal-error',
+          'error',
+          `dockwall failed reading this file: ${message}`,
+          fileLocation(options.file),
+        ),
+      ],
+    };
+  }
 }
+
+export { detectFamily } from './build.ts';

@@ -1,0 +1,86 @@
+/**
+ * Tokens of iptables-save / iptables-restore / `iptables -S` text.
+ *
+ * Words follow iptables-restore's own tokeniser (`add_param_to_argv`): blanks separate, only double
+ * quotes group, a backslash escapes inside quotes, a quote may open mid-word, and an unterminated
+ * quote runs to the end of the line. The grammar only needs the line structure; what an option
+ * means is decided by the semantic layer in src/ingest/iptables.
+ */
+import { createToken, Lexer } from 'chevrotain';
+import type { CustomPatternMatcherReturn, TokenType } from 'chevrotain';
+
+/** `#` is a comment only as the first non-blank of a line (iptables: only at column 0). */
+function matchComment(text: string, offset: number): CustomPatternMatcherReturn | null {
+  if (text.charCodeAt(offset) !== 35) return null;
+  for (let i = offset - 1; i >= 0; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 10) break;
+    if (c !== 32 && c !== 9 && c !== 13) return null;
+  }
+  let end = text.indexOf('\n', offset);
+  if (end === -1) end = text.length;
+  if (end > offset && text.charCodeAt(end - 1) === 13) end--;
+  return [text.slice(offset, end)] as unknown as CustomPatternMatcherReturn;
+}
+
+// Inside quotes: anything but `"`, `\` and line ends, or a backslash escape; the closing quote
+// may be missing (then the word runs to the end of the line).
+const QUOTED = String.raw`"(?:[^"\\\r\n]|\\[^\n]?)*"?`;
+const WORD = new RegExp(String.raw`(?:[^\s"]+|${QUOTED})+`);
+
+export const Newline = createToken({ name: 'Newline', pattern: /\n/, line_breaks: true });
+export const Blank = createToken({ name: 'Blank', pattern: /[ \t\r\f\v]+/, group: Lexer.SKIPPED });
+export const Comment = createToken({
+  name: 'Comment',
+  pattern: matchComment,
+  line_breaks: false,
+  start_chars_hint: ['#'],
+});
+export const Word = createToken({ name: 'Word', pattern: WORD });
+/** `*filter` */
+export const TableStart = createToken({
+  name: 'TableStart',
+  pattern: /\*[^\s"]*/,
+  longer_alt: Word,
+});
+/** `:INPUT ACCEPT [0:0]` starts with `:NAME` */
+export const ChainStart = createToken({
+  name: 'ChainStart',
+  pattern: /:[^\s"]+/,
+  longer_alt: Word,
+});
+/** `[12:3456]` */
+export const Counters = createToken({
+  name: 'Counters',
+  pattern: /\[\d+:\d+\]/,
+  longer_alt: Word,
+});
+export const Commit = createToken({ name: 'Commit', pattern: /COMMIT/, longer_alt: Word });
+export const Bang = createToken({ name: 'Bang', pattern: /!/, longer_alt: Word });
+/** `-A`, `--dport`, `-ptcp`, `--source=1.2.3.4` */
+export const Option = createToken({
+  name: 'Option',
+  pattern: /--?[A-Za-z0-9][^\s"]*/,
+  longer_alt: Word,
+});
+/** A `-` alone (the policy of a user chain in `:NAME - [0:0]`). */
+export const Dash = createToken({ name: 'Dash', pattern: /-/, longer_alt: Word });
+
+export const allTokens: TokenType[] = [
+  Newline,
+  Blank,
+  Comment,
+  Counters,
+  TableStart,
+  ChainStart,
+  Commit,
+  Bang,
+  Option,
+  Dash,
+  Word,
+];
+
+export const IptablesLexer = new Lexer(allTokens, {
+  positionTracking: 'full',
+  ensureOptimizations: false,
+});

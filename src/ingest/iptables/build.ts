@@ -1,0 +1,770 @@
+/**
+ * The CST visitor: walks the parsed lines of a dump and builds the Ruleset, applying restore
+ * commands (-A -I -D -R -N -X -F -Z -P -E) in order, and reporting every problem as a located
+ * Diagnostic. Lines that do not parse are reported and skipped; the rest is still read.
+ */
+import type { CstNode, IToken } from 'chevrotain';
+import { IptablesLexer, parseLine } from '../../../grammar/index.ts';
+import type {
+  Chain,
+  Counters,
+  Diagnostic,
+  DumpHeader,
+  DumpKind,
+  Family,
+  Policy,
+  Rule,
+  Ruleset,
+  SourceLocation,
+  Table,
+} from '../../model/index.ts';
+import { diagnostic } from '../../model/diagnostic.ts';
+import { printRule } from '../../model/print-ruleset.ts';
+import type { RuleSpec } from './rule.ts';
+import { loc, parseRuleSpec } from './rule.ts';
+import type { ArgWord } from './words.ts';
+import { toArgWord } from './words.ts';
+
+const BUILTIN_CHAINS: Readonly<Record<string, readonly string[]>> = {
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  raw: ['PREROUTING', 'OUTPUT'],
+  security: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+
+interface RuleDraft {
+  readonly spec: RuleSpec;
+  readonly location: SourceLocation;
+  readonly text: string;
+  counters: Counters | null;
+}
+
+interface ChainDraft {
+  name: string;
+  readonly builtin: boolean;
+  policy: Policy | null;
+  counters: Counters | null;
+  readonly location: SourceLocation;
+  rules: RuleDraft[];
+}
+
+interface TableDraft {
+  readonly name: string;
+  readonly location: SourceLocation;
+  readonly chains: Map<string, ChainDraft>;
+}
+
+const DIALECT_MESSAGES: Readonly<Record<string, string>> = {
+  'intrapositioned-negation':
+    "old negation placement ('-s ! x', '--dport ! 22'), written by iptables ≤ 1.4.3 and refused by iptables ≥ 1.4.12; read as '! -s x'",
+  crlf: 'CRLF line ends (iptables-restore would glue the carriage return to the last word); read as plain line ends',
+  'trailing-blank': 'rule lines end with a blank, as iptables ≤ 1.4.10 wrote them',
+  'missing-commit':
+    'table not closed by COMMIT (iptables-restore refuses this); its rules are still read',
+  'dotted-mask':
+    'dotted address mask (iptables ≤ 1.3 style); normalised to a prefix length where contiguous',
+  'indented-comment': "indented '#' comment (iptables-restore only accepts '#' at column 1)",
+  'comma-address-list':
+    'comma-separated address list: expanded into one rule per address, as iptables does',
+  'no-table': "rules outside any '*table' block (iptables -S style); read into the filter table",
+};
+
+export function detectFamily(text: string): { family: Family; header: boolean } {
+  const head = text.slice(0, 4096);
+  if (/^#.*ip6tables/m.test(head)) return { family: 'ipv6', header: true };
+  if (/^#.*\biptables/m.test(head)) {
+    // An iptables header decides only if it is not followed by IPv6 addresses (merged dumps).
+  }
+  const sample = text.length > 2_000_000 ? text.slice(0, 2_000_000) : text;
+  if (
+    /\s(?:-s|-d|--source|--destination)\s+(?:!\s+)?[0-9a-fA-F]*:[0-9a-fA-F:.]*[/\s]/.test(sample)
+  ) {
+    return { family: 'ipv6', header: false };
+  }
+  if (/\s-p\s+(?:ipv6-icmp|icmpv6)\b|icmpv6-type|\s-m\s+icmp6\b/.test(sample))
+    return { family: 'ipv6', header: false };
+  return { family: 'ipv4', header: false };
+}
+
+/** Groups lexer tokens into lines (Newline tokens end a line). */
+function splitLines(tokens: readonly IToken[]): IToken[][] {
+  const lines: IToken[][] = [];
+  let current: IToken[] = [];
+  for (const t of tokens) {
+    if (t.image === '\n') {
+      if (current.length > 0) lines.push(current);
+      current = [];
+    } else {
+      current.push(t);
+    }
+  }
+  if (current.length > 0) lines.push(current);
+  return lines;
+}
+
+function tokenLocation(file: string, t: IToken): SourceLocation {
+  const line = t.startLine ?? 1;
+  const column = t.startColumn ?? 1;
+  return { file, line, column, endLine: t.endLine ?? line, endColumn: (t.endColumn ?? column) + 1 };
+}
+
+function parseCounters(image: string): Counters {
+  const m = /^\[(\d+):(\d+)\]$/.exec(image);
+  return { packets: BigInt(m?.[1] ?? '0'), bytes: BigInt(m?.[2] ?? '0') };
+}
+
+export interface BuildResult {
+  readonly ruleset: Ruleset;
+  readonly diagnostics: Diagnostic[];
+}
+
+export function buildRuleset(
+  text: string,
+  file: string,
+  familyOption: Family | undefined,
+): BuildResult {
+  const diagnostics: Diagnostic[] = [];
+  const family = familyOption ?? detectFamily(text).family;
+  const dialectSeen = new Map<string, { location: SourceLocation; count: number }>();
+  const dialect = (kind: string, location: SourceLocation): void => {
+    const seen = dialectSeen.get(kind);
+    if (seen === undefined) dialectSeen.set(kind, { location, count: 1 });
+    else seen.count++;
+  };
+
+  const lexed = IptablesLexer.tokenize(text);
+  for (const e of lexed.errors) {
+    diagnostics.push(
+      diagnostic('parse-error', 'error', `unexpected character '${text.charAt(e.offset)}'`, {
+        file,
+        line: e.line ?? 1,
+        column: e.column ?? 1,
+      }),
+    );
+  }
+
+  const tables = new Map<string, TableDraft>();
+  const tableOrder: string[] = [];
+  let current: TableDraft | null = null;
+  let header: DumpHeader | null = null;
+  let kind: DumpKind | null = null;
+  let sawTableLine = false;
+
+  const crIndex = text.indexOf('\r\n');
+  if (crIndex !== -1) {
+    const line = countLines(text, crIndex);
+    dialect('crlf', { file, line, column: crIndex - text.lastIndexOf('\n', crIndex - 1) });
+  }
+
+  const openTable = (name: string, location: SourceLocation): TableDraft => {
+    const existing = tables.get(name);
+    // A table given twice is flushed and filled again, as iptables-restore does.
+    const table: TableDraft = { name, location: existing?.location ?? location, chains: new Map() };
+    for (const chain of BUILTIN_CHAINS[name] ?? []) {
+      table.chains.set(chain, {
+        name: chain,
+        builtin: true,
+        policy: 'ACCEPT',
+        counters: null,
+        location,
+        rules: [],
+      });
+    }
+    if (existing === undefined) tableOrder.push(name);
+    tables.set(name, table);
+    return table;
+  };
+
+  const ensureTable = (location: SourceLocation): TableDraft => {
+    if (current !== null) return current;
+    dialect('no-table', location);
+    current = tables.get('filter') ?? openTable('filter', location);
+    return current;
+  };
+
+  const lineText = (first: IToken): string => {
+    const start = text.lastIndexOf('\n', first.startOffset - 1) + 1;
+    let end = text.indexOf('\n', first.startOffset);
+    if (end === -1) end = text.length;
+    if (end > start && text.charCodeAt(end - 1) === 13) end--;
+    return text.slice(start, end);
+  };
+
+  const chainOf = (table: TableDraft, w: ArgWord, create: boolean): ChainDraft | null => {
+    const chain = table.chains.get(w.value);
+    if (chain !== undefined) return chain;
+    if (!create) {
+      diagnostics.push(
+        diagnostic(
+          'unknown-chain',
+          'error',
+          `chain '${w.value}' does not exist in table ${table.name}`,
+          loc(file, w),
+        ),
+      );
+      return null;
+    }
+    diagnostics.push(
+      diagnostic(
+        'unknown-chain',
+        'error',
+        `rule added to chain '${w.value}' that was not declared in table ${table.name}; chain created`,
+        loc(file, w),
+      ),
+    );
+    const created: ChainDraft = {
+      name: w.value,
+      builtin: false,
+      policy: null,
+      counters: null,
+      location: loc(file, w),
+      rules: [],
+    };
+    table.chains.set(w.value, created);
+    return created;
+  };
+
+  const lines = splitLines(lexed.tokens);
+  for (const tokens of lines) {
+    const first = tokens[0] as IToken;
+    const parsed = parseLine(tokens);
+    if (parsed.errors.length > 0) {
+      const e = parsed.errors[0];
+      const at =
+        e !== undefined && !Number.isNaN(e.token.startOffset) && e.token.startLine !== undefined
+          ? e.token
+          : first;
+      const shown = lineText(first);
+      diagnostics.push(
+        diagnostic(
+          'parse-error',
+          'error',
+          `not an iptables line: '${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}'`,
+          tokenLocation(file, at),
+          'remove shell prompts and command output around the dump',
+        ),
+      );
+      continue;
+    }
+    const lineNode = parsed.cst.children;
+    const child = Object.values(lineNode)[0]?.[0] as CstNode | undefined;
+    if (child === undefined) continue;
+    switch (child.name) {
+      case 'commentLine': {
+        const image = first.image;
+        if (first.startColumn !== 1) dialect('indented-comment', tokenLocation(file, first));
+        const m = /^# Generated by (\S+) v(\S+)( \(nf_tables\))?/.exec(image);
+        if (m !== null && header === null) {
+          const producer = m[1] ?? '';
+          header = {
+            producer,
+            version: m[2] ?? '',
+            backend:
+              m[3] !== undefined || producer.includes('nft') || producer.startsWith('xtables')
+                ? 'nft'
+                : 'legacy',
+            location: tokenLocation(file, first),
+          };
+        }
+        break;
+      }
+      case 'tableLine': {
+        const name = first.image.slice(1);
+        const location = tokenLocation(file, first);
+        sawTableLine = true;
+        if (current !== null) dialect('missing-commit', location);
+        if (BUILTIN_CHAINS[name] === undefined) {
+          diagnostics.push(
+            diagnostic('parse-error', 'error', `table name '${name}' invalid`, location),
+          );
+          current = null;
+          break;
+        }
+        current = openTable(name, location);
+        break;
+      }
+      case 'chainLine': {
+        const location = tokenLocation(file, first);
+        const table = ensureTable(location);
+        const name = first.image.slice(1);
+        const policyToken = tokens[1];
+        const countersToken = tokens.find((t) => t.image.startsWith('['));
+        const policyText =
+          policyToken === undefined || policyToken.image.startsWith('[') ? '-' : policyToken.image;
+        const counters = countersToken === undefined ? null : parseCounters(countersToken.image);
+        const builtin = (BUILTIN_CHAINS[table.name] ?? []).includes(name);
+        if (name.length > 28) {
+          diagnostics.push(
+            diagnostic(
+              'parse-error',
+              'error',
+              `chain name '${name}' is longer than 28 characters`,
+              location,
+            ),
+          );
+        }
+        if (builtin) {
+          const chain = table.chains.get(name) as ChainDraft;
+          if (policyText === 'ACCEPT' || policyText === 'DROP') chain.policy = policyText;
+          else if (policyText !== '-') {
+            diagnostics.push(
+              diagnostic(
+                'parse-error',
+                'error',
+                `bad policy '${policyText}' for built-in chain ${name}`,
+                tokenLocation(file, policyToken as IToken),
+              ),
+            );
+          }
+          chain.counters = counters;
+        } else {
+          if (policyText !== '-') {
+            diagnostics.push(
+              diagnostic(
+                'parse-error',
+                'error',
+                `user chain '${name}' cannot have policy '${policyText}'`,
+                tokenLocation(file, policyToken as IToken),
+              ),
+            );
+          }
+          if (table.chains.has(name)) {
+            diagnostics.push(
+              diagnostic(
+                'duplicate-chain',
+                'error',
+                `chain '${name}' declared twice in table ${table.name}`,
+                location,
+              ),
+            );
+          } else {
+            table.chains.set(name, {
+              name,
+              builtin: false,
+              policy: null,
+              counters,
+              location,
+              rules: [],
+            });
+          }
+        }
+        break;
+      }
+      case 'commitLine':
+        if (current === null) {
+          diagnostics.push(
+            diagnostic(
+              'parse-error',
+              'error',
+              'COMMIT without a table',
+              tokenLocation(file, first),
+            ),
+          );
+        }
+        current = null;
+        break;
+      case 'commandLine': {
+        const words: ArgWord[] = [];
+        let prefixCounters: Counters | null = null;
+        for (const t of tokens) {
+          if (words.length === 0 && prefixCounters === null && /^\[\d+:\d+\]$/.test(t.image)) {
+            prefixCounters = parseCounters(t.image);
+            continue;
+          }
+          words.push(toArgWord(t));
+        }
+        for (const w of words) {
+          if (w.unterminatedAt !== null) {
+            diagnostics.push(
+              diagnostic(
+                'unterminated-quote',
+                'error',
+                'quote not closed: iptables reads the rest of the line as one word',
+                {
+                  file,
+                  line: w.line,
+                  column: w.unterminatedAt,
+                },
+              ),
+            );
+          }
+        }
+        const last = tokens[tokens.length - 1] as IToken;
+        const lineEnd = text.charCodeAt((last.endOffset ?? last.startOffset) + 1);
+        if (lineEnd === 32 || lineEnd === 9) dialect('trailing-blank', tokenLocation(file, last));
+        if (first.startColumn !== 1 && !first.image.startsWith('[')) {
+          // Leading blanks are accepted by iptables-restore; nothing to report.
+        }
+        const location = tokenLocation(file, first);
+        if (!sawTableLine && kind === null) kind = 'list-rules';
+        applyCommand(words, prefixCounters, location, lineText(first));
+        break;
+      }
+    }
+  }
+  if (current !== null) {
+    const t: TableDraft = current;
+    dialect('missing-commit', t.location);
+  }
+
+  function applyCommand(
+    words: ArgWord[],
+    prefixCounters: Counters | null,
+    location: SourceLocation,
+    textLine: string,
+  ): void {
+    // `-4`/`-6` before a command: the line belongs to one family only.
+    const famWord = words[0]?.value;
+    if (famWord === '-4' || famWord === '-6') {
+      if ((famWord === '-4') !== (family === 'ipv4')) return;
+      words = words.slice(1);
+    }
+    const cmd = words[0];
+    if (cmd === undefined) return;
+    const name = COMMANDS[cmd.value];
+    if (name === undefined) {
+      diagnostics.push(
+        diagnostic('parse-error', 'error', `unknown command '${cmd.value}'`, loc(file, cmd)),
+      );
+      return;
+    }
+    const table = ensureTable(location);
+    const chainWord = words[1];
+    const ruleWords = (from: number): ArgWord[] => words.slice(from);
+    const ctx = {
+      file,
+      family,
+      diagnostics,
+      dialect,
+      chainExists: (n: string): boolean => table.chains.has(n),
+    };
+    const needChain = (): ArgWord | null => {
+      if (chainWord === undefined || chainWord.isOption || chainWord.isBang) {
+        diagnostics.push(
+          diagnostic(
+            'parse-error',
+            'error',
+            `option '${cmd.value}' requires a chain name`,
+            loc(file, cmd),
+          ),
+        );
+        return null;
+      }
+      return chainWord;
+    };
+    const number = (w: ArgWord | undefined): number | null =>
+      w !== undefined && /^\d+$/.test(w.value) ? Number(w.value) : null;
+    const drafts = (specs: RuleSpec[] | null): RuleDraft[] =>
+      (specs ?? []).map((spec) => ({
+        spec,
+        location,
+        text: textLine,
+        counters: prefixCounters ?? spec.counters,
+      }));
+
+    switch (name) {
+      case 'A':
+      case 'I': {
+        const cw = needChain();
+        if (cw === null) return;
+        const chain = chainOf(table, cw, true);
+        if (chain === null) return;
+        let at = name === 'A' ? chain.rules.length : 0;
+        let from = 2;
+        if (name === 'I') {
+          const pos = number(words[2]);
+          if (pos !== null) {
+            from = 3;
+            if (pos < 1 || pos > chain.rules.length + 1) {
+              diagnostics.push(
+                diagnostic(
+                  'parse-error',
+                  'error',
+                  `index ${pos} of insertion too big`,
+                  loc(file, words[2] as ArgWord),
+                ),
+              );
+              return;
+            }
+            at = pos - 1;
+          }
+        }
+        chain.rules.splice(at, 0, ...drafts(parseRuleSpec(ruleWords(from), ctx)));
+        return;
+      }
+      case 'R':
+      case 'D': {
+        const cw = needChain();
+        if (cw === null) return;
+        const chain = chainOf(table, cw, false);
+        if (chain === null) return;
+        const pos = number(words[2]);
+        if (name === 'D' && pos === null) {
+          const specs = parseRuleSpec(ruleWords(2), ctx);
+          if (specs === null) return;
+          for (const spec of specs) {
+            const wanted = printRule(
+              toRule(table.name, chain.name, 0, { spec, location, text: textLine, counters: null }),
+            );
+            const idx = chain.rules.findIndex(
+              (r) => printRule(toRule(table.name, chain.name, 0, r)) === wanted,
+            );
+            if (idx === -1) {
+              diagnostics.push(
+                diagnostic(
+                  'parse-error',
+                  'error',
+                  'rule to delete does not exist (bad rule)',
+                  location,
+                ),
+              );
+            } else {
+              chain.rules.splice(idx, 1);
+            }
+          }
+          return;
+        }
+        if (pos === null || pos < 1 || pos > chain.rules.length) {
+          diagnostics.push(
+            diagnostic(
+              'parse-error',
+              'error',
+              `index of ${name === 'D' ? 'deletion' : 'replacement'} too big`,
+              loc(file, words[2] ?? cw),
+            ),
+          );
+          return;
+        }
+        if (name === 'D') chain.rules.splice(pos - 1, 1);
+        else {
+          const replacement = drafts(parseRuleSpec(ruleWords(3), ctx));
+          chain.rules.splice(pos - 1, 1, ...replacement);
+        }
+        return;
+      }
+      case 'N': {
+        const cw = needChain();
+        if (cw === null) return;
+        if (table.chains.has(cw.value)) {
+          diagnostics.push(
+            diagnostic(
+              'duplicate-chain',
+              'error',
+              `chain '${cw.value}' already exists in table ${table.name}`,
+              loc(file, cw),
+            ),
+          );
+          return;
+        }
+        table.chains.set(cw.value, {
+          name: cw.value,
+          builtin: false,
+          policy: null,
+          counters: null,
+          location: loc(file, cw),
+          rules: [],
+        });
+        return;
+      }
+      case 'X':
+      case 'F':
+      case 'Z': {
+        const targets =
+          chainWord === undefined || chainWord.isOption
+            ? [...table.chains.values()].filter((c) => name !== 'X' || !c.builtin)
+            : [chainOf(table, chainWord, false)].filter((c): c is ChainDraft => c !== null);
+        for (const c of targets) {
+          if (name === 'F') c.rules = [];
+          else if (name === 'Z') {
+            c.counters = c.counters === null ? null : { packets: 0n, bytes: 0n };
+            for (const r of c.rules)
+              r.counters = r.counters === null ? null : { packets: 0n, bytes: 0n };
+          } else if (c.builtin) {
+            diagnostics.push(
+              diagnostic(
+                'parse-error',
+                'error',
+                `cannot delete built-in chain '${c.name}'`,
+                location,
+              ),
+            );
+          } else {
+            table.chains.delete(c.name);
+          }
+        }
+        return;
+      }
+      case 'P': {
+        const cw = needChain();
+        if (cw === null) return;
+        const policy = words[2];
+        const chain = table.chains.get(cw.value);
+        if (chain === undefined || !chain.builtin) {
+          diagnostics.push(
+            diagnostic(
+              'parse-error',
+              'error',
+              `cannot set policy on '${cw.value}': not a built-in chain of table ${table.name}`,
+              loc(file, cw),
+            ),
+          );
+          return;
+        }
+        if (policy?.value !== 'ACCEPT' && policy?.value !== 'DROP') {
+          diagnostics.push(
+            diagnostic(
+              'parse-error',
+              'error',
+              `bad policy '${policy?.value ?? ''}'`,
+              loc(file, policy ?? cw),
+            ),
+          );
+          return;
+        }
+        chain.policy = policy.value;
+        const c = words.findIndex((w) => w.value === '-c');
+        if (
+          c !== -1 &&
+          words[c + 2] !== undefined &&
+          /^\d+$/.test(words[c + 1]?.value ?? '') &&
+          /^\d+$/.test(words[c + 2]?.value ?? '')
+        ) {
+          chain.counters = {
+            packets: BigInt(words[c + 1]?.value ?? '0'),
+            bytes: BigInt(words[c + 2]?.value ?? '0'),
+          };
+        }
+        return;
+      }
+      case 'E': {
+        const cw = needChain();
+        const to = words[2];
+        if (cw === null) return;
+        if (to === undefined) {
+          diagnostics.push(
+            diagnostic(
+              'parse-error',
+              'error',
+              '-E requires the old and the new chain name',
+              loc(file, cw),
+            ),
+          );
+          return;
+        }
+        const chain = chainOf(table, cw, false);
+        if (chain === null) return;
+        table.chains.delete(cw.value);
+        chain.name = to.value;
+        table.chains.set(to.value, chain);
+        // Jumps follow the chain, as in the kernel.
+        for (const c of table.chains.values()) {
+          c.rules = c.rules.map((r) => {
+            const t = r.spec.target;
+            return t?.kind === 'jump' && t.chain === cw.value
+              ? { ...r, spec: { ...r.spec, target: { ...t, chain: to.value } } }
+              : r;
+          });
+        }
+        return;
+      }
+    }
+  }
+
+  // Close: jumps to chains that never existed, then plain data.
+  const outTables: Table[] = [];
+  for (const name of tableOrder) {
+    const table = tables.get(name) as TableDraft;
+    const chains: Chain[] = [];
+    for (const c of table.chains.values()) {
+      const rules: Rule[] = c.rules.map((r, i) => {
+        const t = r.spec.target;
+        if (t?.kind === 'jump' && !table.chains.has(t.chain)) {
+          diagnostics.push(
+            diagnostic(
+              'unknown-chain',
+              'error',
+              `jump to chain '${t.chain}' that is not declared in table ${table.name}`,
+              t.location,
+            ),
+          );
+        }
+        return toRule(table.name, c.name, i + 1, r);
+      });
+      chains.push({
+        name: c.name,
+        builtin: c.builtin,
+        policy: c.builtin ? c.policy : null,
+        counters: c.counters,
+        location: c.location,
+        rules,
+      });
+    }
+    outTables.push({ name: table.name, location: table.location, chains });
+  }
+
+  for (const [k, { location, count }] of dialectSeen) {
+    const message = DIALECT_MESSAGES[k] ?? k;
+    diagnostics.push(
+      diagnostic(
+        'dialect-note',
+        'note',
+        count > 1 ? `${message} (${count} places; first here)` : message,
+        location,
+      ),
+    );
+  }
+
+  const ruleset: Ruleset = {
+    family,
+    file,
+    kind: sawTableLine ? (header === null ? 'restore' : 'save') : (kind ?? 'restore'),
+    header,
+    tables: outTables,
+  };
+  return { ruleset, diagnostics };
+}
+
+function toRule(table: string, chain: string, index: number, r: RuleDraft): Rule {
+  return {
+    table,
+    chain,
+    index,
+    location: r.location,
+    text: r.text,
+    counters: r.counters,
+    core: r.spec.core,
+    matches: r.spec.matches,
+    target: r.spec.target,
+  };
+}
+
+function countLines(text: string, offset: number): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+const COMMANDS: Readonly<Record<string, string>> = {
+  '-A': 'A',
+  '--append': 'A',
+  '-I': 'I',
+  '--insert': 'I',
+  '-D': 'D',
+  '--delete': 'D',
+  '-R': 'R',
+  '--replace': 'R',
+  '-N': 'N',
+  '--new-chain': 'N',
+  '--new': 'N',
+  '-X': 'X',
+  '--delete-chain': 'X',
+  '-F': 'F',
+  '--flush': 'F',
+  '-Z': 'Z',
+  '--zero': 'Z',
+  '-P': 'P',
+  '--policy': 'P',
+  '-E': 'E',
+  '--rename-chain': 'E',
+};
