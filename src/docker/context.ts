@@ -6,7 +6,9 @@
 import type { NetworkContext, ContextRoute } from '../engine/context.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
+import ipaddr from 'ipaddr.js';
 import { dnatDestination, hostAddress, ruleAddress, rulesOf } from './rules.ts';
+import { bridgeOfEndpoint } from './topology.ts';
 
 /** The external interface assumed when the snapshot has no ip-addr.json. */
 export const ASSUMED_EXTERNAL_INTERFACE = 'eth0';
@@ -19,12 +21,14 @@ export function buildNetworkContext(snapshot: Snapshot, family: Family): Network
   const host = snapshot.host;
   const bridges = host.networks.flatMap((n) => (n.bridgeName === null ? [] : [n.bridgeName]));
   const haveInterfaces = host.interfaces.length > 0;
+  // Interfaces the rules name are added either way: the engine needs every name a rule tests.
   const interfaces = haveInterfaces
-    ? unique(host.interfaces.map((i) => i.name))
+    ? unique([...host.interfaces.map((i) => i.name), ...interfacesInRules(snapshot, family)])
     : unique([
         'lo',
         ...bridges,
-        ...(bridges.includes('docker0') ? [] : ['docker0']),
+        'docker0',
+        ...interfacesInRules(snapshot, family),
         ASSUMED_EXTERNAL_INTERFACE,
       ]);
   const localAddresses = haveInterfaces
@@ -53,7 +57,46 @@ function inferredLocalAddresses(snapshot: Snapshot, family: Family): string[] {
       const a = hostAddress(ruleAddress(r, 'dst'));
       return a === null ? [] : [a];
     });
-  return unique([family === 'ipv4' ? '127.0.0.1' : '::1', ...gateways, ...dnatAddresses]);
+  const endpointGateways = snapshot.host.containers.flatMap((c) =>
+    c.endpoints.flatMap((e) => {
+      const g = family === 'ipv4' ? e.gateway : e.gatewayV6;
+      return g === null ? [] : [g];
+    }),
+  );
+  return unique([
+    family === 'ipv4' ? '127.0.0.1' : '::1',
+    ...gateways,
+    ...endpointGateways,
+    ...dnatAddresses,
+  ]);
+}
+
+/** Interface names the rules mention (`-i`/`-o`, without `+` wildcards), so the engine knows them. */
+function interfacesInRules(snapshot: Snapshot, family: Family): string[] {
+  const rs = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
+  if (rs === null) return [];
+  return rs.tables.flatMap((t) =>
+    t.chains.flatMap((c) =>
+      c.rules.flatMap((r) =>
+        r.core.flatMap((o) => (o.type === 'interface' && !o.wildcard ? [o.name] : [])),
+      ),
+    ),
+  );
+}
+
+/** The subnet of an address with its prefix length, e.g. 172.17.0.2/16 → 172.17.0.0/16. */
+function subnetOf(address: string, prefix: number): string | null {
+  try {
+    const parsed = ipaddr.parse(address);
+    const bytes = parsed.toByteArray();
+    for (let bit = prefix; bit < bytes.length * 8; bit += 1) {
+      const i = Math.floor(bit / 8);
+      bytes[i] = (bytes[i] ?? 0) & ~(0x80 >> (bit % 8));
+    }
+    return `${ipaddr.fromByteArray(bytes).toString()}/${prefix}`;
+  } catch {
+    return null;
+  }
 }
 
 function routesFromSnapshot(snapshot: Snapshot, family: Family): ContextRoute[] {
@@ -71,6 +114,20 @@ function inferredRoutes(snapshot: Snapshot, family: Family): ContextRoute[] {
     if (n.bridgeName === null) continue;
     for (const s of n.subnets)
       if (s.family === family) routes.push({ destination: s.cidr, device: n.bridgeName });
+  }
+  // Without a networks file, container endpoints still tell their subnet; the bridge is known
+  // for the default network (docker0).
+  for (const c of snapshot.host.containers) {
+    for (const e of c.endpoints) {
+      const bridge = bridgeOfEndpoint(snapshot.host, e);
+      const address = family === 'ipv4' ? e.ipv4 : e.ipv6;
+      const prefix = family === 'ipv4' ? e.ipv4PrefixLength : e.ipv6PrefixLength;
+      if (bridge === null || address === null || prefix === null) continue;
+      const subnet = subnetOf(address, prefix);
+      if (subnet !== null && !routes.some((r) => r.destination === subnet)) {
+        routes.push({ destination: subnet, device: bridge });
+      }
+    }
   }
   routes.push({ destination: 'default', device: ASSUMED_EXTERNAL_INTERFACE });
   return routes;
