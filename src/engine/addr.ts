@@ -1,0 +1,57 @@
+/** Addresses as bigints, so one code path serves IPv4 (32 bits) and IPv6 (128 bits). */
+import ipaddr from 'ipaddr.js';
+import type { Family } from '../model/ruleset.ts';
+
+export function addressBits(family: Family): number {
+  return family === 'ipv4' ? 32 : 128;
+}
+
+/** The address as an unsigned integer, or null when it is not an address of the family. */
+export function parseAddress(text: string, family: Family): bigint | null {
+  const t = text.trim();
+  if (!ipaddr.isValid(t)) return null;
+  const a = ipaddr.parse(t);
+  if ((a.kind() === 'ipv4') !== (family === 'ipv4')) return null;
+  let v = 0n;
+  for (const b of a.toByteArray()) v = (v << 8n) | BigInt(b);
+  return v;
+}
+
+export function formatAddress(value: bigint, family: Family): string {
+  const bytes: number[] = [];
+  const n = family === 'ipv4' ? 4 : 16;
+  for (let i = n - 1; i >= 0; i--) bytes.push(Number((value >> BigInt(i * 8)) & 0xffn));
+  const a = ipaddr.fromByteArray(bytes);
+  return a.kind() === 'ipv6' ? (a as ipaddr.IPv6).toRFC5952String() : a.toString();
+}
+
+/** `10.0.0.0/8`, `fd00::/64`, or a bare address (full length). Host bits are cleared. */
+export function parseCidr(
+  text: string,
+  family: Family,
+): { readonly value: bigint; readonly length: number } | null {
+  const [addr, len, extra] = text.trim().split('/');
+  if (addr === undefined || extra !== undefined) return null;
+  const value = parseAddress(addr, family);
+  if (value === null) return null;
+  const width = addressBits(family);
+  const length = len === undefined ? width : Number(len);
+  if (
+    !Number.isInteger(length) ||
+    length < 0 ||
+    length > width ||
+    (len !== undefined && !/^\d+$/.test(len))
+  ) {
+    return null;
+  }
+  return { value: value & prefixMask(length, width), length };
+}
+
+export function prefixMask(length: number, width: number): bigint {
+  const all = (1n << BigInt(width)) - 1n;
+  return length === 0 ? 0n : (all << BigInt(width - length)) & all;
+}
+
+export function formatCidr(value: bigint, length: number, family: Family): string {
+  return `${formatAddress(value, family)}/${length}`;
+}

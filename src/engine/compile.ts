@@ -1,0 +1,241 @@
+/**
+ * A ruleset and its network context compiled once into BDDs: the header space (with the interface
+ * domain built from the context and every interface name the rules mention), each rule's
+ * two-sided match, local addresses, the routing relation, and the diagnostics found on the way
+ * (jump loops, jumps to missing chains, addresses of the wrong family).
+ */
+import { FALSE, TRUE, type Bdd } from './bdd.ts';
+import { parseCidr } from './addr.ts';
+import { encodeRule, type MatchEnv, type Pair } from './match.ts';
+import { buildInterfaceDomain, HeaderSpace, type FieldName } from './space.ts';
+import type { NetworkContext } from './context.ts';
+import type { RuleRef } from './types.ts';
+import { diagnostic, type Diagnostic } from '../model/diagnostic.ts';
+import {
+  allOptions,
+  type Chain,
+  type MatchOption,
+  type Rule,
+  type Ruleset,
+} from '../model/ruleset.ts';
+
+export interface CompiledRule {
+  readonly rule: Rule;
+  readonly ref: RuleRef;
+  readonly match: Pair;
+  readonly unknown: readonly MatchOption[];
+}
+
+export interface CompiledChain {
+  readonly table: string;
+  readonly chain: Chain;
+  readonly rules: readonly CompiledRule[];
+  readonly policyRef: RuleRef;
+}
+
+/** How a rule is printed in references and traces (the canonical printer when available). */
+export type RulePrinter = (rule: Rule) => string;
+
+export class CompiledRuleset {
+  readonly ruleset: Ruleset;
+  readonly context: NetworkContext;
+  readonly space: HeaderSpace;
+  readonly diagnostics: Diagnostic[] = [];
+  readonly env: MatchEnv;
+  /** dst → oif for forwarded packets (longest prefix wins). */
+  readonly routeRelation: Bdd;
+  private readonly chains = new Map<string, CompiledChain>();
+  private readonly localCache = new Map<FieldName, Bdd>();
+  private readonly routedCache = new Map<FieldName, Bdd>();
+  private readonly localList: readonly { value: bigint; length: number }[];
+  private readonly routes: readonly { value: bigint; length: number; device: string }[];
+
+  constructor(ruleset: Ruleset, context: NetworkContext, print: RulePrinter) {
+    this.ruleset = ruleset;
+    this.context = context;
+    const family = ruleset.family;
+    const listed = new Set<string>(context.interfaces);
+    const prefixes = new Set<string>();
+    for (const r of context.routes) listed.add(r.device);
+    listed.add('lo');
+    for (const t of ruleset.tables) {
+      for (const c of t.chains) {
+        for (const r of c.rules) {
+          for (const o of allOptions(r)) {
+            if (o.type !== 'interface') continue;
+            if (o.wildcard) prefixes.add(o.name);
+            else listed.add(o.name);
+          }
+        }
+      }
+    }
+    this.space = new HeaderSpace(family, buildInterfaceDomain(listed, prefixes));
+    const loopback = family === 'ipv4' ? '127.0.0.0/8' : '::1/128';
+    const locals: { value: bigint; length: number }[] = [];
+    for (const text of [...context.localAddresses, loopback]) {
+      // a local address may come with its prefix; only the address itself is local
+      const addr = text.includes('/') && text !== loopback ? (text.split('/')[0] ?? text) : text;
+      const c = parseCidr(addr, family);
+      if (c !== null) locals.push(c);
+    }
+    this.localList = locals;
+    const routes: { value: bigint; length: number; device: string }[] = [];
+    for (const r of context.routes) {
+      const c = parseCidr(
+        r.destination === 'default' ? (family === 'ipv4' ? '0.0.0.0/0' : '::/0') : r.destination,
+        family,
+      );
+      if (c !== null) routes.push({ ...c, device: r.device });
+    }
+    routes.sort((a, b) => b.length - a.length);
+    this.routes = routes;
+    this.routeRelation = this.buildRoutes('dst');
+    const connmarkZero = !ruleset.tables.some((t) =>
+      t.chains.some((c) => c.rules.some((r) => r.target?.kind === 'CONNMARK')),
+    );
+    this.env = {
+      space: this.space,
+      local: (f) => this.local(f),
+      routed: (f) => this.routed(f),
+      connmarkZero,
+    };
+    for (const t of ruleset.tables) {
+      for (const c of t.chains) {
+        const policyRef: RuleRef = {
+          table: t.name,
+          chain: c.name,
+          index: null,
+          file: c.location.file,
+          line: c.location.line,
+          text: '',
+        };
+        const rules = c.rules.map((rule) => {
+          const enc = encodeRule(this.env, rule);
+          return {
+            rule,
+            ref: {
+              table: t.name,
+              chain: c.name,
+              index: rule.index,
+              file: rule.location.file,
+              line: rule.location.line,
+              text: print(rule),
+            },
+            match: enc.match,
+            unknown: enc.unknown,
+          };
+        });
+        this.chains.set(`${t.name}\u0000${c.name}`, { table: t.name, chain: c, rules, policyRef });
+      }
+    }
+    this.checkJumps();
+  }
+
+  chain(table: string, name: string): CompiledChain | undefined {
+    return this.chains.get(`${table}\u0000${name}`);
+  }
+
+  /** Addresses the host owns, on a field. */
+  local(field: FieldName): Bdd {
+    let r = this.localCache.get(field);
+    if (r === undefined) {
+      r = FALSE;
+      for (const l of this.localList)
+        r = this.space.m.or(r, this.space.prefix(field, l.value, l.length));
+      this.localCache.set(field, r);
+    }
+    return r;
+  }
+
+  /** Addresses some route covers, on a field. */
+  routed(field: FieldName): Bdd {
+    let r = this.routedCache.get(field);
+    if (r === undefined) {
+      r = FALSE;
+      for (const x of this.routes)
+        r = this.space.m.or(r, this.space.prefix(field, x.value, x.length));
+      this.routedCache.set(field, r);
+    }
+    return r;
+  }
+
+  private buildRoutes(field: FieldName): Bdd {
+    const s = this.space;
+    const m = s.m;
+    let remaining = TRUE;
+    let rel = FALSE;
+    for (const r of this.routes) {
+      const region = m.and(s.prefix(field, r.value, r.length), remaining);
+      if (region === FALSE) continue;
+      rel = m.or(rel, m.and(region, s.eq('oif', BigInt(s.interfaces.classOf(r.device)))));
+      remaining = m.diff(remaining, region);
+    }
+    return rel;
+  }
+
+  /** Set the egress interface from the destination: local → lo, routed → its device. */
+  reroute(set: Bdd): Bdd {
+    const s = this.space;
+    const m = s.m;
+    const free = m.exists(set, s.cube('oif'));
+    const local = m.and(free, this.local('dst'));
+    const lo = s.eq('oif', BigInt(s.interfaces.classOf('lo')));
+    return m.or(m.and(local, lo), m.and(m.diff(free, local), this.routeRelation));
+  }
+
+  /** REDIRECT's new destination: the host's own addresses (loopback for host-originated). */
+  redirectTo(): Bdd {
+    const s = this.space;
+    const m = s.m;
+    const own = m.diff(
+      this.local('dst'),
+      s.cidr('dst', s.family === 'ipv4' ? '127.0.0.0/8' : '::1') ?? FALSE,
+    );
+    const none = s.eq('iif', BigInt(s.interfaces.none));
+    const loop = s.cidr('dst', s.family === 'ipv4' ? '127.0.0.1' : '::1') ?? FALSE;
+    return m.or(m.diff(own === FALSE ? loop : own, none), m.and(none, loop));
+  }
+
+  /** Diagnose jumps to missing chains and jump loops (which the kernel refuses to load). */
+  private checkJumps(): void {
+    for (const t of this.ruleset.tables) {
+      const graph = new Map<string, { to: string; rule: Rule }[]>();
+      for (const c of t.chains) {
+        const edges: { to: string; rule: Rule }[] = [];
+        for (const r of c.rules) {
+          if (r.target?.kind !== 'jump') continue;
+          if (this.chain(t.name, r.target.chain) === undefined) {
+            this.diagnostics.push(
+              diagnostic(
+                'jump-to-missing-chain',
+                'error',
+                `${t.name}/${c.name} rule ${r.index} jumps to chain ${r.target.chain}, which does not exist; the jump is treated as possibly returning`,
+                r.location,
+              ),
+            );
+          } else edges.push({ to: r.target.chain, rule: r });
+        }
+        graph.set(c.name, edges);
+      }
+      const state = new Map<string, 1 | 2>();
+      const visit = (name: string): void => {
+        state.set(name, 1);
+        for (const e of graph.get(name) ?? []) {
+          const st = state.get(e.to);
+          if (st === 1) {
+            this.diagnostics.push(
+              diagnostic(
+                'jump-loop',
+                'error',
+                `${t.name}/${name} rule ${e.rule.index} jumps to ${e.to}, closing a loop of chain jumps; the kernel refuses such a ruleset and the engine does not follow it`,
+                e.rule.location,
+              ),
+            );
+          } else if (st === undefined) visit(e.to);
+        }
+        state.set(name, 2);
+      };
+      for (const c of t.chains) if (!state.has(c.name)) visit(c.name);
+    }
+  }
+}

@@ -1,0 +1,340 @@
+/**
+ * The engine's public entry point: `createEngine(ruleset, context)` compiles once and answers
+ * reach, ruleReach and trace queries. See docs/engine.md and ./types.ts.
+ */
+import { FALSE, type Bdd } from './bdd.ts';
+import { formatAddress, parseAddress } from './addr.ts';
+import { CompiledRuleset, type RulePrinter } from './compile.ts';
+import { Interpreter, type Concrete, type InterpretResult } from './interpret.ts';
+import { EMPTY, type Pair } from './match.ts';
+import { union, Walk, type Outcome } from './netfilter.ts';
+import { runPath } from './path.ts';
+import { BddPacketSet, constraintSet, protocolNumber } from './sets.ts';
+import { PORT_PROTOCOLS, PROTO, STATES, type HeaderSpace } from './space.ts';
+import type { NetworkContext } from './context.ts';
+import type {
+  DeliveryGroup,
+  Engine,
+  Ingress,
+  PacketConstraint,
+  PacketSet,
+  ReachQuery,
+  ReachResult,
+  RuleReach,
+  RuleReachQuery,
+  RuleRef,
+  StopGroup,
+  TraceOptions,
+  TwoSided,
+} from './types.ts';
+import type { Family, Rule, Ruleset } from '../model/ruleset.ts';
+import type { Hook, Packet, Trace } from '../model/trace.ts';
+
+export type * from './types.ts';
+export type { NetworkContext, ContextRoute } from './context.ts';
+
+export interface EngineOptions {
+  /** How rules are printed in references and traces; default: the rule's source text. */
+  readonly printRule?: RulePrinter;
+}
+
+export function createEngine(
+  ruleset: Ruleset,
+  context: NetworkContext,
+  options: EngineOptions = {},
+): Engine {
+  return new SymbolicEngine(ruleset, context, options.printRule ?? ((r: Rule) => r.text));
+}
+
+/** A concrete packet as the interpreter's header record (destination = original destination). */
+export function concreteOf(packet: Packet): Concrete | null {
+  const src = parseAddress(packet.source, packet.family);
+  const dst = parseAddress(packet.destination, packet.family);
+  if (src === null || dst === null) return null;
+  const proto = protocolNumber(packet.protocol);
+  const hasPorts = PORT_PROTOCOLS.includes(proto);
+  // an ICMP packet without a type is an echo request, the first packet of a "connection"
+  const icmp = proto === PROTO.icmp || proto === PROTO.icmpv6;
+  const echo = packet.family === 'ipv4' ? 8 << 8 : 128 << 8;
+  const dport = hasPorts
+    ? (packet.destinationPort ?? 0)
+    : icmp
+      ? (packet.destinationPort ?? echo)
+      : 0;
+  return {
+    iif: packet.inInterface,
+    oif: null,
+    state: packet.state,
+    dnat: false,
+    proto,
+    src,
+    dst,
+    odst: dst,
+    sport: hasPorts ? (packet.sourcePort ?? 0) : 0,
+    dport,
+    odport: dport,
+    mark: packet.mark >>> 0,
+  };
+}
+
+/** The header bits of a concrete record, for evaluating BDDs on it. */
+export function bitsOf(s: HeaderSpace, p: Concrete): Uint8Array {
+  const bits = new Uint8Array(s.m.varCount);
+  const put = (name: Parameters<HeaderSpace['field']>[0], value: bigint): void => {
+    const f = s.field(name);
+    f.vars.forEach((v, i) => {
+      bits[v] = Number((value >> BigInt(f.width - 1 - i)) & 1n);
+    });
+  };
+  const ifs = s.interfaces;
+  put('iif', BigInt(p.iif === null ? ifs.none : ifs.classOf(p.iif)));
+  put('oif', BigInt(p.oif === null ? ifs.none : ifs.classOf(p.oif)));
+  put('state', BigInt(STATES.indexOf(p.state)));
+  put('dnat', p.dnat ? 1n : 0n);
+  put('proto', BigInt(p.proto));
+  put('src', p.src);
+  put('dst', p.dst);
+  put('odst', p.odst);
+  put('sport', BigInt(p.sport));
+  put('dport', BigInt(p.dport));
+  put('odport', BigInt(p.odport));
+  put('mark', BigInt(p.mark >>> 0));
+  return bits;
+}
+
+class SymbolicEngine implements Engine {
+  readonly family: Family;
+  readonly nf: CompiledRuleset;
+  private readonly print: RulePrinter;
+
+  constructor(ruleset: Ruleset, context: NetworkContext, print: RulePrinter) {
+    this.family = ruleset.family;
+    this.print = print;
+    this.nf = new CompiledRuleset(ruleset, context, print);
+  }
+
+  get diagnostics() {
+    return this.nf.diagnostics;
+  }
+
+  get space(): HeaderSpace {
+    return this.nf.space;
+  }
+
+  nodeCount(): number {
+    return this.space.m.nodeCount;
+  }
+
+  private set(b: Bdd): PacketSet {
+    return new BddPacketSet(this.space, b);
+  }
+
+  private two(p: Pair): TwoSided {
+    return { certain: this.set(p.c), possible: this.set(p.p) };
+  }
+
+  private ingressSet(ingress: Ingress): Bdd {
+    const s = this.space;
+    const m = s.m;
+    const list = Array.isArray(ingress)
+      ? (ingress as readonly (string | null)[])
+      : [ingress as string | null];
+    let r = FALSE;
+    for (const i of list) {
+      if (i === null) r = m.or(r, s.eq('iif', BigInt(s.interfaces.none)));
+      else if (i === '*') r = m.or(r, m.not(s.eq('iif', BigInt(s.interfaces.none))));
+      else r = m.or(r, s.eq('iif', BigInt(s.interfaces.classOf(i))));
+    }
+    return r;
+  }
+
+  /** Packets of new connections as they arrive: not NATed, no egress yet, mark 0 by default. */
+  private initial(c: PacketConstraint, defaultStates: readonly (typeof STATES)[number][]): Bdd {
+    const s = this.space;
+    const m = s.m;
+    let r = m.and(s.universe, s.unNatted);
+    r = m.and(r, s.eq('dnat', 0n));
+    r = m.and(r, s.eq('oif', BigInt(s.interfaces.none)));
+    if (c.states === undefined)
+      r = m.and(
+        r,
+        s.anyOf(
+          'state',
+          defaultStates.map((st) => BigInt(STATES.indexOf(st))),
+        ),
+      );
+    if (c.mark === undefined) r = m.and(r, s.eq('mark', 0n));
+    // an arriving packet has no egress yet: an out-interface constraint applies to results only
+    const rest = Object.fromEntries(Object.entries(c).filter(([k]) => k !== 'outInterfaces'));
+    return m.and(r, constraintSet(s, rest));
+  }
+
+  packets(constraint: PacketConstraint = {}): PacketSet {
+    return this.set(this.initial(constraint, ['NEW']));
+  }
+
+  trace(packet: Packet, options: TraceOptions = {}): Trace {
+    const matchUnknown = (options.unknown ?? 'match') === 'match';
+    const it = new Interpreter(this.nf.ruleset, this.nf.context, this.print, () => matchUnknown);
+    const start = concreteOf(packet);
+    if (start === null || packet.family !== this.family) {
+      return {
+        packet,
+        verdict: 'dropped',
+        certainty: 'possible',
+        steps: [],
+        delivery: null,
+        uncertainRules: [`packet addresses are not ${this.family} addresses`],
+      };
+    }
+    return traceOf(packet, it.run(start), this.family);
+  }
+
+  reach(query: ReachQuery): ReachResult {
+    const s = this.space;
+    const m = s.m;
+    const input = m.and(this.initial(query.packets ?? {}, ['NEW']), this.ingressSet(query.ingress));
+    const walk = new Walk(this.nf, false);
+    const r = runPath(walk, this.nf, { c: input, p: input });
+    const accepts = r.outcomes.filter((o) => o.kind === 'accept');
+    const acceptedBy = (p: Pair): RuleRef[] =>
+      accepts.filter((o) => m.and(o.set.p, p.p) !== FALSE).map((o) => o.ref);
+    const delivered: DeliveryGroup[] = [];
+    if (r.local.p !== FALSE) {
+      delivered.push({
+        kind: 'local',
+        outInterface: null,
+        packets: this.two(r.local),
+        acceptedBy: acceptedBy(r.local),
+      });
+    }
+    for (const oif of s.values(r.forward.p, 'oif')) {
+      const only = s.eq('oif', BigInt(oif));
+      const part: Pair = { c: m.and(r.forward.c, only), p: m.and(r.forward.p, only) };
+      delivered.push({
+        kind: 'forward',
+        outInterface: s.interfaces.representative(oif),
+        packets: this.two(part),
+        acceptedBy: acceptedBy(part),
+      });
+    }
+    const stopped = this.stops(r.outcomes, r.noRoute);
+    const all = union(s, r.local, r.forward);
+    return {
+      query: this.set(input),
+      delivered,
+      stopped,
+      deliveredAll: this.two(all),
+      deliveredTo: (where) => {
+        let x = s.universe;
+        if (where.address !== undefined) x = m.and(x, s.cidr('dst', where.address) ?? FALSE);
+        if (where.port !== undefined) x = m.and(x, s.eq('dport', BigInt(where.port)));
+        if (where.protocol !== undefined)
+          x = m.and(x, s.eq('proto', BigInt(protocolNumber(where.protocol))));
+        const none = s.eq('oif', BigInt(s.interfaces.none));
+        if (where.kind === 'local') x = m.and(x, none);
+        if (where.kind === 'forward') x = m.diff(x, none);
+        if (where.outInterface !== undefined)
+          x = m.and(x, s.eq('oif', BigInt(s.interfaces.classOf(where.outInterface))));
+        return this.two({ c: m.and(all.c, x), p: m.and(all.p, x) });
+      },
+      uncertainRules: [...walk.uncertain].map((u) => u.ref),
+    };
+  }
+
+  private stops(outcomes: readonly Outcome[], noRoute: Pair): StopGroup[] {
+    const s = this.space;
+    const groups = new Map<
+      string,
+      {
+        verdict: 'dropped' | 'rejected';
+        hook: Hook | null;
+        rule: RuleRef | null;
+        reason: string;
+        set: Pair;
+      }
+    >();
+    for (const o of outcomes) {
+      if (o.kind === 'accept' || o.set.p === FALSE) continue;
+      const key = `${o.hook}/${o.ref.table}/${o.ref.chain}/${o.ref.index ?? 'policy'}/${o.reason}`;
+      const g = groups.get(key);
+      if (g !== undefined) g.set = union(s, g.set, o.set);
+      else
+        groups.set(key, {
+          verdict: o.kind === 'reject' ? 'rejected' : 'dropped',
+          hook: o.hook,
+          rule: o.ref,
+          reason: o.reason,
+          set: o.set,
+        });
+    }
+    const out: StopGroup[] = [...groups.values()].map((g) => ({
+      verdict: g.verdict,
+      hook: g.hook,
+      rule: g.rule,
+      reason: g.reason,
+      packets: this.two(g.set),
+    }));
+    if (noRoute.p !== FALSE)
+      out.push({
+        verdict: 'dropped',
+        hook: null,
+        rule: null,
+        reason: 'no route',
+        packets: this.two(noRoute),
+      });
+    return out;
+  }
+
+  ruleReach(query: RuleReachQuery = {}): RuleReach[] {
+    const s = this.space;
+    const m = s.m;
+    const ingress = query.ingress ?? ['*', null];
+    const input = m.and(this.initial(query.packets ?? {}, STATES), this.ingressSet(ingress));
+    const walk = new Walk(this.nf, true);
+    runPath(walk, this.nf, { c: input, p: input });
+    const out: RuleReach[] = [];
+    for (const t of this.nf.ruleset.tables) {
+      if (query.table !== undefined && t.name !== query.table) continue;
+      for (const c of t.chains) {
+        const compiled = this.nf.chain(t.name, c.name);
+        if (compiled === undefined) continue;
+        for (const rule of compiled.rules) {
+          const reach = walk.reach.get(rule) ?? EMPTY;
+          const matched: Pair = {
+            c: m.and(reach.c, rule.match.c),
+            p: m.and(reach.p, rule.match.p),
+          };
+          out.push({
+            rule: rule.ref,
+            hooks: [...(walk.hooks.get(rule) ?? [])],
+            reach: this.two(reach),
+            matched: this.two(matched),
+          });
+        }
+      }
+    }
+    return out;
+  }
+}
+
+function traceOf(packet: Packet, r: InterpretResult, family: Family): Trace {
+  const hasPorts = PORT_PROTOCOLS.includes(r.final.proto);
+  const delivery =
+    r.end === 'local' || r.end === 'forward'
+      ? {
+          kind: r.end,
+          address: formatAddress(r.final.dst, family),
+          port: hasPorts ? r.final.dport : null,
+          outInterface: r.end === 'forward' ? r.final.oif : null,
+        }
+      : null;
+  return {
+    packet,
+    verdict: r.verdict,
+    certainty: r.uncertainRules.length > 0 ? 'possible' : 'certain',
+    steps: r.steps,
+    delivery,
+    uncertainRules: r.uncertainRules,
+  };
+}

@@ -1,0 +1,483 @@
+/**
+ * A concrete packet-by-packet interpreter of the same netfilter model, written plainly and
+ * without BDDs. It produces `trace`'s steps, and it is the reference the symbolic engine is
+ * checked against. Unmodelled options are decided by a resolver (default: they match), and any
+ * rule whose outcome depended on one makes the result uncertain.
+ */
+import { parseAddress, parseCidr, prefixMask, addressBits } from './addr.ts';
+import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
+import { HOOK_TABLES, natText } from './netfilter.ts';
+import type { NetworkContext } from './context.ts';
+import type { Chain, MatchOption, Rule, Ruleset, Table, Target } from '../model/ruleset.ts';
+import type { Hook, TraceStep, Verdict } from '../model/trace.ts';
+
+/** One packet's headers at some point of its path (oif null = not routed yet / local). */
+export interface Concrete {
+  iif: string | null;
+  oif: string | null;
+  state: StateName;
+  dnat: boolean;
+  proto: number;
+  src: bigint;
+  dst: bigint;
+  odst: bigint;
+  sport: number;
+  dport: number;
+  odport: number;
+  mark: number;
+}
+
+export type Resolver = (rule: Rule, option: MatchOption) => boolean;
+
+export interface InterpretResult {
+  readonly verdict: Verdict;
+  /** Where the packet ended: delivered locally, forwarded, or stopped. */
+  readonly end: 'local' | 'forward' | 'stop' | 'no-route';
+  /** Headers at the end (post-NAT). */
+  readonly final: Concrete;
+  /** The rule (or policy) that stopped the packet: `table/chain#index` or `table/chain#policy`. */
+  readonly stoppedBy: string | null;
+  readonly steps: TraceStep[];
+  readonly uncertainRules: string[];
+}
+
+interface Env {
+  readonly ruleset: Ruleset;
+  readonly family: Ruleset['family'];
+  readonly locals: readonly { value: bigint; length: number }[];
+  readonly routes: readonly { value: bigint; length: number; device: string }[];
+  readonly connmarkZero: boolean;
+  readonly resolve: Resolver;
+  readonly print: (rule: Rule) => string;
+}
+
+export class Interpreter {
+  private readonly env: Env;
+
+  constructor(
+    ruleset: Ruleset,
+    context: NetworkContext,
+    print: (rule: Rule) => string,
+    resolve: Resolver = () => true,
+  ) {
+    const family = ruleset.family;
+    const locals: { value: bigint; length: number }[] = [];
+    const loopback = family === 'ipv4' ? '127.0.0.0/8' : '::1/128';
+    for (const t of [...context.localAddresses, loopback]) {
+      const a = t === loopback ? t : (t.split('/')[0] ?? t);
+      const c = parseCidr(a, family);
+      if (c !== null) locals.push(c);
+    }
+    const routes: { value: bigint; length: number; device: string }[] = [];
+    for (const r of context.routes) {
+      const c = parseCidr(
+        r.destination === 'default' ? (family === 'ipv4' ? '0.0.0.0/0' : '::/0') : r.destination,
+        family,
+      );
+      if (c !== null) routes.push({ ...c, device: r.device });
+    }
+    routes.sort((a, b) => b.length - a.length);
+    const connmarkZero = !ruleset.tables.some((t) =>
+      t.chains.some((c) => c.rules.some((r) => r.target?.kind === 'CONNMARK')),
+    );
+    this.env = { ruleset, family, locals, routes, connmarkZero, resolve, print };
+  }
+
+  isLocal(addr: bigint): boolean {
+    const w = addressBits(this.env.family);
+    return this.env.locals.some((l) => (addr & prefixMask(l.length, w)) === l.value);
+  }
+
+  route(addr: bigint): string | null {
+    const w = addressBits(this.env.family);
+    return (
+      this.env.routes.find((r) => (addr & prefixMask(r.length, w)) === r.value)?.device ?? null
+    );
+  }
+
+  run(start: Concrete): InterpretResult {
+    const run = new Run(this, this.env);
+    return run.path({ ...start });
+  }
+}
+
+class Run {
+  readonly steps: TraceStep[] = [];
+  readonly uncertain = new Set<string>();
+  private readonly it: Interpreter;
+  private readonly env: Env;
+
+  constructor(it: Interpreter, env: Env) {
+    this.it = it;
+    this.env = env;
+  }
+
+  path(p: Concrete): InterpretResult {
+    const done = (
+      verdict: Verdict,
+      end: InterpretResult['end'],
+      stoppedBy: string | null,
+    ): InterpretResult => ({
+      verdict,
+      end,
+      final: p,
+      stoppedBy,
+      steps: this.steps,
+      uncertainRules: [...this.uncertain],
+    });
+    if (p.iif !== null) {
+      p.oif = null;
+      const pre = this.hook('PREROUTING', p);
+      if (pre !== null) return done(pre.verdict, 'stop', pre.by);
+      if (this.it.isLocal(p.dst)) {
+        const inp = this.hook('INPUT', p);
+        return inp !== null ? done(inp.verdict, 'stop', inp.by) : done('accepted', 'local', null);
+      }
+      const dev = this.it.route(p.dst);
+      if (dev === null) return done('dropped', 'no-route', null);
+      p.oif = dev;
+      const fwd = this.hook('FORWARD', p) ?? this.hook('POSTROUTING', p);
+      return fwd !== null ? done(fwd.verdict, 'stop', fwd.by) : done('accepted', 'forward', null);
+    }
+    if (!this.it.isLocal(p.dst) && this.it.route(p.dst) === null)
+      return done('dropped', 'no-route', null);
+    p.oif = this.it.isLocal(p.dst) ? 'lo' : this.it.route(p.dst);
+    const out = this.hook('OUTPUT', p) ?? this.hook('POSTROUTING', p);
+    if (out !== null) return done(out.verdict, 'stop', out.by);
+    if (!this.it.isLocal(p.dst)) return done('accepted', 'forward', null);
+    // delivered to itself over loopback: INPUT sees ingress lo
+    p.iif = 'lo';
+    p.oif = null;
+    const inp = this.hook('INPUT', p);
+    p.iif = null;
+    return inp !== null ? done(inp.verdict, 'stop', inp.by) : done('accepted', 'local', null);
+  }
+
+  /** Tables of a hook; null when the packet passes, else the stop. */
+  private hook(hook: Hook, p: Concrete): { verdict: Verdict; by: string } | null {
+    for (const tableName of HOOK_TABLES[hook]) {
+      if (tableName === 'nat' && p.state !== 'NEW') continue;
+      const table = this.env.ruleset.tables.find((t) => t.name === tableName);
+      const chain = table?.chains.find((c) => c.name === hook);
+      if (table !== undefined && chain !== undefined) {
+        const r = this.builtin(hook, table, chain, p);
+        if (r !== null) return r;
+      }
+      if (hook === 'OUTPUT' && tableName === 'nat') {
+        p.oif = this.it.isLocal(p.dst) ? 'lo' : this.it.route(p.dst);
+        if (p.oif === null) return { verdict: 'dropped', by: 'no route' };
+      }
+    }
+    return null;
+  }
+
+  private builtin(
+    hook: Hook,
+    table: Table,
+    chain: Chain,
+    p: Concrete,
+  ): { verdict: Verdict; by: string } | null {
+    const r = this.chain(hook, table, chain, p, []);
+    if (r.kind === 'continue') {
+      const policy = chain.policy ?? 'ACCEPT';
+      this.step(hook, table, chain, null, `policy ${policy}`, false);
+      if (policy === 'DROP')
+        return { verdict: 'dropped', by: `${table.name}/${chain.name}#policy` };
+      return null;
+    }
+    if (r.kind === 'accept') return null;
+    return { verdict: r.kind === 'drop' ? 'dropped' : 'rejected', by: r.by };
+  }
+
+  private step(
+    hook: Hook,
+    table: Table,
+    chain: Chain,
+    rule: Rule | null,
+    action: string,
+    uncertain: boolean,
+  ): void {
+    this.steps.push({
+      hook,
+      table: table.name,
+      chain: chain.name,
+      rule: rule?.index ?? null,
+      line: rule?.location.line ?? chain.location.line,
+      file: rule?.location.file ?? chain.location.file,
+      ruleText: rule === null ? '' : this.env.print(rule),
+      action,
+      uncertain,
+    });
+  }
+
+  /** Walk a chain: `continue` = fell off the end or RETURNed; else a terminal verdict. */
+  private chain(
+    hook: Hook,
+    table: Table,
+    chain: Chain,
+    p: Concrete,
+    stack: readonly string[],
+  ): { kind: 'continue' | 'accept' | 'drop' | 'reject'; by: string } {
+    const inner = [...stack, chain.name];
+    for (const rule of chain.rules) {
+      const m = this.matches(rule, p);
+      if (!m.matched) continue;
+      const ref = `${table.name}/${chain.name}#${rule.index}`;
+      if (m.uncertain) this.uncertain.add(ref);
+      const t = rule.target;
+      const say = (action: string): void =>
+        this.step(hook, table, chain, rule, action, m.uncertain);
+      if (t === null) {
+        say('count');
+        continue;
+      }
+      switch (t.kind) {
+        case 'ACCEPT':
+          say('ACCEPT');
+          return { kind: 'accept', by: ref };
+        case 'DROP':
+          say('DROP');
+          return { kind: 'drop', by: ref };
+        case 'REJECT':
+          say(`REJECT ${t.rejectWith}`.trim());
+          return { kind: 'reject', by: ref };
+        case 'QUEUE':
+        case 'NFQUEUE':
+          // userspace decides; follow the resolver's guess for unknowns
+          this.uncertain.add(ref);
+          say(t.kind);
+          return { kind: this.env.resolve(rule, queueOption(t)) ? 'accept' : 'drop', by: ref };
+        case 'RETURN':
+          say('RETURN');
+          return { kind: 'continue', by: ref };
+        case 'jump': {
+          const sub = table.chains.find((c) => c.name === t.chain);
+          if (sub === undefined || inner.includes(t.chain)) {
+            this.uncertain.add(ref);
+            say(
+              `${t.goto ? 'goto' : 'jump'} ${t.chain} (not followed: ${sub === undefined ? 'missing chain' : 'loop'})`,
+            );
+            continue;
+          }
+          say(`${t.goto ? 'goto' : 'jump'} ${t.chain}`);
+          const r = this.chain(hook, table, sub, p, inner);
+          if (r.kind !== 'continue') return r;
+          if (t.goto) return r;
+          continue;
+        }
+        case 'DNAT':
+        case 'REDIRECT': {
+          this.dnat(p, t);
+          say(natText(t));
+          return { kind: 'accept', by: ref };
+        }
+        case 'SNAT':
+        case 'MASQUERADE':
+          say(natText(t));
+          return { kind: 'accept', by: ref };
+        case 'TPROXY':
+          say('TPROXY');
+          return { kind: 'accept', by: ref };
+        case 'MARK':
+          p.mark = ((p.mark & ~t.mask) ^ t.value) >>> 0;
+          say(`MARK set 0x${p.mark.toString(16)}`);
+          continue;
+        case 'NOTRACK':
+          p.state = 'UNTRACKED';
+          say('NOTRACK');
+          continue;
+        case 'CT':
+          if (t.options.some((o) => o.option === 'notrack' || o.option === '--notrack'))
+            p.state = 'UNTRACKED';
+          say('CT');
+          continue;
+        case 'CONNMARK':
+          if (t.options.some((o) => /restore-mark/.test(o.option))) {
+            // the connection mark is not modelled: keep the packet's mark (one possible value)
+            this.uncertain.add(ref);
+          }
+          say('CONNMARK');
+          continue;
+        case 'LOG':
+        case 'NFLOG':
+        case 'TCPMSS':
+        case 'CHECKSUM':
+          say(t.kind);
+          continue;
+        case 'extension':
+          say(`${t.name} (not modelled, falls through)`);
+          continue;
+      }
+    }
+    return { kind: 'continue', by: '' };
+  }
+
+  private dnat(p: Concrete, t: Target): void {
+    if (t.kind === 'DNAT') {
+      // the first range, its lowest address and port: what the kernel picks for one connection
+      const r = t.to[0];
+      if (r === undefined) return;
+      if (r.addresses !== null) p.dst = parseAddress(r.addresses.from, this.env.family) ?? p.dst;
+      if (r.ports !== null && PORT_PROTOCOLS.includes(p.proto)) p.dport = r.ports.from;
+    } else if (t.kind === 'REDIRECT') {
+      const own = this.env.locals.find(
+        (l) => l.length === addressBits(this.env.family) && !isLoopback(l.value, this.env.family),
+      );
+      p.dst = p.iif === null || own === undefined ? loopbackAddress(this.env.family) : own.value;
+      if (t.ports !== null && PORT_PROTOCOLS.includes(p.proto)) p.dport = t.ports.from;
+    }
+    p.dnat = true;
+  }
+
+  private matches(rule: Rule, p: Concrete): { matched: boolean; uncertain: boolean } {
+    let unknown = false;
+    const unknowns: MatchOption[] = [];
+    for (const o of [...rule.core, ...rule.matches.flatMap((x) => x.options)]) {
+      const v = this.option(o, p);
+      if (v === null) {
+        unknowns.push(o);
+        continue;
+      }
+      if (!v) return { matched: false, uncertain: false };
+    }
+    for (const o of unknowns) {
+      unknown = true;
+      if (!this.env.resolve(rule, o)) return { matched: false, uncertain: true };
+    }
+    return { matched: true, uncertain: unknown };
+  }
+
+  /** true/false, or null when the model cannot decide it. */
+  private option(o: MatchOption, p: Concrete): boolean | null {
+    const inner = this.inner(o, p);
+    if (inner === null) return null;
+    if (inner === 'fail') return false;
+    return o.negated ? !inner : inner;
+  }
+
+  /** The option's own test before negation; `fail` when the module's protocol does not apply. */
+  private inner(o: MatchOption, p: Concrete): boolean | null | 'fail' {
+    const fam = this.env.family;
+    const hasPorts = PORT_PROTOCOLS.includes(p.proto);
+    const masked = (v: bigint, addr: string, mask: string): boolean | null => {
+      const a = parseAddress(addr, fam);
+      const k = parseAddress(mask, fam);
+      return a === null || k === null ? null : (v & k) === (a & k);
+    };
+    const inPorts = (v: number, ranges: readonly { from: number; to: number }[]): boolean =>
+      ranges.some((r) => v >= r.from && v <= r.to);
+    switch (o.type) {
+      case 'address':
+        return masked(o.field === 'src' ? p.src : p.dst, o.value.address, o.value.mask);
+      case 'interface': {
+        const name = o.field === 'in' ? p.iif : p.oif;
+        if (name === null) return false;
+        return o.wildcard ? name.startsWith(o.name) : name === o.name;
+      }
+      case 'protocol':
+      case 'ct-proto':
+        return o.number === 0 || p.proto === o.number;
+      case 'fragment':
+        return false;
+      case 'port':
+        if (!hasPorts) return 'fail';
+        if (o.field === 'either') return inPorts(p.sport, o.ranges) || inPorts(p.dport, o.ranges);
+        return inPorts(o.field === 'src' ? p.sport : p.dport, o.ranges);
+      case 'tcp-flags': {
+        if (p.proto !== PROTO.tcp) return 'fail';
+        if (p.state !== 'NEW') return null;
+        const got = o.mask.includes('SYN') ? ['SYN'] : [];
+        return o.compare.length === got.length && got.every((f) => o.compare.includes(f as 'SYN'));
+      }
+      case 'ct-state':
+        return o.states.some((st) => (st === 'DNAT' ? p.dnat : st === p.state));
+      case 'ct-status':
+        return p.state === 'NEW' ? o.statuses.includes('NONE') : null;
+      case 'ct-address': {
+        const v = o.field === 'origdst' ? p.odst : o.field === 'replsrc' ? p.dst : p.src;
+        return masked(v, o.value.address, o.value.mask);
+      }
+      case 'ct-port': {
+        if (!hasPorts) return 'fail';
+        const v = o.field === 'origdst' ? p.odport : o.field === 'replsrc' ? p.dport : p.sport;
+        return v >= o.range.from && v <= o.range.to;
+      }
+      case 'ct-dir': {
+        if (p.state !== 'NEW') return null;
+        return o.dir === 'ORIGINAL';
+      }
+      case 'addrtype': {
+        const v = o.field === 'src' ? p.src : p.dst;
+        const local = this.it.isLocal(v);
+        const mc = fam === 'ipv4' ? v >> 28n === 0xen : v >> 120n === 0xffn;
+        const bc = fam === 'ipv4' && v === 0xffffffffn;
+        const routed = this.it.route(v) !== null;
+        let any = false;
+        let undecided = false;
+        for (const t of o.types) {
+          if (t === 'LOCAL') any ||= local;
+          else if (t === 'MULTICAST') any ||= mc;
+          else if (t === 'BROADCAST') any ||= bc;
+          else if (t === 'UNICAST') any ||= routed && !local && !mc && !bc;
+          else if (t === 'UNREACHABLE') any ||= !routed && !local && !mc && !bc;
+          else undecided = true;
+        }
+        if (any) return true;
+        return undecided ? null : false;
+      }
+      case 'iprange': {
+        const lo = parseAddress(o.range.from, fam);
+        const hi = parseAddress(o.range.to, fam);
+        if (lo === null || hi === null) return null;
+        const v = o.field === 'src' ? p.src : p.dst;
+        return v >= lo && v <= hi;
+      }
+      case 'comment':
+        return true;
+      case 'mark':
+        if (o.of === 'connection')
+          return this.env.connmarkZero ? (0 & o.mask) === (o.value & o.mask) : null;
+        return (p.mark & o.mask) >>> 0 === (o.value & o.mask) >>> 0;
+      case 'icmp-type': {
+        if (p.proto !== (o.family === 'ipv4' ? PROTO.icmp : PROTO.icmpv6)) return 'fail';
+        if (o.icmpType === null) return true;
+        if (p.dport >> 8 !== o.icmpType) return false;
+        return o.code === null || (p.dport & 255) === o.code;
+      }
+      case 'addrtype-limit-iface':
+      case 'tcp-option':
+      case 'ct-expire':
+      case 'set':
+      case 'mac-source':
+      case 'physdev':
+      case 'owner':
+      case 'pkttype':
+      case 'length':
+      case 'ttl':
+      case 'stateful':
+      case 'opaque':
+        return null;
+    }
+  }
+}
+
+function queueOption(t: Target): MatchOption {
+  return {
+    type: 'opaque',
+    module: t.kind,
+    option: 'verdict',
+    args: [],
+    negated: false,
+    location: t.location,
+  };
+}
+
+function isLoopback(v: bigint, family: Ruleset['family']): boolean {
+  return family === 'ipv4' ? v >> 24n === 127n : v === 1n;
+}
+
+function loopbackAddress(family: Ruleset['family']): bigint {
+  return family === 'ipv4' ? 0x7f000001n : 1n;
+}
+
+export { STATES };

@@ -1,0 +1,241 @@
+/**
+ * Match options → two-sided packet sets. Each option becomes (certain, possible): equal for
+ * options decided from headers, (FALSE, TRUE) for options the engine cannot decide. Packet model:
+ * the first packet of a connection (TCP SYN, ctstate NEW, not a fragment) unless the state field
+ * says otherwise; see docs/engine.md.
+ */
+import { FALSE, TRUE, type Bdd } from './bdd.ts';
+import { parseAddress, parseCidr } from './addr.ts';
+import { PORT_PROTOCOLS, PROTO, STATES, type FieldName, type HeaderSpace } from './space.ts';
+import type { AddressType, MatchOption, PortRange, Rule, TcpFlag } from '../model/ruleset.ts';
+import { allOptions } from '../model/ruleset.ts';
+
+export interface Pair {
+  readonly c: Bdd;
+  readonly p: Bdd;
+}
+
+export const EMPTY: Pair = { c: FALSE, p: FALSE };
+
+/** What the encoder needs beyond the header space. */
+export interface MatchEnv {
+  readonly space: HeaderSpace;
+  /** Addresses the host owns (addrtype LOCAL, local delivery), loopback included. */
+  readonly local: (field: FieldName) => Bdd;
+  /** Destinations the routing table has a route for (addrtype UNICAST vs UNREACHABLE). */
+  readonly routed: (field: FieldName) => Bdd;
+  /** False when some rule sets a connection mark: then `connmark` matches are unknown. */
+  readonly connmarkZero: boolean;
+}
+
+export interface EncodedRule {
+  readonly match: Pair;
+  /** The options that made the match uncertain (empty when certain === possible). */
+  readonly unknown: readonly MatchOption[];
+}
+
+const UNKNOWN: Pair = { c: FALSE, p: TRUE };
+
+export function encodeRule(env: MatchEnv, rule: Rule): EncodedRule {
+  const m = env.space.m;
+  let c = TRUE;
+  let p = TRUE;
+  const unknown: MatchOption[] = [];
+  for (const option of allOptions(rule)) {
+    const e = encodeOption(env, option);
+    if (e.c !== e.p) unknown.push(option);
+    c = m.and(c, e.c);
+    p = m.and(p, e.p);
+    if (p === FALSE) break;
+  }
+  return { match: { c, p }, unknown };
+}
+
+/** One option with its negation applied. */
+export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
+  const s = env.space;
+  const m = s.m;
+  const exact = (inner: Bdd, guard: Bdd = TRUE): Pair => {
+    const r = m.and(guard, o.negated ? m.not(inner) : inner);
+    return { c: r, p: r };
+  };
+  const portProto = s.anyOf('proto', PORT_PROTOCOLS.map(BigInt));
+  const isNew = s.eq('state', 0n);
+  switch (o.type) {
+    case 'address': {
+      const inner = maskSet(s, o.field === 'src' ? 'src' : 'dst', o.value.address, o.value.mask);
+      return inner === null ? UNKNOWN : exact(inner);
+    }
+    case 'interface': {
+      const field = o.field === 'in' ? 'iif' : 'oif';
+      const values = s.interfaces.matching(o.name, o.wildcard).map(BigInt);
+      // no interface (host-originated, not yet routed) never equals a name; `!` still applies
+      return exact(s.anyOf(field, values));
+    }
+    case 'protocol':
+      return o.number === 0 ? exact(TRUE) : exact(s.eq('proto', BigInt(o.number)));
+    case 'fragment':
+      // the first packet of a connection is never a non-first fragment
+      return exact(FALSE);
+    case 'port': {
+      const set = (f: FieldName): Bdd => portsSet(s, f, o.ranges);
+      const inner =
+        o.field === 'either'
+          ? m.or(set('sport'), set('dport'))
+          : set(o.field === 'src' ? 'sport' : 'dport');
+      return exact(inner, portProto);
+    }
+    case 'tcp-flags': {
+      // a new TCP connection's first packet carries SYN alone; other states: unknown flags
+      const got = o.mask.includes('SYN') ? ['SYN'] : [];
+      const ok =
+        o.compare.length === got.length && got.every((f) => o.compare.includes(f as TcpFlag));
+      const decided = o.negated ? !ok : ok;
+      const tcp = s.eq('proto', BigInt(PROTO.tcp));
+      const c = decided ? m.and(tcp, isNew) : FALSE;
+      return { c, p: m.and(tcp, decided ? TRUE : m.not(isNew)) };
+    }
+    case 'ct-state': {
+      let inner = FALSE;
+      for (const st of o.states) {
+        const i = STATES.indexOf(st as (typeof STATES)[number]);
+        if (i >= 0) inner = m.or(inner, s.eq('state', BigInt(i)));
+        else if (st === 'DNAT') inner = m.or(inner, s.eq('dnat', 1n));
+        // SNAT: source NAT happens in POSTROUTING, after every match of the packet's path
+      }
+      return exact(inner);
+    }
+    case 'ct-status': {
+      // the first packet of a new connection has no status bits yet (NONE)
+      const inner = o.statuses.includes('NONE') ? TRUE : FALSE;
+      const decided = o.negated ? m.not(inner) : inner;
+      return { c: m.and(isNew, decided), p: m.or(m.and(isNew, decided), m.not(isNew)) };
+    }
+    case 'ct-proto':
+      return o.number === 0 ? exact(TRUE) : exact(s.eq('proto', BigInt(o.number)));
+    case 'ct-address': {
+      // original source = source (SNAT comes last); reply source = current (post-DNAT)
+      // destination; reply destination = source
+      const field: FieldName =
+        o.field === 'origdst' ? 'odst' : o.field === 'replsrc' ? 'dst' : 'src';
+      const inner = maskSet(s, field, o.value.address, o.value.mask);
+      return inner === null ? UNKNOWN : exact(inner);
+    }
+    case 'ct-port': {
+      const field: FieldName =
+        o.field === 'origdst' ? 'odport' : o.field === 'replsrc' ? 'dport' : 'sport';
+      return exact(portsSet(s, field, [o.range]), portProto);
+    }
+    case 'ct-dir': {
+      const original = (o.dir === 'ORIGINAL') !== o.negated;
+      return original ? { c: isNew, p: TRUE } : { c: FALSE, p: m.not(isNew) };
+    }
+    case 'addrtype':
+      return addrtype(env, o.field === 'src' ? 'src' : 'dst', o.types, o.negated);
+    case 'iprange': {
+      const f = o.field === 'src' ? 'src' : 'dst';
+      const lo = parseAddress(o.range.from, s.family);
+      const hi = parseAddress(o.range.to, s.family);
+      return lo === null || hi === null ? UNKNOWN : exact(s.range(f, lo, hi));
+    }
+    case 'comment':
+      return exact(TRUE);
+    case 'mark': {
+      if (o.of === 'connection') {
+        if (!env.connmarkZero) return UNKNOWN;
+        return exact((0 & o.mask) === (o.value & o.mask) ? TRUE : FALSE);
+      }
+      return exact(s.masked('mark', BigInt(o.value >>> 0), BigInt(o.mask >>> 0)));
+    }
+    case 'icmp-type': {
+      const proto = s.eq('proto', BigInt(o.family === 'ipv4' ? PROTO.icmp : PROTO.icmpv6));
+      if (o.icmpType === null) return exact(TRUE, proto);
+      const base = BigInt(o.icmpType) << 8n;
+      const inner =
+        o.code === null
+          ? s.range('dport', base, base | 255n)
+          : s.eq('dport', base | BigInt(o.code));
+      return exact(inner, proto);
+    }
+    case 'addrtype-limit-iface':
+    case 'tcp-option':
+    case 'ct-expire':
+    case 'set':
+    case 'mac-source':
+    case 'physdev':
+    case 'owner':
+    case 'pkttype':
+    case 'length':
+    case 'ttl':
+    case 'stateful':
+    case 'opaque':
+      return UNKNOWN;
+  }
+}
+
+function maskSet(s: HeaderSpace, field: FieldName, address: string, mask: string): Bdd | null {
+  const a = parseAddress(address, s.family);
+  const k = parseAddress(mask, s.family);
+  return a === null || k === null ? null : s.masked(field, a, k);
+}
+
+export function portsSet(s: HeaderSpace, field: FieldName, ranges: readonly PortRange[]): Bdd {
+  let r = FALSE;
+  for (const x of ranges) r = s.m.or(r, s.range(field, BigInt(x.from), BigInt(x.to)));
+  return r;
+}
+
+/** Multicast and limited-broadcast ranges of the family. */
+function specialRanges(s: HeaderSpace, field: FieldName): { mc: Bdd; bc: Bdd } {
+  if (s.family === 'ipv4') {
+    return {
+      mc: s.cidr(field, '224.0.0.0/4') ?? FALSE,
+      bc: s.cidr(field, '255.255.255.255') ?? FALSE,
+    };
+  }
+  return { mc: s.cidr(field, 'ff00::/8') ?? FALSE, bc: FALSE };
+}
+
+const DECIDED_TYPES: ReadonlySet<AddressType> = new Set([
+  'LOCAL',
+  'MULTICAST',
+  'BROADCAST',
+  'UNICAST',
+  'UNREACHABLE',
+]);
+
+function addrtype(
+  env: MatchEnv,
+  field: FieldName,
+  types: readonly AddressType[],
+  negated: boolean,
+): Pair {
+  const s = env.space;
+  const m = s.m;
+  const local = env.local(field);
+  const { mc, bc } = specialRanges(s, field);
+  const special = m.or(local, m.or(mc, bc));
+  const routed = env.routed(field);
+  let inner = FALSE;
+  let undecided = false;
+  for (const t of types) {
+    if (!DECIDED_TYPES.has(t)) undecided = true;
+    else if (t === 'LOCAL') inner = m.or(inner, local);
+    else if (t === 'MULTICAST') inner = m.or(inner, mc);
+    else if (t === 'BROADCAST') inner = m.or(inner, bc);
+    else if (t === 'UNICAST') inner = m.or(inner, m.diff(routed, special));
+    else inner = m.or(inner, m.diff(m.not(routed), special));
+  }
+  if (!undecided) {
+    const r = negated ? m.not(inner) : inner;
+    return { c: r, p: r };
+  }
+  // an undecided type may hold anywhere outside the decided ones
+  return negated ? { c: FALSE, p: m.not(inner) } : { c: inner, p: TRUE };
+}
+
+/** Address text (plain or CIDR) → set on a field, null when not of the family. */
+export function addressSet(s: HeaderSpace, field: FieldName, text: string): Bdd | null {
+  const c = parseCidr(text, s.family);
+  return c === null ? null : s.prefix(field, c.value, c.length);
+}

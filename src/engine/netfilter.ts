@@ -1,0 +1,375 @@
+/**
+ * The symbolic netfilter path: chains walked over two-sided packet sets, tables in hook order,
+ * NAT rewriting, routing from the context. One `Walk` answers one query; it records what reaches
+ * every rule and memoises a chain's effect per input set (a chain entered twice with the same
+ * set is not walked twice).
+ */
+import { FALSE, TRUE, type Bdd } from './bdd.ts';
+import { parseAddress } from './addr.ts';
+import { EMPTY, type Pair } from './match.ts';
+import type { CompiledChain, CompiledRuleset, CompiledRule } from './compile.ts';
+import type { HeaderSpace } from './space.ts';
+import type { RuleRef } from './types.ts';
+import type { Hook } from '../model/trace.ts';
+import type { NatRange, Target } from '../model/ruleset.ts';
+
+export type OutcomeKind = 'accept' | 'drop' | 'reject';
+
+export interface Outcome {
+  readonly kind: OutcomeKind;
+  readonly hook: Hook;
+  readonly set: Pair;
+  readonly ref: RuleRef;
+  readonly reason: string;
+}
+
+/** Tables per hook, in the kernel's priority order. */
+export const HOOK_TABLES: Readonly<Record<Hook, readonly string[]>> = {
+  PREROUTING: ['raw', 'mangle', 'nat'],
+  INPUT: ['mangle', 'filter', 'security', 'nat'],
+  FORWARD: ['mangle', 'filter', 'security'],
+  OUTPUT: ['raw', 'mangle', 'nat', 'filter', 'security'],
+  POSTROUTING: ['mangle', 'nat'],
+};
+
+export function union(s: HeaderSpace, a: Pair, b: Pair): Pair {
+  if (a.p === FALSE) return b;
+  if (b.p === FALSE) return a;
+  return { c: s.m.or(a.c, b.c), p: s.m.or(a.p, b.p) };
+}
+
+export function andSet(s: HeaderSpace, a: Pair, b: Bdd): Pair {
+  const c = s.m.and(a.c, b);
+  return a.c === a.p ? { c, p: c } : { c, p: s.m.and(a.p, b) };
+}
+
+function mapPair(a: Pair, f: (x: Bdd) => Bdd): Pair {
+  const c = f(a.c);
+  return a.c === a.p ? { c, p: c } : { c, p: f(a.p) };
+}
+
+interface ChainResult {
+  readonly returned: Pair;
+  readonly outcomes: readonly Outcome[];
+}
+
+export class Walk {
+  readonly reach = new Map<CompiledRule, Pair>();
+  readonly hooks = new Map<CompiledRule, Set<Hook>>();
+  readonly uncertain = new Set<CompiledRule>();
+  private readonly memo = new Map<string, ChainResult>();
+  private readonly nf: CompiledRuleset;
+  private readonly s: HeaderSpace;
+  private readonly record: boolean;
+
+  constructor(nf: CompiledRuleset, record: boolean) {
+    this.nf = nf;
+    this.s = nf.space;
+    this.record = record;
+  }
+
+  /** Walk the built-in chain `hook` of one table: what passes and what stops. */
+  table(hook: Hook, tableName: string, input: Pair): { pass: Pair; outcomes: Outcome[] } {
+    const chain = this.nf.chain(tableName, hook);
+    if (chain === undefined || input.p === FALSE) return { pass: input, outcomes: [] };
+    const r = this.chain(hook, chain, input, []);
+    const outcomes = [...r.outcomes];
+    let pass = EMPTY;
+    if (r.returned.p !== FALSE) {
+      const policy = chain.chain.policy ?? 'ACCEPT';
+      outcomes.push({
+        kind: policy === 'ACCEPT' ? 'accept' : 'drop',
+        hook,
+        set: r.returned,
+        ref: chain.policyRef,
+        reason: `policy ${policy}`,
+      });
+    }
+    for (const o of outcomes) if (o.kind === 'accept') pass = union(this.s, pass, o.set);
+    return {
+      pass,
+      outcomes: outcomes.filter((o) => o.kind !== 'accept' || o.ref.table === 'filter'),
+    };
+  }
+
+  /** Tables of a hook in order; nat sees only packets of new connections. */
+  hook(hook: Hook, input: Pair): { pass: Pair; outcomes: Outcome[] } {
+    const s = this.s;
+    let cur = input;
+    const outcomes: Outcome[] = [];
+    for (const t of HOOK_TABLES[hook]) {
+      if (t === 'nat') {
+        const isNew = s.eq('state', 0n);
+        const bypass = andSet(s, cur, s.m.not(isNew));
+        const r = this.table(hook, t, andSet(s, cur, isNew));
+        cur = union(s, r.pass, bypass);
+        outcomes.push(...r.outcomes);
+      } else {
+        const r = this.table(hook, t, cur);
+        cur = r.pass;
+        outcomes.push(...r.outcomes);
+      }
+      if (hook === 'OUTPUT' && t === 'nat') cur = mapPair(cur, (x) => this.nf.reroute(x));
+    }
+    return { pass: cur, outcomes };
+  }
+
+  private chain(
+    hook: Hook,
+    chain: CompiledChain,
+    input: Pair,
+    stack: readonly string[],
+  ): ChainResult {
+    const key = `${chain.table}\u0000${chain.chain.name}\u0000${hook}\u0000${input.c}\u0000${input.p}`;
+    const hit = this.memo.get(key);
+    if (hit !== undefined && !this.record) return hit;
+    const s = this.s;
+    const m = s.m;
+    const outcomes: Outcome[] = [];
+    let returned = EMPTY;
+    let cur = input;
+    const inner = [...stack, chain.chain.name];
+    for (const rule of chain.rules) {
+      if (cur.p === FALSE) break;
+      if (this.record) {
+        const prev = this.reach.get(rule);
+        this.reach.set(rule, prev === undefined ? cur : union(s, prev, cur));
+        let hs = this.hooks.get(rule);
+        if (hs === undefined) this.hooks.set(rule, (hs = new Set()));
+        hs.add(hook);
+      }
+      const mt = rule.match;
+      const matched: Pair = { c: m.and(cur.c, mt.c), p: m.and(cur.p, mt.p) };
+      if (matched.p === FALSE) continue;
+      if (mt.c !== mt.p && m.diff(matched.p, mt.c) !== FALSE) this.uncertain.add(rule);
+      const missed: Pair =
+        mt.c === mt.p
+          ? mapPair(cur, (x) => m.diff(x, mt.c))
+          : { c: m.diff(cur.c, mt.p), p: m.diff(cur.p, mt.c) };
+      const target = rule.rule.target;
+      const step = this.target(hook, chain, rule, target, matched, missed, inner);
+      outcomes.push(...step.outcomes);
+      returned = union(s, returned, step.returned);
+      cur = step.next;
+    }
+    returned = union(s, returned, cur);
+    const result = { returned, outcomes };
+    this.memo.set(key, result);
+    return result;
+  }
+
+  private target(
+    hook: Hook,
+    chain: CompiledChain,
+    rule: CompiledRule,
+    target: Target | null,
+    matched: Pair,
+    missed: Pair,
+    stack: readonly string[],
+  ): { next: Pair; returned: Pair; outcomes: Outcome[] } {
+    const s = this.s;
+    const cur = union(s, matched, missed);
+    // packets that are uncertain at this rule continue only "possibly" when the target changes them
+    const through = (changed: Pair): Pair => union(s, changed, missed);
+    const stop = (kind: OutcomeKind, set: Pair, reason: string): Outcome => ({
+      kind,
+      hook,
+      set,
+      ref: rule.ref,
+      reason,
+    });
+    if (target === null) return { next: cur, returned: EMPTY, outcomes: [] };
+    switch (target.kind) {
+      case 'ACCEPT':
+        return { next: missed, returned: EMPTY, outcomes: [stop('accept', matched, 'ACCEPT')] };
+      case 'DROP':
+        return { next: missed, returned: EMPTY, outcomes: [stop('drop', matched, 'DROP')] };
+      case 'REJECT':
+        return {
+          next: missed,
+          returned: EMPTY,
+          outcomes: [stop('reject', matched, `REJECT ${target.rejectWith}`.trim())],
+        };
+      case 'QUEUE':
+      case 'NFQUEUE': {
+        // userspace decides: possibly accepted, possibly dropped, certainly neither
+        const maybe = { c: FALSE, p: matched.p };
+        return {
+          next: missed,
+          returned: EMPTY,
+          outcomes: [stop('accept', maybe, target.kind), stop('drop', maybe, target.kind)],
+        };
+      }
+      case 'RETURN':
+        if (chain.chain.builtin) return { next: missed, returned: matched, outcomes: [] };
+        return { next: missed, returned: matched, outcomes: [] };
+      case 'jump': {
+        const sub = this.nf.chain(chain.table, target.chain);
+        if (sub === undefined || stack.includes(target.chain)) {
+          // diagnosed at compile time; the kernel would refuse this ruleset
+          return { next: { c: missed.c, p: cur.p }, returned: EMPTY, outcomes: [] };
+        }
+        const r = this.chain(hook, sub, matched, stack);
+        if (target.goto) return { next: missed, returned: r.returned, outcomes: [...r.outcomes] };
+        return { next: union(s, missed, r.returned), returned: EMPTY, outcomes: [...r.outcomes] };
+      }
+      case 'DNAT':
+        return {
+          next: missed,
+          returned: EMPTY,
+          outcomes: [
+            stop(
+              'accept',
+              mapPair(matched, (x) => this.dnat(x, target.to)),
+              natText(target),
+            ),
+          ],
+        };
+      case 'REDIRECT': {
+        const to: NatRange[] = [{ addresses: null, ports: target.ports }];
+        const set = mapPair(matched, (x) =>
+          this.dnat(s.assign(x, ['dst'], this.nf.redirectTo()), to),
+        );
+        return { next: missed, returned: EMPTY, outcomes: [stop('accept', set, natText(target))] };
+      }
+      case 'SNAT':
+      case 'MASQUERADE':
+        // the source is kept as sent: reports speak of the client's address
+        return {
+          next: missed,
+          returned: EMPTY,
+          outcomes: [stop('accept', matched, natText(target))],
+        };
+      case 'TPROXY':
+        return { next: missed, returned: EMPTY, outcomes: [stop('accept', matched, 'TPROXY')] };
+      case 'MARK':
+        return {
+          next: through(mapPair(matched, (x) => this.mark(x, target.value, target.mask))),
+          returned: EMPTY,
+          outcomes: [],
+        };
+      case 'NOTRACK':
+        return {
+          next: through(mapPair(matched, (x) => s.assign(x, ['state'], s.eq('state', 4n)))),
+          returned: EMPTY,
+          outcomes: [],
+        };
+      case 'CT':
+        if (target.options.some((o) => o.option === 'notrack' || o.option === '--notrack')) {
+          return {
+            next: through(mapPair(matched, (x) => s.assign(x, ['state'], s.eq('state', 4n)))),
+            returned: EMPTY,
+            outcomes: [],
+          };
+        }
+        return { next: cur, returned: EMPTY, outcomes: [] };
+      case 'CONNMARK':
+        if (target.options.some((o) => /restore-mark/.test(o.option))) {
+          // the connection mark is not modelled: the packet mark becomes any value
+          return {
+            next: through(mapPair(matched, (x) => s.m.exists(x, s.cube('mark')))),
+            returned: EMPTY,
+            outcomes: [],
+          };
+        }
+        return { next: cur, returned: EMPTY, outcomes: [] };
+      case 'LOG':
+      case 'NFLOG':
+      case 'TCPMSS':
+      case 'CHECKSUM':
+      case 'extension':
+        return { next: cur, returned: EMPTY, outcomes: [] };
+    }
+  }
+
+  /** Rewrite destination (and port) to any of the ranges; the originals stay in odst/odport. */
+  dnat(set: Bdd, to: readonly NatRange[]): Bdd {
+    const s = this.s;
+    const m = s.m;
+    let out = FALSE;
+    for (const r of to) {
+      let x = set;
+      if (r.addresses !== null) {
+        const lo = parseAddress(r.addresses.from, s.family);
+        const hi = parseAddress(r.addresses.to, s.family);
+        if (lo !== null && hi !== null) x = s.assign(x, ['dst'], s.range('dst', lo, hi));
+      }
+      if (r.ports !== null) {
+        const withPorts = m.and(x, s.anyOf('proto', [6n, 17n, 33n, 132n, 136n]));
+        const rest = m.diff(x, withPorts);
+        x = m.or(
+          rest,
+          s.assign(
+            withPorts,
+            ['dport'],
+            s.range('dport', BigInt(r.ports.from), BigInt(r.ports.to)),
+          ),
+        );
+      }
+      out = m.or(out, x);
+    }
+    return s.assign(out, ['dnat'], s.eq('dnat', 1n));
+  }
+
+  /** MARK --set-xmark value/mask: mark = (mark & ~mask) ^ value. */
+  mark(set: Bdd, value: number, mask: number): Bdd {
+    const s = this.s;
+    const m = s.m;
+    const f = s.field('mark');
+    const maskBits: number[] = [];
+    const flipBits: number[] = [];
+    f.vars.forEach((v, i) => {
+      const bit = 31 - i;
+      if (((mask >>> bit) & 1) === 1) maskBits.push(v);
+      else if (((value >>> bit) & 1) === 1) flipBits.push(v);
+    });
+    let x = set;
+    if (maskBits.length > 0) {
+      x = m.and(
+        m.exists(x, m.cube(maskBits)),
+        s.masked('mark', BigInt(value >>> 0), BigInt(mask >>> 0)),
+      );
+    }
+    for (const v of flipBits) {
+      const pos = m.literal(v, true);
+      const neg = m.literal(v, false);
+      x = m.or(m.and(pos, m.restrict(x, neg)), m.and(neg, m.restrict(x, pos)));
+    }
+    return x;
+  }
+}
+
+function natText(t: Target): string {
+  if (t.kind === 'DNAT' || t.kind === 'SNAT') {
+    const parts = t.to.map((r) => {
+      const a =
+        r.addresses === null
+          ? ''
+          : r.addresses.from === r.addresses.to
+            ? r.addresses.from
+            : `${r.addresses.from}-${r.addresses.to}`;
+      const wrapped = a.includes(':') ? `[${a}]` : a;
+      const p =
+        r.ports === null
+          ? ''
+          : r.ports.from === r.ports.to
+            ? `:${r.ports.from}`
+            : `:${r.ports.from}-${r.ports.to}`;
+      return `${wrapped}${p}`;
+    });
+    return `${t.kind} ${parts.join(' ')}`.trim();
+  }
+  if (t.kind === 'REDIRECT' || t.kind === 'MASQUERADE') {
+    const p =
+      t.ports === null
+        ? ''
+        : t.ports.from === t.ports.to
+          ? ` ${t.ports.from}`
+          : ` ${t.ports.from}-${t.ports.to}`;
+    return `${t.kind}${p}`;
+  }
+  return t.kind;
+}
+
+export { natText };
+export { TRUE };

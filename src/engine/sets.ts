@@ -1,0 +1,220 @@
+/**
+ * PacketSet: the public face of a BDD over the header space. Plain-data constraints in, CIDR
+ * lists, interface names and witness packets out.
+ */
+import { FALSE, TRUE, type Bdd } from './bdd.ts';
+import { formatAddress, formatCidr, parseCidr } from './addr.ts';
+import { PORT_PROTOCOLS, PROTO, STATES, type FieldName, type HeaderSpace } from './space.ts';
+import type { PacketConstraint, PacketSet } from './types.ts';
+import type { Family, PortRange } from '../model/ruleset.ts';
+import type { IpProtocol, Packet } from '../model/trace.ts';
+
+export function protocolNumber(p: IpProtocol): number {
+  if (typeof p === 'number') return p;
+  return PROTO[p];
+}
+
+export function protocolName(n: number, family: Family): IpProtocol {
+  if (n === PROTO.tcp) return 'tcp';
+  if (n === PROTO.udp) return 'udp';
+  if (n === PROTO.sctp) return 'sctp';
+  if (n === PROTO.icmp && family === 'ipv4') return 'icmp';
+  if (n === PROTO.icmpv6 && family === 'ipv6') return 'icmpv6';
+  return n;
+}
+
+/** A constraint as a set, with no defaults: absent fields are unconstrained. */
+export function constraintSet(s: HeaderSpace, c: PacketConstraint): Bdd {
+  const m = s.m;
+  let r = TRUE;
+  const cidrs = (field: FieldName, list: readonly string[] | undefined): void => {
+    if (list === undefined) return;
+    let x = FALSE;
+    for (const t of list) x = m.or(x, s.cidr(field, t) ?? FALSE);
+    r = m.and(r, x);
+  };
+  const ports = (field: FieldName, list: readonly PortRange[] | undefined): void => {
+    if (list === undefined) return;
+    let x = FALSE;
+    for (const p of list) x = m.or(x, s.range(field, BigInt(p.from), BigInt(p.to)));
+    r = m.and(r, m.and(x, s.anyOf('proto', PORT_PROTOCOLS.map(BigInt))));
+  };
+  cidrs('src', c.sources);
+  cidrs('dst', c.destinations);
+  cidrs('odst', c.originalDestinations);
+  if (c.protocols !== undefined) {
+    r = m.and(
+      r,
+      s.anyOf(
+        'proto',
+        c.protocols.map((p) => BigInt(protocolNumber(p))),
+      ),
+    );
+  }
+  ports('sport', c.sourcePorts);
+  ports('dport', c.destinationPorts);
+  ports('odport', c.originalDestinationPorts);
+  const ifs = s.interfaces;
+  if (c.inInterfaces !== undefined) {
+    const values = c.inInterfaces.map((n) => BigInt(n === null ? ifs.none : ifs.classOf(n)));
+    r = m.and(r, s.anyOf('iif', values));
+  }
+  if (c.outInterfaces !== undefined) {
+    r = m.and(
+      r,
+      s.anyOf(
+        'oif',
+        c.outInterfaces.map((n) => BigInt(ifs.classOf(n))),
+      ),
+    );
+  }
+  if (c.states !== undefined) {
+    r = m.and(
+      r,
+      s.anyOf(
+        'state',
+        c.states.map((st) => BigInt(STATES.indexOf(st))),
+      ),
+    );
+  }
+  if (c.mark !== undefined) r = m.and(r, s.eq('mark', BigInt(c.mark >>> 0)));
+  return r;
+}
+
+const PRIVATE_V4 = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '127.0.0.0/8',
+  '0.0.0.0/8',
+  '169.254.0.0/16',
+  '100.64.0.0/10',
+  '224.0.0.0/3',
+];
+const PRIVATE_V6 = ['fc00::/7', 'fe80::/10', '::1/128', '::/128', 'ff00::/8', '::ffff:0:0/96'];
+
+/** The set as seen from the client: destination = original destination. */
+function asSent(s: HeaderSpace, packet: Packet): Bdd | null {
+  const m = s.m;
+  const src = s.cidr('src', packet.source);
+  const dst = s.cidr('odst', packet.destination);
+  if (src === null || dst === null || packet.family !== s.family) return null;
+  const proto = protocolNumber(packet.protocol);
+  const hasPorts = PORT_PROTOCOLS.includes(proto);
+  const ifs = s.interfaces;
+  let r = m.and(src, dst);
+  r = m.and(r, s.eq('proto', BigInt(proto)));
+  r = m.and(
+    r,
+    s.eq('iif', BigInt(packet.inInterface === null ? ifs.none : ifs.classOf(packet.inInterface))),
+  );
+  r = m.and(r, s.eq('state', BigInt(STATES.indexOf(packet.state))));
+  if (hasPorts) {
+    r = m.and(r, s.eq('sport', BigInt(packet.sourcePort ?? 0)));
+    r = m.and(r, s.eq('odport', BigInt(packet.destinationPort ?? 0)));
+  }
+  return r;
+}
+
+export class BddPacketSet implements PacketSet {
+  readonly family: Family;
+  readonly bdd: Bdd;
+  private readonly s: HeaderSpace;
+
+  constructor(space: HeaderSpace, bdd: Bdd) {
+    this.s = space;
+    this.family = space.family;
+    this.bdd = bdd;
+  }
+
+  get isEmpty(): boolean {
+    return this.bdd === FALSE;
+  }
+
+  private other(o: PacketSet | PacketConstraint): Bdd {
+    return o instanceof BddPacketSet ? o.bdd : constraintSet(this.s, o as PacketConstraint);
+  }
+
+  and(o: PacketSet | PacketConstraint): PacketSet {
+    return new BddPacketSet(this.s, this.s.m.and(this.bdd, this.other(o)));
+  }
+  or(o: PacketSet | PacketConstraint): PacketSet {
+    return new BddPacketSet(
+      this.s,
+      this.s.m.and(this.s.universe, this.s.m.or(this.bdd, this.other(o))),
+    );
+  }
+  minus(o: PacketSet | PacketConstraint): PacketSet {
+    return new BddPacketSet(this.s, this.s.m.diff(this.bdd, this.other(o)));
+  }
+  equals(o: PacketSet): boolean {
+    return o instanceof BddPacketSet && o.bdd === this.bdd;
+  }
+  contains(packet: Packet): boolean {
+    const p = asSent(this.s, packet);
+    return p !== null && this.s.m.and(this.bdd, p) !== FALSE;
+  }
+  count(): bigint {
+    return this.s.m.satCount(this.bdd);
+  }
+
+  witness(prefer?: PacketConstraint): Packet | null {
+    const s = this.s;
+    const m = s.m;
+    if (this.bdd === FALSE) return null;
+    const v4 = s.family === 'ipv4';
+    let cand = this.bdd;
+    const narrow = (x: Bdd): void => {
+      const y = m.and(cand, x);
+      if (y !== FALSE) cand = y;
+    };
+    if (prefer !== undefined) narrow(constraintSet(s, prefer));
+    narrow(s.eq('state', 0n));
+    narrow(s.cidr('src', v4 ? '203.0.113.0/24' : '2001:db8::/32') ?? TRUE);
+    let priv = FALSE;
+    for (const p of v4 ? PRIVATE_V4 : PRIVATE_V6) priv = m.or(priv, s.cidr('src', p) ?? FALSE);
+    narrow(m.not(priv));
+    narrow(s.eq('proto', BigInt(PROTO.tcp)));
+    narrow(m.not(s.eq('iif', BigInt(s.interfaces.classOf('lo')))));
+    narrow(s.range('sport', 32768n, 60999n));
+    narrow(s.eq('mark', 0n));
+    const srcPref = parseCidr(v4 ? '203.0.113.10' : '2001:db8::10', s.family)?.value ?? 0n;
+    const bits = m.pick(cand, s.preference({ src: srcPref, sport: 40000n }));
+    if (bits === null) return null;
+    const v = s.decode(bits);
+    const proto = Number(v.proto);
+    const hasPorts = PORT_PROTOCOLS.includes(proto);
+    const iif = Number(v.iif);
+    return {
+      family: s.family,
+      protocol: protocolName(proto, s.family),
+      source: formatAddress(v.src, s.family),
+      sourcePort: hasPorts ? Number(v.sport) : null,
+      destination: formatAddress(v.odst, s.family),
+      destinationPort: hasPorts ? Number(v.odport) : null,
+      inInterface: iif === s.interfaces.none ? null : s.interfaces.representative(iif),
+      state: STATES[Number(v.state)] ?? 'NEW',
+      mark: Number(v.mark),
+    };
+  }
+
+  sources(): string[] {
+    return this.s.prefixes(this.bdd, 'src').map((p) => formatCidr(p.value, p.length, this.family));
+  }
+  destinations(): string[] {
+    return this.s.prefixes(this.bdd, 'dst').map((p) => formatCidr(p.value, p.length, this.family));
+  }
+  inInterfaces(): (string | null)[] {
+    const ifs = this.s.interfaces;
+    return this.s
+      .values(this.bdd, 'iif')
+      .map((i) => (i === ifs.none ? null : (ifs.names[i] ?? null)));
+  }
+  outInterfaces(): string[] {
+    const ifs = this.s.interfaces;
+    return this.s
+      .values(this.bdd, 'oif')
+      .filter((i) => i !== ifs.none)
+      .map((i) => ifs.names[i] ?? '');
+  }
+}

@@ -1,0 +1,372 @@
+/**
+ * The packet header space: which BDD variables hold which header bits, and the helpers that turn
+ * values, ranges, prefixes and interface names into BDDs (never by enumerating values) and BDD
+ * assignments back into packets.
+ *
+ * Variable order (top first): in-interface, out-interface, conntrack state, DNAT flag, protocol,
+ * source address, destination/original-destination interleaved bit by bit, source port,
+ * destination/original-destination port interleaved, mark. Interleaving keeps "dst = origdst"
+ * linear in size; every field is most significant bit first, so prefixes are a single path and
+ * ranges stay within 2 nodes per bit.
+ *
+ * ICMP type and code live in the destination port field (type << 8 | code): ICMP has no ports,
+ * and this way `--icmp-type` is exact without more variables. Protocols without ports have
+ * source port 0 (and destination port 0 unless ICMP) in the universe.
+ */
+import { BddManager, FALSE, TRUE, type Bdd } from './bdd.ts';
+import { addressBits, parseCidr } from './addr.ts';
+import type { Family } from '../model/ruleset.ts';
+
+export type FieldName =
+  | 'iif'
+  | 'oif'
+  | 'state'
+  | 'dnat'
+  | 'proto'
+  | 'src'
+  | 'dst'
+  | 'odst'
+  | 'sport'
+  | 'dport'
+  | 'odport'
+  | 'mark';
+
+export interface Field {
+  readonly name: FieldName;
+  readonly width: number;
+  /** Variable index of each bit, most significant first. */
+  readonly vars: readonly number[];
+}
+
+export const STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] as const;
+export type StateName = (typeof STATES)[number];
+
+export const PROTO = { icmp: 1, tcp: 6, udp: 17, dccp: 33, icmpv6: 58, sctp: 132, udplite: 136 };
+/** Protocols whose headers carry ports. */
+export const PORT_PROTOCOLS: readonly number[] = [6, 17, 33, 132, 136];
+
+/**
+ * The finite interface domain: every name the host or the rules mention, one class per `+`
+ * wildcard prefix for names nobody listed (e.g. `veth…`), one class for every other name, and
+ * `none` (host-originated for ingress, local delivery for egress).
+ */
+export interface InterfaceDomain {
+  /** Names by value index. Wildcard classes are written `prefix*`, the rest `*other*`. */
+  readonly names: readonly string[];
+  readonly none: number;
+  /** The class of a concrete interface name. */
+  classOf(name: string): number;
+  /** Values matched by `-i name` (with `+` wildcard). */
+  matching(name: string, wildcard: boolean): number[];
+  /** A concrete interface name standing for a class (for witnesses). */
+  representative(index: number): string;
+}
+
+export const OTHER_INTERFACE = '*other*';
+
+export function buildInterfaceDomain(
+  listed: Iterable<string>,
+  wildcardPrefixes: Iterable<string>,
+): InterfaceDomain {
+  const exact = [...new Set(listed)].sort();
+  const prefixes = [...new Set(wildcardPrefixes)].filter((p) => p !== '').sort();
+  const names = [...exact, ...prefixes.map((p) => `${p}*`), OTHER_INTERFACE];
+  const exactIndex = new Map(exact.map((n, i) => [n, i]));
+  const none = names.length;
+  const classOf = (name: string): number => {
+    const e = exactIndex.get(name);
+    if (e !== undefined) return e;
+    let best = -1;
+    let bestLen = -1;
+    prefixes.forEach((p, i) => {
+      if (name.startsWith(p) && p.length > bestLen) {
+        best = i;
+        bestLen = p.length;
+      }
+    });
+    return best >= 0 ? exact.length + best : names.length - 1;
+  };
+  const matching = (name: string, wildcard: boolean): number[] => {
+    if (!wildcard) return [classOf(name)];
+    const out: number[] = [];
+    exact.forEach((n, i) => {
+      if (n.startsWith(name)) out.push(i);
+    });
+    prefixes.forEach((p, i) => {
+      if (p.startsWith(name)) out.push(exact.length + i);
+    });
+    if (name === '') out.push(names.length - 1);
+    return out;
+  };
+  const representative = (index: number): string => {
+    if (index < exact.length) return exact[index] ?? OTHER_INTERFACE;
+    const p = prefixes[index - exact.length];
+    if (p === undefined) return index === none ? '' : 'eth-other';
+    for (let i = 0; ; i++) {
+      const candidate = `${p}${i === 0 ? 'x' : `x${i}`}`;
+      if (classOf(candidate) === index) return candidate;
+    }
+  };
+  return { names, none, classOf, matching, representative };
+}
+
+/** Field values decoded from one assignment. */
+export type FieldValues = Readonly<Record<FieldName, bigint>>;
+
+export class HeaderSpace {
+  readonly family: Family;
+  readonly m: BddManager;
+  readonly interfaces: InterfaceDomain;
+  readonly fields: Readonly<Record<FieldName, Field>>;
+  /** Every well-formed header combination (valid interface and state codes, port conventions). */
+  readonly universe: Bdd;
+  /** dst = odst ∧ dport = odport (what holds before any DNAT). */
+  readonly unNatted: Bdd;
+  private readonly cubes = new Map<string, Bdd>();
+
+  constructor(family: Family, interfaces: InterfaceDomain) {
+    this.family = family;
+    this.interfaces = interfaces;
+    const ifBits = bitsFor(interfaces.none + 1);
+    const w = addressBits(family);
+    let next = 0;
+    const seq = (n: number): number[] => Array.from({ length: n }, () => next++);
+    const iif = seq(ifBits);
+    const oif = seq(ifBits);
+    const state = seq(3);
+    const dnat = seq(1);
+    const proto = seq(8);
+    const src = seq(w);
+    const dst: number[] = [];
+    const odst: number[] = [];
+    for (let i = 0; i < w; i++) {
+      dst.push(next++);
+      odst.push(next++);
+    }
+    const sport = seq(16);
+    const dport: number[] = [];
+    const odport: number[] = [];
+    for (let i = 0; i < 16; i++) {
+      dport.push(next++);
+      odport.push(next++);
+    }
+    const mark = seq(32);
+    const f = (name: FieldName, vars: number[]): Field => ({ name, width: vars.length, vars });
+    this.fields = {
+      iif: f('iif', iif),
+      oif: f('oif', oif),
+      state: f('state', state),
+      dnat: f('dnat', dnat),
+      proto: f('proto', proto),
+      src: f('src', src),
+      dst: f('dst', dst),
+      odst: f('odst', odst),
+      sport: f('sport', sport),
+      dport: f('dport', dport),
+      odport: f('odport', odport),
+      mark: f('mark', mark),
+    };
+    this.m = new BddManager(next);
+    const m = this.m;
+    const ifValid = this.range('iif', 0n, BigInt(interfaces.none));
+    const ofValid = this.range('oif', 0n, BigInt(interfaces.none));
+    const stValid = this.range('state', 0n, BigInt(STATES.length - 1));
+    const portProto = this.anyOf('proto', PORT_PROTOCOLS.map(BigInt));
+    const icmp = this.eq('proto', BigInt(family === 'ipv4' ? PROTO.icmp : PROTO.icmpv6));
+    const noPorts = m.and(this.eq('sport', 0n), m.and(this.eq('dport', 0n), this.eq('odport', 0n)));
+    const icmpPorts = m.and(this.eq('sport', 0n), this.fieldEq('dport', 'odport'));
+    const ports = m.or(portProto, m.or(m.and(icmp, icmpPorts), noPorts));
+    this.universe = m.and(m.and(ifValid, ofValid), m.and(stValid, ports));
+    this.unNatted = m.and(this.fieldEq('dst', 'odst'), this.fieldEq('dport', 'odport'));
+  }
+
+  field(name: FieldName): Field {
+    return this.fields[name];
+  }
+
+  /** field = value */
+  eq(name: FieldName, value: bigint): Bdd {
+    return this.masked(name, value, (1n << BigInt(this.fields[name].width)) - 1n);
+  }
+
+  /** (field & mask) = (value & mask), one literal per mask bit. */
+  masked(name: FieldName, value: bigint, mask: bigint): Bdd {
+    const f = this.fields[name];
+    let r = TRUE;
+    for (let i = f.width - 1; i >= 0; i--) {
+      const bit = BigInt(f.width - 1 - i);
+      if (((mask >> bit) & 1n) === 0n) continue;
+      const v = f.vars[i] ?? 0;
+      r = ((value >> bit) & 1n) === 1n ? this.m.mk(v, FALSE, r) : this.m.mk(v, r, FALSE);
+    }
+    return r;
+  }
+
+  /** The first `length` bits of the field equal those of `value`. */
+  prefix(name: FieldName, value: bigint, length: number): Bdd {
+    const width = this.fields[name].width;
+    const all = (1n << BigInt(width)) - 1n;
+    const mask = length === 0 ? 0n : (all << BigInt(width - length)) & all;
+    return this.masked(name, value, mask);
+  }
+
+  /** lo ≤ field ≤ hi, built bottom-up in O(width) nodes. */
+  range(name: FieldName, lo: bigint, hi: bigint): Bdd {
+    if (lo > hi) return FALSE;
+    return this.m.and(this.geq(name, lo), this.leq(name, hi));
+  }
+
+  private leq(name: FieldName, c: bigint): Bdd {
+    const f = this.fields[name];
+    let r = TRUE;
+    for (let i = f.width - 1; i >= 0; i--) {
+      const v = f.vars[i] ?? 0;
+      const bit = (c >> BigInt(f.width - 1 - i)) & 1n;
+      r = bit === 1n ? this.m.mk(v, TRUE, r) : this.m.mk(v, r, FALSE);
+    }
+    return r;
+  }
+
+  private geq(name: FieldName, c: bigint): Bdd {
+    const f = this.fields[name];
+    let r = TRUE;
+    for (let i = f.width - 1; i >= 0; i--) {
+      const v = f.vars[i] ?? 0;
+      const bit = (c >> BigInt(f.width - 1 - i)) & 1n;
+      r = bit === 1n ? this.m.mk(v, FALSE, r) : this.m.mk(v, r, TRUE);
+    }
+    return r;
+  }
+
+  anyOf(name: FieldName, values: Iterable<bigint>): Bdd {
+    let r = FALSE;
+    for (const v of values) r = this.m.or(r, this.eq(name, v));
+    return r;
+  }
+
+  /** Two fields of equal width are equal (linear when their bits are interleaved). */
+  fieldEq(a: FieldName, b: FieldName): Bdd {
+    const fa = this.fields[a];
+    const fb = this.fields[b];
+    let r = TRUE;
+    for (let i = fa.width - 1; i >= 0; i--) {
+      const va = fa.vars[i] ?? 0;
+      const vb = fb.vars[i] ?? 0;
+      const [x, y] = va < vb ? [va, vb] : [vb, va];
+      r = this.m.mk(x, this.m.mk(y, r, FALSE), this.m.mk(y, FALSE, r));
+    }
+    return r;
+  }
+
+  /** CIDR or address text → set of field values; null when it is not of this family. */
+  cidr(name: FieldName, text: string): Bdd | null {
+    const c = parseCidr(text, this.family);
+    return c === null ? null : this.prefix(name, c.value, c.length);
+  }
+
+  /** The cube of all variables of the given fields (for quantification). */
+  cube(...names: FieldName[]): Bdd {
+    const key = names.join(',');
+    const hit = this.cubes.get(key);
+    if (hit !== undefined) return hit;
+    const c = this.m.cube(names.flatMap((n) => this.fields[n].vars));
+    this.cubes.set(key, c);
+    return c;
+  }
+
+  /** Forget the fields' values (∃), then constrain them by `value`. */
+  assign(set: Bdd, names: FieldName[], value: Bdd): Bdd {
+    return this.m.and(this.m.exists(set, this.cube(...names)), value);
+  }
+
+  /** Field values of one assignment. */
+  decode(bits: Uint8Array): FieldValues {
+    const out: Partial<Record<FieldName, bigint>> = {};
+    for (const f of Object.values(this.fields)) {
+      let v = 0n;
+      for (const x of f.vars) v = (v << 1n) | BigInt(bits[x] ?? 0);
+      out[f.name] = v;
+    }
+    return out as FieldValues;
+  }
+
+  /** A preference per variable that makes `pick` favour the given field values. */
+  preference(values: Partial<Record<FieldName, bigint>>): (v: number) => 0 | 1 {
+    const pref = new Uint8Array(this.m.varCount);
+    for (const [name, value] of Object.entries(values) as [FieldName, bigint][]) {
+      const f = this.fields[name];
+      f.vars.forEach((x, i) => {
+        pref[x] = Number((value >> BigInt(f.width - 1 - i)) & 1n);
+      });
+    }
+    return (v) => (pref[v] === 1 ? 1 : 0);
+  }
+
+  /**
+   * The values one field takes in a set as a minimal list of disjoint prefixes, read directly
+   * off the BDD of the projection (a reduced BDD merges two full halves into one prefix).
+   */
+  prefixes(set: Bdd, name: FieldName, limit = 4096): { value: bigint; length: number }[] {
+    const f = this.fields[name];
+    const others = Object.values(this.fields)
+      .filter((g) => g.name !== name)
+      .flatMap((g) => g.vars);
+    const proj = this.m.exists(set, this.m.cube(others));
+    const out: { value: bigint; length: number }[] = [];
+    const walk = (n: Bdd, depth: number, value: bigint): void => {
+      if (out.length >= limit || n === FALSE) return;
+      if (n === TRUE) {
+        out.push({ value: value << BigInt(f.width - depth), length: depth });
+        return;
+      }
+      const v = f.vars[depth] ?? -1;
+      if (this.m.varOf(n) === v) {
+        walk(this.m.low(n), depth + 1, value << 1n);
+        walk(this.m.high(n), depth + 1, (value << 1n) | 1n);
+      } else {
+        walk(n, depth + 1, value << 1n);
+        walk(n, depth + 1, (value << 1n) | 1n);
+      }
+    };
+    walk(proj, 0, 0n);
+    return mergeAdjacent(out, f.width);
+  }
+
+  /** Distinct values of a small field (interfaces, states) present in a set. */
+  values(set: Bdd, name: FieldName): number[] {
+    const out: number[] = [];
+    const f = this.fields[name];
+    const limit = 1 << f.width;
+    for (let v = 0; v < limit; v++) {
+      if (this.m.and(set, this.eq(name, BigInt(v))) !== FALSE) out.push(v);
+    }
+    return out;
+  }
+}
+
+/** Walking a BDD with a skipped variable splits a prefix in two; join such siblings back. */
+function mergeAdjacent(
+  list: { value: bigint; length: number }[],
+  width: number,
+): { value: bigint; length: number }[] {
+  const stack: { value: bigint; length: number }[] = [];
+  for (const p of list) {
+    stack.push(p);
+    for (;;) {
+      const b = stack[stack.length - 1];
+      const a = stack[stack.length - 2];
+      if (a === undefined || b === undefined || a.length !== b.length || a.length === 0) break;
+      const bit = 1n << BigInt(width - a.length);
+      if ((a.value & bit) !== 0n || a.value + bit !== b.value) break;
+      stack.length -= 2;
+      stack.push({ value: a.value, length: a.length - 1 });
+    }
+  }
+  return stack;
+}
+
+function bitsFor(n: number): number {
+  let b = 1;
+  while (1 << b < n) b++;
+  return b;
+}

@@ -1,0 +1,359 @@
+import { describe, expect, it } from 'vitest';
+import { createEngine } from '../../src/engine/index.ts';
+import type { Packet } from '../../src/model/trace.ts';
+import { hostContext, o, ruleset, t } from './build.ts';
+
+// A Docker-like host: 8080/tcp on the host published to 172.17.0.2:80 on docker0.
+const docker = ruleset({
+  nat: {
+    PREROUTING: { rules: [[[o.addrtype('dst', 'LOCAL')], t.jump('DOCKER')]] },
+    OUTPUT: {
+      rules: [[[o.not(o.dst('127.0.0.0/8')), o.addrtype('dst', 'LOCAL')], t.jump('DOCKER')]],
+    },
+    POSTROUTING: { rules: [[[o.src('172.17.0.0/16'), o.not(o.out('docker0'))], t.masquerade()]] },
+    DOCKER: {
+      rules: [
+        [[o.in('docker0')], t.ret()],
+        [[o.not(o.in('docker0')), o.proto('tcp'), o.dport(8080)], t.dnat('172.17.0.2', 80)],
+      ],
+    },
+  },
+  filter: {
+    INPUT: {
+      policy: 'DROP',
+      rules: [
+        [[o.in('lo')], t.accept()],
+        [[o.ctstate('RELATED', 'ESTABLISHED')], t.accept()],
+        [[o.proto('tcp'), o.dport(22)], t.accept()],
+      ],
+    },
+    FORWARD: {
+      policy: 'DROP',
+      rules: [
+        [[], t.jump('DOCKER-USER')],
+        [[o.out('docker0'), o.ctstate('RELATED', 'ESTABLISHED')], t.accept()],
+        [[o.out('docker0')], t.jump('DOCKER')],
+        [[o.in('docker0'), o.not(o.out('docker0'))], t.accept()],
+      ],
+    },
+    'DOCKER-USER': {
+      rules: [
+        [[o.proto('tcp'), o.dport(8080)], t.drop()],
+        [[], t.ret()],
+      ],
+    },
+    DOCKER: {
+      rules: [
+        [
+          [
+            o.dst('172.17.0.2'),
+            o.not(o.in('docker0')),
+            o.out('docker0'),
+            o.proto('tcp'),
+            o.dport(80),
+          ],
+          t.accept(),
+        ],
+      ],
+    },
+  },
+});
+
+const published = {
+  protocols: ['tcp' as const],
+  destinations: ['203.0.113.1'],
+  destinationPorts: [{ from: 8080, to: 8080 }],
+};
+
+describe('reach on a Docker-like host', () => {
+  const engine = createEngine(docker, hostContext);
+
+  it('delivers the published port to the container, certainly, for every source', () => {
+    const r = engine.reach({ ingress: 'eth0', packets: published });
+    const toWeb = r.deliveredTo({ address: '172.17.0.2', port: 80, kind: 'forward' });
+    expect(toWeb.certain.isEmpty).toBe(false);
+    expect(toWeb.certain.equals(toWeb.possible)).toBe(true);
+    expect(toWeb.certain.sources()).toEqual(['0.0.0.0/0']);
+    expect(r.stopped).toEqual([]);
+    expect(r.delivered.map((d) => [d.kind, d.outInterface])).toEqual([['forward', 'docker0']]);
+    expect(r.delivered[0]?.acceptedBy.map((x) => `${x.chain}#${x.index}`)).toEqual(['DOCKER#1']);
+  });
+
+  it('gives a nice witness whose trace shows the DNAT and the accept', () => {
+    const r = engine.reach({ ingress: 'eth0', packets: published });
+    const w = r.deliveredAll.certain.witness();
+    expect(w).toMatchObject({
+      protocol: 'tcp',
+      destination: '203.0.113.1',
+      destinationPort: 8080,
+      inInterface: 'eth0',
+      state: 'NEW',
+    });
+    expect(w?.source.startsWith('203.0.113.')).toBe(true);
+    if (w === null) return;
+    const tr = engine.trace(w);
+    expect(tr.verdict).toBe('accepted');
+    expect(tr.certainty).toBe('certain');
+    expect(tr.delivery).toEqual({
+      kind: 'forward',
+      address: '172.17.0.2',
+      port: 80,
+      outInterface: 'docker0',
+    });
+    expect(tr.steps.map((s) => `${s.table}/${s.chain}:${s.action}`)).toEqual([
+      'nat/PREROUTING:jump DOCKER',
+      'nat/DOCKER:DNAT 172.17.0.2:80',
+      'filter/FORWARD:jump DOCKER-USER',
+      'filter/DOCKER-USER:RETURN',
+      'filter/FORWARD:jump DOCKER',
+      'filter/DOCKER:ACCEPT',
+      'nat/POSTROUTING:policy ACCEPT',
+    ]);
+  });
+
+  it('shows the DOCKER-USER rule on the host port never sees published traffic after DNAT', () => {
+    const reach = engine.ruleReach({ table: 'filter' });
+    const rule = reach.find((x) => x.rule.chain === 'DOCKER-USER' && x.rule.index === 1);
+    expect(rule).toBeDefined();
+    const viaPublished = rule?.matched.possible.and({
+      originalDestinations: ['203.0.113.1'],
+      originalDestinationPorts: [{ from: 8080, to: 8080 }],
+    });
+    expect(viaPublished?.isEmpty).toBe(true);
+    // it does see packets routed straight to a container's port 8080
+    expect(rule?.matched.possible.isEmpty).toBe(false);
+    expect(rule?.hooks).toEqual(['FORWARD']);
+  });
+
+  it('drops other host ports at the INPUT policy and accepts ssh locally', () => {
+    const r = engine.reach({
+      ingress: 'eth0',
+      packets: { protocols: ['tcp'], destinations: ['203.0.113.1'] },
+    });
+    const local = r.deliveredTo({ kind: 'local' });
+    expect(local.certain.witness()?.destinationPort).toBe(22);
+    expect(local.certain.and({ destinationPorts: [{ from: 23, to: 23 }] }).isEmpty).toBe(true);
+    const policy = r.stopped.find((s) => s.reason === 'policy DROP' && s.hook === 'INPUT');
+    expect(policy?.rule?.chain).toBe('INPUT');
+    expect(policy?.packets.certain.witness()?.destinationPort).toBe(0);
+  });
+
+  it('routes packets addressed to the container directly (no raw-table protection here)', () => {
+    const r = engine.reach({
+      ingress: 'eth0',
+      packets: {
+        protocols: ['tcp'],
+        destinations: ['172.17.0.2'],
+        destinationPorts: [{ from: 80, to: 80 }],
+      },
+    });
+    expect(r.deliveredTo({ address: '172.17.0.2', port: 80 }).certain.isEmpty).toBe(false);
+  });
+
+  it('reports packets without a route', () => {
+    const ctx = {
+      ...hostContext,
+      routes: hostContext.routes.filter((x) => x.destination !== 'default'),
+    };
+    const r = createEngine(docker, ctx).reach({
+      ingress: 'eth0',
+      packets: { destinations: ['198.51.100.7'] },
+    });
+    expect(r.stopped.map((s) => s.reason)).toEqual(['no route']);
+    expect(r.delivered).toEqual([]);
+  });
+
+  it('traces host-originated traffic through nat OUTPUT', () => {
+    const p: Packet = {
+      family: 'ipv4',
+      protocol: 'tcp',
+      source: '203.0.113.1',
+      sourcePort: 40000,
+      destination: '203.0.113.1',
+      destinationPort: 8080,
+      inInterface: null,
+      state: 'NEW',
+      mark: 0,
+    };
+    const tr = engine.trace(p);
+    expect(tr.verdict).toBe('accepted');
+    expect(tr.delivery).toEqual({
+      kind: 'forward',
+      address: '172.17.0.2',
+      port: 80,
+      outInterface: 'docker0',
+    });
+    const r = engine.reach({
+      ingress: null,
+      packets: {
+        destinations: ['203.0.113.1'],
+        protocols: ['tcp'],
+        destinationPorts: [{ from: 8080, to: 8080 }],
+      },
+    });
+    expect(r.deliveredTo({ address: '172.17.0.2', port: 80 }).certain.contains(p)).toBe(true);
+  });
+});
+
+describe('chain semantics', () => {
+  const ctx = hostContext;
+  const tcpTo = (port: number) => ({
+    protocols: ['tcp' as const],
+    destinations: ['203.0.113.1'],
+    destinationPorts: [{ from: port, to: port }],
+  });
+
+  it('goto returns to the caller of the calling chain, RETURN ends a user chain', () => {
+    const rs = ruleset({
+      filter: {
+        INPUT: {
+          policy: 'DROP',
+          rules: [
+            [[], t.jump('A')],
+            [[o.proto('tcp'), o.dport(2)], t.accept()],
+          ],
+        },
+        A: {
+          rules: [
+            [[o.proto('tcp'), o.dport(1, 3)], t.goto('B')],
+            [[], t.accept()],
+          ],
+        },
+        B: {
+          rules: [
+            [[o.proto('tcp'), o.dport(1)], t.accept()],
+            [[o.proto('tcp'), o.dport(3)], t.ret()],
+          ],
+        },
+      },
+    });
+    const e = createEngine(rs, ctx);
+    const delivered = (port: number) =>
+      !e.reach({ ingress: 'eth0', packets: tcpTo(port) }).deliveredAll.certain.isEmpty;
+    // 1: B accepts. 2: B falls off → back to INPUT (not A) → INPUT#2 accepts. 3: RETURN → INPUT → policy DROP. 4: A#2 accepts.
+    expect([1, 2, 3, 4].map(delivered)).toEqual([true, true, false, true]);
+    expect(
+      e.trace({
+        family: 'ipv4',
+        protocol: 'tcp',
+        source: '198.51.100.1',
+        sourcePort: 1000,
+        destination: '203.0.113.1',
+        destinationPort: 3,
+        inInterface: 'eth0',
+        state: 'NEW',
+        mark: 0,
+      }).verdict,
+    ).toBe('dropped');
+  });
+
+  it('diagnoses jump loops and missing chains without hanging', () => {
+    const rs = ruleset({
+      filter: {
+        INPUT: {
+          rules: [
+            [[], t.jump('A')],
+            [[], t.jump('NOPE')],
+          ],
+        },
+        A: { rules: [[[], t.jump('B')]] },
+        B: { rules: [[[o.proto('udp')], t.jump('A')]] },
+      },
+    });
+    const e = createEngine(rs, ctx);
+    expect(e.diagnostics.map((d) => d.code).sort()).toEqual(['jump-loop', 'jump-to-missing-chain']);
+    const r = e.reach({ ingress: 'eth0', packets: { destinations: ['203.0.113.1'] } });
+    // tcp is certainly accepted by the policy; udp takes the loop, so only possibly
+    expect(r.deliveredAll.certain.and({ protocols: ['udp'] }).isEmpty).toBe(true);
+    expect(r.deliveredAll.possible.and({ protocols: ['udp'] }).isEmpty).toBe(false);
+    expect(
+      e.trace({
+        family: 'ipv4',
+        protocol: 'udp',
+        source: '198.51.100.1',
+        sourcePort: 1,
+        destination: '203.0.113.1',
+        destinationPort: 53,
+        inInterface: 'eth0',
+        state: 'NEW',
+        mark: 0,
+      }).certainty,
+    ).toBe('possible');
+  });
+
+  it('makes results two-sided for unmodelled matches and names the rule', () => {
+    const rs = ruleset({
+      filter: { INPUT: { rules: [[[o.proto('tcp'), o.recent()], t.drop()]] } },
+    });
+    const e = createEngine(rs, ctx);
+    const r = e.reach({ ingress: 'eth0', packets: { destinations: ['203.0.113.1'] } });
+    expect(r.deliveredAll.certain.and({ protocols: ['tcp'] }).isEmpty).toBe(true);
+    expect(r.deliveredAll.possible.and({ protocols: ['tcp'] }).isEmpty).toBe(false);
+    expect(r.deliveredAll.certain.and({ protocols: ['udp'] }).isEmpty).toBe(false);
+    expect(r.uncertainRules.map((x) => `${x.chain}#${x.index}`)).toEqual(['INPUT#1']);
+    const drop = r.stopped.find((s) => s.reason === 'DROP');
+    expect(drop?.packets.certain.isEmpty).toBe(true);
+    expect(drop?.packets.possible.isEmpty).toBe(false);
+  });
+
+  it('MARK rewrites the mark that later rules test', () => {
+    const rs = ruleset({
+      mangle: { PREROUTING: { rules: [[[o.proto('tcp'), o.dport(80)], t.mark(0x10, 0xf0)]] } },
+      filter: { INPUT: { policy: 'DROP', rules: [[[o.mark(0x10, 0xff)], t.accept()]] } },
+    });
+    const e = createEngine(rs, ctx);
+    const r = e.reach({ ingress: 'eth0', packets: { destinations: ['203.0.113.1'] } });
+    const w = r.deliveredAll.certain.witness();
+    expect(w?.destinationPort).toBe(80);
+    expect(
+      r.deliveredAll.certain.and({ destinationPorts: [{ from: 81, to: 65535 }] }).isEmpty,
+    ).toBe(true);
+  });
+
+  it('REDIRECT sends the packet to a local address and port; ct original destination stays visible', () => {
+    const rs = ruleset({
+      nat: {
+        PREROUTING: { rules: [[[o.in('docker0'), o.proto('tcp'), o.dport(80)], t.redirect(3128)]] },
+      },
+      filter: {
+        INPUT: {
+          policy: 'DROP',
+          rules: [
+            [[o.proto('tcp'), o.dport(3128), o.origdport(80), o.ctstate('DNAT')], t.accept()],
+          ],
+        },
+      },
+    });
+    const e = createEngine(rs, ctx);
+    const r = e.reach({
+      ingress: 'docker0',
+      packets: {
+        protocols: ['tcp'],
+        destinations: ['93.184.216.0/24'],
+        destinationPorts: [{ from: 80, to: 80 }],
+      },
+    });
+    const local = r.deliveredTo({ kind: 'local', port: 3128 });
+    expect(local.certain.isEmpty).toBe(false);
+    expect(local.certain.destinations().sort()).toEqual(['172.17.0.1/32', '203.0.113.1/32']);
+    expect(local.certain.witness()?.destination.startsWith('93.184.216.')).toBe(true);
+  });
+
+  it('tcp-flags --syn holds for new TCP connections only', () => {
+    const rs = ruleset({
+      filter: { INPUT: { policy: 'DROP', rules: [[[o.proto('tcp'), o.syn()], t.accept()]] } },
+    });
+    const e = createEngine(rs, ctx);
+    const fresh = e.reach({
+      ingress: 'eth0',
+      packets: { protocols: ['tcp'], destinations: ['203.0.113.1'] },
+    });
+    expect(fresh.stopped).toEqual([]);
+    const est = e.reach({
+      ingress: 'eth0',
+      packets: { protocols: ['tcp'], destinations: ['203.0.113.1'], states: ['ESTABLISHED'] },
+    });
+    expect(est.deliveredAll.certain.isEmpty).toBe(true);
+    expect(est.deliveredAll.possible.isEmpty).toBe(false);
+  });
+});
