@@ -1,10 +1,15 @@
 /** Command-line entry point: argument parsing and wiring only. Returns the process exit code. */
 import type { Command, CommandIo } from './command.ts';
 import { UsageError } from './command.ts';
+import { audit } from './commands/audit.ts';
+import { chains } from './commands/chains.ts';
+import { parse } from './commands/parse.ts';
+import { review } from './commands/review.ts';
+import { rules } from './commands/rules.ts';
 import { VERSION } from './version.ts';
 
 /** Every command, by name. Keep alphabetical. */
-const COMMANDS: readonly Command[] = [];
+const COMMANDS: readonly Command[] = [audit, chains, parse, review, rules];
 
 function mainUsage(): string {
   const width = Math.max(0, ...COMMANDS.map((c) => c.name.length));

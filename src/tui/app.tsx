@@ -11,6 +11,7 @@ import type { ReviewModel } from './view-model.ts';
 import { ChainsPane } from './views/chains.tsx';
 import { ContainersPane } from './views/containers.tsx';
 import { DetailView } from './views/detail.tsx';
+import { DiagnosticsPane } from './views/diagnostics.tsx';
 import { ExposuresPane } from './views/exposures.tsx';
 import { FindingsPane } from './views/findings.tsx';
 import { HelpView } from './views/help.tsx';
@@ -39,6 +40,8 @@ function Body({ model, state }: { model: ReviewModel; state: ReviewState }): Rea
       return <ContainersPane model={model} state={state} />;
     case 'tracer':
       return <TracerPane model={model} state={state} />;
+    case 'diagnostics':
+      return <DiagnosticsPane model={model} state={state} />;
   }
 }
 
@@ -49,6 +52,7 @@ export function Screen({ model, state }: { model: ReviewModel; state: ReviewStat
     chains: model.ruleCount,
     containers: model.containers.length,
     tracer: null,
+    diagnostics: model.data.audit.diagnostics.length,
   };
   return (
     <Box flexDirection="column" width={state.size.columns} height={state.size.rows}>
@@ -90,12 +94,18 @@ export function App({ model, size }: AppProps): ReactNode {
   useEffect(() => {
     const tracer = model.data.trace;
     if (request === null || tracer === null) return;
-    try {
-      dispatch({ type: 'trace.result', seq: request.seq, trace: tracer(request.packet) });
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      dispatch({ type: 'trace.error', seq: request.seq, message });
-    }
+    // A timer, so "Tracing…" reaches the screen before a first trace builds the engine.
+    const timer = setTimeout(() => {
+      try {
+        dispatch({ type: 'trace.result', seq: request.seq, trace: tracer(request.packet) });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        dispatch({ type: 'trace.error', seq: request.seq, message });
+      }
+    }, 0);
+    return () => {
+      clearTimeout(timer);
+    };
   }, [request, model]);
 
   return <Screen model={model} state={state} />;

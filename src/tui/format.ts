@@ -78,25 +78,29 @@ export function exposureSources(e: Exposure): string {
   return e.reachableFrom.map((r) => `${r.interface}: ${r.sources.join(' ')}`).join('; ');
 }
 
+const VERDICT_ACTION = /^(policy |ACCEPT|DROP|REJECT|QUEUE|NFQUEUE)/;
+const FILTER_HOOKS = new Set(['INPUT', 'FORWARD', 'OUTPUT']);
+
 /**
- * The step that decided the verdict: the last one that accepted, dropped or rejected. Steps
- * that only jump, return, mark or log never decide.
+ * The step that decided the verdict: the last accept, drop or reject of the filter table's
+ * INPUT/FORWARD/OUTPUT walk when there is one (NAT and mangle policies that follow it decide
+ * nothing), otherwise the last verdict-like step anywhere (a raw-table DROP, say).
  */
 export function decidingStep(steps: readonly TraceStep[]): number {
+  let fallback = -1;
   for (let i = steps.length - 1; i >= 0; i -= 1) {
-    const action = steps[i]?.action ?? '';
-    if (/^(policy |ACCEPT|DROP|REJECT|DNAT|SNAT|MASQUERADE|REDIRECT|QUEUE|NFQUEUE)/.test(action)) {
-      // NAT steps only decide when nothing after them did; keep looking for a filter verdict.
-      if (/^(DNAT|SNAT|MASQUERADE|REDIRECT)/.test(action)) {
-        const later = steps
-          .slice(i + 1)
-          .some((s) => /^(policy |ACCEPT|DROP|REJECT)/.test(s.action));
-        if (later) continue;
-      }
-      return i;
-    }
+    const step = steps[i];
+    if (step === undefined || !VERDICT_ACTION.test(step.action)) continue;
+    if (step.table === 'filter' && FILTER_HOOKS.has(step.hook)) return i;
+    if (fallback < 0) fallback = i;
   }
-  return steps.length - 1;
+  return fallback < 0 ? steps.length - 1 : fallback;
+}
+
+/** The file name without its directories, for narrow columns (details show the full path). */
+export function shortLocation(l: SourceLocation): string {
+  const slash = l.file.lastIndexOf('/');
+  return `${slash < 0 ? l.file : l.file.slice(slash + 1)}:${l.line}`;
 }
 
 export function traceSummary(t: Trace): string {

@@ -22,6 +22,7 @@ export type CommandId =
   | 'pane.chains'
   | 'pane.containers'
   | 'pane.tracer'
+  | 'pane.diagnostics'
   | 'filter.text'
   | 'filter.error'
   | 'filter.warning'
@@ -72,6 +73,12 @@ export const BINDINGS: readonly Binding[] = [
   { command: 'pane.chains', keys: ['3'], modes: ['list', 'detail'], help: 'Chains pane' },
   { command: 'pane.containers', keys: ['4'], modes: ['list', 'detail'], help: 'Containers pane' },
   { command: 'pane.tracer', keys: ['5'], modes: ['list', 'detail'], help: 'Packet tracer' },
+  {
+    command: 'pane.diagnostics',
+    keys: ['6'],
+    modes: ['list', 'detail'],
+    help: 'Diagnostics: input dockwall could not read',
+  },
   { command: 'filter.text', keys: ['/'], modes: ['list'], help: 'filter findings by text' },
   { command: 'filter.error', keys: ['e'], modes: ['list'], help: 'show/hide errors' },
   { command: 'filter.warning', keys: ['w'], modes: ['list'], help: 'show/hide warnings' },

@@ -3,7 +3,7 @@
  * clamp scrolling to the real length and tests can read the content without rendering.
  */
 import type { Finding } from '../model/audit.ts';
-import type { Severity } from '../model/diagnostic.ts';
+import type { Diagnostic, Severity } from '../model/diagnostic.ts';
 import type { Trace, TraceStep } from '../model/trace.ts';
 import {
   decidingStep,
@@ -36,7 +36,7 @@ function labelled(label: string, value: string, tone?: Tone): Line {
 export function traceHeader(): Line {
   return [
     {
-      text: `${'#'.padStart(3)}  ${'hook'.padEnd(11)} ${'table'.padEnd(6)} ${'chain'.padEnd(24)} ${'rule'.padStart(5)} ${'line'.padStart(6)}  ${'action'.padEnd(22)} rule`,
+      text: `${'#'.padStart(3)}  ${'hook'.padEnd(11)} ${'table'.padEnd(6)} ${'chain'.padEnd(24)} ${'rule'.padStart(5)} ${'line'.padStart(6)}  ${'action'.padEnd(30)} rule`,
       tone: 'label',
     },
   ];
@@ -50,7 +50,7 @@ function stepLine(step: TraceStep, n: number, deciding: boolean): Line {
   const text =
     `${marker}${String(n).padStart(2)}  ${step.hook.padEnd(11)} ${step.table.padEnd(6)} ` +
     `${step.chain.slice(0, 24).padEnd(24)} ${rule.padStart(5)} ${line.padStart(6)}  ` +
-    `${(step.action + uncertain).slice(0, 22).padEnd(22)} ${step.ruleText}`;
+    `${(step.action + uncertain).slice(0, 30).padEnd(30)} ${step.ruleText}`;
   return [
     { text, tone: deciding ? 'highlight' : step.uncertain ? 'warning' : undefined } as Segment,
   ];
@@ -159,5 +159,20 @@ export function containerLines(row: ContainerRow): Line[] {
       { text: f.message },
     ]);
   }
+  return lines;
+}
+
+export function diagnosticLines(d: Diagnostic): Line[] {
+  const where = `${d.location.file}:${d.location.line}:${d.location.column}`;
+  const lines: Line[] = [
+    [
+      { text: d.severity.toUpperCase(), tone: d.severity },
+      { text: `  ${d.code}`, tone: 'title' },
+    ],
+    plain(d.message),
+    blank,
+    labelled('Where', where),
+  ];
+  if (d.hint !== undefined) lines.push(labelled('Hint', d.hint));
   return lines;
 }

@@ -84,6 +84,8 @@ export async function runReview(load: Loader, streams: ReviewStreams): Promise<n
     stdout: streams.stdout,
     stderr: streams.stderr,
     alternateScreen: true,
+    // The caller checked for a terminal; CI variables must not switch ink to final-frame-only.
+    interactive: true,
     exitOnCtrlC: false,
     patchConsole: true,
   });

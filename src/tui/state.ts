@@ -11,7 +11,7 @@ import { resolveKey } from './keymap.ts';
 import type { FieldId, FormValues } from './packet-form.ts';
 import { FIELDS, parseForm, valuesOf } from './packet-form.ts';
 import type { Line } from './lines.ts';
-import { containerLines, findingLines, traceLines } from './lines.ts';
+import { containerLines, diagnosticLines, findingLines, traceLines } from './lines.ts';
 import type { FindingFilter, ReviewModel } from './view-model.ts';
 import {
   SEVERITIES,
@@ -21,8 +21,16 @@ import {
   findingRows,
 } from './view-model.ts';
 
-export type PaneId = 'findings' | 'exposures' | 'chains' | 'containers' | 'tracer';
-export const PANES: readonly PaneId[] = ['findings', 'exposures', 'chains', 'containers', 'tracer'];
+export type PaneId = 'findings' | 'exposures' | 'chains' | 'containers' | 'tracer' | 'diagnostics';
+export const PANES: readonly PaneId[] = [
+  'findings',
+  'exposures',
+  'chains',
+  'containers',
+  'tracer',
+  'diagnostics',
+];
+const LIST_PANES = ['findings', 'exposures', 'chains', 'containers', 'diagnostics'] as const;
 export type ListPane = Exclude<PaneId, 'tracer'>;
 
 export interface Scroll {
@@ -34,7 +42,8 @@ export interface Scroll {
 
 export type Detail =
   | { readonly kind: 'finding'; readonly finding: Finding }
-  | { readonly kind: 'container'; readonly index: number };
+  | { readonly kind: 'container'; readonly index: number }
+  | { readonly kind: 'diagnostic'; readonly index: number };
 
 export interface TracerState {
   readonly values: FormValues;
@@ -113,7 +122,13 @@ export function initialState(
 ): ReviewState {
   return {
     pane: 'findings',
-    scroll: { findings: START, exposures: START, chains: START, containers: START },
+    scroll: {
+      findings: START,
+      exposures: START,
+      chains: START,
+      containers: START,
+      diagnostics: START,
+    },
     filter: { severities: SEVERITIES, text: '' },
     filterDraft: null,
     detail: null,
@@ -158,6 +173,8 @@ export function itemCount(model: ReviewModel, state: ReviewState, pane: ListPane
       return chainRows(model, state.expanded).length;
     case 'containers':
       return model.containers.length;
+    case 'diagnostics':
+      return model.data.audit.diagnostics.length;
   }
 }
 
@@ -200,6 +217,10 @@ function placeCursor(
 export function detailContent(model: ReviewModel, detail: Detail): Line[] {
   if (detail.kind === 'finding') {
     return findingLines(detail.finding, model.data.ruleDoc(detail.finding.ruleId));
+  }
+  if (detail.kind === 'diagnostic') {
+    const d = model.data.audit.diagnostics[detail.index];
+    return d === undefined ? [] : diagnosticLines(d);
   }
   const row = model.containers[detail.index];
   return row === undefined ? [] : containerLines(row);
@@ -411,6 +432,14 @@ function openItem(model: ReviewModel, state: ReviewState): ReviewState {
             detail: { kind: 'container', index: state.scroll.containers.cursor },
             detailScroll: 0,
           };
+    case 'diagnostics':
+      return model.data.audit.diagnostics[state.scroll.diagnostics.cursor] === undefined
+        ? state
+        : {
+            ...state,
+            detail: { kind: 'diagnostic', index: state.scroll.diagnostics.cursor },
+            detailScroll: 0,
+          };
     case 'tracer': {
       const field = FIELDS[state.tracer.focus];
       if (field === undefined) return traceSelected(model, state);
@@ -513,6 +542,7 @@ function command(model: ReviewModel, state: ReviewState, c: CommandId): ReviewSt
     case 'pane.chains':
     case 'pane.containers':
     case 'pane.tracer':
+    case 'pane.diagnostics':
       return switchPane(state, c.slice('pane.'.length) as PaneId);
     case 'filter.text':
       return state.pane === 'findings' ? { ...state, filterDraft: state.filter.text } : state;
@@ -555,7 +585,7 @@ export function reduce(model: ReviewModel, state: ReviewState, action: Action): 
     case 'resize': {
       const resized = { ...state, size: { columns: action.columns, rows: action.rows } };
       // Re-place every cursor so each stays visible in the new height.
-      return (['findings', 'exposures', 'chains', 'containers'] as const).reduce(
+      return LIST_PANES.reduce(
         (s, pane) => placeCursor(model, s, pane, s.scroll[pane].cursor),
         resized,
       );

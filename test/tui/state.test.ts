@@ -96,6 +96,8 @@ describe('panes and overlays', () => {
     s = run(model, [type('5')], s);
     expect(s.pane).toBe('tracer');
     s = run(model, [key('tab')], s);
+    expect(s.pane).toBe('diagnostics');
+    s = run(model, [key('tab')], s);
     expect(s.pane).toBe('findings');
     s = run(model, [type('?')], s);
     expect(s.help).toBe(true);

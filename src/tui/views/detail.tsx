@@ -6,6 +6,12 @@ import { detailContent, detailHeight } from '../state.ts';
 import type { ReviewModel } from '../view-model.ts';
 import { StyledLine } from './styled.tsx';
 
+const TITLES: Readonly<Record<Detail['kind'], string>> = {
+  finding: 'Finding',
+  container: 'Container',
+  diagnostic: 'Diagnostic',
+};
+
 export function DetailView({
   model,
   state,
@@ -25,7 +31,7 @@ export function DetailView({
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end" dimColor>
-        {`${detail.kind === 'finding' ? 'Finding' : 'Container'} · Esc back · t trace the witness${more}`}
+        {`${TITLES[detail.kind]} · Esc back${detail.kind === 'finding' ? ' · t trace the witness' : ''}${more}`}
       </Text>
       <Box flexDirection="column" height={height}>
         {lines.slice(scroll, scroll + height).map((line, i) => (

@@ -1,7 +1,7 @@
 /** Findings pane: severity groups with counts, the filter, and a virtualised list. */
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
-import { formatLocation } from '../format.ts';
+import { shortLocation } from '../format.ts';
 import type { ReviewState } from '../state.ts';
 import { listHeight } from '../state.ts';
 import type { ReviewModel } from '../view-model.ts';
@@ -55,7 +55,7 @@ export function FindingsPane({
               </Text>
             ) : (
               <Row key={`f${row.index}`} selected={row.index === cursor}>
-                {`  ${row.finding.ruleId.padEnd(28)} ${formatLocation(row.finding.location).padEnd(25)} `}
+                {`  ${row.finding.ruleId.padEnd(28)} ${shortLocation(row.finding.location).padEnd(25)} `}
                 {row.finding.message}
                 {row.finding.suppressed === undefined ? '' : '  (suppressed)'}
               </Row>

@@ -9,6 +9,7 @@ const HINTS: Readonly<Record<ReviewState['pane'], string>> = {
   chains: '↑↓/jk move · Enter/→ open jump · ← close',
   containers: '↑↓/jk move · Enter detail',
   tracer: '↑↓ field · Enter edit/run · PgUp/PgDn scroll the path',
+  diagnostics: '↑↓/jk move · Enter detail',
 };
 
 export function StatusLine({ state }: { readonly state: ReviewState }): ReactNode {

@@ -10,6 +10,7 @@ export const PANE_TITLES: Readonly<Record<PaneId, string>> = {
   chains: 'Chains',
   containers: 'Containers',
   tracer: 'Tracer',
+  diagnostics: 'Diagnostics',
 };
 
 export function Tabs({

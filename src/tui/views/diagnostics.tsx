@@ -1,0 +1,45 @@
+/** Diagnostics pane: what could not be read or modelled, so nothing is hidden by the UI. */
+import { Box, Text } from 'ink';
+import type { ReactNode } from 'react';
+import { shortLocation } from '../format.ts';
+import type { ReviewState } from '../state.ts';
+import { listHeight } from '../state.ts';
+import type { ReviewModel } from '../view-model.ts';
+import { Row, toneProps } from './styled.tsx';
+
+export function DiagnosticsPane({
+  model,
+  state,
+}: {
+  readonly model: ReviewModel;
+  readonly state: ReviewState;
+}): ReactNode {
+  const height = listHeight(state);
+  const { cursor, offset } = state.scroll.diagnostics;
+  const list = model.data.audit.diagnostics;
+  const s = model.data.audit.summary.diagnostics;
+  const assumptions = model.data.audit.snapshot.assumptions.length;
+  return (
+    <Box flexDirection="column">
+      <Text wrap="truncate-end" dimColor>
+        {`${s.error} errors, ${s.warning} warnings, ${s.note} notes while reading and analysing · ${assumptions} assumptions`}
+      </Text>
+      <Text color="cyan" wrap="truncate-end">
+        {`   ${'severity'.padEnd(8)} ${'code'.padEnd(22)} ${'where'.padEnd(28)} message`}
+      </Text>
+      <Box flexDirection="column" height={height}>
+        {list.length === 0 ? (
+          <Text color="green">Every input was read and modelled.</Text>
+        ) : (
+          list.slice(offset, offset + height).map((d, i) => (
+            <Row key={offset + i} selected={offset + i === cursor}>
+              {'  '}
+              <Text {...toneProps(d.severity)}>{d.severity.padEnd(8)}</Text>
+              {` ${d.code.padEnd(22)} ${shortLocation(d.location).padEnd(28)} ${d.message}`}
+            </Row>
+          ))
+        )}
+      </Box>
+    </Box>
+  );
+}
