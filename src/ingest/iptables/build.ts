@@ -67,24 +67,39 @@ const DIALECT_MESSAGES: Readonly<Record<string, string>> = {
   'indented-comment': "indented '#' comment (iptables-restore only accepts '#' at column 1)",
   'comma-address-list':
     'comma-separated address list: expanded into one rule per address, as iptables does',
-  'no-table': "rules outside any '*table' block (iptables -S style); read into the filter table",
+  'no-table':
+    "rules outside any '*table' block (iptables -S style); the table is inferred from the built-in chains named by -P (filter when none)",
 };
 
-export function detectFamily(text: string): { family: Family; header: boolean } {
+/**
+ * The address family of a dump: an `ip6tables-save` header decides; otherwise the addresses in
+ * `-s`/`-d` vote (IPv4 wins ties), then ICMPv6 matches.
+ */
+export function detectFamily(text: string): Family {
   const head = text.slice(0, 4096);
-  if (/^#.*ip6tables/m.test(head)) return { family: 'ipv6', header: true };
-  if (/^#.*\biptables/m.test(head)) {
-    // An iptables header decides only if it is not followed by IPv6 addresses (merged dumps).
-  }
-  const sample = text.length > 2_000_000 ? text.slice(0, 2_000_000) : text;
-  if (
-    /\s(?:-s|-d|--source|--destination)\s+(?:!\s+)?[0-9a-fA-F]*:[0-9a-fA-F:.]*[/\s]/.test(sample)
-  ) {
-    return { family: 'ipv6', header: false };
-  }
-  if (/\s-p\s+(?:ipv6-icmp|icmpv6)\b|icmpv6-type|\s-m\s+icmp6\b/.test(sample))
-    return { family: 'ipv6', header: false };
-  return { family: 'ipv4', header: false };
+  if (/^#.*ip6tables/m.test(head)) return 'ipv6';
+  const sample = text.length > 4_000_000 ? text.slice(0, 4_000_000) : text;
+  const v6 =
+    sample.match(/\s(?:-s|-d|--source|--destination)\s+(?:!\s+)?[0-9a-fA-F]*:[0-9a-fA-F:.]*[/\s]/g)
+      ?.length ?? 0;
+  const v4 =
+    sample.match(/\s(?:-s|-d|--source|--destination)\s+(?:!\s+)?\d+\.\d+\.\d+\.\d+/g)?.length ?? 0;
+  if (v6 > v4) return 'ipv6';
+  if (v4 > 0) return 'ipv4';
+  if (/\s-p\s+(?:ipv6-icmp|icmpv6)\b|icmpv6-type|\s-m\s+icmp6\b/.test(sample)) return 'ipv6';
+  return 'ipv4';
+}
+
+/** Without `*table` lines (`iptables -S`), the built-in chains named by `-P` tell the table. */
+function guessTable(text: string): string {
+  const policies = new Set([...text.matchAll(/^-P\s+(\S+)/gm)].map((m) => m[1] ?? ''));
+  if (policies.size === 0) return 'filter';
+  const fits = Object.entries(BUILTIN_CHAINS).filter(([, chains]) =>
+    [...policies].every((p) => chains.includes(p)),
+  );
+  fits.sort((a, b) => a[1].length - b[1].length);
+  const exact = fits.find(([, chains]) => chains.length === policies.size);
+  return exact?.[0] ?? fits[0]?.[0] ?? 'filter';
 }
 
 /** Groups lexer tokens into lines (Newline tokens end a line). */
@@ -125,7 +140,7 @@ export function buildRuleset(
   familyOption: Family | undefined,
 ): BuildResult {
   const diagnostics: Diagnostic[] = [];
-  const family = familyOption ?? detectFamily(text).family;
+  const family = familyOption ?? detectFamily(text);
   const dialectSeen = new Map<string, { location: SourceLocation; count: number }>();
   const dialect = (kind: string, location: SourceLocation): void => {
     const seen = dialectSeen.get(kind);
@@ -179,7 +194,8 @@ export function buildRuleset(
   const ensureTable = (location: SourceLocation): TableDraft => {
     if (current !== null) return current;
     dialect('no-table', location);
-    current = tables.get('filter') ?? openTable('filter', location);
+    const name = guessTable(text);
+    current = tables.get(name) ?? openTable(name, location);
     return current;
   };
 

@@ -999,6 +999,8 @@ export const MODULES: Readonly<Record<string, ModuleSpec>> = {
       '--utc': flag,
       '--contiguous': flag,
     },
+    // iptables ≤ 1.3 spelled the weekday list `--days`.
+    aliases: { '--days': '--weekdays' },
     order: [
       '--timestart',
       '--timestop',

@@ -266,7 +266,7 @@ export function parseRuleSpec(words: readonly ArgWord[], ctx: RuleContext): Rule
     const { name, inline } = splitOption(w.value);
     const owner = resolve(name);
     if (owner === null) {
-      error(w, `unknown option '${name}'`);
+      error(w, `unknown option '${name}'`, 'unknown-option');
       negation = null;
       i++;
       // Skip this option's arguments: they cannot be told apart from stray words.
@@ -472,7 +472,7 @@ export function parseRuleSpec(words: readonly ArgWord[], ctx: RuleContext): Rule
       }
     } catch (e) {
       if (!(e instanceof ValueError)) throw e;
-      error(w, e.message);
+      error(w, e.message, 'invalid-value');
     }
   }
   if (negation !== null) error(negation, "'!' is not followed by an option");
@@ -485,7 +485,7 @@ export function parseRuleSpec(words: readonly ArgWord[], ctx: RuleContext): Rule
       target = makeTarget(targetName, targetOptions, isGoto, tloc, ctx);
     } catch (e) {
       if (!(e instanceof ValueError)) throw e;
-      error(targetWord, e.message);
+      error(targetWord, e.message, 'invalid-value');
     }
   }
 
