@@ -1,0 +1,226 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  buildNetworkContext,
+  describeAddress,
+  detectEra,
+  findRuleDrift,
+  isDockerManagedChain,
+  mapPublishedPorts,
+} from '../../src/docker/index.ts';
+import { parseIptables } from '../../src/ingest/iptables/index.ts';
+import { loadNftRuleset } from '../../src/ingest/nft.ts';
+import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import type { Ruleset } from '../../src/model/ruleset.ts';
+import type { Snapshot } from '../../src/model/snapshot.ts';
+
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+const fixtures = path.join(repoRoot, 'fixtures/snapshots');
+const golden = path.resolve(repoRoot, '../shared/reference/moby-golden');
+const load = (rel: string) => loadSnapshot({ directory: path.join(fixtures, rel) });
+
+/** The same ruleset without the rules whose text contains `needle`. */
+function withoutRules(rs: Ruleset, needle: string): Ruleset {
+  return {
+    ...rs,
+    tables: rs.tables.map((t) => ({
+      ...t,
+      chains: t.chains.map((c) => ({
+        ...c,
+        rules: c.rules.filter((r) => !r.text.includes(needle)),
+      })),
+    })),
+  };
+}
+
+describe('detectEra', () => {
+  it('says none, with evidence, for rules without Docker chains', () => {
+    const { ruleset } = parseIptables(
+      '*filter\n:INPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n',
+      {
+        file: 'x',
+      },
+    );
+    const era = detectEra({ ipv4: ruleset, ipv6: null, dockerVersion: null });
+    expect(era.era).toBe('none');
+    expect(era.evidence[0]?.text).toMatch(/no Docker chains/);
+  });
+
+  it('names the chains that decided classic and v28, with their locations', async () => {
+    const classic = (await load('20.10.24/s1-default-bridge-p8080')).era;
+    expect(classic.era).toBe('classic');
+    expect(classic.evidence.map((e) => e.text).join('\n')).toMatch(
+      /DOCKER-ISOLATION-STAGE-1 exists without DOCKER-FORWARD/,
+    );
+    const v28 = (await load('28.5.2/s1-default-bridge-p8080')).era;
+    expect(v28.evidence[0]?.location?.line).toBeGreaterThan(0);
+    expect(v28.evidence[0]?.text).toMatch(/DOCKER-FORWARD exists/);
+  });
+
+  it('notices the missing DOCKER-USER of 28.x with DOCKER_FIREWALL_BACKEND=nftables', async () => {
+    const s = await load('28.5.2/s19-env-DOCKER_FIREWALL_BACKEND-nftables-bridge-still-iptables');
+    expect(s.era.era).toBe('v28');
+    expect(s.era.evidence.map((e) => e.text)).toContain(
+      'no DOCKER-USER chain in the IPv4 filter table (28.x started with DOCKER_FIREWALL_BACKEND=nftables, or the chain was removed)',
+    );
+  });
+
+  describe.skipIf(!existsSync(golden))(
+    '29.x layouts from moby golden files (needs ../shared/reference)',
+    () => {
+      const pick = (dir: string, suffix: string) => {
+        const name = readdirSync(path.join(golden, dir)).find(
+          (f) => !f.startsWith('cleaned') && f.endsWith(suffix),
+        );
+        if (name === undefined) throw new Error(`no ${suffix} golden`);
+        return readFileSync(path.join(golden, dir, name), 'utf8');
+      };
+      it('detects v29 from DOCKER-INTERNAL and no isolation chains', () => {
+        const { ruleset } = parseIptables(pick('iptabler', '__iptables.golden'), { file: 'g' });
+        const era = detectEra({ ipv4: ruleset, ipv6: null, dockerVersion: '29.1.2' });
+        expect(era.era).toBe('v29');
+        expect(era.versionMismatch).toBeNull();
+        expect(era.evidence.map((e) => e.text)).toContain(
+          'filter chain DOCKER-INTERNAL exists (new in 29.0)',
+        );
+      });
+      it('detects the nftables backend from table docker-bridges and cross-checks the version', () => {
+        const { summary } = loadNftRuleset(pick('nftabler', '__ip.golden'), 'nft.txt');
+        const era = detectEra({
+          ipv4: null,
+          ipv6: null,
+          nftTables: summary?.tables ?? null,
+          nftFile: 'nft.txt',
+          dockerVersion: '28.5.2',
+        });
+        expect(era.era).toBe('nftables');
+        expect(era.evidence[0]).toMatchObject({ location: { file: 'nft.txt', line: 1 } });
+        expect(era.versionMismatch).toMatch(/28.5.2.*nftables layout/);
+      });
+    },
+  );
+});
+
+describe('isDockerManagedChain', () => {
+  it('knows which chains each era writes, and that DOCKER-USER is the user’s', () => {
+    expect(isDockerManagedChain('filter', 'DOCKER-FORWARD', 'v28')).toBe(true);
+    expect(isDockerManagedChain('filter', 'DOCKER-FORWARD', 'classic')).toBe(false);
+    expect(isDockerManagedChain('filter', 'DOCKER-ISOLATION-STAGE-2', 'v29')).toBe(false);
+    expect(isDockerManagedChain('filter', 'DOCKER-INTERNAL', 'v29')).toBe(true);
+    expect(isDockerManagedChain('nat', 'DOCKER', 'classic')).toBe(true);
+    expect(isDockerManagedChain('filter', 'DOCKER-USER', 'v28')).toBe(false);
+    expect(isDockerManagedChain('filter', 'FORWARD', 'v29')).toBe(false);
+    expect(isDockerManagedChain('filter', 'DOCKER-ISOLATION-STAGE-1', 'nftables')).toBe(true);
+  });
+});
+
+describe('mapPublishedPorts', () => {
+  it('finds DNAT, ACCEPT and the raw direct-access DROP of a 28.x published port', async () => {
+    const [v4, v6] = mapPublishedPorts(await load('28.5.2/s1-default-bridge-p8080'));
+    expect(v4?.via).toBe('rules');
+    expect(v4?.dnat.map((r) => r.text)).toEqual([
+      '-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80',
+    ]);
+    expect(v4?.accept.map((r) => r.text)).toEqual([
+      '-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT',
+    ]);
+    expect(v4?.rawDrop.map((r) => r.text)).toEqual([
+      '-A PREROUTING -d 172.17.0.2/32 ! -i docker0 -j DROP',
+    ]);
+    expect(v4?.missing).toEqual([]);
+    // [::]:8080 of an IPv4-only container: docker-proxy, no rule can implement it
+    expect(v6).toMatchObject({ family: 'ipv6', via: 'proxy', containerAddress: null });
+  });
+
+  it('maps IPv6 publishing through ip6tables', async () => {
+    const ports = mapPublishedPorts(await load('28.5.2/s7-usernet-ipv6-ip6tables'));
+    const v6 = ports.find((p) => p.family === 'ipv6');
+    expect(v6?.containerAddress).toBe('fd00:db8:1::2');
+    expect(v6?.dnat[0]?.text).toContain('--to-destination [fd00:db8:1::2]:80');
+    expect(v6?.rawDrop.length).toBe(1);
+  });
+
+  it('has no DNAT for a routed mapping and says what is missing when a rule was removed', async () => {
+    const routed = mapPublishedPorts(await load('28.5.2/s17-usernet-portmap-routed'))[0];
+    expect(routed).toMatchObject({ via: 'routed', missing: [] });
+    const s = await load('28.5.2/s2-usernet-portmap-lo');
+    expect(s.host.containers).toEqual([]); // this capture has no inspect file
+    const s1 = await load('20.10.24/s2-default-bridge-p127.0.0.1-8080');
+    const ipv4 = s1.ipv4;
+    if (ipv4 === null) throw new Error('no ruleset');
+    const broken: Snapshot = { ...s1, ipv4: withoutRules(ipv4, 'DNAT') };
+    expect(mapPublishedPorts(broken)[0]?.missing).toEqual(['nat DOCKER DNAT rule']);
+    expect(mapPublishedPorts(s1)[0]?.dnat[0]?.text).toContain('-d 127.0.0.1/32');
+  });
+});
+
+describe('findRuleDrift', () => {
+  it('finds nothing on consistent captures', async () => {
+    for (const rel of [
+      '20.10.24/s1-default-bridge-p8080',
+      '28.5.2/s7-usernet-ipv6-ip6tables',
+      '20.10.24/s9-default-bridge-icc-false-link',
+    ]) {
+      expect(findRuleDrift(await load(rel))).toEqual([]);
+    }
+  });
+
+  it('reports Docker rules for a container that is gone', async () => {
+    const s = await load('28.5.2/s1-default-bridge-p8080');
+    const gone: Snapshot = { ...s, host: { ...s.host, containers: [] } };
+    expect(findRuleDrift(gone).map((d) => [d.kind, d.address, d.port])).toEqual([
+      ['dnat', '172.17.0.2', 80],
+      ['accept', '172.17.0.2', 80],
+      ['raw-drop', '172.17.0.2', null],
+    ]);
+    expect(findRuleDrift(gone)[0]?.reason).toBe(
+      "DNAT to 172.17.0.2, which is no current container's address",
+    );
+  });
+
+  it('says nothing when no containers file was read', async () => {
+    const s = await loadSnapshot({
+      files: { iptables: path.join(fixtures, '28.5.2/s1-default-bridge-p8080/iptables-save.txt') },
+    });
+    expect(findRuleDrift(s)).toEqual([]);
+  });
+});
+
+describe('buildNetworkContext and describeAddress', () => {
+  it('assumes lo, the bridges and eth0 without ip-addr.json and routes subnets to bridges', async () => {
+    const s = await load('28.5.2/s3-usernet-portmap');
+    const ctx = buildNetworkContext(s, 'ipv4');
+    expect(ctx.interfaces).toEqual(['lo', 'bridge1', 'docker0', 'eth0']);
+    expect(ctx.localAddresses).toEqual(['127.0.0.1', '192.0.2.1']);
+    expect(ctx.routes).toEqual([
+      { destination: '192.0.2.0/24', device: 'bridge1' },
+      { destination: 'default', device: 'eth0' },
+    ]);
+    expect(s.assumptions.some((a) => a.text.includes('assumed external interface eth0'))).toBe(
+      true,
+    );
+  });
+
+  it('names containers, the host and other addresses', async () => {
+    const s = await load('28.5.2/s7-usernet-ipv6-ip6tables');
+    expect(describeAddress(s, 'ipv4', '192.0.2.2')).toEqual({
+      kind: 'container',
+      name: 'c6',
+      network: 'net6',
+    });
+    expect(describeAddress(s, 'ipv6', 'fd00:db8:1:0::2')).toEqual({
+      kind: 'container',
+      name: 'c6',
+      network: 'net6',
+    });
+    expect(describeAddress(s, 'ipv4', '192.0.2.1')).toEqual({
+      kind: 'host',
+      name: 'bridge6',
+      network: 'net6',
+    });
+    expect(describeAddress(s, 'ipv4', '127.0.0.5')).toEqual({ kind: 'host', name: 'lo' });
+    expect(describeAddress(s, 'ipv4', '192.0.2.77')).toEqual({ kind: 'other', network: 'net6' });
+    expect(describeAddress(s, 'ipv4', '203.0.113.9')).toEqual({ kind: 'other' });
+  });
+});
