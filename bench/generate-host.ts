@@ -2,8 +2,8 @@
  * A generated snapshot of a big kube-proxy-plus-Docker host: ≥ 100,000 iptables rules, thousands
  * of Kubernetes services (ClusterIP, NodePort) load-balanced over endpoints, and thousands of
  * Docker containers on user bridges publishing ports — with containers.json, networks.json,
- * ip-addr.json, ip-route.json, listeners.txt, daemon.json and docker-version.json that agree with
- * the rules. Deterministic from a seed, so benchmarks and UI tests see the same host every time.
+ * ip-addr.json, ip-route.json, listeners.txt, sysctl.txt, daemon.json and docker-version.json
+ * that agree with the rules. Deterministic from a seed, so benchmarks and UI tests see the same host every time.
  *
  * Layout (what the rules and files say, so tests can check it):
  * - external interface `eth0` 203.0.113.10/24, default route via 203.0.113.1;
@@ -500,6 +500,15 @@ export function generateHostFiles(options: GenerateHostOptions = {}): GeneratedH
         2,
       ) + '\n',
     'docker-version.json': JSON.stringify(dockerVersion()) + '\n',
+    // Forwarding on (Docker and Kubernetes need it), br_netfilter loaded (kube-proxy requires it).
+    'sysctl.txt': [
+      'net.ipv4.ip_forward = 1',
+      'net.ipv6.conf.all.forwarding = 0',
+      'net.bridge.bridge-nf-call-iptables = 1',
+      'net.bridge.bridge-nf-call-ip6tables = 1',
+      'net.ipv4.conf.all.route_localnet = 0',
+      '',
+    ].join('\n'),
   };
   return {
     files,
