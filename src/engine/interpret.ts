@@ -221,9 +221,10 @@ class Run {
     const inner = [...stack, chain.name];
     for (const rule of chain.rules) {
       const m = this.matches(rule, p);
-      if (!m.matched) continue;
       const ref = `${table.name}/${chain.name}#${rule.index}`;
+      // an unmodelled match decided this rule either way: the outcome is only possible
       if (m.uncertain) this.uncertain.add(ref);
+      if (!m.matched) continue;
       const t = rule.target;
       const say = (action: string): void =>
         this.step(hook, table, chain, rule, action, m.uncertain);
