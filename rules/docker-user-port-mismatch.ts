@@ -74,7 +74,10 @@ export default defineRule<MessageIds, object>({
       const family = ruleset.family;
       const iface = externalInterfaces(host, family)[0] ?? 'eth0';
       const dst = dstAddress(rule);
-      const destination = dst !== null ? bare(dst) : hostAddressFor(host, family, p.hostIp);
+      const destination =
+        dst !== null
+          ? bare(dst)
+          : hostAddressFor(host, family, p.hostIp, engine?.localAddresses(family));
       const packet = newConnection(
         family,
         p.protocol,

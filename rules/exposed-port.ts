@@ -130,9 +130,11 @@ function locationOf(
     readonly ipv6: { readonly file: string } | null;
   },
 ): { file: string; line: number; column: number } {
+  const located = e.trace.filter((s) => s.file !== null && s.line !== null);
   const step =
-    e.trace.find((s) => s.action.startsWith('DNAT') && s.file !== null && s.line !== null) ??
-    [...e.trace].reverse().find((s) => s.file !== null && s.line !== null);
+    located.find((s) => s.action.startsWith('DNAT')) ??
+    located.find((s) => s.rule !== null && s.action.startsWith('ACCEPT')) ??
+    located[located.length - 1];
   if (step !== undefined && step.file !== null && step.line !== null)
     return { file: step.file, line: step.line, column: 1 };
   const file =

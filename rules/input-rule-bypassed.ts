@@ -107,7 +107,12 @@ export default defineRule<MessageIds, object>({
           addr: string;
         }[] = [];
         for (const m of mine) {
-          const addr = hostAddressFor(host, ruleset.family, m.p.hostIp);
+          const addr = hostAddressFor(
+            host,
+            ruleset.family,
+            m.p.hostIp,
+            engine?.localAddresses(ruleset.family),
+          );
           const ev = bypassEvidence(ruleset, m, engine, addr, iface);
           if (ev !== null) bypassed.push({ m, ev, addr });
         }

@@ -67,7 +67,13 @@ export default defineRule<MessageIds, object>({
             related: [{ message: `rule ${cover.index} covers it`, location: cover.location }],
           });
         }
-        if (engine === null || findChain(table, chain.name) === undefined) return;
+        // Reach sets depend on the host's addresses (addrtype LOCAL, routing): without ip-addr.json
+        // they rest on guesses, and a "never reached" claim would not be proof.
+        const addressesKnown = context.snapshot.files.some(
+          (f) => f.role === 'ip-addr' && f.status === 'read',
+        );
+        if (engine === null || !addressesKnown || table.name !== 'filter') return;
+        if (findChain(table, chain.name) === undefined) return;
         for (const rule of chain.rules) {
           if (reported.has(rule.index)) continue;
           const r = engine.ruleReach(ruleset.family, table.name, chain.name, rule.index);

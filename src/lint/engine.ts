@@ -26,14 +26,23 @@ export interface RuleReach {
   readonly redundant: boolean;
 }
 
+/** Where delivered packets must end up to count (post-NAT): a container socket or a host one. */
+export interface DeliveryTarget {
+  readonly kind: 'local' | 'forward';
+  readonly address?: string;
+  readonly port?: number;
+}
+
 export interface LintEngine {
   /** Families the snapshot has a ruleset for. */
   readonly families: readonly Family[];
+  /** Addresses the engine treats as the host's own (routing delivers them to INPUT). */
+  localAddresses(family: Family): readonly string[];
   /** The trace of one new connection through the ruleset of the packet's family. */
   trace(packet: Packet): Trace | null;
   /**
    * Sources per ingress interface whose new connections to `destination:port/protocol` are
-   * accepted and delivered (locally or forwarded). Null when the engine cannot answer.
+   * accepted and delivered to one of `targets`. Null when the engine cannot answer.
    */
   sourcesReaching(
     family: Family,
@@ -41,6 +50,7 @@ export interface LintEngine {
     destination: string,
     port: number,
     interfaces: readonly string[],
+    targets: readonly DeliveryTarget[],
   ): readonly SourceReach[] | null;
   /** How a rule can be reached; null when the engine cannot answer for that chain. */
   ruleReach(family: Family, table: string, chain: string, index: number): RuleReach | null;

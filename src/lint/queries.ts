@@ -165,8 +165,18 @@ export function externalInterfaces(host: DockerHost, family: Family): string[] {
   return out.length > 0 ? out : ['eth0'];
 }
 
-/** An address of the host a remote client would connect to for a wildcard binding. */
-export function hostAddressFor(host: DockerHost, family: Family, bound: string): string {
+/**
+ * An address of the host a remote client would connect to for a binding: the bound address
+ * itself, or for a wildcard the host's own address on an external interface, else another
+ * non-loopback address the engine treats as local (a bridge gateway), else a documentation
+ * address (which the engine will not deliver locally, so claims built on it fail safe).
+ */
+export function hostAddressFor(
+  host: DockerHost,
+  family: Family,
+  bound: string,
+  local: readonly string[] = [],
+): string {
   if (!isWildcard(bound)) return bound;
   const ext = externalInterfaces(host, family);
   for (const name of ext) {
@@ -174,7 +184,16 @@ export function hostAddressFor(host: DockerHost, family: Family, bound: string):
     const addr = iface?.addresses.find((a) => a.family === family && a.scope !== 'link');
     if (addr !== undefined) return addr.address;
   }
-  // Documentation addresses: no host address known, so say so with an address that is none.
+  const usable = local.filter(
+    (a) => familyOfAddress(a) === family && !isLoopback(a) && !a.toLowerCase().startsWith('fe80:'),
+  );
+  const gateways = new Set(
+    host.networks.flatMap((n) =>
+      n.subnets.map((s) => s.gateway).filter((g): g is string => g !== null),
+    ),
+  );
+  const preferred = usable.find((a) => !gateways.has(a)) ?? usable[0];
+  if (preferred !== undefined) return preferred;
   return family === 'ipv4' ? '198.51.100.1' : '2001:db8:1::1';
 }
 

@@ -53,6 +53,7 @@ export function runRules(
   config: ResolvedConfig,
   engine: LintEngine | null,
   exposures: readonly Exposure[] = [],
+  onRule?: (id: string) => void,
 ): RunOutput {
   const findings: Finding[] = [];
   const diagnostics: Diagnostic[] = [];
@@ -75,6 +76,7 @@ export function runRules(
       );
       continue;
     }
+    onRule?.(id);
     const options = { ...rule.meta.defaultOptions, ...(config.rules[id]?.options ?? {}) };
     const report = (d: ReportDescriptor<string>): void => {
       const template = rule.meta.messages[d.messageId] ?? d.messageId;

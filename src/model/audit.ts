@@ -71,6 +71,10 @@ export interface AuditSummary {
   readonly diagnostics: Readonly<Record<Severity, number>>;
   readonly rules: number;
   readonly containers: number;
+  /** Findings silenced by ignores in the config (still listed, marked `suppressed`). */
+  readonly suppressed?: number;
+  /** Findings left out because the baseline already has them. */
+  readonly baselined?: number;
 }
 
 export interface AuditResult {

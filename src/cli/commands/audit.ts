@@ -1,0 +1,183 @@
+/** `dockwall audit`: argument parsing and wiring of snapshot → analyze → reporter → exit code. */
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { RULES } from '../../../rules/index.ts';
+import { loadSnapshot } from '../../ingest/snapshot.ts';
+import { analyze } from '../../lint/analyze.ts';
+import type { Baseline } from '../../lint/baseline.ts';
+import { createBaseline, parseBaseline, serializeBaseline } from '../../lint/baseline.ts';
+import { loadConfig } from '../../lint/config.ts';
+import type { FailOn, ResolvedConfig } from '../../lint/config-types.ts';
+import { DEFAULT_CONFIG } from '../../lint/config-types.ts';
+import type { RuleModule } from '../../lint/rule.ts';
+import type { Diagnostic } from '../../model/diagnostic.ts';
+import { exitCode } from '../../report/exit-code.ts';
+import { formatJson } from '../../report/json.ts';
+import { formatMarkdown } from '../../report/markdown.ts';
+import { formatSarif } from '../../report/sarif.ts';
+import { formatText, shouldColor } from '../../report/text.ts';
+import type { Command, CommandIo } from '../command.ts';
+import { UsageError } from '../command.ts';
+import { SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotInputFrom } from '../snapshot-args.ts';
+
+const FORMATS = ['text', 'json', 'sarif', 'markdown'] as const;
+type Format = (typeof FORMATS)[number];
+const FAIL_ON: readonly FailOn[] = ['error', 'warning', 'note', 'never'];
+
+const usage = `Usage: dockwall audit [SNAPSHOT_DIR | --iptables FILE …] [options]
+
+Audit a Docker host snapshot: what is exposed to whom, and which firewall rules do not do what
+they look like they do. Every finding carries a witness packet and its trace.
+
+Options:
+  --format text|json|sarif|markdown   report format (default: text)
+  --output FILE                       write the report to FILE instead of stdout
+  --config FILE                       config file (default: .dockwall.yaml in the current directory)
+  --fail-on error|warning|note|never  exit 1 when something is at or above this (default: error)
+  --baseline FILE                     report only findings that are not in FILE
+  --write-baseline FILE               record today's findings in FILE (then exit 0)
+
+Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage, input or
+internal error (including a snapshot with no readable ruleset).
+
+${SNAPSHOT_USAGE}`;
+
+const RULE_MAP = RULES as Readonly<Record<string, RuleModule>>;
+
+function printDiagnostics(io: CommandIo, diagnostics: readonly Diagnostic[]): void {
+  for (const d of diagnostics) {
+    io.stderr.write(
+      `${d.location.file}:${d.location.line}:${d.location.column}: ${d.severity}: ${d.message}\n`,
+    );
+  }
+}
+
+async function resolveConfig(
+  given: string | undefined,
+  io: CommandIo,
+): Promise<ResolvedConfig | null> {
+  const candidate = given ?? path.join(io.cwd, '.dockwall.yaml');
+  if (given === undefined && !existsSync(candidate)) return DEFAULT_CONFIG;
+  const file = given === undefined ? candidate : path.resolve(io.cwd, given);
+  const { config, diagnostics } = await loadConfig(file, RULE_MAP);
+  printDiagnostics(io, diagnostics);
+  if (diagnostics.some((d) => d.severity === 'error')) {
+    io.stderr.write(`dockwall audit: invalid config ${file}\n`);
+    return null;
+  }
+  return config;
+}
+
+/** Writes a one-line progress note on a TTY once analysis has run for over a second. */
+function progressReporter(io: CommandIo): { tick: (phase: string) => void; done: () => void } {
+  const start = Date.now();
+  let shown = false;
+  const tty = io.stderr.isTTY === true;
+  return {
+    tick(phase) {
+      if (!tty || Date.now() - start < 1000) return;
+      shown = true;
+      const seconds = ((Date.now() - start) / 1000).toFixed(1);
+      io.stderr.write(`\r\u001B[2Kdockwall: analysing… ${phase} (${seconds}s)`);
+    },
+    done() {
+      if (shown) io.stderr.write('\r\u001B[2K');
+    },
+  };
+}
+
+async function run(argv: readonly string[], io: CommandIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ...SNAPSHOT_OPTIONS,
+        format: { type: 'string', short: 'f' },
+        output: { type: 'string', short: 'o' },
+        config: { type: 'string', short: 'c' },
+        'fail-on': { type: 'string' },
+        baseline: { type: 'string' },
+        'write-baseline': { type: 'string' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  const format = (values.format ?? 'text') as Format;
+  if (!FORMATS.includes(format)) {
+    throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
+  }
+  const failOnArg = values['fail-on'];
+  if (failOnArg !== undefined && !FAIL_ON.includes(failOnArg as FailOn)) {
+    throw new UsageError(`--fail-on must be one of ${FAIL_ON.join(', ')}`);
+  }
+  const input = snapshotInputFrom(values, positionals, io.cwd);
+
+  const config = await resolveConfig(values.config, io);
+  if (config === null) return 2;
+  const failOn: FailOn = (failOnArg as FailOn | undefined) ?? config.failOn ?? 'error';
+
+  let baseline: Baseline | null = null;
+  if (values.baseline !== undefined) {
+    const file = path.resolve(io.cwd, values.baseline);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      io.stderr.write(
+        `dockwall audit: cannot read baseline ${file}: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      return 2;
+    }
+    const b = parseBaseline(text, file);
+    printDiagnostics(io, b.diagnostics);
+    if (b.baseline === null) return 2;
+    baseline = b.baseline;
+  }
+
+  const snapshot = await loadSnapshot(input);
+  const progress = progressReporter(io);
+  const result = analyze(snapshot, config, { baseline, onProgress: progress.tick });
+  progress.done();
+
+  const report =
+    format === 'json'
+      ? formatJson(result)
+      : format === 'sarif'
+        ? formatSarif(result, RULE_MAP)
+        : format === 'markdown'
+          ? formatMarkdown(result, new Set(Object.keys(RULE_MAP)))
+          : formatText(result, {
+              color: values.output === undefined && shouldColor(io.stdout.isTTY, io.env),
+              ...(io.stdout.columns === undefined ? {} : { width: io.stdout.columns }),
+            });
+  if (values.output === undefined) io.stdout.write(report);
+  else await writeFile(path.resolve(io.cwd, values.output), report);
+
+  const code = exitCode(result, failOn);
+  if (values['write-baseline'] !== undefined && code !== 2) {
+    const file = path.resolve(io.cwd, values['write-baseline']);
+    await writeFile(file, serializeBaseline(createBaseline(result.findings)));
+    io.stderr.write(
+      `dockwall audit: wrote ${result.findings.length} finding(s) to baseline ${file}\n`,
+    );
+    return 0;
+  }
+  if (code === 2) {
+    io.stderr.write('dockwall audit: no ruleset could be read; nothing was analysed\n');
+  }
+  return code;
+}
+
+export const audit: Command = {
+  name: 'audit',
+  summary: 'Audit a host snapshot: exposures, findings with witness packets, CI exit codes',
+  usage,
+  run,
+};

@@ -1,0 +1,55 @@
+/** `dockwall chains`: the rebuilt chain order per hook and each container's paths. */
+import { parseArgs } from 'node:util';
+import { loadSnapshot } from '../../ingest/snapshot.ts';
+import { buildChainsView, formatChainsText } from '../../report/chains.ts';
+import type { Command, CommandIo } from '../command.ts';
+import { UsageError } from '../command.ts';
+import { SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotInputFrom } from '../snapshot-args.ts';
+
+const usage = `Usage: dockwall chains SNAPSHOT [--format text|json]
+
+Show the order a packet meets the chains, per hook and table (raw, nat PREROUTING → DOCKER,
+filter FORWARD → DOCKER-USER → Docker's chains, INPUT, …), each chain marked Docker-managed or
+operator-written, chains nothing jumps to, and each container's network mode, networks and paths.
+
+${SNAPSHOT_USAGE}`;
+
+async function run(argv: readonly string[], io: CommandIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: { ...SNAPSHOT_OPTIONS, format: { type: 'string', short: 'f' } },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const format = parsed.values.format ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new UsageError('--format must be text or json');
+  const snapshot = await loadSnapshot(snapshotInputFrom(parsed.values, parsed.positionals, io.cwd));
+  for (const d of snapshot.diagnostics) {
+    if (d.severity === 'error') {
+      io.stderr.write(
+        `${d.location.file}:${d.location.line}:${d.location.column}: ${d.severity}: ${d.message}\n`,
+      );
+    }
+  }
+  if (snapshot.ipv4 === null && snapshot.ipv6 === null) {
+    io.stderr.write('dockwall chains: no iptables or ip6tables ruleset could be read\n');
+    return 2;
+  }
+  const view = buildChainsView(snapshot);
+  io.stdout.write(
+    format === 'json' ? `${JSON.stringify(view, null, 2)}\n` : formatChainsText(view),
+  );
+  return 0;
+}
+
+export const chains: Command = {
+  name: 'chains',
+  summary: 'Show the chain order a packet meets and the paths each container’s traffic takes',
+  usage,
+  run,
+};

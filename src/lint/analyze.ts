@@ -1,0 +1,153 @@
+/**
+ * `analyze(snapshot, config)`: the one entry point of an audit (the CLI and the terminal UI both
+ * call it). Builds the engine, computes exposures, runs the rules, applies the policy, ignores
+ * and baseline, and returns the AuditResult in a deterministic order. Never throws: anything
+ * that goes wrong becomes a diagnostic in the result.
+ */
+import { RULES } from '../../rules/index.ts';
+import { VERSION } from '../cli/version.ts';
+import type { AuditResult, Exposure, Finding } from '../model/audit.ts';
+import type { Diagnostic, Severity } from '../model/diagnostic.ts';
+import { compareDiagnostics, diagnostic, fileLocation } from '../model/diagnostic.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import type { Baseline } from './baseline.ts';
+import { applyBaseline } from './baseline.ts';
+import type { ResolvedConfig } from './config-types.ts';
+import { createLintEngine } from './default-engine.ts';
+import type { LintEngine } from './engine.ts';
+import { computeExposures } from './exposures.ts';
+import { applyIgnores } from './ignores.ts';
+import { evaluatePolicy } from './policy.ts';
+import type { RuleModule } from './rule.ts';
+import { compareFindings, runRules } from './runner.ts';
+
+export interface AnalyzeOptions {
+  /** The rules to run (default: every registered rule). */
+  readonly rules?: Readonly<Record<string, RuleModule>>;
+  /** An engine to use; `null` runs without one; absent builds the symbolic engine. */
+  readonly engine?: LintEngine | null;
+  /** Today as YYYY-MM-DD, for ignore expiry (default: the current UTC date). */
+  readonly today?: string;
+  /** Report only findings not in this baseline. */
+  readonly baseline?: Baseline | null;
+  /** Called as each phase starts (for a progress indicator on slow hosts). */
+  readonly onProgress?: (phase: string) => void;
+}
+
+function count(items: readonly { readonly severity: Severity }[]): Record<Severity, number> {
+  const out: Record<Severity, number> = { error: 0, warning: 0, note: 0 };
+  for (const i of items) out[i.severity] += 1;
+  return out;
+}
+
+function anchorFile(snapshot: Snapshot): string {
+  return snapshot.ipv4?.file ?? snapshot.ipv6?.file ?? snapshot.directory ?? 'snapshot';
+}
+
+function buildEngine(
+  snapshot: Snapshot,
+  given: LintEngine | null | undefined,
+  diagnostics: Diagnostic[],
+): LintEngine | null {
+  if (given !== undefined) return given;
+  try {
+    const built = createLintEngine(snapshot);
+    diagnostics.push(...built.diagnostics);
+    return built.engine;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    diagnostics.push(
+      diagnostic(
+        'engine-error',
+        'error',
+        `The packet engine failed on this snapshot (${message}); exposures and engine-based checks are missing.`,
+        fileLocation(anchorFile(snapshot)),
+      ),
+    );
+    return null;
+  }
+}
+
+export function analyze(
+  snapshot: Snapshot,
+  config: ResolvedConfig,
+  options: AnalyzeOptions = {},
+): AuditResult {
+  const diagnostics: Diagnostic[] = [...snapshot.diagnostics];
+  const rules = options.rules ?? (RULES);
+  let exposures: Exposure[] = [];
+  let findings: Finding[] = [];
+  let ruleCount = 0;
+  let baselined = 0;
+
+  if (snapshot.ipv4 === null && snapshot.ipv6 === null) {
+    diagnostics.push(
+      diagnostic(
+        'no-ruleset',
+        'error',
+        'No iptables or ip6tables ruleset could be read: nothing was analysed, so nothing can be said to be safe.',
+        fileLocation(snapshot.directory ?? 'snapshot'),
+        'Give a snapshot directory with iptables-save.txt, or --iptables FILE.',
+      ),
+    );
+  } else {
+    const progress = options.onProgress ?? (() => undefined);
+    progress('building the packet engine');
+    const engine = buildEngine(snapshot, options.engine, diagnostics);
+    progress('computing exposures');
+    try {
+      if (engine !== null) exposures = computeExposures(snapshot.host, engine);
+    } catch (error) {
+      diagnostics.push(
+        diagnostic(
+          'engine-error',
+          'error',
+          `Computing exposures failed: ${error instanceof Error ? error.message : String(error)}`,
+          fileLocation(anchorFile(snapshot)),
+        ),
+      );
+    }
+    const run = runRules(snapshot, rules, config, engine, exposures, (id) =>
+      progress(`rule ${id}`),
+    );
+    ruleCount = run.ran.length;
+    diagnostics.push(...run.diagnostics);
+    findings = run.findings;
+    if (config.policy !== null) findings.push(...evaluatePolicy(exposures, config.policy));
+    const today = options.today ?? new Date().toISOString().slice(0, 10);
+    const ignored = applyIgnores(findings, config.ignores, today);
+    findings = ignored.findings;
+    diagnostics.push(...ignored.diagnostics);
+    if (options.baseline !== undefined && options.baseline !== null) {
+      const b = applyBaseline(findings, options.baseline);
+      findings = b.findings;
+      baselined = b.baselined;
+    }
+  }
+
+  findings.sort(compareFindings);
+  diagnostics.sort(compareDiagnostics);
+  const active = findings.filter((f) => f.suppressed === undefined);
+  return {
+    schemaVersion: 1,
+    tool: { name: 'dockwall', version: VERSION },
+    snapshot: {
+      directory: snapshot.directory,
+      files: snapshot.files,
+      assumptions: snapshot.assumptions,
+      era: snapshot.era,
+    },
+    summary: {
+      exposures: exposures.length,
+      findings: count(active),
+      diagnostics: count(diagnostics),
+      rules: ruleCount,
+      containers: snapshot.host.containers.length,
+      suppressed: findings.length - active.length,
+      baselined,
+    },
+    exposures,
+    findings,
+    diagnostics,
+  };
+}

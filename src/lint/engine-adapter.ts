@@ -1,0 +1,89 @@
+/**
+ * The LintEngine port implemented over the symbolic engine (one `Engine` per family). Only this
+ * file knows the engine's query shapes; rules ask their questions through the port.
+ */
+import type { NetworkContext } from '../engine/context.ts';
+import type { Engine, PacketSet, RuleReach as EngineRuleReach } from '../engine/types.ts';
+import type { Family } from '../model/ruleset.ts';
+import type { Packet, Trace } from '../model/trace.ts';
+import type { LintEngine, RuleReach, SourceReach } from './engine.ts';
+
+export function adaptEngines(
+  engines: readonly { readonly engine: Engine; readonly context: NetworkContext }[],
+): LintEngine {
+  const byFamily = new Map<Family, Engine>(engines.map((e) => [e.engine.family, e.engine]));
+  const contexts = new Map<Family, NetworkContext>(
+    engines.map((e) => [e.engine.family, e.context]),
+  );
+  const reachCache = new Map<string, EngineRuleReach[]>();
+
+  const ruleReachOf = (engine: Engine, table: string): EngineRuleReach[] => {
+    const key = `${engine.family}/${table}`;
+    let cached = reachCache.get(key);
+    if (cached === undefined) {
+      cached = engine.ruleReach({ table });
+      reachCache.set(key, cached);
+    }
+    return cached;
+  };
+
+  return {
+    families: [...byFamily.keys()],
+    localAddresses(family) {
+      return contexts.get(family)?.localAddresses ?? [];
+    },
+    trace(packet: Packet): Trace | null {
+      return byFamily.get(packet.family)?.trace(packet) ?? null;
+    },
+    sourcesReaching(
+      family,
+      protocol,
+      destination,
+      port,
+      interfaces,
+      targets,
+    ): SourceReach[] | null {
+      const engine = byFamily.get(family);
+      if (engine === undefined) return null;
+      const out: SourceReach[] = [];
+      for (const iface of interfaces) {
+        const result = engine.reach({
+          ingress: [iface],
+          packets: {
+            protocols: [protocol],
+            originalDestinations: [destination],
+            originalDestinationPorts: [{ from: port, to: port }],
+          },
+        });
+        let certainSet: PacketSet | null = null;
+        let possibleSet: PacketSet | null = null;
+        for (const t of targets) {
+          const got = result.deliveredTo({ ...t, protocol });
+          certainSet = certainSet === null ? got.certain : certainSet.or(got.certain);
+          possibleSet = possibleSet === null ? got.possible : possibleSet.or(got.possible);
+        }
+        if (certainSet === null || possibleSet === null) continue;
+        const certain = certainSet.sources();
+        const possible = possibleSet.minus(certainSet).sources();
+        if (certain.length > 0 || possible.length > 0) {
+          out.push({ interface: iface, certain, possible });
+        }
+      }
+      return out;
+    },
+    ruleReach(family, table, chain, index): RuleReach | null {
+      const engine = byFamily.get(family);
+      if (engine === undefined) return null;
+      const r = ruleReachOf(engine, table).find(
+        (x) => x.rule.chain === chain && x.rule.index === index,
+      );
+      if (r === undefined) return null;
+      const reach = r.matched.possible.isEmpty
+        ? 'never'
+        : r.matched.certain.isEmpty
+          ? 'possible'
+          : 'certain';
+      return { reach, coveredBy: [], redundant: false };
+    },
+  };
+}

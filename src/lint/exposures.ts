@@ -1,0 +1,177 @@
+/**
+ * The exposure table: every published port and host listener that a packet from outside the
+ * host reaches, with the sources per ingress interface, a witness packet and its trace. Built
+ * from the Docker model (what could be exposed) and proved with the engine (what is).
+ */
+import type { Exposure, ExposureTarget, ReachableFrom } from '../model/audit.ts';
+import type { DockerHost, Protocol } from '../model/host.ts';
+import type { Family } from '../model/ruleset.ts';
+import type { Certainty, Packet, Trace } from '../model/trace.ts';
+import type { DeliveryTarget, LintEngine, SourceReach } from './engine.ts';
+import {
+  containerAddresses,
+  externalInterfaces,
+  familyOfAddress,
+  hostAddressFor,
+  isLoopback,
+  isWildcard,
+  newConnection,
+  remoteClient,
+} from './queries.ts';
+
+interface Candidate {
+  readonly family: Family;
+  readonly protocol: Protocol;
+  readonly bound: string;
+  readonly port: number;
+  readonly target: ExposureTarget;
+}
+
+function firstAddress(cidr: string): string {
+  const i = cidr.indexOf('/');
+  const base = i < 0 ? cidr : cidr.slice(0, i);
+  // The network address of a wide prefix is a poor witness; 0.0.0.0 is not a real source.
+  if (base === '0.0.0.0') return '203.0.113.10';
+  if (base === '::') return '2001:db8:ffff::10';
+  return base;
+}
+
+function candidates(host: DockerHost): Candidate[] {
+  const out: Candidate[] = [];
+  for (const c of host.containers) {
+    if (!c.running || c.networkMode.kind === 'host') continue;
+    for (const p of c.published) {
+      if (p.hostPort === null || isLoopback(p.hostIp)) continue;
+      const family: Family = p.hostIp === '' ? 'ipv4' : familyOfAddress(p.hostIp);
+      const addrs = containerAddresses(c);
+      const address = addrs.find((a) => familyOfAddress(a) === family) ?? addrs[0] ?? 'unknown';
+      out.push({
+        family,
+        protocol: p.protocol,
+        bound: p.hostIp,
+        port: p.hostPort,
+        target: { kind: 'container', name: c.name, address, port: p.containerPort },
+      });
+    }
+  }
+  for (const l of host.listeners) {
+    if (l.kind === 'docker-proxy' || l.kind === 'dockerd' || isLoopback(l.address)) continue;
+    const families: Family[] =
+      l.address === '*'
+        ? ['ipv4', 'ipv6']
+        : [familyOfAddress(l.address === '' ? '0.0.0.0' : l.address)];
+    for (const family of families) {
+      out.push({
+        family,
+        protocol: l.protocol,
+        bound: l.address,
+        port: l.port,
+        target: { kind: 'host', name: l.process?.name ?? null, address: l.address, port: l.port },
+      });
+    }
+  }
+  return out;
+}
+
+function toReachable(reach: readonly SourceReach[]): {
+  from: ReachableFrom[];
+  certainty: Certainty;
+} {
+  const from = reach
+    .map((r) => ({ interface: r.interface, sources: [...r.certain, ...r.possible] }))
+    .filter((r) => r.sources.length > 0);
+  const certainty: Certainty = reach.some((r) => r.certain.length > 0) ? 'certain' : 'possible';
+  return { from, certainty };
+}
+
+function displayBound(bound: string, family: Family): string {
+  if (bound === '' || bound === '*') return family === 'ipv4' ? '0.0.0.0' : '::';
+  return bound;
+}
+
+/** Exposures in a stable order: family, protocol, host port, host address, target. */
+export function computeExposures(host: DockerHost, engine: LintEngine): Exposure[] {
+  const out: Exposure[] = [];
+  const seen = new Set<string>();
+  for (const cand of candidates(host)) {
+    if (!engine.families.includes(cand.family)) continue;
+    const local = engine.localAddresses(cand.family);
+    const destination = hostAddressFor(host, cand.family, cand.bound, local);
+    // Without any address of this family the host could be reached at, there is nothing to prove.
+    if (isWildcard(cand.bound) && !local.includes(destination)) continue;
+    const key = `${cand.family}|${cand.protocol}|${displayBound(cand.bound, cand.family)}|${cand.port}`;
+    if (seen.has(key)) continue;
+    const ifaces = externalInterfaces(host, cand.family);
+    const targets: DeliveryTarget[] =
+      cand.target.kind === 'container'
+        ? [
+            { kind: 'forward', address: cand.target.address, port: cand.target.port },
+            { kind: 'local', port: cand.port },
+          ]
+        : [{ kind: 'local', port: cand.port }];
+    const reach = engine.sourcesReaching(
+      cand.family,
+      cand.protocol,
+      destination,
+      cand.port,
+      ifaces,
+      targets,
+    );
+    let trace: Trace | null = null;
+    let witness: Packet;
+    if (reach === null) {
+      // The engine cannot enumerate sources: prove one remote client and say only that.
+      witness = newConnection(
+        cand.family,
+        cand.protocol,
+        remoteClient(cand.family),
+        destination,
+        cand.port,
+        ifaces[0] ?? 'eth0',
+      );
+      trace = engine.trace(witness);
+      if (trace === null || trace.verdict !== 'accepted') continue;
+    } else {
+      const first = reach.find((r) => r.certain.length > 0) ?? reach[0];
+      const source = first?.certain[0] ?? first?.possible[0];
+      if (first === undefined || source === undefined) continue;
+      witness = newConnection(
+        cand.family,
+        cand.protocol,
+        firstAddress(source),
+        destination,
+        cand.port,
+        first.interface,
+      );
+      trace = engine.trace(witness);
+    }
+    const reachable =
+      reach === null
+        ? {
+            from: [{ interface: witness.inInterface ?? '*', sources: [witness.source] }],
+            certainty: trace?.certainty ?? 'possible',
+          }
+        : toReachable(reach);
+    if (reachable.from.length === 0) continue;
+    seen.add(key);
+    out.push({
+      family: cand.family,
+      protocol: cand.protocol,
+      hostAddress: displayBound(cand.bound, cand.family),
+      hostPort: cand.port,
+      target: cand.target,
+      reachableFrom: reachable.from,
+      certainty: trace?.certainty === 'possible' ? 'possible' : reachable.certainty,
+      witness,
+      trace: trace?.steps ?? [],
+    });
+  }
+  return out.sort(
+    (a, b) =>
+      a.family.localeCompare(b.family) ||
+      a.protocol.localeCompare(b.protocol) ||
+      a.hostPort - b.hostPort ||
+      a.hostAddress.localeCompare(b.hostAddress) ||
+      (a.target.name ?? '').localeCompare(b.target.name ?? ''),
+  );
+}

@@ -1,0 +1,87 @@
+/**
+ * Markdown report for pull-request comments and wikis: summary, exposure table, findings with
+ * witness and trace in collapsible details, diagnostics.
+ */
+import type { AuditResult } from '../model/audit.ts';
+import { ruleDocsUrl } from '../lint/rule.ts';
+import {
+  describeEra,
+  describeFrom,
+  describeLocation,
+  describePacket,
+  describeTarget,
+  hostPort,
+  shortTrace,
+} from './describe.ts';
+import { summaryLine } from './text.ts';
+
+/** Escapes the characters that break a table cell or inline formatting. */
+export function mdEscape(text: string): string {
+  return text
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/([*_`[\]<>])/g, '\\$1');
+}
+
+export function formatMarkdown(result: AuditResult, knownRules: ReadonlySet<string>): string {
+  const out: string[] = [];
+  const where = result.snapshot.directory ?? 'snapshot';
+  out.push(`# dockwall audit: ${mdEscape(where)}`, '');
+  out.push(
+    `${describeEra(result.snapshot.era)}, ${result.summary.containers} container(s). **${summaryLine(result)}**`,
+    '',
+  );
+
+  out.push('## Exposures', '');
+  if (result.exposures.length === 0) out.push('None.', '');
+  else {
+    out.push('| Host port | Reaches | From | Certainty |', '|---|---|---|---|');
+    for (const e of result.exposures) {
+      out.push(
+        `| \`${hostPort(e.hostAddress, e.hostPort)}/${e.protocol}\` | ${mdEscape(describeTarget(e))} | ${mdEscape(describeFrom(e.reachableFrom))} | ${e.certainty} |`,
+      );
+    }
+    out.push('');
+  }
+
+  out.push('## Findings', '');
+  const active = result.findings.filter((f) => f.suppressed === undefined);
+  if (active.length === 0) out.push('None.', '');
+  for (const f of active) {
+    const rule = knownRules.has(f.ruleId)
+      ? `[\`${f.ruleId}\`](${ruleDocsUrl(f.ruleId)})`
+      : `\`${f.ruleId}\``;
+    out.push(
+      `- **${f.severity}** ${rule} at \`${describeLocation(f.location)}\`: ${mdEscape(f.message)}`,
+    );
+    if (f.witness !== null || f.trace.length > 0) {
+      out.push('  <details><summary>witness and trace</summary>', '');
+      if (f.witness !== null) out.push(`  Witness: \`${describePacket(f.witness)}\``, '');
+      for (const step of shortTrace(f.trace, 12)) out.push(`  1. \`${step}\``);
+      out.push('', '  </details>');
+    }
+  }
+  const ignored = result.findings.filter((f) => f.suppressed !== undefined);
+  if (ignored.length > 0) {
+    out.push('', `<details><summary>${ignored.length} ignored finding(s)</summary>`, '');
+    for (const f of ignored) {
+      out.push(
+        `- \`${f.ruleId}\` at \`${describeLocation(f.location)}\`: ${mdEscape(f.suppressed?.reason ?? '')}`,
+      );
+    }
+    out.push('', '</details>');
+  }
+  if (result.diagnostics.length > 0) {
+    out.push('', '## Input diagnostics', '');
+    for (const d of result.diagnostics) {
+      out.push(
+        `- **${d.severity}** \`${d.code}\` at \`${describeLocation(d.location)}\`: ${mdEscape(d.message)}`,
+      );
+    }
+  }
+  if (result.snapshot.assumptions.length > 0) {
+    out.push('', '## Assumptions', '');
+    for (const a of result.snapshot.assumptions) out.push(`- ${mdEscape(a.text)}`);
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,182 @@
+/**
+ * The text report a person reads first: a summary line, the exposure table, findings by severity
+ * with location, witness and a short trace, then input diagnostics and assumptions. Colour only
+ * when the caller says the output is a terminal and NO_COLOR is unset.
+ */
+import type { AuditResult, Exposure, Finding } from '../model/audit.ts';
+import type { Diagnostic, Severity } from '../model/diagnostic.ts';
+import {
+  describeEra,
+  describeFrom,
+  describeLocation,
+  describePacket,
+  describeTarget,
+  hostPort,
+  plural,
+  shortTrace,
+} from './describe.ts';
+
+export interface TextOptions {
+  readonly color: boolean;
+  /** Terminal width for wrapping the table; default 100. */
+  readonly width?: number;
+  /** Show suppressed findings too (default: only counted). */
+  readonly showSuppressed?: boolean;
+}
+
+interface Paint {
+  red(s: string): string;
+  yellow(s: string): string;
+  cyan(s: string): string;
+  green(s: string): string;
+  bold(s: string): string;
+  dim(s: string): string;
+}
+
+function paint(color: boolean): Paint {
+  const wrap =
+    (open: number, close: number) =>
+    (s: string): string =>
+      color ? `\u001B[${open}m${s}\u001B[${close}m` : s;
+  return {
+    red: wrap(31, 39),
+    yellow: wrap(33, 39),
+    cyan: wrap(36, 39),
+    green: wrap(32, 39),
+    bold: wrap(1, 22),
+    dim: wrap(2, 22),
+  };
+}
+
+/** Whether to colour: a TTY, and NO_COLOR unset or empty (https://no-color.org). */
+export function shouldColor(
+  isTty: boolean | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): boolean {
+  const noColor = env['NO_COLOR'];
+  if (noColor !== undefined && noColor !== '') return false;
+  return isTty === true;
+}
+
+function severityLabel(p: Paint, s: Severity): string {
+  const label = s.padEnd(7);
+  return s === 'error' ? p.red(p.bold(label)) : s === 'warning' ? p.yellow(label) : p.cyan(label);
+}
+
+function table(rows: readonly string[][], p: Paint, header: readonly string[]): string[] {
+  const all = [header as string[], ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]): string =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [`  ${p.dim(line(header))}`, ...rows.map((r) => `  ${line(r)}`)];
+}
+
+function exposureRows(exposures: readonly Exposure[]): string[][] {
+  return exposures.map((e) => [
+    `${hostPort(e.hostAddress, e.hostPort)}/${e.protocol}`,
+    describeTarget(e),
+    describeFrom(e.reachableFrom),
+    e.certainty,
+  ]);
+}
+
+function findingBlock(f: Finding, p: Paint): string[] {
+  const lines = [
+    `${severityLabel(p, f.severity)} ${p.bold(f.ruleId)}  ${p.dim(describeLocation(f.location))}${f.certainty === 'possible' ? p.dim('  (possible)') : ''}`,
+    `        ${f.message}`,
+  ];
+  if (f.witness !== null) lines.push(`        ${p.dim('witness:')} ${describePacket(f.witness)}`);
+  const trace = shortTrace(f.trace);
+  if (trace.length > 0) {
+    lines.push(`        ${p.dim('trace:')}   ${trace[0] ?? ''}`);
+    for (const step of trace.slice(1)) lines.push(`                 ${p.dim('→')} ${step}`);
+  }
+  for (const r of f.related) {
+    lines.push(`        ${p.dim(`${r.message}: ${describeLocation(r.location)}`)}`);
+  }
+  if (f.suppressed !== undefined) {
+    lines.push(
+      `        ${p.dim(`ignored: ${f.suppressed.reason}${f.suppressed.expires === undefined ? '' : ` (until ${f.suppressed.expires})`}`)}`,
+    );
+  }
+  return lines;
+}
+
+function diagnosticLine(d: Diagnostic, p: Paint): string[] {
+  const out = [
+    `${severityLabel(p, d.severity)} ${d.code}  ${p.dim(describeLocation(d.location))}`,
+    `        ${d.message}`,
+  ];
+  if (d.hint !== undefined) out.push(`        ${p.dim(d.hint)}`);
+  return out;
+}
+
+export function summaryLine(result: AuditResult): string {
+  const f = result.summary.findings;
+  const parts = [
+    plural(f.error, 'error'),
+    plural(f.warning, 'warning'),
+    plural(f.note, 'note'),
+    plural(result.summary.exposures, 'exposure'),
+  ];
+  const d = result.summary.diagnostics;
+  const diag = d.error + d.warning + d.note;
+  if (diag > 0) parts.push(plural(diag, 'input diagnostic'));
+  if ((result.summary.suppressed ?? 0) > 0) parts.push(`${result.summary.suppressed ?? 0} ignored`);
+  if ((result.summary.baselined ?? 0) > 0)
+    parts.push(`${result.summary.baselined ?? 0} in baseline`);
+  return parts.join(', ');
+}
+
+export function formatText(result: AuditResult, options: TextOptions): string {
+  const p = paint(options.color);
+  const out: string[] = [];
+  const where =
+    result.snapshot.directory ??
+    result.snapshot.files.find((f) => f.status === 'read')?.path ??
+    'snapshot';
+  out.push(
+    `${p.bold('dockwall audit')} ${where} — ${describeEra(result.snapshot.era)}, ${plural(result.summary.containers, 'container')}`,
+  );
+  const f = result.summary.findings;
+  const mark = f.error > 0 ? p.red('✖') : f.warning > 0 ? p.yellow('▲') : p.green('✔');
+  out.push(`${mark} ${summaryLine(result)}`, '');
+
+  out.push(p.bold('Exposures') + p.dim(' — what a client outside this host reaches'));
+  if (result.exposures.length === 0) {
+    const engineMissing = result.diagnostics.some(
+      (d) => d.code === 'rule-skipped' || d.code === 'engine-error',
+    );
+    out.push(engineMissing ? '  (not computed: the packet engine did not run)' : '  none');
+  } else {
+    out.push(
+      ...table(exposureRows(result.exposures), p, ['HOST PORT', 'REACHES', 'FROM', 'CERTAINTY']),
+    );
+  }
+  out.push('');
+
+  const shown = result.findings.filter(
+    (x) => options.showSuppressed === true || x.suppressed === undefined,
+  );
+  out.push(p.bold('Findings'));
+  if (shown.length === 0) out.push('  none');
+  for (const finding of shown) out.push(...findingBlock(finding, p), '');
+  if (shown.length > 0) out.pop();
+
+  if (result.diagnostics.length > 0) {
+    out.push(
+      '',
+      p.bold('Input diagnostics') +
+        p.dim(' — parts of the snapshot that could not be fully read or modelled'),
+    );
+    for (const d of result.diagnostics) out.push(...diagnosticLine(d, p));
+  }
+  if (result.snapshot.assumptions.length > 0) {
+    out.push('', p.bold('Assumptions'));
+    for (const a of result.snapshot.assumptions) out.push(`  - ${a.text}`);
+  }
+  return `${out.join('\n')}\n`;
+}
