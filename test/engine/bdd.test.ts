@@ -127,7 +127,8 @@ describe('BDD operations agree with plain set semantics', () => {
     let r = FALSE;
     for (let i = 0; i < 3000; i++) {
       let cube = TRUE;
-      for (let v = 0; v < 20; v++) cube = m.and(cube, m.literal(v * 2, ((i * 7919) >> v) % 2 === 1));
+      for (let v = 0; v < 20; v++)
+        cube = m.and(cube, m.literal(v * 2, ((i * 7919) >> v) % 2 === 1));
       r = m.or(r, cube);
     }
     expect(m.nodeCount).toBeGreaterThan(1 << 14);

@@ -153,7 +153,7 @@ const packetArb: fc.Arbitrary<Concrete> = fc
     return {
       iif: r.iif,
       oif: null,
-      state: r.state as Concrete['state'],
+      state: r.state,
       dnat: false,
       proto: r.proto,
       src: addr(r.src),
