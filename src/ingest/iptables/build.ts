@@ -102,22 +102,6 @@ function guessTable(text: string): string {
   return exact?.[0] ?? fits[0]?.[0] ?? 'filter';
 }
 
-/** Groups lexer tokens into lines (Newline tokens end a line). */
-function splitLines(tokens: readonly IToken[]): IToken[][] {
-  const lines: IToken[][] = [];
-  let current: IToken[] = [];
-  for (const t of tokens) {
-    if (t.image === '\n') {
-      if (current.length > 0) lines.push(current);
-      current = [];
-    } else {
-      current.push(t);
-    }
-  }
-  if (current.length > 0) lines.push(current);
-  return lines;
-}
-
 function tokenLocation(file: string, t: IToken): SourceLocation {
   const line = t.startLine ?? 1;
   const column = t.startColumn ?? 1;
@@ -147,17 +131,6 @@ export function buildRuleset(
     if (seen === undefined) dialectSeen.set(kind, { location, count: 1 });
     else seen.count++;
   };
-
-  const lexed = IptablesLexer.tokenize(text);
-  for (const e of lexed.errors) {
-    diagnostics.push(
-      diagnostic('parse-error', 'error', `unexpected character '${text.charAt(e.offset)}'`, {
-        file,
-        line: e.line ?? 1,
-        column: e.column ?? 1,
-      }),
-    );
-  }
 
   const tables = new Map<string, TableDraft>();
   const tableOrder: string[] = [];
@@ -199,13 +172,11 @@ export function buildRuleset(
     return current;
   };
 
-  const lineText = (first: IToken): string => {
-    const start = text.lastIndexOf('\n', first.startOffset - 1) + 1;
-    let end = text.indexOf('\n', first.startOffset);
-    if (end === -1) end = text.length;
-    if (end > start && text.charCodeAt(end - 1) === 13) end--;
-    return text.slice(start, end);
-  };
+  // The line being read (without its terminator); lines are lexed one at a time so that only
+  // one line's tokens are alive at once.
+  let lineStr = '';
+  const lineText = (_first: IToken): string =>
+    lineStr.charCodeAt(lineStr.length - 1) === 13 ? lineStr.slice(0, -1) : lineStr;
 
   const chainOf = (table: TableDraft, w: ArgWord, create: boolean): ChainDraft | null => {
     const chain = table.chains.get(w.value);
@@ -241,8 +212,30 @@ export function buildRuleset(
     return created;
   };
 
-  const lines = splitLines(lexed.tokens);
-  for (const tokens of lines) {
+  let lineNo = 0;
+  for (let pos = 0; pos < text.length;) {
+    let end = text.indexOf('\n', pos);
+    if (end === -1) end = text.length;
+    lineNo++;
+    lineStr = text.slice(pos, end);
+    pos = end + 1;
+    if (lineStr.length === 0) continue;
+    const lexed = IptablesLexer.tokenize(lineStr);
+    for (const e of lexed.errors) {
+      diagnostics.push(
+        diagnostic('parse-error', 'error', `unexpected character '${lineStr.charAt(e.offset)}'`, {
+          file,
+          line: lineNo,
+          column: e.column ?? e.offset + 1,
+        }),
+      );
+    }
+    const tokens = lexed.tokens;
+    if (tokens.length === 0) continue;
+    for (const t of tokens) {
+      t.startLine = lineNo;
+      t.endLine = lineNo;
+    }
     const first = tokens[0] as IToken;
     const parsed = parseLine(tokens);
     if (parsed.errors.length > 0) {
@@ -407,7 +400,7 @@ export function buildRuleset(
           }
         }
         const last = tokens[tokens.length - 1] as IToken;
-        const lineEnd = text.charCodeAt((last.endOffset ?? last.startOffset) + 1);
+        const lineEnd = lineStr.charCodeAt((last.endOffset ?? last.startOffset) + 1);
         if (lineEnd === 32 || lineEnd === 9) dialect('trailing-blank', tokenLocation(file, last));
         if (first.startColumn !== 1 && !first.image.startsWith('[')) {
           // Leading blanks are accepted by iptables-restore; nothing to report.

@@ -628,6 +628,36 @@ function normaliseBitRate(text: string): string {
   return `${Number(m[1]) * (factor[(m[2] ?? 'bit').toLowerCase()] ?? 1)}bit`;
 }
 
+/** policy prints each element (between `--next`) in a fixed order: tunnel-dst before tunnel-src. */
+function policyOrder(options: MatchOption[]): MatchOption[] {
+  const rank: Readonly<Record<string, number>> = {
+    '--reqid': 0,
+    '--spi': 1,
+    '--proto': 2,
+    '--mode': 3,
+    '--tunnel-dst': 4,
+    '--tunnel-src': 5,
+  };
+  const out: MatchOption[] = [];
+  let element: MatchOption[] = [];
+  const key = (o: MatchOption): number => (o.type === 'stateful' ? (rank[o.option] ?? -1) : -1);
+  const flush = (): void => {
+    const sorted = element
+      .map((o, i) => ({ o, i }))
+      .sort((a, b) => key(a.o) - key(b.o) || a.i - b.i);
+    out.push(...sorted.map((x) => x.o));
+    element = [];
+  };
+  for (const o of options) {
+    if (o.type === 'stateful' && o.option === '--next') {
+      flush();
+      out.push(o);
+    } else element.push(o);
+  }
+  flush();
+  return out;
+}
+
 export const MODULES: Readonly<Record<string, ModuleSpec>> = {
   cluster: {
     known: true,
@@ -957,7 +987,7 @@ export const MODULES: Readonly<Record<string, ModuleSpec>> = {
         if (!Number.isFinite(p) || p < 0 || p > 1)
           throw new ValueError(`bad probability '${arg0(a)}'`);
         // The kernel keeps p × 2^31; iptables prints it back with 11 decimals.
-        const stored = Math.floor(p * 0x80000000);
+        const stored = Math.round(p * 0x80000000);
         return [(stored / 0x80000000).toFixed(11)];
       }),
       '--every': st(1, (a) => [String(parseUint(arg0(a), 0xffffffff, 'every'))]),
@@ -1128,6 +1158,7 @@ export const MODULES: Readonly<Record<string, ModuleSpec>> = {
       '--tunnel-dst': one,
       '--next': flag,
     },
+    finalize: policyOrder,
   },
   ipvs: {
     known: true,
