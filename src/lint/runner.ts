@@ -24,7 +24,8 @@ function effectiveSeverity(id: string, rule: RuleModule, config: ResolvedConfig)
   return config.rules[id]?.severity ?? rule.meta.severity;
 }
 
-function walk(snapshot: Snapshot, listeners: RuleListeners): void {
+/** Calls a rule's listeners over the model in the runner's stable order. */
+export function walk(snapshot: Snapshot, listeners: RuleListeners): void {
   for (const ruleset of [snapshot.ipv4, snapshot.ipv6]) {
     if (ruleset === null) continue;
     listeners.Ruleset?.(ruleset);
