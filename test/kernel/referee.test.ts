@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { listCaptureScenarios } from '../../src/lab/captures.ts';
 import {
   buildLab,
@@ -25,7 +25,7 @@ import {
   probePacket,
 } from '../../src/lab/referee.ts';
 import { deriveTopology, EXTERNAL } from '../../src/lab/topology.ts';
-import { loadEngine, type EngineLink } from './engine-link.ts';
+import { linkEngine } from './engine-link.ts';
 import { toRecord, writeRecords, type KernelRecord } from '../../src/lab/record.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -39,7 +39,6 @@ const recordFile = process.env['DWK_RECORD'];
 const recorded: KernelRecord[] = [];
 
 const totals = { agree: 0, compared: 0, unobservable: 0, bridgedSkipped: 0, facts: 0, probes: 0 };
-let engine: EngineLink | string = 'not loaded';
 const live = new Set<Lab>();
 // A worker killed mid-scenario must not leave namespaces behind.
 process.once('exit', () => live.forEach(destroyLab));
@@ -56,19 +55,11 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
     return;
   }
 
-  beforeAll(async () => {
-    engine = await loadEngine(repoRoot);
-  });
-
   afterAll(() => {
     const engineNote =
-      typeof engine === 'string'
-        ? `engine comparison NOT run (${engine})`
-        : `${totals.agree}/${totals.compared} verdicts agree` +
-          (totals.unobservable ? `, ${totals.unobservable} unobservable` : '') +
-          (totals.bridgedSkipped
-            ? `, ${totals.bridgedSkipped} bridged skipped (no br_netfilter)`
-            : '');
+      `${totals.agree}/${totals.compared} verdicts agree` +
+      (totals.unobservable ? `, ${totals.unobservable} unobservable` : '') +
+      (totals.bridgedSkipped ? `, ${totals.bridgedSkipped} bridged skipped (no br_netfilter)` : '');
     if (recordFile) writeRecords(recordFile, recorded, labVersions());
     console.log(
       `kernel referee: ${engineNote}; ${totals.probes} probes, ${totals.facts} Docker facts held`,
@@ -121,12 +112,7 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
 
       recorded.push(toRecord(s.name, lab, results));
 
-      if (typeof engine === 'string') return;
-      const linked = engine.traceAll(
-        s.iptablesSave,
-        s.name,
-        labContext(topology, lab.hostInterfaces),
-      );
+      const linked = linkEngine(s.iptablesSave, s.name, labContext(topology, lab.hostInterfaces));
       const lines: string[] = [];
       let disagreements = 0;
       for (const r of results) {
@@ -145,7 +131,7 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
       }
       expect(
         disagreements,
-        `${s.name}: kernel and engine disagree\n${lines.filter((l) => l.startsWith('≠')).join('\n')}\n` +
+        `${s.name}: kernel and engine disagree (${linked.diagnostics.length} parse/engine diagnostics)\n${lines.filter((l) => l.startsWith('≠')).join('\n')}\n` +
           `(observed classes: ${results.map(observedClass).join(',')})`,
       ).toBe(0);
     });
