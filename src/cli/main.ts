@@ -3,13 +3,14 @@ import type { Command, CommandIo } from './command.ts';
 import { UsageError } from './command.ts';
 import { audit } from './commands/audit.ts';
 import { chains } from './commands/chains.ts';
+import { collectCommand } from './commands/collect.ts';
 import { parse } from './commands/parse.ts';
 import { review } from './commands/review.ts';
 import { rules } from './commands/rules.ts';
 import { VERSION } from './version.ts';
 
 /** Every command, by name. Keep alphabetical. */
-const COMMANDS: readonly Command[] = [audit, chains, parse, review, rules];
+const COMMANDS: readonly Command[] = [audit, chains, collectCommand, parse, review, rules];
 
 function mainUsage(): string {
   const width = Math.max(0, ...COMMANDS.map((c) => c.name.length));
