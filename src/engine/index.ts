@@ -27,14 +27,15 @@ import type {
   TraceOptions,
   TwoSided,
 } from './types.ts';
-import type { Family, Rule, Ruleset } from '../model/ruleset.ts';
+import { printRule } from '../model/print-ruleset.ts';
+import type { Family, Ruleset } from '../model/ruleset.ts';
 import type { Hook, Packet, Trace } from '../model/trace.ts';
 
 export type * from './types.ts';
 export type { NetworkContext, ContextRoute } from './context.ts';
 
 export interface EngineOptions {
-  /** How rules are printed in references and traces; default: the rule's source text. */
+  /** How rules are printed in references and traces; default: the canonical printer. */
   readonly printRule?: RulePrinter;
 }
 
@@ -43,7 +44,7 @@ export function createEngine(
   context: NetworkContext,
   options: EngineOptions = {},
 ): Engine {
-  return new SymbolicEngine(ruleset, context, options.printRule ?? ((r: Rule) => r.text));
+  return new SymbolicEngine(ruleset, context, options.printRule ?? printRule);
 }
 
 /** A concrete packet as the interpreter's header record (destination = original destination). */

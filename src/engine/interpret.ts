@@ -44,11 +44,23 @@ export interface InterpretResult {
 interface Env {
   readonly ruleset: Ruleset;
   readonly family: Ruleset['family'];
-  readonly locals: readonly { value: bigint; length: number }[];
-  readonly routes: readonly { value: bigint; length: number; device: string }[];
+  readonly locals: readonly { value: bigint; length: number; mask: bigint }[];
+  readonly routes: readonly { value: bigint; length: number; mask: bigint; device: string }[];
   readonly connmarkZero: boolean;
   readonly resolve: Resolver;
   readonly print: (rule: Rule) => string;
+}
+
+/** Rule addresses are parsed once per text, not once per packet. */
+const parsed = new Map<string, bigint | null>();
+function addressOf(text: string, family: Ruleset['family']): bigint | null {
+  const key = `${family}|${text}`;
+  let v = parsed.get(key);
+  if (v === undefined) {
+    v = parseAddress(text, family);
+    parsed.set(key, v);
+  }
+  return v;
 }
 
 export class Interpreter {
@@ -61,20 +73,21 @@ export class Interpreter {
     resolve: Resolver = () => true,
   ) {
     const family = ruleset.family;
-    const locals: { value: bigint; length: number }[] = [];
+    const w = addressBits(family);
+    const locals: { value: bigint; length: number; mask: bigint }[] = [];
     const loopback = family === 'ipv4' ? '127.0.0.0/8' : '::1/128';
     for (const t of [...context.localAddresses, loopback]) {
       const a = t === loopback ? t : (t.split('/')[0] ?? t);
       const c = parseCidr(a, family);
-      if (c !== null) locals.push(c);
+      if (c !== null) locals.push({ ...c, mask: prefixMask(c.length, w) });
     }
-    const routes: { value: bigint; length: number; device: string }[] = [];
+    const routes: { value: bigint; length: number; mask: bigint; device: string }[] = [];
     for (const r of context.routes) {
       const c = parseCidr(
         r.destination === 'default' ? (family === 'ipv4' ? '0.0.0.0/0' : '::/0') : r.destination,
         family,
       );
-      if (c !== null) routes.push({ ...c, device: r.device });
+      if (c !== null) routes.push({ ...c, mask: prefixMask(c.length, w), device: r.device });
     }
     routes.sort((a, b) => b.length - a.length);
     const connmarkZero = !ruleset.tables.some((t) =>
@@ -318,7 +331,7 @@ class Run {
       // the first range, its lowest address and port: what the kernel picks for one connection
       const r = t.to[0];
       if (r === undefined) return;
-      if (r.addresses !== null) p.dst = parseAddress(r.addresses.from, this.env.family) ?? p.dst;
+      if (r.addresses !== null) p.dst = addressOf(r.addresses.from, this.env.family) ?? p.dst;
       if (r.ports !== null && PORT_PROTOCOLS.includes(p.proto)) p.dport = r.ports.from;
     } else if (t.kind === 'REDIRECT') {
       const own = this.env.locals.find(
@@ -361,8 +374,8 @@ class Run {
     const fam = this.env.family;
     const hasPorts = PORT_PROTOCOLS.includes(p.proto);
     const masked = (v: bigint, addr: string, mask: string): boolean | null => {
-      const a = parseAddress(addr, fam);
-      const k = parseAddress(mask, fam);
+      const a = addressOf(addr, fam);
+      const k = addressOf(mask, fam);
       return a === null || k === null ? null : (v & k) === (a & k);
     };
     const inPorts = (v: number, ranges: readonly { from: number; to: number }[]): boolean =>
@@ -427,8 +440,8 @@ class Run {
         return undecided ? null : false;
       }
       case 'iprange': {
-        const lo = parseAddress(o.range.from, fam);
-        const hi = parseAddress(o.range.to, fam);
+        const lo = addressOf(o.range.from, fam);
+        const hi = addressOf(o.range.to, fam);
         if (lo === null || hi === null) return null;
         const v = o.field === 'src' ? p.src : p.dst;
         return v >= lo && v <= hi;
