@@ -1,0 +1,222 @@
+/**
+ * The reporters on real audits: JSON validates against docs/audit-result.schema.json, SARIF
+ * against the official 2.1.0 schema and Microsoft's validator, text honours colour settings,
+ * and exit codes follow --fail-on.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RULES } from '../../rules/index.ts';
+import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { analyze } from '../../src/lint/analyze.ts';
+import { parseConfig } from '../../src/lint/config.ts';
+import type { RuleModule } from '../../src/lint/rule.ts';
+import type { AuditResult } from '../../src/model/audit.ts';
+import { exitCode } from '../../src/report/exit-code.ts';
+import { formatJson } from '../../src/report/json.ts';
+import { formatMarkdown } from '../../src/report/markdown.ts';
+import { toSarif } from '../../src/report/sarif.ts';
+import { formatText, shouldColor } from '../../src/report/text.ts';
+import { repoRoot } from '../rules/tester.ts';
+
+const rules = RULES as Readonly<Record<string, RuleModule>>;
+const S1 = path.join(repoRoot, 'fixtures/snapshots/28.5.2/s1-default-bridge-p8080');
+const S2_20 = path.join(repoRoot, 'fixtures/snapshots/20.10.24/s2-default-bridge-p127.0.0.1-8080');
+
+const CONFIG = `
+rules:
+  daemon-firewall-config: note
+ignores:
+  - rule: ipv6-unfiltered
+    container: c1
+    reason: IPv6 is not routed to this host
+policy:
+  allow:
+    - protocol: tcp
+      port: 8080
+      from: [192.0.2.0/24]
+      to: container:c1
+    - protocol: tcp
+      port: 443
+      to: host
+`;
+
+let plain: AuditResult;
+let withConfig: AuditResult;
+let classic: AuditResult;
+
+beforeAll(async () => {
+  const snapshot = await loadSnapshot({ directory: S1 });
+  plain = analyze(snapshot, parseConfig('', 'none.yaml', rules).config, { today: '2026-11-22' });
+  const cfg = parseConfig(CONFIG, '.dockwall.yaml', rules);
+  expect(cfg.diagnostics).toEqual([]);
+  withConfig = analyze(snapshot, cfg.config, { today: '2026-11-22' });
+  classic = analyze(await loadSnapshot({ directory: S2_20 }), cfg.config, { today: '2026-11-22' });
+});
+
+describe('JSON report', () => {
+  const schema = JSON.parse(
+    readFileSync(path.join(repoRoot, 'docs/audit-result.schema.json'), 'utf8'),
+  ) as object;
+  const ajv = new Ajv2020({ strict: true, allErrors: true });
+  addFormats.default(ajv);
+  const validate = ajv.compile(schema);
+
+  it('validates against the published schema, with and without config', () => {
+    for (const result of [plain, withConfig, classic]) {
+      const data: unknown = JSON.parse(formatJson(result));
+      expect(validate(data), JSON.stringify(validate.errors, null, 2)).toBe(true);
+    }
+  });
+  it('has the exposure of the published port with witness and trace', () => {
+    const e = plain.exposures.find((x) => x.hostPort === 8080 && x.family === 'ipv4');
+    expect(e?.target).toEqual({ kind: 'container', name: 'c1', address: '172.17.0.2', port: 80 });
+    expect(e?.reachableFrom).toEqual([{ interface: 'eth0', sources: ['0.0.0.0/0'] }]);
+    expect(e?.certainty).toBe('certain');
+    expect(e?.trace.some((s) => s.action === 'DNAT 172.17.0.2:80')).toBe(true);
+  });
+  it('is deterministic', async () => {
+    const again = analyze(
+      await loadSnapshot({ directory: S1 }),
+      parseConfig('', 'none.yaml', rules).config,
+      {
+        today: '2026-11-22',
+      },
+    );
+    expect(formatJson(again)).toBe(formatJson(plain));
+  });
+  it('applies severity overrides, ignores with reasons, and the policy', () => {
+    expect(
+      withConfig.findings
+        .filter((f) => f.ruleId === 'daemon-firewall-config')
+        .every((f) => f.severity === 'note'),
+    ).toBe(true);
+    const ignored = withConfig.findings.filter((f) => f.ruleId === 'ipv6-unfiltered');
+    expect(ignored.length).toBeGreaterThan(0);
+    expect(ignored.every((f) => f.suppressed?.reason === 'IPv6 is not routed to this host')).toBe(
+      true,
+    );
+    // 8080 is allowed only from 192.0.2.0/24 but reachable from everywhere: a violation.
+    const violation = withConfig.findings.find((f) => f.ruleId === 'policy-violation');
+    expect(violation?.severity).toBe('error');
+    expect(violation?.witness?.destinationPort).toBe(8080);
+    // 443 to the host is allowed but nothing serves it any more.
+    const stale = withConfig.findings.find((f) => f.ruleId === 'policy-stale-allow');
+    expect(stale?.location).toMatchObject({ file: '.dockwall.yaml', line: 14 });
+  });
+});
+
+describe('exit codes', () => {
+  it('follow --fail-on', () => {
+    expect(exitCode(plain, 'error')).toBe(0);
+    expect(exitCode(plain, 'warning')).toBe(1);
+    expect(exitCode(plain, 'never')).toBe(0);
+    expect(exitCode(withConfig, 'error')).toBe(1);
+  });
+  it('are 2 when no ruleset could be read', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-empty-'));
+    writeFileSync(path.join(dir, 'daemon.json'), '{}\n');
+    const result = analyze(
+      await loadSnapshot({ directory: dir }),
+      parseConfig('', 'x', rules).config,
+    );
+    expect(result.diagnostics.map((d) => d.code)).toContain('no-ruleset');
+    expect(exitCode(result, 'never')).toBe(2);
+  });
+});
+
+describe('SARIF report', () => {
+  const schemaPath = path.join(
+    repoRoot,
+    'node_modules/@microsoft/sarif-multitool-linux/sarif-2.1.0.json',
+  );
+  const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as object;
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats.default(ajv);
+  const validate = ajv.compile(schema);
+
+  it('validates against the official SARIF 2.1.0 schema', () => {
+    for (const result of [plain, withConfig, classic]) {
+      expect(validate(toSarif(result, rules)), JSON.stringify(validate.errors, null, 2)).toBe(true);
+    }
+  });
+  it('has every rule with help and link, stable fingerprints, and locations in snapshot files', () => {
+    const sarif = toSarif(withConfig, rules) as {
+      runs: {
+        tool: { driver: { rules: { id: string; helpUri: string; help: { text: string } }[] } };
+        results: {
+          ruleId: string;
+          partialFingerprints: Record<string, string>;
+          locations: unknown[];
+        }[];
+      }[];
+    };
+    const run = sarif.runs[0];
+    const ids = run?.tool.driver.rules.map((r) => r.id) ?? [];
+    for (const id of Object.keys(rules)) expect(ids).toContain(id);
+    expect(
+      run?.tool.driver.rules.every(
+        (r) => r.helpUri.startsWith('https://') && r.help.text.length > 0,
+      ),
+    ).toBe(true);
+    expect(
+      run?.results.every((r) => /^[0-9a-f]{32}$/.test(r.partialFingerprints['dockwall/v1'] ?? '')),
+    ).toBe(true);
+    const again = toSarif(withConfig, rules) as typeof sarif;
+    expect(again.runs[0]?.results.map((r) => r.partialFingerprints)).toEqual(
+      run?.results.map((r) => r.partialFingerprints),
+    );
+  });
+  it('passes sarif-multitool validate with no errors', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-sarif-'));
+    const file = path.join(dir, 'audit.sarif');
+    writeFileSync(file, JSON.stringify(toSarif(withConfig, rules), null, 2));
+    const out = path.join(dir, 'validation.sarif');
+    execFileSync(
+      path.join(repoRoot, 'node_modules/.bin/sarif-multitool'),
+      ['validate', file, '-o', out],
+      {
+        stdio: 'pipe',
+      },
+    );
+    const validation = JSON.parse(readFileSync(out, 'utf8')) as {
+      runs: { results?: { level?: string; message: unknown }[] }[];
+    };
+    const errors = (validation.runs[0]?.results ?? []).filter(
+      (r) => (r.level ?? 'warning') === 'error',
+    );
+    expect(errors).toEqual([]);
+  }, 60_000);
+});
+
+describe('text and Markdown reports', () => {
+  it('colour only on a TTY and never with NO_COLOR', () => {
+    expect(shouldColor(true, {})).toBe(true);
+    expect(shouldColor(false, {})).toBe(false);
+    expect(shouldColor(true, { NO_COLOR: '1' })).toBe(false);
+    expect(formatText(plain, { color: false })).not.toContain('\u001B[');
+    expect(formatText(plain, { color: true })).toContain('\u001B[');
+  });
+  it('starts with the summary, then the exposure table, then findings with witness and trace', () => {
+    const text = formatText(withConfig, { color: false });
+    const lines = text.split('\n');
+    expect(lines[1]).toMatch(/^✖ 1 error, \d+ warnings?, \d+ notes?, 1 exposure/);
+    expect(text).toMatch(
+      /0\.0\.0\.0:8080\/tcp\s+container c1 \(172\.17\.0\.2:80\)\s+0\.0\.0\.0\/0 via eth0\s+certain/,
+    );
+    expect(text).toContain('witness: tcp 203.0.113.10:40000');
+    expect(text).toContain('nat/DOCKER#2 DNAT 172.17.0.2:80');
+    expect(text.indexOf('Exposures')).toBeLessThan(text.indexOf('Findings'));
+  });
+  it('Markdown has the exposure table and links findings to rule docs', () => {
+    const md = formatMarkdown(plain, new Set(Object.keys(rules)));
+    expect(md).toContain('| `0.0.0.0:8080/tcp` | container c1 (172.17.0.2:80) |');
+    expect(md).toContain(
+      '(https://github.com/dockwall/dockwall/blob/main/docs/rules/exposed-port.md)',
+    );
+  });
+});
