@@ -36,7 +36,25 @@ export const Comment = createToken({
   line_breaks: false,
   start_chars_hint: ['#'],
 });
-export const Word = createToken({ name: 'Word', pattern: WORD });
+/**
+ * Every character that can start a word. Chevrotain cannot analyse the negated class of WORD;
+ * without this hint it would try every token pattern at every position (several times slower).
+ * Codes above 255 are grouped by chevrotain into buckets of 255, one member per bucket suffices.
+ */
+function wordStartChars(): number[] {
+  const chars: number[] = [];
+  for (let c = 0; c < 256; c++) {
+    if (!/\s/.test(String.fromCharCode(c))) chars.push(c);
+  }
+  for (let c = 256; c < 65536; c += 255) chars.push(c);
+  return chars;
+}
+
+export const Word = createToken({
+  name: 'Word',
+  pattern: WORD,
+  start_chars_hint: wordStartChars(),
+});
 /** `*filter` */
 export const TableStart = createToken({
   name: 'TableStart',
@@ -82,5 +100,6 @@ export const allTokens: TokenType[] = [
 
 export const IptablesLexer = new Lexer(allTokens, {
   positionTracking: 'full',
-  ensureOptimizations: false,
+  // Fails loudly if a token pattern stops the first-character optimisation.
+  ensureOptimizations: true,
 });

@@ -241,7 +241,8 @@ export function buildRuleset(
     if (parsed.errors.length > 0) {
       const e = parsed.errors[0];
       const at =
-        e !== undefined && !Number.isNaN(e.token.startOffset) && e.token.startLine !== undefined
+        // Chevrotain reports a missing token at a virtual EOF token (no position): use the line start.
+        e !== undefined && e.token.startOffset >= 0 && e.token.tokenType.name !== 'EOF'
           ? e.token
           : first;
       const shown = lineText(first);
@@ -412,7 +413,8 @@ export function buildRuleset(
       }
     }
   }
-  if (current !== null) {
+  // A -S listing has no COMMIT to miss.
+  if (current !== null && sawTableLine) {
     const t: TableDraft = current;
     dialect('missing-commit', t.location);
   }

@@ -587,11 +587,19 @@ function coreAddress(
 
 function sortOptions(m: ModuleDraft): MatchOption[] {
   const order = m.spec?.order;
-  if (order === undefined) return m.options.map((o) => o.option);
+  if (order === undefined || m.options.length < 2) return m.options.map((o) => o.option);
   const rank = (key: string): number => {
     const r = order.indexOf(key);
     return r === -1 ? order.length : r;
   };
+  // Most rules are already in canonical order: avoid the sort's allocations then.
+  let sorted = true;
+  for (let i = 1; i < m.options.length && sorted; i++) {
+    sorted =
+      rank((m.options[i - 1] as { key: string }).key) <=
+      rank((m.options[i] as { key: string }).key);
+  }
+  if (sorted) return m.options.map((o) => o.option);
   return m.options
     .map((o, index) => ({ ...o, index }))
     .sort((a, b) => rank(a.key) - rank(b.key) || a.index - b.index)
