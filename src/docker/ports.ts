@@ -83,7 +83,7 @@ export function mapPublishedPorts(snapshot: Snapshot): readonly PortImplementati
       }
       const rs = rulesetFor(snapshot, family);
       const dnat = findDnat(rs, port, address);
-      const accept = findAccept(rs, port, address);
+      const accept = findAccept(rs, port, address, bridge);
       const rawDrop = findRawDrop(rs, port, address);
       const via = port.hostPort === null ? 'routed' : 'rules';
       out.push({
@@ -116,13 +116,33 @@ function findDnat(rs: Ruleset | null, port: PublishedPort, address: string): Rul
   });
 }
 
-function findAccept(rs: Ruleset | null, port: PublishedPort, address: string): Rule[] {
+function findAccept(
+  rs: Ruleset | null,
+  port: PublishedPort,
+  address: string,
+  bridge: string | null,
+): Rule[] {
   return rulesOf(rs, 'filter', 'DOCKER').filter((r) => {
-    if (r.target?.kind !== 'ACCEPT' || !matchesProto(r, port.protocol)) return false;
+    if (r.target?.kind !== 'ACCEPT') return false;
+    if (isUnprotectedAccept(r, bridge)) return true;
+    if (!matchesProto(r, port.protocol)) return false;
     if (ruleAddress(r, 'src') !== null) return false; // legacy --link holes, not publishing
     const dst = hostAddress(ruleAddress(r, 'dst'));
     return dst !== null && sameAddress(dst, address) && ruleDstPort(r) === port.containerPort;
   });
+}
+
+/** nat-unprotected gateway mode: `! -i <br> -o <br> -j ACCEPT` opens every port of the bridge. */
+function isUnprotectedAccept(r: Rule, bridge: string | null): boolean {
+  if (bridge === null || r.core.length !== 2 || r.matches.length > 0) return false;
+  const inIf = ruleInterface(r, 'in');
+  const outIf = ruleInterface(r, 'out');
+  return (
+    inIf?.negated === true &&
+    inIf.name === bridge &&
+    outIf?.negated === false &&
+    outIf.name === bridge
+  );
 }
 
 function findRawDrop(rs: Ruleset | null, port: PublishedPort, address: string): Rule[] {

@@ -135,7 +135,7 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
     if (read === undefined || read.status !== 'read') {
       files.push({ role, path: read?.path ?? null, status: read?.status ?? 'missing' });
       const text = ASSUMPTIONS[role];
-      if (text !== undefined && read?.status !== 'unreadable') assumptions.push({ role, text });
+      if (text !== undefined) assumptions.push({ role, text });
       return null;
     }
     const result = load(read.text, read.path);

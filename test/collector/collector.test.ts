@@ -193,3 +193,20 @@ describe.skipIf(!canRun)(
     });
   },
 );
+
+describe('dockwall collect arguments', () => {
+  it('refuses stray arguments with a usage error', async () => {
+    const { collectCommand } = await import('../../src/cli/commands/collect.ts');
+    const { UsageError } = await import('../../src/cli/command.ts');
+    const io = {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      stdin: process.stdin,
+      env: {},
+      cwd: '/',
+    };
+    await expect(collectCommand.run(['somewhere'], io)).rejects.toThrow(UsageError);
+    await expect(collectCommand.run(['--bogus'], io)).rejects.toThrow(UsageError);
+    expect(collectCommand.usage).toMatch(/never|nothing is changed/);
+  });
+});

@@ -155,6 +155,23 @@ describe('mapPublishedPorts', () => {
   });
 });
 
+describe('mapPublishedPorts in nat-unprotected mode', () => {
+  it('counts the bridge-wide ACCEPT as the rule that lets the port in', async () => {
+    const s3 = path.join(fixtures, '28.5.2/s3-usernet-portmap');
+    const s = await loadSnapshot({
+      files: {
+        iptables: path.join(fixtures, '28.5.2/s18-usernet-portmap-natunprot/iptables-save.txt'),
+        containers: path.join(s3, 'containers.json'),
+        networks: path.join(s3, 'networks.json'),
+      },
+    });
+    const [v4] = mapPublishedPorts(s);
+    expect(v4?.accept.map((r) => r.text)).toEqual(['-A DOCKER ! -i bridge1 -o bridge1 -j ACCEPT']);
+    expect(v4?.rawDrop).toEqual([]);
+    expect(v4?.missing).toEqual([]);
+  });
+});
+
 describe('findRuleDrift', () => {
   it('finds nothing on consistent captures', async () => {
     for (const rel of [

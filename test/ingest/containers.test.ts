@@ -129,6 +129,36 @@ describe('loadContainers on constructed input', () => {
     expect(text.split('\n')[(dangling?.location.line ?? 0) - 1]).toContain('container:gone');
   });
 
+  it('takes the driver of macvlan, ipvlan and overlay networks from the networks file', () => {
+    const networks = loadNetworks(
+      JSON.stringify([
+        { Name: 'lan', Id: '4'.repeat(64), Driver: 'macvlan', Options: { parent: 'eth0' } },
+        { Name: 'l3', Id: '5'.repeat(64), Driver: 'ipvlan', Options: { ipvlan_mode: 'l3' } },
+        { Name: 'mesh', Id: '6'.repeat(64), Driver: 'overlay' },
+      ]),
+      'n.json',
+    ).networks;
+    const text = JSON.stringify([
+      inspect({
+        id: 'a'.repeat(64),
+        name: 'cam',
+        mode: 'lan',
+        networks: { lan: { IPAddress: '192.168.1.50', IPPrefixLen: 24 } },
+      }),
+      inspect({ id: 'b'.repeat(64), name: 'router', mode: '5'.repeat(12) }),
+      inspect({ id: 'c'.repeat(64), name: 'svc', mode: 'mesh' }),
+      inspect({ id: 'd'.repeat(64), name: 'unknown', mode: 'elsewhere' }),
+    ]);
+    const r = loadContainers(text, 'c.json', networks);
+    expect(r.containers.map((c) => c.networkMode)).toEqual([
+      { kind: 'network', network: 'lan', driver: 'macvlan' },
+      { kind: 'network', network: 'l3', driver: 'ipvlan' },
+      { kind: 'network', network: 'mesh', driver: 'overlay' },
+      { kind: 'network', network: 'elsewhere', driver: null },
+    ]);
+    expect(r.containers[0]?.endpoints[0]?.ipv4).toBe('192.168.1.50');
+  });
+
   it('says container-mode publishing is rejected', () => {
     const text = JSON.stringify([
       inspect({ id: 'a'.repeat(64), name: 'base', mode: 'bridge' }),
