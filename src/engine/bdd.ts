@@ -20,7 +20,7 @@ const OP_EXISTS = 5;
 const OP_RESTRICT = 6;
 const OP_ANDEXISTS = 7;
 
-const INITIAL_NODES = 1 << 14;
+const INITIAL_NODES = 1 << 16;
 const CACHE_BITS = 18;
 
 export class BddManager {
@@ -141,44 +141,70 @@ export class BddManager {
   }
 
   and(a: Bdd, b: Bdd): Bdd {
-    if (a === FALSE || b === FALSE) return FALSE;
-    if (a === TRUE) return b;
-    if (b === TRUE || a === b) return a;
-    if (a > b) return this.and(b, a);
-    const c = this.cacheGet(OP_AND, a, b);
-    if (c >= 0) return c;
-    const r = this.split(a, b, (x, y) => this.and(x, y));
-    this.cachePut(OP_AND, a, b, r);
-    return r;
+    return this.apply(OP_AND, a, b);
   }
 
   or(a: Bdd, b: Bdd): Bdd {
-    if (a === TRUE || b === TRUE) return TRUE;
-    if (a === FALSE) return b;
-    if (b === FALSE || a === b) return a;
-    if (a > b) return this.or(b, a);
-    const c = this.cacheGet(OP_OR, a, b);
-    if (c >= 0) return c;
-    const r = this.split(a, b, (x, y) => this.or(x, y));
-    this.cachePut(OP_OR, a, b, r);
-    return r;
+    return this.apply(OP_OR, a, b);
   }
 
   xor(a: Bdd, b: Bdd): Bdd {
-    if (a === b) return FALSE;
-    if (a === FALSE) return b;
-    if (b === FALSE) return a;
-    if (a > b) return this.xor(b, a);
-    const c = this.cacheGet(OP_XOR, a, b);
-    if (c >= 0) return c;
-    let r: Bdd;
-    if (a === TRUE) {
-      // b is an inner node here (a < b and b ≠ TRUE): negate it
-      r = this.mk(this.varOf(b), this.xor(TRUE, this.low(b)), this.xor(TRUE, this.high(b)));
-    } else {
-      r = this.split(a, b, (x, y) => this.xor(x, y));
+    return this.apply(OP_XOR, a, b);
+  }
+
+  /**
+   * The binary operations share one recursion (no closures: this is the hot loop). Terminal
+   * cases first, then the computed table, then Shannon expansion on the top variable.
+   */
+  private apply(op: number, a: Bdd, b: Bdd): Bdd {
+    switch (op) {
+      case OP_AND:
+        if (a === FALSE || b === FALSE) return FALSE;
+        if (a === TRUE) return b;
+        if (b === TRUE || a === b) return a;
+        break;
+      case OP_OR:
+        if (a === TRUE || b === TRUE) return TRUE;
+        if (a === FALSE) return b;
+        if (b === FALSE || a === b) return a;
+        break;
+      case OP_XOR:
+        if (a === b) return FALSE;
+        if (a === FALSE) return b;
+        if (b === FALSE) return a;
+        break;
+      default:
+        // OP_DIFF: a ∧ ¬b
+        if (a === FALSE || b === TRUE || a === b) return FALSE;
+        if (b === FALSE) return a;
     }
-    this.cachePut(OP_XOR, a, b, r);
+    if (op !== OP_DIFF && a > b) {
+      const t = a;
+      a = b;
+      b = t;
+    }
+    const c = this.cacheGet(op, a, b);
+    if (c >= 0) return c;
+    const vars = this.vars;
+    const va = a <= TRUE ? this.varCount : (vars[a] ?? 0);
+    const vb = b <= TRUE ? this.varCount : (vars[b] ?? 0);
+    const v = va < vb ? va : vb;
+    let a0 = a;
+    let a1 = a;
+    let b0 = b;
+    let b1 = b;
+    if (va === v) {
+      a0 = this.lows[a] ?? 0;
+      a1 = this.highs[a] ?? 0;
+    }
+    if (vb === v) {
+      b0 = this.lows[b] ?? 0;
+      b1 = this.highs[b] ?? 0;
+    }
+    const lo = this.apply(op, a0, b0);
+    const hi = this.apply(op, a1, b1);
+    const r = this.mk(v, lo, hi);
+    this.cachePut(op, a, b, r);
     return r;
   }
 
@@ -188,14 +214,7 @@ export class BddManager {
 
   /** a ∧ ¬b */
   diff(a: Bdd, b: Bdd): Bdd {
-    if (a === FALSE || b === TRUE || a === b) return FALSE;
-    if (b === FALSE) return a;
-    if (a === TRUE) return this.not(b);
-    const c = this.cacheGet(OP_DIFF, a, b);
-    if (c >= 0) return c;
-    const r = this.split(a, b, (x, y) => this.diff(x, y));
-    this.cachePut(OP_DIFF, a, b, r);
-    return r;
+    return this.apply(OP_DIFF, a, b);
   }
 
   imp(a: Bdd, b: Bdd): Bdd {
@@ -209,17 +228,6 @@ export class BddManager {
   /** a ⊆ b */
   subset(a: Bdd, b: Bdd): boolean {
     return this.diff(a, b) === FALSE;
-  }
-
-  private split(a: Bdd, b: Bdd, f: (x: Bdd, y: Bdd) => Bdd): Bdd {
-    const va = this.varOf(a);
-    const vb = this.varOf(b);
-    const v = va < vb ? va : vb;
-    const a0 = va === v ? this.low(a) : a;
-    const a1 = va === v ? this.high(a) : a;
-    const b0 = vb === v ? this.low(b) : b;
-    const b1 = vb === v ? this.high(b) : b;
-    return this.mk(v, f(a0, b0), f(a1, b1));
   }
 
   /** The conjunction of the positive literals of `vars` (a "cube" naming a variable set). */

@@ -125,13 +125,13 @@ describe('BDD operations agree with plain set semantics', () => {
   it('grows its node arrays and unique table past the initial capacity', () => {
     const m = new BddManager(40);
     let r = FALSE;
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0; i < 6000; i++) {
       let cube = TRUE;
       for (let v = 0; v < 20; v++)
         cube = m.and(cube, m.literal(v * 2, ((i * 7919) >> v) % 2 === 1));
       r = m.or(r, cube);
     }
-    expect(m.nodeCount).toBeGreaterThan(1 << 14);
-    expect(m.satCount(r)).toBe(3000n * (1n << 20n));
+    expect(m.nodeCount).toBeGreaterThan(1 << 16);
+    expect(m.satCount(r)).toBe(6000n * (1n << 20n));
   });
 });
