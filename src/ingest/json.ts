@@ -88,6 +88,12 @@ export function parseJson(text: string, file: string): JsonParseResult {
   }
 }
 
+// Sticky patterns matched at the current position (no slicing of the remaining text).
+const NUMBER = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+const WORD = /[A-Za-z]+/y;
+/** A run of string characters that need no escape handling. */
+const PLAIN = /[^"\\\u0000-\u001f]+/y;
+
 class Parser {
   private pos = 0;
   private line = 1;
@@ -114,6 +120,12 @@ class Parser {
 
   private peek(): string | undefined {
     return this.text[this.pos];
+  }
+
+  /** Moves over `n` characters known not to contain a line break. */
+  private skipOnLine(n: number): void {
+    this.pos += n;
+    this.column += n;
   }
 
   private advance(): void {
@@ -153,73 +165,89 @@ class Parser {
 
   parseValue(isTop = false): JsonValue {
     this.skipSpace();
-    const start = this.here();
+    const line = this.line;
+    const column = this.column;
     const c = this.peek();
     switch (c) {
       case '{':
-        return this.parseObject(start, isTop);
+        return this.parseObject(line, column, isTop);
       case '[':
-        return this.parseArray(start, isTop);
+        return this.parseArray(line, column, isTop);
       case '"':
-        return { kind: 'string', value: this.parseString(), location: this.span(start) };
+        return { kind: 'string', value: this.parseString(), location: this.span(line, column) };
       case "'":
-        throw new JsonSyntaxError('strings must use double quotes in JSON', start);
+        throw new JsonSyntaxError('strings must use double quotes in JSON', this.at(line, column));
       case 't':
       case 'f':
       case 'n':
-        return this.parseLiteral(start);
+        return this.parseLiteral(line, column);
       case undefined:
-        throw new JsonSyntaxError('unexpected end of file; expected a value', start);
+        throw new JsonSyntaxError(
+          'unexpected end of file; expected a value',
+          this.at(line, column),
+        );
       default:
-        if (c === '-' || (c >= '0' && c <= '9')) return this.parseNumber(start);
-        if (/[A-Za-z]/.test(c)) return this.parseLiteral(start);
-        throw new JsonSyntaxError(`unexpected ${this.describeNext()}; expected a value`, start);
+        if (c === '-' || (c >= '0' && c <= '9')) return this.parseNumber(line, column);
+        if (/[A-Za-z]/.test(c)) return this.parseLiteral(line, column);
+        throw new JsonSyntaxError(
+          `unexpected ${this.describeNext()}; expected a value`,
+          this.at(line, column),
+        );
     }
   }
 
-  private span(start: SourceLocation): SourceLocation {
-    return { ...start, endLine: this.line, endColumn: this.column };
+  /** One allocation per located value: start given as numbers, end = the current position. */
+  private span(line: number, column: number): SourceLocation {
+    return { file: this.file, line, column, endLine: this.line, endColumn: this.column };
   }
 
-  private parseObject(start: SourceLocation, isTop: boolean): JsonValue {
-    const object: MutableObject = { kind: 'object', entries: [], location: start };
+  private at(line: number, column: number): SourceLocation {
+    return { file: this.file, line, column };
+  }
+
+  private parseObject(line: number, column: number, isTop: boolean): JsonValue {
+    const object: MutableObject = { kind: 'object', entries: [], location: this.at(line, column) };
     if (isTop) this.top = object;
     this.advance();
     const seen = new Map<string, SourceLocation>();
     this.skipSpace();
     if (this.peek() === '}') {
       this.advance();
-      object.location = this.span(start);
+      object.location = this.span(line, column);
       return object;
     }
     for (;;) {
       this.skipSpace();
-      const keyLocation = this.here();
+      const keyLine = this.line;
+      const keyColumn = this.column;
       const c = this.peek();
       if (c === undefined) {
         throw new JsonSyntaxError(
-          `unexpected end of file: the object opened at ${start.line}:${start.column} is not closed`,
-          keyLocation,
+          `unexpected end of file: the object opened at ${line}:${column} is not closed`,
+          this.at(keyLine, keyColumn),
         );
       }
       if (c === '}') {
-        throw new JsonSyntaxError("trailing comma before '}' is not allowed in JSON", keyLocation);
+        throw new JsonSyntaxError(
+          "trailing comma before '}' is not allowed in JSON",
+          this.at(keyLine, keyColumn),
+        );
       }
       if (c !== '"') {
         throw new JsonSyntaxError(
           c === "'"
             ? 'object keys must use double quotes in JSON'
             : `unexpected ${this.describeNext()}; expected a quoted key`,
-          keyLocation,
+          this.at(keyLine, keyColumn),
         );
       }
       const key = this.parseString();
-      const keySpan = this.span(keyLocation);
+      const keySpan = this.span(keyLine, keyColumn);
       this.skipSpace();
       if (this.peek() !== ':') {
         throw new JsonSyntaxError(
           this.atEnd()
-            ? `unexpected end of file: the object opened at ${start.line}:${start.column} is not closed`
+            ? `unexpected end of file: the object opened at ${line}:${column} is not closed`
             : `expected ':' after key "${key}", found ${this.describeNext()}`,
           this.here(),
         );
@@ -247,33 +275,33 @@ class Parser {
       }
       if (next === '}') {
         this.advance();
-        object.location = this.span(start);
+        object.location = this.span(line, column);
         return object;
       }
       throw new JsonSyntaxError(
         next === undefined
-          ? `unexpected end of file: the object opened at ${start.line}:${start.column} is not closed`
+          ? `unexpected end of file: the object opened at ${line}:${column} is not closed`
           : `expected ',' or '}' after the value of "${key}", found ${this.describeNext()}`,
         this.here(),
       );
     }
   }
 
-  private parseArray(start: SourceLocation, isTop: boolean): JsonValue {
-    const array: MutableArray = { kind: 'array', items: [], location: start };
+  private parseArray(line: number, column: number, isTop: boolean): JsonValue {
+    const array: MutableArray = { kind: 'array', items: [], location: this.at(line, column) };
     if (isTop) this.top = array;
     this.advance();
     this.skipSpace();
     if (this.peek() === ']') {
       this.advance();
-      array.location = this.span(start);
+      array.location = this.span(line, column);
       return array;
     }
     for (;;) {
       this.skipSpace();
       if (this.atEnd()) {
         throw new JsonSyntaxError(
-          `unexpected end of file: the array opened at ${start.line}:${start.column} is not closed`,
+          `unexpected end of file: the array opened at ${line}:${column} is not closed`,
           this.here(),
         );
       }
@@ -289,27 +317,28 @@ class Parser {
       }
       if (next === ']') {
         this.advance();
-        array.location = this.span(start);
+        array.location = this.span(line, column);
         return array;
       }
       throw new JsonSyntaxError(
         next === undefined
-          ? `unexpected end of file: the array opened at ${start.line}:${start.column} is not closed`
-          : `expected ',' or ']' in the array opened at ${start.line}:${start.column}, found ${this.describeNext()}`,
+          ? `unexpected end of file: the array opened at ${line}:${column} is not closed`
+          : `expected ',' or ']' in the array opened at ${line}:${column}, found ${this.describeNext()}`,
         this.here(),
       );
     }
   }
 
   private parseString(): string {
-    const start = this.here();
+    const startLine = this.line;
+    const startColumn = this.column;
     this.advance();
     let out = '';
     for (;;) {
       const c = this.peek();
       if (c === undefined) {
         throw new JsonSyntaxError(
-          `unexpected end of file inside the string that starts at ${start.line}:${start.column}`,
+          `unexpected end of file inside the string that starts at ${startLine}:${startColumn}`,
           this.here(),
         );
       }
@@ -317,9 +346,16 @@ class Parser {
         this.advance();
         return out;
       }
+      PLAIN.lastIndex = this.pos;
+      const plain = PLAIN.exec(this.text)?.[0] ?? '';
+      if (plain.length > 0) {
+        out += plain;
+        this.skipOnLine(plain.length);
+        continue;
+      }
       if (c === '\n' || c === '\r') {
         throw new JsonSyntaxError(
-          `line break inside the string that starts at ${start.line}:${start.column}`,
+          `line break inside the string that starts at ${startLine}:${startColumn}`,
           this.here(),
         );
       }
@@ -361,38 +397,41 @@ class Parser {
     }
   }
 
-  private parseNumber(start: SourceLocation): JsonValue {
-    const match = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.text.slice(this.pos));
+  private parseNumber(line: number, column: number): JsonValue {
+    NUMBER.lastIndex = this.pos;
+    const match = NUMBER.exec(this.text);
     if (match === null) {
-      throw new JsonSyntaxError(`invalid number starting with ${this.describeNext()}`, start);
+      throw new JsonSyntaxError(
+        `invalid number starting with ${this.describeNext()}`,
+        this.at(line, column),
+      );
     }
     const after = this.text[this.pos + match[0].length];
     if (after !== undefined && /[0-9A-Za-z.+-]/.test(after)) {
       throw new JsonSyntaxError(
         `invalid number '${match[0]}${after}' (JSON numbers have no leading zeros, hex or trailing dots)`,
-        start,
+        this.at(line, column),
       );
     }
-    for (let i = 0; i < match[0].length; i += 1) this.advance();
-    return { kind: 'number', value: Number(match[0]), location: this.span(start) };
+    this.skipOnLine(match[0].length);
+    return { kind: 'number', value: Number(match[0]), location: this.span(line, column) };
   }
 
-  private parseLiteral(start: SourceLocation): JsonValue {
-    const word = /^[A-Za-z]+/.exec(this.text.slice(this.pos))?.[0] ?? '';
-    const advanceWord = (): void => {
-      for (let i = 0; i < word.length; i += 1) this.advance();
-    };
+  private parseLiteral(line: number, column: number): JsonValue {
+    WORD.lastIndex = this.pos;
+    const word = WORD.exec(this.text)?.[0] ?? '';
+    const advanceWord = (): void => this.skipOnLine(word.length);
     if (word === 'true' || word === 'false') {
       advanceWord();
-      return { kind: 'boolean', value: word === 'true', location: this.span(start) };
+      return { kind: 'boolean', value: word === 'true', location: this.span(line, column) };
     }
     if (word === 'null') {
       advanceWord();
-      return { kind: 'null', location: this.span(start) };
+      return { kind: 'null', location: this.span(line, column) };
     }
     throw new JsonSyntaxError(
       `unexpected word '${word}'; expected a value (strings need double quotes)`,
-      start,
+      this.at(line, column),
     );
   }
 }
