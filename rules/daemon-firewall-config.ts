@@ -46,8 +46,13 @@ export default defineRule<MessageIds, object>({
   create(context) {
     const { host, snapshot } = context;
     const daemonFile = snapshot.files.find((f) => f.role === 'daemon')?.path ?? 'daemon.json';
-    const where = (s: Setting<unknown>): { location: SourceLocation } => ({
-      location: s.location ?? fileLocation(daemonFile),
+    // A setting written in daemon.json is located there; a default is located at the first
+    // container it affects (a real line in the snapshot), else at daemon.json.
+    const where = (
+      s: Setting<unknown>,
+      affected?: { location: SourceLocation },
+    ): { location: SourceLocation } => ({
+      location: s.location ?? affected?.location ?? fileLocation(daemonFile),
     });
     const d = host.daemon;
     const running = host.containers.filter((c) => c.running);
@@ -66,7 +71,7 @@ export default defineRule<MessageIds, object>({
           context.report({
             messageId: 'iptablesOff',
             data: { count: published.length },
-            node: where(d.iptables),
+            node: where(d.iptables, published[0]?.p),
             object: { setting: 'iptables' },
             severity: 'error',
           });
@@ -83,7 +88,7 @@ export default defineRule<MessageIds, object>({
             context.report({
               messageId: 'ipWildcard',
               data: { value: d.ip.value, ports: ports.join(', ') },
-              node: where(d.ip),
+              node: where(d.ip, onDefaultBridge[0]),
               object: { setting: 'ip' },
             });
           }
@@ -95,7 +100,7 @@ export default defineRule<MessageIds, object>({
               count: onDefaultBridge.length,
               names: onDefaultBridge.map((c) => c.name).join(', '),
             },
-            node: where(d.icc),
+            node: where(d.icc, onDefaultBridge[0]),
             object: { setting: 'icc' },
             severity: 'note',
           });
@@ -108,7 +113,7 @@ export default defineRule<MessageIds, object>({
                 .map(({ c, p }) => `${c.name} ${p.hostIp}:${p.hostPort ?? ''}`)
                 .join(', '),
             },
-            node: where(d.userlandProxy),
+            node: where(d.userlandProxy, published[0]?.p),
             object: { setting: 'userland-proxy' },
             severity: 'note',
           });
@@ -120,7 +125,7 @@ export default defineRule<MessageIds, object>({
           context.report({
             messageId: 'allowDirectRouting',
             data: { count: bridged.length },
-            node: where(d.allowDirectRouting),
+            node: where(d.allowDirectRouting, bridged[0]),
             object: { setting: 'allow-direct-routing' },
           });
         }

@@ -110,7 +110,7 @@ export default defineRule<MessageIds, object>({
               const packet: Packet = newConnection(
                 family,
                 probe.protocol,
-                remoteClient(family),
+                remoteClient(family, host),
                 address,
                 probe.port,
                 iface,

@@ -81,7 +81,7 @@ export default defineRule<MessageIds, object>({
       const packet = newConnection(
         family,
         p.protocol,
-        remoteClient(family),
+        remoteClient(family, host),
         destination,
         p.hostPort ?? p.containerPort,
         iface,

@@ -16,7 +16,6 @@ export interface Options {
 }
 
 const SENSITIVE: Readonly<Record<number, string>> = {
-  22: 'SSH',
   2375: 'the Docker API (plain TCP)',
   2376: 'the Docker API (TLS)',
   2379: 'etcd',

@@ -3,7 +3,7 @@
  * ufw's chains, or INPUT's DROP policy) looks like it blocks a published port, but the packets
  * are DNATed in PREROUTING and forwarded to the container: INPUT never sees them.
  */
-import type { Container, PublishedPort } from '../src/model/host.ts';
+import type { Container, DockerHost, PublishedPort } from '../src/model/host.ts';
 import type { Chain, Rule, Ruleset } from '../src/model/ruleset.ts';
 import { findTable } from '../src/model/ruleset.ts';
 import type { Trace } from '../src/model/trace.ts';
@@ -40,12 +40,13 @@ function bypassEvidence(
   engine: LintEngine | null,
   hostAddress: string,
   iface: string,
+  host: DockerHost,
 ): { trace: Trace | null; dnat: Rule | null } | null {
   const family = ruleset.family;
   const packet = newConnection(
     family,
     m.p.protocol,
-    remoteClient(family),
+    remoteClient(family, host),
     hostAddress,
     m.p.hostPort ?? 0,
     iface,
@@ -113,7 +114,7 @@ export default defineRule<MessageIds, object>({
             m.p.hostIp,
             engine?.localAddresses(ruleset.family),
           );
-          const ev = bypassEvidence(ruleset, m, engine, addr, iface);
+          const ev = bypassEvidence(ruleset, m, engine, addr, iface, host);
           if (ev !== null) bypassed.push({ m, ev, addr });
         }
         const report = (
@@ -130,7 +131,7 @@ export default defineRule<MessageIds, object>({
             newConnection(
               family,
               b.m.p.protocol,
-              remoteClient(family),
+              remoteClient(family, host),
               b.addr,
               b.m.p.hostPort ?? 0,
               iface,

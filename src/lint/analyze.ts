@@ -74,7 +74,7 @@ export function analyze(
   options: AnalyzeOptions = {},
 ): AuditResult {
   const diagnostics: Diagnostic[] = [...snapshot.diagnostics];
-  const rules = options.rules ?? (RULES);
+  const rules = options.rules ?? RULES;
   let exposures: Exposure[] = [];
   let findings: Finding[] = [];
   let ruleCount = 0;
@@ -126,7 +126,8 @@ export function analyze(
   }
 
   findings.sort(compareFindings);
-  diagnostics.sort(compareDiagnostics);
+  const kept = withoutCoveredDiagnostics(diagnostics, findings);
+  kept.sort(compareDiagnostics);
   const active = findings.filter((f) => f.suppressed === undefined);
   return {
     schemaVersion: 1,
@@ -140,7 +141,7 @@ export function analyze(
     summary: {
       exposures: exposures.length,
       findings: count(active),
-      diagnostics: count(diagnostics),
+      diagnostics: count(kept),
       rules: ruleCount,
       containers: snapshot.host.containers.length,
       suppressed: findings.length - active.length,
@@ -148,6 +149,24 @@ export function analyze(
     },
     exposures,
     findings,
-    diagnostics,
+    diagnostics: kept,
   };
+}
+
+/** Input diagnostics that a rule finding restates at the same spot (it says more: keep only it). */
+const COVERED_BY_RULES: Readonly<Record<string, string>> = {
+  'ports-discarded-host-mode': 'host-network-conflict',
+};
+
+function withoutCoveredDiagnostics(
+  diagnostics: readonly Diagnostic[],
+  findings: readonly Finding[],
+): Diagnostic[] {
+  const at = (l: { file: string; line: number; column: number }): string =>
+    `${l.file}:${l.line}:${l.column}`;
+  const found = new Set(findings.map((f) => `${f.ruleId}@${at(f.location)}`));
+  return diagnostics.filter((d) => {
+    const rule = COVERED_BY_RULES[d.code];
+    return rule === undefined || !found.has(`${rule}@${at(d.location)}`);
+  });
 }

@@ -8,6 +8,7 @@ import type { DockerHost, Protocol } from '../model/host.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Certainty, Packet, Trace } from '../model/trace.ts';
 import type { DeliveryTarget, LintEngine, SourceReach } from './engine.ts';
+import { cidrWithin } from './policy.ts';
 import {
   containerAddresses,
   externalInterfaces,
@@ -27,13 +28,12 @@ interface Candidate {
   readonly target: ExposureTarget;
 }
 
-function firstAddress(cidr: string): string {
+/** A source for the witness from a CIDR of sources that reach: a remote client when any will do. */
+function sourceFrom(cidr: string, family: Family, host: DockerHost): string {
+  const remote = remoteClient(family, host);
+  if (cidrWithin(remote, cidr)) return remote;
   const i = cidr.indexOf('/');
-  const base = i < 0 ? cidr : cidr.slice(0, i);
-  // The network address of a wide prefix is a poor witness; 0.0.0.0 is not a real source.
-  if (base === '0.0.0.0') return '203.0.113.10';
-  if (base === '::') return '2001:db8:ffff::10';
-  return base;
+  return i < 0 ? cidr : cidr.slice(0, i);
 }
 
 function candidates(host: DockerHost): Candidate[] {
@@ -124,7 +124,7 @@ export function computeExposures(host: DockerHost, engine: LintEngine): Exposure
       witness = newConnection(
         cand.family,
         cand.protocol,
-        remoteClient(cand.family),
+        remoteClient(cand.family, host),
         destination,
         cand.port,
         ifaces[0] ?? 'eth0',
@@ -138,7 +138,7 @@ export function computeExposures(host: DockerHost, engine: LintEngine): Exposure
       witness = newConnection(
         cand.family,
         cand.protocol,
-        firstAddress(source),
+        sourceFrom(source, cand.family, host),
         destination,
         cand.port,
         first.interface,

@@ -197,9 +197,17 @@ export function hostAddressFor(
   return family === 'ipv4' ? '198.51.100.1' : '2001:db8:1::1';
 }
 
-/** The remote client used in witnesses (TEST-NET-3 / documentation prefix). */
-export function remoteClient(family: Family): string {
-  return family === 'ipv4' ? '203.0.113.10' : '2001:db8:ffff::10';
+/**
+ * The remote client used in witnesses: a documentation address (TEST-NET / 2001:db8::/32) that
+ * is not one of the host's own addresses, so a witness never comes from the host itself.
+ */
+export function remoteClient(family: Family, host?: DockerHost): string {
+  const own = new Set(host?.interfaces.flatMap((i) => i.addresses.map((a) => a.address)) ?? []);
+  const candidates =
+    family === 'ipv4'
+      ? ['203.0.113.77', '198.51.100.77', '192.0.2.77']
+      : ['2001:db8:ffff::77', '2001:db8:fffe::77'];
+  return candidates.find((c) => !own.has(c)) ?? (candidates[0] as string);
 }
 
 export function newConnection(

@@ -33,7 +33,8 @@ export function describeStep(s: TraceStep): string {
 export function shortTrace(steps: readonly TraceStep[], max = 8): string[] {
   const decisive = steps.filter((s, i) => {
     const jump = /^(jump|goto) (\S+)/.exec(s.action);
-    if (jump !== null) return steps[i + 1]?.chain === jump[2];
+    // DOCKER-USER is shown even when it let the packet pass: that it did not stop it is the point.
+    if (jump !== null) return jump[2] === 'DOCKER-USER' || steps[i + 1]?.chain === jump[2];
     return !(s.rule === null && s.table !== 'filter' && s.action === 'policy ACCEPT');
   });
   const chosen = decisive.length > 0 ? decisive : [...steps];

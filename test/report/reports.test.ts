@@ -208,7 +208,7 @@ describe('text and Markdown reports', () => {
     expect(text).toMatch(
       /0\.0\.0\.0:8080\/tcp\s+container c1 \(172\.17\.0\.2:80\)\s+0\.0\.0\.0\/0 via eth0\s+certain/,
     );
-    expect(text).toContain('witness: tcp 203.0.113.10:40000');
+    expect(text).toContain('witness: tcp 203.0.113.77:40000');
     expect(text).toContain('nat/DOCKER#2 DNAT 172.17.0.2:80');
     expect(text.indexOf('Exposures')).toBeLessThan(text.indexOf('Findings'));
   });
