@@ -139,6 +139,42 @@ export function keyName(input: string, key: KeyInfo): string {
   return input;
 }
 
+const NO_KEY: KeyInfo = {
+  upArrow: false,
+  downArrow: false,
+  leftArrow: false,
+  rightArrow: false,
+  pageUp: false,
+  pageDown: false,
+  home: false,
+  end: false,
+  return: false,
+  escape: false,
+  ctrl: false,
+  shift: false,
+  tab: false,
+  backspace: false,
+  delete: false,
+};
+
+/**
+ * One press per character of a plain multi-character input (keys typed faster than they are
+ * read, or pasted), with Enter, Tab and Backspace recognised; anything else stays one press.
+ */
+export function splitPresses(
+  input: string,
+  key: KeyInfo,
+): readonly { readonly input: string; readonly key: KeyInfo }[] {
+  const special = Object.values(key).some((v) => v === true);
+  if (input.length <= 1 || special || input.includes('\u001b')) return [{ input, key }];
+  return [...input].map((ch) => {
+    if (ch === '\r' || ch === '\n') return { input: '', key: { ...NO_KEY, return: true } };
+    if (ch === '\t') return { input: '', key: { ...NO_KEY, tab: true } };
+    if (ch === '\u007f' || ch === '\b') return { input: '', key: { ...NO_KEY, backspace: true } };
+    return { input: ch, key: NO_KEY };
+  });
+}
+
 export type Resolved =
   | { readonly kind: 'command'; readonly command: CommandId }
   | { readonly kind: 'text'; readonly text: string }

@@ -99,3 +99,26 @@ export async function runReview(load: Loader, streams: ReviewStreams): Promise<n
     return 2;
   }
 }
+
+/**
+ * Mounts the app for an already analysed host on the given streams (benchmarks and embedding);
+ * no alternate screen, no loading phase.
+ */
+export function mountApp(
+  model: ReviewModel,
+  streams: ReviewStreams,
+  size?: { readonly columns: number; readonly rows: number },
+): { unmount: () => void } {
+  const instance = render(
+    size === undefined ? <App model={model} /> : <App model={model} size={size} />,
+    {
+      stdin: streams.stdin,
+      stdout: streams.stdout,
+      stderr: streams.stderr,
+      interactive: true,
+      exitOnCtrlC: false,
+      patchConsole: false,
+    },
+  );
+  return { unmount: () => instance.unmount() };
+}

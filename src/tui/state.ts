@@ -7,7 +7,7 @@ import type { Exposure, Finding } from '../model/audit.ts';
 import type { Severity } from '../model/diagnostic.ts';
 import type { Packet, Trace } from '../model/trace.ts';
 import type { CommandId, InputMode, KeyInfo } from './keymap.ts';
-import { resolveKey } from './keymap.ts';
+import { resolveKey, splitPresses } from './keymap.ts';
 import type { FieldId, FormValues } from './packet-form.ts';
 import { FIELDS, parseForm, valuesOf } from './packet-form.ts';
 import type { Line } from './lines.ts';
@@ -564,6 +564,11 @@ function command(model: ReviewModel, state: ReviewState, c: CommandId): ReviewSt
 export function reduce(model: ReviewModel, state: ReviewState, action: Action): ReviewState {
   switch (action.type) {
     case 'key': {
+      // Keys typed faster than the app reads arrive as one string (`j\r`): take them one by one.
+      const presses = splitPresses(action.input, action.key);
+      if (presses.length > 1) {
+        return presses.reduce((s, p) => reduce(model, s, { type: 'key', ...p }), state);
+      }
       const resolved = resolveKey(inputMode(state), action.input, action.key);
       switch (resolved.kind) {
         case 'command':

@@ -239,3 +239,44 @@ describe('packet tracer', () => {
     expect(s.tracer.result?.steps).toEqual(exposure.trace);
   });
 });
+
+describe('keys typed faster than they are read', () => {
+  it('takes `jj\\r` as three presses, and a pasted filter with Enter as text then Enter', () => {
+    const model = buildModel(sampleData());
+    let s = run(model, [type('j\r')]);
+    expect(s.scroll.findings.cursor).toBe(1);
+    expect(s.detail).toEqual({ kind: 'finding', finding: model.findings[1] });
+    s = run(model, [key('escape'), type('/'), type('shadowed\r')], s);
+    expect(s.filter.text).toBe('shadowed');
+    expect(s.filterDraft).toBeNull();
+  });
+});
+
+describe('diagnostics pane', () => {
+  it('lists what could not be read and opens one with its hint', () => {
+    const data = sampleData();
+    const model = buildModel({
+      ...data,
+      audit: {
+        ...data.audit,
+        diagnostics: [
+          {
+            code: 'parse-error',
+            severity: 'error',
+            message: "unexpected token 'frobnicate'",
+            location: { file: 'iptables.txt', line: 7, column: 3 },
+            hint: 'Is this really iptables-save output?',
+          },
+        ],
+      },
+    });
+    const s = run(model, [type('6'), key('enter')]);
+    expect(s.detail).toEqual({ kind: 'diagnostic', index: 0 });
+    const text = detailContent(model, { kind: 'diagnostic', index: 0 })
+      .map((l) => l.map((seg) => seg.text).join(''))
+      .join('\n');
+    expect(text).toContain('ERROR  parse-error');
+    expect(text).toContain('iptables.txt:7:3');
+    expect(text).toContain('Is this really iptables-save output?');
+  });
+});

@@ -25,9 +25,13 @@ export function StatusLine({ state }: { readonly state: ReviewState }): ReactNod
   if (state.tracer.editing !== null) {
     return <Text dimColor>Type the value · Enter/Tab confirm · Esc cancel</Text>;
   }
+  const hints =
+    state.detail === null
+      ? HINTS[state.pane]
+      : `↑↓/jk scroll · PgUp/PgDn · Esc back${state.detail.kind === 'finding' ? ' · t trace the witness' : ''}`;
   return (
     <Text dimColor wrap="truncate-end">
-      {`${HINTS[state.pane]} · Tab pane · ? help · q quit`}
+      {`${hints} · Tab pane · ? help · q quit`}
     </Text>
   );
 }

@@ -1,0 +1,202 @@
+/**
+ * Review UI benchmark on the generated 100,000-rule host: time from analysis finished to the
+ * first screen (target < 3 s), and key press → next frame latency (target < 100 ms), with the
+ * app rendering into an in-memory terminal. Run: `npm run bench:tui` (`node dist/bench/tui.js`).
+ */
+import { EventEmitter } from 'node:events';
+import { Readable, Writable } from 'node:stream';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { RULES } from '../rules/index.ts';
+import { loadSnapshot } from '../src/ingest/snapshot.ts';
+import { analyze } from '../src/lint/analyze.ts';
+import { DEFAULT_CONFIG } from '../src/lint/config-types.ts';
+import { createLintEngine } from '../src/lint/default-engine.ts';
+import type { ReviewData } from '../src/tui/data.ts';
+import { mountApp } from '../src/tui/run.tsx';
+import { buildModel } from '../src/tui/view-model.ts';
+import { generateHost } from './generate-host.ts';
+
+const SIZE = { columns: 120, rows: 40 };
+
+/** A terminal that keeps what is written and says when the next frame arrives. */
+class FakeStdout extends Writable {
+  readonly columns = SIZE.columns;
+  readonly rows = SIZE.rows;
+  readonly isTTY = true;
+  private readonly frames = new EventEmitter();
+  override _write(_chunk: unknown, _encoding: string, callback: () => void): void {
+    this.frames.emit('frame');
+    callback();
+  }
+  nextFrame(timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.frames.off('frame', done);
+        resolve(false);
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.frames.once('frame', done);
+    });
+  }
+}
+
+/** A raw-mode terminal input that ink reads key presses from. */
+class FakeStdin extends Readable {
+  readonly isTTY = true;
+  setRawMode(): this {
+    return this;
+  }
+  override _read(): void {}
+  press(data: string): void {
+    this.push(data);
+  }
+}
+
+const KEYS: Readonly<Record<string, string>> = {
+  down: '\u001B[B',
+  up: '\u001B[A',
+  pageDown: '\u001B[6~',
+  enter: '\r',
+  escape: '\u001B',
+  tab: '\t',
+};
+
+function ms(n: number): string {
+  return `${n.toFixed(1)} ms`;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? NaN;
+}
+
+const pause = (n: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, n));
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-bench-tui-'));
+  try {
+    const generated = generateHost(dir);
+    console.log(
+      `host: ${generated.rules} rules, ${generated.chains} chains, ${generated.containers} containers`,
+    );
+
+    let t = performance.now();
+    console.log('loading the snapshot…');
+    const snapshot = await loadSnapshot({ directory: dir });
+    const tLoad = performance.now() - t;
+    t = performance.now();
+    // `--no-engine` measures the UI over the structural findings only, when the engine is slow.
+    const withEngine = !process.argv.includes('--no-engine');
+    console.log(withEngine ? 'building the engine…' : 'engine off (--no-engine)');
+    const built = withEngine ? createLintEngine(snapshot) : { engine: null, diagnostics: [] };
+    const tEngine = performance.now() - t;
+    t = performance.now();
+    console.log('analysing…');
+    const audit = analyze(snapshot, DEFAULT_CONFIG, { engine: built.engine });
+    const tAnalyze = performance.now() - t;
+    console.log(
+      `load ${ms(tLoad)}, engine ${ms(tEngine)}, analyze ${ms(tAnalyze)}: ` +
+        `${audit.findings.length} findings, ${audit.exposures.length} exposures, ${audit.diagnostics.length} diagnostics`,
+    );
+
+    const engine = built.engine;
+    const data: ReviewData = {
+      audit,
+      rulesets: [snapshot.ipv4, snapshot.ipv6].filter((r) => r !== null),
+      host: snapshot.host,
+      ruleDoc: (id) =>
+        (RULES as Readonly<Record<string, { meta: { docs: { description: string } } }>>)[id]?.meta
+          .docs.description ?? null,
+      trace:
+        engine === null
+          ? null
+          : (packet) => {
+              const trace = engine.trace(packet);
+              if (trace === null) throw new Error(`no ${packet.family} ruleset`);
+              return trace;
+            },
+    };
+
+    // Analysis finished: from here to the first frame on the terminal.
+    const stdout = new FakeStdout();
+    const stdin = new FakeStdin();
+    const stderr = new FakeStdout();
+    const tStart = performance.now();
+    const model = buildModel(data);
+    const first = stdout.nextFrame(10_000);
+    const app = mountApp(model, { stdin, stdout, stderr }, SIZE);
+    const drawn = await first;
+    const firstScreen = performance.now() - tStart;
+    console.log(
+      `first screen: ${ms(firstScreen)} after analysis (target < 3000 ms)${drawn ? '' : ' — NO FRAME'}`,
+    );
+
+    // Each step: the keys, and how often. Every press changes the screen, so each yields a frame.
+    const plan: readonly (readonly [string, string, number])[] = [
+      ['findings ↓', KEYS['down'] ?? '', 40],
+      ['findings ↑', KEYS['up'] ?? '', 20],
+      ['findings PgDn', KEYS['pageDown'] ?? '', 10],
+      ['open detail', KEYS['enter'] ?? '', 1],
+      ['detail ↓', KEYS['down'] ?? '', 5],
+      ['close detail', KEYS['escape'] ?? '', 1],
+      ['filter: /', '/', 1],
+      ['filter: type', 'x', 1],
+      ['filter: apply', KEYS['enter'] ?? '', 1],
+      ['filter: clear', 'x', 1],
+      ['to exposures', '2', 1],
+      ['exposures ↓', KEYS['down'] ?? '', 20],
+      ['to chains (100k-rule tree)', '3', 1],
+      ['chains ↓', KEYS['down'] ?? '', 40],
+      ['chains PgDn', KEYS['pageDown'] ?? '', 20],
+      ['chains End', 'G', 1],
+      ['chains Home', 'g', 1],
+      ['to containers', '4', 1],
+      ['containers ↓', KEYS['down'] ?? '', 20],
+      ['help on', '?', 1],
+      ['help off', '?', 1],
+    ];
+    const all: number[] = [];
+    const rows: string[] = [];
+    let missed = 0;
+    for (const [label, key, times] of plan) {
+      const samples: number[] = [];
+      for (let i = 0; i < times; i += 1) {
+        // Wait out ink's frame throttle so each press is measured on its own.
+        await pause(40);
+        const frame = stdout.nextFrame(5_000);
+        const t0 = performance.now();
+        stdin.press(key);
+        if (!(await frame)) {
+          missed += 1;
+          continue;
+        }
+        samples.push(performance.now() - t0);
+      }
+      samples.sort((a, b) => a - b);
+      all.push(...samples);
+      rows.push(
+        `  ${label.padEnd(28)} n=${String(samples.length).padStart(3)}  median ${ms(percentile(samples, 0.5)).padStart(9)}  max ${ms(samples.at(-1) ?? NaN).padStart(9)}`,
+      );
+    }
+    all.sort((a, b) => a - b);
+    console.log('key press → frame latency (target < 100 ms):');
+    for (const r of rows) console.log(r);
+    console.log(
+      `  all ${all.length} presses: median ${ms(percentile(all, 0.5))}, p95 ${ms(percentile(all, 0.95))}, max ${ms(all.at(-1) ?? NaN)}` +
+        (missed > 0 ? `, ${missed} presses drew no frame` : ''),
+    );
+    app.unmount();
+    const ok = firstScreen < 3000 && (all.at(-1) ?? Infinity) < 100 && missed === 0;
+    console.log(ok ? 'targets met' : 'TARGETS MISSED');
+    process.exitCode = ok ? 0 : 1;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import type { TraceStep } from '../../src/model/trace.ts';
+import { compactCount, decidingStep, hostPort } from '../../src/tui/format.ts';
+import { parseForm } from '../../src/tui/packet-form.ts';
+
+const step = (hook: TraceStep['hook'], table: string, action: string): TraceStep => ({
+  hook,
+  table,
+  chain: hook,
+  rule: null,
+  line: 1,
+  file: 'f',
+  ruleText: '',
+  action,
+  uncertain: false,
+});
+
+describe('the deciding step of a trace', () => {
+  it('is the filter verdict, not a NAT policy that follows it', () => {
+    const steps = [
+      step('PREROUTING', 'nat', 'DNAT 172.17.0.2:80'),
+      step('FORWARD', 'filter', 'jump DOCKER'),
+      step('FORWARD', 'filter', 'ACCEPT'),
+      step('POSTROUTING', 'nat', 'policy ACCEPT'),
+    ];
+    expect(decidingStep(steps)).toBe(2);
+  });
+
+  it('is a raw-table DROP when the packet never reached the filter table', () => {
+    expect(decidingStep([step('PREROUTING', 'raw', 'DROP')])).toBe(0);
+  });
+});
+
+describe('text forms', () => {
+  it('brackets IPv6 addresses before a port and shortens counters', () => {
+    expect(hostPort('::1', 80)).toBe('[::1]:80');
+    expect(hostPort('10.0.0.1', null)).toBe('10.0.0.1');
+    expect(compactCount(999n)).toBe('999');
+    expect(compactCount(1500n)).toBe('1.5K');
+    expect(compactCount(123_456_789n)).toBe('123M');
+  });
+});
+
+describe('the tracer form', () => {
+  const base = { from: '198.51.100.7', in: 'eth0', to: '192.0.2.10:443', proto: 'tcp' };
+
+  it('builds a new TCP connection from an ephemeral port', () => {
+    expect(parseForm(base)).toEqual({
+      ok: true,
+      packet: {
+        family: 'ipv4',
+        protocol: 'tcp',
+        source: '198.51.100.7',
+        sourcePort: 40000,
+        destination: '192.0.2.10',
+        destinationPort: 443,
+        inInterface: 'eth0',
+        state: 'NEW',
+        mark: 0,
+      },
+    });
+  });
+
+  it('reads [v6]:port, allows no port for icmp, and treats an empty interface as the host', () => {
+    const v6 = parseForm({ ...base, from: '2001:db8::7', to: '[2001:db8::1]:8080' });
+    expect(v6).toMatchObject({ ok: true, packet: { family: 'ipv6', destinationPort: 8080 } });
+    const ping = parseForm({ ...base, to: '192.0.2.10', proto: 'icmp', in: '' });
+    expect(ping).toMatchObject({ ok: true, packet: { destinationPort: null, inInterface: null } });
+  });
+
+  it('names the field that is wrong', () => {
+    expect(parseForm({ ...base, to: '192.0.2.10' })).toMatchObject({ ok: false, field: 'to' });
+    expect(parseForm({ ...base, to: '2001:db8::1' })).toMatchObject({
+      ok: false,
+      message: 'source and destination are different families',
+    });
+    expect(parseForm({ ...base, proto: 'gre' })).toMatchObject({ ok: false, field: 'proto' });
+    expect(parseForm({ ...base, to: '192.0.2.10:70000' })).toMatchObject({
+      ok: false,
+      field: 'to',
+    });
+  });
+});
