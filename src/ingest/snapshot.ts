@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { checkDaemonAgainstHost } from '../docker/daemon-evidence.ts';
 import { detectEra } from '../docker/era.ts';
 import type { DockerVersion } from '../docker/version.ts';
 import { daemonDefaults, parseDockerVersion } from '../docker/version.ts';
@@ -199,6 +200,7 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
   const networks: readonly Network[] = use('networks', loadNetworks)?.networks ?? [];
   const containers =
     use('containers', (text, file) => loadContainers(text, file, networks))?.containers ?? [];
+  diagnostics.push(...checkDaemonAgainstHost(daemon, networks, ipv4));
   const listeners: readonly Listener[] = use('listeners', loadListeners)?.listeners ?? [];
   const interfaces: readonly HostInterface[] = use('ip-addr', loadIpAddr)?.interfaces ?? [];
   const routes: readonly Route[] = use('ip-route', loadIpRoute)?.routes ?? [];

@@ -241,3 +241,36 @@ describe('buildNetworkContext and describeAddress', () => {
     expect(describeAddress(s, 'ipv4', '203.0.113.9')).toEqual({ kind: 'other' });
   });
 });
+
+describe('daemon flags seen in the host but not in daemon.json', () => {
+  it('notices --icc=false from the default bridge options and --userland-proxy=false from the rules', async () => {
+    const icc = await load('20.10.24/s9-default-bridge-icc-false-link');
+    const iccMismatch = icc.diagnostics.filter((d) => d.code === 'daemon-config-mismatch');
+    expect(iccMismatch.map((d) => d.message)).toEqual([
+      'daemon.json does not set "icc" (Docker\'s default: true), but the default bridge runs with enable_icc=false: dockerd runs with --icc=false (a command-line flag, a systemd drop-in, or daemon.json changed since dockerd started), so false is in effect',
+    ]);
+    expect(path.basename(iccMismatch[0]?.location.file ?? '')).toBe('networks.json');
+    for (const rel of [
+      '20.10.24/s6-usernet-portmap-noproxy',
+      '28.5.2/s6-usernet-portmap-noproxy',
+    ]) {
+      const s = await load(rel);
+      const d = s.diagnostics.find((x) => x.code === 'daemon-config-mismatch');
+      expect(d?.message).toMatch(/runs with --userland-proxy=false \(.*\), which is in effect/);
+      expect(
+        s.ipv4?.tables
+          .flatMap((t) => t.chains)
+          .flatMap((c) => c.rules)
+          .find((r) => r.location.line === d?.location.line)?.text,
+      ).toBe('-A OUTPUT -m addrtype --dst-type LOCAL -j DOCKER');
+    }
+  });
+
+  it('stays quiet when the host agrees with the configuration', async () => {
+    for (const rel of ['20.10.24/s1-default-bridge-p8080', '28.5.2/s3-usernet-portmap']) {
+      expect(
+        (await load(rel)).diagnostics.filter((d) => d.code === 'daemon-config-mismatch'),
+      ).toEqual([]);
+    }
+  });
+});
