@@ -93,10 +93,17 @@ export interface LineParse {
   readonly errors: readonly { readonly message: string; readonly token: IToken }[];
 }
 
+const NO_ERRORS: LineParse['errors'] = [];
+
 /** Parses the tokens of one line. */
 export function parseLine(tokens: IToken[]): LineParse {
   const parser = sharedParser();
   parser.input = tokens;
   const cst = parser.line();
-  return { cst, errors: parser.errors.map((e) => ({ message: e.message, token: e.token })) };
+  const errors = parser.errors;
+  return {
+    cst,
+    errors:
+      errors.length === 0 ? NO_ERRORS : errors.map((e) => ({ message: e.message, token: e.token })),
+  };
 }

@@ -258,7 +258,11 @@ export function buildRuleset(
       continue;
     }
     const lineNode = parsed.cst.children;
-    const child = Object.values(lineNode)[0]?.[0] as CstNode | undefined;
+    const child = (lineNode.commandLine ??
+      lineNode.commentLine ??
+      lineNode.chainLine ??
+      lineNode.tableLine ??
+      lineNode.commitLine)?.[0] as CstNode | undefined;
     if (child === undefined) continue;
     switch (child.name) {
       case 'commentLine': {
@@ -501,7 +505,9 @@ export function buildRuleset(
             at = pos - 1;
           }
         }
-        chain.rules.splice(at, 0, ...drafts(parseRuleSpec(ruleWords(from), ctx)));
+        const added = drafts(parseRuleSpec(ruleWords(from), ctx));
+        if (at === chain.rules.length) for (const d of added) chain.rules.push(d);
+        else chain.rules.splice(at, 0, ...added);
         return;
       }
       case 'R':

@@ -35,8 +35,6 @@ export interface RuleSpec {
   readonly matches: readonly MatchModule[];
   readonly target: Target | null;
   readonly counters: Counters | null;
-  /** The word that named the target, for later chain checks. */
-  readonly targetWord: ArgWord | null;
 }
 
 const CORE: Readonly<Record<string, string>> = {
@@ -517,7 +515,7 @@ export function parseRuleSpec(words: readonly ArgWord[], ctx: RuleContext): Rule
       if (s !== null && !isMatchAll(s)) core.push(s);
       if (d !== null && !isMatchAll(d)) core.push(d);
       core.push(...rest);
-      specs.push({ core, matches, target, counters, targetWord });
+      specs.push({ core, matches, target, counters });
     }
   }
   return specs;

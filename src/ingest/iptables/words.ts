@@ -45,7 +45,10 @@ export function unquote(raw: string): { value: string; unterminatedAt: number | 
 
 export function toArgWord(token: IToken): ArgWord {
   const raw = token.image;
-  const { value, unterminatedAt } = unquote(raw);
+  // Most words carry no quote: skip the unquoting (and its allocation) for them.
+  let value = raw;
+  let unterminatedAt: number | null = null;
+  if (raw.includes('"')) ({ value, unterminatedAt } = unquote(raw));
   const column = token.startColumn ?? 1;
   return {
     value,
