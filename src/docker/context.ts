@@ -129,6 +129,20 @@ function inferredRoutes(snapshot: Snapshot, family: Family): ContextRoute[] {
       }
     }
   }
-  routes.push({ destination: 'default', device: ASSUMED_EXTERNAL_INTERFACE });
+  routes.push({ destination: 'default', device: externalInterface(snapshot, family) });
   return routes;
+}
+
+/**
+ * The interface the default route most likely uses: an up, non-loopback, non-bridge, non-veth
+ * interface with a global address of the family; eth0 when ip-addr.json says nothing.
+ */
+export function externalInterface(snapshot: Snapshot, family: Family): string {
+  const candidate = snapshot.host.interfaces.find(
+    (i) =>
+      i.up &&
+      !['loopback', 'bridge', 'veth'].includes(i.kind ?? '') &&
+      i.addresses.some((a) => a.family === family && (a.scope === 'global' || a.scope === null)),
+  );
+  return candidate?.name ?? ASSUMED_EXTERNAL_INTERFACE;
 }

@@ -106,7 +106,7 @@ const ASSUMPTIONS: Partial<Record<SnapshotFileRole, string>> = {
   'ip-addr':
     'no ip-addr.json: host addresses taken from bridge gateways and DNAT rules; interfaces taken to be lo, the Docker bridges and an assumed external interface eth0',
   'ip-route':
-    'no ip-route.json: container subnets are routed to their bridges and everything else to eth0',
+    'no ip-route.json: container subnets are routed to their bridges and everything else to the external interface (the first up interface with a global address in ip-addr.json, else eth0)',
   sysctl:
     'no sysctl.txt: IP forwarding assumed on (Docker turns it on); br_netfilter state unknown',
   'nft-ruleset': 'no nft-ruleset.json: nftables rules outside iptables (if any) are not known',

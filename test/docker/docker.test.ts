@@ -274,3 +274,28 @@ describe('daemon flags seen in the host but not in daemon.json', () => {
     }
   });
 });
+
+describe('external interface without ip-route.json', () => {
+  it('routes the default to the host’s real uplink when ip-addr.json names it', async () => {
+    const ex = path.join(repoRoot, 'fixtures/example-host');
+    const s = await loadSnapshot({
+      files: {
+        iptables: path.join(ex, 'iptables-save.txt'),
+        'ip-addr': path.join(ex, 'ip-addr.json'),
+        networks: path.join(ex, 'networks.json'),
+      },
+    });
+    const renamed: Snapshot = {
+      ...s,
+      host: {
+        ...s.host,
+        interfaces: s.host.interfaces.map((i) => (i.name === 'eth0' ? { ...i, name: 'ens3' } : i)),
+      },
+    };
+    expect(buildNetworkContext(renamed, 'ipv4').routes).toEqual([
+      { destination: '172.17.0.0/16', device: 'docker0' },
+      { destination: '172.18.0.0/16', device: 'br-5d1f0c3a9b7e' },
+      { destination: 'default', device: 'ens3' },
+    ]);
+  });
+});

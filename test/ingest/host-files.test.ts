@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadDockerVersion } from '../../src/ingest/docker-version.ts';
 import { loadIpAddr, loadIpRoute } from '../../src/ingest/ip.ts';
 import { loadListeners } from '../../src/ingest/listeners.ts';
 import { loadNetworks } from '../../src/ingest/networks.ts';
@@ -208,5 +209,25 @@ describe('ip, sysctl and nft files', () => {
       dockerTables: true,
       ruleCount: 1,
     });
+  });
+});
+
+describe('loadDockerVersion', () => {
+  it('reads the engine version, and says when the daemon was not reachable', () => {
+    expect(
+      loadDockerVersion(
+        '{"Client": {"Version": "28.2.2"}, "Server": {"Version": "28.5.2"}}',
+        'v.json',
+      ),
+    ).toEqual({
+      version: '28.5.2',
+      diagnostics: [],
+    });
+    const down = loadDockerVersion('{"Client": {"Version": "28.2.2"}, "Server": null}', 'v.json');
+    expect(down.version).toBeNull();
+    expect(down.diagnostics.map((d) => [d.code, d.severity])).toEqual([
+      ['missing-field', 'warning'],
+    ]);
+    expect(down.diagnostics[0]?.message).toMatch(/daemon was not reachable/);
   });
 });
