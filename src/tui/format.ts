@@ -126,3 +126,9 @@ export function findingObject(f: Finding): string {
   if (o.address !== undefined) parts.push(o.address);
   return parts.join(' ');
 }
+
+/** The rule as written, without the `-A CHAIN` that a chain column or tree already shows. */
+export function ruleBody(text: string, chain: string): string {
+  const prefix = `-A ${chain} `;
+  return text.startsWith(prefix) ? text.slice(prefix.length) : text;
+}

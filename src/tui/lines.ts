@@ -10,6 +10,7 @@ import {
   findingObject,
   formatLocation,
   formatPacket,
+  ruleBody,
   traceSummary,
 } from './format.ts';
 import type { ContainerRow } from './view-model.ts';
@@ -23,12 +24,49 @@ export interface Segment {
 
 export type Line = readonly Segment[];
 
-const plain = (text: string): Line => [{ text }];
 const blank: Line = [];
+const LABEL = 11;
+
+/** Word-wraps text to `width` columns (a word longer than a line is cut). */
+export function wrapText(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/ +/)) {
+    let w = word;
+    while (w.length > width) {
+      if (line !== '') {
+        out.push(line);
+        line = '';
+      }
+      out.push(w.slice(0, width));
+      w = w.slice(width);
+    }
+    if (line === '') line = w;
+    else if (line.length + 1 + w.length <= width) line += ` ${w}`;
+    else {
+      out.push(line);
+      line = w;
+    }
+  }
+  if (line !== '' || out.length === 0) out.push(line);
+  return out;
+}
+
+/** Prose that wraps: a paragraph, or a labelled value continued under its value column. */
+function prose(width: number, text: string, label?: string, tone?: Tone): Line[] {
+  const indent = label === undefined ? 0 : LABEL;
+  const parts = wrapText(text, Math.max(10, width - indent - 2));
+  return parts.map((part, i) => {
+    const value: Segment = tone === undefined ? { text: part } : { text: part, tone };
+    if (label === undefined) return [value];
+    const head = i === 0 ? `${label.padEnd(LABEL - 1)} ` : ' '.repeat(LABEL);
+    return [{ text: head, tone: 'label' }, value];
+  });
+}
 
 function labelled(label: string, value: string, tone?: Tone): Line {
   return [
-    { text: `${label.padEnd(10)} `, tone: 'label' },
+    { text: `${label.padEnd(LABEL - 1)} `, tone: 'label' },
     tone === undefined ? { text: value } : { text: value, tone },
   ];
 }
@@ -36,7 +74,7 @@ function labelled(label: string, value: string, tone?: Tone): Line {
 export function traceHeader(): Line {
   return [
     {
-      text: `${'#'.padStart(3)}  ${'hook'.padEnd(11)} ${'table'.padEnd(6)} ${'chain'.padEnd(24)} ${'rule'.padStart(5)} ${'line'.padStart(6)}  ${'action'.padEnd(30)} rule`,
+      text: `${'#'.padStart(3)} ${'hook'.padEnd(11)} ${'table'.padEnd(6)} ${'chain'.padEnd(22)} ${'rule'.padStart(4)} ${'line'.padStart(5)} ${'action'.padEnd(28)} rule`,
       tone: 'label',
     },
   ];
@@ -48,12 +86,11 @@ function stepLine(step: TraceStep, n: number, deciding: boolean): Line {
   const line = step.line === null ? '-' : String(step.line);
   const uncertain = step.uncertain ? ' ?' : '';
   const text =
-    `${marker}${String(n).padStart(2)}  ${step.hook.padEnd(11)} ${step.table.padEnd(6)} ` +
-    `${step.chain.slice(0, 24).padEnd(24)} ${rule.padStart(5)} ${line.padStart(6)}  ` +
-    `${(step.action + uncertain).slice(0, 30).padEnd(30)} ${step.ruleText}`;
-  return [
-    { text, tone: deciding ? 'highlight' : step.uncertain ? 'warning' : undefined } as Segment,
-  ];
+    `${marker}${String(n).padStart(2)} ${step.hook.padEnd(11)} ${step.table.padEnd(6)} ` +
+    `${step.chain.slice(0, 22).padEnd(22)} ${rule.padStart(4)} ${line.padStart(5)} ` +
+    `${(step.action + uncertain).slice(0, 28).padEnd(28)} ${ruleBody(step.ruleText, step.chain)}`;
+  const tone: Tone | null = deciding ? 'highlight' : step.uncertain ? 'warning' : null;
+  return [tone === null ? { text } : { text, tone }];
 }
 
 /** The step-by-step table of a trace; the step that decided the verdict is marked ▶. */
@@ -89,18 +126,19 @@ export function traceLines(trace: Trace): Line[] {
   return lines;
 }
 
-export function findingLines(f: Finding, doc: string | null): Line[] {
+export function findingLines(f: Finding, doc: string | null, width = 100): Line[] {
   const lines: Line[] = [
     [
       { text: f.severity.toUpperCase(), tone: f.severity },
       { text: `  ${f.ruleId}`, tone: 'title' },
       { text: f.certainty === 'certain' ? '  certain' : '  possible', tone: 'dim' },
     ],
-    plain(f.message),
+    ...prose(width, f.message),
     blank,
-    labelled(
-      'Rule',
+    ...prose(
+      width,
       doc ?? '(no documentation found for this rule)',
+      'Rule',
       doc === null ? 'dim' : undefined,
     ),
     labelled('About', findingObject(f) || '-'),
@@ -111,7 +149,7 @@ export function findingLines(f: Finding, doc: string | null): Line[] {
     lines.push(labelled('Suppressed', `${f.suppressed.reason}${until}`, 'dim'));
   }
   for (const r of f.related)
-    lines.push(labelled('Related', `${formatLocation(r.location)}  ${r.message}`));
+    lines.push(...prose(width, `${formatLocation(r.location)}  ${r.message}`, 'Related'));
   lines.push(blank);
   lines.push(
     labelled(
@@ -162,17 +200,17 @@ export function containerLines(row: ContainerRow): Line[] {
   return lines;
 }
 
-export function diagnosticLines(d: Diagnostic): Line[] {
+export function diagnosticLines(d: Diagnostic, width = 100): Line[] {
   const where = `${d.location.file}:${d.location.line}:${d.location.column}`;
   const lines: Line[] = [
     [
       { text: d.severity.toUpperCase(), tone: d.severity },
       { text: `  ${d.code}`, tone: 'title' },
     ],
-    plain(d.message),
+    ...prose(width, d.message),
     blank,
     labelled('Where', where),
   ];
-  if (d.hint !== undefined) lines.push(labelled('Hint', d.hint));
+  if (d.hint !== undefined) lines.push(...prose(width, d.hint, 'Hint'));
   return lines;
 }

@@ -214,13 +214,13 @@ function placeCursor(
 }
 
 /** The lines of the open detail view. */
-export function detailContent(model: ReviewModel, detail: Detail): Line[] {
+export function detailContent(model: ReviewModel, detail: Detail, width = 100): Line[] {
   if (detail.kind === 'finding') {
-    return findingLines(detail.finding, model.data.ruleDoc(detail.finding.ruleId));
+    return findingLines(detail.finding, model.data.ruleDoc(detail.finding.ruleId), width);
   }
   if (detail.kind === 'diagnostic') {
     const d = model.data.audit.diagnostics[detail.index];
-    return d === undefined ? [] : diagnosticLines(d);
+    return d === undefined ? [] : diagnosticLines(d, width);
   }
   const row = model.containers[detail.index];
   return row === undefined ? [] : containerLines(row);
@@ -242,7 +242,7 @@ function clampScroll(scroll: number, length: number, height: number): number {
 
 function moveBy(model: ReviewModel, state: ReviewState, delta: number): ReviewState {
   if (state.detail !== null) {
-    const length = detailContent(model, state.detail).length;
+    const length = detailContent(model, state.detail, state.size.columns).length;
     const detailScroll = clampScroll(state.detailScroll + delta, length, detailHeight(state));
     return { ...state, detailScroll };
   }
@@ -262,7 +262,7 @@ function moveBy(model: ReviewModel, state: ReviewState, delta: number): ReviewSt
 
 function moveTo(model: ReviewModel, state: ReviewState, end: boolean): ReviewState {
   if (state.detail !== null) {
-    const length = detailContent(model, state.detail).length;
+    const length = detailContent(model, state.detail, state.size.columns).length;
     return { ...state, detailScroll: end ? clampScroll(length, length, detailHeight(state)) : 0 };
   }
   if (state.pane === 'tracer') {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TraceStep } from '../../src/model/trace.ts';
 import { compactCount, decidingStep, hostPort } from '../../src/tui/format.ts';
+import { wrapText } from '../../src/tui/lines.ts';
 import { parseForm } from '../../src/tui/packet-form.ts';
 
 const step = (hook: TraceStep['hook'], table: string, action: string): TraceStep => ({
@@ -79,5 +80,13 @@ describe('the tracer form', () => {
       ok: false,
       field: 'to',
     });
+  });
+});
+
+describe('wrapping prose in detail views', () => {
+  it('breaks at spaces within the width and cuts words longer than a line', () => {
+    expect(wrapText('the quick brown fox jumps', 10)).toEqual(['the quick', 'brown fox', 'jumps']);
+    expect(wrapText('abcdefghijkl xy', 5)).toEqual(['abcde', 'fghij', 'kl xy']);
+    expect(wrapText('', 5)).toEqual(['']);
   });
 });

@@ -1,18 +1,12 @@
 /** Chains pane: the hooks and the tree of jumps below them, virtualised. */
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
-import { formatCounters } from '../format.ts';
+import { formatCounters, ruleBody } from '../format.ts';
 import type { ReviewState } from '../state.ts';
 import { listHeight } from '../state.ts';
 import type { ChainRow, ReviewModel } from '../view-model.ts';
 import { chainRows } from '../view-model.ts';
 import { Row } from './styled.tsx';
-
-/** The rule as written, without the `-A CHAIN` the tree already shows. */
-function ruleBody(text: string, chain: string): string {
-  const prefix = `-A ${chain} `;
-  return text.startsWith(prefix) ? text.slice(prefix.length) : text;
-}
 
 function ChainLine({ row }: { readonly row: ChainRow }): ReactNode {
   const indent = '  '.repeat(row.depth);

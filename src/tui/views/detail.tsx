@@ -21,7 +21,7 @@ export function DetailView({
   readonly state: ReviewState;
   readonly detail: Detail;
 }): ReactNode {
-  const lines = detailContent(model, detail);
+  const lines = detailContent(model, detail, state.size.columns);
   const height = detailHeight(state) - 1;
   const scroll = Math.min(state.detailScroll, Math.max(0, lines.length - height));
   const more =

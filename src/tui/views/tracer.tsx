@@ -47,7 +47,10 @@ export function TracerPane({
       ) : t.result === null ? (
         <Text dimColor>No trace yet.</Text>
       ) : (
-        <Text dimColor wrap="truncate-end">{`Path of ${t.origin}`}</Text>
+        <Text
+          dimColor
+          wrap="truncate-end"
+        >{`Path of ${t.origin === 'form' ? 'the packet in the form' : t.origin}`}</Text>
       )}
       <Box flexDirection="column" height={height}>
         {lines.slice(t.scroll, t.scroll + height).map((line, i) => (
