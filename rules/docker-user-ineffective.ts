@@ -5,7 +5,14 @@
  * an unconditional rule above them hides.
  */
 import type { Rule, Ruleset } from '../src/model/ruleset.ts';
-import { chainIn, effectiveOptions, isDockerChainName, jumpTarget } from '../src/lint/queries.ts';
+import {
+  chainIn,
+  damagedLines,
+  effectiveOptions,
+  isDamaged,
+  isDockerChainName,
+  jumpTarget,
+} from '../src/lint/queries.ts';
 import { defineRule } from '../src/lint/rule.ts';
 
 type MessageIds = 'missingChain' | 'notJumped' | 'jumpTooLate' | 'rulesHidden';
@@ -101,9 +108,11 @@ export default defineRule<MessageIds, object>({
           }
         }
         // An unconditional terminal rule hides everything after it (e.g. a RETURN left on top).
+        const damaged = damagedLines(snapshot);
         const coverIndex = user.rules.findIndex(
           (r) =>
             effectiveOptions(r).length === 0 &&
+            !isDamaged(r, damaged) &&
             r.target !== null &&
             ['RETURN', 'ACCEPT', 'DROP', 'REJECT'].includes(r.target.kind),
         );

@@ -5,7 +5,7 @@
  * engine; with the engine, rules no packet reaches at all are reported too.
  */
 import { findChain } from '../src/model/ruleset.ts';
-import { isDockerChainName } from '../src/lint/queries.ts';
+import { damagedLines, isDamaged, isDockerChainName } from '../src/lint/queries.ts';
 import { defineRule } from '../src/lint/rule.ts';
 import { actionKey, decides, ruleCovers } from '../src/lint/subsume.ts';
 
@@ -32,14 +32,19 @@ export default defineRule<MessageIds, object>({
   },
   create(context) {
     const { engine } = context;
+    const damaged = damagedLines(context.snapshot);
     return {
       Chain(chain, table, ruleset) {
         if (isDockerChainName(chain.name)) return;
         const reported = new Set<number>();
+        const broken = chain.rules.map((r) => isDamaged(r, damaged));
         for (const [i, later] of chain.rules.entries()) {
-          const cover = chain.rules
-            .slice(0, i)
-            .find((e) => decides(e.target) && ruleCovers(e, later));
+          let cover: (typeof chain.rules)[number] | undefined;
+          for (let j = 0; j < i && cover === undefined; j += 1) {
+            const e = chain.rules[j];
+            if (e === undefined || broken[j] === true || !decides(e.target)) continue;
+            if (ruleCovers(e, later)) cover = e;
+          }
           if (cover === undefined) continue;
           reported.add(later.index);
           const same = actionKey(cover.target) === actionKey(later.target);

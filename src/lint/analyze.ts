@@ -40,6 +40,20 @@ function count(items: readonly { readonly severity: Severity }[]): Record<Severi
   return out;
 }
 
+/**
+ * A ruleset counts as read when it has tables, or when its file is clean (an empty but valid
+ * dump). A file that failed with errors and yielded nothing is not a ruleset: analysing it would
+ * be a clean pass on unread input.
+ */
+function hasReadableRuleset(snapshot: Snapshot): boolean {
+  return [snapshot.ipv4, snapshot.ipv6].some(
+    (r) =>
+      r !== null &&
+      (r.tables.length > 0 ||
+        !snapshot.diagnostics.some((d) => d.severity === 'error' && d.location.file === r.file)),
+  );
+}
+
 function anchorFile(snapshot: Snapshot): string {
   return snapshot.ipv4?.file ?? snapshot.ipv6?.file ?? snapshot.directory ?? 'snapshot';
 }
@@ -80,7 +94,7 @@ export function analyze(
   let ruleCount = 0;
   let baselined = 0;
 
-  if (snapshot.ipv4 === null && snapshot.ipv6 === null) {
+  if (!hasReadableRuleset(snapshot)) {
     diagnostics.push(
       diagnostic(
         'no-ruleset',

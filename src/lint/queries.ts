@@ -15,6 +15,7 @@ import type {
 } from '../model/ruleset.ts';
 import { allOptions, findChain, findTable } from '../model/ruleset.ts';
 import type { Packet } from '../model/trace.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 
 /** Chains Docker creates and re-creates; operators' rules there are lost on restart. */
 export function isDockerChainName(name: string): boolean {
@@ -36,6 +37,22 @@ export function hasUndecidableMatch(rule: Rule): boolean {
   return allOptions(rule).some(
     (o) => o.type === 'stateful' || o.type === 'opaque' || o.type === 'set',
   );
+}
+
+/**
+ * Lines where reading the input failed (error diagnostics). A rule there may have lost an
+ * option it really has, so it must never be taken to cover or hide another rule.
+ */
+export function damagedLines(snapshot: Snapshot): Set<string> {
+  return new Set(
+    snapshot.diagnostics
+      .filter((d) => d.severity === 'error')
+      .map((d) => `${d.location.file}:${d.location.line}`),
+  );
+}
+
+export function isDamaged(rule: Rule, damaged: ReadonlySet<string>): boolean {
+  return damaged.has(`${rule.location.file}:${rule.location.line}`);
 }
 
 /** Every option except comments (which always match). */

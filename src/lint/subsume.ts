@@ -7,18 +7,36 @@ import ipaddr from 'ipaddr.js';
 import type { AddressMask, MatchOption, PortRange, Rule, Target } from '../model/ruleset.ts';
 import { effectiveOptions, hasUndecidableMatch } from './queries.ts';
 
+const ADDRESS_VALUES = new Map<string, bigint | null>();
+
+/** An address as a number (cached: large chains compare the same addresses many times). */
+function addressValue(text: string): bigint | null {
+  let v = ADDRESS_VALUES.get(text);
+  if (v === undefined) {
+    try {
+      v = ipaddr
+        .parse(text)
+        .toByteArray()
+        .reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
+    } catch {
+      v = null;
+    }
+    ADDRESS_VALUES.set(text, v);
+  }
+  return v;
+}
+
 function prefixCovers(outer: AddressMask, inner: AddressMask): boolean {
   if (outer.family !== inner.family || outer.prefixLength === null || inner.prefixLength === null) {
     return outer.address === inner.address && outer.mask === inner.mask;
   }
   if (outer.prefixLength > inner.prefixLength) return false;
-  try {
-    const a = ipaddr.parse(inner.address);
-    const b = ipaddr.parse(outer.address);
-    return a.kind() === b.kind() && a.match(b, outer.prefixLength);
-  } catch {
-    return false;
-  }
+  const a = addressValue(inner.address);
+  const b = addressValue(outer.address);
+  if (a === null || b === null) return false;
+  const width = outer.family === 'ipv4' ? 32n : 128n;
+  const shift = width - BigInt(outer.prefixLength);
+  return a >> shift === b >> shift;
 }
 
 function rangesCover(outer: readonly PortRange[], inner: readonly PortRange[]): boolean {
@@ -34,31 +52,81 @@ function strip(o: MatchOption): string {
   return withoutLocation(o);
 }
 
+/** Coverage between non-identical conditions of kinds that have an order (prefixes, ranges…). */
+function orderedCovers(outer: MatchOption, inner: MatchOption): boolean {
+  if (outer.negated || inner.negated) return false;
+  if (outer.type === 'address' && inner.type === 'address' && outer.field === inner.field) {
+    return prefixCovers(outer.value, inner.value);
+  }
+  if (outer.type === 'interface' && inner.type === 'interface' && outer.field === inner.field) {
+    if (!outer.wildcard) return !inner.wildcard && outer.name === inner.name;
+    return inner.name.startsWith(outer.name);
+  }
+  if (outer.type === 'port' && inner.type === 'port' && outer.field === inner.field) {
+    return rangesCover(outer.ranges, inner.ranges);
+  }
+  if (outer.type === 'ct-state' && inner.type === 'ct-state') {
+    return inner.states.every((s) => outer.states.includes(s));
+  }
+  return false;
+}
+
+const ORDERED = new Set(['address', 'interface', 'port', 'ct-state']);
+
 /** True when `outer` holds for every packet `inner` holds for. */
 export function optionCovers(outer: MatchOption, inner: MatchOption): boolean {
-  if (outer.negated !== inner.negated) return false;
-  if (!outer.negated) {
-    if (outer.type === 'address' && inner.type === 'address' && outer.field === inner.field) {
-      return prefixCovers(outer.value, inner.value);
-    }
-    if (outer.type === 'interface' && inner.type === 'interface' && outer.field === inner.field) {
-      if (!outer.wildcard) return !inner.wildcard && outer.name === inner.name;
-      return inner.name.startsWith(outer.name);
-    }
-    if (outer.type === 'port' && inner.type === 'port' && outer.field === inner.field) {
-      return rangesCover(outer.ranges, inner.ranges);
-    }
-    if (outer.type === 'ct-state' && inner.type === 'ct-state') {
-      return inner.states.every((s) => outer.states.includes(s));
-    }
+  return strip(outer) === strip(inner) || orderedCovers(outer, inner);
+}
+
+interface Prepared {
+  readonly options: readonly MatchOption[];
+  /** Location-free JSON of each option (same order), for the exact-equality fast path. */
+  readonly keyList: readonly string[];
+  readonly keys: ReadonlySet<string>;
+  readonly undecidable: boolean;
+  /** One bit per kind of condition (type, field, negation): a cover's kinds are a subset. */
+  readonly mask: number;
+}
+
+const KIND_BITS = new Map<string, number>();
+
+function kindBit(o: MatchOption): number {
+  const field = 'field' in o ? String(o.field) : '';
+  const key = `${o.type}/${field}/${o.negated ? '!' : ''}`;
+  let bit = KIND_BITS.get(key);
+  if (bit === undefined) {
+    bit = KIND_BITS.size % 31;
+    KIND_BITS.set(key, bit);
   }
-  return strip(outer) === strip(inner);
+  return 1 << bit;
+}
+
+// Chains of thousands of rules compare every pair: prepare each rule once.
+const prepared = new WeakMap<Rule, Prepared>();
+
+function prepare(rule: Rule): Prepared {
+  let p = prepared.get(rule);
+  if (p === undefined) {
+    const options = effectiveOptions(rule);
+    const keyList = options.map(strip);
+    const mask = options.reduce((m, o) => m | kindBit(o), 0);
+    p = { options, keyList, keys: new Set(keyList), undecidable: hasUndecidableMatch(rule), mask };
+    prepared.set(rule, p);
+  }
+  return p;
 }
 
 export function ruleCovers(earlier: Rule, later: Rule): boolean {
-  if (hasUndecidableMatch(earlier)) return false;
-  const inner = effectiveOptions(later);
-  return effectiveOptions(earlier).every((o) => inner.some((i) => optionCovers(o, i)));
+  const e = prepare(earlier);
+  if (e.undecidable) return false;
+  const l = prepare(later);
+  // Every condition of the cover needs one of the same kind in the covered rule.
+  if ((e.mask & ~l.mask) !== 0) return false;
+  return e.options.every(
+    (o, i) =>
+      l.keys.has(e.keyList[i] ?? '') ||
+      (ORDERED.has(o.type) && l.options.some((x) => orderedCovers(o, x))),
+  );
 }
 
 const DECIDING = new Set([
