@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync, copyFileSync } f
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { mapPublishedPorts } from '../../src/docker/ports.ts';
 import { loadSnapshot } from '../../src/ingest/snapshot.ts';
 import type { Container } from '../../src/model/host.ts';
 
@@ -29,6 +30,8 @@ interface Expected {
     ipv6: boolean;
   }[];
   listeners: string[];
+  /** Per published binding: the DNAT, ACCEPT and raw DROP rules counted in the dump by text. */
+  ports: string[];
 }
 
 function modeText(c: Container): string {
@@ -89,6 +92,14 @@ describe('every capture fixture loads to its expected model', () => {
           (l) => `${l.protocol} ${l.address} ${l.port} ${l.process?.name ?? '-'}`,
         ),
       ).toEqual(expected.listeners);
+      expect(
+        mapPublishedPorts(s).map((p) => {
+          const tag = `${p.container.name} ${p.port.hostIp}:${p.port.hostPort ?? '-'} ${p.family}`;
+          return p.via === 'proxy'
+            ? `${tag} proxy`
+            : `${tag} dnat=${p.dnat.length} accept=${p.accept.length} raw=${p.rawDrop.length}`;
+        }),
+      ).toEqual(expected.ports);
     });
   }
 });
