@@ -70,20 +70,26 @@ async function resolveConfig(
   return config;
 }
 
-/** Writes a one-line progress note on a TTY once analysis has run for over a second. */
-function progressReporter(io: CommandIo): { tick: (phase: string) => void; done: () => void } {
-  const start = Date.now();
+/**
+ * Writes a one-line progress note on stderr once analysis has run for over a second, and only on
+ * a TTY (pipes and CI logs stay clean). Cleared when analysis ends.
+ */
+export function progressReporter(
+  stderr: CommandIo['stderr'],
+  now: () => number = Date.now,
+): { tick: (phase: string) => void; done: () => void } {
+  const start = now();
   let shown = false;
-  const tty = io.stderr.isTTY === true;
+  const tty = stderr.isTTY === true;
   return {
     tick(phase) {
-      if (!tty || Date.now() - start < 1000) return;
+      const elapsed = now() - start;
+      if (!tty || elapsed < 1000) return;
       shown = true;
-      const seconds = ((Date.now() - start) / 1000).toFixed(1);
-      io.stderr.write(`\r\u001B[2Kdockwall: analysing… ${phase} (${seconds}s)`);
+      stderr.write(`\r\u001B[2Kdockwall: analysing… ${phase} (${(elapsed / 1000).toFixed(1)}s)`);
     },
     done() {
-      if (shown) io.stderr.write('\r\u001B[2K');
+      if (shown) stderr.write('\r\u001B[2K');
     },
   };
 }
@@ -142,7 +148,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   }
 
   const snapshot = await loadSnapshot(input);
-  const progress = progressReporter(io);
+  const progress = progressReporter(io.stderr);
   const result = analyze(snapshot, config, { baseline, onProgress: progress.tick });
   progress.done();
 
