@@ -190,6 +190,7 @@ export function loadDaemonConfig(
     if (target === undefined) {
       if (OTHER_DOCKERD_KEYS.has(entry.key)) {
         otherKeys.push(entry.key);
+        checkOtherKey(ctx, entry.key, entry.value);
       } else {
         otherKeys.push(entry.key);
         diagnostics.push(
@@ -429,5 +430,57 @@ function checkCombinations(
         ),
       );
     }
+  }
+}
+
+/**
+ * Keys of docker-firewall.md §3 that dockwall does not interpret are still type-checked: dockerd
+ * refuses a file where they have the wrong type, and then none of its settings apply.
+ */
+function checkOtherKey(ctx: FieldContext, key: string, value: JsonValue): void {
+  const path = `daemon.json "${key}"`;
+  switch (key) {
+    case 'userland-proxy-path':
+      if (value.kind !== 'string') wrongType(ctx, path, value, 'a string');
+      return;
+    case 'default-gateway':
+    case 'default-gateway-v6':
+      readAddress(ctx, path, value);
+      return;
+    case 'mtu':
+    case 'network-control-plane-mtu':
+      if (value.kind !== 'number') wrongType(ctx, path, value, 'a whole number');
+      else if (!Number.isInteger(value.value) || value.value < 0) {
+        ctx.diagnostics.push(
+          diagnostic(
+            'invalid-value',
+            'error',
+            `${path} must be a whole number, found ${value.value}`,
+            value.location,
+          ),
+        );
+      }
+      return;
+    case 'tls':
+    case 'tlsverify':
+    case 'debug':
+      if (value.kind !== 'boolean') wrongType(ctx, path, value, 'true or false');
+      return;
+    case 'features':
+      if (value.kind !== 'object') {
+        wrongType(ctx, path, value, 'an object of feature names to true or false');
+        return;
+      }
+      for (const f of value.entries) {
+        if (f.value.kind !== 'boolean')
+          wrongType(ctx, `${path} "${f.key}"`, f.value, 'true or false');
+      }
+      return;
+    case 'host-gateway-ips':
+    case 'dns':
+      readStringArray(ctx, path, value);
+      return;
+    default:
+      return;
   }
 }

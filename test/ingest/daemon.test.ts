@@ -46,6 +46,23 @@ describe('loadDaemonConfig', () => {
     expect(r.config.defaultAddressPools.value).toEqual([{ base: '10.10.0.0/16', size: 24 }]);
   });
 
+  it('type-checks firewall keys it does not interpret', () => {
+    const text =
+      '{\n  "mtu": "1500",\n  "default-gateway": "10.0.0.300",\n  "features": {"swarm-nftables": "yes"},\n  "userland-proxy-path": "/usr/bin/docker-proxy"\n}';
+    const r = loadDaemonConfig(text, 'daemon.json', null);
+    expect(r.diagnostics.map((d) => [d.code, d.location.line])).toEqual([
+      ['wrong-type', 2],
+      ['invalid-value', 3],
+      ['wrong-type', 4],
+    ]);
+    expect(r.config.otherKeys).toEqual([
+      'mtu',
+      'default-gateway',
+      'features',
+      'userland-proxy-path',
+    ]);
+  });
+
   it('reads nested network options and the firewall backend', () => {
     const text = JSON.stringify({
       'firewall-backend': 'nftables',
