@@ -74,7 +74,7 @@ function labelled(label: string, value: string, tone?: Tone): Line {
 export function traceHeader(): Line {
   return [
     {
-      text: `${'#'.padStart(3)} ${'hook'.padEnd(11)} ${'table'.padEnd(6)} ${'chain'.padEnd(22)} ${'rule'.padStart(4)} ${'line'.padStart(5)} ${'action'.padEnd(28)} rule`,
+      text: `${'#'.padStart(3)} ${'table/chain'.padEnd(26)} ${'rule'.padStart(4)} ${'line'.padStart(5)} ${'action'.padEnd(24)} rule`,
       tone: 'label',
     },
   ];
@@ -85,19 +85,32 @@ function stepLine(step: TraceStep, n: number, deciding: boolean): Line {
   const rule = step.rule === null ? '-' : `#${step.rule}`;
   const line = step.line === null ? '-' : String(step.line);
   const uncertain = step.uncertain ? ' ?' : '';
+  const where = `${step.table}/${step.chain}`;
   const text =
-    `${marker}${String(n).padStart(2)} ${step.hook.padEnd(11)} ${step.table.padEnd(6)} ` +
-    `${step.chain.slice(0, 22).padEnd(22)} ${rule.padStart(4)} ${line.padStart(5)} ` +
-    `${(step.action + uncertain).slice(0, 28).padEnd(28)} ${ruleBody(step.ruleText, step.chain)}`;
+    `${marker}${String(n).padStart(2)} ${where.slice(0, 26).padEnd(26)} ${rule.padStart(4)} ` +
+    `${line.padStart(5)} ${(step.action + uncertain).slice(0, 24).padEnd(24)} ` +
+    ruleBody(step.ruleText, step.chain);
   const tone: Tone | null = deciding ? 'highlight' : step.uncertain ? 'warning' : null;
   return [tone === null ? { text } : { text, tone }];
 }
 
-/** The step-by-step table of a trace; the step that decided the verdict is marked ▶. */
+/**
+ * The step-by-step table of a trace, under a heading for each hook the packet passes; the step
+ * that decided the verdict is marked ▶.
+ */
 export function stepLines(steps: readonly TraceStep[]): Line[] {
   if (steps.length === 0) return [[{ text: '(no steps recorded)', tone: 'dim' }]];
   const deciding = decidingStep(steps);
-  return [traceHeader(), ...steps.map((s, i) => stepLine(s, i + 1, i === deciding))];
+  const lines: Line[] = [traceHeader()];
+  let hook: string | null = null;
+  steps.forEach((s, i) => {
+    if (s.hook !== hook) {
+      hook = s.hook;
+      lines.push([{ text: `   ${hook}`, tone: 'title' }]);
+    }
+    lines.push(stepLine(s, i + 1, i === deciding));
+  });
+  return lines;
 }
 
 export function traceLines(trace: Trace): Line[] {

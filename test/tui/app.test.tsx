@@ -61,8 +61,11 @@ describe('Finding detail', () => {
     expect(detail).toContain('Databases published to every address');
     expect(detail).toContain('tcp 198.51.100.7:40000 → 192.0.2.10:5432 in eth0');
     // Six steps; the ACCEPT in DOCKER decided (▶), at its file line.
-    expect(detail).toMatch(/▶ 6\s+FORWARD\s+filter DOCKER\s+#1\s+30\s+ACCEPT/);
-    expect(detail).toMatch(/ 2\s+PREROUTING\s+nat\s+DOCKER\s+#1\s+81\s+DNAT 172\.17\.0\.2:5432/);
+    expect(detail).toMatch(
+      /FORWARD\n\s+3 filter\/FORWARD\s+#1\s+10 jump DOCKER-USER\s+-j DOCKER-USER/,
+    );
+    expect(detail).toMatch(/▶ 6 filter\/DOCKER\s+#1\s+30 ACCEPT\s+-d 172\.17\.0\.2\/32/);
+    expect(detail).toMatch(/ 2 nat\/DOCKER\s+#1\s+81 DNAT 172\.17\.0\.2:5432/);
     const after = await app.press(SEQ.escape, '▼ ERROR (1)');
     expect(after).not.toContain('Witness');
   });
@@ -135,7 +138,7 @@ describe('Packet tracer', () => {
     const dropped = await app.press('t', 'Verdict');
     expect(packets.at(-1)).toMatchObject({ destinationPort: 80, inInterface: 'eth0' });
     expect(dropped).toContain('dropped');
-    expect(dropped).toMatch(/▶ 1\s+FORWARD\s+filter FORWARD\s+-\s+3\s+policy DROP/);
+    expect(dropped).toMatch(/▶ 1 filter\/FORWARD\s+-\s+3 policy DROP/);
     await app.press([SEQ.up, SEQ.enter], '[192.0.2.10:80█');
     await app.press([SEQ.backspace, SEQ.backspace, '9', SEQ.enter], /›\s+Protocol/);
     const failed = await app.press('t', 'Cannot trace: no route to 192.0.2.10');

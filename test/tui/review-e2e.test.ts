@@ -69,7 +69,7 @@ describe.skipIf(!ready && !inCi)(
       const traced = await waitForScreen('Verdict');
       expect(traced).toContain('Path of witness of exposure');
       expect(traced).toMatch(/accepted/);
-      expect(traced).toMatch(/▶\s*\d+\s+FORWARD\s+filter/);
+      expect(traced).toMatch(/▶\s*\d+ filter\/\S+\s+(#\d+|-)\s+\d+ (ACCEPT|policy ACCEPT)/);
 
       keys('3');
       const chains = await waitForScreen('filter FORWARD');
