@@ -17,6 +17,8 @@ const NETNS = 'dwp-bench';
 
 interface Run {
   readonly seconds: number;
+  /** User + system CPU seconds: steadier than wall time on a shared machine. */
+  readonly cpu: number;
   readonly maxRssMb: number | null;
   readonly status: number | null;
   readonly stderr: string;
@@ -32,8 +34,11 @@ function timed(command: string, args: readonly string[], stdinFile?: string): Ru
   });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
+  const user = Number(/User time \(seconds\): ([\d.]+)/.exec(r.stderr)?.[1] ?? NaN);
+  const sys = Number(/System time \(seconds\): ([\d.]+)/.exec(r.stderr)?.[1] ?? NaN);
   return {
     seconds,
+    cpu: user + sys,
     maxRssMb: rss === null ? null : Number(rss[1]) / 1024,
     status: r.status,
     stderr: r.stderr,
@@ -77,13 +82,13 @@ function bench(label: string, file: string): void {
   const lines = [
     `${label}: ${file}`,
     `  size ${(bytes / 1e6).toFixed(1)} MB, ${rules} rules`,
-    `  dockwall parse: ${ours.seconds.toFixed(2)} s, ${Math.round(rules / ours.seconds)} rules/s, ${(bytes / 1e6 / ours.seconds).toFixed(2)} MB/s, peak RSS ${ours.maxRssMb?.toFixed(0) ?? '?'} MB`,
+    `  dockwall parse: ${ours.seconds.toFixed(2)} s wall (${ours.cpu.toFixed(2)} s CPU), ${Math.round(rules / ours.seconds)} rules/s, ${(bytes / 1e6 / ours.seconds).toFixed(2)} MB/s, peak RSS ${ours.maxRssMb?.toFixed(0) ?? '?'} MB`,
   ];
   if (typeof c === 'string') lines.push(`  iptables-legacy-restore --test: not measured (${c})`);
   else {
     lines.push(
-      `  iptables-legacy-restore --test: ${c.seconds.toFixed(2)} s, peak RSS ${c.maxRssMb?.toFixed(0) ?? '?'} MB`,
-      `  ratio dockwall / C: ${(ours.seconds / c.seconds).toFixed(2)}× (target ≤ 3×), RSS target < 500 MB: ${(ours.maxRssMb ?? Infinity) < 500 ? 'met' : 'NOT met'}`,
+      `  iptables-legacy-restore --test: ${c.seconds.toFixed(2)} s wall (${c.cpu.toFixed(2)} s CPU), peak RSS ${c.maxRssMb?.toFixed(0) ?? '?'} MB`,
+      `  ratio dockwall / C: ${(ours.seconds / c.seconds).toFixed(2)}× wall, ${(ours.cpu / c.cpu).toFixed(2)}× CPU (target ≤ 3×); peak RSS < 500 MB: ${(ours.maxRssMb ?? Infinity) < 500 ? 'met' : 'NOT met'}`,
     );
   }
   console.log(lines.join('\n'));

@@ -8,7 +8,7 @@
  *   chainLine   = ":NAME" (policy | "-") [counters]
  *   commitLine  = "COMMIT"
  *   commandLine = [counters] ["!"] option { item }      (e.g. `-A INPUT -p tcp --dport 22 -j ACCEPT`)
- *   item        = "!" | option | word | counters | "-"
+ *   item        = any word: "!", option, value, counters, "-" (token category Item)
  */
 import { CstParser } from 'chevrotain';
 import type { CstNode, IToken } from 'chevrotain';
@@ -20,6 +20,7 @@ import {
   Commit,
   Counters,
   Dash,
+  Item,
   Option,
   TableStart,
   Word,
@@ -65,18 +66,7 @@ export class IptablesParser extends CstParser {
     this.OPTION(() => this.CONSUME(Counters));
     this.OPTION2(() => this.CONSUME(Bang));
     this.CONSUME(Option);
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME2(Option) },
-        { ALT: () => this.CONSUME2(Bang) },
-        { ALT: () => this.CONSUME2(Word) },
-        { ALT: () => this.CONSUME2(Counters) },
-        { ALT: () => this.CONSUME2(Dash) },
-        { ALT: () => this.CONSUME2(Commit) },
-        { ALT: () => this.CONSUME2(TableStart) },
-        { ALT: () => this.CONSUME2(ChainStart) },
-      ]);
-    });
+    this.MANY(() => this.CONSUME(Item));
   });
 }
 

@@ -28,6 +28,12 @@ function matchComment(text: string, offset: number): CustomPatternMatcherReturn 
 const QUOTED = String.raw`"(?:[^"\\\r\n]|\\[^\n]?)*"?`;
 const WORD = new RegExp(String.raw`(?:[^\s"]+|${QUOTED})+`);
 
+/**
+ * Any word of a command line (options, values, `!`, counters…). The grammar of a rule's words is
+ * flat: what each option takes is decided by the option tables of the semantic layer.
+ */
+export const Item = createToken({ name: 'Item', pattern: Lexer.NA });
+
 export const Newline = createToken({ name: 'Newline', pattern: /\n/, line_breaks: true });
 export const Blank = createToken({ name: 'Blank', pattern: /[ \t\r\f\v]+/, group: Lexer.SKIPPED });
 export const Comment = createToken({
@@ -52,39 +58,60 @@ function wordStartChars(): number[] {
 
 export const Word = createToken({
   name: 'Word',
+  categories: [Item],
   pattern: WORD,
   start_chars_hint: wordStartChars(),
 });
 /** `*filter` */
 export const TableStart = createToken({
   name: 'TableStart',
+  categories: [Item],
   pattern: /\*[^\s"]*/,
   longer_alt: Word,
 });
 /** `:INPUT ACCEPT [0:0]` starts with `:NAME` */
 export const ChainStart = createToken({
   name: 'ChainStart',
+  categories: [Item],
   pattern: /:[^\s"]+/,
   longer_alt: Word,
 });
 /** `[12:3456]` */
 export const Counters = createToken({
   name: 'Counters',
+  categories: [Item],
   pattern: /\[\d+:\d+\]/,
   longer_alt: Word,
 });
-export const Commit = createToken({ name: 'Commit', pattern: /COMMIT/, longer_alt: Word });
-export const Bang = createToken({ name: 'Bang', pattern: /!/, longer_alt: Word });
+export const Commit = createToken({
+  name: 'Commit',
+  categories: [Item],
+  pattern: /COMMIT/,
+  longer_alt: Word,
+});
+export const Bang = createToken({
+  name: 'Bang',
+  categories: [Item],
+  pattern: /!/,
+  longer_alt: Word,
+});
 /** `-A`, `--dport`, `-ptcp`, `--source=1.2.3.4` */
 export const Option = createToken({
   name: 'Option',
+  categories: [Item],
   pattern: /--?[A-Za-z0-9][^\s"]*/,
   longer_alt: Word,
 });
 /** A `-` alone (the policy of a user chain in `:NAME - [0:0]`). */
-export const Dash = createToken({ name: 'Dash', pattern: /-/, longer_alt: Word });
+export const Dash = createToken({
+  name: 'Dash',
+  categories: [Item],
+  pattern: /-/,
+  longer_alt: Word,
+});
 
 export const allTokens: TokenType[] = [
+  Item,
   Newline,
   Blank,
   Comment,

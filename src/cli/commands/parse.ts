@@ -56,7 +56,7 @@ export function summarise(ruleset: Ruleset, diagnostics: readonly Diagnostic[]):
     chains: t.chains.map((c) => {
       rules += c.rules.length;
       for (const r of c.rules) {
-        unsupportedMatches += r.matches.filter((m) => !m.known).length;
+        for (const m of r.matches) if (!m.known) unsupportedMatches++;
         if (r.target?.kind === 'extension') unsupportedTargets++;
       }
       return { name: c.name, policy: c.policy, rules: c.rules.length };

@@ -141,8 +141,10 @@ function splitOption(value: string): Split {
       ? { name: value, inline: null }
       : { name: value.slice(0, eq), inline: value.slice(eq + 1) };
   }
-  const short = value.slice(0, 2);
-  if (value.length > 2 && GLUED.has(short)) return { name: short, inline: value.slice(2) };
+  if (value.length > 2) {
+    const short = value.slice(0, 2);
+    if (GLUED.has(short)) return { name: short, inline: value.slice(2) };
+  }
   return { name: value, inline: null };
 }
 
