@@ -57,7 +57,7 @@ describe('generateKubeDockerRuleset', () => {
     expect(c).toMatchObject({
       address: '10.100.1.21',
       hostPort: 20219,
-      containerPort: 5432,
+      containerPort: 6379,
       protocol: 'udp',
     });
     expect(text).toContain(
