@@ -364,7 +364,7 @@ export function chainRows(model: ReviewModel, expanded: ReadonlySet<string>): re
       kind: 'chain',
       key: root.key,
       depth: 0,
-      title: `${root.key}${policy} (${root.chain.rules.length} rules)`,
+      title: `${root.key}${policy} (${root.chain.rules.length} rule${root.chain.rules.length === 1 ? '' : 's'})`,
       chain: root.chain,
       expanded: isOpen,
       findings: chainFindings(model, root.chain),

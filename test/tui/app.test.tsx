@@ -93,7 +93,7 @@ describe('Chains pane', () => {
     await app.ready('exposed-database');
     const pane = await app.press('3', 'filter FORWARD policy DROP (3 rules)');
     expect(pane).toMatch(/▸ #1 L10 1\.5Kp\/90\.0KB -j DOCKER-USER/);
-    expect(pane).toContain('filter ORPHAN (1 rules) not reached from any hook  ⚑ 1');
+    expect(pane).toContain('filter ORPHAN (1 rule) not reached from any hook  ⚑ 1');
     await app.press(SEQ.down, /›\s+▸ #1 L10/);
     await app.press(SEQ.down, /›\s+▸ #2 L11/);
     const open = await app.press(SEQ.enter, '-d 172.17.0.2/32');

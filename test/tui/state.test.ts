@@ -145,8 +145,8 @@ describe('chains tree', () => {
           : `  ${r.text}`,
     );
     expect(titles[0]).toBe('filter FORWARD policy DROP (3 rules)');
-    expect(titles).toContain('filter ORPHAN (1 rules)');
-    expect(titles.indexOf('filter INPUT policy ACCEPT (1 rules)')).toBeGreaterThan(0);
+    expect(titles).toContain('filter ORPHAN (1 rule)');
+    expect(titles.indexOf('filter INPUT policy ACCEPT (1 rule)')).toBeGreaterThan(0);
   });
 
   it('opens a jump with Enter or →, closes with ←, and refuses to open a loop', () => {
