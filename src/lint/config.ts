@@ -419,7 +419,7 @@ export function parseConfig(
 /** Reads and parses a config file; an unreadable file is an error diagnostic, never a throw. */
 export async function loadConfig(
   path: string,
-  registry: Readonly<Record<string, RuleModule>> = RULES as Readonly<Record<string, RuleModule>>,
+  registry: Readonly<Record<string, RuleModule>> = RULES,
 ): Promise<ConfigLoad> {
   let text: string;
   try {
