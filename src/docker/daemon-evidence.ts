@@ -21,8 +21,15 @@ export function checkDaemonAgainstHost(
   daemon: DaemonConfig,
   networks: readonly Network[],
   ipv4: Ruleset | null,
+  ipv6: Ruleset | null = null,
+  /** True when the snapshot shows Docker objects (containers or networks). */
+  dockerPresent = false,
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
+  out.push(...checkFamily(daemon.iptables, 'iptables', ipv4, dockerPresent));
+  if (daemon.iptables.value) {
+    out.push(...checkFamily(daemon.ip6tables, 'ip6tables', ipv6, dockerPresent));
+  }
   const bridge = networks.find((n) => n.isDefaultBridge);
   if (bridge !== undefined) {
     const compare = (
@@ -74,4 +81,48 @@ export function checkDaemonAgainstHost(
     }
   }
   return out;
+}
+
+/** The first chain Docker creates in a ruleset, if any. */
+function dockerChain(rs: Ruleset): { name: string; location: Diagnostic['location'] } | null {
+  for (const t of rs.tables) {
+    if (t.name !== 'nat' && t.name !== 'filter') continue;
+    const c = t.chains.find((x) => x.name === 'DOCKER' || x.name === 'DOCKER-FORWARD');
+    if (c !== undefined) return { name: `${t.name} ${c.name}`, location: c.location };
+  }
+  return null;
+}
+
+/** iptables / ip6tables: does the ruleset show Docker at work where the configuration says so? */
+function checkFamily(
+  setting: Setting<boolean>,
+  key: 'iptables' | 'ip6tables',
+  rs: Ruleset | null,
+  dockerPresent: boolean,
+): Diagnostic[] {
+  if (rs === null) return [];
+  const chain = dockerChain(rs);
+  const note =
+    '(a command-line flag, a systemd drop-in, or daemon.json changed since dockerd started)';
+  if (chain !== null && !setting.value) {
+    return [
+      diagnostic(
+        'daemon-config-mismatch',
+        'warning',
+        `${origin(setting, key)}, but ${key}-save shows Docker's chain ${chain.name}: dockerd runs with --${key}=true ${note}`,
+        chain.location,
+      ),
+    ];
+  }
+  if (chain === null && setting.value && dockerPresent) {
+    return [
+      diagnostic(
+        'daemon-config-mismatch',
+        'warning',
+        `${origin(setting, key)}, but ${key}-save has none of Docker's chains: dockerd runs with --${key}=false ${note}, or its rules were flushed`,
+        { file: rs.file, line: 1, column: 1 },
+      ),
+    ];
+  }
+  return [];
 }

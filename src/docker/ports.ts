@@ -12,6 +12,7 @@ import type { Container, LayoutEra, PublishedPort } from '../model/host.ts';
 import type { Family, Rule, Ruleset } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import {
+  chainOf,
   dnatDestination,
   hostAddress,
   ruleAddress,
@@ -32,8 +33,9 @@ export interface PortImplementation {
   readonly network: string | null;
   readonly bridge: string | null;
   /**
-   * `rules`: iptables implement it. `proxy`: no rule can — docker-proxy serves it in userspace
-   * (IPv6 binding of an IPv4-only container). `routed`: routed gateway mode, no host port.
+   * `rules`: iptables implement it. `proxy`: no rule does — docker-proxy serves it in userspace
+   * (IPv6 binding of an IPv4-only container, or Docker not programming that family's rules).
+   * `routed`: routed gateway mode, no host port.
    */
   readonly via: 'rules' | 'proxy' | 'routed';
   readonly dnat: readonly Rule[];
@@ -77,11 +79,13 @@ export function mapPublishedPorts(snapshot: Snapshot): readonly PortImplementati
         network: endpoint?.network ?? null,
         bridge,
       };
-      if (address === null) {
+      const rs = rulesetFor(snapshot, family);
+      // No container address in this family, or Docker does not program this family's rules
+      // (iptables/ip6tables off): docker-proxy serves the binding in userspace.
+      if (address === null || (rs !== null && chainOf(rs, 'nat', 'DOCKER') === undefined)) {
         out.push({ ...base, via: 'proxy', dnat: [], accept: [], rawDrop: [], missing: [] });
         continue;
       }
-      const rs = rulesetFor(snapshot, family);
       const dnat = findDnat(rs, port, address);
       const accept = findAccept(rs, port, address, bridge);
       const rawDrop = findRawDrop(rs, port, address);

@@ -200,7 +200,15 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
   const networks: readonly Network[] = use('networks', loadNetworks)?.networks ?? [];
   const containers =
     use('containers', (text, file) => loadContainers(text, file, networks))?.containers ?? [];
-  diagnostics.push(...checkDaemonAgainstHost(daemon, networks, ipv4));
+  diagnostics.push(
+    ...checkDaemonAgainstHost(
+      daemon,
+      networks,
+      ipv4,
+      ipv6,
+      networks.length > 0 || containers.length > 0,
+    ),
+  );
   const listeners: readonly Listener[] = use('listeners', loadListeners)?.listeners ?? [];
   const interfaces: readonly HostInterface[] = use('ip-addr', loadIpAddr)?.interfaces ?? [];
   const routes: readonly Route[] = use('ip-route', loadIpRoute)?.routes ?? [];

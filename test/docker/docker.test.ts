@@ -266,6 +266,31 @@ describe('daemon flags seen in the host but not in daemon.json', () => {
     }
   });
 
+  it('notices --ip6tables from Docker chains in ip6tables-save on 20.10 and 26.1', async () => {
+    for (const rel of [
+      '20.10.24/s7-default-bridge-ipv6-ip6tables',
+      '26.1.5/s3-usernet-portmap-ipv6',
+    ]) {
+      const d = (await load(rel)).diagnostics.find((x) => x.code === 'daemon-config-mismatch');
+      expect(d?.message).toMatch(
+        /^daemon.json does not set "ip6tables" \(Docker's default: false\), but ip6tables-save shows Docker's chain (nat|filter) DOCKER: dockerd runs with --ip6tables=true/,
+      );
+      expect(path.basename(d?.location.file ?? '')).toBe('ip6tables-save.txt');
+    }
+  });
+
+  it('treats a family whose rules Docker does not program as served by docker-proxy', async () => {
+    const s = await load('28.5.2/s7-usernet-ipv6-ip6tables');
+    const ipv6 = s.ipv6;
+    if (ipv6 === null) throw new Error('no ip6tables');
+    const off: Snapshot = {
+      ...s,
+      ipv6: { ...ipv6, tables: ipv6.tables.filter((t) => t.name !== 'nat') },
+    };
+    const v6 = mapPublishedPorts(off).find((p) => p.family === 'ipv6');
+    expect(v6).toMatchObject({ via: 'proxy', missing: [], containerAddress: 'fd00:db8:1::2' });
+  });
+
   it('stays quiet when the host agrees with the configuration', async () => {
     for (const rel of ['20.10.24/s1-default-bridge-p8080', '28.5.2/s3-usernet-portmap']) {
       expect(
