@@ -54,6 +54,17 @@ function candidates(host: DockerHost): Candidate[] {
       });
     }
   }
+  // A host-network container's sockets are host listeners; name the container when its ports say so.
+  const hostMode = host.containers.filter((c) => c.running && c.networkMode.kind === 'host');
+  const ownerOf = (port: number, protocol: Protocol): string | null => {
+    const c = hostMode.find((h) =>
+      [
+        ...h.exposed,
+        ...h.requested.map((r) => ({ port: r.containerPort, protocol: r.protocol })),
+      ].some((p) => p.port === port && p.protocol === protocol),
+    );
+    return c === undefined ? null : `${c.name} (host network)`;
+  };
   for (const l of host.listeners) {
     if (l.kind === 'docker-proxy' || l.kind === 'dockerd' || isLoopback(l.address)) continue;
     const families: Family[] =
@@ -66,7 +77,12 @@ function candidates(host: DockerHost): Candidate[] {
         protocol: l.protocol,
         bound: l.address,
         port: l.port,
-        target: { kind: 'host', name: l.process?.name ?? null, address: l.address, port: l.port },
+        target: {
+          kind: 'host',
+          name: ownerOf(l.port, l.protocol) ?? l.process?.name ?? null,
+          address: l.address,
+          port: l.port,
+        },
       });
     }
   }
