@@ -183,6 +183,15 @@ function countFindingsByLine(findings: readonly Finding[]): Map<string, number> 
 function containerRows(data: ReviewData, findings: readonly Finding[]): ContainerRow[] {
   const containers = data.host?.containers ?? [];
   const byName = new Map(containers.map((c) => [c.name, c]));
+  // Grouped once: thousands of containers times thousands of findings must not be scanned.
+  const byContainer = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const name = f.object.container;
+    if (name === undefined) continue;
+    const list = byContainer.get(name);
+    if (list === undefined) byContainer.set(name, [f]);
+    else list.push(f);
+  }
   return containers.map((c) => {
     // A `container:` mode shares the namespace of the container at the end of the chain.
     const owner =
@@ -196,9 +205,10 @@ function containerRows(data: ReviewData, findings: readonly Finding[]): Containe
     const ports = owner.published.map(
       (p) => `${hostPort(p.hostIp, p.hostPort)}→${p.containerPort}/${p.protocol}`,
     );
-    const about = findings.filter(
-      (f) => f.object.container === c.name || (owner !== c && f.object.container === owner.name),
-    );
+    const about = [
+      ...(byContainer.get(c.name) ?? []),
+      ...(owner === c ? [] : (byContainer.get(owner.name) ?? [])),
+    ];
     return {
       container: c,
       mode: formatNetworkMode(c.networkMode),
@@ -303,6 +313,18 @@ function chainFindings(model: ReviewModel, chain: Chain): number {
   return n;
 }
 
+const chainIndex = new WeakMap<Table, ReadonlyMap<string, Chain>>();
+
+/** Chains of a table by name (a 30,000-chain table must not be searched per jump). */
+function chainsOf(table: Table): ReadonlyMap<string, Chain> {
+  let index = chainIndex.get(table);
+  if (index === undefined) {
+    index = new Map(table.chains.map((c) => [c.name, c]));
+    chainIndex.set(table, index);
+  }
+  return index;
+}
+
 function pushRules(
   model: ReviewModel,
   rows: ChainRow[],
@@ -316,7 +338,7 @@ function pushRules(
   for (const rule of chain.rules) {
     const key = `${parentKey}#${rule.index}`;
     const jump = jumpTarget(rule);
-    const target = jump === null ? undefined : table.chains.find((c) => c.name === jump);
+    const target = jump === null ? undefined : chainsOf(table).get(jump);
     const loop = jump !== null && path.has(jump);
     const expandable = target !== undefined && !loop && target.rules.length > 0;
     const note =
