@@ -174,7 +174,8 @@ export function itemCount(model: ReviewModel, state: ReviewState, pane: ListPane
     case 'containers':
       return model.containers.length;
     case 'diagnostics':
-      return model.data.audit.diagnostics.length;
+      // Assumptions (what stood in for a missing file) are listed after the diagnostics.
+      return model.data.audit.diagnostics.length + model.data.audit.snapshot.assumptions.length;
   }
 }
 

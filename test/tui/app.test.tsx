@@ -157,3 +157,32 @@ describe('help and quitting', () => {
     expect(back).not.toContain('Keys (');
   });
 });
+
+describe('Diagnostics pane', () => {
+  it('lists diagnostics with file and line, then what was assumed for missing files', async () => {
+    const data = sampleData();
+    const app = renderApp({
+      ...data,
+      audit: {
+        ...data.audit,
+        snapshot: {
+          ...data.audit.snapshot,
+          assumptions: [{ role: 'listeners', text: 'no listeners.txt: no host sockets are known' }],
+        },
+        diagnostics: [
+          {
+            code: 'unsupported-match',
+            severity: 'warning',
+            message: '-m recent is not modelled; treated as possibly matching',
+            location: { file: '/snap/iptables-save.txt', line: 14, column: 22 },
+          },
+        ],
+      },
+    });
+    await app.ready('exposed-database');
+    const pane = await app.press('6', 'unsupported-match');
+    expect(pane).toMatch(/›\s+warning\s+unsupported-match\s+iptables-save\.txt:14\s+-m recent/);
+    expect(pane).toMatch(/assumed\s+listeners\s+\(missing input\)\s+no listeners\.txt/);
+    expect(pane).toContain('6 Diagnostics 1');
+  });
+});

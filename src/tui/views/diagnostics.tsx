@@ -18,26 +18,43 @@ export function DiagnosticsPane({
   const { cursor, offset } = state.scroll.diagnostics;
   const list = model.data.audit.diagnostics;
   const s = model.data.audit.summary.diagnostics;
-  const assumptions = model.data.audit.snapshot.assumptions.length;
+  const assumed = model.data.audit.snapshot.assumptions;
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end" dimColor>
-        {`${s.error} errors, ${s.warning} warnings, ${s.note} notes while reading and analysing · ${assumptions} assumptions`}
+        {`${s.error} errors, ${s.warning} warnings, ${s.note} notes while reading and analysing · ${assumed.length} assumptions`}
       </Text>
       <Text color="cyan" wrap="truncate-end">
         {`   ${'severity'.padEnd(8)} ${'code'.padEnd(22)} ${'where'.padEnd(28)} message`}
       </Text>
       <Box flexDirection="column" height={height}>
-        {list.length === 0 ? (
-          <Text color="green">Every input was read and modelled.</Text>
+        {list.length === 0 && assumed.length === 0 ? (
+          <Text color="green">Every input was read and modelled; nothing was assumed.</Text>
         ) : (
-          list.slice(offset, offset + height).map((d, i) => (
-            <Row key={offset + i} selected={offset + i === cursor}>
-              {'  '}
-              <Text {...toneProps(d.severity)}>{d.severity.padEnd(8)}</Text>
-              {` ${d.code.padEnd(22)} ${shortLocation(d.location).padEnd(28)} ${d.message}`}
-            </Row>
-          ))
+          Array.from(
+            { length: Math.min(height, list.length + assumed.length - offset) },
+            (_, i) => {
+              const index = offset + i;
+              const d = list[index];
+              if (d !== undefined) {
+                return (
+                  <Row key={index} selected={index === cursor}>
+                    {'  '}
+                    <Text {...toneProps(d.severity)}>{d.severity.padEnd(8)}</Text>
+                    {` ${d.code.padEnd(22)} ${shortLocation(d.location).padEnd(28)} ${d.message}`}
+                  </Row>
+                );
+              }
+              const a = assumed[index - list.length];
+              return (
+                <Row key={index} selected={index === cursor}>
+                  {'  '}
+                  <Text dimColor>{'assumed '}</Text>
+                  {` ${a?.role.padEnd(22) ?? ''} ${'(missing input)'.padEnd(28)} ${a?.text ?? ''}`}
+                </Row>
+              );
+            },
+          )
         )}
       </Box>
     </Box>
