@@ -10,6 +10,7 @@ import type { AuditResult, Exposure, Finding } from '../model/audit.ts';
 import type { Diagnostic, Severity } from '../model/diagnostic.ts';
 import { compareDiagnostics, diagnostic, fileLocation } from '../model/diagnostic.ts';
 import type { Snapshot } from '../model/snapshot.ts';
+import type { Packet } from '../model/trace.ts';
 import type { Baseline } from './baseline.ts';
 import { applyBaseline } from './baseline.ts';
 import type { ResolvedConfig } from './config-types.ts';
@@ -127,7 +128,10 @@ export function analyze(
     ruleCount = run.ran.length;
     diagnostics.push(...run.diagnostics);
     findings = run.findings;
-    if (config.policy !== null) findings.push(...evaluatePolicy(exposures, config.policy));
+    if (config.policy !== null) {
+      const trace = engine === null ? undefined : (p: Packet) => engine.trace(p);
+      findings.push(...evaluatePolicy(exposures, config.policy, trace));
+    }
     const today = options.today ?? new Date().toISOString().slice(0, 10);
     const ignored = applyIgnores(findings, config.ignores, today);
     findings = ignored.findings;

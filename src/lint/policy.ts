@@ -5,6 +5,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import type { Exposure, Finding } from '../model/audit.ts';
+import type { Packet, Trace } from '../model/trace.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Policy, PolicyAllow } from './config-types.ts';
 import { fingerprint } from './fingerprint.ts';
@@ -83,11 +84,54 @@ function describeExposure(e: Exposure): string {
   return `${host}:${e.hostPort}/${e.protocol} (${target})`;
 }
 
-export function evaluatePolicy(exposures: readonly Exposure[], policy: Policy): Finding[] {
+/** A source inside `cidr` that no allow entry for the exposure admits, preferring `preferred`. */
+function disallowedWitnessSource(
+  e: Exposure,
+  policy: Policy,
+  iface: string,
+  cidr: string,
+): string | null {
+  const matching = policy.allow.filter((a) => targetMatches(a, e));
+  const parsed = parseCidr(cidr);
+  const candidates = [e.witness.source, cidr.split('/')[0] ?? cidr];
+  if (parsed !== null) {
+    // Also try the last address of the prefix: the first may be the allowed part.
+    const bytes = parsed[0].toByteArray();
+    const hostBits = bytes.length * 8 - parsed[1];
+    for (let i = bytes.length - 1, bits = hostBits; i >= 0 && bits > 0; i -= 1, bits -= 8) {
+      bytes[i] = (bytes[i] ?? 0) | (bits >= 8 ? 0xff : (1 << bits) - 1);
+    }
+    candidates.push(ipaddr.fromByteArray(bytes).toString());
+  }
+  return (
+    candidates.find(
+      (c) => cidrWithin(c, cidr) && !matching.some((a) => sourceAllowed(a, e.family, iface, c)),
+    ) ?? null
+  );
+}
+
+/**
+ * `trace` (optional) re-traces the witness when the exposure's own witness comes from a source
+ * the policy allows, so the proof shows a packet the policy forbids.
+ */
+export function evaluatePolicy(
+  exposures: readonly Exposure[],
+  policy: Policy,
+  trace?: (packet: Packet) => Trace | null,
+): Finding[] {
   const findings: Finding[] = [];
   for (const e of exposures) {
     const bad = disallowedSources(e, policy);
-    if (bad.length === 0) continue;
+    const first = bad[0];
+    if (first === undefined) continue;
+    let witness = e.witness;
+    let steps = e.trace;
+    const source = disallowedWitnessSource(e, policy, first.interface, first.source);
+    if (source !== null && source !== e.witness.source) {
+      witness = { ...e.witness, source, inInterface: first.interface };
+      const t = trace?.(witness) ?? null;
+      steps = t?.steps ?? [];
+    }
     const shown = bad
       .slice(0, 3)
       .map((b) => `${b.source} via ${b.interface}`)
@@ -111,8 +155,8 @@ export function evaluatePolicy(exposures: readonly Exposure[], policy: Policy): 
           : policy.location,
       object,
       certainty: e.certainty,
-      witness: e.witness,
-      trace: e.trace,
+      witness,
+      trace: steps,
       related: [{ message: 'policy', location: policy.location }],
       fingerprint: fingerprint(POLICY_VIOLATION, object, location?.file ?? policy.location.file),
     });

@@ -169,6 +169,17 @@ describe('policy', () => {
     expect(v?.witness?.source).toBe('203.0.113.10');
   });
 
+  it("shows a witness the policy forbids, re-traced, when the exposure's own witness is allowed", () => {
+    const allowedWitness = { ...exposure, witness: { ...exposure.witness, source: '10.1.0.5' } };
+    const traced: string[] = [];
+    const [v] = evaluatePolicy([allowedWitness], policy(['10.0.0.0/8']), (p) => {
+      traced.push(p.source);
+      return null;
+    });
+    expect(v?.witness?.source).toBe('203.0.113.0');
+    expect(traced).toEqual(['203.0.113.0']);
+  });
+
   it('reports an allowed exposure that nothing matches any more', () => {
     const [stale] = evaluatePolicy([], policy(['10.0.0.0/8']));
     expect(stale?.ruleId).toBe('policy-stale-allow');
