@@ -8,6 +8,8 @@
  *
  * (a) tum: the ~4,800-rule TUM firewall from ../shared/corpora — the packets reaching every rule
  *     of every chain, plus the FORWARD verdict partition for tcp/22 and tcp/80. Target < 2 s.
+ * (b) host: the generated kube-proxy + Docker host (bench/engine-host.ts) — every published
+ *     port's exposure from the external interface. Targets < 10 s, peak RSS < 1.5 GB.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ import path from 'node:path';
 import { createEngine } from '../src/engine/index.ts';
 import type { NetworkContext } from '../src/engine/context.ts';
 import { parseIptables } from '../src/ingest/iptables/index.ts';
+import { hostCase } from './engine-host.ts';
 
 export interface CaseReport {
   readonly seconds: number;
@@ -105,7 +108,7 @@ const tum: BenchCase = {
   },
 };
 
-export const CASES: BenchCase[] = [tum];
+export const CASES: BenchCase[] = [tum, hostCase];
 
 async function runOne(name: string): Promise<void> {
   const c = CASES.find((x) => x.name === name);
