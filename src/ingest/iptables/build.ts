@@ -442,7 +442,7 @@ export function buildRuleset(
     }
     const cmd = words[0];
     if (cmd === undefined) return;
-    const name = COMMANDS[cmd.value];
+    const name = COMMAND_MAP.get(cmd.value);
     if (name === undefined) {
       diagnostics.push(
         diagnostic('parse-error', 'error', `unknown command '${cmd.value}'`, loc(file, cmd)),
@@ -790,3 +790,5 @@ const COMMANDS: Readonly<Record<string, string>> = {
   '-E': 'E',
   '--rename-chain': 'E',
 };
+
+const COMMAND_MAP: ReadonlyMap<string, string> = new Map(Object.entries(COMMANDS));

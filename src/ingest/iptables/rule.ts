@@ -164,6 +164,19 @@ type Owner =
       readonly arity: number;
     };
 
+// Maps rather than object lookups: keys are fresh substrings of the input, which a Map hashes
+// without first trying to internalise them.
+const CORE_OWNERS: ReadonlyMap<string, Owner> = new Map(
+  Object.entries(CORE).map(([spelling, name]) => [
+    spelling,
+    { kind: 'core', name, arity: CORE_ARITY[name] ?? 1 } as const,
+  ]),
+);
+const TARGET_ARITY_MAP: ReadonlyMap<string, Readonly<Record<string, number>>> = new Map(
+  Object.entries(TARGET_ARITY),
+);
+const MODULE_MAP: ReadonlyMap<string, ModuleSpec> = new Map(Object.entries(MODULES));
+
 /**
  * Parses the words of a rule specification. Returns one spec per expanded address pair, or
  * `null` when the line only applies to the other address family (`-6` in an IPv4 file).
@@ -196,10 +209,10 @@ export function parseRuleSpec(words: readonly ArgWord[], ctx: RuleContext): Rule
   const n = words.length;
 
   const resolve = (name: string): Owner | null => {
-    const core = CORE[name];
-    if (core !== undefined) return { kind: 'core', name: core, arity: CORE_ARITY[core] ?? 1 };
+    const core = CORE_OWNERS.get(name);
+    if (core !== undefined) return core;
     if (targetName !== null) {
-      const arity = TARGET_ARITY[targetName];
+      const arity = TARGET_ARITY_MAP.get(targetName);
       const canonical = canonicalTargetOption(targetName, name);
       if (arity?.[canonical] !== undefined)
         return { kind: 'target', name: canonical, arity: arity[canonical] };
@@ -219,7 +232,7 @@ export function parseRuleSpec(words: readonly ArgWord[], ctx: RuleContext): Rule
     }
     if (protocolNumber !== null) {
       const implicit = IMPLICIT_MODULE[protocolNumber];
-      const spec = implicit === undefined ? undefined : MODULES[implicit];
+      const spec = implicit === undefined ? undefined : MODULE_MAP.get(implicit);
       if (
         implicit !== undefined &&
         spec !== undefined &&
@@ -236,11 +249,7 @@ export function parseRuleSpec(words: readonly ArgWord[], ctx: RuleContext): Rule
         }
       }
     }
-    if (
-      targetName !== null &&
-      TARGET_ARITY[targetName] === undefined &&
-      !ctx.chainExists(targetName)
-    ) {
+    if (targetName !== null && !TARGET_ARITY_MAP.has(targetName) && !ctx.chainExists(targetName)) {
       return { kind: 'target', name, arity: -1 };
     }
     const last = modules[modules.length - 1];
@@ -392,7 +401,7 @@ export function parseRuleSpec(words: readonly ArgWord[], ctx: RuleContext): Rule
               break;
             case '-m': {
               const moduleName = value.toLowerCase();
-              const spec = MODULES[moduleName];
+              const spec = MODULE_MAP.get(moduleName);
               if (spec === undefined) {
                 ctx.diagnostics.push(
                   diagnostic(
@@ -433,7 +442,7 @@ export function parseRuleSpec(words: readonly ArgWord[], ctx: RuleContext): Rule
         case 'implicit': {
           let mod: ModuleDraft;
           if (owner.kind === 'implicit') {
-            mod = { name: owner.module, location, spec: MODULES[owner.module], options: [] };
+            mod = { name: owner.module, location, spec: MODULE_MAP.get(owner.module), options: [] };
             modules.push(mod);
           } else {
             mod = owner.module;
@@ -618,7 +627,7 @@ function makeTarget(
       throw new ValueError(`unknown option '${options[0]?.option ?? ''}' after -g`);
     return { kind: 'jump', chain: name, goto: true, location };
   }
-  const typed = STANDARD_TARGETS.has(name) || TARGET_ARITY[name] !== undefined;
+  const typed = STANDARD_TARGETS.has(name) || TARGET_ARITY_MAP.has(name);
   const isChain = !typed && ctx.chainExists(name);
   if (!typed && !isChain && (EXTENSION_TARGETS.has(name) || options.length > 0)) {
     ctx.diagnostics.push(
