@@ -337,14 +337,11 @@ function finish(
 
 function findContainer(ref: string, all: readonly Draft[]): Draft | undefined {
   const name = ref.replace(/^\//, '');
-  return (
-    all.find((d) => d.id === ref || d.name === name) ??
-    // Docker accepts any unique id prefix.
-    (() => {
-      const matches = all.filter((d) => ref.length >= 1 && d.id.startsWith(ref));
-      return matches.length === 1 ? matches[0] : undefined;
-    })()
-  );
+  const exact = all.find((d) => d.id === ref || d.name === name);
+  if (exact !== undefined || ref === '') return exact;
+  // Docker accepts any unique id prefix.
+  const byPrefix = all.filter((d) => d.id.startsWith(ref));
+  return byPrefix.length === 1 ? byPrefix[0] : undefined;
 }
 
 function resolveMode(
