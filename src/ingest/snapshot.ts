@@ -176,12 +176,17 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
   });
   if (dockerVersion === null) {
     const assumed = versionForEra(era.era);
+    // The file may exist without a server version (collected while the daemon was down).
+    const what =
+      versionResult === null
+        ? 'no docker-version.json'
+        : 'docker-version.json has no engine version';
     assumptions.push({
       role: 'docker-version',
       text:
         assumed === null
-          ? 'no docker-version.json: engine version unknown; the newest Docker defaults are assumed'
-          : `no docker-version.json: engine version inferred from the ${era.era} rule layout; defaults of Docker ${assumed.major}.x assumed`,
+          ? `${what}: engine version unknown; the newest Docker defaults are assumed`
+          : `${what}: engine version inferred from the ${era.era} rule layout; defaults of Docker ${assumed.major}.x assumed`,
     });
   }
   const version =

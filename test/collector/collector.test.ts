@@ -188,6 +188,10 @@ describe.skipIf(!canRun)(
         );
         expect(s.files.find((f) => f.role === 'containers')?.status).toBe('missing');
       }
+      // docker-version.json holds only the client part when the daemon is down (if docker exists)
+      expect(fromSh.assumptions.find((a) => a.role === 'docker-version')?.text).toMatch(
+        /^(no docker-version.json|docker-version.json has no engine version): engine version inferred from the v28 rule layout/,
+      );
       expect(fromSh.manifest?.['collector']).toBe('collect.sh');
       expect(fromNode.manifest?.['collector']).toBe('dockwall collect');
     });
