@@ -28,7 +28,10 @@ describe.skipIf(!existsSync(captures))('real Docker captures (../shared/captures
         r.diagnostics.filter((d) => d.severity !== 'note'),
         file,
       ).toEqual([]);
-      expect(r.ruleset.family, file).toBe(file.endsWith('ip6tables-save') ? 'ipv6' : 'ipv4');
+      // Empty captures (dockerd 20.10 wrote no IPv6 rules) carry nothing to tell the family by.
+      if (text.length > 0) {
+        expect(r.ruleset.family, file).toBe(file.endsWith('ip6tables-save') ? 'ipv6' : 'ipv4');
+      }
       const expected = text
         .split('\n')
         .filter((l) => !l.startsWith('#'))
