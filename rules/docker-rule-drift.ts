@@ -10,6 +10,7 @@ import {
   chainIn,
   containerAddresses,
   dnatRules,
+  dockerProgramsIpv6,
   dstAddress,
   dstPorts,
   inRange,
@@ -116,7 +117,7 @@ export default defineRule<MessageIds, object>({
         const family = publishedFamily(p);
         const ruleset = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
         if (ruleset === null) return;
-        if (family === 'ipv6' && !host.daemon.ip6tables.value) return;
+        if (family === 'ipv6' && !dockerProgramsIpv6(snapshot)) return;
         const addrs = containerAddresses(c).filter((a) => (family === 'ipv6') === a.includes(':'));
         // IPv4-only container published on [::]: docker-proxy serves it, no ip6tables DNAT expected.
         if (addrs.length === 0) return;

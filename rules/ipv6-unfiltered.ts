@@ -5,7 +5,7 @@
  * containers (so ip6tables' DOCKER-USER and the IPv4 FORWARD filter both miss them).
  */
 import type { Container } from '../src/model/host.ts';
-import { chainIn, effectiveOptions, isWildcard } from '../src/lint/queries.ts';
+import { chainIn, dockerProgramsIpv6, effectiveOptions, isWildcard } from '../src/lint/queries.ts';
 import { defineRule } from '../src/lint/rule.ts';
 
 type MessageIds = 'ip6tablesOff' | 'userChainGap' | 'proxied';
@@ -43,8 +43,9 @@ export default defineRule<MessageIds, object>({
         const v6 = v6Containers(host.containers);
         const ipv6File = snapshot.files.find((f) => f.role === 'ip6tables');
         const haveV6Dump = snapshot.ipv6 !== null;
-        if (v6.length > 0 && (!host.daemon.ip6tables.value || !haveV6Dump)) {
-          const why = !host.daemon.ip6tables.value
+        const programs = dockerProgramsIpv6(snapshot);
+        if (v6.length > 0 && (!programs || !haveV6Dump)) {
+          const why = !programs
             ? '"ip6tables" is off in the daemon'
             : 'no ip6tables dump was captured';
           const policy = chainIn(snapshot.ipv6, 'filter', 'FORWARD')?.policy ?? 'unknown';
@@ -69,12 +70,7 @@ export default defineRule<MessageIds, object>({
             .filter((p) => p.hostPort !== null && (p.hostIp === '::' || p.hostIp.includes(':')))
             .map((p) => `${c.name} [${p.hostIp}]:${p.hostPort ?? ''}`),
         );
-        if (
-          haveV6Dump &&
-          host.daemon.ip6tables.value &&
-          v4Rules.length > 0 &&
-          v6Published.length > 0
-        ) {
+        if (haveV6Dump && programs && v4Rules.length > 0 && v6Published.length > 0) {
           const v6User = chainIn(snapshot.ipv6, 'filter', 'DOCKER-USER');
           const v6Rules = (v6User?.rules ?? []).filter(
             (r) => !(r.target?.kind === 'RETURN' && effectiveOptions(r).length === 0),

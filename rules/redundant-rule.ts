@@ -5,7 +5,12 @@
  * shadowed-rule.)
  */
 import type { Rule } from '../src/model/ruleset.ts';
-import { effectiveOptions, isDockerChainName } from '../src/lint/queries.ts';
+import {
+  bridgeNames,
+  effectiveOptions,
+  isDockerChainName,
+  mentionsDockerBridge,
+} from '../src/lint/queries.ts';
 import { defineRule } from '../src/lint/rule.ts';
 
 type MessageIds = 'sameAsPolicy' | 'trailingReturn';
@@ -35,6 +40,7 @@ export default defineRule<MessageIds, object>({
     requiresEngine: false,
   },
   create(context) {
+    const bridges = bridgeNames(context.host);
     return {
       Chain(chain, table) {
         // Docker rewrites its own chains (and ≤28.2 adds a RETURN to DOCKER-USER itself).
@@ -44,6 +50,8 @@ export default defineRule<MessageIds, object>({
           for (let i = rules.length - 1; i >= 0; i -= 1) {
             const rule = rules[i] as Rule;
             if (plainVerdict(rule) !== chain.policy) break;
+            // Docker's own rules in built-in chains (icc=false drops) are rewritten at restart.
+            if (mentionsDockerBridge(rule, bridges)) continue;
             context.report({
               messageId: 'sameAsPolicy',
               data: {

@@ -41,7 +41,21 @@ function candidates(host: DockerHost): Candidate[] {
   for (const c of host.containers) {
     if (!c.running || c.networkMode.kind === 'host') continue;
     for (const p of c.published) {
-      if (p.hostPort === null || isLoopback(p.hostIp)) continue;
+      if (isLoopback(p.hostIp)) continue;
+      if (p.hostPort === null) {
+        // Routed gateway mode: no host port, the container address itself is the service.
+        const family: Family = p.hostIp.includes(':') ? 'ipv6' : 'ipv4';
+        const address = containerAddresses(c).find((a) => familyOfAddress(a) === family);
+        if (address === undefined) continue;
+        out.push({
+          family,
+          protocol: p.protocol,
+          bound: address,
+          port: p.containerPort,
+          target: { kind: 'container', name: c.name, address, port: p.containerPort },
+        });
+        continue;
+      }
       const family: Family = p.hostIp === '' ? 'ipv4' : familyOfAddress(p.hostIp);
       const addrs = containerAddresses(c);
       const address = addrs.find((a) => familyOfAddress(a) === family) ?? addrs[0] ?? 'unknown';

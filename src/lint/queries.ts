@@ -165,6 +165,23 @@ export function bridgeNames(host: DockerHost): Set<string> {
   );
 }
 
+/**
+ * Whether Docker programs ip6tables on this host: the daemon says so, or the IPv6 dump has
+ * Docker's chains (the dump is what the kernel runs, whatever the config file claims).
+ */
+export function dockerProgramsIpv6(snapshot: Snapshot): boolean {
+  if (snapshot.host.daemon.ip6tables.value) return true;
+  const v6 = snapshot.ipv6;
+  return v6 !== null && v6.tables.some((t) => t.chains.some((c) => isDockerChainName(c.name)));
+}
+
+/** True when the rule names a Docker bridge interface: Docker wrote it for that network. */
+export function mentionsDockerBridge(rule: Rule, bridges: ReadonlySet<string>): boolean {
+  return rule.core.some(
+    (o) => o.type === 'interface' && (bridges.has(o.name) || o.name === 'docker0'),
+  );
+}
+
 /** Interfaces a remote client's packet can arrive on: the default route's device first. */
 export function externalInterfaces(host: DockerHost, family: Family): string[] {
   const bridges = bridgeNames(host);
