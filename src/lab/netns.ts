@@ -7,7 +7,8 @@
  * route to everything via the host. No traffic leaves these namespaces.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { release } from 'node:os';
 import { AGENT_SOURCE } from './agent.ts';
 import type { Probe } from './probes.ts';
@@ -335,6 +336,36 @@ function runAsync(args: readonly string[]): Promise<string> {
       else reject(new Error(`probe failed (${code}): ${err.trim()}`));
     });
   });
+}
+
+/**
+ * Collects the lab host as the collector would on a real host — `iptables-save`, `ip -j addr`,
+ * `ip -j route show table all`, `ss -Htlnup`, the sysctls — plus the scenario's inspect files,
+ * into a snapshot directory, so the whole pipeline (ingest, context, engine) can be refereed.
+ */
+export function collectLabSnapshot(
+  lab: Lab,
+  dir: string,
+  inspect: { readonly containers?: readonly unknown[]; readonly networks?: readonly unknown[] },
+): void {
+  mkdirSync(dir, { recursive: true });
+  const h = lab.hostNs;
+  const write = (name: string, text: string): void => writeFileSync(path.join(dir, name), text);
+  write('iptables-save.txt', run(lab.log, inNs(h, 'iptables-save')));
+  write('ip-addr.json', run(lab.log, ['ip', '-n', h, '-j', 'addr', 'show']));
+  write('ip-route.json', run(lab.log, ['ip', '-n', h, '-j', 'route', 'show', 'table', 'all']));
+  write('listeners.txt', run(lab.log, inNs(h, 'ss', '-Htlnup')));
+  const keys = [
+    'net.ipv4.ip_forward',
+    'net.ipv6.conf.all.forwarding',
+    'net.ipv4.conf.all.route_localnet',
+    ...(lab.brNetfilter ? ['net.bridge.bridge-nf-call-iptables'] : []),
+  ];
+  write('sysctl.txt', run(lab.log, inNs(h, 'sysctl', ...keys)));
+  if (inspect.containers && inspect.containers.length > 0)
+    write('containers.json', JSON.stringify(inspect.containers, null, 1));
+  if (inspect.networks && inspect.networks.length > 0)
+    write('networks.json', JSON.stringify(inspect.networks, null, 1));
 }
 
 /** Stops the listeners this lab started and deletes its namespaces; never throws. */

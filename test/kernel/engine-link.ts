@@ -5,6 +5,8 @@
 import { createEngine } from '../../src/engine/index.ts';
 import type { NetworkContext } from '../../src/engine/context.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
+import { buildNetworkContext } from '../../src/docker/context.ts';
+import { loadSnapshot } from '../../src/ingest/snapshot.ts';
 import type { Packet, Trace } from '../../src/model/trace.ts';
 
 export interface LinkedEngine {
@@ -21,6 +23,17 @@ export function linkEngine(
   const parsed = parseIptables(iptablesSave, { file });
   const engine = createEngine(parsed.ruleset, context);
   const diagnostics = [...parsed.diagnostics, ...engine.diagnostics].map(
+    (d) => `${d.code}: ${d.message}`,
+  );
+  return { trace: (p) => engine.trace(p), diagnostics };
+}
+
+/** The engine as users get it: a snapshot directory through loadSnapshot and buildNetworkContext. */
+export async function linkSnapshot(directory: string): Promise<LinkedEngine> {
+  const snapshot = await loadSnapshot({ directory });
+  if (snapshot.ipv4 === null) throw new Error(`${directory}: no IPv4 ruleset read`);
+  const engine = createEngine(snapshot.ipv4, buildNetworkContext(snapshot, 'ipv4'));
+  const diagnostics = [...snapshot.diagnostics, ...engine.diagnostics].map(
     (d) => `${d.code}: ${d.message}`,
   );
   return { trace: (p) => engine.trace(p), diagnostics };

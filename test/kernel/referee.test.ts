@@ -3,13 +3,15 @@
  * and UDP connections are made, and each outcome is compared with the engine's trace of the same
  * packet. Any disagreement fails. Needs root; in CI a missing capability is a failure.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listCaptureScenarios } from '../../src/lab/captures.ts';
 import {
   buildLab,
+  collectLabSnapshot,
   destroyLab,
   labCapability,
   labVersions,
@@ -17,15 +19,9 @@ import {
   type Lab,
 } from '../../src/lab/netns.ts';
 import { planProbes } from '../../src/lab/probes.ts';
-import {
-  compare,
-  describeComparison,
-  labContext,
-  observedClass,
-  probePacket,
-} from '../../src/lab/referee.ts';
+import { compare, describeComparison, labContext, probePacket } from '../../src/lab/referee.ts';
 import { deriveTopology, EXTERNAL } from '../../src/lab/topology.ts';
-import { linkEngine } from './engine-link.ts';
+import { linkEngine, linkSnapshot, type LinkedEngine } from './engine-link.ts';
 import { toRecord, writeRecords, type KernelRecord } from '../../src/lab/record.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -38,7 +34,8 @@ const inCi = process.env['CI'] === 'true';
 const recordFile = process.env['DWK_RECORD'];
 const recorded: KernelRecord[] = [];
 
-const totals = { agree: 0, compared: 0, unobservable: 0, bridgedSkipped: 0, facts: 0, probes: 0 };
+const tally = () => ({ agree: 0, compared: 0, unobservable: 0, bridgedSkipped: 0 });
+const totals = { lab: tally(), pipeline: tally(), facts: 0, probes: 0 };
 const live = new Set<Lab>();
 // A worker killed mid-scenario must not leave namespaces behind.
 process.once('exit', () => live.forEach(destroyLab));
@@ -56,10 +53,11 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
   }
 
   afterAll(() => {
-    const engineNote =
-      `${totals.agree}/${totals.compared} verdicts agree` +
-      (totals.unobservable ? `, ${totals.unobservable} unobservable` : '') +
-      (totals.bridgedSkipped ? `, ${totals.bridgedSkipped} bridged skipped (no br_netfilter)` : '');
+    const note = (t: ReturnType<typeof tally>): string =>
+      `${t.agree}/${t.compared} verdicts agree` +
+      (t.unobservable ? `, ${t.unobservable} unobservable` : '') +
+      (t.bridgedSkipped ? `, ${t.bridgedSkipped} bridged skipped (no br_netfilter)` : '');
+    const engineNote = `${note(totals.lab)}; through the snapshot pipeline ${note(totals.pipeline)}`;
     if (recordFile) writeRecords(recordFile, recorded, labVersions());
     console.log(
       `kernel referee: ${engineNote}; ${totals.probes} probes, ${totals.facts} Docker facts held`,
@@ -78,9 +76,11 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
       const suffix = `${(process.pid % 10000).toString(36)}${index.toString(36)}`;
       const lab = await buildLab(topology, suffix);
       live.add(lab);
+      const snapshotDir = mkdtempSync(path.join(tmpdir(), 'dwk-snap-'));
       let results;
       try {
         results = await runProbes(lab, probes);
+        collectLabSnapshot(lab, snapshotDir, s);
       } finally {
         destroyLab(lab);
         live.delete(lab);
@@ -112,28 +112,40 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
 
       recorded.push(toRecord(s.name, lab, results));
 
-      const linked = linkEngine(s.iptablesSave, s.name, labContext(topology, lab.hostInterfaces));
-      const lines: string[] = [];
-      let disagreements = 0;
-      for (const r of results) {
-        if (r.probe.bridged && !lab.brNetfilter) {
-          totals.bridgedSkipped += 1;
-          continue;
+      // Two engines: one on the rules with the lab host's exact context, and one through the
+      // whole pipeline (a snapshot collected from the lab → loadSnapshot → buildNetworkContext).
+      const engines = {
+        lab: linkEngine(s.iptablesSave, s.name, labContext(topology, lab.hostInterfaces)),
+        pipeline: await linkSnapshot(snapshotDir),
+      };
+      rmSync(snapshotDir, { recursive: true, force: true });
+      const failures: string[] = [];
+      for (const [which, linked] of Object.entries(engines) as [
+        keyof typeof engines,
+        LinkedEngine,
+      ][]) {
+        const t = totals[which];
+        const bad: string[] = [];
+        for (const r of results) {
+          if (r.probe.bridged && !lab.brNetfilter) {
+            t.bridgedSkipped += 1;
+            continue;
+          }
+          const c = compare(topology, r, linked.trace(probePacket(r.probe)));
+          if (c.agree === null) t.unobservable += 1;
+          else {
+            t.compared += 1;
+            if (c.agree) t.agree += 1;
+            else bad.push(describeComparison(c));
+          }
         }
-        const c = compare(topology, r, linked.trace(probePacket(r.probe)));
-        lines.push(describeComparison(c));
-        if (c.agree === null) totals.unobservable += 1;
-        else {
-          totals.compared += 1;
-          if (c.agree) totals.agree += 1;
-          else disagreements += 1;
+        if (bad.length > 0) {
+          failures.push(
+            `${which} (${linked.diagnostics.length} diagnostics${linked.diagnostics.length ? `: ${linked.diagnostics.slice(0, 3).join('; ')}` : ''}):\n${bad.join('\n')}`,
+          );
         }
       }
-      expect(
-        disagreements,
-        `${s.name}: kernel and engine disagree (${linked.diagnostics.length} parse/engine diagnostics)\n${lines.filter((l) => l.startsWith('≠')).join('\n')}\n` +
-          `(observed classes: ${results.map(observedClass).join(',')})`,
-      ).toBe(0);
+      expect(failures, `${s.name}: kernel and engine disagree\n${failures.join('\n')}`).toEqual([]);
     });
   });
 });
