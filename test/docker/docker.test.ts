@@ -76,6 +76,31 @@ describe('detectEra', () => {
         if (name === undefined) throw new Error(`no ${suffix} golden`);
         return readFileSync(path.join(golden, dir, name), 'utf8');
       };
+      it('detects 28.0.0 from its ipset match in FORWARD (moby iptablesdoc v28.0.0)', () => {
+        const doc = readFileSync(
+          path.join(golden, '../moby-iptablesdoc/v28.0.0/new-daemon.md'),
+          'utf8',
+        );
+        // the filter table's `iptables -S` listing from the doc's details block
+        const listing = doc
+          .split('\n')
+          .slice(
+            0,
+            doc.split('\n').findIndex((l) => l.includes('-P PREROUTING')),
+          )
+          .filter((l) => /^ {4}-[ANP] /.test(l))
+          .map((l) => l.trim())
+          .join('\n');
+        const { ruleset } = parseIptables(
+          `*filter\n${listing.replace(/^-P (\S+) (\S+)$/gm, ':$1 $2 [0:0]').replace(/^-N (\S+)$/gm, ':$1 - [0:0]')}\nCOMMIT\n`,
+          { file: 'v28.0.0' },
+        );
+        const era = detectEra({ ipv4: ruleset, ipv6: null, dockerVersion: '28.0.0' });
+        expect(era.era).toBe('v28');
+        expect(era.evidence[0]?.text).toMatch(/ipset docker-ext-bridges \(Docker 28.0.0\)/);
+        expect(era.versionMismatch).toBeNull();
+      });
+
       it('detects v29 from DOCKER-INTERNAL and no isolation chains', () => {
         const { ruleset } = parseIptables(pick('iptabler', '__iptables.golden'), { file: 'g' });
         const era = detectEra({ ipv4: ruleset, ipv6: null, dockerVersion: '29.1.2' });
