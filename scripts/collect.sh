@@ -34,6 +34,11 @@ note_file() {
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
+# The start of a command's error output, on one line (POSIX tools only).
+first_line() {
+  tr '\n' ' ' <"$1" | cut -c1-300
+}
+
 # capture FILE TOOL ARGS... : run a read-only command into FILE, or record why not.
 capture() {
   file=$1; shift
@@ -47,7 +52,7 @@ capture() {
     note_file "$file"
     return 0
   fi
-  reason=$(head -c 300 "$ERR")
+  reason=$(first_line "$ERR")
   note_missing "$file" "$*" "exit status $status: ${reason:-no message}"
   return 1
 }
@@ -77,7 +82,7 @@ if have docker; then
     # shellcheck disable=SC2086
     [ -n "$nets" ] && capture networks.json docker network inspect $nets
   else
-    reason=$(head -c 300 "$ERR")
+    reason=$(first_line "$ERR")
     # The client still prints its own part; keep it so the client version is known.
     if [ -s "$OUT/docker-version.json" ]; then note_file docker-version.json; fi
     for f in containers.json networks.json; do
@@ -135,8 +140,8 @@ cat >"$OUT/manifest.json" <<JSON
   "collector": "collect.sh",
   "host": "$(json_escape "$host")",
   "time": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
-  "uid": $(id -u),
-  "kernel": "$(json_escape "$(uname -r)")",
+  "uid": $(id -u 2>/dev/null || echo null),
+  "kernel": "$(json_escape "$(uname -r 2>/dev/null)")",
   "files": [$FILES],
   "missing": [$MISSING]
 }
