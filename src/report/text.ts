@@ -83,10 +83,29 @@ function exposureRows(exposures: readonly Exposure[]): string[][] {
   ]);
 }
 
-function findingBlock(f: Finding, p: Paint): string[] {
+const INDENT = '        ';
+
+/** Word-wraps `text` to `width` columns, every line indented (long words are left whole). */
+export function wrap(text: string, width: number, indent = INDENT): string[] {
+  const room = Math.max(20, width - indent.length);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    if (line !== '' && line.length + 1 + word.length > room) {
+      lines.push(indent + line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(indent + line);
+  return lines;
+}
+
+function findingBlock(f: Finding, p: Paint, width: number): string[] {
   const lines = [
     `${severityLabel(p, f.severity)} ${p.bold(f.ruleId)}  ${p.dim(describeLocation(f.location))}${f.certainty === 'possible' ? p.dim('  (possible)') : ''}`,
-    `        ${f.message}`,
+    ...wrap(f.message, width),
   ];
   if (f.witness !== null) lines.push(`        ${p.dim('witness:')} ${describePacket(f.witness)}`);
   const trace = shortTrace(f.trace);
@@ -105,12 +124,12 @@ function findingBlock(f: Finding, p: Paint): string[] {
   return lines;
 }
 
-function diagnosticLine(d: Diagnostic, p: Paint): string[] {
+function diagnosticLine(d: Diagnostic, p: Paint, width: number): string[] {
   const out = [
     `${severityLabel(p, d.severity)} ${d.code}  ${p.dim(describeLocation(d.location))}`,
-    `        ${d.message}`,
+    ...wrap(d.message, width),
   ];
-  if (d.hint !== undefined) out.push(`        ${p.dim(d.hint)}`);
+  if (d.hint !== undefined) out.push(...wrap(d.hint, width).map((l) => p.dim(l)));
   return out;
 }
 
@@ -133,6 +152,7 @@ export function summaryLine(result: AuditResult): string {
 
 export function formatText(result: AuditResult, options: TextOptions): string {
   const p = paint(options.color);
+  const width = Math.min(Math.max(options.width ?? 100, 60), 120);
   const out: string[] = [];
   const where =
     result.snapshot.directory ??
@@ -163,7 +183,7 @@ export function formatText(result: AuditResult, options: TextOptions): string {
   );
   out.push(p.bold('Findings'));
   if (shown.length === 0) out.push('  none');
-  for (const finding of shown) out.push(...findingBlock(finding, p), '');
+  for (const finding of shown) out.push(...findingBlock(finding, p, width), '');
   if (shown.length > 0) out.pop();
 
   if (result.diagnostics.length > 0) {
@@ -172,7 +192,7 @@ export function formatText(result: AuditResult, options: TextOptions): string {
       p.bold('Input diagnostics') +
         p.dim(' — parts of the snapshot that could not be fully read or modelled'),
     );
-    for (const d of result.diagnostics) out.push(...diagnosticLine(d, p));
+    for (const d of result.diagnostics) out.push(...diagnosticLine(d, p, width));
   }
   if (result.snapshot.assumptions.length > 0) {
     out.push('', p.bold('Assumptions'));
