@@ -15,9 +15,10 @@ ERR="$OUT/.collect-stderr"
 MISSING=""
 FILES=""
 
-# JSON string body: escape backslashes and quotes, turn control characters into spaces.
+# JSON string body: line breaks and tabs become spaces, other control characters are dropped,
+# backslashes and quotes are escaped.
 json_escape() {
-  printf '%s' "$1" | tr '\n\r\t' '   ' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'
+  printf '%s' "$1" | tr '\n\r\t' '   ' | tr -d '\000-\037' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'
 }
 
 # note_missing FILE COMMAND REASON
