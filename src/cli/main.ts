@@ -7,10 +7,11 @@ import { collectCommand } from './commands/collect.ts';
 import { parse } from './commands/parse.ts';
 import { review } from './commands/review.ts';
 import { rules } from './commands/rules.ts';
+import { trace } from './commands/trace.ts';
 import { VERSION } from './version.ts';
 
 /** Every command, by name. Keep alphabetical. */
-const COMMANDS: readonly Command[] = [audit, chains, collectCommand, parse, review, rules];
+const COMMANDS: readonly Command[] = [audit, chains, collectCommand, parse, review, rules, trace];
 
 function mainUsage(): string {
   const width = Math.max(0, ...COMMANDS.map((c) => c.name.length));

@@ -6,7 +6,7 @@
  */
 import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import { parseAddress, parseCidr } from './addr.ts';
-import { PORT_PROTOCOLS, PROTO, STATES, type FieldName, type HeaderSpace } from './space.ts';
+import { PROTO, STATES, type FieldName, type HeaderSpace } from './space.ts';
 import type { AddressType, MatchOption, PortRange, Rule, TcpFlag } from '../model/ruleset.ts';
 import { allOptions } from '../model/ruleset.ts';
 
@@ -59,8 +59,8 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
     const r = m.and(guard, o.negated ? m.not(inner) : inner);
     return { c: r, p: r };
   };
-  const portProto = s.anyOf('proto', PORT_PROTOCOLS.map(BigInt));
-  const isNew = s.eq('state', 0n);
+  const portProto = s.portProtocols;
+  const isNew = s.isNew;
   switch (o.type) {
     case 'address': {
       const inner = maskSet(s, o.field === 'src' ? 'src' : 'dst', o.value.address, o.value.mask);

@@ -4,10 +4,12 @@
  * assignments back into packets.
  *
  * Variable order (top first): in-interface, out-interface, conntrack state, DNAT flag, protocol,
- * source address, destination/original-destination interleaved bit by bit, source port,
- * destination/original-destination port interleaved, mark. Interleaving keeps "dst = origdst"
- * linear in size; every field is most significant bit first, so prefixes are a single path and
- * ranges stay within 2 nodes per bit.
+ * destination/original-destination interleaved bit by bit, destination/original-destination
+ * port interleaved, source address, source port, mark. Interleaving keeps "dst = origdst" linear
+ * in size; every field is most significant bit first, so prefixes are a single path and ranges
+ * stay within 2 nodes per bit. Destination and port come before the source because most rules
+ * (services, published ports, DNAT) test them: a rule's cube then ends high in the order and
+ * set operations with it stop early (measured on the generated 100k-rule host).
  *
  * ICMP type and code live in the destination port field (type << 8 | code): ICMP has no ports,
  * and this way `--icmp-type` is exact without more variables. Protocols without ports have
@@ -122,6 +124,10 @@ export class HeaderSpace {
   readonly universe: Bdd;
   /** dst = odst ∧ dport = odport (what holds before any DNAT). */
   readonly unNatted: Bdd;
+  /** Protocols with ports (the guard of every port match). */
+  readonly portProtocols: Bdd;
+  /** ctstate NEW. */
+  readonly isNew: Bdd;
   private readonly cubes = new Map<string, Bdd>();
 
   constructor(family: Family, interfaces: InterfaceDomain) {
@@ -136,20 +142,20 @@ export class HeaderSpace {
     const state = seq(3);
     const dnat = seq(1);
     const proto = seq(8);
-    const src = seq(w);
     const dst: number[] = [];
     const odst: number[] = [];
     for (let i = 0; i < w; i++) {
       dst.push(next++);
       odst.push(next++);
     }
-    const sport = seq(16);
     const dport: number[] = [];
     const odport: number[] = [];
     for (let i = 0; i < 16; i++) {
       dport.push(next++);
       odport.push(next++);
     }
+    const src = seq(w);
+    const sport = seq(16);
     const mark = seq(32);
     const f = (name: FieldName, vars: number[]): Field => ({ name, width: vars.length, vars });
     this.fields = {
@@ -178,6 +184,8 @@ export class HeaderSpace {
     const ports = m.or(portProto, m.or(m.and(icmp, icmpPorts), noPorts));
     this.universe = m.and(m.and(ifValid, ofValid), m.and(stValid, ports));
     this.unNatted = m.and(this.fieldEq('dst', 'odst'), this.fieldEq('dport', 'odport'));
+    this.portProtocols = portProto;
+    this.isNew = this.eq('state', 0n);
   }
 
   field(name: FieldName): Field {
