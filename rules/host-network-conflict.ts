@@ -107,16 +107,21 @@ export default defineRule<MessageIds, object>({
               severity: 'error',
             });
           }
+          // One finding per publishing container, with all the addresses it publishes on.
+          const owners = new Map<string, string[]>();
           for (const { c, p } of published) {
             if (p.hostPort !== a.port || p.protocol !== a.protocol) continue;
+            owners.set(c.name, [...(owners.get(c.name) ?? []), p.hostIp]);
+          }
+          for (const [other, addresses] of owners) {
             context.report({
               messageId: 'hostPublished',
               data: {
                 container: a.container.name,
                 port: a.port,
                 protocol: a.protocol,
-                other: c.name,
-                address: p.hostIp,
+                other,
+                address: addresses.join(' and '),
               },
               node: a.container,
               object: { container: a.container.name, port: a.port, protocol: a.protocol },
