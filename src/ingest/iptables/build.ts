@@ -33,11 +33,17 @@ const BUILTIN_CHAINS: Readonly<Record<string, readonly string[]>> = {
   security: ['INPUT', 'FORWARD', 'OUTPUT'],
 };
 
+/** A rule while commands still move it: Rule-shaped, so it becomes the model without a copy. */
 interface RuleDraft {
-  readonly spec: RuleSpec;
+  readonly table: string;
+  chain: string;
+  index: number;
   readonly location: SourceLocation;
   readonly text: string;
   counters: Counters | null;
+  readonly core: Rule['core'];
+  readonly matches: Rule['matches'];
+  target: Rule['target'];
 }
 
 interface ChainDraft {
@@ -91,7 +97,8 @@ export function detectFamily(text: string): Family {
   const v4 = count(/\s(?:-s|-d|--source|--destination)\s+(?:!\s+)?\d+\.\d+\.\d+\.\d+/g);
   if (v6 > v4) return 'ipv6';
   if (v4 > 0) return 'ipv4';
-  if (/\s-p\s+(?:ipv6-icmp|icmpv6)\b|icmpv6-type|\s-m\s+icmp6\b/.test(sample)) return 'ipv6';
+  if (/\s-p\s+(?:ipv6-icmp|icmpv6)\b|icmpv6-type|\s-m\s+icmp6\b|--reject-with icmp6-/.test(sample))
+    return 'ipv6';
   return 'ipv4';
 }
 
@@ -475,13 +482,10 @@ export function buildRuleset(
     };
     const number = (w: ArgWord | undefined): number | null =>
       w !== undefined && /^\d+$/.test(w.value) ? Number(w.value) : null;
-    const drafts = (specs: RuleSpec[] | null): RuleDraft[] =>
-      (specs ?? []).map((spec) => ({
-        spec,
-        location,
-        text: textLine,
-        counters: prefixCounters ?? spec.counters,
-      }));
+    const drafts = (specs: RuleSpec[] | null, chain: string): RuleDraft[] =>
+      (specs ?? []).map((spec) =>
+        draftOf(table.name, chain, spec, location, textLine, prefixCounters ?? spec.counters),
+      );
 
     switch (name) {
       case 'A':
@@ -510,7 +514,7 @@ export function buildRuleset(
             at = pos - 1;
           }
         }
-        const added = drafts(parseRuleSpec(ruleWords(from), ctx));
+        const added = drafts(parseRuleSpec(ruleWords(from), ctx), chain.name);
         if (at === chain.rules.length) for (const d of added) chain.rules.push(d);
         else chain.rules.splice(at, 0, ...added);
         return;
@@ -527,11 +531,9 @@ export function buildRuleset(
           if (specs === null) return;
           for (const spec of specs) {
             const wanted = printRule(
-              toRule(table.name, chain.name, 0, { spec, location, text: textLine, counters: null }),
+              draftOf(table.name, chain.name, spec, location, textLine, null),
             );
-            const idx = chain.rules.findIndex(
-              (r) => printRule(toRule(table.name, chain.name, 0, r)) === wanted,
-            );
+            const idx = chain.rules.findIndex((r) => printRule(r) === wanted);
             if (idx === -1) {
               diagnostics.push(
                 diagnostic(
@@ -560,7 +562,7 @@ export function buildRuleset(
         }
         if (name === 'D') chain.rules.splice(pos - 1, 1);
         else {
-          const replacement = drafts(parseRuleSpec(ruleWords(3), ctx));
+          const replacement = drafts(parseRuleSpec(ruleWords(3), ctx), chain.name);
           chain.rules.splice(pos - 1, 1, ...replacement);
         }
         return;
@@ -681,12 +683,10 @@ export function buildRuleset(
         table.chains.set(to.value, chain);
         // Jumps follow the chain, as in the kernel.
         for (const c of table.chains.values()) {
-          c.rules = c.rules.map((r) => {
-            const t = r.spec.target;
-            return t?.kind === 'jump' && t.chain === cw.value
-              ? { ...r, spec: { ...r.spec, target: { ...t, chain: to.value } } }
-              : r;
-          });
+          for (const r of c.rules) {
+            const t = r.target;
+            if (t?.kind === 'jump' && t.chain === cw.value) r.target = { ...t, chain: to.value };
+          }
         }
         return;
       }
@@ -699,8 +699,11 @@ export function buildRuleset(
     const table = tables.get(name) as TableDraft;
     const chains: Chain[] = [];
     for (const c of table.chains.values()) {
-      const rules: Rule[] = c.rules.map((r, i) => {
-        const t = r.spec.target;
+      const rules: Rule[] = c.rules;
+      c.rules.forEach((r, i) => {
+        r.index = i + 1;
+        r.chain = c.name;
+        const t = r.target;
         if (t?.kind === 'jump' && !table.chains.has(t.chain)) {
           diagnostics.push(
             diagnostic(
@@ -711,7 +714,6 @@ export function buildRuleset(
             ),
           );
         }
-        return toRule(table.name, c.name, i + 1, r);
       });
       chains.push({
         name: c.name,
@@ -747,17 +749,24 @@ export function buildRuleset(
   return { ruleset, diagnostics };
 }
 
-function toRule(table: string, chain: string, index: number, r: RuleDraft): Rule {
+function draftOf(
+  table: string,
+  chain: string,
+  spec: RuleSpec,
+  location: SourceLocation,
+  text: string,
+  counters: Counters | null,
+): RuleDraft {
   return {
     table,
     chain,
-    index,
-    location: r.location,
-    text: r.text,
-    counters: r.counters,
-    core: r.spec.core,
-    matches: r.spec.matches,
-    target: r.spec.target,
+    index: 0,
+    location,
+    text,
+    counters,
+    core: spec.core,
+    matches: spec.matches,
+    target: spec.target,
   };
 }
 
