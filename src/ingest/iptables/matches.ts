@@ -12,7 +12,6 @@ import type {
   TcpFlag,
 } from '../../model/index.ts';
 import {
-  hex,
   normaliseMhRange,
   normaliseNumericRange,
   parseAddress,
@@ -1203,5 +1202,3 @@ export const IMPLICIT_MODULE: Readonly<Record<number, string>> = {
   51: 'ah',
   135: 'mh',
 };
-
-export { hex };

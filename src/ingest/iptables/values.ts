@@ -68,14 +68,6 @@ function v4PrefixLength(mask: number): number | null {
   return Math.clz32(inverted);
 }
 
-export function isIpv4Literal(text: string): boolean {
-  return parseV4(text) !== null;
-}
-
-export function isIpv6Literal(text: string): boolean {
-  return text.includes(':') && ipaddr.IPv6.isValid(text);
-}
-
 /** True when the text looks like a host name rather than an address. */
 export function looksLikeHostname(text: string): boolean {
   return (
@@ -173,11 +165,6 @@ export function parseAddress(text: string, family: Family): string {
   }
   if (!ipaddr.IPv6.isValid(text)) throw new ValueError(`invalid IPv6 address '${text}'`);
   return ipaddr.IPv6.parse(text).toString();
-}
-
-/** Printing form of a mask as iptables-save writes it for `-s/-d`: `/len` or `/mask`. */
-export function maskSuffix(value: AddressMask): string {
-  return value.prefixLength === null ? `/${value.mask}` : `/${value.prefixLength}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -327,10 +314,6 @@ export function parsePortRange(text: string, sep = ':'): PortRange {
   const to = b === '' ? 65535 : parsePort(b);
   if (from > to) throw new ValueError(`invalid port range '${text}' (start after end)`);
   return { from, to };
-}
-
-export function printPortRange(range: PortRange, sep = ':'): string {
-  return range.from === range.to ? String(range.from) : `${range.from}${sep}${range.to}`;
 }
 
 /** Generic `a[:b]` numeric range with open ends (spi, length, …), canonical `a` or `a:b`. */
@@ -591,18 +574,4 @@ export function normaliseMhRange(text: string): string {
   const from = a === '' ? 0 : parseMhType(a);
   const to = b === '' ? 255 : parseMhType(b);
   return from === to ? String(from) : `${from}:${to}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Strings
-
-/** `xtables_save_string`: bare when `[A-Za-z0-9_-]+`, otherwise quoted with `"`, `\`, `'` escaped. */
-export function saveString(value: string): string {
-  if (/^[A-Za-z0-9_-]+$/.test(value)) return value;
-  return `"${value.replace(/["\\']/g, (c) => `\\${c}`)}"`;
-}
-
-/** Always quoted, escaping only `"` and `\` (string, u32, bpf). */
-export function quotedString(value: string): string {
-  return `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 }
