@@ -11,7 +11,12 @@ import { actionKey, decides, ruleCovers } from '../src/lint/subsume.ts';
 
 type MessageIds = 'shadowed' | 'unreachable';
 
-export default defineRule<MessageIds, object>({
+export interface Options {
+  /** Largest ruleset (in rules) on which the engine's per-rule reach sets are computed. */
+  readonly engineRuleLimit: number;
+}
+
+export default defineRule<MessageIds, Options>({
   meta: {
     type: 'problem',
     severity: 'warning',
@@ -26,13 +31,18 @@ export default defineRule<MessageIds, object>({
       unreachable:
         '{{table}}/{{chain}} rule {{index}} ({{action}}) is reached by no packet: the rules before it (or the chains that lead here) leave nothing for it.',
     },
-    schema: null,
-    defaultOptions: {},
+    schema: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { engineRuleLimit: { type: 'integer', minimum: 0 } },
+    },
+    defaultOptions: { engineRuleLimit: 3000 },
     requiresEngine: false,
   },
   create(context) {
     const { engine } = context;
     const damaged = damagedLines(context.snapshot);
+    const limitedFor = new Set<object>();
     return {
       Chain(chain, table, ruleset) {
         if (isDockerChainName(chain.name)) return;
@@ -78,6 +88,21 @@ export default defineRule<MessageIds, object>({
           (f) => f.role === 'ip-addr' && f.status === 'read',
         );
         if (engine === null || !addressesKnown || table.name !== 'filter') return;
+        // Per-rule reach sets cost the engine a walk of every path into the table; past this size
+        // the structural check alone runs, and the report says so.
+        const size = ruleset.tables.reduce(
+          (n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0),
+          0,
+        );
+        if (size > context.options.engineRuleLimit) {
+          if (!limitedFor.has(ruleset)) {
+            limitedFor.add(ruleset);
+            context.limited(
+              `the engine's reach check for rules that no packet reaches was skipped on this ${size}-rule ${ruleset.family} ruleset (limit ${context.options.engineRuleLimit}, option engineRuleLimit); structural shadowing was checked.`,
+            );
+          }
+          return;
+        }
         if (findChain(table, chain.name) === undefined) return;
         for (const rule of chain.rules) {
           if (reported.has(rule.index)) continue;

@@ -35,39 +35,46 @@ export function adaptEngines(
     trace(packet: Packet): Trace | null {
       return byFamily.get(packet.family)?.trace(packet) ?? null;
     },
-    sourcesReaching(
-      family,
-      protocol,
-      destination,
-      port,
-      interfaces,
-      targets,
-    ): SourceReach[] | null {
+    sourcesReaching(family, interfaces, queries): SourceReach[][] | null {
       const engine = byFamily.get(family);
       if (engine === undefined) return null;
-      const out: SourceReach[] = [];
+      const out: SourceReach[][] = queries.map(() => []);
+      if (queries.length === 0) return out;
+      const protocols = [...new Set(queries.map((q) => q.protocol))];
+      const destinations = [...new Set(queries.map((q) => q.destination))];
+      const ports = [...new Set(queries.map((q) => q.port))].map((p) => ({ from: p, to: p }));
       for (const iface of interfaces) {
+        // One pass for the whole batch, then each question is a restriction of its result.
         const result = engine.reach({
           ingress: [iface],
           packets: {
-            protocols: [protocol],
-            originalDestinations: [destination],
-            originalDestinationPorts: [{ from: port, to: port }],
+            protocols,
+            originalDestinations: destinations,
+            originalDestinationPorts: ports,
           },
         });
-        let certainSet: PacketSet | null = null;
-        let possibleSet: PacketSet | null = null;
-        for (const t of targets) {
-          const got = result.deliveredTo({ ...t, protocol });
-          certainSet = certainSet === null ? got.certain : certainSet.or(got.certain);
-          possibleSet = possibleSet === null ? got.possible : possibleSet.or(got.possible);
-        }
-        if (certainSet === null || possibleSet === null) continue;
-        const certain = certainSet.sources();
-        const possible = possibleSet.minus(certainSet).sources();
-        if (certain.length > 0 || possible.length > 0) {
-          out.push({ interface: iface, certain, possible });
-        }
+        queries.forEach((q, i) => {
+          const own = {
+            protocols: [q.protocol],
+            originalDestinations: [q.destination],
+            originalDestinationPorts: [{ from: q.port, to: q.port }],
+          };
+          let certainSet: PacketSet | null = null;
+          let possibleSet: PacketSet | null = null;
+          for (const t of q.targets) {
+            const got = result.deliveredTo({ ...t, protocol: q.protocol });
+            const c = got.certain.and(own);
+            const p = got.possible.and(own);
+            certainSet = certainSet === null ? c : certainSet.or(c);
+            possibleSet = possibleSet === null ? p : possibleSet.or(p);
+          }
+          if (certainSet === null || possibleSet === null) return;
+          const certain = certainSet.sources();
+          const possible = possibleSet.minus(certainSet).sources();
+          if (certain.length > 0 || possible.length > 0) {
+            out[i]?.push({ interface: iface, certain, possible });
+          }
+        });
       }
       return out;
     },

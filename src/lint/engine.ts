@@ -33,6 +33,13 @@ export interface DeliveryTarget {
   readonly port?: number;
 }
 
+export interface ReachQuestion {
+  readonly protocol: 'tcp' | 'udp' | 'sctp';
+  readonly destination: string;
+  readonly port: number;
+  readonly targets: readonly DeliveryTarget[];
+}
+
 export interface LintEngine {
   /** Families the snapshot has a ruleset for. */
   readonly families: readonly Family[];
@@ -41,17 +48,15 @@ export interface LintEngine {
   /** The trace of one new connection through the ruleset of the packet's family. */
   trace(packet: Packet): Trace | null;
   /**
-   * Sources per ingress interface whose new connections to `destination:port/protocol` are
-   * accepted and delivered to one of `targets`. Null when the engine cannot answer.
+   * For each query, the sources per ingress interface whose new connections to
+   * `destination:port/protocol` are accepted and delivered to one of its `targets`. Answered in
+   * one engine pass per interface for the whole batch. Null when the engine cannot answer.
    */
   sourcesReaching(
     family: Family,
-    protocol: 'tcp' | 'udp' | 'sctp',
-    destination: string,
-    port: number,
     interfaces: readonly string[],
-    targets: readonly DeliveryTarget[],
-  ): readonly SourceReach[] | null;
+    queries: readonly ReachQuestion[],
+  ): (readonly SourceReach[])[] | null;
   /** How a rule can be reached; null when the engine cannot answer for that chain. */
   ruleReach(family: Family, table: string, chain: string, index: number): RuleReach | null;
 }

@@ -114,14 +114,78 @@ function toReachable(reach: readonly SourceReach[]): {
   return { from, certainty };
 }
 
+/** The witness, its trace and the sources for one planned exposure; null when nothing reaches it. */
+function prove(
+  host: DockerHost,
+  engine: LintEngine,
+  plan: Planned,
+  reach: readonly SourceReach[] | null,
+): Exposure | null {
+  const { cand, destination, ifaces } = plan;
+  let trace: Trace | null;
+  let witness: Packet;
+  if (reach === null) {
+    // The engine cannot enumerate sources: prove one remote client and say only that.
+    witness = newConnection(
+      cand.family,
+      cand.protocol,
+      remoteClient(cand.family, host),
+      destination,
+      cand.port,
+      ifaces[0] ?? 'eth0',
+    );
+    trace = engine.trace(witness);
+    if (trace === null || trace.verdict !== 'accepted') return null;
+  } else {
+    const first = reach.find((r) => r.certain.length > 0) ?? reach[0];
+    const source = first?.certain[0] ?? first?.possible[0];
+    if (first === undefined || source === undefined) return null;
+    witness = newConnection(
+      cand.family,
+      cand.protocol,
+      sourceFrom(source, cand.family, host),
+      destination,
+      cand.port,
+      first.interface,
+    );
+    trace = engine.trace(witness);
+  }
+  const reachable =
+    reach === null
+      ? {
+          from: [{ interface: witness.inInterface ?? '*', sources: [witness.source] }],
+          certainty: trace?.certainty ?? 'possible',
+        }
+      : toReachable(reach);
+  if (reachable.from.length === 0) return null;
+  return {
+    family: cand.family,
+    protocol: cand.protocol,
+    hostAddress: displayBound(cand.bound, cand.family),
+    hostPort: cand.port,
+    target: cand.target,
+    reachableFrom: reachable.from,
+    certainty: trace?.certainty === 'possible' ? 'possible' : reachable.certainty,
+    witness,
+    trace: trace?.steps ?? [],
+  };
+}
+
 function displayBound(bound: string, family: Family): string {
   if (bound === '' || bound === '*') return family === 'ipv4' ? '0.0.0.0' : '::';
   return bound;
 }
 
+interface Planned {
+  readonly cand: Candidate;
+  readonly destination: string;
+  readonly ifaces: readonly string[];
+  readonly targets: readonly DeliveryTarget[];
+}
+
 /** Exposures in a stable order: family, protocol, host port, host address, target. */
 export function computeExposures(host: DockerHost, engine: LintEngine): Exposure[] {
-  const out: Exposure[] = [];
+  const planned: Planned[] = [];
   const seen = new Set<string>();
   for (const cand of candidates(host)) {
     if (!engine.families.includes(cand.family)) continue;
@@ -131,7 +195,7 @@ export function computeExposures(host: DockerHost, engine: LintEngine): Exposure
     if (isWildcard(cand.bound) && !local.includes(destination)) continue;
     const key = `${cand.family}|${cand.protocol}|${displayBound(cand.bound, cand.family)}|${cand.port}`;
     if (seen.has(key)) continue;
-    const ifaces = externalInterfaces(host, cand.family);
+    seen.add(key);
     const targets: DeliveryTarget[] =
       cand.target.kind === 'container'
         ? [
@@ -139,61 +203,26 @@ export function computeExposures(host: DockerHost, engine: LintEngine): Exposure
             { kind: 'local', port: cand.port },
           ]
         : [{ kind: 'local', port: cand.port }];
-    const reach = engine.sourcesReaching(
-      cand.family,
-      cand.protocol,
-      destination,
-      cand.port,
+    planned.push({ cand, destination, ifaces: externalInterfaces(host, cand.family), targets });
+  }
+  const out: Exposure[] = [];
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const mine = planned.filter((p) => p.cand.family === family);
+    if (mine.length === 0) continue;
+    const ifaces = mine[0]?.ifaces ?? [];
+    const answers = engine.sourcesReaching(
+      family,
       ifaces,
-      targets,
+      mine.map((p) => ({
+        protocol: p.cand.protocol,
+        destination: p.destination,
+        port: p.cand.port,
+        targets: p.targets,
+      })),
     );
-    let trace: Trace | null = null;
-    let witness: Packet;
-    if (reach === null) {
-      // The engine cannot enumerate sources: prove one remote client and say only that.
-      witness = newConnection(
-        cand.family,
-        cand.protocol,
-        remoteClient(cand.family, host),
-        destination,
-        cand.port,
-        ifaces[0] ?? 'eth0',
-      );
-      trace = engine.trace(witness);
-      if (trace === null || trace.verdict !== 'accepted') continue;
-    } else {
-      const first = reach.find((r) => r.certain.length > 0) ?? reach[0];
-      const source = first?.certain[0] ?? first?.possible[0];
-      if (first === undefined || source === undefined) continue;
-      witness = newConnection(
-        cand.family,
-        cand.protocol,
-        sourceFrom(source, cand.family, host),
-        destination,
-        cand.port,
-        first.interface,
-      );
-      trace = engine.trace(witness);
-    }
-    const reachable =
-      reach === null
-        ? {
-            from: [{ interface: witness.inInterface ?? '*', sources: [witness.source] }],
-            certainty: trace?.certainty ?? 'possible',
-          }
-        : toReachable(reach);
-    if (reachable.from.length === 0) continue;
-    seen.add(key);
-    out.push({
-      family: cand.family,
-      protocol: cand.protocol,
-      hostAddress: displayBound(cand.bound, cand.family),
-      hostPort: cand.port,
-      target: cand.target,
-      reachableFrom: reachable.from,
-      certainty: trace?.certainty === 'possible' ? 'possible' : reachable.certainty,
-      witness,
-      trace: trace?.steps ?? [],
+    mine.forEach((plan, i) => {
+      const exposure = prove(host, engine, plan, answers === null ? null : (answers[i] ?? []));
+      if (exposure !== null) out.push(exposure);
     });
   }
   return out.sort(

@@ -112,9 +112,19 @@ function stripPrefix(cidr: string): string {
   return i < 0 ? cidr : cidr.slice(0, i);
 }
 
-/** The DNAT rules in nat chains (Docker puts them in DOCKER; operators anywhere). */
+const DNAT_CACHE = new WeakMap<Ruleset, DnatRule[]>();
+
+/** The DNAT rules in nat chains (Docker puts them in DOCKER; operators anywhere). Cached per ruleset. */
 export function dnatRules(ruleset: Ruleset | null): DnatRule[] {
   if (ruleset === null) return [];
+  const cached = DNAT_CACHE.get(ruleset);
+  if (cached !== undefined) return cached;
+  const found = collectDnat(ruleset);
+  DNAT_CACHE.set(ruleset, found);
+  return found;
+}
+
+function collectDnat(ruleset: Ruleset): DnatRule[] {
   const nat = findTable(ruleset, 'nat');
   if (nat === undefined) return [];
   const out: DnatRule[] = [];

@@ -65,6 +65,8 @@ export interface RuleContext<MessageIds extends string, Options extends object> 
   /** Exposures computed with the engine before the rules ran (empty without the engine). */
   readonly exposures: readonly Exposure[];
   report(descriptor: ReportDescriptor<MessageIds>): void;
+  /** Says that part of the rule's check was not made (and why): a note diagnostic, never silence. */
+  limited(message: string): void;
 }
 
 /** Listeners the runner calls while it walks the model, in stable order, then `end`. */

@@ -106,6 +106,11 @@ export function runRules(
         engine,
         exposures,
         report,
+        limited(message) {
+          diagnostics.push(
+            diagnostic('rule-limited', 'note', `Rule '${id}': ${message}`, fileLocation(anchor)),
+          );
+        },
       });
       walk(snapshot, listeners);
       ran.push(id);

@@ -71,7 +71,7 @@ policy:
     expect(
       errors('rules:\n  exposed-port:\n    options:\n      sensitivePorts: [99999]\n')[0],
     ).toMatch(/^4:7 rules\.exposed-port\.options\.sensitivePorts\[0\]: must be ≤ 65535/);
-    expect(errors('rules:\n  shadowed-rule:\n    options: { x: 1 }\n')[0]).toMatch(
+    expect(errors('rules:\n  redundant-rule:\n    options: { x: 1 }\n')[0]).toMatch(
       /takes no options/,
     );
   });
