@@ -220,3 +220,23 @@ describe('address family', () => {
     expect(forced.diagnostics.map((d) => d.code)).toEqual(['invalid-value']);
   });
 });
+
+describe('large input', () => {
+  it('keeps line numbers exact across lexer chunks', () => {
+    const body: string[] = ['*filter', ':INPUT ACCEPT [0:0]'];
+    for (let i = 0; i < 4000; i++)
+      body.push(`-A INPUT -s 10.0.${i >> 8}.${i & 255} -p tcp -m tcp --dport ${i} -j ACCEPT`);
+    body[3000] = 'root@host:~# oops';
+    body.push('', '-A INPUT -m comment --comment "unclosed', 'COMMIT', '');
+    const r = parseIptables(body.join('\n'), { file: 'big' });
+    expect(body.join('\n').length).toBeGreaterThan(3 * 65536);
+    expect(r.diagnostics.map((d) => [d.code, d.location.line, d.location.column])).toEqual([
+      ['parse-error', 3001, 1],
+      ['unterminated-quote', 4004, 31],
+    ]);
+    const rules = r.ruleset.tables[0]?.chains[0]?.rules ?? [];
+    expect(rules).toHaveLength(4000);
+    expect(rules[3500]?.location.line).toBe(3504);
+    expect(rules[3500]?.text).toBe(body[3503]);
+  });
+});
