@@ -36,6 +36,9 @@ export interface GenerateHostOptions {
   /** Docker user bridge networks (default 20, at most 250). */
   readonly networks?: number;
   readonly seed?: number;
+  /** External interface and the host's address on it (default eth0, 203.0.113.10/24). */
+  readonly externalInterface?: string;
+  readonly externalAddress?: string;
 }
 
 export interface PublishedMapping {
@@ -122,6 +125,8 @@ export function generateHostFiles(options: GenerateHostOptions = {}): GeneratedH
   const containerCount = options.containers ?? 2000;
   const networkCount = Math.min(250, Math.max(1, options.networks ?? 20));
   const rand = prng(options.seed ?? 1);
+  const extIf = options.externalInterface ?? EXTERNAL_INTERFACE;
+  const extAddr = options.externalAddress ?? EXTERNAL_ADDRESS;
   if (Math.ceil(containerCount / networkCount) > 250) {
     throw new RangeError(`${containerCount} containers do not fit ${networkCount} /24 networks`);
   }
@@ -142,7 +147,7 @@ export function generateHostFiles(options: GenerateHostOptions = {}): GeneratedH
     const host = 2 + Math.floor(i / networkCount);
     const address = `10.100.${net.index}.${host}`;
     const name = `app-${pad(i, 5)}`;
-    const hostIp = i % 7 === 0 ? '127.0.0.1' : i % 13 === 0 ? EXTERNAL_ADDRESS : '0.0.0.0';
+    const hostIp = i % 7 === 0 ? '127.0.0.1' : i % 13 === 0 ? extAddr : '0.0.0.0';
     const mappings: PublishedMapping[] = [
       {
         container: name,
@@ -415,11 +420,11 @@ export function generateHostFiles(options: GenerateHostOptions = {}): GeneratedH
   }
   // DOCKER-USER: an operator's allowlist per network, and DROPs on host ports that never match.
   for (const n of nets) {
-    f('DOCKER-USER', `-i ${EXTERNAL_INTERFACE} -o ${n.bridge} -s 198.51.100.0/24 -j RETURN`);
+    f('DOCKER-USER', `-i ${extIf} -o ${n.bridge} -s 198.51.100.0/24 -j RETURN`);
   }
   for (const c of ctrs.filter((_, i) => i % 25 === 1)) {
     const m = c.mappings[0];
-    if (m) f('DOCKER-USER', `-i ${EXTERNAL_INTERFACE} -p tcp -m tcp --dport ${m.hostPort} -j DROP`);
+    if (m) f('DOCKER-USER', `-i ${extIf} -p tcp -m tcp --dport ${m.hostPort} -j DROP`);
   }
   f('DOCKER-USER', '-j RETURN');
   const bridges = ['docker0', ...nets.map((n) => n.bridge)];
@@ -485,8 +490,8 @@ export function generateHostFiles(options: GenerateHostOptions = {}): GeneratedH
     'iptables-save.txt': save,
     'containers.json': JSON.stringify(ctrs.map(inspectContainer), null, 1) + '\n',
     'networks.json': JSON.stringify(networksJson(nets, ctrs), null, 1) + '\n',
-    'ip-addr.json': JSON.stringify(ipAddr(nets, ctrs)) + '\n',
-    'ip-route.json': JSON.stringify(ipRoute(nets)) + '\n',
+    'ip-addr.json': JSON.stringify(ipAddr(nets, ctrs, extIf, extAddr)) + '\n',
+    'ip-route.json': JSON.stringify(ipRoute(nets, extIf, extAddr)) + '\n',
     'listeners.txt': listeners(published),
     'daemon.json':
       JSON.stringify(
@@ -519,7 +524,7 @@ export function generateHostFiles(options: GenerateHostOptions = {}): GeneratedH
     containers: containerCount,
     networks: networkCount,
     published,
-    externalAddress: EXTERNAL_ADDRESS,
+    externalAddress: extAddr,
   };
 }
 
@@ -628,7 +633,12 @@ function networksJson(nets: readonly Net[], ctrs: readonly Ctr[]): unknown[] {
   ];
 }
 
-function ipAddr(nets: readonly Net[], ctrs: readonly Ctr[]): unknown[] {
+function ipAddr(
+  nets: readonly Net[],
+  ctrs: readonly Ctr[],
+  extIf: string,
+  extAddr: string,
+): unknown[] {
   let index = 0;
   const iface = (
     name: string,
@@ -655,7 +665,7 @@ function ipAddr(nets: readonly Net[], ctrs: readonly Ctr[]): unknown[] {
   });
   return [
     iface('lo', '', [['127.0.0.1', 8, 'host']]),
-    iface(EXTERNAL_INTERFACE, '', [[EXTERNAL_ADDRESS, 24, 'global']]),
+    iface(extIf, '', [[extAddr, 24, 'global']]),
     iface('flannel.1', 'vxlan', [['10.244.0.0', 32, 'global']]),
     iface('cni0', 'bridge', [['10.244.0.1', 24, 'global']]),
     iface('docker0', 'bridge', [['172.17.0.1', 16, 'global']]),
@@ -664,13 +674,13 @@ function ipAddr(nets: readonly Net[], ctrs: readonly Ctr[]): unknown[] {
   ];
 }
 
-function ipRoute(nets: readonly Net[]): unknown[] {
+function ipRoute(nets: readonly Net[], extIf: string, extAddr: string): unknown[] {
   return [
     {
       type: 'unicast',
       dst: 'default',
       gateway: '203.0.113.1',
-      dev: EXTERNAL_INTERFACE,
+      dev: extIf,
       protocol: 'static',
       flags: [],
     },
@@ -702,10 +712,10 @@ function ipRoute(nets: readonly Net[]): unknown[] {
     {
       type: 'unicast',
       dst: '203.0.113.0/24',
-      dev: EXTERNAL_INTERFACE,
+      dev: extIf,
       protocol: 'kernel',
       scope: 'link',
-      prefsrc: EXTERNAL_ADDRESS,
+      prefsrc: extAddr,
       flags: [],
     },
     ...nets.map((n) => ({
@@ -719,12 +729,12 @@ function ipRoute(nets: readonly Net[]): unknown[] {
     })),
     {
       type: 'local',
-      dst: EXTERNAL_ADDRESS,
+      dst: extAddr,
       table: 'local',
-      dev: EXTERNAL_INTERFACE,
+      dev: extIf,
       protocol: 'kernel',
       scope: 'host',
-      prefsrc: EXTERNAL_ADDRESS,
+      prefsrc: extAddr,
       flags: [],
     },
     {

@@ -181,6 +181,18 @@ export async function buildLab(topology: LabTopology, suffix: string): Promise<L
       run(log, ['ip', '-n', hostNs, 'link', 'set', b.name, 'up']);
       interfaces.push(b.name);
     }
+    for (const address of new Set(topology.rejected.map((x) => x.address))) {
+      run(log, [
+        'ip',
+        '-n',
+        hostNs,
+        'route',
+        'add',
+        `${address}/32`,
+        'via',
+        EXTERNAL.clientAddress,
+      ]);
+    }
     for (const b of topology.routeLocalnet) {
       run(log, sysctl(hostNs, `net.ipv4.conf.${b}.route_localnet`, '1'));
     }

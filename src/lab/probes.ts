@@ -99,10 +99,29 @@ export function planProbes(t: LabTopology): Probe[] {
     }
     fromHost('tcp', c.address, 80, `${c.name} from the host`);
   }
+  for (const x of t.rejected) {
+    fromClient(x.protocol, x.address, x.port, 'a REJECT rule names it');
+    fromHost(x.protocol, x.address, x.port, 'a REJECT rule names it');
+  }
   // Container to container: across bridges (routed, FORWARD) and within one bridge (bridged).
-  for (const a of t.containers) {
-    for (const b of t.containers) {
-      if (a === b) continue;
+  // Every pair for a handful of containers; for more, each one's neighbour on its own bridge and
+  // the first container of the next bridge, so the count stays linear.
+  const cs = t.containers;
+  const targets = (i: number): typeof cs => {
+    const a = cs[i];
+    if (a === undefined) return [];
+    if (cs.length <= 4) return cs.filter((b) => b !== a);
+    const same = cs.filter((b) => b.bridge === a.bridge);
+    const bridges = [...new Set(cs.map((b) => b.bridge))];
+    const nextBridge = bridges[(bridges.indexOf(a.bridge) + 1) % bridges.length];
+    const pick = [
+      same[(same.indexOf(a) + 1) % same.length],
+      cs.find((b) => b.bridge === nextBridge),
+    ];
+    return pick.filter((b): b is (typeof cs)[number] => b !== undefined && b !== a);
+  };
+  cs.forEach((a, i) => {
+    for (const b of targets(i)) {
       add({
         origin: { kind: 'container', name: a.name },
         protocol: 'tcp',
@@ -114,6 +133,6 @@ export function planProbes(t: LabTopology): Probe[] {
         description: `${a.name} → ${b.name}:80/tcp (${a.bridge === b.bridge ? 'same bridge' : 'across bridges'})`,
       });
     }
-  }
+  });
   return probes;
 }

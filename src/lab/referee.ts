@@ -115,6 +115,10 @@ export function labContext(t: LabTopology, interfaces: readonly string[]): Netwo
       { destination: '127.0.0.0/8', device: 'lo' },
       { destination: `203.0.113.0/${EXTERNAL.prefixLength}`, device: EXTERNAL.hostInterface },
       ...t.bridges.map((b) => ({ destination: b.subnet, device: b.name })),
+      ...[...new Set(t.rejected.map((x) => x.address))].map((a) => ({
+        destination: `${a}/32`,
+        device: EXTERNAL.hostInterface,
+      })),
     ],
   };
 }

@@ -60,6 +60,16 @@ export interface LabTopology {
   readonly hostListeners: readonly LabListener[];
   /** Bridges on which Docker sets route_localnet (userland-proxy off: hairpin from 127.0.0.1). */
   readonly routeLocalnet: readonly string[];
+  /**
+   * Destinations a filter REJECT rule names on its own (`-d ADDR/32 -p P --dport N -j REJECT`,
+   * e.g. kube-proxy's services without endpoints). The lab routes them out of the external
+   * interface so a probe reaches FORWARD and meets the REJECT.
+   */
+  readonly rejected: readonly {
+    readonly address: string;
+    readonly port: number;
+    readonly protocol: LabProtocol;
+  }[];
   /** What was assumed because the scenario did not say, in words. */
   readonly assumptions: readonly string[];
 }
@@ -209,12 +219,15 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
     }
   }
   for (const r of rules) {
-    const s = r.options.get('-s')?.value ?? '';
-    const d = r.options.get('-d')?.value ?? '';
-    const o = r.options.get('-o')?.value ?? '';
-    const i = r.options.get('-i')?.value ?? '';
-    if (o !== '') addBridge(o, s, null);
-    if (i !== '') addBridge(i, d, null);
+    // Docker's shapes pair a subnet with its bridge with exactly one side negated
+    // (`-s NET ! -o BR -j MASQUERADE`, `! -s NET -o BR -j DROP`); an operator's
+    // `-s 198.51.100.0/24 -o BR` says nothing about the bridge's own subnet.
+    const s = r.options.get('-s');
+    const d = r.options.get('-d');
+    const o = r.options.get('-o');
+    const i = r.options.get('-i');
+    if (s && o && s.negated !== o.negated) addBridge(o.value, s.value, null);
+    if (d && i && d.negated !== i.negated) addBridge(i.value, d.value, null);
   }
   // docker0 always exists on a bridge-enabled daemon; its subnet defaults to 172.17.0.0/16.
   const mentionsDocker0 = rules.some(
@@ -369,6 +382,7 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
     published,
     hostListeners: dedupeListeners(hostListeners),
     routeLocalnet,
+    rejected: rejectedDestinations(rules),
     assumptions,
   };
 }
@@ -382,4 +396,18 @@ function dedupeListeners(ls: readonly LabListener[]): LabListener[] {
     if (!prev || (prev.address !== '0.0.0.0' && l.address === '0.0.0.0')) seen.set(key, l);
   }
   return [...seen.values()];
+}
+
+function rejectedDestinations(rules: readonly RuleLine[]): LabTopology['rejected'] {
+  const out: { address: string; port: number; protocol: LabProtocol }[] = [];
+  for (const r of rules) {
+    if (r.table !== 'filter' || r.options.get('-j')?.value !== 'REJECT') continue;
+    const d = r.options.get('-d');
+    const protocol = r.options.get('-p')?.value;
+    const port = Number(r.options.get('--dport')?.value ?? NaN);
+    if (!d || d.negated || !d.value.endsWith('/32') || !Number.isInteger(port)) continue;
+    if (protocol !== 'tcp' && protocol !== 'udp') continue;
+    out.push({ address: d.value.slice(0, -3), port, protocol });
+  }
+  return out;
 }

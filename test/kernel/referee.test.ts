@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { listCaptureScenarios } from '../../src/lab/captures.ts';
 import {
   buildLab,
   collectLabSnapshot,
@@ -21,6 +20,7 @@ import {
 import { planProbes } from '../../src/lab/probes.ts';
 import { compare, describeComparison, labContext, probePacket } from '../../src/lab/referee.ts';
 import { deriveTopology, EXTERNAL } from '../../src/lab/topology.ts';
+import { refereeScenarios } from './scenarios.ts';
 import { linkEngine, linkSnapshot, type LinkedEngine } from './engine-link.ts';
 import { toRecord, writeRecords, type KernelRecord } from '../../src/lab/record.ts';
 
@@ -64,7 +64,7 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
     );
   });
 
-  const scenarios = listCaptureScenarios(capturesDir);
+  const scenarios = refereeScenarios(capturesDir);
   it('finds the capture scenarios', () => {
     expect(scenarios.length).toBeGreaterThan(20);
   });

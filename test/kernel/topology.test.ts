@@ -12,6 +12,7 @@ import { listCaptureScenarios } from '../../src/lab/captures.ts';
 import { planProbes } from '../../src/lab/probes.ts';
 import { compare, expectObservation } from '../../src/lab/referee.ts';
 import { deriveTopology, inSubnet, ruleLines } from '../../src/lab/topology.ts';
+import { generatedScenario } from './scenarios.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const capturesDir = path.resolve(repoRoot, '../shared/captures');
@@ -105,6 +106,20 @@ describe.skipIf(!existsSync(capturesDir))(
       expect(t.containers.map((c) => c.name)).toEqual(['cbase']);
     });
 
+    it('routes and probes the destinations a REJECT rule names (generated kube services)', () => {
+      const t = deriveTopology(generatedScenario());
+      expect(t.rejected.length).toBeGreaterThan(0);
+      const probes = planProbes(t).map(
+        (p) => `${p.origin.kind} ${p.destination}:${p.port}/${p.protocol}`,
+      );
+      for (const x of t.rejected)
+        expect(probes).toContain(`client ${x.address}:${x.port}/${x.protocol}`);
+      expect(t.published.some((p) => p.protocol === 'udp')).toBe(true);
+      expect(t.bridges.every((b) => b.subnet.startsWith('10.100.') || b.name === 'docker0')).toBe(
+        true,
+      );
+    });
+
     it('plans distinct source ports so each probe is one known packet', () => {
       for (const s of byName.values()) {
         const ports = planProbes(deriveTopology(s)).map((p) => p.sourcePort);
@@ -132,6 +147,7 @@ describe('engine trace → expected kernel observation', () => {
     published: [],
     hostListeners: [{ address: '0.0.0.0', port: 2222, protocol: 'tcp' as const, why: 'x' }],
     routeLocalnet: [],
+    rejected: [],
     assumptions: [],
   };
   const packet = {
