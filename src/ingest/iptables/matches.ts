@@ -627,6 +627,23 @@ function normaliseBitRate(text: string): string {
   return `${Number(m[1]) * (factor[(m[2] ?? 'bit').toLowerCase()] ?? 1)}bit`;
 }
 
+/**
+ * u32 keeps only numbers and operators: iptables prints every number as `0x…` (lower case),
+ * drops blanks, and prints a one-value range `a:a` as `a`.
+ */
+function normaliseU32(text: string): string {
+  const hexed = text
+    .replace(/\s+/g, '')
+    .replace(
+      /0[xX][0-9a-fA-F]+|\d+/g,
+      (n) =>
+        `0x${(n.startsWith('0x') || n.startsWith('0X') ? parseInt(n.slice(2), 16) : Number(n)).toString(16)}`,
+    );
+  return hexed.replace(/(0x[0-9a-f]+):(0x[0-9a-f]+)/g, (whole, a: string, b: string) =>
+    a === b ? a : whole,
+  );
+}
+
 /** policy prints each element (between `--next`) in a fixed order: tunnel-dst before tunnel-src. */
 function policyOrder(options: MatchOption[]): MatchOption[] {
   const rank: Readonly<Record<string, number>> = {
@@ -1007,7 +1024,7 @@ export const MODULES: Readonly<Record<string, ModuleSpec>> = {
     order: ['--string', '--hex-string', '--algo', '--from', '--to', '--icase'],
     finalize: (o) => dropStateful(dropStateful(o, '--from', '0'), '--to', '65535'),
   },
-  u32: { known: true, options: { '--u32': one } },
+  u32: { known: true, options: { '--u32': st(1, (a) => [normaliseU32(arg0(a))]) } },
   bpf: { known: true, options: { '--bytecode': one, '--object-pinned': one } },
   socket: {
     known: true,

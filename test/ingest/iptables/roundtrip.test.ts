@@ -16,7 +16,6 @@ const present = existsSync(derived);
 /** Round trips dockwall does not reproduce, with the reason for each. */
 const NOT_REPRODUCED: Readonly<Record<string, string>> = {
   c14: 'the stored save text is cut at an embedded line break of the comment (TSV cell), so there is no exact text to compare',
-  m01: 'u32 expressions are kept as written; iptables re-renders them in hex (0x0>>0x16&0x3c…)',
 };
 
 function printOne(
