@@ -96,15 +96,17 @@ export function analyze(
   let baselined = 0;
 
   if (!hasReadableRuleset(snapshot)) {
-    diagnostics.push(
-      diagnostic(
-        'no-ruleset',
-        'error',
-        'No iptables or ip6tables ruleset could be read: nothing was analysed, so nothing can be said to be safe.',
-        fileLocation(snapshot.directory ?? 'snapshot'),
-        'Give a snapshot directory with iptables-save.txt, or --iptables FILE.',
-      ),
-    );
+    // The snapshot reader may have said so already; say it once.
+    if (!diagnostics.some((d) => d.code === 'no-ruleset'))
+      diagnostics.push(
+        diagnostic(
+          'no-ruleset',
+          'error',
+          'No iptables or ip6tables ruleset could be read: nothing was analysed, so nothing can be said to be safe.',
+          fileLocation(snapshot.directory ?? 'snapshot'),
+          'Give a snapshot directory with iptables-save.txt, or --iptables FILE.',
+        ),
+      );
   } else {
     const progress = options.onProgress ?? (() => undefined);
     progress('building the packet engine');

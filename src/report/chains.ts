@@ -134,7 +134,16 @@ function familyChains(ruleset: Ruleset, era: LayoutEra): FamilyChains {
   const seenByTable = new Map<string, Set<string>>();
   for (const [tableName, hook] of HOOK_ORDER) {
     const table = findTable(ruleset, tableName);
-    if (table === undefined || findChain(table, hook) === undefined) continue;
+    const base = table === undefined ? undefined : findChain(table, hook);
+    if (table === undefined || base === undefined) continue;
+    // Empty accepting raw/mangle hooks say nothing about the path; filter and nat are always shown.
+    if (
+      (tableName === 'raw' || tableName === 'mangle') &&
+      base.rules.length === 0 &&
+      base.policy !== 'DROP'
+    ) {
+      continue;
+    }
     const seen = seenByTable.get(tableName) ?? new Set<string>();
     seenByTable.set(tableName, seen);
     hooks.push(expand(table, hook, era, seen));

@@ -162,15 +162,28 @@ export function formatText(result: AuditResult, options: TextOptions): string {
     `${p.bold('dockwall audit')} ${where} — ${describeEra(result.snapshot.era)}, ${plural(result.summary.containers, 'container')}`,
   );
   const f = result.summary.findings;
-  const mark = f.error > 0 ? p.red('✖') : f.warning > 0 ? p.yellow('▲') : p.green('✔');
-  out.push(`${mark} ${summaryLine(result)}`, '');
+  const d = result.summary.diagnostics;
+  if (result.diagnostics.some((x) => x.code === 'no-ruleset')) {
+    out.push(`${p.red('✖')} ${p.bold('no ruleset could be read — nothing was analysed')}`, '');
+  } else {
+    const mark =
+      f.error > 0 || d.error > 0 ? p.red('✖') : f.warning > 0 ? p.yellow('▲') : p.green('✔');
+    out.push(`${mark} ${summaryLine(result)}`, '');
+  }
 
   out.push(p.bold('Exposures') + p.dim(' — what a client outside this host reaches'));
   if (result.exposures.length === 0) {
     const engineMissing = result.diagnostics.some(
       (d) => d.code === 'rule-skipped' || d.code === 'engine-error',
     );
-    out.push(engineMissing ? '  (not computed: the packet engine did not run)' : '  none');
+    const unread = result.diagnostics.some((d) => d.code === 'no-ruleset');
+    out.push(
+      unread
+        ? '  (not analysed: no ruleset)'
+        : engineMissing
+          ? '  (not computed: the packet engine did not run)'
+          : '  none',
+    );
   } else {
     out.push(
       ...table(exposureRows(result.exposures), p, ['HOST PORT', 'REACHES', 'FROM', 'CERTAINTY']),
