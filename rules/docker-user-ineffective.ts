@@ -5,13 +5,20 @@
  * an unconditional rule above them hides.
  */
 import type { Rule, Ruleset } from '../src/model/ruleset.ts';
+import { allOptions } from '../src/model/ruleset.ts';
 import {
   chainIn,
   damagedLines,
   effectiveOptions,
+  externalInterfaces,
+  hostAddressFor,
   isDamaged,
   isDockerChainName,
+  isLoopback,
   jumpTarget,
+  newConnection,
+  publishedFamily,
+  remoteClient,
 } from '../src/lint/queries.ts';
 import { defineRule } from '../src/lint/rule.ts';
 
@@ -19,6 +26,11 @@ type MessageIds = 'missingChain' | 'notJumped' | 'jumpTooLate' | 'rulesHidden';
 
 /** A FORWARD rule through which Docker lets published-port traffic in. */
 function isDockerAccept(rule: Rule): boolean {
+  // Replies (RELATED,ESTABLISHED only) are not what DOCKER-USER is meant to filter.
+  const onlyReplies = allOptions(rule).some(
+    (o) => o.type === 'ct-state' && !o.negated && !o.states.includes('NEW'),
+  );
+  if (onlyReplies) return false;
   const to = jumpTarget(rule);
   if (to !== null) return isDockerChainName(to) && to !== 'DOCKER-ISOLATION-STAGE-1';
   return rule.target?.kind === 'ACCEPT' && rule.core.some((o) => o.type === 'interface');
@@ -53,7 +65,34 @@ export default defineRule<MessageIds, object>({
     requiresEngine: false,
   },
   create(context) {
-    const { snapshot } = context;
+    const { snapshot, host, engine } = context;
+    /** A remote client's connection to a published port and its trace: the path that skips DOCKER-USER. */
+    const proof = (ruleset: Ruleset) => {
+      const family = ruleset.family;
+      const mapping = host.containers
+        .filter((c) => c.running && c.networkMode.kind !== 'host')
+        .flatMap((c) => c.published)
+        .find((p) => p.hostPort !== null && !isLoopback(p.hostIp) && publishedFamily(p) === family);
+      if (mapping === undefined || mapping.hostPort === null) return {};
+      const destination = hostAddressFor(
+        host,
+        family,
+        mapping.hostIp,
+        engine?.localAddresses(family),
+      );
+      const witness = newConnection(
+        family,
+        mapping.protocol,
+        remoteClient(family, host),
+        destination,
+        mapping.hostPort,
+        externalInterfaces(host, family)[0] ?? 'eth0',
+      );
+      const trace = engine?.trace(witness) ?? null;
+      return trace === null
+        ? { witness, certainty: 'possible' as const }
+        : { witness, trace: trace.steps, certainty: trace.certainty };
+    };
     return {
       Ruleset(ruleset) {
         if (!hasDockerRules(ruleset)) return;
@@ -74,6 +113,7 @@ export default defineRule<MessageIds, object>({
             node: forward,
             object: { table: 'filter', chain: 'DOCKER-USER' },
             severity: 'warning',
+            ...proof(ruleset),
           });
           return;
         }
@@ -89,6 +129,7 @@ export default defineRule<MessageIds, object>({
             object: { table: 'filter', chain: 'DOCKER-USER' },
             // An empty DOCKER-USER loses nothing today, but the next rule added there is void.
             severity: meaningful.length > 0 ? 'error' : 'warning',
+            ...proof(ruleset),
           });
         } else {
           const earlier = forward.rules.slice(0, jumpIndex).find(isDockerAccept);
@@ -104,6 +145,7 @@ export default defineRule<MessageIds, object>({
               node: jump,
               object: { table: 'filter', chain: 'FORWARD', rule: jump.index },
               related: [{ message: 'Docker rule that runs first', location: earlier.location }],
+              ...proof(ruleset),
             });
           }
         }
