@@ -1,17 +1,56 @@
 /** Command-line entry point: argument parsing and wiring only. Returns the process exit code. */
 import type { Command, CommandIo } from './command.ts';
 import { UsageError } from './command.ts';
-import { audit } from './commands/audit.ts';
-import { chains } from './commands/chains.ts';
-import { collectCommand } from './commands/collect.ts';
-import { parse } from './commands/parse.ts';
-import { review } from './commands/review.ts';
-import { rules } from './commands/rules.ts';
-import { trace } from './commands/trace.ts';
 import { VERSION } from './version.ts';
 
-/** Every command, by name. Keep alphabetical. */
-const COMMANDS: readonly Command[] = [audit, chains, collectCommand, parse, review, rules, trace];
+/**
+ * Every command, by name, alphabetical. Modules load only when their command runs, so a quick
+ * `dockwall parse` does not pay for the engine, ink and react at start-up. The summary here is
+ * the one `dockwall --help` prints; a test checks it equals the command's own.
+ */
+interface CommandEntry {
+  readonly name: string;
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'audit',
+    summary: 'Audit a host snapshot: exposures, findings with witness packets, CI exit codes',
+    load: async () => (await import('./commands/audit.ts')).audit,
+  },
+  {
+    name: 'chains',
+    summary: 'Show the chain order a packet meets and the paths each container’s traffic takes',
+    load: async () => (await import('./commands/chains.ts')).chains,
+  },
+  {
+    name: 'collect',
+    summary: 'Collect a host snapshot (rules, daemon.json, containers, addresses) into a directory',
+    load: async () => (await import('./commands/collect.ts')).collectCommand,
+  },
+  {
+    name: 'parse',
+    summary: 'Read an iptables-save / -restore / -S file and report what was understood',
+    load: async () => (await import('./commands/parse.ts')).parse,
+  },
+  {
+    name: 'review',
+    summary: 'Review a host interactively in the terminal (findings, exposures, chains, tracer)',
+    load: async () => (await import('./commands/review.ts')).review,
+  },
+  {
+    name: 'rules',
+    summary: 'List the audit rules, their default severity and what they catch',
+    load: async () => (await import('./commands/rules.ts')).rules,
+  },
+  {
+    name: 'trace',
+    summary: 'Trace one packet rule by rule through netfilter: NAT, verdict, destination',
+    load: async () => (await import('./commands/trace.ts')).trace,
+  },
+];
 
 function mainUsage(): string {
   const width = Math.max(0, ...COMMANDS.map((c) => c.name.length));
@@ -48,11 +87,12 @@ export async function main(
     io.stdout.write(`dockwall ${VERSION}\n`);
     return 0;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (command === undefined) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (entry === undefined) {
     io.stderr.write(`dockwall: unknown command '${name}'\n\n${mainUsage()}`);
     return 2;
   }
+  const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout.write(command.usage.endsWith('\n') ? command.usage : `${command.usage}\n`);
     return 0;

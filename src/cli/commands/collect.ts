@@ -215,7 +215,7 @@ function defaultOut(): string {
 
 export const collectCommand: Command = {
   name: 'collect',
-  summary: 'collect a host snapshot (rules, daemon.json, containers, addresses) into a directory',
+  summary: 'Collect a host snapshot (rules, daemon.json, containers, addresses) into a directory',
   usage: USAGE,
   async run(argv: readonly string[], io: CommandIo): Promise<number> {
     let values: { out?: string | undefined };

@@ -107,7 +107,7 @@ function text(summary: Summary): string {
 
 export const parse: Command = {
   name: 'parse',
-  summary: 'read an iptables-save / -restore / -S file and report what was understood',
+  summary: 'Read an iptables-save / -restore / -S file and report what was understood',
   usage: USAGE,
   async run(argv: readonly string[], io: CommandIo): Promise<number> {
     let values: { format?: string | undefined; family?: string | undefined };

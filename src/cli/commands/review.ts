@@ -102,7 +102,7 @@ async function load(
 
 export const review: Command = {
   name: 'review',
-  summary: 'review a host interactively in the terminal (findings, exposures, chains, tracer)',
+  summary: 'Review a host interactively in the terminal (findings, exposures, chains, tracer)',
   usage: USAGE,
   async run(argv: readonly string[], io: CommandIo): Promise<number> {
     let parsed;
