@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareDiagnostics, diagnostic } from '../src/model/diagnostic.ts';
+import { compareDiagnostics, diagnostic } from '../../src/model/diagnostic.ts';
 
 describe('diagnostic ordering', () => {
   it('orders by file, line, column and code', () => {
