@@ -6,7 +6,7 @@
  */
 import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import { parseCidr } from './addr.ts';
-import { encodeRule, type MatchEnv, type Pair } from './match.ts';
+import { encodeRule, portsSet, type MatchEnv, type Pair } from './match.ts';
 import { buildInterfaceDomain, HeaderSpace, type FieldName } from './space.ts';
 import type { NetworkContext } from './context.ts';
 import type { RuleRef } from './types.ts';
@@ -24,6 +24,26 @@ export interface CompiledRule {
   readonly ref: RuleRef;
   readonly match: Pair;
   readonly unknown: readonly MatchOption[];
+  /** Key-group bucket of the rule's required destination (-1: none) and destination port. */
+  readonly dstBucket: number;
+  readonly dportBucket: number;
+}
+
+/** Buckets per key; a rule's bucket is a hash of the value it requires. */
+export const BUCKETS = 32;
+/** Chains shorter than this are walked rule by rule (the bucket tests would cost more). */
+const MIN_GROUPED = 24;
+
+/**
+ * A chain's key groups: per bucket, the union of the destinations (destination ports) that the
+ * bucket's rules require with a plain `-d` (`--dport`). A packet set disjoint from a bucket skips
+ * all its rules with one test instead of one per rule (kube-proxy and Docker chains are thousands
+ * of `-d`/`--dport` rules). Sound because within a chain the walked set's destination and port
+ * only shrink (they change only in terminal NAT targets).
+ */
+export interface KeyGroups {
+  readonly dst: readonly Bdd[];
+  readonly dport: readonly Bdd[];
 }
 
 export interface CompiledChain {
@@ -31,6 +51,7 @@ export interface CompiledChain {
   readonly chain: Chain;
   readonly rules: readonly CompiledRule[];
   readonly policyRef: RuleRef;
+  readonly groups: KeyGroups;
 }
 
 /** How a rule is printed in references and traces (the canonical printer when available). */
@@ -109,8 +130,19 @@ export class CompiledRuleset {
           line: c.location.line,
           text: '',
         };
-        const rules = c.rules.map((rule) => {
+        const grouped = c.rules.length >= MIN_GROUPED;
+        const dstGroups: Bdd[] = grouped ? new Array<Bdd>(BUCKETS).fill(FALSE) : [];
+        const dportGroups: Bdd[] = grouped ? new Array<Bdd>(BUCKETS).fill(FALSE) : [];
+        const rules = c.rules.map((rule): CompiledRule => {
           const enc = encodeRule(this.env, rule);
+          const key = grouped ? this.ruleKeys(rule) : { dst: null, dport: null };
+          const dstBucket = key.dst === null ? -1 : key.dst.bucket;
+          const dportBucket = key.dport === null ? -1 : key.dport.bucket;
+          const m = this.space.m;
+          if (key.dst !== null)
+            dstGroups[dstBucket] = m.or(dstGroups[dstBucket] ?? FALSE, key.dst.set);
+          if (key.dport !== null)
+            dportGroups[dportBucket] = m.or(dportGroups[dportBucket] ?? FALSE, key.dport.set);
           return {
             rule,
             ref: {
@@ -123,12 +155,44 @@ export class CompiledRuleset {
             },
             match: enc.match,
             unknown: enc.unknown,
+            dstBucket,
+            dportBucket,
           };
         });
-        this.chains.set(`${t.name}\u0000${c.name}`, { table: t.name, chain: c, rules, policyRef });
+        this.chains.set(`${t.name}\u0000${c.name}`, {
+          table: t.name,
+          chain: c,
+          rules,
+          policyRef,
+          groups: { dst: dstGroups, dport: dportGroups },
+        });
       }
     }
     this.checkJumps();
+  }
+
+  /** The destination / destination-port sets a rule requires outright (non-negated options). */
+  private ruleKeys(rule: Rule): {
+    dst: { set: Bdd; bucket: number } | null;
+    dport: { set: Bdd; bucket: number } | null;
+  } {
+    let dst: { set: Bdd; bucket: number } | null = null;
+    let dport: { set: Bdd; bucket: number } | null = null;
+    for (const o of allOptions(rule)) {
+      if (o.negated) continue;
+      if (o.type === 'address' && o.field === 'dst' && o.value.prefixLength !== null) {
+        const a = parseCidr(o.value.address, this.space.family);
+        if (a === null) continue;
+        const set = this.space.prefix('dst', a.value, o.value.prefixLength);
+        dst = { set, bucket: Number(a.value % BigInt(BUCKETS)) };
+      } else if (o.type === 'port' && o.field === 'dst' && o.ranges.length > 0) {
+        dport = {
+          set: portsSet(this.space, 'dport', o.ranges),
+          bucket: (o.ranges[0]?.from ?? 0) % BUCKETS,
+        };
+      }
+    }
+    return { dst, dport };
   }
 
   chain(table: string, name: string): CompiledChain | undefined {

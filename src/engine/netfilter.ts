@@ -129,6 +129,15 @@ export class Walk {
     let returned = EMPTY;
     let cur = input;
     const inner = [...stack, chain.chain.name];
+    // buckets of rules the walked set cannot meet (see KeyGroups), tested when first needed:
+    // per bucket 0 = not tested yet, 1 = disjoint (skip its rules), 2 = may meet
+    const dstState = new Uint8Array(chain.groups.dst.length);
+    const dportState = new Uint8Array(chain.groups.dport.length);
+    const disjoint = (groups: readonly Bdd[], state: Uint8Array, i: number): boolean => {
+      if (i < 0) return false;
+      if (state[i] === 0) state[i] = m.and(cur.p, groups[i] ?? FALSE) === FALSE ? 1 : 2;
+      return state[i] === 1;
+    };
     for (const rule of chain.rules) {
       if (cur.p === FALSE) break;
       if (this.record) {
@@ -138,6 +147,8 @@ export class Walk {
         if (hs === undefined) this.hooks.set(rule, (hs = new Set()));
         hs.add(hook);
       }
+      if (disjoint(chain.groups.dst, dstState, rule.dstBucket)) continue;
+      if (disjoint(chain.groups.dport, dportState, rule.dportBucket)) continue;
       const mt = rule.match;
       const matched: Pair = { c: m.and(cur.c, mt.c), p: m.and(cur.p, mt.p) };
       if (matched.p === FALSE) continue;
@@ -288,27 +299,44 @@ export class Walk {
     const m = s.m;
     let out = FALSE;
     for (const r of to) {
-      let x = set;
-      if (r.addresses !== null) {
-        const lo = parseAddress(r.addresses.from, s.family);
-        const hi = parseAddress(r.addresses.to, s.family);
-        if (lo !== null && hi !== null) x = s.assign(x, ['dst'], s.range('dst', lo, hi));
+      const t = this.natTarget(r);
+      // one quantification and one conjunction per protocol class (ports only where they exist)
+      const withPorts = t.ports === null ? FALSE : m.and(set, s.portProtocols);
+      const rest = withPorts === FALSE ? set : m.diff(set, withPorts);
+      if (rest !== FALSE) out = m.or(out, m.and(m.exists(rest, t.cube), t.value));
+      if (withPorts !== FALSE && t.ports !== null) {
+        out = m.or(out, m.and(m.exists(withPorts, t.cubeWithPort), m.and(t.value, t.ports)));
       }
-      if (r.ports !== null) {
-        const withPorts = m.and(x, s.anyOf('proto', [6n, 17n, 33n, 132n, 136n]));
-        const rest = m.diff(x, withPorts);
-        x = m.or(
-          rest,
-          s.assign(
-            withPorts,
-            ['dport'],
-            s.range('dport', BigInt(r.ports.from), BigInt(r.ports.to)),
-          ),
-        );
-      }
-      out = m.or(out, x);
     }
-    return s.assign(out, ['dnat'], s.eq('dnat', 1n));
+    return out;
+  }
+
+  private readonly natTargets = new WeakMap<
+    NatRange,
+    { cube: Bdd; cubeWithPort: Bdd; value: Bdd; ports: Bdd | null }
+  >();
+
+  /** A NAT range's sets, built once per rule (a 100k-rule host DNATs the same rule repeatedly). */
+  private natTarget(r: NatRange): { cube: Bdd; cubeWithPort: Bdd; value: Bdd; ports: Bdd | null } {
+    const hit = this.natTargets.get(r);
+    if (hit !== undefined) return hit;
+    const s = this.s;
+    const m = s.m;
+    let value = s.eq('dnat', 1n);
+    let fields: ('dst' | 'dnat')[] = ['dnat'];
+    if (r.addresses !== null) {
+      const lo = parseAddress(r.addresses.from, s.family);
+      const hi = parseAddress(r.addresses.to, s.family);
+      if (lo !== null && hi !== null) {
+        value = m.and(value, s.range('dst', lo, hi));
+        fields = ['dst', 'dnat'];
+      }
+    }
+    const ports =
+      r.ports === null ? null : s.range('dport', BigInt(r.ports.from), BigInt(r.ports.to));
+    const t = { cube: s.cube(...fields), cubeWithPort: s.cube(...fields, 'dport'), value, ports };
+    this.natTargets.set(r, t);
+    return t;
   }
 
   /** MARK --set-xmark value/mask: mark = (mark & ~mask) ^ value. */

@@ -3,13 +3,14 @@
  * values, ranges, prefixes and interface names into BDDs (never by enumerating values) and BDD
  * assignments back into packets.
  *
- * Variable order (top first): in-interface, out-interface, conntrack state, DNAT flag, protocol,
+ * Variable order (top first): mark, in-interface, out-interface, conntrack state, DNAT flag, protocol,
  * destination/original-destination interleaved bit by bit, destination/original-destination
  * port interleaved, source address, source port, mark. Interleaving keeps "dst = origdst" linear
  * in size; every field is most significant bit first, so prefixes are a single path and ranges
  * stay within 2 nodes per bit. Destination and port come before the source because most rules
  * (services, published ports, DNAT) test them: a rule's cube then ends high in the order and
- * set operations with it stop early (measured on the generated 100k-rule host).
+ * set operations with it stop early. The mark is on top because MARK rewrites it: a change at
+ * the top rebuilds only the nodes above it (measured on the generated 100k-rule host).
  *
  * ICMP type and code live in the destination port field (type << 8 | code): ICMP has no ports,
  * and this way `--icmp-type` is exact without more variables. Protocols without ports have
@@ -137,6 +138,7 @@ export class HeaderSpace {
     const w = addressBits(family);
     let next = 0;
     const seq = (n: number): number[] => Array.from({ length: n }, () => next++);
+    const mark = seq(32);
     const iif = seq(ifBits);
     const oif = seq(ifBits);
     const state = seq(3);
@@ -156,7 +158,6 @@ export class HeaderSpace {
     }
     const src = seq(w);
     const sport = seq(16);
-    const mark = seq(32);
     const f = (name: FieldName, vars: number[]): Field => ({ name, width: vars.length, vars });
     this.fields = {
       iif: f('iif', iif),
@@ -342,11 +343,12 @@ export class HeaderSpace {
 
   /** Distinct values of a small field (interfaces, states) present in a set. */
   values(set: Bdd, name: FieldName): number[] {
+    const width = this.fields[name].width;
     const out: number[] = [];
-    const f = this.fields[name];
-    const limit = 1 << f.width;
-    for (let v = 0; v < limit; v++) {
-      if (this.m.and(set, this.eq(name, BigInt(v))) !== FALSE) out.push(v);
+    for (const p of this.prefixes(set, name, 1 << width)) {
+      const base = Number(p.value);
+      const n = 1 << (width - p.length);
+      for (let i = 0; i < n; i++) out.push(base + i);
     }
     return out;
   }

@@ -193,3 +193,63 @@ describe('symbolic engine agrees with the concrete interpreter', () => {
     expect(certain).toBeGreaterThan(1000);
   });
 });
+
+describe('long chains (rules skipped by destination/port buckets)', () => {
+  // chains of ≥ 24 rules are walked with key buckets: check they skip only rules that cannot match
+  const keyed: fc.Arbitrary<RuleSpec> = fc.tuple(
+    fc.array(
+      fc.oneof(
+        fc
+          .constantFrom('172.17.0.2', '172.17.0.3', '203.0.113.1', '10.0.0.0/8')
+          .map((c) => o.dst(c)),
+        fc.constantFrom(22, 53, 80, 8080, 3128).map((p) => o.dport(p)),
+        fc.constant(o.proto('tcp')),
+        fc.constantFrom('eth0', 'docker0').map((i) => o.in(i)),
+      ),
+      { minLength: 1, maxLength: 3 },
+    ),
+    fc.oneof(
+      fc.constant(t.accept()),
+      fc.constant(t.drop()),
+      fc.constant(t.ret()),
+      fc.constant(t.mark(0x10, 0xff)),
+      fc.constant(t.jump('A')),
+    ),
+  );
+  const longChain = fc.array(keyed, { minLength: 24, maxLength: 60 });
+  it('agree with the interpreter', () => {
+    let total = 0;
+    let firstFailure: string | null = null;
+    const out = fc.check(
+      fc.property(
+        longChain,
+        longChain,
+        fc.array(packetArb, { minLength: 80, maxLength: 80 }),
+        (fwd, a, packets) => {
+          const rs = ruleset({
+            nat: {
+              PREROUTING: {
+                rules: [
+                  ...fwd.slice(0, 30).map(([opts]): RuleSpec => [opts, t.dnat('172.17.0.2', 80)]),
+                ],
+              },
+            },
+            filter: {
+              FORWARD: { policy: 'DROP', rules: fwd },
+              INPUT: { policy: 'DROP', rules: a },
+              A: { rules: a },
+            },
+          });
+          const r = crossCheck(rs, hostContext, packets);
+          total += r.checked;
+          if (r.failures.length > 0) firstFailure ??= r.failures[0] ?? null;
+          return r.failures.length === 0;
+        },
+      ),
+      { numRuns: 40, endOnFailure: true },
+    );
+    expect(firstFailure).toBeNull();
+    expect(out.failed).toBe(false);
+    expect(total).toBeGreaterThan(5000);
+  });
+});
