@@ -33,7 +33,7 @@ export default defineRule<MessageIds, object>({
       iccOn:
         '"icc" is on — the {{count}} containers on the default bridge ({{names}}) can reach every port of each other, published or not.',
       userlandProxy:
-        '"userland-proxy" is on — loopback and IPv6 connections to published ports ({{ports}}) are served by docker-proxy through INPUT, not through Docker\'s FORWARD rules; IPv6 clients reach IPv4-only containers.',
+        '"userland-proxy" is on — loopback and IPv6 connections to published ports ({{ports}}) are served by docker-proxy through INPUT, not Docker\'s FORWARD rules: INPUT (ufw) decides them, DOCKER-USER does not.',
       allowDirectRouting:
         '"allow-direct-routing": true — Docker adds no raw-table drops, so any host that routes to a container subnet reaches container addresses directly ({{count}} container(s)).',
       ipForwardNoDrop:

@@ -5,7 +5,16 @@
  * containers (so ip6tables' DOCKER-USER and the IPv4 FORWARD filter both miss them).
  */
 import type { Container } from '../src/model/host.ts';
-import { chainIn, dockerProgramsIpv6, effectiveOptions, isWildcard } from '../src/lint/queries.ts';
+import {
+  chainIn,
+  dockerProgramsIpv6,
+  effectiveOptions,
+  externalInterfaces,
+  hostAddressFor,
+  isWildcard,
+  newConnection,
+  remoteClient,
+} from '../src/lint/queries.ts';
 import { defineRule } from '../src/lint/rule.ts';
 
 type MessageIds = 'ip6tablesOff' | 'userChainGap' | 'proxied';
@@ -36,7 +45,30 @@ export default defineRule<MessageIds, object>({
     requiresEngine: false,
   },
   create(context) {
-    const { host, snapshot } = context;
+    const { host, snapshot, engine } = context;
+    /**
+     * An IPv6 client's connection to the proxied port and its trace; null when the engine shows
+     * INPUT stopping it (then the relay is filtered after all). Without a host IPv6 address the
+     * claim stays possible.
+     */
+    const relayProof = (port: number, protocol: 'tcp' | 'udp' | 'sctp') => {
+      const local = engine?.localAddresses('ipv6') ?? [];
+      const destination = hostAddressFor(host, 'ipv6', '::', local);
+      if (engine === null || !local.includes(destination))
+        return { certainty: 'possible' as const };
+      const witness = newConnection(
+        'ipv6',
+        protocol,
+        remoteClient('ipv6', host),
+        destination,
+        port,
+        externalInterfaces(host, 'ipv6')[0] ?? 'eth0',
+      );
+      const trace = engine.trace(witness);
+      if (trace === null) return { witness, certainty: 'possible' as const };
+      if (trace.verdict !== 'accepted' || trace.delivery?.kind !== 'local') return null;
+      return { witness, trace: trace.steps, certainty: trace.certainty };
+    };
     return {
       end() {
         if (!host.daemon.iptables.value) return;
@@ -111,12 +143,15 @@ export default defineRule<MessageIds, object>({
                 l.protocol === p.protocol &&
                 (l.address === '::' || l.address === '*'),
             );
+            const proof = relayProof(p.hostPort, p.protocol);
+            if (proof === null) continue;
             context.report({
               messageId: 'proxied',
               data: { port: p.hostPort, container: c.name, target: `${target}:${p.containerPort}` },
               node: listener ?? p,
               object: { container: c.name, port: p.hostPort, protocol: p.protocol, address: '::' },
               severity: 'note',
+              ...proof,
             });
           }
         }
