@@ -11,15 +11,17 @@ import json, socket, sys, threading, errno
 def serve(spec):
     socks = []
     for l in spec:
-        fam = socket.AF_INET
+        fam = socket.AF_INET6 if ':' in l['address'] else socket.AF_INET
         if l['protocol'] == 'tcp':
             s = socket.socket(fam, socket.SOCK_STREAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if fam == socket.AF_INET6: s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             s.bind((l['address'], l['port']))
             s.listen(64)
             threading.Thread(target=tcp_loop, args=(s, l['identity']), daemon=True).start()
         else:
             s = socket.socket(fam, socket.SOCK_DGRAM)
+            if fam == socket.AF_INET6: s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             s.bind((l['address'], l['port']))
             threading.Thread(target=udp_loop, args=(s, l['identity']), daemon=True).start()
         socks.append(s)
@@ -54,7 +56,8 @@ def classify(e):
 
 def probe_one(p, out):
     tcp = p['protocol'] == 'tcp'
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
+    fam = socket.AF_INET6 if ':' in p['destination'] else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.settimeout(p['timeout'])
     r = {'id': p['id']}

@@ -35,7 +35,9 @@ export function listCaptureScenarios(capturesDir: string): CaptureScenario[] {
       const networks = same('.network-inspect.json').flatMap((g) =>
         readJsonArray(path.join(dir, g)),
       );
+      const v6 = path.join(dir, `${base}.ip6tables-save`);
       out.push({
+        ...(existsSync(v6) ? { ip6tablesSave: readFileSync(v6, 'utf8') } : {}),
         version: version.replace(/^docker-/, ''),
         id,
         name: `${version}/${base}`,

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { release } from 'node:os';
 import { AGENT_SOURCE } from './agent.ts';
 import type { Probe } from './probes.ts';
+import { EXTERNAL6 } from './ipv6.ts';
 import { EXTERNAL, type LabTopology } from './topology.ts';
 
 export type Observation = 'connected' | 'refused' | 'unreachable' | 'timeout' | 'error';
@@ -122,6 +123,7 @@ export async function buildLab(topology: LabTopology, suffix: string): Promise<L
     listeners: [],
     log,
   };
+  const v6 = topology.v6;
   try {
     for (const ns of [hostNs, clientNs, ...containerNs.values()]) {
       run(log, ['ip', 'netns', 'add', ns]);
@@ -130,7 +132,14 @@ export async function buildLab(topology: LabTopology, suffix: string): Promise<L
       // would turn a burst of them into apparent drops.
       run(log, sysctl(ns, 'net.ipv4.icmp_ratelimit', '0'));
       run(log, sysctl(ns, 'net.ipv4.icmp_msgs_per_sec', '100000'));
+      if (v6 !== null) {
+        // No duplicate address detection: addresses are usable at once, not "tentative".
+        run(log, sysctl(ns, 'net.ipv6.conf.all.accept_dad', '0'));
+        run(log, sysctl(ns, 'net.ipv6.conf.default.accept_dad', '0'));
+        run(log, sysctl(ns, 'net.ipv6.icmp.ratelimit', '0'));
+      }
     }
+    if (v6 !== null) run(log, sysctl(hostNs, 'net.ipv6.conf.all.forwarding', '1'));
     run(log, sysctl(hostNs, 'net.ipv4.ip_forward', '1'));
     const interfaces = ['lo', EXTERNAL.hostInterface];
 
@@ -173,6 +182,44 @@ export async function buildLab(topology: LabTopology, suffix: string): Promise<L
     ]);
     run(log, ['ip', '-n', clientNs, 'link', 'set', 'eth0', 'up']);
     run(log, ['ip', '-n', clientNs, 'route', 'add', 'default', 'via', EXTERNAL.hostAddress]);
+    if (v6 !== null) {
+      const len6 = String(EXTERNAL6.prefixLength);
+      run(log, [
+        'ip',
+        '-n',
+        hostNs,
+        '-6',
+        'addr',
+        'add',
+        `${EXTERNAL6.hostAddress}/${len6}`,
+        'dev',
+        EXTERNAL.hostInterface,
+        'nodad',
+      ]);
+      run(log, [
+        'ip',
+        '-n',
+        clientNs,
+        '-6',
+        'addr',
+        'add',
+        `${EXTERNAL6.clientAddress}/${len6}`,
+        'dev',
+        'eth0',
+        'nodad',
+      ]);
+      run(log, [
+        'ip',
+        '-n',
+        clientNs,
+        '-6',
+        'route',
+        'add',
+        'default',
+        'via',
+        EXTERNAL6.hostAddress,
+      ]);
+    }
 
     for (const b of topology.bridges) {
       const prefix = b.subnet.split('/')[1] ?? '24';
@@ -180,6 +227,26 @@ export async function buildLab(topology: LabTopology, suffix: string): Promise<L
       run(log, ['ip', '-n', hostNs, 'addr', 'add', `${b.gateway}/${prefix}`, 'dev', b.name]);
       run(log, ['ip', '-n', hostNs, 'link', 'set', b.name, 'up']);
       interfaces.push(b.name);
+    }
+    for (const b of v6?.bridges ?? []) {
+      if (!topology.bridges.some((x) => x.name === b.name)) {
+        run(log, ['ip', '-n', hostNs, 'link', 'add', b.name, 'type', 'bridge']);
+        run(log, ['ip', '-n', hostNs, 'link', 'set', b.name, 'up']);
+        interfaces.push(b.name);
+      }
+      const prefix = b.subnet.split('/')[1] ?? '64';
+      run(log, [
+        'ip',
+        '-n',
+        hostNs,
+        '-6',
+        'addr',
+        'add',
+        `${b.gateway}/${prefix}`,
+        'dev',
+        b.name,
+        'nodad',
+      ]);
     }
     for (const address of new Set(topology.rejected.map((x) => x.address))) {
       run(log, [
@@ -218,6 +285,23 @@ export async function buildLab(topology: LabTopology, suffix: string): Promise<L
       run(log, ['ip', '-n', ns, 'addr', 'add', `${c.address}/${c.prefixLength}`, 'dev', 'eth0']);
       run(log, ['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
       run(log, ['ip', '-n', ns, 'route', 'add', 'default', 'via', c.gateway]);
+      const c6 = v6?.containers.find((x) => x.name === c.name);
+      const gw6 = v6?.bridges.find((b) => b.name === c.bridge)?.gateway;
+      if (c6 !== undefined && gw6 !== undefined) {
+        run(log, [
+          'ip',
+          '-n',
+          ns,
+          '-6',
+          'addr',
+          'add',
+          `${c6.address}/${c6.prefixLength}`,
+          'dev',
+          'eth0',
+          'nodad',
+        ]);
+        run(log, ['ip', '-n', ns, '-6', 'route', 'add', 'default', 'via', gw6]);
+      }
       interfaces.push(veth);
     });
 
@@ -227,6 +311,7 @@ export async function buildLab(topology: LabTopology, suffix: string): Promise<L
     if (existsSync(nfPath)) {
       try {
         run(log, sysctl(hostNs, 'net.bridge.bridge-nf-call-iptables', '1'));
+        if (v6 !== null) run(log, sysctl(hostNs, 'net.bridge.bridge-nf-call-ip6tables', '1'));
         brNetfilter = run(log, inNs(hostNs, 'cat', nfPath)).trim() === '1';
       } catch {
         brNetfilter = false;
@@ -234,25 +319,31 @@ export async function buildLab(topology: LabTopology, suffix: string): Promise<L
     }
 
     run(log, inNs(hostNs, 'iptables-restore'), topology.iptablesSave);
+    if (v6 !== null) run(log, inNs(hostNs, 'ip6tables-restore'), v6.ip6tablesSave);
 
     const serving: Promise<void>[] = [];
     for (const c of topology.containers) {
-      const spec = c.ports.flatMap((port) =>
-        (['tcp', 'udp'] as const).map((protocol) => ({
-          address: '0.0.0.0',
-          port,
-          protocol,
-          identity: `${c.name}:${port}/${protocol}`,
-        })),
+      const binds = v6?.containers.some((x) => x.name === c.name) ? ['0.0.0.0', '::'] : ['0.0.0.0'];
+      const spec = binds.flatMap((address) =>
+        c.ports.flatMap((port) =>
+          (['tcp', 'udp'] as const).map((protocol) => ({
+            address,
+            port,
+            protocol,
+            identity: `${c.name}:${port}/${protocol}`,
+          })),
+        ),
       );
       serving.push(startListener(lab, containerNs.get(c.name) ?? '', spec));
     }
-    const hostSpec = topology.hostListeners.map((l) => ({
-      address: l.address,
-      port: l.port,
-      protocol: l.protocol,
-      identity: 'host',
-    }));
+    const hostSpec = [
+      ...topology.hostListeners,
+      ...(v6?.published ?? []).map((p) => ({
+        address: '::',
+        port: p.hostPort,
+        protocol: p.protocol,
+      })),
+    ].map((l) => ({ address: l.address, port: l.port, protocol: l.protocol, identity: 'host' }));
     serving.push(startListener(lab, hostNs, hostSpec));
     await Promise.all(serving);
     return { ...lab, brNetfilter, hostInterfaces: interfaces };
@@ -364,6 +455,8 @@ export function collectLabSnapshot(
   const h = lab.hostNs;
   const write = (name: string, text: string): void => writeFileSync(path.join(dir, name), text);
   write('iptables-save.txt', run(lab.log, inNs(h, 'iptables-save')));
+  if (lab.topology.v6 !== null)
+    write('ip6tables-save.txt', run(lab.log, inNs(h, 'ip6tables-save')));
   write('ip-addr.json', run(lab.log, ['ip', '-n', h, '-j', 'addr', 'show']));
   write('ip-route.json', run(lab.log, ['ip', '-n', h, '-j', 'route', 'show', 'table', 'all']));
   write('listeners.txt', run(lab.log, inNs(h, 'ss', '-Htlnup')));

@@ -5,6 +5,7 @@
  * addresses, a plain host service, and container-to-container connections. Pure planning; the
  * namespaces are in netns.ts.
  */
+import { EXTERNAL6, type LabV6 } from './ipv6.ts';
 import {
   EXTERNAL,
   HOST_SERVICE_PORT,
@@ -21,6 +22,7 @@ export type ProbeOrigin =
 
 export interface Probe {
   readonly id: string;
+  readonly family: 'ipv4' | 'ipv6';
   readonly origin: ProbeOrigin;
   readonly protocol: LabProtocol;
   /** Source address the probe binds, so the engine sees the same packet. */
@@ -41,7 +43,8 @@ const other = (p: LabProtocol): LabProtocol => (p === 'tcp' ? 'udp' : 'tcp');
 export function planProbes(t: LabTopology): Probe[] {
   const probes: Probe[] = [];
   const seen = new Set<string>();
-  const add = (p: Omit<Probe, 'id' | 'sourcePort'>): void => {
+  const add = (q: Omit<Probe, 'id' | 'sourcePort' | 'family'>): void => {
+    const p = { family: q.destination.includes(':') ? ('ipv6' as const) : ('ipv4' as const), ...q };
     const key = `${JSON.stringify(p.origin)} ${p.source} ${p.protocol} ${p.destination}:${p.port}`;
     if (seen.has(key)) return;
     seen.add(key);
@@ -52,23 +55,29 @@ export function planProbes(t: LabTopology): Probe[] {
     add({
       origin: { kind: 'client' },
       protocol,
-      source: EXTERNAL.clientAddress,
+      source: destination.includes(':') ? EXTERNAL6.clientAddress : EXTERNAL.clientAddress,
       destination,
       port,
       inInterface: EXTERNAL.hostInterface,
       bridged: false,
-      description: `client → ${destination}:${port}/${protocol} (${d})`,
+      description: `client → ${hostPort(destination, port)}/${protocol} (${d})`,
     });
   const fromHost = (protocol: LabProtocol, destination: string, port: number, d: string): void =>
     add({
       origin: { kind: 'host' },
       protocol,
-      source: destination.startsWith('127.') ? '127.0.0.1' : EXTERNAL.hostAddress,
+      source: destination.startsWith('127.')
+        ? '127.0.0.1'
+        : destination === '::1'
+          ? '::1'
+          : destination.includes(':')
+            ? EXTERNAL6.hostAddress
+            : EXTERNAL.hostAddress,
       destination,
       port,
       inInterface: null,
       bridged: false,
-      description: `host → ${destination}:${port}/${protocol} (${d})`,
+      description: `host → ${hostPort(destination, port)}/${protocol} (${d})`,
     });
 
   for (const p of t.published) {
@@ -99,6 +108,7 @@ export function planProbes(t: LabTopology): Probe[] {
     }
     fromHost('tcp', c.address, 80, `${c.name} from the host`);
   }
+  if (t.v6 !== null) planV6(t, t.v6, fromClient, fromHost);
   for (const x of t.rejected) {
     fromClient(x.protocol, x.address, x.port, 'a REJECT rule names it');
     fromHost(x.protocol, x.address, x.port, 'a REJECT rule names it');
@@ -135,4 +145,37 @@ export function planProbes(t: LabTopology): Probe[] {
     }
   });
   return probes;
+}
+
+const hostPort = (address: string, port: number): string =>
+  address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+
+type Send = (protocol: LabProtocol, destination: string, port: number, d: string) => void;
+
+/** IPv6: mappings ip6tables DNATs, direct container addresses, and the host's own [::1]. */
+function planV6(t: LabTopology, v6: LabV6, fromClient: Send, fromHost: Send): void {
+  for (const p of v6.published) {
+    const what = `published [::]:${p.hostPort} → ${p.container}:${p.containerPort}`;
+    fromClient(p.protocol, EXTERNAL6.hostAddress, p.hostPort, what);
+    fromClient(other(p.protocol), EXTERNAL6.hostAddress, p.hostPort, `${what}, other protocol`);
+    fromHost(p.protocol, EXTERNAL6.hostAddress, p.hostPort, what);
+    fromHost(p.protocol, '::1', p.hostPort, `${what}, via loopback`);
+  }
+  for (const c of v6.containers) {
+    const ports = t.containers.find((x) => x.name === c.name)?.ports ?? [80, UNPUBLISHED_PORT];
+    for (const port of ports) {
+      for (const protocol of PROTOCOLS) {
+        const published = v6.published.some(
+          (p) => p.containerAddress === c.address && p.containerPort === port,
+        );
+        fromClient(
+          protocol,
+          c.address,
+          port,
+          `${c.name} direct, ${published ? 'published port' : 'unpublished port'}`,
+        );
+      }
+    }
+    fromHost('tcp', c.address, 80, `${c.name} from the host`);
+  }
 }

@@ -11,6 +11,7 @@ import type { NetworkContext } from '../engine/context.ts';
 import type { Packet, Trace } from '../model/trace.ts';
 import type { ProbeResult } from './netns.ts';
 import type { Probe } from './probes.ts';
+import { canonical6, EXTERNAL6 } from './ipv6.ts';
 import { EXTERNAL, type LabTopology } from './topology.ts';
 
 /** What a probe should observe: a class, plus the listener identity for a connection. */
@@ -30,6 +31,9 @@ export interface Comparison {
 }
 
 function hostListens(t: LabTopology, address: string, port: number, protocol: string): boolean {
+  if (address.includes(':')) {
+    return (t.v6?.published ?? []).some((p) => p.hostPort === port && p.protocol === protocol);
+  }
   return t.hostListeners.some(
     (l) =>
       l.port === port &&
@@ -61,7 +65,8 @@ export function expectObservation(t: LabTopology, trace: Trace): ExpectedObserva
           because: `delivered to host ${d.address}:${port}, nothing listens`,
         };
   }
-  const c = t.containers.find((x) => x.address === d.address);
+  const c6 = t.v6?.containers.find((x) => x.address === canonical6(d.address));
+  const c = t.containers.find((x) => x.address === d.address || x.name === c6?.name);
   if (!c) return null;
   return c.ports.includes(port)
     ? {
@@ -123,10 +128,25 @@ export function labContext(t: LabTopology, interfaces: readonly string[]): Netwo
   };
 }
 
+/** The lab host's IPv6 side as the engine sees it. */
+export function labContext6(t: LabTopology, interfaces: readonly string[]): NetworkContext {
+  const v6 = t.v6;
+  return {
+    family: 'ipv6',
+    interfaces,
+    localAddresses: ['::1', EXTERNAL6.hostAddress, ...(v6?.bridges ?? []).map((b) => b.gateway)],
+    routes: [
+      { destination: '::1/128', device: 'lo' },
+      { destination: `2001:db8:ffff::/${EXTERNAL6.prefixLength}`, device: EXTERNAL.hostInterface },
+      ...(v6?.bridges ?? []).map((b) => ({ destination: b.subnet, device: b.name })),
+    ],
+  };
+}
+
 /** The exact first packet a probe sends, as the engine models it. */
 export function probePacket(p: Probe): Packet {
   return {
-    family: 'ipv4',
+    family: p.family,
     protocol: p.protocol,
     source: p.source,
     sourcePort: p.sourcePort,

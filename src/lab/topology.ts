@@ -7,6 +7,7 @@
  * per-container ACCEPT rules, MASQUERADE/isolation subnets) and, where the capture has them, from
  * `docker inspect` / `docker network inspect`. Plain data, pure functions.
  */
+import { deriveV6, type LabV6 } from './ipv6.ts';
 
 export type LabProtocol = 'tcp' | 'udp';
 
@@ -70,6 +71,8 @@ export interface LabTopology {
     readonly port: number;
     readonly protocol: LabProtocol;
   }[];
+  /** The IPv6 side, when the scenario has IPv6 containers to probe. */
+  readonly v6: LabV6 | null;
   /** What was assumed because the scenario did not say, in words. */
   readonly assumptions: readonly string[];
 }
@@ -188,6 +191,8 @@ interface InspectNetwork {
 export interface ScenarioInput {
   readonly name: string;
   readonly iptablesSave: string;
+  /** The ip6tables-save text, when the capture has one. */
+  readonly ip6tablesSave?: string;
   /** Parsed `docker inspect` array, when the capture has one. */
   readonly containers?: readonly unknown[];
   /** Parsed `docker network inspect` array, when the capture has one. */
@@ -383,6 +388,7 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
     hostListeners: dedupeListeners(hostListeners),
     routeLocalnet,
     rejected: rejectedDestinations(rules),
+    v6: deriveV6(input.ip6tablesSave, input.containers ?? [], input.networks ?? []),
     assumptions,
   };
 }

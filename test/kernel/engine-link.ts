@@ -20,7 +20,7 @@ export function linkEngine(
   file: string,
   context: NetworkContext,
 ): LinkedEngine {
-  const parsed = parseIptables(iptablesSave, { file });
+  const parsed = parseIptables(iptablesSave, { file, family: context.family });
   const engine = createEngine(parsed.ruleset, context);
   const diagnostics = [...parsed.diagnostics, ...engine.diagnostics].map(
     (d) => `${d.code}: ${d.message}`,
@@ -32,9 +32,31 @@ export function linkEngine(
 export async function linkSnapshot(directory: string): Promise<LinkedEngine> {
   const snapshot = await loadSnapshot({ directory });
   if (snapshot.ipv4 === null) throw new Error(`${directory}: no IPv4 ruleset read`);
-  const engine = createEngine(snapshot.ipv4, buildNetworkContext(snapshot, 'ipv4'));
-  const diagnostics = [...snapshot.diagnostics, ...engine.diagnostics].map(
+  const v4 = createEngine(snapshot.ipv4, buildNetworkContext(snapshot, 'ipv4'));
+  const v6 =
+    snapshot.ipv6 === null
+      ? null
+      : createEngine(snapshot.ipv6, buildNetworkContext(snapshot, 'ipv6'));
+  const diagnostics = [...snapshot.diagnostics, ...v4.diagnostics, ...(v6?.diagnostics ?? [])].map(
     (d) => `${d.code}: ${d.message}`,
   );
-  return { trace: (p) => engine.trace(p), diagnostics };
+  return {
+    trace: (p) => {
+      if (p.family === 'ipv6' && v6 === null)
+        throw new Error('no ip6tables-save.txt was collected');
+      return (p.family === 'ipv6' && v6 !== null ? v6 : v4).trace(p);
+    },
+    diagnostics,
+  };
+}
+
+/** One engine per family, chosen by the packet. */
+export function byFamily(v4: LinkedEngine, v6: LinkedEngine | null): LinkedEngine {
+  return {
+    trace: (p) => {
+      if (p.family === 'ipv6' && v6 === null) throw new Error('no IPv6 engine for this scenario');
+      return (p.family === 'ipv6' && v6 !== null ? v6 : v4).trace(p);
+    },
+    diagnostics: [...v4.diagnostics, ...(v6?.diagnostics ?? [])],
+  };
 }

@@ -10,9 +10,15 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { planProbes } from '../../src/lab/probes.ts';
 import { readRecords } from '../../src/lab/record.ts';
-import { compare, describeComparison, labContext, probePacket } from '../../src/lab/referee.ts';
+import {
+  compare,
+  describeComparison,
+  labContext,
+  labContext6,
+  probePacket,
+} from '../../src/lab/referee.ts';
 import { deriveTopology } from '../../src/lab/topology.ts';
-import { linkEngine } from './engine-link.ts';
+import { byFamily, linkEngine } from './engine-link.ts';
 import { refereeScenarios } from './scenarios.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -30,7 +36,12 @@ describe.skipIf(!ready)('recorded kernel verdicts (needs ../shared/captures)', (
     const s = scenarios.get(scenario);
     if (!r || !s) throw new Error(`no record or capture for ${scenario}`);
     const topology = deriveTopology(s);
-    const linked = linkEngine(rules ?? s.iptablesSave, s.name, labContext(topology, r.interfaces));
+    const linked = byFamily(
+      linkEngine(rules ?? s.iptablesSave, s.name, labContext(topology, r.interfaces)),
+      topology.v6 === null
+        ? null
+        : linkEngine(topology.v6.ip6tablesSave, s.name, labContext6(topology, r.interfaces)),
+    );
     return r.results
       .filter((probe) => !probe.bridged || r.brNetfilter)
       .map((probe) => {

@@ -18,10 +18,17 @@ import {
   type Lab,
 } from '../../src/lab/netns.ts';
 import { planProbes } from '../../src/lab/probes.ts';
-import { compare, describeComparison, labContext, probePacket } from '../../src/lab/referee.ts';
+import {
+  compare,
+  describeComparison,
+  labContext,
+  labContext6,
+  probePacket,
+} from '../../src/lab/referee.ts';
+import { EXTERNAL6 } from '../../src/lab/ipv6.ts';
 import { deriveTopology, EXTERNAL } from '../../src/lab/topology.ts';
 import { refereeScenarios } from './scenarios.ts';
-import { linkEngine, linkSnapshot, type LinkedEngine } from './engine-link.ts';
+import { byFamily, linkEngine, linkSnapshot, type LinkedEngine } from './engine-link.ts';
 import { toRecord, writeRecords, type KernelRecord } from '../../src/lab/record.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -92,8 +99,8 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
         if (r.outcome === 'connected') expect(r.identity, r.probe.description).toBeTruthy();
         expect(['connected', 'refused', 'unreachable', 'timeout']).toContain(r.outcome);
       }
-      // Docker's stated behaviour: a mapping on every address is reachable from outside and
-      // lands on its container; one bound to loopback is not reachable from outside.
+      // Docker's stated behaviour: a mapping on every address (IPv4 or IPv6) is reachable from
+      // outside and lands on its container; one bound to loopback is not reachable from outside.
       for (const p of topology.published) {
         const r = results.find(
           (x) =>
@@ -110,12 +117,35 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
         totals.facts += 1;
       }
 
+      for (const p of topology.v6?.published ?? []) {
+        const r = results.find(
+          (x) =>
+            x.probe.origin.kind === 'client' &&
+            x.probe.destination === EXTERNAL6.hostAddress &&
+            x.probe.port === p.hostPort &&
+            x.probe.protocol === p.protocol,
+        );
+        expect(r?.identity, `${s.name} [::]:${p.hostPort}/${p.protocol}`).toBe(
+          `${p.container}:${p.containerPort}/${p.protocol}`,
+        );
+        totals.facts += 1;
+      }
+
       recorded.push(toRecord(s.name, lab, results));
 
       // Two engines: one on the rules with the lab host's exact context, and one through the
       // whole pipeline (a snapshot collected from the lab → loadSnapshot → buildNetworkContext).
       const engines = {
-        lab: linkEngine(s.iptablesSave, s.name, labContext(topology, lab.hostInterfaces)),
+        lab: byFamily(
+          linkEngine(s.iptablesSave, s.name, labContext(topology, lab.hostInterfaces)),
+          topology.v6 === null
+            ? null
+            : linkEngine(
+                topology.v6.ip6tablesSave,
+                s.name,
+                labContext6(topology, lab.hostInterfaces),
+              ),
+        ),
         pipeline: await linkSnapshot(snapshotDir),
       };
       rmSync(snapshotDir, { recursive: true, force: true });

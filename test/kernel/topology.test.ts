@@ -148,6 +148,7 @@ describe('engine trace → expected kernel observation', () => {
     hostListeners: [{ address: '0.0.0.0', port: 2222, protocol: 'tcp' as const, why: 'x' }],
     routeLocalnet: [],
     rejected: [],
+    v6: null,
     assumptions: [],
   };
   const packet = {
