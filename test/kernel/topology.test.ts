@@ -120,6 +120,28 @@ describe.skipIf(!existsSync(capturesDir))(
       );
     });
 
+    it('derives the IPv6 side: bridge, gateway, container and the ip6tables DNAT (28.5.2 s7, 20.10 s7)', () => {
+      const v6 = topo('docker-28.5.2/s7-usernet-ipv6-ip6tables').v6;
+      expect(v6?.bridges).toEqual([
+        { name: 'bridge6', subnet: 'fd00:db8:1::/64', gateway: 'fd00:db8:1::1' },
+      ]);
+      expect(v6?.containers).toEqual([{ name: 'c6', address: 'fd00:db8:1::2', prefixLength: 64 }]);
+      expect(v6?.published).toEqual([
+        {
+          container: 'c6',
+          containerAddress: 'fd00:db8:1::2',
+          containerPort: 80,
+          protocol: 'tcp',
+          hostPort: 8080,
+        },
+      ]);
+      // No IPv6 gateway in the inspect file: the subnet's first address, as Docker picks it.
+      expect(topo('docker-20.10.24/s7-default-bridge-ipv6-ip6tables').v6?.bridges[0]?.gateway).toBe(
+        'fd00:dead:beef::1',
+      );
+      expect(topo('docker-28.5.2/s3-usernet-portmap').v6).toBeNull();
+    });
+
     it('plans distinct source ports so each probe is one known packet', () => {
       for (const s of byName.values()) {
         const ports = planProbes(deriveTopology(s)).map((p) => p.sourcePort);
