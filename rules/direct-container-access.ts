@@ -84,7 +84,7 @@ export default defineRule<MessageIds, object>({
       restrictedPublish:
         'Container {{container}} port {{port}}/{{protocol}} is published only on {{publishedOn}}, yet a neighbour routing to {{address}} reaches it directly ({{why}}).',
       unpublished:
-        'Container {{container}} at {{address}} accepts connections to unpublished port {{port}}/{{protocol}} from a neighbour that routes to it ({{why}}).',
+        'Container {{container}} at {{address}} accepts connections to {{what}} from a neighbour that routes to it ({{why}}).',
     },
     schema: null,
     defaultOptions: {},
@@ -148,6 +148,11 @@ export default defineRule<MessageIds, object>({
                   port: probe.port,
                   protocol: probe.protocol,
                   publishedOn: probe.publishedOn ?? '',
+                  // Port 1 stands for "any port" when the container names no unpublished one.
+                  what:
+                    probe.port === 1 && !c.exposed.some((x) => x.port === 1)
+                      ? `any port, published or not (tested: 1/${probe.protocol})`
+                      : `unpublished port ${probe.port}/${probe.protocol}`,
                   address,
                   why,
                 },
