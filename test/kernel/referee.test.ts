@@ -42,7 +42,13 @@ const recordFile = process.env['DWK_RECORD'];
 const recorded: KernelRecord[] = [];
 
 const tally = () => ({ agree: 0, compared: 0, unobservable: 0, bridgedSkipped: 0 });
-const totals = { lab: tally(), pipeline: tally(), facts: 0, probes: 0 };
+const totals = {
+  lab: tally(),
+  pipeline: tally(),
+  facts: 0,
+  probes: 0,
+  brNetfilter: new Set<boolean>(),
+};
 const live = new Set<Lab>();
 // A worker killed mid-scenario must not leave namespaces behind.
 process.once('exit', () => live.forEach(destroyLab));
@@ -67,7 +73,8 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
     const engineNote = `${note(totals.lab)}; through the snapshot pipeline ${note(totals.pipeline)}`;
     if (recordFile) writeRecords(recordFile, recorded, labVersions());
     console.log(
-      `kernel referee: ${engineNote}; ${totals.probes} probes, ${totals.facts} Docker facts held`,
+      `kernel referee: ${engineNote}; ${totals.probes} probes, ${totals.facts} Docker facts held; ` +
+        `br_netfilter ${[...totals.brNetfilter].map((b) => (b ? 'on' : 'unavailable: same-bridge probes not compared')).join('/') || 'not checked'}`,
     );
   });
 
@@ -93,6 +100,7 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
         live.delete(lab);
       }
       totals.probes += results.length;
+      totals.brNetfilter.add(lab.brNetfilter);
 
       // Every connection landed on a listener the lab made.
       for (const r of results) {
