@@ -6,7 +6,7 @@ import type { Setting } from '../src/model/host.ts';
 import type { SourceLocation } from '../src/model/diagnostic.ts';
 import { fileLocation } from '../src/model/diagnostic.ts';
 import { chainIn, isWildcard } from '../src/lint/queries.ts';
-import { defineRule } from '../src/lint/rule.ts';
+import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds =
   | 'iptablesOff'
@@ -18,12 +18,14 @@ type MessageIds =
 
 export default defineRule<MessageIds, object>({
   meta: {
+    id: 'daemon-firewall-config',
     type: 'hardening',
     severity: 'warning',
     docs: {
       description:
         'daemon.json settings that weaken or bypass firewalling: iptables off, ip 0.0.0.0, icc, userland-proxy, allow-direct-routing, ip-forward-no-drop',
       recommended: true,
+      url: ruleDocsUrl('daemon-firewall-config'),
     },
     messages: {
       iptablesOff:

@@ -16,7 +16,7 @@ import {
   newConnection,
   remoteClient,
 } from '../src/lint/queries.ts';
-import { defineRule } from '../src/lint/rule.ts';
+import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'restrictedPublish' | 'unpublished';
 
@@ -73,12 +73,14 @@ function structuralReason(
 
 export default defineRule<MessageIds, object>({
   meta: {
+    id: 'direct-container-access',
     type: 'problem',
     severity: 'warning',
     docs: {
       description:
         'Container addresses (incl. ports published only on 127.0.0.1) reachable by routing straight to them',
       recommended: true,
+      url: ruleDocsUrl('direct-container-access'),
     },
     messages: {
       restrictedPublish:

@@ -19,7 +19,7 @@ import {
   protocolName,
   publishedFamily,
 } from '../src/lint/queries.ts';
-import { defineRule } from '../src/lint/rule.ts';
+import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'staleDnat' | 'staleAccept' | 'staleRaw' | 'missingDnat';
 
@@ -42,12 +42,14 @@ function dnatServes(ruleset: Ruleset, c: Container, p: PublishedPort): boolean {
 
 export default defineRule<MessageIds, object>({
   meta: {
+    id: 'docker-rule-drift',
     type: 'problem',
     severity: 'warning',
     docs: {
       description:
         'Docker-shaped rules for containers that no longer exist, and published ports whose DNAT rules are missing',
       recommended: true,
+      url: ruleDocsUrl('docker-rule-drift'),
     },
     messages: {
       staleDnat:

@@ -20,7 +20,7 @@ import {
   publishedFamily,
   remoteClient,
 } from '../src/lint/queries.ts';
-import { defineRule } from '../src/lint/rule.ts';
+import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'missingChain' | 'notJumped' | 'jumpTooLate' | 'rulesHidden';
 
@@ -43,12 +43,14 @@ function hasDockerRules(ruleset: Ruleset): boolean {
 
 export default defineRule<MessageIds, object>({
   meta: {
+    id: 'docker-user-ineffective',
     type: 'problem',
     severity: 'error',
     docs: {
       description:
         "DOCKER-USER missing, not jumped to from FORWARD, jumped to after Docker's accepts, or its rules hidden behind an unconditional rule",
       recommended: true,
+      url: ruleDocsUrl('docker-user-ineffective'),
     },
     messages: {
       missingChain:

@@ -21,7 +21,7 @@ import {
   reachableChains,
   remoteClient,
 } from '../src/lint/queries.ts';
-import { defineRule } from '../src/lint/rule.ts';
+import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'hostPort' | 'hostAddress';
 
@@ -41,12 +41,14 @@ function forwardSideChains(filter: Table): Set<string> {
 
 export default defineRule<MessageIds, object>({
   meta: {
+    id: 'docker-user-port-mismatch',
     type: 'problem',
     severity: 'error',
     docs: {
       description:
         'DOCKER-USER or FORWARD rules that match a published host port or host address, which no longer exist after DNAT',
       recommended: true,
+      url: ruleDocsUrl('docker-user-port-mismatch'),
     },
     messages: {
       hostPort:

@@ -4,7 +4,7 @@
  * services (databases, the Docker API, etcd, …) are errors, the rest follow the rule severity.
  */
 import type { Exposure } from '../src/model/audit.ts';
-import { defineRule } from '../src/lint/rule.ts';
+import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'exposed' | 'sensitive';
 
@@ -41,12 +41,14 @@ function whoReaches(e: Exposure): string {
 
 export default defineRule<MessageIds, Options>({
   meta: {
+    id: 'exposed-port',
     type: 'problem',
     severity: 'warning',
     docs: {
       description:
         'Container ports and host listeners reachable from outside the host; databases, the Docker API and other sensitive services rank higher',
       recommended: true,
+      url: ruleDocsUrl('exposed-port'),
     },
     messages: {
       exposed: '{{target}} is reachable from outside at {{address}} ({{certainty}}) from {{from}}.',

@@ -5,7 +5,7 @@
  */
 import type { Container, Listener, Protocol } from '../src/model/host.ts';
 import { familyOfAddress, isWildcard } from '../src/lint/queries.ts';
-import { defineRule } from '../src/lint/rule.ts';
+import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'discarded' | 'hostHost' | 'hostPublished' | 'listenerPublished';
 
@@ -43,12 +43,14 @@ export function bindsOverlap(a: string, b: string): boolean {
 
 export default defineRule<MessageIds, object>({
   meta: {
+    id: 'host-network-conflict',
     type: 'problem',
     severity: 'warning',
     docs: {
       description:
         'Host-network containers colliding with each other, with published ports or host listeners, and -p settings discarded in host mode',
       recommended: true,
+      url: ruleDocsUrl('host-network-conflict'),
     },
     messages: {
       discarded:

@@ -20,7 +20,7 @@ import {
   reachableChains,
   remoteClient,
 } from '../src/lint/queries.ts';
-import { defineRule } from '../src/lint/rule.ts';
+import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'ruleBypassed' | 'policyBypassed';
 
@@ -69,12 +69,14 @@ function bypassEvidence(
 
 export default defineRule<MessageIds, object>({
   meta: {
+    id: 'input-rule-bypassed',
     type: 'problem',
     severity: 'error',
     docs: {
       description:
         'INPUT-side DROP/REJECT rules and policies (ufw included) that published ports bypass through DNAT and FORWARD',
       recommended: true,
+      url: ruleDocsUrl('input-rule-bypassed'),
     },
     messages: {
       ruleBypassed:

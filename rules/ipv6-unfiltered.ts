@@ -15,7 +15,7 @@ import {
   newConnection,
   remoteClient,
 } from '../src/lint/queries.ts';
-import { defineRule } from '../src/lint/rule.ts';
+import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'ip6tablesOff' | 'userChainGap' | 'proxied';
 
@@ -25,12 +25,14 @@ function v6Containers(containers: readonly Container[]): Container[] {
 
 export default defineRule<MessageIds, object>({
   meta: {
+    id: 'ipv6-unfiltered',
     type: 'problem',
     severity: 'warning',
     docs: {
       description:
         'Containers reachable over IPv6 without the filtering their IPv4 side has (ip6tables off, DOCKER-USER missing in ip6tables, IPv6 proxied to IPv4)',
       recommended: true,
+      url: ruleDocsUrl('ipv6-unfiltered'),
     },
     messages: {
       ip6tablesOff:

@@ -11,7 +11,7 @@ import {
   isDockerChainName,
   mentionsDockerBridge,
 } from '../src/lint/queries.ts';
-import { defineRule } from '../src/lint/rule.ts';
+import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'sameAsPolicy' | 'trailingReturn';
 
@@ -22,12 +22,14 @@ function plainVerdict(rule: Rule): 'ACCEPT' | 'DROP' | null {
 
 export default defineRule<MessageIds, object>({
   meta: {
+    id: 'redundant-rule',
     type: 'suggestion',
     severity: 'note',
     docs: {
       description:
         'Rules whose removal changes nothing: trailing rules equal to the chain policy, trailing unconditional RETURNs',
       recommended: false,
+      url: ruleDocsUrl('redundant-rule'),
     },
     messages: {
       sameAsPolicy:

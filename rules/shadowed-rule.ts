@@ -6,7 +6,7 @@
  */
 import { findChain } from '../src/model/ruleset.ts';
 import { damagedLines, isDamaged, isDockerChainName } from '../src/lint/queries.ts';
-import { defineRule } from '../src/lint/rule.ts';
+import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 import { actionKey, decides, ruleCovers } from '../src/lint/subsume.ts';
 
 type MessageIds = 'shadowed' | 'unreachable';
@@ -18,12 +18,14 @@ export interface Options {
 
 export default defineRule<MessageIds, Options>({
   meta: {
+    id: 'shadowed-rule',
     type: 'problem',
     severity: 'warning',
     docs: {
       description:
         'Rules no packet can reach, with the earlier rules that cover them and whether their action differs',
       recommended: true,
+      url: ruleDocsUrl('shadowed-rule'),
     },
     messages: {
       shadowed:

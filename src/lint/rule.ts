@@ -18,6 +18,8 @@ export type RuleType = 'problem' | 'suggestion' | 'hardening';
 export type OptionsSchema = Readonly<Record<string, unknown>>;
 
 export interface RuleMeta<MessageIds extends string, Options extends object> {
+  /** The rule id: kebab-case, equal to the file name and the registry key (checked by a test). */
+  readonly id: string;
   readonly type: RuleType;
   /** Severity used unless the config overrides it. */
   readonly severity: Severity;
@@ -25,6 +27,8 @@ export interface RuleMeta<MessageIds extends string, Options extends object> {
     /** One line: what the rule catches. */
     readonly description: string;
     readonly recommended: boolean;
+    /** The rule's documentation page (`ruleDocsUrl(id)`). */
+    readonly url: string;
   };
   /** Message templates with `{{placeholder}}` data. */
   readonly messages: Readonly<Record<MessageIds, string>>;

@@ -6,7 +6,6 @@
 import type { AuditResult, Finding } from '../model/audit.ts';
 import type { Diagnostic, Severity, SourceLocation } from '../model/diagnostic.ts';
 import type { RuleModule } from '../lint/rule.ts';
-import { ruleDocsUrl } from '../lint/rule.ts';
 import { fingerprint } from '../lint/fingerprint.ts';
 import { POLICY_STALE, POLICY_VIOLATION } from '../lint/policy.ts';
 import { describePacket, describeStep } from './describe.ts';
@@ -62,8 +61,8 @@ function ruleEntries(
         id,
         description: meta.docs.description,
         level: meta.severity,
-        helpUri: ruleDocsUrl(id),
-        help: `${meta.docs.description}. See ${ruleDocsUrl(id)} for examples and fixes.`,
+        helpUri: meta.docs.url,
+        help: `${meta.docs.description}. See ${meta.docs.url} for examples and fixes.`,
         tags: ['security', 'firewall', meta.type],
       };
     });

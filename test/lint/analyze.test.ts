@@ -12,9 +12,10 @@ const S1 = path.join(repoRoot, 'fixtures/snapshots/28.5.2/s1-default-bridge-p808
 
 const broken = defineRule<'x', object>({
   meta: {
+    id: 'broken',
     type: 'problem',
     severity: 'error',
-    docs: { description: 'throws', recommended: false },
+    docs: { description: 'throws', recommended: false, url: 'https://example.invalid/broken' },
     messages: { x: 'x' },
     schema: null,
     defaultOptions: {},

@@ -11,6 +11,7 @@ import { RULES } from '../../rules/index.ts';
 import { loadSnapshot, SNAPSHOT_FILE_NAMES } from '../../src/ingest/snapshot.ts';
 import { validateOptions } from '../../src/lint/options.ts';
 import type { RuleModule } from '../../src/lint/rule.ts';
+import { ruleDocsUrl } from '../../src/lint/rule.ts';
 import type { SnapshotFileRole } from '../../src/model/snapshot.ts';
 import { repoRoot, ruleCases, runRule } from './tester.ts';
 
@@ -79,6 +80,10 @@ for (const id of ids) {
   const docPath = path.join(repoRoot, 'docs/rules', `${id}.md`);
   const doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '';
   describe(`docs/rules/${id}.md`, () => {
+    it('meta names the rule by its file name and links its doc page', () => {
+      expect(rule.meta.id).toBe(id);
+      expect(rule.meta.docs.url).toBe(ruleDocsUrl(id));
+    });
     it('front matter matches the rule metadata and the fixed sections are in order', () => {
       expect(doc).toContain(`\nid: ${id}\n`);
       expect(doc).toContain(`\ntype: ${rule.meta.type}\n`);

@@ -2,7 +2,6 @@
 import { parseArgs } from 'node:util';
 import { RULES } from '../../../rules/index.ts';
 import type { RuleModule } from '../../lint/rule.ts';
-import { ruleDocsUrl } from '../../lint/rule.ts';
 import type { Command, CommandIo } from '../command.ts';
 import { UsageError } from '../command.ts';
 
@@ -33,7 +32,7 @@ export function listRules(rules: Readonly<Record<string, RuleModule>>): RuleList
         requiresEngine: meta.requiresEngine,
         recommended: meta.docs.recommended,
         description: meta.docs.description,
-        docs: ruleDocsUrl(id),
+        docs: meta.docs.url,
       };
     });
 }
