@@ -88,6 +88,48 @@ export function analyze(
   config: ResolvedConfig,
   options: AnalyzeOptions = {},
 ): AuditResult {
+  try {
+    return analyzeOrThrow(snapshot, config, options);
+  } catch (error) {
+    // Every stage already catches its own failures; this is the last guard of the contract.
+    const message = error instanceof Error ? error.message : String(error);
+    const diagnostics = [
+      ...snapshot.diagnostics,
+      diagnostic(
+        'internal-error',
+        'error',
+        `The audit failed: ${message}. Nothing below is complete.`,
+        fileLocation(anchorFile(snapshot)),
+      ),
+    ].sort(compareDiagnostics);
+    return {
+      schemaVersion: 1,
+      tool: { name: 'dockwall', version: VERSION },
+      snapshot: {
+        directory: snapshot.directory,
+        files: snapshot.files,
+        assumptions: snapshot.assumptions,
+        era: snapshot.era,
+      },
+      summary: {
+        exposures: 0,
+        findings: { error: 0, warning: 0, note: 0 },
+        diagnostics: count(diagnostics),
+        rules: 0,
+        containers: snapshot.host.containers.length,
+      },
+      exposures: [],
+      findings: [],
+      diagnostics,
+    };
+  }
+}
+
+function analyzeOrThrow(
+  snapshot: Snapshot,
+  config: ResolvedConfig,
+  options: AnalyzeOptions,
+): AuditResult {
   const diagnostics: Diagnostic[] = [...snapshot.diagnostics];
   const rules = options.rules ?? RULES;
   let exposures: Exposure[] = [];

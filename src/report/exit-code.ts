@@ -10,8 +10,8 @@ import type { FailOn } from '../lint/config-types.ts';
 
 const RANK: Readonly<Record<Severity, number>> = { error: 3, warning: 2, note: 1 };
 
-/** Diagnostic codes that mean nothing could be analysed. */
-const FATAL = new Set(['no-ruleset']);
+/** Diagnostic codes that mean nothing (or nothing trustworthy) could be analysed. */
+const FATAL = new Set(['no-ruleset', 'internal-error']);
 
 export function atOrAbove(severity: Severity, threshold: FailOn): boolean {
   return threshold !== 'never' && RANK[severity] >= RANK[threshold];
