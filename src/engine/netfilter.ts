@@ -38,6 +38,21 @@ export function union(s: HeaderSpace, a: Pair, b: Pair): Pair {
   return { c: s.m.or(a.c, b.c), p: s.m.or(a.p, b.p) };
 }
 
+/** Union of many sets, pairwise like a balanced tree (thousands of NAT pieces stay cheap). */
+export function unionAll(s: HeaderSpace, sets: readonly Pair[]): Pair {
+  let level = sets.filter((x) => x.p !== FALSE);
+  while (level.length > 1) {
+    const next: Pair[] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      const a = level[i];
+      const b = level[i + 1];
+      if (a !== undefined) next.push(b === undefined ? a : union(s, a, b));
+    }
+    level = next;
+  }
+  return level[0] ?? EMPTY;
+}
+
 export function andSet(s: HeaderSpace, a: Pair, b: Bdd): Pair {
   const c = s.m.and(a.c, b);
   return a.c === a.p ? { c, p: c } : { c, p: s.m.and(a.p, b) };
@@ -85,7 +100,10 @@ export class Walk {
         reason: `policy ${policy}`,
       });
     }
-    for (const o of outcomes) if (o.kind === 'accept') pass = union(this.s, pass, o.set);
+    pass = unionAll(
+      this.s,
+      outcomes.filter((o) => o.kind === 'accept').map((o) => o.set),
+    );
     return {
       pass,
       outcomes: outcomes.filter((o) => o.kind !== 'accept' || o.ref.table === 'filter'),
@@ -158,7 +176,7 @@ export class Walk {
           ? mapPair(cur, (x) => m.diff(x, mt.c))
           : { c: m.diff(cur.c, mt.p), p: m.diff(cur.p, mt.c) };
       const target = rule.rule.target;
-      const step = this.target(hook, chain, rule, target, matched, missed, inner);
+      const step = this.target(hook, chain, rule, target, cur, matched, missed, inner);
       outcomes.push(...step.outcomes);
       returned = union(s, returned, step.returned);
       cur = step.next;
@@ -174,12 +192,13 @@ export class Walk {
     chain: CompiledChain,
     rule: CompiledRule,
     target: Target | null,
+    cur: Pair,
     matched: Pair,
     missed: Pair,
     stack: readonly string[],
   ): { next: Pair; returned: Pair; outcomes: Outcome[] } {
     const s = this.s;
-    const cur = union(s, matched, missed);
+    // `cur`: the set that reached the rule (what continues when the target changes nothing)
     // packets that are uncertain at this rule continue only "possibly" when the target changes them
     const through = (changed: Pair): Pair => union(s, changed, missed);
     const stop = (kind: OutcomeKind, set: Pair, reason: string): Outcome => ({
