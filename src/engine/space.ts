@@ -3,14 +3,14 @@
  * values, ranges, prefixes and interface names into BDDs (never by enumerating values) and BDD
  * assignments back into packets.
  *
- * Variable order (top first): mark, in-interface, out-interface, conntrack state, DNAT flag, protocol,
- * destination/original-destination interleaved bit by bit, destination/original-destination
- * port interleaved, source address, source port, mark. Interleaving keeps "dst = origdst" linear
- * in size; every field is most significant bit first, so prefixes are a single path and ranges
- * stay within 2 nodes per bit. Destination and port come before the source because most rules
- * (services, published ports, DNAT) test them: a rule's cube then ends high in the order and
- * set operations with it stop early. The mark is on top because MARK rewrites it: a change at
- * the top rebuilds only the nodes above it (measured on the generated 100k-rule host).
+ * Variable order (top first): mark, in-interface, out-interface, conntrack state, DNAT flag,
+ * protocol, source address, destination/original-destination interleaved bit by bit,
+ * destination/original-destination port interleaved, source port. Interleaving keeps
+ * "dst = origdst" linear in size; every field is most significant bit first, so prefixes are a
+ * single path and ranges stay within 2 nodes per bit. The mark is on top because MARK rewrites
+ * it and a change rebuilds only the nodes above it. Measured alternatives: destination before
+ * source made the TUM firewall 3x larger (5.7M vs 1.8M nodes) and the 100k-rule host's walk
+ * slower (6.8 vs 4.6 s CPU).
  *
  * ICMP type and code live in the destination port field (type << 8 | code): ICMP has no ports,
  * and this way `--icmp-type` is exact without more variables. Protocols without ports have
@@ -144,6 +144,7 @@ export class HeaderSpace {
     const state = seq(3);
     const dnat = seq(1);
     const proto = seq(8);
+    const src = seq(w);
     const dst: number[] = [];
     const odst: number[] = [];
     for (let i = 0; i < w; i++) {
@@ -156,7 +157,6 @@ export class HeaderSpace {
       dport.push(next++);
       odport.push(next++);
     }
-    const src = seq(w);
     const sport = seq(16);
     const f = (name: FieldName, vars: number[]): Field => ({ name, width: vars.length, vars });
     this.fields = {
