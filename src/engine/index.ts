@@ -300,18 +300,41 @@ class SymbolicEngine implements Engine {
       for (const c of t.chains) {
         const compiled = this.nf.chain(t.name, c.name);
         if (compiled === undefined) continue;
+        const seen: { rule: (typeof compiled.rules)[number]; taken: Bdd }[] = [];
         for (const rule of compiled.rules) {
           const reach = walk.reach.get(rule) ?? EMPTY;
           const matched: Pair = {
             c: m.and(reach.c, rule.match.c),
             p: m.and(reach.p, rule.match.p),
           };
+          // who takes this rule's packets before it: only asked for rules nothing reaches here
+          const coveredBy =
+            matched.p === FALSE && m.and(rule.match.p, s.universe) !== FALSE
+              ? seen.filter((x) => m.and(x.taken, rule.match.p) !== FALSE).map((x) => x.rule.ref)
+              : [];
           out.push({
             rule: rule.ref,
             hooks: [...(walk.hooks.get(rule) ?? [])],
             reach: this.two(reach),
             matched: this.two(matched),
+            coveredBy,
           });
+          const k = rule.rule.target?.kind;
+          if (
+            k !== undefined &&
+            k !== 'LOG' &&
+            k !== 'NFLOG' &&
+            k !== 'MARK' &&
+            k !== 'CONNMARK' &&
+            k !== 'CT' &&
+            k !== 'NOTRACK' &&
+            k !== 'TCPMSS' &&
+            k !== 'CHECKSUM' &&
+            k !== 'extension'
+          ) {
+            const r = walk.reach.get(rule);
+            if (r !== undefined) seen.push({ rule, taken: m.and(r.p, rule.match.p) });
+          }
         }
       }
     }

@@ -148,6 +148,12 @@ export interface RuleReach {
   readonly reach: TwoSided;
   /** Packets the rule's own match selects among those reaching it. */
   readonly matched: TwoSided;
+  /**
+   * When the rule's match is satisfiable but no packet possibly matches it here (dead or
+   * shadowed): the earlier rules of the same chain that take packets it would match (terminal
+   * targets, jumps, gotos, RETURN). Empty otherwise.
+   */
+  readonly coveredBy: readonly RuleRef[];
 }
 
 export interface RuleReachQuery {

@@ -148,10 +148,14 @@ export const t = {
   goto: (chain: string): Target => ({ kind: 'jump', chain, goto: true, location: loc }),
   log: (): Target => ({ kind: 'LOG', prefix: null, level: null, flags: [], location: loc }),
   dnat: (address: string | null, port?: number): Target => ({
+    // family from the address text
     kind: 'DNAT',
     to: [
       {
-        addresses: address === null ? null : { family: 'ipv4', from: address, to: address },
+        addresses:
+          address === null
+            ? null
+            : { family: address.includes(':') ? 'ipv6' : 'ipv4', from: address, to: address },
         ports: port === undefined ? null : { from: port, to: port },
       },
     ],
