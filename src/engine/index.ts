@@ -307,17 +307,28 @@ class SymbolicEngine implements Engine {
             c: m.and(reach.c, rule.match.c),
             p: m.and(reach.p, rule.match.p),
           };
-          // who takes this rule's packets before it: only asked for rules nothing reaches here
-          const coveredBy =
-            matched.p === FALSE && m.and(rule.match.p, s.universe) !== FALSE
-              ? seen.filter((x) => m.and(x.taken, rule.match.p) !== FALSE).map((x) => x.rule.ref)
-              : [];
+          // who takes this rule's packets before it, computed when asked (it costs a test per
+          // earlier rule) and only for rules that match something but nothing here
+          const before = seen.length;
+          let covered: RuleRef[] | null = null;
+          const coveredBy = (): RuleRef[] => {
+            covered ??=
+              matched.p === FALSE && m.and(rule.match.p, s.universe) !== FALSE
+                ? seen
+                    .slice(0, before)
+                    .filter((x) => m.and(x.taken, rule.match.p) !== FALSE)
+                    .map((x) => x.rule.ref)
+                : [];
+            return covered;
+          };
           out.push({
             rule: rule.ref,
             hooks: [...(walk.hooks.get(rule) ?? [])],
             reach: this.two(reach),
             matched: this.two(matched),
-            coveredBy,
+            get coveredBy() {
+              return coveredBy();
+            },
           });
           const k = rule.rule.target?.kind;
           if (
