@@ -108,6 +108,7 @@ export function mountApp(
   model: ReviewModel,
   streams: ReviewStreams,
   size?: { readonly columns: number; readonly rows: number },
+  onRender?: (renderTimeMs: number) => void,
 ): { unmount: () => void } {
   const instance = render(
     size === undefined ? <App model={model} /> : <App model={model} size={size} />,
@@ -118,6 +119,9 @@ export function mountApp(
       interactive: true,
       exitOnCtrlC: false,
       patchConsole: false,
+      ...(onRender === undefined
+        ? {}
+        : { onRender: (m: { renderTime: number }) => onRender(m.renderTime) }),
     },
   );
   return { unmount: () => instance.unmount() };

@@ -24,7 +24,7 @@ export function Tabs({
     <Box>
       <Text wrap="truncate-end">
         <Text bold color="magenta">
-          dockwall review{' '}
+          dockwall{' '}
         </Text>
         {PANES.map((p, i) => {
           const count = counts[p];
