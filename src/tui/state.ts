@@ -289,12 +289,12 @@ function setExpanded(
   const rows = chainRows(model, state.expanded);
   const cursor = state.scroll.chains.cursor;
   const row = rows[cursor];
-  if (row === undefined || row.kind === 'policy') return state;
-  const canOpen = row.kind === 'chain' || row.expandable;
-  const isOpen = row.expanded;
+  if (row === undefined) return state;
+  const canOpen = row.kind === 'chain' || (row.kind === 'rule' && row.expandable);
+  const isOpen = row.kind !== 'policy' && row.expanded;
   const want = open === 'toggle' ? !isOpen : open;
   if (want === isOpen || (want && !canOpen)) {
-    // Left on an inner row closes its parent and moves there, as file trees do.
+    // Closing a row that is not open moves to its parent, as file trees do.
     if (!want && !isOpen && row.depth > 0) {
       const parentKey = row.key.slice(0, row.key.lastIndexOf('#'));
       const parent = rows.findIndex((r) => r.key === parentKey);
