@@ -29,9 +29,25 @@ class FakeStdout extends Writable {
   readonly rows = SIZE.rows;
   readonly isTTY = true;
   private readonly frames = new EventEmitter();
-  override _write(_chunk: unknown, _encoding: string, callback: () => void): void {
-    this.frames.emit('frame');
+  override _write(chunk: unknown, _encoding: string, callback: () => void): void {
+    this.frames.emit('frame', String(chunk));
     callback();
+  }
+  /** Resolves with the time it took until a frame containing `text` was written. */
+  frameWith(text: string, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.frames.off('frame', check);
+        resolve(false);
+      }, timeoutMs);
+      const check = (frame: string): void => {
+        if (!frame.includes(text)) return;
+        clearTimeout(timer);
+        this.frames.off('frame', check);
+        resolve(true);
+      };
+      this.frames.on('frame', check);
+    });
   }
   nextFrame(timeoutMs: number): Promise<boolean> {
     return new Promise((resolve) => {
@@ -222,11 +238,24 @@ async function main(): Promise<void> {
       );
     }
     all.sort((a, b) => a - b);
+    // The tracer: from `t` on the form (filled with the first exposure's witness) to the path.
+    await pause(200);
+    stdin.press('5');
+    await stdout.nextFrame(5_000);
+    await pause(200);
+    const traced = stdout.frameWith('Verdict', 30_000);
+    const tTrace = performance.now();
+    stdin.press('t');
+    const traceOk = await traced;
+    const traceMs = performance.now() - tTrace;
     console.log('key press → frame latency (target < 100 ms):');
     for (const r of rows) console.log(r);
     console.log(
       `  all ${all.length} presses: median ${ms(percentile(all, 0.5))}, p95 ${ms(percentile(all, 0.95))}, max ${ms(all.at(-1) ?? NaN)}` +
         (missed > 0 ? `, ${missed} presses drew no frame` : ''),
+    );
+    console.log(
+      `  tracer: t → path on screen ${traceOk ? ms(traceMs) : 'NOT SHOWN within 30 s'} (one engine trace plus two frames)`,
     );
     const renders = renderTimes.slice(1).sort((a, b) => a - b);
     console.log(
