@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { Action, ReviewState } from '../../src/tui/state.ts';
-import { detailContent, initialState, inputMode, listHeight, reduce } from '../../src/tui/state.ts';
+import {
+  detailContent,
+  initialState,
+  inputMode,
+  listHeight,
+  reduce,
+  tracerResultHeight,
+  tracerResultLines,
+} from '../../src/tui/state.ts';
 import type { ReviewModel } from '../../src/tui/view-model.ts';
 import { buildModel, chainRows, filterFindings } from '../../src/tui/view-model.ts';
 import { KEY } from './keys.ts';
-import { exposure, sampleData, sampleFindings } from './sample.ts';
+import { exposure, recordingTracer, sampleData, sampleFindings } from './sample.ts';
 
 const SIZE = { columns: 100, rows: 20 };
 
@@ -278,5 +286,29 @@ describe('diagnostics pane', () => {
     expect(text).toContain('ERROR  parse-error');
     expect(text).toContain('iptables.txt:7:3');
     expect(text).toContain('Is this really iptables-save output?');
+  });
+});
+
+describe('tracer result scrolling', () => {
+  it('pages through a long path and stops at its end, while ↑↓ still move between fields', () => {
+    const model = buildModel(sampleData());
+    const small = { columns: 100, rows: 14 };
+    let s = [type('5'), type('t')].reduce(
+      (st, a) => reduce(model, st, a),
+      initialState(model, small),
+    );
+    const seq = s.tracer.request?.seq ?? -1;
+    const { packets, tracer } = recordingTracer();
+    const trace = tracer(exposure.witness);
+    expect(packets).toHaveLength(1);
+    s = reduce(model, s, { type: 'trace.result', seq, trace });
+    const length = tracerResultLines(s).length;
+    const height = tracerResultHeight(s);
+    expect(length).toBeGreaterThan(height);
+    s = run(model, [key('pageDown'), key('pageDown'), key('pageDown')], s);
+    expect(s.tracer.scroll).toBe(length - height);
+    s = run(model, [key('down')], s);
+    expect(s.tracer.focus).toBe(1);
+    expect(s.tracer.scroll).toBe(length - height);
   });
 });
