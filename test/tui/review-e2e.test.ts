@@ -80,6 +80,12 @@ describe.skipIf(!ready && !inCi)(
       keys('Escape');
       await waitForScreen('filter FORWARD');
 
+      // A smaller terminal: the frame follows, with the key hints still on the last line.
+      tmux('resize-window', '-t', 'review', '-x', '90', '-y', '16');
+      const small = await waitForScreen(/^(?:.*\n){15}.*q quit\s*$/);
+      expect(small.trimEnd().split('\n')).toHaveLength(16);
+      expect(small).toContain('filter FORWARD');
+
       keys('q');
       const after = await waitForScreen(/EXIT=\d+/);
       expect(after).toContain('EXIT=0');
