@@ -53,12 +53,15 @@ export function formatNetworkMode(mode: NetworkMode): string {
       return 'host';
     case 'none':
       return 'none';
-    case 'container':
+    case 'container': {
+      // Docker writes the full 64-hex id; 12 characters are what `docker ps` shows.
+      const ref = /^[0-9a-f]{64}$/.test(mode.ref) ? mode.ref.slice(0, 12) : mode.ref;
       return mode.resolved === null
-        ? `container:${mode.ref} → unresolved`
+        ? `container:${ref} → unresolved`
         : mode.resolved === mode.ref
-          ? `container:${mode.ref}`
-          : `container:${mode.ref} → ${mode.resolved}`;
+          ? `container:${ref}`
+          : `container:${ref} → ${mode.resolved}`;
+    }
     case 'network':
       return mode.driver === null ? mode.network : `${mode.network} (${mode.driver})`;
   }
@@ -131,4 +134,9 @@ export function findingObject(f: Finding): string {
 export function ruleBody(text: string, chain: string): string {
   const prefix = `-A ${chain} `;
   return text.startsWith(prefix) ? text.slice(prefix.length) : text;
+}
+
+/** `1 note`, `2 notes`. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

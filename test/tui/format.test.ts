@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TraceStep } from '../../src/model/trace.ts';
-import { compactCount, decidingStep, hostPort } from '../../src/tui/format.ts';
+import { compactCount, decidingStep, formatNetworkMode, hostPort } from '../../src/tui/format.ts';
 import { wrapText } from '../../src/tui/lines.ts';
 import { parseForm } from '../../src/tui/packet-form.ts';
 
@@ -88,5 +88,17 @@ describe('wrapping prose in detail views', () => {
     expect(wrapText('the quick brown fox jumps', 10)).toEqual(['the quick', 'brown fox', 'jumps']);
     expect(wrapText('abcdefghijkl xy', 5)).toEqual(['abcde', 'fghij', 'kl xy']);
     expect(wrapText('', 5)).toEqual(['']);
+  });
+});
+
+describe('network modes', () => {
+  it('shortens a container: id to the 12 characters docker ps shows and names the owner', () => {
+    const id = '590e4cf4178d488b719dfb250c1d8dc1263761ff80e6228df39750bbba72ecc6';
+    expect(formatNetworkMode({ kind: 'container', ref: id, resolved: 'cbase' })).toBe(
+      'container:590e4cf4178d → cbase',
+    );
+    expect(formatNetworkMode({ kind: 'container', ref: 'gone', resolved: null })).toBe(
+      'container:gone → unresolved',
+    );
   });
 });

@@ -1,6 +1,7 @@
 /** Containers pane: network mode, networks, published ports and findings per container. */
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
+import { plural } from '../format.ts';
 import type { ReviewState } from '../state.ts';
 import { listHeight } from '../state.ts';
 import type { ReviewModel } from '../view-model.ts';
@@ -19,7 +20,7 @@ export function ContainersPane({
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end" dimColor>
-        {`${rows.length} containers · Enter shows one with its findings`}
+        {`${plural(rows.length, 'container')} · Enter shows one with its findings`}
       </Text>
       <Text color="cyan" wrap="truncate-end">
         {`   ${'name'.padEnd(18)} ${'findings'.padEnd(8)} ${'network mode'.padEnd(20)} ${'networks'.padEnd(22)} published`}

@@ -1,7 +1,7 @@
 /** Diagnostics pane: what could not be read or modelled, so nothing is hidden by the UI. */
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
-import { shortLocation } from '../format.ts';
+import { plural, shortLocation } from '../format.ts';
 import type { ReviewState } from '../state.ts';
 import { listHeight } from '../state.ts';
 import type { ReviewModel } from '../view-model.ts';
@@ -22,7 +22,7 @@ export function DiagnosticsPane({
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end" dimColor>
-        {`${s.error} errors, ${s.warning} warnings, ${s.note} notes while reading and analysing · ${assumed.length} assumptions`}
+        {`${plural(s.error, 'error')}, ${plural(s.warning, 'warning')}, ${plural(s.note, 'note')} while reading and analysing · ${plural(assumed.length, 'assumption')}`}
       </Text>
       <Text color="cyan" wrap="truncate-end">
         {`   ${'severity'.padEnd(8)} ${'code'.padEnd(22)} ${'where'.padEnd(28)} message`}

@@ -1,7 +1,7 @@
 /** Exposures pane: what is reachable from where, one exposure per row. */
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
-import { exposureFrom, exposureSources, exposureTarget } from '../format.ts';
+import { exposureFrom, exposureSources, exposureTarget, plural } from '../format.ts';
 import type { ReviewState } from '../state.ts';
 import { listHeight } from '../state.ts';
 import type { ReviewModel } from '../view-model.ts';
@@ -21,7 +21,7 @@ export function ExposuresPane({
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end" dimColor>
-        {`${exposures.length} exposures: ${certain} certain, ${exposures.length - certain} possible · Enter traces the witness packet`}
+        {`${plural(exposures.length, 'exposure')}: ${certain} certain, ${exposures.length - certain} possible · Enter traces the witness packet`}
       </Text>
       <Text color="cyan" wrap="truncate-end">
         {`   ${'host address:port/proto'.padEnd(28)} ${'→ target'.padEnd(30)} ${'certainty'.padEnd(9)} reachable from`}
