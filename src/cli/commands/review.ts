@@ -2,19 +2,26 @@
  * `dockwall review`: the interactive terminal UI over the same audit result every reporter
  * gets. Wiring only: arguments, the terminal check, and the loading steps the spinner names.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { loadSnapshot } from '../../ingest/snapshot.ts';
-import { analyze } from '../../lint/analyze.ts';
 import { loadConfig } from '../../lint/config.ts';
 import { DEFAULT_CONFIG } from '../../lint/config-types.ts';
+import type { ResolvedConfig } from '../../lint/config-types.ts';
 import { createLintEngine } from '../../lint/default-engine.ts';
+import type { LintEngine } from '../../lint/engine.ts';
 import { compareDiagnostics } from '../../model/diagnostic.ts';
 import type { Diagnostic } from '../../model/diagnostic.ts';
+import type { Snapshot } from '../../model/snapshot.ts';
 import type { ReviewData } from '../../tui/data.ts';
 import type { Progress } from '../../tui/run.tsx';
 import { runReview } from '../../tui/run.tsx';
 import { RULES } from '../../../rules/index.ts';
 import type { Command, CommandIo } from '../command.ts';
+import type { ReviewAnalysis } from './review-analysis.ts';
+import { WORKER_TAG, analyzeForReview } from './review-analysis.ts';
 import { UsageError } from '../command.ts';
 import { SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotInputFrom } from '../snapshot-args.ts';
 
@@ -30,6 +37,33 @@ Options:
 ${SNAPSHOT_USAGE}
 
 Keys: Tab switches panes, ↑↓/jk move, Enter opens, / filters, t traces, ? help, q quits.`;
+
+/**
+ * Runs the analysis in a worker thread so the UI stays alive; in this thread when no worker
+ * can be started (running from the TypeScript sources, or a worker failure).
+ */
+async function analyzeOffThread(
+  snapshot: Snapshot,
+  config: ResolvedConfig,
+): Promise<ReviewAnalysis> {
+  const url = new URL('./review-analysis.js', import.meta.url);
+  if (!existsSync(fileURLToPath(url))) return analyzeForReview(snapshot, config);
+  try {
+    return await new Promise<ReviewAnalysis>((resolve, reject) => {
+      const worker = new Worker(url, { workerData: { tag: WORKER_TAG, snapshot, config } });
+      worker.once('message', (message: ReviewAnalysis) => {
+        resolve(message);
+        void worker.terminate();
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => {
+        reject(new Error(`analysis worker exited with code ${code}`));
+      });
+    });
+  } catch {
+    return analyzeForReview(snapshot, config);
+  }
+}
 
 /** Lets the spinner draw before the next synchronous step runs. */
 const breathe = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -59,21 +93,10 @@ async function load(
   const rules = rulesets
     .flatMap((r) => r.tables)
     .reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0);
-  progress(`building the packet engine for ${rules} rules…`);
-  await breathe();
-  // One engine serves both the audit and the tracer form, so it is built once.
-  let built: ReturnType<typeof createLintEngine> | null = null;
-  try {
-    built = rulesets.length === 0 ? null : createLintEngine(snapshot);
-  } catch {
-    // analyze then tries again and reports the failure as an `engine-error` diagnostic.
-    built = null;
-  }
   progress(`analysing ${rules} rules and ${snapshot.host.containers.length} containers…`);
   await breathe();
-  // Without a prebuilt engine analyze builds (and reports on) its own.
-  const result = analyze(snapshot, config, built === null ? {} : { engine: built.engine });
-  const extra = [...configDiagnostics, ...(built?.diagnostics ?? [])];
+  const { result, engineDiagnostics } = await analyzeOffThread(snapshot, config);
+  const extra = [...configDiagnostics, ...engineDiagnostics];
   const diagnostics = [...result.diagnostics, ...extra].sort(compareDiagnostics);
   const counts = { error: 0, warning: 0, note: 0 };
   for (const d of diagnostics) counts[d.severity] += 1;
@@ -81,17 +104,19 @@ async function load(
     extra.length === 0
       ? result
       : { ...result, diagnostics, summary: { ...result.summary, diagnostics: counts } };
-  const engine = built?.engine ?? null;
+  // The tracer's engine is built on the first trace (the analysis had its own in the worker).
+  let engine: LintEngine | null = null;
   return {
     audit,
     rulesets,
     host: snapshot.host,
     ruleDoc,
     trace:
-      engine === null
+      rulesets.length === 0
         ? null
         : (packet) => {
-            const trace = engine.trace(packet);
+            engine ??= createLintEngine(snapshot).engine;
+            const trace = engine?.trace(packet) ?? null;
             if (trace === null) {
               throw new Error(`the snapshot has no ${packet.family} ruleset to trace through`);
             }
