@@ -5,6 +5,7 @@
 import { Box, useApp, useInput, useWindowSize } from 'ink';
 import type { ReactNode } from 'react';
 import { useCallback, useEffect, useReducer } from 'react';
+import type { Trace } from '../model/trace.ts';
 import type { Action, PaneId, ReviewState } from './state.ts';
 import { filterFindingsCount, initialState, reduce } from './state.ts';
 import type { ReviewModel } from './view-model.ts';
@@ -89,21 +90,28 @@ export function App({ model, size }: AppProps): ReactNode {
     if (state.quit) exit();
   }, [state.quit, exit]);
 
-  // The engine's trace runs outside the reducer; its answer comes back as an action.
+  // The engine's trace runs outside the reducer (maybe in a worker); its answer comes back as
+  // an action. A timer first, so "Tracing…" reaches the screen before a slow trace starts.
   const request = state.tracer.request;
   useEffect(() => {
     const tracer = model.data.trace;
     if (request === null || tracer === null) return;
-    // A timer, so "Tracing…" reaches the screen before a first trace builds the engine.
+    let live = true;
     const timer = setTimeout(() => {
-      try {
-        dispatch({ type: 'trace.result', seq: request.seq, trace: tracer(request.packet) });
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        dispatch({ type: 'trace.error', seq: request.seq, message });
-      }
+      new Promise<Trace>((resolve) => {
+        resolve(tracer(request.packet));
+      }).then(
+        (trace) => {
+          if (live) dispatch({ type: 'trace.result', seq: request.seq, trace });
+        },
+        (error: unknown) => {
+          const message = error instanceof Error ? error.message : String(error);
+          if (live) dispatch({ type: 'trace.error', seq: request.seq, message });
+        },
+      );
     }, 0);
     return () => {
+      live = false;
       clearTimeout(timer);
     };
   }, [request, model]);

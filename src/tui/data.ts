@@ -8,8 +8,11 @@ import type { DockerHost } from '../model/host.ts';
 import type { Ruleset } from '../model/ruleset.ts';
 import type { Packet, Trace } from '../model/trace.ts';
 
-/** Runs the engine's trace of one concrete packet; may throw on a packet it cannot walk. */
-export type Tracer = (packet: Packet) => Trace;
+/**
+ * Runs the engine's trace of one concrete packet, here or in a worker (then a Promise); throws
+ * or rejects on a packet it cannot walk.
+ */
+export type Tracer = (packet: Packet) => Trace | Promise<Trace>;
 
 export interface ReviewData {
   readonly audit: AuditResult;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup } from 'ink-testing-library';
 import { SEQ } from './keys.ts';
-import { renderApp } from './render.tsx';
+import { renderApp, waitFor } from './render.tsx';
 import { recordingTracer, sampleData, sampleFindings } from './sample.ts';
 
 afterEach(() => {
@@ -184,5 +184,30 @@ describe('Diagnostics pane', () => {
     expect(pane).toMatch(/›\s+warning\s+unsupported-match\s+iptables-save\.txt:14\s+-m recent/);
     expect(pane).toMatch(/assumed\s+listeners\s+\(missing input\)\s+no listeners\.txt/);
     expect(pane).toContain('6 Diagnostics 1');
+  });
+});
+
+describe('Packet tracer with a tracer in another thread', () => {
+  it('shows Tracing… until the answer arrives, then the path', async () => {
+    const { tracer } = recordingTracer();
+    let answer: (() => void) | null = null;
+    const slow = (packet: Parameters<typeof tracer>[0]) =>
+      new Promise<ReturnType<typeof tracer>>((resolve) => {
+        answer = () => resolve(tracer(packet));
+      });
+    const app = renderApp(sampleData({ tracer: slow }));
+    await app.ready('exposed-database');
+    await app.press('5', '[ Trace ]');
+    const waiting = await app.press('t', 'Tracing…');
+    expect(waiting).not.toContain('Verdict');
+    // The request leaves on the next turn; answer once it has.
+    await waitFor(
+      () => (answer === null ? '' : 'sent'),
+      (t) => t === 'sent',
+      'the request',
+    );
+    (answer as unknown as () => void)();
+    const done = await app.ready('Verdict');
+    expect(done).toContain('accepted: forwarded to 172.17.0.2:5432 via docker0');
   });
 });

@@ -389,9 +389,9 @@ export function sampleAudit(findings: Finding[], exposures: Exposure[]): AuditRe
 }
 
 /** A stand-in tracer that records what it was asked and answers with the sample path. */
-export function recordingTracer(): { tracer: Tracer; packets: Packet[] } {
+export function recordingTracer(): { tracer: (packet: Packet) => Trace; packets: Packet[] } {
   const packets: Packet[] = [];
-  const tracer: Tracer = (packet) => {
+  const tracer = (packet: Packet): Trace => {
     packets.push(packet);
     if (packet.destinationPort === 9) throw new Error('no route to 192.0.2.10');
     const dropped = packet.destinationPort !== 5432;

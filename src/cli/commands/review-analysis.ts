@@ -1,16 +1,18 @@
 /**
- * The analysis `dockwall review` runs, callable in this thread or as a worker thread so the
- * spinner keeps turning while a big host is analysed (analyze is synchronous and can take
- * minutes on 100,000 rules). Loaded as a worker, this module runs the analysis on the
- * snapshot it is sent and posts the result back; loaded normally it only exports the function.
+ * The analysis `dockwall review` runs, callable in this thread or as a worker thread so the UI
+ * stays alive while a big host is analysed (analyze is synchronous and can take minutes on
+ * 100,000 rules). Loaded as a worker, this module analyses the snapshot it is sent, posts the
+ * result, then keeps its engine and answers trace requests; loaded normally it only exports.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { analyze } from '../../lint/analyze.ts';
 import type { ResolvedConfig } from '../../lint/config-types.ts';
 import { createLintEngine } from '../../lint/default-engine.ts';
+import type { LintEngine } from '../../lint/engine.ts';
 import type { AuditResult } from '../../model/audit.ts';
 import type { Diagnostic } from '../../model/diagnostic.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
+import type { Packet, Trace } from '../../model/trace.ts';
 
 export interface ReviewAnalysis {
   readonly result: AuditResult;
@@ -20,7 +22,18 @@ export interface ReviewAnalysis {
 
 export const WORKER_TAG = 'dockwall-review-analysis';
 
-export function analyzeForReview(snapshot: Snapshot, config: ResolvedConfig): ReviewAnalysis {
+/** A trace request and its answer between the UI thread and the worker. */
+export interface TraceRequest {
+  readonly id: number;
+  readonly packet: Packet;
+}
+export type TraceReply =
+  { readonly id: number; readonly trace: Trace } | { readonly id: number; readonly error: string };
+
+export function analyzeForReview(
+  snapshot: Snapshot,
+  config: ResolvedConfig,
+): { analysis: ReviewAnalysis; engine: LintEngine | null } {
   let built: ReturnType<typeof createLintEngine> | null = null;
   try {
     built = snapshot.ipv4 === null && snapshot.ipv6 === null ? null : createLintEngine(snapshot);
@@ -29,7 +42,19 @@ export function analyzeForReview(snapshot: Snapshot, config: ResolvedConfig): Re
     built = null;
   }
   const result = analyze(snapshot, config, built === null ? {} : { engine: built.engine });
-  return { result, engineDiagnostics: built?.diagnostics ?? [] };
+  return {
+    analysis: { result, engineDiagnostics: built?.diagnostics ?? [] },
+    engine: built?.engine ?? null,
+  };
+}
+
+/** One trace with the engine, as the tracer form expects: a Trace, or an Error thrown. */
+export function traceWith(engine: LintEngine | null, packet: Packet): Trace {
+  const trace = engine?.trace(packet) ?? null;
+  if (trace === null) {
+    throw new Error(`the snapshot has no ${packet.family} ruleset to trace through`);
+  }
+  return trace;
 }
 
 interface WorkerInput {
@@ -45,5 +70,16 @@ function isWorkerInput(value: unknown): value is WorkerInput {
 }
 
 if (!isMainThread && parentPort !== null && isWorkerInput(workerData)) {
-  parentPort.postMessage(analyzeForReview(workerData.snapshot, workerData.config));
+  const port = parentPort;
+  const { analysis, engine } = analyzeForReview(workerData.snapshot, workerData.config);
+  port.postMessage(analysis);
+  port.on('message', (request: TraceRequest) => {
+    let reply: TraceReply;
+    try {
+      reply = { id: request.id, trace: traceWith(engine, request.packet) };
+    } catch (error) {
+      reply = { id: request.id, error: error instanceof Error ? error.message : String(error) };
+    }
+    port.postMessage(reply);
+  });
 }

@@ -10,18 +10,17 @@ import { loadSnapshot } from '../../ingest/snapshot.ts';
 import { loadConfig } from '../../lint/config.ts';
 import { DEFAULT_CONFIG } from '../../lint/config-types.ts';
 import type { ResolvedConfig } from '../../lint/config-types.ts';
-import { createLintEngine } from '../../lint/default-engine.ts';
-import type { LintEngine } from '../../lint/engine.ts';
 import { compareDiagnostics } from '../../model/diagnostic.ts';
 import type { Diagnostic } from '../../model/diagnostic.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
-import type { ReviewData } from '../../tui/data.ts';
+import type { Trace } from '../../model/trace.ts';
+import type { ReviewData, Tracer } from '../../tui/data.ts';
 import type { Progress } from '../../tui/run.tsx';
 import { runReview } from '../../tui/run.tsx';
 import { RULES } from '../../../rules/index.ts';
 import type { Command, CommandIo } from '../command.ts';
-import type { ReviewAnalysis } from './review-analysis.ts';
-import { WORKER_TAG, analyzeForReview } from './review-analysis.ts';
+import type { ReviewAnalysis, TraceReply, TraceRequest } from './review-analysis.ts';
+import { WORKER_TAG, analyzeForReview, traceWith } from './review-analysis.ts';
 import { UsageError } from '../command.ts';
 import { SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotInputFrom } from '../snapshot-args.ts';
 
@@ -38,31 +37,89 @@ ${SNAPSHOT_USAGE}
 
 Keys: Tab switches panes, ↑↓/jk move, Enter opens, / filters, t traces, ? help, q quits.`;
 
+interface Analysed {
+  readonly analysis: ReviewAnalysis;
+  readonly trace: Tracer | null;
+  /** Ends the worker, when there is one. */
+  readonly close: () => void;
+}
+
+function inThread(snapshot: Snapshot, config: ResolvedConfig): Analysed {
+  const { analysis, engine } = analyzeForReview(snapshot, config);
+  return {
+    analysis,
+    trace: engine === null ? null : (packet) => traceWith(engine, packet),
+    close: () => undefined,
+  };
+}
+
 /**
- * Runs the analysis in a worker thread so the UI stays alive; in this thread when no worker
- * can be started (running from the TypeScript sources, or a worker failure).
+ * Runs the analysis in a worker thread, which then keeps the engine and answers traces, so the
+ * UI never blocks on the engine. In this thread when no worker can be started (running from the
+ * TypeScript sources, or a worker failure).
  */
-async function analyzeOffThread(
-  snapshot: Snapshot,
-  config: ResolvedConfig,
-): Promise<ReviewAnalysis> {
+async function analyzeOffThread(snapshot: Snapshot, config: ResolvedConfig): Promise<Analysed> {
   const url = new URL('./review-analysis.js', import.meta.url);
-  if (!existsSync(fileURLToPath(url))) return analyzeForReview(snapshot, config);
+  if (!existsSync(fileURLToPath(url))) return inThread(snapshot, config);
+  const worker = new Worker(url, { workerData: { tag: WORKER_TAG, snapshot, config } });
+  let analysis: ReviewAnalysis;
+  let onMessage = (_: ReviewAnalysis): void => undefined;
+  let onError = (_: Error): void => undefined;
+  let onExit = (_: number): void => undefined;
   try {
-    return await new Promise<ReviewAnalysis>((resolve, reject) => {
-      const worker = new Worker(url, { workerData: { tag: WORKER_TAG, snapshot, config } });
-      worker.once('message', (message: ReviewAnalysis) => {
-        resolve(message);
-        void worker.terminate();
-      });
-      worker.once('error', reject);
-      worker.once('exit', (code) => {
+    analysis = await new Promise<ReviewAnalysis>((resolve, reject) => {
+      onMessage = resolve;
+      onError = reject;
+      onExit = (code) => {
         reject(new Error(`analysis worker exited with code ${code}`));
-      });
+      };
+      worker.once('message', onMessage);
+      worker.once('error', onError);
+      worker.once('exit', onExit);
     });
   } catch {
-    return analyzeForReview(snapshot, config);
+    void worker.terminate();
+    return inThread(snapshot, config);
   }
+  // Only our own listeners: the Worker keeps internal ones that removeAllListeners would drop.
+  worker.off('message', onMessage);
+  worker.off('error', onError);
+  worker.off('exit', onExit);
+  // The worker must not keep the process alive once the UI has quit.
+  worker.unref();
+  const pending = new Map<number, { resolve: (t: Trace) => void; reject: (e: Error) => void }>();
+  let next = 0;
+  const fail = (error: Error): void => {
+    for (const p of pending.values()) p.reject(error);
+    pending.clear();
+  };
+  worker.on('message', (reply: TraceReply) => {
+    const p = pending.get(reply.id);
+    if (p === undefined) return;
+    pending.delete(reply.id);
+    if ('trace' in reply) p.resolve(reply.trace);
+    else p.reject(new Error(reply.error));
+  });
+  worker.on('error', fail);
+  worker.on('exit', () => {
+    fail(new Error('the analysis worker stopped'));
+  });
+  const hasRules = snapshot.ipv4 !== null || snapshot.ipv6 !== null;
+  return {
+    analysis,
+    trace: !hasRules
+      ? null
+      : (packet) =>
+          new Promise<Trace>((resolve, reject) => {
+            next += 1;
+            pending.set(next, { resolve, reject });
+            const request: TraceRequest = { id: next, packet };
+            worker.postMessage(request);
+          }),
+    close: () => {
+      void worker.terminate();
+    },
+  };
 }
 
 /** Lets the spinner draw before the next synchronous step runs. */
@@ -77,6 +134,7 @@ async function load(
   input: ReturnType<typeof snapshotInputFrom>,
   configPath: string | undefined,
   progress: Progress,
+  onClose: (close: () => void) => void,
 ): Promise<ReviewData> {
   progress(`reading snapshot ${input.directory ?? 'files'}…`);
   await breathe();
@@ -95,7 +153,9 @@ async function load(
     .reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0);
   progress(`analysing ${rules} rules and ${snapshot.host.containers.length} containers…`);
   await breathe();
-  const { result, engineDiagnostics } = await analyzeOffThread(snapshot, config);
+  const analysed = await analyzeOffThread(snapshot, config);
+  onClose(analysed.close);
+  const { result, engineDiagnostics } = analysed.analysis;
   const extra = [...configDiagnostics, ...engineDiagnostics];
   const diagnostics = [...result.diagnostics, ...extra].sort(compareDiagnostics);
   const counts = { error: 0, warning: 0, note: 0 };
@@ -104,25 +164,7 @@ async function load(
     extra.length === 0
       ? result
       : { ...result, diagnostics, summary: { ...result.summary, diagnostics: counts } };
-  // The tracer's engine is built on the first trace (the analysis had its own in the worker).
-  let engine: LintEngine | null = null;
-  return {
-    audit,
-    rulesets,
-    host: snapshot.host,
-    ruleDoc,
-    trace:
-      rulesets.length === 0
-        ? null
-        : (packet) => {
-            engine ??= createLintEngine(snapshot).engine;
-            const trace = engine?.trace(packet) ?? null;
-            if (trace === null) {
-              throw new Error(`the snapshot has no ${packet.family} ruleset to trace through`);
-            }
-            return trace;
-          },
-  };
+  return { audit, rulesets, host: snapshot.host, ruleDoc, trace: analysed.trace };
 }
 
 export const review: Command = {
@@ -150,6 +192,17 @@ export const review: Command = {
       return 2;
     }
     const configPath = typeof parsed.values.config === 'string' ? parsed.values.config : undefined;
-    return runReview((progress) => load(input, configPath, progress), io);
+    let close = (): void => undefined;
+    try {
+      return await runReview(
+        (progress) =>
+          load(input, configPath, progress, (c) => {
+            close = c;
+          }),
+        io,
+      );
+    } finally {
+      close();
+    }
   },
 };
