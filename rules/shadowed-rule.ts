@@ -7,13 +7,16 @@
 import { findChain } from '../src/model/ruleset.ts';
 import { damagedLines, isDamaged, isDockerChainName } from '../src/lint/queries.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
-import { actionKey, decides, ruleCovers } from '../src/lint/subsume.ts';
+import { CoverIndex } from '../src/lint/cover-index.ts';
+import { actionKey, decides } from '../src/lint/subsume.ts';
 
 type MessageIds = 'shadowed' | 'unreachable';
 
 export interface Options {
   /** Largest ruleset (in rules) on which the engine's per-rule reach sets are computed. */
   readonly engineRuleLimit: number;
+  /** Most rule-to-rule comparisons spent looking for covers in one chain. */
+  readonly comparisonLimit: number;
 }
 
 export default defineRule<MessageIds, Options>({
@@ -36,9 +39,12 @@ export default defineRule<MessageIds, Options>({
     schema: {
       type: 'object',
       additionalProperties: false,
-      properties: { engineRuleLimit: { type: 'integer', minimum: 0 } },
+      properties: {
+        engineRuleLimit: { type: 'integer', minimum: 0 },
+        comparisonLimit: { type: 'integer', minimum: 0 },
+      },
     },
-    defaultOptions: { engineRuleLimit: 3000 },
+    defaultOptions: { engineRuleLimit: 3000, comparisonLimit: 2_000_000 },
     requiresEngine: false,
   },
   create(context) {
@@ -49,14 +55,21 @@ export default defineRule<MessageIds, Options>({
       Chain(chain, table, ruleset) {
         if (isDockerChainName(chain.name)) return;
         const reported = new Set<number>();
-        const broken = chain.rules.map((r) => isDamaged(r, damaged));
-        for (const [i, later] of chain.rules.entries()) {
-          let cover: (typeof chain.rules)[number] | undefined;
-          for (let j = 0; j < i && cover === undefined; j += 1) {
-            const e = chain.rules[j];
-            if (e === undefined || broken[j] === true || !decides(e.target)) continue;
-            if (ruleCovers(e, later)) cover = e;
+        // Earlier rules indexed by one condition each: a rule is compared only with those that
+        // could cover it, not with every rule above it (chains of thousands of rules).
+        const index = new CoverIndex();
+        let budget = context.options.comparisonLimit;
+        for (const later of chain.rules) {
+          const search = index.firstCover(later, budget);
+          budget -= search.comparisons;
+          if (budget < 0) {
+            context.limited(
+              `${table.name}/${chain.name} (${ruleset.family}): checking for shadowed rules stopped at rule ${later.index} of ${chain.rules.length} after ${context.options.comparisonLimit} rule comparisons (option comparisonLimit); rules from ${later.index} on were not checked.`,
+            );
+            break;
           }
+          if (!isDamaged(later, damaged) && decides(later.target)) index.add(later);
+          const cover = search.cover;
           if (cover === undefined) continue;
           reported.add(later.index);
           const same = actionKey(cover.target) === actionKey(later.target);

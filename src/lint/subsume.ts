@@ -10,7 +10,7 @@ import { effectiveOptions, hasUndecidableMatch } from './queries.ts';
 const ADDRESS_VALUES = new Map<string, bigint | null>();
 
 /** An address as a number (cached: large chains compare the same addresses many times). */
-function addressValue(text: string): bigint | null {
+export function addressValue(text: string): bigint | null {
   let v = ADDRESS_VALUES.get(text);
   if (v === undefined) {
     try {

@@ -1,0 +1,116 @@
+/**
+ * An index of a chain's earlier deciding rules by one cheap condition each (destination prefix,
+ * destination port, input interface or protocol), so that finding the first rule that covers a
+ * later one compares it only with rules that could: a cover's indexed condition must be implied by
+ * a condition of the covered rule, and the lookup visits every bucket such a condition can imply.
+ * The index only narrows the candidates; `ruleCovers` still decides, so it never adds coverage.
+ */
+import type { MatchOption, Rule } from '../model/ruleset.ts';
+import { effectiveOptions } from './queries.ts';
+import { addressValue, ruleCovers } from './subsume.ts';
+
+type Option<T extends MatchOption['type']> = Extract<MatchOption, { type: T }>;
+
+function positive<T extends MatchOption['type']>(rule: Rule, type: T): Option<T>[] {
+  return effectiveOptions(rule).filter((o): o is Option<T> => o.type === type && !o.negated);
+}
+
+function prefixKey(family: string, length: number, value: bigint): string {
+  const width = family === 'ipv4' ? 32n : 128n;
+  return `d|${family}|${length}|${(value >> (width - BigInt(length))).toString(16)}`;
+}
+
+/** The one bucket an earlier rule goes in; `any` when it has none of the indexed conditions. */
+function bucketOf(rule: Rule): string {
+  for (const o of positive(rule, 'address')) {
+    const v =
+      o.field === 'dst' && o.value.prefixLength !== null ? addressValue(o.value.address) : null;
+    if (v !== null && o.value.prefixLength !== null && o.value.prefixLength > 0) {
+      return prefixKey(o.value.family, o.value.prefixLength, v);
+    }
+  }
+  for (const o of positive(rule, 'port')) {
+    const only = o.ranges.length === 1 ? o.ranges[0] : undefined;
+    if (o.field === 'dst' && only !== undefined && only.from === only.to) return `p|${only.from}`;
+  }
+  for (const o of positive(rule, 'interface')) {
+    if (o.field === 'in' && !o.wildcard) return `i|${o.name}`;
+  }
+  for (const o of positive(rule, 'protocol')) return `t|${o.name}`;
+  return 'any';
+}
+
+/**
+ * Buckets whose rules could cover `rule`, or null when some condition of it is one the keys do not
+ * describe (a non-prefix mask, an empty port list): then every earlier rule is a candidate.
+ */
+function lookupKeys(rule: Rule): string[] | null {
+  const keys = ['any'];
+  for (const o of positive(rule, 'address')) {
+    if (o.field !== 'dst') continue;
+    const v = addressValue(o.value.address);
+    if (o.value.prefixLength === null || v === null) return null;
+    for (let n = 1; n <= o.value.prefixLength; n += 1) keys.push(prefixKey(o.value.family, n, v));
+  }
+  for (const o of positive(rule, 'port')) {
+    if (o.field !== 'dst') continue;
+    const first = o.ranges[0];
+    if (first === undefined) return null;
+    // A single-port cover holds only when every range of this one is that same port.
+    if (o.ranges.every((r) => r.from === first.from && r.to === first.from)) {
+      keys.push(`p|${first.from}`);
+    }
+  }
+  for (const o of positive(rule, 'interface')) {
+    if (o.field === 'in' && !o.wildcard) keys.push(`i|${o.name}`);
+  }
+  for (const o of positive(rule, 'protocol')) keys.push(`t|${o.name}`);
+  return keys;
+}
+
+export interface CoverSearch {
+  /** The first earlier rule (in chain order) that covers `rule`, if any. */
+  readonly cover: Rule | undefined;
+  /** Rules compared, for the caller's work bound. */
+  readonly comparisons: number;
+}
+
+export class CoverIndex {
+  private readonly buckets = new Map<string, { rule: Rule; order: number }[]>();
+  private readonly all: { rule: Rule; order: number }[] = [];
+
+  /** Adds a rule later rules may be covered by (the caller adds only deciding, sound rules). */
+  add(rule: Rule): void {
+    const entry = { rule, order: this.all.length };
+    this.all.push(entry);
+    const key = bucketOf(rule);
+    let list = this.buckets.get(key);
+    if (list === undefined) {
+      list = [];
+      this.buckets.set(key, list);
+    }
+    list.push(entry);
+  }
+
+  /** Compares at most `budget` rules; a search cut short says so by `comparisons > budget`. */
+  firstCover(rule: Rule, budget: number): CoverSearch {
+    const keys = lookupKeys(rule);
+    const lists =
+      keys === null ? [this.all] : [...new Set(keys)].map((k) => this.buckets.get(k) ?? []);
+    let best: { rule: Rule; order: number } | undefined;
+    let comparisons = 0;
+    for (const list of lists) {
+      for (const e of list) {
+        // Each bucket is in chain order: past the best cover so far nothing earlier remains.
+        if (best !== undefined && e.order >= best.order) break;
+        comparisons += 1;
+        if (comparisons > budget) return { cover: undefined, comparisons };
+        if (ruleCovers(e.rule, rule)) {
+          best = e;
+          break;
+        }
+      }
+    }
+    return { cover: best?.rule, comparisons };
+  }
+}
