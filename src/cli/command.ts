@@ -4,6 +4,9 @@
  * given streams, and return the exit code: 0 ok, 1 findings/errors at or above the threshold,
  * 2 usage, input or internal error.
  */
+import { parseArgs } from 'node:util';
+import type { ParseArgsOptionsConfig } from 'node:util';
+
 export interface CommandIo {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
@@ -24,4 +27,21 @@ export interface Command {
 /** Thrown by argument parsing helpers; main() prints it with the command's usage and exits 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/**
+ * `node:util` parseArgs with the conventions every command shares: strict options, positionals
+ * allowed (each command checks its own), and any parse failure turned into a UsageError.
+ */
+export function parseCommandArgs<const T extends ParseArgsOptionsConfig>(
+  argv: readonly string[],
+  options: T,
+): ReturnType<
+  typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>
+> {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
 }

@@ -1,9 +1,8 @@
 /** `dockwall chains`: the rebuilt chain order per hook and each container's paths. */
-import { parseArgs } from 'node:util';
 import { loadSnapshot } from '../../ingest/snapshot.ts';
 import { buildChainsView, formatChainsText } from '../../report/chains.ts';
 import type { Command, CommandIo } from '../command.ts';
-import { UsageError } from '../command.ts';
+import { parseCommandArgs, UsageError } from '../command.ts';
 import { SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotInputFrom } from '../snapshot-args.ts';
 
 const usage = `Usage: dockwall chains SNAPSHOT [--format text|json]
@@ -15,17 +14,10 @@ operator-written, chains nothing jumps to, and each container's network mode, ne
 ${SNAPSHOT_USAGE}`;
 
 async function run(argv: readonly string[], io: CommandIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: { ...SNAPSHOT_OPTIONS, format: { type: 'string', short: 'f' } },
-    });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const parsed = parseCommandArgs(argv, {
+    ...SNAPSHOT_OPTIONS,
+    format: { type: 'string', short: 'f' },
+  });
   const format = parsed.values.format ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError('--format must be text or json');
   const snapshot = await loadSnapshot(snapshotInputFrom(parsed.values, parsed.positionals, io.cwd));

@@ -7,9 +7,8 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command, CommandIo } from '../command.ts';
-import { UsageError } from '../command.ts';
+import { parseCommandArgs, UsageError } from '../command.ts';
 import { VERSION } from '../version.ts';
 
 const USAGE = `Usage: dockwall collect [--out DIR]
@@ -218,17 +217,9 @@ export const collectCommand: Command = {
   summary: 'Collect a host snapshot (rules, daemon.json, containers, addresses) into a directory',
   usage: USAGE,
   async run(argv: readonly string[], io: CommandIo): Promise<number> {
-    let values: { out?: string | undefined };
-    let positionals: string[];
-    try {
-      ({ values, positionals } = parseArgs({
-        args: [...argv],
-        options: { out: { type: 'string', short: 'o' } },
-        allowPositionals: true,
-      }));
-    } catch (error) {
-      throw new UsageError(error instanceof Error ? error.message : String(error));
-    }
+    const { values, positionals } = parseCommandArgs(argv, {
+      out: { type: 'string', short: 'o' },
+    });
     if (positionals.length > 0)
       throw new UsageError(`unexpected argument: ${positionals.join(' ')}`);
     const out = path.resolve(io.cwd, values.out ?? defaultOut());

@@ -4,7 +4,6 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { loadSnapshot } from '../../ingest/snapshot.ts';
 import { loadConfig } from '../../lint/config.ts';
@@ -21,7 +20,7 @@ import { RULES } from '../../../rules/index.ts';
 import type { Command, CommandIo } from '../command.ts';
 import type { ReviewAnalysis, TraceReply, TraceRequest } from './review-analysis.ts';
 import { WORKER_TAG, analyzeForReview, traceWith } from './review-analysis.ts';
-import { UsageError } from '../command.ts';
+import { parseCommandArgs } from '../command.ts';
 import { SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotInputFrom } from '../snapshot-args.ts';
 
 const USAGE = `Usage: dockwall review [SNAPSHOT_DIR | --iptables FILE …] [--config FILE]
@@ -172,17 +171,7 @@ export const review: Command = {
   summary: 'Review a host interactively in the terminal (findings, exposures, chains, tracer)',
   usage: USAGE,
   async run(argv: readonly string[], io: CommandIo): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...argv],
-        options: { ...SNAPSHOT_OPTIONS, config: { type: 'string' } },
-        allowPositionals: true,
-        strict: true,
-      });
-    } catch (error) {
-      throw new UsageError(error instanceof Error ? error.message : String(error));
-    }
+    const parsed = parseCommandArgs(argv, { ...SNAPSHOT_OPTIONS, config: { type: 'string' } });
     const input = snapshotInputFrom(parsed.values, parsed.positionals, io.cwd);
     if (io.stdin.isTTY !== true || io.stdout.isTTY !== true) {
       io.stderr.write(

@@ -1,9 +1,8 @@
 /** `dockwall rules`: every lint rule with its default severity and what it catches. */
-import { parseArgs } from 'node:util';
 import { RULES } from '../../../rules/index.ts';
 import type { RuleModule } from '../../lint/rule.ts';
 import type { Command, CommandIo } from '../command.ts';
-import { UsageError } from '../command.ts';
+import { parseCommandArgs, UsageError } from '../command.ts';
 
 const usage = `Usage: dockwall rules [--format text|json|markdown]
 
@@ -55,17 +54,11 @@ function markdown(list: readonly RuleListing[]): string {
 }
 
 async function run(argv: readonly string[], io: CommandIo): Promise<number> {
-  let format: string;
-  try {
-    const { values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      options: { format: { type: 'string', short: 'f' } },
-    });
-    format = values.format ?? 'text';
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const { values, positionals } = parseCommandArgs(argv, {
+    format: { type: 'string', short: 'f' },
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals.join(' ')}`);
+  const format = values.format ?? 'text';
   const list = listRules(RULES);
   if (format === 'json') io.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
   else if (format === 'markdown') io.stdout.write(markdown(list));

@@ -1,5 +1,4 @@
 /** `dockwall trace`: one packet's path through netfilter, rule by rule, with NAT and verdict. */
-import { parseArgs } from 'node:util';
 import { describeAddress } from '../../docker/address.ts';
 import { buildNetworkContext, externalInterface } from '../../docker/context.ts';
 import { parseCidr, prefixMask, addressBits } from '../../engine/addr.ts';
@@ -10,7 +9,7 @@ import type { Family } from '../../model/ruleset.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import type { Packet, Trace } from '../../model/trace.ts';
 import type { Command, CommandIo } from '../command.ts';
-import { UsageError } from '../command.ts';
+import { parseCommandArgs, UsageError } from '../command.ts';
 import { SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotInputFrom } from '../snapshot-args.ts';
 
 const usage = `Usage: dockwall trace SNAPSHOT --from ADDR [--in IFACE] --to ADDR:PORT [--proto tcp|udp] [--json]
@@ -234,24 +233,14 @@ export function formatTraceText(j: TraceJson): string {
 }
 
 async function run(argv: readonly string[], io: CommandIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        ...SNAPSHOT_OPTIONS,
-        from: { type: 'string' },
-        in: { type: 'string' },
-        to: { type: 'string' },
-        proto: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const parsed = parseCommandArgs(argv, {
+    ...SNAPSHOT_OPTIONS,
+    from: { type: 'string' },
+    in: { type: 'string' },
+    to: { type: 'string' },
+    proto: { type: 'string' },
+    json: { type: 'boolean' },
+  });
   const v = parsed.values;
   if (v.from === undefined) throw new UsageError('--from ADDR is required');
   if (v.to === undefined) throw new UsageError('--to ADDR:PORT is required');
