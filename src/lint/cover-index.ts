@@ -1,6 +1,6 @@
 /**
- * An index of a chain's earlier deciding rules by one cheap condition each (destination prefix,
- * destination port, input interface or protocol), so that finding the first rule that covers a
+ * An index of a chain's earlier deciding rules by one cheap condition each (destination or source
+ * prefix, destination port, input interface or protocol), so that finding the first rule that covers a
  * later one compares it only with rules that could: a cover's indexed condition must be implied by
  * a condition of the covered rule, and the lookup visits every bucket such a condition can imply.
  * The index only narrows the candidates; `ruleCovers` still decides, so it never adds coverage.
@@ -11,32 +11,46 @@ import { addressValue, ruleCovers } from './subsume.ts';
 
 type Option<T extends MatchOption['type']> = Extract<MatchOption, { type: T }>;
 
-function positive<T extends MatchOption['type']>(rule: Rule, type: T): Option<T>[] {
-  return effectiveOptions(rule).filter((o): o is Option<T> => o.type === type && !o.negated);
+function positive<T extends MatchOption['type']>(
+  options: readonly MatchOption[],
+  type: T,
+): Option<T>[] {
+  return options.filter((o): o is Option<T> => o.type === type && !o.negated);
 }
 
-function prefixKey(family: string, length: number, value: bigint): string {
-  const width = family === 'ipv4' ? 32n : 128n;
-  return `d|${family}|${length}|${(value >> (width - BigInt(length))).toString(16)}`;
+/** `family|length` of a prefix bucket, per address field. */
+function lengthKey(field: string, family: string, length: number): string {
+  return `${field}|${family}|${length}`;
 }
+
+function prefixKey(field: string, family: string, length: number, value: bigint): string {
+  const width = family === 'ipv4' ? 32n : 128n;
+  return `a|${lengthKey(field, family, length)}|${(value >> (width - BigInt(length))).toString(16)}`;
+}
+
+/** Destination prefixes first (the most selective in kube-proxy and Docker chains), then sources. */
+const FIELDS = ['dst', 'src'] as const;
 
 /** The one bucket an earlier rule goes in; `any` when it has none of the indexed conditions. */
 function bucketOf(rule: Rule): string {
-  for (const o of positive(rule, 'address')) {
-    const v =
-      o.field === 'dst' && o.value.prefixLength !== null ? addressValue(o.value.address) : null;
-    if (v !== null && o.value.prefixLength !== null && o.value.prefixLength > 0) {
-      return prefixKey(o.value.family, o.value.prefixLength, v);
+  const options = effectiveOptions(rule);
+  for (const field of FIELDS) {
+    for (const o of positive(options, 'address')) {
+      const length = o.value.prefixLength;
+      const v = o.field === field && length !== null ? addressValue(o.value.address) : null;
+      if (v !== null && length !== null && length > 0) {
+        return prefixKey(field, o.value.family, length, v);
+      }
     }
   }
-  for (const o of positive(rule, 'port')) {
+  for (const o of positive(options, 'port')) {
     const only = o.ranges.length === 1 ? o.ranges[0] : undefined;
     if (o.field === 'dst' && only !== undefined && only.from === only.to) return `p|${only.from}`;
   }
-  for (const o of positive(rule, 'interface')) {
+  for (const o of positive(options, 'interface')) {
     if (o.field === 'in' && !o.wildcard) return `i|${o.name}`;
   }
-  for (const o of positive(rule, 'protocol')) return `t|${o.name}`;
+  for (const o of positive(options, 'protocol')) return `t|${o.name}`;
   return 'any';
 }
 
@@ -44,15 +58,20 @@ function bucketOf(rule: Rule): string {
  * Buckets whose rules could cover `rule`, or null when some condition of it is one the keys do not
  * describe (a non-prefix mask, an empty port list): then every earlier rule is a candidate.
  */
-function lookupKeys(rule: Rule): string[] | null {
+function lookupKeys(rule: Rule, lengths: ReadonlySet<string>): string[] | null {
+  const options = effectiveOptions(rule);
   const keys = ['any'];
-  for (const o of positive(rule, 'address')) {
-    if (o.field !== 'dst') continue;
+  for (const o of positive(options, 'address')) {
     const v = addressValue(o.value.address);
     if (o.value.prefixLength === null || v === null) return null;
-    for (let n = 1; n <= o.value.prefixLength; n += 1) keys.push(prefixKey(o.value.family, n, v));
+    // Only prefix lengths some indexed rule has can hold a cover.
+    for (let n = 1; n <= o.value.prefixLength; n += 1) {
+      if (lengths.has(lengthKey(o.field, o.value.family, n))) {
+        keys.push(prefixKey(o.field, o.value.family, n, v));
+      }
+    }
   }
-  for (const o of positive(rule, 'port')) {
+  for (const o of positive(options, 'port')) {
     if (o.field !== 'dst') continue;
     const first = o.ranges[0];
     if (first === undefined) return null;
@@ -61,10 +80,10 @@ function lookupKeys(rule: Rule): string[] | null {
       keys.push(`p|${first.from}`);
     }
   }
-  for (const o of positive(rule, 'interface')) {
+  for (const o of positive(options, 'interface')) {
     if (o.field === 'in' && !o.wildcard) keys.push(`i|${o.name}`);
   }
-  for (const o of positive(rule, 'protocol')) keys.push(`t|${o.name}`);
+  for (const o of positive(options, 'protocol')) keys.push(`t|${o.name}`);
   return keys;
 }
 
@@ -78,12 +97,16 @@ export interface CoverSearch {
 export class CoverIndex {
   private readonly buckets = new Map<string, { rule: Rule; order: number }[]>();
   private readonly all: { rule: Rule; order: number }[] = [];
+  /** `family|length` of the destination prefixes rules are indexed by. */
+  private readonly lengths = new Set<string>();
 
   /** Adds a rule later rules may be covered by (the caller adds only deciding, sound rules). */
   add(rule: Rule): void {
     const entry = { rule, order: this.all.length };
     this.all.push(entry);
     const key = bucketOf(rule);
+    const prefix = /^a\|(\w+\|\w+\|\d+)\|/.exec(key)?.[1];
+    if (prefix !== undefined) this.lengths.add(prefix);
     let list = this.buckets.get(key);
     if (list === undefined) {
       list = [];
@@ -94,7 +117,8 @@ export class CoverIndex {
 
   /** Compares at most `budget` rules; a search cut short says so by `comparisons > budget`. */
   firstCover(rule: Rule, budget: number): CoverSearch {
-    const keys = lookupKeys(rule);
+    if (this.all.length === 0) return { cover: undefined, comparisons: 0 };
+    const keys = lookupKeys(rule, this.lengths);
     const lists =
       keys === null ? [this.all] : [...new Set(keys)].map((k) => this.buckets.get(k) ?? []);
     let best: { rule: Rule; order: number } | undefined;

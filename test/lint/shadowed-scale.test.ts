@@ -29,25 +29,16 @@ describe('CoverIndex', () => {
   it('finds the same first cover as comparing with every earlier rule', () => {
     // Rules mixing every indexed condition, wider and narrower, negated and not.
     const parts = [
-      [
-        '',
-        '-d 10.0.0.0/8',
-        '-d 10.1.0.0/16',
-        '-d 10.1.2.3/32',
-        '! -d 10.1.2.3/32',
-        '-s 10.1.0.0/16',
-      ],
+      ['', '-d 10.0.0.0/8', '-d 10.1.0.0/16', '-d 10.1.2.3/32', '! -d 10.1.2.3/32'],
+      ['', '-s 10.1.0.0/16', '-s 10.1.2.0/24', '-s 10.1.2.9/32'],
       ['', '-p tcp -m tcp --dport 22', '-p tcp -m tcp --dport 1:1024', '-p udp -m udp --dport 53'],
       ['', '-i eth0', '-i eth+', '! -i eth1'],
     ];
-    const lines: string[] = [];
-    let n = 0;
-    for (const a of parts[0] ?? [])
-      for (const b of parts[1] ?? [])
-        for (const c of parts[2] ?? []) {
-          n += 1;
-          lines.push(`${a} ${b} ${c} -j ${n % 3 === 0 ? 'DROP' : 'ACCEPT'}`);
-        }
+    const combos = parts.reduce<string[]>(
+      (acc, options) => acc.flatMap((x) => options.map((o) => `${x} ${o}`)),
+      [''],
+    );
+    const lines = combos.map((c, i) => `${c} -j ${i % 3 === 0 ? 'DROP' : 'ACCEPT'}`);
     // Visit them in an order where narrow rules come both before and after wide ones.
     const shuffled = lines
       .map((l, i) => ({ l, k: (i * 37) % lines.length }))
