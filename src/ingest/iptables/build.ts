@@ -4,7 +4,13 @@
  * Diagnostic. Lines that do not parse are reported and skipped; the rest is still read.
  */
 import type { CstNode, IToken } from 'chevrotain';
-import { IptablesLexer, Newline, parseLine } from '../../../grammar/index.ts';
+import {
+  Counters as CountersToken,
+  IptablesLexer,
+  Newline,
+  Option as OptionToken,
+  parseLine,
+} from '../../../grammar/index.ts';
 import type {
   Chain,
   Counters,
@@ -273,6 +279,17 @@ export function buildRuleset(
         t.endLine = lineNo;
       }
       const first = tokens[0] as IToken;
+      // Fast path: a line opening with an option (`-A …`, `[0:0] -A …`) is always a valid
+      // commandLine, since every other token is an Item; the semantic layer reads its tokens
+      // directly, so the CST the parser would build is skipped. All other lines go through it.
+      const second = tokens[1];
+      if (
+        first.tokenType === OptionToken ||
+        (first.tokenType === CountersToken && second?.tokenType === OptionToken)
+      ) {
+        commandLine(tokens, first);
+        continue;
+      }
       const parsed = parseLine(tokens);
       if (parsed.errors.length > 0) {
         const e = parsed.errors[0];
@@ -416,43 +433,9 @@ export function buildRuleset(
           }
           current = null;
           break;
-        case 'commandLine': {
-          const words: ArgWord[] = [];
-          let prefixCounters: Counters | null = null;
-          for (const t of tokens) {
-            if (words.length === 0 && prefixCounters === null && /^\[\d+:\d+\]$/.test(t.image)) {
-              prefixCounters = parseCounters(t.image);
-              continue;
-            }
-            words.push(toArgWord(t));
-          }
-          for (const w of words) {
-            if (w.unterminatedAt !== null) {
-              diagnostics.push(
-                diagnostic(
-                  'unterminated-quote',
-                  'error',
-                  'quote not closed: iptables reads the rest of the line as one word',
-                  {
-                    file,
-                    line: w.line,
-                    column: w.unterminatedAt,
-                  },
-                ),
-              );
-            }
-          }
-          const last = tokens[tokens.length - 1] as IToken;
-          const lineEnd = lineStr.charCodeAt(last.endColumn ?? lineStr.length);
-          if (lineEnd === 32 || lineEnd === 9) dialect('trailing-blank', tokenLocation(file, last));
-          if (first.startColumn !== 1 && !first.image.startsWith('[')) {
-            // Leading blanks are accepted by iptables-restore; nothing to report.
-          }
-          const location = tokenLocation(file, first);
-          if (!sawTableLine && kind === null) kind = 'list-rules';
-          applyCommand(words, prefixCounters, location, lineText(first));
+        case 'commandLine':
+          commandLine(tokens, first);
           break;
-        }
       }
     }
     lineBase += newlines;
@@ -461,6 +444,43 @@ export function buildRuleset(
   if (current !== null && sawTableLine) {
     const t: TableDraft = current;
     dialect('missing-commit', t.location);
+  }
+
+  function commandLine(tokens: IToken[], first: IToken): void {
+    const words: ArgWord[] = [];
+    let prefixCounters: Counters | null = null;
+    for (const t of tokens) {
+      if (words.length === 0 && prefixCounters === null && /^\[\d+:\d+\]$/.test(t.image)) {
+        prefixCounters = parseCounters(t.image);
+        continue;
+      }
+      words.push(toArgWord(t));
+    }
+    for (const w of words) {
+      if (w.unterminatedAt !== null) {
+        diagnostics.push(
+          diagnostic(
+            'unterminated-quote',
+            'error',
+            'quote not closed: iptables reads the rest of the line as one word',
+            {
+              file,
+              line: w.line,
+              column: w.unterminatedAt,
+            },
+          ),
+        );
+      }
+    }
+    const last = tokens[tokens.length - 1] as IToken;
+    const lineEnd = lineStr.charCodeAt(last.endColumn ?? lineStr.length);
+    if (lineEnd === 32 || lineEnd === 9) dialect('trailing-blank', tokenLocation(file, last));
+    if (first.startColumn !== 1 && !first.image.startsWith('[')) {
+      // Leading blanks are accepted by iptables-restore; nothing to report.
+    }
+    const location = tokenLocation(file, first);
+    if (!sawTableLine && kind === null) kind = 'list-rules';
+    applyCommand(words, prefixCounters, location, lineText(first));
   }
 
   function applyCommand(
