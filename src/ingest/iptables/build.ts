@@ -31,8 +31,12 @@ import { loc, parseRuleSpec } from './rule.ts';
 import type { ArgWord } from './words.ts';
 import { toArgWord } from './words.ts';
 
-/** Bytes of text lexed per lexer call (rounded up to a whole line). */
-const CHUNK_SIZE = 1 << 16;
+/**
+ * Bytes of text lexed per lexer call (rounded up to a whole line). 16 KiB: a chunk's tokens stay
+ * alive while its lines are read, and smaller chunks let fewer of them survive a scavenge
+ * (measured faster than 64 KiB and 256 KiB on the 100k-rule dump; 4 KiB gains nothing more).
+ */
+const CHUNK_SIZE = 1 << 14;
 
 const BUILTIN_CHAINS: Readonly<Record<string, readonly string[]>> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
