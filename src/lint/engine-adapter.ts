@@ -16,6 +16,9 @@ export function adaptEngines(
     engines.map((e) => [e.engine.family, e.context]),
   );
   const reachCache = new Map<string, EngineRuleReach[]>();
+  // Exposures and several rules trace the same witness packets; a trace walks the whole ruleset
+  // (seconds per hundred on a 100k-rule host), and the engine answers a packet the same each time.
+  const traceCache = new Map<string, Trace | null>();
 
   const ruleReachOf = (engine: Engine, table: string): EngineRuleReach[] => {
     const key = `${engine.family}/${table}`;
@@ -33,7 +36,12 @@ export function adaptEngines(
       return contexts.get(family)?.localAddresses ?? [];
     },
     trace(packet: Packet): Trace | null {
-      return byFamily.get(packet.family)?.trace(packet) ?? null;
+      const key = JSON.stringify(packet);
+      const cached = traceCache.get(key);
+      if (cached !== undefined) return cached;
+      const trace = byFamily.get(packet.family)?.trace(packet) ?? null;
+      traceCache.set(key, trace);
+      return trace;
     },
     sourcesReaching(family, interfaces, queries): SourceReach[][] | null {
       const engine = byFamily.get(family);
