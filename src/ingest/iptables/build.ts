@@ -5,11 +5,14 @@
  */
 import type { CstNode, IToken } from 'chevrotain';
 import {
+  ChainStart as ChainStartToken,
   Counters as CountersToken,
+  Dash as DashToken,
   IptablesLexer,
   Newline,
   Option as OptionToken,
   parseLine,
+  Word as WordToken,
 } from '../../../grammar/index.ts';
 import type {
   Chain,
@@ -294,34 +297,21 @@ export function buildRuleset(
         commandLine(tokens, first);
         continue;
       }
-      const parsed = parseLine(tokens);
-      if (parsed.errors.length > 0) {
-        const e = parsed.errors[0];
-        const at =
-          // Chevrotain reports a missing token at a virtual EOF token (no position): use the line start.
-          e !== undefined && e.token.startOffset >= 0 && e.token.tokenType.name !== 'EOF'
-            ? e.token
-            : first;
-        const shown = lineText(first);
-        diagnostics.push(
-          diagnostic(
-            'parse-error',
-            'error',
-            `not an iptables line: '${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}'`,
-            tokenLocation(file, at),
-            'remove shell prompts and command output around the dump',
-          ),
-        );
-        continue;
+      // Same for a plain chain line (`:NAME POLICY [p:b]`), the other common line of a dump.
+      let lineKind: string | undefined;
+      const n = tokens.length;
+      if (
+        first.tokenType === ChainStartToken &&
+        (n === 1 ||
+          ((second?.tokenType === DashToken || second?.tokenType === WordToken) &&
+            (n === 2 || (n === 3 && tokens[2]?.tokenType === CountersToken))))
+      ) {
+        lineKind = 'chainLine';
+      } else {
+        lineKind = cstLineKind(tokens, first);
+        if (lineKind === undefined) continue;
       }
-      const lineNode = parsed.cst.children;
-      const child = (lineNode.commandLine ??
-        lineNode.commentLine ??
-        lineNode.chainLine ??
-        lineNode.tableLine ??
-        lineNode.commitLine)?.[0] as CstNode | undefined;
-      if (child === undefined) continue;
-      switch (child.name) {
+      switch (lineKind) {
         case 'commentLine': {
           const image = first.image;
           if (first.startColumn !== 1) dialect('indented-comment', tokenLocation(file, first));
@@ -448,6 +438,37 @@ export function buildRuleset(
   if (current !== null && sawTableLine) {
     const t: TableDraft = current;
     dialect('missing-commit', t.location);
+  }
+
+  /** Parses an unusual line with the grammar: its kind, or undefined when reported as an error. */
+  function cstLineKind(tokens: IToken[], first: IToken): string | undefined {
+    const parsed = parseLine(tokens);
+    if (parsed.errors.length > 0) {
+      const e = parsed.errors[0];
+      const at =
+        // Chevrotain reports a missing token at a virtual EOF token (no position): use the line start.
+        e !== undefined && e.token.startOffset >= 0 && e.token.tokenType.name !== 'EOF'
+          ? e.token
+          : first;
+      const shown = lineText(first);
+      diagnostics.push(
+        diagnostic(
+          'parse-error',
+          'error',
+          `not an iptables line: '${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}'`,
+          tokenLocation(file, at),
+          'remove shell prompts and command output around the dump',
+        ),
+      );
+      return undefined;
+    }
+    const lineNode = parsed.cst.children;
+    const child = (lineNode.commandLine ??
+      lineNode.commentLine ??
+      lineNode.chainLine ??
+      lineNode.tableLine ??
+      lineNode.commitLine)?.[0] as CstNode | undefined;
+    return child?.name;
   }
 
   function commandLine(tokens: IToken[], first: IToken): void {
