@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULT_OPTIONS, expectedRuleCount, generateKubeDockerRuleset } from './gen-ruleset.ts';
+import { generateHostFiles } from './generate-host.ts';
 
 // Compiled to dist/bench/parse.js: the repository root is two levels up.
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -104,8 +104,10 @@ else console.log(`23k-rule corpus dump: skipped (${corpusDump} absent)`);
 const dir = mkdtempSync(join(tmpdir(), 'dwp-bench-'));
 try {
   const generated = join(dir, 'kube-docker.rules');
-  writeFileSync(generated, generateKubeDockerRuleset(DEFAULT_OPTIONS));
-  console.log(`generated dump: ${expectedRuleCount(DEFAULT_OPTIONS)} rules`);
+  // The iptables-save.txt of the generated host every bench uses (bench/generate-host.ts).
+  const host = generateHostFiles();
+  writeFileSync(generated, host.files['iptables-save.txt'] ?? '');
+  console.log(`generated dump: ${host.rules} rules`);
   bench('generated kube-proxy + Docker 28 dump', generated);
 } finally {
   rmSync(dir, { recursive: true, force: true });

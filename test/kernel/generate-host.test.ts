@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateHost, generateHostFiles } from '../../bench/generate-host.ts';
+import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { printRuleset } from '../../src/model/print-ruleset.ts';
 import { labCapability } from '../../src/lab/netns.ts';
 
 const small = { services: 120, endpointsPerService: 4, containers: 60, networks: 4, seed: 7 };
@@ -32,6 +34,17 @@ describe('generated kube-proxy + Docker host', () => {
     const c = generateHostFiles({ ...small, seed: 8 });
     expect(a.files).toEqual(b.files);
     expect(c.files['iptables-save.txt']).not.toEqual(a.files['iptables-save.txt']);
+  });
+
+  it('parses without diagnostics into all its rules, and prints to a fixed point', () => {
+    const g = generateHostFiles(small);
+    const r = parseIptables(g.files['iptables-save.txt'] ?? '', { file: 'iptables-save.txt' });
+    expect(r.diagnostics).toEqual([]);
+    const rules = r.ruleset.tables.flatMap((t) => t.chains.flatMap((c) => c.rules));
+    expect(rules).toHaveLength(g.rules);
+    // Rules are written in restore order, not save order; printed once they are canonical.
+    const printed = printRuleset(r.ruleset);
+    expect(printRuleset(parseIptables(printed, { file: 'printed' }).ruleset)).toBe(printed);
   });
 
   it('implements every published port in the rules and the listeners', () => {
