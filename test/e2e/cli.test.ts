@@ -34,7 +34,7 @@ function dockwall(
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'dockwall-e2e-'));
 
 describe.skipIf(!built)(
-  'built CLI (skipped: dist/ not built — run `npm test`, which builds it)',
+  built ? 'built CLI' : 'built CLI (skipped: dist/ not built — run `npm test`, which builds it)',
   () => {
     const schema = JSON.parse(
       readFileSync(path.join(repoRoot, 'docs/audit-result.schema.json'), 'utf8'),
@@ -164,8 +164,11 @@ describe.skipIf(!built)(
       expect(r.stdout).toMatch(/cshare — network mode container:\S+ → cbase/);
     });
 
-    describe.skipIf(!existsSync(path.join(repoRoot, EXAMPLE)))(
-      'the README example host (skipped: fixtures/example-host not present)',
+    const hasExample = existsSync(path.join(repoRoot, EXAMPLE));
+    describe.skipIf(!hasExample)(
+      hasExample
+        ? 'the README example host'
+        : 'the README example host (skipped: fixtures/example-host not present)',
       () => {
         it('audit fixtures/example-host finds the ufw bypass and exits 1', () => {
           const r = dockwall(['audit', EXAMPLE]);
