@@ -49,6 +49,8 @@ interface Env {
   readonly connmarkZero: boolean;
   readonly resolve: Resolver;
   readonly print: (rule: Rule) => string;
+  /** Whether long chains skip rules through their key index (false: plain linear walk). */
+  readonly indexed: boolean;
 }
 
 /** Rule addresses are parsed once per text, not once per packet. */
@@ -71,6 +73,7 @@ export class Interpreter {
     context: NetworkContext,
     print: (rule: Rule) => string,
     resolve: Resolver = () => true,
+    indexed = true,
   ) {
     const family = ruleset.family;
     const w = addressBits(family);
@@ -90,10 +93,16 @@ export class Interpreter {
       if (c !== null) routes.push({ ...c, mask: prefixMask(c.length, w), device: r.device });
     }
     routes.sort((a, b) => b.length - a.length);
-    const connmarkZero = !ruleset.tables.some((t) =>
-      t.chains.some((c) => c.rules.some((r) => r.target?.kind === 'CONNMARK')),
-    );
-    this.env = { ruleset, family, locals, routes, connmarkZero, resolve, print };
+    this.env = {
+      ruleset,
+      family,
+      locals,
+      routes,
+      connmarkZero: connmarkZeroOf(ruleset),
+      resolve,
+      print,
+      indexed,
+    };
   }
 
   isLocal(addr: bigint): boolean {
@@ -232,98 +241,126 @@ class Run {
     stack: readonly string[],
   ): { kind: 'continue' | 'accept' | 'drop' | 'reject'; by: string } {
     const inner = [...stack, chain.name];
-    for (const rule of chain.rules) {
-      const m = this.matches(rule, p);
-      const ref = `${table.name}/${chain.name}#${rule.index}`;
-      // an unmodelled match decided this rule either way: the outcome is only possible
-      if (m.uncertain) this.uncertain.add(ref);
-      if (!m.matched) continue;
-      const t = rule.target;
-      const say = (action: string): void =>
-        this.step(hook, table, chain, rule, action, m.uncertain);
-      if (t === null) {
-        say('count');
-        continue;
-      }
-      switch (t.kind) {
-        case 'ACCEPT':
-          say('ACCEPT');
-          return { kind: 'accept', by: ref };
-        case 'DROP':
-          say('DROP');
-          return { kind: 'drop', by: ref };
-        case 'REJECT':
-          say(`REJECT ${t.rejectWith}`.trim());
-          return { kind: 'reject', by: ref };
-        case 'QUEUE':
-        case 'NFQUEUE':
-          // userspace decides; follow the resolver's guess for unknowns
-          this.uncertain.add(ref);
-          say(t.kind);
-          return { kind: this.env.resolve(rule, queueOption(t)) ? 'accept' : 'drop', by: ref };
-        case 'RETURN':
-          say('RETURN');
-          return { kind: 'continue', by: ref };
-        case 'jump': {
-          const sub = table.chains.find((c) => c.name === t.chain);
-          if (sub === undefined || inner.includes(t.chain)) {
-            this.uncertain.add(ref);
-            say(
-              `${t.goto ? 'goto' : 'jump'} ${t.chain} (not followed: ${sub === undefined ? 'missing chain' : 'loop'})`,
-            );
-            continue;
-          }
-          say(`${t.goto ? 'goto' : 'jump'} ${t.chain}`);
-          const r = this.chain(hook, table, sub, p, inner);
-          if (r.kind !== 'continue') return r;
-          if (t.goto) return r;
-          continue;
-        }
-        case 'DNAT':
-        case 'REDIRECT': {
-          this.dnat(p, t);
-          say(natText(t));
-          return { kind: 'accept', by: ref };
-        }
-        case 'SNAT':
-        case 'MASQUERADE':
-          say(natText(t));
-          return { kind: 'accept', by: ref };
-        case 'TPROXY':
-          say('TPROXY');
-          return { kind: 'accept', by: ref };
-        case 'MARK':
-          p.mark = ((p.mark & ~t.mask) ^ t.value) >>> 0;
-          say(`MARK set 0x${p.mark.toString(16)}`);
-          continue;
-        case 'NOTRACK':
-          p.state = 'UNTRACKED';
-          say('NOTRACK');
-          continue;
-        case 'CT':
-          if (t.options.some((o) => o.option === 'notrack' || o.option === '--notrack'))
-            p.state = 'UNTRACKED';
-          say('CT');
-          continue;
-        case 'CONNMARK':
-          if (t.options.some((o) => /restore-mark/.test(o.option))) {
-            // the connection mark is not modelled: keep the packet's mark (one possible value)
-            this.uncertain.add(ref);
-          }
-          say('CONNMARK');
-          continue;
-        case 'LOG':
-        case 'NFLOG':
-        case 'TCPMSS':
-        case 'CHECKSUM':
-          say(t.kind);
-          continue;
-        case 'extension':
-          say(`${t.name} (not modelled, falls through)`);
-          continue;
-      }
+    const rules = chain.rules;
+    const index = this.env.indexed ? chainIndex(chain, this.env.family) : null;
+    // only the rules whose key the packet can meet, in chain order (null: every rule)
+    let order = index === null ? null : candidates(index, p);
+    const { dst, dport, proto } = p;
+    let k = 0;
+    let i = order === null ? 0 : (order[0] ?? rules.length);
+    while (i < rules.length) {
+      const rule = rules[i];
+      if (rule === undefined) break;
+      const r = this.rule(hook, table, chain, rule, p, inner);
+      if (r !== null) return r;
+      // headers change only in terminal targets today; should a rule ever change them and go
+      // on, the index chosen for the old headers no longer applies: walk the rest one by one
+      if (order !== null && (p.dst !== dst || p.dport !== dport || p.proto !== proto)) order = null;
+      if (order === null) i++;
+      else i = order[++k] ?? rules.length;
     }
     return { kind: 'continue', by: '' };
+  }
+
+  /** One rule: a verdict that ends the chain, or null to go on with the next rule. */
+  private rule(
+    hook: Hook,
+    table: Table,
+    chain: Chain,
+    rule: Rule,
+    p: Concrete,
+    inner: readonly string[],
+  ): { kind: 'continue' | 'accept' | 'drop' | 'reject'; by: string } | null {
+    const m = this.matches(rule, p);
+    if (!m.matched && !m.uncertain) return null;
+    const ref = `${table.name}/${chain.name}#${rule.index}`;
+    // an unmodelled match decided this rule either way: the outcome is only possible
+    if (m.uncertain) this.uncertain.add(ref);
+    if (!m.matched) return null;
+    const t = rule.target;
+    const say = (action: string): void => this.step(hook, table, chain, rule, action, m.uncertain);
+    if (t === null) {
+      say('count');
+      return null;
+    }
+    switch (t.kind) {
+      case 'ACCEPT':
+        say('ACCEPT');
+        return { kind: 'accept', by: ref };
+      case 'DROP':
+        say('DROP');
+        return { kind: 'drop', by: ref };
+      case 'REJECT':
+        say(`REJECT ${t.rejectWith}`.trim());
+        return { kind: 'reject', by: ref };
+      case 'QUEUE':
+      case 'NFQUEUE':
+        // userspace decides; follow the resolver's guess for unknowns
+        this.uncertain.add(ref);
+        say(t.kind);
+        return { kind: this.env.resolve(rule, queueOption(t)) ? 'accept' : 'drop', by: ref };
+      case 'RETURN':
+        say('RETURN');
+        return { kind: 'continue', by: ref };
+      case 'jump': {
+        const sub = chainsOf(table).get(t.chain);
+        if (sub === undefined || inner.includes(t.chain)) {
+          this.uncertain.add(ref);
+          say(
+            `${t.goto ? 'goto' : 'jump'} ${t.chain} (not followed: ${sub === undefined ? 'missing chain' : 'loop'})`,
+          );
+          return null;
+        }
+        say(`${t.goto ? 'goto' : 'jump'} ${t.chain}`);
+        const r = this.chain(hook, table, sub, p, inner);
+        if (r.kind !== 'continue') return r;
+        if (t.goto) return r;
+        return null;
+      }
+      case 'DNAT':
+      case 'REDIRECT': {
+        this.dnat(p, t);
+        say(natText(t));
+        return { kind: 'accept', by: ref };
+      }
+      case 'SNAT':
+      case 'MASQUERADE':
+        say(natText(t));
+        return { kind: 'accept', by: ref };
+      case 'TPROXY':
+        say('TPROXY');
+        return { kind: 'accept', by: ref };
+      case 'MARK':
+        p.mark = ((p.mark & ~t.mask) ^ t.value) >>> 0;
+        say(`MARK set 0x${p.mark.toString(16)}`);
+        return null;
+      case 'NOTRACK':
+        p.state = 'UNTRACKED';
+        say('NOTRACK');
+        return null;
+      case 'CT':
+        if (t.options.some((o) => o.option === 'notrack' || o.option === '--notrack'))
+          p.state = 'UNTRACKED';
+        say('CT');
+        return null;
+      case 'CONNMARK':
+        if (t.options.some((o) => /restore-mark/.test(o.option))) {
+          // the connection mark is not modelled: keep the packet's mark (one possible value)
+          this.uncertain.add(ref);
+        }
+        say('CONNMARK');
+        return null;
+      case 'LOG':
+      case 'NFLOG':
+      case 'TCPMSS':
+      case 'CHECKSUM':
+        say(t.kind);
+        return null;
+      case 'extension':
+        say(`${t.name} (not modelled, falls through)`);
+        return null;
+    }
+    return null;
   }
 
   private dnat(p: Concrete, t: Target): void {
@@ -473,6 +510,147 @@ class Run {
         return null;
     }
   }
+}
+
+/** Chains shorter than this are walked rule by rule (building and consulting the index costs more). */
+const MIN_INDEXED = 24;
+/** A multi-port `--dport` spanning at most this many ports is keyed by each of its ports. */
+const MAX_KEYED_PORTS = 64;
+
+/**
+ * A long chain's rules grouped by a header value each one requires outright: a plain `-d` (the
+ * address under its mask) or else a plain `--dport`. A rule whose required value the packet does
+ * not have fails that option, so it cannot match and leaves no step and no uncertainty — exactly
+ * what walking it would do — and a packet visits only the rules of its own groups plus the
+ * unkeyed ones. kube-proxy's KUBE-SERVICES and Docker's chains are thousands of such rules.
+ */
+interface ChainIndex {
+  /** Per distinct `-d` mask: rule positions by masked address. */
+  readonly dst: readonly { readonly mask: bigint; readonly rules: Map<bigint, number[]> }[];
+  /** Rule positions by destination port (rules keyed by port only). */
+  readonly dport: Map<number, number[]>;
+  /** Positions of rules with no usable key: always visited. */
+  readonly other: readonly number[];
+}
+
+/** Keyed by the rule list itself, so a chain given a new list gets a new index. */
+const indexes = new WeakMap<readonly Rule[], { family: string; index: ChainIndex | null }>();
+
+function chainIndex(chain: Chain, family: Ruleset['family']): ChainIndex | null {
+  let entry = indexes.get(chain.rules);
+  if (entry?.family !== family) {
+    entry = {
+      family,
+      index: chain.rules.length < MIN_INDEXED ? null : buildIndex(chain, family),
+    };
+    indexes.set(chain.rules, entry);
+  }
+  return entry.index;
+}
+
+function buildIndex(chain: Chain, family: Ruleset['family']): ChainIndex {
+  const byMask = new Map<bigint, Map<bigint, number[]>>();
+  const dport = new Map<number, number[]>();
+  const other: number[] = [];
+  const add = <K>(map: Map<K, number[]>, key: K, i: number): void => {
+    const list = map.get(key);
+    if (list === undefined) map.set(key, [i]);
+    else list.push(i);
+  };
+  chain.rules.forEach((rule, i) => {
+    let dst: { value: bigint; mask: bigint } | null = null;
+    let ports: readonly { from: number; to: number }[] | null = null;
+    for (const o of [...rule.core, ...rule.matches.flatMap((x) => x.options)]) {
+      if (o.negated) continue;
+      if (o.type === 'address' && o.field === 'dst' && dst === null) {
+        const a = addressOf(o.value.address, family);
+        const mask = addressOf(o.value.mask, family);
+        if (a !== null && mask !== null) dst = { value: a & mask, mask };
+      } else if (o.type === 'port' && o.field === 'dst' && ports === null) {
+        const span = o.ranges.reduce((n, r) => n + Math.max(0, r.to - r.from + 1), 0);
+        if (span <= MAX_KEYED_PORTS) ports = o.ranges;
+      }
+    }
+    if (dst !== null) {
+      let rules = byMask.get(dst.mask);
+      if (rules === undefined) {
+        rules = new Map<bigint, number[]>();
+        byMask.set(dst.mask, rules);
+      }
+      add(rules, dst.value, i);
+    } else if (ports !== null) {
+      const seen = new Set<number>();
+      for (const r of ports) for (let v = r.from; v <= r.to; v++) seen.add(v);
+      for (const v of seen) add(dport, v, i);
+    } else other.push(i);
+  });
+  return { dst: [...byMask].map(([mask, rules]) => ({ mask, rules })), dport, other };
+}
+
+/** Positions, ascending, of the rules the packet's destination and port leave possible. */
+function candidates(index: ChainIndex, p: Concrete): readonly number[] {
+  const lists: (readonly number[])[] = [];
+  if (index.other.length > 0) lists.push(index.other);
+  for (const g of index.dst) {
+    const l = g.rules.get(p.dst & g.mask);
+    if (l !== undefined) lists.push(l);
+  }
+  // a port match fails outright on a protocol without ports
+  if (PORT_PROTOCOLS.includes(p.proto)) {
+    const l = index.dport.get(p.dport);
+    if (l !== undefined) lists.push(l);
+  }
+  if (lists.length === 0) return [];
+  if (lists.length === 1) return lists[0] ?? [];
+  // every rule sits in one group and the packet meets one key per group: no duplicates
+  return lists.reduce(merge);
+}
+
+function merge(a: readonly number[], b: readonly number[]): readonly number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i] ?? 0;
+    const y = b[j] ?? 0;
+    if (x < y) {
+      out.push(x);
+      i++;
+    } else {
+      out.push(y);
+      j++;
+    }
+  }
+  for (; i < a.length; i++) out.push(a[i] ?? 0);
+  for (; j < b.length; j++) out.push(b[j] ?? 0);
+  return out;
+}
+
+/** A table's chains by name (the first of a repeated name, as a search from the top finds). */
+const chainMaps = new WeakMap<Table, Map<string, Chain>>();
+
+function chainsOf(table: Table): Map<string, Chain> {
+  let map = chainMaps.get(table);
+  if (map === undefined) {
+    map = new Map();
+    for (const c of table.chains) if (!map.has(c.name)) map.set(c.name, c);
+    chainMaps.set(table, map);
+  }
+  return map;
+}
+
+/** No CONNMARK target anywhere: every connection mark stays 0. Computed once per ruleset. */
+const connmarkZeros = new WeakMap<Ruleset, boolean>();
+
+function connmarkZeroOf(ruleset: Ruleset): boolean {
+  let zero = connmarkZeros.get(ruleset);
+  if (zero === undefined) {
+    zero = !ruleset.tables.some((t) =>
+      t.chains.some((c) => c.rules.some((r) => r.target?.kind === 'CONNMARK')),
+    );
+    connmarkZeros.set(ruleset, zero);
+  }
+  return zero;
 }
 
 function queueOption(t: Target): MatchOption {
