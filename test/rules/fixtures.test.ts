@@ -33,12 +33,22 @@ for (const id of Object.keys(rules).sort()) {
             (r) =>
               r.messageId === want.messageId &&
               (want.file === undefined || r.file === want.file) &&
-              (want.line === undefined || r.line === want.line),
+              (want.line === undefined || r.line === want.line) &&
+              (want.message === undefined || r.message === want.message),
           );
           expect(
             match,
             `expected ${JSON.stringify(want)} among\n${summary.join('\n')}`,
           ).toBeDefined();
+          if (match === undefined) continue;
+          if (want.witness === null) expect(match.descriptor.witness ?? null).toBeNull();
+          else if (want.witness !== undefined) {
+            expect(match.descriptor.witness).toMatchObject(want.witness);
+          }
+          if (want.traceLines !== undefined) {
+            const passed = (match.descriptor.trace ?? []).map((s) => s.line);
+            for (const line of want.traceLines) expect(passed, match.message).toContain(line);
+          }
         }
       });
     }

@@ -72,7 +72,20 @@ export interface RuleCase {
   readonly description: string;
   readonly base: string | null;
   readonly options: Record<string, unknown>;
-  readonly reports: readonly { messageId: string; file?: string; line?: number }[];
+  readonly reports: readonly WantedReport[];
+}
+
+/** One finding a case expects; the optional fields are checked only when given. */
+export interface WantedReport {
+  readonly messageId: string;
+  readonly file?: string;
+  readonly line?: number;
+  /** The whole message, as a user reads it. */
+  readonly message?: string;
+  /** Fields the finding's witness packet must have; null: the finding must have no witness. */
+  readonly witness?: Record<string, unknown> | null;
+  /** Lines (in `file`, or the case's iptables file) that the finding's trace must pass. */
+  readonly traceLines?: readonly number[];
 }
 
 export function ruleCases(id: string): RuleCase[] {
