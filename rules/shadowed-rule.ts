@@ -8,15 +8,24 @@ import { findChain } from '../src/model/ruleset.ts';
 import { damagedLines, isDamaged, isDockerChainName } from '../src/lint/queries.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 import { CoverIndex } from '../src/lint/cover-index.ts';
-import { actionKey, decides } from '../src/lint/subsume.ts';
+import {
+  actionKey,
+  decides,
+  ruleWitness,
+  traceShowsCover,
+  witnessHook,
+} from '../src/lint/subsume.ts';
+import type { Hook, Packet, TraceStep } from '../src/model/trace.ts';
 
-type MessageIds = 'shadowed' | 'unreachable';
+type MessageIds = 'shadowed' | 'contradictory' | 'unreachable';
 
 export interface Options {
   /** Largest ruleset (in rules) on which the engine's per-rule reach sets are computed. */
   readonly engineRuleLimit: number;
   /** Most rule-to-rule comparisons spent looking for covers in one chain. */
   readonly comparisonLimit: number;
+  /** Most witness packets traced through the engine per run (each walks the whole ruleset). */
+  readonly traceLimit: number;
 }
 
 export default defineRule<MessageIds, Options>({
@@ -33,6 +42,8 @@ export default defineRule<MessageIds, Options>({
     messages: {
       shadowed:
         '{{table}}/{{chain}} rule {{index}} ({{action}}) never matches: rule {{cover}} above it ({{coverText}}) takes every packet it would match{{differs}}.',
+      contradictory:
+        '{{table}}/{{chain}} rule {{index}} ({{action}}) never matches: its own conditions contradict each other ({{reason}}), so no packet matches it (rule {{cover}} above it covers it trivially){{differs}}.',
       unreachable:
         '{{table}}/{{chain}} rule {{index}} ({{action}}) is reached by no packet: the rules before it (or the chains that lead here) leave nothing for it.',
     },
@@ -42,19 +53,22 @@ export default defineRule<MessageIds, Options>({
       properties: {
         engineRuleLimit: { type: 'integer', minimum: 0 },
         comparisonLimit: { type: 'integer', minimum: 0 },
+        traceLimit: { type: 'integer', minimum: 0 },
       },
     },
-    defaultOptions: { engineRuleLimit: 3000, comparisonLimit: 2_000_000 },
+    defaultOptions: { engineRuleLimit: 3000, comparisonLimit: 2_000_000, traceLimit: 1000 },
     requiresEngine: false,
   },
   create(context) {
     const { engine } = context;
     const damaged = damagedLines(context.snapshot);
     const limitedFor = new Set<object>();
+    let traced = 0;
     return {
       Chain(chain, table, ruleset) {
         if (isDockerChainName(chain.name)) return;
         const reported = new Set<number>();
+        let hook: Hook | undefined;
         // Earlier rules indexed by one condition each: a rule is compared only with those that
         // could cover it, not with every rule above it (chains of thousands of rules).
         const index = new CoverIndex();
@@ -73,8 +87,30 @@ export default defineRule<MessageIds, Options>({
           if (cover === undefined) continue;
           reported.add(later.index);
           const same = actionKey(cover.target) === actionKey(later.target);
+          const witness = ruleWitness(later, (hook ??= witnessHook(table, chain.name)), {
+            family: ruleset.family,
+            host: context.host,
+            localAddresses: engine?.localAddresses(ruleset.family) ?? [],
+          });
+          const packet: Packet | null = witness.kind === 'packet' ? witness.packet : null;
+          // The engine's trace is attached only when it shows the cover taking the packet, so a
+          // finding never carries a trace that tells a different story than its message.
+          let trace: readonly TraceStep[] = [];
+          if (packet !== null && engine !== null) {
+            traced += 1;
+            if (traced <= context.options.traceLimit) {
+              const steps = engine.trace(packet)?.steps ?? [];
+              if (traceShowsCover(steps, table.name, chain.name, cover.index, later.index)) {
+                trace = steps;
+              }
+            } else if (traced === context.options.traceLimit + 1) {
+              context.limited(
+                `shadowed-rule traced ${context.options.traceLimit} witness packets (option traceLimit); later shadowed findings carry a witness without its trace.`,
+              );
+            }
+          }
           context.report({
-            messageId: 'shadowed',
+            messageId: witness.kind === 'contradictory' ? 'contradictory' : 'shadowed',
             data: {
               table: table.name,
               chain: chain.name,
@@ -87,6 +123,7 @@ export default defineRule<MessageIds, Options>({
                     : later.target.kind,
               cover: cover.index,
               coverText: cover.text,
+              reason: witness.kind === 'packet' ? '' : witness.reason,
               differs: same
                 ? ' with the same action, so removing it changes nothing'
                 : ", and with a different action, so this rule's intent never takes effect",
@@ -94,6 +131,8 @@ export default defineRule<MessageIds, Options>({
             node: later,
             object: { table: table.name, chain: chain.name, rule: later.index },
             severity: same ? 'note' : 'warning',
+            witness: packet,
+            trace,
             related: [{ message: `rule ${cover.index} covers it`, location: cover.location }],
           });
         }

@@ -49,6 +49,7 @@ for (const id of Object.keys(rules).sort()) {
             const passed = (match.descriptor.trace ?? []).map((s) => s.line);
             for (const line of want.traceLines) expect(passed, match.message).toContain(line);
           }
+          if (want.noTrace === true) expect(match.descriptor.trace ?? []).toEqual([]);
         }
       });
     }

@@ -86,6 +86,8 @@ export interface WantedReport {
   readonly witness?: Record<string, unknown> | null;
   /** Lines (in `file`, or the case's iptables file) that the finding's trace must pass. */
   readonly traceLines?: readonly number[];
+  /** The finding must carry no trace. */
+  readonly noTrace?: boolean;
 }
 
 export function ruleCases(id: string): RuleCase[] {
