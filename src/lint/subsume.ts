@@ -230,14 +230,17 @@ function inMask(value: bigint, m: AddressMask): boolean {
   return mask !== null && base !== null && (value & mask) === base;
 }
 
-/** Addresses inside a mask worth trying: the first host, the second, the last but one. */
+/**
+ * Addresses inside a mask worth trying: the first host (often a gateway), the last but one
+ * (rarely anyone's: Docker hands out container addresses from the bottom), the second.
+ */
 function addressesIn(m: AddressMask): bigint[] {
   const mask = addressValue(m.mask);
   const base = addressValue(m.address);
   if (mask === null || base === null) return [];
   const all = (1n << widthOf(m.family)) - 1n;
   const free = all & ~mask;
-  return [base | (free & 1n), base | (free & 2n), base | (free & (free - 1n)), base];
+  return [base | (free & 1n), base | (free & (free - 1n)), base | (free & 2n), base];
 }
 
 function disjointPrefixes(a: AddressMask, b: AddressMask): boolean {
@@ -254,6 +257,7 @@ function pickAddress(
   field: 'src' | 'dst',
   preferred: readonly string[],
   w: WitnessHost,
+  avoid: readonly string[] = [],
 ): Picked<string> {
   const pos: AddressMask[] = [];
   const neg: AddressMask[] = [];
@@ -309,7 +313,13 @@ function pickAddress(
           const v = addressValue(t);
           return v === null || familyOfAddress(t) !== w.family ? [] : [v];
         });
-  for (const v of candidates) {
+  // Addresses to avoid (the host's own, for a packet that must be forwarded) are tried last.
+  const shunned = new Set(avoid.map(addressValue));
+  const ordered = [
+    ...candidates.filter((v) => !shunned.has(v)),
+    ...candidates.filter((v) => shunned.has(v)),
+  ];
+  for (const v of ordered) {
     const text = addressText(v, w.family);
     if (
       pos.every((m) => inMask(v, m)) &&
@@ -537,6 +547,7 @@ export function ruleWitness(rule: Rule, hook: Hook, w: WitnessHost): RuleWitness
     'dst',
     outgoing || forwarded ? [...routedVia, forwardTo, remote] : [own],
     w,
+    forwarded ? w.localAddresses : [],
   );
   if (!dst.ok) return fail(dst);
   const src = pickAddress(options, 'src', outgoing ? [own] : [remote], w);
