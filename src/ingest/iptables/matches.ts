@@ -17,6 +17,7 @@ import {
   parseAddress,
   parseAddressMask,
   parseIcmpType,
+  parseNumericRange,
   parsePort,
   parsePortRange,
   parseUint,
@@ -395,20 +396,7 @@ const pktType: OptionSpec = {
 const lengthSpec: OptionSpec = {
   arity: 1,
   build: (args, ctx) => {
-    const text = arg0(args);
-    const i = text.indexOf(':');
-    const from =
-      i === -1
-        ? parseUint(text, 65535, 'length')
-        : i === 0
-          ? 0
-          : parseUint(text.slice(0, i), 65535, 'length');
-    const to =
-      i === -1
-        ? from
-        : i === text.length - 1
-          ? 65535
-          : parseUint(text.slice(i + 1), 65535, 'length');
+    const { from, to } = parseNumericRange(arg0(args), 65535, 'length');
     return { type: 'length', from, to, ...base(ctx) };
   },
 };

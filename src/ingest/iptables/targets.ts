@@ -11,7 +11,15 @@ import type {
   TargetOption,
 } from '../../model/index.ts';
 import { dscpClass } from './matches.ts';
-import { hex, parseAddress, parsePort, parseUint, parseValueMask, ValueError } from './values.ts';
+import {
+  hex,
+  parseAddress,
+  parseNumericRange,
+  parsePort,
+  parseUint,
+  parseValueMask,
+  ValueError,
+} from './values.ts';
 
 /** One `--option args…` given after `-j NAME`, as written (canonical long name). */
 export interface RawTargetOption {
@@ -449,20 +457,7 @@ function nfqueueOptions(options: readonly RawTargetOption[]): TargetOption[] {
   const out: TargetOption[] = [];
   const balance = find(options, '--queue-balance');
   if (balance !== undefined) {
-    const text = first(balance);
-    const i = text.indexOf(':');
-    const from =
-      i === -1
-        ? parseUint(text, 65535, 'queue')
-        : i === 0
-          ? 0
-          : parseUint(text.slice(0, i), 65535, 'queue');
-    const to =
-      i === -1
-        ? from
-        : i === text.length - 1
-          ? 65534
-          : parseUint(text.slice(i + 1), 65535, 'queue');
+    const { from, to } = parseNumericRange(first(balance), 65535, 'queue', 65534);
     out.push({ option: '--queue-balance', args: [`${from}:${to}`] });
   } else {
     const num = find(options, '--queue-num');

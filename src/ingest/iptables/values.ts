@@ -316,14 +316,32 @@ export function parsePortRange(text: string, sep = ':'): PortRange {
   return { from, to };
 }
 
-/** Generic `a[:b]` numeric range with open ends (spi, length, …), canonical `a` or `a:b`. */
-export function normaliseNumericRange(text: string, max: number, what: string): string {
+/**
+ * Generic `a`, `a:b`, `a:`, `:b` numeric range: an open start is 0, an open end `openEnd`
+ * (the module's own upper bound, which is not always `max`). Order is not checked here.
+ */
+export function parseNumericRange(
+  text: string,
+  max: number,
+  what: string,
+  openEnd = max,
+): { from: number; to: number } {
   const i = text.indexOf(':');
-  if (i === -1) return String(parseUint(text, max, what));
+  if (i === -1) {
+    const n = parseUint(text, max, what);
+    return { from: n, to: n };
+  }
   const a = text.slice(0, i);
   const b = text.slice(i + 1);
-  const from = a === '' ? 0 : parseUint(a, max, what);
-  const to = b === '' ? max : parseUint(b, max, what);
+  return {
+    from: a === '' ? 0 : parseUint(a, max, what),
+    to: b === '' ? openEnd : parseUint(b, max, what),
+  };
+}
+
+/** Generic `a[:b]` numeric range with open ends (spi, length, …), canonical `a` or `a:b`. */
+export function normaliseNumericRange(text: string, max: number, what: string): string {
+  const { from, to } = parseNumericRange(text, max, what);
   if (from > to) throw new ValueError(`invalid ${what} range '${text}'`);
   return from === to ? String(from) : `${from}:${to}`;
 }
