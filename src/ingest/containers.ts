@@ -79,20 +79,11 @@ export function loadContainers(
   return { containers, diagnostics };
 }
 
-interface Draft {
-  readonly id: string;
-  readonly name: string;
-  readonly image: string;
-  readonly running: boolean;
+/** A container before its network mode is resolved (`container:` chains need every draft). */
+type Draft = Omit<Container, 'networkMode'> & {
   readonly modeText: string;
   readonly modeLocation: SourceLocation;
-  readonly endpoints: readonly Endpoint[];
-  readonly published: readonly PublishedPort[];
-  readonly requested: readonly PortBindingRequest[];
-  readonly exposed: readonly { readonly port: number; readonly protocol: Protocol }[];
-  readonly publishAll: boolean;
-  readonly location: SourceLocation;
-}
+};
 
 function readContainer(ctx: FieldContext, value: JsonValue, path: string): Draft | null {
   const object = asObject(ctx, value, path);

@@ -139,7 +139,8 @@ export function keyName(input: string, key: KeyInfo): string {
   return input;
 }
 
-const NO_KEY: KeyInfo = {
+/** A KeyInfo with nothing pressed, to spread a single key over. */
+export const NO_KEY: KeyInfo = {
   upArrow: false,
   downArrow: false,
   leftArrow: false,

@@ -1,23 +1,7 @@
 /** Key helpers: KeyInfo values for the reducer, escape sequences for ink's stdin. */
-import type { KeyInfo } from '../../src/tui/keymap.ts';
+import { NO_KEY } from '../../src/tui/keymap.ts';
 
-const none: KeyInfo = {
-  upArrow: false,
-  downArrow: false,
-  leftArrow: false,
-  rightArrow: false,
-  pageUp: false,
-  pageDown: false,
-  home: false,
-  end: false,
-  return: false,
-  escape: false,
-  ctrl: false,
-  shift: false,
-  tab: false,
-  backspace: false,
-  delete: false,
-};
+const none = NO_KEY;
 
 export const KEY = {
   up: { ...none, upArrow: true },
