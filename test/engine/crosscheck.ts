@@ -81,3 +81,36 @@ export function crossCheck(
   }
   return { checked, certainChecks, failures };
 }
+
+/**
+ * The first packet of a new connection as the interpreter sees it: ports only for TCP and UDP,
+ * ICMP carrying its echo-request type in the destination-port field (type << 8), nothing
+ * NATed yet (original destination = destination).
+ */
+export function firstPacket(p: {
+  readonly iif: string | null;
+  readonly state: Concrete['state'];
+  readonly proto: number;
+  readonly src: bigint;
+  readonly dst: bigint;
+  readonly sport: number;
+  readonly dport: number;
+  readonly mark: number;
+}): Concrete {
+  const hasPorts = p.proto === 6 || p.proto === 17;
+  const dport = hasPorts ? p.dport : p.proto === 1 ? 8 << 8 : p.proto === 58 ? 128 << 8 : 0;
+  return {
+    iif: p.iif,
+    oif: null,
+    state: p.state,
+    dnat: false,
+    proto: p.proto,
+    src: p.src,
+    dst: p.dst,
+    odst: p.dst,
+    sport: hasPorts ? p.sport : 0,
+    dport,
+    odport: dport,
+    mark: p.mark,
+  };
+}

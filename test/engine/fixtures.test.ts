@@ -7,7 +7,7 @@ import type { NetworkContext } from '../../src/engine/context.ts';
 import type { Concrete } from '../../src/engine/interpret.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { allOptions, type Family, type Ruleset } from '../../src/model/ruleset.ts';
-import { crossCheck } from './crosscheck.ts';
+import { crossCheck, firstPacket } from './crosscheck.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const captures = path.resolve(repoRoot, '../shared/captures');
@@ -92,19 +92,7 @@ function packetsFor(rs: Ruleset, ctx: NetworkContext, n: number, seed: number): 
       dport: fc.constantFrom(...p.ports),
       mark: fc.constantFrom(0, 0x10000),
     })
-    .map((r): Concrete => {
-      const hasPorts = r.proto === 6 || r.proto === 17;
-      const dport = hasPorts ? r.dport : (rs.family === 'ipv4' ? 8 : 128) << 8;
-      return {
-        ...r,
-        oif: null,
-        dnat: false,
-        odst: r.dst,
-        sport: hasPorts ? r.sport : 0,
-        dport,
-        odport: dport,
-      };
-    });
+    .map(firstPacket);
   return fc.sample(arb, { numRuns: n, seed });
 }
 

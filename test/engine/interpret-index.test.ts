@@ -4,6 +4,7 @@ import { parseAddress } from '../../src/engine/addr.ts';
 import { Interpreter, type Concrete } from '../../src/engine/interpret.ts';
 import type { MatchOption, Rule, Ruleset, Target } from '../../src/model/ruleset.ts';
 import { hostContext, o, ruleset, t, type RuleSpec } from './build.ts';
+import { firstPacket } from './crosscheck.ts';
 
 // Long chains are walked through a destination/port index; the same interpreter with the index
 // turned off is the plain rule-by-rule walk. Both must give identical results, step for step.
@@ -108,24 +109,7 @@ const packetArb: fc.Arbitrary<Concrete> = fc
     dport: fc.constantFrom(...PORTS, 85, 300, 9999),
     mark: fc.constantFrom(0, 1),
   })
-  .map((r): Concrete => {
-    const hasPorts = r.proto === 6 || r.proto === 17;
-    const dport = hasPorts ? r.dport : r.proto === 1 ? 8 << 8 : 0;
-    return {
-      iif: r.iif,
-      oif: null,
-      state: r.state,
-      dnat: false,
-      proto: r.proto,
-      src: addr(r.src),
-      dst: addr(r.dst),
-      odst: addr(r.dst),
-      sport: hasPorts ? 40000 : 0,
-      dport,
-      odport: dport,
-      mark: r.mark,
-    };
-  });
+  .map((r) => firstPacket({ ...r, src: addr(r.src), dst: addr(r.dst), sport: 40000 }));
 
 const print = (r: Rule): string => r.text;
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAddress } from '../../src/engine/addr.ts';
 import type { Concrete } from '../../src/engine/interpret.ts';
 import type { MatchOption, Target } from '../../src/model/ruleset.ts';
-import { crossCheck } from './crosscheck.ts';
+import { crossCheck, firstPacket } from './crosscheck.ts';
 import { hostContext, o, ruleset, t, type ChainSpec, type RuleSpec } from './build.ts';
 
 // Small pools so random rules and random packets meet often.
@@ -147,24 +147,7 @@ const packetArb: fc.Arbitrary<Concrete> = fc
     dport: fc.constantFrom(...PORTS, 3128, 9999),
     mark: fc.constantFrom(0, 1, 0x10),
   })
-  .map((r) => {
-    const hasPorts = r.proto === 6 || r.proto === 17;
-    const dport = hasPorts ? r.dport : r.proto === 1 ? 8 << 8 : 0;
-    return {
-      iif: r.iif,
-      oif: null,
-      state: r.state,
-      dnat: false,
-      proto: r.proto,
-      src: addr(r.src),
-      dst: addr(r.dst),
-      odst: addr(r.dst),
-      sport: hasPorts ? r.sport : 0,
-      dport,
-      odport: dport,
-      mark: r.mark,
-    };
-  });
+  .map((r) => firstPacket({ ...r, src: addr(r.src), dst: addr(r.dst) }));
 
 describe('symbolic engine agrees with the concrete interpreter', () => {
   it('on random rulesets (all tables, jumps, gotos, loops, NAT, marks, unknown matches) and random packets', () => {
