@@ -149,6 +149,20 @@ function multiportSpec(field: 'src' | 'dst' | 'either'): OptionSpec {
   };
 }
 
+/**
+ * A comma list of keywords (case-insensitive) as a set of upper-case names; callers print them
+ * in the module's fixed order. An unknown word is a ValueError naming it.
+ */
+function keywordSet(text: string, allowed: readonly string[], what: string): Set<string> {
+  const set = new Set<string>();
+  for (const part of text.split(',')) {
+    const upper = part.toUpperCase();
+    if (!allowed.includes(upper)) throw new ValueError(`${what} '${part}'`);
+    set.add(upper);
+  }
+  return set;
+}
+
 const CT_STATES: readonly ConntrackState[] = [
   'INVALID',
   'NEW',
@@ -163,14 +177,7 @@ function ctStateSpec(via: 'state' | 'conntrack'): OptionSpec {
   return {
     arity: 1,
     build: (args, ctx) => {
-      const set = new Set<string>();
-      for (const part of arg0(args).split(',')) {
-        const upper = part.toUpperCase();
-        if (!(CT_STATES as readonly string[]).includes(upper)) {
-          throw new ValueError(`bad ctstate '${part}'`);
-        }
-        set.add(upper);
-      }
+      const set = keywordSet(arg0(args), CT_STATES, 'bad ctstate');
       return { type: 'ct-state', states: CT_STATES.filter((s) => set.has(s)), via, ...base(ctx) };
     },
   };
@@ -181,14 +188,7 @@ const CT_STATUSES: readonly ConntrackStatus[] = ['EXPECTED', 'SEEN_REPLY', 'ASSU
 const ctStatus: OptionSpec = {
   arity: 1,
   build: (args, ctx) => {
-    const set = new Set<string>();
-    for (const part of arg0(args).split(',')) {
-      const upper = part.toUpperCase();
-      if (upper !== 'NONE' && !(CT_STATUSES as readonly string[]).includes(upper)) {
-        throw new ValueError(`bad ctstatus '${part}'`);
-      }
-      set.add(upper);
-    }
+    const set = keywordSet(arg0(args), ['NONE', ...CT_STATUSES], 'bad ctstatus');
     const statuses = CT_STATUSES.filter((s) => set.has(s));
     return {
       type: 'ct-status',
@@ -241,14 +241,7 @@ function addrtypeSpec(field: 'src' | 'dst'): OptionSpec {
   return {
     arity: 1,
     build: (args, ctx) => {
-      const set = new Set<string>();
-      for (const part of arg0(args).split(',')) {
-        const upper = part.toUpperCase();
-        if (!(ADDR_TYPES as readonly string[]).includes(upper)) {
-          throw new ValueError(`unknown address type '${part}'`);
-        }
-        set.add(upper);
-      }
+      const set = keywordSet(arg0(args), ADDR_TYPES, 'unknown address type');
       return { type: 'addrtype', field, types: ADDR_TYPES.filter((t) => set.has(t)), ...base(ctx) };
     },
   };
