@@ -103,14 +103,7 @@ export function analyze(
       ),
     ].sort(compareDiagnostics);
     return {
-      schemaVersion: 1,
-      tool: { name: 'dockwall', version: VERSION },
-      snapshot: {
-        directory: snapshot.directory,
-        files: snapshot.files,
-        assumptions: snapshot.assumptions,
-        era: snapshot.era,
-      },
+      ...resultHeader(snapshot),
       summary: {
         exposures: 0,
         findings: { error: 0, warning: 0, note: 0 },
@@ -192,14 +185,7 @@ function analyzeOrThrow(
   kept.sort(compareDiagnostics);
   const active = findings.filter((f) => f.suppressed === undefined);
   return {
-    schemaVersion: 1,
-    tool: { name: 'dockwall', version: VERSION },
-    snapshot: {
-      directory: snapshot.directory,
-      files: snapshot.files,
-      assumptions: snapshot.assumptions,
-      era: snapshot.era,
-    },
+    ...resultHeader(snapshot),
     summary: {
       exposures: exposures.length,
       findings: count(active),
@@ -212,6 +198,22 @@ function analyzeOrThrow(
     exposures,
     findings,
     diagnostics: kept,
+  };
+}
+
+/** What every result starts with, complete or not: schema, tool, and what was read. */
+function resultHeader(
+  snapshot: Snapshot,
+): Pick<AuditResult, 'schemaVersion' | 'tool' | 'snapshot'> {
+  return {
+    schemaVersion: 1,
+    tool: { name: 'dockwall', version: VERSION },
+    snapshot: {
+      directory: snapshot.directory,
+      files: snapshot.files,
+      assumptions: snapshot.assumptions,
+      era: snapshot.era,
+    },
   };
 }
 
