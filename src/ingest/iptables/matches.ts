@@ -12,7 +12,9 @@ import type {
   TcpFlag,
 } from '../../model/index.ts';
 import {
+  hex2,
   normaliseMhRange,
+  normaliseTos,
   normaliseNumericRange,
   parseAddress,
   parseAddressMask,
@@ -485,27 +487,6 @@ function clockTime(text: string): string {
   const m = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(text);
   if (m === null) throw new ValueError(`invalid time '${text}'`);
   return `${(m[1] ?? '').padStart(2, '0')}:${m[2] ?? '00'}:${m[3] ?? '00'}`;
-}
-
-const TOS_NAMES: Readonly<Record<string, number>> = {
-  'minimize-delay': 0x10,
-  'maximize-throughput': 0x08,
-  'maximize-reliability': 0x04,
-  'minimize-cost': 0x02,
-  'normal-service': 0x00,
-};
-
-function hex2(n: number): string {
-  return `0x${n.toString(16).padStart(2, '0')}`;
-}
-
-function normaliseTos(text: string): string {
-  const named = TOS_NAMES[text.toLowerCase()];
-  if (named !== undefined) return `${hex2(named)}/0x3f`;
-  const { value, mask } = text.includes('/')
-    ? parseValueMask(text, 'tos')
-    : { value: parseUint(text, 255, 'tos'), mask: 0xff };
-  return `${hex2(value)}/${hex2(mask)}`;
 }
 
 const DSCP_CLASSES: Readonly<Record<string, number>> = {

@@ -13,6 +13,8 @@ import type {
 import { dscpClass } from './matches.ts';
 import {
   hex,
+  hex2,
+  normaliseTos,
   parseAddress,
   parseNumericRange,
   parsePort,
@@ -472,18 +474,6 @@ function nfqueueOptions(options: readonly RawTargetOption[]): TargetOption[] {
   return out;
 }
 
-const TOS_NAMES: Readonly<Record<string, number>> = {
-  'minimize-delay': 0x10,
-  'maximize-throughput': 0x08,
-  'maximize-reliability': 0x04,
-  'minimize-cost': 0x02,
-  'normal-service': 0x00,
-};
-
-function hex2(n: number): string {
-  return `0x${n.toString(16).padStart(2, '0')}`;
-}
-
 /** Targets kept whole, with the few normalisations iptables-save applies to them. */
 function extensionOptions(
   name: string,
@@ -500,12 +490,7 @@ function extensionOptions(
     }
     if (name === 'TOS') {
       if (o.option === '--set-tos') {
-        const named = TOS_NAMES[text.toLowerCase()];
-        if (named !== undefined) return { option: '--set-tos', args: [`${hex2(named)}/0x3f`] };
-        const { value, mask } = text.includes('/')
-          ? parseValueMask(text, 'tos')
-          : { value: parseUint(text, 255, 'tos'), mask: 0xff };
-        return { option: '--set-tos', args: [`${hex2(value)}/${hex2(mask)}`] };
+        return { option: '--set-tos', args: [normaliseTos(text)] };
       }
       const v = parseUint(text, 255, 'tos');
       if (o.option === '--and-tos')

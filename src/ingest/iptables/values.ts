@@ -32,6 +32,29 @@ export function hex(value: number): string {
   return `0x${value.toString(16)}`;
 }
 
+const TOS_NAMES: Readonly<Record<string, number>> = {
+  'minimize-delay': 0x10,
+  'maximize-throughput': 0x08,
+  'maximize-reliability': 0x04,
+  'minimize-cost': 0x02,
+  'normal-service': 0x00,
+};
+
+/** Two-digit hex as TOS and DSCP values are printed (`0x08`). */
+export function hex2(n: number): string {
+  return `0x${n.toString(16).padStart(2, '0')}`;
+}
+
+/** A TOS value (name, `V` or `V/M`) as iptables prints it, `0xVV/0xMM`. */
+export function normaliseTos(text: string): string {
+  const named = TOS_NAMES[text.toLowerCase()];
+  if (named !== undefined) return `${hex2(named)}/0x3f`;
+  const { value, mask } = text.includes('/')
+    ? parseValueMask(text, 'tos')
+    : { value: parseUint(text, 255, 'tos'), mask: 0xff };
+  return `${hex2(value)}/${hex2(mask)}`;
+}
+
 /** `V[/M]` as mark and connmark read it; mask defaults to 0xffffffff. */
 export function parseValueMask(text: string, what: string): { value: number; mask: number } {
   const slash = text.indexOf('/');
