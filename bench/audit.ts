@@ -1,6 +1,6 @@
 /**
  * Audit benchmark: runs analyze() — engine, exposures, every lint rule — on the generated
- * kube-proxy + Docker host (bench/generate-host.ts, 100k rules by default) and prints seconds per
+ * kube-proxy + Docker host (test/support/generate-host.ts, 100k rules by default) and prints seconds per
  * phase and per rule, total seconds and peak RSS. Per-rule times come from analyze()'s own
  * progress callback, so what is timed is exactly what `dockwall audit` runs.
  *
@@ -17,8 +17,8 @@ import { loadSnapshot } from '../src/ingest/snapshot.ts';
 import { analyze } from '../src/lint/analyze.ts';
 import { DEFAULT_CONFIG } from '../src/lint/config-types.ts';
 import type { RuleModule } from '../src/lint/rule.ts';
-import type { GenerateHostOptions } from './generate-host.ts';
-import { generateHost } from './generate-host.ts';
+import type { GenerateHostOptions } from '../test/support/generate-host.ts';
+import { generateHost } from '../test/support/generate-host.ts';
 
 export interface AuditBenchResult {
   readonly rules: number;

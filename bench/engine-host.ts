@@ -1,6 +1,6 @@
 /**
  * Engine benchmark, case (b): the generated kube-proxy + Docker host (≥ 100,000 rules, thousands
- * of DNAT services, bench/generate-host.ts). Loads the snapshot, builds the engine, and computes
+ * of DNAT services, test/support/generate-host.ts). Loads the snapshot, builds the engine, and computes
  * every published port's exposure: which packets from the external interface reach the
  * container behind each published host port. Prints seconds per phase, peak RSS and BDD nodes.
  * Targets: under 10 s in all, peak RSS under 1.5 GB.
@@ -17,7 +17,7 @@ import { createEngine } from '../src/engine/index.ts';
 import { loadSnapshot } from '../src/ingest/snapshot.ts';
 import type { Packet } from '../src/model/trace.ts';
 import type { BenchCase } from './engine.ts';
-import { EXTERNAL_INTERFACE } from './generate-host.ts';
+import { EXTERNAL_INTERFACE } from '../test/support/generate-host.ts';
 
 export interface HostCaseResult {
   readonly rules: number;
@@ -153,7 +153,7 @@ export const hostCase: BenchCase = {
     const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-bench-host-'));
     try {
       const ext = path.extname(import.meta.filename);
-      const generator = path.join(import.meta.dirname, `generate-host${ext}`);
+      const generator = path.join(import.meta.dirname, `../test/support/generate-host${ext}`);
       const gen = spawnSync(process.execPath, [generator, dir], { encoding: 'utf8' });
       if (gen.status !== 0) throw new Error(`generate-host failed: ${gen.stderr}`);
       const r = await measureHost(dir);

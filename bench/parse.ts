@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { generateHostFiles } from './generate-host.ts';
+import { generateHostFiles } from '../test/support/generate-host.ts';
 
 // Compiled to dist/bench/parse.js: the repository root is two levels up.
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -104,7 +104,7 @@ else console.log(`23k-rule corpus dump: skipped (${corpusDump} absent)`);
 const dir = mkdtempSync(join(tmpdir(), 'dwp-bench-'));
 try {
   const generated = join(dir, 'kube-docker.rules');
-  // The iptables-save.txt of the generated host every bench uses (bench/generate-host.ts).
+  // The iptables-save.txt of the generated host every bench uses (test/support/generate-host.ts).
   const host = generateHostFiles();
   writeFileSync(generated, host.files['iptables-save.txt'] ?? '');
   console.log(`generated dump: ${host.rules} rules`);

@@ -19,7 +19,7 @@ import type { ReviewData } from '../src/tui/data.ts';
 import { mountApp } from '../src/tui/run.tsx';
 import { detailContent } from '../src/tui/state.ts';
 import { buildModel, chainRows } from '../src/tui/view-model.ts';
-import { generateHost } from './generate-host.ts';
+import { generateHost } from '../test/support/generate-host.ts';
 
 const SIZE = { columns: 120, rows: 40 };
 

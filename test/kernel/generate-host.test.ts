@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generateHost, generateHostFiles } from '../../bench/generate-host.ts';
+import { generateHost, generateHostFiles } from '../support/generate-host.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { loadSnapshot } from '../../src/ingest/snapshot.ts';
 import { printRuleset } from '../../src/model/print-ruleset.ts';
-import { labCapability } from '../../src/lab/netns.ts';
+import { labCapability } from '../lab/netns.ts';
 
 const small = { services: 120, endpointsPerService: 4, containers: 60, networks: 4, seed: 7 };
 

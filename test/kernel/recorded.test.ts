@@ -8,16 +8,16 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { planProbes } from '../../src/lab/probes.ts';
-import { readRecords } from '../../src/lab/record.ts';
+import { planProbes } from '../lab/probes.ts';
+import { readRecords } from '../lab/record.ts';
 import {
   compare,
   describeComparison,
   labContext,
   labContext6,
   probePacket,
-} from '../../src/lab/referee.ts';
-import { deriveTopology } from '../../src/lab/topology.ts';
+} from '../lab/referee.ts';
+import { deriveTopology } from '../lab/topology.ts';
 import { byFamily, linkEngine } from './engine-link.ts';
 import { refereeScenarios } from './scenarios.ts';
 

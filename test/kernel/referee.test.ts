@@ -16,20 +16,20 @@ import {
   labVersions,
   runProbes,
   type Lab,
-} from '../../src/lab/netns.ts';
-import { planProbes } from '../../src/lab/probes.ts';
+} from '../lab/netns.ts';
+import { planProbes } from '../lab/probes.ts';
 import {
   compare,
   describeComparison,
   labContext,
   labContext6,
   probePacket,
-} from '../../src/lab/referee.ts';
-import { EXTERNAL6 } from '../../src/lab/ipv6.ts';
-import { deriveTopology, EXTERNAL } from '../../src/lab/topology.ts';
+} from '../lab/referee.ts';
+import { EXTERNAL6 } from '../lab/ipv6.ts';
+import { deriveTopology, EXTERNAL } from '../lab/topology.ts';
 import { refereeScenarios } from './scenarios.ts';
 import { byFamily, linkEngine, linkSnapshot, type LinkedEngine } from './engine-link.ts';
-import { toRecord, writeRecords, type KernelRecord } from '../../src/lab/record.ts';
+import { toRecord, writeRecords, type KernelRecord } from '../lab/record.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const capturesDir = path.resolve(repoRoot, '../shared/captures');

@@ -1,12 +1,12 @@
 /**
  * The scenarios the kernel referee rebuilds: every capture of ../shared/captures, plus a small
- * generated kube-proxy + Docker host (bench/generate-host.ts) laid out on the lab's external
+ * generated kube-proxy + Docker host (test/support/generate-host.ts) laid out on the lab's external
  * interface — it adds what the captures lack: UDP and address-bound mappings, kube-proxy chains
  * with unmodelled `statistic` matches and MARKs, and DOCKER-USER rules written against host ports.
  */
-import { generateHostFiles } from '../../bench/generate-host.ts';
-import { listCaptureScenarios } from '../../src/lab/captures.ts';
-import { EXTERNAL, type ScenarioInput } from '../../src/lab/topology.ts';
+import { generateHostFiles } from '../support/generate-host.ts';
+import { listCaptureScenarios } from '../lab/captures.ts';
+import { EXTERNAL, type ScenarioInput } from '../lab/topology.ts';
 
 export const GENERATED_SCENARIO = 'generated/kube-docker-small';
 

@@ -8,10 +8,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Trace } from '../../src/model/trace.ts';
-import { listCaptureScenarios } from '../../src/lab/captures.ts';
-import { planProbes } from '../../src/lab/probes.ts';
-import { compare, expectObservation } from '../../src/lab/referee.ts';
-import { deriveTopology, inSubnet, ruleLines } from '../../src/lab/topology.ts';
+import { listCaptureScenarios } from '../lab/captures.ts';
+import { planProbes } from '../lab/probes.ts';
+import { compare, expectObservation } from '../lab/referee.ts';
+import { deriveTopology, inSubnet, ruleLines } from '../lab/topology.ts';
 import { generatedScenario } from './scenarios.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

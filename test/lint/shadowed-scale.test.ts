@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateHostFiles } from '../../bench/generate-host.ts';
+import { generateHostFiles } from '../support/generate-host.ts';
 import shadowedRule from '../../rules/shadowed-rule.ts';
 import { loadSnapshot } from '../../src/ingest/snapshot.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';

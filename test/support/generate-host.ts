@@ -18,7 +18,7 @@
  * - DOCKER-USER holds an allowlist per network and, as real hosts do by mistake, DROP rules
  *   written against host ports (which never match after DNAT).
  *
- * CLI: `node dist/bench/generate-host.js OUT_DIR [--services N] [--endpoints N] [--containers N]
+ * CLI: `node dist/test/support/generate-host.js OUT_DIR [--services N] [--endpoints N] [--containers N]
  * [--networks N] [--seed N]`.
  */
 import { createHash } from 'node:crypto';

@@ -7,8 +7,8 @@
  * - engine `accepted` ↔ connected to the listener at the delivery address (its identity says
  *   which: `host` or `<container>:<port>/<proto>`), or refused when nothing listens there.
  */
-import type { NetworkContext } from '../engine/context.ts';
-import type { Packet, Trace } from '../model/trace.ts';
+import type { NetworkContext } from '../../src/engine/context.ts';
+import type { Packet, Trace } from '../../src/model/trace.ts';
 import type { ProbeResult } from './netns.ts';
 import type { Probe } from './probes.ts';
 import { canonical6, EXTERNAL6 } from './ipv6.ts';
