@@ -5,7 +5,7 @@
 import type { Diagnostic } from '../../model/diagnostic.ts';
 import { compareDiagnostics, diagnostic, fileLocation } from '../../model/diagnostic.ts';
 import type { Family, Ruleset } from '../../model/ruleset.ts';
-import { buildRuleset } from './build.ts';
+import { readRuleset } from './read.ts';
 
 export interface ParseOptions {
   readonly file: string;
@@ -21,7 +21,7 @@ export interface ParseResult {
 /** Never throws: every problem is a Diagnostic, and the rest of the input is still read. */
 export function parseIptables(text: string, options: ParseOptions): ParseResult {
   try {
-    const { ruleset, diagnostics } = buildRuleset(text, options.file, options.family);
+    const { ruleset, diagnostics } = readRuleset(text, options.file, options.family);
     return { ruleset, diagnostics: diagnostics.sort(compareDiagnostics) };
   } catch (error) {
     // A bug in dockwall must not hide the input problem: report it as a located error.
@@ -46,4 +46,4 @@ export function parseIptables(text: string, options: ParseOptions): ParseResult 
   }
 }
 
-export { detectFamily } from './build.ts';
+export { detectFamily } from './family.ts';

@@ -19,6 +19,7 @@ import { canonicalOption, IMPLICIT_MODULE, MODULES } from './matches.ts';
 import type { RawTargetOption } from './targets.ts';
 import { buildTarget, canonicalTargetOption, TARGET_ARITY } from './targets.ts';
 import { looksLikeHostname, parseAddressMask, parseProtocol, ValueError } from './values.ts';
+import type { DialectNote } from './dialect.ts';
 import type { ArgWord } from './words.ts';
 
 export interface RuleContext {
@@ -26,7 +27,7 @@ export interface RuleContext {
   readonly family: Family;
   readonly diagnostics: Diagnostic[];
   /** Notes about old dialects, reported once per file by the caller. */
-  readonly dialect: (kind: string, location: SourceLocation) => void;
+  readonly dialect: DialectNote;
   readonly chainExists: (name: string) => boolean;
 }
 
