@@ -1,7 +1,7 @@
 /** Command-line entry point: argument parsing and wiring only. Returns the process exit code. */
 import type { Command, CommandIo } from './command.ts';
 import { UsageError } from './command.ts';
-import { VERSION } from './version.ts';
+import { VERSION } from '../version.ts';
 
 /**
  * Every command, by name, alphabetical. Modules load only when their command runs, so a quick

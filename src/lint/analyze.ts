@@ -1,11 +1,10 @@
 /**
- * `analyze(snapshot, config)`: the one entry point of an audit (the CLI and the terminal UI both
+ * `analyze(snapshot, config, { rules })`: the one entry point of an audit (the CLI and the terminal UI both
  * call it). Builds the engine, computes exposures, runs the rules, applies the policy, ignores
  * and baseline, and returns the AuditResult in a deterministic order. Never throws: anything
  * that goes wrong becomes a diagnostic in the result.
  */
-import { RULES } from '../../rules/index.ts';
-import { VERSION } from '../cli/version.ts';
+import { VERSION } from '../version.ts';
 import type { AuditResult, Exposure, Finding } from '../model/audit.ts';
 import type { Diagnostic, Severity } from '../model/diagnostic.ts';
 import { compareDiagnostics, diagnostic, fileLocation } from '../model/diagnostic.ts';
@@ -23,8 +22,8 @@ import type { RuleModule } from './rule.ts';
 import { compareFindings, runRules } from './runner.ts';
 
 export interface AnalyzeOptions {
-  /** The rules to run (default: every registered rule). */
-  readonly rules?: Readonly<Record<string, RuleModule>>;
+  /** The rules to run: the registry (`RULES`) or a part of it. */
+  readonly rules: Readonly<Record<string, RuleModule>>;
   /** An engine to use; `null` runs without one; absent builds the symbolic engine. */
   readonly engine?: LintEngine | null;
   /** Today as YYYY-MM-DD, for ignore expiry (default: the current UTC date). */
@@ -86,7 +85,7 @@ function buildEngine(
 export function analyze(
   snapshot: Snapshot,
   config: ResolvedConfig,
-  options: AnalyzeOptions = {},
+  options: AnalyzeOptions,
 ): AuditResult {
   try {
     return analyzeOrThrow(snapshot, config, options);
@@ -124,7 +123,7 @@ function analyzeOrThrow(
   options: AnalyzeOptions,
 ): AuditResult {
   const diagnostics: Diagnostic[] = [...snapshot.diagnostics];
-  const rules = options.rules ?? RULES;
+  const { rules } = options;
   let exposures: Exposure[] = [];
   let findings: Finding[] = [];
   let ruleCount = 0;

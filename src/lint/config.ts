@@ -4,7 +4,6 @@
  * (file, line, column, what is wrong); the CLI exits 2 on any error-severity config diagnostic.
  */
 import { readFile } from 'node:fs/promises';
-import { RULES } from '../../rules/index.ts';
 import ipaddr from 'ipaddr.js';
 import type { Node, YAMLMap } from 'yaml';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
@@ -419,7 +418,7 @@ export function parseConfig(
 /** Reads and parses a config file; an unreadable file is an error diagnostic, never a throw. */
 export async function loadConfig(
   path: string,
-  registry: Readonly<Record<string, RuleModule>> = RULES,
+  registry: Readonly<Record<string, RuleModule>>,
 ): Promise<ConfigLoad> {
   let text: string;
   try {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { COMMANDS, main } from '../../src/cli/main.ts';
 import type { CommandIo } from '../../src/cli/command.ts';
-import { VERSION } from '../../src/cli/version.ts';
+import { VERSION } from '../../src/version.ts';
 
 function capture(): { io: CommandIo; out: () => string; err: () => string } {
   let out = '';

@@ -51,11 +51,17 @@ let classic: AuditResult;
 
 beforeAll(async () => {
   const snapshot = await loadSnapshot({ directory: S1 });
-  plain = analyze(snapshot, parseConfig('', 'none.yaml', rules).config, { today: '2026-11-22' });
+  plain = analyze(snapshot, parseConfig('', 'none.yaml', rules).config, {
+    rules,
+    today: '2026-11-22',
+  });
   const cfg = parseConfig(CONFIG, '.dockwall.yaml', rules);
   expect(cfg.diagnostics).toEqual([]);
-  withConfig = analyze(snapshot, cfg.config, { today: '2026-11-22' });
-  classic = analyze(await loadSnapshot({ directory: S2_20 }), cfg.config, { today: '2026-11-22' });
+  withConfig = analyze(snapshot, cfg.config, { rules, today: '2026-11-22' });
+  classic = analyze(await loadSnapshot({ directory: S2_20 }), cfg.config, {
+    rules,
+    today: '2026-11-22',
+  });
 });
 
 describe('JSON report', () => {
@@ -83,9 +89,7 @@ describe('JSON report', () => {
     const again = analyze(
       await loadSnapshot({ directory: S1 }),
       parseConfig('', 'none.yaml', rules).config,
-      {
-        today: '2026-11-22',
-      },
+      { rules, today: '2026-11-22' },
     );
     expect(formatJson(again)).toBe(formatJson(plain));
   });
@@ -123,6 +127,7 @@ describe('exit codes', () => {
     const result = analyze(
       await loadSnapshot({ directory: dir }),
       parseConfig('', 'x', rules).config,
+      { rules },
     );
     expect(result.diagnostics.map((d) => d.code)).toContain('no-ruleset');
     expect(exitCode(result, 'never')).toBe(2);

@@ -149,7 +149,11 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
 
   const snapshot = await loadSnapshot(input);
   const progress = progressReporter(io.stderr);
-  const result = analyze(snapshot, config, { baseline, onProgress: progress.tick });
+  const result = analyze(snapshot, config, {
+    rules: RULE_MAP,
+    baseline,
+    onProgress: progress.tick,
+  });
   progress.done();
 
   const report =

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command, CommandIo } from '../command.ts';
 import { parseCommandArgs, UsageError } from '../command.ts';
-import { VERSION } from '../version.ts';
+import { VERSION } from '../../version.ts';
 
 const USAGE = `Usage: dockwall collect [--out DIR]
 

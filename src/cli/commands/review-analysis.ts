@@ -5,6 +5,7 @@
  * result, then keeps its engine and answers trace requests; loaded normally it only exports.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { RULES } from '../../../rules/index.ts';
 import { analyze } from '../../lint/analyze.ts';
 import type { ResolvedConfig } from '../../lint/config-types.ts';
 import { createLintEngine } from '../../lint/default-engine.ts';
@@ -41,7 +42,11 @@ export function analyzeForReview(
     // analyze then tries again and reports the failure as an `engine-error` diagnostic.
     built = null;
   }
-  const result = analyze(snapshot, config, built === null ? {} : { engine: built.engine });
+  const result = analyze(
+    snapshot,
+    config,
+    built === null ? { rules: RULES } : { rules: RULES, engine: built.engine },
+  );
   return {
     analysis: { result, engineDiagnostics: built?.diagnostics ?? [] },
     engine: built?.engine ?? null,
