@@ -6,13 +6,14 @@
  */
 import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import { parseCidr } from './addr.ts';
-import { encodeRule, portsSet, type MatchEnv, type Pair } from './match.ts';
+import { encodeOption, encodeRule, portsSet, type MatchEnv, type Pair } from './match.ts';
 import { buildInterfaceDomain, HeaderSpace, type FieldName } from './space.ts';
 import type { NetworkContext } from './context.ts';
 import type { RuleRef } from './types.ts';
 import { diagnostic, type Diagnostic } from '../model/diagnostic.ts';
 import {
   allOptions,
+  ruleActions,
   type Chain,
   type MatchOption,
   type Rule,
@@ -112,7 +113,7 @@ export class CompiledRuleset {
     this.routes = routes;
     this.routeRelation = this.buildRoutes('dst');
     const connmarkZero = !ruleset.tables.some((t) =>
-      t.chains.some((c) => c.rules.some((r) => r.target?.kind === 'CONNMARK')),
+      t.chains.some((c) => c.rules.some((r) => ruleActions(r).some((a) => a.kind === 'CONNMARK'))),
     );
     this.env = {
       space: this.space,
@@ -193,6 +194,29 @@ export class CompiledRuleset {
       }
     }
     return { dst, dport };
+  }
+
+  private readonly optionSets = new WeakMap<readonly MatchOption[], Pair>();
+
+  /**
+   * Options that all hold, as a two-sided set, built once per list: the conditions of a rule's
+   * later steps and of a verdict map's elements.
+   */
+  encodeOptions(options: readonly MatchOption[]): Pair {
+    let hit = this.optionSets.get(options);
+    if (hit === undefined) {
+      const m = this.space.m;
+      let c = TRUE;
+      let p = TRUE;
+      for (const o of options) {
+        const e = encodeOption(this.env, o);
+        c = m.and(c, e.c);
+        p = m.and(p, e.p);
+      }
+      hit = { c, p };
+      this.optionSets.set(options, hit);
+    }
+    return hit;
   }
 
   chain(table: string, name: string): CompiledChain | undefined {

@@ -339,6 +339,7 @@ class SymbolicEngine implements Engine {
             k !== 'CONNMARK' &&
             k !== 'CT' &&
             k !== 'NOTRACK' &&
+            k !== 'CONTINUE' &&
             k !== 'TCPMSS' &&
             k !== 'CHECKSUM' &&
             k !== 'extension'

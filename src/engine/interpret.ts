@@ -8,7 +8,16 @@ import { parseAddress, parseCidr, prefixMask, addressBits } from './addr.ts';
 import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import { HOOK_TABLES, natText } from './netfilter.ts';
 import type { NetworkContext } from './context.ts';
-import type { Chain, MatchOption, Rule, Ruleset, Table, Target } from '../model/ruleset.ts';
+import {
+  ruleActions,
+  tableId,
+  type Chain,
+  type MatchOption,
+  type Rule,
+  type Ruleset,
+  type Table,
+  type Target,
+} from '../model/ruleset.ts';
 import type { Hook, TraceStep, Verdict } from '../model/trace.ts';
 
 /** One packet's headers at some point of its path (oif null = not routed yet / local). */
@@ -273,16 +282,45 @@ class Run {
   ): { kind: 'continue' | 'accept' | 'drop' | 'reject'; by: string } | null {
     const m = this.matches(rule, p);
     if (!m.matched && !m.uncertain) return null;
-    const ref = `${table.name}/${chain.name}#${rule.index}`;
+    const ref = `${tableId(table)}/${chain.name}#${rule.index}`;
     // an unmodelled match decided this rule either way: the outcome is only possible
     if (m.uncertain) this.uncertain.add(ref);
     if (!m.matched) return null;
-    const t = rule.target;
-    const say = (action: string): void => this.step(hook, table, chain, rule, action, m.uncertain);
-    if (t === null) {
-      say('count');
+    let uncertain = m.uncertain;
+    // nftables: statements and conditions in order before the verdict
+    for (const step of rule.steps ?? []) {
+      if (step.kind === 'statement') {
+        const r = this.act(hook, table, chain, rule, step.target, p, inner, uncertain, ref);
+        if (r !== null) return r;
+        continue;
+      }
+      const v = this.conditions(rule, step.module.options, p);
+      if (v.uncertain) {
+        this.uncertain.add(ref);
+        uncertain = true;
+      }
+      if (!v.matched) return null;
+    }
+    if (rule.target === null) {
+      this.step(hook, table, chain, rule, 'count', uncertain);
       return null;
     }
+    return this.act(hook, table, chain, rule, rule.target, p, inner, uncertain, ref);
+  }
+
+  /** One target or statement: a verdict that ends the chain, or null to go on. */
+  private act(
+    hook: Hook,
+    table: Table,
+    chain: Chain,
+    rule: Rule,
+    t: Target,
+    p: Concrete,
+    inner: readonly string[],
+    uncertain: boolean,
+    ref: string,
+  ): { kind: 'continue' | 'accept' | 'drop' | 'reject'; by: string } | null {
+    const say = (action: string): void => this.step(hook, table, chain, rule, action, uncertain);
     switch (t.kind) {
       case 'ACCEPT':
         say('ACCEPT');
@@ -302,6 +340,35 @@ class Run {
       case 'RETURN':
         say('RETURN');
         return { kind: 'continue', by: ref };
+      case 'CONTINUE':
+        say('continue');
+        return null;
+      case 'vmap': {
+        if (t.entries === null) {
+          // contents unknown: the resolver's guess, accepted or going on
+          this.uncertain.add(ref);
+          say(`vmap ${t.map === null ? t.key : `@${t.map}`} (contents unknown)`);
+          return this.env.resolve(rule, queueOption(t)) ? { kind: 'accept', by: ref } : null;
+        }
+        for (const entry of t.entries) {
+          const v = this.conditions(rule, entry.when, p);
+          if (v.uncertain) this.uncertain.add(ref);
+          if (!v.matched) continue;
+          return this.act(
+            hook,
+            table,
+            chain,
+            rule,
+            entry.verdict,
+            p,
+            inner,
+            uncertain || v.uncertain,
+            ref,
+          );
+        }
+        say(`vmap ${t.map === null ? t.key : `@${t.map}`}: no element`);
+        return null;
+      }
       case 'jump': {
         const sub = chainsOf(table).get(t.chain);
         if (sub === undefined || inner.includes(t.chain)) {
@@ -360,7 +427,6 @@ class Run {
         say(`${t.name} (not modelled, falls through)`);
         return null;
     }
-    return null;
   }
 
   private dnat(p: Concrete, t: Target): void {
@@ -381,9 +447,18 @@ class Run {
   }
 
   private matches(rule: Rule, p: Concrete): { matched: boolean; uncertain: boolean } {
+    return this.conditions(rule, [...rule.core, ...rule.matches.flatMap((x) => x.options)], p);
+  }
+
+  /** Options that must all hold; unmodelled ones decided by the resolver. */
+  private conditions(
+    rule: Rule,
+    options: readonly MatchOption[],
+    p: Concrete,
+  ): { matched: boolean; uncertain: boolean } {
     let unknown = false;
     const unknowns: MatchOption[] = [];
-    for (const o of [...rule.core, ...rule.matches.flatMap((x) => x.options)]) {
+    for (const o of options) {
       const v = this.option(o, p);
       if (v === null) {
         unknowns.push(o);
@@ -396,6 +471,29 @@ class Run {
       if (!this.env.resolve(rule, o)) return { matched: false, uncertain: true };
     }
     return { matched: true, uncertain: unknown };
+  }
+
+  /** Some element's options all hold; null when only undecidable options could make one. */
+  private member(
+    elements: readonly (readonly MatchOption[])[] | null,
+    p: Concrete,
+  ): boolean | null {
+    if (elements === null) return null;
+    let undecided = false;
+    for (const el of elements) {
+      let all: boolean | null = true;
+      for (const o of el) {
+        const v = this.option(o, p);
+        if (v === false) {
+          all = false;
+          break;
+        }
+        if (v === null) all = null;
+      }
+      if (all === true) return true;
+      if (all === null) undecided = true;
+    }
+    return undecided ? null : false;
   }
 
   /** true/false, or null when the model cannot decide it. */
@@ -442,8 +540,11 @@ class Run {
       }
       case 'ct-state':
         return o.states.some((st) => (st === 'DNAT' ? p.dnat : st === p.state));
-      case 'ct-status':
-        return p.state === 'NEW' ? o.statuses.includes('NONE') : null;
+      case 'ct-status': {
+        if (p.state !== 'NEW') return null;
+        if (o.statuses.includes('NONE') || (o.statuses.includes('DNAT') && p.dnat)) return true;
+        return o.statuses.includes('SNAT') ? null : false;
+      }
       case 'ct-address': {
         const v = o.field === 'origdst' ? p.odst : o.field === 'replsrc' ? p.dst : p.src;
         return masked(v, o.value.address, o.value.mask);
@@ -495,6 +596,10 @@ class Run {
         if (p.dport >> 8 !== o.icmpType) return false;
         return o.code === null || (p.dport & 255) === o.code;
       }
+      case 'family':
+        return o.family === fam;
+      case 'member':
+        return this.member(o.elements, p);
       case 'addrtype-limit-iface':
       case 'tcp-option':
       case 'ct-expire':
@@ -646,7 +751,7 @@ function connmarkZeroOf(ruleset: Ruleset): boolean {
   let zero = connmarkZeros.get(ruleset);
   if (zero === undefined) {
     zero = !ruleset.tables.some((t) =>
-      t.chains.some((c) => c.rules.some((r) => r.target?.kind === 'CONNMARK')),
+      t.chains.some((c) => c.rules.some((r) => ruleActions(r).some((a) => a.kind === 'CONNMARK'))),
     );
     connmarkZeros.set(ruleset, zero);
   }

@@ -106,10 +106,14 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
       return exact(inner);
     }
     case 'ct-status': {
-      // the first packet of a new connection has no status bits yet (NONE)
-      const inner = o.statuses.includes('NONE') ? TRUE : FALSE;
-      const decided = o.negated ? m.not(inner) : inner;
-      return { c: m.and(isNew, decided), p: m.or(m.and(isNew, decided), m.not(isNew)) };
+      // the first packet of a new connection: no status bits but DST_NAT once DNATed; whether
+      // SNAT is set depends on where the rule sits (after srcnat), so it stays undecided
+      let inner: Bdd = o.statuses.includes('NONE') ? TRUE : FALSE;
+      if (o.statuses.includes('DNAT')) inner = m.or(inner, s.eq('dnat', 1n));
+      const snat = o.statuses.includes('SNAT');
+      const c = o.negated ? (snat ? FALSE : m.not(inner)) : inner;
+      const p = o.negated ? m.not(inner) : snat ? TRUE : inner;
+      return { c: m.and(isNew, c), p: m.or(m.and(isNew, p), m.not(isNew)) };
     }
     case 'ct-proto':
       return o.number === 0 ? exact(TRUE) : exact(s.eq('proto', BigInt(o.number)));
@@ -157,6 +161,10 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
           : s.eq('dport', base | BigInt(o.code));
       return exact(inner, proto);
     }
+    case 'family':
+      return exact(o.family === s.family ? TRUE : FALSE);
+    case 'member':
+      return member(env, o.elements, o.negated);
     case 'addrtype-limit-iface':
     case 'tcp-option':
     case 'ct-expire':
@@ -171,6 +179,31 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
     case 'opaque':
       return UNKNOWN;
   }
+}
+
+/** nftables set membership: some element's options all hold (two-sided, then negated). */
+function member(
+  env: MatchEnv,
+  elements: readonly (readonly MatchOption[])[] | null,
+  negated: boolean,
+): Pair {
+  if (elements === null) return UNKNOWN;
+  const m = env.space.m;
+  let c = FALSE;
+  let p = FALSE;
+  for (const el of elements) {
+    let ec = TRUE;
+    let ep = TRUE;
+    for (const option of el) {
+      const e = encodeOption(env, option);
+      ec = m.and(ec, e.c);
+      ep = m.and(ep, e.p);
+      if (ep === FALSE) break;
+    }
+    c = m.or(c, ec);
+    p = m.or(p, ep);
+  }
+  return negated ? { c: m.not(p), p: m.not(c) } : { c, p };
 }
 
 function maskSet(s: HeaderSpace, field: FieldName, address: string, mask: string): Bdd | null {

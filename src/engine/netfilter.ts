@@ -11,7 +11,7 @@ import type { CompiledChain, CompiledRuleset, CompiledRule } from './compile.ts'
 import type { HeaderSpace } from './space.ts';
 import type { RuleRef } from './types.ts';
 import type { Hook } from '../model/trace.ts';
-import type { NatRange, Target } from '../model/ruleset.ts';
+import type { NatRange, Target, VmapEntry } from '../model/ruleset.ts';
 
 export type OutcomeKind = 'accept' | 'drop' | 'reject';
 
@@ -175,8 +175,7 @@ export class Walk {
         mt.c === mt.p
           ? mapPair(cur, (x) => m.diff(x, mt.c))
           : { c: m.diff(cur.c, mt.p), p: m.diff(cur.p, mt.c) };
-      const target = rule.rule.target;
-      const step = this.target(hook, chain, rule, target, cur, matched, missed, inner);
+      const step = this.apply(hook, chain, rule, cur, matched, missed, inner);
       outcomes.push(...step.outcomes);
       returned = union(s, returned, step.returned);
       cur = step.next;
@@ -185,6 +184,102 @@ export class Walk {
     const result = { returned, outcomes };
     this.memo.set(key, result);
     return result;
+  }
+
+  /**
+   * A matched rule's effect: its target, after the statements and conditions of its steps
+   * (nftables: `meta mark set 1 ip saddr 10.0.0.0/8 accept`). A failing step condition sends the
+   * packet on to the next rule with the changes made so far.
+   */
+  private apply(
+    hook: Hook,
+    chain: CompiledChain,
+    rule: CompiledRule,
+    cur: Pair,
+    matched: Pair,
+    missed: Pair,
+    stack: readonly string[],
+  ): { next: Pair; returned: Pair; outcomes: Outcome[] } {
+    const steps = rule.rule.steps;
+    if (steps === undefined) {
+      return this.target(hook, chain, rule, rule.rule.target, cur, matched, missed, stack);
+    }
+    const s = this.s;
+    const m = s.m;
+    let at = matched;
+    let out = missed;
+    let returned = EMPTY;
+    const outcomes: Outcome[] = [];
+    for (const step of steps) {
+      if (at.p === FALSE) break;
+      if (step.kind === 'match') {
+        const mt = this.nf.encodeOptions(step.module.options);
+        if (mt.c !== mt.p && m.and(at.p, m.diff(mt.p, mt.c)) !== FALSE) this.uncertain.add(rule);
+        out = union(s, out, { c: m.diff(at.c, mt.p), p: m.diff(at.p, mt.c) });
+        at = { c: m.and(at.c, mt.c), p: m.and(at.p, mt.p) };
+      } else {
+        const r = this.target(hook, chain, rule, step.target, at, at, EMPTY, stack);
+        outcomes.push(...r.outcomes);
+        returned = union(s, returned, r.returned);
+        at = r.next;
+      }
+    }
+    const r = this.target(hook, chain, rule, rule.rule.target, union(s, out, at), at, out, stack);
+    return {
+      next: r.next,
+      returned: union(s, returned, r.returned),
+      outcomes: [...outcomes, ...r.outcomes],
+    };
+  }
+
+  /**
+   * nftables verdict map: each element's packets take its verdict; packets whose key is in no
+   * element go on with the next rule. An element decided by state the engine cannot see (a
+   * `numgen` key) is only possibly taken; a map whose contents are unknown possibly accepts,
+   * drops or goes on.
+   */
+  private vmap(
+    hook: Hook,
+    chain: CompiledChain,
+    rule: CompiledRule,
+    entries: readonly VmapEntry[] | null,
+    matched: Pair,
+    missed: Pair,
+    stack: readonly string[],
+  ): { next: Pair; returned: Pair; outcomes: Outcome[] } {
+    const s = this.s;
+    const m = s.m;
+    if (entries === null) {
+      this.uncertain.add(rule);
+      const maybe = { c: FALSE, p: matched.p };
+      return {
+        next: union(s, missed, maybe),
+        returned: EMPTY,
+        outcomes: [
+          { kind: 'accept', hook, set: maybe, ref: rule.ref, reason: 'vmap' },
+          { kind: 'drop', hook, set: maybe, ref: rule.ref, reason: 'vmap' },
+        ],
+      };
+    }
+    let next = missed;
+    let returned = EMPTY;
+    const outcomes: Outcome[] = [];
+    // what no element takes: certainly outside every element's possible set
+    let noneC = matched.c;
+    let noneP = matched.p;
+    for (const entry of entries) {
+      const k = this.nf.encodeOptions(entry.when);
+      if (k.c !== k.p && m.and(matched.p, m.diff(k.p, k.c)) !== FALSE) this.uncertain.add(rule);
+      noneC = m.diff(noneC, k.p);
+      noneP = m.diff(noneP, k.c);
+      const sub: Pair = { c: m.and(matched.c, k.c), p: m.and(matched.p, k.p) };
+      if (sub.p === FALSE) continue;
+      const r = this.target(hook, chain, rule, entry.verdict, sub, sub, EMPTY, stack);
+      next = union(s, next, r.next);
+      returned = union(s, returned, r.returned);
+      outcomes.push(...r.outcomes);
+    }
+    return { next: union(s, next, { c: noneC, p: noneP }), returned, outcomes };
   }
 
   private target(
@@ -303,6 +398,9 @@ export class Walk {
           };
         }
         return { next: cur, returned: EMPTY, outcomes: [] };
+      case 'vmap':
+        return this.vmap(hook, chain, rule, target.entries, matched, missed, stack);
+      case 'CONTINUE':
       case 'LOG':
       case 'NFLOG':
       case 'TCPMSS':

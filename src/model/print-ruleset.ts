@@ -165,6 +165,11 @@ function printOption(module: string, o: MatchOption): string {
           : rawWord;
       return `${n} ${o.option}${o.args.map((a) => ` ${fmt(a)}`).join('')}`;
     }
+    // nftables-only conditions have no iptables syntax; shown in nft's words
+    case 'family':
+      return `${n} --nfproto ${o.family}`;
+    case 'member':
+      return `${n} --nft-set ${saveString(o.set === null ? o.key : `${o.key} @${o.set}`)}`;
     case 'address':
     case 'interface':
     case 'protocol':
@@ -249,6 +254,10 @@ function printTarget(t: Target): string {
       return ` -j ${t.kind}${targetOptions(t.options, t.kind === 'NFLOG' ? PREFIXES : NO_QUOTE)}`;
     case 'extension':
       return ` -j ${t.name}${targetOptions(t.options, PREFIXES)}`;
+    case 'CONTINUE':
+      return ' -j CONTINUE';
+    case 'vmap':
+      return ` -j VMAP ${saveString(t.map === null ? t.key : `${t.key} @${t.map}`)}`;
   }
 }
 
@@ -256,8 +265,17 @@ function printCounters(c: { readonly packets: bigint; readonly bytes: bigint }):
   return `[${c.packets}:${c.bytes}]`;
 }
 
-/** The rule's `-A CHAIN …` line as iptables-save prints it (without rule counters). */
+/** An nftables rule as nft prints it, without the counter values that change as it runs. */
+export function printNftRule(rule: Rule): string {
+  return rule.text.replace(/\bcounter packets \d+ bytes \d+/g, 'counter');
+}
+
+/**
+ * The rule's `-A CHAIN …` line as iptables-save prints it (without rule counters); nftables
+ * rules in nft's own syntax.
+ */
 export function printRule(rule: Rule): string {
+  if (rule.dialect === 'nft') return printNftRule(rule);
   let out = `-A ${rule.chain}`;
   for (const o of rule.core) out += printCore(o);
   for (const m of rule.matches) out += printModule(m);

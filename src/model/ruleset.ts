@@ -1,17 +1,21 @@
 /**
  * The ruleset model: what one iptables-save / ip6tables-save / iptables-restore / `iptables -S`
- * file says, as plain immutable data.
+ * file, or one `nft list ruleset` (text or JSON), says, as plain immutable data.
  *
  * tables → chains → rules → typed match options and a typed target, each with its SourceLocation.
  * Every option a rule carries is kept: options the engine cannot model are still typed here (or
  * kept whole as `opaque` / `extension` with their raw arguments), never dropped.
+ *
+ * nftables fits the same shape (docs/nftables.md): a table carries its nft family, a base chain
+ * its type, hook and priority (iptables' built-in chains are base chains at the standard
+ * priorities), a rule its handle, and the statements it runs before its verdict (`steps`).
  */
 import type { SourceLocation } from './diagnostic.ts';
 
 export type Family = 'ipv4' | 'ipv6';
 
 /** How the file was written; decides nothing about semantics, but reports say it. */
-export type DumpKind = 'save' | 'restore' | 'list-rules';
+export type DumpKind = 'save' | 'restore' | 'list-rules' | 'nft-json' | 'nft-text';
 
 export interface DumpHeader {
   /** e.g. `iptables-save`, `ip6tables-save`, `xtables-save`, `iptables-nft-save`. */
@@ -33,12 +37,63 @@ export interface Ruleset {
   readonly tables: readonly Table[];
 }
 
+/** What one `nft list ruleset` (text) or `nft -j list ruleset` says: tables of every family. */
+export interface NftRuleset {
+  readonly file: string;
+  readonly kind: 'nft-json' | 'nft-text';
+  /** nft's version when the JSON's metainfo says it. */
+  readonly version: string | null;
+  readonly tables: readonly Table[];
+}
+
 export type BuiltinTable = 'filter' | 'nat' | 'mangle' | 'raw' | 'security';
 
 export interface Table {
   readonly name: string;
   readonly location: SourceLocation;
   readonly chains: readonly Chain[];
+  /** nftables tables only: the family and what else the table holds. */
+  readonly nft?: NftTable;
+}
+
+/** nftables table families. */
+export type NftFamily = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev';
+
+export interface NftTable {
+  readonly family: NftFamily;
+  readonly handle: number | null;
+  /**
+   * True when this is iptables-nft's own table (`ip filter` with chains named and hooked as
+   * iptables' built-ins, or rules holding `xt` expressions): iptables-save shows the same rules.
+   */
+  readonly iptablesNft: boolean;
+  readonly sets: readonly NftSet[];
+}
+
+/** A named set or map, as declared. */
+export interface NftSet {
+  readonly name: string;
+  /** `ipv4_addr`, `ipv4_addr . inet_service`, `ifname : verdict`, … as written. */
+  readonly type: string;
+  readonly map: boolean;
+  readonly flags: readonly string[];
+  readonly elements: number;
+  /** Contents change at run time (dynamic or timeout flags, or rules add to it). */
+  readonly dynamic: boolean;
+  readonly location: SourceLocation;
+}
+
+/** nftables hooks; iptables' built-in chains sit on the five IP ones. */
+export type NftHook =
+  'ingress' | 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'egress';
+
+/** What makes a chain a base chain: `type filter hook forward priority filter`. */
+export interface BaseChain {
+  readonly type: 'filter' | 'nat' | 'route';
+  readonly hook: NftHook;
+  readonly priority: number;
+  /** netdev (and inet ingress) chains: the devices they are bound to; null when not known. */
+  readonly devices: readonly string[] | null;
 }
 
 export interface Counters {
@@ -57,6 +112,8 @@ export interface Chain {
   /** Where the chain was declared (`:NAME …`, `-N NAME`, `-P NAME …`), or its first rule. */
   readonly location: SourceLocation;
   readonly rules: readonly Rule[];
+  /** nftables base chains (absent for iptables chains and nft regular chains). */
+  readonly base?: BaseChain;
 }
 
 export interface Rule {
@@ -74,7 +131,22 @@ export interface Rule {
   readonly matches: readonly MatchModule[];
   /** `null` for a rule without `-j`/`-g` (it only counts packets). */
   readonly target: Target | null;
+  /** `nft` for rules read from an nftables listing (their `text` is nft syntax). */
+  readonly dialect?: 'nft';
+  /** nftables: the rule's handle, when the listing shows it. */
+  readonly handle?: number;
+  /**
+   * nftables: what the rule does, in order, after its first statement that changes the packet
+   * and before `target` (`meta mark set 1 accept` → steps [MARK], target ACCEPT). A `match` step
+   * that fails ends the rule for that packet, which goes on to the next rule with the changes
+   * already made. Absent for iptables rules.
+   */
+  readonly steps?: readonly RuleStep[];
 }
+
+export type RuleStep =
+  | { readonly kind: 'statement'; readonly target: Target }
+  | { readonly kind: 'match'; readonly module: MatchModule };
 
 // ---------------------------------------------------------------------------------------------
 // Values shared by matches and targets
@@ -108,7 +180,9 @@ export interface AddressRange {
 export type ConntrackState =
   'INVALID' | 'NEW' | 'RELATED' | 'ESTABLISHED' | 'UNTRACKED' | 'SNAT' | 'DNAT';
 
-export type ConntrackStatus = 'NONE' | 'EXPECTED' | 'SEEN_REPLY' | 'ASSURED' | 'CONFIRMED';
+/** iptables' `--ctstatus` values; nftables adds `snat`, `dnat` and `dying`. */
+export type ConntrackStatus =
+  'NONE' | 'EXPECTED' | 'SEEN_REPLY' | 'ASSURED' | 'CONFIRMED' | 'SNAT' | 'DNAT' | 'DYING';
 
 export type AddressType =
   | 'UNSPEC'
@@ -251,6 +325,24 @@ export type MatchOption =
       readonly pktType: 'unicast' | 'broadcast' | 'multicast' | 'otherhost';
     })
   | (OptionBase & { readonly type: 'length'; readonly from: number; readonly to: number })
+  /**
+   * nftables `meta nfproto ipv4`, `meta protocol ip6`, and the dependency nft itself adds to a
+   * family's payload match in `inet`, `netdev` and `bridge` tables (`ip saddr …` only holds for
+   * IPv4 packets there).
+   */
+  | (OptionBase & { readonly type: 'family'; readonly family: Family })
+  /**
+   * nftables set membership: the key (one selector, or a concatenation such as
+   * `ip daddr . tcp dport`) is one of the elements. Each element is written as the options it
+   * stands for (all hold); an interval element becomes a range option. `elements` is null when
+   * the set's contents are not known (a dynamic set, a reference to a set not in the input).
+   */
+  | (OptionBase & {
+      readonly type: 'member';
+      readonly key: string;
+      readonly set: string | null;
+      readonly elements: readonly (readonly MatchOption[])[] | null;
+    })
   | (OptionBase & {
       readonly type: 'ttl';
       readonly family: Family;
@@ -338,6 +430,20 @@ export type Target =
   | (TargetBase & { readonly kind: 'CHECKSUM'; readonly options: readonly TargetOption[] })
   | (TargetBase & { readonly kind: 'NFQUEUE'; readonly options: readonly TargetOption[] })
   | (TargetBase & { readonly kind: 'TPROXY'; readonly options: readonly TargetOption[] })
+  /** nftables `continue` (in a verdict map: go on with the next rule). */
+  | (TargetBase & { readonly kind: 'CONTINUE' })
+  /**
+   * nftables verdict map: `oifname vmap @filter-forward-in-jumps` dispatches on the key; a packet
+   * whose key is in no element goes on with the next rule. A NAT statement that looks its
+   * address up in a map (`dnat to tcp dport map @ports`) is one too, its verdicts DNAT/SNAT.
+   * `entries` is null when the map's contents are not known.
+   */
+  | (TargetBase & {
+      readonly kind: 'vmap';
+      readonly key: string;
+      readonly map: string | null;
+      readonly entries: readonly VmapEntry[] | null;
+    })
   /** Any other target, kept whole (name and raw options); reported as `unsupported-target`. */
   | (TargetBase & {
       readonly kind: 'extension';
@@ -351,6 +457,13 @@ export interface TargetOption {
 }
 
 export type TargetKind = Target['kind'];
+
+/** One element of a verdict map (or of a map a NAT statement looks up): key and verdict. */
+export interface VmapEntry {
+  /** The conditions on the key that select this element (all hold). */
+  readonly when: readonly MatchOption[];
+  readonly verdict: Target;
+}
 
 /** Targets that end a packet's walk through the table (for the chain semantics of the engine). */
 export const TERMINAL_TARGETS: ReadonlySet<TargetKind> = new Set([
@@ -373,8 +486,30 @@ export function findTable(ruleset: Ruleset, name: string): Table | undefined {
   return ruleset.tables.find((t) => t.name === name);
 }
 
+/**
+ * How a table is named in rule references and traces: iptables tables by name (`filter`),
+ * nftables tables by family and name (`ip docker-bridges`), so the two never collide.
+ */
+export function tableId(table: Table): string {
+  return table.nft === undefined ? table.name : `${table.nft.family} ${table.name}`;
+}
+
 export function findChain(table: Table, name: string): Chain | undefined {
   return table.chains.find((c) => c.name === name);
+}
+
+/**
+ * Everything a rule may do to a packet: its statement steps, its target, and the verdicts of a
+ * verdict map's elements.
+ */
+export function ruleActions(rule: Rule): Target[] {
+  const out: Target[] = [];
+  for (const step of rule.steps ?? []) if (step.kind === 'statement') out.push(step.target);
+  if (rule.target !== null) {
+    out.push(rule.target);
+    if (rule.target.kind === 'vmap') out.push(...(rule.target.entries ?? []).map((e) => e.verdict));
+  }
+  return out;
 }
 
 /** Every option of a rule (core first, then modules), for code that does not care about modules. */
