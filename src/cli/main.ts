@@ -32,7 +32,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'parse',
-    summary: 'Read an iptables-save / -restore / -S file and report what was understood',
+    summary:
+      'Read an iptables-save / -restore / -S file or an nft listing; report what was understood',
     load: async () => (await import('./commands/parse.ts')).parse,
   },
   {

@@ -1,31 +1,37 @@
 /**
  * `dockwall parse FILE`: reads one iptables-save / ip6tables-save / iptables-restore /
- * `iptables -S` file and prints what was understood (tables, chains, rules, unsupported
- * constructs) and every diagnostic. Exit 1 on an error diagnostic, 2 on unreadable input.
+ * `iptables -S` file, or an nftables listing (`nft list ruleset`, `nft -j list ruleset`), and
+ * prints what was understood (tables, chains, rules, unsupported constructs) and every
+ * diagnostic. Exit 1 on an error diagnostic, 2 on unreadable input.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseIptables } from '../../ingest/iptables/index.ts';
+import { looksLikeNft, parseNft } from '../../ingest/nft/index.ts';
 import type { Diagnostic } from '../../model/diagnostic.ts';
-import type { Family, Ruleset } from '../../model/ruleset.ts';
+import type { NftRuleset, Ruleset, Table } from '../../model/ruleset.ts';
+import { tableId } from '../../model/ruleset.ts';
 import type { Command, CommandIo } from '../command.ts';
 import { UsageError } from '../command.ts';
 
 const USAGE = `Usage: dockwall parse FILE [--format text|json] [--family ipv4|ipv6]
 
-Reads an iptables-save, ip6tables-save, iptables-restore or \`iptables -S\` file and prints a
-summary (tables, chains, rules, unsupported constructs) and every diagnostic with its line and
-column. Exit code: 0 when no error was found, 1 when an error diagnostic was reported, 2 when the
-file cannot be read.
+Reads an iptables-save, ip6tables-save, iptables-restore or \`iptables -S\` file, or an
+nftables listing (\`nft list ruleset\` text or \`nft -j list ruleset\` JSON), and prints a summary
+(tables, chains with their hooks and priorities, rules, unsupported constructs) and every
+diagnostic with its line and column. Exit code: 0 when no error was found, 1 when an error
+diagnostic was reported, 2 when the file cannot be read.
 
 Options:
   --format text|json   output format (default text)
-  --family ipv4|ipv6   address family (default: from the header or the addresses)`;
+  --family ipv4|ipv6   address family of an iptables file (default: from the header or the
+                       addresses); nftables listings hold every family`;
 
 interface Summary {
   readonly file: string;
-  readonly family: Family;
+  /** `ipv4` / `ipv6` for iptables files; `any` for nftables listings (tables of every family). */
+  readonly family: string;
   readonly kind: string;
   readonly rules: number;
   readonly tables: readonly {
@@ -34,6 +40,8 @@ interface Summary {
       readonly name: string;
       readonly policy: string | null;
       readonly rules: number;
+      /** nftables base chains: `filter forward priority 0`. */
+      readonly hook?: string;
     }[];
   }[];
   readonly unsupported: { readonly matches: number; readonly targets: number };
@@ -47,24 +55,36 @@ interface Summary {
   }[];
 }
 
-export function summarise(ruleset: Ruleset, diagnostics: readonly Diagnostic[]): Summary {
+export function summarise(
+  ruleset: Ruleset | NftRuleset,
+  diagnostics: readonly Diagnostic[],
+): Summary {
   let rules = 0;
   let unsupportedMatches = 0;
   let unsupportedTargets = 0;
-  const tables = ruleset.tables.map((t) => ({
-    name: t.name,
+  const tables = ruleset.tables.map((t: Table) => ({
+    name: tableId(t),
     chains: t.chains.map((c) => {
       rules += c.rules.length;
       for (const r of c.rules) {
-        for (const m of r.matches) if (!m.known) unsupportedMatches++;
-        if (r.target?.kind === 'extension') unsupportedTargets++;
+        const steps = (r.steps ?? []).flatMap((s) => (s.kind === 'match' ? [s.module] : []));
+        for (const m of [...r.matches, ...steps]) if (!m.known) unsupportedMatches++;
+        const actions = [
+          r.target,
+          ...(r.steps ?? []).map((s) => (s.kind === 'statement' ? s.target : null)),
+        ];
+        for (const a of actions) if (a?.kind === 'extension') unsupportedTargets++;
       }
-      return { name: c.name, policy: c.policy, rules: c.rules.length };
+      const hook =
+        c.base === undefined
+          ? {}
+          : { hook: `${c.base.type} ${c.base.hook} priority ${c.base.priority}` };
+      return { name: c.name, policy: c.policy, rules: c.rules.length, ...hook };
     }),
   }));
   return {
     file: ruleset.file,
-    family: ruleset.family,
+    family: 'family' in ruleset ? ruleset.family : 'any',
     kind: ruleset.kind,
     rules,
     tables,
@@ -82,14 +102,21 @@ export function summarise(ruleset: Ruleset, diagnostics: readonly Diagnostic[]):
 
 function text(summary: Summary): string {
   const out: string[] = [];
-  const header = summary.kind === 'list-rules' ? 'iptables -S listing' : `${summary.kind} file`;
+  const nft = summary.kind.startsWith('nft-');
+  const header =
+    summary.kind === 'list-rules'
+      ? 'iptables -S listing'
+      : nft
+        ? `nftables listing (${summary.kind === 'nft-json' ? 'nft -j' : 'text'})`
+        : `${summary.kind} file`;
   out.push(
-    `${summary.file}: ${header}, ${summary.family}, ${summary.rules} rules in ${summary.tables.length} tables`,
+    `${summary.file}: ${header}, ${nft ? 'all families' : summary.family}, ${summary.rules} rules in ${summary.tables.length} tables`,
   );
   for (const t of summary.tables) {
-    out.push(`  *${t.name}`);
+    out.push(nft ? `  table ${t.name}` : `  *${t.name}`);
     for (const c of t.chains) {
-      out.push(`    ${c.name.padEnd(28)} ${(c.policy ?? '-').padEnd(6)} ${c.rules} rules`);
+      const hook = c.hook === undefined ? '' : `  (${c.hook})`;
+      out.push(`    ${c.name.padEnd(28)} ${(c.policy ?? '-').padEnd(6)} ${c.rules} rules${hook}`);
     }
   }
   const { matches, targets } = summary.unsupported;
@@ -107,7 +134,8 @@ function text(summary: Summary): string {
 
 export const parse: Command = {
   name: 'parse',
-  summary: 'Read an iptables-save / -restore / -S file and report what was understood',
+  summary:
+    'Read an iptables-save / -restore / -S file or an nft listing; report what was understood',
   usage: USAGE,
   async run(argv: readonly string[], io: CommandIo): Promise<number> {
     let values: { format?: string | undefined; family?: string | undefined };
@@ -138,9 +166,20 @@ export const parse: Command = {
       io.stderr.write(`dockwall parse: cannot read '${file}': ${reason}\n`);
       return 2;
     }
-    const result = parseIptables(input, family === undefined ? { file } : { file, family });
-    const summary = summarise(result.ruleset, result.diagnostics);
+    let summary: Summary;
+    let diagnostics: readonly Diagnostic[];
+    if (looksLikeNft(input)) {
+      const result = parseNft(input, file);
+      diagnostics = result.diagnostics;
+      const kind = input.trimStart().startsWith('{') ? 'nft-json' : 'nft-text';
+      const empty: NftRuleset = { file, kind, version: null, tables: [] };
+      summary = summarise(result.ruleset ?? empty, diagnostics);
+    } else {
+      const result = parseIptables(input, family === undefined ? { file } : { file, family });
+      diagnostics = result.diagnostics;
+      summary = summarise(result.ruleset, diagnostics);
+    }
     io.stdout.write(format === 'json' ? `${JSON.stringify(summary, null, 2)}\n` : text(summary));
-    return result.diagnostics.some((d) => d.severity === 'error') ? 1 : 0;
+    return diagnostics.some((d) => d.severity === 'error') ? 1 : 0;
   },
 };

@@ -89,3 +89,70 @@ describe('dockwall parse', () => {
     expect((JSON.parse(p.stdout) as { rules: number }).rules).toBe(3);
   });
 });
+
+describe('dockwall parse on nftables listings', () => {
+  const listing = join(dir, 'ruleset.nft');
+  writeFileSync(
+    listing,
+    'table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tiifname "lo" accept\n\t\tip dscp cs1 accept\n\t}\n}\n',
+  );
+  const json = join(dir, 'ruleset.json');
+  writeFileSync(
+    json,
+    JSON.stringify({
+      nftables: [
+        { table: { family: 'ip', name: 'docker-bridges', handle: 1 } },
+        {
+          chain: {
+            family: 'ip',
+            table: 'docker-bridges',
+            name: 'filter-FORWARD',
+            handle: 1,
+            type: 'filter',
+            hook: 'forward',
+            prio: 0,
+            policy: 'accept',
+          },
+        },
+        {
+          rule: {
+            family: 'ip',
+            table: 'docker-bridges',
+            chain: 'filter-FORWARD',
+            handle: 2,
+            expr: [{ counter: { packets: 1, bytes: 60 } }, { drop: null }],
+          },
+        },
+      ],
+    }),
+  );
+
+  it('reads `nft list ruleset` text: tables by family, base chains with hook and priority', async () => {
+    const r = await run([listing]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('nftables listing (text), all families, 2 rules in 1 tables');
+    expect(r.out).toContain('table inet filter');
+    expect(r.out).toMatch(/input\s+DROP\s+2 rules\s+\(filter input priority 0\)/);
+    expect(r.out).toMatch(/ruleset\.nft:5:3: warning \[unsupported-nft-expression\]/);
+  });
+
+  it('reads `nft -j list ruleset` JSON into the same summary shape', async () => {
+    const r = await run([json, '--format', 'json']);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.out) as {
+      kind: string;
+      family: string;
+      tables: { name: string; chains: { name: string; hook?: string }[] }[];
+    };
+    expect(summary.kind).toBe('nft-json');
+    expect(summary.family).toBe('any');
+    expect(summary.tables).toEqual([
+      {
+        name: 'ip docker-bridges',
+        chains: [
+          { name: 'filter-FORWARD', policy: 'ACCEPT', rules: 1, hook: 'filter forward priority 0' },
+        ],
+      },
+    ]);
+  });
+});
