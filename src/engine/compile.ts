@@ -7,7 +7,7 @@
 import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import { parseCidr } from './addr.ts';
 import { encodeOption, encodeRule, portsSet, type MatchEnv, type Pair } from './match.ts';
-import { buildInterfaceDomain, HeaderSpace, type FieldName } from './space.ts';
+import { buildInterfaceDomain, HeaderSpace, type FieldName, type Prefix } from './space.ts';
 import type { NetworkContext } from './context.ts';
 import type { RuleRef } from './types.ts';
 import { diagnostic, type Diagnostic } from '../model/diagnostic.ts';
@@ -55,6 +55,11 @@ export interface CompiledChain {
   readonly groups: KeyGroups;
 }
 
+interface CompiledRoute extends Prefix {
+  readonly device: string;
+  readonly assumed: boolean;
+}
+
 /** How a rule is printed in references and traces (the canonical printer when available). */
 export type RulePrinter = (rule: Rule) => string;
 
@@ -66,11 +71,11 @@ export class CompiledRuleset {
   readonly env: MatchEnv;
   /** dst → oif for forwarded packets (longest prefix wins). */
   readonly routeRelation: Bdd;
+  /** Destinations whose route (the longest matching prefix) is observed or derived, not assumed. */
+  readonly certainlyRouted: Bdd;
   private readonly chains = new Map<string, CompiledChain>();
-  private readonly localCache = new Map<FieldName, Bdd>();
   private readonly routedCache = new Map<FieldName, Bdd>();
-  private readonly localList: readonly { value: bigint; length: number }[];
-  private readonly routes: readonly { value: bigint; length: number; device: string }[];
+  private readonly routes: readonly CompiledRoute[];
 
   constructor(ruleset: Ruleset, context: NetworkContext, print: RulePrinter) {
     this.ruleset = ruleset;
@@ -91,33 +96,46 @@ export class CompiledRuleset {
         }
       }
     }
-    this.space = new HeaderSpace(family, buildInterfaceDomain(listed, prefixes));
     const loopback = family === 'ipv4' ? '127.0.0.0/8' : '::1/128';
-    const locals: { value: bigint; length: number }[] = [];
-    for (const text of [...context.localAddresses, loopback]) {
-      // a local address may come with its prefix; only the address itself is local
-      const addr = text.includes('/') && text !== loopback ? (text.split('/')[0] ?? text) : text;
-      const c = parseCidr(addr, family);
-      if (c !== null) locals.push(c);
-    }
-    this.localList = locals;
-    const routes: { value: bigint; length: number; device: string }[] = [];
+    const prefixesOf = (texts: readonly string[]): Prefix[] =>
+      texts.flatMap((text) => {
+        // a local address may come with its prefix; only the address itself is local
+        const addr = text.includes('/') && text !== loopback ? (text.split('/')[0] ?? text) : text;
+        const c = parseCidr(addr, family);
+        return c === null ? [] : [c];
+      });
+    const complete = context.localAddressesComplete ?? true;
+    this.space = new HeaderSpace(family, buildInterfaceDomain(listed, prefixes), {
+      local: prefixesOf([...context.localAddresses, loopback]),
+      complete,
+      foreign: complete
+        ? []
+        : (context.foreignAddresses ?? []).flatMap((t) => {
+            const c = parseCidr(t, family);
+            return c === null ? [] : [c];
+          }),
+    });
+    const routes: CompiledRoute[] = [];
     for (const r of context.routes) {
       const c = parseCidr(
         r.destination === 'default' ? (family === 'ipv4' ? '0.0.0.0/0' : '::/0') : r.destination,
         family,
       );
-      if (c !== null) routes.push({ ...c, device: r.device });
+      if (c !== null) routes.push({ ...c, device: r.device, assumed: r.provenance === 'assumed' });
     }
     routes.sort((a, b) => b.length - a.length);
     this.routes = routes;
-    this.routeRelation = this.buildRoutes('dst');
+    const built = this.buildRoutes();
+    this.routeRelation = built.relation;
+    this.certainlyRouted = built.certain;
     const connmarkZero = !ruleset.tables.some((t) =>
       t.chains.some((c) => c.rules.some((r) => ruleActions(r).some((a) => a.kind === 'CONNMARK'))),
     );
     this.env = {
       space: this.space,
       local: (f) => this.local(f),
+      unknown: (f) =>
+        f === 'src' || f === 'dst' || f === 'odst' ? this.space.unknownOn(f) : FALSE,
       routed: (f) => this.routed(f),
       connmarkZero,
     };
@@ -223,16 +241,11 @@ export class CompiledRuleset {
     return this.chains.get(`${table}\u0000${name}`);
   }
 
-  /** Addresses the host owns, on a field. */
+  /** Addresses known to be the host's (loopback included), on an address field. */
   local(field: FieldName): Bdd {
-    let r = this.localCache.get(field);
-    if (r === undefined) {
-      r = FALSE;
-      for (const l of this.localList)
-        r = this.space.m.or(r, this.space.prefix(field, l.value, l.length));
-      this.localCache.set(field, r);
-    }
-    return r;
+    return field === 'src' || field === 'dst' || field === 'odst'
+      ? this.space.localOn(field)
+      : FALSE;
   }
 
   /** Addresses some route covers, on a field. */
@@ -247,41 +260,64 @@ export class CompiledRuleset {
     return r;
   }
 
-  private buildRoutes(field: FieldName): Bdd {
+  /** The routing relation (longest prefix wins) and where it rests on no assumed route. */
+  private buildRoutes(): { relation: Bdd; certain: Bdd } {
     const s = this.space;
     const m = s.m;
     let remaining = TRUE;
-    let rel = FALSE;
+    let relation = FALSE;
+    let certain = FALSE;
     for (const r of this.routes) {
-      const region = m.and(s.prefix(field, r.value, r.length), remaining);
+      const region = m.and(s.prefix('dst', r.value, r.length), remaining);
       if (region === FALSE) continue;
-      rel = m.or(rel, m.and(region, s.eq('oif', BigInt(s.interfaces.classOf(r.device)))));
+      relation = m.or(relation, m.and(region, s.eq('oif', BigInt(s.interfaces.classOf(r.device)))));
+      if (!r.assumed) certain = m.or(certain, region);
       remaining = m.diff(remaining, region);
     }
-    return rel;
+    return { relation, certain };
   }
 
-  /** Set the egress interface from the destination: local → lo, routed → its device. */
-  reroute(set: Bdd): Bdd {
+  /**
+   * Route packets away from the host (loc = 0): the egress interface from the destination. The
+   * certain side keeps only packets whose route is not assumed.
+   */
+  route(pair: Pair): Pair {
+    const m = this.space.m;
+    const oifCube = this.space.cube('oif');
+    const go = (x: Bdd): Bdd => m.and(m.exists(x, oifCube), this.routeRelation);
+    const p = go(pair.p);
+    const c = pair.c === pair.p ? p : go(pair.c);
+    return { c: m.and(c, this.certainlyRouted), p };
+  }
+
+  /** Set the egress interface from the destination: the host's own → lo, else its route. */
+  reroute(pair: Pair): Pair {
     const s = this.space;
     const m = s.m;
-    const free = m.exists(set, s.cube('oif'));
-    const local = m.and(free, this.local('dst'));
     const lo = s.eq('oif', BigInt(s.interfaces.classOf('lo')));
-    return m.or(m.and(local, lo), m.and(m.diff(free, local), this.routeRelation));
+    const own = s.eq('loc', 1n);
+    const one = (x: Bdd, certain: boolean): Bdd => {
+      const free = m.exists(x, s.cube('oif'));
+      const away = m.and(m.diff(free, own), this.routeRelation);
+      return m.or(m.and(m.and(free, own), lo), certain ? m.and(away, this.certainlyRouted) : away);
+    };
+    return { c: one(pair.c, true), p: one(pair.p, false) };
   }
 
-  /** REDIRECT's new destination: the host's own addresses (loopback for host-originated). */
+  /**
+   * REDIRECT's new destination, an address of the host (loc = 1): the ingress interface's own
+   * address for arriving packets, which the context does not name, so any of the host's
+   * non-loopback addresses (or any that may be the host's); loopback for host-originated ones.
+   */
   redirectTo(): Bdd {
     const s = this.space;
     const m = s.m;
-    const own = m.diff(
-      this.local('dst'),
-      s.cidr('dst', s.family === 'ipv4' ? '127.0.0.0/8' : '::1') ?? FALSE,
-    );
+    const loopback = s.cidr('dst', s.family === 'ipv4' ? '127.0.0.0/8' : '::1') ?? FALSE;
+    const own = m.diff(m.or(this.local('dst'), s.unknownOn('dst')), loopback);
     const none = s.eq('iif', BigInt(s.interfaces.none));
     const loop = s.cidr('dst', s.family === 'ipv4' ? '127.0.0.1' : '::1') ?? FALSE;
-    return m.or(m.diff(own === FALSE ? loop : own, none), m.and(none, loop));
+    const to = m.or(m.diff(own === FALSE ? loop : own, none), m.and(none, loop));
+    return m.and(to, s.eq('loc', 1n));
   }
 
   /** Diagnose jumps to missing chains and jump loops (which the kernel refuses to load). */

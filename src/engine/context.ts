@@ -2,14 +2,30 @@
  * What the engine must know about the host's networking to walk a packet: the finite set of
  * interfaces, the addresses the host owns, and the routes. Built from a snapshot by
  * `src/docker/` (the engine itself knows netfilter, not Docker).
+ *
+ * A snapshot is often partial, so each fact says how it is known. The engine keeps its answers
+ * honest with it: a route that was only assumed makes whatever it routes `possible`, and when the
+ * host's address list is incomplete, "the destination is an address of this host" becomes a
+ * header bit of its own (see `space.ts`), so an answer about "connections to this host" holds for
+ * whatever its addresses are, and one that needs to know whether some other address is the
+ * host's is only `possible`.
  */
 import type { Family } from '../model/ruleset.ts';
+
+/**
+ * `observed`: read from the host (`ip -j route`, `ip -j addr`). `derived`: implied by other
+ * evidence (a bridge's connected prefix, Docker's networks, the rules Docker writes).
+ * `assumed`: nothing says so; answers that rest on it are never `certain`.
+ */
+export type Provenance = 'observed' | 'derived' | 'assumed';
 
 export interface ContextRoute {
   /** CIDR, or `default`. */
   readonly destination: string;
   /** Egress interface. */
   readonly device: string;
+  /** How the route is known; absent means observed. */
+  readonly provenance?: Provenance;
 }
 
 export interface NetworkContext {
@@ -20,4 +36,15 @@ export interface NetworkContext {
   readonly localAddresses: readonly string[];
   /** Forwarding routes; the longest matching prefix wins. */
   readonly routes: readonly ContextRoute[];
+  /**
+   * False when `localAddresses` may miss some of the host's addresses (no address file): every
+   * destination outside `localAddresses` and `foreignAddresses` may then be the host's own.
+   * Absent means true.
+   */
+  readonly localAddressesComplete?: boolean;
+  /**
+   * When the address list is incomplete: addresses known not to be the host's (container
+   * addresses and subnets, less the gateways the host owns). CIDRs.
+   */
+  readonly foreignAddresses?: readonly string[];
 }

@@ -47,8 +47,12 @@ export function createEngine(
   return new SymbolicEngine(ruleset, context, options.printRule ?? printRule);
 }
 
-/** A concrete packet as the interpreter's header record (destination = original destination). */
-export function concreteOf(packet: Packet): Concrete | null {
+/**
+ * A concrete packet as the interpreter's header record (destination = original destination).
+ * `isHost` says whether its destination is the host's: the packet's own `destinationIsHost`
+ * where the context cannot tell.
+ */
+export function concreteOf(packet: Packet, isHost = false): Concrete | null {
   const src = parseAddress(packet.source, packet.family);
   const dst = parseAddress(packet.destination, packet.family);
   if (src === null || dst === null) return null;
@@ -75,6 +79,8 @@ export function concreteOf(packet: Packet): Concrete | null {
     dport,
     odport: dport,
     mark: packet.mark >>> 0,
+    loc: isHost,
+    oloc: isHost,
   };
 }
 
@@ -100,6 +106,8 @@ export function bitsOf(s: HeaderSpace, p: Concrete): Uint8Array {
   put('dport', BigInt(p.dport));
   put('odport', BigInt(p.odport));
   put('mark', BigInt(p.mark >>> 0));
+  put('loc', p.loc ? 1n : 0n);
+  put('oloc', p.oloc ? 1n : 0n);
   return bits;
 }
 
@@ -177,8 +185,9 @@ class SymbolicEngine implements Engine {
   trace(packet: Packet, options: TraceOptions = {}): Trace {
     const matchUnknown = (options.unknown ?? 'match') === 'match';
     const it = new Interpreter(this.nf.ruleset, this.nf.context, this.print, () => matchUnknown);
-    const start = concreteOf(packet);
-    if (start === null || packet.family !== this.family) {
+    const dst = parseAddress(packet.destination, packet.family);
+    const start = dst === null ? null : concreteOf(packet);
+    if (start === null || dst === null || packet.family !== this.family) {
       return {
         packet,
         verdict: 'dropped',
@@ -186,9 +195,40 @@ class SymbolicEngine implements Engine {
         steps: [],
         delivery: null,
         uncertainRules: [`packet addresses are not ${this.family} addresses`],
+        assumptions: [],
       };
     }
-    return traceOf(packet, it.run(start), this.family);
+    const host = it.hostness(dst);
+    if (host !== 'unknown') {
+      const isHost = host === 'local';
+      return traceOf(packet, it.run({ ...start, loc: isHost, oloc: isHost }), this.family);
+    }
+    // The snapshot cannot tell whether the destination is the host's. Follow the packet's own
+    // word, else take it to be the host's (what a user tracing to an address means); the verdict
+    // is certain only when the other answer leads to the same place.
+    const isHost = packet.destinationIsHost ?? true;
+    const taken = it.run({ ...start, loc: isHost, oloc: isHost });
+    if (packet.destinationIsHost !== undefined) return traceOf(packet, taken, this.family);
+    const other = it.run({ ...start, loc: !isHost, oloc: !isHost });
+    const same =
+      taken.verdict === other.verdict &&
+      taken.end === other.end &&
+      taken.final.dst === other.final.dst &&
+      taken.final.dport === other.final.dport &&
+      taken.final.oif === other.final.oif;
+    return traceOf(
+      packet,
+      same
+        ? taken
+        : {
+            ...taken,
+            assumptions: [
+              `${packet.destination} is taken to be an address of this host (the snapshot lists none)`,
+              ...taken.assumptions,
+            ],
+          },
+      this.family,
+    );
   }
 
   reach(query: ReachQuery): ReachResult {
@@ -368,9 +408,10 @@ function traceOf(packet: Packet, r: InterpretResult, family: Family): Trace {
   return {
     packet,
     verdict: r.verdict,
-    certainty: r.uncertainRules.length > 0 ? 'possible' : 'certain',
+    certainty: r.uncertainRules.length > 0 || r.assumptions.length > 0 ? 'possible' : 'certain',
     steps: r.steps,
     delivery,
     uncertainRules: r.uncertainRules,
+    assumptions: r.assumptions,
   };
 }

@@ -4,7 +4,7 @@
  * checked against. Unmodelled options are decided by a resolver (default: they match), and any
  * rule whose outcome depended on one makes the result uncertain.
  */
-import { parseAddress, parseCidr, prefixMask, addressBits } from './addr.ts';
+import { addressBits, formatAddress, parseAddress, parseCidr, prefixMask } from './addr.ts';
 import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import { HOOK_TABLES, natText } from './netfilter.ts';
 import type { NetworkContext } from './context.ts';
@@ -34,6 +34,10 @@ export interface Concrete {
   dport: number;
   odport: number;
   mark: number;
+  /** The current destination is an address of this host (decided by the address when known). */
+  loc: boolean;
+  /** The original destination was an address of this host. */
+  oloc: boolean;
 }
 
 export type Resolver = (rule: Rule, option: MatchOption) => boolean;
@@ -48,13 +52,26 @@ export interface InterpretResult {
   readonly stoppedBy: string | null;
   readonly steps: TraceStep[];
   readonly uncertainRules: string[];
+  /** Facts of the context the outcome rests on that were only assumed (routes, host addresses). */
+  readonly assumptions: string[];
 }
+
+/** Whether an address is the host's: known either way, or not known (an incomplete list). */
+export type Hostness = 'local' | 'foreign' | 'unknown';
 
 interface Env {
   readonly ruleset: Ruleset;
   readonly family: Ruleset['family'];
   readonly locals: readonly { value: bigint; length: number; mask: bigint }[];
-  readonly routes: readonly { value: bigint; length: number; mask: bigint; device: string }[];
+  /** Known not to be the host's; null when the list of locals is complete. */
+  readonly foreign: readonly { value: bigint; length: number; mask: bigint }[] | null;
+  readonly routes: readonly {
+    value: bigint;
+    length: number;
+    mask: bigint;
+    device: string;
+    assumed: boolean;
+  }[];
   readonly connmarkZero: boolean;
   readonly resolve: Resolver;
   readonly print: (rule: Rule) => string;
@@ -93,19 +110,33 @@ export class Interpreter {
       const c = parseCidr(a, family);
       if (c !== null) locals.push({ ...c, mask: prefixMask(c.length, w) });
     }
-    const routes: { value: bigint; length: number; mask: bigint; device: string }[] = [];
+    const routes: Env['routes'][number][] = [];
     for (const r of context.routes) {
       const c = parseCidr(
         r.destination === 'default' ? (family === 'ipv4' ? '0.0.0.0/0' : '::/0') : r.destination,
         family,
       );
-      if (c !== null) routes.push({ ...c, mask: prefixMask(c.length, w), device: r.device });
+      if (c !== null)
+        routes.push({
+          ...c,
+          mask: prefixMask(c.length, w),
+          device: r.device,
+          assumed: r.provenance === 'assumed',
+        });
     }
     routes.sort((a, b) => b.length - a.length);
+    const complete = context.localAddressesComplete ?? true;
+    const foreign = complete
+      ? null
+      : (context.foreignAddresses ?? []).flatMap((t) => {
+          const c = parseCidr(t, family);
+          return c === null ? [] : [{ ...c, mask: prefixMask(c.length, w) }];
+        });
     this.env = {
       ruleset,
       family,
       locals,
+      foreign,
       routes,
       connmarkZero: connmarkZeroOf(ruleset),
       resolve,
@@ -114,16 +145,17 @@ export class Interpreter {
     };
   }
 
-  isLocal(addr: bigint): boolean {
-    const w = addressBits(this.env.family);
-    return this.env.locals.some((l) => (addr & prefixMask(l.length, w)) === l.value);
+  /** Whether the address is the host's, as far as the context knows. */
+  hostness(addr: bigint): Hostness {
+    if (this.env.locals.some((l) => (addr & l.mask) === l.value)) return 'local';
+    if (this.env.foreign === null) return 'foreign';
+    if (this.env.foreign.some((l) => (addr & l.mask) === l.value)) return 'foreign';
+    return 'unknown';
   }
 
-  route(addr: bigint): string | null {
-    const w = addressBits(this.env.family);
-    return (
-      this.env.routes.find((r) => (addr & prefixMask(r.length, w)) === r.value)?.device ?? null
-    );
+  /** The longest-prefix route to an address, null when none. */
+  route(addr: bigint): { device: string; assumed: boolean } | null {
+    return this.env.routes.find((r) => (addr & r.mask) === r.value) ?? null;
   }
 
   run(start: Concrete): InterpretResult {
@@ -135,6 +167,7 @@ export class Interpreter {
 class Run {
   readonly steps: TraceStep[] = [];
   readonly uncertain = new Set<string>();
+  readonly assumed = new Set<string>();
   private readonly it: Interpreter;
   private readonly env: Env;
 
@@ -155,33 +188,44 @@ class Run {
       stoppedBy,
       steps: this.steps,
       uncertainRules: [...this.uncertain],
+      assumptions: [...this.assumed],
     });
     if (p.iif !== null) {
       p.oif = null;
       const pre = this.hook('PREROUTING', p);
       if (pre !== null) return done(pre.verdict, 'stop', pre.by);
-      if (this.it.isLocal(p.dst)) {
+      if (p.loc) {
         const inp = this.hook('INPUT', p);
         return inp !== null ? done(inp.verdict, 'stop', inp.by) : done('accepted', 'local', null);
       }
-      const dev = this.it.route(p.dst);
+      const dev = this.egress(p);
       if (dev === null) return done('dropped', 'no-route', null);
       p.oif = dev;
       const fwd = this.hook('FORWARD', p) ?? this.hook('POSTROUTING', p);
       return fwd !== null ? done(fwd.verdict, 'stop', fwd.by) : done('accepted', 'forward', null);
     }
-    if (!this.it.isLocal(p.dst) && this.it.route(p.dst) === null)
-      return done('dropped', 'no-route', null);
-    p.oif = this.it.isLocal(p.dst) ? 'lo' : this.it.route(p.dst);
+    p.oif = this.egress(p);
+    if (p.oif === null) return done('dropped', 'no-route', null);
     const out = this.hook('OUTPUT', p) ?? this.hook('POSTROUTING', p);
     if (out !== null) return done(out.verdict, 'stop', out.by);
-    if (!this.it.isLocal(p.dst)) return done('accepted', 'forward', null);
+    if (!p.loc) return done('accepted', 'forward', null);
     // delivered to itself over loopback: INPUT sees ingress lo
     p.iif = 'lo';
     p.oif = null;
     const inp = this.hook('INPUT', p);
     p.iif = null;
     return inp !== null ? done(inp.verdict, 'stop', inp.by) : done('accepted', 'local', null);
+  }
+
+  /** lo for the host's own destination, else the route's device (noting an assumed route). */
+  private egress(p: Concrete): string | null {
+    if (p.loc) return 'lo';
+    const r = this.it.route(p.dst);
+    if (r?.assumed === true)
+      this.assumed.add(
+        `the route to ${formatAddress(p.dst, this.env.family)} (via ${r.device}) is assumed`,
+      );
+    return r?.device ?? null;
   }
 
   /** Tables of a hook; null when the packet passes, else the stop. */
@@ -195,7 +239,7 @@ class Run {
         if (r !== null) return r;
       }
       if (hook === 'OUTPUT' && tableName === 'nat') {
-        p.oif = this.it.isLocal(p.dst) ? 'lo' : this.it.route(p.dst);
+        p.oif = this.egress(p);
         if (p.oif === null) return { verdict: 'dropped', by: 'no route' };
       }
     }
@@ -434,13 +478,34 @@ class Run {
       // the first range, its lowest address and port: what the kernel picks for one connection
       const r = t.to[0];
       if (r === undefined) return;
-      if (r.addresses !== null) p.dst = addressOf(r.addresses.from, this.env.family) ?? p.dst;
+      const to = r.addresses === null ? null : addressOf(r.addresses.from, this.env.family);
+      if (to !== null) {
+        p.dst = to;
+        const host = this.it.hostness(to);
+        if (host === 'unknown') {
+          // a DNAT target is normally another machine; whether it is this one is not known
+          p.loc = false;
+          this.assumed.add(
+            `${formatAddress(to, this.env.family)} is taken not to be an address of this host`,
+          );
+        } else p.loc = host === 'local';
+      }
       if (r.ports !== null && PORT_PROTOCOLS.includes(p.proto)) p.dport = r.ports.from;
     } else if (t.kind === 'REDIRECT') {
       const own = this.env.locals.find(
         (l) => l.length === addressBits(this.env.family) && !isLoopback(l.value, this.env.family),
       );
-      p.dst = p.iif === null || own === undefined ? loopbackAddress(this.env.family) : own.value;
+      // the kernel uses the ingress interface's address; an address the packet was sent to that
+      // is the host's will do when the context names none
+      p.dst =
+        p.iif === null
+          ? loopbackAddress(this.env.family)
+          : own !== undefined
+            ? own.value
+            : p.loc && !isLoopback(p.dst, this.env.family)
+              ? p.dst
+              : loopbackAddress(this.env.family);
+      p.loc = true;
       if (t.ports !== null && PORT_PROTOCOLS.includes(p.proto)) p.dport = t.ports.from;
     }
     p.dnat = true;
@@ -560,19 +625,24 @@ class Run {
       }
       case 'addrtype': {
         const v = o.field === 'src' ? p.src : p.dst;
-        const local = this.it.isLocal(v);
+        // the destination's own bit decides; a source that may be the host's is not decided
+        const host = o.field === 'src' ? this.it.hostness(v) : p.loc ? 'local' : 'foreign';
+        const local = host === 'local';
         const mc = fam === 'ipv4' ? v >> 28n === 0xen : v >> 120n === 0xffn;
         const bc = fam === 'ipv4' && v === 0xffffffffn;
         const routed = this.it.route(v) !== null;
         let any = false;
         let undecided = false;
         for (const t of o.types) {
-          if (t === 'LOCAL') any ||= local;
-          else if (t === 'MULTICAST') any ||= mc;
+          if (t === 'LOCAL') {
+            if (host === 'unknown') undecided = true;
+            else any ||= local;
+          } else if (t === 'MULTICAST') any ||= mc;
           else if (t === 'BROADCAST') any ||= bc;
-          else if (t === 'UNICAST') any ||= routed && !local && !mc && !bc;
-          else if (t === 'UNREACHABLE') any ||= !routed && !local && !mc && !bc;
-          else undecided = true;
+          else if (t === 'UNICAST' || t === 'UNREACHABLE') {
+            if (host === 'unknown' && !mc && !bc) undecided = true;
+            else any ||= (t === 'UNICAST') === routed && !local && !mc && !bc;
+          } else undecided = true;
         }
         if (any) return true;
         return undecided ? null : false;

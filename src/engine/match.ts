@@ -22,6 +22,8 @@ export interface MatchEnv {
   readonly space: HeaderSpace;
   /** Addresses the host owns (addrtype LOCAL, local delivery), loopback included. */
   readonly local: (field: FieldName) => Bdd;
+  /** Addresses that may or may not be the host's (its address list is incomplete). */
+  readonly unknown: (field: FieldName) => Bdd;
   /** Destinations the routing table has a route for (addrtype UNICAST vs UNREACHABLE). */
   readonly routed: (field: FieldName) => Bdd;
   /** False when some rule sets a connection mark: then `connmark` matches are unknown. */
@@ -245,26 +247,38 @@ function addrtype(
 ): Pair {
   const s = env.space;
   const m = s.m;
-  const local = env.local(field);
+  // Whether the address is the host's: the header bit for the destination (exact whatever the
+  // host's addresses are); for the source, certain only where the address decides it.
+  const onDst = field === 'dst';
+  const local: Pair = onDst
+    ? { c: s.eq('loc', 1n), p: s.eq('loc', 1n) }
+    : { c: env.local(field), p: m.or(env.local(field), env.unknown(field)) };
   const { mc, bc } = specialRanges(s, field);
-  const special = m.or(local, m.or(mc, bc));
+  const bcast = m.or(mc, bc);
   const routed = env.routed(field);
-  let inner = FALSE;
+  let c = FALSE;
+  let p = FALSE;
   let undecided = false;
+  const add = (x: Pair): void => {
+    c = m.or(c, x.c);
+    p = m.or(p, x.p);
+  };
+  // not the host's, not multicast or broadcast (certain side: certainly not the host's)
+  const unicastOf = (base: Bdd): Pair => ({
+    c: m.diff(m.diff(base, local.p), bcast),
+    p: m.diff(m.diff(base, local.c), bcast),
+  });
   for (const t of types) {
     if (!DECIDED_TYPES.has(t)) undecided = true;
-    else if (t === 'LOCAL') inner = m.or(inner, local);
-    else if (t === 'MULTICAST') inner = m.or(inner, mc);
-    else if (t === 'BROADCAST') inner = m.or(inner, bc);
-    else if (t === 'UNICAST') inner = m.or(inner, m.diff(routed, special));
-    else inner = m.or(inner, m.diff(m.not(routed), special));
-  }
-  if (!undecided) {
-    const r = negated ? m.not(inner) : inner;
-    return { c: r, p: r };
+    else if (t === 'LOCAL') add(local);
+    else if (t === 'MULTICAST') add({ c: mc, p: mc });
+    else if (t === 'BROADCAST') add({ c: bc, p: bc });
+    else if (t === 'UNICAST') add(unicastOf(routed));
+    else add(unicastOf(m.not(routed)));
   }
   // an undecided type may hold anywhere outside the decided ones
-  return negated ? { c: FALSE, p: m.not(inner) } : { c: inner, p: TRUE };
+  if (undecided) p = TRUE;
+  return negated ? { c: m.not(p), p: m.not(c) } : { c, p };
 }
 
 /** Address text (plain or CIDR) → set on a field, null when not of the family. */

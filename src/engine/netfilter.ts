@@ -63,6 +63,32 @@ function mapPair(a: Pair, f: (x: Bdd) => Bdd): Pair {
   return a.c === a.p ? { c, p: c } : { c, p: f(a.p) };
 }
 
+interface NatTarget {
+  readonly cube: Bdd;
+  readonly cubeWithPort: Bdd;
+  /** The new destination (with its host bit) and the DNAT flag. */
+  readonly value: Bdd;
+  /** The same, less addresses that may or may not be the host's. */
+  readonly valueCertain: Bdd;
+  readonly ports: Bdd | null;
+}
+
+/** Every field but the destination and its host bit (quantified out of a DNAT target). */
+const UNRELATED_TO_DST = [
+  'iif',
+  'oif',
+  'state',
+  'dnat',
+  'proto',
+  'src',
+  'odst',
+  'oloc',
+  'sport',
+  'dport',
+  'odport',
+  'mark',
+] as const;
+
 interface ChainResult {
   readonly returned: Pair;
   readonly outcomes: readonly Outcome[];
@@ -127,7 +153,7 @@ export class Walk {
         cur = r.pass;
         outcomes.push(...r.outcomes);
       }
-      if (hook === 'OUTPUT' && t === 'nat') cur = mapPair(cur, (x) => this.nf.reroute(x));
+      if (hook === 'OUTPUT' && t === 'nat') cur = this.nf.reroute(cur);
     }
     return { pass: cur, outcomes };
   }
@@ -342,18 +368,13 @@ export class Walk {
         return {
           next: missed,
           returned: EMPTY,
-          outcomes: [
-            stop(
-              'accept',
-              mapPair(matched, (x) => this.dnat(x, target.to)),
-              natText(target),
-            ),
-          ],
+          outcomes: [stop('accept', this.dnatPair(matched, target.to), natText(target))],
         };
       case 'REDIRECT': {
         const to: NatRange[] = [{ addresses: null, ports: target.ports }];
-        const set = mapPair(matched, (x) =>
-          this.dnat(s.assign(x, ['dst'], this.nf.redirectTo()), to),
+        const set = this.dnatPair(
+          mapPair(matched, (x) => s.assign(x, ['dst', 'loc'], this.nf.redirectTo())),
+          to,
         );
         return { next: missed, returned: EMPTY, outcomes: [stop('accept', set, natText(target))] };
       }
@@ -410,48 +431,69 @@ export class Walk {
     }
   }
 
+  /**
+   * DNAT on a two-sided set. A new address that may or may not be the host's (its address list
+   * is incomplete) leaves the certain side: where the packet goes next depends on it.
+   */
+  dnatPair(set: Pair, to: readonly NatRange[]): Pair {
+    const p = this.dnat(set.p, to, false);
+    return { c: set.c === set.p && !this.natUncertain(to) ? p : this.dnat(set.c, to, true), p };
+  }
+
+  private natUncertain(to: readonly NatRange[]): boolean {
+    return to.some((r) => this.natTarget(r).valueCertain !== this.natTarget(r).value);
+  }
+
   /** Rewrite destination (and port) to any of the ranges; the originals stay in odst/odport. */
-  dnat(set: Bdd, to: readonly NatRange[]): Bdd {
+  dnat(set: Bdd, to: readonly NatRange[], certain = false): Bdd {
     const s = this.s;
     const m = s.m;
     let out = FALSE;
     for (const r of to) {
       const t = this.natTarget(r);
+      const value = certain ? t.valueCertain : t.value;
       // one quantification and one conjunction per protocol class (ports only where they exist)
       const withPorts = t.ports === null ? FALSE : m.and(set, s.portProtocols);
       const rest = withPorts === FALSE ? set : m.diff(set, withPorts);
-      if (rest !== FALSE) out = m.or(out, m.and(m.exists(rest, t.cube), t.value));
+      if (rest !== FALSE) out = m.or(out, m.and(m.exists(rest, t.cube), value));
       if (withPorts !== FALSE && t.ports !== null) {
-        out = m.or(out, m.and(m.exists(withPorts, t.cubeWithPort), m.and(t.value, t.ports)));
+        out = m.or(out, m.and(m.exists(withPorts, t.cubeWithPort), m.and(value, t.ports)));
       }
     }
     return out;
   }
 
-  private readonly natTargets = new WeakMap<
-    NatRange,
-    { cube: Bdd; cubeWithPort: Bdd; value: Bdd; ports: Bdd | null }
-  >();
+  private readonly natTargets = new WeakMap<NatRange, NatTarget>();
 
   /** A NAT range's sets, built once per rule (a 100k-rule host DNATs the same rule repeatedly). */
-  private natTarget(r: NatRange): { cube: Bdd; cubeWithPort: Bdd; value: Bdd; ports: Bdd | null } {
+  private natTarget(r: NatRange): NatTarget {
     const hit = this.natTargets.get(r);
     if (hit !== undefined) return hit;
     const s = this.s;
     const m = s.m;
     let value = s.eq('dnat', 1n);
-    let fields: ('dst' | 'dnat')[] = ['dnat'];
+    let valueCertain = value;
+    let fields: ('dst' | 'loc' | 'dnat')[] = ['dnat'];
     if (r.addresses !== null) {
       const lo = parseAddress(r.addresses.from, s.family);
       const hi = parseAddress(r.addresses.to, s.family);
       if (lo !== null && hi !== null) {
-        value = m.and(value, s.range('dst', lo, hi));
-        fields = ['dst', 'dnat'];
+        // the new address brings its own "is the host's" bit (the universe ties them)
+        const to = m.and(s.range('dst', lo, hi), s.universe);
+        value = m.and(value, m.exists(to, s.cube(...UNRELATED_TO_DST)));
+        valueCertain = m.diff(value, s.unknownOn('dst'));
+        fields = ['dst', 'loc', 'dnat'];
       }
     }
     const ports =
       r.ports === null ? null : s.range('dport', BigInt(r.ports.from), BigInt(r.ports.to));
-    const t = { cube: s.cube(...fields), cubeWithPort: s.cube(...fields, 'dport'), value, ports };
+    const t = {
+      cube: s.cube(...fields),
+      cubeWithPort: s.cube(...fields, 'dport'),
+      value,
+      valueCertain,
+      ports,
+    };
     this.natTargets.set(r, t);
     return t;
   }

@@ -24,7 +24,9 @@ export function runPath(walk: Walk, nf: CompiledRuleset, input: Pair): PathResul
   const m = s.m;
   const none = s.eq('iif', BigInt(s.interfaces.none));
   const oifNone = s.eq('oif', BigInt(s.interfaces.none));
-  const localDst = nf.local('dst');
+  // the destination is the host's: a header bit (see space.ts), exact even when the host's
+  // address list is not
+  const localDst = s.eq('loc', 1n);
   const routedDst = nf.routed('dst');
   const outcomes: Outcome[] = [];
   const setOif = (p: Pair, value: ReturnType<typeof s.eq>): Pair => ({
@@ -39,13 +41,7 @@ export function runPath(walk: Walk, nf: CompiledRuleset, input: Pair): PathResul
   const toLocal = andSet(s, pre.pass, localDst);
   const away = andSet(s, pre.pass, m.not(localDst));
   let noRoute = andSet(s, away, m.not(routedDst));
-  const routed = andSet(s, away, routedDst);
-  const oifCube = s.cube('oif');
-  const route = (x: number): number => m.and(m.exists(x, oifCube), nf.routeRelation);
-  const fwdIn: Pair =
-    routed.c === routed.p
-      ? { c: route(routed.c), p: route(routed.c) }
-      : { c: route(routed.c), p: route(routed.p) };
+  const fwdIn = nf.route(andSet(s, away, routedDst));
   const inp = walk.hook('INPUT', toLocal);
   outcomes.push(...inp.outcomes);
   const fwd = walk.hook('FORWARD', fwdIn);
@@ -61,7 +57,7 @@ export function runPath(walk: Walk, nf: CompiledRuleset, input: Pair): PathResul
     const unroutable = m.diff(m.not(localDst), routedDst);
     noRoute = union(s, noRoute, andSet(s, host, unroutable));
     const start = andSet(s, host, m.not(unroutable));
-    const out = walk.hook('OUTPUT', { c: nf.reroute(start.c), p: nf.reroute(start.p) });
+    const out = walk.hook('OUTPUT', nf.reroute(start));
     outcomes.push(...out.outcomes);
     const hpost = walk.hook('POSTROUTING', out.pass);
     outcomes.push(...hpost.outcomes);

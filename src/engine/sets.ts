@@ -109,6 +109,8 @@ function asSent(s: HeaderSpace, packet: Packet): Bdd | null {
     s.eq('iif', BigInt(packet.inInterface === null ? ifs.none : ifs.classOf(packet.inInterface))),
   );
   r = m.and(r, s.eq('state', BigInt(STATES.indexOf(packet.state))));
+  if (packet.destinationIsHost !== undefined)
+    r = m.and(r, s.eq('oloc', packet.destinationIsHost ? 1n : 0n));
   if (hasPorts) {
     r = m.and(r, s.eq('sport', BigInt(packet.sourcePort ?? 0)));
     r = m.and(r, s.eq('odport', BigInt(packet.destinationPort ?? 0)));
@@ -185,6 +187,8 @@ export class BddPacketSet implements PacketSet {
     const proto = Number(v.proto);
     const hasPorts = PORT_PROTOCOLS.includes(proto);
     const iif = Number(v.iif);
+    // where the snapshot cannot place the destination, the witness says which it was picked as
+    const placed = !m.evaluate(s.unknownOn('odst'), bits);
     return {
       family: s.family,
       protocol: protocolName(proto, s.family),
@@ -195,6 +199,7 @@ export class BddPacketSet implements PacketSet {
       inInterface: iif === s.interfaces.none ? null : s.interfaces.representative(iif),
       state: STATES[Number(v.state)] ?? 'NEW',
       mark: Number(v.mark),
+      ...(placed ? {} : { destinationIsHost: v.oloc === 1n }),
     };
   }
 

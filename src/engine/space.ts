@@ -4,8 +4,9 @@
  * assignments back into packets.
  *
  * Variable order (top first): mark, in-interface, out-interface, conntrack state, DNAT flag,
- * protocol, source address, destination/original-destination interleaved bit by bit,
- * destination/original-destination port interleaved, source port. Interleaving keeps
+ * protocol, source address, destination/original-destination interleaved bit by bit, the two
+ * "is an address of this host" bits (current, original), destination/original-destination port
+ * interleaved, source port. Interleaving keeps
  * "dst = origdst" linear in size; every field is most significant bit first, so prefixes are a
  * single path and ranges stay within 2 nodes per bit. The mark is on top because MARK rewrites
  * it and a change rebuilds only the nodes above it. Measured alternatives: destination before
@@ -29,6 +30,8 @@ export type FieldName =
   | 'src'
   | 'dst'
   | 'odst'
+  | 'loc'
+  | 'oloc'
   | 'sport'
   | 'dport'
   | 'odport'
@@ -113,6 +116,25 @@ export function buildInterfaceDomain(
   return { names, none, classOf, matching, representative };
 }
 
+/** A prefix of an address field: `value` with its host bits cleared. */
+export interface Prefix {
+  readonly value: bigint;
+  readonly length: number;
+}
+
+/**
+ * What is known of the host's own addresses. `loc` (`oloc`) says the current (original)
+ * destination is one of them; it follows from the address wherever the address is known to be
+ * the host's (`local`) or known not to be (`foreign`, or everything else when the list is
+ * `complete`), and is free elsewhere: the answer then holds for whichever the host has.
+ */
+export interface HostAddresses {
+  readonly local: readonly Prefix[];
+  readonly complete: boolean;
+  /** Known not to be the host's (used only when the list is incomplete). */
+  readonly foreign: readonly Prefix[];
+}
+
 /** Field values decoded from one assignment. */
 export type FieldValues = Readonly<Record<FieldName, bigint>>;
 
@@ -129,9 +151,16 @@ export class HeaderSpace {
   readonly portProtocols: Bdd;
   /** ctstate NEW. */
   readonly isNew: Bdd;
+  readonly hosts: HostAddresses;
   private readonly cubes = new Map<string, Bdd>();
+  private readonly hostSets = new Map<string, Bdd>();
 
-  constructor(family: Family, interfaces: InterfaceDomain) {
+  constructor(
+    family: Family,
+    interfaces: InterfaceDomain,
+    hosts: HostAddresses = { local: [], complete: true, foreign: [] },
+  ) {
+    this.hosts = hosts;
     this.family = family;
     this.interfaces = interfaces;
     const ifBits = bitsFor(interfaces.none + 1);
@@ -151,6 +180,8 @@ export class HeaderSpace {
       dst.push(next++);
       odst.push(next++);
     }
+    const loc = seq(1);
+    const oloc = seq(1);
     const dport: number[] = [];
     const odport: number[] = [];
     for (let i = 0; i < 16; i++) {
@@ -168,6 +199,8 @@ export class HeaderSpace {
       src: f('src', src),
       dst: f('dst', dst),
       odst: f('odst', odst),
+      loc: f('loc', loc),
+      oloc: f('oloc', oloc),
       sport: f('sport', sport),
       dport: f('dport', dport),
       odport: f('odport', odport),
@@ -183,14 +216,61 @@ export class HeaderSpace {
     const noPorts = m.and(this.eq('sport', 0n), m.and(this.eq('dport', 0n), this.eq('odport', 0n)));
     const icmpPorts = m.and(this.eq('sport', 0n), this.fieldEq('dport', 'odport'));
     const ports = m.or(portProto, m.or(m.and(icmp, icmpPorts), noPorts));
-    this.universe = m.and(m.and(ifValid, ofValid), m.and(stValid, ports));
-    this.unNatted = m.and(this.fieldEq('dst', 'odst'), this.fieldEq('dport', 'odport'));
+    const hostBits = m.and(this.hostBit('dst', 'loc'), this.hostBit('odst', 'oloc'));
+    this.universe = m.and(m.and(m.and(ifValid, ofValid), m.and(stValid, ports)), hostBits);
+    this.unNatted = m.and(
+      m.and(this.fieldEq('dst', 'odst'), this.fieldEq('dport', 'odport')),
+      this.fieldEq('loc', 'oloc'),
+    );
     this.portProtocols = portProto;
     this.isNew = this.eq('state', 0n);
   }
 
   field(name: FieldName): Field {
     return this.fields[name];
+  }
+
+  /** Addresses known to be the host's, on an address field (loopback included by the caller). */
+  localOn(field: 'src' | 'dst' | 'odst'): Bdd {
+    return this.hostSet(`local:${field}`, () => this.prefixSet(field, this.hosts.local));
+  }
+
+  /** Addresses known not to be the host's. */
+  foreignOn(field: 'src' | 'dst' | 'odst'): Bdd {
+    return this.hostSet(`foreign:${field}`, () =>
+      this.hosts.complete
+        ? this.m.not(this.localOn(field))
+        : this.m.diff(this.prefixSet(field, this.hosts.foreign), this.localOn(field)),
+    );
+  }
+
+  /** Addresses that may or may not be the host's (empty when the address list is complete). */
+  unknownOn(field: 'src' | 'dst' | 'odst'): Bdd {
+    return this.hostSet(`unknown:${field}`, () =>
+      this.m.not(this.m.or(this.localOn(field), this.foreignOn(field))),
+    );
+  }
+
+  /** The "host address" bit agrees with the address wherever the address decides it. */
+  private hostBit(field: 'dst' | 'odst', bit: 'loc' | 'oloc'): Bdd {
+    const m = this.m;
+    const on = this.eq(bit, 1n);
+    return m.and(m.imp(this.localOn(field), on), m.imp(this.foreignOn(field), m.not(on)));
+  }
+
+  private prefixSet(field: FieldName, list: readonly Prefix[]): Bdd {
+    let r = FALSE;
+    for (const p of list) r = this.m.or(r, this.prefix(field, p.value, p.length));
+    return r;
+  }
+
+  private hostSet(key: string, build: () => Bdd): Bdd {
+    let r = this.hostSets.get(key);
+    if (r === undefined) {
+      r = build();
+      this.hostSets.set(key, r);
+    }
+    return r;
   }
 
   /** field = value */

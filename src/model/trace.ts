@@ -20,6 +20,12 @@ export interface Packet {
   /** Conntrack state of the packet when it is not the first of a new connection. */
   readonly state: 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'UNTRACKED';
   readonly mark: number;
+  /**
+   * Whether the destination is an address of this host, given only when the snapshot cannot tell
+   * (it lists no addresses) and the packet was picked as one that is (or is not). Absent: the
+   * snapshot decides, or, when it cannot, the destination is taken to be the host's.
+   */
+  readonly destinationIsHost?: boolean;
 }
 
 export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
@@ -64,4 +70,9 @@ export interface Trace {
   readonly delivery: Delivery | null;
   /** Rules whose unmodelled matches made the verdict uncertain (`table/chain#index`). */
   readonly uncertainRules: readonly string[];
+  /**
+   * Facts the verdict rests on that the snapshot does not show and were assumed (an assumed
+   * route, a destination taken to be the host's); any makes the certainty `possible`.
+   */
+  readonly assumptions: readonly string[];
 }

@@ -364,6 +364,7 @@ function exposureTrace(e: Exposure): Trace {
       outInterface: null,
     },
     uncertainRules: [],
+    assumptions: [],
   };
 }
 
@@ -389,6 +390,7 @@ function traceSelected(model: ReviewModel, state: ReviewState): ReviewState {
             steps: finding.trace,
             delivery: null,
             uncertainRules: [],
+            assumptions: [],
           };
     return requestTrace(
       model,

@@ -19,10 +19,16 @@ export interface CrossCheck {
   readonly failures: string[];
 }
 
+/**
+ * `worlds`: complete contexts consistent with a partial `ctx` (the host's real addresses and
+ * routes, had the snapshot shown them). A packet the engine puts *certainly* at an outcome under
+ * `ctx` must end there in every world: a certain answer holds on every host the snapshot allows.
+ */
 export function crossCheck(
   rs: Ruleset,
   ctx: NetworkContext,
   packets: readonly Concrete[],
+  worlds: readonly NetworkContext[] = [],
 ): CrossCheck {
   const nf = new CompiledRuleset(rs, ctx, (r) => r.text);
   const s = nf.space;
@@ -37,12 +43,27 @@ export function crossCheck(
     stops.set(key, union(s, stops.get(key) ?? { c: 0, p: 0 }, o.set));
   }
   const failures: string[] = [];
+  // each outcome's certain set, read as the packets that entered (post-NAT fields forgotten)
+  const entered = s.cube('dst', 'dport', 'loc', 'oif', 'dnat');
+  const outcomes = [
+    { key: 'local', set: m.exists(result.local.c, entered) },
+    { key: 'forward', set: m.exists(result.forward.c, entered) },
+    { key: 'no-route', set: m.exists(result.noRoute.c, entered) },
+    ...[...stops].map(([key, x]) => ({ key, set: m.exists(x.c, entered) })),
+  ];
+  const outcomeKey = (r: { end: string; stoppedBy: string | null }): string =>
+    r.end === 'stop' ? (r.stoppedBy ?? '') : r.end;
   const exclusive = !rs.tables.some((t) =>
     t.chains.some((c) => c.rules.some((x) => x.target?.kind === 'MARK')),
   );
   let checked = 0;
   let certainChecks = 0;
-  for (const packet of packets) {
+  const hostOf = new Interpreter(rs, ctx, (r) => r.text);
+  for (const given of packets) {
+    // the host bit follows the destination wherever the context knows it
+    const host = hostOf.hostness(given.dst);
+    const loc = host === 'unknown' ? given.loc : host === 'local';
+    const packet = { ...given, loc, oloc: loc };
     for (const resolution of [true, false]) {
       const it = new Interpreter(
         rs,
@@ -64,19 +85,42 @@ export function crossCheck(
       const describe = (): string =>
         `${JSON.stringify(packet, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v))} unknown=${resolution} → ${r.end} ${r.stoppedBy ?? ''} final=${JSON.stringify(r.final, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v))} steps=${r.steps.map((x) => `${x.table}/${x.chain}#${x.rule ?? 'P'}:${x.action}`).join(' ')}`;
       if (!m.evaluate(set.p, bits)) failures.push(`not in possible: ${describe()}`);
-      if (r.uncertainRules.length === 0) {
+      if (r.uncertainRules.length === 0 && r.assumptions.length === 0) {
         certainChecks++;
         if (!m.evaluate(set.c, bits)) failures.push(`not in certain: ${describe()}`);
-        // nor certainly anywhere else (headers record their history unless a MARK rewrote them)
-        if (exclusive) {
-          const others = [result.local, result.forward, result.noRoute, ...stops.values()].filter(
-            (x) => x !== set,
-          );
-          if (others.some((x) => m.evaluate(x.c, bits)))
-            failures.push(`also certain elsewhere: ${describe()}`);
-        }
+      }
+      // Whatever the unmodelled matches and the assumptions decided, a packet is never certainly
+      // somewhere it did not go: a certain answer holds in every world (headers record their
+      // history unless a MARK rewrote them).
+      if (exclusive) {
+        const others = [result.local, result.forward, result.noRoute, ...stops.values()].filter(
+          (x) => x !== set,
+        );
+        if (others.some((x) => m.evaluate(x.c, bits)))
+          failures.push(`certain elsewhere: ${describe()}`);
       }
       if (failures.length > 5) return { checked, certainChecks, failures };
+    }
+    for (const [w, world] of worlds.entries()) {
+      const it = new Interpreter(rs, world, (r) => r.text);
+      const isHost = it.hostness(packet.dst) === 'local';
+      const start = { ...packet, loc: isHost, oloc: isHost };
+      const claimed = outcomes.filter((o) => m.evaluate(o.set, bitsOf(s, start)));
+      if (claimed.length === 0) continue;
+      for (const resolution of [true, false]) {
+        const r = new Interpreter(
+          rs,
+          world,
+          (x) => x.text,
+          () => resolution,
+        ).run(start);
+        checked++;
+        const got = outcomeKey(r);
+        if (claimed.some((o) => o.key !== got))
+          failures.push(
+            `certain ${claimed.map((o) => o.key).join('+')} but world ${w} gives ${got}: ${JSON.stringify(start, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v))} steps=${r.steps.map((x) => `${x.table}/${x.chain}#${x.rule ?? 'P'}:${x.action}`).join(' ')}`,
+          );
+      }
     }
   }
   return { checked, certainChecks, failures };
@@ -96,6 +140,8 @@ export function firstPacket(p: {
   readonly sport: number;
   readonly dport: number;
   readonly mark: number;
+  /** Whether the destination is the host's (decided by the context where it knows). */
+  readonly loc?: boolean;
 }): Concrete {
   const hasPorts = p.proto === 6 || p.proto === 17;
   const dport = hasPorts ? p.dport : p.proto === 1 ? 8 << 8 : p.proto === 58 ? 128 << 8 : 0;
@@ -112,5 +158,7 @@ export function firstPacket(p: {
     dport,
     odport: dport,
     mark: p.mark,
+    loc: p.loc ?? false,
+    oloc: p.loc ?? false,
   };
 }

@@ -164,6 +164,8 @@ describe('indexed walk of long chains', () => {
       dport: 82,
       odport: 82,
       mark: 0,
+      loc: false,
+      oloc: false,
     };
     const r = new Interpreter(rs, hostContext, print, () => true).run(p);
     // 10.96.7.101 is i = 7*250+100 = 1850 (rule 1852 after the LOG rule) with port 80+1850%3 = 82

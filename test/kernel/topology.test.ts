@@ -191,6 +191,7 @@ describe('engine trace → expected kernel observation', () => {
     steps: [],
     delivery: null,
     uncertainRules: [],
+    assumptions: [],
     ...over,
   });
 

@@ -17,6 +17,7 @@ function countingEngine(): { engine: Engine; traced: Packet[] } {
       steps: [],
       delivery: null,
       uncertainRules: [],
+      assumptions: [],
     };
   };
   // Only the members the adapter's trace uses: the rest of the engine is not exercised here.

@@ -418,6 +418,7 @@ export function recordingTracer(): { tracer: (packet: Packet) => Trace; packets:
         ? null
         : { kind: 'forward', address: '172.17.0.2', port: 5432, outInterface: 'docker0' },
       uncertainRules: [],
+      assumptions: [],
     };
     return trace;
   };

@@ -1,0 +1,153 @@
+/**
+ * The engine on a partial snapshot (rules, no address or route file): answers about
+ * "connections to this host" hold whatever its addresses are, and nothing that rests on an
+ * assumed route or on whether some address is the host's is certain.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseAddress } from '../../src/engine/addr.ts';
+import type { NetworkContext } from '../../src/engine/context.ts';
+import { createEngine } from '../../src/engine/index.ts';
+import type { Packet } from '../../src/model/trace.ts';
+import { hostContext, o, ruleset, t } from './build.ts';
+import { crossCheck, firstPacket } from './crosscheck.ts';
+
+/** What a rules-only snapshot of a Docker host knows: docker0's subnet, not the host's addresses. */
+const partial: NetworkContext = {
+  family: 'ipv4',
+  interfaces: ['lo', 'docker0'],
+  localAddresses: ['172.17.0.1'],
+  localAddressesComplete: false,
+  foreignAddresses: ['172.17.0.0/16'],
+  routes: [
+    { destination: '172.17.0.0/16', device: 'docker0', provenance: 'derived' },
+    { destination: 'default', device: '*other*', provenance: 'assumed' },
+  ],
+};
+
+/** One host the partial context allows: its address 203.0.113.1 on eth0, the default via eth0. */
+const world: NetworkContext = { ...hostContext, interfaces: ['lo', 'eth0', 'docker0'] };
+
+const docker = ruleset({
+  nat: {
+    PREROUTING: { rules: [[[o.addrtype('dst', 'LOCAL')], t.jump('DOCKER')]] },
+    DOCKER: {
+      rules: [
+        [[o.in('docker0')], t.ret()],
+        [[o.not(o.in('docker0')), o.proto('tcp'), o.dport(8080)], t.dnat('172.17.0.2', 80)],
+        [[o.proto('tcp'), o.dport(9000)], t.dnat('10.9.9.9', 9000)],
+      ],
+    },
+  },
+  filter: {
+    INPUT: { policy: 'DROP', rules: [[[o.proto('tcp'), o.dport(22)], t.accept()]] },
+    FORWARD: {
+      policy: 'DROP',
+      rules: [
+        [[o.out('docker0'), o.dst('172.17.0.2'), o.proto('tcp'), o.dport(80)], t.accept()],
+        [[o.proto('tcp'), o.dport(9000)], t.accept()],
+        [[o.out('eth0')], t.drop()],
+        [[o.proto('udp')], t.accept()],
+      ],
+    },
+  },
+});
+
+const packet = (destination: string, port: number, extra: Partial<Packet> = {}): Packet => ({
+  family: 'ipv4',
+  protocol: 'tcp',
+  source: '198.51.100.7',
+  sourcePort: 40000,
+  destination,
+  destinationPort: port,
+  inInterface: 'eth0',
+  state: 'NEW',
+  mark: 0,
+  ...extra,
+});
+
+describe('a rules-only Docker host', () => {
+  const engine = createEngine(docker, partial);
+  const r = engine.reach({ ingress: 'eth0', packets: { protocols: ['tcp', 'udp'] } });
+
+  it('publishes 8080 to the container for every address of the host, certainly', () => {
+    const toWeb = r.deliveredTo({ address: '172.17.0.2', port: 80, kind: 'forward' });
+    // certainly for any destination that is the host's, whatever its address is
+    const anyHostAddress = toWeb.certain.and({
+      originalDestinationPorts: [{ from: 8080, to: 8080 }],
+    });
+    expect(anyHostAddress.isEmpty).toBe(false);
+    expect(toWeb.certain.contains(packet('203.0.113.1', 8080, { destinationIsHost: true }))).toBe(
+      true,
+    );
+    expect(toWeb.certain.contains(packet('198.18.4.4', 8080, { destinationIsHost: true }))).toBe(
+      true,
+    );
+    // an address in the container subnet is known not to be the host's: no DNAT for it
+    expect(toWeb.possible.contains(packet('172.17.0.9', 8080))).toBe(false);
+    // nor is anything sent to an address that is not the host's
+    expect(toWeb.possible.contains(packet('203.0.113.1', 8080, { destinationIsHost: false }))).toBe(
+      false,
+    );
+  });
+
+  it('calls forwarding over the assumed default route only possible', () => {
+    const out = r.deliveredTo({ kind: 'forward', protocol: 'udp', outInterface: '*other*' });
+    expect(out.possible.isEmpty).toBe(false);
+    expect(out.certain.isEmpty).toBe(true);
+    // the route to docker0's subnet is derived from the snapshot: that forwarding is certain
+    const toBridge = r.deliveredTo({ kind: 'forward', protocol: 'udp', outInterface: 'docker0' });
+    expect(toBridge.certain.isEmpty).toBe(false);
+  });
+
+  it('calls a DNAT to an address that may be the host its own only possible', () => {
+    const to9000 = r.deliveredTo({ address: '10.9.9.9', port: 9000 });
+    expect(to9000.possible.isEmpty).toBe(false);
+    expect(to9000.certain.isEmpty).toBe(true);
+  });
+
+  it('traces to an address it cannot place as the host’s, and says so when that decides', () => {
+    const tr = engine.trace(packet('203.0.113.1', 8080));
+    expect(tr.verdict).toBe('accepted');
+    expect(tr.delivery).toMatchObject({ kind: 'forward', address: '172.17.0.2', port: 80 });
+    expect(tr.certainty).toBe('possible');
+    expect(tr.assumptions[0]).toMatch(/203\.0\.113\.1 is taken to be an address of this host/);
+    // told it is the host's address, the route into the container is derived: certain
+    const told = engine.trace(packet('203.0.113.1', 8080, { destinationIsHost: true }));
+    expect(told.certainty).toBe('certain');
+    expect(told.assumptions).toEqual([]);
+  });
+
+  it('names the assumed route in a trace that rests on it', () => {
+    const tr = engine.trace(packet('8.8.8.8', 53, { protocol: 'udp', destinationIsHost: false }));
+    expect(tr.verdict).toBe('accepted');
+    expect(tr.certainty).toBe('possible');
+    expect(tr.assumptions.join(' ')).toMatch(/route to 8\.8\.8\.8 .* is assumed/);
+  });
+
+  it('never claims certain what a host the snapshot allows does otherwise', () => {
+    const addr = (a: string): bigint => parseAddress(a, 'ipv4') ?? 0n;
+    const packets = ['203.0.113.1', '8.8.8.8', '172.17.0.2', '172.17.0.1', '10.9.9.9'].flatMap(
+      (dst) =>
+        [22, 80, 8080, 9000].flatMap((dport) =>
+          [6, 17].flatMap((proto) =>
+            [true, false].map((loc) =>
+              firstPacket({
+                iif: 'eth0',
+                state: 'NEW',
+                proto,
+                src: addr('198.51.100.7'),
+                dst: addr(dst),
+                sport: 40000,
+                dport,
+                mark: 0,
+                loc,
+              }),
+            ),
+          ),
+        ),
+    );
+    const result = crossCheck(docker, partial, packets, [world]);
+    expect(result.failures).toEqual([]);
+    expect(result.checked).toBeGreaterThan(packets.length);
+  });
+});
