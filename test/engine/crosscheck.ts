@@ -56,6 +56,13 @@ export function crossCheck(
   const exclusive = !rs.tables.some((t) =>
     t.chains.some((c) => c.rules.some((x) => x.target?.kind === 'MARK')),
   );
+  // the outcome sets keep a packet's final mark and state: read back as "the packets that
+  // entered" only when no target rewrites them (REDIRECT picks any of the host's addresses: one
+  // entering packet stands for several)
+  const rewrites = new Set(['MARK', 'CONNMARK', 'NOTRACK', 'CT', 'REDIRECT']);
+  const historyKept = !rs.tables.some((t) =>
+    t.chains.some((c) => c.rules.some((x) => rewrites.has(x.target?.kind ?? ''))),
+  );
   let checked = 0;
   let certainChecks = 0;
   const hostOf = new Interpreter(rs, ctx, (r) => r.text);
@@ -101,7 +108,7 @@ export function crossCheck(
       }
       if (failures.length > 5) return { checked, certainChecks, failures };
     }
-    for (const [w, world] of worlds.entries()) {
+    for (const [w, world] of historyKept ? worlds.entries() : []) {
       const it = new Interpreter(rs, world, (r) => r.text);
       const isHost = it.hostness(packet.dst) === 'local';
       const start = { ...packet, loc: isHost, oloc: isHost };
