@@ -36,6 +36,26 @@ export default tseslint.config(
     ['**/docker/**', '**/lint/**', '../../rules/**'],
     'The engine knows netfilter, not Docker.',
   ),
+  {
+    // Input reaches the review UI only through its escaping Text (src/tui/views/text.tsx).
+    files: ['src/tui/**'],
+    ignores: ['src/tui/views/text.tsx'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'ink',
+              importNames: ['Text'],
+              message:
+                'Use Text from src/tui/views/text.tsx: it escapes text that came from input.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   boundary(
     ['src/ingest/**', 'grammar/**'],
     ['ink', 'react', '**/engine/**', '**/lint/**'],

@@ -4,6 +4,7 @@
  * Every model node and every diagnostic carries a SourceLocation so that reports, SARIF and the
  * terminal UI can point at the exact line of the host file. Lines and columns are 1-based.
  */
+import { clip, FIELD_LIMIT } from './safe-text.ts';
 
 export interface SourceLocation {
   /** Path of the file as the user named it (or as it sits in the snapshot directory). */
@@ -44,9 +45,11 @@ export function diagnostic(
   location: SourceLocation,
   hint?: string,
 ): Diagnostic {
+  // A message that quotes input is bounded however long the input was.
+  const text = clip(message, FIELD_LIMIT);
   return hint === undefined
-    ? { code, severity, message, location }
-    : { code, severity, message, location, hint };
+    ? { code, severity, message: text, location }
+    : { code, severity, message: text, location, hint: clip(hint, FIELD_LIMIT) };
 }
 
 /** Stable ordering for diagnostics: file, line, column, code. */

@@ -10,6 +10,7 @@ import type { Container, DockerHost, LayoutEra } from '../model/host.ts';
 import type { Family, Ruleset, Table } from '../model/ruleset.ts';
 import { findChain, findTable } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
+import { safeText } from '../model/safe-text.ts';
 import { describeEra } from './describe.ts';
 
 export type ChainOwner = 'docker' | 'docker-user' | 'operator' | 'builtin';
@@ -287,6 +288,7 @@ function nodeLines(node: ChainNode, depth: number, out: string[]): void {
   }
 }
 
+/** The view as text; every line is escaped and clipped (rule text and names came from input). */
 export function formatChainsText(view: ChainsView): string {
   const out: string[] = [`Rule layout: ${view.eraText}`];
   for (const f of view.families) {
@@ -316,5 +318,5 @@ export function formatChainsText(view: ChainsView): string {
     }
     for (const p of c.paths) out.push(`  path ${p}`);
   }
-  return `${out.join('\n')}\n`;
+  return `${out.map((line) => safeText(line)).join('\n')}\n`;
 }

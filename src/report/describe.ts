@@ -1,28 +1,32 @@
 /**
  * Wording shared by the text and Markdown reporters (and usable by the UI): how a packet, a
- * trace, an exposure and a location are written. Plain strings, no colour.
+ * trace, an exposure and a location are written. Plain strings, no colour, safe to print: the
+ * names and addresses in them came from input, so each result is clipped and escaped.
  */
-import type { Exposure, ReachableFrom } from '../model/audit.ts';
-import type { SourceLocation } from '../model/diagnostic.ts';
+import type { AuditResult, Exposure, ReachableFrom } from '../model/audit.ts';
 import type { EraEvidence } from '../model/host.ts';
+import type { Diagnostic, SourceLocation as Location } from '../model/diagnostic.ts';
+import { safeText } from '../model/safe-text.ts';
 import type { Packet, TraceStep } from '../model/trace.ts';
 
 export function hostPort(address: string, port: number | null): string {
   const a = address.includes(':') ? `[${address}]` : address;
-  return port === null ? a : `${a}:${port}`;
+  return safeText(port === null ? a : `${a}:${port}`);
 }
 
 export function describePacket(p: Packet): string {
   const proto = typeof p.protocol === 'number' ? `proto ${p.protocol}` : p.protocol;
   const via = p.inInterface === null ? 'from the host itself' : `in on ${p.inInterface}`;
   const state = p.state === 'NEW' ? '' : `, ${p.state}`;
-  return `${proto} ${hostPort(p.source, p.sourcePort)} → ${hostPort(p.destination, p.destinationPort)} (${via}${state})`;
+  return safeText(
+    `${proto} ${hostPort(p.source, p.sourcePort)} → ${hostPort(p.destination, p.destinationPort)} (${via}${state})`,
+  );
 }
 
 export function describeStep(s: TraceStep): string {
   const where = `${s.table}/${s.chain}${s.rule === null ? '' : `#${s.rule}`}`;
   const line = s.line === null ? '' : ` (line ${s.line})`;
-  return `${where} ${s.action}${line}${s.uncertain ? ' [uncertain]' : ''}`;
+  return safeText(`${where} ${s.action}${line}${s.uncertain ? ' [uncertain]' : ''}`);
 }
 
 /**
@@ -46,7 +50,7 @@ export function shortTrace(steps: readonly TraceStep[], max = 8): string[] {
 
 export function describeFrom(from: readonly ReachableFrom[]): string {
   if (from.length === 0) return 'nowhere';
-  return from
+  const text = from
     .map((f) => {
       const sources =
         f.sources.length > 3
@@ -55,17 +59,29 @@ export function describeFrom(from: readonly ReachableFrom[]): string {
       return f.interface === '*' ? sources : `${sources} via ${f.interface}`;
     })
     .join('; ');
+  return safeText(text);
 }
 
 export function describeTarget(e: Exposure): string {
   if (e.target.kind === 'container') {
-    return `container ${e.target.name ?? '?'} (${hostPort(e.target.address, e.target.port)})`;
+    return safeText(
+      `container ${e.target.name ?? '?'} (${hostPort(e.target.address, e.target.port)})`,
+    );
   }
-  return `host ${e.target.name ?? 'process'}`;
+  return safeText(`host ${e.target.name ?? 'process'}`);
 }
 
-export function describeLocation(l: SourceLocation): string {
-  return `${l.file}:${l.line}:${l.column}`;
+export function describeLocation(l: Location): string {
+  return safeText(`${l.file}:${l.line}:${l.column}`);
+}
+
+/**
+ * One diagnostic on one line, as compilers print them (`file:line:column: severity: message`),
+ * for the commands that print input problems. `code` adds the code in brackets.
+ */
+export function diagnosticLine(d: Diagnostic, options: { code?: boolean } = {}): string {
+  const what = options.code === true ? `${d.severity} [${safeText(d.code)}]` : `${d.severity}:`;
+  return `${describeLocation(d.location)}: ${what} ${safeText(d.message)}`;
 }
 
 const ERA_NAMES: Readonly<Record<EraEvidence['era'], string>> = {
@@ -78,6 +94,25 @@ const ERA_NAMES: Readonly<Record<EraEvidence['era'], string>> = {
 
 export function describeEra(era: EraEvidence): string {
   return ERA_NAMES[era.era];
+}
+
+/**
+ * The address families whose ruleset file was there but could not be read or gave only errors:
+ * nothing is known about them, which the exposure table must say (an empty table would read as
+ * "nothing exposed").
+ */
+export function unanalysedFamilies(result: AuditResult): string[] {
+  const out: string[] = [];
+  for (const [role, family] of [
+    ['iptables', 'IPv4'],
+    ['ip6tables', 'IPv6'],
+  ] as const) {
+    const file = result.snapshot.files.find((f) => f.role === role);
+    if (file === undefined || (file.status !== 'invalid' && file.status !== 'unreadable')) continue;
+    const how = file.status === 'invalid' ? 'gave no rule, only errors' : 'could not be read';
+    out.push(safeText(`${family} not analysed: ${file.path ?? role} ${how}`));
+  }
+  return out;
 }
 
 export function plural(n: number, word: string): string {

@@ -3,7 +3,8 @@
  * Keys keep the model's order, arrays the result's deterministic order.
  */
 import type { AuditResult } from '../model/audit.ts';
+import { safeJson } from '../model/safe-text.ts';
 
 export function formatJson(result: AuditResult): string {
-  return `${JSON.stringify(result, null, 2)}\n`;
+  return safeJson(result);
 }

@@ -4,6 +4,7 @@
  */
 import type { AuditResult } from '../model/audit.ts';
 import { ruleDocsUrl } from '../lint/rule.ts';
+import { safeText } from '../model/safe-text.ts';
 import {
   describeEra,
   describeFrom,
@@ -12,15 +13,31 @@ import {
   describeTarget,
   hostPort,
   shortTrace,
+  unanalysedFamilies,
 } from './describe.ts';
 import { summaryLine } from './text.ts';
 
-/** Escapes the characters that break a table cell or inline formatting. */
+/**
+ * Input text made safe for Markdown: control characters escaped and long text clipped
+ * (safeText), then the characters that break a table cell or inline formatting.
+ */
 export function mdEscape(text: string): string {
-  return text
+  return safeText(text)
     .replace(/\\/g, '\\\\')
     .replace(/\|/g, '\\|')
     .replace(/([*_`[\]<>])/g, '\\$1');
+}
+
+/**
+ * Input text as an inline code span: escaped and clipped, fenced with more backticks than it
+ * holds in a row, so a backtick in a name cannot end the span and start Markdown of its own.
+ */
+export function mdCode(text: string): string {
+  const safe = safeText(text);
+  const longest = Math.max(0, ...(safe.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = safe.startsWith('`') || safe.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${safe}${pad}${fence}`;
 }
 
 export function formatMarkdown(result: AuditResult, knownRules: ReadonlySet<string>): string {
@@ -38,26 +55,28 @@ export function formatMarkdown(result: AuditResult, knownRules: ReadonlySet<stri
     out.push('| Host port | Reaches | From | Certainty |', '|---|---|---|---|');
     for (const e of result.exposures) {
       out.push(
-        `| \`${hostPort(e.hostAddress, e.hostPort)}/${e.protocol}\` | ${mdEscape(describeTarget(e))} | ${mdEscape(describeFrom(e.reachableFrom))} | ${e.certainty} |`,
+        `| ${mdCode(`${hostPort(e.hostAddress, e.hostPort)}/${e.protocol}`)} | ${mdEscape(describeTarget(e))} | ${mdEscape(describeFrom(e.reachableFrom))} | ${e.certainty} |`,
       );
     }
     out.push('');
   }
+
+  for (const missing of unanalysedFamilies(result)) out.push(`**${mdEscape(missing)}.**`, '');
 
   out.push('## Findings', '');
   const active = result.findings.filter((f) => f.suppressed === undefined);
   if (active.length === 0) out.push('None.', '');
   for (const f of active) {
     const rule = knownRules.has(f.ruleId)
-      ? `[\`${f.ruleId}\`](${ruleDocsUrl(f.ruleId)})`
-      : `\`${f.ruleId}\``;
+      ? `[${mdCode(f.ruleId)}](${ruleDocsUrl(f.ruleId)})`
+      : mdCode(f.ruleId);
     out.push(
-      `- **${f.severity}** ${rule} at \`${describeLocation(f.location)}\`: ${mdEscape(f.message)}`,
+      `- **${f.severity}** ${rule} at ${mdCode(describeLocation(f.location))}: ${mdEscape(f.message)}`,
     );
     if (f.witness !== null || f.trace.length > 0) {
       out.push('  <details><summary>witness and trace</summary>', '');
-      if (f.witness !== null) out.push(`  Witness: \`${describePacket(f.witness)}\``, '');
-      for (const step of shortTrace(f.trace, 12)) out.push(`  1. \`${step}\``);
+      if (f.witness !== null) out.push(`  Witness: ${mdCode(describePacket(f.witness))}`, '');
+      for (const step of shortTrace(f.trace, 12)) out.push(`  1. ${mdCode(step)}`);
       out.push('', '  </details>');
     }
   }
@@ -66,7 +85,7 @@ export function formatMarkdown(result: AuditResult, knownRules: ReadonlySet<stri
     out.push('', `<details><summary>${ignored.length} ignored finding(s)</summary>`, '');
     for (const f of ignored) {
       out.push(
-        `- \`${f.ruleId}\` at \`${describeLocation(f.location)}\`: ${mdEscape(f.suppressed?.reason ?? '')}`,
+        `- ${mdCode(f.ruleId)} at ${mdCode(describeLocation(f.location))}: ${mdEscape(f.suppressed?.reason ?? '')}`,
       );
     }
     out.push('', '</details>');
@@ -75,7 +94,7 @@ export function formatMarkdown(result: AuditResult, knownRules: ReadonlySet<stri
     out.push('', '## Input diagnostics', '');
     for (const d of result.diagnostics) {
       out.push(
-        `- **${d.severity}** \`${d.code}\` at \`${describeLocation(d.location)}\`: ${mdEscape(d.message)}`,
+        `- **${d.severity}** ${mdCode(d.code)} at ${mdCode(describeLocation(d.location))}: ${mdEscape(d.message)}`,
       );
     }
   }

@@ -8,6 +8,7 @@ import type { Diagnostic, Severity, SourceLocation } from '../model/diagnostic.t
 import type { RuleModule } from '../lint/rule.ts';
 import { fingerprint } from '../lint/fingerprint.ts';
 import { POLICY_STALE, POLICY_VIOLATION } from '../lint/policy.ts';
+import { safeJson } from '../model/safe-text.ts';
 import { describePacket, describeStep } from './describe.ts';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
@@ -209,5 +210,5 @@ export function formatSarif(
   result: AuditResult,
   rules: Readonly<Record<string, RuleModule>>,
 ): string {
-  return `${JSON.stringify(toSarif(result, rules), null, 2)}\n`;
+  return safeJson(toSarif(result, rules));
 }

@@ -1,10 +1,12 @@
 /**
  * The text report a person reads first: a summary line, the exposure table, findings by severity
  * with location, witness and a short trace, then input diagnostics and assumptions. Colour only
- * when the caller says the output is a terminal and NO_COLOR is unset.
+ * when the caller says the output is a terminal and NO_COLOR is unset. Every string from the
+ * result passes through safeText (describe.ts does it for what it writes) before it is painted.
  */
 import type { AuditResult, Exposure, Finding } from '../model/audit.ts';
 import type { Diagnostic, Severity } from '../model/diagnostic.ts';
+import { safeText } from '../model/safe-text.ts';
 import {
   describeEra,
   describeFrom,
@@ -14,6 +16,7 @@ import {
   hostPort,
   plural,
   shortTrace,
+  unanalysedFamilies,
 } from './describe.ts';
 
 export interface TextOptions {
@@ -104,8 +107,8 @@ export function wrap(text: string, width: number, indent = INDENT): string[] {
 
 function findingBlock(f: Finding, p: Paint, width: number): string[] {
   const lines = [
-    `${severityLabel(p, f.severity)} ${p.bold(f.ruleId)}  ${p.dim(describeLocation(f.location))}${f.certainty === 'possible' ? p.dim('  (possible)') : ''}`,
-    ...wrap(f.message, width),
+    `${severityLabel(p, f.severity)} ${p.bold(safeText(f.ruleId))}  ${p.dim(describeLocation(f.location))}${f.certainty === 'possible' ? p.dim('  (possible)') : ''}`,
+    ...wrap(safeText(f.message), width),
   ];
   if (f.witness !== null) lines.push(`        ${p.dim('witness:')} ${describePacket(f.witness)}`);
   const trace = shortTrace(f.trace);
@@ -114,11 +117,11 @@ function findingBlock(f: Finding, p: Paint, width: number): string[] {
     for (const step of trace.slice(1)) lines.push(`                 ${p.dim('→')} ${step}`);
   }
   for (const r of f.related) {
-    lines.push(`        ${p.dim(`${r.message}: ${describeLocation(r.location)}`)}`);
+    lines.push(`        ${p.dim(`${safeText(r.message)}: ${describeLocation(r.location)}`)}`);
   }
   if (f.suppressed !== undefined) {
     lines.push(
-      `        ${p.dim(`ignored: ${f.suppressed.reason}${f.suppressed.expires === undefined ? '' : ` (until ${f.suppressed.expires})`}`)}`,
+      `        ${p.dim(safeText(`ignored: ${f.suppressed.reason}${f.suppressed.expires === undefined ? '' : ` (until ${f.suppressed.expires})`}`))}`,
     );
   }
   return lines;
@@ -126,10 +129,10 @@ function findingBlock(f: Finding, p: Paint, width: number): string[] {
 
 function diagnosticLine(d: Diagnostic, p: Paint, width: number): string[] {
   const out = [
-    `${severityLabel(p, d.severity)} ${d.code}  ${p.dim(describeLocation(d.location))}`,
-    ...wrap(d.message, width),
+    `${severityLabel(p, d.severity)} ${safeText(d.code)}  ${p.dim(describeLocation(d.location))}`,
+    ...wrap(safeText(d.message), width),
   ];
-  if (d.hint !== undefined) out.push(...wrap(d.hint, width).map((l) => p.dim(l)));
+  if (d.hint !== undefined) out.push(...wrap(safeText(d.hint), width).map((l) => p.dim(l)));
   return out;
 }
 
@@ -154,10 +157,11 @@ export function formatText(result: AuditResult, options: TextOptions): string {
   const p = paint(options.color);
   const width = Math.min(Math.max(options.width ?? 100, 60), 120);
   const out: string[] = [];
-  const where =
+  const where = safeText(
     result.snapshot.directory ??
-    result.snapshot.files.find((f) => f.status === 'read')?.path ??
-    'snapshot';
+      result.snapshot.files.find((f) => f.status === 'read')?.path ??
+      'snapshot',
+  );
   out.push(
     `${p.bold('dockwall audit')} ${where} — ${describeEra(result.snapshot.era)}, ${plural(result.summary.containers, 'container')}`,
   );
@@ -189,6 +193,7 @@ export function formatText(result: AuditResult, options: TextOptions): string {
       ...table(exposureRows(result.exposures), p, ['HOST PORT', 'REACHES', 'FROM', 'CERTAINTY']),
     );
   }
+  for (const missing of unanalysedFamilies(result)) out.push(`  ${p.yellow(`(${missing})`)}`);
   out.push('');
 
   const shown = result.findings.filter(
@@ -209,7 +214,7 @@ export function formatText(result: AuditResult, options: TextOptions): string {
   }
   if (result.snapshot.assumptions.length > 0) {
     out.push('', p.bold('Assumptions'));
-    for (const a of result.snapshot.assumptions) out.push(`  - ${a.text}`);
+    for (const a of result.snapshot.assumptions) out.push(`  - ${safeText(a.text)}`);
   }
   return `${out.join('\n')}\n`;
 }

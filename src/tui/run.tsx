@@ -2,7 +2,8 @@
  * Starting the review UI: a spinner saying what the analysis is doing, then the app. The
  * caller supplies the loading (snapshot, analysis, engine); this module only renders.
  */
-import { Box, Text, render, useAnimation, useApp } from 'ink';
+import { Box, render, useAnimation, useApp } from 'ink';
+import { Text } from './views/text.tsx';
 import type { ReactNode } from 'react';
 import { useEffect, useState } from 'react';
 import { App } from './app.tsx';

@@ -1,6 +1,8 @@
 /** `dockwall chains`: the rebuilt chain order per hook and each container's paths. */
 import { loadSnapshot } from '../../ingest/snapshot.ts';
+import { safeJson } from '../../model/safe-text.ts';
 import { buildChainsView, formatChainsText } from '../../report/chains.ts';
+import { diagnosticLine } from '../../report/describe.ts';
 import type { Command, CommandIo } from '../command.ts';
 import { parseCommandArgs, UsageError } from '../command.ts';
 import { SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotInputFrom } from '../snapshot-args.ts';
@@ -22,20 +24,14 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   if (format !== 'text' && format !== 'json') throw new UsageError('--format must be text or json');
   const snapshot = await loadSnapshot(snapshotInputFrom(parsed.values, parsed.positionals, io.cwd));
   for (const d of snapshot.diagnostics) {
-    if (d.severity === 'error') {
-      io.stderr.write(
-        `${d.location.file}:${d.location.line}:${d.location.column}: ${d.severity}: ${d.message}\n`,
-      );
-    }
+    if (d.severity === 'error') io.stderr.write(`${diagnosticLine(d)}\n`);
   }
   if (snapshot.ipv4 === null && snapshot.ipv6 === null) {
     io.stderr.write('dockwall chains: no iptables or ip6tables ruleset could be read\n');
     return 2;
   }
   const view = buildChainsView(snapshot);
-  io.stdout.write(
-    format === 'json' ? `${JSON.stringify(view, null, 2)}\n` : formatChainsText(view),
-  );
+  io.stdout.write(format === 'json' ? safeJson(view) : formatChainsText(view));
   return 0;
 }
 

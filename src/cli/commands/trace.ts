@@ -6,6 +6,8 @@ import type { NetworkContext } from '../../engine/context.ts';
 import { createEngine } from '../../engine/index.ts';
 import { loadSnapshot } from '../../ingest/snapshot.ts';
 import type { Family } from '../../model/ruleset.ts';
+import { safeJson, safeText } from '../../model/safe-text.ts';
+import { diagnosticLine } from '../../report/describe.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import type { Packet, Trace } from '../../model/trace.ts';
 import type { Command, CommandIo } from '../command.ts';
@@ -229,7 +231,8 @@ export function formatTraceText(j: TraceJson): string {
   out.push(`Verdict: ${j.result} (${j.certainty})${where}`);
   if (j.uncertainRules.length > 0)
     out.push(`Undecidable matches on the way: ${j.uncertainRules.join(', ')}`);
-  return `${out.join('\n')}\n`;
+  // Rule text, chain and container names came from input.
+  return `${out.map((line) => safeText(line)).join('\n')}\n`;
 }
 
 async function run(argv: readonly string[], io: CommandIo): Promise<number> {
@@ -253,10 +256,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
     throw new UsageError('--from and --to must be addresses of the same family');
   const snapshot = await loadSnapshot(snapshotInputFrom(v, parsed.positionals, io.cwd));
   for (const d of snapshot.diagnostics) {
-    if (d.severity === 'error')
-      io.stderr.write(
-        `${d.location.file}:${d.location.line}:${d.location.column}: error: ${d.message}\n`,
-      );
+    if (d.severity === 'error') io.stderr.write(`${diagnosticLine(d)}\n`);
   }
   const ruleset = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
   if (ruleset === null) {
@@ -267,8 +267,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   }
   const context = buildNetworkContext(snapshot, family);
   const engine = createEngine(ruleset, context);
-  for (const d of engine.diagnostics)
-    io.stderr.write(`${d.location.file}:${d.location.line}: ${d.severity}: ${d.message}\n`);
+  for (const d of engine.diagnostics) io.stderr.write(`${diagnosticLine(d)}\n`);
   const inInterface =
     v.in ??
     (isLocal(context, v.from)
@@ -286,7 +285,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
     mark: 0,
   };
   const json = traceJson(snapshot, engine.trace(packet), proto);
-  io.stdout.write(v.json === true ? `${JSON.stringify(json, null, 2)}\n` : formatTraceText(json));
+  io.stdout.write(v.json === true ? safeJson(json) : formatTraceText(json));
   return 0;
 }
 

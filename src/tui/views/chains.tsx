@@ -1,5 +1,6 @@
 /** Chains pane: the hooks and the tree of jumps below them, virtualised. */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './text.tsx';
 import type { ReactNode } from 'react';
 import { formatCounters, ruleBody } from '../format.ts';
 import type { ReviewState } from '../state.ts';
@@ -8,13 +9,14 @@ import type { ChainRow, ReviewModel } from '../view-model.ts';
 import { chainRows } from '../view-model.ts';
 import { Row } from './styled.tsx';
 
+/** A row's parts, each in a Text: a bare string here would reach Row's Text unescaped. */
 function ChainLine({ row }: { readonly row: ChainRow }): ReactNode {
   const indent = '  '.repeat(row.depth);
   switch (row.kind) {
     case 'chain':
       return (
         <>
-          {`${indent}${row.expanded ? '▾' : '▸'} `}
+          <Text>{`${indent}${row.expanded ? '▾' : '▸'} `}</Text>
           <Text bold>{row.title}</Text>
           {row.unreferenced ? <Text dimColor> not reached from any hook</Text> : null}
           {row.findings > 0 ? <Text color="yellow">{`  ⚑ ${row.findings}`}</Text> : null}
@@ -25,9 +27,9 @@ function ChainLine({ row }: { readonly row: ChainRow }): ReactNode {
       const marker = row.expandable ? (row.expanded ? '▾' : '▸') : '·';
       return (
         <>
-          {`${indent}${marker} `}
+          <Text>{`${indent}${marker} `}</Text>
           <Text dimColor>{`#${r.index} L${r.location.line} ${formatCounters(r.counters)} `}</Text>
-          {ruleBody(r.text, r.chain)}
+          <Text>{ruleBody(r.text, r.chain)}</Text>
           {row.findings > 0 ? <Text color="yellow">{`  ⚑ ${row.findings}`}</Text> : null}
           {row.note === null ? null : <Text dimColor>{`  (${row.note})`}</Text>}
         </>

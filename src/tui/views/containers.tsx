@@ -1,5 +1,6 @@
 /** Containers pane: network mode, networks, published ports and findings per container. */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './text.tsx';
 import type { ReactNode } from 'react';
 import { plural } from '../format.ts';
 import type { ReviewState } from '../state.ts';

@@ -1,5 +1,6 @@
 /** A scrollable detail view (a finding or a container), drawn over the pane it came from. */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './text.tsx';
 import type { ReactNode } from 'react';
 import type { Detail, ReviewState } from '../state.ts';
 import { detailContent, detailHeight } from '../state.ts';

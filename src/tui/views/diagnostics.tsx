@@ -1,5 +1,6 @@
 /** Diagnostics pane: what could not be read or modelled, so nothing is hidden by the UI. */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './text.tsx';
 import type { ReactNode } from 'react';
 import { plural, shortLocation } from '../format.ts';
 import type { ReviewState } from '../state.ts';

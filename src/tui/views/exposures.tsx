@@ -1,5 +1,6 @@
 /** Exposures pane: what is reachable from where, one exposure per row. */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './text.tsx';
 import type { ReactNode } from 'react';
 import { exposureFrom, exposureSources, exposureTarget, plural } from '../format.ts';
 import type { ReviewState } from '../state.ts';

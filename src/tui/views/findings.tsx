@@ -1,5 +1,6 @@
 /** Findings pane: severity groups with counts, the filter, and a virtualised list. */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './text.tsx';
 import type { ReactNode } from 'react';
 import { shortLocation } from '../format.ts';
 import type { ReviewState } from '../state.ts';

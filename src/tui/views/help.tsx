@@ -1,5 +1,6 @@
 /** The help overlay, generated from the keymap so it never disagrees with it. */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './text.tsx';
 import type { ReactNode } from 'react';
 import { helpLines } from '../keymap.ts';
 

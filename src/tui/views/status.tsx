@@ -1,5 +1,5 @@
 /** The bottom line: the text being typed, or the keys that matter in this pane. */
-import { Text } from 'ink';
+import { Text } from './text.tsx';
 import type { ReactNode } from 'react';
 import type { ReviewState } from '../state.ts';
 

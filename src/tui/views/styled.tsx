@@ -1,5 +1,5 @@
 /** Rendering of styled lines and single-row list entries (every row is exactly one line). */
-import { Text } from 'ink';
+import { Text } from './text.tsx';
 import type { ReactNode } from 'react';
 import type { Line, Tone } from '../lines.ts';
 
@@ -63,9 +63,4 @@ export function Row({
       {children}
     </Text>
   );
-}
-
-/** Pads the list area to its full height so the status line stays at the bottom. */
-export function Filler({ count }: { readonly count: number }): ReactNode {
-  return count <= 0 ? null : <Text>{'\n'.repeat(count - 1)}</Text>;
 }

@@ -1,5 +1,6 @@
 /** The top line: the panes, with the current one highlighted and item counts. */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './text.tsx';
 import type { ReactNode } from 'react';
 import type { PaneId } from '../state.ts';
 import { PANES } from '../state.ts';

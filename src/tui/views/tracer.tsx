@@ -1,5 +1,6 @@
 /** Packet tracer pane: the form, and the path of the last traced packet. */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './text.tsx';
 import type { ReactNode } from 'react';
 import { FIELDS, FIELD_LABELS, SOURCE_PORT } from '../packet-form.ts';
 import type { ReviewState } from '../state.ts';
