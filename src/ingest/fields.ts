@@ -70,6 +70,13 @@ export function field(
   return entry.value;
 }
 
+/**
+ * Longest string value read from a JSON file. Docker's names, ids, addresses and options are far
+ * shorter; a longer one is an attack on the reports that would repeat it (a 50 MB container name
+ * written into every finding) and is read as absent, with an error.
+ */
+export const MAX_STRING_LENGTH = 64 * 1024;
+
 export function stringField(
   ctx: FieldContext,
   object: JsonObject,
@@ -79,8 +86,24 @@ export function stringField(
 ): string | null {
   const value = field(ctx, object, key, path, presence);
   if (value === undefined || value.kind === 'null') return null;
+  return stringValue(ctx, value, `${path}.${key}`);
+}
+
+/** A string value within MAX_STRING_LENGTH; null with a diagnostic otherwise. */
+function stringValue(ctx: FieldContext, value: JsonValue, path: string): string | null {
   if (value.kind !== 'string') {
-    wrongType(ctx, `${path}.${key}`, value, 'a string');
+    wrongType(ctx, path, value, 'a string');
+    return null;
+  }
+  if (value.value.length > MAX_STRING_LENGTH) {
+    ctx.diagnostics.push(
+      diagnostic(
+        'value-too-long',
+        'error',
+        `${path} is ${value.value.length} characters long, over dockwall's limit of ${MAX_STRING_LENGTH}; read as absent`,
+        startOf(value.location),
+      ),
+    );
     return null;
   }
   return value.value;
@@ -162,8 +185,9 @@ export function stringMapField(
   const out: Record<string, string> = {};
   if (map === null) return out;
   for (const entry of map.entries) {
-    if (entry.value.kind === 'string') out[entry.key] = entry.value.value;
-    else wrongType(ctx, `${path}.${key}.${entry.key}`, entry.value, 'a string');
+    if (entry.key.length > MAX_STRING_LENGTH) continue;
+    const text = stringValue(ctx, entry.value, `${path}.${key}.${entry.key}`);
+    if (text !== null) out[entry.key] = text;
   }
   return out;
 }

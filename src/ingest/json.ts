@@ -9,6 +9,13 @@
  */
 import type { Diagnostic, SourceLocation } from '../model/diagnostic.ts';
 import { diagnostic } from '../model/diagnostic.ts';
+import { echo } from '../model/safe-text.ts';
+
+/**
+ * Deepest nesting read. Docker's files nest about ten levels; a `[[[…]]]` bomb stops here with
+ * a located error instead of exhausting the stack (the parser recurses once per level).
+ */
+export const MAX_JSON_DEPTH = 256;
 
 interface Located {
   readonly location: SourceLocation;
@@ -142,7 +149,7 @@ class Parser {
     const c = this.peek();
     if (c === undefined) return 'end of file';
     if (c === '\n') return 'line break';
-    return `'${c}'`;
+    return `'${echo(c)}'`;
   }
 
   skipSpace(): void {
@@ -163,16 +170,23 @@ class Parser {
     }
   }
 
-  parseValue(isTop = false): JsonValue {
+  parseValue(isTop = false, depth = 0): JsonValue {
     this.skipSpace();
     const line = this.line;
     const column = this.column;
     const c = this.peek();
     switch (c) {
       case '{':
-        return this.parseObject(line, column, isTop);
       case '[':
-        return this.parseArray(line, column, isTop);
+        if (depth >= MAX_JSON_DEPTH) {
+          throw new JsonSyntaxError(
+            `nested deeper than ${MAX_JSON_DEPTH} levels; dockwall reads no further`,
+            this.at(line, column),
+          );
+        }
+        return c === '{'
+          ? this.parseObject(line, column, isTop, depth + 1)
+          : this.parseArray(line, column, isTop, depth + 1);
       case '"':
         return { kind: 'string', value: this.parseString(), location: this.span(line, column) };
       case "'":
@@ -205,7 +219,7 @@ class Parser {
     return { file: this.file, line, column };
   }
 
-  private parseObject(line: number, column: number, isTop: boolean): JsonValue {
+  private parseObject(line: number, column: number, isTop: boolean, depth: number): JsonValue {
     const object: MutableObject = { kind: 'object', entries: [], location: this.at(line, column) };
     if (isTop) this.top = object;
     this.advance();
@@ -248,19 +262,19 @@ class Parser {
         throw new JsonSyntaxError(
           this.atEnd()
             ? `unexpected end of file: the object opened at ${line}:${column} is not closed`
-            : `expected ':' after key "${key}", found ${this.describeNext()}`,
+            : `expected ':' after key "${echo(key)}", found ${this.describeNext()}`,
           this.here(),
         );
       }
       this.advance();
-      const value = this.parseValue();
+      const value = this.parseValue(false, depth);
       const previous = seen.get(key);
       if (previous !== undefined) {
         this.warnings.push(
           diagnostic(
             'duplicate-json-key',
             'warning',
-            `key "${key}" appears twice (first at ${previous.line}:${previous.column}); the last one counts`,
+            `key "${echo(key)}" appears twice (first at ${previous.line}:${previous.column}); the last one counts`,
             keySpan,
           ),
         );
@@ -281,13 +295,13 @@ class Parser {
       throw new JsonSyntaxError(
         next === undefined
           ? `unexpected end of file: the object opened at ${line}:${column} is not closed`
-          : `expected ',' or '}' after the value of "${key}", found ${this.describeNext()}`,
+          : `expected ',' or '}' after the value of "${echo(key)}", found ${this.describeNext()}`,
         this.here(),
       );
     }
   }
 
-  private parseArray(line: number, column: number, isTop: boolean): JsonValue {
+  private parseArray(line: number, column: number, isTop: boolean, depth: number): JsonValue {
     const array: MutableArray = { kind: 'array', items: [], location: this.at(line, column) };
     if (isTop) this.top = array;
     this.advance();
@@ -308,7 +322,7 @@ class Parser {
       if (this.peek() === ']') {
         throw new JsonSyntaxError("trailing comma before ']' is not allowed in JSON", this.here());
       }
-      array.items.push(this.parseValue());
+      array.items.push(this.parseValue(false, depth));
       this.skipSpace();
       const next = this.peek();
       if (next === ',') {
@@ -388,7 +402,7 @@ class Parser {
           out += String.fromCharCode(parseInt(hex, 16));
           for (let i = 0; i < 4; i += 1) this.advance();
         } else {
-          throw new JsonSyntaxError(`invalid escape '\\${e ?? ''}' in a string`, escapeAt);
+          throw new JsonSyntaxError(`invalid escape '\\${echo(e ?? '')}' in a string`, escapeAt);
         }
         continue;
       }
@@ -409,7 +423,7 @@ class Parser {
     const after = this.text[this.pos + match[0].length];
     if (after !== undefined && /[0-9A-Za-z.+-]/.test(after)) {
       throw new JsonSyntaxError(
-        `invalid number '${match[0]}${after}' (JSON numbers have no leading zeros, hex or trailing dots)`,
+        `invalid number '${echo(match[0] + after)}' (JSON numbers have no leading zeros, hex or trailing dots)`,
         this.at(line, column),
       );
     }
@@ -430,7 +444,7 @@ class Parser {
       return { kind: 'null', location: this.span(line, column) };
     }
     throw new JsonSyntaxError(
-      `unexpected word '${word}'; expected a value (strings need double quotes)`,
+      `unexpected word '${echo(word)}'; expected a value (strings need double quotes)`,
       this.at(line, column),
     );
   }

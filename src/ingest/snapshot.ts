@@ -3,7 +3,7 @@
  * except one ruleset; each missing file is stated together with the assumption made for it.
  * Never throws: unreadable and malformed files become diagnostics and the rest is still read.
  */
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { checkDaemonAgainstHost } from '../docker/daemon-evidence.ts';
 import { detectEra } from '../docker/era.ts';
@@ -26,10 +26,12 @@ import { loadContainers } from './containers.ts';
 import { defaultDaemonConfig, loadDaemonConfig } from './daemon.ts';
 import { loadDockerVersion } from './docker-version.ts';
 import { loadIpAddr, loadIpRoute } from './ip.ts';
-import { parseIptables } from './iptables/index.ts';
+import { detectFamily, parseIptables } from './iptables/index.ts';
 import { parseJson, toPlain } from './json.ts';
 import { loadListeners } from './listeners.ts';
 import { loadNetworks } from './networks.ts';
+import type { InputRead } from './read-input.ts';
+import { readInputFile, SIZE_LIMITS } from './read-input.ts';
 import type { NftSummary } from './nft.ts';
 import { loadNftRuleset } from './nft.ts';
 import { loadSysctl, UNKNOWN_SYSCTLS } from './sysctl.ts';
@@ -57,59 +59,122 @@ export const SNAPSHOT_FILE_NAMES: Readonly<Record<SnapshotFileRole, readonly str
 
 const ROLES = Object.keys(SNAPSHOT_FILE_NAMES) as SnapshotFileRole[];
 
-type Read =
-  | { readonly status: 'read'; readonly path: string; readonly text: string }
-  | { readonly status: 'missing' | 'unreadable'; readonly path: string | null };
+/** Size cap of each file: generous for rules and inspect output, small for settings. */
+const SIZE_LIMIT: Readonly<Record<SnapshotFileRole, number>> = {
+  iptables: SIZE_LIMITS.large,
+  ip6tables: SIZE_LIMITS.large,
+  'nft-ruleset': SIZE_LIMITS.large,
+  containers: SIZE_LIMITS.large,
+  networks: SIZE_LIMITS.large,
+  'ip-addr': SIZE_LIMITS.medium,
+  'ip-route': SIZE_LIMITS.medium,
+  listeners: SIZE_LIMITS.medium,
+  daemon: SIZE_LIMITS.small,
+  'docker-version': SIZE_LIMITS.small,
+  sysctl: SIZE_LIMITS.small,
+  manifest: SIZE_LIMITS.small,
+};
 
+/**
+ * Reads the file of one role: the file named for it on the command line (read wherever it is),
+ * else the first of its names in the snapshot directory (read only when it stays inside it).
+ */
 async function readRole(
   role: SnapshotFileRole,
-  input: SnapshotInput,
+  directory: string | null,
+  explicit: string | undefined,
   diagnostics: Diagnostic[],
-): Promise<Read> {
-  const explicit = input.files?.[role];
-  const candidates =
-    explicit !== undefined
-      ? [explicit]
-      : input.directory !== undefined
-        ? SNAPSHOT_FILE_NAMES[role].map((name) => path.join(input.directory ?? '', name))
-        : [];
-  for (const candidate of candidates) {
-    try {
-      return { status: 'read', path: candidate, text: await readFile(candidate, 'utf8') };
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && explicit === undefined) continue;
-      const reason =
-        code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`;
+): Promise<InputRead | { readonly status: 'missing'; readonly path: null }> {
+  const maxBytes = SIZE_LIMIT[role];
+  if (explicit !== undefined) {
+    const read = await readInputFile(explicit, { within: null, maxBytes });
+    diagnostics.push(...read.diagnostics);
+    if (read.status === 'missing') {
       diagnostics.push(
-        diagnostic(
-          code === 'ENOENT' ? 'file-not-found' : 'file-unreadable',
-          'error',
-          `${candidate} ${reason}`,
-          fileLocation(candidate),
-        ),
+        diagnostic('file-not-found', 'error', `${explicit} does not exist`, fileLocation(explicit)),
       );
-      return { status: code === 'ENOENT' ? 'missing' : 'unreadable', path: candidate };
     }
+    return read;
+  }
+  if (directory === null) return { status: 'missing', path: null };
+  for (const name of SNAPSHOT_FILE_NAMES[role]) {
+    const read = await readInputFile(path.join(directory, name), { within: directory, maxBytes });
+    diagnostics.push(...read.diagnostics);
+    if (read.status !== 'missing') return read;
   }
   return { status: 'missing', path: null };
 }
 
+/**
+ * Where the files come from. A "directory" that is a file is taken as a single ruleset of the
+ * family its text shows (`dockwall audit rules.txt`), and a note says which flag that is.
+ */
+async function resolveInput(
+  input: SnapshotInput,
+  diagnostics: Diagnostic[],
+): Promise<{ directory: string | null; files: Partial<Record<SnapshotFileRole, string>> }> {
+  const files = { ...input.files };
+  const directory = input.directory;
+  if (directory === undefined) return { directory: null, files };
+  let kind: 'directory' | 'file' | 'missing' | 'other';
+  try {
+    const stats = await stat(directory);
+    kind = stats.isDirectory() ? 'directory' : stats.isFile() ? 'file' : 'other';
+  } catch {
+    kind = 'missing';
+  }
+  if (kind === 'directory') return { directory, files };
+  if (kind === 'missing') {
+    diagnostics.push(
+      diagnostic('file-not-found', 'error', `${directory} does not exist`, fileLocation(directory)),
+    );
+    return { directory: null, files };
+  }
+  if (kind === 'file') {
+    const read = await readInputFile(directory, { within: null, maxBytes: SIZE_LIMITS.large });
+    const role =
+      read.status === 'read' && detectFamily(read.text) === 'ipv6' ? 'ip6tables' : 'iptables';
+    if (files[role] === undefined) {
+      files[role] = directory;
+      diagnostics.push(
+        diagnostic(
+          'single-ruleset-file',
+          'note',
+          `${directory} is a file, not a snapshot directory: read as the ${role === 'iptables' ? 'IPv4' : 'IPv6'} ruleset, as \`--${role} ${directory}\` would`,
+          fileLocation(directory),
+          'add --containers, --daemon, … for the host context, or give a snapshot directory',
+        ),
+      );
+      return { directory: null, files };
+    }
+  }
+  diagnostics.push(
+    diagnostic(
+      'not-a-directory',
+      'error',
+      `${directory} is not a snapshot directory`,
+      fileLocation(directory),
+      'give a directory written by `dockwall collect`, or the files with --iptables FILE, --containers FILE, …',
+    ),
+  );
+  return { directory: null, files };
+}
+
+/** What is assumed when a file is absent (said after `no FILE: `). */
 const ASSUMPTIONS: Partial<Record<SnapshotFileRole, string>> = {
-  iptables: 'no iptables-save.txt: IPv4 rules are not analysed',
-  ip6tables: 'no ip6tables-save.txt: IPv6 rules are not analysed; IPv6 exposure is unknown',
+  iptables: 'IPv4 rules are not analysed',
+  ip6tables: 'IPv6 rules are not analysed; IPv6 exposure is unknown',
   containers:
-    'no containers.json: published ports and network modes are unknown; rules are analysed without container context and rule drift is not checked',
+    'published ports and network modes are unknown; rules are analysed without container context and rule drift is not checked',
   networks:
-    'no networks.json: only the default bridge (docker0) is known; user networks’ bridges and options are unknown',
-  listeners: 'no listeners.txt: host listeners are unknown; only published ports are considered',
+    'only the default bridge (docker0) is known; user networks’ bridges and options are unknown',
+  listeners: 'host listeners are unknown; only published ports are considered',
   'ip-addr':
-    'no ip-addr.json: host addresses taken from bridge gateways and DNAT rules; interfaces taken to be lo, the Docker bridges and an assumed external interface eth0',
+    'host addresses taken from bridge gateways and DNAT rules; interfaces taken to be lo, the Docker bridges and an assumed external interface eth0',
   'ip-route':
-    'no ip-route.json: container subnets are routed to their bridges and everything else to the external interface (the first up interface with a global address in ip-addr.json, else eth0)',
-  sysctl:
-    'no sysctl.txt: IP forwarding assumed on (Docker turns it on); br_netfilter state unknown',
-  'nft-ruleset': 'no nft-ruleset.json: nftables rules outside iptables (if any) are not known',
+    'container subnets are routed to their bridges and everything else to the external interface (the first up interface with a global address in ip-addr.json, else eth0)',
+  sysctl: 'IP forwarding assumed on (Docker turns it on); br_netfilter state unknown',
+  'nft-ruleset': 'nftables rules outside iptables (if any) are not known',
 };
 
 /** The engine version the daemon defaults are taken for when docker-version.json is missing. */
@@ -120,46 +185,96 @@ function versionForEra(era: string): DockerVersion | null {
   return null;
 }
 
+/** How an absent file is named in an assumption: `no daemon.json`, `daemon.json could not be read`. */
+function absence(role: SnapshotFileRole, status: SnapshotFile['status'] | undefined): string {
+  const name = SNAPSHOT_FILE_NAMES[role][0] ?? role;
+  if (status === 'invalid') return `${name} could not be used`;
+  if (status === 'unreadable') return `${name} could not be read`;
+  return `no ${name}`;
+}
+
+function assumptionText(
+  role: SnapshotFileRole,
+  status: SnapshotFile['status'],
+): string | undefined {
+  const text = ASSUMPTIONS[role];
+  return text === undefined ? undefined : `${absence(role, status)}: ${text}`;
+}
+
+/** A dump that gave not one rule and only errors is not a firewall: nothing of it is analysed. */
+function yieldsNothing(ruleset: Ruleset, diagnostics: readonly Diagnostic[]): boolean {
+  return (
+    ruleset.tables.every((t) => t.chains.every((c) => c.rules.length === 0)) &&
+    diagnostics.some((d) => d.severity === 'error')
+  );
+}
+
 export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
   const diagnostics: Diagnostic[] = [];
   const assumptions: Assumption[] = [];
   const files: SnapshotFile[] = [];
-  const reads = new Map<SnapshotFileRole, Read>();
-  for (const role of ROLES) reads.set(role, await readRole(role, input, diagnostics));
+  const source = await resolveInput(input, diagnostics);
+  const reads = new Map<SnapshotFileRole, Awaited<ReturnType<typeof readRole>>>();
+  for (const role of ROLES) {
+    reads.set(role, await readRole(role, source.directory, source.files[role], diagnostics));
+  }
 
-  /** Runs a loader on a role's text and records the file's status. */
+  /**
+   * Runs a loader on a role's text and records the file's status. A result `usable` refuses is
+   * recorded as invalid and treated as missing.
+   */
   const use = <T>(
     role: SnapshotFileRole,
     load: (text: string, file: string) => { diagnostics: readonly Diagnostic[] } & T,
+    usable: (result: T & { diagnostics: readonly Diagnostic[] }) => boolean = () => true,
   ): T | null => {
     const read = reads.get(role);
-    if (read === undefined || read.status !== 'read') {
-      files.push({ role, path: read?.path ?? null, status: read?.status ?? 'missing' });
-      const text = ASSUMPTIONS[role];
+    const unused = (status: SnapshotFile['status']): null => {
+      files.push({ role, path: read?.path ?? null, status });
+      const text = assumptionText(role, status);
       if (text !== undefined) assumptions.push({ role, text });
       return null;
-    }
+    };
+    if (read === undefined || read.status !== 'read') return unused(read?.status ?? 'missing');
     const result = load(read.text, read.path);
     diagnostics.push(...result.diagnostics);
+    if (!usable(result)) return unused('invalid');
     const broken = result.diagnostics.some((d) => d.code === 'invalid-json');
     files.push({ role, path: read.path, status: broken ? 'invalid' : 'read' });
     return result;
   };
 
+  const statusOf = (role: SnapshotFileRole): SnapshotFile['status'] | undefined =>
+    files.find((f) => f.role === role)?.status;
+
   const versionResult = use('docker-version', loadDockerVersion);
   const dockerVersion = versionResult?.version ?? null;
 
   const ruleset = (role: 'iptables' | 'ip6tables', family: Family): Ruleset | null =>
-    use(role, (text, file) => parseIptables(text, { file, family }))?.ruleset ?? null;
+    use(
+      role,
+      (text, file) => parseIptables(text, { file, family }),
+      (r) => !yieldsNothing(r.ruleset, r.diagnostics),
+    )?.ruleset ?? null;
   const ipv4 = ruleset('iptables', 'ipv4');
   const ipv6 = ruleset('ip6tables', 'ipv6');
   if (ipv4 === null && ipv6 === null) {
     const where = input.directory ?? Object.values(input.files ?? {})[0] ?? '.';
+    const unusable = files.filter(
+      (f) => (f.role === 'iptables' || f.role === 'ip6tables') && f.status !== 'missing',
+    );
     diagnostics.push(
       diagnostic(
         'no-ruleset',
         'error',
-        'no ruleset: a snapshot needs iptables-save.txt or ip6tables-save.txt (or --iptables / --ip6tables)',
+        unusable.length === 0
+          ? 'no ruleset: a snapshot needs iptables-save.txt or ip6tables-save.txt (or --iptables / --ip6tables)'
+          : `no ruleset could be used: ${unusable
+              .map(
+                (f) =>
+                  `${f.path ?? f.role} ${f.status === 'invalid' ? 'gave no rule, only errors' : 'could not be read'}`,
+              )
+              .join('; ')}`,
         fileLocation(where),
         'collect one with `iptables-save > iptables-save.txt` (as root)',
       ),
@@ -179,7 +294,7 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
     // The file may exist without a server version (collected while the daemon was down).
     const what =
       versionResult === null
-        ? 'no docker-version.json'
+        ? absence('docker-version', statusOf('docker-version'))
         : 'docker-version.json has no engine version';
     assumptions.push({
       role: 'docker-version',
@@ -198,7 +313,7 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
     const d = daemonDefaults(version);
     assumptions.push({
       role: 'daemon',
-      text: `no daemon.json: Docker’s defaults assumed (iptables on, ip6tables ${d.ip6tables ? 'on' : 'off'}, userland-proxy on, icc on, ip ${d.ip})`,
+      text: `${absence('daemon', statusOf('daemon'))}: Docker’s defaults assumed (iptables on, ip6tables ${d.ip6tables ? 'on' : 'off'}, userland-proxy on, icc on, ip ${d.ip})`,
     });
   }
 

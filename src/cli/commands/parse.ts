@@ -4,14 +4,16 @@
  * prints what was understood (tables, chains, rules, unsupported constructs) and every
  * diagnostic. Exit 1 on an error diagnostic, 2 on unreadable input.
  */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseIptables } from '../../ingest/iptables/index.ts';
 import { looksLikeNft, parseNft } from '../../ingest/nft/index.ts';
-import type { Diagnostic } from '../../model/diagnostic.ts';
+import { readInputFile, SIZE_LIMITS } from '../../ingest/read-input.ts';
+import type { Diagnostic, Severity } from '../../model/diagnostic.ts';
 import type { NftRuleset, Ruleset, Table } from '../../model/ruleset.ts';
 import { tableId } from '../../model/ruleset.ts';
+import { safeJson, safeText } from '../../model/safe-text.ts';
+import { diagnosticLine } from '../../report/describe.ts';
 import type { Command, CommandIo } from '../command.ts';
 import { UsageError } from '../command.ts';
 
@@ -47,7 +49,7 @@ interface Summary {
   readonly unsupported: { readonly matches: number; readonly targets: number };
   readonly diagnostics: readonly {
     readonly code: string;
-    readonly severity: string;
+    readonly severity: Severity;
     readonly message: string;
     readonly file: string;
     readonly line: number;
@@ -126,10 +128,21 @@ function text(summary: Summary): string {
   const counts = { error: 0, warning: 0, note: 0 } as Record<string, number>;
   for (const d of summary.diagnostics) counts[d.severity] = (counts[d.severity] ?? 0) + 1;
   out.push(`diagnostics: ${counts.error} errors, ${counts.warning} warnings, ${counts.note} notes`);
+  const lines = out.map((line) => safeText(line));
   for (const d of summary.diagnostics) {
-    out.push(`${d.file}:${d.line}:${d.column}: ${d.severity} [${d.code}] ${d.message}`);
+    lines.push(
+      diagnosticLine(
+        {
+          code: d.code,
+          severity: d.severity,
+          message: d.message,
+          location: { file: d.file, line: d.line, column: d.column },
+        },
+        { code: true },
+      ),
+    );
   }
-  return `${out.join('\n')}\n`;
+  return `${lines.join('\n')}\n`;
 }
 
 export const parse: Command = {
@@ -157,29 +170,32 @@ export const parse: Command = {
     }
     if (positionals.length !== 1) throw new UsageError('expected exactly one FILE');
     const file = positionals[0] as string;
-    let input: string;
-    try {
-      input = await readFile(resolve(io.cwd, file), 'utf8');
-    } catch (e) {
-      const reason =
-        e instanceof Error && 'code' in e ? String((e as NodeJS.ErrnoException).code) : String(e);
-      io.stderr.write(`dockwall parse: cannot read '${file}': ${reason}\n`);
+    const read = await readInputFile(resolve(io.cwd, file), {
+      within: null,
+      maxBytes: SIZE_LIMITS.large,
+    });
+    if (read.status !== 'read') {
+      const reason = read.diagnostics[0]?.message ?? `cannot read ${file}: no such file`;
+      io.stderr.write(`dockwall parse: ${safeText(reason)}\n`);
       return 2;
     }
+    const input = read.text;
+    // How the file was decoded (a byte order mark, UTF-16) is said by its own notes.
+    const notes = read.diagnostics.map((d) => ({ ...d, location: { ...d.location, file } }));
     let summary: Summary;
     let diagnostics: readonly Diagnostic[];
     if (looksLikeNft(input)) {
       const result = parseNft(input, file);
-      diagnostics = result.diagnostics;
+      diagnostics = [...notes, ...result.diagnostics];
       const kind = input.trimStart().startsWith('{') ? 'nft-json' : 'nft-text';
       const empty: NftRuleset = { file, kind, version: null, tables: [] };
       summary = summarise(result.ruleset ?? empty, diagnostics);
     } else {
       const result = parseIptables(input, family === undefined ? { file } : { file, family });
-      diagnostics = result.diagnostics;
+      diagnostics = [...notes, ...result.diagnostics];
       summary = summarise(result.ruleset, diagnostics);
     }
-    io.stdout.write(format === 'json' ? `${JSON.stringify(summary, null, 2)}\n` : text(summary));
+    io.stdout.write(format === 'json' ? safeJson(summary) : text(summary));
     return diagnostics.some((d) => d.severity === 'error') ? 1 : 0;
   },
 };

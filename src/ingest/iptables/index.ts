@@ -18,8 +18,50 @@ export interface ParseResult {
   readonly diagnostics: readonly Diagnostic[];
 }
 
+/**
+ * `iptables -L` / `-nvL` output starts with `Chain INPUT (policy ACCEPT …)`. It drops interfaces,
+ * negations and match details, so it cannot be analysed; say so once instead of a dozen
+ * parse errors.
+ */
+const LISTING = /^\s*Chain \S+ \((?:policy \S+|\d+ references)/;
+
+function firstLineOf(text: string): { line: string; number: number } | null {
+  let number = 0;
+  for (const line of text.slice(0, 64 * 1024).split('\n')) {
+    number += 1;
+    if (line.trim() !== '' && !line.startsWith('#')) return { line, number };
+  }
+  return null;
+}
+
+function emptyRuleset(options: ParseOptions): Ruleset {
+  return {
+    family: options.family ?? 'ipv4',
+    file: options.file,
+    kind: 'restore',
+    header: null,
+    tables: [],
+  };
+}
+
 /** Never throws: every problem is a Diagnostic, and the rest of the input is still read. */
 export function parseIptables(text: string, options: ParseOptions): ParseResult {
+  const first = firstLineOf(text);
+  if (first !== null && LISTING.test(first.line)) {
+    const command = options.family === 'ipv6' ? 'ip6tables' : 'iptables';
+    return {
+      ruleset: emptyRuleset(options),
+      diagnostics: [
+        diagnostic(
+          'listing-not-dump',
+          'error',
+          `this is \`${command} -L\` output, which leaves out interfaces, negations and match details; dockwall reads \`${command}-save\` output`,
+          { file: options.file, line: first.number, column: 1 },
+          `run \`${command}-save > ${command}-save.txt\` as root and use that file`,
+        ),
+      ],
+    };
+  }
   try {
     const { ruleset, diagnostics } = readRuleset(text, options.file, options.family);
     return { ruleset, diagnostics: diagnostics.sort(compareDiagnostics) };
@@ -27,13 +69,7 @@ export function parseIptables(text: string, options: ParseOptions): ParseResult 
     // A bug in dockwall must not hide the input problem: report it as a located error.
     const message = error instanceof Error ? error.message : String(error);
     return {
-      ruleset: {
-        family: options.family ?? 'ipv4',
-        file: options.file,
-        kind: 'restore',
-        header: null,
-        tables: [],
-      },
+      ruleset: emptyRuleset(options),
       diagnostics: [
         diagnostic(
           'internal-error',
