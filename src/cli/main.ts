@@ -1,7 +1,9 @@
 /** Command-line entry point: argument parsing and wiring only. Returns the process exit code. */
+import { safeText } from '../model/safe-text.ts';
 import type { Command, CommandIo } from './command.ts';
 import { UsageError } from './command.ts';
 import { VERSION } from '../version.ts';
+import { ioReason, isIoError } from './io-error.ts';
 
 /**
  * Every command, by name, alphabetical. Modules load only when their command runs, so a quick
@@ -90,7 +92,7 @@ export async function main(
   }
   const entry = COMMANDS.find((c) => c.name === name);
   if (entry === undefined) {
-    io.stderr.write(`dockwall: unknown command '${name}'\n\n${mainUsage()}`);
+    io.stderr.write(`dockwall: unknown command '${safeText(name, 80)}'\n\n${mainUsage()}`);
     return 2;
   }
   const command = await entry.load();
@@ -102,11 +104,21 @@ export async function main(
     return await command.run(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr.write(`dockwall ${name}: ${error.message}\n\n${command.usage}\n`);
+      io.stderr.write(`dockwall ${name}: ${safeText(error.message)}\n\n${command.usage}\n`);
       return 2;
     }
+    if (isIoError(error)) {
+      // The file system refused something (a missing or read-only directory): one line.
+      const file = error.path === undefined ? '' : ` ${safeText(error.path)}`;
+      io.stderr.write(
+        `dockwall ${name}: cannot ${error.syscall ?? 'access'}${file}: ${ioReason(error)}\n`,
+      );
+      return 2;
+    }
+    // A bug: the stack helps whoever reports it.
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    io.stderr.write(`dockwall ${name}: internal error: ${message}\n`);
+    const lines = message.split('\n').map((line) => safeText(line));
+    io.stderr.write(`dockwall ${name}: internal error: ${lines.join('\n')}\n`);
     return 2;
   }
 }

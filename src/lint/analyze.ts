@@ -41,17 +41,11 @@ function count(items: readonly { readonly severity: Severity }[]): Record<Severi
 }
 
 /**
- * A ruleset counts as read when it has tables, or when its file is clean (an empty but valid
- * dump). A file that failed with errors and yielded nothing is not a ruleset: analysing it would
- * be a clean pass on unread input.
+ * Whether there is a ruleset to analyse. The snapshot reader already left out a file that gave
+ * no rule and only errors (it is "not analysed", never an empty all-ACCEPT firewall).
  */
 function hasReadableRuleset(snapshot: Snapshot): boolean {
-  return [snapshot.ipv4, snapshot.ipv6].some(
-    (r) =>
-      r !== null &&
-      (r.tables.length > 0 ||
-        !snapshot.diagnostics.some((d) => d.severity === 'error' && d.location.file === r.file)),
-  );
+  return snapshot.ipv4 !== null || snapshot.ipv6 !== null;
 }
 
 function anchorFile(snapshot: Snapshot): string {
@@ -126,6 +120,9 @@ function analyzeOrThrow(
   const { rules } = options;
   let exposures: Exposure[] = [];
   let findings: Finding[] = [];
+  // Findings before the baseline: a diagnostic they restate stays hidden when they are
+  // baselined, so `--baseline` right after `--write-baseline` reports nothing new.
+  let found: readonly Finding[] = [];
   let ruleCount = 0;
   let baselined = 0;
 
@@ -171,6 +168,7 @@ function analyzeOrThrow(
     const today = options.today ?? new Date().toISOString().slice(0, 10);
     const ignored = applyIgnores(findings, config.ignores, today);
     findings = ignored.findings;
+    found = findings;
     diagnostics.push(...ignored.diagnostics);
     if (options.baseline !== undefined && options.baseline !== null) {
       const b = applyBaseline(findings, options.baseline);
@@ -180,7 +178,7 @@ function analyzeOrThrow(
   }
 
   findings.sort(compareFindings);
-  const kept = withoutCoveredDiagnostics(diagnostics, findings);
+  const kept = withoutCoveredDiagnostics(diagnostics, found);
   kept.sort(compareDiagnostics);
   const active = findings.filter((f) => f.suppressed === undefined);
   return {

@@ -1,9 +1,10 @@
 /** `dockwall audit`: argument parsing and wiring of snapshot → analyze → reporter → exit code. */
-import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { RULES } from '../../../rules/index.ts';
+import { readInputFile, SIZE_LIMITS } from '../../ingest/read-input.ts';
 import { loadSnapshot } from '../../ingest/snapshot.ts';
 import { analyze } from '../../lint/analyze.ts';
 import type { Baseline } from '../../lint/baseline.ts';
@@ -13,6 +14,8 @@ import type { FailOn, ResolvedConfig } from '../../lint/config-types.ts';
 import { DEFAULT_CONFIG } from '../../lint/config-types.ts';
 import type { RuleModule } from '../../lint/rule.ts';
 import type { Diagnostic } from '../../model/diagnostic.ts';
+import { safeText } from '../../model/safe-text.ts';
+import { diagnosticLine } from '../../report/describe.ts';
 import { exitCode } from '../../report/exit-code.ts';
 import { formatJson } from '../../report/json.ts';
 import { formatMarkdown } from '../../report/markdown.ts';
@@ -20,6 +23,7 @@ import { formatSarif } from '../../report/sarif.ts';
 import { formatText, shouldColor } from '../../report/text.ts';
 import type { Command, CommandIo } from '../command.ts';
 import { UsageError } from '../command.ts';
+import { ioErrorMessage } from '../io-error.ts';
 import { SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotInputFrom } from '../snapshot-args.ts';
 
 const FORMATS = ['text', 'json', 'sarif', 'markdown'] as const;
@@ -47,11 +51,7 @@ ${SNAPSHOT_USAGE}`;
 const RULE_MAP = RULES as Readonly<Record<string, RuleModule>>;
 
 function printDiagnostics(io: CommandIo, diagnostics: readonly Diagnostic[]): void {
-  for (const d of diagnostics) {
-    io.stderr.write(
-      `${d.location.file}:${d.location.line}:${d.location.column}: ${d.severity}: ${d.message}\n`,
-    );
-  }
+  for (const d of diagnostics) io.stderr.write(`${diagnosticLine(d)}\n`);
 }
 
 async function resolveConfig(
@@ -64,7 +64,7 @@ async function resolveConfig(
   const { config, diagnostics } = await loadConfig(file, RULE_MAP);
   printDiagnostics(io, diagnostics);
   if (diagnostics.some((d) => d.severity === 'error')) {
-    io.stderr.write(`dockwall audit: invalid config ${file}\n`);
+    io.stderr.write(`dockwall audit: invalid config ${safeText(file)}\n`);
     return null;
   }
   return config;
@@ -129,19 +129,33 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   if (config === null) return 2;
   const failOn: FailOn = (failOnArg as FailOn | undefined) ?? config.failOn ?? 'error';
 
+  // Where results go must be writable before minutes of analysis are spent.
+  const output = values.output === undefined ? null : path.resolve(io.cwd, values.output);
+  const baselineOut =
+    values['write-baseline'] === undefined ? null : path.resolve(io.cwd, values['write-baseline']);
+  for (const [file, what] of [
+    [output, 'the report to'],
+    [baselineOut, 'the baseline to'],
+  ] as const) {
+    if (file === null) continue;
+    try {
+      await access(path.dirname(file), constants.W_OK);
+    } catch (error) {
+      io.stderr.write(`dockwall audit: ${ioErrorMessage(`write ${what}`, file, error)}\n`);
+      return 2;
+    }
+  }
+
   let baseline: Baseline | null = null;
   if (values.baseline !== undefined) {
     const file = path.resolve(io.cwd, values.baseline);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      io.stderr.write(
-        `dockwall audit: cannot read baseline ${file}: ${error instanceof Error ? error.message : String(error)}\n`,
-      );
+    const read = await readInputFile(file, { within: null, maxBytes: SIZE_LIMITS.medium });
+    if (read.status !== 'read') {
+      const reason = read.diagnostics[0]?.message ?? `${file} does not exist`;
+      io.stderr.write(`dockwall audit: cannot read the baseline: ${safeText(reason)}\n`);
       return 2;
     }
-    const b = parseBaseline(text, file);
+    const b = parseBaseline(read.text, file);
     printDiagnostics(io, b.diagnostics);
     if (b.baseline === null) return 2;
     baseline = b.baseline;
@@ -167,15 +181,28 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
               color: values.output === undefined && shouldColor(io.stdout.isTTY, io.env),
               ...(io.stdout.columns === undefined ? {} : { width: io.stdout.columns }),
             });
-  if (values.output === undefined) io.stdout.write(report);
-  else await writeFile(path.resolve(io.cwd, values.output), report);
+  if (output === null) io.stdout.write(report);
+  else {
+    try {
+      await writeFile(output, report);
+    } catch (error) {
+      io.stderr.write(`dockwall audit: ${ioErrorMessage('write the report to', output, error)}\n`);
+      return 2;
+    }
+  }
 
   const code = exitCode(result, failOn);
-  if (values['write-baseline'] !== undefined && code !== 2) {
-    const file = path.resolve(io.cwd, values['write-baseline']);
-    await writeFile(file, serializeBaseline(createBaseline(result.findings)));
+  if (baselineOut !== null && code !== 2) {
+    try {
+      await writeFile(baselineOut, serializeBaseline(createBaseline(result.findings)));
+    } catch (error) {
+      io.stderr.write(
+        `dockwall audit: ${ioErrorMessage('write the baseline to', baselineOut, error)}\n`,
+      );
+      return 2;
+    }
     io.stderr.write(
-      `dockwall audit: wrote ${result.findings.length} finding(s) to baseline ${file}\n`,
+      `dockwall audit: wrote ${result.findings.length} finding(s) to baseline ${safeText(baselineOut)}\n`,
     );
     return 0;
   }

@@ -1,0 +1,391 @@
+/**
+ * Hostile input through the built CLI, checked the way a user would: no raw control byte on the
+ * terminal, nothing of a file outside the snapshot in any report, exit codes 0/1/2 with a
+ * one-line message, and bounded time and memory however the input is shaped.
+ */
+import { execFileSync } from 'node:child_process';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { built, dockwall, hostileSnapshot, node, RAW_CONTROL, repoRoot } from './support.ts';
+
+const EXAMPLE = path.join(repoRoot, 'fixtures/example-host');
+const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'dockwall-hostile-'));
+
+/** A copy of the example host to spoil. */
+function example(): string {
+  const dir = path.join(tmp(), 'snap');
+  cpSync(EXAMPLE, dir, { recursive: true });
+  return dir;
+}
+
+const oneLine = (text: string): boolean => text.trimEnd().split('\n').length === 1;
+
+describe.skipIf(!built)('hostile input through the CLI (needs npm run build)', () => {
+  describe('escape sequences in the dump', () => {
+    const snap = hostileSnapshot();
+    const commands: readonly (readonly string[])[] = [
+      ['audit', snap],
+      ['audit', snap, '--format', 'markdown'],
+      ['audit', snap, '--format', 'json'],
+      ['audit', snap, '--format', 'sarif'],
+      ['parse', path.join(snap, 'iptables-save.txt')],
+      ['parse', path.join(snap, 'iptables-save.txt'), '--format', 'json'],
+      ['chains', snap],
+      ['chains', snap, '--format', 'json'],
+      ['trace', snap, '--from', '203.0.113.9', '--to', '203.0.113.10:22'],
+      ['trace', snap, '--from', '203.0.113.9', '--to', '203.0.113.10:8080', '--json'],
+      ['audit', path.join(snap, 'nowhere\u001b[2J')],
+      ['audit', snap, '--format', 'bogus\u001b[2J'],
+    ];
+    it.each(commands.map((c) => [c.join(' ').slice(0, 60), c]))(
+      '%s: nothing raw reaches the terminal',
+      async (_name, args) => {
+        const r = await dockwall(args);
+        expect([0, 1, 2]).toContain(r.code);
+        expect(r.stdout).not.toMatch(RAW_CONTROL);
+        expect(r.stderr).not.toMatch(RAW_CONTROL);
+      },
+    );
+
+    it('the text report shows the escapes as visible text, where they were', async () => {
+      const r = await dockwall(['audit', snap, '--fail-on', 'never']);
+      expect(r.stdout).toContain('\\x1b]0;PWNED\\x07\\x1b[2J\\x1b[1;31mFAKE: all good\\x1b[0m');
+      expect(r.stdout).toContain('shop\\x1b[2J\\x9b31m\\u202eweb-1');
+    });
+
+    it('JSON keeps the data exactly: the name parses back with its escape characters', async () => {
+      const r = await dockwall(['audit', snap, '--format', 'json', '--fail-on', 'never']);
+      const result = JSON.parse(r.stdout) as { exposures: { target: { name: string } }[] };
+      expect(result.exposures.map((e) => e.target.name)).toContain(
+        'shop\u001b[2J\u009b31m\u202eweb-1',
+      );
+    });
+  });
+
+  describe('links out of the snapshot', () => {
+    const SECRET = 'root:$6$hunter2-hash:20228:0:99999:7:::';
+    const secretFile = path.join(tmp(), 'shadow');
+    writeFileSync(secretFile, `${SECRET}\n${'daemon:*:1:2:3\n'.repeat(3)}`);
+    const snap = example();
+    for (const name of ['listeners.txt', 'networks.json', 'daemon.json', 'sysctl.txt']) {
+      rmSync(path.join(snap, name));
+      symlinkSync(secretFile, path.join(snap, name));
+    }
+
+    it.each(['text', 'json', 'sarif', 'markdown'])(
+      '%s: each link is refused by name and nothing of the target appears',
+      async (format) => {
+        const r = await dockwall(['audit', snap, '--format', format]);
+        expect(r.code).toBe(1);
+        const all = r.stdout + r.stderr;
+        expect(all).not.toContain('hunter2');
+        expect(all).not.toContain('daemon:*');
+        expect(all).not.toContain('root:');
+        expect(all.match(/outside the snapshot directory/g)?.length).toBe(4);
+      },
+    );
+  });
+
+  describe('deep nesting in every JSON file', () => {
+    const bomb = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    it.each([
+      'containers.json',
+      'networks.json',
+      'daemon.json',
+      'ip-addr.json',
+      'ip-route.json',
+      'docker-version.json',
+      'nft-ruleset.json',
+      'manifest.json',
+    ])('%s: a located error, the rest analysed, no stack overflow', async (name) => {
+      const snap = example();
+      writeFileSync(path.join(snap, name), bomb);
+      const r = await dockwall(['audit', snap, '--format', 'json']);
+      expect(r.stderr).not.toMatch(/RangeError|internal error/);
+      expect(r.code).toBe(1);
+      const result = JSON.parse(r.stdout) as {
+        diagnostics: { message: string; location: { file: string; column: number } }[];
+        summary: { rules: number };
+      };
+      const deep = result.diagnostics.find((d) => d.message.includes('nested deeper than'));
+      expect(deep?.location).toMatchObject({ file: path.join(snap, name), column: 257 });
+      expect(result.summary.rules).toBeGreaterThan(0);
+    });
+  });
+
+  describe('files that never end, or are not files', () => {
+    it('a FIFO as daemon.json is refused at once', async () => {
+      const snap = example();
+      rmSync(path.join(snap, 'daemon.json'));
+      execFileSync('mkfifo', [path.join(snap, 'daemon.json')]);
+      const r = await dockwall(['audit', snap], { timeoutMs: 30_000 });
+      expect(r.code).toBe(1);
+      expect(r.ms).toBeLessThan(20_000);
+      expect(r.stdout).toContain('daemon.json is a FIFO (named pipe), not a regular file');
+      expect(r.stdout).toContain('daemon.json could not be read: Docker’s defaults assumed');
+    });
+
+    it('/dev/zero, linked in the snapshot or named on the command line, reads no byte', async () => {
+      const snap = example();
+      rmSync(path.join(snap, 'listeners.txt'));
+      symlinkSync('/dev/zero', path.join(snap, 'listeners.txt'));
+      for (const args of [
+        ['audit', snap],
+        ['audit', snap, '--containers', '/dev/zero'],
+      ]) {
+        const r = await dockwall(args, { timeoutMs: 30_000 });
+        expect(r.code).toBe(1);
+        expect(r.ms).toBeLessThan(20_000);
+        expect(r.peakKib).toBeLessThan(400 * 1024);
+        expect(r.stdout).toMatch(/listeners\.txt is a symbolic link to \/dev\/zero, outside/);
+      }
+      const named = await dockwall(['audit', snap, '--containers', '/dev/zero']);
+      expect(named.stdout).toContain('/dev/zero is a device, not a regular file; not read');
+    });
+
+    it('a 50 MB token is never echoed whole, and a 50 MB name is not repeated', async () => {
+      const snap = example();
+      const rules = readFileSync(path.join(snap, 'iptables-save.txt'), 'utf8').replace(
+        '-A INPUT -i lo -j ACCEPT',
+        `-A INPUT -i lo -m comment --comment ${'B'.repeat(50_000_000)} -j ACCEPT\n${'C'.repeat(50_000_000)}`,
+      );
+      writeFileSync(path.join(snap, 'iptables-save.txt'), rules);
+      const inspect = readFileSync(path.join(snap, 'containers.json'), 'utf8').replace(
+        '"Name": "/shop-db-1"',
+        `"Name": "/${'D'.repeat(50_000_000)}"`,
+      );
+      writeFileSync(path.join(snap, 'containers.json'), inspect);
+      for (const args of [
+        ['audit', snap],
+        ['audit', snap, '--format', 'json'],
+        ['audit', snap, '--format', 'sarif'],
+        ['chains', snap],
+      ]) {
+        const r = await dockwall(args, { timeoutMs: 60_000 });
+        expect([0, 1]).toContain(r.code);
+        expect(r.stdout.length + r.stderr.length).toBeLessThan(200_000);
+        expect(r.peakKib).toBeLessThan(1024 * 1024);
+      }
+      const text = await dockwall(['audit', snap]);
+      expect(text.stdout).toContain(
+        "containers[1].Name is 50000001 characters long, over dockwall's limit",
+      );
+    });
+  });
+
+  describe('garbage where a ruleset should be', () => {
+    it('an unreadable iptables-save.txt beside a valid ip6tables-save.txt: IPv4 not analysed', async () => {
+      const snap = example();
+      writeFileSync(
+        path.join(snap, 'iptables-save.txt'),
+        'SGVsbG8gd29ybGQ\n\u0000\u0001garbage\n'.repeat(40),
+      );
+      const r = await dockwall(['audit', snap, '--format', 'json']);
+      expect(r.code).toBe(1);
+      const result = JSON.parse(r.stdout) as {
+        exposures: { hostAddress: string; certainty: string }[];
+        diagnostics: { code: string; message: string }[];
+        snapshot: { files: { role: string; status: string }[]; assumptions: { text: string }[] };
+      };
+      expect(result.exposures.filter((e) => !e.hostAddress.includes(':'))).toEqual([]);
+      expect(result.exposures.length).toBeGreaterThan(0);
+      expect(result.snapshot.files.find((f) => f.role === 'iptables')?.status).toBe('invalid');
+      expect(result.snapshot.assumptions.map((a) => a.text)).toContain(
+        'iptables-save.txt could not be used: IPv4 rules are not analysed',
+      );
+      expect(result.diagnostics.map((d) => d.message).join('\n')).not.toMatch(/iptables=false/);
+      const text = await dockwall(['audit', snap]);
+      expect(text.stdout).toContain('IPv4 not analysed');
+    });
+
+    it('`iptables -L` output is recognised once, with the command to run instead', async () => {
+      const dir = tmp();
+      const listing = path.join(dir, 'rules.txt');
+      writeFileSync(
+        listing,
+        'Chain INPUT (policy DROP 0 packets, 0 bytes)\n pkts bytes target     prot opt in     out     source               destination\n    0     0 ACCEPT     all  --  lo     *       0.0.0.0/0            0.0.0.0/0\n\nChain FORWARD (policy DROP 0 packets, 0 bytes)\n',
+      );
+      const parse = await dockwall(['parse', listing]);
+      expect(parse.code).toBe(1);
+      expect(parse.stdout.match(/error/g)?.length).toBe(2); // the count line and the one error
+      expect(parse.stdout).toContain('this is `iptables -L` output');
+      const audit = await dockwall(['audit', '--iptables', listing]);
+      expect(audit.code).toBe(2);
+      expect(audit.stdout).toContain('run `iptables-save > iptables-save.txt` as root');
+    });
+  });
+
+  describe('encodings', () => {
+    const rules = readFileSync(path.join(EXAMPLE, 'iptables-save.txt'));
+    const summary = async (file: string) => {
+      const r = await dockwall(['parse', file, '--format', 'json']);
+      return {
+        code: r.code,
+        json: JSON.parse(r.stdout) as { rules: number; diagnostics: { code: string }[] },
+      };
+    };
+    it.each([
+      ['UTF-8 BOM', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), rules])],
+      [
+        'UTF-16 LE',
+        Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(rules.toString(), 'utf16le')]),
+      ],
+      [
+        'UTF-16 BE',
+        Buffer.concat([
+          Buffer.from([0xfe, 0xff]),
+          Buffer.from(rules.toString(), 'utf16le').swap16(),
+        ]),
+      ],
+    ])('%s: read like the UTF-8 file, with one note', async (_name, bytes) => {
+      const file = path.join(tmp(), 'iptables-save.txt');
+      writeFileSync(file, bytes);
+      const plain = await summary(path.join(EXAMPLE, 'iptables-save.txt'));
+      const converted = await summary(file);
+      expect(converted.code).toBe(0);
+      expect(converted.json.rules).toBe(plain.json.rules);
+      expect(converted.json.diagnostics.map((d) => d.code)).toEqual(['encoding-converted']);
+    });
+  });
+
+  describe('first contact', () => {
+    it('`audit FILE` audits a single ruleset file and says which flag that is', async () => {
+      const r = await dockwall([
+        'audit',
+        path.join(EXAMPLE, 'iptables-save.txt'),
+        '--format',
+        'json',
+        '--fail-on',
+        'never',
+      ]);
+      expect(r.code).toBe(0);
+      const result = JSON.parse(r.stdout) as {
+        diagnostics: { code: string; message: string }[];
+        summary: { rules: number };
+      };
+      expect(result.summary.rules).toBeGreaterThan(0);
+      expect(result.diagnostics.find((d) => d.code === 'single-ruleset-file')?.message).toContain(
+        '`--iptables',
+      );
+      const v6 = await dockwall([
+        'audit',
+        path.join(EXAMPLE, 'ip6tables-save.txt'),
+        '--fail-on',
+        'never',
+      ]);
+      expect(v6.stdout).toContain('read as the IPv6 ruleset, as `--ip6tables');
+    });
+
+    it('an older Node is told the version it needs, in one line, exit 2', () => {
+      const fake =
+        'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"20.11.1"})';
+      let out = '';
+      let code = 0;
+      try {
+        execFileSync(
+          node,
+          ['--import', fake, path.join(repoRoot, 'bin/dockwall.js'), 'audit', EXAMPLE],
+          {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+      } catch (error) {
+        const e = error as { status: number; stderr: string };
+        code = e.status;
+        out = e.stderr;
+      }
+      expect(code).toBe(2);
+      expect(out).toMatch(/^dockwall needs Node ≥ 22; this is Node 20\.11\.1 \(.+\)\n$/);
+    });
+  });
+
+  describe('writing results', () => {
+    const mounted: string[] = [];
+    afterAll(() => {
+      for (const m of mounted) execFileSync('umount', [m]);
+    });
+
+    /** A directory no one can write to: a read-only tmpfs as root, mode 0555 otherwise. */
+    function readOnlyDir(): string {
+      const dir = path.join(tmp(), 'ro');
+      mkdirSync(dir);
+      if (process.getuid?.() === 0) {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir]);
+        mounted.push(dir);
+      } else {
+        execFileSync('chmod', ['0555', dir]);
+      }
+      return dir;
+    }
+
+    it.each([
+      [
+        'a missing directory',
+        () => path.join(tmp(), 'missing', 'report.txt'),
+        'no such file or directory',
+      ],
+      [
+        'a file where a directory should be',
+        () => path.join(EXAMPLE, 'daemon.json', 'x'),
+        'a part of the path is not a directory',
+      ],
+      [
+        'a read-only directory',
+        () => path.join(readOnlyDir(), 'report.txt'),
+        /read-only file system|permission denied/,
+      ],
+    ] as const)('--output into %s: one line, exit 2', async (_name, target, reason) => {
+      const file = target();
+      for (const flag of ['--output', '--write-baseline']) {
+        const r = await dockwall(['audit', EXAMPLE, flag, file]);
+        expect(r.code).toBe(2);
+        expect(oneLine(r.stderr)).toBe(true);
+        expect(r.stderr).toMatch(/^dockwall audit: cannot write the (report|baseline) to /);
+        expect(r.stderr).toMatch(reason);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      }
+    });
+
+    it('--baseline right after --write-baseline passes at --fail-on warning', async () => {
+      const baseline = path.join(tmp(), 'baseline.json');
+      const write = await dockwall([
+        'audit',
+        EXAMPLE,
+        '--write-baseline',
+        baseline,
+        '--fail-on',
+        'warning',
+      ]);
+      expect(write.code).toBe(0);
+      const again = await dockwall([
+        'audit',
+        EXAMPLE,
+        '--baseline',
+        baseline,
+        '--fail-on',
+        'warning',
+      ]);
+      expect(again.code, again.stdout).toBe(0);
+      expect(again.stdout).toMatch(/0 errors, 0 warnings, 0 notes, .* in baseline/);
+      const missing = await dockwall([
+        'audit',
+        EXAMPLE,
+        '--baseline',
+        path.join(tmp(), 'none.json'),
+      ]);
+      expect(missing.code).toBe(2);
+      expect(oneLine(missing.stderr)).toBe(true);
+    });
+  });
+});
