@@ -6,7 +6,8 @@
  */
 import { addressBits, formatAddress, parseAddress, parseCidr, prefixMask } from './addr.ts';
 import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
-import { HOOK_TABLES, natText } from './netfilter.ts';
+import { HOOK_TABLES } from './hooks.ts';
+import { natText } from './netfilter.ts';
 import type { NetworkContext } from './context.ts';
 import {
   ruleActions,

@@ -8,6 +8,7 @@ import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import { parseAddress } from './addr.ts';
 import { EMPTY, type Pair } from './match.ts';
 import type { CompiledChain, CompiledRuleset, CompiledRule } from './compile.ts';
+import { HOOK_TABLES } from './hooks.ts';
 import type { HeaderSpace } from './space.ts';
 import type { RuleRef } from './types.ts';
 import type { Hook } from '../model/trace.ts';
@@ -22,15 +23,6 @@ export interface Outcome {
   readonly ref: RuleRef;
   readonly reason: string;
 }
-
-/** Tables per hook, in the kernel's priority order. */
-export const HOOK_TABLES: Readonly<Record<Hook, readonly string[]>> = {
-  PREROUTING: ['raw', 'mangle', 'nat'],
-  INPUT: ['mangle', 'filter', 'security', 'nat'],
-  FORWARD: ['mangle', 'filter', 'security'],
-  OUTPUT: ['raw', 'mangle', 'nat', 'filter', 'security'],
-  POSTROUTING: ['mangle', 'nat'],
-};
 
 export function union(s: HeaderSpace, a: Pair, b: Pair): Pair {
   if (a.p === FALSE) return b;

@@ -4,7 +4,7 @@
  * names and addresses in them came from input, so each result is clipped and escaped.
  */
 import type { AuditResult, Exposure, ReachableFrom } from '../model/audit.ts';
-import type { EraEvidence } from '../model/host.ts';
+import type { EraEvidence, LayoutEra } from '../model/host.ts';
 import type { Diagnostic, SourceLocation as Location } from '../model/diagnostic.ts';
 import { safeText } from '../model/safe-text.ts';
 import type { Packet, TraceStep } from '../model/trace.ts';
@@ -84,7 +84,7 @@ export function diagnosticLine(d: Diagnostic, options: { code?: boolean } = {}):
   return `${describeLocation(d.location)}: ${what} ${safeText(d.message)}`;
 }
 
-const ERA_NAMES: Readonly<Record<EraEvidence['era'], string>> = {
+const ERA_NAMES: Readonly<Record<LayoutEra, string>> = {
   none: 'no Docker rules',
   classic: 'Docker ≤27 (classic) layout',
   v28: 'Docker 28.x layout',
@@ -93,7 +93,11 @@ const ERA_NAMES: Readonly<Record<EraEvidence['era'], string>> = {
 };
 
 export function describeEra(era: EraEvidence): string {
-  return ERA_NAMES[era.era];
+  return eraName(era.era);
+}
+
+export function eraName(era: LayoutEra): string {
+  return ERA_NAMES[era];
 }
 
 /**

@@ -4,10 +4,12 @@
  * the per-key work (filtering, flattening after a toggle) is memoised on the immutable inputs,
  * so moving the cursor never recomputes a 100,000-row list.
  */
+import type { ChainRoot as ViewRoot } from '../analysis/chain-view.ts';
+import { chainRoots } from '../analysis/chain-view.ts';
 import type { Exposure, Finding } from '../model/audit.ts';
 import type { Severity } from '../model/diagnostic.ts';
 import type { Container } from '../model/host.ts';
-import type { Chain, Family, Rule, Ruleset, Table } from '../model/ruleset.ts';
+import type { Chain, Rule, Ruleset, Table } from '../model/ruleset.ts';
 import type { ReviewData } from './data.ts';
 import { findingObject, formatNetworkMode, hostPort } from './format.ts';
 
@@ -58,12 +60,8 @@ export type ChainRow =
       readonly text: string;
     };
 
-interface ChainRoot {
+interface ChainRoot extends ViewRoot {
   readonly key: string;
-  readonly family: Family;
-  readonly table: Table;
-  readonly chain: Chain;
-  readonly unreferenced: boolean;
 }
 
 export interface ReviewModel {
@@ -89,18 +87,6 @@ export type FindingRow =
   | { readonly kind: 'group'; readonly severity: Severity; readonly count: number }
   | { readonly kind: 'finding'; readonly finding: Finding; readonly index: number };
 
-// The order a new connection meets the hooks; Docker's chains hang off these by jumps.
-const HOOK_ORDER: readonly (readonly [string, string])[] = [
-  ['raw', 'PREROUTING'],
-  ['mangle', 'PREROUTING'],
-  ['nat', 'PREROUTING'],
-  ['filter', 'FORWARD'],
-  ['filter', 'INPUT'],
-  ['nat', 'OUTPUT'],
-  ['filter', 'OUTPUT'],
-  ['nat', 'POSTROUTING'],
-];
-
 function lineKey(file: string, line: number): string {
   return `${file}:${line}`;
 }
@@ -119,55 +105,16 @@ function jumpTarget(rule: Rule): string | null {
   return rule.target?.kind === 'jump' ? rule.target.chain : null;
 }
 
+/** The chain view's roots, keyed for the UI (the family is named when there are two). */
 function buildRoots(rulesets: readonly Ruleset[]): ChainRoot[] {
-  const roots: ChainRoot[] = [];
   const families = new Set(rulesets.map((r) => r.family));
-  for (const ruleset of rulesets) {
+  return rulesets.flatMap((ruleset) => {
     const prefix = families.size > 1 ? `${ruleset.family} ` : '';
-    const reached = new Set<string>();
-    for (const [tableName, chainName] of HOOK_ORDER) {
-      const table = ruleset.tables.find((t) => t.name === tableName);
-      const chain = table?.chains.find((c) => c.name === chainName);
-      if (table === undefined || chain === undefined) continue;
-      roots.push({
-        key: `${prefix}${tableName} ${chainName}`,
-        family: ruleset.family,
-        table,
-        chain,
-        unreferenced: false,
-      });
-    }
-    // Every chain reachable by jumps from a built-in chain is shown under it; the rest are
-    // listed after the hooks so no rule is hidden from review.
-    for (const table of ruleset.tables) {
-      const byName = new Map(table.chains.map((c) => [c.name, c]));
-      const stack = table.chains.filter((c) => c.builtin).map((c) => c.name);
-      while (stack.length > 0) {
-        const name = stack.pop() as string;
-        const key = `${table.name}/${name}`;
-        if (reached.has(key)) continue;
-        reached.add(key);
-        for (const rule of byName.get(name)?.rules ?? []) {
-          const target = jumpTarget(rule);
-          if (target !== null && byName.has(target)) stack.push(target);
-        }
-      }
-      for (const chain of table.chains) {
-        if (reached.has(`${table.name}/${chain.name}`)) continue;
-        if (chain.builtin && HOOK_ORDER.some(([t, c]) => t === table.name && c === chain.name)) {
-          continue;
-        }
-        roots.push({
-          key: `${prefix}${table.name} ${chain.name}`,
-          family: ruleset.family,
-          table,
-          chain,
-          unreferenced: !chain.builtin,
-        });
-      }
-    }
-  }
-  return roots;
+    return chainRoots(ruleset).map((root) => ({
+      ...root,
+      key: `${prefix}${root.table.name} ${root.chain.name}`,
+    }));
+  });
 }
 
 function countFindingsByLine(findings: readonly Finding[]): Map<string, number> {

@@ -1,7 +1,7 @@
 /** `dockwall chains`: the rebuilt chain order per hook and each container's paths. */
 import { loadSnapshot } from '../../ingest/snapshot.ts';
-import { safeJson } from '../../model/safe-text.ts';
-import { buildChainsView, formatChainsText } from '../../report/chains.ts';
+import { buildChainsView } from '../../analysis/chain-view.ts';
+import { formatChainsJson, formatChainsText } from '../../report/chains.ts';
 import { diagnosticLine } from '../../report/describe.ts';
 import type { Command, CommandIo } from '../command.ts';
 import { parseCommandArgs, UsageError } from '../command.ts';
@@ -31,7 +31,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
     return 2;
   }
   const view = buildChainsView(snapshot);
-  io.stdout.write(format === 'json' ? safeJson(view) : formatChainsText(view));
+  io.stdout.write(format === 'json' ? formatChainsJson(view) : formatChainsText(view));
   return 0;
 }
 
