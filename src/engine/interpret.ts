@@ -4,9 +4,10 @@
  * checked against. Unmodelled options are decided by a resolver (default: they match), and any
  * rule whose outcome depended on one makes the result uncertain.
  */
-import { addressBits, formatAddress, parseAddress, parseCidr, prefixMask } from './addr.ts';
+import { addressBits, formatAddress, parseAddress } from './addr.ts';
 import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import { HOOK_TABLES } from './hooks.ts';
+import { hostness, route, routingOf, type Hostness, type Routing } from './routing.ts';
 import { natText } from './netfilter.ts';
 import type { NetworkContext } from './context.ts';
 import {
@@ -57,22 +58,12 @@ export interface InterpretResult {
   readonly assumptions: string[];
 }
 
-/** Whether an address is the host's: known either way, or not known (an incomplete list). */
-export type Hostness = 'local' | 'foreign' | 'unknown';
+export type { Hostness } from './routing.ts';
 
 interface Env {
   readonly ruleset: Ruleset;
   readonly family: Ruleset['family'];
-  readonly locals: readonly { value: bigint; length: number; mask: bigint }[];
-  /** Known not to be the host's; null when the list of locals is complete. */
-  readonly foreign: readonly { value: bigint; length: number; mask: bigint }[] | null;
-  readonly routes: readonly {
-    value: bigint;
-    length: number;
-    mask: bigint;
-    device: string;
-    assumed: boolean;
-  }[];
+  readonly routing: Routing;
   readonly connmarkZero: boolean;
   readonly resolve: Resolver;
   readonly print: (rule: Rule) => string;
@@ -103,42 +94,10 @@ export class Interpreter {
     indexed = true,
   ) {
     const family = ruleset.family;
-    const w = addressBits(family);
-    const locals: { value: bigint; length: number; mask: bigint }[] = [];
-    const loopback = family === 'ipv4' ? '127.0.0.0/8' : '::1/128';
-    for (const t of [...context.localAddresses, loopback]) {
-      const a = t === loopback ? t : (t.split('/')[0] ?? t);
-      const c = parseCidr(a, family);
-      if (c !== null) locals.push({ ...c, mask: prefixMask(c.length, w) });
-    }
-    const routes: Env['routes'][number][] = [];
-    for (const r of context.routes) {
-      const c = parseCidr(
-        r.destination === 'default' ? (family === 'ipv4' ? '0.0.0.0/0' : '::/0') : r.destination,
-        family,
-      );
-      if (c !== null)
-        routes.push({
-          ...c,
-          mask: prefixMask(c.length, w),
-          device: r.device,
-          assumed: r.provenance === 'assumed',
-        });
-    }
-    routes.sort((a, b) => b.length - a.length);
-    const complete = context.localAddressesComplete ?? true;
-    const foreign = complete
-      ? null
-      : (context.foreignAddresses ?? []).flatMap((t) => {
-          const c = parseCidr(t, family);
-          return c === null ? [] : [{ ...c, mask: prefixMask(c.length, w) }];
-        });
     this.env = {
       ruleset,
       family,
-      locals,
-      foreign,
-      routes,
+      routing: routingOf(context),
       connmarkZero: connmarkZeroOf(ruleset),
       resolve,
       print,
@@ -148,15 +107,12 @@ export class Interpreter {
 
   /** Whether the address is the host's, as far as the context knows. */
   hostness(addr: bigint): Hostness {
-    if (this.env.locals.some((l) => (addr & l.mask) === l.value)) return 'local';
-    if (this.env.foreign === null) return 'foreign';
-    if (this.env.foreign.some((l) => (addr & l.mask) === l.value)) return 'foreign';
-    return 'unknown';
+    return hostness(this.env.routing, addr);
   }
 
   /** The longest-prefix route to an address, null when none. */
   route(addr: bigint): { device: string; assumed: boolean } | null {
-    return this.env.routes.find((r) => (addr & r.mask) === r.value) ?? null;
+    return route(this.env.routing, addr);
   }
 
   run(start: Concrete): InterpretResult {
@@ -493,7 +449,7 @@ class Run {
       }
       if (r.ports !== null && PORT_PROTOCOLS.includes(p.proto)) p.dport = r.ports.from;
     } else if (t.kind === 'REDIRECT') {
-      const own = this.env.locals.find(
+      const own = this.env.routing.locals.find(
         (l) => l.length === addressBits(this.env.family) && !isLoopback(l.value, this.env.family),
       );
       // the kernel uses the ingress interface's address; an address the packet was sent to that

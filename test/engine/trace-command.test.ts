@@ -2,7 +2,8 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/command.ts';
-import { trace, type TraceJson } from '../../src/cli/commands/trace.ts';
+import type { TraceView } from '../../src/analysis/trace-view.ts';
+import { trace } from '../../src/cli/commands/trace.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const host = path.join(repoRoot, 'fixtures/example-host');
@@ -28,7 +29,7 @@ describe('dockwall trace on the example host', () => {
   it('follows a published port through DNAT to the container, with rule lines', async () => {
     const r = await run([host, '--from', '198.51.100.7', '--to', '203.0.113.10:8080', '--json']);
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.out) as TraceJson;
+    const j = JSON.parse(r.out) as TraceView;
     expect(j.result).toBe('accepted');
     expect(j.certainty).toBe('certain');
     expect(j.destination).toEqual({
@@ -54,7 +55,7 @@ describe('dockwall trace on the example host', () => {
 
   it('traces host-originated traffic when --from is the host itself', async () => {
     const r = await run([host, '--from', '203.0.113.10', '--to', '203.0.113.10:8080', '--json']);
-    const j = JSON.parse(r.out) as TraceJson;
+    const j = JSON.parse(r.out) as TraceView;
     expect(j.packet.inInterface).toBeNull();
     expect(j.steps[0]?.hook).toBe('OUTPUT');
   });

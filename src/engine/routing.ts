@@ -1,0 +1,89 @@
+/**
+ * The host's routing decision for a destination, from the network context: whether an address
+ * is the host's own (or loopback) — known, or not known when the context's list of local
+ * addresses is incomplete — and, for the others, the longest matching route (which may itself be
+ * assumed).
+ */
+import { addressBits, parseAddress, parseCidr, prefixMask } from './addr.ts';
+import type { NetworkContext } from './context.ts';
+
+/** Whether an address is the host's: known either way, or not known (an incomplete list). */
+export type Hostness = 'local' | 'foreign' | 'unknown';
+
+export interface Prefix {
+  readonly value: bigint;
+  readonly length: number;
+  readonly mask: bigint;
+}
+
+export interface Route extends Prefix {
+  readonly device: string;
+  readonly assumed: boolean;
+}
+
+export interface Routing {
+  /** The host's addresses (full length, in the context's order), then loopback's prefix. */
+  readonly locals: readonly Prefix[];
+  /** Known not to be the host's; null when the list of locals is complete. */
+  readonly foreign: readonly Prefix[] | null;
+  /** Longest prefix first. */
+  readonly routes: readonly Route[];
+}
+
+export function routingOf(context: NetworkContext): Routing {
+  const family = context.family;
+  const w = addressBits(family);
+  const prefix = (text: string): Prefix | null => {
+    const c = parseCidr(text, family);
+    return c === null ? null : { ...c, mask: prefixMask(c.length, w) };
+  };
+  const loopback = family === 'ipv4' ? '127.0.0.0/8' : '::1/128';
+  // A local address is the host's alone, whatever prefix its interface has.
+  const locals = [...context.localAddresses.map((t) => t.split('/')[0] ?? t), loopback]
+    .map(prefix)
+    .filter((p): p is Prefix => p !== null);
+  const routes: Route[] = [];
+  for (const r of context.routes) {
+    const p = prefix(
+      r.destination === 'default' ? (family === 'ipv4' ? '0.0.0.0/0' : '::/0') : r.destination,
+    );
+    if (p !== null) routes.push({ ...p, device: r.device, assumed: r.provenance === 'assumed' });
+  }
+  routes.sort((a, b) => b.length - a.length);
+  const complete = context.localAddressesComplete ?? true;
+  const foreign = complete
+    ? null
+    : (context.foreignAddresses ?? []).map(prefix).filter((p): p is Prefix => p !== null);
+  return { locals, foreign, routes };
+}
+
+/** Whether the address is the host's, as far as the context knows. */
+export function hostness(routing: Routing, address: bigint): Hostness {
+  if (routing.locals.some((l) => (address & l.mask) === l.value)) return 'local';
+  if (routing.foreign === null) return 'foreign';
+  if (routing.foreign.some((l) => (address & l.mask) === l.value)) return 'foreign';
+  return 'unknown';
+}
+
+/** The longest-prefix route to an address, null when none. */
+export function route(routing: Routing, address: bigint): Route | null {
+  return routing.routes.find((r) => (address & r.mask) === r.value) ?? null;
+}
+
+/**
+ * The routing decision for an address written as text: its hostness and, unless it is the
+ * host's, the egress interface (null: no route); null when it is not an address of the family.
+ */
+export function routeAddress(
+  context: NetworkContext,
+  text: string,
+): { readonly hostness: Hostness; readonly device: string | null } | null {
+  const address = parseAddress(text, context.family);
+  if (address === null) return null;
+  const routing = routingOf(context);
+  const host = hostness(routing, address);
+  return {
+    hostness: host,
+    device: host === 'local' ? null : (route(routing, address)?.device ?? null),
+  };
+}

@@ -1,0 +1,47 @@
+/** `dockwall trace` as text: the packet, each step with its rule and line, NAT and the verdict. */
+import type { TraceView } from '../analysis/trace-view.ts';
+import { safeText } from '../model/safe-text.ts';
+
+function endpoint(address: string, port: number | null): string {
+  const a = address.includes(':') ? `[${address}]` : address;
+  return port === null ? a : `${a}:${port}`;
+}
+
+export function formatTraceText(j: TraceView): string {
+  const p = j.packet;
+  const out: string[] = [];
+  const from = p.inInterface === null ? 'sent by the host' : `in ${p.inInterface}`;
+  out.push(
+    `Packet: ${String(p.protocol)} ${endpoint(p.source, p.sourcePort)} → ${endpoint(p.destination, p.destinationPort)}, ${from}, new connection`,
+  );
+  out.push('');
+  const width = Math.max(...j.steps.map((s) => `${s.hook} ${s.table}/${s.chain}`.length), 10);
+  for (const s of j.steps) {
+    const where = `${s.hook} ${s.table}/${s.chain}`.padEnd(width);
+    const rule = s.rule === null ? '' : `#${s.rule}`;
+    const line = s.line === null ? '' : ` (line ${s.line})`;
+    out.push(
+      `  ${where}  ${rule.padEnd(6)} ${s.action}${s.uncertain ? '  [undecidable match: assumed]' : ''}${line}`,
+    );
+    if (s.text !== '') out.push(`  ${''.padEnd(width)}         ${s.text}`);
+  }
+  out.push('');
+  if (j.nat.length > 0) out.push(`NAT: ${j.nat.join('; ')}`);
+  const d = j.destination;
+  let where = '';
+  if (d !== null) {
+    const listen =
+      d.listening === true ? ', listening' : d.listening === false ? ', nothing listening' : '';
+    where =
+      d.kind === 'container'
+        ? ` — delivered to container ${d.name ?? '?'} at ${endpoint(d.address, d.port)}${listen}`
+        : d.kind === 'host'
+          ? ` — delivered to the host at ${endpoint(d.address, d.port)}${listen}`
+          : ` — forwarded to ${endpoint(d.address, d.port)}${d.name === null ? '' : ` via ${d.name}`}`;
+  }
+  out.push(`Verdict: ${j.result} (${j.certainty})${where}`);
+  if (j.uncertainRules.length > 0)
+    out.push(`Undecidable matches on the way: ${j.uncertainRules.join(', ')}`);
+  // Rule text, chain and container names came from input.
+  return `${out.map((line) => safeText(line)).join('\n')}\n`;
+}
