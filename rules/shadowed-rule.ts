@@ -4,6 +4,7 @@
  * Structural coverage (every condition of the earlier rule implied by the later one) needs no
  * engine; with the engine, rules no packet reaches at all are reported too.
  */
+import { silenceCause } from '../src/docker/context.ts';
 import { findChain } from '../src/model/ruleset.ts';
 import { damagedLines, isDamaged, isDockerChainName } from '../src/lint/queries.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
@@ -63,6 +64,7 @@ export default defineRule<MessageIds, Options>({
     const { engine } = context;
     const damaged = damagedLines(context.snapshot);
     const limitedFor = new Set<object>();
+    const silentSaid = new Set<string>();
     let traced = 0;
     return {
       Chain(chain, table, ruleset) {
@@ -136,12 +138,9 @@ export default defineRule<MessageIds, Options>({
             related: [{ message: `rule ${cover.index} covers it`, location: cover.location }],
           });
         }
-        // Reach sets depend on the host's addresses (addrtype LOCAL, routing): without ip-addr.json
-        // they rest on guesses, and a "never reached" claim would not be proof.
-        const addressesKnown = context.snapshot.files.some(
-          (f) => f.role === 'ip-addr' && f.status === 'read',
-        );
-        if (engine === null || !addressesKnown || table.name !== 'filter') return;
+        // The engine's "reached by no packet" holds on every host the snapshot allows (what it
+        // does not know about addresses and routes stays possible), so it is proof either way.
+        if (engine === null || table.name !== 'filter') return;
         // Per-rule reach sets cost the engine a walk of every path into the table; past this size
         // the structural check alone runs, and the report says so.
         const size = ruleset.tables.reduce(
@@ -162,6 +161,17 @@ export default defineRule<MessageIds, Options>({
           if (reported.has(rule.index)) continue;
           const r = engine.ruleReach(ruleset.family, table.name, chain.name, rule.index);
           if (r === null || r.reach !== 'never') continue;
+          if (r.silentHooks.length > 0) {
+            // no packet reaches these hooks on this host at all: say so once, not per rule
+            const key = `${ruleset.family}/${r.silentHooks.join(',')}`;
+            if (!silentSaid.has(key)) {
+              silentSaid.add(key);
+              context.limited(
+                `${ruleset.file}: no packet reaches ${r.silentHooks.join(', ')} on this host (${silenceCause(context.snapshot, ruleset.family)}), so its rules are reached by none; they were not checked for shadowing.`,
+              );
+            }
+            continue;
+          }
           context.report({
             messageId: 'unreachable',
             data: {

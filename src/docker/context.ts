@@ -1,91 +1,63 @@
 /**
- * The engine's view of the host (`NetworkContext`, src/engine/context.ts) built from a snapshot:
- * interfaces, local addresses and forwarding routes for one family. What is missing from the
- * snapshot is filled in the way `loadSnapshot` states in its assumptions.
+ * The engine's view of the host (`NetworkContext`, src/engine/context.ts) built from every piece
+ * of evidence a snapshot holds, each fact with how it is known:
+ *
+ * - routes: `ip-route.json` (observed) > the connected prefixes of `ip-addr.json` > Docker's
+ *   networks and container endpoints > what the rules themselves show (rule-evidence.ts)
+ *   (derived) > a default route (assumed);
+ * - the host's addresses: `ip-addr.json` (observed, the whole list) > bridge gateways and
+ *   address-bound port mappings (derived, a partial list: any other address may be the host's);
+ * - interfaces: `ip-addr.json` > Docker's bridges and every name the rules mention.
+ *
+ * What is assumed makes the answers resting on it `possible` (the engine does that); the facts
+ * are kept for the report so a reader sees what was observed, derived and assumed.
  */
-import type { NetworkContext, ContextRoute } from '../engine/context.ts';
-import type { Family } from '../model/ruleset.ts';
-import type { Snapshot } from '../model/snapshot.ts';
 import ipaddr from 'ipaddr.js';
-import { dnatDestination, hostAddress, ruleAddress, rulesOf } from './rules.ts';
+import type { ContextRoute, NetworkContext, Provenance } from '../engine/context.ts';
+import type { Family } from '../model/ruleset.ts';
+import type { Snapshot, SnapshotFileRole } from '../model/snapshot.ts';
+import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
 import { bridgeOfEndpoint } from './topology.ts';
 
-/** The external interface assumed when the snapshot has no ip-addr.json. */
+/** The external interface named in traces when the snapshot has no ip-addr.json. */
 export const ASSUMED_EXTERNAL_INTERFACE = 'eth0';
+
+/** An egress interface nobody named: the engine's class of every unlisted interface. */
+export const UNKNOWN_INTERFACE = '*other*';
+
+/** One fact of the host context, with how it is known and what says so. */
+export interface ContextFact {
+  readonly family: Family;
+  readonly subject: 'route' | 'addresses' | 'interfaces' | 'forwarding';
+  /** The fact in words: `172.18.0.0/16 via br-5d1f0c3a9b7e`. */
+  readonly text: string;
+  readonly provenance: Provenance;
+  /** Where it comes from: a file, a rule (`iptables-save.txt:59`), or why it was assumed. */
+  readonly evidence: string;
+}
+
+export interface HostContext {
+  readonly context: NetworkContext;
+  /** Derived and assumed facts one by one; observed ones summarised per file. */
+  readonly facts: readonly ContextFact[];
+}
 
 function unique<T>(items: readonly T[]): T[] {
   return [...new Set(items)];
 }
 
-export function buildNetworkContext(snapshot: Snapshot, family: Family): NetworkContext {
-  const host = snapshot.host;
-  const bridges = host.networks.flatMap((n) => (n.bridgeName === null ? [] : [n.bridgeName]));
-  const haveInterfaces = host.interfaces.length > 0;
-  // Interfaces the rules name are added either way: the engine needs every name a rule tests.
-  const interfaces = haveInterfaces
-    ? unique([...host.interfaces.map((i) => i.name), ...interfacesInRules(snapshot, family)])
-    : unique([
-        'lo',
-        ...bridges,
-        'docker0',
-        ...interfacesInRules(snapshot, family),
-        ASSUMED_EXTERNAL_INTERFACE,
-      ]);
-  const localAddresses = haveInterfaces
-    ? unique(
-        host.interfaces.flatMap((i) =>
-          i.addresses.filter((a) => a.family === family).map((a) => a.address),
-        ),
-      )
-    : inferredLocalAddresses(snapshot, family);
-  const routes =
-    host.routes.length > 0
-      ? routesFromSnapshot(snapshot, family)
-      : inferredRoutes(snapshot, family);
-  return { family, interfaces, localAddresses, routes };
+function fileRead(snapshot: Snapshot, role: SnapshotFileRole): string | null {
+  const f = snapshot.files.find((x) => x.role === role && x.status === 'read');
+  return f?.path ?? null;
 }
 
-/** Bridge gateways, loopback, and the specific addresses DNAT rules match on. */
-function inferredLocalAddresses(snapshot: Snapshot, family: Family): string[] {
-  const gateways = snapshot.host.networks.flatMap((n) =>
-    n.subnets.filter((s) => s.family === family && s.gateway !== null).map((s) => s.gateway ?? ''),
-  );
-  const rs = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
-  const dnatAddresses = rulesOf(rs, 'nat', 'DOCKER')
-    .filter((r) => dnatDestination(r) !== null)
-    .flatMap((r) => {
-      const a = hostAddress(ruleAddress(r, 'dst'));
-      return a === null ? [] : [a];
-    });
-  const endpointGateways = snapshot.host.containers.flatMap((c) =>
-    c.endpoints.flatMap((e) => {
-      const g = family === 'ipv4' ? e.gateway : e.gatewayV6;
-      return g === null ? [] : [g];
-    }),
-  );
-  return unique([
-    family === 'ipv4' ? '127.0.0.1' : '::1',
-    ...gateways,
-    ...endpointGateways,
-    ...dnatAddresses,
-  ]);
-}
-
-/** Interface names the rules mention (`-i`/`-o`, without `+` wildcards), so the engine knows them. */
-function interfacesInRules(snapshot: Snapshot, family: Family): string[] {
-  const rs = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
-  if (rs === null) return [];
-  return rs.tables.flatMap((t) =>
-    t.chains.flatMap((c) =>
-      c.rules.flatMap((r) =>
-        r.core.flatMap((o) => (o.type === 'interface' && !o.wildcard ? [o.name] : [])),
-      ),
-    ),
-  );
+function familyOf(address: string): Family | null {
+  if (!ipaddr.isValid(address)) return null;
+  return ipaddr.parse(address).kind() === 'ipv6' ? 'ipv6' : 'ipv4';
 }
 
 /** The subnet of an address with its prefix length, e.g. 172.17.0.2/16 → 172.17.0.0/16. */
-function subnetOf(address: string, prefix: number): string | null {
+export function subnetOf(address: string, prefix: number): string | null {
   try {
     const parsed = ipaddr.parse(address);
     const bytes = parsed.toByteArray();
@@ -99,38 +71,228 @@ function subnetOf(address: string, prefix: number): string | null {
   }
 }
 
-function routesFromSnapshot(snapshot: Snapshot, family: Family): ContextRoute[] {
-  return snapshot.host.routes
-    .filter(
-      (r) => r.family === family && r.device !== null && (r.table === 'main' || r.table === '254'),
-    )
-    .filter((r) => r.type === 'unicast')
-    .map((r) => ({ destination: r.destination, device: r.device ?? '' }));
+function at(location: { file: string; line: number }): string {
+  return `${location.file}:${location.line}`;
 }
 
-function inferredRoutes(snapshot: Snapshot, family: Family): ContextRoute[] {
-  const routes: ContextRoute[] = [];
-  for (const n of snapshot.host.networks) {
-    if (n.bridgeName === null) continue;
-    for (const s of n.subnets)
-      if (s.family === family) routes.push({ destination: s.cidr, device: n.bridgeName });
+export function buildHostContext(snapshot: Snapshot, family: Family): HostContext {
+  const host = snapshot.host;
+  const facts: ContextFact[] = [];
+  const fact = (
+    subject: ContextFact['subject'],
+    text: string,
+    provenance: Provenance,
+    evidence: string,
+  ): void => {
+    facts.push({ family, subject, text, provenance, evidence });
+  };
+  const ruleset = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
+  const evidence = ruleEvidence(ruleset);
+  const addrFile = fileRead(snapshot, 'ip-addr');
+  const routeFile = fileRead(snapshot, 'ip-route');
+  const networksOfFamily = host.networks.flatMap((n) =>
+    n.bridgeName === null
+      ? []
+      : n.subnets.filter((s) => s.family === family).map((s) => ({ network: n, subnet: s })),
+  );
+
+  // Interfaces: the host's own list, else Docker's bridges; names the rules test either way.
+  const bridges = unique([
+    ...host.networks.flatMap((n) => (n.bridgeName === null ? [] : [n.bridgeName])),
+    ...evidence.subnets.flatMap((f) => (f.bridge === null ? [] : [f.bridge])),
+    ...evidence.containers.flatMap((f) => (f.bridge === null ? [] : [f.bridge])),
+  ]);
+  const interfaces =
+    addrFile !== null
+      ? unique([...host.interfaces.map((i) => i.name), ...interfacesInRules(ruleset)])
+      : unique(['lo', ...bridges, ...interfacesInRules(ruleset)]);
+  if (addrFile === null)
+    fact(
+      'interfaces',
+      `${interfaces.join(', ')} and any other interface`,
+      'derived',
+      'no ip-addr.json: Docker’s bridges and the names the rules match',
+    );
+
+  // The host's addresses.
+  const loopback = family === 'ipv4' ? '127.0.0.1' : '::1';
+  let localAddresses: string[];
+  let foreign: string[] = [];
+  if (addrFile !== null) {
+    localAddresses = unique(
+      host.interfaces.flatMap((i) =>
+        i.addresses.filter((a) => a.family === family).map((a) => a.address),
+      ),
+    );
+  } else {
+    const gateways = networksOfFamily.flatMap(({ subnet }) =>
+      subnet.gateway === null ? [] : [subnet.gateway],
+    );
+    const endpointGateways = host.containers.flatMap((c) =>
+      c.endpoints.flatMap((e) => {
+        const g = family === 'ipv4' ? e.gateway : e.gatewayV6;
+        return g === null ? [] : [g];
+      }),
+    );
+    const bound = evidence.hostAddresses.map((f) => f.address);
+    localAddresses = unique([loopback, ...gateways, ...endpointGateways, ...bound]);
+    for (const f of evidence.hostAddresses)
+      fact(
+        'addresses',
+        `${f.address} is the host’s`,
+        'derived',
+        `${at(f.location)}: ${f.evidence}`,
+      );
+    // Known not to be the host's: container addresses, and the subnets of networks whose
+    // gateway (the host's one address in them) is known.
+    const endpointAddresses = host.containers.flatMap((c) =>
+      c.endpoints.flatMap((e) => {
+        const a = family === 'ipv4' ? e.ipv4 : e.ipv6;
+        return a === null ? [] : [a];
+      }),
+    );
+    foreign = unique([
+      ...networksOfFamily.filter(({ subnet }) => subnet.gateway !== null).map((x) => x.subnet.cidr),
+      ...endpointAddresses,
+      ...evidence.containers.map((f) => f.address).filter((a) => familyOf(a) === family),
+    ]);
+    fact(
+      'addresses',
+      `the host’s addresses are not listed; known: ${localAddresses.join(', ')}`,
+      'assumed',
+      'no ip-addr.json: an answer about connections to the host holds for whatever its addresses are; one that needs to know whether another address is the host’s is only possible',
+    );
   }
-  // Without a networks file, container endpoints still tell their subnet; the bridge is known
-  // for the default network (docker0).
-  for (const c of snapshot.host.containers) {
-    for (const e of c.endpoints) {
-      const bridge = bridgeOfEndpoint(snapshot.host, e);
-      const address = family === 'ipv4' ? e.ipv4 : e.ipv6;
-      const prefix = family === 'ipv4' ? e.ipv4PrefixLength : e.ipv6PrefixLength;
-      if (bridge === null || address === null || prefix === null) continue;
-      const subnet = subnetOf(address, prefix);
-      if (subnet !== null && !routes.some((r) => r.destination === subnet)) {
-        routes.push({ destination: subnet, device: bridge });
+
+  // Routes.
+  let routes: ContextRoute[];
+  if (routeFile !== null) {
+    routes = host.routes
+      .filter(
+        (r) =>
+          r.family === family &&
+          r.device !== null &&
+          (r.table === 'main' || r.table === '254') &&
+          r.type === 'unicast',
+      )
+      .map((r) => ({ destination: r.destination, device: r.device ?? '', provenance: 'observed' }));
+    if (routes.length === 0)
+      fact(
+        'route',
+        `no ${family === 'ipv4' ? 'IPv4' : 'IPv6'} route`,
+        'observed',
+        `${routeFile}: nothing of this family is forwarded`,
+      );
+  } else {
+    routes = [];
+    const seen = new Set<string>();
+    const add = (destination: string, device: string, provenance: Provenance, why: string) => {
+      if (seen.has(destination)) return;
+      seen.add(destination);
+      routes.push({ destination, device, provenance });
+      fact('route', `${destination} via ${device}`, provenance, why);
+    };
+    for (const i of host.interfaces)
+      for (const a of i.addresses) {
+        if (a.family !== family || i.kind === 'loopback' || i.name === 'lo') continue;
+        const subnet = subnetOf(a.address, a.prefixLength);
+        if (subnet !== null)
+          add(
+            subnet,
+            i.name,
+            'derived',
+            `${addrFile ?? 'ip-addr.json'}: ${i.name} has ${a.address}/${a.prefixLength}`,
+          );
       }
+    for (const { network, subnet } of networksOfFamily)
+      add(
+        subnet.cidr,
+        network.bridgeName ?? '',
+        'derived',
+        `networks.json: network ${network.name}`,
+      );
+    for (const c of host.containers)
+      for (const e of c.endpoints) {
+        const bridge = bridgeOfEndpoint(host, e);
+        const address = family === 'ipv4' ? e.ipv4 : e.ipv6;
+        const prefix = family === 'ipv4' ? e.ipv4PrefixLength : e.ipv6PrefixLength;
+        if (bridge === null || address === null || prefix === null) continue;
+        const subnet = subnetOf(address, prefix);
+        if (subnet !== null)
+          add(subnet, bridge, 'derived', `containers.json: ${c.name} on ${bridge}`);
+      }
+    for (const f of evidence.subnets)
+      if (f.bridge !== null)
+        add(f.address, f.bridge, 'derived', `${at(f.location)}: ${f.evidence}`);
+    for (const f of evidence.containers) {
+      if (f.bridge === null || familyOf(f.address) !== family) continue;
+      const full = family === 'ipv4' ? 32 : 128;
+      const covered = routes.some(
+        (r) => r.device === f.bridge && contains(r.destination, f.address),
+      );
+      if (!covered)
+        add(`${f.address}/${full}`, f.bridge, 'derived', `${at(f.location)}: ${f.evidence}`);
     }
+    const external = addrFile !== null ? externalInterface(snapshot, family) : UNKNOWN_INTERFACE;
+    add(
+      'default',
+      external === UNKNOWN_INTERFACE ? 'an unknown external interface' : external,
+      'assumed',
+      'no ip-route.json: everything else is taken to leave by the default route',
+    );
+    // the engine's name for an interface nobody listed
+    const last = routes[routes.length - 1];
+    if (last !== undefined && last.destination === 'default' && external === UNKNOWN_INTERFACE)
+      routes[routes.length - 1] = { ...last, device: UNKNOWN_INTERFACE };
   }
-  routes.push({ destination: 'default', device: externalInterface(snapshot, family) });
-  return routes;
+
+  const forwardingOff =
+    (family === 'ipv4' ? host.sysctls.ipv4Forward : host.sysctls.ipv6Forward) === false;
+  if (forwardingOff)
+    fact(
+      'forwarding',
+      `${family === 'ipv4' ? 'IPv4' : 'IPv6'} forwarding is off`,
+      'observed',
+      'sysctl.txt: the host forwards nothing of this family',
+    );
+
+  return {
+    context: {
+      family,
+      interfaces,
+      localAddresses,
+      routes,
+      ...(forwardingOff ? { forwarding: false } : {}),
+      localAddressesComplete: addrFile !== null,
+      ...(addrFile === null ? { foreignAddresses: foreign } : {}),
+    },
+    facts,
+  };
+}
+
+/** Why nothing of a family is forwarded on this host, in words (for notes about silent hooks). */
+export function silenceCause(snapshot: Snapshot, family: Family): string {
+  const causes = buildHostContext(snapshot, family)
+    .facts.filter(
+      (x) => x.provenance === 'observed' && (x.subject === 'forwarding' || x.subject === 'route'),
+    )
+    .map((f) => `${f.text} (${f.evidence})`);
+  return causes.length === 0 ? 'no route' : causes.join('; ');
+}
+
+export function buildNetworkContext(snapshot: Snapshot, family: Family): NetworkContext {
+  return buildHostContext(snapshot, family).context;
+}
+
+function contains(cidr: string, address: string): boolean {
+  if (cidr === 'default') return true;
+  try {
+    const [net, len] = ipaddr.parseCIDR(cidr);
+    const a = ipaddr.parse(address);
+    return a.kind() === net.kind() && a.match(net, len);
+  } catch {
+    return false;
+  }
 }
 
 /**

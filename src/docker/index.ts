@@ -2,7 +2,14 @@
 export { describeAddress } from './address.ts';
 export type { AddressDescription } from './address.ts';
 export { isDockerManagedChain } from './chains.ts';
-export { ASSUMED_EXTERNAL_INTERFACE, buildNetworkContext, externalInterface } from './context.ts';
+export {
+  ASSUMED_EXTERNAL_INTERFACE,
+  buildHostContext,
+  buildNetworkContext,
+  externalInterface,
+  silenceCause,
+} from './context.ts';
+export type { ContextFact, HostContext } from './context.ts';
 export { checkDaemonAgainstHost } from './daemon-evidence.ts';
 export { detectEra, erasForVersion } from './era.ts';
 export type { EraInput } from './era.ts';

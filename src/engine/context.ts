@@ -36,6 +36,8 @@ export interface NetworkContext {
   readonly localAddresses: readonly string[];
   /** Forwarding routes; the longest matching prefix wins. */
   readonly routes: readonly ContextRoute[];
+  /** False when the host forwards nothing of this family (sysctl); absent means on. */
+  readonly forwarding?: boolean;
   /**
    * False when `localAddresses` may miss some of the host's addresses (no address file): every
    * destination outside `localAddresses` and `foreignAddresses` may then be the host's own.

@@ -8,6 +8,7 @@ import { CompiledRuleset, type RulePrinter } from './compile.ts';
 import { Interpreter, type Concrete, type InterpretResult } from './interpret.ts';
 import { EMPTY, type Pair } from './match.ts';
 import { union, Walk, type Outcome } from './netfilter.ts';
+import { entryHooks } from './entry.ts';
 import { runPath } from './path.ts';
 import { BddPacketSet, constraintSet, protocolNumber } from './sets.ts';
 import { PORT_PROTOCOLS, PROTO, STATES, type HeaderSpace } from './space.ts';
@@ -327,6 +328,12 @@ class SymbolicEngine implements Engine {
     return out;
   }
 
+  get silentHooks(): readonly Hook[] {
+    // nothing arriving is forwarded by a host that does not forward or has no route
+    const forwards = (this.nf.context.forwarding ?? true) && this.nf.routeRelation !== FALSE;
+    return forwards ? [] : ['FORWARD'];
+  }
+
   ruleReach(query: RuleReachQuery = {}): RuleReach[] {
     const s = this.space;
     const m = s.m;
@@ -335,11 +342,13 @@ class SymbolicEngine implements Engine {
     const walk = new Walk(this.nf, true);
     runPath(walk, this.nf, { c: input, p: input });
     const out: RuleReach[] = [];
+    const entries = entryHooks(this.nf.ruleset);
     for (const t of this.nf.ruleset.tables) {
       if (query.table !== undefined && t.name !== query.table) continue;
       for (const c of t.chains) {
         const compiled = this.nf.chain(t.name, c.name);
         if (compiled === undefined) continue;
+        const entryOf = [...(entries.get(t)?.get(c.name) ?? [])];
         const seen: { rule: (typeof compiled.rules)[number]; taken: Bdd }[] = [];
         for (const rule of compiled.rules) {
           const reach = walk.reach.get(rule) ?? EMPTY;
@@ -364,6 +373,7 @@ class SymbolicEngine implements Engine {
           out.push({
             rule: rule.ref,
             hooks: [...(walk.hooks.get(rule) ?? [])],
+            entryHooks: entryOf,
             reach: this.two(reach),
             matched: this.two(matched),
             get coveredBy() {

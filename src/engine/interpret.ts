@@ -85,6 +85,7 @@ function addressOf(text: string, family: Ruleset['family']): bigint | null {
 
 export class Interpreter {
   private readonly env: Env;
+  private readonly context: NetworkContext;
 
   constructor(
     ruleset: Ruleset,
@@ -93,6 +94,7 @@ export class Interpreter {
     resolve: Resolver = () => true,
     indexed = true,
   ) {
+    this.context = context;
     const family = ruleset.family;
     this.env = {
       ruleset,
@@ -103,6 +105,11 @@ export class Interpreter {
       print,
       indexed,
     };
+  }
+
+  /** Whether the host forwards packets of this family at all. */
+  get forwards(): boolean {
+    return this.context.forwarding ?? true;
   }
 
   /** Whether the address is the host's, as far as the context knows. */
@@ -155,7 +162,7 @@ class Run {
         const inp = this.hook('INPUT', p);
         return inp !== null ? done(inp.verdict, 'stop', inp.by) : done('accepted', 'local', null);
       }
-      const dev = this.egress(p);
+      const dev = this.it.forwards ? this.egress(p) : null;
       if (dev === null) return done('dropped', 'no-route', null);
       p.oif = dev;
       const fwd = this.hook('FORWARD', p) ?? this.hook('POSTROUTING', p);

@@ -5,7 +5,7 @@
  */
 import { FALSE } from './bdd.ts';
 import type { CompiledRuleset } from './compile.ts';
-import type { Pair } from './match.ts';
+import { EMPTY, type Pair } from './match.ts';
 import { andSet, union, type Outcome, type Walk } from './netfilter.ts';
 
 export interface PathResult {
@@ -40,8 +40,10 @@ export function runPath(walk: Walk, nf: CompiledRuleset, input: Pair): PathResul
   outcomes.push(...pre.outcomes);
   const toLocal = andSet(s, pre.pass, localDst);
   const away = andSet(s, pre.pass, m.not(localDst));
-  let noRoute = andSet(s, away, m.not(routedDst));
-  const fwdIn = nf.route(andSet(s, away, routedDst));
+  // a host that does not forward drops what is not its own as if it had no route
+  const forwards = nf.context.forwarding ?? true;
+  let noRoute = forwards ? andSet(s, away, m.not(routedDst)) : away;
+  const fwdIn = forwards ? nf.route(andSet(s, away, routedDst)) : EMPTY;
   const inp = walk.hook('INPUT', toLocal);
   outcomes.push(...inp.outcomes);
   const fwd = walk.hook('FORWARD', fwdIn);

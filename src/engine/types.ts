@@ -142,8 +142,10 @@ export interface ReachResult {
 /** The packets that ever reach one rule (from every hook that leads to its chain). */
 export interface RuleReach {
   readonly rule: RuleRef;
-  /** Hooks through which the chain is entered. */
+  /** Hooks through which packets entered the chain in this query. */
   readonly hooks: readonly Hook[];
+  /** Hooks through which the chain can be entered at all (its own, or its callers'). */
+  readonly entryHooks: readonly Hook[];
   /** Packets reaching the rule (before its match is tested). */
   readonly reach: TwoSided;
   /** Packets the rule's own match selects among those reaching it. */
@@ -184,6 +186,11 @@ export interface Engine {
   reach(query: ReachQuery): ReachResult;
   /** Packets reaching every rule of every chain (or one table's). */
   ruleReach(query?: RuleReachQuery): RuleReach[];
+  /**
+   * Hooks no packet reaches whatever the rules say, because of the context (FORWARD on a host
+   * that forwards nothing of this family, or has no route for it).
+   */
+  readonly silentHooks: readonly Hook[];
   /** BDD nodes allocated so far (for benchmarks). */
   nodeCount(): number;
 }

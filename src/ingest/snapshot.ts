@@ -170,9 +170,9 @@ const ASSUMPTIONS: Partial<Record<SnapshotFileRole, string>> = {
     'only the default bridge (docker0) is known; user networks’ bridges and options are unknown',
   listeners: 'host listeners are unknown; only published ports are considered',
   'ip-addr':
-    'host addresses taken from bridge gateways and DNAT rules; interfaces taken to be lo, the Docker bridges and an assumed external interface eth0',
+    'the host’s addresses are not known (only bridge gateways and address-bound mappings); what is found for connections to the host holds for whatever its addresses are, and what depends on whether some other address is the host’s is only possible',
   'ip-route':
-    'container subnets are routed to their bridges and everything else to the external interface (the first up interface with a global address in ip-addr.json, else eth0)',
+    'routes derived from ip-addr.json, Docker’s networks and containers, and the rules Docker writes; the default route is assumed, so what leaves by it is only possible',
   sysctl: 'IP forwarding assumed on (Docker turns it on); br_netfilter state unknown',
   'nft-ruleset': 'nftables rules outside iptables (if any) are not known',
 };

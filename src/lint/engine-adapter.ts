@@ -98,7 +98,17 @@ export function adaptEngines(
         : r.matched.certain.isEmpty
           ? 'possible'
           : 'certain';
-      return { reach, coveredBy: [], redundant: false };
+      const silent = engine.silentHooks;
+      const contextOnly =
+        reach === 'never' &&
+        r.entryHooks.length > 0 &&
+        r.entryHooks.every((h) => silent.includes(h));
+      return {
+        reach,
+        coveredBy: [],
+        redundant: false,
+        silentHooks: contextOnly ? r.entryHooks : [],
+      };
     },
   };
 }

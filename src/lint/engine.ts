@@ -24,6 +24,12 @@ export interface RuleReach {
   readonly coveredBy: readonly number[];
   /** Removing the rule changes no verdict (set by engines that can tell). */
   readonly redundant: boolean;
+  /**
+   * The hooks that lead to the rule receive no packet whatever the rules say (the host forwards
+   * nothing of this family, or has no route for it): the context, not the rules, leaves it
+   * unreached. Empty otherwise.
+   */
+  readonly silentHooks: readonly string[];
 }
 
 /** Where delivered packets must end up to count (post-NAT): a container socket or a host one. */

@@ -2,12 +2,14 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  buildHostContext,
   buildNetworkContext,
   describeAddress,
   detectEra,
   findRuleDrift,
   isDockerManagedChain,
   mapPublishedPorts,
+  silenceCause,
 } from '../../src/docker/index.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { loadNftRuleset } from '../../src/ingest/nft.ts';
@@ -230,17 +232,52 @@ describe('findRuleDrift', () => {
 });
 
 describe('buildNetworkContext and describeAddress', () => {
-  it('assumes lo, the bridges and eth0 without ip-addr.json and routes subnets to bridges', async () => {
+  it('derives bridges and routes without ip-addr.json and assumes only the default route', async () => {
     const s = await load('28.5.2/s3-usernet-portmap');
-    const ctx = buildNetworkContext(s, 'ipv4');
-    expect(ctx.interfaces).toEqual(['lo', 'bridge1', 'docker0', 'eth0']);
+    const { context: ctx, facts } = buildHostContext(s, 'ipv4');
+    expect(ctx.interfaces).toEqual(['lo', 'bridge1', 'docker0']);
     expect(ctx.localAddresses).toEqual(['127.0.0.1', '192.0.2.1']);
+    expect(ctx.localAddressesComplete).toBe(false);
+    expect(ctx.foreignAddresses).toEqual(['192.0.2.0/24', '192.0.2.2']);
     expect(ctx.routes).toEqual([
-      { destination: '192.0.2.0/24', device: 'bridge1' },
-      { destination: 'default', device: 'eth0' },
+      { destination: '192.0.2.0/24', device: 'bridge1', provenance: 'derived' },
+      { destination: '172.17.0.0/16', device: 'docker0', provenance: 'derived' },
+      { destination: 'default', device: '*other*', provenance: 'assumed' },
     ]);
-    expect(s.assumptions.some((a) => a.text.includes('assumed external interface eth0'))).toBe(
+    expect(facts.filter((f) => f.provenance === 'assumed').map((f) => f.subject)).toEqual([
+      'addresses',
+      'route',
+    ]);
+    // the docker0 subnet is known from the rule Docker writes for it
+    expect(facts.find((f) => f.text === '172.17.0.0/16 via docker0')?.evidence).toMatch(
+      /iptables-save\.txt:\d+: MASQUERADE of 172\.17\.0\.0\/16 leaving by any interface but docker0/,
+    );
+  });
+
+  it('derives the same from the rules alone', async () => {
+    const s = await loadSnapshot({
+      files: { iptables: path.join(fixtures, '28.5.2/s3-usernet-portmap/iptables-save.txt') },
+    });
+    const ctx = buildNetworkContext(s, 'ipv4');
+    expect(ctx.interfaces).toEqual(['lo', 'bridge1', 'docker0']);
+    expect(ctx.localAddresses).toEqual(['127.0.0.1']);
+    expect(ctx.foreignAddresses).toEqual(['192.0.2.2']);
+    expect(ctx.routes).toEqual([
+      { destination: '192.0.2.0/24', device: 'bridge1', provenance: 'derived' },
+      { destination: '172.17.0.0/16', device: 'docker0', provenance: 'derived' },
+      { destination: 'default', device: '*other*', provenance: 'assumed' },
+    ]);
+  });
+
+  it('takes observed routes as they are, and forwards nothing where sysctl says so', async () => {
+    const s = await loadSnapshot({ directory: path.join(repoRoot, 'fixtures/example-host') });
+    expect(buildNetworkContext(s, 'ipv4').routes.every((r) => r.provenance === 'observed')).toBe(
       true,
+    );
+    // net.ipv6.conf.all.forwarding = 0: nothing IPv6 reaches FORWARD on this host
+    expect(buildNetworkContext(s, 'ipv6').forwarding).toBe(false);
+    expect(silenceCause(s, 'ipv6')).toBe(
+      'IPv6 forwarding is off (sysctl.txt: the host forwards nothing of this family)',
     );
   });
 
@@ -343,9 +380,10 @@ describe('external interface without ip-route.json', () => {
       },
     };
     expect(buildNetworkContext(renamed, 'ipv4').routes).toEqual([
-      { destination: '172.17.0.0/16', device: 'docker0' },
-      { destination: '172.18.0.0/16', device: 'br-5d1f0c3a9b7e' },
-      { destination: 'default', device: 'ens3' },
+      { destination: '203.0.113.0/24', device: 'ens3', provenance: 'derived' },
+      { destination: '172.17.0.0/16', device: 'docker0', provenance: 'derived' },
+      { destination: '172.18.0.0/16', device: 'br-5d1f0c3a9b7e', provenance: 'derived' },
+      { destination: 'default', device: 'ens3', provenance: 'assumed' },
     ]);
   });
 });

@@ -68,7 +68,12 @@ describe('fixtures/example-host (the README’s example)', () => {
       expect.arrayContaining(['lo', 'eth0', 'docker0', 'br-5d1f0c3a9b7e']),
     );
     expect(ctx.localAddresses).toEqual(['127.0.0.1', '203.0.113.10', '172.17.0.1', '172.18.0.1']);
-    expect(ctx.routes).toContainEqual({ destination: '172.18.0.0/16', device: 'br-5d1f0c3a9b7e' });
+    expect(ctx.routes).toContainEqual({
+      destination: '172.18.0.0/16',
+      device: 'br-5d1f0c3a9b7e',
+      provenance: 'observed',
+    });
+    expect(ctx.localAddressesComplete).toBe(true);
     expect(describeAddress(s, 'ipv4', '203.0.113.10')).toEqual({ kind: 'host', name: 'eth0' });
     expect(describeAddress(s, 'ipv4', '172.18.0.3')).toEqual({
       kind: 'container',

@@ -1,0 +1,118 @@
+/**
+ * What the rules Docker writes say about the host's networks, for snapshots that lack the
+ * address, route or inspect files. Docker writes these shapes exactly when the network exists:
+ *
+ * - `nat POSTROUTING -s SUBNET ! -o BRIDGE -j MASQUERADE` (or SNAT): SUBNET is on BRIDGE.
+ * - `filter DOCKER -d ADDR ! -i BRIDGE -o BRIDGE … -j ACCEPT`: a container ADDR behind BRIDGE.
+ * - `raw PREROUTING -d ADDR ! -i BRIDGE -j DROP` (28.x and later): the same.
+ * - `nat DOCKER ! -i BRIDGE … -j DNAT --to-destination ADDR:PORT`: a published container ADDR.
+ * - `nat DOCKER -d HOSTIP … -j DNAT` (a mapping bound to one host address): HOSTIP is the host's.
+ *
+ * Each fact keeps the rule it came from, so reports can show the evidence.
+ */
+import type { SourceLocation } from '../model/diagnostic.ts';
+import type { Family, Rule, Ruleset } from '../model/ruleset.ts';
+import { allOptions } from '../model/ruleset.ts';
+import { dnatDestination, hostAddress, ruleAddress, ruleInterface, rulesOf } from './rules.ts';
+
+export interface RuleFact {
+  /** A CIDR (a subnet or a single address). */
+  readonly address: string;
+  /** The bridge it sits behind; null when the rule does not say. */
+  readonly bridge: string | null;
+  readonly location: SourceLocation;
+  /** The shape that said so, in words. */
+  readonly evidence: string;
+}
+
+export interface RuleEvidence {
+  /** Container subnets on their bridges. */
+  readonly subnets: readonly RuleFact[];
+  /** Single container addresses (with their bridge when the rule names it). */
+  readonly containers: readonly RuleFact[];
+  /** Addresses of the host itself (address-bound port mappings). */
+  readonly hostAddresses: readonly RuleFact[];
+}
+
+function cidrOf(rule: Rule, field: 'src' | 'dst'): string | null {
+  const a = ruleAddress(rule, field);
+  return a === null || a.prefixLength === null ? null : `${a.address}/${a.prefixLength}`;
+}
+
+/** `! -i NAME` / `! -o NAME` of a rule (without a `+` wildcard). */
+function negatedInterface(rule: Rule, field: 'in' | 'out'): string | null {
+  const i = ruleInterface(rule, field);
+  return i !== null && i.negated && !i.name.endsWith('+') ? i.name : null;
+}
+
+function isLoopback(address: string, family: Family): boolean {
+  return family === 'ipv4' ? address.startsWith('127.') : address === '::1';
+}
+
+export function ruleEvidence(ruleset: Ruleset | null): RuleEvidence {
+  const subnets: RuleFact[] = [];
+  const containers: RuleFact[] = [];
+  const hostAddresses: RuleFact[] = [];
+  if (ruleset === null) return { subnets, containers, hostAddresses };
+  const family = ruleset.family;
+
+  for (const r of rulesOf(ruleset, 'nat', 'POSTROUTING')) {
+    const kind = r.target?.kind;
+    if (kind !== 'MASQUERADE' && kind !== 'SNAT') continue;
+    const subnet = cidrOf(r, 'src');
+    const bridge = negatedInterface(r, 'out');
+    if (subnet === null || bridge === null) continue;
+    subnets.push({
+      address: subnet,
+      bridge,
+      location: r.location,
+      evidence: `${kind} of ${subnet} leaving by any interface but ${bridge}`,
+    });
+  }
+
+  const container = (r: Rule, address: string | null, bridge: string | null, what: string) => {
+    if (address === null) return;
+    containers.push({ address, bridge, location: r.location, evidence: what });
+  };
+  for (const r of rulesOf(ruleset, 'filter', 'DOCKER')) {
+    if (r.target?.kind !== 'ACCEPT') continue;
+    const out = ruleInterface(r, 'out');
+    const bridge = out !== null && !out.negated ? out.name : null;
+    if (bridge === null || negatedInterface(r, 'in') !== bridge) continue;
+    const addr = hostAddress(ruleAddress(r, 'dst'));
+    container(r, addr, bridge, `ACCEPT of published traffic to ${addr ?? ''} on ${bridge}`);
+  }
+  for (const r of rulesOf(ruleset, 'raw', 'PREROUTING')) {
+    if (r.target?.kind !== 'DROP') continue;
+    const bridge = negatedInterface(r, 'in');
+    const addr = hostAddress(ruleAddress(r, 'dst'));
+    if (bridge !== null)
+      container(r, addr, bridge, `DROP of ${addr ?? ''} arriving on any interface but ${bridge}`);
+  }
+  for (const r of rulesOf(ruleset, 'nat', 'DOCKER')) {
+    const to = dnatDestination(r);
+    if (to === null || to.address === null) continue;
+    const bridge = negatedInterface(r, 'in');
+    container(r, to.address, bridge, `DNAT of a published port to ${to.address}`);
+    const bound = hostAddress(ruleAddress(r, 'dst'));
+    if (bound !== null && !isLoopback(bound, family))
+      hostAddresses.push({
+        address: bound,
+        bridge: null,
+        location: r.location,
+        evidence: `a port published on ${bound} only`,
+      });
+  }
+  return { subnets, containers, hostAddresses };
+}
+
+/** Interface names the rules match exactly (`-i`/`-o` without `+`), in first-seen order. */
+export function interfacesInRules(ruleset: Ruleset | null): string[] {
+  if (ruleset === null) return [];
+  const seen = new Set<string>();
+  for (const t of ruleset.tables)
+    for (const c of t.chains)
+      for (const r of c.rules)
+        for (const o of allOptions(r)) if (o.type === 'interface' && !o.wildcard) seen.add(o.name);
+  return [...seen];
+}
