@@ -7,7 +7,13 @@
 import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import { parseCidr } from './addr.ts';
 import { encodeOption, encodeRule, portsSet, type MatchEnv, type Pair } from './match.ts';
-import { buildInterfaceDomain, HeaderSpace, type FieldName, type Prefix } from './space.ts';
+import {
+  buildInterfaceDomain,
+  HeaderSpace,
+  OTHER_INTERFACE,
+  type FieldName,
+  type Prefix,
+} from './space.ts';
 import type { NetworkContext } from './context.ts';
 import type { RuleRef } from './types.ts';
 import { diagnostic, type Diagnostic } from '../model/diagnostic.ts';
@@ -83,7 +89,8 @@ export class CompiledRuleset {
     const family = ruleset.family;
     const listed = new Set<string>(context.interfaces);
     const prefixes = new Set<string>();
-    for (const r of context.routes) listed.add(r.device);
+    // a route out of an interface nobody named goes to the class of every unlisted name
+    for (const r of context.routes) if (r.device !== OTHER_INTERFACE) listed.add(r.device);
     listed.add('lo');
     for (const t of ruleset.tables) {
       for (const c of t.chains) {

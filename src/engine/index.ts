@@ -8,14 +8,17 @@ import { CompiledRuleset, type RulePrinter } from './compile.ts';
 import { Interpreter, type Concrete, type InterpretResult } from './interpret.ts';
 import { EMPTY, type Pair } from './match.ts';
 import { union, Walk, type Outcome } from './netfilter.ts';
+import { flowSet, partition, patternsToCidrs, patternsToRanges, type RawFlow } from './discover.ts';
 import { entryHooks } from './entry.ts';
 import { runPath } from './path.ts';
-import { BddPacketSet, constraintSet, protocolNumber } from './sets.ts';
-import { PORT_PROTOCOLS, PROTO, STATES, type HeaderSpace } from './space.ts';
+import { BddPacketSet, constraintSet, protocolName, protocolNumber } from './sets.ts';
+import { OTHER_INTERFACE, PORT_PROTOCOLS, PROTO, STATES, type HeaderSpace } from './space.ts';
 import type { NetworkContext } from './context.ts';
 import type {
   DeliveryGroup,
   Engine,
+  Flow,
+  FlowQuery,
   Ingress,
   PacketConstraint,
   PacketSet,
@@ -325,6 +328,71 @@ class SymbolicEngine implements Engine {
         reason: 'no route',
         packets: this.two(noRoute),
       });
+    return out;
+  }
+
+  discover(query: FlowQuery): Flow[] {
+    const s = this.space;
+    const m = s.m;
+    const protocols = query.protocols ?? ['tcp', 'udp', 'sctp'];
+    // the kernel drops a loopback destination arriving on any other interface (a martian;
+    // route_localnet aside)
+    const loopback = s.cidr('dst', this.family === 'ipv4' ? '127.0.0.0/8' : '::1') ?? FALSE;
+    const outside = m.not(
+      s.anyOf('iif', [BigInt(s.interfaces.classOf('lo')), BigInt(s.interfaces.none)]),
+    );
+    const martians = m.and(outside, loopback);
+    const input = m.diff(
+      m.and(this.initial({ protocols }, ['NEW']), this.ingressSet(query.ingress)),
+      martians,
+    );
+    const r = runPath(new Walk(this.nf, false), this.nf, { c: input, p: input });
+    const out: Flow[] = [];
+    const ifs = s.interfaces;
+    const name = (i: number): string => ifs.names[i] ?? OTHER_INTERFACE;
+    const cidrs = (list: RawFlow['src']): string[] =>
+      patternsToCidrs(s, list, s.field('src').width);
+    for (const [kind, pair] of [
+      ['local', r.local],
+      ['forward', r.forward],
+    ] as const) {
+      for (const [certainty, set] of [
+        ['certain', pair.c],
+        ['possible', m.diff(pair.p, pair.c)],
+      ] as const) {
+        for (const f of partition(s, set, kind === 'local')) {
+          const sent = f.odst ?? f.dst ?? [];
+          const sentPorts = f.odport ?? f.dport;
+          for (const proto of f.proto) {
+            const protocol = protocolName(proto, this.family);
+            if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'sctp') continue;
+            const one: RawFlow = { ...f, proto: [proto] };
+            for (const oif of kind === 'forward' ? f.oif : [ifs.none]) {
+              const flow: RawFlow = { ...one, oif: [oif] };
+              out.push({
+                family: this.family,
+                protocol,
+                certainty,
+                ingress: f.iif.filter((i) => i !== ifs.none).map(name),
+                sources: cidrs(f.src),
+                sourcePorts: patternsToRanges(f.sport),
+                destinations: cidrs(sent),
+                destinationPorts: patternsToRanges(sentPorts),
+                toHost: f.oloc.length === 2 ? null : f.oloc[0] === 1,
+                delivery: {
+                  kind,
+                  outInterface: kind === 'forward' ? name(oif) : null,
+                  addresses: f.dst === null ? null : cidrs(f.dst),
+                  ports: patternsToRanges(f.dport),
+                  translated: f.nat,
+                },
+                packets: () => this.set(flowSet(s, set, flow)),
+              });
+            }
+          }
+        }
+      }
+    }
     return out;
   }
 

@@ -9,7 +9,7 @@
  */
 import type { Diagnostic } from '../model/diagnostic.ts';
 import type { Family, PortRange } from '../model/ruleset.ts';
-import type { Hook, IpProtocol, Packet, Trace } from '../model/trace.ts';
+import type { Certainty, Hook, IpProtocol, Packet, Trace } from '../model/trace.ts';
 
 /** Conntrack states a query may ask for (default: NEW only). */
 export type QueryState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'UNTRACKED';
@@ -166,6 +166,49 @@ export interface RuleReachQuery {
   readonly packets?: PacketConstraint;
 }
 
+/** Which new connections `discover` cuts into flows. */
+export interface FlowQuery {
+  readonly ingress: Ingress;
+  /** Default: tcp, udp and sctp. */
+  readonly protocols?: readonly ('tcp' | 'udp' | 'sctp')[];
+}
+
+/**
+ * One rectangle of what is delivered: every combination of its ingress interfaces, sources,
+ * destinations and ports is delivered as `delivery` says, and nothing outside the flows is.
+ */
+export interface Flow {
+  readonly family: Family;
+  readonly protocol: 'tcp' | 'udp' | 'sctp';
+  /** `certain`: whatever the unmodelled matches and unknown facts are; `possible`: under some. */
+  readonly certainty: Certainty;
+  /** Ingress interface names (`*other*`: an interface nobody named; `veth*`: a wildcard class). */
+  readonly ingress: readonly string[];
+  /** Source CIDRs. */
+  readonly sources: readonly string[];
+  /** Source ports (all of them, unless a rule lets only some through). */
+  readonly sourcePorts: readonly PortRange[];
+  /** Destination CIDRs as the client sent them. */
+  readonly destinations: readonly string[];
+  readonly destinationPorts: readonly PortRange[];
+  /**
+   * Whether that destination is an address of this host: true, false, or null when the snapshot
+   * cannot tell and the flow holds either way.
+   */
+  readonly toHost: boolean | null;
+  readonly delivery: {
+    readonly kind: 'local' | 'forward';
+    readonly outInterface: string | null;
+    /** Destination after NAT (CIDRs); null for local delivery after NAT (the host itself). */
+    readonly addresses: readonly string[] | null;
+    readonly ports: readonly PortRange[];
+    /** A DNAT or REDIRECT rewrote the destination. */
+    readonly translated: boolean;
+  };
+  /** The flow's packets, for a witness (computed when asked). */
+  packets(): PacketSet;
+}
+
 export interface TraceOptions {
   /**
    * How unmodelled matches are decided for the one packet: `match` (default) follows the rule as
@@ -184,6 +227,11 @@ export interface Engine {
   trace(packet: Packet, options?: TraceOptions): Trace;
   /** Which packets from an ingress get delivered where, and where the rest are stopped. */
   reach(query: ReachQuery): ReachResult;
+  /**
+   * Every new TCP/UDP/SCTP connection from the ingress that is accepted and delivered, cut into
+   * flows (discovery: what is exposed, whatever any other file says).
+   */
+  discover(query: FlowQuery): Flow[];
   /** Packets reaching every rule of every chain (or one table's). */
   ruleReach(query?: RuleReachQuery): RuleReach[];
   /**

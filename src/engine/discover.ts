@@ -1,0 +1,343 @@
+/**
+ * Discovery: the packets a reach delivered, cut into flows — exact rectangles of header values
+ * (ingress, protocol, sources, destinations and ports as the client sent them, where they are
+ * delivered after NAT) read directly off the BDD.
+ *
+ * The BDD is walked field group by field group in variable order. Within a group every path is a
+ * pattern of fixed and free bits; at the group's end the paths are grouped by the node they reach
+ * (the cofactor: everything below is the same for them), and each group is walked on. A leaf is a
+ * product of the groups on its way, so a flow never claims a combination the set does not hold.
+ * Fields that carry nothing new are quantified first (the original destination of a packet that
+ * was never NATed equals its destination), which also keeps equality relations out of the walk.
+ */
+import { FALSE, TRUE, type Bdd } from './bdd.ts';
+import { formatCidr } from './addr.ts';
+import { PROTO, type FieldName, type HeaderSpace } from './space.ts';
+import type { PortRange } from '../model/ruleset.ts';
+
+/** Fixed bits of a field (`mask` 1 = fixed), most significant first. */
+export interface Pattern {
+  readonly value: bigint;
+  readonly mask: bigint;
+}
+
+/** One rectangle of a delivered set, as header values (indices for interfaces). */
+export interface RawFlow {
+  readonly iif: readonly number[];
+  readonly oif: readonly number[];
+  readonly nat: boolean;
+  readonly proto: readonly number[];
+  readonly src: readonly Pattern[];
+  /** Current (post-NAT) destination; for local delivery after NAT, not kept (null). */
+  readonly dst: readonly Pattern[] | null;
+  /** Original destination; null when equal to `dst` (never NATed). */
+  readonly odst: readonly Pattern[] | null;
+  /** Values the "original destination is the host's" bit takes (one or both). */
+  readonly oloc: readonly number[];
+  readonly dport: readonly Pattern[];
+  readonly odport: readonly Pattern[] | null;
+  /** The client's source port (a rule may let only some through: `--sport 53`). */
+  readonly sport: readonly Pattern[];
+}
+
+/** Leaves past this many in one field group are not enumerated (the walk says so). */
+const MAX_PATHS = 200_000;
+
+export class TooManyFlows extends Error {
+  constructor(what: string) {
+    super(`more than ${MAX_PATHS} distinct ${what} to enumerate`);
+  }
+}
+
+/** One step of a walk: per field of the group, the patterns of its product. */
+interface Leaf {
+  readonly fields: readonly (readonly Pattern[])[];
+}
+
+/**
+ * Paths through the variables of one field group, grouped by the node they reach. Each group
+ * lists, per path, one pattern per field.
+ */
+function groupPaths(
+  s: HeaderSpace,
+  node: Bdd,
+  fields: readonly FieldName[],
+): Map<Bdd, (readonly Pattern[])[]> {
+  const m = s.m;
+  // the group's variables in order, with the field and bit each one stands for
+  const vars: { v: number; field: number; bit: bigint }[] = [];
+  fields.forEach((name, fi) => {
+    const f = s.field(name);
+    f.vars.forEach((v, i) => vars.push({ v, field: fi, bit: 1n << BigInt(f.width - 1 - i) }));
+  });
+  vars.sort((a, b) => a.v - b.v);
+  const values = fields.map(() => 0n);
+  const masks = fields.map(() => 0n);
+  const out = new Map<Bdd, (readonly Pattern[])[]>();
+  let paths = 0;
+  const walk = (n: Bdd, i: number): void => {
+    if (n === FALSE) return;
+    if (i === vars.length) {
+      if (++paths > MAX_PATHS) throw new TooManyFlows(fields.join('/'));
+      const list = out.get(n) ?? [];
+      list.push(fields.map((_, fi) => ({ value: values[fi] ?? 0n, mask: masks[fi] ?? 0n })));
+      out.set(n, list);
+      return;
+    }
+    const x = vars[i];
+    if (x === undefined) return;
+    if (m.varOf(n) !== x.v) {
+      walk(n, i + 1); // the bit is free here
+      return;
+    }
+    const f = x.field;
+    masks[f] = (masks[f] ?? 0n) | x.bit;
+    walk(m.low(n), i + 1);
+    values[f] = (values[f] ?? 0n) | x.bit;
+    walk(m.high(n), i + 1);
+    values[f] = (values[f] ?? 0n) & ~x.bit;
+    masks[f] = (masks[f] ?? 0n) & ~x.bit;
+  };
+  walk(node, 0);
+  return out;
+}
+
+/** A small field's values in a group of patterns. */
+function smallValues(patterns: readonly Pattern[], width: number, limit: number): number[] {
+  const out = new Set<number>();
+  for (const p of patterns)
+    for (const prefix of expand(p, width, 1 << width)) {
+      const first = Number(prefix.value);
+      for (let v = first; v < first + 2 ** (width - prefix.length); v++) out.add(v);
+    }
+  return [...out].filter((v) => v < limit).sort((a, b) => a - b);
+}
+
+/** A pattern as prefixes: free bits after the last fixed one are the prefix's host part. */
+export function expand(
+  p: Pattern,
+  width: number,
+  limit = 4096,
+): { value: bigint; length: number }[] {
+  let length = 0;
+  for (let i = 0; i < width; i++) if ((p.mask >> BigInt(width - 1 - i)) & 1n) length = i + 1;
+  const free: bigint[] = [];
+  for (let i = 0; i < length; i++) {
+    const bit = 1n << BigInt(width - 1 - i);
+    if ((p.mask & bit) === 0n) free.push(bit);
+  }
+  if (2 ** free.length > limit) throw new TooManyFlows('prefixes of one pattern');
+  const out: { value: bigint; length: number }[] = [];
+  for (let k = 0; k < 2 ** free.length; k++) {
+    let v = p.value & p.mask;
+    free.forEach((bit, j) => {
+      if ((k >> j) & 1) v |= bit;
+    });
+    out.push({ value: v, length });
+  }
+  return out;
+}
+
+/** Patterns of an address field as a minimal sorted list of CIDRs. */
+export function patternsToCidrs(
+  s: HeaderSpace,
+  patterns: readonly Pattern[],
+  width: number,
+): string[] {
+  const prefixes = patterns.flatMap((p) => expand(p, width));
+  return mergePrefixes(prefixes, width).map((p) => formatCidr(p.value, p.length, s.family));
+}
+
+/** Patterns of a port field as sorted, merged inclusive ranges. */
+export function patternsToRanges(patterns: readonly Pattern[]): PortRange[] {
+  const ranges = patterns
+    .flatMap((p) => expand(p, 16))
+    .map((p) => {
+      const from = Number(p.value);
+      return { from, to: from + 2 ** (16 - p.length) - 1 };
+    })
+    .sort((a, b) => a.from - b.from || a.to - b.to);
+  const out: { from: number; to: number }[] = [];
+  for (const r of ranges) {
+    const last = out[out.length - 1];
+    if (last !== undefined && r.from <= last.to + 1) last.to = Math.max(last.to, r.to);
+    else out.push({ ...r });
+  }
+  return out;
+}
+
+function mergePrefixes(
+  list: readonly { value: bigint; length: number }[],
+  width: number,
+): { value: bigint; length: number }[] {
+  const size = (p: { length: number }): bigint => 1n << BigInt(width - p.length);
+  // drop prefixes inside others, then join sibling halves until nothing changes
+  const sorted = [...list].sort((a, b) =>
+    a.value < b.value ? -1 : a.value > b.value ? 1 : a.length - b.length,
+  );
+  let cur: { value: bigint; length: number }[] = [];
+  for (const p of sorted) {
+    const last = cur[cur.length - 1];
+    if (last !== undefined && p.value >= last.value && p.value < last.value + size(last)) continue;
+    cur.push(p);
+  }
+  for (let changed = true; changed;) {
+    changed = false;
+    const next: { value: bigint; length: number }[] = [];
+    for (const p of cur) {
+      const last = next[next.length - 1];
+      if (
+        last !== undefined &&
+        last.length === p.length &&
+        p.length > 0 &&
+        last.value + size(last) === p.value &&
+        (last.value & size(last)) === 0n
+      ) {
+        next[next.length - 1] = { value: last.value, length: last.length - 1 };
+        changed = true;
+      } else next.push(p);
+    }
+    cur = next;
+  }
+  return cur;
+}
+
+/** How one kind of delivery is walked: what is forgotten first, and the field groups in order. */
+interface Plan {
+  readonly forget: readonly FieldName[];
+  readonly levels: readonly (readonly FieldName[])[];
+}
+
+const COMMON: readonly (readonly FieldName[])[] = [['iif'], ['oif'], ['proto'], ['src']];
+
+/**
+ * Never NATed: the original fields repeat the current ones, and local delivery means the
+ * destination is the host's. NATed to the host: its current destination is just "one of its
+ * addresses", only the original tells.
+ */
+function planFor(nat: boolean, local: boolean): Plan {
+  if (!nat)
+    return {
+      forget: ['dnat', 'odst', 'odport', 'oloc', 'loc'],
+      levels: [...COMMON, ['dst'], ['dport'], ['sport']],
+    };
+  if (local)
+    return {
+      forget: ['dnat', 'dst', 'loc'],
+      levels: [...COMMON, ['odst'], ['oloc'], ['dport', 'odport'], ['sport']],
+    };
+  return {
+    forget: ['dnat', 'loc'],
+    levels: [...COMMON, ['dst', 'odst'], ['oloc'], ['dport', 'odport'], ['sport']],
+  };
+}
+
+/**
+ * Cut a delivered set into rectangles. `local`: the set was delivered to the host (INPUT);
+ * otherwise it was forwarded.
+ */
+export function partition(s: HeaderSpace, set: Bdd, local: boolean): RawFlow[] {
+  const m = s.m;
+  if (set === FALSE) return [];
+  const out: RawFlow[] = [];
+  // every arriving packet is NEW with mark 0: final marks and states add nothing
+  const base = m.exists(set, s.cube('mark', 'state'));
+  for (const nat of [false, true]) {
+    const part = m.and(base, s.eq('dnat', nat ? 1n : 0n));
+    if (part === FALSE) continue;
+    const plan = planFor(nat, local);
+    const walk = (node: Bdd, depth: number, path: Leaf[]): void => {
+      const level = plan.levels[depth];
+      if (level === undefined) {
+        if (node === TRUE) out.push(toRaw(s, plan, path, nat, local));
+        return;
+      }
+      for (const [next, paths] of groupPaths(s, node, level))
+        for (const leaf of products(paths, level.length)) walk(next, depth + 1, [...path, leaf]);
+    };
+    walk(m.exists(part, s.cube(...plan.forget)), 0, []);
+  }
+  return out;
+}
+
+/**
+ * The paths of a group as products. One field: one product. Two fields (a destination and its
+ * original) form a relation: the second field's patterns are gathered per first-field pattern,
+ * and first-field patterns with the same set of second ones share a product.
+ */
+function products(paths: readonly (readonly Pattern[])[], width: number): Leaf[] {
+  if (width === 1) return [{ fields: [paths.map((p) => p[0] ?? { value: 0n, mask: 0n })] }];
+  const key = (p: Pattern): string => `${p.value}/${p.mask}`;
+  const perFirst = new Map<string, { first: Pattern; seconds: Map<string, Pattern> }>();
+  for (const [a, b] of paths) {
+    if (a === undefined || b === undefined) continue;
+    const e = perFirst.get(key(a)) ?? { first: a, seconds: new Map<string, Pattern>() };
+    e.seconds.set(key(b), b);
+    perFirst.set(key(a), e);
+  }
+  const bySeconds = new Map<string, { firsts: Pattern[]; seconds: Pattern[] }>();
+  for (const e of perFirst.values()) {
+    const k = [...e.seconds.keys()].sort().join(',');
+    const g = bySeconds.get(k) ?? { firsts: [], seconds: [...e.seconds.values()] };
+    g.firsts.push(e.first);
+    bySeconds.set(k, g);
+  }
+  return [...bySeconds.values()].map((g) => ({ fields: [g.firsts, g.seconds] }));
+}
+
+function toRaw(
+  s: HeaderSpace,
+  plan: Plan,
+  path: readonly Leaf[],
+  nat: boolean,
+  local: boolean,
+): RawFlow {
+  const group = (name: FieldName): readonly Pattern[] | null => {
+    const i = plan.levels.findIndex((l) => l.includes(name));
+    const j = plan.levels[i]?.indexOf(name) ?? -1;
+    return i < 0 ? null : (path[i]?.fields[j] ?? []);
+  };
+  const ifWidth = s.field('iif').width;
+  const limit = s.interfaces.none + 1;
+  const oloc = group('oloc');
+  return {
+    iif: smallValues(group('iif') ?? [], ifWidth, limit),
+    oif: smallValues(group('oif') ?? [], ifWidth, limit),
+    nat,
+    proto: smallValues(group('proto') ?? [], 8, 256),
+    src: group('src') ?? [],
+    dst: group('dst'),
+    odst: group('odst'),
+    // never NATed: delivered locally exactly when the destination is the host's
+    oloc: oloc !== null ? smallValues(oloc, 1, 2) : local ? [1] : [0],
+    dport: group('dport') ?? [],
+    odport: group('odport'),
+    sport: group('sport') ?? [],
+  };
+}
+
+/** A field's patterns as a set. */
+function patternSet(s: HeaderSpace, name: FieldName, patterns: readonly Pattern[]): Bdd {
+  let r = FALSE;
+  for (const p of patterns) r = s.m.or(r, s.masked(name, p.value, p.mask));
+  return r;
+}
+
+/** The packets of `set` inside one flow's rectangle. */
+export function flowSet(s: HeaderSpace, set: Bdd, f: RawFlow): Bdd {
+  const m = s.m;
+  let r = m.and(set, s.eq('dnat', f.nat ? 1n : 0n));
+  r = m.and(r, s.anyOf('iif', f.iif.map(BigInt)));
+  r = m.and(r, s.anyOf('oif', f.oif.map(BigInt)));
+  r = m.and(r, s.anyOf('proto', f.proto.map(BigInt)));
+  r = m.and(r, s.anyOf('oloc', f.oloc.map(BigInt)));
+  r = m.and(r, patternSet(s, 'src', f.src));
+  if (f.dst !== null) r = m.and(r, patternSet(s, 'dst', f.dst));
+  if (f.odst !== null) r = m.and(r, patternSet(s, 'odst', f.odst));
+  r = m.and(r, patternSet(s, 'dport', f.dport));
+  if (f.odport !== null) r = m.and(r, patternSet(s, 'odport', f.odport));
+  return m.and(r, patternSet(s, 'sport', f.sport));
+}
+
+/** The protocols discovery reports flows for. */
+export const FLOW_PROTOCOLS = [PROTO.tcp, PROTO.udp, PROTO.sctp] as const;

@@ -1,0 +1,154 @@
+/**
+ * Random rulesets and packets for the engine's cross-checks: small pools of addresses, ports and
+ * interfaces so random rules and random packets meet often.
+ */
+import fc from 'fast-check';
+import { parseAddress } from '../../src/engine/addr.ts';
+import type { Concrete } from '../../src/engine/interpret.ts';
+import type { MatchOption, Target } from '../../src/model/ruleset.ts';
+import { firstPacket } from './crosscheck.ts';
+import { o, ruleset, t, type ChainSpec, type RuleSpec } from './build.ts';
+
+export const CIDRS = [
+  '203.0.113.1',
+  '203.0.113.0/24',
+  '172.17.0.2',
+  '172.17.0.0/16',
+  '10.0.0.0/8',
+  '0.0.0.0/1',
+  '127.0.0.1',
+];
+export const IFACES = ['eth0', 'docker0', 'veth+', 'lo', 'wlan0', 'docker+'];
+export const PORTS = [22, 53, 80, 443, 8080];
+
+export const optionArb: fc.Arbitrary<MatchOption> = fc.oneof(
+  fc.constantFrom(...CIDRS).map((c) => o.src(c)),
+  fc.constantFrom(...CIDRS).map((c) => o.dst(c)),
+  fc.constantFrom(...IFACES).map((i) => o.in(i)),
+  fc.constantFrom(...IFACES).map((i) => o.out(i)),
+  fc.constantFrom('tcp' as const, 'udp' as const, 'icmp' as const).map((p) => o.proto(p)),
+  fc
+    .tuple(fc.constantFrom(...PORTS), fc.integer({ min: 0, max: 500 }))
+    .map(([p, w]) => o.dport(p, p + w)),
+  fc.constantFrom(...PORTS).map((p) => o.sport(p)),
+  fc
+    .subarray(['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED', 'DNAT'] as const, {
+      minLength: 1,
+    })
+    .map((s) => o.ctstate(...s)),
+  fc.constantFrom('172.17.0.2', '203.0.113.1').map((c) => o.origdst(c)),
+  fc.constantFrom(...PORTS).map((p) => o.origdport(p)),
+  fc
+    .constantFrom('LOCAL' as const, 'UNICAST' as const, 'MULTICAST' as const, 'BLACKHOLE' as const)
+    .map((x) => o.addrtype('dst', x)),
+  fc
+    .tuple(fc.constantFrom(0, 1, 0x10), fc.constantFrom(0xff, 0xffffffff))
+    .map(([v, k]) => o.mark(v, k)),
+  fc.constant(o.syn()),
+  fc.constant(o.recent()),
+);
+
+export const maybeNegated = fc.tuple(optionArb, fc.boolean()).map(([x, n]) => (n ? o.not(x) : x));
+
+export function targetArb(kind: 'filter' | 'nat' | 'mangle' | 'raw'): fc.Arbitrary<Target | null> {
+  const common: fc.Arbitrary<Target | null>[] = [
+    fc.constant(t.accept()),
+    fc.constant(t.drop()),
+    fc.constant(t.ret()),
+    fc.constant(t.log()),
+    fc.constant(null),
+    fc.constantFrom('A', 'B', 'C').map((c) => t.jump(c)),
+    fc.constantFrom('A', 'B', 'C').map((c) => t.goto(c)),
+  ];
+  if (kind === 'filter') common.push(fc.constant(t.reject()));
+  if (kind === 'nat') {
+    common.push(
+      fc
+        .tuple(fc.constantFrom('172.17.0.2', '172.17.0.3', '10.1.2.3'), fc.constantFrom(80, 8080))
+        .map(([a, p]) => t.dnat(a, p)),
+      fc.constant(t.redirect(3128)),
+      fc.constant(t.masquerade()),
+    );
+  }
+  if (kind === 'mangle')
+    common.push(
+      fc
+        .tuple(fc.constantFrom(0x1, 0x10, 0x11), fc.constantFrom(0xff, 0x0f, 0))
+        .map(([v, k]) => t.mark(v, k)),
+    );
+  return fc.oneof(...common);
+}
+
+export function chainArb(
+  kind: 'filter' | 'nat' | 'mangle' | 'raw',
+  builtin: boolean,
+): fc.Arbitrary<ChainSpec> {
+  const rule: fc.Arbitrary<RuleSpec> = fc.tuple(
+    fc.array(maybeNegated, { maxLength: 3 }),
+    targetArb(kind),
+  );
+  return fc
+    .tuple(fc.array(rule, { maxLength: 6 }), fc.constantFrom('ACCEPT' as const, 'DROP' as const))
+    .map(([rules, policy]) => (builtin ? { policy, rules } : { rules }));
+}
+
+export const rulesetArb = fc
+  .record({
+    rawPre: chainArb('raw', true),
+    manglePre: chainArb('mangle', true),
+    natPre: chainArb('nat', true),
+    natOut: chainArb('nat', true),
+    natA: chainArb('nat', false),
+    input: chainArb('filter', true),
+    forward: chainArb('filter', true),
+    output: chainArb('filter', true),
+    a: chainArb('filter', false),
+    b: chainArb('filter', false),
+    c: chainArb('filter', false),
+  })
+  .map((r) =>
+    ruleset({
+      raw: { PREROUTING: r.rawPre },
+      mangle: { PREROUTING: r.manglePre },
+      nat: {
+        PREROUTING: r.natPre,
+        OUTPUT: r.natOut,
+        A: r.natA,
+        B: { rules: [] },
+        C: { rules: [] },
+      },
+      filter: { INPUT: r.input, FORWARD: r.forward, OUTPUT: r.output, A: r.a, B: r.b, C: r.c },
+    }),
+  );
+
+export const addr = (a: string): bigint => parseAddress(a, 'ipv4') ?? 0n;
+export const packetArb: fc.Arbitrary<Concrete> = fc
+  .record({
+    iif: fc.constantFrom('eth0', 'docker0', 'veth12', 'lo', 'wlan0', 'dockerx', null),
+    state: fc.constantFrom('NEW', 'NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED' as const),
+    proto: fc.constantFrom(6, 17, 1, 47),
+    src: fc.constantFrom(
+      '203.0.113.7',
+      '172.17.0.2',
+      '10.9.9.9',
+      '192.0.2.1',
+      '127.0.0.1',
+      '224.0.0.5',
+    ),
+    dst: fc.constantFrom(
+      '203.0.113.1',
+      '172.17.0.2',
+      '172.17.0.1',
+      '10.1.2.3',
+      '8.8.8.8',
+      '127.0.0.1',
+      '224.0.0.1',
+      '198.51.100.9',
+    ),
+    sport: fc.constantFrom(22, 80, 40000),
+    dport: fc.constantFrom(...PORTS, 3128, 9999),
+    mark: fc.constantFrom(0, 1, 0x10),
+    // where the context cannot tell, whether the destination is the host's is the packet's
+    loc: fc.boolean(),
+  })
+  .map((r) => firstPacket({ ...r, src: addr(r.src), dst: addr(r.dst) }));
