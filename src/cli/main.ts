@@ -39,6 +39,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/parse.ts')).parse,
   },
   {
+    name: 'plan',
+    summary: 'Write the snapshot a host will have once a Compose project runs on it',
+    load: async () => (await import('./commands/plan.ts')).plan,
+  },
+  {
     name: 'review',
     summary: 'Review a host interactively in the terminal (findings, exposures, chains, tracer)',
     load: async () => (await import('./commands/review.ts')).review,

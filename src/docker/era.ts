@@ -7,6 +7,7 @@ import type { SourceLocation } from '../model/diagnostic.ts';
 import type { EraEvidence, LayoutEra } from '../model/host.ts';
 import type { Ruleset } from '../model/ruleset.ts';
 import { chainOf, rulesOf } from './rules.ts';
+import type { DockerVersion } from './version.ts';
 import { parseDockerVersion } from './version.ts';
 
 export interface EraInput {
@@ -127,6 +128,14 @@ export function detectEra(input: EraInput): EraEvidence {
     });
   }
   return { era, evidence, versionMismatch: crossCheck(era, input.dockerVersion) };
+}
+
+/** The engine version whose defaults are assumed when only the rule layout is known. */
+export function versionForEra(era: LayoutEra): DockerVersion | null {
+  if (era === 'v28') return parseDockerVersion('28.0.0');
+  if (era === 'v29' || era === 'nftables') return parseDockerVersion('29.0.0');
+  if (era === 'classic') return parseDockerVersion('27.0.0');
+  return null;
 }
 
 /** The eras an engine version can produce. */

@@ -22,9 +22,11 @@ export function parseDockerVersion(text: string): DockerVersion | null {
   };
 }
 
-/** True when `version` is at least major.minor. */
-export function atLeast(version: DockerVersion, major: number, minor = 0): boolean {
-  return version.major > major || (version.major === major && version.minor >= minor);
+/** True when `version` is at least major.minor(.patch). */
+export function atLeast(version: DockerVersion, major: number, minor = 0, patch = 0): boolean {
+  if (version.major !== major) return version.major > major;
+  if (version.minor !== minor) return version.minor > minor;
+  return version.patch >= patch;
 }
 
 /** Defaults of the daemon keys dockwall interprets, for a given engine version. */

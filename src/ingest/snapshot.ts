@@ -6,8 +6,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { checkDaemonAgainstHost } from '../docker/daemon-evidence.ts';
-import { detectEra } from '../docker/era.ts';
-import type { DockerVersion } from '../docker/version.ts';
+import { detectEra, versionForEra } from '../docker/era.ts';
 import { daemonDefaults, parseDockerVersion } from '../docker/version.ts';
 import type { Diagnostic } from '../model/diagnostic.ts';
 import { compareDiagnostics, diagnostic, fileLocation } from '../model/diagnostic.ts';
@@ -176,14 +175,6 @@ const ASSUMPTIONS: Partial<Record<SnapshotFileRole, string>> = {
   sysctl: 'IP forwarding assumed on (Docker turns it on); br_netfilter state unknown',
   'nft-ruleset': 'nftables rules outside iptables (if any) are not known',
 };
-
-/** The engine version the daemon defaults are taken for when docker-version.json is missing. */
-function versionForEra(era: string): DockerVersion | null {
-  if (era === 'v28') return parseDockerVersion('28.0.0');
-  if (era === 'v29' || era === 'nftables') return parseDockerVersion('29.0.0');
-  if (era === 'classic') return parseDockerVersion('27.0.0');
-  return null;
-}
 
 /** How an absent file is named in an assumption: `no daemon.json`, `daemon.json could not be read`. */
 function absence(role: SnapshotFileRole, status: SnapshotFile['status'] | undefined): string {
