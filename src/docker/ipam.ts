@@ -13,7 +13,6 @@
 import ipaddr from 'ipaddr.js';
 import type { Family } from '../model/ruleset.ts';
 
-
 function bitsOf(family: Family): number {
   return family === 'ipv4' ? 32 : 128;
 }

@@ -33,11 +33,14 @@ import type {
 } from '../model/host.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { LegacyLink } from './deploy.ts';
+import type { DockerVersion } from './version.ts';
+import { atLeast } from './version.ts';
 import type { Prefix } from './ipam.ts';
 import {
   allocateSubnet,
   contains,
   firstHost,
+  fromBig,
   nextAddress,
   parsePrefix,
   prefixText,
@@ -76,8 +79,8 @@ export interface ComposeHost {
   readonly reserved: readonly string[];
   /** Host ports already bound, `tcp/8080` (for free-port choice). */
   readonly boundPorts: ReadonlySet<string>;
-  /** Docker ≥ 29 no longer reports the default bridge's top-level fields; unused here. */
   readonly userlandProxy: boolean;
+  readonly version: DockerVersion;
 }
 
 interface Ctx {
@@ -437,14 +440,32 @@ function usedOn(net: Network, family: Family, containers: readonly Container[]):
   return [...gw, ...eps];
 }
 
+/** Docker ≤27 gives a container the MAC 02:42 followed by its IPv4 address. */
+function macOf(ipv4: string | null): string | null {
+  if (ipv4 === null) return null;
+  const b = ipv4.split('.').map((x) => Number(x).toString(16).padStart(2, '0'));
+  return ['02', '42', ...b].join(':');
+}
+
+/**
+ * Before 25.0 a default-bridge container's IPv6 address was made from its MAC address
+ * (`fixed-cidr-v6` prefix, MAC in the last 48 bits) rather than allocated.
+ */
+function macDerivedIpv6(prefix: Prefix, mac: string): string {
+  const bytes = mac.split(':').map((x) => BigInt(parseInt(x, 16)));
+  const low = bytes.reduce((acc, b) => (acc << 8n) | b, 0n);
+  return fromBig(prefix.base | low, 'ipv6');
+}
+
 function endpointOn(
   ctx: Ctx,
   net: Network,
   want: { ipv4: string | null; ipv6: string | null },
   all: readonly Container[],
-  daemon: DaemonConfig,
+  host: ComposeHost,
   at: SourceLocation,
 ): Endpoint {
+  const daemon = host.daemon;
   const address = (
     family: Family,
   ): { address: string | null; prefix: number | null; gateway: string | null } => {
@@ -470,7 +491,20 @@ function endpointOn(
     return { address: a, prefix: p.bits, gateway: subnet.gateway };
   };
   const v4 = address('ipv4');
-  const v6 = address('ipv6');
+  const mac = atLeast(host.version, 28) ? null : macOf(v4.address);
+  let v6 = address('ipv6');
+  const v6Subnet = net.subnets.find((s) => s.family === 'ipv6');
+  const v6Prefix = v6Subnet === undefined ? null : parsePrefix(v6Subnet.cidr);
+  if (
+    net.isDefaultBridge &&
+    !atLeast(host.version, 25) &&
+    mac !== null &&
+    v6Prefix !== null &&
+    want.ipv6 === null &&
+    v6Prefix.bits <= 80
+  ) {
+    v6 = { ...v6, address: macDerivedIpv6(v6Prefix, mac) };
+  }
   return {
     network: net.name,
     networkId: net.id,
@@ -480,7 +514,7 @@ function endpointOn(
     ipv6PrefixLength: v6.prefix,
     gateway: v4.gateway,
     gatewayV6: v6.gateway,
-    mac: null,
+    mac,
   };
 }
 
@@ -658,7 +692,7 @@ function planContainer(
       networkMode = { kind: 'none' };
     } else {
       networkMode = { kind: 'bridge', network: defaultBridge.name };
-      const e = endpointOn(ctx, defaultBridge, { ipv4: null, ipv6: null }, others, host.daemon, at);
+      const e = endpointOn(ctx, defaultBridge, { ipv4: null, ipv6: null }, others, host, at);
       endpoints = [e];
       gateway = { net: defaultBridge, endpoint: e };
     }
@@ -701,7 +735,7 @@ function planContainer(
           net,
           { ipv4: w.ipv4Address, ipv6: w.ipv6Address },
           others,
-          host.daemon,
+          host,
           w.location,
         );
         joined.push({

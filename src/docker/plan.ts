@@ -177,6 +177,7 @@ export function planHost(input: PlanInput): PlanResult {
       reserved: reservedPrefixes(base),
       boundPorts: boundPorts(base),
       userlandProxy: daemon.userlandProxy.value,
+      version,
     },
     { profiles: input.profiles },
   );
