@@ -662,7 +662,8 @@ function planContainer(
 ): PlannedContainer {
   const id = plannedId('container', name);
   const at = s.location;
-  const others = existing.filter((c) => c.name !== name);
+  // Addresses of a container being replaced count as used: Docker allocates serially, after them.
+  const others = existing;
   let networkMode: Container['networkMode'];
   let endpoints: Endpoint[] = [];
   let gateway: { net: Network; endpoint: Endpoint } | null = null;

@@ -161,6 +161,8 @@ export interface ComposeReadOptions {
   readonly env: Environment;
   /** `--project-name`; otherwise `name:`, COMPOSE_PROJECT_NAME, then the first file's directory. */
   readonly projectName?: string;
+  /** The first file's directory, absolute (defaults to resolving its path here). */
+  readonly directory?: string;
 }
 
 /** A service or network as one file states it: only the fields that file sets. */
@@ -892,7 +894,10 @@ export function readCompose(
         ? [named.value, named.where]
         : fromEnv !== undefined && fromEnv !== ''
           ? [fromEnv, 'COMPOSE_PROJECT_NAME']
-          : [path.basename(path.dirname(path.resolve(first))), `the directory of ${first}`];
+          : [
+              path.basename(options.directory ?? path.dirname(path.resolve(first))),
+              `the directory of ${first}`,
+            ];
   const name = normaliseProjectName(raw);
   if (name === '') {
     diagnostics.push(
@@ -952,6 +957,7 @@ export async function loadCompose(
   }
   const project = readCompose(files, {
     env: { ...dotEnv, ...options.env },
+    ...(first === undefined ? {} : { directory: path.dirname(path.resolve(options.cwd, first)) }),
     ...(options.projectName === undefined ? {} : { projectName: options.projectName }),
   });
   return { ...project, diagnostics: [...diagnostics, ...project.diagnostics] };

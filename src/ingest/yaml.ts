@@ -20,7 +20,7 @@ export interface YamlReadResult {
 /** Rewrites one string scalar; diagnostics it reports are located at the scalar. */
 export type StringHook = (value: string, location: SourceLocation) => string;
 
-/** Aliases nest at most this deep (a "billion laughs" document must not blow up). */
+/** Aliases nest at most this deep. */
 const MAX_ALIAS_DEPTH = 32;
 const MAX_NODES = 200_000;
 
@@ -51,6 +51,9 @@ export function readYaml(text: string, file: string, hook?: StringHook): YamlRea
     );
   }
   let nodes = 0;
+  // An alias is converted once and shared, so a document of nested aliases (a "billion laughs")
+  // stays as small as it is written.
+  const aliased = new Map<unknown, JsonValue>();
   const convert = (node: unknown, depth: number): JsonValue => {
     nodes += 1;
     const n = node as Node | null;
@@ -68,7 +71,11 @@ export function readYaml(text: string, file: string, hook?: StringHook): YamlRea
         );
         return { kind: 'null', location };
       }
-      return convert(target, depth + 1);
+      const known = aliased.get(target);
+      if (known !== undefined) return known;
+      const value = convert(target, depth + 1);
+      aliased.set(target, value);
+      return value;
     }
     if (isMap(n)) {
       const entries: JsonObjectEntry[] = [];
