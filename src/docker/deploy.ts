@@ -20,7 +20,6 @@ import type {
   PortBinding,
 } from './bridge-firewall.ts';
 import {
-  addClassicLink,
   addClassicNetwork,
   addClassicPorts,
   arrangeClassicUserChain,
@@ -41,7 +40,6 @@ import {
 import type { IptablerVersion } from './iptabler.ts';
 import {
   addIptablerEndpoint,
-  addIptablerLink,
   addIptablerNetwork,
   addIptablerPorts,
   startIptabler,
@@ -54,6 +52,7 @@ import {
   renderNftTable,
   startNftabler,
 } from './nftabler.ts';
+import { addLinkRules } from './iptables-shapes.ts';
 import { publishingEndpoint } from './topology.ts';
 import type { DockerVersion } from './version.ts';
 import { atLeast } from './version.ts';
@@ -232,7 +231,7 @@ function iptablesProgrammer(
       },
       endpoint: () => {},
       ports: (net, bindings) => addClassicPorts(states, fw, net, bindings),
-      link: (net, parentIp, l) => addClassicLink(states, fw, net, parentIp, l.childIp, l.ports),
+      link: (net, parentIp, l) => addLinkRules(states, fw, net, parentIp, l.childIp, l.ports),
     };
   }
   const v = iptablerVersion(input.layout === 'v28' ? 'v28' : 'v29', version);
@@ -256,7 +255,7 @@ function iptablesProgrammer(
     },
     endpoint: (net, ipv4, ipv6) => addIptablerEndpoint(states, fw, net, ipv4, ipv6, v),
     ports: (net, bindings) => addIptablerPorts(states, fw, net, bindings, v),
-    link: (net, parentIp, l) => addIptablerLink(states, fw, net, parentIp, l.childIp, l.ports),
+    link: (net, parentIp, l) => addLinkRules(states, fw, net, parentIp, l.childIp, l.ports),
   };
 }
 

@@ -17,14 +17,15 @@ import type {
   FirewallConfig,
   PortBinding,
 } from './bridge-firewall.ts';
-import {
-  familyOfAddress,
-  isLoopbackAddress,
-  isUnspecified,
-  joinHostPort,
-  parseFwMark,
-} from './bridge-firewall.ts';
+import { familyOfAddress, isLoopbackAddress, parseFwMark } from './bridge-firewall.ts';
 import type { IptablesState } from './iptables-state.ts';
+import {
+  dnatRule,
+  enabledFamilies,
+  hairpinMasqueradeRule,
+  natJumpRules,
+  openPortRule,
+} from './iptables-shapes.ts';
 import {
   append,
   canonicalRule,
@@ -44,36 +45,20 @@ const ISOLATION_1 = 'DOCKER-ISOLATION-STAGE-1';
 const ISOLATION_2 = 'DOCKER-ISOLATION-STAGE-2';
 const INTERNAL = 'DOCKER-INTERNAL';
 
-function families(states: FamilyStates, config: FirewallConfig) {
-  const out: { state: IptablesState; v6: boolean }[] = [];
-  if (config.ipv4) out.push({ state: states.ipv4, v6: false });
-  if (config.ipv6) out.push({ state: states.ipv6, v6: true });
-  return out;
-}
-
 /** `setupIPChains`: the chains and jumps the bridge driver creates when it starts. */
 export function startIptabler(
   states: FamilyStates,
   config: FirewallConfig,
   version: IptablerVersion,
 ): void {
-  for (const { state, v6 } of families(states, config)) {
+  for (const { state, v6 } of enabledFamilies(states, config)) {
     newChain(state, 'nat', 'DOCKER');
     for (const chain of ['DOCKER', 'DOCKER-FORWARD', 'DOCKER-BRIDGE', 'DOCKER-CT']) {
       newChain(state, 'filter', chain);
     }
     const middle = version.era === 'v29' ? [INTERNAL] : [ISOLATION_1, ISOLATION_2];
     for (const chain of middle) newChain(state, 'filter', chain);
-    append(state, 'nat', 'PREROUTING', '-m addrtype --dst-type LOCAL -j DOCKER');
-    append(
-      state,
-      'nat',
-      'OUTPUT',
-      canonicalRule(
-        { d: config.hairpin ? undefined : v6 ? '!::1/128' : '!127.0.0.0/8' },
-        '-m addrtype --dst-type LOCAL -j DOCKER',
-      ),
-    );
+    natJumpRules(state, config.hairpin, v6);
     // Re-inserted at the top in reverse order: CT, then INTERNAL / STAGE-1, then BRIDGE.
     ensureJump(state, 'filter', 'FORWARD', 'DOCKER-FORWARD');
     ensureJump(state, 'filter', 'DOCKER-FORWARD', 'DOCKER-BRIDGE');
@@ -96,7 +81,7 @@ export function addIptablerNetwork(
   net: BridgeNetworkConfig,
   version: IptablerVersion,
 ): void {
-  for (const { state, v6 } of families(states, config)) {
+  for (const { state, v6 } of enabledFamilies(states, config)) {
     const fam = familyConfig(net, v6);
     if (fam.prefix === null) continue;
     if (net.internal) internalNetworkRules(state, net, fam.prefix, v6, version);
@@ -310,85 +295,10 @@ export function addIptablerPorts(
     // A host-IPv6 → container-IPv4 binding is served by docker-proxy: no rules.
     if (familyOfAddress(b.containerIp) !== familyOfAddress(b.hostIp)) continue;
     if (b.hostPort !== 0) {
-      append(
-        state,
-        'nat',
-        'DOCKER',
-        canonicalRule(
-          {
-            s: v6 ? '!fe80::/10' : undefined,
-            d: isUnspecified(b.hostIp) ? undefined : b.hostIp,
-            i: config.hairpin ? undefined : `!${net.ifName}`,
-            p: b.protocol,
-          },
-          `${port(b.hostPort)} -j DNAT --to-destination ${joinHostPort(b.containerIp, b.containerPort)}`,
-        ),
-      );
-      if (config.hairpin) {
-        append(
-          state,
-          'nat',
-          'POSTROUTING',
-          canonicalRule(
-            { s: b.containerIp, d: b.containerIp, p: b.protocol },
-            `${port(b.containerPort)} -j MASQUERADE`,
-          ),
-        );
-      }
+      const dnat = dnatRule(b, net.ifName, { hairpin: config.hairpin, skipLinkLocal: v6 });
+      append(state, 'nat', 'DOCKER', dnat);
+      if (config.hairpin) append(state, 'nat', 'POSTROUTING', hairpinMasqueradeRule(b));
     }
-    if (!fam.unprotected) {
-      insert(
-        state,
-        'filter',
-        'DOCKER',
-        canonicalRule(
-          { d: b.containerIp, i: `!${net.ifName}`, o: net.ifName, p: b.protocol },
-          `${port(b.containerPort)} -j ACCEPT`,
-        ),
-      );
-    }
+    if (!fam.unprotected) insert(state, 'filter', 'DOCKER', openPortRule(b, net.ifName));
   }
-}
-
-/** Legacy `--link` between two containers on the default bridge (icc off): per-port holes. */
-export function addIptablerLink(
-  states: FamilyStates,
-  config: FirewallConfig,
-  net: BridgeNetworkConfig,
-  parentIp: string,
-  childIp: string,
-  ports: readonly { readonly port: number; readonly protocol: string }[],
-): void {
-  if (!config.ipv4) return;
-  for (const p of ports) linkRules(states.ipv4, net.ifName, parentIp, childIp, p, 'append');
-}
-
-/** The two ACCEPT rules of one linked port (the same in every era; ≤27 inserts them). */
-export function linkRules(
-  state: IptablesState,
-  br: string,
-  parentIp: string,
-  childIp: string,
-  p: { readonly port: number; readonly protocol: string },
-  how: 'append' | 'insert',
-): void {
-  const add = how === 'append' ? append : insert;
-  add(
-    state,
-    'filter',
-    'DOCKER',
-    canonicalRule(
-      { s: parentIp, d: childIp, i: br, o: br, p: p.protocol },
-      `${portMatch(p.protocol, 'dport', p.port)} -j ACCEPT`,
-    ),
-  );
-  add(
-    state,
-    'filter',
-    'DOCKER',
-    canonicalRule(
-      { s: childIp, d: parentIp, i: br, o: br, p: p.protocol },
-      `${portMatch(p.protocol, 'sport', p.port)} -j ACCEPT`,
-    ),
-  );
 }

@@ -11,32 +11,23 @@ import type {
   FirewallConfig,
   PortBinding,
 } from './bridge-firewall.ts';
-import { familyOfAddress, isUnspecified, joinHostPort } from './bridge-firewall.ts';
+import { familyOfAddress } from './bridge-firewall.ts';
 import type { IptablesState } from './iptables-state.ts';
+import { append, canonicalRule, ensureJump, exists, insert, newChain } from './iptables-state.ts';
 import {
-  append,
-  canonicalRule,
-  ensureJump,
-  exists,
-  insert,
-  newChain,
-  portMatch,
-} from './iptables-state.ts';
-import { linkRules } from './iptabler.ts';
+  dnatRule,
+  enabledFamilies,
+  hairpinMasqueradeRule,
+  natJumpRules,
+  openPortRule,
+} from './iptables-shapes.ts';
 
 const ISOLATION_1 = 'DOCKER-ISOLATION-STAGE-1';
 const ISOLATION_2 = 'DOCKER-ISOLATION-STAGE-2';
 
-function enabled(states: FamilyStates, config: FirewallConfig) {
-  const out: { state: IptablesState; v6: boolean }[] = [];
-  if (config.ipv4) out.push({ state: states.ipv4, v6: false });
-  if (config.ipv6) out.push({ state: states.ipv6, v6: true });
-  return out;
-}
-
 /** `setupIPChains`: DOCKER in nat and filter, the isolation chains ending in RETURN. */
 export function startClassic(states: FamilyStates, config: FirewallConfig): void {
-  for (const { state, v6 } of enabled(states, config)) {
+  for (const { state, v6 } of enabledFamilies(states, config)) {
     newChain(state, 'nat', 'DOCKER');
     newChain(state, 'filter', 'DOCKER');
     newChain(state, 'filter', ISOLATION_1);
@@ -59,7 +50,7 @@ export function addClassicNetwork(
   config: FirewallConfig,
   net: BridgeNetworkConfig,
 ): void {
-  for (const { state, v6 } of enabled(states, config)) {
+  for (const { state, v6 } of enabledFamilies(states, config)) {
     const fam = v6 ? net.v6 : net.v4;
     if (fam.prefix === null) continue;
     if (net.internal) internalRules(state, net, fam.prefix, v6);
@@ -68,7 +59,7 @@ export function addClassicNetwork(
   }
   if (net.internal) return;
   // IPv6 first, as isolateNetwork does.
-  for (const { state } of [...enabled(states, config)].reverse()) {
+  for (const { state } of [...enabledFamilies(states, config)].reverse()) {
     insert(
       state,
       'filter',
@@ -131,16 +122,7 @@ function externalRules(
   setIcc(state, br, net.icc);
   insert(state, 'filter', 'FORWARD', canonicalRule({ i: br, o: `!${br}` }, '-j ACCEPT'));
   // ProgramChain (nat): the PREROUTING and OUTPUT jumps, once.
-  append(state, 'nat', 'PREROUTING', '-m addrtype --dst-type LOCAL -j DOCKER');
-  append(
-    state,
-    'nat',
-    'OUTPUT',
-    canonicalRule(
-      { d: config.hairpin ? undefined : v6 ? '!::1/128' : '!127.0.0.0/8' },
-      '-m addrtype --dst-type LOCAL -j DOCKER',
-    ),
-  );
+  natJumpRules(state, config.hairpin, v6);
   // ProgramChain (filter): the bridge's jump to DOCKER, then its conntrack ACCEPT above it.
   insert(state, 'filter', 'FORWARD', canonicalRule({ o: br }, '-j DOCKER'));
   insert(
@@ -164,54 +146,14 @@ export function addClassicPorts(
     if (familyOfAddress(b.hostIp) !== familyOfAddress(b.containerIp)) continue;
     if (!(v6 ? config.ipv6 : config.ipv4)) continue;
     const state = v6 ? states.ipv6 : states.ipv4;
-    const port = (n: number) => portMatch(b.protocol, 'dport', n);
     if (b.hostPort !== 0) {
-      append(
-        state,
-        'nat',
-        'DOCKER',
-        canonicalRule(
-          {
-            d: isUnspecified(b.hostIp) ? undefined : b.hostIp,
-            i: config.hairpin ? undefined : `!${net.ifName}`,
-            p: b.protocol,
-          },
-          `${port(b.hostPort)} -j DNAT --to-destination ${joinHostPort(b.containerIp, b.containerPort)}`,
-        ),
-      );
-      append(
-        state,
-        'nat',
-        'POSTROUTING',
-        canonicalRule(
-          { s: b.containerIp, d: b.containerIp, p: b.protocol },
-          `${port(b.containerPort)} -j MASQUERADE`,
-        ),
-      );
+      const dnat = dnatRule(b, net.ifName, { hairpin: config.hairpin, skipLinkLocal: false });
+      append(state, 'nat', 'DOCKER', dnat);
+      // ≤27 masquerades a container's hairpin to its own port whether or not the proxy runs.
+      append(state, 'nat', 'POSTROUTING', hairpinMasqueradeRule(b));
     }
-    append(
-      state,
-      'filter',
-      'DOCKER',
-      canonicalRule(
-        { d: b.containerIp, i: `!${net.ifName}`, o: net.ifName, p: b.protocol },
-        `${port(b.containerPort)} -j ACCEPT`,
-      ),
-    );
+    append(state, 'filter', 'DOCKER', openPortRule(b, net.ifName));
   }
-}
-
-/** Legacy `--link`: the child's exposed ports opened to the parent, appended to DOCKER. */
-export function addClassicLink(
-  states: FamilyStates,
-  config: FirewallConfig,
-  net: BridgeNetworkConfig,
-  parentIp: string,
-  childIp: string,
-  ports: readonly { readonly port: number; readonly protocol: string }[],
-): void {
-  if (!config.ipv4) return;
-  for (const p of ports) linkRules(states.ipv4, net.ifName, parentIp, childIp, p, 'append');
 }
 
 /**

@@ -183,6 +183,10 @@ function report(
   ctx.diagnostics.push(diagnostic(code, severity, message, location));
 }
 
+function unknownKey(ctx: Ctx, what: string, kind: string, location: SourceLocation): void {
+  report(ctx, 'warning', `${what} is not ${kind}; ignored`, location, 'compose-unknown-key');
+}
+
 function kindName(v: JsonValue): string {
   return v.kind === 'object' ? 'a mapping' : v.kind === 'array' ? 'a list' : `a ${v.kind}`;
 }
@@ -368,13 +372,7 @@ function longPort(ctx: Ctx, v: JsonObject, where: string): ComposePort | null {
   const location = startOf(v.location);
   for (const e of v.entries) {
     if (!LONG_PORT_KEYS.has(e.key) && !e.key.startsWith('x-')) {
-      report(
-        ctx,
-        'warning',
-        `${where}: "${e.key}" is not a port key; ignored`,
-        e.keyLocation,
-        'compose-unknown-key',
-      );
+      unknownKey(ctx, `${where}: "${e.key}"`, 'a port key', e.keyLocation);
     }
   }
   const get = (k: string) => v.entries.find((e) => e.key === k)?.value;
@@ -511,13 +509,7 @@ function readServiceNetworks(ctx: Ctx, v: JsonValue, where: string): ComposeServ
           break;
         default:
           if (!f.key.startsWith('x-')) {
-            report(
-              ctx,
-              'warning',
-              `${at} is not a service network key; ignored`,
-              f.keyLocation,
-              'compose-unknown-key',
-            );
+            unknownKey(ctx, at, 'a service network key', f.keyLocation);
           }
       }
     }
@@ -605,13 +597,7 @@ function readService(ctx: Ctx, name: string, v: JsonValue): Stated<ComposeServic
         break;
       default:
         if (!SERVICE_KEYS.has(e.key) && !e.key.startsWith('x-')) {
-          report(
-            ctx,
-            'warning',
-            `${at} is not a Compose service key; ignored`,
-            e.keyLocation,
-            'compose-unknown-key',
-          );
+          unknownKey(ctx, at, 'a Compose service key', e.keyLocation);
         }
     }
   }
@@ -656,13 +642,7 @@ function readIpam(ctx: Ctx, v: JsonValue, where: string): ComposeIpamConfig[] {
         out.push({ subnet: get('subnet'), gateway: get('gateway'), ipRange: get('ip_range') });
       }
     } else if (e.key !== 'options' && !e.key.startsWith('x-')) {
-      report(
-        ctx,
-        'warning',
-        `${where}.${e.key} is not an ipam key; ignored`,
-        e.keyLocation,
-        'compose-unknown-key',
-      );
+      unknownKey(ctx, `${where}.${e.key}`, 'an ipam key', e.keyLocation);
     }
   }
   return out;
@@ -714,13 +694,7 @@ function readNetwork(ctx: Ctx, key: string, v: JsonValue): Stated<ComposeNetwork
         break;
       default:
         if (!NETWORK_KEYS.has(e.key) && !e.key.startsWith('x-')) {
-          report(
-            ctx,
-            'warning',
-            `${at} is not a Compose network key; ignored`,
-            e.keyLocation,
-            'compose-unknown-key',
-          );
+          unknownKey(ctx, at, 'a Compose network key', e.keyLocation);
         }
     }
   }
@@ -783,13 +757,7 @@ function readFileContent(ctx: Ctx, value: JsonValue | null): FileContent {
         break;
       default:
         if (!TOP_KEYS.has(e.key) && !e.key.startsWith('x-')) {
-          report(
-            ctx,
-            'warning',
-            `"${e.key}" is not a top-level Compose key; ignored`,
-            e.keyLocation,
-            'compose-unknown-key',
-          );
+          unknownKey(ctx, `"${e.key}"`, 'a top-level Compose key', e.keyLocation);
         }
     }
   }

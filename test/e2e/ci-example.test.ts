@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { main } from '../../src/cli/main.ts';
-import type { CommandIo } from '../../src/cli/command.ts';
+import { captureIo } from '../support/plan-scenarios.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -27,21 +27,14 @@ function repository(): string {
 
 /** Runs `dockwall …` command lines (joined by &&) in `cwd`; the exit code of the first failing one. */
 async function runLine(line: string, cwd: string): Promise<{ code: number; err: string }> {
-  let err = '';
-  const io = {
-    stdout: { write: () => true },
-    stderr: { write: (s: string) => ((err += s), true) },
-    stdin: process.stdin,
-    env: {},
-    cwd,
-  } as unknown as CommandIo;
+  const { io, err } = captureIo(cwd);
   for (const command of line.split('&&').map((c) => c.trim())) {
     const [tool, ...args] = command.split(/\s+/);
     expect(tool).toBe('dockwall');
     const code = await main(args, io);
-    if (code !== 0) return { code, err };
+    if (code !== 0) return { code, err: err() };
   }
-  return { code: 0, err };
+  return { code: 0, err: err() };
 }
 
 describe('the CI example', () => {

@@ -58,14 +58,14 @@ export function planScenarios(): PlanScenario[] {
   return out;
 }
 
-export function captureIo(): { io: CommandIo; err: () => string } {
+export function captureIo(cwd = repoRoot): { io: CommandIo; err: () => string } {
   let err = '';
   const io = {
     stdout: { write: () => true },
     stderr: { write: (s: string) => ((err += s), true) },
     stdin: process.stdin,
     env: {},
-    cwd: repoRoot,
+    cwd,
   } as unknown as CommandIo;
   return { io, err: () => err };
 }

@@ -12,7 +12,7 @@ import type { SnapshotFileRole } from '../../model/snapshot.ts';
 import type { Command, CommandIo } from '../command.ts';
 import { parseCommandArgs, UsageError } from '../command.ts';
 import { SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotInputFrom } from '../snapshot-args.ts';
-import { VERSION } from '../version.ts';
+import { VERSION } from '../../version.ts';
 
 const usage = `Usage: dockwall plan BASE --compose FILE [--compose FILE …] [--daemon daemon.json] --out DIR
 
