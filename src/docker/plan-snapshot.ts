@@ -59,18 +59,27 @@ export function planFiles(input: PlanFilesInput): Map<string, string> {
     if (t !== undefined) files.set(FILE[role], t);
   }
 
-  const networks = jsonArray(baseTexts.networks);
-  for (const n of result.createdNetworks) {
-    networks.push(networkInspect(n, result.networkLabels.get(n.name) ?? {}, newContainers));
+  // Inspect files are written only where they describe the whole host: the base had them, or
+  // the host had no Docker before. Otherwise the planned containers alone would read as all the
+  // host has (and the base's own containers' rules as drift).
+  const complete = (role: 'networks' | 'containers') =>
+    baseTexts[role] !== undefined || result.daemonStarted;
+  if (complete('networks')) {
+    const networks = jsonArray(baseTexts.networks);
+    for (const n of result.createdNetworks) {
+      networks.push(networkInspect(n, result.networkLabels.get(n.name) ?? {}, newContainers));
+    }
+    files.set('networks.json', pretty(networks));
   }
-  files.set('networks.json', pretty(networks));
-  const replaced = new Set(result.replaces);
-  const containers = jsonArray(baseTexts.containers).filter((c) => !replaced.has(nameOf(c)));
-  for (const p of result.containers) {
-    const extras: ContainerExtras = { labels: p.labels, command: p.command, links: p.linkNames };
-    containers.push(containerInspect(p.container, allNetworks, extras));
+  if (complete('containers')) {
+    const replaced = new Set(result.replaces);
+    const containers = jsonArray(baseTexts.containers).filter((c) => !replaced.has(nameOf(c)));
+    for (const p of result.containers) {
+      const extras: ContainerExtras = { labels: p.labels, command: p.command, links: p.linkNames };
+      containers.push(containerInspect(p.container, allNetworks, extras));
+    }
+    files.set('containers.json', pretty(containers));
   }
-  files.set('containers.json', pretty(containers));
 
   const bridges = result.createdNetworks.filter((n) => n.bridgeName !== null);
   if (baseTexts['ip-addr'] !== undefined) {

@@ -162,6 +162,13 @@ export function planHost(input: PlanInput): PlanResult {
       'the base has no networks.json: its networks are unknown; only the default bridge (from daemon.json) is kept clear of new subnets',
     );
   }
+  for (const role of ['networks', 'containers'] as const) {
+    if (!daemonStarted && !base.files.some((f) => f.role === role && f.status === 'read')) {
+      assumptions.push(
+        `the base has no ${role}.json: the project's ${role} are not written to one either (alone they would read as all the host has); their rules are planned`,
+      );
+    }
+  }
   const sysctls = base.host.sysctls;
   if (daemonStarted && layout !== 'none' && layout !== 'nftables' && sysctls.ipv4Forward === null) {
     assumptions.push(

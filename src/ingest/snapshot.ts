@@ -176,6 +176,17 @@ const ASSUMPTIONS: Partial<Record<SnapshotFileRole, string>> = {
   'nft-ruleset': 'nftables rules outside iptables (if any) are not known',
 };
 
+/** `planned.assumptions` of a manifest written by `dockwall plan`, as snapshot assumptions. */
+function plannedAssumptions(manifest: Readonly<Record<string, unknown>> | null): Assumption[] {
+  const planned = manifest?.['planned'];
+  if (typeof planned !== 'object' || planned === null) return [];
+  const list = (planned as Record<string, unknown>)['assumptions'];
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((t) =>
+    typeof t === 'string' ? [{ role: 'manifest' as const, text: `planned: ${t}` }] : [],
+  );
+}
+
 /** How an absent file is named in an assumption: `no daemon.json`, `daemon.json could not be read`. */
 function absence(role: SnapshotFileRole, status: SnapshotFile['status'] | undefined): string {
   const name = SNAPSHOT_FILE_NAMES[role][0] ?? role;
@@ -335,6 +346,10 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
           : null,
     };
   });
+
+  // A snapshot written by `dockwall plan` states what the plan chose or guessed; every report
+  // says it like any other assumption.
+  assumptions.push(...plannedAssumptions(manifestResult?.manifest ?? null));
 
   const host: DockerHost = {
     dockerVersion,

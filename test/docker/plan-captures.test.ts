@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseNft } from '../../src/ingest/nft/index.ts';
 import { loadSnapshot } from '../../src/ingest/snapshot.ts';
 import {
   capturesDir,
@@ -50,8 +51,13 @@ describe.skipIf(!existsSync(capturesDir))(
           if (planned === real.replace(/^#.*\n/gm, '')) identical.push(`${s.id} ${file}`);
         }
         if (s.nftables) {
-          expect(read(path.join(dir, 'nft-ruleset.txt'))).toBe(
-            normalisedNft(read(`${s.capture}.nft-ruleset`)),
+          const nft = read(path.join(dir, 'nft-ruleset.txt'));
+          expect(nft).toBe(normalisedNft(read(`${s.capture}.nft-ruleset`)));
+          // The nftables reader takes Docker's planned tables whole.
+          const parsed = parseNft(nft, 'nft-ruleset.txt');
+          expect(parsed.diagnostics).toEqual([]);
+          expect(parsed.ruleset?.tables.map((t) => `${t.nft?.family ?? ''} ${t.name}`)).toEqual(
+            expect.arrayContaining(['ip docker-bridges']),
           );
         }
         const snapshot = await loadSnapshot({ directory: dir });

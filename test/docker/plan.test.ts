@@ -65,6 +65,17 @@ describe('dockwall plan on a host that runs Docker', () => {
         'utf8',
       );
       expect(text(out, 'iptables-save.txt')).toBe(captured.replace(/^#.*\n/gm, ''));
+      // The base names none of its containers: the planned ones alone are not written as if
+      // they were all, and every report says so.
+      expect(existsSync(path.join(out, 'containers.json'))).toBe(false);
+      const planned = await loadSnapshot({ directory: out });
+      expect(planned.assumptions.map((a) => a.text)).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(
+            /^planned: the base has no containers\.json: the project's containers are not written/,
+          ),
+        ]),
+      );
     },
   );
 

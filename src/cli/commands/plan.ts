@@ -134,7 +134,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
       networksCreated: result.createdNetworks.map((n) => n.name),
       containersStarted: result.containers.map((c) => c.container.name),
       containersReplaced: result.replaces,
-      assumptions: [...base.assumptions.map((a) => a.text), ...result.assumptions],
+      assumptions: result.assumptions,
     },
   };
   const files = planFiles({
