@@ -3,11 +3,22 @@
  * their ports, so they collide silently with each other, with published ports and with host
  * listeners; and `-p` on a host-mode container is discarded with only a warning at `docker run`.
  */
+import type { SourceLocation } from '../src/model/diagnostic.ts';
 import type { Container, Listener, Protocol } from '../src/model/host.ts';
 import { familyOfAddress, isWildcard } from '../src/lint/queries.ts';
-import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
+import { defineRule, listOf, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'discarded' | 'hostHost' | 'hostPublished' | 'listenerPublished';
+
+/** A container publishing a host port, on one or more addresses. */
+interface Publisher {
+  readonly name: string;
+  readonly addresses: string[];
+  readonly location: SourceLocation;
+}
+
+/** Other parties listed as related locations, at most this many (the message counts them all). */
+const MAX_RELATED = 20;
 
 interface HostPort {
   readonly container: Container;
@@ -56,9 +67,9 @@ export default defineRule<MessageIds, object>({
       discarded:
         'Container {{container}} uses the host network, so its -p {{mapping}} is discarded: the service listens on host port {{port}}/{{protocol}} directly and only INPUT rules apply to it.',
       hostHost:
-        'Host-network containers {{first}} and {{second}} both serve {{port}}/{{protocol}} on the host; the one that starts second fails to bind (Docker does not check).',
+        'Host-network containers {{containers}} {{each}} serve {{port}}/{{protocol}} on the host; {{loser}} fails to bind (Docker does not check).',
       hostPublished:
-        'Host-network container {{container}} serves {{port}}/{{protocol}}, which container {{other}} publishes on {{address}}; whichever binds second fails, and DNAT sends remote clients to {{other}}.',
+        'Host-network {{hosts}} {{serves}} {{port}}/{{protocol}}, which {{publishers}}; whichever binds second fails, and DNAT sends remote clients to {{targets}}.',
       listenerPublished:
         'Host process {{process}} listens on {{listen}}, and container {{other}} publishes {{address}}:{{port}}/{{protocol}}: remote clients reach the container (DNAT runs before local delivery) while local clients reach {{process}}.',
     },
@@ -91,45 +102,79 @@ export default defineRule<MessageIds, object>({
         }
       },
       end() {
-        const ports = hostMode.flatMap(hostModePorts);
-        for (const [i, a] of ports.entries()) {
-          for (const b of ports.slice(i + 1)) {
-            if (a.container === b.container || a.port !== b.port || a.protocol !== b.protocol)
-              continue;
-            context.report({
-              messageId: 'hostHost',
-              data: {
-                first: a.container.name,
-                second: b.container.name,
-                port: a.port,
-                protocol: a.protocol,
-              },
-              node: b.container,
-              object: { container: b.container.name, port: b.port, protocol: b.protocol },
-              severity: 'error',
-            });
+        // One finding per port: every host-mode container serving it and every container
+        // publishing it, however many (pairs of them would grow with the square).
+        const byPort = new Map<string, { port: number; protocol: Protocol; hosts: Container[] }>();
+        for (const c of hostMode) {
+          for (const hp of hostModePorts(c)) {
+            const key = `${hp.port}/${hp.protocol}`;
+            const group = byPort.get(key) ?? { port: hp.port, protocol: hp.protocol, hosts: [] };
+            group.hosts.push(c);
+            byPort.set(key, group);
           }
-          // One finding per publishing container, with all the addresses it publishes on.
-          const owners = new Map<string, string[]>();
-          for (const { c, p } of published) {
-            if (p.hostPort !== a.port || p.protocol !== a.protocol) continue;
-            owners.set(c.name, [...(owners.get(c.name) ?? []), p.hostIp]);
-          }
-          for (const [other, addresses] of owners) {
-            context.report({
-              messageId: 'hostPublished',
-              data: {
-                container: a.container.name,
-                port: a.port,
-                protocol: a.protocol,
-                other,
-                address: addresses.join(' and '),
-              },
-              node: a.container,
-              object: { container: a.container.name, port: a.port, protocol: a.protocol },
-              severity: 'error',
-            });
-          }
+        }
+        const publishers = new Map<string, Map<string, Publisher>>();
+        for (const { c, p } of published) {
+          const key = `${p.hostPort}/${p.protocol}`;
+          const owners = publishers.get(key) ?? new Map<string, Publisher>();
+          const owner = owners.get(c.name) ?? { name: c.name, addresses: [], location: p.location };
+          owner.addresses.push(p.hostIp);
+          owners.set(c.name, owner);
+          publishers.set(key, owners);
+        }
+        for (const [key, { port, protocol, hosts }] of byPort) {
+          const owners = [...(publishers.get(key)?.values() ?? [])];
+          const [first] = hosts;
+          if (first === undefined || (hosts.length < 2 && owners.length === 0)) continue;
+          const related = [
+            ...hosts.slice(1).map((h) => ({
+              message: `also serves ${key} on the host: host-network container ${h.name}`,
+              location: h.location,
+            })),
+            ...owners.map((o) => ({
+              message: `publishes ${key}: container ${o.name}`,
+              location: o.location,
+            })),
+          ].slice(0, MAX_RELATED);
+          const names = hosts.map((h) => h.name);
+          context.report(
+            owners.length === 0
+              ? {
+                  messageId: 'hostHost',
+                  data: {
+                    containers: listOf(names),
+                    each: hosts.length === 2 ? 'both' : `all ${hosts.length}`,
+                    loser:
+                      hosts.length === 2
+                        ? 'the one that starts second'
+                        : 'each one that starts after the first',
+                    port,
+                    protocol,
+                  },
+                  node: first,
+                  object: { port, protocol },
+                  severity: 'error',
+                  related,
+                }
+              : {
+                  messageId: 'hostPublished',
+                  data: {
+                    hosts: `${hosts.length === 1 ? 'container' : 'containers'} ${listOf(names)}`,
+                    serves: hosts.length === 1 ? 'serves' : 'serve',
+                    publishers:
+                      owners.length === 1
+                        ? `container ${owners[0]?.name ?? ''} publishes on ${owners[0]?.addresses.join(' and ') ?? ''}`
+                        : `containers ${listOf(owners.map((o) => `${o.name} (on ${o.addresses.join(' and ')})`))} publish`,
+                    targets: listOf(owners.map((o) => o.name)),
+                    port,
+                    protocol,
+                  },
+                  node: first,
+                  object: { port, protocol },
+                  severity: 'error',
+                  related,
+                },
+          );
         }
         // A non-Docker listener on a published port: only meaningful when we know the process.
         const others = host.listeners.filter(
@@ -139,10 +184,8 @@ export default defineRule<MessageIds, object>({
           for (const { c, p } of published) {
             if (p.hostPort !== l.port || p.protocol !== l.protocol) continue;
             if (!bindsOverlap(l.address, p.hostIp)) continue;
-            const hostModeOwner = hostMode.some((h) =>
-              hostModePorts(h).some((hp) => hp.port === l.port && hp.protocol === l.protocol),
-            );
-            if (hostModeOwner) continue; // already reported as hostPublished
+            // A host-mode container on this port: already reported as hostPublished.
+            if (byPort.has(`${l.port}/${l.protocol}`)) continue;
             context.report({
               messageId: 'listenerPublished',
               data: {

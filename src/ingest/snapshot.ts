@@ -239,7 +239,8 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
     };
     if (read === undefined || read.status !== 'read') return unused(read?.status ?? 'missing');
     const result = load(read.text, read.path);
-    diagnostics.push(...result.diagnostics);
+    // A loop, not push(...): a garbage file gives millions, more than a call takes arguments.
+    for (const d of result.diagnostics) diagnostics.push(d);
     if (!usable(result)) return unused('invalid');
     const broken = result.diagnostics.some((d) => d.code === 'invalid-json');
     files.push({ role, path: read.path, status: broken ? 'invalid' : 'read' });

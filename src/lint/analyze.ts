@@ -19,7 +19,7 @@ import { computeExposures } from './exposures.ts';
 import { applyIgnores } from './ignores.ts';
 import { evaluatePolicy } from './policy.ts';
 import type { RuleModule } from './rule.ts';
-import { compareFindings, runRules } from './runner.ts';
+import { compareFindings, runRules, severityRank } from './runner.ts';
 
 export interface AnalyzeOptions {
   /** The rules to run: the registry (`RULES`) or a part of it. */
@@ -60,7 +60,7 @@ function buildEngine(
   if (given !== undefined) return given;
   try {
     const built = createLintEngine(snapshot);
-    diagnostics.push(...built.diagnostics);
+    for (const d of built.diagnostics) diagnostics.push(d);
     return built.engine;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -159,7 +159,7 @@ function analyzeOrThrow(
       progress(`rule ${id}`),
     );
     ruleCount = run.ran.length;
-    diagnostics.push(...run.diagnostics);
+    for (const d of run.diagnostics) diagnostics.push(d);
     findings = run.findings;
     if (config.policy !== null) {
       const trace = engine === null ? undefined : (p: Packet) => engine.trace(p);
@@ -169,7 +169,7 @@ function analyzeOrThrow(
     const ignored = applyIgnores(findings, config.ignores, today);
     findings = ignored.findings;
     found = findings;
-    diagnostics.push(...ignored.diagnostics);
+    for (const d of ignored.diagnostics) diagnostics.push(d);
     if (options.baseline !== undefined && options.baseline !== null) {
       const b = applyBaseline(findings, options.baseline);
       findings = b.findings;
@@ -178,8 +178,9 @@ function analyzeOrThrow(
   }
 
   findings.sort(compareFindings);
-  const kept = withoutCoveredDiagnostics(diagnostics, found);
-  kept.sort(compareDiagnostics);
+  const kept = capDiagnostics(
+    withoutCoveredDiagnostics(diagnostics, found).sort(compareDiagnostics),
+  );
   const active = findings.filter((f) => f.suppressed === undefined);
   return {
     ...resultHeader(snapshot),
@@ -226,8 +227,51 @@ function withoutCoveredDiagnostics(
   const at = (l: { file: string; line: number; column: number }): string =>
     `${l.file}:${l.line}:${l.column}`;
   const found = new Set(findings.map((f) => `${f.ruleId}@${at(f.location)}`));
+  // A rule whose output was capped restates the rest in its "and N more" finding.
+  const capped = new Set(findings.filter((f) => f.object.more !== undefined).map((f) => f.ruleId));
   return diagnostics.filter((d) => {
     const rule = COVERED_BY_RULES[d.code];
-    return rule === undefined || !found.has(`${rule}@${at(d.location)}`);
+    return rule === undefined || (!capped.has(rule) && !found.has(`${rule}@${at(d.location)}`));
   });
+}
+
+/** Diagnostics listed per code and file; beyond it they are counted (a garbage file has many). */
+export const DIAGNOSTICS_PER_KIND = 200;
+
+/**
+ * At most DIAGNOSTICS_PER_KIND diagnostics of one code in one file, the first in file order; the
+ * rest become one "and N more" diagnostic at their highest severity (so the exit code is the
+ * same). Takes and returns the list sorted.
+ */
+function capDiagnostics(sorted: readonly Diagnostic[]): Diagnostic[] {
+  const groups = new Map<string, { shown: number; hidden: Diagnostic[] }>();
+  const out: Diagnostic[] = [];
+  for (const d of sorted) {
+    const key = `${d.code}\u0000${d.location.file}`;
+    const group = groups.get(key) ?? { shown: 0, hidden: [] };
+    groups.set(key, group);
+    if (group.shown < DIAGNOSTICS_PER_KIND) {
+      group.shown += 1;
+      out.push(d);
+    } else {
+      group.hidden.push(d);
+    }
+  }
+  for (const { hidden } of groups.values()) {
+    const first = hidden[0];
+    if (first === undefined) continue;
+    const severity = hidden.reduce<Severity>(
+      (worst, d) => (severityRank(d.severity) < severityRank(worst) ? d.severity : worst),
+      'note',
+    );
+    out.push(
+      diagnostic(
+        first.code,
+        severity,
+        `…and ${hidden.length} more '${first.code}' diagnostics in this file from here on, not listed (dockwall lists at most ${DIAGNOSTICS_PER_KIND} of a kind per file)`,
+        first.location,
+      ),
+    );
+  }
+  return out.sort(compareDiagnostics);
 }

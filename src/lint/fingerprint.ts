@@ -15,6 +15,7 @@ const OBJECT_KEYS = [
   'rule',
   'address',
   'setting',
+  'more',
 ] as const;
 
 /** `container=web,port=8080,…` in a fixed key order. */

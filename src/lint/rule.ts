@@ -113,3 +113,19 @@ export function formatMessage(
     return value === undefined ? whole : String(value);
   });
 }
+
+/** Names listed in a message at most; the rest are counted. */
+export const LIST_LIMIT = 10;
+
+/**
+ * Items as an English list — `a`, `a and b`, `a, b and c` — with at most `max` named and the
+ * rest counted (`a, b, c and 297 more`), so a message stays short however many parties a
+ * finding has.
+ */
+export function listOf(items: readonly string[], max: number = LIST_LIMIT): string {
+  const shown = items.length > max ? items.slice(0, max) : [...items];
+  const rest = items.length - shown.length;
+  if (rest > 0) return `${shown.join(', ')} and ${rest} more`;
+  if (shown.length <= 1) return shown.join('');
+  return `${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1] ?? ''}`;
+}

@@ -2,9 +2,13 @@
  * Runs the registered rules over a snapshot: merges options, applies severity overrides, walks
  * the model in a stable order calling each rule's listeners, and turns reports into findings.
  * A rule that throws becomes an `internal-rule-error` diagnostic; the other rules still run.
+ * Each rule lists at most FINDINGS_PER_RULE findings, the most severe first come; the rest are
+ * counted in one "and N more" finding at their highest severity, so a hostile host can flood
+ * neither a report nor memory, and the exit code still sees the worst.
  */
 import type { Exposure, Finding } from '../model/audit.ts';
 import type { Diagnostic, Severity } from '../model/diagnostic.ts';
+import type { Certainty } from '../model/trace.ts';
 import { diagnostic, fileLocation } from '../model/diagnostic.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { ResolvedConfig } from './config-types.ts';
@@ -48,6 +52,9 @@ export function walk(snapshot: Snapshot, listeners: RuleListeners): void {
   listeners.end?.();
 }
 
+/** Findings listed per rule; beyond it they are counted, not kept. */
+export const FINDINGS_PER_RULE = 500;
+
 export function runRules(
   snapshot: Snapshot,
   rules: Readonly<Record<string, RuleModule>>,
@@ -79,6 +86,10 @@ export function runRules(
     }
     onRule?.(id);
     const options = { ...rule.meta.defaultOptions, ...(config.rules[id]?.options ?? {}) };
+    // The same object reported twice (e.g. once per family walk) counts once.
+    const seen = new Set<string>();
+    const listed: Finding[] = [];
+    const beyond = { count: 0, severity: 'note' as Severity, certainty: 'possible' as Certainty };
     const report = (d: ReportDescriptor<string>): void => {
       const template = rule.meta.messages[d.messageId] ?? d.messageId;
       const location = d.node.location;
@@ -96,7 +107,26 @@ export function runRules(
         related: d.related ?? [],
         fingerprint: fingerprint(id, d.object, location.file),
       };
-      findings.push(finding);
+      const key = `${finding.fingerprint}\u0000${finding.message}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      if (listed.length < FINDINGS_PER_RULE) {
+        listed.push(finding);
+        return;
+      }
+      // Full: a more severe finding takes the place of the last of the least severe.
+      let worst = listed.length - 1;
+      for (let i = listed.length - 1; i >= 0; i -= 1) {
+        if (rankOf(listed[i]) > rankOf(listed[worst])) worst = i;
+      }
+      let left = finding;
+      if (rankOf(finding) < rankOf(listed[worst])) {
+        left = listed[worst] as Finding;
+        listed[worst] = finding;
+      }
+      beyond.count += 1;
+      if (rankOf(left) < SEVERITY_RANK[beyond.severity]) beyond.severity = left.severity;
+      if (left.certainty === 'certain') beyond.certainty = 'certain';
     };
     try {
       const listeners = rule.create({
@@ -125,21 +155,36 @@ export function runRules(
         ),
       );
     }
+    // What a failing rule reported before it failed is kept, like the rest.
+    findings.push(...listed);
+    if (beyond.count > 0) findings.push(moreFinding(id, beyond, anchor));
   }
-  return { findings: dedupe(findings), diagnostics, ran };
+  return { findings, diagnostics, ran };
 }
 
-/** The same rule reporting the same object twice (e.g. once per family walk) counts once. */
-function dedupe(findings: readonly Finding[]): Finding[] {
-  const seen = new Set<string>();
-  const out: Finding[] = [];
-  for (const f of findings) {
-    const key = `${f.fingerprint}\u0000${f.message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(f);
-  }
-  return out;
+function rankOf(finding: Finding | undefined): number {
+  return finding === undefined ? Infinity : SEVERITY_RANK[finding.severity];
+}
+
+/** The "and N more" finding that stands for what a rule reported beyond FINDINGS_PER_RULE. */
+function moreFinding(
+  id: string,
+  beyond: { readonly count: number; readonly severity: Severity; readonly certainty: Certainty },
+  anchor: string,
+): Finding {
+  const object = { more: beyond.count };
+  return {
+    ruleId: id,
+    severity: beyond.severity,
+    message: `…and ${beyond.count} more ${beyond.count === 1 ? 'finding' : 'findings'} of this rule, not listed (dockwall lists at most ${FINDINGS_PER_RULE} per rule)`,
+    location: fileLocation(anchor),
+    object,
+    certainty: beyond.certainty,
+    witness: null,
+    trace: [],
+    related: [],
+    fingerprint: fingerprint(id, object, anchor),
+  };
 }
 
 const SEVERITY_RANK: Readonly<Record<Severity, number>> = { error: 0, warning: 1, note: 2 };

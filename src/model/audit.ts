@@ -46,6 +46,11 @@ export interface FindingObject {
   readonly address?: string;
   /** A daemon.json key (`userland-proxy`), for findings about daemon settings. */
   readonly setting?: string;
+  /**
+   * Set on the runner's "and N more" finding: how many findings of the rule it stands for
+   * (beyond the ones listed). Part of the fingerprint, so a baseline notices when it grows.
+   */
+  readonly more?: number;
 }
 
 export interface Finding {
