@@ -1,24 +1,99 @@
 #!/bin/sh
 # dockwall snapshot collector (POSIX sh, no dependencies beyond the tools it reads from).
 #
-#   sh collect.sh [OUT_DIR]        (as root on the Docker host)
+#   sh collect.sh [--force] [--keep-env] [OUT_DIR]        (as root on the Docker host)
 #
 # Writes the snapshot directory dockwall reads: rulesets, daemon.json, docker inspect output,
 # addresses, routes, listeners, sysctls, and manifest.json saying what was missing and why.
 # It only runs read-only commands; it never changes the host. A missing tool, permission or
 # daemon is recorded in manifest.json and never stops the collection. Nothing is sent anywhere.
+#
+# It runs as root where others may have prepared the ground, so: OUT_DIR must be new or empty
+# (--force replaces an earlier snapshot in it: its snapshot files are removed, nothing else is
+# touched); the directory gets mode 0700 and every file 0600; no file is written through a link
+# (noclobber, in a directory only we can write); containers' environment variables (passwords)
+# are left out of containers.json unless --keep-env. Exit status: 0 written, 2 the directory was
+# refused or no ruleset could be read.
 set -u
+umask 077
 
-OUT=${1:-dockwall-snapshot-$(hostname 2>/dev/null || echo host)-$(date -u +%Y%m%dT%H%M%SZ)}
-mkdir -p "$OUT" || { echo "collect.sh: cannot create $OUT" >&2; exit 2; }
+usage() {
+  cat <<'USAGE'
+Usage: sh collect.sh [--force] [--keep-env] [OUT_DIR]       (as root on the Docker host)
+
+Writes a dockwall snapshot directory (default ./dockwall-snapshot-<host>-<UTC time>), which must
+be new or empty. Mode 0700 for the directory, 0600 for each file; containers' environment
+variables are left out of containers.json.
+
+  --force      collect into a directory holding an earlier snapshot (its snapshot files are
+               removed first; nothing else is touched)
+  --keep-env   keep containers' environment variables (Config.Env)
+
+Exit status: 0 written; 2 the directory was refused, or no ruleset could be read (not root?).
+USAGE
+}
+
+FORCE=0
+KEEP_ENV=0
+OUT=""
+for arg in "$@"; do
+  case $arg in
+    --force) FORCE=1 ;;
+    --keep-env) KEEP_ENV=1 ;;
+    -h | --help) usage; exit 0 ;;
+    -*) echo "collect.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
+    *)
+      [ -z "$OUT" ] || { echo "collect.sh: one OUT_DIR only" >&2; exit 2; }
+      OUT=$arg
+      ;;
+  esac
+done
+[ -n "$OUT" ] || OUT=dockwall-snapshot-$(hostname 2>/dev/null || echo host)-$(date -u +%Y%m%dT%H%M%SZ)
+
+refuse() { echo "collect.sh: $1" >&2; exit 2; }
+
+# The names a snapshot directory may hold (and our scratch file).
+SNAPSHOT_NAMES="iptables-save.txt ip6tables-save.txt nft-ruleset.json nft-ruleset.txt daemon.json
+networks.json containers.json listeners.txt ip-addr.json ip-route.json sysctl.txt
+docker-version.json manifest.json .collect-stderr"
+
+is_snapshot_name() {
+  for n in $SNAPSHOT_NAMES; do [ "$n" = "$1" ] && return 0; done
+  return 1
+}
+
+if [ -L "$OUT" ]; then
+  refuse "$OUT is a symbolic link; give a new directory"
+elif [ -e "$OUT" ]; then
+  [ -d "$OUT" ] || refuse "$OUT exists and is not a directory"
+  owner=$(ls -ldn "$OUT" | awk '{ print $3 }')
+  [ "$owner" = "$(id -u)" ] || refuse "$OUT belongs to another user; give a new directory"
+  # Every entry, dot files included ("$OUT"/.[!.]* and ..?* cover names starting with a dot).
+  for entry in "$OUT"/* "$OUT"/.[!.]* "$OUT"/..?*; do
+    [ -e "$entry" ] || [ -L "$entry" ] || continue
+    [ "$FORCE" -eq 1 ] || refuse "$OUT is not empty; give a new directory, or --force to replace the snapshot in it"
+    is_snapshot_name "${entry##*/}" || refuse "$OUT holds files that are not part of a snapshot (${entry##*/}); give a new directory"
+  done
+  for n in $SNAPSHOT_NAMES; do
+    # rm removes a planted link itself, never its target.
+    if [ -e "$OUT/$n" ] || [ -L "$OUT/$n" ]; then rm -f "$OUT/$n" || refuse "cannot remove $OUT/$n"; fi
+  done
+else
+  mkdir -p "$OUT" || refuse "cannot create $OUT"
+fi
+chmod 700 "$OUT" || refuse "cannot make $OUT private (chmod 700)"
+# From here every '>' fails rather than overwrite: nothing is written through a planted link.
+set -C
+
 ERR="$OUT/.collect-stderr"
+: >"$ERR" || refuse "cannot write in $OUT"
 MISSING=""
 FILES=""
 
 # JSON string body: line breaks and tabs become spaces, other control characters are dropped,
 # backslashes and quotes are escaped.
 json_escape() {
-  printf '%s' "$1" | tr '\n\r\t' '   ' | tr -d '\000-\037' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'
+  printf '%s' "$1" | tr '\n\r\t' '   ' | tr -d '\000-\037\177' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'
 }
 
 # note_missing FILE COMMAND REASON
@@ -31,6 +106,11 @@ note_missing() {
 note_file() {
   entry="\"$(json_escape "$1")\""
   if [ -z "$FILES" ]; then FILES="$entry"; else FILES="$FILES, $entry"; fi
+}
+
+has_file() {
+  case ", $FILES," in *", \"$1\","*) return 0 ;; esac
+  return 1
 }
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -47,7 +127,7 @@ capture() {
     note_missing "$file" "$*" "$1 is not installed"
     return 1
   fi
-  "$@" >"$OUT/$file" 2>"$ERR"
+  "$@" >"$OUT/$file" 2>|"$ERR"
   status=$?
   if [ "$status" -eq 0 ]; then
     note_file "$file"
@@ -56,6 +136,26 @@ capture() {
   reason=$(first_line "$ERR")
   note_missing "$file" "$*" "exit status $status: ${reason:-no message}"
   return 1
+}
+
+# docker inspect output without containers' environment variables: each "Env" array (docker
+# writes one string per line) becomes "Env": [].
+strip_env() {
+  awk '
+    skipping {
+      if ($0 ~ /^[ \t]*\][ \t]*,?[ \t]*$/) {
+        rest = $0; sub(/^[ \t]*\][ \t]*/, "", rest)
+        print indent "\"Env\": []" rest
+        skipping = 0
+      }
+      next
+    }
+    /"Env": \[[ \t]*$/ {
+      match($0, /^[ \t]*/); indent = substr($0, 1, RLENGTH); skipping = 1; next
+    }
+    /"Env": \[.*\]/ { sub(/"Env": \[.*\]/, "\"Env\": []") }
+    { print }
+  '
 }
 
 capture iptables-save.txt iptables-save
@@ -70,16 +170,23 @@ else
 fi
 
 if have docker; then
-  if docker version --format '{{json .}}' >"$OUT/docker-version.json" 2>"$ERR" && docker info >/dev/null 2>&1; then
+  if docker version --format '{{json .}}' >"$OUT/docker-version.json" 2>|"$ERR" && docker info >/dev/null 2>&1; then
     note_file docker-version.json
-    ids=$(docker ps -aq 2>"$ERR")
+    ids=$(docker ps -aq 2>|"$ERR")
     if [ -n "$ids" ]; then
       # shellcheck disable=SC2086 # one argument per id
-      capture containers.json docker inspect $ids
+      if [ "$KEEP_ENV" -eq 1 ]; then
+        capture containers.json docker inspect $ids
+      elif docker inspect $ids 2>|"$ERR" | strip_env >"$OUT/containers.json" && [ -s "$OUT/containers.json" ]; then
+        note_file containers.json
+      else
+        reason=$(first_line "$ERR")
+        note_missing containers.json "docker inspect" "${reason:-docker inspect failed}"
+      fi
     else
       echo '[]' >"$OUT/containers.json" && note_file containers.json
     fi
-    nets=$(docker network ls -q 2>"$ERR")
+    nets=$(docker network ls -q 2>|"$ERR")
     # shellcheck disable=SC2086
     [ -n "$nets" ] && capture networks.json docker network inspect $nets
   else
@@ -100,7 +207,7 @@ fi
 capture ip-addr.json ip -j addr show
 # IPv4 and IPv6 routes of every table, merged into one JSON array.
 if have ip; then
-  v4=$(ip -j -4 route show table all 2>"$ERR") || v4=""
+  v4=$(ip -j -4 route show table all 2>|"$ERR") || v4=""
   v6=$(ip -j -6 route show table all 2>/dev/null) || v6=""
   [ -n "$v4" ] || v4='[]'
   [ -n "$v6" ] || v6='[]'
@@ -135,6 +242,7 @@ else
 fi
 
 rm -f "$ERR"
+if [ "$KEEP_ENV" -eq 1 ]; then environment=kept; else environment=dropped; fi
 host=$(hostname 2>/dev/null || echo unknown)
 cat >"$OUT/manifest.json" <<JSON
 {
@@ -143,8 +251,18 @@ cat >"$OUT/manifest.json" <<JSON
   "time": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
   "uid": $(id -u 2>/dev/null || echo null),
   "kernel": "$(json_escape "$(uname -r 2>/dev/null)")",
+  "containerEnvironment": "$environment",
   "files": [$FILES],
   "missing": [$MISSING]
 }
 JSON
+
+if ! has_file iptables-save.txt && ! has_file ip6tables-save.txt && ! has_file nft-ruleset.json; then
+  user=""
+  [ "$(id -u 2>/dev/null)" = 0 ] || user=" (not running as root)"
+  echo "collect.sh: no ruleset could be read$user; the snapshot in $OUT cannot be audited (see manifest.json)" >&2
+  exit 2
+fi
 echo "dockwall snapshot written to $OUT" >&2
+[ "$KEEP_ENV" -eq 1 ] || echo "  containers' environment variables left out (--keep-env keeps them)" >&2
+exit 0

@@ -347,6 +347,10 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
           : null,
     };
   });
+  const manifest = manifestResult?.manifest ?? null;
+  if (manifest !== null && source.directory !== null) {
+    for (const d of staleFiles(manifest, files, source.directory)) diagnostics.push(d);
+  }
 
   // A snapshot written by `dockwall plan` states what the plan chose or guessed; every report
   // says it like any other assumption.
@@ -371,6 +375,40 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
     era,
     diagnostics: diagnostics.sort(compareDiagnostics),
     assumptions,
-    manifest: manifestResult?.manifest ?? null,
+    manifest,
   };
+}
+
+/**
+ * Files the collector's manifest lists as not collected that are in the directory all the same:
+ * left from an earlier run (or added by hand). They are read, with a warning that they may be
+ * stale — a containers.json from last week is the kind of input that gives confident wrong
+ * answers.
+ */
+function staleFiles(
+  manifest: Readonly<Record<string, unknown>>,
+  files: readonly SnapshotFile[],
+  directory: string,
+): Diagnostic[] {
+  const missing = Array.isArray(manifest['missing']) ? (manifest['missing'] as unknown[]) : [];
+  const out: Diagnostic[] = [];
+  for (const entry of missing) {
+    const name = (entry as { file?: unknown } | null)?.file;
+    if (typeof name !== 'string') continue;
+    const file = files.find(
+      (f) =>
+        f.status !== 'missing' && f.path === path.join(directory, name) && f.role !== 'manifest',
+    );
+    if (file === undefined || file.path === null) continue;
+    out.push(
+      diagnostic(
+        'manifest-mismatch',
+        'warning',
+        `manifest.json says ${name} was not collected, yet it is here: it may be left from an earlier run, and what it says may be stale`,
+        fileLocation(file.path),
+        'collect again into an empty directory, or delete the file if it is stale',
+      ),
+    );
+  }
+  return out;
 }

@@ -1,17 +1,27 @@
 /**
- * `dockwall collect [--out DIR]`: writes a snapshot directory on a Docker host (run as root).
- * The same files as scripts/collect.sh. Only read-only commands run; a missing tool, permission
- * or daemon is recorded in manifest.json and the collection goes on. Nothing is sent anywhere.
+ * `dockwall collect [--out DIR] [--force] [--keep-env]`: writes a snapshot directory on a Docker
+ * host (run as root). The same files as scripts/collect.sh. Only read-only commands run; a
+ * missing tool, permission or daemon is recorded in manifest.json and the collection goes on.
+ * Nothing is sent anywhere.
+ *
+ * It runs as root where others may have prepared the ground: it writes only into a new or empty
+ * directory of its own (mode 0700; `--force` replaces a previous snapshot in it), creates each
+ * file exclusively without following links (mode 0600), and drops containers' environment
+ * variables (passwords live there) unless `--keep-env`.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, lstat, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { SNAPSHOT_FILE_NAMES } from '../../ingest/snapshot.ts';
+import { safeText } from '../../model/safe-text.ts';
 import type { Command, CommandIo } from '../command.ts';
 import { parseCommandArgs, UsageError } from '../command.ts';
+import { ioErrorMessage } from '../io-error.ts';
 import { VERSION } from '../../version.ts';
 
-const USAGE = `Usage: dockwall collect [--out DIR]
+const USAGE = `Usage: dockwall collect [--out DIR] [--force] [--keep-env]
 
 Collects a host snapshot for \`dockwall audit DIR\` (run as root on the Docker host):
 iptables-save.txt, ip6tables-save.txt, daemon.json, containers.json, networks.json,
@@ -20,8 +30,19 @@ and manifest.json (host, time, and what was missing and why). Only read-only com
 nothing is changed on the host and nothing is sent anywhere. Hosts without Node can run the
 same collection with scripts/collect.sh.
 
+The directory is created with mode 0700 and each file with mode 0600; files are created
+exclusively and never through a symbolic link. Containers' environment variables
+(Config.Env in docker inspect, where passwords usually are) are left out unless --keep-env.
+
 Options:
-  --out DIR   output directory (default ./dockwall-snapshot-<host>-<UTC time>)`;
+  --out DIR    output directory (default ./dockwall-snapshot-<host>-<UTC time>); it must be
+               new or empty
+  --force      collect into a directory that holds an earlier snapshot: its snapshot files
+               are removed first (nothing else is touched)
+  --keep-env   keep containers' environment variables in containers.json
+
+Exit codes: 0 snapshot written, 2 nothing written (the directory was refused) or no ruleset
+could be read (not root?); what is missing and why is in manifest.json and on stderr.`;
 
 interface Missing {
   readonly file: string;
@@ -86,16 +107,98 @@ export interface CollectOptions {
   readonly daemonJson?: string;
   /** Root of /proc/sys. */
   readonly procSys?: string;
+  /** Replace an earlier snapshot in `out` (its snapshot files are removed first). */
+  readonly force?: boolean;
+  /** Keep containers' environment variables (Config.Env) in containers.json. */
+  readonly keepEnv?: boolean;
 }
 
-/** Collects into `out`; returns the manifest written. */
+/** The output directory was refused; nothing was written. */
+export class CollectRefused extends Error {
+  override readonly name = 'CollectRefused';
+}
+
+/** Every name a snapshot directory may hold, and the collector's own scratch file. */
+const SNAPSHOT_NAMES = new Set([...Object.values(SNAPSHOT_FILE_NAMES).flat(), '.collect-stderr']);
+
+/**
+ * Makes `out` a directory of ours with mode 0700 holding no file: created when missing; an
+ * existing one must be a real directory (not a link) owned by us, and empty — or, with `force`,
+ * hold only snapshot files, which are removed (unlink removes a planted link, not its target).
+ */
+async function prepareDirectory(out: string, force: boolean): Promise<void> {
+  let stats;
+  try {
+    stats = await lstat(out);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(out, { recursive: true, mode: 0o700 });
+    await chmod(out, 0o700);
+    return;
+  }
+  const shown = safeText(out);
+  if (stats.isSymbolicLink()) {
+    throw new CollectRefused(`${shown} is a symbolic link; give a new directory`);
+  }
+  if (!stats.isDirectory()) throw new CollectRefused(`${shown} exists and is not a directory`);
+  if (stats.uid !== (process.getuid?.() ?? stats.uid)) {
+    throw new CollectRefused(`${shown} belongs to another user; give a new directory`);
+  }
+  const entries = await readdir(out);
+  if (entries.length > 0 && !force) {
+    throw new CollectRefused(
+      `${shown} is not empty; give a new directory, or --force to replace the snapshot in it`,
+    );
+  }
+  const foreign = entries.filter((name) => !SNAPSHOT_NAMES.has(name));
+  if (foreign.length > 0) {
+    throw new CollectRefused(
+      `${shown} holds files that are not part of a snapshot (${safeText(foreign.slice(0, 5).join(', '))}${foreign.length > 5 ? ', …' : ''}); give a new directory`,
+    );
+  }
+  for (const name of entries) await unlink(path.join(out, name));
+  await chmod(out, 0o700);
+}
+
+/**
+ * `docker inspect` output without the containers' environment variables. Null when the text is
+ * not the JSON array docker writes (then it is not kept either: it may hold them).
+ */
+export function withoutEnvironment(text: string): string | null {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(data)) return null;
+  for (const container of data as unknown[]) {
+    const config = (container as { Config?: unknown } | null)?.Config;
+    if (typeof config === 'object' && config !== null && 'Env' in config) {
+      delete (config as { Env?: unknown }).Env;
+    }
+  }
+  return `${JSON.stringify(data, null, 4)}\n`;
+}
+
+/** Collects into `out`; returns the manifest written. Throws CollectRefused before writing. */
 export async function collect(options: CollectOptions): Promise<Record<string, unknown>> {
   const { out, env } = options;
-  await mkdir(out, { recursive: true });
+  await prepareDirectory(out, options.force === true);
   const files: string[] = [];
   const missing: Missing[] = [];
+  /** Exclusive, no-follow, 0600: nothing already there (or planted meanwhile) is written through. */
+  const create = async (file: string, text: string): Promise<void> => {
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+    const handle = await open(path.join(out, file), flags, 0o600);
+    try {
+      await handle.writeFile(text);
+    } finally {
+      await handle.close();
+    }
+  };
   const write = async (file: string, text: string): Promise<void> => {
-    await writeFile(path.join(out, file), text);
+    await create(file, text);
     files.push(file);
   };
   const capture = async (
@@ -139,7 +242,27 @@ export async function collect(options: CollectOptions): Promise<Record<string, u
     if (!ids.ok)
       missing.push({ file: 'containers.json', command: 'docker ps -aq', reason: ids.reason });
     else if (idList.length === 0) await write('containers.json', '[]\n');
-    else await capture('containers.json', 'docker', ['inspect', ...idList]);
+    else {
+      const inspect = await run('docker', ['inspect', ...idList], env);
+      const kept =
+        inspect.ok && options.keepEnv !== true ? withoutEnvironment(inspect.stdout) : null;
+      if (!inspect.ok) {
+        missing.push({
+          file: 'containers.json',
+          command: `docker inspect ${idList.join(' ')}`,
+          reason: inspect.reason,
+        });
+      } else if (options.keepEnv === true) await write('containers.json', inspect.stdout);
+      else if (kept !== null) await write('containers.json', kept);
+      else {
+        missing.push({
+          file: 'containers.json',
+          command: 'docker inspect',
+          reason:
+            'its output is not the JSON array docker writes, so its environment variables could not be removed',
+        });
+      }
+    }
     const nets = await run('docker', ['network', 'ls', '-q'], env);
     const netList = nets.stdout.split(/\s+/).filter((x) => x !== '');
     if (!nets.ok)
@@ -197,12 +320,16 @@ export async function collect(options: CollectOptions): Promise<Record<string, u
     time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
     uid: process.getuid?.() ?? null,
     kernel: os.release(),
+    containerEnvironment: options.keepEnv === true ? 'kept' : 'dropped',
     files,
     missing,
   };
-  await writeFile(path.join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  await create('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }
+
+/** The ruleset files; a snapshot without any of them cannot be audited. */
+const RULESET_FILES = ['iptables-save.txt', 'ip6tables-save.txt', 'nft-ruleset.json'];
 
 function defaultOut(): string {
   const stamp = new Date()
@@ -219,18 +346,57 @@ export const collectCommand: Command = {
   async run(argv: readonly string[], io: CommandIo): Promise<number> {
     const { values, positionals } = parseCommandArgs(argv, {
       out: { type: 'string', short: 'o' },
+      force: { type: 'boolean' },
+      'keep-env': { type: 'boolean' },
     });
     if (positionals.length > 0)
       throw new UsageError(`unexpected argument: ${positionals.join(' ')}`);
     const out = path.resolve(io.cwd, values.out ?? defaultOut());
-    const manifest = await collect({
-      out,
-      env: { ...process.env, ...io.env },
-    });
+    let manifest: Record<string, unknown>;
+    try {
+      manifest = await collect({
+        out,
+        env: { ...process.env, ...io.env },
+        force: values.force === true,
+        keepEnv: values['keep-env'] === true,
+      });
+    } catch (error) {
+      if (error instanceof CollectRefused) {
+        io.stderr.write(`dockwall collect: ${error.message}\n`);
+        return 2;
+      }
+      const file = (error as NodeJS.ErrnoException).path ?? out;
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+        io.stderr.write(
+          `dockwall collect: ${safeText(file)} appeared while collecting; stopped without writing through it\n`,
+        );
+        return 2;
+      }
+      if ((error as NodeJS.ErrnoException).code !== undefined) {
+        io.stderr.write(`dockwall collect: ${ioErrorMessage('write', file, error)}\n`);
+        return 2;
+      }
+      throw error;
+    }
+    const files = manifest['files'] as readonly string[];
     const missing = manifest['missing'] as readonly Missing[];
-    io.stderr.write(`dockwall snapshot written to ${out}\n`);
-    for (const m of missing) io.stderr.write(`  missing ${m.file}: ${m.reason}\n`);
-    if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    const notRoot = typeof process.getuid === 'function' && process.getuid() !== 0;
+    if (!RULESET_FILES.some((f) => files.includes(f))) {
+      const why = missing
+        .filter((m) => RULESET_FILES.includes(m.file))
+        .map((m) => `${m.file}: ${m.reason}`);
+      io.stderr.write(
+        `dockwall collect: no ruleset could be read${notRoot ? ' (not running as root)' : ''}; the snapshot in ${safeText(out)} cannot be audited\n`,
+      );
+      for (const line of why) io.stderr.write(`  ${safeText(line)}\n`);
+      return 2;
+    }
+    io.stderr.write(`dockwall snapshot written to ${safeText(out)}\n`);
+    for (const m of missing) io.stderr.write(`  missing ${safeText(`${m.file}: ${m.reason}`)}\n`);
+    if (values['keep-env'] !== true) {
+      io.stderr.write("  containers' environment variables left out (--keep-env keeps them)\n");
+    }
+    if (notRoot) {
       io.stderr.write('  note: not running as root; rules and process names may be incomplete\n');
     }
     return 0;
