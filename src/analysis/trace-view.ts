@@ -42,6 +42,8 @@ export interface TraceView {
     readonly table: string;
     readonly chain: string;
     readonly rule: number | null;
+    /** nftables: the rule's handle, when the listing shows it. */
+    readonly handle?: number;
     readonly line: number | null;
     readonly file: string | null;
     readonly text: string;
@@ -177,6 +179,7 @@ export function traceView(snapshot: Snapshot, trace: Trace, proto: 'tcp' | 'udp'
       table: s.table,
       chain: s.chain,
       rule: s.rule,
+      ...(s.handle === undefined ? {} : { handle: s.handle }),
       line: s.line,
       file: s.file,
       text: s.ruleText,

@@ -17,9 +17,12 @@ import {
 import type { NetworkContext } from './context.ts';
 import type { RuleRef } from './types.ts';
 import { diagnostic, type Diagnostic } from '../model/diagnostic.ts';
+import { hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
 import {
   allOptions,
+  everyOption,
   ruleActions,
+  tableId,
   type Chain,
   type MatchOption,
   type Rule,
@@ -79,6 +82,8 @@ export class CompiledRuleset {
   readonly routeRelation: Bdd;
   /** Destinations whose route (the longest matching prefix) is observed or derived, not assumed. */
   readonly certainlyRouted: Bdd;
+  /** The base chains of every hook, in the order the kernel runs them. */
+  readonly pipeline: Pipeline;
   private readonly chains = new Map<string, CompiledChain>();
   private readonly routedCache = new Map<FieldName, Bdd>();
   private readonly routes: readonly CompiledRoute[];
@@ -94,8 +99,9 @@ export class CompiledRuleset {
     listed.add('lo');
     for (const t of ruleset.tables) {
       for (const c of t.chains) {
+        for (const d of c.base?.devices ?? []) listed.add(d);
         for (const r of c.rules) {
-          for (const o of allOptions(r)) {
+          for (const o of everyOption(r)) {
             if (o.type !== 'interface') continue;
             if (o.wildcard) prefixes.add(o.name);
             else listed.add(o.name);
@@ -147,9 +153,10 @@ export class CompiledRuleset {
       connmarkZero,
     };
     for (const t of ruleset.tables) {
+      const id = tableId(t);
       for (const c of t.chains) {
         const policyRef: RuleRef = {
-          table: t.name,
+          table: id,
           chain: c.name,
           index: null,
           file: c.location.file,
@@ -172,7 +179,7 @@ export class CompiledRuleset {
           return {
             rule,
             ref: {
-              table: t.name,
+              table: id,
               chain: c.name,
               index: rule.index,
               file: rule.location.file,
@@ -185,8 +192,8 @@ export class CompiledRuleset {
             dportBucket,
           };
         });
-        this.chains.set(`${t.name}\u0000${c.name}`, {
-          table: t.name,
+        this.chains.set(`${id}\u0000${c.name}`, {
+          table: id,
           chain: c,
           rules,
           policyRef,
@@ -195,6 +202,24 @@ export class CompiledRuleset {
       }
     }
     this.checkJumps();
+    const { pipeline, notes } = hookPipeline(ruleset);
+    this.pipeline = pipeline;
+    this.diagnostics.push(...notes);
+  }
+
+  /**
+   * Which packets an ingress (egress) chain sees: those arriving on (leaving through) its
+   * devices; every packet only possibly when the listing does not name them.
+   */
+  deviceGate(entry: PipelineEntry): Pair {
+    const s = this.space;
+    if (entry.devices === null) return { c: FALSE, p: TRUE };
+    const field = entry.stage === 'ingress' ? 'iif' : 'oif';
+    const on = s.anyOf(
+      field,
+      entry.devices.map((d) => BigInt(s.interfaces.classOf(d))),
+    );
+    return { c: on, p: on };
   }
 
   /** The destination / destination-port sets a rule requires outright (non-negated options). */
@@ -330,21 +355,24 @@ export class CompiledRuleset {
   /** Diagnose jumps to missing chains and jump loops (which the kernel refuses to load). */
   private checkJumps(): void {
     for (const t of this.ruleset.tables) {
+      const id = tableId(t);
       const graph = new Map<string, { to: string; rule: Rule }[]>();
       for (const c of t.chains) {
         const edges: { to: string; rule: Rule }[] = [];
         for (const r of c.rules) {
-          if (r.target?.kind !== 'jump') continue;
-          if (this.chain(t.name, r.target.chain) === undefined) {
-            this.diagnostics.push(
-              diagnostic(
-                'jump-to-missing-chain',
-                'error',
-                `${t.name}/${c.name} rule ${r.index} jumps to chain ${r.target.chain}, which does not exist; the jump is treated as possibly returning`,
-                r.location,
-              ),
-            );
-          } else edges.push({ to: r.target.chain, rule: r });
+          for (const a of ruleActions(r)) {
+            if (a.kind !== 'jump') continue;
+            if (this.chain(id, a.chain) === undefined) {
+              this.diagnostics.push(
+                diagnostic(
+                  'jump-to-missing-chain',
+                  'error',
+                  `${id}/${c.name} rule ${r.index} jumps to chain ${a.chain}, which does not exist; the jump is treated as possibly returning`,
+                  r.location,
+                ),
+              );
+            } else edges.push({ to: a.chain, rule: r });
+          }
         }
         graph.set(c.name, edges);
       }
@@ -358,7 +386,7 @@ export class CompiledRuleset {
               diagnostic(
                 'jump-loop',
                 'error',
-                `${t.name}/${name} rule ${e.rule.index} jumps to ${e.to}, closing a loop of chain jumps; the kernel refuses such a ruleset and the engine does not follow it`,
+                `${id}/${name} rule ${e.rule.index} jumps to ${e.to}, closing a loop of chain jumps; the kernel refuses such a ruleset and the engine does not follow it`,
                 e.rule.location,
               ),
             );

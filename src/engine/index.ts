@@ -32,7 +32,7 @@ import type {
   TwoSided,
 } from './types.ts';
 import { printRule } from '../model/print-ruleset.ts';
-import type { Family, Ruleset } from '../model/ruleset.ts';
+import { tableId, type Family, type Ruleset } from '../model/ruleset.ts';
 import type { Hook, Packet, Trace } from '../model/trace.ts';
 
 export type * from './types.ts';
@@ -412,9 +412,10 @@ class SymbolicEngine implements Engine {
     const out: RuleReach[] = [];
     const entries = entryHooks(this.nf.ruleset);
     for (const t of this.nf.ruleset.tables) {
-      if (query.table !== undefined && t.name !== query.table) continue;
+      const id = tableId(t);
+      if (query.table !== undefined && id !== query.table) continue;
       for (const c of t.chains) {
-        const compiled = this.nf.chain(t.name, c.name);
+        const compiled = this.nf.chain(id, c.name);
         if (compiled === undefined) continue;
         const entryOf = [...(entries.get(t)?.get(c.name) ?? [])];
         const seen: { rule: (typeof compiled.rules)[number]; taken: Bdd }[] = [];

@@ -6,9 +6,9 @@
  */
 import { addressBits, formatAddress, parseAddress } from './addr.ts';
 import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
-import { HOOK_TABLES } from './hooks.ts';
 import { hostness, route, routingOf, type Hostness, type Routing } from './routing.ts';
 import { natText } from './netfilter.ts';
+import { hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
 import type { NetworkContext } from './context.ts';
 import {
   ruleActions,
@@ -192,22 +192,44 @@ class Run {
     return r?.device ?? null;
   }
 
-  /** Tables of a hook; null when the packet passes, else the stop. */
+  /**
+   * The hook's base chains in order; null when the packet passes, else the stop. NAT chains see
+   * the first packet only, until one of them NATs it; ingress/egress chains their devices only.
+   */
   private hook(hook: Hook, p: Concrete): { verdict: Verdict; by: string } | null {
-    for (const tableName of HOOK_TABLES[hook]) {
-      if (tableName === 'nat' && p.state !== 'NEW') continue;
-      const table = this.env.ruleset.tables.find((t) => t.name === tableName);
-      const chain = table?.chains.find((c) => c.name === hook);
-      if (table !== undefined && chain !== undefined) {
-        const r = this.builtin(hook, table, chain, p);
-        if (r !== null) return r;
-      }
-      if (hook === 'OUTPUT' && tableName === 'nat') {
+    let bound = false;
+    for (const entry of pipelineOf(this.env.ruleset)[hook]) {
+      if (entry.stage !== 'hook' && !this.onDevice(entry, p)) continue;
+      if (entry.type === 'nat' && (p.state !== 'NEW' || bound)) continue;
+      this.natted = false;
+      const r = this.builtin(hook, entry.table, entry.chain, p);
+      if (r !== null) return r;
+      if (entry.type === 'nat' && this.natted) bound = true;
+      if (hook === 'OUTPUT' && entry.type === 'nat') {
         p.oif = this.egress(p);
         if (p.oif === null) return { verdict: 'dropped', by: 'no route' };
       }
     }
     return null;
+  }
+
+  /** Set by a NAT target: the connection got its binding in the chain being walked. */
+  private natted = false;
+
+  /** Whether an ingress/egress chain sees the packet (the resolver decides an unknown device). */
+  private onDevice(entry: PipelineEntry, p: Concrete): boolean {
+    const name = entry.stage === 'ingress' ? p.iif : p.oif;
+    if (entry.devices !== null) return name !== null && entry.devices.includes(name);
+    this.uncertain.add(`${entry.tableId}/${entry.chain.name} (device)`);
+    const probe: MatchOption = {
+      type: 'opaque',
+      module: 'nft',
+      option: 'device',
+      args: [],
+      negated: false,
+      location: entry.chain.location,
+    };
+    return this.env.resolve(entry.chain.rules[0] ?? deviceRule(entry), probe);
   }
 
   private builtin(
@@ -221,7 +243,7 @@ class Run {
       const policy = chain.policy ?? 'ACCEPT';
       this.step(hook, table, chain, null, `policy ${policy}`, false);
       if (policy === 'DROP')
-        return { verdict: 'dropped', by: `${table.name}/${chain.name}#policy` };
+        return { verdict: 'dropped', by: `${tableId(table)}/${chain.name}#policy` };
       return null;
     }
     if (r.kind === 'accept') return null;
@@ -238,9 +260,10 @@ class Run {
   ): void {
     this.steps.push({
       hook,
-      table: table.name,
+      table: tableId(table),
       chain: chain.name,
       rule: rule?.index ?? null,
+      ...(rule?.handle === undefined ? {} : { handle: rule.handle }),
       line: rule?.location.line ?? chain.location.line,
       file: rule?.location.file ?? chain.location.file,
       ruleText: rule === null ? '' : this.env.print(rule),
@@ -395,11 +418,13 @@ class Run {
       case 'DNAT':
       case 'REDIRECT': {
         this.dnat(p, t);
+        this.natted = true;
         say(natText(t));
         return { kind: 'accept', by: ref };
       }
       case 'SNAT':
       case 'MASQUERADE':
+        this.natted = true;
         say(natText(t));
         return { kind: 'accept', by: ref };
       case 'TPROXY':
@@ -776,6 +801,33 @@ function chainsOf(table: Table): Map<string, Chain> {
     chainMaps.set(table, map);
   }
   return map;
+}
+
+/** Each ruleset's hook pipeline, computed once. */
+const pipelines = new WeakMap<Ruleset, Pipeline>();
+
+function pipelineOf(ruleset: Ruleset): Pipeline {
+  let p = pipelines.get(ruleset);
+  if (p === undefined) {
+    p = hookPipeline(ruleset).pipeline;
+    pipelines.set(ruleset, p);
+  }
+  return p;
+}
+
+/** The rule the resolver is asked about for a chain whose device the listing does not say. */
+function deviceRule(entry: PipelineEntry): Rule {
+  return {
+    table: entry.tableId,
+    chain: entry.chain.name,
+    index: 0,
+    location: entry.chain.location,
+    text: '',
+    counters: null,
+    core: [],
+    matches: [],
+    target: null,
+  };
 }
 
 /** No CONNMARK target anywhere: every connection mark stays 0. Computed once per ruleset. */

@@ -8,7 +8,7 @@ import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import { parseAddress } from './addr.ts';
 import { EMPTY, type Pair } from './match.ts';
 import type { CompiledChain, CompiledRuleset, CompiledRule } from './compile.ts';
-import { HOOK_TABLES } from './hooks.ts';
+import type { PipelineEntry } from './pipeline.ts';
 import type { HeaderSpace } from './space.ts';
 import type { RuleRef } from './types.ts';
 import type { Hook } from '../model/trace.ts';
@@ -22,6 +22,8 @@ export interface Outcome {
   readonly set: Pair;
   readonly ref: RuleRef;
   readonly reason: string;
+  /** An accept by a NAT target: the connection got its NAT binding here. */
+  readonly nat?: true;
 }
 
 export function union(s: HeaderSpace, a: Pair, b: Pair): Pair {
@@ -49,6 +51,9 @@ export function andSet(s: HeaderSpace, a: Pair, b: Bdd): Pair {
   const c = s.m.and(a.c, b);
   return a.c === a.p ? { c, p: c } : { c, p: s.m.and(a.p, b) };
 }
+
+/** Every packet, certainly: the gate of a chain that sees all of them. */
+const ALL: Pair = { c: TRUE, p: TRUE };
 
 function mapPair(a: Pair, f: (x: Bdd) => Bdd): Pair {
   const c = f(a.c);
@@ -101,13 +106,17 @@ export class Walk {
     this.record = record;
   }
 
-  /** Walk the built-in chain `hook` of one table: what passes and what stops. */
-  table(hook: Hook, tableName: string, input: Pair): { pass: Pair; outcomes: Outcome[] } {
-    const chain = this.nf.chain(tableName, hook);
-    if (chain === undefined || input.p === FALSE) return { pass: input, outcomes: [] };
+  /** Walk one base chain of the hook's pipeline: what passes, what stops, what got NATed. */
+  table(
+    hook: Hook,
+    entry: PipelineEntry,
+    input: Pair,
+  ): { pass: Pair; outcomes: Outcome[]; natted: Pair } {
+    const chain = this.nf.chain(entry.tableId, entry.chain.name);
+    if (chain === undefined || input.p === FALSE)
+      return { pass: input, outcomes: [], natted: EMPTY };
     const r = this.chain(hook, chain, input, []);
     const outcomes = [...r.outcomes];
-    let pass = EMPTY;
     if (r.returned.p !== FALSE) {
       const policy = chain.chain.policy ?? 'ACCEPT';
       outcomes.push({
@@ -118,34 +127,47 @@ export class Walk {
         reason: `policy ${policy}`,
       });
     }
-    pass = unionAll(
-      this.s,
-      outcomes.filter((o) => o.kind === 'accept').map((o) => o.set),
-    );
+    const accepts = outcomes.filter((o) => o.kind === 'accept');
     return {
-      pass,
-      outcomes: outcomes.filter((o) => o.kind !== 'accept' || o.ref.table === 'filter'),
+      pass: unionAll(
+        this.s,
+        accepts.map((o) => o.set),
+      ),
+      outcomes: outcomes.filter((o) => o.kind !== 'accept' || entry.attributes),
+      natted: unionAll(
+        this.s,
+        accepts.filter((o) => o.nat === true).map((o) => o.set),
+      ),
     };
   }
 
-  /** Tables of a hook in order; nat sees only packets of new connections. */
+  /**
+   * The base chains of a hook in priority order. An accept ends only its own chain (the next
+   * one still sees the packet), a drop is final. NAT chains see the first packet of a
+   * connection only, and only until one of them gives it a binding; ingress and egress chains
+   * only packets on their devices.
+   */
   hook(hook: Hook, input: Pair): { pass: Pair; outcomes: Outcome[] } {
     const s = this.s;
+    const m = s.m;
     let cur = input;
+    let bound = EMPTY;
     const outcomes: Outcome[] = [];
-    for (const t of HOOK_TABLES[hook]) {
-      if (t === 'nat') {
-        const isNew = s.eq('state', 0n);
-        const bypass = andSet(s, cur, s.m.not(isNew));
-        const r = this.table(hook, t, andSet(s, cur, isNew));
-        cur = union(s, r.pass, bypass);
-        outcomes.push(...r.outcomes);
-      } else {
-        const r = this.table(hook, t, cur);
-        cur = r.pass;
-        outcomes.push(...r.outcomes);
+    for (const entry of this.nf.pipeline[hook]) {
+      let gate: Pair = entry.stage === 'hook' ? ALL : this.nf.deviceGate(entry);
+      if (entry.type === 'nat') {
+        gate = {
+          c: m.and(gate.c, m.diff(s.isNew, bound.p)),
+          p: m.and(gate.p, m.diff(s.isNew, bound.c)),
+        };
       }
-      if (hook === 'OUTPUT' && t === 'nat') cur = this.nf.reroute(cur);
+      const enter = gate === ALL ? cur : { c: m.and(cur.c, gate.c), p: m.and(cur.p, gate.p) };
+      const bypass = gate === ALL ? EMPTY : { c: m.diff(cur.c, gate.p), p: m.diff(cur.p, gate.c) };
+      const r = this.table(hook, entry, enter);
+      cur = union(s, r.pass, bypass);
+      outcomes.push(...r.outcomes);
+      if (entry.type === 'nat') bound = union(s, bound, r.natted);
+      if (hook === 'OUTPUT' && entry.type === 'nat') cur = this.nf.reroute(cur);
     }
     return { pass: cur, outcomes };
   }
@@ -321,6 +343,10 @@ export class Walk {
       ref: rule.ref,
       reason,
     });
+    const natted = (set: Pair, reason: string): Outcome => ({
+      ...stop('accept', set, reason),
+      nat: true,
+    });
     if (target === null) return { next: cur, returned: EMPTY, outcomes: [] };
     switch (target.kind) {
       case 'ACCEPT':
@@ -360,7 +386,7 @@ export class Walk {
         return {
           next: missed,
           returned: EMPTY,
-          outcomes: [stop('accept', this.dnatPair(matched, target.to), natText(target))],
+          outcomes: [natted(this.dnatPair(matched, target.to), natText(target))],
         };
       case 'REDIRECT': {
         const to: NatRange[] = [{ addresses: null, ports: target.ports }];
@@ -368,7 +394,7 @@ export class Walk {
           mapPair(matched, (x) => s.assign(x, ['dst', 'loc'], this.nf.redirectTo())),
           to,
         );
-        return { next: missed, returned: EMPTY, outcomes: [stop('accept', set, natText(target))] };
+        return { next: missed, returned: EMPTY, outcomes: [natted(set, natText(target))] };
       }
       case 'SNAT':
       case 'MASQUERADE':
@@ -376,7 +402,7 @@ export class Walk {
         return {
           next: missed,
           returned: EMPTY,
-          outcomes: [stop('accept', matched, natText(target))],
+          outcomes: [natted(matched, natText(target))],
         };
       case 'TPROXY':
         return { next: missed, returned: EMPTY, outcomes: [stop('accept', matched, 'TPROXY')] };

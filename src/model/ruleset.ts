@@ -512,6 +512,23 @@ export function ruleActions(rule: Rule): Target[] {
   return out;
 }
 
+/**
+ * Every option a rule mentions anywhere: its conditions, those of its later steps, the elements
+ * of its sets and the keys of its verdict maps (for collecting the names it uses).
+ */
+export function everyOption(rule: Rule): MatchOption[] {
+  const out: MatchOption[] = [];
+  const add = (o: MatchOption): void => {
+    out.push(o);
+    if (o.type === 'member') for (const el of o.elements ?? []) el.forEach(add);
+  };
+  for (const o of allOptions(rule)) add(o);
+  for (const step of rule.steps ?? []) if (step.kind === 'match') step.module.options.forEach(add);
+  for (const a of ruleActions(rule))
+    if (a.kind === 'vmap') for (const e of a.entries ?? []) e.when.forEach(add);
+  return out;
+}
+
 /** Every option of a rule (core first, then modules), for code that does not care about modules. */
 export function allOptions(rule: Rule): MatchOption[] {
   return [...rule.core, ...rule.matches.flatMap((m) => m.options)];

@@ -37,6 +37,8 @@ export interface TraceStep {
   readonly chain: string;
   /** 1-based rule index in the chain; null when the chain's policy (or end of a user chain) decided. */
   readonly rule: number | null;
+  /** nftables: the rule's handle, when the listing shows it. */
+  readonly handle?: number;
   /** File line of the rule (or of the chain declaration for a policy step); null when unknown. */
   readonly line: number | null;
   readonly file: string | null;

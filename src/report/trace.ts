@@ -19,7 +19,8 @@ export function formatTraceText(j: TraceView): string {
   for (const s of j.steps) {
     const where = `${s.hook} ${s.table}/${s.chain}`.padEnd(width);
     const rule = s.rule === null ? '' : `#${s.rule}`;
-    const line = s.line === null ? '' : ` (line ${s.line})`;
+    const handle = s.handle === undefined ? '' : `, handle ${s.handle}`;
+    const line = s.line === null ? '' : ` (line ${s.line}${handle})`;
     out.push(
       `  ${where}  ${rule.padEnd(6)} ${s.action}${s.uncertain ? '  [undecidable match: assumed]' : ''}${line}`,
     );

@@ -449,7 +449,7 @@ describe('what cannot be read is located, kept, and the rest still read', () => 
       expect.stringMatching(/^nft-json-invalid \d+$/),
       expect.stringMatching(/^nft-json-invalid \d+$/),
     ]);
-    expect(r.ruleset?.tables[0]?.chains[0]?.rules[0]?.text).toBe('iifname lo accept');
+    expect(r.ruleset?.tables[0]?.chains[0]?.rules[0]?.text).toBe('iifname "lo" accept');
   });
 
   it('not JSON of nft: an error, nothing read', () => {

@@ -1,6 +1,7 @@
 /** `dockwall trace`: parses the request, builds the engine, prints the trace view. */
 import { addressFamily, traceOne } from '../../analysis/trace-view.ts';
 import { loadSnapshot } from '../../ingest/snapshot.ts';
+import { firewallOf } from '../../model/snapshot.ts';
 import { safeJson } from '../../model/safe-text.ts';
 import { diagnosticLine } from '../../report/describe.ts';
 import { formatTraceText } from '../../report/trace.ts';
@@ -55,10 +56,10 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   for (const d of snapshot.diagnostics) {
     if (d.severity === 'error') io.stderr.write(`${diagnosticLine(d)}\n`);
   }
-  const ruleset = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
+  const ruleset = firewallOf(snapshot, family);
   if (ruleset === null) {
     io.stderr.write(
-      `dockwall trace: no ${family === 'ipv4' ? 'iptables' : 'ip6tables'} ruleset could be read\n`,
+      `dockwall trace: no ${family === 'ipv4' ? 'iptables' : 'ip6tables'} or nftables ruleset for ${family} could be read\n`,
     );
     return 2;
   }

@@ -74,12 +74,23 @@ function renderNat(s: Extract<NftStmt, { k: 'nat' }>): string {
   return words.join(' ');
 }
 
+/** Interface names are strings nft prints quoted (`iifname != "docker0"`). */
+const NAME_KEYS = new Set(['iifname', 'oifname', 'iif', 'oif']);
+
+function quoted(e: NftExpr): NftExpr {
+  if (e.k === 'value' && typeof e.value === 'string') return { ...e, quoted: true };
+  if (e.k === 'set') return { ...e, items: e.items.map(quoted) };
+  if (e.k === 'elem') return { ...e, value: quoted(e.value) };
+  return e;
+}
+
 export function renderStmt(s: NftStmt): string {
   switch (s.k) {
     case 'match': {
       if (s.left.k === 'other' && s.left.name === 'xt match') return s.left.text;
       const op = s.op === '==' || s.op === 'in' ? '' : ` ${s.op}`;
-      return `${renderExpr(s.left)}${op} ${renderExpr(s.right)}`;
+      const right = s.left.k === 'meta' && NAME_KEYS.has(s.left.key) ? quoted(s.right) : s.right;
+      return `${renderExpr(s.left)}${op} ${renderExpr(right)}`;
     }
     case 'counter':
       return s.packets === null ? 'counter' : `counter packets ${s.packets} bytes ${s.bytes ?? 0n}`;
