@@ -6,7 +6,7 @@
 import type { Diagnostic } from '../model/diagnostic.ts';
 import { diagnostic } from '../model/diagnostic.ts';
 import type { DaemonConfig, Network, Setting } from '../model/host.ts';
-import type { Ruleset } from '../model/ruleset.ts';
+import type { NftRuleset, Ruleset, Table } from '../model/ruleset.ts';
 import { ruleAddress, rulesOf } from './rules.ts';
 
 const OPT = 'com.docker.network.bridge.';
@@ -24,11 +24,25 @@ export function checkDaemonAgainstHost(
   ipv6: Ruleset | null = null,
   /** True when the snapshot shows Docker objects (containers or networks). */
   dockerPresent = false,
+  /** The nftables ruleset, when one was collected. */
+  nft: NftRuleset | null = null,
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
-  out.push(...checkFamily(daemon.iptables, 'iptables', ipv4, dockerPresent));
-  if (daemon.iptables.value) {
-    out.push(...checkFamily(daemon.ip6tables, 'ip6tables', ipv6, dockerPresent));
+  const bridges = nft === null ? [] : dockerBridgesTables(nft);
+  if (nft !== null && bridges.length > 0) {
+    // nftables backend: Docker's rules are the docker-bridges tables, iptables holds none
+    out.push(...checkBackend(daemon, bridges));
+    out.push(...checkNftFamily(daemon.iptables, 'iptables', 'ip', bridges, nft, dockerPresent));
+    if (daemon.iptables.value) {
+      out.push(
+        ...checkNftFamily(daemon.ip6tables, 'ip6tables', 'ip6', bridges, nft, dockerPresent),
+      );
+    }
+  } else {
+    out.push(...checkFamily(daemon.iptables, 'iptables', ipv4, dockerPresent));
+    if (daemon.iptables.value) {
+      out.push(...checkFamily(daemon.ip6tables, 'ip6tables', ipv6, dockerPresent));
+    }
   }
   const bridge = networks.find((n) => n.isDefaultBridge);
   if (bridge !== undefined) {
@@ -81,6 +95,63 @@ export function checkDaemonAgainstHost(
     }
   }
   return out;
+}
+
+/** Docker's nftables tables (`ip docker-bridges`, `ip6 docker-bridges`). */
+function dockerBridgesTables(nft: NftRuleset): Table[] {
+  return nft.tables.filter((t) => t.name === 'docker-bridges');
+}
+
+const NOTE =
+  '(a command-line flag, a systemd drop-in, or daemon.json changed since dockerd started)';
+
+/** The tables show the nftables backend: does the configuration say so? */
+function checkBackend(daemon: DaemonConfig, bridges: readonly Table[]): Diagnostic[] {
+  const setting = daemon.firewallBackend;
+  if (setting.value === 'nftables') return [];
+  const first = bridges[0];
+  if (first === undefined) return [];
+  return [
+    diagnostic(
+      'daemon-config-mismatch',
+      'warning',
+      `${origin(setting, 'firewall-backend')}, but the nftables ruleset holds Docker's table ${first.nft?.family ?? 'ip'} docker-bridges: dockerd runs with the nftables backend (--firewall-backend=nftables or DOCKER_FIREWALL_BACKEND=nftables ${NOTE})`,
+      first.location,
+    ),
+  ];
+}
+
+/** nftables backend: is Docker's table of the family there where the configuration says so? */
+function checkNftFamily(
+  setting: Setting<boolean>,
+  key: 'iptables' | 'ip6tables',
+  family: 'ip' | 'ip6',
+  bridges: readonly Table[],
+  nft: NftRuleset,
+  dockerPresent: boolean,
+): Diagnostic[] {
+  const table = bridges.find((t) => t.nft?.family === family);
+  if (table !== undefined && !setting.value) {
+    return [
+      diagnostic(
+        'daemon-config-mismatch',
+        'warning',
+        `${origin(setting, key)}, but the nftables ruleset holds Docker's table ${family} docker-bridges: dockerd runs with --${key}=true ${NOTE}`,
+        table.location,
+      ),
+    ];
+  }
+  if (table === undefined && setting.value && dockerPresent) {
+    return [
+      diagnostic(
+        'daemon-config-mismatch',
+        'warning',
+        `${origin(setting, key)}, but the nftables ruleset has no ${family} docker-bridges table beside the other family's: dockerd runs with --${key}=false ${NOTE}, or the table was deleted`,
+        { file: nft.file, line: 1, column: 1 },
+      ),
+    ];
+  }
+  return [];
 }
 
 /** The first chain Docker creates in a ruleset, if any. */

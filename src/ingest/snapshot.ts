@@ -19,7 +19,7 @@ import type {
   Route,
   Sysctls,
 } from '../model/host.ts';
-import type { Family, Ruleset } from '../model/ruleset.ts';
+import type { Family, NftRuleset, Ruleset } from '../model/ruleset.ts';
 import type { Assumption, Snapshot, SnapshotFile, SnapshotFileRole } from '../model/snapshot.ts';
 import { loadContainers } from './containers.ts';
 import { defaultDaemonConfig, loadDaemonConfig } from './daemon.ts';
@@ -29,10 +29,9 @@ import { detectFamily, parseIptables } from './iptables/index.ts';
 import { parseJson, toPlain } from './json.ts';
 import { loadListeners } from './listeners.ts';
 import { loadNetworks } from './networks.ts';
+import { parseNft } from './nft/index.ts';
 import type { InputRead } from './read-input.ts';
 import { readInputFile, SIZE_LIMITS } from './read-input.ts';
-import type { NftSummary } from './nft.ts';
-import { loadNftRuleset } from './nft.ts';
 import { loadSysctl, UNKNOWN_SYSCTLS } from './sysctl.ts';
 
 export interface SnapshotInput {
@@ -204,7 +203,7 @@ function assumptionText(
 }
 
 /** A dump that gave not one rule and only errors is not a firewall: nothing of it is analysed. */
-function yieldsNothing(ruleset: Ruleset, diagnostics: readonly Diagnostic[]): boolean {
+function yieldsNothing(ruleset: Ruleset | NftRuleset, diagnostics: readonly Diagnostic[]): boolean {
   return (
     ruleset.tables.every((t) => t.chains.every((c) => c.rules.length === 0)) &&
     diagnostics.some((d) => d.severity === 'error')
@@ -261,17 +260,25 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
     )?.ruleset ?? null;
   const ipv4 = ruleset('iptables', 'ipv4');
   const ipv6 = ruleset('ip6tables', 'ipv6');
-  if (ipv4 === null && ipv6 === null) {
+  const nft =
+    use(
+      'nft-ruleset',
+      parseNft,
+      (r) => r.ruleset !== null && !yieldsNothing(r.ruleset, r.diagnostics),
+    )?.ruleset ?? null;
+  if (ipv4 === null && ipv6 === null && (nft === null || nft.tables.length === 0)) {
     const where = input.directory ?? Object.values(input.files ?? {})[0] ?? '.';
     const unusable = files.filter(
-      (f) => (f.role === 'iptables' || f.role === 'ip6tables') && f.status !== 'missing',
+      (f) =>
+        (f.role === 'iptables' || f.role === 'ip6tables' || f.role === 'nft-ruleset') &&
+        f.status !== 'missing',
     );
     diagnostics.push(
       diagnostic(
         'no-ruleset',
         'error',
         unusable.length === 0
-          ? 'no ruleset: a snapshot needs iptables-save.txt or ip6tables-save.txt (or --iptables / --ip6tables)'
+          ? 'no ruleset: a snapshot needs iptables-save.txt, ip6tables-save.txt or nft-ruleset.json (or --iptables / --ip6tables / --nft)'
           : `no ruleset could be used: ${unusable
               .map(
                 (f) =>
@@ -279,17 +286,21 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
               )
               .join('; ')}`,
         fileLocation(where),
-        'collect one with `iptables-save > iptables-save.txt` (as root)',
+        'collect one with `iptables-save > iptables-save.txt` or `nft -j list ruleset > nft-ruleset.json` (as root)',
       ),
     );
   }
 
-  const nft: { summary: NftSummary | null } | null = use('nft-ruleset', loadNftRuleset);
   const era = detectEra({
     ipv4,
     ipv6,
-    nftTables: nft?.summary?.tables ?? null,
-    nftFile: nft?.summary?.file ?? null,
+    nftTables:
+      nft?.tables.map((t) => ({
+        family: t.nft?.family ?? '',
+        name: t.name,
+        line: t.location.line,
+      })) ?? null,
+    nftFile: nft?.file ?? null,
     dockerVersion,
   });
   if (dockerVersion === null) {
@@ -330,6 +341,7 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
       ipv4,
       ipv6,
       networks.length > 0 || containers.length > 0,
+      nft,
     ),
   );
   const listeners: readonly Listener[] = use('listeners', loadListeners)?.listeners ?? [];
@@ -371,6 +383,7 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
     files,
     ipv4,
     ipv6,
+    nft,
     host,
     era,
     diagnostics: diagnostics.sort(compareDiagnostics),

@@ -45,11 +45,17 @@ function count(items: readonly { readonly severity: Severity }[]): Record<Severi
  * no rule and only errors (it is "not analysed", never an empty all-ACCEPT firewall).
  */
 function hasReadableRuleset(snapshot: Snapshot): boolean {
-  return snapshot.ipv4 !== null || snapshot.ipv6 !== null;
+  return snapshot.ipv4 !== null || snapshot.ipv6 !== null || snapshot.nft !== null;
 }
 
 function anchorFile(snapshot: Snapshot): string {
-  return snapshot.ipv4?.file ?? snapshot.ipv6?.file ?? snapshot.directory ?? 'snapshot';
+  return (
+    snapshot.ipv4?.file ??
+    snapshot.ipv6?.file ??
+    snapshot.nft?.file ??
+    snapshot.directory ??
+    'snapshot'
+  );
 }
 
 function buildEngine(

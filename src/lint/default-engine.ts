@@ -8,7 +8,7 @@ import { createEngine } from '../engine/index.ts';
 import type { NetworkContext } from '../engine/context.ts';
 import type { Engine } from '../engine/types.ts';
 import type { Diagnostic } from '../model/diagnostic.ts';
-import type { Snapshot } from '../model/snapshot.ts';
+import { firewallOf, type Snapshot } from '../model/snapshot.ts';
 import type { LintEngine } from './engine.ts';
 import { adaptEngines } from './engine-adapter.ts';
 
@@ -17,7 +17,8 @@ export function createLintEngine(snapshot: Snapshot): {
   diagnostics: Diagnostic[];
 } {
   const engines: { engine: Engine; context: NetworkContext }[] = [];
-  for (const ruleset of [snapshot.ipv4, snapshot.ipv6]) {
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const ruleset = firewallOf(snapshot, family);
     if (ruleset === null) continue;
     const context = buildNetworkContext(snapshot, ruleset.family);
     engines.push({ engine: createEngine(ruleset, context), context });

@@ -12,7 +12,7 @@ import {
   silenceCause,
 } from '../../src/docker/index.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
-import { loadNftRuleset } from '../../src/ingest/nft.ts';
+import { parseNft } from '../../src/ingest/nft/index.ts';
 import { loadSnapshot } from '../../src/ingest/snapshot.ts';
 import type { Ruleset } from '../../src/model/ruleset.ts';
 import type { Snapshot } from '../../src/model/snapshot.ts';
@@ -113,11 +113,16 @@ describe('detectEra', () => {
         );
       });
       it('detects the nftables backend from table docker-bridges and cross-checks the version', () => {
-        const { summary } = loadNftRuleset(pick('nftabler', '__ip.golden'), 'nft.txt');
+        const { ruleset } = parseNft(pick('nftabler', '__ip.golden'), 'nft.txt');
         const era = detectEra({
           ipv4: null,
           ipv6: null,
-          nftTables: summary?.tables ?? null,
+          nftTables:
+            ruleset?.tables.map((t) => ({
+              family: t.nft?.family ?? '',
+              name: t.name,
+              line: t.location.line,
+            })) ?? null,
           nftFile: 'nft.txt',
           dockerVersion: '28.5.2',
         });

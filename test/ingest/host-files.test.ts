@@ -5,7 +5,8 @@ import { loadDockerVersion } from '../../src/ingest/docker-version.ts';
 import { loadIpAddr, loadIpRoute } from '../../src/ingest/ip.ts';
 import { loadListeners } from '../../src/ingest/listeners.ts';
 import { loadNetworks } from '../../src/ingest/networks.ts';
-import { loadNftRuleset } from '../../src/ingest/nft.ts';
+import { parseNft } from '../../src/ingest/nft/index.ts';
+import { tableId } from '../../src/model/ruleset.ts';
 import { loadSysctl } from '../../src/ingest/sysctl.ts';
 
 const fixtures = path.resolve(import.meta.dirname, '../../fixtures/snapshots');
@@ -190,14 +191,15 @@ describe('ip, sysctl and nft files', () => {
     expect(r.diagnostics.map((d) => [d.code, d.location.line])).toEqual([['invalid-value', 3]]);
   });
 
-  it('summarises an nftables ruleset and says it is not analysed rule by rule', () => {
+  it("reads an nftables listing: 28.5.2 with DOCKER_FIREWALL_BACKEND set still wrote iptables-nft's tables", () => {
     const text = read(
       '28.5.2/s19-env-DOCKER_FIREWALL_BACKEND-nftables-bridge-still-iptables/nft-ruleset.txt',
     );
-    const r = loadNftRuleset(text, 'nft.txt');
-    expect(r.summary?.tables.map((t) => `${t.family} ${t.name}`)).toContain('ip nat');
-    expect(r.summary?.dockerTables).toBe(false);
-    expect(r.diagnostics.map((d) => [d.code, d.severity])).toEqual([['nft-not-analysed', 'note']]);
+    const r = parseNft(text, 'nft.txt');
+    expect(r.ruleset?.tables.map((t) => tableId(t))).toContain('ip nat');
+    expect(r.ruleset?.tables.every((t) => t.nft?.iptablesNft)).toBe(true);
+    expect(r.ruleset?.tables.some((t) => t.name === 'docker-bridges')).toBe(false);
+    expect(r.diagnostics).toEqual([]);
     const json = JSON.stringify({
       nftables: [
         { metainfo: {} },
@@ -205,10 +207,9 @@ describe('ip, sysctl and nft files', () => {
         { rule: {} },
       ],
     });
-    expect(loadNftRuleset(json, 'nft.json').summary).toMatchObject({
-      dockerTables: true,
-      ruleCount: 1,
-    });
+    const j = parseNft(json, 'nft.json');
+    expect(j.ruleset?.tables.map((t) => tableId(t))).toEqual(['ip docker-bridges']);
+    expect(j.diagnostics.map((d) => d.code)).toEqual(['nft-json-invalid']);
   });
 });
 

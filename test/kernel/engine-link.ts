@@ -7,6 +7,7 @@ import type { NetworkContext } from '../../src/engine/context.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { buildNetworkContext } from '../../src/docker/context.ts';
 import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { firewallOf } from '../../src/model/snapshot.ts';
 import type { Packet, Trace } from '../../src/model/trace.ts';
 
 export interface LinkedEngine {
@@ -31,12 +32,11 @@ export function linkEngine(
 /** The engine as users get it: a snapshot directory through loadSnapshot and buildNetworkContext. */
 export async function linkSnapshot(directory: string): Promise<LinkedEngine> {
   const snapshot = await loadSnapshot({ directory });
-  if (snapshot.ipv4 === null) throw new Error(`${directory}: no IPv4 ruleset read`);
-  const v4 = createEngine(snapshot.ipv4, buildNetworkContext(snapshot, 'ipv4'));
-  const v6 =
-    snapshot.ipv6 === null
-      ? null
-      : createEngine(snapshot.ipv6, buildNetworkContext(snapshot, 'ipv6'));
+  const ipv4 = firewallOf(snapshot, 'ipv4');
+  const ipv6 = firewallOf(snapshot, 'ipv6');
+  if (ipv4 === null) throw new Error(`${directory}: no IPv4 ruleset read`);
+  const v4 = createEngine(ipv4, buildNetworkContext(snapshot, 'ipv4'));
+  const v6 = ipv6 === null ? null : createEngine(ipv6, buildNetworkContext(snapshot, 'ipv6'));
   const diagnostics = [...snapshot.diagnostics, ...v4.diagnostics, ...(v6?.diagnostics ?? [])].map(
     (d) => `${d.code}: ${d.message}`,
   );
