@@ -167,7 +167,11 @@ export class Walk {
       cur = union(s, r.pass, bypass);
       outcomes.push(...r.outcomes);
       if (entry.type === 'nat') bound = union(s, bound, r.natted);
-      if (hook === 'OUTPUT' && entry.type === 'nat') cur = this.nf.reroute(cur);
+      if (hook === 'OUTPUT' && entry.type === 'nat') {
+        // routed again after NAT; the bound packets with them, so later NAT chains know them
+        cur = this.nf.reroute(cur);
+        bound = this.nf.reroute(bound);
+      }
     }
     return { pass: cur, outcomes };
   }

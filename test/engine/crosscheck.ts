@@ -11,7 +11,7 @@ import { type Pair } from '../../src/engine/match.ts';
 import { union, Walk } from '../../src/engine/netfilter.ts';
 import { runPath } from '../../src/engine/path.ts';
 import type { NetworkContext } from '../../src/engine/context.ts';
-import type { Ruleset } from '../../src/model/ruleset.ts';
+import { ruleActions, type Ruleset } from '../../src/model/ruleset.ts';
 
 export interface CrossCheck {
   readonly checked: number;
@@ -53,16 +53,17 @@ export function crossCheck(
   ];
   const outcomeKey = (r: { end: string; stoppedBy: string | null }): string =>
     r.end === 'stop' ? (r.stoppedBy ?? '') : r.end;
-  const exclusive = !rs.tables.some((t) =>
-    t.chains.some((c) => c.rules.some((x) => x.target?.kind === 'MARK')),
-  );
+  // every action of a rule counts: nftables statements before a verdict and vmap verdicts too
+  const acts = (kinds: ReadonlySet<string>): boolean =>
+    rs.tables.some((t) =>
+      t.chains.some((c) => c.rules.some((x) => ruleActions(x).some((a) => kinds.has(a.kind)))),
+    );
+  const exclusive = !acts(new Set(['MARK']));
   // the outcome sets keep a packet's final mark and state: read back as "the packets that
   // entered" only when no target rewrites them (REDIRECT picks any of the host's addresses: one
   // entering packet stands for several)
   const rewrites = new Set(['MARK', 'CONNMARK', 'NOTRACK', 'CT', 'REDIRECT']);
-  const historyKept = !rs.tables.some((t) =>
-    t.chains.some((c) => c.rules.some((x) => rewrites.has(x.target?.kind ?? ''))),
-  );
+  const historyKept = !acts(rewrites);
   let checked = 0;
   let certainChecks = 0;
   const hostOf = new Interpreter(rs, ctx, (r) => r.text);

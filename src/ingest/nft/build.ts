@@ -9,6 +9,7 @@
  */
 import type { Diagnostic, SourceLocation, Severity } from '../../model/diagnostic.ts';
 import { diagnostic } from '../../model/diagnostic.ts';
+import { echo } from '../../model/safe-text.ts';
 import type {
   AddressType,
   BaseChain,
@@ -563,7 +564,7 @@ function opaque(c: RuleCtx, text: string, at: SourceLocation, diagnose: boolean)
       c.t,
       'unsupported-nft-expression',
       'warning',
-      `nftables expression not modelled: ${text}; rules that depend on it are only possible`,
+      `nftables expression not modelled: ${echo(text)}; rules that depend on it are only possible`,
       at,
     );
   }
@@ -590,7 +591,7 @@ function elementOptions(c: RuleCtx, sels: readonly Sel[], item: NftExpr): MatchO
   const v = unwrap(item);
   const parts = sels.length === 1 ? [v] : v.k === 'concat' ? v.items : null;
   if (parts === null || parts.length !== sels.length) {
-    invalid(c, `set element ${renderExpr(v)} does not fit the key`, v.at);
+    invalid(c, `set element ${echo(renderExpr(v))} does not fit the key`, v.at);
     return null;
   }
   const out: MatchOption[] = [];
@@ -599,7 +600,7 @@ function elementOptions(c: RuleCtx, sels: readonly Sel[], item: NftExpr): MatchO
     const part = parts[i] as NftExpr;
     const o = valueOptions(sel, part, part.at);
     if (o === null) {
-      invalid(c, `${renderExpr(part)} is not a valid value here`, part.at);
+      invalid(c, `${echo(renderExpr(part))} is not a valid value here`, part.at);
       return null;
     }
     out.push(...o);
@@ -611,7 +612,13 @@ function elementOptions(c: RuleCtx, sels: readonly Sel[], item: NftExpr): MatchO
 function namedSet(c: RuleCtx, name: string, at: SourceLocation): NftSetAst | null {
   const s = c.t.sets.get(name);
   if (s === undefined) {
-    say(c.t, 'nft-unknown-set', 'error', `set @${name} is not declared in table ${c.t.id}`, at);
+    say(
+      c.t,
+      'nft-unknown-set',
+      'error',
+      `set @${echo(name)} is not declared in table ${echo(c.t.id)}`,
+      at,
+    );
     return null;
   }
   return s;
@@ -838,7 +845,7 @@ function verdictTarget(
     default:
       break;
   }
-  say(c.t, 'nft-invalid-value', 'error', `not a verdict: ${verdict}`, at);
+  say(c.t, 'nft-invalid-value', 'error', `not a verdict: ${echo(verdict)}`, at);
   return null;
 }
 
@@ -889,7 +896,7 @@ function natRange(
     }
   } catch (err) {
     if (!(err instanceof ValueError)) throw err;
-    invalid(c, `NAT to ${addr === null ? '' : renderExpr(addr)}: ${err.message}`, at);
+    invalid(c, `NAT to ${addr === null ? '' : echo(renderExpr(addr))}: ${err.message}`, at);
     return null;
   }
   return { addresses, ports };
@@ -1022,7 +1029,7 @@ function statementTarget(c: RuleCtx, s: NftStmt, deps: MatchOption[]): Target | 
     c.t,
     'unsupported-nft-statement',
     'warning',
-    `nftables statement not modelled: ${renderStmt(s)}; it is kept and treated as letting the packet continue`,
+    `nftables statement not modelled: ${echo(renderStmt(s))}; it is kept and treated as letting the packet continue`,
     at,
   );
   return { kind: 'extension', name: renderStmt(s), options: [], location: at };
@@ -1073,7 +1080,7 @@ function vmapTarget(
   } else if (d.k === 'set') {
     items = d.items;
   } else {
-    invalid(c, `map data ${renderExpr(d)} is not a map`, d.at);
+    invalid(c, `map data ${echo(renderExpr(d))} is not a map`, d.at);
     items = null;
   }
   if (items === null) return { kind: 'vmap', key: keyText, map, entries: null, location: at };
@@ -1083,7 +1090,7 @@ function vmapTarget(
   for (const item of items) {
     const m = unwrap(item);
     if (m.k !== 'mapping') {
-      invalid(c, `map element ${renderExpr(m)} has no ' : ' data`, m.at);
+      invalid(c, `map element ${echo(renderExpr(m))} has no ' : ' data`, m.at);
       continue;
     }
     const verdict = verdictOf(m.data);
@@ -1136,7 +1143,7 @@ function buildRule(t: TableCtx, chain: string, ast: NftRuleAst, index: number): 
         t,
         'nft-invalid-value',
         'warning',
-        `statement after the verdict is never reached: ${renderStmt(s)}`,
+        `statement after the verdict is never reached: ${echo(renderStmt(s))}`,
         s.at,
       );
       break;
@@ -1241,18 +1248,24 @@ function buildChain(t: TableCtx, ast: NftChainAst): Chain {
     const b = ast.base;
     const type = b.type === 'nat' || b.type === 'route' ? b.type : 'filter';
     if (b.type !== type)
-      say(t, 'nft-invalid-value', 'error', `unknown chain type ${b.type}; read as filter`, b.at);
+      say(
+        t,
+        'nft-invalid-value',
+        'error',
+        `unknown chain type ${echo(b.type)}; read as filter`,
+        b.at,
+      );
     const hook = HOOKS.has(b.hook) ? (b.hook as NftHook) : null;
     const priority = b.priority ?? parsePriority(b.priorityText, t.family);
-    if (hook === null) say(t, 'nft-invalid-value', 'error', `unknown hook ${b.hook}`, b.at);
+    if (hook === null) say(t, 'nft-invalid-value', 'error', `unknown hook ${echo(b.hook)}`, b.at);
     if (priority === null)
-      say(t, 'nft-invalid-value', 'error', `unknown priority ${b.priorityText}`, b.at);
+      say(t, 'nft-invalid-value', 'error', `unknown priority ${echo(b.priorityText)}`, b.at);
     if (b.devices === null && (hook === 'ingress' || hook === 'egress')) {
       say(
         t,
         'nft-device-unknown',
         'warning',
-        `${t.id}/${ast.name} hooks ${b.hook} but the listing does not say on which device (nft -j omits it); the chain is taken to possibly see packets of every interface`,
+        `${echo(t.id)}/${echo(ast.name)} hooks ${b.hook} but the listing does not say on which device (nft -j omits it); the chain is taken to possibly see packets of every interface`,
         b.at,
       );
     }
@@ -1273,7 +1286,7 @@ function buildChain(t: TableCtx, ast: NftChainAst): Chain {
 function buildTable(ast: NftTableAst, diagnostics: Diagnostic[]): Table | null {
   if (!FAMILIES.has(ast.family)) {
     diagnostics.push(
-      diagnostic('nft-invalid-value', 'error', `unknown table family ${ast.family}`, ast.at),
+      diagnostic('nft-invalid-value', 'error', `unknown table family ${echo(ast.family)}`, ast.at),
     );
     return null;
   }
@@ -1314,7 +1327,7 @@ function buildTable(ast: NftTableAst, diagnostics: Diagnostic[]): Table | null {
       diagnostic(
         'nft-iptables-table',
         'note',
-        `table ${t.id} is iptables-nft's; ${t.compat.unsupported} of its expressions are iptables extensions nft cannot print (read them from iptables-save)`,
+        `table ${echo(t.id)} is iptables-nft's; ${t.compat.unsupported} of its expressions are iptables extensions nft cannot print (read them from iptables-save)`,
         ast.at,
       ),
     );
@@ -1337,7 +1350,7 @@ export function buildNftRuleset(
         diagnostic(
           'duplicate-table',
           'error',
-          `table ${tableId(built)} listed twice; the first is kept`,
+          `table ${echo(tableId(built))} listed twice; the first is kept`,
           t.at,
         ),
       );

@@ -5,6 +5,7 @@
  */
 import type { Diagnostic, SourceLocation } from '../../model/diagnostic.ts';
 import { diagnostic } from '../../model/diagnostic.ts';
+import { echo } from '../../model/safe-text.ts';
 import type { JsonObject, JsonValue } from '../json.ts';
 import { getEntry, parseJson } from '../json.ts';
 import type {
@@ -375,7 +376,11 @@ export function readNftJson(
     }
     const t = tables.get(`${family} ${name}`);
     if (t === undefined) {
-      bad(ctx, `${what} names table ${family} ${name}, which the listing does not declare`, at);
+      bad(
+        ctx,
+        `${what} names table ${echo(family)} ${echo(name)}, which the listing does not declare`,
+        at,
+      );
       return null;
     }
     return t;
@@ -483,7 +488,7 @@ export function readNftJson(
         if (t === null) break;
         const c = chain === null ? undefined : t.chains.get(chain);
         if (c === undefined) {
-          bad(ctx, `rule of chain ${chain ?? '?'}, which the listing does not declare`, at);
+          bad(ctx, `rule of chain ${echo(chain ?? '?')}, which the listing does not declare`, at);
           break;
         }
         const expr = getEntry(o, 'expr')?.value;

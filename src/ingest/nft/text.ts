@@ -10,6 +10,7 @@ import type { CstNode } from 'chevrotain';
 import { NftLexer, parseNftTokens } from '../../../grammar/nft/index.ts';
 import type { Diagnostic, SourceLocation } from '../../model/diagnostic.ts';
 import { diagnostic } from '../../model/diagnostic.ts';
+import { echo } from '../../model/safe-text.ts';
 import type {
   NftChainAst,
   NftExpr,
@@ -502,7 +503,7 @@ class RuleReader {
     let op: NftMatchOp | null = after === null ? null : (OPS[after] ?? null);
     if (op !== null) this.i++;
     if (this.atEnd())
-      throw new SyntaxError(`${textOfExpr(left)} needs a value to compare with`, at);
+      throw new SyntaxError(`${echo(textOfExpr(left))} needs a value to compare with`, at);
     let right = this.rhs();
     if (this.word() === '/') {
       // `tcp flags syn / fin,syn,rst,ack`: value / mask
@@ -552,7 +553,7 @@ class RuleReader {
       if (selector) {
         const key = this.expr();
         if (this.word() !== 'map')
-          throw new SyntaxError(`expected 'map' after ${textOfExpr(key)}`, this.here());
+          throw new SyntaxError(`expected 'map' after ${echo(textOfExpr(key))}`, this.here());
         this.i++;
         addr = { k: 'map', key, data: this.rhs(), at };
       } else {
@@ -594,7 +595,8 @@ class RuleReader {
   primary(): NftExpr {
     const n = this.next();
     const at = n.at;
-    if (n.kind !== 'word') throw new SyntaxError(`expected an expression, found ${textOf(n)}`, at);
+    if (n.kind !== 'word')
+      throw new SyntaxError(`expected an expression, found ${echo(textOf(n))}`, at);
     const w = n.text;
     if (PAYLOAD_PROTOCOLS.has(w)) {
       const field = this.expectWord(`a field of ${w}`).text;
@@ -660,7 +662,7 @@ class RuleReader {
     }
     if (w.startsWith('@') && w.includes(','))
       return { k: 'other', name: 'raw payload', text: w, at };
-    throw new SyntaxError(`'${w}' does not start a statement or expression nft knows`, at);
+    throw new SyntaxError(`'${echo(w)}' does not start a statement or expression nft knows`, at);
   }
 
   /** The right-hand side of a match, a map's data, or a `set` value. */
@@ -705,7 +707,7 @@ class RuleReader {
       if (this.peek()?.kind === 'rparen') this.i++;
       return { k: 'list', items, at };
     }
-    if (n.kind !== 'word') throw new SyntaxError(`expected a value, found ${textOf(n)}`, at);
+    if (n.kind !== 'word') throw new SyntaxError(`expected a value, found ${echo(textOf(n))}`, at);
     if (n.text.startsWith('@') && !n.text.includes(','))
       return { k: 'ref', name: n.text.slice(1), at };
     // a selector as a value: `meta mark set ct mark`, `ct mark set meta mark | 0x4`
@@ -898,7 +900,7 @@ function readChain(ctx: Ctx, name: string, at: SourceLocation, body: Group): Nft
   }
   if (base !== null) base = { ...base, policy };
   else if (policy !== null)
-    parseError(ctx, `chain ${name} has a policy but no \`type … hook …\``, at);
+    parseError(ctx, `chain ${echo(name)} has a policy but no \`type … hook …\``, at);
   return { at, name, handle: null, base, rules };
 }
 
@@ -933,7 +935,7 @@ function readSet(ctx: Ctx, name: string, map: boolean, at: SourceLocation, body:
         elements = set.k === 'set' ? [...set.items] : [];
       } catch (err) {
         if (!(err instanceof SyntaxError)) throw err;
-        parseError(ctx, `${err.message} in the elements of ${name}`, err.at);
+        parseError(ctx, `${err.message} in the elements of ${echo(name)}`, err.at);
         elements = null;
       }
     }
@@ -965,7 +967,7 @@ function readTable(ctx: Ctx, line: readonly Node[]): NftTableAst | null {
       // table flags, comments and other objects (flowtables, counters, quotas, ct helpers)
       continue;
     } else {
-      parseError(ctx, `not a table item: ${lineText(ctx, l)}`, lat);
+      parseError(ctx, `not a table item: ${echo(lineText(ctx, l))}`, lat);
     }
   }
   return { at, family, name, handle: null, chains, sets };
@@ -979,7 +981,7 @@ export function readNftText(
   const lexed = NftLexer.tokenize(text);
   for (const e of lexed.errors) {
     diagnostics.push(
-      diagnostic('parse-error', 'error', `unexpected character '${text.charAt(e.offset)}'`, {
+      diagnostic('parse-error', 'error', `unexpected character '${echo(text.charAt(e.offset))}'`, {
         file,
         line: e.line ?? 1,
         column: e.column ?? 1,
@@ -999,7 +1001,9 @@ export function readNftText(
       diagnostic(
         'parse-error',
         'error',
-        eof ? 'the file ends inside a `{ … }` block (a `}` is missing)' : `unexpected '${t.image}'`,
+        eof
+          ? 'the file ends inside a `{ … }` block (a `}` is missing)'
+          : `unexpected '${echo(t.image)}'`,
         eof
           ? { file, line: text.split('\n').length, column: 1 }
           : { file, line: t.startLine ?? 1, column: t.startColumn ?? 1 },
@@ -1034,7 +1038,7 @@ export function readNftText(
         ctx,
         w === 'define' || w === 'include'
           ? `\`${w}\` is nft script syntax, not a listing; give the output of \`nft list ruleset\``
-          : `expected \`table FAMILY NAME { … }\`, found ${lineText(ctx, line)}`,
+          : `expected \`table FAMILY NAME { … }\`, found ${echo(lineText(ctx, line))}`,
         line[0]?.at ?? { file, line: 1, column: 1 },
       );
     }
