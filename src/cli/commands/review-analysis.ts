@@ -37,7 +37,10 @@ export function analyzeForReview(
 ): { analysis: ReviewAnalysis; engine: LintEngine | null } {
   let built: ReturnType<typeof createLintEngine> | null = null;
   try {
-    built = snapshot.ipv4 === null && snapshot.ipv6 === null ? null : createLintEngine(snapshot);
+    built =
+      snapshot.ipv4 === null && snapshot.ipv6 === null && snapshot.nft === null
+        ? null
+        : createLintEngine(snapshot);
   } catch {
     // analyze then tries again and reports the failure as an `engine-error` diagnostic.
     built = null;

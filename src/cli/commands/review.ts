@@ -11,7 +11,7 @@ import { DEFAULT_CONFIG } from '../../lint/config-types.ts';
 import type { ResolvedConfig } from '../../lint/config-types.ts';
 import { compareDiagnostics } from '../../model/diagnostic.ts';
 import type { Diagnostic } from '../../model/diagnostic.ts';
-import type { Snapshot } from '../../model/snapshot.ts';
+import { firewallOf, type Snapshot } from '../../model/snapshot.ts';
 import type { Trace } from '../../model/trace.ts';
 import type { ReviewData, Tracer } from '../../tui/data.ts';
 import type { Progress } from '../../tui/run.tsx';
@@ -103,7 +103,7 @@ async function analyzeOffThread(snapshot: Snapshot, config: ResolvedConfig): Pro
   worker.on('exit', () => {
     fail(new Error('the analysis worker stopped'));
   });
-  const hasRules = snapshot.ipv4 !== null || snapshot.ipv6 !== null;
+  const hasRules = snapshot.ipv4 !== null || snapshot.ipv6 !== null || snapshot.nft !== null;
   return {
     analysis,
     trace: !hasRules
@@ -146,7 +146,9 @@ async function load(
     config = loaded.config;
     configDiagnostics = loaded.diagnostics;
   }
-  const rulesets = [snapshot.ipv4, snapshot.ipv6].filter((r) => r !== null);
+  const rulesets = [firewallOf(snapshot, 'ipv4'), firewallOf(snapshot, 'ipv6')].filter(
+    (r) => r !== null,
+  );
   const rules = rulesets
     .flatMap((r) => r.tables)
     .reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0);
