@@ -49,6 +49,9 @@ import { plannedId } from './inspect-json.ts';
 
 const OPT = 'com.docker.network.bridge.';
 
+/** More replicas of one service than this are refused (planning them would take quadratic time). */
+const MAX_REPLICAS = 512;
+
 /** What the plan adds to the host, with what it had to assume. */
 export interface ComposePlan {
   /** Networks to create, in creation order. */
@@ -474,9 +477,9 @@ function endpointOn(
     if (subnet === undefined || p === null) return { address: null, prefix: null, gateway: null };
     const fixed = family === 'ipv4' ? want.ipv4 : want.ipv6;
     if (fixed !== null) {
-      if (!contains(p, fixed))
-        warn(ctx, `${fixed} is not in ${net.name}'s subnet ${subnet.cidr}`, at, 'error');
-      return { address: fixed, prefix: p.bits, gateway: subnet.gateway };
+      if (contains(p, fixed)) return { address: fixed, prefix: p.bits, gateway: subnet.gateway };
+      // Docker refuses it; the plan reports it and goes on with an allocated address.
+      warn(ctx, `${fixed} is not in ${net.name}'s subnet ${subnet.cidr}`, at, 'error');
     }
     // The default bridge hands out addresses from fixed-cidr when it is set.
     const rangeText = net.isDefaultBridge
@@ -615,7 +618,15 @@ export function planCompose(
       // Without swarm, Compose publishes ingress-mode ports like host-mode ones.
     }
     const names: string[] = [];
-    for (let i = 1; i <= Math.max(0, s.replicas); i++) {
+    if (s.replicas > MAX_REPLICAS) {
+      warn(
+        ctx,
+        `service ${s.name}: ${s.replicas} replicas; dockwall plans at most ${MAX_REPLICAS} containers of a service`,
+        s.location,
+        'error',
+      );
+    }
+    for (let i = 1; i <= Math.min(MAX_REPLICAS, Math.max(0, s.replicas)); i++) {
       const name = s.containerName ?? `${project.name}-${s.name}-${i}`;
       names.push(name);
       if (host.containers.some((c) => c.name === name)) replaces.push(name);

@@ -490,11 +490,20 @@ function readServiceNetworks(ctx: Ctx, v: JsonValue, where: string): ComposeServ
       const at = `${where}.${e.key}.${f.key}`;
       switch (f.key) {
         case 'ipv4_address':
-          out.ipv4Address = text(f.value);
+        case 'ipv6_address': {
+          const a = text(f.value);
+          const v6 = f.key === 'ipv6_address';
+          if (a === null || !isAddress(a) || a.includes(':') !== v6) {
+            report(
+              ctx,
+              'error',
+              `${at} must be an ${v6 ? 'IPv6' : 'IPv4'} address`,
+              f.value.location,
+            );
+          } else if (v6) out.ipv6Address = a;
+          else out.ipv4Address = a;
           break;
-        case 'ipv6_address':
-          out.ipv6Address = text(f.value);
-          break;
+        }
         case 'gw_priority':
           out.gwPriority = integer(ctx, f.value, at) ?? 0;
           break;
