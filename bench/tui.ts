@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     // `--no-engine` measures the UI over the structural findings only, when the engine is slow.
     const withEngine = !process.argv.includes('--no-engine');
     console.log(withEngine ? 'building the engine…' : 'engine off (--no-engine)');
-    const built = withEngine ? createLintEngine(snapshot) : { engine: null, diagnostics: [] };
+    const built = withEngine ? createLintEngine(snapshot) : { engines: null, engine: null };
     const tEngine = performance.now() - t;
     console.log(`  engine built in ${ms(tEngine)}`);
     t = performance.now();
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     console.log(
       `analysing with ${Object.keys(rules).length} rules${skip.size > 0 ? ` (skipped: ${[...skip].join(', ')})` : ''}…`,
     );
-    const audit = analyze(snapshot, DEFAULT_CONFIG, { engine: built.engine, rules });
+    const audit = analyze(snapshot, DEFAULT_CONFIG, { engines: built.engines, rules });
     const tAnalyze = performance.now() - t;
     console.log(
       `load ${ms(tLoad)}, engine ${ms(tEngine)}, analyze ${ms(tAnalyze)}: ` +

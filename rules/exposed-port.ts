@@ -1,12 +1,22 @@
 /**
- * exposed-port: a container port or host listener that packets from outside the host reach.
- * The exposures are computed by the engine before rules run; this rule ranks them: sensitive
- * services (databases, the Docker API, etcd, …) are errors, the rest follow the rule severity.
+ * exposed-port: what packets from outside the host reach — published container ports, host
+ * ports open in INPUT, addresses the host forwards to. The engine discovers the exposures before
+ * rules run; this rule ranks them: sensitive services (databases, the Docker API, etcd, …) are
+ * errors, ports meant to be public and ports with nothing listening are notes, the rest follow
+ * the rule severity. Forwarding straight to containers is direct-container-access's.
  */
+import { exposureObject, reachesService } from '../src/analysis/exposure-object.ts';
+import {
+  destinationText,
+  interfaceText,
+  singlePort,
+  sourcesText,
+  targetText,
+} from '../src/analysis/exposure-text.ts';
 import type { Exposure } from '../src/model/audit.ts';
-import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
+import { defineRule, ruleDocsUrl, type ReportDescriptor } from '../src/lint/rule.ts';
 
-type MessageIds = 'exposed' | 'sensitive';
+type MessageIds = 'exposed' | 'sensitive' | 'forwards';
 
 export interface Options {
   /** Ports that rank as errors when exposed (service name for the message). */
@@ -28,15 +38,9 @@ const SENSITIVE: Readonly<Record<number, string>> = {
   27017: 'MongoDB',
 };
 
-function describe(e: Exposure): string {
-  const addr = e.family === 'ipv6' ? `[${e.hostAddress}]` : e.hostAddress;
-  return `${addr}:${e.hostPort}/${e.protocol}`;
-}
-
-function whoReaches(e: Exposure): string {
-  return e.reachableFrom
-    .map((r) => `${r.sources.join(', ')}${r.interface === '*' ? '' : ` via ${r.interface}`}`)
-    .join('; ');
+/** The sentence starts with the target: `Container web (…)`, `Host sshd`. */
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 export default defineRule<MessageIds, Options>({
@@ -52,6 +56,8 @@ export default defineRule<MessageIds, Options>({
     },
     messages: {
       exposed: '{{target}} is reachable from outside at {{address}} ({{certainty}}) from {{from}}.',
+      forwards:
+        'The host forwards new {{protocol}} connections from {{from}} to {{address}}{{out}} ({{certainty}}): it routes for anyone who sends it such traffic.',
       sensitive:
         '{{target}} serves {{service}} and is reachable from outside at {{address}} ({{certainty}}) from {{from}}.',
     },
@@ -71,38 +77,58 @@ export default defineRule<MessageIds, Options>({
     const publicPorts = new Set(context.options.publicPorts ?? []);
     return {
       end() {
+        const routed = new Map<
+          string,
+          {
+            common: Omit<ReportDescriptor<MessageIds>, 'messageId'>;
+            data: Record<string, string>;
+            certainty: Exposure['certainty'];
+            protocols: string[];
+          }
+        >();
         for (const e of context.exposures) {
-          const target =
-            e.target.kind === 'container'
-              ? `Container ${e.target.name ?? e.target.address} port ${e.target.port}/${e.protocol}`
-              : `Host ${e.target.name ?? 'service'} on port ${e.target.port}/${e.protocol}`;
+          // straight to a container or Docker network: direct-container-access says it
+          if (e.kind === 'routed' && (e.target.kind === 'container' || e.target.network !== null))
+            continue;
+          if (!reachesService(e)) continue;
+          const sent = singlePort(e.ports);
+          const delivered = singlePort(e.target.ports);
           const service =
-            SENSITIVE[e.target.port] ??
-            SENSITIVE[e.hostPort] ??
-            (extra.has(e.hostPort) ? `port ${e.hostPort}` : null);
-          const node = { location: locationOf(e, context.snapshot) };
-          const object = {
-            ...(e.target.kind === 'container' && e.target.name !== null
-              ? { container: e.target.name }
-              : {}),
-            port: e.hostPort,
-            protocol: e.protocol,
-            address: e.hostAddress,
-          };
+            (delivered === null ? null : (SENSITIVE[delivered] ?? null)) ??
+            (sent === null ? null : (SENSITIVE[sent] ?? (extra.has(sent) ? `port ${sent}` : null)));
+          const isPublic = sent !== null && publicPorts.has(sent);
           const common = {
-            node,
-            object,
+            node: { location: locationOf(e, context.snapshot) },
+            object: exposureObject(e),
             witness: e.witness,
             trace: e.trace,
             certainty: e.certainty,
           };
           const data = {
-            target,
-            address: describe(e),
+            target: capitalised(targetText(e)),
+            address: destinationText(e),
             certainty: e.certainty === 'certain' ? 'certainly' : 'possibly',
-            from: whoReaches(e),
+            from: sourcesText(e.reachableFrom),
           };
-          if (service !== null && !publicPorts.has(e.hostPort)) {
+          if (e.kind === 'routed') {
+            // one finding per forwarding path, whatever the protocols
+            const key = [e.family, e.certainty, e.destinations, targetText(e), data.from].join('|');
+            const seen = routed.get(key);
+            if (seen !== undefined) seen.protocols.push(e.protocol.toUpperCase());
+            else {
+              const out = e.target.outInterface;
+              routed.set(key, {
+                common,
+                data: {
+                  ...data,
+                  address: destinationText(e).replace(/\/[a-z]+$/, ''),
+                  out: out === null ? '' : ` out of ${interfaceText(out, true)}`,
+                },
+                certainty: e.certainty,
+                protocols: [e.protocol.toUpperCase()],
+              });
+            }
+          } else if (service !== null && !isPublic) {
             context.report({
               ...common,
               messageId: 'sensitive',
@@ -114,10 +140,18 @@ export default defineRule<MessageIds, Options>({
               ...common,
               messageId: 'exposed',
               data,
-              ...(publicPorts.has(e.hostPort) ? { severity: 'note' as const } : {}),
+              ...(isPublic ? { severity: 'note' as const } : {}),
             });
           }
         }
+        // a host that routes: certain is a warning, resting on an assumed route a note
+        for (const r of routed.values())
+          context.report({
+            ...r.common,
+            messageId: 'forwards',
+            data: { ...r.data, protocol: r.protocols.join('/') },
+            ...(r.certainty === 'possible' ? { severity: 'note' as const } : {}),
+          });
       },
     };
   },
@@ -139,6 +173,9 @@ function locationOf(
   if (step !== undefined && step.file !== null && step.line !== null)
     return { file: step.file, line: step.line, column: 1 };
   const file =
-    (e.family === 'ipv4' ? snapshot.ipv4?.file : snapshot.ipv6?.file) ?? 'iptables-save.txt';
+    (e.family === 'ipv4' ? snapshot.ipv4?.file : snapshot.ipv6?.file) ??
+    snapshot.ipv4?.file ??
+    snapshot.ipv6?.file ??
+    'snapshot';
   return { file, line: 1, column: 1 };
 }

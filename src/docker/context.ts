@@ -14,6 +14,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import type { ContextRoute, NetworkContext, Provenance } from '../engine/context.ts';
+import type { ContextFact } from '../model/audit.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Snapshot, SnapshotFileRole } from '../model/snapshot.ts';
 import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
@@ -25,16 +26,7 @@ export const ASSUMED_EXTERNAL_INTERFACE = 'eth0';
 /** An egress interface nobody named: the engine's class of every unlisted interface. */
 export const UNKNOWN_INTERFACE = '*other*';
 
-/** One fact of the host context, with how it is known and what says so. */
-export interface ContextFact {
-  readonly family: Family;
-  readonly subject: 'route' | 'addresses' | 'interfaces' | 'forwarding';
-  /** The fact in words: `172.18.0.0/16 via br-5d1f0c3a9b7e`. */
-  readonly text: string;
-  readonly provenance: Provenance;
-  /** Where it comes from: a file, a rule (`iptables-save.txt:59`), or why it was assumed. */
-  readonly evidence: string;
-}
+export type { ContextFact } from '../model/audit.ts';
 
 export interface HostContext {
   readonly context: NetworkContext;

@@ -323,6 +323,11 @@ function patternSet(s: HeaderSpace, name: FieldName, patterns: readonly Pattern[
   return r;
 }
 
+/** The destinations a flow's client sent to, as a set on the original-destination field. */
+export function sentSet(s: HeaderSpace, f: RawFlow): Bdd {
+  return patternSet(s, 'odst', f.odst ?? f.dst ?? []);
+}
+
 /** The packets of `set` inside one flow's rectangle. */
 export function flowSet(s: HeaderSpace, set: Bdd, f: RawFlow): Bdd {
   const m = s.m;

@@ -8,7 +8,14 @@ import { CompiledRuleset, type RulePrinter } from './compile.ts';
 import { Interpreter, type Concrete, type InterpretResult } from './interpret.ts';
 import { EMPTY, type Pair } from './match.ts';
 import { union, Walk, type Outcome } from './netfilter.ts';
-import { flowSet, partition, patternsToCidrs, patternsToRanges, type RawFlow } from './discover.ts';
+import {
+  flowSet,
+  partition,
+  patternsToCidrs,
+  patternsToRanges,
+  sentSet,
+  type RawFlow,
+} from './discover.ts';
 import { entryHooks } from './entry.ts';
 import { runPath } from './path.ts';
 import { BddPacketSet, constraintSet, protocolName, protocolNumber } from './sets.ts';
@@ -128,6 +135,10 @@ class SymbolicEngine implements Engine {
 
   get diagnostics() {
     return this.nf.diagnostics;
+  }
+
+  get interfaceClasses(): readonly string[] {
+    return this.space.interfaces.names;
   }
 
   get space(): HeaderSpace {
@@ -349,6 +360,14 @@ class SymbolicEngine implements Engine {
     const r = runPath(new Walk(this.nf, false), this.nf, { c: input, p: input });
     const out: Flow[] = [];
     const ifs = s.interfaces;
+    // every destination that is (or may be) the host's, loopback aside: "any host address"
+    const hostDsts = m.exists(
+      m.diff(
+        m.and(s.universe, s.eq('oloc', 1n)),
+        s.cidr('odst', this.family === 'ipv4' ? '127.0.0.0/8' : '::1') ?? FALSE,
+      ),
+      s.cube(...ALL_BUT_ODST),
+    );
     const name = (i: number): string => ifs.names[i] ?? OTHER_INTERFACE;
     const cidrs = (list: RawFlow['src']): string[] =>
       patternsToCidrs(s, list, s.field('src').width);
@@ -379,6 +398,7 @@ class SymbolicEngine implements Engine {
                 destinations: cidrs(sent),
                 destinationPorts: patternsToRanges(sentPorts),
                 toHost: f.oloc.length === 2 ? null : f.oloc[0] === 1,
+                anyHostAddress: f.oloc.includes(1) && sentSet(s, f) === hostDsts,
                 delivery: {
                   kind,
                   outInterface: kind === 'forward' ? name(oif) : null,
@@ -472,6 +492,22 @@ class SymbolicEngine implements Engine {
     return out;
   }
 }
+
+const ALL_BUT_ODST = [
+  'mark',
+  'iif',
+  'oif',
+  'state',
+  'dnat',
+  'proto',
+  'src',
+  'dst',
+  'loc',
+  'oloc',
+  'sport',
+  'dport',
+  'odport',
+] as const;
 
 function traceOf(packet: Packet, r: InterpretResult, family: Family): Trace {
   const hasPorts = PORT_PROTOCOLS.includes(r.final.proto);

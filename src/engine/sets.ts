@@ -173,6 +173,8 @@ export class BddPacketSet implements PacketSet {
     if (prefer !== undefined) narrow(constraintSet(s, prefer));
     narrow(s.eq('state', 0n));
     narrow(s.cidr('src', v4 ? '203.0.113.0/24' : '2001:db8::/32') ?? TRUE);
+    // a client is not the host itself
+    narrow(m.not(s.localOn('src')));
     let priv = FALSE;
     for (const p of v4 ? PRIVATE_V4 : PRIVATE_V6) priv = m.or(priv, s.cidr('src', p) ?? FALSE);
     narrow(m.not(priv));
@@ -180,7 +182,7 @@ export class BddPacketSet implements PacketSet {
     narrow(m.not(s.eq('iif', BigInt(s.interfaces.classOf('lo')))));
     narrow(s.range('sport', 32768n, 60999n));
     narrow(s.eq('mark', 0n));
-    const srcPref = parseCidr(v4 ? '203.0.113.10' : '2001:db8::10', s.family)?.value ?? 0n;
+    const srcPref = parseCidr(v4 ? '203.0.113.77' : '2001:db8:ffff::77', s.family)?.value ?? 0n;
     const bits = m.pick(cand, s.preference({ src: srcPref, sport: 40000n }));
     if (bits === null) return null;
     const v = s.decode(bits);

@@ -196,6 +196,8 @@ export interface Flow {
    * cannot tell and the flow holds either way.
    */
   readonly toHost: boolean | null;
+  /** `destinations` are every address the host has (or, with no address list, may have). */
+  readonly anyHostAddress: boolean;
   readonly delivery: {
     readonly kind: 'local' | 'forward';
     readonly outInterface: string | null;
@@ -219,6 +221,11 @@ export interface TraceOptions {
 
 export interface Engine {
   readonly family: Family;
+  /**
+   * The interface classes packets are told apart by: every name the context or the rules give,
+   * one class per `+` wildcard (`veth*`), and `*other*` for every name nobody listed.
+   */
+  readonly interfaceClasses: readonly string[];
   /** Problems found in the ruleset while building (jump loops, missing chains, unmodelled options). */
   readonly diagnostics: readonly Diagnostic[];
   /** The set described by a constraint (ingress and state included). */

@@ -5,7 +5,7 @@
  * that goes wrong becomes a diagnostic in the result.
  */
 import { VERSION } from '../version.ts';
-import type { AuditResult, Exposure, Finding } from '../model/audit.ts';
+import type { AuditResult, ContextFact, Exposure, Finding } from '../model/audit.ts';
 import type { Diagnostic, Severity } from '../model/diagnostic.ts';
 import { compareDiagnostics, diagnostic, fileLocation } from '../model/diagnostic.ts';
 import type { Snapshot } from '../model/snapshot.ts';
@@ -13,9 +13,10 @@ import type { Packet } from '../model/trace.ts';
 import type { Baseline } from './baseline.ts';
 import { applyBaseline } from './baseline.ts';
 import type { ResolvedConfig } from './config-types.ts';
-import { createLintEngine } from './default-engine.ts';
+import { buildEngines, type SnapshotEngines } from '../analysis/engines.ts';
+import { computeExposures } from '../analysis/exposures.ts';
+import { lintEngineOf } from './default-engine.ts';
 import type { LintEngine } from './engine.ts';
-import { computeExposures } from './exposures.ts';
 import { applyIgnores } from './ignores.ts';
 import { evaluatePolicy } from './policy.ts';
 import type { RuleModule } from './rule.ts';
@@ -24,8 +25,13 @@ import { compareFindings, runRules, severityRank } from './runner.ts';
 export interface AnalyzeOptions {
   /** The rules to run: the registry (`RULES`) or a part of it. */
   readonly rules: Readonly<Record<string, RuleModule>>;
-  /** An engine to use; `null` runs without one; absent builds the symbolic engine. */
-  readonly engine?: LintEngine | null;
+  /**
+   * The snapshot's engines when the caller built them already (the review UI keeps them for
+   * traces); `null` runs without the packet engine (no exposures, engine rules skipped).
+   */
+  readonly engines?: SnapshotEngines | null;
+  /** Exposures beyond this many are listed without a trace (default 2000). */
+  readonly traceLimit?: number;
   /** Today as YYYY-MM-DD, for ignore expiry (default: the current UTC date). */
   readonly today?: string;
   /** Report only findings not in this baseline. */
@@ -58,16 +64,17 @@ function anchorFile(snapshot: Snapshot): string {
   );
 }
 
-function buildEngine(
+function buildAll(
   snapshot: Snapshot,
-  given: LintEngine | null | undefined,
+  given: SnapshotEngines | undefined,
   diagnostics: Diagnostic[],
-): LintEngine | null {
-  if (given !== undefined) return given;
+): { engines: SnapshotEngines; lint: LintEngine } | null {
   try {
-    const built = createLintEngine(snapshot);
-    for (const d of built.diagnostics) diagnostics.push(d);
-    return built.engine;
+    const engines = given ?? buildEngines(snapshot);
+    // a loop, not a spread: a big ruleset's diagnostics exceed the argument limit
+    for (const d of engines.diagnostics) diagnostics.push(d);
+    const lint = lintEngineOf(engines);
+    return lint === null ? null : { engines, lint };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     diagnostics.push(
@@ -131,6 +138,7 @@ function analyzeOrThrow(
   let found: readonly Finding[] = [];
   let ruleCount = 0;
   let baselined = 0;
+  let context: ContextFact[] = [];
 
   if (!hasReadableRuleset(snapshot)) {
     // The snapshot reader may have said so already; say it once.
@@ -147,16 +155,27 @@ function analyzeOrThrow(
   } else {
     const progress = options.onProgress ?? (() => undefined);
     progress('building the packet engine');
-    const engine = buildEngine(snapshot, options.engine, diagnostics);
-    progress('computing exposures');
+    const built =
+      options.engines === null ? null : buildAll(snapshot, options.engines, diagnostics);
+    const engine = built?.lint ?? null;
+    context = built?.engines.families.flatMap((f) => f.host.facts) ?? [];
+    progress('discovering exposures');
     try {
-      if (engine !== null) exposures = computeExposures(snapshot.host, engine);
+      if (built !== null) {
+        const table = computeExposures(
+          snapshot,
+          built.engines,
+          options.traceLimit === undefined ? {} : { traceLimit: options.traceLimit },
+        );
+        exposures = table.exposures;
+        diagnostics.push(...table.diagnostics);
+      }
     } catch (error) {
       diagnostics.push(
         diagnostic(
           'engine-error',
           'error',
-          `Computing exposures failed: ${error instanceof Error ? error.message : String(error)}`,
+          `Discovering exposures failed: ${error instanceof Error ? error.message : String(error)}`,
           fileLocation(anchorFile(snapshot)),
         ),
       );
@@ -189,7 +208,7 @@ function analyzeOrThrow(
   );
   const active = findings.filter((f) => f.suppressed === undefined);
   return {
-    ...resultHeader(snapshot),
+    ...resultHeader(snapshot, context),
     summary: {
       exposures: exposures.length,
       findings: count(active),
@@ -208,14 +227,16 @@ function analyzeOrThrow(
 /** What every result starts with, complete or not: schema, tool, and what was read. */
 function resultHeader(
   snapshot: Snapshot,
+  context: readonly ContextFact[] = [],
 ): Pick<AuditResult, 'schemaVersion' | 'tool' | 'snapshot'> {
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     tool: { name: 'dockwall', version: VERSION },
     snapshot: {
       directory: snapshot.directory,
       files: snapshot.files,
       assumptions: snapshot.assumptions,
+      context,
       era: snapshot.era,
     },
   };

@@ -8,6 +8,8 @@ import type { Exposure, Finding } from '../model/audit.ts';
 import type { Packet, Trace } from '../model/trace.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Policy, PolicyAllow } from './config-types.ts';
+import { exposureObject, reachesService } from '../analysis/exposure-object.ts';
+import { destinationText, targetText } from '../analysis/exposure-text.ts';
 import { fingerprint } from './fingerprint.ts';
 
 export const POLICY_VIOLATION = 'policy-violation';
@@ -41,7 +43,8 @@ function familyOf(cidr: string): Family | null {
 
 function targetMatches(allow: PolicyAllow, e: Exposure): boolean {
   if (allow.protocol !== null && allow.protocol !== e.protocol) return false;
-  if (allow.ports !== null && (e.hostPort < allow.ports.from || e.hostPort > allow.ports.to)) {
+  const within = allow.ports;
+  if (within !== null && !e.ports.every((p) => p.from >= within.from && p.to <= within.to)) {
     return false;
   }
   if (allow.to !== null) {
@@ -76,12 +79,7 @@ export function disallowedSources(
 }
 
 function describeExposure(e: Exposure): string {
-  const host = e.family === 'ipv6' ? `[${e.hostAddress}]` : e.hostAddress;
-  const target =
-    e.target.kind === 'container'
-      ? `container ${e.target.name ?? e.target.address}`
-      : `host ${e.target.name ?? 'listener'}`;
-  return `${host}:${e.hostPort}/${e.protocol} (${target})`;
+  return `${destinationText(e)} (${targetText(e)})`;
 }
 
 /** A source inside `cidr` that no allow entry for the exposure admits, preferring `preferred`. */
@@ -121,6 +119,7 @@ export function evaluatePolicy(
 ): Finding[] {
   const findings: Finding[] = [];
   for (const e of exposures) {
+    if (!reachesService(e)) continue;
     const bad = disallowedSources(e, policy);
     const first = bad[0];
     if (first === undefined) continue;
@@ -136,14 +135,7 @@ export function evaluatePolicy(
       .slice(0, 3)
       .map((b) => `${b.source} via ${b.interface}`)
       .join(', ');
-    const object = {
-      ...(e.target.kind === 'container' && e.target.name !== null
-        ? { container: e.target.name }
-        : {}),
-      port: e.hostPort,
-      protocol: e.protocol,
-      address: e.hostAddress,
-    };
+    const object = exposureObject(e);
     const location = e.trace.find((s) => s.file !== null && s.line !== null);
     findings.push({
       ruleId: POLICY_VIOLATION,

@@ -3,6 +3,7 @@
  * trace, an exposure and a location are written. Plain strings, no colour, safe to print: the
  * names and addresses in them came from input, so each result is clipped and escaped.
  */
+import { destinationText, sourcesText, targetText } from '../analysis/exposure-text.ts';
 import type { AuditResult, Exposure, ReachableFrom } from '../model/audit.ts';
 import type { EraEvidence, LayoutEra } from '../model/host.ts';
 import type { Diagnostic, SourceLocation as Location } from '../model/diagnostic.ts';
@@ -49,26 +50,17 @@ export function shortTrace(steps: readonly TraceStep[], max = 8): string[] {
 }
 
 export function describeFrom(from: readonly ReachableFrom[]): string {
-  if (from.length === 0) return 'nowhere';
-  const text = from
-    .map((f) => {
-      const sources =
-        f.sources.length > 3
-          ? `${f.sources.slice(0, 3).join(', ')}, +${f.sources.length - 3}`
-          : f.sources.join(', ');
-      return f.interface === '*' ? sources : `${sources} via ${f.interface}`;
-    })
-    .join('; ');
-  return safeText(text);
+  return safeText(sourcesText(from));
 }
 
+/** What the exposure reaches, safe to print. */
 export function describeTarget(e: Exposure): string {
-  if (e.target.kind === 'container') {
-    return safeText(
-      `container ${e.target.name ?? '?'} (${hostPort(e.target.address, e.target.port)})`,
-    );
-  }
-  return safeText(`host ${e.target.name ?? 'process'}`);
+  return safeText(targetText(e));
+}
+
+/** Where the client sends, safe to print. */
+export function describeDestination(e: Exposure): string {
+  return safeText(destinationText(e));
 }
 
 export function describeLocation(l: Location): string {

@@ -7,11 +7,11 @@ import { ruleDocsUrl } from '../lint/rule.ts';
 import { safeText } from '../model/safe-text.ts';
 import {
   describeEra,
+  describeDestination,
   describeFrom,
   describeLocation,
   describePacket,
   describeTarget,
-  hostPort,
   shortTrace,
   unanalysedFamilies,
 } from './describe.ts';
@@ -52,10 +52,10 @@ export function formatMarkdown(result: AuditResult, knownRules: ReadonlySet<stri
   out.push('## Exposures', '');
   if (result.exposures.length === 0) out.push('None.', '');
   else {
-    out.push('| Host port | Reaches | From | Certainty |', '|---|---|---|---|');
+    out.push('| Sent to | Reaches | From | Certainty |', '|---|---|---|---|');
     for (const e of result.exposures) {
       out.push(
-        `| ${mdCode(`${hostPort(e.hostAddress, e.hostPort)}/${e.protocol}`)} | ${mdEscape(describeTarget(e))} | ${mdEscape(describeFrom(e.reachableFrom))} | ${e.certainty} |`,
+        `| ${mdCode(describeDestination(e))} | ${mdEscape(describeTarget(e))} | ${mdEscape(describeFrom(e.reachableFrom))} | ${e.certainty} |`,
       );
     }
     out.push('');

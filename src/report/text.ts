@@ -9,11 +9,11 @@ import type { Diagnostic, Severity } from '../model/diagnostic.ts';
 import { safeText } from '../model/safe-text.ts';
 import {
   describeEra,
+  describeDestination,
   describeFrom,
   describeLocation,
   describePacket,
   describeTarget,
-  hostPort,
   plural,
   shortTrace,
   unanalysedFamilies,
@@ -79,7 +79,7 @@ function table(rows: readonly string[][], p: Paint, header: readonly string[]): 
 
 function exposureRows(exposures: readonly Exposure[]): string[][] {
   return exposures.map((e) => [
-    `${hostPort(e.hostAddress, e.hostPort)}/${e.protocol}`,
+    describeDestination(e),
     describeTarget(e),
     describeFrom(e.reachableFrom),
     e.certainty,
@@ -190,7 +190,7 @@ export function formatText(result: AuditResult, options: TextOptions): string {
     );
   } else {
     out.push(
-      ...table(exposureRows(result.exposures), p, ['HOST PORT', 'REACHES', 'FROM', 'CERTAINTY']),
+      ...table(exposureRows(result.exposures), p, ['SENT TO', 'REACHES', 'FROM', 'CERTAINTY']),
     );
   }
   for (const missing of unanalysedFamilies(result)) out.push(`  ${p.yellow(`(${missing})`)}`);

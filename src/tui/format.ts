@@ -1,4 +1,5 @@
 /** Short text forms of model values for the review UI (pure, no ink). */
+import { destinationText, sourcesText, targetText } from '../analysis/exposure-text.ts';
 import type { Exposure, Finding } from '../model/audit.ts';
 import type { SourceLocation } from '../model/diagnostic.ts';
 import type { NetworkMode } from '../model/host.ts';
@@ -68,17 +69,15 @@ export function formatNetworkMode(mode: NetworkMode): string {
 }
 
 export function exposureFrom(e: Exposure): string {
-  return `${hostPort(e.hostAddress, e.hostPort)}/${e.protocol}`;
+  return destinationText(e);
 }
 
 export function exposureTarget(e: Exposure): string {
-  const name = e.target.name ?? (e.target.kind === 'host' ? 'host' : 'container');
-  return `${name} ${hostPort(e.target.address, e.target.port)}`;
+  return targetText(e);
 }
 
 export function exposureSources(e: Exposure): string {
-  if (e.reachableFrom.length === 0) return 'nobody';
-  return e.reachableFrom.map((r) => `${r.interface}: ${r.sources.join(' ')}`).join('; ');
+  return sourcesText(e.reachableFrom, 2);
 }
 
 const VERDICT_ACTION = /^(policy |ACCEPT|DROP|REJECT|QUEUE|NFQUEUE)/;

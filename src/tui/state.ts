@@ -10,6 +10,7 @@ import type { CommandId, InputMode, KeyInfo } from './keymap.ts';
 import { resolveKey, splitPresses } from './keymap.ts';
 import type { FieldId, FormValues } from './packet-form.ts';
 import { FIELDS, parseForm, valuesOf } from './packet-form.ts';
+import { exposureFrom } from './format.ts';
 import type { Line } from './lines.ts';
 import { containerLines, diagnosticLines, findingLines, traceLines } from './lines.ts';
 import type { FindingFilter, ReviewModel } from './view-model.ts';
@@ -352,19 +353,20 @@ function requestTrace(
 }
 
 function exposureTrace(e: Exposure): Trace {
+  const host = e.target.kind === 'host' || e.target.proxiedBy !== null;
   return {
     packet: e.witness,
     verdict: 'accepted',
     certainty: e.certainty,
     steps: e.trace,
     delivery: {
-      kind: e.target.kind === 'host' ? 'local' : 'forward',
-      address: e.target.address,
-      port: e.target.port,
-      outInterface: null,
+      kind: host ? 'local' : 'forward',
+      address: e.target.addresses[0]?.split('/')[0] ?? e.witness.destination,
+      port: e.target.ports[0]?.from ?? e.witness.destinationPort,
+      outInterface: e.target.outInterface,
     },
     uncertainRules: [],
-    assumptions: [],
+    assumptions: e.assumptions,
   };
 }
 
@@ -407,7 +409,7 @@ function traceSelected(model: ReviewModel, state: ReviewState): ReviewState {
       model,
       state,
       valuesOf(e.witness),
-      `witness of exposure ${e.hostAddress}:${e.hostPort}/${e.protocol}`,
+      `witness of exposure ${exposureFrom(e)}`,
       exposureTrace(e),
     );
   }

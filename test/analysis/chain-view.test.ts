@@ -16,7 +16,7 @@ import { buildModel, chainRows, type ReviewModel } from '../../src/tui/view-mode
 import { repoRoot } from '../rules/tester.ts';
 
 function reviewModel(snapshot: Snapshot): ReviewModel {
-  const audit = analyze(snapshot, DEFAULT_CONFIG, { rules: {}, engine: null });
+  const audit = analyze(snapshot, DEFAULT_CONFIG, { rules: {}, engines: null });
   const rulesets = [snapshot.ipv4, snapshot.ipv6].filter((r) => r !== null);
   return buildModel({ audit, rulesets, host: snapshot.host, ruleDoc: () => null, trace: null });
 }

@@ -47,10 +47,12 @@ describe.skipIf(!built)(
       const r = dockwall(['audit', S1, '--format', 'json']);
       expect(r.code, r.stderr).toBe(0);
       const result = JSON.parse(r.stdout) as {
-        exposures: { hostPort: number; target: { name: string } }[];
+        exposures: { ports: { from: number }[]; target: { name: string } }[];
       };
       expect(validate(result), JSON.stringify(validate.errors)).toBe(true);
-      expect(result.exposures.map((e) => `${e.hostPort} ${e.target.name}`)).toContain('8080 c1');
+      expect(result.exposures.map((e) => `${e.ports[0]?.from} ${e.target.name}`)).toContain(
+        '8080 c1',
+      );
     });
 
     it('exit 1 when findings reach --fail-on', () => {

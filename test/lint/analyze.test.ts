@@ -46,7 +46,7 @@ describe('analyze', () => {
   it('says which rules were skipped when it runs without the engine', async () => {
     const result = analyze(await loadSnapshot({ directory: S1 }), DEFAULT_CONFIG, {
       rules: { 'engine-only': engineOnly },
-      engine: null,
+      engines: null,
     });
     expect(result.exposures).toEqual([]);
     expect(result.diagnostics.find((d) => d.code === 'rule-skipped')?.message).toContain(

@@ -103,7 +103,7 @@ describe('shadowed-rule on a generated host of over 20,000 rules', () => {
     };
     return analyze(snapshot, config, {
       rules: { 'shadowed-rule': shadowedRule },
-      engine: null,
+      engines: null,
     });
   };
 

@@ -113,13 +113,28 @@ describe('baseline', () => {
 
 describe('policy', () => {
   const exposure: Exposure = {
+    id: 'ipv4/tcp/host:8080→container:web:80',
     family: 'ipv4',
     protocol: 'tcp',
-    hostAddress: '0.0.0.0',
-    hostPort: 8080,
-    target: { kind: 'container', name: 'web', address: '172.17.0.2', port: 80 },
+    kind: 'published',
+    toHost: true,
+    destinations: ['198.51.100.1/32'],
+    anyHostAddress: true,
+    ports: [{ from: 8080, to: 8080 }],
+    target: {
+      kind: 'container',
+      name: 'web',
+      addresses: ['172.17.0.2/32'],
+      ports: [{ from: 80, to: 80 }],
+      outInterface: 'docker0',
+      network: 'bridge',
+      listening: null,
+      proxiedBy: null,
+      namedFrom: 'containers.json',
+    },
     reachableFrom: [{ interface: 'eth0', sources: ['10.1.0.0/16', '203.0.113.0/24'] }],
     certainty: 'certain',
+    assumptions: [],
     witness: {
       family: 'ipv4',
       protocol: 'tcp',

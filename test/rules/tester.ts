@@ -8,8 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SnapshotInput } from '../../src/ingest/snapshot.ts';
 import { loadSnapshot, SNAPSHOT_FILE_NAMES } from '../../src/ingest/snapshot.ts';
+import { computeExposures } from '../../src/analysis/exposures.ts';
 import { createLintEngine } from '../../src/lint/default-engine.ts';
-import { computeExposures } from '../../src/lint/exposures.ts';
 import type { ReportDescriptor, RuleModule } from '../../src/lint/rule.ts';
 import { formatMessage } from '../../src/lint/rule.ts';
 import { walk } from '../../src/lint/runner.ts';
@@ -31,8 +31,8 @@ export function runRule(
   snapshot: Snapshot,
   options: Record<string, unknown> = {},
 ): Reported[] {
-  const { engine } = createLintEngine(snapshot);
-  const exposures = engine === null ? [] : computeExposures(snapshot.host, engine);
+  const { engine, engines } = createLintEngine(snapshot);
+  const exposures = computeExposures(snapshot, engines).exposures;
   const out: Reported[] = [];
   const listeners = rule.create({
     snapshot,

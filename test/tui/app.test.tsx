@@ -78,7 +78,7 @@ describe('Exposures pane', () => {
     await app.ready('exposed-database');
     const pane = await app.press(SEQ.tab, 'host address:port/proto');
     expect(pane).toMatch(
-      /›\s+0\.0\.0\.0:5432\/tcp\s+→ db 172\.17\.0\.2:5432\s+certain\s+eth0: 0\.0\.0\.0\/0/,
+      /›\s+0\.0\.0\.0:5432\/tcp\s+→ container db \(172\.17\.0\.2:5432\)\s+certain\s+0\.0\.0\.0\/0 via eth0/,
     );
     const traced = await app.press(SEQ.enter, 'Verdict');
     expect(packets).toHaveLength(1);

@@ -63,7 +63,9 @@ describe.skipIf(!ready && !inCi)(
       keys('2');
       const exposures = await waitForScreen('host address:port/proto');
       // The fixture publishes port 80 of container c1 on host port 8080 to everyone.
-      expect(exposures).toMatch(/:8080\/tcp\s+→ c1 172\.17\.0\.2:80\s+(certain|possible)/);
+      expect(exposures).toMatch(
+        /:8080\/tcp\s+→ container c1 \(172\.17\.0\.2:80\)\s+(certain|possible)/,
+      );
 
       keys('Enter');
       const traced = await waitForScreen('Verdict');

@@ -256,13 +256,28 @@ export function sampleFindings(count = 0): Finding[] {
 }
 
 export const exposure: Exposure = {
+  id: 'ipv4/tcp/host:5432→container:db:5432',
   family: 'ipv4',
   protocol: 'tcp',
-  hostAddress: '0.0.0.0',
-  hostPort: 5432,
-  target: { kind: 'container', name: 'db', address: '172.17.0.2', port: 5432 },
+  kind: 'published',
+  toHost: true,
+  destinations: ['203.0.113.10/32'],
+  anyHostAddress: true,
+  ports: [{ from: 5432, to: 5432 }],
+  target: {
+    kind: 'container',
+    name: 'db',
+    addresses: ['172.17.0.2/32'],
+    ports: [{ from: 5432, to: 5432 }],
+    outInterface: 'docker0',
+    network: 'bridge',
+    listening: null,
+    proxiedBy: null,
+    namedFrom: 'containers.json',
+  },
   reachableFrom: [{ interface: 'eth0', sources: ['0.0.0.0/0'] }],
   certainty: 'certain',
+  assumptions: [],
   witness,
   trace: steps,
 };
@@ -367,12 +382,13 @@ export const host: DockerHost = {
 export function sampleAudit(findings: Finding[], exposures: Exposure[]): AuditResult {
   const count = (s: Finding['severity']) => findings.filter((f) => f.severity === s).length;
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     tool: { name: 'dockwall', version: '0.1.0' },
     snapshot: {
       directory: 'sample',
       files: [],
       assumptions: [],
+      context: [],
       era: { era: 'v28', evidence: [], versionMismatch: null },
     },
     summary: {

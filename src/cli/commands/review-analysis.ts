@@ -48,10 +48,10 @@ export function analyzeForReview(
   const result = analyze(
     snapshot,
     config,
-    built === null ? { rules: RULES } : { rules: RULES, engine: built.engine },
+    built === null ? { rules: RULES } : { rules: RULES, engines: built.engines },
   );
   return {
-    analysis: { result, engineDiagnostics: built?.diagnostics ?? [] },
+    analysis: { result, engineDiagnostics: built?.engines.diagnostics ?? [] },
     engine: built?.engine ?? null,
   };
 }

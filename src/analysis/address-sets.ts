@@ -1,0 +1,83 @@
+/**
+ * Lists of CIDRs read as address sets, for saying them briefly: a set that is everything but a
+ * few addresses reads better as "any address except …" than as the hundred prefixes it takes.
+ */
+import ipaddr from 'ipaddr.js';
+import type { Family } from '../model/ruleset.ts';
+
+interface Range {
+  readonly from: bigint;
+  readonly to: bigint;
+}
+
+const WIDTH: Readonly<Record<Family, number>> = { ipv4: 32, ipv6: 128 };
+
+function toRange(cidr: string, family: Family): Range | null {
+  try {
+    const [net, len] = ipaddr.parseCIDR(cidr.includes('/') ? cidr : `${cidr}/${WIDTH[family]}`);
+    if ((net.kind() === 'ipv6') !== (family === 'ipv6')) return null;
+    const from = net.toByteArray().reduce((v, b) => (v << 8n) | BigInt(b), 0n);
+    const size = 1n << BigInt(WIDTH[family] - len);
+    const base = from - (from % size);
+    return { from: base, to: base + size - 1n };
+  } catch {
+    return null;
+  }
+}
+
+function addressOf(value: bigint, family: Family): string {
+  const bytes: number[] = [];
+  for (let i = WIDTH[family] / 8 - 1; i >= 0; i--)
+    bytes.push(Number((value >> BigInt(i * 8)) & 255n));
+  const a = ipaddr.fromByteArray(bytes);
+  return a.kind() === 'ipv6' ? (a as ipaddr.IPv6).toRFC5952String() : a.toString();
+}
+
+/** The smallest list of CIDRs covering exactly [from, to]. */
+function rangeToCidrs(r: Range, family: Family): string[] {
+  const out: string[] = [];
+  let cur = r.from;
+  while (cur <= r.to) {
+    let len = WIDTH[family];
+    while (len > 0) {
+      const size = 1n << BigInt(WIDTH[family] - len + 1);
+      if (cur % size !== 0n || cur + size - 1n > r.to) break;
+      len--;
+    }
+    const size = 1n << BigInt(WIDTH[family] - len);
+    const text = addressOf(cur, family);
+    out.push(len === WIDTH[family] ? text : `${text}/${len}`);
+    cur += size;
+  }
+  return out;
+}
+
+/** The addresses of the family not in the list, as CIDRs (single addresses bare). */
+export function complement(cidrs: readonly string[], family: Family): string[] {
+  const ranges = cidrs
+    .map((c) => toRange(c, family))
+    .filter((r): r is Range => r !== null)
+    .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+  const out: string[] = [];
+  let next = 0n;
+  const end = (1n << BigInt(WIDTH[family])) - 1n;
+  for (const r of ranges) {
+    if (r.from > next) out.push(...rangeToCidrs({ from: next, to: r.from - 1n }, family));
+    if (r.to + 1n > next) next = r.to + 1n;
+  }
+  if (next <= end) out.push(...rangeToCidrs({ from: next, to: end }, family));
+  return out;
+}
+
+/**
+ * A list of CIDRs said briefly: as it is when short, as "any address except …" when that is
+ * shorter, else its first few and a count.
+ */
+export function briefCidrs(cidrs: readonly string[], family: Family, max = 3): string {
+  const bare = (c: string): string => c.replace(family === 'ipv4' ? /\/32$/ : /\/128$/, '');
+  if (cidrs.length <= max) return cidrs.map(bare).join(', ');
+  const rest = complement(cidrs, family);
+  if (rest.length === 0) return 'any address';
+  if (rest.length <= max) return `any address except ${rest.map(bare).join(', ')}`;
+  return `${cidrs.slice(0, max).map(bare).join(', ')} and ${cidrs.length - max} more`;
+}

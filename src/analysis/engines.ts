@@ -1,0 +1,35 @@
+/**
+ * The packet engine of every ruleset of a snapshot (one per family), each with the host context
+ * it walks with. Built once per analysis; the exposure table and the rules' engine port both
+ * read from it.
+ */
+import { buildHostContext, type HostContext } from '../docker/context.ts';
+import { createEngine } from '../engine/index.ts';
+import type { Engine } from '../engine/types.ts';
+import type { Diagnostic } from '../model/diagnostic.ts';
+import type { Family } from '../model/ruleset.ts';
+import { firewallOf, type Snapshot } from '../model/snapshot.ts';
+
+export interface FamilyEngine {
+  readonly family: Family;
+  readonly engine: Engine;
+  readonly host: HostContext;
+}
+
+export interface SnapshotEngines {
+  readonly families: readonly FamilyEngine[];
+  /** The engines' own diagnostics (jump loops, missing chains, unmodelled options). */
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export function buildEngines(snapshot: Snapshot): SnapshotEngines {
+  const families: FamilyEngine[] = [];
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    // iptables and nftables of one family walk as one pipeline of base chains
+    const ruleset = firewallOf(snapshot, family);
+    if (ruleset === null) continue;
+    const host = buildHostContext(snapshot, family);
+    families.push({ family, engine: createEngine(ruleset, host.context), host });
+  }
+  return { families, diagnostics: families.flatMap((f) => f.engine.diagnostics) };
+}

@@ -1,0 +1,537 @@
+/**
+ * The exposure table: what a client outside the host reaches, discovered by the engine over all
+ * packets (`Engine.discover`), then named from the Docker model. The engine says which new
+ * connections from the external interfaces are delivered where; nothing here decides
+ * reachability. Names come afterwards: a container from containers.json (or the rules Docker
+ * wrote for it), a process from listeners.txt, a network from networks.json — otherwise the row
+ * says what it is ("unknown container 172.17.0.2:80 on docker0", "host port 22/tcp, listener
+ * unknown"). So a NodePort, a hand-written DNAT or REDIRECT, a port open in INPUT and forwarding
+ * to other networks appear whatever the snapshot lists.
+ */
+import ipaddr from 'ipaddr.js';
+import { bindingReceives, isLoopback } from '../docker/bindings.ts';
+import { describeAddress } from '../docker/address.ts';
+import { ruleEvidence } from '../docker/rule-evidence.ts';
+import type { Flow } from '../engine/types.ts';
+import type { Exposure, ExposureTarget, ReachableFrom } from '../model/audit.ts';
+import { diagnostic, fileLocation, type Diagnostic } from '../model/diagnostic.ts';
+import type { Container, Listener } from '../model/host.ts';
+import type { Family, PortRange } from '../model/ruleset.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import type { Packet, Trace } from '../model/trace.ts';
+import type { FamilyEngine, SnapshotEngines } from './engines.ts';
+
+export interface ExposureOptions {
+  /** Exposures beyond this many are listed without a trace (a diagnostic says so). */
+  readonly traceLimit?: number;
+}
+
+const DEFAULT_TRACE_LIMIT = 2000;
+
+/** Sources a witness is preferably sent from: a documentation address outside the host. */
+const REMOTE: Readonly<Record<Family, string>> = {
+  ipv4: '203.0.113.0/24',
+  ipv6: '2001:db8::/32',
+};
+
+/**
+ * Interfaces whose traffic comes from inside the host: loopback, Docker's bridges, veths and
+ * other bridges. Everything else — named or not — is outside.
+ */
+function internalInterfaces(snapshot: Snapshot, family: Family): Set<string> {
+  const host = snapshot.host;
+  const out = new Set<string>(['lo']);
+  for (const n of host.networks) if (n.bridgeName !== null) out.add(n.bridgeName);
+  const ruleset = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
+  const ev = ruleEvidence(ruleset);
+  for (const f of [...ev.subnets, ...ev.containers]) if (f.bridge !== null) out.add(f.bridge);
+  if (host.containers.some((c) => c.endpoints.some((e) => e.network === 'bridge')))
+    out.add('docker0');
+  for (const i of host.interfaces)
+    if (i.kind === 'loopback' || i.kind === 'bridge' || i.kind === 'veth') out.add(i.name);
+  return out;
+}
+
+function isExternal(name: string, internal: ReadonlySet<string>): boolean {
+  if (internal.has(name)) return false;
+  // wildcard classes of container-side names (veth…, docker…, br-…)
+  if (name.endsWith('*')) return !/^(veth|docker|br-)/.test(name);
+  return true;
+}
+
+function portsText(ports: readonly PortRange[]): string {
+  return ports.map((p) => (p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`)).join(',');
+}
+
+function inRanges(port: number, ranges: readonly PortRange[]): boolean {
+  return ranges.some((r) => port >= r.from && port <= r.to);
+}
+
+/** `ranges` less the single ports in `minus`. */
+function subtractPorts(ranges: readonly PortRange[], minus: readonly number[]): PortRange[] {
+  const out: PortRange[] = [];
+  const cut = [...new Set(minus)].sort((a, b) => a - b);
+  for (const r of ranges) {
+    let from = r.from;
+    for (const p of cut) {
+      if (p < from || p > r.to) continue;
+      if (p > from) out.push({ from, to: p - 1 });
+      from = p + 1;
+    }
+    if (from <= r.to) out.push({ from, to: r.to });
+  }
+  return out;
+}
+
+function cidrContains(cidr: string, address: string): boolean {
+  try {
+    const [net, len] = ipaddr.parseCIDR(
+      cidr.includes('/') ? cidr : `${cidr}/${cidr.includes(':') ? 128 : 32}`,
+    );
+    const a = ipaddr.parse(address);
+    return a.kind() === net.kind() && a.match(net, len);
+  } catch {
+    return false;
+  }
+}
+
+/** The single address of a /32 or /128 CIDR, else null. */
+function singleAddress(cidrs: readonly string[]): string | null {
+  const only = cidrs.length === 1 ? cidrs[0] : undefined;
+  if (only === undefined) return null;
+  const [addr, len] = only.split('/');
+  return len === '32' || len === '128' ? (addr ?? null) : null;
+}
+
+/** A row before naming: one flow key, its ingresses and sources merged. */
+interface Row {
+  readonly family: Family;
+  readonly flow: Flow;
+  readonly kind: Exposure['kind'];
+  readonly ports: readonly PortRange[];
+  readonly from: Map<string, { sources: Set<string>; sourcePorts: readonly PortRange[] }>;
+  readonly flows: Flow[];
+  readonly certainty: Exposure['certainty'];
+  /** Why a certain flow is only possible here (it needs an interface nobody named). */
+  readonly assumption: string | null;
+}
+
+function rowKey(f: Flow, certainty: Exposure['certainty']): string {
+  return [
+    certainty,
+    f.protocol,
+    String(f.toHost),
+    f.destinations.join(','),
+    portsText(f.destinationPorts),
+    f.delivery.kind,
+    f.delivery.outInterface ?? '',
+    f.delivery.addresses?.join(',') ?? '',
+    portsText(f.delivery.ports),
+    String(f.delivery.translated),
+  ].join('|');
+}
+
+/** A class of interface names nobody listed (`*other*`, `veth*`). */
+function isUnnamed(name: string): boolean {
+  return name === '*other*' || name.endsWith('*');
+}
+
+/**
+ * `named`: external interfaces the rules name while the snapshot has no interface list. Then
+ * whether the host has any other interface is unknown, and what only such an interface lets in
+ * is possible. (With no external name at all, "any other interface" is simply the external one.)
+ */
+function rowsOf(
+  family: Family,
+  flows: readonly Flow[],
+  internal: ReadonlySet<string>,
+  named: readonly string[],
+): Row[] {
+  const rows = new Map<string, Row>();
+  for (const f of flows) {
+    const ingress = f.ingress.filter((i) => isExternal(i, internal));
+    if (ingress.length === 0) continue;
+    const unnamedOnly = named.length > 0 && ingress.every(isUnnamed);
+    const certainty = unnamedOnly ? 'possible' : f.certainty;
+    const key = rowKey(f, certainty);
+    let row = rows.get(key);
+    if (row === undefined) {
+      row = {
+        family,
+        flow: f,
+        kind: f.delivery.kind === 'local' ? 'host' : f.delivery.translated ? 'published' : 'routed',
+        ports: f.destinationPorts,
+        from: new Map(),
+        flows: [],
+        certainty,
+        assumption: unnamedOnly
+          ? `the host has an interface besides ${named.join(', ')} (the snapshot lists none; the rules name only these)`
+          : null,
+      };
+      rows.set(key, row);
+    }
+    row.flows.push(f);
+    const anyPort =
+      f.sourcePorts.length === 1 && f.sourcePorts[0]?.from === 0 && f.sourcePorts[0].to === 65535;
+    for (const i of ingress) {
+      const entry = row.from.get(i) ?? { sources: new Set<string>(), sourcePorts: f.sourcePorts };
+      for (const s of f.sources) entry.sources.add(s);
+      row.from.set(i, anyPort ? { ...entry, sourcePorts: [] } : entry);
+    }
+  }
+  return [...rows.values()];
+}
+
+/** The container a delivered address belongs to, from containers.json or Docker's own rules. */
+function nameForwarded(snapshot: Snapshot, family: Family, f: Flow): ExposureTarget {
+  const addresses = f.delivery.addresses ?? [];
+  const base = {
+    addresses,
+    ports: f.delivery.ports,
+    outInterface: f.delivery.outInterface,
+    listening: null,
+    proxiedBy: null,
+  };
+  const single = singleAddress(addresses);
+  if (single !== null) {
+    const d = describeAddress(snapshot, family, single);
+    if (d.kind === 'container')
+      return {
+        ...base,
+        kind: 'container',
+        name: d.name ?? null,
+        network: d.network ?? null,
+        namedFrom: 'containers.json',
+      };
+    const ruleset = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
+    const known = ruleEvidence(ruleset).containers.find((c) => c.address === single);
+    if (known !== undefined)
+      return {
+        ...base,
+        kind: 'container',
+        name: null,
+        network: d.network ?? null,
+        namedFrom: 'rules',
+      };
+    return { ...base, kind: 'other', name: null, network: d.network ?? null, namedFrom: null };
+  }
+  // a subnet or several addresses: the network whose subnet holds them, when known
+  const network = snapshot.host.networks.find((n) =>
+    n.subnets.some(
+      (s) =>
+        s.family === family && addresses.every((a) => cidrContains(s.cidr, a.split('/')[0] ?? a)),
+    ),
+  );
+  return {
+    ...base,
+    kind: 'other',
+    name: network?.name ?? null,
+    network: network?.name ?? null,
+    namedFrom: network === undefined ? null : 'networks.json',
+  };
+}
+
+/** A host-network container whose ports say it owns the listener's port. */
+function hostModeOwner(containers: readonly Container[], l: Listener): Container | undefined {
+  return containers.find(
+    (c) =>
+      c.running &&
+      c.networkMode.kind === 'host' &&
+      [
+        ...c.exposed,
+        ...c.requested.map((r) => ({ port: r.containerPort, protocol: r.protocol })),
+      ].some((p) => p.port === l.port && p.protocol === l.protocol),
+  );
+}
+
+/** Host ports containers publish for a family and protocol (not bound to loopback). */
+function publishedPorts(
+  containers: readonly Container[],
+  family: Family,
+  protocol: string,
+): number[] {
+  const out = new Set<number>();
+  for (const c of containers) {
+    if (!c.running || c.networkMode.kind === 'host') continue;
+    for (const p of c.published)
+      if (p.hostPort !== null && p.protocol === protocol && !isLoopback(p.hostIp))
+        if (
+          p.hostIp === '' ||
+          bindingReceives(p.hostIp, family, family === 'ipv4' ? '0.0.0.0' : '::')
+        )
+          out.add(p.hostPort);
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/** The container a docker-proxy on a host port relays to (from containers.json). */
+function proxiedContainer(
+  containers: readonly Container[],
+  family: Family,
+  protocol: string,
+  port: number,
+): { c: Container; containerPort: number } | null {
+  for (const c of containers) {
+    if (!c.running || c.networkMode.kind === 'host') continue;
+    for (const p of c.published) {
+      if (p.hostPort !== port || p.protocol !== protocol || isLoopback(p.hostIp)) continue;
+      if (
+        p.hostIp !== '' &&
+        !bindingReceives(p.hostIp, family, family === 'ipv4' ? '0.0.0.0' : '::')
+      )
+        continue;
+      return { c, containerPort: p.containerPort };
+    }
+  }
+  return null;
+}
+
+interface HostPart {
+  readonly ports: readonly PortRange[];
+  readonly target: ExposureTarget;
+}
+
+/**
+ * A row delivered to the host, split by what listens: one part per listener (a process, a
+ * host-network container, a docker-proxy relaying to a container), and the rest of the ports
+ * open with nothing listening — or, without listeners.txt, the whole row with the listener
+ * unknown.
+ */
+function nameLocal(snapshot: Snapshot, row: Row, listenersKnown: boolean): HostPart[] {
+  const f = row.flow;
+  const host: Omit<ExposureTarget, 'name' | 'listening' | 'namedFrom'> = {
+    kind: 'host',
+    addresses: [],
+    ports: f.delivery.ports,
+    outInterface: null,
+    network: null,
+    proxiedBy: null,
+  };
+  const containers = snapshot.host.containers;
+  if (!listenersKnown) {
+    // With docker-proxy on, a published port the rules do not DNAT for this family (IPv6 on an
+    // IPv4-only network, say) is served by docker-proxy on the host: containers.json says which.
+    const parts: HostPart[] = [];
+    const taken: number[] = [];
+    if (snapshot.host.daemon.userlandProxy.value) {
+      for (const port of publishedPorts(containers, row.family, f.protocol)) {
+        if (!inRanges(port, f.delivery.ports) || taken.includes(port)) continue;
+        const proxied = proxiedContainer(containers, row.family, f.protocol, port);
+        if (proxied === null) continue;
+        taken.push(port);
+        parts.push({ ports: [{ from: port, to: port }], target: proxyTarget(proxied, row.family) });
+      }
+    }
+    const rest = subtractPorts(f.delivery.ports, taken);
+    if (rest.length > 0)
+      parts.push({
+        ports: rest,
+        target: { ...host, ports: rest, name: null, listening: null, namedFrom: null },
+      });
+    return parts;
+  }
+  const parts: HostPart[] = [];
+  const taken: number[] = [];
+  const listeners = snapshot.host.listeners.filter(
+    (l) =>
+      l.protocol === f.protocol &&
+      inRanges(l.port, f.delivery.ports) &&
+      !isLoopback(l.address) &&
+      (row.flow.anyHostAddress ||
+        f.destinations.some((d) => bindingReceives(l.address, row.family, d.split('/')[0] ?? d)) ||
+        l.address === '*' ||
+        l.address === (row.family === 'ipv4' ? '0.0.0.0' : '::')),
+  );
+  const seen = new Set<number>();
+  for (const l of listeners) {
+    if (seen.has(l.port)) continue;
+    seen.add(l.port);
+    taken.push(l.port);
+    const ports = [{ from: l.port, to: l.port }];
+    if (l.kind === 'docker-proxy') {
+      const proxied = proxiedContainer(containers, row.family, f.protocol, l.port);
+      if (proxied !== null) {
+        parts.push({
+          ports,
+          target: { ...proxyTarget(proxied, row.family), namedFrom: 'listeners.txt' },
+        });
+        continue;
+      }
+    }
+    const owner = hostModeOwner(containers, l);
+    parts.push({
+      ports,
+      target: {
+        ...host,
+        ports,
+        name: owner !== undefined ? `${owner.name} (host network)` : (l.process?.name ?? null),
+        listening: true,
+        namedFrom: owner !== undefined ? 'containers.json' : 'listeners.txt',
+      },
+    });
+  }
+  const rest = subtractPorts(f.delivery.ports, taken);
+  if (rest.length > 0)
+    parts.push({
+      ports: rest,
+      target: { ...host, ports: rest, name: null, listening: false, namedFrom: 'listeners.txt' },
+    });
+  return parts;
+}
+
+function proxyTarget(
+  proxied: { c: Container; containerPort: number },
+  family: Family,
+): ExposureTarget {
+  const endpoint =
+    proxied.c.endpoints.find((e) => (family === 'ipv4' ? e.ipv4 : e.ipv6) !== null) ??
+    proxied.c.endpoints[0];
+  const address =
+    endpoint === undefined
+      ? null
+      : ((family === 'ipv4' ? endpoint.ipv4 : endpoint.ipv6) ?? endpoint.ipv4);
+  return {
+    kind: 'container',
+    name: proxied.c.name,
+    addresses: address === null ? [] : [address],
+    ports: [{ from: proxied.containerPort, to: proxied.containerPort }],
+    outInterface: null,
+    network: endpoint?.network ?? null,
+    listening: true,
+    proxiedBy: 'docker-proxy',
+    namedFrom: 'containers.json',
+  };
+}
+
+function exposureId(e: Omit<Exposure, 'id'>): string {
+  const dst = e.anyHostAddress ? 'host' : e.destinations.join(',');
+  const to =
+    e.target.kind === 'host'
+      ? `host:${e.target.name ?? '?'}`
+      : `${e.target.kind}:${e.target.name ?? e.target.addresses.join(',')}:${portsText(e.target.ports)}`;
+  return `${e.family}/${e.protocol}/${dst}:${portsText(e.ports)}→${to}`;
+}
+
+/**
+ * The host address a witness is preferably sent to: the host's own address on an external
+ * interface when the snapshot lists it, else a documentation address (taken as the host's).
+ */
+function witnessDestination(fe: FamilyEngine): string {
+  const ctx = fe.host.context;
+  const own = ctx.localAddresses.find(
+    (a) => !isLoopback(a) && !a.startsWith('fe80:') && ctx.localAddressesComplete !== false,
+  );
+  return own ?? (fe.family === 'ipv4' ? '203.0.113.10' : '2001:db8:113::10');
+}
+
+/** The witness: the flow's packet sent from outside, to the part's port, replayed by the engine. */
+function prove(
+  fe: FamilyEngine,
+  row: Row,
+  ports: readonly PortRange[],
+  traced: boolean,
+  to: string,
+): { witness: Packet; trace: Trace | null } | null {
+  // a real service port rather than port 0 when the row allows one
+  const real = ports.flatMap((p) => (p.to === 0 ? [] : [{ from: Math.max(1, p.from), to: p.to }]));
+  const prefer = {
+    sources: [REMOTE[row.family]],
+    originalDestinations: [to],
+    originalDestinationPorts: real.length > 0 ? real : [...ports],
+  };
+  for (const f of row.flows) {
+    let set = f.packets().and({ originalDestinationPorts: [...ports] });
+    if (set.isEmpty) set = f.packets();
+    const witness = set.witness(prefer);
+    if (witness === null) continue;
+    return { witness, trace: traced ? fe.engine.trace(witness) : null };
+  }
+  return null;
+}
+
+export function computeExposures(
+  snapshot: Snapshot,
+  engines: SnapshotEngines,
+  options: ExposureOptions = {},
+): { exposures: Exposure[]; diagnostics: Diagnostic[] } {
+  const limit = options.traceLimit ?? DEFAULT_TRACE_LIMIT;
+  const diagnostics: Diagnostic[] = [];
+  const listenersKnown = snapshot.files.some((f) => f.role === 'listeners' && f.status === 'read');
+  const out: Exposure[] = [];
+  let traced = 0;
+  let untraced = 0;
+  for (const fe of engines.families) {
+    const internal = internalInterfaces(snapshot, fe.family);
+    // with the host's interface list, a class of names it does not have receives nothing
+    const listed = snapshot.files.some((f) => f.role === 'ip-addr' && f.status === 'read');
+    const external = fe.engine.interfaceClasses.filter(
+      (i) => isExternal(i, internal) && (!listed || (i !== '*other*' && !i.endsWith('*'))),
+    );
+    const witnessTo = witnessDestination(fe);
+    const named = listed ? [] : external.filter((i) => !isUnnamed(i));
+    if (external.length === 0) continue;
+    const flows = fe.engine.discover({ ingress: external });
+    for (const row of rowsOf(fe.family, flows, internal, named)) {
+      const parts: HostPart[] =
+        row.kind === 'host'
+          ? nameLocal(snapshot, row, listenersKnown)
+          : [{ ports: row.ports, target: nameForwarded(snapshot, fe.family, row.flow) }];
+      for (const part of parts) {
+        // a listener's part keeps the client's ports that lead to it
+        const ports = row.kind === 'host' && !row.flow.delivery.translated ? part.ports : row.ports;
+        const traceIt = traced < limit;
+        const proof = prove(fe, row, ports, traceIt, witnessTo);
+        if (proof === null) continue;
+        if (traceIt) traced++;
+        else untraced++;
+        const reachableFrom: ReachableFrom[] = [...row.from].map(([iface, e]) => ({
+          interface: iface,
+          sources: [...e.sources],
+          ...(e.sourcePorts.length > 0 ? { sourcePorts: e.sourcePorts } : {}),
+        }));
+        const trace = proof.trace;
+        const partial: Omit<Exposure, 'id'> = {
+          family: fe.family,
+          protocol: row.flow.protocol,
+          kind: row.kind,
+          toHost: row.flow.toHost,
+          destinations: row.flow.destinations,
+          anyHostAddress: row.flow.anyHostAddress,
+          ports,
+          target: part.target,
+          reachableFrom,
+          certainty: row.certainty,
+          assumptions: [
+            ...(row.assumption === null ? [] : [row.assumption]),
+            ...(trace?.assumptions ?? []),
+          ],
+          witness: proof.witness,
+          trace: trace?.steps ?? [],
+        };
+        out.push({ id: exposureId(partial), ...partial });
+      }
+    }
+  }
+  if (untraced > 0)
+    diagnostics.push(
+      diagnostic(
+        'exposures-untraced',
+        'note',
+        `${untraced} exposures are listed with a witness but no trace (traceLimit ${limit}); \`dockwall trace\` replays any witness.`,
+        fileLocation(
+          snapshot.ipv4?.file ?? snapshot.ipv6?.file ?? snapshot.directory ?? 'snapshot',
+        ),
+      ),
+    );
+  return { exposures: out.sort(compareExposures), diagnostics };
+}
+
+/** Stable order: family, protocol, first port, destinations, target. */
+export function compareExposures(a: Exposure, b: Exposure): number {
+  return (
+    a.family.localeCompare(b.family) ||
+    a.protocol.localeCompare(b.protocol) ||
+    (a.ports[0]?.from ?? 0) - (b.ports[0]?.from ?? 0) ||
+    a.id.localeCompare(b.id)
+  );
+}
