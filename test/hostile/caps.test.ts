@@ -79,7 +79,7 @@ describe('caps', () => {
     const snapshot = await loadSnapshot({ directory: EXAMPLE });
     const result = analyze(snapshot, DEFAULT_CONFIG, {
       rules: { flood },
-      engine: null,
+      engines: null,
     });
     const mine = result.findings.filter((f) => f.ruleId === 'flood');
     expect(mine).toHaveLength(FINDINGS_PER_RULE + 1);
