@@ -1,9 +1,15 @@
 /**
- * Reduced ordered binary decision diagrams, hash-consed in typed arrays.
+ * Reduced ordered binary decision diagrams, hash-consed in one typed array.
  *
- * A node is an index into three parallel Int32Arrays (var, low, high). 0 is FALSE and 1 is TRUE.
- * Nodes are never freed: a manager lives as long as one analysis, and canonicity means equality
- * of sets is equality of node ids. Variable 0 is tested first (top of the diagram).
+ * A node is an index into an Int32Array of records [var, low, high, next] (`next` chains the
+ * unique table's buckets). 0 is FALSE and 1 is TRUE. Nodes are never freed: a manager lives as
+ * long as one analysis, and canonicity means equality of sets is equality of node ids. Variable
+ * 0 is tested first (top of the diagram).
+ *
+ * The record layout keeps a node's fields in one cache line and lets the unique table grow by
+ * re-linking buckets instead of re-probing; the computed table grows with the node store (a
+ * fixed small cache is overwritten so often on big diagrams that shared subproblems are
+ * recomputed).
  */
 
 export type Bdd = number;
@@ -21,38 +27,34 @@ const OP_RESTRICT = 6;
 const OP_ANDEXISTS = 7;
 
 const INITIAL_NODES = 1 << 16;
-const CACHE_BITS = 18;
+const INITIAL_CACHE = 1 << 16;
+/** The computed table stops growing here (entries of 16 bytes: 16 MB). */
+const MAX_CACHE = 1 << 20;
 
 export class BddManager {
   readonly varCount: number;
-  private vars: Int32Array;
-  private lows: Int32Array;
-  private highs: Int32Array;
+  /** [var, low, high, next] per node. */
+  private nodes: Int32Array;
   private size = 2;
-  private table: Int32Array;
-  private tableMask: number;
-  private readonly cacheA: Int32Array;
-  private readonly cacheB: Int32Array;
-  private readonly cacheC: Int32Array;
-  private readonly cacheR: Int32Array;
-  private readonly cacheMask: number;
+  /** Unique table: bucket → first node of its chain (0 = empty; terminals are never hashed). */
+  private heads: Int32Array;
+  private headMask: number;
+  /** Computed table: [a, b, op, result] per entry. */
+  private cache: Int32Array;
+  private cacheMask: number;
+  /** Recursive steps taken by the operations (a machine-independent measure of work). */
+  steps = 0;
 
   constructor(varCount: number) {
     this.varCount = varCount;
-    this.vars = new Int32Array(INITIAL_NODES);
-    this.lows = new Int32Array(INITIAL_NODES);
-    this.highs = new Int32Array(INITIAL_NODES);
+    this.nodes = new Int32Array(INITIAL_NODES * 4);
     // terminals sit below every variable
-    this.vars[0] = varCount;
-    this.vars[1] = varCount;
-    this.table = new Int32Array(INITIAL_NODES * 2).fill(-1);
-    this.tableMask = INITIAL_NODES * 2 - 1;
-    const cacheSize = 1 << CACHE_BITS;
-    this.cacheA = new Int32Array(cacheSize).fill(-1);
-    this.cacheB = new Int32Array(cacheSize);
-    this.cacheC = new Int32Array(cacheSize);
-    this.cacheR = new Int32Array(cacheSize);
-    this.cacheMask = cacheSize - 1;
+    this.nodes[0] = varCount;
+    this.nodes[4] = varCount;
+    this.heads = new Int32Array(INITIAL_NODES);
+    this.headMask = INITIAL_NODES - 1;
+    this.cache = new Int32Array(INITIAL_CACHE * 4).fill(-1);
+    this.cacheMask = INITIAL_CACHE - 1;
   }
 
   /** Nodes allocated, terminals included. */
@@ -61,73 +63,79 @@ export class BddManager {
   }
 
   varOf(node: Bdd): number {
-    return this.vars[node] ?? this.varCount;
+    return this.nodes[node << 2] ?? this.varCount;
   }
   low(node: Bdd): Bdd {
-    return this.lows[node] ?? FALSE;
+    return this.nodes[(node << 2) + 1] ?? FALSE;
   }
   high(node: Bdd): Bdd {
-    return this.highs[node] ?? FALSE;
+    return this.nodes[(node << 2) + 2] ?? FALSE;
   }
 
   /** The node testing `v` with the given children (reduced and hash-consed). */
   mk(v: number, low: Bdd, high: Bdd): Bdd {
     if (low === high) return low;
-    const h = hash3(v, low, high) & this.tableMask;
-    let slot = h;
-    for (;;) {
-      const n = this.table[slot] ?? -1;
-      if (n === -1) break;
-      if (this.vars[n] === v && this.lows[n] === low && this.highs[n] === high) return n;
-      slot = (slot + 1) & this.tableMask;
+    const nodes = this.nodes;
+    const h = hash3(v, low, high) & this.headMask;
+    let n = this.heads[h] ?? 0;
+    while (n !== 0) {
+      const i = n << 2;
+      if (nodes[i] === v && nodes[i + 1] === low && nodes[i + 2] === high) return n;
+      n = nodes[i + 3] ?? 0;
     }
-    if (this.size >= this.vars.length) this.grow();
-    const n = this.size++;
-    this.vars[n] = v;
-    this.lows[n] = low;
-    this.highs[n] = high;
-    if (this.size * 2 > this.table.length) this.rehash();
-    else this.table[slot] = n;
+    if (this.size << 2 >= nodes.length) return this.mkGrown(v, low, high);
+    n = this.size++;
+    const i = n << 2;
+    nodes[i] = v;
+    nodes[i + 1] = low;
+    nodes[i + 2] = high;
+    nodes[i + 3] = this.heads[h] ?? 0;
+    this.heads[h] = n;
     return n;
   }
 
-  private grow(): void {
-    const cap = this.vars.length * 2;
-    const grow = (a: Int32Array): Int32Array => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.vars = grow(this.vars);
-    this.lows = grow(this.lows);
-    this.highs = grow(this.highs);
+  private mkGrown(v: number, low: Bdd, high: Bdd): Bdd {
+    this.grow();
+    return this.mk(v, low, high);
   }
 
-  private rehash(): void {
-    const cap = this.table.length * 2;
-    this.table = new Int32Array(cap).fill(-1);
-    this.tableMask = cap - 1;
+  /** Double the node store, re-link the unique table over it and grow the computed table. */
+  private grow(): void {
+    const cap = (this.nodes.length >> 2) * 2;
+    const nodes = new Int32Array(cap * 4);
+    nodes.set(this.nodes);
+    this.nodes = nodes;
+    const heads = new Int32Array(cap);
+    const mask = cap - 1;
     for (let n = 2; n < this.size; n++) {
-      let slot = hash3(this.vars[n] ?? 0, this.lows[n] ?? 0, this.highs[n] ?? 0) & this.tableMask;
-      while ((this.table[slot] ?? -1) !== -1) slot = (slot + 1) & this.tableMask;
-      this.table[slot] = n;
+      const i = n << 2;
+      const h = hash3(nodes[i] ?? 0, nodes[i + 1] ?? 0, nodes[i + 2] ?? 0) & mask;
+      nodes[i + 3] = heads[h] ?? 0;
+      heads[h] = n;
+    }
+    this.heads = heads;
+    this.headMask = mask;
+    const entries = Math.min(cap, MAX_CACHE);
+    if (entries > this.cacheMask + 1) {
+      this.cache = new Int32Array(entries * 4).fill(-1);
+      this.cacheMask = entries - 1;
     }
   }
 
   private cacheGet(op: number, a: number, b: number): number {
-    const i = hash3(op, a, b) & this.cacheMask;
-    if (this.cacheA[i] === a && this.cacheB[i] === b && this.cacheC[i] === op) {
-      return this.cacheR[i] ?? -1;
-    }
+    const i = (hash3(op, a, b) & this.cacheMask) << 2;
+    const c = this.cache;
+    if (c[i] === a && c[i + 1] === b && c[i + 2] === op) return c[i + 3] ?? -1;
     return -1;
   }
 
   private cachePut(op: number, a: number, b: number, r: number): void {
-    const i = hash3(op, a, b) & this.cacheMask;
-    this.cacheA[i] = a;
-    this.cacheB[i] = b;
-    this.cacheC[i] = op;
-    this.cacheR[i] = r;
+    const i = (hash3(op, a, b) & this.cacheMask) << 2;
+    const c = this.cache;
+    c[i] = a;
+    c[i + 1] = b;
+    c[i + 2] = op;
+    c[i + 3] = r;
   }
 
   /** The single variable `v` (true when the bit is 1). */
@@ -150,6 +158,11 @@ export class BddManager {
 
   xor(a: Bdd, b: Bdd): Bdd {
     return this.apply(OP_XOR, a, b);
+  }
+
+  /** a ∧ ¬b */
+  diff(a: Bdd, b: Bdd): Bdd {
+    return this.apply(OP_DIFF, a, b);
   }
 
   /**
@@ -185,36 +198,25 @@ export class BddManager {
     }
     const c = this.cacheGet(op, a, b);
     if (c >= 0) return c;
-    const vars = this.vars;
-    const va = a <= TRUE ? this.varCount : (vars[a] ?? 0);
-    const vb = b <= TRUE ? this.varCount : (vars[b] ?? 0);
+    this.steps++;
+    // the record array is read before the recursion: growth replaces it but keeps old records
+    const nodes = this.nodes;
+    const ia = a << 2;
+    const ib = b << 2;
+    const va = a <= TRUE ? this.varCount : (nodes[ia] ?? 0);
+    const vb = b <= TRUE ? this.varCount : (nodes[ib] ?? 0);
     const v = va < vb ? va : vb;
-    let a0 = a;
-    let a1 = a;
-    let b0 = b;
-    let b1 = b;
-    if (va === v) {
-      a0 = this.lows[a] ?? 0;
-      a1 = this.highs[a] ?? 0;
-    }
-    if (vb === v) {
-      b0 = this.lows[b] ?? 0;
-      b1 = this.highs[b] ?? 0;
-    }
-    const lo = this.apply(op, a0, b0);
-    const hi = this.apply(op, a1, b1);
-    const r = this.mk(v, lo, hi);
+    const a0 = va === v ? (nodes[ia + 1] ?? 0) : a;
+    const a1 = va === v ? (nodes[ia + 2] ?? 0) : a;
+    const b0 = vb === v ? (nodes[ib + 1] ?? 0) : b;
+    const b1 = vb === v ? (nodes[ib + 2] ?? 0) : b;
+    const r = this.mk(v, this.apply(op, a0, b0), this.apply(op, a1, b1));
     this.cachePut(op, a, b, r);
     return r;
   }
 
   not(a: Bdd): Bdd {
     return this.xor(TRUE, a);
-  }
-
-  /** a ∧ ¬b */
-  diff(a: Bdd, b: Bdd): Bdd {
-    return this.apply(OP_DIFF, a, b);
   }
 
   imp(a: Bdd, b: Bdd): Bdd {
@@ -247,10 +249,12 @@ export class BddManager {
     if (cv === TRUE) return a;
     const c = this.cacheGet(OP_EXISTS, a, cv);
     if (c >= 0) return c;
+    this.steps++;
     let r: Bdd;
     if (this.varOf(cv) === va) {
       const rest = this.high(cv);
-      r = this.or(this.exists(this.low(a), rest), this.exists(this.high(a), rest));
+      const r0 = this.exists(this.low(a), rest);
+      r = r0 === TRUE ? TRUE : this.or(r0, this.exists(this.high(a), rest));
     } else {
       r = this.mk(va, this.exists(this.low(a), cv), this.exists(this.high(a), cv));
     }
@@ -275,6 +279,7 @@ export class BddManager {
     const key = OP_ANDEXISTS + cv * 8;
     const c = this.cacheGet(key, a, b);
     if (c >= 0) return c;
+    this.steps++;
     const a0 = va === v ? this.low(a) : a;
     const a1 = va === v ? this.high(a) : a;
     const b0 = vb === v ? this.low(b) : b;
@@ -305,6 +310,7 @@ export class BddManager {
     if (cv === TRUE) return a;
     const c = this.cacheGet(OP_RESTRICT, a, cv);
     if (c >= 0) return c;
+    this.steps++;
     let r: Bdd;
     if (this.varOf(cv) === va) {
       const positive = this.low(cv) === FALSE;
