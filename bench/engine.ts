@@ -10,6 +10,9 @@
  *     of every chain, plus the FORWARD verdict partition for tcp/22 and tcp/80. Target < 2 s.
  * (b) host: the generated kube-proxy + Docker host (bench/engine-host.ts) — every published
  *     port's exposure from the external interface. Targets < 10 s, peak RSS < 1.5 GB.
+ * (c) discovery: the same host, unconstrained (bench/engine-discovery.ts) — every new
+ *     connection from the external interface (reach, discover) and ruleReach over all states.
+ *     Targets < 10 s, peak RSS < 1.5 GB.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,6 +20,7 @@ import path from 'node:path';
 import { createEngine } from '../src/engine/index.ts';
 import type { NetworkContext } from '../src/engine/context.ts';
 import { parseIptables } from '../src/ingest/iptables/index.ts';
+import { discoveryCase } from './engine-discovery.ts';
 import { hostCase } from './engine-host.ts';
 
 export interface CaseReport {
@@ -110,7 +114,7 @@ const tum: BenchCase = {
   },
 };
 
-export const CASES: BenchCase[] = [tum, hostCase];
+export const CASES: BenchCase[] = [tum, hostCase, discoveryCase];
 
 async function runOne(name: string): Promise<void> {
   const c = CASES.find((x) => x.name === name);

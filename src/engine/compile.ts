@@ -6,7 +6,7 @@
  */
 import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import { parseCidr } from './addr.ts';
-import { encodeOption, encodeRule, portsSet, type MatchEnv, type Pair } from './match.ts';
+import { encodeOption, encodeRule, type MatchEnv, type Pair } from './match.ts';
 import {
   buildInterfaceDomain,
   HeaderSpace,
@@ -19,7 +19,6 @@ import type { RuleRef } from './types.ts';
 import { diagnostic, type Diagnostic } from '../model/diagnostic.ts';
 import { hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
 import {
-  allOptions,
   everyOption,
   ruleActions,
   tableId,
@@ -34,26 +33,24 @@ export interface CompiledRule {
   readonly ref: RuleRef;
   readonly match: Pair;
   readonly unknown: readonly MatchOption[];
-  /** Key-group bucket of the rule's required destination (-1: none) and destination port. */
-  readonly dstBucket: number;
-  readonly dportBucket: number;
+  /** Superset of the possible match on fields the chain walk never changes (see EncodedRule). */
+  readonly key: Bdd;
 }
 
-/** Buckets per key; a rule's bucket is a hash of the value it requires. */
-export const BUCKETS = 32;
-/** Chains shorter than this are walked rule by rule (the bucket tests would cost more). */
-const MIN_GROUPED = 24;
-
 /**
- * A chain's key groups: per bucket, the union of the destinations (destination ports) that the
- * bucket's rules require with a plain `-d` (`--dport`). A packet set disjoint from a bucket skips
- * all its rules with one test instead of one per rule (kube-proxy and Docker chains are thousands
- * of `-d`/`--dport` rules). Sound because within a chain the walked set's destination and port
- * only shrink (they change only in terminal NAT targets).
+ * Consecutive rules of a chain whose keys are pairwise disjoint. A packet meets at most one of
+ * them, and what continues past one of them keeps its key (only terminal NAT rewrites keyed
+ * fields), so the run is walked by splitting the arriving set once by the union of the keys:
+ * each rule sees only its own part, and the packets outside every key pass the run untouched
+ * with one difference instead of one per rule. Segments of about √n rules carry their own key
+ * union, so a set meeting few keys tests few rules.
  */
-export interface KeyGroups {
-  readonly dst: readonly Bdd[];
-  readonly dport: readonly Bdd[];
+export interface RuleRun {
+  /** Rules [from, to) of the chain. */
+  readonly from: number;
+  readonly to: number;
+  readonly keys: Bdd;
+  readonly segments: readonly { readonly from: number; readonly to: number; readonly keys: Bdd }[];
 }
 
 export interface CompiledChain {
@@ -61,13 +58,19 @@ export interface CompiledChain {
   readonly chain: Chain;
   readonly rules: readonly CompiledRule[];
   readonly policyRef: RuleRef;
-  readonly groups: KeyGroups;
+  /** The rules in order, as runs; a rule outside any run of several is a run of one. */
+  readonly runs: readonly RuleRun[];
 }
 
 interface CompiledRoute extends Prefix {
   readonly device: string;
   readonly assumed: boolean;
 }
+
+/** Chains shorter than this are walked rule by rule. */
+const MIN_RUN_CHAIN = 16;
+/** Fewer disjoint rules than this in a row are walked rule by rule. */
+const MIN_RUN = 4;
 
 /** How a rule is printed in references and traces (the canonical printer when available). */
 export type RulePrinter = (rule: Rule) => string;
@@ -163,19 +166,8 @@ export class CompiledRuleset {
           line: c.location.line,
           text: '',
         };
-        const grouped = c.rules.length >= MIN_GROUPED;
-        const dstGroups: Bdd[] = grouped ? new Array<Bdd>(BUCKETS).fill(FALSE) : [];
-        const dportGroups: Bdd[] = grouped ? new Array<Bdd>(BUCKETS).fill(FALSE) : [];
         const rules = c.rules.map((rule): CompiledRule => {
           const enc = encodeRule(this.env, rule);
-          const key = grouped ? this.ruleKeys(rule) : { dst: null, dport: null };
-          const dstBucket = key.dst === null ? -1 : key.dst.bucket;
-          const dportBucket = key.dport === null ? -1 : key.dport.bucket;
-          const m = this.space.m;
-          if (key.dst !== null)
-            dstGroups[dstBucket] = m.or(dstGroups[dstBucket] ?? FALSE, key.dst.set);
-          if (key.dport !== null)
-            dportGroups[dportBucket] = m.or(dportGroups[dportBucket] ?? FALSE, key.dport.set);
           return {
             rule,
             ref: {
@@ -188,8 +180,8 @@ export class CompiledRuleset {
             },
             match: enc.match,
             unknown: enc.unknown,
-            dstBucket,
-            dportBucket,
+            // an nftables rule's later steps and verdict maps act past its first match: never keyed
+            key: rule.steps !== undefined || rule.target?.kind === 'vmap' ? TRUE : enc.key,
           };
         });
         this.chains.set(`${id}\u0000${c.name}`, {
@@ -197,7 +189,7 @@ export class CompiledRuleset {
           chain: c,
           rules,
           policyRef,
-          groups: { dst: dstGroups, dport: dportGroups },
+          runs: buildRuns(this.space, rules),
         });
       }
     }
@@ -220,30 +212,6 @@ export class CompiledRuleset {
       entry.devices.map((d) => BigInt(s.interfaces.classOf(d))),
     );
     return { c: on, p: on };
-  }
-
-  /** The destination / destination-port sets a rule requires outright (non-negated options). */
-  private ruleKeys(rule: Rule): {
-    dst: { set: Bdd; bucket: number } | null;
-    dport: { set: Bdd; bucket: number } | null;
-  } {
-    let dst: { set: Bdd; bucket: number } | null = null;
-    let dport: { set: Bdd; bucket: number } | null = null;
-    for (const o of allOptions(rule)) {
-      if (o.negated) continue;
-      if (o.type === 'address' && o.field === 'dst' && o.value.prefixLength !== null) {
-        const a = parseCidr(o.value.address, this.space.family);
-        if (a === null) continue;
-        const set = this.space.prefix('dst', a.value, o.value.prefixLength);
-        dst = { set, bucket: Number(a.value % BigInt(BUCKETS)) };
-      } else if (o.type === 'port' && o.field === 'dst' && o.ranges.length > 0) {
-        dport = {
-          set: portsSet(this.space, 'dport', o.ranges),
-          bucket: (o.ranges[0]?.from ?? 0) % BUCKETS,
-        };
-      }
-    }
-    return { dst, dport };
   }
 
   private readonly optionSets = new WeakMap<readonly MatchOption[], Pair>();
@@ -397,4 +365,57 @@ export class CompiledRuleset {
       for (const c of t.chains) if (!state.has(c.name)) visit(c.name);
     }
   }
+}
+
+/** Split a chain into runs of rules with pairwise disjoint keys (greedily, in order). */
+export function buildRuns(s: HeaderSpace, rules: readonly CompiledRule[]): RuleRun[] {
+  const m = s.m;
+  const runs: RuleRun[] = [];
+  const single = (i: number): void => {
+    runs.push({ from: i, to: i + 1, keys: TRUE, segments: [] });
+  };
+  if (rules.length < MIN_RUN_CHAIN) {
+    rules.forEach((_, i) => single(i));
+    return runs;
+  }
+  let from = 0;
+  let keys = FALSE;
+  const close = (to: number): void => {
+    if (to - from >= MIN_RUN) runs.push(run(s, rules, from, to, keys));
+    else for (let i = from; i < to; i++) single(i);
+  };
+  rules.forEach((rule, i) => {
+    if (rule.key !== TRUE && m.and(keys, rule.key) === FALSE) {
+      keys = m.or(keys, rule.key);
+      return;
+    }
+    close(i);
+    from = i;
+    keys = rule.key;
+    if (rule.key === TRUE) {
+      single(i);
+      from = i + 1;
+      keys = FALSE;
+    }
+  });
+  close(rules.length);
+  return runs;
+}
+
+function run(
+  s: HeaderSpace,
+  rules: readonly CompiledRule[],
+  from: number,
+  to: number,
+  keys: Bdd,
+): RuleRun {
+  const size = Math.max(1, Math.round(Math.sqrt(to - from)));
+  const segments: { from: number; to: number; keys: Bdd }[] = [];
+  for (let a = from; a < to; a += size) {
+    const b = Math.min(to, a + size);
+    let k = FALSE;
+    for (let i = a; i < b; i++) k = s.m.or(k, rules[i]?.key ?? FALSE);
+    segments.push({ from: a, to: b, keys: k });
+  }
+  return { from, to, keys, segments };
 }

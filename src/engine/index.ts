@@ -7,7 +7,7 @@ import { formatAddress, parseAddress } from './addr.ts';
 import { CompiledRuleset, type RulePrinter } from './compile.ts';
 import { Interpreter, type Concrete, type InterpretResult } from './interpret.ts';
 import { EMPTY, type Pair } from './match.ts';
-import { union, Walk, type Outcome } from './netfilter.ts';
+import { union, unionAll, Walk, type Outcome, type RuleVisits } from './netfilter.ts';
 import {
   flowSet,
   partition,
@@ -147,6 +147,10 @@ class SymbolicEngine implements Engine {
 
   nodeCount(): number {
     return this.space.m.nodeCount;
+  }
+
+  bddSteps(): number {
+    return this.space.m.steps;
   }
 
   private set(b: Bdd): PacketSet {
@@ -425,10 +429,7 @@ class SymbolicEngine implements Engine {
   ruleReach(query: RuleReachQuery = {}): RuleReach[] {
     const s = this.space;
     const m = s.m;
-    const ingress = query.ingress ?? ['*', null];
-    const input = m.and(this.initial(query.packets ?? {}, STATES), this.ingressSet(ingress));
-    const walk = new Walk(this.nf, true);
-    runPath(walk, this.nf, { c: input, p: input });
+    const walk = this.recordedWalk(query);
     const out: RuleReach[] = [];
     const entries = entryHooks(this.nf.ruleset);
     for (const t of this.nf.ruleset.tables) {
@@ -440,11 +441,8 @@ class SymbolicEngine implements Engine {
         const entryOf = [...(entries.get(t)?.get(c.name) ?? [])];
         const seen: { rule: (typeof compiled.rules)[number]; taken: Bdd }[] = [];
         for (const rule of compiled.rules) {
-          const reach = walk.reach.get(rule) ?? EMPTY;
-          const matched: Pair = {
-            c: m.and(reach.c, rule.match.c),
-            p: m.and(reach.p, rule.match.p),
-          };
+          const visits = walk.reached.get(rule);
+          const matched = unionAll(s, visits?.matched ?? []);
           // who takes this rule's packets before it, computed when asked (it costs a test per
           // earlier rule) and only for rules that match something but nothing here
           const before = seen.length;
@@ -461,9 +459,9 @@ class SymbolicEngine implements Engine {
           };
           out.push({
             rule: rule.ref,
-            hooks: [...(walk.hooks.get(rule) ?? [])],
+            hooks: [...(visits?.hooks ?? [])],
             entryHooks: entryOf,
-            reach: this.two(reach),
+            reach: this.reachOf(visits),
             matched: this.two(matched),
             get coveredBy() {
               return coveredBy();
@@ -471,6 +469,7 @@ class SymbolicEngine implements Engine {
           });
           const k = rule.rule.target?.kind;
           if (
+            visits !== undefined &&
             k !== undefined &&
             k !== 'LOG' &&
             k !== 'NFLOG' &&
@@ -483,13 +482,46 @@ class SymbolicEngine implements Engine {
             k !== 'CHECKSUM' &&
             k !== 'extension'
           ) {
-            const r = walk.reach.get(rule);
-            if (r !== undefined) seen.push({ rule, taken: m.and(r.p, rule.match.p) });
+            seen.push({ rule, taken: matched.p });
           }
         }
       }
     }
     return out;
+  }
+
+  /** One recorded walk per query serves every table's ruleReach. */
+  private readonly recorded = new Map<string, Walk>();
+
+  private recordedWalk(query: RuleReachQuery): Walk {
+    const key = JSON.stringify([query.ingress ?? null, query.packets ?? null]);
+    let walk = this.recorded.get(key);
+    if (walk === undefined) {
+      const m = this.space.m;
+      const ingress = query.ingress ?? ['*', null];
+      const input = m.and(this.initial(query.packets ?? {}, STATES), this.ingressSet(ingress));
+      walk = new Walk(this.nf, true);
+      runPath(walk, this.nf, { c: input, p: input });
+      this.recorded.set(key, walk);
+    }
+    return walk;
+  }
+
+  /** What reached a rule over all its visits, built when first read. */
+  private reachOf(visits: RuleVisits | undefined): TwoSided {
+    if (visits === undefined) return this.two(EMPTY);
+    const s = this.space;
+    let pair: Pair | null = null;
+    const get = (): Pair =>
+      (pair ??= unionAll(
+        s,
+        visits.reach.map((r) => (typeof r === 'function' ? r() : r)),
+      ));
+    const nonEmpty = visits.reach.length > 0;
+    return {
+      certain: new BddPacketSet(s, () => get().c),
+      possible: new BddPacketSet(s, () => get().p, nonEmpty),
+    };
   }
 }
 

@@ -34,7 +34,30 @@ export interface EncodedRule {
   readonly match: Pair;
   /** The options that made the match uncertain (empty when certain === possible). */
   readonly unknown: readonly MatchOption[];
+  /**
+   * A superset of the possible match on fields no non-terminal target changes (addresses,
+   * ports, protocol, interfaces): the conjunction of the rule's exact options on them.
+   */
+  readonly key: Bdd;
 }
+
+/**
+ * Options decided on header fields that stay fixed while a packet walks a chain: only terminal
+ * NAT rewrites the destination, and MARK, CONNMARK and NOTRACK touch the mark and the state.
+ */
+const STABLE_OPTIONS: ReadonlySet<MatchOption['type']> = new Set([
+  'address',
+  'interface',
+  'protocol',
+  'fragment',
+  'port',
+  'ct-proto',
+  'ct-address',
+  'ct-port',
+  'addrtype',
+  'iprange',
+  'icmp-type',
+]);
 
 const UNKNOWN: Pair = { c: FALSE, p: TRUE };
 
@@ -42,15 +65,18 @@ export function encodeRule(env: MatchEnv, rule: Rule): EncodedRule {
   const m = env.space.m;
   let c = TRUE;
   let p = TRUE;
+  let key = TRUE;
   const unknown: MatchOption[] = [];
   for (const option of allOptions(rule)) {
     const e = encodeOption(env, option);
     if (e.c !== e.p) unknown.push(option);
+    // a negated option would make the key a complement (large, and disjoint from little)
+    else if (STABLE_OPTIONS.has(option.type) && !option.negated) key = m.and(key, e.c);
     c = m.and(c, e.c);
     p = m.and(p, e.p);
-    if (p === FALSE) break;
+    if (p === FALSE) return { match: EMPTY, unknown, key: FALSE };
   }
-  return { match: { c, p }, unknown };
+  return { match: { c, p }, unknown, key };
 }
 
 /** One option with its negation applied. */

@@ -7,7 +7,7 @@
 import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import { parseAddress } from './addr.ts';
 import { EMPTY, type Pair } from './match.ts';
-import type { CompiledChain, CompiledRuleset, CompiledRule } from './compile.ts';
+import type { CompiledChain, CompiledRuleset, CompiledRule, RuleRun } from './compile.ts';
 import type { PipelineEntry } from './pipeline.ts';
 import type { HeaderSpace } from './space.ts';
 import type { RuleRef } from './types.ts';
@@ -86,24 +86,40 @@ const UNRELATED_TO_DST = [
   'mark',
 ] as const;
 
+export interface RuleVisits {
+  readonly hooks: Set<Hook>;
+  /** One entry per visit; a function when the set is built on demand. */
+  readonly reach: (Pair | (() => Pair))[];
+  readonly matched: Pair[];
+}
+
+export function diffSet(s: HeaderSpace, a: Pair, b: Bdd): Pair {
+  const c = s.m.diff(a.c, b);
+  return a.c === a.p ? { c, p: c } : { c, p: s.m.diff(a.p, b) };
+}
+
 interface ChainResult {
   readonly returned: Pair;
   readonly outcomes: readonly Outcome[];
 }
 
 export class Walk {
-  readonly reach = new Map<CompiledRule, Pair>();
-  readonly hooks = new Map<CompiledRule, Set<Hook>>();
+  /** Per rule (when recording): the hooks, the sets that reached it and those it matched. */
+  readonly reached = new Map<CompiledRule, RuleVisits>();
   readonly uncertain = new Set<CompiledRule>();
   private readonly memo = new Map<string, ChainResult>();
   private readonly nf: CompiledRuleset;
   private readonly s: HeaderSpace;
   private readonly record: boolean;
 
-  constructor(nf: CompiledRuleset, record: boolean) {
+  /** Walk every chain rule by rule, ignoring runs (the reference the run walk is tested against). */
+  private readonly plain: boolean;
+
+  constructor(nf: CompiledRuleset, record: boolean, options: { readonly plain?: boolean } = {}) {
     this.nf = nf;
     this.s = nf.space;
     this.record = record;
+    this.plain = options.plain ?? false;
   }
 
   /** Walk one base chain of the hook's pipeline: what passes, what stops, what got NATed. */
@@ -183,51 +199,171 @@ export class Walk {
     stack: readonly string[],
   ): ChainResult {
     const key = `${chain.table}\u0000${chain.chain.name}\u0000${hook}\u0000${input.c}\u0000${input.p}`;
+    // a repeated visit with the same set records nothing new either
     const hit = this.memo.get(key);
-    if (hit !== undefined && !this.record) return hit;
-    const s = this.s;
-    const m = s.m;
+    if (hit !== undefined) return hit;
     const outcomes: Outcome[] = [];
-    let returned = EMPTY;
+    const returned: Pair[] = [];
     let cur = input;
     const inner = [...stack, chain.chain.name];
-    // buckets of rules the walked set cannot meet (see KeyGroups), tested when first needed:
-    // per bucket 0 = not tested yet, 1 = disjoint (skip its rules), 2 = may meet
-    const dstState = new Uint8Array(chain.groups.dst.length);
-    const dportState = new Uint8Array(chain.groups.dport.length);
-    const disjoint = (groups: readonly Bdd[], state: Uint8Array, i: number): boolean => {
-      if (i < 0) return false;
-      if (state[i] === 0) state[i] = m.and(cur.p, groups[i] ?? FALSE) === FALSE ? 1 : 2;
-      return state[i] === 1;
-    };
-    for (const rule of chain.rules) {
-      if (cur.p === FALSE) break;
-      if (this.record) {
-        const prev = this.reach.get(rule);
-        this.reach.set(rule, prev === undefined ? cur : union(s, prev, cur));
-        let hs = this.hooks.get(rule);
-        if (hs === undefined) this.hooks.set(rule, (hs = new Set()));
-        hs.add(hook);
+    for (const run of chain.runs) {
+      if (run.to - run.from > 1 && !this.plain) {
+        if (cur.p === FALSE) break;
+        cur = this.run(hook, chain, run, cur, inner, outcomes, returned);
+        continue;
       }
-      if (disjoint(chain.groups.dst, dstState, rule.dstBucket)) continue;
-      if (disjoint(chain.groups.dport, dportState, rule.dportBucket)) continue;
-      const mt = rule.match;
-      const matched: Pair = { c: m.and(cur.c, mt.c), p: m.and(cur.p, mt.p) };
-      if (matched.p === FALSE) continue;
-      if (mt.c !== mt.p && m.diff(matched.p, mt.c) !== FALSE) this.uncertain.add(rule);
-      const missed: Pair =
-        mt.c === mt.p
-          ? mapPair(cur, (x) => m.diff(x, mt.c))
-          : { c: m.diff(cur.c, mt.p), p: m.diff(cur.p, mt.c) };
-      const step = this.apply(hook, chain, rule, cur, matched, missed, inner);
-      outcomes.push(...step.outcomes);
-      returned = union(s, returned, step.returned);
-      cur = step.next;
+      for (let i = run.from; i < run.to && cur.p !== FALSE; i++) {
+        const rule = chain.rules[i];
+        if (rule === undefined) continue;
+        if (this.record) this.visit(rule, hook, cur);
+        const step = this.step(hook, chain, rule, cur, inner);
+        if (step === null) continue;
+        outcomes.push(...step.outcomes);
+        returned.push(step.returned);
+        cur = step.next;
+      }
     }
-    returned = union(s, returned, cur);
-    const result = { returned, outcomes };
+    returned.push(cur);
+    const result = { returned: unionAll(this.s, returned), outcomes };
     this.memo.set(key, result);
     return result;
+  }
+
+  /**
+   * A run of rules with disjoint keys (see RuleRun): the arriving set is split once by the
+   * run's key union, each rule walks only the part inside its own key, and the rest passes
+   * untouched. What reaches a rule is what the rule-by-rule walk would give it; each rule's
+   * match and target see exactly the same packets, so the results are the same sets.
+   */
+  private run(
+    hook: Hook,
+    chain: CompiledChain,
+    run: RuleRun,
+    cur: Pair,
+    stack: readonly string[],
+    outcomes: Outcome[],
+    returned: Pair[],
+  ): Pair {
+    const s = this.s;
+    const hit = andSet(s, cur, run.keys);
+    if (hit.p === FALSE) {
+      if (this.record) for (let i = run.from; i < run.to; i++) this.visitRule(chain, i, hook, cur);
+      return cur;
+    }
+    const rest = hit.c === cur.c && hit.p === cur.p ? EMPTY : diffSet(s, cur, run.keys);
+    const count = run.to - run.from;
+    // per rule of the run: the part inside its key, and what continues after it
+    const parts: Pair[] = new Array<Pair>(count).fill(EMPTY);
+    const nexts: Pair[] = new Array<Pair>(count).fill(EMPTY);
+    for (const seg of run.segments) {
+      const h = run.segments.length === 1 ? hit : andSet(s, hit, seg.keys);
+      if (h.p === FALSE) continue;
+      for (let i = seg.from; i < seg.to; i++) {
+        const rule = chain.rules[i];
+        if (rule === undefined) continue;
+        const part = andSet(s, h, rule.key);
+        if (part.p === FALSE) continue;
+        parts[i - run.from] = part;
+        const step = this.step(hook, chain, rule, part, stack);
+        if (step === null) {
+          nexts[i - run.from] = part;
+          continue;
+        }
+        outcomes.push(...step.outcomes);
+        returned.push(step.returned);
+        nexts[i - run.from] = step.next;
+      }
+    }
+    if (this.record) this.visitRun(chain, run, hook, rest, parts, nexts);
+    return unionAll(s, [rest, ...nexts]);
+  }
+
+  /**
+   * One rule applied to the packets reaching it: null when it matches none of them, else what
+   * continues, what returns to the calling chain and what stops.
+   */
+  private step(
+    hook: Hook,
+    chain: CompiledChain,
+    rule: CompiledRule,
+    cur: Pair,
+    stack: readonly string[],
+  ): { next: Pair; returned: Pair; outcomes: Outcome[] } | null {
+    const m = this.s.m;
+    const mt = rule.match;
+    const matched: Pair =
+      cur.c === cur.p && mt.c === mt.p
+        ? mapPair(cur, (x) => m.and(x, mt.c))
+        : { c: m.and(cur.c, mt.c), p: m.and(cur.p, mt.p) };
+    if (matched.p === FALSE) return null;
+    if (this.record) this.matchedBy(rule, matched);
+    if (mt.c !== mt.p && m.diff(matched.p, mt.c) !== FALSE) this.uncertain.add(rule);
+    // everything that reached an exact rule matched it: nothing is missed
+    const missed: Pair =
+      mt.c === mt.p
+        ? matched.p === cur.p
+          ? EMPTY
+          : mapPair(cur, (x) => m.diff(x, mt.c))
+        : { c: m.diff(cur.c, mt.p), p: m.diff(cur.p, mt.c) };
+    return this.apply(hook, chain, rule, cur, matched, missed, stack);
+  }
+
+  /** Record (for ruleReach) that `cur` reached a rule through `hook`. */
+  private visit(rule: CompiledRule, hook: Hook, cur: Pair | (() => Pair)): void {
+    const r = this.visits(rule);
+    r.hooks.add(hook);
+    r.reach.push(cur);
+  }
+
+  private visits(rule: CompiledRule): RuleVisits {
+    let r = this.reached.get(rule);
+    if (r === undefined) {
+      r = { hooks: new Set(), reach: [], matched: [] };
+      this.reached.set(rule, r);
+    }
+    return r;
+  }
+
+  private visitRule(chain: CompiledChain, i: number, hook: Hook, cur: Pair): void {
+    const rule = chain.rules[i];
+    if (rule !== undefined) this.visit(rule, hook, cur);
+  }
+
+  private matchedBy(rule: CompiledRule, matched: Pair): void {
+    this.visits(rule).matched.push(matched);
+  }
+
+  /**
+   * What reached each rule of a walked run, as the rule-by-rule walk would have it: the packets
+   * outside every key, the parts of this rule and the later ones, and what continued after the
+   * earlier ones. Built only when asked (a big set minus each earlier key is the quadratic cost
+   * the run avoids); whether it is empty is known now.
+   */
+  private visitRun(
+    chain: CompiledChain,
+    run: RuleRun,
+    hook: Hook,
+    rest: Pair,
+    parts: readonly Pair[],
+    nexts: readonly Pair[],
+  ): void {
+    const s = this.s;
+    const count = run.to - run.from;
+    // partsFrom[i]: some part of rule i or later is non-empty
+    const partsFrom = new Array<boolean>(count + 1).fill(false);
+    for (let i = count - 1; i >= 0; i--)
+      partsFrom[i] = (partsFrom[i + 1] ?? false) || (parts[i]?.p ?? FALSE) !== FALSE;
+    let nextsBefore = false;
+    for (let i = 0; i < count; i++) {
+      if (rest.p !== FALSE || (partsFrom[i] ?? false) || nextsBefore) {
+        const rule = chain.rules[run.from + i];
+        if (rule === undefined) continue;
+        // the rule-by-rule walk records a rule with a single matched set per visit: its own part
+        const k = i;
+        this.visit(rule, hook, () => unionAll(s, [rest, ...parts.slice(k), ...nexts.slice(0, k)]));
+      } else break;
+      nextsBefore ||= (nexts[i]?.p ?? FALSE) !== FALSE;
+    }
   }
 
   /**
@@ -486,6 +622,7 @@ export class Walk {
   }
 
   private readonly natTargets = new WeakMap<NatRange, NatTarget>();
+  private dstUniverse: Bdd | undefined;
 
   /** A NAT range's sets, built once per rule (a 100k-rule host DNATs the same rule repeatedly). */
   private natTarget(r: NatRange): NatTarget {
@@ -500,9 +637,10 @@ export class Walk {
       const lo = parseAddress(r.addresses.from, s.family);
       const hi = parseAddress(r.addresses.to, s.family);
       if (lo !== null && hi !== null) {
-        // the new address brings its own "is the host's" bit (the universe ties them)
-        const to = m.and(s.range('dst', lo, hi), s.universe);
-        value = m.and(value, m.exists(to, s.cube(...UNRELATED_TO_DST)));
+        // the new address brings its own "is the host's" bit (the universe ties them; its
+        // projection on the destination is built once, not once per DNAT rule)
+        this.dstUniverse ??= m.exists(s.universe, s.cube(...UNRELATED_TO_DST));
+        value = m.and(value, m.and(s.range('dst', lo, hi), this.dstUniverse));
         valueCertain = m.diff(value, s.unknownOn('dst'));
         fields = ['dst', 'loc', 'dnat'];
       }

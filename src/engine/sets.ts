@@ -120,17 +120,28 @@ function asSent(s: HeaderSpace, packet: Packet): Bdd | null {
 
 export class BddPacketSet implements PacketSet {
   readonly family: Family;
-  readonly bdd: Bdd;
   private readonly s: HeaderSpace;
+  private value: Bdd | (() => Bdd);
+  private readonly nonEmpty: boolean;
 
-  constructor(space: HeaderSpace, bdd: Bdd) {
+  /**
+   * `bdd` may be a function building the set when first needed (sets that callers rarely read,
+   * e.g. what reaches each of thousands of rules); `nonEmpty` says it is known to be non-empty.
+   */
+  constructor(space: HeaderSpace, bdd: Bdd | (() => Bdd), nonEmpty = false) {
     this.s = space;
     this.family = space.family;
-    this.bdd = bdd;
+    this.value = bdd;
+    this.nonEmpty = nonEmpty;
+  }
+
+  get bdd(): Bdd {
+    if (typeof this.value === 'function') this.value = this.value();
+    return this.value;
   }
 
   get isEmpty(): boolean {
-    return this.bdd === FALSE;
+    return !this.nonEmpty && this.bdd === FALSE;
   }
 
   private other(o: PacketSet | PacketConstraint): Bdd {

@@ -248,4 +248,6 @@ export interface Engine {
   readonly silentHooks: readonly Hook[];
   /** BDD nodes allocated so far (for benchmarks). */
   nodeCount(): number;
+  /** Recursive steps of BDD operations so far: the work done, whatever the load (benchmarks). */
+  bddSteps(): number;
 }

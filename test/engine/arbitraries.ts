@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { parseAddress } from '../../src/engine/addr.ts';
 import type { Concrete } from '../../src/engine/interpret.ts';
-import type { MatchOption, Target } from '../../src/model/ruleset.ts';
+import type { MatchOption, Ruleset, Target } from '../../src/model/ruleset.ts';
 import { firstPacket } from './crosscheck.ts';
 import { o, ruleset, t, type ChainSpec, type RuleSpec } from './build.ts';
 
@@ -50,16 +50,24 @@ export const optionArb: fc.Arbitrary<MatchOption> = fc.oneof(
 
 export const maybeNegated = fc.tuple(optionArb, fc.boolean()).map(([x, n]) => (n ? o.not(x) : x));
 
-export function targetArb(kind: 'filter' | 'nat' | 'mangle' | 'raw'): fc.Arbitrary<Target | null> {
-  const common: fc.Arbitrary<Target | null>[] = [
+/** Targets every table has: verdicts, RETURN, LOG, none, and jumps and gotos to the given chains. */
+function plainTargets(
+  jumps: readonly string[],
+  gotos: readonly string[],
+): fc.Arbitrary<Target | null>[] {
+  return [
     fc.constant(t.accept()),
     fc.constant(t.drop()),
     fc.constant(t.ret()),
     fc.constant(t.log()),
     fc.constant(null),
-    fc.constantFrom('A', 'B', 'C').map((c) => t.jump(c)),
-    fc.constantFrom('A', 'B', 'C').map((c) => t.goto(c)),
+    fc.constantFrom(...jumps).map((c) => t.jump(c)),
+    fc.constantFrom(...gotos).map((c) => t.goto(c)),
   ];
+}
+
+export function targetArb(kind: 'filter' | 'nat' | 'mangle' | 'raw'): fc.Arbitrary<Target | null> {
+  const common = plainTargets(['A', 'B', 'C'], ['A', 'B', 'C']);
   if (kind === 'filter') common.push(fc.constant(t.reject()));
   if (kind === 'nat') {
     common.push(
@@ -152,3 +160,94 @@ export const packetArb: fc.Arbitrary<Concrete> = fc
     loc: fc.boolean(),
   })
   .map((r) => firstPacket({ ...r, src: addr(r.src), dst: addr(r.dst) }));
+
+export const LONG_HOSTS = [
+  '172.17.0.2',
+  '172.17.0.3',
+  '10.96.0.1',
+  '10.96.0.10',
+  '203.0.113.1',
+  '127.0.0.1',
+];
+const LONG_NETS = ['172.17.0.0/16', '10.96.0.0/12', '203.0.113.0/24', '0.0.0.0/0'];
+export const LONG_PORTS = [22, 53, 80, 443, 8080, 30080];
+
+const longKeyOption: fc.Arbitrary<MatchOption> = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...LONG_HOSTS).map((a) => o.dst(a)) },
+  { weight: 1, arbitrary: fc.constantFrom(...LONG_NETS).map((a) => o.dst(a)) },
+  { weight: 3, arbitrary: fc.constantFrom(...LONG_PORTS).map((p) => o.dport(p)) },
+  // a narrow range is keyed port by port, a wide one is not keyed
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...LONG_PORTS), fc.constantFrom(0, 5, 200))
+      .map(([p, w]) => o.dport(p, p + w)),
+  },
+  // negated keys must never key a rule
+  { weight: 1, arbitrary: fc.constantFrom(...LONG_HOSTS).map((a) => o.not(o.dst(a))) },
+  { weight: 1, arbitrary: fc.constantFrom(...LONG_PORTS).map((p) => o.not(o.dport(p))) },
+);
+
+const longOtherOption: fc.Arbitrary<MatchOption> = fc.oneof(
+  fc.constantFrom('tcp' as const, 'udp' as const, 'icmp' as const).map((p) => o.proto(p)),
+  fc.constantFrom('eth0', 'docker0', 'lo').map((i) => o.in(i)),
+  fc.constantFrom(...LONG_HOSTS).map((a) => o.src(a)),
+  fc.constantFrom(0, 1).map((v) => o.mark(v)),
+  fc.constantFrom('NEW' as const, 'ESTABLISHED' as const).map((s) => o.ctstate(s)),
+  fc.constant(o.recent()),
+);
+
+function longTargetArb(nat: boolean): fc.Arbitrary<Target | null> {
+  const common = [...plainTargets(['SUB', 'LONG2'], ['SUB']), fc.constant(t.mark(1))];
+  if (nat)
+    common.push(
+      fc.constantFrom('172.17.0.2', '10.96.0.10').map((a) => t.dnat(a, 8080)),
+      fc.constant(t.redirect(3128)),
+    );
+  return fc.oneof(...common);
+}
+
+function longChain(nat: boolean): fc.Arbitrary<readonly RuleSpec[]> {
+  const rule: fc.Arbitrary<RuleSpec> = fc
+    .tuple(
+      fc.array(longKeyOption, { maxLength: 2 }),
+      fc.array(longOtherOption, { maxLength: 2 }),
+      longTargetArb(nat),
+    )
+    .map(([keys, others, target]) => [[...others, ...keys], target]);
+  return fc.array(rule, { minLength: 30, maxLength: 120 });
+}
+
+/**
+ * Long chains of mostly `-d`/`--dport` rules (kube-proxy's and Docker's shape), entered from every
+ * hook: for the walks that index or split them (the interpreter's key index, the engine's runs).
+ */
+export const longRulesetArb: fc.Arbitrary<Ruleset> = fc
+  .record({
+    natLong: longChain(true),
+    natLong2: longChain(true),
+    filterLong: longChain(false),
+    filterLong2: longChain(false),
+    sub: fc.array(fc.tuple(fc.array(longKeyOption, { maxLength: 1 }), longTargetArb(false)), {
+      maxLength: 4,
+    }),
+  })
+  .map((r) =>
+    ruleset({
+      nat: {
+        PREROUTING: { rules: [[[], t.jump('LONG')]] },
+        OUTPUT: { rules: [[[], t.jump('LONG')]] },
+        LONG: { rules: r.natLong },
+        LONG2: { rules: r.natLong2 },
+        SUB: { rules: [] },
+      },
+      filter: {
+        INPUT: { policy: 'DROP', rules: [[[], t.jump('LONG')]] },
+        FORWARD: { policy: 'DROP', rules: [[[], t.jump('LONG')]] },
+        OUTPUT: { rules: [[[], t.jump('LONG')]] },
+        LONG: { rules: r.filterLong },
+        LONG2: { rules: r.filterLong2 },
+        SUB: { rules: r.sub },
+      },
+    }),
+  );

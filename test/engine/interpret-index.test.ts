@@ -2,101 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseAddress } from '../../src/engine/addr.ts';
 import { Interpreter, type Concrete } from '../../src/engine/interpret.ts';
-import type { MatchOption, Rule, Ruleset, Target } from '../../src/model/ruleset.ts';
+import type { Rule } from '../../src/model/ruleset.ts';
+import { LONG_HOSTS, LONG_PORTS, longRulesetArb } from './arbitraries.ts';
 import { hostContext, o, ruleset, t, type RuleSpec } from './build.ts';
 import { firstPacket } from './crosscheck.ts';
 
 // Long chains are walked through a destination/port index; the same interpreter with the index
 // turned off is the plain rule-by-rule walk. Both must give identical results, step for step.
-
-const HOSTS = ['172.17.0.2', '172.17.0.3', '10.96.0.1', '10.96.0.10', '203.0.113.1', '127.0.0.1'];
-const NETS = ['172.17.0.0/16', '10.96.0.0/12', '203.0.113.0/24', '0.0.0.0/0'];
-const PORTS = [22, 53, 80, 443, 8080, 30080];
-
-const keyOption: fc.Arbitrary<MatchOption> = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom(...HOSTS).map((a) => o.dst(a)) },
-  { weight: 1, arbitrary: fc.constantFrom(...NETS).map((a) => o.dst(a)) },
-  { weight: 3, arbitrary: fc.constantFrom(...PORTS).map((p) => o.dport(p)) },
-  // a narrow range is keyed port by port, a wide one is not keyed
-  {
-    weight: 1,
-    arbitrary: fc
-      .tuple(fc.constantFrom(...PORTS), fc.constantFrom(0, 5, 200))
-      .map(([p, w]) => o.dport(p, p + w)),
-  },
-  // negated keys must never key a rule
-  { weight: 1, arbitrary: fc.constantFrom(...HOSTS).map((a) => o.not(o.dst(a))) },
-  { weight: 1, arbitrary: fc.constantFrom(...PORTS).map((p) => o.not(o.dport(p))) },
-);
-
-const otherOption: fc.Arbitrary<MatchOption> = fc.oneof(
-  fc.constantFrom('tcp' as const, 'udp' as const, 'icmp' as const).map((p) => o.proto(p)),
-  fc.constantFrom('eth0', 'docker0', 'lo').map((i) => o.in(i)),
-  fc.constantFrom(...HOSTS).map((a) => o.src(a)),
-  fc.constantFrom(0, 1).map((v) => o.mark(v)),
-  fc.constantFrom('NEW' as const, 'ESTABLISHED' as const).map((s) => o.ctstate(s)),
-  fc.constant(o.recent()),
-);
-
-function targetArb(nat: boolean): fc.Arbitrary<Target | null> {
-  const common: fc.Arbitrary<Target | null>[] = [
-    fc.constant(t.accept()),
-    fc.constant(t.drop()),
-    fc.constant(t.ret()),
-    fc.constant(t.log()),
-    fc.constant(null),
-    fc.constant(t.mark(1)),
-    fc.constantFrom('SUB', 'LONG2').map((c) => t.jump(c)),
-    fc.constant(t.goto('SUB')),
-  ];
-  if (nat)
-    common.push(
-      fc.constantFrom('172.17.0.2', '10.96.0.10').map((a) => t.dnat(a, 8080)),
-      fc.constant(t.redirect(3128)),
-    );
-  return fc.oneof(...common);
-}
-
-function longChain(nat: boolean): fc.Arbitrary<readonly RuleSpec[]> {
-  const rule: fc.Arbitrary<RuleSpec> = fc
-    .tuple(
-      fc.array(keyOption, { maxLength: 2 }),
-      fc.array(otherOption, { maxLength: 2 }),
-      targetArb(nat),
-    )
-    .map(([keys, others, target]) => [[...others, ...keys], target]);
-  return fc.array(rule, { minLength: 30, maxLength: 120 });
-}
-
-const rulesetArb: fc.Arbitrary<Ruleset> = fc
-  .record({
-    natLong: longChain(true),
-    natLong2: longChain(true),
-    filterLong: longChain(false),
-    filterLong2: longChain(false),
-    sub: fc.array(fc.tuple(fc.array(keyOption, { maxLength: 1 }), targetArb(false)), {
-      maxLength: 4,
-    }),
-  })
-  .map((r) =>
-    ruleset({
-      nat: {
-        PREROUTING: { rules: [[[], t.jump('LONG')]] },
-        OUTPUT: { rules: [[[], t.jump('LONG')]] },
-        LONG: { rules: r.natLong },
-        LONG2: { rules: r.natLong2 },
-        SUB: { rules: [] },
-      },
-      filter: {
-        INPUT: { policy: 'DROP', rules: [[[], t.jump('LONG')]] },
-        FORWARD: { policy: 'DROP', rules: [[[], t.jump('LONG')]] },
-        OUTPUT: { rules: [[[], t.jump('LONG')]] },
-        LONG: { rules: r.filterLong },
-        LONG2: { rules: r.filterLong2 },
-        SUB: { rules: r.sub },
-      },
-    }),
-  );
 
 const addr = (a: string): bigint => parseAddress(a, 'ipv4') ?? 0n;
 const packetArb: fc.Arbitrary<Concrete> = fc
@@ -104,9 +16,9 @@ const packetArb: fc.Arbitrary<Concrete> = fc
     iif: fc.constantFrom('eth0', 'docker0', 'lo', null),
     state: fc.constantFrom('NEW' as const, 'NEW' as const, 'ESTABLISHED' as const),
     proto: fc.constantFrom(6, 6, 17, 1),
-    src: fc.constantFrom(...HOSTS, '192.0.2.1'),
-    dst: fc.constantFrom(...HOSTS, '172.17.5.5', '8.8.8.8'),
-    dport: fc.constantFrom(...PORTS, 85, 300, 9999),
+    src: fc.constantFrom(...LONG_HOSTS, '192.0.2.1'),
+    dst: fc.constantFrom(...LONG_HOSTS, '172.17.5.5', '8.8.8.8'),
+    dport: fc.constantFrom(...LONG_PORTS, 85, 300, 9999),
     mark: fc.constantFrom(0, 1),
   })
   .map((r) => firstPacket({ ...r, src: addr(r.src), dst: addr(r.dst), sport: 40000 }));
@@ -118,7 +30,7 @@ describe('indexed walk of long chains', () => {
     let steps = 0;
     fc.assert(
       fc.property(
-        rulesetArb,
+        longRulesetArb,
         fc.array(packetArb, { minLength: 40, maxLength: 40 }),
         fc.boolean(),
         (rs, packets, unknownMatches) => {
