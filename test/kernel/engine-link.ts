@@ -1,10 +1,13 @@
 /**
- * The engine as the referee tests drive it: parse a scenario's iptables-save text, build the
- * engine for the lab host's context, and trace single packets.
+ * The engine as the referee tests drive it: parse a scenario's iptables-save text (and the
+ * native nftables tables the lab loads beside it), build the engine for the lab host's context,
+ * and trace single packets.
  */
 import { createEngine } from '../../src/engine/index.ts';
 import type { NetworkContext } from '../../src/engine/context.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
+import { parseNft } from '../../src/ingest/nft/index.ts';
+import { combineRulesets } from '../../src/model/firewall.ts';
 import { buildNetworkContext } from '../../src/docker/context.ts';
 import { loadSnapshot } from '../../src/ingest/snapshot.ts';
 import { firewallOf } from '../../src/model/snapshot.ts';
@@ -20,12 +23,18 @@ export function linkEngine(
   iptablesSave: string,
   file: string,
   context: NetworkContext,
+  nftRuleset: string | null = null,
 ): LinkedEngine {
   const parsed = parseIptables(iptablesSave, { file, family: context.family });
-  const engine = createEngine(parsed.ruleset, context);
-  const diagnostics = [...parsed.diagnostics, ...engine.diagnostics].map(
-    (d) => `${d.code}: ${d.message}`,
-  );
+  const nft = nftRuleset === null ? null : parseNft(nftRuleset, `${file}.nft-ruleset`);
+  const ruleset =
+    combineRulesets(parsed.ruleset, nft?.ruleset ?? null, context.family) ?? parsed.ruleset;
+  const engine = createEngine(ruleset, context);
+  const diagnostics = [
+    ...parsed.diagnostics,
+    ...(nft?.diagnostics ?? []),
+    ...engine.diagnostics,
+  ].map((d) => `${d.code}: ${d.message}`);
   return { trace: (p) => engine.trace(p), diagnostics };
 }
 

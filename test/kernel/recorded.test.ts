@@ -30,17 +30,30 @@ describe.skipIf(!ready)('recorded kernel verdicts (needs ../shared/captures)', (
   const file = readRecords(recordFile);
   const scenarios = new Map(refereeScenarios(capturesDir).map((s) => [s.name, s]));
 
-  /** Compares one recorded scenario with the engine run on `rules` (its own, unless a test swaps). */
-  const replay = (scenario: string, rules?: string) => {
+  /**
+   * Compares one recorded scenario with the engine run on `rules` (its own, unless a test swaps
+   * the iptables text) and `nft` (its own nftables tables, unless a test swaps them).
+   */
+  const replay = (scenario: string, rules?: string, nft?: string | null) => {
     const r = file.scenarios.find((x) => x.scenario === scenario);
     const s = scenarios.get(scenario);
     if (!r || !s) throw new Error(`no record or capture for ${scenario}`);
     const topology = deriveTopology(s);
     const linked = byFamily(
-      linkEngine(rules ?? s.iptablesSave, s.name, labContext(topology, r.interfaces)),
+      linkEngine(
+        rules ?? s.iptablesSave,
+        s.name,
+        labContext(topology, r.interfaces),
+        nft !== undefined ? nft : rules === undefined ? topology.nftRuleset : null,
+      ),
       topology.v6 === null
         ? null
-        : linkEngine(topology.v6.ip6tablesSave, s.name, labContext6(topology, r.interfaces)),
+        : linkEngine(
+            topology.v6.ip6tablesSave,
+            s.name,
+            labContext6(topology, r.interfaces),
+            topology.nftRuleset,
+          ),
     );
     return r.results
       .filter((probe) => !probe.bridged || r.brNetfilter)
@@ -96,5 +109,15 @@ describe.skipIf(!ready)('recorded kernel verdicts (needs ../shared/captures)', (
     const swapped = replay('docker-28.5.2/s3-usernet-portmap', empty);
     const bad = swapped.filter((c) => c.agree === false).map(describeComparison);
     expect(bad.some((l) => l.includes('203.0.113.1:8080/tcp'))).toBe(true);
+  });
+
+  it("notices when the engine is not given an operator's nftables table", () => {
+    // The kernel ran Docker's nftables tables and the operator's `ct original proto-dst 8080
+    // drop`; the engine without the operator's table must disagree on 8080.
+    const docker = scenarios.get('docker-29.7.2/s2a-nftables-portmap')?.nftRuleset ?? null;
+    const swapped = replay('nft-semantics/forward-original-port', undefined, docker);
+    const bad = swapped.filter((c) => c.agree === false).map(describeComparison);
+    expect(bad.some((l) => l.includes('203.0.113.1:8080/tcp'))).toBe(true);
+    expect(bad.some((l) => l.includes('203.0.113.1:8081/tcp'))).toBe(false);
   });
 });

@@ -107,36 +107,55 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
         if (r.outcome === 'connected') expect(r.identity, r.probe.description).toBeTruthy();
         expect(['connected', 'refused', 'unreachable', 'timeout']).toContain(r.outcome);
       }
-      // Docker's stated behaviour: a mapping on every address (IPv4 or IPv6) is reachable from
-      // outside and lands on its container; one bound to loopback is not reachable from outside.
-      for (const p of topology.published) {
-        const r = results.find(
-          (x) =>
-            x.probe.origin.kind === 'client' &&
-            x.probe.destination === EXTERNAL.hostAddress &&
-            x.probe.port === p.hostPort &&
-            x.probe.protocol === p.protocol,
-        );
-        expect(r, `probe for ${p.hostIp}:${p.hostPort}`).toBeDefined();
-        const landed = r?.identity === `${p.container}:${p.containerPort}/${p.protocol}`;
-        expect(landed, `${s.name} ${p.hostIp}:${p.hostPort}/${p.protocol}`).toBe(
-          !p.hostIp.startsWith('127.'),
-        );
-        totals.facts += 1;
-      }
+      if (s.expect !== undefined) {
+        // an operator's rules change Docker's behaviour: the fixture says what the client sees
+        for (const e of s.expect) {
+          const to = e.family === 'ipv6' ? EXTERNAL6.hostAddress : EXTERNAL.hostAddress;
+          const r = results.find(
+            (x) =>
+              x.probe.origin.kind === 'client' &&
+              x.probe.destination === to &&
+              x.probe.port === e.port &&
+              x.probe.protocol === e.protocol,
+          );
+          expect(r, `${s.name}: no probe to ${to}:${e.port}/${e.protocol}`).toBeDefined();
+          expect(r?.outcome === 'connected' ? r.identity : null, `${s.name} ${to}:${e.port}`).toBe(
+            e.identity,
+          );
+          totals.facts += 1;
+        }
+      } else {
+        // Docker's stated behaviour: a mapping on every address (IPv4 or IPv6) is reachable from
+        // outside and lands on its container; one bound to loopback is not reachable from outside.
+        for (const p of topology.published) {
+          const r = results.find(
+            (x) =>
+              x.probe.origin.kind === 'client' &&
+              x.probe.destination === EXTERNAL.hostAddress &&
+              x.probe.port === p.hostPort &&
+              x.probe.protocol === p.protocol,
+          );
+          expect(r, `probe for ${p.hostIp}:${p.hostPort}`).toBeDefined();
+          const landed = r?.identity === `${p.container}:${p.containerPort}/${p.protocol}`;
+          expect(landed, `${s.name} ${p.hostIp}:${p.hostPort}/${p.protocol}`).toBe(
+            !p.hostIp.startsWith('127.'),
+          );
+          totals.facts += 1;
+        }
 
-      for (const p of topology.v6?.published ?? []) {
-        const r = results.find(
-          (x) =>
-            x.probe.origin.kind === 'client' &&
-            x.probe.destination === EXTERNAL6.hostAddress &&
-            x.probe.port === p.hostPort &&
-            x.probe.protocol === p.protocol,
-        );
-        expect(r?.identity, `${s.name} [::]:${p.hostPort}/${p.protocol}`).toBe(
-          `${p.container}:${p.containerPort}/${p.protocol}`,
-        );
-        totals.facts += 1;
+        for (const p of topology.v6?.published ?? []) {
+          const r = results.find(
+            (x) =>
+              x.probe.origin.kind === 'client' &&
+              x.probe.destination === EXTERNAL6.hostAddress &&
+              x.probe.port === p.hostPort &&
+              x.probe.protocol === p.protocol,
+          );
+          expect(r?.identity, `${s.name} [::]:${p.hostPort}/${p.protocol}`).toBe(
+            `${p.container}:${p.containerPort}/${p.protocol}`,
+          );
+          totals.facts += 1;
+        }
       }
 
       recorded.push(toRecord(s.name, lab, results));
@@ -145,13 +164,19 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
       // whole pipeline (a snapshot collected from the lab → loadSnapshot → buildNetworkContext).
       const engines = {
         lab: byFamily(
-          linkEngine(s.iptablesSave, s.name, labContext(topology, lab.hostInterfaces)),
+          linkEngine(
+            s.iptablesSave,
+            s.name,
+            labContext(topology, lab.hostInterfaces),
+            topology.nftRuleset,
+          ),
           topology.v6 === null
             ? null
             : linkEngine(
                 topology.v6.ip6tablesSave,
                 s.name,
                 labContext6(topology, lab.hostInterfaces),
+                topology.nftRuleset,
               ),
         ),
         pipeline: await linkSnapshot(snapshotDir),

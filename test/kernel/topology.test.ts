@@ -155,6 +155,7 @@ describe('engine trace → expected kernel observation', () => {
   const t = {
     name: 't',
     iptablesSave: '',
+    nftRuleset: null,
     bridges: [{ name: 'docker0', subnet: '172.17.0.0/16', gateway: '172.17.0.1' }],
     containers: [
       {

@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { nativeTables } from './nft.ts';
 import type { ScenarioInput } from './topology.ts';
 
 export interface CaptureScenario extends ScenarioInput {
@@ -36,8 +37,11 @@ export function listCaptureScenarios(capturesDir: string): CaptureScenario[] {
         readJsonArray(path.join(dir, g)),
       );
       const v6 = path.join(dir, `${base}.ip6tables-save`);
+      const nftFile = path.join(dir, `${base}.nft-ruleset`);
+      const nft = existsSync(nftFile) ? nativeTables(readFileSync(nftFile, 'utf8')) : null;
       out.push({
         ...(existsSync(v6) ? { ip6tablesSave: readFileSync(v6, 'utf8') } : {}),
+        ...(nft === null ? {} : { nftRuleset: nft }),
         version: version.replace(/^docker-/, ''),
         id,
         name: `${version}/${base}`,

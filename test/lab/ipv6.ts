@@ -4,7 +4,7 @@
  * inspect files first, then from Docker's rule shapes in the ip6tables-save text.
  */
 import ipaddr from 'ipaddr.js';
-import { ruleLines, type LabProtocol } from './topology.ts';
+import { ruleLines, type LabProtocol, type RuleLine } from './topology.ts';
 
 export interface LabBridge6 {
   readonly name: string;
@@ -79,9 +79,11 @@ export function deriveV6(
   ip6tablesSave: string | undefined,
   containers: readonly unknown[],
   networks: readonly unknown[],
+  /** Docker's nftables rules of the ip6 table, as rule lines (nftables backend). */
+  nftRules: readonly RuleLine[] = [],
 ): LabV6 | null {
-  if (ip6tablesSave === undefined) return null;
-  const rules = ruleLines(ip6tablesSave);
+  if (ip6tablesSave === undefined && nftRules.length === 0) return null;
+  const rules = [...ruleLines(ip6tablesSave ?? ''), ...nftRules];
   const bridges = new Map<string, { subnet: string; gateway: string | null }>();
   for (const n of networks as readonly Inspect6[]) {
     const br = n.Options?.['com.docker.network.bridge.name'];
@@ -136,5 +138,5 @@ export function deriveV6(
     labBridges.some((b) => inSubnet6(c.address, b.subnet)),
   );
   if (placed.length === 0) return null;
-  return { ip6tablesSave, bridges: labBridges, containers: placed, published };
+  return { ip6tablesSave: ip6tablesSave ?? '', bridges: labBridges, containers: placed, published };
 }

@@ -63,7 +63,7 @@ export function labCapability(): Capability {
   if (process.platform !== 'linux') return { ok: false, reason: 'not Linux' };
   if (typeof process.getuid === 'function' && process.getuid() !== 0)
     return { ok: false, reason: 'not root' };
-  for (const tool of ['ip', 'iptables-restore', 'python3']) {
+  for (const tool of ['ip', 'iptables-restore', 'nft', 'python3']) {
     const r = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' });
     if (r.status !== 0) return { ok: false, reason: `${tool} not found` };
   }
@@ -73,15 +73,24 @@ export function labCapability(): Capability {
   const ipt = spawnSync('ip', ['netns', 'exec', probe, 'iptables', '-t', 'filter', '-S'], {
     encoding: 'utf8',
   });
+  const nft = spawnSync('ip', ['netns', 'exec', probe, 'nft', 'list', 'ruleset'], {
+    encoding: 'utf8',
+  });
   spawnSync('ip', ['netns', 'del', probe]);
   if (ipt.status !== 0) return { ok: false, reason: `iptables unusable: ${ipt.stderr.trim()}` };
-  return { ok: true, reason: 'root, ip, iptables and python3 available' };
+  if (nft.status !== 0) return { ok: false, reason: `nft unusable: ${nft.stderr.trim()}` };
+  return { ok: true, reason: 'root, ip, iptables, nft and python3 available' };
 }
 
-/** Kernel and iptables versions, stated with recorded observations. */
-export function labVersions(): { kernel: string; iptables: string } {
+/** Kernel, iptables and nft versions, stated with recorded observations. */
+export function labVersions(): { kernel: string; iptables: string; nft: string } {
   const ipt = spawnSync('iptables', ['--version'], { encoding: 'utf8' });
-  return { kernel: release(), iptables: ipt.status === 0 ? ipt.stdout.trim() : 'unknown' };
+  const nft = spawnSync('nft', ['--version'], { encoding: 'utf8' });
+  return {
+    kernel: release(),
+    iptables: ipt.status === 0 ? ipt.stdout.trim() : 'unknown',
+    nft: nft.status === 0 ? nft.stdout.trim() : 'unknown',
+  };
 }
 
 function run(log: string[], args: readonly string[], input?: string): string {
@@ -320,6 +329,8 @@ export async function buildLab(topology: LabTopology, suffix: string): Promise<L
 
     run(log, inNs(hostNs, 'iptables-restore'), topology.iptablesSave);
     if (v6 !== null) run(log, inNs(hostNs, 'ip6tables-restore'), v6.ip6tablesSave);
+    // native nftables tables (Docker's nftables backend, an operator's) beside iptables'
+    if (topology.nftRuleset !== null) run(log, inNs(hostNs, 'nft', '-f', '-'), topology.nftRuleset);
 
     const serving: Promise<void>[] = [];
     for (const c of topology.containers) {
@@ -457,6 +468,8 @@ export function collectLabSnapshot(
   write('iptables-save.txt', run(lab.log, inNs(h, 'iptables-save')));
   if (lab.topology.v6 !== null)
     write('ip6tables-save.txt', run(lab.log, inNs(h, 'ip6tables-save')));
+  // as the collector does: the whole nftables ruleset, iptables-nft's own tables included
+  write('nft-ruleset.json', run(lab.log, inNs(h, 'nft', '-j', 'list', 'ruleset')));
   write('ip-addr.json', run(lab.log, ['ip', '-n', h, '-j', 'addr', 'show']));
   write('ip-route.json', run(lab.log, ['ip', '-n', h, '-j', 'route', 'show', 'table', 'all']));
   write('listeners.txt', run(lab.log, inNs(h, 'ss', '-Htlnup')));

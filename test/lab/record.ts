@@ -22,6 +22,8 @@ export interface KernelRecord {
 export interface KernelRecordFile {
   readonly kernel: string;
   readonly iptables: string;
+  /** nft's version (records made before the nftables referee do not have it). */
+  readonly nft?: string;
   readonly scenarios: readonly KernelRecord[];
 }
 
@@ -42,7 +44,7 @@ export function toRecord(
 export function writeRecords(
   file: string,
   scenarios: readonly KernelRecord[],
-  meta: { kernel: string; iptables: string },
+  meta: { kernel: string; iptables: string; nft: string },
 ): void {
   const lines = scenarios.map(
     (s) =>
@@ -53,7 +55,7 @@ export function writeRecords(
   );
   writeFileSync(
     file,
-    `{"kernel": ${JSON.stringify(meta.kernel)}, "iptables": ${JSON.stringify(meta.iptables)}, "scenarios": [\n${lines.join(',\n')}\n]}\n`,
+    `{"kernel": ${JSON.stringify(meta.kernel)}, "iptables": ${JSON.stringify(meta.iptables)}, "nft": ${JSON.stringify(meta.nft)}, "scenarios": [\n${lines.join(',\n')}\n]}\n`,
   );
 }
 

@@ -8,6 +8,7 @@
  * `docker inspect` / `docker network inspect`. Plain data, pure functions.
  */
 import { deriveV6, type LabV6 } from './ipv6.ts';
+import { nftRuleLines } from './nft.ts';
 
 export type LabProtocol = 'tcp' | 'udp';
 
@@ -55,6 +56,8 @@ export interface LabListener {
 export interface LabTopology {
   readonly name: string;
   readonly iptablesSave: string;
+  /** nftables tables to load with `nft -f` (native ones; iptables-nft's come with iptablesSave). */
+  readonly nftRuleset: string | null;
   readonly bridges: readonly LabBridge[];
   readonly containers: readonly LabContainer[];
   readonly published: readonly LabPublished[];
@@ -188,11 +191,27 @@ interface InspectNetwork {
   readonly IPAM?: { readonly Config?: readonly { Subnet?: string; Gateway?: string }[] };
 }
 
+/** A connection from the remote client to the host's external address and its outcome. */
+export interface ClientExpectation {
+  readonly family: 'ipv4' | 'ipv6';
+  readonly port: number;
+  readonly protocol: LabProtocol;
+  /** The listener that answers (`web0:80/tcp`), or null: no connection (dropped or refused). */
+  readonly identity: string | null;
+}
+
 export interface ScenarioInput {
   readonly name: string;
   readonly iptablesSave: string;
   /** The ip6tables-save text, when the capture has one. */
   readonly ip6tablesSave?: string;
+  /** `nft list ruleset` text of native nftables tables (Docker's nftables backend, an operator's). */
+  readonly nftRuleset?: string;
+  /**
+   * What the remote client must observe when an operator's rules change Docker's behaviour (the
+   * nftables semantics scenarios): these replace Docker's stated behaviour as the facts held.
+   */
+  readonly expect?: readonly ClientExpectation[];
   /** Parsed `docker inspect` array, when the capture has one. */
   readonly containers?: readonly unknown[];
   /** Parsed `docker network inspect` array, when the capture has one. */
@@ -205,7 +224,7 @@ function asArray<T>(v: readonly unknown[] | undefined): readonly T[] {
 
 /** Builds the lab topology of one scenario. */
 export function deriveTopology(input: ScenarioInput): LabTopology {
-  const rules = ruleLines(input.iptablesSave);
+  const rules = [...ruleLines(input.iptablesSave), ...nftRuleLines(input.nftRuleset, 'ip')];
   const assumptions: string[] = [];
   const bridges = new Map<string, { subnet: string; gateway: string | null }>();
   const addBridge = (name: string, subnet: string, gateway: string | null): void => {
@@ -375,6 +394,7 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
   return {
     name: input.name,
     iptablesSave: input.iptablesSave,
+    nftRuleset: input.nftRuleset ?? null,
     bridges: labBridges,
     containers: [...containers].map(([address, c]) => ({
       name: c.name,
@@ -388,7 +408,12 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
     hostListeners: dedupeListeners(hostListeners),
     routeLocalnet,
     rejected: rejectedDestinations(rules),
-    v6: deriveV6(input.ip6tablesSave, input.containers ?? [], input.networks ?? []),
+    v6: deriveV6(
+      input.ip6tablesSave,
+      input.containers ?? [],
+      input.networks ?? [],
+      nftRuleLines(input.nftRuleset, 'ip6'),
+    ),
     assumptions,
   };
 }
