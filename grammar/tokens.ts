@@ -127,6 +127,10 @@ export const allTokens: TokenType[] = [
 
 export const IptablesLexer = new Lexer(allTokens, {
   positionTracking: 'full',
+  // Lines end at \n only, as everywhere else in dockwall: a stray \r or U+2028 must not shift
+  // the lines and columns of what follows (chevrotain's default counts them as line breaks).
+  lineTerminatorsPattern: /\n/g,
+  lineTerminatorCharacters: ['\n'],
   // Fails loudly if a token pattern stops the first-character optimisation.
   ensureOptimizations: true,
 });

@@ -63,4 +63,10 @@ export const nftTokens: TokenType[] = [
   NftWord,
 ];
 
-export const NftLexer = new Lexer(nftTokens, { positionTracking: 'full' });
+export const NftLexer = new Lexer(nftTokens, {
+  positionTracking: 'full',
+  // Lines end at \n only, as everywhere else in dockwall: a stray \r or U+2028 must not shift
+  // the lines and columns of what follows (chevrotain's default counts them as line breaks).
+  lineTerminatorsPattern: /\n/g,
+  lineTerminatorCharacters: ['\n'],
+});

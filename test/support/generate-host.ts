@@ -25,6 +25,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { prng } from './prng.ts';
 
 export interface GenerateHostOptions {
   /** Kubernetes services (default 3000). */
@@ -67,18 +68,6 @@ export interface GeneratedHost {
 export const EXTERNAL_INTERFACE = 'eth0';
 export const EXTERNAL_ADDRESS = '203.0.113.10';
 const DOCKER_VERSION = '28.5.2';
-
-/** mulberry32: small, fast and good enough to make the host look irregular, deterministically. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** kube-proxy names chains by a hash of the service (and endpoint); so do we. */
 function kubeHash(prefix: string, text: string): string {

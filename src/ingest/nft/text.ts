@@ -306,6 +306,14 @@ class RuleReader {
     return n;
   }
 
+  /** A counter value: digits only (BigInt would throw on anything else). */
+  expectCount(what: string): bigint {
+    const t = this.expectWord(what);
+    if (!/^\d+$/.test(t.text))
+      throw new SyntaxError(`expected ${what}, found '${echo(t.text)}'`, t.at);
+    return BigInt(t.text);
+  }
+
   /** Statements read so far, and where the one being read starts (for error recovery). */
   readonly done: NftStmt[] = [];
   stmtStart = 0;
@@ -340,9 +348,9 @@ class RuleReader {
         this.i++;
         if (this.word() === 'packets' && this.word(2) === 'bytes') {
           this.i++;
-          const packets = BigInt(this.expectWord('a packet count').text);
+          const packets = this.expectCount('a packet count');
           this.i++;
-          const bytes = BigInt(this.expectWord('a byte count').text);
+          const bytes = this.expectCount('a byte count');
           return { k: 'counter', packets, bytes, at };
         }
         if (this.word() === 'name') {
@@ -973,6 +981,33 @@ function readTable(ctx: Ctx, line: readonly Node[]): NftTableAst | null {
   return { at, family, name, handle: null, chains, sets };
 }
 
+/**
+ * Deepest `{ … }` nesting read. A ruleset nests table, chain and a set or map in a rule — a few
+ * levels; the block parser recurses once per level, so a `{{{…` bomb stops here (the tokens
+ * before it are still read) instead of exhausting the stack.
+ */
+export const MAX_NFT_DEPTH = 64;
+
+function withinDepth(tokens: IToken[], file: string, diagnostics: Diagnostic[]): IToken[] {
+  let depth = 0;
+  for (const [i, t] of tokens.entries()) {
+    if (t.image === '{') depth += 1;
+    else if (t.image === '}') depth -= 1;
+    if (depth > MAX_NFT_DEPTH) {
+      diagnostics.push(
+        diagnostic(
+          'parse-error',
+          'error',
+          `blocks nested deeper than ${MAX_NFT_DEPTH} levels; dockwall reads no further`,
+          { file, line: t.startLine ?? 1, column: t.startColumn ?? 1 },
+        ),
+      );
+      return tokens.slice(0, i);
+    }
+  }
+  return tokens;
+}
+
 export function readNftText(
   text: string,
   file: string,
@@ -993,7 +1028,7 @@ export function readNftText(
     const m = /^#\s*handle\s+(\d+)/.exec(c.image);
     if (m !== null) handles.set(c.startLine ?? 0, Number(m[1]));
   }
-  const parsed = parseNftTokens(lexed.tokens);
+  const parsed = parseNftTokens(withinDepth(lexed.tokens, file, diagnostics));
   for (const e of parsed.errors) {
     const t = e.token;
     const eof = t.tokenType.name === 'EOF';
