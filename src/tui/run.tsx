@@ -3,6 +3,7 @@
  * caller supplies the loading (snapshot, analysis, engine); this module only renders.
  */
 import { Box, render, useAnimation, useApp } from 'ink';
+import { safeText } from '../model/safe-text.ts';
 import { Text } from './views/text.tsx';
 import type { ReactNode } from 'react';
 import { useEffect, useState } from 'react';
@@ -96,7 +97,7 @@ export async function runReview(load: Loader, streams: ReviewStreams): Promise<n
   } catch (error) {
     // Shown after the alternate screen is gone, so the message stays on the terminal.
     const message = error instanceof Error ? error.message : String(error);
-    streams.stderr.write(`dockwall review: ${message}\n`);
+    streams.stderr.write(`dockwall review: ${safeText(message)}\n`);
     return 2;
   }
 }

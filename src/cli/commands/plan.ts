@@ -1,13 +1,16 @@
 /** `dockwall plan`: base snapshot + Compose files → the snapshot of the host after deployment. */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { planFiles } from '../../docker/plan-snapshot.ts';
 import { planHost } from '../../docker/plan.ts';
 import { loadCompose } from '../../ingest/compose.ts';
 import { defaultDaemonConfig, loadDaemonConfig } from '../../ingest/daemon.ts';
+import { readInputFile, SIZE_LIMITS } from '../../ingest/read-input.ts';
 import { loadSnapshot } from '../../ingest/snapshot.ts';
 import { parseDockerVersion } from '../../docker/version.ts';
 import type { Diagnostic } from '../../model/diagnostic.ts';
+import { safeText } from '../../model/safe-text.ts';
+import { diagnosticLine } from '../../report/describe.ts';
 import type { SnapshotFileRole } from '../../model/snapshot.ts';
 import type { Command, CommandIo } from '../command.ts';
 import { parseCommandArgs, UsageError } from '../command.ts';
@@ -42,22 +45,8 @@ be read, an error in the Compose file, an output directory that is not empty).
 
 ${SNAPSHOT_USAGE}`;
 
-/** Control characters of untrusted text shown as \\xNN so they cannot drive the terminal. */
-function printable(text: string): string {
-  return text.replace(
-    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
-}
-
 function printDiagnostics(io: CommandIo, diagnostics: readonly Diagnostic[]): void {
-  for (const d of diagnostics) {
-    io.stderr.write(
-      printable(
-        `${d.location.file}:${d.location.line}:${d.location.column}: ${d.severity}: ${d.message}`,
-      ) + '\n',
-    );
-  }
+  for (const d of diagnostics) io.stderr.write(`${diagnosticLine(d)}\n`);
 }
 
 async function emptyOrMissing(dir: string): Promise<boolean> {
@@ -82,7 +71,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   const out = path.resolve(io.cwd, values.out);
   if (!(await emptyOrMissing(out))) {
     io.stderr.write(
-      printable(`dockwall plan: ${values.out} exists and is not empty; choose a new directory`) +
+      safeText(`dockwall plan: ${values.out} exists and is not empty; choose a new directory`) +
         '\n',
     );
     return 2;
@@ -97,7 +86,11 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
 
   const texts: Partial<Record<SnapshotFileRole, string>> = {};
   for (const f of base.files) {
-    if (f.status === 'read' && f.path !== null) texts[f.role] = await readFile(f.path, 'utf8');
+    if (f.status !== 'read' || f.path === null) continue;
+    // Read again as loadSnapshot did: inside the snapshot, capped, decoded.
+    const within = input.files?.[f.role] === undefined ? (base.directory ?? null) : null;
+    const read = await readInputFile(f.path, { within, maxBytes: SIZE_LIMITS.large });
+    if (read.status === 'read') texts[f.role] = read.text;
   }
   const project = await loadCompose(composeFiles, {
     env: io.env,
@@ -150,14 +143,13 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
     await writeFile(path.join(out, name), text, { flag: 'wx', mode: 0o644 });
   }
   io.stderr.write(
-    printable(
+    safeText(
       `dockwall plan: ${values.out}: Docker ${result.version.text} (${result.layout} layout), project ${project.name}: ` +
         `${result.createdNetworks.length} network(s) created, ${result.containers.length} container(s) started` +
         (result.replaces.length > 0 ? `, ${result.replaces.length} replaced` : ''),
     ) + '\n',
   );
-  for (const a of manifest.planned.assumptions)
-    io.stderr.write(printable(`  assumed: ${a}`) + '\n');
+  for (const a of manifest.planned.assumptions) io.stderr.write(safeText(`  assumed: ${a}`) + '\n');
   return 0;
 }
 
