@@ -5,7 +5,8 @@
 import type { Setting } from '../src/model/host.ts';
 import type { SourceLocation } from '../src/model/diagnostic.ts';
 import { fileLocation } from '../src/model/diagnostic.ts';
-import { chainIn, isWildcard } from '../src/lint/queries.ts';
+import { isWildcard } from '../src/docker/bindings.ts';
+import { chainIn } from '../src/model/rule-queries.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds =

@@ -8,14 +8,10 @@
 import type { Container, Network } from '../src/model/host.ts';
 import type { Family, Ruleset } from '../src/model/ruleset.ts';
 import type { Certainty, Packet, TraceStep } from '../src/model/trace.ts';
-import {
-  chainIn,
-  externalInterfaces,
-  isLoopback,
-  isWildcard,
-  newConnection,
-  remoteClient,
-} from '../src/lint/queries.ts';
+import { newConnection, remoteClient } from '../src/analysis/packets.ts';
+import { isLoopback, isWildcard } from '../src/docker/bindings.ts';
+import { externalInterfaces } from '../src/docker/interfaces.ts';
+import { chainIn } from '../src/model/rule-queries.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'restrictedPublish' | 'unpublished';

@@ -6,19 +6,10 @@
  */
 import type { Container, PublishedPort } from '../src/model/host.ts';
 import type { Rule, Ruleset } from '../src/model/ruleset.ts';
-import {
-  chainIn,
-  containerAddresses,
-  dnatRules,
-  dockerProgramsIpv6,
-  dstAddress,
-  dstPorts,
-  inRange,
-  isLoopback,
-  isWildcard,
-  protocolName,
-  publishedFamily,
-} from '../src/lint/queries.ts';
+import { isLoopback, isWildcard } from '../src/docker/bindings.ts';
+import { dnatRules } from '../src/docker/rules.ts';
+import { containerAddresses, dockerProgramsIpv6, publishedFamily } from '../src/docker/topology.ts';
+import { chainIn, dstAddress, dstPorts, inRange, protocolName } from '../src/model/rule-queries.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'staleDnat' | 'staleAccept' | 'staleRaw' | 'missingDnat';

@@ -6,20 +6,13 @@
  */
 import type { Rule, Ruleset } from '../src/model/ruleset.ts';
 import { allOptions } from '../src/model/ruleset.ts';
-import {
-  chainIn,
-  damagedLines,
-  effectiveOptions,
-  externalInterfaces,
-  hostAddressFor,
-  isDamaged,
-  isDockerChainName,
-  isLoopback,
-  jumpTarget,
-  newConnection,
-  publishedFamily,
-  remoteClient,
-} from '../src/lint/queries.ts';
+import { damagedLines, isDamaged } from '../src/analysis/damaged-lines.ts';
+import { hostAddressFor, newConnection, remoteClient } from '../src/analysis/packets.ts';
+import { isLoopback } from '../src/docker/bindings.ts';
+import { isDockerChain } from '../src/docker/chains.ts';
+import { externalInterfaces } from '../src/docker/interfaces.ts';
+import { publishedFamily } from '../src/docker/topology.ts';
+import { chainIn, effectiveOptions, jumpTarget } from '../src/model/rule-queries.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'missingChain' | 'notJumped' | 'jumpTooLate' | 'rulesHidden';
@@ -32,13 +25,13 @@ function isDockerAccept(rule: Rule): boolean {
   );
   if (onlyReplies) return false;
   const to = jumpTarget(rule);
-  if (to !== null) return isDockerChainName(to) && to !== 'DOCKER-ISOLATION-STAGE-1';
+  if (to !== null) return isDockerChain(to) && to !== 'DOCKER-ISOLATION-STAGE-1';
   return rule.target?.kind === 'ACCEPT' && rule.core.some((o) => o.type === 'interface');
 }
 
 function hasDockerRules(ruleset: Ruleset): boolean {
   const filter = ruleset.tables.find((t) => t.name === 'filter');
-  return filter?.chains.some((c) => isDockerChainName(c.name)) ?? false;
+  return filter?.chains.some((c) => isDockerChain(c.name)) ?? false;
 }
 
 export default defineRule<MessageIds, object>({

@@ -7,20 +7,18 @@
 import type { Container, PublishedPort } from '../src/model/host.ts';
 import type { Rule, Ruleset, Table } from '../src/model/ruleset.ts';
 import { findTable } from '../src/model/ruleset.ts';
+import { hostAddressFor, newConnection, remoteClient } from '../src/analysis/packets.ts';
+import { isDockerChain } from '../src/docker/chains.ts';
+import { externalInterfaces } from '../src/docker/interfaces.ts';
+import { containerAddresses } from '../src/docker/topology.ts';
 import {
-  containerAddresses,
   dstAddress,
   dstPorts,
-  externalInterfaces,
-  hostAddressFor,
   inRange,
-  isDockerChainName,
   matchesOriginalDestination,
-  newConnection,
   protocolName,
   reachableChains,
-  remoteClient,
-} from '../src/lint/queries.ts';
+} from '../src/model/rule-queries.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'hostPort' | 'hostAddress';
@@ -34,7 +32,7 @@ function bare(cidr: string): string {
 function forwardSideChains(filter: Table): Set<string> {
   const out = new Set<string>();
   for (const name of reachableChains(filter, 'FORWARD')) {
-    if (!isDockerChainName(name)) out.add(name);
+    if (!isDockerChain(name)) out.add(name);
   }
   return out;
 }

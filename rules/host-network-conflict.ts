@@ -5,7 +5,7 @@
  */
 import type { SourceLocation } from '../src/model/diagnostic.ts';
 import type { Container, Listener, Protocol } from '../src/model/host.ts';
-import { familyOfAddress, isWildcard } from '../src/lint/queries.ts';
+import { bindingsOverlap } from '../src/docker/bindings.ts';
 import { defineRule, listOf, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'discarded' | 'hostHost' | 'hostPublished' | 'listenerPublished';
@@ -40,16 +40,6 @@ function hostModePorts(c: Container): HostPort[] {
     out.push({ container: c, port: p.port, protocol: p.protocol });
   }
   return out;
-}
-
-/** Whether two bound addresses collide as the kernel binds them (wildcard vs specific). */
-export function bindsOverlap(a: string, b: string): boolean {
-  if (a === '*' || b === '*') return true;
-  if (a === b) return true;
-  const fa = familyOfAddress(a === '' ? '0.0.0.0' : a);
-  const fb = familyOfAddress(b === '' ? '0.0.0.0' : b);
-  if (fa !== fb) return false;
-  return isWildcard(a) || isWildcard(b);
 }
 
 export default defineRule<MessageIds, object>({
@@ -183,7 +173,7 @@ export default defineRule<MessageIds, object>({
         for (const l of others) {
           for (const { c, p } of published) {
             if (p.hostPort !== l.port || p.protocol !== l.protocol) continue;
-            if (!bindsOverlap(l.address, p.hostIp)) continue;
+            if (!bindingsOverlap(l.address, p.hostIp)) continue;
             // A host-mode container on this port: already reported as hostPublished.
             if (byPort.has(`${l.port}/${l.protocol}`)) continue;
             context.report({

@@ -8,18 +8,11 @@ import type { Chain, Rule, Ruleset } from '../src/model/ruleset.ts';
 import { findTable } from '../src/model/ruleset.ts';
 import type { Trace } from '../src/model/trace.ts';
 import type { LintEngine } from '../src/lint/engine.ts';
-import {
-  dnatRules,
-  dstPorts,
-  externalInterfaces,
-  hostAddressFor,
-  inRange,
-  newConnection,
-  protocolName,
-  publishedFamily,
-  reachableChains,
-  remoteClient,
-} from '../src/lint/queries.ts';
+import { hostAddressFor, newConnection, remoteClient } from '../src/analysis/packets.ts';
+import { externalInterfaces } from '../src/docker/interfaces.ts';
+import { dnatRules } from '../src/docker/rules.ts';
+import { publishedFamily } from '../src/docker/topology.ts';
+import { dstPorts, inRange, protocolName, reachableChains } from '../src/model/rule-queries.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'ruleBypassed' | 'policyBypassed';

@@ -5,16 +5,11 @@
  * containers (so ip6tables' DOCKER-USER and the IPv4 FORWARD filter both miss them).
  */
 import type { Container } from '../src/model/host.ts';
-import {
-  chainIn,
-  dockerProgramsIpv6,
-  effectiveOptions,
-  externalInterfaces,
-  hostAddressFor,
-  isWildcard,
-  newConnection,
-  remoteClient,
-} from '../src/lint/queries.ts';
+import { hostAddressFor, newConnection, remoteClient } from '../src/analysis/packets.ts';
+import { isWildcard } from '../src/docker/bindings.ts';
+import { externalInterfaces } from '../src/docker/interfaces.ts';
+import { dockerProgramsIpv6 } from '../src/docker/topology.ts';
+import { chainIn, effectiveOptions } from '../src/model/rule-queries.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'ip6tablesOff' | 'userChainGap' | 'proxied';

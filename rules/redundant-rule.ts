@@ -5,12 +5,9 @@
  * shadowed-rule.)
  */
 import type { Rule } from '../src/model/ruleset.ts';
-import {
-  bridgeNames,
-  effectiveOptions,
-  isDockerChainName,
-  mentionsDockerBridge,
-} from '../src/lint/queries.ts';
+import { isDockerChain } from '../src/docker/chains.ts';
+import { bridgeNames, mentionsDockerBridge } from '../src/docker/topology.ts';
+import { effectiveOptions } from '../src/model/rule-queries.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'sameAsPolicy' | 'trailingReturn';
@@ -46,7 +43,7 @@ export default defineRule<MessageIds, object>({
     return {
       Chain(chain, table) {
         // Docker rewrites its own chains (and ≤28.2 adds a RETURN to DOCKER-USER itself).
-        if (isDockerChainName(chain.name) || chain.name === 'DOCKER-USER') return;
+        if (isDockerChain(chain.name) || chain.name === 'DOCKER-USER') return;
         const rules = chain.rules;
         if (chain.builtin && chain.policy !== null) {
           for (let i = rules.length - 1; i >= 0; i -= 1) {

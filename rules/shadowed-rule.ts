@@ -6,7 +6,8 @@
  */
 import { silenceCause } from '../src/docker/context.ts';
 import { findChain } from '../src/model/ruleset.ts';
-import { damagedLines, isDamaged, isDockerChainName } from '../src/lint/queries.ts';
+import { damagedLines, isDamaged } from '../src/analysis/damaged-lines.ts';
+import { isDockerChain } from '../src/docker/chains.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 import { CoverIndex } from '../src/lint/cover-index.ts';
 import {
@@ -68,7 +69,7 @@ export default defineRule<MessageIds, Options>({
     let traced = 0;
     return {
       Chain(chain, table, ruleset) {
-        if (isDockerChainName(chain.name)) return;
+        if (isDockerChain(chain.name)) return;
         const reported = new Set<number>();
         let hook: Hook | undefined;
         // Earlier rules indexed by one condition each: a rule is compared only with those that

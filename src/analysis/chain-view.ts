@@ -6,7 +6,7 @@
  * Docker-managed, DOCKER-USER or operator-written. With it, per container, the network mode and
  * the paths its inbound traffic takes.
  */
-import { isDockerManagedChain } from '../docker/chains.ts';
+import { isDockerChain } from '../docker/chains.ts';
 import { containerPaths, networkModeText } from '../docker/paths.ts';
 import { bridgeOfEndpoint } from '../docker/topology.ts';
 import { BASE_CHAINS } from '../engine/hooks.ts';
@@ -83,15 +83,10 @@ function reachedFromBuiltins(table: Table): Set<string> {
   return reached;
 }
 
-export function chainOwner(
-  table: string,
-  chain: string,
-  builtin: boolean,
-  era: LayoutEra,
-): ChainOwner {
+export function chainOwner(chain: string, builtin: boolean): ChainOwner {
   if (builtin) return 'builtin';
   if (chain === 'DOCKER-USER') return 'docker-user';
-  return isDockerManagedChain(table, chain, era) ? 'docker' : 'operator';
+  return isDockerChain(chain) ? 'docker' : 'operator';
 }
 
 export interface ChainEntry {
@@ -150,13 +145,13 @@ export interface ChainsView {
 }
 
 /** The tree below one chain, each chain's rules written out once per table. */
-function expand(table: Table, name: string, era: LayoutEra, seen: Set<string>): ChainNode {
+function expand(table: Table, name: string, seen: Set<string>): ChainNode {
   const chain = findChain(table, name);
   if (chain === undefined) {
     return {
       table: table.name,
       chain: name,
-      owner: chainOwner(table.name, name, false, era),
+      owner: chainOwner(name, false),
       policy: null,
       line: 0,
       expanded: false,
@@ -167,7 +162,7 @@ function expand(table: Table, name: string, era: LayoutEra, seen: Set<string>): 
   const base = {
     table: table.name,
     chain: name,
-    owner: chainOwner(table.name, name, chain.builtin, era),
+    owner: chainOwner(name, chain.builtin),
     policy: chain.policy,
     line: chain.location.line,
     missing: false,
@@ -180,13 +175,13 @@ function expand(table: Table, name: string, era: LayoutEra, seen: Set<string>): 
       index: r.index,
       line: r.location.line,
       text: r.text,
-      enters: target === null ? null : expand(table, target, era, seen),
+      enters: target === null ? null : expand(table, target, seen),
     };
   });
   return { ...base, expanded: true, rules };
 }
 
-function familyChains(ruleset: Ruleset, era: LayoutEra): FamilyChains {
+function familyChains(ruleset: Ruleset): FamilyChains {
   const hooks: ChainNode[] = [];
   const unreferenced: FamilyChains['unreferenced'][number][] = [];
   const seenByTable = new Map<string, Set<string>>();
@@ -196,7 +191,7 @@ function familyChains(ruleset: Ruleset, era: LayoutEra): FamilyChains {
       unreferenced.push({
         table: table.name,
         chain: chain.name,
-        owner: chainOwner(table.name, chain.name, false, era),
+        owner: chainOwner(chain.name, false),
         rules: chain.rules.length,
         line: chain.location.line,
       });
@@ -204,7 +199,7 @@ function familyChains(ruleset: Ruleset, era: LayoutEra): FamilyChains {
     }
     const seen = seenByTable.get(table.name) ?? new Set<string>();
     seenByTable.set(table.name, seen);
-    hooks.push(expand(table, chain.name, era, seen));
+    hooks.push(expand(table, chain.name, seen));
   }
   return { family: ruleset.family, file: ruleset.file, hooks, unreferenced };
 }
@@ -213,7 +208,7 @@ export function buildChainsView(snapshot: Snapshot): ChainsView {
   const era = snapshot.era.era;
   const families = [snapshot.ipv4, snapshot.ipv6]
     .filter((r): r is Ruleset => r !== null)
-    .map((r) => familyChains(r, era));
+    .map((r) => familyChains(r));
   const host = snapshot.host;
   const containers = [...host.containers]
     .sort((a, b) => a.name.localeCompare(b.name))

@@ -55,3 +55,13 @@ export function isDockerManagedChain(table: string, chain: string, era: LayoutEr
   const sets = era === 'none' || era === 'nftables' ? Object.values(BY_ERA) : [BY_ERA[era]];
   return sets.some((s) => s[table]?.includes(chain) === true);
 }
+
+/**
+ * Docker's own chains: every chain any Docker version creates is named DOCKER or DOCKER-…, and
+ * Docker deletes or rebuilds them (leftovers of another version included), so rules an operator
+ * adds there do not last. DOCKER-USER is created by Docker but is the operator's. Which of them
+ * the host's Docker rewrites in its layout is `isDockerManagedChain`.
+ */
+export function isDockerChain(name: string): boolean {
+  return name === 'DOCKER' || (name.startsWith('DOCKER-') && name !== 'DOCKER-USER');
+}

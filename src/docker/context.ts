@@ -18,10 +18,10 @@ import type { ContextFact } from '../model/audit.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Snapshot, SnapshotFileRole } from '../model/snapshot.ts';
 import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
+import { externalInterface } from './interfaces.ts';
 import { bridgeOfEndpoint } from './topology.ts';
 
-/** The external interface named in traces when the snapshot has no ip-addr.json. */
-export const ASSUMED_EXTERNAL_INTERFACE = 'eth0';
+export { ASSUMED_EXTERNAL_INTERFACE, externalInterface } from './interfaces.ts';
 
 /** An egress interface nobody named: the engine's class of every unlisted interface. */
 export const UNKNOWN_INTERFACE = '*other*';
@@ -285,18 +285,4 @@ function contains(cidr: string, address: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * The interface the default route most likely uses: an up, non-loopback, non-bridge, non-veth
- * interface with a global address of the family; eth0 when ip-addr.json says nothing.
- */
-export function externalInterface(snapshot: Snapshot, family: Family): string {
-  const candidate = snapshot.host.interfaces.find(
-    (i) =>
-      i.up &&
-      !['loopback', 'bridge', 'veth'].includes(i.kind ?? '') &&
-      i.addresses.some((a) => a.family === family && (a.scope === 'global' || a.scope === null)),
-  );
-  return candidate?.name ?? ASSUMED_EXTERNAL_INTERFACE;
 }

@@ -7,7 +7,8 @@ import type { Diagnostic } from '../model/diagnostic.ts';
 import { diagnostic } from '../model/diagnostic.ts';
 import type { DaemonConfig, Network, Setting } from '../model/host.ts';
 import type { NftRuleset, Ruleset, Table } from '../model/ruleset.ts';
-import { ruleAddress, rulesOf } from './rules.ts';
+import { rulesIn } from '../model/rule-queries.ts';
+import { ruleAddress } from './rules.ts';
 
 const OPT = 'com.docker.network.bridge.';
 
@@ -74,7 +75,7 @@ export function checkDaemonAgainstHost(
     compare('ip', daemon.ip, 'host_binding_ipv4', (v) => `--ip=${v}`);
   }
   // With the userland proxy on, Docker's nat OUTPUT jump skips loopback (`! -d 127.0.0.0/8`).
-  const jump = rulesOf(ipv4, 'nat', 'OUTPUT').find(
+  const jump = rulesIn(ipv4, 'nat', 'OUTPUT').find(
     (r) => r.target?.kind === 'jump' && r.target.chain === 'DOCKER',
   );
   if (jump !== undefined) {

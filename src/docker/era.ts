@@ -6,7 +6,7 @@
 import type { SourceLocation } from '../model/diagnostic.ts';
 import type { EraEvidence, LayoutEra } from '../model/host.ts';
 import type { Ruleset } from '../model/ruleset.ts';
-import { chainOf, rulesOf } from './rules.ts';
+import { chainIn, rulesIn } from '../model/rule-queries.ts';
 import type { DockerVersion } from './version.ts';
 import { parseDockerVersion } from './version.ts';
 
@@ -28,7 +28,7 @@ function ev(text: string, location: SourceLocation | undefined): Evidence {
 
 /** The layout one ruleset shows, with evidence; null when it has no Docker chains. */
 function eraOfRuleset(rs: Ruleset): { era: LayoutEra; evidence: Evidence[] } | null {
-  const filter = (name: string) => chainOf(rs, 'filter', name);
+  const filter = (name: string) => chainIn(rs, 'filter', name);
   const forward = filter('DOCKER-FORWARD');
   const internal = filter('DOCKER-INTERNAL');
   const isolation = filter('DOCKER-ISOLATION-STAGE-1') ?? filter('DOCKER-ISOLATION');
@@ -56,7 +56,7 @@ function eraOfRuleset(rs: Ruleset): { era: LayoutEra; evidence: Evidence[] } | n
       ],
     };
   }
-  const ipset = rulesOf(rs, 'filter', 'FORWARD').find((r) =>
+  const ipset = rulesIn(rs, 'filter', 'FORWARD').find((r) =>
     r.matches.some((m) =>
       m.options.some((o) => o.type === 'set' && o.name.startsWith('docker-ext-bridges')),
     ),
@@ -69,7 +69,7 @@ function eraOfRuleset(rs: Ruleset): { era: LayoutEra; evidence: Evidence[] } | n
       ],
     };
   }
-  const docker = filter('DOCKER') ?? chainOf(rs, 'nat', 'DOCKER');
+  const docker = filter('DOCKER') ?? chainIn(rs, 'nat', 'DOCKER');
   if (isolation !== undefined || docker !== undefined) {
     const evidence: Evidence[] = [];
     if (docker !== undefined) evidence.push(ev(`chain DOCKER exists ${where}`, docker.location));
@@ -116,7 +116,7 @@ export function detectEra(input: EraInput): EraEvidence {
   } else if (fromRules !== null && fromRules !== undefined) {
     era = fromRules.era;
     evidence.push(...fromRules.evidence);
-    if (input.ipv4 !== null && chainOf(input.ipv4, 'filter', 'DOCKER-USER') === undefined) {
+    if (input.ipv4 !== null && chainIn(input.ipv4, 'filter', 'DOCKER-USER') === undefined) {
       evidence.push({
         text: 'no DOCKER-USER chain in the IPv4 filter table (28.x started with DOCKER_FIREWALL_BACKEND=nftables, or the chain was removed)',
       });

@@ -1,7 +1,7 @@
 // Docker knowledge: layout eras, daemon defaults, what was published versus what the rules do.
 export { describeAddress } from './address.ts';
 export type { AddressDescription } from './address.ts';
-export { isDockerManagedChain } from './chains.ts';
+export { isDockerChain, isDockerManagedChain } from './chains.ts';
 export {
   ASSUMED_EXTERNAL_INTERFACE,
   buildHostContext,

@@ -11,17 +11,16 @@
 import type { Container, LayoutEra, PublishedPort } from '../model/host.ts';
 import type { Family, Rule, Ruleset } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
+import { chainIn, protocolName, rulesIn } from '../model/rule-queries.ts';
 import {
-  chainOf,
   dnatDestination,
   hostAddress,
   ruleAddress,
   ruleDstPort,
   ruleInterface,
-  ruleProtocol,
-  rulesOf,
   sameAddress,
 } from './rules.ts';
+import { familyOfAddress, isLoopback, isWildcard } from './bindings.ts';
 import { bridgeOfEndpoint, endpointAddress, publishingEndpoint } from './topology.ts';
 
 export interface PortImplementation {
@@ -45,20 +44,8 @@ export interface PortImplementation {
   readonly missing: readonly string[];
 }
 
-function familyOfHostIp(hostIp: string): Family {
-  return hostIp.includes(':') ? 'ipv6' : 'ipv4';
-}
-
 function rulesetFor(snapshot: Snapshot, family: Family): Ruleset | null {
   return family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
-}
-
-function isLoopback(ip: string): boolean {
-  return ip.startsWith('127.') || ip === '::1';
-}
-
-function isWildcard(ip: string): boolean {
-  return ip === '0.0.0.0' || ip === '::' || ip === '';
 }
 
 /** Every published port of every running container with the rules behind it. */
@@ -68,7 +55,7 @@ export function mapPublishedPorts(snapshot: Snapshot): readonly PortImplementati
     if (!container.running) continue;
     const endpoint = publishingEndpoint(container);
     for (const port of container.published) {
-      const family = familyOfHostIp(port.hostIp);
+      const family = familyOfAddress(port.hostIp);
       const address = endpoint === undefined ? null : endpointAddress(endpoint, family);
       const bridge = endpoint === undefined ? null : bridgeOfEndpoint(snapshot.host, endpoint);
       const base = {
@@ -82,7 +69,7 @@ export function mapPublishedPorts(snapshot: Snapshot): readonly PortImplementati
       const rs = rulesetFor(snapshot, family);
       // No container address in this family, or Docker does not program this family's rules
       // (iptables/ip6tables off): docker-proxy serves the binding in userspace.
-      if (address === null || (rs !== null && chainOf(rs, 'nat', 'DOCKER') === undefined)) {
+      if (address === null || (rs !== null && chainIn(rs, 'nat', 'DOCKER') === undefined)) {
         out.push({ ...base, via: 'proxy', dnat: [], accept: [], rawDrop: [], missing: [] });
         continue;
       }
@@ -104,12 +91,12 @@ export function mapPublishedPorts(snapshot: Snapshot): readonly PortImplementati
 }
 
 function matchesProto(rule: Rule, protocol: string): boolean {
-  return ruleProtocol(rule) === protocol;
+  return protocolName(rule) === protocol;
 }
 
 function findDnat(rs: Ruleset | null, port: PublishedPort, address: string): Rule[] {
   if (port.hostPort === null) return [];
-  return rulesOf(rs, 'nat', 'DOCKER').filter((r) => {
+  return rulesIn(rs, 'nat', 'DOCKER').filter((r) => {
     const to = dnatDestination(r);
     if (to?.address === null || to?.address === undefined || !sameAddress(to.address, address))
       return false;
@@ -126,7 +113,7 @@ function findAccept(
   address: string,
   bridge: string | null,
 ): Rule[] {
-  return rulesOf(rs, 'filter', 'DOCKER').filter((r) => {
+  return rulesIn(rs, 'filter', 'DOCKER').filter((r) => {
     if (r.target?.kind !== 'ACCEPT') return false;
     if (isUnprotectedAccept(r, bridge)) return true;
     if (!matchesProto(r, port.protocol)) return false;
@@ -150,7 +137,7 @@ function isUnprotectedAccept(r: Rule, bridge: string | null): boolean {
 }
 
 function findRawDrop(rs: Ruleset | null, port: PublishedPort, address: string): Rule[] {
-  return rulesOf(rs, 'raw', 'PREROUTING').filter((r) => {
+  return rulesIn(rs, 'raw', 'PREROUTING').filter((r) => {
     if (r.target?.kind !== 'DROP') return false;
     const dst = hostAddress(ruleAddress(r, 'dst'));
     if (dst === null) return false;
@@ -205,7 +192,7 @@ export function findRuleDrift(snapshot: Snapshot): readonly DriftRule[] {
     if (rs === null) continue;
     const owners = addressOwners(snapshot, family);
     const ownerOf = (a: string) => owners.find((o) => sameAddress(o.address, a));
-    for (const r of rulesOf(rs, 'nat', 'DOCKER')) {
+    for (const r of rulesIn(rs, 'nat', 'DOCKER')) {
       const to = dnatDestination(r);
       if (to?.address === null || to?.address === undefined) continue;
       const owner = ownerOf(to.address);
@@ -224,7 +211,7 @@ export function findRuleDrift(snapshot: Snapshot): readonly DriftRule[] {
         !owner.container.published.some(
           (p) =>
             p.containerPort === port &&
-            familyOfHostIp(p.hostIp) === family &&
+            familyOfAddress(p.hostIp) === family &&
             p.hostPort === ruleDstPort(r),
         )
       ) {
@@ -238,7 +225,7 @@ export function findRuleDrift(snapshot: Snapshot): readonly DriftRule[] {
         });
       }
     }
-    for (const r of rulesOf(rs, 'filter', 'DOCKER')) {
+    for (const r of rulesIn(rs, 'filter', 'DOCKER')) {
       if (r.target?.kind !== 'ACCEPT') continue;
       const dst = hostAddress(ruleAddress(r, 'dst'));
       if (dst === null || ruleInterface(r, 'out') === null) continue;
@@ -257,7 +244,7 @@ export function findRuleDrift(snapshot: Snapshot): readonly DriftRule[] {
         port !== null &&
         ruleAddress(r, 'src') === null &&
         !owner.container.published.some(
-          (p) => p.containerPort === port && familyOfHostIp(p.hostIp) === family,
+          (p) => p.containerPort === port && familyOfAddress(p.hostIp) === family,
         )
       ) {
         out.push({
@@ -270,7 +257,7 @@ export function findRuleDrift(snapshot: Snapshot): readonly DriftRule[] {
         });
       }
     }
-    for (const r of rulesOf(rs, 'raw', 'PREROUTING')) {
+    for (const r of rulesIn(rs, 'raw', 'PREROUTING')) {
       if (r.target?.kind !== 'DROP') continue;
       const dst = hostAddress(ruleAddress(r, 'dst'));
       const iface = ruleInterface(r, 'in');

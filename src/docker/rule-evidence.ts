@@ -13,7 +13,8 @@
 import type { SourceLocation } from '../model/diagnostic.ts';
 import type { Family, Rule, Ruleset } from '../model/ruleset.ts';
 import { allOptions } from '../model/ruleset.ts';
-import { dnatDestination, hostAddress, ruleAddress, ruleInterface, rulesOf } from './rules.ts';
+import { rulesIn } from '../model/rule-queries.ts';
+import { dnatDestination, hostAddress, ruleAddress, ruleInterface } from './rules.ts';
 
 export interface RuleFact {
   /** A CIDR (a subnet or a single address). */
@@ -56,7 +57,7 @@ export function ruleEvidence(ruleset: Ruleset | null): RuleEvidence {
   if (ruleset === null) return { subnets, containers, hostAddresses };
   const family = ruleset.family;
 
-  for (const r of rulesOf(ruleset, 'nat', 'POSTROUTING')) {
+  for (const r of rulesIn(ruleset, 'nat', 'POSTROUTING')) {
     const kind = r.target?.kind;
     if (kind !== 'MASQUERADE' && kind !== 'SNAT') continue;
     const subnet = cidrOf(r, 'src');
@@ -74,7 +75,7 @@ export function ruleEvidence(ruleset: Ruleset | null): RuleEvidence {
     if (address === null) return;
     containers.push({ address, bridge, location: r.location, evidence: what });
   };
-  for (const r of rulesOf(ruleset, 'filter', 'DOCKER')) {
+  for (const r of rulesIn(ruleset, 'filter', 'DOCKER')) {
     if (r.target?.kind !== 'ACCEPT') continue;
     const out = ruleInterface(r, 'out');
     const bridge = out !== null && !out.negated ? out.name : null;
@@ -82,14 +83,14 @@ export function ruleEvidence(ruleset: Ruleset | null): RuleEvidence {
     const addr = hostAddress(ruleAddress(r, 'dst'));
     container(r, addr, bridge, `ACCEPT of published traffic to ${addr ?? ''} on ${bridge}`);
   }
-  for (const r of rulesOf(ruleset, 'raw', 'PREROUTING')) {
+  for (const r of rulesIn(ruleset, 'raw', 'PREROUTING')) {
     if (r.target?.kind !== 'DROP') continue;
     const bridge = negatedInterface(r, 'in');
     const addr = hostAddress(ruleAddress(r, 'dst'));
     if (bridge !== null)
       container(r, addr, bridge, `DROP of ${addr ?? ''} arriving on any interface but ${bridge}`);
   }
-  for (const r of rulesOf(ruleset, 'nat', 'DOCKER')) {
+  for (const r of rulesIn(ruleset, 'nat', 'DOCKER')) {
     const to = dnatDestination(r);
     if (to === null || to.address === null) continue;
     const bridge = negatedInterface(r, 'in');

@@ -1,16 +1,7 @@
 /** Small readers over model rules for the Docker rule shapes (DNAT, per-port ACCEPT, raw DROP). */
-import type { AddressMask, Chain, Rule, Ruleset } from '../model/ruleset.ts';
-import { findChain, findTable } from '../model/ruleset.ts';
-
-export function chainOf(ruleset: Ruleset | null, table: string, chain: string): Chain | undefined {
-  if (ruleset === null) return undefined;
-  const t = findTable(ruleset, table);
-  return t === undefined ? undefined : findChain(t, chain);
-}
-
-export function rulesOf(ruleset: Ruleset | null, table: string, chain: string): readonly Rule[] {
-  return chainOf(ruleset, table, chain)?.rules ?? [];
-}
+import type { AddressMask, PortRange, Rule, Ruleset } from '../model/ruleset.ts';
+import { findTable } from '../model/ruleset.ts';
+import { dstAddress, dstPorts, protocolName } from '../model/rule-queries.ts';
 
 /** The non-negated `-s`/`-d` of a rule. */
 export function ruleAddress(rule: Rule, field: 'src' | 'dst'): AddressMask | null {
@@ -28,11 +19,6 @@ export function ruleInterface(
   for (const o of rule.core) {
     if (o.type === 'interface' && o.field === field) return { name: o.name, negated: o.negated };
   }
-  return null;
-}
-
-export function ruleProtocol(rule: Rule): string | null {
-  for (const o of rule.core) if (o.type === 'protocol' && !o.negated) return o.name.toLowerCase();
   return null;
 }
 
@@ -78,4 +64,54 @@ export function normalizeAddress(text: string): string {
   const fill =
     tail === undefined ? [] : new Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0');
   return [...h, ...fill, ...t].map((g) => g.replace(/^0+(?=.)/, '')).join(':');
+}
+
+export interface DnatRule {
+  readonly rule: Rule;
+  readonly protocol: string | null;
+  readonly hostPorts: readonly PortRange[] | null;
+  /** `-d` of the DNAT rule without prefix (`127.0.0.1`), or null for any local address. */
+  readonly hostAddress: string | null;
+  readonly toAddress: string | null;
+  readonly toPort: number | null;
+}
+
+function stripPrefix(cidr: string): string {
+  const i = cidr.indexOf('/');
+  return i < 0 ? cidr : cidr.slice(0, i);
+}
+
+const DNAT_CACHE = new WeakMap<Ruleset, DnatRule[]>();
+
+/** The DNAT rules in nat chains (Docker puts them in DOCKER; operators anywhere). Cached per ruleset. */
+export function dnatRules(ruleset: Ruleset | null): DnatRule[] {
+  if (ruleset === null) return [];
+  const cached = DNAT_CACHE.get(ruleset);
+  if (cached !== undefined) return cached;
+  const found = collectDnat(ruleset);
+  DNAT_CACHE.set(ruleset, found);
+  return found;
+}
+
+function collectDnat(ruleset: Ruleset): DnatRule[] {
+  const nat = findTable(ruleset, 'nat');
+  if (nat === undefined) return [];
+  const out: DnatRule[] = [];
+  for (const chain of nat.chains) {
+    for (const rule of chain.rules) {
+      const t = rule.target;
+      if (t?.kind !== 'DNAT') continue;
+      const to = t.to[0];
+      const d = dstAddress(rule);
+      out.push({
+        rule,
+        protocol: protocolName(rule),
+        hostPorts: dstPorts(rule),
+        hostAddress: d === null ? null : stripPrefix(d),
+        toAddress: to?.addresses?.from ?? null,
+        toPort: to?.ports?.from ?? null,
+      });
+    }
+  }
+  return out;
 }

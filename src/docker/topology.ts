@@ -1,6 +1,9 @@
 /** Lookups joining containers, endpoints and networks of a snapshot. */
-import type { Container, DockerHost, Endpoint, Network } from '../model/host.ts';
-import type { Family } from '../model/ruleset.ts';
+import type { Container, DockerHost, Endpoint, Network, PublishedPort } from '../model/host.ts';
+import type { Family, Rule } from '../model/ruleset.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import { familyOfAddress } from './bindings.ts';
+import { isDockerChain } from './chains.ts';
 
 /** The network a container's mode names (its primary network), if known. */
 export function primaryNetwork(host: DockerHost, c: Container): Network | undefined {
@@ -34,4 +37,38 @@ export function bridgeOfEndpoint(host: DockerHost, e: Endpoint): string | null {
   const network = networkOfEndpoint(host, e);
   if (network !== undefined) return network.bridgeName;
   return e.network === 'bridge' ? 'docker0' : null;
+}
+
+/** Every address of a container, over all its endpoints. */
+export function containerAddresses(c: Container): string[] {
+  return c.endpoints.flatMap((e) => [e.ipv4, e.ipv6].filter((a): a is string => a !== null));
+}
+
+/** The family a published port is bound in (its host address's). */
+export function publishedFamily(p: PublishedPort): Family {
+  return familyOfAddress(p.hostIp);
+}
+
+/** Docker bridge interface names of the host's networks. */
+export function bridgeNames(host: DockerHost): Set<string> {
+  return new Set(
+    host.networks.map((n) => n.bridgeName).filter((b): b is string => b !== null && b !== ''),
+  );
+}
+
+/** True when the rule names a Docker bridge interface: Docker wrote it for that network. */
+export function mentionsDockerBridge(rule: Rule, bridges: ReadonlySet<string>): boolean {
+  return rule.core.some(
+    (o) => o.type === 'interface' && (bridges.has(o.name) || o.name === 'docker0'),
+  );
+}
+
+/**
+ * Whether Docker programs ip6tables on this host: the daemon says so, or the IPv6 dump has
+ * Docker's chains (the dump is what the kernel runs, whatever the config file claims).
+ */
+export function dockerProgramsIpv6(snapshot: Snapshot): boolean {
+  if (snapshot.host.daemon.ip6tables.value) return true;
+  const v6 = snapshot.ipv6;
+  return v6 !== null && v6.tables.some((t) => t.chains.some((c) => isDockerChain(c.name)));
 }

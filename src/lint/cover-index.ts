@@ -6,7 +6,7 @@
  * The index only narrows the candidates; `ruleCovers` still decides, so it never adds coverage.
  */
 import type { MatchOption, Rule } from '../model/ruleset.ts';
-import { effectiveOptions } from './queries.ts';
+import { effectiveOptions } from '../model/rule-queries.ts';
 import { addressValue, ruleCovers } from './subsume.ts';
 
 type Option<T extends MatchOption['type']> = Extract<MatchOption, { type: T }>;

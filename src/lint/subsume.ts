@@ -16,15 +16,10 @@ import type {
 } from '../model/ruleset.ts';
 import { allOptions, findChain } from '../model/ruleset.ts';
 import type { Hook, IpProtocol, Packet, TraceStep } from '../model/trace.ts';
-import {
-  effectiveOptions,
-  externalInterfaces,
-  familyOfAddress,
-  hasUndecidableMatch,
-  hostAddressFor,
-  reachableChains,
-  remoteClient,
-} from './queries.ts';
+import { hostAddressFor, remoteClient } from '../analysis/packets.ts';
+import { familyOfAddress } from '../docker/bindings.ts';
+import { externalInterfaces } from '../docker/interfaces.ts';
+import { effectiveOptions, hasUndecidableMatch, reachableChains } from '../model/rule-queries.ts';
 
 const ADDRESS_VALUES = new Map<string, bigint | null>();
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { NetworkContext } from '../../src/engine/context.ts';
 import type { Engine } from '../../src/engine/types.ts';
 import { adaptEngines } from '../../src/lint/engine-adapter.ts';
-import { newConnection } from '../../src/lint/queries.ts';
+import { newConnection } from '../../src/analysis/packets.ts';
 import type { Packet, Trace } from '../../src/model/trace.ts';
 
 function countingEngine(): { engine: Engine; traced: Packet[] } {

@@ -1,0 +1,91 @@
+/**
+ * Small read-only questions about rules and chains of the model: which chain a name leads to,
+ * what a rule's protocol, destination and ports are, which chains a chain reaches. Pure
+ * functions over plain data, so that every analysis and rule answers them the same way.
+ */
+import type { Chain, MatchOption, PortRange, Rule, Ruleset, Table } from './ruleset.ts';
+import { allOptions, findChain, findTable } from './ruleset.ts';
+
+export function chainIn(ruleset: Ruleset | null, table: string, chain: string): Chain | undefined {
+  if (ruleset === null) return undefined;
+  const t = findTable(ruleset, table);
+  return t === undefined ? undefined : findChain(t, chain);
+}
+
+export function rulesIn(ruleset: Ruleset | null, table: string, chain: string): readonly Rule[] {
+  return chainIn(ruleset, table, chain)?.rules ?? [];
+}
+
+export function jumpTarget(rule: Rule): string | null {
+  return rule.target?.kind === 'jump' ? rule.target.chain : null;
+}
+
+/** Options that can be tested only against live state (limit, recent, ipsets…). */
+export function hasUndecidableMatch(rule: Rule): boolean {
+  return allOptions(rule).some(
+    (o) => o.type === 'stateful' || o.type === 'opaque' || o.type === 'set',
+  );
+}
+
+/** Every option except comments (which always match). */
+export function effectiveOptions(rule: Rule): MatchOption[] {
+  return allOptions(rule).filter((o) => o.type !== 'comment');
+}
+
+/** The rule's `-p`, lower case, when it names one (not negated). */
+export function protocolName(rule: Rule): string | null {
+  for (const o of rule.core) {
+    if (o.type === 'protocol' && !o.negated) return o.name.toLowerCase();
+  }
+  return null;
+}
+
+/** Destination port ranges a rule requires (non-negated `--dport`/`--dports`), or null. */
+export function dstPorts(rule: Rule): readonly PortRange[] | null {
+  for (const o of allOptions(rule)) {
+    if (o.type === 'port' && o.field === 'dst' && !o.negated) return o.ranges;
+  }
+  return null;
+}
+
+/** `--ctorigdstport` / `--ctorigdst` present: the rule already matches pre-DNAT values. */
+export function matchesOriginalDestination(rule: Rule): boolean {
+  return allOptions(rule).some(
+    (o) => (o.type === 'ct-port' || o.type === 'ct-address') && o.field === 'origdst',
+  );
+}
+
+/** The rule's `-d` as written (`10.0.0.2/32`), when not negated. */
+export function dstAddress(rule: Rule): string | null {
+  for (const o of rule.core) {
+    if (o.type === 'address' && o.field === 'dst' && !o.negated) {
+      return o.value.prefixLength === null
+        ? o.value.address
+        : `${o.value.address}/${o.value.prefixLength}`;
+    }
+  }
+  return null;
+}
+
+export function inRange(port: number, ranges: readonly PortRange[]): boolean {
+  return ranges.some((r) => port >= r.from && port <= r.to);
+}
+
+/** Chains reachable from `start` by jumps and gotos (including start), in the same table. */
+export function reachableChains(table: Table, start: string): Set<string> {
+  const seen = new Set<string>([start]);
+  const queue = [start];
+  while (queue.length > 0) {
+    const name = queue.shift() as string;
+    const chain = findChain(table, name);
+    if (chain === undefined) continue;
+    for (const rule of chain.rules) {
+      const next = jumpTarget(rule);
+      if (next !== null && !seen.has(next)) {
+        seen.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  return seen;
+}
