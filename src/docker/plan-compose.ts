@@ -209,6 +209,26 @@ function planNetwork(
       );
     }
   }
+  // Values that end up in rules are checked as the kernel and dockerd check them; a bad one is
+  // an error (Docker refuses the network) and is left out.
+  const checks: [string, (v: string) => boolean, string][] = [
+    [`${OPT}name`, isInterfaceName, 'an interface name (1–15 characters, no blank, / or :)'],
+    [
+      `${OPT}trusted_host_interfaces`,
+      (v) => v.split(':').every(isInterfaceName),
+      'interface names separated by ":"',
+    ],
+    [`${OPT}host_binding_ipv4`, isIp, 'an IP address'],
+    ['com.docker.network.host_ipv4', (v) => isIp(v) && !v.includes(':'), 'an IPv4 address'],
+    ['com.docker.network.host_ipv6', (v) => isIp(v) && v.includes(':'), 'an IPv6 address'],
+  ];
+  for (const [key, ok, what] of checks) {
+    const v = options[key];
+    if (v !== undefined && !ok(v)) {
+      warn(ctx, `network ${n.key}: ${key} must be ${what}`, n.location, 'error');
+      delete options[key];
+    }
+  }
   const hostBinding = options[`${OPT}host_binding_ipv4`] ?? null;
   return {
     id,
@@ -232,6 +252,19 @@ function planNetwork(
     options,
     location: n.location,
   };
+}
+
+function isInterfaceName(v: string): boolean {
+  return /^[^\s/:]{1,15}$/.test(v) && v !== '.' && v !== '..';
+}
+
+function isIp(v: string): boolean {
+  return parsePrefix(v.includes(':') ? `${v}/128` : `${v}/32`) !== null;
+}
+
+/** Docker's container names: a letter or digit, then letters, digits, `_`, `.`, `-`. */
+function isContainerName(v: string): boolean {
+  return /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v);
 }
 
 function overlapsPrefix(a: Prefix, b: Prefix): boolean {
@@ -618,6 +651,14 @@ export function planCompose(
       // Without swarm, Compose publishes ingress-mode ports like host-mode ones.
     }
     const names: string[] = [];
+    if (s.containerName !== null && !isContainerName(s.containerName)) {
+      warn(
+        ctx,
+        `service ${s.name}: container_name "${s.containerName}" is not a name Docker accepts ([a-zA-Z0-9][a-zA-Z0-9_.-]*)`,
+        s.location,
+        'error',
+      );
+    }
     if (s.replicas > MAX_REPLICAS) {
       warn(
         ctx,

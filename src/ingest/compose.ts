@@ -9,7 +9,6 @@
  * not touch the firewall are accepted silently; anything else, and anything that could not be
  * read, is a located diagnostic. Never throws.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Diagnostic, SourceLocation } from '../model/diagnostic.ts';
 import { diagnostic, fileLocation } from '../model/diagnostic.ts';
@@ -25,6 +24,7 @@ import type { Protocol } from '../model/host.ts';
 import type { Environment } from './compose-interpolate.ts';
 import { interpolate } from './compose-interpolate.ts';
 import type { JsonObject, JsonValue } from './json.ts';
+import { readInputFile, SIZE_LIMITS } from './read-input.ts';
 import { readYaml } from './yaml.ts';
 
 /** Service keys of the Compose specification that do not change the host's firewall. */
@@ -528,6 +528,15 @@ function readServiceNetworks(ctx: Ctx, v: JsonValue, where: string): ComposeServ
 
 function readService(ctx: Ctx, name: string, v: JsonValue): Stated<ComposeService> | null {
   const where = `services.${name}`;
+  if (!/^[a-zA-Z0-9._-]+$/.test(name)) {
+    report(
+      ctx,
+      'error',
+      `service name "${name}" may hold only letters, digits, ".", "_" and "-"`,
+      v.location,
+    );
+    return null;
+  }
   if (v.kind !== 'object') {
     expect(ctx, v, 'a mapping', where);
     return null;
@@ -907,30 +916,32 @@ export async function loadCompose(
   const diagnostics: Diagnostic[] = [];
   const files: ComposeFile[] = [];
   for (const p of paths) {
-    try {
-      files.push({ path: p, text: await readFile(path.resolve(options.cwd, p), 'utf8') });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    const read = await readInputFile(path.resolve(options.cwd, p), {
+      within: null,
+      maxBytes: SIZE_LIMITS.small,
+    });
+    // Diagnostics name the file as the user wrote it.
+    diagnostics.push(
+      ...read.diagnostics.map((d) => ({ ...d, location: { ...d.location, file: p } })),
+    );
+    if (read.status === 'read') files.push({ path: p, text: read.text });
+    else if (read.status === 'missing') {
       diagnostics.push(
-        diagnostic(
-          code === 'ENOENT' ? 'file-not-found' : 'file-unreadable',
-          'error',
-          `${p} cannot be read (${code})`,
-          fileLocation(p),
-        ),
+        diagnostic('file-not-found', 'error', `${p} does not exist`, fileLocation(p)),
       );
     }
   }
   const first = paths[0];
   const dotEnv: Record<string, string> = {};
   if (first !== undefined) {
-    const envPath = path.join(path.dirname(path.resolve(options.cwd, first)), '.env');
-    try {
-      const t = await readFile(envPath, 'utf8');
-      Object.assign(dotEnv, parseDotEnv(t, envPath, diagnostics));
-    } catch {
-      // No .env: only the process environment.
-    }
+    // The .env beside the first file: a regular file inside that directory, or nothing.
+    const dir = path.dirname(path.resolve(options.cwd, first));
+    const env = await readInputFile(path.join(dir, '.env'), {
+      within: dir,
+      maxBytes: SIZE_LIMITS.small,
+    });
+    diagnostics.push(...env.diagnostics);
+    if (env.status === 'read') Object.assign(dotEnv, parseDotEnv(env.text, env.path, diagnostics));
   }
   const project = readCompose(files, {
     env: { ...dotEnv, ...options.env },

@@ -135,6 +135,21 @@ describe('dockwall plan on a host that runs Docker', () => {
     expect(r.err).toContain('default address pools are exhausted');
     expect(r.err).toContain(`${compose}:6:`);
     expect(existsSync(out)).toBe(false);
+    // A bridge name with a line break would write a line of its own into iptables-save.txt.
+    writeFileSync(
+      compose,
+      'services:\n  x:\n    image: x\n    networks: [n]\nnetworks:\n  n:\n    driver_opts:\n      com.docker.network.bridge.name: "br\\n-A INPUT -j ACCEPT"\n',
+    );
+    const injected = await plan([
+      path.join(fixtures, 'plan/base/28.5.2'),
+      '--compose',
+      compose,
+      '--out',
+      out,
+    ]);
+    expect(injected.code).toBe(2);
+    expect(injected.err).toContain('must be an interface name');
+    expect(existsSync(out)).toBe(false);
     writeFileSync(compose, 'services:\n  x:\n    image: x\n    ports: ["99999:80"]\n');
     const bad = await plan([
       path.join(fixtures, 'example-host'),
