@@ -229,12 +229,16 @@ class SymbolicEngine implements Engine {
     const taken = it.run({ ...start, loc: isHost, oloc: isHost });
     if (packet.destinationIsHost !== undefined) return traceOf(packet, taken, this.family);
     const other = it.run({ ...start, loc: !isHost, oloc: !isHost });
+    // A stopped packet's answer is its verdict and the rule that stopped it; where it would
+    // have been routed does not matter.
     const same =
       taken.verdict === other.verdict &&
       taken.end === other.end &&
-      taken.final.dst === other.final.dst &&
-      taken.final.dport === other.final.dport &&
-      taken.final.oif === other.final.oif;
+      (taken.end === 'stop'
+        ? taken.stoppedBy === other.stoppedBy
+        : taken.final.dst === other.final.dst &&
+          taken.final.dport === other.final.dport &&
+          taken.final.oif === other.final.oif);
     return traceOf(
       packet,
       same

@@ -117,6 +117,25 @@ describe('a rules-only Docker host', () => {
     expect(told.assumptions).toEqual([]);
   });
 
+  it('is certain of a packet one rule stops whether or not its destination is the host’s', () => {
+    // kube-proxy's shape: a service with no endpoints is rejected in OUTPUT. Taken as the
+    // host's, the packet would be routed to lo, else out of the default route; it is stopped
+    // by the same rule either way, so the answer rests on nothing.
+    const rejecting = ruleset({
+      filter: {
+        OUTPUT: {
+          rules: [[[o.dst('10.96.0.10'), o.proto('tcp'), o.dport(80)], t.reject()]],
+        },
+      },
+    });
+    const tr = createEngine(rejecting, partial).trace(
+      packet('10.96.0.10', 80, { inInterface: null, source: '127.0.0.1' }),
+    );
+    expect(tr.verdict).toBe('rejected');
+    expect(tr.certainty).toBe('certain');
+    expect(tr.assumptions).toEqual([]);
+  });
+
   it('names the assumed route in a trace that rests on it', () => {
     const tr = engine.trace(packet('8.8.8.8', 53, { protocol: 'udp', destinationIsHost: false }));
     expect(tr.verdict).toBe('accepted');
