@@ -4,7 +4,8 @@
  * referee's verdicts also bind where namespaces cannot be built. The record must still match
  * what the harness would send today, or it is stale.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -18,7 +19,15 @@ import {
   probePacket,
 } from '../lab/referee.ts';
 import { deriveTopology } from '../lab/topology.ts';
-import { byFamily, linkEngine } from './engine-link.ts';
+import {
+  CUT_KINDS,
+  emptyTally,
+  judgeProbe,
+  labAddrJson,
+  tallyText,
+  writeCut,
+} from '../lab/cut-down.ts';
+import { byFamily, linkEngine, linkSnapshot } from './engine-link.ts';
 import { refereeScenarios } from './scenarios.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -100,6 +109,51 @@ describe.skipIf(!ready)('recorded kernel verdicts (needs ../shared/captures)', (
       bad.map((x) => `${x.scenario}: ${describeComparison(x.c)}`),
       'kernel and engine disagree',
     ).toEqual([]);
+  });
+
+  it('on cut-down snapshots is never certain where the kernel disagrees', async () => {
+    // Each scenario as a user often has it: the rules alone, and the rules with the host's
+    // addresses (the lab's, as labAddrJson writes them; the live referee checks that against
+    // the namespace). Read through loadSnapshot and buildNetworkContext like any snapshot.
+    const tmp = mkdtempSync(path.join(tmpdir(), 'dwk-cut-'));
+    const tallies = { rules: emptyTally(), 'rules+addresses': emptyTally() };
+    const bad: string[] = [];
+    try {
+      for (const r of file.scenarios) {
+        const s = scenarios.get(r.scenario);
+        if (!s) continue;
+        const topology = deriveTopology(s);
+        const texts = {
+          'iptables-save.txt': s.iptablesSave,
+          'ip6tables-save.txt': topology.v6?.ip6tablesSave,
+          'ip-addr.json': labAddrJson(topology, r.interfaces),
+        };
+        for (const kind of CUT_KINDS) {
+          const dir = writeCut(path.join(tmp, r.scenario.replaceAll('/', '_')), kind, texts);
+          const linked = await linkSnapshot(dir);
+          for (const probe of r.results) {
+            if (probe.bridged && !r.brNetfilter) continue;
+            const result = { probe, outcome: probe.outcome, identity: probe.identity };
+            const j = judgeProbe(topology, result, linked.trace);
+            tallies[kind][j.verdict] += 1;
+            if (j.verdict === 'disagree-certain' || j.verdict === 'disagree-unexplained')
+              bad.push(`${kind} ${r.scenario}: ${j.line}`);
+            if (j.inconsistent !== null)
+              bad.push(`${kind} ${r.scenario}: ${j.inconsistent}: ${j.line}`);
+          }
+        }
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    console.log(
+      `recorded kernel referee on cut-down snapshots: ${CUT_KINDS.map((k) => tallyText(k, tallies[k])).join('; ')}`,
+    );
+    expect(bad, 'a cut-down snapshot gave a confident wrong answer').toEqual([]);
+    // The cut is real: the rules alone leave some probes undecided, and every kind compared
+    // every probe the full referee compares.
+    expect(tallies.rules['disagree-possible'] + tallies.rules['agree-possible']).toBeGreaterThan(0);
+    for (const kind of CUT_KINDS) expect(tallies[kind].unobservable, kind).toBe(0);
   });
 
   it('notices when the engine is given the wrong rules', () => {
