@@ -126,6 +126,7 @@ describe.skipIf(!ready)('recorded kernel verdicts (needs ../shared/captures)', (
         const texts = {
           'iptables-save.txt': s.iptablesSave,
           'ip6tables-save.txt': topology.v6?.ip6tablesSave,
+          'nft-ruleset.txt': topology.nftRuleset ?? undefined,
           'ip-addr.json': labAddrJson(topology, r.interfaces),
         };
         for (const kind of CUT_KINDS) {

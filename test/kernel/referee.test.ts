@@ -36,6 +36,7 @@ import {
   emptyTally,
   judgeProbe,
   labAddrJson,
+  RULE_FILES,
   tallyText,
   writeCut,
 } from '../lab/cut-down.ts';
@@ -199,11 +200,9 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
         const file = path.join(snapshotDir, name);
         return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
       };
-      const texts = {
-        'iptables-save.txt': collected('iptables-save.txt'),
-        'ip6tables-save.txt': collected('ip6tables-save.txt'),
-        'ip-addr.json': collected('ip-addr.json'),
-      };
+      const texts = Object.fromEntries(
+        [...RULE_FILES, 'ip-addr.json'].map((n) => [n, collected(n)]),
+      );
       // The recorded replay writes the lab's addresses itself; they must be the namespace's.
       expect(
         addressLines(labAddrJson(topology, lab.hostInterfaces)),

@@ -7,6 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { SNAPSHOT_FILE_NAMES } from '../../src/ingest/snapshot.ts';
 import type { Packet, Trace } from '../../src/model/trace.ts';
 import { EXTERNAL6 } from './ipv6.ts';
 import type { ProbeResult } from './netns.ts';
@@ -16,9 +17,16 @@ import { EXTERNAL, type LabTopology } from './topology.ts';
 export const CUT_KINDS = ['rules', 'rules+addresses'] as const;
 export type CutKind = (typeof CUT_KINDS)[number];
 
+/** The names a snapshot's rules may have: iptables, ip6tables and nftables. */
+export const RULE_FILES: readonly string[] = [
+  ...SNAPSHOT_FILE_NAMES.iptables,
+  ...SNAPSHOT_FILE_NAMES.ip6tables,
+  ...SNAPSHOT_FILE_NAMES['nft-ruleset'],
+];
+
 /** The snapshot files a cut keeps, by name. */
 export function cutFiles(kind: CutKind, ruleFiles: readonly string[]): string[] {
-  return kind === 'rules' ? [...ruleFiles] : [...ruleFiles, 'ip-addr.json'];
+  return kind === 'rules' ? [...ruleFiles] : [...ruleFiles, ...SNAPSHOT_FILE_NAMES['ip-addr']];
 }
 
 /** Writes a cut-down snapshot directory from the texts of the files it keeps. */
@@ -29,9 +37,7 @@ export function writeCut(
 ): string {
   const out = path.join(dir, kind);
   mkdirSync(out, { recursive: true });
-  const rules = ['iptables-save.txt', 'ip6tables-save.txt', 'nft-ruleset.txt'].filter(
-    (n) => texts[n] !== undefined,
-  );
+  const rules = RULE_FILES.filter((n) => texts[n] !== undefined);
   for (const name of cutFiles(kind, rules)) {
     const text = texts[name];
     if (text === undefined) throw new Error(`${kind} cut needs ${name}`);
