@@ -43,7 +43,7 @@ function capitalised(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-export default defineRule<MessageIds, Options>({
+export default defineRule<MessageIds, Options, true>({
   meta: {
     id: 'exposed-port',
     type: 'problem',

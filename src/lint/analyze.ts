@@ -180,9 +180,9 @@ function analyzeOrThrow(
         ),
       );
     }
-    const run = runRules(snapshot, rules, config, engine, exposures, (id) =>
-      progress(`rule ${id}`),
-    );
+    const run = runRules(snapshot, rules, config, engine, exposures, {
+      onRule: (id) => progress(`rule ${id}`),
+    });
     ruleCount = run.ran.length;
     for (const d of run.diagnostics) diagnostics.push(d);
     findings = run.findings;

@@ -17,7 +17,11 @@ export type RuleType = 'problem' | 'suggestion' | 'hardening';
 /** A JSON Schema object for a rule's options (draft 2020-12 subset; validated with ajv). */
 export type OptionsSchema = Readonly<Record<string, unknown>>;
 
-export interface RuleMeta<MessageIds extends string, Options extends object> {
+export interface RuleMeta<
+  MessageIds extends string,
+  Options extends object,
+  NeedsEngine extends boolean = boolean,
+> {
   /** The rule id: kebab-case, equal to the file name and the registry key (checked by a test). */
   readonly id: string;
   readonly type: RuleType;
@@ -35,8 +39,13 @@ export interface RuleMeta<MessageIds extends string, Options extends object> {
   /** JSON Schema of the options object; rules without options use `null` (stray options refused). */
   readonly schema: OptionsSchema | null;
   readonly defaultOptions: Options;
-  /** True when the rule needs the symbolic packet engine (skipped, with a diagnostic, without it). */
-  readonly requiresEngine: boolean;
+  /**
+   * True when the rule needs the symbolic packet engine: it is skipped (with a diagnostic) without
+   * it, and its context holds the engine and the exposures it discovered. A rule that declares
+   * false may still use the engine when it ran (`context.engine` is then nullable) but never sees
+   * the exposures: the type, not a review, keeps the declaration honest.
+   */
+  readonly requiresEngine: NeedsEngine;
 }
 
 /** Something that has a location in an input file: every model node. */
@@ -59,19 +68,33 @@ export interface ReportDescriptor<MessageIds extends string> {
   readonly related?: readonly { readonly message: string; readonly location: SourceLocation }[];
 }
 
-export interface RuleContext<MessageIds extends string, Options extends object> {
+interface BaseContext<MessageIds extends string, Options extends object> {
   readonly snapshot: Snapshot;
   readonly host: DockerHost;
   /** The rule's options, defaults merged with the config's. */
   readonly options: Options;
-  /** The engine, or null when it could not run (rules that require it are then skipped). */
-  readonly engine: LintEngine | null;
-  /** Exposures computed with the engine before the rules ran (empty without the engine). */
-  readonly exposures: readonly Exposure[];
   report(descriptor: ReportDescriptor<MessageIds>): void;
   /** Says that part of the rule's check was not made (and why): a note diagnostic, never silence. */
   limited(message: string): void;
 }
+
+/** What a rule that requires the engine is given besides the model. */
+export interface EngineAnswers {
+  readonly engine: LintEngine;
+  /** The exposure table the engine discovered before the rules ran. */
+  readonly exposures: readonly Exposure[];
+}
+
+/** What a rule that does not require the engine is given: the engine when it could run. */
+export interface OptionalEngine {
+  readonly engine: LintEngine | null;
+}
+
+export type RuleContext<
+  MessageIds extends string,
+  Options extends object,
+  NeedsEngine extends boolean = boolean,
+> = BaseContext<MessageIds, Options> & (NeedsEngine extends true ? EngineAnswers : OptionalEngine);
 
 /** Listeners the runner calls while it walks the model, in stable order, then `end`. */
 export interface RuleListeners {
@@ -84,15 +107,27 @@ export interface RuleListeners {
   readonly end?: () => void;
 }
 
-export interface RuleModule<MessageIds extends string = string, Options extends object = object> {
-  readonly meta: RuleMeta<MessageIds, Options>;
-  create(context: RuleContext<MessageIds, Options>): RuleListeners;
+export interface RuleModule<
+  MessageIds extends string = string,
+  Options extends object = object,
+  NeedsEngine extends boolean = boolean,
+> {
+  readonly meta: RuleMeta<MessageIds, Options, NeedsEngine>;
+  create(context: RuleContext<MessageIds, Options, NeedsEngine>): RuleListeners;
 }
 
-/** Identity helper that fixes the type parameters so `report({ messageId })` is checked. */
-export function defineRule<MessageIds extends string, Options extends object>(
-  rule: RuleModule<MessageIds, Options>,
-): RuleModule<MessageIds, Options> {
+/**
+ * Identity helper that fixes the type parameters so `report({ messageId })` is checked and the
+ * context matches `requiresEngine` (a rule that requires the engine says so twice:
+ * `defineRule<MessageIds, Options, true>` and `requiresEngine: true`).
+ */
+export function defineRule<
+  MessageIds extends string,
+  Options extends object,
+  NeedsEngine extends boolean = false,
+>(
+  rule: RuleModule<MessageIds, Options, NeedsEngine>,
+): RuleModule<MessageIds, Options, NeedsEngine> {
   return rule;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Runs the registered rules over a snapshot: merges options, applies severity overrides, walks
  * the model in a stable order calling each rule's listeners, and turns reports into findings.
- * A rule that throws becomes an `internal-rule-error` diagnostic; the other rules still run.
+ * A rule that throws, or reports against its own metadata (an unknown message id, a placeholder
+ * its data does not fill), becomes an `internal-rule-error` diagnostic; the other rules still run.
  * Each rule lists at most FINDINGS_PER_RULE findings, the most severe first come; the rest are
  * counted in one "and N more" finding at their highest severity, so a hostile host can flood
  * neither a report nor memory, and the exit code still sees the worst.
@@ -14,7 +15,7 @@ import type { Snapshot } from '../model/snapshot.ts';
 import type { ResolvedConfig } from './config-types.ts';
 import type { LintEngine } from './engine.ts';
 import { fingerprint } from './fingerprint.ts';
-import type { ReportDescriptor, RuleListeners, RuleModule } from './rule.ts';
+import type { ReportDescriptor, RuleContext, RuleListeners, RuleModule } from './rule.ts';
 import { formatMessage } from './rule.ts';
 
 export interface RunOutput {
@@ -52,6 +53,20 @@ export function walk(snapshot: Snapshot, listeners: RuleListeners): void {
   listeners.end?.();
 }
 
+/** What a caller may watch while rules run (progress; rule tests read the message ids). */
+export interface RunObserver {
+  readonly onRule?: (id: string) => void;
+  /** Every report a rule makes that becomes a finding, with the descriptor it came from. */
+  readonly onFinding?: (finding: Finding, descriptor: ReportDescriptor<string>) => void;
+}
+
+/** The placeholders of a template its data leaves unfilled (a rule's bug, not the input's). */
+function unfilled(template: string, data: ReportDescriptor<string>['data']): string[] {
+  return [...template.matchAll(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g)]
+    .map((m) => m[1] ?? '')
+    .filter((key) => data?.[key] === undefined);
+}
+
 /** Findings listed per rule; beyond it they are counted, not kept. */
 export const FINDINGS_PER_RULE = 500;
 
@@ -61,7 +76,7 @@ export function runRules(
   config: ResolvedConfig,
   engine: LintEngine | null,
   exposures: readonly Exposure[] = [],
-  onRule?: (id: string) => void,
+  observer: RunObserver = {},
 ): RunOutput {
   const findings: Finding[] = [];
   const diagnostics: Diagnostic[] = [];
@@ -84,14 +99,19 @@ export function runRules(
       );
       continue;
     }
-    onRule?.(id);
+    observer.onRule?.(id);
     const options = { ...rule.meta.defaultOptions, ...(config.rules[id]?.options ?? {}) };
     // The same object reported twice (e.g. once per family walk) counts once.
     const seen = new Set<string>();
     const listed: Finding[] = [];
     const beyond = { count: 0, severity: 'note' as Severity, certainty: 'possible' as Certainty };
     const report = (d: ReportDescriptor<string>): void => {
-      const template = rule.meta.messages[d.messageId] ?? d.messageId;
+      const template = rule.meta.messages[d.messageId];
+      if (template === undefined) throw new Error(`unknown messageId '${d.messageId}'`);
+      const missing = unfilled(template, d.data);
+      if (missing.length > 0) {
+        throw new Error(`message '${d.messageId}' has no data for {{${missing.join('}}, {{')}}}`);
+      }
       const location = d.node.location;
       const finding: Finding = {
         ruleId: id,
@@ -110,6 +130,7 @@ export function runRules(
       const key = `${finding.fingerprint}\u0000${finding.message}`;
       if (seen.has(key)) return;
       seen.add(key);
+      observer.onFinding?.(finding, d);
       if (listed.length < FINDINGS_PER_RULE) {
         listed.push(finding);
         return;
@@ -129,19 +150,23 @@ export function runRules(
       if (left.certainty === 'certain') beyond.certainty = 'certain';
     };
     try {
-      const listeners = rule.create({
+      const base = {
         snapshot,
         host: snapshot.host,
         options,
-        engine,
-        exposures,
         report,
-        limited(message) {
+        limited(message: string) {
           diagnostics.push(
             diagnostic('rule-limited', 'note', `Rule '${id}': ${message}`, fileLocation(anchor)),
           );
         },
-      });
+      };
+      // Only a rule that declares the engine is given the exposures it discovered.
+      const context: RuleContext<string, object> =
+        rule.meta.requiresEngine && engine !== null
+          ? { ...base, engine, exposures }
+          : { ...base, engine };
+      const listeners = rule.create(context);
       walk(snapshot, listeners);
       ran.push(id);
     } catch (error) {

@@ -30,7 +30,7 @@ const broken = defineRule<'x', object>({
   },
 });
 
-const engineOnly = defineRule<'x', object>({
+const engineOnly = defineRule<'x', object, true>({
   ...broken,
   meta: { ...broken.meta, requiresEngine: true },
 });

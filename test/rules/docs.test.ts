@@ -104,10 +104,6 @@ for (const id of ids) {
       expect(validate(bad)).toBe(false);
       expect(validateOptions(rule.meta.schema, bad)).not.toEqual([]);
     });
-    it('requiresEngine is set exactly when the rule reads engine-computed exposures', () => {
-      const source = readFileSync(path.join(repoRoot, 'rules', `${id}.ts`), 'utf8');
-      expect(rule.meta.requiresEngine).toBe(source.includes('context.exposures'));
-    });
     const found = examples(doc);
     it('has incorrect and correct examples', () => {
       expect(found.some((e) => e.kind === 'incorrect')).toBe(true);

@@ -1,7 +1,8 @@
 /**
- * A RuleTester for dockwall rules: loads a snapshot, runs one rule with the real engine, and
- * returns what it reported (message id, data, location) after checking every report against the
- * rule's metadata: known message id, no unfilled placeholder, a location with a line.
+ * A RuleTester for dockwall rules: loads a snapshot and runs one rule through the real runner
+ * (`runRules`, with the real engine and exposure table), so what a case sees is what `audit`
+ * reports: options merged, reports checked against the rule's metadata (known message id, every
+ * placeholder filled), duplicates dropped. A rule that fails or breaks that contract fails the test.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import type { SnapshotInput } from '../../src/ingest/snapshot.ts';
 import { loadSnapshot, SNAPSHOT_FILE_NAMES } from '../../src/ingest/snapshot.ts';
 import { computeExposures } from '../../src/analysis/exposures.ts';
+import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
 import { createLintEngine } from '../../src/lint/default-engine.ts';
 import type { ReportDescriptor, RuleModule } from '../../src/lint/rule.ts';
-import { formatMessage } from '../../src/lint/rule.ts';
-import { walk } from '../../src/lint/runner.ts';
+import { runRules } from '../../src/lint/runner.ts';
 import type { Snapshot, SnapshotFileRole } from '../../src/model/snapshot.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -33,35 +34,32 @@ export function runRule(
 ): Reported[] {
   const { engine, engines } = createLintEngine(snapshot);
   const exposures = computeExposures(snapshot, engines).exposures;
+  const id = rule.meta.id;
   const out: Reported[] = [];
-  const listeners = rule.create({
+  const run = runRules(
     snapshot,
-    host: snapshot.host,
-    options: { ...rule.meta.defaultOptions, ...options },
+    { [id]: rule },
+    { ...DEFAULT_CONFIG, rules: { [id]: { severity: null, options, location: null } } },
     engine,
     exposures,
-    limited() {
-      // A limited check is still a check: the fixtures stay small enough for the full one.
+    {
+      onFinding(finding, descriptor) {
+        if (!(finding.location.line >= 1))
+          throw new Error(`report without a line: ${finding.message}`);
+        out.push({
+          messageId: descriptor.messageId,
+          message: finding.message,
+          file: path.basename(finding.location.file),
+          line: finding.location.line,
+          severity: descriptor.severity,
+          descriptor,
+        });
+      },
     },
-    report(d) {
-      const template = rule.meta.messages[d.messageId];
-      if (template === undefined) throw new Error(`unknown messageId '${d.messageId}'`);
-      const message = formatMessage(template, d.data);
-      if (/\{\{\s*\w+\s*\}\}/.test(message)) {
-        throw new Error(`unfilled placeholder in '${message}'`);
-      }
-      if (!(d.node.location.line >= 1)) throw new Error(`report without a line: ${message}`);
-      out.push({
-        messageId: d.messageId,
-        message,
-        file: path.basename(d.node.location.file),
-        line: d.node.location.line,
-        severity: d.severity,
-        descriptor: d,
-      });
-    },
-  });
-  walk(snapshot, listeners);
+  );
+  const failed = run.diagnostics.find((d) => d.code === 'internal-rule-error');
+  if (failed !== undefined) throw new Error(failed.message);
+  // A limited check is still a check: the fixtures stay small enough for the full one.
   return out;
 }
 
