@@ -1,15 +1,7 @@
-// ESLint flat config: typescript-eslint's type-aware rules, plus the pipeline's import boundaries.
+// ESLint flat config: typescript-eslint's type-aware rules, plus the pipeline's import boundaries
+// (eslint.boundaries.js).
 import tseslint from 'typescript-eslint';
-
-const boundary = (files, forbidden, message) => ({
-  files,
-  rules: {
-    'no-restricted-imports': [
-      'error',
-      { patterns: forbidden.map((group) => ({ group: [group], message })) },
-    ],
-  },
-});
+import { boundaryConfigs } from './eslint.boundaries.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'fixtures/**', 'coverage/**', 'bin/**'] },
@@ -25,17 +17,8 @@ export default tseslint.config(
       eqeqeq: ['error', 'always'],
     },
   },
-  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
-  boundary(
-    ['src/model/**', 'src/engine/**', 'src/docker/**', 'src/lint/**', 'src/report/**', 'rules/**'],
-    ['chevrotain', 'ink', 'react', '**/grammar/**', '**/tui/**'],
-    'Only grammar/ and src/ingest/ see chevrotain; only src/tui/ sees ink and react.',
-  ),
-  boundary(
-    ['src/engine/**'],
-    ['**/docker/**', '**/lint/**', '../../rules/**'],
-    'The engine knows netfilter, not Docker.',
-  ),
+  { files: ['eslint.config.js', 'eslint.boundaries.js'], ...tseslint.configs.disableTypeChecked },
+  ...boundaryConfigs(),
   {
     // Input reaches the review UI only through its escaping Text (src/tui/views/text.tsx).
     files: ['src/tui/**'],
@@ -56,9 +39,4 @@ export default tseslint.config(
       ],
     },
   },
-  boundary(
-    ['src/ingest/**', 'grammar/**'],
-    ['ink', 'react', '**/engine/**', '**/lint/**'],
-    'Ingest builds the model and nothing else.',
-  ),
 );
