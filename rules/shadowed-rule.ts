@@ -9,14 +9,9 @@ import { findChain } from '../src/model/ruleset.ts';
 import { damagedLines, isDamaged } from '../src/analysis/damaged-lines.ts';
 import { isDockerChain } from '../src/docker/chains.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
-import { CoverIndex } from '../src/lint/cover-index.ts';
-import {
-  actionKey,
-  decides,
-  ruleWitness,
-  traceShowsCover,
-  witnessHook,
-} from '../src/lint/subsume.ts';
+import { actionKey, traceShowsCover } from '../src/analysis/covers.ts';
+import { ruleWitness, witnessHook } from '../src/analysis/rule-witness.ts';
+import { shadowsIn } from '../src/analysis/shadowing.ts';
 import type { Hook, Packet, TraceStep } from '../src/model/trace.ts';
 
 type MessageIds = 'shadowed' | 'contradictory' | 'unreachable';
@@ -72,22 +67,17 @@ export default defineRule<MessageIds, Options>({
         if (isDockerChain(chain.name)) return;
         const reported = new Set<number>();
         let hook: Hook | undefined;
-        // Earlier rules indexed by one condition each: a rule is compared only with those that
-        // could cover it, not with every rule above it (chains of thousands of rules).
-        const index = new CoverIndex();
-        let budget = context.options.comparisonLimit;
-        for (const later of chain.rules) {
-          const search = index.firstCover(later, budget);
-          budget -= search.comparisons;
-          if (budget < 0) {
-            context.limited(
-              `${table.name}/${chain.name} (${ruleset.family}): checking for shadowed rules stopped at rule ${later.index} of ${chain.rules.length} after ${context.options.comparisonLimit} rule comparisons (option comparisonLimit); rules from ${later.index} on were not checked.`,
-            );
-            break;
-          }
-          if (!isDamaged(later, damaged) && decides(later.target)) index.add(later);
-          const cover = search.cover;
-          if (cover === undefined) continue;
+        const found = shadowsIn(
+          chain,
+          context.options.comparisonLimit,
+          (rule) => !isDamaged(rule, damaged),
+        );
+        if (found.stoppedAt !== null) {
+          context.limited(
+            `${table.name}/${chain.name} (${ruleset.family}): checking for shadowed rules stopped at rule ${found.stoppedAt.index} of ${chain.rules.length} after ${context.options.comparisonLimit} rule comparisons (option comparisonLimit); rules from ${found.stoppedAt.index} on were not checked.`,
+          );
+        }
+        for (const { rule: later, cover } of found.shadows) {
           reported.add(later.index);
           const same = actionKey(cover.target) === actionKey(later.target);
           const witness = ruleWitness(later, (hook ??= witnessHook(table, chain.name)), {

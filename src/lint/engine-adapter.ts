@@ -105,7 +105,9 @@ export function adaptEngines(
         r.entryHooks.every((h) => silent.includes(h));
       return {
         reach,
-        coveredBy: [],
+        // The engine's earlier rules whose packets intersect this one's match (from packet sets).
+        coveredBy:
+          reach === 'never' ? r.coveredBy.flatMap((c) => (c.index === null ? [] : [c.index])) : [],
         redundant: false,
         silentHooks: contextOnly ? r.entryHooks : [],
       };

@@ -14,8 +14,8 @@ import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { analyze } from '../../src/lint/analyze.ts';
 import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
 import type { ResolvedConfig } from '../../src/lint/config-types.ts';
-import { CoverIndex } from '../../src/lint/cover-index.ts';
-import { decides, ruleCovers } from '../../src/lint/subsume.ts';
+import { CoverIndex } from '../../src/analysis/cover-index.ts';
+import { decides, ruleCovers } from '../../src/analysis/covers.ts';
 import type { Rule } from '../../src/model/ruleset.ts';
 
 function chainRules(lines: readonly string[]): Rule[] {

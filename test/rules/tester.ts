@@ -86,6 +86,8 @@ export interface WantedReport {
   readonly traceLines?: readonly number[];
   /** The finding must carry no trace. */
   readonly noTrace?: boolean;
+  /** Lines of the finding's related locations, in order. */
+  readonly related?: readonly number[];
 }
 
 export function ruleCases(id: string): RuleCase[] {

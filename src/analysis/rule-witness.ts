@@ -1,177 +1,18 @@
 /**
- * Structural rule subsumption: rule A covers rule B when every condition of A is implied by a
- * condition of B (so every packet B matches, A matches too). Sound but incomplete: it never
- * claims coverage that does not hold, and leaves the rest to the engine's per-rule reach sets.
+ * A witness for a rule without the engine: one concrete packet its own matches accept, entering
+ * at a hook that leads to its chain. Used where the engine's per-rule packet sets are too dear
+ * (large rulesets) or absent; the engine's trace of the packet then confirms or drops it.
  */
-import ipaddr from 'ipaddr.js';
-import type { DockerHost } from '../model/host.ts';
-import type {
-  AddressMask,
-  Family,
-  MatchOption,
-  PortRange,
-  Rule,
-  Table,
-  Target,
-} from '../model/ruleset.ts';
-import { allOptions, findChain } from '../model/ruleset.ts';
-import type { Hook, IpProtocol, Packet, TraceStep } from '../model/trace.ts';
-import { hostAddressFor, remoteClient } from '../analysis/packets.ts';
-import { familyOfAddress } from '../docker/bindings.ts';
+import { addressBits, formatAddress, parseCidr, prefixMask } from '../engine/addr.ts';
+import { HOOK_TABLES } from '../engine/hooks.ts';
 import { externalInterfaces } from '../docker/interfaces.ts';
-import { effectiveOptions, hasUndecidableMatch, reachableChains } from '../model/rule-queries.ts';
-
-const ADDRESS_VALUES = new Map<string, bigint | null>();
-
-/** An address as a number (cached: large chains compare the same addresses many times). */
-export function addressValue(text: string): bigint | null {
-  let v = ADDRESS_VALUES.get(text);
-  if (v === undefined) {
-    try {
-      v = ipaddr
-        .parse(text)
-        .toByteArray()
-        .reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
-    } catch {
-      v = null;
-    }
-    ADDRESS_VALUES.set(text, v);
-  }
-  return v;
-}
-
-function prefixCovers(outer: AddressMask, inner: AddressMask): boolean {
-  if (outer.family !== inner.family || outer.prefixLength === null || inner.prefixLength === null) {
-    return outer.address === inner.address && outer.mask === inner.mask;
-  }
-  if (outer.prefixLength > inner.prefixLength) return false;
-  const a = addressValue(inner.address);
-  const b = addressValue(outer.address);
-  if (a === null || b === null) return false;
-  const width = outer.family === 'ipv4' ? 32n : 128n;
-  const shift = width - BigInt(outer.prefixLength);
-  return a >> shift === b >> shift;
-}
-
-function rangesCover(outer: readonly PortRange[], inner: readonly PortRange[]): boolean {
-  return inner.every((i) => outer.some((o) => o.from <= i.from && i.to <= o.to));
-}
-
-/** JSON of a node without its location, for structural equality. */
-function withoutLocation(node: object): string {
-  return JSON.stringify(node, (key, value: unknown) => (key === 'location' ? undefined : value));
-}
-
-function strip(o: MatchOption): string {
-  return withoutLocation(o);
-}
-
-/** Coverage between non-identical conditions of kinds that have an order (prefixes, ranges…). */
-function orderedCovers(outer: MatchOption, inner: MatchOption): boolean {
-  if (outer.negated || inner.negated) return false;
-  if (outer.type === 'address' && inner.type === 'address' && outer.field === inner.field) {
-    return prefixCovers(outer.value, inner.value);
-  }
-  if (outer.type === 'interface' && inner.type === 'interface' && outer.field === inner.field) {
-    if (!outer.wildcard) return !inner.wildcard && outer.name === inner.name;
-    return inner.name.startsWith(outer.name);
-  }
-  if (outer.type === 'port' && inner.type === 'port' && outer.field === inner.field) {
-    return rangesCover(outer.ranges, inner.ranges);
-  }
-  if (outer.type === 'ct-state' && inner.type === 'ct-state') {
-    return inner.states.every((s) => outer.states.includes(s));
-  }
-  return false;
-}
-
-const ORDERED = new Set(['address', 'interface', 'port', 'ct-state']);
-
-/** True when `outer` holds for every packet `inner` holds for. */
-export function optionCovers(outer: MatchOption, inner: MatchOption): boolean {
-  return strip(outer) === strip(inner) || orderedCovers(outer, inner);
-}
-
-interface Prepared {
-  readonly options: readonly MatchOption[];
-  /** Location-free JSON of each option (same order), for the exact-equality fast path. */
-  readonly keyList: readonly string[];
-  readonly keys: ReadonlySet<string>;
-  readonly undecidable: boolean;
-  /** One bit per kind of condition (type, field, negation): a cover's kinds are a subset. */
-  readonly mask: number;
-}
-
-const KIND_BITS = new Map<string, number>();
-
-function kindBit(o: MatchOption): number {
-  const field = 'field' in o ? String(o.field) : '';
-  const key = `${o.type}/${field}/${o.negated ? '!' : ''}`;
-  let bit = KIND_BITS.get(key);
-  if (bit === undefined) {
-    bit = KIND_BITS.size % 31;
-    KIND_BITS.set(key, bit);
-  }
-  return 1 << bit;
-}
-
-// Chains of thousands of rules compare every pair: prepare each rule once.
-const prepared = new WeakMap<Rule, Prepared>();
-
-function prepare(rule: Rule): Prepared {
-  let p = prepared.get(rule);
-  if (p === undefined) {
-    const options = effectiveOptions(rule);
-    const keyList = options.map(strip);
-    const mask = options.reduce((m, o) => m | kindBit(o), 0);
-    p = { options, keyList, keys: new Set(keyList), undecidable: hasUndecidableMatch(rule), mask };
-    prepared.set(rule, p);
-  }
-  return p;
-}
-
-export function ruleCovers(earlier: Rule, later: Rule): boolean {
-  const e = prepare(earlier);
-  if (e.undecidable) return false;
-  const l = prepare(later);
-  // Every condition of the cover needs one of the same kind in the covered rule.
-  if ((e.mask & ~l.mask) !== 0) return false;
-  return e.options.every(
-    (o, i) =>
-      l.keys.has(e.keyList[i] ?? '') ||
-      (ORDERED.has(o.type) && l.options.some((x) => orderedCovers(o, x))),
-  );
-}
-
-const DECIDING = new Set([
-  'ACCEPT',
-  'DROP',
-  'REJECT',
-  'RETURN',
-  'QUEUE',
-  'NFQUEUE',
-  'DNAT',
-  'SNAT',
-  'MASQUERADE',
-  'REDIRECT',
-  'TPROXY',
-]);
-
-/** Targets after which no later rule of the chain sees the packet. */
-export function decides(target: Target | null): boolean {
-  if (target === null) return false;
-  if (target.kind === 'jump') return target.goto;
-  return DECIDING.has(target.kind);
-}
-
-/** Text of what a target does, for "same action" comparisons. */
-export function actionKey(target: Target | null): string {
-  if (target === null) return 'none';
-  return withoutLocation(target);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Witness packets: one concrete packet a rule's own matches accept.
+import type { DockerHost } from '../model/host.ts';
+import type { AddressMask, Family, MatchOption, PortRange, Rule, Table } from '../model/ruleset.ts';
+import { allOptions, findChain } from '../model/ruleset.ts';
+import { reachableChains } from '../model/rule-queries.ts';
+import type { Hook, IpProtocol, Packet } from '../model/trace.ts';
+import { addressValue, prefixCovers } from './covers.ts';
+import { hostAddressFor, remoteClient } from './packets.ts';
 
 /** A packet the rule matches, proof that its matches contradict, or why neither was found. */
 export type RuleWitness =
@@ -187,41 +28,28 @@ export interface WitnessHost {
   readonly localAddresses: readonly string[];
 }
 
+/** Hooks tried for a witness: a packet arriving for the host first, then forwarded, then sent. */
 const HOOKS: readonly Hook[] = ['INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING'];
-/** Where a chain reached from no built-in chain would be hooked in its table, most often. */
-const TABLE_HOOK: Readonly<Record<string, Hook>> = {
-  filter: 'INPUT',
-  security: 'INPUT',
-  nat: 'PREROUTING',
-  mangle: 'PREROUTING',
-  raw: 'PREROUTING',
-};
+/** The same, arrival first: where a chain no built-in chain reaches would be hooked most often. */
+const ARRIVAL_FIRST: readonly Hook[] = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
 
 /** The built-in hook whose packets reach `chain` (itself, or by jumps), else the table's usual. */
 export function witnessHook(table: Table, chain: string): Hook {
-  const own = HOOKS.find((h) => h === chain);
+  const own = HOOKS.find((h) => h === chain && HOOK_TABLES[h].includes(table.name));
   if (own !== undefined) return own;
   const from = HOOKS.find(
     (h) => findChain(table, h) !== undefined && reachableChains(table, h).has(chain),
   );
-  return from ?? TABLE_HOOK[table.name] ?? 'INPUT';
+  return from ?? ARRIVAL_FIRST.find((h) => HOOK_TABLES[h].includes(table.name)) ?? 'INPUT';
 }
 
 function widthOf(family: Family): bigint {
   return family === 'ipv4' ? 32n : 128n;
 }
 
-function addressText(value: bigint, family: Family): string {
-  const bytes: number[] = [];
-  for (let i = Number(widthOf(family) / 8n) - 1; i >= 0; i--) {
-    bytes.push(Number((value >> BigInt(i * 8)) & 0xffn));
-  }
-  return ipaddr.fromByteArray(bytes).toString();
-}
-
 function inMask(value: bigint, m: AddressMask): boolean {
-  const mask = addressValue(m.mask);
-  const base = addressValue(m.address);
+  const mask = addressValue(m.mask, m.family);
+  const base = addressValue(m.address, m.family);
   return mask !== null && base !== null && (value & mask) === base;
 }
 
@@ -230,8 +58,8 @@ function inMask(value: bigint, m: AddressMask): boolean {
  * (rarely anyone's: Docker hands out container addresses from the bottom), the second.
  */
 function addressesIn(m: AddressMask): bigint[] {
-  const mask = addressValue(m.mask);
-  const base = addressValue(m.address);
+  const mask = addressValue(m.mask, m.family);
+  const base = addressValue(m.address, m.family);
   if (mask === null || base === null) return [];
   const all = (1n << widthOf(m.family)) - 1n;
   const free = all & ~mask;
@@ -260,8 +88,8 @@ function pickAddress(
   for (const o of options) {
     if (o.type === 'address' && o.field === field) (o.negated ? neg : pos).push(o.value);
     if (o.type === 'iprange' && o.field === field) {
-      const from = addressValue(o.range.from);
-      const to = addressValue(o.range.to);
+      const from = addressValue(o.range.from, w.family);
+      const to = addressValue(o.range.to, w.family);
       if (from === null || to === null) return { ok: false, contradictory: false, reason: '' };
       checks.push((v) => (v >= from && v <= to) !== o.negated);
     }
@@ -270,7 +98,7 @@ function pickAddress(
       if (o.types.some((t) => t !== 'LOCAL' && t !== 'UNICAST')) {
         return { ok: false, contradictory: false, reason: `addrtype ${o.types.join(',')}` };
       }
-      const local = new Set(w.localAddresses.map((a) => addressValue(a)));
+      const local = new Set(w.localAddresses.map((a) => addressValue(a, w.family)));
       const wantLocal = o.types.includes('LOCAL');
       checks.push((v) => (local.has(v) === wantLocal) !== o.negated);
     }
@@ -305,17 +133,17 @@ function pickAddress(
             ? ['203.0.113.77', '198.51.100.77', '192.0.2.77', '10.255.255.77']
             : ['2001:db8:ffff::77', '2001:db8:fffe::77', 'fd00:ffff::77']),
         ].flatMap((t) => {
-          const v = addressValue(t);
-          return v === null || familyOfAddress(t) !== w.family ? [] : [v];
+          const v = addressValue(t, w.family);
+          return v === null ? [] : [v];
         });
   // Addresses to avoid (the host's own, for a packet that must be forwarded) are tried last.
-  const shunned = new Set(avoid.map(addressValue));
+  const shunned = new Set(avoid.map((a) => addressValue(a, w.family)));
   const ordered = [
     ...candidates.filter((v) => !shunned.has(v)),
     ...candidates.filter((v) => shunned.has(v)),
   ];
   for (const v of ordered) {
-    const text = addressText(v, w.family);
+    const text = formatAddress(v, w.family);
     if (
       pos.every((m) => inMask(v, m)) &&
       !neg.some((m) => inMask(v, m)) &&
@@ -528,13 +356,12 @@ export function ruleWitness(rule: Rule, hook: Hook, w: WitnessHost): RuleWitness
             .filter((n) => n.bridgeName === wantedOut)
             .flatMap((n) => n.subnets.filter((x) => x.family === w.family).map((x) => x.cidr)),
         ].flatMap((cidr) => {
-          const [address, length] = cidr.split('/');
-          const m = address === undefined ? null : parseMask(address, length, w.family);
+          const m = maskOf(cidr, w.family);
           return m === null
             ? []
             : addressesIn(m)
                 .slice(1, 2)
-                .map((v) => addressText(v, w.family));
+                .map((v) => formatAddress(v, w.family));
         });
   const forwardTo = w.family === 'ipv4' ? '198.51.100.20' : '2001:db8:fffd::20';
   const dst = pickAddress(
@@ -564,36 +391,15 @@ export function ruleWitness(rule: Rule, hook: Hook, w: WitnessHost): RuleWitness
   };
 }
 
-function parseMask(
-  address: string,
-  length: string | undefined,
-  family: Family,
-): AddressMask | null {
-  const v = addressValue(address);
-  const width = widthOf(family);
-  const bits = length === undefined ? width : BigInt(Number.parseInt(length, 10));
-  if (v === null || familyOfAddress(address) !== family || bits < 0n || bits > width) return null;
-  const all = (1n << width) - 1n;
-  const mask = all ^ ((1n << (width - bits)) - 1n);
+/** A CIDR as the mask a rule would write for it. */
+function maskOf(cidr: string, family: Family): AddressMask | null {
+  const c = parseCidr(cidr, family);
+  if (c === null) return null;
+  const width = addressBits(family);
   return {
     family,
-    address: addressText(v & mask, family),
-    mask: addressText(mask, family),
-    prefixLength: Number(bits),
+    address: formatAddress(c.value, family),
+    mask: formatAddress(prefixMask(c.length, width), family),
+    prefixLength: c.length,
   };
-}
-
-/** True when the trace meets the covering rule and never the covered one. */
-export function traceShowsCover(
-  steps: readonly TraceStep[],
-  table: string,
-  chain: string,
-  cover: number,
-  covered: number,
-): boolean {
-  const here = (s: TraceStep): boolean => s.table === table && s.chain === chain;
-  return (
-    steps.some((s) => here(s) && s.rule === cover) &&
-    !steps.some((s) => here(s) && s.rule === covered)
-  );
 }

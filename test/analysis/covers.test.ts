@@ -1,7 +1,7 @@
 /** Structural coverage is sound: it claims coverage only where every packet of one rule hits the other. */
 import { describe, expect, it } from 'vitest';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
-import { ruleCovers } from '../../src/lint/subsume.ts';
+import { ruleCovers } from '../../src/analysis/covers.ts';
 import type { Rule } from '../../src/model/ruleset.ts';
 
 function rules(...lines: string[]): Rule[] {

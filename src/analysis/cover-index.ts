@@ -7,7 +7,7 @@
  */
 import type { MatchOption, Rule } from '../model/ruleset.ts';
 import { effectiveOptions } from '../model/rule-queries.ts';
-import { addressValue, ruleCovers } from './subsume.ts';
+import { addressValue, ruleCovers } from './covers.ts';
 
 type Option<T extends MatchOption['type']> = Extract<MatchOption, { type: T }>;
 
@@ -37,7 +37,8 @@ function bucketOf(rule: Rule): string {
   for (const field of FIELDS) {
     for (const o of positive(options, 'address')) {
       const length = o.value.prefixLength;
-      const v = o.field === field && length !== null ? addressValue(o.value.address) : null;
+      const v =
+        o.field === field && length !== null ? addressValue(o.value.address, o.value.family) : null;
       if (v !== null && length !== null && length > 0) {
         return prefixKey(field, o.value.family, length, v);
       }
@@ -62,7 +63,7 @@ function lookupKeys(rule: Rule, lengths: ReadonlySet<string>): string[] | null {
   const options = effectiveOptions(rule);
   const keys = ['any'];
   for (const o of positive(options, 'address')) {
-    const v = addressValue(o.value.address);
+    const v = addressValue(o.value.address, o.value.family);
     if (o.value.prefixLength === null || v === null) return null;
     // Only prefix lengths some indexed rule has can hold a cover.
     for (let n = 1; n <= o.value.prefixLength; n += 1) {
