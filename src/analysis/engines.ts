@@ -6,7 +6,7 @@
 import { buildHostContext, type HostContext } from '../docker/context.ts';
 import { createEngine } from '../engine/index.ts';
 import type { Engine } from '../engine/types.ts';
-import type { Diagnostic } from '../model/diagnostic.ts';
+import type { Diagnostic, DiagnosticCode } from '../model/diagnostic.ts';
 import type { Family } from '../model/ruleset.ts';
 import { firewallOf, type Snapshot } from '../model/snapshot.ts';
 
@@ -31,5 +31,24 @@ export function buildEngines(snapshot: Snapshot): SnapshotEngines {
     const host = buildHostContext(snapshot, family);
     families.push({ family, engine: createEngine(ruleset, host.context), host });
   }
-  return { families, diagnostics: families.flatMap((f) => f.engine.diagnostics) };
+  const said = new Set(
+    snapshot.diagnostics.map((d) => `${d.code}|${d.location.file}|${d.location.line}`),
+  );
+  const diagnostics: Diagnostic[] = [];
+  for (const f of families) {
+    for (const d of f.engine.diagnostics) {
+      const reader = RESTATES[d.code];
+      const where = `${d.location.file}|${d.location.line}`;
+      if (reader === undefined || !said.has(`${reader}|${where}`)) diagnostics.push(d);
+    }
+  }
+  return { families, diagnostics };
 }
+
+/**
+ * Engine diagnostics that only restate, on the same line, what the reader already said: a jump
+ * to a chain the table does not declare is the reader's `unknown-chain`.
+ */
+const RESTATES: Partial<Record<DiagnosticCode, DiagnosticCode>> = {
+  'jump-to-missing-chain': 'unknown-chain',
+};

@@ -10,7 +10,7 @@
  * read, is a located diagnostic. Never throws.
  */
 import path from 'node:path';
-import type { Diagnostic, SourceLocation } from '../model/diagnostic.ts';
+import type { Diagnostic, DiagnosticCode, SourceLocation } from '../model/diagnostic.ts';
 import { diagnostic, fileLocation } from '../model/diagnostic.ts';
 import type {
   ComposeIpamConfig,
@@ -178,7 +178,7 @@ function report(
   severity: 'error' | 'warning' | 'note',
   message: string,
   location: SourceLocation,
-  code = 'compose-invalid',
+  code: DiagnosticCode = 'compose-invalid',
 ): void {
   ctx.diagnostics.push(diagnostic(code, severity, message, location));
 }

@@ -12,7 +12,7 @@ import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { lstat, open, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Diagnostic } from '../model/diagnostic.ts';
+import type { Diagnostic, DiagnosticCode } from '../model/diagnostic.ts';
 import { diagnostic, fileLocation } from '../model/diagnostic.ts';
 import { echo } from '../model/safe-text.ts';
 
@@ -102,7 +102,7 @@ async function readBounded(handle: FileHandle, limit: number): Promise<Buffer> {
 }
 
 export async function readInputFile(file: string, options: ReadOptions): Promise<InputRead> {
-  const refuse = (code: string, message: string): InputRead => ({
+  const refuse = (code: DiagnosticCode, message: string): InputRead => ({
     status: 'unreadable',
     path: file,
     diagnostics: [diagnostic(code, 'error', message, fileLocation(file))],

@@ -4,7 +4,10 @@
  * Every model node and every diagnostic carries a SourceLocation so that reports, SARIF and the
  * terminal UI can point at the exact line of the host file. Lines and columns are 1-based.
  */
+import type { DiagnosticCode } from './diagnostic-codes.ts';
 import { clip, FIELD_LIMIT } from './safe-text.ts';
+
+export type { DiagnosticCode } from './diagnostic-codes.ts';
 
 export interface SourceLocation {
   /** Path of the file as the user named it (or as it sits in the snapshot directory). */
@@ -21,11 +24,11 @@ export type Severity = 'error' | 'warning' | 'note';
  * A problem found while reading input. Diagnostics never abort a run: the rest of the input is
  * still analysed, and reports say what could not be.
  *
- * Codes are kebab-case and stable (they are SARIF rule ids), e.g. `parse-error`,
- * `unsupported-match`, `unsupported-target`, `invalid-json`, `unknown-daemon-key`.
+ * Codes are kebab-case and stable (they are SARIF rule ids): one of DIAGNOSTIC_CODES, each
+ * documented in docs/diagnostics.md.
  */
 export interface Diagnostic {
-  readonly code: string;
+  readonly code: DiagnosticCode;
   readonly severity: Severity;
   readonly message: string;
   readonly location: SourceLocation;
@@ -39,7 +42,7 @@ export function fileLocation(file: string): SourceLocation {
 }
 
 export function diagnostic(
-  code: string,
+  code: DiagnosticCode,
   severity: Severity,
   message: string,
   location: SourceLocation,

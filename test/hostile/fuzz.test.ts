@@ -76,7 +76,7 @@ describe('fuzz: mutated dumps and JSON files', () => {
   it('the checks catch what they look for', () => {
     const texts = new Map([['f', 'ab\ncd']]);
     const at = (line: number, column: number, end?: [number, number]) => ({
-      code: 'x',
+      code: 'parse-error' as const,
       severity: 'error' as const,
       message: 'm',
       location: {
@@ -87,9 +87,15 @@ describe('fuzz: mutated dumps and JSON files', () => {
       },
     });
     expect(positionProblem(at(2, 3), texts)).toBeNull();
-    expect(positionProblem(at(3, 1), texts)).toBe('x at 3:1: outside the input (2 lines)');
-    expect(positionProblem(at(1, 4), texts)).toBe('x at 1:4: outside the input (2 lines)');
-    expect(positionProblem(at(2, 2, [1, 1]), texts)).toBe('x at 2:2-1:1: ends before it starts');
+    expect(positionProblem(at(3, 1), texts)).toBe(
+      'parse-error at 3:1: outside the input (2 lines)',
+    );
+    expect(positionProblem(at(1, 4), texts)).toBe(
+      'parse-error at 1:4: outside the input (2 lines)',
+    );
+    expect(positionProblem(at(2, 2, [1, 1]), texts)).toBe(
+      'parse-error at 2:2-1:1: ends before it starts',
+    );
     expect(
       diagnosticProblems([{ ...at(1, 1), code: 'internal-error', message: 'boom' }], texts),
     ).toEqual(['internal-error: boom']);

@@ -1,4 +1,6 @@
 /** analyze() is the one entry point: it never throws, and a failing rule costs only its own findings. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSnapshot } from '../../src/ingest/snapshot.ts';
@@ -42,6 +44,17 @@ describe('analyze', () => {
     const result = analyze(await loadSnapshot({ directory: S1 }), DEFAULT_CONFIG, { rules });
     expect(result.diagnostics.map((d) => d.code)).toContain('internal-rule-error');
     expect(result.findings.some((f) => f.ruleId === 'exposed-port')).toBe(true);
+  });
+  it('says a jump to a missing chain once: the reader says it, the engine does not repeat it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-jump-'));
+    const file = path.join(dir, 'iptables-save.txt');
+    writeFileSync(file, '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -j NOPE\nCOMMIT\n');
+    const result = analyze(await loadSnapshot({ files: { iptables: file } }), DEFAULT_CONFIG, {
+      rules: {},
+    });
+    expect(result.diagnostics.filter((d) => d.location.line === 3).map((d) => d.code)).toEqual([
+      'unknown-chain',
+    ]);
   });
   it('says which rules were skipped when it runs without the engine', async () => {
     const result = analyze(await loadSnapshot({ directory: S1 }), DEFAULT_CONFIG, {

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { parseIptables } from '../../ingest/iptables/index.ts';
 import { looksLikeNft, parseNft } from '../../ingest/nft/index.ts';
 import { readInputFile, SIZE_LIMITS } from '../../ingest/read-input.ts';
-import type { Diagnostic, Severity } from '../../model/diagnostic.ts';
+import type { Diagnostic, DiagnosticCode, Severity } from '../../model/diagnostic.ts';
 import type { NftRuleset, Ruleset, Table } from '../../model/ruleset.ts';
 import { tableId } from '../../model/ruleset.ts';
 import { safeJson, safeText } from '../../model/safe-text.ts';
@@ -48,7 +48,7 @@ interface Summary {
   }[];
   readonly unsupported: { readonly matches: number; readonly targets: number };
   readonly diagnostics: readonly {
-    readonly code: string;
+    readonly code: DiagnosticCode;
     readonly severity: Severity;
     readonly message: string;
     readonly file: string;

@@ -13,6 +13,7 @@ import type {
   SourceLocation,
   Target,
 } from '../../model/index.ts';
+import type { DiagnosticCode } from '../../model/diagnostic.ts';
 import { diagnostic } from '../../model/diagnostic.ts';
 import type { ModuleSpec } from './matches.ts';
 import { canonicalOption, IMPLICIT_MODULE, MODULES } from './matches.ts';
@@ -184,7 +185,7 @@ const MODULE_MAP: ReadonlyMap<string, ModuleSpec> = new Map(Object.entries(MODUL
  */
 export function parseRuleSpec(words: readonly ArgWord[], ctx: RuleContext): RuleSpec[] | null {
   const { file, family } = ctx;
-  const error = (w: ArgWord, message: string, code = 'parse-error'): void => {
+  const error = (w: ArgWord, message: string, code: DiagnosticCode = 'parse-error'): void => {
     ctx.diagnostics.push(diagnostic(code, 'error', message, loc(file, w)));
   };
 

@@ -7,7 +7,12 @@
  * not understood is kept whole as `opaque` / `extension` with an `unsupported-nft-*` diagnostic,
  * so the engine treats it as "possibly" — never dropped, never guessed.
  */
-import type { Diagnostic, SourceLocation, Severity } from '../../model/diagnostic.ts';
+import type {
+  Diagnostic,
+  DiagnosticCode,
+  SourceLocation,
+  Severity,
+} from '../../model/diagnostic.ts';
 import { diagnostic } from '../../model/diagnostic.ts';
 import { echo } from '../../model/safe-text.ts';
 import type {
@@ -95,7 +100,7 @@ interface TableCtx {
 
 function say(
   t: TableCtx,
-  code: string,
+  code: DiagnosticCode,
   severity: Severity,
   message: string,
   at: SourceLocation,
