@@ -4,6 +4,7 @@
  * use passes. The repository's eslint.config.js applies each folder's boundary whole (flat config
  * keeps only the last setting of a rule for a file, so a later entry could silently undo one).
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ESLint } from 'eslint';
 import tseslint from 'typescript-eslint';
@@ -88,6 +89,13 @@ describe('import boundaries', () => {
     expect(
       await restricted('ingest', `import { readFileSync } from 'node:fs';\nvoid readFileSync;\n`),
     ).toEqual([]);
+  });
+
+  it('docs/architecture.md draws the same folders in the same order, one line each', () => {
+    const drawn = readFileSync(path.join(repoRoot, 'docs/architecture.md'), 'utf8')
+      .split('\n')
+      .flatMap((line) => /^\s*[├└]─ (?:src\/)?([a-z]+)\/\s/.exec(line)?.[1] ?? []);
+    expect(drawn).toEqual(folders);
   });
 
   it('the repository config applies each folder’s boundary whole', async () => {
