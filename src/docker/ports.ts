@@ -11,9 +11,10 @@
 import type { Container, LayoutEra, PublishedPort } from '../model/host.ts';
 import type { Family, Rule, Ruleset } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
-import { chainIn, protocolName, rulesIn } from '../model/rule-queries.ts';
+import { chainIn, dstPorts, protocolName, rulesIn } from '../model/rule-queries.ts';
 import {
   dnatDestination,
+  dnatRules,
   hostAddress,
   ruleAddress,
   ruleDstPort,
@@ -152,6 +153,9 @@ function findRawDrop(rs: Ruleset | null, port: PublishedPort, address: string): 
   });
 }
 
+/** What `missing` says when the DNAT of a published port is not there. */
+export const MISSING_DNAT = 'nat DOCKER DNAT rule';
+
 function expectedMissing(
   era: LayoutEra,
   rs: Ruleset | null,
@@ -161,7 +165,7 @@ function expectedMissing(
 ): string[] {
   if (rs === null || era === 'none' || era === 'nftables') return [];
   const missing: string[] = [];
-  if (via === 'rules' && found.dnat.length === 0) missing.push('nat DOCKER DNAT rule');
+  if (via === 'rules' && found.dnat.length === 0) missing.push(MISSING_DNAT);
   if (found.accept.length === 0) missing.push('filter DOCKER ACCEPT rule');
   if ((era === 'v28' || era === 'v29') && isLoopback(port.hostIp) && found.rawDrop.length === 0) {
     missing.push('raw PREROUTING DROP of remote access to the loopback address');
@@ -175,101 +179,121 @@ export interface DriftRule {
   readonly kind: 'dnat' | 'accept' | 'raw-drop';
   /** The container address the rule is about. */
   readonly address: string;
+  /** The container port it is about (a DNAT's target port, an ACCEPT's destination port). */
   readonly port: number | null;
+  /** A DNAT's first host port. */
+  readonly hostPort: number | null;
+  readonly protocol: string | null;
+  /**
+   * The running container that has the address, when only the port is not one it publishes;
+   * null when the address is no running container's.
+   */
+  readonly owner: string | null;
   readonly reason: string;
 }
 
 /**
- * Docker-shaped rules that match no current container. Empty when no containers file was read
- * (nothing to compare with).
+ * Docker-shaped rules that match no running container: DNATs in nat DOCKER, ACCEPTs of a single
+ * address in filter DOCKER, direct-access DROPs of a single address in raw PREROUTING. Empty when
+ * no containers file was read (nothing to compare with), or when Docker writes no iptables rules
+ * (`"iptables": false`, the nftables backend): then such rules are the operator's.
  */
 export function findRuleDrift(snapshot: Snapshot): readonly DriftRule[] {
   const containersRead = snapshot.files.some((f) => f.role === 'containers' && f.status === 'read');
   if (!containersRead) return [];
+  if (!snapshot.host.daemon.iptables.value || snapshot.era.era === 'nftables') return [];
   const out: DriftRule[] = [];
   for (const family of ['ipv4', 'ipv6'] as const) {
     const rs = rulesetFor(snapshot, family);
     if (rs === null) continue;
     const owners = addressOwners(snapshot, family);
-    const ownerOf = (a: string) => owners.find((o) => sameAddress(o.address, a));
-    for (const r of rulesIn(rs, 'nat', 'DOCKER')) {
-      const to = dnatDestination(r);
-      if (to?.address === null || to?.address === undefined) continue;
-      const owner = ownerOf(to.address);
-      const port = to.port;
+    const ownerOf = (a: string) => owners.find((o) => sameAddress(o.address, a))?.container;
+    for (const d of dnatRules(rs)) {
+      if (d.rule.chain !== 'DOCKER' || d.toAddress === null || isLoopback(d.toAddress)) continue;
+      const owner = ownerOf(d.toAddress);
+      const hostPort = d.hostPorts?.[0]?.from ?? null;
+      const base = {
+        rule: d.rule,
+        family,
+        kind: 'dnat',
+        address: d.toAddress,
+        port: d.toPort,
+        hostPort,
+        protocol: d.protocol,
+      } as const;
       if (owner === undefined) {
         out.push({
-          rule: r,
-          family,
-          kind: 'dnat',
-          address: to.address,
-          port,
-          reason: `DNAT to ${to.address}, which is no current container's address`,
+          ...base,
+          owner: null,
+          reason: `DNAT to ${d.toAddress}, which is no current container's address`,
         });
       } else if (
-        port !== null &&
-        !owner.container.published.some(
+        d.toPort !== null &&
+        !owner.published.some(
           (p) =>
-            p.containerPort === port &&
+            p.containerPort === d.toPort &&
             familyOfAddress(p.hostIp) === family &&
-            p.hostPort === ruleDstPort(r),
+            p.hostPort === hostPort,
         )
       ) {
         out.push({
-          rule: r,
-          family,
-          kind: 'dnat',
-          address: to.address,
-          port,
-          reason: `DNAT to ${owner.container.name} port ${port}, which it does not publish on host port ${ruleDstPort(r) ?? '?'}`,
+          ...base,
+          owner: owner.name,
+          reason: `DNAT to ${owner.name} port ${d.toPort}, which it does not publish on host port ${hostPort ?? '?'}`,
         });
       }
     }
     for (const r of rulesIn(rs, 'filter', 'DOCKER')) {
       if (r.target?.kind !== 'ACCEPT') continue;
       const dst = hostAddress(ruleAddress(r, 'dst'));
-      if (dst === null || ruleInterface(r, 'out') === null) continue;
+      if (dst === null) continue;
       const owner = ownerOf(dst);
-      const port = ruleDstPort(r);
+      const port = dstPorts(r)?.[0]?.from ?? null;
+      const base = {
+        rule: r,
+        family,
+        kind: 'accept',
+        address: dst,
+        port,
+        hostPort: null,
+        protocol: protocolName(r),
+      } as const;
       if (owner === undefined) {
         out.push({
-          rule: r,
-          family,
-          kind: 'accept',
-          address: dst,
-          port,
+          ...base,
+          owner: null,
           reason: `ACCEPT for ${dst}, which is no current container's address`,
         });
       } else if (
         port !== null &&
+        // Legacy --link holes carry a source container too: not a publication.
         ruleAddress(r, 'src') === null &&
-        !owner.container.published.some(
+        !owner.published.some(
           (p) => p.containerPort === port && familyOfAddress(p.hostIp) === family,
         )
       ) {
         out.push({
-          rule: r,
-          family,
-          kind: 'accept',
-          address: dst,
-          port,
-          reason: `ACCEPT for ${owner.container.name} port ${port}, which it does not publish`,
+          ...base,
+          owner: owner.name,
+          reason: `ACCEPT for ${owner.name} port ${port}, which it does not publish`,
         });
       }
     }
     for (const r of rulesIn(rs, 'raw', 'PREROUTING')) {
       if (r.target?.kind !== 'DROP') continue;
       const dst = hostAddress(ruleAddress(r, 'dst'));
-      const iface = ruleInterface(r, 'in');
-      // Docker's direct-access DROP: `-d <container>/32 ! -i <bridge> -j DROP`.
-      if (dst === null || iface === null || !iface.negated || iface.name === 'lo') continue;
+      // Per-port drops protect loopback-published ports, not a container address.
+      if (dst === null || isLoopback(dst) || dstPorts(r) !== null) continue;
       if (ownerOf(dst) === undefined) {
         out.push({
           rule: r,
           family,
           kind: 'raw-drop',
           address: dst,
-          port: ruleDstPort(r),
+          port: null,
+          hostPort: null,
+          protocol: protocolName(r),
+          owner: null,
           reason: `direct-access DROP for ${dst}, which is no current container's address`,
         });
       }
@@ -284,6 +308,7 @@ function addressOwners(
 ): { address: string; container: Container }[] {
   return snapshot.host.containers.flatMap((container) =>
     container.endpoints.flatMap((e) => {
+      if (!container.running) return [];
       const a = endpointAddress(e, family);
       return a === null ? [] : [{ address: a, container }];
     }),
