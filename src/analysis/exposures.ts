@@ -12,6 +12,7 @@ import ipaddr from 'ipaddr.js';
 import { bindingReceives, isLoopback } from '../docker/bindings.ts';
 import { describeAddress } from '../docker/address.ts';
 import { ruleEvidence } from '../docker/rule-evidence.ts';
+import { dockerBridges } from '../docker/topology.ts';
 import type { Flow } from '../engine/types.ts';
 import type { Exposure, ExposureTarget, ReachableFrom } from '../model/audit.ts';
 import { diagnostic, fileLocation, type Diagnostic } from '../model/diagnostic.ts';
@@ -39,15 +40,9 @@ const REMOTE: Readonly<Record<Family, string>> = {
  * other bridges. Everything else — named or not — is outside.
  */
 function internalInterfaces(snapshot: Snapshot, family: Family): Set<string> {
-  const host = snapshot.host;
-  const out = new Set<string>(['lo']);
-  for (const n of host.networks) if (n.bridgeName !== null) out.add(n.bridgeName);
-  const ruleset = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
-  const ev = ruleEvidence(ruleset);
-  for (const f of [...ev.subnets, ...ev.containers]) if (f.bridge !== null) out.add(f.bridge);
-  if (host.containers.some((c) => c.endpoints.some((e) => e.network === 'bridge')))
-    out.add('docker0');
-  for (const i of host.interfaces)
+  const out = dockerBridges(snapshot, family);
+  out.add('lo');
+  for (const i of snapshot.host.interfaces)
     if (i.kind === 'loopback' || i.kind === 'bridge' || i.kind === 'veth') out.add(i.name);
   return out;
 }
@@ -68,7 +63,7 @@ function inRanges(port: number, ranges: readonly PortRange[]): boolean {
 }
 
 /** `ranges` less the single ports in `minus`. */
-function subtractPorts(ranges: readonly PortRange[], minus: readonly number[]): PortRange[] {
+export function subtractPorts(ranges: readonly PortRange[], minus: readonly number[]): PortRange[] {
   const out: PortRange[] = [];
   const cut = [...new Set(minus)].sort((a, b) => a - b);
   for (const r of ranges) {

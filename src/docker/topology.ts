@@ -4,6 +4,7 @@ import type { Family, Rule } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { familyOfAddress } from './bindings.ts';
 import { isDockerChain } from './chains.ts';
+import { ruleEvidence } from './rule-evidence.ts';
 
 /** The network a container's mode names (its primary network), if known. */
 export function primaryNetwork(host: DockerHost, c: Container): Network | undefined {
@@ -54,6 +55,21 @@ export function bridgeNames(host: DockerHost): Set<string> {
   return new Set(
     host.networks.map((n) => n.bridgeName).filter((b): b is string => b !== null && b !== ''),
   );
+}
+
+/**
+ * Docker's bridges on this host from every piece of evidence: networks.json, the bridges the
+ * rules tie to container subnets and addresses, and docker0 when a container uses the default
+ * network.
+ */
+export function dockerBridges(snapshot: Snapshot, family: Family): Set<string> {
+  const out = bridgeNames(snapshot.host);
+  const ruleset = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
+  const ev = ruleEvidence(ruleset);
+  for (const f of [...ev.subnets, ...ev.containers]) if (f.bridge !== null) out.add(f.bridge);
+  if (snapshot.host.containers.some((c) => c.endpoints.some((e) => e.network === 'bridge')))
+    out.add('docker0');
+  return out;
 }
 
 /** True when the rule names a Docker bridge interface: Docker wrote it for that network. */
