@@ -3,68 +3,76 @@
  * the host's MAC) reaches container addresses without any DNAT: ports published only on
  * 127.0.0.1 or a specific address, and ports never published. Docker ≤27 has no raw-table drop
  * for this (moby#45610); FORWARD policy ACCEPT, `nat-unprotected` and `routed` gateway modes and
- * `allow-direct-routing` open it on later versions too.
+ * `allow-direct-routing` open it on later versions too. What is reachable is the engine's
+ * discovered exposures forwarded without NAT; containers.json only names them.
  */
-import type { Container, Network } from '../src/model/host.ts';
-import type { Family, Ruleset } from '../src/model/ruleset.ts';
-import type { Certainty, Packet, TraceStep } from '../src/model/trace.ts';
-import { newConnection, remoteClient } from '../src/analysis/packets.ts';
 import { isLoopback, isWildcard } from '../src/docker/bindings.ts';
-import { externalInterfaces } from '../src/docker/interfaces.ts';
+import { dockerBridges } from '../src/docker/topology.ts';
+import { exposureObject } from '../src/analysis/exposure-object.ts';
+import { interfaceText, isEveryPort, portsText } from '../src/analysis/exposure-text.ts';
+import { subtractPorts } from '../src/analysis/exposures.ts';
+import type { Exposure } from '../src/model/audit.ts';
+import type { Container, Network } from '../src/model/host.ts';
+import type { Family, PortRange, Ruleset } from '../src/model/ruleset.ts';
+import type { Snapshot } from '../src/model/snapshot.ts';
 import { chainIn } from '../src/model/rule-queries.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
+import ipaddr from 'ipaddr.js';
 
-type MessageIds = 'restrictedPublish' | 'unpublished';
+type MessageIds = 'restrictedPublish' | 'unpublished' | 'subnet';
 
-interface Probe {
-  readonly port: number;
-  readonly protocol: 'tcp' | 'udp' | 'sctp';
-  /** Set for a port published only on a specific address. */
-  readonly publishedOn: string | null;
+function inCidr(address: string, cidr: string): boolean {
+  try {
+    const [net, len] = ipaddr.parseCIDR(
+      cidr.includes('/') ? cidr : `${cidr}/${cidr.includes(':') ? 128 : 32}`,
+    );
+    const a = ipaddr.parse(address);
+    return a.kind() === net.kind() && a.match(net, len);
+  } catch {
+    return false;
+  }
 }
 
-function probesFor(c: Container, family: Family): Probe[] {
-  const out: Probe[] = [];
+function inPorts(port: number, ranges: readonly PortRange[]): boolean {
+  return ranges.some((r) => port >= r.from && port <= r.to);
+}
+
+/** The settings that are known to leave container addresses open, said as the reason. */
+function reason(
+  snapshot: Snapshot,
+  ruleset: Ruleset | null,
+  network: Network | undefined,
+  family: Family,
+): string {
+  const mode = family === 'ipv4' ? network?.gatewayModeV4 : network?.gatewayModeV6;
+  if (mode === 'nat-unprotected') return "the network's gateway mode is nat-unprotected";
+  if (mode === 'routed') return "the network's gateway mode is routed";
+  if (snapshot.host.daemon.allowDirectRouting.value) return 'the daemon sets allow-direct-routing';
+  if (snapshot.era.era === 'classic') {
+    if (chainIn(ruleset, 'filter', 'FORWARD')?.policy === 'ACCEPT')
+      return 'Docker ≤27 adds no raw-table drop, and the FORWARD policy is ACCEPT';
+    return 'Docker ≤27 adds no raw-table drop for direct access';
+  }
+  return 'no rule on its path drops it';
+}
+
+/** Ports a container publishes only on specific addresses (not on every address), by protocol. */
+function restrictedPorts(
+  c: Container,
+  family: Family,
+): { port: number; protocol: string; on: string[] }[] {
   const byPort = new Map<string, string[]>();
   for (const p of c.published) {
-    if ((p.hostIp.includes(':') ? 'ipv6' : 'ipv4') !== family && !isWildcard(p.hostIp)) continue;
+    if (!isWildcard(p.hostIp) && (p.hostIp.includes(':') ? 'ipv6' : 'ipv4') !== family) continue;
     const key = `${p.containerPort}/${p.protocol}`;
     byPort.set(key, [...(byPort.get(key) ?? []), p.hostIp]);
   }
-  for (const [key, addrs] of byPort) {
-    if (addrs.some(isWildcard)) continue; // already public on every address
-    const [port, protocol] = key.split('/') as [string, 'tcp' | 'udp' | 'sctp'];
-    out.push({ port: Number(port), protocol, publishedOn: addrs.join(', ') });
-  }
-  const published = new Set(c.published.map((p) => `${p.containerPort}/${p.protocol}`));
-  const unpublished = c.exposed.find((e) => !published.has(`${e.port}/${e.protocol}`));
-  // With no exposed port to name, any port shows it (the filter does not look at ports).
-  out.push(
-    unpublished === undefined
-      ? { port: 1, protocol: 'tcp', publishedOn: null }
-      : { port: unpublished.port, protocol: unpublished.protocol, publishedOn: null },
-  );
-  return out;
-}
-
-/** Without the engine: the settings that are known to leave container addresses open. */
-function structuralReason(
-  ruleset: Ruleset,
-  era: string,
-  network: Network | undefined,
-  allowDirectRouting: boolean,
-  probe: Probe,
-): string | null {
-  const mode = ruleset.family === 'ipv4' ? network?.gatewayModeV4 : network?.gatewayModeV6;
-  if (mode === 'nat-unprotected') return "the network's gateway mode is nat-unprotected";
-  if (allowDirectRouting) return 'the daemon sets allow-direct-routing';
-  if (era === 'classic') {
-    if (probe.publishedOn !== null) return 'Docker ≤27 adds no raw-table drop for direct access';
-    const forward = chainIn(ruleset, 'filter', 'FORWARD');
-    if (forward?.policy === 'ACCEPT')
-      return 'Docker ≤27 leaves unpublished ports to the FORWARD policy, which is ACCEPT';
-  }
-  return null;
+  return [...byPort]
+    .filter(([, on]) => !on.some(isWildcard))
+    .map(([key, on]) => {
+      const [port, protocol] = key.split('/');
+      return { port: Number(port), protocol: protocol ?? 'tcp', on };
+    });
 }
 
 export default defineRule<MessageIds, object>({
@@ -83,91 +91,152 @@ export default defineRule<MessageIds, object>({
         'Container {{container}} port {{port}}/{{protocol}} is published only on {{publishedOn}}, yet a neighbour routing to {{address}} reaches it directly ({{why}}).',
       unpublished:
         'Container {{container}} at {{address}} accepts connections to {{what}} from a neighbour that routes to it ({{why}}).',
+      subnet:
+        'Container addresses {{addresses}}{{on}} accept connections to {{what}} from a neighbour that routes to them ({{why}}).',
     },
     schema: null,
     defaultOptions: {},
-    requiresEngine: false,
+    requiresEngine: true,
   },
   create(context) {
-    const { host, snapshot, engine } = context;
+    const { host, snapshot } = context;
+    // forwarded without NAT to a container or onto one of Docker's bridges
+    const bridges = {
+      ipv4: dockerBridges(snapshot, 'ipv4'),
+      ipv6: dockerBridges(snapshot, 'ipv6'),
+    };
+    const routed = context.exposures.filter(
+      (e) =>
+        e.kind === 'routed' &&
+        (e.target.kind === 'container' ||
+          e.target.network !== null ||
+          (e.target.outInterface !== null && bridges[e.family].has(e.target.outInterface))),
+    );
+    const evidence = (e: Exposure) => ({
+      witness: e.witness,
+      trace: e.trace,
+      certainty: e.certainty,
+    });
     return {
-      Ruleset(ruleset) {
+      end() {
         if (!host.daemon.iptables.value) return;
-        const family = ruleset.family;
-        const iface = externalInterfaces(host, family)[0] ?? 'eth0';
+        const named = new Set<Exposure>();
         for (const c of host.containers) {
           if (!c.running || c.networkMode.kind === 'host' || c.networkMode.kind === 'none')
             continue;
-          for (const e of c.endpoints) {
-            const address = family === 'ipv4' ? e.ipv4 : e.ipv6;
-            if (address === null || isLoopback(address)) continue;
-            const network = host.networks.find((n) => n.name === e.network || n.id === e.networkId);
-            if (network !== undefined && network.driver !== 'bridge') continue;
-            if (network?.internal === true) continue;
-            for (const probe of probesFor(c, family)) {
-              const packet: Packet = newConnection(
-                family,
-                probe.protocol,
-                remoteClient(family, host),
-                address,
-                probe.port,
-                iface,
+          for (const endpoint of c.endpoints) {
+            for (const family of ['ipv4', 'ipv6'] as const) {
+              const address = family === 'ipv4' ? endpoint.ipv4 : endpoint.ipv6;
+              if (address === null || isLoopback(address)) continue;
+              const mine = routed.filter(
+                (e) => e.family === family && e.target.addresses.some((a) => inCidr(address, a)),
               );
-              let why: string | null;
-              let trace: readonly TraceStep[] = [];
-              let certainty: Certainty = 'possible';
-              const t = engine?.trace(packet) ?? null;
-              if (t !== null) {
-                if (t.verdict !== 'accepted' || t.delivery?.kind !== 'forward') continue;
-                why =
-                  structuralReason(
-                    ruleset,
-                    snapshot.era.era,
-                    network,
-                    host.daemon.allowDirectRouting.value,
-                    probe,
-                  ) ?? 'no rule on its path drops it';
-                trace = t.steps;
-                certainty = t.certainty;
-              } else {
-                why = structuralReason(
-                  ruleset,
-                  snapshot.era.era,
-                  network,
-                  host.daemon.allowDirectRouting.value,
-                  probe,
-                );
-                if (why === null) continue;
+              if (mine.length === 0) continue;
+              for (const e of mine) named.add(e);
+              const network = host.networks.find(
+                (n) => n.name === endpoint.network || n.id === endpoint.networkId,
+              );
+              const ruleset = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
+              const why = reason(snapshot, ruleset, network, family);
+              // ports published on specific addresses only, that routing reaches anyway
+              for (const r of restrictedPorts(c, family)) {
+                const e = mine.find((x) => x.protocol === r.protocol && inPorts(r.port, x.ports));
+                if (e === undefined) continue;
+                context.report({
+                  messageId: 'restrictedPublish',
+                  data: {
+                    container: c.name,
+                    port: r.port,
+                    protocol: r.protocol,
+                    publishedOn: r.on.join(', '),
+                    address,
+                    why,
+                  },
+                  node: c,
+                  object: { container: c.name, port: r.port, protocol: r.protocol, address },
+                  severity: r.on.every(isLoopback) ? 'error' : 'warning',
+                  ...evidence(e),
+                });
               }
+              // and the rest: ports routing reaches that are not published on every address,
+              // one finding per container and family whatever the protocols
+              const everywhere = (protocol: string): number[] =>
+                c.published
+                  .filter((p) => isWildcard(p.hostIp) && p.protocol === protocol)
+                  .map((p) => p.containerPort);
+              const parts = mine.flatMap((e) => {
+                const extra = subtractPorts(e.ports, [
+                  ...everywhere(e.protocol),
+                  ...restrictedPorts(c, family)
+                    .filter((r) => r.protocol === e.protocol)
+                    .map((r) => r.port),
+                ]);
+                return extra.length === 0 ? [] : [{ e, extra }];
+              });
+              const first = parts.find((x) => x.e.certainty === 'certain') ?? parts[0];
+              if (first === undefined) continue;
+              const what = parts
+                .map((x) =>
+                  isEveryPort(x.e.ports)
+                    ? `any ${x.e.protocol} port, published or not`
+                    : `${x.e.protocol} ports ${portsText(x.extra)}`,
+                )
+                .join('; ');
               context.report({
-                messageId: probe.publishedOn === null ? 'unpublished' : 'restrictedPublish',
-                data: {
-                  container: c.name,
-                  port: probe.port,
-                  protocol: probe.protocol,
-                  publishedOn: probe.publishedOn ?? '',
-                  // Port 1 stands for "any port" when the container names no unpublished one.
-                  what:
-                    probe.port === 1 && !c.exposed.some((x) => x.port === 1)
-                      ? `any port, published or not (tested: 1/${probe.protocol})`
-                      : `unpublished port ${probe.port}/${probe.protocol}`,
-                  address,
-                  why,
-                },
+                messageId: 'unpublished',
+                data: { container: c.name, address, what, why },
                 node: c,
-                object: { container: c.name, port: probe.port, protocol: probe.protocol, address },
-                severity:
-                  probe.publishedOn !== null && probe.publishedOn.split(', ').every(isLoopback)
-                    ? 'error'
-                    : 'warning',
-                witness: packet,
-                trace,
-                certainty,
+                object: { container: c.name, protocol: first.e.protocol, address },
+                ...evidence(first.e),
               });
             }
           }
+        }
+        // addresses no container list names: the Docker networks' subnets and containers the
+        // rules show, one finding per forwarding path
+        const seen = new Set<string>();
+        for (const e of routed) {
+          if (named.has(e)) continue;
+          const key = `${e.family}|${e.target.addresses.join(',')}|${e.target.outInterface ?? ''}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const network = host.networks.find((n) => n.name === e.target.network);
+          const ruleset = e.family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
+          const every = isEveryPort(e.ports);
+          context.report({
+            messageId: 'subnet',
+            data: {
+              addresses: e.target.addresses.join(', '),
+              on:
+                e.target.outInterface === null
+                  ? ''
+                  : ` on ${interfaceText(e.target.outInterface, true)}`,
+              what: every ? `any ${e.protocol} port` : `ports ${portsText(e.ports)}/${e.protocol}`,
+              why: reason(snapshot, ruleset, network, e.family),
+            },
+            node: { location: locationOf(e, snapshot) },
+            object: exposureObject(e),
+            ...evidence(e),
+          });
         }
       },
     };
   },
 });
+
+/** The ACCEPT that lets it through, else the ruleset file. */
+function locationOf(
+  e: Exposure,
+  snapshot: Snapshot,
+): { file: string; line: number; column: number } {
+  const step = e.trace
+    .filter((s) => s.file !== null && s.line !== null && s.action.startsWith('ACCEPT'))
+    .pop();
+  if (step !== undefined && step.file !== null && step.line !== null)
+    return { file: step.file, line: step.line, column: 1 };
+  const file =
+    (e.family === 'ipv4' ? snapshot.ipv4?.file : snapshot.ipv6?.file) ??
+    snapshot.nft?.file ??
+    'snapshot';
+  return { file, line: 1, column: 1 };
+}

@@ -2,19 +2,19 @@
  * docker-user-port-mismatch: in FORWARD and DOCKER-USER a published port's packets already carry
  * the container's address and port (DNAT ran in PREROUTING). A rule there that names the host
  * port or a host address matches something that no longer exists; `--ctorigdstport` and
- * `--ctorigdst` match the original values.
+ * `--ctorigdst` match the original values. The published ports are the engine's discovered
+ * exposures, so the rules alone show the mistake.
  */
-import type { Container, PublishedPort } from '../src/model/host.ts';
-import type { Rule, Ruleset, Table } from '../src/model/ruleset.ts';
-import { findTable } from '../src/model/ruleset.ts';
-import { hostAddressFor, newConnection, remoteClient } from '../src/analysis/packets.ts';
+import { portsOverlap, portsText, targetName } from '../src/analysis/exposure-text.ts';
+import { isLoopback } from '../src/docker/bindings.ts';
 import { isDockerChain } from '../src/docker/chains.ts';
-import { externalInterfaces } from '../src/docker/interfaces.ts';
-import { containerAddresses } from '../src/docker/topology.ts';
+import { ruleEvidence } from '../src/docker/rule-evidence.ts';
+import type { Exposure } from '../src/model/audit.ts';
+import type { Rule, Table } from '../src/model/ruleset.ts';
+import { findTable } from '../src/model/ruleset.ts';
 import {
   dstAddress,
   dstPorts,
-  inRange,
   matchesOriginalDestination,
   protocolName,
   reachableChains,
@@ -37,6 +37,11 @@ function forwardSideChains(filter: Table): Set<string> {
   return out;
 }
 
+/** A port published to a container or other address: DNATed, then forwarded. */
+function isForwardedPublish(e: Exposure): boolean {
+  return e.kind === 'published' && e.target.outInterface !== null;
+}
+
 export default defineRule<MessageIds, object>({
   meta: {
     id: 'docker-user-port-mismatch',
@@ -56,43 +61,36 @@ export default defineRule<MessageIds, object>({
     },
     schema: null,
     defaultOptions: {},
-    requiresEngine: false,
+    requiresEngine: true,
   },
   create(context) {
-    const { host, engine } = context;
-    const running = host.containers.filter((c) => c.running && c.networkMode.kind !== 'host');
-    const mappings = running.flatMap((c) =>
-      c.published
-        .filter((p) => p.hostPort !== null && p.hostPort !== p.containerPort)
-        .map((p) => ({ c, p })),
-    );
-    const localAddresses = new Set(
-      host.interfaces.flatMap((i) => i.addresses.map((a) => a.address)),
-    );
+    const { host, snapshot } = context;
+    const published = context.exposures.filter(isForwardedPublish);
+    // Addresses known to be the host's: its interfaces, and mappings bound to one address.
+    const hostAddresses = new Set([
+      ...host.interfaces.flatMap((i) => i.addresses.map((a) => a.address)),
+      ...[snapshot.ipv4, snapshot.ipv6].flatMap((r) =>
+        ruleEvidence(r).hostAddresses.map((f) => f.address),
+      ),
+    ]);
+    const evidence = (e: Exposure) => ({
+      witness: e.witness,
+      trace: e.trace,
+      certainty: e.certainty,
+    });
 
-    const witnessFor = (ruleset: Ruleset, rule: Rule, c: Container, p: PublishedPort) => {
-      const family = ruleset.family;
-      const iface = externalInterfaces(host, family)[0] ?? 'eth0';
-      const dst = dstAddress(rule);
-      const destination =
-        dst !== null
-          ? bare(dst)
-          : hostAddressFor(host, family, p.hostIp, engine?.localAddresses(family));
-      const packet = newConnection(
-        family,
-        p.protocol,
-        remoteClient(family, host),
-        destination,
-        p.hostPort ?? p.containerPort,
-        iface,
+    /** An exposure whose host port the rule names but whose container port it does not. */
+    const byPort = (rule: Rule, family: string): Exposure | undefined => {
+      const ports = dstPorts(rule);
+      if (ports === null) return undefined;
+      const proto = protocolName(rule);
+      return published.find(
+        (e) =>
+          e.family === family &&
+          (proto === null || proto === e.protocol) &&
+          portsOverlap(ports, e.ports) &&
+          !portsOverlap(ports, e.target.ports),
       );
-      const trace = engine?.trace(packet) ?? null;
-      return {
-        witness: packet,
-        trace: trace?.steps ?? [],
-        certainty: trace?.certainty ?? ('certain' as const),
-        container: c,
-      };
     };
 
     return {
@@ -100,72 +98,60 @@ export default defineRule<MessageIds, object>({
         const filter = findTable(ruleset, 'filter');
         if (filter === undefined) return;
         const chains = forwardSideChains(filter);
+        const mine = published.filter((e) => e.family === ruleset.family);
+        if (mine.length === 0) return;
         for (const chain of filter.chains) {
           if (!chains.has(chain.name)) continue;
           for (const rule of chain.rules) {
             if (matchesOriginalDestination(rule)) continue;
-            const ports = dstPorts(rule);
-            const proto = protocolName(rule);
-            if (ports !== null) {
-              const hit = mappings.find(
-                ({ p }) =>
-                  p.hostPort !== null &&
-                  inRange(p.hostPort, ports) &&
-                  !inRange(p.containerPort, ports) &&
-                  (proto === null || proto === p.protocol) &&
-                  (p.hostIp.includes(':') ? 'ipv6' : 'ipv4') === ruleset.family,
+            const e = byPort(rule, ruleset.family);
+            if (e !== undefined) {
+              const ports = dstPorts(rule) ?? [];
+              const hostPort = e.ports.flatMap((p) =>
+                ports.flatMap((r) =>
+                  p.from <= r.to && r.from <= p.to
+                    ? [{ from: Math.max(p.from, r.from), to: Math.min(p.to, r.to) }]
+                    : [],
+                ),
               );
-              if (hit !== undefined) {
-                const w = witnessFor(ruleset, rule, hit.c, hit.p);
-                context.report({
-                  messageId: 'hostPort',
-                  data: {
-                    chain: chain.name,
-                    port: hit.p.hostPort ?? 0,
-                    container: hit.c.name,
-                    containerPort: hit.p.containerPort,
-                  },
-                  node: rule,
-                  object: {
-                    table: 'filter',
-                    chain: chain.name,
-                    rule: rule.index,
-                    port: hit.p.hostPort ?? 0,
-                  },
-                  witness: w.witness,
-                  trace: w.trace,
-                  certainty: w.certainty,
-                });
-                continue;
-              }
+              context.report({
+                messageId: 'hostPort',
+                data: {
+                  chain: chain.name,
+                  port: portsText(hostPort),
+                  container: targetName(e),
+                  containerPort: portsText(e.target.ports),
+                },
+                node: rule,
+                object: {
+                  table: 'filter',
+                  chain: chain.name,
+                  rule: rule.index,
+                  port: hostPort[0]?.from ?? 0,
+                },
+                ...evidence(e),
+              });
+              continue;
             }
             const dst = dstAddress(rule);
             if (dst === null) continue;
             const address = bare(dst);
-            if (!localAddresses.has(address)) continue;
-            const target = running.find((c) =>
-              c.published.some(
-                (p) =>
-                  p.hostPort !== null &&
-                  (p.hostIp === address || p.hostIp === '0.0.0.0' || p.hostIp === '::'),
-              ),
+            if (!hostAddresses.has(address) || isLoopback(address)) continue;
+            const target = mine.find(
+              (x) => x.anyHostAddress || x.destinations.some((d) => bare(d) === address),
             );
-            const port = target?.published.find((p) => p.hostPort !== null);
-            if (target === undefined || port === undefined) continue;
-            const w = witnessFor(ruleset, rule, target, port);
+            if (target === undefined) continue;
             context.report({
               messageId: 'hostAddress',
               data: {
                 chain: chain.name,
                 address,
-                container: target.name,
-                target: `${containerAddresses(target)[0] ?? '?'}:${port.containerPort}`,
+                container: targetName(target),
+                target: `${target.target.addresses.map(bare).join(', ')}:${portsText(target.target.ports)}`,
               },
               node: rule,
               object: { table: 'filter', chain: chain.name, rule: rule.index, address },
-              witness: w.witness,
-              trace: w.trace,
-              certainty: w.certainty,
+              ...evidence(target),
             });
           }
         }

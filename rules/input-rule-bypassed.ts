@@ -1,63 +1,32 @@
 /**
  * input-rule-bypassed: the "Docker bypasses ufw" problem. An INPUT-side DROP or REJECT (a rule,
  * ufw's chains, or INPUT's DROP policy) looks like it blocks a published port, but the packets
- * are DNATed in PREROUTING and forwarded to the container: INPUT never sees them.
+ * are DNATed in PREROUTING and forwarded: INPUT never sees them. The published ports are the
+ * engine's discovered exposures (DNATed and forwarded, sent to an address of the host), so the
+ * finding needs no container list: the rules alone show it.
  */
-import type { Container, DockerHost, PublishedPort } from '../src/model/host.ts';
-import type { Chain, Rule, Ruleset } from '../src/model/ruleset.ts';
+import { exposureObject } from '../src/analysis/exposure-object.ts';
+import {
+  destinationText,
+  portsOverlap,
+  portsText,
+  targetName,
+} from '../src/analysis/exposure-text.ts';
+import type { Exposure } from '../src/model/audit.ts';
+import type { Chain, Rule } from '../src/model/ruleset.ts';
 import { findTable } from '../src/model/ruleset.ts';
-import type { Trace } from '../src/model/trace.ts';
-import type { LintEngine } from '../src/lint/engine.ts';
-import { hostAddressFor, newConnection, remoteClient } from '../src/analysis/packets.ts';
-import { externalInterfaces } from '../src/docker/interfaces.ts';
-import { dnatRules } from '../src/docker/rules.ts';
-import { publishedFamily } from '../src/docker/topology.ts';
-import { dstPorts, inRange, protocolName, reachableChains } from '../src/model/rule-queries.ts';
+import { dstPorts, protocolName, reachableChains } from '../src/model/rule-queries.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
 type MessageIds = 'ruleBypassed' | 'policyBypassed';
-
-interface Mapping {
-  readonly c: Container;
-  readonly p: PublishedPort;
-}
 
 function isBlocking(rule: Rule): boolean {
   return rule.target?.kind === 'DROP' || rule.target?.kind === 'REJECT';
 }
 
-/** Evidence that a remote client's connection to the mapping is forwarded, not delivered locally. */
-function bypassEvidence(
-  ruleset: Ruleset,
-  m: Mapping,
-  engine: LintEngine | null,
-  hostAddress: string,
-  iface: string,
-  host: DockerHost,
-): { trace: Trace | null; dnat: Rule | null } | null {
-  const family = ruleset.family;
-  const packet = newConnection(
-    family,
-    m.p.protocol,
-    remoteClient(family, host),
-    hostAddress,
-    m.p.hostPort ?? 0,
-    iface,
-  );
-  if (engine !== null) {
-    const trace = engine.trace(packet);
-    if (trace !== null) {
-      if (trace.verdict !== 'accepted' || trace.delivery?.kind !== 'forward') return null;
-      return { trace, dnat: null };
-    }
-  }
-  const dnat = dnatRules(ruleset).find(
-    (d) =>
-      m.p.hostPort !== null &&
-      (d.protocol === null || d.protocol === m.p.protocol) &&
-      (d.hostPorts === null || inRange(m.p.hostPort, d.hostPorts)),
-  );
-  return dnat === undefined ? null : { trace: null, dnat: dnat.rule };
+/** A published port the host forwards after DNAT, sent to (what may be) an address of the host. */
+function isForwardedPublish(e: Exposure): boolean {
+  return e.kind === 'published' && e.target.outInterface !== null && e.toHost !== false;
 }
 
 export default defineRule<MessageIds, object>({
@@ -79,83 +48,23 @@ export default defineRule<MessageIds, object>({
     },
     schema: null,
     defaultOptions: {},
-    requiresEngine: false,
+    requiresEngine: true,
   },
   create(context) {
-    const { host, engine } = context;
-    const mappings: Mapping[] = host.containers
-      .filter((c) => c.running && c.networkMode.kind !== 'host')
-      .flatMap((c) => c.published.filter((p) => p.hostPort !== null).map((p) => ({ c, p })));
-
+    const published = context.exposures.filter(isForwardedPublish);
     return {
       Ruleset(ruleset) {
         const filter = findTable(ruleset, 'filter');
         const input = filter?.chains.find((c) => c.name === 'INPUT');
         if (filter === undefined || input === undefined) return;
-        const iface = externalInterfaces(host, ruleset.family)[0] ?? 'eth0';
+        const mine = published.filter((e) => e.family === ruleset.family);
+        if (mine.length === 0) return;
         const inputChains = reachableChains(filter, 'INPUT');
-        const mine = mappings.filter(
-          (m) => publishedFamily(m.p) === ruleset.family && !m.p.hostIp.startsWith('127.'),
-        );
-        const bypassed: {
-          m: Mapping;
-          ev: NonNullable<ReturnType<typeof bypassEvidence>>;
-          addr: string;
-        }[] = [];
-        for (const m of mine) {
-          const addr = hostAddressFor(
-            host,
-            ruleset.family,
-            m.p.hostIp,
-            engine?.localAddresses(ruleset.family),
-          );
-          const ev = bypassEvidence(ruleset, m, engine, addr, iface, host);
-          if (ev !== null) bypassed.push({ m, ev, addr });
-        }
-        const report = (
-          node: Rule | Chain,
-          messageId: MessageIds,
-          data: Record<string, string | number>,
-          b: (typeof bypassed)[number],
-          chain: string,
-          rule?: number,
-        ) => {
-          const family = ruleset.family;
-          const witness =
-            b.ev.trace?.packet ??
-            newConnection(
-              family,
-              b.m.p.protocol,
-              remoteClient(family, host),
-              b.addr,
-              b.m.p.hostPort ?? 0,
-              iface,
-            );
-          context.report({
-            messageId,
-            data,
-            node,
-            // The policy finding is about the chain, not about whichever port is listed first.
-            object:
-              rule === undefined
-                ? { table: 'filter', chain }
-                : {
-                    table: 'filter',
-                    chain,
-                    rule,
-                    container: b.m.c.name,
-                    port: b.m.p.hostPort ?? 0,
-                    protocol: b.m.p.protocol,
-                  },
-            witness,
-            trace: b.ev.trace?.steps ?? [],
-            certainty: b.ev.trace?.certainty ?? 'possible',
-            related:
-              b.ev.dnat === null
-                ? []
-                : [{ message: 'the DNAT that diverts the packet', location: b.ev.dnat.location }],
-          });
-        };
+        const evidence = (e: Exposure) => ({
+          witness: e.witness,
+          trace: e.trace,
+          certainty: e.certainty,
+        });
         for (const chain of filter.chains) {
           if (!inputChains.has(chain.name)) continue;
           for (const rule of chain.rules) {
@@ -163,46 +72,52 @@ export default defineRule<MessageIds, object>({
             const ports = dstPorts(rule);
             if (ports === null) continue;
             const proto = protocolName(rule);
-            for (const b of bypassed) {
-              const hp = b.m.p.hostPort ?? -1;
-              if (!inRange(hp, ports) || (proto !== null && proto !== b.m.p.protocol)) continue;
-              report(
-                rule,
-                'ruleBypassed',
-                {
+            for (const e of mine) {
+              if (!portsOverlap(ports, e.ports) || (proto !== null && proto !== e.protocol))
+                continue;
+              const hit = e.ports.flatMap((p) =>
+                ports.flatMap((r) =>
+                  p.from <= r.to && r.from <= p.to
+                    ? [{ from: Math.max(p.from, r.from), to: Math.min(p.to, r.to) }]
+                    : [],
+                ),
+              );
+              context.report({
+                messageId: 'ruleBypassed',
+                data: {
                   chain: chain.name,
                   action: rule.target?.kind === 'REJECT' ? 'reject' : 'drop',
-                  port: hp,
-                  protocol: b.m.p.protocol,
-                  container: b.m.c.name,
-                  target: `${b.m.p.containerPort}/${b.m.p.protocol}`,
+                  port: portsText(hit),
+                  protocol: e.protocol,
+                  container: targetName(e),
+                  target: `${portsText(e.target.ports)}/${e.protocol}`,
                 },
-                b,
-                chain.name,
-                rule.index,
-              );
+                node: rule,
+                object: {
+                  table: 'filter',
+                  chain: chain.name,
+                  rule: rule.index,
+                  ...exposureObject(e),
+                },
+                ...evidence(e),
+              });
             }
           }
         }
-        if ((input.policy === 'DROP' || endsWithBlock(input)) && bypassed.length > 0) {
-          const first = bypassed[0];
-          if (first !== undefined) {
-            report(
-              input,
-              'policyBypassed',
-              {
-                policy: input.policy ?? 'DROP',
-                ports: bypassed
-                  .map(
-                    (b) =>
-                      `${b.m.p.hostIp}:${b.m.p.hostPort ?? ''}/${b.m.p.protocol} → ${b.m.c.name}`,
-                  )
-                  .join(', '),
-              },
-              first,
-              'INPUT',
-            );
-          }
+        if (input.policy === 'DROP' || endsWithBlock(input)) {
+          const first = mine[0];
+          if (first === undefined) return;
+          context.report({
+            messageId: 'policyBypassed',
+            data: {
+              policy: input.policy ?? 'DROP',
+              ports: mine.map((e) => `${destinationText(e)} → ${targetName(e)}`).join(', '),
+            },
+            node: input,
+            // about the chain, not about whichever port is listed first
+            object: { table: 'filter', chain: 'INPUT' },
+            ...evidence(first),
+          });
         }
       },
     };

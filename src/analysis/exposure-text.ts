@@ -84,6 +84,21 @@ export function targetText(e: Exposure): string {
   }
 }
 
+/** The target in a few words: `shop-web-1`, `unknown container 172.18.0.3`, `10.244.1.5`. */
+export function targetName(e: Exposure): string {
+  const t = e.target;
+  if (t.name !== null) return t.name;
+  const at = briefCidrs(t.addresses, familyOfCidrs(t.addresses, e.family));
+  if (t.kind === 'container') return `unknown container ${at}`;
+  if (t.kind === 'host') return 'the host';
+  return at;
+}
+
+/** Whether two lists of port ranges share a port. */
+export function portsOverlap(a: readonly PortRange[], b: readonly PortRange[]): boolean {
+  return a.some((x) => b.some((y) => x.from <= y.to && y.from <= x.to));
+}
+
 /** `0.0.0.0/0 via eth0 or any other interface; 10.0.0.0/8 via wg0`. */
 export function sourcesText(from: readonly ReachableFrom[], max = 3): string {
   if (from.length === 0) return 'nowhere';
