@@ -1,21 +1,51 @@
 /**
- * ipv6-unfiltered: the IPv6 side of a container without the filtering its IPv4 side has:
- * ip6tables off (or no ip6tables dump at all) with IPv6 containers, a DOCKER-USER that filters
- * IPv4 but is missing or empty in ip6tables, and docker-proxy relaying IPv6 clients to IPv4-only
- * containers (so ip6tables' DOCKER-USER and the IPv4 FORWARD filter both miss them).
+ * ipv6-unfiltered: the IPv6 side of a container without the filtering its IPv4 side has. The
+ * engine's discovered exposures of both families are compared: a container port that IPv6
+ * clients reach from most of the address space while IPv4 admits only a few sources (or none)
+ * has an IPv4 filter with no IPv6 twin — DOCKER-USER missing or empty in ip6tables, a ufw rule
+ * written for one family. docker-proxy relaying IPv6 clients to an IPv4-only container is the
+ * same gap through INPUT. With ip6tables off, Docker writes no IPv6 rule at all: said once, from
+ * the daemon setting.
  */
-import type { Container } from '../src/model/host.ts';
-import { hostAddressFor, newConnection, remoteClient } from '../src/analysis/packets.ts';
-import { isWildcard } from '../src/docker/bindings.ts';
-import { externalInterfaces } from '../src/docker/interfaces.ts';
+import { addressShare, briefCidrs } from '../src/analysis/address-sets.ts';
+import { exposureObject } from '../src/analysis/exposure-object.ts';
+import { interfaceText, portsOverlap, portsText } from '../src/analysis/exposure-text.ts';
+import { familyOfAddress, isWildcard } from '../src/docker/bindings.ts';
 import { dockerProgramsIpv6 } from '../src/docker/topology.ts';
-import { chainIn, effectiveOptions } from '../src/model/rule-queries.ts';
+import type { Exposure, ReachableFrom } from '../src/model/audit.ts';
+import type { Container } from '../src/model/host.ts';
+import type { Family } from '../src/model/ruleset.ts';
+import { chainIn } from '../src/model/rule-queries.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
-type MessageIds = 'ip6tablesOff' | 'userChainGap' | 'proxied';
+type MessageIds = 'ip6tablesOff' | 'wider' | 'proxied';
+
+/** Below this share of its address space, a family's sources count as a restriction. */
+const RESTRICTED = 0.5;
 
 function v6Containers(containers: readonly Container[]): Container[] {
   return containers.filter((c) => c.running && c.endpoints.some((e) => e.ipv6 !== null));
+}
+
+/** The widest share of the address space any one ingress admits. */
+function widest(from: readonly ReachableFrom[], family: Family): number {
+  return Math.max(0, ...from.map((f) => addressShare(f.sources, family)));
+}
+
+function fromText(e: Exposure, family: Family): string {
+  return e.reachableFrom
+    .map((f) => `from ${briefCidrs(f.sources, family)} via ${interfaceText(f.interface)}`)
+    .join('; ');
+}
+
+/** Whether the container publishes any of these container ports for IPv4 clients too. */
+function publishedForIpv4(c: Container, protocol: string, e: Exposure): boolean {
+  return c.published.some(
+    (p) =>
+      p.protocol === protocol &&
+      (isWildcard(p.hostIp) || familyOfAddress(p.hostIp) === 'ipv4') &&
+      e.target.ports.some((r) => p.containerPort >= r.from && p.containerPort <= r.to),
+  );
 }
 
 export default defineRule<MessageIds, object>({
@@ -25,52 +55,28 @@ export default defineRule<MessageIds, object>({
     severity: 'warning',
     docs: {
       description:
-        'Containers reachable over IPv6 without the filtering their IPv4 side has (ip6tables off, DOCKER-USER missing in ip6tables, IPv6 proxied to IPv4)',
+        'Containers reachable over IPv6 without the filtering their IPv4 side has (ip6tables off, an IPv4-only filter, IPv6 proxied to IPv4)',
       recommended: true,
       url: ruleDocsUrl('ipv6-unfiltered'),
     },
     messages: {
       ip6tablesOff:
         "IPv6 containers ({{names}}) but {{why}}: Docker adds no IPv6 NAT or filter rules, so their addresses are routable from outside subject only to the host's own ip6tables FORWARD policy ({{policy}}).",
-      userChainGap:
-        'DOCKER-USER filters IPv4 ({{v4count}} rule(s)) but ip6tables {{gap}}: the same published ports over IPv6 ({{ports}}) are not filtered.',
+      wider:
+        'Container {{container}} port {{ports}}/{{protocol}} is reachable over IPv6 {{v6}}, but over IPv4 {{v4}}: the IPv4 filter has no IPv6 twin.',
       proxied:
-        'docker-proxy listens on [::]:{{port}} for IPv4-only container {{container}}: IPv6 clients are relayed through INPUT to {{target}}, bypassing DOCKER-USER and FORWARD filtering.',
+        'docker-proxy relays IPv6 clients on port {{port}}/{{protocol}} to IPv4-only container {{container}} ({{target}}) {{v6}}: they pass INPUT, not DOCKER-USER or FORWARD.',
     },
     schema: null,
     defaultOptions: {},
-    requiresEngine: false,
+    requiresEngine: true,
   },
   create(context) {
-    const { host, snapshot, engine } = context;
-    /**
-     * An IPv6 client's connection to the proxied port and its trace; null when the engine shows
-     * INPUT stopping it (then the relay is filtered after all). Without a host IPv6 address the
-     * claim stays possible.
-     */
-    const relayProof = (port: number, protocol: 'tcp' | 'udp' | 'sctp') => {
-      const local = engine?.localAddresses('ipv6') ?? [];
-      const destination = hostAddressFor(host, 'ipv6', '::', local);
-      if (engine === null || !local.includes(destination))
-        return { certainty: 'possible' as const };
-      const witness = newConnection(
-        'ipv6',
-        protocol,
-        remoteClient('ipv6', host),
-        destination,
-        port,
-        externalInterfaces(host, 'ipv6')[0] ?? 'eth0',
-      );
-      const trace = engine.trace(witness);
-      if (trace === null) return { witness, certainty: 'possible' as const };
-      if (trace.verdict !== 'accepted' || trace.delivery?.kind !== 'local') return null;
-      return { witness, trace: trace.steps, certainty: trace.certainty };
-    };
+    const { host, snapshot } = context;
     return {
       end() {
         if (!host.daemon.iptables.value) return;
         const v6 = v6Containers(host.containers);
-        const ipv6File = snapshot.files.find((f) => f.role === 'ip6tables');
         const haveV6Dump = snapshot.ipv6 !== null;
         const programs = dockerProgramsIpv6(snapshot);
         if (v6.length > 0 && (!programs || !haveV6Dump)) {
@@ -90,67 +96,64 @@ export default defineRule<MessageIds, object>({
             severity: policy === 'DROP' ? 'warning' : 'error',
           });
         }
-        const v4User = chainIn(snapshot.ipv4, 'filter', 'DOCKER-USER');
-        const v4Rules = (v4User?.rules ?? []).filter(
-          (r) => !(r.target?.kind === 'RETURN' && effectiveOptions(r).length === 0),
+        const byName = new Map(host.containers.map((c) => [c.name, c]));
+        const ipv4 = context.exposures.filter(
+          (e) => e.family === 'ipv4' && e.target.kind === 'container',
         );
-        const v6Published = v6.flatMap((c) =>
-          c.published
-            .filter((p) => p.hostPort !== null && (p.hostIp === '::' || p.hostIp.includes(':')))
-            .map((p) => `${c.name} [${p.hostIp}]:${p.hostPort ?? ''}`),
-        );
-        if (haveV6Dump && programs && v4Rules.length > 0 && v6Published.length > 0) {
-          const v6User = chainIn(snapshot.ipv6, 'filter', 'DOCKER-USER');
-          const v6Rules = (v6User?.rules ?? []).filter(
-            (r) => !(r.target?.kind === 'RETURN' && effectiveOptions(r).length === 0),
-          );
-          if (v6User === undefined || v6Rules.length === 0) {
-            const forward = chainIn(snapshot.ipv6, 'filter', 'FORWARD');
-            const node = v6User ??
-              forward ?? {
-                location: { file: ipv6File?.path ?? 'ip6tables-save.txt', line: 1, column: 1 },
-              };
-            context.report({
-              messageId: 'userChainGap',
-              data: {
-                v4count: v4Rules.length,
-                gap: v6User === undefined ? 'has no DOCKER-USER chain' : 'has an empty DOCKER-USER',
-                ports: v6Published.join(', '),
-              },
-              node,
-              object: { table: 'filter', chain: 'DOCKER-USER' },
-            });
-          }
-        }
-        // IPv6 → IPv4 relay: docker-proxy on [::]:P for a container without an IPv6 address.
-        if (!host.daemon.userlandProxy.value) return;
-        for (const c of host.containers) {
-          if (!c.running || c.endpoints.some((e) => e.ipv6 !== null)) continue;
-          for (const p of c.published) {
-            if (
-              p.hostPort === null ||
-              !(p.hostIp === '::' || (p.hostIp.includes(':') && isWildcard(p.hostIp)))
-            )
-              continue;
-            const target = c.endpoints.find((e) => e.ipv4 !== null)?.ipv4;
-            if (target === undefined || target === null) continue;
-            const listener = host.listeners.find(
-              (l) =>
-                l.port === p.hostPort &&
-                l.protocol === p.protocol &&
-                (l.address === '::' || l.address === '*'),
-            );
-            const proof = relayProof(p.hostPort, p.protocol);
-            if (proof === null) continue;
+        for (const e of context.exposures) {
+          if (e.family !== 'ipv6' || e.target.kind !== 'container' || e.target.name === null)
+            continue;
+          const c = byName.get(e.target.name);
+          if (c === undefined || !c.running) continue;
+          const v6Share = widest(e.reachableFrom, 'ipv6');
+          if (v6Share < RESTRICTED) continue;
+          const evidence = {
+            node: c,
+            object: exposureObject(e),
+            witness: e.witness,
+            trace: e.trace,
+            certainty: e.certainty,
+          };
+          if (e.target.proxiedBy !== null) {
+            if (c.endpoints.some((x) => x.ipv6 !== null)) continue;
             context.report({
               messageId: 'proxied',
-              data: { port: p.hostPort, container: c.name, target: `${target}:${p.containerPort}` },
-              node: listener ?? p,
-              object: { container: c.name, port: p.hostPort, protocol: p.protocol, address: '::' },
+              data: {
+                port: portsText(e.ports),
+                protocol: e.protocol,
+                container: c.name,
+                target: `${e.target.addresses.join(', ')}:${portsText(e.target.ports)}`,
+                v6: fromText(e, 'ipv6'),
+              },
               severity: 'note',
-              ...proof,
+              ...evidence,
             });
+            continue;
           }
+          // the same container ports over IPv4, however they get there
+          const twins = ipv4.filter(
+            (x) =>
+              x.target.name === c.name &&
+              x.protocol === e.protocol &&
+              portsOverlap(x.target.ports, e.target.ports),
+          );
+          if (twins.length === 0 && !publishedForIpv4(c, e.protocol, e)) continue;
+          const v4Share = Math.max(0, ...twins.map((x) => widest(x.reachableFrom, 'ipv4')));
+          if (v4Share >= RESTRICTED) continue;
+          context.report({
+            messageId: 'wider',
+            data: {
+              container: c.name,
+              ports: portsText(e.target.ports),
+              protocol: e.protocol,
+              v6: fromText(e, 'ipv6'),
+              v4:
+                twins.length === 0
+                  ? 'from no address'
+                  : `only ${twins.map((x) => fromText(x, 'ipv4')).join('; ')}`,
+            },
+            ...evidence,
+          });
         }
       },
     };

@@ -52,6 +52,17 @@ function rangeToCidrs(r: Range, family: Family): string[] {
   return out;
 }
 
+/** The share of the family's address space the list covers, from 0 to 1 (overlaps counted once). */
+export function addressShare(cidrs: readonly string[], family: Family): number {
+  const total = 1n << BigInt(WIDTH[family]);
+  let outside = 0n;
+  for (const c of complement(cidrs, family)) {
+    const r = toRange(c, family);
+    if (r !== null) outside += r.to - r.from + 1n;
+  }
+  return Number(((total - outside) * 1_000_000n) / total) / 1_000_000;
+}
+
 /** The addresses of the family not in the list, as CIDRs (single addresses bare). */
 export function complement(cidrs: readonly string[], family: Family): string[] {
   const ranges = cidrs
