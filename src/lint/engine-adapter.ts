@@ -3,10 +3,10 @@
  * file knows the engine's query shapes; rules ask their questions through the port.
  */
 import type { NetworkContext } from '../engine/context.ts';
-import type { Engine, PacketSet, RuleReach as EngineRuleReach } from '../engine/types.ts';
+import type { Engine, RuleReach as EngineRuleReach } from '../engine/types.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Packet, Trace } from '../model/trace.ts';
-import type { LintEngine, RuleReach, SourceReach } from './engine.ts';
+import type { LintEngine, RuleReach } from './engine.ts';
 
 export function adaptEngines(
   engines: readonly { readonly engine: Engine; readonly context: NetworkContext }[],
@@ -42,49 +42,6 @@ export function adaptEngines(
       const trace = byFamily.get(packet.family)?.trace(packet) ?? null;
       traceCache.set(key, trace);
       return trace;
-    },
-    sourcesReaching(family, interfaces, queries): SourceReach[][] | null {
-      const engine = byFamily.get(family);
-      if (engine === undefined) return null;
-      const out: SourceReach[][] = queries.map(() => []);
-      if (queries.length === 0) return out;
-      const protocols = [...new Set(queries.map((q) => q.protocol))];
-      const destinations = [...new Set(queries.map((q) => q.destination))];
-      const ports = [...new Set(queries.map((q) => q.port))].map((p) => ({ from: p, to: p }));
-      for (const iface of interfaces) {
-        // One pass for the whole batch, then each question is a restriction of its result.
-        const result = engine.reach({
-          ingress: [iface],
-          packets: {
-            protocols,
-            originalDestinations: destinations,
-            originalDestinationPorts: ports,
-          },
-        });
-        queries.forEach((q, i) => {
-          const own = {
-            protocols: [q.protocol],
-            originalDestinations: [q.destination],
-            originalDestinationPorts: [{ from: q.port, to: q.port }],
-          };
-          let certainSet: PacketSet | null = null;
-          let possibleSet: PacketSet | null = null;
-          for (const t of q.targets) {
-            const got = result.deliveredTo({ ...t, protocol: q.protocol });
-            const c = got.certain.and(own);
-            const p = got.possible.and(own);
-            certainSet = certainSet === null ? c : certainSet.or(c);
-            possibleSet = possibleSet === null ? p : possibleSet.or(p);
-          }
-          if (certainSet === null || possibleSet === null) return;
-          const certain = certainSet.sources();
-          const possible = possibleSet.minus(certainSet).sources();
-          if (certain.length > 0 || possible.length > 0) {
-            out[i]?.push({ interface: iface, certain, possible });
-          }
-        });
-      }
-      return out;
     },
     ruleReach(family, table, chain, index): RuleReach | null {
       const engine = byFamily.get(family);
