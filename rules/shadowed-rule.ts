@@ -158,7 +158,8 @@ export default defineRule<MessageIds, Options>({
             if (!silentSaid.has(key)) {
               silentSaid.add(key);
               context.limited(
-                `${ruleset.file}: no packet reaches ${r.silentHooks.join(', ')} on this host (${silenceCause(context.snapshot, ruleset.family)}), so its rules are reached by none; they were not checked for shadowing.`,
+                `no packet reaches ${r.silentHooks.join(', ')} on this host (${silenceCause(context.snapshot, ruleset.family)}), so the rules of ${ruleset.file} on that path are reached by none; they were not checked for shadowing.`,
+                chain.location,
               );
             }
             continue;

@@ -74,8 +74,11 @@ interface BaseContext<MessageIds extends string, Options extends object> {
   /** The rule's options, defaults merged with the config's. */
   readonly options: Options;
   report(descriptor: ReportDescriptor<MessageIds>): void;
-  /** Says that part of the rule's check was not made (and why): a note diagnostic, never silence. */
-  limited(message: string): void;
+  /**
+   * Says that part of the rule's check was not made (and why): a note diagnostic, never silence.
+   * Located at `location` when given (the chain or file it is about), else at the snapshot.
+   */
+  limited(message: string, location?: SourceLocation): void;
 }
 
 /** What a rule that requires the engine is given besides the model. */

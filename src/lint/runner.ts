@@ -8,7 +8,7 @@
  * neither a report nor memory, and the exit code still sees the worst.
  */
 import type { Exposure, Finding } from '../model/audit.ts';
-import type { Diagnostic, Severity } from '../model/diagnostic.ts';
+import type { Diagnostic, Severity, SourceLocation } from '../model/diagnostic.ts';
 import type { Certainty } from '../model/trace.ts';
 import { diagnostic, fileLocation } from '../model/diagnostic.ts';
 import type { Snapshot } from '../model/snapshot.ts';
@@ -155,9 +155,14 @@ export function runRules(
         host: snapshot.host,
         options,
         report,
-        limited(message: string) {
+        limited(message: string, location?: SourceLocation) {
           diagnostics.push(
-            diagnostic('rule-limited', 'note', `Rule '${id}': ${message}`, fileLocation(anchor)),
+            diagnostic(
+              'rule-limited',
+              'note',
+              `Rule '${id}': ${message}`,
+              location ?? fileLocation(anchor),
+            ),
           );
         },
       };
