@@ -8,7 +8,7 @@
  */
 import { isLoopback, isWildcard } from '../src/docker/bindings.ts';
 import { dockerBridges } from '../src/docker/topology.ts';
-import { exposureObject } from '../src/analysis/exposure-object.ts';
+import { exposureLocation, exposureObject } from '../src/analysis/exposure-object.ts';
 import { interfaceText, isEveryPort, portsText } from '../src/analysis/exposure-text.ts';
 import { subtractPorts } from '../src/analysis/exposures.ts';
 import type { Exposure } from '../src/model/audit.ts';
@@ -75,7 +75,7 @@ function restrictedPorts(
     });
 }
 
-export default defineRule<MessageIds, object>({
+export default defineRule<MessageIds, object, true>({
   meta: {
     id: 'direct-container-access',
     type: 'problem',
@@ -214,7 +214,7 @@ export default defineRule<MessageIds, object>({
               what: every ? `any ${e.protocol} port` : `ports ${portsText(e.ports)}/${e.protocol}`,
               why: reason(snapshot, ruleset, network, e.family),
             },
-            node: { location: locationOf(e, snapshot) },
+            node: { location: exposureLocation(e, snapshot) },
             object: exposureObject(e),
             ...evidence(e),
           });
@@ -223,20 +223,3 @@ export default defineRule<MessageIds, object>({
     };
   },
 });
-
-/** The ACCEPT that lets it through, else the ruleset file. */
-function locationOf(
-  e: Exposure,
-  snapshot: Snapshot,
-): { file: string; line: number; column: number } {
-  const step = e.trace
-    .filter((s) => s.file !== null && s.line !== null && s.action.startsWith('ACCEPT'))
-    .pop();
-  if (step !== undefined && step.file !== null && step.line !== null)
-    return { file: step.file, line: step.line, column: 1 };
-  const file =
-    (e.family === 'ipv4' ? snapshot.ipv4?.file : snapshot.ipv6?.file) ??
-    snapshot.nft?.file ??
-    'snapshot';
-  return { file, line: 1, column: 1 };
-}

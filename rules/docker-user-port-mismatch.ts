@@ -42,7 +42,7 @@ function isForwardedPublish(e: Exposure): boolean {
   return e.kind === 'published' && e.target.outInterface !== null;
 }
 
-export default defineRule<MessageIds, object>({
+export default defineRule<MessageIds, object, true>({
   meta: {
     id: 'docker-user-port-mismatch',
     type: 'problem',

@@ -5,7 +5,11 @@
  * errors, ports meant to be public and ports with nothing listening are notes, the rest follow
  * the rule severity. Forwarding straight to containers is direct-container-access's.
  */
-import { exposureObject, reachesService } from '../src/analysis/exposure-object.ts';
+import {
+  exposureLocation,
+  exposureObject,
+  reachesService,
+} from '../src/analysis/exposure-object.ts';
 import {
   destinationText,
   interfaceText,
@@ -98,7 +102,7 @@ export default defineRule<MessageIds, Options, true>({
             (sent === null ? null : (SENSITIVE[sent] ?? (extra.has(sent) ? `port ${sent}` : null)));
           const isPublic = sent !== null && publicPorts.has(sent);
           const common = {
-            node: { location: locationOf(e, context.snapshot) },
+            node: { location: exposureLocation(e, context.snapshot) },
             object: exposureObject(e),
             witness: e.witness,
             trace: e.trace,
@@ -156,26 +160,3 @@ export default defineRule<MessageIds, Options, true>({
     };
   },
 });
-
-/** The DNAT or ACCEPT step of the trace locates the finding; else the ruleset file. */
-function locationOf(
-  e: Exposure,
-  snapshot: {
-    readonly ipv4: { readonly file: string } | null;
-    readonly ipv6: { readonly file: string } | null;
-  },
-): { file: string; line: number; column: number } {
-  const located = e.trace.filter((s) => s.file !== null && s.line !== null);
-  const step =
-    located.find((s) => s.action.startsWith('DNAT')) ??
-    located.find((s) => s.rule !== null && s.action.startsWith('ACCEPT')) ??
-    located[located.length - 1];
-  if (step !== undefined && step.file !== null && step.line !== null)
-    return { file: step.file, line: step.line, column: 1 };
-  const file =
-    (e.family === 'ipv4' ? snapshot.ipv4?.file : snapshot.ipv6?.file) ??
-    snapshot.ipv4?.file ??
-    snapshot.ipv6?.file ??
-    'snapshot';
-  return { file, line: 1, column: 1 };
-}

@@ -10,6 +10,7 @@ import dockerRuleDrift from './docker-rule-drift.ts';
 import dockerUserIneffective from './docker-user-ineffective.ts';
 import dockerUserPortMismatch from './docker-user-port-mismatch.ts';
 import exposedPort from './exposed-port.ts';
+import exposurePolicy from './exposure-policy.ts';
 import hostNetworkConflict from './host-network-conflict.ts';
 import inputRuleBypassed from './input-rule-bypassed.ts';
 import ipv6Unfiltered from './ipv6-unfiltered.ts';
@@ -23,6 +24,7 @@ export const RULES = {
   'docker-user-ineffective': dockerUserIneffective,
   'docker-user-port-mismatch': dockerUserPortMismatch,
   'exposed-port': exposedPort,
+  'exposure-policy': exposurePolicy,
   'host-network-conflict': hostNetworkConflict,
   'input-rule-bypassed': inputRuleBypassed,
   'ipv6-unfiltered': ipv6Unfiltered,

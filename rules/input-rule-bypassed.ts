@@ -29,7 +29,7 @@ function isForwardedPublish(e: Exposure): boolean {
   return e.kind === 'published' && e.target.outInterface !== null && e.toHost !== false;
 }
 
-export default defineRule<MessageIds, object>({
+export default defineRule<MessageIds, object, true>({
   meta: {
     id: 'input-rule-bypassed',
     type: 'problem',

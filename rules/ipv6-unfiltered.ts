@@ -48,7 +48,7 @@ function publishedForIpv4(c: Container, protocol: string, e: Exposure): boolean 
   );
 }
 
-export default defineRule<MessageIds, object>({
+export default defineRule<MessageIds, object, true>({
   meta: {
     id: 'ipv6-unfiltered',
     type: 'problem',

@@ -3,6 +3,8 @@
  * across runs (no line numbers, no witness), the same for every rule that reports on it.
  */
 import type { Exposure, FindingObject } from '../model/audit.ts';
+import type { SourceLocation } from '../model/diagnostic.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 import { portCount, portsText, singlePort } from './exposure-text.ts';
 
 /** Opened ports up to this many read as services; wider ranges are the host firewall's stance. */
@@ -33,4 +35,25 @@ export function exposureObject(e: Exposure): FindingObject {
         : '::'
       : `${e.destinations.join(',')}${port === null ? ` ports ${portsText(e.ports)}` : ''}`,
   };
+}
+
+/** The DNAT or ACCEPT step of an exposure's trace locates a finding about it; else its ruleset. */
+export function exposureLocation(
+  e: Exposure,
+  snapshot: Pick<Snapshot, 'ipv4' | 'ipv6' | 'nft'>,
+): SourceLocation {
+  const located = e.trace.filter((s) => s.file !== null && s.line !== null);
+  const step =
+    located.find((s) => s.action.startsWith('DNAT')) ??
+    located.find((s) => s.rule !== null && s.action.startsWith('ACCEPT')) ??
+    located[located.length - 1];
+  if (step !== undefined && step.file !== null && step.line !== null)
+    return { file: step.file, line: step.line, column: 1 };
+  const file =
+    (e.family === 'ipv4' ? snapshot.ipv4?.file : snapshot.ipv6?.file) ??
+    snapshot.ipv4?.file ??
+    snapshot.ipv6?.file ??
+    snapshot.nft?.file ??
+    'snapshot';
+  return { file, line: 1, column: 1 };
 }

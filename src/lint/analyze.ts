@@ -1,6 +1,6 @@
 /**
  * `analyze(snapshot, config, { rules })`: the one entry point of an audit (the CLI and the terminal UI both
- * call it). Builds the engine, computes exposures, runs the rules, applies the policy, ignores
+ * call it). Builds the engine, computes exposures, runs the rules, ignores
  * and baseline, and returns the AuditResult in a deterministic order. Never throws: anything
  * that goes wrong becomes a diagnostic in the result.
  */
@@ -9,7 +9,6 @@ import type { AuditResult, ContextFact, Exposure, Finding } from '../model/audit
 import type { Diagnostic, Severity } from '../model/diagnostic.ts';
 import { compareDiagnostics, diagnostic, fileLocation } from '../model/diagnostic.ts';
 import type { Snapshot } from '../model/snapshot.ts';
-import type { Packet } from '../model/trace.ts';
 import type { Baseline } from './baseline.ts';
 import { applyBaseline } from './baseline.ts';
 import type { ResolvedConfig } from './config-types.ts';
@@ -18,7 +17,6 @@ import { computeExposures } from '../analysis/exposures.ts';
 import { lintEngineOf } from './default-engine.ts';
 import type { LintEngine } from './engine.ts';
 import { applyIgnores } from './ignores.ts';
-import { evaluatePolicy } from './policy.ts';
 import type { RuleModule } from './rule.ts';
 import { compareFindings, runRules, severityRank } from './runner.ts';
 
@@ -186,10 +184,6 @@ function analyzeOrThrow(
     ruleCount = run.ran.length;
     for (const d of run.diagnostics) diagnostics.push(d);
     findings = run.findings;
-    if (config.policy !== null) {
-      const trace = engine === null ? undefined : (p: Packet) => engine.trace(p);
-      findings.push(...evaluatePolicy(exposures, config.policy, trace));
-    }
     const today = options.today ?? new Date().toISOString().slice(0, 10);
     const ignored = applyIgnores(findings, config.ignores, today);
     findings = ignored.findings;

@@ -1,6 +1,5 @@
-/** The resolved `.dockwall.yaml`: plain data the runner, ignores, baseline and policy read. */
+/** The resolved `.dockwall.yaml`: plain data the runner, ignores and baseline read. */
 import type { Severity, SourceLocation } from '../model/diagnostic.ts';
-import type { PortRange } from '../model/ruleset.ts';
 
 export type FailOn = Severity | 'never';
 
@@ -24,36 +23,11 @@ export interface Ignore {
   readonly location: SourceLocation;
 }
 
-export interface PolicyTarget {
-  readonly kind: 'container' | 'host';
-  /** Container name (for `container`); absent = any container. */
-  readonly name?: string;
-}
-
-export interface PolicyAllow {
-  readonly protocol: 'tcp' | 'udp' | 'sctp' | null;
-  readonly ports: PortRange | null;
-  /** Sources the exposure may be reachable from; empty = any. */
-  readonly fromCidrs: readonly string[];
-  /** Ingress interfaces the exposure may be reachable through; empty = any. */
-  readonly fromInterfaces: readonly string[];
-  readonly to: PolicyTarget | null;
-  /** Short text for messages (`tcp/443 from 0.0.0.0/0 to container web`). */
-  readonly description: string;
-  readonly location: SourceLocation;
-}
-
-export interface Policy {
-  readonly allow: readonly PolicyAllow[];
-  readonly location: SourceLocation;
-}
-
 export interface ResolvedConfig {
   /** The config file read, or null for the built-in defaults. */
   readonly file: string | null;
   readonly rules: Readonly<Record<string, RuleSetting>>;
   readonly ignores: readonly Ignore[];
-  readonly policy: Policy | null;
   readonly failOn: FailOn | null;
 }
 
@@ -61,6 +35,5 @@ export const DEFAULT_CONFIG: ResolvedConfig = {
   file: null,
   rules: {},
   ignores: [],
-  policy: null,
   failOn: null,
 };

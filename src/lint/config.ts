@@ -10,15 +10,8 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Diagnostic, Severity, SourceLocation } from '../model/diagnostic.ts';
 import { diagnostic, fileLocation } from '../model/diagnostic.ts';
 import type { PortRange } from '../model/ruleset.ts';
-import type {
-  FailOn,
-  Ignore,
-  Policy,
-  PolicyAllow,
-  PolicyTarget,
-  ResolvedConfig,
-  RuleSetting,
-} from './config-types.ts';
+import type { Policy, PolicyAllow, PolicyTarget } from '../model/exposure-policy.ts';
+import type { FailOn, Ignore, ResolvedConfig, RuleSetting } from './config-types.ts';
 import { validateOptions } from './options.ts';
 import type { RuleModule } from './rule.ts';
 
@@ -28,6 +21,8 @@ export interface ConfigLoad {
 }
 
 const SEVERITIES: readonly string[] = ['error', 'warning', 'note'];
+/** The rule the top-level `policy:` configures. */
+export const POLICY_RULE = 'exposure-policy';
 const PROTOCOLS: readonly string[] = ['tcp', 'udp', 'sctp'];
 
 class Reader {
@@ -412,7 +407,30 @@ export function parseConfig(
       }
     }
   }
-  return { config: { file, rules, ignores, policy, failOn }, diagnostics: r.diagnostics };
+  if (policy !== null) {
+    // the policy is the options of the rule that checks it
+    if (registry[POLICY_RULE] === undefined) {
+      r.diagnostics.push(
+        diagnostic(
+          'invalid-config',
+          'error',
+          `'policy' needs the rule '${POLICY_RULE}', which is not among the rules run`,
+          policy.location,
+        ),
+      );
+    } else {
+      const setting = rules[POLICY_RULE];
+      rules = {
+        ...rules,
+        [POLICY_RULE]: {
+          severity: setting?.severity ?? null,
+          options: { policy },
+          location: setting?.location ?? policy.location,
+        },
+      };
+    }
+  }
+  return { config: { file, rules, ignores, failOn }, diagnostics: r.diagnostics };
 }
 
 /** Reads and parses a config file; an unreadable file is an error diagnostic, never a throw. */
@@ -426,7 +444,7 @@ export async function loadConfig(
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     return {
-      config: { file: path, rules: {}, ignores: [], policy: null, failOn: null },
+      config: { file: path, rules: {}, ignores: [], failOn: null },
       diagnostics: [
         diagnostic('invalid-config', 'error', `cannot read config: ${reason}`, fileLocation(path)),
       ],

@@ -7,7 +7,6 @@ import type { AuditResult, Finding } from '../model/audit.ts';
 import type { Diagnostic, Severity, SourceLocation } from '../model/diagnostic.ts';
 import type { RuleModule } from '../lint/rule.ts';
 import { fingerprint } from '../lint/fingerprint.ts';
-import { POLICY_STALE, POLICY_VIOLATION } from '../lint/policy.ts';
 import { safeJson } from '../model/safe-text.ts';
 import { describePacket, describeStep } from './describe.ts';
 
@@ -67,24 +66,6 @@ function ruleEntries(
         tags: ['security', 'firewall', meta.type],
       };
     });
-  out.push(
-    {
-      id: POLICY_VIOLATION,
-      description: 'A reachable exposure that the configured policy does not allow',
-      level: 'error',
-      helpUri: `${INFO_URI}/blob/main/docs/config.md#policy`,
-      help: 'Close the exposure, or add it to policy.allow in .dockwall.yaml if it is intended.',
-      tags: ['security', 'firewall', 'policy'],
-    },
-    {
-      id: POLICY_STALE,
-      description: 'An allowed exposure in the policy that nothing matches any more',
-      level: 'warning',
-      helpUri: `${INFO_URI}/blob/main/docs/config.md#policy`,
-      help: 'Remove the entry from policy.allow, or check that the service still runs.',
-      tags: ['firewall', 'policy'],
-    },
-  );
   const known = new Set(out.map((r) => r.id));
   const codes = [...new Set(result.diagnostics.map((d) => d.code))].sort();
   for (const code of codes) {

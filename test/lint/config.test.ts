@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
 import { parseConfig } from '../../src/lint/config.ts';
 import type { RuleModule } from '../../src/lint/rule.ts';
+import type { Policy } from '../../src/model/exposure-policy.ts';
 
 const rules = RULES as Readonly<Record<string, RuleModule>>;
 const parse = (text: string) => parseConfig(text, '.dockwall.yaml', rules);
@@ -46,7 +47,8 @@ policy:
       expires: '2027-03-01',
       location: { line: 9, column: 5 },
     });
-    expect(config.policy?.allow[0]).toMatchObject({
+    const policy = config.rules['exposure-policy']?.options?.['policy'] as Policy | undefined;
+    expect(policy?.allow[0]).toMatchObject({
       protocol: 'tcp',
       ports: { from: 8000, to: 8010 },
       fromCidrs: ['10.0.0.0/8'],

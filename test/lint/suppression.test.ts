@@ -1,4 +1,4 @@
-/** Ignores, baselines and the policy over plain findings and exposures. */
+/** Ignores and baselines over plain findings. */
 import { describe, expect, it } from 'vitest';
 import {
   applyBaseline,
@@ -6,11 +6,10 @@ import {
   parseBaseline,
   serializeBaseline,
 } from '../../src/lint/baseline.ts';
-import type { Ignore, Policy } from '../../src/lint/config-types.ts';
+import type { Ignore } from '../../src/lint/config-types.ts';
 import { fingerprint } from '../../src/lint/fingerprint.ts';
 import { applyIgnores } from '../../src/lint/ignores.ts';
-import { cidrWithin, evaluatePolicy } from '../../src/lint/policy.ts';
-import type { Exposure, Finding } from '../../src/model/audit.ts';
+import type { Finding } from '../../src/model/audit.ts';
 
 const at = (line: number) => ({ file: 'iptables-save.txt', line, column: 1 });
 
@@ -108,96 +107,5 @@ describe('baseline', () => {
       'invalid-baseline',
     );
     expect(parseBaseline('not json', 'b.json').baseline).toBeNull();
-  });
-});
-
-describe('policy', () => {
-  const exposure: Exposure = {
-    id: 'ipv4/tcp/host:8080→container:web:80',
-    family: 'ipv4',
-    protocol: 'tcp',
-    kind: 'published',
-    toHost: true,
-    destinations: ['198.51.100.1/32'],
-    anyHostAddress: true,
-    ports: [{ from: 8080, to: 8080 }],
-    target: {
-      kind: 'container',
-      name: 'web',
-      addresses: ['172.17.0.2/32'],
-      ports: [{ from: 80, to: 80 }],
-      outInterface: 'docker0',
-      network: 'bridge',
-      listening: null,
-      proxiedBy: null,
-      namedFrom: 'containers.json',
-    },
-    reachableFrom: [{ interface: 'eth0', sources: ['10.1.0.0/16', '203.0.113.0/24'] }],
-    certainty: 'certain',
-    assumptions: [],
-    witness: {
-      family: 'ipv4',
-      protocol: 'tcp',
-      source: '203.0.113.10',
-      sourcePort: 40000,
-      destination: '198.51.100.1',
-      destinationPort: 8080,
-      inInterface: 'eth0',
-      state: 'NEW',
-      mark: 0,
-    },
-    trace: [],
-  };
-  const policy = (from: string[]): Policy => ({
-    location: at(1),
-    allow: [
-      {
-        protocol: 'tcp',
-        ports: { from: 8080, to: 8080 },
-        fromCidrs: from.filter((f) => f.includes('/')),
-        fromInterfaces: from.filter((f) => !f.includes('/')),
-        to: { kind: 'container', name: 'web' },
-        description: 'tcp/8080',
-        location: at(2),
-      },
-    ],
-  });
-
-  it('CIDR containment', () => {
-    expect(cidrWithin('10.1.0.0/16', '10.0.0.0/8')).toBe(true);
-    expect(cidrWithin('10.0.0.0/8', '10.1.0.0/16')).toBe(false);
-    expect(cidrWithin('2001:db8::/48', '2001:db8::/32')).toBe(true);
-    expect(cidrWithin('10.0.0.0/8', '::/0')).toBe(false);
-  });
-
-  it('is silent when every reachable source is allowed', () => {
-    expect(evaluatePolicy([exposure], policy(['10.0.0.0/8', '203.0.113.0/24']))).toEqual([]);
-    expect(evaluatePolicy([exposure], policy(['eth0']))).toEqual([]);
-  });
-
-  it('reports the sources the policy does not allow, with the witness', () => {
-    const [v] = evaluatePolicy([exposure], policy(['10.0.0.0/8']));
-    expect(v?.ruleId).toBe('policy-violation');
-    expect(v?.severity).toBe('error');
-    expect(v?.message).toContain('203.0.113.0/24 via eth0');
-    expect(v?.message).not.toContain('10.1.0.0/16');
-    expect(v?.witness?.source).toBe('203.0.113.10');
-  });
-
-  it("shows a witness the policy forbids, re-traced, when the exposure's own witness is allowed", () => {
-    const allowedWitness = { ...exposure, witness: { ...exposure.witness, source: '10.1.0.5' } };
-    const traced: string[] = [];
-    const [v] = evaluatePolicy([allowedWitness], policy(['10.0.0.0/8']), (p) => {
-      traced.push(p.source);
-      return null;
-    });
-    expect(v?.witness?.source).toBe('203.0.113.0');
-    expect(traced).toEqual(['203.0.113.0']);
-  });
-
-  it('reports an allowed exposure that nothing matches any more', () => {
-    const [stale] = evaluatePolicy([], policy(['10.0.0.0/8']));
-    expect(stale?.ruleId).toBe('policy-stale-allow');
-    expect(stale?.location.line).toBe(2);
   });
 });

@@ -114,12 +114,15 @@ describe('JSON report', () => {
     );
     // 8080 is allowed only from 192.0.2.0/24 but reachable from everywhere: a violation.
     const violation = withConfig.findings.find(
-      (f) => f.ruleId === 'policy-violation' && f.object.port === 8080,
+      (f) => f.ruleId === 'exposure-policy' && f.object.port === 8080,
     );
     expect(violation?.severity).toBe('error');
     expect(violation?.witness?.destinationPort).toBe(8080);
     // 443 to the host is allowed but nothing serves it any more.
-    const stale = withConfig.findings.find((f) => f.ruleId === 'policy-stale-allow');
+    const stale = withConfig.findings.find(
+      (f) => f.ruleId === 'exposure-policy' && f.message.includes('no longer reachable'),
+    );
+    expect(stale?.severity).toBe('warning');
     expect(stale?.location).toMatchObject({ file: '.dockwall.yaml', line: 14 });
   });
 });

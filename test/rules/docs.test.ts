@@ -13,7 +13,7 @@ import { validateOptions } from '../../src/lint/options.ts';
 import type { RuleModule } from '../../src/lint/rule.ts';
 import { ruleDocsUrl } from '../../src/lint/rule.ts';
 import type { SnapshotFileRole } from '../../src/model/snapshot.ts';
-import { repoRoot, ruleCases, runRule } from './tester.ts';
+import { CASE_CONFIG, configOptions, repoRoot, ruleCases, runRule } from './tester.ts';
 
 const rules = RULES as Readonly<Record<string, RuleModule>>;
 const ids = Object.keys(rules).sort();
@@ -114,12 +114,15 @@ for (const id of ids) {
         const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-doc-'));
         const file = path.join(dir, ex.file);
         writeFileSync(file, ex.text);
+        // an example config configures the rule; any other file replaces the snapshot's
+        const isConfig = ex.file === CASE_CONFIG;
         const snapshot = await loadSnapshot({
           directory: path.join(repoRoot, ex.base),
-          files: { [roleOf(ex.file)]: file },
+          ...(isConfig ? {} : { files: { [roleOf(ex.file)]: file } }),
         });
         expect(snapshot.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-        const reports = runRule(rule, snapshot).map((r) => `${r.messageId}: ${r.message}`);
+        const options = isConfig ? configOptions(id, file) : {};
+        const reports = runRule(rule, snapshot, options).map((r) => `${r.messageId}: ${r.message}`);
         if (ex.kind === 'incorrect') expect(reports.length).toBeGreaterThan(0);
         else expect(reports).toEqual([]);
       });

@@ -9,8 +9,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SnapshotInput } from '../../src/ingest/snapshot.ts';
 import { loadSnapshot, SNAPSHOT_FILE_NAMES } from '../../src/ingest/snapshot.ts';
+import { RULES } from '../../rules/index.ts';
 import { computeExposures } from '../../src/analysis/exposures.ts';
 import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
+import { parseConfig } from '../../src/lint/config.ts';
 import { createLintEngine } from '../../src/lint/default-engine.ts';
 import type { ReportDescriptor, RuleModule } from '../../src/lint/rule.ts';
 import { runRules } from '../../src/lint/runner.ts';
@@ -90,6 +92,17 @@ export interface WantedReport {
   readonly related?: readonly number[];
 }
 
+/** A case's `.dockwall.yaml`: the options it gives the rule, read as the CLI reads them. */
+export const CASE_CONFIG = '.dockwall.yaml';
+
+export function configOptions(id: string, file: string): Record<string, unknown> {
+  if (!existsSync(file)) return {};
+  const { config, diagnostics } = parseConfig(readFileSync(file, 'utf8'), file, RULES);
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) throw new Error(`${file}: ${errors.map((d) => d.message).join('; ')}`);
+  return { ...config.rules[id]?.options };
+}
+
 export function ruleCases(id: string): RuleCase[] {
   const root = path.join(repoRoot, 'fixtures/rules', id);
   if (!existsSync(root)) return [];
@@ -108,7 +121,7 @@ export function ruleCases(id: string): RuleCase[] {
         dir,
         description: spec.description,
         base: spec.base ?? null,
-        options: spec.options ?? {},
+        options: { ...spec.options, ...configOptions(id, path.join(dir, CASE_CONFIG)) },
         reports: spec.reports,
       };
     })

@@ -1,0 +1,107 @@
+/**
+ * The exposure policy checked against the discovered exposures: which reachable sources of an
+ * exposure no allow entry admits, and which allow entries match no exposure any more. Pure
+ * answers; the `exposure-policy` rule reports them.
+ */
+import ipaddr from 'ipaddr.js';
+import type { Exposure } from '../model/audit.ts';
+import type { Policy, PolicyAllow } from '../model/exposure-policy.ts';
+import type { Family } from '../model/ruleset.ts';
+
+type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+function parseCidr(text: string): Cidr | null {
+  try {
+    if (text.includes('/')) return ipaddr.parseCIDR(text);
+    const addr = ipaddr.parse(text);
+    return [addr, addr.kind() === 'ipv4' ? 32 : 128];
+  } catch {
+    return null;
+  }
+}
+
+/** True when every address of `inner` is inside `outer` (same family). */
+export function cidrWithin(inner: string, outer: string): boolean {
+  const a = parseCidr(inner);
+  const b = parseCidr(outer);
+  if (a === null || b === null || a[0].kind() !== b[0].kind()) return false;
+  if (a[1] < b[1]) return false;
+  return a[0].match(b);
+}
+
+function familyOf(cidr: string): Family | null {
+  const c = parseCidr(cidr);
+  return c === null ? null : c[0].kind() === 'ipv4' ? 'ipv4' : 'ipv6';
+}
+
+/** Whether an allow entry is about this exposure (protocol, every port, target). */
+export function allowCovers(allow: PolicyAllow, e: Exposure): boolean {
+  if (allow.protocol !== null && allow.protocol !== e.protocol) return false;
+  const within = allow.ports;
+  if (within !== null && !e.ports.every((p) => p.from >= within.from && p.to <= within.to)) {
+    return false;
+  }
+  if (allow.to !== null) {
+    if (allow.to.kind !== e.target.kind) return false;
+    if (allow.to.name !== undefined && allow.to.name !== e.target.name) return false;
+  }
+  return true;
+}
+
+/** Sources of one ingress that the entry allows: by interface, or by CIDRs of the same family. */
+function sourceAllowed(allow: PolicyAllow, family: Family, iface: string, source: string): boolean {
+  if (allow.fromCidrs.length === 0 && allow.fromInterfaces.length === 0) return true;
+  if (allow.fromInterfaces.includes(iface)) return true;
+  return allow.fromCidrs.some((c) => familyOf(c) === family && cidrWithin(source, c));
+}
+
+/** The reachable (interface, source CIDR) pairs no allow entry covers. */
+export function disallowedSources(
+  e: Exposure,
+  policy: Policy,
+): { interface: string; source: string }[] {
+  const matching = policy.allow.filter((a) => allowCovers(a, e));
+  const out: { interface: string; source: string }[] = [];
+  for (const from of e.reachableFrom) {
+    for (const source of from.sources) {
+      if (!matching.some((a) => sourceAllowed(a, e.family, from.interface, source))) {
+        out.push({ interface: from.interface, source });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A source inside `cidr` (reaching through `iface`) that no allow entry for the exposure admits:
+ * the exposure's own witness source when it is one, else the first or last address of the
+ * prefix (one of them lies outside any allowed part of it). Null when none of them is.
+ */
+export function forbiddenSource(
+  e: Exposure,
+  policy: Policy,
+  iface: string,
+  cidr: string,
+): string | null {
+  const matching = policy.allow.filter((a) => allowCovers(a, e));
+  const parsed = parseCidr(cidr);
+  const candidates = [e.witness.source, cidr.split('/')[0] ?? cidr];
+  if (parsed !== null) {
+    const bytes = parsed[0].toByteArray();
+    const hostBits = bytes.length * 8 - parsed[1];
+    for (let i = bytes.length - 1, bits = hostBits; i >= 0 && bits > 0; i -= 1, bits -= 8) {
+      bytes[i] = (bytes[i] ?? 0) | (bits >= 8 ? 0xff : (1 << bits) - 1);
+    }
+    candidates.push(ipaddr.fromByteArray(bytes).toString());
+  }
+  return (
+    candidates.find(
+      (c) => cidrWithin(c, cidr) && !matching.some((a) => sourceAllowed(a, e.family, iface, c)),
+    ) ?? null
+  );
+}
+
+/** Allow entries that match no exposure: the policy has outlived the host. */
+export function staleAllows(exposures: readonly Exposure[], policy: Policy): PolicyAllow[] {
+  return policy.allow.filter((a) => !exposures.some((e) => allowCovers(a, e)));
+}

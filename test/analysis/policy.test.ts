@@ -1,0 +1,111 @@
+/** The exposure policy's answers over plain exposures (the rule's reports: its fixtures). */
+import { describe, expect, it } from 'vitest';
+import {
+  cidrWithin,
+  disallowedSources,
+  forbiddenSource,
+  staleAllows,
+} from '../../src/analysis/policy.ts';
+import type { Exposure } from '../../src/model/audit.ts';
+import type { Policy } from '../../src/model/exposure-policy.ts';
+
+const at = (line: number) => ({ file: '.dockwall.yaml', line, column: 1 });
+
+describe('exposure policy', () => {
+  const exposure: Exposure = {
+    id: 'ipv4/tcp/host:8080→container:web:80',
+    family: 'ipv4',
+    protocol: 'tcp',
+    kind: 'published',
+    toHost: true,
+    destinations: ['198.51.100.1/32'],
+    anyHostAddress: true,
+    ports: [{ from: 8080, to: 8080 }],
+    target: {
+      kind: 'container',
+      name: 'web',
+      addresses: ['172.17.0.2/32'],
+      ports: [{ from: 80, to: 80 }],
+      outInterface: 'docker0',
+      network: 'bridge',
+      listening: null,
+      proxiedBy: null,
+      namedFrom: 'containers.json',
+    },
+    reachableFrom: [{ interface: 'eth0', sources: ['10.1.0.0/16', '203.0.113.0/24'] }],
+    certainty: 'certain',
+    assumptions: [],
+    witness: {
+      family: 'ipv4',
+      protocol: 'tcp',
+      source: '203.0.113.10',
+      sourcePort: 40000,
+      destination: '198.51.100.1',
+      destinationPort: 8080,
+      inInterface: 'eth0',
+      state: 'NEW',
+      mark: 0,
+    },
+    trace: [],
+  };
+  const policy = (from: string[]): Policy => ({
+    location: at(1),
+    allow: [
+      {
+        protocol: 'tcp',
+        ports: { from: 8080, to: 8080 },
+        fromCidrs: from.filter((f) => f.includes('/')),
+        fromInterfaces: from.filter((f) => !f.includes('/')),
+        to: { kind: 'container', name: 'web' },
+        description: 'tcp/8080',
+        location: at(2),
+      },
+    ],
+  });
+
+  it('CIDR containment', () => {
+    expect(cidrWithin('10.1.0.0/16', '10.0.0.0/8')).toBe(true);
+    expect(cidrWithin('10.0.0.0/8', '10.1.0.0/16')).toBe(false);
+    expect(cidrWithin('2001:db8::/48', '2001:db8::/32')).toBe(true);
+    expect(cidrWithin('10.0.0.0/8', '::/0')).toBe(false);
+  });
+
+  it('is silent when every reachable source is allowed', () => {
+    expect(disallowedSources(exposure, policy(['10.0.0.0/8', '203.0.113.0/24']))).toEqual([]);
+    expect(disallowedSources(exposure, policy(['eth0']))).toEqual([]);
+  });
+
+  it('names the sources the policy does not allow, per ingress', () => {
+    expect(disallowedSources(exposure, policy(['10.0.0.0/8']))).toEqual([
+      { interface: 'eth0', source: '203.0.113.0/24' },
+    ]);
+    // an entry for another port or container does not cover it
+    const other = {
+      ...policy([]),
+      allow: [{ ...policy([]).allow[0]!, ports: { from: 443, to: 443 } }],
+    };
+    expect(disallowedSources(exposure, other).length).toBe(2);
+  });
+
+  it('picks a witness source the policy forbids', () => {
+    // the exposure's own witness (203.0.113.10) is forbidden: kept
+    expect(forbiddenSource(exposure, policy(['10.0.0.0/8']), 'eth0', '203.0.113.0/24')).toBe(
+      '203.0.113.10',
+    );
+    // an allowed witness is replaced by an address of the forbidden prefix
+    const allowedWitness = { ...exposure, witness: { ...exposure.witness, source: '10.1.0.5' } };
+    expect(forbiddenSource(allowedWitness, policy(['10.0.0.0/8']), 'eth0', '203.0.113.0/24')).toBe(
+      '203.0.113.0',
+    );
+    // the first address allowed, the last not
+    expect(
+      forbiddenSource(allowedWitness, policy(['203.0.113.0/25']), 'eth0', '203.0.113.0/24'),
+    ).toBe('203.0.113.255');
+  });
+
+  it('finds the allowed entries that match no exposure', () => {
+    expect(staleAllows([exposure], policy(['10.0.0.0/8']))).toEqual([]);
+    const [stale] = staleAllows([], policy(['10.0.0.0/8']));
+    expect(stale?.location.line).toBe(2);
+  });
+});
