@@ -105,10 +105,10 @@ export function sourcesText(from: readonly ReachableFrom[], max = 3): string {
   // interfaces that let the same sources through are said together
   const groups = new Map<string, { sources: string; interfaces: string[] }>();
   for (const f of from) {
+    // long lists are most often everything but a few prefixes: said as such
+    const family = f.sources.some((c) => c.includes(':')) ? 'ipv6' : 'ipv4';
     const sources =
-      f.sources.length > max
-        ? `${f.sources.slice(0, max).join(', ')}, +${f.sources.length - max}`
-        : f.sources.join(', ');
+      f.sources.length > max ? briefCidrs(f.sources, family, max) : f.sources.join(', ');
     const ports = f.sourcePorts === undefined ? '' : ` (source ports ${portsText(f.sourcePorts)})`;
     const key = `${sources}${ports}`;
     const g = groups.get(key) ?? { sources: key, interfaces: [] };

@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../lab/netns.ts';
 import {
   buildLab,
+  labSuffix,
   collectLabSnapshot,
   destroyLab,
   labCapability,
@@ -126,7 +127,7 @@ describe.skipIf(!ready)('kernel referee on planned snapshots (needs ../shared/ca
         expect([...recorded.keys()].filter((k) => !plannedKeys.has(k))).toEqual([]);
         totals.extra += plannedKeys.size - recorded.size;
 
-        const suffix = `p${(process.pid % 10000).toString(36)}${index.toString(36)}`;
+        const suffix = labSuffix('p', index);
         const lab = await buildLab(topology, suffix);
         const snapshotDir = mkdtempSync(path.join(tmpdir(), 'dwplan-lab-'));
         let results: ProbeResult[];

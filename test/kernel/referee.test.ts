@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   buildLab,
+  labSuffix,
   collectLabSnapshot,
   destroyLab,
   labCapability,
@@ -101,7 +102,7 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
     it(`${s.name}: kernel outcomes, Docker facts, engine agreement`, async () => {
       const topology = deriveTopology(s);
       const probes = planProbes(topology);
-      const suffix = `${(process.pid % 10000).toString(36)}${index.toString(36)}`;
+      const suffix = labSuffix('', index);
       const lab = await buildLab(topology, suffix);
       live.add(lab);
       const snapshotDir = mkdtempSync(path.join(tmpdir(), 'dwk-snap-'));

@@ -113,6 +113,15 @@ const sysctl = (ns: string, key: string, value: string): string[] =>
   inNs(ns, 'sysctl', '-qw', `${key}=${value}`);
 
 /**
+ * A namespace suffix no other run can have: the whole pid (live pids are unique on the
+ * machine) and the lab's index, apart — `pid % n` and run-together digits let two test runs in
+ * parallel pick the same names.
+ */
+export function labSuffix(tag: string, index: number): string {
+  return `${tag}${process.pid.toString(36)}-${index.toString(36)}`;
+}
+
+/**
  * Builds the lab. `suffix` keeps namespace names unique (`dwk-<suffix>-…`). On any failure
  * everything created so far is removed before the error propagates.
  */
@@ -135,6 +144,8 @@ export async function buildLab(topology: LabTopology, suffix: string): Promise<L
   const v6 = topology.v6;
   try {
     for (const ns of [hostNs, clientNs, ...containerNs.values()]) {
+      // a namespace of this name can only be a leftover of a killed run with our pid
+      if (existsSync(`/run/netns/${ns}`)) spawnSync('ip', ['netns', 'del', ns]);
       run(log, ['ip', 'netns', 'add', ns]);
       run(log, ['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
       // ICMP errors are how REJECT and closed UDP ports show; the default per-peer rate limit
