@@ -238,14 +238,35 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       routes[routes.length - 1] = { ...last, device: UNKNOWN_INTERFACE };
   }
 
-  const forwardingOff =
-    (family === 'ipv4' ? host.sysctls.ipv4Forward : host.sysctls.ipv6Forward) === false;
+  // Forwarding: sysctl.txt > dockerd switches IPv4 forwarding on when it creates a bridge
+  // network (unless ip-forward is false) > assumed on, which leaves what is forwarded possible.
+  const name = family === 'ipv4' ? 'IPv4' : 'IPv6';
+  const sysctl = family === 'ipv4' ? host.sysctls.ipv4Forward : host.sysctls.ipv6Forward;
+  const forwardingOff = sysctl === false;
+  const dockerNetwork =
+    networksOfFamily.length > 0 || evidence.subnets.length > 0 || evidence.containers.length > 0;
+  const dockerForwards = family === 'ipv4' && dockerNetwork && host.daemon.ipForward.value;
+  const forwardingAssumed = sysctl === null && !dockerForwards;
   if (forwardingOff)
     fact(
       'forwarding',
-      `${family === 'ipv4' ? 'IPv4' : 'IPv6'} forwarding is off`,
+      `${name} forwarding is off`,
       'observed',
       'sysctl.txt: the host forwards nothing of this family',
+    );
+  else if (sysctl === null && dockerForwards)
+    fact(
+      'forwarding',
+      `${name} forwarding is on`,
+      'derived',
+      'sysctl.txt does not say; dockerd switches it on when it creates a bridge network',
+    );
+  else if (forwardingAssumed)
+    fact(
+      'forwarding',
+      `${name} forwarding is taken to be on`,
+      'assumed',
+      'sysctl.txt does not say: what the host would forward is only possibly delivered',
     );
 
   return {
@@ -255,6 +276,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       localAddresses,
       routes,
       ...(forwardingOff ? { forwarding: false } : {}),
+      ...(forwardingAssumed ? { forwardingAssumed: true } : {}),
       localAddressesComplete: addrFile !== null,
       ...(addrFile === null ? { foreignAddresses: foreign } : {}),
     },

@@ -39,6 +39,11 @@ export interface NetworkContext {
   /** False when the host forwards nothing of this family (sysctl); absent means on. */
   readonly forwarding?: boolean;
   /**
+   * True when forwarding is on only by assumption (the snapshot does not say): what arrives
+   * and is forwarded is then only possibly delivered (a host that does not forward drops it).
+   */
+  readonly forwardingAssumed?: boolean;
+  /**
    * False when `localAddresses` may miss some of the host's addresses (no address file): every
    * destination outside `localAddresses` and `foreignAddresses` may then be the host's own.
    * Absent means true.

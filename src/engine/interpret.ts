@@ -112,6 +112,11 @@ export class Interpreter {
     return this.context.forwarding ?? true;
   }
 
+  /** Whether forwarding is on only by assumption. */
+  get forwardingAssumed(): boolean {
+    return this.context.forwardingAssumed === true;
+  }
+
   /** Whether the address is the host's, as far as the context knows. */
   hostness(addr: bigint): Hostness {
     return hostness(this.env.routing, addr);
@@ -166,6 +171,11 @@ class Run {
       if (dev === null) return done('dropped', 'no-route', null);
       p.oif = dev;
       const fwd = this.hook('FORWARD', p) ?? this.hook('POSTROUTING', p);
+      // a host that does not forward drops the packet before FORWARD: no rule there decides
+      if (this.it.forwardingAssumed)
+        this.assumed.add(
+          `${this.env.family === 'ipv4' ? 'IPv4' : 'IPv6'} forwarding is assumed to be on`,
+        );
       return fwd !== null ? done(fwd.verdict, 'stop', fwd.by) : done('accepted', 'forward', null);
     }
     p.oif = this.egress(p);

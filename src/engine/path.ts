@@ -47,11 +47,18 @@ export function runPath(walk: Walk, nf: CompiledRuleset, input: Pair): PathResul
   const inp = walk.hook('INPUT', toLocal);
   outcomes.push(...inp.outcomes);
   const fwd = walk.hook('FORWARD', fwdIn);
-  outcomes.push(...fwd.outcomes);
   const post = walk.hook('POSTROUTING', fwd.pass);
-  outcomes.push(...post.outcomes);
   let local = inp.pass;
   let forward = post.pass;
+  // Forwarding on only by assumption: a host that does not forward drops what it would have
+  // forwarded before FORWARD, so neither a delivery nor any rule's stop there is certain.
+  const assumed = nf.context.forwardingAssumed === true;
+  const onlyPossible = (o: Outcome): Outcome => ({ ...o, set: { c: FALSE, p: o.set.p } });
+  for (const o of [...fwd.outcomes, ...post.outcomes]) outcomes.push(assumed ? onlyPossible(o) : o);
+  if (assumed) {
+    forward = { c: FALSE, p: forward.p };
+    noRoute = { c: noRoute.c, p: union(s, noRoute, away).p };
+  }
 
   // sent by the host itself
   const host = andSet(s, input, none);

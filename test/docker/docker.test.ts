@@ -286,6 +286,38 @@ describe('buildNetworkContext and describeAddress', () => {
     );
   });
 
+  it('says how it knows whether the host forwards: sysctl.txt, Docker’s networks, else assumed', async () => {
+    const dir = path.join(fixtures, '28.5.2/s7-usernet-ipv6-ip6tables');
+    const rulesOnly = await loadSnapshot({
+      files: {
+        iptables: path.join(dir, 'iptables-save.txt'),
+        ip6tables: path.join(dir, 'ip6tables-save.txt'),
+      },
+    });
+    const forwarding = (s: Snapshot, family: 'ipv4' | 'ipv6') => {
+      const h = buildHostContext(s, family);
+      const f = h.facts.find((x) => x.subject === 'forwarding');
+      return [h.context.forwarding ?? null, h.context.forwardingAssumed ?? false, f?.provenance];
+    };
+    // dockerd switched IPv4 forwarding on when it created the networks its rules show
+    expect(forwarding(rulesOnly, 'ipv4')).toEqual([null, false, 'derived']);
+    // nothing says it did for IPv6 (dockerd before 28 never does): forwarding is only possible
+    expect(forwarding(rulesOnly, 'ipv6')).toEqual([null, true, 'assumed']);
+    // daemon.json's ip-forward: false means dockerd left it as it was
+    const noIpForward: Snapshot = {
+      ...rulesOnly,
+      host: {
+        ...rulesOnly.host,
+        daemon: { ...rulesOnly.host.daemon, ipForward: { value: false, source: 'file' } },
+      },
+    };
+    expect(forwarding(noIpForward, 'ipv4')).toEqual([null, true, 'assumed']);
+    // sysctl.txt settles it
+    const example = await loadSnapshot({ directory: path.join(repoRoot, 'fixtures/example-host') });
+    expect(forwarding(example, 'ipv4')).toEqual([null, false, undefined]);
+    expect(forwarding(example, 'ipv6')).toEqual([false, false, 'observed']);
+  });
+
   it('names containers, the host and other addresses', async () => {
     const s = await load('28.5.2/s7-usernet-ipv6-ip6tables');
     expect(describeAddress(s, 'ipv4', '192.0.2.2')).toEqual({

@@ -170,3 +170,63 @@ describe('a rules-only Docker host', () => {
     expect(result.checked).toBeGreaterThan(packets.length);
   });
 });
+
+describe('a host whose forwarding the snapshot does not state', () => {
+  // No sysctl.txt and nothing Docker wrote that implies it (an IPv6 ruleset, say): forwarding is
+  // taken to be on, so what would be forwarded is looked at, but a host that does not forward
+  // drops it.
+  const unstated: NetworkContext = { ...partial, forwardingAssumed: true };
+  const engine = createEngine(docker, unstated);
+  const r = engine.reach({ ingress: 'eth0', packets: { protocols: ['tcp', 'udp'] } });
+
+  it('calls a published port only possibly delivered, and says why', () => {
+    const toWeb = r.deliveredTo({ address: '172.17.0.2', port: 80, kind: 'forward' });
+    expect(toWeb.possible.contains(packet('203.0.113.1', 8080, { destinationIsHost: true }))).toBe(
+      true,
+    );
+    expect(toWeb.certain.isEmpty).toBe(true);
+    const tr = engine.trace(packet('203.0.113.1', 8080, { destinationIsHost: true }));
+    expect(tr.verdict).toBe('accepted');
+    expect(tr.certainty).toBe('possible');
+    expect(tr.assumptions).toContain('IPv4 forwarding is assumed to be on');
+  });
+
+  it('is still certain of what reaches the host, not of which rule drops a forwarded packet', () => {
+    expect(
+      r
+        .deliveredTo({ kind: 'local', port: 22 })
+        .certain.contains(packet('203.0.113.1', 22, { destinationIsHost: true })),
+    ).toBe(true);
+    // dropped by FORWARD's policy if the host forwards, before FORWARD if it does not
+    const tr = engine.trace(packet('172.17.0.2', 443));
+    expect(tr.verdict).toBe('dropped');
+    expect(tr.certainty).toBe('possible');
+    expect(tr.assumptions).toContain('IPv4 forwarding is assumed to be on');
+  });
+
+  it('never claims certain what a host that forwards, or one that does not, does otherwise', () => {
+    const addr = (a: string): bigint => parseAddress(a, 'ipv4') ?? 0n;
+    const packets = ['203.0.113.1', '172.17.0.2', '10.9.9.9', '8.8.8.8'].flatMap((dst) =>
+      [22, 80, 8080, 9000, 53].flatMap((dport) =>
+        [6, 17].flatMap((proto) =>
+          [true, false].map((loc) =>
+            firstPacket({
+              iif: 'eth0',
+              state: 'NEW',
+              proto,
+              src: addr('198.51.100.7'),
+              dst: addr(dst),
+              sport: 40000,
+              dport,
+              mark: 0,
+              loc,
+            }),
+          ),
+        ),
+      ),
+    );
+    const result = crossCheck(docker, unstated, packets, [world, { ...world, forwarding: false }]);
+    expect(result.failures).toEqual([]);
+    expect(result.certainChecks).toBeGreaterThan(0);
+  });
+});
