@@ -3,6 +3,8 @@
  * native nftables tables the lab loads beside it), build the engine for the lab host's context,
  * and trace single packets.
  */
+import { buildEngines } from '../../src/analysis/engines.ts';
+import { computeExposures } from '../../src/analysis/exposures.ts';
 import { createEngine } from '../../src/engine/index.ts';
 import type { NetworkContext } from '../../src/engine/context.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
@@ -11,6 +13,8 @@ import { combineRulesets } from '../../src/model/firewall.ts';
 import { buildNetworkContext } from '../../src/docker/context.ts';
 import { loadSnapshot } from '../../src/ingest/snapshot.ts';
 import { firewallOf } from '../../src/model/snapshot.ts';
+import type { Exposure } from '../../src/model/audit.ts';
+import type { Family } from '../../src/model/ruleset.ts';
 import type { Packet, Trace } from '../../src/model/trace.ts';
 
 export interface LinkedEngine {
@@ -67,5 +71,19 @@ export function byFamily(v4: LinkedEngine, v6: LinkedEngine | null): LinkedEngin
       return (p.family === 'ipv6' && v6 !== null ? v6 : v4).trace(p);
     },
     diagnostics: [...v4.diagnostics, ...(v6?.diagnostics ?? [])],
+  };
+}
+
+/** The exposure table users get from a snapshot directory, and each engine's interface classes. */
+export async function snapshotExposures(directory: string): Promise<{
+  readonly exposures: readonly Exposure[];
+  readonly classes: Partial<Record<Family, readonly string[]>>;
+}> {
+  const snapshot = await loadSnapshot({ directory });
+  const engines = buildEngines(snapshot);
+  const { exposures } = computeExposures(snapshot, engines);
+  return {
+    exposures,
+    classes: Object.fromEntries(engines.families.map((f) => [f.family, f.engine.interfaceClasses])),
   };
 }

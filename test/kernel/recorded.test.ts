@@ -21,13 +21,20 @@ import {
 import { deriveTopology } from '../lab/topology.ts';
 import {
   CUT_KINDS,
+  type CutKind,
   emptyTally,
   judgeProbe,
   labAddrJson,
   tallyText,
   writeCut,
 } from '../lab/cut-down.ts';
-import { byFamily, linkEngine, linkSnapshot } from './engine-link.ts';
+import {
+  addTally,
+  emptyExposureTally,
+  exposureTallyText,
+  judgeExposures,
+} from '../lab/exposure-referee.ts';
+import { byFamily, linkEngine, linkSnapshot, snapshotExposures } from './engine-link.ts';
 import { refereeScenarios } from './scenarios.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -111,13 +118,20 @@ describe.skipIf(!ready)('recorded kernel verdicts (needs ../shared/captures)', (
     ).toEqual([]);
   });
 
-  it('on cut-down snapshots is never certain where the kernel disagrees', async () => {
-    // Each scenario as a user often has it: the rules alone, and the rules with the host's
-    // addresses (the lab's, as labAddrJson writes them; the live referee checks that against
-    // the namespace). Read through loadSnapshot and buildNetworkContext like any snapshot.
+  /**
+   * Each recorded scenario as a user often has it: the rules alone, and the rules with the
+   * host's addresses (the lab's, as labAddrJson writes them; the live referee checks that
+   * against the namespace). `visit` reads each cut directory like any snapshot.
+   */
+  const forEachCut = async (
+    visit: (
+      r: (typeof file.scenarios)[number],
+      topology: ReturnType<typeof deriveTopology>,
+      kind: CutKind,
+      dir: string,
+    ) => Promise<void>,
+  ): Promise<void> => {
     const tmp = mkdtempSync(path.join(tmpdir(), 'dwk-cut-'));
-    const tallies = { rules: emptyTally(), 'rules+addresses': emptyTally() };
-    const bad: string[] = [];
     try {
       for (const r of file.scenarios) {
         const s = scenarios.get(r.scenario);
@@ -129,24 +143,35 @@ describe.skipIf(!ready)('recorded kernel verdicts (needs ../shared/captures)', (
           'nft-ruleset.txt': topology.nftRuleset ?? undefined,
           'ip-addr.json': labAddrJson(topology, r.interfaces),
         };
-        for (const kind of CUT_KINDS) {
-          const dir = writeCut(path.join(tmp, r.scenario.replaceAll('/', '_')), kind, texts);
-          const linked = await linkSnapshot(dir);
-          for (const probe of r.results) {
-            if (probe.bridged && !r.brNetfilter) continue;
-            const result = { probe, outcome: probe.outcome, identity: probe.identity };
-            const j = judgeProbe(topology, result, linked.trace);
-            tallies[kind][j.verdict] += 1;
-            if (j.verdict === 'disagree-certain' || j.verdict === 'disagree-unexplained')
-              bad.push(`${kind} ${r.scenario}: ${j.line}`);
-            if (j.inconsistent !== null)
-              bad.push(`${kind} ${r.scenario}: ${j.inconsistent}: ${j.line}`);
-          }
-        }
+        for (const kind of CUT_KINDS)
+          await visit(
+            r,
+            topology,
+            kind,
+            writeCut(path.join(tmp, r.scenario.replaceAll('/', '_')), kind, texts),
+          );
       }
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
+  };
+
+  it('on cut-down snapshots is never certain where the kernel disagrees', async () => {
+    const tallies = { rules: emptyTally(), 'rules+addresses': emptyTally() };
+    const bad: string[] = [];
+    await forEachCut(async (r, topology, kind, dir) => {
+      const linked = await linkSnapshot(dir);
+      for (const probe of r.results) {
+        if (probe.bridged && !r.brNetfilter) continue;
+        const result = { probe, outcome: probe.outcome, identity: probe.identity };
+        const j = judgeProbe(topology, result, linked.trace);
+        tallies[kind][j.verdict] += 1;
+        if (j.verdict === 'disagree-certain' || j.verdict === 'disagree-unexplained')
+          bad.push(`${kind} ${r.scenario}: ${j.line}`);
+        if (j.inconsistent !== null)
+          bad.push(`${kind} ${r.scenario}: ${j.inconsistent}: ${j.line}`);
+      }
+    });
     console.log(
       `recorded kernel referee on cut-down snapshots: ${CUT_KINDS.map((k) => tallyText(k, tallies[k])).join('; ')}`,
     );
@@ -155,6 +180,30 @@ describe.skipIf(!ready)('recorded kernel verdicts (needs ../shared/captures)', (
     // every probe the full referee compares.
     expect(tallies.rules['disagree-possible'] + tallies.rules['agree-possible']).toBeGreaterThan(0);
     for (const kind of CUT_KINDS) expect(tallies[kind].unobservable, kind).toBe(0);
+  });
+
+  it('lists in the exposure table of a cut-down snapshot what the kernel let a client reach', async () => {
+    // The table is discovered from the rules, so it must hold every connection the client made
+    // and claim certainly none the kernel dropped — without containers.json or routes.
+    const tallies = { rules: emptyExposureTally(), 'rules+addresses': emptyExposureTally() };
+    const bad: string[] = [];
+    await forEachCut(async (r, topology, kind, dir) => {
+      const { exposures, classes } = await snapshotExposures(dir);
+      const results = r.results
+        .filter((probe) => !probe.bridged || r.brNetfilter)
+        .map((probe) => ({ probe, outcome: probe.outcome, identity: probe.identity }));
+      const j = judgeExposures(topology, results, exposures, classes);
+      addTally(tallies[kind], j.tally);
+      bad.push(...j.failures.map((f) => `${kind} ${r.scenario}: ${f}`));
+    });
+    console.log(
+      `recorded exposure referee on cut-down snapshots: ${CUT_KINDS.map((k) => exposureTallyText(k, tallies[k])).join('; ')}`,
+    );
+    expect(bad, 'the exposure table of a cut-down snapshot is wrong').toEqual([]);
+    for (const kind of CUT_KINDS) {
+      expect(tallies[kind].connected, kind).toBeGreaterThan(0);
+      expect(tallies[kind].dropped, kind).toBeGreaterThan(0);
+    }
   });
 
   it('notices when the engine is given the wrong rules', () => {

@@ -29,11 +29,24 @@ import {
 import { EXTERNAL6 } from '../lab/ipv6.ts';
 import { deriveTopology, EXTERNAL } from '../lab/topology.ts';
 import { refereeScenarios } from './scenarios.ts';
-import { byFamily, linkEngine, linkSnapshot, type LinkedEngine } from './engine-link.ts';
+import {
+  byFamily,
+  linkEngine,
+  linkSnapshot,
+  snapshotExposures,
+  type LinkedEngine,
+} from './engine-link.ts';
+import {
+  addTally,
+  emptyExposureTally,
+  exposureTallyText,
+  judgeExposures,
+} from '../lab/exposure-referee.ts';
 import { toRecord, writeRecords, type KernelRecord } from '../lab/record.ts';
 import {
   addressLines,
   CUT_KINDS,
+  type CutKind,
   emptyTally,
   judgeProbe,
   labAddrJson,
@@ -60,6 +73,11 @@ const totals = {
   probes: 0,
   brNetfilter: new Set<boolean>(),
   cut: { rules: emptyTally(), 'rules+addresses': emptyTally() },
+  exposures: {
+    full: emptyExposureTally(),
+    rules: emptyExposureTally(),
+    'rules+addresses': emptyExposureTally(),
+  },
 };
 const live = new Set<Lab>();
 // A worker killed mid-scenario must not leave namespaces behind.
@@ -90,6 +108,9 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
     );
     console.log(
       `kernel referee on cut-down snapshots: ${CUT_KINDS.map((k) => tallyText(k, totals.cut[k])).join('; ')}`,
+    );
+    console.log(
+      `exposure tables against the kernel: ${(['full', ...CUT_KINDS] as const).map((k) => exposureTallyText(k, totals.exposures[k])).join('; ')}`,
     );
   });
 
@@ -215,8 +236,43 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
           linked: await linkSnapshot(writeCut(snapshotDir, kind, texts)),
         })),
       );
+      // The exposure table of the full snapshot (containers named from containers.json) and of
+      // the cuts, against what the client really reached.
+      const tables = {
+        full: await snapshotExposures(snapshotDir),
+        ...Object.fromEntries(
+          await Promise.all(
+            CUT_KINDS.map(
+              async (kind) =>
+                [kind, await snapshotExposures(path.join(snapshotDir, kind))] as const,
+            ),
+          ),
+        ),
+      } as Record<'full' | CutKind, Awaited<ReturnType<typeof snapshotExposures>>>;
       rmSync(snapshotDir, { recursive: true, force: true });
       const failures: string[] = [];
+      const listed = new Set(
+        (s.containers ?? []).map((c) => {
+          const name = (c as { Name?: unknown }).Name;
+          return typeof name === 'string' ? name.replace(/^\//, '') : '';
+        }),
+      );
+      for (const [which, table] of Object.entries(tables) as [
+        'full' | CutKind,
+        (typeof tables)['full'],
+      ][]) {
+        const compared = results.filter((r) => !r.probe.bridged || lab.brNetfilter);
+        const j = judgeExposures(
+          topology,
+          compared,
+          table.exposures,
+          table.classes,
+          which === 'full' ? listed : new Set(),
+        );
+        addTally(totals.exposures[which], j.tally);
+        if (j.failures.length > 0)
+          failures.push(`exposure table (${which}):\n${j.failures.join('\n')}`);
+      }
       for (const [which, linked] of Object.entries(engines) as [
         keyof typeof engines,
         LinkedEngine,
