@@ -1,0 +1,171 @@
+/**
+ * The exposure table of a snapshot cut down to what users often have — the rules alone, or the
+ * rules and `ip-addr.json` — against the full snapshot's, names aside (a rules-only audit cannot
+ * name a container): every row the full snapshot is certain of is found, and the cut is certain
+ * of nothing the full snapshot does not list. Rows are compared by what they deliver (family,
+ * protocol, kind, target addresses and out interface), port by port.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildEngines } from '../../src/analysis/engines.ts';
+import { computeExposures } from '../../src/analysis/exposures.ts';
+import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import type { Exposure } from '../../src/model/audit.ts';
+import type { PortRange } from '../../src/model/ruleset.ts';
+
+const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures');
+const RULES = ['iptables-save.txt', 'ip6tables-save.txt', 'nft-ruleset.json', 'nft-ruleset.txt'];
+const CUTS: Readonly<Record<'rules' | 'rules+addresses', readonly string[]>> = {
+  rules: RULES,
+  'rules+addresses': [...RULES, 'ip-addr.json'],
+};
+type Cut = keyof typeof CUTS;
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'dwk-cut-exposures-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function cutOf(dir: string, cut: Cut): string {
+  const out = path.join(tmp, path.relative(fixtures, dir).replaceAll('/', '_'), cut);
+  mkdirSync(out, { recursive: true });
+  for (const name of CUTS[cut])
+    if (existsSync(path.join(dir, name))) copyFileSync(path.join(dir, name), path.join(out, name));
+  return out;
+}
+
+async function tableOf(dir: string): Promise<readonly Exposure[]> {
+  const snapshot = await loadSnapshot({ directory: dir });
+  return computeExposures(snapshot, buildEngines(snapshot)).exposures;
+}
+
+/**
+ * What a row delivers, names and the client-side destination aside. Delivered to the host is one
+ * thing whatever listens there (a docker-proxy relaying to a container is a name).
+ */
+const keyOf = (e: Exposure): string =>
+  e.kind === 'host'
+    ? `${e.family} ${e.protocol} host`
+    : [
+        e.family,
+        e.protocol,
+        e.kind,
+        [...e.target.addresses].sort().join(','),
+        e.target.outInterface ?? '',
+      ].join(' ');
+
+/** Port ranges per key, over the rows of one certainty (or all). */
+function portsByKey(table: readonly Exposure[], certainOnly: boolean): Map<string, PortRange[]> {
+  const out = new Map<string, PortRange[]>();
+  for (const e of table) {
+    if (certainOnly && e.certainty !== 'certain') continue;
+    out.set(keyOf(e), [...(out.get(keyOf(e)) ?? []), ...e.ports]);
+  }
+  return out;
+}
+
+/** The ports of `a` that `b` does not hold, as text (empty: none). */
+function notIn(a: readonly PortRange[], b: readonly PortRange[]): string {
+  const out: string[] = [];
+  for (const r of a) {
+    let from = r.from;
+    const cover = [...b].sort((x, y) => x.from - y.from);
+    for (const c of cover) {
+      if (c.to < from || c.from > r.to) continue;
+      if (c.from > from) out.push(`${from}-${c.from - 1}`);
+      from = Math.max(from, c.to + 1);
+      if (from > r.to) break;
+    }
+    if (from <= r.to) out.push(from === r.to ? `${from}` : `${from}-${r.to}`);
+  }
+  return out.join(',');
+}
+
+const clip = (key: string): string => (key.length > 160 ? `${key.slice(0, 160)}…` : key);
+
+/** Differences between the full table and a cut's, as lines (empty: they match). */
+function compareTables(full: readonly Exposure[], cut: readonly Exposure[]): string[] {
+  const lines: string[] = [];
+  const fullCertain = portsByKey(full, true);
+  const fullAll = portsByKey(full, false);
+  const cutCertain = portsByKey(cut, true);
+  const cutAll = portsByKey(cut, false);
+  for (const [key, ports] of fullCertain) {
+    const lost = notIn(ports, cutAll.get(key) ?? []);
+    if (lost !== '') lines.push(`lost: ${clip(key)} ports ${lost}`);
+  }
+  for (const [key, ports] of cutCertain) {
+    const extra = notIn(ports, fullAll.get(key) ?? []);
+    if (extra !== '') lines.push(`certain but not in the full table: ${clip(key)} ports ${extra}`);
+  }
+  return lines;
+}
+
+/** Fixture snapshots: a rules file and something the cut leaves out. */
+function snapshotDirs(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, depth: number): void => {
+    const names = readdirSync(dir);
+    if (
+      names.includes('iptables-save.txt') &&
+      names.some((n) => !CUTS['rules+addresses'].includes(n) && n.endsWith('.json'))
+    )
+      out.push(dir);
+    if (depth > 0)
+      for (const e of readdirSync(dir, { withFileTypes: true }))
+        if (e.isDirectory()) walk(path.join(dir, e.name), depth - 1);
+  };
+  walk(path.join(fixtures, 'snapshots'), 2);
+  walk(path.join(fixtures, 'example-host'), 0);
+  return out.sort();
+}
+
+describe('exposures of a cut-down snapshot', () => {
+  it('on the example host, rules alone find the exposed database and the published web port', async () => {
+    const dir = path.join(fixtures, 'example-host');
+    const full = await tableOf(dir);
+    for (const cut of Object.keys(CUTS) as Cut[]) {
+      const table = await tableOf(cutOf(dir, cut));
+      const row = (port: number) =>
+        table.find(
+          (e) => e.family === 'ipv4' && e.ports.some((r) => r.from <= port && port <= r.to),
+        );
+      // ufw drops 5432 in INPUT, but the published port is DNATed and forwarded: it is exposed
+      expect(row(5432), cut).toMatchObject({
+        kind: 'published',
+        toHost: true,
+        certainty: 'certain',
+        target: {
+          kind: 'container',
+          addresses: ['172.18.0.3/32'],
+          ports: [{ from: 5432, to: 5432 }],
+        },
+      });
+      // DOCKER-USER's --dport 8080 drop never matches: after DNAT the port is 80
+      expect(row(8080), cut).toMatchObject({
+        kind: 'published',
+        certainty: 'certain',
+        target: { addresses: ['172.18.0.2/32'], ports: [{ from: 80, to: 80 }] },
+      });
+      expect(compareTables(full, table), cut).toEqual([]);
+    }
+  });
+
+  it('matches the full snapshot’s on every fixture snapshot, names aside', async () => {
+    const dirs = snapshotDirs();
+    expect(dirs.length).toBeGreaterThanOrEqual(10);
+    const differences: string[] = [];
+    let rows = 0;
+    for (const dir of dirs) {
+      const full = await tableOf(dir);
+      rows += full.length;
+      for (const cut of Object.keys(CUTS) as Cut[]) {
+        const lines = compareTables(full, await tableOf(cutOf(dir, cut)));
+        differences.push(...lines.map((l) => `${path.relative(fixtures, dir)} (${cut}): ${l}`));
+      }
+    }
+    expect(differences).toEqual([]);
+    expect(rows).toBeGreaterThan(dirs.length);
+  });
+});
