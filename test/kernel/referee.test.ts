@@ -312,6 +312,8 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
         if (bad.length > 0) failures.push(`${kind} cut:\n${bad.join('\n')}`);
       }
       expect(failures, `${s.name}: kernel and engine disagree\n${failures.join('\n')}`).toEqual([]);
-    });
+      // a lab, its probes and three snapshots' engines and exposure tables: the kube host takes
+      // over a minute on a loaded machine
+    }, 300_000);
   });
 });
