@@ -62,7 +62,15 @@ export interface GeneratedHost {
   readonly containers: number;
   readonly networks: number;
   readonly published: readonly PublishedMapping[];
+  /** Each NodePort service: its port and endpoints (`address:port`; none: kube-proxy REJECTs). */
+  readonly nodePortServices: readonly NodePortService[];
   readonly externalAddress: string;
+}
+
+export interface NodePortService {
+  readonly nodePort: number;
+  readonly protocol: 'tcp' | 'udp';
+  readonly endpoints: readonly string[];
 }
 
 export const EXTERNAL_INTERFACE = 'eth0';
@@ -513,6 +521,11 @@ export function generateHostFiles(options: GenerateHostOptions = {}): GeneratedH
     containers: containerCount,
     networks: networkCount,
     published,
+    nodePortServices: svcs.flatMap((s) =>
+      s.nodePort === null
+        ? []
+        : [{ nodePort: s.nodePort, protocol: s.protocol, endpoints: s.endpoints }],
+    ),
     externalAddress: extAddr,
   };
 }
