@@ -65,6 +65,33 @@ const packet = (destination: string, port: number, extra: Partial<Packet> = {}):
   ...extra,
 });
 
+/**
+ * First packets from a client on eth0 to each destination and port, TCP and UDP, with the
+ * destination taken as the host's and as not.
+ */
+function arriving(destinations: readonly string[], ports: readonly number[]) {
+  const addr = (a: string): bigint => parseAddress(a, 'ipv4') ?? 0n;
+  return destinations.flatMap((dst) =>
+    ports.flatMap((dport) =>
+      [6, 17].flatMap((proto) =>
+        [true, false].map((loc) =>
+          firstPacket({
+            iif: 'eth0',
+            state: 'NEW',
+            proto,
+            src: addr('198.51.100.7'),
+            dst: addr(dst),
+            sport: 40000,
+            dport,
+            mark: 0,
+            loc,
+          }),
+        ),
+      ),
+    ),
+  );
+}
+
 describe('a rules-only Docker host', () => {
   const engine = createEngine(docker, partial);
   const r = engine.reach({ ingress: 'eth0', packets: { protocols: ['tcp', 'udp'] } });
@@ -144,26 +171,9 @@ describe('a rules-only Docker host', () => {
   });
 
   it('never claims certain what a host the snapshot allows does otherwise', () => {
-    const addr = (a: string): bigint => parseAddress(a, 'ipv4') ?? 0n;
-    const packets = ['203.0.113.1', '8.8.8.8', '172.17.0.2', '172.17.0.1', '10.9.9.9'].flatMap(
-      (dst) =>
-        [22, 80, 8080, 9000].flatMap((dport) =>
-          [6, 17].flatMap((proto) =>
-            [true, false].map((loc) =>
-              firstPacket({
-                iif: 'eth0',
-                state: 'NEW',
-                proto,
-                src: addr('198.51.100.7'),
-                dst: addr(dst),
-                sport: 40000,
-                dport,
-                mark: 0,
-                loc,
-              }),
-            ),
-          ),
-        ),
+    const packets = arriving(
+      ['203.0.113.1', '8.8.8.8', '172.17.0.2', '172.17.0.1', '10.9.9.9'],
+      [22, 80, 8080, 9000],
     );
     const result = crossCheck(docker, partial, packets, [world]);
     expect(result.failures).toEqual([]);
@@ -205,25 +215,9 @@ describe('a host whose forwarding the snapshot does not state', () => {
   });
 
   it('never claims certain what a host that forwards, or one that does not, does otherwise', () => {
-    const addr = (a: string): bigint => parseAddress(a, 'ipv4') ?? 0n;
-    const packets = ['203.0.113.1', '172.17.0.2', '10.9.9.9', '8.8.8.8'].flatMap((dst) =>
-      [22, 80, 8080, 9000, 53].flatMap((dport) =>
-        [6, 17].flatMap((proto) =>
-          [true, false].map((loc) =>
-            firstPacket({
-              iif: 'eth0',
-              state: 'NEW',
-              proto,
-              src: addr('198.51.100.7'),
-              dst: addr(dst),
-              sport: 40000,
-              dport,
-              mark: 0,
-              loc,
-            }),
-          ),
-        ),
-      ),
+    const packets = arriving(
+      ['203.0.113.1', '172.17.0.2', '10.9.9.9', '8.8.8.8'],
+      [22, 80, 8080, 9000, 53],
     );
     const result = crossCheck(docker, unstated, packets, [world, { ...world, forwarding: false }]);
     expect(result.failures).toEqual([]);
