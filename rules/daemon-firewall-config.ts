@@ -6,6 +6,7 @@ import type { Setting } from '../src/model/host.ts';
 import type { SourceLocation } from '../src/model/diagnostic.ts';
 import { fileLocation } from '../src/model/diagnostic.ts';
 import { isWildcard } from '../src/docker/bindings.ts';
+import { filterPlace } from '../src/docker/filter-place.ts';
 import { chainIn } from '../src/model/rule-queries.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
 
@@ -36,7 +37,7 @@ export default defineRule<MessageIds, object>({
       iccOn:
         '"icc" is on — the {{count}} containers on the default bridge ({{names}}) can reach every port of each other, published or not.',
       userlandProxy:
-        '"userland-proxy" is on — loopback and IPv6 connections to published ports ({{ports}}) are served by docker-proxy through INPUT, not Docker\'s FORWARD rules: INPUT (ufw) decides them, DOCKER-USER does not.',
+        '"userland-proxy" is on — loopback and IPv6 connections to published ports ({{ports}}) are served by docker-proxy through INPUT, not Docker\'s forward rules: {{input}} decides them, {{forward}} does not.',
       allowDirectRouting:
         '"allow-direct-routing": true — Docker adds no raw-table drops, so any host that routes to a container subnet reaches container addresses directly ({{count}} container(s)).',
       ipForwardNoDrop:
@@ -58,6 +59,7 @@ export default defineRule<MessageIds, object>({
       location: s.location ?? affected?.location ?? fileLocation(daemonFile),
     });
     const d = host.daemon;
+    const place = filterPlace(snapshot.era.era);
     const running = host.containers.filter((c) => c.running);
     const published = running.flatMap((c) =>
       c.published.filter((p) => p.hostPort !== null).map((p) => ({ c, p })),
@@ -115,6 +117,8 @@ export default defineRule<MessageIds, object>({
               ports: published
                 .map(({ c, p }) => `${c.name} ${p.hostIp}:${p.hostPort ?? ''}`)
                 .join(', '),
+              input: place.input,
+              forward: place.forward,
             },
             node: where(d.userlandProxy, published[0]?.p),
             object: { setting: 'userland-proxy' },

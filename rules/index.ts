@@ -14,6 +14,7 @@ import exposurePolicy from './exposure-policy.ts';
 import hostNetworkConflict from './host-network-conflict.ts';
 import inputRuleBypassed from './input-rule-bypassed.ts';
 import ipv6Unfiltered from './ipv6-unfiltered.ts';
+import nftPortMismatch from './nft-port-mismatch.ts';
 import redundantRule from './redundant-rule.ts';
 import shadowedRule from './shadowed-rule.ts';
 
@@ -28,6 +29,7 @@ export const RULES = {
   'host-network-conflict': hostNetworkConflict,
   'input-rule-bypassed': inputRuleBypassed,
   'ipv6-unfiltered': ipv6Unfiltered,
+  'nft-port-mismatch': nftPortMismatch,
   'redundant-rule': redundantRule,
   'shadowed-rule': shadowedRule,
 } satisfies Record<string, RuleModule<string, object>>;

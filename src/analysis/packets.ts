@@ -5,7 +5,7 @@
  */
 import { familyOfAddress, isLoopback, isWildcard } from '../docker/bindings.ts';
 import { externalInterfaces } from '../docker/interfaces.ts';
-import type { DockerHost } from '../model/host.ts';
+import type { DockerHost, PublishedPort } from '../model/host.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Packet } from '../model/trace.ts';
 
@@ -73,4 +73,26 @@ export function newConnection(
     state: 'NEW',
     mark: 0,
   };
+}
+
+/**
+ * A remote client's new connection to a published port, arriving on the host's first external
+ * interface: to `destination` when a rule names one, else to the host address a client would use
+ * for the binding (`local`: addresses the engine treats as the host's).
+ */
+export function publishedPortConnection(
+  host: DockerHost,
+  family: Family,
+  p: PublishedPort,
+  destination: string | null,
+  local: readonly string[] = [],
+): Packet {
+  return newConnection(
+    family,
+    p.protocol,
+    remoteClient(family, host),
+    destination ?? hostAddressFor(host, family, p.hostIp, local),
+    p.hostPort ?? p.containerPort,
+    externalInterfaces(host, family)[0] ?? 'eth0',
+  );
 }

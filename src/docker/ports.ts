@@ -3,15 +3,23 @@
  *
  * - `mapPublishedPorts(snapshot)`: for each published port of each container, the rules that
  *   implement it — nat DNAT, filter ACCEPT for the container address and port, raw PREROUTING
- *   DROPs that keep direct and remote-loopback access out — and what is missing.
+ *   DROPs that keep direct and remote-loopback access out — and what is missing. On the nftables
+ *   backend the same rules are read from Docker's `docker-bridges` table (src/docker/nft-layout.ts).
  * - `findRuleDrift(snapshot)`: the other way round, Docker-shaped rules (DNAT to, ACCEPT for, raw
  *   DROP of a container address) that match no current container: left behind after restarts,
- *   `iptables-restore` of an old dump, or hand-copied rules.
+ *   `iptables-restore` of an old dump, or hand-copied rules (iptables layouts only, so far).
  */
-import type { Container, LayoutEra, PublishedPort } from '../model/host.ts';
-import type { Family, Rule, Ruleset } from '../model/ruleset.ts';
+import type { Container, DockerHost, LayoutEra, PublishedPort } from '../model/host.ts';
+import type { Family, PortRange, Rule, Ruleset } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
-import { chainIn, dstPorts, protocolName, rulesIn } from '../model/rule-queries.ts';
+import { chainIn, dstPorts, inRange, protocolName, rulesIn } from '../model/rule-queries.ts';
+import {
+  bridgeOfForwardInChain,
+  DOCKER_NFT_CHAINS,
+  dockerNftRules,
+  dockerNftTable,
+  forwardInChain,
+} from './nft-layout.ts';
 import {
   dnatDestination,
   dnatRules,
@@ -49,6 +57,45 @@ function rulesetFor(snapshot: Snapshot, family: Family): Ruleset | null {
   return family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
 }
 
+/**
+ * Docker's rules of one family wherever its backend keeps them: `dnat` (nat DOCKER), `accept`
+ * (filter DOCKER; on nftables the bridge's `filter-forward-in__` chain, every bridge's when the
+ * bridge is unknown) and `raw` (raw PREROUTING). `programmed` is false when Docker writes no
+ * rules for the family (its DNAT chain is absent), so docker-proxy serves its bindings.
+ */
+interface DockerRules {
+  readonly source: 'iptables' | 'nftables' | null;
+  readonly programmed: boolean;
+  readonly dnat: readonly Rule[];
+  accept(bridge: string | null): readonly Rule[];
+  readonly raw: readonly Rule[];
+}
+
+function dockerRulesOf(snapshot: Snapshot, family: Family): DockerRules {
+  const nft = dockerNftTable(snapshot.nft, family);
+  if (nft !== undefined && snapshot.era.era === 'nftables') {
+    const bridges = nft.chains.filter((c) => bridgeOfForwardInChain(c.name) !== null);
+    return {
+      source: 'nftables',
+      programmed: nft.chains.some((c) => c.name === DOCKER_NFT_CHAINS.dnat),
+      dnat: dockerNftRules(nft, DOCKER_NFT_CHAINS.dnat),
+      accept: (bridge) =>
+        bridge !== null
+          ? dockerNftRules(nft, forwardInChain(bridge))
+          : bridges.flatMap((c) => c.rules),
+      raw: dockerNftRules(nft, DOCKER_NFT_CHAINS.raw),
+    };
+  }
+  const rs = rulesetFor(snapshot, family);
+  return {
+    source: rs === null ? null : 'iptables',
+    programmed: rs === null || chainIn(rs, 'nat', 'DOCKER') !== undefined,
+    dnat: rulesIn(rs, 'nat', 'DOCKER'),
+    accept: () => rulesIn(rs, 'filter', 'DOCKER'),
+    raw: rulesIn(rs, 'raw', 'PREROUTING'),
+  };
+}
+
 /** Every published port of every running container with the rules behind it. */
 export function mapPublishedPorts(snapshot: Snapshot): readonly PortImplementation[] {
   const out: PortImplementation[] = [];
@@ -67,16 +114,16 @@ export function mapPublishedPorts(snapshot: Snapshot): readonly PortImplementati
         network: endpoint?.network ?? null,
         bridge,
       };
-      const rs = rulesetFor(snapshot, family);
+      const docker = dockerRulesOf(snapshot, family);
       // No container address in this family, or Docker does not program this family's rules
       // (iptables/ip6tables off): docker-proxy serves the binding in userspace.
-      if (address === null || (rs !== null && chainIn(rs, 'nat', 'DOCKER') === undefined)) {
+      if (address === null || !docker.programmed) {
         out.push({ ...base, via: 'proxy', dnat: [], accept: [], rawDrop: [], missing: [] });
         continue;
       }
-      const dnat = findDnat(rs, port, address);
-      const accept = findAccept(rs, port, address, bridge);
-      const rawDrop = findRawDrop(rs, port, address);
+      const dnat = findDnat(docker.dnat, port, address);
+      const accept = findAccept(docker.accept(bridge), port, address, bridge);
+      const rawDrop = findRawDrop(docker.raw, port, address);
       const via = port.hostPort === null ? 'routed' : 'rules';
       out.push({
         ...base,
@@ -84,7 +131,7 @@ export function mapPublishedPorts(snapshot: Snapshot): readonly PortImplementati
         dnat,
         accept,
         rawDrop,
-        missing: expectedMissing(snapshot.era.era, rs, port, { dnat, accept, rawDrop }, via),
+        missing: expectedMissing(snapshot.era.era, docker, port, { dnat, accept, rawDrop }, via),
       });
     }
   }
@@ -95,9 +142,9 @@ function matchesProto(rule: Rule, protocol: string): boolean {
   return protocolName(rule) === protocol;
 }
 
-function findDnat(rs: Ruleset | null, port: PublishedPort, address: string): Rule[] {
+function findDnat(rules: readonly Rule[], port: PublishedPort, address: string): Rule[] {
   if (port.hostPort === null) return [];
-  return rulesIn(rs, 'nat', 'DOCKER').filter((r) => {
+  return rules.filter((r) => {
     const to = dnatDestination(r);
     if (to?.address === null || to?.address === undefined || !sameAddress(to.address, address))
       return false;
@@ -109,12 +156,12 @@ function findDnat(rs: Ruleset | null, port: PublishedPort, address: string): Rul
 }
 
 function findAccept(
-  rs: Ruleset | null,
+  rules: readonly Rule[],
   port: PublishedPort,
   address: string,
   bridge: string | null,
 ): Rule[] {
-  return rulesIn(rs, 'filter', 'DOCKER').filter((r) => {
+  return rules.filter((r) => {
     if (r.target?.kind !== 'ACCEPT') return false;
     if (isUnprotectedAccept(r, bridge)) return true;
     if (!matchesProto(r, port.protocol)) return false;
@@ -137,8 +184,8 @@ function isUnprotectedAccept(r: Rule, bridge: string | null): boolean {
   );
 }
 
-function findRawDrop(rs: Ruleset | null, port: PublishedPort, address: string): Rule[] {
-  return rulesIn(rs, 'raw', 'PREROUTING').filter((r) => {
+function findRawDrop(rules: readonly Rule[], port: PublishedPort, address: string): Rule[] {
+  return rules.filter((r) => {
     if (r.target?.kind !== 'DROP') return false;
     const dst = hostAddress(ruleAddress(r, 'dst'));
     if (dst === null) return false;
@@ -158,17 +205,28 @@ export const MISSING_DNAT = 'nat DOCKER DNAT rule';
 
 function expectedMissing(
   era: LayoutEra,
-  rs: Ruleset | null,
+  docker: DockerRules,
   port: PublishedPort,
   found: { dnat: readonly Rule[]; accept: readonly Rule[]; rawDrop: readonly Rule[] },
   via: 'rules' | 'routed',
 ): string[] {
-  if (rs === null || era === 'none' || era === 'nftables') return [];
+  if (docker.source === null || era === 'none') return [];
+  const nft = docker.source === 'nftables';
   const missing: string[] = [];
-  if (via === 'rules' && found.dnat.length === 0) missing.push(MISSING_DNAT);
-  if (found.accept.length === 0) missing.push('filter DOCKER ACCEPT rule');
-  if ((era === 'v28' || era === 'v29') && isLoopback(port.hostIp) && found.rawDrop.length === 0) {
-    missing.push('raw PREROUTING DROP of remote access to the loopback address');
+  if (via === 'rules' && found.dnat.length === 0) {
+    missing.push(nft ? `${DOCKER_NFT_CHAINS.dnat} dnat rule` : MISSING_DNAT);
+  }
+  if (found.accept.length === 0) {
+    missing.push(nft ? 'filter-forward-in accept rule' : 'filter DOCKER ACCEPT rule');
+  }
+  if (
+    (era === 'v28' || era === 'v29' || nft) &&
+    isLoopback(port.hostIp) &&
+    found.rawDrop.length === 0
+  ) {
+    missing.push(
+      `${nft ? DOCKER_NFT_CHAINS.raw : 'raw PREROUTING'} DROP of remote access to the loopback address`,
+    );
   }
   return missing;
 }
@@ -312,5 +370,41 @@ function addressOwners(
       const a = endpointAddress(e, family);
       return a === null ? [] : [{ address: a, container }];
     }),
+  );
+}
+
+/**
+ * The published ports of running, non-host-mode containers whose host port differs from the
+ * container port: the ones a rule on the port after DNAT can get wrong.
+ */
+export function remappedPorts(host: DockerHost): { c: Container; p: PublishedPort }[] {
+  return host.containers
+    .filter((c) => c.running && c.networkMode.kind !== 'host')
+    .flatMap((c) =>
+      c.published
+        .filter((p) => p.hostPort !== null && p.hostPort !== p.containerPort)
+        .map((p) => ({ c, p })),
+    );
+}
+
+/**
+ * The first mapping whose host port a rule's destination ports name while its container port is
+ * not among them: what a rule that sees packets after DNAT was meant to match and never does.
+ * Mappings with equal host and container ports are left out (both readings match).
+ */
+export function mappingByHostPort<T extends { readonly p: PublishedPort }>(
+  mappings: readonly T[],
+  ports: readonly PortRange[],
+  protocol: string | null,
+  families: readonly Family[],
+): T | undefined {
+  return mappings.find(
+    ({ p }) =>
+      p.hostPort !== null &&
+      p.hostPort !== p.containerPort &&
+      inRange(p.hostPort, ports) &&
+      !inRange(p.containerPort, ports) &&
+      (protocol === null || protocol === p.protocol) &&
+      families.includes(familyOfAddress(p.hostIp)),
   );
 }

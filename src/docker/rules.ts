@@ -1,11 +1,14 @@
-/** Small readers over model rules for the Docker rule shapes (DNAT, per-port ACCEPT, raw DROP). */
+/**
+ * Small readers over model rules for the Docker rule shapes (DNAT, per-port ACCEPT, raw DROP),
+ * whether iptables or nftables wrote them (nft rules carry their matches in modules, not `core`).
+ */
 import type { AddressMask, PortRange, Rule, Ruleset } from '../model/ruleset.ts';
-import { findTable } from '../model/ruleset.ts';
+import { allOptions, findTable } from '../model/ruleset.ts';
 import { dstAddress, dstPorts, protocolName } from '../model/rule-queries.ts';
 
 /** The non-negated `-s`/`-d` of a rule. */
 export function ruleAddress(rule: Rule, field: 'src' | 'dst'): AddressMask | null {
-  for (const o of rule.core) {
+  for (const o of allOptions(rule)) {
     if (o.type === 'address' && o.field === field && !o.negated) return o.value;
   }
   return null;
@@ -16,7 +19,7 @@ export function ruleInterface(
   rule: Rule,
   field: 'in' | 'out',
 ): { readonly name: string; readonly negated: boolean } | null {
-  for (const o of rule.core) {
+  for (const o of allOptions(rule)) {
     if (o.type === 'interface' && o.field === field) return { name: o.name, negated: o.negated };
   }
   return null;
@@ -24,7 +27,7 @@ export function ruleInterface(
 
 /** The single destination port a rule matches (`--dport N`), or null. */
 export function ruleDstPort(rule: Rule): number | null {
-  for (const o of [...rule.core, ...rule.matches.flatMap((m) => m.options)]) {
+  for (const o of allOptions(rule)) {
     if (o.type === 'port' && o.field === 'dst' && !o.negated) {
       const r = o.ranges[0];
       if (o.ranges.length === 1 && r !== undefined && r.from === r.to) return r.from;

@@ -34,7 +34,7 @@ export function effectiveOptions(rule: Rule): MatchOption[] {
 
 /** The rule's `-p`, lower case, when it names one (not negated). */
 export function protocolName(rule: Rule): string | null {
-  for (const o of rule.core) {
+  for (const o of allOptions(rule)) {
     if (o.type === 'protocol' && !o.negated) return o.name.toLowerCase();
   }
   return null;
@@ -57,7 +57,7 @@ export function matchesOriginalDestination(rule: Rule): boolean {
 
 /** The rule's `-d` as written (`10.0.0.2/32`), when not negated. */
 export function dstAddress(rule: Rule): string | null {
-  for (const o of rule.core) {
+  for (const o of allOptions(rule)) {
     if (o.type === 'address' && o.field === 'dst' && !o.negated) {
       return o.value.prefixLength === null
         ? o.value.address

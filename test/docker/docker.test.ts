@@ -187,6 +187,49 @@ describe('mapPublishedPorts', () => {
   });
 });
 
+describe('mapPublishedPorts on the nftables backend', () => {
+  it("finds the dnat, the bridge's accept and the raw drops in Docker's docker-bridges table", async () => {
+    const ports = mapPublishedPorts(await load('29.7.2/s2a-nftables-portmap'));
+    const lo0 = ports.find((p) => p.container.name === 'lo0');
+    expect(lo0?.dnat.map((r) => r.text)).toEqual([
+      'iifname != "docker0" ip daddr 127.0.0.1 tcp dport 8082 counter packets 0 bytes 0 dnat to 172.17.0.3:80 comment "DNAT"',
+    ]);
+    expect(lo0?.accept.map((r) => `${r.chain}: ${r.text}`)).toEqual([
+      'filter-forward-in__docker0: ip daddr 172.17.0.3 tcp dport 80 counter packets 0 bytes 0 accept',
+    ]);
+    // direct access to the container, and remote access to its loopback-published port
+    expect(lo0?.rawDrop.map((r) => r.text)).toEqual([
+      'ip daddr 172.17.0.3 iifname != "docker0" counter packets 5 bytes 300 drop comment "DROP DIRECT ACCESS"',
+      'iifname != "lo" ip daddr 127.0.0.1 tcp dport 8082 counter packets 0 bytes 0 drop comment "DROP REMOTE LOOPBACK"',
+    ]);
+    const web1 = ports.find((p) => p.container.name === 'web1' && p.family === 'ipv4');
+    expect(web1?.accept.map((r) => r.chain)).toEqual(['filter-forward-in__bridge1']);
+    expect(ports.every((p) => p.missing.length === 0)).toBe(true);
+  });
+
+  it("says what is missing when Docker's nftables dnat was deleted", async () => {
+    const s = await load('29.7.2/s2a-nftables-portmap');
+    const nft = s.nft;
+    if (nft === null) throw new Error('no nftables ruleset');
+    const broken: Snapshot = {
+      ...s,
+      nft: {
+        ...nft,
+        tables: nft.tables.map((t) => ({
+          ...t,
+          chains: t.chains.map((c) => ({
+            ...c,
+            rules: c.rules.filter((r) => r.target?.kind !== 'DNAT'),
+          })),
+        })),
+      },
+    };
+    expect(mapPublishedPorts(broken).find((p) => p.container.name === 'web0')?.missing).toEqual([
+      'nat-prerouting-and-output dnat rule',
+    ]);
+  });
+});
+
 describe('mapPublishedPorts in nat-unprotected mode', () => {
   it('counts the bridge-wide ACCEPT as the rule that lets the port in', async () => {
     const s3 = path.join(fixtures, '28.5.2/s3-usernet-portmap');
