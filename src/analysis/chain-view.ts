@@ -1,21 +1,55 @@
 /**
  * The chain view: the chains a packet meets, as one tree shared by `dockwall chains` and the
- * review UI. Its roots are the base chains in the order a reader follows a packet (hooks and
- * table priorities from the engine), then the chains no base chain leads to, whose rules never
- * run. Below a chain hang the chains its rules jump or go to; each chain is marked built-in,
- * Docker-managed, DOCKER-USER or operator-written. With it, per container, the network mode and
- * the paths its inbound traffic takes.
+ * review UI. Its roots are the base chains in the order a reader follows a packet — hooks in
+ * reading order, each hook's base chains by priority as the engine runs them (iptables' tables
+ * at their standard priorities, nftables base chains at theirs, src/engine/pipeline.ts) — then
+ * the chains no base chain leads to, whose rules never run. Below a chain hang the chains its
+ * rules jump or go to (an nftables verdict map: each element's chain); each chain is marked
+ * built-in, Docker-managed, DOCKER-USER or operator-written. With it, per container, the network
+ * mode and the paths its inbound traffic takes.
  */
 import { isDockerChain } from '../docker/chains.ts';
+import { isDockerNftTable } from '../docker/nft-layout.ts';
 import { containerPaths, networkModeText } from '../docker/paths.ts';
 import { bridgeOfEndpoint } from '../docker/topology.ts';
-import { BASE_CHAINS } from '../engine/hooks.ts';
+import { HOOK_ORDER } from '../engine/hooks.ts';
+import { hookPipeline } from '../engine/pipeline.ts';
 import type { LayoutEra } from '../model/host.ts';
+import { jumpTargets } from '../model/rule-queries.ts';
 import type { Chain, Family, Ruleset, Table } from '../model/ruleset.ts';
-import { findChain, findTable } from '../model/ruleset.ts';
+import { findChain, tableId } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
+import { firewallOf } from '../model/snapshot.ts';
+import type { Hook } from '../model/trace.ts';
 
 export type ChainOwner = 'docker' | 'docker-user' | 'operator' | 'builtin';
+
+/** Where a base chain sits in the hook pipeline. */
+export interface BasePlace {
+  readonly hook: Hook;
+  /** nftables' own name of the hook (`ingress`, `forward`); iptables: the hook's name. */
+  readonly hookName: string;
+  readonly priority: number;
+}
+
+/** Named priorities (nft's names; iptables' tables sit at the same numbers). */
+const NAMED_PRIORITIES: readonly (readonly [string, number])[] = [
+  ['raw', -300],
+  ['mangle', -150],
+  ['dstnat', -100],
+  ['filter', 0],
+  ['security', 50],
+  ['srcnat', 100],
+];
+
+/** `priority -1 (filter - 1)`: the number, and the nearest name when it is close. */
+export function priorityText(priority: number): string {
+  const near = NAMED_PRIORITIES.find(([, n]) => Math.abs(priority - n) <= 10);
+  if (near === undefined) return `priority ${priority}`;
+  const [name, n] = near;
+  const offset = priority === n ? '' : priority > n ? ` + ${priority - n}` : ` - ${n - priority}`;
+  return `priority ${priority} (${name}${offset})`;
+}
 
 /** A top-level chain of the tree. */
 export interface ChainRoot {
@@ -24,49 +58,60 @@ export interface ChainRoot {
   readonly chain: Chain;
   /** No base chain leads here by jumps, so its rules never run. */
   readonly unreferenced: boolean;
+  /** The hook and priority of a base chain (null for unreferenced chains). */
+  readonly base: BasePlace | null;
 }
 
 /**
- * A base chain that has no rules and accepts says nothing about the path, and is left out —
- * except filter's and nat's hooks Docker writes to, where a reader looks for Docker's jumps.
+ * An iptables base chain that has no rules and accepts says nothing about the path, and is left
+ * out — except filter's and nat's hooks Docker writes to, where a reader looks for Docker's
+ * jumps. nftables base chains exist only because someone declared them, and are all shown.
  */
-function shownBaseChain(table: string, chain: Chain): boolean {
+function shownBaseChain(table: Table, chain: Chain): boolean {
+  if (table.nft !== undefined) return true;
   if (chain.rules.length > 0 || chain.policy === 'DROP') return true;
-  return table === 'filter' || (table === 'nat' && chain.name !== 'INPUT');
+  return table.name === 'filter' || (table.name === 'nat' && chain.name !== 'INPUT');
 }
 
 /** The roots of one ruleset's tree: shown base chains in packet order, then unreferenced chains. */
 export function chainRoots(ruleset: Ruleset): ChainRoot[] {
   const roots: ChainRoot[] = [];
-  const root = (table: Table, chain: Chain, unreferenced: boolean): void => {
-    roots.push({ family: ruleset.family, table, chain, unreferenced });
-  };
-  const placed = new Set<string>();
-  for (const { table: tableName, hook } of BASE_CHAINS) {
-    const table = findTable(ruleset, tableName);
-    const chain = table === undefined ? undefined : findChain(table, hook);
-    if (table === undefined || chain === undefined) continue;
-    placed.add(`${table.name}/${chain.name}`);
-    if (shownBaseChain(table.name, chain)) root(table, chain, false);
+  const placed = new Set<Chain>();
+  const { pipeline } = hookPipeline(ruleset);
+  for (const hook of HOOK_ORDER) {
+    for (const entry of pipeline[hook]) {
+      const { table, chain } = entry;
+      placed.add(chain);
+      if (!shownBaseChain(table, chain)) continue;
+      roots.push({
+        family: ruleset.family,
+        table,
+        chain,
+        unreferenced: false,
+        base: { hook, hookName: chain.base?.hook ?? hook, priority: entry.priority },
+      });
+    }
   }
-  // Built-in chains of a table no hook lists (none in iptables today) still show their rules.
+  // Built-in chains no hook runs (an nftables chain on a hook of no IP packet) still show.
   for (const table of ruleset.tables) {
     for (const chain of table.chains) {
-      if (chain.builtin && !placed.has(`${table.name}/${chain.name}`) && chain.rules.length > 0) {
-        root(table, chain, false);
+      if (chain.builtin && !placed.has(chain) && chain.rules.length > 0) {
+        roots.push({ family: ruleset.family, table, chain, unreferenced: false, base: null });
       }
     }
   }
   for (const table of ruleset.tables) {
     const reached = reachedFromBuiltins(table);
     for (const chain of table.chains) {
-      if (!chain.builtin && !reached.has(chain.name)) root(table, chain, true);
+      if (!chain.builtin && !reached.has(chain.name)) {
+        roots.push({ family: ruleset.family, table, chain, unreferenced: true, base: null });
+      }
     }
   }
   return roots;
 }
 
-/** Chains reached by jumps and gotos from the table's built-in chains (those included). */
+/** Chains reached by jumps, gotos and verdict maps from the table's built-in chains (those included). */
 function reachedFromBuiltins(table: Table): Set<string> {
   const byName = new Map(table.chains.map((c) => [c.name, c]));
   const reached = new Set<string>();
@@ -76,14 +121,21 @@ function reachedFromBuiltins(table: Table): Set<string> {
     if (reached.has(name)) continue;
     reached.add(name);
     for (const rule of byName.get(name)?.rules ?? []) {
-      const target = rule.target?.kind === 'jump' ? rule.target.chain : null;
-      if (target !== null && byName.has(target)) stack.push(target);
+      for (const target of jumpTargets(rule)) if (byName.has(target)) stack.push(target);
     }
   }
   return reached;
 }
 
-export function chainOwner(chain: string, builtin: boolean): ChainOwner {
+/**
+ * Who writes a chain. nftables: every chain of Docker's `docker-bridges` tables is Docker's, every
+ * chain of another native table the operator's (base chains included); iptables-nft's tables
+ * read from nft's listing are iptables chains.
+ */
+export function chainOwner(table: Table, chain: string, builtin: boolean): ChainOwner {
+  if (table.nft !== undefined && table.nft.iptablesNft !== true) {
+    return isDockerNftTable(table) ? 'docker' : 'operator';
+  }
   if (builtin) return 'builtin';
   if (chain === 'DOCKER-USER') return 'docker-user';
   return isDockerChain(chain) ? 'docker' : 'operator';
@@ -95,11 +147,16 @@ export interface ChainEntry {
   readonly text: string;
   /** The chain this rule jumps or goes to, expanded below it (null for other targets). */
   readonly enters: ChainNode | null;
+  /** nftables verdict maps: the chain each element jumps or goes to, expanded below the rule. */
+  readonly dispatches: readonly ChainNode[];
 }
 
 export interface ChainNode {
+  /** `filter`, or an nftables table with its family: `ip docker-bridges`. */
   readonly table: string;
   readonly chain: string;
+  /** Hook and priority, for the base chains at the top of the tree. */
+  readonly base?: BasePlace;
   readonly owner: ChainOwner;
   readonly policy: string | null;
   readonly line: number;
@@ -112,7 +169,10 @@ export interface ChainNode {
 
 export interface FamilyChains {
   readonly family: Family;
+  /** The listing the family's rules were read from (iptables-save, else the nftables listing). */
   readonly file: string;
+  /** The nftables listing when native nftables tables are part of this family's firewall. */
+  readonly nftFile: string | null;
   /** Base chains in the order a packet meets them. */
   readonly hooks: readonly ChainNode[];
   readonly unreferenced: readonly {
@@ -138,7 +198,7 @@ export interface ContainerPaths {
 }
 
 export interface ChainsView {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: 2;
   readonly era: LayoutEra;
   readonly families: readonly FamilyChains[];
   readonly containers: readonly ContainerPaths[];
@@ -149,9 +209,9 @@ function expand(table: Table, name: string, seen: Set<string>): ChainNode {
   const chain = findChain(table, name);
   if (chain === undefined) {
     return {
-      table: table.name,
+      table: tableId(table),
       chain: name,
-      owner: chainOwner(name, false),
+      owner: chainOwner(table, name, false),
       policy: null,
       line: 0,
       expanded: false,
@@ -160,9 +220,9 @@ function expand(table: Table, name: string, seen: Set<string>): ChainNode {
     };
   }
   const base = {
-    table: table.name,
+    table: tableId(table),
     chain: name,
-    owner: chainOwner(name, chain.builtin),
+    owner: chainOwner(table, name, chain.builtin),
     policy: chain.policy,
     line: chain.location.line,
     missing: false,
@@ -170,12 +230,14 @@ function expand(table: Table, name: string, seen: Set<string>): ChainNode {
   if (seen.has(name)) return { ...base, expanded: false, rules: [] };
   seen.add(name);
   const rules = chain.rules.map((r) => {
-    const target = r.target?.kind === 'jump' ? r.target.chain : null;
+    const jump = r.target?.kind === 'jump' ? r.target.chain : null;
+    const dispatched = r.target?.kind === 'vmap' ? jumpTargets(r) : [];
     return {
       index: r.index,
       line: r.location.line,
       text: r.text,
-      enters: target === null ? null : expand(table, target, seen),
+      enters: jump === null ? null : expand(table, jump, seen),
+      dispatches: dispatched.map((target) => expand(table, target, seen)),
     };
   });
   return { ...base, expanded: true, rules };
@@ -189,24 +251,34 @@ function familyChains(ruleset: Ruleset): FamilyChains {
     const { table, chain } = root;
     if (root.unreferenced) {
       unreferenced.push({
-        table: table.name,
+        table: tableId(table),
         chain: chain.name,
-        owner: chainOwner(chain.name, false),
+        owner: chainOwner(table, chain.name, false),
         rules: chain.rules.length,
         line: chain.location.line,
       });
       continue;
     }
-    const seen = seenByTable.get(table.name) ?? new Set<string>();
-    seenByTable.set(table.name, seen);
-    hooks.push(expand(table, chain.name, seen));
+    const id = tableId(table);
+    const seen = seenByTable.get(id) ?? new Set<string>();
+    seenByTable.set(id, seen);
+    const node = expand(table, chain.name, seen);
+    hooks.push(root.base === null ? node : { ...node, base: root.base });
   }
-  return { family: ruleset.family, file: ruleset.file, hooks, unreferenced };
+  const native = ruleset.tables.find((t) => t.nft !== undefined);
+  return {
+    family: ruleset.family,
+    file: ruleset.file,
+    nftFile: native?.location?.file ?? null,
+    hooks,
+    unreferenced,
+  };
 }
 
 export function buildChainsView(snapshot: Snapshot): ChainsView {
   const era = snapshot.era.era;
-  const families = [snapshot.ipv4, snapshot.ipv6]
+  const families = (['ipv4', 'ipv6'] as const)
+    .map((family) => firewallOf(snapshot, family))
     .filter((r): r is Ruleset => r !== null)
     .map((r) => familyChains(r));
   const host = snapshot.host;
@@ -224,5 +296,5 @@ export function buildChainsView(snapshot: Snapshot): ChainsView {
       })),
       paths: containerPaths(c, host, era),
     }));
-  return { schemaVersion: 1, era, families, containers };
+  return { schemaVersion: 2, era, families, containers };
 }

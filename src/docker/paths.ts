@@ -3,6 +3,8 @@
  * network mode as the chain view writes it.
  */
 import type { Container, DockerHost, LayoutEra } from '../model/host.ts';
+import { DOCKER_NFT_CHAINS, DOCKER_NFT_TABLE, forwardInChain } from './nft-layout.ts';
+import { bridgeOfEndpoint } from './topology.ts';
 
 /** The network mode, with a `container:` mode's namespace owner resolved. */
 export function networkModeText(c: Container, host: DockerHost): string {
@@ -52,6 +54,7 @@ export function containerPaths(c: Container, host: DockerHost, era: LayoutEra): 
         : era === 'v29'
           ? 'filter FORWARD → DOCKER-USER → DOCKER-FORWARD → DOCKER-CT / DOCKER-INTERNAL / DOCKER-BRIDGE → DOCKER'
           : 'filter FORWARD';
+  if (era === 'nftables') return nftPaths(subject, host);
   const out: string[] = [];
   const published = subject.published.filter((p) => p.hostPort !== null);
   if (published.length > 0) {
@@ -71,6 +74,51 @@ export function containerPaths(c: Container, host: DockerHost, era: LayoutEra): 
   ) {
     out.push(
       'from the host via 127.0.0.1, and IPv6 to an IPv4-only container: docker-proxy → filter INPUT',
+    );
+  }
+  return out;
+}
+
+/** Ports as `0.0.0.0:8080→80/tcp`, for a path line. */
+function publishedText(c: Container): string | null {
+  const published = c.published.filter((p) => p.hostPort !== null);
+  if (published.length === 0) return null;
+  return published
+    .map((p) => `${p.hostIp}:${p.hostPort ?? ''}→${p.containerPort}/${p.protocol}`)
+    .join(', ');
+}
+
+/**
+ * Docker 29's nftables backend: Docker's chains in its `docker-bridges` tables, the bridge's
+ * forward chain reached through the `filter-FORWARD` verdict map. There is no DOCKER-USER: an
+ * operator's own base chains on the same hooks run beside Docker's, by priority.
+ */
+function nftPaths(c: Container, host: DockerHost): string[] {
+  const bridges = [
+    ...new Set(c.endpoints.map((e) => bridgeOfEndpoint(host, e)).filter((b) => b !== null)),
+  ];
+  const into =
+    bridges.length === 0
+      ? 'filter-forward-in__<bridge>'
+      : bridges.map((b) => forwardInChain(b)).join(' / ');
+  const forward = `${DOCKER_NFT_CHAINS.forward} → ${into}`;
+  const t = DOCKER_NFT_TABLE;
+  const out: string[] = [];
+  const ports = publishedText(c);
+  if (ports !== null) {
+    out.push(
+      `published (${ports}): ${t} ${DOCKER_NFT_CHAINS.raw} → nat-PREROUTING → ${DOCKER_NFT_CHAINS.dnat} (dnat) → ${forward}, with the operator's base chains on each hook by priority`,
+    );
+  }
+  out.push(
+    `direct to its address: ${t} ${DOCKER_NFT_CHAINS.raw} (drop unless from its bridge) → ${forward} (drop unless published)`,
+  );
+  if (
+    c.published.some((p) => p.hostIp === '::' || p.hostIp === '0.0.0.0') &&
+    host.daemon.userlandProxy.value
+  ) {
+    out.push(
+      'from the host via 127.0.0.1, and IPv6 to an IPv4-only container: docker-proxy → input hook',
     );
   }
   return out;

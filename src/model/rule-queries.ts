@@ -4,7 +4,7 @@
  * functions over plain data, so that every analysis and rule answers them the same way.
  */
 import type { Chain, MatchOption, PortRange, Rule, Ruleset, Table } from './ruleset.ts';
-import { allOptions, findChain, findTable } from './ruleset.ts';
+import { allOptions, findChain, findTable, ruleActions } from './ruleset.ts';
 
 export function chainIn(ruleset: Ruleset | null, table: string, chain: string): Chain | undefined {
   if (ruleset === null) return undefined;
@@ -18,6 +18,18 @@ export function rulesIn(ruleset: Ruleset | null, table: string, chain: string): 
 
 export function jumpTarget(rule: Rule): string | null {
   return rule.target?.kind === 'jump' ? rule.target.chain : null;
+}
+
+/**
+ * Every chain a rule may send a packet to: its jump or goto target, and for an nftables verdict
+ * map each element's `jump`/`goto` chain, in order, once each.
+ */
+export function jumpTargets(rule: Rule): string[] {
+  const out: string[] = [];
+  for (const a of ruleActions(rule)) {
+    if (a.kind === 'jump' && !out.includes(a.chain)) out.push(a.chain);
+  }
+  return out;
 }
 
 /** Options that can be tested only against live state (limit, recent, ipsets…). */

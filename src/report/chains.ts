@@ -2,7 +2,8 @@
  * `dockwall chains` as text: the chain view (src/analysis/chain-view.ts) written as an indented
  * tree per family, the unreferenced chains, and each container's networks and paths.
  */
-import type { ChainNode, ChainOwner, ChainsView } from '../analysis/chain-view.ts';
+import type { BasePlace, ChainNode, ChainOwner, ChainsView } from '../analysis/chain-view.ts';
+import { priorityText } from '../analysis/chain-view.ts';
 import { safeJson, safeText } from '../model/safe-text.ts';
 import { eraName } from './describe.ts';
 
@@ -13,6 +14,12 @@ const OWNER_LABEL: Readonly<Record<ChainOwner, string>> = {
   operator: 'operator-written',
 };
 
+function placeText(base: BasePlace): string {
+  // nftables' ingress and egress hooks run before PREROUTING and after POSTROUTING
+  const hook = base.hookName.toUpperCase() === base.hook ? '' : ` ${base.hookName}`;
+  return `${hook} ${priorityText(base.priority)}`;
+}
+
 function nodeLines(node: ChainNode, depth: number, out: string[]): void {
   const pad = '  '.repeat(depth);
   const policy = node.policy === null ? '' : ` policy ${node.policy}`;
@@ -21,7 +28,10 @@ function nodeLines(node: ChainNode, depth: number, out: string[]): void {
     : node.expanded
       ? ''
       : ' (shown above)';
-  out.push(`${pad}${node.table} ${node.chain}${policy} [${OWNER_LABEL[node.owner]}]${state}`);
+  const place = node.base === undefined ? '' : `${placeText(node.base)}`;
+  out.push(
+    `${pad}${node.table} ${node.chain}${policy} [${OWNER_LABEL[node.owner]}]${place}${state}`,
+  );
   if (!node.expanded) return;
   if (node.rules.length === 0) out.push(`${pad}  (no rules)`);
   for (const r of node.rules) {
@@ -29,6 +39,7 @@ function nodeLines(node: ChainNode, depth: number, out: string[]): void {
       `${pad}  ${String(r.index).padStart(2)}. ${r.text.replace(/^-A \S+ /, '')}  (line ${r.line})`,
     );
     if (r.enters !== null) nodeLines(r.enters, depth + 2, out);
+    for (const d of r.dispatches) nodeLines(d, depth + 2, out);
   }
 }
 
@@ -36,10 +47,16 @@ function nodeLines(node: ChainNode, depth: number, out: string[]): void {
 export function formatChainsText(view: ChainsView): string {
   const out: string[] = [`Rule layout: ${eraName(view.era)}`];
   for (const f of view.families) {
-    out.push('', `== ${f.family === 'ipv4' ? 'IPv4' : 'IPv6'} (${f.file}) ==`);
-    for (const hook of f.hooks) {
+    const files = f.nftFile === null || f.nftFile === f.file ? f.file : `${f.file}, ${f.nftFile}`;
+    out.push('', `== ${f.family === 'ipv4' ? 'IPv4' : 'IPv6'} (${files}) ==`);
+    let hook: string | null = null;
+    for (const root of f.hooks) {
+      if (root.base !== undefined && root.base.hook !== hook) {
+        hook = root.base.hook;
+        out.push('', `-- ${hook} --`);
+      }
       out.push('');
-      nodeLines(hook, 0, out);
+      nodeLines(root, 0, out);
     }
     if (f.unreferenced.length > 0) {
       out.push(

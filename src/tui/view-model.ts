@@ -5,11 +5,13 @@
  * so moving the cursor never recomputes a 100,000-row list.
  */
 import type { ChainRoot as ViewRoot } from '../analysis/chain-view.ts';
-import { chainRoots } from '../analysis/chain-view.ts';
+import { chainRoots, priorityText } from '../analysis/chain-view.ts';
+import { jumpTargets } from '../model/rule-queries.ts';
 import type { Exposure, Finding } from '../model/audit.ts';
 import type { Severity } from '../model/diagnostic.ts';
 import type { Container } from '../model/host.ts';
 import type { Chain, Rule, Ruleset, Table } from '../model/ruleset.ts';
+import { tableId } from '../model/ruleset.ts';
 import type { ReviewData } from './data.ts';
 import { findingObject, formatNetworkMode, hostPort } from './format.ts';
 
@@ -45,7 +47,7 @@ export type ChainRow =
       readonly depth: number;
       readonly rule: Rule;
       readonly findings: number;
-      /** Chain this rule jumps or goes to, when it does. */
+      /** Chain this rule jumps or goes to, when it does (an nftables verdict map: the first). */
       readonly jump: string | null;
       /** The jump can be opened (target exists and is not already on the path). */
       readonly expandable: boolean;
@@ -101,10 +103,6 @@ function compareFindings(a: Finding, b: Finding): number {
   );
 }
 
-function jumpTarget(rule: Rule): string | null {
-  return rule.target?.kind === 'jump' ? rule.target.chain : null;
-}
-
 /** The chain view's roots, keyed for the UI (the family is named when there are two). */
 function buildRoots(rulesets: readonly Ruleset[]): ChainRoot[] {
   const families = new Set(rulesets.map((r) => r.family));
@@ -112,7 +110,7 @@ function buildRoots(rulesets: readonly Ruleset[]): ChainRoot[] {
     const prefix = families.size > 1 ? `${ruleset.family} ` : '';
     return chainRoots(ruleset).map((root) => ({
       ...root,
-      key: `${prefix}${root.table.name} ${root.chain.name}`,
+      key: `${prefix}${tableId(root.table)} ${root.chain.name}`,
     }));
   });
 }
@@ -284,12 +282,22 @@ function pushRules(
 ): void {
   for (const rule of chain.rules) {
     const key = `${parentKey}#${rule.index}`;
-    const jump = jumpTarget(rule);
+    const vmap = rule.target?.kind === 'vmap';
+    const targets = jumpTargets(rule);
+    const jump = targets[0] ?? null;
+    const openable = (name: string): Chain | undefined => {
+      const target = chainsOf(table).get(name);
+      return target !== undefined && !path.has(name) && target.rules.length > 0
+        ? target
+        : undefined;
+    };
     const target = jump === null ? undefined : chainsOf(table).get(jump);
     const loop = jump !== null && path.has(jump);
-    const expandable = target !== undefined && !loop && target.rules.length > 0;
+    const expandable = vmap
+      ? targets.some((t) => openable(t) !== undefined)
+      : jump !== null && openable(jump) !== undefined;
     const note =
-      jump === null
+      jump === null || vmap
         ? null
         : loop
           ? 'loop: already on this path'
@@ -310,9 +318,34 @@ function pushRules(
       expanded: isOpen,
       note,
     });
-    if (isOpen && target !== undefined) {
-      const inner = new Set(path).add(target.name);
-      pushRules(model, rows, expanded, table, target, key, depth + 1, inner);
+    if (!isOpen) continue;
+    if (!vmap) {
+      const next = openable(jump ?? '');
+      if (next !== undefined) {
+        pushRules(model, rows, expanded, table, next, key, depth + 1, new Set(path).add(next.name));
+      }
+      continue;
+    }
+    // A verdict map sends packets to one chain per element: each is a row of its own.
+    for (const name of targets) {
+      const next = openable(name);
+      if (next === undefined) continue;
+      const chainKey = `${key}>${name}`;
+      const chainOpen = expanded.has(chainKey);
+      rows.push({
+        kind: 'chain',
+        key: chainKey,
+        depth: depth + 1,
+        title: `→ ${name} (${next.rules.length} rule${next.rules.length === 1 ? '' : 's'})`,
+        chain: next,
+        expanded: chainOpen,
+        findings: chainFindings(model, next),
+        unreferenced: false,
+      });
+      if (chainOpen) {
+        const inner = new Set(path).add(name);
+        pushRules(model, rows, expanded, table, next, chainKey, depth + 2, inner);
+      }
     }
   }
 }
@@ -329,11 +362,16 @@ export function chainRows(model: ReviewModel, expanded: ReadonlySet<string>): re
   for (const root of model.chainRoots) {
     const isOpen = expanded.has(root.key);
     const policy = root.chain.policy === null ? '' : ` policy ${root.chain.policy}`;
+    // nftables base chains: where on the hook (iptables' tables sit at their standard places)
+    const place =
+      root.base === null || root.table.nft === undefined
+        ? ''
+        : ` · ${root.base.hookName} ${priorityText(root.base.priority)}`;
     rows.push({
       kind: 'chain',
       key: root.key,
       depth: 0,
-      title: `${root.key}${policy} (${root.chain.rules.length} rule${root.chain.rules.length === 1 ? '' : 's'})`,
+      title: `${root.key}${policy} (${root.chain.rules.length} rule${root.chain.rules.length === 1 ? '' : 's'})${place}`,
       chain: root.chain,
       expanded: isOpen,
       findings: chainFindings(model, root.chain),

@@ -1,6 +1,7 @@
 /** `dockwall chains`: the rebuilt chain order per hook and each container's paths. */
 import { loadSnapshot } from '../../ingest/snapshot.ts';
 import { buildChainsView } from '../../analysis/chain-view.ts';
+import { firewallOf } from '../../model/snapshot.ts';
 import { formatChainsJson, formatChainsText } from '../../report/chains.ts';
 import { diagnosticLine } from '../../report/describe.ts';
 import type { Command, CommandIo } from '../command.ts';
@@ -12,6 +13,9 @@ const usage = `Usage: dockwall chains SNAPSHOT [--format text|json]
 Show the order a packet meets the chains, per hook and table (raw, nat PREROUTING → DOCKER,
 filter FORWARD → DOCKER-USER → Docker's chains, INPUT, …), each chain marked Docker-managed or
 operator-written, chains nothing jumps to, and each container's network mode, networks and paths.
+With an nftables ruleset (nft-ruleset.json), every base chain of every table — iptables' own
+and native nftables ones, Docker 29's docker-bridges included — in the order the kernel runs
+them on each hook, with its priority; a verdict map's chains hang below it.
 
 ${SNAPSHOT_USAGE}`;
 
@@ -26,8 +30,8 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   for (const d of snapshot.diagnostics) {
     if (d.severity === 'error') io.stderr.write(`${diagnosticLine(d)}\n`);
   }
-  if (snapshot.ipv4 === null && snapshot.ipv6 === null) {
-    io.stderr.write('dockwall chains: no iptables or ip6tables ruleset could be read\n');
+  if (firewallOf(snapshot, 'ipv4') === null && firewallOf(snapshot, 'ipv6') === null) {
+    io.stderr.write('dockwall chains: no iptables, ip6tables or nftables ruleset could be read\n');
     return 2;
   }
   const view = buildChainsView(snapshot);
