@@ -10,7 +10,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import { bindingReceives, isLoopback } from '../docker/bindings.ts';
-import { describeAddress } from '../docker/address.ts';
+import { addressDescriber, type AddressDescription } from '../docker/address.ts';
 import { ruleEvidence } from '../docker/rule-evidence.ts';
 import { dockerBridges } from '../docker/topology.ts';
 import type { Flow } from '../engine/types.ts';
@@ -177,8 +177,23 @@ function rowsOf(
   return [...rows.values()];
 }
 
+/** What names a family's delivered addresses, indexed once per table. */
+interface Namer {
+  readonly describe: (address: string) => AddressDescription;
+  /** Container addresses Docker's rules show. */
+  readonly ruleContainers: ReadonlySet<string>;
+}
+
+function namerOf(snapshot: Snapshot, family: Family): Namer {
+  const ruleset = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
+  return {
+    describe: addressDescriber(snapshot, family),
+    ruleContainers: new Set(ruleEvidence(ruleset).containers.map((c) => c.address)),
+  };
+}
+
 /** The container a delivered address belongs to, from containers.json or Docker's own rules. */
-function nameForwarded(snapshot: Snapshot, family: Family, f: Flow): ExposureTarget {
+function nameForwarded(snapshot: Snapshot, family: Family, namer: Namer, f: Flow): ExposureTarget {
   const addresses = f.delivery.addresses ?? [];
   const base = {
     addresses,
@@ -189,7 +204,7 @@ function nameForwarded(snapshot: Snapshot, family: Family, f: Flow): ExposureTar
   };
   const single = singleAddress(addresses);
   if (single !== null) {
-    const d = describeAddress(snapshot, family, single);
+    const d = namer.describe(single);
     if (d.kind === 'container')
       return {
         ...base,
@@ -198,9 +213,7 @@ function nameForwarded(snapshot: Snapshot, family: Family, f: Flow): ExposureTar
         network: d.network ?? null,
         namedFrom: 'containers.json',
       };
-    const ruleset = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
-    const known = ruleEvidence(ruleset).containers.find((c) => c.address === single);
-    if (known !== undefined)
+    if (namer.ruleContainers.has(single))
       return {
         ...base,
         kind: 'container',
@@ -435,8 +448,8 @@ function prove(
     originalDestinationPorts: real.length > 0 ? real : [...ports],
   };
   for (const f of row.flows) {
-    let set = f.packets().and({ originalDestinationPorts: [...ports] });
-    if (set.isEmpty) set = f.packets();
+    let set = f.sent().and({ originalDestinationPorts: [...ports] });
+    if (set.isEmpty) set = f.sent();
     const witness = set.witness(prefer);
     if (witness === null) continue;
     return { witness, trace: traced ? fe.engine.trace(witness) : null };
@@ -466,11 +479,12 @@ export function computeExposures(
     const named = listed ? [] : external.filter((i) => !isUnnamed(i));
     if (external.length === 0) continue;
     const flows = fe.engine.discover({ ingress: external });
+    const namer = namerOf(snapshot, fe.family);
     for (const row of rowsOf(fe.family, flows, internal, named)) {
       const parts: HostPart[] =
         row.kind === 'host'
           ? nameLocal(snapshot, row, listenersKnown)
-          : [{ ports: row.ports, target: nameForwarded(snapshot, fe.family, row.flow) }];
+          : [{ ports: row.ports, target: nameForwarded(snapshot, fe.family, namer, row.flow) }];
       for (const part of parts) {
         // a listener's part keeps the client's ports that lead to it
         const ports = row.kind === 'host' && !row.flow.delivery.translated ? part.ports : row.ports;

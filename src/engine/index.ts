@@ -13,6 +13,7 @@ import {
   partition,
   patternsToCidrs,
   patternsToRanges,
+  sentRectangle,
   sentSet,
   type RawFlow,
 } from './discover.ts';
@@ -415,6 +416,7 @@ class SymbolicEngine implements Engine {
                   translated: f.nat,
                 },
                 packets: () => this.set(flowSet(s, set, flow)),
+                sent: () => this.set(m.and(input, sentRectangle(s, flow))),
               });
             }
           }

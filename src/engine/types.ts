@@ -207,8 +207,14 @@ export interface Flow {
     /** A DNAT or REDIRECT rewrote the destination. */
     readonly translated: boolean;
   };
-  /** The flow's packets, for a witness (computed when asked). */
+  /** The flow's packets as delivered (computed when asked). */
   packets(): PacketSet;
+  /**
+   * The flow's packets as the client sends them (new, mark 0, not yet translated): every one is
+   * delivered as the flow says. Built from the rectangle alone, so it is cheap whatever the size
+   * of the delivered set: what a witness is picked from.
+   */
+  sent(): PacketSet;
 }
 
 export interface TraceOptions {

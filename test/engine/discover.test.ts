@@ -130,21 +130,29 @@ describe('flows are exact', () => {
             state: 'NEW',
             mark: 0,
           };
-          if (dst.startsWith('127.') || p.inInterface === '*other*') continue;
-          const tr = engine.trace(p);
-          sampled++;
-          const inPorts = f.delivery.ports.some(
-            (r) => (tr.delivery?.port ?? -1) >= r.from && (tr.delivery?.port ?? -1) <= r.to,
-          );
-          if (
-            tr.verdict !== 'accepted' ||
-            tr.delivery?.kind !== f.delivery.kind ||
-            (f.delivery.kind === 'forward' &&
-              tr.delivery.outInterface !== f.delivery.outInterface) ||
-            !inPorts
-          ) {
-            why = `${short(f)}: ${JSON.stringify(p)} → ${tr.verdict} ${JSON.stringify(tr.delivery)} ${tr.steps.map((x) => `${x.table}/${x.chain}#${x.rule ?? 'P'}:${x.action}`).join(' ')}`;
+          // the witness of the flow's packets as sent (what the exposure table shows) too
+          const w = f.sent().witness();
+          if (w === null) {
+            why = `${short(f)}: no packet as sent`;
             return false;
+          }
+          for (const q of [p, w]) {
+            if (q.destination.startsWith('127.') || q.inInterface === '*other*') continue;
+            const tr = engine.trace(q);
+            sampled++;
+            const inPorts = f.delivery.ports.some(
+              (r) => (tr.delivery?.port ?? -1) >= r.from && (tr.delivery?.port ?? -1) <= r.to,
+            );
+            if (
+              tr.verdict !== 'accepted' ||
+              tr.delivery?.kind !== f.delivery.kind ||
+              (f.delivery.kind === 'forward' &&
+                tr.delivery.outInterface !== f.delivery.outInterface) ||
+              !inPorts
+            ) {
+              why = `${short(f)}: ${JSON.stringify(q)} → ${tr.verdict} ${JSON.stringify(tr.delivery)} ${tr.steps.map((x) => `${x.table}/${x.chain}#${x.rule ?? 'P'}:${x.action}`).join(' ')}`;
+              return false;
+            }
           }
         }
         return true;
