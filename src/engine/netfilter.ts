@@ -143,17 +143,16 @@ export class Walk {
         reason: `policy ${policy}`,
       });
     }
-    const accepts = outcomes.filter((o) => o.kind === 'accept');
+    // the NAT accepts (thousands on a kube-proxy host) are united once, for both results
+    const natted = unionAll(
+      this.s,
+      outcomes.filter((o) => o.kind === 'accept' && o.nat === true).map((o) => o.set),
+    );
+    const others = outcomes.filter((o) => o.kind === 'accept' && o.nat !== true).map((o) => o.set);
     return {
-      pass: unionAll(
-        this.s,
-        accepts.map((o) => o.set),
-      ),
+      pass: unionAll(this.s, [natted, ...others]),
       outcomes: outcomes.filter((o) => o.kind !== 'accept' || entry.attributes),
-      natted: unionAll(
-        this.s,
-        accepts.filter((o) => o.nat === true).map((o) => o.set),
-      ),
+      natted,
     };
   }
 
