@@ -13,16 +13,6 @@ export interface AddressDescription {
   readonly network?: string;
 }
 
-function inCidr(address: string, cidr: string): boolean {
-  try {
-    const parsed = ipaddr.parse(address);
-    const range = ipaddr.parseCIDR(cidr);
-    return parsed.kind() === range[0].kind() && parsed.match(range);
-  } catch {
-    return false;
-  }
-}
-
 export function describeAddress(
   snapshot: Snapshot,
   family: Family,
@@ -63,15 +53,41 @@ export function addressDescriber(
             ? { kind: 'host', network: n.name }
             : { kind: 'host', name: n.bridgeName, network: n.name },
         );
-  return (address) => {
-    const hit = known.get(normalizeAddress(address));
-    if (hit !== undefined) return hit;
-    if (family === 'ipv4' ? inCidr(address, '127.0.0.0/8') : sameAddress(address, '::1')) {
+  // the networks' subnets parsed once, in the order a scan would meet them
+  const subnets: { network: string; range: ReturnType<typeof ipaddr.parseCIDR> }[] = [];
+  for (const n of snapshot.host.networks)
+    for (const s of n.subnets) {
+      if (s.family !== family) continue;
+      try {
+        subnets.push({ network: n.name, range: ipaddr.parseCIDR(s.cidr) });
+      } catch {
+        // not a CIDR: it holds no address
+      }
+    }
+  const loopback = ipaddr.parseCIDR('127.0.0.0/8');
+  const describeOther = (address: string): AddressDescription => {
+    let parsed: ReturnType<typeof ipaddr.parse> | null = null;
+    try {
+      parsed = ipaddr.parse(address);
+    } catch {
+      parsed = null;
+    }
+    const within = (range: ReturnType<typeof ipaddr.parseCIDR>): boolean =>
+      parsed !== null && parsed.kind() === range[0].kind() && parsed.match(range);
+    if (family === 'ipv4' ? within(loopback) : sameAddress(address, '::1')) {
       return { kind: 'host', name: 'lo' };
     }
-    const network = snapshot.host.networks.find((n) =>
-      n.subnets.some((s) => s.family === family && inCidr(address, s.cidr)),
-    );
-    return network === undefined ? { kind: 'other' } : { kind: 'other', network: network.name };
+    const network = subnets.find((s) => within(s.range));
+    return network === undefined ? { kind: 'other' } : { kind: 'other', network: network.network };
+  };
+  // answers are kept: a big host names each delivered address several times
+  return (address) => {
+    const key = normalizeAddress(address);
+    let d = known.get(key);
+    if (d === undefined) {
+      d = describeOther(address);
+      known.set(key, d);
+    }
+    return d;
   };
 }
