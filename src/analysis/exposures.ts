@@ -19,6 +19,7 @@ import { diagnostic, fileLocation, type Diagnostic } from '../model/diagnostic.t
 import type { Container, Listener } from '../model/host.ts';
 import type { Family, PortRange } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
+import { firewallOf } from '../model/snapshot.ts';
 import type { Packet, Trace } from '../model/trace.ts';
 import type { FamilyEngine, SnapshotEngines } from './engines.ts';
 
@@ -185,10 +186,11 @@ interface Namer {
 }
 
 function namerOf(snapshot: Snapshot, family: Family): Namer {
-  const ruleset = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
   return {
     describe: addressDescriber(snapshot, family),
-    ruleContainers: new Set(ruleEvidence(ruleset).containers.map((c) => c.address)),
+    ruleContainers: new Set(
+      ruleEvidence(firewallOf(snapshot, family)).containers.map((c) => c.address),
+    ),
   };
 }
 

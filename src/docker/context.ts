@@ -17,6 +17,7 @@ import type { ContextRoute, NetworkContext, Provenance } from '../engine/context
 import type { ContextFact } from '../model/audit.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Snapshot, SnapshotFileRole } from '../model/snapshot.ts';
+import { firewallOf } from '../model/snapshot.ts';
 import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
 import { externalInterface } from './interfaces.ts';
 import { bridgeOfEndpoint } from './topology.ts';
@@ -79,7 +80,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
     facts.push({ family, subject, text, provenance, evidence });
   };
   const ruleset = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
-  const evidence = ruleEvidence(ruleset);
+  const evidence = ruleEvidence(firewallOf(snapshot, family));
   const addrFile = fileRead(snapshot, 'ip-addr');
   const routeFile = fileRead(snapshot, 'ip-route');
   const networksOfFamily = host.networks.flatMap((n) =>

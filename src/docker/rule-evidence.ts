@@ -8,6 +8,11 @@
  * - `nat DOCKER ! -i BRIDGE … -j DNAT --to-destination ADDR:PORT`: a published container ADDR.
  * - `nat DOCKER -d HOSTIP … -j DNAT` (a mapping bound to one host address): HOSTIP is the host's.
  *
+ * Docker 29's nftables backend writes the same shapes in its `docker-bridges` tables
+ * (src/docker/nft-layout.ts): masquerades in `nat-postrouting-out__BRIDGE`, accepts in
+ * `filter-forward-in__BRIDGE`, drops in `raw-PREROUTING`, DNATs in `nat-prerouting-and-output`;
+ * they count when the ruleset given holds those tables (`firewallOf`).
+ *
  * Each fact keeps the rule it came from, so reports can show the evidence.
  */
 import type { SourceLocation } from '../model/diagnostic.ts';
@@ -15,6 +20,7 @@ import type { Family, Rule, Ruleset } from '../model/ruleset.ts';
 import { allOptions } from '../model/ruleset.ts';
 import { rulesIn } from '../model/rule-queries.ts';
 import { dnatDestination, hostAddress, ruleAddress, ruleInterface } from './rules.ts';
+import { bridgeOfForwardInChain, DOCKER_NFT_CHAINS, isDockerNftTable } from './nft-layout.ts';
 
 export interface RuleFact {
   /** A CIDR (a subnet or a single address). */
@@ -56,8 +62,14 @@ export function ruleEvidence(ruleset: Ruleset | null): RuleEvidence {
   const hostAddresses: RuleFact[] = [];
   if (ruleset === null) return { subnets, containers, hostAddresses };
   const family = ruleset.family;
+  const nftChains = ruleset.tables.filter(isDockerNftTable).flatMap((t) => t.chains);
+  const nftRules = (test: (chain: string) => boolean): Rule[] =>
+    nftChains.filter((c) => test(c.name)).flatMap((c) => c.rules);
 
-  for (const r of rulesIn(ruleset, 'nat', 'POSTROUTING')) {
+  for (const r of [
+    ...rulesIn(ruleset, 'nat', 'POSTROUTING'),
+    ...nftRules((c) => c.startsWith('nat-postrouting-out__')),
+  ]) {
     const kind = r.target?.kind;
     if (kind !== 'MASQUERADE' && kind !== 'SNAT') continue;
     const subnet = cidrOf(r, 'src');
@@ -83,14 +95,29 @@ export function ruleEvidence(ruleset: Ruleset | null): RuleEvidence {
     const addr = hostAddress(ruleAddress(r, 'dst'));
     container(r, addr, bridge, `ACCEPT of published traffic to ${addr ?? ''} on ${bridge}`);
   }
-  for (const r of rulesIn(ruleset, 'raw', 'PREROUTING')) {
+  for (const c of nftChains) {
+    const bridge = bridgeOfForwardInChain(c.name);
+    if (bridge === null) continue;
+    for (const r of c.rules) {
+      if (r.target?.kind !== 'ACCEPT') continue;
+      const addr = hostAddress(ruleAddress(r, 'dst'));
+      container(r, addr, bridge, `accept of published traffic to ${addr ?? ''} on ${bridge}`);
+    }
+  }
+  for (const r of [
+    ...rulesIn(ruleset, 'raw', 'PREROUTING'),
+    ...nftRules((c) => c === DOCKER_NFT_CHAINS.raw),
+  ]) {
     if (r.target?.kind !== 'DROP') continue;
     const bridge = negatedInterface(r, 'in');
     const addr = hostAddress(ruleAddress(r, 'dst'));
     if (bridge !== null)
       container(r, addr, bridge, `DROP of ${addr ?? ''} arriving on any interface but ${bridge}`);
   }
-  for (const r of rulesIn(ruleset, 'nat', 'DOCKER')) {
+  for (const r of [
+    ...rulesIn(ruleset, 'nat', 'DOCKER'),
+    ...nftRules((c) => c === DOCKER_NFT_CHAINS.dnat),
+  ]) {
     const to = dnatDestination(r);
     if (to === null || to.address === null) continue;
     const bridge = negatedInterface(r, 'in');

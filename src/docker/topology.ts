@@ -2,6 +2,7 @@
 import type { Container, DockerHost, Endpoint, Network, PublishedPort } from '../model/host.ts';
 import type { Family, Rule } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
+import { firewallOf } from '../model/snapshot.ts';
 import { familyOfAddress } from './bindings.ts';
 import { isDockerChain } from './chains.ts';
 import { ruleEvidence } from './rule-evidence.ts';
@@ -64,8 +65,7 @@ export function bridgeNames(host: DockerHost): Set<string> {
  */
 export function dockerBridges(snapshot: Snapshot, family: Family): Set<string> {
   const out = bridgeNames(snapshot.host);
-  const ruleset = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
-  const ev = ruleEvidence(ruleset);
+  const ev = ruleEvidence(firewallOf(snapshot, family));
   for (const f of [...ev.subnets, ...ev.containers]) if (f.bridge !== null) out.add(f.bridge);
   if (snapshot.host.containers.some((c) => c.endpoints.some((e) => e.network === 'bridge')))
     out.add('docker0');

@@ -98,16 +98,21 @@ describe('Docker 29.7.2 captures: the audit agrees with the verdicts measured on
       for (const p of probes) {
         const hits = audit.exposures.filter((e) => covers(e, p.address, p.port));
         if (p.reachable) {
-          // reached from outside: the audit says so, certainly, and names the container
+          // reached from outside: the audit says so and names the container; it is certain
+          // unless it says what it rests on (the captures have no sysctl.txt: IPv6 forwarding
+          // is assumed)
           const to = hits.filter((e) => e.target.kind === 'container');
           expect(
             to.map((e) => e.target.name),
             p.text,
           ).toContain(p.container);
           expect(
-            to.every((e) => e.certainty === 'certain'),
+            to.every((e) => e.certainty === 'certain' || e.assumptions.length > 0),
             p.text,
           ).toBe(true);
+          expect(to.some((e) => e.certainty === 'certain') || p.address.includes(':'), p.text).toBe(
+            true,
+          );
         } else {
           // blocked: nothing is delivered there but a host port where nothing listens (refused);
           // without the host's addresses a forward to it is possible, never certain
