@@ -14,7 +14,6 @@ import { loadSnapshot } from '../src/ingest/snapshot.ts';
 import { analyze } from '../src/lint/analyze.ts';
 import { DEFAULT_CONFIG } from '../src/lint/config-types.ts';
 import { createLintEngine } from '../src/lint/default-engine.ts';
-import type { RuleModule } from '../src/lint/rule.ts';
 import type { ReviewData } from '../src/tui/data.ts';
 import { mountApp } from '../src/tui/run.tsx';
 import { detailContent } from '../src/tui/state.ts';
@@ -119,9 +118,7 @@ async function main(): Promise<void> {
     // `--skip-rules a,b` leaves out rules too slow for this host (the UI is what is measured).
     const skipAt = process.argv.indexOf('--skip-rules');
     const skip = new Set(skipAt < 0 ? [] : (process.argv[skipAt + 1] ?? '').split(','));
-    const rules = Object.fromEntries(
-      Object.entries(RULES as Readonly<Record<string, RuleModule>>).filter(([id]) => !skip.has(id)),
-    );
+    const rules = Object.fromEntries(Object.entries(RULES).filter(([id]) => !skip.has(id)));
     console.log(
       `analysing with ${Object.keys(rules).length} rules${skip.size > 0 ? ` (skipped: ${[...skip].join(', ')})` : ''}…`,
     );

@@ -8,7 +8,7 @@ import { fileLocation } from '../src/model/diagnostic.ts';
 import { isWildcard } from '../src/docker/bindings.ts';
 import { filterPlace } from '../src/docker/filter-place.ts';
 import { chainIn } from '../src/model/rule-queries.ts';
-import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
+import { defineRule } from '../src/lint/rule.ts';
 
 type MessageIds =
   | 'iptablesOff'
@@ -27,7 +27,6 @@ export default defineRule<MessageIds, object>({
       description:
         'daemon.json settings that weaken or bypass firewalling: iptables off, ip 0.0.0.0, icc, userland-proxy, allow-direct-routing, ip-forward-no-drop',
       recommended: true,
-      url: ruleDocsUrl('daemon-firewall-config'),
     },
     messages: {
       iptablesOff:

@@ -10,7 +10,7 @@ import {
   MISSING_DNAT,
   type DriftRule,
 } from '../src/docker/ports.ts';
-import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
+import { defineRule } from '../src/lint/rule.ts';
 
 type MessageIds = 'staleDnat' | 'staleAccept' | 'staleRaw' | 'notPublished' | 'missingDnat';
 
@@ -31,7 +31,6 @@ export default defineRule<MessageIds, object>({
       description:
         'Docker-shaped rules for containers that no longer exist, and published ports whose DNAT rules are missing',
       recommended: true,
-      url: ruleDocsUrl('docker-rule-drift'),
     },
     messages: {
       staleDnat:

@@ -13,7 +13,7 @@ import { isDockerChain } from '../src/docker/chains.ts';
 import { externalInterfaces } from '../src/docker/interfaces.ts';
 import { publishedFamily } from '../src/docker/topology.ts';
 import { chainIn, effectiveOptions, jumpTarget } from '../src/model/rule-queries.ts';
-import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
+import { defineRule } from '../src/lint/rule.ts';
 
 type MessageIds = 'missingChain' | 'notJumped' | 'jumpTooLate' | 'rulesHidden';
 
@@ -43,7 +43,6 @@ export default defineRule<MessageIds, object>({
       description:
         "DOCKER-USER missing, not jumped to from FORWARD, jumped to after Docker's accepts, or its rules hidden behind an unconditional rule",
       recommended: true,
-      url: ruleDocsUrl('docker-user-ineffective'),
     },
     messages: {
       missingChain:

@@ -18,7 +18,7 @@ import {
   targetText,
 } from '../src/analysis/exposure-text.ts';
 import type { Exposure } from '../src/model/audit.ts';
-import { defineRule, ruleDocsUrl, type ReportDescriptor } from '../src/lint/rule.ts';
+import { defineRule, type ReportDescriptor } from '../src/lint/rule.ts';
 
 type MessageIds = 'exposed' | 'sensitive' | 'forwards';
 
@@ -56,7 +56,6 @@ export default defineRule<MessageIds, Options, true>({
       description:
         'Container ports and host listeners reachable from outside the host; databases, the Docker API and other sensitive services rank higher',
       recommended: true,
-      url: ruleDocsUrl('exposed-port'),
     },
     messages: {
       exposed: '{{target}} is reachable from outside at {{address}} ({{certainty}}) from {{from}}.',

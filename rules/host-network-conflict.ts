@@ -6,7 +6,7 @@
 import type { SourceLocation } from '../src/model/diagnostic.ts';
 import type { Container, Listener, Protocol } from '../src/model/host.ts';
 import { bindingsOverlap } from '../src/docker/bindings.ts';
-import { defineRule, listOf, ruleDocsUrl } from '../src/lint/rule.ts';
+import { defineRule, listOf } from '../src/lint/rule.ts';
 
 type MessageIds = 'discarded' | 'hostHost' | 'hostPublished' | 'listenerPublished';
 
@@ -51,7 +51,6 @@ export default defineRule<MessageIds, object>({
       description:
         'Host-network containers colliding with each other, with published ports or host listeners, and -p settings discarded in host mode',
       recommended: true,
-      url: ruleDocsUrl('host-network-conflict'),
     },
     messages: {
       discarded:

@@ -8,7 +8,7 @@ import type { Rule } from '../src/model/ruleset.ts';
 import { isDockerChain } from '../src/docker/chains.ts';
 import { bridgeNames, mentionsDockerBridge } from '../src/docker/topology.ts';
 import { effectiveOptions } from '../src/model/rule-queries.ts';
-import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
+import { defineRule } from '../src/lint/rule.ts';
 
 type MessageIds = 'sameAsPolicy' | 'trailingReturn';
 
@@ -26,7 +26,6 @@ export default defineRule<MessageIds, object>({
       description:
         'Rules whose removal changes nothing: trailing rules equal to the chain policy, trailing unconditional RETURNs',
       recommended: false,
-      url: ruleDocsUrl('redundant-rule'),
     },
     messages: {
       sameAsPolicy:

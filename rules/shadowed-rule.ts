@@ -8,7 +8,7 @@ import { silenceCause } from '../src/docker/context.ts';
 import { findChain } from '../src/model/ruleset.ts';
 import { damagedLines, isDamaged } from '../src/analysis/damaged-lines.ts';
 import { isDockerChain } from '../src/docker/chains.ts';
-import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
+import { defineRule } from '../src/lint/rule.ts';
 import { actionKey, traceShowsCover } from '../src/analysis/covers.ts';
 import { ruleWitness, witnessHook } from '../src/analysis/rule-witness.ts';
 import { shadowsIn } from '../src/analysis/shadowing.ts';
@@ -34,7 +34,6 @@ export default defineRule<MessageIds, Options>({
       description:
         'Rules no packet can reach, with the earlier rules that cover them and whether their action differs',
       recommended: true,
-      url: ruleDocsUrl('shadowed-rule'),
     },
     messages: {
       shadowed:

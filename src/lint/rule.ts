@@ -31,8 +31,8 @@ export interface RuleMeta<
     /** One line: what the rule catches. */
     readonly description: string;
     readonly recommended: boolean;
-    /** The rule's documentation page (`ruleDocsUrl(id)`). */
-    readonly url: string;
+    /** The rule's documentation page when it is not ours; `ruleDocs(meta)` reads it. */
+    readonly url?: string;
   };
   /** Message templates with `{{placeholder}}` data. */
   readonly messages: Readonly<Record<MessageIds, string>>;
@@ -139,6 +139,14 @@ export const DOCS_BASE = 'https://github.com/dockwall/dockwall/blob/main/docs/ru
 
 export function ruleDocsUrl(id: string): string {
   return `${DOCS_BASE}${id}.md`;
+}
+
+/** A rule's documentation page: its own `docs.url`, else ours by its id. */
+export function ruleDocs(meta: {
+  readonly id: string;
+  readonly docs: { readonly url?: string };
+}): string {
+  return meta.docs.url ?? ruleDocsUrl(meta.id);
 }
 
 /** Fills `{{name}}` placeholders; an unknown placeholder is left visible so tests catch it. */

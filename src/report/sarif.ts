@@ -6,6 +6,7 @@
 import type { AuditResult, Finding } from '../model/audit.ts';
 import type { Diagnostic, Severity, SourceLocation } from '../model/diagnostic.ts';
 import type { RuleModule } from '../lint/rule.ts';
+import { ruleDocs } from '../lint/rule.ts';
 import { fingerprint } from '../lint/fingerprint.ts';
 import { safeJson } from '../model/safe-text.ts';
 import { describePacket, describeStep } from './describe.ts';
@@ -61,8 +62,8 @@ function ruleEntries(
         id,
         description: meta.docs.description,
         level: meta.severity,
-        helpUri: meta.docs.url,
-        help: `${meta.docs.description}. See ${meta.docs.url} for examples and fixes.`,
+        helpUri: ruleDocs(meta),
+        help: `${meta.docs.description}. See ${ruleDocs(meta)} for examples and fixes.`,
         tags: ['security', 'firewall', meta.type],
       };
     });

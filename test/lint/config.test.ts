@@ -2,10 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
 import { parseConfig } from '../../src/lint/config.ts';
-import type { RuleModule } from '../../src/lint/rule.ts';
 import type { Policy } from '../../src/model/exposure-policy.ts';
 
-const rules = RULES as Readonly<Record<string, RuleModule>>;
+const rules = RULES;
 const parse = (text: string) => parseConfig(text, '.dockwall.yaml', rules);
 const errors = (text: string) =>
   parse(text).diagnostics.map((d) => `${d.location.line}:${d.location.column} ${d.message}`);

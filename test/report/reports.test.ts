@@ -14,7 +14,6 @@ import { RULES } from '../../rules/index.ts';
 import { loadSnapshot } from '../../src/ingest/snapshot.ts';
 import { analyze } from '../../src/lint/analyze.ts';
 import { parseConfig } from '../../src/lint/config.ts';
-import type { RuleModule } from '../../src/lint/rule.ts';
 import type { AuditResult } from '../../src/model/audit.ts';
 import { exitCode } from '../../src/report/exit-code.ts';
 import { formatJson } from '../../src/report/json.ts';
@@ -23,7 +22,7 @@ import { toSarif } from '../../src/report/sarif.ts';
 import { formatText, shouldColor } from '../../src/report/text.ts';
 import { repoRoot } from '../rules/tester.ts';
 
-const rules = RULES as Readonly<Record<string, RuleModule>>;
+const rules = RULES;
 const S1 = path.join(repoRoot, 'fixtures/snapshots/28.5.2/s1-default-bridge-p8080');
 const S2_20 = path.join(repoRoot, 'fixtures/snapshots/20.10.24/s2-default-bridge-p127.0.0.1-8080');
 

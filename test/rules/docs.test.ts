@@ -11,11 +11,11 @@ import { RULES } from '../../rules/index.ts';
 import { loadSnapshot, SNAPSHOT_FILE_NAMES } from '../../src/ingest/snapshot.ts';
 import { validateOptions } from '../../src/lint/options.ts';
 import type { RuleModule } from '../../src/lint/rule.ts';
-import { ruleDocsUrl } from '../../src/lint/rule.ts';
+import { ruleDocs, ruleDocsUrl } from '../../src/lint/rule.ts';
 import type { SnapshotFileRole } from '../../src/model/snapshot.ts';
 import { CASE_CONFIG, configOptions, repoRoot, ruleCases, runRule } from './tester.ts';
 
-const rules = RULES as Readonly<Record<string, RuleModule>>;
+const rules = RULES;
 const ids = Object.keys(rules).sort();
 const SECTIONS = [
   '## Rule Details',
@@ -82,7 +82,7 @@ for (const id of ids) {
   describe(`docs/rules/${id}.md`, () => {
     it('meta names the rule by its file name and links its doc page', () => {
       expect(rule.meta.id).toBe(id);
-      expect(rule.meta.docs.url).toBe(ruleDocsUrl(id));
+      expect(ruleDocs(rule.meta)).toBe(ruleDocsUrl(id));
     });
     it('front matter matches the rule metadata and the fixed sections are in order', () => {
       expect(doc).toContain(`\nid: ${id}\n`);

@@ -8,7 +8,7 @@ import { RULES } from '../../rules/index.ts';
 import type { RuleModule } from '../../src/lint/rule.ts';
 import { loadCase, ruleCases, runRule } from './tester.ts';
 
-const rules = RULES as Readonly<Record<string, RuleModule>>;
+const rules = RULES;
 
 for (const id of Object.keys(rules).sort()) {
   const rule = rules[id] as RuleModule;

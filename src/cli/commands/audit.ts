@@ -12,7 +12,6 @@ import { createBaseline, parseBaseline, serializeBaseline } from '../../lint/bas
 import { loadConfig } from '../../lint/config.ts';
 import type { FailOn, ResolvedConfig } from '../../lint/config-types.ts';
 import { DEFAULT_CONFIG } from '../../lint/config-types.ts';
-import type { RuleModule } from '../../lint/rule.ts';
 import type { Diagnostic } from '../../model/diagnostic.ts';
 import { safeText } from '../../model/safe-text.ts';
 import { diagnosticLine } from '../../report/describe.ts';
@@ -48,8 +47,6 @@ internal error (including a snapshot with no readable ruleset).
 
 ${SNAPSHOT_USAGE}`;
 
-const RULE_MAP = RULES as Readonly<Record<string, RuleModule>>;
-
 function printDiagnostics(io: CommandIo, diagnostics: readonly Diagnostic[]): void {
   for (const d of diagnostics) io.stderr.write(`${diagnosticLine(d)}\n`);
 }
@@ -61,7 +58,7 @@ async function resolveConfig(
   const candidate = given ?? path.join(io.cwd, '.dockwall.yaml');
   if (given === undefined && !existsSync(candidate)) return DEFAULT_CONFIG;
   const file = given === undefined ? candidate : path.resolve(io.cwd, given);
-  const { config, diagnostics } = await loadConfig(file, RULE_MAP);
+  const { config, diagnostics } = await loadConfig(file, RULES);
   printDiagnostics(io, diagnostics);
   if (diagnostics.some((d) => d.severity === 'error')) {
     io.stderr.write(`dockwall audit: invalid config ${safeText(file)}\n`);
@@ -164,7 +161,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   const snapshot = await loadSnapshot(input);
   const progress = progressReporter(io.stderr);
   const result = analyze(snapshot, config, {
-    rules: RULE_MAP,
+    rules: RULES,
     baseline,
     onProgress: progress.tick,
   });
@@ -174,9 +171,9 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
     format === 'json'
       ? formatJson(result)
       : format === 'sarif'
-        ? formatSarif(result, RULE_MAP)
+        ? formatSarif(result, RULES)
         : format === 'markdown'
-          ? formatMarkdown(result, new Set(Object.keys(RULE_MAP)))
+          ? formatMarkdown(result, new Set(Object.keys(RULES)))
           : formatText(result, {
               color: values.output === undefined && shouldColor(io.stdout.isTTY, io.env),
               ...(io.stdout.columns === undefined ? {} : { width: io.stdout.columns }),

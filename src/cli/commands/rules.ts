@@ -1,6 +1,7 @@
 /** `dockwall rules`: every lint rule with its default severity and what it catches. */
 import { RULES } from '../../../rules/index.ts';
 import type { RuleModule } from '../../lint/rule.ts';
+import { ruleDocs } from '../../lint/rule.ts';
 import type { Command, CommandIo } from '../command.ts';
 import { parseCommandArgs, UsageError } from '../command.ts';
 
@@ -31,7 +32,7 @@ export function listRules(rules: Readonly<Record<string, RuleModule>>): RuleList
         requiresEngine: meta.requiresEngine,
         recommended: meta.docs.recommended,
         description: meta.docs.description,
-        docs: meta.docs.url,
+        docs: ruleDocs(meta),
       };
     });
 }
