@@ -1,13 +1,12 @@
 /**
  * daemon.json → the effective `DaemonConfig`: every firewall-relevant key type-checked, unknown
- * keys reported (dockerd refuses to start with them), Docker's defaults for the version filled in.
+ * keys reported (dockerd refuses to start with them), every other value the one given (Docker's
+ * defaults for the version, src/docker/daemon-config.ts).
  */
 import ipaddr from 'ipaddr.js';
-import type { DockerVersion } from '../docker/version.ts';
-import { daemonDefaults } from '../docker/version.ts';
-import type { Diagnostic, SourceLocation } from '../model/diagnostic.ts';
+import type { Diagnostic } from '../model/diagnostic.ts';
 import { diagnostic } from '../model/diagnostic.ts';
-import type { DaemonConfig, Setting } from '../model/host.ts';
+import type { DaemonConfig } from '../model/host.ts';
 import type { FieldContext } from './fields.ts';
 import { kindWord, wrongType } from './fields.ts';
 import type { JsonObject, JsonValue } from './json.ts';
@@ -115,51 +114,19 @@ const FIREWALL_KEYS: Readonly<Record<string, Interpreted>> = {
   'default-network-opts': 'defaultNetworkOpts',
 };
 
-/** The effective configuration when there is no daemon.json: every value Docker's default. */
-export function defaultDaemonConfig(version: DockerVersion | null): DaemonConfig {
-  const d = daemonDefaults(version);
-  const def = <T>(value: T): Setting<T> => ({ value, source: 'default' });
-  return {
-    iptables: def(d.iptables),
-    ip6tables: def(d.ip6tables),
-    ipForward: def(d.ipForward),
-    ipForwardNoDrop: def(d.ipForwardNoDrop),
-    ipMasq: def(d.ipMasq),
-    icc: def(d.icc),
-    ip: def(d.ip),
-    userlandProxy: def(d.userlandProxy),
-    ipv6: def(d.ipv6),
-    bip: def(null),
-    bip6: def(null),
-    fixedCidr: def(null),
-    fixedCidrV6: def(null),
-    bridge: def(d.bridge),
-    allowDirectRouting: def(d.allowDirectRouting),
-    bridgeAcceptFwmark: def(null),
-    firewallBackend: def(d.firewallBackend),
-    experimental: def(d.experimental),
-    liveRestore: def(d.liveRestore),
-    hosts: def([]),
-    defaultAddressPools: def(d.defaultAddressPools),
-    defaultNetworkOpts: def({}),
-    otherKeys: [],
-  };
-}
-
 export interface DaemonLoadResult {
   readonly config: DaemonConfig;
   readonly diagnostics: readonly Diagnostic[];
 }
 
-/** Reads daemon.json text. Never throws; a broken file yields the defaults plus diagnostics. */
-export function loadDaemonConfig(
-  text: string,
-  file: string,
-  version: DockerVersion | null,
-): DaemonLoadResult {
+/**
+ * Reads daemon.json text over `base`, the configuration Docker has without the file (its
+ * defaults for the version: src/docker/daemon-config.ts). Never throws; a broken file yields
+ * `base` plus diagnostics.
+ */
+export function loadDaemonConfig(text: string, file: string, base: DaemonConfig): DaemonLoadResult {
   const parsed = parseJson(text, file);
   const diagnostics: Diagnostic[] = [...parsed.diagnostics];
-  const base = defaultDaemonConfig(version);
   if (parsed.value === null) {
     diagnostics.push(
       diagnostic(
@@ -211,9 +178,7 @@ export function loadDaemonConfig(
     }
   }
   config['otherKeys'] = otherKeys;
-  const result = config as unknown as DaemonConfig;
-  checkCombinations(result, version, diagnostics);
-  return { config: result, diagnostics };
+  return { config: config as unknown as DaemonConfig, diagnostics };
 }
 
 const BOOLEAN_KEYS = new Set([
@@ -402,35 +367,6 @@ function readOptionStrings(
     else wrongType(ctx, `${path} "${opt.key}"`, opt.value, 'a string');
   }
   return out;
-}
-
-/** Combinations dockerd rejects or ignores, said where the key is. */
-function checkCombinations(
-  config: DaemonConfig,
-  version: DockerVersion | null,
-  diagnostics: Diagnostic[],
-): void {
-  const at = (s: Setting<unknown>): SourceLocation | undefined => s.location;
-  const ip6 = config.ip6tables;
-  if (
-    ip6.source === 'file' &&
-    ip6.value &&
-    version !== null &&
-    version.major < 27 &&
-    !config.experimental.value
-  ) {
-    const location = at(ip6);
-    if (location !== undefined) {
-      diagnostics.push(
-        diagnostic(
-          'daemon-option-ignored',
-          'warning',
-          `"ip6tables": true needs "experimental": true on Docker ${version.text}; dockerd refuses this configuration`,
-          location,
-        ),
-      );
-    }
-  }
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { daemonConfigProblems, defaultDaemonConfig } from '../docker/daemon-config.ts';
 import { checkDaemonAgainstHost } from '../docker/daemon-evidence.ts';
 import { detectEra, versionForEra } from '../docker/era.ts';
 import { daemonDefaults, parseDockerVersion } from '../docker/version.ts';
@@ -22,7 +23,7 @@ import type {
 import type { Family, NftRuleset, Ruleset } from '../model/ruleset.ts';
 import type { Assumption, Snapshot, SnapshotFile, SnapshotFileRole } from '../model/snapshot.ts';
 import { loadContainers } from './containers.ts';
-import { defaultDaemonConfig, loadDaemonConfig } from './daemon.ts';
+import { loadDaemonConfig } from './daemon.ts';
 import { loadDockerVersion } from './docker-version.ts';
 import { loadIpAddr, loadIpRoute } from './ip.ts';
 import { detectFamily, parseIptables } from './iptables/index.ts';
@@ -321,7 +322,13 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
   const version =
     dockerVersion !== null ? parseDockerVersion(dockerVersion) : versionForEra(era.era);
 
-  const daemonResult = use('daemon', (text, file) => loadDaemonConfig(text, file, version));
+  const daemonResult = use('daemon', (text, file) => {
+    const read = loadDaemonConfig(text, file, defaultDaemonConfig(version));
+    return {
+      ...read,
+      diagnostics: [...read.diagnostics, ...daemonConfigProblems(read.config, version)],
+    };
+  });
   const daemon: DaemonConfig = daemonResult?.config ?? defaultDaemonConfig(version);
   if (daemonResult === null) {
     const d = daemonDefaults(version);

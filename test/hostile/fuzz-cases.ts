@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RULES } from '../../rules/index.ts';
 import { loadContainers } from '../../src/ingest/containers.ts';
+import { defaultDaemonConfig } from '../../src/docker/daemon-config.ts';
 import { loadDaemonConfig } from '../../src/ingest/daemon.ts';
 import { loadDockerVersion } from '../../src/ingest/docker-version.ts';
 import { loadIpAddr, loadIpRoute } from '../../src/ingest/ip.ts';
@@ -344,7 +345,7 @@ function read(kind: Kind, text: string, file: string): readonly Diagnostic[] {
     case 'networks':
       return loadNetworks(text, file).diagnostics;
     case 'daemon':
-      return loadDaemonConfig(text, file, null).diagnostics;
+      return loadDaemonConfig(text, file, defaultDaemonConfig(null)).diagnostics;
     case 'docker-version':
       return loadDockerVersion(text, file).diagnostics;
     case 'ip-addr':

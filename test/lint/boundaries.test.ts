@@ -91,6 +91,24 @@ describe('import boundaries', () => {
     ).toEqual([]);
   });
 
+  it('an exception lets only its own files cross, each file named', async () => {
+    const exceptions = STAGES.flatMap((stage) =>
+      (stage.exceptions ?? []).flatMap((e) => e.files.map((file) => ({ stage, file, may: e.may }))),
+    );
+    expect(exceptions.map((e) => e.file)).toEqual(['src/ingest/snapshot.ts']);
+    for (const { stage, file, may } of exceptions) {
+      expect(file).not.toContain('*');
+      const dir = path.posix.dirname(file);
+      for (const other of may) {
+        const source = `import { x } from '${path.posix.relative(dir, `src/${other}`)}/x.ts';\nvoid x;\n`;
+        const [own] = await eslint.lintText(source, { filePath: path.join(repoRoot, file) });
+        expect(own?.messages ?? [], file).toEqual([]);
+        // Its neighbours still may not.
+        expect(await restricted(stage.folder, source), stage.folder).toHaveLength(1);
+      }
+    }
+  });
+
   it('docs/architecture.md draws the same folders in the same order, one line each', () => {
     const drawn = readFileSync(path.join(repoRoot, 'docs/architecture.md'), 'utf8')
       .split('\n')
@@ -107,6 +125,14 @@ describe('import boundaries', () => {
       };
       // [severity, options]: 2 is 'error'.
       expect(config.rules[RULE], stage.folder).toEqual([2, expected[i]?.rules[RULE]?.[1]]);
+    }
+    // Exception entries follow the folders', in the same order, and win for their files.
+    const exceptionFiles = STAGES.flatMap((s) => (s.exceptions ?? []).flatMap((e) => e.files));
+    for (const [j, file] of exceptionFiles.entries()) {
+      const config = (await real.calculateConfigForFile(path.join(repoRoot, file))) as {
+        rules: Record<string, unknown[]>;
+      };
+      expect(config.rules[RULE], file).toEqual([2, expected[STAGES.length + j]?.rules[RULE]?.[1]]);
     }
   });
 });

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { planFiles } from '../../docker/plan-snapshot.ts';
 import { planHost } from '../../docker/plan.ts';
 import { loadCompose } from '../../ingest/compose.ts';
-import { defaultDaemonConfig, loadDaemonConfig } from '../../ingest/daemon.ts';
+import { defaultDaemonConfig } from '../../docker/daemon-config.ts';
+import { loadDaemonConfig } from '../../ingest/daemon.ts';
 import { readInputFile, SIZE_LIMITS } from '../../ingest/read-input.ts';
 import { loadSnapshot } from '../../ingest/snapshot.ts';
 import { parseDockerVersion } from '../../docker/version.ts';
@@ -107,7 +108,11 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   const daemon =
     texts.daemon === undefined
       ? defaultDaemonConfig(version)
-      : loadDaemonConfig(texts.daemon, input.files?.daemon ?? 'daemon.json', version).config;
+      : loadDaemonConfig(
+          texts.daemon,
+          input.files?.daemon ?? 'daemon.json',
+          defaultDaemonConfig(version),
+        ).config;
   const result = planHost({ base, project, daemon, profiles: values.profile ?? [] });
   printDiagnostics(io, result.diagnostics);
   if (result.diagnostics.some((d) => d.severity === 'error')) {
