@@ -8,9 +8,10 @@
  *   address and port as sent, the client's address and interface — that delivers it where the
  *   kernel did (the host, or the container's address and port); a container the snapshot lists
  *   (`named`) must also be named by its row;
- * - no `certain` row covers a client probe the kernel dropped (timed out).
- *
- * Refused probes are not judged: a row may rightly lead to a port nothing listens on.
+ * - no `certain` row covers a client probe the kernel dropped (timed out);
+ * - no `certain` row takes a probe the kernel refused to a lab container port that listens, or
+ *   to a host port it says something listens on (a row may rightly lead to a port nothing
+ *   listens on).
  */
 import ipaddr from 'ipaddr.js';
 import type { Exposure } from '../../src/model/audit.ts';
@@ -29,10 +30,19 @@ export interface ExposureTally {
   dropped: number;
   /** …of which only a possible row covers (allowed: the row names what it rests on). */
   droppedPossible: number;
+  /** Client probes the kernel refused. */
+  refused: number;
 }
 
 export function emptyExposureTally(): ExposureTally {
-  return { connected: 0, foundCertain: 0, foundPossible: 0, dropped: 0, droppedPossible: 0 };
+  return {
+    connected: 0,
+    foundCertain: 0,
+    foundPossible: 0,
+    dropped: 0,
+    droppedPossible: 0,
+    refused: 0,
+  };
 }
 
 export function addTally(into: ExposureTally, t: ExposureTally): void {
@@ -45,7 +55,7 @@ export function exposureTallyText(label: string, t: ExposureTally): string {
     `${label}: ${found}/${t.connected} client connections listed ` +
     `(${t.foundCertain} certain, ${t.foundPossible} possible), ` +
     `${t.dropped - t.droppedPossible}/${t.dropped} dropped probes in no row ` +
-    `(${t.droppedPossible} in a possible one)`
+    `(${t.droppedPossible} in a possible one), ${t.refused} refused probes in no certain row to a listening container`
   );
 }
 
@@ -201,7 +211,43 @@ export function judgeExposures(
           `${p.description}: the kernel dropped it but certain rows list it: ${certain.map(where).join('; ')}`,
         );
       else if (rows.length > 0) tally.droppedPossible += 1;
+    } else if (r.outcome === 'refused') {
+      tally.refused += 1;
+      for (const e of rows) {
+        if (e.certainty !== 'certain') continue;
+        const listening = listeningContainer(t, p.family, e, p.port);
+        if (listening !== null)
+          failures.push(
+            `${p.description}: the kernel refused it but a certain row takes it to ${listening}, which listens`,
+          );
+      }
     }
   }
   return { tally, failures };
+}
+
+/**
+ * Where a row delivers the probe's port when something listens there: a lab container's port,
+ * or the host when the row says a listener is there; null otherwise (or when the row's port
+ * mapping does not say which port).
+ */
+function listeningContainer(
+  t: LabTopology,
+  family: Family,
+  e: Exposure,
+  port: number,
+): string | null {
+  if (e.target.kind === 'host')
+    return e.target.listening === true ? `the host (${e.target.name ?? 'a listener'})` : null;
+  const single = e.target.ports.length === 1 && e.target.ports[0]?.from === e.target.ports[0]?.to;
+  const same = JSON.stringify(e.target.ports) === JSON.stringify(e.ports);
+  const delivered = single ? (e.target.ports[0]?.from ?? -1) : same ? port : null;
+  if (delivered === null) return null;
+  const v6 = family === 'ipv6' ? (t.v6?.containers ?? []) : [];
+  for (const c of t.containers) {
+    const address = family === 'ipv6' ? v6.find((x) => x.name === c.name)?.address : c.address;
+    if (address === undefined || !contains(e.target.addresses, address)) continue;
+    if (c.ports.includes(delivered)) return `${c.name} ${address}:${delivered}`;
+  }
+  return null;
 }
