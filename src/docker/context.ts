@@ -21,6 +21,7 @@ import { firewallOf } from '../model/snapshot.ts';
 import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
 import { externalInterface } from './interfaces.ts';
 import { bridgeOfEndpoint } from './topology.ts';
+import { atLeast, parseDockerVersion } from './version.ts';
 
 export { ASSUMED_EXTERNAL_INTERFACE, externalInterface } from './interfaces.ts';
 
@@ -239,14 +240,19 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       routes[routes.length - 1] = { ...last, device: UNKNOWN_INTERFACE };
   }
 
-  // Forwarding: sysctl.txt > dockerd switches IPv4 forwarding on when it creates a bridge
-  // network (unless ip-forward is false) > assumed on, which leaves what is forwarded possible.
+  // Forwarding: sysctl.txt > dockerd switches forwarding on when it creates a bridge network of
+  // the family (unless ip-forward is false) > assumed on, which leaves what is forwarded possible.
   const name = family === 'ipv4' ? 'IPv4' : 'IPv6';
   const sysctl = family === 'ipv4' ? host.sysctls.ipv4Forward : host.sysctls.ipv6Forward;
   const forwardingOff = sysctl === false;
   const dockerNetwork =
     networksOfFamily.length > 0 || evidence.subnets.length > 0 || evidence.containers.length > 0;
-  const dockerForwards = family === 'ipv4' && dockerNetwork && host.daemon.ipForward.value;
+  // dockerd 28+ does the same for IPv6 when it creates an IPv6 network; before, only for IPv4
+  const version = host.dockerVersion === null ? null : parseDockerVersion(host.dockerVersion);
+  const dockerForwards =
+    dockerNetwork &&
+    host.daemon.ipForward.value &&
+    (family === 'ipv4' || (version !== null && atLeast(version, 28)));
   const forwardingAssumed = sysctl === null && !dockerForwards;
   if (forwardingOff)
     fact(
@@ -260,7 +266,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       'forwarding',
       `${name} forwarding is on`,
       'derived',
-      'sysctl.txt does not say; dockerd switches it on when it creates a bridge network',
+      'sysctl.txt does not say; dockerd switches it on when it creates a network of this family',
     );
   else if (forwardingAssumed)
     fact(
