@@ -5,7 +5,7 @@
  * line that could not be read is analysis that did not happen.
  */
 import type { AuditResult } from '../model/audit.ts';
-import type { Severity } from '../model/diagnostic.ts';
+import type { Diagnostic, Severity } from '../model/diagnostic.ts';
 import type { FailOn } from '../lint/config-types.ts';
 
 const RANK: Readonly<Record<Severity, number>> = { error: 3, warning: 2, note: 1 };
@@ -17,8 +17,13 @@ export function atOrAbove(severity: Severity, threshold: FailOn): boolean {
   return threshold !== 'never' && RANK[severity] >= RANK[threshold];
 }
 
+/** Whether the diagnostics say nothing (trustworthy) could be analysed: exit 2. */
+export function unanalysable(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => FATAL.has(d.code));
+}
+
 export function exitCode(result: AuditResult, failOn: FailOn): 0 | 1 | 2 {
-  if (result.diagnostics.some((d) => FATAL.has(d.code))) return 2;
+  if (unanalysable(result.diagnostics)) return 2;
   const failing =
     result.findings.some((f) => f.suppressed === undefined && atOrAbove(f.severity, failOn)) ||
     result.diagnostics.some((d) => atOrAbove(d.severity, failOn));

@@ -12,11 +12,12 @@ import { safeJson } from '../model/safe-text.ts';
 import { describePacket, describeStep } from './describe.ts';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
-const INFO_URI = 'https://github.com/dockwall/dockwall';
+export const INFO_URI = 'https://github.com/dockwall/dockwall';
 
 type Json = Record<string, unknown>;
 
-interface RuleEntry {
+/** A rule as SARIF lists it (the registry's rules, policy and diagnostics; `diff` adds its own). */
+export interface RuleEntry {
   readonly id: string;
   readonly description: string;
   readonly level: Severity;
@@ -53,6 +54,7 @@ function pascal(id: string): string {
 function ruleEntries(
   rules: Readonly<Record<string, RuleModule>>,
   result: AuditResult,
+  extra: readonly RuleEntry[],
 ): RuleEntry[] {
   const out: RuleEntry[] = Object.keys(rules)
     .sort()
@@ -67,6 +69,7 @@ function ruleEntries(
         tags: ['security', 'firewall', meta.type],
       };
     });
+  out.push(...extra);
   const known = new Set(out.map((r) => r.id));
   const codes = [...new Set(result.diagnostics.map((d) => d.code))].sort();
   for (const code of codes) {
@@ -141,8 +144,12 @@ function diagnosticResult(d: Diagnostic, index: Map<string, number>): Json {
   };
 }
 
-export function toSarif(result: AuditResult, rules: Readonly<Record<string, RuleModule>>): Json {
-  const entries = ruleEntries(rules, result);
+export function toSarif(
+  result: AuditResult,
+  rules: Readonly<Record<string, RuleModule>>,
+  extra: readonly RuleEntry[] = [],
+): Json {
+  const entries = ruleEntries(rules, result, extra);
   const index = new Map(entries.map((e, i) => [e.id, i]));
   const files = [
     ...new Set([
@@ -191,6 +198,7 @@ export function toSarif(result: AuditResult, rules: Readonly<Record<string, Rule
 export function formatSarif(
   result: AuditResult,
   rules: Readonly<Record<string, RuleModule>>,
+  extra: readonly RuleEntry[] = [],
 ): string {
-  return safeJson(toSarif(result, rules));
+  return safeJson(toSarif(result, rules, extra));
 }

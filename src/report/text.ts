@@ -27,7 +27,7 @@ export interface TextOptions {
   readonly showSuppressed?: boolean;
 }
 
-interface Paint {
+export interface Paint {
   red(s: string): string;
   yellow(s: string): string;
   cyan(s: string): string;
@@ -36,7 +36,7 @@ interface Paint {
   dim(s: string): string;
 }
 
-function paint(color: boolean): Paint {
+export function paint(color: boolean): Paint {
   const wrap =
     (open: number, close: number) =>
     (s: string): string =>
@@ -66,7 +66,7 @@ function severityLabel(p: Paint, s: Severity): string {
   return s === 'error' ? p.red(p.bold(label)) : s === 'warning' ? p.yellow(label) : p.cyan(label);
 }
 
-function table(rows: readonly string[][], p: Paint, header: readonly string[]): string[] {
+export function table(rows: readonly string[][], p: Paint, header: readonly string[]): string[] {
   const all = [header as string[], ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   const line = (r: readonly string[]): string =>
@@ -77,7 +77,7 @@ function table(rows: readonly string[][], p: Paint, header: readonly string[]): 
   return [`  ${p.dim(line(header))}`, ...rows.map((r) => `  ${line(r)}`)];
 }
 
-function exposureRows(exposures: readonly Exposure[]): string[][] {
+export function exposureRows(exposures: readonly Exposure[]): string[][] {
   return exposures.map((e) => [
     describeDestination(e),
     describeTarget(e),
@@ -105,7 +105,7 @@ export function wrap(text: string, width: number, indent = INDENT): string[] {
   return lines;
 }
 
-function findingBlock(f: Finding, p: Paint, width: number): string[] {
+export function findingBlock(f: Finding, p: Paint, width: number): string[] {
   const lines = [
     `${severityLabel(p, f.severity)} ${p.bold(safeText(f.ruleId))}  ${p.dim(describeLocation(f.location))}${f.certainty === 'possible' ? p.dim('  (possible)') : ''}`,
     ...wrap(safeText(f.message), width),

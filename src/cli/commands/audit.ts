@@ -1,17 +1,14 @@
 /** `dockwall audit`: argument parsing and wiring of snapshot → analyze → reporter → exit code. */
-import { constants, existsSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { RULES } from '../../../rules/index.ts';
 import { readInputFile, SIZE_LIMITS } from '../../ingest/read-input.ts';
 import { loadSnapshot } from '../../ingest/snapshot.ts';
 import { analyze } from '../../lint/analyze.ts';
 import type { Baseline } from '../../lint/baseline.ts';
 import { createBaseline, parseBaseline, serializeBaseline } from '../../lint/baseline.ts';
-import { loadConfig } from '../../lint/config.ts';
-import type { FailOn, ResolvedConfig } from '../../lint/config-types.ts';
-import { DEFAULT_CONFIG } from '../../lint/config-types.ts';
+import type { FailOn } from '../../lint/config-types.ts';
 import type { Diagnostic } from '../../model/diagnostic.ts';
 import { safeText } from '../../model/safe-text.ts';
 import { diagnosticLine } from '../../report/describe.ts';
@@ -22,6 +19,7 @@ import { formatSarif } from '../../report/sarif.ts';
 import { formatText, shouldColor } from '../../report/text.ts';
 import type { Command, CommandIo } from '../command.ts';
 import { UsageError } from '../command.ts';
+import { resolveConfig, RULE_MAP } from '../config-arg.ts';
 import { ioErrorMessage } from '../io-error.ts';
 import { SNAPSHOT_OPTIONS, SNAPSHOT_USAGE, snapshotInputFrom } from '../snapshot-args.ts';
 
@@ -49,22 +47,6 @@ ${SNAPSHOT_USAGE}`;
 
 function printDiagnostics(io: CommandIo, diagnostics: readonly Diagnostic[]): void {
   for (const d of diagnostics) io.stderr.write(`${diagnosticLine(d)}\n`);
-}
-
-async function resolveConfig(
-  given: string | undefined,
-  io: CommandIo,
-): Promise<ResolvedConfig | null> {
-  const candidate = given ?? path.join(io.cwd, '.dockwall.yaml');
-  if (given === undefined && !existsSync(candidate)) return DEFAULT_CONFIG;
-  const file = given === undefined ? candidate : path.resolve(io.cwd, given);
-  const { config, diagnostics } = await loadConfig(file, RULES);
-  printDiagnostics(io, diagnostics);
-  if (diagnostics.some((d) => d.severity === 'error')) {
-    io.stderr.write(`dockwall audit: invalid config ${safeText(file)}\n`);
-    return null;
-  }
-  return config;
 }
 
 /**
@@ -122,7 +104,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   }
   const input = snapshotInputFrom(values, positionals, io.cwd);
 
-  const config = await resolveConfig(values.config, io);
+  const config = await resolveConfig(values.config, io, 'audit');
   if (config === null) return 2;
   const failOn: FailOn = (failOnArg as FailOn | undefined) ?? config.failOn ?? 'error';
 
@@ -161,7 +143,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   const snapshot = await loadSnapshot(input);
   const progress = progressReporter(io.stderr);
   const result = analyze(snapshot, config, {
-    rules: RULES,
+    rules: RULE_MAP,
     baseline,
     onProgress: progress.tick,
   });
@@ -171,9 +153,9 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
     format === 'json'
       ? formatJson(result)
       : format === 'sarif'
-        ? formatSarif(result, RULES)
+        ? formatSarif(result, RULE_MAP)
         : format === 'markdown'
-          ? formatMarkdown(result, new Set(Object.keys(RULES)))
+          ? formatMarkdown(result, new Set(Object.keys(RULE_MAP)))
           : formatText(result, {
               color: values.output === undefined && shouldColor(io.stdout.isTTY, io.env),
               ...(io.stdout.columns === undefined ? {} : { width: io.stdout.columns }),
