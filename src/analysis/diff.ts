@@ -1,0 +1,349 @@
+/**
+ * What a change opens or closes: the difference of two snapshots' reachable sets. Each side's
+ * exposure table is what its engine discovered (`computeExposures`); rows are compared by what
+ * they reach — the same target (a container by name, a host process, an address behind the host)
+ * on the same protocol — and their packet regions (ingress interface × sources × destinations ×
+ * ports as the client sends them × source ports) are subtracted exactly. What the after-side
+ * reaches and the before-side did not is gained; the reverse is lost. Every change carries a
+ * witness packet from its region and that packet's trace, in the snapshot where it is reachable.
+ *
+ * Texts are never compared: a rule edit that changes no packet's fate shows no change.
+ */
+import { fileKey, fingerprint } from '../lint/fingerprint.ts';
+import type { AuditResult, Exposure, Finding, ReachableFrom } from '../model/audit.ts';
+import type { DiffResult, DiffSnapshot } from '../model/diff.ts';
+import { printRule } from '../model/print-ruleset.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import type { Family, PortRange } from '../model/ruleset.ts';
+import type { Packet } from '../model/trace.ts';
+import type { SnapshotEngines } from './engines.ts';
+import { portsText } from './exposure-text.ts';
+import type { Box, Ranges } from './regions.ts';
+import {
+  cidrsToRanges,
+  portsToRanges,
+  rangesToCidrs,
+  rangesToPorts,
+  subtractAll,
+} from './regions.ts';
+
+/** One side of a diff: the analysis of a snapshot and the engines it was computed with. */
+export interface DiffSide {
+  readonly result: AuditResult;
+  readonly engines: SnapshotEngines;
+}
+
+export interface ExposureDiff {
+  readonly gained: readonly Exposure[];
+  readonly lost: readonly Exposure[];
+  readonly findings: { readonly new: readonly Finding[]; readonly fixed: readonly Finding[] };
+  /** Pieces of changed regions not listed (beyond MAX_PIECES per row). */
+  readonly unlisted: number;
+}
+
+/** Rows of one side with nothing but their regions left to compare. */
+interface Row {
+  readonly exposure: Exposure;
+  readonly boxes: readonly Box[];
+}
+
+const ALL_PORTS: Ranges = [[0n, 65535n]];
+/** `anyHostAddress`: every address of the host, whichever they are — one symbolic point. */
+const ANY_HOST: Ranges = [[-1n, -1n]];
+/** A changed region in more pieces than this is listed as its first ones (a note says so). */
+export const MAX_PIECES = 64;
+
+/** What a row reaches, independent of where and from whom: the diff's unit of comparison. */
+export function targetKey(e: Exposure): string {
+  const t = e.target;
+  const to =
+    t.kind === 'host'
+      ? `host:${t.name ?? '?'}`
+      : `${t.kind}:${t.name ?? t.addresses.join(',')}:${portsText(t.ports)}`;
+  return `${e.family}/${e.protocol}/${e.kind}→${to}`;
+}
+
+/** Field order of a box: ingress interface, sources, destinations, ports, source ports. */
+function boxesOf(e: Exposure, interfaces: readonly string[]): Box[] {
+  const destinations = e.anyHostAddress ? ANY_HOST : cidrsToRanges(e.destinations, e.family);
+  const ports = portsToRanges(e.ports);
+  return e.reachableFrom.map((r) => {
+    const i = BigInt(interfaces.indexOf(r.interface));
+    return [
+      [[i, i]],
+      cidrsToRanges(r.sources, e.family),
+      destinations,
+      ports,
+      r.sourcePorts === undefined ? ALL_PORTS : portsToRanges(r.sourcePorts),
+    ];
+  });
+}
+
+function groupByTarget(rows: readonly Row[]): Map<string, Row[]> {
+  const out = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = targetKey(r.exposure);
+    out.set(k, [...(out.get(k) ?? []), r]);
+  }
+  return out;
+}
+
+function sameBoxes(a: readonly Box[], b: readonly Box[]): boolean {
+  return subtractAll(a, b).length === 0 && subtractAll(b, a).length === 0;
+}
+
+/**
+ * The part of `row` in `pieces`, as an exposure: the row itself when nothing of it is shared,
+ * otherwise one row per piece with a witness picked inside the piece and traced by `engines`.
+ */
+function restrict(
+  row: Row,
+  pieces: readonly Box[],
+  interfaces: readonly string[],
+  engines: SnapshotEngines,
+): Exposure[] {
+  if (sameBoxes(pieces, row.boxes)) return [row.exposure];
+  const e = row.exposure;
+  const out: Exposure[] = [];
+  // The row's own witness and trace are of this snapshot but may lie outside the piece: used
+  // only when no packet of the piece could be picked, and then said.
+  const fallback = {
+    witness: e.witness,
+    trace: e.trace,
+    certainty: e.certainty,
+    assumptions: [
+      ...e.assumptions,
+      'the witness is of the whole exposure: no packet of the changed part alone could be picked',
+    ],
+  };
+  for (const piece of pieces) {
+    const [ifaces = [], sources = [], destinations = [], ports = [], sourcePorts = []] = piece;
+    const reachableFrom: ReachableFrom[] = ifaces.flatMap(([lo, hi]) => {
+      const names: string[] = [];
+      for (let i = lo; i <= hi; i++) names.push(interfaces[Number(i)] ?? '*other*');
+      return names.map((name) => ({
+        interface: name,
+        sources: rangesToCidrs(sources, e.family),
+        ...(sameRanges(sourcePorts, ALL_PORTS) ? {} : { sourcePorts: rangesToPorts(sourcePorts) }),
+      }));
+    });
+    const anyHost = sameRanges(destinations, ANY_HOST);
+    const part = {
+      ...e,
+      destinations: anyHost ? e.destinations : rangesToCidrs(destinations, e.family),
+      ports: rangesToPorts(ports),
+      reachableFrom,
+    };
+    const proof = witnessIn(part, sourcePorts, engines) ?? fallback;
+    out.push({
+      ...part,
+      id: `${e.id}#${rangesToCidrs(sources, e.family).join(',')}:${portsText(part.ports)}`,
+      ...proof,
+    });
+  }
+  return out;
+}
+
+function sameRanges(a: Ranges, b: Ranges): boolean {
+  return (
+    a.length === b.length &&
+    a.every((r, i) => {
+      const o = b[i];
+      return o !== undefined && r[0] === o[0] && r[1] === o[1];
+    })
+  );
+}
+
+/** Documentation source addresses a witness is preferably sent from. */
+const REMOTE: Readonly<Record<Family, string>> = { ipv4: '203.0.113.0/24', ipv6: '2001:db8::/32' };
+
+/** A packet of the region, chosen by its engine, and the engine's trace of it. */
+function witnessIn(
+  e: Exposure,
+  sourcePorts: Ranges,
+  engines: SnapshotEngines,
+): Pick<Exposure, 'witness' | 'trace' | 'certainty' | 'assumptions'> | null {
+  const fe = engines.families.find((f) => f.family === e.family);
+  if (fe === undefined) return null;
+  const ports: PortRange[] = rangesToPorts(portsToRanges(e.ports));
+  for (const from of e.reachableFrom) {
+    const set = fe.engine.packets({
+      inInterfaces: [from.interface],
+      sources: from.sources,
+      ...(e.anyHostAddress
+        ? { destinations: [e.witness.destination] }
+        : { destinations: e.destinations }),
+      protocols: [e.protocol],
+      destinationPorts: ports,
+      sourcePorts: rangesToPorts(sourcePorts),
+      states: ['NEW'],
+    });
+    const packet: Packet | null = set.witness({ sources: [REMOTE[e.family]] }) ?? set.witness();
+    if (packet === null) continue;
+    const witness: Packet =
+      e.anyHostAddress && e.witness.destinationIsHost !== undefined
+        ? { ...packet, destinationIsHost: e.witness.destinationIsHost }
+        : packet;
+    const trace = fe.engine.trace(witness);
+    return {
+      witness,
+      trace: trace.steps,
+      certainty: trace.certainty,
+      assumptions: trace.assumptions,
+    };
+  }
+  return null;
+}
+
+/** `after` minus `before`, per target: the exposures only `after` has. */
+function onlyIn(
+  after: readonly Row[],
+  before: readonly Row[],
+  interfaces: readonly string[],
+  engines: SnapshotEngines,
+): { exposures: Exposure[]; unlisted: number } {
+  const theirs = groupByTarget(before);
+  const exposures: Exposure[] = [];
+  let unlisted = 0;
+  for (const [key, rows] of groupByTarget(after)) {
+    const other = (theirs.get(key) ?? []).flatMap((r) => r.boxes);
+    for (const row of rows) {
+      const pieces = subtractAll(row.boxes, other);
+      if (pieces.length === 0) continue;
+      exposures.push(...restrict(row, pieces.slice(0, MAX_PIECES), interfaces, engines));
+      unlisted += Math.max(0, pieces.length - MAX_PIECES);
+    }
+  }
+  return { exposures, unlisted };
+}
+
+function live(findings: readonly Finding[]): Finding[] {
+  return findings.filter((f) => f.suppressed === undefined);
+}
+
+/**
+ * A finding's identity across the two sides: its fingerprint, but with the file named by its
+ * role in the snapshot (`old.rules` and `new.rules` are both the iptables ruleset), so two
+ * differently named ruleset files compare as two versions of one.
+ */
+function keyed(result: AuditResult): { finding: Finding; key: string }[] {
+  const roles = new Map(result.snapshot.files.map((f) => [f.path, f.role]));
+  return live(result.findings).map((finding) => {
+    const file = roles.get(finding.location.file) ?? fileKey(finding.location.file);
+    return { finding, key: fingerprint(finding.ruleId, finding.object, file) };
+  });
+}
+
+/** The findings of `a` that `b` has not. */
+function missingFrom(
+  a: readonly { finding: Finding; key: string }[],
+  b: readonly { key: string }[],
+): Finding[] {
+  const keys = new Set(b.map((x) => x.key));
+  return a.filter((x) => !keys.has(x.key)).map((x) => x.finding);
+}
+
+export function diffAnalyses(before: DiffSide, after: DiffSide): ExposureDiff {
+  const interfaces = [
+    ...new Set(
+      [...before.result.exposures, ...after.result.exposures].flatMap((e) =>
+        e.reachableFrom.map((r) => r.interface),
+      ),
+    ),
+  ].sort();
+  const rows = (r: AuditResult): Row[] =>
+    r.exposures.map((exposure) => ({ exposure, boxes: boxesOf(exposure, interfaces) }));
+  const a = rows(after.result);
+  const b = rows(before.result);
+  const beforeFindings = keyed(before.result);
+  const afterFindings = keyed(after.result);
+  const gained = onlyIn(a, b, interfaces, after.engines);
+  const lost = onlyIn(b, a, interfaces, before.engines);
+  return {
+    gained: gained.exposures,
+    lost: lost.exposures,
+    unlisted: gained.unlisted + lost.unlisted,
+    findings: {
+      new: missingFrom(afterFindings, beforeFindings),
+      fixed: missingFrom(beforeFindings, afterFindings),
+    },
+  };
+}
+
+/** Rule lines one snapshot has and the other has not (as many times as they differ). */
+export function changedRuleLines(before: Snapshot, after: Snapshot): number {
+  const lines = (s: Snapshot): Map<string, number> => {
+    const out = new Map<string, number>();
+    for (const rs of [s.ipv4, s.ipv6]) {
+      for (const t of rs?.tables ?? []) {
+        for (const c of t.chains) {
+          for (const r of c.rules) {
+            const key = `${rs?.family ?? ''} ${t.name} ${printRule(r)}`;
+            out.set(key, (out.get(key) ?? 0) + 1);
+          }
+        }
+      }
+    }
+    return out;
+  };
+  const a = lines(before);
+  const b = lines(after);
+  let n = 0;
+  for (const k of new Set([...a.keys(), ...b.keys()]))
+    n += Math.abs((a.get(k) ?? 0) - (b.get(k) ?? 0));
+  return n;
+}
+
+function side(snapshot: Snapshot, result: AuditResult): DiffSnapshot {
+  return {
+    directory: snapshot.directory,
+    era: result.snapshot.era,
+    assumptions: result.snapshot.assumptions,
+    exposures: result.exposures.length,
+  };
+}
+
+export interface DiffInput extends DiffSide {
+  readonly snapshot: Snapshot;
+}
+
+/** The whole diff result: the exposure difference, the findings, what to tell the reader. */
+export function buildDiff(before: DiffInput, after: DiffInput): DiffResult {
+  const d = diffAnalyses(before, after);
+  const rulesChanged = changedRuleLines(before.snapshot, after.snapshot);
+  const notes: string[] = [];
+  if (d.gained.length === 0 && d.lost.length === 0) {
+    notes.push(
+      rulesChanged === 0
+        ? 'Nothing reachable from outside changed.'
+        : `Nothing reachable from outside changed, although ${rulesChanged} rule line(s) differ: the changed rules decide no packet from outside differently.`,
+    );
+  }
+  const unanalysed = [before, after].filter(
+    (x) => x.result.exposures.length === 0 && x.engines.families.length === 0,
+  );
+  if (d.unlisted > 0)
+    notes.push(
+      `${d.unlisted} more piece(s) of changed regions are not listed (at most ${MAX_PIECES} per exposure).`,
+    );
+  if (unanalysed.length > 0)
+    notes.push('One side has no ruleset the engine could walk: its reachable set is empty.');
+  return {
+    schemaVersion: 1,
+    tool: after.result.tool,
+    before: side(before.snapshot, before.result),
+    after: side(after.snapshot, after.result),
+    summary: {
+      gained: d.gained.length,
+      lost: d.lost.length,
+      newFindings: d.findings.new.length,
+      fixedFindings: d.findings.fixed.length,
+      rulesChanged,
+    },
+    gained: d.gained,
+    lost: d.lost,
+    findings: d.findings,
+    notes,
+    diagnostics: [...before.result.diagnostics, ...after.result.diagnostics],
+  };
+}
