@@ -33,6 +33,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/collect.ts')).collectCommand,
   },
   {
+    name: 'diff',
+    summary: 'What a change opens and closes: exposures gained and lost between two snapshots',
+    load: async () => (await import('./commands/diff.ts')).diff,
+  },
+  {
     name: 'parse',
     summary:
       'Read an iptables-save / -restore / -S file or an nft listing; report what was understood',

@@ -1,0 +1,222 @@
+/**
+ * `dockwall diff` on real captures: a published port added, an operator rule that closes it, one
+ * that looks as if it did but does not (DOCKER-USER on the host port), identical snapshots — and
+ * the JSON validated against docs/diff-result.schema.json, SARIF accepted by its shape.
+ */
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { describe, expect, it } from 'vitest';
+import type { DiffResult } from '../../src/model/diff.ts';
+import { main } from '../../src/cli/main.ts';
+import { captureIo, repoRoot } from '../support/plan-scenarios.ts';
+
+const snapshots = path.join(repoRoot, 'fixtures/snapshots/28.5.2');
+const s0 = path.join(snapshots, 's0-new-daemon');
+const s3 = path.join(snapshots, 's3-usernet-portmap');
+
+/** s3 with rules added to DOCKER-USER (the capture's chain is empty). */
+function withDockerUser(...rules: string[]): string {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'dwdiff-')), 's3');
+  cpSync(s3, dir, { recursive: true });
+  const file = path.join(dir, 'iptables-save.txt');
+  const text = readFileSync(file, 'utf8');
+  writeFileSync(
+    file,
+    text.replace(
+      '-A FORWARD -j DOCKER-FORWARD\n',
+      `-A FORWARD -j DOCKER-FORWARD\n${rules.map((r) => `-A DOCKER-USER ${r}\n`).join('')}`,
+    ),
+  );
+  return dir;
+}
+
+async function diff(before: string, after: string, ...args: string[]) {
+  let out = '';
+  const { io, err } = captureIo();
+  const code = await main(['diff', before, after, '--format', 'json', ...args], {
+    ...io,
+    stdout: { write: (s: string) => ((out += s), true) },
+  } as typeof io);
+  return { code, err: err(), result: (out === '' ? null : JSON.parse(out)) as DiffResult | null };
+}
+
+const schema = JSON.parse(
+  readFileSync(path.join(repoRoot, 'docs/diff-result.schema.json'), 'utf8'),
+) as object;
+const auditSchema = JSON.parse(
+  readFileSync(path.join(repoRoot, 'docs/audit-result.schema.json'), 'utf8'),
+) as object;
+const ajv = new Ajv2020({ strict: true, allErrors: true });
+addFormats.default(ajv);
+ajv.addSchema(auditSchema, 'audit-result.schema.json');
+const validate = ajv.compile(schema);
+
+function valid(r: DiffResult | null): void {
+  expect(validate(r), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+}
+
+describe('dockwall diff on real captures', () => {
+  it('a published port added: gained, with a witness and its trace, exit 1', async () => {
+    const { code, result } = await diff(s0, s3);
+    valid(result);
+    expect(code).toBe(1);
+    const row = (e: DiffResult['gained'][number]) =>
+      `${e.family} ${e.protocol} ${e.ports.map((p) => p.from).join()} → ${e.target.kind} ${e.target.name ?? '?'}${e.target.proxiedBy === null ? '' : ` via ${e.target.proxiedBy}`}`;
+    // IPv4 is DNATed to c1; IPv6 reaches it through docker-proxy (the container has no IPv6).
+    expect(result?.gained.map(row)).toEqual([
+      'ipv4 tcp 8080 → container c1',
+      'ipv6 tcp 8080 → container c1 via docker-proxy',
+    ]);
+    const g = result?.gained[0];
+    expect(g?.witness.destinationPort).toBe(8080);
+    expect(g?.trace.some((s) => s.action.startsWith('DNAT 192.0.2.2:80'))).toBe(true);
+    expect(
+      g?.trace.some((s) => s.table === 'filter' && s.chain === 'DOCKER' && s.action === 'ACCEPT'),
+    ).toBe(true);
+    // Before, port 8080 reached the host itself (INPUT accepts everything there); now it is
+    // DNATed to c1: the host's own port 8080 is what is lost.
+    expect(
+      result?.lost.map(
+        (e) => `${e.family} ${e.target.kind} ${e.ports.map((p) => `${p.from}-${p.to}`).join()}`,
+      ),
+    ).toEqual(['ipv4 host 8080-8080', 'ipv6 host 8080-8080']);
+    // The reverse change loses c1, traced where it was reachable.
+    const back = await diff(s3, s0);
+    expect(back.code).toBe(1);
+    expect(back.result?.lost.map((e) => e.target.name)).toEqual(['c1', 'c1']);
+    expect(
+      back.result?.lost[0]?.trace.some((s) =>
+        s.file?.endsWith('s3-usernet-portmap/iptables-save.txt'),
+      ),
+    ).toBe(true);
+  });
+
+  it('an operator rule that closes it: lost, nothing gained, exit 0', async () => {
+    const closed = withDockerUser(
+      '-p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP',
+    );
+    const { code, result } = await diff(s3, closed);
+    valid(result);
+    expect(code).toBe(0);
+    expect(result?.gained).toEqual([]);
+    expect(result?.lost.map((e) => `${e.target.name} ${e.ports[0]?.from ?? 0}`)).toEqual([
+      'c1 8080',
+    ]);
+  });
+
+  it('a rule that only looks as if it closed it (DOCKER-USER --dport HOSTPORT): no change, and it says so', async () => {
+    const mistaken = withDockerUser('-p tcp -m tcp --dport 8080 -j DROP');
+    const { code, result } = await diff(s3, mistaken);
+    valid(result);
+    expect(result?.gained).toEqual([]);
+    expect(result?.lost).toEqual([]);
+    expect(result?.summary.rulesChanged).toBe(1);
+    expect(result?.notes.join(' ')).toContain(
+      'Nothing reachable from outside changed, although 1 rule line(s) differ',
+    );
+    // The mistake itself is a new error finding, so the gate still fails.
+    expect(result?.findings.new.map((f) => f.ruleId)).toEqual(['docker-user-port-mismatch']);
+    expect(code).toBe(1);
+    expect((await diff(s3, mistaken, '--fail-on', 'never')).code).toBe(0);
+  });
+
+  it('a rule that closes part of it: the part that is lost, as the exact sources', async () => {
+    const partly = withDockerUser(
+      '-s 198.51.100.0/24 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP',
+    );
+    const { result } = await diff(s3, partly);
+    valid(result);
+    expect(result?.lost.flatMap((e) => e.reachableFrom.flatMap((f) => f.sources))).toEqual([
+      '198.51.100.0/24',
+    ]);
+    const witness = result?.lost[0]?.witness.source ?? '';
+    expect(witness.startsWith('198.51.100.')).toBe(true);
+  });
+
+  it('identical snapshots: nothing, exit 0; text and Markdown say so', async () => {
+    const { code, result } = await diff(s3, s3);
+    valid(result);
+    expect(code).toBe(0);
+    expect(result?.notes).toEqual(['Nothing reachable from outside changed.']);
+    const text = captureIo();
+    let out = '';
+    expect(
+      await main(['diff', s3, s3], {
+        ...text.io,
+        stdout: { write: (s: string) => ((out += s), true) },
+      } as typeof text.io),
+    ).toBe(0);
+    expect(out).toContain('0 gained, 0 lost');
+    expect(out).toContain('Nothing reachable from outside changed.');
+  });
+
+  it('exits 2 when a side cannot be read, and 1 for a new finding at --fail-on', async () => {
+    const missing = await diff(s3, path.join(repoRoot, 'no/such/snapshot'));
+    expect(missing.code).toBe(2);
+    // s0 → s3 adds findings (the published port); with --fail-on never nothing fails.
+    expect((await diff(s0, s3, '--fail-on', 'never')).code).toBe(0);
+    // The config's failOn is the default; the flag wins.
+    const config = path.join(mkdtempSync(path.join(tmpdir(), 'dwdiff-')), 'dockwall.yaml');
+    writeFileSync(config, 'failOn: never\n');
+    expect((await diff(s0, s3, '--config', config)).code).toBe(0);
+    expect((await diff(s0, s3, '--config', config, '--fail-on', 'error')).code).toBe(1);
+  });
+
+  it('a line the reader could not read fails the gate even when nothing changed', async () => {
+    const garbled = withDockerUser('-p tcp --no-such-option 8080 -j DROP');
+    const { code, result } = await diff(s3, garbled);
+    valid(result);
+    expect(result?.gained).toEqual([]);
+    expect(result?.diagnostics.some((d) => d.severity === 'error')).toBe(true);
+    expect(code).toBe(1);
+  });
+
+  it('two ruleset files: the same comparison, findings matched across the file names', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dwdiff-'));
+    const before = path.join(dir, 'old.rules');
+    const after = path.join(dir, 'new.rules');
+    cpSync(path.join(s3, 'iptables-save.txt'), before);
+    cpSync(path.join(s3, 'iptables-save.txt'), after);
+    const same = await diff(before, after);
+    valid(same.result);
+    expect(same.code).toBe(0);
+    expect(same.result?.findings).toEqual({ new: [], fixed: [] });
+    expect(same.result?.notes).toEqual(['Nothing reachable from outside changed.']);
+    // The port published: gained, named from the rules Docker wrote (no containers.json).
+    cpSync(path.join(s0, 'iptables-save.txt'), before);
+    const added = await diff(before, after);
+    valid(added.result);
+    expect(added.code).toBe(1);
+    expect(
+      added.result?.gained.map((e) => `${e.family} ${e.target.kind} ${e.ports[0]?.from ?? 0}`),
+    ).toEqual(['ipv4 container 8080']);
+  });
+
+  it('SARIF lists the gained exposure as a result located at the accepting rule', async () => {
+    let out = '';
+    const { io } = captureIo();
+    const code = await main(['diff', s0, s3, '--format', 'sarif'], {
+      ...io,
+      stdout: { write: (s: string) => ((out += s), true) },
+    } as typeof io);
+    expect(code).toBe(1);
+    const sarif = JSON.parse(out) as {
+      runs: {
+        tool: { driver: { rules: { id: string }[] } };
+        results: {
+          ruleId: string;
+          ruleIndex: number;
+          locations: { physicalLocation: { region: { startLine: number } } }[];
+        }[];
+      }[];
+    };
+    const run = sarif.runs[0];
+    const gained = run?.results.find((r) => r.ruleId === 'exposure-gained');
+    expect(gained).toBeDefined();
+    expect(run?.tool.driver.rules[gained?.ruleIndex ?? -1]?.id).toBe('exposure-gained');
+    expect(gained?.locations[0]?.physicalLocation.region.startLine).toBeGreaterThan(1);
+  });
+});
