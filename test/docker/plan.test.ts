@@ -105,11 +105,16 @@ describe('dockwall plan on a host that runs Docker', () => {
     expect(
       after.some((l) => l.includes('--dport 8081 -j DNAT --to-destination 172.18.0.5:8080')),
     ).toBe(true);
+    // The cache is published on every address.
+    expect(after).toContain(
+      '-A DOCKER ! -i br-5d1f0c3a9b7e -p tcp -m tcp --dport 6379 -j DNAT --to-destination 172.18.0.6:6379',
+    );
     const snapshot = await loadSnapshot({ directory: out });
     expect(snapshot.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(snapshot.host.containers.map((c) => c.name).sort()).toEqual([
       'node-exporter',
       'shop-adminer-1',
+      'shop-cache-1',
       'shop-db-1',
       'shop-web-1',
     ]);

@@ -38,7 +38,7 @@ async function runLine(line: string, cwd: string): Promise<{ code: number; err: 
 }
 
 describe('the CI example', () => {
-  it('plans, writes SARIF for code scanning, and fails the pull request on errors', async () => {
+  it('plans, writes SARIF for code scanning, and fails the pull request on what it opens', async () => {
     const workflow = parse(
       readFileSync(path.join(repoRoot, 'docs/ci/github-actions.yml'), 'utf8'),
     ) as {
@@ -55,8 +55,8 @@ describe('the CI example', () => {
     const sarif = JSON.parse(readFileSync(path.join(dir, 'dockwall.sarif'), 'utf8')) as {
       runs: { results: { ruleId: string }[] }[];
     };
-    expect(sarif.runs[0]?.results.map((r) => r.ruleId)).toContain('exposed-port');
-    // The example host bypasses its INPUT policy: an error, so the gate fails.
+    // The change publishes Redis on every address: gained, so the gate fails.
+    expect(sarif.runs[0]?.results.map((r) => r.ruleId)).toContain('exposure-gained');
     expect((await runLine(gateStep, dir)).code).toBe(1);
   });
 
