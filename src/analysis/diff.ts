@@ -18,17 +18,22 @@ import type { Family, PortRange } from '../model/ruleset.ts';
 import type { Packet } from '../model/trace.ts';
 import type { SnapshotEngines } from './engines.ts';
 import { portsText } from './exposure-text.ts';
+import { externalClasses } from './exposures.ts';
+import type { SideInterfaces } from './interface-classes.ts';
+import { commonInterfaces } from './interface-classes.ts';
 import type { Box, Ranges } from './regions.ts';
 import {
   cidrsToRanges,
+  normalise,
   portsToRanges,
   rangesToCidrs,
   rangesToPorts,
   subtractAll,
 } from './regions.ts';
 
-/** One side of a diff: the analysis of a snapshot and the engines it was computed with. */
+/** One side of a diff: a snapshot, its analysis and the engines it was computed with. */
 export interface DiffSide {
+  readonly snapshot: Snapshot;
   readonly result: AuditResult;
   readonly engines: SnapshotEngines;
 }
@@ -63,20 +68,51 @@ export function targetKey(e: Exposure): string {
   return `${e.family}/${e.protocol}/${e.kind}→${to}`;
 }
 
+/**
+ * The ingress interfaces both sides' boxes are indexed by: the common refinement of their
+ * engines' interface classes, per family (see interface-classes.ts).
+ */
+interface Ingress {
+  readonly names: readonly string[];
+  /** The indices of the common classes one side's class stands for. */
+  indices(side: 0 | 1, family: Family, name: string): Ranges;
+}
+
+function ingressOf(before: DiffSide, after: DiffSide): Ingress {
+  const of = (d: DiffSide, family: Family): SideInterfaces | null => {
+    const fe = d.engines.families.find((f) => f.family === family);
+    return fe === undefined
+      ? null
+      : { classes: fe.engine.interfaceClasses, external: externalClasses(d.snapshot, fe) };
+  };
+  const common = new Map(
+    (['ipv4', 'ipv6'] as const).map((f) => [f, commonInterfaces(of(before, f), of(after, f))]),
+  );
+  const names = [...new Set([...common.values()].flatMap((c) => c.names))].sort();
+  const index = new Map(names.map((n, i) => [n, BigInt(i)]));
+  return {
+    names,
+    indices: (side, family, name) =>
+      normalise(
+        (common.get(family)?.expand(side, name) ?? []).flatMap((n) => {
+          const i = index.get(n);
+          return i === undefined ? [] : [[i, i] as const];
+        }),
+      ),
+  };
+}
+
 /** Field order of a box: ingress interface, sources, destinations, ports, source ports. */
-function boxesOf(e: Exposure, interfaces: readonly string[]): Box[] {
+function boxesOf(e: Exposure, side: 0 | 1, ingress: Ingress): Box[] {
   const destinations = e.anyHostAddress ? ANY_HOST : cidrsToRanges(e.destinations, e.family);
   const ports = portsToRanges(e.ports);
-  return e.reachableFrom.map((r) => {
-    const i = BigInt(interfaces.indexOf(r.interface));
-    return [
-      [[i, i]],
-      cidrsToRanges(r.sources, e.family),
-      destinations,
-      ports,
-      r.sourcePorts === undefined ? ALL_PORTS : portsToRanges(r.sourcePorts),
-    ];
-  });
+  return e.reachableFrom.map((r) => [
+    ingress.indices(side, e.family, r.interface),
+    cidrsToRanges(r.sources, e.family),
+    destinations,
+    ports,
+    r.sourcePorts === undefined ? ALL_PORTS : portsToRanges(r.sourcePorts),
+  ]);
 }
 
 function groupByTarget(rows: readonly Row[]): Map<string, Row[]> {
@@ -178,8 +214,12 @@ function witnessIn(
       sourcePorts: rangesToPorts(sourcePorts),
       states: ['NEW'],
     });
-    const packet: Packet | null = set.witness({ sources: [REMOTE[e.family]] }) ?? set.witness();
-    if (packet === null) continue;
+    const picked: Packet | null = set.witness({ sources: [REMOTE[e.family]] }) ?? set.witness();
+    if (picked === null) continue;
+    // A name this engine does not tell apart (the other side named it) is sent as that name.
+    const packet = from.interface.endsWith('*')
+      ? picked
+      : { ...picked, inInterface: from.interface };
     const witness: Packet =
       e.anyHostAddress && e.witness.destinationIsHost !== undefined
         ? { ...packet, destinationIsHost: e.witness.destinationIsHost }
@@ -244,17 +284,12 @@ function missingFrom(
 }
 
 export function diffAnalyses(before: DiffSide, after: DiffSide): ExposureDiff {
-  const interfaces = [
-    ...new Set(
-      [...before.result.exposures, ...after.result.exposures].flatMap((e) =>
-        e.reachableFrom.map((r) => r.interface),
-      ),
-    ),
-  ].sort();
-  const rows = (r: AuditResult): Row[] =>
-    r.exposures.map((exposure) => ({ exposure, boxes: boxesOf(exposure, interfaces) }));
-  const a = rows(after.result);
-  const b = rows(before.result);
+  const ingress = ingressOf(before, after);
+  const interfaces = ingress.names;
+  const rows = (r: AuditResult, side: 0 | 1): Row[] =>
+    r.exposures.map((exposure) => ({ exposure, boxes: boxesOf(exposure, side, ingress) }));
+  const a = rows(after.result, 1);
+  const b = rows(before.result, 0);
   const beforeFindings = keyed(before.result);
   const afterFindings = keyed(after.result);
   const gained = onlyIn(a, b, interfaces, after.engines);
@@ -303,12 +338,8 @@ function side(snapshot: Snapshot, result: AuditResult): DiffSnapshot {
   };
 }
 
-export interface DiffInput extends DiffSide {
-  readonly snapshot: Snapshot;
-}
-
 /** The whole diff result: the exposure difference, the findings, what to tell the reader. */
-export function buildDiff(before: DiffInput, after: DiffInput): DiffResult {
+export function buildDiff(before: DiffSide, after: DiffSide): DiffResult {
   const d = diffAnalyses(before, after);
   const rulesChanged = changedRuleLines(before.snapshot, after.snapshot);
   const notes: string[] = [];

@@ -459,6 +459,18 @@ function prove(
   return null;
 }
 
+/**
+ * The interface classes of an engine that a client outside the host sends from — what discovery
+ * asks about. With the host's interface list, a class of names it does not have receives nothing.
+ */
+export function externalClasses(snapshot: Snapshot, fe: FamilyEngine): string[] {
+  const internal = internalInterfaces(snapshot, fe.family);
+  const listed = snapshot.files.some((f) => f.role === 'ip-addr' && f.status === 'read');
+  return fe.engine.interfaceClasses.filter(
+    (i) => isExternal(i, internal) && (!listed || (i !== '*other*' && !i.endsWith('*'))),
+  );
+}
+
 export function computeExposures(
   snapshot: Snapshot,
   engines: SnapshotEngines,
@@ -472,11 +484,8 @@ export function computeExposures(
   let untraced = 0;
   for (const fe of engines.families) {
     const internal = internalInterfaces(snapshot, fe.family);
-    // with the host's interface list, a class of names it does not have receives nothing
     const listed = snapshot.files.some((f) => f.role === 'ip-addr' && f.status === 'read');
-    const external = fe.engine.interfaceClasses.filter(
-      (i) => isExternal(i, internal) && (!listed || (i !== '*other*' && !i.endsWith('*'))),
-    );
+    const external = externalClasses(snapshot, fe);
     const witnessTo = witnessDestination(fe);
     const named = listed ? [] : external.filter((i) => !isUnnamed(i));
     if (external.length === 0) continue;

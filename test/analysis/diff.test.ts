@@ -123,6 +123,31 @@ describe('dockwall diff on real captures', () => {
     expect((await diff(s3, mistaken, '--fail-on', 'never')).code).toBe(0);
   });
 
+  it('a rule on one interface: the sides name interfaces differently, the gain is still seen', async () => {
+    // Only the rule names eth0 (the capture lists no interfaces): BEFORE tells eth0 apart from
+    // "any other interface", AFTER does not — its "any other" includes eth0.
+    const closedOnEth0 = withDockerUser(
+      '-i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP',
+    );
+    const reopened = await diff(closedOnEth0, s3);
+    valid(reopened.result);
+    expect(reopened.code).toBe(1);
+    expect(
+      reopened.result?.gained.map(
+        (e) =>
+          `${e.family} ${e.target.name ?? '?'} ${e.reachableFrom.map((r) => r.interface).join()}`,
+      ),
+    ).toEqual(['ipv4 c1 eth0']);
+    expect(reopened.result?.gained[0]?.witness.inInterface).toBe('eth0');
+    expect(reopened.result?.lost).toEqual([]);
+    const closed = await diff(s3, closedOnEth0);
+    expect(closed.code).toBe(0);
+    expect(closed.result?.lost.map((e) => e.reachableFrom.map((r) => r.interface).join())).toEqual([
+      'eth0',
+    ]);
+    expect(closed.result?.gained).toEqual([]);
+  });
+
   it('a rule that closes part of it: the part that is lost, as the exact sources', async () => {
     const partly = withDockerUser(
       '-s 198.51.100.0/24 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP',

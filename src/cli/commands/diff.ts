@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildEngines } from '../../analysis/engines.ts';
-import type { DiffInput } from '../../analysis/diff.ts';
+import type { DiffSide } from '../../analysis/diff.ts';
 import { buildDiff } from '../../analysis/diff.ts';
 import { loadSnapshot } from '../../ingest/snapshot.ts';
 import { analyze } from '../../lint/analyze.ts';
@@ -51,7 +51,7 @@ no readable ruleset, an invalid config).
 
 JSON: docs/diff-result.schema.json.`;
 
-async function side(where: string, io: CommandIo, config: ResolvedConfig): Promise<DiffInput> {
+async function side(where: string, io: CommandIo, config: ResolvedConfig): Promise<DiffSide> {
   // As the user named it (diagnostics and the report show their spelling).
   const snapshot = await loadSnapshot(snapshotInputFrom({}, [where], io.cwd));
   const engines = buildEngines(snapshot);
