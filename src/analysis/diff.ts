@@ -10,11 +10,18 @@
  * Texts are never compared: a rule edit that changes no packet's fate shows no change.
  */
 import { fileKey, fingerprint } from '../lint/fingerprint.ts';
-import type { AuditResult, Exposure, Finding, ReachableFrom } from '../model/audit.ts';
+import type {
+  AuditResult,
+  Exposure,
+  ExposureTarget,
+  Finding,
+  ReachableFrom,
+} from '../model/audit.ts';
 import type { DiffResult, DiffSnapshot } from '../model/diff.ts';
 import { printRule } from '../model/print-ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { Family, PortRange } from '../model/ruleset.ts';
+import { tableId } from '../model/ruleset.ts';
 import type { Packet } from '../model/trace.ts';
 import type { SnapshotEngines } from './engines.ts';
 import { portsText } from './exposure-text.ts';
@@ -58,13 +65,20 @@ const ANY_HOST: Ranges = [[-1n, -1n]];
 /** A changed region in more pieces than this is listed as its first ones (a note says so). */
 export const MAX_PIECES = 64;
 
-/** What a row reaches, independent of where and from whom: the diff's unit of comparison. */
+/**
+ * What a row reaches, independent of where and from whom: the diff's unit of comparison. A
+ * translated row's target (a container port behind a DNAT or docker-proxy) is part of what it
+ * reaches; a row delivered as sent (to the host, routed on) reaches the addresses and ports of
+ * its region, so only the process, the container or the way out names it.
+ */
 export function targetKey(e: Exposure): string {
   const t = e.target;
   const to =
     t.kind === 'host'
       ? `host:${t.name ?? '?'}`
-      : `${t.kind}:${t.name ?? t.addresses.join(',')}:${portsText(t.ports)}`;
+      : e.kind === 'routed'
+        ? `${t.kind}:${t.name ?? ''}:out ${t.outInterface ?? '?'}`
+        : `${t.kind}:${t.name ?? t.addresses.join(',')}:${portsText(t.ports)}`;
   return `${e.family}/${e.protocol}/${e.kind}→${to}`;
 }
 
@@ -168,6 +182,7 @@ function restrict(
       ...e,
       destinations: anyHost ? e.destinations : rangesToCidrs(destinations, e.family),
       ports: rangesToPorts(ports),
+      target: deliveredAsSent(e, destinations, ports),
       reachableFrom,
     };
     const proof = witnessIn(part, sourcePorts, engines) ?? fallback;
@@ -178,6 +193,21 @@ function restrict(
     });
   }
   return out;
+}
+
+/** The target of a piece: where the row delivers as sent, the piece's addresses and ports. */
+function deliveredAsSent(e: Exposure, destinations: Ranges, ports: Ranges): ExposureTarget {
+  const t = e.target;
+  const sentPorts = sameRanges(portsToRanges(t.ports), portsToRanges(e.ports));
+  const sentTo =
+    e.kind === 'routed' &&
+    !e.anyHostAddress &&
+    sameRanges(cidrsToRanges(t.addresses, e.family), cidrsToRanges(e.destinations, e.family));
+  return {
+    ...t,
+    ...(sentPorts ? { ports: rangesToPorts(ports) } : {}),
+    ...(sentTo ? { addresses: rangesToCidrs(destinations, e.family) } : {}),
+  };
 }
 
 function sameRanges(a: Ranges, b: Ranges): boolean {
@@ -309,13 +339,17 @@ export function diffAnalyses(before: DiffSide, after: DiffSide): ExposureDiff {
 export function changedRuleLines(before: Snapshot, after: Snapshot): number {
   const lines = (s: Snapshot): Map<string, number> => {
     const out = new Map<string, number>();
-    for (const rs of [s.ipv4, s.ipv6]) {
-      for (const t of rs?.tables ?? []) {
-        for (const c of t.chains) {
-          for (const r of c.rules) {
-            const key = `${rs?.family ?? ''} ${t.name} ${printRule(r)}`;
-            out.set(key, (out.get(key) ?? 0) + 1);
-          }
+    const tables = [
+      ...[s.ipv4, s.ipv6].flatMap((rs) =>
+        (rs?.tables ?? []).map((t) => ({ t, at: `${rs?.family ?? ''} ${tableId(t)}` })),
+      ),
+      ...(s.nft?.tables ?? []).map((t) => ({ t, at: tableId(t) })),
+    ];
+    for (const { t, at } of tables) {
+      for (const c of t.chains) {
+        for (const r of c.rules) {
+          const key = `${at} ${c.name} ${printRule(r)}`;
+          out.set(key, (out.get(key) ?? 0) + 1);
         }
       }
     }

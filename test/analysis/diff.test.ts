@@ -166,16 +166,33 @@ describe('dockwall diff on real captures', () => {
     valid(result);
     expect(code).toBe(0);
     expect(result?.notes).toEqual(['Nothing reachable from outside changed.']);
-    const text = captureIo();
+    for (const format of ['text', 'markdown']) {
+      const text = captureIo();
+      let out = '';
+      expect(
+        await main(['diff', s3, s3, '--format', format], {
+          ...text.io,
+          stdout: { write: (s: string) => ((out += s), true) },
+        } as typeof text.io),
+      ).toBe(0);
+      expect(out).toContain('0 gained, 0 lost');
+      expect(out).toContain('Nothing reachable from outside changed.');
+    }
+  });
+
+  it('Markdown for a pull request: the gained row with its witness, the trace folded', async () => {
     let out = '';
-    expect(
-      await main(['diff', s3, s3], {
-        ...text.io,
-        stdout: { write: (s: string) => ((out += s), true) },
-      } as typeof text.io),
-    ).toBe(0);
-    expect(out).toContain('0 gained, 0 lost');
-    expect(out).toContain('Nothing reachable from outside changed.');
+    const { io } = captureIo();
+    await main(['diff', s0, s3, '--format', 'markdown'], {
+      ...io,
+      stdout: { write: (s: string) => ((out += s), true) },
+    } as typeof io);
+    const gained = out.slice(out.indexOf('## Gained'), out.indexOf('## Lost'));
+    expect(gained).toMatch(
+      /\| `0\.0\.0\.0:8080\/tcp` \| container c1 .*\| certain \| `tcp .*:8080/,
+    );
+    expect(gained).toContain('<details><summary>trace of');
+    expect(gained).toMatch(/1\. `nat\/DOCKER#\d+ DNAT 192\.0\.2\.2:80/);
   });
 
   it('exits 2 when a side cannot be read, and 1 for a new finding at --fail-on', async () => {
@@ -243,5 +260,88 @@ describe('dockwall diff on real captures', () => {
     expect(gained).toBeDefined();
     expect(run?.tool.driver.rules[gained?.ruleIndex ?? -1]?.id).toBe('exposure-gained');
     expect(gained?.locations[0]?.physicalLocation.region.startLine).toBeGreaterThan(1);
+  });
+});
+
+describe('dockwall diff on nftables (Docker 29.7.2, planned from the s2a capture’s Compose file)', () => {
+  const scenario = path.join(repoRoot, 'fixtures/plan/29.7.2/s2a-nftables-portmap');
+  const base = path.join(repoRoot, 'fixtures/plan/base/29.7.2-forwarding');
+
+  async function plan(compose: string): Promise<string> {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'dwdiff-nft-')), 'planned');
+    const { io, err } = captureIo();
+    const args = [
+      'plan',
+      base,
+      '--compose',
+      compose,
+      '--daemon',
+      path.join(scenario, 'daemon.json'),
+    ];
+    expect(await main([...args, '--out', out], io), err()).toBe(0);
+    return out;
+  }
+
+  /** The planned snapshot with an operator's own nftables table appended. */
+  function withOperatorTable(dir: string, rule: string): string {
+    const copy = path.join(mkdtempSync(path.join(tmpdir(), 'dwdiff-nft-')), 'edited');
+    cpSync(dir, copy, { recursive: true });
+    const file = path.join(copy, 'nft-ruleset.txt');
+    writeFileSync(
+      file,
+      `${readFileSync(file, 'utf8')}table inet operator {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n\t\t${rule}\n\t}\n}\n`,
+    );
+    return copy;
+  }
+
+  it('a service added, a rule that closes it, and one that looks as if it did', async () => {
+    const full = await plan(path.join(scenario, 'compose.yaml'));
+    const compose = readFileSync(path.join(scenario, 'compose.yaml'), 'utf8');
+    const withoutWeb1 = path.join(mkdtempSync(path.join(tmpdir(), 'dwdiff-nft-')), 'c.yaml');
+    writeFileSync(
+      withoutWeb1,
+      compose.replace(/ {2}web1:\n(?: {4}.*\n)+/, '').replace('[web1]', '[web0]'),
+    );
+    const small = await plan(withoutWeb1);
+
+    const added = await diff(small, full);
+    valid(added.result);
+    expect(added.code).toBe(1);
+    expect(
+      added.result?.gained.map(
+        (e) =>
+          `${e.family} ${e.ports[0]?.from ?? 0} → ${e.target.name ?? '?'}${e.target.proxiedBy === null ? '' : ` via ${e.target.proxiedBy}`}`,
+      ),
+    ).toEqual(['ipv4 8081 → web1', 'ipv6 8081 → web1 via docker-proxy']);
+    expect(
+      added.result?.gained[0]?.trace.some(
+        (s) => s.table === 'ip docker-bridges' && s.action.startsWith('DNAT 192.0.2.2:80'),
+      ),
+    ).toBe(true);
+    // What the host itself answered on 8081 before: only that port is lost, not the host's row.
+    expect(
+      added.result?.lost.map((e) => `${e.target.kind} ${JSON.stringify(e.target.ports)}`),
+    ).toEqual(['host [{"from":8081,"to":8081}]', 'host [{"from":8081,"to":8081}]']);
+
+    // Dropped by the original destination port: web1 over IPv4 is closed. IPv6 clients reach
+    // docker-proxy on the host (INPUT), which a forward chain never sees: not closed.
+    const closed = await diff(full, withOperatorTable(full, 'ct original proto-dst 8081 drop'));
+    valid(closed.result);
+    expect(closed.result?.gained).toEqual([]);
+    expect(
+      closed.result?.lost.filter((e) => e.target.kind === 'container').map((e) => e.family),
+    ).toEqual(['ipv4']);
+
+    // Dropped by the published port towards the containers' subnet: after Docker's DNAT the
+    // port is 80, so nothing from outside is decided differently.
+    const looks = await diff(
+      full,
+      withOperatorTable(full, 'ip daddr 192.0.2.0/24 tcp dport 8081 drop'),
+    );
+    valid(looks.result);
+    expect(looks.code).toBe(0);
+    expect([looks.result?.gained, looks.result?.lost]).toEqual([[], []]);
+    expect(looks.result?.summary.rulesChanged).toBe(1);
+    expect(looks.result?.notes[0]).toContain('although 1 rule line(s) differ');
   });
 });
