@@ -9,15 +9,8 @@
  *
  * Texts are never compared: a rule edit that changes no packet's fate shows no change.
  */
-import { fileKey, fingerprint } from '../lint/fingerprint.ts';
-import type {
-  AuditResult,
-  Exposure,
-  ExposureTarget,
-  Finding,
-  ReachableFrom,
-} from '../model/audit.ts';
-import type { DiffResult, DiffSnapshot } from '../model/diff.ts';
+import type { AuditResult, Exposure, ExposureTarget, ReachableFrom } from '../model/audit.ts';
+import type { DiffResult, DiffSnapshot, FindingChanges } from '../model/diff.ts';
 import { printRule } from '../model/print-ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { Family, PortRange } from '../model/ruleset.ts';
@@ -48,7 +41,6 @@ export interface DiffSide {
 export interface ExposureDiff {
   readonly gained: readonly Exposure[];
   readonly lost: readonly Exposure[];
-  readonly findings: { readonly new: readonly Finding[]; readonly fixed: readonly Finding[] };
   /** Pieces of changed regions not listed (beyond MAX_PIECES per row). */
   readonly unlisted: number;
 }
@@ -287,32 +279,6 @@ function onlyIn(
   return { exposures, unlisted };
 }
 
-function live(findings: readonly Finding[]): Finding[] {
-  return findings.filter((f) => f.suppressed === undefined);
-}
-
-/**
- * A finding's identity across the two sides: its fingerprint, but with the file named by its
- * role in the snapshot (`old.rules` and `new.rules` are both the iptables ruleset), so two
- * differently named ruleset files compare as two versions of one.
- */
-function keyed(result: AuditResult): { finding: Finding; key: string }[] {
-  const roles = new Map(result.snapshot.files.map((f) => [f.path, f.role]));
-  return live(result.findings).map((finding) => {
-    const file = roles.get(finding.location.file) ?? fileKey(finding.location.file);
-    return { finding, key: fingerprint(finding.ruleId, finding.object, file) };
-  });
-}
-
-/** The findings of `a` that `b` has not. */
-function missingFrom(
-  a: readonly { finding: Finding; key: string }[],
-  b: readonly { key: string }[],
-): Finding[] {
-  const keys = new Set(b.map((x) => x.key));
-  return a.filter((x) => !keys.has(x.key)).map((x) => x.finding);
-}
-
 export function diffAnalyses(before: DiffSide, after: DiffSide): ExposureDiff {
   const ingress = ingressOf(before, after);
   const interfaces = ingress.names;
@@ -320,18 +286,12 @@ export function diffAnalyses(before: DiffSide, after: DiffSide): ExposureDiff {
     r.exposures.map((exposure) => ({ exposure, boxes: boxesOf(exposure, side, ingress) }));
   const a = rows(after.result, 1);
   const b = rows(before.result, 0);
-  const beforeFindings = keyed(before.result);
-  const afterFindings = keyed(after.result);
   const gained = onlyIn(a, b, interfaces, after.engines);
   const lost = onlyIn(b, a, interfaces, before.engines);
   return {
     gained: gained.exposures,
     lost: lost.exposures,
     unlisted: gained.unlisted + lost.unlisted,
-    findings: {
-      new: missingFrom(afterFindings, beforeFindings),
-      fixed: missingFrom(beforeFindings, afterFindings),
-    },
   };
 }
 
@@ -372,8 +332,11 @@ function side(snapshot: Snapshot, result: AuditResult): DiffSnapshot {
   };
 }
 
-/** The whole diff result: the exposure difference, the findings, what to tell the reader. */
-export function buildDiff(before: DiffSide, after: DiffSide): DiffResult {
+/**
+ * The whole diff result: the exposure difference, the findings (compared by the linter, see
+ * src/lint/finding-changes.ts), what to tell the reader.
+ */
+export function buildDiff(before: DiffSide, after: DiffSide, findings: FindingChanges): DiffResult {
   const d = diffAnalyses(before, after);
   const rulesChanged = changedRuleLines(before.snapshot, after.snapshot);
   const notes: string[] = [];
@@ -401,13 +364,13 @@ export function buildDiff(before: DiffSide, after: DiffSide): DiffResult {
     summary: {
       gained: d.gained.length,
       lost: d.lost.length,
-      newFindings: d.findings.new.length,
-      fixedFindings: d.findings.fixed.length,
+      newFindings: findings.new.length,
+      fixedFindings: findings.fixed.length,
       rulesChanged,
     },
     gained: d.gained,
     lost: d.lost,
-    findings: d.findings,
+    findings,
     notes,
     diagnostics: [...before.result.diagnostics, ...after.result.diagnostics],
   };

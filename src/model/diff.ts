@@ -14,6 +14,12 @@ export interface DiffSnapshot {
   readonly exposures: number;
 }
 
+/** Findings of AFTER that BEFORE has not (new), and the reverse (fixed). */
+export interface FindingChanges {
+  readonly new: readonly Finding[];
+  readonly fixed: readonly Finding[];
+}
+
 export interface DiffResult {
   readonly schemaVersion: 1;
   readonly tool: AuditResult['tool'];
@@ -31,7 +37,7 @@ export interface DiffResult {
   readonly gained: readonly Exposure[];
   /** Reachable in BEFORE, not in AFTER; witness and trace in BEFORE. */
   readonly lost: readonly Exposure[];
-  readonly findings: { readonly new: readonly Finding[]; readonly fixed: readonly Finding[] };
+  readonly findings: FindingChanges;
   /** What the reader should know in words (e.g. rules changed but nothing reachable did). */
   readonly notes: readonly string[];
   /** Both snapshots' input diagnostics, each in its own file. */

@@ -6,6 +6,7 @@ import type { DiffSide } from '../../analysis/diff.ts';
 import { buildDiff } from '../../analysis/diff.ts';
 import { loadSnapshot } from '../../ingest/snapshot.ts';
 import { analyze } from '../../lint/analyze.ts';
+import { findingChanges } from '../../lint/finding-changes.ts';
 import type { FailOn, ResolvedConfig } from '../../lint/config-types.ts';
 import {
   diffExitCode,
@@ -81,7 +82,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   const failOn: FailOn = failOnArg ?? config.failOn ?? 'error';
   const before = await side(beforeArg, io, config);
   const after = await side(afterArg, io, config);
-  const result = buildDiff(before, after);
+  const result = buildDiff(before, after, findingChanges(before.result, after.result));
   const text =
     format === 'json'
       ? formatDiffJson(result)
