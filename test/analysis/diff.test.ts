@@ -339,9 +339,11 @@ describe('dockwall diff on nftables (Docker 29.7.2, planned from the s2a capture
       withOperatorTable(full, 'ip daddr 192.0.2.0/24 tcp dport 8081 drop'),
     );
     valid(looks.result);
-    expect(looks.code).toBe(0);
     expect([looks.result?.gained, looks.result?.lost]).toEqual([[], []]);
     expect(looks.result?.summary.rulesChanged).toBe(1);
     expect(looks.result?.notes[0]).toContain('although 1 rule line(s) differ');
+    // The mistake itself is a new error finding, so the gate still fails.
+    expect(looks.result?.findings.new.map((f) => f.ruleId)).toEqual(['nft-port-mismatch']);
+    expect(looks.code).toBe(1);
   });
 });
