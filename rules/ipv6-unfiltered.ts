@@ -11,6 +11,7 @@ import { addressShare, briefCidrs } from '../src/analysis/address-sets.ts';
 import { exposureObject } from '../src/analysis/exposure-object.ts';
 import { interfaceText, portsOverlap, portsText } from '../src/analysis/exposure-text.ts';
 import { familyOfAddress, isWildcard } from '../src/docker/bindings.ts';
+import { filterPlace } from '../src/docker/filter-place.ts';
 import { dockerProgramsIpv6 } from '../src/docker/topology.ts';
 import type { Exposure, ReachableFrom } from '../src/model/audit.ts';
 import type { Container } from '../src/model/host.ts';
@@ -65,7 +66,7 @@ export default defineRule<MessageIds, object, true>({
       wider:
         'Container {{container}} port {{ports}}/{{protocol}} is reachable over IPv6 {{v6}}, but over IPv4 {{v4}}: the IPv4 filter has no IPv6 twin.',
       proxied:
-        'docker-proxy relays IPv6 clients on port {{port}}/{{protocol}} to IPv4-only container {{container}} ({{target}}) {{v6}}: they pass INPUT, not DOCKER-USER or FORWARD.',
+        'docker-proxy relays IPv6 clients on port {{port}}/{{protocol}} to IPv4-only container {{container}} ({{target}}) {{v6}}: they are filtered in {{input}}, not in {{forward}}.',
     },
     schema: null,
     defaultOptions: {},
@@ -73,6 +74,7 @@ export default defineRule<MessageIds, object, true>({
   },
   create(context) {
     const { host, snapshot } = context;
+    const place = filterPlace(snapshot.era.era);
     return {
       end() {
         if (!host.daemon.iptables.value) return;
@@ -124,6 +126,8 @@ export default defineRule<MessageIds, object, true>({
                 container: c.name,
                 target: `${e.target.addresses.join(', ')}:${portsText(e.target.ports)}`,
                 v6: fromText(e, 'ipv6'),
+                input: place.input,
+                forward: place.forward,
               },
               severity: 'note',
               ...evidence,

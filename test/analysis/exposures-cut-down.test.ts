@@ -5,15 +5,7 @@
  * of nothing the full snapshot does not list. Rows are compared by what they deliver (family,
  * protocol, kind, target addresses and out interface), port by port.
  */
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,17 +102,6 @@ function compareTables(full: readonly Exposure[], cut: readonly Exposure[]): str
   return lines;
 }
 
-/**
- * Docker's nftables backend: the rules alone do not yet show its bridges (the rule evidence of
- * src/docker/rule-evidence.ts reads iptables shapes only), so a rules-only cut takes them for
- * outside interfaces and routes their containers by the assumed default — possible rows, but
- * not the full table's. Left out here until the evidence reads nftables; the kernel referee
- * still runs those captures cut down.
- */
-const nftablesBackend = (dir: string): boolean =>
-  existsSync(path.join(dir, 'daemon.json')) &&
-  /"firewall-backend"\s*:\s*"nftables"/.test(readFileSync(path.join(dir, 'daemon.json'), 'utf8'));
-
 /** Fixture snapshots: a rules file and something the cut leaves out. */
 function snapshotDirs(): string[] {
   const out: string[] = [];
@@ -128,8 +109,7 @@ function snapshotDirs(): string[] {
     const names = readdirSync(dir);
     if (
       names.includes('iptables-save.txt') &&
-      names.some((n) => !CUTS['rules+addresses'].includes(n) && n.endsWith('.json')) &&
-      !nftablesBackend(dir)
+      names.some((n) => !CUTS['rules+addresses'].includes(n) && n.endsWith('.json'))
     )
       out.push(dir);
     if (depth > 0)

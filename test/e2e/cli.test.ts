@@ -178,6 +178,30 @@ describe.skipIf(!built)(
           expect(r.stdout).toContain('input-rule-bypassed');
           expect(r.stdout).toMatch(/Exposures/);
         });
+        it('the rules alone (--iptables) give the same errors as the whole snapshot', () => {
+          const errors = (out: string): string[] =>
+            out
+              .split('\n')
+              .filter((l) => l.startsWith('error '))
+              .map((l) => l.replace(/\s+/g, ' ').trim())
+              .sort();
+          const full = dockwall(['audit', EXAMPLE, '--fail-on', 'never']);
+          const rules = dockwall([
+            'audit',
+            '--iptables',
+            `${EXAMPLE}/iptables-save.txt`,
+            '--fail-on',
+            'never',
+          ]);
+          expect(rules.code, rules.stderr).toBe(0);
+          expect(errors(rules.stdout)).toEqual(errors(full.stdout));
+          expect(errors(rules.stdout).map((l) => l.split(' ')[1])).toEqual([
+            'docker-user-port-mismatch',
+            'exposed-port',
+            'input-rule-bypassed',
+            'input-rule-bypassed',
+          ]);
+        });
       },
     );
   },
