@@ -13,29 +13,13 @@ import { interfaceText, isEveryPort, portsText } from '../src/analysis/exposure-
 import { subtractPorts } from '../src/analysis/exposures.ts';
 import type { Exposure } from '../src/model/audit.ts';
 import type { Container, Network } from '../src/model/host.ts';
-import type { Family, PortRange, Ruleset } from '../src/model/ruleset.ts';
+import type { Family, Ruleset } from '../src/model/ruleset.ts';
 import type { Snapshot } from '../src/model/snapshot.ts';
-import { chainIn } from '../src/model/rule-queries.ts';
+import { chainIn, inRange } from '../src/model/rule-queries.ts';
+import { cidrWithin } from '../src/analysis/address-sets.ts';
 import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
-import ipaddr from 'ipaddr.js';
 
 type MessageIds = 'restrictedPublish' | 'unpublished' | 'subnet';
-
-function inCidr(address: string, cidr: string): boolean {
-  try {
-    const [net, len] = ipaddr.parseCIDR(
-      cidr.includes('/') ? cidr : `${cidr}/${cidr.includes(':') ? 128 : 32}`,
-    );
-    const a = ipaddr.parse(address);
-    return a.kind() === net.kind() && a.match(net, len);
-  } catch {
-    return false;
-  }
-}
-
-function inPorts(port: number, ranges: readonly PortRange[]): boolean {
-  return ranges.some((r) => port >= r.from && port <= r.to);
-}
 
 /** The settings that are known to leave container addresses open, said as the reason. */
 function reason(
@@ -129,7 +113,8 @@ export default defineRule<MessageIds, object, true>({
               const address = family === 'ipv4' ? endpoint.ipv4 : endpoint.ipv6;
               if (address === null || isLoopback(address)) continue;
               const mine = routed.filter(
-                (e) => e.family === family && e.target.addresses.some((a) => inCidr(address, a)),
+                (e) =>
+                  e.family === family && e.target.addresses.some((a) => cidrWithin(address, a)),
               );
               if (mine.length === 0) continue;
               for (const e of mine) named.add(e);
@@ -140,7 +125,7 @@ export default defineRule<MessageIds, object, true>({
               const why = reason(snapshot, ruleset, network, family);
               // ports published on specific addresses only, that routing reaches anyway
               for (const r of restrictedPorts(c, family)) {
-                const e = mine.find((x) => x.protocol === r.protocol && inPorts(r.port, x.ports));
+                const e = mine.find((x) => x.protocol === r.protocol && inRange(r.port, x.ports));
                 if (e === undefined) continue;
                 context.report({
                   messageId: 'restrictedPublish',

@@ -5,7 +5,12 @@
  * `--ctorigdst` match the original values. The published ports are the engine's discovered
  * exposures, so the rules alone show the mistake.
  */
-import { portsOverlap, portsText, targetName } from '../src/analysis/exposure-text.ts';
+import {
+  intersectPorts,
+  portsOverlap,
+  portsText,
+  targetName,
+} from '../src/analysis/exposure-text.ts';
 import { isLoopback } from '../src/docker/bindings.ts';
 import { isDockerChain } from '../src/docker/chains.ts';
 import { ruleEvidence } from '../src/docker/rule-evidence.ts';
@@ -107,13 +112,7 @@ export default defineRule<MessageIds, object, true>({
             const e = byPort(rule, ruleset.family);
             if (e !== undefined) {
               const ports = dstPorts(rule) ?? [];
-              const hostPort = e.ports.flatMap((p) =>
-                ports.flatMap((r) =>
-                  p.from <= r.to && r.from <= p.to
-                    ? [{ from: Math.max(p.from, r.from), to: Math.min(p.to, r.to) }]
-                    : [],
-                ),
-              );
+              const hostPort = intersectPorts(e.ports, ports);
               context.report({
                 messageId: 'hostPort',
                 data: {

@@ -8,6 +8,7 @@
 import { exposureObject } from '../src/analysis/exposure-object.ts';
 import {
   destinationText,
+  intersectPorts,
   portsOverlap,
   portsText,
   targetName,
@@ -75,13 +76,7 @@ export default defineRule<MessageIds, object, true>({
             for (const e of mine) {
               if (!portsOverlap(ports, e.ports) || (proto !== null && proto !== e.protocol))
                 continue;
-              const hit = e.ports.flatMap((p) =>
-                ports.flatMap((r) =>
-                  p.from <= r.to && r.from <= p.to
-                    ? [{ from: Math.max(p.from, r.from), to: Math.min(p.to, r.to) }]
-                    : [],
-                ),
-              );
+              const hit = intersectPorts(e.ports, ports);
               context.report({
                 messageId: 'ruleBypassed',
                 data: {

@@ -92,3 +92,24 @@ export function briefCidrs(cidrs: readonly string[], family: Family, max = 3): s
   if (rest.length <= max) return `any address except ${rest.map(bare).join(', ')}`;
   return `${cidrs.slice(0, max).map(bare).join(', ')} and ${cidrs.length - max} more`;
 }
+
+export type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+export function parseCidr(text: string): Cidr | null {
+  try {
+    if (text.includes('/')) return ipaddr.parseCIDR(text);
+    const addr = ipaddr.parse(text);
+    return [addr, addr.kind() === 'ipv4' ? 32 : 128];
+  } catch {
+    return null;
+  }
+}
+
+/** True when every address of `inner` is inside `outer` (same family). */
+export function cidrWithin(inner: string, outer: string): boolean {
+  const a = parseCidr(inner);
+  const b = parseCidr(outer);
+  if (a === null || b === null || a[0].kind() !== b[0].kind()) return false;
+  if (a[1] < b[1]) return false;
+  return a[0].match(b);
+}

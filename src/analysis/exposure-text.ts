@@ -94,6 +94,17 @@ export function targetName(e: Exposure): string {
   return at;
 }
 
+/** The ports two lists of port ranges share, range by range. */
+export function intersectPorts(a: readonly PortRange[], b: readonly PortRange[]): PortRange[] {
+  return a.flatMap((x) =>
+    b.flatMap((y) =>
+      x.from <= y.to && y.from <= x.to
+        ? [{ from: Math.max(x.from, y.from), to: Math.min(x.to, y.to) }]
+        : [],
+    ),
+  );
+}
+
 /** Whether two lists of port ranges share a port. */
 export function portsOverlap(a: readonly PortRange[], b: readonly PortRange[]): boolean {
   return a.some((x) => b.some((y) => x.from <= y.to && y.from <= x.to));

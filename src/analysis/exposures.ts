@@ -8,12 +8,13 @@
  * unknown"). So a NodePort, a hand-written DNAT or REDIRECT, a port open in INPUT and forwarding
  * to other networks appear whatever the snapshot lists.
  */
-import ipaddr from 'ipaddr.js';
 import { bindingReceives, isLoopback } from '../docker/bindings.ts';
 import { addressDescriber, type AddressDescription } from '../docker/address.ts';
 import { ruleEvidence } from '../docker/rule-evidence.ts';
 import { dockerBridges } from '../docker/topology.ts';
 import type { Flow } from '../engine/types.ts';
+import { inRange } from '../model/rule-queries.ts';
+import { cidrWithin } from './address-sets.ts';
 import type { Exposure, ExposureTarget, ReachableFrom } from '../model/audit.ts';
 import { diagnostic, fileLocation, type Diagnostic } from '../model/diagnostic.ts';
 import type { Container, Listener } from '../model/host.ts';
@@ -59,10 +60,6 @@ function portsText(ports: readonly PortRange[]): string {
   return ports.map((p) => (p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`)).join(',');
 }
 
-function inRanges(port: number, ranges: readonly PortRange[]): boolean {
-  return ranges.some((r) => port >= r.from && port <= r.to);
-}
-
 /** `ranges` less the single ports in `minus`. */
 export function subtractPorts(ranges: readonly PortRange[], minus: readonly number[]): PortRange[] {
   const out: PortRange[] = [];
@@ -77,18 +74,6 @@ export function subtractPorts(ranges: readonly PortRange[], minus: readonly numb
     if (from <= r.to) out.push({ from, to: r.to });
   }
   return out;
-}
-
-function cidrContains(cidr: string, address: string): boolean {
-  try {
-    const [net, len] = ipaddr.parseCIDR(
-      cidr.includes('/') ? cidr : `${cidr}/${cidr.includes(':') ? 128 : 32}`,
-    );
-    const a = ipaddr.parse(address);
-    return a.kind() === net.kind() && a.match(net, len);
-  } catch {
-    return false;
-  }
 }
 
 /** The single address of a /32 or /128 CIDR, else null. */
@@ -229,7 +214,7 @@ function nameForwarded(snapshot: Snapshot, family: Family, namer: Namer, f: Flow
   const network = snapshot.host.networks.find((n) =>
     n.subnets.some(
       (s) =>
-        s.family === family && addresses.every((a) => cidrContains(s.cidr, a.split('/')[0] ?? a)),
+        s.family === family && addresses.every((a) => cidrWithin(a.split('/')[0] ?? a, s.cidr)),
     ),
   );
   return {
@@ -325,7 +310,7 @@ function nameLocal(snapshot: Snapshot, row: Row, listenersKnown: boolean): HostP
     const taken: number[] = [];
     if (snapshot.host.daemon.userlandProxy.value) {
       for (const port of publishedPorts(containers, row.family, f.protocol)) {
-        if (!inRanges(port, f.delivery.ports) || taken.includes(port)) continue;
+        if (!inRange(port, f.delivery.ports) || taken.includes(port)) continue;
         const proxied = proxiedContainer(containers, row.family, f.protocol, port);
         if (proxied === null) continue;
         taken.push(port);
@@ -345,7 +330,7 @@ function nameLocal(snapshot: Snapshot, row: Row, listenersKnown: boolean): HostP
   const listeners = snapshot.host.listeners.filter(
     (l) =>
       l.protocol === f.protocol &&
-      inRanges(l.port, f.delivery.ports) &&
+      inRange(l.port, f.delivery.ports) &&
       !isLoopback(l.address) &&
       (row.flow.anyHostAddress ||
         f.destinations.some((d) => bindingReceives(l.address, row.family, d.split('/')[0] ?? d)) ||

@@ -7,27 +7,7 @@ import ipaddr from 'ipaddr.js';
 import type { Exposure } from '../model/audit.ts';
 import type { Policy, PolicyAllow } from '../model/exposure-policy.ts';
 import type { Family } from '../model/ruleset.ts';
-
-type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
-
-function parseCidr(text: string): Cidr | null {
-  try {
-    if (text.includes('/')) return ipaddr.parseCIDR(text);
-    const addr = ipaddr.parse(text);
-    return [addr, addr.kind() === 'ipv4' ? 32 : 128];
-  } catch {
-    return null;
-  }
-}
-
-/** True when every address of `inner` is inside `outer` (same family). */
-export function cidrWithin(inner: string, outer: string): boolean {
-  const a = parseCidr(inner);
-  const b = parseCidr(outer);
-  if (a === null || b === null || a[0].kind() !== b[0].kind()) return false;
-  if (a[1] < b[1]) return false;
-  return a[0].match(b);
-}
+import { cidrWithin, parseCidr } from './address-sets.ts';
 
 function familyOf(cidr: string): Family | null {
   const c = parseCidr(cidr);

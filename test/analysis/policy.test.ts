@@ -1,11 +1,7 @@
 /** The exposure policy's answers over plain exposures (the rule's reports: its fixtures). */
 import { describe, expect, it } from 'vitest';
-import {
-  cidrWithin,
-  disallowedSources,
-  forbiddenSource,
-  staleAllows,
-} from '../../src/analysis/policy.ts';
+import { cidrWithin } from '../../src/analysis/address-sets.ts';
+import { disallowedSources, forbiddenSource, staleAllows } from '../../src/analysis/policy.ts';
 import type { Exposure } from '../../src/model/audit.ts';
 import type { Policy } from '../../src/model/exposure-policy.ts';
 
