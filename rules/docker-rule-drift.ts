@@ -1,18 +1,15 @@
 /**
  * docker-rule-drift: Docker-shaped rules for containers that no longer exist (left behind by a
  * crash, a restore of an old dump, live-restore edge cases) and published ports whose rules are
- * missing, as src/docker/ports.ts finds them (findRuleDrift, mapPublishedPorts). Only judged when
- * the snapshot has the containers file: without it every rule would look stale.
+ * missing, as src/docker/ports.ts finds them (findRuleDrift, mapPublishedPorts) in iptables or in
+ * Docker's nftables tables. Only judged when the snapshot has the containers file: without it
+ * every rule would look stale.
  */
-import {
-  findRuleDrift,
-  mapPublishedPorts,
-  MISSING_DNAT,
-  type DriftRule,
-} from '../src/docker/ports.ts';
+import { findRuleDrift, mapPublishedPorts, type DriftRule } from '../src/docker/ports.ts';
 import { defineRule } from '../src/lint/rule.ts';
 
-type MessageIds = 'staleDnat' | 'staleAccept' | 'staleRaw' | 'notPublished' | 'missingDnat';
+type MessageIds =
+  'staleDnat' | 'staleAccept' | 'staleRaw' | 'notPublished' | 'missingDnat' | 'missingAccept';
 
 const STALE = { dnat: 'staleDnat', accept: 'staleAccept', 'raw-drop': 'staleRaw' } as const;
 
@@ -29,20 +26,22 @@ export default defineRule<MessageIds, object>({
     severity: 'warning',
     docs: {
       description:
-        'Docker-shaped rules for containers that no longer exist, and published ports whose DNAT rules are missing',
+        'Docker-shaped rules for containers that no longer exist, and published ports whose DNAT or accept rules are missing',
       recommended: true,
     },
     messages: {
       staleDnat:
-        'DNAT to {{target}} in nat/{{chain}} belongs to no current container: port {{port}} is still forwarded to an address that another container may get next.',
+        'DNAT to {{target}} in {{table}}/{{chain}} belongs to no current container: port {{port}} is still forwarded to an address that another container may get next.',
       staleAccept:
-        'ACCEPT for {{target}} in filter/{{chain}} belongs to no current container: it opens that port for whichever container gets the address next.',
+        'ACCEPT for {{target}} in {{table}}/{{chain}} belongs to no current container: it opens that port for whichever container gets the address next.',
       staleRaw:
-        'raw/PREROUTING drop for {{target}} belongs to no current container (left over from a removed container).',
+        '{{table}}/{{chain}} drop for {{target}} belongs to no current container (left over from a removed container).',
       notPublished:
         '{{what}} for {{target}} in {{table}}/{{chain}} is left from an earlier port mapping: container {{container}} has the address {{address}} but does not publish port {{port}}, and the rule still lets that port through.',
       missingDnat:
-        'Container {{container}} publishes {{address}}:{{port}}/{{protocol}}, but the {{family}} nat table has no DNAT to {{target}}: the mapping is not in effect (rules flushed or daemon restarted without them).',
+        'Container {{container}} publishes {{address}}:{{port}}/{{protocol}}, but {{where}} has no DNAT to {{target}}: the mapping is not in effect (rules flushed or daemon restarted without them).',
+      missingAccept:
+        'Container {{container}} publishes {{address}}:{{port}}/{{protocol}}, but {{where}} has no accept for {{target}}: connections forwarded to it are not let through by Docker (rules flushed or edited by hand).',
     },
     schema: null,
     defaultOptions: {},
@@ -54,11 +53,11 @@ export default defineRule<MessageIds, object>({
       end() {
         for (const d of findRuleDrift(snapshot)) {
           const target = targetOf(d);
-          const object = { table: d.rule.table, chain: d.rule.chain, address: target };
+          const object = { table: d.table, chain: d.rule.chain, address: target };
           if (d.owner === null) {
             context.report({
               messageId: STALE[d.kind],
-              data: { target, chain: d.rule.chain, port: d.hostPort ?? '' },
+              data: { target, table: d.table, chain: d.rule.chain, port: d.hostPort ?? '' },
               node: d.rule,
               object,
             });
@@ -68,7 +67,7 @@ export default defineRule<MessageIds, object>({
               data: {
                 what: d.kind === 'dnat' ? 'DNAT' : 'ACCEPT',
                 target,
-                table: d.rule.table,
+                table: d.table,
                 chain: d.rule.chain,
                 container: d.owner,
                 address: d.address,
@@ -80,24 +79,28 @@ export default defineRule<MessageIds, object>({
           }
         }
         for (const p of mapPublishedPorts(snapshot)) {
-          if (!p.missing.includes(MISSING_DNAT) || p.port.hostPort === null) continue;
-          context.report({
-            messageId: 'missingDnat',
-            data: {
-              container: p.container.name,
-              address: p.port.hostIp,
-              port: p.port.hostPort,
-              protocol: p.port.protocol,
-              family: p.family,
-              target: `${p.containerAddress ?? '?'}:${p.port.containerPort}`,
-            },
-            node: p.port,
-            object: {
-              container: p.container.name,
-              port: p.port.hostPort,
-              protocol: p.port.protocol,
-            },
-          });
+          for (const gap of p.gaps) {
+            if (gap.kind === 'raw-drop') continue; // direct-container-access judges those
+            if (gap.kind === 'dnat' && p.port.hostPort === null) continue;
+            context.report({
+              messageId: gap.kind === 'dnat' ? 'missingDnat' : 'missingAccept',
+              data: {
+                container: p.container.name,
+                address: p.port.hostIp,
+                port: p.port.hostPort ?? p.port.containerPort,
+                protocol: p.port.protocol,
+                where: gap.where,
+                target: `${p.containerAddress ?? '?'}:${p.port.containerPort}`,
+              },
+              node: p.port,
+              object: {
+                container: p.container.name,
+                port: p.port.hostPort ?? p.port.containerPort,
+                protocol: p.port.protocol,
+                ...(gap.kind === 'accept' ? { missing: 'accept' } : {}),
+              },
+            });
+          }
         }
       },
     };

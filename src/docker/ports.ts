@@ -11,8 +11,16 @@
  */
 import type { Container, DockerHost, LayoutEra, PublishedPort } from '../model/host.ts';
 import type { Family, PortRange, Rule, Ruleset } from '../model/ruleset.ts';
+import { tableId } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
-import { chainIn, dstPorts, inRange, protocolName, rulesIn } from '../model/rule-queries.ts';
+import {
+  chainIn,
+  dstPorts,
+  effectiveOptions,
+  inRange,
+  protocolName,
+  rulesIn,
+} from '../model/rule-queries.ts';
 import {
   bridgeOfForwardInChain,
   DOCKER_NFT_CHAINS,
@@ -22,7 +30,7 @@ import {
 } from './nft-layout.ts';
 import {
   dnatDestination,
-  dnatRules,
+  dnatRuleOf,
   hostAddress,
   ruleAddress,
   ruleDstPort,
@@ -51,6 +59,14 @@ export interface PortImplementation {
   readonly rawDrop: readonly Rule[];
   /** What a Docker of this era would have written and is not there, in words. */
   readonly missing: readonly string[];
+  /** The same, one entry per missing rule: its kind and where Docker would have written it. */
+  readonly gaps: readonly RuleGap[];
+}
+
+export interface RuleGap {
+  readonly kind: 'dnat' | 'accept' | 'raw-drop';
+  /** Where the rule belongs, as a message names it (`the ipv4 nat table`, `ip docker-bridges/…`). */
+  readonly where: string;
 }
 
 function rulesetFor(snapshot: Snapshot, family: Family): Ruleset | null {
@@ -65,6 +81,8 @@ function rulesetFor(snapshot: Snapshot, family: Family): Ruleset | null {
  */
 interface DockerRules {
   readonly source: 'iptables' | 'nftables' | null;
+  /** How findings name the nftables table (`ip docker-bridges`); null on iptables. */
+  readonly nftTable: string | null;
   readonly programmed: boolean;
   readonly dnat: readonly Rule[];
   accept(bridge: string | null): readonly Rule[];
@@ -77,6 +95,7 @@ function dockerRulesOf(snapshot: Snapshot, family: Family): DockerRules {
     const bridges = nft.chains.filter((c) => bridgeOfForwardInChain(c.name) !== null);
     return {
       source: 'nftables',
+      nftTable: tableId(nft),
       programmed: nft.chains.some((c) => c.name === DOCKER_NFT_CHAINS.dnat),
       dnat: dockerNftRules(nft, DOCKER_NFT_CHAINS.dnat),
       accept: (bridge) =>
@@ -89,6 +108,7 @@ function dockerRulesOf(snapshot: Snapshot, family: Family): DockerRules {
   const rs = rulesetFor(snapshot, family);
   return {
     source: rs === null ? null : 'iptables',
+    nftTable: null,
     programmed: rs === null || chainIn(rs, 'nat', 'DOCKER') !== undefined,
     dnat: rulesIn(rs, 'nat', 'DOCKER'),
     accept: () => rulesIn(rs, 'filter', 'DOCKER'),
@@ -118,20 +138,36 @@ export function mapPublishedPorts(snapshot: Snapshot): readonly PortImplementati
       // No container address in this family, or Docker does not program this family's rules
       // (iptables/ip6tables off): docker-proxy serves the binding in userspace.
       if (address === null || !docker.programmed) {
-        out.push({ ...base, via: 'proxy', dnat: [], accept: [], rawDrop: [], missing: [] });
+        out.push({
+          ...base,
+          via: 'proxy',
+          dnat: [],
+          accept: [],
+          rawDrop: [],
+          missing: [],
+          gaps: [],
+        });
         continue;
       }
       const dnat = findDnat(docker.dnat, port, address);
       const accept = findAccept(docker.accept(bridge), port, address, bridge);
       const rawDrop = findRawDrop(docker.raw, port, address);
       const via = port.hostPort === null ? 'routed' : 'rules';
+      const gaps = expectedMissing(
+        snapshot.era.era,
+        docker,
+        { port, family, bridge },
+        { dnat, accept, rawDrop },
+        via,
+      );
       out.push({
         ...base,
         via,
         dnat,
         accept,
         rawDrop,
-        missing: expectedMissing(snapshot.era.era, docker, port, { dnat, accept, rawDrop }, via),
+        missing: gaps.map((g) => g.text),
+        gaps: gaps.map(({ kind, where }) => ({ kind, where })),
       });
     }
   }
@@ -171,8 +207,13 @@ function findAccept(
   });
 }
 
-/** nat-unprotected gateway mode: `! -i <br> -o <br> -j ACCEPT` opens every port of the bridge. */
+/**
+ * nat-unprotected gateway mode opens every port of the bridge: `! -i <br> -o <br> -j ACCEPT` in
+ * filter DOCKER, an unconditional `accept` (comment "UNPROTECTED") in the bridge's nftables
+ * filter-forward-in chain.
+ */
 function isUnprotectedAccept(r: Rule, bridge: string | null): boolean {
+  if (r.dialect === 'nft') return effectiveOptions(r).length === 0 && (r.steps ?? []).length === 0;
   if (bridge === null || r.core.length !== 2 || r.matches.length > 0) return false;
   const inIf = ruleInterface(r, 'in');
   const outIf = ruleInterface(r, 'out');
@@ -201,38 +242,64 @@ function findRawDrop(rules: readonly Rule[], port: PublishedPort, address: strin
 }
 
 /** What `missing` says when the DNAT of a published port is not there. */
-export const MISSING_DNAT = 'nat DOCKER DNAT rule';
+const MISSING_DNAT = 'nat DOCKER DNAT rule';
 
 function expectedMissing(
   era: LayoutEra,
   docker: DockerRules,
-  port: PublishedPort,
+  at: { port: PublishedPort; family: Family; bridge: string | null },
   found: { dnat: readonly Rule[]; accept: readonly Rule[]; rawDrop: readonly Rule[] },
   via: 'rules' | 'routed',
-): string[] {
+): (RuleGap & { text: string })[] {
   if (docker.source === null || era === 'none') return [];
-  const nft = docker.source === 'nftables';
-  const missing: string[] = [];
+  const nft = docker.nftTable;
+  const { port } = at;
+  const missing: (RuleGap & { text: string })[] = [];
   if (via === 'rules' && found.dnat.length === 0) {
-    missing.push(nft ? `${DOCKER_NFT_CHAINS.dnat} dnat rule` : MISSING_DNAT);
+    missing.push(
+      nft === null
+        ? { kind: 'dnat', text: MISSING_DNAT, where: `the ${at.family} nat table` }
+        : {
+            kind: 'dnat',
+            text: `${DOCKER_NFT_CHAINS.dnat} dnat rule`,
+            where: `${nft}/${DOCKER_NFT_CHAINS.dnat}`,
+          },
+    );
   }
   if (found.accept.length === 0) {
-    missing.push(nft ? 'filter-forward-in accept rule' : 'filter DOCKER ACCEPT rule');
+    missing.push(
+      nft === null
+        ? {
+            kind: 'accept',
+            text: 'filter DOCKER ACCEPT rule',
+            where: `the ${at.family} filter/DOCKER chain`,
+          }
+        : {
+            kind: 'accept',
+            text: 'filter-forward-in accept rule',
+            where: `${nft}/${at.bridge === null ? 'filter-forward-in chains' : forwardInChain(at.bridge)}`,
+          },
+    );
   }
   if (
-    (era === 'v28' || era === 'v29' || nft) &&
+    (era === 'v28' || era === 'v29' || nft !== null) &&
     isLoopback(port.hostIp) &&
     found.rawDrop.length === 0
   ) {
-    missing.push(
-      `${nft ? DOCKER_NFT_CHAINS.raw : 'raw PREROUTING'} DROP of remote access to the loopback address`,
-    );
+    const chain = nft === null ? 'raw PREROUTING' : DOCKER_NFT_CHAINS.raw;
+    missing.push({
+      kind: 'raw-drop',
+      text: `${chain} DROP of remote access to the loopback address`,
+      where: nft === null ? `the ${at.family} raw/PREROUTING chain` : `${nft}/${chain}`,
+    });
   }
   return missing;
 }
 
 export interface DriftRule {
   readonly rule: Rule;
+  /** The table as findings name it: `nat`, `filter`, `raw`, or `ip docker-bridges`. */
+  readonly table: string;
   readonly family: Family;
   readonly kind: 'dnat' | 'accept' | 'raw-drop';
   /** The container address the rule is about. */
@@ -252,26 +319,29 @@ export interface DriftRule {
 
 /**
  * Docker-shaped rules that match no running container: DNATs in nat DOCKER, ACCEPTs of a single
- * address in filter DOCKER, direct-access DROPs of a single address in raw PREROUTING. Empty when
- * no containers file was read (nothing to compare with), or when Docker writes no iptables rules
- * (`"iptables": false`, the nftables backend): then such rules are the operator's.
+ * address in filter DOCKER, direct-access DROPs of a single address in raw PREROUTING — on the
+ * nftables backend the same rules in Docker's `docker-bridges` tables (nat-prerouting-and-output,
+ * the bridges' filter-forward-in chains, raw-PREROUTING). Empty when no containers file was read
+ * (nothing to compare with), or with `"iptables": false` (then such rules are the operator's).
  */
 export function findRuleDrift(snapshot: Snapshot): readonly DriftRule[] {
   const containersRead = snapshot.files.some((f) => f.role === 'containers' && f.status === 'read');
   if (!containersRead) return [];
-  if (!snapshot.host.daemon.iptables.value || snapshot.era.era === 'nftables') return [];
+  if (!snapshot.host.daemon.iptables.value) return [];
   const out: DriftRule[] = [];
   for (const family of ['ipv4', 'ipv6'] as const) {
-    const rs = rulesetFor(snapshot, family);
-    if (rs === null) continue;
+    const docker = dockerRulesOf(snapshot, family);
+    if (docker.source === null) continue;
+    const tableOf = (r: Rule): string => docker.nftTable ?? r.table;
     const owners = addressOwners(snapshot, family);
     const ownerOf = (a: string) => owners.find((o) => sameAddress(o.address, a))?.container;
-    for (const d of dnatRules(rs)) {
-      if (d.rule.chain !== 'DOCKER' || d.toAddress === null || isLoopback(d.toAddress)) continue;
+    for (const d of docker.dnat.map(dnatRuleOf)) {
+      if (d === null || d.toAddress === null || isLoopback(d.toAddress)) continue;
       const owner = ownerOf(d.toAddress);
       const hostPort = d.hostPorts?.[0]?.from ?? null;
       const base = {
         rule: d.rule,
+        table: tableOf(d.rule),
         family,
         kind: 'dnat',
         address: d.toAddress,
@@ -301,7 +371,7 @@ export function findRuleDrift(snapshot: Snapshot): readonly DriftRule[] {
         });
       }
     }
-    for (const r of rulesIn(rs, 'filter', 'DOCKER')) {
+    for (const r of docker.accept(null)) {
       if (r.target?.kind !== 'ACCEPT') continue;
       const dst = hostAddress(ruleAddress(r, 'dst'));
       if (dst === null) continue;
@@ -309,6 +379,7 @@ export function findRuleDrift(snapshot: Snapshot): readonly DriftRule[] {
       const port = dstPorts(r)?.[0]?.from ?? null;
       const base = {
         rule: r,
+        table: tableOf(r),
         family,
         kind: 'accept',
         address: dst,
@@ -337,7 +408,7 @@ export function findRuleDrift(snapshot: Snapshot): readonly DriftRule[] {
         });
       }
     }
-    for (const r of rulesIn(rs, 'raw', 'PREROUTING')) {
+    for (const r of docker.raw) {
       if (r.target?.kind !== 'DROP') continue;
       const dst = hostAddress(ruleAddress(r, 'dst'));
       // Per-port drops protect loopback-published ports, not a container address.
@@ -345,6 +416,7 @@ export function findRuleDrift(snapshot: Snapshot): readonly DriftRule[] {
       if (ownerOf(dst) === undefined) {
         out.push({
           rule: r,
+          table: tableOf(r),
           family,
           kind: 'raw-drop',
           address: dst,

@@ -99,22 +99,26 @@ export function dnatRules(ruleset: Ruleset | null): DnatRule[] {
 function collectDnat(ruleset: Ruleset): DnatRule[] {
   const nat = findTable(ruleset, 'nat');
   if (nat === undefined) return [];
-  const out: DnatRule[] = [];
-  for (const chain of nat.chains) {
-    for (const rule of chain.rules) {
-      const t = rule.target;
-      if (t?.kind !== 'DNAT') continue;
-      const to = t.to[0];
-      const d = dstAddress(rule);
-      out.push({
-        rule,
-        protocol: protocolName(rule),
-        hostPorts: dstPorts(rule),
-        hostAddress: d === null ? null : stripPrefix(d),
-        toAddress: to?.addresses?.from ?? null,
-        toPort: to?.ports?.from ?? null,
-      });
-    }
-  }
-  return out;
+  return nat.chains.flatMap((chain) =>
+    chain.rules.flatMap((rule) => {
+      const d = dnatRuleOf(rule);
+      return d === null ? [] : [d];
+    }),
+  );
+}
+
+/** A DNAT rule's host side and target; null for a rule that is no DNAT. */
+export function dnatRuleOf(rule: Rule): DnatRule | null {
+  const t = rule.target;
+  if (t?.kind !== 'DNAT') return null;
+  const to = t.to[0];
+  const d = dstAddress(rule);
+  return {
+    rule,
+    protocol: protocolName(rule),
+    hostPorts: dstPorts(rule),
+    hostAddress: d === null ? null : stripPrefix(d),
+    toAddress: to?.addresses?.from ?? null,
+    toPort: to?.ports?.from ?? null,
+  };
 }
