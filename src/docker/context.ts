@@ -80,8 +80,8 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
   ): void => {
     facts.push({ family, subject, text, provenance, evidence });
   };
-  const ruleset = family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
-  const evidence = ruleEvidence(firewallOf(snapshot, family));
+  const ruleset = firewallOf(snapshot, family);
+  const evidence = ruleEvidence(ruleset);
   const addrFile = fileRead(snapshot, 'ip-addr');
   const routeFile = fileRead(snapshot, 'ip-route');
   const networksOfFamily = host.networks.flatMap((n) =>

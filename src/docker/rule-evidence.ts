@@ -17,7 +17,7 @@
  */
 import type { SourceLocation } from '../model/diagnostic.ts';
 import type { Family, Rule, Ruleset } from '../model/ruleset.ts';
-import { allOptions } from '../model/ruleset.ts';
+import { everyOption } from '../model/ruleset.ts';
 import { rulesIn } from '../model/rule-queries.ts';
 import { dnatDestination, hostAddress, ruleAddress, ruleInterface } from './rules.ts';
 import { bridgeOfForwardInChain, DOCKER_NFT_CHAINS, isDockerNftTable } from './nft-layout.ts';
@@ -134,13 +134,16 @@ export function ruleEvidence(ruleset: Ruleset | null): RuleEvidence {
   return { subnets, containers, hostAddresses };
 }
 
-/** Interface names the rules match exactly (`-i`/`-o` without `+`), in first-seen order. */
+/**
+ * Interface names the rules match exactly (`-i`/`-o` without `+`; nftables `iifname`/`oifname`,
+ * the elements of their sets and the keys of verdict maps), in first-seen order.
+ */
 export function interfacesInRules(ruleset: Ruleset | null): string[] {
   if (ruleset === null) return [];
   const seen = new Set<string>();
   for (const t of ruleset.tables)
     for (const c of t.chains)
       for (const r of c.rules)
-        for (const o of allOptions(r)) if (o.type === 'interface' && !o.wildcard) seen.add(o.name);
+        for (const o of everyOption(r)) if (o.type === 'interface' && !o.wildcard) seen.add(o.name);
   return [...seen];
 }

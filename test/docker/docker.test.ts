@@ -317,6 +317,33 @@ describe('buildNetworkContext and describeAddress', () => {
     ]);
   });
 
+  it('names the interfaces nftables rules match when only nft-ruleset is given', async () => {
+    const s = await loadSnapshot({
+      files: { 'nft-ruleset': path.join(repoRoot, 'fixtures/nft/rules-only/nft-ruleset.txt') },
+    });
+    expect(s.ipv4).toBeNull();
+    const { context, facts } = buildHostContext(s, 'ipv4');
+    // Docker's bridges (from its docker-bridges rules) and every exact name the operator's
+    // iifname/oifname, named set, anonymous set and verdict-map keys match; wildcards are not names
+    expect(context.interfaces).toEqual([
+      'lo',
+      'docker0',
+      'bridge1',
+      'eth0',
+      'ens3',
+      'wg0',
+      'tun0',
+      'enp1s0',
+    ]);
+    expect(facts.find((f) => f.subject === 'interfaces')?.text).toBe(
+      'lo, docker0, bridge1, eth0, ens3, wg0, tun0, enp1s0 and any other interface',
+    );
+    // the inet table is seen by both families
+    expect(buildHostContext(s, 'ipv6').context.interfaces).toEqual(
+      expect.arrayContaining(['eth0', 'ens3', 'wg0', 'tun0', 'enp1s0']),
+    );
+  });
+
   it('takes observed routes as they are, and forwards nothing where sysctl says so', async () => {
     const s = await loadSnapshot({ directory: path.join(repoRoot, 'fixtures/example-host') });
     expect(buildNetworkContext(s, 'ipv4').routes.every((r) => r.provenance === 'observed')).toBe(
