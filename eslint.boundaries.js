@@ -6,14 +6,7 @@
 export const STAGES = [
   { folder: 'grammar', files: ['grammar/**'], may: [] },
   { folder: 'model', files: ['src/model/**'], may: [] },
-  {
-    folder: 'ingest',
-    files: ['src/ingest/**'],
-    may: ['grammar', 'model'],
-    // The snapshot reader still asks Docker for the layout era, the version's defaults and the
-    // daemon checks while it assembles the host; the readers themselves know no Docker.
-    exceptions: [{ files: ['src/ingest/snapshot.ts'], may: ['docker'] }],
-  },
+  { folder: 'ingest', files: ['src/ingest/**'], may: ['grammar', 'model'] },
   { folder: 'docker', files: ['src/docker/**'], may: ['model'] },
   { folder: 'engine', files: ['src/engine/**'], may: ['model'] },
   { folder: 'analysis', files: ['src/analysis/**'], may: ['model', 'docker', 'engine'] },
@@ -59,9 +52,9 @@ const PACKAGES = [
 
 const ORDER = STAGES.map((s) => s.folder).join(' → ');
 
-/** The restriction for files of `stage` that may also use `extra`. */
-function restriction(stage, extra = []) {
-  const may = [...stage.may, ...extra];
+/** The restriction for the files of `stage`. */
+function restriction(stage) {
+  const may = stage.may;
   const folders = STAGES.map((s) => s.folder).filter((f) => f !== stage.folder && !may.includes(f));
   const patterns = [
     ...folders.map((f) => ({
@@ -82,14 +75,9 @@ function restriction(stage, extra = []) {
 }
 
 /**
- * One config entry per folder, then one per exception: flat config keeps only the last setting of
- * a rule per file, so each file gets exactly one restriction.
+ * One config entry per folder and no exceptions: flat config keeps only the last setting of a
+ * rule per file, so each file gets exactly its folder's restriction.
  */
 export function boundaryConfigs() {
-  return [
-    ...STAGES.map((stage) => ({ files: stage.files, rules: restriction(stage) })),
-    ...STAGES.flatMap((stage) =>
-      (stage.exceptions ?? []).map((e) => ({ files: e.files, rules: restriction(stage, e.may) })),
-    ),
-  ];
+  return STAGES.map((stage) => ({ files: stage.files, rules: restriction(stage) }));
 }

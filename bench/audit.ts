@@ -18,7 +18,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RULES } from '../rules/index.ts';
-import { loadSnapshot } from '../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../src/cli/load-snapshot.ts';
 import { analyze } from '../src/lint/analyze.ts';
 import { DEFAULT_CONFIG } from '../src/lint/config-types.ts';
 import type { RuleModule } from '../src/lint/rule.ts';

@@ -14,7 +14,7 @@
 import { pathToFileURL } from 'node:url';
 import { buildHostContext } from '../src/docker/context.ts';
 import { createEngine, type Engine } from '../src/engine/index.ts';
-import { loadSnapshot } from '../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../src/cli/load-snapshot.ts';
 import type { BenchCase } from './engine.ts';
 import { withGeneratedHost } from './engine-host.ts';
 import { EXTERNAL_INTERFACE } from '../test/support/generate-host.ts';

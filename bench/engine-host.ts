@@ -14,7 +14,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildNetworkContext } from '../src/docker/context.ts';
 import { createEngine } from '../src/engine/index.ts';
-import { loadSnapshot } from '../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../src/cli/load-snapshot.ts';
 import type { Packet } from '../src/model/trace.ts';
 import type { BenchCase } from './engine.ts';
 import { EXTERNAL_INTERFACE } from '../test/support/generate-host.ts';

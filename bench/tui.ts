@@ -10,7 +10,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RULES } from '../rules/index.ts';
-import { loadSnapshot } from '../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../src/cli/load-snapshot.ts';
 import { analyze } from '../src/lint/analyze.ts';
 import { DEFAULT_CONFIG } from '../src/lint/config-types.ts';
 import { createLintEngine } from '../src/lint/default-engine.ts';

@@ -4,7 +4,7 @@
  */
 import type { Diagnostic, SourceLocation } from '../model/diagnostic.ts';
 import { diagnostic } from '../model/diagnostic.ts';
-import type { DaemonConfig, Setting } from '../model/host.ts';
+import type { DaemonConfig, DaemonFile, Setting } from '../model/host.ts';
 import type { DockerVersion } from './version.ts';
 import { daemonDefaults } from './version.ts';
 
@@ -37,6 +37,18 @@ export function defaultDaemonConfig(version: DockerVersion | null): DaemonConfig
     defaultNetworkOpts: def({}),
     otherKeys: [],
   };
+}
+
+/**
+ * The effective configuration: what daemon.json sets (null: no file was read), Docker's defaults
+ * for the version for the rest.
+ */
+export function daemonConfigOf(
+  version: DockerVersion | null,
+  file: DaemonFile | null,
+): DaemonConfig {
+  const base = defaultDaemonConfig(version);
+  return file === null ? base : { ...base, ...file.settings, otherKeys: file.otherKeys };
 }
 
 /** Combinations dockerd rejects or ignores, said where the key is. */

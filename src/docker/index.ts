@@ -14,6 +14,7 @@ export { checkDaemonAgainstHost } from './daemon-evidence.ts';
 export { detectEra, erasForVersion } from './era.ts';
 export type { EraInput } from './era.ts';
 export { findRuleDrift, mapPublishedPorts } from './ports.ts';
+export { interpretSnapshot } from './snapshot.ts';
 export type { DriftRule, PortImplementation } from './ports.ts';
 export { atLeast, daemonDefaults, parseDockerVersion } from './version.ts';
 export type { DaemonDefaults, DockerVersion } from './version.ts';

@@ -1,12 +1,12 @@
 /**
- * daemon.json → the effective `DaemonConfig`: every firewall-relevant key type-checked, unknown
- * keys reported (dockerd refuses to start with them), every other value the one given (Docker's
- * defaults for the version, src/docker/daemon-config.ts).
+ * daemon.json → what it sets (`DaemonFile`): every firewall-relevant key type-checked, unknown
+ * keys reported (dockerd refuses to start with them). What it does not set is Docker's default
+ * for the version, which src/docker/daemon-config.ts fills in; this reader knows no Docker.
  */
 import ipaddr from 'ipaddr.js';
 import type { Diagnostic } from '../model/diagnostic.ts';
 import { diagnostic } from '../model/diagnostic.ts';
-import type { DaemonConfig } from '../model/host.ts';
+import type { DaemonConfig, DaemonFile } from '../model/host.ts';
 import type { FieldContext } from './fields.ts';
 import { kindWord, wrongType } from './fields.ts';
 import type { JsonObject, JsonValue } from './json.ts';
@@ -115,16 +115,18 @@ const FIREWALL_KEYS: Readonly<Record<string, Interpreted>> = {
 };
 
 export interface DaemonLoadResult {
-  readonly config: DaemonConfig;
+  readonly daemon: DaemonFile;
   readonly diagnostics: readonly Diagnostic[];
 }
 
+/** What a file that cannot be read sets: nothing (dockerd would refuse it). */
+const NOTHING: DaemonFile = { settings: {}, otherKeys: [] };
+
 /**
- * Reads daemon.json text over `base`, the configuration Docker has without the file (its
- * defaults for the version: src/docker/daemon-config.ts). Never throws; a broken file yields
- * `base` plus diagnostics.
+ * Reads daemon.json text: the settings it makes, each with its location. Never throws; a broken
+ * file sets nothing and says why.
  */
-export function loadDaemonConfig(text: string, file: string, base: DaemonConfig): DaemonLoadResult {
+export function loadDaemonFile(text: string, file: string): DaemonLoadResult {
   const parsed = parseJson(text, file);
   const diagnostics: Diagnostic[] = [...parsed.diagnostics];
   if (parsed.value === null) {
@@ -136,7 +138,7 @@ export function loadDaemonConfig(text: string, file: string, base: DaemonConfig)
         { file, line: 1, column: 1 },
       ),
     );
-    return { config: base, diagnostics };
+    return { daemon: NOTHING, diagnostics };
   }
   if (parsed.value.kind !== 'object') {
     diagnostics.push(
@@ -147,10 +149,10 @@ export function loadDaemonConfig(text: string, file: string, base: DaemonConfig)
         parsed.value.location,
       ),
     );
-    return { config: base, diagnostics };
+    return { daemon: NOTHING, diagnostics };
   }
   const ctx: FieldContext = { file, diagnostics };
-  const config: Record<string, unknown> = { ...base };
+  const settings: Record<string, unknown> = {};
   const otherKeys: string[] = [];
   for (const entry of parsed.value.entries) {
     const target = FIREWALL_KEYS[entry.key];
@@ -174,11 +176,10 @@ export function loadDaemonConfig(text: string, file: string, base: DaemonConfig)
     }
     const value = readKey(ctx, entry.key, entry.value);
     if (value !== undefined) {
-      config[target] = { value, source: 'file', location: entry.keyLocation };
+      settings[target] = { value, source: 'file', location: entry.keyLocation };
     }
   }
-  config['otherKeys'] = otherKeys;
-  return { config: config as unknown as DaemonConfig, diagnostics };
+  return { daemon: { settings, otherKeys }, diagnostics };
 }
 
 const BOOLEAN_KEYS = new Set([

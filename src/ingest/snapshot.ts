@@ -1,29 +1,24 @@
 /**
- * Reads a snapshot directory (or single files) into the `Snapshot` model. Every file is optional
- * except one ruleset; each missing file is stated together with the assumption made for it.
- * Never throws: unreadable and malformed files become diagnostics and the rest is still read.
+ * Reads a snapshot directory (or single files) into the `SnapshotRead` model: what the files say,
+ * before Docker's knowledge interprets it (src/docker/snapshot.ts). Every file is optional except
+ * one ruleset; each missing file is stated together with the assumption made for it. Never
+ * throws: unreadable and malformed files become diagnostics and the rest is still read.
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { daemonConfigProblems, defaultDaemonConfig } from '../docker/daemon-config.ts';
-import { checkDaemonAgainstHost } from '../docker/daemon-evidence.ts';
-import { detectEra, versionForEra } from '../docker/era.ts';
-import { daemonDefaults, parseDockerVersion } from '../docker/version.ts';
 import type { Diagnostic } from '../model/diagnostic.ts';
-import { compareDiagnostics, diagnostic, fileLocation } from '../model/diagnostic.ts';
-import type {
-  DaemonConfig,
-  DockerHost,
-  HostInterface,
-  Listener,
-  Network,
-  Route,
-  Sysctls,
-} from '../model/host.ts';
+import { diagnostic, fileLocation } from '../model/diagnostic.ts';
+import type { HostInterface, Listener, Network, Route, Sysctls } from '../model/host.ts';
 import type { Family, NftRuleset, Ruleset } from '../model/ruleset.ts';
-import type { Assumption, Snapshot, SnapshotFile, SnapshotFileRole } from '../model/snapshot.ts';
+import type {
+  Assumption,
+  SnapshotFile,
+  SnapshotFileRole,
+  SnapshotRead,
+} from '../model/snapshot.ts';
+import { fileAbsence, SNAPSHOT_FILE_NAMES } from '../model/snapshot.ts';
 import { loadContainers } from './containers.ts';
-import { loadDaemonConfig } from './daemon.ts';
+import { loadDaemonFile } from './daemon.ts';
 import { loadDockerVersion } from './docker-version.ts';
 import { loadIpAddr, loadIpRoute } from './ip.ts';
 import { detectFamily, parseIptables } from './iptables/index.ts';
@@ -39,22 +34,6 @@ export interface SnapshotInput {
   readonly directory?: string;
   readonly files?: Partial<Record<SnapshotFileRole, string>>;
 }
-
-/** File names of a snapshot directory, by role, in the order they are read. */
-export const SNAPSHOT_FILE_NAMES: Readonly<Record<SnapshotFileRole, readonly string[]>> = {
-  'docker-version': ['docker-version.json'],
-  iptables: ['iptables-save.txt'],
-  ip6tables: ['ip6tables-save.txt'],
-  'nft-ruleset': ['nft-ruleset.json', 'nft-ruleset.txt'],
-  daemon: ['daemon.json'],
-  networks: ['networks.json'],
-  containers: ['containers.json'],
-  listeners: ['listeners.txt'],
-  'ip-addr': ['ip-addr.json'],
-  'ip-route': ['ip-route.json'],
-  sysctl: ['sysctl.txt'],
-  manifest: ['manifest.json'],
-};
 
 const ROLES = Object.keys(SNAPSHOT_FILE_NAMES) as SnapshotFileRole[];
 
@@ -187,20 +166,12 @@ function plannedAssumptions(manifest: Readonly<Record<string, unknown>> | null):
   );
 }
 
-/** How an absent file is named in an assumption: `no daemon.json`, `daemon.json could not be read`. */
-function absence(role: SnapshotFileRole, status: SnapshotFile['status'] | undefined): string {
-  const name = SNAPSHOT_FILE_NAMES[role][0] ?? role;
-  if (status === 'invalid') return `${name} could not be used`;
-  if (status === 'unreadable') return `${name} could not be read`;
-  return `no ${name}`;
-}
-
 function assumptionText(
   role: SnapshotFileRole,
   status: SnapshotFile['status'],
 ): string | undefined {
   const text = ASSUMPTIONS[role];
-  return text === undefined ? undefined : `${absence(role, status)}: ${text}`;
+  return text === undefined ? undefined : `${fileAbsence(role, status)}: ${text}`;
 }
 
 /** A dump that gave not one rule and only errors is not a firewall: nothing of it is analysed. */
@@ -211,7 +182,7 @@ function yieldsNothing(ruleset: Ruleset | NftRuleset, diagnostics: readonly Diag
   );
 }
 
-export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
+export async function readSnapshot(input: SnapshotInput): Promise<SnapshotRead> {
   const diagnostics: Diagnostic[] = [];
   const assumptions: Assumption[] = [];
   const files: SnapshotFile[] = [];
@@ -246,9 +217,6 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
     files.push({ role, path: read.path, status: broken ? 'invalid' : 'read' });
     return result;
   };
-
-  const statusOf = (role: SnapshotFileRole): SnapshotFile['status'] | undefined =>
-    files.find((f) => f.role === role)?.status;
 
   const versionResult = use('docker-version', loadDockerVersion);
   const dockerVersion = versionResult?.version ?? null;
@@ -292,65 +260,11 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
     );
   }
 
-  const era = detectEra({
-    ipv4,
-    ipv6,
-    nftTables:
-      nft?.tables.map((t) => ({
-        family: t.nft?.family ?? '',
-        name: t.name,
-        line: t.location.line,
-      })) ?? null,
-    nftFile: nft?.file ?? null,
-    dockerVersion,
-  });
-  if (dockerVersion === null) {
-    const assumed = versionForEra(era.era);
-    // The file may exist without a server version (collected while the daemon was down).
-    const what =
-      versionResult === null
-        ? absence('docker-version', statusOf('docker-version'))
-        : 'docker-version.json has no engine version';
-    assumptions.push({
-      role: 'docker-version',
-      text:
-        assumed === null
-          ? `${what}: engine version unknown; the newest Docker defaults are assumed`
-          : `${what}: engine version inferred from the ${era.era} rule layout; defaults of Docker ${assumed.major}.x assumed`,
-    });
-  }
-  const version =
-    dockerVersion !== null ? parseDockerVersion(dockerVersion) : versionForEra(era.era);
-
-  const daemonResult = use('daemon', (text, file) => {
-    const read = loadDaemonConfig(text, file, defaultDaemonConfig(version));
-    return {
-      ...read,
-      diagnostics: [...read.diagnostics, ...daemonConfigProblems(read.config, version)],
-    };
-  });
-  const daemon: DaemonConfig = daemonResult?.config ?? defaultDaemonConfig(version);
-  if (daemonResult === null) {
-    const d = daemonDefaults(version);
-    assumptions.push({
-      role: 'daemon',
-      text: `${absence('daemon', statusOf('daemon'))}: Docker’s defaults assumed (iptables on, ip6tables ${d.ip6tables ? 'on' : 'off'}, userland-proxy on, icc on, ip ${d.ip})`,
-    });
-  }
+  const daemon = use('daemon', loadDaemonFile)?.daemon ?? null;
 
   const networks: readonly Network[] = use('networks', loadNetworks)?.networks ?? [];
   const containers =
     use('containers', (text, file) => loadContainers(text, file, networks))?.containers ?? [];
-  diagnostics.push(
-    ...checkDaemonAgainstHost(
-      daemon,
-      networks,
-      ipv4,
-      ipv6,
-      networks.length > 0 || containers.length > 0,
-      nft,
-    ),
-  );
   const listeners: readonly Listener[] = use('listeners', loadListeners)?.listeners ?? [];
   const interfaces: readonly HostInterface[] = use('ip-addr', loadIpAddr)?.interfaces ?? [];
   const routes: readonly Route[] = use('ip-route', loadIpRoute)?.routes ?? [];
@@ -375,27 +289,16 @@ export async function loadSnapshot(input: SnapshotInput): Promise<Snapshot> {
   // says it like any other assumption.
   assumptions.push(...plannedAssumptions(manifestResult?.manifest ?? null));
 
-  const host: DockerHost = {
-    dockerVersion,
-    daemon,
-    containers,
-    networks,
-    listeners,
-    interfaces,
-    routes,
-    sysctls,
-  };
   return {
     directory: input.directory ?? null,
     files,
     ipv4,
     ipv6,
     nft,
-    host,
-    era,
-    diagnostics: diagnostics.sort(compareDiagnostics),
-    assumptions,
+    host: { dockerVersion, daemon, containers, networks, listeners, interfaces, routes, sysctls },
     manifest,
+    diagnostics,
+    assumptions,
   };
 }
 

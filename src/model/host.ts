@@ -51,6 +51,16 @@ export interface DaemonConfig {
   readonly otherKeys: readonly string[];
 }
 
+/**
+ * What daemon.json itself sets, key by key (src/ingest/daemon.ts). Docker's defaults for the
+ * version fill in the rest (src/docker/daemon-config.ts `daemonConfigOf`).
+ */
+export interface DaemonFile {
+  readonly settings: Partial<Omit<DaemonConfig, 'otherKeys'>>;
+  /** Keys present that dockwall does not interpret (still reported if unknown). */
+  readonly otherKeys: readonly string[];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Networks
 
@@ -222,3 +232,9 @@ export interface DockerHost {
   readonly routes: readonly Route[];
   readonly sysctls: Sysctls;
 }
+
+/**
+ * The host as its files say it (src/ingest/snapshot.ts): daemon.json only as the keys it sets,
+ * null when there was none to read; the version's defaults are Docker's to add.
+ */
+export type DockerHostRead = Omit<DockerHost, 'daemon'> & { readonly daemon: DaemonFile | null };

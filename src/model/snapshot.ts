@@ -3,7 +3,7 @@
  * the command line), with what was missing and what was assumed in its place.
  */
 import type { Diagnostic } from './diagnostic.ts';
-import type { DockerHost, EraEvidence } from './host.ts';
+import type { DockerHost, DockerHostRead, EraEvidence } from './host.ts';
 import { combineRulesets } from './firewall.ts';
 import type { Family, NftRuleset, Ruleset } from './ruleset.ts';
 
@@ -22,6 +22,22 @@ export type SnapshotFileRole =
   | 'nft-ruleset'
   | 'manifest';
 
+/** File names of a snapshot directory, by role, in the order they are read. */
+export const SNAPSHOT_FILE_NAMES: Readonly<Record<SnapshotFileRole, readonly string[]>> = {
+  'docker-version': ['docker-version.json'],
+  iptables: ['iptables-save.txt'],
+  ip6tables: ['ip6tables-save.txt'],
+  'nft-ruleset': ['nft-ruleset.json', 'nft-ruleset.txt'],
+  daemon: ['daemon.json'],
+  networks: ['networks.json'],
+  containers: ['containers.json'],
+  listeners: ['listeners.txt'],
+  'ip-addr': ['ip-addr.json'],
+  'ip-route': ['ip-route.json'],
+  sysctl: ['sysctl.txt'],
+  manifest: ['manifest.json'],
+};
+
 export interface SnapshotFile {
   readonly role: SnapshotFileRole;
   /** The path as given, or null when the file was not supplied. */
@@ -33,6 +49,50 @@ export interface SnapshotFile {
 export interface Assumption {
   readonly role: SnapshotFileRole;
   readonly text: string;
+}
+
+/**
+ * How an absent file is named at the start of an assumption: `no daemon.json`,
+ * `daemon.json could not be read`, `daemon.json could not be used`.
+ */
+export function fileAbsence(
+  role: SnapshotFileRole,
+  status: SnapshotFile['status'] | undefined,
+): string {
+  const name = SNAPSHOT_FILE_NAMES[role][0] ?? role;
+  if (status === 'invalid') return `${name} could not be used`;
+  if (status === 'unreadable') return `${name} could not be read`;
+  return `no ${name}`;
+}
+
+/**
+ * Assumptions in the order of the snapshot's files (`SNAPSHOT_FILE_NAMES`), each file's in the
+ * order they were made.
+ */
+export function inFileOrder(assumptions: readonly Assumption[]): Assumption[] {
+  const roles = Object.keys(SNAPSHOT_FILE_NAMES);
+  return assumptions
+    .map((a, i) => ({ a, i }))
+    .sort((x, y) => roles.indexOf(x.a.role) - roles.indexOf(y.a.role) || x.i - y.i)
+    .map((x) => x.a);
+}
+
+/**
+ * A snapshot as its files say it (src/ingest/snapshot.ts), before Docker's knowledge reads it:
+ * no layout era yet, and daemon.json only as far as it sets keys. src/docker/snapshot.ts turns it
+ * into the `Snapshot` every analysis takes.
+ */
+export interface SnapshotRead {
+  readonly directory: string | null;
+  readonly files: readonly SnapshotFile[];
+  readonly ipv4: Ruleset | null;
+  readonly ipv6: Ruleset | null;
+  readonly nft: NftRuleset | null;
+  readonly host: DockerHostRead;
+  readonly manifest: Readonly<Record<string, unknown>> | null;
+  readonly diagnostics: readonly Diagnostic[];
+  /** What the reader assumed for each absent file (the Docker-dependent ones come later). */
+  readonly assumptions: readonly Assumption[];
 }
 
 export interface Snapshot {

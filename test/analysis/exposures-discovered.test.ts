@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildEngines } from '../../src/analysis/engines.ts';
 import { computeExposures } from '../../src/analysis/exposures.ts';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import type { Exposure } from '../../src/model/audit.ts';
 import { generateHostFiles } from '../support/generate-host.ts';
 

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { buildEngines, type FamilyEngine } from '../../src/analysis/engines.ts';
 import { computeExposures } from '../../src/analysis/exposures.ts';
 import { isLoopback } from '../../src/docker/bindings.ts';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import type { Exposure } from '../../src/model/audit.ts';
 import type { Family } from '../../src/model/ruleset.ts';
 import type { Snapshot } from '../../src/model/snapshot.ts';

@@ -22,7 +22,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const node = path.join(repoRoot, 'node_modules/.bin/node');

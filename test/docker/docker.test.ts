@@ -13,7 +13,7 @@ import {
 } from '../../src/docker/index.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { parseNft } from '../../src/ingest/nft/index.ts';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import type { Ruleset } from '../../src/model/ruleset.ts';
 import type { Snapshot } from '../../src/model/snapshot.ts';
 

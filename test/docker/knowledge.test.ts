@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { bindingFamilies, bindingReceives, bindingsOverlap } from '../../src/docker/bindings.ts';
 import { isDockerChain, isDockerManagedChain } from '../../src/docker/chains.ts';
 import { externalInterface, externalInterfaces } from '../../src/docker/interfaces.ts';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import type { DockerHost } from '../../src/model/host.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');

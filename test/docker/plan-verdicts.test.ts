@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildNetworkContext } from '../../src/docker/context.ts';
 import { createEngine } from '../../src/engine/index.ts';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import { firewallOf } from '../../src/model/snapshot.ts';
 import { capturesDir, planScenarios, runPlan } from '../support/plan-scenarios.ts';
 

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { allocateSubnet, nextAddress, parsePrefix, prefixText } from '../../src/docker/ipam.ts';
 import { DEFAULT_ADDRESS_POOLS } from '../../src/docker/version.ts';
 import { main } from '../../src/cli/main.ts';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import { captureIo, capturesDir, repoRoot } from '../support/plan-scenarios.ts';
 
 const fixtures = path.join(repoRoot, 'fixtures');

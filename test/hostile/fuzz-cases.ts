@@ -16,8 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RULES } from '../../rules/index.ts';
 import { loadContainers } from '../../src/ingest/containers.ts';
-import { defaultDaemonConfig } from '../../src/docker/daemon-config.ts';
-import { loadDaemonConfig } from '../../src/ingest/daemon.ts';
+import { loadDaemonFile } from '../../src/ingest/daemon.ts';
 import { loadDockerVersion } from '../../src/ingest/docker-version.ts';
 import { loadIpAddr, loadIpRoute } from '../../src/ingest/ip.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
@@ -25,7 +24,7 @@ import { parseJson } from '../../src/ingest/json.ts';
 import { loadListeners } from '../../src/ingest/listeners.ts';
 import { loadNetworks } from '../../src/ingest/networks.ts';
 import { looksLikeNft, parseNft } from '../../src/ingest/nft/index.ts';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import { loadSysctl } from '../../src/ingest/sysctl.ts';
 import { analyze } from '../../src/lint/analyze.ts';
 import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
@@ -345,7 +344,7 @@ function read(kind: Kind, text: string, file: string): readonly Diagnostic[] {
     case 'networks':
       return loadNetworks(text, file).diagnostics;
     case 'daemon':
-      return loadDaemonConfig(text, file, defaultDaemonConfig(null)).diagnostics;
+      return loadDaemonFile(text, file).diagnostics;
     case 'docker-version':
       return loadDockerVersion(text, file).diagnostics;
     case 'ip-addr':

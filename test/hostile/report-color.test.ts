@@ -1,7 +1,7 @@
 /** The coloured text report: our own colour codes only, the dump's sequences as text. */
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import { analyze } from '../../src/lint/analyze.ts';
 import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
 import { formatText } from '../../src/report/text.ts';

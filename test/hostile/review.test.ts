@@ -10,7 +10,7 @@ import { cleanup, render } from 'ink-testing-library';
 import { createElement } from 'react';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import { analyze } from '../../src/lint/analyze.ts';
 import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
 import { App } from '../../src/tui/app.tsx';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { planHost } from '../../src/docker/plan.ts';
 import { readCompose } from '../../src/ingest/compose.ts';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 
 const base = await loadSnapshot({
   directory: path.resolve(import.meta.dirname, '../../fixtures/plan/base/28.5.2'),

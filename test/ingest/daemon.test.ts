@@ -1,15 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { daemonConfigProblems, defaultDaemonConfig } from '../../src/docker/daemon-config.ts';
-import { loadDaemonConfig } from '../../src/ingest/daemon.ts';
+import {
+  daemonConfigOf,
+  daemonConfigProblems,
+  defaultDaemonConfig,
+} from '../../src/docker/daemon-config.ts';
+import type { DockerVersion } from '../../src/docker/version.ts';
+import { loadDaemonFile } from '../../src/ingest/daemon.ts';
 import { parseDockerVersion } from '../../src/docker/version.ts';
 
 const v = (t: string) => parseDockerVersion(t);
 
-describe('loadDaemonConfig', () => {
+/** daemon.json as read, and the configuration in effect with the version's defaults. */
+function loadDaemonConfig(text: string, file: string, version: DockerVersion | null) {
+  const r = loadDaemonFile(text, file);
+  return { ...r, config: daemonConfigOf(version, r.daemon) };
+}
+
+describe('loadDaemonFile, then daemonConfigOf', () => {
   it('takes values from the file with their key location and Docker defaults otherwise', () => {
     const text =
       '{\n  "iptables": true,\n  "userland-proxy": false,\n  "ip": "127.0.0.1",\n  "log-driver": "json-file"\n}\n';
-    const r = loadDaemonConfig(text, 'daemon.json', defaultDaemonConfig(v('28.5.2')));
+    const r = loadDaemonConfig(text, 'daemon.json', v('28.5.2'));
     expect(r.diagnostics).toEqual([]);
     expect(r.config.userlandProxy).toEqual({
       value: false,
@@ -31,7 +42,7 @@ describe('loadDaemonConfig', () => {
   it('reports unknown keys (dockerd refuses them) and wrong types, with locations', () => {
     const text =
       '{\n  "iptable": false,\n  "icc": "false",\n  "ip": "0.0.0.300",\n  "default-address-pools": [{"base": "10.10.0.0/16", "size": 24}, {"base": "x"}]\n}';
-    const r = loadDaemonConfig(text, 'daemon.json', defaultDaemonConfig(null));
+    const r = loadDaemonConfig(text, 'daemon.json', null);
     const byCode = r.diagnostics.map((d) => [d.code, d.location.line, d.message]);
     expect(byCode).toEqual([
       [
@@ -50,7 +61,7 @@ describe('loadDaemonConfig', () => {
   it('type-checks firewall keys it does not interpret', () => {
     const text =
       '{\n  "mtu": "1500",\n  "default-gateway": "10.0.0.300",\n  "features": {"swarm-nftables": "yes"},\n  "userland-proxy-path": "/usr/bin/docker-proxy"\n}';
-    const r = loadDaemonConfig(text, 'daemon.json', defaultDaemonConfig(null));
+    const r = loadDaemonConfig(text, 'daemon.json', null);
     expect(r.diagnostics.map((d) => [d.code, d.location.line])).toEqual([
       ['wrong-type', 2],
       ['invalid-value', 3],
@@ -72,7 +83,7 @@ describe('loadDaemonConfig', () => {
       },
       'bridge-accept-fwmark': '0x1/0xff',
     });
-    const r = loadDaemonConfig(text, 'daemon.json', defaultDaemonConfig(v('29.1.0')));
+    const r = loadDaemonConfig(text, 'daemon.json', v('29.1.0'));
     expect(r.diagnostics).toEqual([]);
     expect(r.config.firewallBackend.value).toBe('nftables');
     expect(r.config.defaultNetworkOpts.value).toEqual({
@@ -82,18 +93,22 @@ describe('loadDaemonConfig', () => {
   });
 
   it('falls back to defaults when the file is not JSON, and says so', () => {
-    const r = loadDaemonConfig('{ "iptables": false, }', 'daemon.json', defaultDaemonConfig(null));
+    const r = loadDaemonConfig('{ "iptables": false, }', 'daemon.json', null);
     expect(r.diagnostics.map((d) => d.code)).toEqual(['invalid-json', 'daemon-config-unreadable']);
     expect(r.diagnostics[0]?.location).toMatchObject({ line: 1, column: 22 });
+    expect(r.daemon).toEqual({ settings: {}, otherKeys: [] });
     expect(r.config.iptables).toEqual({ value: true, source: 'default' });
   });
 
+  it('sets only the keys the file names', () => {
+    const r = loadDaemonFile('{"icc": false, "debug": true}', 'daemon.json');
+    expect(Object.keys(r.daemon.settings)).toEqual(['icc']);
+    expect(r.daemon.otherKeys).toEqual(['debug']);
+    expect(daemonConfigOf(null, null)).toEqual(defaultDaemonConfig(null));
+  });
+
   it('warns that ip6tables needs experimental before 27', () => {
-    const r = loadDaemonConfig(
-      '{"ip6tables": true}',
-      'daemon.json',
-      defaultDaemonConfig(v('26.1.5')),
-    );
+    const r = loadDaemonConfig('{"ip6tables": true}', 'daemon.json', v('26.1.5'));
     expect(r.diagnostics).toEqual([]);
     const problems = daemonConfigProblems(r.config, v('26.1.5'));
     expect(problems.map((d) => d.code)).toEqual(['daemon-option-ignored']);

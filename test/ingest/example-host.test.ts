@@ -6,7 +6,7 @@ import {
   findRuleDrift,
   mapPublishedPorts,
 } from '../../src/docker/index.ts';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import { findChain, findTable } from '../../src/model/ruleset.ts';
 
 const dir = path.resolve(import.meta.dirname, '../../fixtures/example-host');

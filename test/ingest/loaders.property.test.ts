@@ -4,8 +4,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadContainers } from '../../src/ingest/containers.ts';
-import { defaultDaemonConfig } from '../../src/docker/daemon-config.ts';
-import { loadDaemonConfig } from '../../src/ingest/daemon.ts';
+import { loadDaemonFile } from '../../src/ingest/daemon.ts';
 import { loadDockerVersion } from '../../src/ingest/docker-version.ts';
 import { loadIpAddr, loadIpRoute } from '../../src/ingest/ip.ts';
 import { loadListeners } from '../../src/ingest/listeners.ts';
@@ -74,7 +73,7 @@ describe('loaders never throw', () => {
         for (const t of [json, text]) {
           loadContainers(t, 'c.json', []);
           loadNetworks(t, 'n.json');
-          loadDaemonConfig(t, 'd.json', defaultDaemonConfig(null));
+          loadDaemonFile(t, 'd.json');
           loadDockerVersion(t, 'v.json');
           loadIpAddr(t, 'a.json');
           loadIpRoute(t, 'r.json');

@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mapPublishedPorts } from '../../src/docker/ports.ts';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
+import { interpretSnapshot } from '../../src/docker/snapshot.ts';
+import { readSnapshot } from '../../src/ingest/snapshot.ts';
 import { firewallOf } from '../../src/model/snapshot.ts';
 import type { Container } from '../../src/model/host.ts';
 
@@ -134,6 +136,30 @@ describe('loadSnapshot', () => {
       /inferred from the v28 rule layout; defaults of Docker 28.x assumed/,
     );
     expect(s.host.daemon.ip6tables).toEqual({ value: true, source: 'default' });
+  });
+
+  it('reads the files without Docker, and Docker’s knowledge interprets them after', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dwc-snap-'));
+    copyFileSync(
+      path.join(root, '26.1.5/s3-usernet-portmap-ipv6/iptables-save.txt'),
+      path.join(dir, 'iptables-save.txt'),
+    );
+    writeFileSync(path.join(dir, 'daemon.json'), '{"ip6tables": true, "debug": true}');
+    const read = await readSnapshot({ directory: dir });
+    // The reader says what the files say: daemon.json's own keys, no version, no era.
+    expect(read.host.dockerVersion).toBeNull();
+    expect(read.host.daemon?.settings.ip6tables?.value).toBe(true);
+    expect(read.host.daemon?.settings.icc).toBeUndefined();
+    expect(read.host.daemon?.otherKeys).toEqual(['debug']);
+    expect('era' in read).toBe(false);
+    expect(read.assumptions.map((a) => a.role)).not.toContain('docker-version');
+    const s = interpretSnapshot(read);
+    // The classic layout gives Docker 27's defaults, and 27 needs no "experimental" for ip6tables.
+    expect(s.era.era).toBe('classic');
+    expect(s.host.daemon.icc).toEqual({ value: true, source: 'default' });
+    expect(s.host.daemon.ip6tables.source).toBe('file');
+    expect(s.assumptions.map((a) => a.role)[0]).toBe('docker-version');
+    expect(s).toEqual(await loadSnapshot({ directory: dir }));
   });
 
   it('reports no-ruleset when neither ruleset is there', async () => {

@@ -11,7 +11,7 @@ import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { parseNft } from '../../src/ingest/nft/index.ts';
 import { combineRulesets } from '../../src/model/firewall.ts';
 import { buildNetworkContext } from '../../src/docker/context.ts';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import { firewallOf } from '../../src/model/snapshot.ts';
 import type { Exposure } from '../../src/model/audit.ts';
 import type { Family } from '../../src/model/ruleset.ts';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateHost, generateHostFiles } from '../support/generate-host.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import { printRuleset } from '../../src/model/print-ruleset.ts';
 import { labCapability } from '../lab/netns.ts';
 

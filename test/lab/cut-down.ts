@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { SNAPSHOT_FILE_NAMES } from '../../src/ingest/snapshot.ts';
+import { SNAPSHOT_FILE_NAMES } from '../../src/model/snapshot.ts';
 import type { Packet, Trace } from '../../src/model/trace.ts';
 import { EXTERNAL6 } from './ipv6.ts';
 import type { ProbeResult } from './netns.ts';

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import { analyze } from '../../src/lint/analyze.ts';
 import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
 import type { RuleModule } from '../../src/lint/rule.ts';

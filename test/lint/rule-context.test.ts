@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
 import { createLintEngine } from '../../src/lint/default-engine.ts';
 import { defineRule, type RuleModule } from '../../src/lint/rule.ts';

@@ -4,7 +4,7 @@ import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readInputFile, SIZE_LIMITS } from '../../ingest/read-input.ts';
-import { loadSnapshot } from '../../ingest/snapshot.ts';
+import { loadSnapshot } from '../load-snapshot.ts';
 import { analyze } from '../../lint/analyze.ts';
 import type { Baseline } from '../../lint/baseline.ts';
 import { createBaseline, parseBaseline, serializeBaseline } from '../../lint/baseline.ts';

@@ -1,5 +1,5 @@
 /** `dockwall chains`: the rebuilt chain order per hook and each container's paths. */
-import { loadSnapshot } from '../../ingest/snapshot.ts';
+import { loadSnapshot } from '../load-snapshot.ts';
 import { buildChainsView } from '../../analysis/chain-view.ts';
 import { firewallOf } from '../../model/snapshot.ts';
 import { formatChainsJson, formatChainsText } from '../../report/chains.ts';

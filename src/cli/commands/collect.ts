@@ -14,7 +14,7 @@ import { constants } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { SNAPSHOT_FILE_NAMES } from '../../ingest/snapshot.ts';
+import { SNAPSHOT_FILE_NAMES } from '../../model/snapshot.ts';
 import { safeText } from '../../model/safe-text.ts';
 import type { Command, CommandIo } from '../command.ts';
 import { parseCommandArgs, UsageError } from '../command.ts';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { buildEngines } from '../../analysis/engines.ts';
 import type { DiffSide } from '../../analysis/diff.ts';
 import { buildDiff } from '../../analysis/diff.ts';
-import { loadSnapshot } from '../../ingest/snapshot.ts';
+import { loadSnapshot } from '../load-snapshot.ts';
 import { analyze } from '../../lint/analyze.ts';
 import { findingChanges } from '../../lint/finding-changes.ts';
 import type { FailOn, ResolvedConfig } from '../../lint/config-types.ts';

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { planFiles } from '../../docker/plan-snapshot.ts';
 import { planHost } from '../../docker/plan.ts';
 import { loadCompose } from '../../ingest/compose.ts';
-import { defaultDaemonConfig } from '../../docker/daemon-config.ts';
-import { loadDaemonConfig } from '../../ingest/daemon.ts';
+import { daemonConfigOf } from '../../docker/daemon-config.ts';
+import { loadDaemonFile } from '../../ingest/daemon.ts';
 import { readInputFile, SIZE_LIMITS } from '../../ingest/read-input.ts';
-import { loadSnapshot } from '../../ingest/snapshot.ts';
+import { loadSnapshot } from '../load-snapshot.ts';
 import { parseDockerVersion } from '../../docker/version.ts';
 import type { Diagnostic } from '../../model/diagnostic.ts';
 import { safeText } from '../../model/safe-text.ts';
@@ -105,14 +105,12 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   }
   const version =
     base.host.dockerVersion === null ? null : parseDockerVersion(base.host.dockerVersion);
-  const daemon =
+  const daemon = daemonConfigOf(
+    version,
     texts.daemon === undefined
-      ? defaultDaemonConfig(version)
-      : loadDaemonConfig(
-          texts.daemon,
-          input.files?.daemon ?? 'daemon.json',
-          defaultDaemonConfig(version),
-        ).config;
+      ? null
+      : loadDaemonFile(texts.daemon, input.files?.daemon ?? 'daemon.json').daemon,
+  );
   const result = planHost({ base, project, daemon, profiles: values.profile ?? [] });
   printDiagnostics(io, result.diagnostics);
   if (result.diagnostics.some((d) => d.severity === 'error')) {

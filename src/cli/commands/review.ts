@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { loadSnapshot } from '../../ingest/snapshot.ts';
+import { loadSnapshot } from '../load-snapshot.ts';
 import { loadConfig } from '../../lint/config.ts';
 import { DEFAULT_CONFIG } from '../../lint/config-types.ts';
 import type { ResolvedConfig } from '../../lint/config-types.ts';

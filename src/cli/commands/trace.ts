@@ -1,6 +1,6 @@
 /** `dockwall trace`: parses the request, builds the engine, prints the trace view. */
 import { addressFamily, traceOne } from '../../analysis/trace-view.ts';
-import { loadSnapshot } from '../../ingest/snapshot.ts';
+import { loadSnapshot } from '../load-snapshot.ts';
 import { firewallOf } from '../../model/snapshot.ts';
 import { safeJson } from '../../model/safe-text.ts';
 import { diagnosticLine } from '../../report/describe.ts';
