@@ -11,7 +11,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findRuleDrift, mapPublishedPorts } from '../../src/docker/ports.ts';
 import { dockerNftTable } from '../../src/docker/nft-layout.ts';
-import { loadSnapshot } from '../../src/ingest/snapshot.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import type { Rule, Table } from '../../src/model/ruleset.ts';
 import type { Snapshot } from '../../src/model/snapshot.ts';
 import {
