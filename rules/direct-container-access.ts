@@ -17,7 +17,7 @@ import type { Family, Ruleset } from '../src/model/ruleset.ts';
 import type { Snapshot } from '../src/model/snapshot.ts';
 import { chainIn, inRange } from '../src/model/rule-queries.ts';
 import { cidrWithin } from '../src/analysis/address-sets.ts';
-import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
+import { defineRule } from '../src/lint/rule.ts';
 
 type MessageIds = 'restrictedPublish' | 'unpublished' | 'subnet';
 
@@ -68,7 +68,6 @@ export default defineRule<MessageIds, object, true>({
       description:
         'Container addresses (incl. ports published only on 127.0.0.1) reachable by routing straight to them',
       recommended: true,
-      url: ruleDocsUrl('direct-container-access'),
     },
     messages: {
       restrictedPublish:

@@ -24,7 +24,7 @@ import {
   protocolName,
   reachableChains,
 } from '../src/model/rule-queries.ts';
-import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
+import { defineRule } from '../src/lint/rule.ts';
 
 type MessageIds = 'hostPort' | 'hostAddress';
 
@@ -56,7 +56,6 @@ export default defineRule<MessageIds, object, true>({
       description:
         'DOCKER-USER or FORWARD rules that match a published host port or host address, which no longer exist after DNAT',
       recommended: true,
-      url: ruleDocsUrl('docker-user-port-mismatch'),
     },
     messages: {
       hostPort:

@@ -12,7 +12,7 @@ import {
 import { destinationText, targetText } from '../src/analysis/exposure-text.ts';
 import { disallowedSources, forbiddenSource, staleAllows } from '../src/analysis/policy.ts';
 import type { Policy } from '../src/model/exposure-policy.ts';
-import { defineRule, listOf, ruleDocsUrl } from '../src/lint/rule.ts';
+import { defineRule, listOf } from '../src/lint/rule.ts';
 
 type MessageIds = 'violation' | 'staleAllow';
 
@@ -30,7 +30,6 @@ export default defineRule<MessageIds, ExposurePolicyOptions, true>({
       description:
         'Exposures the policy in .dockwall.yaml does not allow, and allowed exposures that no longer exist',
       recommended: true,
-      url: ruleDocsUrl('exposure-policy'),
     },
     messages: {
       violation: '{{exposure}} is reachable from {{sources}}, which the policy does not allow.',

@@ -17,7 +17,7 @@ import type { Exposure } from '../src/model/audit.ts';
 import type { Chain, Rule } from '../src/model/ruleset.ts';
 import { findTable } from '../src/model/ruleset.ts';
 import { dstPorts, protocolName, reachableChains } from '../src/model/rule-queries.ts';
-import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
+import { defineRule } from '../src/lint/rule.ts';
 
 type MessageIds = 'ruleBypassed' | 'policyBypassed';
 
@@ -39,7 +39,6 @@ export default defineRule<MessageIds, object, true>({
       description:
         'INPUT-side DROP/REJECT rules and policies (ufw included) that published ports bypass through DNAT and FORWARD',
       recommended: true,
-      url: ruleDocsUrl('input-rule-bypassed'),
     },
     messages: {
       ruleBypassed:

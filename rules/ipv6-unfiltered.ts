@@ -17,7 +17,7 @@ import type { Exposure, ReachableFrom } from '../src/model/audit.ts';
 import type { Container } from '../src/model/host.ts';
 import type { Family } from '../src/model/ruleset.ts';
 import { chainIn } from '../src/model/rule-queries.ts';
-import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
+import { defineRule } from '../src/lint/rule.ts';
 
 type MessageIds = 'ip6tablesOff' | 'wider' | 'proxied';
 
@@ -58,7 +58,6 @@ export default defineRule<MessageIds, object, true>({
       description:
         'Containers reachable over IPv6 without the filtering their IPv4 side has (ip6tables off, an IPv4-only filter, IPv6 proxied to IPv4)',
       recommended: true,
-      url: ruleDocsUrl('ipv6-unfiltered'),
     },
     messages: {
       ip6tablesOff:

@@ -12,7 +12,7 @@ import { publishedPortConnection } from '../src/analysis/packets.ts';
 import { mappingByHostPort, remappedPorts } from '../src/docker/ports.ts';
 import { containerAddresses, publishedFamily } from '../src/docker/topology.ts';
 import { dstAddress, matchesOriginalDestination, protocolName } from '../src/model/rule-queries.ts';
-import { defineRule, ruleDocsUrl } from '../src/lint/rule.ts';
+import { defineRule } from '../src/lint/rule.ts';
 import type { Container, PublishedPort } from '../src/model/host.ts';
 import type { Chain, Family, PortRange, Rule, Table } from '../src/model/ruleset.ts';
 import { allOptions, findChain, ruleActions, tableId } from '../src/model/ruleset.ts';
@@ -92,7 +92,6 @@ export default defineRule<MessageIds, object>({
       description:
         'nftables rules after DNAT (forward hook, postrouting, prerouting after dstnat) that match a published host port or host address, which no longer exist there; use ct original proto-dst / ip daddr',
       recommended: true,
-      url: ruleDocsUrl('nft-port-mismatch'),
     },
     messages: {
       hostPort:
