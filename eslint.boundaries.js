@@ -10,7 +10,8 @@ export const STAGES = [
   { folder: 'docker', files: ['src/docker/**'], may: ['model'] },
   { folder: 'engine', files: ['src/engine/**'], may: ['model'] },
   { folder: 'analysis', files: ['src/analysis/**'], may: ['model', 'docker', 'engine'] },
-  { folder: 'lint', files: ['src/lint/**'], may: ['model', 'docker', 'analysis'] },
+  // lint reads its own files (config, baseline) with ingest's readers
+  { folder: 'lint', files: ['src/lint/**'], may: ['model', 'ingest', 'docker', 'analysis'] },
   { folder: 'rules', files: ['rules/**'], may: ['model', 'docker', 'analysis', 'lint'] },
   { folder: 'report', files: ['src/report/**'], may: ['model', 'analysis', 'lint'] },
   { folder: 'tui', files: ['src/tui/**'], may: ['model', 'analysis', 'lint', 'report'] },

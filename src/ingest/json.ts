@@ -12,10 +12,13 @@ import { diagnostic } from '../model/diagnostic.ts';
 import { echo } from '../model/safe-text.ts';
 
 /**
- * Deepest nesting read. Docker's files nest about ten levels; a `[[[…]]]` bomb stops here with
- * a located error instead of exhausting the stack (the parser recurses once per level).
+ * Deepest nesting read, in JSON and YAML. Docker's files nest about ten levels; a `[[[…]]]` bomb
+ * stops here with a located error instead of exhausting the stack (parsers recurse per level).
  */
-export const MAX_JSON_DEPTH = 256;
+export const MAX_NESTING = 256;
+
+/** What is said where a document nests deeper than `MAX_NESTING`. */
+export const TOO_DEEP = `nested deeper than ${MAX_NESTING} levels`;
 
 interface Located {
   readonly location: SourceLocation;
@@ -178,9 +181,9 @@ class Parser {
     switch (c) {
       case '{':
       case '[':
-        if (depth >= MAX_JSON_DEPTH) {
+        if (depth >= MAX_NESTING) {
           throw new JsonSyntaxError(
-            `nested deeper than ${MAX_JSON_DEPTH} levels; dockwall reads no further`,
+            `${TOO_DEEP}; dockwall reads no further`,
             this.at(line, column),
           );
         }

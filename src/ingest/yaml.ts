@@ -3,13 +3,46 @@
  * every key and value keeps its line and column, anchors and aliases are resolved, `<<` merge keys
  * applied. A hook may rewrite each string scalar as it is read (Compose's variable interpolation)
  * and report located diagnostics. YAML syntax errors become diagnostics; the part of the document
- * that could be read is still returned.
+ * that could be read is still returned. A document nested deeper than JSON may be is not read.
  */
-import type { Node } from 'yaml';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { CST, Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Parser, parseDocument } from 'yaml';
 import type { Diagnostic, SourceLocation } from '../model/diagnostic.ts';
 import { diagnostic } from '../model/diagnostic.ts';
 import type { JsonObjectEntry, JsonValue } from './json.ts';
+import { MAX_NESTING, TOO_DEEP } from './json.ts';
+
+/** What is said where a YAML document nests too deeply (it is not read at all). */
+export const YAML_TOO_DEEP = `the document is ${TOO_DEEP}; dockwall does not read a document this deep`;
+
+/**
+ * Where a YAML text first nests collections deeper than `MAX_NESTING` (line and column), else
+ * null. Building a document that deep overflows the call stack (the \`yaml\` package recurses per
+ * level), so the parser's token tree is walked first, with a stack of its own.
+ */
+export function yamlTooDeep(text: string): { line: number; column: number } | null {
+  const lines = new LineCounter();
+  for (const token of new Parser(lines.addNewLine).parse(text)) {
+    const stack: { token: CST.Token | null | undefined; depth: number }[] = [{ token, depth: 0 }];
+    for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+      const t = next.token;
+      if (t === null || t === undefined) continue;
+      if (t.type === 'document') stack.push({ token: t.value, depth: next.depth });
+      if (t.type !== 'block-map' && t.type !== 'block-seq' && t.type !== 'flow-collection') {
+        continue;
+      }
+      if (next.depth >= MAX_NESTING) {
+        const p = lines.linePos(t.offset);
+        return { line: p.line, column: p.col };
+      }
+      for (const item of t.items) {
+        if ('key' in item) stack.push({ token: item.key, depth: next.depth + 1 });
+        stack.push({ token: item.value, depth: next.depth + 1 });
+      }
+    }
+  }
+  return null;
+}
 
 export interface YamlReadResult {
   /** null when the document is empty or unreadable. */
@@ -25,6 +58,13 @@ const MAX_ALIAS_DEPTH = 32;
 const MAX_NODES = 200_000;
 
 export function readYaml(text: string, file: string, hook?: StringHook): YamlReadResult {
+  const deep = yamlTooDeep(text);
+  if (deep !== null) {
+    return {
+      value: null,
+      diagnostics: [diagnostic('input-too-large', 'error', YAML_TOO_DEEP, { file, ...deep })],
+    };
+  }
   const lineCounter = new LineCounter();
   const diagnostics: Diagnostic[] = [];
   const at = (offset: number, end?: number): SourceLocation => {

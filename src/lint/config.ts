@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import ipaddr from 'ipaddr.js';
 import type { Node, YAMLMap } from 'yaml';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { YAML_TOO_DEEP, yamlTooDeep } from '../ingest/yaml.ts';
 import type { Diagnostic, Severity, SourceLocation } from '../model/diagnostic.ts';
 import { diagnostic, fileLocation } from '../model/diagnostic.ts';
 import type { PortRange } from '../model/ruleset.ts';
@@ -360,6 +361,13 @@ export function parseConfig(
   file: string,
   registry: Readonly<Record<string, RuleModule>>,
 ): ConfigLoad {
+  const deep = yamlTooDeep(text);
+  if (deep !== null) {
+    return {
+      config: { file, rules: {}, ignores: [], failOn: null },
+      diagnostics: [diagnostic('invalid-config', 'error', YAML_TOO_DEEP, { file, ...deep })],
+    };
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const r = new Reader(file, lines);

@@ -123,6 +123,37 @@ describe.skipIf(!built)('hostile input through the CLI (needs npm run build)', (
     });
   });
 
+  describe('deep nesting in YAML (Compose files, the config)', () => {
+    const bomb = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    const said = 'nested deeper than 256 levels; dockwall does not read a document this deep';
+    it('plan: a located error, nothing written, no stack overflow', async () => {
+      const dir = tmp();
+      const compose = path.join(dir, 'compose.yaml');
+      writeFileSync(compose, `services:\n  web:\n    image: nginx\n    labels: ${bomb}\n`);
+      const r = await dockwall([
+        'plan',
+        EXAMPLE,
+        '--compose',
+        compose,
+        '--out',
+        path.join(dir, 'o'),
+      ]);
+      expect(r.stderr).not.toMatch(/RangeError|call stack|internal error/);
+      expect(r.stderr).toContain(`${compose}:4:`);
+      expect(r.stderr).toContain(said);
+      expect(r.code).toBe(2);
+    });
+    it('audit --config: a located error, no stack overflow', async () => {
+      const config = path.join(tmp(), '.dockwall.yaml');
+      writeFileSync(config, `rules: ${bomb}\n`);
+      const r = await dockwall(['audit', EXAMPLE, '--config', config]);
+      expect(r.stderr).not.toMatch(/RangeError|call stack|internal error/);
+      expect(r.stderr).toContain(`${config}:1:`);
+      expect(r.stderr).toContain(said);
+      expect(r.code).toBe(2);
+    });
+  });
+
   describe('files that never end, or are not files', () => {
     it('a FIFO as daemon.json is refused at once', async () => {
       const snap = example();

@@ -62,6 +62,17 @@ policy:
     expect(got[0]).toMatch(/^\d+:\d+ YAML: /);
   });
 
+  it('refuses a config nested too deeply, where it gets too deep, without a stack overflow', () => {
+    const deep = parse(`rules:\n  exposed-port: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`);
+    expect(deep.diagnostics.map((d) => [d.code, d.location.line, d.location.column])).toEqual([
+      ['invalid-config', 2, 271],
+    ]);
+    expect(deep.diagnostics[0]?.message).toBe(
+      'the document is nested deeper than 256 levels; dockwall does not read a document this deep',
+    );
+    expect(deep.config.rules).toEqual({});
+  });
+
   it('reports unknown rules, bad severities and invalid options where they are written', () => {
     expect(errors('rules:\n  no-such-rule: error\n')[0]).toMatch(
       /^2:3 unknown rule 'no-such-rule'/,
