@@ -15,7 +15,7 @@ import { isLoopback } from '../src/docker/bindings.ts';
 import { isDockerChain } from '../src/docker/chains.ts';
 import { ruleEvidence } from '../src/docker/rule-evidence.ts';
 import type { Exposure } from '../src/model/audit.ts';
-import type { Rule, Table } from '../src/model/ruleset.ts';
+import type { PortRange, Rule, Table } from '../src/model/ruleset.ts';
 import { findTable } from '../src/model/ruleset.ts';
 import {
   dstAddress,
@@ -40,6 +40,40 @@ function forwardSideChains(filter: Table): Set<string> {
     if (!isDockerChain(name)) out.add(name);
   }
   return out;
+}
+
+/** Host ports of a rule or mapping counted (ranges can be wide). */
+function portCount(ranges: readonly PortRange[]): number {
+  return ranges.reduce((n, r) => n + r.to - r.from + 1, 0);
+}
+
+/**
+ * The exposures whose host ports may meet a rule's ports, in their order, found through an index
+ * by port (a host of thousands of mappings and rules is not compared pair by pair). Exposures of
+ * wide port ranges, and rules of wide ranges, fall back to the whole list.
+ */
+function byHostPort(exposures: readonly Exposure[]): (ports: readonly PortRange[]) => Exposure[] {
+  const at = new Map<number, number[]>();
+  const wide: number[] = [];
+  exposures.forEach((e, i) => {
+    if (portCount(e.ports) > 256) {
+      wide.push(i);
+      return;
+    }
+    for (const r of e.ports)
+      for (let p = r.from; p <= r.to; p += 1) {
+        const list = at.get(p);
+        if (list === undefined) at.set(p, [i]);
+        else list.push(i);
+      }
+  });
+  return (ports) => {
+    if (portCount(ports) > 4096) return [...exposures];
+    const found = new Set(wide);
+    for (const r of ports)
+      for (let p = r.from; p <= r.to; p += 1) for (const i of at.get(p) ?? []) found.add(i);
+    return [...found].sort((a, b) => a - b).flatMap((i) => exposures[i] ?? []);
+  };
 }
 
 /** A port published to a container or other address: DNATed, then forwarded. */
@@ -83,18 +117,25 @@ export default defineRule<MessageIds, object, true>({
       certainty: e.certainty,
     });
 
+    const candidates = new Map(
+      (['ipv4', 'ipv6'] as const).map((f) => [
+        f as string,
+        byHostPort(published.filter((e) => e.family === f)),
+      ]),
+    );
     /** An exposure whose host port the rule names but whose container port it does not. */
     const byPort = (rule: Rule, family: string): Exposure | undefined => {
       const ports = dstPorts(rule);
       if (ports === null) return undefined;
       const proto = protocolName(rule);
-      return published.find(
-        (e) =>
-          e.family === family &&
-          (proto === null || proto === e.protocol) &&
-          portsOverlap(ports, e.ports) &&
-          !portsOverlap(ports, e.target.ports),
-      );
+      return candidates
+        .get(family)?.(ports)
+        .find(
+          (e) =>
+            (proto === null || proto === e.protocol) &&
+            portsOverlap(ports, e.ports) &&
+            !portsOverlap(ports, e.target.ports),
+        );
     };
 
     return {

@@ -32,6 +32,7 @@ import {
   dnatDestination,
   dnatRuleOf,
   hostAddress,
+  normalizeAddress,
   ruleAddress,
   ruleDstPort,
   ruleInterface,
@@ -116,9 +117,76 @@ function dockerRulesOf(snapshot: Snapshot, family: Family): DockerRules {
   };
 }
 
+/** Rules by the single address they are about (normalised), and the rest; each keeps its order. */
+interface AddressIndex {
+  readonly keyed: ReadonlyMap<string, readonly Rule[]>;
+  readonly rest: readonly Rule[];
+  readonly order: ReadonlyMap<Rule, number>;
+}
+
+function indexByAddress(
+  rules: readonly Rule[],
+  addressOf: (r: Rule) => string | null,
+): AddressIndex {
+  const keyed = new Map<string, Rule[]>();
+  const rest: Rule[] = [];
+  const order = new Map<Rule, number>();
+  rules.forEach((r, i) => {
+    order.set(r, i);
+    const a = addressOf(r);
+    if (a === null) {
+      rest.push(r);
+      return;
+    }
+    const key = normalizeAddress(a);
+    const list = keyed.get(key);
+    if (list === undefined) keyed.set(key, [r]);
+    else list.push(r);
+  });
+  return { keyed, rest, order };
+}
+
+/** The rules about any of `addresses`, and with `rest` the unkeyed ones, in their order. */
+function rulesAbout(index: AddressIndex, addresses: readonly string[], rest = false): Rule[] {
+  const found = new Set<Rule>(rest ? index.rest : []);
+  for (const a of addresses)
+    for (const r of index.keyed.get(normalizeAddress(a)) ?? []) found.add(r);
+  return [...found].sort((x, y) => (index.order.get(x) ?? 0) - (index.order.get(y) ?? 0));
+}
+
+const dstHost = (r: Rule): string | null => hostAddress(ruleAddress(r, 'dst'));
+
+/** Docker's rules of a family, indexed by address so a host of thousands of ports is linear. */
+function indexedDockerRules(snapshot: Snapshot, family: Family) {
+  const docker = dockerRulesOf(snapshot, family);
+  const accepts = new Map<string | null, AddressIndex>();
+  return {
+    docker,
+    dnat: indexByAddress(docker.dnat, (r) => dnatDestination(r)?.address ?? null),
+    raw: indexByAddress(docker.raw, dstHost),
+    accept(bridge: string | null): AddressIndex {
+      let index = accepts.get(bridge);
+      if (index === undefined) {
+        index = indexByAddress(docker.accept(bridge), dstHost);
+        accepts.set(bridge, index);
+      }
+      return index;
+    },
+  };
+}
+
 /** Every published port of every running container with the rules behind it. */
 export function mapPublishedPorts(snapshot: Snapshot): readonly PortImplementation[] {
   const out: PortImplementation[] = [];
+  const byFamily = new Map<Family, ReturnType<typeof indexedDockerRules>>();
+  const rulesOf = (family: Family) => {
+    let r = byFamily.get(family);
+    if (r === undefined) {
+      r = indexedDockerRules(snapshot, family);
+      byFamily.set(family, r);
+    }
+    return r;
+  };
   for (const container of snapshot.host.containers) {
     if (!container.running) continue;
     const endpoint = publishingEndpoint(container);
@@ -134,7 +202,8 @@ export function mapPublishedPorts(snapshot: Snapshot): readonly PortImplementati
         network: endpoint?.network ?? null,
         bridge,
       };
-      const docker = dockerRulesOf(snapshot, family);
+      const indexed = rulesOf(family);
+      const docker = indexed.docker;
       // No container address in this family, or Docker does not program this family's rules
       // (iptables/ip6tables off): docker-proxy serves the binding in userspace.
       if (address === null || !docker.programmed) {
@@ -149,9 +218,14 @@ export function mapPublishedPorts(snapshot: Snapshot): readonly PortImplementati
         });
         continue;
       }
-      const dnat = findDnat(docker.dnat, port, address);
-      const accept = findAccept(docker.accept(bridge), port, address, bridge);
-      const rawDrop = findRawDrop(docker.raw, port, address);
+      const dnat = findDnat(rulesAbout(indexed.dnat, [address]), port, address);
+      const accept = findAccept(
+        rulesAbout(indexed.accept(bridge), [address], true),
+        port,
+        address,
+        bridge,
+      );
+      const rawDrop = findRawDrop(rulesAbout(indexed.raw, [address, port.hostIp]), port, address);
       const via = port.hostPort === null ? 'routed' : 'rules';
       const gaps = expectedMissing(
         snapshot.era.era,
@@ -334,7 +408,7 @@ export function findRuleDrift(snapshot: Snapshot): readonly DriftRule[] {
     if (docker.source === null) continue;
     const tableOf = (r: Rule): string => docker.nftTable ?? r.table;
     const owners = addressOwners(snapshot, family);
-    const ownerOf = (a: string) => owners.find((o) => sameAddress(o.address, a))?.container;
+    const ownerOf = (a: string) => owners.get(normalizeAddress(a));
     for (const d of docker.dnat.map(dnatRuleOf)) {
       if (d === null || d.toAddress === null || isLoopback(d.toAddress)) continue;
       const owner = ownerOf(d.toAddress);
@@ -432,17 +506,18 @@ export function findRuleDrift(snapshot: Snapshot): readonly DriftRule[] {
   return out;
 }
 
-function addressOwners(
-  snapshot: Snapshot,
-  family: Family,
-): { address: string; container: Container }[] {
-  return snapshot.host.containers.flatMap((container) =>
-    container.endpoints.flatMap((e) => {
-      if (!container.running) return [];
+/** Running containers by each of their addresses of a family (normalised); the first one wins. */
+function addressOwners(snapshot: Snapshot, family: Family): Map<string, Container> {
+  const out = new Map<string, Container>();
+  for (const container of snapshot.host.containers) {
+    if (!container.running) continue;
+    for (const e of container.endpoints) {
       const a = endpointAddress(e, family);
-      return a === null ? [] : [{ address: a, container }];
-    }),
-  );
+      const key = a === null ? null : normalizeAddress(a);
+      if (key !== null && !out.has(key)) out.set(key, container);
+    }
+  }
+  return out;
 }
 
 /**
