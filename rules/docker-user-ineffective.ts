@@ -5,11 +5,12 @@
  * an unconditional rule above them hides.
  */
 import type { Rule, Ruleset } from '../src/model/ruleset.ts';
-import { allOptions } from '../src/model/ruleset.ts';
+import { allOptions, findTable } from '../src/model/ruleset.ts';
 import { damagedLines, isDamaged } from '../src/analysis/damaged-lines.ts';
 import { hostAddressFor, newConnection, remoteClient } from '../src/analysis/packets.ts';
 import { isLoopback } from '../src/docker/bindings.ts';
 import { isDockerChain } from '../src/docker/chains.ts';
+import { atLeast, parseDockerVersion } from '../src/docker/version.ts';
 import { externalInterfaces } from '../src/docker/interfaces.ts';
 import { publishedFamily } from '../src/docker/topology.ts';
 import { chainIn, effectiveOptions, jumpTarget } from '../src/model/rule-queries.ts';
@@ -29,8 +30,14 @@ function isDockerAccept(rule: Rule): boolean {
   return rule.target?.kind === 'ACCEPT' && rule.core.some((o) => o.type === 'interface');
 }
 
+/** Docker 23.0 or later by the version file (which creates DOCKER-USER for IPv6 too). */
+function newerThan22(version: string | null): boolean {
+  const v = version === null ? null : parseDockerVersion(version);
+  return v !== null && atLeast(v, 23);
+}
+
 function hasDockerRules(ruleset: Ruleset): boolean {
-  const filter = ruleset.tables.find((t) => t.name === 'filter');
+  const filter = findTable(ruleset, 'filter');
   return filter?.chains.some((c) => isDockerChain(c.name)) ?? false;
 }
 
@@ -98,7 +105,7 @@ export default defineRule<MessageIds, object>({
             snapshot.era.era === 'nftables' ||
             snapshot.host.daemon.firewallBackend.value === 'nftables'
               ? 'the nftables firewall backend does not create it'
-              : ruleset.family === 'ipv6'
+              : ruleset.family === 'ipv6' && !newerThan22(host.dockerVersion)
                 ? 'Docker before 23.0 creates it only for IPv4'
                 : 'it was deleted or never created';
           context.report({

@@ -1,18 +1,23 @@
 /**
  * redundant-rule: rules that can match but whose removal changes no verdict: a trailing rule of a
- * built-in chain that does what the chain policy does anyway, and an unconditional RETURN at the
- * end of a user chain. (A rule covered by an earlier one with the same action is reported by
- * shadowed-rule.)
+ * built-in chain (an nftables base chain) that does what the chain policy does anyway, and an
+ * unconditional RETURN at the end of a user chain (an nftables regular chain). An nftables rule
+ * that also does something else first (`log … drop`, `meta mark set 1 accept`) is not redundant.
+ * Docker's own chains and its `docker-bridges` tables are left out: Docker rewrites them. (A rule
+ * covered by an earlier one with the same action is reported by shadowed-rule.)
  */
 import type { Rule } from '../src/model/ruleset.ts';
+import { tableId } from '../src/model/ruleset.ts';
+import { isDockerNftTable } from '../src/docker/nft-layout.ts';
 import { isDockerChain } from '../src/docker/chains.ts';
 import { bridgeNames, mentionsDockerBridge } from '../src/docker/topology.ts';
-import { effectiveOptions } from '../src/model/rule-queries.ts';
+import { effectiveOptions, ruleLabel } from '../src/model/rule-queries.ts';
 import { defineRule } from '../src/lint/rule.ts';
 
 type MessageIds = 'sameAsPolicy' | 'trailingReturn';
 
 function plainVerdict(rule: Rule): 'ACCEPT' | 'DROP' | null {
+  if ((rule.steps ?? []).length > 0) return null;
   const k = rule.target?.kind;
   return k === 'ACCEPT' || k === 'DROP' ? k : null;
 }
@@ -42,7 +47,9 @@ export default defineRule<MessageIds, object>({
     return {
       Chain(chain, table) {
         // Docker rewrites its own chains (and ≤28.2 adds a RETURN to DOCKER-USER itself).
-        if (isDockerChain(chain.name) || chain.name === 'DOCKER-USER') return;
+        if (isDockerChain(chain.name) || chain.name === 'DOCKER-USER' || isDockerNftTable(table))
+          return;
+        const tid = tableId(table);
         const rules = chain.rules;
         if (chain.builtin && chain.policy !== null) {
           for (let i = rules.length - 1; i >= 0; i -= 1) {
@@ -53,13 +60,13 @@ export default defineRule<MessageIds, object>({
             context.report({
               messageId: 'sameAsPolicy',
               data: {
-                table: table.name,
+                table: tid,
                 chain: chain.name,
-                index: rule.index,
+                index: ruleLabel(rule),
                 verdict: chain.policy,
               },
               node: rule,
-              object: { table: table.name, chain: chain.name, rule: rule.index },
+              object: { table: tid, chain: chain.name, rule: rule.index },
             });
           }
           return;
@@ -69,13 +76,14 @@ export default defineRule<MessageIds, object>({
           !chain.builtin &&
           last !== undefined &&
           last.target?.kind === 'RETURN' &&
-          effectiveOptions(last).length === 0
+          effectiveOptions(last).length === 0 &&
+          (last.steps ?? []).length === 0
         ) {
           context.report({
             messageId: 'trailingReturn',
-            data: { table: table.name, chain: chain.name, index: last.index },
+            data: { table: tid, chain: chain.name, index: ruleLabel(last) },
             node: last,
-            object: { table: table.name, chain: chain.name, rule: last.index },
+            object: { table: tid, chain: chain.name, rule: last.index },
           });
         }
       },

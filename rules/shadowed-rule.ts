@@ -2,10 +2,21 @@
  * shadowed-rule: rules no packet can reach because earlier rules in the same chain take every
  * packet they match, named with the rules that cover them and whether their action differs.
  * Structural coverage (every condition of the earlier rule implied by the later one) needs no
- * engine; with the engine, rules no packet reaches at all are reported too.
+ * engine; with the engine, rules no packet reaches at all are reported too — in iptables' filter
+ * table, and in nftables chains hooked (directly or through jumps and verdict maps) only to
+ * filter-type input, forward or output base chains, where every base chain of the hook runs in
+ * priority order and an `accept` ends only its own. Docker's own chains (iptables DOCKER-*, the
+ * nftables `docker-bridges` tables) are Docker's to rewrite and are not judged, but they take
+ * packets from the operator's chains like any other.
  */
 import { silenceCause } from '../src/docker/context.ts';
-import { findChain } from '../src/model/ruleset.ts';
+import { isDockerNftTable } from '../src/docker/nft-layout.ts';
+import { tableFamilies } from '../src/model/firewall.ts';
+import type { Chain, Family, Rule, Ruleset, Table } from '../src/model/ruleset.ts';
+import { findChain, tableId } from '../src/model/ruleset.ts';
+import { firewallOf } from '../src/model/snapshot.ts';
+import { reachableChains, ruleLabel } from '../src/model/rule-queries.ts';
+import type { SourceLocation } from '../src/model/diagnostic.ts';
 import { damagedLines, isDamaged } from '../src/analysis/damaged-lines.ts';
 import { isDockerChain } from '../src/docker/chains.ts';
 import { defineRule } from '../src/lint/rule.ts';
@@ -15,6 +26,36 @@ import { shadowsIn } from '../src/analysis/shadowing.ts';
 import type { Hook, Packet, TraceStep } from '../src/model/trace.ts';
 
 type MessageIds = 'shadowed' | 'contradictory' | 'unreachable';
+
+interface RelatedLocation {
+  readonly message: string;
+  readonly location: SourceLocation;
+}
+
+/** nftables statements after which a rule's verdict still depends on a later match. */
+function hasLaterMatch(rule: Rule): boolean {
+  return (rule.steps ?? []).some((s) => s.kind === 'match');
+}
+
+const FILTER_HOOKS = new Set(['input', 'forward', 'output']);
+
+/**
+ * Chains whose reach the engine judges: iptables' filter table, and the chains of an nftables
+ * table that only filter-type input/forward/output base chains lead to (as iptables' filter).
+ */
+function engineJudged(table: Table): ReadonlySet<string> {
+  if (table.nft === undefined) {
+    return new Set(table.name === 'filter' ? table.chains.map((c) => c.name) : []);
+  }
+  const ok = new Set<string>();
+  const other = new Set<string>();
+  for (const c of table.chains) {
+    if (c.base === undefined) continue;
+    const fits = c.base.type === 'filter' && FILTER_HOOKS.has(c.base.hook);
+    for (const name of reachableChains(table, c.name)) (fits ? ok : other).add(name);
+  }
+  return new Set([...ok].filter((n) => !other.has(n)));
+}
 
 export interface Options {
   /** Largest ruleset (in rules) on which the engine's per-rule reach sets are computed. */
@@ -61,59 +102,78 @@ export default defineRule<MessageIds, Options>({
     const limitedFor = new Set<object>();
     const silentSaid = new Set<string>();
     let traced = 0;
+    const judged = new WeakMap<Table, ReadonlySet<string>>();
+    const judgedIn = (table: Table): ReadonlySet<string> => {
+      let set = judged.get(table);
+      if (set === undefined) {
+        set = engineJudged(table);
+        judged.set(table, set);
+      }
+      return set;
+    };
+    /** The witness family of a rule: the one it names (`meta nfproto`, inet `ip saddr`), else the ruleset's. */
+    const familyOf = (rule: Rule, ruleset: Ruleset): Family =>
+      rule.core
+        .concat(rule.matches.flatMap((m) => m.options))
+        .flatMap((o) => (o.type === 'family' && !o.negated ? [o.family] : []))[0] ?? ruleset.family;
+    const traceOf = (packet: Packet | null): readonly TraceStep[] | null => {
+      if (packet === null || engine === null) return null;
+      traced += 1;
+      if (traced <= context.options.traceLimit) return engine.trace(packet)?.steps ?? null;
+      if (traced === context.options.traceLimit + 1) {
+        context.limited(
+          `shadowed-rule traced ${context.options.traceLimit} witness packets (option traceLimit); later shadowed findings carry a witness without its trace.`,
+        );
+      }
+      return null;
+    };
     return {
       Chain(chain, table, ruleset) {
-        if (isDockerChain(chain.name)) return;
+        if (isDockerChain(chain.name) || isDockerNftTable(table)) return;
+        const tid = tableId(table);
         const reported = new Set<number>();
         let hook: Hook | undefined;
         const found = shadowsIn(
           chain,
           context.options.comparisonLimit,
-          (rule) => !isDamaged(rule, damaged),
+          // a damaged line is not known to match what it says; an nftables rule with a match
+          // after a statement may still not take the packet
+          (rule) => !isDamaged(rule, damaged) && !hasLaterMatch(rule),
         );
         if (found.stoppedAt !== null) {
           context.limited(
-            `${table.name}/${chain.name} (${ruleset.family}): checking for shadowed rules stopped at rule ${found.stoppedAt.index} of ${chain.rules.length} after ${context.options.comparisonLimit} rule comparisons (option comparisonLimit); rules from ${found.stoppedAt.index} on were not checked.`,
+            `${tid}/${chain.name} (${ruleset.family}): checking for shadowed rules stopped at rule ${found.stoppedAt.index} of ${chain.rules.length} after ${context.options.comparisonLimit} rule comparisons (option comparisonLimit); rules from ${found.stoppedAt.index} on were not checked.`,
           );
         }
         for (const { rule: later, cover } of found.shadows) {
           reported.add(later.index);
           const same = actionKey(cover.target) === actionKey(later.target);
+          const family = familyOf(later, ruleset);
           const witness = ruleWitness(later, (hook ??= witnessHook(table, chain.name)), {
-            family: ruleset.family,
+            family,
             host: context.host,
-            localAddresses: engine?.localAddresses(ruleset.family) ?? [],
+            localAddresses: engine?.localAddresses(family) ?? [],
           });
           const packet: Packet | null = witness.kind === 'packet' ? witness.packet : null;
           // The engine's trace is attached only when it shows the cover taking the packet, so a
           // finding never carries a trace that tells a different story than its message.
-          let trace: readonly TraceStep[] = [];
-          if (packet !== null && engine !== null) {
-            traced += 1;
-            if (traced <= context.options.traceLimit) {
-              const steps = engine.trace(packet)?.steps ?? [];
-              if (traceShowsCover(steps, table.name, chain.name, cover.index, later.index)) {
-                trace = steps;
-              }
-            } else if (traced === context.options.traceLimit + 1) {
-              context.limited(
-                `shadowed-rule traced ${context.options.traceLimit} witness packets (option traceLimit); later shadowed findings carry a witness without its trace.`,
-              );
-            }
-          }
+          const steps = traceOf(packet) ?? [];
+          const trace = traceShowsCover(steps, tid, chain.name, cover.index, later.index)
+            ? steps
+            : [];
           context.report({
             messageId: witness.kind === 'contradictory' ? 'contradictory' : 'shadowed',
             data: {
-              table: table.name,
+              table: tid,
               chain: chain.name,
-              index: later.index,
+              index: ruleLabel(later),
               action:
                 later.target === null
                   ? 'no target'
                   : later.target.kind === 'jump'
                     ? `jump ${later.target.chain}`
                     : later.target.kind,
-              cover: cover.index,
+              cover: ruleLabel(cover),
               coverText: cover.text,
               reason: witness.kind === 'packet' ? '' : witness.reason,
               differs: same
@@ -121,16 +181,16 @@ export default defineRule<MessageIds, Options>({
                 : ", and with a different action, so this rule's intent never takes effect",
             },
             node: later,
-            object: { table: table.name, chain: chain.name, rule: later.index },
+            object: { table: tid, chain: chain.name, rule: later.index },
             severity: same ? 'note' : 'warning',
             witness: packet,
             trace,
-            related: [{ message: `rule ${cover.index} covers it`, location: cover.location }],
+            related: [{ message: `rule ${ruleLabel(cover)} covers it`, location: cover.location }],
           });
         }
         // The engine's "reached by no packet" holds on every host the snapshot allows (what it
         // does not know about addresses and routes stays possible), so it is proof either way.
-        if (engine === null || table.name !== 'filter') return;
+        if (engine === null || !judgedIn(table).has(chain.name)) return;
         // Per-rule reach sets cost the engine a walk of every path into the table; past this size
         // the structural check alone runs, and the report says so.
         const size = ruleset.tables.reduce(
@@ -147,41 +207,100 @@ export default defineRule<MessageIds, Options>({
           return;
         }
         if (findChain(table, chain.name) === undefined) return;
+        // A table both families see (inet) holds a rule no packet reaches only if none of either does.
+        const families = tableFamilies(table, ruleset).filter((f) => engine.families.includes(f));
         for (const rule of chain.rules) {
           if (reported.has(rule.index)) continue;
-          const r = engine.ruleReach(ruleset.family, table.name, chain.name, rule.index);
-          if (r === null || r.reach !== 'never') continue;
-          if (r.silentHooks.length > 0) {
+          const reaches = families.map((f) => engine.ruleReach(f, tid, chain.name, rule.index));
+          if (reaches.length === 0 || reaches.some((r) => r === null || r.reach !== 'never'))
+            continue;
+          const silent = reaches.find((r) => (r?.silentHooks.length ?? 0) > 0);
+          if (silent !== undefined && silent !== null) {
             // no packet reaches these hooks on this host at all: say so once, not per rule
-            const key = `${ruleset.family}/${r.silentHooks.join(',')}`;
+            const key = `${ruleset.family}/${silent.silentHooks.join(',')}`;
             if (!silentSaid.has(key)) {
               silentSaid.add(key);
               context.limited(
-                `no packet reaches ${r.silentHooks.join(', ')} on this host (${silenceCause(context.snapshot, ruleset.family)}), so the rules of ${ruleset.file} on that path are reached by none; they were not checked for shadowing.`,
+                `no packet reaches ${silent.silentHooks.join(', ')} on this host (${silenceCause(context.snapshot, ruleset.family)}), so the rules of ${ruleset.file} on that path are reached by none; they were not checked for shadowing.`,
                 chain.location,
               );
             }
             continue;
           }
+          const coveredBy = [...new Set(reaches.flatMap((r) => r?.coveredBy ?? []))].sort(
+            (a, b) => a - b,
+          );
+          const related: RelatedLocation[] = coveredBy.flatMap((n) => {
+            const c = chain.rules[n - 1];
+            return c === undefined
+              ? []
+              : [{ message: `rule ${ruleLabel(c)} takes its packets`, location: c.location }];
+          });
+          // No rule of its own chain takes them: a packet it would match, traced, shows which
+          // rule of which table and chain (another base chain, Docker's) stops it first.
+          const stop = coveredBy.length === 0 ? stoppedBefore(rule, chain, table, ruleset) : null;
+          if (stop !== null) related.push(stop.related);
           context.report({
             messageId: 'unreachable',
             data: {
-              table: table.name,
+              table: tid,
               chain: chain.name,
-              index: rule.index,
+              index: ruleLabel(rule),
               action: rule.target?.kind ?? 'no target',
             },
             node: rule,
-            object: { table: table.name, chain: chain.name, rule: rule.index },
-            related: r.coveredBy.flatMap((n) => {
-              const c = chain.rules[n - 1];
-              return c === undefined
-                ? []
-                : [{ message: `rule ${n} takes its packets`, location: c.location }];
-            }),
+            object: { table: tid, chain: chain.name, rule: rule.index },
+            related,
+            ...(stop === null ? {} : { witness: stop.packet, trace: stop.trace }),
           });
         }
       },
     };
+
+    /**
+     * A packet `rule`'s own conditions accept, entering where its chain is hooked, traced to the
+     * rule that drops or rejects it before it gets there; null when no such packet is found or
+     * its trace reaches the rule after all (then the finding claims nothing more).
+     */
+    function stoppedBefore(
+      rule: Rule,
+      chain: Chain,
+      table: Table,
+      ruleset: Ruleset,
+    ): { packet: Packet; trace: readonly TraceStep[]; related: RelatedLocation } | null {
+      const family = familyOf(rule, ruleset);
+      const w = ruleWitness(rule, witnessHook(table, chain.name), {
+        family,
+        host: context.host,
+        localAddresses: engine?.localAddresses(family) ?? [],
+      });
+      if (w.kind !== 'packet') return null;
+      const steps = traceOf(w.packet);
+      const last = steps?.[steps.length - 1];
+      if (steps === null || last === undefined) return null;
+      const tid = tableId(table);
+      if (steps.some((s) => s.table === tid && s.chain === chain.name && s.rule === rule.index))
+        return null;
+      if (!/^(DROP|REJECT|policy DROP)/.test(last.action)) return null;
+      const where = firewallTable(last.table, family);
+      const stopper = where === undefined ? undefined : findChain(where, last.chain);
+      const stopRule = last.rule === null ? undefined : stopper?.rules[last.rule - 1];
+      const location = stopRule?.location ?? stopper?.location;
+      if (location === undefined) return null;
+      const name =
+        stopRule === undefined
+          ? `the policy of ${last.table}/${last.chain}`
+          : `${last.table}/${last.chain} rule ${ruleLabel(stopRule)}`;
+      const verb = last.action.includes('REJECT') ? 'rejects' : 'drops';
+      return {
+        packet: w.packet,
+        trace: steps,
+        related: { message: `${name} ${verb} its packets first`, location },
+      };
+    }
+
+    function firewallTable(id: string, family: Family): Table | undefined {
+      return firewallOf(context.snapshot, family)?.tables.find((t) => tableId(t) === id);
+    }
   },
 });

@@ -35,12 +35,25 @@ const ARRIVAL_FIRST: readonly Hook[] = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPU
 
 /** The built-in hook whose packets reach `chain` (itself, or by jumps), else the table's usual. */
 export function witnessHook(table: Table, chain: string): Hook {
+  if (table.nft !== undefined) return nftWitnessHook(table, chain);
   const own = HOOKS.find((h) => h === chain && HOOK_TABLES[h].includes(table.name));
   if (own !== undefined) return own;
   const from = HOOKS.find(
     (h) => findChain(table, h) !== undefined && reachableChains(table, h).has(chain),
   );
   return from ?? ARRIVAL_FIRST.find((h) => HOOK_TABLES[h].includes(table.name)) ?? 'INPUT';
+}
+
+/** nftables: the hook of a base chain that is `chain` or leads to it (arrival first). */
+function nftWitnessHook(table: Table, chain: string): Hook {
+  const hooks = new Set(
+    table.chains.flatMap((c) =>
+      c.base !== undefined && reachableChains(table, c.name).has(chain)
+        ? [c.base.hook.toUpperCase()]
+        : [],
+    ),
+  );
+  return HOOKS.find((h) => hooks.has(h)) ?? 'INPUT';
 }
 
 function widthOf(family: Family): bigint {
@@ -224,6 +237,7 @@ const MODELLED = new Set([
   'iprange',
   'addrtype',
   'comment',
+  'family',
 ]);
 
 /**
@@ -239,6 +253,11 @@ export function ruleWitness(rule: Rule, hook: Hook, w: WitnessHost): RuleWitness
   const other = options.find((o) => !MODELLED.has(o.type));
   if (other !== undefined) {
     return { kind: 'unknown', reason: `a packet cannot carry its ${other.type} condition` };
+  }
+  // nftables `meta nfproto` (and the family an inet table's `ip saddr` implies): the witness is
+  // of the family it is asked for, so a rule of the other one has none here.
+  if (options.some((o) => o.type === 'family' && (o.family === w.family) === o.negated)) {
+    return { kind: 'unknown', reason: 'it matches the other address family' };
   }
   const fail = (p: { contradictory: boolean; reason: string }): RuleWitness =>
     p.contradictory

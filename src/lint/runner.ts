@@ -11,7 +11,9 @@ import type { Exposure, Finding } from '../model/audit.ts';
 import type { Diagnostic, Severity, SourceLocation } from '../model/diagnostic.ts';
 import type { Certainty } from '../model/trace.ts';
 import { diagnostic, fileLocation } from '../model/diagnostic.ts';
+import type { Table } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
+import { firewallOf } from '../model/snapshot.ts';
 import type { ResolvedConfig } from './config-types.ts';
 import type { LintEngine } from './engine.ts';
 import { fingerprint } from './fingerprint.ts';
@@ -29,12 +31,21 @@ function effectiveSeverity(id: string, rule: RuleModule, config: ResolvedConfig)
   return config.rules[id]?.severity ?? rule.meta.severity;
 }
 
-/** Calls a rule's listeners over the model in the runner's stable order. */
+/**
+ * Calls a rule's listeners over the model in the runner's stable order: per family the whole
+ * firewall the kernel runs (`firewallOf`: iptables' tables, then the nftables tables that see the
+ * family). A table both families see (nftables `inet`, `netdev`) is visited once, with the IPv4
+ * ruleset; `tableFamilies` says which families it holds for.
+ */
 export function walk(snapshot: Snapshot, listeners: RuleListeners): void {
-  for (const ruleset of [snapshot.ipv4, snapshot.ipv6]) {
+  const visited = new Set<Table>();
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const ruleset = firewallOf(snapshot, family);
     if (ruleset === null) continue;
     listeners.Ruleset?.(ruleset);
     for (const table of ruleset.tables) {
+      if (visited.has(table)) continue;
+      visited.add(table);
       listeners.Table?.(table, ruleset);
       for (const chain of table.chains) {
         listeners.Chain?.(chain, table, ruleset);

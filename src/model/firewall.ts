@@ -6,6 +6,8 @@
  */
 import type { Family, NftRuleset, Ruleset, Table } from './ruleset.ts';
 
+const BOTH: readonly Family[] = ['ipv4', 'ipv6'];
+
 /** nftables tables whose chains see IP packets of `family` (bridge and arp tables do not). */
 export function nftTablesFor(nft: NftRuleset, family: Family): Table[] {
   return nft.tables.filter((t) => {
@@ -39,4 +41,24 @@ export function combineRulesets(
   }
   if (native.length === 0) return iptables;
   return { ...iptables, tables: [...iptables.tables, ...native] };
+}
+
+/**
+ * The families whose packets a table's chains see: an iptables table its ruleset's, an nftables
+ * `ip`/`ip6` table one, `inet` and `netdev` tables both.
+ */
+export function tableFamilies(table: Table, ruleset: Ruleset): readonly Family[] {
+  switch (table.nft?.family) {
+    case undefined:
+      return [ruleset.family];
+    case 'ip':
+      return ['ipv4'];
+    case 'ip6':
+      return ['ipv6'];
+    case 'inet':
+    case 'netdev':
+      return BOTH;
+    default:
+      return [];
+  }
 }

@@ -83,7 +83,7 @@ export function inRange(port: number, ranges: readonly PortRange[]): boolean {
   return ranges.some((r) => port >= r.from && port <= r.to);
 }
 
-/** Chains reachable from `start` by jumps and gotos (including start), in the same table. */
+/** Chains reachable from `start` by jumps, gotos and verdict maps (including start), in the same table. */
 export function reachableChains(table: Table, start: string): Set<string> {
   const seen = new Set<string>([start]);
   const queue = [start];
@@ -92,12 +92,17 @@ export function reachableChains(table: Table, start: string): Set<string> {
     const chain = findChain(table, name);
     if (chain === undefined) continue;
     for (const rule of chain.rules) {
-      const next = jumpTarget(rule);
-      if (next !== null && !seen.has(next)) {
+      for (const next of jumpTargets(rule)) {
+        if (seen.has(next)) continue;
         seen.add(next);
         queue.push(next);
       }
     }
   }
   return seen;
+}
+
+/** How a message names a rule: its position, and its handle for nftables (`3, handle 12`). */
+export function ruleLabel(rule: Rule): string {
+  return rule.handle === undefined ? String(rule.index) : `${rule.index}, handle ${rule.handle}`;
 }

@@ -482,8 +482,13 @@ export const TERMINAL_TARGETS: ReadonlySet<TargetKind> = new Set([
 // ---------------------------------------------------------------------------------------------
 // Lookups over plain data
 
+/**
+ * iptables' table of that name (`filter`, `nat`): from iptables-save, or iptables-nft's own table
+ * in an nftables listing. An operator's native nftables table that happens to share the name
+ * (`table inet filter`) is not it: native tables are named by `tableId`.
+ */
 export function findTable(ruleset: Ruleset, name: string): Table | undefined {
-  return ruleset.tables.find((t) => t.name === name);
+  return ruleset.tables.find((t) => t.name === name && (t.nft === undefined || t.nft.iptablesNft));
 }
 
 /**
