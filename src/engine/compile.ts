@@ -121,16 +121,21 @@ export class CompiledRuleset {
         return c === null ? [] : [c];
       });
     const complete = context.localAddressesComplete ?? true;
-    this.space = new HeaderSpace(family, buildInterfaceDomain(listed, prefixes), {
-      local: prefixesOf([...context.localAddresses, loopback]),
-      complete,
-      foreign: complete
-        ? []
-        : (context.foreignAddresses ?? []).flatMap((t) => {
-            const c = parseCidr(t, family);
-            return c === null ? [] : [c];
-          }),
-    });
+    this.space = new HeaderSpace(
+      family,
+      buildInterfaceDomain(listed, prefixes),
+      {
+        local: prefixesOf([...context.localAddresses, loopback]),
+        complete,
+        foreign: complete
+          ? []
+          : (context.foreignAddresses ?? []).flatMap((t) => {
+              const c = parseCidr(t, family);
+              return c === null ? [] : [c];
+            }),
+      },
+      testedMarkBits(ruleset),
+    );
     const routes: CompiledRoute[] = [];
     for (const r of context.routes) {
       const c = parseCidr(
@@ -418,4 +423,16 @@ function run(
     segments.push({ from: a, to: b, keys: k });
   }
   return { from, to, keys, segments };
+}
+
+/** The packet-mark bits some rule tests (`-m mark`, `meta mark`): the only ones tracked. */
+function testedMarkBits(ruleset: Ruleset): number[] {
+  let mask = 0;
+  for (const t of ruleset.tables)
+    for (const c of t.chains)
+      for (const r of c.rules)
+        for (const o of everyOption(r)) if (o.type === 'mark' && o.of === 'packet') mask |= o.mask;
+  const bits: number[] = [];
+  for (let b = 31; b >= 0; b--) if (((mask >>> b) & 1) === 1) bits.push(b);
+  return bits;
 }

@@ -117,7 +117,7 @@ export function bitsOf(s: HeaderSpace, p: Concrete): Uint8Array {
   put('sport', BigInt(p.sport));
   put('dport', BigInt(p.dport));
   put('odport', BigInt(p.odport));
-  put('mark', BigInt(p.mark >>> 0));
+  put('mark', s.packMark(BigInt(p.mark >>> 0)));
   put('loc', p.loc ? 1n : 0n);
   put('oloc', p.oloc ? 1n : 0n);
   return bits;

@@ -665,7 +665,7 @@ export class Walk {
     const maskBits: number[] = [];
     const flipBits: number[] = [];
     f.vars.forEach((v, i) => {
-      const bit = 31 - i;
+      const bit = s.markBits[i] ?? 0;
       if (((mask >>> bit) & 1) === 1) maskBits.push(v);
       else if (((value >>> bit) & 1) === 1) flipBits.push(v);
     });

@@ -70,6 +70,9 @@ export interface InterfaceDomain {
 
 export const OTHER_INTERFACE = '*other*';
 
+/** Every bit of the 32-bit packet mark, most significant first. */
+export const ALL_MARK_BITS: readonly number[] = Array.from({ length: 32 }, (_, i) => 31 - i);
+
 export function buildInterfaceDomain(
   listed: Iterable<string>,
   wildcardPrefixes: Iterable<string>,
@@ -152,6 +155,12 @@ export class HeaderSpace {
   /** ctstate NEW. */
   readonly isNew: Bdd;
   readonly hosts: HostAddresses;
+  /**
+   * The packet-mark bits the ruleset tests, most significant first: the only ones with
+   * variables. A bit no rule tests cannot change a verdict, so it is not tracked (one variable
+   * fewer on every path; a kube-proxy host tests 2 of 32).
+   */
+  readonly markBits: readonly number[];
   private readonly cubes = new Map<string, Bdd>();
   private readonly hostSets = new Map<string, Bdd>();
 
@@ -159,15 +168,17 @@ export class HeaderSpace {
     family: Family,
     interfaces: InterfaceDomain,
     hosts: HostAddresses = { local: [], complete: true, foreign: [] },
+    markBits: readonly number[] = ALL_MARK_BITS,
   ) {
     this.hosts = hosts;
     this.family = family;
+    this.markBits = [...new Set(markBits)].filter((b) => b >= 0 && b < 32).sort((a, b) => b - a);
     this.interfaces = interfaces;
     const ifBits = bitsFor(interfaces.none + 1);
     const w = addressBits(family);
     let next = 0;
     const seq = (n: number): number[] => Array.from({ length: n }, () => next++);
-    const mark = seq(32);
+    const mark = seq(this.markBits.length);
     const iif = seq(ifBits);
     const oif = seq(ifBits);
     const state = seq(3);
@@ -275,11 +286,33 @@ export class HeaderSpace {
 
   /** field = value */
   eq(name: FieldName, value: bigint): Bdd {
+    if (name === 'mark') return this.masked(name, value, 0xffffffffn);
     return this.masked(name, value, (1n << BigInt(this.fields[name].width)) - 1n);
+  }
+
+  /** A 32-bit mark value as the value of the mark field (its tracked bits only). */
+  packMark(value: bigint): bigint {
+    let out = 0n;
+    for (const b of this.markBits) out = (out << 1n) | ((value >> BigInt(b)) & 1n);
+    return out;
+  }
+
+  /** The mark field's value as a 32-bit mark (untracked bits 0). */
+  unpackMark(value: bigint): bigint {
+    let out = 0n;
+    const n = this.markBits.length;
+    this.markBits.forEach((b, i) => {
+      out |= ((value >> BigInt(n - 1 - i)) & 1n) << BigInt(b);
+    });
+    return out;
   }
 
   /** (field & mask) = (value & mask), one literal per mask bit. */
   masked(name: FieldName, value: bigint, mask: bigint): Bdd {
+    if (name === 'mark') {
+      value = this.packMark(value);
+      mask = this.packMark(mask);
+    }
     const f = this.fields[name];
     let r = TRUE;
     for (let i = f.width - 1; i >= 0; i--) {
@@ -374,7 +407,7 @@ export class HeaderSpace {
     for (const f of Object.values(this.fields)) {
       let v = 0n;
       for (const x of f.vars) v = (v << 1n) | BigInt(bits[x] ?? 0);
-      out[f.name] = v;
+      out[f.name] = f.name === 'mark' ? this.unpackMark(v) : v;
     }
     return out as FieldValues;
   }
@@ -382,8 +415,9 @@ export class HeaderSpace {
   /** A preference per variable that makes `pick` favour the given field values. */
   preference(values: Partial<Record<FieldName, bigint>>): (v: number) => 0 | 1 {
     const pref = new Uint8Array(this.m.varCount);
-    for (const [name, value] of Object.entries(values) as [FieldName, bigint][]) {
+    for (const [name, given] of Object.entries(values) as [FieldName, bigint][]) {
       const f = this.fields[name];
+      const value = name === 'mark' ? this.packMark(given) : given;
       f.vars.forEach((x, i) => {
         pref[x] = Number((value >> BigInt(f.width - 1 - i)) & 1n);
       });

@@ -310,6 +310,42 @@ describe('chain semantics', () => {
     ).toBe(true);
   });
 
+  it('tracks only the mark bits rules test, and verdicts and traces keep the whole mark', () => {
+    // kube-proxy's shape: set 0x4000 with a full mask, test bit 0x4000 only
+    const rs = ruleset({
+      mangle: { PREROUTING: { rules: [[[o.proto('tcp'), o.dport(80)], t.mark(0x4001)]] } },
+      filter: { INPUT: { policy: 'DROP', rules: [[[o.mark(0x4000, 0x4000)], t.accept()]] } },
+    });
+    const e = createEngine(rs, ctx);
+    const r = e.reach({ ingress: 'eth0', packets: { destinations: ['203.0.113.1'] } });
+    expect(r.deliveredAll.certain.witness()?.destinationPort).toBe(80);
+    expect(
+      r.deliveredAll.certain.and({ destinationPorts: [{ from: 81, to: 65535 }] }).isEmpty,
+    ).toBe(true);
+    // packets arriving with a mark: only bit 0x4000 decides, as in the kernel
+    const arriving = (mark: number) =>
+      e.reach({
+        ingress: 'eth0',
+        packets: { destinations: ['203.0.113.1'], destinationPorts: [{ from: 22, to: 22 }], mark },
+      }).deliveredAll.certain.isEmpty;
+    expect(arriving(0x4001)).toBe(false);
+    expect(arriving(0xc000)).toBe(false);
+    expect(arriving(0x0001)).toBe(true);
+    expect(arriving(0x3fff)).toBe(true);
+    const p: Packet = {
+      family: 'ipv4',
+      protocol: 'tcp',
+      source: '198.51.100.7',
+      sourcePort: 40000,
+      destination: '203.0.113.1',
+      destinationPort: 22,
+      inInterface: 'eth0',
+      state: 'NEW',
+      mark: 0x4001,
+    };
+    expect(e.trace(p)).toMatchObject({ verdict: 'accepted', certainty: 'certain' });
+    expect(e.trace({ ...p, mark: 1 })).toMatchObject({ verdict: 'dropped', certainty: 'certain' });
+  });
   it('REDIRECT sends the packet to a local address and port; ct original destination stays visible', () => {
     const rs = ruleset({
       nat: {
