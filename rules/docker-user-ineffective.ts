@@ -13,10 +13,16 @@ import { isDockerChain } from '../src/docker/chains.ts';
 import { atLeast, parseDockerVersion } from '../src/docker/version.ts';
 import { externalInterfaces } from '../src/docker/interfaces.ts';
 import { publishedFamily } from '../src/docker/topology.ts';
-import { chainIn, effectiveOptions, jumpTarget } from '../src/model/rule-queries.ts';
-import { defineRule } from '../src/lint/rule.ts';
+import {
+  chainIn,
+  effectiveOptions,
+  jumpTarget,
+  reachableChains,
+} from '../src/model/rule-queries.ts';
+import { defineRule, listOf } from '../src/lint/rule.ts';
+import { filterPlace } from '../src/docker/filter-place.ts';
 
-type MessageIds = 'missingChain' | 'notJumped' | 'jumpTooLate' | 'rulesHidden';
+type MessageIds = 'missingChain' | 'notJumped' | 'jumpTooLate' | 'rulesHidden' | 'leftoverChains';
 
 /** A FORWARD rule through which Docker lets published-port traffic in. */
 function isDockerAccept(rule: Rule): boolean {
@@ -60,6 +66,8 @@ export default defineRule<MessageIds, object>({
         'FORWARD jumps to DOCKER-USER at position {{position}}, after rule {{earlier}} ({{earlierText}}) which already passes traffic to containers; DOCKER-USER rules do not see it.',
       rulesHidden:
         'DOCKER-USER rule {{index}} can never match: rule {{coverIndex}} above it ({{coverText}}) takes every packet first.',
+      leftoverChains:
+        "The {{family}} filter table still holds Docker's chains ({{chains}}), but Docker runs its nftables backend and no longer writes them: they are left from the iptables backend{{live}}. Published ports are filtered in {{place}}, not in DOCKER-USER.",
     },
     schema: null,
     defaultOptions: {},
@@ -97,12 +105,41 @@ export default defineRule<MessageIds, object>({
     return {
       Ruleset(ruleset) {
         if (!hasDockerRules(ruleset)) return;
+        const family = ruleset.family === 'ipv4' ? 'iptables' : 'ip6tables';
+        if (snapshot.era.era === 'nftables') {
+          // DOCKER-USER is not the place on this backend, whether or not a leftover one is there.
+          const chains = (findTable(ruleset, 'filter')?.chains ?? []).filter(
+            (c) => isDockerChain(c.name) || c.name === 'DOCKER-USER',
+          );
+          const first = chains[0];
+          if (first === undefined) return;
+          const filter = findTable(ruleset, 'filter');
+          const fed =
+            filter !== undefined &&
+            chains.some(
+              (c) => c.name !== 'FORWARD' && reachableChains(filter, 'FORWARD').has(c.name),
+            );
+          context.report({
+            messageId: 'leftoverChains',
+            data: {
+              family,
+              chains: listOf(chains.map((c) => c.name)),
+              live: fed
+                ? ', and FORWARD still sends packets through them'
+                : ' (nothing jumps to them any more)',
+              place: filterPlace(snapshot.era.era).forward,
+            },
+            node: first,
+            object: { table: 'filter', chain: first.name },
+            severity: 'warning',
+          });
+          return;
+        }
         const forward = chainIn(ruleset, 'filter', 'FORWARD');
         const user = chainIn(ruleset, 'filter', 'DOCKER-USER');
         if (forward === undefined) return;
         if (user === undefined) {
           const why =
-            snapshot.era.era === 'nftables' ||
             snapshot.host.daemon.firewallBackend.value === 'nftables'
               ? 'the nftables firewall backend does not create it'
               : ruleset.family === 'ipv6' && !newerThan22(host.dockerVersion)
@@ -110,7 +147,7 @@ export default defineRule<MessageIds, object>({
                 : 'it was deleted or never created';
           context.report({
             messageId: 'missingChain',
-            data: { family: ruleset.family === 'ipv4' ? 'iptables' : 'ip6tables', why },
+            data: { family, why },
             node: forward,
             object: { table: 'filter', chain: 'DOCKER-USER' },
             severity: 'warning',

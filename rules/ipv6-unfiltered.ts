@@ -12,6 +12,7 @@ import { exposureObject } from '../src/analysis/exposure-object.ts';
 import { interfaceText, portsOverlap, portsText } from '../src/analysis/exposure-text.ts';
 import { familyOfAddress, isWildcard } from '../src/docker/bindings.ts';
 import { filterPlace } from '../src/docker/filter-place.ts';
+import { dockerNftTable } from '../src/docker/nft-layout.ts';
 import { dockerProgramsIpv6 } from '../src/docker/topology.ts';
 import type { Exposure, ReachableFrom } from '../src/model/audit.ts';
 import type { Container } from '../src/model/host.ts';
@@ -61,7 +62,7 @@ export default defineRule<MessageIds, object, true>({
     },
     messages: {
       ip6tablesOff:
-        "IPv6 containers ({{names}}) but {{why}}: Docker adds no IPv6 NAT or filter rules, so their addresses are routable from outside subject only to the host's own ip6tables FORWARD policy ({{policy}}).",
+        'IPv6 containers ({{names}}) but {{why}}: Docker adds no IPv6 NAT or filter rules, so their addresses are routable from outside subject only to {{forwardPolicy}}.',
       wider:
         'Container {{container}} port {{ports}}/{{protocol}} is reachable over IPv6 {{v6}}, but over IPv4 {{v4}}: the IPv4 filter has no IPv6 twin.',
       proxied:
@@ -78,17 +79,29 @@ export default defineRule<MessageIds, object, true>({
       end() {
         if (!host.daemon.iptables.value) return;
         const v6 = v6Containers(host.containers);
-        const haveV6Dump = snapshot.ipv6 !== null;
+        // Docker's IPv6 rules: ip6tables-save, or its ip6 docker-bridges table on nftables.
+        const nftBackend = place.backend === 'nftables';
+        const haveV6Dump =
+          snapshot.ipv6 !== null ||
+          (nftBackend && dockerNftTable(snapshot.nft, 'ipv6') !== undefined);
         const programs = dockerProgramsIpv6(snapshot);
         if (v6.length > 0 && (!programs || !haveV6Dump)) {
           const why = !programs
             ? '"ip6tables" is off in the daemon'
-            : 'no ip6tables dump was captured';
+            : nftBackend
+              ? 'no ip6tables dump and no ip6 docker-bridges table in the nftables listing were captured'
+              : 'no ip6tables dump was captured';
           const policy = chainIn(snapshot.ipv6, 'filter', 'FORWARD')?.policy ?? 'unknown';
           const setting = host.daemon.ip6tables;
           context.report({
             messageId: 'ip6tablesOff',
-            data: { names: v6.map((c) => c.name).join(', '), why, policy },
+            data: {
+              names: v6.map((c) => c.name).join(', '),
+              why,
+              forwardPolicy: nftBackend
+                ? "the host's own IPv6 forward-hook chains"
+                : `the host's own ip6tables FORWARD policy (${policy})`,
+            },
             node:
               setting.location !== undefined
                 ? { location: setting.location }
