@@ -39,6 +39,21 @@ function hasLaterMatch(rule: Rule): boolean {
 
 const FILTER_HOOKS = new Set(['input', 'forward', 'output']);
 
+/** True when packets reach the chain only after a routing decision (forward, output hooks). */
+function routedHooks(table: Table, chain: string): boolean {
+  if (table.nft === undefined) {
+    return ['FORWARD', 'OUTPUT'].some(
+      (h) => findChain(table, h) !== undefined && reachableChains(table, h).has(chain),
+    );
+  }
+  return table.chains.some(
+    (c) =>
+      c.base !== undefined &&
+      (c.base.hook === 'forward' || c.base.hook === 'output') &&
+      reachableChains(table, c.name).has(chain),
+  );
+}
+
 /**
  * Chains whose reach the engine judges: iptables' filter table, and the chains of an nftables
  * table that only filter-type input/forward/output base chains lead to (as iptables' filter).
@@ -102,6 +117,10 @@ export default defineRule<MessageIds, Options>({
     const limitedFor = new Set<object>();
     const silentSaid = new Set<string>();
     let traced = 0;
+    let routesSaid = false;
+    const routesKnown = context.snapshot.files.some(
+      (f) => f.role === 'ip-route' && f.status === 'read',
+    );
     const judged = new WeakMap<Table, ReadonlySet<string>>();
     const judgedIn = (table: Table): ReadonlySet<string> => {
       let set = judged.get(table);
@@ -238,7 +257,24 @@ export default defineRule<MessageIds, Options>({
           });
           // No rule of its own chain takes them: a packet it would match, traced, shows which
           // rule of which table and chain (another base chain, Docker's) stops it first.
-          const stop = coveredBy.length === 0 ? stoppedBefore(rule, chain, table, ruleset) : null;
+          const guessedRoutes = !routesKnown && routedHooks(table, chain.name);
+          const stop =
+            coveredBy.length === 0 || guessedRoutes
+              ? stoppedBefore(rule, chain, table, ruleset)
+              : null;
+          // Without ip-route.json the routes are partly assumed (what leaves by an interface no
+          // route names is not known), so on a path routing decides only a stop before routing
+          // proves the rule unreached.
+          if (guessedRoutes && stop?.beforeRouting !== true) {
+            if (!routesSaid) {
+              routesSaid = true;
+              context.limited(
+                'no ip-route.json: the routes are assumed, so rules on the forward and output paths are judged unreachable only when a packet they match is stopped before routing.',
+                chain.location,
+              );
+            }
+            continue;
+          }
           if (stop !== null) related.push(stop.related);
           context.report({
             messageId: 'unreachable',
@@ -267,7 +303,12 @@ export default defineRule<MessageIds, Options>({
       chain: Chain,
       table: Table,
       ruleset: Ruleset,
-    ): { packet: Packet; trace: readonly TraceStep[]; related: RelatedLocation } | null {
+    ): {
+      packet: Packet;
+      trace: readonly TraceStep[];
+      related: RelatedLocation;
+      beforeRouting: boolean;
+    } | null {
       const family = familyOf(rule, ruleset);
       const w = ruleWitness(rule, witnessHook(table, chain.name), {
         family,
@@ -296,6 +337,7 @@ export default defineRule<MessageIds, Options>({
         packet: w.packet,
         trace: steps,
         related: { message: `${name} ${verb} its packets first`, location },
+        beforeRouting: last.hook === 'PREROUTING',
       };
     }
 
