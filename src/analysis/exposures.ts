@@ -431,13 +431,11 @@ function prove(
   const real = ports.flatMap((p) => (p.to === 0 ? [] : [{ from: Math.max(1, p.from), to: p.to }]));
   const prefer = {
     sources: [REMOTE[row.family]],
-    originalDestinations: [to],
-    originalDestinationPorts: real.length > 0 ? real : [...ports],
+    destinations: [to],
+    destinationPorts: [real, ports],
   };
   for (const f of row.flows) {
-    let set = f.sent().and({ originalDestinationPorts: [...ports] });
-    if (set.isEmpty) set = f.sent();
-    const witness = set.witness(prefer);
+    const witness = f.witness(prefer);
     if (witness === null) continue;
     return { witness, trace: traced ? fe.engine.trace(witness) : null };
   }

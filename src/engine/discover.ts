@@ -328,20 +328,6 @@ export function sentSet(s: HeaderSpace, f: RawFlow): Bdd {
   return patternSet(s, 'odst', f.odst ?? f.dst ?? []);
 }
 
-/**
- * A flow's rectangle over the fields a client chooses: ingress, protocol, source and its port,
- * the destination and port sent, whether that destination is the host's.
- */
-export function sentRectangle(s: HeaderSpace, f: RawFlow): Bdd {
-  const m = s.m;
-  let r = m.and(s.anyOf('iif', f.iif.map(BigInt)), s.anyOf('proto', f.proto.map(BigInt)));
-  r = m.and(r, s.anyOf('oloc', f.oloc.map(BigInt)));
-  r = m.and(r, patternSet(s, 'src', f.src));
-  r = m.and(r, sentSet(s, f));
-  r = m.and(r, patternSet(s, 'odport', f.odport ?? f.dport));
-  return m.and(r, patternSet(s, 'sport', f.sport));
-}
-
 /** The packets of `set` inside one flow's rectangle. */
 export function flowSet(s: HeaderSpace, set: Bdd, f: RawFlow): Bdd {
   const m = s.m;

@@ -2,6 +2,7 @@
  * The engine's public entry point: `createEngine(ruleset, context)` compiles once and answers
  * reach, ruleReach and trace queries. See docs/engine.md and ./types.ts.
  */
+import { flowWitness } from './flow-witness.ts';
 import { FALSE, type Bdd } from './bdd.ts';
 import { formatAddress, parseAddress } from './addr.ts';
 import { CompiledRuleset, type RulePrinter } from './compile.ts';
@@ -13,7 +14,6 @@ import {
   partition,
   patternsToCidrs,
   patternsToRanges,
-  sentRectangle,
   sentSet,
   type RawFlow,
 } from './discover.ts';
@@ -416,7 +416,7 @@ class SymbolicEngine implements Engine {
                   translated: f.nat,
                 },
                 packets: () => this.set(flowSet(s, set, flow)),
-                sent: () => this.set(m.and(input, sentRectangle(s, flow))),
+                witness: (prefer) => flowWitness(s, flow, prefer),
               });
             }
           }

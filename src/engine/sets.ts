@@ -81,7 +81,8 @@ export function constraintSet(s: HeaderSpace, c: PacketConstraint): Bdd {
   return r;
 }
 
-const PRIVATE_V4 = [
+/** Addresses a witness's client is preferably not from (private, loopback, special). */
+export const PRIVATE_V4 = [
   '10.0.0.0/8',
   '172.16.0.0/12',
   '192.168.0.0/16',
@@ -91,7 +92,14 @@ const PRIVATE_V4 = [
   '100.64.0.0/10',
   '224.0.0.0/3',
 ];
-const PRIVATE_V6 = ['fc00::/7', 'fe80::/10', '::1/128', '::/128', 'ff00::/8', '::ffff:0:0/96'];
+export const PRIVATE_V6 = [
+  'fc00::/7',
+  'fe80::/10',
+  '::1/128',
+  '::/128',
+  'ff00::/8',
+  '::ffff:0:0/96',
+];
 
 /** The set as seen from the client: destination = original destination. */
 function asSent(s: HeaderSpace, packet: Packet): Bdd | null {

@@ -177,6 +177,16 @@ export interface FlowQuery {
  * One rectangle of what is delivered: every combination of its ingress interfaces, sources,
  * destinations and ports is delivered as `delivery` says, and nothing outside the flows is.
  */
+/** What a flow's witness should preferably be; each wish is taken where the flow allows it. */
+export interface FlowWitnessPreference {
+  /** Source CIDRs, most wanted first. */
+  readonly sources?: readonly string[];
+  /** Destination addresses (as sent), most wanted first. */
+  readonly destinations?: readonly string[];
+  /** Lists of destination-port ranges, most wanted first. */
+  readonly destinationPorts?: readonly (readonly PortRange[])[];
+}
+
 export interface Flow {
   readonly family: Family;
   readonly protocol: 'tcp' | 'udp' | 'sctp';
@@ -210,11 +220,11 @@ export interface Flow {
   /** The flow's packets as delivered (computed when asked). */
   packets(): PacketSet;
   /**
-   * The flow's packets as the client sends them (new, mark 0, not yet translated): every one is
-   * delivered as the flow says. Built from the rectangle alone, so it is cheap whatever the size
-   * of the delivered set: what a witness is picked from.
+   * One packet of the flow as the client sends it (new, mark 0, not yet translated), delivered
+   * as the flow says: the preferred source, destination and port where the flow has them.
+   * Picked from the rectangle without set operations, so it is cheap on any host.
    */
-  sent(): PacketSet;
+  witness(prefer?: FlowWitnessPreference): Packet | null;
 }
 
 export interface TraceOptions {

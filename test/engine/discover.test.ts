@@ -131,7 +131,7 @@ describe('flows are exact', () => {
             mark: 0,
           };
           // the witness of the flow's packets as sent (what the exposure table shows) too
-          const w = f.sent().witness();
+          const w = f.witness();
           if (w === null) {
             why = `${short(f)}: no packet as sent`;
             return false;
