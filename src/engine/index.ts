@@ -496,6 +496,39 @@ class SymbolicEngine implements Engine {
     return out;
   }
 
+  ruleMatch(table: string, chain: string, index: number): TwoSided | null {
+    const rule = this.nf.chain(table, chain)?.rules[index - 1];
+    if (rule === undefined) return null;
+    const m = this.space.m;
+    const u = this.space.universe;
+    return this.two({ c: m.and(rule.match.c, u), p: m.and(rule.match.p, u) });
+  }
+
+  entering(hook: Hook): PacketSet {
+    const s = this.space;
+    const m = s.m;
+    const none = s.eq('iif', BigInt(s.interfaces.none));
+    const fresh = m.and(
+      m.and(m.and(s.universe, s.unNatted), s.eq('dnat', 0n)),
+      s.eq('oif', BigInt(s.interfaces.none)),
+    );
+    const arriving = m.diff(fresh, none);
+    const forwarded = (): Bdd =>
+      this.nf.route({
+        c: FALSE,
+        p: m.and(m.diff(arriving, s.eq('loc', 1n)), this.nf.routed('dst')),
+      }).p;
+    const sent = (): Bdd => this.nf.reroute({ c: FALSE, p: m.and(fresh, none) }).p;
+    const at: Record<Hook, () => Bdd> = {
+      PREROUTING: () => arriving,
+      INPUT: () => m.and(arriving, s.eq('loc', 1n)),
+      FORWARD: forwarded,
+      OUTPUT: sent,
+      POSTROUTING: () => m.or(forwarded(), sent()),
+    };
+    return this.set(at[hook]());
+  }
+
   /** One recorded walk per query serves every table's ruleReach. */
   private readonly recorded = new Map<string, Walk>();
 

@@ -258,6 +258,17 @@ export interface Engine {
   /** Packets reaching every rule of every chain (or one table's). */
   ruleReach(query?: RuleReachQuery): RuleReach[];
   /**
+   * What a rule's own conditions select, whatever reaches it (table as `tableId` names it,
+   * 1-based index); null when there is no such rule. Covers and witnesses are read from it.
+   */
+  ruleMatch(table: string, chain: string, index: number): TwoSided | null;
+  /**
+   * New connections (any conntrack state and mark, not NATed) as they meet a hook's first chain:
+   * arriving ones at PREROUTING, those for the host at INPUT, routed others at FORWARD (with
+   * their egress interface), the host's own at OUTPUT, both at POSTROUTING.
+   */
+  entering(hook: Hook): PacketSet;
+  /**
    * Hooks no packet reaches whatever the rules say, because of the context (FORWARD on a host
    * that forwards nothing of this family, or has no route for it).
    */
