@@ -1,8 +1,9 @@
 /**
  * shadowed-rule: rules no packet can reach because earlier rules in the same chain take every
  * packet they match, named with the rules that cover them and whether their action differs.
- * Structural coverage (every condition of the earlier rule implied by the later one) needs no
- * engine; with the engine, rules no packet reaches at all are reported too — in iptables' filter
+ * Covers and witnesses come from the engine's packet sets (the rules' own match sets, searched
+ * through the cover index); on rulesets the engine can afford to walk, rules no packet reaches at
+ * all (covered by several rules together, or never led to) are reported too — in iptables' filter
  * table, and in nftables chains hooked (directly or through jumps and verdict maps) only to
  * filter-type input, forward or output base chains, where every base chain of the hook runs in
  * priority order and an `accept` ends only its own. Docker's own chains (iptables DOCKER-*, the
@@ -10,6 +11,7 @@
  * packets from the operator's chains like any other.
  */
 import { silenceCause } from '../src/docker/context.ts';
+import { externalInterfaces } from '../src/docker/interfaces.ts';
 import { isDockerNftTable } from '../src/docker/nft-layout.ts';
 import { tableFamilies } from '../src/model/firewall.ts';
 import type { Chain, Family, Rule, Ruleset, Table } from '../src/model/ruleset.ts';
@@ -21,9 +23,10 @@ import { damagedLines, isDamaged } from '../src/analysis/damaged-lines.ts';
 import { isDockerChain } from '../src/docker/chains.ts';
 import { defineRule } from '../src/lint/rule.ts';
 import { actionKey, traceShowsCover } from '../src/analysis/covers.ts';
-import { ruleWitness, witnessHook } from '../src/analysis/rule-witness.ts';
+import { hostAddressFor } from '../src/analysis/packets.ts';
+import type { RuleWitness } from '../src/analysis/rule-witness.ts';
 import { shadowsIn } from '../src/analysis/shadowing.ts';
-import type { Hook, Packet, TraceStep } from '../src/model/trace.ts';
+import type { Packet, TraceStep } from '../src/model/trace.ts';
 
 type MessageIds = 'shadowed' | 'contradictory' | 'unreachable';
 
@@ -75,13 +78,13 @@ function engineJudged(table: Table): ReadonlySet<string> {
 export interface Options {
   /** Largest ruleset (in rules) on which the engine's per-rule reach sets are computed. */
   readonly engineRuleLimit: number;
-  /** Most rule-to-rule comparisons spent looking for covers in one chain. */
+  /** Most rule-to-rule cover questions asked of the engine in one chain. */
   readonly comparisonLimit: number;
   /** Most witness packets traced through the engine per run (each walks the whole ruleset). */
   readonly traceLimit: number;
 }
 
-export default defineRule<MessageIds, Options>({
+export default defineRule<MessageIds, Options, true>({
   meta: {
     id: 'shadowed-rule',
     type: 'problem',
@@ -95,7 +98,7 @@ export default defineRule<MessageIds, Options>({
       shadowed:
         '{{table}}/{{chain}} rule {{index}} ({{action}}) never matches: rule {{cover}} above it ({{coverText}}) takes every packet it would match{{differs}}.',
       contradictory:
-        '{{table}}/{{chain}} rule {{index}} ({{action}}) never matches: its own conditions contradict each other ({{reason}}), so no packet matches it (rule {{cover}} above it covers it trivially){{differs}}.',
+        '{{table}}/{{chain}} rule {{index}} ({{action}}) never matches: no packet meets all of its own conditions, so rule {{cover}} above it covers it trivially{{differs}}.',
       unreachable:
         '{{table}}/{{chain}} rule {{index}} ({{action}}) is reached by no packet: the rules before it (or the chains that lead here) leave nothing for it.',
     },
@@ -109,7 +112,7 @@ export default defineRule<MessageIds, Options>({
       },
     },
     defaultOptions: { engineRuleLimit: 3000, comparisonLimit: 2_000_000, traceLimit: 1000 },
-    requiresEngine: false,
+    requiresEngine: true,
   },
   create(context) {
     const { engine } = context;
@@ -135,8 +138,22 @@ export default defineRule<MessageIds, Options>({
       rule.core
         .concat(rule.matches.flatMap((m) => m.options))
         .flatMap((o) => (o.type === 'family' && !o.negated ? [o.family] : []))[0] ?? ruleset.family;
+    /** A packet the rule's own conditions select where its chain is entered (the engine's sets). */
+    const witnessOf = (rule: Rule, chain: Chain, table: Table, ruleset: Ruleset): RuleWitness => {
+      const family = familyOf(rule, ruleset);
+      return engine.ruleWitness(family, ruleset, table, chain.name, rule.index, {
+        inInterfaces: externalInterfaces(context.host, family),
+        hostAddress: hostAddressFor(
+          context.host,
+          family,
+          family === 'ipv4' ? '0.0.0.0' : '::',
+          engine.localAddresses(family),
+        ),
+        remoteAddress: family === 'ipv4' ? '198.51.100.20' : '2001:db8:fffd::20',
+      });
+    };
     const traceOf = (packet: Packet | null): readonly TraceStep[] | null => {
-      if (packet === null || engine === null) return null;
+      if (packet === null) return null;
       traced += 1;
       if (traced <= context.options.traceLimit) return engine.trace(packet)?.steps ?? null;
       if (traced === context.options.traceLimit + 1) {
@@ -151,10 +168,14 @@ export default defineRule<MessageIds, Options>({
         if (isDockerChain(chain.name) || isDockerNftTable(table)) return;
         const tid = tableId(table);
         const reported = new Set<number>();
-        let hook: Hook | undefined;
+        // A table both families see (inet) covers a rule only where it does in each.
+        const families = tableFamilies(table, ruleset).filter((f) => engine.families.includes(f));
         const found = shadowsIn(
           chain,
           context.options.comparisonLimit,
+          (earlier, later) =>
+            families.length > 0 &&
+            families.every((f) => engine.covers(f, tid, chain.name, earlier.index, later.index)),
           // a damaged line is not known to match what it says; an nftables rule with a match
           // after a statement may still not take the packet
           (rule) => !isDamaged(rule, damaged) && !hasLaterMatch(rule),
@@ -167,12 +188,7 @@ export default defineRule<MessageIds, Options>({
         for (const { rule: later, cover } of found.shadows) {
           reported.add(later.index);
           const same = actionKey(cover.target) === actionKey(later.target);
-          const family = familyOf(later, ruleset);
-          const witness = ruleWitness(later, (hook ??= witnessHook(table, chain.name)), {
-            family,
-            host: context.host,
-            localAddresses: engine?.localAddresses(family) ?? [],
-          });
+          const witness = witnessOf(later, chain, table, ruleset);
           const packet: Packet | null = witness.kind === 'packet' ? witness.packet : null;
           // The engine's trace is attached only when it shows the cover taking the packet, so a
           // finding never carries a trace that tells a different story than its message.
@@ -194,7 +210,6 @@ export default defineRule<MessageIds, Options>({
                     : later.target.kind,
               cover: ruleLabel(cover),
               coverText: cover.text,
-              reason: witness.kind === 'packet' ? '' : witness.reason,
               differs: same
                 ? ' with the same action, so removing it changes nothing'
                 : ", and with a different action, so this rule's intent never takes effect",
@@ -209,7 +224,7 @@ export default defineRule<MessageIds, Options>({
         }
         // The engine's "reached by no packet" holds on every host the snapshot allows (what it
         // does not know about addresses and routes stays possible), so it is proof either way.
-        if (engine === null || !judgedIn(table).has(chain.name)) return;
+        if (!judgedIn(table).has(chain.name)) return;
         // Per-rule reach sets cost the engine a walk of every path into the table; past this size
         // the structural check alone runs, and the report says so.
         const size = ruleset.tables.reduce(
@@ -220,14 +235,13 @@ export default defineRule<MessageIds, Options>({
           if (!limitedFor.has(ruleset)) {
             limitedFor.add(ruleset);
             context.limited(
-              `the engine's reach check for rules that no packet reaches was skipped on this ${size}-rule ${ruleset.family} ruleset (limit ${context.options.engineRuleLimit}, option engineRuleLimit); structural shadowing was checked.`,
+              `the engine's reach check for rules that no packet reaches was skipped on this ${size}-rule ${ruleset.family} ruleset (limit ${context.options.engineRuleLimit}, option engineRuleLimit); rules covered by one earlier rule were still found.`,
             );
           }
           return;
         }
         if (findChain(table, chain.name) === undefined) return;
         // A table both families see (inet) holds a rule no packet reaches only if none of either does.
-        const families = tableFamilies(table, ruleset).filter((f) => engine.families.includes(f));
         for (const rule of chain.rules) {
           if (reported.has(rule.index)) continue;
           const reaches = families.map((f) => engine.ruleReach(f, tid, chain.name, rule.index));
@@ -310,11 +324,7 @@ export default defineRule<MessageIds, Options>({
       beforeRouting: boolean;
     } | null {
       const family = familyOf(rule, ruleset);
-      const w = ruleWitness(rule, witnessHook(table, chain.name), {
-        family,
-        host: context.host,
-        localAddresses: engine?.localAddresses(family) ?? [],
-      });
+      const w = witnessOf(rule, chain, table, ruleset);
       if (w.kind !== 'packet') return null;
       const steps = traceOf(w.packet);
       const last = steps?.[steps.length - 1];

@@ -1,13 +1,29 @@
 /**
- * An index of a chain's earlier deciding rules by one cheap condition each (destination or source
- * prefix, destination port, input interface or protocol), so that finding the first rule that covers a
- * later one compares it only with rules that could: a cover's indexed condition must be implied by
- * a condition of the covered rule, and the lookup visits every bucket such a condition can imply.
- * The index only narrows the candidates; `ruleCovers` still decides, so it never adds coverage.
+ * The fast pre-filter of cover search: an index of a chain's earlier deciding rules by one cheap
+ * condition each (destination or source prefix, destination port, input interface or protocol),
+ * so that finding the first rule that covers a later one asks the engine only about rules whose
+ * written conditions could: the lookup visits every bucket the later rule's own prefixes, port,
+ * interface and protocol fall in, and the bucket of rules with none of them. The index only
+ * narrows the candidates (a cover the written conditions do not show, such as a destination
+ * range inside a prefix, is left to the engine's reach check); the caller's `covers`, the engine's
+ * packet sets, decides, so it never adds coverage. Chains of thousands of rules stay linear.
  */
-import type { MatchOption, Rule } from '../model/ruleset.ts';
+import { parseAddress } from '../engine/addr.ts';
+import type { Family, MatchOption, Rule } from '../model/ruleset.ts';
 import { effectiveOptions } from '../model/rule-queries.ts';
-import { addressValue, ruleCovers } from './covers.ts';
+
+const ADDRESS_VALUES = new Map<string, bigint | null>();
+
+/** An address as a number (cached: large chains key the same addresses many times). */
+function addressValue(text: string, family: Family): bigint | null {
+  const key = `${family}|${text}`;
+  let v = ADDRESS_VALUES.get(key);
+  if (v === undefined) {
+    v = parseAddress(text, family);
+    ADDRESS_VALUES.set(key, v);
+  }
+  return v;
+}
 
 type Option<T extends MatchOption['type']> = Extract<MatchOption, { type: T }>;
 
@@ -116,8 +132,15 @@ export class CoverIndex {
     list.push(entry);
   }
 
-  /** Compares at most `budget` rules; a search cut short says so by `comparisons > budget`. */
-  firstCover(rule: Rule, budget: number): CoverSearch {
+  /**
+   * Asks `covers` about at most `budget` candidates; a search cut short says so by
+   * `comparisons > budget`.
+   */
+  firstCover(
+    rule: Rule,
+    budget: number,
+    covers: (earlier: Rule, later: Rule) => boolean,
+  ): CoverSearch {
     if (this.all.length === 0) return { cover: undefined, comparisons: 0 };
     const keys = lookupKeys(rule, this.lengths);
     const lists =
@@ -130,7 +153,7 @@ export class CoverIndex {
         if (best !== undefined && e.order >= best.order) break;
         comparisons += 1;
         if (comparisons > budget) return { cover: undefined, comparisons };
-        if (ruleCovers(e.rule, rule)) {
+        if (covers(e.rule, rule)) {
           best = e;
           break;
         }

@@ -1,7 +1,8 @@
 /**
- * Shadowed rules of a chain without the engine: each rule with the first earlier deciding rule
- * that covers it (covers.ts), found through the cover index so a chain of thousands of rules is
- * not compared pair by pair, within a budget of rule comparisons.
+ * Shadowed rules of a chain: each rule with the first earlier deciding rule that covers it, as
+ * `covers` decides (the engine's packet sets: covers.ts `matchCovers`), asked only about the
+ * candidates the cover index lets through, so a chain of thousands of rules is not compared pair
+ * by pair, within a budget of comparisons.
  */
 import type { Chain, Rule } from '../model/ruleset.ts';
 import { CoverIndex } from './cover-index.ts';
@@ -26,13 +27,14 @@ export interface ChainShadows {
 export function shadowsIn(
   chain: Chain,
   budget: number,
+  covers: (earlier: Rule, later: Rule) => boolean,
   covering: (rule: Rule) => boolean = () => true,
 ): ChainShadows {
   const index = new CoverIndex();
   const shadows: Shadow[] = [];
   let left = budget;
   for (const rule of chain.rules) {
-    const search = index.firstCover(rule, left);
+    const search = index.firstCover(rule, left, covers);
     left -= search.comparisons;
     if (left < 0) return { shadows, stoppedAt: rule };
     if (covering(rule) && decides(rule.target)) index.add(rule);

@@ -2,8 +2,10 @@
  * The LintEngine port implemented over the symbolic engine (one `Engine` per family). Only this
  * file knows the engine's query shapes; rules ask their questions through the port.
  */
+import { matchCovers } from '../analysis/covers.ts';
+import { ruleWitness } from '../analysis/rule-witness.ts';
 import type { NetworkContext } from '../engine/context.ts';
-import type { Engine, RuleReach as EngineRuleReach } from '../engine/types.ts';
+import type { Engine, RuleReach as EngineRuleReach, TwoSided } from '../engine/types.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Packet, Trace } from '../model/trace.ts';
 import type { LintEngine, RuleReach } from './engine.ts';
@@ -30,8 +32,37 @@ export function adaptEngines(
     return cached;
   };
 
+  // A chain of thousands of rules asks about each rule's match many times.
+  const matchCache = new Map<string, TwoSided | null>();
+  const matchOf = (
+    engine: Engine,
+    table: string,
+    chain: string,
+    index: number,
+  ): TwoSided | null => {
+    const key = `${engine.family}\u0000${table}\u0000${chain}\u0000${index}`;
+    let m = matchCache.get(key);
+    if (m === undefined) {
+      m = engine.ruleMatch(table, chain, index);
+      matchCache.set(key, m);
+    }
+    return m;
+  };
+
   return {
     families: [...byFamily.keys()],
+    covers(family, table, chain, earlier, later) {
+      const engine = byFamily.get(family);
+      if (engine === undefined) return false;
+      const a = matchOf(engine, table, chain, earlier);
+      const b = matchOf(engine, table, chain, later);
+      return a !== null && b !== null && matchCovers(a, b);
+    },
+    ruleWitness(family, ruleset, table, chain, index, prefer) {
+      const engine = byFamily.get(family);
+      if (engine === undefined) return { kind: 'unknown', reason: 'no engine for the family' };
+      return ruleWitness(engine, ruleset, table, chain, index, prefer);
+    },
     localAddresses(family) {
       return contexts.get(family)?.localAddresses ?? [];
     },

@@ -4,7 +4,8 @@
  * anything that answers the same questions. Keeping the port narrow means a rule never depends
  * on how the engine represents packet sets.
  */
-import type { Family } from '../model/ruleset.ts';
+import type { RuleWitness, WitnessPreference } from '../analysis/rule-witness.ts';
+import type { Family, Ruleset, Table } from '../model/ruleset.ts';
 import type { Certainty, Packet, Trace } from '../model/trace.ts';
 
 /** How a single rule can ever be reached by packets, for shadowed/redundant analysis. */
@@ -32,4 +33,18 @@ export interface LintEngine {
   trace(packet: Packet): Trace | null;
   /** How a rule can be reached; null when the engine cannot answer for that chain. */
   ruleReach(family: Family, table: string, chain: string, index: number): RuleReach | null;
+  /**
+   * Whether rule `earlier` takes every packet rule `later` of the same chain could match, from
+   * the rules' own match sets (1-based indexes; false when the engine does not know them).
+   */
+  covers(family: Family, table: string, chain: string, earlier: number, later: number): boolean;
+  /** A packet the rule's own conditions select where its chain is entered, or why there is none. */
+  ruleWitness(
+    family: Family,
+    ruleset: Ruleset,
+    table: Table,
+    chain: string,
+    index: number,
+    prefer?: WitnessPreference,
+  ): RuleWitness;
 }

@@ -1,22 +1,25 @@
-/** Structural coverage is sound: it claims coverage only where every packet of one rule hits the other. */
+/**
+ * Covers come from the engine's packet sets: a cover is claimed only where every packet one rule
+ * could match is one the other certainly matches, including covers the written conditions do not
+ * show (a negation inside a wider one) and never through a condition the engine cannot decide.
+ */
 import { describe, expect, it } from 'vitest';
+import { matchCovers } from '../../src/analysis/covers.ts';
+import { createEngine } from '../../src/engine/index.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
-import { ruleCovers } from '../../src/analysis/covers.ts';
-import type { Rule } from '../../src/model/ruleset.ts';
-
-function rules(...lines: string[]): Rule[] {
-  const text = `*filter\n:INPUT ACCEPT [0:0]\n${lines.map((l) => `-A INPUT ${l}`).join('\n')}\nCOMMIT\n`;
-  const { ruleset, diagnostics } = parseIptables(text, { file: 't.txt' });
-  expect(diagnostics).toEqual([]);
-  return ruleset.tables[0]?.chains[0]?.rules.slice() ?? [];
-}
+import { hostContext } from '../engine/build.ts';
 
 const covers = (a: string, b: string): boolean => {
-  const [x, y] = rules(a, b);
-  return x !== undefined && y !== undefined && ruleCovers(x, y);
+  const text = `*filter\n:INPUT ACCEPT [0:0]\n-A INPUT ${a}\n-A INPUT ${b}\nCOMMIT\n`;
+  const { ruleset, diagnostics } = parseIptables(text, { file: 't.txt' });
+  expect(diagnostics).toEqual([]);
+  const engine = createEngine(ruleset, hostContext);
+  const x = engine.ruleMatch('filter', 'INPUT', 1);
+  const y = engine.ruleMatch('filter', 'INPUT', 2);
+  return x !== null && y !== null && matchCovers(x, y);
 };
 
-describe('ruleCovers', () => {
+describe('matchCovers', () => {
   it('wider prefixes, port ranges, interface wildcards and state sets cover narrower ones', () => {
     expect(covers('-s 10.0.0.0/8 -j DROP', '-s 10.1.2.0/24 -p tcp -j ACCEPT')).toBe(true);
     expect(
@@ -31,6 +34,23 @@ describe('ruleCovers', () => {
     ).toBe(true);
     expect(covers('-j DROP', '-p udp -m udp --dport 53 -j ACCEPT')).toBe(true);
   });
+
+  it('sees covers the written conditions do not show', () => {
+    // Outside 10.1/16 includes everything outside 10/8.
+    expect(covers('! -s 10.1.0.0/16 -j DROP', '! -s 10.0.0.0/8 -j ACCEPT')).toBe(true);
+    // Two port lists, one inside the other.
+    expect(
+      covers(
+        '-p tcp -m multiport --dports 20:30,80 -j DROP',
+        '-p tcp -m multiport --dports 22,80 -j ACCEPT',
+      ),
+    ).toBe(true);
+    // A rule no packet matches is covered by anything.
+    expect(
+      covers('-p udp -j DROP', '-p tcp -m tcp --dport 22 -m multiport --dports 80,443 -j ACCEPT'),
+    ).toBe(true);
+  });
+
   it('never claims coverage that does not hold', () => {
     expect(covers('-s 10.1.2.0/24 -j DROP', '-s 10.0.0.0/8 -j ACCEPT')).toBe(false);
     expect(covers('-p tcp -j DROP', '-p udp -j ACCEPT')).toBe(false);
@@ -46,6 +66,7 @@ describe('ruleCovers', () => {
       ),
     ).toBe(false);
   });
+
   it('does not trust matches it cannot decide', () => {
     expect(
       covers('-m recent --rcheck --name x -j DROP', '-m recent --rcheck --name x -p tcp -j ACCEPT'),
