@@ -30,7 +30,8 @@ function hooksOf(ruleset: Ruleset, table: Table, chain: string): readonly Hook[]
     entries.set(ruleset, e);
   }
   const own = e.get(table)?.get(chain) ?? new Set<Hook>();
-  return HOOKS.filter((h) => own.has(h));
+  // a chain nothing leads to: the packet it would take if a jump led there from any hook
+  return own.size === 0 ? HOOKS : HOOKS.filter((h) => own.has(h));
 }
 
 /** What a witness should rather be, where the rule leaves it open. */
