@@ -1,8 +1,10 @@
 /**
  * Reduced ordered binary decision diagrams, hash-consed in one typed array.
  *
- * A node is an index into an Int32Array of records [var, low, high, next] (`next` chains the
- * unique table's buckets). 0 is FALSE and 1 is TRUE. Nodes are never freed: a manager lives as
+ * A node is an index into records [var, low, high, next] (`next` chains the unique table's
+ * buckets), kept in fixed-size Int32Array chunks: the store grows by a chunk at a time and never
+ * copies, so a big analysis holds its nodes once instead of twice while doubling an array. 0 is
+ * FALSE and 1 is TRUE. Nodes are never freed: a manager lives as
  * long as one analysis, and canonicity means equality of sets is equality of node ids. Variable
  * 0 is tested first (top of the diagram).
  *
@@ -26,6 +28,9 @@ const OP_EXISTS = 5;
 const OP_RESTRICT = 6;
 const OP_ANDEXISTS = 7;
 
+/** Nodes per chunk of the store (4 MB of records). */
+const CHUNK_BITS = 18;
+const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 const INITIAL_NODES = 1 << 16;
 const INITIAL_CACHE = 1 << 16;
 /** The computed table stops growing here (entries of 16 bytes: 16 MB). */
@@ -33,8 +38,8 @@ const MAX_CACHE = 1 << 20;
 
 export class BddManager {
   readonly varCount: number;
-  /** [var, low, high, next] per node. */
-  private nodes: Int32Array;
+  /** [var, low, high, next] per node, CHUNK_BITS of node index per chunk. */
+  private readonly chunks: Int32Array[];
   private size = 2;
   /** Unique table: bucket → first node of its chain (0 = empty; terminals are never hashed). */
   private heads: Int32Array;
@@ -47,10 +52,11 @@ export class BddManager {
 
   constructor(varCount: number) {
     this.varCount = varCount;
-    this.nodes = new Int32Array(INITIAL_NODES * 4);
+    const first = new Int32Array((CHUNK_MASK + 1) * 4);
     // terminals sit below every variable
-    this.nodes[0] = varCount;
-    this.nodes[4] = varCount;
+    first[0] = varCount;
+    first[4] = varCount;
+    this.chunks = [first];
     this.heads = new Int32Array(INITIAL_NODES);
     this.headMask = INITIAL_NODES - 1;
     this.cache = new Int32Array(INITIAL_CACHE * 4).fill(-1);
@@ -63,54 +69,53 @@ export class BddManager {
   }
 
   varOf(node: Bdd): number {
-    return this.nodes[node << 2] ?? this.varCount;
+    return this.chunks[node >>> CHUNK_BITS]?.[(node & CHUNK_MASK) << 2] ?? this.varCount;
   }
   low(node: Bdd): Bdd {
-    return this.nodes[(node << 2) + 1] ?? FALSE;
+    return this.chunks[node >>> CHUNK_BITS]?.[((node & CHUNK_MASK) << 2) + 1] ?? FALSE;
   }
   high(node: Bdd): Bdd {
-    return this.nodes[(node << 2) + 2] ?? FALSE;
+    return this.chunks[node >>> CHUNK_BITS]?.[((node & CHUNK_MASK) << 2) + 2] ?? FALSE;
   }
 
   /** The node testing `v` with the given children (reduced and hash-consed). */
   mk(v: number, low: Bdd, high: Bdd): Bdd {
     if (low === high) return low;
-    const nodes = this.nodes;
+    const chunks = this.chunks;
     const h = hash3(v, low, high) & this.headMask;
     let n = this.heads[h] ?? 0;
     while (n !== 0) {
-      const i = n << 2;
-      if (nodes[i] === v && nodes[i + 1] === low && nodes[i + 2] === high) return n;
-      n = nodes[i + 3] ?? 0;
+      const c = chunks[n >>> CHUNK_BITS] as Int32Array;
+      const i = (n & CHUNK_MASK) << 2;
+      if (c[i] === v && c[i + 1] === low && c[i + 2] === high) return n;
+      n = c[i + 3] ?? 0;
     }
-    if (this.size << 2 >= nodes.length) return this.mkGrown(v, low, high);
     n = this.size++;
-    const i = n << 2;
-    nodes[i] = v;
-    nodes[i + 1] = low;
-    nodes[i + 2] = high;
-    nodes[i + 3] = this.heads[h] ?? 0;
+    let c = chunks[n >>> CHUNK_BITS];
+    if (c === undefined) {
+      c = new Int32Array((CHUNK_MASK + 1) * 4);
+      chunks.push(c);
+    }
+    const i = (n & CHUNK_MASK) << 2;
+    c[i] = v;
+    c[i + 1] = low;
+    c[i + 2] = high;
+    c[i + 3] = this.heads[h] ?? 0;
     this.heads[h] = n;
+    if (this.size > this.headMask) this.grow();
     return n;
   }
 
-  private mkGrown(v: number, low: Bdd, high: Bdd): Bdd {
-    this.grow();
-    return this.mk(v, low, high);
-  }
-
-  /** Double the node store, re-link the unique table over it and grow the computed table. */
+  /** Double the unique table, re-link every node into it, and grow the computed table. */
   private grow(): void {
-    const cap = (this.nodes.length >> 2) * 2;
-    const nodes = new Int32Array(cap * 4);
-    nodes.set(this.nodes);
-    this.nodes = nodes;
+    const cap = (this.headMask + 1) * 2;
     const heads = new Int32Array(cap);
     const mask = cap - 1;
     for (let n = 2; n < this.size; n++) {
-      const i = n << 2;
-      const h = hash3(nodes[i] ?? 0, nodes[i + 1] ?? 0, nodes[i + 2] ?? 0) & mask;
-      nodes[i + 3] = heads[h] ?? 0;
+      const c = this.chunks[n >>> CHUNK_BITS] as Int32Array;
+      const i = (n & CHUNK_MASK) << 2;
+      const h = hash3(c[i] ?? 0, c[i + 1] ?? 0, c[i + 2] ?? 0) & mask;
+      c[i + 3] = heads[h] ?? 0;
       heads[h] = n;
     }
     this.heads = heads;
@@ -199,17 +204,13 @@ export class BddManager {
     const c = this.cacheGet(op, a, b);
     if (c >= 0) return c;
     this.steps++;
-    // the record array is read before the recursion: growth replaces it but keeps old records
-    const nodes = this.nodes;
-    const ia = a << 2;
-    const ib = b << 2;
-    const va = a <= TRUE ? this.varCount : (nodes[ia] ?? 0);
-    const vb = b <= TRUE ? this.varCount : (nodes[ib] ?? 0);
+    const va = a <= TRUE ? this.varCount : this.varOf(a);
+    const vb = b <= TRUE ? this.varCount : this.varOf(b);
     const v = va < vb ? va : vb;
-    const a0 = va === v ? (nodes[ia + 1] ?? 0) : a;
-    const a1 = va === v ? (nodes[ia + 2] ?? 0) : a;
-    const b0 = vb === v ? (nodes[ib + 1] ?? 0) : b;
-    const b1 = vb === v ? (nodes[ib + 2] ?? 0) : b;
+    const a0 = va === v ? this.low(a) : a;
+    const a1 = va === v ? this.high(a) : a;
+    const b0 = vb === v ? this.low(b) : b;
+    const b1 = vb === v ? this.high(b) : b;
     const r = this.mk(v, this.apply(op, a0, b0), this.apply(op, a1, b1));
     this.cachePut(op, a, b, r);
     return r;
