@@ -21,6 +21,7 @@ import {
   type Target,
 } from '../model/ruleset.ts';
 import type { Hook, TraceStep, Verdict } from '../model/trace.ts';
+import { isUnmodelled } from './unmodelled.ts';
 
 /** One packet's headers at some point of its path (oif null = not routed yet / local). */
 export interface Concrete {
@@ -579,6 +580,7 @@ class Run {
     };
     const inPorts = (v: number, ranges: readonly { from: number; to: number }[]): boolean =>
       ranges.some((r) => v >= r.from && v <= r.to);
+    if (isUnmodelled(o)) return null;
     switch (o.type) {
       case 'address':
         return masked(o.field === 'src' ? p.src : p.dst, o.value.address, o.value.mask);
@@ -669,19 +671,6 @@ class Run {
         return o.family === fam;
       case 'member':
         return this.member(o.elements, p);
-      case 'addrtype-limit-iface':
-      case 'tcp-option':
-      case 'ct-expire':
-      case 'set':
-      case 'mac-source':
-      case 'physdev':
-      case 'owner':
-      case 'pkttype':
-      case 'length':
-      case 'ttl':
-      case 'stateful':
-      case 'opaque':
-        return null;
     }
   }
 }

@@ -9,6 +9,7 @@ import { parseAddress, parseCidr } from './addr.ts';
 import { PROTO, STATES, type FieldName, type HeaderSpace } from './space.ts';
 import type { AddressType, MatchOption, PortRange, Rule, TcpFlag } from '../model/ruleset.ts';
 import { allOptions } from '../model/ruleset.ts';
+import { isUnmodelled } from './unmodelled.ts';
 
 export interface Pair {
   readonly c: Bdd;
@@ -89,6 +90,7 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
   };
   const portProto = s.portProtocols;
   const isNew = s.isNew;
+  if (isUnmodelled(o)) return UNKNOWN;
   switch (o.type) {
     case 'address': {
       const inner = maskSet(s, o.field === 'src' ? 'src' : 'dst', o.value.address, o.value.mask);
@@ -193,19 +195,6 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
       return exact(o.family === s.family ? TRUE : FALSE);
     case 'member':
       return member(env, o.elements, o.negated);
-    case 'addrtype-limit-iface':
-    case 'tcp-option':
-    case 'ct-expire':
-    case 'set':
-    case 'mac-source':
-    case 'physdev':
-    case 'owner':
-    case 'pkttype':
-    case 'length':
-    case 'ttl':
-    case 'stateful':
-    case 'opaque':
-      return UNKNOWN;
   }
 }
 

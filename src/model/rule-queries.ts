@@ -32,13 +32,6 @@ export function jumpTargets(rule: Rule): string[] {
   return out;
 }
 
-/** Options that can be tested only against live state (limit, recent, ipsets…). */
-export function hasUndecidableMatch(rule: Rule): boolean {
-  return allOptions(rule).some(
-    (o) => o.type === 'stateful' || o.type === 'opaque' || o.type === 'set',
-  );
-}
-
 /** Every option except comments (which always match). */
 export function effectiveOptions(rule: Rule): MatchOption[] {
   return allOptions(rule).filter((o) => o.type !== 'comment');
