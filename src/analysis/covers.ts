@@ -10,7 +10,7 @@ import type { TraceStep } from '../model/trace.ts';
 
 /** True when `earlier` takes every packet `later` could match (both rules' own matches). */
 export function matchCovers(earlier: TwoSided, later: TwoSided): boolean {
-  return later.possible.minus(earlier.certain).isEmpty;
+  return earlier.certain.includes(later.possible);
 }
 
 const DECIDING = new Set([

@@ -171,6 +171,24 @@ export class BddPacketSet implements PacketSet {
   equals(o: PacketSet): boolean {
     return o instanceof BddPacketSet && o.bdd === this.bdd;
   }
+  private picked: Uint8Array | null | undefined;
+
+  /** One member's header bits (picked once: a set is asked about many times). */
+  private member(): Uint8Array | null {
+    if (this.picked === undefined) this.picked = this.s.m.pick(this.bdd);
+    return this.picked;
+  }
+
+  includes(o: PacketSet): boolean {
+    if (!(o instanceof BddPacketSet)) return false;
+    const m = this.s.m;
+    // Most sets asked about are not included: one member of `o` outside this set says so in a
+    // walk down one path of each BDD, before the full difference is built.
+    const member = o.member();
+    if (member === null) return true;
+    if (!m.evaluate(this.bdd, member)) return false;
+    return m.diff(o.bdd, this.bdd) === FALSE;
+  }
   contains(packet: Packet): boolean {
     const p = asSent(this.s, packet);
     return p !== null && this.s.m.and(this.bdd, p) !== FALSE;

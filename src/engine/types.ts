@@ -49,6 +49,8 @@ export interface PacketSet {
   or(other: PacketSet | PacketConstraint): PacketSet;
   minus(other: PacketSet | PacketConstraint): PacketSet;
   equals(other: PacketSet): boolean;
+  /** True when every packet of `other` is in this set (one member of it is tried first). */
+  includes(other: PacketSet): boolean;
   /** True when the set contains the concrete packet (read as the client sent it). */
   contains(packet: Packet): boolean;
   /** Number of header combinations (over all modelled fields). */
