@@ -17,7 +17,7 @@ import { tableFamilies } from '../src/model/firewall.ts';
 import type { Chain, Family, Rule, Ruleset, Table } from '../src/model/ruleset.ts';
 import { findChain, tableId } from '../src/model/ruleset.ts';
 import { firewallOf } from '../src/model/snapshot.ts';
-import { reachableChains, ruleLabel } from '../src/model/rule-queries.ts';
+import { ruleLabel } from '../src/model/rule-queries.ts';
 import type { SourceLocation } from '../src/model/diagnostic.ts';
 import { damagedLines, isDamaged } from '../src/analysis/damaged-lines.ts';
 import { isDockerChain } from '../src/docker/chains.ts';
@@ -25,7 +25,7 @@ import { defineRule } from '../src/lint/rule.ts';
 import { actionKey, traceShowsCover } from '../src/analysis/covers.ts';
 import { hostAddressFor } from '../src/analysis/packets.ts';
 import type { RuleWitness } from '../src/analysis/rule-witness.ts';
-import { shadowsIn } from '../src/analysis/shadowing.ts';
+import { engineJudged, hasLaterMatch, routedHooks, shadowsIn } from '../src/analysis/shadowing.ts';
 import type { Packet, TraceStep } from '../src/model/trace.ts';
 
 type MessageIds = 'shadowed' | 'contradictory' | 'unreachable';
@@ -33,46 +33,6 @@ type MessageIds = 'shadowed' | 'contradictory' | 'unreachable';
 interface RelatedLocation {
   readonly message: string;
   readonly location: SourceLocation;
-}
-
-/** nftables statements after which a rule's verdict still depends on a later match. */
-function hasLaterMatch(rule: Rule): boolean {
-  return (rule.steps ?? []).some((s) => s.kind === 'match');
-}
-
-const FILTER_HOOKS = new Set(['input', 'forward', 'output']);
-
-/** True when packets reach the chain only after a routing decision (forward, output hooks). */
-function routedHooks(table: Table, chain: string): boolean {
-  if (table.nft === undefined) {
-    return ['FORWARD', 'OUTPUT'].some(
-      (h) => findChain(table, h) !== undefined && reachableChains(table, h).has(chain),
-    );
-  }
-  return table.chains.some(
-    (c) =>
-      c.base !== undefined &&
-      (c.base.hook === 'forward' || c.base.hook === 'output') &&
-      reachableChains(table, c.name).has(chain),
-  );
-}
-
-/**
- * Chains whose reach the engine judges: iptables' filter table, and the chains of an nftables
- * table that only filter-type input/forward/output base chains lead to (as iptables' filter).
- */
-function engineJudged(table: Table): ReadonlySet<string> {
-  if (table.nft === undefined) {
-    return new Set(table.name === 'filter' ? table.chains.map((c) => c.name) : []);
-  }
-  const ok = new Set<string>();
-  const other = new Set<string>();
-  for (const c of table.chains) {
-    if (c.base === undefined) continue;
-    const fits = c.base.type === 'filter' && FILTER_HOOKS.has(c.base.hook);
-    for (const name of reachableChains(table, c.name)) (fits ? ok : other).add(name);
-  }
-  return new Set([...ok].filter((n) => !other.has(n)));
 }
 
 export interface Options {
