@@ -8,7 +8,7 @@
  * A big host has tens of thousands of flows; building each flow's set to pick from it cost
  * more than discovering them.
  */
-import { parseCidr, formatAddress, addressBits } from './addr.ts';
+import { parseCidr, formatAddress, addressBits, prefixMask } from './addr.ts';
 import type { Pattern, RawFlow } from './discover.ts';
 import { patternsToRanges } from './discover.ts';
 import { PORT_PROTOCOLS, STATES, type HeaderSpace, type Prefix } from './space.ts';
@@ -32,9 +32,8 @@ function into(p: Pattern, want: bigint, width: number): bigint {
 }
 
 function within(v: bigint, list: readonly Prefix[], width: number): boolean {
-  const all = (1n << BigInt(width)) - 1n;
   return list.some((c) => {
-    const mask = c.length === 0 ? 0n : (all << BigInt(width - c.length)) & all;
+    const mask = prefixMask(c.length, width);
     return (v & mask) === (c.value & mask);
   });
 }
@@ -73,10 +72,14 @@ function port(patterns: readonly Pattern[], wanted: readonly (readonly PortRange
   return held[0]?.from ?? 0;
 }
 
-/** A packet of the flow as the client sends it (new, mark 0), or null for an empty flow. */
+/**
+ * A packet of the flow as the client sends it (new, mark 0), or null for an empty flow.
+ * `placed`: whether the snapshot can tell if an address is the host's (routing.ts `hostness`).
+ */
 export function flowWitness(
   s: HeaderSpace,
   f: RawFlow,
+  placed: (address: bigint) => boolean,
   prefer: FlowWitnessPreference = {},
 ): Packet | null {
   const family = s.family;
@@ -104,8 +107,12 @@ export function flowWitness(
 
   const wanted = prefixes(prefer.destinations ?? [], family);
   const destination =
-    choose(sent, width, [...wanted.map((c) => c.value)], (v) => within(v, wanted, width)) ??
-    into(sent[0] ?? { value: 0n, mask: 0n }, 0n, width);
+    choose(
+      sent,
+      width,
+      wanted.map((c) => c.value),
+      (v) => within(v, wanted, width),
+    ) ?? into(sent[0] ?? { value: 0n, mask: 0n }, 0n, width);
 
   const hasPorts = PORT_PROTOCOLS.includes(proto);
   const sport =
@@ -113,10 +120,6 @@ export function flowWitness(
     into(f.sport[0] ?? { value: 0n, mask: 0n }, CLIENT_PORT, 16);
 
   // where the snapshot cannot place the destination, the witness says which it was picked as
-  const placed =
-    within(destination, s.hosts.local, width) ||
-    s.hosts.complete ||
-    within(destination, s.hosts.foreign, width);
   const oloc = f.oloc.includes(0) ? 0 : 1;
   return {
     family,
@@ -128,6 +131,6 @@ export function flowWitness(
     inInterface: iif === ifs.none ? null : ifs.representative(iif),
     state: STATES[0],
     mark: 0,
-    ...(placed ? {} : { destinationIsHost: oloc === 1 }),
+    ...(placed(destination) ? {} : { destinationIsHost: oloc === 1 }),
   };
 }

@@ -19,6 +19,7 @@ import {
 } from './discover.ts';
 import { entryHooks } from './entry.ts';
 import { runPath } from './path.ts';
+import { hostness, routingOf } from './routing.ts';
 import { BddPacketSet, constraintSet, protocolName, protocolNumber } from './sets.ts';
 import { OTHER_INTERFACE, PORT_PROTOCOLS, PROTO, STATES, type HeaderSpace } from './space.ts';
 import type { NetworkContext } from './context.ts';
@@ -367,6 +368,8 @@ class SymbolicEngine implements Engine {
       martians,
     );
     const r = runPath(new Walk(this.nf, false), this.nf, { c: input, p: input });
+    const routing = routingOf(this.nf.context);
+    const placed = (address: bigint): boolean => hostness(routing, address) !== 'unknown';
     const out: Flow[] = [];
     const ifs = s.interfaces;
     // every destination that is (or may be) the host's, loopback aside: "any host address"
@@ -416,7 +419,7 @@ class SymbolicEngine implements Engine {
                   translated: f.nat,
                 },
                 packets: () => this.set(flowSet(s, set, flow)),
-                witness: (prefer) => flowWitness(s, flow, prefer),
+                witness: (prefer) => flowWitness(s, flow, placed, prefer),
               });
             }
           }
