@@ -1,5 +1,5 @@
 /**
- * Reduced ordered binary decision diagrams, hash-consed in one typed array.
+ * Reduced ordered binary decision diagrams, hash-consed in typed-array chunks.
  *
  * A node is an index into records [var, low, high, next] (`next` chains the unique table's
  * buckets), kept in fixed-size Int32Array chunks: the store grows by a chunk at a time and never
@@ -9,7 +9,7 @@
  * 0 is tested first (top of the diagram).
  *
  * The record layout keeps a node's fields in one cache line and lets the unique table grow by
- * re-linking buckets instead of re-probing; the computed table grows with the node store (a
+ * re-linking buckets instead of re-probing; the computed table grows with the unique table (a
  * fixed small cache is overwritten so often on big diagrams that shared subproblems are
  * recomputed).
  */
