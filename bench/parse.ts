@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { ChildRun } from './child-process-time.ts';
+import { timeChild } from './child-process-time.ts';
 import { generateHostFiles } from '../test/support/generate-host.ts';
 
 // Compiled to dist/bench/parse.js: the repository root is two levels up.
@@ -15,37 +17,7 @@ const repoRoot = resolve(import.meta.dirname, '../..');
 const bin = join(repoRoot, 'bin/dockwall.js');
 const NETNS = 'dwp-bench';
 
-interface Run {
-  readonly seconds: number;
-  /** User + system CPU seconds: steadier than wall time on a shared machine. */
-  readonly cpu: number;
-  readonly maxRssMb: number | null;
-  readonly status: number | null;
-  readonly stderr: string;
-}
-
-/** Runs a command under /usr/bin/time -v for wall time and peak RSS of the whole process. */
-function timed(command: string, args: readonly string[], stdinFile?: string): Run {
-  const start = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-v', command, ...args], {
-    input: stdinFile === undefined ? undefined : readFileSync(stdinFile),
-    maxBuffer: 1 << 30,
-    encoding: 'utf8',
-  });
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
-  const user = Number(/User time \(seconds\): ([\d.]+)/.exec(r.stderr)?.[1] ?? NaN);
-  const sys = Number(/System time \(seconds\): ([\d.]+)/.exec(r.stderr)?.[1] ?? NaN);
-  return {
-    seconds,
-    cpu: user + sys,
-    maxRssMb: rss === null ? null : Number(rss[1]) / 1024,
-    status: r.status,
-    stderr: r.stderr,
-  };
-}
-
-function cParser(file: string): Run | string {
+function cParser(file: string): ChildRun | string {
   if (
     !existsSync('/usr/sbin/iptables-legacy-restore') &&
     !existsSync('/sbin/iptables-legacy-restore')
@@ -55,7 +27,11 @@ function cParser(file: string): Run | string {
   const add = spawnSync('ip', ['netns', 'add', NETNS], { encoding: 'utf8' });
   if (add.status !== 0) return `cannot create network namespace: ${add.stderr.trim()}`;
   try {
-    const run = timed('ip', ['netns', 'exec', NETNS, 'iptables-legacy-restore', '--test'], file);
+    const run = timeChild(
+      'ip',
+      ['netns', 'exec', NETNS, 'iptables-legacy-restore', '--test'],
+      file,
+    );
     return run.status === 0
       ? run
       : `iptables-legacy-restore failed: ${run.stderr.split('\n')[0] ?? ''}`;
@@ -66,7 +42,7 @@ function cParser(file: string): Run | string {
 
 function bench(label: string, file: string): void {
   const bytes = readFileSync(file).length;
-  const ours = timed(process.execPath, [bin, 'parse', file, '--format', 'json']);
+  const ours = timeChild(process.execPath, [bin, 'parse', file, '--format', 'json']);
   let rules = 0;
   const out = spawnSync(process.execPath, [bin, 'parse', file, '--format', 'json'], {
     encoding: 'utf8',
