@@ -6,7 +6,7 @@
  * `meta mark set 1` and a block in `set blocked { … }`).
  */
 import { createToken, Lexer } from 'chevrotain';
-import type { TokenType } from 'chevrotain';
+import type { ILexerConfig, TokenType } from 'chevrotain';
 
 /** Anything that can be part of a line: words, strings, commas, parentheses and groups. */
 export const NftItem = createToken({ name: 'NftItem', pattern: Lexer.NA });
@@ -63,10 +63,22 @@ export const nftTokens: TokenType[] = [
   NftWord,
 ];
 
-export const NftLexer = new Lexer(nftTokens, {
+export const NFT_LEXER_CONFIG: ILexerConfig = {
   positionTracking: 'full',
   // Lines end at \n only, as everywhere else in dockwall: a stray \r or U+2028 must not shift
   // the lines and columns of what follows (chevrotain's default counts them as line breaks).
   lineTerminatorsPattern: /\n/g,
   lineTerminatorCharacters: ['\n'],
-});
+};
+
+let shared: Lexer | null = null;
+
+/**
+ * Built on first use (most audits read no nftables text), without chevrotain's checks of the
+ * token definitions, which cannot fail at run time: test/grammar/tokens.test.ts builds the same
+ * lexer with them and expects no error or warning.
+ */
+export function nftLexer(): Lexer {
+  shared ??= new Lexer(nftTokens, { ...NFT_LEXER_CONFIG, skipValidations: true });
+  return shared;
+}

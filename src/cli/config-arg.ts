@@ -6,7 +6,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { RULES } from '../../rules/index.ts';
-import { loadConfig } from '../lint/config.ts';
 import type { ResolvedConfig } from '../lint/config-types.ts';
 import { DEFAULT_CONFIG } from '../lint/config-types.ts';
 import type { RuleModule } from '../lint/rule.ts';
@@ -24,6 +23,9 @@ export async function resolveConfig(
   const candidate = given ?? path.join(io.cwd, '.dockwall.yaml');
   if (given === undefined && !existsSync(candidate)) return DEFAULT_CONFIG;
   const file = given === undefined ? candidate : path.resolve(io.cwd, given);
+  // The config reader (and the YAML library) loads only when there is a file to read: most
+  // audits have none, and start-up time is most of a small audit's time.
+  const { loadConfig } = await import('../lint/config.ts');
   const { config, diagnostics } = await loadConfig(file, RULE_MAP);
   for (const d of diagnostics) io.stderr.write(`${diagnosticLine(d)}\n`);
   if (diagnostics.some((d) => d.severity === 'error')) {

@@ -1,6 +1,9 @@
 /** Tokenisation exactly as iptables-restore splits a line (add_param_to_argv). */
-import { describe, expect, it } from 'vitest';
-import { IptablesLexer, parseLine } from '../../grammar/index.ts';
+import type { ILexerConfig, TokenType } from 'chevrotain';
+import { createToken, Lexer } from 'chevrotain';
+import { describe, expect, it, vi } from 'vitest';
+import { allTokens, IptablesLexer, LEXER_CONFIG, parseLine } from '../../grammar/index.ts';
+import { NFT_LEXER_CONFIG, nftTokens } from '../../grammar/nft/index.ts';
 import { unquote } from '../../src/ingest/iptables/words.ts';
 
 function words(line: string): string[] {
@@ -64,5 +67,36 @@ describe('tokeniser', () => {
     const { errors } = parseLine(IptablesLexer.tokenize('root@host:~# iptables-save').tokens);
     expect(errors.length).toBeGreaterThan(0);
     expect(errors[0]?.token.startColumn).toBe(1);
+  });
+});
+
+/**
+ * The lexers dockwall runs are built with chevrotain's definition checks skipped (a start-up
+ * cost): the same tokens and settings must pass them here.
+ */
+describe('token definitions', () => {
+  const checked = (tokens: TokenType[], config: ILexerConfig): Lexer =>
+    new Lexer(tokens, { ...config, deferDefinitionErrorsHandling: true });
+
+  it('of iptables and nftables text pass chevrotain’s checks', () => {
+    // chevrotain prints its warnings (an unreachable token, a line-break issue) with console.warn
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      for (const lexer of [
+        checked(allTokens, LEXER_CONFIG),
+        checked(nftTokens, NFT_LEXER_CONFIG),
+      ]) {
+        expect(lexer.lexerDefinitionErrors).toEqual([]);
+      }
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('would be refused by those checks if broken', () => {
+    const empty = createToken({ name: 'Empty', pattern: /x*/ });
+    const lexer = checked([...allTokens, empty], LEXER_CONFIG);
+    expect(lexer.lexerDefinitionErrors.map((e) => e.message).join('\n')).toMatch(/Empty/);
   });
 });

@@ -7,12 +7,15 @@
 import type { CstNode, IToken } from 'chevrotain';
 import {
   ChainStart as ChainStartToken,
+  Comment as CommentToken,
+  Commit as CommitToken,
   Counters as CountersToken,
   Dash as DashToken,
   IptablesLexer,
   Newline,
   Option as OptionToken,
   parseLine,
+  TableStart as TableStartToken,
   Word as WordToken,
 } from '../../../grammar/index.ts';
 import type { Diagnostic, SourceLocation } from '../../model/index.ts';
@@ -120,8 +123,9 @@ export function readLines(
 
 /**
  * A line opening with an option (`-A …`, `[0:0] -A …`) is always a valid commandLine, since every
- * other token is an Item; a plain chain line likewise. Their tokens are read directly, so the CST
- * the parser would build is skipped.
+ * other token is an Item; a plain chain line likewise, and a line of one table, COMMIT or comment
+ * token. Their tokens are read directly, so the CST the parser would build is skipped, and a dump
+ * of only such lines (nearly every dump) never builds the parser at all.
  */
 function fastLineKind(tokens: readonly IToken[]): LineKind | undefined {
   const first = tokens[0] as IToken;
@@ -133,6 +137,11 @@ function fastLineKind(tokens: readonly IToken[]): LineKind | undefined {
     return 'commandLine';
   }
   const n = tokens.length;
+  if (n === 1) {
+    if (first.tokenType === TableStartToken) return 'tableLine';
+    if (first.tokenType === CommitToken) return 'commitLine';
+    if (first.tokenType === CommentToken) return 'commentLine';
+  }
   if (
     first.tokenType === ChainStartToken &&
     (n === 1 ||

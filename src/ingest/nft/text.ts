@@ -7,7 +7,7 @@
  */
 import type { IToken } from 'chevrotain';
 import type { CstNode } from 'chevrotain';
-import { NftLexer, parseNftTokens } from '../../../grammar/nft/index.ts';
+import { nftLexer, parseNftTokens } from '../../../grammar/nft/index.ts';
 import type { Diagnostic, SourceLocation } from '../../model/diagnostic.ts';
 import { diagnostic } from '../../model/diagnostic.ts';
 import { echo } from '../../model/safe-text.ts';
@@ -1013,7 +1013,7 @@ export function readNftText(
   file: string,
 ): { ast: NftRulesetAst; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const lexed = NftLexer.tokenize(text);
+  const lexed = nftLexer().tokenize(text);
   for (const e of lexed.errors) {
     diagnostics.push(
       diagnostic('parse-error', 'error', `unexpected character '${echo(text.charAt(e.offset))}'`, {
