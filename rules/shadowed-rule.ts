@@ -132,6 +132,7 @@ export default defineRule<MessageIds, Options, true>({
         const families = tableFamilies(table, ruleset).filter((f) => engine.families.includes(f));
         const found = shadowsIn(
           chain,
+          ruleset.family,
           context.options.comparisonLimit,
           (earlier, later) =>
             families.length > 0 &&

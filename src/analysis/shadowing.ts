@@ -1,15 +1,16 @@
 /**
  * Shadowed rules of a chain: each rule with the first earlier deciding rule that covers it, as
  * `covers` decides (the engine's packet sets: covers.ts `matchCovers`), asked only about the
- * candidates the cover index lets through, so a chain of thousands of rules is not compared pair
- * by pair, within a budget of comparisons. Also which chains the engine's reach walk can judge
- * (filter chains only: iptables' filter table, nftables chains fed only by filter-type input,
- * forward or output base chains) and which sit after a routing decision.
+ * earlier rules the engine's rule-key index (src/engine/rule-index.ts `forRule`) names as able
+ * to cover it by what they write, so a chain of thousands of rules is not compared pair by pair,
+ * within a budget of comparisons. Also which chains the engine's reach walk can judge (filter
+ * chains only: iptables' filter table, nftables chains fed only by filter-type input, forward or
+ * output base chains) and which sit after a routing decision.
  */
-import type { Chain, Rule, Table } from '../model/ruleset.ts';
+import type { Chain, Family, Rule, Table } from '../model/ruleset.ts';
 import { findChain } from '../model/ruleset.ts';
 import { reachableChains } from '../model/rule-queries.ts';
-import { CoverIndex } from './cover-index.ts';
+import { RuleIndex } from '../engine/rule-index.ts';
 import { decides } from './covers.ts';
 
 export interface Shadow {
@@ -25,24 +26,35 @@ export interface ChainShadows {
 }
 
 /**
- * `covering(rule)` says whether a rule may cover later ones (a damaged line may not: what it
- * matches is not known).
+ * `family` is the one the chain's addresses are read in. `covering(rule)` says whether a rule
+ * may cover later ones (a damaged line may not: what it matches is not known). A rule's
+ * candidates are tried in chain order, so the first that covers is the first cover.
  */
 export function shadowsIn(
   chain: Chain,
+  family: Family,
   budget: number,
   covers: (earlier: Rule, later: Rule) => boolean,
   covering: (rule: Rule) => boolean = () => true,
 ): ChainShadows {
-  const index = new CoverIndex();
+  const deciding = chain.rules.filter((r) => covering(r) && decides(r.target));
+  if (deciding.length === 0) return { shadows: [], stoppedAt: null };
+  const index = new RuleIndex(deciding, family);
   const shadows: Shadow[] = [];
   let left = budget;
+  let before = 0;
   for (const rule of chain.rules) {
-    const search = index.firstCover(rule, left, covers);
-    left -= search.comparisons;
-    if (left < 0) return { shadows, stoppedAt: rule };
-    if (covering(rule) && decides(rule.target)) index.add(rule);
-    if (search.cover !== undefined) shadows.push({ rule, cover: search.cover });
+    let spent = false;
+    index.forRule(rule, before, (i) => {
+      if (left === 0) return (spent = true);
+      left -= 1;
+      const earlier = deciding[i];
+      if (earlier === undefined || !covers(earlier, rule)) return false;
+      shadows.push({ rule, cover: earlier });
+      return true;
+    });
+    if (spent) return { shadows, stoppedAt: rule };
+    if (deciding[before] === rule) before += 1;
   }
   return { shadows, stoppedAt: null };
 }

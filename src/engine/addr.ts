@@ -17,6 +17,19 @@ export function parseAddress(text: string, family: Family): bigint | null {
   return v;
 }
 
+const remembered: Record<Family, Map<string, bigint | null>> = { ipv4: new Map(), ipv6: new Map() };
+
+/** `parseAddress`, remembered by text: rules name the same few addresses over and over. */
+export function addressValue(text: string, family: Family): bigint | null {
+  const known = remembered[family];
+  let v = known.get(text);
+  if (v === undefined) {
+    v = parseAddress(text, family);
+    known.set(text, v);
+  }
+  return v;
+}
+
 export function formatAddress(value: bigint, family: Family): string {
   const bytes: number[] = [];
   const n = family === 'ipv4' ? 4 : 16;

@@ -4,7 +4,8 @@
  * checked against. Unmodelled options are decided by a resolver (default: they match), and any
  * rule whose outcome depended on one makes the result uncertain.
  */
-import { addressBits, formatAddress, parseAddress } from './addr.ts';
+import { addressBits, addressValue, formatAddress } from './addr.ts';
+import { keyedHeadersOf, ruleIndex, sameKeyedHeaders } from './rule-index.ts';
 import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import { hostness, route, routingOf, type Hostness, type Routing } from './routing.ts';
 import { natText } from './netfilter.ts';
@@ -68,20 +69,8 @@ interface Env {
   readonly connmarkZero: boolean;
   readonly resolve: Resolver;
   readonly print: (rule: Rule) => string;
-  /** Whether long chains skip rules through their key index (false: plain linear walk). */
+  /** Whether long chains skip rules through the rule-key index (false: plain linear walk). */
   readonly indexed: boolean;
-}
-
-/** Rule addresses are parsed once per text, not once per packet. */
-const parsed = new Map<string, bigint | null>();
-function addressOf(text: string, family: Ruleset['family']): bigint | null {
-  const key = `${family}|${text}`;
-  let v = parsed.get(key);
-  if (v === undefined) {
-    v = parseAddress(text, family);
-    parsed.set(key, v);
-  }
-  return v;
 }
 
 export class Interpreter {
@@ -126,6 +115,11 @@ export class Interpreter {
   /** The longest-prefix route to an address, null when none. */
   route(addr: bigint): { device: string; assumed: boolean } | null {
     return route(this.env.routing, addr);
+  }
+
+  /** One rule's own conditions on the packet: taken or not, and whether an unmodelled one decided. */
+  matches(rule: Rule, p: Concrete): { matched: boolean; uncertain: boolean } {
+    return new Run(this, this.env).matches(rule, { ...p });
   }
 
   run(start: Concrete): InterpretResult {
@@ -293,10 +287,10 @@ class Run {
   ): { kind: 'continue' | 'accept' | 'drop' | 'reject'; by: string } {
     const inner = [...stack, chain.name];
     const rules = chain.rules;
-    const index = this.env.indexed ? chainIndex(chain, this.env.family) : null;
+    const indexed = this.env.indexed && rules.length >= MIN_INDEXED;
     // only the rules whose key the packet can meet, in chain order (null: every rule)
-    let order = index === null ? null : candidates(index, p);
-    const { dst, dport, proto } = p;
+    let order = indexed ? ruleIndex(rules, this.env.family).forPacket(p) : null;
+    const keyed = order === null ? null : keyedHeadersOf(p);
     let k = 0;
     let i = order === null ? 0 : (order[0] ?? rules.length);
     while (i < rules.length) {
@@ -306,7 +300,7 @@ class Run {
       if (r !== null) return r;
       // headers change only in terminal targets today; should a rule ever change them and go
       // on, the index chosen for the old headers no longer applies: walk the rest one by one
-      if (order !== null && (p.dst !== dst || p.dport !== dport || p.proto !== proto)) order = null;
+      if (order !== null && keyed !== null && !sameKeyedHeaders(keyed, p)) order = null;
       if (order === null) i++;
       else i = order[++k] ?? rules.length;
     }
@@ -478,7 +472,7 @@ class Run {
       // the first range, its lowest address and port: what the kernel picks for one connection
       const r = t.to[0];
       if (r === undefined) return;
-      const to = r.addresses === null ? null : addressOf(r.addresses.from, this.env.family);
+      const to = r.addresses === null ? null : addressValue(r.addresses.from, this.env.family);
       if (to !== null) {
         p.dst = to;
         const host = this.it.hostness(to);
@@ -511,7 +505,7 @@ class Run {
     p.dnat = true;
   }
 
-  private matches(rule: Rule, p: Concrete): { matched: boolean; uncertain: boolean } {
+  matches(rule: Rule, p: Concrete): { matched: boolean; uncertain: boolean } {
     return this.conditions(rule, [...rule.core, ...rule.matches.flatMap((x) => x.options)], p);
   }
 
@@ -574,8 +568,8 @@ class Run {
     const fam = this.env.family;
     const hasPorts = PORT_PROTOCOLS.includes(p.proto);
     const masked = (v: bigint, addr: string, mask: string): boolean | null => {
-      const a = addressOf(addr, fam);
-      const k = addressOf(mask, fam);
+      const a = addressValue(addr, fam);
+      const k = addressValue(mask, fam);
       return a === null || k === null ? null : (v & k) === (a & k);
     };
     const inPorts = (v: number, ranges: readonly { from: number; to: number }[]): boolean =>
@@ -649,8 +643,8 @@ class Run {
         return undecided ? null : false;
       }
       case 'iprange': {
-        const lo = addressOf(o.range.from, fam);
-        const hi = addressOf(o.range.to, fam);
+        const lo = addressValue(o.range.from, fam);
+        const hi = addressValue(o.range.to, fam);
         if (lo === null || hi === null) return null;
         const v = o.field === 'src' ? p.src : p.dst;
         return v >= lo && v <= hi;
@@ -677,117 +671,6 @@ class Run {
 
 /** Chains shorter than this are walked rule by rule (building and consulting the index costs more). */
 const MIN_INDEXED = 24;
-/** A multi-port `--dport` spanning at most this many ports is keyed by each of its ports. */
-const MAX_KEYED_PORTS = 64;
-
-/**
- * A long chain's rules grouped by a header value each one requires outright: a plain `-d` (the
- * address under its mask) or else a plain `--dport`. A rule whose required value the packet does
- * not have fails that option, so it cannot match and leaves no step and no uncertainty — exactly
- * what walking it would do — and a packet visits only the rules of its own groups plus the
- * unkeyed ones. kube-proxy's KUBE-SERVICES and Docker's chains are thousands of such rules.
- */
-interface ChainIndex {
-  /** Per distinct `-d` mask: rule positions by masked address. */
-  readonly dst: readonly { readonly mask: bigint; readonly rules: Map<bigint, number[]> }[];
-  /** Rule positions by destination port (rules keyed by port only). */
-  readonly dport: Map<number, number[]>;
-  /** Positions of rules with no usable key: always visited. */
-  readonly other: readonly number[];
-}
-
-/** Keyed by the rule list itself, so a chain given a new list gets a new index. */
-const indexes = new WeakMap<readonly Rule[], { family: string; index: ChainIndex | null }>();
-
-function chainIndex(chain: Chain, family: Ruleset['family']): ChainIndex | null {
-  let entry = indexes.get(chain.rules);
-  if (entry?.family !== family) {
-    entry = {
-      family,
-      index: chain.rules.length < MIN_INDEXED ? null : buildIndex(chain, family),
-    };
-    indexes.set(chain.rules, entry);
-  }
-  return entry.index;
-}
-
-function buildIndex(chain: Chain, family: Ruleset['family']): ChainIndex {
-  const byMask = new Map<bigint, Map<bigint, number[]>>();
-  const dport = new Map<number, number[]>();
-  const other: number[] = [];
-  const add = <K>(map: Map<K, number[]>, key: K, i: number): void => {
-    const list = map.get(key);
-    if (list === undefined) map.set(key, [i]);
-    else list.push(i);
-  };
-  chain.rules.forEach((rule, i) => {
-    let dst: { value: bigint; mask: bigint } | null = null;
-    let ports: readonly { from: number; to: number }[] | null = null;
-    for (const o of [...rule.core, ...rule.matches.flatMap((x) => x.options)]) {
-      if (o.negated) continue;
-      if (o.type === 'address' && o.field === 'dst' && dst === null) {
-        const a = addressOf(o.value.address, family);
-        const mask = addressOf(o.value.mask, family);
-        if (a !== null && mask !== null) dst = { value: a & mask, mask };
-      } else if (o.type === 'port' && o.field === 'dst' && ports === null) {
-        const span = o.ranges.reduce((n, r) => n + Math.max(0, r.to - r.from + 1), 0);
-        if (span <= MAX_KEYED_PORTS) ports = o.ranges;
-      }
-    }
-    if (dst !== null) {
-      let rules = byMask.get(dst.mask);
-      if (rules === undefined) {
-        rules = new Map<bigint, number[]>();
-        byMask.set(dst.mask, rules);
-      }
-      add(rules, dst.value, i);
-    } else if (ports !== null) {
-      const seen = new Set<number>();
-      for (const r of ports) for (let v = r.from; v <= r.to; v++) seen.add(v);
-      for (const v of seen) add(dport, v, i);
-    } else other.push(i);
-  });
-  return { dst: [...byMask].map(([mask, rules]) => ({ mask, rules })), dport, other };
-}
-
-/** Positions, ascending, of the rules the packet's destination and port leave possible. */
-function candidates(index: ChainIndex, p: Concrete): readonly number[] {
-  const lists: (readonly number[])[] = [];
-  if (index.other.length > 0) lists.push(index.other);
-  for (const g of index.dst) {
-    const l = g.rules.get(p.dst & g.mask);
-    if (l !== undefined) lists.push(l);
-  }
-  // a port match fails outright on a protocol without ports
-  if (PORT_PROTOCOLS.includes(p.proto)) {
-    const l = index.dport.get(p.dport);
-    if (l !== undefined) lists.push(l);
-  }
-  if (lists.length === 0) return [];
-  if (lists.length === 1) return lists[0] ?? [];
-  // every rule sits in one group and the packet meets one key per group: no duplicates
-  return lists.reduce(merge);
-}
-
-function merge(a: readonly number[], b: readonly number[]): readonly number[] {
-  const out: number[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    const x = a[i] ?? 0;
-    const y = b[j] ?? 0;
-    if (x < y) {
-      out.push(x);
-      i++;
-    } else {
-      out.push(y);
-      j++;
-    }
-  }
-  for (; i < a.length; i++) out.push(a[i] ?? 0);
-  for (; j < b.length; j++) out.push(b[j] ?? 0);
-  return out;
-}
 
 /** A table's chains by name (the first of a repeated name, as a search from the top finds). */
 const chainMaps = new WeakMap<Table, Map<string, Chain>>();
