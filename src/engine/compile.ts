@@ -43,7 +43,9 @@ export interface CompiledRule {
  * fields), so the run is walked by splitting the arriving set once by the union of the keys:
  * each rule sees only its own part, and the packets outside every key pass the run untouched
  * with one difference instead of one per rule. Segments of about √n rules carry their own key
- * union, so a set meeting few keys tests few rules.
+ * union, so a set meeting few keys tests few rules. This is a partition of packet sets, for the
+ * symbolic walk; the concrete interpreter and the cover search use the one index of rules by
+ * their written values instead (rule-index.ts), which rests on the same fact about keyed fields.
  */
 export interface RuleRun {
   /** Rules [from, to) of the chain. */
