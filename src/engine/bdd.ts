@@ -9,9 +9,13 @@
  * 0 is tested first (top of the diagram).
  *
  * The record layout keeps a node's fields in one cache line and lets the unique table grow by
- * re-linking buckets instead of re-probing; the computed table grows with the unique table (a
- * fixed small cache is overwritten so often on big diagrams that shared subproblems are
- * recomputed).
+ * re-linking buckets instead of re-probing. Re-linking touches every node at random, so a caller
+ * that knows roughly how many nodes it will make sizes the table once (`expectedNodes`): on the
+ * 35k-rule bench host the growing table cost a third of the walk. The computed table grows with
+ * the unique table up to 2 MB, about one core's L2 cache: every step looks it up, and a table
+ * larger than the cache turns most lookups into memory misses, which cost more than the few
+ * subproblems a bigger table would not recompute (measured in docs/performance.md). Much
+ * smaller, it thrashes: shared subproblems are recomputed over and over.
  */
 
 export type Bdd = number;
@@ -32,9 +36,10 @@ const OP_ANDEXISTS = 7;
 const CHUNK_BITS = 18;
 const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 const INITIAL_NODES = 1 << 16;
-const INITIAL_CACHE = 1 << 16;
-/** The computed table stops growing here (entries of 16 bytes: 16 MB). */
-const MAX_CACHE = 1 << 20;
+/** The computed table stops growing here (entries of 16 bytes: 2 MB). */
+const MAX_CACHE = 1 << 17;
+/** The unique table is never sized beyond this up front (256 MB of bucket heads). */
+const MAX_PRESIZED = 1 << 26;
 
 export class BddManager {
   readonly varCount: number;
@@ -50,17 +55,21 @@ export class BddManager {
   /** Recursive steps taken by the operations (a machine-independent measure of work). */
   steps = 0;
 
-  constructor(varCount: number) {
+  /** `expectedNodes`: how many nodes the caller expects to make (the unique table is sized for it). */
+  constructor(varCount: number, expectedNodes = 0) {
     this.varCount = varCount;
     const first = new Int32Array((CHUNK_MASK + 1) * 4);
     // terminals sit below every variable
     first[0] = varCount;
     first[4] = varCount;
     this.chunks = [first];
-    this.heads = new Int32Array(INITIAL_NODES);
-    this.headMask = INITIAL_NODES - 1;
-    this.cache = new Int32Array(INITIAL_CACHE * 4).fill(-1);
-    this.cacheMask = INITIAL_CACHE - 1;
+    let heads = INITIAL_NODES;
+    while (heads < expectedNodes && heads < MAX_PRESIZED) heads *= 2;
+    this.heads = new Int32Array(heads);
+    this.headMask = heads - 1;
+    const entries = Math.min(heads, MAX_CACHE);
+    this.cache = new Int32Array(entries * 4).fill(-1);
+    this.cacheMask = entries - 1;
   }
 
   /** Nodes allocated, terminals included. */

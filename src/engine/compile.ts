@@ -137,6 +137,7 @@ export class CompiledRuleset {
             }),
       },
       testedMarkBits(ruleset),
+      ruleCount(ruleset) * NODES_PER_RULE,
     );
     const routes: CompiledRoute[] = [];
     for (const r of context.routes) {
@@ -425,6 +426,19 @@ function run(
     segments.push({ from: a, to: b, keys: k });
   }
   return { from, to, keys, segments };
+}
+
+/**
+ * Roughly how many BDD nodes an analysis makes per rule: about 560 on the generated kube-proxy
+ * hosts (19.5M after one ingress's discovery on 35k rules). Only sizes the unique table: a
+ * guess too low means the table grows as it always could, too high costs memory it touches.
+ */
+const NODES_PER_RULE = 512;
+
+function ruleCount(ruleset: Ruleset): number {
+  let n = 0;
+  for (const t of ruleset.tables) for (const c of t.chains) n += c.rules.length;
+  return n;
 }
 
 /** The packet-mark bits some rule tests (`-m mark`, `meta mark`): the only ones tracked. */

@@ -169,6 +169,7 @@ export class HeaderSpace {
     interfaces: InterfaceDomain,
     hosts: HostAddresses = { local: [], complete: true, foreign: [] },
     markBits: readonly number[] = ALL_MARK_BITS,
+    expectedNodes = 0,
   ) {
     this.hosts = hosts;
     this.family = family;
@@ -217,7 +218,7 @@ export class HeaderSpace {
       odport: f('odport', odport),
       mark: f('mark', mark),
     };
-    this.m = new BddManager(next);
+    this.m = new BddManager(next, expectedNodes);
     const m = this.m;
     const ifValid = this.range('iif', 0n, BigInt(interfaces.none));
     const ofValid = this.range('oif', 0n, BigInt(interfaces.none));
