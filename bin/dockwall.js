@@ -10,5 +10,5 @@ if (!(major >= MINIMUM)) {
   );
   process.exit(2);
 }
-const { main } = await import('../dist/src/cli/main.js');
+const { main } = await import('../dist/cli/dockwall.js');
 process.exitCode = await main(process.argv.slice(2));

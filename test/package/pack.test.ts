@@ -28,6 +28,9 @@ describe.skipIf(!built)(
       const files = packedFiles();
       expect(files).toContain('bin/dockwall.js');
       expect(files).toContain('dist/src/cli/main.js');
+      // the CLI as bin/dockwall.js runs it (scripts/bundle-cli.ts), with review's worker
+      expect(files).toContain('dist/cli/dockwall.js');
+      expect(files).toContain('dist/cli/review-analysis.js');
       expect(files).toContain('dist/rules/index.js');
       expect(files).toContain('scripts/collect.sh');
       const unwanted = files.filter((f) =>
