@@ -10,5 +10,9 @@ if (!(major >= MINIMUM)) {
   );
   process.exit(2);
 }
+// V8 keeps dockwall's compiled code in the package's own .compile-cache, used only when private
+// to this user (src/cli/compile-cache.ts says why), never in a shared directory such as /tmp.
+const { useCompileCache } = await import('../dist/cli/compile-cache.js');
+useCompileCache(new URL('../.compile-cache', import.meta.url));
 const { main } = await import('../dist/cli/dockwall.js');
 process.exitCode = await main(process.argv.slice(2));
