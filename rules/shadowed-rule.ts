@@ -137,6 +137,7 @@ export default defineRule<MessageIds, Options, true>({
           (earlier, later) =>
             families.length > 0 &&
             families.every((f) => engine.covers(f, tid, chain.name, earlier.index, later.index)),
+          (rule) => families.some((f) => engine.matchesNothing(f, tid, chain.name, rule.index)),
           // a damaged line is not known to match what it says; an nftables rule with a match
           // after a statement may still not take the packet
           (rule) => !isDamaged(rule, damaged) && !hasLaterMatch(rule),

@@ -2,15 +2,16 @@
  * Shadowed rules of a chain: each rule with the first earlier deciding rule that covers it, as
  * `covers` decides (the engine's packet sets: covers.ts `matchCovers`), asked only about the
  * earlier rules the engine's rule-key index (src/engine/rule-index.ts `forRule`) names as able
- * to cover it by what they write, so a chain of thousands of rules is not compared pair by pair,
- * within a budget of comparisons. Also which chains the engine's reach walk can judge (filter
+ * to cover it by what they write and whose written requirements its own imply
+ * (`requirementsImply`), so a chain of thousands of rules is not compared pair by pair, within a
+ * budget of comparisons (each rule the index names counts, whether the engine is asked or not). Also which chains the engine's reach walk can judge (filter
  * chains only: iptables' filter table, nftables chains fed only by filter-type input, forward or
  * output base chains) and which sit after a routing decision.
  */
 import type { Chain, Family, Rule, Table } from '../model/ruleset.ts';
 import { findChain } from '../model/ruleset.ts';
 import { reachableChains } from '../model/rule-queries.ts';
-import { RuleIndex } from '../engine/rule-index.ts';
+import { requirements, requirementsImply, RuleIndex } from '../engine/rule-index.ts';
 import { decides } from './covers.ts';
 
 export interface Shadow {
@@ -26,15 +27,18 @@ export interface ChainShadows {
 }
 
 /**
- * `family` is the one the chain's addresses are read in. `covering(rule)` says whether a rule
- * may cover later ones (a damaged line may not: what it matches is not known). A rule's
- * candidates are tried in chain order, so the first that covers is the first cover.
+ * `family` is the one the chain's addresses are read in. `matchesNothing(rule)` says whether the
+ * engine finds no packet the rule could match (every earlier rule then covers it, whatever they
+ * write, so the written values rule nothing out). `covering(rule)` says whether a rule may cover
+ * later ones (a damaged line may not: what it matches is not known). A rule's candidates are
+ * tried in chain order, so the first that covers is the first cover.
  */
 export function shadowsIn(
   chain: Chain,
   family: Family,
   budget: number,
   covers: (earlier: Rule, later: Rule) => boolean,
+  matchesNothing: (rule: Rule) => boolean,
   covering: (rule: Rule) => boolean = () => true,
 ): ChainShadows {
   const deciding = chain.rules.filter((r) => covering(r) && decides(r.target));
@@ -44,12 +48,18 @@ export function shadowsIn(
   let left = budget;
   let before = 0;
   for (const rule of chain.rules) {
+    const wants = requirements(rule, family);
+    let empty: boolean | undefined;
     let spent = false;
     index.forRule(rule, before, (i) => {
       if (left === 0) return (spent = true);
       left -= 1;
       const earlier = deciding[i];
-      if (earlier === undefined || !covers(earlier, rule)) return false;
+      if (earlier === undefined) return false;
+      // the engine is asked only when the written values leave a cover possible
+      const possible =
+        requirementsImply(wants, requirements(earlier, family)) || (empty ??= matchesNothing(rule));
+      if (!possible || !covers(earlier, rule)) return false;
       shadows.push({ rule, cover: earlier });
       return true;
     });

@@ -33,6 +33,8 @@ export interface Requirements {
   readonly src: Masked | null;
   /** Destination ports, sorted and disjoint (and a protocol that has ports). */
   readonly dport: readonly PortRange[] | null;
+  /** Source ports, the same way (never a key: only `requirementsImply` reads them). */
+  readonly sport: readonly PortRange[] | null;
   readonly iif: string | null;
   readonly proto: number | null;
   /** The conditions contradict each other: no packet meets them all. */
@@ -68,6 +70,7 @@ function readRequirements(rule: Rule, family: Family): Requirements {
   let dst: Masked | null = null;
   let src: Masked | null = null;
   let dport: readonly PortRange[] | null = null;
+  let sport: readonly PortRange[] | null = null;
   let iif: string | null = null;
   let proto: number | null = null;
   let contradictory = false;
@@ -87,6 +90,9 @@ function readRequirements(rule: Rule, family: Family): Requirements {
     } else if (o.type === 'port' && o.field === 'dst') {
       dport = dport === null ? normalise(o.ranges) : intersect(dport, normalise(o.ranges));
       if (dport.length === 0) contradictory = true;
+    } else if (o.type === 'port' && o.field === 'src') {
+      // an empty set (no packet matches) implies every other: left as it is, not a contradiction
+      sport = sport === null ? normalise(o.ranges) : intersect(sport, normalise(o.ranges));
     } else if (o.type === 'interface' && o.field === 'in' && !o.wildcard) {
       if (iif !== null && iif !== o.name) contradictory = true;
       iif = o.name;
@@ -100,7 +106,46 @@ function readRequirements(rule: Rule, family: Family): Requirements {
   for (const m of rule.matches) m.options.forEach(take);
   // a port condition fails outright on a protocol without ports
   if (dport !== null && proto !== null && !PORT_PROTOCOLS.includes(proto)) contradictory = true;
-  return { dst, src, dport, iif, proto, contradictory, unread };
+  return { dst, src, dport, sport, iif, proto, contradictory, unread };
+}
+
+/**
+ * Whether `later`'s requirements imply every one of `earlier`'s: the written-values test behind
+ * `forRule`'s key, on every field (source ports too). Rule A can cover rule B only if every packet B matches
+ * meets all of A's requirements; B's own show that unless B narrows a field by some other
+ * condition, so like the index this never adds a cover and may miss one. True when either rule's
+ * requirements are not known or contradictory (nothing can be ruled out).
+ */
+export function requirementsImply(later: Requirements, earlier: Requirements): boolean {
+  if (later.unread || later.contradictory || earlier.unread || earlier.contradictory) return true;
+  return (
+    maskedWithin(later.dst, earlier.dst) &&
+    maskedWithin(later.src, earlier.src) &&
+    portsWithin(later.dport, earlier.dport) &&
+    portsWithin(later.sport, earlier.sport) &&
+    (earlier.iif === null || later.iif === earlier.iif) &&
+    (earlier.proto === null || later.proto === earlier.proto)
+  );
+}
+
+/** Every value `inner` allows is one `outer` allows (no requirement allows every value). */
+function maskedWithin(inner: Masked | null, outer: Masked | null): boolean {
+  if (outer === null) return true;
+  return (
+    inner !== null &&
+    (outer.mask & inner.mask) === outer.mask &&
+    (inner.value & outer.mask) === outer.value
+  );
+}
+
+/** Every port `inner` allows is one `outer` allows (both as `normalise` leaves them). */
+function portsWithin(
+  inner: readonly PortRange[] | null,
+  outer: readonly PortRange[] | null,
+): boolean {
+  if (outer === null) return true;
+  // outer's ranges are merged: a range within their union is within one of them
+  return inner !== null && inner.every((r) => outer.some((x) => x.from <= r.from && r.to <= x.to));
 }
 
 /** The one value a rule is filed under; null files it with the rules every lookup visits. */

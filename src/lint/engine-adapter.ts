@@ -17,36 +17,48 @@ export function adaptEngines(
   const contexts = new Map<Family, NetworkContext>(
     engines.map((e) => [e.engine.family, e.context]),
   );
-  const reachCache = new Map<string, EngineRuleReach[]>();
+  // Each table's reach, by chain and rule index: a rule asks for its own, a chain for each rule.
+  const reachCache = new Map<string, Map<string, EngineRuleReach[]>>();
   // Exposures and several rules trace the same witness packets; a trace walks the whole ruleset
   // (seconds per hundred on a 100k-rule host), and the engine answers a packet the same each time.
   const traceCache = new Map<string, Trace | null>();
 
-  const ruleReachOf = (engine: Engine, table: string): EngineRuleReach[] => {
-    const key = `${engine.family}/${table}`;
-    let cached = reachCache.get(key);
-    if (cached === undefined) {
-      cached = engine.ruleReach({ table });
-      reachCache.set(key, cached);
-    }
-    return cached;
-  };
-
-  // A chain of thousands of rules asks about each rule's match many times.
-  const matchCache = new Map<string, TwoSided | null>();
-  const matchOf = (
+  const ruleReachOf = (
     engine: Engine,
     table: string,
     chain: string,
     index: number,
-  ): TwoSided | null => {
-    const key = `${engine.family}\u0000${table}\u0000${chain}\u0000${index}`;
-    let m = matchCache.get(key);
-    if (m === undefined) {
-      m = engine.ruleMatch(table, chain, index);
-      matchCache.set(key, m);
+  ): EngineRuleReach | undefined => {
+    const key = `${engine.family}/${table}`;
+    let byChain = reachCache.get(key);
+    if (byChain === undefined) {
+      byChain = new Map();
+      for (const r of engine.ruleReach({ table })) {
+        let rules = byChain.get(r.rule.chain);
+        if (rules === undefined) byChain.set(r.rule.chain, (rules = []));
+        if (r.rule.index !== null && rules[r.rule.index] === undefined) rules[r.rule.index] = r;
+      }
+      reachCache.set(key, byChain);
     }
-    return m;
+    return byChain.get(chain)?.[index];
+  };
+
+  // A chain of thousands of rules asks about each rule's match many times: by chain, then index.
+  const matchCache = new Map<string, (TwoSided | null | undefined)[]>();
+  const matchesOf = (
+    engine: Engine,
+    table: string,
+    chain: string,
+  ): ((index: number) => TwoSided | null) => {
+    const key = `${engine.family}\u0000${table}\u0000${chain}`;
+    let matches = matchCache.get(key);
+    if (matches === undefined) matchCache.set(key, (matches = []));
+    const known = matches;
+    return (index) => {
+      let m = known[index];
+      if (m === undefined) known[index] = m = engine.ruleMatch(table, chain, index);
+      return m;
+    };
   };
 
   return {
@@ -54,9 +66,15 @@ export function adaptEngines(
     covers(family, table, chain, earlier, later) {
       const engine = byFamily.get(family);
       if (engine === undefined) return false;
-      const a = matchOf(engine, table, chain, earlier);
-      const b = matchOf(engine, table, chain, later);
+      const matchOf = matchesOf(engine, table, chain);
+      const a = matchOf(earlier);
+      const b = a === null ? null : matchOf(later);
       return a !== null && b !== null && matchCovers(a, b);
+    },
+    matchesNothing(family, table, chain, index) {
+      const engine = byFamily.get(family);
+      const m = engine === undefined ? null : matchesOf(engine, table, chain)(index);
+      return m === null || m.possible.isEmpty;
     },
     ruleWitness(family, ruleset, table, chain, index, prefer) {
       const engine = byFamily.get(family);
@@ -77,9 +95,7 @@ export function adaptEngines(
     ruleReach(family, table, chain, index): RuleReach | null {
       const engine = byFamily.get(family);
       if (engine === undefined) return null;
-      const r = ruleReachOf(engine, table).find(
-        (x) => x.rule.chain === chain && x.rule.index === index,
-      );
+      const r = ruleReachOf(engine, table, chain, index);
       if (r === undefined) return null;
       const reach = r.matched.possible.isEmpty
         ? 'never'

@@ -38,6 +38,8 @@ export interface LintEngine {
    * the rules' own match sets (1-based indexes; false when the engine does not know them).
    */
   covers(family: Family, table: string, chain: string, earlier: number, later: number): boolean;
+  /** Whether the engine finds no packet the rule's own conditions select (true when unknown). */
+  matchesNothing(family: Family, table: string, chain: string, index: number): boolean;
   /** A packet the rule's own conditions select where its chain is entered, or why there is none. */
   ruleWitness(
     family: Family,

@@ -28,6 +28,7 @@ function chainRules(lines: readonly string[]): {
   chain: Chain;
   rules: readonly Rule[];
   covers: (a: Rule, b: Rule) => boolean;
+  matchesNothing: (a: Rule) => boolean;
 } {
   const text = `*filter\n:INPUT ACCEPT [0:0]\n${lines.map((l) => `-A INPUT ${l}`).join('\n')}\nCOMMIT\n`;
   const { ruleset, diagnostics } = parseIptables(text, { file: 't.txt' });
@@ -38,16 +39,27 @@ function chainRules(lines: readonly string[]): {
     const y = engine.ruleMatch('filter', 'INPUT', b.index);
     return x !== null && y !== null && matchCovers(x, y);
   };
+  const matchesNothing = (a: Rule): boolean =>
+    engine.ruleMatch('filter', 'INPUT', a.index)?.possible.isEmpty ?? true;
   const chain = ruleset.tables[0]?.chains[0];
   if (chain === undefined) throw new Error('no INPUT chain');
-  return { chain, rules: chain.rules, covers };
+  return { chain, rules: chain.rules, covers, matchesNothing };
 }
 
 describe('shadowsIn', () => {
   it('finds the same first cover as comparing with every earlier rule', () => {
     // Rules mixing every indexed condition, wider and narrower, negated and not.
     const parts = [
-      ['', '-d 10.0.0.0/8', '-d 10.1.0.0/16', '-d 10.1.2.3/32', '! -d 10.1.2.3/32'],
+      // `-f`: later fragments, in which the engine finds no packet, so every earlier rule
+      // the index names covers them, whatever else it writes
+      [
+        '',
+        '-d 10.0.0.0/8',
+        '-d 10.1.0.0/16',
+        '-d 10.1.2.3/32',
+        '! -d 10.1.2.3/32',
+        '-d 10.1.2.3/32 -f',
+      ],
       ['', '-s 10.1.0.0/16', '-s 10.1.2.0/24', '-s 10.1.2.9/32'],
       ['', '-p tcp -m tcp --dport 22', '-p tcp -m tcp --dport 1:1024', '-p udp -m udp --dport 53'],
       ['', '-i eth0', '-i eth+', '! -i eth1'],
@@ -56,13 +68,20 @@ describe('shadowsIn', () => {
       (acc, options) => acc.flatMap((x) => options.map((o) => `${x} ${o}`)),
       [''],
     );
-    const lines = combos.map((c, i) => `${c} -j ${i % 3 === 0 ? 'DROP' : 'ACCEPT'}`);
+    // Without the rule of no conditions, which would cover every later one.
+    const lines = combos
+      .filter((c) => c.trim() !== '')
+      .map((c, i) => `${c} -j ${i % 3 === 0 ? 'DROP' : 'ACCEPT'}`);
     // Visit them in an order where narrow rules come both before and after wide ones.
     const shuffled = lines
       .map((l, i) => ({ l, k: (i * 37) % lines.length }))
       .sort((x, y) => x.k - y.k);
-    const { chain, rules, covers } = chainRules(shuffled.map((x) => x.l));
-    const search = shadowsIn(chain, 'ipv4', Number.MAX_SAFE_INTEGER, covers);
+    // First a rule the `-f` ones do not imply by what they write, though it covers them.
+    const { chain, rules, covers, matchesNothing } = chainRules([
+      '-d 10.0.0.0/8 -p udp -m udp --dport 53 -j ACCEPT',
+      ...shuffled.map((x) => x.l),
+    ]);
+    const search = shadowsIn(chain, 'ipv4', Number.MAX_SAFE_INTEGER, covers, matchesNothing);
     expect(search.stoppedAt).toBeNull();
     const coverOf = new Map(search.shadows.map((s) => [s.rule.index, s.cover.index]));
     let found = 0;
