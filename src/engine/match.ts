@@ -5,7 +5,7 @@
  * says otherwise; see docs/engine.md.
  */
 import { FALSE, TRUE, type Bdd } from './bdd.ts';
-import { parseAddress, parseCidr } from './addr.ts';
+import { addressValue, parseCidr } from './addr.ts';
 import { PROTO, STATES, type FieldName, type HeaderSpace } from './space.ts';
 import type { AddressType, MatchOption, PortRange, Rule, TcpFlag } from '../model/ruleset.ts';
 import { allOptions } from '../model/ruleset.ts';
@@ -168,8 +168,8 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
       return addrtype(env, o.field === 'src' ? 'src' : 'dst', o.types, o.negated);
     case 'iprange': {
       const f = o.field === 'src' ? 'src' : 'dst';
-      const lo = parseAddress(o.range.from, s.family);
-      const hi = parseAddress(o.range.to, s.family);
+      const lo = addressValue(o.range.from, s.family);
+      const hi = addressValue(o.range.to, s.family);
       return lo === null || hi === null ? UNKNOWN : exact(s.range(f, lo, hi));
     }
     case 'comment':
@@ -223,9 +223,10 @@ function member(
   return negated ? { c: m.not(p), p: m.not(c) } : { c, p };
 }
 
+/** Addresses are read through `addressValue`: a ruleset names the same few over and over. */
 function maskSet(s: HeaderSpace, field: FieldName, address: string, mask: string): Bdd | null {
-  const a = parseAddress(address, s.family);
-  const k = parseAddress(mask, s.family);
+  const a = addressValue(address, s.family);
+  const k = addressValue(mask, s.family);
   return a === null || k === null ? null : s.masked(field, a, k);
 }
 
