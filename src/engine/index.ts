@@ -507,6 +507,19 @@ class SymbolicEngine implements Engine {
     return this.two({ c: m.and(rule.match.c, u), p: m.and(rule.match.p, u) });
   }
 
+  ruleMatchesNothing(table: string, chain: string, index: number): boolean | null {
+    const rule = this.nf.chain(table, chain)?.rules[index - 1];
+    if (rule === undefined) return null;
+    // asked of every rule of a chain: one member of the match inside the universe shows it is
+    // not empty without building the intersection, which is left for the rules where it is not
+    const m = this.space.m;
+    const p = rule.match.p;
+    const member = m.pick(p);
+    if (member === null) return true;
+    if (m.evaluate(this.space.universe, member)) return false;
+    return m.and(p, this.space.universe) === FALSE;
+  }
+
   entering(hook: Hook): PacketSet {
     const s = this.space;
     const m = s.m;

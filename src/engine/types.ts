@@ -264,6 +264,8 @@ export interface Engine {
    * 1-based index); null when there is no such rule. Covers and witnesses are read from it.
    */
   ruleMatch(table: string, chain: string, index: number): TwoSided | null;
+  /** Whether no packet could match the rule's own conditions (`ruleMatch`'s possible side). */
+  ruleMatchesNothing(table: string, chain: string, index: number): boolean | null;
   /**
    * New connections (any conntrack state and mark, not NATed) as they meet a hook's first chain:
    * arriving ones at PREROUTING, those for the host at INPUT, routed others at FORWARD (with

@@ -72,9 +72,7 @@ export function adaptEngines(
       return a !== null && b !== null && matchCovers(a, b);
     },
     matchesNothing(family, table, chain, index) {
-      const engine = byFamily.get(family);
-      const m = engine === undefined ? null : matchesOf(engine, table, chain)(index);
-      return m === null || m.possible.isEmpty;
+      return byFamily.get(family)?.ruleMatchesNothing(table, chain, index) ?? true;
     },
     ruleWitness(family, ruleset, table, chain, index, prefer) {
       const engine = byFamily.get(family);

@@ -73,3 +73,21 @@ describe('matchCovers', () => {
     ).toBe(false);
   });
 });
+
+describe('ruleMatchesNothing', () => {
+  it('says which rules no packet could match, as ruleMatch’s possible side does', () => {
+    const rules = [
+      '-f -j DROP',
+      '-p tcp -m tcp --dport 22 -m multiport --dports 80,443 -j ACCEPT',
+      '-s 10.0.0.0/8 -p udp -j ACCEPT',
+      '-j DROP',
+    ];
+    const text = `*filter\n:INPUT ACCEPT [0:0]\n${rules.map((r) => `-A INPUT ${r}`).join('\n')}\nCOMMIT\n`;
+    const { ruleset } = parseIptables(text, { file: 't.txt' });
+    const engine = createEngine(ruleset, hostContext);
+    const nothing = [1, 2, 3, 4, 5].map((i) => engine.ruleMatchesNothing('filter', 'INPUT', i));
+    expect(nothing).toEqual([true, true, false, false, null]);
+    const possible = [1, 2, 3, 4].map((i) => engine.ruleMatch('filter', 'INPUT', i)?.possible);
+    expect(possible.map((p) => p?.isEmpty)).toEqual(nothing.slice(0, 4));
+  });
+});
