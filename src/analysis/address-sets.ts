@@ -14,8 +14,11 @@ const WIDTH: Readonly<Record<Family, number>> = { ipv4: 32, ipv6: 128 };
 
 function toRange(cidr: string, family: Family): Range | null {
   try {
-    const [net, len] = ipaddr.parseCIDR(cidr.includes('/') ? cidr : `${cidr}/${WIDTH[family]}`);
-    if ((net.kind() === 'ipv6') !== (family === 'ipv6')) return null;
+    const text = cidr.includes('/') ? cidr : `${cidr}/${WIDTH[family]}`;
+    // The family's own parser: ipaddr.parseCIDR tries IPv6 first and so throws (slowly) on every
+    // IPv4 text, and a long list of flows' destinations is read here for every exposure.
+    const [net, len] =
+      family === 'ipv4' ? ipaddr.IPv4.parseCIDR(text) : ipaddr.IPv6.parseCIDR(text);
     const from = net.toByteArray().reduce((v, b) => (v << 8n) | BigInt(b), 0n);
     const size = 1n << BigInt(WIDTH[family] - len);
     const base = from - (from % size);
