@@ -12,7 +12,20 @@ interface Range {
 
 const WIDTH: Readonly<Record<Family, number>> = { ipv4: 32, ipv6: 128 };
 
+const ranges: Record<Family, Map<string, Range | null>> = { ipv4: new Map(), ipv6: new Map() };
+
+/** The CIDR's addresses, remembered by text: every exposure's lists are read, several times. */
 function toRange(cidr: string, family: Family): Range | null {
+  const known = ranges[family];
+  let r = known.get(cidr);
+  if (r === undefined) {
+    r = readRange(cidr, family);
+    known.set(cidr, r);
+  }
+  return r;
+}
+
+function readRange(cidr: string, family: Family): Range | null {
   try {
     const text = cidr.includes('/') ? cidr : `${cidr}/${WIDTH[family]}`;
     // The family's own parser: ipaddr.parseCIDR tries IPv6 first and so throws (slowly) on every

@@ -118,13 +118,15 @@ function readRequirements(rule: Rule, family: Family): Requirements {
  */
 export function requirementsImply(later: Requirements, earlier: Requirements): boolean {
   if (later.unread || later.contradictory || earlier.unread || earlier.contradictory) return true;
+  // plain numbers and names first: the address tests are BigInt arithmetic, and this runs for
+  // every candidate pair of a long chain
   return (
-    maskedWithin(later.dst, earlier.dst) &&
-    maskedWithin(later.src, earlier.src) &&
+    (earlier.proto === null || later.proto === earlier.proto) &&
+    (earlier.iif === null || later.iif === earlier.iif) &&
     portsWithin(later.dport, earlier.dport) &&
     portsWithin(later.sport, earlier.sport) &&
-    (earlier.iif === null || later.iif === earlier.iif) &&
-    (earlier.proto === null || later.proto === earlier.proto)
+    maskedWithin(later.dst, earlier.dst) &&
+    maskedWithin(later.src, earlier.src)
   );
 }
 
