@@ -260,10 +260,12 @@ export class Walk {
       for (let i = seg.from; i < seg.to; i++) {
         const rule = chain.rules[i];
         if (rule === undefined) continue;
-        const part = andSet(s, h, rule.key);
+        // the rule's key lies inside its segment's: h ∧ key = hit ∧ key, and hit (not split by
+        // segment) has fewer nodes along the key's path than h
+        const part = andSet(s, hit, rule.key);
         if (part.p === FALSE) continue;
         parts[i - run.from] = part;
-        const step = this.step(hook, chain, rule, part, stack);
+        const step = this.step(hook, chain, rule, part, stack, true);
         if (step === null) {
           nexts[i - run.from] = part;
           continue;
@@ -279,7 +281,9 @@ export class Walk {
 
   /**
    * One rule applied to the packets reaching it: null when it matches none of them, else what
-   * continues, what returns to the calling chain and what stops.
+   * continues, what returns to the calling chain and what stops. `inKey`: every packet of `cur`
+   * is inside the rule's key (a run's part), so a rule whose exact match is its key matches them
+   * all without an AND.
    */
   private step(
     hook: Hook,
@@ -287,13 +291,16 @@ export class Walk {
     rule: CompiledRule,
     cur: Pair,
     stack: readonly string[],
+    inKey = false,
   ): { next: Pair; returned: Pair; outcomes: Outcome[] } | null {
     const m = this.s.m;
     const mt = rule.match;
     const matched: Pair =
-      cur.c === cur.p && mt.c === mt.p
-        ? mapPair(cur, (x) => m.and(x, mt.c))
-        : { c: m.and(cur.c, mt.c), p: m.and(cur.p, mt.p) };
+      inKey && mt.c === mt.p && mt.c === rule.key
+        ? cur
+        : cur.c === cur.p && mt.c === mt.p
+          ? mapPair(cur, (x) => m.and(x, mt.c))
+          : { c: m.and(cur.c, mt.c), p: m.and(cur.p, mt.p) };
     if (matched.p === FALSE) return null;
     if (this.record) this.matchedBy(rule, matched);
     if (mt.c !== mt.p && m.diff(matched.p, mt.c) !== FALSE) this.uncertain.add(rule);

@@ -288,7 +288,7 @@ export class HeaderSpace {
   /** field = value */
   eq(name: FieldName, value: bigint): Bdd {
     if (name === 'mark') return this.masked(name, value, 0xffffffffn);
-    return this.masked(name, value, (1n << BigInt(this.fields[name].width)) - 1n);
+    return this.path(this.fields[name], wordsOf(value, this.fields[name].width), null);
   }
 
   /** A 32-bit mark value as the value of the mark field (its tracked bits only). */
@@ -315,22 +315,40 @@ export class HeaderSpace {
       mask = this.packMark(mask);
     }
     const f = this.fields[name];
+    return this.path(f, wordsOf(value, f.width), wordsOf(mask, f.width));
+  }
+
+  /**
+   * The single path where the field's first `length` bits under `mask` (every bit when null)
+   * equal `value`'s, both as 32-bit words: bits read as numbers, not by BigInt arithmetic per
+   * bit (a ruleset compiles hundreds of thousands of them).
+   */
+  private path(
+    f: Field,
+    value: readonly number[],
+    mask: readonly number[] | null,
+    length = f.width,
+  ): Bdd {
     let r = TRUE;
-    for (let i = f.width - 1; i >= 0; i--) {
-      const bit = BigInt(f.width - 1 - i);
-      if (((mask >> bit) & 1n) === 0n) continue;
+    for (let i = Math.min(length, f.width) - 1; i >= 0; i--) {
+      const bit = f.width - 1 - i;
+      const w = bit >>> 5;
+      const shift = bit & 31;
+      if (mask !== null && (((mask[w] ?? 0) >>> shift) & 1) === 0) continue;
       const v = f.vars[i] ?? 0;
-      r = ((value >> bit) & 1n) === 1n ? this.m.mk(v, FALSE, r) : this.m.mk(v, r, FALSE);
+      r = (((value[w] ?? 0) >>> shift) & 1) === 1 ? this.m.mk(v, FALSE, r) : this.m.mk(v, r, FALSE);
     }
     return r;
   }
 
   /** The first `length` bits of the field equal those of `value`. */
   prefix(name: FieldName, value: bigint, length: number): Bdd {
-    const width = this.fields[name].width;
-    const all = (1n << BigInt(width)) - 1n;
-    const mask = length === 0 ? 0n : (all << BigInt(width - length)) & all;
-    return this.masked(name, value, mask);
+    const f = this.fields[name];
+    if (name === 'mark') {
+      const all = (1n << BigInt(f.width)) - 1n;
+      return this.masked(name, value, length === 0 ? 0n : (all << BigInt(f.width - length)) & all);
+    }
+    return this.path(f, wordsOf(value, f.width), null, length);
   }
 
   /** lo ≤ field ≤ hi, built bottom-up in O(width) nodes. */
@@ -341,22 +359,30 @@ export class HeaderSpace {
 
   private leq(name: FieldName, c: bigint): Bdd {
     const f = this.fields[name];
+    const words = wordsOf(c, f.width);
     let r = TRUE;
     for (let i = f.width - 1; i >= 0; i--) {
       const v = f.vars[i] ?? 0;
-      const bit = (c >> BigInt(f.width - 1 - i)) & 1n;
-      r = bit === 1n ? this.m.mk(v, TRUE, r) : this.m.mk(v, r, FALSE);
+      const bit = f.width - 1 - i;
+      r =
+        (((words[bit >>> 5] ?? 0) >>> (bit & 31)) & 1) === 1
+          ? this.m.mk(v, TRUE, r)
+          : this.m.mk(v, r, FALSE);
     }
     return r;
   }
 
   private geq(name: FieldName, c: bigint): Bdd {
     const f = this.fields[name];
+    const words = wordsOf(c, f.width);
     let r = TRUE;
     for (let i = f.width - 1; i >= 0; i--) {
       const v = f.vars[i] ?? 0;
-      const bit = (c >> BigInt(f.width - 1 - i)) & 1n;
-      r = bit === 1n ? this.m.mk(v, FALSE, r) : this.m.mk(v, r, TRUE);
+      const bit = f.width - 1 - i;
+      r =
+        (((words[bit >>> 5] ?? 0) >>> (bit & 31)) & 1) === 1
+          ? this.m.mk(v, FALSE, r)
+          : this.m.mk(v, r, TRUE);
     }
     return r;
   }
@@ -488,6 +514,14 @@ function mergeAdjacent(
     }
   }
   return stack;
+}
+
+/** The low `width` bits of a value as 32-bit words, least significant first. */
+function wordsOf(value: bigint, width: number): number[] {
+  if (width <= 32) return [Number(BigInt.asUintN(32, value))];
+  const out: number[] = [];
+  for (let b = 0; b < width; b += 32) out.push(Number(BigInt.asUintN(32, value >> BigInt(b))));
+  return out;
 }
 
 function bitsFor(n: number): number {
