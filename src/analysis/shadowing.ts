@@ -44,6 +44,7 @@ export function shadowsIn(
   const deciding = chain.rules.filter((r) => covering(r) && decides(r.target));
   if (deciding.length === 0) return { shadows: [], stoppedAt: null };
   const index = new RuleIndex(deciding, family);
+  const decidingWants = deciding.map((r) => requirements(r, family));
   const shadows: Shadow[] = [];
   let left = budget;
   let before = 0;
@@ -51,18 +52,26 @@ export function shadowsIn(
     const wants = requirements(rule, family);
     let empty: boolean | undefined;
     let spent = false;
-    index.forRule(rule, before, (i) => {
-      if (left === 0) return (spent = true);
-      left -= 1;
-      const earlier = deciding[i];
-      if (earlier === undefined) return false;
-      // the engine is asked only when the written values leave a cover possible
-      const possible =
-        requirementsImply(wants, requirements(earlier, family)) || (empty ??= matchesNothing(rule));
-      if (!possible || !covers(earlier, rule)) return false;
-      shadows.push({ rule, cover: earlier });
-      return true;
-    });
+    // the index may leave out rules whose written ports rule out a cover, unless the rule
+    // matches nothing (then every earlier rule covers it)
+    const narrow = (): boolean => !(empty ??= matchesNothing(rule));
+    index.forRule(
+      rule,
+      before,
+      (i) => {
+        if (left === 0) return (spent = true);
+        left -= 1;
+        const earlier = deciding[i];
+        const theirs = decidingWants[i];
+        if (earlier === undefined || theirs === undefined) return false;
+        // the engine is asked only when the written values leave a cover possible
+        const possible = requirementsImply(wants, theirs) || (empty ??= matchesNothing(rule));
+        if (!possible || !covers(earlier, rule)) return false;
+        shadows.push({ rule, cover: earlier });
+        return true;
+      },
+      narrow,
+    );
     if (spent) return { shadows, stoppedAt: rule };
     if (deciding[before] === rule) before += 1;
   }

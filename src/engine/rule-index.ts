@@ -146,8 +146,20 @@ function portsWithin(
   outer: readonly PortRange[] | null,
 ): boolean {
   if (outer === null) return true;
-  // outer's ranges are merged: a range within their union is within one of them
-  return inner !== null && inner.every((r) => outer.some((x) => x.from <= r.from && r.to <= x.to));
+  if (inner === null) return false;
+  // outer's ranges are merged: a range within their union is within one of them (plain loops:
+  // this runs for every candidate pair of a long chain)
+  for (const r of inner) {
+    let within = false;
+    for (const x of outer) {
+      if (x.from <= r.from && r.to <= x.to) {
+        within = true;
+        break;
+      }
+    }
+    if (!within) return false;
+  }
+  return true;
 }
 
 /** The one value a rule is filed under; null files it with the rules every lookup visits. */
@@ -162,11 +174,8 @@ function keyOf(r: Requirements): Key | null {
   if (r.contradictory) return null;
   if (r.dst !== null) return { kind: 'dst', at: r.dst };
   if (r.src !== null) return { kind: 'src', at: r.src };
-  if (r.dport !== null && span(r.dport) <= MAX_KEYED_PORTS) {
-    const ports = new Set<number>();
-    for (const p of r.dport) for (let v = p.from; v <= p.to; v++) ports.add(v);
-    return { kind: 'dport', ports };
-  }
+  const ports = smallPortSet(r.dport);
+  if (ports !== null) return { kind: 'dport', ports };
   if (r.iif !== null) return { kind: 'iif', name: r.iif };
   if (r.proto !== null) return { kind: 'proto', number: r.proto };
   return null;
@@ -198,7 +207,18 @@ export function sameKeyedHeaders(a: KeyedHeaders, b: KeyedHeaders): boolean {
 /** Rules filed under one mask of an address field, by masked value. */
 interface MaskGroup {
   readonly mask: bigint;
-  readonly rules: Map<bigint, number[]>;
+  readonly rules: Map<bigint, AddressBucket>;
+}
+
+/**
+ * The rules of one address key, also by the destination ports they require: a rule whose
+ * written destination ports are a small set is filed under each of them, every other one
+ * (no port requirement, too many ports, an address it could not read) with the port-free ones.
+ */
+interface AddressBucket {
+  readonly all: number[];
+  readonly portFree: number[];
+  readonly byPort: Map<number, number[]>;
 }
 
 /** A list of ascending positions and, for port buckets, which of them a lookup keeps. */
@@ -212,6 +232,8 @@ export class RuleIndex {
   readonly family: Family;
   readonly size: number;
   private readonly keys: readonly (Key | null)[];
+  /** The small destination-port set of each address-keyed rule (null: none, or not small). */
+  private readonly addressPorts: (ReadonlySet<number> | null)[];
   private readonly dst: MaskGroup[] = [];
   private readonly src: MaskGroup[] = [];
   private readonly dport = new Map<number, number[]>();
@@ -222,7 +244,9 @@ export class RuleIndex {
   constructor(rules: readonly Rule[], family: Family) {
     this.family = family;
     this.size = rules.length;
-    this.keys = rules.map((rule) => keyOf(requirements(rule, family)));
+    const wants = rules.map((rule) => requirements(rule, family));
+    this.keys = wants.map(keyOf);
+    this.addressPorts = wants.map(() => null);
     this.keys.forEach((key, i) => {
       if (key === null) {
         this.other.push(i);
@@ -237,7 +261,17 @@ export class RuleIndex {
             g = { mask: key.at.mask, rules: new Map() };
             groups.push(g);
           }
-          file(g.rules, key.at.value, i);
+          let bucket = g.rules.get(key.at.value);
+          if (bucket === undefined) {
+            bucket = { all: [], portFree: [], byPort: new Map() };
+            g.rules.set(key.at.value, bucket);
+          }
+          bucket.all.push(i);
+          const r = wants[i];
+          const ports = r === undefined || r.unread ? null : smallPortSet(r.dport);
+          this.addressPorts[i] = ports;
+          if (ports === null) bucket.portFree.push(i);
+          else for (const v of ports) file(bucket.byPort, v, i);
           break;
         }
         case 'dport':
@@ -262,8 +296,8 @@ export class RuleIndex {
       if (l !== undefined && l.length > 0) lists.push(l);
     };
     add(this.other);
-    for (const g of this.dst) add(g.rules.get(p.dst & g.mask));
-    for (const g of this.src) add(g.rules.get(p.src & g.mask));
+    for (const g of this.dst) add(g.rules.get(p.dst & g.mask)?.all);
+    for (const g of this.src) add(g.rules.get(p.src & g.mask)?.all);
     // a port match fails outright on a protocol without ports
     if (PORT_PROTOCOLS.includes(p.proto)) add(this.dport.get(p.dport));
     if (p.iif !== null) add(this.iif.get(p.iif));
@@ -279,8 +313,17 @@ export class RuleIndex {
    * own requirements imply: the only ones that can cover it by what they write. A rule whose
    * requirements are unreadable or contradictory gets every position below `before`. `visit`
    * returns true to stop (the caller usually stops at the first candidate that covers).
+   *
+   * `narrow`, asked at most once and only where it would narrow, allows leaving out the rules of
+   * an address key whose destination ports `rule`'s do not lie within (`requirementsImply` says
+   * no to them anyway): a chain of one address with many ports then visits its own port only.
    */
-  forRule(rule: Rule, before: number, visit: (position: number) => boolean): void {
+  forRule(
+    rule: Rule,
+    before: number,
+    visit: (position: number) => boolean,
+    narrow: () => boolean = () => false,
+  ): void {
     const end = Math.min(before, this.size);
     if (end <= 0) return;
     const r = requirements(rule, this.family);
@@ -293,20 +336,34 @@ export class RuleIndex {
       if (list !== undefined && (list[0] ?? end) < end) sources.push({ list, keep });
     };
     add(this.other);
+    const ports = r.dport !== null && span(r.dport) <= MAX_KEYED_PORTS ? r.dport : null;
+    const first = ports?.[0]?.from ?? -1;
+    let narrowed: boolean | undefined;
     const within = (groups: readonly MaskGroup[], at: Masked | null): void => {
       // a key's set holds the rule's only when the key tests no bit the rule leaves free
-      if (at !== null)
-        for (const g of groups)
-          if ((g.mask & at.mask) === g.mask) add(g.rules.get(at.value & g.mask));
+      if (at === null) return;
+      for (const g of groups) {
+        if ((g.mask & at.mask) !== g.mask) continue;
+        const bucket = g.rules.get(at.value & g.mask);
+        if (bucket === undefined) continue;
+        if (ports === null || bucket.byPort.size === 0 || !(narrowed ??= narrow())) {
+          add(bucket.all);
+          continue;
+        }
+        add(bucket.portFree);
+        add(bucket.byPort.get(first), (i) => {
+          const theirs = this.addressPorts[i];
+          return theirs !== null && theirs !== undefined && containsAll(theirs, ports);
+        });
+      }
     };
     within(this.dst, r.dst);
     within(this.src, r.src);
-    const ports = r.dport;
-    if (ports !== null && span(ports) <= MAX_KEYED_PORTS) {
+    if (ports !== null) {
       // the bucket of the first port holds every key with it; keep those with all the others
-      add(this.dport.get(ports[0]?.from ?? -1), (i) => {
+      add(this.dport.get(first), (i) => {
         const key = this.keys[i];
-        return key?.kind === 'dport' && ports.every((p) => containsRange(key.ports, p));
+        return key?.kind === 'dport' && containsAll(key.ports, ports);
       });
     }
     if (r.iif !== null) add(this.iif.get(r.iif));
@@ -385,8 +442,16 @@ function intersect(a: readonly PortRange[], b: readonly PortRange[]): PortRange[
   return normalise(out);
 }
 
-function containsRange(ports: ReadonlySet<number>, r: PortRange): boolean {
-  for (let v = r.from; v <= r.to; v++) if (!ports.has(v)) return false;
+/** A destination-port requirement as the set of its ports, when it is small enough to file. */
+function smallPortSet(ranges: readonly PortRange[] | null): ReadonlySet<number> | null {
+  if (ranges === null || span(ranges) > MAX_KEYED_PORTS) return null;
+  const ports = new Set<number>();
+  for (const p of ranges) for (let v = p.from; v <= p.to; v++) ports.add(v);
+  return ports;
+}
+
+function containsAll(ports: ReadonlySet<number>, ranges: readonly PortRange[]): boolean {
+  for (const r of ranges) for (let v = r.from; v <= r.to; v++) if (!ports.has(v)) return false;
   return true;
 }
 

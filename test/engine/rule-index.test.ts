@@ -13,7 +13,7 @@ import { matchCovers } from '../../src/analysis/covers.ts';
 import { parseAddress } from '../../src/engine/addr.ts';
 import { createEngine, type Engine } from '../../src/engine/index.ts';
 import { Interpreter, type Concrete } from '../../src/engine/interpret.ts';
-import { RuleIndex } from '../../src/engine/rule-index.ts';
+import { requirements, requirementsImply, RuleIndex } from '../../src/engine/rule-index.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import type { Chain, Family, MatchOption, Ruleset } from '../../src/model/ruleset.ts';
 import { hostContext, o, ruleset, t } from './build.ts';
@@ -94,6 +94,30 @@ const chainArb = (maxLength: number): fc.Arbitrary<Ruleset> =>
     .array(fc.tuple(fc.array(optionArb, { maxLength: 4 }), targetArb), { minLength: 1, maxLength })
     .map((rules) => ruleset({ filter: { INPUT: { rules } } }));
 
+/** Chains of rules that mostly name a destination and its ports, as firewalls of one host do. */
+const addressPortChainArb = (maxLength: number): fc.Arbitrary<Ruleset> =>
+  fc
+    .array(
+      fc.tuple(
+        fc.constantFrom(...ADDRESSES.slice(2)).map((a) => o.dst(a)),
+        fc.constantFrom(
+          ...PORTS.map((p) => o.dport(p)),
+          ports('dst', [{ from: 80, to: 85 }]),
+          ports('dst', [{ from: 1, to: 1024 }]),
+        ),
+        fc.array(optionArb, { maxLength: 2 }),
+        targetArb,
+      ),
+      { minLength: 1, maxLength },
+    )
+    .map((rules) =>
+      ruleset({
+        filter: {
+          INPUT: { rules: rules.map(([d, p, more, target]) => [[d, p, ...more], target]) },
+        },
+      }),
+    );
+
 const chainOf = (rs: Ruleset): Chain => {
   const chain = rs.tables[0]?.chains[0];
   if (chain === undefined) throw new Error('no chain');
@@ -134,15 +158,20 @@ function expectAscendingWithin(positions: readonly number[], size: number): void
   });
 }
 
-/** What `forRule` visits before `before`, all of it. */
-function ruleCandidates(index: RuleIndex, chain: Chain, at: number): number[] {
+/** What `forRule` visits before `before`, all of it (narrowed by ports when asked). */
+function ruleCandidates(index: RuleIndex, chain: Chain, at: number, narrow = false): number[] {
   const out: number[] = [];
   const rule = chain.rules[at];
   if (rule !== undefined)
-    index.forRule(rule, at, (i) => {
-      out.push(i);
-      return false;
-    });
+    index.forRule(
+      rule,
+      at,
+      (i) => {
+        out.push(i);
+        return false;
+      },
+      () => narrow,
+    );
   return out;
 }
 
@@ -252,6 +281,32 @@ describe('rule-key index looked up by a rule', () => {
     expect(covers).toBeGreaterThan(100);
     // and it does leave rules out
     expect(named).toBeLessThan(earlier * 0.75);
+  });
+
+  it('narrowed by ports, leaves out only rules whose requirements it does not imply', () => {
+    let left = 0;
+    fc.assert(
+      fc.property(fc.oneof(chainArb(24), addressPortChainArb(24)), (rs) => {
+        const chain = chainOf(rs);
+        const index = new RuleIndex(chain.rules, 'ipv4');
+        chain.rules.forEach((rule, b) => {
+          const narrowed = ruleCandidates(index, chain, b, true);
+          expectAscendingWithin(narrowed, b);
+          const all = ruleCandidates(index, chain, b);
+          expect(all).toEqual(expect.arrayContaining(narrowed));
+          const wants = requirements(rule, 'ipv4');
+          for (const a of all.filter((i) => !narrowed.includes(i))) {
+            const earlier = chain.rules[a];
+            if (earlier === undefined) continue;
+            expect(requirementsImply(wants, requirements(earlier, 'ipv4'))).toBe(false);
+            left += 1;
+          }
+        });
+      }),
+      { numRuns: Number(process.env.ENGINE_RUNS ?? 60) },
+    );
+    // and it does leave some out
+    expect(left).toBeGreaterThan(20);
   });
 
   it('names every earlier rule that covers it on the fixture rulesets', () => {
