@@ -307,6 +307,48 @@ export class BddManager {
   }
 
   /**
+   * (∃ vars. a) ∧ b without building ∃ vars. a: a rewrite (forget the old values of some
+   * fields, take new ones) in one pass. A DNAT of a set whose destination is fixed makes only
+   * the result's nodes, where exists-then-and made a copy of the whole set first.
+   */
+  existsAnd(a: Bdd, vars: Bdd, b: Bdd): Bdd {
+    if (a === FALSE || b === FALSE) return FALSE;
+    if (a === TRUE) return b;
+    const va = this.varOf(a);
+    // cube variables above a's top: a does not depend on them
+    let cv = vars;
+    while (cv !== TRUE && this.varOf(cv) < va) cv = this.high(cv);
+    if (cv === TRUE) return this.and(a, b);
+    if (b === TRUE) return this.exists(a, cv);
+    // the cache key holds two operands; the cube goes in the op code slot (op 0 is free)
+    const key = cv * 8;
+    const c = this.cacheGet(key, a, b);
+    if (c >= 0) return c;
+    this.steps++;
+    const vb = this.varOf(b);
+    let r: Bdd;
+    if (vb < va) {
+      r = this.mk(vb, this.existsAnd(a, cv, this.low(b)), this.existsAnd(a, cv, this.high(b)));
+    } else {
+      const a0 = this.low(a);
+      const a1 = this.high(a);
+      const b0 = vb === va ? this.low(b) : b;
+      const b1 = vb === va ? this.high(b) : b;
+      if (this.varOf(cv) === va) {
+        // a's top variable is forgotten: either of its branches, under each value of b's
+        const rest = this.high(cv);
+        const either = (x: Bdd): Bdd =>
+          this.or(this.existsAnd(a0, rest, x), this.existsAnd(a1, rest, x));
+        r = vb === va ? this.mk(va, either(b0), either(b1)) : either(b);
+      } else {
+        r = this.mk(va, this.existsAnd(a0, cv, b0), this.existsAnd(a1, cv, b1));
+      }
+    }
+    this.cachePut(key, a, b, r);
+    return r;
+  }
+
+  /**
    * Restrict `a` by an assignment given as a conjunction of literals (`literal()`s and-ed): the
    * cofactor where those variables have those values.
    */

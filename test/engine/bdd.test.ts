@@ -66,7 +66,7 @@ describe('BDD operations agree with plain set semantics', () => {
     );
   });
 
-  it('exists and andExists quantify exactly the given variables', () => {
+  it('exists, andExists and existsAnd quantify exactly the given variables', () => {
     fc.assert(
       fc.property(setArb, setArb, varsArb, (x, y, vars) => {
         const m = new BddManager(N);
@@ -75,6 +75,7 @@ describe('BDD operations agree with plain set semantics', () => {
         const cube = m.cube(vars);
         expect(toMask(m, m.exists(a, cube))).toBe(existsMask(x, vars));
         expect(m.andExists(a, b, cube)).toBe(m.exists(m.and(a, b), cube));
+        expect(toMask(m, m.existsAnd(a, cube, b))).toBe(existsMask(x, vars) & y);
       }),
       { numRuns: 150 },
     );
