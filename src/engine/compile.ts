@@ -87,6 +87,8 @@ export class CompiledRuleset {
   readonly routeRelation: Bdd;
   /** Destinations whose route (the longest matching prefix) is observed or derived, not assumed. */
   readonly certainlyRouted: Bdd;
+  /** Every field but the destination (its projection names a set's destinations). */
+  private readonly notDstCube: Bdd;
   /** The base chains of every hook, in the order the kernel runs them. */
   readonly pipeline: Pipeline;
   private readonly chains = new Map<string, CompiledChain>();
@@ -152,6 +154,21 @@ export class CompiledRuleset {
     const built = this.buildRoutes();
     this.routeRelation = built.relation;
     this.certainlyRouted = built.certain;
+    this.notDstCube = this.space.cube(
+      'mark',
+      'iif',
+      'oif',
+      'state',
+      'dnat',
+      'proto',
+      'src',
+      'odst',
+      'loc',
+      'oloc',
+      'sport',
+      'dport',
+      'odport',
+    );
     const connmarkZero = !ruleset.tables.some((t) =>
       t.chains.some((c) => c.rules.some((r) => ruleActions(r).some((a) => a.kind === 'CONNMARK'))),
     );
@@ -292,7 +309,13 @@ export class CompiledRuleset {
   route(pair: Pair): Pair {
     const m = this.space.m;
     const oifCube = this.space.cube('oif');
-    const go = (x: Bdd): Bdd => m.and(m.exists(x, oifCube), this.routeRelation);
+    // the relation narrowed to the set's own destinations first: and-ing it whole walks the
+    // set once per egress interface of the host, most of which none of its packets take
+    const go = (x: Bdd): Bdd => {
+      const free = m.exists(x, oifCube);
+      const dsts = m.exists(free, this.notDstCube);
+      return m.and(free, m.and(this.routeRelation, dsts));
+    };
     const p = go(pair.p);
     const c = pair.c === pair.p ? p : go(pair.c);
     return { c: m.and(c, this.certainlyRouted), p };
