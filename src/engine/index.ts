@@ -261,7 +261,8 @@ class SymbolicEngine implements Engine {
     const m = s.m;
     const input = m.and(this.initial(query.packets ?? {}, ['NEW']), this.ingressSet(query.ingress));
     const walk = new Walk(this.nf, false);
-    const r = runPath(walk, this.nf, { c: input, p: input });
+    const path = runPath(walk, this.nf, { c: input, p: input });
+    const r = { ...path, local: unionAll(s, path.local), forward: unionAll(s, path.forward) };
     const accepts = r.outcomes.filter((o) => o.kind === 'accept');
     const acceptedBy = (p: Pair): RuleRef[] =>
       accepts.filter((o) => m.and(o.set.p, p.p) !== FALSE).map((o) => o.ref);
@@ -367,7 +368,12 @@ class SymbolicEngine implements Engine {
       m.and(this.initial({ protocols }, ['NEW']), this.ingressSet(query.ingress)),
       martians,
     );
-    const r = runPath(new Walk(this.nf, false), this.nf, { c: input, p: input });
+    const r = runPath(
+      new Walk(this.nf, false),
+      this.nf,
+      { c: input, p: input },
+      { natGroup: DISCOVERY_NAT_GROUP },
+    );
     const routing = routingOf(this.nf.context);
     const placed = (address: bigint): boolean => hostness(routing, address) !== 'unknown';
     const out: Flow[] = [];
@@ -383,15 +389,34 @@ class SymbolicEngine implements Engine {
     const name = (i: number): string => ifs.names[i] ?? OTHER_INTERFACE;
     const cidrs = (list: RawFlow['src']): string[] =>
       patternsToCidrs(s, list, s.field('src').width);
-    for (const [kind, pair] of [
+    // Flows are cut from the delivered parts with the final mark and state forgotten (every
+    // arriving packet is new with mark 0: they add nothing to a flow). United with them, the
+    // parts would keep every kube-proxy endpoint's hairpin mark apart, the cost the parts avoid.
+    const forget = s.cube('mark', 'state');
+    const unite = (sets: readonly Bdd[]): Bdd =>
+      unionAll(
+        s,
+        sets.map((c) => ({ c, p: c })),
+      ).c;
+    for (const [kind, parts] of [
       ['local', r.local],
       ['forward', r.forward],
     ] as const) {
-      for (const [certainty, set] of [
-        ['certain', pair.c],
-        ['possible', m.diff(pair.p, pair.c)],
+      const certain = unite(parts.map((x) => x.c));
+      const possible = parts.map((x) => m.diff(x.p, certain));
+      let possibleAll: Bdd | undefined;
+      // the exact delivered sets (final mark and state kept), built only when a flow's packets
+      // are asked for
+      const exact = {
+        certain: (): Bdd => certain,
+        possible: (): Bdd => (possibleAll ??= unite(possible)),
+      };
+      for (const [certainty, projected] of [
+        ['certain', m.exists(certain, forget)],
+        ['possible', unite(possible.map((x) => m.exists(x, forget)))],
       ] as const) {
-        for (const f of partition(s, set, kind === 'local')) {
+        const set = exact[certainty];
+        for (const f of partition(s, projected, kind === 'local')) {
           const sent = f.odst ?? f.dst ?? [];
           const sentPorts = f.odport ?? f.dport;
           for (const proto of f.proto) {
@@ -418,7 +443,7 @@ class SymbolicEngine implements Engine {
                   ports: patternsToRanges(f.dport),
                   translated: f.nat,
                 },
-                packets: () => this.set(flowSet(s, set, flow)),
+                packets: () => this.set(flowSet(s, set(), flow)),
                 witness: (prefer) => flowWitness(s, flow, placed, prefer),
               });
             }
@@ -579,6 +604,12 @@ class SymbolicEngine implements Engine {
     };
   }
 }
+
+/**
+ * Discovery walks PREROUTING's NAT accepts on in groups of this many (`runPath`); measured on
+ * the generated kube-proxy hosts (docs/performance.md).
+ */
+const DISCOVERY_NAT_GROUP = 16;
 
 const ALL_BUT_ODST = [
   'mark',

@@ -68,6 +68,9 @@ interface NatTarget {
   /** The same, less addresses that may or may not be the host's. */
   readonly valueCertain: Bdd;
   readonly ports: Bdd | null;
+  /** `value` and `valueCertain` with the new port (FALSE when the range keeps the port). */
+  readonly valueWithPort: Bdd;
+  readonly valueCertainWithPort: Bdd;
 }
 
 /** Every field but the destination and its host bit (quantified out of a DNAT target). */
@@ -122,15 +125,17 @@ export class Walk {
     this.plain = options.plain ?? false;
   }
 
-  /** Walk one base chain of the hook's pipeline: what passes, what stops, what got NATed. */
+  /**
+   * Walk one base chain of the hook's pipeline: what passes without a NAT binding (`rest`), the
+   * NAT accepts one by one (`natted`, in walk order), and what stops.
+   */
   table(
     hook: Hook,
     entry: PipelineEntry,
     input: Pair,
-  ): { pass: Pair; outcomes: Outcome[]; natted: Pair } {
+  ): { rest: Pair; natted: Pair[]; outcomes: Outcome[] } {
     const chain = this.nf.chain(entry.tableId, entry.chain.name);
-    if (chain === undefined || input.p === FALSE)
-      return { pass: input, outcomes: [], natted: EMPTY };
+    if (chain === undefined || input.p === FALSE) return { rest: input, natted: [], outcomes: [] };
     const r = this.chain(hook, chain, input, []);
     const outcomes = [...r.outcomes];
     if (r.returned.p !== FALSE) {
@@ -143,17 +148,21 @@ export class Walk {
         reason: `policy ${policy}`,
       });
     }
-    // the NAT accepts (thousands on a kube-proxy host) are united once, for both results
-    const natted = unionAll(
-      this.s,
-      outcomes.filter((o) => o.kind === 'accept' && o.nat === true).map((o) => o.set),
-    );
-    const others = outcomes.filter((o) => o.kind === 'accept' && o.nat !== true).map((o) => o.set);
+    const natted: Pair[] = [];
+    const others: Pair[] = [];
+    for (const o of outcomes)
+      if (o.kind === 'accept') (o.nat === true ? natted : others).push(o.set);
     return {
-      pass: unionAll(this.s, [natted, ...others]),
-      outcomes: outcomes.filter((o) => o.kind !== 'accept' || entry.attributes),
+      rest: unionAll(this.s, others),
       natted,
+      outcomes: outcomes.filter((o) => o.kind !== 'accept' || entry.attributes),
     };
+  }
+
+  /** The base chains of a hook in priority order (see `hookParts`), what passes as one set. */
+  hook(hook: Hook, input: Pair): { pass: Pair; outcomes: Outcome[] } {
+    const r = this.hookParts(hook, input, Infinity);
+    return { pass: unionAll(this.s, r.parts), outcomes: r.outcomes };
   }
 
   /**
@@ -161,14 +170,22 @@ export class Walk {
    * one still sees the packet), a drop is final. NAT chains see the first packet of a
    * connection only, and only until one of them gives it a binding; ingress and egress chains
    * only packets on their devices.
+   *
+   * What passes comes as parts whose union it is: the NAT accepts in groups of at most
+   * `natGroup` consecutive ones, apart from the rest. A netfilter verdict is per packet, so the
+   * later hooks may walk each part alone; and uniting the thousands of DNAT pieces of a
+   * kube-proxy host is the costliest step of a walk (each endpoint's hairpin mark splits the
+   * united set under the source, see docs/performance.md), while pieces of one service, adjacent
+   * in walk order, unite cheaply.
    */
-  hook(hook: Hook, input: Pair): { pass: Pair; outcomes: Outcome[] } {
+  hookParts(hook: Hook, input: Pair, natGroup: number): { parts: Pair[]; outcomes: Outcome[] } {
     const s = this.s;
     const m = s.m;
-    let cur = input;
+    const entries = this.nf.pipeline[hook];
+    let parts = [input];
     let bound = EMPTY;
     const outcomes: Outcome[] = [];
-    for (const entry of this.nf.pipeline[hook]) {
+    entries.forEach((entry, k) => {
       let gate: Pair = entry.stage === 'hook' ? ALL : this.nf.deviceGate(entry);
       if (entry.type === 'nat') {
         gate = {
@@ -176,19 +193,28 @@ export class Walk {
           p: m.and(gate.p, m.diff(s.isNew, bound.c)),
         };
       }
-      const enter = gate === ALL ? cur : { c: m.and(cur.c, gate.c), p: m.and(cur.p, gate.p) };
-      const bypass = gate === ALL ? EMPTY : { c: m.diff(cur.c, gate.p), p: m.diff(cur.p, gate.c) };
-      const r = this.table(hook, entry, enter);
-      cur = union(s, r.pass, bypass);
-      outcomes.push(...r.outcomes);
-      if (entry.type === 'nat') bound = union(s, bound, r.natted);
+      // the NAT bindings made here matter only to a later NAT chain of the same hook
+      const laterNat = entries.slice(k + 1).some((e) => e.type === 'nat');
+      const next: Pair[] = [];
+      for (const cur of parts) {
+        const enter = gate === ALL ? cur : { c: m.and(cur.c, gate.c), p: m.and(cur.p, gate.p) };
+        const bypass =
+          gate === ALL ? EMPTY : { c: m.diff(cur.c, gate.p), p: m.diff(cur.p, gate.c) };
+        const r = this.table(hook, entry, enter);
+        outcomes.push(...r.outcomes);
+        next.push(union(s, r.rest, bypass));
+        for (let i = 0; i < r.natted.length; i += natGroup)
+          next.push(unionAll(s, r.natted.slice(i, i + natGroup)));
+        if (entry.type === 'nat' && laterNat) bound = union(s, bound, unionAll(s, r.natted));
+      }
+      parts = next.filter((p) => p.p !== FALSE);
       if (hook === 'OUTPUT' && entry.type === 'nat') {
         // routed again after NAT; the bound packets with them, so later NAT chains know them
-        cur = this.nf.reroute(cur);
+        parts = parts.map((p) => this.nf.reroute(p));
         bound = this.nf.reroute(bound);
       }
-    }
-    return { pass: cur, outcomes };
+    });
+    return { parts, outcomes };
   }
 
   private chain(
@@ -619,9 +645,10 @@ export class Walk {
       // one quantification and one conjunction per protocol class (ports only where they exist)
       const withPorts = t.ports === null ? FALSE : m.and(set, s.portProtocols);
       const rest = withPorts === FALSE ? set : m.diff(set, withPorts);
-      if (rest !== FALSE) out = m.or(out, m.and(m.exists(rest, t.cube), value));
+      if (rest !== FALSE) out = m.or(out, m.existsAnd(rest, t.cube, value));
       if (withPorts !== FALSE && t.ports !== null) {
-        out = m.or(out, m.and(m.exists(withPorts, t.cubeWithPort), m.and(value, t.ports)));
+        const withPort = certain ? t.valueCertainWithPort : t.valueWithPort;
+        out = m.or(out, m.existsAnd(withPorts, t.cubeWithPort, withPort));
       }
     }
     return out;
@@ -659,6 +686,8 @@ export class Walk {
       value,
       valueCertain,
       ports,
+      valueWithPort: ports === null ? FALSE : m.and(value, ports),
+      valueCertainWithPort: ports === null ? FALSE : m.and(valueCertain, ports),
     };
     this.natTargets.set(r, t);
     return t;

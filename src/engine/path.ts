@@ -6,20 +6,38 @@
 import { FALSE } from './bdd.ts';
 import type { CompiledRuleset } from './compile.ts';
 import { EMPTY, type Pair } from './match.ts';
-import { andSet, union, type Outcome, type Walk } from './netfilter.ts';
+import { andSet, union, unionAll, type Outcome, type Walk } from './netfilter.ts';
 
+/**
+ * What a walk delivered, in parts whose union it is (one per part PREROUTING passed on, and
+ * what the host sent itself): united, they are the one delivered set.
+ */
 export interface PathResult {
   /** Delivered to a local socket (oif = none), post-NAT headers. */
-  readonly local: Pair;
+  readonly local: readonly Pair[];
   /** Forwarded out of an interface (oif set), post-NAT headers. */
-  readonly forward: Pair;
+  readonly forward: readonly Pair[];
   /** Drops, rejects, and filter-table accepts (for attribution), in walk order. */
   readonly outcomes: readonly Outcome[];
   /** Dropped for lack of a route. */
   readonly noRoute: Pair;
 }
 
-export function runPath(walk: Walk, nf: CompiledRuleset, input: Pair): PathResult {
+/** How discovery walks the path (see `runPath`). */
+export interface PathOptions {
+  /**
+   * Walk what PREROUTING passes in parts (`Walk.hookParts`): at most this many consecutive NAT
+   * accepts together. Unset: as one set, with outcomes in walk order.
+   */
+  readonly natGroup?: number;
+}
+
+export function runPath(
+  walk: Walk,
+  nf: CompiledRuleset,
+  input: Pair,
+  options: PathOptions = {},
+): PathResult {
   const s = nf.space;
   const m = s.m;
   const none = s.eq('iif', BigInt(s.interfaces.none));
@@ -28,37 +46,49 @@ export function runPath(walk: Walk, nf: CompiledRuleset, input: Pair): PathResul
   // address list is not
   const localDst = s.eq('loc', 1n);
   const routedDst = nf.routed('dst');
-  const outcomes: Outcome[] = [];
   const setOif = (p: Pair, value: ReturnType<typeof s.eq>): Pair => ({
     c: s.assign(p.c, ['oif'], value),
     p: p.c === p.p ? s.assign(p.c, ['oif'], value) : s.assign(p.p, ['oif'], value),
   });
-
-  // arriving on an interface
-  const ext = setOif(andSet(s, input, m.not(none)), oifNone);
-  const pre = walk.hook('PREROUTING', ext);
-  outcomes.push(...pre.outcomes);
-  const toLocal = andSet(s, pre.pass, localDst);
-  const away = andSet(s, pre.pass, m.not(localDst));
   // a host that does not forward drops what is not its own as if it had no route
   const forwards = nf.context.forwarding ?? true;
-  let noRoute = forwards ? andSet(s, away, m.not(routedDst)) : away;
-  const fwdIn = forwards ? nf.route(andSet(s, away, routedDst)) : EMPTY;
-  const inp = walk.hook('INPUT', toLocal);
-  outcomes.push(...inp.outcomes);
-  const fwd = walk.hook('FORWARD', fwdIn);
-  const post = walk.hook('POSTROUTING', fwd.pass);
-  let local = inp.pass;
-  let forward = post.pass;
   // Forwarding on only by assumption: a host that does not forward drops what it would have
   // forwarded before FORWARD, so neither a delivery nor any rule's stop there is certain.
   const assumed = nf.context.forwardingAssumed === true;
   const onlyPossible = (o: Outcome): Outcome => ({ ...o, set: { c: FALSE, p: o.set.p } });
-  for (const o of [...fwd.outcomes, ...post.outcomes]) outcomes.push(assumed ? onlyPossible(o) : o);
-  if (assumed) {
-    forward = { c: FALSE, p: forward.p };
-    noRoute = { c: noRoute.c, p: union(s, noRoute, away).p };
+
+  // arriving on an interface
+  const ext = setOif(andSet(s, input, m.not(none)), oifNone);
+  const natGroup = options.natGroup;
+  const pre = walk.hookParts('PREROUTING', ext, natGroup ?? Infinity);
+  const parts = natGroup === undefined ? [unionAll(s, pre.parts)] : pre.parts;
+  // outcomes in hook order, as one walk of the whole set lists them
+  const outcomes: Outcome[] = [...pre.outcomes];
+  const later: { INPUT: Outcome[]; FORWARD: Outcome[]; POSTROUTING: Outcome[] } = {
+    INPUT: [],
+    FORWARD: [],
+    POSTROUTING: [],
+  };
+  const locals: Pair[] = [];
+  const forwarded: Pair[] = [];
+  const noRoutes: Pair[] = [];
+  for (const part of parts) {
+    const toLocal = andSet(s, part, localDst);
+    const away = andSet(s, part, m.not(localDst));
+    const unrouted = forwards ? andSet(s, away, m.not(routedDst)) : away;
+    const fwdIn = forwards ? nf.route(andSet(s, away, routedDst)) : EMPTY;
+    const inp = walk.hook('INPUT', toLocal);
+    const fwd = walk.hook('FORWARD', fwdIn);
+    const post = walk.hook('POSTROUTING', fwd.pass);
+    later.INPUT.push(...inp.outcomes);
+    later.FORWARD.push(...fwd.outcomes.map((o) => (assumed ? onlyPossible(o) : o)));
+    later.POSTROUTING.push(...post.outcomes.map((o) => (assumed ? onlyPossible(o) : o)));
+    locals.push(inp.pass);
+    forwarded.push(assumed ? { c: FALSE, p: post.pass.p } : post.pass);
+    noRoutes.push(assumed ? { c: unrouted.c, p: union(s, unrouted, away).p } : unrouted);
   }
+  outcomes.push(...later.INPUT, ...later.FORWARD, ...later.POSTROUTING);
+  let noRoute = unionAll(s, noRoutes);
 
   // sent by the host itself
   const host = andSet(s, input, none);
@@ -79,10 +109,10 @@ export function runPath(walk: Walk, nf: CompiledRuleset, input: Pair): PathResul
     const hin = walk.hook('INPUT', viaLo);
     // reports speak of the packet as the host sent it (no ingress interface)
     outcomes.push(...hin.outcomes.map((o) => ({ ...o, set: backToHost(o.set) })));
-    local = union(s, local, backToHost(hin.pass));
-    forward = union(s, forward, andSet(s, hpost.pass, m.not(localDst)));
+    locals.push(backToHost(hin.pass));
+    forwarded.push(andSet(s, hpost.pass, m.not(localDst)));
   }
-  return { local, forward, outcomes, noRoute };
+  return { local: locals, forward: forwarded, outcomes, noRoute };
 
   function backToHost(p: Pair): Pair {
     return {

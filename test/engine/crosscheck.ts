@@ -7,8 +7,8 @@
 import { CompiledRuleset } from '../../src/engine/compile.ts';
 import { bitsOf } from '../../src/engine/index.ts';
 import { Interpreter, type Concrete } from '../../src/engine/interpret.ts';
-import { type Pair } from '../../src/engine/match.ts';
-import { union, Walk } from '../../src/engine/netfilter.ts';
+import { EMPTY, type Pair } from '../../src/engine/match.ts';
+import { union, unionAll, Walk, type Outcome } from '../../src/engine/netfilter.ts';
 import { runPath } from '../../src/engine/path.ts';
 import type { NetworkContext } from '../../src/engine/context.ts';
 import { ruleActions, type Ruleset } from '../../src/model/ruleset.ts';
@@ -35,14 +35,34 @@ export function crossCheck(
   const m = s.m;
   let input = m.and(m.and(s.universe, s.unNatted), s.eq('dnat', 0n));
   input = m.and(input, s.eq('oif', BigInt(s.interfaces.none)));
-  const result = runPath(new Walk(nf, false), nf, { c: input, p: input });
-  const stops = new Map<string, Pair>();
-  for (const o of result.outcomes) {
-    if (o.kind === 'accept') continue;
-    const key = `${o.ref.table}/${o.ref.chain}#${o.ref.index ?? 'policy'}`;
-    stops.set(key, union(s, stops.get(key) ?? { c: 0, p: 0 }, o.set));
-  }
+  const walked = runPath(new Walk(nf, false), nf, { c: input, p: input });
+  const result = {
+    ...walked,
+    local: unionAll(s, walked.local),
+    forward: unionAll(s, walked.forward),
+  };
+  const stopsOf = (outcomes: readonly Outcome[]): Map<string, Pair> => {
+    const stops = new Map<string, Pair>();
+    for (const o of outcomes) {
+      if (o.kind === 'accept') continue;
+      const key = `${o.ref.table}/${o.ref.chain}#${o.ref.index ?? 'policy'}`;
+      stops.set(key, union(s, stops.get(key) ?? { c: 0, p: 0 }, o.set));
+    }
+    return stops;
+  };
+  const stops = stopsOf(result.outcomes);
   const failures: string[] = [];
+  // walked on in parts (each NAT accept of PREROUTING alone, as discovery may), the path
+  // delivers and stops the same packets
+  const parted = runPath(new Walk(nf, false), nf, { c: input, p: input }, { natGroup: 1 });
+  const same = (a: Pair, b: Pair): boolean => a.c === b.c && a.p === b.p;
+  if (!same(unionAll(s, parted.local), result.local)) failures.push('parts: local differs');
+  if (!same(unionAll(s, parted.forward), result.forward)) failures.push('parts: forward differs');
+  if (!same(parted.noRoute, result.noRoute)) failures.push('parts: no-route differs');
+  const partStops = stopsOf(parted.outcomes);
+  for (const key of new Set([...stops.keys(), ...partStops.keys()]))
+    if (!same(stops.get(key) ?? EMPTY, partStops.get(key) ?? EMPTY))
+      failures.push(`parts: stops at ${key} differ`);
   // each outcome's certain set, read as the packets that entered (post-NAT fields forgotten)
   const entered = s.cube('dst', 'dport', 'loc', 'oif', 'dnat');
   const outcomes = [

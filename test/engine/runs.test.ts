@@ -17,8 +17,13 @@ const same = (a: Pair, b: Pair): boolean => a.c === b.c && a.p === b.p;
 
 function differences(a: PathResult, b: PathResult): string[] {
   const out: string[] = [];
-  if (!same(a.local, b.local)) out.push('local');
-  if (!same(a.forward, b.forward)) out.push('forward');
+  if (a.local.length !== b.local.length || a.local.some((x, i) => !same(x, b.local[i] ?? x)))
+    out.push('local');
+  if (
+    a.forward.length !== b.forward.length ||
+    a.forward.some((x, i) => !same(x, b.forward[i] ?? x))
+  )
+    out.push('forward');
   if (!same(a.noRoute, b.noRoute)) out.push('noRoute');
   if (a.outcomes.length !== b.outcomes.length)
     out.push(`outcomes ${a.outcomes.length} vs ${b.outcomes.length}`);
