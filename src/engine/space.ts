@@ -354,6 +354,11 @@ export class HeaderSpace {
   /** lo ≤ field ≤ hi, built bottom-up in O(width) nodes. */
   range(name: FieldName, lo: bigint, hi: bigint): Bdd {
     if (lo > hi) return FALSE;
+    // one bound or one value is a single chain: no second chain to and with (most ranges a
+    // ruleset names are one port or "from here up")
+    if (lo === hi && name !== 'mark') return this.eq(name, lo);
+    if (hi === (1n << BigInt(this.fields[name].width)) - 1n) return this.geq(name, lo);
+    if (lo === 0n) return this.leq(name, hi);
     return this.m.and(this.geq(name, lo), this.leq(name, hi));
   }
 
