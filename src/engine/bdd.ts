@@ -31,6 +31,11 @@ const OP_DIFF = 4;
 const OP_EXISTS = 5;
 const OP_RESTRICT = 6;
 const OP_ANDEXISTS = 7;
+// negative: apart from the op codes andExists (7 + 8·cube) and existsAnd (8·cube) fold a cube into
+const OP_DISJOINT_OR = -8;
+
+/** `disjointOr`'s answer when the operands share a member (never a node id). */
+const INTERSECT = -2;
 
 /** Nodes per chunk of the store (4 MB of records). */
 const CHUNK_BITS = 18;
@@ -222,6 +227,40 @@ export class BddManager {
     const b1 = vb === v ? this.high(b) : b;
     const r = this.mk(v, this.apply(op, a0, b0), this.apply(op, a1, b1));
     this.cachePut(op, a, b, r);
+    return r;
+  }
+
+  /**
+   * a ∨ b when a and b are disjoint, else null: one walk where testing a ∧ b = ∅ and then
+   * uniting them takes two (a long chain's runs of disjoint keys are built this way).
+   */
+  unionIfDisjoint(a: Bdd, b: Bdd): Bdd | null {
+    const r = this.disjointOr(a, b);
+    return r === INTERSECT ? null : r;
+  }
+
+  private disjointOr(a: Bdd, b: Bdd): number {
+    if (a === FALSE) return b;
+    if (b === FALSE) return a;
+    // a node other than FALSE has a member, so TRUE or the same node meets the other
+    if (a === TRUE || b === TRUE || a === b) return INTERSECT;
+    if (a > b) {
+      const t = a;
+      a = b;
+      b = t;
+    }
+    const c = this.cacheGet(OP_DISJOINT_OR, a, b);
+    if (c !== -1) return c;
+    this.steps++;
+    const va = this.varOf(a);
+    const vb = this.varOf(b);
+    const v = va < vb ? va : vb;
+    let r = this.disjointOr(va === v ? this.low(a) : a, vb === v ? this.low(b) : b);
+    if (r !== INTERSECT) {
+      const r1 = this.disjointOr(va === v ? this.high(a) : a, vb === v ? this.high(b) : b);
+      r = r1 === INTERSECT ? INTERSECT : this.mk(v, r, r1);
+    }
+    this.cachePut(OP_DISJOINT_OR, a, b, r);
     return r;
   }
 

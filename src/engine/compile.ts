@@ -179,6 +179,7 @@ export class CompiledRuleset {
         f === 'src' || f === 'dst' || f === 'odst' ? this.space.unknownOn(f) : FALSE,
       routed: (f) => this.routed(f),
       connmarkZero,
+      encoded: new Map(),
     };
     for (const t of ruleset.tables) {
       const id = tableId(t);
@@ -416,8 +417,9 @@ export function buildRuns(s: HeaderSpace, rules: readonly CompiledRule[]): RuleR
     else for (let i = from; i < to; i++) single(i);
   };
   rules.forEach((rule, i) => {
-    if (rule.key !== TRUE && m.and(keys, rule.key) === FALSE) {
-      keys = m.or(keys, rule.key);
+    const joined = rule.key === TRUE ? null : m.unionIfDisjoint(keys, rule.key);
+    if (joined !== null) {
+      keys = joined;
       return;
     }
     close(i);

@@ -29,6 +29,11 @@ export interface MatchEnv {
   readonly routed: (field: FieldName) => Bdd;
   /** False when some rule sets a connection mark: then `connmark` matches are unknown. */
   readonly connmarkZero: boolean;
+  /**
+   * Options already encoded, by what they say (`optionKey`): a ruleset names the same few
+   * addresses, ports and protocols over and over, and each encoding is a path of dozens of nodes.
+   */
+  readonly encoded?: Map<string, Pair>;
 }
 
 export interface EncodedRule {
@@ -69,7 +74,7 @@ export function encodeRule(env: MatchEnv, rule: Rule): EncodedRule {
   let key = TRUE;
   const unknown: MatchOption[] = [];
   for (const option of allOptions(rule)) {
-    const e = encodeOption(env, option);
+    const e = encodeRemembered(env, option);
     if (e.c !== e.p) unknown.push(option);
     // a negated option would make the key a complement (large, and disjoint from little)
     else if (STABLE_OPTIONS.has(option.type) && !option.negated) key = m.and(key, e.c);
@@ -78,6 +83,42 @@ export function encodeRule(env: MatchEnv, rule: Rule): EncodedRule {
     if (p === FALSE) return { match: EMPTY, unknown, key: FALSE };
   }
   return { match: { c, p }, unknown, key };
+}
+
+/** `encodeOption`, remembered by what the option says where the environment keeps them. */
+function encodeRemembered(env: MatchEnv, o: MatchOption): Pair {
+  const known = env.encoded;
+  const key = known === undefined ? null : optionKey(o);
+  if (known === undefined || key === null) return encodeOption(env, o);
+  let e = known.get(key);
+  if (e === undefined) {
+    e = encodeOption(env, o);
+    known.set(key, e);
+  }
+  return e;
+}
+
+/**
+ * What an option says, as text, for the kinds rulesets repeat most (everything its encoding
+ * reads); null for the others, which are encoded each time.
+ */
+function optionKey(o: MatchOption): string | null {
+  const not = o.negated ? '!' : '';
+  switch (o.type) {
+    case 'address':
+      return `a${not}${o.field} ${o.value.address}/${o.value.mask}`;
+    case 'port': {
+      let k = `p${not}${o.field}`;
+      for (const r of o.ranges) k += ` ${r.from}:${r.to}`;
+      return k;
+    }
+    case 'protocol':
+      return `P${not}${o.number}`;
+    case 'interface':
+      return `i${not}${o.field}${o.wildcard ? '+' : ' '}${o.name}`;
+    default:
+      return null;
+  }
 }
 
 /** One option with its negation applied. */

@@ -66,6 +66,27 @@ describe('BDD operations agree with plain set semantics', () => {
     );
   });
 
+  it('unionIfDisjoint unites disjoint sets and refuses sets that meet', () => {
+    let disjoint = 0;
+    fc.assert(
+      fc.property(setArb, setArb, fc.boolean(), (x, y, apart) => {
+        const m = new BddManager(N);
+        // half the pairs made disjoint, so both answers are tried often
+        const y2 = apart ? y & ~x & FULL : y;
+        const a = fromMask(m, x);
+        const b = fromMask(m, y2);
+        const u = m.unionIfDisjoint(a, b);
+        if ((x & y2) === 0n) {
+          disjoint += 1;
+          // the same node as or(): canonical
+          expect(u).toBe(m.or(a, b));
+        } else expect(u).toBeNull();
+      }),
+      { numRuns: 300 },
+    );
+    expect(disjoint).toBeGreaterThan(100);
+  });
+
   it('exists, andExists and existsAnd quantify exactly the given variables', () => {
     fc.assert(
       fc.property(setArb, setArb, varsArb, (x, y, vars) => {
