@@ -264,6 +264,11 @@ describe('rule-key index looked up by a rule', () => {
         const chain = chainOf(rs);
         const index = new RuleIndex(chain.rules, 'ipv4');
         for (const [a, b] of coveringPairs(createEngine(rs, hostContext), 'filter', chain)) {
+          const [ra, rb] = [chain.rules[a], chain.rules[b]];
+          // the documented miss: a rule that narrows a field past what it writes positively
+          // (`--dport 80,443 ! --dport 443`) shows no requirement the cover's implies
+          if (ra === undefined || rb === undefined) continue;
+          if (!requirementsImply(requirements(rb, 'ipv4'), requirements(ra, 'ipv4'))) continue;
           expect(ruleCandidates(index, chain, b), `rule ${a + 1} covers rule ${b + 1}`).toContain(
             a,
           );
