@@ -95,6 +95,19 @@ export default defineRule<MessageIds, object, true>({
           e.target.network !== null ||
           (e.target.outInterface !== null && bridges[e.family].has(e.target.outInterface))),
     );
+    // Container ports published on every host address, by family, protocol and container
+    // address (one /32 or /128): reaching them directly adds nothing to what the published port
+    // already gives. For a named container the container list says which ports these are; for
+    // one only the rules show, the discovered published exposures do.
+    const publishedEverywhere = new Map<string, number[]>();
+    for (const e of context.exposures) {
+      const only = e.target.addresses.length === 1 ? e.target.addresses[0] : undefined;
+      if (e.kind !== 'published' || !e.anyHostAddress || only === undefined) continue;
+      const key = `${e.family}|${e.protocol}|${only}`;
+      const ports = publishedEverywhere.get(key) ?? [];
+      for (const r of e.target.ports) for (let p = r.from; p <= r.to; p++) ports.push(p);
+      publishedEverywhere.set(key, ports);
+    }
     const evidence = (e: Exposure) => ({
       witness: e.witness,
       trace: e.trace,
@@ -181,6 +194,13 @@ export default defineRule<MessageIds, object, true>({
         const seen = new Set<string>();
         for (const e of routed) {
           if (named.has(e)) continue;
+          const only = e.target.addresses.length === 1 ? e.target.addresses[0] : undefined;
+          const published =
+            only === undefined
+              ? []
+              : (publishedEverywhere.get(`${e.family}|${e.protocol}|${only}`) ?? []);
+          const extra = subtractPorts(e.ports, published);
+          if (extra.length === 0) continue;
           const key = `${e.family}|${e.target.addresses.join(',')}|${e.target.outInterface ?? ''}`;
           if (seen.has(key)) continue;
           seen.add(key);
@@ -195,7 +215,7 @@ export default defineRule<MessageIds, object, true>({
                 e.target.outInterface === null
                   ? ''
                   : ` on ${interfaceText(e.target.outInterface, true)}`,
-              what: every ? `any ${e.protocol} port` : `ports ${portsText(e.ports)}/${e.protocol}`,
+              what: every ? `any ${e.protocol} port` : `ports ${portsText(extra)}/${e.protocol}`,
               why: reason(snapshot, ruleset, network, e.family),
             },
             node: { location: exposureLocation(e, snapshot) },
