@@ -446,9 +446,7 @@ function run(
   const segments: { from: number; to: number; keys: Bdd }[] = [];
   for (let a = from; a < to; a += size) {
     const b = Math.min(to, a + size);
-    let k = FALSE;
-    for (let i = a; i < b; i++) k = s.m.or(k, rules[i]?.key ?? FALSE);
-    segments.push({ from: a, to: b, keys: k });
+    segments.push({ from: a, to: b, keys: s.m.orAll(rules.slice(a, b).map((r) => r.key)) });
   }
   return { from, to, keys, segments };
 }

@@ -318,21 +318,21 @@ class SymbolicEngine implements Engine {
         hook: Hook | null;
         rule: RuleRef | null;
         reason: string;
-        set: Pair;
+        sets: Pair[];
       }
     >();
     for (const o of outcomes) {
       if (o.kind === 'accept' || o.set.p === FALSE) continue;
       const key = `${o.hook}/${o.ref.table}/${o.ref.chain}/${o.ref.index ?? 'policy'}/${o.reason}`;
       const g = groups.get(key);
-      if (g !== undefined) g.set = union(s, g.set, o.set);
+      if (g !== undefined) g.sets.push(o.set);
       else
         groups.set(key, {
           verdict: o.kind === 'reject' ? 'rejected' : 'dropped',
           hook: o.hook,
           rule: o.ref,
           reason: o.reason,
-          set: o.set,
+          sets: [o.set],
         });
     }
     const out: StopGroup[] = [...groups.values()].map((g) => ({
@@ -340,7 +340,7 @@ class SymbolicEngine implements Engine {
       hook: g.hook,
       rule: g.rule,
       reason: g.reason,
-      packets: this.two(g.set),
+      packets: this.two(unionAll(s, g.sets)),
     }));
     if (noRoute.p !== FALSE)
       out.push({

@@ -32,19 +32,13 @@ export function union(s: HeaderSpace, a: Pair, b: Pair): Pair {
   return { c: s.m.or(a.c, b.c), p: s.m.or(a.p, b.p) };
 }
 
-/** Union of many sets, pairwise like a balanced tree (thousands of NAT pieces stay cheap). */
+/** Union of many two-sided sets, each side in one walk (BddManager.orAll). */
 export function unionAll(s: HeaderSpace, sets: readonly Pair[]): Pair {
-  let level = sets.filter((x) => x.p !== FALSE);
-  while (level.length > 1) {
-    const next: Pair[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      const a = level[i];
-      const b = level[i + 1];
-      if (a !== undefined) next.push(b === undefined ? a : union(s, a, b));
-    }
-    level = next;
-  }
-  return level[0] ?? EMPTY;
+  const live = sets.filter((x) => x.p !== FALSE);
+  if (live.length <= 1) return live[0] ?? EMPTY;
+  if (live.length === 2) return union(s, live[0] ?? EMPTY, live[1] ?? EMPTY);
+  const c = s.m.orAll(live.map((x) => x.c));
+  return live.every((x) => x.c === x.p) ? { c, p: c } : { c, p: s.m.orAll(live.map((x) => x.p)) };
 }
 
 export function andSet(s: HeaderSpace, a: Pair, b: Bdd): Pair {
@@ -473,8 +467,8 @@ export class Walk {
         ],
       };
     }
-    let next = missed;
-    let returned = EMPTY;
+    const nexts = [missed];
+    const returned: Pair[] = [];
     const outcomes: Outcome[] = [];
     // what no element takes: certainly outside every element's possible set
     let noneC = matched.c;
@@ -487,11 +481,12 @@ export class Walk {
       const sub: Pair = { c: m.and(matched.c, k.c), p: m.and(matched.p, k.p) };
       if (sub.p === FALSE) continue;
       const r = this.target(hook, chain, rule, entry.verdict, sub, sub, EMPTY, stack);
-      next = union(s, next, r.next);
-      returned = union(s, returned, r.returned);
+      nexts.push(r.next);
+      returned.push(r.returned);
       outcomes.push(...r.outcomes);
     }
-    return { next: union(s, next, { c: noneC, p: noneP }), returned, outcomes };
+    nexts.push({ c: noneC, p: noneP });
+    return { next: unionAll(s, nexts), returned: unionAll(s, returned), outcomes };
   }
 
   private target(

@@ -87,6 +87,45 @@ describe('BDD operations agree with plain set semantics', () => {
     expect(disjoint).toBeGreaterThan(100);
   });
 
+  it('orAll unites any number of sets, in one walk or in pairs when it gives up', () => {
+    const listArb = fc.array(fc.oneof(setArb, fc.constant(0n), fc.constant(FULL)), {
+      maxLength: 9,
+    });
+    fc.assert(
+      fc.property(listArb, fc.boolean(), (xs, givesUp) => {
+        const m = new BddManager(N);
+        // duplicates on purpose: the walk must treat a repeated operand as one
+        const sets = [...xs, ...xs.slice(0, 2)].map((x) => fromMask(m, x));
+        const u = m.orAll(sets, givesUp ? 0 : undefined);
+        expect(toMask(m, u)).toBe(xs.reduce((a, x) => a | x, 0n));
+        expect(u).toBe(sets.reduce((a, b) => m.or(a, b), FALSE));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('orAll makes no node its result does not hold', () => {
+    // 64 disjoint cubes sharing their top 10 variables, as the keys of a long chain do
+    const vars = 16;
+    const m = new BddManager(vars);
+    const cube = (i: number): Bdd => {
+      let r = TRUE;
+      for (let v = vars - 1; v >= 0; v--) {
+        const bit = v < 10 ? 1 : (i >> (v - 10)) & 1;
+        r = m.and(m.literal(v, bit === 1), r);
+      }
+      return r;
+    };
+    const cubes = Array.from({ length: 64 }, (_, i) => cube(i));
+    const before = m.nodeCount;
+    const u = m.orAll(cubes);
+    // the union is the shared prefix alone: ten new nodes, where pairwise unions make hundreds
+    expect(m.nodeCount - before).toBeLessThanOrEqual(10);
+    expect(m.nodeSize(u)).toBe(10);
+    expect(u).toBe(cubes.reduce((a, b) => m.or(a, b), FALSE));
+    expect(m.nodeCount - before).toBeGreaterThan(100);
+  });
+
   it('exists, andExists and existsAnd quantify exactly the given variables', () => {
     fc.assert(
       fc.property(setArb, setArb, varsArb, (x, y, vars) => {
