@@ -269,15 +269,21 @@ export class BddManager {
    * also makes every partial union: the 1,000 disjoint keys of a benchmark chain, whose union has
    * 103 nodes, made 50,000 that way, each insertion copying the path the keys share. A state of
    * the walk is the set of the operands' cofactors under one path, remembered by its members.
-   * States can in principle multiply where pairwise unions stay small, so a walk that outgrows a
-   * few (`statesPerNode`) states per input node gives up and the sets are united in pairs.
+   * States can in principle multiply where pairwise unions stay small, so the walk may take
+   * `statesPerNode` states per distinct node under the operands; past that it gives up and the
+   * sets are united in pairs. Counting those nodes costs about what a small walk does, so they
+   * are counted only once a walk has taken as many states per operand and variable.
    */
   orAll(sets: readonly Bdd[], statesPerNode = STATES_PER_NODE): Bdd {
     const xs = operands(sets);
     if (xs === null) return TRUE;
     if (xs.length <= 2) return xs.length === 0 ? FALSE : this.or(xs[0] ?? FALSE, xs[1] ?? FALSE);
-    const left = statesPerNode === 0 ? 0 : statesPerNode * this.inputNodes(xs) + 64;
-    const walk: UnionWalk = { memo: new Map(), left };
+    const first = statesPerNode * (xs.length + this.varCount);
+    const walk: UnionWalk = {
+      memo: new Map(),
+      left: first,
+      more: statesPerNode === 0 ? null : () => statesPerNode * this.inputNodes(xs) - first,
+    };
     const r = this.orMany(xs, walk);
     if (r !== GIVE_UP) return r;
     let level = xs;
@@ -290,6 +296,15 @@ export class BddManager {
       level = next;
     }
     return level[0] ?? FALSE;
+  }
+
+  /** Raises a union walk's budget to its counted one, once; false when that is spent too. */
+  private extend(walk: UnionWalk): boolean {
+    const more = walk.more;
+    if (more === null) return false;
+    walk.more = null;
+    walk.left += more();
+    return walk.left >= 0;
   }
 
   /** Distinct nodes under the sets (what bounds a union walk's states). */
@@ -305,37 +320,48 @@ export class BddManager {
     return seen.size;
   }
 
-  /** `xs`: sorted, distinct, no terminal, at least one. */
+  /** `xs`: distinct, no terminal; sorted unless there are more than SORTED_OPERANDS. */
   private orMany(xs: readonly Bdd[], walk: UnionWalk): Bdd {
-    if (xs.length === 1) return xs[0] ?? FALSE;
-    if (xs.length === 2) return this.apply(OP_OR, xs[0] ?? FALSE, xs[1] ?? FALSE);
+    if (xs.length <= 2) {
+      if (xs.length === 2) return this.apply(OP_OR, xs[0] ?? FALSE, xs[1] ?? FALSE);
+      return xs[0] ?? FALSE;
+    }
     let h = xs.length;
     for (const x of xs) h = Math.imul(h ^ x, 0x9e3779b1);
     const bucket = walk.memo.get(h);
     if (bucket !== undefined) for (const [ys, r] of bucket) if (sameList(xs, ys)) return r;
-    if (--walk.left < 0) return GIVE_UP;
+    if (--walk.left < 0 && !this.extend(walk)) return GIVE_UP;
     this.steps++;
     let v = this.varCount;
     for (const x of xs) {
       const vx = this.varOf(x);
       if (vx < v) v = vx;
     }
+    // a long list is not sorted at every state (that cost more than the walk): its order is
+    // its parent's, and the same list is remembered when it comes again in the same order
+    const wide = xs.length > SORTED_OPERANDS;
     const lows: Bdd[] = [];
     const highs: Bdd[] = [];
+    let lowAll = false;
+    let highAll = false;
     for (const x of xs) {
-      if (this.varOf(x) === v) {
-        lows.push(this.low(x));
-        highs.push(this.high(x));
-      } else {
-        lows.push(x);
-        highs.push(x);
+      const tests = this.varOf(x) === v;
+      const l = tests ? this.low(x) : x;
+      const r = tests ? this.high(x) : x;
+      if (l === TRUE) lowAll = true;
+      else if (l !== FALSE && !lowAll) {
+        if (wide) lows.push(l);
+        else insertSorted(lows, l);
+      }
+      if (r === TRUE) highAll = true;
+      else if (r !== FALSE && !highAll) {
+        if (wide) highs.push(r);
+        else insertSorted(highs, r);
       }
     }
-    const lo = operands(lows);
-    const r0 = lo === null ? TRUE : lo.length === 0 ? FALSE : this.orMany(lo, walk);
+    const r0 = lowAll ? TRUE : this.orMany(wide ? distinct(lows) : lows, walk);
     if (r0 === GIVE_UP) return GIVE_UP;
-    const hi = operands(highs);
-    const r1 = hi === null ? TRUE : hi.length === 0 ? FALSE : this.orMany(hi, walk);
+    const r1 = highAll ? TRUE : this.orMany(wide ? distinct(highs) : highs, walk);
     if (r1 === GIVE_UP) return GIVE_UP;
     const r = this.mk(v, r0, r1);
     if (bucket === undefined) walk.memo.set(h, [[xs, r]]);
@@ -564,10 +590,14 @@ export class BddManager {
 interface UnionWalk {
   readonly memo: Map<number, [readonly Bdd[], Bdd][]>;
   left: number;
+  /** What the budget by the operands' node count adds to the first one (null: added, or none). */
+  more: (() => number) | null;
 }
 
 /** `orMany`'s answer when the walk outgrew its budget (never a node id). */
 const GIVE_UP = -3;
+/** Longer lists of a union walk are kept in order instead of sorted (see orMany). */
+const SORTED_OPERANDS = 32;
 /** States a union walk may take per distinct node under its operands. */
 const STATES_PER_NODE = 4;
 
@@ -578,12 +608,35 @@ function operands(sets: readonly Bdd[]): Bdd[] | null {
     if (x === TRUE) return null;
     if (x !== FALSE) xs.push(x);
   }
-  if (xs.length < 2) return xs;
   xs.sort((a, b) => a - b);
-  let k = 1;
-  for (let i = 1; i < xs.length; i++) if (xs[i] !== xs[k - 1]) xs[k++] = xs[i] ?? FALSE;
+  let k = 0;
+  for (const x of xs) if (k === 0 || x !== xs[k - 1]) xs[k++] = x;
   xs.length = k;
   return xs;
+}
+
+/** A long list without its repeats, in order; sorted once it is short. */
+function distinct(xs: Bdd[]): Bdd[] {
+  const seen = new Set<Bdd>();
+  let k = 0;
+  for (const x of xs) {
+    if (seen.has(x)) continue;
+    seen.add(x);
+    xs[k++] = x;
+  }
+  xs.length = k;
+  if (k <= SORTED_OPERANDS) xs.sort((a, b) => a - b);
+  return xs;
+}
+
+/** Puts x into the sorted list xs unless it is there (the lists it is used for are short). */
+function insertSorted(xs: Bdd[], x: Bdd): void {
+  let j = xs.length - 1;
+  while (j >= 0 && (xs[j] ?? FALSE) > x) j--;
+  if (j >= 0 && xs[j] === x) return;
+  xs.push(x);
+  for (let i = xs.length - 1; i > j + 1; i--) xs[i] = xs[i - 1] ?? FALSE;
+  xs[j + 1] = x;
 }
 
 function sameList(a: readonly Bdd[], b: readonly Bdd[]): boolean {

@@ -104,6 +104,18 @@ describe('BDD operations agree with plain set semantics', () => {
     );
   });
 
+  it('orAll unites long lists, which it keeps in order instead of sorting', () => {
+    fc.assert(
+      fc.property(fc.array(setArb, { minLength: 33, maxLength: 90 }), (xs) => {
+        const m = new BddManager(N);
+        const sets = [...xs, ...xs.slice(0, 10)].map((x) => fromMask(m, x));
+        const u = m.orAll(sets);
+        expect(u).toBe(sets.reduce((a, b) => m.or(a, b), FALSE));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it('orAll makes no node its result does not hold', () => {
     // 64 disjoint cubes sharing their top 10 variables, as the keys of a long chain do
     const vars = 16;
@@ -124,6 +136,37 @@ describe('BDD operations agree with plain set semantics', () => {
     expect(m.nodeSize(u)).toBe(10);
     expect(u).toBe(cubes.reduce((a, b) => m.or(a, b), FALSE));
     expect(m.nodeCount - before).toBeGreaterThan(100);
+  });
+
+  it('orAll walks on past its first budget once it has counted the nodes under the operands', () => {
+    // three sets of hundreds of nodes: far more states than 4 per operand and variable
+    const vars = 16;
+    const m = new BddManager(vars);
+    let seed = 7;
+    const next = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed >>> 8;
+    };
+    const randomSet = (): Bdd => {
+      let r = FALSE;
+      for (let k = 0; k < 40; k++) {
+        let cube = TRUE;
+        for (let v = 0; v < vars; v++) {
+          const x = next() % 3;
+          if (x < 2) cube = m.and(cube, m.literal(v, x === 1));
+        }
+        r = m.or(r, cube);
+      }
+      return r;
+    };
+    const sets = [randomSet(), randomSet(), randomSet()];
+    const before = m.nodeCount;
+    const u = m.orAll(sets);
+    const made = m.nodeCount - before;
+    expect(m.nodeSize(u)).toBeGreaterThan(4 * (sets.length + vars));
+    // had it given up, the pairwise unions would have made nodes the result does not hold
+    expect(made).toBeLessThanOrEqual(m.nodeSize(u));
+    expect(u).toBe(sets.reduce((a, b) => m.or(a, b), FALSE));
   });
 
   it('exists, andExists and existsAnd quantify exactly the given variables', () => {
