@@ -278,6 +278,15 @@ export class BddManager {
     const xs = operands(sets);
     if (xs === null) return TRUE;
     if (xs.length <= 2) return xs.length === 0 ? FALSE : this.or(xs[0] ?? FALSE, xs[1] ?? FALSE);
+    if (xs.length > WALK_WIDTH) {
+      // a state holds its whole list, and the walk remembers every state: the 40,000 NAT
+      // pieces of an unconstrained `reach` on the 104k host filled a 4 GB heap. Chunks of
+      // WALK_WIDTH are united first, then their unions, as a tree.
+      const parts: Bdd[] = [];
+      for (let i = 0; i < xs.length; i += WALK_WIDTH)
+        parts.push(this.orAll(xs.slice(i, i + WALK_WIDTH), statesPerNode));
+      return this.orAll(parts, statesPerNode);
+    }
     const first = statesPerNode * (xs.length + this.varCount);
     const walk: UnionWalk = {
       memo: new Map(),
@@ -320,7 +329,7 @@ export class BddManager {
     return seen.size;
   }
 
-  /** `xs`: distinct, no terminal; sorted unless there are more than SORTED_OPERANDS. */
+  /** `xs`: sorted, distinct, no terminal, at most WALK_WIDTH of them. */
   private orMany(xs: readonly Bdd[], walk: UnionWalk): Bdd {
     if (xs.length <= 2) {
       if (xs.length === 2) return this.apply(OP_OR, xs[0] ?? FALSE, xs[1] ?? FALSE);
@@ -337,9 +346,6 @@ export class BddManager {
       const vx = this.varOf(x);
       if (vx < v) v = vx;
     }
-    // a long list is not sorted at every state (that cost more than the walk): its order is
-    // its parent's, and the same list is remembered when it comes again in the same order
-    const wide = xs.length > SORTED_OPERANDS;
     const lows: Bdd[] = [];
     const highs: Bdd[] = [];
     let lowAll = false;
@@ -349,19 +355,13 @@ export class BddManager {
       const l = tests ? this.low(x) : x;
       const r = tests ? this.high(x) : x;
       if (l === TRUE) lowAll = true;
-      else if (l !== FALSE && !lowAll) {
-        if (wide) lows.push(l);
-        else insertSorted(lows, l);
-      }
+      else if (l !== FALSE && !lowAll) insertSorted(lows, l);
       if (r === TRUE) highAll = true;
-      else if (r !== FALSE && !highAll) {
-        if (wide) highs.push(r);
-        else insertSorted(highs, r);
-      }
+      else if (r !== FALSE && !highAll) insertSorted(highs, r);
     }
-    const r0 = lowAll ? TRUE : this.orMany(wide ? distinct(lows) : lows, walk);
+    const r0 = lowAll ? TRUE : this.orMany(lows, walk);
     if (r0 === GIVE_UP) return GIVE_UP;
-    const r1 = highAll ? TRUE : this.orMany(wide ? distinct(highs) : highs, walk);
+    const r1 = highAll ? TRUE : this.orMany(highs, walk);
     if (r1 === GIVE_UP) return GIVE_UP;
     const r = this.mk(v, r0, r1);
     if (bucket === undefined) walk.memo.set(h, [[xs, r]]);
@@ -596,8 +596,8 @@ interface UnionWalk {
 
 /** `orMany`'s answer when the walk outgrew its budget (never a node id). */
 const GIVE_UP = -3;
-/** Longer lists of a union walk are kept in order instead of sorted (see orMany). */
-const SORTED_OPERANDS = 32;
+/** Operands a union walks at once; more are united in chunks of this many (see orAll). */
+const WALK_WIDTH = 32;
 /** States a union walk may take per distinct node under its operands. */
 const STATES_PER_NODE = 4;
 
@@ -615,21 +615,7 @@ function operands(sets: readonly Bdd[]): Bdd[] | null {
   return xs;
 }
 
-/** A long list without its repeats, in order; sorted once it is short. */
-function distinct(xs: Bdd[]): Bdd[] {
-  const seen = new Set<Bdd>();
-  let k = 0;
-  for (const x of xs) {
-    if (seen.has(x)) continue;
-    seen.add(x);
-    xs[k++] = x;
-  }
-  xs.length = k;
-  if (k <= SORTED_OPERANDS) xs.sort((a, b) => a - b);
-  return xs;
-}
-
-/** Puts x into the sorted list xs unless it is there (the lists it is used for are short). */
+/** Puts x into the sorted list xs unless it is there (the lists of a walk are short). */
 function insertSorted(xs: Bdd[], x: Bdd): void {
   let j = xs.length - 1;
   while (j >= 0 && (xs[j] ?? FALSE) > x) j--;
