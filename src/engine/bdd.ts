@@ -291,7 +291,10 @@ export class BddManager {
     const walk: UnionWalk = {
       memo: new Map(),
       left: first,
-      more: statesPerNode === 0 ? null : () => statesPerNode * this.inputNodes(xs) - first,
+      more:
+        statesPerNode === 0
+          ? null
+          : () => Math.min(statesPerNode * this.inputNodes(xs), MAX_STATES) - first,
     };
     const r = this.orMany(xs, walk);
     if (r !== GIVE_UP) return r;
@@ -600,6 +603,12 @@ const GIVE_UP = -3;
 const WALK_WIDTH = 32;
 /** States a union walk may take per distinct node under its operands. */
 const STATES_PER_NODE = 4;
+/**
+ * Nor more than this many in all: the walk remembers each state with its list (up to 32 ids),
+ * a few hundred bytes, so one union holds at most ~90 MB at once. The largest union of the 35k
+ * host's discovery takes about 18,000.
+ */
+const MAX_STATES = 1 << 18;
 
 /** Operands of a union: sorted and distinct without FALSE, or null when one is TRUE. */
 function operands(sets: readonly Bdd[]): Bdd[] | null {
