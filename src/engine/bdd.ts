@@ -319,7 +319,7 @@ export class BddManager {
     return walk.left >= 0;
   }
 
-  /** Distinct nodes under the sets (what bounds a union walk's states). */
+  /** Distinct nodes under the sets (what also bounds a union walk's states). */
   private inputNodes(xs: readonly Bdd[]): number {
     const seen = new Set<number>();
     const stack = [...xs];
@@ -577,15 +577,7 @@ export class BddManager {
 
   /** Number of nodes reachable from `a` (diagram size). */
   nodeSize(a: Bdd): number {
-    const seen = new Set<number>();
-    const stack = [a];
-    while (stack.length > 0) {
-      const n = stack.pop() ?? FALSE;
-      if (n <= TRUE || seen.has(n)) continue;
-      seen.add(n);
-      stack.push(this.low(n), this.high(n));
-    }
-    return seen.size;
+    return this.inputNodes([a]);
   }
 }
 
