@@ -308,27 +308,25 @@ export class Walk {
    */
   private leftAsTheyAre(chain: CompiledChain, rule: CompiledRule): Bdd | null {
     let fixed = this.markOnly.get(rule);
-    if (fixed !== undefined) return fixed;
-    fixed = null;
-    const t = rule.rule.target;
-    if (rule.rule.steps === undefined && t !== null) {
-      if (t.kind === 'MARK') fixed = this.markFixed(t.value, t.mask);
-      else if (t.kind === 'jump' && !t.goto) {
-        const sub = this.nf.chain(chain.table, t.chain);
-        const m = this.s.m;
-        fixed = sub === undefined ? null : TRUE;
-        for (const r of sub?.rules ?? []) {
-          const rt = r.rule.target;
-          const always = r.match.c === TRUE && r.match.p === TRUE && r.rule.steps === undefined;
-          if (fixed === null || !always || rt === null || rt.kind !== 'MARK') {
-            fixed = null;
-            break;
-          }
-          fixed = m.and(fixed, this.markFixed(rt.value, rt.mask));
-        }
-      }
+    if (fixed === undefined) {
+      const t = rule.rule.steps === undefined ? rule.rule.target : null;
+      const sub = t?.kind === 'jump' && !t.goto ? this.nf.chain(chain.table, t.chain) : undefined;
+      fixed =
+        t?.kind === 'MARK' ? this.markFixed(t) : sub === undefined ? null : this.chainFixed(sub);
+      this.markOnly.set(rule, fixed);
     }
-    this.markOnly.set(rule, fixed);
+    return fixed;
+  }
+
+  /** What a chain of unconditional MARK rules leaves as it is; null for any other chain. */
+  private chainFixed(sub: CompiledChain): Bdd | null {
+    let fixed = TRUE;
+    for (const r of sub.rules) {
+      const t = r.rule.target;
+      const always = r.match.c === TRUE && r.match.p === TRUE && r.rule.steps === undefined;
+      if (!always || t?.kind !== 'MARK') return null;
+      fixed = this.s.m.and(fixed, this.markFixed(t));
+    }
     return fixed;
   }
 
@@ -728,31 +726,35 @@ export class Walk {
     return t;
   }
 
-  /** The packets MARK --set-xmark value/mask leaves unchanged (on the tracked bits). */
-  markFixed(value: number, mask: number): Bdd {
+  /**
+   * The variables of the tracked mark bits MARK --set-xmark value/mask sets (inside the mask)
+   * and flips (outside it, where the value has a 1).
+   */
+  private markBitsOf(value: number, mask: number): { set: number[]; flipped: number[] } {
     const s = this.s;
-    let flips = false;
-    let masked = false;
-    for (const bit of s.markBits) {
-      if (((mask >>> bit) & 1) === 1) masked = true;
-      else if (((value >>> bit) & 1) === 1) flips = true;
-    }
-    if (flips) return FALSE;
-    return masked ? s.masked('mark', BigInt(value >>> 0), BigInt(mask >>> 0)) : TRUE;
+    const set: number[] = [];
+    const flipped: number[] = [];
+    s.field('mark').vars.forEach((v, i) => {
+      const bit = s.markBits[i] ?? 0;
+      if (((mask >>> bit) & 1) === 1) set.push(v);
+      else if (((value >>> bit) & 1) === 1) flipped.push(v);
+    });
+    return { set, flipped };
+  }
+
+  /** The packets a MARK target leaves unchanged (on the tracked bits). */
+  private markFixed(t: { readonly value: number; readonly mask: number }): Bdd {
+    const bits = this.markBitsOf(t.value, t.mask);
+    if (bits.flipped.length > 0) return FALSE;
+    if (bits.set.length === 0) return TRUE;
+    return this.s.masked('mark', BigInt(t.value >>> 0), BigInt(t.mask >>> 0));
   }
 
   /** MARK --set-xmark value/mask: mark = (mark & ~mask) ^ value. */
   mark(set: Bdd, value: number, mask: number): Bdd {
     const s = this.s;
     const m = s.m;
-    const f = s.field('mark');
-    const maskBits: number[] = [];
-    const flipBits: number[] = [];
-    f.vars.forEach((v, i) => {
-      const bit = s.markBits[i] ?? 0;
-      if (((mask >>> bit) & 1) === 1) maskBits.push(v);
-      else if (((value >>> bit) & 1) === 1) flipBits.push(v);
-    });
+    const { set: maskBits, flipped: flipBits } = this.markBitsOf(value, mask);
     let x = set;
     if (maskBits.length > 0) {
       x = m.and(
