@@ -99,11 +99,14 @@ export default defineRule<MessageIds, object, true>({
     // address (one /32 or /128): reaching them directly adds nothing to what the published port
     // already gives. For a named container the container list says which ports these are; for
     // one only the rules show, the discovered published exposures do.
+    const publishedKey = (e: Exposure): string | null =>
+      e.target.addresses.length === 1
+        ? `${e.family}|${e.protocol}|${e.target.addresses[0] ?? ''}`
+        : null;
     const publishedEverywhere = new Map<string, number[]>();
     for (const e of context.exposures) {
-      const only = e.target.addresses.length === 1 ? e.target.addresses[0] : undefined;
-      if (e.kind !== 'published' || !e.anyHostAddress || only === undefined) continue;
-      const key = `${e.family}|${e.protocol}|${only}`;
+      const key = publishedKey(e);
+      if (e.kind !== 'published' || !e.anyHostAddress || key === null) continue;
       const ports = publishedEverywhere.get(key) ?? [];
       for (const r of e.target.ports) for (let p = r.from; p <= r.to; p++) ports.push(p);
       publishedEverywhere.set(key, ports);
@@ -194,12 +197,11 @@ export default defineRule<MessageIds, object, true>({
         const seen = new Set<string>();
         for (const e of routed) {
           if (named.has(e)) continue;
-          const only = e.target.addresses.length === 1 ? e.target.addresses[0] : undefined;
-          const published =
-            only === undefined
-              ? []
-              : (publishedEverywhere.get(`${e.family}|${e.protocol}|${only}`) ?? []);
-          const extra = subtractPorts(e.ports, published);
+          const pub = publishedKey(e);
+          const extra = subtractPorts(
+            e.ports,
+            pub === null ? [] : (publishedEverywhere.get(pub) ?? []),
+          );
           if (extra.length === 0) continue;
           const key = `${e.family}|${e.target.addresses.join(',')}|${e.target.outInterface ?? ''}`;
           if (seen.has(key)) continue;
