@@ -5,35 +5,17 @@
  * of nothing the full snapshot does not list. Rows are compared by what they deliver (family,
  * protocol, kind, target addresses and out interface), port by port.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildEngines } from '../../src/analysis/engines.ts';
 import { computeExposures } from '../../src/analysis/exposures.ts';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import type { Exposure } from '../../src/model/audit.ts';
 import type { PortRange } from '../../src/model/ruleset.ts';
+import { CUT_NAMES, cutDirectory, fixtures, snapshotDirs } from '../support/cut-snapshots.ts';
 
-const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures');
-const RULES = ['iptables-save.txt', 'ip6tables-save.txt', 'nft-ruleset.json', 'nft-ruleset.txt'];
-const CUTS: Readonly<Record<'rules' | 'rules+addresses', readonly string[]>> = {
-  rules: RULES,
-  'rules+addresses': [...RULES, 'ip-addr.json'],
-};
-type Cut = keyof typeof CUTS;
-
-const tmp = mkdtempSync(path.join(tmpdir(), 'dwk-cut-exposures-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function cutOf(dir: string, cut: Cut): string {
-  const out = path.join(tmp, path.relative(fixtures, dir).replaceAll('/', '_'), cut);
-  mkdirSync(out, { recursive: true });
-  for (const name of CUTS[cut])
-    if (existsSync(path.join(dir, name))) copyFileSync(path.join(dir, name), path.join(out, name));
-  return out;
-}
+const { cutOf, remove } = cutDirectory('dwk-cut-exposures-');
+afterAll(remove);
 
 async function tableOf(dir: string): Promise<readonly Exposure[]> {
   const snapshot = await loadSnapshot({ directory: dir });
@@ -102,30 +84,11 @@ function compareTables(full: readonly Exposure[], cut: readonly Exposure[]): str
   return lines;
 }
 
-/** Fixture snapshots: a rules file and something the cut leaves out. */
-function snapshotDirs(): string[] {
-  const out: string[] = [];
-  const walk = (dir: string, depth: number): void => {
-    const names = readdirSync(dir);
-    if (
-      names.includes('iptables-save.txt') &&
-      names.some((n) => !CUTS['rules+addresses'].includes(n) && n.endsWith('.json'))
-    )
-      out.push(dir);
-    if (depth > 0)
-      for (const e of readdirSync(dir, { withFileTypes: true }))
-        if (e.isDirectory()) walk(path.join(dir, e.name), depth - 1);
-  };
-  walk(path.join(fixtures, 'snapshots'), 2);
-  walk(path.join(fixtures, 'example-host'), 0);
-  return out.sort();
-}
-
 describe('exposures of a cut-down snapshot', () => {
   it('on the example host, rules alone find the exposed database and the published web port', async () => {
     const dir = path.join(fixtures, 'example-host');
     const full = await tableOf(dir);
-    for (const cut of Object.keys(CUTS) as Cut[]) {
+    for (const cut of CUT_NAMES) {
       const table = await tableOf(cutOf(dir, cut));
       const row = (port: number) =>
         table.find(
@@ -160,7 +123,7 @@ describe('exposures of a cut-down snapshot', () => {
     for (const dir of dirs) {
       const full = await tableOf(dir);
       rows += full.length;
-      for (const cut of Object.keys(CUTS) as Cut[]) {
+      for (const cut of CUT_NAMES) {
         const lines = compareTables(full, await tableOf(cutOf(dir, cut)));
         differences.push(...lines.map((l) => `${path.relative(fixtures, dir)} (${cut}): ${l}`));
       }

@@ -1,0 +1,59 @@
+/**
+ * Fixture snapshots cut down to what users often have — the rules alone, or the rules and
+ * `ip-addr.json` — written to a temporary directory, for tests that hold a cut's answers against
+ * the full snapshot's.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const fixtures = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../fixtures',
+);
+const RULES = ['iptables-save.txt', 'ip6tables-save.txt', 'nft-ruleset.json', 'nft-ruleset.txt'];
+export const CUTS: Readonly<Record<'rules' | 'rules+addresses', readonly string[]>> = {
+  rules: RULES,
+  'rules+addresses': [...RULES, 'ip-addr.json'],
+};
+export type Cut = keyof typeof CUTS;
+export const CUT_NAMES = Object.keys(CUTS) as Cut[];
+
+/** A temporary directory for cuts; `remove` deletes it (call it from afterAll). */
+export function cutDirectory(prefix: string): {
+  cutOf: (dir: string, cut: Cut) => string;
+  remove: () => void;
+} {
+  const tmp = mkdtempSync(path.join(tmpdir(), prefix));
+  return {
+    cutOf(dir, cut) {
+      const out = path.join(tmp, path.relative(fixtures, dir).replaceAll('/', '_'), cut);
+      mkdirSync(out, { recursive: true });
+      for (const name of CUTS[cut])
+        if (existsSync(path.join(dir, name)))
+          copyFileSync(path.join(dir, name), path.join(out, name));
+      return out;
+    },
+    remove: () => rmSync(tmp, { recursive: true, force: true }),
+  };
+}
+
+/** Fixture snapshots: a rules file and something the cut leaves out. */
+export function snapshotDirs(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, depth: number): void => {
+    const names = readdirSync(dir);
+    if (
+      names.includes('iptables-save.txt') &&
+      names.some((n) => !CUTS['rules+addresses'].includes(n) && n.endsWith('.json'))
+    )
+      out.push(dir);
+    if (depth > 0)
+      for (const e of readdirSync(dir, { withFileTypes: true }))
+        if (e.isDirectory()) walk(path.join(dir, e.name), depth - 1);
+  };
+  walk(path.join(fixtures, 'snapshots'), 2);
+  walk(path.join(fixtures, 'example-host'), 0);
+  return out.sort();
+}
