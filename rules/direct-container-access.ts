@@ -7,6 +7,8 @@
  * discovered exposures forwarded without NAT; containers.json only names them.
  */
 import { isLoopback, isWildcard } from '../src/docker/bindings.ts';
+import { ruleEvidence } from '../src/docker/rule-evidence.ts';
+import { normalizeAddress } from '../src/docker/rules.ts';
 import { dockerBridges } from '../src/docker/topology.ts';
 import { exposureLocation, exposureObject } from '../src/analysis/exposure-object.ts';
 import { interfaceText, isEveryPort, portsText } from '../src/analysis/exposure-text.ts';
@@ -14,7 +16,7 @@ import { subtractPorts } from '../src/analysis/exposures.ts';
 import type { Exposure } from '../src/model/audit.ts';
 import type { Container, Network } from '../src/model/host.ts';
 import type { Family, Ruleset } from '../src/model/ruleset.ts';
-import type { Snapshot } from '../src/model/snapshot.ts';
+import { firewallOf, type Snapshot } from '../src/model/snapshot.ts';
 import { chainIn, inRange } from '../src/model/rule-queries.ts';
 import { cidrWithin } from '../src/analysis/address-sets.ts';
 import { defineRule } from '../src/lint/rule.ts';
@@ -98,11 +100,17 @@ export default defineRule<MessageIds, object, true>({
     // Container ports published on every host address, by family, protocol and container
     // address (one /32 or /128): reaching them directly adds nothing to what the published port
     // already gives. For a named container the container list says which ports these are; for
-    // one only the rules show, the discovered published exposures do.
-    const publishedKey = (e: Exposure): string | null =>
-      e.target.addresses.length === 1
-        ? `${e.family}|${e.protocol}|${e.target.addresses[0] ?? ''}`
+    // one only the rules show, the discovered published exposures do, and the ports Docker opens
+    // without a mapping (the routed gateway mode) are published as the container's own.
+    const keyOf = (family: Family, protocol: string, cidr: string) =>
+      `${family}|${protocol}|${normalizeAddress(cidr.replace(/\/\d+$/, ''))}`;
+    const publishedKey = (e: Exposure): string | null => {
+      const [only, ...more] = e.target.addresses;
+      const full = e.family === 'ipv4' ? '/32' : '/128';
+      return only?.endsWith(full) === true && more.length === 0
+        ? keyOf(e.family, e.protocol, only)
         : null;
+    };
     const publishedEverywhere = new Map<string, number[]>();
     for (const e of context.exposures) {
       const key = publishedKey(e);
@@ -111,6 +119,11 @@ export default defineRule<MessageIds, object, true>({
       for (const r of e.target.ports) for (let p = r.from; p <= r.to; p++) ports.push(p);
       publishedEverywhere.set(key, ports);
     }
+    for (const family of ['ipv4', 'ipv6'] as const)
+      for (const f of ruleEvidence(firewallOf(snapshot, family)).routedPorts) {
+        const key = keyOf(family, f.protocol, f.address);
+        publishedEverywhere.set(key, [...(publishedEverywhere.get(key) ?? []), f.port]);
+      }
     const evidence = (e: Exposure) => ({
       witness: e.witness,
       trace: e.trace,

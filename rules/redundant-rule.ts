@@ -10,7 +10,7 @@ import type { Rule } from '../src/model/ruleset.ts';
 import { tableId } from '../src/model/ruleset.ts';
 import { isDockerNftTable } from '../src/docker/nft-layout.ts';
 import { isDockerChain } from '../src/docker/chains.ts';
-import { bridgeNames, mentionsDockerBridge } from '../src/docker/topology.ts';
+import { dockerBridges, mentionsDockerBridge } from '../src/docker/topology.ts';
 import { effectiveOptions, ruleLabel } from '../src/model/rule-queries.ts';
 import { defineRule } from '../src/lint/rule.ts';
 
@@ -43,7 +43,10 @@ export default defineRule<MessageIds, object>({
     requiresEngine: false,
   },
   create(context) {
-    const bridges = bridgeNames(context.host);
+    const bridges = new Set([
+      ...dockerBridges(context.snapshot, 'ipv4'),
+      ...dockerBridges(context.snapshot, 'ipv6'),
+    ]);
     return {
       Chain(chain, table) {
         // Docker rewrites its own chains (and ≤28.2 adds a RETURN to DOCKER-USER itself).

@@ -3,10 +3,15 @@
  * address, route or inspect files. Docker writes these shapes exactly when the network exists:
  *
  * - `nat POSTROUTING -s SUBNET ! -o BRIDGE -j MASQUERADE` (or SNAT): SUBNET is on BRIDGE.
+ * - `filter DOCKER-ISOLATION-STAGE-1 ! -s SUBNET -o BRIDGE -j DROP` (and `! -d SUBNET -i BRIDGE`,
+ *   Docker ≤27's internal network, which has no MASQUERADE): SUBNET is on BRIDGE.
  * - `filter DOCKER -d ADDR ! -i BRIDGE -o BRIDGE … -j ACCEPT`: a container ADDR behind BRIDGE.
  * - `raw PREROUTING -d ADDR ! -i BRIDGE -j DROP` (28.x and later): the same.
  * - `nat DOCKER ! -i BRIDGE … -j DNAT --to-destination ADDR:PORT`: a published container ADDR.
  * - `nat DOCKER -d HOSTIP … -j DNAT` (a mapping bound to one host address): HOSTIP is the host's.
+ * - `filter DOCKER -d ADDR ! -i BRIDGE -o BRIDGE -p PROTO --dport PORT -j ACCEPT` with no DNAT to
+ *   ADDR anywhere in the nat table: a port published in the `routed` gateway mode, where
+ *   Docker opens the container port itself instead of mapping a host port to it.
  *
  * Docker 29's nftables backend writes the same shapes in its `docker-bridges` tables
  * (src/docker/nft-layout.ts): masquerades in `nat-postrouting-out__BRIDGE`, accepts in
@@ -17,9 +22,16 @@
  */
 import type { SourceLocation } from '../model/diagnostic.ts';
 import type { Family, Rule, Ruleset } from '../model/ruleset.ts';
-import { everyOption } from '../model/ruleset.ts';
-import { rulesIn } from '../model/rule-queries.ts';
-import { dnatDestination, hostAddress, ruleAddress, ruleInterface } from './rules.ts';
+import { allOptions, everyOption, findTable } from '../model/ruleset.ts';
+import { protocolName, rulesIn } from '../model/rule-queries.ts';
+import {
+  dnatDestination,
+  hostAddress,
+  normalizeAddress,
+  ruleAddress,
+  ruleDstPort,
+  ruleInterface,
+} from './rules.ts';
 import { bridgeOfForwardInChain, DOCKER_NFT_CHAINS, isDockerNftTable } from './nft-layout.ts';
 
 export interface RuleFact {
@@ -32,6 +44,12 @@ export interface RuleFact {
   readonly evidence: string;
 }
 
+/** A container port the rules open directly (published without NAT: the routed gateway mode). */
+export interface RoutedPortFact extends RuleFact {
+  readonly protocol: string;
+  readonly port: number;
+}
+
 export interface RuleEvidence {
   /** Container subnets on their bridges. */
   readonly subnets: readonly RuleFact[];
@@ -39,11 +57,21 @@ export interface RuleEvidence {
   readonly containers: readonly RuleFact[];
   /** Addresses of the host itself (address-bound port mappings). */
   readonly hostAddresses: readonly RuleFact[];
+  /** Container ports published with no host port mapped to them (routed gateway mode). */
+  readonly routedPorts: readonly RoutedPortFact[];
 }
 
 function cidrOf(rule: Rule, field: 'src' | 'dst'): string | null {
   const a = ruleAddress(rule, field);
   return a === null || a.prefixLength === null ? null : `${a.address}/${a.prefixLength}`;
+}
+
+/** `! -s CIDR` / `! -d CIDR` of a rule. */
+function negatedAddress(rule: Rule, field: 'src' | 'dst'): string | null {
+  for (const o of allOptions(rule))
+    if (o.type === 'address' && o.field === field && o.negated && o.value.prefixLength !== null)
+      return `${o.value.address}/${String(o.value.prefixLength)}`;
+  return null;
 }
 
 /** `! -i NAME` / `! -o NAME` of a rule (without a `+` wildcard). */
@@ -60,7 +88,8 @@ export function ruleEvidence(ruleset: Ruleset | null): RuleEvidence {
   const subnets: RuleFact[] = [];
   const containers: RuleFact[] = [];
   const hostAddresses: RuleFact[] = [];
-  if (ruleset === null) return { subnets, containers, hostAddresses };
+  const opened: RoutedPortFact[] = [];
+  if (ruleset === null) return { subnets, containers, hostAddresses, routedPorts: opened };
   const family = ruleset.family;
   const nftChains = ruleset.tables.filter(isDockerNftTable).flatMap((t) => t.chains);
   const nftRules = (test: (chain: string) => boolean): Rule[] =>
@@ -83,9 +112,40 @@ export function ruleEvidence(ruleset: Ruleset | null): RuleEvidence {
     });
   }
 
+  for (const r of rulesIn(ruleset, 'filter', 'DOCKER-ISOLATION-STAGE-1')) {
+    if (r.target?.kind !== 'DROP') continue;
+    for (const [addr, dir] of [
+      ['src', 'out'],
+      ['dst', 'in'],
+    ] as const) {
+      const subnet = negatedAddress(r, addr);
+      const bridge = ruleInterface(r, dir);
+      if (subnet === null || bridge === null || bridge.negated || bridge.name.endsWith('+'))
+        continue;
+      subnets.push({
+        address: subnet,
+        bridge: bridge.name,
+        location: r.location,
+        evidence: `DROP of traffic ${dir === 'out' ? `to ${bridge.name} from outside` : `from ${bridge.name} to outside`} ${subnet} (an internal network)`,
+      });
+    }
+  }
+
   const container = (r: Rule, address: string | null, bridge: string | null, what: string) => {
     if (address === null) return;
     containers.push({ address, bridge, location: r.location, evidence: what });
+    // Docker's per-port accept of a published port (one protocol, one port)
+    const protocol = protocolName(r);
+    const port = ruleDstPort(r);
+    if (r.target?.kind === 'ACCEPT' && bridge !== null && protocol !== null && port !== null)
+      opened.push({
+        address,
+        bridge,
+        protocol,
+        port,
+        location: r.location,
+        evidence: `ACCEPT of ${address} port ${String(port)}/${protocol} on ${bridge}, no DNAT to it`,
+      });
   };
   for (const r of rulesIn(ruleset, 'filter', 'DOCKER')) {
     if (r.target?.kind !== 'ACCEPT') continue;
@@ -114,6 +174,17 @@ export function ruleEvidence(ruleset: Ruleset | null): RuleEvidence {
     if (bridge !== null)
       container(r, addr, bridge, `DROP of ${addr ?? ''} arriving on any interface but ${bridge}`);
   }
+  // every address a DNAT in the nat table rewrites to (Docker's and the operator's): a container
+  // that any host port maps to is published through NAT, not in the routed gateway mode
+  const natTargets = new Set<string>();
+  for (const r of [
+    ...(findTable(ruleset, 'nat')?.chains.flatMap((c) => c.rules) ?? []),
+    ...nftRules((c) => c === DOCKER_NFT_CHAINS.dnat),
+  ]) {
+    const to = dnatDestination(r);
+    // a DNAT that names no address could be to anything
+    if (to !== null) natTargets.add(to.address === null ? '*' : normalizeAddress(to.address));
+  }
   for (const r of [
     ...rulesIn(ruleset, 'nat', 'DOCKER'),
     ...nftRules((c) => c === DOCKER_NFT_CHAINS.dnat),
@@ -131,7 +202,10 @@ export function ruleEvidence(ruleset: Ruleset | null): RuleEvidence {
         evidence: `a port published on ${bound} only`,
       });
   }
-  return { subnets, containers, hostAddresses };
+  const routedPorts = natTargets.has('*')
+    ? []
+    : opened.filter((f) => !natTargets.has(normalizeAddress(f.address)));
+  return { subnets, containers, hostAddresses, routedPorts };
 }
 
 /**

@@ -1,0 +1,48 @@
+/** What the rules Docker writes say about a host whose other files are missing. */
+import { describe, expect, it } from 'vitest';
+import { ruleEvidence } from '../../src/docker/rule-evidence.ts';
+import { parseIptables } from '../../src/ingest/iptables/index.ts';
+
+const evidenceOf = (text: string) =>
+  ruleEvidence(parseIptables(text, { file: 'iptables-save.txt', family: 'ipv4' }).ruleset);
+
+const FILTER = `*filter
+:FORWARD DROP [0:0]
+:DOCKER - [0:0]
+:DOCKER-ISOLATION-STAGE-1 - [0:0]
+-A DOCKER -d 192.0.2.2/32 ! -i br1 -o br1 -p tcp -m tcp --dport 80 -j ACCEPT
+-A DOCKER-ISOLATION-STAGE-1 ! -s 198.51.100.0/24 -o br2 -j DROP
+-A DOCKER-ISOLATION-STAGE-1 ! -d 198.51.100.0/24 -i br2 -j DROP
+COMMIT
+`;
+const natTo = (to: string) => `*nat
+:PREROUTING ACCEPT [0:0]
+:DOCKER - [0:0]
+-A DOCKER ! -i br1 -p tcp -m tcp --dport 8080 -j DNAT --to-destination ${to}
+COMMIT
+`;
+
+describe('ruleEvidence', () => {
+  it('takes a port Docker opens with no DNAT to the container as published in routed mode', () => {
+    const ports = evidenceOf(FILTER).routedPorts;
+    expect(ports.map((p) => [p.address, p.protocol, p.port, p.bridge])).toEqual([
+      ['192.0.2.2', 'tcp', 80, 'br1'],
+    ]);
+    expect(ports[0]?.location.line).toBe(5);
+  });
+  it('does not when a host port is mapped to the container (the port may be bound to one address)', () => {
+    expect(evidenceOf(FILTER + natTo('192.0.2.2:80')).routedPorts).toEqual([]);
+    // a DNAT to another container leaves this one routed
+    expect(evidenceOf(FILTER + natTo('192.0.2.9:80')).routedPorts).toHaveLength(1);
+  });
+  it('ties an internal network’s subnet to its bridge from the isolation drops', () => {
+    expect(
+      evidenceOf(FILTER)
+        .subnets.filter((s) => s.bridge === 'br2')
+        .map((s) => [s.address, s.location.line]),
+    ).toEqual([
+      ['198.51.100.0/24', 6],
+      ['198.51.100.0/24', 7],
+    ]);
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * Findings of a snapshot cut down to the rules alone, or the rules and `ip-addr.json`, against the
+ * full snapshot's on every fixture: a cut is never certain of a finding the full snapshot does
+ * not make, and it keeps the findings the rules alone decide — the ufw bypass and DOCKER-USER's
+ * host-port rules — at the same rule. Findings that need a name (a container, a process, a
+ * daemon.json key) may be lost: the rules do not hold them.
+ */
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
+import { analyze } from '../../src/lint/analyze.ts';
+import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
+import type { Finding } from '../../src/model/audit.ts';
+import { RULES } from '../../rules/index.ts';
+import { CUT_NAMES, cutDirectory, fixtures, snapshotDirs } from '../support/cut-snapshots.ts';
+
+const { cutOf, remove } = cutDirectory('dwk-cut-findings-');
+afterAll(remove);
+
+/** Decided by the rules alone: a cut must keep each of these, at the same rule. */
+const RULES_DECIDE = ['input-rule-bypassed', 'docker-user-port-mismatch'];
+
+async function findingsOf(dir: string): Promise<readonly Finding[]> {
+  return analyze(await loadSnapshot({ directory: dir }), DEFAULT_CONFIG, { rules: RULES }).findings;
+}
+
+/** A finding's rule and where it points, when that is a line of a rules file. */
+const at = (f: Finding): string =>
+  `${f.ruleId} ${path.basename(f.location.file)}:${String(f.location.line)}`;
+
+describe('findings of a cut-down snapshot', () => {
+  it('are certain only of what the full snapshot finds, and keep what the rules decide', async () => {
+    const dirs = snapshotDirs();
+    expect(dirs.length).toBeGreaterThanOrEqual(10);
+    const differences: string[] = [];
+    let kept = 0;
+    for (const dir of dirs) {
+      const full = await findingsOf(dir);
+      const fullRules = new Set(full.map((f) => f.ruleId));
+      for (const cut of CUT_NAMES) {
+        const found = await findingsOf(cutOf(dir, cut));
+        const where = `${path.relative(fixtures, dir)} (${cut})`;
+        for (const f of found)
+          if (f.certainty === 'certain' && !fullRules.has(f.ruleId))
+            differences.push(`${where}: certain ${at(f)} the full snapshot does not find`);
+        const cutAt = new Set(found.map(at));
+        for (const f of full.filter((x) => RULES_DECIDE.includes(x.ruleId))) {
+          if (cutAt.has(at(f))) kept += 1;
+          else differences.push(`${where}: lost ${at(f)}`);
+        }
+      }
+    }
+    expect(differences).toEqual([]);
+    // the example host alone has two bypasses and a DOCKER-USER host-port rule, in both cuts
+    expect(kept).toBeGreaterThanOrEqual(6);
+  });
+});
