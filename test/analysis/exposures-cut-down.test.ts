@@ -14,7 +14,7 @@ import type { Exposure } from '../../src/model/audit.ts';
 import type { PortRange } from '../../src/model/ruleset.ts';
 import { CUT_NAMES, cutDirectory, fixtures, snapshotDirs } from '../support/cut-snapshots.ts';
 
-const { cutOf, remove } = cutDirectory('dwk-cut-exposures-');
+const { cutOf, leaveOneOut, remove } = cutDirectory('dwk-cut-exposures-');
 afterAll(remove);
 
 async function tableOf(dir: string): Promise<readonly Exposure[]> {
@@ -130,5 +130,20 @@ describe('exposures of a cut-down snapshot', () => {
     }
     expect(differences).toEqual([]);
     expect(rows).toBeGreaterThan(dirs.length);
+  });
+
+  it('matches the full snapshot’s with any one file missing, on every fixture snapshot', async () => {
+    const differences: string[] = [];
+    let cuts = 0;
+    for (const dir of snapshotDirs()) {
+      const full = await tableOf(dir);
+      for (const [left, cut] of leaveOneOut(dir)) {
+        cuts += 1;
+        const lines = compareTables(full, await tableOf(cut));
+        differences.push(...lines.map((l) => `${path.relative(fixtures, dir)} (no ${left}): ${l}`));
+      }
+    }
+    expect(differences).toEqual([]);
+    expect(cuts).toBeGreaterThanOrEqual(50);
   });
 });

@@ -14,7 +14,7 @@ import type { Finding } from '../../src/model/audit.ts';
 import { RULES } from '../../rules/index.ts';
 import { CUT_NAMES, cutDirectory, fixtures, snapshotDirs } from '../support/cut-snapshots.ts';
 
-const { cutOf, remove } = cutDirectory('dwk-cut-findings-');
+const { cutOf, leaveOneOut, remove } = cutDirectory('dwk-cut-findings-');
 afterAll(remove);
 
 /** Decided by the rules alone: a cut must keep each of these, at the same rule. */
@@ -53,5 +53,23 @@ describe('findings of a cut-down snapshot', () => {
     expect(differences).toEqual([]);
     // the example host alone has two bypasses and a DOCKER-USER host-port rule, in both cuts
     expect(kept).toBeGreaterThanOrEqual(6);
+  });
+
+  it('are certain only of what the full snapshot finds with any one file missing', async () => {
+    const differences: string[] = [];
+    let cuts = 0;
+    for (const dir of snapshotDirs()) {
+      const fullRules = new Set((await findingsOf(dir)).map((f) => f.ruleId));
+      for (const [left, cut] of leaveOneOut(dir)) {
+        cuts += 1;
+        for (const f of await findingsOf(cut))
+          if (f.certainty === 'certain' && !fullRules.has(f.ruleId))
+            differences.push(
+              `${path.relative(fixtures, dir)} (no ${left}): certain ${at(f)} the full snapshot does not find`,
+            );
+      }
+    }
+    expect(differences).toEqual([]);
+    expect(cuts).toBeGreaterThanOrEqual(50);
   });
 });

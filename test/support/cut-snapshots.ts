@@ -20,13 +20,15 @@ export const CUTS: Readonly<Record<'rules' | 'rules+addresses', readonly string[
 export type Cut = keyof typeof CUTS;
 export const CUT_NAMES = Object.keys(CUTS) as Cut[];
 
-/** A temporary directory for cuts; `remove` deletes it (call it from afterAll). */
+/** A temporary directory for cuts of both kinds; `remove` deletes it (call it from afterAll). */
 export function cutDirectory(prefix: string): {
   cutOf: (dir: string, cut: Cut) => string;
+  leaveOneOut: (dir: string) => Map<string, string>;
   remove: () => void;
 } {
   const tmp = mkdtempSync(path.join(tmpdir(), prefix));
   return {
+    leaveOneOut: (dir) => writeLeaveOneOut(dir, tmp),
     cutOf(dir, cut) {
       const out = path.join(tmp, path.relative(fixtures, dir).replaceAll('/', '_'), cut);
       mkdirSync(out, { recursive: true });
@@ -37,6 +39,26 @@ export function cutDirectory(prefix: string): {
     },
     remove: () => rmSync(tmp, { recursive: true, force: true }),
   };
+}
+
+/**
+ * The snapshot with one file left out, for each file a collection can miss (every file but the
+ * rules): name of the file left out → directory.
+ */
+function writeLeaveOneOut(dir: string, into: string): Map<string, string> {
+  const files = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && e.name !== 'expected.json')
+    .map((e) => e.name);
+  const out = new Map<string, string>();
+  for (const left of files) {
+    if (RULES.includes(left)) continue;
+    const cut = path.join(into, path.relative(fixtures, dir).replaceAll('/', '_'), `no-${left}`);
+    mkdirSync(cut, { recursive: true });
+    for (const name of files)
+      if (name !== left) copyFileSync(path.join(dir, name), path.join(cut, name));
+    out.set(left, cut);
+  }
+  return out;
 }
 
 /** Fixture snapshots: a rules file and something the cut leaves out. */
