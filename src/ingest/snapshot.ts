@@ -143,9 +143,9 @@ const ASSUMPTIONS: Partial<Record<SnapshotFileRole, string>> = {
   iptables: 'IPv4 rules are not analysed',
   ip6tables: 'IPv6 rules are not analysed; IPv6 exposure is unknown',
   containers:
-    'published ports and network modes are unknown; rules are analysed without container context and rule drift is not checked',
+    'container names and network modes are unknown; published ports are what the rules show (DNATs, and ports opened in the routed gateway mode), and rule drift is not checked',
   networks:
-    'only the default bridge (docker0) is known; user networks’ bridges and options are unknown',
+    'user networks’ bridges and subnets are what the rules show; their options (icc, internal, gateway mode) are unknown',
   listeners: 'host listeners are unknown; only published ports are considered',
   'ip-addr':
     'the host’s addresses are not known (only bridge gateways and address-bound mappings); what is found for connections to the host holds for whatever its addresses are, and what depends on whether some other address is the host’s is only possible',
