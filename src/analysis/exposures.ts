@@ -10,7 +10,7 @@
  */
 import { bindingReceives, isLoopback } from '../docker/bindings.ts';
 import { addressDescriber, type AddressDescription } from '../docker/address.ts';
-import { ruleEvidence } from '../docker/rule-evidence.ts';
+import { ruleEvidence, type MappingFact } from '../docker/rule-evidence.ts';
 import { dockerBridges } from '../docker/topology.ts';
 import type { Flow } from '../engine/types.ts';
 import { inRange } from '../model/rule-queries.ts';
@@ -284,13 +284,53 @@ function proxiedContainer(
 interface HostPart {
   readonly ports: readonly PortRange[];
   readonly target: ExposureTarget;
+  /** What naming the part rests on when it is inferred, not observed: it is then only possible. */
+  readonly assumption?: string;
+}
+
+/**
+ * Without containers.json, the host ports Docker's rules map to a container on every address:
+ * with docker-proxy on, Docker also listens on them, so what reaches the host on such a port
+ * is relayed to the container (IPv6 clients of an IPv4-only container, sources the DNAT leaves
+ * out). The container of this family's mapping, else of the other family's.
+ */
+function proxiedByRules(
+  snapshot: Snapshot,
+  family: Family,
+  protocol: string,
+): Map<number, MappingFact> {
+  const out = new Map<number, MappingFact>();
+  const containersRead = snapshot.files.some((f) => f.role === 'containers' && f.status === 'read');
+  if (containersRead || !snapshot.host.daemon.userlandProxy.value) return out;
+  const other: Family = family === 'ipv4' ? 'ipv6' : 'ipv4';
+  for (const f of [family, other])
+    for (const m of ruleEvidence(firewallOf(snapshot, f)).mappings)
+      if (m.hostAddress === null && m.protocol === protocol && !out.has(m.hostPort))
+        out.set(m.hostPort, m);
+  return out;
+}
+
+function ruleProxyTarget(m: MappingFact): ExposureTarget {
+  return {
+    kind: 'container',
+    name: null,
+    // the container's own address, of the family its mapping is in
+    addresses: [`${m.address}/${m.address.includes(':') ? 128 : 32}`],
+    ports: [{ from: m.containerPort, to: m.containerPort }],
+    outInterface: null,
+    network: null,
+    listening: true,
+    proxiedBy: 'docker-proxy',
+    namedFrom: 'rules',
+  };
 }
 
 /**
  * A row delivered to the host, split by what listens: one part per listener (a process, a
  * host-network container, a docker-proxy relaying to a container), and the rest of the ports
- * open with nothing listening — or, without listeners.txt, the whole row with the listener
- * unknown.
+ * open with nothing listening — or, without listeners.txt, the ports docker-proxy serves for a
+ * published port (from containers.json, else possibly from Docker's mappings in the rules) and
+ * the rest with the listener unknown.
  */
 function nameLocal(snapshot: Snapshot, row: Row, listenersKnown: boolean): HostPart[] {
   const f = row.flow;
@@ -316,6 +356,15 @@ function nameLocal(snapshot: Snapshot, row: Row, listenersKnown: boolean): HostP
         taken.push(port);
         parts.push({ ports: [{ from: port, to: port }], target: proxyTarget(proxied, row.family) });
       }
+    }
+    for (const [port, m] of proxiedByRules(snapshot, row.family, f.protocol)) {
+      if (!inRange(port, f.delivery.ports) || taken.includes(port)) continue;
+      taken.push(port);
+      parts.push({
+        ports: [{ from: port, to: port }],
+        target: ruleProxyTarget(m),
+        assumption: `docker-proxy is taken to listen on port ${String(port)}/${f.protocol} and relay to ${m.address}:${String(m.containerPort)}, as Docker does for a port it maps on every address (${m.location.file}:${String(m.location.line)}); no listeners.txt or containers.json says so`,
+      });
     }
     const rest = subtractPorts(f.delivery.ports, taken);
     if (rest.length > 0)
@@ -503,9 +552,10 @@ export function computeExposures(
           ports,
           target: part.target,
           reachableFrom,
-          certainty: row.certainty,
+          certainty: part.assumption === undefined ? row.certainty : 'possible',
           assumptions: [
             ...(row.assumption === null ? [] : [row.assumption]),
+            ...(part.assumption === undefined ? [] : [part.assumption]),
             ...(trace?.assumptions ?? []),
           ],
           witness: proof.witness,

@@ -8,7 +8,9 @@
  * - `filter DOCKER -d ADDR ! -i BRIDGE -o BRIDGE … -j ACCEPT`: a container ADDR behind BRIDGE.
  * - `raw PREROUTING -d ADDR ! -i BRIDGE -j DROP` (28.x and later): the same.
  * - `nat DOCKER ! -i BRIDGE … -j DNAT --to-destination ADDR:PORT`: a published container ADDR.
- * - `nat DOCKER -d HOSTIP … -j DNAT` (a mapping bound to one host address): HOSTIP is the host's.
+ * - `nat DOCKER -d HOSTIP … -j DNAT` (a mapping bound to one host address): HOSTIP is the host's;
+ *   without `-d`, the port is mapped on every address (docker-proxy serves the other family).
+ *   Either way a mapping of the container's port (`mappings`).
  * - `filter DOCKER -d ADDR ! -i BRIDGE -o BRIDGE -p PROTO --dport PORT -j ACCEPT` with no DNAT to
  *   ADDR anywhere in the nat table: a port published in the `routed` gateway mode, where
  *   Docker opens the container port itself instead of mapping a host port to it.
@@ -50,6 +52,15 @@ export interface RoutedPortFact extends RuleFact {
   readonly port: number;
 }
 
+/** A host port Docker maps to a container (`address` is the container's). */
+export interface MappingFact extends RuleFact {
+  readonly protocol: string;
+  readonly hostPort: number;
+  readonly containerPort: number;
+  /** The one host address the port is mapped on (`-d`); null: every address. */
+  readonly hostAddress: string | null;
+}
+
 export interface RuleEvidence {
   /** Container subnets on their bridges. */
   readonly subnets: readonly RuleFact[];
@@ -59,6 +70,8 @@ export interface RuleEvidence {
   readonly hostAddresses: readonly RuleFact[];
   /** Container ports published with no host port mapped to them (routed gateway mode). */
   readonly routedPorts: readonly RoutedPortFact[];
+  /** Docker's single-port mappings in this family (its DNATs), on every address or on one. */
+  readonly mappings: readonly MappingFact[];
 }
 
 function cidrOf(rule: Rule, field: 'src' | 'dst'): string | null {
@@ -89,7 +102,9 @@ export function ruleEvidence(ruleset: Ruleset | null): RuleEvidence {
   const containers: RuleFact[] = [];
   const hostAddresses: RuleFact[] = [];
   const opened: RoutedPortFact[] = [];
-  if (ruleset === null) return { subnets, containers, hostAddresses, routedPorts: opened };
+  const mappings: MappingFact[] = [];
+  if (ruleset === null)
+    return { subnets, containers, hostAddresses, routedPorts: opened, mappings };
   const family = ruleset.family;
   const nftChains = ruleset.tables.filter(isDockerNftTable).flatMap((t) => t.chains);
   const nftRules = (test: (chain: string) => boolean): Rule[] =>
@@ -201,11 +216,25 @@ export function ruleEvidence(ruleset: Ruleset | null): RuleEvidence {
         location: r.location,
         evidence: `a port published on ${bound} only`,
       });
+    const protocol = protocolName(r);
+    const hostPort = ruleDstPort(r);
+    const on = ruleAddress(r, 'dst');
+    if ((on === null || bound !== null) && protocol !== null && hostPort !== null)
+      mappings.push({
+        address: to.address,
+        bridge,
+        protocol,
+        hostPort,
+        containerPort: to.port ?? hostPort,
+        hostAddress: bound,
+        location: r.location,
+        evidence: `DNAT of ${protocol} port ${String(hostPort)} on ${bound ?? 'every address'} to ${to.address}`,
+      });
   }
   const routedPorts = natTargets.has('*')
     ? []
     : opened.filter((f) => !natTargets.has(normalizeAddress(f.address)));
-  return { subnets, containers, hostAddresses, routedPorts };
+  return { subnets, containers, hostAddresses, routedPorts, mappings };
 }
 
 /**

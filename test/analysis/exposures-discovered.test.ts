@@ -1,10 +1,11 @@
 /**
  * What no container list shows, found by discovery and named afterwards: a kube-proxy NodePort,
- * a hand-written DNAT to a machine behind the host, a REDIRECT to a local proxy, and a port
- * opened in INPUT with nothing listening — each a row of the exposure table with the right kind
- * and target, from rules written the way iptables-save prints them.
+ * a hand-written DNAT to a machine behind the host, a REDIRECT to a local proxy, a port opened
+ * in INPUT with nothing listening, and a port Docker maps for one family that docker-proxy
+ * serves for the other — each a row of the exposure table with the right kind and target, from
+ * rules written the way iptables-save prints them.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,11 @@ import { generateHostFiles } from '../support/generate-host.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'dwk-discovered-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function tableOfDir(dir: string): Promise<readonly Exposure[]> {
+  const snapshot = await loadSnapshot({ directory: dir });
+  return computeExposures(snapshot, buildEngines(snapshot)).exposures;
+}
 
 async function tableOf(name: string, files: Record<string, string>): Promise<readonly Exposure[]> {
   const dir = path.join(tmp, name);
@@ -206,5 +212,54 @@ describe('exposures no container list shows', () => {
         rowsFor(table, s.nodePort, s.protocol).filter((e) => e.toHost !== false),
         `${s.nodePort}`,
       ).toEqual([]);
+  });
+
+  it('a port Docker maps for IPv4 only, relayed to IPv6 clients by docker-proxy: named from the rules, possibly', async () => {
+    const capture = path.resolve(
+      import.meta.dirname,
+      '../../fixtures/snapshots/28.5.2/s3-usernet-portmap',
+    );
+    const rules = {
+      'iptables-save.txt': readFileSync(path.join(capture, 'iptables-save.txt'), 'utf8'),
+      'ip6tables-save.txt': readFileSync(path.join(capture, 'ip6tables-save.txt'), 'utf8'),
+    };
+    const v6 = (table: readonly Exposure[]) =>
+      table.filter(
+        (e) =>
+          e.family === 'ipv6' &&
+          e.protocol === 'tcp' &&
+          e.kind === 'host' &&
+          e.ports.some((r) => r.from <= 8080 && 8080 <= r.to),
+      );
+    // the rules alone: the IPv4 DNAT of 8080 to 192.0.2.2:80 names what serves [::]:8080
+    const proxied = v6(await tableOf('proxy-rules', rules));
+    expect(proxied).toHaveLength(1);
+    expect(proxied[0]).toMatchObject({
+      ports: [{ from: 8080, to: 8080 }],
+      certainty: 'possible',
+      target: {
+        kind: 'container',
+        name: null,
+        addresses: ['192.0.2.2/32'],
+        ports: [{ from: 80, to: 80 }],
+        proxiedBy: 'docker-proxy',
+        namedFrom: 'rules',
+      },
+    });
+    expect(proxied[0]?.assumptions.join(' ')).toMatch(
+      /docker-proxy is taken to listen on port 8080/,
+    );
+    // with docker-proxy off nothing listens there for Docker: the port stays the host's, unnamed
+    const off = v6(
+      await tableOf('proxy-off', { ...rules, 'daemon.json': '{ "userland-proxy": false }' }),
+    );
+    expect(off.map((e) => [e.target.kind, e.target.proxiedBy, e.certainty])).toEqual([
+      ['host', null, 'certain'],
+    ]);
+    // the whole capture names the container, certainly
+    const full = v6(await tableOfDir(capture));
+    expect(full.map((e) => [e.target.name, e.target.proxiedBy, e.certainty])).toEqual([
+      ['c1', 'docker-proxy', 'certain'],
+    ]);
   });
 });

@@ -45,4 +45,27 @@ describe('ruleEvidence', () => {
       ['198.51.100.0/24', 7],
     ]);
   });
+  it('lists Docker’s port mappings, on every address or bound to one', () => {
+    const nat = `*nat
+:PREROUTING ACCEPT [0:0]
+:DOCKER - [0:0]
+-A DOCKER ! -i br1 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 192.0.2.2:80
+-A DOCKER -d 127.0.0.1/32 ! -i br1 -p udp -m udp --dport 53 -j DNAT --to-destination 192.0.2.3
+COMMIT
+`;
+    expect(
+      evidenceOf(nat).mappings.map((m) => [
+        m.protocol,
+        m.hostPort,
+        m.address,
+        m.containerPort,
+        m.hostAddress,
+        m.bridge,
+      ]),
+    ).toEqual([
+      ['tcp', 8080, '192.0.2.2', 80, null, 'br1'],
+      // no port in the target: the container port is the host port
+      ['udp', 53, '192.0.2.3', 53, '127.0.0.1', 'br1'],
+    ]);
+  });
 });
