@@ -15,13 +15,13 @@ import { interfaceText, isEveryPort, portsText } from '../src/analysis/exposure-
 import { subtractPorts } from '../src/analysis/exposures.ts';
 import type { Exposure } from '../src/model/audit.ts';
 import type { Container, Network } from '../src/model/host.ts';
-import type { Family, Ruleset } from '../src/model/ruleset.ts';
+import type { Family, PortRange, Ruleset } from '../src/model/ruleset.ts';
 import { firewallOf, type Snapshot } from '../src/model/snapshot.ts';
 import { chainIn, inRange } from '../src/model/rule-queries.ts';
 import { cidrWithin } from '../src/analysis/address-sets.ts';
 import { defineRule } from '../src/lint/rule.ts';
 
-type MessageIds = 'restrictedPublish' | 'unpublished' | 'subnet';
+type MessageIds = 'restrictedPublish' | 'restrictedMapping' | 'unpublished' | 'subnet';
 
 /** The settings that are known to leave container addresses open, said as the reason. */
 function reason(
@@ -61,6 +61,21 @@ function restrictedPorts(
     });
 }
 
+/** `any tcp or udp port; ports 80, 443/sctp`: what a forwarding path reaches, by protocol. */
+function pathPorts(parts: readonly { e: Exposure; extra: PortRange[] }[]): string {
+  const every = [...new Set(parts.filter((x) => isEveryPort(x.e.ports)).map((x) => x.e.protocol))];
+  const some = parts
+    .filter((x) => !isEveryPort(x.e.ports))
+    .map((x) => `ports ${portsText(x.extra)}/${x.e.protocol}`);
+  const any =
+    every.length === 0
+      ? []
+      : [
+          `any ${[every.slice(0, -1).join(', '), every.at(-1)].filter((t) => t !== '').join(' or ')} port`,
+        ];
+  return [...any, ...some].join('; ');
+}
+
 export default defineRule<MessageIds, object, true>({
   meta: {
     id: 'direct-container-access',
@@ -74,6 +89,8 @@ export default defineRule<MessageIds, object, true>({
     messages: {
       restrictedPublish:
         'Container {{container}} port {{port}}/{{protocol}} is published only on {{publishedOn}}, yet a neighbour routing to {{address}} reaches it directly ({{why}}).',
+      restrictedMapping:
+        'Container port {{address}}:{{port}}/{{protocol}} is mapped only on {{publishedOn}}, yet a neighbour routing to {{address}} reaches it directly ({{why}}).',
       unpublished:
         'Container {{container}} at {{address}} accepts connections to {{what}} from a neighbour that routes to it ({{why}}).',
       subnet:
@@ -119,8 +136,13 @@ export default defineRule<MessageIds, object, true>({
       for (const r of e.target.ports) for (let p = r.from; p <= r.to; p++) ports.push(p);
       publishedEverywhere.set(key, ports);
     }
+    const evidenceOf = {
+      ipv4: ruleEvidence(firewallOf(snapshot, 'ipv4')),
+      ipv6: ruleEvidence(firewallOf(snapshot, 'ipv6')),
+    };
+    const mappingsOf = (family: Family) => evidenceOf[family].mappings;
     for (const family of ['ipv4', 'ipv6'] as const)
-      for (const f of ruleEvidence(firewallOf(snapshot, family)).routedPorts) {
+      for (const f of evidenceOf[family].routedPorts) {
         const key = keyOf(family, f.protocol, f.address);
         publishedEverywhere.set(key, [...(publishedEverywhere.get(key) ?? []), f.port]);
       }
@@ -129,6 +151,18 @@ export default defineRule<MessageIds, object, true>({
       trace: e.trace,
       certainty: e.certainty,
     });
+    // The row is a rectangle of packets: its witness moved to another of its ports is one of
+    // them too, traced again so the trace is that packet's.
+    const evidenceAt = (e: Exposure, port: number) => {
+      const w = e.witness;
+      if (w === null || w.destinationPort === port) return evidence(e);
+      const witness = { ...w, destinationPort: port };
+      return {
+        witness,
+        trace: context.engine.trace(witness)?.steps ?? [],
+        certainty: e.certainty,
+      };
+    };
     return {
       end() {
         if (!host.daemon.iptables.value) return;
@@ -168,7 +202,7 @@ export default defineRule<MessageIds, object, true>({
                   node: c,
                   object: { container: c.name, port: r.port, protocol: r.protocol, address },
                   severity: r.on.every(isLoopback) ? 'error' : 'warning',
-                  ...evidence(e),
+                  ...evidenceAt(e, r.port),
                 });
               }
               // and the rest: ports routing reaches that are not published on every address,
@@ -207,21 +241,67 @@ export default defineRule<MessageIds, object, true>({
         }
         // addresses no container list names: the Docker networks' subnets and containers the
         // rules show, one finding per forwarding path
-        const seen = new Set<string>();
+        const paths = new Map<
+          string,
+          { why: string; parts: { e: Exposure; extra: PortRange[] }[] }
+        >();
+        const reportedMappings = new Set<string>();
         for (const e of routed) {
           if (named.has(e)) continue;
           const pub = publishedKey(e);
-          const extra = subtractPorts(
-            e.ports,
-            pub === null ? [] : (publishedEverywhere.get(pub) ?? []),
-          );
-          if (extra.length === 0) continue;
-          const key = `${e.family}|${e.target.addresses.join(',')}|${e.target.outInterface ?? ''}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
+          const everywhere = pub === null ? [] : (publishedEverywhere.get(pub) ?? []);
+          // container ports the rules map on some host addresses only (127.0.0.1, say)
+          const restricted = new Map<number, string[]>();
+          if (pub !== null)
+            for (const m of mappingsOf(e.family))
+              if (
+                m.hostAddress !== null &&
+                m.protocol === e.protocol &&
+                keyOf(e.family, m.protocol, m.address) === pub &&
+                inRange(m.containerPort, e.ports) &&
+                !everywhere.includes(m.containerPort)
+              )
+                restricted.set(m.containerPort, [
+                  ...(restricted.get(m.containerPort) ?? []),
+                  m.hostAddress,
+                ]);
           const network = host.networks.find((n) => n.name === e.target.network);
           const ruleset = e.family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
-          const every = isEveryPort(e.ports);
+          const why = reason(snapshot, ruleset, network, e.family);
+          for (const [port, on] of restricted) {
+            const address = e.target.addresses[0]?.replace(/\/\d+$/, '') ?? '';
+            const id = `${e.family}|${e.protocol}|${address}|${String(port)}`;
+            if (reportedMappings.has(id)) continue;
+            reportedMappings.add(id);
+            context.report({
+              messageId: 'restrictedMapping',
+              data: {
+                address,
+                port,
+                protocol: e.protocol,
+                publishedOn: [...new Set(on)].join(', '),
+                why,
+              },
+              node: { location: exposureLocation(e, snapshot) },
+              object: { port, protocol: e.protocol, address },
+              severity: on.every(isLoopback) ? 'error' : 'warning',
+              ...evidenceAt(e, port),
+            });
+          }
+          const extra = subtractPorts(e.ports, [...everywhere, ...restricted.keys()]);
+          if (extra.length === 0) continue;
+          const key = `${e.family}|${e.target.addresses.join(',')}|${e.target.outInterface ?? ''}`;
+          const path = paths.get(key);
+          if (path === undefined) paths.set(key, { why, parts: [{ e, extra }] });
+          else path.parts.push({ e, extra });
+        }
+        // one finding per forwarding path, whatever the protocols
+        for (const { why, parts } of paths.values()) {
+          // named by the path's first row (as before protocols were joined), proved by a
+          // certain one where there is one
+          const e = parts[0]?.e;
+          const proof = (parts.find((x) => x.e.certainty === 'certain') ?? parts[0])?.e;
+          if (e === undefined || proof === undefined) continue;
           context.report({
             messageId: 'subnet',
             data: {
@@ -230,12 +310,12 @@ export default defineRule<MessageIds, object, true>({
                 e.target.outInterface === null
                   ? ''
                   : ` on ${interfaceText(e.target.outInterface, true)}`,
-              what: every ? `any ${e.protocol} port` : `ports ${portsText(extra)}/${e.protocol}`,
-              why: reason(snapshot, ruleset, network, e.family),
+              what: pathPorts(parts),
+              why,
             },
             node: { location: exposureLocation(e, snapshot) },
             object: exposureObject(e),
-            ...evidence(e),
+            ...evidence(proof),
           });
         }
       },
