@@ -10,6 +10,7 @@
  */
 import { bindingReceives, isLoopback } from '../docker/bindings.ts';
 import { addressDescriber, type AddressDescription } from '../docker/address.ts';
+import { userlandProxyInRules } from '../docker/daemon-evidence.ts';
 import { ruleEvidence, type MappingFact } from '../docker/rule-evidence.ts';
 import { dockerBridges } from '../docker/topology.ts';
 import type { Flow } from '../engine/types.ts';
@@ -294,6 +295,22 @@ interface HostPart {
  * is relayed to the container (IPv6 clients of an IPv4-only container, sources the DNAT leaves
  * out). The container of this family's mapping, else of the other family's.
  */
+/**
+ * Whether dockerd runs the userland proxy: as its rules show (they are what it runs), else as
+ * daemon.json says or leaves to Docker's default. `assumed` says so when neither file does.
+ */
+function userlandProxy(snapshot: Snapshot): { on: boolean; assumed: string | null } {
+  const shown = userlandProxyInRules(snapshot.ipv4);
+  if (shown !== null) return { on: shown.value, assumed: null };
+  const daemonRead = snapshot.files.some((f) => f.role === 'daemon' && f.status === 'read');
+  return {
+    on: snapshot.host.daemon.userlandProxy.value,
+    assumed: daemonRead
+      ? null
+      : 'userland-proxy is taken to be on, Docker’s default (no daemon.json, and the rules do not show it)',
+  };
+}
+
 function proxiedByRules(
   snapshot: Snapshot,
   family: Family,
@@ -301,7 +318,7 @@ function proxiedByRules(
 ): Map<number, MappingFact> {
   const out = new Map<number, MappingFact>();
   const containersRead = snapshot.files.some((f) => f.role === 'containers' && f.status === 'read');
-  if (containersRead || !snapshot.host.daemon.userlandProxy.value) return out;
+  if (containersRead || !userlandProxy(snapshot).on) return out;
   const other: Family = family === 'ipv4' ? 'ipv6' : 'ipv4';
   for (const f of [family, other])
     for (const m of ruleEvidence(firewallOf(snapshot, f)).mappings)
@@ -348,13 +365,18 @@ function nameLocal(snapshot: Snapshot, row: Row, listenersKnown: boolean): HostP
     // IPv4-only network, say) is served by docker-proxy on the host: containers.json says which.
     const parts: HostPart[] = [];
     const taken: number[] = [];
-    if (snapshot.host.daemon.userlandProxy.value) {
+    const proxy = userlandProxy(snapshot);
+    if (proxy.on) {
       for (const port of publishedPorts(containers, row.family, f.protocol)) {
         if (!inRange(port, f.delivery.ports) || taken.includes(port)) continue;
         const proxied = proxiedContainer(containers, row.family, f.protocol, port);
         if (proxied === null) continue;
         taken.push(port);
-        parts.push({ ports: [{ from: port, to: port }], target: proxyTarget(proxied, row.family) });
+        parts.push({
+          ports: [{ from: port, to: port }],
+          target: proxyTarget(proxied, row.family),
+          ...(proxy.assumed === null ? {} : { assumption: proxy.assumed }),
+        });
       }
     }
     for (const [port, m] of proxiedByRules(snapshot, row.family, f.protocol)) {

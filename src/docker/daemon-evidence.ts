@@ -6,7 +6,7 @@
 import type { Diagnostic } from '../model/diagnostic.ts';
 import { diagnostic } from '../model/diagnostic.ts';
 import type { DaemonConfig, Network, Setting } from '../model/host.ts';
-import type { NftRuleset, Ruleset, Table } from '../model/ruleset.ts';
+import type { NftRuleset, Rule, Ruleset, Table } from '../model/ruleset.ts';
 import { rulesIn } from '../model/rule-queries.ts';
 import { ruleAddress } from './rules.ts';
 
@@ -74,17 +74,10 @@ export function checkDaemonAgainstHost(
     compare('ip-masq', daemon.ipMasq, 'enable_ip_masquerade', (v) => `--ip-masq=${v}`);
     compare('ip', daemon.ip, 'host_binding_ipv4', (v) => `--ip=${v}`);
   }
-  // With the userland proxy on, Docker's nat OUTPUT jump skips loopback (`! -d 127.0.0.0/8`).
-  const jump = rulesIn(ipv4, 'nat', 'OUTPUT').find(
-    (r) => r.target?.kind === 'jump' && r.target.chain === 'DOCKER',
-  );
-  if (jump !== undefined) {
-    const skipsLoopback = jump.core.some(
-      (o) =>
-        o.type === 'address' && o.field === 'dst' && o.negated && o.value.address === '127.0.0.0',
-    );
-    const proxyOn = daemon.userlandProxy.value;
-    if (skipsLoopback !== proxyOn && ruleAddress(jump, 'dst') === null) {
+  const shown = userlandProxyInRules(ipv4);
+  if (shown !== null) {
+    const { value: skipsLoopback, rule: jump } = shown;
+    if (skipsLoopback !== daemon.userlandProxy.value) {
       out.push(
         diagnostic(
           'daemon-config-mismatch',
@@ -96,6 +89,22 @@ export function checkDaemonAgainstHost(
     }
   }
   return out;
+}
+
+/**
+ * Whether dockerd runs with the userland proxy, as its IPv4 rules show it: with the proxy on,
+ * Docker's nat OUTPUT jump skips loopback (`! -d 127.0.0.0/8`); null when the rules do not say.
+ */
+export function userlandProxyInRules(ipv4: Ruleset | null): { value: boolean; rule: Rule } | null {
+  const jump = rulesIn(ipv4, 'nat', 'OUTPUT').find(
+    (r) => r.target?.kind === 'jump' && r.target.chain === 'DOCKER',
+  );
+  if (jump === undefined || ruleAddress(jump, 'dst') !== null) return null;
+  const skipsLoopback = jump.core.some(
+    (o) =>
+      o.type === 'address' && o.field === 'dst' && o.negated && o.value.address === '127.0.0.0',
+  );
+  return { value: skipsLoopback, rule: jump };
 }
 
 /** Docker's nftables tables (`ip docker-bridges`, `ip6 docker-bridges`). */

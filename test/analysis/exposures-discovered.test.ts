@@ -249,17 +249,78 @@ describe('exposures no container list shows', () => {
     expect(proxied[0]?.assumptions.join(' ')).toMatch(
       /docker-proxy is taken to listen on port 8080/,
     );
-    // with docker-proxy off nothing listens there for Docker: the port stays the host's, unnamed
+    // with docker-proxy off (the capture made with userland-proxy=false: Docker's nat OUTPUT
+    // jump does not skip loopback), dockerd holds the port and relays nothing
+    const noproxy = path.resolve(
+      import.meta.dirname,
+      '../../fixtures/snapshots/28.5.2/s6-usernet-portmap-noproxy',
+    );
     const off = v6(
-      await tableOf('proxy-off', { ...rules, 'daemon.json': '{ "userland-proxy": false }' }),
+      await tableOf('proxy-off', {
+        'iptables-save.txt': readFileSync(path.join(noproxy, 'iptables-save.txt'), 'utf8'),
+        'ip6tables-save.txt': readFileSync(path.join(noproxy, 'ip6tables-save.txt'), 'utf8'),
+      }),
     );
     expect(off.map((e) => [e.target.kind, e.target.proxiedBy, e.certainty])).toEqual([
       ['host', null, 'certain'],
     ]);
+    // nor does a daemon.json that says it is on: the rules are what dockerd runs
+    const stale = v6(
+      await tableOf('proxy-off-stale-config', {
+        'iptables-save.txt': readFileSync(path.join(noproxy, 'iptables-save.txt'), 'utf8'),
+        'ip6tables-save.txt': readFileSync(path.join(noproxy, 'ip6tables-save.txt'), 'utf8'),
+        'daemon.json': '{ "userland-proxy": true }',
+      }),
+    );
+    expect(stale.map((e) => e.target.proxiedBy)).toEqual([null]);
     // the whole capture names the container, certainly
     const full = v6(await tableOfDir(capture));
     expect(full.map((e) => [e.target.name, e.target.proxiedBy, e.certainty])).toEqual([
       ['c1', 'docker-proxy', 'certain'],
     ]);
+  });
+
+  it('docker-proxy named for a listed container only where the proxy runs, certainly only where it is known to', async () => {
+    const fixture = (name: string) =>
+      path.resolve(import.meta.dirname, '../../fixtures/snapshots', name);
+    const read = (name: string, file: string) =>
+      readFileSync(path.join(fixture(name), file), 'utf8');
+    const v6At = (table: readonly Exposure[], port: number) =>
+      table.filter(
+        (e) =>
+          e.family === 'ipv6' &&
+          e.protocol === 'tcp' &&
+          e.kind === 'host' &&
+          e.ports.some((r) => r.from <= port && port <= r.to),
+      );
+    // the container list of the proxy-on capture, the rules of the same host made with the proxy
+    // off, no listeners.txt and no daemon.json: the rules say nothing relays [::]:8080 to c1
+    const off = v6At(
+      await tableOf('listed-proxy-off', {
+        'iptables-save.txt': read('28.5.2/s6-usernet-portmap-noproxy', 'iptables-save.txt'),
+        'ip6tables-save.txt': read('28.5.2/s6-usernet-portmap-noproxy', 'ip6tables-save.txt'),
+        'containers.json': read('28.5.2/s3-usernet-portmap', 'containers.json'),
+      }),
+      8080,
+    );
+    expect(off.map((e) => [e.target.kind, e.target.name, e.target.proxiedBy])).toEqual([
+      ['host', null, null],
+    ]);
+    // nftables rules do not show the proxy: with no daemon.json it is Docker's default, assumed
+    const assumed = v6At(
+      await tableOf('listed-proxy-assumed', {
+        'nft-ruleset.json': read('29.7.2/s2a-nftables-portmap', 'nft-ruleset.json'),
+        'iptables-save.txt': read('29.7.2/s2a-nftables-portmap', 'iptables-save.txt'),
+        'ip6tables-save.txt': read('29.7.2/s2a-nftables-portmap', 'ip6tables-save.txt'),
+        'containers.json': read('29.7.2/s2a-nftables-portmap', 'containers.json'),
+      }),
+      8080,
+    );
+    expect(assumed.map((e) => [e.target.name, e.target.proxiedBy, e.certainty])).toEqual([
+      ['web0', 'docker-proxy', 'possible'],
+    ]);
+    expect(assumed[0]?.assumptions).toContain(
+      'userland-proxy is taken to be on, Docker’s default (no daemon.json, and the rules do not show it)',
+    );
   });
 });
