@@ -4,12 +4,14 @@
  * an iptables-restore, moby#48560), a jump placed below Docker's rules, and DOCKER-USER rules that
  * an unconditional rule above them hides.
  */
+import { isProtocol, type Protocol } from '../src/model/host.ts';
 import type { Rule, Ruleset } from '../src/model/ruleset.ts';
 import { allOptions, findTable } from '../src/model/ruleset.ts';
 import { damagedLines, isDamaged } from '../src/analysis/damaged-lines.ts';
 import { hostAddressFor, newConnection, remoteClient } from '../src/analysis/packets.ts';
 import { isLoopback } from '../src/docker/bindings.ts';
 import { isDockerChain } from '../src/docker/chains.ts';
+import { ruleEvidence, type MappingFact } from '../src/docker/rule-evidence.ts';
 import { atLeast, parseDockerVersion } from '../src/docker/version.ts';
 import { externalInterfaces } from '../src/docker/interfaces.ts';
 import { publishedFamily } from '../src/docker/topology.ts';
@@ -78,10 +80,20 @@ export default defineRule<MessageIds, object>({
     /** A remote client's connection to a published port and its trace: the path that skips DOCKER-USER. */
     const proof = (ruleset: Ruleset) => {
       const family = ruleset.family;
-      const mapping = host.containers
+      const listed = host.containers
         .filter((c) => c.running && c.networkMode.kind !== 'host')
         .flatMap((c) => c.published)
         .find((p) => p.hostPort !== null && !isLoopback(p.hostIp) && publishedFamily(p) === family);
+      // without a container list, a port Docker's rules map on every address of this family
+      const ruled = ruleEvidence(ruleset).mappings.find(
+        (m): m is MappingFact & { protocol: Protocol } =>
+          m.hostAddress === null && isProtocol(m.protocol),
+      );
+      const mapping =
+        listed ??
+        (ruled === undefined
+          ? undefined
+          : { hostIp: '', hostPort: ruled.hostPort, protocol: ruled.protocol });
       if (mapping === undefined || mapping.hostPort === null) return {};
       const destination = hostAddressFor(
         host,

@@ -20,7 +20,7 @@ import type {
   ComposeService,
   ComposeServiceNetwork,
 } from '../model/compose.ts';
-import type { Protocol } from '../model/host.ts';
+import { isProtocol, type Protocol } from '../model/host.ts';
 import type { Environment } from './compose-interpolate.ts';
 import { interpolate } from './compose-interpolate.ts';
 import type { JsonObject, JsonValue } from './json.ts';
@@ -149,7 +149,6 @@ const NETWORK_KEYS = new Set([
   'labels',
   'name',
 ]);
-const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
 
 export interface ComposeFile {
   /** The path as the user named it (diagnostics use it). */
@@ -284,7 +283,7 @@ function portRange(text: string): { from: number; to: number } | null {
 
 function protocolOf(ctx: Ctx, t: string, location: SourceLocation): Protocol | null {
   const p = t.toLowerCase();
-  if ((PROTOCOLS as readonly string[]).includes(p)) return p as Protocol;
+  if (isProtocol(p)) return p;
   report(ctx, 'error', `unknown protocol "${t}" (Docker publishes tcp, udp or sctp)`, location);
   return null;
 }

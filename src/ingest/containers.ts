@@ -15,6 +15,7 @@ import type {
   Protocol,
   PublishedPort,
 } from '../model/host.ts';
+import { isProtocol } from '../model/host.ts';
 import type { FieldContext } from './fields.ts';
 import {
   asObject,
@@ -141,8 +142,6 @@ function readContainer(ctx: FieldContext, value: JsonValue, path: string): Draft
   };
 }
 
-const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
-
 /** `80/tcp` → port and protocol (no protocol means tcp, as Docker reads it). */
 function parsePortKey(
   ctx: FieldContext,
@@ -152,8 +151,8 @@ function parsePortKey(
 ): { port: number; protocol: Protocol } | null {
   const match = /^(\d+)(?:\/([a-z]+))?$/.exec(key);
   const port = match === null ? NaN : Number(match[1]);
-  const protocol = (match?.[2] ?? 'tcp') as Protocol;
-  if (match === null || port < 1 || port > 65535 || !PROTOCOLS.includes(protocol)) {
+  const protocol = match?.[2] ?? 'tcp';
+  if (match === null || port < 1 || port > 65535 || !isProtocol(protocol)) {
     ctx.diagnostics.push(
       diagnostic(
         'invalid-value',

@@ -10,6 +10,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { YAML_TOO_DEEP, yamlTooDeep } from '../ingest/yaml.ts';
 import type { Diagnostic, Severity, SourceLocation } from '../model/diagnostic.ts';
 import { diagnostic, fileLocation } from '../model/diagnostic.ts';
+import { isProtocol } from '../model/host.ts';
 import type { PortRange } from '../model/ruleset.ts';
 import type { Policy, PolicyAllow, PolicyTarget } from '../model/exposure-policy.ts';
 import type { FailOn, Ignore, ResolvedConfig, RuleSetting } from './config-types.ts';
@@ -24,7 +25,6 @@ export interface ConfigLoad {
 const SEVERITIES: readonly string[] = ['error', 'warning', 'note'];
 /** The rule the top-level `policy:` configures. */
 export const POLICY_RULE = 'exposure-policy';
-const PROTOCOLS: readonly string[] = ['tcp', 'udp', 'sctp'];
 
 class Reader {
   readonly diagnostics: Diagnostic[] = [];
@@ -311,8 +311,7 @@ function readPolicy(r: Reader, node: Node | null): Policy | null {
       for (const [field, fv, fk] of r.entries(item)) {
         if (field === 'protocol') {
           const p = scalarValue(fv);
-          if (typeof p === 'string' && PROTOCOLS.includes(p))
-            protocol = p as 'tcp' | 'udp' | 'sctp';
+          if (typeof p === 'string' && isProtocol(p)) protocol = p;
           else {
             r.error(fv, 'protocol must be tcp, udp or sctp');
             ok = false;

@@ -8,6 +8,13 @@ import type { Family } from './ruleset.ts';
 
 export type Protocol = 'tcp' | 'udp' | 'sctp';
 
+/** The protocols Docker publishes ports for. */
+export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
+
+export function isProtocol(text: string): text is Protocol {
+  return (PROTOCOLS as readonly string[]).includes(text);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Daemon
 
