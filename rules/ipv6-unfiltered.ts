@@ -8,7 +8,7 @@
  * the daemon setting.
  */
 import { addressShare, briefCidrs } from '../src/analysis/address-sets.ts';
-import { exposureObject } from '../src/analysis/exposure-object.ts';
+import { exposureLocation, exposureObject } from '../src/analysis/exposure-object.ts';
 import { interfaceText, portsOverlap, portsText } from '../src/analysis/exposure-text.ts';
 import { familyOfAddress, isWildcard } from '../src/docker/bindings.ts';
 import { filterPlace } from '../src/docker/filter-place.ts';
@@ -115,8 +115,38 @@ export default defineRule<MessageIds, object, true>({
           (e) => e.family === 'ipv4' && e.target.kind === 'container',
         );
         for (const e of context.exposures) {
-          if (e.family !== 'ipv6' || e.target.kind !== 'container' || e.target.name === null)
+          if (e.family !== 'ipv6' || e.target.kind !== 'container') continue;
+          if (e.target.name === null) {
+            // no container list: docker-proxy named from the rules relays to an IPv4 address
+            // (this family's rules map nothing there), as possibly as the row says
+            const target = e.target.addresses.map((a) => a.replace(/\/\d+$/, ''));
+            if (
+              e.target.proxiedBy === null ||
+              target.length === 0 ||
+              target.some((a) => familyOfAddress(a) !== 'ipv4') ||
+              widest(e.reachableFrom, 'ipv6') < RESTRICTED
+            )
+              continue;
+            context.report({
+              messageId: 'proxied',
+              data: {
+                port: portsText(e.ports),
+                protocol: e.protocol,
+                container: `at ${target.join(', ')}`,
+                target: `${target.join(', ')}:${portsText(e.target.ports)}`,
+                v6: fromText(e, 'ipv6'),
+                input: place.input,
+                forward: place.forward,
+              },
+              severity: 'note',
+              node: { location: exposureLocation(e, snapshot) },
+              object: exposureObject(e),
+              witness: e.witness,
+              trace: e.trace,
+              certainty: e.certainty,
+            });
             continue;
+          }
           const c = byName.get(e.target.name);
           if (c === undefined || !c.running) continue;
           const v6Share = widest(e.reachableFrom, 'ipv6');
