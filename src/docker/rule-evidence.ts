@@ -97,7 +97,20 @@ function isLoopback(address: string, family: Family): boolean {
   return family === 'ipv4' ? address.startsWith('127.') : address === '::1';
 }
 
+const EVIDENCE = new WeakMap<Ruleset, RuleEvidence>();
+
+/** What the ruleset's Docker shapes say, read once per ruleset (reports and rules ask often). */
 export function ruleEvidence(ruleset: Ruleset | null): RuleEvidence {
+  if (ruleset === null) return readEvidence(null);
+  let found = EVIDENCE.get(ruleset);
+  if (found === undefined) {
+    found = readEvidence(ruleset);
+    EVIDENCE.set(ruleset, found);
+  }
+  return found;
+}
+
+function readEvidence(ruleset: Ruleset | null): RuleEvidence {
   const subnets: RuleFact[] = [];
   const containers: RuleFact[] = [];
   const hostAddresses: RuleFact[] = [];
