@@ -290,12 +290,6 @@ interface HostPart {
 }
 
 /**
- * Without containers.json, the host ports Docker's rules map to a container on every address:
- * with docker-proxy on, Docker also listens on them, so what reaches the host on such a port
- * is relayed to the container (IPv6 clients of an IPv4-only container, sources the DNAT leaves
- * out). The container of this family's mapping, else of the other family's.
- */
-/**
  * Whether dockerd runs the userland proxy: as its rules show (they are what it runs), else as
  * daemon.json says or leaves to Docker's default. `assumed` says so when neither file does.
  */
@@ -311,6 +305,12 @@ function userlandProxy(snapshot: Snapshot): { on: boolean; assumed: string | nul
   };
 }
 
+/**
+ * Without containers.json, the host ports Docker's rules map to a container on every address:
+ * with docker-proxy on, Docker also listens on them, so what reaches the host on such a port
+ * is relayed to the container (IPv6 clients of an IPv4-only container, sources the DNAT leaves
+ * out). The container of this family's mapping, else of the other family's.
+ */
 function proxiedByRules(
   snapshot: Snapshot,
   family: Family,
