@@ -6,6 +6,7 @@ import type { Setting } from '../src/model/host.ts';
 import type { SourceLocation } from '../src/model/diagnostic.ts';
 import { fileLocation } from '../src/model/diagnostic.ts';
 import { isWildcard } from '../src/docker/bindings.ts';
+import { userlandProxyInRules } from '../src/docker/daemon-evidence.ts';
 import { filterPlace } from '../src/docker/filter-place.ts';
 import { chainIn } from '../src/model/rule-queries.ts';
 import { defineRule } from '../src/lint/rule.ts';
@@ -109,7 +110,11 @@ export default defineRule<MessageIds, object>({
             severity: 'note',
           });
         }
-        if (d.userlandProxy.value && published.length > 0) {
+        // on in daemon.json (or by default) and not off in the rules dockerd runs (a stale
+        // daemon.json either way is daemon-config-mismatch's to say)
+        const proxyOn =
+          d.userlandProxy.value && userlandProxyInRules(snapshot.ipv4)?.value !== false;
+        if (proxyOn && published.length > 0) {
           context.report({
             messageId: 'userlandProxy',
             data: {

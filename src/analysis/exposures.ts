@@ -10,7 +10,7 @@
  */
 import { bindingReceives, isLoopback } from '../docker/bindings.ts';
 import { addressDescriber, type AddressDescription } from '../docker/address.ts';
-import { userlandProxyInRules } from '../docker/daemon-evidence.ts';
+import { effectiveUserlandProxy } from '../docker/daemon-evidence.ts';
 import { ruleEvidence, type MappingFact } from '../docker/rule-evidence.ts';
 import { dockerBridges } from '../docker/topology.ts';
 import type { Flow } from '../engine/types.ts';
@@ -290,22 +290,6 @@ interface HostPart {
 }
 
 /**
- * Whether dockerd runs the userland proxy: as its rules show (they are what it runs), else as
- * daemon.json says or leaves to Docker's default. `assumed` says so when neither file does.
- */
-function userlandProxy(snapshot: Snapshot): { on: boolean; assumed: string | null } {
-  const shown = userlandProxyInRules(snapshot.ipv4);
-  if (shown !== null) return { on: shown.value, assumed: null };
-  const daemonRead = snapshot.files.some((f) => f.role === 'daemon' && f.status === 'read');
-  return {
-    on: snapshot.host.daemon.userlandProxy.value,
-    assumed: daemonRead
-      ? null
-      : 'userland-proxy is taken to be on, Docker’s default (no daemon.json, and the rules do not show it)',
-  };
-}
-
-/**
  * Without containers.json, the host ports Docker's rules map to a container on every address:
  * with docker-proxy on, Docker also listens on them, so what reaches the host on such a port
  * is relayed to the container (IPv6 clients of an IPv4-only container, sources the DNAT leaves
@@ -318,7 +302,7 @@ function proxiedByRules(
 ): Map<number, MappingFact> {
   const out = new Map<number, MappingFact>();
   const containersRead = snapshot.files.some((f) => f.role === 'containers' && f.status === 'read');
-  if (containersRead || !userlandProxy(snapshot).on) return out;
+  if (containersRead || !effectiveUserlandProxy(snapshot).on) return out;
   const other: Family = family === 'ipv4' ? 'ipv6' : 'ipv4';
   for (const f of [family, other])
     for (const m of ruleEvidence(firewallOf(snapshot, f)).mappings)
@@ -365,7 +349,7 @@ function nameLocal(snapshot: Snapshot, row: Row, listenersKnown: boolean): HostP
     // IPv4-only network, say) is served by docker-proxy on the host: containers.json says which.
     const parts: HostPart[] = [];
     const taken: number[] = [];
-    const proxy = userlandProxy(snapshot);
+    const proxy = effectiveUserlandProxy(snapshot);
     if (proxy.on) {
       for (const port of publishedPorts(containers, row.family, f.protocol)) {
         if (!inRange(port, f.delivery.ports) || taken.includes(port)) continue;

@@ -7,6 +7,7 @@ import type { Diagnostic } from '../model/diagnostic.ts';
 import { diagnostic } from '../model/diagnostic.ts';
 import type { DaemonConfig, Network, Setting } from '../model/host.ts';
 import type { NftRuleset, Rule, Ruleset, Table } from '../model/ruleset.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 import { rulesIn } from '../model/rule-queries.ts';
 import { ruleAddress } from './rules.ts';
 
@@ -105,6 +106,25 @@ export function userlandProxyInRules(ipv4: Ruleset | null): { value: boolean; ru
       o.type === 'address' && o.field === 'dst' && o.negated && o.value.address === '127.0.0.0',
   );
   return { value: skipsLoopback, rule: jump };
+}
+
+/**
+ * Whether dockerd runs the userland proxy: as its rules show (they are what it runs), else as
+ * daemon.json says or leaves to Docker's default. `assumed` says so when neither file does.
+ */
+export function effectiveUserlandProxy(snapshot: Snapshot): {
+  on: boolean;
+  assumed: string | null;
+} {
+  const shown = userlandProxyInRules(snapshot.ipv4);
+  if (shown !== null) return { on: shown.value, assumed: null };
+  const daemonRead = snapshot.files.some((f) => f.role === 'daemon' && f.status === 'read');
+  return {
+    on: snapshot.host.daemon.userlandProxy.value,
+    assumed: daemonRead
+      ? null
+      : 'userland-proxy is taken to be on, Docker’s default (no daemon.json, and the rules do not show it)',
+  };
 }
 
 /** Docker's nftables tables (`ip docker-bridges`, `ip6 docker-bridges`). */
