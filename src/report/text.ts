@@ -86,6 +86,25 @@ export function exposureRows(exposures: readonly Exposure[]): string[][] {
   ]);
 }
 
+/** How many of the possible rows' own assumptions the text report lists. */
+const ROW_ASSUMPTIONS = 8;
+
+/**
+ * What the possible rows of the exposure table rest on beyond the snapshot's own assumptions
+ * (listed at the end): each once, in table order, the first few.
+ */
+function rowAssumptions(result: AuditResult): { shown: string[]; more: number } {
+  const said = new Set(result.snapshot.assumptions.map((a) => a.text));
+  const all = new Set<string>();
+  for (const e of result.exposures)
+    if (e.certainty === 'possible') for (const a of e.assumptions) if (!said.has(a)) all.add(a);
+  const list = [...all];
+  return {
+    shown: list.slice(0, ROW_ASSUMPTIONS),
+    more: Math.max(0, list.length - ROW_ASSUMPTIONS),
+  };
+}
+
 const INDENT = '        ';
 
 /** Word-wraps `text` to `width` columns, every line indented (long words are left whole). */
@@ -192,6 +211,13 @@ export function formatText(result: AuditResult, options: TextOptions): string {
     out.push(
       ...table(exposureRows(result.exposures), p, ['SENT TO', 'REACHES', 'FROM', 'CERTAINTY']),
     );
+    const restOn = rowAssumptions(result);
+    if (restOn.shown.length > 0) {
+      out.push(`  ${p.dim('possible rows rest on:')}`);
+      for (const a of restOn.shown) out.push(`    - ${safeText(a)}`);
+      if (restOn.more > 0)
+        out.push(`    - … and ${restOn.more} more (--format json lists each row's)`);
+    }
   }
   for (const missing of unanalysedFamilies(result)) out.push(`  ${p.yellow(`(${missing})`)}`);
   out.push('');

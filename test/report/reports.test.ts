@@ -229,6 +229,34 @@ describe('text and Markdown reports', () => {
     expect(text).toContain('nat/DOCKER#2 DNAT 172.17.0.2:80');
     expect(text.indexOf('Exposures')).toBeLessThan(text.indexOf('Findings'));
   });
+  it('says under the exposure table what its possible rows rest on, each once', async () => {
+    // the 28.5.2 user-network capture's two dumps alone: the IPv6 relay of 8080 is inferred
+    const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-rest-on-'));
+    const capture = path.join(repoRoot, 'fixtures/snapshots/28.5.2/s3-usernet-portmap');
+    for (const f of ['iptables-save.txt', 'ip6tables-save.txt'])
+      writeFileSync(path.join(dir, f), readFileSync(path.join(capture, f), 'utf8'));
+    const result = analyze(
+      await loadSnapshot({ directory: dir }),
+      parseConfig('', 'none.yaml', rules).config,
+      { rules },
+    );
+    const text = formatText(result, { color: false });
+    const block = text.slice(text.indexOf('possible rows rest on:'), text.indexOf('Findings'));
+    expect(block).toContain(
+      '- docker-proxy is taken to listen on port 8080/tcp and relay to 192.0.2.2:80',
+    );
+    const lines = block.split('\n').filter((l) => l.startsWith('    - '));
+    expect(new Set(lines).size).toBe(lines.length);
+    // the snapshot's own assumptions are said once, at the end
+    for (const a of result.snapshot.assumptions) expect(block).not.toContain(a.text);
+    // a table of certain rows says nothing of the kind
+    const certainOnly = {
+      ...plain,
+      exposures: plain.exposures.filter((e) => e.certainty === 'certain'),
+    };
+    expect(certainOnly.exposures.length).toBeGreaterThan(0);
+    expect(formatText(certainOnly, { color: false })).not.toContain('possible rows rest on');
+  });
   it('Markdown has the exposure table and links findings to rule docs', () => {
     const md = formatMarkdown(plain, new Set(Object.keys(rules)));
     expect(md).toContain('| `0.0.0.0:8080/tcp` | container c1 (172.17.0.2:80) |');
