@@ -8,7 +8,7 @@
  * unknown"). So a NodePort, a hand-written DNAT or REDIRECT, a port open in INPUT and forwarding
  * to other networks appear whatever the snapshot lists.
  */
-import { bindingReceives, isLoopback } from '../docker/bindings.ts';
+import { bindingFamilies, bindingReceives, isLoopback } from '../docker/bindings.ts';
 import { addressDescriber, type AddressDescription } from '../docker/address.ts';
 import { effectiveUserlandProxy } from '../docker/daemon-evidence.ts';
 import { ruleEvidence, type MappingFact } from '../docker/rule-evidence.ts';
@@ -387,7 +387,9 @@ function nameLocal(snapshot: Snapshot, row: Row, listenersKnown: boolean): HostP
       l.protocol === f.protocol &&
       inRange(l.port, f.delivery.ports) &&
       !isLoopback(l.address) &&
-      (row.flow.anyHostAddress ||
+      // a socket takes only its own family's packets (0.0.0.0 no IPv6, [::] no IPv4: `ss`
+      // shows a dual-stack socket as `*`), whatever address they were sent to
+      ((row.flow.anyHostAddress && bindingFamilies(l.address).includes(row.family)) ||
         f.destinations.some((d) => bindingReceives(l.address, row.family, d.split('/')[0] ?? d)) ||
         l.address === '*' ||
         l.address === (row.family === 'ipv4' ? '0.0.0.0' : '::')),

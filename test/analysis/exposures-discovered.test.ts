@@ -323,4 +323,23 @@ describe('exposures no container list shows', () => {
       'userland-proxy is taken to be on, Docker’s default (no daemon.json, and the rules do not show it)',
     );
   });
+
+  it('a listener serves its own family only: dockerd on 0.0.0.0:8080 is not what IPv6 clients reach', async () => {
+    // the 28.5.2 capture with userland-proxy off: dockerd holds 0.0.0.0:8080 (ss), nothing [::]
+    const table = await tableOfDir(
+      path.resolve(
+        import.meta.dirname,
+        '../../fixtures/snapshots/28.5.2/s6-usernet-portmap-noproxy',
+      ),
+    );
+    const at8080 = (family: string) =>
+      table.filter(
+        (e) =>
+          e.family === family &&
+          e.protocol === 'tcp' &&
+          e.kind === 'host' &&
+          e.ports.some((r) => r.from <= 8080 && 8080 <= r.to),
+      );
+    expect(at8080('ipv6').map((e) => [e.target.name, e.target.listening])).toEqual([[null, false]]);
+  });
 });
