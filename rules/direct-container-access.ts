@@ -7,7 +7,7 @@
  * discovered exposures forwarded without NAT; containers.json only names them.
  */
 import { isLoopback, isWildcard } from '../src/docker/bindings.ts';
-import { ruleEvidence } from '../src/docker/rule-evidence.ts';
+import { ruleEvidence, type MappingFact } from '../src/docker/rule-evidence.ts';
 import { normalizeAddress } from '../src/docker/rules.ts';
 import { dockerBridges } from '../src/docker/topology.ts';
 import { exposureLocation, exposureObject } from '../src/analysis/exposure-object.ts';
@@ -136,16 +136,21 @@ export default defineRule<MessageIds, object, true>({
       for (const r of e.target.ports) for (let p = r.from; p <= r.to; p++) ports.push(p);
       publishedEverywhere.set(key, ports);
     }
-    const evidenceOf = {
-      ipv4: ruleEvidence(firewallOf(snapshot, 'ipv4')),
-      ipv6: ruleEvidence(firewallOf(snapshot, 'ipv6')),
-    };
-    const mappingsOf = (family: Family) => evidenceOf[family].mappings;
-    for (const family of ['ipv4', 'ipv6'] as const)
-      for (const f of evidenceOf[family].routedPorts) {
+    // and, by the same key, the host addresses each container port is mapped on when the rules
+    // bind it to some only (127.0.0.1, say)
+    const boundMappings = new Map<string, MappingFact[]>();
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      const ev = ruleEvidence(firewallOf(snapshot, family));
+      for (const f of ev.routedPorts) {
         const key = keyOf(family, f.protocol, f.address);
         publishedEverywhere.set(key, [...(publishedEverywhere.get(key) ?? []), f.port]);
       }
+      for (const m of ev.mappings) {
+        if (m.hostAddress === null) continue;
+        const key = keyOf(family, m.protocol, m.address);
+        boundMappings.set(key, [...(boundMappings.get(key) ?? []), m]);
+      }
+    }
     const evidence = (e: Exposure) => ({
       witness: e.witness,
       trace: e.trace,
@@ -252,19 +257,16 @@ export default defineRule<MessageIds, object, true>({
           const everywhere = pub === null ? [] : (publishedEverywhere.get(pub) ?? []);
           // container ports the rules map on some host addresses only (127.0.0.1, say)
           const restricted = new Map<number, string[]>();
-          if (pub !== null)
-            for (const m of mappingsOf(e.family))
-              if (
-                m.hostAddress !== null &&
-                m.protocol === e.protocol &&
-                keyOf(e.family, m.protocol, m.address) === pub &&
-                inRange(m.containerPort, e.ports) &&
-                !everywhere.includes(m.containerPort)
-              )
-                restricted.set(m.containerPort, [
-                  ...(restricted.get(m.containerPort) ?? []),
-                  m.hostAddress,
-                ]);
+          for (const m of pub === null ? [] : (boundMappings.get(pub) ?? []))
+            if (
+              m.hostAddress !== null &&
+              inRange(m.containerPort, e.ports) &&
+              !everywhere.includes(m.containerPort)
+            )
+              restricted.set(m.containerPort, [
+                ...(restricted.get(m.containerPort) ?? []),
+                m.hostAddress,
+              ]);
           const network = host.networks.find((n) => n.name === e.target.network);
           const ruleset = e.family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
           const why = reason(snapshot, ruleset, network, e.family);

@@ -18,7 +18,7 @@ import type { Exposure, ReachableFrom } from '../src/model/audit.ts';
 import type { Container } from '../src/model/host.ts';
 import type { Family } from '../src/model/ruleset.ts';
 import { chainIn } from '../src/model/rule-queries.ts';
-import { defineRule } from '../src/lint/rule.ts';
+import { defineRule, type Located } from '../src/lint/rule.ts';
 
 type MessageIds = 'ip6tablesOff' | 'wider' | 'proxied';
 
@@ -114,6 +114,26 @@ export default defineRule<MessageIds, object, true>({
         const ipv4 = context.exposures.filter(
           (e) => e.family === 'ipv4' && e.target.kind === 'container',
         );
+        // docker-proxy relaying the row's IPv6 clients to an IPv4-only container
+        const proxied = (e: Exposure, container: string, target: string, node: Located): void =>
+          context.report({
+            messageId: 'proxied',
+            data: {
+              port: portsText(e.ports),
+              protocol: e.protocol,
+              container,
+              target: `${target}:${portsText(e.target.ports)}`,
+              v6: fromText(e, 'ipv6'),
+              input: place.input,
+              forward: place.forward,
+            },
+            severity: 'note',
+            node,
+            object: exposureObject(e),
+            witness: e.witness,
+            trace: e.trace,
+            certainty: e.certainty,
+          });
         for (const e of context.exposures) {
           if (e.family !== 'ipv6' || e.target.kind !== 'container') continue;
           if (e.target.name === null) {
@@ -127,53 +147,17 @@ export default defineRule<MessageIds, object, true>({
               widest(e.reachableFrom, 'ipv6') < RESTRICTED
             )
               continue;
-            context.report({
-              messageId: 'proxied',
-              data: {
-                port: portsText(e.ports),
-                protocol: e.protocol,
-                container: `at ${target.join(', ')}`,
-                target: `${target.join(', ')}:${portsText(e.target.ports)}`,
-                v6: fromText(e, 'ipv6'),
-                input: place.input,
-                forward: place.forward,
-              },
-              severity: 'note',
-              node: { location: exposureLocation(e, snapshot) },
-              object: exposureObject(e),
-              witness: e.witness,
-              trace: e.trace,
-              certainty: e.certainty,
-            });
+            const at = target.join(', ');
+            proxied(e, `at ${at}`, at, { location: exposureLocation(e, snapshot) });
             continue;
           }
           const c = byName.get(e.target.name);
           if (c === undefined || !c.running) continue;
           const v6Share = widest(e.reachableFrom, 'ipv6');
           if (v6Share < RESTRICTED) continue;
-          const evidence = {
-            node: c,
-            object: exposureObject(e),
-            witness: e.witness,
-            trace: e.trace,
-            certainty: e.certainty,
-          };
           if (e.target.proxiedBy !== null) {
             if (c.endpoints.some((x) => x.ipv6 !== null)) continue;
-            context.report({
-              messageId: 'proxied',
-              data: {
-                port: portsText(e.ports),
-                protocol: e.protocol,
-                container: c.name,
-                target: `${e.target.addresses.join(', ')}:${portsText(e.target.ports)}`,
-                v6: fromText(e, 'ipv6'),
-                input: place.input,
-                forward: place.forward,
-              },
-              severity: 'note',
-              ...evidence,
-            });
+            proxied(e, c.name, e.target.addresses.join(', '), c);
             continue;
           }
           // the same container ports over IPv4, however they get there
@@ -198,7 +182,11 @@ export default defineRule<MessageIds, object, true>({
                   ? 'from no address'
                   : `only ${twins.map((x) => fromText(x, 'ipv4')).join('; ')}`,
             },
-            ...evidence,
+            node: c,
+            object: exposureObject(e),
+            witness: e.witness,
+            trace: e.trace,
+            certainty: e.certainty,
           });
         }
       },

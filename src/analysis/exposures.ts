@@ -297,12 +297,13 @@ interface HostPart {
  */
 function proxiedByRules(
   snapshot: Snapshot,
+  proxyOn: boolean,
   family: Family,
   protocol: string,
 ): Map<number, MappingFact> {
   const out = new Map<number, MappingFact>();
   const containersRead = snapshot.files.some((f) => f.role === 'containers' && f.status === 'read');
-  if (containersRead || !effectiveUserlandProxy(snapshot).on) return out;
+  if (containersRead || !proxyOn) return out;
   const other: Family = family === 'ipv4' ? 'ipv6' : 'ipv4';
   for (const f of [family, other])
     for (const m of ruleEvidence(firewallOf(snapshot, f)).mappings)
@@ -363,7 +364,7 @@ function nameLocal(snapshot: Snapshot, row: Row, listenersKnown: boolean): HostP
         });
       }
     }
-    for (const [port, m] of proxiedByRules(snapshot, row.family, f.protocol)) {
+    for (const [port, m] of proxiedByRules(snapshot, proxy.on, row.family, f.protocol)) {
       if (!inRange(port, f.delivery.ports) || taken.includes(port)) continue;
       taken.push(port);
       parts.push({

@@ -221,7 +221,8 @@ function readEvidence(ruleset: Ruleset | null): RuleEvidence {
     if (to === null || to.address === null) continue;
     const bridge = negatedInterface(r, 'in');
     container(r, to.address, bridge, `DNAT of a published port to ${to.address}`);
-    const bound = hostAddress(ruleAddress(r, 'dst'));
+    const on = ruleAddress(r, 'dst');
+    const bound = hostAddress(on);
     if (bound !== null && !isLoopback(bound, family))
       hostAddresses.push({
         address: bound,
@@ -231,7 +232,6 @@ function readEvidence(ruleset: Ruleset | null): RuleEvidence {
       });
     const protocol = protocolName(r);
     const hostPort = ruleDstPort(r);
-    const on = ruleAddress(r, 'dst');
     if ((on === null || bound !== null) && protocol !== null && hostPort !== null)
       mappings.push({
         address: to.address,
