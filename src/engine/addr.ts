@@ -45,7 +45,7 @@ export function parseCidr(
 ): { readonly value: bigint; readonly length: number } | null {
   const [addr, len, extra] = text.trim().split('/');
   if (addr === undefined || extra !== undefined) return null;
-  const value = parseAddress(addr, family);
+  const value = addressValue(addr, family);
   if (value === null) return null;
   const width = addressBits(family);
   const length = len === undefined ? width : Number(len);

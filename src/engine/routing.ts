@@ -30,7 +30,22 @@ export interface Routing {
   readonly routes: readonly Route[];
 }
 
+const routings = new WeakMap<NetworkContext, Routing>();
+
+/**
+ * The context's addresses and routes parsed, once per context: every trace asks (a big host's
+ * audit traces 2,000 witnesses over thousands of routes).
+ */
 export function routingOf(context: NetworkContext): Routing {
+  let r = routings.get(context);
+  if (r === undefined) {
+    r = parseRouting(context);
+    routings.set(context, r);
+  }
+  return r;
+}
+
+function parseRouting(context: NetworkContext): Routing {
   const family = context.family;
   const w = addressBits(family);
   const prefix = (text: string): Prefix | null => {

@@ -170,6 +170,37 @@ describe('BDD operations agree with plain set semantics', () => {
     expect(u).toBe(sets.reduce((a, b) => m.or(a, b), FALSE));
   });
 
+  it('nodeSize counts every distinct node once, however many there are', () => {
+    // a few thousand random cubes: the count passes its table's growth several times
+    const vars = 24;
+    const m = new BddManager(vars);
+    let seed = 11;
+    const next = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed >>> 8;
+    };
+    let u = FALSE;
+    for (let k = 0; k < 3000; k++) {
+      let cube = TRUE;
+      for (let v = 0; v < vars; v++) {
+        const x = next() % 3;
+        if (x < 2) cube = m.and(cube, m.literal(v, x === 1));
+      }
+      u = m.or(u, cube);
+    }
+    const seen = new Set<Bdd>();
+    const stack = [u];
+    while (stack.length > 0) {
+      const n = stack.pop() ?? FALSE;
+      if (n <= TRUE || seen.has(n)) continue;
+      seen.add(n);
+      stack.push(m.low(n), m.high(n));
+    }
+    expect(seen.size).toBeGreaterThan(5000);
+    expect(m.nodeSize(u)).toBe(seen.size);
+    expect(m.nodeSize(TRUE)).toBe(0);
+  });
+
   it('exists, andExists and existsAnd quantify exactly the given variables', () => {
     fc.assert(
       fc.property(setArb, setArb, varsArb, (x, y, vars) => {
