@@ -9,13 +9,17 @@
  * 0 is tested first (top of the diagram).
  *
  * The record layout keeps a node's fields in one cache line and lets the unique table grow by
- * re-linking buckets instead of re-probing. Re-linking touches every node at random, so a caller
- * that knows roughly how many nodes it will make sizes the table once (`expectedNodes`): on the
+ * re-linking buckets instead of re-probing. Re-linking touches every node, so a caller that
+ * knows roughly how many nodes it will make sizes the table once (`expectedNodes`): on the
  * 35k-rule bench host the growing table cost a third of the walk. The computed table grows with
  * the unique table up to 2 MB, about one core's L2 cache: every step looks it up, and a table
  * larger than the cache turns most lookups into memory misses, which cost more than the few
  * subproblems a bigger table would not recompute (measured in docs/performance.md). Much
  * smaller, it thrashes: shared subproblems are recomputed over and over.
+ *
+ * Both tables place an entry by its newer node (`nodeHash`, `cacheHash`): what an operation
+ * touches next lies beside what it touched last. A big host's walk is bound by memory misses,
+ * not by its steps, and with uniform hashing every probe of a gigabyte-sized store was one.
  */
 
 export type Bdd = number;
@@ -96,7 +100,7 @@ export class BddManager {
   mk(v: number, low: Bdd, high: Bdd): Bdd {
     if (low === high) return low;
     const chunks = this.chunks;
-    const h = hash3(v, low, high) & this.headMask;
+    const h = nodeHash(v, low, high) & this.headMask;
     let n = this.heads[h] ?? 0;
     while (n !== 0) {
       const c = chunks[n >>> CHUNK_BITS] as Int32Array;
@@ -128,7 +132,7 @@ export class BddManager {
     for (let n = 2; n < this.size; n++) {
       const c = this.chunks[n >>> CHUNK_BITS] as Int32Array;
       const i = (n & CHUNK_MASK) << 2;
-      const h = hash3(c[i] ?? 0, c[i + 1] ?? 0, c[i + 2] ?? 0) & mask;
+      const h = nodeHash(c[i] ?? 0, c[i + 1] ?? 0, c[i + 2] ?? 0) & mask;
       c[i + 3] = heads[h] ?? 0;
       heads[h] = n;
     }
@@ -142,14 +146,14 @@ export class BddManager {
   }
 
   private cacheGet(op: number, a: number, b: number): number {
-    const i = (hash3(op, a, b) & this.cacheMask) << 2;
+    const i = (cacheHash(op, a, b) & this.cacheMask) << 2;
     const c = this.cache;
     if (c[i] === a && c[i + 1] === b && c[i + 2] === op) return c[i + 3] ?? -1;
     return -1;
   }
 
   private cachePut(op: number, a: number, b: number, r: number): void {
-    const i = (hash3(op, a, b) & this.cacheMask) << 2;
+    const i = (cacheHash(op, a, b) & this.cacheMask) << 2;
     const c = this.cache;
     c[i] = a;
     c[i + 1] = b;
@@ -653,10 +657,28 @@ function sameList(a: readonly Bdd[], b: readonly Bdd[]): boolean {
   return true;
 }
 
-function hash3(a: number, b: number, c: number): number {
-  let h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77) ^ Math.imul(c, 0xc2b2ae3d);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x2c1b3c6d);
-  h ^= h >>> 12;
-  return h >>> 0;
+/**
+ * A node's unique-table bucket, chosen by its newer child (the higher id) with a few bits of the
+ * other child and the variable. Operations make nodes bottom-up, so a new node's newer child is
+ * almost always one made or looked up a moment before: its bucket lies next to the buckets just
+ * touched, in the same cache lines and pages, where a uniform hash sent every probe of a
+ * gigabyte-sized working set to a random page. A node's parents share 64 buckets around
+ * `8 × id`; the bits of the older child spread them there.
+ */
+function nodeHash(v: number, low: number, high: number): number {
+  const newer = low > high ? low : high;
+  const older = low > high ? high : low;
+  return ((newer << 3) ^ (Math.imul(older ^ (v << 24), 0x9e3779b1) >>> 26)) >>> 0;
+}
+
+/**
+ * A computed-table entry's slot, by its newer operand like `nodeHash`: an operation's
+ * subproblems are met in the order their nodes were made, so their slots are neighbours too.
+ * The table is lossy (a slot keeps its last entry), so a crowded neighbourhood costs only a
+ * recomputation.
+ */
+function cacheHash(op: number, a: number, b: number): number {
+  const newer = a > b ? a : b;
+  const older = a > b ? b : a;
+  return ((newer << 2) ^ (Math.imul(older ^ (op << 20), 0x9e3779b1) >>> 28)) >>> 0;
 }

@@ -269,5 +269,34 @@ describe('BDD operations agree with plain set semantics', () => {
     }
     expect(m.nodeCount).toBeGreaterThan(1 << 16);
     expect(m.satCount(r)).toBe(6000n * (1n << 20n));
+    // the regrown table still finds every node: the same cube again is the same node
+    const cubeOf = (i: number): Bdd => {
+      let cube = TRUE;
+      for (let v = 0; v < 20; v++)
+        cube = m.and(cube, m.literal(v * 2, ((i * 7919) >> v) % 2 === 1));
+      return cube;
+    };
+    const before = m.nodeCount;
+    expect(m.or(r, cubeOf(1234))).toBe(r);
+    expect(m.nodeCount).toBe(before);
+  });
+
+  it('keeps nodes canonical where thousands share one newer child', () => {
+    // a node's parents are placed around its own bucket (nodeHash): 20,000 parents of one node
+    // crowd that neighbourhood, and each must still be found, not made twice
+    const m = new BddManager(40);
+    const older: Bdd[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      let cube = TRUE;
+      for (let v = 39; v >= 20; v--)
+        cube = m.mk(v, ((i >> (v - 20)) & 1) === 1 ? FALSE : cube, cube);
+      older.push(cube);
+    }
+    const newer = m.mk(19, FALSE, TRUE);
+    const parents = older.map((y) => m.mk(10, y, newer));
+    const made = m.nodeCount;
+    expect(older.map((y) => m.mk(10, y, newer))).toEqual(parents);
+    expect(m.nodeCount).toBe(made);
+    expect(new Set(parents).size).toBe(20_000);
   });
 });
