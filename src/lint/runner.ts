@@ -116,6 +116,8 @@ export function runRules(
     const seen = new Set<string>();
     const listed: Finding[] = [];
     const beyond = { count: 0, severity: 'note' as Severity, certainty: 'possible' as Certainty };
+    /** Index of the finding a more severe one replaces once the list is full (null: not known). */
+    let worst: number | null = null;
     const report = (d: ReportDescriptor<string>): void => {
       const template = rule.meta.messages[d.messageId];
       if (template === undefined) throw new Error(`unknown messageId '${d.messageId}'`);
@@ -146,15 +148,19 @@ export function runRules(
         listed.push(finding);
         return;
       }
-      // Full: a more severe finding takes the place of the last of the least severe.
-      let worst = listed.length - 1;
-      for (let i = listed.length - 1; i >= 0; i -= 1) {
-        if (rankOf(listed[i]) > rankOf(listed[worst])) worst = i;
+      // Full: a more severe finding takes the place of the last of the least severe (found
+      // again only when the list changed: a big host reports tens of thousands past it)
+      if (worst === null) {
+        worst = listed.length - 1;
+        for (let i = listed.length - 1; i >= 0; i -= 1) {
+          if (rankOf(listed[i]) > rankOf(listed[worst])) worst = i;
+        }
       }
       let left = finding;
       if (rankOf(finding) < rankOf(listed[worst])) {
         left = listed[worst] as Finding;
         listed[worst] = finding;
+        worst = null;
       }
       beyond.count += 1;
       if (rankOf(left) < SEVERITY_RANK[beyond.severity]) beyond.severity = left.severity;

@@ -19,14 +19,17 @@ import { built, dockwall, repoRoot } from './support.ts';
 
 const EXAMPLE = path.join(repoRoot, 'fixtures/example-host');
 
-/** Reports one warning per rule line, 3000 times over, and a single error at the very end. */
-const flood = defineRule<'w' | 'e', object>({
+/**
+ * Reports one warning per rule line, 3000 times over, then an error, 1000 more warnings and a
+ * second error at the very end.
+ */
+const flood = defineRule<'w' | 'e' | 'e2', object>({
   meta: {
     id: 'flood',
     type: 'problem',
     severity: 'warning',
     docs: { description: 'floods', recommended: false, url: 'https://example.invalid/flood' },
-    messages: { w: 'warning {{n}}', e: 'the one error' },
+    messages: { w: 'warning {{n}}', e: 'the one error', e2: 'the last error' },
     schema: null,
     defaultOptions: {},
     requiresEngine: false,
@@ -49,6 +52,20 @@ const flood = defineRule<'w' | 'e', object>({
           messageId: 'e',
           node: { location: { file: 'x', line: 9, column: 1 } },
           object: { rule: 99_999 },
+          severity: 'error',
+        });
+        for (let n = 3000; n < 4000; n += 1) {
+          context.report({
+            messageId: 'w',
+            data: { n },
+            node: { location: { file: 'x', line: 1, column: 1 } },
+            object: { rule: n },
+          });
+        }
+        context.report({
+          messageId: 'e2',
+          node: { location: { file: 'x', line: 10, column: 1 } },
+          object: { rule: 100_000 },
           severity: 'error',
         });
       },
@@ -83,12 +100,14 @@ describe('caps', () => {
     });
     const mine = result.findings.filter((f) => f.ruleId === 'flood');
     expect(mine).toHaveLength(FINDINGS_PER_RULE + 1);
+    // each error takes a warning's place, the second not the first's
     expect(mine.filter((f) => f.message === 'the one error')).toHaveLength(1);
+    expect(mine.filter((f) => f.message === 'the last error')).toHaveLength(1);
     const more = mine.find((f) => f.object.more !== undefined);
-    expect(more?.object.more).toBe(3001 - FINDINGS_PER_RULE);
+    expect(more?.object.more).toBe(4002 - FINDINGS_PER_RULE);
     expect(more?.severity).toBe('warning');
     expect(more?.message).toBe(
-      `…and ${3001 - FINDINGS_PER_RULE} more findings of this rule, not listed (dockwall lists at most ${FINDINGS_PER_RULE} per rule)`,
+      `…and ${4002 - FINDINGS_PER_RULE} more findings of this rule, not listed (dockwall lists at most ${FINDINGS_PER_RULE} per rule)`,
     );
   });
 
