@@ -20,6 +20,7 @@ import { firewallOf, type Snapshot } from '../src/model/snapshot.ts';
 import { chainIn, inRange } from '../src/model/rule-queries.ts';
 import { cidrWithin } from '../src/analysis/address-sets.ts';
 import { defineRule } from '../src/lint/rule.ts';
+import { bareAddress } from '../src/model/address-text.ts';
 
 type MessageIds = 'restrictedPublish' | 'restrictedMapping' | 'unpublished' | 'subnet';
 
@@ -120,7 +121,7 @@ export default defineRule<MessageIds, object, true>({
     // one only the rules show, the discovered published exposures do, and the ports Docker opens
     // without a mapping (the routed gateway mode) are published as the container's own.
     const keyOf = (family: Family, protocol: string, cidr: string) =>
-      `${family}|${protocol}|${normalizeAddress(cidr.replace(/\/\d+$/, ''))}`;
+      `${family}|${protocol}|${normalizeAddress(bareAddress(cidr))}`;
     const publishedKey = (e: Exposure): string | null => {
       const [only, ...more] = e.target.addresses;
       const full = e.family === 'ipv4' ? '/32' : '/128';
@@ -271,7 +272,7 @@ export default defineRule<MessageIds, object, true>({
           const ruleset = e.family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6;
           const why = reason(snapshot, ruleset, network, e.family);
           for (const [port, on] of restricted) {
-            const address = e.target.addresses[0]?.replace(/\/\d+$/, '') ?? '';
+            const address = bareAddress(e.target.addresses[0] ?? '');
             const id = `${e.family}|${e.protocol}|${address}|${String(port)}`;
             if (reportedMappings.has(id)) continue;
             reportedMappings.add(id);

@@ -19,6 +19,7 @@ import type { Container } from '../src/model/host.ts';
 import type { Family } from '../src/model/ruleset.ts';
 import { chainIn } from '../src/model/rule-queries.ts';
 import { defineRule, type Located } from '../src/lint/rule.ts';
+import { bareAddress } from '../src/model/address-text.ts';
 
 type MessageIds = 'ip6tablesOff' | 'wider' | 'proxied';
 
@@ -139,7 +140,7 @@ export default defineRule<MessageIds, object, true>({
           if (e.target.name === null) {
             // no container list: docker-proxy named from the rules relays to an IPv4 address
             // (this family's rules map nothing there), as possibly as the row says
-            const target = e.target.addresses.map((a) => a.replace(/\/\d+$/, ''));
+            const target = e.target.addresses.map(bareAddress);
             if (
               e.target.proxiedBy === null ||
               target.length === 0 ||

@@ -24,6 +24,7 @@ import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf } from '../model/snapshot.ts';
 import type { Packet, Trace } from '../model/trace.ts';
 import type { FamilyEngine, SnapshotEngines } from './engines.ts';
+import { bareAddress } from '../model/address-text.ts';
 
 export interface ExposureOptions {
   /** Exposures beyond this many are listed without a trace (a diagnostic says so). */
@@ -214,8 +215,7 @@ function nameForwarded(snapshot: Snapshot, family: Family, namer: Namer, f: Flow
   // a subnet or several addresses: the network whose subnet holds them, when known
   const network = snapshot.host.networks.find((n) =>
     n.subnets.some(
-      (s) =>
-        s.family === family && addresses.every((a) => cidrWithin(a.split('/')[0] ?? a, s.cidr)),
+      (s) => s.family === family && addresses.every((a) => cidrWithin(bareAddress(a), s.cidr)),
     ),
   );
   return {
@@ -391,7 +391,7 @@ function nameLocal(snapshot: Snapshot, row: Row, listenersKnown: boolean): HostP
       // a socket takes only its own family's packets (0.0.0.0 no IPv6, [::] no IPv4: `ss`
       // shows a dual-stack socket as `*`), whatever address they were sent to
       ((row.flow.anyHostAddress && bindingFamilies(l.address).includes(row.family)) ||
-        f.destinations.some((d) => bindingReceives(l.address, row.family, d.split('/')[0] ?? d)) ||
+        f.destinations.some((d) => bindingReceives(l.address, row.family, bareAddress(d))) ||
         l.address === '*' ||
         l.address === (row.family === 'ipv4' ? '0.0.0.0' : '::')),
   );

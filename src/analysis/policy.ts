@@ -8,6 +8,7 @@ import type { Exposure } from '../model/audit.ts';
 import type { Policy, PolicyAllow } from '../model/exposure-policy.ts';
 import type { Family } from '../model/ruleset.ts';
 import { cidrWithin, parseCidr } from './address-sets.ts';
+import { bareAddress } from '../model/address-text.ts';
 
 function familyOf(cidr: string): Family | null {
   const c = parseCidr(cidr);
@@ -65,7 +66,7 @@ export function forbiddenSource(
 ): string | null {
   const matching = policy.allow.filter((a) => allowCovers(a, e));
   const parsed = parseCidr(cidr);
-  const candidates = [e.witness.source, cidr.split('/')[0] ?? cidr];
+  const candidates = [e.witness.source, bareAddress(cidr)];
   if (parsed !== null) {
     const bytes = parsed[0].toByteArray();
     const hostBits = bytes.length * 8 - parsed[1];

@@ -74,11 +74,6 @@ export function isLoopbackAddress(address: string): boolean {
   return address.startsWith('127.') || address === '::1';
 }
 
-/** The address without a prefix length (`192.168.0.1/24` → `192.168.0.1`). */
-export function bareAddress(cidr: string): string {
-  return cidr.split('/')[0] ?? cidr;
-}
-
 /** `ip:port` as Docker joins them (`[fd00::2]:80` for IPv6). */
 export function joinHostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;

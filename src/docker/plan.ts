@@ -18,6 +18,7 @@ import type { ComposePlan, PlannedContainer } from './plan-compose.ts';
 import { planCompose } from './plan-compose.ts';
 import type { DockerVersion } from './version.ts';
 import { parseDockerVersion } from './version.ts';
+import { bareAddress } from '../model/address-text.ts';
 
 export interface PlanInput {
   readonly base: Snapshot;
@@ -62,13 +63,14 @@ export function defaultBridgeNetwork(daemon: DaemonConfig): Network | null {
   if (bridge === 'none') return null;
   const bip = daemon.bip.value ?? '172.17.0.1/16';
   const v4 = parsePrefix(bip);
-  const gateway = bip.split('/')[0] ?? null;
+  const gateway = bareAddress(bip);
   const subnets: Network['subnets'][number][] = [];
   if (v4 !== null) subnets.push({ family: 'ipv4', cidr: prefixText(v4), gateway });
   const v6Text = daemon.ipv6.value ? (daemon.bip6.value ?? daemon.fixedCidrV6.value) : null;
   const v6 = v6Text === null ? null : parsePrefix(v6Text);
   if (v6 !== null) {
-    const gw6 = daemon.bip6.value?.split('/')[0] ?? `${prefixText(v6).split('/')[0] ?? ''}1`;
+    const bip6 = daemon.bip6.value;
+    const gw6 = bip6 === null ? `${bareAddress(prefixText(v6))}1` : bareAddress(bip6);
     subnets.push({ family: 'ipv6', cidr: prefixText(v6), gateway: gw6 });
   }
   const OPT = 'com.docker.network.bridge.';

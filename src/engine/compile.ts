@@ -27,6 +27,7 @@ import {
   type Rule,
   type Ruleset,
 } from '../model/ruleset.ts';
+import { bareAddress } from '../model/address-text.ts';
 
 export interface CompiledRule {
   readonly rule: Rule;
@@ -120,7 +121,7 @@ export class CompiledRuleset {
     const prefixesOf = (texts: readonly string[]): Prefix[] =>
       texts.flatMap((text) => {
         // a local address may come with its prefix; only the address itself is local
-        const addr = text.includes('/') && text !== loopback ? (text.split('/')[0] ?? text) : text;
+        const addr = text === loopback ? text : bareAddress(text);
         const c = parseCidr(addr, family);
         return c === null ? [] : [c];
       });

@@ -6,6 +6,7 @@
  */
 import { addressBits, parseAddress, parseCidr, prefixMask } from './addr.ts';
 import type { NetworkContext } from './context.ts';
+import { bareAddress } from '../model/address-text.ts';
 
 /** Whether an address is the host's: known either way, or not known (an incomplete list). */
 export type Hostness = 'local' | 'foreign' | 'unknown';
@@ -54,7 +55,7 @@ function parseRouting(context: NetworkContext): Routing {
   };
   const loopback = family === 'ipv4' ? '127.0.0.0/8' : '::1/128';
   // A local address is the host's alone, whatever prefix its interface has.
-  const locals = [...context.localAddresses.map((t) => t.split('/')[0] ?? t), loopback]
+  const locals = [...context.localAddresses.map(bareAddress), loopback]
     .map(prefix)
     .filter((p): p is Prefix => p !== null);
   const routes: Route[] = [];

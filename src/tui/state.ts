@@ -21,6 +21,7 @@ import {
   findingRowIndex,
   findingRows,
 } from './view-model.ts';
+import { bareAddress } from '../model/address-text.ts';
 
 export type PaneId = 'findings' | 'exposures' | 'chains' | 'containers' | 'tracer' | 'diagnostics';
 export const PANES: readonly PaneId[] = [
@@ -354,6 +355,7 @@ function requestTrace(
 
 function exposureTrace(e: Exposure): Trace {
   const host = e.target.kind === 'host' || e.target.proxiedBy !== null;
+  const first = e.target.addresses[0];
   return {
     packet: e.witness,
     verdict: 'accepted',
@@ -361,7 +363,7 @@ function exposureTrace(e: Exposure): Trace {
     steps: e.trace,
     delivery: {
       kind: host ? 'local' : 'forward',
-      address: e.target.addresses[0]?.split('/')[0] ?? e.witness.destination,
+      address: first === undefined ? e.witness.destination : bareAddress(first),
       port: e.target.ports[0]?.from ?? e.witness.destinationPort,
       outInterface: e.target.outInterface,
     },

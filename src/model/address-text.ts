@@ -1,0 +1,10 @@
+/**
+ * Address texts as the model carries them: a bare address (`10.0.0.2`, `fd00::2`) or one with
+ * its prefix length (`172.17.0.0/16`, `fd00::/64`).
+ */
+
+/** The address without its prefix length (`192.168.0.1/24` → `192.168.0.1`). */
+export function bareAddress(text: string): string {
+  const slash = text.indexOf('/');
+  return slash < 0 ? text : text.slice(0, slash);
+}
