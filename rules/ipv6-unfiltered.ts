@@ -18,10 +18,11 @@ import type { Exposure, ReachableFrom } from '../src/model/audit.ts';
 import type { Container } from '../src/model/host.ts';
 import type { Family } from '../src/model/ruleset.ts';
 import { chainIn } from '../src/model/rule-queries.ts';
+import { firewallOf } from '../src/model/snapshot.ts';
 import { defineRule, type Located } from '../src/lint/rule.ts';
 import { bareAddress } from '../src/model/address-text.ts';
 
-type MessageIds = 'ip6tablesOff' | 'wider' | 'proxied';
+type MessageIds = 'ip6tablesOff' | 'ip6tablesUnseen' | 'wider' | 'proxied';
 
 /** Below this share of its address space, a family's sources count as a restriction. */
 const RESTRICTED = 0.5;
@@ -64,6 +65,8 @@ export default defineRule<MessageIds, object, true>({
     messages: {
       ip6tablesOff:
         'IPv6 containers ({{names}}) but {{why}}: Docker adds no IPv6 NAT or filter rules, so their addresses are routable from outside subject only to {{forwardPolicy}}.',
+      ip6tablesUnseen:
+        "IPv6 containers ({{names}}) but {{why}}: whether Docker's IPv6 rules filter their addresses could not be checked.",
       wider:
         'Container {{container}} port {{ports}}/{{protocol}} is reachable over IPv6 {{v6}}, but over IPv4 {{v4}}: the IPv4 filter has no IPv6 twin.',
       proxied:
@@ -86,32 +89,49 @@ export default defineRule<MessageIds, object, true>({
           snapshot.ipv6 !== null ||
           (nftBackend && dockerNftTable(snapshot.nft, 'ipv6') !== undefined);
         const programs = dockerProgramsIpv6(snapshot);
-        if (v6.length > 0 && (!programs || !haveV6Dump)) {
-          const why = !programs
-            ? '"ip6tables" is off in the daemon'
-            : nftBackend
-              ? 'no ip6tables dump and no ip6 docker-bridges table in the nftables listing were captured'
-              : 'no ip6tables dump was captured';
-          const policy = chainIn(snapshot.ipv6, 'filter', 'FORWARD')?.policy ?? 'unknown';
-          const setting = host.daemon.ip6tables;
+        const setting = host.daemon.ip6tables;
+        const policy = chainIn(snapshot.ipv6, 'filter', 'FORWARD')?.policy ?? 'unknown';
+        const settingAt =
+          setting.location !== undefined ? { location: setting.location } : (v6[0] as Container);
+        const names = v6.map((c) => c.name).join(', ');
+        if (v6.length > 0 && programs && !haveV6Dump) {
+          // Docker writes IPv6 rules, but the snapshot does not hold them: nothing is known
+          context.report({
+            messageId: 'ip6tablesUnseen',
+            data: {
+              names,
+              why: nftBackend
+                ? 'no ip6tables dump and no ip6 docker-bridges table in the nftables listing were captured'
+                : 'no ip6tables dump was captured',
+            },
+            node: settingAt,
+            object: { setting: 'ip6tables' },
+            severity: 'warning',
+            certainty: 'possible',
+          });
+        } else if (v6.length > 0 && !programs) {
+          // off by daemon.json, or off as a captured IPv6 ruleset shows; off only by Docker's
+          // default, with neither captured, it may still be on from dockerd's command line
+          const known = haveV6Dump || setting.source === 'file';
           context.report({
             messageId: 'ip6tablesOff',
             data: {
-              names: v6.map((c) => c.name).join(', '),
-              why,
+              names,
+              why: known
+                ? '"ip6tables" is off in the daemon'
+                : '"ip6tables" is off by Docker\'s default for this version (daemon.json does not set it, and neither dockerd\'s command line nor its IPv6 rules were captured)',
               forwardPolicy: nftBackend
                 ? "the host's own IPv6 forward-hook chains"
                 : `the host's own ip6tables FORWARD policy (${policy})`,
             },
-            node:
-              setting.location !== undefined
-                ? { location: setting.location }
-                : (v6[0] as Container),
+            node: settingAt,
             object: { setting: 'ip6tables' },
             severity: policy === 'DROP' ? 'warning' : 'error',
+            certainty: known ? 'certain' : 'possible',
           });
         }
         const byName = new Map(host.containers.map((c) => [c.name, c]));
+        const v4Known = firewallOf(snapshot, 'ipv4') !== null;
         const ipv4 = context.exposures.filter(
           (e) => e.family === 'ipv4' && e.target.kind === 'container',
         );
@@ -168,6 +188,8 @@ export default defineRule<MessageIds, object, true>({
               x.protocol === e.protocol &&
               portsOverlap(x.target.ports, e.target.ports),
           );
+          // with no IPv4 rules in the snapshot, what IPv4 lets through is not known
+          if (!v4Known) continue;
           if (twins.length === 0 && !publishedForIpv4(c, e.protocol, e)) continue;
           const v4Share = Math.max(0, ...twins.map((x) => widest(x.reachableFrom, 'ipv4')));
           if (v4Share >= RESTRICTED) continue;

@@ -50,6 +50,9 @@ for (const id of Object.keys(rules).sort()) {
             for (const line of want.traceLines) expect(passed, match.message).toContain(line);
           }
           if (want.noTrace === true) expect(match.descriptor.trace ?? []).toEqual([]);
+          if (want.certainty !== undefined) {
+            expect(match.descriptor.certainty ?? 'certain', match.message).toBe(want.certainty);
+          }
           if (want.related !== undefined) {
             expect((match.descriptor.related ?? []).map((r) => r.location.line)).toEqual(
               want.related,

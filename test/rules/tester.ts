@@ -91,6 +91,8 @@ export interface WantedReport {
   readonly noTrace?: boolean;
   /** Lines of the finding's related locations, in order. */
   readonly related?: readonly number[];
+  /** The finding's certainty. */
+  readonly certainty?: 'certain' | 'possible';
 }
 
 /** A case's `.dockwall.yaml`: the options it gives the rule, read as the CLI reads them. */
