@@ -13,6 +13,7 @@ import { addressDescriber, type AddressDescription } from '../docker/address.ts'
 import { effectiveUserlandProxy } from '../docker/daemon-evidence.ts';
 import { ruleEvidence, type MappingFact } from '../docker/rule-evidence.ts';
 import { dockerBridges } from '../docker/topology.ts';
+import { filterBackend } from '../docker/filter-place.ts';
 import type { Flow } from '../engine/types.ts';
 import { inRange } from '../model/rule-queries.ts';
 import { cidrWithin } from './address-sets.ts';
@@ -512,6 +513,21 @@ export function externalClasses(snapshot: Snapshot, fe: FamilyEngine): string[] 
   );
 }
 
+/**
+ * Why the captured rules are not the whole firewall, where the snapshot shows it: Docker writes
+ * its rules with nftables on this host, and no nftables listing was captured. Every row then
+ * rests on rules that may be overruled by ones nobody saw.
+ */
+export function unseenDockerRules(snapshot: Snapshot): string | null {
+  if (snapshot.nft !== null) return null;
+  const setting = snapshot.host.daemon.firewallBackend;
+  if (setting.value === 'nftables')
+    return `daemon.json sets "firewall-backend": "nftables", and no nftables listing was captured: the rules analysed are taken to be the whole firewall`;
+  if (filterBackend(snapshot.era.era) === 'nftables')
+    return 'Docker writes its rules with nftables on this host, and no nftables listing was captured: the rules analysed are taken to be the whole firewall';
+  return null;
+}
+
 export function computeExposures(
   snapshot: Snapshot,
   engines: SnapshotEngines,
@@ -520,6 +536,7 @@ export function computeExposures(
   const limit = options.traceLimit ?? DEFAULT_TRACE_LIMIT;
   const diagnostics: Diagnostic[] = [];
   const listenersKnown = snapshot.files.some((f) => f.role === 'listeners' && f.status === 'read');
+  const unseen = unseenDockerRules(snapshot);
   const out: Exposure[] = [];
   let traced = 0;
   let untraced = 0;
@@ -561,8 +578,9 @@ export function computeExposures(
           ports,
           target: part.target,
           reachableFrom,
-          certainty: part.assumption === undefined ? row.certainty : 'possible',
+          certainty: part.assumption === undefined && unseen === null ? row.certainty : 'possible',
           assumptions: [
+            ...(unseen === null ? [] : [unseen]),
             ...(row.assumption === null ? [] : [row.assumption]),
             ...(part.assumption === undefined ? [] : [part.assumption]),
             ...(trace?.assumptions ?? []),

@@ -24,11 +24,13 @@ export const CUT_NAMES = Object.keys(CUTS) as Cut[];
 export function cutDirectory(prefix: string): {
   cutOf: (dir: string, cut: Cut) => string;
   leaveOneOut: (dir: string) => Map<string, string>;
+  leaveOneRulesFileOut: (dir: string) => Map<string, string>;
   remove: () => void;
 } {
   const tmp = mkdtempSync(path.join(tmpdir(), prefix));
   return {
     leaveOneOut: (dir) => writeLeaveOneOut(dir, tmp),
+    leaveOneRulesFileOut: (dir) => writeLeaveOneOut(dir, tmp, true),
     cutOf(dir, cut) {
       const out = path.join(tmp, path.relative(fixtures, dir).replaceAll('/', '_'), cut);
       mkdirSync(out, { recursive: true });
@@ -42,16 +44,18 @@ export function cutDirectory(prefix: string): {
 }
 
 /**
- * The snapshot with one file left out, for each file a collection can miss (every file but the
- * rules): name of the file left out → directory.
+ * The snapshot with one file left out, for each file a collection can miss: every file but the
+ * rules, or (`rules`) each rules file where another one is left (ip6tables-save fails where
+ * ip6tables is not installed): name of the file left out → directory.
  */
-function writeLeaveOneOut(dir: string, into: string): Map<string, string> {
+function writeLeaveOneOut(dir: string, into: string, rules = false): Map<string, string> {
   const files = readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isFile() && e.name !== 'expected.json')
     .map((e) => e.name);
+  const ruleFiles = files.filter((f) => RULES.includes(f));
   const out = new Map<string, string>();
   for (const left of files) {
-    if (RULES.includes(left)) continue;
+    if (RULES.includes(left) !== rules || (rules && ruleFiles.length < 2)) continue;
     const cut = path.join(into, path.relative(fixtures, dir).replaceAll('/', '_'), `no-${left}`);
     mkdirSync(cut, { recursive: true });
     for (const name of files)
