@@ -14,6 +14,7 @@ import { effectiveUserlandProxy } from '../docker/daemon-evidence.ts';
 import { ruleEvidence, type MappingFact } from '../docker/rule-evidence.ts';
 import { dockerBridges } from '../docker/topology.ts';
 import { filterBackend } from '../docker/filter-place.ts';
+import { parseDockerVersion } from '../docker/version.ts';
 import type { Flow } from '../engine/types.ts';
 import { inRange } from '../model/rule-queries.ts';
 import { cidrWithin } from './address-sets.ts';
@@ -525,6 +526,20 @@ export function unseenDockerRules(snapshot: Snapshot): string | null {
     return `daemon.json sets "firewall-backend": "nftables", and no nftables listing was captured: the rules analysed are taken to be the whole firewall`;
   if (filterBackend(snapshot.era.era) === 'nftables')
     return 'Docker writes its rules with nftables on this host, and no nftables listing was captured: the rules analysed are taken to be the whole firewall';
+  // Docker 29 also takes the backend from its command line or DOCKER_FIREWALL_BACKEND, which
+  // daemon.json does not show: containers on Docker's networks and no Docker chain in the
+  // iptables dumps may mean its rules are in nftables
+  const version = parseDockerVersion(snapshot.host.dockerVersion ?? '');
+  const bridged = snapshot.host.containers.some(
+    (c) => c.running && (c.networkMode.kind === 'bridge' || c.networkMode.kind === 'network'),
+  );
+  if (
+    snapshot.era.era === 'none' &&
+    snapshot.host.daemon.iptables.value &&
+    (version === null || version.major >= 29) &&
+    bridged
+  )
+    return 'Docker runs containers on its networks, yet the iptables dumps hold no Docker chain and no nftables listing was captured: Docker 29 may write its rules with nftables (a command-line flag or DOCKER_FIREWALL_BACKEND, which daemon.json does not show); the rules analysed are taken to be the whole firewall';
   return null;
 }
 

@@ -5,6 +5,8 @@
  * of nothing the full snapshot does not list. Rows are compared by what they deliver (family,
  * protocol, kind, target addresses and out interface), port by port.
  */
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildEngines } from '../../src/analysis/engines.ts';
@@ -145,6 +147,27 @@ describe('exposures of a cut-down snapshot', () => {
     }
     expect(differences).toEqual([]);
     expect(cuts).toBeGreaterThanOrEqual(50);
+  });
+
+  it('on a Docker 29 nftables host without its nftables listing, every row is possible', async () => {
+    // the iptables dump holds none of Docker's filtering there: every container looks open
+    const dir = path.join(fixtures, 'snapshots/29.7.2/s2a-nftables-portmap');
+    const cases = [['nft-ruleset.json'], ['nft-ruleset.json', 'daemon.json']];
+    for (const [i, left] of cases.entries()) {
+      const cut = path.join(mkdtempSync(path.join(tmpdir(), 'dwk-cut-nft-')), String(i));
+      mkdirSync(cut);
+      for (const name of readdirSync(dir))
+        if (!left.includes(name)) copyFileSync(path.join(dir, name), path.join(cut, name));
+      const table = await tableOf(cut);
+      rmSync(path.dirname(cut), { recursive: true, force: true });
+      expect(table.length, left.join(', ')).toBeGreaterThan(0);
+      for (const e of table) {
+        expect(e.certainty, left.join(', ')).toBe('possible');
+        expect(e.assumptions.join(' '), left.join(', ')).toMatch(
+          /no nftables listing was captured/,
+        );
+      }
+    }
   });
 
   it('are certain of nothing the full table lacks with one rules file missing', async () => {
