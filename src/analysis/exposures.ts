@@ -23,7 +23,7 @@ import { diagnostic, fileLocation, type Diagnostic } from '../model/diagnostic.t
 import type { Container, Listener } from '../model/host.ts';
 import type { Family, PortRange } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
-import { firewallOf } from '../model/snapshot.ts';
+import { firewallOf, wasRead } from '../model/snapshot.ts';
 import type { Packet, Trace } from '../model/trace.ts';
 import type { FamilyEngine, SnapshotEngines } from './engines.ts';
 import { bareAddress } from '../model/address-text.ts';
@@ -304,7 +304,7 @@ function proxiedByRules(
   protocol: string,
 ): Map<number, MappingFact> {
   const out = new Map<number, MappingFact>();
-  const containersRead = snapshot.files.some((f) => f.role === 'containers' && f.status === 'read');
+  const containersRead = wasRead(snapshot, 'containers');
   if (containersRead || !proxyOn) return out;
   const other: Family = family === 'ipv4' ? 'ipv6' : 'ipv4';
   for (const f of [family, other])
@@ -508,7 +508,7 @@ function prove(
  */
 export function externalClasses(snapshot: Snapshot, fe: FamilyEngine): string[] {
   const internal = internalInterfaces(snapshot, fe.family);
-  const listed = snapshot.files.some((f) => f.role === 'ip-addr' && f.status === 'read');
+  const listed = wasRead(snapshot, 'ip-addr');
   return fe.engine.interfaceClasses.filter(
     (i) => isExternal(i, internal) && (!listed || (i !== '*other*' && !i.endsWith('*'))),
   );
@@ -550,14 +550,14 @@ export function computeExposures(
 ): { exposures: Exposure[]; diagnostics: Diagnostic[] } {
   const limit = options.traceLimit ?? DEFAULT_TRACE_LIMIT;
   const diagnostics: Diagnostic[] = [];
-  const listenersKnown = snapshot.files.some((f) => f.role === 'listeners' && f.status === 'read');
+  const listenersKnown = wasRead(snapshot, 'listeners');
   const unseen = unseenDockerRules(snapshot);
   const out: Exposure[] = [];
   let traced = 0;
   let untraced = 0;
   for (const fe of engines.families) {
     const internal = internalInterfaces(snapshot, fe.family);
-    const listed = snapshot.files.some((f) => f.role === 'ip-addr' && f.status === 'read');
+    const listed = wasRead(snapshot, 'ip-addr');
     const external = externalClasses(snapshot, fe);
     const witnessTo = witnessDestination(fe);
     const named = listed ? [] : external.filter((i) => !isUnnamed(i));

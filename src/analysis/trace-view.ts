@@ -12,7 +12,7 @@ import { createEngine } from '../engine/index.ts';
 import { routeAddress } from '../engine/routing.ts';
 import type { Diagnostic } from '../model/diagnostic.ts';
 import type { Family, Ruleset } from '../model/ruleset.ts';
-import type { Snapshot } from '../model/snapshot.ts';
+import { wasRead, type Snapshot } from '../model/snapshot.ts';
 import type { Packet, Trace } from '../model/trace.ts';
 
 export interface TraceRequest {
@@ -125,7 +125,7 @@ function listening(
       c.exposed.some((p) => p.port === port && p.protocol === proto);
     return known ? true : null;
   }
-  const read = snapshot.files.some((f) => f.role === 'listeners' && f.status === 'read');
+  const read = wasRead(snapshot, 'listeners');
   if (!read) return null;
   return snapshot.host.listeners.some(
     (l) => l.protocol === proto && l.port === port && bindingReceives(l.address, family, address),

@@ -16,8 +16,8 @@ import ipaddr from 'ipaddr.js';
 import type { ContextRoute, NetworkContext, Provenance } from '../engine/context.ts';
 import type { ContextFact } from '../model/audit.ts';
 import type { Family } from '../model/ruleset.ts';
-import type { Snapshot, SnapshotFileRole } from '../model/snapshot.ts';
-import { firewallOf } from '../model/snapshot.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import { firewallOf, pathRead } from '../model/snapshot.ts';
 import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
 import { externalInterface } from './interfaces.ts';
 import { bridgeOfEndpoint } from './topology.ts';
@@ -38,11 +38,6 @@ export interface HostContext {
 
 function unique<T>(items: readonly T[]): T[] {
   return [...new Set(items)];
-}
-
-function fileRead(snapshot: Snapshot, role: SnapshotFileRole): string | null {
-  const f = snapshot.files.find((x) => x.role === role && x.status === 'read');
-  return f?.path ?? null;
 }
 
 function familyOf(address: string): Family | null {
@@ -82,8 +77,8 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
   };
   const ruleset = firewallOf(snapshot, family);
   const evidence = ruleEvidence(ruleset);
-  const addrFile = fileRead(snapshot, 'ip-addr');
-  const routeFile = fileRead(snapshot, 'ip-route');
+  const addrFile = pathRead(snapshot, 'ip-addr');
+  const routeFile = pathRead(snapshot, 'ip-route');
   const networksOfFamily = host.networks.flatMap((n) =>
     n.bridgeName === null
       ? []

@@ -7,7 +7,7 @@ import type { Diagnostic } from '../model/diagnostic.ts';
 import { diagnostic } from '../model/diagnostic.ts';
 import type { DaemonConfig, Network, Setting } from '../model/host.ts';
 import type { NftRuleset, Rule, Ruleset, Table } from '../model/ruleset.ts';
-import type { Snapshot } from '../model/snapshot.ts';
+import { wasRead, type Snapshot } from '../model/snapshot.ts';
 import { rulesIn } from '../model/rule-queries.ts';
 import { ruleAddress } from './rules.ts';
 
@@ -118,7 +118,7 @@ export function effectiveUserlandProxy(snapshot: Snapshot): {
 } {
   const shown = userlandProxyInRules(snapshot.ipv4);
   if (shown !== null) return { on: shown.value, assumed: null };
-  const daemonRead = snapshot.files.some((f) => f.role === 'daemon' && f.status === 'read');
+  const daemonRead = wasRead(snapshot, 'daemon');
   return {
     on: snapshot.host.daemon.userlandProxy.value,
     assumed: daemonRead

@@ -8,7 +8,7 @@
 import type { ComposeProject } from '../model/compose.ts';
 import type { Diagnostic } from '../model/diagnostic.ts';
 import type { Container, DaemonConfig, LayoutEra, Network } from '../model/host.ts';
-import type { Snapshot } from '../model/snapshot.ts';
+import { wasRead, type Snapshot } from '../model/snapshot.ts';
 import type { DeployedContainer } from './deploy.ts';
 import { deployRules } from './deploy.ts';
 import { versionForEra } from './era.ts';
@@ -157,7 +157,7 @@ export function planHost(input: PlanInput): PlanResult {
   if (daemonStarted) {
     const bridge = defaultBridgeNetwork(daemon);
     if (bridge !== null) created.push(bridge);
-  } else if (!base.files.some((f) => f.role === 'networks' && f.status === 'read')) {
+  } else if (!wasRead(base, 'networks')) {
     const bridge = defaultBridgeNetwork(daemon);
     if (bridge !== null) existingNetworks = [...existingNetworks, bridge];
     assumptions.push(
@@ -165,7 +165,7 @@ export function planHost(input: PlanInput): PlanResult {
     );
   }
   for (const role of ['networks', 'containers'] as const) {
-    if (!daemonStarted && !base.files.some((f) => f.role === role && f.status === 'read')) {
+    if (!daemonStarted && !wasRead(base, role)) {
       assumptions.push(
         `the base has no ${role}.json: the project's ${role} are not written to one either (alone they would read as all the host has); their rules are planned`,
       );

@@ -12,7 +12,7 @@
 import type { Container, DockerHost, LayoutEra, PublishedPort } from '../model/host.ts';
 import type { Family, PortRange, Rule, Ruleset } from '../model/ruleset.ts';
 import { tableId } from '../model/ruleset.ts';
-import type { Snapshot } from '../model/snapshot.ts';
+import { wasRead, type Snapshot } from '../model/snapshot.ts';
 import {
   chainIn,
   dstPorts,
@@ -399,7 +399,7 @@ export interface DriftRule {
  * (nothing to compare with), or with `"iptables": false` (then such rules are the operator's).
  */
 export function findRuleDrift(snapshot: Snapshot): readonly DriftRule[] {
-  const containersRead = snapshot.files.some((f) => f.role === 'containers' && f.status === 'read');
+  const containersRead = wasRead(snapshot, 'containers');
   if (!containersRead) return [];
   if (!snapshot.host.daemon.iptables.value) return [];
   const out: DriftRule[] = [];

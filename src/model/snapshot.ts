@@ -112,6 +112,16 @@ export interface Snapshot {
   readonly manifest: Readonly<Record<string, unknown>> | null;
 }
 
+/** The path of the snapshot's file of `role` when it was read; null when it was not. */
+export function pathRead(snapshot: Snapshot, role: SnapshotFileRole): string | null {
+  return snapshot.files.find((f) => f.role === role && f.status === 'read')?.path ?? null;
+}
+
+/** Whether the snapshot's file of `role` was read. */
+export function wasRead(snapshot: Snapshot, role: SnapshotFileRole): boolean {
+  return snapshot.files.some((f) => f.role === role && f.status === 'read');
+}
+
 /**
  * What the engine walks for a family: iptables' tables and the nftables tables that see the
  * family's packets, one pipeline (see firewall.ts).
