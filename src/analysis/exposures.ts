@@ -26,7 +26,7 @@ import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf, wasRead } from '../model/snapshot.ts';
 import type { Packet, Trace } from '../model/trace.ts';
 import type { FamilyEngine, SnapshotEngines } from './engines.ts';
-import { bareAddress } from '../model/address-text.ts';
+import { bareAddress, hostPrefix } from '../model/address-text.ts';
 
 export interface ExposureOptions {
   /** Exposures beyond this many are listed without a trace (a diagnostic says so). */
@@ -319,7 +319,7 @@ function ruleProxyTarget(m: MappingFact): ExposureTarget {
     kind: 'container',
     name: null,
     // the container's own address, of the family its mapping is in
-    addresses: [`${m.address}/${m.address.includes(':') ? 128 : 32}`],
+    addresses: [hostPrefix(m.address)],
     ports: [{ from: m.containerPort, to: m.containerPort }],
     outInterface: null,
     network: null,

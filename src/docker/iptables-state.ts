@@ -8,6 +8,7 @@
  * The state is built from a collected ruleset (`stateFromRuleset`) so that Docker's operations
  * land among the operator's own rules exactly as they would on the host.
  */
+import { hostPrefix } from '../model/address-text.ts';
 import { printRule } from '../model/print-ruleset.ts';
 import type { Family, Ruleset } from '../model/ruleset.ts';
 
@@ -188,8 +189,7 @@ export interface RuleCore {
 }
 
 function hostMask(address: string): string {
-  if (address.includes('/')) return address;
-  return `${address}/${address.includes(':') ? 128 : 32}`;
+  return address.includes('/') ? address : hostPrefix(address);
 }
 
 function coreOption(flag: string, value: Core, isAddress: boolean): string[] {

@@ -31,6 +31,7 @@ import type {
   PublishedPort,
   Subnet,
 } from '../model/host.ts';
+import { hostPrefix } from '../model/address-text.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { LegacyLink } from './deploy.ts';
 import type { DockerVersion } from './version.ts';
@@ -259,7 +260,7 @@ function isInterfaceName(v: string): boolean {
 }
 
 function isIp(v: string): boolean {
-  return parsePrefix(v.includes(':') ? `${v}/128` : `${v}/32`) !== null;
+  return parsePrefix(hostPrefix(v)) !== null;
 }
 
 /** Docker's container names: a letter or digit, then letters, digits, `_`, `.`, `-`. */

@@ -8,3 +8,8 @@ export function bareAddress(text: string): string {
   const slash = text.indexOf('/');
   return slash < 0 ? text : text.slice(0, slash);
 }
+
+/** The prefix of one address (`10.0.0.2` → `10.0.0.2/32`, `fd00::2` → `fd00::2/128`). */
+export function hostPrefix(address: string): string {
+  return `${address}/${address.includes(':') ? 128 : 32}`;
+}
