@@ -89,46 +89,48 @@ export default defineRule<MessageIds, object, true>({
           snapshot.ipv6 !== null ||
           (nftBackend && dockerNftTable(snapshot.nft, 'ipv6') !== undefined);
         const programs = dockerProgramsIpv6(snapshot);
-        const setting = host.daemon.ip6tables;
-        const policy = chainIn(snapshot.ipv6, 'filter', 'FORWARD')?.policy ?? 'unknown';
-        const settingAt =
-          setting.location !== undefined ? { location: setting.location } : (v6[0] as Container);
-        const names = v6.map((c) => c.name).join(', ');
-        if (v6.length > 0 && programs && !haveV6Dump) {
-          // Docker writes IPv6 rules, but the snapshot does not hold them: nothing is known
-          context.report({
-            messageId: 'ip6tablesUnseen',
-            data: {
-              names,
-              why: nftBackend
-                ? 'no ip6tables dump and no ip6 docker-bridges table in the nftables listing were captured'
-                : 'no ip6tables dump was captured',
-            },
-            node: settingAt,
-            object: { setting: 'ip6tables' },
-            severity: 'warning',
-            certainty: 'possible',
-          });
-        } else if (v6.length > 0 && !programs) {
-          // off by daemon.json, or off as a captured IPv6 ruleset shows; off only by Docker's
-          // default, with neither captured, it may still be on from dockerd's command line
-          const known = haveV6Dump || setting.source === 'file';
-          context.report({
-            messageId: 'ip6tablesOff',
-            data: {
-              names,
-              why: known
-                ? '"ip6tables" is off in the daemon'
-                : '"ip6tables" is off by Docker\'s default for this version (daemon.json does not set it, and neither dockerd\'s command line nor its IPv6 rules were captured)',
-              forwardPolicy: nftBackend
-                ? "the host's own IPv6 forward-hook chains"
-                : `the host's own ip6tables FORWARD policy (${policy})`,
-            },
-            node: settingAt,
-            object: { setting: 'ip6tables' },
-            severity: policy === 'DROP' ? 'warning' : 'error',
-            certainty: known ? 'certain' : 'possible',
-          });
+        if (v6.length > 0 && (!programs || !haveV6Dump)) {
+          const setting = host.daemon.ip6tables;
+          const node =
+            setting.location !== undefined ? { location: setting.location } : (v6[0] as Container);
+          const names = v6.map((c) => c.name).join(', ');
+          if (programs) {
+            // Docker writes IPv6 rules, but the snapshot does not hold them: nothing is known
+            context.report({
+              messageId: 'ip6tablesUnseen',
+              data: {
+                names,
+                why: nftBackend
+                  ? 'no ip6tables dump and no ip6 docker-bridges table in the nftables listing were captured'
+                  : 'no ip6tables dump was captured',
+              },
+              node,
+              object: { setting: 'ip6tables' },
+              severity: 'warning',
+              certainty: 'possible',
+            });
+          } else {
+            // off by daemon.json, or off as a captured IPv6 ruleset shows; off only by Docker's
+            // default, with neither captured, it may still be on from dockerd's command line
+            const known = haveV6Dump || setting.source === 'file';
+            const policy = chainIn(snapshot.ipv6, 'filter', 'FORWARD')?.policy ?? 'unknown';
+            context.report({
+              messageId: 'ip6tablesOff',
+              data: {
+                names,
+                why: known
+                  ? '"ip6tables" is off in the daemon'
+                  : '"ip6tables" is off by Docker\'s default for this version (daemon.json does not set it, and neither dockerd\'s command line nor its IPv6 rules were captured)',
+                forwardPolicy: nftBackend
+                  ? "the host's own IPv6 forward-hook chains"
+                  : `the host's own ip6tables FORWARD policy (${policy})`,
+              },
+              node,
+              object: { setting: 'ip6tables' },
+              severity: policy === 'DROP' ? 'warning' : 'error',
+              certainty: known ? 'certain' : 'possible',
+            });
+          }
         }
         const byName = new Map(host.containers.map((c) => [c.name, c]));
         const v4Known = firewallOf(snapshot, 'ipv4') !== null;
