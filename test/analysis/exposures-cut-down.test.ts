@@ -5,8 +5,6 @@
  * of nothing the full snapshot does not list. Rows are compared by what they deliver (family,
  * protocol, kind, target addresses and out interface), port by port.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildEngines } from '../../src/analysis/engines.ts';
@@ -14,9 +12,16 @@ import { computeExposures } from '../../src/analysis/exposures.ts';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import type { Exposure } from '../../src/model/audit.ts';
 import type { PortRange } from '../../src/model/ruleset.ts';
-import { CUT_NAMES, cutDirectory, fixtures, snapshotDirs } from '../support/cut-snapshots.ts';
+import {
+  CUT_NAMES,
+  compareCuts,
+  cutDirectory,
+  fixtures,
+  snapshotDirs,
+} from '../support/cut-snapshots.ts';
 
-const { cutOf, leaveOneOut, leaveOneRulesFileOut, remove } = cutDirectory('dwk-cut-exposures-');
+const { cutOf, leaveOneOut, leaveOneRulesFileOut, leaveOut, remove } =
+  cutDirectory('dwk-cut-exposures-');
 afterAll(remove);
 
 async function tableOf(dir: string): Promise<readonly Exposure[]> {
@@ -135,16 +140,7 @@ describe('exposures of a cut-down snapshot', () => {
   });
 
   it('matches the full snapshot’s with any one file missing, on every fixture snapshot', async () => {
-    const differences: string[] = [];
-    let cuts = 0;
-    for (const dir of snapshotDirs()) {
-      const full = await tableOf(dir);
-      for (const [left, cut] of leaveOneOut(dir)) {
-        cuts += 1;
-        const lines = compareTables(full, await tableOf(cut));
-        differences.push(...lines.map((l) => `${path.relative(fixtures, dir)} (no ${left}): ${l}`));
-      }
-    }
+    const { differences, cuts } = await compareCuts(leaveOneOut, tableOf, compareTables);
     expect(differences).toEqual([]);
     expect(cuts).toBeGreaterThanOrEqual(50);
   });
@@ -153,13 +149,8 @@ describe('exposures of a cut-down snapshot', () => {
     // the iptables dump holds none of Docker's filtering there: every container looks open
     const dir = path.join(fixtures, 'snapshots/29.7.2/s2a-nftables-portmap');
     const cases = [['nft-ruleset.json'], ['nft-ruleset.json', 'daemon.json']];
-    for (const [i, left] of cases.entries()) {
-      const cut = path.join(mkdtempSync(path.join(tmpdir(), 'dwk-cut-nft-')), String(i));
-      mkdirSync(cut);
-      for (const name of readdirSync(dir))
-        if (!left.includes(name)) copyFileSync(path.join(dir, name), path.join(cut, name));
-      const table = await tableOf(cut);
-      rmSync(path.dirname(cut), { recursive: true, force: true });
+    for (const left of cases) {
+      const table = await tableOf(leaveOut(dir, left));
       expect(table.length, left.join(', ')).toBeGreaterThan(0);
       for (const e of table) {
         expect(e.certainty, left.join(', ')).toBe('possible');
@@ -172,16 +163,9 @@ describe('exposures of a cut-down snapshot', () => {
 
   it('are certain of nothing the full table lacks with one rules file missing', async () => {
     // that family's rows are lost (its rules are not there); none may be made up, certainly
-    const differences: string[] = [];
-    let cuts = 0;
-    for (const dir of snapshotDirs()) {
-      const full = await tableOf(dir);
-      for (const [left, cut] of leaveOneRulesFileOut(dir)) {
-        cuts += 1;
-        const lines = compareTables(full, await tableOf(cut)).filter((l) => !l.startsWith('lost'));
-        differences.push(...lines.map((l) => `${path.relative(fixtures, dir)} (no ${left}): ${l}`));
-      }
-    }
+    const { differences, cuts } = await compareCuts(leaveOneRulesFileOut, tableOf, (full, cut) =>
+      compareTables(full, cut).filter((l) => !l.startsWith('lost')),
+    );
     expect(differences).toEqual([]);
     expect(cuts).toBeGreaterThanOrEqual(40);
   });

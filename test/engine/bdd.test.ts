@@ -26,6 +26,29 @@ function toMask(m: BddManager, a: Bdd): bigint {
   return mask;
 }
 
+/** A small linear congruential generator: the same numbers from the same seed. */
+function lcg(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state >>> 8;
+  };
+}
+
+/** The union of `count` random cubes over all of `m`'s variables, each one fixed or free. */
+function randomCubes(m: BddManager, count: number, next: () => number): Bdd {
+  let r = FALSE;
+  for (let k = 0; k < count; k++) {
+    let cube = TRUE;
+    for (let v = 0; v < m.varCount; v++) {
+      const x = next() % 3;
+      if (x < 2) cube = m.and(cube, m.literal(v, x === 1));
+    }
+    r = m.or(r, cube);
+  }
+  return r;
+}
+
 const setArb = fc.bigInt({ min: 0n, max: FULL });
 const varsArb = fc.uniqueArray(fc.integer({ min: 0, max: N - 1 }), { maxLength: N });
 
@@ -143,24 +166,8 @@ describe('BDD operations agree with plain set semantics', () => {
     // three sets of hundreds of nodes: far more states than 4 per operand and variable
     const vars = 16;
     const m = new BddManager(vars);
-    let seed = 7;
-    const next = (): number => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed >>> 8;
-    };
-    const randomSet = (): Bdd => {
-      let r = FALSE;
-      for (let k = 0; k < 40; k++) {
-        let cube = TRUE;
-        for (let v = 0; v < vars; v++) {
-          const x = next() % 3;
-          if (x < 2) cube = m.and(cube, m.literal(v, x === 1));
-        }
-        r = m.or(r, cube);
-      }
-      return r;
-    };
-    const sets = [randomSet(), randomSet(), randomSet()];
+    const next = lcg(7);
+    const sets = [1, 2, 3].map(() => randomCubes(m, 40, next));
     const before = m.nodeCount;
     const u = m.orAll(sets);
     const made = m.nodeCount - before;
@@ -174,20 +181,7 @@ describe('BDD operations agree with plain set semantics', () => {
     // a few thousand random cubes: the count passes its table's growth several times
     const vars = 24;
     const m = new BddManager(vars);
-    let seed = 11;
-    const next = (): number => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed >>> 8;
-    };
-    let u = FALSE;
-    for (let k = 0; k < 3000; k++) {
-      let cube = TRUE;
-      for (let v = 0; v < vars; v++) {
-        const x = next() % 3;
-        if (x < 2) cube = m.and(cube, m.literal(v, x === 1));
-      }
-      u = m.or(u, cube);
-    }
+    const u = randomCubes(m, 3000, lcg(11));
     const seen = new Set<Bdd>();
     const stack = [u];
     while (stack.length > 0) {

@@ -13,7 +13,13 @@ import { analyze } from '../../src/lint/analyze.ts';
 import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
 import type { Finding } from '../../src/model/audit.ts';
 import { RULES } from '../../rules/index.ts';
-import { CUT_NAMES, cutDirectory, fixtures, snapshotDirs } from '../support/cut-snapshots.ts';
+import {
+  CUT_NAMES,
+  compareCuts,
+  cutDirectory,
+  fixtures,
+  snapshotDirs,
+} from '../support/cut-snapshots.ts';
 
 const { cutOf, leaveOneOut, leaveOneRulesFileOut, remove } = cutDirectory('dwk-cut-findings-');
 afterAll(remove);
@@ -85,38 +91,14 @@ describe('findings of a cut-down snapshot', () => {
   });
 
   it('are certain only of what the full snapshot finds with any one file missing', async () => {
-    const differences: string[] = [];
-    let cuts = 0;
-    for (const dir of snapshotDirs()) {
-      const full = await findingsOf(dir);
-      for (const [left, cut] of leaveOneOut(dir)) {
-        cuts += 1;
-        differences.push(
-          ...moreCertain(full, await findingsOf(cut)).map(
-            (d) => `${path.relative(fixtures, dir)} (no ${left}): ${d}`,
-          ),
-        );
-      }
-    }
+    const { differences, cuts } = await compareCuts(leaveOneOut, findingsOf, moreCertain);
     expect(differences).toEqual([]);
     expect(cuts).toBeGreaterThanOrEqual(50);
   });
 
   it('are certain only of what the full snapshot finds with one rules file missing', async () => {
     // one family's dump missing says nothing of that family: no certain finding may rest on it
-    const differences: string[] = [];
-    let cuts = 0;
-    for (const dir of snapshotDirs()) {
-      const full = await findingsOf(dir);
-      for (const [left, cut] of leaveOneRulesFileOut(dir)) {
-        cuts += 1;
-        differences.push(
-          ...moreCertain(full, await findingsOf(cut)).map(
-            (d) => `${path.relative(fixtures, dir)} (no ${left}): ${d}`,
-          ),
-        );
-      }
-    }
+    const { differences, cuts } = await compareCuts(leaveOneRulesFileOut, findingsOf, moreCertain);
     expect(differences).toEqual([]);
     expect(cuts).toBeGreaterThanOrEqual(40);
   });

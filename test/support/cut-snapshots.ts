@@ -25,12 +25,14 @@ export function cutDirectory(prefix: string): {
   cutOf: (dir: string, cut: Cut) => string;
   leaveOneOut: (dir: string) => Map<string, string>;
   leaveOneRulesFileOut: (dir: string) => Map<string, string>;
+  leaveOut: (dir: string, names: readonly string[]) => string;
   remove: () => void;
 } {
   const tmp = mkdtempSync(path.join(tmpdir(), prefix));
   return {
     leaveOneOut: (dir) => writeLeaveOneOut(dir, tmp),
     leaveOneRulesFileOut: (dir) => writeLeaveOneOut(dir, tmp, true),
+    leaveOut: (dir, names) => writeLeaveOut(dir, tmp, names),
     cutOf(dir, cut) {
       const out = path.join(tmp, path.relative(fixtures, dir).replaceAll('/', '_'), cut);
       mkdirSync(out, { recursive: true });
@@ -49,20 +51,56 @@ export function cutDirectory(prefix: string): {
  * ip6tables is not installed): name of the file left out → directory.
  */
 function writeLeaveOneOut(dir: string, into: string, rules = false): Map<string, string> {
-  const files = readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isFile() && e.name !== 'expected.json')
-    .map((e) => e.name);
+  const files = snapshotFiles(dir);
   const ruleFiles = files.filter((f) => RULES.includes(f));
   const out = new Map<string, string>();
   for (const left of files) {
     if (RULES.includes(left) !== rules || (rules && ruleFiles.length < 2)) continue;
-    const cut = path.join(into, path.relative(fixtures, dir).replaceAll('/', '_'), `no-${left}`);
-    mkdirSync(cut, { recursive: true });
-    for (const name of files)
-      if (name !== left) copyFileSync(path.join(dir, name), path.join(cut, name));
-    out.set(left, cut);
+    out.set(left, writeLeaveOut(dir, into, [left]));
   }
   return out;
+}
+
+/** The snapshot's files (its expected results aside). */
+function snapshotFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && e.name !== 'expected.json')
+    .map((e) => e.name);
+}
+
+/** The snapshot without the named files, written under `into`. */
+function writeLeaveOut(dir: string, into: string, names: readonly string[]): string {
+  const cut = path.join(
+    into,
+    path.relative(fixtures, dir).replaceAll('/', '_'),
+    `no-${names.join('-')}`,
+  );
+  mkdirSync(cut, { recursive: true });
+  for (const name of snapshotFiles(dir))
+    if (!names.includes(name)) copyFileSync(path.join(dir, name), path.join(cut, name));
+  return cut;
+}
+
+/**
+ * Every fixture snapshot against each of its cuts: `compare` gives a cut's differences from the
+ * full snapshot, returned with the snapshot and the file left out, and the cuts counted.
+ */
+export async function compareCuts<T>(
+  cutsOf: (dir: string) => Map<string, string>,
+  load: (dir: string) => Promise<T>,
+  compare: (full: T, cut: T) => readonly string[],
+): Promise<{ differences: string[]; cuts: number }> {
+  const differences: string[] = [];
+  let cuts = 0;
+  for (const dir of snapshotDirs()) {
+    const full = await load(dir);
+    for (const [left, cut] of cutsOf(dir)) {
+      cuts += 1;
+      for (const d of compare(full, await load(cut)))
+        differences.push(`${path.relative(fixtures, dir)} (no ${left}): ${d}`);
+    }
+  }
+  return { differences, cuts };
 }
 
 /** Fixture snapshots: a rules file and something the cut leaves out. */
