@@ -24,7 +24,7 @@
  */
 import type { SourceLocation } from '../model/diagnostic.ts';
 import type { Family, Rule, Ruleset } from '../model/ruleset.ts';
-import { allOptions, everyOption, findTable } from '../model/ruleset.ts';
+import { allOptions, findTable, forEveryOption, type MatchOption } from '../model/ruleset.ts';
 import { protocolName, rulesIn } from '../model/rule-queries.ts';
 import {
   dnatDestination,
@@ -257,9 +257,10 @@ function readEvidence(ruleset: Ruleset | null): RuleEvidence {
 export function interfacesInRules(ruleset: Ruleset | null): string[] {
   if (ruleset === null) return [];
   const seen = new Set<string>();
+  const exact = (o: MatchOption): void => {
+    if (o.type === 'interface' && !o.wildcard) seen.add(o.name);
+  };
   for (const t of ruleset.tables)
-    for (const c of t.chains)
-      for (const r of c.rules)
-        for (const o of everyOption(r)) if (o.type === 'interface' && !o.wildcard) seen.add(o.name);
+    for (const c of t.chains) for (const r of c.rules) forEveryOption(r, exact);
   return [...seen];
 }

@@ -19,7 +19,7 @@ import type { RuleRef } from './types.ts';
 import { diagnostic, type Diagnostic } from '../model/diagnostic.ts';
 import { hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
 import {
-  everyOption,
+  forEveryOption,
   ruleActions,
   tableId,
   type Chain,
@@ -105,16 +105,15 @@ export class CompiledRuleset {
     // a route out of an interface nobody named goes to the class of every unlisted name
     for (const r of context.routes) if (r.device !== OTHER_INTERFACE) listed.add(r.device);
     listed.add('lo');
+    const named = (o: MatchOption): void => {
+      if (o.type !== 'interface') return;
+      if (o.wildcard) prefixes.add(o.name);
+      else listed.add(o.name);
+    };
     for (const t of ruleset.tables) {
       for (const c of t.chains) {
         for (const d of c.base?.devices ?? []) listed.add(d);
-        for (const r of c.rules) {
-          for (const o of everyOption(r)) {
-            if (o.type !== 'interface') continue;
-            if (o.wildcard) prefixes.add(o.name);
-            else listed.add(o.name);
-          }
-        }
+        for (const r of c.rules) forEveryOption(r, named);
       }
     }
     const loopback = family === 'ipv4' ? '127.0.0.0/8' : '::1/128';
@@ -469,10 +468,11 @@ function ruleCount(ruleset: Ruleset): number {
 /** The packet-mark bits some rule tests (`-m mark`, `meta mark`): the only ones tracked. */
 function testedMarkBits(ruleset: Ruleset): number[] {
   let mask = 0;
+  const tested = (o: MatchOption): void => {
+    if (o.type === 'mark' && o.of === 'packet') mask |= o.mask;
+  };
   for (const t of ruleset.tables)
-    for (const c of t.chains)
-      for (const r of c.rules)
-        for (const o of everyOption(r)) if (o.type === 'mark' && o.of === 'packet') mask |= o.mask;
+    for (const c of t.chains) for (const r of c.rules) forEveryOption(r, tested);
   const bits: number[] = [];
   for (let b = 31; b >= 0; b--) if (((mask >>> b) & 1) === 1) bits.push(b);
   return bits;

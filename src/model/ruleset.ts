@@ -519,22 +519,49 @@ export function ruleActions(rule: Rule): Target[] {
 
 /**
  * Every option a rule mentions anywhere: its conditions, those of its later steps, the elements
- * of its sets and the keys of its verdict maps (for collecting the names it uses).
+ * of its sets and the keys of its verdict maps (for collecting the names it uses). Visited
+ * rather than listed: the compile and the evidence readers ask this of every rule, and a list
+ * per rule was a large part of their time and garbage on a 100k-rule host.
  */
+export function forEveryOption(rule: Rule, visit: (o: MatchOption) => void): void {
+  visitOptions(rule.core, visit);
+  for (const m of rule.matches) visitOptions(m.options, visit);
+  if (rule.steps !== undefined)
+    for (const step of rule.steps) {
+      if (step.kind === 'match') visitOptions(step.module.options, visit);
+      else visitVmapKeys(step.target, visit);
+    }
+  if (rule.target !== null) visitVmapKeys(rule.target, visit);
+}
+
+/** {@link forEveryOption} as a list. */
 export function everyOption(rule: Rule): MatchOption[] {
   const out: MatchOption[] = [];
-  const add = (o: MatchOption): void => {
-    out.push(o);
-    if (o.type === 'member') for (const el of o.elements ?? []) el.forEach(add);
-  };
-  for (const o of allOptions(rule)) add(o);
-  for (const step of rule.steps ?? []) if (step.kind === 'match') step.module.options.forEach(add);
-  for (const a of ruleActions(rule))
-    if (a.kind === 'vmap') for (const e of a.entries ?? []) e.when.forEach(add);
+  forEveryOption(rule, (o) => out.push(o));
   return out;
 }
 
-/** Every option of a rule (core first, then modules), for code that does not care about modules. */
-export function allOptions(rule: Rule): MatchOption[] {
-  return [...rule.core, ...rule.matches.flatMap((m) => m.options)];
+function visitOptions(options: readonly MatchOption[], visit: (o: MatchOption) => void): void {
+  for (const o of options) {
+    visit(o);
+    if (o.type === 'member' && o.elements !== null)
+      for (const el of o.elements) visitOptions(el, visit);
+  }
+}
+
+function visitVmapKeys(target: Target, visit: (o: MatchOption) => void): void {
+  if (target.kind === 'vmap' && target.entries !== null)
+    for (const e of target.entries) visitOptions(e.when, visit);
+}
+
+/**
+ * Every option of a rule (core first, then modules), for code that does not care about modules.
+ * Read on every rule by the compile and the evidence readers: a rule without modules returns
+ * its own core list, and no spread or flatMap builds the others (0.5 s on a 100k-rule host).
+ */
+export function allOptions(rule: Rule): readonly MatchOption[] {
+  if (rule.matches.length === 0) return rule.core;
+  const out = rule.core.slice();
+  for (const m of rule.matches) for (const o of m.options) out.push(o);
+  return out;
 }
