@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { expand, type Pattern } from '../../src/engine/discover.ts';
 import { createEngine } from '../../src/engine/index.ts';
 import type { Flow } from '../../src/engine/types.ts';
 import type { Packet } from '../../src/model/trace.ts';
@@ -165,5 +166,53 @@ describe('flows are exact', () => {
     console.log(`flows: ${flowsSeen} flows exact, ${sampled} sampled packets traced`);
     expect(flowsSeen).toBeGreaterThan(100);
     expect(sampled).toBeGreaterThan(40);
+  });
+});
+
+describe('a pattern as prefixes', () => {
+  // what `expand` must return, bit by bit: every setting of the free bits above the lowest
+  // fixed one, the rest the prefix's host part
+  const reference = (p: Pattern, width: number): { value: bigint; length: number }[] => {
+    let length = 0;
+    for (let i = 0; i < width; i++) if ((p.mask >> BigInt(width - 1 - i)) & 1n) length = i + 1;
+    let out = [p.value & p.mask];
+    for (let i = 0; i < length; i++) {
+      const bit = 1n << BigInt(width - 1 - i);
+      if ((p.mask & bit) === 0n) out = out.flatMap((v) => [v, v | bit]);
+    }
+    return out.map((value) => ({ value, length })).sort((a, b) => (a.value < b.value ? -1 : 1));
+  };
+  const patternArb = fc.constantFrom(1, 8, 16, 32, 128).chain((width) =>
+    fc
+      .tuple(fc.bigInt({ min: 0n, max: (1n << BigInt(width)) - 1n }), fc.nat(width), fc.nat(3))
+      .chain(([value, prefix, holes]) =>
+        fc
+          .array(fc.nat(Math.max(0, prefix - 1)), { maxLength: prefix === 0 ? 0 : holes })
+          .map((at) => {
+            // a prefix of `prefix` bits with a few holes punched into it
+            let mask = ((1n << BigInt(prefix)) - 1n) << BigInt(width - prefix);
+            for (const i of at) if (i < prefix - 1) mask &= ~(1n << BigInt(width - 1 - i));
+            return { width, p: { value: value & ((1n << BigInt(width)) - 1n), mask } };
+          }),
+      ),
+  );
+
+  it('matches the bit-by-bit reading on prefixes with and without holes, of every width', () => {
+    fc.assert(
+      fc.property(patternArb, ({ width, p }) => {
+        const got = expand(p, width).sort((a, b) => (a.value < b.value ? -1 : 1));
+        expect(got).toEqual(reference(p, width));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('reads a whole prefix as itself and the empty pattern as everything', () => {
+    const mask24 = 0xffffff00n;
+    expect(expand({ value: 0xac110005n, mask: mask24 }, 32)).toEqual([
+      { value: 0xac110000n, length: 24 },
+    ]);
+    expect(expand({ value: 5n, mask: 0n }, 32)).toEqual([{ value: 0n, length: 0 }]);
+    expect(expand({ value: 1n, mask: 1n }, 1)).toEqual([{ value: 1n, length: 1 }]);
   });
 });
