@@ -105,15 +105,20 @@ export class CompiledRuleset {
     // a route out of an interface nobody named goes to the class of every unlisted name
     for (const r of context.routes) if (r.device !== OTHER_INTERFACE) listed.add(r.device);
     listed.add('lo');
-    const named = (o: MatchOption): void => {
-      if (o.type !== 'interface') return;
-      if (o.wildcard) prefixes.add(o.name);
-      else listed.add(o.name);
+    // one pass over every option of every rule: the interfaces named and the mark bits tested
+    let markMask = 0;
+    const read = (o: MatchOption): void => {
+      if (o.type === 'interface') {
+        if (o.wildcard) prefixes.add(o.name);
+        else listed.add(o.name);
+      } else if (o.type === 'mark' && o.of === 'packet') markMask |= o.mask;
     };
+    let rules = 0;
     for (const t of ruleset.tables) {
       for (const c of t.chains) {
         for (const d of c.base?.devices ?? []) listed.add(d);
-        for (const r of c.rules) forEveryOption(r, named);
+        for (const r of c.rules) forEveryOption(r, read);
+        rules += c.rules.length;
       }
     }
     const loopback = family === 'ipv4' ? '127.0.0.0/8' : '::1/128';
@@ -138,8 +143,9 @@ export class CompiledRuleset {
               return c === null ? [] : [c];
             }),
       },
-      testedMarkBits(ruleset),
-      ruleCount(ruleset) * NODES_PER_RULE,
+      // the packet-mark bits some rule tests (`-m mark`, `meta mark`): the only ones tracked
+      maskBits(markMask),
+      rules * NODES_PER_RULE,
     );
     const routes: CompiledRoute[] = [];
     for (const r of context.routes) {
@@ -459,20 +465,8 @@ function run(
  */
 const NODES_PER_RULE = 256;
 
-function ruleCount(ruleset: Ruleset): number {
-  let n = 0;
-  for (const t of ruleset.tables) for (const c of t.chains) n += c.rules.length;
-  return n;
-}
-
-/** The packet-mark bits some rule tests (`-m mark`, `meta mark`): the only ones tracked. */
-function testedMarkBits(ruleset: Ruleset): number[] {
-  let mask = 0;
-  const tested = (o: MatchOption): void => {
-    if (o.type === 'mark' && o.of === 'packet') mask |= o.mask;
-  };
-  for (const t of ruleset.tables)
-    for (const c of t.chains) for (const r of c.rules) forEveryOption(r, tested);
+/** The bits set in a 32-bit mask, highest first. */
+function maskBits(mask: number): number[] {
   const bits: number[] = [];
   for (let b = 31; b >= 0; b--) if (((mask >>> b) & 1) === 1) bits.push(b);
   return bits;
