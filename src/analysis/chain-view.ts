@@ -21,6 +21,7 @@ import { findChain, tableId } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf } from '../model/snapshot.ts';
 import type { Hook } from '../model/trace.ts';
+import { compareText } from '../model/text-order.ts';
 
 export type ChainOwner = 'docker' | 'docker-user' | 'operator' | 'builtin';
 
@@ -283,7 +284,7 @@ export function buildChainsView(snapshot: Snapshot): ChainsView {
     .map((r) => familyChains(r));
   const host = snapshot.host;
   const containers = [...host.containers]
-    .sort((a, b) => a.name.localeCompare(b.name))
+    .sort((a, b) => compareText(a.name, b.name))
     .map((c) => ({
       name: c.name,
       running: c.running,

@@ -27,6 +27,7 @@ import { firewallOf, wasRead } from '../model/snapshot.ts';
 import type { Packet, Trace } from '../model/trace.ts';
 import type { FamilyEngine, SnapshotEngines } from './engines.ts';
 import { bareAddress, hostPrefix } from '../model/address-text.ts';
+import { compareText } from '../model/text-order.ts';
 
 export interface ExposureOptions {
   /** Exposures beyond this many are listed without a trace (a diagnostic says so). */
@@ -624,9 +625,9 @@ export function computeExposures(
 /** Stable order: family, protocol, first port, destinations, target. */
 export function compareExposures(a: Exposure, b: Exposure): number {
   return (
-    a.family.localeCompare(b.family) ||
-    a.protocol.localeCompare(b.protocol) ||
+    compareText(a.family, b.family) ||
+    compareText(a.protocol, b.protocol) ||
     (a.ports[0]?.from ?? 0) - (b.ports[0]?.from ?? 0) ||
-    a.id.localeCompare(b.id)
+    compareText(a.id, b.id)
   );
 }

@@ -7,6 +7,7 @@ import type { Finding } from '../model/audit.ts';
 import type { Diagnostic } from '../model/diagnostic.ts';
 import { diagnostic, fileLocation } from '../model/diagnostic.ts';
 import { objectKey } from './fingerprint.ts';
+import { compareText } from '../model/text-order.ts';
 
 export interface BaselineEntry {
   readonly fingerprint: string;
@@ -31,7 +32,7 @@ export function createBaseline(findings: readonly Finding[]): Baseline {
     });
   }
   const entries = [...byPrint.values()].sort(
-    (a, b) => a.ruleId.localeCompare(b.ruleId) || a.fingerprint.localeCompare(b.fingerprint),
+    (a, b) => compareText(a.ruleId, b.ruleId) || compareText(a.fingerprint, b.fingerprint),
   );
   return { schemaVersion: 1, entries };
 }

@@ -19,6 +19,7 @@ import type { LintEngine } from './engine.ts';
 import { fingerprint } from './fingerprint.ts';
 import type { ReportDescriptor, RuleContext, RuleListeners, RuleModule } from './rule.ts';
 import { formatMessage } from './rule.ts';
+import { compareText } from '../model/text-order.ts';
 
 export interface RunOutput {
   readonly findings: Finding[];
@@ -240,11 +241,11 @@ const SEVERITY_RANK: Readonly<Record<Severity, number>> = { error: 0, warning: 1
 export function compareFindings(a: Finding, b: Finding): number {
   return (
     SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
-    a.location.file.localeCompare(b.location.file) ||
+    compareText(a.location.file, b.location.file) ||
     a.location.line - b.location.line ||
     a.location.column - b.location.column ||
-    a.ruleId.localeCompare(b.ruleId) ||
-    a.message.localeCompare(b.message)
+    compareText(a.ruleId, b.ruleId) ||
+    compareText(a.message, b.message)
   );
 }
 

@@ -6,6 +6,7 @@
  */
 import type { DiagnosticCode } from './diagnostic-codes.ts';
 import { clip, FIELD_LIMIT } from './safe-text.ts';
+import { compareText } from './text-order.ts';
 
 export type { DiagnosticCode } from './diagnostic-codes.ts';
 
@@ -58,9 +59,9 @@ export function diagnostic(
 /** Stable ordering for diagnostics: file, line, column, code. */
 export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
   return (
-    a.location.file.localeCompare(b.location.file) ||
+    compareText(a.location.file, b.location.file) ||
     a.location.line - b.location.line ||
     a.location.column - b.location.column ||
-    a.code.localeCompare(b.code)
+    compareText(a.code, b.code)
   );
 }

@@ -14,6 +14,7 @@ import type { Chain, Rule, Ruleset, Table } from '../model/ruleset.ts';
 import { tableId } from '../model/ruleset.ts';
 import type { ReviewData } from './data.ts';
 import { findingObject, formatNetworkMode, hostPort } from './format.ts';
+import { compareText } from '../model/text-order.ts';
 
 export const SEVERITIES: readonly Severity[] = ['error', 'warning', 'note'];
 
@@ -97,9 +98,9 @@ function compareFindings(a: Finding, b: Finding): number {
   return (
     severityRank[a.severity] - severityRank[b.severity] ||
     Number(a.suppressed !== undefined) - Number(b.suppressed !== undefined) ||
-    a.location.file.localeCompare(b.location.file) ||
+    compareText(a.location.file, b.location.file) ||
     a.location.line - b.location.line ||
-    a.ruleId.localeCompare(b.ruleId)
+    compareText(a.ruleId, b.ruleId)
   );
 }
 
