@@ -200,6 +200,9 @@ export class CompiledRuleset {
         };
         const rules = c.rules.map((rule): CompiledRule => {
           const enc = encodeRule(this.env, rule);
+          // a dump's line is nearly always already the canonical text: that one string is kept,
+          // not a printed copy of every rule (~45 MB live on a 100k-rule host)
+          const printed = print(rule);
           return {
             rule,
             ref: {
@@ -208,7 +211,7 @@ export class CompiledRuleset {
               index: rule.index,
               file: rule.location.file,
               line: rule.location.line,
-              text: print(rule),
+              text: printed === rule.text ? rule.text : printed,
             },
             match: enc.match,
             unknown: enc.unknown,
