@@ -20,6 +20,7 @@
 import { addressValue } from './addr.ts';
 import { PORT_PROTOCOLS } from './space.ts';
 import type { Family, MatchOption, PortRange, Rule } from '../model/ruleset.ts';
+import { perFamily } from '../model/per-family.ts';
 
 /** A value under a mask: the packets whose field, masked, equals `value`. */
 export interface Masked {
@@ -389,21 +390,9 @@ export class RuleIndex {
 }
 
 /** Each rule list's index per family, built on first use: a chain given a new list gets anew. */
-const indexes = new WeakMap<readonly Rule[], Map<Family, RuleIndex>>();
-
-export function ruleIndex(rules: readonly Rule[], family: Family): RuleIndex {
-  let byFamily = indexes.get(rules);
-  if (byFamily === undefined) {
-    byFamily = new Map();
-    indexes.set(rules, byFamily);
-  }
-  let index = byFamily.get(family);
-  if (index === undefined) {
-    index = new RuleIndex(rules, family);
-    byFamily.set(family, index);
-  }
-  return index;
-}
+export const ruleIndex: (rules: readonly Rule[], family: Family) => RuleIndex = perFamily(
+  (rules: readonly Rule[], family) => new RuleIndex(rules, family),
+);
 
 function file<K>(map: Map<K, number[]>, key: K, i: number): void {
   const list = map.get(key);

@@ -5,6 +5,7 @@
 import type { Diagnostic } from './diagnostic.ts';
 import type { DockerHost, DockerHostRead, EraEvidence } from './host.ts';
 import { combineRulesets } from './firewall.ts';
+import { perFamily } from './per-family.ts';
 import type { Family, NftRuleset, Ruleset } from './ruleset.ts';
 
 /** The files a snapshot directory may hold, by their role. */
@@ -123,30 +124,12 @@ export function wasRead(snapshot: Snapshot, role: SnapshotFileRole): boolean {
 }
 
 /**
- * A snapshot's combined rulesets, made once: with nftables tables beside iptables' each call
- * made a new ruleset, and what is remembered per ruleset (Docker's rule evidence, asked per
- * exposure row) was read again every time.
- */
-const combined = new WeakMap<Snapshot, Map<Family, Ruleset | null>>();
-
-/**
  * What the engine walks for a family: iptables' tables and the nftables tables that see the
- * family's packets, one pipeline (see firewall.ts).
+ * family's packets, one pipeline (see firewall.ts). Made once per snapshot and family: with
+ * nftables tables beside iptables' each call made a new ruleset, and what is remembered per
+ * ruleset (Docker's rule evidence, asked per exposure row) was read again every time.
  */
-export function firewallOf(snapshot: Snapshot, family: Family): Ruleset | null {
-  let byFamily = combined.get(snapshot);
-  if (byFamily === undefined) {
-    byFamily = new Map();
-    combined.set(snapshot, byFamily);
-  }
-  let ruleset = byFamily.get(family);
-  if (ruleset === undefined) {
-    ruleset = combineRulesets(
-      family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6,
-      snapshot.nft,
-      family,
-    );
-    byFamily.set(family, ruleset);
-  }
-  return ruleset;
-}
+export const firewallOf: (snapshot: Snapshot, family: Family) => Ruleset | null = perFamily(
+  (snapshot: Snapshot, family) =>
+    combineRulesets(family === 'ipv4' ? snapshot.ipv4 : snapshot.ipv6, snapshot.nft, family),
+);
