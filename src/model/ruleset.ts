@@ -534,13 +534,6 @@ export function forEveryOption(rule: Rule, visit: (o: MatchOption) => void): voi
   if (rule.target !== null) visitVmapKeys(rule.target, visit);
 }
 
-/** {@link forEveryOption} as a list. */
-export function everyOption(rule: Rule): MatchOption[] {
-  const out: MatchOption[] = [];
-  forEveryOption(rule, (o) => out.push(o));
-  return out;
-}
-
 function visitOptions(options: readonly MatchOption[], visit: (o: MatchOption) => void): void {
   for (const o of options) {
     visit(o);

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { parseAddress } from '../../src/engine/addr.ts';
 import type { NetworkContext } from '../../src/engine/context.ts';
 import type { Concrete } from '../../src/engine/interpret.ts';
-import { everyOption, ruleActions, type Family, type Ruleset } from '../../src/model/ruleset.ts';
+import { forEveryOption, ruleActions, type Family, type Ruleset } from '../../src/model/ruleset.ts';
 import { firstPacket } from './crosscheck.ts';
 
 /** A host like the capture lab's: ext0 on 203.0.113.0/24 plus the bridges the captures use. */
@@ -56,11 +56,11 @@ function pools(
   for (const t of rs.tables) {
     for (const c of t.chains) {
       for (const r of c.rules) {
-        for (const o of everyOption(r)) {
+        forEveryOption(r, (o) => {
           if (o.type === 'address' || o.type === 'ct-address') addrs.add(o.value.address);
           if (o.type === 'port') for (const x of o.ranges) ports.add(x.from).add(x.to);
           if (o.type === 'interface') ifaces.add(o.wildcard ? `${o.name}7` : o.name);
-        }
+        });
         for (const tg of ruleActions(r))
           if (tg.kind === 'DNAT')
             for (const x of tg.to) if (x.addresses !== null) addrs.add(x.addresses.from);
