@@ -120,7 +120,7 @@ export function pathRead(snapshot: Snapshot, role: SnapshotFileRole): string | n
 
 /** Whether the snapshot's file of `role` was read. */
 export function wasRead(snapshot: Snapshot, role: SnapshotFileRole): boolean {
-  return snapshot.files.some((f) => f.role === role && f.status === 'read');
+  return pathRead(snapshot, role) !== null;
 }
 
 /**
