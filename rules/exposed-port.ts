@@ -13,6 +13,7 @@ import {
 import {
   destinationText,
   interfaceText,
+  portsText,
   singlePort,
   sourcesText,
   targetText,
@@ -115,7 +116,10 @@ export default defineRule<MessageIds, Options, true>({
           };
           if (e.kind === 'routed') {
             // one finding per forwarding path, whatever the protocols
-            const key = [e.family, e.certainty, e.destinations, targetText(e), data.from].join('|');
+            // the target said in full: its text counts long address and port lists
+            const t = e.target;
+            const to = [t.kind, t.name, t.addresses, portsText(t.ports), t.outInterface, t.network];
+            const key = [e.family, e.certainty, e.destinations, ...to, data.from].join('|');
             const seen = routed.get(key);
             if (seen !== undefined) seen.protocols.push(e.protocol.toUpperCase());
             else {

@@ -15,6 +15,18 @@ export function portsText(ports: readonly PortRange[]): string {
   return ports.map((p) => (p.from === p.to ? `${p.from}` : `${p.from}–${p.to}`)).join(', ');
 }
 
+/** Port ranges a sentence names before it counts the rest. */
+const SHOWN_RANGES = 8;
+
+/**
+ * `portsText` for reading: past a few ranges, the rest is counted (`1–21, 23–79, … and 250
+ * more`), as `briefCidrs` counts addresses. JSON and SARIF keep every range.
+ */
+export function briefPorts(ports: readonly PortRange[], max = SHOWN_RANGES): string {
+  if (ports.length <= max) return portsText(ports);
+  return `${portsText(ports.slice(0, max))} and ${ports.length - max} more`;
+}
+
 export function isEveryPort(ports: readonly PortRange[]): boolean {
   return ports.length === 1 && ports[0]?.from === 0 && ports[0].to === 65535;
 }
@@ -46,7 +58,7 @@ function familyOfCidrs(cidrs: readonly string[], fallback: Family): Family {
 
 /** Where the client sends: every host address as Docker writes it (0.0.0.0 / [::]). */
 export function destinationText(e: Exposure): string {
-  const ports = portsText(e.ports);
+  const ports = briefPorts(e.ports);
   const where = e.anyHostAddress
     ? e.family === 'ipv4'
       ? '0.0.0.0'
@@ -58,7 +70,7 @@ export function destinationText(e: Exposure): string {
 /** What the client reaches. */
 export function targetText(e: Exposure): string {
   const t = e.target;
-  const ports = portsText(t.ports);
+  const ports = briefPorts(t.ports);
   const at =
     t.addresses.length === 0
       ? ''

@@ -23,7 +23,7 @@ import { mdCode, mdEscape } from './markdown.ts';
 import type { RuleEntry } from './sarif.ts';
 import { formatSarif, INFO_URI } from './sarif.ts';
 import type { Paint } from './text.ts';
-import { exposureRows, findingBlock, paint, table, wrap } from './text.ts';
+import { exposureTable, findingBlock, paint, wrap } from './text.ts';
 
 /**
  * 2 when a side could not be analysed; 1 when anything is gained, a new finding is at or above
@@ -76,7 +76,8 @@ export function formatDiffText(r: DiffResult, options: { color: boolean; width?:
     out.push(p.bold(title) + p.dim(hint));
     if (rows.length === 0) out.push('  none');
     else {
-      out.push(...table(exposureRows(rows), p, ['SENT TO', 'REACHES', 'FROM', 'CERTAINTY']), '');
+      for (const l of exposureTable(rows, p)) out.push(l);
+      out.push('');
       for (const e of rows) out.push(...exposureBlock(e, p, width), '');
       out.pop();
     }

@@ -66,24 +66,43 @@ function severityLabel(p: Paint, s: Severity): string {
   return s === 'error' ? p.red(p.bold(label)) : s === 'warning' ? p.yellow(label) : p.cyan(label);
 }
 
-export function table(rows: readonly string[][], p: Paint, header: readonly string[]): string[] {
-  const all = [header as string[], ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+/**
+ * Widest a column is padded to. A longer cell is written whole and pushes the rest of its own
+ * row right: one long cell (a big host's port list) padding every row to its width made the
+ * 104k-rule host's table 84 MB of blanks.
+ */
+const COLUMN_LIMIT = 60;
+
+function table(rows: readonly string[][], p: Paint, header: readonly string[]): string[] {
+  const widths = header.map((h) => Math.min(h.length, COLUMN_LIMIT));
+  for (const r of rows) {
+    for (let i = 0; i < widths.length; i++) {
+      const n = (r[i] ?? '').length;
+      if (n > (widths[i] ?? 0) && n <= COLUMN_LIMIT) widths[i] = n;
+    }
+  }
   const line = (r: readonly string[]): string =>
     r
       .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
-  return [`  ${p.dim(line(header))}`, ...rows.map((r) => `  ${line(r)}`)];
+  const out = [`  ${p.dim(line(header))}`];
+  for (const r of rows) out.push(`  ${line(r)}`);
+  return out;
 }
 
-export function exposureRows(exposures: readonly Exposure[]): string[][] {
+function exposureRows(exposures: readonly Exposure[]): string[][] {
   return exposures.map((e) => [
     describeDestination(e),
     describeTarget(e),
     describeFrom(e.reachableFrom),
     e.certainty,
   ]);
+}
+
+/** The exposure table: where a client sends, what that reaches, from where, how certain. */
+export function exposureTable(exposures: readonly Exposure[], p: Paint): string[] {
+  return table(exposureRows(exposures), p, ['SENT TO', 'REACHES', 'FROM', 'CERTAINTY']);
 }
 
 /** How many of the possible rows' own assumptions the text report lists. */
@@ -208,9 +227,8 @@ export function formatText(result: AuditResult, options: TextOptions): string {
           : '  none',
     );
   } else {
-    out.push(
-      ...table(exposureRows(result.exposures), p, ['SENT TO', 'REACHES', 'FROM', 'CERTAINTY']),
-    );
+    // a loop, not push(...rows): a spread of a big host's rows overflows the stack
+    for (const l of exposureTable(result.exposures, p)) out.push(l);
     const restOn = rowAssumptions(result);
     if (restOn.shown.length > 0) {
       out.push(`  ${p.dim('possible rows rest on:')}`);

@@ -257,6 +257,24 @@ describe('text and Markdown reports', () => {
     expect(certainOnly.exposures.length).toBeGreaterThan(0);
     expect(formatText(certainOnly, { color: false })).not.toContain('possible rows rest on');
   });
+  it("keeps a big host's table readable: long port lists are counted, one long cell widens only its row", () => {
+    const e = plain.exposures.find((x) => x.kind === 'published');
+    if (e === undefined) throw new Error('the fixture publishes a port');
+    // every other port of 1–2000 (1,000 ranges), as a host with many rules gives
+    const ports = Array.from({ length: 1000 }, (_, i) => ({ from: 2 * i + 1, to: 2 * i + 1 }));
+    const many = { ...e, ports, target: { ...e.target, ports } };
+    const rows = Array.from({ length: 200 }, (_, i) => (i === 7 ? many : e));
+    const text = formatText({ ...plain, exposures: rows }, { color: false });
+    const table = text.slice(text.indexOf('SENT TO'), text.indexOf('Findings')).split('\n');
+    expect(
+      table.find((l) => l.includes('1, 3, 5, 7, 9, 11, 13, 15 and 992 more/tcp')),
+    ).toBeDefined();
+    // the long row is written whole, the others keep their width
+    const short = table.filter((l) => l.includes('0.0.0.0:8080/tcp'));
+    expect(short).toHaveLength(199);
+    for (const l of short) expect(l.length).toBeLessThan(160);
+    expect(text.length).toBeLessThan(200 * 200);
+  });
   it('Markdown has the exposure table and links findings to rule docs', () => {
     const md = formatMarkdown(plain, new Set(Object.keys(rules)));
     expect(md).toContain('| `0.0.0.0:8080/tcp` | container c1 (172.17.0.2:80) |');
