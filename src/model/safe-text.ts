@@ -23,11 +23,12 @@ const UNSAFE_ALL = new RegExp(UNSAFE.source, 'gu');
 
 /**
  * What JSON.stringify leaves raw of the above: everything but C0 controls (it escapes those in
- * strings; outside strings they are its own line breaks and indentation).
+ * strings; outside strings they are its own line breaks and indentation) and lone surrogates (it
+ * writes those as `\udXXX` escapes). Without surrogates to tell apart, the class needs no `u`
+ * flag, and V8 scans a big report several times faster without it (82 MB: 0.65 -> 0.13 s).
  */
-const JSON_UNSAFE =
-  /[\u007f-\u009f\p{Cs}\u061c\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/u;
-const JSON_UNSAFE_ALL = new RegExp(JSON_UNSAFE.source, 'gu');
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
+const JSON_UNSAFE_ALL = new RegExp(JSON_UNSAFE.source, 'g');
 
 const NAMED: Readonly<Record<string, string>> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
@@ -84,14 +85,57 @@ export function echo(text: string): string {
  */
 export function jsonSafe(json: string): string {
   return JSON_UNSAFE.test(json)
-    ? json.replace(
-        JSON_UNSAFE_ALL,
-        (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
-      )
+    ? json.replace(JSON_UNSAFE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
     : json;
 }
 
 /** `value` as indented JSON text for output, one line break at the end, safe to print. */
 export function safeJson(value: unknown): string {
   return `${jsonSafe(JSON.stringify(value, null, 2))}\n`;
+}
+
+/** Text pieces `safeJsonPieces` gathers before it hands one on (about a megabyte). */
+const PIECE_SIZE = 1 << 20;
+
+/**
+ * `safeJson(value)` for an object, made and handed on about a megabyte at a time: the same
+ * text, but a big host's report (82 MB for 41,000 exposures) is never one string, nor that
+ * string and its UTF-8 copy at once. The object's arrays are written an element at a time.
+ */
+export function* safeJsonPieces(value: Readonly<Record<string, unknown>>): Generator<string> {
+  let pending = '';
+  const put = function* (text: string): Generator<string> {
+    pending += text;
+    if (pending.length >= PIECE_SIZE) {
+      yield pending;
+      pending = '';
+    }
+  };
+  // the members JSON.stringify writes: undefined, functions and symbols are left out
+  const keys = Object.keys(value).filter((k) => {
+    const t = typeof value[k];
+    return t !== 'undefined' && t !== 'function' && t !== 'symbol';
+  });
+  if (keys.length === 0) {
+    yield '{}\n';
+    return;
+  }
+  yield* put('{\n');
+  for (const [n, key] of keys.entries()) {
+    const member = value[key];
+    const head = `  ${jsonSafe(JSON.stringify(key))}: `;
+    const tail = n === keys.length - 1 ? '\n' : ',\n';
+    if (Array.isArray(member) && member.length > 0) {
+      yield* put(`${head}[\n`);
+      for (let i = 0; i < member.length; i++)
+        yield* put(`    ${nested(member[i], '    ')}${i === member.length - 1 ? '\n' : ',\n'}`);
+      yield* put(`  ]${tail}`);
+    } else yield* put(`${head}${nested(member, '  ')}${tail}`);
+  }
+  yield `${pending}}\n`;
+}
+
+/** A value as `JSON.stringify(…, null, 2)` writes it `indent` deep (its line breaks are all structural). */
+function nested(value: unknown, indent: string): string {
+  return jsonSafe((JSON.stringify(value, null, 2) ?? 'null').replaceAll('\n', `\n${indent}`));
 }

@@ -8,6 +8,7 @@ import {
   FIELD_LIMIT,
   jsonSafe,
   safeJson,
+  safeJsonPieces,
   safeText,
 } from '../../src/model/safe-text.ts';
 import { RAW_CONTROL } from './support.ts';
@@ -65,7 +66,37 @@ describe('jsonSafe', () => {
     );
   });
 
+  it('leaves no lone surrogate raw (JSON.stringify escapes them; jsonSafe relies on it)', () => {
+    const text = safeJson({ high: 'a\ud800', low: '\udc00b', pair: '\ud83d\ude00' });
+    expect(text).not.toMatch(/\p{Cs}/u);
+    expect(JSON.parse(text)).toEqual({ high: 'a\ud800', low: '\udc00b', pair: '😀' });
+  });
+
   it('escapes C1 controls and bidi overrides JSON.stringify leaves raw', () => {
     expect(jsonSafe(JSON.stringify('a\u009bb\u202ec'))).toBe('"a\\u009bb\\u202ec"');
+  });
+});
+
+describe('safeJsonPieces', () => {
+  it('writes exactly what safeJson writes, in pieces', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ unit: 'binary' }), fc.jsonValue()),
+        fc.array(fc.jsonValue()),
+        (data, list) => {
+          const value = { ...data, list, absent: undefined, empty: [] };
+          expect([...safeJsonPieces(value)].join('')).toBe(safeJson(value));
+        },
+      ),
+    );
+    expect([...safeJsonPieces({})].join('')).toBe(safeJson({}));
+  });
+
+  it('hands a big array on in pieces of about a megabyte', () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) => ({ id: i, text: 'x'.repeat(200) }));
+    const pieces = [...safeJsonPieces({ rows })];
+    expect(pieces.length).toBeGreaterThan(3);
+    expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(2 * 1024 * 1024);
+    expect(pieces.join('')).toBe(safeJson({ rows }));
   });
 });

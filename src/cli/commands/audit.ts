@@ -13,7 +13,7 @@ import type { Diagnostic } from '../../model/diagnostic.ts';
 import { safeText } from '../../model/safe-text.ts';
 import { diagnosticLine } from '../../report/describe.ts';
 import { exitCode } from '../../report/exit-code.ts';
-import { formatJson } from '../../report/json.ts';
+import { jsonPieces } from '../../report/json.ts';
 import { formatMarkdown } from '../../report/markdown.ts';
 import { formatSarif } from '../../report/sarif.ts';
 import { formatText, shouldColor } from '../../report/text.ts';
@@ -149,18 +149,21 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   });
   progress.done();
 
-  const report =
+  // JSON in pieces: a big host's report is tens of megabytes, never held twice
+  const report: Iterable<string> =
     format === 'json'
-      ? formatJson(result)
+      ? jsonPieces(result)
       : format === 'sarif'
-        ? formatSarif(result, RULE_MAP)
+        ? [formatSarif(result, RULE_MAP)]
         : format === 'markdown'
-          ? formatMarkdown(result, new Set(Object.keys(RULE_MAP)))
-          : formatText(result, {
-              color: values.output === undefined && shouldColor(io.stdout.isTTY, io.env),
-              ...(io.stdout.columns === undefined ? {} : { width: io.stdout.columns }),
-            });
-  if (output === null) io.stdout.write(report);
+          ? [formatMarkdown(result, new Set(Object.keys(RULE_MAP)))]
+          : [
+              formatText(result, {
+                color: values.output === undefined && shouldColor(io.stdout.isTTY, io.env),
+                ...(io.stdout.columns === undefined ? {} : { width: io.stdout.columns }),
+              }),
+            ];
+  if (output === null) for (const piece of report) io.stdout.write(piece);
   else {
     try {
       await writeFile(output, report);
