@@ -128,6 +128,7 @@ class SymbolicEngine implements Engine {
   readonly family: Family;
   readonly nf: CompiledRuleset;
   private readonly print: RulePrinter;
+  private released = false;
 
   constructor(ruleset: Ruleset, context: NetworkContext, print: RulePrinter) {
     this.family = ruleset.family;
@@ -144,11 +145,17 @@ class SymbolicEngine implements Engine {
   }
 
   get space(): HeaderSpace {
+    if (this.released) throw new Error('the packet engine was asked a question after release()');
     return this.nf.space;
   }
 
   nodeCount(): number {
     return this.space.m.nodeCount;
+  }
+
+  release(): void {
+    this.nf.space.m.release();
+    this.released = true;
   }
 
   bddSteps(): number {

@@ -279,6 +279,11 @@ export interface Engine {
   readonly silentHooks: readonly Hook[];
   /** BDD nodes allocated so far (for benchmarks). */
   nodeCount(): number;
+  /**
+   * Frees the engine's BDD store at once. Answers given as plain data (flows, traces, texts)
+   * stay valid; a later question throws, and the PacketSets it returned must not be used.
+   */
+  release(): void;
   /** Recursive steps of BDD operations so far: the work done, whatever the load (benchmarks). */
   bddSteps(): number;
 }

@@ -181,6 +181,10 @@ function analyzeOrThrow(
     const run = runRules(snapshot, rules, config, engine, exposures, {
       onRule: (id) => progress(`rule ${id}`),
     });
+    // Engines built here are unreachable once this returns (the result is plain data); their
+    // stores are freed now, not beside the report being written (see BddManager.release).
+    if (built !== null && options.engines === undefined)
+      for (const f of built.engines.families) f.engine.release();
     ruleCount = run.ran.length;
     for (const d of run.diagnostics) diagnostics.push(d);
     findings = run.findings;

@@ -560,3 +560,19 @@ describe('IPv6', () => {
       });
   });
 });
+
+describe('release', () => {
+  it('frees the BDD store at once; answers given as data stay, later questions throw', () => {
+    const engine = createEngine(docker, hostContext);
+    const flows = engine.discover({ ingress: 'eth0' });
+    const said = JSON.stringify(flows);
+    expect(flows.some((f) => f.delivery.addresses?.includes('172.17.0.2/32'))).toBe(true);
+    const before = process.memoryUsage().arrayBuffers;
+    engine.release();
+    // the store is at least its first 4 MB chunk and the unique table
+    expect(before - process.memoryUsage().arrayBuffers).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+    expect(JSON.stringify(flows)).toBe(said);
+    expect(() => engine.packets()).toThrow(/after release/);
+    expect(() => engine.discover({ ingress: 'eth0' })).toThrow(/after release/);
+  });
+});
