@@ -61,12 +61,27 @@ describe('run walk equals the rule-by-rule walk', () => {
             ),
           0,
         );
+        const failures: string[] = [];
+        // a run's keys and each segment's are the unions of their rules' keys
+        for (const tb of rs.tables) {
+          for (const c of tb.chains) {
+            const chain = nf.chain(tb.name, c.name);
+            for (const run of chain?.runs ?? []) {
+              const keysOf = (from: number, to: number): number =>
+                m.orAll((chain?.rules ?? []).slice(from, to).map((r) => r.key));
+              if (run.to - run.from > 1 && run.keys !== keysOf(run.from, run.to))
+                failures.push(`run keys ${c.name}@${run.from}`);
+              for (const seg of run.segments)
+                if (seg.keys !== keysOf(seg.from, seg.to))
+                  failures.push(`segment keys ${c.name}@${seg.from}`);
+            }
+          }
+        }
         let input = m.and(m.and(s.universe, s.unNatted), s.eq('dnat', 0n));
         input = m.and(input, s.eq('oif', BigInt(s.interfaces.none)));
         input = m.and(input, s.eq('mark', 0n));
         if (states === 'NEW') input = m.and(input, s.isNew);
         else input = m.and(input, s.range('state', 0n, BigInt(STATES.length - 1)));
-        const failures: string[] = [];
         for (const record of [false, true]) {
           const fast = new Walk(nf, record);
           const plain = new Walk(nf, record, { plain: true });
