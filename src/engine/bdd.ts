@@ -66,6 +66,19 @@ export class BddManager {
   private cacheMask: number;
   /** Recursive steps taken by the operations (a machine-independent measure of work). */
   steps = 0;
+  /**
+   * A union walk's state lists, one after another (`orMany`): typed memory reused by every
+   * walk, where a list, a pair and a map entry per state were objects the collector promoted
+   * and marked again on big hosts.
+   */
+  private lists = new Int32Array(1 << 12);
+  private listTop = 0;
+  /** The walk's remembered states: [walk, hash, start, length, result] per slot, open addressing. */
+  private states = new Int32Array(5 << 10);
+  private stateMask = (1 << 10) - 1;
+  private stateCount = 0;
+  /** Which walk the slots with this number belong to (older slots are empty). */
+  private walkId = 0;
 
   /** `expectedNodes`: how many nodes the caller expects to make (the unique table is sized for it). */
   constructor(varCount: number, expectedNodes = 0) {
@@ -96,6 +109,8 @@ export class BddManager {
     this.chunks.length = 0;
     detach(this.heads);
     detach(this.cache);
+    detach(this.lists);
+    detach(this.states);
   }
 
   /** Nodes allocated, terminals included. */
@@ -310,14 +325,23 @@ export class BddManager {
     }
     const first = statesPerNode * (xs.length + this.varCount);
     const walk: UnionWalk = {
-      memo: new Map(),
       left: first,
       more:
         statesPerNode === 0
           ? null
           : () => Math.min(statesPerNode * this.inputNodes(xs), MAX_STATES) - first,
     };
-    const r = this.orMany(xs, walk);
+    // a new walk: no slot is its yet, and its lists start from the bottom
+    if (++this.walkId === 0x7fffffff) {
+      this.states.fill(0);
+      this.walkId = 1;
+    }
+    this.stateCount = 0;
+    this.listTop = 0;
+    this.room(xs.length);
+    this.lists.set(xs, 0);
+    this.listTop = xs.length;
+    const r = this.orMany(0, xs.length, walk);
     if (r !== GIVE_UP) return r;
     let level = xs;
     while (level.length > 1) {
@@ -369,44 +393,119 @@ export class BddManager {
     return seen.length;
   }
 
-  /** `xs`: sorted, distinct, no terminal, at most WALK_WIDTH of them. */
-  private orMany(xs: readonly Bdd[], walk: UnionWalk): Bdd {
-    if (xs.length <= 2) {
-      if (xs.length === 2) return this.apply(OP_OR, xs[0] ?? FALSE, xs[1] ?? FALSE);
-      return xs[0] ?? FALSE;
+  /** Room for `n` more list members on top of the lists. */
+  private room(n: number): void {
+    if (this.listTop + n <= this.lists.length) return;
+    let size = this.lists.length * 2;
+    while (size < this.listTop + n) size *= 2;
+    const grown = new Int32Array(size);
+    grown.set(this.lists.subarray(0, this.listTop));
+    this.lists = grown;
+  }
+
+  /**
+   * The union of the list at [start, start + n) of `lists`: sorted, distinct, no terminal, at
+   * most WALK_WIDTH members, the topmost list. A state met before gives its result and its list
+   * is dropped; a new one keeps its list, for the states met after it to be compared with.
+   */
+  private orMany(start: number, n: number, walk: UnionWalk): Bdd {
+    let lists = this.lists;
+    if (n <= 2) {
+      // (the arena is not cleared: past the list's end lie old lists' members)
+      const a = n === 0 ? FALSE : (lists[start] ?? FALSE);
+      const b = n === 2 ? (lists[start + 1] ?? FALSE) : FALSE;
+      this.listTop = start;
+      return n === 2 ? this.apply(OP_OR, a, b) : a;
     }
-    let h = xs.length;
-    for (const x of xs) h = Math.imul(h ^ x, 0x9e3779b1);
-    const bucket = walk.memo.get(h);
-    if (bucket !== undefined) for (const [ys, r] of bucket) if (sameList(xs, ys)) return r;
+    let h = n;
+    for (let i = start; i < start + n; i++) h = Math.imul(h ^ (lists[i] ?? 0), 0x9e3779b1);
+    const known = this.stateOf(h, start, n);
+    if (known !== NOT_MET) {
+      this.listTop = start;
+      return known;
+    }
     if (--walk.left < 0 && !this.extend(walk)) return GIVE_UP;
     this.steps++;
     let v = this.varCount;
-    for (const x of xs) {
-      const vx = this.varOf(x);
+    for (let i = start; i < start + n; i++) {
+      const vx = this.varOf(lists[i] ?? FALSE);
       if (vx < v) v = vx;
     }
-    const lows: Bdd[] = [];
-    const highs: Bdd[] = [];
-    let lowAll = false;
-    let highAll = false;
-    for (const x of xs) {
-      const tests = this.varOf(x) === v;
-      const l = tests ? this.low(x) : x;
-      const r = tests ? this.high(x) : x;
-      if (l === TRUE) lowAll = true;
-      else if (l !== FALSE && !lowAll) insertSorted(lows, l);
-      if (r === TRUE) highAll = true;
-      else if (r !== FALSE && !highAll) insertSorted(highs, r);
+    // the cofactors on each side, as a new topmost list (built one side at a time)
+    let r0: Bdd = TRUE;
+    let r1: Bdd = TRUE;
+    for (let side = 0; side < 2; side++) {
+      this.room(n);
+      lists = this.lists;
+      const from = this.listTop;
+      let top = from;
+      let all = false;
+      for (let i = start; i < start + n && !all; i++) {
+        const x = lists[i] ?? FALSE;
+        const c = this.varOf(x) !== v ? x : side === 0 ? this.low(x) : this.high(x);
+        if (c === TRUE) all = true;
+        else if (c !== FALSE) top = insertSorted(lists, from, top, c);
+      }
+      let r: Bdd = TRUE;
+      if (all) this.listTop = from;
+      else {
+        this.listTop = top;
+        r = this.orMany(from, top - from, walk);
+        if (r === GIVE_UP) return GIVE_UP;
+      }
+      if (side === 0) r0 = r;
+      else r1 = r;
     }
-    const r0 = lowAll ? TRUE : this.orMany(lows, walk);
-    if (r0 === GIVE_UP) return GIVE_UP;
-    const r1 = highAll ? TRUE : this.orMany(highs, walk);
-    if (r1 === GIVE_UP) return GIVE_UP;
     const r = this.mk(v, r0, r1);
-    if (bucket === undefined) walk.memo.set(h, [[xs, r]]);
-    else bucket.push([xs, r]);
+    this.remember(h, start, n, r);
     return r;
+  }
+
+  /** The result of the walk's state with this list, or NOT_MET. */
+  private stateOf(h: number, start: number, n: number): Bdd {
+    const t = this.states;
+    const lists = this.lists;
+    const mask = this.stateMask;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const i = slot * 5;
+      if (t[i] !== this.walkId) return NOT_MET;
+      if (t[i + 1] !== h || t[i + 3] !== n) continue;
+      const other = t[i + 2] ?? 0;
+      let same = true;
+      for (let k = 0; k < n && same; k++) same = lists[start + k] === lists[other + k];
+      if (same) return t[i + 4] ?? FALSE;
+    }
+  }
+
+  /** Remembers a state of the walk (its list stays where it is in `lists`). */
+  private remember(h: number, start: number, n: number, r: Bdd): void {
+    if (++this.stateCount * 2 > this.stateMask + 1) this.growStates();
+    const t = this.states;
+    const mask = this.stateMask;
+    let slot = h & mask;
+    while (t[slot * 5] === this.walkId) slot = (slot + 1) & mask;
+    const i = slot * 5;
+    t[i] = this.walkId;
+    t[i + 1] = h;
+    t[i + 2] = start;
+    t[i + 3] = n;
+    t[i + 4] = r;
+  }
+
+  /** Doubles the state table, keeping this walk's states. */
+  private growStates(): void {
+    const old = this.states;
+    const slots = (this.stateMask + 1) * 2;
+    const t = new Int32Array(slots * 5);
+    const mask = slots - 1;
+    for (let i = 0; i < old.length; i += 5) {
+      if (old[i] !== this.walkId) continue;
+      let slot = (old[i + 1] ?? 0) & mask;
+      while (t[slot * 5] === this.walkId) slot = (slot + 1) & mask;
+      t.set(old.subarray(i, i + 5), slot * 5);
+    }
+    this.states = t;
+    this.stateMask = mask;
   }
 
   not(a: Bdd): Bdd {
@@ -623,9 +722,8 @@ function detach(a: Int32Array): void {
   (a.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
 }
 
-/** A union walk's remembered states (by a hash of their members) and how many more it may take. */
+/** How many more states a union walk may take. */
 interface UnionWalk {
-  readonly memo: Map<number, [readonly Bdd[], Bdd][]>;
   left: number;
   /** What the budget by the operands' node count adds to the first one (null: added, or none). */
   more: (() => number) | null;
@@ -633,6 +731,8 @@ interface UnionWalk {
 
 /** `orMany`'s answer when the walk outgrew its budget (never a node id). */
 const GIVE_UP = -3;
+/** `stateOf`'s answer for a state the walk has not met (never a node id). */
+const NOT_MET = -4;
 /** Operands a union walks at once; more are united in chunks of this many (see orAll). */
 const WALK_WIDTH = 32;
 /** States a union walk may take per distinct node under its operands. */
@@ -658,20 +758,17 @@ function operands(sets: readonly Bdd[]): Bdd[] | null {
   return xs;
 }
 
-/** Puts x into the sorted list xs unless it is there (the lists of a walk are short). */
-function insertSorted(xs: Bdd[], x: Bdd): void {
-  let j = xs.length - 1;
-  while (j >= 0 && (xs[j] ?? FALSE) > x) j--;
-  if (j >= 0 && xs[j] === x) return;
-  xs.push(x);
-  for (let i = xs.length - 1; i > j + 1; i--) xs[i] = xs[i - 1] ?? FALSE;
-  xs[j + 1] = x;
-}
-
-function sameList(a: readonly Bdd[], b: readonly Bdd[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/**
+ * Puts x into the sorted list at [from, top) of `lists` unless it is there (the lists of a walk
+ * are short); the list's new end. The caller made room for one more.
+ */
+function insertSorted(lists: Int32Array, from: number, top: number, x: Bdd): number {
+  let j = top - 1;
+  while (j >= from && (lists[j] ?? FALSE) > x) j--;
+  if (j >= from && lists[j] === x) return top;
+  for (let i = top; i > j + 1; i--) lists[i] = lists[i - 1] ?? FALSE;
+  lists[j + 1] = x;
+  return top + 1;
 }
 
 /**
