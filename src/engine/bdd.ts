@@ -329,7 +329,11 @@ export class BddManager {
       more:
         statesPerNode === 0
           ? null
-          : () => Math.min(statesPerNode * this.inputNodes(xs), MAX_STATES) - first,
+          : () =>
+              Math.min(
+                statesPerNode * this.inputNodes(xs, Math.ceil(MAX_STATES / statesPerNode)),
+                MAX_STATES,
+              ) - first,
     };
     // a new walk: no slot is its yet, and its lists start from the bottom
     if (++this.walkId === 0x7fffffff) {
@@ -365,16 +369,17 @@ export class BddManager {
   }
 
   /**
-   * Distinct nodes under the sets (what also bounds a union walk's states). A node is marked
-   * seen in the sign bit of its record's bucket link, which no probe reads meanwhile, and the
-   * marks are cleared before returning: the count reads each record once, where a set of ids
-   * took as long again on a big host's unions.
+   * Distinct nodes under the sets, or `limit` when there are more (what also bounds a union
+   * walk's states). A node is marked seen in the sign bit of its record's bucket link, which no
+   * probe reads meanwhile, and the marks are cleared before returning: the count reads each
+   * record once, where a set of ids took as long again on a big host's unions.
    */
-  private inputNodes(xs: readonly Bdd[]): number {
+  private inputNodes(xs: readonly Bdd[], limit = Infinity): number {
     const chunks = this.chunks;
     const seen: number[] = [];
     const stack = [...xs];
-    while (stack.length > 0) {
+    // past `limit` the count changes nothing for the caller (a budget capped at MAX_STATES)
+    while (stack.length > 0 && seen.length < limit) {
       const n = stack.pop() ?? FALSE;
       if (n <= TRUE) continue;
       const c = chunks[n >>> CHUNK_BITS] as Int32Array;
