@@ -53,7 +53,19 @@ export interface RuleRun {
   readonly from: number;
   readonly to: number;
   readonly keys: Bdd;
-  readonly segments: readonly { readonly from: number; readonly to: number; readonly keys: Bdd }[];
+  readonly segments: readonly RunSegment[];
+}
+
+/** About √n consecutive rules of a run, with the union of their keys. */
+export interface RunSegment {
+  readonly from: number;
+  readonly to: number;
+  readonly keys: Bdd;
+  /**
+   * Every rule is a plain ACCEPT whose match is its key: the segment accepts exactly what
+   * meets its keys, and the walk takes the rules' sets together as that.
+   */
+  readonly accepts: boolean;
 }
 
 export interface CompiledChain {
@@ -423,7 +435,7 @@ export function buildRuns(s: HeaderSpace, rules: readonly CompiledRule[]): RuleR
   // the union of the run's first j keys at [j]: each is made on the way to the next anyway
   let unions: Bdd[] = [FALSE];
   const close = (to: number): void => {
-    if (to - from >= MIN_RUN) runs.push(run(m, from, to, unions));
+    if (to - from >= MIN_RUN) runs.push(run(m, rules, from, to, unions));
     else for (let i = from; i < to; i++) single(i);
   };
   rules.forEach((rule, i) => {
@@ -452,15 +464,36 @@ export function buildRuns(s: HeaderSpace, rules: readonly CompiledRule[]): RuleR
  * nodes, where uniting the segment's keys again walked every one of them (on a 1,000-rule chain,
  * 100,000 union-walk states for nothing the growing unions did not already hold).
  */
-function run(m: BddManager, from: number, to: number, unions: readonly Bdd[]): RuleRun {
+function run(
+  m: BddManager,
+  rules: readonly CompiledRule[],
+  from: number,
+  to: number,
+  unions: readonly Bdd[],
+): RuleRun {
   const size = Math.max(1, Math.round(Math.sqrt(to - from)));
-  const segments: { from: number; to: number; keys: Bdd }[] = [];
+  const segments: RunSegment[] = [];
   const union = (i: number): Bdd => unions[i - from] ?? FALSE;
   for (let a = from; a < to; a += size) {
     const b = Math.min(to, a + size);
-    segments.push({ from: a, to: b, keys: m.diff(union(b), union(a)) });
+    segments.push({
+      from: a,
+      to: b,
+      keys: m.diff(union(b), union(a)),
+      accepts: rules.slice(a, b).every(isPlainAccept),
+    });
   }
   return { from, to, keys: union(to), segments };
+}
+
+/** An ACCEPT with nothing to its match but its key (no uncertain or changing option). */
+function isPlainAccept(r: CompiledRule): boolean {
+  return (
+    r.rule.steps === undefined &&
+    r.rule.target?.kind === 'ACCEPT' &&
+    r.match.c === r.match.p &&
+    r.match.c === r.key
+  );
 }
 
 /**

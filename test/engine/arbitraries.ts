@@ -220,6 +220,42 @@ function longChain(nat: boolean): fc.Arbitrary<readonly RuleSpec[]> {
 }
 
 /**
+ * A long chain of mostly plain ACCEPTs on their keys (a firewall of allowed services): runs whose
+ * segments accept exactly their keys, walked as one set (RunSegment.accepts).
+ */
+function acceptChain(): fc.Arbitrary<readonly RuleSpec[]> {
+  const rule: fc.Arbitrary<RuleSpec> = fc
+    .tuple(
+      fc.array(longKeyOption, { minLength: 1, maxLength: 2 }),
+      fc.oneof(
+        { weight: 8, arbitrary: fc.constant<readonly MatchOption[]>([]) },
+        { weight: 1, arbitrary: fc.array(longOtherOption, { minLength: 1, maxLength: 1 }) },
+      ),
+      fc.oneof(
+        { weight: 4, arbitrary: fc.constant<Target | null>(t.accept()) },
+        { weight: 1, arbitrary: longTargetArb(false) },
+      ),
+    )
+    .map(([keys, others, target]) => [[...others, ...keys], target]);
+  return fc.array(rule, { minLength: 30, maxLength: 120 });
+}
+
+export const acceptRunRulesetArb: fc.Arbitrary<Ruleset> = fc
+  .record({ long: acceptChain(), long2: acceptChain() })
+  .map((r) =>
+    ruleset({
+      filter: {
+        INPUT: { policy: 'DROP', rules: [[[], t.jump('LONG')]] },
+        FORWARD: { policy: 'DROP', rules: [[[], t.jump('LONG')]] },
+        OUTPUT: { rules: [[[], t.jump('LONG')]] },
+        LONG: { rules: r.long },
+        LONG2: { rules: r.long2 },
+        SUB: { rules: [] },
+      },
+    }),
+  );
+
+/**
  * Long chains of mostly `-d`/`--dport` rules (kube-proxy's and Docker's shape), entered from every
  * hook: for the walks that index or split them (the interpreter's key index, the engine's runs).
  */
