@@ -292,15 +292,17 @@ export class Walk {
     for (const seg of run.segments) {
       const h = run.segments.length === 1 ? hit : andSet(s, hit, seg.keys);
       if (h.p === FALSE) continue;
-      if (seg.accepts) {
-        // what `step` gives a plain accept inside its key: its whole part is accepted, and
-        // the parts together are h
-        for (let i = seg.from; i < seg.to; i++) {
-          const rule = chain.rules[i];
-          if (rule === undefined) continue;
-          const part = andSet(s, hit, rule.key);
-          if (part.p === FALSE) continue;
-          parts[i - run.from] = part;
+      for (let i = seg.from; i < seg.to; i++) {
+        const rule = chain.rules[i];
+        if (rule === undefined) continue;
+        // the rule's key lies inside its segment's: h ∧ key = hit ∧ key, and hit (not split by
+        // segment) has fewer nodes along the key's path than h
+        const part = andSet(s, hit, rule.key);
+        if (part.p === FALSE) continue;
+        parts[i - run.from] = part;
+        if (seg.accepts) {
+          // what `step` gives a plain accept inside its key: all of its part is accepted, and
+          // the segment's parts together are h
           if (this.record) this.matchedBy(rule, part);
           outcomes.push({
             kind: 'accept',
@@ -310,17 +312,8 @@ export class Walk {
             reason: 'ACCEPT',
             together: h,
           });
+          continue;
         }
-        continue;
-      }
-      for (let i = seg.from; i < seg.to; i++) {
-        const rule = chain.rules[i];
-        if (rule === undefined) continue;
-        // the rule's key lies inside its segment's: h ∧ key = hit ∧ key, and hit (not split by
-        // segment) has fewer nodes along the key's path than h
-        const part = andSet(s, hit, rule.key);
-        if (part.p === FALSE) continue;
-        parts[i - run.from] = part;
         const step = this.step(hook, chain, rule, part, stack, true);
         if (step === null) {
           nexts[i - run.from] = part;
