@@ -81,6 +81,23 @@ function mainUsage(): string {
   ].join('\n');
 }
 
+/**
+ * A reader that stops early (`dockwall audit --format json | head`) closes the pipe, and the
+ * writes after that fail with EPIPE, which Node raises as an unhandled 'error' event: a stack
+ * trace after the output the reader wanted. The command ends with its own exit code instead; any
+ * other failure to write the output is said in one line, and the exit code is 2.
+ */
+export function endQuietlyOnClosedPipe(
+  stdout: NodeJS.EventEmitter,
+  stderr: NodeJS.WritableStream,
+): void {
+  stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    stderr.write(`dockwall: cannot write the output: ${ioReason(error)}\n`);
+    process.exitCode = 2;
+  });
+}
+
 export async function main(
   argv: readonly string[],
   io: CommandIo = {
@@ -91,6 +108,7 @@ export async function main(
     cwd: process.cwd(),
   },
 ): Promise<number> {
+  if (io.stdout === process.stdout) endQuietlyOnClosedPipe(process.stdout, io.stderr);
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(mainUsage());

@@ -1,0 +1,39 @@
+/**
+ * `dockwall audit … | head`: the reader closes the pipe before the report is written. The
+ * command must end as it would have (its exit code), not with Node's stack trace for an
+ * unhandled EPIPE.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../rules/tester.ts';
+
+const ARGS = [
+  path.join(repoRoot, 'bin/dockwall.js'),
+  'audit',
+  path.join(repoRoot, 'fixtures/example-host'),
+  '--format',
+  'json',
+];
+
+function withClosedStdout(): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ARGS, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // the reader is gone before the first byte is written
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stderr }));
+  });
+}
+
+describe('a closed output pipe', () => {
+  it('ends the audit with its own exit code and no stack trace', async () => {
+    const normal = spawnSync(process.execPath, ARGS, { encoding: 'utf8' });
+    expect(normal.stdout.length).toBeGreaterThan(1000);
+    const closed = await withClosedStdout();
+    expect(closed.stderr).not.toMatch(/EPIPE|Unhandled|internal error/);
+    expect(closed.status).toBe(normal.status);
+  });
+});
