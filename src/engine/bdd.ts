@@ -79,6 +79,9 @@ export class BddManager {
   private stateCount = 0;
   /** Which walk the slots with this number belong to (older slots are empty). */
   private walkId = 0;
+  /** `inputNodes`' nodes seen and nodes still to visit (reused, grown by doubling). */
+  private counted = new Int32Array(1 << 10);
+  private toCount = new Int32Array(1 << 10);
 
   /** `expectedNodes`: how many nodes the caller expects to make (the unique table is sized for it). */
   constructor(varCount: number, expectedNodes = 0) {
@@ -111,6 +114,8 @@ export class BddManager {
     detach(this.cache);
     detach(this.lists);
     detach(this.states);
+    detach(this.counted);
+    detach(this.toCount);
   }
 
   /** Nodes allocated, terminals included. */
@@ -376,26 +381,36 @@ export class BddManager {
    */
   private inputNodes(xs: readonly Bdd[], limit = Infinity): number {
     const chunks = this.chunks;
-    const seen: number[] = [];
-    const stack = [...xs];
+    // the stack and the nodes seen live in reused typed arrays: as plain arrays, a big union's
+    // count was tens of megabytes a walk of the collector's old generation
+    let seen = this.counted;
+    let stack = this.toCount;
+    let count = 0;
+    let top = 0;
+    while (stack.length < xs.length + 2) stack = this.toCount = grownCopy(stack);
+    for (const x of xs) stack[top++] = x;
     // past `limit` the count changes nothing for the caller (a budget capped at MAX_STATES)
-    while (stack.length > 0 && seen.length < limit) {
-      const n = stack.pop() ?? FALSE;
+    while (top > 0 && count < limit) {
+      const n = stack[--top] ?? FALSE;
       if (n <= TRUE) continue;
       const c = chunks[n >>> CHUNK_BITS] as Int32Array;
       const i = (n & CHUNK_MASK) << 2;
       const link = c[i + 3] ?? 0;
       if (link < 0) continue;
       c[i + 3] = link | SEEN;
-      seen.push(n);
-      stack.push(c[i + 1] ?? FALSE, c[i + 2] ?? FALSE);
+      if (count === seen.length) seen = this.counted = grownCopy(seen);
+      seen[count++] = n;
+      if (top + 2 > stack.length) stack = this.toCount = grownCopy(stack);
+      stack[top++] = c[i + 1] ?? FALSE;
+      stack[top++] = c[i + 2] ?? FALSE;
     }
-    for (const n of seen) {
+    for (let k = 0; k < count; k++) {
+      const n = seen[k] ?? FALSE;
       const c = chunks[n >>> CHUNK_BITS] as Int32Array;
       const i = ((n & CHUNK_MASK) << 2) + 3;
       c[i] = (c[i] ?? 0) & ~SEEN;
     }
-    return seen.length;
+    return count;
   }
 
   /** Room for `n` more list members on top of the lists. */
@@ -625,15 +640,25 @@ export class BddManager {
       if (this.varOf(cv) === va) {
         // a's top variable is forgotten: either of its branches, under each value of b's
         const rest = this.high(cv);
-        const either = (x: Bdd): Bdd =>
-          this.or(this.existsAnd(a0, rest, x), this.existsAnd(a1, rest, x));
-        r = vb === va ? this.mk(va, either(b0), either(b1)) : either(b);
+        r =
+          vb === va
+            ? this.mk(va, this.existsEither(a0, a1, rest, b0), this.existsEither(a0, a1, rest, b1))
+            : this.existsEither(a0, a1, rest, b);
       } else {
         r = this.mk(va, this.existsAnd(a0, cv, b0), this.existsAnd(a1, cv, b1));
       }
     }
     this.cachePut(key, a, b, r);
     return r;
+  }
+
+  /**
+   * (∃ vars. a0 ∨ a1) ∧ b, for `existsAnd` where a's top variable is forgotten. A method, not a
+   * closure in the recursion: a deep rewrite kept its closures alive across scavenges, and they
+   * were the largest single part of what the 104k host's discovery promoted.
+   */
+  private existsEither(a0: Bdd, a1: Bdd, vars: Bdd, b: Bdd): Bdd {
+    return this.or(this.existsAnd(a0, vars, b), this.existsAnd(a1, vars, b));
   }
 
   /**
@@ -720,6 +745,13 @@ export class BddManager {
   nodeSize(a: Bdd): number {
     return this.inputNodes([a]);
   }
+}
+
+/** The array's members in an array twice its length. */
+function grownCopy(a: Int32Array): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 /** Frees an array's memory at once (`transfer` detaches the old buffer; es2024, Node ≥ 21). */
