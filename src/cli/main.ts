@@ -81,6 +81,8 @@ function mainUsage(): string {
   ].join('\n');
 }
 
+const watched = new WeakSet<NodeJS.EventEmitter>();
+
 /**
  * A reader that stops early (`dockwall audit --format json | head`) closes the pipe, and the
  * writes after that fail with EPIPE, which Node raises as an unhandled 'error' event: a stack
@@ -91,6 +93,9 @@ export function endQuietlyOnClosedPipe(
   stdout: NodeJS.EventEmitter,
   stderr: NodeJS.WritableStream,
 ): void {
+  // once per stream, however many times main runs in one process
+  if (watched.has(stdout)) return;
+  watched.add(stdout);
   stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
     stderr.write(`dockwall: cannot write the output: ${ioReason(error)}\n`);

@@ -4,8 +4,11 @@
  * unhandled EPIPE.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { endQuietlyOnClosedPipe } from '../../src/cli/main.ts';
 import { repoRoot } from '../rules/tester.ts';
 
 const ARGS = [
@@ -35,5 +38,23 @@ describe('a closed output pipe', () => {
     const closed = await withClosedStdout();
     expect(closed.stderr).not.toMatch(/EPIPE|Unhandled|internal error/);
     expect(closed.status).toBe(normal.status);
+  });
+});
+
+describe('endQuietlyOnClosedPipe', () => {
+  it('watches a stream once, however often main runs', () => {
+    const stream = new EventEmitter();
+    const stderr = new PassThrough();
+    endQuietlyOnClosedPipe(stream, stderr);
+    endQuietlyOnClosedPipe(stream, stderr);
+    expect(stream.listenerCount('error')).toBe(1);
+    // a closed pipe is quiet; another failure is one line
+    stream.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    expect(stderr.read()).toBeNull();
+    const before = process.exitCode;
+    stream.emit('error', Object.assign(new Error('write EIO'), { code: 'EIO' }));
+    expect(String(stderr.read())).toBe('dockwall: cannot write the output: input/output error\n');
+    expect(process.exitCode).toBe(2);
+    process.exitCode = before;
   });
 });
