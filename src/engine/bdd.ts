@@ -415,12 +415,7 @@ export class BddManager {
 
   /** Room for `n` more list members on top of the lists. */
   private room(n: number): void {
-    if (this.listTop + n <= this.lists.length) return;
-    let size = this.lists.length * 2;
-    while (size < this.listTop + n) size *= 2;
-    const grown = new Int32Array(size);
-    grown.set(this.lists.subarray(0, this.listTop));
-    this.lists = grown;
+    while (this.listTop + n > this.lists.length) this.lists = grownCopy(this.lists);
   }
 
   /**
