@@ -100,17 +100,22 @@ const PIECE_SIZE = 1 << 20;
 /**
  * `safeJson(value)` for an object, made and handed on about a megabyte at a time: the same
  * text, but a big host's report (82 MB for 41,000 exposures) is never one string, nor that
- * string and its UTF-8 copy at once. The object's arrays are written an element at a time.
+ * string and its UTF-8 copy at once.
  */
 export function* safeJsonPieces(value: Readonly<Record<string, unknown>>): Generator<string> {
   let pending = '';
-  const put = function* (text: string): Generator<string> {
+  for (const text of jsonTexts(value)) {
     pending += text;
     if (pending.length >= PIECE_SIZE) {
       yield pending;
       pending = '';
     }
-  };
+  }
+  if (pending !== '') yield pending;
+}
+
+/** The texts `safeJson(value)` is made of, in order: the object's arrays an element at a time. */
+function* jsonTexts(value: Readonly<Record<string, unknown>>): Generator<string> {
   // the members JSON.stringify writes: undefined, functions and symbols are left out
   const keys = Object.keys(value).filter((k) => {
     const t = typeof value[k];
@@ -120,19 +125,19 @@ export function* safeJsonPieces(value: Readonly<Record<string, unknown>>): Gener
     yield '{}\n';
     return;
   }
-  yield* put('{\n');
+  yield '{\n';
   for (const [n, key] of keys.entries()) {
     const member = value[key];
     const head = `  ${jsonSafe(JSON.stringify(key))}: `;
     const tail = n === keys.length - 1 ? '\n' : ',\n';
     if (Array.isArray(member) && member.length > 0) {
-      yield* put(`${head}[\n`);
+      yield `${head}[\n`;
       for (let i = 0; i < member.length; i++)
-        yield* put(`    ${nested(member[i], '    ')}${i === member.length - 1 ? '\n' : ',\n'}`);
-      yield* put(`  ]${tail}`);
-    } else yield* put(`${head}${nested(member, '  ')}${tail}`);
+        yield `    ${nested(member[i], '    ')}${i === member.length - 1 ? '\n' : ',\n'}`;
+      yield `  ]${tail}`;
+    } else yield `${head}${nested(member, '  ')}${tail}`;
   }
-  yield `${pending}}\n`;
+  yield '}\n';
 }
 
 /** A value as `JSON.stringify(…, null, 2)` writes it `indent` deep (its line breaks are all structural). */
