@@ -240,20 +240,25 @@ function acceptChain(): fc.Arbitrary<readonly RuleSpec[]> {
   return fc.array(rule, { minLength: 30, maxLength: 120 });
 }
 
+/** A filter table whose every hook jumps to LONG (which may jump to LONG2 and SUB). */
+function longFilter(
+  long: readonly RuleSpec[],
+  long2: readonly RuleSpec[],
+  sub: readonly RuleSpec[],
+): Record<string, ChainSpec> {
+  return {
+    INPUT: { policy: 'DROP', rules: [[[], t.jump('LONG')]] },
+    FORWARD: { policy: 'DROP', rules: [[[], t.jump('LONG')]] },
+    OUTPUT: { rules: [[[], t.jump('LONG')]] },
+    LONG: { rules: long },
+    LONG2: { rules: long2 },
+    SUB: { rules: sub },
+  };
+}
+
 export const acceptRunRulesetArb: fc.Arbitrary<Ruleset> = fc
   .record({ long: acceptChain(), long2: acceptChain() })
-  .map((r) =>
-    ruleset({
-      filter: {
-        INPUT: { policy: 'DROP', rules: [[[], t.jump('LONG')]] },
-        FORWARD: { policy: 'DROP', rules: [[[], t.jump('LONG')]] },
-        OUTPUT: { rules: [[[], t.jump('LONG')]] },
-        LONG: { rules: r.long },
-        LONG2: { rules: r.long2 },
-        SUB: { rules: [] },
-      },
-    }),
-  );
+  .map((r) => ruleset({ filter: longFilter(r.long, r.long2, []) }));
 
 /**
  * Long chains of mostly `-d`/`--dport` rules (kube-proxy's and Docker's shape), entered from every
@@ -278,13 +283,6 @@ export const longRulesetArb: fc.Arbitrary<Ruleset> = fc
         LONG2: { rules: r.natLong2 },
         SUB: { rules: [] },
       },
-      filter: {
-        INPUT: { policy: 'DROP', rules: [[[], t.jump('LONG')]] },
-        FORWARD: { policy: 'DROP', rules: [[[], t.jump('LONG')]] },
-        OUTPUT: { rules: [[[], t.jump('LONG')]] },
-        LONG: { rules: r.filterLong },
-        LONG2: { rules: r.filterLong2 },
-        SUB: { rules: r.sub },
-      },
+      filter: longFilter(r.filterLong, r.filterLong2, r.sub),
     }),
   );
