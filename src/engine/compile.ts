@@ -333,14 +333,24 @@ export class CompiledRuleset {
     const oifCube = this.space.cube('oif');
     // the relation narrowed to the set's own destinations first: and-ing it whole walks the
     // set once per egress interface of the host, most of which none of its packets take
+    const dstCube = this.space.cube('dst');
+    let routedAll = true;
     const go = (x: Bdd): Bdd => {
       const free = m.exists(x, oifCube);
       const dsts = m.exists(free, this.notDstCube);
-      return m.and(free, m.and(this.routeRelation, dsts));
+      routedAll &&= m.diff(dsts, this.certainlyRouted) === FALSE;
+      const relation = m.and(this.routeRelation, dsts);
+      // When the set's destinations all leave by the same interfaces (a part of a kube-proxy
+      // host is one service's endpoints), the relation adds only the out-interface, which sits
+      // above all but the mark and in-interface: and-ing that rebuilds only those few nodes,
+      // where and-ing the relation rebuilt the set down to its destination bits.
+      const oifs = m.exists(relation, dstCube);
+      return m.and(free, m.and(oifs, dsts) === relation ? oifs : relation);
     };
     const p = go(pair.p);
     const c = pair.c === pair.p ? p : go(pair.c);
-    return { c: m.and(c, this.certainlyRouted), p };
+    // every destination certainly routed: the certain side is unchanged (and-ing walks it all)
+    return { c: routedAll ? c : m.and(c, this.certainlyRouted), p };
   }
 
   /** Set the egress interface from the destination: the host's own → lo, else its route. */
