@@ -82,6 +82,8 @@ export class BddManager {
   /** `inputNodes`' nodes seen and nodes still to visit (reused, grown by doubling). */
   private counted = new Int32Array(1 << 10);
   private toCount = new Int32Array(1 << 10);
+  /** `endsOf` per cube asked about. */
+  private readonly cubeEnds = new Map<Bdd, { readonly head: number; readonly tail: number }>();
 
   /** `expectedNodes`: how many nodes the caller expects to make (the unique table is sized for it). */
   constructor(varCount: number, expectedNodes = 0) {
@@ -548,10 +550,97 @@ export class BddManager {
     return r;
   }
 
-  /** ∃ vars. a, where `vars` is a cube from `cube()`. */
+  /**
+   * ∃ vars. a, where `vars` is a cube from `cube()`. When the cube names the top of the order,
+   * the answer is the union of the nodes `a` reaches just below it, quantified further: one
+   * union walk where the recursion united the projections of every node above, pair by pair
+   * (projecting a set onto its destinations quantifies the mark, interfaces, state, protocol and
+   * source above them).
+   */
   exists(a: Bdd, vars: Bdd): Bdd {
+    const ends = this.endsOf(vars);
+    if (a <= TRUE || this.varOf(a) >= ends.head) return this.existsFrom(a, vars, ends.tail);
+    const c = this.cacheGet(OP_EXISTS, a, vars);
+    if (c >= 0) return c;
+    const below = this.reachedAt(a, ends.head);
+    const r = below === null ? TRUE : this.existsFrom(this.orAll(below), vars, ends.tail);
+    this.cachePut(OP_EXISTS, a, vars, r);
+    return r;
+  }
+
+  /**
+   * Where a cube's variables start and end: `head`, the first variable from the top of the order
+   * it does not name (0 when it does not name variable 0); `tail`, the first from which it names
+   * every variable down to the bottom (varCount when it does not name the last). Below the
+   * tail, ∃ of any set but ∅ is every packet: projecting a set onto its destinations stops at
+   * the last destination bit instead of walking each destination's ports.
+   */
+  private endsOf(cube: Bdd): { readonly head: number; readonly tail: number } {
+    let ends = this.cubeEnds.get(cube);
+    if (ends === undefined) {
+      let head = 0;
+      let tail = this.varCount;
+      let expected = -1;
+      for (let cv = cube; cv !== TRUE; cv = this.high(cv)) {
+        const v = this.varOf(cv);
+        if (v === head) head++;
+        if (v !== expected) tail = v;
+        expected = v + 1;
+      }
+      if (expected !== this.varCount) tail = this.varCount;
+      ends = { head, tail };
+      this.cubeEnds.set(cube, ends);
+    }
+    return ends;
+  }
+
+  /**
+   * The distinct nodes testing `head` or a later variable that `a` reaches through nodes testing
+   * earlier ones; null when such a path ends in TRUE (their union is then every packet).
+   */
+  private reachedAt(a: Bdd, head: number): Bdd[] | null {
+    const chunks = this.chunks;
+    let seen = this.counted;
+    let stack = this.toCount;
+    let count = 0;
+    let top = 0;
+    let all = false;
+    const below: Bdd[] = [];
+    stack[top++] = a;
+    while (top > 0) {
+      const n = stack[--top] ?? FALSE;
+      if (n <= TRUE) {
+        if (n === TRUE) all = true;
+        continue;
+      }
+      const c = chunks[n >>> CHUNK_BITS] as Int32Array;
+      const i = (n & CHUNK_MASK) << 2;
+      const link = c[i + 3] ?? 0;
+      if (link < 0) continue;
+      c[i + 3] = link | SEEN;
+      if (count === seen.length) seen = this.counted = grownCopy(seen);
+      seen[count++] = n;
+      if ((c[i] ?? 0) >= head) {
+        below.push(n);
+        continue;
+      }
+      if (top + 2 > stack.length) stack = this.toCount = grownCopy(stack);
+      stack[top++] = c[i + 1] ?? FALSE;
+      stack[top++] = c[i + 2] ?? FALSE;
+    }
+    for (let k = 0; k < count; k++) {
+      const n = seen[k] ?? FALSE;
+      const c = chunks[n >>> CHUNK_BITS] as Int32Array;
+      const i = ((n & CHUNK_MASK) << 2) + 3;
+      c[i] = (c[i] ?? 0) & ~SEEN;
+    }
+    return all ? null : below;
+  }
+
+  private existsFrom(a: Bdd, vars: Bdd, tail: number): Bdd {
     if (a === FALSE || a === TRUE || vars === TRUE) return a;
     const va = this.varOf(a);
+    if (va >= tail) return TRUE;
     let cv = vars;
     while (cv !== TRUE && this.varOf(cv) < va) cv = this.high(cv);
     if (cv === TRUE) return a;
@@ -561,10 +650,14 @@ export class BddManager {
     let r: Bdd;
     if (this.varOf(cv) === va) {
       const rest = this.high(cv);
-      const r0 = this.exists(this.low(a), rest);
-      r = r0 === TRUE ? TRUE : this.or(r0, this.exists(this.high(a), rest));
+      const r0 = this.existsFrom(this.low(a), rest, tail);
+      r = r0 === TRUE ? TRUE : this.or(r0, this.existsFrom(this.high(a), rest, tail));
     } else {
-      r = this.mk(va, this.exists(this.low(a), cv), this.exists(this.high(a), cv));
+      r = this.mk(
+        va,
+        this.existsFrom(this.low(a), cv, tail),
+        this.existsFrom(this.high(a), cv, tail),
+      );
     }
     this.cachePut(OP_EXISTS, a, cv, r);
     return r;

@@ -210,6 +210,34 @@ describe('BDD operations agree with plain set semantics', () => {
     );
   });
 
+  it('exists of a cube naming the top or the bottom of the order (its shortcuts)', () => {
+    // the cube names variables [0, head) and [tail, N) and maybe some between: above head the
+    // answer is the union of the nodes reached below it, from tail on any non-empty set is TRUE
+    const endsArb = fc.tuple(
+      fc.integer({ min: 0, max: N }),
+      fc.integer({ min: 0, max: N }),
+      fc.subarray([1, 2, 3, 4]),
+    );
+    fc.assert(
+      fc.property(setArb, endsArb, (x, [head, tail, middle]) => {
+        const vars = [
+          ...new Set([
+            ...Array.from({ length: head }, (_, v) => v),
+            ...Array.from({ length: N - tail }, (_, k) => tail + k),
+            ...middle,
+          ]),
+        ];
+        const m = new BddManager(N);
+        const a = fromMask(m, x);
+        const cube = m.cube(vars);
+        expect(toMask(m, m.exists(a, cube))).toBe(existsMask(x, vars));
+        // again, from the computed table
+        expect(toMask(m, m.exists(a, cube))).toBe(existsMask(x, vars));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('restrict gives the cofactor', () => {
     fc.assert(
       fc.property(setArb, varsArb, fc.integer({ min: 0, max: (1 << N) - 1 }), (x, vars, vals) => {
