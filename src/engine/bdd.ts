@@ -48,6 +48,10 @@ const SEEN = -0x80000000;
 const CHUNK_BITS = 18;
 const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 const INITIAL_NODES = 1 << 16;
+/** Int32 entries of a chunk. */
+const CHUNK_INTS = (CHUNK_MASK + 1) * 4;
+/** A slab of the store holds at most this many chunks (512 MB). */
+const MAX_SLAB_CHUNKS = 128;
 /** The computed table stops growing here (entries of 16 bytes: 2 MB). */
 const MAX_CACHE = 1 << 17;
 /** The unique table is never sized beyond this up front (256 MB of bucket heads). */
@@ -57,6 +61,11 @@ export class BddManager {
   readonly varCount: number;
   /** [var, low, high, next] per node, CHUNK_BITS of node index per chunk. */
   private readonly chunks: Int32Array[];
+  /** The array buffers the chunks are views of (`newChunk`). */
+  private readonly slabs: ArrayBuffer[] = [];
+  /** Chunks of the last slab not handed out yet, and the size of the next slab. */
+  private slabLeft = 0;
+  private slabChunks: number;
   private size = 2;
   /** Unique table: bucket → first node of its chain (0 = empty; terminals are never hashed). */
   private heads: Int32Array;
@@ -88,7 +97,11 @@ export class BddManager {
   /** `expectedNodes`: how many nodes the caller expects to make (the unique table is sized for it). */
   constructor(varCount: number, expectedNodes = 0) {
     this.varCount = varCount;
-    const first = new Int32Array((CHUNK_MASK + 1) * 4);
+    this.slabChunks = Math.min(
+      MAX_SLAB_CHUNKS,
+      Math.max(1, Math.ceil(expectedNodes / (CHUNK_MASK + 1))),
+    );
+    const first = this.newChunk();
     // terminals sit below every variable
     first[0] = varCount;
     first[4] = varCount;
@@ -110,7 +123,8 @@ export class BddManager {
    * ask the manager again.
    */
   release(): void {
-    for (const c of this.chunks) detach(c);
+    for (const slab of this.slabs) detachBuffer(slab);
+    this.slabs.length = 0;
     this.chunks.length = 0;
     detach(this.heads);
     detach(this.cache);
@@ -118,6 +132,27 @@ export class BddManager {
     detach(this.states);
     detach(this.counted);
     detach(this.toCount);
+  }
+
+  /**
+   * The next chunk of the store, carved from a slab. V8 counts each new array buffer as external
+   * memory, and each ~64 MB of it started a full marking of the JS heap: on the 104k-rule host
+   * six of the walk's mark-compacts came from 4 MB chunks, each marking ~300 MB of live objects.
+   * A slab is reserved for the nodes the caller expects, and each further one twice as big, up to
+   * 512 MB: the kernel commits a slab's pages only as nodes are written, so what is reserved
+   * beyond the nodes made costs address space, not memory.
+   */
+  private newChunk(): Int32Array {
+    if (this.slabLeft === 0) {
+      const slab = new ArrayBuffer(this.slabChunks * CHUNK_INTS * 4);
+      this.slabs.push(slab);
+      this.slabLeft = this.slabChunks;
+      this.slabChunks = Math.min(MAX_SLAB_CHUNKS, this.slabChunks * 2);
+    }
+    const slab = this.slabs[this.slabs.length - 1] as ArrayBuffer;
+    const at = slab.byteLength - this.slabLeft * CHUNK_INTS * 4;
+    this.slabLeft--;
+    return new Int32Array(slab, at, CHUNK_INTS);
   }
 
   /** Nodes allocated, terminals included. */
@@ -150,7 +185,7 @@ export class BddManager {
     n = this.size++;
     let c = chunks[n >>> CHUNK_BITS];
     if (c === undefined) {
-      c = new Int32Array((CHUNK_MASK + 1) * 4);
+      c = this.newChunk();
       chunks.push(c);
     }
     const i = (n & CHUNK_MASK) << 2;
@@ -844,7 +879,11 @@ function grownCopy(a: Int32Array): Int32Array<ArrayBuffer> {
 
 /** Frees an array's memory at once (`transfer` detaches the old buffer; es2024, Node ≥ 21). */
 function detach(a: Int32Array): void {
-  (a.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+  detachBuffer(a.buffer as ArrayBuffer);
+}
+
+function detachBuffer(b: ArrayBuffer): void {
+  (b as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
 }
 
 /** How many more states a union walk may take. */

@@ -303,6 +303,31 @@ describe('BDD operations agree with plain set semantics', () => {
     expect(m.nodeCount).toBe(before);
   });
 
+  it('keeps nodes across the slabs its store is reserved in, and releases them', () => {
+    // no expected size: slabs of 1, 2 and 4 chunks of 2^18 nodes; 40-bit paths for 32,000
+    // values make ~870,000 nodes, so the last ones lie in the third slab
+    const m = new BddManager(40);
+    const pathOf = (i: number): Bdd => {
+      let r = TRUE;
+      for (let v = 39; v >= 0; v--) {
+        const bit = Math.floor((i * 2654435761) / 2 ** v) % 2 === 1;
+        r = bit ? m.mk(v, FALSE, r) : m.mk(v, r, FALSE);
+      }
+      return r;
+    };
+    const paths = Array.from({ length: 32_000 }, (_, i) => pathOf(i));
+    const made = m.nodeCount;
+    expect(made).toBeGreaterThan(3 << 18);
+    // made again, every path is the same node (found, not made twice), and reads back its bits
+    expect(Array.from({ length: 32_000 }, (_, i) => pathOf(i))).toEqual(paths);
+    expect(m.nodeCount).toBe(made);
+    const last = 31_999;
+    const bits = Array.from({ length: 40 }, (_, v) => Math.floor((last * 2654435761) / 2 ** v) % 2);
+    expect(m.evaluate(paths[last] ?? FALSE, bits)).toBe(true);
+    expect(m.evaluate(paths[last - 1] ?? FALSE, bits)).toBe(false);
+    m.release();
+  });
+
   it('keeps nodes canonical where thousands share one newer child', () => {
     // a node's parents are placed around its own bucket (nodeHash): 20,000 parents of one node
     // crowd that neighbourhood, and each must still be found, not made twice
