@@ -14,5 +14,8 @@ if (!(major >= MINIMUM)) {
 // to this user (src/cli/compile-cache.ts says why), never in a shared directory such as /tmp.
 const { useCompileCache } = await import('../dist/cli/compile-cache.js');
 useCompileCache(new URL('../.compile-cache', import.meta.url));
+// how far the JS heap grows between full collections (src/cli/heap-growth.ts says why)
+const { limitHeapGrowth } = await import('../dist/cli/heap-growth.js');
+limitHeapGrowth();
 const { main } = await import('../dist/cli/dockwall.js');
 process.exitCode = await main(process.argv.slice(2));

@@ -25,8 +25,9 @@ await build({
     dockwall: 'dist/src/cli/main.js',
     // `review` starts its analysis worker from this file, beside the chunk that holds review.ts.
     'review-analysis': 'dist/src/cli/commands/review-analysis.js',
-    // bin/dockwall.js turns the compile cache on before it loads the rest.
+    // bin/dockwall.js turns the compile cache on and sets the heap policy before it loads the rest.
     'compile-cache': 'dist/src/cli/compile-cache.js',
+    'heap-growth': 'dist/src/cli/heap-growth.js',
   },
   platform: 'node',
   external: EXTERNAL,
