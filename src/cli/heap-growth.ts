@@ -9,7 +9,7 @@
  */
 import v8 from 'node:v8';
 
-export const HEAP_GROWING_PERCENT = 50;
+const HEAP_GROWING_PERCENT = 50;
 
 /** Sets V8's heap growing factor for this process: a flag read at each collection. */
 export function limitHeapGrowth(): void {

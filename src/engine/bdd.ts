@@ -88,7 +88,7 @@ export class BddManager {
   private stateCount = 0;
   /** Which walk the slots with this number belong to (older slots are empty). */
   private walkId = 0;
-  /** `inputNodes`' nodes seen and nodes still to visit (reused, grown by doubling). */
+  /** `markReached`'s nodes seen and nodes still to visit (reused, grown by doubling). */
   private counted = new Int32Array(1 << 10);
   private toCount = new Int32Array(1 << 10);
   /** `endsOf` per cube asked about. */
@@ -412,11 +412,22 @@ export class BddManager {
 
   /**
    * Distinct nodes under the sets, or `limit` when there are more (what also bounds a union
-   * walk's states). A node is marked seen in the sign bit of its record's bucket link, which no
-   * probe reads meanwhile, and the marks are cleared before returning: the count reads each
-   * record once, where a set of ids took as long again on a big host's unions.
+   * walk's states).
    */
   private inputNodes(xs: readonly Bdd[], limit = Infinity): number {
+    const count = this.markReached(xs, this.varCount, limit);
+    this.unmark(count);
+    return count;
+  }
+
+  /**
+   * Marks the distinct nodes reachable from `roots`, going on below a node only when it tests a
+   * variable before `stopAt`, and lists them in `counted` until `limit` are listed; returns how
+   * many. A node is marked seen in the sign bit of its record's bucket link, which no probe reads
+   * meanwhile; the caller reads the list and then clears the marks (`unmark`). The mark reads
+   * each record once, where a set of ids took as long again on a big host's unions.
+   */
+  private markReached(roots: readonly Bdd[], stopAt: number, limit: number): number {
     const chunks = this.chunks;
     // the stack and the nodes seen live in reused typed arrays: as plain arrays, a big union's
     // count was tens of megabytes a walk of the collector's old generation
@@ -424,8 +435,8 @@ export class BddManager {
     let stack = this.toCount;
     let count = 0;
     let top = 0;
-    while (stack.length < xs.length + 2) stack = this.toCount = grownCopy(stack);
-    for (const x of xs) stack[top++] = x;
+    while (stack.length < roots.length + 2) stack = this.toCount = grownCopy(stack);
+    for (const x of roots) stack[top++] = x;
     // past `limit` the count changes nothing for the caller (a budget capped at MAX_STATES)
     while (top > 0 && count < limit) {
       const n = stack[--top] ?? FALSE;
@@ -437,17 +448,24 @@ export class BddManager {
       c[i + 3] = link | SEEN;
       if (count === seen.length) seen = this.counted = grownCopy(seen);
       seen[count++] = n;
+      if ((c[i] ?? 0) >= stopAt) continue;
       if (top + 2 > stack.length) stack = this.toCount = grownCopy(stack);
       stack[top++] = c[i + 1] ?? FALSE;
       stack[top++] = c[i + 2] ?? FALSE;
     }
+    return count;
+  }
+
+  /** Clears the marks of the first `count` nodes `markReached` listed. */
+  private unmark(count: number): void {
+    const chunks = this.chunks;
+    const seen = this.counted;
     for (let k = 0; k < count; k++) {
       const n = seen[k] ?? FALSE;
       const c = chunks[n >>> CHUNK_BITS] as Int32Array;
       const i = ((n & CHUNK_MASK) << 2) + 3;
       c[i] = (c[i] ?? 0) & ~SEEN;
     }
-    return count;
   }
 
   /** Room for `n` more list members on top of the lists. */
@@ -634,41 +652,16 @@ export class BddManager {
    * earlier ones; null when such a path ends in TRUE (their union is then every packet).
    */
   private reachedAt(a: Bdd, head: number): Bdd[] | null {
-    const chunks = this.chunks;
-    let seen = this.counted;
-    let stack = this.toCount;
-    let count = 0;
-    let top = 0;
+    const count = this.markReached([a], head, Infinity);
+    const seen = this.counted;
     let all = false;
     const below: Bdd[] = [];
-    stack[top++] = a;
-    while (top > 0) {
-      const n = stack[--top] ?? FALSE;
-      if (n <= TRUE) {
-        if (n === TRUE) all = true;
-        continue;
-      }
-      const c = chunks[n >>> CHUNK_BITS] as Int32Array;
-      const i = (n & CHUNK_MASK) << 2;
-      const link = c[i + 3] ?? 0;
-      if (link < 0) continue;
-      c[i + 3] = link | SEEN;
-      if (count === seen.length) seen = this.counted = grownCopy(seen);
-      seen[count++] = n;
-      if ((c[i] ?? 0) >= head) {
-        below.push(n);
-        continue;
-      }
-      if (top + 2 > stack.length) stack = this.toCount = grownCopy(stack);
-      stack[top++] = c[i + 1] ?? FALSE;
-      stack[top++] = c[i + 2] ?? FALSE;
-    }
     for (let k = 0; k < count; k++) {
       const n = seen[k] ?? FALSE;
-      const c = chunks[n >>> CHUNK_BITS] as Int32Array;
-      const i = ((n & CHUNK_MASK) << 2) + 3;
-      c[i] = (c[i] ?? 0) & ~SEEN;
+      if (this.varOf(n) >= head) below.push(n);
+      else if (this.low(n) === TRUE || this.high(n) === TRUE) all = true;
     }
+    this.unmark(count);
     return all ? null : below;
   }
 

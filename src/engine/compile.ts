@@ -331,10 +331,10 @@ export class CompiledRuleset {
   route(pair: Pair): Pair {
     const m = this.space.m;
     const oifCube = this.space.cube('oif');
-    // the relation narrowed to the set's own destinations first: and-ing it whole walks the
-    // set once per egress interface of the host, most of which none of its packets take
     const dstCube = this.space.cube('dst');
     let routedAll = true;
+    // the relation narrowed to the set's own destinations first: and-ing it whole walks the
+    // set once per egress interface of the host, most of which none of its packets take
     const go = (x: Bdd): Bdd => {
       const free = m.exists(x, oifCube);
       const dsts = m.exists(free, this.notDstCube);
