@@ -57,22 +57,42 @@ interface Leaf {
 /**
  * Paths through the variables of one field group, grouped by the node they reach. Each group
  * lists, per path, one pattern per field.
+ *
+ * The bits walked so far are kept in 32-bit words, not BigInts: a path fixes up to 288 bits one
+ * at a time, and a BigInt operation per bit allocated most of what the big hosts' walks made.
  */
-function groupPaths(
+export function groupPaths(
   s: HeaderSpace,
   node: Bdd,
   fields: readonly FieldName[],
 ): Map<Bdd, (readonly Pattern[])[]> {
   const m = s.m;
-  // the group's variables in order, with the field and bit each one stands for
-  const vars: { v: number; field: number; bit: bigint }[] = [];
-  fields.forEach((name, fi) => {
+  // per field, where its words start; per variable (in order), its word and bit
+  const firstWord: number[] = [];
+  const wordCount: number[] = [];
+  const vars: { v: number; word: number; bit: number }[] = [];
+  let words = 0;
+  for (const name of fields) {
     const f = s.field(name);
-    f.vars.forEach((v, i) => vars.push({ v, field: fi, bit: 1n << BigInt(f.width - 1 - i) }));
-  });
+    firstWord.push(words);
+    wordCount.push(Math.ceil(f.width / 32));
+    f.vars.forEach((v, i) => {
+      const pos = f.width - 1 - i; // from the least significant bit
+      vars.push({ v, word: words + (pos >>> 5), bit: (1 << (pos & 31)) >>> 0 });
+    });
+    words += Math.ceil(f.width / 32);
+  }
   vars.sort((a, b) => a.v - b.v);
-  const values = fields.map(() => 0n);
-  const masks = fields.map(() => 0n);
+  const values = new Uint32Array(words);
+  const masks = new Uint32Array(words);
+  const read = (from: Uint32Array, fi: number): bigint => {
+    const first = firstWord[fi] ?? 0;
+    const count = wordCount[fi] ?? 0;
+    if (count === 1) return BigInt(from[first] ?? 0);
+    let r = 0n;
+    for (let k = count - 1; k >= 0; k--) r = (r << 32n) | BigInt(from[first + k] ?? 0);
+    return r;
+  };
   const out = new Map<Bdd, (readonly Pattern[])[]>();
   let paths = 0;
   const walk = (n: Bdd, i: number): void => {
@@ -80,7 +100,7 @@ function groupPaths(
     if (i === vars.length) {
       if (++paths > MAX_PATHS) throw new TooManyFlows(fields.join('/'));
       const list = out.get(n) ?? [];
-      list.push(fields.map((_, fi) => ({ value: values[fi] ?? 0n, mask: masks[fi] ?? 0n })));
+      list.push(fields.map((_, fi) => ({ value: read(values, fi), mask: read(masks, fi) })));
       out.set(n, list);
       return;
     }
@@ -90,13 +110,13 @@ function groupPaths(
       walk(n, i + 1); // the bit is free here
       return;
     }
-    const f = x.field;
-    masks[f] = (masks[f] ?? 0n) | x.bit;
+    const { word, bit } = x;
+    masks[word] = (masks[word] ?? 0) | bit;
     walk(m.low(n), i + 1);
-    values[f] = (values[f] ?? 0n) | x.bit;
+    values[word] = (values[word] ?? 0) | bit;
     walk(m.high(n), i + 1);
-    values[f] = (values[f] ?? 0n) & ~x.bit;
-    masks[f] = (masks[f] ?? 0n) & ~x.bit;
+    values[word] = (values[word] ?? 0) & ~bit;
+    masks[word] = (masks[word] ?? 0) & ~bit;
   };
   walk(node, 0);
   return out;
@@ -272,17 +292,27 @@ export function partition(s: HeaderSpace, set: Bdd, local: boolean): RawFlow[] {
  */
 function products(paths: readonly (readonly Pattern[])[], width: number): Leaf[] {
   if (width === 1) return [{ fields: [paths.map((p) => p[0] ?? { value: 0n, mask: 0n })] }];
-  const key = (p: Pattern): string => `${p.value}/${p.mask}`;
-  const perFirst = new Map<string, { first: Pattern; seconds: Map<string, Pattern> }>();
+  // patterns numbered by value and mask (BigInts are map keys by value; no text made per path)
+  const ids = new Map<bigint, Map<bigint, number>>();
+  let count = 0;
+  const idOf = (p: Pattern): number => {
+    let byMask = ids.get(p.value);
+    if (byMask === undefined) ids.set(p.value, (byMask = new Map<bigint, number>()));
+    let id = byMask.get(p.mask);
+    if (id === undefined) byMask.set(p.mask, (id = count++));
+    return id;
+  };
+  const perFirst = new Map<number, { first: Pattern; seconds: Map<number, Pattern> }>();
   for (const [a, b] of paths) {
     if (a === undefined || b === undefined) continue;
-    const e = perFirst.get(key(a)) ?? { first: a, seconds: new Map<string, Pattern>() };
-    e.seconds.set(key(b), b);
-    perFirst.set(key(a), e);
+    const ka = idOf(a);
+    let e = perFirst.get(ka);
+    if (e === undefined) perFirst.set(ka, (e = { first: a, seconds: new Map<number, Pattern>() }));
+    e.seconds.set(idOf(b), b);
   }
   const bySeconds = new Map<string, { firsts: Pattern[]; seconds: Pattern[] }>();
   for (const e of perFirst.values()) {
-    const k = [...e.seconds.keys()].sort().join(',');
+    const k = [...e.seconds.keys()].sort((x, y) => x - y).join(',');
     const g = bySeconds.get(k) ?? { firsts: [], seconds: [...e.seconds.values()] };
     g.firsts.push(e.first);
     bySeconds.set(k, g);

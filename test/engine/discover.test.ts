@@ -5,12 +5,15 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { expand, type Pattern } from '../../src/engine/discover.ts';
+import { expand, groupPaths, type Pattern } from '../../src/engine/discover.ts';
+import { CompiledRuleset } from '../../src/engine/compile.ts';
+import { printRule } from '../../src/model/print-ruleset.ts';
 import { createEngine } from '../../src/engine/index.ts';
 import type { Flow } from '../../src/engine/types.ts';
 import type { Packet } from '../../src/model/trace.ts';
 import { rulesetArb } from './arbitraries.ts';
 import { hostContext, o, ruleset, t } from './build.ts';
+import { FALSE } from '../../src/engine/bdd.ts';
 
 const docker = ruleset({
   nat: {
@@ -214,5 +217,88 @@ describe('a pattern as prefixes', () => {
     ]);
     expect(expand({ value: 5n, mask: 0n }, 32)).toEqual([{ value: 0n, length: 0 }]);
     expect(expand({ value: 1n, mask: 1n }, 1)).toEqual([{ value: 1n, length: 1 }]);
+  });
+});
+
+describe('the paths of a field group', () => {
+  // a set on the destination, its original and the port below them, of either family: its
+  // paths through (dst, odst), each and-ed with the node it reaches, must give the set back
+  const spaces = {
+    ipv4: new CompiledRuleset(
+      ruleset({ filter: {} }),
+      { ...hostContext, family: 'ipv4' },
+      printRule,
+    ).space,
+    ipv6: new CompiledRuleset(
+      ruleset({ filter: {} }, 'ipv6'),
+      { family: 'ipv6', interfaces: ['lo', 'eth0'], localAddresses: ['::1'], routes: [] },
+      printRule,
+    ).space,
+  };
+  const cidrs = {
+    ipv4: ['0.0.0.0/0', '10.0.0.0/8', '10.1.2.3/32', '128.0.0.0/1', '255.255.255.255/32'],
+    ipv6: [
+      '::/0',
+      '2001:db8::/32',
+      '2001:db8::1/128',
+      '8000::/1',
+      'ffff:ffff::ffff/128',
+      'fe80::/10',
+    ],
+  };
+  const family = fc.constantFrom('ipv4' as const, 'ipv6' as const);
+  const pieces = family.chain((fam) =>
+    fc.tuple(
+      fc.constant(fam),
+      fc.array(
+        fc.record({
+          dst: fc.constantFrom(...cidrs[fam]),
+          odst: fc.constantFrom(...cidrs[fam]),
+          dport: fc.integer({ min: 0, max: 65535 }),
+        }),
+        { minLength: 1, maxLength: 6 },
+      ),
+    ),
+  );
+
+  it('together hold the set, pattern by pattern, in IPv4 and IPv6', () => {
+    fc.assert(
+      fc.property(pieces, ([fam, list]) => {
+        const s = spaces[fam];
+        const m = s.m;
+        expect(s.field('dst').width).toBe(fam === 'ipv4' ? 32 : 128);
+        const cidr = (field: 'dst' | 'odst', text: string) => {
+          const c = s.cidr(field, text);
+          if (c === null) throw new Error(`not a CIDR: ${text}`);
+          return c;
+        };
+        let set = FALSE;
+        for (const x of list) {
+          const piece = m.and(
+            m.and(cidr('dst', x.dst), cidr('odst', x.odst)),
+            s.eq('dport', BigInt(x.dport)),
+          );
+          set = m.or(set, piece);
+        }
+        let back = FALSE;
+        for (const [next, paths] of groupPaths(s, set, ['dst', 'odst']))
+          for (const [d, od] of paths) {
+            if (d === undefined || od === undefined) return false;
+            // a fixed bit's value is within its mask
+            expect(d.value & ~d.mask).toBe(0n);
+            expect(od.value & ~od.mask).toBe(0n);
+            back = m.or(
+              back,
+              m.and(
+                m.and(s.masked('dst', d.value, d.mask), s.masked('odst', od.value, od.mask)),
+                next,
+              ),
+            );
+          }
+        expect(back).toBe(set);
+        return true;
+      }),
+      { numRuns: 200 },
+    );
   });
 });
