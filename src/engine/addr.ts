@@ -31,11 +31,14 @@ export function addressValue(text: string, family: Family): bigint | null {
 }
 
 export function formatAddress(value: bigint, family: Family): string {
+  if (family === 'ipv4') {
+    // dotted quad, as ipaddr.js writes it, without a byte array and an object per address
+    const n = Number(value & 0xffffffffn);
+    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  }
   const bytes: number[] = [];
-  const n = family === 'ipv4' ? 4 : 16;
-  for (let i = n - 1; i >= 0; i--) bytes.push(Number((value >> BigInt(i * 8)) & 0xffn));
-  const a = ipaddr.fromByteArray(bytes);
-  return a.kind() === 'ipv6' ? (a as ipaddr.IPv6).toRFC5952String() : a.toString();
+  for (let i = 15; i >= 0; i--) bytes.push(Number((value >> BigInt(i * 8)) & 0xffn));
+  return (ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String();
 }
 
 /** `10.0.0.0/8`, `fd00::/64`, or a bare address (full length). Host bits are cleared. */

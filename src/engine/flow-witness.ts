@@ -60,6 +60,24 @@ function prefixes(texts: readonly string[], family: 'ipv4' | 'ipv6'): Prefix[] {
   });
 }
 
+/** The client address and the private ranges, parsed once per family (not once per flow). */
+const constants = {
+  ipv4: { client: null as bigint | null, private: null as Prefix[] | null },
+  ipv6: { client: null as bigint | null, private: null as Prefix[] | null },
+};
+
+function clientOf(family: 'ipv4' | 'ipv6'): bigint {
+  const k = constants[family];
+  k.client ??= parseCidr(CLIENT[family], family)?.value ?? 0n;
+  return k.client;
+}
+
+function privateOf(family: 'ipv4' | 'ipv6'): Prefix[] {
+  const k = constants[family];
+  k.private ??= prefixes(family === 'ipv4' ? PRIVATE_V4 : PRIVATE_V6, family);
+  return k.private;
+}
+
 /** The smallest port the patterns hold inside one of the range lists, tried in order. */
 function port(patterns: readonly Pattern[], wanted: readonly (readonly PortRange[])[]): number {
   const held = patternsToRanges(patterns);
@@ -92,12 +110,9 @@ export function flowWitness(
   const lo = ifs.classOf('lo');
   const iif = f.iif.find((i) => i !== lo && i !== ifs.none) ?? f.iif[0] ?? ifs.none;
 
-  const client = parseCidr(CLIENT[family], family)?.value ?? 0n;
+  const client = clientOf(family);
   const preferred = prefixes(prefer.sources ?? [], family);
-  const unwanted = [
-    ...s.hosts.local,
-    ...prefixes(family === 'ipv4' ? PRIVATE_V4 : PRIVATE_V6, family),
-  ];
+  const unwanted = [...s.hosts.local, ...privateOf(family)];
   const source =
     choose(f.src, width, [client, ...preferred.map((c) => c.value)], (v) =>
       within(v, preferred, width),

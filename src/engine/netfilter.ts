@@ -5,7 +5,7 @@
  * set is not walked twice).
  */
 import { FALSE, TRUE, type Bdd } from './bdd.ts';
-import { parseAddress } from './addr.ts';
+import { addressValue } from './addr.ts';
 import { EMPTY, type Pair } from './match.ts';
 import type { CompiledChain, CompiledRuleset, CompiledRule, RuleRun } from './compile.ts';
 import type { PipelineEntry } from './pipeline.ts';
@@ -729,8 +729,8 @@ export class Walk {
     let valueCertain = value;
     let fields: ('dst' | 'loc' | 'dnat')[] = ['dnat'];
     if (r.addresses !== null) {
-      const lo = parseAddress(r.addresses.from, s.family);
-      const hi = parseAddress(r.addresses.to, s.family);
+      const lo = addressValue(r.addresses.from, s.family);
+      const hi = addressValue(r.addresses.to, s.family);
       if (lo !== null && hi !== null) {
         // the new address brings its own "is the host's" bit (the universe ties them; its
         // projection on the destination is built once, not once per DNAT rule)
