@@ -16,7 +16,7 @@ import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf } from '../model/snapshot.ts';
 import type { ResolvedConfig } from './config-types.ts';
 import type { LintEngine } from './engine.ts';
-import { fingerprint } from './fingerprint.ts';
+import { fileKey, fingerprint, objectKey } from './fingerprint.ts';
 import type { ReportDescriptor, RuleContext, RuleListeners, RuleModule } from './rule.ts';
 import { formatMessage } from './rule.ts';
 import { compareText } from '../model/text-order.ts';
@@ -127,26 +127,31 @@ export function runRules(
         throw new Error(`message '${d.messageId}' has no data for {{${missing.join('}}, {{')}}}`);
       }
       const location = d.node.location;
-      const finding: Finding = {
+      const message = formatMessage(template, d.data);
+      // what the fingerprint is made of, and the message: hashed only for a finding kept
+      const key = `${objectKey(d.object)}\u0000${fileKey(location.file)}\u0000${message}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      // A config override wins; otherwise a rule may rank one finding higher than its default.
+      const ranked =
+        (config.rules[id]?.severity ?? null) !== null ? severity : (d.severity ?? severity);
+      const certainty = d.certainty ?? 'certain';
+      const make = (): Finding => ({
         ruleId: id,
-        // A config override wins; otherwise a rule may rank one finding higher than its default.
-        severity:
-          (config.rules[id]?.severity ?? null) !== null ? severity : (d.severity ?? severity),
-        message: formatMessage(template, d.data),
+        severity: ranked,
+        message,
         location,
         object: d.object,
-        certainty: d.certainty ?? 'certain',
+        certainty,
         witness: d.witness ?? null,
         trace: d.trace ?? [],
         related: d.related ?? [],
         fingerprint: fingerprint(id, d.object, location.file),
-      };
-      const key = `${finding.fingerprint}\u0000${finding.message}`;
-      if (seen.has(key)) return;
-      seen.add(key);
-      observer.onFinding?.(finding, d);
+      });
+      const made = observer.onFinding === undefined ? null : make();
+      if (made !== null) observer.onFinding?.(made, d);
       if (listed.length < FINDINGS_PER_RULE) {
-        listed.push(finding);
+        listed.push(made ?? make());
         return;
       }
       // Full: a more severe finding takes the place of the last of the least severe (found
@@ -157,14 +162,18 @@ export function runRules(
           if (rankOf(listed[i]) > rankOf(listed[worst])) worst = i;
         }
       }
-      let left = finding;
-      if (rankOf(finding) < rankOf(listed[worst])) {
+      let left: { readonly severity: Severity; readonly certainty: Certainty } = {
+        severity: ranked,
+        certainty,
+      };
+      if (SEVERITY_RANK[ranked] < rankOf(listed[worst])) {
         left = listed[worst] as Finding;
-        listed[worst] = finding;
+        listed[worst] = made ?? make();
         worst = null;
       }
       beyond.count += 1;
-      if (rankOf(left) < SEVERITY_RANK[beyond.severity]) beyond.severity = left.severity;
+      if (SEVERITY_RANK[left.severity] < SEVERITY_RANK[beyond.severity])
+        beyond.severity = left.severity;
       if (left.certainty === 'certain') beyond.certainty = 'certain';
     };
     try {
