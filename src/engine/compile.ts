@@ -102,6 +102,9 @@ export class CompiledRuleset {
   readonly certainlyRouted: Bdd;
   /** Every field but the destination (its projection names a set's destinations). */
   private readonly notDstCube: Bdd;
+  /** Every field but the out-interface and the destination (see `outline`). */
+  private readonly notOutlineCube: Bdd;
+  private readonly segmentOutlines = new WeakMap<RunSegment, Bdd>();
   /** The base chains of every hook, in the order the kernel runs them. */
   readonly pipeline: Pipeline;
   private readonly chains = new Map<string, CompiledChain>();
@@ -187,6 +190,7 @@ export class CompiledRuleset {
       'dport',
       'odport',
     );
+    this.notOutlineCube = this.space.m.exists(this.notDstCube, this.space.cube('oif'));
     const connmarkZero = !ruleset.tables.some((t) =>
       t.chains.some((c) => c.rules.some((r) => ruleActions(r).some((a) => a.kind === 'CONNMARK'))),
     );
@@ -282,6 +286,25 @@ export class CompiledRuleset {
       this.optionSets.set(options, hit);
     }
     return hit;
+  }
+
+  /**
+   * A set seen only through its out-interfaces and destinations: where two outlines do not
+   * meet, neither do the sets. Testing a long run's segments this way first is cheaper than
+   * and-ing them with a set whose sources, marks and states all lie above its destinations.
+   */
+  outline(set: Bdd): Bdd {
+    return this.space.m.exists(set, this.notOutlineCube);
+  }
+
+  /** A run segment's keys' outline, made once. */
+  segmentOutline(segment: RunSegment): Bdd {
+    let r = this.segmentOutlines.get(segment);
+    if (r === undefined) {
+      r = this.outline(segment.keys);
+      this.segmentOutlines.set(segment, r);
+    }
+    return r;
   }
 
   chain(table: string, name: string): CompiledChain | undefined {

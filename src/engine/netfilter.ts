@@ -289,7 +289,10 @@ export class Walk {
     // per rule of the run: the part inside its key, and what continues after it
     const parts: Pair[] = new Array<Pair>(count).fill(EMPTY);
     const nexts: Pair[] = new Array<Pair>(count).fill(EMPTY);
+    // the part's outline, for the segments' first test (made only when there are several)
+    const outline = run.segments.length > 1 ? this.nf.outline(hit.p) : TRUE;
     for (const seg of run.segments) {
+      if (outline !== TRUE && s.m.and(outline, this.nf.segmentOutline(seg)) === FALSE) continue;
       const h = run.segments.length === 1 ? hit : andSet(s, hit, seg.keys);
       if (h.p === FALSE) continue;
       for (let i = seg.from; i < seg.to; i++) {
