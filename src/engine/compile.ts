@@ -104,7 +104,7 @@ export class CompiledRuleset {
   private readonly notDstCube: Bdd;
   /** Every field but the out-interface and the destination (see `outline`). */
   private readonly notOutlineCube: Bdd;
-  private readonly segmentOutlines = new WeakMap<RunSegment, Bdd>();
+  private readonly keyOutlines = new Map<Bdd, Bdd>();
   /** The base chains of every hook, in the order the kernel runs them. */
   readonly pipeline: Pipeline;
   private readonly chains = new Map<string, CompiledChain>();
@@ -290,19 +290,20 @@ export class CompiledRuleset {
 
   /**
    * A set seen only through its out-interfaces and destinations: where two outlines do not
-   * meet, neither do the sets. Testing a long run's segments this way first is cheaper than
-   * and-ing them with a set whose sources, marks and states all lie above its destinations.
+   * meet, neither do the sets. Testing a long run's segments and rules this way first is
+   * cheaper than and-ing their keys with a set whose sources, marks and states all lie above
+   * its destinations.
    */
   outline(set: Bdd): Bdd {
     return this.space.m.exists(set, this.notOutlineCube);
   }
 
-  /** A run segment's keys' outline, made once. */
-  segmentOutline(segment: RunSegment): Bdd {
-    let r = this.segmentOutlines.get(segment);
+  /** The outline of a compiled key (a rule's or a run segment's), made once. */
+  keyOutline(keys: Bdd): Bdd {
+    let r = this.keyOutlines.get(keys);
     if (r === undefined) {
-      r = this.outline(segment.keys);
-      this.segmentOutlines.set(segment, r);
+      r = this.outline(keys);
+      this.keyOutlines.set(keys, r);
     }
     return r;
   }

@@ -289,10 +289,10 @@ export class Walk {
     // per rule of the run: the part inside its key, and what continues after it
     const parts: Pair[] = new Array<Pair>(count).fill(EMPTY);
     const nexts: Pair[] = new Array<Pair>(count).fill(EMPTY);
-    // the part's outline, for the segments' first test (made only when there are several)
+    // the part's outline, the first test of each segment and rule (made for several segments)
     const outline = run.segments.length > 1 ? this.nf.outline(hit.p) : TRUE;
     for (const seg of run.segments) {
-      if (outline !== TRUE && s.m.and(outline, this.nf.segmentOutline(seg)) === FALSE) continue;
+      if (outline !== TRUE && s.m.and(outline, this.nf.keyOutline(seg.keys)) === FALSE) continue;
       const h = run.segments.length === 1 ? hit : andSet(s, hit, seg.keys);
       if (h.p === FALSE) continue;
       for (let i = seg.from; i < seg.to; i++) {
@@ -300,6 +300,7 @@ export class Walk {
         if (rule === undefined) continue;
         // the rule's key lies inside its segment's: h ∧ key = hit ∧ key, and hit (not split by
         // segment) has fewer nodes along the key's path than h
+        if (outline !== TRUE && s.m.and(outline, this.nf.keyOutline(rule.key)) === FALSE) continue;
         const part = andSet(s, hit, rule.key);
         if (part.p === FALSE) continue;
         parts[i - run.from] = part;
