@@ -105,11 +105,19 @@ interface ChainResult {
   readonly outcomes: readonly Outcome[];
 }
 
+/** A chain walked from a hook with a set whose possible side is known from the memo's key. */
+interface ChainVisit {
+  readonly hook: Hook;
+  readonly c: Bdd;
+  readonly result: ChainResult;
+}
+
 export class Walk {
   /** Per rule (when recording): the hooks, the sets that reached it and those it matched. */
   readonly reached = new Map<CompiledRule, RuleVisits>();
   readonly uncertain = new Set<CompiledRule>();
-  private readonly memo = new Map<string, ChainResult>();
+  /** Per chain and input set (its possible side), the walks made of it. */
+  private readonly memo = new Map<CompiledChain, Map<Bdd, ChainVisit[]>>();
   private readonly nf: CompiledRuleset;
   private readonly s: HeaderSpace;
   private readonly record: boolean;
@@ -232,10 +240,12 @@ export class Walk {
     input: Pair,
     stack: readonly string[],
   ): ChainResult {
-    const key = `${chain.table}\u0000${chain.chain.name}\u0000${hook}\u0000${input.c}\u0000${input.p}`;
     // a repeated visit with the same set records nothing new either
-    const hit = this.memo.get(key);
-    if (hit !== undefined) return hit;
+    let sets = this.memo.get(chain);
+    if (sets === undefined) this.memo.set(chain, (sets = new Map<Bdd, ChainVisit[]>()));
+    const seen = sets.get(input.p);
+    const hit = seen?.find((x) => x.hook === hook && x.c === input.c);
+    if (hit !== undefined) return hit.result;
     const outcomes: Outcome[] = [];
     const returned: Pair[] = [];
     let cur = input;
@@ -259,7 +269,8 @@ export class Walk {
     }
     returned.push(cur);
     const result = { returned: unionAll(this.s, returned), outcomes };
-    this.memo.set(key, result);
+    if (seen === undefined) sets.set(input.p, [{ hook, c: input.c, result }]);
+    else seen.push({ hook, c: input.c, result });
     return result;
   }
 
