@@ -112,10 +112,12 @@ export function briefCidrs(cidrs: readonly string[], family: Family, max = 3): s
 export type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
 export function parseCidr(text: string): Cidr | null {
+  // only IPv6 text has a colon: ipaddr.parse and parseCIDR try IPv6 first and throw on IPv4
+  const v6 = text.includes(':');
   try {
-    if (text.includes('/')) return ipaddr.parseCIDR(text);
-    const addr = ipaddr.parse(text);
-    return [addr, addr.kind() === 'ipv4' ? 32 : 128];
+    if (text.includes('/')) return v6 ? ipaddr.IPv6.parseCIDR(text) : ipaddr.IPv4.parseCIDR(text);
+    const addr = v6 ? ipaddr.IPv6.parse(text) : ipaddr.IPv4.parse(text);
+    return [addr, v6 ? 128 : 32];
   } catch {
     return null;
   }

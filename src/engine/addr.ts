@@ -6,9 +6,18 @@ export function addressBits(family: Family): number {
   return family === 'ipv4' ? 32 : 128;
 }
 
+/** Four decimal octets, none with a leading zero: read directly (ipaddr.js tries IPv6 first). */
+const DOTTED_QUAD =
+  /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 /** The address as an unsigned integer, or null when it is not an address of the family. */
 export function parseAddress(text: string, family: Family): bigint | null {
   const t = text.trim();
+  if (DOTTED_QUAD.test(t)) {
+    if (family !== 'ipv4') return null;
+    const [a = 0, b = 0, c = 0, d = 0] = t.split('.').map(Number);
+    return BigInt(((a << 24) | (b << 16) | (c << 8) | d) >>> 0);
+  }
   if (!ipaddr.isValid(t)) return null;
   const a = ipaddr.parse(t);
   if ((a.kind() === 'ipv4') !== (family === 'ipv4')) return null;

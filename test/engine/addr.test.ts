@@ -4,6 +4,31 @@ import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { formatAddress, parseAddress } from '../../src/engine/addr.ts';
 
+describe('reading an address', () => {
+  it('reads dotted quads as ipaddr.js does, and every other form through it', () => {
+    const octet = fc.oneof(
+      fc.integer({ min: 0, max: 255 }).map(String),
+      fc.constantFrom('00', '01', '010', '0x1f', '256', '999', '-1', ''),
+    );
+    const text = fc.oneof(
+      fc.array(octet, { minLength: 1, maxLength: 5 }).map((o) => o.join('.')),
+      fc.constantFrom('10.1', '127.1', '1.2.3.4 ', ' 1.2.3.4', '::ffff:1.2.3.4', '::1', 'a.b.c.d'),
+    );
+    fc.assert(
+      fc.property(text, (t) => {
+        const trimmed = t.trim();
+        const valid = ipaddr.isValid(trimmed);
+        const a = valid ? ipaddr.parse(trimmed) : null;
+        const value =
+          a === null ? null : a.toByteArray().reduce((v, b) => (v << 8n) | BigInt(b), 0n);
+        expect(parseAddress(t, 'ipv4')).toBe(a?.kind() === 'ipv4' ? value : null);
+        expect(parseAddress(t, 'ipv6')).toBe(a?.kind() === 'ipv6' ? value : null);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
 describe('formatting an address', () => {
   it('writes IPv4 as ipaddr.js does, and reads back the same value', () => {
     const v4 = fc.oneof(
