@@ -300,10 +300,17 @@ export class Walk {
     // per rule of the run: the part inside its key, and what continues after it
     const parts: Pair[] = new Array<Pair>(count).fill(EMPTY);
     const nexts: Pair[] = new Array<Pair>(count).fill(EMPTY);
-    // the part's outline, the first test of each segment and rule (made for several segments)
+    // The part's outline, the first test of each segment (made for several segments), and of
+    // each rule where it told some segments apart (on a chain the part meets all over, testing
+    // every rule costs more than it saves).
+    const m = s.m;
     const outline = run.segments.length > 1 ? this.nf.outline(hit.p) : TRUE;
-    for (const seg of run.segments) {
-      if (outline !== TRUE && s.m.and(outline, this.nf.keyOutline(seg.keys)) === FALSE) continue;
+    const meets = run.segments.map(
+      (seg) => outline === TRUE || m.and(outline, this.nf.keyOutline(seg.keys)) !== FALSE,
+    );
+    const ruleOutlines = meets.includes(false);
+    for (const [k, seg] of run.segments.entries()) {
+      if (meets[k] === false) continue;
       const h = run.segments.length === 1 ? hit : andSet(s, hit, seg.keys);
       if (h.p === FALSE) continue;
       for (let i = seg.from; i < seg.to; i++) {
@@ -311,7 +318,7 @@ export class Walk {
         if (rule === undefined) continue;
         // the rule's key lies inside its segment's: h ∧ key = hit ∧ key, and hit (not split by
         // segment) has fewer nodes along the key's path than h
-        if (outline !== TRUE && s.m.and(outline, this.nf.keyOutline(rule.key)) === FALSE) continue;
+        if (ruleOutlines && m.and(outline, this.nf.keyOutline(rule.key)) === FALSE) continue;
         const part = andSet(s, hit, rule.key);
         if (part.p === FALSE) continue;
         parts[i - run.from] = part;
