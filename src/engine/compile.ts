@@ -107,7 +107,8 @@ export class CompiledRuleset {
   private readonly keyOutlines = new Map<Bdd, Bdd>();
   /** The base chains of every hook, in the order the kernel runs them. */
   readonly pipeline: Pipeline;
-  private readonly chains = new Map<string, CompiledChain>();
+  /** By table id, then chain name: no key text made per lookup (the walk asks at every jump). */
+  private readonly chains = new Map<string, Map<string, CompiledChain>>();
   private readonly routedCache = new Map<FieldName, Bdd>();
   private readonly routes: readonly CompiledRoute[];
 
@@ -235,7 +236,9 @@ export class CompiledRuleset {
             key: rule.steps !== undefined || rule.target?.kind === 'vmap' ? TRUE : enc.key,
           };
         });
-        this.chains.set(`${id}\u0000${c.name}`, {
+        let named = this.chains.get(id);
+        if (named === undefined) this.chains.set(id, (named = new Map<string, CompiledChain>()));
+        named.set(c.name, {
           table: id,
           chain: c,
           rules,
@@ -309,7 +312,7 @@ export class CompiledRuleset {
   }
 
   chain(table: string, name: string): CompiledChain | undefined {
-    return this.chains.get(`${table}\u0000${name}`);
+    return this.chains.get(table)?.get(name);
   }
 
   /** Addresses known to be the host's (loopback included), on an address field. */
