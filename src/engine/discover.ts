@@ -74,13 +74,14 @@ export function groupPaths(
   let words = 0;
   for (const name of fields) {
     const f = s.field(name);
+    const count = Math.ceil(f.width / 32);
     firstWord.push(words);
-    wordCount.push(Math.ceil(f.width / 32));
+    wordCount.push(count);
     f.vars.forEach((v, i) => {
       const pos = f.width - 1 - i; // from the least significant bit
       vars.push({ v, word: words + (pos >>> 5), bit: (1 << (pos & 31)) >>> 0 });
     });
-    words += Math.ceil(f.width / 32);
+    words += count;
   }
   vars.sort((a, b) => a.v - b.v);
   const values = new Uint32Array(words);

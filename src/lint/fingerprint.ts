@@ -31,9 +31,14 @@ export function fileKey(file: string): string {
   return parts[parts.length - 1] ?? file;
 }
 
+/** What a fingerprint is the hash of: two findings with the same identity share it. */
+export function findingIdentity(ruleId: string, object: FindingObject, file: string): string {
+  return `${ruleId}\u0000${objectKey(object)}\u0000${fileKey(file)}`;
+}
+
 export function fingerprint(ruleId: string, object: FindingObject, file: string): string {
   return createHash('sha256')
-    .update(`${ruleId}\u0000${objectKey(object)}\u0000${fileKey(file)}`)
+    .update(findingIdentity(ruleId, object, file))
     .digest('hex')
     .slice(0, 32);
 }

@@ -16,7 +16,7 @@ import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf } from '../model/snapshot.ts';
 import type { ResolvedConfig } from './config-types.ts';
 import type { LintEngine } from './engine.ts';
-import { fileKey, fingerprint, objectKey } from './fingerprint.ts';
+import { findingIdentity, fingerprint } from './fingerprint.ts';
 import type { ReportDescriptor, RuleContext, RuleListeners, RuleModule } from './rule.ts';
 import { formatMessage } from './rule.ts';
 import { compareText } from '../model/text-order.ts';
@@ -128,8 +128,8 @@ export function runRules(
       }
       const location = d.node.location;
       const message = formatMessage(template, d.data);
-      // what the fingerprint is made of, and the message: hashed only for a finding kept
-      const key = `${objectKey(d.object)}\u0000${fileKey(location.file)}\u0000${message}`;
+      // the fingerprint's identity and the message: hashed only for a finding kept
+      const key = `${findingIdentity(id, d.object, location.file)}\u0000${message}`;
       if (seen.has(key)) return;
       seen.add(key);
       // A config override wins; otherwise a rule may rank one finding higher than its default.
@@ -148,8 +148,11 @@ export function runRules(
         related: d.related ?? [],
         fingerprint: fingerprint(id, d.object, location.file),
       });
-      const made = observer.onFinding === undefined ? null : make();
-      if (made !== null) observer.onFinding?.(made, d);
+      let made: Finding | null = null;
+      if (observer.onFinding !== undefined) {
+        made = make();
+        observer.onFinding(made, d);
+      }
       if (listed.length < FINDINGS_PER_RULE) {
         listed.push(made ?? make());
         return;
