@@ -127,7 +127,10 @@ export function parseCidr(text: string): Cidr | null {
 export function cidrWithin(inner: string, outer: string): boolean {
   const a = parseCidr(inner);
   const b = parseCidr(outer);
-  if (a === null || b === null || a[0].kind() !== b[0].kind()) return false;
-  if (a[1] < b[1]) return false;
-  return a[0].match(b);
+  return a !== null && b !== null && cidrInside(a, b);
+}
+
+/** cidrWithin on parsed CIDRs. */
+export function cidrInside(inner: Cidr, outer: Cidr): boolean {
+  return inner[0].kind() === outer[0].kind() && inner[1] >= outer[1] && inner[0].match(outer);
 }
