@@ -67,23 +67,7 @@ export function groupPaths(
   fields: readonly FieldName[],
 ): Map<Bdd, (readonly Pattern[])[]> {
   const m = s.m;
-  // per field, where its words start; per variable (in order), its word and bit
-  const firstWord: number[] = [];
-  const wordCount: number[] = [];
-  const vars: { v: number; word: number; bit: number }[] = [];
-  let words = 0;
-  for (const name of fields) {
-    const f = s.field(name);
-    const count = Math.ceil(f.width / 32);
-    firstWord.push(words);
-    wordCount.push(count);
-    f.vars.forEach((v, i) => {
-      const pos = f.width - 1 - i; // from the least significant bit
-      vars.push({ v, word: words + (pos >>> 5), bit: (1 << (pos & 31)) >>> 0 });
-    });
-    words += count;
-  }
-  vars.sort((a, b) => a.v - b.v);
+  const { firstWord, wordCount, vars, words } = layoutOf(s, fields);
   const values = new Uint32Array(words);
   const masks = new Uint32Array(words);
   const read = (from: Uint32Array, fi: number): bigint => {
@@ -121,6 +105,46 @@ export function groupPaths(
   };
   walk(node, 0);
   return out;
+}
+
+/** Where a field group's bits go in `groupPaths`' words. */
+interface Layout {
+  /** Per field, its first word and how many it takes. */
+  readonly firstWord: readonly number[];
+  readonly wordCount: readonly number[];
+  /** Per variable, in variable order: its word and bit (from the least significant). */
+  readonly vars: readonly { readonly v: number; readonly word: number; readonly bit: number }[];
+  readonly words: number;
+}
+
+/** Layouts per space and field group: a big host's cut asks for one per node it groups. */
+const layouts = new WeakMap<HeaderSpace, Map<string, Layout>>();
+
+function layoutOf(s: HeaderSpace, fields: readonly FieldName[]): Layout {
+  let known = layouts.get(s);
+  if (known === undefined) layouts.set(s, (known = new Map<string, Layout>()));
+  const key = fields.join(',');
+  const hit = known.get(key);
+  if (hit !== undefined) return hit;
+  const firstWord: number[] = [];
+  const wordCount: number[] = [];
+  const vars: { v: number; word: number; bit: number }[] = [];
+  let words = 0;
+  for (const name of fields) {
+    const f = s.field(name);
+    const count = Math.ceil(f.width / 32);
+    firstWord.push(words);
+    wordCount.push(count);
+    f.vars.forEach((v, i) => {
+      const pos = f.width - 1 - i; // from the least significant bit
+      vars.push({ v, word: words + (pos >>> 5), bit: (1 << (pos & 31)) >>> 0 });
+    });
+    words += count;
+  }
+  vars.sort((a, b) => a.v - b.v);
+  const layout = { firstWord, wordCount, vars, words };
+  known.set(key, layout);
+  return layout;
 }
 
 /** A small field's values in a group of patterns. */
@@ -170,12 +194,23 @@ export function patternsToCidrs(
   patterns: readonly Pattern[],
   width: number,
 ): string[] {
-  const prefixes = patterns.flatMap((p) => expand(p, width));
-  return mergePrefixes(prefixes, width).map((p) => formatCidr(p.value, p.length, s.family));
+  const prefixes =
+    patterns.length === 1
+      ? expand(patterns[0] as Pattern, width)
+      : patterns.flatMap((p) => expand(p, width));
+  // one prefix (most of the lists a big host's flows have) is already merged
+  const merged = prefixes.length === 1 ? prefixes : mergePrefixes(prefixes, width);
+  return merged.map((p) => formatCidr(p.value, p.length, s.family));
 }
 
 /** Patterns of a port field as sorted, merged inclusive ranges. */
 export function patternsToRanges(patterns: readonly Pattern[]): PortRange[] {
+  const only = patterns.length === 1 ? expand(patterns[0] as Pattern, 16) : null;
+  if (only?.length === 1) {
+    const p = only[0] as { value: bigint; length: number };
+    const from = Number(p.value);
+    return [{ from, to: from + 2 ** (16 - p.length) - 1 }];
+  }
   const ranges = patterns
     .flatMap((p) => expand(p, 16))
     .map((p) => {

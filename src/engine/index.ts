@@ -428,8 +428,16 @@ class SymbolicEngine implements Engine {
       ] as const) {
         const set = exact[certainty];
         for (const f of partition(s, projected, kind === 'local')) {
-          const sent = f.odst ?? f.dst ?? [];
-          const sentPorts = f.odport ?? f.dport;
+          // a rectangle's header values, said once for all its protocols and out-interfaces
+          const ingress = f.iif.filter((i) => i !== ifs.none).map(name);
+          const sources = cidrs(f.src);
+          const sourcePorts = patternsToRanges(f.sport);
+          const destinations = cidrs(f.odst ?? f.dst ?? []);
+          const destinationPorts = patternsToRanges(f.odport ?? f.dport);
+          const toHost = f.oloc.length === 2 ? null : f.oloc[0] === 1;
+          const anyHostAddress = f.oloc.includes(1) && sentSet(s, f) === hostDsts;
+          const addresses = f.dst === null ? null : cidrs(f.dst);
+          const ports = patternsToRanges(f.dport);
           for (const proto of f.proto) {
             const protocol = protocolName(proto, this.family);
             if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'sctp') continue;
@@ -440,18 +448,18 @@ class SymbolicEngine implements Engine {
                 family: this.family,
                 protocol,
                 certainty,
-                ingress: f.iif.filter((i) => i !== ifs.none).map(name),
-                sources: cidrs(f.src),
-                sourcePorts: patternsToRanges(f.sport),
-                destinations: cidrs(sent),
-                destinationPorts: patternsToRanges(sentPorts),
-                toHost: f.oloc.length === 2 ? null : f.oloc[0] === 1,
-                anyHostAddress: f.oloc.includes(1) && sentSet(s, f) === hostDsts,
+                ingress,
+                sources,
+                sourcePorts,
+                destinations,
+                destinationPorts,
+                toHost,
+                anyHostAddress,
                 delivery: {
                   kind,
                   outInterface: kind === 'forward' ? name(oif) : null,
-                  addresses: f.dst === null ? null : cidrs(f.dst),
-                  ports: patternsToRanges(f.dport),
+                  addresses,
+                  ports,
                   translated: f.nat,
                 },
                 packets: () => this.set(flowSet(s, set(), flow)),

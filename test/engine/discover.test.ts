@@ -5,7 +5,13 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { expand, groupPaths, type Pattern } from '../../src/engine/discover.ts';
+import {
+  expand,
+  groupPaths,
+  patternsToCidrs,
+  patternsToRanges,
+  type Pattern,
+} from '../../src/engine/discover.ts';
 import { CompiledRuleset } from '../../src/engine/compile.ts';
 import { printRule } from '../../src/model/print-ruleset.ts';
 import { createEngine } from '../../src/engine/index.ts';
@@ -217,6 +223,62 @@ describe('a pattern as prefixes', () => {
     ]);
     expect(expand({ value: 5n, mask: 0n }, 32)).toEqual([{ value: 0n, length: 0 }]);
     expect(expand({ value: 1n, mask: 1n }, 1)).toEqual([{ value: 1n, length: 1 }]);
+  });
+});
+
+describe('patterns said as port ranges and CIDRs', () => {
+  // a 16-bit pattern: a prefix with up to two holes (what the cut reads off a port field)
+  const portPatternArb = fc
+    .tuple(fc.nat(0xffff), fc.nat(16), fc.array(fc.nat(15), { maxLength: 2 }))
+    .map(([value, prefix, holes]) => {
+      let mask = (((1 << prefix) - 1) << (16 - prefix)) & 0xffff;
+      for (const i of holes) if (i < prefix - 1) mask &= ~(1 << (15 - i));
+      return { value: BigInt(value & mask), mask: BigInt(mask) };
+    });
+  const members = (p: Pattern): number[] => {
+    const out: number[] = [];
+    for (let v = 0; v < 0x10000; v++) if ((BigInt(v) & p.mask) === (p.value & p.mask)) out.push(v);
+    return out;
+  };
+
+  it('port ranges hold exactly the ports the patterns hold, sorted and merged', () => {
+    fc.assert(
+      fc.property(fc.array(portPatternArb, { minLength: 1, maxLength: 3 }), (patterns) => {
+        const ranges = patternsToRanges(patterns);
+        const want = [...new Set(patterns.flatMap(members))].sort((a, b) => a - b);
+        const got = ranges.flatMap((r) =>
+          Array.from({ length: r.to - r.from + 1 }, (_, i) => r.from + i),
+        );
+        expect(got).toEqual(want);
+        // merged: no two ranges touch
+        for (let i = 1; i < ranges.length; i++)
+          expect(ranges[i]?.from).toBeGreaterThan((ranges[i - 1]?.to ?? 0) + 1);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a single address, a prefix and everything read as one CIDR each', () => {
+    const s = new CompiledRuleset(ruleset({ filter: {} }), hostContext, printRule).space;
+    expect(patternsToCidrs(s, [{ value: 0xac110002n, mask: 0xffffffffn }], 32)).toEqual([
+      '172.17.0.2/32',
+    ]);
+    expect(patternsToCidrs(s, [{ value: 0xac110000n, mask: 0xffff0000n }], 32)).toEqual([
+      '172.17.0.0/16',
+    ]);
+    expect(patternsToCidrs(s, [{ value: 0n, mask: 0n }], 32)).toEqual(['0.0.0.0/0']);
+    // two halves join, a hole splits
+    expect(
+      patternsToCidrs(
+        s,
+        [
+          { value: 0x0a000000n, mask: 0xffffff80n },
+          { value: 0x0a000080n, mask: 0xffffff80n },
+        ],
+        32,
+      ),
+    ).toEqual(['10.0.0.0/24']);
+    expect(patternsToCidrs(s, [{ value: 0x0a000001n, mask: 0xffff00ffn }], 32)).toHaveLength(256);
   });
 });
 
