@@ -18,7 +18,7 @@ import type { ResolvedConfig } from './config-types.ts';
 import type { LintEngine } from './engine.ts';
 import { findingIdentity, fingerprint } from './fingerprint.ts';
 import type { ReportDescriptor, RuleContext, RuleListeners, RuleModule } from './rule.ts';
-import { formatMessage } from './rule.ts';
+import { formatMessage, templateParts } from './rule.ts';
 import { compareText } from '../model/text-order.ts';
 
 export interface RunOutput {
@@ -74,9 +74,7 @@ export interface RunObserver {
 
 /** The placeholders of a template its data leaves unfilled (a rule's bug, not the input's). */
 function unfilled(template: string, data: ReportDescriptor<string>['data']): string[] {
-  return [...template.matchAll(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g)]
-    .map((m) => m[1] ?? '')
-    .filter((key) => data?.[key] === undefined);
+  return templateParts(template).keys.filter((key) => data?.[key] === undefined);
 }
 
 /** Findings listed per rule; beyond it they are counted, not kept. */
