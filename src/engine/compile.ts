@@ -26,6 +26,7 @@ import {
   type MatchOption,
   type Rule,
   type Ruleset,
+  type Target,
 } from '../model/ruleset.ts';
 import { bareAddress } from '../model/address-text.ts';
 
@@ -110,6 +111,10 @@ export class CompiledRuleset {
   /** By table id, then chain name: no key text made per lookup (the walk asks at every jump). */
   private readonly chains = new Map<string, Map<string, CompiledChain>>();
   private readonly routedCache = new Map<FieldName, Bdd>();
+  /** Chains more than one rule jumps to (`sharedChain`). */
+  private readonly shared = new Set<CompiledChain>();
+  /** Each jump's chain, by the jump (`jumpTarget`): the walk follows 100,000s of them. */
+  private readonly jumps = new WeakMap<Target, CompiledChain>();
   private readonly routes: readonly CompiledRoute[];
 
   constructor(ruleset: Ruleset, context: NetworkContext, print: RulePrinter) {
@@ -315,6 +320,19 @@ export class CompiledRuleset {
     return this.chains.get(table)?.get(name);
   }
 
+  /**
+   * Whether more than one rule jumps to the chain: only such a chain can be entered again with
+   * the same set without its caller being entered again too (see `Walk.chain`'s memo).
+   */
+  sharedChain(chain: CompiledChain): boolean {
+    return this.shared.has(chain);
+  }
+
+  /** The chain a jump or goto of this table goes to (found once, when the jumps are checked). */
+  jumpTarget(table: string, target: Target & { kind: 'jump' }): CompiledChain | undefined {
+    return this.jumps.get(target) ?? this.chain(table, target.chain);
+  }
+
   /** Addresses known to be the host's (loopback included), on an address field. */
   local(field: FieldName): Bdd {
     return field === 'src' || field === 'dst' || field === 'odst'
@@ -415,12 +433,19 @@ export class CompiledRuleset {
     for (const t of this.ruleset.tables) {
       const id = tableId(t);
       const graph = new Map<string, { to: string; rule: Rule }[]>();
+      const jumpedTo = new Set<CompiledChain>();
       for (const c of t.chains) {
         const edges: { to: string; rule: Rule }[] = [];
         for (const r of c.rules) {
           for (const a of ruleActions(r)) {
             if (a.kind !== 'jump') continue;
-            if (this.chain(id, a.chain) === undefined) {
+            const target = this.chain(id, a.chain);
+            if (target !== undefined) {
+              if (jumpedTo.has(target)) this.shared.add(target);
+              jumpedTo.add(target);
+              this.jumps.set(a, target);
+            }
+            if (target === undefined) {
               this.diagnostics.push(
                 diagnostic(
                   'jump-to-missing-chain',

@@ -238,18 +238,24 @@ export class Walk {
     hook: Hook,
     chain: CompiledChain,
     input: Pair,
-    stack: readonly string[],
+    stack: readonly CompiledChain[],
   ): ChainResult {
-    // a repeated visit with the same set records nothing new either
-    let sets = this.memo.get(chain);
-    if (sets === undefined) this.memo.set(chain, (sets = new Map<Bdd, ChainVisit[]>()));
-    const seen = sets.get(input.p);
+    // A repeated visit with the same set records nothing new either. Only a chain several rules
+    // jump to is remembered: another is entered again with the same set only when its caller
+    // is, and the caller's memo answers then (kube-proxy's 39,000 endpoint chains, each entered
+    // once, made as many maps and no hit).
+    let sets: Map<Bdd, ChainVisit[]> | undefined;
+    if (this.nf.sharedChain(chain)) {
+      sets = this.memo.get(chain);
+      if (sets === undefined) this.memo.set(chain, (sets = new Map<Bdd, ChainVisit[]>()));
+    }
+    const seen = sets?.get(input.p);
     const hit = seen?.find((x) => x.hook === hook && x.c === input.c);
     if (hit !== undefined) return hit.result;
     const outcomes: Outcome[] = [];
     const returned: Pair[] = [];
     let cur = input;
-    const inner = [...stack, chain.chain.name];
+    const inner = [...stack, chain];
     for (const run of chain.runs) {
       if (run.to - run.from > 1 && !this.plain) {
         if (cur.p === FALSE) break;
@@ -269,8 +275,8 @@ export class Walk {
     }
     returned.push(cur);
     const result = { returned: unionAll(this.s, returned), outcomes };
-    if (seen === undefined) sets.set(input.p, [{ hook, c: input.c, result }]);
-    else seen.push({ hook, c: input.c, result });
+    if (seen !== undefined) seen.push({ hook, c: input.c, result });
+    else sets?.set(input.p, [{ hook, c: input.c, result }]);
     return result;
   }
 
@@ -285,7 +291,7 @@ export class Walk {
     chain: CompiledChain,
     run: RuleRun,
     cur: Pair,
-    stack: readonly string[],
+    stack: readonly CompiledChain[],
     outcomes: Outcome[],
     returned: Pair[],
   ): Pair {
@@ -392,7 +398,7 @@ export class Walk {
     chain: CompiledChain,
     rule: CompiledRule,
     cur: Pair,
-    stack: readonly string[],
+    stack: readonly CompiledChain[],
     inKey = false,
   ): { next: Pair; returned: Pair; outcomes: Outcome[] } | null {
     const m = this.s.m;
@@ -493,7 +499,7 @@ export class Walk {
     cur: Pair,
     matched: Pair,
     missed: Pair,
-    stack: readonly string[],
+    stack: readonly CompiledChain[],
   ): { next: Pair; returned: Pair; outcomes: Outcome[] } {
     const steps = rule.rule.steps;
     if (steps === undefined) {
@@ -540,7 +546,7 @@ export class Walk {
     entries: readonly VmapEntry[] | null,
     matched: Pair,
     missed: Pair,
-    stack: readonly string[],
+    stack: readonly CompiledChain[],
   ): { next: Pair; returned: Pair; outcomes: Outcome[] } {
     const s = this.s;
     const m = s.m;
@@ -586,7 +592,7 @@ export class Walk {
     cur: Pair,
     matched: Pair,
     missed: Pair,
-    stack: readonly string[],
+    stack: readonly CompiledChain[],
   ): { next: Pair; returned: Pair; outcomes: Outcome[] } {
     const s = this.s;
     // `cur`: the set that reached the rule (what continues when the target changes nothing)
@@ -629,8 +635,8 @@ export class Walk {
         if (chain.chain.builtin) return { next: missed, returned: matched, outcomes: [] };
         return { next: missed, returned: matched, outcomes: [] };
       case 'jump': {
-        const sub = this.nf.chain(chain.table, target.chain);
-        if (sub === undefined || stack.includes(target.chain)) {
+        const sub = this.nf.jumpTarget(chain.table, target);
+        if (sub === undefined || stack.includes(sub)) {
           // diagnosed at compile time; the kernel would refuse this ruleset
           return { next: { c: missed.c, p: cur.p }, returned: EMPTY, outcomes: [] };
         }

@@ -185,3 +185,60 @@ describe('a mark the packets already carry', () => {
     expect(fast.made).toBeLessThan(walk(apart, true).made);
   });
 });
+
+describe('jumps found at compile time', () => {
+  const rs = ruleset({
+    filter: {
+      FORWARD: {
+        policy: 'DROP',
+        rules: [
+          [[o.in('eth0')], t.jump('SHARED')],
+          [[o.in('eth1')], t.jump('SHARED')],
+          [[o.proto('tcp')], t.jump('ONCE')],
+          [[o.proto('udp')], t.jump('LOOP-A')],
+        ],
+      },
+      SHARED: { rules: [[[o.proto('tcp'), o.dport(22)], t.accept()]] },
+      ONCE: { rules: [[[o.dport(80)], t.accept()]] },
+      'LOOP-A': { rules: [[[], t.jump('LOOP-B')]] },
+      'LOOP-B': {
+        rules: [
+          [[o.dport(53)], t.accept()],
+          [[], t.jump('LOOP-A')],
+        ],
+      },
+    },
+  });
+
+  it('name the chain each jump goes to, and the chains several rules jump to', () => {
+    const nf = new CompiledRuleset(rs, hostContext, (r) => r.text);
+    const forward = nf.chain('filter', 'FORWARD');
+    const targets = (forward?.rules ?? []).map((r) => {
+      const tg = r.rule.target;
+      return tg?.kind === 'jump' ? nf.jumpTarget('filter', tg)?.chain.name : undefined;
+    });
+    expect(targets).toEqual(['SHARED', 'SHARED', 'ONCE', 'LOOP-A']);
+    const shared = (name: string): boolean => {
+      const c = nf.chain('filter', name);
+      return c !== undefined && nf.sharedChain(c);
+    };
+    expect(shared('SHARED')).toBe(true);
+    expect(shared('ONCE')).toBe(false);
+    // LOOP-A: jumped to from FORWARD and from LOOP-B
+    expect(shared('LOOP-A')).toBe(true);
+    expect(nf.diagnostics.map((d) => d.code)).toContain('jump-loop');
+  });
+
+  it('walk a loop of jumps once around, as the rule-by-rule reference does', () => {
+    const nf = new CompiledRuleset(rs, hostContext, (r) => r.text);
+    const s = nf.space;
+    const m = s.m;
+    const input = m.and(m.and(s.universe, s.unNatted), s.isNew);
+    const run = (plain: boolean): PathResult =>
+      runPath(new Walk(nf, false, { plain }), nf, { c: input, p: input });
+    const fast = run(false);
+    expect(differences(fast, run(true))).toEqual([]);
+    // udp to port 53 arrives through LOOP-A and LOOP-B and is accepted there
+    expect(fast.outcomes.some((x) => x.ref.chain === 'LOOP-B' && x.kind === 'accept')).toBe(true);
+  });
+});
