@@ -29,6 +29,7 @@ import {
   type Target,
 } from '../model/ruleset.ts';
 import { bareAddress } from '../model/address-text.ts';
+import { connmarkAlwaysZero } from '../model/rule-queries.ts';
 
 export interface CompiledRule {
   readonly rule: Rule;
@@ -197,9 +198,7 @@ export class CompiledRuleset {
       'odport',
     );
     this.notOutlineCube = this.space.m.exists(this.notDstCube, this.space.cube('oif'));
-    const connmarkZero = !ruleset.tables.some((t) =>
-      t.chains.some((c) => c.rules.some((r) => ruleActions(r).some((a) => a.kind === 'CONNMARK'))),
-    );
+    const connmarkZero = connmarkAlwaysZero(ruleset);
     this.env = {
       space: this.space,
       local: (f) => this.local(f),

@@ -12,7 +12,6 @@ import { natText } from './netfilter.ts';
 import { hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
 import type { NetworkContext } from './context.ts';
 import {
-  ruleActions,
   tableId,
   type Chain,
   type MatchOption,
@@ -21,6 +20,7 @@ import {
   type Table,
   type Target,
 } from '../model/ruleset.ts';
+import { connmarkAlwaysZero } from '../model/rule-queries.ts';
 import type { Hook, TraceStep, Verdict } from '../model/trace.ts';
 import { isUnmodelled } from './unmodelled.ts';
 
@@ -90,7 +90,7 @@ export class Interpreter {
       ruleset,
       family,
       routing: routingOf(context),
-      connmarkZero: connmarkZeroOf(ruleset),
+      connmarkZero: connmarkAlwaysZero(ruleset),
       resolve,
       print,
       indexed,
@@ -710,20 +710,6 @@ function deviceRule(entry: PipelineEntry): Rule {
     matches: [],
     target: null,
   };
-}
-
-/** No CONNMARK target anywhere: every connection mark stays 0. Computed once per ruleset. */
-const connmarkZeros = new WeakMap<Ruleset, boolean>();
-
-function connmarkZeroOf(ruleset: Ruleset): boolean {
-  let zero = connmarkZeros.get(ruleset);
-  if (zero === undefined) {
-    zero = !ruleset.tables.some((t) =>
-      t.chains.some((c) => c.rules.some((r) => ruleActions(r).some((a) => a.kind === 'CONNMARK'))),
-    );
-    connmarkZeros.set(ruleset, zero);
-  }
-  return zero;
 }
 
 function queueOption(t: Target): MatchOption {

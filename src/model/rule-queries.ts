@@ -99,3 +99,18 @@ export function reachableChains(table: Table, start: string): Set<string> {
 export function ruleLabel(rule: Rule): string {
   return rule.handle === undefined ? String(rule.index) : `${rule.index}, handle ${rule.handle}`;
 }
+
+/** No CONNMARK target anywhere: every connection mark stays 0. Once per ruleset (a walk over
+ * every rule's actions; the compile and every trace ask). */
+const connmarkZeros = new WeakMap<Ruleset, boolean>();
+
+export function connmarkAlwaysZero(ruleset: Ruleset): boolean {
+  let zero = connmarkZeros.get(ruleset);
+  if (zero === undefined) {
+    zero = !ruleset.tables.some((t) =>
+      t.chains.some((c) => c.rules.some((r) => ruleActions(r).some((a) => a.kind === 'CONNMARK'))),
+    );
+    connmarkZeros.set(ruleset, zero);
+  }
+  return zero;
+}
