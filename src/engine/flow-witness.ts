@@ -53,11 +53,22 @@ function choose(
   return null;
 }
 
+/** Prefixes by text, per family: every exposure's witness asks for the same few again. */
+const parsed = { ipv4: new Map<string, Prefix | null>(), ipv6: new Map<string, Prefix | null>() };
+
 function prefixes(texts: readonly string[], family: 'ipv4' | 'ipv6'): Prefix[] {
-  return texts.flatMap((t) => {
-    const c = parseCidr(t, family);
-    return c === null ? [] : [c];
-  });
+  const known = parsed[family];
+  const out: Prefix[] = [];
+  for (const t of texts) {
+    let c = known.get(t);
+    if (c === undefined) {
+      c = parseCidr(t, family);
+      // preferences come from the caller, not from input: still, the memo stays small
+      if (known.size < 4096) known.set(t, c);
+    }
+    if (c !== null) out.push(c);
+  }
+  return out;
 }
 
 /** The client address and the private ranges, parsed once per family (not once per flow). */
