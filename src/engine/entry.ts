@@ -42,7 +42,8 @@ export function entryHooks(ruleset: Ruleset): Map<Table, Map<string, Set<Hook>>>
         if (hooks === undefined || hooks.has(hook)) continue;
         hooks.add(hook);
         const chain = chains.get(name);
-        if (chain !== undefined) todo.push(...jumpsOf(chain));
+        // one by one: a chain of 100,000s of jumps is more than a call takes as arguments
+        if (chain !== undefined) for (const j of jumpsOf(chain)) todo.push(j);
       }
     }
     out.set(t, byName);

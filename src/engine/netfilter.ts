@@ -31,6 +31,15 @@ export interface Outcome {
   readonly together?: Pair;
 }
 
+/**
+ * Appends the items one by one. A spread into `push` passes them as call arguments, and a
+ * chain whose jumps lead to 130,000 outcomes (a big kube-proxy host's NAT accepts) overflowed
+ * the stack: discovery failed and no exposure was listed.
+ */
+export function append<T>(to: T[], items: readonly T[]): void {
+  for (const x of items) to.push(x);
+}
+
 export function union(s: HeaderSpace, a: Pair, b: Pair): Pair {
   if (a.p === FALSE) return b;
   if (b.p === FALSE) return a;
@@ -218,7 +227,7 @@ export class Walk {
         const bypass =
           gate === ALL ? EMPTY : { c: m.diff(cur.c, gate.p), p: m.diff(cur.p, gate.c) };
         const r = this.table(hook, entry, enter);
-        outcomes.push(...r.outcomes);
+        append(outcomes, r.outcomes);
         next.push(union(s, r.rest, bypass));
         for (let i = 0; i < r.natted.length; i += natGroup)
           next.push(unionAll(s, r.natted.slice(i, i + natGroup)));
@@ -268,7 +277,7 @@ export class Walk {
         if (this.record) this.visit(rule, hook, cur);
         const step = this.step(hook, chain, rule, cur, inner);
         if (step === null) continue;
-        outcomes.push(...step.outcomes);
+        append(outcomes, step.outcomes);
         returned.push(step.returned);
         cur = step.next;
       }
@@ -347,7 +356,7 @@ export class Walk {
           nexts[i - run.from] = part;
           continue;
         }
-        outcomes.push(...step.outcomes);
+        append(outcomes, step.outcomes);
         returned.push(step.returned);
         nexts[i - run.from] = step.next;
       }
@@ -520,7 +529,7 @@ export class Walk {
         at = { c: m.and(at.c, mt.c), p: m.and(at.p, mt.p) };
       } else {
         const r = this.target(hook, chain, rule, step.target, at, at, EMPTY, stack);
-        outcomes.push(...r.outcomes);
+        append(outcomes, r.outcomes);
         returned = union(s, returned, r.returned);
         at = r.next;
       }
@@ -578,7 +587,7 @@ export class Walk {
       const r = this.target(hook, chain, rule, entry.verdict, sub, sub, EMPTY, stack);
       nexts.push(r.next);
       returned.push(r.returned);
-      outcomes.push(...r.outcomes);
+      append(outcomes, r.outcomes);
     }
     nexts.push({ c: noneC, p: noneP });
     return { next: unionAll(s, nexts), returned: unionAll(s, returned), outcomes };

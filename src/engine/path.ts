@@ -6,7 +6,7 @@
 import { FALSE } from './bdd.ts';
 import type { CompiledRuleset } from './compile.ts';
 import { EMPTY, type Pair } from './match.ts';
-import { andSet, union, unionAll, type Outcome, type Walk } from './netfilter.ts';
+import { andSet, append, union, unionAll, type Outcome, type Walk } from './netfilter.ts';
 
 /**
  * What a walk delivered, in parts whose union it is (one per part PREROUTING passed on, and
@@ -80,14 +80,14 @@ export function runPath(
     const inp = walk.hook('INPUT', toLocal);
     const fwd = walk.hook('FORWARD', fwdIn);
     const post = walk.hook('POSTROUTING', fwd.pass);
-    later.INPUT.push(...inp.outcomes);
-    later.FORWARD.push(...fwd.outcomes.map((o) => (assumed ? onlyPossible(o) : o)));
-    later.POSTROUTING.push(...post.outcomes.map((o) => (assumed ? onlyPossible(o) : o)));
+    append(later.INPUT, inp.outcomes);
+    append(later.FORWARD, assumed ? fwd.outcomes.map(onlyPossible) : fwd.outcomes);
+    append(later.POSTROUTING, assumed ? post.outcomes.map(onlyPossible) : post.outcomes);
     locals.push(inp.pass);
     forwarded.push(assumed ? { c: FALSE, p: post.pass.p } : post.pass);
     noRoutes.push(assumed ? { c: unrouted.c, p: union(s, unrouted, away).p } : unrouted);
   }
-  outcomes.push(...later.INPUT, ...later.FORWARD, ...later.POSTROUTING);
+  for (const list of [later.INPUT, later.FORWARD, later.POSTROUTING]) append(outcomes, list);
   let noRoute = unionAll(s, noRoutes);
 
   // sent by the host itself
@@ -97,9 +97,9 @@ export function runPath(
     noRoute = union(s, noRoute, andSet(s, host, unroutable));
     const start = andSet(s, host, m.not(unroutable));
     const out = walk.hook('OUTPUT', nf.reroute(start));
-    outcomes.push(...out.outcomes);
+    append(outcomes, out.outcomes);
     const hpost = walk.hook('POSTROUTING', out.pass);
-    outcomes.push(...hpost.outcomes);
+    append(outcomes, hpost.outcomes);
     const lo = s.eq('iif', BigInt(s.interfaces.classOf('lo')));
     const toSelf = andSet(s, hpost.pass, localDst);
     const viaLo: Pair = {
@@ -108,7 +108,10 @@ export function runPath(
     };
     const hin = walk.hook('INPUT', viaLo);
     // reports speak of the packet as the host sent it (no ingress interface)
-    outcomes.push(...hin.outcomes.map((o) => ({ ...o, set: backToHost(o.set) })));
+    append(
+      outcomes,
+      hin.outcomes.map((o) => ({ ...o, set: backToHost(o.set) })),
+    );
     locals.push(backToHost(hin.pass));
     forwarded.push(andSet(s, hpost.pass, m.not(localDst)));
   }

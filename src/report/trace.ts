@@ -15,7 +15,8 @@ export function formatTraceText(j: TraceView): string {
     `Packet: ${String(p.protocol)} ${endpoint(p.source, p.sourcePort)} → ${endpoint(p.destination, p.destinationPort)}, ${from}, new connection`,
   );
   out.push('');
-  const width = Math.max(...j.steps.map((s) => `${s.hook} ${s.table}/${s.chain}`.length), 10);
+  // a fold, not Math.max(...): a trace through a chain of 100,000s of rules has that many steps
+  const width = j.steps.reduce((w, s) => Math.max(w, `${s.hook} ${s.table}/${s.chain}`.length), 10);
   for (const s of j.steps) {
     const where = `${s.hook} ${s.table}/${s.chain}`.padEnd(width);
     const rule = s.rule === null ? '' : `#${s.rule}`;
