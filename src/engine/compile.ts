@@ -84,6 +84,13 @@ interface CompiledRoute extends Prefix {
   readonly assumed: boolean;
 }
 
+/**
+ * Nested jumps the walk and the trace follow; what a deeper chain does is only possible (and
+ * diagnosed). The kernel's nftables allows 16; iptables-legacy more, yet no real ruleset
+ * nests near this, and the walks recurse per jump.
+ */
+export const MAX_JUMP_DEPTH = 256;
+
 /** Chains shorter than this are walked rule by rule. */
 const MIN_RUN_CHAIN = 16;
 /** Fewer disjoint rules than this in a row are walked rule by rule. */
@@ -427,7 +434,10 @@ export class CompiledRuleset {
     return m.and(to, s.eq('loc', 1n));
   }
 
-  /** Diagnose jumps to missing chains and jump loops (which the kernel refuses to load). */
+  /**
+   * Diagnose jumps to missing chains, jump loops (which the kernel refuses to load) and jumps
+   * nested deeper than the walks follow.
+   */
   private checkJumps(): void {
     for (const t of this.ruleset.tables) {
       const id = tableId(t);
@@ -458,25 +468,64 @@ export class CompiledRuleset {
         }
         graph.set(c.name, edges);
       }
+      // Depth first, with a stack of its own (a table may nest thousands of chains): an edge
+      // to a chain still open closes a loop; the chains in the order they are closed, reversed,
+      // are the jumps' order without the loops.
       const state = new Map<string, 1 | 2>();
-      const visit = (name: string): void => {
-        state.set(name, 1);
-        for (const e of graph.get(name) ?? []) {
+      const loops = new Set<{ to: string; rule: Rule }>();
+      const closed: string[] = [];
+      for (const c of t.chains) {
+        if (state.has(c.name)) continue;
+        state.set(c.name, 1);
+        const open: { name: string; next: number }[] = [{ name: c.name, next: 0 }];
+        while (open.length > 0) {
+          const top = open[open.length - 1] as { name: string; next: number };
+          const e = graph.get(top.name)?.[top.next++];
+          if (e === undefined) {
+            state.set(top.name, 2);
+            closed.push(top.name);
+            open.pop();
+            continue;
+          }
           const st = state.get(e.to);
           if (st === 1) {
+            loops.add(e);
             this.diagnostics.push(
               diagnostic(
                 'jump-loop',
                 'error',
-                `${id}/${name} rule ${e.rule.index} jumps to ${e.to}, closing a loop of chain jumps; the kernel refuses such a ruleset and the engine does not follow it`,
+                `${id}/${top.name} rule ${e.rule.index} jumps to ${e.to}, closing a loop of chain jumps; the kernel refuses such a ruleset and the engine does not follow it`,
                 e.rule.location,
               ),
             );
-          } else if (st === undefined) visit(e.to);
+          } else if (st === undefined) {
+            state.set(e.to, 1);
+            open.push({ name: e.to, next: 0 });
+          }
         }
-        state.set(name, 2);
-      };
-      for (const c of t.chains) if (!state.has(c.name)) visit(c.name);
+      }
+      // the longest chain of jumps leading to each chain: past MAX_JUMP_DEPTH, not followed
+      const depth = new Map<string, number>();
+      for (let i = closed.length - 1; i >= 0; i--) {
+        const name = closed[i] ?? '';
+        const d = depth.get(name) ?? 0;
+        for (const e of graph.get(name) ?? []) {
+          if (loops.has(e)) continue;
+          if (d >= MAX_JUMP_DEPTH) {
+            this.diagnostics.push(
+              diagnostic(
+                'jump-too-deep',
+                'error',
+                `${id}/${name} rule ${e.rule.index} jumps to ${e.to}, ${d + 1} jumps deep; the engine follows at most ${MAX_JUMP_DEPTH} nested jumps: what a deeper chain does to its packets (accept, drop or return) is only possible`,
+                e.rule.location,
+              ),
+            );
+            break;
+          }
+          depth.set(e.to, Math.max(depth.get(e.to) ?? 0, d + 1));
+        }
+        if (d >= MAX_JUMP_DEPTH) break;
+      }
     }
   }
 }

@@ -8,6 +8,7 @@ import { addressBits, addressValue, formatAddress } from './addr.ts';
 import { keyedHeadersOf, ruleIndex, sameKeyedHeaders } from './rule-index.ts';
 import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import { hostness, route, routingOf, type Hostness, type Routing } from './routing.ts';
+import { MAX_JUMP_DEPTH } from './compile.ts';
 import { natText } from './netfilter.ts';
 import { hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
 import type { NetworkContext } from './context.ts';
@@ -407,11 +408,11 @@ class Run {
       }
       case 'jump': {
         const sub = chainsOf(table).get(t.chain);
-        if (sub === undefined || inner.includes(t.chain)) {
+        const deep = inner.length > MAX_JUMP_DEPTH;
+        if (sub === undefined || deep || inner.includes(t.chain)) {
           this.uncertain.add(ref);
-          say(
-            `${t.goto ? 'goto' : 'jump'} ${t.chain} (not followed: ${sub === undefined ? 'missing chain' : 'loop'})`,
-          );
+          const why = sub === undefined ? 'missing chain' : deep ? 'nested too deep' : 'loop';
+          say(`${t.goto ? 'goto' : 'jump'} ${t.chain} (not followed: ${why})`);
           return null;
         }
         say(`${t.goto ? 'goto' : 'jump'} ${t.chain}`);

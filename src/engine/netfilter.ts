@@ -7,7 +7,13 @@
 import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import { addressValue } from './addr.ts';
 import { EMPTY, type Pair } from './match.ts';
-import type { CompiledChain, CompiledRuleset, CompiledRule, RuleRun } from './compile.ts';
+import {
+  MAX_JUMP_DEPTH,
+  type CompiledChain,
+  type CompiledRuleset,
+  type CompiledRule,
+  type RuleRun,
+} from './compile.ts';
 import type { PipelineEntry } from './pipeline.ts';
 import type { HeaderSpace } from './space.ts';
 import type { RuleRef } from './types.ts';
@@ -648,6 +654,16 @@ export class Walk {
         if (sub === undefined || stack.includes(sub)) {
           // diagnosed at compile time; the kernel would refuse this ruleset
           return { next: { c: missed.c, p: cur.p }, returned: EMPTY, outcomes: [] };
+        }
+        if (stack.length > MAX_JUMP_DEPTH) {
+          // too deep to follow (diagnosed): the chain may accept, drop or return its packets
+          this.uncertain.add(rule);
+          const maybe = { c: FALSE, p: matched.p };
+          return {
+            next: { c: missed.c, p: cur.p },
+            returned: EMPTY,
+            outcomes: [stop('accept', maybe, 'not followed'), stop('drop', maybe, 'not followed')],
+          };
         }
         const r = this.chain(hook, sub, matched, stack);
         if (target.goto) return { next: missed, returned: r.returned, outcomes: [...r.outcomes] };

@@ -67,6 +67,7 @@ export const DIAGNOSTIC_CODES = [
   // The engine.
   'jump-loop',
   'jump-to-missing-chain',
+  'jump-too-deep',
   'hook-priority-tie',
   'engine-error',
   'exposures-untraced',

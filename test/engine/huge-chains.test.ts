@@ -93,3 +93,48 @@ describe('a chain of 140,000 rules', () => {
     );
   });
 });
+
+describe('jumps nested deeper than the walks follow', () => {
+  // C0 → C1 → … → C599, the last accepting tcp/80: legal for iptables-legacy, past the walks'
+  // depth, and each recursing walk once overflowed the stack on it (no exposure, no trace)
+  const depth = 600;
+  const chains: Record<
+    string,
+    { policy?: 'DROP'; rules: Parameters<typeof ruleset>[0][string][string]['rules'] }
+  > = {
+    FORWARD: { policy: 'DROP', rules: [[[], t.jump('C0')]] },
+  };
+  for (let i = 0; i < depth - 1; i++) chains[`C${i}`] = { rules: [[[], t.jump(`C${i + 1}`)]] };
+  chains[`C${depth - 1}`] = { rules: [[[o.proto('tcp'), o.dport(80)], t.accept()]] };
+  const rs = ruleset({ filter: chains });
+
+  it('are said once, and what lies past them is only possible', () => {
+    const engine = createEngine(rs, hostContext);
+    const deep = engine.diagnostics.filter((d) => d.code === 'jump-too-deep');
+    expect(deep).toHaveLength(1);
+    expect(deep[0]?.message).toContain('at most 256 nested jumps');
+    const tcp80 = engine
+      .discover({ ingress: 'eth0' })
+      .filter((f) => f.delivery.kind === 'forward' && f.protocol === 'tcp');
+    // the accept lies past the cut: forwarded possibly, never certainly
+    expect(tcp80.length).toBeGreaterThan(0);
+    expect(tcp80.every((f) => f.certainty === 'possible')).toBe(true);
+  });
+
+  it('are not followed by a trace, which says so', () => {
+    const engine = createEngine(rs, hostContext);
+    const trace = engine.trace({
+      family: 'ipv4',
+      protocol: 'tcp',
+      source: '203.0.113.7',
+      sourcePort: 40000,
+      destination: '198.51.100.9',
+      destinationPort: 80,
+      inInterface: 'eth0',
+      state: 'NEW',
+      mark: 0,
+    });
+    expect(trace.certainty).toBe('possible');
+    expect(trace.steps.some((s) => s.action.includes('not followed: nested too deep'))).toBe(true);
+  });
+});
