@@ -393,6 +393,23 @@ describe('what cannot be read is located, kept, and the rest still read', () => 
     expect(c?.rules.map((x) => x.target?.kind)).toEqual(['extension', 'ACCEPT']);
   });
 
+  it.each([
+    ['parentheses', `tcp dport ${'('.repeat(100_000)}80${')'.repeat(100_000)} accept`],
+    [
+      'a chain of binary operators',
+      `meta mark ${Array<string>(100_000).fill('1').join(' | ')} accept`,
+    ],
+  ])('values nested by %s past 64 levels: an error in that rule, the others read', (_, bomb) => {
+    const text = `table inet f {\n  chain input {\n    type filter hook input priority 0; policy drop;\n    tcp dport 22 accept\n    ${bomb}\n    tcp dport 443 accept\n  }\n}\n`;
+    const r = parseNft(text, 'x.nft');
+    const deep = r.diagnostics.find((d) => d.message.includes('nested deeper than 64 levels'));
+    expect(deep?.code).toBe('parse-error');
+    expect(deep?.location.line).toBe(5);
+    expect(r.diagnostics.map((d) => d.code)).not.toContain('internal-error');
+    const rules = r.ruleset?.tables[0]?.chains[0]?.rules ?? [];
+    expect(rules.map((x) => x.target?.kind)).toEqual(['ACCEPT', 'extension', 'ACCEPT']);
+  });
+
   it('a missing closing brace: an error at the end, the chains before it read', () => {
     const r = parseNft('table ip t {\n\tchain c {\n\t\taccept\n\t}\n', 'x.nft');
     expect(r.diagnostics.map((d) => d.code)).toContain('parse-error');

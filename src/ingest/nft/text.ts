@@ -269,9 +269,12 @@ function valueOfWord(text: string, at: SourceLocation): NftExpr {
 class RuleReader {
   private i = 0;
   readonly items: readonly Node[];
+  /** Values open around the one being read (with those of the readers this one is inside). */
+  private depth: number;
 
-  constructor(items: readonly Node[]) {
+  constructor(items: readonly Node[], depth = 0) {
     this.items = items;
+    this.depth = depth;
   }
 
   atEnd(): boolean {
@@ -698,7 +701,24 @@ class RuleReader {
     return { k: 'concat', items, at };
   }
 
+  /**
+   * One value; it may hold others (`( … )`, `a | b`, `{ … }`), read by recursion, so the nesting
+   * is bounded: a `((((…` or `1 | 1 | …` bomb is a syntax error of its rule, not a stack overflow
+   * that loses the whole file.
+   */
   value(): NftExpr {
+    const at = this.here();
+    if (this.depth >= MAX_NFT_DEPTH)
+      throw new SyntaxError(`values nested deeper than ${MAX_NFT_DEPTH} levels`, at);
+    this.depth++;
+    try {
+      return this.nestedValue();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private nestedValue(): NftExpr {
     const n = this.next();
     const at = n.at;
     if (n.kind === 'group') return this.setOf(n);
@@ -737,7 +757,10 @@ class RuleReader {
 
   /** `{ a, b . c, d : verdict, … }` → a set (of mappings when the elements have ` : `). */
   private setOf(g: Group): NftExpr {
-    const inner = new RuleReader(g.items.filter((x) => x.kind !== 'sep'));
+    const inner = new RuleReader(
+      g.items.filter((x) => x.kind !== 'sep'),
+      this.depth,
+    );
     const items: NftExpr[] = [];
     while (!inner.atEnd()) {
       if (inner.peek()?.kind === 'comma') {
