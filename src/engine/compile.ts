@@ -449,11 +449,6 @@ export class CompiledRuleset {
           for (const a of ruleActions(r)) {
             if (a.kind !== 'jump') continue;
             const target = this.chain(id, a.chain);
-            if (target !== undefined) {
-              if (jumpedTo.has(target)) this.shared.add(target);
-              jumpedTo.add(target);
-              this.jumps.set(a, target);
-            }
             if (target === undefined) {
               this.diagnostics.push(
                 diagnostic(
@@ -463,7 +458,12 @@ export class CompiledRuleset {
                   r.location,
                 ),
               );
-            } else edges.push({ to: a.chain, rule: r });
+              continue;
+            }
+            if (jumpedTo.has(target)) this.shared.add(target);
+            jumpedTo.add(target);
+            this.jumps.set(a, target);
+            edges.push({ to: a.chain, rule: r });
           }
         }
         graph.set(c.name, edges);
