@@ -4,6 +4,7 @@
  * read from it.
  */
 import { buildHostContext, type HostContext } from '../docker/context.ts';
+import { BddLimitError } from '../engine/bdd.ts';
 import { createEngine } from '../engine/index.ts';
 import type { Engine } from '../engine/types.ts';
 import type { Diagnostic, DiagnosticCode } from '../model/diagnostic.ts';
@@ -52,3 +53,11 @@ export function buildEngines(snapshot: Snapshot): SnapshotEngines {
 const RESTATES: Partial<Record<DiagnosticCode, DiagnosticCode>> = {
   'jump-to-missing-chain': 'unknown-chain',
 };
+
+/**
+ * What the engine says when it stopped at its node budget (see BddLimitError), else null: not a
+ * bug but a ruleset too large to follow, said as such by the callers.
+ */
+export function engineLimitOf(error: unknown): string | null {
+  return error instanceof BddLimitError ? error.message : null;
+}

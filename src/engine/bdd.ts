@@ -57,8 +57,27 @@ const MAX_CACHE = 1 << 17;
 /** The unique table is never sized beyond this up front (256 MB of bucket heads). */
 const MAX_PRESIZED = 1 << 26;
 
+/**
+ * Thrown when an operation would make more nodes than the manager's budget. Sets of firewall
+ * matches stay small, but rules that test bits of several fields apart (non-contiguous address
+ * masks such as `-s 0.0.0.1/0.0.0.1 -d 0.0.0.1/0.0.0.1`) combine into sets that double with
+ * each rule: twenty such lines took minutes and gigabytes before anything was said.
+ */
+export class BddLimitError extends Error {
+  readonly limit: number;
+  constructor(limit: number) {
+    super(
+      `the packet engine stopped at its limit of ${limit} decision-diagram nodes: the rules combine into sets too large to follow (rules that match bits of several fields apart, such as non-contiguous address masks, do this)`,
+    );
+    this.name = 'BddLimitError';
+    this.limit = limit;
+  }
+}
+
 export class BddManager {
   readonly varCount: number;
+  /** Nodes the manager may make (terminals included); past it, `BddLimitError`. */
+  private readonly maxNodes: number;
   /** [var, low, high, next] per node, CHUNK_BITS of node index per chunk. */
   private readonly chunks: Int32Array[];
   /** The array buffers the chunks are views of (`newChunk`). */
@@ -94,9 +113,13 @@ export class BddManager {
   /** `endsOf` per cube asked about. */
   private readonly cubeEnds = new Map<Bdd, { readonly head: number; readonly tail: number }>();
 
-  /** `expectedNodes`: how many nodes the caller expects to make (the unique table is sized for it). */
-  constructor(varCount: number, expectedNodes = 0) {
+  /**
+   * `expectedNodes`: how many nodes the caller expects to make (the unique table is sized for
+   * it); `maxNodes`: how many it may make at most.
+   */
+  constructor(varCount: number, expectedNodes = 0, maxNodes = Infinity) {
     this.varCount = varCount;
+    this.maxNodes = maxNodes;
     this.slabChunks = Math.min(
       MAX_SLAB_CHUNKS,
       Math.max(1, Math.ceil(expectedNodes / (CHUNK_MASK + 1))),
@@ -182,6 +205,7 @@ export class BddManager {
       if (c[i] === v && c[i + 1] === low && c[i + 2] === high) return n;
       n = c[i + 3] ?? 0;
     }
+    if (this.size >= this.maxNodes) throw new BddLimitError(this.maxNodes);
     n = this.size++;
     let c = chunks[n >>> CHUNK_BITS];
     if (c === undefined) {

@@ -175,6 +175,7 @@ export class CompiledRuleset {
       // the packet-mark bits some rule tests (`-m mark`, `meta mark`): the only ones tracked
       maskBits(markMask),
       rules * NODES_PER_RULE,
+      nodeBudget(rules),
     );
     const routes: CompiledRoute[] = [];
     for (const r of context.routes) {
@@ -613,6 +614,15 @@ function isPlainAccept(r: CompiledRule): boolean {
  * could, too high costs memory it touches (at 512 the 104k host's table was 256 MB, not 128).
  */
 const NODES_PER_RULE = 256;
+
+/**
+ * The most BDD nodes one ruleset's analysis may make: four times the usual per rule, at least
+ * 8M (128 MB of store), at most 64M (1 GB). The 104k-rule host makes 27.2M; a handful of rules
+ * matching bits of several fields apart can ask for billions (`BddLimitError`).
+ */
+function nodeBudget(rules: number): number {
+  return Math.min(1 << 26, Math.max(1 << 23, rules * NODES_PER_RULE * 4));
+}
 
 /** The bits set in a 32-bit mask, highest first. */
 function maskBits(mask: number): number[] {

@@ -172,6 +172,7 @@ export class HeaderSpace {
     hosts: HostAddresses = { local: [], complete: true, foreign: [] },
     markBits: readonly number[] = ALL_MARK_BITS,
     expectedNodes = 0,
+    maxNodes = Infinity,
   ) {
     this.hosts = hosts;
     this.family = family;
@@ -220,7 +221,7 @@ export class HeaderSpace {
       odport: f('odport', odport),
       mark: f('mark', mark),
     };
-    this.m = new BddManager(next, expectedNodes);
+    this.m = new BddManager(next, expectedNodes, maxNodes);
     const m = this.m;
     const ifValid = this.range('iif', 0n, BigInt(interfaces.none));
     const ofValid = this.range('oif', 0n, BigInt(interfaces.none));

@@ -12,7 +12,7 @@ import type { Snapshot } from '../model/snapshot.ts';
 import type { Baseline } from './baseline.ts';
 import { applyBaseline } from './baseline.ts';
 import type { ResolvedConfig } from './config-types.ts';
-import { buildEngines, type SnapshotEngines } from '../analysis/engines.ts';
+import { buildEngines, engineLimitOf, type SnapshotEngines } from '../analysis/engines.ts';
 import { computeExposures } from '../analysis/exposures.ts';
 import { lintEngineOf } from './default-engine.ts';
 import type { LintEngine } from './engine.ts';
@@ -74,17 +74,30 @@ function buildAll(
     const lint = lintEngineOf(engines);
     return lint === null ? null : { engines, lint };
   } catch (error) {
+    const limit = engineLimitOf(error);
     const message = error instanceof Error ? error.message : String(error);
     diagnostics.push(
-      diagnostic(
-        'engine-error',
-        'error',
-        `The packet engine failed on this snapshot (${message}); exposures and engine-based checks are missing.`,
-        fileLocation(anchorFile(snapshot)),
-      ),
+      limit === null
+        ? diagnostic(
+            'engine-error',
+            'error',
+            `The packet engine failed on this snapshot (${message}); exposures and engine-based checks are missing.`,
+            fileLocation(anchorFile(snapshot)),
+          )
+        : engineLimitDiagnostic(limit, snapshot),
     );
     return null;
   }
+}
+
+/** The engine stopped at its budget: exposures and the engine's checks are missing. */
+function engineLimitDiagnostic(message: string, snapshot: Snapshot): Diagnostic {
+  return diagnostic(
+    'engine-limit',
+    'error',
+    `${message[0]?.toUpperCase() ?? ''}${message.slice(1)}; exposures and engine-based checks are missing.`,
+    fileLocation(anchorFile(snapshot)),
+  );
 }
 
 export function analyze(
@@ -155,7 +168,7 @@ function analyzeOrThrow(
     progress('building the packet engine');
     const built =
       options.engines === null ? null : buildAll(snapshot, options.engines, diagnostics);
-    const engine = built?.lint ?? null;
+    let engine = built?.lint ?? null;
     context = built?.engines.families.flatMap((f) => f.host.facts) ?? [];
     progress('discovering exposures');
     try {
@@ -169,14 +182,20 @@ function analyzeOrThrow(
         diagnostics.push(...table.diagnostics);
       }
     } catch (error) {
-      diagnostics.push(
-        diagnostic(
-          'engine-error',
-          'error',
-          `Discovering exposures failed: ${error instanceof Error ? error.message : String(error)}`,
-          fileLocation(anchorFile(snapshot)),
-        ),
-      );
+      const limit = engineLimitOf(error);
+      if (limit !== null) {
+        // the store is full: the rules that need the engine are skipped, each saying so
+        diagnostics.push(engineLimitDiagnostic(limit, snapshot));
+        engine = null;
+      } else
+        diagnostics.push(
+          diagnostic(
+            'engine-error',
+            'error',
+            `Discovering exposures failed: ${error instanceof Error ? error.message : String(error)}`,
+            fileLocation(anchorFile(snapshot)),
+          ),
+        );
     }
     const run = runRules(snapshot, rules, config, engine, exposures, {
       onRule: (id) => progress(`rule ${id}`),

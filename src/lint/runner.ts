@@ -7,6 +7,7 @@
  * counted in one "and N more" finding at their highest severity, so a hostile host can flood
  * neither a report nor memory, and the exit code still sees the worst.
  */
+import { engineLimitOf } from '../analysis/engines.ts';
 import type { Exposure, Finding } from '../model/audit.ts';
 import type { Diagnostic, Severity, SourceLocation } from '../model/diagnostic.ts';
 import type { Certainty } from '../model/trace.ts';
@@ -204,13 +205,21 @@ export function runRules(
       ran.push(id);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
+      const limit = engineLimitOf(error);
       diagnostics.push(
-        diagnostic(
-          'internal-rule-error',
-          'error',
-          `Rule '${id}' failed: ${message}. Its findings are incomplete.`,
-          fileLocation(anchor),
-        ),
+        limit === null
+          ? diagnostic(
+              'internal-rule-error',
+              'error',
+              `Rule '${id}' failed: ${message}. Its findings are incomplete.`,
+              fileLocation(anchor),
+            )
+          : diagnostic(
+              'engine-limit',
+              'error',
+              `Rule '${id}': ${limit}. Its findings are incomplete.`,
+              fileLocation(anchor),
+            ),
       );
     }
     // What a failing rule reported before it failed is kept, like the rest.

@@ -70,6 +70,7 @@ export const DIAGNOSTIC_CODES = [
   'jump-too-deep',
   'hook-priority-tie',
   'engine-error',
+  'engine-limit',
   'exposures-untraced',
   // Config, rules, ignores and baseline.
   'invalid-config',

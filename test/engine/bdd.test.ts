@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BddManager, FALSE, TRUE, type Bdd } from '../../src/engine/bdd.ts';
+import { BddLimitError, BddManager, FALSE, TRUE, type Bdd } from '../../src/engine/bdd.ts';
 
 // Sets over N variables are bitmasks over the 2^N assignments (assignment i: bit v of i = var v).
 const N = 6;
@@ -345,5 +345,21 @@ describe('BDD operations agree with plain set semantics', () => {
     expect(older.map((y) => m.mk(10, y, newer))).toEqual(parents);
     expect(m.nodeCount).toBe(made);
     expect(new Set(parents).size).toBe(20_000);
+  });
+});
+
+describe('the node budget', () => {
+  it('stops an operation that would make more nodes, and answers what fits', () => {
+    const m = new BddManager(40, 0, 200);
+    // x0 ∧ y0 ∨ x1 ∧ y1 ∨ … with every x before every y: doubles with each pair
+    const pair = (i: number): number => m.and(m.variable(i), m.variable(20 + i));
+    let r = pair(0);
+    expect(() => {
+      for (let i = 1; i < 20; i++) r = m.or(r, pair(i));
+    }).toThrow(BddLimitError);
+    expect(m.nodeCount).toBeLessThanOrEqual(200);
+    // the manager still answers from what it holds
+    expect(m.and(r, TRUE)).toBe(r);
+    expect(m.or(pair(0), pair(0))).toBe(pair(0));
   });
 });

@@ -256,6 +256,37 @@ describe.skipIf(!built)('hostile input through the CLI (needs npm run build)', (
     });
   });
 
+  describe('rules whose sets grow exponentially', () => {
+    it('twenty non-contiguous masks: the engine stops at its budget, fast, and says so', async () => {
+      // each rule tests one bit of the source and the same bit of the destination: what passes
+      // them all doubles with every rule (it took minutes and 8.7 GB before the budget)
+      const bit = (b: number): string => {
+        const v = 2 ** b;
+        return [24, 16, 8, 0].map((sh) => Math.floor(v / 2 ** sh) % 256).join('.');
+      };
+      const lines = ['*filter', ':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]'];
+      for (let b = 0; b < 20; b++)
+        lines.push(`-A INPUT -s ${bit(b)}/${bit(b)} -d ${bit(b)}/${bit(b)} -j DROP`);
+      lines.push('-A INPUT -p tcp --dport 22 -j ACCEPT', 'COMMIT', '');
+      const dir = tmp();
+      const rules = path.join(dir, 'rules.v4');
+      writeFileSync(rules, lines.join('\n'));
+      const started = Date.now();
+      const r = await dockwall(['audit', '--iptables', rules, '--format', 'json']);
+      expect(Date.now() - started).toBeLessThan(60_000);
+      expect(r.code).toBe(1);
+      const result = JSON.parse(r.stdout) as { diagnostics: { code: string; message: string }[] };
+      const codes = result.diagnostics.map((d) => d.code);
+      expect(codes).toContain('engine-limit');
+      expect(codes).toContain('rule-skipped');
+      expect(codes).not.toContain('engine-error');
+      expect(codes).not.toContain('internal-rule-error');
+      expect(result.diagnostics.find((d) => d.code === 'engine-limit')?.message).toMatch(
+        /non-contiguous address masks/,
+      );
+    });
+  });
+
   describe('encodings', () => {
     const rules = readFileSync(path.join(EXAMPLE, 'iptables-save.txt'));
     const summary = async (file: string) => {
