@@ -143,7 +143,10 @@ export class CompiledRuleset {
       } else if (o.type === 'mark' && o.of === 'packet') markMask |= o.mask;
     };
     let rules = 0;
+    // the elements of nftables sets, which the rules' sets are built from, like rules
+    let elements = 0;
     for (const t of ruleset.tables) {
+      for (const set of t.nft?.sets ?? []) elements += set.elements;
       for (const c of t.chains) {
         for (const d of c.base?.devices ?? []) listed.add(d);
         for (const r of c.rules) forEveryOption(r, read);
@@ -175,7 +178,7 @@ export class CompiledRuleset {
       // the packet-mark bits some rule tests (`-m mark`, `meta mark`): the only ones tracked
       maskBits(markMask),
       rules * NODES_PER_RULE,
-      nodeBudget(rules),
+      nodeBudget(rules + elements),
     );
     const routes: CompiledRoute[] = [];
     for (const r of context.routes) {
@@ -616,12 +619,13 @@ function isPlainAccept(r: CompiledRule): boolean {
 const NODES_PER_RULE = 256;
 
 /**
- * The most BDD nodes one ruleset's analysis may make: four times the usual per rule, at least
- * 8M (128 MB of store), at most 64M (1 GB). The 104k-rule host makes 27.2M; a handful of rules
- * matching bits of several fields apart can ask for billions (`BddLimitError`).
+ * The most BDD nodes one ruleset's analysis may make: four times the usual per rule (or set
+ * element), at least 8M (128 MB of store), at most 64M (1 GB). The 104k-rule host makes 27.2M;
+ * a handful of rules matching bits of several fields apart can ask for billions
+ * (`BddLimitError`).
  */
-function nodeBudget(rules: number): number {
-  return Math.min(1 << 26, Math.max(1 << 23, rules * NODES_PER_RULE * 4));
+function nodeBudget(items: number): number {
+  return Math.min(1 << 26, Math.max(1 << 23, items * NODES_PER_RULE * 4));
 }
 
 /** The bits set in a 32-bit mask, highest first. */
