@@ -217,6 +217,11 @@ export class Walk {
     let parts = [input];
     let bound = EMPTY;
     const outcomes: Outcome[] = [];
+    // the last NAT chain of the hook (found once: a hook may hold thousands of base chains)
+    let lastNat = -1;
+    entries.forEach((e, k) => {
+      if (e.type === 'nat') lastNat = k;
+    });
     entries.forEach((entry, k) => {
       let gate: Pair = entry.stage === 'hook' ? ALL : this.nf.deviceGate(entry);
       if (entry.type === 'nat') {
@@ -226,7 +231,7 @@ export class Walk {
         };
       }
       // the NAT bindings made here matter only to a later NAT chain of the same hook
-      const laterNat = entries.slice(k + 1).some((e) => e.type === 'nat');
+      const laterNat = lastNat > k;
       const next: Pair[] = [];
       for (const cur of parts) {
         const enter = gate === ALL ? cur : { c: m.and(cur.c, gate.c), p: m.and(cur.p, gate.p) };

@@ -410,6 +410,17 @@ describe('what cannot be read is located, kept, and the rest still read', () => 
     expect(rules.map((x) => x.target?.kind)).toEqual(['ACCEPT', 'extension', 'ACCEPT']);
   });
 
+  it('a table listed twice: an error at the second, the first kept', () => {
+    const table = (port: number): string =>
+      `table inet f {\n  chain input {\n    type filter hook input priority 0; policy drop;\n    tcp dport ${port} accept\n  }\n}\n`;
+    const r = parseNft(`${table(22)}${table(80)}table ip g {\n}\n`, 'x.nft');
+    const dup = r.diagnostics.filter((d) => d.code === 'duplicate-table');
+    expect(dup.map((d) => d.location.line)).toEqual([7]);
+    expect(r.ruleset?.tables.map((t) => t.name)).toEqual(['f', 'g']);
+    const kept = r.ruleset?.tables[0]?.chains[0]?.rules[0];
+    expect(kept?.text).toContain('22');
+  });
+
   it('a missing closing brace: an error at the end, the chains before it read', () => {
     const r = parseNft('table ip t {\n\tchain c {\n\t\taccept\n\t}\n', 'x.nft');
     expect(r.diagnostics.map((d) => d.code)).toContain('parse-error');

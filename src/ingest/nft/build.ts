@@ -1347,10 +1347,12 @@ export function buildNftRuleset(
   diagnostics: Diagnostic[],
 ): NftRuleset {
   const tables: Table[] = [];
+  // ids seen, not a scan of the tables kept: a listing of 30,000 tables was quadratic here
+  const seen = new Set<string>();
   for (const t of ast.tables) {
     const built = buildTable(t, diagnostics);
     if (built === null) continue;
-    if (tables.some((x) => tableId(x) === tableId(built))) {
+    if (seen.has(tableId(built))) {
       diagnostics.push(
         diagnostic(
           'duplicate-table',
@@ -1361,6 +1363,7 @@ export function buildNftRuleset(
       );
       continue;
     }
+    seen.add(tableId(built));
     tables.push(built);
   }
   return { file, kind, version: ast.version, tables };
