@@ -30,6 +30,7 @@ import { jsonPieces } from '../src/report/json.ts';
 import { formatText } from '../src/report/text.ts';
 import type { GenerateHostOptions } from '../test/support/generate-host.ts';
 import { generateHost } from '../test/support/generate-host.ts';
+import { ruleCount } from '../src/model/rule-queries.ts';
 
 const TARGET_SECONDS = 10;
 const TARGET_RSS_MB = 1536;
@@ -62,11 +63,7 @@ export interface AuditBenchResult {
 }
 
 function countRules(snapshot: Awaited<ReturnType<typeof loadSnapshot>>): number {
-  let n = 0;
-  for (const r of [snapshot.ipv4, snapshot.ipv6]) {
-    for (const t of r?.tables ?? []) for (const c of t.chains) n += c.rules.length;
-  }
-  return n;
+  return [snapshot.ipv4, snapshot.ipv6].reduce((n, r) => n + (r === null ? 0 : ruleCount(r)), 0);
 }
 
 function clock(): Timing {

@@ -18,6 +18,7 @@ import { loadSnapshot } from '../src/cli/load-snapshot.ts';
 import type { BenchCase } from './engine.ts';
 import { withGeneratedHost } from './engine-host.ts';
 import { EXTERNAL_INTERFACE } from '../test/support/generate-host.ts';
+import { ruleCount } from '../src/model/rule-queries.ts';
 
 export interface Phase {
   readonly name: string;
@@ -99,7 +100,7 @@ export async function measureDiscovery(
       `${reach.length} rules, ${reach.filter((r) => !r.matched.possible.isEmpty).length} matched`,
   );
   return {
-    rules: ruleset.tables.reduce((n, t) => n + t.chains.reduce((k, c) => k + c.rules.length, 0), 0),
+    rules: ruleCount(ruleset),
     phases,
     totalWallSeconds: (performance.now() - w0) / 1000,
     totalCpuSeconds: cpuSeconds() - c0,

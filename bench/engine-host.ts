@@ -18,6 +18,7 @@ import { loadSnapshot } from '../src/cli/load-snapshot.ts';
 import type { Packet } from '../src/model/trace.ts';
 import type { BenchCase } from './engine.ts';
 import { EXTERNAL_INTERFACE } from '../test/support/generate-host.ts';
+import { ruleCount } from '../src/model/rule-queries.ts';
 
 export interface HostCaseResult {
   readonly rules: number;
@@ -100,10 +101,7 @@ export async function measureHost(dir: string): Promise<HostCaseResult> {
   let replayedAccepted = 0;
   for (const w of witnesses) if (engine.trace(w).verdict === 'accepted') replayedAccepted += 1;
   const t4 = performance.now();
-  const rules = snapshot.ipv4.tables.reduce(
-    (n, t) => n + t.chains.reduce((k, ch) => k + ch.rules.length, 0),
-    0,
-  );
+  const rules = ruleCount(snapshot.ipv4);
   return {
     rules,
     publishedPorts,

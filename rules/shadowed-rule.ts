@@ -17,7 +17,7 @@ import { tableFamilies } from '../src/model/firewall.ts';
 import type { Chain, Family, Rule, Ruleset, Table } from '../src/model/ruleset.ts';
 import { findChain, tableId } from '../src/model/ruleset.ts';
 import { firewallOf } from '../src/model/snapshot.ts';
-import { ruleLabel } from '../src/model/rule-queries.ts';
+import { ruleCount, ruleLabel } from '../src/model/rule-queries.ts';
 import type { SourceLocation } from '../src/model/diagnostic.ts';
 import { damagedLines, isDamaged } from '../src/analysis/damaged-lines.ts';
 import { isDockerChain } from '../src/docker/chains.ts';
@@ -84,20 +84,6 @@ export default defineRule<MessageIds, Options, true>({
     const routesKnown = context.snapshot.files.some(
       (f) => f.role === 'ip-route' && f.status === 'read',
     );
-    // rules per ruleset, counted once: asked for every chain, a table of 40,000 empty chains
-    // took seconds to count its rules again and again
-    const sizes = new WeakMap<Ruleset, number>();
-    const sizeOf = (ruleset: Ruleset): number => {
-      let n = sizes.get(ruleset);
-      if (n === undefined) {
-        n = ruleset.tables.reduce(
-          (k, t) => k + t.chains.reduce((m, c) => m + c.rules.length, 0),
-          0,
-        );
-        sizes.set(ruleset, n);
-      }
-      return n;
-    };
     const judged = new WeakMap<Table, ReadonlySet<string>>();
     const judgedIn = (table: Table): ReadonlySet<string> => {
       let set = judged.get(table);
@@ -203,7 +189,7 @@ export default defineRule<MessageIds, Options, true>({
         if (!judgedIn(table).has(chain.name)) return;
         // Per-rule reach sets cost the engine a walk of every path into the table; past this size
         // the structural check alone runs, and the report says so.
-        const size = sizeOf(ruleset);
+        const size = ruleCount(ruleset);
         if (size > context.options.engineRuleLimit) {
           if (!limitedFor.has(ruleset)) {
             limitedFor.add(ruleset);

@@ -13,6 +13,7 @@ import { compareDiagnostics } from '../../model/diagnostic.ts';
 import type { Diagnostic } from '../../model/diagnostic.ts';
 import { firewallOf, type Snapshot } from '../../model/snapshot.ts';
 import type { Trace } from '../../model/trace.ts';
+import { ruleCount } from '../../model/rule-queries.ts';
 import type { ReviewData, Tracer } from '../../tui/data.ts';
 import type { Progress } from '../../tui/run.tsx';
 import { runReview } from '../../tui/run.tsx';
@@ -149,9 +150,7 @@ async function load(
   const rulesets = [firewallOf(snapshot, 'ipv4'), firewallOf(snapshot, 'ipv6')].filter(
     (r) => r !== null,
   );
-  const rules = rulesets
-    .flatMap((r) => r.tables)
-    .reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0);
+  const rules = rulesets.reduce((n, r) => n + ruleCount(r), 0);
   progress(`analysing ${rules} rules and ${snapshot.host.containers.length} containers…`);
   await breathe();
   const analysed = await analyzeOffThread(snapshot, config);
