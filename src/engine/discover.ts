@@ -194,10 +194,7 @@ export function patternsToCidrs(
   patterns: readonly Pattern[],
   width: number,
 ): string[] {
-  const prefixes =
-    patterns.length === 1
-      ? expand(patterns[0] as Pattern, width)
-      : patterns.flatMap((p) => expand(p, width));
+  const prefixes = prefixesOf(patterns, width);
   // one prefix (most of the lists a big host's flows have) is already merged
   const merged = prefixes.length === 1 ? prefixes : mergePrefixes(prefixes, width);
   return merged.map((p) => formatCidr(p.value, p.length, s.family));
@@ -205,19 +202,13 @@ export function patternsToCidrs(
 
 /** Patterns of a port field as sorted, merged inclusive ranges. */
 export function patternsToRanges(patterns: readonly Pattern[]): PortRange[] {
-  const only = patterns.length === 1 ? expand(patterns[0] as Pattern, 16) : null;
-  if (only?.length === 1) {
-    const p = only[0] as { value: bigint; length: number };
+  const ranges = prefixesOf(patterns, 16).map((p) => {
     const from = Number(p.value);
-    return [{ from, to: from + 2 ** (16 - p.length) - 1 }];
-  }
-  const ranges = patterns
-    .flatMap((p) => expand(p, 16))
-    .map((p) => {
-      const from = Number(p.value);
-      return { from, to: from + 2 ** (16 - p.length) - 1 };
-    })
-    .sort((a, b) => a.from - b.from || a.to - b.to);
+    return { from, to: from + 2 ** (16 - p.length) - 1 };
+  });
+  // one range (most of the lists a big host's flows have) is already sorted and merged
+  if (ranges.length === 1) return ranges;
+  ranges.sort((a, b) => a.from - b.from || a.to - b.to);
   const out: { from: number; to: number }[] = [];
   for (const r of ranges) {
     const last = out[out.length - 1];
@@ -225,6 +216,15 @@ export function patternsToRanges(patterns: readonly Pattern[]): PortRange[] {
     else out.push({ ...r });
   }
   return out;
+}
+
+/** The prefixes of a field's patterns, in order (one pattern: no list made per pattern). */
+function prefixesOf(
+  patterns: readonly Pattern[],
+  width: number,
+): { value: bigint; length: number }[] {
+  const only = patterns.length === 1 ? patterns[0] : undefined;
+  return only === undefined ? patterns.flatMap((p) => expand(p, width)) : expand(only, width);
 }
 
 function mergePrefixes(
