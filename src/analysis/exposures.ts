@@ -9,7 +9,7 @@
  * to other networks appear whatever the snapshot lists.
  */
 import { bindingFamilies, bindingReceives, isLoopback } from '../docker/bindings.ts';
-import { addressDescriber, type AddressDescription } from '../docker/address.ts';
+import { addressDescriber, networkSubnets, type AddressDescription } from '../docker/address.ts';
 import { effectiveUserlandProxy } from '../docker/daemon-evidence.ts';
 import { ruleEvidence, type MappingFact } from '../docker/rule-evidence.ts';
 import { dockerBridges } from '../docker/topology.ts';
@@ -181,11 +181,7 @@ interface Namer {
 function namerOf(snapshot: Snapshot, family: Family): Namer {
   // subnets and addresses parsed once: a big host's forwarded rows list hundreds of addresses,
   // each tested against every network's subnets
-  const subnets = snapshot.host.networks.flatMap((n) =>
-    n.subnets
-      .filter((s) => s.family === family)
-      .map((s) => ({ network: n.name, range: parseCidr(s.cidr) })),
-  );
+  const subnets = networkSubnets(snapshot, family);
   const parsed = new Map<string, Cidr | null>();
   const addressOf = (text: string): Cidr | null => {
     let a = parsed.get(text);

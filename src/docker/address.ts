@@ -53,17 +53,11 @@ export function addressDescriber(
             ? { kind: 'host', network: n.name }
             : { kind: 'host', name: n.bridgeName, network: n.name },
         );
-  // the networks' subnets parsed once, in the order a scan would meet them
-  const subnets: { network: string; range: ReturnType<typeof ipaddr.parseCIDR> }[] = [];
-  for (const n of snapshot.host.networks)
-    for (const s of n.subnets) {
-      if (s.family !== family) continue;
-      try {
-        subnets.push({ network: n.name, range: ipaddr.parseCIDR(s.cidr) });
-      } catch {
-        // not a CIDR: it holds no address
-      }
-    }
+  // the networks' subnets parsed once, in the order a scan would meet them; one that is not a
+  // CIDR holds no address
+  const subnets = networkSubnets(snapshot, family).flatMap((s) =>
+    s.range === null ? [] : [{ network: s.network, range: s.range }],
+  );
   const loopback = ipaddr.parseCIDR('127.0.0.0/8');
   const describeOther = (address: string): AddressDescription => {
     let parsed: ReturnType<typeof ipaddr.parse> | null = null;
@@ -90,4 +84,27 @@ export function addressDescriber(
     }
     return d;
   };
+}
+
+/** A subnet of a Docker network, parsed; `range` is null when the text is not a CIDR. */
+export interface NetworkSubnet {
+  readonly network: string;
+  readonly range: ReturnType<typeof ipaddr.parseCIDR> | null;
+}
+
+/** A family's subnets of every network, parsed once, in the order networks.json lists them. */
+export function networkSubnets(snapshot: Snapshot, family: Family): NetworkSubnet[] {
+  return snapshot.host.networks.flatMap((n) =>
+    n.subnets
+      .filter((s) => s.family === family)
+      .map((s) => ({ network: n.name, range: parseRange(s.cidr) })),
+  );
+}
+
+function parseRange(cidr: string): ReturnType<typeof ipaddr.parseCIDR> | null {
+  try {
+    return ipaddr.parseCIDR(cidr);
+  } catch {
+    return null;
+  }
 }
