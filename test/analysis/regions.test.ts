@@ -5,6 +5,8 @@ import {
   cidrsToRanges,
   intersect,
   rangesToCidrs,
+  sourcesId,
+  sourcesOf,
   subtract,
   subtractAll,
 } from '../../src/analysis/regions.ts';
@@ -55,6 +57,52 @@ describe('packet regions as unions of boxes', () => {
       [0n, 2n],
       [5n, 7n],
     ]);
+  });
+
+  it('intersects and subtracts any interval lists exactly, overlapping or not', () => {
+    const list = fc.array(
+      fc.tuple(fc.integer({ min: 0, max: 63 }), fc.integer({ min: 0, max: 63 })),
+      { maxLength: 6 },
+    );
+    const ranges = (l: [number, number][]) =>
+      l.map(([a, b]) => [BigInt(Math.min(a, b)), BigInt(Math.max(a, b))] as const);
+    fc.assert(
+      fc.property(list, list, (la, lb) => {
+        const a = ranges(la);
+        const b = ranges(lb);
+        const both = intersect(a, b);
+        const only = subtract(a, b);
+        for (const out of [both, only])
+          out.forEach(([x, y], i) => {
+            expect(x <= y).toBe(true);
+            // sorted, disjoint and not touching: the lists are minimal
+            if (i > 0) expect(x > (out[i - 1]?.[1] ?? -2n) + 1n).toBe(true);
+          });
+        for (let v = 0n; v < 64n; v++) {
+          expect(inRanges(both, v)).toBe(inRanges(a, v) && inRanges(b, v));
+          expect(inRanges(only, v)).toBe(inRanges(a, v) && !inRanges(b, v));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('says a long source list by its exceptions when those are fewer', () => {
+    // 100 single addresses taken out of everything: 101 ranges, 100 exceptions
+    const holes = Array.from({ length: 100 }, (_, i) => `198.51.${i}.7`);
+    const all = cidrsToRanges(['0.0.0.0/0'], 'ipv4');
+    const open = subtract(all, cidrsToRanges(holes, 'ipv4'));
+    expect(sourcesOf(open, 'ipv4')).toEqual({
+      sources: ['0.0.0.0/0'],
+      exceptSources: holes.map((h) => `${h}/32`),
+    });
+    expect(sourcesId(open, 'ipv4')).toBe(`0.0.0.0/0-${holes.map((h) => `${h}/32`).join(',')}`);
+    // short lists, and long ones whose exceptions are no fewer, stay as they are
+    expect(sourcesOf(cidrsToRanges(['10.0.0.0/8'], 'ipv4'), 'ipv4')).toEqual({
+      sources: ['10.0.0.0/8'],
+    });
+    const many = cidrsToRanges(holes, 'ipv4');
+    expect(sourcesOf(many, 'ipv4').exceptSources).toBeUndefined();
   });
 
   it('turns CIDRs into ranges and back into the fewest CIDRs', () => {
