@@ -38,20 +38,49 @@ export interface RawFlow {
   readonly odport: readonly Pattern[] | null;
   /** The client's source port (a rule may let only some through: `--sport 53`). */
   readonly sport: readonly Pattern[];
+  /**
+   * `src` lists the sources *not* in the flow (every other one is): how a flow is said whose
+   * sources are "all but a blocklist", which as a list would take tens of thousands of patterns
+   * per blocked thousand.
+   */
+  readonly srcExcept: boolean;
 }
 
 /** Leaves past this many in one field group are not enumerated (the walk says so). */
 const MAX_PATHS = 200_000;
 
 export class TooManyFlows extends Error {
-  constructor(what: string) {
-    super(`more than ${MAX_PATHS} distinct ${what} to enumerate`);
+  constructor(what: string, limit = MAX_PATHS) {
+    super(`more than ${limit} distinct ${what} to enumerate`);
   }
 }
+
+/**
+ * Sources that take more than this many patterns to list are said by what they leave out when
+ * that is shorter: a blocklist set makes "every source but these thousands".
+ */
+const EXCEPT_FROM = 1024;
+
+/** Source groups reaching more ends than this are listed as they are (no except form). */
+const MAX_ENDS = 64;
 
 /** One step of a walk: per field of the group, the patterns of its product. */
 interface Leaf {
   readonly fields: readonly (readonly Pattern[])[];
+  /** The one field's patterns are what the leaf does not hold (`RawFlow.srcExcept`). */
+  readonly except?: boolean;
+}
+
+/** Which group ends a walk keeps and which nodes it enters (default: every end, no FALSE). */
+interface PathFilter {
+  readonly keep: (end: Bdd) => boolean;
+  readonly enter: (node: Bdd) => boolean;
+}
+
+interface GroupOptions {
+  readonly filter?: PathFilter;
+  /** Paths past this many stop the walk (`TooManyFlows`); default MAX_PATHS. */
+  readonly limit?: number;
 }
 
 /**
@@ -65,7 +94,9 @@ export function groupPaths(
   s: HeaderSpace,
   node: Bdd,
   fields: readonly FieldName[],
+  options: GroupOptions = {},
 ): Map<Bdd, (readonly Pattern[])[]> {
+  const { filter, limit = MAX_PATHS } = options;
   const m = s.m;
   const { firstWord, wordCount, vars, words } = layoutOf(s, fields);
   const values = new Uint32Array(words);
@@ -81,9 +112,10 @@ export function groupPaths(
   const out = new Map<Bdd, (readonly Pattern[])[]>();
   let paths = 0;
   const walk = (n: Bdd, i: number): void => {
-    if (n === FALSE) return;
+    if (filter === undefined ? n === FALSE : !filter.enter(n)) return;
     if (i === vars.length) {
-      if (++paths > MAX_PATHS) throw new TooManyFlows(fields.join('/'));
+      if (filter !== undefined && !filter.keep(n)) return;
+      if (++paths > limit) throw new TooManyFlows(fields.join('/'), limit);
       const list = out.get(n) ?? [];
       list.push(fields.map((_, fi) => ({ value: read(values, fi), mask: read(masks, fi) })));
       out.set(n, list);
@@ -200,6 +232,26 @@ export function patternsToCidrs(
   return merged.map((p) => formatCidr(p.value, p.length, s.family));
 }
 
+/** Patterns of an address field as sorted, merged inclusive ranges of values. */
+export function patternsToValueRanges(
+  patterns: readonly Pattern[],
+  width: number,
+): { from: bigint; to: bigint }[] {
+  const ranges = prefixesOf(patterns, width).map((p) => ({
+    from: p.value,
+    to: p.value + (1n << BigInt(width - p.length)) - 1n,
+  }));
+  ranges.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+  const out: { from: bigint; to: bigint }[] = [];
+  for (const r of ranges) {
+    const last = out[out.length - 1];
+    if (last !== undefined && r.from <= last.to + 1n) {
+      if (r.to > last.to) last.to = r.to;
+    } else out.push({ ...r });
+  }
+  return out;
+}
+
 /** Patterns of a port field as sorted, merged inclusive ranges. */
 export function patternsToRanges(patterns: readonly Pattern[]): PortRange[] {
   const ranges = prefixesOf(patterns, 16).map((p) => {
@@ -313,11 +365,99 @@ export function partition(s: HeaderSpace, set: Bdd, local: boolean): RawFlow[] {
         if (node === TRUE) out.push(toRaw(s, plan, path, nat, local));
         return;
       }
-      for (const [next, paths] of groupPaths(s, node, level))
-        for (const leaf of products(paths, level.length)) walk(next, depth + 1, [...path, leaf]);
+      for (const [next, leaves] of leavesOf(s, node, level))
+        for (const leaf of leaves) walk(next, depth + 1, [...path, leaf]);
     };
     walk(m.exists(part, s.cube(...plan.forget)), 0, []);
   }
+  return out;
+}
+
+/** A group's ends and, per end, the leaves a walk goes on with. */
+function leavesOf(s: HeaderSpace, node: Bdd, level: readonly FieldName[]): [Bdd, Leaf[]][] {
+  const listed = (groups: Map<Bdd, (readonly Pattern[])[]>): [Bdd, Leaf[]][] =>
+    [...groups].map(([end, paths]) => [end, products(paths, level.length)]);
+  if (level.length === 1 && level[0] === 'src') {
+    try {
+      return listed(groupPaths(s, node, level, { limit: EXCEPT_FROM }));
+    } catch (error) {
+      if (!(error instanceof TooManyFlows)) throw error;
+    }
+    const split = exceptLeaves(s, node);
+    if (split !== null) return split;
+  }
+  return listed(groupPaths(s, node, level));
+}
+
+/**
+ * The sources of a group whose paths mostly lead to one end X (more than EXCEPT_FROM of them,
+ * and more than lead anywhere else): X's sources as the patterns that lead elsewhere, FALSE
+ * included (`except`); every other end's as usual. Null when no end is like that. Paths are
+ * counted per end on the diagram, not walked: a blocklist of 60,000 addresses leads to X by
+ * ~1.5 million paths and elsewhere by 60,000.
+ */
+function exceptLeaves(s: HeaderSpace, node: Bdd): [Bdd, Leaf[]][] | null {
+  const m = s.m;
+  const last = Math.max(...s.field('src').vars);
+  const isEnd = (n: Bdd): boolean => n <= TRUE || m.varOf(n) > last;
+  const ends = new Map<Bdd, number>();
+  const seen = new Set<Bdd>();
+  const stack = [node];
+  for (let n = stack.pop(); n !== undefined; n = stack.pop()) {
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if (!isEnd(n)) stack.push(m.low(n), m.high(n));
+    else if (ends.set(n, ends.size).size > MAX_ENDS) return null;
+  }
+  const k = ends.size;
+  const memo = new Map<Bdd, Float64Array>();
+  // paths from a node to each end, by the end's number
+  const counts = (n: Bdd): Float64Array => {
+    let c = memo.get(n);
+    if (c !== undefined) return c;
+    c = new Float64Array(k);
+    const e = ends.get(n);
+    if (e !== undefined) c[e] = 1;
+    else {
+      const lo = counts(m.low(n));
+      const hi = counts(m.high(n));
+      for (let i = 0; i < k; i++) c[i] = (lo[i] ?? 0) + (hi[i] ?? 0);
+    }
+    memo.set(n, c);
+    return c;
+  };
+  const sum = (c: Float64Array): number => c.reduce((a, b) => a + b, 0);
+  const root = counts(node);
+  const total = sum(root);
+  const big = [...ends].find(
+    ([end, i]) =>
+      end !== FALSE && (root[i] ?? 0) > EXCEPT_FROM && total - (root[i] ?? 0) < (root[i] ?? 0),
+  );
+  if (big === undefined) return null;
+  const [x, xi] = big;
+  const out: [Bdd, Leaf[]][] = [];
+  const others = [...ends].filter(([end]) => end !== x && end !== FALSE);
+  if (others.length > 0) {
+    const kept = new Set(others.map(([end]) => end));
+    const filter: PathFilter = {
+      keep: (end) => kept.has(end),
+      enter: (n) => others.some(([, i]) => (counts(n)[i] ?? 0) > 0),
+    };
+    for (const [end, paths] of groupPaths(s, node, ['src'], { filter }))
+      out.push([end, products(paths, 1)]);
+  }
+  const filter: PathFilter = {
+    keep: (end) => end !== x,
+    enter: (n) => {
+      const c = counts(n);
+      return sum(c) - (c[xi] ?? 0) > 0;
+    },
+  };
+  const elsewhere = [...groupPaths(s, node, ['src'], { filter }).values()].flat();
+  out.push([
+    x,
+    [{ fields: [elsewhere.map((p) => p[0] ?? { value: 0n, mask: 0n })], except: true }],
+  ]);
   return out;
 }
 
@@ -384,6 +524,7 @@ function toRaw(
     dport: group('dport') ?? [],
     odport: group('odport'),
     sport: group('sport') ?? [],
+    srcExcept: path[plan.levels.findIndex((l) => l.includes('src'))]?.except === true,
   };
 }
 
@@ -407,7 +548,8 @@ export function flowSet(s: HeaderSpace, set: Bdd, f: RawFlow): Bdd {
   r = m.and(r, s.anyOf('oif', f.oif.map(BigInt)));
   r = m.and(r, s.anyOf('proto', f.proto.map(BigInt)));
   r = m.and(r, s.anyOf('oloc', f.oloc.map(BigInt)));
-  r = m.and(r, patternSet(s, 'src', f.src));
+  const src = patternSet(s, 'src', f.src);
+  r = f.srcExcept ? m.diff(r, src) : m.and(r, src);
   if (f.dst !== null) r = m.and(r, patternSet(s, 'dst', f.dst));
   if (f.odst !== null) r = m.and(r, patternSet(s, 'odst', f.odst));
   r = m.and(r, patternSet(s, 'dport', f.dport));

@@ -10,7 +10,7 @@
  */
 import { parseCidr, formatAddress, addressBits, prefixMask } from './addr.ts';
 import type { Pattern, RawFlow } from './discover.ts';
-import { patternsToRanges } from './discover.ts';
+import { patternsToRanges, patternsToValueRanges } from './discover.ts';
 import { PORT_PROTOCOLS, STATES, type HeaderSpace, type Prefix } from './space.ts';
 import { PRIVATE_V4, PRIVATE_V6, protocolName } from './sets.ts';
 import type { PortRange } from '../model/ruleset.ts';
@@ -51,6 +51,38 @@ function choose(
       if (ok(v)) return v;
     }
   return null;
+}
+
+/**
+ * A value no pattern holds (the flow's sources are every value but the patterns'): the first
+ * wish that is one and not unwanted, else the first such value at or after a wish, else the
+ * first value at all. The patterns never hold every value (the flow is not empty).
+ */
+function outside(
+  patterns: readonly Pattern[],
+  width: number,
+  wishes: readonly bigint[],
+  unwanted: readonly Prefix[],
+): bigint {
+  const held = (v: bigint): boolean => patterns.some((p) => (v & p.mask) === p.value);
+  const free = wishes.find((v) => !held(v) && !within(v, unwanted, width));
+  if (free !== undefined) return free;
+  // the patterns as sorted ranges: the first gap at or after a wish, or the first gap of all
+  const ranges = patternsToValueRanges(patterns, width);
+  const gapFrom = (start: bigint): bigint | null => {
+    let v = start;
+    for (const r of ranges) {
+      if (r.to < v) continue;
+      if (r.from > v) return v;
+      v = r.to + 1n;
+    }
+    return v < 1n << BigInt(width) ? v : null;
+  };
+  for (const w of [...wishes, 0n]) {
+    const v = gapFrom(w);
+    if (v !== null) return v;
+  }
+  return 0n;
 }
 
 /** Prefixes by text, per family: every exposure's witness asks for the same few again. */
@@ -116,7 +148,7 @@ export function flowWitness(
   const proto = f.proto[0];
   const sent = f.odst ?? f.dst ?? [];
   const sentPorts = f.odport ?? f.dport;
-  if (proto === undefined || f.src.length === 0 || sent.length === 0) return null;
+  if (proto === undefined || (f.src.length === 0 && !f.srcExcept) || sent.length === 0) return null;
   const ifs = s.interfaces;
   const lo = ifs.classOf('lo');
   const iif = f.iif.find((i) => i !== lo && i !== ifs.none) ?? f.iif[0] ?? ifs.none;
@@ -124,12 +156,13 @@ export function flowWitness(
   const client = clientOf(family);
   const preferred = prefixes(prefer.sources ?? [], family);
   const unwanted = [...s.hosts.local, ...privateOf(family)];
-  const source =
-    choose(f.src, width, [client, ...preferred.map((c) => c.value)], (v) =>
-      within(v, preferred, width),
-    ) ??
-    choose(f.src, width, [client], (v) => !within(v, unwanted, width)) ??
-    into(f.src[0] ?? { value: 0n, mask: 0n }, client, width);
+  const source = f.srcExcept
+    ? outside(f.src, width, [client, ...preferred.map((c) => c.value)], unwanted)
+    : (choose(f.src, width, [client, ...preferred.map((c) => c.value)], (v) =>
+        within(v, preferred, width),
+      ) ??
+      choose(f.src, width, [client], (v) => !within(v, unwanted, width)) ??
+      into(f.src[0] ?? { value: 0n, mask: 0n }, client, width));
 
   const wanted = prefixes(prefer.destinations ?? [], family);
   const destination =

@@ -4,7 +4,7 @@
  */
 import { flowWitness } from './flow-witness.ts';
 import { FALSE, type Bdd } from './bdd.ts';
-import { formatAddress, parseAddress } from './addr.ts';
+import { formatAddress, formatCidr, parseAddress } from './addr.ts';
 import { CompiledRuleset, type RulePrinter } from './compile.ts';
 import { Interpreter, type Concrete, type InterpretResult } from './interpret.ts';
 import { EMPTY, type Pair } from './match.ts';
@@ -430,7 +430,8 @@ class SymbolicEngine implements Engine {
         for (const f of partition(s, projected, kind === 'local')) {
           // a rectangle's header values, said once for all its protocols and out-interfaces
           const ingress = f.iif.filter((i) => i !== ifs.none).map(name);
-          const sources = cidrs(f.src);
+          const sources = f.srcExcept ? [formatCidr(0n, 0, this.family)] : cidrs(f.src);
+          const except = f.srcExcept ? { exceptSources: cidrs(f.src) } : {};
           const sourcePorts = patternsToRanges(f.sport);
           const destinations = cidrs(f.odst ?? f.dst ?? []);
           const destinationPorts = patternsToRanges(f.odport ?? f.dport);
@@ -450,6 +451,7 @@ class SymbolicEngine implements Engine {
                 certainty,
                 ingress,
                 sources,
+                ...except,
                 sourcePorts,
                 destinations,
                 destinationPorts,

@@ -40,6 +40,11 @@ export function constraintSet(s: HeaderSpace, c: PacketConstraint): Bdd {
     r = m.and(r, m.and(x, s.anyOf('proto', PORT_PROTOCOLS.map(BigInt))));
   };
   cidrs('src', c.sources);
+  if (c.exceptSources !== undefined) {
+    let x = FALSE;
+    for (const t of c.exceptSources) x = m.or(x, s.cidr('src', t) ?? FALSE);
+    r = m.diff(r, x);
+  }
   cidrs('dst', c.destinations);
   cidrs('odst', c.originalDestinations);
   if (c.protocols !== undefined) {

@@ -23,6 +23,8 @@ export type QueryState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'UNTRAC
 export interface PacketConstraint {
   /** CIDRs or plain addresses. */
   readonly sources?: readonly string[];
+  /** Sources taken out of `sources` (CIDRs or plain addresses). */
+  readonly exceptSources?: readonly string[];
   readonly destinations?: readonly string[];
   readonly originalDestinations?: readonly string[];
   readonly protocols?: readonly IpProtocol[];
@@ -198,6 +200,11 @@ export interface Flow {
   readonly ingress: readonly string[];
   /** Source CIDRs. */
   readonly sources: readonly string[];
+  /**
+   * Source CIDRs taken out of `sources` (then every address): a flow that holds every source
+   * but a blocklist's is said this way, not as the hundreds of thousands of CIDRs around it.
+   */
+  readonly exceptSources?: readonly string[];
   /** Source ports (all of them, unless a rule lets only some through). */
   readonly sourcePorts: readonly PortRange[];
   /** Destination CIDRs as the client sent them. */

@@ -18,7 +18,8 @@ import { createEngine } from '../../src/engine/index.ts';
 import type { Flow } from '../../src/engine/types.ts';
 import type { Packet } from '../../src/model/trace.ts';
 import { rulesetArb } from './arbitraries.ts';
-import { hostContext, o, ruleset, t } from './build.ts';
+import { hostContext, o, ruleset, t, type RuleSpec } from './build.ts';
+import { blocklistAddresses } from '../support/blocklist.ts';
 import { FALSE } from '../../src/engine/bdd.ts';
 
 const docker = ruleset({
@@ -365,5 +366,66 @@ describe('the paths of a field group', () => {
       // from them one by one makes more nodes than a small ruleset's manager may hold
       { numRuns: 200, seed: 20261204 },
     );
+  });
+});
+
+describe('a blocklist: every source but thousands of addresses', () => {
+  // fail2ban's and many hand-kept firewalls' shape: a DROP per address, then the open service;
+  // the default witness source (203.0.113.77) is one of them
+  const blocked = blocklistAddresses(2000, 11, ['203.0.113.77']);
+  const rs = ruleset({
+    filter: {
+      INPUT: {
+        policy: 'DROP',
+        rules: [
+          ...blocked.map((a): RuleSpec => [[o.src(a)], t.drop()]),
+          [[o.proto('tcp'), o.dport(22)], t.accept()],
+        ],
+      },
+      FORWARD: { policy: 'DROP', rules: [] },
+    },
+  });
+  const engine = createEngine(rs, hostContext);
+  const flows = engine.discover({ ingress: 'eth0' });
+
+  it('is said as every source except the blocked ones', () => {
+    expect(flows.map((f) => `${f.certainty} ${f.protocol} ${f.destinationPorts[0]?.from}`)).toEqual(
+      ['certain tcp 22'],
+    );
+    const [ssh] = flows;
+    expect(ssh?.sources).toEqual(['0.0.0.0/0']);
+    expect(ssh?.exceptSources).toEqual(blocked.map((a) => `${a}/32`));
+  });
+
+  it('is exactly what is delivered, and its witness is never a blocked source', () => {
+    const all = engine.reach({ ingress: 'eth0', packets: { protocols: ['tcp', 'udp', 'sctp'] } });
+    const [ssh] = flows;
+    if (ssh === undefined) throw new Error('no flow');
+    expect(
+      ssh
+        .packets()
+        .equals(all.deliveredAll.certain.minus({ originalDestinations: ['127.0.0.0/8'] })),
+    ).toBe(true);
+    for (const prefer of [{}, { sources: [blocked[0] ?? ''] }]) {
+      const w = ssh.witness(prefer);
+      expect(w).not.toBeNull();
+      expect(blocked).not.toContain(w?.source);
+      if (w !== null) expect(engine.trace(w).verdict).toBe('accepted');
+    }
+    // and a blocked source is outside the flow, as the kernel drops it
+    const from = (source: string): Packet => ({
+      family: 'ipv4',
+      protocol: 'tcp',
+      source,
+      sourcePort: 40000,
+      destination: '203.0.113.1',
+      destinationPort: 22,
+      inInterface: 'eth0',
+      state: 'NEW',
+      mark: 0,
+    });
+    expect(engine.trace(from('203.0.113.77')).verdict).toBe('dropped');
+    expect(ssh.packets().and({ sources: ['203.0.113.77'] }).isEmpty).toBe(true);
+    expect(ssh.packets().and({ sources: ['203.0.113.78'] }).isEmpty).toBe(false);
   });
 });
