@@ -11,10 +11,18 @@ import {
 } from '../src/analysis/exposure-object.ts';
 import { destinationText, targetText } from '../src/analysis/exposure-text.ts';
 import { disallowedSources, forbiddenSource, staleAllows } from '../src/analysis/policy.ts';
+import { firstCidrs } from '../src/analysis/address-sets.ts';
+import type { Exposure } from '../src/model/audit.ts';
 import type { Policy } from '../src/model/exposure-policy.ts';
 import { defineRule, listOf } from '../src/lint/rule.ts';
 
 type MessageIds = 'violation' | 'staleAllow';
+
+/** ` except …` for an interface whose sources leave some out (`exceptSources`), else nothing. */
+function exceptText(e: Exposure, iface: string): string {
+  const except = e.reachableFrom.find((f) => f.interface === iface)?.exceptSources ?? [];
+  return except.length === 0 ? '' : ` except ${firstCidrs(except, e.family, 2)}`;
+}
 
 export interface ExposurePolicyOptions {
   /** Set from the config's top-level `policy:` key. */
@@ -67,7 +75,7 @@ export default defineRule<MessageIds, ExposurePolicyOptions, true>({
             data: {
               exposure: `${destinationText(e)} (${targetText(e)})`,
               sources: listOf(
-                bad.map((b) => `${b.source} via ${b.interface}`),
+                bad.map((b) => `${b.source}${exceptText(e, b.interface)} via ${b.interface}`),
                 3,
               ),
             },

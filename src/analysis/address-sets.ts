@@ -101,12 +101,18 @@ export function complement(cidrs: readonly string[], family: Family): string[] {
  * shorter, else its first few and a count.
  */
 export function briefCidrs(cidrs: readonly string[], family: Family, max = 3): string {
-  const bare = (c: string): string => c.replace(family === 'ipv4' ? /\/32$/ : /\/128$/, '');
-  if (cidrs.length <= max) return cidrs.map(bare).join(', ');
+  if (cidrs.length <= max) return firstCidrs(cidrs, family, max);
   const rest = complement(cidrs, family);
   if (rest.length === 0) return 'any address';
-  if (rest.length <= max) return `any address except ${rest.map(bare).join(', ')}`;
-  return `${cidrs.slice(0, max).map(bare).join(', ')} and ${cidrs.length - max} more`;
+  if (rest.length <= max) return `any address except ${firstCidrs(rest, family, max)}`;
+  return firstCidrs(cidrs, family, max);
+}
+
+/** The first few CIDRs of a list (single addresses bare) and how many more there are. */
+export function firstCidrs(cidrs: readonly string[], family: Family, max = 3): string {
+  const bare = (c: string): string => c.replace(family === 'ipv4' ? /\/32$/ : /\/128$/, '');
+  const shown = cidrs.slice(0, max).map(bare).join(', ');
+  return cidrs.length <= max ? shown : `${shown} and ${cidrs.length - max} more`;
 }
 
 export type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];

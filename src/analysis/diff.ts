@@ -28,6 +28,9 @@ import {
   portsToRanges,
   rangesToCidrs,
   rangesToPorts,
+  sourcesId,
+  sourcesOf,
+  subtract,
   subtractAll,
 } from './regions.ts';
 
@@ -114,7 +117,7 @@ function boxesOf(e: Exposure, side: 0 | 1, ingress: Ingress): Box[] {
   const ports = portsToRanges(e.ports);
   return e.reachableFrom.map((r) => [
     ingress.indices(side, e.family, r.interface),
-    cidrsToRanges(r.sources, e.family),
+    subtract(cidrsToRanges(r.sources, e.family), cidrsToRanges(r.exceptSources ?? [], e.family)),
     destinations,
     ports,
     r.sourcePorts === undefined ? ALL_PORTS : portsToRanges(r.sourcePorts),
@@ -165,7 +168,7 @@ function restrict(
       for (let i = lo; i <= hi; i++) names.push(interfaces[Number(i)] ?? '*other*');
       return names.map((name) => ({
         interface: name,
-        sources: rangesToCidrs(sources, e.family),
+        ...sourcesOf(sources, e.family),
         ...(sameRanges(sourcePorts, ALL_PORTS) ? {} : { sourcePorts: rangesToPorts(sourcePorts) }),
       }));
     });
@@ -180,7 +183,7 @@ function restrict(
     const proof = witnessIn(part, sourcePorts, engines) ?? fallback;
     out.push({
       ...part,
-      id: `${e.id}#${rangesToCidrs(sources, e.family).join(',')}:${portsText(part.ports)}`,
+      id: `${e.id}#${sourcesId(sources, e.family)}:${portsText(part.ports)}`,
       ...proof,
     });
   }
@@ -228,6 +231,7 @@ function witnessIn(
     const set = fe.engine.packets({
       inInterfaces: [from.interface],
       sources: from.sources,
+      ...(from.exceptSources === undefined ? {} : { exceptSources: from.exceptSources }),
       ...(e.anyHostAddress
         ? { destinations: [e.witness.destination] }
         : { destinations: e.destinations }),

@@ -7,7 +7,7 @@
  */
 import type { Exposure, ReachableFrom } from '../model/audit.ts';
 import type { Family, PortRange } from '../model/ruleset.ts';
-import { briefCidrs } from './address-sets.ts';
+import { briefCidrs, firstCidrs } from './address-sets.ts';
 
 /** `22`, `1–21, 23–65535`; every port is `*`. */
 export function portsText(ports: readonly PortRange[]): string {
@@ -130,8 +130,11 @@ export function sourcesText(from: readonly ReachableFrom[], max = 3): string {
   for (const f of from) {
     // long lists are most often everything but a few prefixes: said as such
     const family = f.sources.some((c) => c.includes(':')) ? 'ipv6' : 'ipv4';
-    const sources =
+    const listed =
       f.sources.length > max ? briefCidrs(f.sources, family, max) : f.sources.join(', ');
+    const except = f.exceptSources ?? [];
+    const sources =
+      except.length === 0 ? listed : `${listed} except ${firstCidrs(except, family, max)}`;
     const ports = f.sourcePorts === undefined ? '' : ` (source ports ${portsText(f.sourcePorts)})`;
     const key = `${sources}${ports}`;
     const g = groups.get(key) ?? { sources: key, interfaces: [] };

@@ -18,6 +18,7 @@ import { parseDockerVersion } from '../docker/version.ts';
 import type { Flow } from '../engine/types.ts';
 import { inRange } from '../model/rule-queries.ts';
 import { cidrInside, parseCidr, type Cidr } from './address-sets.ts';
+import { cidrsToRanges, intersect, rangesToCidrs, subtract } from './regions.ts';
 import type { Exposure, ExposureTarget, ReachableFrom } from '../model/audit.ts';
 import { diagnostic, fileLocation, type Diagnostic } from '../model/diagnostic.ts';
 import type { Container, Listener } from '../model/host.ts';
@@ -90,13 +91,48 @@ function singleAddress(cidrs: readonly string[]): string | null {
   return len === '32' || len === '128' ? only.slice(0, slash) : null;
 }
 
+/** The sources of one ingress of a row, as its flows give them. */
+interface FromEntry {
+  readonly sources: Set<string>;
+  /** The except lists of flows that hold every source but those (`Flow.exceptSources`). */
+  readonly excepts: (readonly string[])[];
+  readonly sourcePorts: readonly PortRange[];
+}
+
+/**
+ * An ingress' sources as a row lists them: the union of its flows' sources. Where a flow holds
+ * every source but some, the union is every source but those no flow holds.
+ */
+function fromOf(family: Family, iface: string, e: FromEntry): ReachableFrom {
+  const ports = e.sourcePorts.length > 0 ? { sourcePorts: e.sourcePorts } : {};
+  const [first, ...more] = e.excepts;
+  if (first === undefined) return { interface: iface, sources: [...e.sources], ...ports };
+  // most often every flow of the ingress leaves out the same list (the engine's, merged)
+  const same =
+    e.sources.size === 0 &&
+    more.every((l) => l.length === first.length && l.every((c, i) => c === first[i]));
+  let except = first;
+  if (!same) {
+    let left = cidrsToRanges(first, family);
+    for (const list of more) left = intersect(left, cidrsToRanges(list, family));
+    left = subtract(left, cidrsToRanges([...e.sources], family));
+    except = rangesToCidrs(left, family);
+  }
+  return {
+    interface: iface,
+    sources: [family === 'ipv4' ? '0.0.0.0/0' : '::/0'],
+    ...(except.length > 0 ? { exceptSources: except } : {}),
+    ...ports,
+  };
+}
+
 /** A row before naming: one flow key, its ingresses and sources merged. */
 interface Row {
   readonly family: Family;
   readonly flow: Flow;
   readonly kind: Exposure['kind'];
   readonly ports: readonly PortRange[];
-  readonly from: Map<string, { sources: Set<string>; sourcePorts: readonly PortRange[] }>;
+  readonly from: Map<string, FromEntry>;
   readonly flows: Flow[];
   readonly certainty: Exposure['certainty'];
   /** Why a certain flow is only possible here (it needs an interface nobody named). */
@@ -161,8 +197,13 @@ function rowsOf(
     const anyPort =
       f.sourcePorts.length === 1 && f.sourcePorts[0]?.from === 0 && f.sourcePorts[0].to === 65535;
     for (const i of ingress) {
-      const entry = row.from.get(i) ?? { sources: new Set<string>(), sourcePorts: f.sourcePorts };
-      for (const s of f.sources) entry.sources.add(s);
+      const entry = row.from.get(i) ?? {
+        sources: new Set<string>(),
+        excepts: [],
+        sourcePorts: f.sourcePorts,
+      };
+      if (f.exceptSources !== undefined) entry.excepts.push(f.exceptSources);
+      else for (const s of f.sources) entry.sources.add(s);
       row.from.set(i, anyPort ? { ...entry, sourcePorts: [] } : entry);
     }
   }
@@ -589,11 +630,9 @@ export function computeExposures(
         if (proof === null) continue;
         if (traceIt) traced++;
         else untraced++;
-        const reachableFrom: ReachableFrom[] = [...row.from].map(([iface, e]) => ({
-          interface: iface,
-          sources: [...e.sources],
-          ...(e.sourcePorts.length > 0 ? { sourcePorts: e.sourcePorts } : {}),
-        }));
+        const reachableFrom: ReachableFrom[] = [...row.from].map(([iface, e]) =>
+          fromOf(fe.family, iface, e),
+        );
         const trace = proof.trace;
         const partial: Omit<Exposure, 'id'> = {
           family: fe.family,

@@ -8,6 +8,7 @@ import type { Exposure } from '../model/audit.ts';
 import type { Policy, PolicyAllow } from '../model/exposure-policy.ts';
 import type { Family } from '../model/ruleset.ts';
 import { cidrWithin, parseCidr } from './address-sets.ts';
+import { cidrRange, cidrsToRanges, firstAddress, subtract, type Ranges } from './regions.ts';
 import { bareAddress } from '../model/address-text.ts';
 
 function familyOf(cidr: string): Family | null {
@@ -36,7 +37,35 @@ function sourceAllowed(allow: PolicyAllow, family: Family, iface: string, source
   return allow.fromCidrs.some((c) => familyOf(c) === family && cidrWithin(source, c));
 }
 
-/** The reachable (interface, source CIDR) pairs no allow entry covers. */
+/**
+ * What of a source CIDR reaching through `iface` no matching allow entry admits, as ranges:
+ * the CIDR minus the exposure's exceptions there and every allowed CIDR of the family. Empty
+ * when an entry admits the interface or any source.
+ */
+function unallowedPart(
+  matching: readonly PolicyAllow[],
+  e: Exposure,
+  iface: string,
+  cidr: string,
+): Ranges {
+  const everything = matching.some(
+    (a) =>
+      (a.fromCidrs.length === 0 && a.fromInterfaces.length === 0) ||
+      a.fromInterfaces.includes(iface),
+  );
+  if (everything) return [];
+  const except = e.reachableFrom.find((f) => f.interface === iface)?.exceptSources ?? [];
+  const allowed = matching.flatMap((a) => a.fromCidrs.filter((c) => familyOf(c) === e.family));
+  return subtract(
+    cidrsToRanges([cidr], e.family),
+    cidrsToRanges([...except, ...allowed], e.family),
+  );
+}
+
+/**
+ * The reachable (interface, source CIDR) pairs no allow entry covers. A source whose interface
+ * also lists exceptions (`exceptSources`) is one only if some address of it outside them is.
+ */
 export function disallowedSources(
   e: Exposure,
   policy: Policy,
@@ -44,10 +73,12 @@ export function disallowedSources(
   const matching = policy.allow.filter((a) => allowCovers(a, e));
   const out: { interface: string; source: string }[] = [];
   for (const from of e.reachableFrom) {
+    const excepts = from.exceptSources !== undefined && from.exceptSources.length > 0;
     for (const source of from.sources) {
-      if (!matching.some((a) => sourceAllowed(a, e.family, from.interface, source))) {
-        out.push({ interface: from.interface, source });
-      }
+      const allowed = excepts
+        ? unallowedPart(matching, e, from.interface, source).length === 0
+        : matching.some((a) => sourceAllowed(a, e.family, from.interface, source));
+      if (!allowed) out.push({ interface: from.interface, source });
     }
   }
   return out;
@@ -56,7 +87,8 @@ export function disallowedSources(
 /**
  * A source inside `cidr` (reaching through `iface`) that no allow entry for the exposure admits:
  * the exposure's own witness source when it is one, else the first or last address of the
- * prefix (one of them lies outside any allowed part of it). Null when none of them is.
+ * prefix (one of them lies outside any allowed part of it), else the first address of what no
+ * entry admits; never one of the interface's exceptions (`unallowedPart`). Null when none is.
  */
 export function forbiddenSource(
   e: Exposure,
@@ -65,6 +97,7 @@ export function forbiddenSource(
   cidr: string,
 ): string | null {
   const matching = policy.allow.filter((a) => allowCovers(a, e));
+  const unallowed = unallowedPart(matching, e, iface, cidr);
   const parsed = parseCidr(cidr);
   const candidates = [e.witness.source, bareAddress(cidr)];
   if (parsed !== null) {
@@ -75,11 +108,11 @@ export function forbiddenSource(
     }
     candidates.push(ipaddr.fromByteArray(bytes).toString());
   }
-  return (
-    candidates.find(
-      (c) => cidrWithin(c, cidr) && !matching.some((a) => sourceAllowed(a, e.family, iface, c)),
-    ) ?? null
-  );
+  const inside = (address: string): boolean => {
+    const r = cidrRange(address, e.family);
+    return r !== null && unallowed.some(([lo, hi]) => r[0] >= lo && r[0] <= hi);
+  };
+  return candidates.find(inside) ?? firstAddress(unallowed, e.family);
 }
 
 /** Allow entries that match no exposure: the policy has outlived the host. */

@@ -49,6 +49,11 @@ export interface ReachableFrom {
   readonly interface: string;
   /** CIDRs of sources that reach it through this interface. */
   readonly sources: readonly string[];
+  /**
+   * CIDRs taken out of `sources` (absent: none). A host that drops a blocklist's addresses lets
+   * every other source through: `sources` is then every address and this the blocklist.
+   */
+  readonly exceptSources?: readonly string[];
   /** Source ports, when a rule lets only some through (absent: any). */
   readonly sourcePorts?: readonly PortRange[];
 }

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import type { DiffResult } from '../../src/model/diff.ts';
 import { main } from '../../src/cli/main.ts';
 import { captureIo, repoRoot } from '../support/plan-scenarios.ts';
+import { blocklistAddresses, blocklistNftJson } from '../support/blocklist.ts';
 
 const snapshots = path.join(repoRoot, 'fixtures/snapshots/28.5.2');
 const s0 = path.join(snapshots, 's0-new-daemon');
@@ -56,6 +57,18 @@ const validate = ajv.compile(schema);
 
 function valid(r: DiffResult | null): void {
   expect(validate(r), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+}
+
+/** Docker 29.7.2's nftables capture behind a blocklist set of these addresses. */
+function withBlocklist(addresses: readonly string[]): string {
+  const base = path.join(repoRoot, 'fixtures/snapshots/29.7.2/s2a-nftables-portmap');
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'dwdiff-')), 's2a');
+  cpSync(base, dir, { recursive: true });
+  const file = path.join(dir, 'nft-ruleset.json');
+  const listing = JSON.parse(readFileSync(file, 'utf8')) as { nftables: unknown[] };
+  listing.nftables.push(...blocklistNftJson(addresses));
+  writeFileSync(file, JSON.stringify(listing));
+  return dir;
 }
 
 describe('dockwall diff on real captures', () => {
@@ -346,4 +359,24 @@ describe('dockwall diff on nftables (Docker 29.7.2, planned from the s2a capture
     expect(looks.result?.findings.new.map((f) => f.ruleId)).toEqual(['nft-port-mismatch']);
     expect(looks.code).toBe(1);
   });
+  it('a blocklist that drops five addresses fewer: gained from exactly those five', async () => {
+    const blocked = blocklistAddresses(3000, 9);
+    const freed = blocked.filter((_, i) => i % 600 === 0);
+    const before = withBlocklist(blocked);
+    const after = withBlocklist(blocked.filter((a) => !freed.includes(a)));
+    const { code, result } = await diff(before, after);
+    valid(result);
+    expect(code).toBe(1);
+    expect(result?.lost).toEqual([]);
+    const web0 = result?.gained.filter((e) => e.family === 'ipv4' && e.target.name === 'web0');
+    expect(web0?.map((e) => e.ports.map((p) => p.from).join())).toEqual(['8080']);
+    const from = web0?.[0]?.reachableFrom ?? [];
+    expect(from.flatMap((f) => f.sources).sort()).toEqual(freed.map((a) => `${a}/32`).sort());
+    expect(from.every((f) => f.exceptSources === undefined)).toBe(true);
+    expect(freed).toContain(web0?.[0]?.witness.source);
+    // and the reverse: lost from those five, the rest of the world unchanged
+    const back = await diff(after, before);
+    expect(back.result?.gained).toEqual([]);
+    expect(back.result?.lost.length).toBeGreaterThan(0);
+  }, 60_000);
 });

@@ -99,6 +99,40 @@ describe('exposure policy', () => {
     ).toBe('203.0.113.255');
   });
 
+  it('leaves out the sources an exposure excepts (a blocklist)', () => {
+    // every source but 0.0.0.0/8 and the upper half of the space
+    const blocked: Exposure = {
+      ...exposure,
+      reachableFrom: [
+        { interface: 'eth0', sources: ['0.0.0.0/0'], exceptSources: ['0.0.0.0/8', '128.0.0.0/1'] },
+      ],
+    };
+    // what is left lies inside 0.0.0.0/1: allowed
+    expect(disallowedSources(blocked, policy(['0.0.0.0/1']))).toEqual([]);
+    expect(
+      disallowedSources(
+        blocked,
+        policy([
+          '1.0.0.0/8',
+          '2.0.0.0/7',
+          '4.0.0.0/6',
+          '8.0.0.0/5',
+          '16.0.0.0/4',
+          '32.0.0.0/3',
+          '64.0.0.0/2',
+        ]),
+      ),
+    ).toEqual([]);
+    // not inside 10.0.0.0/8
+    expect(disallowedSources(blocked, policy(['10.0.0.0/8']))).toEqual([
+      { interface: 'eth0', source: '0.0.0.0/0' },
+    ]);
+    // the witness (203.0.113.10), 0.0.0.0 and 255.255.255.255 are all excepted: the first
+    // address that reaches and is not allowed
+    expect(forbiddenSource(blocked, policy(['10.0.0.0/8']), 'eth0', '0.0.0.0/0')).toBe('1.0.0.1');
+    expect(forbiddenSource(blocked, policy(['0.0.0.0/1']), 'eth0', '0.0.0.0/0')).toBeNull();
+  });
+
   it('finds the allowed entries that match no exposure', () => {
     expect(staleAllows([exposure], policy(['10.0.0.0/8']))).toEqual([]);
     const [stale] = staleAllows([], policy(['10.0.0.0/8']));
