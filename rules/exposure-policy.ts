@@ -10,7 +10,12 @@ import {
   reachesService,
 } from '../src/analysis/exposure-object.ts';
 import { destinationText, targetText } from '../src/analysis/exposure-text.ts';
-import { disallowedSources, forbiddenSource, staleAllows } from '../src/analysis/policy.ts';
+import {
+  disallowedSources,
+  forbiddenSource,
+  staleAllows,
+  type DisallowedSource,
+} from '../src/analysis/policy.ts';
 import { firstCidrs } from '../src/analysis/address-sets.ts';
 import type { Exposure } from '../src/model/audit.ts';
 import type { Policy } from '../src/model/exposure-policy.ts';
@@ -18,10 +23,11 @@ import { defineRule, listOf } from '../src/lint/rule.ts';
 
 type MessageIds = 'violation' | 'staleAllow';
 
-/** ` except …` for an interface whose sources leave some out (`exceptSources`), else nothing. */
-function exceptText(e: Exposure, iface: string): string {
-  const except = e.reachableFrom.find((f) => f.interface === iface)?.exceptSources ?? [];
-  return except.length === 0 ? '' : ` except ${firstCidrs(except, e.family, 2)}`;
+/** A disallowed source as the message says it: ` except …` the addresses the host blocks. */
+function sourceText(b: DisallowedSource, family: Exposure['family']): string {
+  const except = b.except ?? [];
+  const rest = except.length === 0 ? '' : ` except ${firstCidrs(except, family, 2)}`;
+  return `${b.source}${rest} via ${b.interface}`;
 }
 
 export interface ExposurePolicyOptions {
@@ -75,7 +81,7 @@ export default defineRule<MessageIds, ExposurePolicyOptions, true>({
             data: {
               exposure: `${destinationText(e)} (${targetText(e)})`,
               sources: listOf(
-                bad.map((b) => `${b.source}${exceptText(e, b.interface)} via ${b.interface}`),
+                bad.map((b) => sourceText(b, e.family)),
                 3,
               ),
             },

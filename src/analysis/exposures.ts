@@ -91,8 +91,13 @@ function singleAddress(cidrs: readonly string[]): string | null {
   return len === '32' || len === '128' ? only.slice(0, slash) : null;
 }
 
-/** The sources of one ingress of a row, as its flows give them. */
+/**
+ * The sources of one ingress of a row that reach it from the same source ports, as its flows
+ * give them. Flows whose source ports differ stay apart: united, a rule that lets most sources
+ * in only from ports below 1024 read as if every source reached from any port.
+ */
 interface FromEntry {
+  readonly interface: string;
   readonly sources: Set<string>;
   /** The except lists of flows that hold every source but those (`Flow.exceptSources`). */
   readonly excepts: (readonly string[])[];
@@ -103,7 +108,8 @@ interface FromEntry {
  * An ingress' sources as a row lists them: the union of its flows' sources. Where a flow holds
  * every source but some, the union is every source but those no flow holds.
  */
-function fromOf(family: Family, iface: string, e: FromEntry): ReachableFrom {
+function fromOf(family: Family, e: FromEntry): ReachableFrom {
+  const iface = e.interface;
   const ports = e.sourcePorts.length > 0 ? { sourcePorts: e.sourcePorts } : {};
   const [first, ...more] = e.excepts;
   if (first === undefined) return { interface: iface, sources: [...e.sources], ...ports };
@@ -196,15 +202,16 @@ function rowsOf(
     row.flows.push(f);
     const anyPort =
       f.sourcePorts.length === 1 && f.sourcePorts[0]?.from === 0 && f.sourcePorts[0].to === 65535;
+    const sourcePorts = anyPort ? [] : f.sourcePorts;
     for (const i of ingress) {
-      const entry = row.from.get(i) ?? {
-        sources: new Set<string>(),
-        excepts: [],
-        sourcePorts: f.sourcePorts,
-      };
+      const key = `${i}\u0000${portsText(sourcePorts)}`;
+      let entry = row.from.get(key);
+      if (entry === undefined) {
+        entry = { interface: i, sources: new Set<string>(), excepts: [], sourcePorts };
+        row.from.set(key, entry);
+      }
       if (f.exceptSources !== undefined) entry.excepts.push(f.exceptSources);
       else for (const s of f.sources) entry.sources.add(s);
-      row.from.set(i, anyPort ? { ...entry, sourcePorts: [] } : entry);
     }
   }
   return [...rows.values()];
@@ -630,8 +637,8 @@ export function computeExposures(
         if (proof === null) continue;
         if (traceIt) traced++;
         else untraced++;
-        const reachableFrom: ReachableFrom[] = [...row.from].map(([iface, e]) =>
-          fromOf(fe.family, iface, e),
+        const reachableFrom: ReachableFrom[] = [...row.from.values()].map((e) =>
+          fromOf(fe.family, e),
         );
         const trace = proof.trace;
         const partial: Omit<Exposure, 'id'> = {

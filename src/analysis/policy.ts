@@ -47,6 +47,7 @@ function unallowedPart(
   e: Exposure,
   iface: string,
   cidr: string,
+  except: readonly string[],
 ): Ranges {
   const everything = matching.some(
     (a) =>
@@ -54,7 +55,6 @@ function unallowedPart(
       a.fromInterfaces.includes(iface),
   );
   if (everything) return [];
-  const except = e.reachableFrom.find((f) => f.interface === iface)?.exceptSources ?? [];
   const allowed = matching.flatMap((a) => a.fromCidrs.filter((c) => familyOf(c) === e.family));
   return subtract(
     cidrsToRanges([cidr], e.family),
@@ -62,23 +62,33 @@ function unallowedPart(
   );
 }
 
+/** A reachable source CIDR no allow entry covers, and the addresses the host takes out of it. */
+export interface DisallowedSource {
+  readonly interface: string;
+  readonly source: string;
+  /** The ingress' `exceptSources`, when it has any. */
+  readonly except?: readonly string[];
+}
+
 /**
  * The reachable (interface, source CIDR) pairs no allow entry covers. A source whose interface
  * also lists exceptions (`exceptSources`) is one only if some address of it outside them is.
  */
-export function disallowedSources(
-  e: Exposure,
-  policy: Policy,
-): { interface: string; source: string }[] {
+export function disallowedSources(e: Exposure, policy: Policy): DisallowedSource[] {
   const matching = policy.allow.filter((a) => allowCovers(a, e));
-  const out: { interface: string; source: string }[] = [];
+  const out: DisallowedSource[] = [];
   for (const from of e.reachableFrom) {
     const excepts = from.exceptSources !== undefined && from.exceptSources.length > 0;
     for (const source of from.sources) {
       const allowed = excepts
-        ? unallowedPart(matching, e, from.interface, source).length === 0
+        ? unallowedPart(matching, e, from.interface, source, from.exceptSources ?? []).length === 0
         : matching.some((a) => sourceAllowed(a, e.family, from.interface, source));
-      if (!allowed) out.push({ interface: from.interface, source });
+      if (!allowed)
+        out.push({
+          interface: from.interface,
+          source,
+          ...(excepts ? { except: from.exceptSources } : {}),
+        });
     }
   }
   return out;
@@ -97,7 +107,9 @@ export function forbiddenSource(
   cidr: string,
 ): string | null {
   const matching = policy.allow.filter((a) => allowCovers(a, e));
-  const unallowed = unallowedPart(matching, e, iface, cidr);
+  // the ingress entry the source is listed in (an interface has one per source-port list)
+  const from = e.reachableFrom.find((f) => f.interface === iface && f.sources.includes(cidr));
+  const unallowed = unallowedPart(matching, e, iface, cidr, from?.exceptSources ?? []);
   const parsed = parseCidr(cidr);
   const candidates = [e.witness.source, bareAddress(cidr)];
   if (parsed !== null) {

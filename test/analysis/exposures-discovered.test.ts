@@ -342,4 +342,27 @@ describe('exposures no container list shows', () => {
       );
     expect(at8080('ipv6').map((e) => [e.target.name, e.target.listening])).toEqual([[null, false]]);
   });
+  it('sources that reach only from some source ports stay apart from those that reach from any', async () => {
+    // ssh from privileged source ports for everyone, from any port for 10.0.0.0/8
+    const table = await tableOf('source-ports', {
+      'iptables-save.txt': `*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -p tcp -m tcp --sport 0:1023 --dport 22 -j ACCEPT
+-A INPUT -s 10.0.0.0/8 -p tcp -m tcp --dport 22 -j ACCEPT
+COMMIT
+`,
+    });
+    const [ssh] = table.filter((e) => e.family === 'ipv4' && e.protocol === 'tcp');
+    const from = (ssh?.reachableFrom ?? []).map(
+      (f) =>
+        `${f.sources.length} sources incl. ${f.sources.includes('10.0.0.0/8') ? '' : 'not '}10.0.0.0/8, ports ${(f.sourcePorts ?? []).map((p) => `${p.from}-${p.to}`).join() || 'any'}`,
+    );
+    // before, one entry said every source reached from any port
+    expect(from.sort()).toEqual([
+      '1 sources incl. 10.0.0.0/8, ports any',
+      '8 sources incl. not 10.0.0.0/8, ports 0-1023',
+    ]);
+  });
 });

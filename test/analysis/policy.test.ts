@@ -125,7 +125,7 @@ describe('exposure policy', () => {
     ).toEqual([]);
     // not inside 10.0.0.0/8
     expect(disallowedSources(blocked, policy(['10.0.0.0/8']))).toEqual([
-      { interface: 'eth0', source: '0.0.0.0/0' },
+      { interface: 'eth0', source: '0.0.0.0/0', except: ['0.0.0.0/8', '128.0.0.0/1'] },
     ]);
     // the witness (203.0.113.10), 0.0.0.0 and 255.255.255.255 are all excepted: the first
     // address that reaches and is not allowed
