@@ -208,7 +208,7 @@ export function expand(
     const bit = 1n << BigInt(width - 1 - i);
     if ((p.mask & bit) === 0n) free.push(bit);
   }
-  if (2 ** free.length > limit) throw new TooManyFlows('prefixes of one pattern');
+  if (2 ** free.length > limit) throw new TooManyFlows('prefixes of one pattern', limit);
   const out: { value: bigint; length: number }[] = [];
   for (let k = 0; k < 2 ** free.length; k++) {
     let v = p.value & p.mask;

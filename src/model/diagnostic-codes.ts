@@ -71,6 +71,7 @@ export const DIAGNOSTIC_CODES = [
   'hook-priority-tie',
   'engine-error',
   'engine-limit',
+  'discovery-limit',
   'exposures-untraced',
   // Config, rules, ignores and baseline.
   'invalid-config',

@@ -219,12 +219,15 @@ export function formatText(result: AuditResult, options: TextOptions): string {
       (d) => d.code === 'rule-skipped' || d.code === 'engine-error',
     );
     const unread = result.diagnostics.some((d) => d.code === 'no-ruleset');
+    const tooFine = result.diagnostics.some((d) => d.code === 'discovery-limit');
     out.push(
       unread
         ? '  (not analysed: no ruleset)'
         : engineMissing
           ? '  (not computed: the packet engine did not run)'
-          : '  none',
+          : tooFine
+            ? '  (not listed: more distinct addresses than the table lists, see discovery-limit)'
+            : '  none',
     );
   } else {
     // a loop, not push(...rows): a spread of a big host's rows overflows the stack

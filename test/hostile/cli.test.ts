@@ -306,6 +306,34 @@ describe.skipIf(!built)('hostile input through the CLI (needs npm run build)', (
     });
   });
 
+  describe('sources too finely split to list', () => {
+    it('an odd-address mask: the table is said to be missing, the other rules still run', async () => {
+      // every source with its last bit clear reaches port 22: as prefixes, 2^31 of them
+      const r = await auditFilterTable(['-A INPUT -s 0.0.0.1/0.0.0.1 -j DROP']);
+      expect(r.code).toBe(1);
+      const result = JSON.parse(r.stdout) as {
+        exposures: unknown[];
+        diagnostics: { code: string; message: string }[];
+      };
+      const codes = result.diagnostics.map((d) => d.code);
+      expect(result.exposures).toEqual([]);
+      expect(codes).toContain('discovery-limit');
+      // not reported as a bug, and the engine's rules were not skipped
+      expect(codes).not.toContain('engine-error');
+      expect(codes).not.toContain('rule-skipped');
+      expect(result.diagnostics.find((d) => d.code === 'discovery-limit')?.message).toMatch(
+        /more than 4096 distinct prefixes of one pattern/,
+      );
+      const rules = path.join(tmp(), 'odd.v4');
+      writeFileSync(
+        rules,
+        '*filter\n:INPUT DROP [0:0]\n-A INPUT -s 0.0.0.1/0.0.0.1 -j DROP\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n',
+      );
+      const text = await dockwall(['audit', '--iptables', rules]);
+      expect(text.stdout).toContain('(not listed: more distinct addresses than the table lists');
+    });
+  });
+
   describe('many chains', () => {
     it('200,000 empty chains: audited in seconds, not counted again per chain', async () => {
       // shadowed-rule counted the ruleset's rules once per chain: 40,000 chains took 11 s,
