@@ -31,6 +31,7 @@ import { formatText } from '../src/report/text.ts';
 import type { GenerateHostOptions } from '../test/support/generate-host.ts';
 import { generateHost } from '../test/support/generate-host.ts';
 import { ruleCount } from '../src/model/rule-queries.ts';
+import { requireSupportedNode } from './supported-node.ts';
 
 const TARGET_SECONDS = 10;
 const TARGET_RSS_MB = 1536;
@@ -57,6 +58,8 @@ export interface AuditBenchResult {
   readonly exposures: number;
   readonly findings: number;
   readonly diagnostics: number;
+  /** The error diagnostics, as `code: message` (a run that lost its exposures says why). */
+  readonly errors: readonly string[];
   readonly peakRssMb: number;
   /** 1-minute load average at the start and at the end. */
   readonly loadAverage: readonly [number, number];
@@ -120,6 +123,9 @@ export async function measureAudit(
     exposures: result.exposures.length,
     findings: result.findings.length,
     diagnostics: result.diagnostics.length,
+    errors: result.diagnostics
+      .filter((d) => d.severity === 'error')
+      .map((d) => `${d.code}: ${d.message}`),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     loadAverage: [before, loadavg()[0] ?? 0],
   };
@@ -145,6 +151,7 @@ export function formatAudit(dir: string, r: AuditBenchResult): string {
     `  total cpu = ${ratio} × baseline cpu (target < ${TARGET_SECONDS} s; met: ${r.total.cpu < TARGET_SECONDS ? 'yes' : 'no'})`,
     `  peak RSS ${r.peakRssMb.toFixed(0)} MB (target < ${TARGET_RSS_MB} MB; met: ${r.peakRssMb < TARGET_RSS_MB ? 'yes' : 'no'})`,
     `  exposures ${r.exposures}, findings ${r.findings}, diagnostics ${r.diagnostics}`,
+    ...r.errors.map((e) => `  error ${e}`),
     `  load average ${r.loadAverage[0].toFixed(2)} at start, ${r.loadAverage[1].toFixed(2)} at end`,
   );
   return out.join('\n');
@@ -201,6 +208,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  requireSupportedNode();
   // the heap policy `dockwall` itself runs with (bin/dockwall.js)
   limitHeapGrowth();
   await main();

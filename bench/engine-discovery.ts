@@ -19,6 +19,7 @@ import type { BenchCase } from './engine.ts';
 import { withGeneratedHost } from './engine-host.ts';
 import { EXTERNAL_INTERFACE } from '../test/support/generate-host.ts';
 import { ruleCount } from '../src/model/rule-queries.ts';
+import { requireSupportedNode } from './supported-node.ts';
 
 export interface Phase {
   readonly name: string;
@@ -156,6 +157,7 @@ export const discoveryCase: BenchCase = {
 };
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  requireSupportedNode();
   const dir = process.argv[2];
   if (dir === undefined) {
     process.stderr.write(

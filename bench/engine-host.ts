@@ -19,6 +19,7 @@ import type { Packet } from '../src/model/trace.ts';
 import type { BenchCase } from './engine.ts';
 import { EXTERNAL_INTERFACE } from '../test/support/generate-host.ts';
 import { ruleCount } from '../src/model/rule-queries.ts';
+import { requireSupportedNode } from './supported-node.ts';
 
 export interface HostCaseResult {
   readonly rules: number;
@@ -187,6 +188,7 @@ export async function withGeneratedHost<T>(measure: (dir: string) => Promise<T>)
 
 // Standalone, for profiling one snapshot: `node --cpu-prof dist/bench/engine-host.js DIR`.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  requireSupportedNode();
   const dir = process.argv[2];
   if (dir === undefined) {
     process.stderr.write('usage: engine-host SNAPSHOT_DIR (npm run bench:engine runs the case)\n');

@@ -22,6 +22,7 @@ import type { NetworkContext } from '../src/engine/context.ts';
 import { parseIptables } from '../src/ingest/iptables/index.ts';
 import { discoveryCase } from './engine-discovery.ts';
 import { hostCase } from './engine-host.ts';
+import { requireSupportedNode } from './supported-node.ts';
 
 export interface CaseReport {
   readonly seconds: number;
@@ -157,6 +158,7 @@ function runAll(): number {
   return failed === 0 ? 0 : 1;
 }
 
+requireSupportedNode();
 const caseArg = process.argv.indexOf('--case');
 if (caseArg >= 0) {
   await runOne(process.argv[caseArg + 1] ?? '');

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import type { ChildRun } from './child-process-time.ts';
 import { timeChild } from './child-process-time.ts';
 import { generateHostFiles } from '../test/support/generate-host.ts';
+import { requireSupportedNode } from './supported-node.ts';
 
 // Compiled to dist/bench/parse.js: the repository root is two levels up.
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -69,6 +70,8 @@ function bench(label: string, file: string): void {
   }
   console.log(lines.join('\n'));
 }
+
+requireSupportedNode();
 
 const corpusDump = resolve(
   repoRoot,

@@ -17,6 +17,7 @@ import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ChildRun } from './child-process-time.ts';
 import { timeChild } from './child-process-time.ts';
+import { requireSupportedNode } from './supported-node.ts';
 
 const TARGET_SECONDS = 0.2;
 
@@ -129,5 +130,6 @@ function main(): void {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  requireSupportedNode();
   main();
 }

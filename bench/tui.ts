@@ -19,6 +19,7 @@ import { mountApp } from '../src/tui/run.tsx';
 import { detailContent } from '../src/tui/state.ts';
 import { buildModel, chainRows } from '../src/tui/view-model.ts';
 import { generateHost } from '../test/support/generate-host.ts';
+import { requireSupportedNode } from './supported-node.ts';
 
 const SIZE = { columns: 120, rows: 40 };
 
@@ -272,4 +273,5 @@ async function main(): Promise<void> {
   }
 }
 
+requireSupportedNode();
 await main();
