@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import type { DiffResult } from '../../src/model/diff.ts';
 import { main } from '../../src/cli/main.ts';
 import { captureIo, repoRoot } from '../support/plan-scenarios.ts';
-import { blocklistAddresses, blocklistNftJson } from '../support/blocklist.ts';
+import { blocklistAddresses, writeBlocklistSnapshot } from '../support/blocklist.ts';
 
 const snapshots = path.join(repoRoot, 'fixtures/snapshots/28.5.2');
 const s0 = path.join(snapshots, 's0-new-daemon');
@@ -60,16 +60,8 @@ function valid(r: DiffResult | null): void {
 }
 
 /** Docker 29.7.2's nftables capture behind a blocklist set of these addresses. */
-function withBlocklist(addresses: readonly string[]): string {
-  const base = path.join(repoRoot, 'fixtures/snapshots/29.7.2/s2a-nftables-portmap');
-  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'dwdiff-')), 's2a');
-  cpSync(base, dir, { recursive: true });
-  const file = path.join(dir, 'nft-ruleset.json');
-  const listing = JSON.parse(readFileSync(file, 'utf8')) as { nftables: unknown[] };
-  listing.nftables.push(...blocklistNftJson(addresses));
-  writeFileSync(file, JSON.stringify(listing));
-  return dir;
-}
+const withBlocklist = (addresses: readonly string[]): string =>
+  writeBlocklistSnapshot(path.join(mkdtempSync(path.join(tmpdir(), 'dwdiff-')), 's2a'), addresses);
 
 describe('dockwall diff on real captures', () => {
   it('a published port added: gained, with a witness and its trace, exit 1', async () => {

@@ -4,7 +4,7 @@
  * report says so briefly. Before, a set of 20,000 addresses left the audit with no exposure at
  * all (cutting "every source but those" into prefixes stopped at its limit).
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,12 +15,12 @@ import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
 import type { AuditResult, Exposure } from '../../src/model/audit.ts';
 import { cidrsToRanges } from '../../src/analysis/regions.ts';
 import { formatText } from '../../src/report/text.ts';
-import { blocklistAddresses, blocklistNftJson } from '../support/blocklist.ts';
+import {
+  BLOCKLIST_HOST,
+  blocklistAddresses,
+  writeBlocklistSnapshot,
+} from '../support/blocklist.ts';
 
-const fixture = path.resolve(
-  import.meta.dirname,
-  '../../fixtures/snapshots/29.7.2/s2a-nftables-portmap',
-);
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -30,12 +30,7 @@ afterAll(() => {
 function withBlocklist(addresses: readonly string[]): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'dw-blocklist-'));
   dirs.push(dir);
-  cpSync(fixture, dir, { recursive: true });
-  const file = path.join(dir, 'nft-ruleset.json');
-  const listing = JSON.parse(readFileSync(file, 'utf8')) as { nftables: unknown[] };
-  listing.nftables.push(...blocklistNftJson(addresses));
-  writeFileSync(file, JSON.stringify(listing));
-  return dir;
+  return writeBlocklistSnapshot(dir, addresses);
 }
 
 async function audit(dir: string): Promise<AuditResult> {
@@ -48,7 +43,7 @@ const rowOf = (r: AuditResult, name: string): Exposure | undefined =>
 describe('a published port behind a blocklist of 20,000 addresses', async () => {
   // the lab's and the witness' usual client addresses are among them
   const blocked = blocklistAddresses(20_000, 3, ['203.0.113.2', '203.0.113.77']);
-  const plain = await audit(fixture);
+  const plain = await audit(BLOCKLIST_HOST);
   const result = await audit(withBlocklist(blocked));
 
   it('is still an exposure, from every IPv4 source but the blocked ones', () => {

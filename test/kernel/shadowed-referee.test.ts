@@ -6,30 +6,18 @@
  * counted some, so the probes did exercise the chains. Needs root; in CI a missing capability
  * is a failure.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import { tableId } from '../../src/model/ruleset.ts';
-import { listCaptureScenarios } from '../lab/captures.ts';
-import {
-  buildLab,
-  collectLabSnapshot,
-  destroyLab,
-  labCapability,
-  labSuffix,
-  runProbes,
-} from '../lab/netns.ts';
+import { buildLab, collectLabSnapshot, destroyLab, labSuffix, runProbes } from '../lab/netns.ts';
 import { planProbes } from '../lab/probes.ts';
 import { deriveTopology } from '../lab/topology.ts';
 import { runRule } from '../rules/tester.ts';
-
-const capturesDir = path.resolve(import.meta.dirname, '../../../shared/captures');
-const haveCaptures = existsSync(capturesDir);
-const capability = haveCaptures ? labCapability() : { ok: false, reason: 'no captures' };
-const inCi = process.env['CI'] === 'true';
+import { capability, dockerNftablesWith, suiteRuns } from './nftables-capture.ts';
 
 /** The operator's tables: input filtering on the host, and a forward chain after Docker's. */
 const OPERATOR = `
@@ -56,60 +44,50 @@ table ip late {
 }
 `;
 
-describe.runIf(haveCaptures && (capability.ok || inCi))(
-  'kernel referee for shadowed-rule on nftables',
-  () => {
-    it('has what the lab needs', () => {
-      expect(capability.ok, capability.reason).toBe(true);
-    });
+describe.runIf(suiteRuns)('kernel referee for shadowed-rule on nftables', () => {
+  it('has what the lab needs', () => {
+    expect(capability.ok, capability.reason).toBe(true);
+  });
 
-    it('rules called unreached count no packet; the others count some', async () => {
-      const base = listCaptureScenarios(capturesDir).find(
-        (c) => c.name === 'docker-29.7.2/s2a-nftables-portmap',
-      );
-      expect(base).toBeDefined();
-      if (base === undefined) return;
-      const scenario = {
-        ...base,
-        name: 'shadowed-referee',
-        nftRuleset: `${base.nftRuleset ?? ''}${OPERATOR}`,
-      };
-      const topology = deriveTopology(scenario);
-      const lab = await buildLab(topology, labSuffix('shadow', 0));
-      const dir = mkdtempSync(path.join(tmpdir(), 'dwk-shadow-'));
-      try {
-        await runProbes(lab, planProbes(topology));
-        collectLabSnapshot(lab, dir, scenario);
-      } finally {
-        destroyLab(lab);
-      }
-      const snapshot = await loadSnapshot({ directory: dir });
-      const operator = (snapshot.nft?.tables ?? []).filter(
-        (t) => t.name === 'host' || t.name === 'late',
-      );
-      const counted = new Map(
-        operator.flatMap((t) =>
-          t.chains.flatMap((c) =>
-            c.rules.map((r) => [`${tableId(t)}/${c.name}#${r.index}`, r.counters?.packets ?? null]),
-          ),
+  it('rules called unreached count no packet; the others count some', async () => {
+    const scenario = dockerNftablesWith('shadowed-referee', OPERATOR);
+    expect(scenario).toBeDefined();
+    if (scenario === undefined) return;
+    const topology = deriveTopology(scenario);
+    const lab = await buildLab(topology, labSuffix('shadow', 0));
+    const dir = mkdtempSync(path.join(tmpdir(), 'dwk-shadow-'));
+    try {
+      await runProbes(lab, planProbes(topology));
+      collectLabSnapshot(lab, dir, scenario);
+    } finally {
+      destroyLab(lab);
+    }
+    const snapshot = await loadSnapshot({ directory: dir });
+    const operator = (snapshot.nft?.tables ?? []).filter(
+      (t) => t.name === 'host' || t.name === 'late',
+    );
+    const counted = new Map(
+      operator.flatMap((t) =>
+        t.chains.flatMap((c) =>
+          c.rules.map((r) => [`${tableId(t)}/${c.name}#${r.index}`, r.counters?.packets ?? null]),
         ),
-      );
-      const found = runRule(RULES['shadowed-rule']!, snapshot).map((r) => {
-        const o = r.descriptor.object as { table: string; chain: string; rule: number };
-        return `${o.table}/${o.chain}#${o.rule}`;
-      });
-      // what the rule says (by reasoning: 4 is covered by 3; 6 by the set of 5; 8 by 7; the
-      // forward drop of direct access is taken by Docker's raw-PREROUTING drop)
-      expect(found.sort()).toEqual([
-        'inet host/input#4',
-        'inet host/input#6',
-        'inet host/input#8',
-        'ip late/forward#1',
-      ]);
-      // and the kernel: none of them counted a packet, while the chains saw traffic
-      for (const key of found) expect(counted.get(key), key).toBe(0n);
-      expect(counted.get('inet host/input#3'), 'probes to the host service').toBeGreaterThan(0n);
-      expect(counted.get('ip late/forward#2'), 'probes forwarded to web0').toBeGreaterThan(0n);
-    }, 300_000);
-  },
-);
+      ),
+    );
+    const found = runRule(RULES['shadowed-rule']!, snapshot).map((r) => {
+      const o = r.descriptor.object as { table: string; chain: string; rule: number };
+      return `${o.table}/${o.chain}#${o.rule}`;
+    });
+    // what the rule says (by reasoning: 4 is covered by 3; 6 by the set of 5; 8 by 7; the
+    // forward drop of direct access is taken by Docker's raw-PREROUTING drop)
+    expect(found.sort()).toEqual([
+      'inet host/input#4',
+      'inet host/input#6',
+      'inet host/input#8',
+      'ip late/forward#1',
+    ]);
+    // and the kernel: none of them counted a packet, while the chains saw traffic
+    for (const key of found) expect(counted.get(key), key).toBe(0n);
+    expect(counted.get('inet host/input#3'), 'probes to the host service').toBeGreaterThan(0n);
+    expect(counted.get('ip late/forward#2'), 'probes forwarded to web0').toBeGreaterThan(0n);
+  }, 300_000);
+});

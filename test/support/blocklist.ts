@@ -3,7 +3,15 @@
  * public IPv4 addresses and a chain on input and forward, ahead of Docker's, that drops their
  * packets. Deterministic from a seed, for engine, audit and kernel tests.
  */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { prng } from './prng.ts';
+
+/** Docker 29.7.2's nftables capture, the host the blocklist tests put behind a set. */
+export const BLOCKLIST_HOST = path.resolve(
+  import.meta.dirname,
+  '../../fixtures/snapshots/29.7.2/s2a-nftables-portmap',
+);
 
 /** The table's name: `table ip <BLOCKLIST_TABLE>`. */
 export const BLOCKLIST_TABLE = 'crowdsec';
@@ -77,4 +85,14 @@ export function blocklistNftJson(addresses: readonly string[]): unknown[] {
     ...chain('crowdsec-chain-input', 'input', 2),
     ...chain('crowdsec-chain-forward', 'forward', 3),
   ];
+}
+
+/** Writes BLOCKLIST_HOST to `dir` with the blocklist table added to its listing; returns `dir`. */
+export function writeBlocklistSnapshot(dir: string, addresses: readonly string[]): string {
+  cpSync(BLOCKLIST_HOST, dir, { recursive: true });
+  const file = path.join(dir, 'nft-ruleset.json');
+  const listing = JSON.parse(readFileSync(file, 'utf8')) as { nftables: unknown[] };
+  listing.nftables.push(...blocklistNftJson(addresses));
+  writeFileSync(file, JSON.stringify(listing));
+  return dir;
 }
