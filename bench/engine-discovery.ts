@@ -92,7 +92,8 @@ export async function measureDiscovery(
   await phase(
     `discover ${ingresses.join(',')}`,
     () => e.discover({ ingress: [...ingresses] }),
-    (flows) => `${flows.length} flows`,
+    (d) =>
+      `${d.flows.length} flows${d.unlisted.length > 0 ? `, NOT LISTED: ${d.unlisted.join('; ')}` : ''}`,
   );
   await phase(
     'ruleReach (all tables, all states)',

@@ -132,6 +132,11 @@ function fromOf(family: Family, e: FromEntry): ReachableFrom {
   };
 }
 
+/** The file the table's own diagnostics point at: the rules, else the snapshot. */
+function anchorOf(snapshot: Snapshot): string {
+  return snapshot.ipv4?.file ?? snapshot.ipv6?.file ?? snapshot.directory ?? 'snapshot';
+}
+
 /** A row before naming: one flow key, its ingresses and sources merged. */
 interface Row {
   readonly family: Family;
@@ -622,7 +627,16 @@ export function computeExposures(
     const witnessTo = witnessDestination(fe);
     const named = listed ? [] : external.filter((i) => !isUnnamed(i));
     if (external.length === 0) continue;
-    const flows = fe.engine.discover({ ingress: external });
+    const { flows, unlisted } = fe.engine.discover({ ingress: external });
+    for (const what of unlisted)
+      diagnostics.push(
+        diagnostic(
+          'discovery-limit',
+          'error',
+          `Part of the ${fe.family === 'ipv4' ? 'IPv4' : 'IPv6'} exposure table could not be listed: what is ${what}. A set or rules that tell that many addresses apart do this; those rows and the findings drawn from them are missing, the rest is complete.`,
+          fileLocation(anchorOf(snapshot)),
+        ),
+      );
     const namer = namerOf(snapshot, fe.family);
     for (const row of rowsOf(fe.family, flows, internal, named)) {
       const parts: HostPart[] =
@@ -671,9 +685,7 @@ export function computeExposures(
         'exposures-untraced',
         'note',
         `${untraced} exposures are listed with a witness but no trace (traceLimit ${limit}); \`dockwall trace\` replays any witness.`,
-        fileLocation(
-          snapshot.ipv4?.file ?? snapshot.ipv6?.file ?? snapshot.directory ?? 'snapshot',
-        ),
+        fileLocation(anchorOf(snapshot)),
       ),
     );
   return { exposures: out.sort(compareExposures), diagnostics };

@@ -345,30 +345,46 @@ function planFor(nat: boolean, local: boolean): Plan {
   };
 }
 
+/** A delivered set cut into rectangles, and the parts too fine to cut (`TooManyFlows`). */
+export interface Partition {
+  readonly flows: RawFlow[];
+  /** Per part left out: which (`without NAT`, `after DNAT`) and why. */
+  readonly unlisted: string[];
+}
+
 /**
  * Cut a delivered set into rectangles. `local`: the set was delivered to the host (INPUT);
- * otherwise it was forwarded.
+ * otherwise it was forwarded. The packets never NATed and the DNATed ones are cut apart: where
+ * one of them holds more distinct values than a flow lists (a destination blocklist on
+ * forwarding), it is left out and said to be, and the other is still listed.
  */
-export function partition(s: HeaderSpace, set: Bdd, local: boolean): RawFlow[] {
+export function partition(s: HeaderSpace, set: Bdd, local: boolean): Partition {
   const m = s.m;
-  if (set === FALSE) return [];
-  const out: RawFlow[] = [];
+  const out: Partition = { flows: [], unlisted: [] };
+  if (set === FALSE) return out;
   // every arriving packet is NEW with mark 0: final marks and states add nothing
   const base = m.exists(set, s.cube('mark', 'state'));
   for (const nat of [false, true]) {
     const part = m.and(base, s.eq('dnat', nat ? 1n : 0n));
     if (part === FALSE) continue;
     const plan = planFor(nat, local);
+    const flows: RawFlow[] = [];
     const walk = (node: Bdd, depth: number, path: Leaf[]): void => {
       const level = plan.levels[depth];
       if (level === undefined) {
-        if (node === TRUE) out.push(toRaw(s, plan, path, nat, local));
+        if (node === TRUE) flows.push(toRaw(s, plan, path, nat, local));
         return;
       }
       for (const [next, leaves] of leavesOf(s, node, level))
         for (const leaf of leaves) walk(next, depth + 1, [...path, leaf]);
     };
-    walk(m.exists(part, s.cube(...plan.forget)), 0, []);
+    try {
+      walk(m.exists(part, s.cube(...plan.forget)), 0, []);
+      for (const f of flows) out.flows.push(f);
+    } catch (error) {
+      if (!(error instanceof TooManyFlows)) throw error;
+      out.unlisted.push(`${nat ? 'after DNAT' : 'without NAT'}: ${error.message}`);
+    }
   }
   return out;
 }

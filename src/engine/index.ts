@@ -15,6 +15,7 @@ import {
   patternsToCidrs,
   patternsToRanges,
   sentSet,
+  TooManyFlows,
   type RawFlow,
 } from './discover.ts';
 import { entryHooks } from './entry.ts';
@@ -26,6 +27,7 @@ import type { NetworkContext } from './context.ts';
 import type {
   DeliveryGroup,
   Engine,
+  Discovery,
   Flow,
   FlowQuery,
   Ingress,
@@ -364,7 +366,7 @@ class SymbolicEngine implements Engine {
     return out;
   }
 
-  discover(query: FlowQuery): Flow[] {
+  discover(query: FlowQuery): Discovery {
     const s = this.space;
     const m = s.m;
     const protocols = query.protocols ?? ['tcp', 'udp', 'sctp'];
@@ -388,6 +390,8 @@ class SymbolicEngine implements Engine {
     const routing = routingOf(this.nf.context);
     const placed = (address: bigint): boolean => hostness(routing, address) !== 'unknown';
     const out: Flow[] = [];
+    // each part said once, however many of its flows could not be
+    const unlisted = new Set<string>();
     const ifs = s.interfaces;
     // every destination that is (or may be) the host's, loopback aside: "any host address"
     const hostDsts = m.exists(
@@ -427,18 +431,33 @@ class SymbolicEngine implements Engine {
         ['possible', unite(possible.map((x) => m.exists(x, forget)))],
       ] as const) {
         const set = exact[certainty];
-        for (const f of partition(s, projected, kind === 'local')) {
+        const cut = partition(s, projected, kind === 'local');
+        const what = `${certainty === 'possible' ? 'possibly ' : ''}${kind === 'local' ? 'delivered to the host' : 'forwarded'}`;
+        for (const u of cut.unlisted) unlisted.add(`${what} ${u}`);
+        for (const f of cut.flows) {
           // a rectangle's header values, said once for all its protocols and out-interfaces
           const ingress = f.iif.filter((i) => i !== ifs.none).map(name);
-          const sources = f.srcExcept ? [formatCidr(0n, 0, this.family)] : cidrs(f.src);
-          const except = f.srcExcept ? { exceptSources: cidrs(f.src) } : {};
-          const sourcePorts = patternsToRanges(f.sport);
-          const destinations = cidrs(f.odst ?? f.dst ?? []);
-          const destinationPorts = patternsToRanges(f.odport ?? f.dport);
+          let said;
+          try {
+            said = {
+              sources: f.srcExcept ? [formatCidr(0n, 0, this.family)] : cidrs(f.src),
+              except: f.srcExcept ? { exceptSources: cidrs(f.src) } : {},
+              destinations: cidrs(f.odst ?? f.dst ?? []),
+              addresses: f.dst === null ? null : cidrs(f.dst),
+              sourcePorts: patternsToRanges(f.sport),
+              destinationPorts: patternsToRanges(f.odport ?? f.dport),
+              ports: patternsToRanges(f.dport),
+            };
+          } catch (error) {
+            // a pattern of too many prefixes (an odd-address or odd-port mask): not listed
+            if (!(error instanceof TooManyFlows)) throw error;
+            unlisted.add(`${what} ${f.nat ? 'after DNAT' : 'without NAT'}: ${error.message}`);
+            continue;
+          }
+          const { sources, except, destinations, addresses, sourcePorts, destinationPorts, ports } =
+            said;
           const toHost = f.oloc.length === 2 ? null : f.oloc[0] === 1;
           const anyHostAddress = f.oloc.includes(1) && sentSet(s, f) === hostDsts;
-          const addresses = f.dst === null ? null : cidrs(f.dst);
-          const ports = patternsToRanges(f.dport);
           for (const proto of f.proto) {
             const protocol = protocolName(proto, this.family);
             if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'sctp') continue;
@@ -472,7 +491,7 @@ class SymbolicEngine implements Engine {
         }
       }
     }
-    return out;
+    return { flows: out, unlisted: [...unlisted] };
   }
 
   get silentHooks(): readonly Hook[] {

@@ -170,6 +170,16 @@ export interface RuleReachQuery {
   readonly packets?: PacketConstraint;
 }
 
+/** What `discover` found: the flows, and the parts it could not cut into flows. */
+export interface Discovery {
+  readonly flows: readonly Flow[];
+  /**
+   * Each delivered part left out because it holds more distinct values than flows list (as
+   * `forwarded without NAT: more than 200000 distinct dst to enumerate`); empty when complete.
+   */
+  readonly unlisted: readonly string[];
+}
+
 /** Which new connections `discover` cuts into flows. */
 export interface FlowQuery {
   readonly ingress: Ingress;
@@ -263,7 +273,7 @@ export interface Engine {
    * Every new TCP/UDP/SCTP connection from the ingress that is accepted and delivered, cut into
    * flows (discovery: what is exposed, whatever any other file says).
    */
-  discover(query: FlowQuery): Flow[];
+  discover(query: FlowQuery): Discovery;
   /** Packets reaching every rule of every chain (or one table's). */
   ruleReach(query?: RuleReachQuery): RuleReach[];
   /**

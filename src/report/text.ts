@@ -214,12 +214,12 @@ export function formatText(result: AuditResult, options: TextOptions): string {
   }
 
   out.push(p.bold('Exposures') + p.dim(' — what a client outside this host reaches'));
+  const tooFine = result.diagnostics.some((d) => d.code === 'discovery-limit');
   if (result.exposures.length === 0) {
     const engineMissing = result.diagnostics.some(
       (d) => d.code === 'rule-skipped' || d.code === 'engine-error',
     );
     const unread = result.diagnostics.some((d) => d.code === 'no-ruleset');
-    const tooFine = result.diagnostics.some((d) => d.code === 'discovery-limit');
     out.push(
       unread
         ? '  (not analysed: no ruleset)'
@@ -232,6 +232,10 @@ export function formatText(result: AuditResult, options: TextOptions): string {
   } else {
     // a loop, not push(...rows): a spread of a big host's rows overflows the stack
     for (const l of exposureTable(result.exposures, p)) out.push(l);
+    if (tooFine)
+      out.push(
+        `  ${p.yellow('(incomplete: part of the table holds more distinct addresses than it lists, see discovery-limit)')}`,
+      );
     const restOn = rowAssumptions(result);
     if (restOn.shown.length > 0) {
       out.push(`  ${p.dim('possible rows rest on:')}`);

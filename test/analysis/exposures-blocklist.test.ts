@@ -27,10 +27,10 @@ afterAll(() => {
 });
 
 /** The fixture with the blocklist table added to its nftables listing. */
-function withBlocklist(addresses: readonly string[]): string {
+function withBlocklist(addresses: readonly string[], field: 'saddr' | 'daddr' = 'saddr'): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'dw-blocklist-'));
   dirs.push(dir);
-  return writeBlocklistSnapshot(dir, addresses);
+  return writeBlocklistSnapshot(dir, addresses, field);
 }
 
 async function audit(dir: string): Promise<AuditResult> {
@@ -79,5 +79,26 @@ describe('a published port behind a blocklist of 20,000 addresses', async () => 
     const more = (rowOf(result, 'web0')?.reachableFrom[0]?.exceptSources?.length ?? 0) - 3;
     expect(line).toMatch(/0\.0\.0\.0\/0 except [\d.]+, [\d./]+, [\d./]+ and \d+ more via/);
     expect(line).toContain(`and ${more} more via`);
+  });
+});
+
+describe('a set of 20,000 destinations the host does not forward to', async () => {
+  const blocked = blocklistAddresses(20_000, 4);
+  const result = await audit(withBlocklist(blocked, 'daddr'));
+
+  it('leaves the published ports listed, and says which part of the table is missing', () => {
+    for (const name of ['web0', 'web1']) {
+      const row = rowOf(result, name);
+      expect(row?.certainty, name).toBe('certain');
+      expect(row?.reachableFrom.map((f) => f.sources)).toEqual([['0.0.0.0/0']]);
+    }
+    // what is routed without NAT is every destination but 20,000: too many to list, and said
+    const limits = result.diagnostics.filter((d) => d.code === 'discovery-limit');
+    expect(limits.map((d) => d.message)).toEqual([
+      expect.stringContaining('what is possibly forwarded without NAT: more than 200000'),
+    ]);
+    expect(limits[0]?.severity).toBe('error');
+    const text = formatText(result, { color: false, width: 120 });
+    expect(text).toContain('(incomplete: part of the table holds more distinct addresses');
   });
 });

@@ -20,6 +20,7 @@ import type { Packet } from '../../src/model/trace.ts';
 import { rulesetArb } from './arbitraries.ts';
 import { hostContext, o, ruleset, t, type RuleSpec } from './build.ts';
 import { blocklistAddresses } from '../support/blocklist.ts';
+import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { FALSE } from '../../src/engine/bdd.ts';
 
 const docker = ruleset({
@@ -75,7 +76,7 @@ describe('discover on a Docker-like host', () => {
   const engine = createEngine(docker, hostContext);
 
   it('finds the published port, the open INPUT port and direct access to the container', () => {
-    const flows = engine.discover({ ingress: 'eth0' }).map(short).sort();
+    const flows = engine.discover({ ingress: 'eth0' }).flows.map(short).sort();
     expect(flows).toEqual(
       [
         // 8080 on every address of the host, DNATed to the container
@@ -100,7 +101,11 @@ describe('flows are exact', () => {
       fc.property(rulesetArb, fc.integer({ min: 0, max: 1 << 30 }), (rs, seed) => {
         const engine = createEngine(rs, hostContext);
         const ingress = ['eth0', 'docker0', 'wlan0'];
-        const flows = engine.discover({ ingress });
+        const { flows, unlisted } = engine.discover({ ingress });
+        if (unlisted.length > 0) {
+          why = `parts not listed: ${unlisted.join(' | ')}`;
+          return false;
+        }
         const all = engine.reach({ ingress, packets: { protocols: ['tcp', 'udp', 'sctp'] } });
         const notLoopback = { originalDestinations: ['127.0.0.0/8'] };
         const union = (list: readonly Flow[]) =>
@@ -386,9 +391,10 @@ describe('a blocklist: every source but thousands of addresses', () => {
     },
   });
   const engine = createEngine(rs, hostContext);
-  const flows = engine.discover({ ingress: 'eth0' });
+  const { flows, unlisted } = engine.discover({ ingress: 'eth0' });
 
   it('is said as every source except the blocked ones', () => {
+    expect(unlisted).toEqual([]);
     expect(flows.map((f) => `${f.certainty} ${f.protocol} ${f.destinationPorts[0]?.from}`)).toEqual(
       ['certain tcp 22'],
     );
@@ -427,5 +433,37 @@ describe('a blocklist: every source but thousands of addresses', () => {
     expect(engine.trace(from('203.0.113.77')).verdict).toBe('dropped');
     expect(ssh.packets().and({ sources: ['203.0.113.77'] }).isEmpty).toBe(true);
     expect(ssh.packets().and({ sources: ['203.0.113.78'] }).isEmpty).toBe(false);
+  });
+});
+
+describe('a part too fine to list', () => {
+  // forwarding drops every odd destination: what is routed without NAT is 2^31 prefixes
+  const { ruleset: rs } = parseIptables(
+    [
+      '*nat',
+      ':PREROUTING ACCEPT [0:0]',
+      '-A PREROUTING -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80',
+      'COMMIT',
+      '*filter',
+      ':INPUT DROP [0:0]',
+      ':FORWARD ACCEPT [0:0]',
+      '-A FORWARD -d 0.0.0.1/0.0.0.1 -j DROP',
+      'COMMIT',
+      '',
+    ].join('\n'),
+    { file: 'odd.rules', family: 'ipv4' },
+  );
+  const engine = createEngine(rs, hostContext);
+
+  it('is said to be missing, and the other parts are still listed', () => {
+    const { flows, unlisted } = engine.discover({ ingress: 'eth0' });
+    expect(unlisted).toEqual([
+      'forwarded without NAT: more than 4096 distinct prefixes of one pattern to enumerate',
+    ]);
+    // the DNATed port is there, and nothing forwarded without NAT is claimed
+    expect(flows.every((f) => f.delivery.translated)).toBe(true);
+    const tcp = flows.filter((f) => f.protocol === 'tcp');
+    expect(tcp.length).toBeGreaterThan(0);
+    expect([...new Set(tcp.map((f) => f.delivery.addresses?.join()))]).toEqual(['172.17.0.2/32']);
   });
 });

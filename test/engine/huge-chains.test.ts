@@ -29,7 +29,7 @@ describe('a chain of 140,000 rules', () => {
     const engine = createEngine(rs, hostContext);
     const forwarded = engine
       .discover({ ingress: 'eth0' })
-      .filter((f) => f.delivery.kind === 'forward' && f.protocol === 'tcp');
+      .flows.filter((f) => f.delivery.kind === 'forward' && f.protocol === 'tcp');
     // every destination of the chain, port 80, and nothing else
     const destinations = forwarded.flatMap((f) => f.destinations);
     expect(destinations).toContain('10.0.0.0/15');
@@ -115,7 +115,7 @@ describe('jumps nested deeper than the walks follow', () => {
     expect(deep[0]?.message).toContain('at most 256 nested jumps');
     const tcp80 = engine
       .discover({ ingress: 'eth0' })
-      .filter((f) => f.delivery.kind === 'forward' && f.protocol === 'tcp');
+      .flows.filter((f) => f.delivery.kind === 'forward' && f.protocol === 'tcp');
     // the accept lies past the cut: forwarded possibly, never certainly
     expect(tcp80.length).toBeGreaterThan(0);
     expect(tcp80.every((f) => f.certainty === 'possible')).toBe(true);

@@ -327,7 +327,7 @@ describe.skipIf(!built)('hostile input through the CLI (needs npm run build)', (
       const rules = path.join(tmp(), 'odd.v4');
       writeFileSync(
         rules,
-        '*filter\n:INPUT DROP [0:0]\n-A INPUT -s 0.0.0.1/0.0.0.1 -j DROP\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n',
+        '*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n-A INPUT -s 0.0.0.1/0.0.0.1 -j DROP\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n',
       );
       const text = await dockwall(['audit', '--iptables', rules]);
       expect(text.stdout).toContain('(not listed: more distinct addresses than the table lists');

@@ -53,8 +53,15 @@ export function blocklistNft(addresses: readonly string[]): string {
   );
 }
 
-/** The same table as `nft -j list ruleset` objects, to append to a listing's `nftables` array. */
-export function blocklistNftJson(addresses: readonly string[]): unknown[] {
+/**
+ * The same table as `nft -j list ruleset` objects, to append to a listing's `nftables` array.
+ * `field`: what the set is matched against, the source on input and forward (a blocklist of
+ * clients) or the destination on forward only (where the host does not forward to).
+ */
+export function blocklistNftJson(
+  addresses: readonly string[],
+  field: 'saddr' | 'daddr' = 'saddr',
+): unknown[] {
   const base = { family: 'ip', table: BLOCKLIST_TABLE };
   const chain = (name: string, hook: string, handle: number): unknown[] => [
     {
@@ -69,7 +76,7 @@ export function blocklistNftJson(addresses: readonly string[]): unknown[] {
           {
             match: {
               op: '==',
-              left: { payload: { protocol: 'ip', field: 'saddr' } },
+              left: { payload: { protocol: 'ip', field } },
               right: `@${SET}`,
             },
           },
@@ -82,17 +89,22 @@ export function blocklistNftJson(addresses: readonly string[]): unknown[] {
   return [
     { table: { family: 'ip', name: BLOCKLIST_TABLE, handle: 90 } },
     { set: { ...base, name: SET, handle: 1, type: 'ipv4_addr', elem: [...addresses] } },
-    ...chain('crowdsec-chain-input', 'input', 2),
+    // destinations: only what the host forwards (an egress blocklist)
+    ...(field === 'saddr' ? chain('crowdsec-chain-input', 'input', 2) : []),
     ...chain('crowdsec-chain-forward', 'forward', 3),
   ];
 }
 
 /** Writes BLOCKLIST_HOST to `dir` with the blocklist table added to its listing; returns `dir`. */
-export function writeBlocklistSnapshot(dir: string, addresses: readonly string[]): string {
+export function writeBlocklistSnapshot(
+  dir: string,
+  addresses: readonly string[],
+  field: 'saddr' | 'daddr' = 'saddr',
+): string {
   cpSync(BLOCKLIST_HOST, dir, { recursive: true });
   const file = path.join(dir, 'nft-ruleset.json');
   const listing = JSON.parse(readFileSync(file, 'utf8')) as { nftables: unknown[] };
-  listing.nftables.push(...blocklistNftJson(addresses));
+  listing.nftables.push(...blocklistNftJson(addresses, field));
   writeFileSync(file, JSON.stringify(listing));
   return dir;
 }
