@@ -463,7 +463,7 @@ function exceptLeaves(s: HeaderSpace, node: Bdd): [Bdd, Leaf[]][] | null {
       elsewhere[i] = 1;
       if (end !== FALSE) toOthers[i] = 1;
     }
-  const flag = (of: Uint8Array) => (n: Bdd) => of[ids.get(n) ?? 0] === 1;
+  const flag = (of: Uint8Array) => (n: Bdd) => of[ids.get(n) ?? -1] === 1;
   const out: [Bdd, Leaf[]][] = [];
   if (toOthers[0] === 1) {
     const filter = { keep: (end: Bdd) => end !== x && end !== FALSE, enter: flag(toOthers) };
