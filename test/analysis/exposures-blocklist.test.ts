@@ -4,7 +4,7 @@
  * report says so briefly. Before, a set of 20,000 addresses left the audit with no exposure at
  * all (cutting "every source but those" into prefixes stopped at its limit).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -32,6 +32,9 @@ function withBlocklist(addresses: readonly string[], field: 'saddr' | 'daddr' = 
   dirs.push(dir);
   return writeBlocklistSnapshot(dir, addresses, field);
 }
+
+/** The README's example: a Docker 28.5 host with ufw-style INPUT and two published ports. */
+const EXAMPLE_HOST = path.resolve(import.meta.dirname, '../../fixtures/example-host');
 
 async function audit(dir: string): Promise<AuditResult> {
   return analyze(await loadSnapshot({ directory: dir }), DEFAULT_CONFIG, { rules: RULES });
@@ -100,5 +103,37 @@ describe('a set of 20,000 destinations the host does not forward to', async () =
     expect(limits[0]?.severity).toBe('error');
     const text = formatText(result, { color: false, width: 120 });
     expect(text).toContain('(incomplete: part of the table holds more distinct addresses');
+  });
+});
+
+describe('the example host with 20,000 DROP rules in DOCKER-USER', async () => {
+  // the iptables shape of the same thing: a rule per blocked address, ahead of Docker's accepts
+  const blocked = blocklistAddresses(20_000, 6);
+  const dir = mkdtempSync(path.join(tmpdir(), 'dw-docker-user-'));
+  dirs.push(dir);
+  cpSync(EXAMPLE_HOST, dir, { recursive: true });
+  const file = path.join(dir, 'iptables-save.txt');
+  const rules = readFileSync(file, 'utf8');
+  const at = rules.indexOf('-A DOCKER-USER');
+  writeFileSync(
+    file,
+    `${rules.slice(0, at)}${blocked.map((a) => `-A DOCKER-USER -s ${a}/32 -j DROP\n`).join('')}${rules.slice(at)}`,
+  );
+  const plain = await audit(EXAMPLE_HOST);
+  const result = await audit(dir);
+
+  it('finds what the plain host has: the same rows and errors, from every source but those', () => {
+    // before, cutting the sources failed and the audit had no exposure and no error finding
+    expect(result.exposures.map((e) => e.id)).toEqual(plain.exposures.map((e) => e.id));
+    const errors = (r: AuditResult): string[] =>
+      r.findings.filter((f) => f.severity === 'error').map((f) => f.ruleId);
+    expect(errors(result)).toEqual(errors(plain));
+    for (const name of ['shop-db-1', 'shop-web-1']) {
+      const [from] = rowOf(result, name)?.reachableFrom ?? [];
+      expect(from?.sources, name).toEqual(['0.0.0.0/0']);
+      expect(cidrsToRanges(from?.exceptSources ?? [], 'ipv4')).toEqual(
+        cidrsToRanges(blocked, 'ipv4'),
+      );
+    }
   });
 });
