@@ -11,6 +11,8 @@ export interface ChildRun {
   readonly cpu: number;
   readonly maxRssMb: number | null;
   readonly status: number | null;
+  /** What the command wrote to stdout. */
+  readonly stdout: string;
   /** What the command wrote to stderr, followed by `/usr/bin/time`'s report. */
   readonly stderr: string;
 }
@@ -31,6 +33,7 @@ export function timeChild(command: string, args: readonly string[], stdinFile?: 
     cpu: user + sys,
     maxRssMb: rss === null ? null : Number(rss[1]) / 1024,
     status: r.status,
+    stdout: r.stdout,
     stderr: r.stderr,
   };
 }

@@ -7,11 +7,11 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { prng } from './prng.ts';
 
-/** Docker 29.7.2's nftables capture, the host the blocklist tests put behind a set. */
-export const BLOCKLIST_HOST = path.resolve(
-  import.meta.dirname,
-  '../../fixtures/snapshots/29.7.2/s2a-nftables-portmap',
-);
+/** Docker 29.7.2's nftables capture, the host the blocklist tests put behind a set (from the root). */
+export const BLOCKLIST_HOST_IN_REPO = 'fixtures/snapshots/29.7.2/s2a-nftables-portmap';
+
+/** That capture, for the tests (which run from the sources; bench/blocklist.ts finds its own). */
+export const BLOCKLIST_HOST = path.resolve(import.meta.dirname, '../..', BLOCKLIST_HOST_IN_REPO);
 
 /** The table's name: `table ip <BLOCKLIST_TABLE>`. */
 export const BLOCKLIST_TABLE = 'crowdsec';
@@ -95,13 +95,14 @@ export function blocklistNftJson(
   ];
 }
 
-/** Writes BLOCKLIST_HOST to `dir` with the blocklist table added to its listing; returns `dir`. */
+/** Writes `host` to `dir` with the blocklist table added to its listing; returns `dir`. */
 export function writeBlocklistSnapshot(
   dir: string,
   addresses: readonly string[],
   field: 'saddr' | 'daddr' = 'saddr',
+  host = BLOCKLIST_HOST,
 ): string {
-  cpSync(BLOCKLIST_HOST, dir, { recursive: true });
+  cpSync(host, dir, { recursive: true });
   const file = path.join(dir, 'nft-ruleset.json');
   const listing = JSON.parse(readFileSync(file, 'utf8')) as { nftables: unknown[] };
   listing.nftables.push(...blocklistNftJson(addresses, field));
