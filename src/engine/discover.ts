@@ -232,7 +232,7 @@ export function patternsToCidrs(
   return merged.map((p) => formatCidr(p.value, p.length, s.family));
 }
 
-/** Patterns of an address field as sorted, merged inclusive ranges of values. */
+/** Patterns of a field as sorted, merged inclusive ranges of values. */
 export function patternsToValueRanges(
   patterns: readonly Pattern[],
   width: number,
@@ -241,6 +241,8 @@ export function patternsToValueRanges(
     from: p.value,
     to: p.value + (1n << BigInt(width - p.length)) - 1n,
   }));
+  // one range (most of the lists a big host's flows have) is already sorted and merged
+  if (ranges.length === 1) return ranges;
   ranges.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
   const out: { from: bigint; to: bigint }[] = [];
   for (const r of ranges) {
@@ -254,20 +256,10 @@ export function patternsToValueRanges(
 
 /** Patterns of a port field as sorted, merged inclusive ranges. */
 export function patternsToRanges(patterns: readonly Pattern[]): PortRange[] {
-  const ranges = prefixesOf(patterns, 16).map((p) => {
-    const from = Number(p.value);
-    return { from, to: from + 2 ** (16 - p.length) - 1 };
-  });
-  // one range (most of the lists a big host's flows have) is already sorted and merged
-  if (ranges.length === 1) return ranges;
-  ranges.sort((a, b) => a.from - b.from || a.to - b.to);
-  const out: { from: number; to: number }[] = [];
-  for (const r of ranges) {
-    const last = out[out.length - 1];
-    if (last !== undefined && r.from <= last.to + 1) last.to = Math.max(last.to, r.to);
-    else out.push({ ...r });
-  }
-  return out;
+  return patternsToValueRanges(patterns, 16).map((r) => ({
+    from: Number(r.from),
+    to: Number(r.to),
+  }));
 }
 
 /** The prefixes of a field's patterns, in order (one pattern: no list made per pattern). */

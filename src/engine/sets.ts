@@ -27,11 +27,13 @@ export function protocolName(n: number, family: Family): IpProtocol {
 export function constraintSet(s: HeaderSpace, c: PacketConstraint): Bdd {
   const m = s.m;
   let r = TRUE;
-  const cidrs = (field: FieldName, list: readonly string[] | undefined): void => {
-    if (list === undefined) return;
+  const union = (field: FieldName, list: readonly string[]): Bdd => {
     let x = FALSE;
     for (const t of list) x = m.or(x, s.cidr(field, t) ?? FALSE);
-    r = m.and(r, x);
+    return x;
+  };
+  const cidrs = (field: FieldName, list: readonly string[] | undefined): void => {
+    if (list !== undefined) r = m.and(r, union(field, list));
   };
   const ports = (field: FieldName, list: readonly PortRange[] | undefined): void => {
     if (list === undefined) return;
@@ -40,11 +42,7 @@ export function constraintSet(s: HeaderSpace, c: PacketConstraint): Bdd {
     r = m.and(r, m.and(x, s.anyOf('proto', PORT_PROTOCOLS.map(BigInt))));
   };
   cidrs('src', c.sources);
-  if (c.exceptSources !== undefined) {
-    let x = FALSE;
-    for (const t of c.exceptSources) x = m.or(x, s.cidr('src', t) ?? FALSE);
-    r = m.diff(r, x);
-  }
+  if (c.exceptSources !== undefined) r = m.diff(r, union('src', c.exceptSources));
   cidrs('dst', c.destinations);
   cidrs('odst', c.originalDestinations);
   if (c.protocols !== undefined) {
