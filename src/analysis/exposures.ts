@@ -24,10 +24,10 @@ import { diagnostic, fileLocation, type Diagnostic } from '../model/diagnostic.t
 import type { Container, Listener } from '../model/host.ts';
 import type { Family, PortRange } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
-import { firewallOf, wasRead } from '../model/snapshot.ts';
+import { anchorFile, firewallOf, wasRead } from '../model/snapshot.ts';
 import type { Packet, Trace } from '../model/trace.ts';
 import type { FamilyEngine, SnapshotEngines } from './engines.ts';
-import { bareAddress, hostPrefix } from '../model/address-text.ts';
+import { bareAddress, everyAddress, hostPrefix } from '../model/address-text.ts';
 import { compareText } from '../model/text-order.ts';
 
 export interface ExposureOptions {
@@ -126,15 +126,10 @@ function fromOf(family: Family, e: FromEntry): ReachableFrom {
   }
   return {
     interface: iface,
-    sources: [family === 'ipv4' ? '0.0.0.0/0' : '::/0'],
+    sources: [everyAddress(family)],
     ...(except.length > 0 ? { exceptSources: except } : {}),
     ...ports,
   };
-}
-
-/** The file the table's own diagnostics point at: the rules, else the snapshot. */
-function anchorOf(snapshot: Snapshot): string {
-  return snapshot.ipv4?.file ?? snapshot.ipv6?.file ?? snapshot.directory ?? 'snapshot';
 }
 
 /** A row before naming: one flow key, its ingresses and sources merged. */
@@ -634,7 +629,7 @@ export function computeExposures(
           'discovery-limit',
           'error',
           `Part of the ${fe.family === 'ipv4' ? 'IPv4' : 'IPv6'} exposure table could not be listed: what is ${what}. A set or rules that tell that many addresses apart do this; those rows and the findings drawn from them are missing, the rest is complete.`,
-          fileLocation(anchorOf(snapshot)),
+          fileLocation(anchorFile(snapshot)),
         ),
       );
     const namer = namerOf(snapshot, fe.family);
@@ -685,7 +680,7 @@ export function computeExposures(
         'exposures-untraced',
         'note',
         `${untraced} exposures are listed with a witness but no trace (traceLimit ${limit}); \`dockwall trace\` replays any witness.`,
-        fileLocation(anchorOf(snapshot)),
+        fileLocation(anchorFile(snapshot)),
       ),
     );
   return { exposures: out.sort(compareExposures), diagnostics };

@@ -6,6 +6,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import type { Family } from '../model/ruleset.ts';
+import { everyAddress } from '../model/address-text.ts';
 
 /** Inclusive intervals, sorted and disjoint. */
 export type Ranges = readonly (readonly [bigint, bigint])[];
@@ -171,10 +172,7 @@ export function sourcesOf(
     const everything: Ranges = [[0n, (1n << BigInt(width(family))) - 1n]];
     const rest = subtract(everything, ranges);
     if (rest.length < ranges.length)
-      return {
-        sources: rangesToCidrs(everything, family),
-        exceptSources: rangesToCidrs(rest, family),
-      };
+      return { sources: [everyAddress(family)], exceptSources: rangesToCidrs(rest, family) };
   }
   return { sources: rangesToCidrs(ranges, family) };
 }

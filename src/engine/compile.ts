@@ -28,7 +28,7 @@ import {
   type Ruleset,
   type Target,
 } from '../model/ruleset.ts';
-import { bareAddress } from '../model/address-text.ts';
+import { bareAddress, everyAddress } from '../model/address-text.ts';
 import { connmarkAlwaysZero } from '../model/rule-queries.ts';
 
 export interface CompiledRule {
@@ -183,7 +183,7 @@ export class CompiledRuleset {
     const routes: CompiledRoute[] = [];
     for (const r of context.routes) {
       const c = parseCidr(
-        r.destination === 'default' ? (family === 'ipv4' ? '0.0.0.0/0' : '::/0') : r.destination,
+        r.destination === 'default' ? everyAddress(family) : r.destination,
         family,
       );
       if (c !== null) routes.push({ ...c, device: r.device, assumed: r.provenance === 'assumed' });

@@ -4,7 +4,8 @@
  */
 import { flowWitness } from './flow-witness.ts';
 import { FALSE, type Bdd } from './bdd.ts';
-import { formatAddress, formatCidr, parseAddress } from './addr.ts';
+import { formatAddress, parseAddress } from './addr.ts';
+import { everyAddress } from '../model/address-text.ts';
 import { CompiledRuleset, type RulePrinter } from './compile.ts';
 import { Interpreter, type Concrete, type InterpretResult } from './interpret.ts';
 import { EMPTY, type Pair } from './match.ts';
@@ -440,7 +441,7 @@ class SymbolicEngine implements Engine {
           let said;
           try {
             said = {
-              sources: f.srcExcept ? [formatCidr(0n, 0, this.family)] : cidrs(f.src),
+              sources: f.srcExcept ? [everyAddress(this.family)] : cidrs(f.src),
               except: f.srcExcept ? { exceptSources: cidrs(f.src) } : {},
               destinations: cidrs(f.odst ?? f.dst ?? []),
               addresses: f.dst === null ? null : cidrs(f.dst),

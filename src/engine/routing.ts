@@ -6,7 +6,7 @@
  */
 import { addressBits, parseAddress, parseCidr, prefixMask } from './addr.ts';
 import type { NetworkContext } from './context.ts';
-import { bareAddress } from '../model/address-text.ts';
+import { bareAddress, everyAddress } from '../model/address-text.ts';
 
 /** Whether an address is the host's: known either way, or not known (an incomplete list). */
 export type Hostness = 'local' | 'foreign' | 'unknown';
@@ -60,9 +60,7 @@ function parseRouting(context: NetworkContext): Routing {
     .filter((p): p is Prefix => p !== null);
   const routes: Route[] = [];
   for (const r of context.routes) {
-    const p = prefix(
-      r.destination === 'default' ? (family === 'ipv4' ? '0.0.0.0/0' : '::/0') : r.destination,
-    );
+    const p = prefix(r.destination === 'default' ? everyAddress(family) : r.destination);
     if (p !== null) routes.push({ ...p, device: r.device, assumed: r.provenance === 'assumed' });
   }
   routes.sort((a, b) => b.length - a.length);

@@ -8,7 +8,7 @@ import { VERSION } from '../version.ts';
 import type { AuditResult, ContextFact, Exposure, Finding } from '../model/audit.ts';
 import type { Diagnostic, Severity } from '../model/diagnostic.ts';
 import { compareDiagnostics, diagnostic, fileLocation } from '../model/diagnostic.ts';
-import type { Snapshot } from '../model/snapshot.ts';
+import { anchorFile, type Snapshot } from '../model/snapshot.ts';
 import type { Baseline } from './baseline.ts';
 import { applyBaseline } from './baseline.ts';
 import type { ResolvedConfig } from './config-types.ts';
@@ -55,16 +55,6 @@ function count(items: readonly { readonly severity: Severity }[]): Record<Severi
  */
 function hasReadableRuleset(snapshot: Snapshot): boolean {
   return snapshot.ipv4 !== null || snapshot.ipv6 !== null || snapshot.nft !== null;
-}
-
-function anchorFile(snapshot: Snapshot): string {
-  return (
-    snapshot.ipv4?.file ??
-    snapshot.ipv6?.file ??
-    snapshot.nft?.file ??
-    snapshot.directory ??
-    'snapshot'
-  );
 }
 
 function buildAll(

@@ -13,3 +13,8 @@ export function bareAddress(text: string): string {
 export function hostPrefix(address: string): string {
   return `${address}/${address.includes(':') ? 128 : 32}`;
 }
+
+/** Every address of the family as one prefix (`0.0.0.0/0`, `::/0`). */
+export function everyAddress(family: 'ipv4' | 'ipv6'): string {
+  return family === 'ipv4' ? '0.0.0.0/0' : '::/0';
+}

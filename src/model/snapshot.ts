@@ -118,6 +118,17 @@ export function pathRead(snapshot: Snapshot, role: SnapshotFileRole): string | n
   return snapshot.files.find((f) => f.role === role && f.status === 'read')?.path ?? null;
 }
 
+/** The file a diagnostic about the whole snapshot points at: its rules, else the snapshot. */
+export function anchorFile(snapshot: Snapshot): string {
+  return (
+    snapshot.ipv4?.file ??
+    snapshot.ipv6?.file ??
+    snapshot.nft?.file ??
+    snapshot.directory ??
+    'snapshot'
+  );
+}
+
 /** Whether the snapshot's file of `role` was read. */
 export function wasRead(snapshot: Snapshot, role: SnapshotFileRole): boolean {
   return pathRead(snapshot, role) !== null;
