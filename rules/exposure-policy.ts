@@ -9,14 +9,13 @@ import {
   exposureObject,
   reachesService,
 } from '../src/analysis/exposure-object.ts';
-import { destinationText, targetText } from '../src/analysis/exposure-text.ts';
+import { destinationText, exceptText, targetText } from '../src/analysis/exposure-text.ts';
 import {
   disallowedSources,
   forbiddenSource,
   staleAllows,
   type DisallowedSource,
 } from '../src/analysis/policy.ts';
-import { firstCidrs } from '../src/analysis/address-sets.ts';
 import type { Exposure } from '../src/model/audit.ts';
 import type { Policy } from '../src/model/exposure-policy.ts';
 import { defineRule, listOf } from '../src/lint/rule.ts';
@@ -25,9 +24,7 @@ type MessageIds = 'violation' | 'staleAllow';
 
 /** A disallowed source as the message says it: ` except …` the addresses the host blocks. */
 function sourceText(b: DisallowedSource, family: Exposure['family']): string {
-  const except = b.except ?? [];
-  const rest = except.length === 0 ? '' : ` except ${firstCidrs(except, family, 2)}`;
-  return `${b.source}${rest} via ${b.interface}`;
+  return `${b.source}${exceptText(b.except, family, 2)} via ${b.interface}`;
 }
 
 export interface ExposurePolicyOptions {

@@ -5,7 +5,6 @@
  */
 import { buildHostContext, type HostContext } from '../docker/context.ts';
 import { BddLimitError } from '../engine/bdd.ts';
-import { TooManyFlows } from '../engine/discover.ts';
 import { createEngine } from '../engine/index.ts';
 import type { Engine } from '../engine/types.ts';
 import type { Diagnostic, DiagnosticCode } from '../model/diagnostic.ts';
@@ -61,12 +60,4 @@ const RESTATES: Partial<Record<DiagnosticCode, DiagnosticCode>> = {
  */
 export function engineLimitOf(error: unknown): string | null {
   return error instanceof BddLimitError ? error.message : null;
-}
-
-/**
- * What discovery says when the delivered set has more distinct values in one field than it
- * lists (see TooManyFlows), else null: the exposure table is missing, the engine is sound.
- */
-export function discoveryLimitOf(error: unknown): string | null {
-  return error instanceof TooManyFlows ? error.message : null;
 }

@@ -122,6 +122,13 @@ export function portsOverlap(a: readonly PortRange[], b: readonly PortRange[]): 
   return a.some((x) => b.some((y) => x.from <= y.to && y.from <= x.to));
 }
 
+/** ` except A, B and N more` for sources a host takes out (`exceptSources`); '' for none. */
+export function exceptText(except: readonly string[] | undefined, family: Family, max = 3): string {
+  return except === undefined || except.length === 0
+    ? ''
+    : ` except ${firstCidrs(except, family, max)}`;
+}
+
 /** `0.0.0.0/0 via eth0 or any other interface; 10.0.0.0/8 via wg0`. */
 export function sourcesText(from: readonly ReachableFrom[], max = 3): string {
   if (from.length === 0) return 'nowhere';
@@ -132,9 +139,7 @@ export function sourcesText(from: readonly ReachableFrom[], max = 3): string {
     const family = f.sources.some((c) => c.includes(':')) ? 'ipv6' : 'ipv4';
     const listed =
       f.sources.length > max ? briefCidrs(f.sources, family, max) : f.sources.join(', ');
-    const except = f.exceptSources ?? [];
-    const sources =
-      except.length === 0 ? listed : `${listed} except ${firstCidrs(except, family, max)}`;
+    const sources = `${listed}${exceptText(f.exceptSources, family, max)}`;
     const ports = f.sourcePorts === undefined ? '' : ` (source ports ${portsText(f.sourcePorts)})`;
     const key = `${sources}${ports}`;
     const g = groups.get(key) ?? { sources: key, interfaces: [] };

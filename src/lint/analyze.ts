@@ -12,12 +12,7 @@ import { anchorFile, type Snapshot } from '../model/snapshot.ts';
 import type { Baseline } from './baseline.ts';
 import { applyBaseline } from './baseline.ts';
 import type { ResolvedConfig } from './config-types.ts';
-import {
-  buildEngines,
-  discoveryLimitOf,
-  engineLimitOf,
-  type SnapshotEngines,
-} from '../analysis/engines.ts';
+import { buildEngines, engineLimitOf, type SnapshotEngines } from '../analysis/engines.ts';
 import { computeExposures } from '../analysis/exposures.ts';
 import { lintEngineOf } from './default-engine.ts';
 import type { LintEngine } from './engine.ts';
@@ -178,22 +173,11 @@ function analyzeOrThrow(
       }
     } catch (error) {
       const limit = engineLimitOf(error);
-      const cut = discoveryLimitOf(error);
       if (limit !== null) {
         // the store is full: the rules that need the engine are skipped, each saying so
         diagnostics.push(engineLimitDiagnostic(limit, snapshot));
         engine = null;
-      } else if (cut !== null)
-        // the engine is sound, only the table is too fine to list: the other rules still run
-        diagnostics.push(
-          diagnostic(
-            'discovery-limit',
-            'error',
-            `The exposure table could not be listed: ${cut}. A set or rules that tell that many addresses apart do this; the exposures and the findings drawn from them are missing, the other rules ran.`,
-            fileLocation(anchorFile(snapshot)),
-          ),
-        );
-      else
+      } else
         diagnostics.push(
           diagnostic(
             'engine-error',
