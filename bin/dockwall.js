@@ -13,9 +13,16 @@ if (!(major >= MINIMUM)) {
 // V8 keeps dockwall's compiled code in the package's own .compile-cache, used only when private
 // to this user (src/cli/compile-cache.ts says why), never in a shared directory such as /tmp.
 const { useCompileCache } = await import('../dist/cli/compile-cache.js');
-useCompileCache(new URL('../.compile-cache', import.meta.url));
+const cached = useCompileCache(new URL('../.compile-cache', import.meta.url));
 // how far the JS heap grows between full collections (src/cli/heap-growth.ts says why)
 const { limitHeapGrowth } = await import('../dist/cli/heap-growth.js');
 limitHeapGrowth();
-const { main } = await import('../dist/cli/dockwall.js');
+const { main, commandEntry, preloadCommand } = await import('../dist/cli/dockwall.js');
+// With the cache on, the command's own modules load compiled whole, so that the cache keeps all
+// of their code (src/cli/eager-compile.ts says why).
+const command = commandEntry(process.argv[2]);
+if (command !== null) {
+  const { loadCompiledWhole } = await import('../dist/cli/eager-compile.js');
+  await preloadCommand(command, cached ? loadCompiledWhole : (load) => load());
+}
 process.exitCode = await main(process.argv.slice(2));

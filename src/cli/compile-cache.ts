@@ -30,14 +30,18 @@ export function privateDirectory(dir: string): boolean {
   }
 }
 
-/** Turns the compile cache on in `dir` when it is private; never throws. */
+/** Turns the compile cache on in `dir` when it is private; whether it is on. Never throws. */
 export function useCompileCache(dir: URL): boolean {
   try {
     const path = fileURLToPath(dir);
     const enable = module.enableCompileCache as typeof module.enableCompileCache | undefined;
     if (enable === undefined || !privateDirectory(path)) return false;
-    enable(path);
-    return true;
+    const { status } = enable(path);
+    // DISABLED: NODE_DISABLE_COMPILE_CACHE; FAILED: the directory could not be used
+    return (
+      status === module.constants.compileCacheStatus.ENABLED ||
+      status === module.constants.compileCacheStatus.ALREADY_ENABLED
+    );
   } catch {
     return false;
   }
