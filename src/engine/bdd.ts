@@ -37,6 +37,7 @@ const OP_RESTRICT = 6;
 const OP_ANDEXISTS = 7;
 // negative: apart from the op codes andExists (7 + 8·cube) and existsAnd (8·cube) fold a cube into
 const OP_DISJOINT_OR = -8;
+const OP_MEETS = -16;
 
 /** `disjointOr`'s answer when the operands share a member (never a node id). */
 const INTERSECT = -2;
@@ -617,6 +618,31 @@ export class BddManager {
   /** a ⊆ b */
   subset(a: Bdd, b: Bdd): boolean {
     return this.diff(a, b) === FALSE;
+  }
+
+  /**
+   * Whether a ∧ b is not empty, found without building it: no node is made, and the walk stops
+   * at the first member both share.
+   */
+  intersects(a: Bdd, b: Bdd): boolean {
+    if (a === FALSE || b === FALSE) return false;
+    if (a === TRUE || b === TRUE || a === b) return true;
+    if (a > b) {
+      const t = a;
+      a = b;
+      b = t;
+    }
+    const c = this.cacheGet(OP_MEETS, a, b);
+    if (c >= 0) return c === 1;
+    this.steps++;
+    const va = this.varOf(a);
+    const vb = this.varOf(b);
+    const v = va < vb ? va : vb;
+    const r =
+      this.intersects(va === v ? this.low(a) : a, vb === v ? this.low(b) : b) ||
+      this.intersects(va === v ? this.high(a) : a, vb === v ? this.high(b) : b);
+    this.cachePut(OP_MEETS, a, b, r ? 1 : 0);
+    return r;
   }
 
   /** The conjunction of the positive literals of `vars` (a "cube" naming a variable set). */

@@ -89,6 +89,29 @@ describe('BDD operations agree with plain set semantics', () => {
     );
   });
 
+  it('intersects says whether two sets meet, and makes no node', () => {
+    let meeting = 0;
+    fc.assert(
+      fc.property(setArb, setArb, fc.boolean(), (x, y, apart) => {
+        const m = new BddManager(N);
+        // half the pairs made disjoint, so both answers are tried often
+        const y2 = apart ? y & ~x & FULL : y;
+        const a = fromMask(m, x);
+        const b = fromMask(m, y2);
+        const before = m.nodeCount;
+        const meets = m.intersects(a, b);
+        expect(m.nodeCount).toBe(before);
+        expect(meets).toBe((x & y2) !== 0n);
+        expect(m.intersects(b, a)).toBe(meets);
+        // asked again: the same answer from the computed table
+        expect(m.intersects(a, b)).toBe(meets);
+        if (meets) meeting += 1;
+      }),
+      { numRuns: 300 },
+    );
+    expect(meeting).toBeGreaterThan(100);
+  });
+
   it('unionIfDisjoint unites disjoint sets and refuses sets that meet', () => {
     let disjoint = 0;
     fc.assert(
