@@ -517,17 +517,28 @@ class SymbolicEngine implements Engine {
         const seen: { rule: (typeof compiled.rules)[number]; taken: Bdd }[] = [];
         for (const rule of compiled.rules) {
           const visits = walk.reached.get(rule);
-          const matched = unionAll(s, visits?.matched ?? []);
+          const matchedList = visits?.matched ?? [];
+          let union: Pair | null = null;
+          const matched = (): Pair =>
+            (union ??= unionAll(
+              s,
+              matchedList.map((x) => ('build' in x ? x.build() : x)),
+            ));
+          // every visit recorded matched something (possibly)
+          const nothing = matchedList.length === 0;
+          const nothingCertain = matchedList.every((x) =>
+            'build' in x ? x.certainEmpty : x.c === FALSE,
+          );
           // who takes this rule's packets before it, computed when asked (it costs a test per
           // earlier rule) and only for rules that match something but nothing here
           const before = seen.length;
           let covered: RuleRef[] | null = null;
           const coveredBy = (): RuleRef[] => {
             covered ??=
-              matched.p === FALSE && m.and(rule.match.p, s.universe) !== FALSE
+              nothing && m.intersects(rule.match.p, s.universe)
                 ? seen
                     .slice(0, before)
-                    .filter((x) => m.and(x.taken, rule.match.p) !== FALSE)
+                    .filter((x) => m.intersects(x.taken, rule.match.p))
                     .map((x) => x.rule.ref)
                 : [];
             return covered;
@@ -537,7 +548,14 @@ class SymbolicEngine implements Engine {
             hooks: [...(visits?.hooks ?? [])],
             entryHooks: entryOf,
             reach: this.reachOf(visits),
-            matched: this.two(matched),
+            matched: {
+              certain: new BddPacketSet(
+                s,
+                nothingCertain ? FALSE : () => matched().c,
+                !nothingCertain,
+              ),
+              possible: new BddPacketSet(s, nothing ? FALSE : () => matched().p, !nothing),
+            },
             get coveredBy() {
               return coveredBy();
             },
@@ -557,7 +575,7 @@ class SymbolicEngine implements Engine {
             k !== 'CHECKSUM' &&
             k !== 'extension'
           ) {
-            seen.push({ rule, taken: matched.p });
+            seen.push({ rule, taken: matched().p });
           }
         }
       }

@@ -107,7 +107,17 @@ export interface RuleVisits {
   readonly hooks: Set<Hook>;
   /** One entry per visit; a function when the set is built on demand. */
   readonly reach: (Pair | (() => Pair))[];
-  readonly matched: Pair[];
+  /** One entry per visit that matched something (never an empty possible side). */
+  readonly matched: (Pair | LaterMatch)[];
+}
+
+/**
+ * What matched a rule that passes every packet on unchanged (no target, LOG, …): nothing in the
+ * walk needs the set, so it is built when read; whether its certain side is empty is known.
+ */
+export interface LaterMatch {
+  readonly build: () => Pair;
+  readonly certainEmpty: boolean;
 }
 
 export function diffSet(s: HeaderSpace, a: Pair, b: Bdd): Pair {
@@ -430,6 +440,19 @@ export class Walk {
       if (fixed !== null && m.diff(cur.p, fixed) === FALSE)
         return { next: cur, returned: EMPTY, outcomes: [] };
     }
+    // a rule that passes every packet on as it came (no target, LOG, …) splits nothing: what
+    // matched it is asked only by a recording walk (built when read), and whether it matched
+    // uncertainly (the plain walk, the reference, builds it as any other)
+    const passes = !this.plain && passesOn(rule);
+    if (passes && mt.c === mt.p) {
+      if (this.record && m.intersects(cur.p, mt.c)) {
+        this.visits(rule).matched.push({
+          build: () => mapPair(cur, (x) => m.and(x, mt.c)),
+          certainEmpty: !m.intersects(cur.c, mt.c),
+        });
+      }
+      return null;
+    }
     const matched: Pair =
       inKey && mt.c === mt.p && mt.c === rule.key
         ? cur
@@ -439,6 +462,7 @@ export class Walk {
     if (matched.p === FALSE) return null;
     if (this.record) this.matchedBy(rule, matched);
     if (mt.c !== mt.p && m.diff(matched.p, mt.c) !== FALSE) this.uncertain.add(rule);
+    if (passes) return null;
     // everything that reached an exact rule matched it: nothing is missed
     const missed: Pair =
       mt.c === mt.p
@@ -892,3 +916,19 @@ function natText(t: Target): string {
 
 export { natText };
 export { TRUE };
+
+/** Targets after which every packet goes on to the next rule as it came. */
+const PASSING: ReadonlySet<string> = new Set([
+  'CONTINUE',
+  'LOG',
+  'NFLOG',
+  'TCPMSS',
+  'CHECKSUM',
+  'extension',
+]);
+
+/** A rule whose packets, matched or not, all go on to the next rule unchanged (`target`). */
+function passesOn(rule: CompiledRule): boolean {
+  const t = rule.rule.target;
+  return rule.rule.steps === undefined && (t === null || PASSING.has(t.kind));
+}
