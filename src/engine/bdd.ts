@@ -38,6 +38,7 @@ const OP_ANDEXISTS = 7;
 // negative: apart from the op codes andExists (7 + 8·cube) and existsAnd (8·cube) fold a cube into
 const OP_DISJOINT_OR = -8;
 const OP_MEETS = -16;
+const OP_SUBSET = -24;
 
 /** `disjointOr`'s answer when the operands share a member (never a node id). */
 const INTERSECT = -2;
@@ -616,8 +617,22 @@ export class BddManager {
   }
 
   /** a ⊆ b */
+  /** Whether a ⊆ b (a ∧ ¬b is empty), found without building a ∧ ¬b (no node is made). */
   subset(a: Bdd, b: Bdd): boolean {
-    return this.diff(a, b) === FALSE;
+    if (a === FALSE || b === TRUE || a === b) return true;
+    // canonical: TRUE is the only tautology, FALSE the only empty set
+    if (a === TRUE || b === FALSE) return false;
+    const c = this.cacheGet(OP_SUBSET, a, b);
+    if (c >= 0) return c === 1;
+    this.steps++;
+    const va = this.varOf(a);
+    const vb = this.varOf(b);
+    const v = va < vb ? va : vb;
+    const r =
+      this.subset(va === v ? this.low(a) : a, vb === v ? this.low(b) : b) &&
+      this.subset(va === v ? this.high(a) : a, vb === v ? this.high(b) : b);
+    this.cachePut(OP_SUBSET, a, b, r ? 1 : 0);
+    return r;
   }
 
   /**

@@ -393,7 +393,7 @@ export class CompiledRuleset {
     const go = (x: Bdd): Bdd => {
       const free = m.exists(x, oifCube);
       const dsts = m.exists(free, this.notDstCube);
-      routedAll &&= m.diff(dsts, this.certainlyRouted) === FALSE;
+      routedAll &&= m.subset(dsts, this.certainlyRouted);
       const relation = m.and(this.routeRelation, dsts);
       // When the set's destinations all leave by the same interfaces (a part of a kube-proxy
       // host is one service's endpoints), the relation adds only the out-interface, which sits

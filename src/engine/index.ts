@@ -278,7 +278,7 @@ class SymbolicEngine implements Engine {
     const accepts = r.outcomes.filter((o) => o.kind === 'accept');
     // a rule accepts in each group its packets came in: named once
     const acceptedBy = (p: Pair): RuleRef[] => [
-      ...new Set(accepts.filter((o) => m.and(o.set.p, p.p) !== FALSE).map((o) => o.ref)),
+      ...new Set(accepts.filter((o) => m.intersects(o.set.p, p.p)).map((o) => o.ref)),
     ];
     const delivered: DeliveryGroup[] = [];
     if (r.local.p !== FALSE) {
@@ -601,7 +601,7 @@ class SymbolicEngine implements Engine {
     const member = m.pick(p);
     if (member === null) return true;
     if (m.evaluate(this.space.universe, member)) return false;
-    return m.and(p, this.space.universe) === FALSE;
+    return !m.intersects(p, this.space.universe);
   }
 
   entering(hook: Hook): PacketSet {

@@ -342,7 +342,7 @@ export class Walk {
     const m = s.m;
     const outline = run.segments.length > 1 ? this.nf.outline(hit.p) : TRUE;
     const meets = run.segments.map(
-      (seg) => outline === TRUE || m.and(outline, this.nf.keyOutline(seg.keys)) !== FALSE,
+      (seg) => outline === TRUE || m.intersects(outline, this.nf.keyOutline(seg.keys)),
     );
     const ruleOutlines = meets.includes(false);
     for (const [k, seg] of run.segments.entries()) {
@@ -354,7 +354,7 @@ export class Walk {
         if (rule === undefined) continue;
         // the rule's key lies inside its segment's: h ∧ key = hit ∧ key, and hit (not split by
         // segment) has fewer nodes along the key's path than h
-        if (ruleOutlines && m.and(outline, this.nf.keyOutline(rule.key)) === FALSE) continue;
+        if (ruleOutlines && !m.intersects(outline, this.nf.keyOutline(rule.key))) continue;
         const part = andSet(s, hit, rule.key);
         if (part.p === FALSE) continue;
         parts[i - run.from] = part;
@@ -437,7 +437,7 @@ export class Walk {
       // splitting the set only to unite it again unchanged made a third of a kube-proxy
       // endpoint chain's nodes (the hairpin mark on packets that carry it already)
       const fixed = this.leftAsTheyAre(chain, rule);
-      if (fixed !== null && m.diff(cur.p, fixed) === FALSE)
+      if (fixed !== null && m.subset(cur.p, fixed))
         return { next: cur, returned: EMPTY, outcomes: [] };
     }
     // a rule that passes every packet on as it came (no target, LOG, …) splits nothing: what
@@ -461,7 +461,7 @@ export class Walk {
           : { c: m.and(cur.c, mt.c), p: m.and(cur.p, mt.p) };
     if (matched.p === FALSE) return null;
     if (this.record) this.matchedBy(rule, matched);
-    if (mt.c !== mt.p && m.diff(matched.p, mt.c) !== FALSE) this.uncertain.add(rule);
+    if (mt.c !== mt.p && !m.subset(matched.p, mt.c)) this.uncertain.add(rule);
     if (passes) return null;
     // everything that reached an exact rule matched it: nothing is missed
     const missed: Pair =
@@ -559,7 +559,7 @@ export class Walk {
       if (at.p === FALSE) break;
       if (step.kind === 'match') {
         const mt = this.nf.encodeOptions(step.module.options);
-        if (mt.c !== mt.p && m.and(at.p, m.diff(mt.p, mt.c)) !== FALSE) this.uncertain.add(rule);
+        if (mt.c !== mt.p && m.intersects(at.p, m.diff(mt.p, mt.c))) this.uncertain.add(rule);
         out = union(s, out, { c: m.diff(at.c, mt.p), p: m.diff(at.p, mt.c) });
         at = { c: m.and(at.c, mt.c), p: m.and(at.p, mt.p) };
       } else {
@@ -614,7 +614,7 @@ export class Walk {
     let noneP = matched.p;
     for (const entry of entries) {
       const k = this.nf.encodeOptions(entry.when);
-      if (k.c !== k.p && m.and(matched.p, m.diff(k.p, k.c)) !== FALSE) this.uncertain.add(rule);
+      if (k.c !== k.p && m.intersects(matched.p, m.diff(k.p, k.c))) this.uncertain.add(rule);
       noneC = m.diff(noneC, k.p);
       noneP = m.diff(noneP, k.c);
       const sub: Pair = { c: m.and(matched.c, k.c), p: m.and(matched.p, k.p) };

@@ -190,11 +190,11 @@ export class BddPacketSet implements PacketSet {
     const member = o.member();
     if (member === null) return true;
     if (!m.evaluate(this.bdd, member)) return false;
-    return m.diff(o.bdd, this.bdd) === FALSE;
+    return m.subset(o.bdd, this.bdd);
   }
   contains(packet: Packet): boolean {
     const p = asSent(this.s, packet);
-    return p !== null && this.s.m.and(this.bdd, p) !== FALSE;
+    return p !== null && this.s.m.intersects(this.bdd, p);
   }
   count(): bigint {
     return this.s.m.satCount(this.bdd);

@@ -89,7 +89,7 @@ describe('BDD operations agree with plain set semantics', () => {
     );
   });
 
-  it('intersects says whether two sets meet, and makes no node', () => {
+  it('intersects and subset say whether two sets meet or nest, and make no node', () => {
     let meeting = 0;
     fc.assert(
       fc.property(setArb, setArb, fc.boolean(), (x, y, apart) => {
@@ -100,11 +100,17 @@ describe('BDD operations agree with plain set semantics', () => {
         const b = fromMask(m, y2);
         const before = m.nodeCount;
         const meets = m.intersects(a, b);
+        expect(m.subset(a, b)).toBe((x & ~y2 & FULL) === 0n);
+        expect(m.subset(b, a)).toBe((y2 & ~x & FULL) === 0n);
         expect(m.nodeCount).toBe(before);
         expect(meets).toBe((x & y2) !== 0n);
         expect(m.intersects(b, a)).toBe(meets);
         // asked again: the same answer from the computed table
         expect(m.intersects(a, b)).toBe(meets);
+        // nested sets, which random pairs seldom are
+        const wider = fromMask(m, x | y);
+        expect(m.subset(a, wider)).toBe(true);
+        expect(m.subset(wider, a)).toBe((y & ~x & FULL) === 0n);
         if (meets) meeting += 1;
       }),
       { numRuns: 300 },
