@@ -616,47 +616,48 @@ export class BddManager {
     return this.or(this.and(f, g), this.diff(h, f));
   }
 
-  /** a ⊆ b */
-  /** Whether a ⊆ b (a ∧ ¬b is empty), found without building a ∧ ¬b (no node is made). */
+  /** Whether a ⊆ b (a ∧ ¬b is empty), found without building a ∧ ¬b: no node is made. */
   subset(a: Bdd, b: Bdd): boolean {
-    if (a === FALSE || b === TRUE || a === b) return true;
-    // canonical: TRUE is the only tautology, FALSE the only empty set
-    if (a === TRUE || b === FALSE) return false;
-    const c = this.cacheGet(OP_SUBSET, a, b);
-    if (c >= 0) return c === 1;
-    this.steps++;
-    const va = this.varOf(a);
-    const vb = this.varOf(b);
-    const v = va < vb ? va : vb;
-    const r =
-      this.subset(va === v ? this.low(a) : a, vb === v ? this.low(b) : b) &&
-      this.subset(va === v ? this.high(a) : a, vb === v ? this.high(b) : b);
-    this.cachePut(OP_SUBSET, a, b, r ? 1 : 0);
-    return r;
+    return this.decide(OP_SUBSET, a, b);
+  }
+
+  /** Whether a ∧ b is not empty, found without building it: no node is made. */
+  intersects(a: Bdd, b: Bdd): boolean {
+    return this.decide(OP_MEETS, a, b);
   }
 
   /**
-   * Whether a ∧ b is not empty, found without building it: no node is made, and the walk stops
-   * at the first member both share.
+   * The yes-or-no questions on two sets share one recursion, as the operations do (`apply`):
+   * terminal cases, the computed table (1 or 0), then the cofactors, where `intersects` stops at
+   * the first branch that meets and `subset` at the first that does not nest.
    */
-  intersects(a: Bdd, b: Bdd): boolean {
-    if (a === FALSE || b === FALSE) return false;
-    if (a === TRUE || b === TRUE || a === b) return true;
-    if (a > b) {
-      const t = a;
-      a = b;
-      b = t;
+  private decide(op: number, a: Bdd, b: Bdd): boolean {
+    if (op === OP_MEETS) {
+      if (a === FALSE || b === FALSE) return false;
+      if (a === TRUE || b === TRUE || a === b) return true;
+      if (a > b) {
+        const t = a;
+        a = b;
+        b = t;
+      }
+    } else {
+      if (a === FALSE || b === TRUE || a === b) return true;
+      // canonical: TRUE is the only tautology, FALSE the only empty set
+      if (a === TRUE || b === FALSE) return false;
     }
-    const c = this.cacheGet(OP_MEETS, a, b);
+    const c = this.cacheGet(op, a, b);
     if (c >= 0) return c === 1;
     this.steps++;
     const va = this.varOf(a);
     const vb = this.varOf(b);
     const v = va < vb ? va : vb;
+    const first = this.decide(op, va === v ? this.low(a) : a, vb === v ? this.low(b) : b);
+    // intersects: one branch that meets is enough; subset: every branch must nest
     const r =
-      this.intersects(va === v ? this.low(a) : a, vb === v ? this.low(b) : b) ||
-      this.intersects(va === v ? this.high(a) : a, vb === v ? this.high(b) : b);
-    this.cachePut(OP_MEETS, a, b, r ? 1 : 0);
+      first === (op === OP_MEETS)
+        ? first
+        : this.decide(op, va === v ? this.high(a) : a, vb === v ? this.high(b) : b);
+    this.cachePut(op, a, b, r ? 1 : 0);
     return r;
   }
 
