@@ -7,7 +7,7 @@ import ipaddr from 'ipaddr.js';
 import type { Exposure } from '../model/audit.ts';
 import type { Policy, PolicyAllow } from '../model/exposure-policy.ts';
 import type { Family } from '../model/ruleset.ts';
-import { cidrWithin, parseCidr } from './address-sets.ts';
+import { parseCidr } from './address-sets.ts';
 import { cidrRange, cidrsToRanges, firstAddress, subtract, type Ranges } from './regions.ts';
 import { bareAddress } from '../model/address-text.ts';
 
@@ -28,13 +28,6 @@ export function allowCovers(allow: PolicyAllow, e: Exposure): boolean {
     if (allow.to.name !== undefined && allow.to.name !== e.target.name) return false;
   }
   return true;
-}
-
-/** Sources of one ingress that the entry allows: by interface, or by CIDRs of the same family. */
-function sourceAllowed(allow: PolicyAllow, family: Family, iface: string, source: string): boolean {
-  if (allow.fromCidrs.length === 0 && allow.fromInterfaces.length === 0) return true;
-  if (allow.fromInterfaces.includes(iface)) return true;
-  return allow.fromCidrs.some((c) => familyOf(c) === family && cidrWithin(source, c));
 }
 
 /**
@@ -71,8 +64,9 @@ export interface DisallowedSource {
 }
 
 /**
- * The reachable (interface, source CIDR) pairs no allow entry covers. A source whose interface
- * also lists exceptions (`exceptSources`) is one only if some address of it outside them is.
+ * The reachable (interface, source CIDR) pairs the allow entries do not cover: some address of
+ * the source (outside the interface's `exceptSources`) that no entry admits. The allowed CIDRs
+ * count together: 10.0.0.0/8 is allowed by 10.0.0.0/9 and 10.128.0.0/9.
  */
 export function disallowedSources(e: Exposure, policy: Policy): DisallowedSource[] {
   const matching = policy.allow.filter((a) => allowCovers(a, e));
@@ -80,9 +74,8 @@ export function disallowedSources(e: Exposure, policy: Policy): DisallowedSource
   for (const from of e.reachableFrom) {
     const excepts = from.exceptSources !== undefined && from.exceptSources.length > 0;
     for (const source of from.sources) {
-      const allowed = excepts
-        ? unallowedPart(matching, e, from.interface, source, from.exceptSources ?? []).length === 0
-        : matching.some((a) => sourceAllowed(a, e.family, from.interface, source));
+      const allowed =
+        unallowedPart(matching, e, from.interface, source, from.exceptSources ?? []).length === 0;
       if (!allowed)
         out.push({
           interface: from.interface,

@@ -83,6 +83,28 @@ describe('exposure policy', () => {
     expect(disallowedSources(exposure, other).length).toBe(2);
   });
 
+  it('counts the allowed CIDRs together', () => {
+    const wide: Exposure = {
+      ...exposure,
+      reachableFrom: [{ interface: 'eth0', sources: ['10.0.0.0/8'] }],
+    };
+    // two halves in one entry, or in two entries, allow the whole
+    expect(disallowedSources(wide, policy(['10.0.0.0/9', '10.128.0.0/9']))).toEqual([]);
+    const two = policy(['10.0.0.0/9']);
+    const halves: Policy = {
+      ...two,
+      allow: [...two.allow, { ...two.allow[0]!, fromCidrs: ['10.128.0.0/9'] }],
+    };
+    expect(disallowedSources(wide, halves)).toEqual([]);
+    // one half alone does not, and the witness lies in the other
+    expect(disallowedSources(wide, two)).toEqual([{ interface: 'eth0', source: '10.0.0.0/8' }]);
+    expect(forbiddenSource(wide, two, 'eth0', '10.0.0.0/8')).toBe('10.255.255.255');
+    // an IPv6 entry allows nothing of an IPv4 source
+    expect(disallowedSources(wide, policy(['::/0']))).toEqual([
+      { interface: 'eth0', source: '10.0.0.0/8' },
+    ]);
+  });
+
   it('picks a witness source the policy forbids', () => {
     // the exposure's own witness (203.0.113.10) is forbidden: kept
     expect(forbiddenSource(exposure, policy(['10.0.0.0/8']), 'eth0', '203.0.113.0/24')).toBe(
