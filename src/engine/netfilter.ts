@@ -653,7 +653,7 @@ export class Walk {
       ...stop('accept', set, reason),
       nat: true,
     });
-    if (target === null) return { next: cur, returned: EMPTY, outcomes: [] };
+    if (passesUnchanged(target)) return { next: cur, returned: EMPTY, outcomes: [] };
     switch (target.kind) {
       case 'ACCEPT':
         return { next: missed, returned: EMPTY, outcomes: [stop('accept', matched, 'ACCEPT')] };
@@ -755,13 +755,6 @@ export class Walk {
         return { next: cur, returned: EMPTY, outcomes: [] };
       case 'vmap':
         return this.vmap(hook, chain, rule, target.entries, matched, missed, stack);
-      case 'CONTINUE':
-      case 'LOG':
-      case 'NFLOG':
-      case 'TCPMSS':
-      case 'CHECKSUM':
-      case 'extension':
-        return { next: cur, returned: EMPTY, outcomes: [] };
     }
   }
 
@@ -918,17 +911,16 @@ export { natText };
 export { TRUE };
 
 /** Targets after which every packet goes on to the next rule as it came. */
-const PASSING: ReadonlySet<string> = new Set([
-  'CONTINUE',
-  'LOG',
-  'NFLOG',
-  'TCPMSS',
-  'CHECKSUM',
-  'extension',
-]);
+const PASSING_KINDS = ['CONTINUE', 'LOG', 'NFLOG', 'TCPMSS', 'CHECKSUM', 'extension'] as const;
+const PASSING: ReadonlySet<string> = new Set(PASSING_KINDS);
+type PassingTarget = Extract<Target, { kind: (typeof PASSING_KINDS)[number] }>;
+
+/** Whether every packet goes on after the target as it came (no target counts as one). */
+function passesUnchanged(t: Target | null): t is PassingTarget | null {
+  return t === null || PASSING.has(t.kind);
+}
 
 /** A rule whose packets, matched or not, all go on to the next rule unchanged (`target`). */
 function passesOn(rule: CompiledRule): boolean {
-  const t = rule.rule.target;
-  return rule.rule.steps === undefined && (t === null || PASSING.has(t.kind));
+  return rule.rule.steps === undefined && passesUnchanged(rule.rule.target);
 }
