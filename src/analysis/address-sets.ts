@@ -3,6 +3,7 @@
  * few addresses reads better as "any address except …" than as the hundred prefixes it takes.
  */
 import ipaddr from 'ipaddr.js';
+import { everyAddress } from '../model/address-text.ts';
 import type { Family } from '../model/ruleset.ts';
 
 interface Range {
@@ -106,6 +107,22 @@ export function briefCidrs(cidrs: readonly string[], family: Family, max = 3): s
   if (rest.length === 0) return 'any address';
   if (rest.length <= max) return `any address except ${firstCidrs(rest, family, max)}`;
   return firstCidrs(cidrs, family, max);
+}
+
+/**
+ * A list of CIDRs as an id says it, exactly: the list, or every address and, after a `-`, the
+ * ones it leaves out when those are fewer (`::/0-::1` rather than the 128 prefixes of the rest).
+ */
+export function cidrsId(cidrs: readonly string[], family: Family): string {
+  // a row may name addresses of the other family (docker-proxy relays IPv6 clients to IPv4)
+  if (cidrs.length > 1 && cidrs.every((c) => toRange(c, family) !== null)) {
+    const rest = complement(cidrs, family);
+    if (rest.length === 0) return everyAddress(family);
+    // fewer than the list takes once overlaps and neighbours are joined: an id of the set
+    if (rest.length < complement(rest, family).length)
+      return `${everyAddress(family)}-${rest.join(',')}`;
+  }
+  return cidrs.join(',');
 }
 
 /** The first few CIDRs of a list (single addresses bare) and how many more there are. */

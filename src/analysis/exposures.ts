@@ -17,7 +17,7 @@ import { filterBackend } from '../docker/filter-place.ts';
 import { parseDockerVersion } from '../docker/version.ts';
 import type { Flow } from '../engine/types.ts';
 import { inRange } from '../model/rule-queries.ts';
-import { cidrInside, parseCidr, type Cidr } from './address-sets.ts';
+import { cidrInside, cidrsId, parseCidr, type Cidr } from './address-sets.ts';
 import { cidrsToRanges, intersect, rangesToCidrs, subtract } from './regions.ts';
 import type { Exposure, ExposureTarget, ReachableFrom } from '../model/audit.ts';
 import { diagnostic, fileLocation, type Diagnostic } from '../model/diagnostic.ts';
@@ -519,11 +519,11 @@ function proxyTarget(
 }
 
 function exposureId(e: Omit<Exposure, 'id'>): string {
-  const dst = e.anyHostAddress ? 'host' : e.destinations.join(',');
+  const dst = e.anyHostAddress ? 'host' : cidrsId(e.destinations, e.family);
   const to =
     e.target.kind === 'host'
       ? `host:${e.target.name ?? '?'}`
-      : `${e.target.kind}:${e.target.name ?? e.target.addresses.join(',')}:${portsText(e.target.ports)}`;
+      : `${e.target.kind}:${e.target.name ?? cidrsId(e.target.addresses, e.family)}:${portsText(e.target.ports)}`;
   return `${e.family}/${e.protocol}/${dst}:${portsText(e.ports)}→${to}`;
 }
 

@@ -67,7 +67,10 @@ export interface ReachableFrom {
  * client must route through this host).
  */
 export interface Exposure {
-  /** Stable across runs: family, protocol, destination, ports and target. */
+  /**
+   * Stable across runs: family, protocol, destination, ports and target. Addresses that are every
+   * address but a few are said by what they leave out (`::/0-::1`).
+   */
   readonly id: string;
   readonly family: Family;
   readonly protocol: 'tcp' | 'udp' | 'sctp';

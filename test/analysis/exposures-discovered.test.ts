@@ -365,4 +365,20 @@ COMMIT
       '8 sources incl. not 10.0.0.0/8, ports 0-1023',
     ]);
   });
+
+  it('a row delivered to every address but a few says so in its id, not prefix by prefix', async () => {
+    // Docker 28.5.2 with a NAT-unprotected network: IPv6 is forwarded to any address but ::1
+    const table = await tableOfDir(
+      path.resolve(
+        import.meta.dirname,
+        '../../fixtures/snapshots/28.5.2/s18-usernet-portmap-natunprot',
+      ),
+    );
+    const routed = table.filter((e) => e.family === 'ipv6' && e.kind !== 'host');
+    expect(routed.map((e) => e.protocol).sort()).toEqual(['sctp', 'tcp', 'udp']);
+    for (const e of routed) {
+      expect(e.destinations).toHaveLength(128);
+      expect(e.id).toBe(`ipv6/${e.protocol}/::/0-::1:0-65535→other:::/0-::1:0-65535`);
+    }
+  });
 });
