@@ -383,7 +383,8 @@ class SymbolicEngine implements Engine {
       martians,
     );
     const r = runPath(
-      new Walk(this.nf, false),
+      // discovery reads what is delivered, never which rule accepted it
+      new Walk(this.nf, false, { attributes: false }),
       this.nf,
       { c: input, p: input },
       { natGroup: NAT_GROUP },
@@ -514,7 +515,8 @@ class SymbolicEngine implements Engine {
         const compiled = this.nf.chain(id, c.name);
         if (compiled === undefined) continue;
         const entryOf = [...(entries.get(t)?.get(c.name) ?? [])];
-        const seen: { rule: (typeof compiled.rules)[number]; taken: Bdd }[] = [];
+        // the earlier rules that take packets, with what they took (built when asked)
+        const seen: { rule: (typeof compiled.rules)[number]; taken: () => Bdd }[] = [];
         for (const rule of compiled.rules) {
           const visits = walk.reached.get(rule);
           const matchedList = visits?.matched ?? [];
@@ -538,7 +540,7 @@ class SymbolicEngine implements Engine {
               nothing && m.intersects(rule.match.p, s.universe)
                 ? seen
                     .slice(0, before)
-                    .filter((x) => m.intersects(x.taken, rule.match.p))
+                    .filter((x) => m.intersects(x.taken(), rule.match.p))
                     .map((x) => x.rule.ref)
                 : [];
             return covered;
@@ -575,7 +577,7 @@ class SymbolicEngine implements Engine {
             k !== 'CHECKSUM' &&
             k !== 'extension'
           ) {
-            seen.push({ rule, taken: matched().p });
+            seen.push({ rule, taken: () => matched().p });
           }
         }
       }
@@ -639,7 +641,8 @@ class SymbolicEngine implements Engine {
       const m = this.space.m;
       const ingress = query.ingress ?? ['*', null];
       const input = m.and(this.initial(query.packets ?? {}, STATES), this.ingressSet(ingress));
-      walk = new Walk(this.nf, true);
+      // the recording is what is read, never the outcomes
+      walk = new Walk(this.nf, true, { attributes: false });
       runPath(walk, this.nf, { c: input, p: input });
       this.recorded.set(key, walk);
     }

@@ -120,6 +120,13 @@ export interface LaterMatch {
   readonly certainEmpty: boolean;
 }
 
+/** A rule's part of a run's set, or a function that builds it (never empty) when read. */
+type RunPart = Pair | (() => Pair);
+
+function builtPart(part: RunPart): Pair {
+  return typeof part === 'function' ? part() : part;
+}
+
 export function diffSet(s: HeaderSpace, a: Pair, b: Bdd): Pair {
   const c = s.m.diff(a.c, b);
   return a.c === a.p ? { c, p: c } : { c, p: s.m.diff(a.p, b) };
@@ -150,11 +157,22 @@ export class Walk {
   /** Walk every chain rule by rule, ignoring runs (the reference the run walk is tested against). */
   private readonly plain: boolean;
 
-  constructor(nf: CompiledRuleset, record: boolean, options: { readonly plain?: boolean } = {}) {
+  /**
+   * Whether the caller reads which rule accepted what (the accepts among the outcomes). A walk
+   * that needs only what passes (discovery) takes a run segment's accepts as their union.
+   */
+  private readonly attributes: boolean;
+
+  constructor(
+    nf: CompiledRuleset,
+    record: boolean,
+    options: { readonly plain?: boolean; readonly attributes?: boolean } = {},
+  ) {
     this.nf = nf;
     this.s = nf.space;
     this.record = record;
     this.plain = options.plain ?? false;
+    this.attributes = options.attributes ?? true;
   }
 
   /**
@@ -197,7 +215,9 @@ export class Walk {
     return {
       rest: unionAll(this.s, others),
       natted,
-      outcomes: outcomes.filter((o) => o.kind !== 'accept' || entry.attributes),
+      outcomes: outcomes.filter(
+        (o) => o.kind !== 'accept' || (entry.attributes && this.attributes),
+      ),
     };
   }
 
@@ -334,7 +354,7 @@ export class Walk {
     const rest = hit.c === cur.c && hit.p === cur.p ? EMPTY : diffSet(s, cur, run.keys);
     const count = run.to - run.from;
     // per rule of the run: the part inside its key, and what continues after it
-    const parts: Pair[] = new Array<Pair>(count).fill(EMPTY);
+    const parts: RunPart[] = new Array<RunPart>(count).fill(EMPTY);
     const nexts: Pair[] = new Array<Pair>(count).fill(EMPTY);
     // The part's outline, the first test of each segment (made for several segments), and of
     // each rule where it told some segments apart (on a chain the part meets all over, testing
@@ -349,6 +369,24 @@ export class Walk {
       if (meets[k] === false) continue;
       const h = run.segments.length === 1 ? hit : andSet(s, hit, seg.keys);
       if (h.p === FALSE) continue;
+      if (seg.accepts && !this.attributes) {
+        // All of h is accepted (the segment's parts together are h), and no one asks by which
+        // rule: the ~1,000 per-rule parts of an ACCEPT list were nearly all of the BDD work of
+        // a small host's discovery. A recording walk notes each rule's part, built when read.
+        const first = chain.rules[seg.from];
+        if (first !== undefined)
+          outcomes.push({
+            kind: 'accept',
+            hook,
+            set: h,
+            ref: first.ref,
+            reason: 'ACCEPT',
+            together: h,
+          });
+        if (this.record)
+          this.acceptedLater(chain, seg, hit, run.from, parts, ruleOutlines ? outline : TRUE);
+        continue;
+      }
       for (let i = seg.from; i < seg.to; i++) {
         const rule = chain.rules[i];
         if (rule === undefined) continue;
@@ -499,6 +537,33 @@ export class Walk {
   }
 
   /**
+   * A recording walk's notes on an ACCEPT segment whose accepts no one attributes: each rule's
+   * part of the run's set (what it matched), built when read, and whether its certain side is
+   * empty, known now.
+   */
+  private acceptedLater(
+    chain: CompiledChain,
+    seg: RuleRun['segments'][number],
+    hit: Pair,
+    from: number,
+    parts: RunPart[],
+    outline: Bdd,
+  ): void {
+    const s = this.s;
+    const m = s.m;
+    for (let i = seg.from; i < seg.to; i++) {
+      const rule = chain.rules[i];
+      if (rule === undefined) continue;
+      if (outline !== TRUE && !m.intersects(outline, this.nf.keyOutline(rule.key))) continue;
+      if (!m.intersects(hit.p, rule.key)) continue;
+      let part: Pair | undefined;
+      const build = (): Pair => (part ??= andSet(s, hit, rule.key));
+      parts[i - from] = build;
+      this.visits(rule).matched.push({ build, certainEmpty: !m.intersects(hit.c, rule.key) });
+    }
+  }
+
+  /**
    * What reached each rule of a walked run, as the rule-by-rule walk would have it: the packets
    * outside every key, the parts of this rule and the later ones, and what continued after the
    * earlier ones. Built only when asked (a big set minus each earlier key is the quadratic cost
@@ -509,15 +574,18 @@ export class Walk {
     run: RuleRun,
     hook: Hook,
     rest: Pair,
-    parts: readonly Pair[],
+    parts: readonly RunPart[],
     nexts: readonly Pair[],
   ): void {
     const s = this.s;
     const count = run.to - run.from;
-    // partsFrom[i]: some part of rule i or later is non-empty
+    // partsFrom[i]: some part of rule i or later is non-empty (a part built when read is not)
     const partsFrom = new Array<boolean>(count + 1).fill(false);
-    for (let i = count - 1; i >= 0; i--)
-      partsFrom[i] = (partsFrom[i + 1] ?? false) || (parts[i]?.p ?? FALSE) !== FALSE;
+    for (let i = count - 1; i >= 0; i--) {
+      const part = parts[i];
+      partsFrom[i] =
+        (partsFrom[i + 1] ?? false) || typeof part === 'function' || (part?.p ?? FALSE) !== FALSE;
+    }
     let nextsBefore = false;
     for (let i = 0; i < count; i++) {
       if (rest.p !== FALSE || (partsFrom[i] ?? false) || nextsBefore) {
@@ -525,7 +593,9 @@ export class Walk {
         if (rule === undefined) continue;
         // the rule-by-rule walk records a rule with a single matched set per visit: its own part
         const k = i;
-        this.visit(rule, hook, () => unionAll(s, [rest, ...parts.slice(k), ...nexts.slice(0, k)]));
+        this.visit(rule, hook, () =>
+          unionAll(s, [rest, ...parts.slice(k).map(builtPart), ...nexts.slice(0, k)]),
+        );
       } else break;
       nextsBefore ||= (nexts[i]?.p ?? FALSE) !== FALSE;
     }
