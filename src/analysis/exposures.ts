@@ -518,11 +518,15 @@ function proxyTarget(
   };
 }
 
-function exposureId(e: Omit<Exposure, 'id'>): string {
+/**
+ * `translated`: delivered to the host after DNAT, which a row of the same packets delivered
+ * without it does not share its id with.
+ */
+function exposureId(e: Omit<Exposure, 'id'>, translated: boolean): string {
   const dst = e.anyHostAddress ? 'host' : cidrsId(e.destinations, e.family);
   const to =
     e.target.kind === 'host'
-      ? `host:${e.target.name ?? '?'}`
+      ? `${translated ? 'dnat:' : ''}host:${e.target.name ?? '?'}`
       : `${e.target.kind}:${e.target.name ?? cidrsId(e.target.addresses, e.family)}:${portsText(e.target.ports)}`;
   return `${e.family}/${e.protocol}/${dst}:${portsText(e.ports)}→${to}`;
 }
@@ -670,7 +674,7 @@ export function computeExposures(
           witness: proof.witness,
           trace: trace?.steps ?? [],
         };
-        out.push({ id: exposureId(partial), ...partial });
+        out.push({ id: exposureId(partial, row.flow.delivery.translated), ...partial });
       }
     }
   }

@@ -30,11 +30,12 @@ export interface RawFlow {
   readonly src: readonly Pattern[];
   /** Current (post-NAT) destination; for local delivery after NAT, not kept (null). */
   readonly dst: readonly Pattern[] | null;
-  /** Original destination; null when equal to `dst` (never NATed). */
+  /** Original destination; null when equal to `dst` (never NATed, or NATed to the same address). */
   readonly odst: readonly Pattern[] | null;
   /** Values the "original destination is the host's" bit takes (one or both). */
   readonly oloc: readonly number[];
   readonly dport: readonly Pattern[];
+  /** Original destination port; null when equal to `dport` (never NATed, or the port kept). */
   readonly odport: readonly Pattern[] | null;
   /** The client's source port (a rule may let only some through: `--sport 53`). */
   readonly sport: readonly Pattern[];
@@ -315,26 +316,102 @@ interface Plan {
 
 const COMMON: readonly (readonly FieldName[])[] = [['iif'], ['oif'], ['proto'], ['src']];
 
+/** Which original fields of a NATed part repeat the current ones (see `keptApart`). */
+export interface Kept {
+  readonly address: boolean;
+  readonly port: boolean;
+}
+
+const NOTHING_KEPT: Kept = { address: false, port: false };
+
 /**
  * Never NATed: the original fields repeat the current ones, and local delivery means the
  * destination is the host's. NATed to the host: its current destination is just "one of its
- * addresses", only the original tells.
+ * addresses", only the original tells. A NATed part whose port (or address) the NAT kept says
+ * it once, as the current one.
  */
-function planFor(nat: boolean, local: boolean): Plan {
+function planFor(nat: boolean, local: boolean, kept: Kept = NOTHING_KEPT): Plan {
   if (!nat)
     return {
       forget: ['dnat', 'odst', 'odport', 'oloc', 'loc'],
       levels: [...COMMON, ['dst'], ['dport'], ['sport']],
     };
+  const ports: readonly FieldName[] = kept.port ? ['dport'] : ['dport', 'odport'];
+  const keptPort: FieldName[] = kept.port ? ['odport'] : [];
   if (local)
     return {
-      forget: ['dnat', 'dst', 'loc'],
-      levels: [...COMMON, ['odst'], ['oloc'], ['dport', 'odport'], ['sport']],
+      forget: ['dnat', 'dst', 'loc', ...keptPort],
+      levels: [...COMMON, ['odst'], ['oloc'], ports, ['sport']],
     };
   return {
-    forget: ['dnat', 'loc'],
-    levels: [...COMMON, ['dst', 'odst'], ['oloc'], ['dport', 'odport'], ['sport']],
+    forget: ['dnat', 'loc', ...(kept.address ? ['odst' as const] : []), ...keptPort],
+    levels: [...COMMON, kept.address ? ['dst'] : ['dst', 'odst'], ['oloc'], ports, ['sport']],
   };
+}
+
+/**
+ * A kept field is said once from this many sent values on. Below it a kept value costs a flow
+ * like any other value, and splitting would only cut a row that holds it in two.
+ */
+const KEPT_FROM = 256;
+
+/**
+ * A NATed part cut apart by which original fields the NAT kept (`keeps`: the fields some NAT
+ * rule of the ruleset can keep, `natKeeps`; no other is tested). Cut as one, a DNAT that keeps
+ * the port (`--to-destination 192.168.188.2` on every port) ties the sent port to the
+ * delivered one bit by bit, and every port became a flow of its own: 65,536 rows and 23 s for
+ * a 21-rule captive portal. The packets whose sent port (or, forwarded, address) is delivered
+ * unchanged, and only so, when there are many such values, are cut with it said once; the
+ * rest as before.
+ */
+function keptApart(s: HeaderSpace, part: Bdd, local: boolean, keeps: Kept): [Kept, Bdd][] {
+  const m = s.m;
+  const fields: [keyof Kept, FieldName, FieldName][] = [];
+  if (keeps.port) fields.push(['port', 'dport', 'odport']);
+  // delivered locally, the current address is forgotten anyway
+  if (keeps.address && !local) fields.push(['address', 'dst', 'odst']);
+  let parts: [Kept, Bdd][] = [[NOTHING_KEPT, part]];
+  for (const [field, now, sent] of fields) {
+    const next: [Kept, Bdd][] = [];
+    for (const [kept, x] of parts) {
+      const same = keptPart(s, x, now, sent);
+      if (same === FALSE) {
+        next.push([kept, x]);
+        continue;
+      }
+      next.push([{ ...kept, [field]: true }, same]);
+      const rest = m.diff(x, same);
+      if (rest !== FALSE) next.push([kept, rest]);
+    }
+    parts = next;
+  }
+  return parts;
+}
+
+/**
+ * The packets of `x` whose `now` is their `sent` and would be nothing else with every other
+ * field as it is, where those fields keep at least two values of `sent` so; FALSE when they
+ * hold fewer than KEPT_FROM values. A DNAT to one address that a client sends to directly keeps
+ * it by chance, for that one value, and a DNAT to a port range delivers a packet to its own port
+ * beside the range's other ports: those stay with the rest, whose rectangles they belong to.
+ */
+function keptPart(s: HeaderSpace, x: Bdd, now: FieldName, sent: FieldName): Bdd {
+  const m = s.m;
+  const same = s.fieldEq(now, sent);
+  if (!m.intersects(x, same)) return FALSE;
+  const dropNow = s.cube(now);
+  const dropSent = s.cube(sent);
+  // on every field but `now`: kept, and only kept
+  const only = m.diff(m.exists(m.and(x, same), dropNow), m.exists(m.diff(x, same), dropNow));
+  if (only === FALSE) return FALSE;
+  // the other fields that keep two different values: `now` stands for the second
+  const second = m.exists(m.and(only, same), dropSent);
+  const twice = m.exists(m.diff(m.and(only, second), same), s.cube(now, sent));
+  const kept = m.and(only, twice);
+  const others = (Object.keys(s.fields) as FieldName[]).filter((f) => f !== sent);
+  const values = m.exists(kept, s.cube(...others));
+  const free = BigInt(m.varCount - s.field(sent).width);
+  return m.satCount(values) >> free >= BigInt(KEPT_FROM) ? m.and(x, kept) : FALSE;
 }
 
 /** A delivered set cut into rectangles, and the parts too fine to cut (`TooManyFlows`). */
@@ -350,7 +427,12 @@ export interface Partition {
  * one of them holds more distinct values than a flow lists (a destination blocklist on
  * forwarding), it is left out and said to be, and the other is still listed.
  */
-export function partition(s: HeaderSpace, set: Bdd, local: boolean): Partition {
+export function partition(
+  s: HeaderSpace,
+  set: Bdd,
+  local: boolean,
+  keeps: Kept = NOTHING_KEPT,
+): Partition {
   const m = s.m;
   const out: Partition = { flows: [], unlisted: [] };
   if (set === FALSE) return out;
@@ -359,19 +441,23 @@ export function partition(s: HeaderSpace, set: Bdd, local: boolean): Partition {
   for (const nat of [false, true]) {
     const part = m.and(base, s.eq('dnat', nat ? 1n : 0n));
     if (part === FALSE) continue;
-    const plan = planFor(nat, local);
     const flows: RawFlow[] = [];
-    const walk = (node: Bdd, depth: number, path: Leaf[]): void => {
-      const level = plan.levels[depth];
-      if (level === undefined) {
-        if (node === TRUE) flows.push(toRaw(s, plan, path, nat, local));
-        return;
-      }
-      for (const [next, leaves] of leavesOf(s, node, level))
-        for (const leaf of leaves) walk(next, depth + 1, [...path, leaf]);
-    };
     try {
-      walk(m.exists(part, s.cube(...plan.forget)), 0, []);
+      for (const [kept, x] of nat
+        ? keptApart(s, part, local, keeps)
+        : [[NOTHING_KEPT, part] as const]) {
+        const plan = planFor(nat, local, kept);
+        const walk = (node: Bdd, depth: number, path: Leaf[]): void => {
+          const level = plan.levels[depth];
+          if (level === undefined) {
+            if (node === TRUE) flows.push(toRaw(s, plan, path, nat, local));
+            return;
+          }
+          for (const [next, leaves] of leavesOf(s, node, level))
+            for (const leaf of leaves) walk(next, depth + 1, [...path, leaf]);
+        };
+        walk(m.exists(x, s.cube(...plan.forget)), 0, []);
+      }
       for (const f of flows) out.flows.push(f);
     } catch (error) {
       if (!(error instanceof TooManyFlows)) throw error;
@@ -558,9 +644,12 @@ export function flowSet(s: HeaderSpace, set: Bdd, f: RawFlow): Bdd {
   const src = patternSet(s, 'src', f.src);
   r = f.srcExcept ? m.diff(r, src) : m.and(r, src);
   if (f.dst !== null) r = m.and(r, patternSet(s, 'dst', f.dst));
+  // an original field not listed is the current one (kept by the NAT, or never NATed)
   if (f.odst !== null) r = m.and(r, patternSet(s, 'odst', f.odst));
+  else if (f.nat) r = m.and(r, s.fieldEq('dst', 'odst'));
   r = m.and(r, patternSet(s, 'dport', f.dport));
   if (f.odport !== null) r = m.and(r, patternSet(s, 'odport', f.odport));
+  else if (f.nat) r = m.and(r, s.fieldEq('dport', 'odport'));
   return m.and(r, patternSet(s, 'sport', f.sport));
 }
 

@@ -44,6 +44,7 @@ import type {
   TwoSided,
 } from './types.ts';
 import { printRule } from '../model/print-ruleset.ts';
+import { natKeeps } from '../model/rule-queries.ts';
 import { tableId, type Family, type Ruleset } from '../model/ruleset.ts';
 import type { Hook, Packet, Trace } from '../model/trace.ts';
 
@@ -389,6 +390,8 @@ class SymbolicEngine implements Engine {
       { c: input, p: input },
       { natGroup: NAT_GROUP },
     );
+    // the destination fields a NAT rule can leave as sent, which flows then say once
+    const keeps = natKeeps(this.nf.ruleset);
     const routing = routingOf(this.nf.context);
     const placed = (address: bigint): boolean => hostness(routing, address) !== 'unknown';
     const out: Flow[] = [];
@@ -433,7 +436,7 @@ class SymbolicEngine implements Engine {
         ['possible', unite(possible.map((x) => m.exists(x, forget)))],
       ] as const) {
         const set = exact[certainty];
-        const cut = partition(s, projected, kind === 'local');
+        const cut = partition(s, projected, kind === 'local', keeps);
         const what = `${certainty === 'possible' ? 'possibly ' : ''}${kind === 'local' ? 'delivered to the host' : 'forwarded'}`;
         for (const u of cut.unlisted) unlisted.add(`${what} ${u}`);
         for (const f of cut.flows) {

@@ -115,6 +115,35 @@ export function connmarkAlwaysZero(ruleset: Ruleset): boolean {
   return zero;
 }
 
+/**
+ * Which fields of the destination some DNAT or REDIRECT leaves as the client sent them: the port
+ * (a DNAT range or a REDIRECT without ports) and the address (a DNAT range with only ports).
+ * Once per ruleset.
+ */
+const natKept = new WeakMap<Ruleset, { readonly address: boolean; readonly port: boolean }>();
+
+export function natKeeps(ruleset: Ruleset): { readonly address: boolean; readonly port: boolean } {
+  let kept = natKept.get(ruleset);
+  if (kept === undefined) {
+    let address = false;
+    let port = false;
+    for (const t of ruleset.tables)
+      for (const c of t.chains)
+        for (const r of c.rules)
+          for (const a of ruleActions(r)) {
+            if (a.kind === 'REDIRECT') port ||= a.ports === null;
+            if (a.kind !== 'DNAT') continue;
+            for (const range of a.to) {
+              address ||= range.addresses === null;
+              port ||= range.ports === null;
+            }
+          }
+    kept = { address, port };
+    natKept.set(ruleset, kept);
+  }
+  return kept;
+}
+
 /** Rules per ruleset, counted once: a check asked for every chain of 40,000 counted them again. */
 const ruleCounts = new WeakMap<Ruleset, number>();
 

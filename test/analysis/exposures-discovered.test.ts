@@ -381,4 +381,35 @@ COMMIT
       expect(e.id).toBe(`ipv6/${e.protocol}/::/0-::1:0-65535→other:::/0-::1:0-65535`);
     }
   });
+
+  it('a DNAT that keeps the client port is one row, not one per port, with an id of its own', async () => {
+    // a captive portal's shape: everything from eth0 to the portal, whatever the port
+    const table = await tableOf('keeps-port', {
+      'iptables-save.txt': [
+        '*nat',
+        ':PREROUTING ACCEPT [0:0]',
+        ':POSTROUTING ACCEPT [0:0]',
+        '-A PREROUTING -i eth0 -p tcp -m tcp -j DNAT --to-destination 192.168.188.2',
+        '-A POSTROUTING -o eth0 -j MASQUERADE',
+        'COMMIT',
+        '*filter',
+        ':INPUT ACCEPT [0:0]',
+        ':FORWARD ACCEPT [0:0]',
+        'COMMIT',
+        '',
+      ].join('\n'),
+    });
+    expect(table.length).toBeLessThan(20);
+    // delivered to the host after the DNAT (192.168.188.2 may be the host's) is not the row
+    // of the same packets delivered to it without one
+    const ids = table.map((e) => `${e.certainty} ${e.id}`);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(table.some((e) => e.kind === 'host' && e.id.endsWith('→dnat:host:?'))).toBe(true);
+    const portal = table.filter((e) => e.target.addresses.includes('192.168.188.2/32'));
+    expect(portal.length).toBeGreaterThan(0);
+    for (const e of portal) {
+      expect(e.ports).toEqual([{ from: 0, to: 65535 }]);
+      expect(e.target.ports).toEqual(e.ports);
+    }
+  });
 });

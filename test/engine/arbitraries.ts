@@ -75,6 +75,9 @@ export function targetArb(kind: 'filter' | 'nat' | 'mangle' | 'raw'): fc.Arbitra
       fc
         .tuple(fc.constantFrom('172.17.0.2', '172.17.0.3', '10.1.2.3'), fc.constantFrom(80, 8080))
         .map(([a, p]) => t.dnat(a, p)),
+      // a DNAT that keeps the client's port, and one that keeps its address
+      fc.constantFrom('172.17.0.2', '10.1.2.3').map((a) => t.dnat(a)),
+      fc.constant(t.dnat(null, 8080)),
       fc.constant(t.redirect(3128)),
       fc.constant(t.masquerade()),
     );

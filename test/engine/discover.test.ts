@@ -92,6 +92,33 @@ describe('discover on a Docker-like host', () => {
   });
 });
 
+/**
+ * Why the flows are not the delivered set cut into rectangles ('' when they are): every packet
+ * delivered (loopback aside) in exactly one flow, certain ones in certain flows.
+ */
+function inexact(
+  engine: ReturnType<typeof createEngine>,
+  ingress: string[],
+  flows: readonly Flow[],
+  unlisted: readonly string[],
+): string {
+  if (unlisted.length > 0) return `parts not listed: ${unlisted.join(' | ')}`;
+  const all = engine.reach({ ingress, packets: { protocols: ['tcp', 'udp', 'sctp'] } });
+  const notLoopback = { originalDestinations: ['127.0.0.0/8'] };
+  const union = (list: readonly Flow[]) =>
+    list.reduce((acc, f) => acc.or(f.packets()), all.query.minus(all.query));
+  const certain = union(flows.filter((f) => f.certainty === 'certain'));
+  if (!certain.equals(all.deliveredAll.certain.minus(notLoopback)))
+    return `certain flows ≠ delivered: ${flows.map(short).join(' | ')}`;
+  if (!union(flows).equals(all.deliveredAll.possible.minus(notLoopback)))
+    return `flows ≠ possibly delivered: ${flows.map(short).join(' | ')}`;
+  for (let i = 0; i < flows.length; i++)
+    for (let j = i + 1; j < flows.length; j++)
+      if (!(flows[i]?.packets().and(flows[j]?.packets() ?? certain).isEmpty ?? true))
+        return `overlap: ${short(flows[i] as Flow)} / ${short(flows[j] as Flow)}`;
+  return '';
+}
+
 describe('flows are exact', () => {
   it('cover the delivered set without overlap, and sampled packets go where the flow says', () => {
     let flowsSeen = 0;
@@ -102,30 +129,8 @@ describe('flows are exact', () => {
         const engine = createEngine(rs, hostContext);
         const ingress = ['eth0', 'docker0', 'wlan0'];
         const { flows, unlisted } = engine.discover({ ingress });
-        if (unlisted.length > 0) {
-          why = `parts not listed: ${unlisted.join(' | ')}`;
-          return false;
-        }
-        const all = engine.reach({ ingress, packets: { protocols: ['tcp', 'udp', 'sctp'] } });
-        const notLoopback = { originalDestinations: ['127.0.0.0/8'] };
-        const union = (list: readonly Flow[]) =>
-          list.reduce((acc, f) => acc.or(f.packets()), all.query.minus(all.query));
-        const certain = union(flows.filter((f) => f.certainty === 'certain'));
-        const every = union(flows);
-        if (!certain.equals(all.deliveredAll.certain.minus(notLoopback))) {
-          why = `certain flows ≠ delivered: ${flows.map(short).join(' | ')}`;
-          return false;
-        }
-        if (!every.equals(all.deliveredAll.possible.minus(notLoopback))) {
-          why = `flows ≠ possibly delivered: ${flows.map(short).join(' | ')}`;
-          return false;
-        }
-        for (let i = 0; i < flows.length; i++)
-          for (let j = i + 1; j < flows.length; j++)
-            if (!(flows[i]?.packets().and(flows[j]?.packets() ?? certain).isEmpty ?? true)) {
-              why = `overlap: ${short(flows[i] as Flow)} / ${short(flows[j] as Flow)}`;
-              return false;
-            }
+        why = inexact(engine, ingress, flows, unlisted);
+        if (why !== '') return false;
         flowsSeen += flows.length;
         // a packet from each certain flow's rectangle, picked by the seed
         let k = seed;
@@ -465,5 +470,82 @@ describe('a part too fine to list', () => {
     const tcp = flows.filter((f) => f.protocol === 'tcp');
     expect(tcp.length).toBeGreaterThan(0);
     expect([...new Set(tcp.map((f) => f.delivery.addresses?.join()))]).toEqual(['172.17.0.2/32']);
+  });
+});
+
+describe('a NAT that keeps the port or the address', () => {
+  // each alone and together: kept on every port, kept address, a range that holds its own
+  // ports, a port and an address kept by chance, a REDIRECT that keeps the port
+  const shapes = [
+    '-p tcp -j DNAT --to-destination 10.9.0.2',
+    '-p tcp -m tcp --dport 8080 -j DNAT --to-destination :80',
+    '-p udp -m udp --dport 10000:10999 -j DNAT --to-destination 10.9.0.5:10000-10999',
+    '-p tcp -m tcp --dport 80 -j DNAT --to-destination 10.9.0.6:80',
+    '-d 10.9.0.7/32 -p udp -j DNAT --to-destination 10.9.0.7:8443',
+    '-p tcp -m tcp --dport 3000:3999 -j REDIRECT',
+  ];
+  const engineOf = (rules: readonly string[]) => {
+    const text = [
+      '*nat',
+      ':PREROUTING ACCEPT [0:0]',
+      ...rules.map((r) => `-A PREROUTING -i eth0 ${r}`),
+      'COMMIT',
+      '*filter',
+      ':INPUT ACCEPT [0:0]',
+      ':FORWARD ACCEPT [0:0]',
+      'COMMIT',
+      '',
+    ].join('\n');
+    const { ruleset: rs, diagnostics } = parseIptables(text, {
+      file: 'keeps.rules',
+      family: 'ipv4',
+    });
+    expect(diagnostics).toEqual([]);
+    return createEngine(rs, hostContext);
+  };
+
+  it('is cut exactly into a few flows, the kept field said once', () => {
+    let why = '';
+    const out = fc.check(
+      fc.property(fc.shuffledSubarray(shapes, { minLength: 1 }), (rules) => {
+        const engine = engineOf(rules);
+        const { flows, unlisted } = engine.discover({ ingress: ['eth0'] });
+        why = inexact(engine, ['eth0'], flows, unlisted);
+        // kept bit by bit, every port (or address) was a flow of its own: 65,536 or more
+        if (why === '' && flows.length > 200)
+          why = `${flows.length} flows for ${rules.join(' ; ')}`;
+        return why === '';
+      }),
+      { numRuns: 40, seed: 20261204, endOnFailure: true },
+    );
+    expect(why).toBe('');
+    expect(out.failed).toBe(false);
+  });
+
+  it('says a kept port as the ports sent, and a range as its rectangle', () => {
+    const { flows } = engineOf(shapes).discover({ ingress: ['eth0'] });
+    const to = (address: string) =>
+      flows.filter((f) => f.delivery.addresses?.includes(`${address}/32`) === true);
+    // every TCP port, delivered to the same port of 10.9.0.2: one flow per certainty at most
+    const kept = to('10.9.0.2');
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThanOrEqual(2);
+    for (const f of kept) {
+      expect(f.destinationPorts).toEqual([{ from: 0, to: 65535 }]);
+      expect(f.delivery.ports).toEqual(f.destinationPorts);
+    }
+    // 10.9.0.7:8443 sent to 10.9.0.7:8443 keeps both by chance: it stays in the rule's flow
+    expect(to('10.9.0.7').map((f) => f.destinationPorts)).toEqual([
+      [
+        { from: 0, to: 9999 },
+        { from: 11000, to: 65535 },
+      ],
+    ]);
+    // the range: sent to any of its ports, delivered to any of them, its own port included
+    const range = to('10.9.0.5');
+    expect(range.map((f) => [f.destinationPorts, f.delivery.ports])).toContainEqual([
+      [{ from: 10000, to: 10999 }],
+      [{ from: 10000, to: 10999 }],
+    ]);
   });
 });
