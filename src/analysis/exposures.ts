@@ -687,7 +687,54 @@ export function computeExposures(
         fileLocation(anchorFile(snapshot)),
       ),
     );
-  return { exposures: out.sort(compareExposures), diagnostics };
+  return { exposures: distinctIds(out).sort(compareExposures), diagnostics };
+}
+
+/** Where a row's clients are, as its id says it when that tells it from a twin. */
+function fromId(e: Omit<Exposure, 'id'>): string {
+  return e.reachableFrom
+    .map((r) => {
+      const except = r.exceptSources === undefined ? '' : `-${r.exceptSources.join(',')}`;
+      const ports = r.sourcePorts === undefined ? '' : `:${portsText(r.sourcePorts)}`;
+      return `${r.interface}=${cidrsId(r.sources, e.family)}${except}${ports}`;
+    })
+    .join(';');
+}
+
+/**
+ * Ids made unique. Rows the id alone would not tell apart — the same packets certainly from one
+ * interface and possibly from another, relayed by docker-proxy and DNATed, or from sources the
+ * host treats apart (IPv6 link-local) — add what does: the kind, the certainty, the sources.
+ */
+function distinctIds(rows: readonly Exposure[]): Exposure[] {
+  const byId = new Map<string, Exposure[]>();
+  for (const e of rows) byId.set(e.id, [...(byId.get(e.id) ?? []), e]);
+  const out: Exposure[] = [];
+  for (const [id, twins] of byId) {
+    if (twins.length === 1) {
+      out.push(...twins);
+      continue;
+    }
+    const differ = (f: (e: Exposure) => string): boolean => new Set(twins.map(f)).size > 1;
+    const kind = differ((e) => e.kind);
+    const certainty = differ((e) => e.certainty);
+    const from = differ(fromId);
+    const seen = new Map<string, number>();
+    for (const e of twins) {
+      let next = [
+        id,
+        ...(kind ? [e.kind] : []),
+        ...(certainty ? [e.certainty] : []),
+        ...(from ? [`from ${fromId(e)}`] : []),
+      ].join('~');
+      // rows alike in all of that too: numbered in table order
+      const n = (seen.get(next) ?? 0) + 1;
+      seen.set(next, n);
+      if (n > 1) next = `${next}#${String(n)}`;
+      out.push({ ...e, id: next });
+    }
+  }
+  return out;
 }
 
 /** Stable order: family, protocol, first port, destinations, target. */

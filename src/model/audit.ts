@@ -69,7 +69,8 @@ export interface ReachableFrom {
 export interface Exposure {
   /**
    * Stable across runs: family, protocol, destination, ports and target. Addresses that are every
-   * address but a few are said by what they leave out (`::/0-::1`).
+   * address but a few are said by what they leave out (`::/0-::1`). Unique within a report:
+   * rows that these do not tell apart add, after a `~`, what does (kind, certainty, sources).
    */
   readonly id: string;
   readonly family: Family;

@@ -71,6 +71,12 @@ function notIn(a: readonly PortRange[], b: readonly PortRange[]): string {
   return out.join(',');
 }
 
+/** Ids that more than one row has (each row's id is its own, full snapshot or cut). */
+const duplicateIds = (table: readonly Exposure[]): string[] => {
+  const seen = new Set<string>();
+  return table.filter((e) => seen.size === seen.add(e.id).size).map((e) => e.id);
+};
+
 const clip = (key: string): string => (key.length > 160 ? `${key.slice(0, 160)}…` : key);
 
 /** Differences between the full table and a cut's, as lines (empty: they match). */
@@ -122,7 +128,7 @@ describe('exposures of a cut-down snapshot', () => {
     }
   });
 
-  it('matches the full snapshot’s on every fixture snapshot, names aside', async () => {
+  it('matches the full snapshot’s on every fixture snapshot, names aside, each row with an id of its own', async () => {
     const dirs = snapshotDirs();
     expect(dirs.length).toBeGreaterThanOrEqual(10);
     const differences: string[] = [];
@@ -130,9 +136,15 @@ describe('exposures of a cut-down snapshot', () => {
     for (const dir of dirs) {
       const full = await tableOf(dir);
       rows += full.length;
+      const where = path.relative(fixtures, dir);
+      differences.push(...duplicateIds(full).map((id) => `${where}: id twice: ${clip(id)}`));
       for (const cut of CUT_NAMES) {
-        const lines = compareTables(full, await tableOf(cutOf(dir, cut)));
-        differences.push(...lines.map((l) => `${path.relative(fixtures, dir)} (${cut}): ${l}`));
+        const table = await tableOf(cutOf(dir, cut));
+        const lines = [
+          ...compareTables(full, table),
+          ...duplicateIds(table).map((id) => `id twice: ${clip(id)}`),
+        ];
+        differences.push(...lines.map((l) => `${where} (${cut}): ${l}`));
       }
     }
     expect(differences).toEqual([]);
