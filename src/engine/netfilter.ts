@@ -373,6 +373,8 @@ export class Walk {
         // All of h is accepted (the segment's parts together are h), and no one asks by which
         // rule: the ~1,000 per-rule parts of an ACCEPT list were nearly all of the BDD work of
         // a small host's discovery. A recording walk notes each rule's part, built when read.
+        // (The outcome carries the union to `table`, which keeps no accept of such a walk: the
+        // segment's first rule stands for it there.)
         const first = chain.rules[seg.from];
         if (first !== undefined)
           outcomes.push({
@@ -579,7 +581,7 @@ export class Walk {
   ): void {
     const s = this.s;
     const count = run.to - run.from;
-    // partsFrom[i]: some part of rule i or later is non-empty (a part built when read is not)
+    // partsFrom[i]: some part of rule i or later is non-empty (one built when read always is)
     const partsFrom = new Array<boolean>(count + 1).fill(false);
     for (let i = count - 1; i >= 0; i--) {
       const part = parts[i];
