@@ -427,6 +427,20 @@ describe('what cannot be read is located, kept, and the rest still read', () => 
     expect(r.ruleset?.tables).toHaveLength(1);
   });
 
+  it('a port set cut short: an error at the word that is no port, the ruleset still read', () => {
+    // found by the fuzzer: `tcp dport {` ran on into the next rule, and `tcp` as a port
+    // threw past the reader, which then used nothing of the listing
+    const r = parseNft(
+      'table inet f {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n' +
+        '\t\ttcp dport {\n\t\ttcp dport 8001 accept\n\t\tudp dport 53 drop\n\t}\n}\n',
+      'x.nft',
+    );
+    const codes = r.diagnostics.map((d) => `${d.code} ${d.location.line}`);
+    expect(codes).toContain('nft-invalid-value 5');
+    expect(codes.some((c) => c.startsWith('internal-error'))).toBe(false);
+    expect(r.ruleset?.tables[0]?.chains[0]?.policy).toBe('DROP');
+  });
+
   it('a set nobody declared: an error, and its members unknown', () => {
     const r = parseNft('table ip t {\n\tchain c {\n\t\tip saddr @nope drop\n\t}\n}\n', 'x.nft');
     expect(r.diagnostics.map((d) => `${d.code} ${d.location.line}`)).toEqual(['nft-unknown-set 3']);

@@ -388,7 +388,14 @@ function portOf(e: NftExpr): PortRange | null {
   }
   const s = scalar(v);
   if (s === null) return null;
-  const p = typeof s === 'number' ? s : parsePort(s);
+  let p: number;
+  try {
+    p = typeof s === 'number' ? s : parsePort(s);
+  } catch (err) {
+    // not a port nor a service name: the caller says so where the value is
+    if (err instanceof ValueError) return null;
+    throw err;
+  }
   return Number.isInteger(p) && p >= 0 && p <= 65535 ? { from: p, to: p } : null;
 }
 
