@@ -494,6 +494,27 @@ describe('what cannot be read is located, kept, and the rest still read', () => 
     expect(r.ruleset?.tables[0]?.chains[0]?.rules[0]?.text).toBe('iifname "lo" accept');
   });
 
+  it('a counter that is no count (1e999 reads as Infinity): an error there, the rule read', () => {
+    // found by the fuzzer: BigInt(Infinity) threw past the reader, which used nothing
+    const json = [
+      '{"nftables": [',
+      '{"table": {"family": "ip", "name": "t", "handle": 1}},',
+      '{"chain": {"family": "ip", "table": "t", "name": "c", "handle": 2, "type": "filter",',
+      '  "hook": "input", "prio": 0, "policy": "drop"}},',
+      '{"rule": {"family": "ip", "table": "t", "chain": "c", "handle": 3, "expr": [',
+      '  {"counter": {"packets": 1e999, "bytes": 2.5}},',
+      '  {"accept": null}]}}',
+      ']}',
+    ].join('\n');
+    const r = parseNft(json, 'x.json');
+    expect(r.diagnostics.map((d) => `${d.code} ${d.location.line}`)).toEqual([
+      'nft-json-invalid 6',
+      'nft-json-invalid 6',
+    ]);
+    expect(r.diagnostics.map((d) => d.message).join(' ')).toContain('Infinity is not a count');
+    expect(r.ruleset?.tables[0]?.chains[0]?.rules).toHaveLength(1);
+  });
+
   it('not JSON of nft: an error, nothing read', () => {
     const r = parseNft('{"table": 1}', 'x.json');
     expect(r.ruleset).toBeNull();

@@ -208,7 +208,17 @@ function compact(v: JsonValue): string {
 
 const MATCH_OPS = new Set<string>(['==', '!=', '<', '>', '<=', '>=', 'in']);
 
-function jsonStmt(v: JsonValue): NftStmt {
+/** A packet or byte count: a whole number from 0 up; anything else is said, and left unknown. */
+function countOf(ctx: Ctx, o: JsonObject, key: string, at: SourceLocation): bigint | null {
+  const n = num(o, key);
+  if (n === null) return null;
+  // a count past 2^53 is read as the nearest double nft's JSON holds; Infinity (1e999) is none
+  if (Number.isInteger(n) && n >= 0) return BigInt(n);
+  bad(ctx, `counter "${key}": ${String(n)} is not a count`, at);
+  return null;
+}
+
+function jsonStmt(ctx: Ctx, v: JsonValue): NftStmt {
   const at = v.location;
   const one = single(v);
   if (one === null) return { k: 'other', name: 'object', text: compact(v), at };
@@ -229,16 +239,13 @@ function jsonStmt(v: JsonValue): NftStmt {
         at,
       };
     }
-    case 'counter': {
-      const packets = obj === null ? null : num(obj, 'packets');
-      const bytes = obj === null ? null : num(obj, 'bytes');
+    case 'counter':
       return {
         k: 'counter',
-        packets: packets === null ? null : BigInt(Math.trunc(packets)),
-        bytes: bytes === null ? null : BigInt(Math.trunc(bytes)),
+        packets: obj === null ? null : countOf(ctx, obj, 'packets', at),
+        bytes: obj === null ? null : countOf(ctx, obj, 'bytes', at),
         at,
       };
-    }
     case 'accept':
     case 'drop':
     case 'continue':
@@ -496,7 +503,7 @@ export function readNftJson(
           bad(ctx, 'rule without an "expr" array', at);
           break;
         }
-        const stmts = expr.items.map(jsonStmt);
+        const stmts = expr.items.map((x) => jsonStmt(ctx, x));
         const comment = str(o, 'comment');
         c.rules.push({
           at,
