@@ -9,7 +9,7 @@ import { everyAddress } from '../model/address-text.ts';
 import { CompiledRuleset, type RulePrinter } from './compile.ts';
 import { Interpreter, type Concrete, type InterpretResult } from './interpret.ts';
 import { EMPTY, type Pair } from './match.ts';
-import { union, unionAll, Walk, type Outcome, type RuleVisits } from './netfilter.ts';
+import { built, union, unionAll, Walk, type Outcome, type RuleVisits } from './netfilter.ts';
 import {
   flowSet,
   partition,
@@ -657,11 +657,7 @@ class SymbolicEngine implements Engine {
     if (visits === undefined) return this.two(EMPTY);
     const s = this.space;
     let pair: Pair | null = null;
-    const get = (): Pair =>
-      (pair ??= unionAll(
-        s,
-        visits.reach.map((r) => (typeof r === 'function' ? r() : r)),
-      ));
+    const get = (): Pair => (pair ??= unionAll(s, visits.reach.map(built)));
     const nonEmpty = visits.reach.length > 0;
     return {
       certain: new BddPacketSet(s, () => get().c),

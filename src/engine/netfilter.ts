@@ -103,10 +103,17 @@ const UNRELATED_TO_DST = [
   'mark',
 ] as const;
 
+/** A set, or a function that builds it when read (a walk records many sets few ever read). */
+export type LazyPair = Pair | (() => Pair);
+
+export function built(set: LazyPair): Pair {
+  return typeof set === 'function' ? set() : set;
+}
+
 export interface RuleVisits {
   readonly hooks: Set<Hook>;
-  /** One entry per visit; a function when the set is built on demand. */
-  readonly reach: (Pair | (() => Pair))[];
+  /** One entry per visit. */
+  readonly reach: LazyPair[];
   /** One entry per visit that matched something (never an empty possible side). */
   readonly matched: (Pair | LaterMatch)[];
 }
@@ -118,13 +125,6 @@ export interface RuleVisits {
 export interface LaterMatch {
   readonly build: () => Pair;
   readonly certainEmpty: boolean;
-}
-
-/** A rule's part of a run's set, or a function that builds it (never empty) when read. */
-type RunPart = Pair | (() => Pair);
-
-function builtPart(part: RunPart): Pair {
-  return typeof part === 'function' ? part() : part;
 }
 
 export function diffSet(s: HeaderSpace, a: Pair, b: Bdd): Pair {
@@ -354,7 +354,7 @@ export class Walk {
     const rest = hit.c === cur.c && hit.p === cur.p ? EMPTY : diffSet(s, cur, run.keys);
     const count = run.to - run.from;
     // per rule of the run: the part inside its key, and what continues after it
-    const parts: RunPart[] = new Array<RunPart>(count).fill(EMPTY);
+    const parts: LazyPair[] = new Array<LazyPair>(count).fill(EMPTY);
     const nexts: Pair[] = new Array<Pair>(count).fill(EMPTY);
     // The part's outline, the first test of each segment (made for several segments), and of
     // each rule where it told some segments apart (on a chain the part meets all over, testing
@@ -514,7 +514,7 @@ export class Walk {
   }
 
   /** Record (for ruleReach) that `cur` reached a rule through `hook`. */
-  private visit(rule: CompiledRule, hook: Hook, cur: Pair | (() => Pair)): void {
+  private visit(rule: CompiledRule, hook: Hook, cur: LazyPair): void {
     const r = this.visits(rule);
     r.hooks.add(hook);
     r.reach.push(cur);
@@ -548,7 +548,7 @@ export class Walk {
     seg: RuleRun['segments'][number],
     hit: Pair,
     from: number,
-    parts: RunPart[],
+    parts: LazyPair[],
     outline: Bdd,
   ): void {
     const s = this.s;
@@ -576,7 +576,7 @@ export class Walk {
     run: RuleRun,
     hook: Hook,
     rest: Pair,
-    parts: readonly RunPart[],
+    parts: readonly LazyPair[],
     nexts: readonly Pair[],
   ): void {
     const s = this.s;
@@ -596,7 +596,7 @@ export class Walk {
         // the rule-by-rule walk records a rule with a single matched set per visit: its own part
         const k = i;
         this.visit(rule, hook, () =>
-          unionAll(s, [rest, ...parts.slice(k).map(builtPart), ...nexts.slice(0, k)]),
+          unionAll(s, [rest, ...parts.slice(k).map(built), ...nexts.slice(0, k)]),
         );
       } else break;
       nextsBefore ||= (nexts[i]?.p ?? FALSE) !== FALSE;

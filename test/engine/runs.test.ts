@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CompiledRuleset } from '../../src/engine/compile.ts';
 import { FALSE } from '../../src/engine/bdd.ts';
 import type { Pair } from '../../src/engine/match.ts';
-import { unionAll, Walk } from '../../src/engine/netfilter.ts';
+import { built, unionAll, Walk } from '../../src/engine/netfilter.ts';
 import { runPath, type PathResult } from '../../src/engine/path.ts';
 import { STATES } from '../../src/engine/space.ts';
 import { acceptRunRulesetArb, longRulesetArb } from './arbitraries.ts';
@@ -129,11 +129,7 @@ describe('run walk equals the rule-by-rule walk', () => {
                   continue;
                 }
                 if (x === undefined || y === undefined) continue;
-                const reach = (v: typeof x): Pair =>
-                  unionAll(
-                    s,
-                    v.reach.map((r) => (typeof r === 'function' ? r() : r)),
-                  );
+                const reach = (v: typeof x): Pair => unionAll(s, v.reach.map(built));
                 if (!same(reach(x), reach(y))) failures.push(`reach ${where}`);
                 // a rule that passes packets on unchanged has its match built when read
                 const matched = (v: typeof x): Pair =>
