@@ -3,8 +3,8 @@
  * generated kube-proxy + Docker host (test/support/generate-host.ts) laid out on the lab's external
  * interface — it adds what the captures lack: UDP and address-bound mappings, kube-proxy chains
  * with unmodelled `statistic` matches and MARKs, and DOCKER-USER rules written against host ports
- * — and the nftables semantics of fixtures/nft/semantics: an operator's tables (and iptables-nft
- * rules) beside Docker 29's nftables tables.
+ * — the nftables semantics of fixtures/nft/semantics: an operator's tables (and iptables-nft
+ * rules) beside Docker 29's nftables tables — and a DNAT that keeps the client's port.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -102,7 +102,71 @@ function expectations(text: string): ClientExpectation[] {
   return out;
 }
 
+/**
+ * Operator rules before every other rule of their table, in iptables-save text: restore appends
+ * a table's rules in the order it reads them, so these come first in their chains.
+ */
+function prependRules(save: string, table: string, rules: readonly string[]): string {
+  const lines = save.split('\n');
+  const start = lines.indexOf(`*${table}`);
+  if (start < 0) throw new Error(`no *${table} table to add rules to`);
+  let at = start + 1;
+  while (lines[at]?.startsWith(':') === true) at++;
+  lines.splice(at, 0, ...rules);
+  return lines.join('\n');
+}
+
+/** Docker 28.5's capture the kept-port scenario is laid over, and its container. */
+const KEPT_PORT_BASE = 'docker-28.5.2/s3-usernet-portmap';
+const KEPT_PORT_CONTAINER = { name: 'c1', address: '192.0.2.2' };
+
+/**
+ * A DNAT that keeps the client's port (`--to-destination ADDR`, no port) over a range of 3,920
+ * ports, to a container, let through by DOCKER-USER: discovery says such a NAT's packets with
+ * the port said once (src/engine/discover.ts, kept fields) where every port would otherwise be
+ * its own flow. The host's port 81 lands on the container's 81, 2222 (the lab's host service)
+ * on the container's 2222, where nothing listens, and Docker's own 8080 is untouched.
+ */
+export function keptPortScenarios(captures: readonly ScenarioInput[]): ScenarioInput[] {
+  const base = captures.find((c) => c.name === KEPT_PORT_BASE);
+  if (base === undefined) return [];
+  const { name, address } = KEPT_PORT_CONTAINER;
+  if (!base.iptablesSave.includes(`--to-destination ${address}:80`))
+    throw new Error(`${KEPT_PORT_BASE} no longer publishes ${address}:80`);
+  const range = '81:4000';
+  let save = prependRules(base.iptablesSave, 'nat', [
+    `-A PREROUTING -d ${EXTERNAL.hostAddress}/32 -p tcp -m tcp --dport ${range} -j DNAT --to-destination ${address}`,
+  ]);
+  save = prependRules(save, 'filter', [
+    `-A DOCKER-USER -d ${address}/32 -p tcp -m tcp --dport ${range} -j ACCEPT`,
+  ]);
+  const client = (port: number, protocol: 'tcp' | 'udp', identity: string | null) => ({
+    family: 'ipv4' as const,
+    port,
+    protocol,
+    identity,
+  });
+  return [
+    {
+      ...base,
+      name: 'dnat-keeps-port/docker-28.5.2-s3',
+      iptablesSave: save,
+      expect: [
+        client(81, 'tcp', `${name}:81/tcp`),
+        client(2222, 'tcp', null),
+        client(81, 'udp', null),
+        client(8080, 'tcp', `${name}:80/tcp`),
+      ],
+    },
+  ];
+}
+
 export function refereeScenarios(capturesDir: string): ScenarioInput[] {
   const captures = listCaptureScenarios(capturesDir);
-  return [...captures, generatedScenario(), ...nftSemanticsScenarios(captures)];
+  return [
+    ...captures,
+    generatedScenario(),
+    ...nftSemanticsScenarios(captures),
+    ...keptPortScenarios(captures),
+  ];
 }
