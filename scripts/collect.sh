@@ -233,6 +233,15 @@ for key in net.ipv4.ip_forward net.ipv6.conf.all.forwarding net.bridge.bridge-nf
     note_missing "sysctl.txt:$key" "cat $p" "not present (for net.bridge.*: br_netfilter not loaded)"
   fi
 done
+# route_localnet per interface (a DNAT to 127.0.0.1 from outside needs it), keyed as sysctl
+# writes it: a dot in an interface name becomes '/'.
+for p in /proc/sys/net/ipv4/conf/*/route_localnet; do
+  [ -r "$p" ] || continue
+  name=${p#/proc/sys/net/ipv4/conf/}
+  name=${name%/route_localnet}
+  case $name in all | default) continue ;; esac
+  printf 'net.ipv4.conf.%s.route_localnet = %s\n' "$(printf '%s' "$name" | tr . /)" "$(cat "$p")" >>"$OUT/sysctl.txt"
+done
 note_file sysctl.txt
 
 if have nft; then

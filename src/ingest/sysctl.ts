@@ -1,4 +1,7 @@
-/** `sysctl` output (`key = value` lines) → the forwarding and br_netfilter switches that matter. */
+/**
+ * `sysctl` output (`key = value` lines) → the switches that matter: forwarding, br_netfilter, and
+ * IPv4 `route_localnet`, for `all` and per interface.
+ */
 import type { Diagnostic } from '../model/diagnostic.ts';
 import { diagnostic } from '../model/diagnostic.ts';
 import type { Sysctls } from '../model/host.ts';
@@ -18,13 +21,29 @@ export const UNKNOWN_SYSCTLS: Sysctls = {
   bridgeNfCallIptables: null,
   bridgeNfCallIp6tables: null,
   routeLocalnet: null,
+  routeLocalnetByInterface: new Map(),
 };
+
+/**
+ * The interface of a per-interface `route_localnet` key: `net.ipv4.conf.NAME.route_localnet`, as
+ * sysctl writes it (a dot in NAME becomes `/`), or `net/ipv4/conf/NAME/route_localnet`. Null for
+ * any other key, and for `all` (a key of its own) and `default` (the template of interfaces yet to
+ * come, which decides nothing).
+ */
+function localnetInterface(key: string): string | null {
+  const slashed = /^net\/ipv4\/conf\/([^/]+)\/route_localnet$/.exec(key);
+  const dotted = /^net\.ipv4\.conf\.([^.]+)\.route_localnet$/.exec(key);
+  const name = slashed?.[1] ?? dotted?.[1]?.replaceAll('/', '.') ?? null;
+  return name === null || name === 'all' || name === 'default' ? null : name;
+}
 
 export function loadSysctl(
   text: string,
   file: string,
 ): { sysctls: Sysctls; diagnostics: readonly Diagnostic[] } {
-  const values: Record<string, boolean | null> = { ...UNKNOWN_SYSCTLS };
+  const values: Record<string, boolean | null> = {};
+  // a Map: the names are the file's, and `__proto__` is a name too
+  const byInterface = new Map<string, boolean>();
   const diagnostics: Diagnostic[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
@@ -37,9 +56,11 @@ export function loadSysctl(
       );
       return;
     }
-    const key = (match[1] ?? '').replaceAll('/', '.');
+    const written = match[1] ?? '';
+    const key = written.replaceAll('/', '.');
+    const iface = localnetInterface(written);
     const field = KEYS[key];
-    if (field === undefined) return; // other sysctls are kept out of the model
+    if (field === undefined && iface === null) return; // other sysctls are kept out of the model
     const value = match[2];
     if (value !== '0' && value !== '1') {
       diagnostics.push(
@@ -52,7 +73,11 @@ export function loadSysctl(
       );
       return;
     }
-    values[field] = value === '1';
+    if (iface !== null) byInterface.set(iface, value === '1');
+    else if (field !== undefined) values[field] = value === '1';
   });
-  return { sysctls: values as unknown as Sysctls, diagnostics };
+  return {
+    sysctls: { ...UNKNOWN_SYSCTLS, ...values, routeLocalnetByInterface: byInterface },
+    diagnostics,
+  };
 }

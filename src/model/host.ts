@@ -213,7 +213,10 @@ export interface Sysctls {
   readonly ipv6Forward: boolean | null;
   readonly bridgeNfCallIptables: boolean | null;
   readonly bridgeNfCallIp6tables: boolean | null;
+  /** `net.ipv4.conf.all.route_localnet`. */
   readonly routeLocalnet: boolean | null;
+  /** `net.ipv4.conf.<interface>.route_localnet`, for the interfaces the file lists. */
+  readonly routeLocalnetByInterface: ReadonlyMap<string, boolean>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -178,6 +178,15 @@ describe.skipIf(!canRun)(
       );
       expect(fromNode.host.sysctls).toEqual(fromSh.host.sysctls);
       expect(fromSh.host.sysctls.ipv4Forward).not.toBeNull();
+      // route_localnet per interface: whether a DNAT to 127.0.0.1 from outside is delivered
+      for (const s of [fromSh, fromNode]) {
+        expect(s.host.sysctls.routeLocalnet).toBe(false);
+        expect([...s.host.sysctls.routeLocalnetByInterface].sort()).toEqual([
+          ['dwc0', false],
+          ['dwc1', false],
+          ['lo', false],
+        ]);
+      }
     });
 
     it('records the unreachable daemon in the manifest instead of failing', () => {

@@ -187,8 +187,35 @@ describe('ip, sysctl and nft files', () => {
       bridgeNfCallIptables: false,
       bridgeNfCallIp6tables: null,
       routeLocalnet: null,
+      routeLocalnetByInterface: new Map(),
     });
     expect(r.diagnostics.map((d) => [d.code, d.location.line])).toEqual([['invalid-value', 3]]);
+  });
+
+  it('reads route_localnet for all and per interface, in both of sysctl key spellings', () => {
+    const r = loadSysctl(
+      [
+        'net.ipv4.conf.all.route_localnet = 0',
+        'net.ipv4.conf.default.route_localnet = 1',
+        'net.ipv4.conf.eth0.route_localnet = 1',
+        // sysctl writes a dot in an interface name as a slash
+        'net.ipv4.conf.eth0/100.route_localnet = 0',
+        'net/ipv4/conf/br.lan/route_localnet = 1',
+        'net.ipv4.conf.__proto__.route_localnet = 1',
+        'net.ipv4.conf.docker0.route_localnet = yes',
+        'net.ipv4.conf.eth0.rp_filter = 1',
+      ].join('\n'),
+      's.txt',
+    );
+    expect(r.sysctls.routeLocalnet).toBe(false);
+    expect([...r.sysctls.routeLocalnetByInterface]).toEqual([
+      ['eth0', true],
+      ['eth0.100', false],
+      ['br.lan', true],
+      ['__proto__', true],
+    ]);
+    expect(Object.getPrototypeOf({})).toBe(Object.prototype);
+    expect(r.diagnostics.map((d) => [d.code, d.location.line])).toEqual([['invalid-value', 7]]);
   });
 
   it("reads an nftables listing: 28.5.2 with DOCKER_FIREWALL_BACKEND set still wrote iptables-nft's tables", () => {

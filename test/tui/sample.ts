@@ -376,6 +376,7 @@ export const host: DockerHost = {
     bridgeNfCallIptables: null,
     bridgeNfCallIp6tables: null,
     routeLocalnet: null,
+    routeLocalnetByInterface: new Map(),
   },
 };
 

@@ -87,6 +87,32 @@ export const SYSCTL_KEYS: readonly string[] = [
   'net.ipv4.conf.all.route_localnet',
 ];
 
+/**
+ * `route_localnet` of each interface (`all` is one of SYSCTL_KEYS; `default` decides nothing), as
+ * sysctl writes the keys: a dot in an interface name becomes `/`. Whether a DNAT to 127.0.0.1
+ * from outside is delivered depends on it; an interface that vanished meanwhile is left out.
+ */
+async function routeLocalnetLines(procSys: string): Promise<string[]> {
+  const conf = path.join(procSys, 'net', 'ipv4', 'conf');
+  let names: string[];
+  try {
+    names = await readdir(conf);
+  } catch {
+    return [];
+  }
+  const lines: string[] = [];
+  for (const name of names.sort()) {
+    if (name === 'all' || name === 'default') continue;
+    try {
+      const value = (await readFile(path.join(conf, name, 'route_localnet'), 'utf8')).trim();
+      lines.push(`net.ipv4.conf.${name.replaceAll('.', '/')}.route_localnet = ${value}`);
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return lines;
+}
+
 /** Merges `ip -j -4 …` and `ip -j -6 …` arrays into one array text. */
 function mergeJsonArrays(a: string, b: string): string {
   const parse = (t: string): unknown[] => {
@@ -309,6 +335,7 @@ export async function collect(options: CollectOptions): Promise<Record<string, u
       });
     }
   }
+  sysctl.push(...(await routeLocalnetLines(procSys)));
   await write('sysctl.txt', sysctl.map((l) => `${l}\n`).join(''));
 
   await capture('nft-ruleset.json', 'nft', ['-j', 'list', 'ruleset']);
