@@ -51,6 +51,10 @@ export interface TraceView {
     readonly uncertain: boolean;
   }[];
   readonly uncertainRules: readonly string[];
+  /** What the verdict rests on that the snapshot does not show (any makes it `possible`). */
+  readonly assumptions: readonly string[];
+  /** Why routing dropped the packet where no rule did; null otherwise. */
+  readonly unrouted: string | null;
 }
 
 /** The family of a plain address (no prefix), null when it is not one. */
@@ -187,5 +191,7 @@ export function traceView(snapshot: Snapshot, trace: Trace, proto: 'tcp' | 'udp'
       uncertain: s.uncertain,
     })),
     uncertainRules: trace.uncertainRules,
+    assumptions: trace.assumptions,
+    unrouted: trace.unrouted ?? null,
   };
 }

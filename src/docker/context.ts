@@ -18,6 +18,7 @@ import type { ContextFact } from '../model/audit.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf, pathRead } from '../model/snapshot.ts';
+import { natToLoopback } from '../model/rule-queries.ts';
 import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
 import { externalInterface } from './interfaces.ts';
 import { bridgeOfEndpoint } from './topology.ts';
@@ -271,12 +272,57 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       'sysctl.txt does not say: what the host would forward is only possibly delivered',
     );
 
+  // route_localnet: a loopback destination left by PREROUTING on a packet from outside (a DNAT to
+  // 127.0.0.1) is routed only where it is on. Not known, it is taken to be off, the kernel's
+  // default, unless the rules DNAT to loopback: their author relies on it being on somewhere.
+  const localnet = host.sysctls;
+  const relied = family === 'ipv4' && ruleset !== null && natToLoopback(ruleset);
+  if (family === 'ipv4') {
+    const listed = [...localnet.routeLocalnetByInterface];
+    const on = listed.filter(([, v]) => v).map(([k]) => k);
+    if (localnet.routeLocalnet === true)
+      fact(
+        'route-localnet',
+        'route_localnet is on for every interface',
+        'observed',
+        'sysctl.txt: a loopback destination from outside (a DNAT to 127.0.0.1) reaches the host',
+      );
+    else if (on.length > 0)
+      fact(
+        'route-localnet',
+        `route_localnet is on for ${on.join(', ')}`,
+        'observed',
+        'sysctl.txt: a loopback destination arriving there (a DNAT to 127.0.0.1) reaches the host',
+      );
+    const complete = localnet.routeLocalnet === false && listed.length > 0;
+    if (localnet.routeLocalnet !== true && !complete)
+      fact(
+        'route-localnet',
+        relied
+          ? `route_localnet is not known${on.length > 0 ? ' for the other interfaces' : ''}`
+          : `route_localnet is taken to be off${on.length > 0 ? ' for the other interfaces' : ''}, the kernel's default`,
+        'assumed',
+        relied
+          ? 'sysctl.txt does not say, and the rules DNAT to 127.0.0.0/8: what that delivers from outside is only possible (the kernel drops it unless route_localnet is on)'
+          : 'sysctl.txt does not say: a loopback destination from outside is taken to be dropped',
+      );
+  }
+
   return {
     context: {
       family,
       interfaces,
       localAddresses,
       routes,
+      ...(family === 'ipv4'
+        ? {
+            routeLocalnet: {
+              all: localnet.routeLocalnet,
+              interfaces: localnet.routeLocalnetByInterface,
+              unknown: relied ? ('possible' as const) : ('off' as const),
+            },
+          }
+        : {}),
       ...(forwardingOff ? { forwarding: false } : {}),
       ...(forwardingAssumed ? { forwardingAssumed: true } : {}),
       localAddressesComplete: addrFile !== null,

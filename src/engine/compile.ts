@@ -14,7 +14,7 @@ import {
   type FieldName,
   type Prefix,
 } from './space.ts';
-import type { NetworkContext } from './context.ts';
+import type { NetworkContext, RouteLocalnet } from './context.ts';
 import type { RuleRef } from './types.ts';
 import { diagnostic, type Diagnostic } from '../model/diagnostic.ts';
 import { hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
@@ -23,6 +23,7 @@ import {
   ruleActions,
   tableId,
   type Chain,
+  type Family,
   type MatchOption,
   type Rule,
   type Ruleset,
@@ -408,6 +409,36 @@ export class CompiledRuleset {
     return { c: routedAll ? c : m.and(c, this.certainlyRouted), p };
   }
 
+  private loopbackSets: LoopbackArrivals | undefined;
+
+  /**
+   * Packets with a loopback destination (after PREROUTING) that arrived on an interface other
+   * than lo, by what routing does with them: the kernel drops them as martians unless
+   * `route_localnet` is on for the interface (IPv4; IPv6 has no such switch). `routed`: on;
+   * `dropped`: known off; `unknown`: the context does not say. Made once.
+   */
+  loopbackArrivals(): LoopbackArrivals {
+    if (this.loopbackSets !== undefined) return this.loopbackSets;
+    const s = this.space;
+    const m = s.m;
+    const loopback = s.cidr('dst', s.family === 'ipv4' ? '127.0.0.0/8' : '::1') ?? FALSE;
+    const localnet = s.family === 'ipv4' ? this.context.routeLocalnet : undefined;
+    const ifs = s.interfaces;
+    let routed = FALSE;
+    let dropped = FALSE;
+    let unknown = FALSE;
+    ifs.names.forEach((name, i) => {
+      if (name === 'lo') return;
+      const how = loopbackRouting(s.family, localnet, name, ifs.representative(i) === name);
+      const at = m.and(loopback, s.eq('iif', BigInt(i)));
+      if (how === 'routed') routed = m.or(routed, at);
+      else if (how === 'unknown') unknown = m.or(unknown, at);
+      else dropped = m.or(dropped, at);
+    });
+    this.loopbackSets = { routed, dropped, unknown, any: m.or(m.or(routed, dropped), unknown) };
+    return this.loopbackSets;
+  }
+
   /** Set the egress interface from the destination: the host's own → lo, else its route. */
   reroute(pair: Pair): Pair {
     const s = this.space;
@@ -627,6 +658,35 @@ function isPlainAccept(r: CompiledRule): boolean {
     r.match.c === r.match.p &&
     r.match.c === r.key
   );
+}
+
+/** See `CompiledRuleset.loopbackArrivals`. */
+export interface LoopbackArrivals {
+  readonly routed: Bdd;
+  readonly dropped: Bdd;
+  readonly unknown: Bdd;
+  /** All three. */
+  readonly any: Bdd;
+}
+
+/**
+ * What routing does with a loopback destination arriving on this interface (`exact`: the name is
+ * one interface, not a class of several): IPv6 drops it; IPv4 routes it when `route_localnet` is
+ * on for all interfaces or this one, and drops it when both are off. Otherwise it is not known:
+ * `taken-off` (the kernel's default) or `unknown` (possibly routed), as the context says.
+ */
+export function loopbackRouting(
+  family: Family,
+  localnet: RouteLocalnet | undefined,
+  name: string,
+  exact: boolean,
+): 'routed' | 'dropped' | 'taken-off' | 'unknown' {
+  if (family === 'ipv6') return 'dropped';
+  const all = localnet?.all ?? null;
+  const own = exact ? localnet?.interfaces.get(name) : undefined;
+  if (all === true || own === true) return 'routed';
+  if (all === false && own === false) return 'dropped';
+  return localnet?.unknown === 'possible' ? 'unknown' : 'taken-off';
 }
 
 /**

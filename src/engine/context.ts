@@ -54,4 +54,24 @@ export interface NetworkContext {
    * addresses and subnets, less the gateways the host owns). CIDRs.
    */
   readonly foreignAddresses?: readonly string[];
+  /**
+   * IPv4 `route_localnet`: whether the host routes a loopback destination (127.0.0.0/8) left by
+   * PREROUTING on a packet that arrived on another interface — what a DNAT to 127.0.0.1 from
+   * outside needs; the kernel drops it as a martian otherwise. On for an interface when `all` or
+   * its own switch is on. Absent: not known, taken to be off (the kernel's default).
+   */
+  readonly routeLocalnet?: RouteLocalnet;
+}
+
+export interface RouteLocalnet {
+  /** `net.ipv4.conf.all.route_localnet`; null when not known. */
+  readonly all: boolean | null;
+  /** `net.ipv4.conf.<interface>.route_localnet`, for the interfaces known. */
+  readonly interfaces: ReadonlyMap<string, boolean>;
+  /**
+   * How an interface whose switch is not known is taken: `off`, the kernel's default (a trace
+   * through it says so and is `possible`), or `possible`, when the rules suggest someone turned
+   * it on (a DNAT to 127.0.0.0/8): what it would deliver is then only possibly delivered.
+   */
+  readonly unknown: 'off' | 'possible';
 }

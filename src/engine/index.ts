@@ -372,13 +372,13 @@ class SymbolicEngine implements Engine {
     const s = this.space;
     const m = s.m;
     const protocols = query.protocols ?? ['tcp', 'udp', 'sctp'];
-    // the kernel drops a loopback destination arriving on any other interface (a martian;
-    // route_localnet aside)
-    const loopback = s.cidr('dst', this.family === 'ipv4' ? '127.0.0.0/8' : '::1') ?? FALSE;
+    // IPv6 drops a loopback destination arriving on any other interface before PREROUTING;
+    // IPv4 routes what PREROUTING leaves (a DNAT may take 127.0.0.1 elsewhere), and drops a
+    // loopback destination then unless route_localnet is on (`runPath`)
     const outside = m.not(
       s.anyOf('iif', [BigInt(s.interfaces.classOf('lo')), BigInt(s.interfaces.none)]),
     );
-    const martians = m.and(outside, loopback);
+    const martians = this.family === 'ipv6' ? m.and(outside, s.cidr('dst', '::1') ?? FALSE) : FALSE;
     const input = m.diff(
       m.and(this.initial({ protocols }, ['NEW']), this.ingressSet(query.ingress)),
       martians,
@@ -398,14 +398,14 @@ class SymbolicEngine implements Engine {
     // each part said once, however many of its flows could not be
     const unlisted = new Set<string>();
     const ifs = s.interfaces;
-    // every destination that is (or may be) the host's, loopback aside: "any host address"
+    // every destination that is (or may be) the host's, loopback aside or not (from outside, an
+    // IPv4 loopback destination is delivered where a DNAT takes it elsewhere): "any host address"
+    const loopbackSent = s.cidr('odst', this.family === 'ipv4' ? '127.0.0.0/8' : '::1') ?? FALSE;
     const hostDsts = m.exists(
-      m.diff(
-        m.and(s.universe, s.eq('oloc', 1n)),
-        s.cidr('odst', this.family === 'ipv4' ? '127.0.0.0/8' : '::1') ?? FALSE,
-      ),
+      m.diff(m.and(s.universe, s.eq('oloc', 1n)), loopbackSent),
       s.cube(...ALL_BUT_ODST),
     );
+    const hostDstsAndLoopback = m.or(hostDsts, loopbackSent);
     const name = (i: number): string => ifs.names[i] ?? OTHER_INTERFACE;
     const cidrs = (list: RawFlow['src']): string[] =>
       patternsToCidrs(s, list, s.field('src').width);
@@ -462,7 +462,9 @@ class SymbolicEngine implements Engine {
           const { sources, except, destinations, addresses, sourcePorts, destinationPorts, ports } =
             said;
           const toHost = f.oloc.length === 2 ? null : f.oloc[0] === 1;
-          const anyHostAddress = f.oloc.includes(1) && sentSet(s, f) === hostDsts;
+          const sent = sentSet(s, f);
+          const anyHostAddress =
+            f.oloc.includes(1) && (sent === hostDsts || sent === hostDstsAndLoopback);
           for (const proto of f.proto) {
             const protocol = protocolName(proto, this.family);
             if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'sctp') continue;
@@ -707,5 +709,6 @@ function traceOf(packet: Packet, r: InterpretResult, family: Family): Trace {
     delivery,
     uncertainRules: r.uncertainRules,
     assumptions: r.assumptions,
+    ...(r.unrouted === null ? {} : { unrouted: r.unrouted }),
   };
 }

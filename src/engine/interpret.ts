@@ -8,7 +8,7 @@ import { addressBits, addressValue, formatAddress } from './addr.ts';
 import { keyedHeadersOf, ruleIndex, sameKeyedHeaders } from './rule-index.ts';
 import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import { hostness, route, routingOf, type Hostness, type Routing } from './routing.ts';
-import { MAX_JUMP_DEPTH } from './compile.ts';
+import { loopbackRouting, MAX_JUMP_DEPTH } from './compile.ts';
 import { natText } from './netfilter.ts';
 import { hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
 import type { NetworkContext } from './context.ts';
@@ -59,6 +59,8 @@ export interface InterpretResult {
   readonly uncertainRules: string[];
   /** Facts of the context the outcome rests on that were only assumed (routes, host addresses). */
   readonly assumptions: string[];
+  /** Why routing dropped the packet where no rule did (`end` is `no-route`). */
+  readonly unrouted: string | null;
 }
 
 export type { Hostness } from './routing.ts';
@@ -113,6 +115,11 @@ export class Interpreter {
     return hostness(this.env.routing, addr);
   }
 
+  /** What routing does with a loopback destination arriving on `iif` (see `loopbackRouting`). */
+  loopbackRouting(iif: string): ReturnType<typeof loopbackRouting> {
+    return loopbackRouting(this.env.family, this.context.routeLocalnet, iif, true);
+  }
+
   /** The longest-prefix route to an address, null when none. */
   route(addr: bigint): { device: string; assumed: boolean } | null {
     return route(this.env.routing, addr);
@@ -146,6 +153,7 @@ class Run {
       verdict: Verdict,
       end: InterpretResult['end'],
       stoppedBy: string | null,
+      unrouted: string | null = end === 'no-route' ? 'no route to the destination' : null,
     ): InterpretResult => ({
       verdict,
       end,
@@ -154,11 +162,34 @@ class Run {
       steps: this.steps,
       uncertainRules: [...this.uncertain],
       assumptions: [...this.assumed],
+      unrouted,
     });
     if (p.iif !== null) {
       p.oif = null;
       const pre = this.hook('PREROUTING', p);
       if (pre !== null) return done(pre.verdict, 'stop', pre.by);
+      if (p.loc && p.iif !== 'lo' && this.isLoopback(p.dst)) {
+        // a martian: the kernel routes a loopback destination from outside only with
+        // route_localnet (a DNAT to 127.0.0.1 needs it)
+        const how = this.it.loopbackRouting(p.iif);
+        if (how === 'taken-off')
+          this.assumed.add(
+            `route_localnet is taken to be off for ${p.iif}, the kernel's default (the snapshot does not say)`,
+          );
+        if (how === 'dropped' || how === 'taken-off')
+          return done(
+            'dropped',
+            'no-route',
+            null,
+            this.env.family === 'ipv4'
+              ? `a loopback destination arriving on ${p.iif}, and route_localnet is off there`
+              : `a loopback destination arriving on ${p.iif}`,
+          );
+        if (how === 'unknown')
+          this.assumed.add(
+            `route_localnet is taken to be on for ${p.iif} (the snapshot does not say; off, the kernel's default, drops a loopback destination arriving there)`,
+          );
+      }
       if (p.loc) {
         const inp = this.hook('INPUT', p);
         return inp !== null ? done(inp.verdict, 'stop', inp.by) : done('accepted', 'local', null);
@@ -185,6 +216,10 @@ class Run {
     const inp = this.hook('INPUT', p);
     p.iif = null;
     return inp !== null ? done(inp.verdict, 'stop', inp.by) : done('accepted', 'local', null);
+  }
+
+  private isLoopback(address: bigint): boolean {
+    return this.env.family === 'ipv4' ? address >> 24n === 127n : address === 1n;
   }
 
   /** lo for the host's own destination, else the route's device (noting an assumed route). */

@@ -56,6 +56,17 @@ export function runPath(
   // forwarded before FORWARD, so neither a delivery nor any rule's stop there is certain.
   const assumed = nf.context.forwardingAssumed === true;
   const onlyPossible = (o: Outcome): Outcome => ({ ...o, set: { c: FALSE, p: o.set.p } });
+  // a loopback destination from another interface (a DNAT to 127.0.0.1): a martian, routed only
+  // where route_localnet is on
+  const loopback = nf.loopbackArrivals();
+  const martians = (toLocal: Pair): { kept: Pair; dropped: Pair } => {
+    if (!m.intersects(toLocal.p, loopback.any)) return { kept: toLocal, dropped: EMPTY };
+    const notRouted = m.or(loopback.dropped, loopback.unknown);
+    return {
+      kept: { c: m.diff(toLocal.c, notRouted), p: m.diff(toLocal.p, loopback.dropped) },
+      dropped: { c: m.and(toLocal.c, loopback.dropped), p: m.and(toLocal.p, notRouted) },
+    };
+  };
 
   // arriving on an interface
   const ext = setOif(andSet(s, input, m.not(none)), oifNone);
@@ -73,7 +84,7 @@ export function runPath(
   const forwarded: Pair[] = [];
   const noRoutes: Pair[] = [];
   for (const part of parts) {
-    const toLocal = andSet(s, part, localDst);
+    const { kept: toLocal, dropped: martian } = martians(andSet(s, part, localDst));
     const away = andSet(s, part, m.not(localDst));
     const unrouted = forwards ? andSet(s, away, m.not(routedDst)) : away;
     const fwdIn = forwards ? nf.route(andSet(s, away, routedDst)) : EMPTY;
@@ -85,7 +96,9 @@ export function runPath(
     append(later.POSTROUTING, assumed ? post.outcomes.map(onlyPossible) : post.outcomes);
     locals.push(inp.pass);
     forwarded.push(assumed ? { c: FALSE, p: post.pass.p } : post.pass);
-    noRoutes.push(assumed ? { c: unrouted.c, p: union(s, unrouted, away).p } : unrouted);
+    noRoutes.push(
+      union(s, martian, assumed ? { c: unrouted.c, p: union(s, unrouted, away).p } : unrouted),
+    );
   }
   for (const list of [later.INPUT, later.FORWARD, later.POSTROUTING]) append(outcomes, list);
   let noRoute = unionAll(s, noRoutes);

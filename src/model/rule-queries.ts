@@ -144,6 +144,28 @@ export function natKeeps(ruleset: Ruleset): { readonly address: boolean; readonl
   return kept;
 }
 
+/** Whether an IPv4 ruleset DNATs to a loopback address (127.0.0.0/8). Once per ruleset. */
+const loopbackNats = new WeakMap<Ruleset, boolean>();
+
+export function natToLoopback(ruleset: Ruleset): boolean {
+  if (ruleset.family !== 'ipv4') return false;
+  let found = loopbackNats.get(ruleset);
+  if (found === undefined) {
+    const octet = (address: string): number => Number(address.split('.')[0]);
+    found = false;
+    for (const t of ruleset.tables)
+      for (const c of t.chains)
+        for (const r of c.rules)
+          for (const a of ruleActions(r))
+            if (a.kind === 'DNAT')
+              for (const range of a.to)
+                if (range.addresses !== null)
+                  found ||= octet(range.addresses.from) <= 127 && octet(range.addresses.to) >= 127;
+    loopbackNats.set(ruleset, found);
+  }
+  return found;
+}
+
 /** Rules per ruleset, counted once: a check asked for every chain of 40,000 counted them again. */
 const ruleCounts = new WeakMap<Ruleset, number>();
 

@@ -77,4 +77,6 @@ export interface Trace {
    * route, a destination taken to be the host's); any makes the certainty `possible`.
    */
   readonly assumptions: readonly string[];
+  /** Why routing dropped the packet where no rule did: no route, a loopback destination from outside. */
+  readonly unrouted?: string;
 }

@@ -41,9 +41,11 @@ export function formatTraceText(j: TraceView): string {
           ? ` — delivered to the host at ${endpoint(d.address, d.port)}${listen}`
           : ` — forwarded to ${endpoint(d.address, d.port)}${d.name === null ? '' : ` via ${d.name}`}`;
   }
+  if (j.unrouted !== null) where = ` — not routed: ${j.unrouted}`;
   out.push(`Verdict: ${j.result} (${j.certainty})${where}`);
   if (j.uncertainRules.length > 0)
     out.push(`Undecidable matches on the way: ${j.uncertainRules.join(', ')}`);
+  for (const a of j.assumptions) out.push(`Assumed: ${a}`);
   // Rule text, chain and container names came from input.
   return `${out.map((line) => safeText(line)).join('\n')}\n`;
 }

@@ -119,14 +119,15 @@ describe('exposures no container list shows', () => {
       outInterface: 'eth1',
     };
     // the rule names no destination: it takes 2222 to the host's addresses and to any other
-    // address routed through the host alike
+    // address routed through the host alike — loopback too, for a neighbour that sends to
+    // 127.0.0.1 (the DNAT takes it off loopback before routing would drop it)
     expect(rowsFor(table, 2222)).toMatchObject([
       { kind: 'published', toHost: false, certainty: 'certain', target },
       {
         kind: 'published',
         toHost: true,
         certainty: 'certain',
-        destinations: ['192.168.50.1/32', '203.0.113.10/32'],
+        destinations: ['127.0.0.0/8', '192.168.50.1/32', '203.0.113.10/32'],
         target,
       },
     ]);
@@ -151,7 +152,8 @@ describe('exposures no container list shows', () => {
       {
         kind: 'host',
         toHost: true,
-        destinations: ['192.168.50.1/32', '203.0.113.10/32'],
+        // REDIRECT takes loopback to the in-interface's address: routed, not a martian
+        destinations: ['127.0.0.0/8', '192.168.50.1/32', '203.0.113.10/32'],
         certainty: 'certain',
         target: squid,
       },
@@ -411,5 +413,80 @@ COMMIT
       expect(e.ports).toEqual([{ from: 0, to: 65535 }]);
       expect(e.target.ports).toEqual(e.ports);
     }
+  });
+});
+
+describe('loopback destinations from outside', () => {
+  const snapshots = path.resolve(import.meta.dirname, '../../fixtures/snapshots');
+  const toLoopback = (table: readonly Exposure[]) =>
+    table.filter((e) => e.family === 'ipv4' && e.destinations.some((d) => d.startsWith('127.')));
+
+  it('a port published on 127.0.0.1 before Docker 28 is reached by a neighbour that sends to 127.0.0.1 (moby#45610), not since', async () => {
+    // real captures: 20.10.24 has only the DNAT; 28.5.2 adds a raw drop of 127.0.0.1 from outside
+    const before = toLoopback(
+      await tableOfDir(path.join(snapshots, '20.10.24/s2-default-bridge-p127.0.0.1-8080')),
+    );
+    expect(before).toMatchObject([
+      {
+        protocol: 'tcp',
+        destinations: ['127.0.0.1/32'],
+        ports: [{ from: 8080, to: 8080 }],
+        certainty: 'certain',
+        target: { kind: 'container', name: 'c2', ports: [{ from: 80, to: 80 }] },
+      },
+    ]);
+    const since = toLoopback(
+      await tableOfDir(path.join(snapshots, '28.5.2/s2-usernet-portmap-lo')),
+    );
+    expect(since).toEqual([]);
+  });
+
+  it('a DNAT to 127.0.0.1 reaches the host only where route_localnet is on', async () => {
+    const rules = [
+      '*nat',
+      ':PREROUTING ACCEPT [0:0]',
+      '-A PREROUTING -i eth0 -p tcp -m tcp --dport 5000 -j DNAT --to-destination 127.0.0.1:5000',
+      'COMMIT',
+      '*filter',
+      ':INPUT DROP [0:0]',
+      '-A INPUT -p tcp -m tcp --dport 5000 -j ACCEPT',
+      'COMMIT',
+      '',
+    ].join('\n');
+    const rowsTo5000 = async (name: string, sysctl: string | null) =>
+      rowsFor(
+        await tableOf(name, {
+          'iptables-save.txt': rules,
+          ...(sysctl === null ? {} : { 'sysctl.txt': sysctl }),
+        }),
+        5000,
+      ).map((e) => JSON.stringify([e.certainty, e.assumptions]));
+    // each kind of row once (the client's loopback and other destinations are rows apart)
+    const kinds = async (name: string, sysctl: string | null) => [
+      ...new Set(await rowsTo5000(name, sysctl)),
+    ];
+    // known on for the interface: certain
+    expect(
+      await kinds(
+        'localnet-on',
+        'net.ipv4.conf.all.route_localnet = 0\nnet.ipv4.conf.eth0.route_localnet = 1\n',
+      ),
+    ).toEqual([JSON.stringify(['certain', []])]);
+    // known off: nothing
+    expect(
+      await kinds(
+        'localnet-off',
+        'net.ipv4.conf.all.route_localnet = 0\nnet.ipv4.conf.eth0.route_localnet = 0\n',
+      ),
+    ).toEqual([]);
+    // not known: the rule's author relies on it, so possibly, saying why
+    expect(await kinds('localnet-unknown', null)).toEqual([
+      JSON.stringify([
+        'possible',
+        [
+          "route_localnet is taken to be on for eth0 (the snapshot does not say; off, the kernel's default, drops a loopback destination arriving there)",
+        ],
+      ]),
+    ]);
   });
 });

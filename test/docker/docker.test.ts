@@ -295,6 +295,8 @@ describe('buildNetworkContext and describeAddress', () => {
     expect(facts.filter((f) => f.provenance === 'assumed').map((f) => f.subject)).toEqual([
       'addresses',
       'route',
+      // no sysctl.txt: a loopback destination from outside is taken to be dropped
+      'route-localnet',
     ]);
     // the docker0 subnet is known from the rule Docker writes for it
     expect(facts.find((f) => f.text === '172.17.0.0/16 via docker0')?.evidence).toMatch(
@@ -386,6 +388,59 @@ describe('buildNetworkContext and describeAddress', () => {
     const example = await loadSnapshot({ directory: path.join(repoRoot, 'fixtures/example-host') });
     expect(forwarding(example, 'ipv4')).toEqual([null, false, undefined]);
     expect(forwarding(example, 'ipv6')).toEqual([false, false, 'observed']);
+  });
+
+  it('says how it knows route_localnet: sysctl.txt per interface, else off unless the rules DNAT to loopback', async () => {
+    const base = await load('28.5.2/s3-usernet-portmap');
+    const withSysctls = (sysctls: Partial<Snapshot['host']['sysctls']>, rules = base.ipv4) =>
+      buildHostContext(
+        {
+          ...base,
+          ipv4: rules,
+          host: { ...base.host, sysctls: { ...base.host.sysctls, ...sysctls } },
+        },
+        'ipv4',
+      );
+    const localnet = (h: ReturnType<typeof buildHostContext>) => [
+      h.context.routeLocalnet?.unknown,
+      h.facts.filter((f) => f.subject === 'route-localnet').map((f) => [f.provenance, f.text]),
+    ];
+    // nothing says: off, the kernel's default, stated
+    expect(localnet(withSysctls({}))).toEqual([
+      'off',
+      [['assumed', "route_localnet is taken to be off, the kernel's default"]],
+    ]);
+    // every interface listed, one on
+    const listed = withSysctls({
+      routeLocalnet: false,
+      routeLocalnetByInterface: new Map([
+        ['bridge1', true],
+        ['docker0', false],
+      ]),
+    });
+    expect(localnet(listed)).toEqual(['off', [['observed', 'route_localnet is on for bridge1']]]);
+    expect([...(listed.context.routeLocalnet?.interfaces ?? [])]).toEqual([
+      ['bridge1', true],
+      ['docker0', false],
+    ]);
+    expect(localnet(withSysctls({ routeLocalnet: true }))[1]).toEqual([
+      ['observed', 'route_localnet is on for every interface'],
+    ]);
+    // a DNAT to 127.0.0.1: its author relies on route_localnet somewhere, so not known is possible
+    const dnat = parseIptables(
+      [
+        '*nat',
+        ':PREROUTING ACCEPT [0:0]',
+        '-A PREROUTING -p tcp -m tcp --dport 5000 -j DNAT --to-destination 127.0.0.1:5000',
+        'COMMIT',
+        '',
+      ].join('\n'),
+      { file: 'rules', family: 'ipv4' },
+    ).ruleset;
+    expect(localnet(withSysctls({}, dnat))).toEqual([
+      'possible',
+      [['assumed', 'route_localnet is not known']],
+    ]);
   });
 
   it('names containers, the host and other addresses', async () => {

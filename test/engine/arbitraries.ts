@@ -77,6 +77,8 @@ export function targetArb(kind: 'filter' | 'nat' | 'mangle' | 'raw'): fc.Arbitra
         .map(([a, p]) => t.dnat(a, p)),
       // a DNAT that keeps the client's port, and one that keeps its address
       fc.constantFrom('172.17.0.2', '10.1.2.3').map((a) => t.dnat(a)),
+      // to loopback: routed from outside only where route_localnet is on
+      fc.constantFrom<number | undefined>(undefined, 8080).map((p) => t.dnat('127.0.0.1', p)),
       fc.constant(t.dnat(null, 8080)),
       fc.constant(t.redirect(3128)),
       fc.constant(t.masquerade()),

@@ -86,6 +86,8 @@ describe('a chain of 140,000 rules', () => {
       nat: [],
       steps: Array.from({ length: N }, () => step),
       uncertainRules: [],
+      assumptions: [],
+      unrouted: null,
     };
     const text = formatTraceText(view);
     expect(text.split('\n').filter((l) => l.includes('filter/BIG')).length).toBeGreaterThanOrEqual(

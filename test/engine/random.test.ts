@@ -49,6 +49,69 @@ describe('symbolic engine agrees with the concrete interpreter', () => {
   });
 });
 
+describe('loopback destinations from outside (route_localnet)', () => {
+  // on for eth0 only; on for all; known off everywhere; not known and taken off; not known, possible
+  const contexts: [string, NetworkContext][] = [
+    [
+      'on for eth0',
+      {
+        ...hostContext,
+        routeLocalnet: {
+          all: false,
+          interfaces: new Map([
+            ['eth0', true],
+            ['docker0', false],
+          ]),
+          unknown: 'off',
+        },
+      },
+    ],
+    [
+      'on for all',
+      { ...hostContext, routeLocalnet: { all: true, interfaces: new Map(), unknown: 'off' } },
+    ],
+    [
+      'off',
+      {
+        ...hostContext,
+        routeLocalnet: {
+          all: false,
+          interfaces: new Map([
+            ['eth0', false],
+            ['docker0', false],
+          ]),
+          unknown: 'off',
+        },
+      },
+    ],
+    ['taken off', hostContext],
+    [
+      'not known',
+      { ...hostContext, routeLocalnet: { all: null, interfaces: new Map(), unknown: 'possible' } },
+    ],
+  ];
+  it.each(contexts)('the symbolic engine agrees with the interpreter, %s', (_, context) => {
+    let failure: string | null = null;
+    let loopback = 0;
+    const out = fc.check(
+      fc.property(
+        rulesetArb,
+        fc.array(packetArb, { minLength: 40, maxLength: 40 }),
+        (rs, packets) => {
+          const r = crossCheck(rs, context, packets);
+          loopback += packets.filter((p) => p.dst >> 24n === 127n && p.iif !== null).length;
+          if (r.failures.length > 0) failure ??= r.failures[0] ?? null;
+          return r.failures.length === 0;
+        },
+      ),
+      { numRuns: Number(process.env.ENGINE_RUNS ?? 30), seed: 20261204, endOnFailure: true },
+    );
+    expect(failure).toBeNull();
+    expect(out.failed).toBe(false);
+    expect(loopback).toBeGreaterThan(50);
+  });
+});
+
 /** Hosts the partial context allows: other addresses of their own, other default routes. */
 const partialWorlds: NetworkContext[] = [
   {

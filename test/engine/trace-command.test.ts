@@ -1,3 +1,5 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -70,5 +72,67 @@ describe('dockwall trace on the example host', () => {
     await expect(run([host, '--from', '198.51.100.7', '--to', '[2001:db8::1]:80'])).rejects.toThrow(
       /same family/,
     );
+  });
+});
+
+describe('dockwall trace of a DNAT to 127.0.0.1 from outside', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dw-localnet-'));
+  const rules = path.join(dir, 'rules.v4');
+  writeFileSync(
+    rules,
+    [
+      '*nat',
+      ':PREROUTING ACCEPT [0:0]',
+      '-A PREROUTING -i eth0 -p tcp -m tcp --dport 5000 -j DNAT --to-destination 127.0.0.1',
+      'COMMIT',
+      '',
+    ].join('\n'),
+  );
+  const sysctl = (name: string, text: string): string => {
+    const file = path.join(dir, name);
+    writeFileSync(file, text);
+    return file;
+  };
+  const traceWith = (...extra: string[]) =>
+    run([
+      '--iptables',
+      rules,
+      ...extra,
+      '--from',
+      '198.51.100.7',
+      '--in',
+      'eth0',
+      '--to',
+      '203.0.113.1:5000',
+    ]);
+
+  it('says why routing drops it where route_localnet is off', async () => {
+    const off = sysctl(
+      'off.txt',
+      'net.ipv4.conf.all.route_localnet = 0\nnet.ipv4.conf.eth0.route_localnet = 0\n',
+    );
+    const r = await traceWith('--sysctl', off);
+    expect(r.out).toMatch(
+      /^Verdict: dropped \(certain\) — not routed: a loopback destination arriving on eth0, and route_localnet is off there$/m,
+    );
+  });
+
+  it('delivers it where route_localnet is on', async () => {
+    const on = sysctl('on.txt', 'net.ipv4.conf.eth0.route_localnet = 1\n');
+    const r = await traceWith('--sysctl', on, '--json');
+    const j = JSON.parse(r.out) as TraceView;
+    expect([j.result, j.certainty, j.destination?.address]).toEqual([
+      'accepted',
+      'certain',
+      '127.0.0.1',
+    ]);
+  });
+
+  it('names what it assumed where the snapshot does not say', async () => {
+    const r = await traceWith();
+    expect(r.out).toMatch(
+      /^Verdict: accepted \(possible\) — delivered to the host at 127\.0\.0\.1:5000/m,
+    );
+    expect(r.out).toMatch(/^Assumed: route_localnet is taken to be on for eth0 /m);
   });
 });

@@ -4,14 +4,20 @@
  * interface — it adds what the captures lack: UDP and address-bound mappings, kube-proxy chains
  * with unmodelled `statistic` matches and MARKs, and DOCKER-USER rules written against host ports
  * — the nftables semantics of fixtures/nft/semantics: an operator's tables (and iptables-nft
- * rules) beside Docker 29's nftables tables — and a DNAT that keeps the client's port.
+ * rules) beside Docker 29's nftables tables — and operator rules over a Docker 28.5 capture (a
+ * DNAT that keeps the client's port; DNATs to 127.0.0.1 with route_localnet off and on).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateHostFiles } from '../support/generate-host.ts';
 import { listCaptureScenarios } from '../lab/captures.ts';
-import { EXTERNAL, type ClientExpectation, type ScenarioInput } from '../lab/topology.ts';
+import {
+  EXTERNAL,
+  HOST_SERVICE_PORT,
+  type ClientExpectation,
+  type ScenarioInput,
+} from '../lab/topology.ts';
 
 export const GENERATED_SCENARIO = 'generated/kube-docker-small';
 
@@ -116,48 +122,79 @@ function prependRules(save: string, table: string, rules: readonly string[]): st
   return lines.join('\n');
 }
 
-/** Docker 28.5's capture the kept-port scenario is laid over, and its container. */
-const KEPT_PORT_BASE = 'docker-28.5.2/s3-usernet-portmap';
-const KEPT_PORT_CONTAINER = { name: 'c1', address: '192.0.2.2' };
+/** Docker 28.5's capture the operator-rule scenarios below are laid over, and its container. */
+const OPERATOR_BASE = 'docker-28.5.2/s3-usernet-portmap';
+const OPERATOR_CONTAINER = { name: 'c1', address: '192.0.2.2' };
+
+const client = (
+  port: number,
+  protocol: 'tcp' | 'udp',
+  identity: string | null,
+): ClientExpectation => ({ family: 'ipv4', port, protocol, identity });
 
 /**
- * A DNAT that keeps the client's port (`--to-destination ADDR`, no port) over a range of 3,920
- * ports, to a container, let through by DOCKER-USER: discovery says such a NAT's packets with
- * the port said once (src/engine/discover.ts, kept fields) where every port would otherwise be
- * its own flow. The host's port 81 lands on the container's 81, 2222 (the lab's host service)
- * on the container's 2222, where nothing listens, and Docker's own 8080 is untouched.
+ * Operator rules over Docker 28.5's s3 capture (its container c1 publishes 8080 → 80), each
+ * scenario with what the client must see:
+ *
+ * - `dnat-keeps-port`: a DNAT that keeps the client's port (`--to-destination ADDR`, no port)
+ *   over 3,920 ports, to the container, let through by DOCKER-USER. Discovery says such a NAT's
+ *   packets with the port said once (src/engine/discover.ts, kept fields) where every port would
+ *   otherwise be its own flow. The host's 81 lands on the container's 81; 2222 (the lab's host
+ *   service) on the container's 2222, where nothing listens.
+ * - `dnat-to-loopback`: the host service's port DNATed to 127.0.0.1. The kernel routes a loopback
+ *   destination that arrived on another interface only where route_localnet is on: off (the
+ *   default), the client gets nothing; on for the external interface, it reaches the service.
  */
-export function keptPortScenarios(captures: readonly ScenarioInput[]): ScenarioInput[] {
-  const base = captures.find((c) => c.name === KEPT_PORT_BASE);
+export function operatorScenarios(captures: readonly ScenarioInput[]): ScenarioInput[] {
+  const base = captures.find((c) => c.name === OPERATOR_BASE);
   if (base === undefined) return [];
-  const { name, address } = KEPT_PORT_CONTAINER;
+  const { name, address } = OPERATOR_CONTAINER;
   if (!base.iptablesSave.includes(`--to-destination ${address}:80`))
-    throw new Error(`${KEPT_PORT_BASE} no longer publishes ${address}:80`);
-  const range = '81:4000';
-  let save = prependRules(base.iptablesSave, 'nat', [
-    `-A PREROUTING -d ${EXTERNAL.hostAddress}/32 -p tcp -m tcp --dport ${range} -j DNAT --to-destination ${address}`,
-  ]);
-  save = prependRules(save, 'filter', [
-    `-A DOCKER-USER -d ${address}/32 -p tcp -m tcp --dport ${range} -j ACCEPT`,
-  ]);
-  const client = (port: number, protocol: 'tcp' | 'udp', identity: string | null) => ({
-    family: 'ipv4' as const,
-    port,
-    protocol,
-    identity,
-  });
+    throw new Error(`${OPERATOR_BASE} no longer publishes ${address}:80`);
+  const host = `${EXTERNAL.hostAddress}/32`;
+  const scenario = (
+    id: string,
+    rules: { nat?: string[]; filter?: string[] },
+    expect: ClientExpectation[],
+    extra: Partial<ScenarioInput> = {},
+  ): ScenarioInput => {
+    let save = base.iptablesSave;
+    if (rules.nat !== undefined) save = prependRules(save, 'nat', rules.nat);
+    if (rules.filter !== undefined) save = prependRules(save, 'filter', rules.filter);
+    return { ...base, ...extra, name: `${id}/docker-28.5.2-s3`, iptablesSave: save, expect };
+  };
+  const keep = '81:4000';
+  const toLoopback = [
+    `-A PREROUTING -d ${host} -p tcp -m tcp --dport ${HOST_SERVICE_PORT} -j DNAT --to-destination 127.0.0.1`,
+  ];
+  const published = client(8080, 'tcp', `${name}:80/tcp`);
   return [
-    {
-      ...base,
-      name: 'dnat-keeps-port/docker-28.5.2-s3',
-      iptablesSave: save,
-      expect: [
+    scenario(
+      'dnat-keeps-port',
+      {
+        nat: [
+          `-A PREROUTING -d ${host} -p tcp -m tcp --dport ${keep} -j DNAT --to-destination ${address}`,
+        ],
+        filter: [`-A DOCKER-USER -d ${address}/32 -p tcp -m tcp --dport ${keep} -j ACCEPT`],
+      },
+      [
         client(81, 'tcp', `${name}:81/tcp`),
-        client(2222, 'tcp', null),
+        client(HOST_SERVICE_PORT, 'tcp', null),
         client(81, 'udp', null),
-        client(8080, 'tcp', `${name}:80/tcp`),
+        published,
       ],
-    },
+    ),
+    scenario('dnat-to-loopback', { nat: toLoopback }, [
+      client(HOST_SERVICE_PORT, 'tcp', null),
+      client(HOST_SERVICE_PORT, 'udp', 'host'),
+      published,
+    ]),
+    scenario(
+      'dnat-to-loopback-localnet',
+      { nat: toLoopback },
+      [client(HOST_SERVICE_PORT, 'tcp', 'host'), published],
+      { routeLocalnet: [EXTERNAL.hostInterface] },
+    ),
   ];
 }
 
@@ -167,6 +204,6 @@ export function refereeScenarios(capturesDir: string): ScenarioInput[] {
     ...captures,
     generatedScenario(),
     ...nftSemanticsScenarios(captures),
-    ...keptPortScenarios(captures),
+    ...operatorScenarios(captures),
   ];
 }

@@ -490,7 +490,9 @@ export function collectLabSnapshot(
     'net.ipv4.conf.all.route_localnet',
     ...(lab.brNetfilter ? ['net.bridge.bridge-nf-call-iptables'] : []),
   ];
-  write('sysctl.txt', run(lab.log, inNs(h, 'sysctl', ...keys)));
+  // route_localnet of every interface, as the collector records it
+  const localnet = run(lab.log, inNs(h, 'sysctl', '-a', '--pattern', 'route_localnet$'));
+  write('sysctl.txt', `${run(lab.log, inNs(h, 'sysctl', ...keys))}${localnet}`);
   if (inspect.containers && inspect.containers.length > 0)
     write('containers.json', JSON.stringify(inspect.containers, null, 1));
   if (inspect.networks && inspect.networks.length > 0)

@@ -115,6 +115,12 @@ export function labContext(t: LabTopology, interfaces: readonly string[]): Netwo
   return {
     family: 'ipv4',
     interfaces,
+    // the lab turns route_localnet on where the topology says, and nowhere else
+    routeLocalnet: {
+      all: false,
+      interfaces: new Map(interfaces.map((i) => [i, t.routeLocalnet.includes(i)])),
+      unknown: 'off',
+    },
     localAddresses: ['127.0.0.1', EXTERNAL.hostAddress, ...t.bridges.map((b) => b.gateway)],
     routes: [
       { destination: '127.0.0.0/8', device: 'lo' },

@@ -62,7 +62,10 @@ export interface LabTopology {
   readonly containers: readonly LabContainer[];
   readonly published: readonly LabPublished[];
   readonly hostListeners: readonly LabListener[];
-  /** Bridges on which Docker sets route_localnet (userland-proxy off: hairpin from 127.0.0.1). */
+  /**
+   * Interfaces with route_localnet on: bridges where Docker sets it (userland-proxy off: hairpin
+   * from 127.0.0.1), and any a scenario asks for. Every other interface has it off.
+   */
   readonly routeLocalnet: readonly string[];
   /**
    * Destinations a filter REJECT rule names on its own (`-d ADDR/32 -p P --dport N -j REJECT`,
@@ -212,6 +215,8 @@ export interface ScenarioInput {
    * nftables semantics scenarios): these replace Docker's stated behaviour as the facts held.
    */
   readonly expect?: readonly ClientExpectation[];
+  /** Interfaces of the lab host to turn route_localnet on for, beyond what Docker's rules imply. */
+  readonly routeLocalnet?: readonly string[];
   /** Parsed `docker inspect` array, when the capture has one. */
   readonly containers?: readonly unknown[];
   /** Parsed `docker network inspect` array, when the capture has one. */
@@ -389,7 +394,8 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
         r.options.get('--src-type')?.value === 'LOCAL',
     )
     .map((r) => r.options.get('-o')?.value ?? '')
-    .filter((b) => bridges.has(b));
+    .filter((b) => bridges.has(b))
+    .concat(input.routeLocalnet ?? []);
 
   return {
     name: input.name,
