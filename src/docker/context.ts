@@ -18,7 +18,7 @@ import type { ContextFact } from '../model/audit.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf, pathRead } from '../model/snapshot.ts';
-import { natToLoopback } from '../model/rule-queries.ts';
+import { chainIn, natToLoopback } from '../model/rule-queries.ts';
 import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
 import { externalInterface } from './interfaces.ts';
 import { bridgeOfEndpoint } from './topology.ts';
@@ -274,9 +274,18 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
 
   // route_localnet: a loopback destination left by PREROUTING on a packet from outside (a DNAT to
   // 127.0.0.1) is routed only where it is on. Not known, it is taken to be off, the kernel's
-  // default, unless the rules DNAT to loopback: their author relies on it being on somewhere.
+  // default, unless the rules say someone turns it on: a DNAT to loopback relies on it, and
+  // kube-proxy's iptables mode sets it for all interfaces (localhost NodePorts, its default).
   const localnet = host.sysctls;
-  const relied = family === 'ipv4' && ruleset !== null && natToLoopback(ruleset);
+  const why =
+    family !== 'ipv4' || ruleset === null
+      ? null
+      : natToLoopback(ruleset)
+        ? 'the rules DNAT to 127.0.0.0/8'
+        : chainIn(ruleset, 'nat', 'KUBE-SERVICES') !== undefined
+          ? "kube-proxy's chains are there (it turns route_localnet on for localhost NodePorts)"
+          : null;
+  const relied = why !== null;
   if (family === 'ipv4') {
     const listed = [...localnet.routeLocalnetByInterface];
     const on = listed.filter(([, v]) => v).map(([k]) => k);
@@ -303,7 +312,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
           : `route_localnet is taken to be off${on.length > 0 ? ' for the other interfaces' : ''}, the kernel's default`,
         'assumed',
         relied
-          ? 'sysctl.txt does not say, and the rules DNAT to 127.0.0.0/8: what that delivers from outside is only possible (the kernel drops it unless route_localnet is on)'
+          ? `sysctl.txt does not say, and ${why}: what a loopback destination from outside reaches is only possible (the kernel drops it unless route_localnet is on)`
           : 'sysctl.txt does not say: a loopback destination from outside is taken to be dropped',
       );
   }

@@ -71,7 +71,8 @@ export interface RouteLocalnet {
   /**
    * How an interface whose switch is not known is taken: `off`, the kernel's default (a trace
    * through it says so and is `possible`), or `possible`, when the rules suggest someone turned
-   * it on (a DNAT to 127.0.0.0/8): what it would deliver is then only possibly delivered.
+   * it on (a DNAT to 127.0.0.0/8, kube-proxy's chains): what it would deliver is then only
+   * possibly delivered.
    */
   readonly unknown: 'off' | 'possible';
 }

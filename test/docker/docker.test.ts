@@ -441,6 +441,23 @@ describe('buildNetworkContext and describeAddress', () => {
       'possible',
       [['assumed', 'route_localnet is not known']],
     ]);
+    // kube-proxy's iptables mode turns it on for localhost NodePorts
+    const kube = parseIptables(
+      [
+        '*nat',
+        ':PREROUTING ACCEPT [0:0]',
+        ':KUBE-SERVICES - [0:0]',
+        '-A PREROUTING -j KUBE-SERVICES',
+        'COMMIT',
+        '',
+      ].join('\n'),
+      { file: 'rules', family: 'ipv4' },
+    ).ruleset;
+    const kubeHost = withSysctls({}, kube);
+    expect(localnet(kubeHost)[0]).toBe('possible');
+    expect(kubeHost.facts.find((f) => f.subject === 'route-localnet')?.evidence).toMatch(
+      /kube-proxy/,
+    );
   });
 
   it('names containers, the host and other addresses', async () => {
