@@ -275,14 +275,15 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
   // route_localnet: a loopback destination left by PREROUTING on a packet from outside (a DNAT to
   // 127.0.0.1) is routed only where it is on. Not known, it is taken to be off, the kernel's
   // default, unless the rules say someone turns it on: a DNAT to loopback relies on it, and
-  // kube-proxy's iptables mode sets it for all interfaces (localhost NodePorts, its default).
+  // kube-proxy's iptables mode sets it for all interfaces (localhost NodePorts, its default) —
+  // unless sysctl.txt shows `all` off.
   const localnet = host.sysctls;
   const why =
     family !== 'ipv4' || ruleset === null
       ? null
       : natToLoopback(ruleset)
         ? 'the rules DNAT to 127.0.0.0/8'
-        : chainIn(ruleset, 'nat', 'KUBE-SERVICES') !== undefined
+        : localnet.routeLocalnet === null && chainIn(ruleset, 'nat', 'KUBE-SERVICES') !== undefined
           ? "kube-proxy's chains are there (it turns route_localnet on for localhost NodePorts)"
           : null;
   const relied = why !== null;

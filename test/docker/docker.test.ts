@@ -458,6 +458,8 @@ describe('buildNetworkContext and describeAddress', () => {
     expect(kubeHost.facts.find((f) => f.subject === 'route-localnet')?.evidence).toMatch(
       /kube-proxy/,
     );
+    // …which it sets for all: `all` known off, the rest are taken to be off too
+    expect(localnet(withSysctls({ routeLocalnet: false }, kube))[0]).toBe('off');
   });
 
   it('names containers, the host and other addresses', async () => {
