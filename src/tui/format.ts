@@ -106,8 +106,14 @@ export function shortLocation(l: SourceLocation): string {
 }
 
 export function traceSummary(t: Trace): string {
-  const certainty = t.certainty === 'certain' ? '' : ' (possibly: unmodelled matches)';
-  if (t.delivery === null) return `${t.verdict}${certainty}`;
+  const certainty =
+    t.certainty === 'certain'
+      ? ''
+      : t.uncertainRules.length > 0
+        ? ' (possibly: unmodelled matches)'
+        : ' (possibly: it rests on an assumption)';
+  if (t.delivery === null)
+    return `${t.verdict}${certainty}${t.unrouted === undefined ? '' : `: not routed, ${t.unrouted}`}`;
   const where =
     t.delivery.kind === 'local'
       ? `delivered to the host at ${hostPort(t.delivery.address, t.delivery.port)}`

@@ -124,6 +124,7 @@ export function traceLines(trace: Trace): Line[] {
       labelled('Uncertain', `unmodelled matches in ${trace.uncertainRules.join(', ')}`, 'warning'),
     );
   }
+  for (const a of trace.assumptions) lines.push(labelled('Assumed', a, 'warning'));
   lines.push(blank, ...stepLines(trace.steps));
   const decided = trace.steps[decidingStep(trace.steps)];
   if (decided?.file !== null && decided?.file !== undefined && decided.line !== null) {

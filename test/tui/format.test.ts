@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { TraceStep } from '../../src/model/trace.ts';
-import { compactCount, decidingStep, formatNetworkMode, hostPort } from '../../src/tui/format.ts';
-import { wrapText } from '../../src/tui/lines.ts';
+import type { Trace, TraceStep } from '../../src/model/trace.ts';
+import {
+  compactCount,
+  decidingStep,
+  formatNetworkMode,
+  hostPort,
+  traceSummary,
+} from '../../src/tui/format.ts';
+import { traceLines, wrapText } from '../../src/tui/lines.ts';
 import { parseForm } from '../../src/tui/packet-form.ts';
 
 const step = (hook: TraceStep['hook'], table: string, action: string): TraceStep => ({
@@ -100,5 +106,56 @@ describe('network modes', () => {
     expect(formatNetworkMode({ kind: 'container', ref: 'gone', resolved: null })).toBe(
       'container:gone → unresolved',
     );
+  });
+});
+
+describe('a trace in the review', () => {
+  const packet = {
+    family: 'ipv4' as const,
+    protocol: 'tcp' as const,
+    source: '198.51.100.7',
+    sourcePort: 40000,
+    destination: '203.0.113.1',
+    destinationPort: 5000,
+    inInterface: 'eth0',
+    state: 'NEW' as const,
+    mark: 0,
+  };
+  const text = (t: Trace): string =>
+    traceLines(t)
+      .map((l) => l.map((s) => s.text).join(''))
+      .join('\n');
+
+  it('says why routing dropped a packet no rule stopped', () => {
+    const t: Trace = {
+      packet,
+      verdict: 'dropped',
+      certainty: 'certain',
+      steps: [step('PREROUTING', 'nat', 'DNAT 127.0.0.1')],
+      delivery: null,
+      uncertainRules: [],
+      assumptions: [],
+      unrouted: 'a loopback destination arriving on eth0, and route_localnet is off there',
+    };
+    expect(traceSummary(t)).toBe(
+      'dropped: not routed, a loopback destination arriving on eth0, and route_localnet is off there',
+    );
+  });
+
+  it('names what a possible verdict assumed, not an unmodelled match it did not meet', () => {
+    const assumed = 'route_localnet is taken to be on for eth0';
+    const t: Trace = {
+      packet,
+      verdict: 'accepted',
+      certainty: 'possible',
+      steps: [step('PREROUTING', 'nat', 'DNAT 127.0.0.1')],
+      delivery: { kind: 'local', address: '127.0.0.1', port: 5000, outInterface: null },
+      uncertainRules: [],
+      assumptions: [assumed],
+    };
+    expect(traceSummary(t)).toBe(
+      'accepted (possibly: it rests on an assumption): delivered to the host at 127.0.0.1:5000',
+    );
+    expect(text(t)).toContain(assumed);
   });
 });
