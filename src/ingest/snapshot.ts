@@ -151,7 +151,8 @@ const ASSUMPTIONS: Partial<Record<SnapshotFileRole, string>> = {
     'the host’s addresses are not known (only bridge gateways and address-bound mappings); what is found for connections to the host holds for whatever its addresses are, and what depends on whether some other address is the host’s is only possible',
   'ip-route':
     'routes derived from ip-addr.json, Docker’s networks and containers, and the rules Docker writes; the default route is assumed, so what leaves by it is only possible',
-  sysctl: 'IP forwarding assumed on (Docker turns it on); br_netfilter state unknown',
+  sysctl:
+    'IP forwarding assumed on (Docker turns it on); br_netfilter state unknown; route_localnet taken to be off, the kernel’s default (a DNAT to 127.0.0.1 from outside is then dropped), unless the rules show someone turns it on',
   'nft-ruleset': 'nftables rules outside iptables (if any) are not known',
 };
 
