@@ -49,7 +49,8 @@ export function loadSysctl(
     const line = raw.trim();
     if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
     const location = { file, line: i + 1, column: 1 };
-    const match = /^([\w./-]+)\s*=\s*(\S*)$/.exec(line);
+    // any key without blanks or "=": an interface name may hold "+", "@" or non-ASCII letters
+    const match = /^([^\s=]+)\s*=\s*(\S*)$/.exec(line);
     if (match === null) {
       diagnostics.push(
         diagnostic('invalid-sysctl-line', 'warning', `expected "key = value": ${line}`, location),

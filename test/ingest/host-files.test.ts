@@ -202,6 +202,8 @@ describe('ip, sysctl and nft files', () => {
         'net.ipv4.conf.eth0/100.route_localnet = 0',
         'net/ipv4/conf/br.lan/route_localnet = 1',
         'net.ipv4.conf.__proto__.route_localnet = 1',
+        // the kernel refuses only "/", ":" and blanks in a name
+        'net.ipv4.conf.wg+ü@1.route_localnet = 1',
         'net.ipv4.conf.docker0.route_localnet = yes',
         'net.ipv4.conf.eth0.rp_filter = 1',
       ].join('\n'),
@@ -213,9 +215,10 @@ describe('ip, sysctl and nft files', () => {
       ['eth0.100', false],
       ['br.lan', true],
       ['__proto__', true],
+      ['wg+ü@1', true],
     ]);
     expect(Object.getPrototypeOf({})).toBe(Object.prototype);
-    expect(r.diagnostics.map((d) => [d.code, d.location.line])).toEqual([['invalid-value', 7]]);
+    expect(r.diagnostics.map((d) => [d.code, d.location.line])).toEqual([['invalid-value', 8]]);
   });
 
   it("reads an nftables listing: 28.5.2 with DOCKER_FIREWALL_BACKEND set still wrote iptables-nft's tables", () => {
