@@ -415,7 +415,8 @@ export class CompiledRuleset {
    * Packets with a loopback destination (after PREROUTING) that arrived on an interface other
    * than lo, by what routing does with them: the kernel drops them as martians unless
    * `route_localnet` is on for the interface (IPv4; IPv6 has no such switch). `routed`: on;
-   * `dropped`: known off; `unknown`: the context does not say. Made once.
+   * `dropped`: off, as observed or as taken (the kernel's default, where the context does not
+   * say); `unknown`: possibly on. Made once.
    */
   loopbackArrivals(): LoopbackArrivals {
     if (this.loopbackSets !== undefined) return this.loopbackSets;
