@@ -8,7 +8,7 @@
  * unknown"). So a NodePort, a hand-written DNAT or REDIRECT, a port open in INPUT and forwarding
  * to other networks appear whatever the snapshot lists.
  */
-import { bindingFamilies, bindingReceives, isLoopback } from '../docker/bindings.ts';
+import { bindingFamilies, bindingReceives, isLoopback, isWildcard } from '../docker/bindings.ts';
 import { addressDescriber, networkSubnets, type AddressDescription } from '../docker/address.ts';
 import { effectiveUserlandProxy } from '../docker/daemon-evidence.ts';
 import { ruleEvidence, type MappingFact } from '../docker/rule-evidence.ts';
@@ -445,17 +445,28 @@ function nameLocal(snapshot: Snapshot, row: Row, listenersKnown: boolean): HostP
   }
   const parts: HostPart[] = [];
   const taken: number[] = [];
+  // where the packets land: after a DNAT (to 127.0.0.1, say) at the addresses it gave them, which
+  // a socket bound to the address the client sent to does not see
+  const delivered = f.delivery.translated
+    ? [...new Set(row.flows.flatMap((x) => x.packets().destinations()))]
+    : null;
   const listeners = snapshot.host.listeners.filter(
     (l) =>
       l.protocol === f.protocol &&
       inRange(l.port, f.delivery.ports) &&
-      !isLoopback(l.address) &&
-      // a socket takes only its own family's packets (0.0.0.0 no IPv6, [::] no IPv4: `ss`
-      // shows a dual-stack socket as `*`), whatever address they were sent to
-      ((row.flow.anyHostAddress && bindingFamilies(l.address).includes(row.family)) ||
-        f.destinations.some((d) => bindingReceives(l.address, row.family, bareAddress(d))) ||
-        l.address === '*' ||
-        l.address === (row.family === 'ipv4' ? '0.0.0.0' : '::')),
+      (delivered !== null
+        ? delivered.some((d) => bindingTakes(l.address, row.family, d))
+        : isLoopback(l.address)
+          ? // a loopback socket sees packets from outside only where route_localnet let them in;
+            // a row that also holds the host's other addresses is named by what listens there
+            f.destinations.every((d) => isLoopback(d)) &&
+            f.destinations.some((d) => bindingTakes(l.address, row.family, d))
+          : // a socket takes only its own family's packets (0.0.0.0 no IPv6, [::] no IPv4: `ss`
+            // shows a dual-stack socket as `*`), whatever address they were sent to
+            (row.flow.anyHostAddress && bindingFamilies(l.address).includes(row.family)) ||
+            f.destinations.some((d) => bindingReceives(l.address, row.family, bareAddress(d))) ||
+            l.address === '*' ||
+            l.address === (row.family === 'ipv4' ? '0.0.0.0' : '::')),
   );
   const seen = new Set<number>();
   for (const l of listeners) {
@@ -492,6 +503,15 @@ function nameLocal(snapshot: Snapshot, row: Row, listenersKnown: boolean): HostP
       target: { ...host, ports: rest, name: null, listening: false, namedFrom: 'listeners.txt' },
     });
   return parts;
+}
+
+/** Whether a socket bound to `bound` takes packets to some address of the CIDR `to`. */
+function bindingTakes(bound: string, family: Family, to: string): boolean {
+  if (!bindingFamilies(bound).includes(family)) return false;
+  if (isWildcard(bound)) return true;
+  const address = parseCidr(bound);
+  const within = parseCidr(to);
+  return address !== null && within !== null && cidrInside(address, within);
 }
 
 function proxyTarget(

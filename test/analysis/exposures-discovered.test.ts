@@ -441,6 +441,58 @@ describe('loopback destinations from outside', () => {
     expect(since).toEqual([]);
   });
 
+  it('a service bound to 127.0.0.1 is what a DNAT to loopback reaches, and what route_localnet exposes', async () => {
+    const files = {
+      'iptables-save.txt': [
+        '*nat',
+        ':PREROUTING ACCEPT [0:0]',
+        '-A PREROUTING -i eth0 -p tcp -m tcp --dport 16379 -j DNAT --to-destination 127.0.0.1:6379',
+        'COMMIT',
+        '',
+      ].join('\n'),
+      'sysctl.txt': 'net.ipv4.conf.all.route_localnet = 0\nnet.ipv4.conf.eth0.route_localnet = 1\n',
+      'ip-addr.json': JSON.stringify([
+        { ifname: 'lo', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }] },
+        { ifname: 'eth0', addr_info: [{ family: 'inet', local: '203.0.113.10', prefixlen: 24 }] },
+      ]),
+      // redis only on loopback; something else on the host address's 6379 and 16379
+      'listeners.txt': [
+        'tcp   LISTEN 0      511         127.0.0.1:6379        0.0.0.0:*    users:(("redis-server",pid=700,fd=6))',
+        'tcp   LISTEN 0      511      203.0.113.10:6379        0.0.0.0:*    users:(("decoy",pid=701,fd=6))',
+        'tcp   LISTEN 0      511      203.0.113.10:16379       0.0.0.0:*    users:(("decoy",pid=701,fd=7))',
+        '',
+      ].join('\n'),
+    };
+    const table = await tableOf('loopback-redis', files);
+    // the DNAT delivers to 127.0.0.1:6379: redis, not the socket on the address the client sent
+    // to (one row for the host's addresses, one for those it forwards elsewhere)
+    const dnat = rowsFor(table, 16379).filter((e) => e.target.ports.some((p) => p.from === 6379));
+    expect(dnat.length).toBeGreaterThan(0);
+    expect(new Set(dnat.map((e) => `${e.target.name} ${e.target.listening}`))).toEqual(
+      new Set(['redis-server true']),
+    );
+    // sent to the host's address, 6379 is the decoy's (the row holds 127.0.0.0/8 too: route_localnet
+    // is on for eth0, so a neighbour can send to loopback; the row is named by its other address)
+    const direct = rowsFor(table, 6379).filter((e) => e.destinations.includes('203.0.113.10/32'));
+    expect(direct.map((e) => [e.target.name, e.certainty])).toEqual([['decoy', 'certain']]);
+    // a firewall that lets in only loopback's 6379: the row is loopback's, and so is its socket
+    const onlyLoopback = await tableOf('loopback-redis-input', {
+      ...files,
+      'iptables-save.txt': [
+        '*filter',
+        ':INPUT DROP [0:0]',
+        '-A INPUT -i eth0 -d 127.0.0.0/8 -p tcp -m tcp --dport 6379 -j ACCEPT',
+        'COMMIT',
+        '',
+      ].join('\n'),
+    });
+    expect(
+      rowsFor(onlyLoopback, 6379)
+        .filter((e) => e.kind === 'host')
+        .map((e) => [e.destinations, e.target.name, e.certainty]),
+    ).toEqual([[['127.0.0.0/8'], 'redis-server', 'certain']]);
+  });
+
   it('a DNAT to 127.0.0.1 reaches the host only where route_localnet is on', async () => {
     const rules = [
       '*nat',
