@@ -422,7 +422,7 @@ export class CompiledRuleset {
     if (this.loopbackSets !== undefined) return this.loopbackSets;
     const s = this.space;
     const m = s.m;
-    const loopback = s.cidr('dst', s.family === 'ipv4' ? '127.0.0.0/8' : '::1') ?? FALSE;
+    const loopback = s.loopbackOn('dst');
     const localnet = s.family === 'ipv4' ? this.context.routeLocalnet : undefined;
     const ifs = s.interfaces;
     let routed = FALSE;
@@ -462,8 +462,7 @@ export class CompiledRuleset {
   redirectTo(): Bdd {
     const s = this.space;
     const m = s.m;
-    const loopback = s.cidr('dst', s.family === 'ipv4' ? '127.0.0.0/8' : '::1') ?? FALSE;
-    const own = m.diff(m.or(this.local('dst'), s.unknownOn('dst')), loopback);
+    const own = m.diff(m.or(this.local('dst'), s.unknownOn('dst')), s.loopbackOn('dst'));
     const none = s.eq('iif', BigInt(s.interfaces.none));
     const loop = s.cidr('dst', s.family === 'ipv4' ? '127.0.0.1' : '::1') ?? FALSE;
     const to = m.or(m.diff(own === FALSE ? loop : own, none), m.and(none, loop));

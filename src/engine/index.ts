@@ -378,7 +378,7 @@ class SymbolicEngine implements Engine {
     const outside = m.not(
       s.anyOf('iif', [BigInt(s.interfaces.classOf('lo')), BigInt(s.interfaces.none)]),
     );
-    const martians = this.family === 'ipv6' ? m.and(outside, s.cidr('dst', '::1') ?? FALSE) : FALSE;
+    const martians = this.family === 'ipv6' ? m.and(outside, s.loopbackOn('dst')) : FALSE;
     const input = m.diff(
       m.and(this.initial({ protocols }, ['NEW']), this.ingressSet(query.ingress)),
       martians,
@@ -400,7 +400,7 @@ class SymbolicEngine implements Engine {
     const ifs = s.interfaces;
     // every destination that is (or may be) the host's, loopback aside or not (from outside, an
     // IPv4 loopback destination is delivered where a DNAT takes it elsewhere): "any host address"
-    const loopbackSent = s.cidr('odst', this.family === 'ipv4' ? '127.0.0.0/8' : '::1') ?? FALSE;
+    const loopbackSent = s.loopbackOn('odst');
     const hostDsts = m.exists(
       m.diff(m.and(s.universe, s.eq('oloc', 1n)), loopbackSent),
       s.cube(...ALL_BUT_ODST),

@@ -250,6 +250,14 @@ export class HeaderSpace {
     return this.hostSet(`local:${field}`, () => this.prefixSet(field, this.hosts.local));
   }
 
+  /** The family's loopback addresses (127.0.0.0/8, ::1) on an address field. */
+  loopbackOn(field: 'src' | 'dst' | 'odst'): Bdd {
+    return this.hostSet(
+      `loopback:${field}`,
+      () => this.cidr(field, this.family === 'ipv4' ? '127.0.0.0/8' : '::1') ?? FALSE,
+    );
+  }
+
   /** Addresses known not to be the host's. */
   foreignOn(field: 'src' | 'dst' | 'odst'): Bdd {
     return this.hostSet(`foreign:${field}`, () =>
