@@ -115,55 +115,57 @@ export function connmarkAlwaysZero(ruleset: Ruleset): boolean {
   return zero;
 }
 
-/**
- * Which fields of the destination some DNAT or REDIRECT leaves as the client sent them: the port
- * (a DNAT range or a REDIRECT without ports) and the address (a DNAT range with only ports).
- * Once per ruleset.
- */
-const natKept = new WeakMap<Ruleset, { readonly address: boolean; readonly port: boolean }>();
+/** What a ruleset's DNAT and REDIRECT targets do, read in one pass over its rules. */
+interface NatShapes {
+  /** Some NAT leaves the destination address as sent (a DNAT range with only ports). */
+  readonly keepsAddress: boolean;
+  /** Some NAT leaves the destination port as sent (a DNAT range, a REDIRECT without ports). */
+  readonly keepsPort: boolean;
+  /** Some IPv4 DNAT goes to a loopback address (127.0.0.0/8). */
+  readonly toLoopback: boolean;
+}
 
-export function natKeeps(ruleset: Ruleset): { readonly address: boolean; readonly port: boolean } {
-  let kept = natKept.get(ruleset);
-  if (kept === undefined) {
-    let address = false;
-    let port = false;
+const natShapesOf = new WeakMap<Ruleset, NatShapes>();
+
+function natShapes(ruleset: Ruleset): NatShapes {
+  let shapes = natShapesOf.get(ruleset);
+  if (shapes === undefined) {
+    const octet = (address: string): number => Number(address.split('.')[0]);
+    let keepsAddress = false;
+    let keepsPort = false;
+    let toLoopback = false;
     for (const t of ruleset.tables)
       for (const c of t.chains)
         for (const r of c.rules)
           for (const a of ruleActions(r)) {
-            if (a.kind === 'REDIRECT') port ||= a.ports === null;
+            if (a.kind === 'REDIRECT') keepsPort ||= a.ports === null;
             if (a.kind !== 'DNAT') continue;
             for (const range of a.to) {
-              address ||= range.addresses === null;
-              port ||= range.ports === null;
+              keepsAddress ||= range.addresses === null;
+              keepsPort ||= range.ports === null;
+              if (ruleset.family === 'ipv4' && range.addresses !== null)
+                toLoopback ||=
+                  octet(range.addresses.from) <= 127 && octet(range.addresses.to) >= 127;
             }
           }
-    kept = { address, port };
-    natKept.set(ruleset, kept);
+    shapes = { keepsAddress, keepsPort, toLoopback };
+    natShapesOf.set(ruleset, shapes);
   }
-  return kept;
+  return shapes;
 }
 
-/** Whether an IPv4 ruleset DNATs to a loopback address (127.0.0.0/8). Once per ruleset. */
-const loopbackNats = new WeakMap<Ruleset, boolean>();
+/**
+ * Which fields of the destination some DNAT or REDIRECT leaves as the client sent them: the port
+ * (a DNAT range or a REDIRECT without ports) and the address (a DNAT range with only ports).
+ */
+export function natKeeps(ruleset: Ruleset): { readonly address: boolean; readonly port: boolean } {
+  const shapes = natShapes(ruleset);
+  return { address: shapes.keepsAddress, port: shapes.keepsPort };
+}
 
+/** Whether an IPv4 ruleset DNATs to a loopback address (127.0.0.0/8). */
 export function natToLoopback(ruleset: Ruleset): boolean {
-  if (ruleset.family !== 'ipv4') return false;
-  let found = loopbackNats.get(ruleset);
-  if (found === undefined) {
-    const octet = (address: string): number => Number(address.split('.')[0]);
-    found = false;
-    for (const t of ruleset.tables)
-      for (const c of t.chains)
-        for (const r of c.rules)
-          for (const a of ruleActions(r))
-            if (a.kind === 'DNAT')
-              for (const range of a.to)
-                if (range.addresses !== null)
-                  found ||= octet(range.addresses.from) <= 127 && octet(range.addresses.to) >= 127;
-    loopbackNats.set(ruleset, found);
-  }
-  return found;
+  return natShapes(ruleset).toLoopback;
 }
 
 /** Rules per ruleset, counted once: a check asked for every chain of 40,000 counted them again. */
