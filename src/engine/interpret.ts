@@ -21,7 +21,7 @@ import {
   type Table,
   type Target,
 } from '../model/ruleset.ts';
-import { connmarkAlwaysZero } from '../model/rule-queries.ts';
+import { chainsByName, connmarkAlwaysZero } from '../model/rule-queries.ts';
 import type { Hook, TraceStep, Verdict } from '../model/trace.ts';
 import { isUnmodelled } from './unmodelled.ts';
 
@@ -240,10 +240,14 @@ class Run {
   private hook(hook: Hook, p: Concrete): { verdict: Verdict; by: string } | null {
     let bound = false;
     for (const entry of pipelineOf(this.env.ruleset)[hook]) {
-      if (entry.stage !== 'hook' && !this.onDevice(entry, p)) continue;
-      if (entry.type === 'nat' && (p.state !== 'NEW' || bound)) continue;
+      this.settled = entry.passesEvery;
+      const sees =
+        (entry.stage === 'hook' || this.onDevice(entry, p)) &&
+        (entry.type !== 'nat' || (p.state === 'NEW' && !bound));
       this.natted = false;
-      const r = this.builtin(hook, entry.table, entry.chain, p);
+      const r = sees ? this.builtin(hook, entry.table, entry.chain, p) : null;
+      this.settled = false;
+      if (!sees) continue;
       if (r !== null) return r;
       if (entry.type === 'nat' && this.natted) bound = true;
       if (hook === 'OUTPUT' && entry.type === 'nat') {
@@ -254,6 +258,16 @@ class Run {
     return null;
   }
 
+  /**
+   * In a base chain that passes every packet (`PipelineEntry.passesEvery`) a match it cannot
+   * decide makes nothing uncertain: the trace marks the step, the verdict stays.
+   */
+  private settled = false;
+
+  private doubt(ref: string): void {
+    if (!this.settled) this.uncertain.add(ref);
+  }
+
   /** Set by a NAT target: the connection got its binding in the chain being walked. */
   private natted = false;
 
@@ -261,7 +275,7 @@ class Run {
   private onDevice(entry: PipelineEntry, p: Concrete): boolean {
     const name = entry.stage === 'ingress' ? p.iif : p.oif;
     if (entry.devices !== null) return name !== null && entry.devices.includes(name);
-    this.uncertain.add(`${entry.tableId}/${entry.chain.name} (device)`);
+    this.doubt(`${entry.tableId}/${entry.chain.name} (device)`);
     const probe: MatchOption = {
       type: 'opaque',
       module: 'nft',
@@ -356,7 +370,7 @@ class Run {
     if (!m.matched && !m.uncertain) return null;
     const ref = `${tableId(table)}/${chain.name}#${rule.index}`;
     // an unmodelled match decided this rule either way: the outcome is only possible
-    if (m.uncertain) this.uncertain.add(ref);
+    if (m.uncertain) this.doubt(ref);
     if (!m.matched) return null;
     let uncertain = m.uncertain;
     // nftables: statements and conditions in order before the verdict
@@ -368,7 +382,7 @@ class Run {
       }
       const v = this.conditions(rule, step.module.options, p);
       if (v.uncertain) {
-        this.uncertain.add(ref);
+        this.doubt(ref);
         uncertain = true;
       }
       if (!v.matched) return null;
@@ -406,7 +420,7 @@ class Run {
       case 'QUEUE':
       case 'NFQUEUE':
         // userspace decides; follow the resolver's guess for unknowns
-        this.uncertain.add(ref);
+        this.doubt(ref);
         say(t.kind);
         return { kind: this.env.resolve(rule, queueOption(t)) ? 'accept' : 'drop', by: ref };
       case 'RETURN':
@@ -418,13 +432,13 @@ class Run {
       case 'vmap': {
         if (t.entries === null) {
           // contents unknown: the resolver's guess, accepted or going on
-          this.uncertain.add(ref);
+          this.doubt(ref);
           say(`vmap ${t.map === null ? t.key : `@${t.map}`} (contents unknown)`);
           return this.env.resolve(rule, queueOption(t)) ? { kind: 'accept', by: ref } : null;
         }
         for (const entry of t.entries) {
           const v = this.conditions(rule, entry.when, p);
-          if (v.uncertain) this.uncertain.add(ref);
+          if (v.uncertain) this.doubt(ref);
           if (!v.matched) continue;
           return this.act(
             hook,
@@ -442,10 +456,10 @@ class Run {
         return null;
       }
       case 'jump': {
-        const sub = chainsOf(table).get(t.chain);
+        const sub = chainsByName(table).get(t.chain);
         const deep = inner.length > MAX_JUMP_DEPTH;
         if (sub === undefined || deep || inner.includes(t.chain)) {
-          this.uncertain.add(ref);
+          this.doubt(ref);
           const why = sub === undefined ? 'missing chain' : deep ? 'nested too deep' : 'loop';
           say(`${t.goto ? 'goto' : 'jump'} ${t.chain} (not followed: ${why})`);
           return null;
@@ -487,7 +501,7 @@ class Run {
       case 'CONNMARK':
         if (t.options.some((o) => /restore-mark/.test(o.option))) {
           // the connection mark is not modelled: keep the packet's mark (one possible value)
-          this.uncertain.add(ref);
+          this.doubt(ref);
         }
         say('CONNMARK');
         return null;
@@ -707,19 +721,6 @@ class Run {
 
 /** Chains shorter than this are walked rule by rule (building and consulting the index costs more). */
 const MIN_INDEXED = 24;
-
-/** A table's chains by name (the first of a repeated name, as a search from the top finds). */
-const chainMaps = new WeakMap<Table, Map<string, Chain>>();
-
-function chainsOf(table: Table): Map<string, Chain> {
-  let map = chainMaps.get(table);
-  if (map === undefined) {
-    map = new Map();
-    for (const c of table.chains) if (!map.has(c.name)) map.set(c.name, c);
-    chainMaps.set(table, map);
-  }
-  return map;
-}
 
 /** Each ruleset's hook pipeline, computed once. */
 const pipelines = new WeakMap<Ruleset, Pipeline>();

@@ -163,6 +163,13 @@ export class Walk {
    */
   private readonly attributes: boolean;
 
+  /**
+   * Walking a base chain that passes every packet (`PipelineEntry.passesEvery`): a match it
+   * cannot decide makes nothing uncertain, and a shared chain's walk is not remembered (a later
+   * walk of it from another chain would miss the doubts it holds).
+   */
+  private settled = false;
+
   constructor(
     nf: CompiledRuleset,
     record: boolean,
@@ -267,6 +274,19 @@ export class Walk {
         const enter = gate === ALL ? cur : { c: m.and(cur.c, gate.c), p: m.and(cur.p, gate.p) };
         const bypass =
           gate === ALL ? EMPTY : { c: m.diff(cur.c, gate.p), p: m.diff(cur.p, gate.c) };
+        if (entry.passesEvery) {
+          // every packet passes as it came: the walk is read only for who matched and accepted
+          if (this.record || (entry.attributes && this.attributes)) {
+            this.settled = true;
+            try {
+              append(outcomes, this.table(hook, entry, enter).outcomes);
+            } finally {
+              this.settled = false;
+            }
+          }
+          next.push(cur);
+          continue;
+        }
         const r = this.table(hook, entry, enter);
         append(outcomes, r.outcomes);
         next.push(union(s, r.rest, bypass));
@@ -325,6 +345,7 @@ export class Walk {
     }
     returned.push(cur);
     const result = { returned: unionAll(this.s, returned), outcomes };
+    if (this.settled) return result;
     if (seen !== undefined) seen.push({ hook, c: input.c, result });
     else sets?.set(input.p, [{ hook, c: input.c, result }]);
     return result;
@@ -501,7 +522,7 @@ export class Walk {
           : { c: m.and(cur.c, mt.c), p: m.and(cur.p, mt.p) };
     if (matched.p === FALSE) return null;
     if (this.record) this.matchedBy(rule, matched);
-    if (mt.c !== mt.p && !m.subset(matched.p, mt.c)) this.uncertain.add(rule);
+    if (mt.c !== mt.p && !m.subset(matched.p, mt.c)) this.doubt(rule);
     if (passes) return null;
     // everything that reached an exact rule matched it: nothing is missed
     const missed: Pair =
@@ -511,6 +532,11 @@ export class Walk {
           : mapPair(cur, (x) => m.diff(x, mt.c))
         : { c: m.diff(cur.c, mt.p), p: m.diff(cur.p, mt.c) };
     return this.apply(hook, chain, rule, cur, matched, missed, stack);
+  }
+
+  /** A rule's undecided match made part of the result uncertain. */
+  private doubt(rule: CompiledRule): void {
+    if (!this.settled) this.uncertain.add(rule);
   }
 
   /** Record (for ruleReach) that `cur` reached a rule through `hook`. */
@@ -631,7 +657,7 @@ export class Walk {
       if (at.p === FALSE) break;
       if (step.kind === 'match') {
         const mt = this.nf.encodeOptions(step.module.options);
-        if (mt.c !== mt.p && m.intersects(at.p, m.diff(mt.p, mt.c))) this.uncertain.add(rule);
+        if (mt.c !== mt.p && m.intersects(at.p, m.diff(mt.p, mt.c))) this.doubt(rule);
         out = union(s, out, { c: m.diff(at.c, mt.p), p: m.diff(at.p, mt.c) });
         at = { c: m.and(at.c, mt.c), p: m.and(at.p, mt.p) };
       } else {
@@ -667,7 +693,7 @@ export class Walk {
     const s = this.s;
     const m = s.m;
     if (entries === null) {
-      this.uncertain.add(rule);
+      this.doubt(rule);
       const maybe = { c: FALSE, p: matched.p };
       return {
         next: union(s, missed, maybe),
@@ -686,7 +712,7 @@ export class Walk {
     let noneP = matched.p;
     for (const entry of entries) {
       const k = this.nf.encodeOptions(entry.when);
-      if (k.c !== k.p && m.intersects(matched.p, m.diff(k.p, k.c))) this.uncertain.add(rule);
+      if (k.c !== k.p && m.intersects(matched.p, m.diff(k.p, k.c))) this.doubt(rule);
       noneC = m.diff(noneC, k.p);
       noneP = m.diff(noneP, k.c);
       const sub: Pair = { c: m.and(matched.c, k.c), p: m.and(matched.p, k.p) };
@@ -758,7 +784,7 @@ export class Walk {
         }
         if (stack.length > MAX_JUMP_DEPTH) {
           // too deep to follow (diagnosed): the chain may accept, drop or return its packets
-          this.uncertain.add(rule);
+          this.doubt(rule);
           const maybe = { c: FALSE, p: matched.p };
           return {
             next: { c: missed.c, p: cur.p },

@@ -8,7 +8,8 @@
  */
 import type { Diagnostic } from '../model/diagnostic.ts';
 import { diagnostic } from '../model/diagnostic.ts';
-import type { Chain, Family, Ruleset, Table } from '../model/ruleset.ts';
+import { chainsByName } from '../model/rule-queries.ts';
+import type { Chain, Family, Ruleset, Table, TargetKind } from '../model/ruleset.ts';
 import { ruleActions, tableId } from '../model/ruleset.ts';
 import type { Hook } from '../model/trace.ts';
 import { HOOK_TABLES } from './hooks.ts';
@@ -60,6 +61,14 @@ export interface PipelineEntry {
   readonly devices: readonly string[] | null;
   /** Whether this chain's accepts name who let a packet through (filter chains after routing). */
   readonly attributes: boolean;
+  /**
+   * Every packet that enters leaves accepted, as it came in what the engine tracks, and no later
+   * NAT chain of the hook asks whether it got a binding here: no match of the chains it reaches
+   * can change where a packet goes, so one that cannot be decided leaves the verdict certain
+   * (Docker's `-o docker0 -m addrtype --src-type LOCAL -j MASQUERADE`, the host's addresses
+   * unknown).
+   */
+  readonly passesEvery: boolean;
 }
 
 export type Pipeline = Readonly<Record<Hook, readonly PipelineEntry[]>>;
@@ -93,6 +102,7 @@ export function hookPipeline(ruleset: Ruleset): { pipeline: Pipeline; notes: Dia
           stage: 'hook',
           devices: [],
           attributes: table.name === 'filter',
+          passesEvery: false,
           order: order++,
         });
       }
@@ -116,6 +126,7 @@ export function hookPipeline(ruleset: Ruleset): { pipeline: Pipeline; notes: Dia
           b.type === 'filter' &&
           stage === 'hook' &&
           (hook === 'INPUT' || hook === 'FORWARD' || hook === 'OUTPUT'),
+        passesEvery: false,
         order: order++,
       });
     }
@@ -128,9 +139,79 @@ export function hookPipeline(ruleset: Ruleset): { pipeline: Pipeline; notes: Dia
         STAGE_ORDER[a.stage] - STAGE_ORDER[b.stage] || a.priority - b.priority || a.order - b.order,
     );
     notes.push(...tieNotes(hook, list, ruleset.family));
-    pipeline[hook] = list.map(({ order: _order, ...entry }) => entry);
+    const lastNat = list.findLastIndex((e) => e.type === 'nat');
+    pipeline[hook] = list.map(({ order: _order, ...entry }, k) => ({
+      ...entry,
+      passesEvery:
+        (entry.type !== 'nat' || k === lastNat) && acceptsEvery(entry.table, entry.chain),
+    }));
   }
   return { pipeline, notes };
+}
+
+/** What a rule may do in a chain that accepts every packet as it came. */
+const ACCEPTING: ReadonlySet<TargetKind> = new Set<TargetKind>([
+  'ACCEPT',
+  'RETURN',
+  'CONTINUE',
+  // the source is not a field a verdict of a later hook reads: the engine keeps it as sent
+  'SNAT',
+  'MASQUERADE',
+  'LOG',
+  'NFLOG',
+  'TCPMSS',
+  'CHECKSUM',
+]);
+
+/**
+ * Whether a base chain accepts every packet unchanged: its policy accepts and every rule of
+ * the chains it reaches (jumps to chains that exist, no loop) only accepts, returns, source-NATs
+ * or passes the packet on. Iterative: a hostile dump may nest chains past the call stack.
+ */
+function acceptsEvery(table: Table, base: Chain): boolean {
+  if ((base.policy ?? 'ACCEPT') !== 'ACCEPT') return false;
+  const byName = chainsByName(table);
+  const reached = new Map<Chain, Chain[]>([[base, []]]);
+  const queue = [base];
+  for (let i = 0; i < queue.length; i++) {
+    const chain = queue[i] as Chain;
+    const callees = reached.get(chain) as Chain[];
+    for (const rule of chain.rules)
+      for (const a of ruleActions(rule)) {
+        if (a.kind === 'vmap' && a.entries !== null) continue; // its verdicts come next
+        if (a.kind !== 'jump') {
+          if (!ACCEPTING.has(a.kind)) return false;
+          continue;
+        }
+        const sub = byName.get(a.chain);
+        if (sub === undefined) return false;
+        callees.push(sub);
+        if (!reached.has(sub)) {
+          reached.set(sub, []);
+          queue.push(sub);
+        }
+      }
+  }
+  return !hasLoop(reached);
+}
+
+/** Whether a jump graph holds a loop (Kahn's order leaves some chain out). */
+function hasLoop(callees: ReadonlyMap<Chain, readonly Chain[]>): boolean {
+  const callers = new Map<Chain, number>();
+  for (const list of callees.values())
+    for (const c of list) callers.set(c, (callers.get(c) ?? 0) + 1);
+  const free = [...callees.keys()].filter((c) => (callers.get(c) ?? 0) === 0);
+  let ordered = 0;
+  while (free.length > 0) {
+    const chain = free.pop() as Chain;
+    ordered++;
+    for (const c of callees.get(chain) ?? []) {
+      const left = (callers.get(c) as number) - 1;
+      callers.set(c, left);
+      if (left === 0) free.push(c);
+    }
+  }
+  return ordered < callees.size;
 }
 
 /** Rewrites the packet: where two such chains share a priority, their order decides. */

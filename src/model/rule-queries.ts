@@ -12,6 +12,20 @@ export function chainIn(ruleset: Ruleset | null, table: string, chain: string): 
   return t === undefined ? undefined : findChain(t, chain);
 }
 
+/** A table's chains by name (the first of a repeated name, as `findChain` finds): a
+ * 40,000-chain table must not be searched once per jump. */
+const chainMaps = new WeakMap<Table, ReadonlyMap<string, Chain>>();
+
+export function chainsByName(table: Table): ReadonlyMap<string, Chain> {
+  let map = chainMaps.get(table);
+  if (map === undefined) {
+    const byName = new Map<string, Chain>();
+    for (const c of table.chains) if (!byName.has(c.name)) byName.set(c.name, c);
+    chainMaps.set(table, (map = byName));
+  }
+  return map;
+}
+
 export function rulesIn(ruleset: Ruleset | null, table: string, chain: string): readonly Rule[] {
   return chainIn(ruleset, table, chain)?.rules ?? [];
 }

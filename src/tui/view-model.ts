@@ -6,7 +6,7 @@
  */
 import type { ChainRoot as ViewRoot } from '../analysis/chain-view.ts';
 import { chainRoots, priorityText } from '../analysis/chain-view.ts';
-import { jumpTargets } from '../model/rule-queries.ts';
+import { chainsByName, jumpTargets } from '../model/rule-queries.ts';
 import type { Exposure, Finding } from '../model/audit.ts';
 import type { Severity } from '../model/diagnostic.ts';
 import type { Container } from '../model/host.ts';
@@ -259,18 +259,6 @@ function chainFindings(model: ReviewModel, chain: Chain): number {
   return n;
 }
 
-const chainIndex = new WeakMap<Table, ReadonlyMap<string, Chain>>();
-
-/** Chains of a table by name (a 30,000-chain table must not be searched per jump). */
-function chainsOf(table: Table): ReadonlyMap<string, Chain> {
-  let index = chainIndex.get(table);
-  if (index === undefined) {
-    index = new Map(table.chains.map((c) => [c.name, c]));
-    chainIndex.set(table, index);
-  }
-  return index;
-}
-
 function pushRules(
   model: ReviewModel,
   rows: ChainRow[],
@@ -287,12 +275,12 @@ function pushRules(
     const targets = jumpTargets(rule);
     const jump = targets[0] ?? null;
     const openable = (name: string): Chain | undefined => {
-      const target = chainsOf(table).get(name);
+      const target = chainsByName(table).get(name);
       return target !== undefined && !path.has(name) && target.rules.length > 0
         ? target
         : undefined;
     };
-    const target = jump === null ? undefined : chainsOf(table).get(jump);
+    const target = jump === null ? undefined : chainsByName(table).get(jump);
     const loop = jump !== null && path.has(jump);
     const expandable = vmap
       ? targets.some((t) => openable(t) !== undefined)

@@ -157,6 +157,25 @@ describe('exposures of a cut-down snapshot', () => {
     expect(cuts).toBeGreaterThanOrEqual(50);
   });
 
+  it('a match that decides nothing leaves a row certain: the hairpin MASQUERADE without the host’s addresses', async () => {
+    // nat POSTROUTING's `-o bridge1 -m addrtype --src-type LOCAL -j MASQUERADE` cannot be
+    // decided for a source that may be the host's; masqueraded or not, the packet is delivered
+    const dir = path.join(fixtures, 'snapshots/28.5.2/s6-usernet-portmap-noproxy');
+    const table = await tableOf(cutOf(dir, 'rules'));
+    const rows = table.filter(
+      (e) => e.family === 'ipv4' && e.protocol === 'tcp' && e.target.kind === 'container',
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      ports: [{ from: 8080, to: 8080 }],
+      certainty: 'certain',
+      assumptions: [],
+      target: { addresses: ['192.0.2.2/32'], ports: [{ from: 80, to: 80 }] },
+    });
+    expect(rows[0]?.reachableFrom.map((f) => f.sources)).toEqual([['0.0.0.0/0']]);
+    expect(rows[0]?.trace.find((s) => s.action === 'MASQUERADE')?.uncertain).toBe(true);
+  });
+
   it('on a Docker 29 nftables host without its nftables listing, every row is possible', async () => {
     // the iptables dump holds none of Docker's filtering there: every container looks open
     const dir = path.join(fixtures, 'snapshots/29.7.2/s2a-nftables-portmap');

@@ -67,7 +67,12 @@ function plainTargets(
   ];
 }
 
-export function targetArb(kind: 'filter' | 'nat' | 'mangle' | 'raw'): fc.Arbitrary<Target | null> {
+/** `srcnat`: nat POSTROUTING, which source-NATs (its jumps go to chains without a DNAT). */
+type ChainKind = 'filter' | 'nat' | 'srcnat' | 'mangle' | 'raw';
+
+export function targetArb(kind: ChainKind): fc.Arbitrary<Target | null> {
+  if (kind === 'srcnat')
+    return fc.oneof(...plainTargets(['B', 'C'], ['B', 'C']), fc.constant(t.masquerade()));
   const common = plainTargets(['A', 'B', 'C'], ['A', 'B', 'C']);
   if (kind === 'filter') common.push(fc.constant(t.reject()));
   if (kind === 'nat') {
@@ -93,16 +98,18 @@ export function targetArb(kind: 'filter' | 'nat' | 'mangle' | 'raw'): fc.Arbitra
   return fc.oneof(...common);
 }
 
-export function chainArb(
-  kind: 'filter' | 'nat' | 'mangle' | 'raw',
-  builtin: boolean,
-): fc.Arbitrary<ChainSpec> {
+export function chainArb(kind: ChainKind, builtin: boolean): fc.Arbitrary<ChainSpec> {
   const rule: fc.Arbitrary<RuleSpec> = fc.tuple(
     fc.array(maybeNegated, { maxLength: 3 }),
     targetArb(kind),
   );
+  // a NAT chain's policy drop is legal but rare (it would drop whatever no rule NATs)
+  const policy =
+    kind === 'srcnat'
+      ? fc.constantFrom('ACCEPT' as const, 'ACCEPT' as const, 'ACCEPT' as const, 'DROP' as const)
+      : fc.constantFrom('ACCEPT' as const, 'DROP' as const);
   return fc
-    .tuple(fc.array(rule, { maxLength: 6 }), fc.constantFrom('ACCEPT' as const, 'DROP' as const))
+    .tuple(fc.array(rule, { maxLength: 6 }), policy)
     .map(([rules, policy]) => (builtin ? { policy, rules } : { rules }));
 }
 
@@ -112,6 +119,7 @@ export const rulesetArb = fc
     manglePre: chainArb('mangle', true),
     natPre: chainArb('nat', true),
     natOut: chainArb('nat', true),
+    natPost: chainArb('srcnat', true),
     natA: chainArb('nat', false),
     input: chainArb('filter', true),
     forward: chainArb('filter', true),
@@ -127,6 +135,7 @@ export const rulesetArb = fc
       nat: {
         PREROUTING: r.natPre,
         OUTPUT: r.natOut,
+        POSTROUTING: r.natPost,
         A: r.natA,
         B: { rules: [] },
         C: { rules: [] },

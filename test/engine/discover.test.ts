@@ -177,7 +177,7 @@ describe('flows are exact', () => {
         return true;
       }),
       // seeded: the counts below are of this run, not luck
-      { numRuns: Number(process.env.ENGINE_RUNS ?? 60), seed: 20261202, endOnFailure: true },
+      { numRuns: Number(process.env.ENGINE_RUNS ?? 100), seed: 20261202, endOnFailure: true },
     );
     expect(why).toBe('');
     expect(out.failed, String(out.errorInstance)).toBe(false);

@@ -13,7 +13,7 @@ import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { parseNft } from '../../src/ingest/nft/index.ts';
 import { combineRulesets } from '../../src/model/firewall.ts';
 import type { Family, Ruleset } from '../../src/model/ruleset.ts';
-import type { Packet } from '../../src/model/trace.ts';
+import type { Hook, Packet } from '../../src/model/trace.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const fixtures = path.join(repo, 'fixtures/nft');
@@ -76,6 +76,65 @@ describe('the hook pipeline', () => {
       firewall(text, null, f).tables.map((t) => `${t.nft?.family} ${t.name}`);
     expect(ids('ipv4')).toEqual(['ip a', 'inet c', 'netdev d']);
     expect(ids('ipv6')).toEqual(['ip6 b', 'inet c', 'netdev d']);
+  });
+});
+
+describe('base chains that pass every packet', () => {
+  /** passesEvery of each base chain at a hook, by table and chain. */
+  const passing = (text: string, nft: string | null = null, hook: Hook = 'POSTROUTING') => {
+    const ipt = parseIptables(text, { file: 'iptables-save.txt', family: 'ipv4' }).ruleset;
+    const rs =
+      nft === null ? ipt : combineRulesets(ipt, parseNft(nft, 'nft-ruleset.txt').ruleset, 'ipv4');
+    if (rs === null) throw new Error('no ruleset');
+    return Object.fromEntries(
+      hookPipeline(rs).pipeline[hook].map((e) => [`${e.tableId}/${e.chain.name}`, e.passesEvery]),
+    );
+  };
+  const nat = (policy: string, ...rules: string[]) =>
+    `*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ${policy} [0:0]\n:A - [0:0]\n:B - [0:0]\n${rules.join('\n')}\nCOMMIT\n`;
+
+  it("Docker's source NAT passes every packet: masqueraded or not, it goes on", () => {
+    const docker = [
+      '-A POSTROUTING -o bridge1 -m addrtype --src-type LOCAL -j MASQUERADE',
+      '-A POSTROUTING -s 192.0.2.0/24 ! -o bridge1 -j MASQUERADE',
+      '-A POSTROUTING -j A',
+      '-A A -s 10.0.0.0/8 -j RETURN',
+      '-A A -j SNAT --to-source 203.0.113.1',
+      '-A A -j LOG',
+      '-A A -j B',
+      '-A B -j ACCEPT',
+    ];
+    expect(passing(nat('ACCEPT', ...docker))).toEqual({ 'nat/POSTROUTING': true });
+    expect(passing(nat('DROP', ...docker))).toEqual({ 'nat/POSTROUTING': false });
+  });
+
+  it('not a chain that reaches a drop, a mark, a missing chain or a loop', () => {
+    const cases = [
+      ['-A POSTROUTING -j A', '-A A -p udp -j DROP'],
+      ['-A POSTROUTING -j A', '-A A -j MARK --set-xmark 0x4000/0x0'],
+      ['-A POSTROUTING -j C'],
+      ['-A POSTROUTING -j A', '-A A -j B', '-A B -j A'],
+    ];
+    for (const rules of cases)
+      expect(passing(nat('ACCEPT', ...rules)), rules.join(' ')).toEqual({
+        'nat/POSTROUTING': false,
+      });
+    expect(
+      passing(
+        nat('ACCEPT', '-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.2'),
+        null,
+        'PREROUTING',
+      ),
+    ).toEqual({ 'nat/PREROUTING': false });
+  });
+
+  it('a NAT chain with a later NAT chain after it does not: whether it bound the packet decides', () => {
+    const later =
+      'table ip op {\n\tchain post {\n\t\ttype nat hook postrouting priority 110; policy accept;\n\t\tmasquerade\n\t}\n}\n';
+    expect(passing(nat('ACCEPT', '-A POSTROUTING -j MASQUERADE'), later)).toEqual({
+      'nat/POSTROUTING': false,
+      'ip op/post': true,
+    });
   });
 });
 
