@@ -50,22 +50,94 @@ function addressOf(value: bigint, family: Family): string {
   return a.kind() === 'ipv6' ? (a as ipaddr.IPv6).toRFC5952String() : a.toString();
 }
 
-/** The smallest list of CIDRs covering exactly [from, to]. */
-function rangeToCidrs(r: Range, family: Family): string[] {
-  const out: string[] = [];
-  let cur = r.from;
-  while (cur <= r.to) {
-    let len = WIDTH[family];
-    while (len > 0) {
-      const size = 1n << BigInt(WIDTH[family] - len + 1);
-      if (cur % size !== 0n || cur + size - 1n > r.to) break;
-      len--;
+/**
+ * The fewest aligned blocks that cover exactly [from, to], in order: `visit(start, k)` for each
+ * block of 2^k addresses. IPv4 in plain numbers (every exposure's lists are said, and the
+ * BigInt steps were a tenth of a small audit); IPv6 in BigInt.
+ */
+function forEachBlock(
+  r: Range,
+  family: Family,
+  visit4: (start: number, k: number) => void,
+  visit6: (start: bigint, k: number) => void,
+): void {
+  if (family === 'ipv4') {
+    const to = Number(r.to);
+    for (let cur = Number(r.from); cur <= to;) {
+      // the largest block aligned at cur (its trailing zero bits) that ends by `to`
+      const align = cur === 0 ? 32 : 31 - Math.clz32(cur & -cur);
+      const span = to - cur + 1;
+      const k = Math.min(align, span >= 2 ** 32 ? 32 : 31 - Math.clz32(span));
+      visit4(cur, k);
+      cur += 2 ** k;
     }
-    const size = 1n << BigInt(WIDTH[family] - len);
-    const text = addressOf(cur, family);
-    out.push(len === WIDTH[family] ? text : `${text}/${len}`);
-    cur += size;
+    return;
   }
+  const width = WIDTH[family];
+  for (let cur = r.from; cur <= r.to;) {
+    let k = 0;
+    while (k < width) {
+      const size = 1n << BigInt(k + 1);
+      if (cur % size !== 0n || cur + size - 1n > r.to) break;
+      k++;
+    }
+    visit6(cur, k);
+    cur += 1n << BigInt(k);
+  }
+}
+
+/** The smallest list of CIDRs covering exactly [from, to]. */
+function rangeToCidrs(r: Range, family: Family, out: string[]): void {
+  forEachBlock(
+    r,
+    family,
+    (cur, k) => {
+      const text = `${cur >>> 24}.${(cur >>> 16) & 255}.${(cur >>> 8) & 255}.${cur & 255}`;
+      out.push(k === 0 ? text : `${text}/${32 - k}`);
+    },
+    (cur, k) => {
+      const text = addressOf(cur, family);
+      out.push(k === 0 ? text : `${text}/${WIDTH[family] - k}`);
+    },
+  );
+}
+
+/** How many CIDRs `rangeToCidrs` would list. */
+function cidrCount(r: Range, family: Family): number {
+  let n = 0;
+  const count = (): void => {
+    n++;
+  };
+  forEachBlock(r, family, count, count);
+  return n;
+}
+
+/** The list's addresses as sorted, disjoint, non-adjacent ranges (unreadable CIDRs left out). */
+function mergedRanges(cidrs: readonly string[], family: Family): Range[] {
+  const sorted = cidrs
+    .map((c) => toRange(c, family))
+    .filter((r): r is Range => r !== null)
+    .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+  const out: Range[] = [];
+  for (const r of sorted) {
+    const last = out.at(-1);
+    if (last !== undefined && r.from <= last.to + 1n) {
+      if (r.to > last.to) out[out.length - 1] = { from: last.from, to: r.to };
+    } else out.push(r);
+  }
+  return out;
+}
+
+/** The ranges of the family's addresses between the merged ranges. */
+function gaps(merged: readonly Range[], family: Family): Range[] {
+  const out: Range[] = [];
+  let next = 0n;
+  for (const r of merged) {
+    if (r.from > next) out.push({ from: next, to: r.from - 1n });
+    next = r.to + 1n;
+  }
+  const end = (1n << BigInt(WIDTH[family])) - 1n;
+  if (next <= end) out.push({ from: next, to: end });
   return out;
 }
 
@@ -82,18 +154,8 @@ export function addressShare(cidrs: readonly string[], family: Family): number {
 
 /** The addresses of the family not in the list, as CIDRs (single addresses bare). */
 export function complement(cidrs: readonly string[], family: Family): string[] {
-  const ranges = cidrs
-    .map((c) => toRange(c, family))
-    .filter((r): r is Range => r !== null)
-    .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
   const out: string[] = [];
-  let next = 0n;
-  const end = (1n << BigInt(WIDTH[family])) - 1n;
-  for (const r of ranges) {
-    if (r.from > next) out.push(...rangeToCidrs({ from: next, to: r.from - 1n }, family));
-    if (r.to + 1n > next) next = r.to + 1n;
-  }
-  if (next <= end) out.push(...rangeToCidrs({ from: next, to: end }, family));
+  for (const r of gaps(mergedRanges(cidrs, family), family)) rangeToCidrs(r, family, out);
   return out;
 }
 
@@ -116,11 +178,17 @@ export function briefCidrs(cidrs: readonly string[], family: Family, max = 3): s
 export function cidrsId(cidrs: readonly string[], family: Family): string {
   // a row may name addresses of the other family (docker-proxy relays IPv6 clients to IPv4)
   if (cidrs.length > 1 && cidrs.every((c) => toRange(c, family) !== null)) {
-    const rest = complement(cidrs, family);
+    const merged = mergedRanges(cidrs, family);
+    const rest = gaps(merged, family);
     if (rest.length === 0) return everyAddress(family);
     // fewer than the list takes once overlaps and neighbours are joined: an id of the set
-    if (rest.length < complement(rest, family).length)
-      return `${everyAddress(family)}-${rest.join(',')}`;
+    const count = (list: readonly Range[]): number =>
+      list.reduce((n, r) => n + cidrCount(r, family), 0);
+    if (count(rest) < count(merged)) {
+      const out: string[] = [];
+      for (const r of rest) rangeToCidrs(r, family, out);
+      return `${everyAddress(family)}-${out.join(',')}`;
+    }
   }
   return cidrs.join(',');
 }

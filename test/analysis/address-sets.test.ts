@@ -56,6 +56,69 @@ describe('parseCidr', () => {
   });
 });
 
+describe('complement', () => {
+  /**
+   * The reference: split the address space in halves until a half is wholly in the list (left
+   * out) or wholly outside it (listed), in BigInt.
+   */
+  function splitting(cidrs: readonly string[], family: 'ipv4' | 'ipv6'): string[] {
+    const width = family === 'ipv4' ? 32 : 128;
+    const ranges = cidrs.map((c) => {
+      const [a, n] = parseCidr(c) as NonNullable<ReturnType<typeof parseCidr>>;
+      const from = a.toByteArray().reduce((v, b) => (v << 8n) | BigInt(b), 0n);
+      const size = 1n << BigInt(width - n);
+      return { from: from - (from % size), to: from - (from % size) + size - 1n };
+    });
+    const out: string[] = [];
+    const visit = (base: bigint, len: number): void => {
+      const last = base + (1n << BigInt(width - len)) - 1n;
+      if (ranges.some((r) => r.from <= base && last <= r.to)) return;
+      if (!ranges.some((r) => r.from <= last && base <= r.to) || len === width) {
+        const bytes = Array.from({ length: width / 8 }, (_, i) =>
+          Number((base >> BigInt(width - 8 - 8 * i)) & 255n),
+        );
+        const a = ipaddr.fromByteArray(bytes);
+        const text = family === 'ipv6' ? (a as ipaddr.IPv6).toRFC5952String() : a.toString();
+        out.push(len === width ? text : `${text}/${len}`);
+        return;
+      }
+      visit(base, len + 1);
+      visit(base + (1n << BigInt(width - len - 1)), len + 1);
+    };
+    visit(0n, 0);
+    return out;
+  }
+
+  const v4 = fc
+    .tuple(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 32 }))
+    .map(([a, n]) => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}/${n}`);
+  const v6 = fc
+    .tuple(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), fc.integer({ min: 0, max: 128 }))
+    .map(([a, n]) => {
+      const bytes = Array.from({ length: 16 }, (_, i) => Number((a >> BigInt(120 - 8 * i)) & 255n));
+      return `${(ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String()}/${n}`;
+    });
+
+  it('lists the fewest CIDRs of what a list leaves out, in order, IPv4 and IPv6', () => {
+    fc.assert(
+      fc.property(fc.array(v4, { maxLength: 6 }), (cidrs) => {
+        expect(complement(cidrs, 'ipv4')).toEqual(splitting(cidrs, 'ipv4'));
+      }),
+      { numRuns: 400 },
+    );
+    fc.assert(
+      fc.property(fc.array(v6, { maxLength: 4 }), (cidrs) => {
+        expect(complement(cidrs, 'ipv6')).toEqual(splitting(cidrs, 'ipv6'));
+      }),
+      { numRuns: 100 },
+    );
+    expect(complement(['0.0.0.0/0'], 'ipv4')).toEqual([]);
+    expect(complement([], 'ipv4')).toEqual(['0.0.0.0/0']);
+    expect(complement(['0.0.0.0/1'], 'ipv4')).toEqual(['128.0.0.0/1']);
+    expect(complement(['255.255.255.255', '0.0.0.0/1'], 'ipv4')).toHaveLength(31);
+  });
+});
+
 describe('cidrsId', () => {
   it('says every address but a few by what it leaves out', () => {
     // "every IPv6 address but ::1" as prefixes: ::/128, ::2/127, ::4/126, … 128 of them
