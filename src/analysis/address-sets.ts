@@ -112,19 +112,40 @@ function cidrCount(r: Range, family: Family): number {
   return n;
 }
 
-/** The list's addresses as sorted, disjoint, non-adjacent ranges (unreadable CIDRs left out). */
+const mergedOf: Record<Family, WeakMap<readonly string[], Range[]>> = {
+  ipv4: new WeakMap(),
+  ipv6: new WeakMap(),
+};
+
+/**
+ * The list's addresses as sorted, disjoint, non-adjacent ranges (unreadable CIDRs left out).
+ * Remembered per list: a row's lists are said for its text, its id and its message, and the
+ * long ones (a thousand prefixes) come sorted and merged from discovery already.
+ */
 function mergedRanges(cidrs: readonly string[], family: Family): Range[] {
-  const sorted = cidrs
-    .map((c) => toRange(c, family))
-    .filter((r): r is Range => r !== null)
-    .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
-  const out: Range[] = [];
-  for (const r of sorted) {
-    const last = out.at(-1);
-    if (last !== undefined && r.from <= last.to + 1n) {
-      if (r.to > last.to) out[out.length - 1] = { from: last.from, to: r.to };
-    } else out.push(r);
+  let out = mergedOf[family].get(cidrs);
+  if (out !== undefined) return out;
+  const ranges: Range[] = [];
+  let sorted = true;
+  for (const c of cidrs) {
+    const r = toRange(c, family);
+    if (r === null) continue;
+    const last = ranges.at(-1);
+    if (last !== undefined && r.from <= last.to + 1n) sorted = false;
+    ranges.push(r);
   }
+  if (sorted) out = ranges;
+  else {
+    ranges.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+    out = [];
+    for (const r of ranges) {
+      const last = out.at(-1);
+      if (last !== undefined && r.from <= last.to + 1n) {
+        if (r.to > last.to) out[out.length - 1] = { from: last.from, to: r.to };
+      } else out.push(r);
+    }
+  }
+  mergedOf[family].set(cidrs, out);
   return out;
 }
 
