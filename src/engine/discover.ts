@@ -277,35 +277,32 @@ function mergePrefixes(
   width: number,
 ): { value: bigint; length: number }[] {
   const size = (p: { length: number }): bigint => 1n << BigInt(width - p.length);
-  // drop prefixes inside others, then join sibling halves until nothing changes
   const sorted = [...list].sort((a, b) =>
     a.value < b.value ? -1 : a.value > b.value ? 1 : a.length - b.length,
   );
-  let cur: { value: bigint; length: number }[] = [];
+  // in order, a prefix inside the one before is dropped, and two sibling halves on top of the
+  // stack become their parent (which may join the one below it in turn): one pass
+  const out: { value: bigint; length: number }[] = [];
   for (const p of sorted) {
-    const last = cur[cur.length - 1];
+    const last = out[out.length - 1];
     if (last !== undefined && p.value >= last.value && p.value < last.value + size(last)) continue;
-    cur.push(p);
-  }
-  for (let changed = true; changed;) {
-    changed = false;
-    const next: { value: bigint; length: number }[] = [];
-    for (const p of cur) {
-      const last = next[next.length - 1];
+    let top = p;
+    for (;;) {
+      const below = out[out.length - 1];
       if (
-        last !== undefined &&
-        last.length === p.length &&
-        p.length > 0 &&
-        last.value + size(last) === p.value &&
-        (last.value & size(last)) === 0n
-      ) {
-        next[next.length - 1] = { value: last.value, length: last.length - 1 };
-        changed = true;
-      } else next.push(p);
+        below === undefined ||
+        below.length !== top.length ||
+        top.length === 0 ||
+        below.value + size(below) !== top.value ||
+        (below.value & size(below)) !== 0n
+      )
+        break;
+      out.pop();
+      top = { value: below.value, length: below.length - 1 };
     }
-    cur = next;
+    out.push(top);
   }
-  return cur;
+  return out;
 }
 
 /** How one kind of delivery is walked: what is forgotten first, and the field groups in order. */

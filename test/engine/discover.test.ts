@@ -22,6 +22,8 @@ import { hostContext, o, ruleset, t, type RuleSpec } from './build.ts';
 import { blocklistAddresses } from '../support/blocklist.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { FALSE } from '../../src/engine/bdd.ts';
+import { formatCidr } from '../../src/engine/addr.ts';
+import { complement } from '../../src/analysis/address-sets.ts';
 
 const docker = ruleset({
   nat: {
@@ -289,7 +291,33 @@ describe('patterns said as port ranges and CIDRs', () => {
     ).toEqual(['10.0.0.0/24']);
     expect(patternsToCidrs(s, [{ value: 0x0a000001n, mask: 0xffff00ffn }], 32)).toHaveLength(256);
   });
+
+  it('any prefixes read as the fewest CIDRs of their union, in order', () => {
+    const s = new CompiledRuleset(ruleset({ filter: {} }), hostContext, printRule).space;
+    // prefixes near each other, so that halves meet and nest
+    const prefix = fc
+      .tuple(fc.integer({ min: 0, max: 63 }), fc.integer({ min: 24, max: 32 }))
+      .map(([v, n]) => {
+        const mask = (0xffffffffn << BigInt(32 - n)) & 0xffffffffn;
+        return { value: (0x0a000000n | BigInt(v * 4)) & mask, mask };
+      });
+    fc.assert(
+      fc.property(fc.array(prefix, { minLength: 1, maxLength: 12 }), (patterns) => {
+        const cidrs = patterns.map((p) => formatCidr(p.value, 32 - bitsFree(p.mask), 'ipv4'));
+        const fewest = complement(complement(cidrs, 'ipv4'), 'ipv4').map((c) =>
+          c.includes('/') ? c : `${c}/32`,
+        );
+        expect(patternsToCidrs(s, patterns, 32)).toEqual(fewest);
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
+
+/** Free (zero) low bits of a 32-bit prefix mask. */
+function bitsFree(mask: bigint): number {
+  return 32 - mask.toString(2).replace(/0+$/, '').length;
+}
 
 describe('the paths of a field group', () => {
   // a set on the destination, its original and the port below them, of either family: its
