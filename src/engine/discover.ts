@@ -620,9 +620,10 @@ function toRaw(
 
 /** A field's patterns as a set. */
 function patternSet(s: HeaderSpace, name: FieldName, patterns: readonly Pattern[]): Bdd {
-  let r = FALSE;
-  for (const p of patterns) r = s.m.or(r, s.masked(name, p.value, p.mask));
-  return r;
+  if (patterns.length === 1)
+    return s.masked(name, patterns[0]?.value ?? 0n, patterns[0]?.mask ?? 0n);
+  // united in one walk: one by one, each union rebuilt the growing set
+  return s.m.orAll(patterns.map((p) => s.masked(name, p.value, p.mask)));
 }
 
 /** The destinations a flow's client sent to, as a set on the original-destination field. */

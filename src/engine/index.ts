@@ -407,8 +407,16 @@ class SymbolicEngine implements Engine {
     );
     const hostDstsAndLoopback = m.or(hostDsts, loopbackSent);
     const name = (i: number): string => ifs.names[i] ?? OTHER_INTERFACE;
-    const cidrs = (list: RawFlow['src']): string[] =>
-      patternsToCidrs(s, list, s.field('src').width);
+    // flows cut from one part share their groups' pattern lists: each list said once
+    const said = new Map<RawFlow['src'], string[]>();
+    const cidrs = (list: RawFlow['src']): string[] => {
+      let out = said.get(list);
+      if (out === undefined) {
+        out = patternsToCidrs(s, list, s.field('src').width);
+        said.set(list, out);
+      }
+      return out;
+    };
     // Flows are cut from the delivered parts with the final mark and state forgotten (every
     // arriving packet is new with mark 0: they add nothing to a flow). United with them, the
     // parts would keep every kube-proxy endpoint's hairpin mark apart, the cost the parts avoid.
@@ -442,9 +450,9 @@ class SymbolicEngine implements Engine {
         for (const f of cut.flows) {
           // a rectangle's header values, said once for all its protocols and out-interfaces
           const ingress = f.iif.filter((i) => i !== ifs.none).map(name);
-          let said;
+          let sayings;
           try {
-            said = {
+            sayings = {
               sources: f.srcExcept ? [everyAddress(this.family)] : cidrs(f.src),
               except: f.srcExcept ? { exceptSources: cidrs(f.src) } : {},
               destinations: cidrs(f.odst ?? f.dst ?? []),
@@ -460,9 +468,10 @@ class SymbolicEngine implements Engine {
             continue;
           }
           const { sources, except, destinations, addresses, sourcePorts, destinationPorts, ports } =
-            said;
+            sayings;
           const toHost = f.oloc.length === 2 ? null : f.oloc[0] === 1;
-          const sent = sentSet(s, f);
+          // the set of a thousand destinations is built only where it may be the host's own
+          const sent = f.oloc.includes(1) ? sentSet(s, f) : FALSE;
           const anyHostAddress =
             f.oloc.includes(1) && (sent === hostDsts || sent === hostDstsAndLoopback);
           for (const proto of f.proto) {
