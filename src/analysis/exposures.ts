@@ -245,9 +245,12 @@ function namerOf(snapshot: Snapshot, family: Family): Namer {
       ruleEvidence(firewallOf(snapshot, family)).containers.map((c) => c.address),
     ),
     networkHolding: (addresses) => {
-      const list = addresses.map(addressOf);
+      // read as the subnets ask: a rules-only snapshot has none to ask about a thousand prefixes
       const held = subnets.find(({ range }) =>
-        list.every((a) => a !== null && range !== null && cidrInside(a, range)),
+        addresses.every((text) => {
+          const a = addressOf(text);
+          return a !== null && range !== null && cidrInside(a, range);
+        }),
       );
       return held?.network ?? null;
     },
