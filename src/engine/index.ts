@@ -408,12 +408,12 @@ class SymbolicEngine implements Engine {
     const hostDstsAndLoopback = m.or(hostDsts, loopbackSent);
     const name = (i: number): string => ifs.names[i] ?? OTHER_INTERFACE;
     // flows cut from one part share their groups' pattern lists: each list said once
-    const said = new Map<RawFlow['src'], string[]>();
+    const texts = new Map<RawFlow['src'], string[]>();
     const cidrs = (list: RawFlow['src']): string[] => {
-      let out = said.get(list);
+      let out = texts.get(list);
       if (out === undefined) {
         out = patternsToCidrs(s, list, s.field('src').width);
-        said.set(list, out);
+        texts.set(list, out);
       }
       return out;
     };
@@ -450,9 +450,9 @@ class SymbolicEngine implements Engine {
         for (const f of cut.flows) {
           // a rectangle's header values, said once for all its protocols and out-interfaces
           const ingress = f.iif.filter((i) => i !== ifs.none).map(name);
-          let sayings;
+          let said;
           try {
-            sayings = {
+            said = {
               sources: f.srcExcept ? [everyAddress(this.family)] : cidrs(f.src),
               except: f.srcExcept ? { exceptSources: cidrs(f.src) } : {},
               destinations: cidrs(f.odst ?? f.dst ?? []),
@@ -468,7 +468,7 @@ class SymbolicEngine implements Engine {
             continue;
           }
           const { sources, except, destinations, addresses, sourcePorts, destinationPorts, ports } =
-            sayings;
+            said;
           const toHost = f.oloc.length === 2 ? null : f.oloc[0] === 1;
           // the set of a thousand destinations is built only where it may be the host's own
           const sent = f.oloc.includes(1) ? sentSet(s, f) : FALSE;
