@@ -4,7 +4,6 @@
  * 28+), the nftables programmer and the rule synthesis all speak in these terms, the ones moby's
  * `firewaller` package uses (`Config`, `NetworkConfig`, `PortBinding`).
  */
-import type { Family } from '../model/ruleset.ts';
 import type { IptablesState } from './iptables-state.ts';
 
 export interface FirewallConfig {
@@ -62,16 +61,8 @@ export interface FamilyStates {
   readonly ipv6: IptablesState;
 }
 
-export function familyOfAddress(address: string): Family {
-  return address.includes(':') ? 'ipv6' : 'ipv4';
-}
-
 export function isUnspecified(address: string): boolean {
   return address === '0.0.0.0' || address === '::' || address === '';
-}
-
-export function isLoopbackAddress(address: string): boolean {
-  return address.startsWith('127.') || address === '::1';
 }
 
 /** `ip:port` as Docker joins them (`[fd00::2]:80` for IPv6). */

@@ -17,7 +17,8 @@ import type {
   FirewallConfig,
   PortBinding,
 } from './bridge-firewall.ts';
-import { familyOfAddress, isLoopbackAddress, parseFwMark } from './bridge-firewall.ts';
+import { parseFwMark } from './bridge-firewall.ts';
+import { familyOfAddress, isLoopback } from './bindings.ts';
 import type { IptablesState } from './iptables-state.ts';
 import {
   dnatRule,
@@ -262,7 +263,7 @@ export function addIptablerPorts(
     const fam = familyConfig(net, v6);
     const state = v6 ? states.ipv6 : states.ipv4;
     const port = (n: number) => portMatch(b.protocol, 'dport', n);
-    if (b.hostPort !== 0 && isLoopbackAddress(b.hostIp) && familyOfAddress(b.hostIp) === 'ipv4') {
+    if (b.hostPort !== 0 && isLoopback(b.hostIp) && familyOfAddress(b.hostIp) === 'ipv4') {
       if (config.wsl2Mirrored) {
         append(
           states.ipv4,

@@ -11,7 +11,7 @@ import type {
   FirewallConfig,
   PortBinding,
 } from './bridge-firewall.ts';
-import { familyOfAddress } from './bridge-firewall.ts';
+import { familyOfAddress } from './bindings.ts';
 import type { IptablesState } from './iptables-state.ts';
 import { append, canonicalRule, ensureJump, exists, insert, newChain } from './iptables-state.ts';
 import {

@@ -10,13 +10,8 @@
  * order. Inside a chain Docker sorts rules by rule group, keeping insertion order within a group.
  */
 import type { FirewallConfig, BridgeNetworkConfig, PortBinding } from './bridge-firewall.ts';
-import {
-  familyOfAddress,
-  isLoopbackAddress,
-  isUnspecified,
-  joinHostPort,
-  parseFwMark,
-} from './bridge-firewall.ts';
+import { isUnspecified, joinHostPort, parseFwMark } from './bridge-firewall.ts';
+import { familyOfAddress, isLoopback } from './bindings.ts';
 
 export type NftFamily = 'ip' | 'ip6';
 
@@ -317,11 +312,7 @@ export function addNftablerPorts(
     }
     if (v6) continue;
     for (const b of pbs) {
-      if (
-        b.hostPort === 0 ||
-        !isLoopbackAddress(b.hostIp) ||
-        familyOfAddress(b.hostIp) !== 'ipv4'
-      ) {
+      if (b.hostPort === 0 || !isLoopback(b.hostIp) || familyOfAddress(b.hostIp) !== 'ipv4') {
         continue;
       }
       if (config.wsl2Mirrored) {

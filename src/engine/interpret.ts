@@ -168,7 +168,7 @@ class Run {
       p.oif = null;
       const pre = this.hook('PREROUTING', p);
       if (pre !== null) return done(pre.verdict, 'stop', pre.by);
-      if (p.loc && p.iif !== 'lo' && this.isLoopback(p.dst)) {
+      if (p.loc && p.iif !== 'lo' && isLoopback(p.dst, this.env.family)) {
         // a martian: the kernel routes a loopback destination from outside only with
         // route_localnet (a DNAT to 127.0.0.1 needs it)
         const how = this.it.loopbackRouting(p.iif);
@@ -216,10 +216,6 @@ class Run {
     const inp = this.hook('INPUT', p);
     p.iif = null;
     return inp !== null ? done(inp.verdict, 'stop', inp.by) : done('accepted', 'local', null);
-  }
-
-  private isLoopback(address: bigint): boolean {
-    return this.env.family === 'ipv4' ? address >> 24n === 127n : address === 1n;
   }
 
   /** lo for the host's own destination, else the route's device (noting an assumed route). */
