@@ -8,12 +8,11 @@ import { isProtocol, type Protocol } from '../src/model/host.ts';
 import type { Rule, Ruleset } from '../src/model/ruleset.ts';
 import { allOptions, findTable } from '../src/model/ruleset.ts';
 import { damagedLines, isDamaged } from '../src/analysis/damaged-lines.ts';
-import { hostAddressFor, newConnection, remoteClient } from '../src/analysis/packets.ts';
+import { connectionToHost } from '../src/analysis/packets.ts';
 import { isLoopback } from '../src/docker/bindings.ts';
 import { isDockerChain } from '../src/docker/chains.ts';
 import { ruleEvidence, type MappingFact } from '../src/docker/rule-evidence.ts';
 import { atLeast, parseDockerVersion } from '../src/docker/version.ts';
-import { externalInterfaces } from '../src/docker/interfaces.ts';
 import { publishedFamily } from '../src/docker/topology.ts';
 import {
   chainIn,
@@ -95,19 +94,13 @@ export default defineRule<MessageIds, object>({
           ? undefined
           : { hostIp: '', hostPort: ruled.hostPort, protocol: ruled.protocol });
       if (mapping === undefined || mapping.hostPort === null) return {};
-      const destination = hostAddressFor(
+      const witness = connectionToHost(
         host,
         family,
-        mapping.hostIp,
-        engine?.localAddresses(family),
-      );
-      const witness = newConnection(
-        family,
         mapping.protocol,
-        remoteClient(family, host),
-        destination,
+        mapping.hostIp,
         mapping.hostPort,
-        externalInterfaces(host, family)[0] ?? 'eth0',
+        engine?.localAddresses(family),
       );
       const trace = engine?.trace(witness) ?? null;
       return trace === null

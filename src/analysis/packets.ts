@@ -13,7 +13,8 @@ import type { Packet } from '../model/trace.ts';
  * An address of the host a remote client would connect to for a binding: the bound address
  * itself, or for a wildcard the host's own address on an external interface, else another
  * non-loopback address the engine treats as local (a bridge gateway), else a documentation
- * address (which the engine will not deliver locally, so claims built on it fail safe).
+ * address (which the engine takes as the host's only by an assumption it states, unless the
+ * packet says it is sent to the host: `connectionToHost`).
  */
 export function hostAddressFor(
   host: DockerHost,
@@ -87,12 +88,46 @@ export function publishedPortConnection(
   destination: string | null,
   local: readonly string[] = [],
 ): Packet {
+  if (destination === null)
+    return connectionToHost(
+      host,
+      family,
+      p.protocol,
+      p.hostIp,
+      p.hostPort ?? p.containerPort,
+      local,
+    );
   return newConnection(
     family,
     p.protocol,
     remoteClient(family, host),
-    destination ?? hostAddressFor(host, family, p.hostIp, local),
+    destination,
     p.hostPort ?? p.containerPort,
     externalInterfaces(host, family)[0] ?? 'eth0',
   );
+}
+
+/**
+ * A remote client's new connection to the host's port for a binding (see `hostAddressFor`). For
+ * a wildcard binding the address only stands for the host: the packet is marked as sent to one
+ * of the host's addresses (`destinationIsHost`), so that what the engine says of it holds for
+ * whatever addresses the host has, rather than resting on the stand-in being one of them.
+ */
+export function connectionToHost(
+  host: DockerHost,
+  family: Family,
+  protocol: 'tcp' | 'udp' | 'sctp',
+  bound: string,
+  port: number,
+  local: readonly string[] = [],
+): Packet {
+  const packet = newConnection(
+    family,
+    protocol,
+    remoteClient(family, host),
+    hostAddressFor(host, family, bound, local),
+    port,
+    externalInterfaces(host, family)[0] ?? 'eth0',
+  );
+  return isWildcard(bound) ? { ...packet, destinationIsHost: true } : packet;
 }
