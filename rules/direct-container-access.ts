@@ -156,6 +156,7 @@ export default defineRule<MessageIds, object, true>({
       witness: e.witness,
       trace: e.trace,
       certainty: e.certainty,
+      assumptions: e.assumptions,
     });
     // The row is a rectangle of packets: its witness moved to another of its ports is one of
     // them too, traced again so the trace is that packet's.
@@ -167,6 +168,7 @@ export default defineRule<MessageIds, object, true>({
         witness,
         trace: context.engine.trace(witness)?.steps ?? [],
         certainty: e.certainty,
+        assumptions: e.assumptions,
       };
     };
     return {

@@ -105,7 +105,12 @@ export default defineRule<MessageIds, object>({
       const trace = engine?.trace(witness) ?? null;
       return trace === null
         ? { witness, certainty: 'possible' as const }
-        : { witness, trace: trace.steps, certainty: trace.certainty };
+        : {
+            witness,
+            trace: trace.steps,
+            certainty: trace.certainty,
+            assumptions: trace.assumptions,
+          };
     };
     return {
       Ruleset(ruleset) {

@@ -115,6 +115,7 @@ export default defineRule<MessageIds, object, true>({
       witness: e.witness,
       trace: e.trace,
       certainty: e.certainty,
+      assumptions: e.assumptions,
     });
 
     const candidates = new Map(

@@ -107,6 +107,7 @@ export default defineRule<MessageIds, Options, true>({
             witness: e.witness,
             trace: e.trace,
             certainty: e.certainty,
+            assumptions: e.assumptions,
           };
           const data = {
             target: capitalised(targetText(e)),

@@ -66,12 +66,14 @@ export default defineRule<MessageIds, ExposurePolicyOptions, true>({
           let witness = e.witness;
           let trace = e.trace;
           let certainty = e.certainty;
+          let assumptions = e.assumptions;
           const source = forbiddenSource(e, policy, first.interface, first.source);
           if (source !== null && source !== e.witness.source) {
             witness = { ...e.witness, source, inInterface: first.interface };
             const t = engine?.trace(witness) ?? null;
             trace = t?.steps ?? [];
             if (t !== null && t.certainty === 'possible') certainty = 'possible';
+            if (t !== null) assumptions = [...assumptions, ...t.assumptions];
           }
           context.report({
             messageId: 'violation',
@@ -87,6 +89,7 @@ export default defineRule<MessageIds, ExposurePolicyOptions, true>({
             witness,
             trace,
             certainty,
+            assumptions,
             related: [{ message: 'policy', location: policy.location }],
           });
         }

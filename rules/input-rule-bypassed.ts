@@ -58,6 +58,7 @@ export default defineRule<MessageIds, object, true>({
       witness: e.witness,
       trace: e.trace,
       certainty: e.certainty,
+      assumptions: e.assumptions,
     });
     /**
      * The blocking rules of the chains an input chain reaches, and its policy. `name` is how the

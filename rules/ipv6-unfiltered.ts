@@ -108,6 +108,9 @@ export default defineRule<MessageIds, object, true>({
               object: { setting: 'ip6tables' },
               severity: 'warning',
               certainty: 'possible',
+              assumptions: [
+                "Docker's IPv6 rules, which the snapshot does not hold, may leave these containers' addresses open",
+              ],
             });
           } else {
             // off by daemon.json, or off as a captured IPv6 ruleset shows; off only by Docker's
@@ -129,6 +132,9 @@ export default defineRule<MessageIds, object, true>({
               object: { setting: 'ip6tables' },
               severity: policy === 'DROP' ? 'warning' : 'error',
               certainty: known ? 'certain' : 'possible',
+              assumptions: [
+                '"ip6tables" is taken to be off, Docker\'s default for this version: neither daemon.json, dockerd\'s command line nor its IPv6 rules say so',
+              ],
             });
           }
         }
@@ -156,6 +162,7 @@ export default defineRule<MessageIds, object, true>({
             witness: e.witness,
             trace: e.trace,
             certainty: e.certainty,
+            assumptions: e.assumptions,
           });
         for (const e of context.exposures) {
           if (e.family !== 'ipv6' || e.target.kind !== 'container') continue;
@@ -212,6 +219,7 @@ export default defineRule<MessageIds, object, true>({
             witness: e.witness,
             trace: e.trace,
             certainty: e.certainty,
+            assumptions: e.assumptions,
           });
         }
       },

@@ -126,6 +126,7 @@ export default defineRule<MessageIds, object>({
         witness: packet,
         trace: trace?.steps ?? [],
         certainty: trace?.certainty ?? ('certain' as const),
+        assumptions: trace?.assumptions ?? [],
       };
     };
 

@@ -63,6 +63,8 @@ export interface ReportDescriptor<MessageIds extends string> {
   /** Overrides the rule's severity for this one finding (e.g. sensitive ports rank higher). */
   readonly severity?: Severity;
   readonly certainty?: Certainty;
+  /** What a possible finding rests on that the snapshot does not show (`Finding.assumptions`). */
+  readonly assumptions?: readonly string[];
   readonly witness?: Packet | null;
   readonly trace?: readonly TraceStep[];
   readonly related?: readonly { readonly message: string; readonly location: SourceLocation }[];

@@ -142,6 +142,10 @@ export function runRules(
         location,
         object: d.object,
         certainty,
+        // said only where they make the finding possible
+        ...(certainty === 'possible' && d.assumptions !== undefined && d.assumptions.length > 0
+          ? { assumptions: [...new Set(d.assumptions)] }
+          : {}),
         witness: d.witness ?? null,
         trace: d.trace ?? [],
         related: d.related ?? [],

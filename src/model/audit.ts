@@ -121,6 +121,11 @@ export interface Finding {
   readonly location: SourceLocation;
   readonly object: FindingObject;
   readonly certainty: Certainty;
+  /**
+   * What a possible finding rests on that the snapshot does not show (its witness's trace, or
+   * the exposure it is drawn from); absent when nothing is assumed.
+   */
+  readonly assumptions?: readonly string[];
   readonly witness: Packet | null;
   readonly trace: readonly TraceStep[];
   /** Other places that matter (the covering rule of a shadowed rule, the DNAT of a bypass…). */

@@ -73,6 +73,7 @@ export function formatMarkdown(result: AuditResult, knownRules: ReadonlySet<stri
     out.push(
       `- **${f.severity}** ${rule} at ${mdCode(describeLocation(f.location))}: ${mdEscape(f.message)}`,
     );
+    for (const a of f.assumptions ?? []) out.push(`  - assumed: ${mdEscape(a)}`);
     if (f.witness !== null || f.trace.length > 0) {
       out.push('  <details><summary>witness and trace</summary>', '');
       if (f.witness !== null) out.push(`  Witness: ${mdCode(describePacket(f.witness))}`, '');

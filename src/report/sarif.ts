@@ -96,6 +96,7 @@ function findingResult(f: Finding, index: Map<string, number>): Json {
     partialFingerprints: { 'dockwall/v1': f.fingerprint },
     properties: {
       certainty: f.certainty,
+      ...(f.assumptions === undefined ? {} : { assumptions: f.assumptions }),
       object: f.object,
       ...(f.witness === null ? {} : { witness: f.witness, witnessText: describePacket(f.witness) }),
     },

@@ -148,6 +148,11 @@ export function findingBlock(f: Finding, p: Paint, width: number): string[] {
     `${severityLabel(p, f.severity)} ${p.bold(safeText(f.ruleId))}  ${p.dim(describeLocation(f.location))}${f.certainty === 'possible' ? p.dim('  (possible)') : ''}`,
     ...wrap(safeText(f.message), width),
   ];
+  for (const a of f.assumptions ?? []) {
+    // wrapped under its label, as the message is
+    const [first = '', ...more] = wrap(safeText(a), width, ' '.repeat(17));
+    lines.push(`        ${p.dim('assumed:')}${first.slice(16)}`, ...more);
+  }
   if (f.witness !== null) lines.push(`        ${p.dim('witness:')} ${describePacket(f.witness)}`);
   const trace = shortTrace(f.trace);
   if (trace.length > 0) {

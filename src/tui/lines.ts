@@ -157,6 +157,7 @@ export function findingLines(f: Finding, doc: string | null, width = 100): Line[
     ),
     labelled('About', findingObject(f) || '-'),
     labelled('Where', formatLocation(f.location)),
+    ...(f.assumptions ?? []).flatMap((a) => prose(width, a, 'Assumed', 'dim')),
   ];
   if (f.suppressed !== undefined) {
     const until = f.suppressed.expires === undefined ? '' : ` (until ${f.suppressed.expires})`;

@@ -257,6 +257,35 @@ describe('text and Markdown reports', () => {
     expect(certainOnly.exposures.length).toBeGreaterThan(0);
     expect(formatText(certainOnly, { color: false })).not.toContain('possible rows rest on');
   });
+  it('says under a possible finding what it rests on; a certain one assumes nothing', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-assumed-'));
+    const capture = path.join(repoRoot, 'fixtures/snapshots/28.5.2/s3-usernet-portmap');
+    for (const f of ['iptables-save.txt', 'ip6tables-save.txt'])
+      writeFileSync(path.join(dir, f), readFileSync(path.join(capture, f), 'utf8'));
+    const result = analyze(
+      await loadSnapshot({ directory: dir }),
+      parseConfig('', 'none.yaml', rules).config,
+      { rules },
+    );
+    const relayed = result.findings.find(
+      (f) => f.ruleId === 'exposed-port' && f.certainty === 'possible',
+    );
+    expect(relayed?.assumptions?.join(' ')).toMatch(
+      /docker-proxy is taken to listen on port 8080\/tcp/,
+    );
+    for (const f of result.findings)
+      if (f.certainty === 'certain') expect(f.assumptions, f.message).toBeUndefined();
+    const text = formatText(result, { color: false });
+    expect(text).toMatch(/\(possible\)\n(?:.*\n)*? {8}assumed: docker-proxy is taken to listen/);
+    const md = formatMarkdown(result, new Set(Object.keys(rules)));
+    expect(md).toContain('  - assumed: docker-proxy is taken to listen on port 8080/tcp');
+    const sarif = toSarif(result, rules) as {
+      runs: { results: { properties: { certainty: string; assumptions?: string[] } }[] }[];
+    };
+    const possible = sarif.runs[0]?.results.filter((r) => r.properties.certainty === 'possible');
+    expect(possible?.length).toBeGreaterThan(0);
+    for (const r of possible ?? []) expect(r.properties.assumptions?.length).toBeGreaterThan(0);
+  });
   it("keeps a big host's table readable: long port lists are counted, one long cell widens only its row", () => {
     const e = plain.exposures.find((x) => x.kind === 'published');
     if (e === undefined) throw new Error('the fixture publishes a port');

@@ -23,6 +23,14 @@ for (const id of Object.keys(rules).sort()) {
         const snapshot = await loadCase(c);
         const got = runRule(rule, snapshot, c.options);
         const summary = got.map((r) => `${r.messageId} ${r.file}:${r.line} ${r.message}`);
+        // a possible finding says what it rests on: an assumption, or an undecided step
+        for (const r of got)
+          if (r.descriptor.certainty === 'possible')
+            expect(
+              (r.descriptor.assumptions ?? []).length > 0 ||
+                (r.descriptor.trace ?? []).some((step) => step.uncertain),
+              `possible with no reason given: ${r.message}`,
+            ).toBe(true);
         if (c.reports.length === 0) {
           expect(summary).toEqual([]);
           return;

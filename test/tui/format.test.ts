@@ -7,7 +7,8 @@ import {
   hostPort,
   traceSummary,
 } from '../../src/tui/format.ts';
-import { traceLines, wrapText } from '../../src/tui/lines.ts';
+import { findingLines, traceLines, wrapText } from '../../src/tui/lines.ts';
+import type { Finding } from '../../src/model/audit.ts';
 import { parseForm } from '../../src/tui/packet-form.ts';
 
 const step = (hook: TraceStep['hook'], table: string, action: string): TraceStep => ({
@@ -157,5 +158,30 @@ describe('a trace in the review', () => {
       'accepted (possibly: it rests on an assumption): delivered to the host at 127.0.0.1:5000',
     );
     expect(text(t)).toContain(assumed);
+  });
+
+  it("lists a possible finding's assumptions under its location", () => {
+    const f: Finding = {
+      ruleId: 'exposed-port',
+      severity: 'warning',
+      message: 'Unknown container 192.0.2.2:80 via docker-proxy is reachable from outside',
+      location: { file: 'ip6tables-save.txt', line: 21, column: 1 },
+      object: { port: 8080, protocol: 'tcp' },
+      certainty: 'possible',
+      assumptions: ['docker-proxy is taken to listen on port 8080/tcp'],
+      witness: null,
+      trace: [],
+      related: [],
+      fingerprint: 'f',
+    };
+    const shown = findingLines(f, null, 80).map((l) => l.map((s) => s.text).join(''));
+    const where = shown.findIndex((l) => l.startsWith('Where'));
+    expect(shown[where + 1]).toMatch(
+      /^Assumed\s+docker-proxy is taken to listen on port 8080\/tcp$/,
+    );
+    const certain: Finding = { ...f, certainty: 'certain' };
+    delete (certain as { assumptions?: readonly string[] }).assumptions;
+    const plain = findingLines(certain, null, 80);
+    expect(plain.map((l) => l.map((s) => s.text).join('')).join('\n')).not.toContain('Assumed');
   });
 });
