@@ -44,6 +44,24 @@ policy:
       to: host
 `;
 
+/**
+ * The 28.5.2 user-network capture's two dumps alone, audited: the IPv6 relay of 8080 is inferred
+ * from the rules, so its row and finding are possible and say why.
+ */
+async function dumpsAlone(): Promise<AuditResult> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-dumps-alone-'));
+  const capture = path.join(repoRoot, 'fixtures/snapshots/28.5.2/s3-usernet-portmap');
+  for (const f of ['iptables-save.txt', 'ip6tables-save.txt'])
+    writeFileSync(path.join(dir, f), readFileSync(path.join(capture, f), 'utf8'));
+  return analyze(
+    await loadSnapshot({ directory: dir }),
+    parseConfig('', 'none.yaml', rules).config,
+    {
+      rules,
+    },
+  );
+}
+
 let plain: AuditResult;
 let withConfig: AuditResult;
 let classic: AuditResult;
@@ -230,16 +248,7 @@ describe('text and Markdown reports', () => {
     expect(text.indexOf('Exposures')).toBeLessThan(text.indexOf('Findings'));
   });
   it('says under the exposure table what its possible rows rest on, each once', async () => {
-    // the 28.5.2 user-network capture's two dumps alone: the IPv6 relay of 8080 is inferred
-    const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-rest-on-'));
-    const capture = path.join(repoRoot, 'fixtures/snapshots/28.5.2/s3-usernet-portmap');
-    for (const f of ['iptables-save.txt', 'ip6tables-save.txt'])
-      writeFileSync(path.join(dir, f), readFileSync(path.join(capture, f), 'utf8'));
-    const result = analyze(
-      await loadSnapshot({ directory: dir }),
-      parseConfig('', 'none.yaml', rules).config,
-      { rules },
-    );
+    const result = await dumpsAlone();
     const text = formatText(result, { color: false });
     const block = text.slice(text.indexOf('possible rows rest on:'), text.indexOf('Findings'));
     expect(block).toContain(
@@ -258,15 +267,7 @@ describe('text and Markdown reports', () => {
     expect(formatText(certainOnly, { color: false })).not.toContain('possible rows rest on');
   });
   it('says under a possible finding what it rests on; a certain one assumes nothing', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-assumed-'));
-    const capture = path.join(repoRoot, 'fixtures/snapshots/28.5.2/s3-usernet-portmap');
-    for (const f of ['iptables-save.txt', 'ip6tables-save.txt'])
-      writeFileSync(path.join(dir, f), readFileSync(path.join(capture, f), 'utf8'));
-    const result = analyze(
-      await loadSnapshot({ directory: dir }),
-      parseConfig('', 'none.yaml', rules).config,
-      { rules },
-    );
+    const result = await dumpsAlone();
     const relayed = result.findings.find(
       (f) => f.ruleId === 'exposed-port' && f.certainty === 'possible',
     );
