@@ -104,7 +104,11 @@ export default defineRule<MessageIds, object>({
       );
       const trace = engine?.trace(witness) ?? null;
       return trace === null
-        ? { witness, certainty: 'possible' as const }
+        ? {
+            witness,
+            certainty: 'possible' as const,
+            assumptions: ['the witness was not traced: the packet engine did not run'],
+          }
         : {
             witness,
             trace: trace.steps,

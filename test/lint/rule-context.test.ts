@@ -12,6 +12,7 @@ import { defineRule, type RuleModule } from '../../src/lint/rule.ts';
 import { runRules } from '../../src/lint/runner.ts';
 import { computeExposures } from '../../src/analysis/exposures.ts';
 import { repoRoot } from '../rules/tester.ts';
+import { RULES } from '../../rules/index.ts';
 
 const S1 = path.join(repoRoot, 'fixtures/snapshots/28.5.2/s1-default-bridge-p8080');
 
@@ -81,6 +82,24 @@ describe('rule context', () => {
     expect(without.ran).toEqual(['optional-engine']);
     expect(without.diagnostics.map((d) => d.code)).toEqual(['rule-skipped']);
     expect(seen['optional-engine']).toBe('engine none; exposures none');
+  });
+
+  it('a rule that proves with the engine when it ran says so when it did not', async () => {
+    const dir = path.join(
+      repoRoot,
+      'fixtures/rules/docker-user-ineffective/fires-jump-too-late-rules-only',
+    );
+    const snapshot = await loadSnapshot({ directory: dir });
+    const run = runRules(
+      snapshot,
+      { 'docker-user-ineffective': RULES['docker-user-ineffective'] as RuleModule },
+      DEFAULT_CONFIG,
+      null,
+      [],
+    );
+    expect(run.findings.map((f) => [f.certainty, f.assumptions])).toEqual([
+      ['possible', ['the witness was not traced: the packet engine did not run']],
+    ]);
   });
 
   it('turns a report against the rule metadata into internal-rule-error', async () => {
