@@ -88,23 +88,10 @@ export function publishedPortConnection(
   destination: string | null,
   local: readonly string[] = [],
 ): Packet {
-  if (destination === null)
-    return connectionToHost(
-      host,
-      family,
-      p.protocol,
-      p.hostIp,
-      p.hostPort ?? p.containerPort,
-      local,
-    );
-  return newConnection(
-    family,
-    p.protocol,
-    remoteClient(family, host),
-    destination,
-    p.hostPort ?? p.containerPort,
-    externalInterfaces(host, family)[0] ?? 'eth0',
-  );
+  const port = p.hostPort ?? p.containerPort;
+  return destination === null
+    ? connectionToHost(host, family, p.protocol, p.hostIp, port, local)
+    : fromOutside(host, family, p.protocol, destination, port);
 }
 
 /**
@@ -121,13 +108,30 @@ export function connectionToHost(
   port: number,
   local: readonly string[] = [],
 ): Packet {
-  const packet = newConnection(
+  const packet = fromOutside(
+    host,
+    family,
+    protocol,
+    hostAddressFor(host, family, bound, local),
+    port,
+  );
+  return isWildcard(bound) ? { ...packet, destinationIsHost: true } : packet;
+}
+
+/** The remote client's new connection to `destination`, arriving on the first external interface. */
+function fromOutside(
+  host: DockerHost,
+  family: Family,
+  protocol: 'tcp' | 'udp' | 'sctp',
+  destination: string,
+  port: number,
+): Packet {
+  return newConnection(
     family,
     protocol,
     remoteClient(family, host),
-    hostAddressFor(host, family, bound, local),
+    destination,
     port,
     externalInterfaces(host, family)[0] ?? 'eth0',
   );
-  return isWildcard(bound) ? { ...packet, destinationIsHost: true } : packet;
 }

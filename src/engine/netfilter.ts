@@ -272,8 +272,6 @@ export class Walk {
       const next: Pair[] = [];
       for (const cur of parts) {
         const enter = gate === ALL ? cur : { c: m.and(cur.c, gate.c), p: m.and(cur.p, gate.p) };
-        const bypass =
-          gate === ALL ? EMPTY : { c: m.diff(cur.c, gate.p), p: m.diff(cur.p, gate.c) };
         if (entry.passesEvery) {
           // every packet passes as it came: the walk is read only for who matched and accepted
           if (this.record || (entry.attributes && this.attributes)) {
@@ -287,6 +285,8 @@ export class Walk {
           next.push(cur);
           continue;
         }
+        const bypass =
+          gate === ALL ? EMPTY : { c: m.diff(cur.c, gate.p), p: m.diff(cur.p, gate.c) };
         const r = this.table(hook, entry, enter);
         append(outcomes, r.outcomes);
         next.push(union(s, r.rest, bypass));

@@ -59,9 +59,9 @@ export function runPath(
   // a loopback destination from another interface (a DNAT to 127.0.0.1): a martian, routed only
   // where route_localnet is on
   const loopback = nf.loopbackArrivals();
+  const notRouted = m.or(loopback.dropped, loopback.unknown);
   const martians = (toLocal: Pair): { kept: Pair; dropped: Pair } => {
     if (!m.intersects(toLocal.p, loopback.any)) return { kept: toLocal, dropped: EMPTY };
-    const notRouted = m.or(loopback.dropped, loopback.unknown);
     return {
       kept: { c: m.diff(toLocal.c, notRouted), p: m.diff(toLocal.p, loopback.dropped) },
       dropped: { c: m.and(toLocal.c, loopback.dropped), p: m.and(toLocal.p, notRouted) },

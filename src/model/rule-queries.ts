@@ -92,11 +92,11 @@ export function inRange(port: number, ranges: readonly PortRange[]): boolean {
 
 /** Chains reachable from `start` by jumps, gotos and verdict maps (including start), in the same table. */
 export function reachableChains(table: Table, start: string): Set<string> {
+  const byName = chainsByName(table);
   const seen = new Set<string>([start]);
   const queue = [start];
-  while (queue.length > 0) {
-    const name = queue.shift() as string;
-    const chain = findChain(table, name);
+  for (let i = 0; i < queue.length; i++) {
+    const chain = byName.get(queue[i] as string);
     if (chain === undefined) continue;
     for (const rule of chain.rules) {
       for (const next of jumpTargets(rule)) {
