@@ -194,21 +194,7 @@ export class CompiledRuleset {
     const built = this.buildRoutes();
     this.routeRelation = built.relation;
     this.certainlyRouted = built.certain;
-    this.notDstCube = this.space.cube(
-      'mark',
-      'iif',
-      'oif',
-      'state',
-      'dnat',
-      'proto',
-      'src',
-      'odst',
-      'loc',
-      'oloc',
-      'sport',
-      'dport',
-      'odport',
-    );
+    this.notDstCube = this.space.cubeExcept('dst');
     this.notOutlineCube = this.space.m.exists(this.notDstCube, this.space.cube('oif'));
     const connmarkZero = connmarkAlwaysZero(ruleset);
     this.env = {

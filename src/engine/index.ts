@@ -403,7 +403,7 @@ class SymbolicEngine implements Engine {
     const loopbackSent = s.loopbackOn('odst');
     const hostDsts = m.exists(
       m.diff(m.and(s.universe, s.eq('oloc', 1n)), loopbackSent),
-      s.cube(...ALL_BUT_ODST),
+      s.cubeExcept('odst'),
     );
     const hostDstsAndLoopback = m.or(hostDsts, loopbackSent);
     const name = (i: number): string => ifs.names[i] ?? OTHER_INTERFACE;
@@ -683,21 +683,6 @@ class SymbolicEngine implements Engine {
  */
 const NAT_GROUP = 16;
 
-const ALL_BUT_ODST = [
-  'mark',
-  'iif',
-  'oif',
-  'state',
-  'dnat',
-  'proto',
-  'src',
-  'dst',
-  'loc',
-  'oloc',
-  'sport',
-  'dport',
-  'odport',
-] as const;
 
 function traceOf(packet: Packet, r: InterpretResult, family: Family): Trace {
   const hasPorts = PORT_PROTOCOLS.includes(r.final.proto);

@@ -87,21 +87,6 @@ interface NatTarget {
   readonly valueCertainWithPort: Bdd;
 }
 
-/** Every field but the destination and its host bit (quantified out of a DNAT target). */
-const UNRELATED_TO_DST = [
-  'iif',
-  'oif',
-  'state',
-  'dnat',
-  'proto',
-  'src',
-  'odst',
-  'oloc',
-  'sport',
-  'dport',
-  'odport',
-  'mark',
-] as const;
 
 /** A set, or a function that builds it when read (a walk records many sets few ever read). */
 export type LazyPair = Pair | (() => Pair);
@@ -907,7 +892,7 @@ export class Walk {
       if (lo !== null && hi !== null) {
         // the new address brings its own "is the host's" bit (the universe ties them; its
         // projection on the destination is built once, not once per DNAT rule)
-        this.dstUniverse ??= m.exists(s.universe, s.cube(...UNRELATED_TO_DST));
+        this.dstUniverse ??= m.exists(s.universe, s.cubeExcept('dst', 'loc'));
         value = m.and(value, m.and(s.range('dst', lo, hi), this.dstUniverse));
         valueCertain = m.diff(value, s.unknownOn('dst'));
         fields = ['dst', 'loc', 'dnat'];

@@ -23,21 +23,25 @@ import { BddManager, FALSE, TRUE, type Bdd } from './bdd.ts';
 import { addressBits, parseCidr } from './addr.ts';
 import type { Family } from '../model/ruleset.ts';
 
-export type FieldName =
-  | 'iif'
-  | 'oif'
-  | 'state'
-  | 'dnat'
-  | 'proto'
-  | 'src'
-  | 'dst'
-  | 'odst'
-  | 'loc'
-  | 'oloc'
-  | 'sport'
-  | 'dport'
-  | 'odport'
-  | 'mark';
+/** Every field of the header space (the variable order is the constructor's). */
+const FIELD_NAMES = [
+  'iif',
+  'oif',
+  'state',
+  'dnat',
+  'proto',
+  'src',
+  'dst',
+  'odst',
+  'loc',
+  'oloc',
+  'sport',
+  'dport',
+  'odport',
+  'mark',
+] as const;
+
+export type FieldName = (typeof FIELD_NAMES)[number];
 
 export interface Field {
   readonly name: FieldName;
@@ -439,6 +443,11 @@ export class HeaderSpace {
     return c;
   }
 
+  /** The cube of every variable but those of the given fields ("forget all but these"). */
+  cubeExcept(...kept: FieldName[]): Bdd {
+    return this.cube(...FIELD_NAMES.filter((n) => !kept.includes(n)));
+  }
+
   /** Forget the fields' values (∃), then constrain them by `value`. */
   assign(set: Bdd, names: FieldName[], value: Bdd): Bdd {
     return this.m.and(this.m.exists(set, this.cube(...names)), value);
@@ -474,10 +483,7 @@ export class HeaderSpace {
    */
   prefixes(set: Bdd, name: FieldName, limit = 4096): { value: bigint; length: number }[] {
     const f = this.fields[name];
-    const others = Object.values(this.fields)
-      .filter((g) => g.name !== name)
-      .flatMap((g) => g.vars);
-    const proj = this.m.exists(set, this.m.cube(others));
+    const proj = this.m.exists(set, this.cubeExcept(name));
     const out: { value: bigint; length: number }[] = [];
     const walk = (n: Bdd, depth: number, value: bigint): void => {
       if (out.length >= limit || n === FALSE) return;
