@@ -87,7 +87,6 @@ interface NatTarget {
   readonly valueCertainWithPort: Bdd;
 }
 
-
 /** A set, or a function that builds it when read (a walk records many sets few ever read). */
 export type LazyPair = Pair | (() => Pair);
 
