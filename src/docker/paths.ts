@@ -4,7 +4,8 @@
  */
 import type { Container, DockerHost, LayoutEra } from '../model/host.ts';
 import { DOCKER_NFT_CHAINS, DOCKER_NFT_TABLE, forwardInChain } from './nft-layout.ts';
-import { bridgeOfEndpoint } from './topology.ts';
+import { type VlanNetwork, vlanNetwork } from './direct-networks.ts';
+import { bridgeOfEndpoint, networkOfEndpoint } from './topology.ts';
 
 /** The network mode, with a `container:` mode's namespace owner resolved. */
 export function networkModeText(c: Container, host: DockerHost): string {
@@ -39,13 +40,11 @@ export function containerPaths(c: Container, host: DockerHost, era: LayoutEra): 
   if (mode.kind === 'host')
     return ['inbound: filter INPUT only (a host process; Docker adds no rules)'];
   if (mode.kind === 'none') return ['none: loopback only'];
-  const drivers = subject.endpoints.map(
-    (e) =>
-      host.networks.find((n) => n.name === e.network || n.id === e.networkId)?.driver ?? 'bridge',
-  );
-  if (drivers.length > 0 && drivers.every((d) => d === 'macvlan' || d === 'ipvlan')) {
-    return ["own address on the parent network: not through this host's INPUT or FORWARD"];
-  }
+  const vlans = subject.endpoints.map((e) => {
+    const n = networkOfEndpoint(host, e);
+    return n === undefined ? null : vlanNetwork(n);
+  });
+  if (vlans.length > 0 && vlans.every((v) => v !== null)) return vlans.map(vlanPath);
   const forward =
     era === 'classic'
       ? 'filter FORWARD → DOCKER-USER → DOCKER-ISOLATION-STAGE-1 → DOCKER'
@@ -122,4 +121,17 @@ function nftPaths(c: Container, host: DockerHost): string[] {
     );
   }
   return out;
+}
+
+/** How traffic reaches a container on a macvlan or ipvlan network, one line per network. */
+function vlanPath(v: VlanNetwork): string {
+  const name = `${v.driver} ${v.network.name}`;
+  switch (v.reach) {
+    case 'direct':
+      return `own address on ${v.parent ?? ''}'s network (${name}): not through this host's firewall`;
+    case 'host-netfilter':
+      return `${name}, l3s mode: through this host's netfilter hooks (not modelled)`;
+    case 'isolated':
+      return `${name}: ${v.parent === null ? 'no parent interface' : 'internal'}, not reachable from outside the host`;
+  }
 }
