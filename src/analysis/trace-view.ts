@@ -55,6 +55,8 @@ export interface TraceView {
   readonly assumptions: readonly string[];
   /** Why routing dropped the packet where no rule did; null otherwise. */
   readonly unrouted: string | null;
+  /** Whose device below the host's IP stack took the packet (no step: the host never saw it). */
+  readonly below: string | null;
 }
 
 /** The family of a plain address (no prefix), null when it is not one. */
@@ -193,5 +195,6 @@ export function traceView(snapshot: Snapshot, trace: Trace, proto: 'tcp' | 'udp'
     uncertainRules: trace.uncertainRules,
     assumptions: trace.assumptions,
     unrouted: trace.unrouted ?? null,
+    below: trace.below ?? null,
   };
 }

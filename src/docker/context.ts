@@ -13,12 +13,13 @@
  * are kept for the report so a reader sees what was observed, derived and assumed.
  */
 import ipaddr from 'ipaddr.js';
-import type { ContextRoute, NetworkContext, Provenance } from '../engine/context.ts';
+import type { ContextRoute, DeviceBelow, NetworkContext, Provenance } from '../engine/context.ts';
 import type { ContextFact } from '../model/audit.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf, pathRead } from '../model/snapshot.ts';
 import { chainIn, natToLoopback } from '../model/rule-queries.ts';
+import { directEndpoints } from './direct-networks.ts';
 import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
 import { externalInterface } from './interfaces.ts';
 import { bridgeOfEndpoint } from './topology.ts';
@@ -96,6 +97,25 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
     addrFile !== null
       ? unique([...host.interfaces.map((i) => i.name), ...interfacesInRules(ruleset)])
       : unique(['lo', ...bridges, ...interfacesInRules(ruleset)]);
+  // Containers on macvlan and ipvlan networks: devices below the host's IP stack, on their
+  // parent interface (direct-networks.ts)
+  const devicesBelow: DeviceBelow[] = [];
+  for (const c of host.containers) {
+    if (!c.running) continue;
+    for (const { endpoint, direct } of directEndpoints(host, c)) {
+      const address = family === 'ipv4' ? endpoint.ipv4 : endpoint.ipv6;
+      if (address === null) continue;
+      const owner = `the address of container ${c.name}'s ${direct.driver} device`;
+      devicesBelow.push({ interface: direct.parent, address, owner });
+      if (!interfaces.includes(direct.parent)) interfaces.push(direct.parent);
+      fact(
+        'interfaces',
+        `${address} on ${direct.parent} is ${owner}, below this host's IP stack`,
+        'observed',
+        `networks.json: ${direct.driver} network ${direct.network.name}, parent ${direct.parent}`,
+      );
+    }
+  }
   if (addrFile === null)
     fact(
       'interfaces',
@@ -337,6 +357,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       ...(forwardingAssumed ? { forwardingAssumed: true } : {}),
       localAddressesComplete: addrFile !== null,
       ...(addrFile === null ? { foreignAddresses: foreign } : {}),
+      ...(devicesBelow.length > 0 ? { devicesBelow } : {}),
     },
     facts,
   };

@@ -61,6 +61,20 @@ export interface NetworkContext {
    * its own switch is on. Absent: not known, taken to be off (the kernel's default).
    */
   readonly routeLocalnet?: RouteLocalnet;
+  /**
+   * Addresses of devices that hang off an interface below the host's IP stack (macvlan and
+   * ipvlan children): a packet for one arriving on that interface goes to its device, and the
+   * host's netfilter never sees it.
+   */
+  readonly devicesBelow?: readonly DeviceBelow[];
+}
+
+export interface DeviceBelow {
+  /** The interface the device hangs off (its parent). */
+  readonly interface: string;
+  readonly address: string;
+  /** Whose device it is, in words (`container web's macvlan device, network lan`). */
+  readonly owner: string;
 }
 
 export interface RouteLocalnet {

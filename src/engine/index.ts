@@ -24,7 +24,7 @@ import { runPath } from './path.ts';
 import { hostness, routingOf } from './routing.ts';
 import { BddPacketSet, constraintSet, protocolName, protocolNumber } from './sets.ts';
 import { OTHER_INTERFACE, PORT_PROTOCOLS, PROTO, STATES, type HeaderSpace } from './space.ts';
-import type { NetworkContext } from './context.ts';
+import type { DeviceBelow, NetworkContext } from './context.ts';
 import type {
   DeliveryGroup,
   Engine,
@@ -186,7 +186,34 @@ class SymbolicEngine implements Engine {
       else if (i === '*') r = m.or(r, m.not(s.eq('iif', BigInt(s.interfaces.none))));
       else r = m.or(r, s.eq('iif', BigInt(s.interfaces.classOf(i))));
     }
-    return r;
+    // what a device below the host's IP stack takes never arrives at its netfilter
+    return m.diff(r, this.takenBelow());
+  }
+
+  private below: Bdd | null = null;
+
+  /** The packets devices below the host's IP stack take (`NetworkContext.devicesBelow`). */
+  private takenBelow(): Bdd {
+    if (this.below !== null) return this.below;
+    const s = this.space;
+    const m = s.m;
+    let r = FALSE;
+    for (const d of this.nf.context.devicesBelow ?? []) {
+      const iif = s.interfaces.classOf(d.interface);
+      // only an interface of its own: a shared class would stand for others too
+      if (s.interfaces.names[iif] !== d.interface) continue;
+      const dst = s.cidr('dst', d.address);
+      if (dst !== null) r = m.or(r, m.and(s.eq('iif', BigInt(iif)), dst));
+    }
+    return (this.below = r);
+  }
+
+  /** The device below the host's IP stack that takes a packet arriving on `iif` for `dst`. */
+  private deviceBelow(iif: string | null, dst: bigint): DeviceBelow | undefined {
+    if (iif === null) return undefined;
+    return this.nf.context.devicesBelow?.find(
+      (d) => d.interface === iif && parseAddress(d.address, this.family) === dst,
+    );
   }
 
   /** Packets of new connections as they arrive: not NATed, no egress yet, mark 0 by default. */
@@ -230,6 +257,23 @@ class SymbolicEngine implements Engine {
         assumptions: [],
       };
     }
+    const below = this.deviceBelow(packet.inInterface, dst);
+    if (below !== undefined)
+      return {
+        packet,
+        verdict: 'accepted',
+        certainty: 'certain',
+        steps: [],
+        delivery: {
+          kind: 'forward',
+          address: packet.destination,
+          port: packet.destinationPort,
+          outInterface: below.interface,
+        },
+        uncertainRules: [],
+        assumptions: [],
+        below: `${packet.destination} is ${below.owner}, which hangs off ${below.interface} below this host's IP stack: the packet goes to that device, and this host's netfilter never sees it`,
+      };
     const host = it.hostness(dst);
     if (host !== 'unknown') {
       const isHost = host === 'local';
@@ -682,7 +726,6 @@ class SymbolicEngine implements Engine {
  * measured on the generated kube-proxy hosts (docs/performance.md).
  */
 const NAT_GROUP = 16;
-
 
 function traceOf(packet: Packet, r: InterpretResult, family: Family): Trace {
   const hasPorts = PORT_PROTOCOLS.includes(r.final.proto);

@@ -79,4 +79,9 @@ export interface Trace {
   readonly assumptions: readonly string[];
   /** Why routing dropped the packet where no rule did: no route, a loopback destination from outside. */
   readonly unrouted?: string;
+  /**
+   * Whose device below the host's IP stack took the packet (a macvlan or ipvlan container's):
+   * the host's netfilter never saw it, so the trace has no step and the verdict is the device's.
+   */
+  readonly below?: string;
 }

@@ -27,7 +27,7 @@ export function formatTraceText(j: TraceView): string {
     );
     if (s.text !== '') out.push(`  ${''.padEnd(width)}         ${s.text}`);
   }
-  out.push('');
+  if (j.steps.length > 0) out.push('');
   if (j.nat.length > 0) out.push(`NAT: ${j.nat.join('; ')}`);
   const d = j.destination;
   let where = '';
@@ -45,6 +45,7 @@ export function formatTraceText(j: TraceView): string {
   out.push(`Verdict: ${j.result} (${j.certainty})${where}`);
   if (j.uncertainRules.length > 0)
     out.push(`Undecidable matches on the way: ${j.uncertainRules.join(', ')}`);
+  if (j.below !== null) out.push(`Not through this host: ${j.below}`);
   for (const a of j.assumptions) out.push(`Assumed: ${a}`);
   // Rule text, chain and container names came from input.
   return `${out.map((line) => safeText(line)).join('\n')}\n`;

@@ -114,6 +114,8 @@ export function traceSummary(t: Trace): string {
         : ' (possibly: it rests on an assumption)';
   if (t.delivery === null)
     return `${t.verdict}${certainty}${t.unrouted === undefined ? '' : `: not routed, ${t.unrouted}`}`;
+  if (t.below !== undefined)
+    return `${t.verdict}: taken below the host at ${hostPort(t.delivery.address, t.delivery.port)} (${t.below})`;
   const where =
     t.delivery.kind === 'local'
       ? `delivered to the host at ${hostPort(t.delivery.address, t.delivery.port)}`

@@ -88,6 +88,7 @@ describe('a chain of 140,000 rules', () => {
       uncertainRules: [],
       assumptions: [],
       unrouted: null,
+      below: null,
     };
     const text = formatTraceText(view);
     expect(text.split('\n').filter((l) => l.includes('filter/BIG')).length).toBeGreaterThanOrEqual(

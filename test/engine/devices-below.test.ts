@@ -1,0 +1,83 @@
+/**
+ * Devices below the host's IP stack (a macvlan or ipvlan container's address on eth0): what
+ * arrives on their parent for their address never meets the host's netfilter. The trace says
+ * so with no step; the symbolic walks (reach, discovery) leave those packets out, on that
+ * interface only.
+ */
+import { describe, expect, it } from 'vitest';
+import type { NetworkContext } from '../../src/engine/context.ts';
+import { createEngine } from '../../src/engine/index.ts';
+import type { Packet } from '../../src/model/trace.ts';
+import { hostContext, o, ruleset, t } from './build.ts';
+
+/** A host that drops everything it is asked to forward or deliver, but ssh. */
+const closed = ruleset({
+  filter: {
+    INPUT: { policy: 'DROP', rules: [[[o.proto('tcp'), o.dport(22)], t.accept()]] },
+    FORWARD: { policy: 'DROP', rules: [[[o.in('eth0')], t.drop()]] },
+  },
+});
+
+const below: NetworkContext = {
+  ...hostContext,
+  devicesBelow: [
+    { interface: 'eth0', address: '203.0.113.53', owner: "container web's macvlan device" },
+  ],
+};
+
+function connection(destination: string, port: number, inInterface: string): Packet {
+  return {
+    family: 'ipv4',
+    protocol: 'tcp',
+    source: '203.0.113.77',
+    sourcePort: 40000,
+    destination,
+    destinationPort: port,
+    inInterface,
+    state: 'NEW',
+    mark: 0,
+  };
+}
+
+describe('a device below the host', () => {
+  const engine = createEngine(closed, below);
+
+  it('takes what arrives on its parent for its address: no step of this host, certain', () => {
+    const tr = engine.trace(connection('203.0.113.53', 80, 'eth0'));
+    expect(tr.verdict).toBe('accepted');
+    expect(tr.certainty).toBe('certain');
+    expect(tr.steps).toEqual([]);
+    expect(tr.delivery).toEqual({
+      kind: 'forward',
+      address: '203.0.113.53',
+      port: 80,
+      outInterface: 'eth0',
+    });
+    expect(tr.below).toContain("container web's macvlan device");
+  });
+
+  it('leaves the host its own traffic: another address, another interface', () => {
+    const other = engine.trace(connection('203.0.113.54', 80, 'eth0'));
+    expect(other.verdict).toBe('dropped');
+    expect(other.below).toBeUndefined();
+    const elsewhere = engine.trace(connection('203.0.113.53', 80, 'docker0'));
+    expect(elsewhere.below).toBeUndefined();
+    // without the device the same packet meets the host's FORWARD drop
+    const plain = createEngine(closed, hostContext).trace(connection('203.0.113.53', 80, 'eth0'));
+    expect(plain.verdict).toBe('dropped');
+    expect(plain.steps.length).toBeGreaterThan(0);
+  });
+
+  it('is left out of the symbolic walks on its parent only', () => {
+    const to = { protocols: ['tcp' as const], destinations: ['203.0.113.53'] };
+    const onParent = engine.reach({ ingress: 'eth0', packets: to });
+    // the host meets none of them: neither delivered nor stopped, the device took them all
+    expect(onParent.query.isEmpty).toBe(true);
+    expect(onParent.delivered).toEqual([]);
+    expect(onParent.stopped).toEqual([]);
+    const plain = createEngine(closed, hostContext).reach({ ingress: 'eth0', packets: to });
+    expect(plain.stopped.length).toBeGreaterThan(0);
+    const fromDocker0 = engine.reach({ ingress: 'docker0', packets: to });
+    expect(fromDocker0.stopped.length).toBeGreaterThan(0);
+  });
+});
