@@ -16,6 +16,7 @@ import ipv6Unfiltered from './ipv6-unfiltered.ts';
 import nftPortMismatch from './nft-port-mismatch.ts';
 import redundantRule from './redundant-rule.ts';
 import shadowedRule from './shadowed-rule.ts';
+import unfilteredNetwork from './unfiltered-network.ts';
 
 /** Every rule, keyed by its id: the id is written once, in the rule's meta (= its file name). */
 export const RULES: Readonly<Record<string, RuleModule>> = Object.fromEntries(
@@ -33,5 +34,6 @@ export const RULES: Readonly<Record<string, RuleModule>> = Object.fromEntries(
     nftPortMismatch,
     redundantRule,
     shadowedRule,
+    unfilteredNetwork,
   ].map((rule: RuleModule) => [rule.meta.id, rule]),
 );

@@ -424,6 +424,18 @@ function checkPorts(ctx: FieldContext, c: Container): void {
     );
     return;
   }
+  const driver = c.networkMode.kind === 'network' ? c.networkMode.driver : null;
+  if (driver === 'macvlan' || driver === 'ipvlan') {
+    ctx.diagnostics.push(
+      diagnostic(
+        'ports-discarded-vlan-network',
+        'warning',
+        `${c.name} is on ${driver} network ${c.networkMode.kind === 'network' ? c.networkMode.network : ''}: Docker publishes no port there, so the requested port bindings ${list} do nothing; the container is reached at its own address`,
+        first.location,
+      ),
+    );
+    return;
+  }
   if (mode === 'none') {
     ctx.diagnostics.push(
       diagnostic(

@@ -252,6 +252,7 @@ function resultHeader(
 /** Input diagnostics that a rule finding restates at the same spot (it says more: keep only it). */
 const COVERED_BY_RULES: Readonly<Record<string, string>> = {
   'ports-discarded-host-mode': 'host-network-conflict',
+  'ports-discarded-vlan-network': 'unfiltered-network',
 };
 
 function withoutCoveredDiagnostics(

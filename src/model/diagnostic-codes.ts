@@ -52,6 +52,7 @@ export const DIAGNOSTIC_CODES = [
   'port-binding-not-published',
   'ports-discarded-host-mode',
   'ports-discarded-none-mode',
+  'ports-discarded-vlan-network',
   'ports-rejected-container-mode',
   // Reading Compose files (plan).
   'yaml-syntax',

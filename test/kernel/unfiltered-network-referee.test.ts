@@ -1,0 +1,172 @@
+/**
+ * The kernel referees a macvlan container (fixtures/lab/macvlan-20.10.24, collected from a real
+ * dockerd 20.10.24): the host's captured rules in one namespace, the container's macvlan device
+ * hanging off the host's ext0 in another, a client on ext0's network in a third. The client
+ * reaches the container's port though the host's INPUT, FORWARD and DOCKER-USER drop all it
+ * sends, and the container's -p 8080:80 opens nothing on the host. dockwall must say the same:
+ * the trace of each probe, the unfiltered-network finding, and no exposure of 8080. Needs root;
+ * in CI a missing capability is a failure.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RULES } from '../../rules/index.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
+import { analyze } from '../../src/lint/analyze.ts';
+import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
+import type { Packet } from '../../src/model/trace.ts';
+import { labCapability, labSuffix } from '../lab/netns.ts';
+import { linkSnapshot } from './engine-link.ts';
+
+const FIXTURE = path.resolve(import.meta.dirname, '../../fixtures/lab/macvlan-20.10.24');
+const CONTAINER = '203.0.113.53';
+const HOST = '203.0.113.1';
+const CLIENT = '203.0.113.2';
+
+const capability = labCapability();
+const suiteRuns = capability.ok || process.env['CI'] === 'true';
+
+type Observation = 'connected' | 'refused' | 'timeout' | 'error';
+
+function sh(args: readonly string[], input = ''): void {
+  const r = spawnSync(args[0] ?? '', args.slice(1), { encoding: 'utf8', input, timeout: 15_000 });
+  if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr.trim() || r.error?.message}`);
+}
+
+/** A new TCP connection from the client namespace, as the kernel answers it. */
+function probe(clientNs: string, address: string, port: number): Observation {
+  const script = [
+    'import socket, sys',
+    's = socket.socket(); s.settimeout(2)',
+    'try:',
+    `    s.connect((${JSON.stringify(address)}, ${port})); print("connected")`,
+    'except ConnectionRefusedError: print("refused")',
+    'except (socket.timeout, TimeoutError): print("timeout")',
+    'except OSError as e: print("error", e)',
+  ].join('\n');
+  const r = spawnSync('ip', ['netns', 'exec', clientNs, 'python3', '-c', script], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  const word = r.stdout.trim().split(/\s+/)[0] ?? '';
+  return word === 'connected' || word === 'refused' || word === 'timeout' ? word : 'error';
+}
+
+function connection(destination: string, port: number): Packet {
+  return {
+    family: 'ipv4',
+    protocol: 'tcp',
+    source: CLIENT,
+    sourcePort: 40000,
+    destination,
+    destinationPort: port,
+    inInterface: 'ext0',
+    state: 'NEW',
+    mark: 0,
+  };
+}
+
+describe.runIf(suiteRuns)('kernel referee for a macvlan container', () => {
+  it('has what the lab needs', () => {
+    expect(capability.ok, capability.reason).toBe(true);
+  });
+
+  it('reaches the container past the host firewall, as the trace and the finding say', async () => {
+    const suffix = labSuffix('mv', 0);
+    const [hostNs, clientNs, containerNs] = ['h', 'c', 'k'].map((x) => `dwk-${suffix}-${x}`) as [
+      string,
+      string,
+      string,
+    ];
+    let listener: ChildProcess | null = null;
+    try {
+      for (const ns of [hostNs, clientNs, containerNs]) {
+        sh(['ip', 'netns', 'add', ns]);
+        sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+      }
+      sh([
+        'ip',
+        'link',
+        'add',
+        'ext0',
+        'netns',
+        hostNs,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'eth0',
+        'netns',
+        clientNs,
+      ]);
+      sh(['ip', '-n', hostNs, 'addr', 'add', `${HOST}/24`, 'dev', 'ext0']);
+      sh(['ip', '-n', hostNs, 'link', 'set', 'ext0', 'up']);
+      sh(['ip', '-n', clientNs, 'addr', 'add', `${CLIENT}/24`, 'dev', 'eth0']);
+      sh(['ip', '-n', clientNs, 'link', 'set', 'eth0', 'up']);
+      // the container's device, as Docker's macvlan driver makes it: a child of the parent
+      sh(['ip', '-n', hostNs, 'link', 'add', 'c0', 'link', 'ext0', 'type', 'macvlan']);
+      sh(['ip', '-n', hostNs, 'link', 'set', 'c0', 'netns', containerNs]);
+      sh(['ip', '-n', containerNs, 'addr', 'add', `${CONTAINER}/24`, 'dev', 'c0']);
+      sh(['ip', '-n', containerNs, 'link', 'set', 'c0', 'up']);
+      sh(['ip', 'netns', 'exec', hostNs, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+      sh(
+        ['ip', 'netns', 'exec', hostNs, 'iptables-restore'],
+        readFileSync(path.join(FIXTURE, 'iptables-save.txt'), 'utf8'),
+      );
+      // the container's server on 80, as the capture's httpd
+      const server = [
+        'import socket',
+        's = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
+        's.bind(("0.0.0.0", 80)); s.listen(8); print("ready", flush=True)',
+        'while True:',
+        '    c, _ = s.accept(); c.close()',
+      ].join('\n');
+      const started = spawn('ip', ['netns', 'exec', containerNs, 'python3', '-c', server], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      listener = started;
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the server did not start')), 10_000);
+        started.stdout?.on('data', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+
+      const engine = await linkSnapshot(FIXTURE);
+      const cases: { to: string; port: number; kernel: Observation }[] = [
+        { to: CONTAINER, port: 80, kernel: probe(clientNs, CONTAINER, 80) },
+        { to: CONTAINER, port: 53, kernel: probe(clientNs, CONTAINER, 53) },
+        { to: HOST, port: 8080, kernel: probe(clientNs, HOST, 8080) },
+      ];
+      const said = cases.map((c) => {
+        const tr = engine.trace(connection(c.to, c.port));
+        return `${c.to}:${c.port} kernel ${c.kernel}, dockwall ${tr.verdict} (${tr.certainty})${tr.below === undefined ? '' : ' below the host'}`;
+      });
+      // the container answers (a port with no listener refuses: its own kernel, no firewall);
+      // the host's -p 8080 is dropped by its INPUT
+      expect(said).toEqual([
+        `${CONTAINER}:80 kernel connected, dockwall accepted (certain) below the host`,
+        `${CONTAINER}:53 kernel refused, dockwall accepted (certain) below the host`,
+        `${HOST}:8080 kernel timeout, dockwall dropped (certain)`,
+      ]);
+
+      const snapshot = await loadSnapshot({ directory: FIXTURE });
+      const result = analyze(snapshot, DEFAULT_CONFIG, { rules: RULES });
+      const finding = result.findings.find((f) => f.ruleId === 'unfiltered-network');
+      expect(finding?.certainty).toBe('certain');
+      expect(finding?.witness).toMatchObject({ destination: CONTAINER, destinationPort: 80 });
+      // (the capture's empty ip6tables leaves IPv6 open: only IPv4 has the -p)
+      expect(
+        result.exposures.filter(
+          (e) => e.family === 'ipv4' && e.ports.some((p) => p.from <= 8080 && 8080 <= p.to),
+        ),
+      ).toEqual([]);
+    } finally {
+      listener?.kill();
+      for (const ns of [hostNs, clientNs, containerNs])
+        spawnSync('ip', ['netns', 'del', ns], { encoding: 'utf8' });
+    }
+  }, 60_000);
+});
