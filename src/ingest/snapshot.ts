@@ -145,7 +145,7 @@ const ASSUMPTIONS: Partial<Record<SnapshotFileRole, string>> = {
   containers:
     'container names and network modes are unknown; published ports are what the rules show (DNATs, and ports opened in the routed gateway mode), and rule drift is not checked',
   networks:
-    'user networks’ bridges and subnets are what the rules show; their options (icc, internal, gateway mode) are unknown',
+    'user networks’ bridges and subnets are what the rules show; their options (icc, internal, gateway mode) are unknown, and containers on macvlan or ipvlan networks, which the host’s firewall never sees, are not known to be there',
   listeners: 'host listeners are unknown; only published ports are considered',
   'ip-addr':
     'the host’s addresses are not known (only bridge gateways and address-bound mappings); what is found for connections to the host holds for whatever its addresses are, and what depends on whether some other address is the host’s is only possible',
