@@ -69,6 +69,8 @@ describe.skipIf(!built)('hostile input through the CLI (needs npm run build)', (
       ['chains', snap, '--format', 'json'],
       ['trace', snap, '--from', '203.0.113.9', '--to', '203.0.113.10:22'],
       ['trace', snap, '--from', '203.0.113.9', '--to', '203.0.113.10:8080', '--json'],
+      ['trace', snap, '--from', '203.0.113.9', '--to', '203.0.113.53:5432'],
+      ['trace', snap, '--from', '203.0.113.9', '--to', '203.0.113.53:5432', '--json'],
       ['audit', path.join(snap, 'nowhere\u001b[2J')],
       ['audit', snap, '--format', 'bogus\u001b[2J'],
     ];
@@ -86,6 +88,23 @@ describe.skipIf(!built)('hostile input through the CLI (needs npm run build)', (
       const r = await dockwall(['audit', snap, '--fail-on', 'never']);
       expect(r.stdout).toContain('\\x1b]0;PWNED\\x07\\x1b[2J\\x1b[1;31mFAKE: all good\\x1b[0m');
       expect(r.stdout).toContain('shop\\x1b[2J\\x9b31m\\u202eweb-1');
+      expect(r.stdout).toMatch(
+        /unfiltered-network[^]*mv\\u202epihole is on macvlan network lan\\x1b\[2J/,
+      );
+    });
+
+    it('a trace taken below the host names the device owner as visible text', async () => {
+      const r = await dockwall([
+        'trace',
+        snap,
+        '--from',
+        '203.0.113.9',
+        '--to',
+        '203.0.113.53:5432',
+      ]);
+      expect(r.stdout).toContain(
+        'Not through this host: 203.0.113.53 is the address of container mv\\u202epihole',
+      );
     });
 
     it('JSON keeps the data exactly: the name parses back with its escape characters', async () => {

@@ -39,7 +39,7 @@ const OWN_SEQUENCES = /\u001b\[[0-9;?]*[A-Za-z]/g;
  * container list and the diagnostics. Each step: keys, then the text the screen must show.
  */
 const WALK: readonly { keys: readonly string[]; shows: string }[] = [
-  { keys: ['1', '/', ...'rule 1 above', '\r'], shows: 'shown 2/14' },
+  { keys: ['1', '/', ...'rule 1 above', '\r'], shows: 'shown 2/15' },
   { keys: ['\r'], shows: '\\x1b[1;31mFAKE: all good' },
   { keys: ['\u001b', '3', ...'j'.repeat(16), '\r'], shows: 'EVIL\\x1b[2J' },
   { keys: ['4'], shows: 'shop\\x1b[2J\\x9b31m\\u202eweb-1' },

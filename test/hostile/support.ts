@@ -107,6 +107,44 @@ export function hostileSnapshot(): string {
     t.replace('"Name": "/shop-web-1"', '"Name": "/shop\\u001b[2J\\u009b31m\\u202eweb-1"'),
   );
   edit('listeners.txt', (t) => t.replace('(("sshd",pid=902', '(("ss\u001b[2Jhd",pid=902'));
+  // a macvlan network and a container on it, both named with escapes (unfiltered-network's
+  // finding and a trace taken below the host echo them)
+  edit('networks.json', (t) => {
+    const networks = JSON.parse(t) as Record<string, unknown>[];
+    networks.push({
+      Name: `lan${INJECT.clear}`,
+      Id: '7a1e5c9b3d2f4e6a8c0b1d3f5e7a9c2b4d6f8e0a1c3e5b7d9f2a4c6e8b0d1f3a',
+      Driver: 'macvlan',
+      IPAM: { Driver: 'default', Config: [{ Subnet: '203.0.113.0/24' }] },
+      Internal: false,
+      Options: { parent: 'eth0', macvlan_mode: `bridge${INJECT.c1}` },
+    });
+    return JSON.stringify(networks);
+  });
+  edit('containers.json', (t) => {
+    const containers = JSON.parse(t) as Record<string, unknown>[];
+    const db = containers.find((c) => c['Name'] === '/shop-db-1');
+    if (db === undefined) return t;
+    const mv = structuredClone(db);
+    mv['Id'] = '5e9d1c7b3a2f4d6e8c0a1b3d5f7e9a2c4b6d8f0e1a3c5e7b9d2f4a6c8e0b1d3f';
+    mv['Name'] = `/mv${INJECT.bidi}pihole`;
+    mv['HostConfig'] = {
+      ...(mv['HostConfig'] as Record<string, unknown>),
+      NetworkMode: `lan${INJECT.clear}`,
+    };
+    mv['NetworkSettings'] = {
+      Ports: {},
+      Networks: {
+        [`lan${INJECT.clear}`]: {
+          NetworkID: '7a1e5c9b3d2f4e6a8c0b1d3f5e7a9c2b4d6f8e0a1c3e5b7d9f2a4c6e8b0d1f3a',
+          IPAddress: '203.0.113.53',
+          IPPrefixLen: 24,
+        },
+      },
+    };
+    containers.push(mv);
+    return JSON.stringify(containers);
+  });
   edit('daemon.json', (t) => t.replace('"live-restore"', '"live\\u001b]0;x\\u0007-restore"'));
   return dir;
 }
