@@ -106,7 +106,10 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       const address = family === 'ipv4' ? endpoint.ipv4 : endpoint.ipv6;
       if (address === null) continue;
       const owner = `the address of container ${c.name}'s ${direct.driver} device`;
-      devicesBelow.push({ interface: direct.parent, address, owner });
+      // the parent never hands its own frames to its devices; vepa sends them to the switch,
+      // which may send them back
+      const fromHost = direct.driver === 'macvlan' && direct.mode === 'vepa' ? 'hairpin' : 'never';
+      devicesBelow.push({ interface: direct.parent, address, owner, fromHost });
       if (!interfaces.includes(direct.parent)) interfaces.push(direct.parent);
       fact(
         'interfaces',

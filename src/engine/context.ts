@@ -75,6 +75,12 @@ export interface DeviceBelow {
   readonly address: string;
   /** Whose device it is, in words (`container web's macvlan device, network lan`). */
   readonly owner: string;
+  /**
+   * What the host's own packets to it do: they leave the parent for the wire, and reach the
+   * device `never` (macvlan bridge, private and passthru, ipvlan) or only where the switch sends
+   * them back (`hairpin`: macvlan's vepa mode).
+   */
+  readonly fromHost: 'never' | 'hairpin';
 }
 
 export interface RouteLocalnet {

@@ -208,6 +208,27 @@ class SymbolicEngine implements Engine {
     return (this.below = r);
   }
 
+  /**
+   * Host-originated packets out of a parent to one of its devices' addresses, by what becomes
+   * of them (`DeviceBelow.fromHost`).
+   */
+  private sentBelowSets(): { readonly never: Bdd; readonly hairpin: Bdd } {
+    const s = this.space;
+    const m = s.m;
+    const out = { never: FALSE, hairpin: FALSE };
+    for (const d of this.nf.context.devicesBelow ?? []) {
+      const oif = s.interfaces.classOf(d.interface);
+      const dst = s.cidr('dst', d.address);
+      if (s.interfaces.names[oif] !== d.interface || dst === null) continue;
+      const set = m.and(
+        m.and(s.eq('iif', BigInt(s.interfaces.none)), s.eq('oif', BigInt(oif))),
+        dst,
+      );
+      out[d.fromHost] = m.or(out[d.fromHost], set);
+    }
+    return out;
+  }
+
   /** The device below the host's IP stack that takes a packet arriving on `iif` for `dst`. */
   private deviceBelow(iif: string | null, dst: bigint): DeviceBelow | undefined {
     if (iif === null) return undefined;
@@ -242,6 +263,36 @@ class SymbolicEngine implements Engine {
   }
 
   trace(packet: Packet, options: TraceOptions = {}): Trace {
+    return this.sentToBelow(this.traced(packet, options));
+  }
+
+  /**
+   * A packet the host itself sends out of a parent to the address of a device below it: the
+   * frame goes to the wire, and the parent never hands its own frames to its devices.
+   */
+  private sentToBelow(trace: Trace): Trace {
+    const d = trace.delivery;
+    if (trace.packet.inInterface !== null || trace.verdict !== 'accepted' || d?.kind !== 'forward')
+      return trace;
+    const address = parseAddress(d.address, this.family);
+    const device = this.nf.context.devicesBelow?.find(
+      (x) => x.interface === d.outInterface && parseAddress(x.address, this.family) === address,
+    );
+    if (device === undefined || address === null) return trace;
+    const why = `${d.address} is ${device.owner}, below ${device.interface}: this host's own packets leave ${device.interface} for the wire, and ${device.interface} does not hand them to its devices`;
+    return device.fromHost === 'never'
+      ? { ...trace, verdict: 'dropped', delivery: null, unrouted: why }
+      : {
+          ...trace,
+          certainty: 'possible',
+          assumptions: [
+            ...trace.assumptions,
+            `${why} unless the switch sends them back (${device.interface}'s vepa mode)`,
+          ],
+        };
+  }
+
+  private traced(packet: Packet, options: TraceOptions): Trace {
     const matchUnknown = (options.unknown ?? 'match') === 'match';
     const it = new Interpreter(this.nf.ruleset, this.nf.context, this.print, () => matchUnknown);
     const dst = parseAddress(packet.destination, packet.family);
@@ -319,7 +370,18 @@ class SymbolicEngine implements Engine {
     // in groups, as discovery: the one united set of a kube-proxy host's ~40,000 DNAT pieces
     // did not finish routing in ten minutes; the same sets in the end
     const path = runPath(walk, this.nf, { c: input, p: input }, { natGroup: NAT_GROUP });
-    const r = { ...path, local: unionAll(s, path.local), forward: unionAll(s, path.forward) };
+    const sent = this.sentBelowSets();
+    const forwarded = unionAll(s, path.forward);
+    // what the host sends to a device below one of its parents never reaches it (`sentToBelow`)
+    const lost = m.and(forwarded.p, sent.never);
+    const r = {
+      ...path,
+      local: unionAll(s, path.local),
+      forward: {
+        c: m.diff(forwarded.c, m.or(sent.never, sent.hairpin)),
+        p: m.diff(forwarded.p, sent.never),
+      },
+    };
     const accepts = r.outcomes.filter((o) => o.kind === 'accept');
     // a rule accepts in each group its packets came in: named once
     const acceptedBy = (p: Pair): RuleRef[] => [
@@ -345,6 +407,14 @@ class SymbolicEngine implements Engine {
       });
     }
     const stopped = this.stops(r.outcomes, r.noRoute);
+    if (lost !== FALSE)
+      stopped.push({
+        verdict: 'dropped',
+        hook: null,
+        rule: null,
+        reason: 'sent by the host to a device below its parent',
+        packets: this.two({ c: lost, p: lost }),
+      });
     const all = union(s, r.local, r.forward);
     return {
       query: this.set(input),

@@ -2,7 +2,9 @@
  * Devices below the host's IP stack (a macvlan or ipvlan container's address on eth0): what
  * arrives on their parent for their address never meets the host's netfilter. The trace says
  * so with no step; the symbolic walks (reach, discovery) leave those packets out, on that
- * interface only.
+ * interface only. What the host itself sends to such an address leaves the parent for the wire
+ * and never reaches the device (measured: a macvlan parent's namespace times out where a
+ * neighbour connects).
  */
 import { describe, expect, it } from 'vitest';
 import type { NetworkContext } from '../../src/engine/context.ts';
@@ -21,7 +23,12 @@ const closed = ruleset({
 const below: NetworkContext = {
   ...hostContext,
   devicesBelow: [
-    { interface: 'eth0', address: '203.0.113.53', owner: "container web's macvlan device" },
+    {
+      interface: 'eth0',
+      address: '203.0.113.53',
+      owner: "container web's macvlan device",
+      fromHost: 'never',
+    },
   ],
 };
 
@@ -79,5 +86,34 @@ describe('a device below the host', () => {
     expect(plain.stopped.length).toBeGreaterThan(0);
     const fromDocker0 = engine.reach({ ingress: 'docker0', packets: to });
     expect(fromDocker0.stopped.length).toBeGreaterThan(0);
+  });
+
+  it("does not reach the device from the host's own address", () => {
+    const fromHost = { ...connection('203.0.113.53', 80, 'eth0'), inInterface: null };
+    const tr = engine.trace({ ...fromHost, source: '203.0.113.1' });
+    expect(tr.verdict).toBe('dropped');
+    expect(tr.certainty).toBe('certain');
+    expect(tr.unrouted).toContain('does not hand them to its devices');
+    const r = engine.reach({
+      ingress: null,
+      packets: { protocols: ['tcp'], destinations: ['203.0.113.53'] },
+    });
+    expect(r.delivered).toEqual([]);
+    expect(r.stopped.map((g) => g.reason)).toEqual([
+      'sent by the host to a device below its parent',
+    ]);
+    // a vepa device: the switch may send the frame back, so only possibly not delivered
+    const vepa = createEngine(closed, {
+      ...below,
+      devicesBelow: (below.devicesBelow ?? []).map((d) => ({ ...d, fromHost: 'hairpin' as const })),
+    });
+    const maybe = vepa.trace({ ...fromHost, source: '203.0.113.1' });
+    expect([maybe.verdict, maybe.certainty]).toEqual(['accepted', 'possible']);
+    const rv = vepa.reach({
+      ingress: null,
+      packets: { protocols: ['tcp'], destinations: ['203.0.113.53'] },
+    });
+    expect(rv.deliveredAll.certain.isEmpty).toBe(true);
+    expect(rv.deliveredAll.possible.isEmpty).toBe(false);
   });
 });

@@ -4,7 +4,8 @@
  * hanging off the host's ext0 in another, a client on ext0's network in a third. The client
  * reaches the container's port though the host's INPUT, FORWARD and DOCKER-USER drop all it
  * sends, and the container's -p 8080:80 opens nothing on the host. dockwall must say the same:
- * the trace of each probe, the unfiltered-network finding, and no exposure of 8080. Needs root;
+ * the trace of each probe, the unfiltered-network finding, and no exposure of 8080. The host
+ * itself does not reach the container: ext0 never hands its own frames to its devices. Needs root;
  * in CI a missing capability is a failure.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -144,12 +145,22 @@ describe.runIf(suiteRuns)('kernel referee for a macvlan container', () => {
         const tr = engine.trace(connection(c.to, c.port));
         return `${c.to}:${c.port} kernel ${c.kernel}, dockwall ${tr.verdict} (${tr.certainty})${tr.below === undefined ? '' : ' below the host'}`;
       });
+      // the host itself: its packets leave ext0 for the wire, and ext0 keeps them from c0
+      const fromHost = engine.trace({
+        ...connection(CONTAINER, 80),
+        source: HOST,
+        inInterface: null,
+      });
+      said.push(
+        `host → ${CONTAINER}:80 kernel ${probe(hostNs, CONTAINER, 80)}, dockwall ${fromHost.verdict} (${fromHost.certainty})`,
+      );
       // the container answers (a port with no listener refuses: its own kernel, no firewall);
       // the host's -p 8080 is dropped by its INPUT
       expect(said).toEqual([
         `${CONTAINER}:80 kernel connected, dockwall accepted (certain) below the host`,
         `${CONTAINER}:53 kernel refused, dockwall accepted (certain) below the host`,
         `${HOST}:8080 kernel timeout, dockwall dropped (certain)`,
+        `host → ${CONTAINER}:80 kernel timeout, dockwall dropped (certain)`,
       ]);
 
       const snapshot = await loadSnapshot({ directory: FIXTURE });
