@@ -12,6 +12,7 @@
  * link Docker makes, which no neighbour is on.
  */
 import type { Container, DockerHost, Endpoint, Network } from '../model/host.ts';
+import { isVlanDriver } from '../model/host.ts';
 import { networkOfEndpoint } from './topology.ts';
 
 /** A macvlan or ipvlan network, and whether the parent's neighbours reach its containers. */
@@ -38,7 +39,7 @@ const DEFAULT_MODE = { macvlan: 'bridge', ipvlan: 'l2' } as const;
 
 /** The network as a macvlan or ipvlan one, or null for any other driver. */
 export function vlanNetwork(n: Network): VlanNetwork | null {
-  if (n.driver !== 'macvlan' && n.driver !== 'ipvlan') return null;
+  if (!isVlanDriver(n.driver)) return null;
   const given = n.options['parent'];
   const parent = given === undefined || given === '' ? null : given;
   const mode = n.options[`${n.driver}_mode`] ?? DEFAULT_MODE[n.driver];

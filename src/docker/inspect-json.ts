@@ -43,9 +43,11 @@ export function networkInspect(
     IPAM: {
       Driver: 'default',
       Options: {},
-      Config: network.subnets.map((s) =>
-        s.gateway === null ? { Subnet: s.cidr } : { Subnet: s.cidr, Gateway: s.gateway },
-      ),
+      Config: network.subnets.map((s) => ({
+        Subnet: s.cidr,
+        ...(s.ipRange === undefined ? {} : { IPRange: s.ipRange }),
+        ...(s.gateway === null ? {} : { Gateway: s.gateway }),
+      })),
     },
     Internal: network.internal,
     Attachable: false,

@@ -31,6 +31,7 @@ import type {
   PublishedPort,
   Subnet,
 } from '../model/host.ts';
+import { isVlanDriver } from '../model/host.ts';
 import { hostPrefix } from '../model/address-text.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { LegacyLink } from './deploy.ts';
@@ -101,8 +102,9 @@ function warn(
   ctx.diagnostics.push(diagnostic('compose-plan', severity, message, at));
 }
 
+/** The network's name on the host: an external network's is its key, not prefixed by the project. */
 function networkName(project: ComposeProject, n: ComposeNetwork): string {
-  return n.name ?? `${project.name}_${n.key}`;
+  return n.name ?? (n.external ? n.key : `${project.name}_${n.key}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,7 +179,20 @@ function planNetwork(
         );
       }
       taken.push(p);
-      subnets.push({ family, cidr: prefixText(p), gateway: c.gateway ?? firstHost(p) });
+      const range = c.ipRange === null ? null : parsePrefix(c.ipRange);
+      if (c.ipRange !== null && (range === null || !contains(p, fromBig(range.base, family))))
+        warn(
+          ctx,
+          `network ${n.key}: ip_range ${c.ipRange} is not inside subnet ${prefixText(p)}; Docker refuses it`,
+          n.location,
+          'error',
+        );
+      subnets.push({
+        family,
+        cidr: prefixText(p),
+        gateway: c.gateway ?? firstHost(p),
+        ...(range === null ? {} : { ipRange: prefixText(range) }),
+      });
     }
     if (configs.length > 0) continue;
     if (family === 'ipv4') {
@@ -515,12 +530,13 @@ function endpointOn(
       // Docker refuses it; the plan reports it and goes on with an allocated address.
       warn(ctx, `${fixed} is not in ${net.name}'s subnet ${subnet.cidr}`, at, 'error');
     }
-    // The default bridge hands out addresses from fixed-cidr when it is set.
+    // The default bridge hands out addresses from fixed-cidr when it is set, a network from its
+    // IPAM range
     const rangeText = net.isDefaultBridge
       ? family === 'ipv4'
         ? daemon.fixedCidr.value
         : daemon.fixedCidrV6.value
-      : null;
+      : (subnet.ipRange ?? null);
     const range = (rangeText === null ? null : parsePrefix(rangeText)) ?? p;
     const a = nextAddress(p, range, usedOn(net, family, all));
     if (a === null)
@@ -838,6 +854,13 @@ function planContainer(
         p.location,
         'note',
       );
+    } else if (canPublish && gateway !== null && isVlanDriver(gateway.net.driver)) {
+      warn(
+        ctx,
+        `service ${s.name}: ${gateway.net.name} is a ${gateway.net.driver} network; Docker publishes no port on it, and the container is reached at its own address ${gateway.endpoint.ipv4 ?? gateway.endpoint.ipv6 ?? ''}, every port it listens on`,
+        p.location,
+        'warning',
+      );
     }
   }
   const exposed = dedupe([
@@ -846,7 +869,8 @@ function planContainer(
       range(p.target.from, p.target.to).map((port) => ({ port, protocol: p.protocol })),
     ),
   ]);
-  const internalGateway = gateway?.net.internal === true;
+  // no port is published through an internal network, nor on a macvlan or ipvlan one
+  const noPorts = gateway !== null && (gateway.net.internal || isVlanDriver(gateway.net.driver));
   const container: Container = {
     id,
     name,
@@ -854,7 +878,7 @@ function planContainer(
     running: true,
     networkMode,
     endpoints,
-    published: internalGateway ? [] : published,
+    published: noPorts ? [] : published,
     requested,
     exposed,
     publishAll: false,

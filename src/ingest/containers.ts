@@ -15,7 +15,7 @@ import type {
   Protocol,
   PublishedPort,
 } from '../model/host.ts';
-import { isProtocol } from '../model/host.ts';
+import { isProtocol, isVlanDriver } from '../model/host.ts';
 import type { FieldContext } from './fields.ts';
 import {
   asObject,
@@ -425,7 +425,7 @@ function checkPorts(ctx: FieldContext, c: Container): void {
     return;
   }
   const driver = c.networkMode.kind === 'network' ? c.networkMode.driver : null;
-  if (driver === 'macvlan' || driver === 'ipvlan') {
+  if (isVlanDriver(driver)) {
     ctx.diagnostics.push(
       diagnostic(
         'ports-discarded-vlan-network',

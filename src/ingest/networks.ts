@@ -96,10 +96,21 @@ function readNetwork(ctx: FieldContext, value: JsonValue, path: string): Network
       return;
     }
     const gateway = stringField(ctx, config, 'Gateway', cpath);
+    const range = stringField(ctx, config, 'IPRange', cpath);
+    if (range !== null && range !== '' && !isCidr(range))
+      ctx.diagnostics.push(
+        diagnostic(
+          'invalid-value',
+          'warning',
+          `${cpath}.IPRange "${range}" is not a CIDR; addresses are taken to come from the whole subnet`,
+          config.location,
+        ),
+      );
     subnets.push({
       family: cidr.includes(':') ? 'ipv6' : 'ipv4',
       cidr,
       gateway: gateway === '' ? null : gateway,
+      ...(range !== null && range !== '' && isCidr(range) ? { ipRange: range } : {}),
     });
   });
   const flag = (key: string, fallback: boolean): boolean => {

@@ -74,6 +74,14 @@ export interface DaemonFile {
 /** 'bridge' | 'host' | 'null' | 'macvlan' | 'ipvlan' | 'overlay', or a plugin's name. */
 export type NetworkDriver = string;
 
+/**
+ * macvlan and ipvlan: a container gets a device of its own on a parent interface of the host,
+ * and Docker publishes no port on such a network (src/docker/direct-networks.ts says more).
+ */
+export function isVlanDriver(driver: NetworkDriver | null): driver is 'macvlan' | 'ipvlan' {
+  return driver === 'macvlan' || driver === 'ipvlan';
+}
+
 export type GatewayMode = 'nat' | 'nat-unprotected' | 'routed' | 'isolated';
 
 export interface Subnet {
@@ -81,6 +89,8 @@ export interface Subnet {
   /** CIDR, e.g. `172.17.0.0/16`. */
   readonly cidr: string;
   readonly gateway: string | null;
+  /** Where containers' addresses are handed out from (IPAM `IPRange`); absent: the subnet. */
+  readonly ipRange?: string;
 }
 
 export interface Network {

@@ -12,6 +12,9 @@ import { DEFAULT_ADDRESS_POOLS } from '../../src/docker/version.ts';
 import { main } from '../../src/cli/main.ts';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import { captureIo, capturesDir, repoRoot } from '../support/plan-scenarios.ts';
+import { RULES } from '../../rules/index.ts';
+import { analyze } from '../../src/lint/analyze.ts';
+import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
 
 const fixtures = path.join(repoRoot, 'fixtures');
 const outDir = () => path.join(mkdtempSync(path.join(tmpdir(), 'dwplan-')), 'out');
@@ -165,6 +168,68 @@ describe('dockwall plan on a host that runs Docker', () => {
     ]);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain(`${compose}:4:`);
+  });
+
+  it('publishes nothing on a macvlan network, as the lab’s dockerd did, and says why', async () => {
+    // the lab's capture: dockerd 20.10.24 with macvlan network lan (ext0, IPAM range
+    // 203.0.113.48/28) and a container on it at .53 whose -p Docker did not apply
+    const base = path.join(fixtures, 'lab/macvlan-20.10.24');
+    const dir = mkdtempSync(path.join(tmpdir(), 'dwplan-mv-'));
+    const compose = path.join(dir, 'compose.yaml');
+    writeFileSync(
+      compose,
+      'name: edge\nservices:\n  web:\n    image: nginx\n    ports: ["9090:80"]\n    networks: [lan]\nnetworks:\n  lan:\n    external: true\n',
+    );
+    const out = outDir();
+    const r = await plan([base, '--compose', compose, '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain('lan is a macvlan network; Docker publishes no port on it');
+    // no rule for the mapping (the capture's counters aside)
+    const rules = (dir: string) =>
+      text(dir, 'iptables-save.txt')
+        .split('\n')
+        .filter((l) => !l.startsWith('#'))
+        .map((l) => l.replace(/\[\d+:\d+\]$/, ''));
+    expect(rules(out)).toEqual(rules(base));
+    const planned = await loadSnapshot({ directory: out });
+    const web = planned.host.containers.find((c) => c.name === 'edge-web-1');
+    // the external network by its own name, an address from its IPAM range after the highest
+    // in use, and the mapping asked for but not in effect
+    expect(web?.endpoints.map((e) => [e.network, e.ipv4])).toEqual([['lan', '203.0.113.54']]);
+    expect(web?.published).toEqual([]);
+    expect(web?.requested.map((q) => q.hostPort)).toEqual(['9090']);
+    const result = analyze(planned, DEFAULT_CONFIG, { rules: RULES });
+    expect(
+      result.findings
+        .filter((f) => f.ruleId === 'unfiltered-network')
+        .map((f) => f.object.container)
+        .sort(),
+    ).toEqual(['edge-web-1', 'pihole']);
+  });
+
+  it('hands out a new network’s addresses from its ip_range', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dwplan-range-'));
+    const compose = path.join(dir, 'compose.yaml');
+    writeFileSync(
+      compose,
+      'name: r\nservices:\n  a:\n    image: x\n    networks: [n]\nnetworks:\n  n:\n    ipam:\n      config:\n        - subnet: 10.77.0.0/16\n          ip_range: 10.77.5.0/24\n',
+    );
+    const out = outDir();
+    const r = await plan([
+      path.join(fixtures, 'plan/base/28.5.2'),
+      '--compose',
+      compose,
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const planned = await loadSnapshot({ directory: out });
+    expect(planned.host.networks.find((n) => n.name === 'r_n')?.subnets).toEqual([
+      { family: 'ipv4', cidr: '10.77.0.0/16', gateway: '10.77.0.1', ipRange: '10.77.5.0/24' },
+    ]);
+    expect(planned.host.containers.find((c) => c.name === 'r-a-1')?.endpoints[0]?.ipv4).toBe(
+      '10.77.5.1',
+    );
   });
 
   it('will not write into a directory that has files', async () => {
