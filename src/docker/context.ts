@@ -119,6 +119,31 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       );
     }
   }
+  // bridge-nf-call-iptables off (sysctl.txt): frames a bridge passes between its ports never
+  // reach iptables, so a container's address is a device below its bridge for what arrives
+  // there; what the host routes to it still goes through the host's hooks
+  const bridgeNf =
+    family === 'ipv4' ? host.sysctls.bridgeNfCallIptables : host.sysctls.bridgeNfCallIp6tables;
+  if (bridgeNf === false) {
+    const key = `net.bridge.bridge-nf-call-${family === 'ipv4' ? 'iptables' : 'ip6tables'}`;
+    for (const c of host.containers) {
+      if (!c.running) continue;
+      for (const e of c.endpoints) {
+        const bridge = bridgeOfEndpoint(host, e);
+        const address = family === 'ipv4' ? e.ipv4 : e.ipv6;
+        if (bridge === null || address === null) continue;
+        const owner = `the address of container ${c.name}'s port on bridge ${bridge} (${key} = 0: what the bridge passes between its ports skips iptables)`;
+        devicesBelow.push({ interface: bridge, address, owner, fromHost: 'reaches' });
+        if (!interfaces.includes(bridge)) interfaces.push(bridge);
+        fact(
+          'interfaces',
+          `${address} on ${bridge} is a port of the bridge: what the bridge passes to it skips iptables`,
+          'observed',
+          `sysctl.txt: ${key} = 0`,
+        );
+      }
+    }
+  }
   if (addrFile === null)
     fact(
       'interfaces',

@@ -63,8 +63,8 @@ export interface NetworkContext {
   readonly routeLocalnet?: RouteLocalnet;
   /**
    * Addresses of devices that hang off an interface below the host's IP stack (macvlan and
-   * ipvlan children): a packet for one arriving on that interface goes to its device, and the
-   * host's netfilter never sees it.
+   * ipvlan children; a bridge's ports where bridged frames skip iptables): a packet for one
+   * arriving on that interface goes to its device, and the host's netfilter never sees it.
    */
   readonly devicesBelow?: readonly DeviceBelow[];
 }
@@ -76,11 +76,12 @@ export interface DeviceBelow {
   /** Whose device it is, in words (`container web's macvlan device, network lan`). */
   readonly owner: string;
   /**
-   * What the host's own packets to it do: they leave the parent for the wire, and reach the
-   * device `never` (macvlan bridge, private and passthru, ipvlan) or only where the switch sends
-   * them back (`hairpin`: macvlan's vepa mode).
+   * What the host's own packets to it do: routed out of the interface, they reach it
+   * (`reaches`: a port of a bridge); or they leave the parent for the wire and reach the device
+   * `never` (macvlan bridge, private and passthru, ipvlan) or only where the switch sends them
+   * back (`hairpin`: macvlan's vepa mode).
    */
-  readonly fromHost: 'never' | 'hairpin';
+  readonly fromHost: 'reaches' | 'never' | 'hairpin';
 }
 
 export interface RouteLocalnet {

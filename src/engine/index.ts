@@ -219,7 +219,8 @@ class SymbolicEngine implements Engine {
     for (const d of this.nf.context.devicesBelow ?? []) {
       const oif = s.interfaces.classOf(d.interface);
       const dst = s.cidr('dst', d.address);
-      if (s.interfaces.names[oif] !== d.interface || dst === null) continue;
+      if (d.fromHost === 'reaches' || s.interfaces.names[oif] !== d.interface || dst === null)
+        continue;
       const set = m.and(
         m.and(s.eq('iif', BigInt(s.interfaces.none)), s.eq('oif', BigInt(oif))),
         dst,
@@ -278,7 +279,7 @@ class SymbolicEngine implements Engine {
     const device = this.nf.context.devicesBelow?.find(
       (x) => x.interface === d.outInterface && parseAddress(x.address, this.family) === address,
     );
-    if (device === undefined || address === null) return trace;
+    if (device === undefined || address === null || device.fromHost === 'reaches') return trace;
     const why = `${d.address} is ${device.owner}, below ${device.interface}: this host's own packets leave ${device.interface} for the wire, and ${device.interface} does not hand them to its devices`;
     return device.fromHost === 'never'
       ? { ...trace, verdict: 'dropped', delivery: null, unrouted: why }

@@ -152,7 +152,7 @@ const ASSUMPTIONS: Partial<Record<SnapshotFileRole, string>> = {
   'ip-route':
     'routes derived from ip-addr.json, Docker’s networks and containers, and the rules Docker writes; the default route is assumed, so what leaves by it is only possible',
   sysctl:
-    'IP forwarding assumed on (Docker turns it on); br_netfilter state unknown; route_localnet taken to be off, the kernel’s default (a DNAT to 127.0.0.1 from outside is then dropped), unless the rules show someone turns it on',
+    'IP forwarding assumed on (Docker turns it on); what a bridge passes between containers taken to pass iptables (dockerd turns bridge-nf-call-iptables on); route_localnet taken to be off, the kernel’s default (a DNAT to 127.0.0.1 from outside is then dropped), unless the rules show someone turns it on',
   'nft-ruleset': 'nftables rules outside iptables (if any) are not known',
 };
 

@@ -1,11 +1,17 @@
 /**
  * Which macvlan and ipvlan networks put their containers beside the host's firewall rather than
  * behind it, read from the lab's real capture and from its network changed one option at a time;
- * and the chain view's line for such a container.
+ * and the chain view's line for such a container. And a bridge's own ports, where the sysctl says
+ * what the bridge passes between them skips iptables.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
+import { buildNetworkContext } from '../../src/docker/context.ts';
+import { createEngine } from '../../src/engine/index.ts';
+import { firewallOf } from '../../src/model/snapshot.ts';
 import { directEndpoints, vlanNetwork } from '../../src/docker/direct-networks.ts';
 import { containerPaths } from '../../src/docker/paths.ts';
 import type { Network } from '../../src/model/host.ts';
@@ -46,5 +52,53 @@ describe('macvlan and ipvlan networks', async () => {
     expect(pihole === undefined ? [] : containerPaths(pihole, host, snapshot.era.era)).toEqual([
       "own address on ext0's network (macvlan lan): not through this host's firewall",
     ]);
+  });
+});
+
+describe('bridge-nf-call-iptables off', () => {
+  const S9 = path.resolve(
+    import.meta.dirname,
+    '../../fixtures/snapshots/20.10.24/s9-default-bridge-icc-false-link',
+  );
+  /** web → client on docker0, the capture's icc=false bridge, with the sysctl as given. */
+  const webToClient = async (value: 0 | 1) => {
+    const sysctl = path.join(mkdtempSync(path.join(tmpdir(), 'dw-brnf-')), 'sysctl.txt');
+    writeFileSync(sysctl, `net.bridge.bridge-nf-call-iptables = ${value}\n`);
+    const snapshot = await loadSnapshot({ directory: S9, files: { sysctl } });
+    const ruleset = firewallOf(snapshot, 'ipv4');
+    if (ruleset === null) throw new Error('no IPv4 rules');
+    const context = buildNetworkContext(snapshot, 'ipv4');
+    const trace = createEngine(ruleset, context).trace({
+      family: 'ipv4',
+      protocol: 'tcp',
+      source: '172.17.0.2',
+      sourcePort: 40000,
+      destination: '172.17.0.3',
+      destinationPort: 80,
+      inInterface: 'docker0',
+      state: 'NEW',
+      mark: 0,
+    });
+    return { context, trace };
+  };
+
+  it('takes what docker0 passes between its ports out of iptables', async () => {
+    const off = await webToClient(0);
+    expect(off.context.devicesBelow?.map((d) => [d.interface, d.address, d.fromHost])).toEqual([
+      ['docker0', '172.17.0.2', 'reaches'],
+      ['docker0', '172.17.0.3', 'reaches'],
+    ]);
+    expect([off.trace.verdict, off.trace.certainty, off.trace.steps.length]).toEqual([
+      'accepted',
+      'certain',
+      0,
+    ]);
+    expect(off.trace.below).toContain('bridge-nf-call-iptables = 0');
+  });
+
+  it('leaves it to icc where the sysctl is on', async () => {
+    const on = await webToClient(1);
+    expect(on.context.devicesBelow).toBeUndefined();
+    expect([on.trace.verdict, on.trace.certainty]).toEqual(['dropped', 'certain']);
   });
 });

@@ -5,7 +5,8 @@
  * with unmodelled `statistic` matches and MARKs, and DOCKER-USER rules written against host ports
  * — the nftables semantics of fixtures/nft/semantics: an operator's tables (and iptables-nft
  * rules) beside Docker 29's nftables tables — and operator rules over a Docker 28.5 capture (a
- * DNAT that keeps the client's port; DNATs to 127.0.0.1 with route_localnet off and on).
+ * DNAT that keeps the client's port; DNATs to 127.0.0.1 with route_localnet off and on) — and
+ * Docker 20.10's icc=false capture with bridge-nf-call-iptables turned off.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -198,6 +199,21 @@ export function operatorScenarios(captures: readonly ScenarioInput[]): ScenarioI
   ];
 }
 
+/** The capture whose default bridge runs with icc off and a legacy link (two bridged probes). */
+const ICC_OFF_BASE = 'docker-20.10.24/s9-default-bridge-icc-false-link';
+
+/**
+ * `bridge-nf-off`: Docker 20.10's icc=false capture with net.bridge.bridge-nf-call-iptables
+ * turned off after dockerd set it on (a `sysctl --system` that resets it does this): what the
+ * bridge passes between two containers skips iptables, so icc's DROP and the link's ACCEPTs
+ * decide nothing, and both containers reach each other. The collected sysctl.txt says so.
+ */
+export function bridgeNfOffScenarios(captures: readonly ScenarioInput[]): ScenarioInput[] {
+  const base = captures.find((c) => c.name === ICC_OFF_BASE);
+  if (base === undefined) return [];
+  return [{ ...base, name: 'bridge-nf-off/docker-20.10.24-s9', bridgeNfCall: false }];
+}
+
 export function refereeScenarios(capturesDir: string): ScenarioInput[] {
   const captures = listCaptureScenarios(capturesDir);
   return [
@@ -205,5 +221,6 @@ export function refereeScenarios(capturesDir: string): ScenarioInput[] {
     generatedScenario(),
     ...nftSemanticsScenarios(captures),
     ...operatorScenarios(captures),
+    ...bridgeNfOffScenarios(captures),
   ];
 }

@@ -170,6 +170,7 @@ describe('engine trace → expected kernel observation', () => {
     published: [],
     hostListeners: [{ address: '0.0.0.0', port: 2222, protocol: 'tcp' as const, why: 'x' }],
     routeLocalnet: [],
+    bridgeNfCall: true,
     rejected: [],
     v6: null,
     assumptions: [],

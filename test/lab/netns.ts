@@ -35,6 +35,11 @@ export interface Lab {
   readonly containerNs: ReadonlyMap<string, string>;
   /** Whether bridged (same-bridge) traffic traverses iptables in the host namespace. */
   readonly brNetfilter: boolean;
+  /**
+   * Whether the lab set bridge-nf-call-iptables as the topology asks (br_netfilter loaded): the
+   * collected sysctl.txt then says which way bridged traffic goes.
+   */
+  readonly brNetfilterSet: boolean;
   /** Interfaces of the host namespace, for the engine's context. */
   readonly hostInterfaces: readonly string[];
   readonly listeners: ChildProcess[];
@@ -137,6 +142,7 @@ export async function buildLab(topology: LabTopology, suffix: string): Promise<L
     clientNs,
     containerNs,
     brNetfilter: false,
+    brNetfilterSet: false,
     hostInterfaces: [],
     listeners: [],
     log,
@@ -325,14 +331,19 @@ export async function buildLab(topology: LabTopology, suffix: string): Promise<L
       interfaces.push(veth);
     });
 
-    // br_netfilter: the sysctl exists per namespace only when the module is loaded.
+    // br_netfilter: the sysctl exists per namespace only when the module is loaded. On, as
+    // dockerd sets it, unless the scenario turns it off.
     const nfPath = '/proc/sys/net/bridge/bridge-nf-call-iptables';
     let brNetfilter = false;
+    let brNetfilterSet = false;
     if (existsSync(nfPath)) {
+      const value = topology.bridgeNfCall ? '1' : '0';
       try {
-        run(log, sysctl(hostNs, 'net.bridge.bridge-nf-call-iptables', '1'));
-        if (v6 !== null) run(log, sysctl(hostNs, 'net.bridge.bridge-nf-call-ip6tables', '1'));
-        brNetfilter = run(log, inNs(hostNs, 'cat', nfPath)).trim() === '1';
+        run(log, sysctl(hostNs, 'net.bridge.bridge-nf-call-iptables', value));
+        if (v6 !== null) run(log, sysctl(hostNs, 'net.bridge.bridge-nf-call-ip6tables', value));
+        const read = run(log, inNs(hostNs, 'cat', nfPath)).trim();
+        brNetfilterSet = read === value;
+        brNetfilter = read === '1';
       } catch {
         brNetfilter = false;
       }
@@ -368,7 +379,7 @@ export async function buildLab(topology: LabTopology, suffix: string): Promise<L
     ].map((l) => ({ address: l.address, port: l.port, protocol: l.protocol, identity: 'host' }));
     serving.push(startListener(lab, hostNs, hostSpec));
     await Promise.all(serving);
-    return { ...lab, brNetfilter, hostInterfaces: interfaces };
+    return { ...lab, brNetfilter, brNetfilterSet, hostInterfaces: interfaces };
   } catch (e) {
     destroyLab(lab);
     throw e;
@@ -488,7 +499,10 @@ export function collectLabSnapshot(
     'net.ipv4.ip_forward',
     'net.ipv6.conf.all.forwarding',
     'net.ipv4.conf.all.route_localnet',
-    ...(lab.brNetfilter ? ['net.bridge.bridge-nf-call-iptables'] : []),
+    ...(lab.brNetfilterSet ? ['net.bridge.bridge-nf-call-iptables'] : []),
+    ...(lab.brNetfilterSet && lab.topology.v6 !== null
+      ? ['net.bridge.bridge-nf-call-ip6tables']
+      : []),
   ];
   // route_localnet of every interface, as the collector records it
   const localnet = run(lab.log, inNs(h, 'sysctl', '-a', '--pattern', 'route_localnet$'));

@@ -122,6 +122,17 @@ export function labContext(t: LabTopology, interfaces: readonly string[]): Netwo
       unknown: 'off',
     },
     localAddresses: ['127.0.0.1', EXTERNAL.hostAddress, ...t.bridges.map((b) => b.gateway)],
+    // bridge-nf-call-iptables off: what a bridge passes between its ports skips iptables
+    ...(t.bridgeNfCall
+      ? {}
+      : {
+          devicesBelow: t.containers.map((c) => ({
+            interface: c.bridge,
+            address: c.address,
+            owner: `container ${c.name}'s port on ${c.bridge}`,
+            fromHost: 'reaches' as const,
+          })),
+        }),
     routes: [
       { destination: '127.0.0.0/8', device: 'lo' },
       { destination: `203.0.113.0/${EXTERNAL.prefixLength}`, device: EXTERNAL.hostInterface },

@@ -68,6 +68,11 @@ export interface LabTopology {
    */
   readonly routeLocalnet: readonly string[];
   /**
+   * net.bridge.bridge-nf-call-iptables (and -ip6tables) as the lab sets it where br_netfilter is
+   * loaded: on, as dockerd sets it, unless the scenario turns it off.
+   */
+  readonly bridgeNfCall: boolean;
+  /**
    * Destinations a filter REJECT rule names on its own (`-d ADDR/32 -p P --dport N -j REJECT`,
    * e.g. kube-proxy's services without endpoints). The lab routes them out of the external
    * interface so a probe reaches FORWARD and meets the REJECT.
@@ -217,6 +222,8 @@ export interface ScenarioInput {
   readonly expect?: readonly ClientExpectation[];
   /** Interfaces of the lab host to turn route_localnet on for, beyond what Docker's rules imply. */
   readonly routeLocalnet?: readonly string[];
+  /** False: bridge-nf-call-iptables off, so what a bridge passes between its ports skips iptables. */
+  readonly bridgeNfCall?: boolean;
   /** Parsed `docker inspect` array, when the capture has one. */
   readonly containers?: readonly unknown[];
   /** Parsed `docker network inspect` array, when the capture has one. */
@@ -413,6 +420,7 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
     published,
     hostListeners: dedupeListeners(hostListeners),
     routeLocalnet,
+    bridgeNfCall: input.bridgeNfCall ?? true,
     rejected: rejectedDestinations(rules),
     v6: deriveV6(
       input.ip6tablesSave,
