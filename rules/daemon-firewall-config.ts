@@ -1,6 +1,7 @@
 /**
- * daemon-firewall-config: daemon.json settings that change what the firewall does, each explained
- * with its effect on this host (only when the host has something it affects).
+ * daemon-firewall-config: daemon.json settings (and the one host switch Docker's isolation rests
+ * on, bridge-nf-call-iptables) that change what the firewall does, each explained with its
+ * effect on this host (only when the host has something it affects).
  */
 import type { Setting } from '../src/model/host.ts';
 import type { SourceLocation } from '../src/model/diagnostic.ts';
@@ -9,6 +10,7 @@ import { isWildcard } from '../src/docker/bindings.ts';
 import { userlandProxyInRules } from '../src/docker/daemon-evidence.ts';
 import { filterPlace } from '../src/docker/filter-place.ts';
 import { chainIn } from '../src/model/rule-queries.ts';
+import { pathRead } from '../src/model/snapshot.ts';
 import { defineRule } from '../src/lint/rule.ts';
 
 type MessageIds =
@@ -17,7 +19,8 @@ type MessageIds =
   | 'iccOn'
   | 'userlandProxy'
   | 'allowDirectRouting'
-  | 'ipForwardNoDrop';
+  | 'ipForwardNoDrop'
+  | 'bridgeNfOff';
 
 export default defineRule<MessageIds, object>({
   meta: {
@@ -26,7 +29,7 @@ export default defineRule<MessageIds, object>({
     severity: 'warning',
     docs: {
       description:
-        'daemon.json settings that weaken or bypass firewalling: iptables off, ip 0.0.0.0, icc, userland-proxy, allow-direct-routing, ip-forward-no-drop',
+        'daemon.json settings that weaken or bypass firewalling: iptables off, ip 0.0.0.0, icc, userland-proxy, allow-direct-routing, ip-forward-no-drop; and bridge-nf-call-iptables off',
       recommended: true,
     },
     messages: {
@@ -40,6 +43,8 @@ export default defineRule<MessageIds, object>({
         '"userland-proxy" is on — loopback and IPv6 connections to published ports ({{ports}}) are served by docker-proxy through INPUT, not Docker\'s forward rules: {{input}} decides them, {{forward}} does not.',
       allowDirectRouting:
         '"allow-direct-routing": true — Docker adds no raw-table drops, so any host that routes to a container subnet reaches container addresses directly ({{count}} container(s)).',
+      bridgeNfOff:
+        '{{keys}} = 0 (sysctl.txt) — what a bridge passes between two of its containers never reaches iptables: {{effect}} ({{where}}).',
       ipForwardNoDrop:
         '"ip-forward-no-drop": true with FORWARD policy {{policy}} — Docker never sets FORWARD to DROP, so traffic Docker does not handle is forwarded unless another rule drops it.',
     },
@@ -138,6 +143,43 @@ export default defineRule<MessageIds, object>({
             data: { count: bridged.length },
             node: where(d.allowDirectRouting, bridged[0]),
             object: { setting: 'allow-direct-routing' },
+          });
+        }
+        // dockerd turns it on; set to 0 later (sysctl --system), bridged traffic skips iptables
+        const off = [
+          ...(host.sysctls.bridgeNfCallIptables === false
+            ? ['net.bridge.bridge-nf-call-iptables']
+            : []),
+          ...(host.sysctls.bridgeNfCallIp6tables === false
+            ? ['net.bridge.bridge-nf-call-ip6tables']
+            : []),
+        ];
+        const shared = host.networks
+          .filter((n) => n.bridgeName !== null)
+          .map((n) => ({
+            n,
+            on: running.filter((c) =>
+              c.endpoints.some((e) => e.network === n.name || e.networkId === n.id),
+            ),
+          }))
+          .filter((x) => x.on.length >= 2);
+        if (off.length > 0 && shared.length > 0) {
+          const isolated = shared.filter((x) => !x.n.icc);
+          context.report({
+            messageId: 'bridgeNfOff',
+            data: {
+              keys: off.join(' and '),
+              effect:
+                isolated.length > 0
+                  ? `icc=false on ${isolated.map((x) => x.n.bridgeName ?? x.n.name).join(', ')} isolates nothing, and no DOCKER-USER rule sees that traffic`
+                  : 'no DOCKER-USER rule, nor any other, sees that traffic',
+              where: shared
+                .map((x) => `${x.on.length} containers on ${x.n.bridgeName ?? x.n.name}`)
+                .join(', '),
+            },
+            node: { location: fileLocation(pathRead(snapshot, 'sysctl') ?? 'sysctl.txt') },
+            object: { setting: off[0] ?? '' },
+            severity: isolated.length > 0 ? 'error' : 'warning',
           });
         }
         if (d.ipForwardNoDrop.value) {
