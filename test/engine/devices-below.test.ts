@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NetworkContext } from '../../src/engine/context.ts';
 import { createEngine } from '../../src/engine/index.ts';
+import { newConnection } from '../../src/analysis/packets.ts';
 import type { Packet } from '../../src/model/trace.ts';
 import { hostContext, o, ruleset, t } from './build.ts';
 
@@ -32,19 +33,9 @@ const below: NetworkContext = {
   ],
 };
 
-function connection(destination: string, port: number, inInterface: string): Packet {
-  return {
-    family: 'ipv4',
-    protocol: 'tcp',
-    source: '203.0.113.77',
-    sourcePort: 40000,
-    destination,
-    destinationPort: port,
-    inInterface,
-    state: 'NEW',
-    mark: 0,
-  };
-}
+/** A new TCP connection from a remote client, arriving on `inInterface`. */
+const connection = (destination: string, port: number, inInterface: string): Packet =>
+  newConnection('ipv4', 'tcp', '203.0.113.77', destination, port, inInterface);
 
 describe('a device below the host', () => {
   const engine = createEngine(closed, below);

@@ -16,6 +16,7 @@ import { RULES } from '../../rules/index.ts';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import { analyze } from '../../src/lint/analyze.ts';
 import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
+import { newConnection } from '../../src/analysis/packets.ts';
 import type { Packet } from '../../src/model/trace.ts';
 import { labCapability, labSuffix } from '../lab/netns.ts';
 import { linkSnapshot } from './engine-link.ts';
@@ -54,19 +55,9 @@ function probe(clientNs: string, address: string, port: number): Observation {
   return word === 'connected' || word === 'refused' || word === 'timeout' ? word : 'error';
 }
 
-function connection(destination: string, port: number): Packet {
-  return {
-    family: 'ipv4',
-    protocol: 'tcp',
-    source: CLIENT,
-    sourcePort: 40000,
-    destination,
-    destinationPort: port,
-    inInterface: 'ext0',
-    state: 'NEW',
-    mark: 0,
-  };
-}
+/** The client's new TCP connection, arriving on the host's ext0. */
+const connection = (destination: string, port: number): Packet =>
+  newConnection('ipv4', 'tcp', CLIENT, destination, port, 'ext0');
 
 describe.runIf(suiteRuns)('kernel referee for a macvlan container', () => {
   it('has what the lab needs', () => {
