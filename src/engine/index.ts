@@ -187,54 +187,39 @@ class SymbolicEngine implements Engine {
       else r = m.or(r, s.eq('iif', BigInt(s.interfaces.classOf(i))));
     }
     // what a device below the host's IP stack takes never arrives at its netfilter
-    return m.diff(r, this.takenBelow());
+    return m.diff(r, this.belowSets().taken);
   }
 
-  private below: Bdd | null = null;
+  private below: BelowSets | null = null;
 
-  /** The packets devices below the host's IP stack take (`NetworkContext.devicesBelow`). */
-  private takenBelow(): Bdd {
+  /**
+   * The packets devices below the host's IP stack take as they arrive on their interface
+   * (`NetworkContext.devicesBelow`), and the host's own packets out of that interface to them,
+   * by what becomes of those (`DeviceBelow.fromHost`). Only for an interface with a value of its
+   * own: a shared class would stand for other interfaces too.
+   */
+  private belowSets(): BelowSets {
     if (this.below !== null) return this.below;
     const s = this.space;
     const m = s.m;
-    let r = FALSE;
+    const out = { taken: FALSE, never: FALSE, hairpin: FALSE };
     for (const d of this.nf.context.devicesBelow ?? []) {
-      const iif = s.interfaces.classOf(d.interface);
-      // only an interface of its own: a shared class would stand for others too
-      if (s.interfaces.names[iif] !== d.interface) continue;
+      const value = s.interfaces.classOf(d.interface);
       const dst = s.cidr('dst', d.address);
-      if (dst !== null) r = m.or(r, m.and(s.eq('iif', BigInt(iif)), dst));
+      if (s.interfaces.names[value] !== d.interface || dst === null) continue;
+      out.taken = m.or(out.taken, m.and(s.eq('iif', BigInt(value)), dst));
+      if (d.fromHost === 'reaches') continue;
+      const sent = m.and(s.eq('iif', BigInt(s.interfaces.none)), s.eq('oif', BigInt(value)));
+      out[d.fromHost] = m.or(out[d.fromHost], m.and(sent, dst));
     }
-    return (this.below = r);
+    return (this.below = out);
   }
 
-  /**
-   * Host-originated packets out of a parent to one of its devices' addresses, by what becomes
-   * of them (`DeviceBelow.fromHost`).
-   */
-  private sentBelowSets(): { readonly never: Bdd; readonly hairpin: Bdd } {
-    const s = this.space;
-    const m = s.m;
-    const out = { never: FALSE, hairpin: FALSE };
-    for (const d of this.nf.context.devicesBelow ?? []) {
-      const oif = s.interfaces.classOf(d.interface);
-      const dst = s.cidr('dst', d.address);
-      if (d.fromHost === 'reaches' || s.interfaces.names[oif] !== d.interface || dst === null)
-        continue;
-      const set = m.and(
-        m.and(s.eq('iif', BigInt(s.interfaces.none)), s.eq('oif', BigInt(oif))),
-        dst,
-      );
-      out[d.fromHost] = m.or(out[d.fromHost], set);
-    }
-    return out;
-  }
-
-  /** The device below the host's IP stack that takes a packet arriving on `iif` for `dst`. */
-  private deviceBelow(iif: string | null, dst: bigint): DeviceBelow | undefined {
-    if (iif === null) return undefined;
+  /** The device below the host's IP stack on `iface` whose address is `address`. */
+  private deviceBelow(iface: string | null, address: bigint | null): DeviceBelow | undefined {
+    if (iface === null || address === null) return undefined;
     return this.nf.context.devicesBelow?.find(
-      (d) => d.interface === iif && parseAddress(d.address, this.family) === dst,
+      (d) => d.interface === iface && parseAddress(d.address, this.family) === address,
     );
   }
 
@@ -275,11 +260,8 @@ class SymbolicEngine implements Engine {
     const d = trace.delivery;
     if (trace.packet.inInterface !== null || trace.verdict !== 'accepted' || d?.kind !== 'forward')
       return trace;
-    const address = parseAddress(d.address, this.family);
-    const device = this.nf.context.devicesBelow?.find(
-      (x) => x.interface === d.outInterface && parseAddress(x.address, this.family) === address,
-    );
-    if (device === undefined || address === null || device.fromHost === 'reaches') return trace;
+    const device = this.deviceBelow(d.outInterface, parseAddress(d.address, this.family));
+    if (device === undefined || device.fromHost === 'reaches') return trace;
     const why = `${d.address} is ${device.owner}, below ${device.interface}: this host's own packets leave ${device.interface} for the wire, and ${device.interface} does not hand them to its devices`;
     return device.fromHost === 'never'
       ? { ...trace, verdict: 'dropped', delivery: null, unrouted: why }
@@ -371,7 +353,7 @@ class SymbolicEngine implements Engine {
     // in groups, as discovery: the one united set of a kube-proxy host's ~40,000 DNAT pieces
     // did not finish routing in ten minutes; the same sets in the end
     const path = runPath(walk, this.nf, { c: input, p: input }, { natGroup: NAT_GROUP });
-    const sent = this.sentBelowSets();
+    const sent = this.belowSets();
     const forwarded = unionAll(s, path.forward);
     // what the host sends to a device below one of its parents never reaches it (`sentToBelow`)
     const lost = m.and(forwarded.p, sent.never);
@@ -790,6 +772,13 @@ class SymbolicEngine implements Engine {
       possible: new BddPacketSet(s, () => get().p, nonEmpty),
     };
   }
+}
+
+/** What devices below the host take, and what the host sends them (`belowSets`). */
+interface BelowSets {
+  readonly taken: Bdd;
+  readonly never: Bdd;
+  readonly hairpin: Bdd;
 }
 
 /**
