@@ -15,6 +15,7 @@
 import ipaddr from 'ipaddr.js';
 import type { ContextRoute, DeviceBelow, NetworkContext, Provenance } from '../engine/context.ts';
 import type { ContextFact } from '../model/audit.ts';
+import type { DockerHost } from '../model/host.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf, pathRead } from '../model/snapshot.ts';
@@ -97,53 +98,12 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
     addrFile !== null
       ? unique([...host.interfaces.map((i) => i.name), ...interfacesInRules(ruleset)])
       : unique(['lo', ...bridges, ...interfacesInRules(ruleset)]);
-  // Containers on macvlan and ipvlan networks: devices below the host's IP stack, on their
-  // parent interface (direct-networks.ts)
-  const devicesBelow: DeviceBelow[] = [];
-  for (const c of host.containers) {
-    if (!c.running) continue;
-    for (const { endpoint, direct } of directEndpoints(host, c)) {
-      const address = family === 'ipv4' ? endpoint.ipv4 : endpoint.ipv6;
-      if (address === null) continue;
-      const owner = `the address of container ${c.name}'s ${direct.driver} device`;
-      // the parent never hands its own frames to its devices; vepa sends them to the switch,
-      // which may send them back
-      const fromHost = direct.driver === 'macvlan' && direct.mode === 'vepa' ? 'hairpin' : 'never';
-      devicesBelow.push({ interface: direct.parent, address, owner, fromHost });
-      if (!interfaces.includes(direct.parent)) interfaces.push(direct.parent);
-      fact(
-        'interfaces',
-        `${address} on ${direct.parent} is ${owner}, below this host's IP stack`,
-        'observed',
-        `networks.json: ${direct.driver} network ${direct.network.name}, parent ${direct.parent}`,
-      );
-    }
+  const below = devicesBelowOf(host, family);
+  for (const b of below) {
+    if (!interfaces.includes(b.device.interface)) interfaces.push(b.device.interface);
+    fact('interfaces', b.text, 'observed', b.evidence);
   }
-  // bridge-nf-call-iptables off (sysctl.txt): frames a bridge passes between its ports never
-  // reach iptables, so a container's address is a device below its bridge for what arrives
-  // there; what the host routes to it still goes through the host's hooks
-  const bridgeNf =
-    family === 'ipv4' ? host.sysctls.bridgeNfCallIptables : host.sysctls.bridgeNfCallIp6tables;
-  if (bridgeNf === false) {
-    const key = `net.bridge.bridge-nf-call-${family === 'ipv4' ? 'iptables' : 'ip6tables'}`;
-    for (const c of host.containers) {
-      if (!c.running) continue;
-      for (const e of c.endpoints) {
-        const bridge = bridgeOfEndpoint(host, e);
-        const address = family === 'ipv4' ? e.ipv4 : e.ipv6;
-        if (bridge === null || address === null) continue;
-        const owner = `the address of container ${c.name}'s port on bridge ${bridge} (${key} = 0: what the bridge passes between its ports skips iptables)`;
-        devicesBelow.push({ interface: bridge, address, owner, fromHost: 'reaches' });
-        if (!interfaces.includes(bridge)) interfaces.push(bridge);
-        fact(
-          'interfaces',
-          `${address} on ${bridge} is a port of the bridge: what the bridge passes to it skips iptables`,
-          'observed',
-          `sysctl.txt: ${key} = 0`,
-        );
-      }
-    }
-  }
+  const devicesBelow = below.map((b) => b.device);
   if (addrFile === null)
     fact(
       'interfaces',
@@ -389,6 +349,58 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
     },
     facts,
   };
+}
+
+/**
+ * Devices below the host's IP stack (engine/context.ts `DeviceBelow`), each with the fact in
+ * words and what says so: running containers on direct macvlan and ipvlan networks, on their
+ * parent (direct-networks.ts); and, where sysctl.txt shows bridge-nf-call-iptables at 0, every
+ * running container's address on its bridge — frames a bridge passes between its ports then
+ * never reach iptables, while what the host routes to it still passes its hooks.
+ */
+function devicesBelowOf(
+  host: DockerHost,
+  family: Family,
+): { readonly device: DeviceBelow; readonly text: string; readonly evidence: string }[] {
+  const out: { device: DeviceBelow; text: string; evidence: string }[] = [];
+  const running = host.containers.filter((c) => c.running);
+  for (const c of running) {
+    for (const { endpoint, direct } of directEndpoints(host, c)) {
+      const address = family === 'ipv4' ? endpoint.ipv4 : endpoint.ipv6;
+      if (address === null) continue;
+      const owner = `the address of container ${c.name}'s ${direct.driver} device`;
+      // the parent never hands its own frames to its devices; vepa sends them to the switch,
+      // which may send them back
+      const fromHost = direct.driver === 'macvlan' && direct.mode === 'vepa' ? 'hairpin' : 'never';
+      out.push({
+        device: { interface: direct.parent, address, owner, fromHost },
+        text: `${address} on ${direct.parent} is ${owner}, below this host's IP stack`,
+        evidence: `networks.json: ${direct.driver} network ${direct.network.name}, parent ${direct.parent}`,
+      });
+    }
+  }
+  const bridgeNf =
+    family === 'ipv4' ? host.sysctls.bridgeNfCallIptables : host.sysctls.bridgeNfCallIp6tables;
+  if (bridgeNf !== false) return out;
+  const key = `net.bridge.bridge-nf-call-${family === 'ipv4' ? 'iptables' : 'ip6tables'}`;
+  for (const c of running) {
+    for (const e of c.endpoints) {
+      const bridge = bridgeOfEndpoint(host, e);
+      const address = family === 'ipv4' ? e.ipv4 : e.ipv6;
+      if (bridge === null || address === null) continue;
+      out.push({
+        device: {
+          interface: bridge,
+          address,
+          owner: `the address of container ${c.name}'s port on bridge ${bridge} (${key} = 0: what the bridge passes between its ports skips iptables)`,
+          fromHost: 'reaches',
+        },
+        text: `${address} on ${bridge} is a port of the bridge: what the bridge passes to it skips iptables`,
+        evidence: `sysctl.txt: ${key} = 0`,
+      });
+    }
+  }
+  return out;
 }
 
 /** Why nothing of a family is forwarded on this host, in words (for notes about silent hooks). */
