@@ -9,6 +9,7 @@
  *
  * Texts are never compared: a rule edit that changes no packet's fate shows no change.
  */
+import { directEndpoints } from '../docker/direct-networks.ts';
 import type { AuditResult, Exposure, ExposureTarget, ReachableFrom } from '../model/audit.ts';
 import type { DiffResult, DiffSnapshot, FindingChanges } from '../model/diff.ts';
 import { printRule } from '../model/print-ruleset.ts';
@@ -327,6 +328,20 @@ export function changedRuleLines(before: Snapshot, after: Snapshot): number {
   return n;
 }
 
+/** Running containers' addresses on direct macvlan and ipvlan networks, as `name address on parent`. */
+function besideFirewall(snapshot: Snapshot): string[] {
+  const host = snapshot.host;
+  return host.containers
+    .filter((c) => c.running)
+    .flatMap((c) =>
+      directEndpoints(host, c).flatMap(({ endpoint, direct }) =>
+        [endpoint.ipv4, endpoint.ipv6]
+          .filter((a): a is string => a !== null)
+          .map((a) => `${c.name} ${a} on ${direct.parent}`),
+      ),
+    );
+}
+
 function side(snapshot: Snapshot, result: AuditResult): DiffSnapshot {
   return {
     directory: snapshot.directory,
@@ -344,13 +359,22 @@ export function buildDiff(before: DiffSide, after: DiffSide, findings: FindingCh
   const d = diffAnalyses(before, after);
   const rulesChanged = changedRuleLines(before.snapshot, after.snapshot);
   const notes: string[] = [];
+  // the exposure table is what passes the host's firewall; containers beside it are said apart
+  const beside = besideFirewall(after.snapshot).filter(
+    (x) => !besideFirewall(before.snapshot).includes(x),
+  );
+  const through = beside.length === 0 ? '' : " through this host's firewall";
   if (d.gained.length === 0 && d.lost.length === 0) {
     notes.push(
       rulesChanged === 0
-        ? 'Nothing reachable from outside changed.'
-        : `Nothing reachable from outside changed, although ${rulesChanged} rule line(s) differ: the changed rules decide no packet from outside differently.`,
+        ? `Nothing reachable from outside${through} changed.`
+        : `Nothing reachable from outside${through} changed, although ${rulesChanged} rule line(s) differ: the changed rules decide no packet from outside differently.`,
     );
   }
+  if (beside.length > 0)
+    notes.push(
+      `Newly reachable beside this host's firewall, at their own address on a macvlan or ipvlan network (unfiltered-network): ${beside.join(', ')}.`,
+    );
   const unanalysed = [before, after].filter(
     (x) => x.result.exposures.length === 0 && x.engines.families.length === 0,
   );

@@ -205,6 +205,18 @@ describe('dockwall plan on a host that runs Docker', () => {
         .map((f) => f.object.container)
         .sort(),
     ).toEqual(['edge-web-1', 'pihole']);
+    // the change gains nothing through the host's firewall, and says what it gains beside it
+    const report = path.join(dir, 'diff.json');
+    const { io } = captureIo();
+    await main(['diff', base, out, '--format', 'json', '--output', report, '--fail-on', 'never'], {
+      ...io,
+      env: {},
+    });
+    const diff = JSON.parse(text(dir, 'diff.json')) as { notes: string[] };
+    expect(diff.notes).toEqual([
+      "Nothing reachable from outside through this host's firewall changed.",
+      "Newly reachable beside this host's firewall, at their own address on a macvlan or ipvlan network (unfiltered-network): edge-web-1 203.0.113.54 on ext0.",
+    ]);
   });
 
   it('hands out a new network’s addresses from its ip_range', async () => {
