@@ -11,6 +11,7 @@ import { userlandProxyInRules } from '../src/docker/daemon-evidence.ts';
 import { filterPlace } from '../src/docker/filter-place.ts';
 import { chainIn } from '../src/model/rule-queries.ts';
 import { pathRead } from '../src/model/snapshot.ts';
+import { bridgedSkipsIptables } from '../src/docker/bridge-netfilter.ts';
 import { defineRule } from '../src/lint/rule.ts';
 
 type MessageIds =
@@ -44,7 +45,7 @@ export default defineRule<MessageIds, object>({
       allowDirectRouting:
         '"allow-direct-routing": true — Docker adds no raw-table drops, so any host that routes to a container subnet reaches container addresses directly ({{count}} container(s)).',
       bridgeNfOff:
-        '{{keys}} = 0 (sysctl.txt) — what a bridge passes between two of its containers never reaches iptables: {{effect}} ({{where}}).',
+        'What a bridge passes between two of its containers never reaches iptables ({{evidence}}): {{effect}} ({{where}}).',
       ipForwardNoDrop:
         '"ip-forward-no-drop": true with FORWARD policy {{policy}} — Docker never sets FORWARD to DROP, so traffic Docker does not handle is forwarded unless another rule drops it.',
     },
@@ -145,15 +146,11 @@ export default defineRule<MessageIds, object>({
             object: { setting: 'allow-direct-routing' },
           });
         }
-        // dockerd turns it on; set to 0 later (sysctl --system), bridged traffic skips iptables
-        const off = [
-          ...(host.sysctls.bridgeNfCallIptables === false
-            ? ['net.bridge.bridge-nf-call-iptables']
-            : []),
-          ...(host.sysctls.bridgeNfCallIp6tables === false
-            ? ['net.bridge.bridge-nf-call-ip6tables']
-            : []),
-        ];
+        // dockerd turns it on; set to 0 later (sysctl --system), or br_netfilter not loaded,
+        // bridged traffic skips iptables
+        const bypass = (['ipv4', 'ipv6'] as const)
+          .map((f) => bridgedSkipsIptables(snapshot, f))
+          .filter((b) => b !== null);
         const shared = host.networks
           .filter((n) => n.bridgeName !== null)
           .map((n) => ({
@@ -163,12 +160,12 @@ export default defineRule<MessageIds, object>({
             ),
           }))
           .filter((x) => x.on.length >= 2);
-        if (off.length > 0 && shared.length > 0) {
+        if (bypass.length > 0 && shared.length > 0) {
           const isolated = shared.filter((x) => !x.n.icc);
           context.report({
             messageId: 'bridgeNfOff',
             data: {
-              keys: off.join(' and '),
+              evidence: bypass.map((b) => b.evidence).join('; '),
               effect:
                 isolated.length > 0
                   ? `icc=false on ${isolated.map((x) => x.n.bridgeName ?? x.n.name).join(', ')} isolates nothing, and no DOCKER-USER rule sees that traffic`
@@ -177,8 +174,12 @@ export default defineRule<MessageIds, object>({
                 .map((x) => `${x.on.length} containers on ${x.n.bridgeName ?? x.n.name}`)
                 .join(', '),
             },
-            node: { location: fileLocation(pathRead(snapshot, 'sysctl') ?? 'sysctl.txt') },
-            object: { setting: off[0] ?? '' },
+            node: {
+              location: fileLocation(
+                pathRead(snapshot, bypass[0]?.file ?? 'sysctl') ?? 'sysctl.txt',
+              ),
+            },
+            object: { setting: bypass[0]?.key ?? '' },
             severity: isolated.length > 0 ? 'error' : 'warning',
           });
         }

@@ -15,11 +15,11 @@
 import ipaddr from 'ipaddr.js';
 import type { ContextRoute, DeviceBelow, NetworkContext, Provenance } from '../engine/context.ts';
 import type { ContextFact } from '../model/audit.ts';
-import type { DockerHost } from '../model/host.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf, pathRead } from '../model/snapshot.ts';
 import { chainIn, natToLoopback } from '../model/rule-queries.ts';
+import { bridgedSkipsIptables } from './bridge-netfilter.ts';
 import { directEndpoints } from './direct-networks.ts';
 import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
 import { externalInterface } from './interfaces.ts';
@@ -98,7 +98,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
     addrFile !== null
       ? unique([...host.interfaces.map((i) => i.name), ...interfacesInRules(ruleset)])
       : unique(['lo', ...bridges, ...interfacesInRules(ruleset)]);
-  const below = devicesBelowOf(host, family);
+  const below = devicesBelowOf(snapshot, family);
   for (const b of below) {
     if (!interfaces.includes(b.device.interface)) interfaces.push(b.device.interface);
     fact('interfaces', b.text, 'observed', b.evidence);
@@ -354,14 +354,15 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
 /**
  * Devices below the host's IP stack (engine/context.ts `DeviceBelow`), each with the fact in
  * words and what says so: running containers on direct macvlan and ipvlan networks, on their
- * parent (direct-networks.ts); and, where sysctl.txt shows bridge-nf-call-iptables at 0, every
- * running container's address on its bridge — frames a bridge passes between its ports then
- * never reach iptables, while what the host routes to it still passes its hooks.
+ * parent (direct-networks.ts); and, where bridged traffic skips iptables (bridge-netfilter.ts),
+ * every running container's address on its bridge — what the host routes to it still passes its
+ * hooks.
  */
 function devicesBelowOf(
-  host: DockerHost,
+  snapshot: Snapshot,
   family: Family,
 ): { readonly device: DeviceBelow; readonly text: string; readonly evidence: string }[] {
+  const host = snapshot.host;
   const out: { device: DeviceBelow; text: string; evidence: string }[] = [];
   const running = host.containers.filter((c) => c.running);
   for (const c of running) {
@@ -379,10 +380,8 @@ function devicesBelowOf(
       });
     }
   }
-  const bridgeNf =
-    family === 'ipv4' ? host.sysctls.bridgeNfCallIptables : host.sysctls.bridgeNfCallIp6tables;
-  if (bridgeNf !== false) return out;
-  const key = `net.bridge.bridge-nf-call-${family === 'ipv4' ? 'iptables' : 'ip6tables'}`;
+  const bypass = bridgedSkipsIptables(snapshot, family);
+  if (bypass === null) return out;
   for (const c of running) {
     for (const e of c.endpoints) {
       const bridge = bridgeOfEndpoint(host, e);
@@ -392,11 +391,11 @@ function devicesBelowOf(
         device: {
           interface: bridge,
           address,
-          owner: `the address of container ${c.name}'s port on bridge ${bridge} (${key} = 0: what the bridge passes between its ports skips iptables)`,
+          owner: `the address of container ${c.name}'s port on bridge ${bridge} (${bypass.evidence}: what the bridge passes between its ports skips iptables)`,
           fromHost: 'reaches',
         },
         text: `${address} on ${bridge} is a port of the bridge: what the bridge passes to it skips iptables`,
-        evidence: `sysctl.txt: ${key} = 0`,
+        evidence: bypass.evidence,
       });
     }
   }

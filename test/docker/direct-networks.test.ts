@@ -96,6 +96,23 @@ describe('bridge-nf-call-iptables off', () => {
     expect(off.trace.below).toContain('bridge-nf-call-iptables = 0');
   });
 
+  it('does so where the collector found no such switch (br_netfilter not loaded)', async () => {
+    const dir = path.join(
+      import.meta.dirname,
+      '../../fixtures/rules/daemon-firewall-config/fires-br-netfilter-not-loaded',
+    );
+    const snapshot = await loadSnapshot({
+      directory: S9,
+      files: { sysctl: path.join(dir, 'sysctl.txt'), manifest: path.join(dir, 'manifest.json') },
+    });
+    expect(
+      buildNetworkContext(snapshot, 'ipv4').devicesBelow?.map((d) => [d.interface, d.address]),
+    ).toEqual([
+      ['docker0', '172.17.0.2'],
+      ['docker0', '172.17.0.3'],
+    ]);
+  });
+
   it('leaves it to icc where the sysctl is on', async () => {
     const on = await webToClient(1);
     expect(on.context.devicesBelow).toBeUndefined();
