@@ -20,7 +20,7 @@ import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf, pathRead } from '../model/snapshot.ts';
 import { chainIn, natToLoopback } from '../model/rule-queries.ts';
 import { bridgedSkipsIptables } from './bridge-netfilter.ts';
-import { directEndpoints } from './direct-networks.ts';
+import { directEndpoints, vlanEndpoints } from './direct-networks.ts';
 import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
 import { externalInterface } from './interfaces.ts';
 import { bridgeOfEndpoint } from './topology.ts';
@@ -104,6 +104,9 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
     fact('interfaces', b.text, 'observed', b.evidence);
   }
   const devicesBelow = below.map((b) => b.device);
+  const unmodelledPaths = ipvlanL3sPaths(snapshot, family);
+  for (const u of unmodelledPaths)
+    fact('interfaces', u.why, 'observed', `networks.json: ${u.network}`);
   if (addrFile === null)
     fact(
       'interfaces',
@@ -346,6 +349,9 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       localAddressesComplete: addrFile !== null,
       ...(addrFile === null ? { foreignAddresses: foreign } : {}),
       ...(devicesBelow.length > 0 ? { devicesBelow } : {}),
+      ...(unmodelledPaths.length > 0
+        ? { unmodelledPaths: unmodelledPaths.map(({ address, why }) => ({ address, why })) }
+        : {}),
     },
     facts,
   };
@@ -400,6 +406,33 @@ function devicesBelowOf(
     }
   }
   return out;
+}
+
+/**
+ * Running containers' addresses on ipvlan networks in l3s mode: the kernel runs the host's
+ * PREROUTING and INPUT hooks for their traffic, not FORWARD (the kernel's ipvlan documentation;
+ * not measured: the lab's kernel has no ipvlan), which the engine does not model.
+ */
+function ipvlanL3sPaths(
+  snapshot: Snapshot,
+  family: Family,
+): { readonly address: string; readonly why: string; readonly network: string }[] {
+  const host = snapshot.host;
+  return host.containers
+    .filter((c) => c.running)
+    .flatMap((c) =>
+      vlanEndpoints(host, c).flatMap(({ endpoint, vlan }) => {
+        const address = family === 'ipv4' ? endpoint.ipv4 : endpoint.ipv6;
+        if (vlan.reach !== 'host-netfilter' || address === null) return [];
+        return [
+          {
+            address,
+            why: `${address} is container ${c.name}'s ipvlan l3s device: the kernel runs this host's PREROUTING and INPUT hooks for its traffic, not FORWARD, and dockwall walks it as routed`,
+            network: `ipvlan network ${vlan.network.name}, l3s mode`,
+          },
+        ];
+      }),
+    );
 }
 
 /** Why nothing of a family is forwarded on this host, in words (for notes about silent hooks). */

@@ -56,16 +56,26 @@ function isDirect(v: VlanNetwork | null): v is DirectNetwork {
   return v !== null && v.reach === 'direct' && v.parent !== null;
 }
 
-/** A container's endpoints on direct networks (a `container:` mode container has none). */
+/** A container's endpoints on macvlan and ipvlan networks (a `container:` mode one has none). */
+export function vlanEndpoints(
+  host: DockerHost,
+  c: Container,
+): { readonly endpoint: Endpoint; readonly vlan: VlanNetwork }[] {
+  const out: { endpoint: Endpoint; vlan: VlanNetwork }[] = [];
+  for (const endpoint of c.endpoints) {
+    const n = networkOfEndpoint(host, endpoint);
+    const vlan = n === undefined ? null : vlanNetwork(n);
+    if (vlan !== null) out.push({ endpoint, vlan });
+  }
+  return out;
+}
+
+/** A container's endpoints on direct networks. */
 export function directEndpoints(
   host: DockerHost,
   c: Container,
 ): { readonly endpoint: Endpoint; readonly direct: DirectNetwork }[] {
-  const out: { endpoint: Endpoint; direct: DirectNetwork }[] = [];
-  for (const endpoint of c.endpoints) {
-    const n = networkOfEndpoint(host, endpoint);
-    const direct = n === undefined ? null : vlanNetwork(n);
-    if (isDirect(direct)) out.push({ endpoint, direct });
-  }
-  return out;
+  return vlanEndpoints(host, c).flatMap(({ endpoint, vlan }) =>
+    isDirect(vlan) ? [{ endpoint, direct: vlan }] : [],
+  );
 }

@@ -67,6 +67,18 @@ export interface NetworkContext {
    * arriving on that interface goes to its device, and the host's netfilter never sees it.
    */
   readonly devicesBelow?: readonly DeviceBelow[];
+  /**
+   * Destinations whose packets the kernel takes on a path the engine does not model (an ipvlan
+   * l3s container's address: the host's PREROUTING and INPUT hooks, not FORWARD). They are
+   * walked as routed, and what is said of them is only possible.
+   */
+  readonly unmodelledPaths?: readonly UnmodelledPath[];
+}
+
+export interface UnmodelledPath {
+  readonly address: string;
+  /** What the kernel does instead, in words (a trace's assumption). */
+  readonly why: string;
 }
 
 export interface DeviceBelow {

@@ -215,6 +215,25 @@ class SymbolicEngine implements Engine {
     return (this.below = out);
   }
 
+  private unmodelled: Bdd | null = null;
+
+  /** Packets to a destination the engine walks on a path the kernel does not take. */
+  private unmodelledSet(): Bdd {
+    if (this.unmodelled !== null) return this.unmodelled;
+    const s = this.space;
+    let r = FALSE;
+    for (const u of this.nf.context.unmodelledPaths ?? []) {
+      const dst = s.cidr('odst', u.address);
+      if (dst !== null) r = s.m.or(r, dst);
+    }
+    return (this.unmodelled = r);
+  }
+
+  /** New connections as walked: only possibly so where the path is not modelled. */
+  private arriving(input: Bdd): Pair {
+    return { c: this.space.m.diff(input, this.unmodelledSet()), p: input };
+  }
+
   /** The device below the host's IP stack on `iface` whose address is `address`. */
   private deviceBelow(iface: string | null, address: bigint | null): DeviceBelow | undefined {
     if (iface === null || address === null) return undefined;
@@ -249,7 +268,18 @@ class SymbolicEngine implements Engine {
   }
 
   trace(packet: Packet, options: TraceOptions = {}): Trace {
-    return this.sentToBelow(this.traced(packet, options));
+    const trace = this.sentToBelow(this.traced(packet, options));
+    const dst = parseAddress(packet.destination, this.family);
+    const unmodelled = this.nf.context.unmodelledPaths?.find(
+      (u) => dst !== null && parseAddress(u.address, this.family) === dst,
+    );
+    return unmodelled === undefined
+      ? trace
+      : {
+          ...trace,
+          certainty: 'possible',
+          assumptions: [...trace.assumptions, unmodelled.why],
+        };
   }
 
   /**
@@ -352,7 +382,7 @@ class SymbolicEngine implements Engine {
     const walk = new Walk(this.nf, false);
     // in groups, as discovery: the one united set of a kube-proxy host's ~40,000 DNAT pieces
     // did not finish routing in ten minutes; the same sets in the end
-    const path = runPath(walk, this.nf, { c: input, p: input }, { natGroup: NAT_GROUP });
+    const path = runPath(walk, this.nf, this.arriving(input), { natGroup: NAT_GROUP });
     const sent = this.belowSets();
     const forwarded = unionAll(s, path.forward);
     // what the host sends to a device below one of its parents never reaches it (`sentToBelow`)
@@ -484,7 +514,7 @@ class SymbolicEngine implements Engine {
       // discovery reads what is delivered, never which rule accepted it
       new Walk(this.nf, false, { attributes: false }),
       this.nf,
-      { c: input, p: input },
+      this.arriving(input),
       { natGroup: NAT_GROUP },
     );
     // the destination fields a NAT rule can leave as sent, which flows then say once
@@ -754,7 +784,7 @@ class SymbolicEngine implements Engine {
       const input = m.and(this.initial(query.packets ?? {}, STATES), this.ingressSet(ingress));
       // the recording is what is read, never the outcomes
       walk = new Walk(this.nf, true, { attributes: false });
-      runPath(walk, this.nf, { c: input, p: input });
+      runPath(walk, this.nf, this.arriving(input));
       this.recorded.set(key, walk);
     }
     return walk;

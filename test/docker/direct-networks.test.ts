@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
+import { newConnection } from '../../src/analysis/packets.ts';
 import { buildNetworkContext } from '../../src/docker/context.ts';
 import { createEngine } from '../../src/engine/index.ts';
 import { firewallOf } from '../../src/model/snapshot.ts';
@@ -117,5 +118,25 @@ describe('bridge-nf-call-iptables off', () => {
     const on = await webToClient(1);
     expect(on.context.devicesBelow).toBeUndefined();
     expect([on.trace.verdict, on.trace.certainty]).toEqual(['dropped', 'certain']);
+  });
+});
+
+describe('ipvlan l3s', () => {
+  it('walks its containers as routed, and says only possibly so', async () => {
+    const l3s = path.resolve(
+      import.meta.dirname,
+      '../../fixtures/rules/unfiltered-network/passes-ipvlan-l3s/networks.json',
+    );
+    const snapshot = await loadSnapshot({ directory: LAB, files: { networks: l3s } });
+    const ruleset = firewallOf(snapshot, 'ipv4');
+    if (ruleset === null) throw new Error('no IPv4 rules');
+    const context = buildNetworkContext(snapshot, 'ipv4');
+    expect(context.devicesBelow).toBeUndefined();
+    expect(context.unmodelledPaths?.map((u) => u.address)).toEqual(['203.0.113.53']);
+    const trace = createEngine(ruleset, context).trace(
+      newConnection('ipv4', 'tcp', '203.0.113.2', '203.0.113.53', 80, 'ext0'),
+    );
+    expect(trace.certainty).toBe('possible');
+    expect(trace.assumptions.join(' ')).toContain('ipvlan l3s');
   });
 });

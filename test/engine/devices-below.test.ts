@@ -108,3 +108,32 @@ describe('a device below the host', () => {
     expect(rv.deliveredAll.possible.isEmpty).toBe(false);
   });
 });
+
+describe('a destination on a path the engine does not model', () => {
+  const open = ruleset({ filter: { FORWARD: { policy: 'ACCEPT', rules: [] } } });
+  const context: NetworkContext = {
+    ...hostContext,
+    unmodelledPaths: [{ address: '203.0.113.60', why: 'an ipvlan l3s device' }],
+  };
+  it('is delivered only possibly, in the trace and in reach', () => {
+    const engine = createEngine(open, context);
+    const tr = engine.trace(connection('203.0.113.60', 80, 'eth0'));
+    expect([tr.verdict, tr.certainty, tr.assumptions]).toEqual([
+      'accepted',
+      'possible',
+      ['an ipvlan l3s device'],
+    ]);
+    const r = engine.reach({
+      ingress: 'eth0',
+      packets: { protocols: ['tcp'], destinations: ['203.0.113.60'] },
+    });
+    expect(r.deliveredAll.certain.isEmpty).toBe(true);
+    expect(r.deliveredAll.possible.isEmpty).toBe(false);
+    // the same walk without it: certain
+    const plain = createEngine(open, hostContext).reach({
+      ingress: 'eth0',
+      packets: { protocols: ['tcp'], destinations: ['203.0.113.60'] },
+    });
+    expect(plain.deliveredAll.certain.isEmpty).toBe(false);
+  });
+});
