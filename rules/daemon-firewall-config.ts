@@ -12,6 +12,7 @@ import { filterPlace } from '../src/docker/filter-place.ts';
 import { chainIn } from '../src/model/rule-queries.ts';
 import { pathRead } from '../src/model/snapshot.ts';
 import { bridgedSkipsIptables } from '../src/docker/bridge-netfilter.ts';
+import { networkOfEndpoint } from '../src/docker/topology.ts';
 import { defineRule } from '../src/lint/rule.ts';
 
 type MessageIds =
@@ -155,9 +156,7 @@ export default defineRule<MessageIds, object>({
           .filter((n) => n.bridgeName !== null)
           .map((n) => ({
             n,
-            on: running.filter((c) =>
-              c.endpoints.some((e) => e.network === n.name || e.networkId === n.id),
-            ),
+            on: running.filter((c) => c.endpoints.some((e) => networkOfEndpoint(host, e) === n)),
           }))
           .filter((x) => x.on.length >= 2);
         if (bypass.length > 0 && shared.length > 0) {

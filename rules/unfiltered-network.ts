@@ -56,19 +56,19 @@ export default defineRule<MessageIds, object>({
           request === undefined
             ? served[0]
             : { port: request.containerPort, protocol: request.protocol };
+        // the -p requests Docker did not apply (on another network of the container it may)
+        const ignored = c.requested.filter(
+          (r) =>
+            !c.published.some(
+              (p) => p.containerPort === r.containerPort && p.protocol === r.protocol,
+            ),
+        );
+        const mappings = ignored.map(
+          (r) =>
+            `${r.hostIp === '' ? '' : `${r.hostIp}:`}${r.hostPort === '' ? '' : `${r.hostPort}:`}${r.containerPort}/${r.protocol}`,
+        );
         for (const { endpoint, direct } of directEndpoints(host, c)) {
           const addresses = [endpoint.ipv4, endpoint.ipv6].filter((a): a is string => a !== null);
-          // the -p requests Docker did not apply (on another network of the container it may)
-          const ignored = c.requested.filter(
-            (r) =>
-              !c.published.some(
-                (p) => p.containerPort === r.containerPort && p.protocol === r.protocol,
-              ),
-          );
-          const mappings = ignored.map(
-            (r) =>
-              `${r.hostIp === '' ? '' : `${r.hostIp}:`}${r.hostPort === '' ? '' : `${r.hostPort}:`}${r.containerPort}/${r.protocol}`,
-          );
           // a neighbour's new connection to the first port it serves: no rule of this host on
           // its way, so the trace is empty
           const to = addresses[0];

@@ -360,9 +360,8 @@ export function buildDiff(before: DiffSide, after: DiffSide, findings: FindingCh
   const rulesChanged = changedRuleLines(before.snapshot, after.snapshot);
   const notes: string[] = [];
   // the exposure table is what passes the host's firewall; containers beside it are said apart
-  const beside = besideFirewall(after.snapshot).filter(
-    (x) => !besideFirewall(before.snapshot).includes(x),
-  );
+  const besideBefore = new Set(besideFirewall(before.snapshot));
+  const beside = besideFirewall(after.snapshot).filter((x) => !besideBefore.has(x));
   const through = beside.length === 0 ? '' : " through this host's firewall";
   if (d.gained.length === 0 && d.lost.length === 0) {
     notes.push(

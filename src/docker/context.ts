@@ -23,7 +23,7 @@ import { bridgedSkipsIptables } from './bridge-netfilter.ts';
 import { directEndpoints, vlanEndpoints } from './direct-networks.ts';
 import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
 import { externalInterface } from './interfaces.ts';
-import { bridgeOfEndpoint } from './topology.ts';
+import { bridgeOfEndpoint, endpointAddress } from './topology.ts';
 import { atLeast, parseDockerVersion } from './version.ts';
 
 export { ASSUMED_EXTERNAL_INTERFACE, externalInterface } from './interfaces.ts';
@@ -148,7 +148,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
     // gateway (the host's one address in them) is known.
     const endpointAddresses = host.containers.flatMap((c) =>
       c.endpoints.flatMap((e) => {
-        const a = family === 'ipv4' ? e.ipv4 : e.ipv6;
+        const a = endpointAddress(e, family);
         return a === null ? [] : [a];
       }),
     );
@@ -215,7 +215,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
     for (const c of host.containers)
       for (const e of c.endpoints) {
         const bridge = bridgeOfEndpoint(host, e);
-        const address = family === 'ipv4' ? e.ipv4 : e.ipv6;
+        const address = endpointAddress(e, family);
         const prefix = family === 'ipv4' ? e.ipv4PrefixLength : e.ipv6PrefixLength;
         if (bridge === null || address === null || prefix === null) continue;
         const subnet = subnetOf(address, prefix);
@@ -373,7 +373,7 @@ function devicesBelowOf(
   const running = host.containers.filter((c) => c.running);
   for (const c of running) {
     for (const { endpoint, direct } of directEndpoints(host, c)) {
-      const address = family === 'ipv4' ? endpoint.ipv4 : endpoint.ipv6;
+      const address = endpointAddress(endpoint, family);
       if (address === null) continue;
       const owner = `the address of container ${c.name}'s ${direct.driver} device`;
       // the parent never hands its own frames to its devices; vepa sends them to the switch,
@@ -391,7 +391,7 @@ function devicesBelowOf(
   for (const c of running) {
     for (const e of c.endpoints) {
       const bridge = bridgeOfEndpoint(host, e);
-      const address = family === 'ipv4' ? e.ipv4 : e.ipv6;
+      const address = endpointAddress(e, family);
       if (bridge === null || address === null) continue;
       out.push({
         device: {
@@ -422,7 +422,7 @@ function ipvlanL3sPaths(
     .filter((c) => c.running)
     .flatMap((c) =>
       vlanEndpoints(host, c).flatMap(({ endpoint, vlan }) => {
-        const address = family === 'ipv4' ? endpoint.ipv4 : endpoint.ipv6;
+        const address = endpointAddress(endpoint, family);
         if (vlan.reach !== 'host-netfilter' || address === null) return [];
         return [
           {

@@ -424,13 +424,13 @@ function checkPorts(ctx: FieldContext, c: Container): void {
     );
     return;
   }
-  const driver = c.networkMode.kind === 'network' ? c.networkMode.driver : null;
-  if (isVlanDriver(driver)) {
+  const net = c.networkMode;
+  if (net.kind === 'network' && isVlanDriver(net.driver)) {
     ctx.diagnostics.push(
       diagnostic(
         'ports-discarded-vlan-network',
         'warning',
-        `${c.name} is on ${driver} network ${c.networkMode.kind === 'network' ? c.networkMode.network : ''}: Docker publishes no port there, so the requested port bindings ${list} do nothing; the container is reached at its own address`,
+        `${c.name} is on ${net.driver} network ${net.network}: Docker publishes no port there, so the requested port bindings ${list} do nothing; the container is reached at its own address`,
         first.location,
       ),
     );
