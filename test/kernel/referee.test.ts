@@ -28,6 +28,7 @@ import {
 } from '../lab/referee.ts';
 import { EXTERNAL6 } from '../lab/ipv6.ts';
 import { deriveTopology, EXTERNAL } from '../lab/topology.ts';
+import { randomSeeds } from './random-operator.ts';
 import { refereeScenarios } from './scenarios.ts';
 import {
   byFamily,
@@ -114,7 +115,7 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
     );
   });
 
-  const scenarios = refereeScenarios(capturesDir);
+  const scenarios = refereeScenarios(capturesDir, randomSeeds(process.env['DWK_RANDOM_SEEDS']));
   it('finds the capture scenarios', () => {
     expect(scenarios.length).toBeGreaterThan(20);
   });

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateHostFiles } from '../support/generate-host.ts';
 import { listCaptureScenarios } from '../lab/captures.ts';
+import { DEFAULT_SEEDS, randomOperatorScenarios } from './random-operator.ts';
 import {
   EXTERNAL,
   HOST_SERVICE_PORT,
@@ -214,7 +215,11 @@ export function bridgeNfOffScenarios(captures: readonly ScenarioInput[]): Scenar
   return [{ ...base, name: 'bridge-nf-off/docker-20.10.24-s9', bridgeNfCall: false }];
 }
 
-export function refereeScenarios(capturesDir: string): ScenarioInput[] {
+/** Every scenario, with random operator rules for these seeds (the recorded ones by default). */
+export function refereeScenarios(
+  capturesDir: string,
+  randomSeeds: readonly number[] = DEFAULT_SEEDS,
+): ScenarioInput[] {
   const captures = listCaptureScenarios(capturesDir);
   return [
     ...captures,
@@ -222,5 +227,6 @@ export function refereeScenarios(capturesDir: string): ScenarioInput[] {
     ...nftSemanticsScenarios(captures),
     ...operatorScenarios(captures),
     ...bridgeNfOffScenarios(captures),
+    ...randomOperatorScenarios(captures, randomSeeds),
   ];
 }

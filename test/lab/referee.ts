@@ -45,6 +45,15 @@ function hostListens(t: LabTopology, address: string, port: number, protocol: st
 /** The observation the engine's trace predicts for this probe in this topology. */
 export function expectObservation(t: LabTopology, trace: Trace): ExpectedObservation | null {
   const protocol = String(trace.packet.protocol);
+  // the host's own datagram stopped on its way out: the send itself fails (EPERM)
+  const out = trace.steps.at(-1)?.hook;
+  if (
+    trace.packet.inInterface === null &&
+    protocol === 'udp' &&
+    trace.verdict !== 'accepted' &&
+    (out === 'OUTPUT' || out === 'POSTROUTING')
+  )
+    return { outcome: 'refused', identity: null, because: `stopped in ${out}: the send fails` };
   if (trace.verdict === 'dropped')
     return { outcome: 'timeout', identity: null, because: 'dropped' };
   if (trace.verdict === 'rejected')

@@ -363,7 +363,11 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
     if (!c || addr === undefined || !Number.isInteger(hostPort)) continue;
     if (protocol !== 'tcp' && protocol !== 'udp') continue;
     const dst = r.options.get('-d');
-    const hostIp = dst && !dst.negated ? dst.value.replace(/\/32$/, '') : '0.0.0.0';
+    // a mapping is bound to one host address or to all; an operator's DNAT of a network (or of
+    // every address but one) is no mapping a proxy could hold
+    if (dst !== undefined && (dst.negated || !/^[\d.]+(\/32)?$/.test(dst.value))) continue;
+    if (r.chain === 'OUTPUT') continue;
+    const hostIp = dst ? dst.value.replace(/\/32$/, '') : '0.0.0.0';
     published.push({
       container: c.name,
       containerAddress: addr,
@@ -421,7 +425,7 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
     hostListeners: dedupeListeners(hostListeners),
     routeLocalnet,
     bridgeNfCall: input.bridgeNfCall ?? true,
-    rejected: rejectedDestinations(rules),
+    rejected: rejectedDestinations(rules, labBridges),
     v6: deriveV6(
       input.ip6tablesSave,
       input.containers ?? [],
@@ -443,8 +447,20 @@ function dedupeListeners(ls: readonly LabListener[]): LabListener[] {
   return [...seen.values()];
 }
 
-function rejectedDestinations(rules: readonly RuleLine[]): LabTopology['rejected'] {
+/**
+ * Addresses a REJECT names that are no one's here (kube-proxy's service addresses): the lab
+ * routes them out of the external interface. Loopback, the external network's and the bridges'
+ * own addresses are where they are.
+ */
+function rejectedDestinations(
+  rules: readonly RuleLine[],
+  bridges: readonly LabBridge[],
+): LabTopology['rejected'] {
   const out: { address: string; port: number; protocol: LabProtocol }[] = [];
+  const placed = (a: string): boolean =>
+    a.startsWith('127.') ||
+    inSubnet(a, `${EXTERNAL.hostAddress}/${EXTERNAL.prefixLength}`) ||
+    bridges.some((b) => inSubnet(a, b.subnet));
   for (const r of rules) {
     if (r.table !== 'filter' || r.options.get('-j')?.value !== 'REJECT') continue;
     const d = r.options.get('-d');
@@ -452,6 +468,7 @@ function rejectedDestinations(rules: readonly RuleLine[]): LabTopology['rejected
     const port = Number(r.options.get('--dport')?.value ?? NaN);
     if (!d || d.negated || !d.value.endsWith('/32') || !Number.isInteger(port)) continue;
     if (protocol !== 'tcp' && protocol !== 'udp') continue;
+    if (placed(d.value.slice(0, -3))) continue;
     out.push({ address: d.value.slice(0, -3), port, protocol });
   }
   return out;

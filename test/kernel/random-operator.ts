@@ -1,0 +1,382 @@
+/**
+ * Random operator rules over Docker's real captures, for the kernel referee: each seed lays a
+ * handful of rules an operator might write (filters on addresses, interfaces, ports, conntrack
+ * state and address types; DNATs, REDIRECTs, marks, NOTRACK, custom chains, an INPUT policy)
+ * into the chains a packet meets before and after Docker's, with values drawn from the capture's
+ * own addresses, bridges and ports so that they bite on the referee's probes. The kernel runs
+ * them and the engine must say what the kernel did — the referee compares every probe, the
+ * cut-down snapshots and the exposure tables as for any scenario.
+ *
+ * Pure and deterministic per seed: the recorded verdicts replay the same rules.
+ */
+import {
+  deriveTopology,
+  EXTERNAL,
+  HOST_SERVICE_PORT,
+  type ScenarioInput,
+} from '../lab/topology.ts';
+
+/** The seeds CI runs (and fixtures/generated/kernel-verdicts.json records). */
+export const DEFAULT_SEEDS: readonly number[] = Array.from({ length: 12 }, (_, i) => i + 1);
+
+/**
+ * The seeds to run: `DWK_RANDOM_SEEDS` as `A-B` or `A,B,C` (an exploration run; the recorded
+ * verdicts then no longer cover every scenario), else the default ones.
+ */
+export function randomSeeds(text: string | undefined): readonly number[] {
+  if (text === undefined || text.trim() === '') return DEFAULT_SEEDS;
+  const range = /^(\d+)-(\d+)$/.exec(text.trim());
+  if (range !== null) {
+    const [lo, hi] = [Number(range[1]), Number(range[2])];
+    return Array.from({ length: Math.max(0, hi - lo + 1) }, (_, i) => lo + i);
+  }
+  const list = text.split(',').map((x) => Number(x.trim()));
+  if (list.some((n) => !Number.isSafeInteger(n))) throw new Error(`unreadable seeds '${text}'`);
+  return list;
+}
+
+/** Captures the rules are laid over: the three iptables eras, each with two bridges. */
+const BASES = [
+  'docker-20.10.24/s3-usernet-portmap',
+  'docker-28.5.2/s3-usernet-portmap',
+  'docker-29.7.2/s1a-iptables-portmap',
+] as const;
+
+type Table = 'filter' | 'nat' | 'raw' | 'mangle';
+
+/** Where a rule goes, and which hook's packets it sees (what `-i` / `-o` it may name). */
+interface Place {
+  readonly table: Table;
+  readonly chain: string;
+  readonly hook: 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
+}
+
+const PLACES: readonly Place[] = [
+  { table: 'filter', chain: 'INPUT', hook: 'INPUT' },
+  { table: 'filter', chain: 'FORWARD', hook: 'FORWARD' },
+  { table: 'filter', chain: 'DOCKER-USER', hook: 'FORWARD' },
+  { table: 'filter', chain: 'DOCKER-USER', hook: 'FORWARD' },
+  { table: 'filter', chain: 'OUTPUT', hook: 'OUTPUT' },
+  { table: 'nat', chain: 'PREROUTING', hook: 'PREROUTING' },
+  { table: 'nat', chain: 'PREROUTING', hook: 'PREROUTING' },
+  { table: 'nat', chain: 'OUTPUT', hook: 'OUTPUT' },
+  { table: 'nat', chain: 'POSTROUTING', hook: 'POSTROUTING' },
+  { table: 'raw', chain: 'PREROUTING', hook: 'PREROUTING' },
+  { table: 'mangle', chain: 'PREROUTING', hook: 'PREROUTING' },
+  { table: 'mangle', chain: 'FORWARD', hook: 'FORWARD' },
+];
+
+/** A small, fast, seedable generator (mulberry32). */
+function generator(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Draw {
+  readonly chance: (p: number) => boolean;
+  readonly pick: <T>(xs: readonly T[]) => T;
+}
+
+function draw(seed: number): Draw {
+  const next = generator(seed);
+  return {
+    chance: (p) => next() < p,
+    pick: <T>(xs: readonly T[]): T => {
+      const x = xs[Math.floor(next() * xs.length)];
+      if (x === undefined) throw new Error('pick from an empty list');
+      return x;
+    },
+  };
+}
+
+/** What the rules may name: the capture's own addresses, bridges and ports. */
+interface Vocabulary {
+  readonly containers: readonly { readonly address: string; readonly bridge: string }[];
+  readonly bridges: readonly { readonly name: string; readonly subnet: string }[];
+  readonly ports: readonly number[];
+}
+
+function vocabulary(base: ScenarioInput): Vocabulary {
+  const t = deriveTopology(base);
+  return {
+    containers: t.containers.map((c) => ({ address: c.address, bridge: c.bridge })),
+    bridges: t.bridges.map((b) => ({ name: b.name, subnet: b.subnet })),
+    ports: [
+      ...new Set([
+        80,
+        81,
+        HOST_SERVICE_PORT,
+        ...t.published.map((p) => p.hostPort),
+        ...t.published.map((p) => p.containerPort),
+      ]),
+    ],
+  };
+}
+
+const neg = (d: Draw, p = 0.2): string => (d.chance(p) ? '! ' : '');
+
+function sources(v: Vocabulary): string[] {
+  return [
+    `${EXTERNAL.clientAddress}/32`,
+    '203.0.113.0/24',
+    '10.0.0.0/8',
+    `${EXTERNAL.hostAddress}/32`,
+    ...v.containers.map((c) => `${c.address}/32`),
+    ...v.bridges.map((b) => b.subnet),
+  ];
+}
+
+function destinations(v: Vocabulary): string[] {
+  return [
+    `${EXTERNAL.hostAddress}/32`,
+    '203.0.113.0/24',
+    '127.0.0.1/32',
+    '10.0.0.0/8',
+    ...v.containers.map((c) => `${c.address}/32`),
+    ...v.bridges.map((b) => b.subnet),
+  ];
+}
+
+function interfaces(v: Vocabulary): string[] {
+  const names = v.bridges.map((b) => b.name);
+  return [
+    EXTERNAL.hostInterface,
+    EXTERNAL.hostInterface,
+    'lo',
+    ...names,
+    ...names.map((n) => `${n.slice(0, Math.max(2, n.length - 1))}+`),
+    'ext+',
+  ];
+}
+
+function portText(d: Draw, v: Vocabulary): string {
+  if (d.chance(0.75)) return String(d.pick(v.ports));
+  return d.pick(['80:90', '8000:9000', '1:1024', '2000:3000', '81:8080']);
+}
+
+/** The matches of one rule, valid for its hook; `protocol` is set when the target needs one. */
+function matches(d: Draw, v: Vocabulary, place: Place, needProtocol: boolean): string[] {
+  const out: string[] = [];
+  const canIn = place.hook !== 'OUTPUT' && place.hook !== 'POSTROUTING';
+  const canOut = place.hook !== 'PREROUTING' && place.hook !== 'INPUT';
+  if (d.chance(0.35)) out.push(`${neg(d)}-s ${d.pick(sources(v))}`);
+  if (d.chance(0.35)) out.push(`${neg(d)}-d ${d.pick(destinations(v))}`);
+  if (canIn && d.chance(0.35)) out.push(`${neg(d)}-i ${d.pick(interfaces(v))}`);
+  if (canOut && d.chance(0.3)) out.push(`${neg(d)}-o ${d.pick(interfaces(v))}`);
+  if (needProtocol || d.chance(0.6)) {
+    const protocol = d.pick(['tcp', 'tcp', 'udp'] as const);
+    out.push(`-p ${protocol}`);
+    const kind = d.pick(['dport', 'dport', 'dport', 'sport', 'multiport', 'none', 'syn'] as const);
+    if (kind === 'dport') out.push(`-m ${protocol} ${neg(d, 0.15)}--dport ${portText(d, v)}`);
+    else if (kind === 'sport') out.push(`-m ${protocol} --sport ${portText(d, v)}`);
+    else if (kind === 'multiport') {
+      const ports = [d.pick(v.ports), d.pick(v.ports), d.pick(v.ports)];
+      out.push(`-m multiport --dports ${[...new Set(ports)].join(',')}`);
+    } else if (kind === 'syn' && protocol === 'tcp') out.push('-m tcp --syn');
+  }
+  if (d.chance(0.15)) {
+    out.push(
+      d.pick([
+        '-m conntrack --ctstate NEW',
+        '-m conntrack --ctstate RELATED,ESTABLISHED',
+        '-m conntrack --ctstate DNAT',
+        '-m state --state NEW',
+        `-m conntrack --ctorigdst ${EXTERNAL.hostAddress}`,
+        `-m conntrack --ctproto tcp --ctorigdstport ${d.pick(v.ports)}`,
+      ]),
+    );
+  }
+  if (d.chance(0.12)) out.push(`-m addrtype ${neg(d)}--dst-type ${d.pick(['LOCAL', 'UNICAST'])}`);
+  if (d.chance(0.08)) out.push('-m addrtype --src-type LOCAL');
+  if (d.chance(0.08)) {
+    const c = d.pick(v.containers).address;
+    out.push(
+      d.chance(0.5)
+        ? '-m iprange --src-range 203.0.113.1-203.0.113.9'
+        : `-m iprange --dst-range ${c}-${c}`,
+    );
+  }
+  if (d.chance(0.1)) out.push(`-m mark ${neg(d)}--mark ${d.pick(['0x1', '0x2', '0x1/0x1'])}`);
+  if (d.chance(0.08)) out.push('-m comment --comment "operator rule"');
+  return out;
+}
+
+/** A target valid for the place; null when the place takes none of the drawn kind. */
+function target(
+  d: Draw,
+  v: Vocabulary,
+  place: Place,
+  custom: string | null,
+): { text: string; needProtocol: boolean } {
+  const container = (): string => d.pick(v.containers).address;
+  if (place.table === 'nat') {
+    if (place.chain === 'POSTROUTING') {
+      return d.pick([
+        { text: '-j MASQUERADE', needProtocol: false },
+        { text: `-j SNAT --to-source ${EXTERNAL.hostAddress}`, needProtocol: false },
+        { text: '-j ACCEPT', needProtocol: false },
+        { text: '-j RETURN', needProtocol: false },
+      ]);
+    }
+    return d.pick([
+      {
+        text: `-j DNAT --to-destination ${container()}:${d.pick([80, 81, 82])}`,
+        needProtocol: true,
+      },
+      { text: `-j DNAT --to-destination ${container()}`, needProtocol: false },
+      { text: `-j REDIRECT --to-ports ${d.pick([HOST_SERVICE_PORT, 81])}`, needProtocol: true },
+      { text: '-j ACCEPT', needProtocol: false },
+      { text: '-j RETURN', needProtocol: false },
+    ]);
+  }
+  if (place.table === 'raw') {
+    return d.pick([
+      { text: '-j DROP', needProtocol: false },
+      { text: '-j ACCEPT', needProtocol: false },
+      { text: '-j CT --notrack', needProtocol: false },
+      { text: '-j MARK --set-mark 0x1', needProtocol: false },
+    ]);
+  }
+  if (place.table === 'mangle') {
+    return d.pick([
+      { text: `-j MARK --set-mark ${d.pick(['0x1', '0x2'])}`, needProtocol: false },
+      { text: '-j MARK --set-xmark 0x1/0x1', needProtocol: false },
+      { text: '-j DROP', needProtocol: false },
+      { text: '-j ACCEPT', needProtocol: false },
+    ]);
+  }
+  const options = [
+    { text: '-j ACCEPT', needProtocol: false },
+    { text: '-j ACCEPT', needProtocol: false },
+    { text: '-j DROP', needProtocol: false },
+    { text: '-j DROP', needProtocol: false },
+    { text: '-j REJECT', needProtocol: false },
+    { text: '-p tcp -j REJECT --reject-with tcp-reset', needProtocol: false },
+    { text: '-j LOG --log-prefix "op "', needProtocol: false },
+    ...(place.chain === 'DOCKER-USER' ? [{ text: '-j RETURN', needProtocol: false }] : []),
+    ...(custom === null ? [] : [{ text: `-j ${custom}`, needProtocol: false }]),
+  ];
+  return d.pick(options);
+}
+
+/** One rule's text, `-A CHAIN …`, with matches valid at its place. */
+function rule(d: Draw, v: Vocabulary, place: Place, chain: string, custom: string | null): string {
+  const t = target(d, v, place, custom);
+  let ms = matches(d, v, place, t.needProtocol);
+  if (t.text.startsWith('-p tcp'))
+    ms = ms.filter((m) => !m.startsWith('-p ') && !/^-m (tcp|udp|multiport) /.test(m));
+  return ['-A', chain, ...ms, t.text].join(' ');
+}
+
+/** An iptables-save text with a table block added when the capture has none. */
+function withTable(save: string, table: Table): string {
+  if (save.split('\n').includes(`*${table}`)) return save;
+  const chains =
+    table === 'raw'
+      ? ['PREROUTING', 'OUTPUT']
+      : ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
+  return `${save.trimEnd()}\n*${table}\n${chains.map((c) => `:${c} ACCEPT [0:0]`).join('\n')}\nCOMMIT\n`;
+}
+
+/**
+ * Rules into a table's text: `head` ones before the table's first rule (restore appends in the
+ * order it reads, so they come first in their chains), `tail` ones just before its COMMIT, new
+ * chains declared with the others, policies replaced.
+ */
+function layRules(
+  save: string,
+  table: Table,
+  head: readonly string[],
+  tail: readonly string[],
+  chains: readonly string[],
+  policies: ReadonlyMap<string, string>,
+): string {
+  const lines = withTable(save, table).split('\n');
+  const start = lines.indexOf(`*${table}`);
+  let at = start + 1;
+  while (lines[at]?.startsWith(':') === true) {
+    const m = /^:(\S+) (\S+)/.exec(lines[at] ?? '');
+    const policy = m === null ? undefined : policies.get(m[1] ?? '');
+    if (m !== null && policy !== undefined && m[2] !== '-') lines[at] = `:${m[1]} ${policy} [0:0]`;
+    at++;
+  }
+  lines.splice(at, 0, ...chains.map((c) => `:${c} - [0:0]`), ...head);
+  let commit = at + chains.length + head.length;
+  while (commit < lines.length && lines[commit] !== 'COMMIT') commit++;
+  lines.splice(commit, 0, ...tail);
+  return lines.join('\n');
+}
+
+/** One random scenario: the base capture with 3–9 operator rules laid into it. */
+export function randomOperatorScenario(base: ScenarioInput, seed: number): ScenarioInput {
+  const d = draw(seed);
+  const v = vocabulary(base);
+  const byTable = new Map<Table, { head: string[]; tail: string[]; chains: string[] }>();
+  const of = (t: Table) => {
+    let x = byTable.get(t);
+    if (x === undefined) {
+      x = { head: [], tail: [], chains: [] };
+      byTable.set(t, x);
+    }
+    return x;
+  };
+  const policies = new Map<string, string>();
+  // A custom chain, jumped to from one filter place, with rules valid at that place's hook.
+  const customPlace = d.pick(PLACES.filter((p) => p.table === 'filter'));
+  const custom = d.chance(0.4) ? 'OPERATOR' : null;
+  if (custom !== null) {
+    const f = of('filter');
+    f.chains.push(custom);
+    const n = 1 + Math.floor(d.chance(0.5) ? 2 : 1);
+    for (let i = 0; i < n; i++) f.tail.push(rule(d, v, customPlace, custom, null));
+  }
+  const count = 3 + Math.floor(d.chance(0.5) ? 6 : 3);
+  for (let i = 0; i < count; i++) {
+    const place = d.pick(PLACES);
+    const jump =
+      custom !== null && place.table === 'filter' && place.hook === customPlace.hook
+        ? custom
+        : null;
+    const text = rule(d, v, place, place.chain, jump);
+    const t = of(place.table);
+    if (d.chance(0.7)) t.head.push(text);
+    else t.tail.push(text);
+  }
+  if (d.chance(0.3)) {
+    policies.set('INPUT', 'DROP');
+    const f = of('filter');
+    if (d.chance(0.8)) f.head.unshift('-A INPUT -i lo -j ACCEPT');
+    if (d.chance(0.8))
+      f.head.unshift('-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+  }
+  let save = base.iptablesSave;
+  for (const [table, x] of byTable) {
+    save = layRules(
+      save,
+      table,
+      x.head,
+      x.tail,
+      x.chains,
+      table === 'filter' ? policies : new Map(),
+    );
+  }
+  return { ...base, name: `random-${seed}/${base.name}`, iptablesSave: save, expect: [] };
+}
+
+/** The random scenarios for these seeds, each over one of the bases (by seed). */
+export function randomOperatorScenarios(
+  captures: readonly ScenarioInput[],
+  seeds: readonly number[],
+): ScenarioInput[] {
+  const bases = BASES.flatMap((name) => captures.filter((c) => c.name === name));
+  if (bases.length === 0) return [];
+  return seeds.map((seed) =>
+    randomOperatorScenario(bases[seed % bases.length] as ScenarioInput, seed),
+  );
+}
