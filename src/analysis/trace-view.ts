@@ -13,7 +13,7 @@ import { routeAddress } from '../engine/routing.ts';
 import type { Diagnostic } from '../model/diagnostic.ts';
 import type { Family, Ruleset } from '../model/ruleset.ts';
 import { wasRead, type Snapshot } from '../model/snapshot.ts';
-import type { Packet, Trace } from '../model/trace.ts';
+import type { Packet, Trace, TraceStep } from '../model/trace.ts';
 
 export interface TraceRequest {
   readonly from: string;
@@ -57,6 +57,15 @@ export interface TraceView {
   readonly unrouted: string | null;
   /** Whose device below the host's IP stack took the packet (no step: the host never saw it). */
   readonly below: string | null;
+  /** What goes back for the packet, when something stopped it on its way (`Trace.answer`). */
+  readonly answer: {
+    readonly kind: 'reply' | 'notice';
+    readonly packet: Packet;
+    readonly verdict: 'dropped' | 'rejected';
+    readonly stoppedBy: string | null;
+    readonly unrouted: string | null;
+    readonly steps: TraceView['steps'];
+  } | null;
 }
 
 /** The family of a plain address (no prefix), null when it is not one. */
@@ -138,6 +147,21 @@ function listening(
   );
 }
 
+function viewStep(s: TraceStep): TraceView['steps'][number] {
+  return {
+    hook: s.hook,
+    table: s.table,
+    chain: s.chain,
+    rule: s.rule,
+    ...(s.handle === undefined ? {} : { handle: s.handle }),
+    line: s.line,
+    file: s.file,
+    text: s.ruleText,
+    action: s.action,
+    uncertain: s.uncertain,
+  };
+}
+
 export function traceView(snapshot: Snapshot, trace: Trace, proto: 'tcp' | 'udp'): TraceView {
   const family = trace.packet.family;
   let destination: TraceDestination | null = null;
@@ -180,21 +204,21 @@ export function traceView(snapshot: Snapshot, trace: Trace, proto: 'tcp' | 'udp'
     packet: trace.packet,
     destination,
     nat,
-    steps: trace.steps.map((s) => ({
-      hook: s.hook,
-      table: s.table,
-      chain: s.chain,
-      rule: s.rule,
-      ...(s.handle === undefined ? {} : { handle: s.handle }),
-      line: s.line,
-      file: s.file,
-      text: s.ruleText,
-      action: s.action,
-      uncertain: s.uncertain,
-    })),
+    steps: trace.steps.map(viewStep),
     uncertainRules: trace.uncertainRules,
     assumptions: trace.assumptions,
     unrouted: trace.unrouted ?? null,
     below: trace.below ?? null,
+    answer:
+      trace.answer === undefined
+        ? null
+        : {
+            kind: trace.answer.kind,
+            packet: trace.answer.packet,
+            verdict: trace.answer.verdict,
+            stoppedBy: trace.answer.stoppedBy,
+            unrouted: trace.answer.unrouted,
+            steps: trace.answer.steps.map(viewStep),
+          },
   };
 }

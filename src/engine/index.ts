@@ -7,7 +7,7 @@ import { FALSE, type Bdd } from './bdd.ts';
 import { formatAddress, parseAddress } from './addr.ts';
 import { everyAddress } from '../model/address-text.ts';
 import { CompiledRuleset, type RulePrinter } from './compile.ts';
-import { Interpreter, type Concrete, type InterpretResult } from './interpret.ts';
+import { Interpreter, type Answer, type Concrete, type InterpretResult } from './interpret.ts';
 import { EMPTY, type Pair } from './match.ts';
 import { built, union, unionAll, Walk, type Outcome, type RuleVisits } from './netfilter.ts';
 import {
@@ -46,7 +46,7 @@ import type {
 import { printRule } from '../model/print-ruleset.ts';
 import { natKeeps } from '../model/rule-queries.ts';
 import { tableId, type Family, type Ruleset } from '../model/ruleset.ts';
-import type { Hook, Packet, Trace } from '../model/trace.ts';
+import type { Hook, Packet, Trace, TraceAnswer } from '../model/trace.ts';
 
 export type * from './types.ts';
 export type { NetworkContext, ContextRoute } from './context.ts';
@@ -267,6 +267,10 @@ class SymbolicEngine implements Engine {
     return this.set(this.initial(constraint, ['NEW']));
   }
 
+  matching(constraint: PacketConstraint): PacketSet {
+    return this.set(this.space.m.and(this.space.universe, constraintSet(this.space, constraint)));
+  }
+
   trace(packet: Packet, options: TraceOptions = {}): Trace {
     const trace = this.sentToBelow(this.traced(packet, options));
     const dst = parseAddress(packet.destination, this.family);
@@ -338,38 +342,45 @@ class SymbolicEngine implements Engine {
         assumptions: [],
         below: `${packet.destination} is ${below.owner}, which hangs off ${below.interface} below this host's IP stack: the packet goes to that device, and this host's netfilter never sees it`,
       };
+    // the first packet, and what goes back for it
+    const run = (isHost: boolean): Walked => {
+      const from = { ...start, loc: isHost, oloc: isHost };
+      const first = it.run(from);
+      // the host's own packet to a device below a parent never gets there (`sentToBelow`)
+      const below =
+        from.iif === null && first.end === 'forward'
+          ? this.deviceBelow(first.final.oif, first.final.dst)
+          : undefined;
+      const lost = below !== undefined && below.fromHost !== 'reaches';
+      return { first, answer: lost || options.answers === false ? null : it.answer(from, first) };
+    };
     const host = it.hostness(dst);
-    if (host !== 'unknown') {
-      const isHost = host === 'local';
-      return traceOf(packet, it.run({ ...start, loc: isHost, oloc: isHost }), this.family);
-    }
+    if (host !== 'unknown') return traceOf(packet, run(host === 'local'), this.family);
     // The snapshot cannot tell whether the destination is the host's. Follow the packet's own
     // word, else take it to be the host's (what a user tracing to an address means); the verdict
     // is certain only when the other answer leads to the same place.
     const isHost = packet.destinationIsHost ?? true;
-    const taken = it.run({ ...start, loc: isHost, oloc: isHost });
+    const taken = run(isHost);
     if (packet.destinationIsHost !== undefined) return traceOf(packet, taken, this.family);
-    const other = it.run({ ...start, loc: !isHost, oloc: !isHost });
-    // A stopped packet's answer is its verdict and the rule that stopped it; where it would
-    // have been routed does not matter.
-    const same =
-      taken.verdict === other.verdict &&
-      taken.end === other.end &&
-      (taken.end === 'stop'
-        ? taken.stoppedBy === other.stoppedBy
-        : taken.final.dst === other.final.dst &&
-          taken.final.dport === other.final.dport &&
-          taken.final.oif === other.final.oif);
+    const other = run(!isHost);
+    // Where each ends for the sender: its verdict, and where it was delivered (a stopped
+    // packet's place does not matter, nor which rule stopped it).
+    const ends = (w: Walked): string => {
+      const t = traceOf(packet, w, this.family);
+      const d = t.delivery;
+      return d === null
+        ? t.verdict
+        : `${t.verdict} ${d.kind} ${d.address} ${d.port ?? ''} ${d.outInterface ?? ''}`;
+    };
+    const same = ends(taken) === ends(other);
+    const hostTaken = `${packet.destination} is taken to be an address of this host (the snapshot lists none)`;
     return traceOf(
       packet,
       same
         ? taken
         : {
             ...taken,
-            assumptions: [
-              `${packet.destination} is taken to be an address of this host (the snapshot lists none)`,
-              ...taken.assumptions,
-            ],
+            first: { ...taken.first, assumptions: [hostTaken, ...taken.first.assumptions] },
           },
       this.family,
     );
@@ -817,10 +828,25 @@ interface BelowSets {
  */
 const NAT_GROUP = 16;
 
-function traceOf(packet: Packet, r: InterpretResult, family: Family): Trace {
+/** A first packet as the interpreter walked it, and the answer that goes back for it. */
+interface Walked {
+  readonly first: InterpretResult;
+  readonly answer: Answer | null;
+}
+
+function traceOf(packet: Packet, w: Walked, family: Family): Trace {
+  const r = w.first;
   const hasPorts = PORT_PROTOCOLS.includes(r.final.proto);
+  const a = w.answer;
+  // the answer's own doubts and assumptions are the trace's: the verdict may rest on them
+  const uncertainRules = [...new Set([...r.uncertainRules, ...(a?.result.uncertainRules ?? [])])];
+  const assumptions = [...new Set([...r.assumptions, ...(a?.result.assumptions ?? [])])];
+  const stopped = a !== null && a.result.verdict !== 'accepted' ? a : null;
+  // a TCP connection whose reply is stopped is never made; a rejected packet whose notice is
+  // stopped looks dropped to its sender; a UDP datagram is delivered whatever comes back
+  const lost = stopped !== null && (stopped.kind === 'notice' || r.final.proto === PROTO.tcp);
   const delivery =
-    r.end === 'local' || r.end === 'forward'
+    !lost && (r.end === 'local' || r.end === 'forward')
       ? {
           kind: r.end,
           address: formatAddress(r.final.dst, family),
@@ -830,12 +856,37 @@ function traceOf(packet: Packet, r: InterpretResult, family: Family): Trace {
       : null;
   return {
     packet,
-    verdict: r.verdict,
-    certainty: r.uncertainRules.length > 0 || r.assumptions.length > 0 ? 'possible' : 'certain',
+    verdict: lost ? 'dropped' : r.verdict,
+    certainty: uncertainRules.length > 0 || assumptions.length > 0 ? 'possible' : 'certain',
     steps: r.steps,
     delivery,
-    uncertainRules: r.uncertainRules,
-    assumptions: r.assumptions,
+    uncertainRules,
+    assumptions,
     ...(r.unrouted === null ? {} : { unrouted: r.unrouted }),
+    ...(stopped === null ? {} : { answer: answerOf(stopped, family) }),
+  };
+}
+
+/** A stopped answer as the trace tells it. */
+function answerOf(a: Answer, family: Family): TraceAnswer {
+  const c = a.start;
+  const hasPorts = PORT_PROTOCOLS.includes(c.proto);
+  return {
+    kind: a.kind,
+    packet: {
+      family,
+      protocol: protocolName(c.proto, family),
+      source: formatAddress(c.src, family),
+      sourcePort: hasPorts ? c.sport : null,
+      destination: formatAddress(c.dst, family),
+      destinationPort: hasPorts ? c.dport : null,
+      inInterface: c.iif,
+      state: c.state,
+      mark: 0,
+    },
+    verdict: a.result.verdict === 'rejected' ? 'rejected' : 'dropped',
+    steps: a.result.steps,
+    stoppedBy: a.result.stoppedBy,
+    unrouted: a.result.unrouted,
   };
 }

@@ -20,6 +20,7 @@ import {
   type Ruleset,
   type Table,
   type Target,
+  type TcpFlag,
 } from '../model/ruleset.ts';
 import { chainsByName, connmarkAlwaysZero } from '../model/rule-queries.ts';
 import type { Hook, TraceStep, Verdict } from '../model/trace.ts';
@@ -43,6 +44,40 @@ export interface Concrete {
   loc: boolean;
   /** The original destination was an address of this host. */
   oloc: boolean;
+  /** Set on what the host sends back (a reply, a REJECT's notice): the connection's reply direction. */
+  reply?: boolean;
+  /**
+   * Whether the source is the host's, where the path decides it: an answer comes from where its
+   * packet was delivered (the host itself, or an address the host routed away).
+   */
+  sloc?: boolean;
+  /** TCP flags, where known: the answers set them (a first packet is a SYN). */
+  flags?: readonly TcpFlag[];
+  /** A SNAT or MASQUERADE rewrote the source (the model keeps the old address). */
+  snat?: boolean;
+  /** The source it was given, where known (MASQUERADE: the host's address on the way out). */
+  snatTo?: bigint | null;
+  /**
+   * A reply to a source-NATed packet: its destination is the address the source was given
+   * until conntrack undoes the SNAT at NAT's priority in PREROUTING, then this one.
+   */
+  unsnat?: bigint;
+  /**
+   * An answer leaves by the interface its connection's first packet came in on where no route
+   * is known (an assumed default route says nothing about where the sender is).
+   */
+  via?: string;
+}
+
+/**
+ * What goes back for a new connection's first packet: the server's `reply` to an accepted TCP or
+ * UDP packet, or the `notice` (ICMP error or TCP reset) a REJECT sends. Either passes the hooks
+ * in its own direction, and a rule there may stop it.
+ */
+export interface Answer {
+  readonly kind: 'reply' | 'notice';
+  readonly start: Concrete;
+  readonly result: InterpretResult;
 }
 
 export type Resolver = (rule: Rule, option: MatchOption) => boolean;
@@ -134,6 +169,136 @@ export class Interpreter {
     const run = new Run(this, this.env);
     return run.path({ ...start });
   }
+
+  /**
+   * The answer to a new connection's first packet, walked through the hooks it meets; null when
+   * nothing goes back through them (not a new connection, dropped, not TCP or UDP, not routed).
+   *
+   * A reply is ESTABLISHED (UNTRACKED when the first packet was), in the reply direction, and
+   * meets no NAT chain: the kernel undoes the first packet's DNAT only in POSTROUTING, after the
+   * filter saw the container's own address. A notice is RELATED, sent by the host itself from
+   * the address the packet was rejected at, to its sender — which, for the host's own packets,
+   * means through OUTPUT and back in through INPUT.
+   */
+  answer(start: Concrete, first: InterpretResult): Answer | null {
+    if (start.state !== 'NEW') return null;
+    const f = first.final;
+    const back = {
+      dst: start.src,
+      dport: start.sport,
+      odst: start.dst,
+      odport: start.dport,
+      mark: 0,
+      oif: null,
+      dnat: f.dnat,
+      oloc: start.loc,
+      // the sender is the host when it sent the packet itself
+      loc: start.iif === null || this.hostness(start.src) === 'local',
+      reply: true,
+      ...(start.iif === null ? {} : { via: start.iif }),
+    };
+    if (first.verdict === 'accepted' && (first.end === 'local' || first.end === 'forward')) {
+      if (f.proto !== PROTO.tcp && f.proto !== PROTO.udp) return null;
+      const refuse = (why: string): InterpretResult => ({
+        ...first,
+        verdict: 'dropped',
+        end: 'no-route',
+        stoppedBy: null,
+        steps: [],
+        uncertainRules: [],
+        assumptions: [],
+        unrouted: why,
+      });
+      const reply: Concrete = {
+        ...back,
+        // sent to the address the source was given, which PREROUTING's NAT stage undoes
+        ...(f.snat === true && typeof f.snatTo === 'bigint' && f.snatTo !== start.src
+          ? { dst: f.snatTo, unsnat: start.src }
+          : {}),
+        iif: first.end === 'forward' ? f.oif : null,
+        sloc: first.end === 'local',
+        state: f.state === 'UNTRACKED' ? 'UNTRACKED' : 'ESTABLISHED',
+        proto: f.proto,
+        src: f.dst,
+        sport: f.dport,
+        ...(f.proto === PROTO.tcp ? { flags: ['SYN', 'ACK'] as const } : {}),
+      };
+      if (first.end === 'forward' && start.iif !== null && f.dst === start.src) {
+        const sender = formatAddress(f.dst, this.env.family);
+        // NATed back to its own sender, source unchanged: the sender's kernel drops a packet
+        // from its own address (a martian source, accept_local off by default)
+        if (f.snat !== true)
+          return {
+            kind: 'reply',
+            start: reply,
+            result: refuse(
+              `the packet is sent back to its sender ${sender} from its own address, which its kernel drops (no SNAT or MASQUERADE makes it the host's)`,
+            ),
+          };
+        // masqueraded, it still leaves by the port it came in on: a bridge sends a frame back
+        // there only in hairpin mode
+        const hairpin = `hairpin mode is taken to be off on ${sender}'s port of ${f.oif ?? '?'}, as on any bridge port Docker has not set (it sets it where userland-proxy is off); on, the connection is made`;
+        return {
+          kind: 'reply',
+          start: reply,
+          result: {
+            ...refuse(
+              `the packet is sent back to its sender ${sender} out of ${f.oif ?? '?'}, the way it came in`,
+            ),
+            assumptions: [hairpin],
+          },
+        };
+      }
+      const result = this.run(reply);
+      const translated = f.dst !== start.dst || f.dport !== start.dport;
+      if (result.verdict === 'accepted' && result.final.state === 'UNTRACKED' && translated) {
+        // NOTRACK on the reply: conntrack never sees it, so the DNAT is not undone and the
+        // sender gets an answer from an address it did not send to
+        const why = `the reply is untracked (NOTRACK), so the DNAT is not undone: it reaches ${formatAddress(start.src, this.env.family)} from ${formatAddress(f.dst, this.env.family)}, not the address it sent to`;
+        return { kind: 'reply', start: reply, result: { ...refuse(why), steps: result.steps } };
+      }
+      return { kind: 'reply', start: reply, result };
+    }
+    if (first.verdict !== 'rejected') return null;
+    const how = first.steps.at(-1)?.action ?? '';
+    const reset = f.proto === PROTO.tcp && /tcp-reset|tcp reset/.test(how);
+    // a reset for a packet that came through a bridge with br_netfilter leaves directly, past
+    // OUTPUT (nf_send_reset); which interfaces are bridges the engine does not know, so a reset
+    // is walked only for the host's own packets
+    if (reset && start.iif !== null) return null;
+    const v4 = this.env.family === 'ipv4';
+    const notice: Concrete = {
+      ...back,
+      iif: null,
+      state: 'RELATED',
+      ...(reset
+        ? { proto: PROTO.tcp, src: f.dst, sport: f.dport, flags: ['RST', 'ACK'] as const }
+        : {
+            proto: v4 ? PROTO.icmp : PROTO.icmpv6,
+            src: start.dst,
+            sport: 0,
+            // ICMP type and code where the model keeps them (see the icmp-type match)
+            dport: icmpOf(how, v4),
+          }),
+    };
+    return { kind: 'notice', start: notice, result: this.run(notice) };
+  }
+}
+
+/** A REJECT's ICMP error as `type << 8 | code`: port unreachable unless the rule says otherwise. */
+function icmpOf(action: string, v4: boolean): number {
+  const codes: Record<string, number> = v4
+    ? {
+        'net-unreachable': 0,
+        'host-unreachable': 1,
+        'proto-unreachable': 2,
+        'net-prohibited': 9,
+        'host-prohibited': 10,
+        'admin-prohibited': 13,
+      }
+    : { 'no-route': 0, 'adm-prohibited': 1, 'addr-unreachable': 3 };
+  const named = Object.entries(codes).find(([k]) => action.includes(k));
+  return v4 ? (3 << 8) | (named?.[1] ?? 3) : (1 << 8) | (named?.[1] ?? 4);
 }
 
 class Run {
@@ -168,6 +333,10 @@ class Run {
       p.oif = null;
       const pre = this.hook('PREROUTING', p);
       if (pre !== null) return done(pre.verdict, 'stop', pre.by);
+      if (p.unsnat !== undefined) {
+        p.dst = p.unsnat;
+        delete p.unsnat;
+      }
       if (p.loc && p.iif !== 'lo' && isLoopback(p.dst, this.env.family)) {
         // a martian: the kernel routes a loopback destination from outside only with
         // route_localnet (a DNAT to 127.0.0.1 needs it)
@@ -210,9 +379,15 @@ class Run {
     const out = this.hook('OUTPUT', p) ?? this.hook('POSTROUTING', p);
     if (out !== null) return done(out.verdict, 'stop', out.by);
     if (!p.loc) return done('accepted', 'forward', null);
-    // delivered to itself over loopback: INPUT sees ingress lo
+    // delivered to itself over loopback: received again on lo, PREROUTING's chains see it (its
+    // NAT done in OUTPUT), then INPUT
     p.iif = 'lo';
     p.oif = null;
+    const again = this.hook('PREROUTING', p, true);
+    if (again !== null) {
+      p.iif = null;
+      return done(again.verdict, 'stop', again.by);
+    }
     const inp = this.hook('INPUT', p);
     p.iif = null;
     return inp !== null ? done(inp.verdict, 'stop', inp.by) : done('accepted', 'local', null);
@@ -222,6 +397,7 @@ class Run {
   private egress(p: Concrete): string | null {
     if (p.loc) return 'lo';
     const r = this.it.route(p.dst);
+    if ((r === null || r.assumed) && p.via !== undefined) return p.via;
     if (r?.assumed === true)
       this.assumed.add(
         `the route to ${formatAddress(p.dst, this.env.family)} (via ${r.device}) is assumed`,
@@ -233,9 +409,13 @@ class Run {
    * The hook's base chains in order; null when the packet passes, else the stop. NAT chains see
    * the first packet only, until one of them NATs it; ingress/egress chains their devices only.
    */
-  private hook(hook: Hook, p: Concrete): { verdict: Verdict; by: string } | null {
-    let bound = false;
+  private hook(hook: Hook, p: Concrete, natDone = false): { verdict: Verdict; by: string } | null {
+    let bound = natDone;
     for (const entry of pipelineOf(this.env.ruleset)[hook]) {
+      if (p.unsnat !== undefined && hook === 'PREROUTING' && entry.priority >= NAT_PRIORITY) {
+        p.dst = p.unsnat;
+        delete p.unsnat;
+      }
       this.settled = entry.passesEvery;
       const sees =
         (entry.stage === 'hook' || this.onDevice(entry, p)) &&
@@ -476,6 +656,8 @@ class Run {
       case 'SNAT':
       case 'MASQUERADE':
         this.natted = true;
+        p.snat = true;
+        p.snatTo = this.snatAddress(p, t);
         say(natText(t));
         return { kind: 'accept', by: ref };
       case 'TPROXY':
@@ -511,6 +693,23 @@ class Run {
         say(`${t.name} (not modelled, falls through)`);
         return null;
     }
+  }
+
+  /** The address SNAT gives (its first), or MASQUERADE (the host's one on the way out). */
+  private snatAddress(p: Concrete, t: Target): bigint | null {
+    if (t.kind === 'SNAT') {
+      const from = t.to[0]?.addresses?.from;
+      return from === undefined ? null : addressValue(from, this.env.family);
+    }
+    const routing = this.env.routing;
+    const own = routing.locals.filter(
+      (l) =>
+        l.length === addressBits(this.env.family) &&
+        routing.routes.some(
+          (r) => !r.assumed && r.device === p.oif && (l.value & r.mask) === r.value,
+        ),
+    );
+    return own.length === 1 ? (own[0]?.value ?? null) : null;
   }
 
   private dnat(p: Concrete, t: Target): void {
@@ -573,6 +772,14 @@ class Run {
     }
     for (const o of unknowns) {
       unknown = true;
+      // an address type the snapshot cannot tell: say which address it was (a rule that
+      // decides nothing in a chain passing every packet says nothing)
+      if (o.type === 'addrtype' && !this.settled) {
+        const v = o.field === 'src' ? p.src : p.dst;
+        this.assumed.add(
+          `whether ${formatAddress(v, this.env.family)} is an address of this host is not known (the snapshot does not list them all); a rule's \`addrtype\` on it was taken as the trace shows`,
+        );
+      }
       if (!this.env.resolve(rule, o)) return { matched: false, uncertain: true };
     }
     return { matched: true, uncertain: unknown };
@@ -640,34 +847,64 @@ class Run {
         return inPorts(o.field === 'src' ? p.sport : p.dport, o.ranges);
       case 'tcp-flags': {
         if (p.proto !== PROTO.tcp) return 'fail';
-        if (p.state !== 'NEW') return null;
-        const got = o.mask.includes('SYN') ? ['SYN'] : [];
-        return o.compare.length === got.length && got.every((f) => o.compare.includes(f as 'SYN'));
+        if (p.flags === undefined && p.state !== 'NEW') return null;
+        const set = p.flags ?? ['SYN'];
+        const got = o.mask.filter((f) => set.includes(f));
+        return o.compare.length === got.length && got.every((f) => o.compare.includes(f));
       }
       case 'ct-state':
         return o.states.some((st) => (st === 'DNAT' ? p.dnat : st === p.state));
       case 'ct-status': {
-        if (p.state !== 'NEW') return null;
+        if (p.state !== 'NEW' && p.reply !== true) return null;
         if (o.statuses.includes('NONE') || (o.statuses.includes('DNAT') && p.dnat)) return true;
         return o.statuses.includes('SNAT') ? null : false;
       }
       case 'ct-address': {
-        const v = o.field === 'origdst' ? p.odst : o.field === 'replsrc' ? p.dst : p.src;
+        // the connection's tuples; an answer's own source is the reply tuple's
+        const v =
+          o.field === 'origdst'
+            ? p.odst
+            : o.field === 'replsrc'
+              ? p.reply === true
+                ? p.src
+                : p.dst
+              : p.reply === true
+                ? p.dst
+                : p.src;
         return masked(v, o.value.address, o.value.mask);
       }
       case 'ct-port': {
         if (!hasPorts) return 'fail';
-        const v = o.field === 'origdst' ? p.odport : o.field === 'replsrc' ? p.dport : p.sport;
+        const v =
+          o.field === 'origdst'
+            ? p.odport
+            : o.field === 'replsrc'
+              ? p.reply === true
+                ? p.sport
+                : p.dport
+              : p.reply === true
+                ? p.dport
+                : p.sport;
         return v >= o.range.from && v <= o.range.to;
       }
       case 'ct-dir': {
+        if (p.reply === true) return o.dir === 'REPLY';
         if (p.state !== 'NEW') return null;
         return o.dir === 'ORIGINAL';
       }
       case 'addrtype': {
         const v = o.field === 'src' ? p.src : p.dst;
         // the destination's own bit decides; a source that may be the host's is not decided
-        const host = o.field === 'src' ? this.it.hostness(v) : p.loc ? 'local' : 'foreign';
+        const host =
+          o.field === 'src'
+            ? p.sloc === undefined
+              ? this.it.hostness(v)
+              : p.sloc
+                ? 'local'
+                : 'foreign'
+            : p.loc
+              ? 'local'
+              : 'foreign';
         const local = host === 'local';
         const mc = fam === 'ipv4' ? v >> 28n === 0xen : v >> 120n === 0xffn;
         const bc = fam === 'ipv4' && v === 0xffffffffn;
@@ -714,6 +951,9 @@ class Run {
     }
   }
 }
+
+/** Where conntrack's NAT runs in PREROUTING: a reply's SNAT is undone there. */
+const NAT_PRIORITY = -100;
 
 /** Chains shorter than this are walked rule by rule (building and consulting the index costs more). */
 const MIN_INDEXED = 24;

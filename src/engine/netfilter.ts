@@ -213,8 +213,8 @@ export class Walk {
   }
 
   /** The base chains of a hook in priority order (see `hookParts`), what passes as one set. */
-  hook(hook: Hook, input: Pair): { pass: Pair; outcomes: Outcome[] } {
-    const r = this.hookParts(hook, input, Infinity);
+  hook(hook: Hook, input: Pair, natDone = false): { pass: Pair; outcomes: Outcome[] } {
+    const r = this.hookParts(hook, input, Infinity, natDone);
     return { pass: unionAll(this.s, r.parts), outcomes: r.outcomes };
   }
 
@@ -231,12 +231,19 @@ export class Walk {
    * united set under the source, see docs/performance.md), while pieces of one service, adjacent
    * in walk order, unite cheaply.
    */
-  hookParts(hook: Hook, input: Pair, natGroup: number): { parts: Pair[]; outcomes: Outcome[] } {
+  hookParts(
+    hook: Hook,
+    input: Pair,
+    natGroup: number,
+    natDone = false,
+  ): { parts: Pair[]; outcomes: Outcome[] } {
     const s = this.s;
     const m = s.m;
     const entries = this.nf.pipeline[hook];
     let parts = [input];
-    let bound = EMPTY;
+    // `natDone`: the connection got its NAT bindings on an earlier hook (the host's own packet
+    // coming back in over loopback), so no NAT chain here sees it
+    let bound = natDone ? ALL : EMPTY;
     const outcomes: Outcome[] = [];
     // the last NAT chain of the hook (found once: a hook may hold thousands of base chains)
     let lastNat = -1;

@@ -1,7 +1,8 @@
 /**
  * The whole path of new connections, symbolically: packets arriving on an interface go
  * PREROUTING → routing → INPUT (local) or FORWARD → POSTROUTING; host-originated packets go
- * routing → OUTPUT → POSTROUTING → (INPUT over loopback when the destination is local).
+ * routing → OUTPUT → POSTROUTING → (PREROUTING, its NAT done, and INPUT over loopback when the
+ * destination is local).
  */
 import { FALSE } from './bdd.ts';
 import type { CompiledRuleset } from './compile.ts';
@@ -119,7 +120,13 @@ export function runPath(
       c: s.assign(s.assign(toSelf.c, ['iif'], lo), ['oif'], oifNone),
       p: s.assign(s.assign(toSelf.p, ['iif'], lo), ['oif'], oifNone),
     };
-    const hin = walk.hook('INPUT', viaLo);
+    // over loopback the packet is received again: PREROUTING's chains see it, its NAT done
+    const hpre = walk.hook('PREROUTING', viaLo, true);
+    append(
+      outcomes,
+      hpre.outcomes.map((o) => ({ ...o, set: backToHost(o.set) })),
+    );
+    const hin = walk.hook('INPUT', hpre.pass);
     // reports speak of the packet as the host sent it (no ingress interface)
     append(
       outcomes,

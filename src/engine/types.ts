@@ -252,6 +252,11 @@ export interface TraceOptions {
    * if it matched, `no-match` as if not. Either way the trace's certainty becomes `possible`.
    */
   readonly unknown?: 'match' | 'no-match';
+  /**
+   * Whether the answer is walked too (default): the server's reply, or a REJECT's notice. False
+   * traces the first packet alone, as discovery walks it.
+   */
+  readonly answers?: boolean;
 }
 
 export interface Engine {
@@ -265,6 +270,11 @@ export interface Engine {
   readonly diagnostics: readonly Diagnostic[];
   /** The set described by a constraint (ingress and state included). */
   packets(constraint?: PacketConstraint): PacketSet;
+  /**
+   * Every packet the constraint allows, at any point of a path: no field is fixed but those it
+   * names (`packets` describes new connections as they arrive).
+   */
+  matching(constraint: PacketConstraint): PacketSet;
   /** Every table, chain and rule one packet meets, NAT, verdict and delivery. */
   trace(packet: Packet, options?: TraceOptions): Trace;
   /** Which packets from an ingress get delivered where, and where the rest are stopped. */

@@ -63,6 +63,23 @@ export interface Delivery {
   readonly outInterface: string | null;
 }
 
+/**
+ * What went back for a new connection's first packet and was stopped on its way: the server's
+ * `reply` (for TCP, the SYN-ACK: the connection is never made) or a REJECT's `notice` (the
+ * sender hears nothing, as if dropped).
+ */
+export interface TraceAnswer {
+  readonly kind: 'reply' | 'notice';
+  /** The answer's own headers: from the server (or the rejecting host) to the sender. */
+  readonly packet: Packet;
+  readonly verdict: 'dropped' | 'rejected';
+  readonly steps: readonly TraceStep[];
+  /** The rule (or policy) that stopped it: `table/chain#index` or `table/chain#policy`. */
+  readonly stoppedBy: string | null;
+  /** Why routing stopped it where no rule did. */
+  readonly unrouted: string | null;
+}
+
 export interface Trace {
   readonly packet: Packet;
   readonly verdict: Verdict;
@@ -84,4 +101,9 @@ export interface Trace {
    * the host's netfilter never saw it, so the trace has no step and the verdict is the device's.
    */
   readonly below?: string;
+  /**
+   * The answer, when a rule (or routing) stopped it: a TCP connection whose reply is stopped,
+   * and a REJECT whose notice is, are `dropped`; a UDP datagram is still delivered (`accepted`).
+   */
+  readonly answer?: TraceAnswer;
 }

@@ -7,17 +7,12 @@ function endpoint(address: string, port: number | null): string {
   return port === null ? a : `${a}:${port}`;
 }
 
-export function formatTraceText(j: TraceView): string {
-  const p = j.packet;
+/** The steps, one line each with the rule's text under it. */
+function stepLines(steps: TraceView['steps']): string[] {
   const out: string[] = [];
-  const from = p.inInterface === null ? 'sent by the host' : `in ${p.inInterface}`;
-  out.push(
-    `Packet: ${String(p.protocol)} ${endpoint(p.source, p.sourcePort)} → ${endpoint(p.destination, p.destinationPort)}, ${from}, new connection`,
-  );
-  out.push('');
   // a fold, not Math.max(...): a trace through a chain of 100,000s of rules has that many steps
-  const width = j.steps.reduce((w, s) => Math.max(w, `${s.hook} ${s.table}/${s.chain}`.length), 10);
-  for (const s of j.steps) {
+  const width = steps.reduce((w, s) => Math.max(w, `${s.hook} ${s.table}/${s.chain}`.length), 10);
+  for (const s of steps) {
     const where = `${s.hook} ${s.table}/${s.chain}`.padEnd(width);
     const rule = s.rule === null ? '' : `#${s.rule}`;
     const handle = s.handle === undefined ? '' : `, handle ${s.handle}`;
@@ -27,6 +22,19 @@ export function formatTraceText(j: TraceView): string {
     );
     if (s.text !== '') out.push(`  ${''.padEnd(width)}         ${s.text}`);
   }
+  return out;
+}
+
+export function formatTraceText(j: TraceView): string {
+  const p = j.packet;
+  const out: string[] = [];
+  const from = p.inInterface === null ? 'sent by the host' : `in ${p.inInterface}`;
+  out.push(
+    `Packet: ${String(p.protocol)} ${endpoint(p.source, p.sourcePort)} → ${endpoint(p.destination, p.destinationPort)}, ${from}, new connection`,
+  );
+  out.push('');
+  // a loop, not push(...): a trace through a chain of 100,000s of rules has that many steps
+  for (const line of stepLines(j.steps)) out.push(line);
   if (j.steps.length > 0) out.push('');
   if (j.nat.length > 0) out.push(`NAT: ${j.nat.join('; ')}`);
   const d = j.destination;
@@ -46,6 +54,19 @@ export function formatTraceText(j: TraceView): string {
   if (j.uncertainRules.length > 0)
     out.push(`Undecidable matches on the way: ${j.uncertainRules.join(', ')}`);
   if (j.below !== null) out.push(`Not through this host: ${j.below}`);
+  const a = j.answer;
+  if (a !== null) {
+    const q = a.packet;
+    const what = a.kind === 'reply' ? 'The reply' : 'The REJECT’s notice';
+    const from = q.inInterface === null ? 'sent by the host' : `in ${q.inInterface}`;
+    const why =
+      a.stoppedBy !== null ? `${a.verdict} by ${a.stoppedBy}` : `${a.verdict}: ${a.unrouted ?? ''}`;
+    out.push('');
+    out.push(
+      `${what}, ${String(q.protocol)} ${endpoint(q.source, q.sourcePort)} → ${endpoint(q.destination, q.destinationPort)}, ${from}, ${q.state.toLowerCase()}: ${why}`,
+    );
+    for (const line of stepLines(a.steps)) out.push(line);
+  }
   for (const a of j.assumptions) out.push(`Assumed: ${a}`);
   // Rule text, chain and container names came from input.
   return `${out.map((line) => safeText(line)).join('\n')}\n`;

@@ -112,8 +112,13 @@ export function traceSummary(t: Trace): string {
       : t.uncertainRules.length > 0
         ? ' (possibly: unmodelled matches)'
         : ' (possibly: it rests on an assumption)';
+  const a = t.answer;
+  const back =
+    a === undefined
+      ? ''
+      : `; its ${a.kind === 'reply' ? 'reply' : 'REJECT notice'} is ${a.verdict}${a.stoppedBy === null ? '' : ` by ${a.stoppedBy}`}`;
   if (t.delivery === null)
-    return `${t.verdict}${certainty}${t.unrouted === undefined ? '' : `: not routed, ${t.unrouted}`}`;
+    return `${t.verdict}${certainty}${t.unrouted === undefined ? '' : `: not routed, ${t.unrouted}`}${back}`;
   if (t.below !== undefined)
     return `${t.verdict}: taken below the host at ${hostPort(t.delivery.address, t.delivery.port)} (${t.below})`;
   const where =
@@ -121,7 +126,7 @@ export function traceSummary(t: Trace): string {
       ? `delivered to the host at ${hostPort(t.delivery.address, t.delivery.port)}`
       : `forwarded to ${hostPort(t.delivery.address, t.delivery.port)}` +
         (t.delivery.outInterface === null ? '' : ` via ${t.delivery.outInterface}`);
-  return `${t.verdict}${certainty}: ${where}`;
+  return `${t.verdict}${certainty}: ${where}${back}`;
 }
 
 export function findingObject(f: Finding): string {

@@ -532,7 +532,11 @@ describe('IPv6', () => {
       filter: {
         FORWARD: {
           policy: 'DROP',
-          rules: [[[o.dst('fd00::2', 'ipv6'), o.proto('tcp'), o.dport(80)], t.accept()]],
+          rules: [
+            // the replies: without them no connection is made
+            [[o.ctstate('RELATED', 'ESTABLISHED')], t.accept()],
+            [[o.dst('fd00::2', 'ipv6'), o.proto('tcp'), o.dport(80)], t.accept()],
+          ],
         },
       },
     },

@@ -89,6 +89,7 @@ describe('a chain of 140,000 rules', () => {
       assumptions: [],
       unrouted: null,
       below: null,
+      answer: null,
     };
     const text = formatTraceText(view);
     expect(text.split('\n').filter((l) => l.includes('filter/BIG')).length).toBeGreaterThanOrEqual(

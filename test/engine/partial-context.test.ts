@@ -43,6 +43,8 @@ const docker = ruleset({
     FORWARD: {
       policy: 'DROP',
       rules: [
+        // the replies: without them no connection is made
+        [[o.ctstate('RELATED', 'ESTABLISHED')], t.accept()],
         [[o.out('docker0'), o.dst('172.17.0.2'), o.proto('tcp'), o.dport(80)], t.accept()],
         [[o.proto('tcp'), o.dport(9000)], t.accept()],
         [[o.out('eth0')], t.drop()],
