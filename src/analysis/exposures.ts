@@ -15,10 +15,11 @@ import { ruleEvidence, type MappingFact } from '../docker/rule-evidence.ts';
 import { dockerBridges } from '../docker/topology.ts';
 import { filterBackend } from '../docker/filter-place.ts';
 import { parseDockerVersion } from '../docker/version.ts';
+import { ReplyCheck, repliesText } from './replies.ts';
 import type { Flow } from '../engine/types.ts';
 import { inRange } from '../model/rule-queries.ts';
 import { cidrInside, cidrsId, parseCidr, type Cidr } from './address-sets.ts';
-import { cidrsToRanges, intersect, rangesToCidrs, subtract } from './regions.ts';
+import { cidrsToRanges, intersect, normalise, rangesToCidrs, subtract } from './regions.ts';
 import type { Exposure, ExposureTarget, ReachableFrom } from '../model/audit.ts';
 import { diagnostic, fileLocation, type Diagnostic } from '../model/diagnostic.ts';
 import type { Container, Listener } from '../model/host.ts';
@@ -566,6 +567,63 @@ function witnessDestination(fe: FamilyEngine): string {
   return own ?? (fe.family === 'ipv4' ? '203.0.113.10' : '2001:db8:113::10');
 }
 
+/**
+ * A row's clients as far as the answers get back to them (replies.ts): a TCP client no reply
+ * gets back to is not reached — taken out of the row's sources, and the row is gone when none is
+ * left; one a reply gets back to only under an unknown makes the row possible, and so does a UDP
+ * client whose answers are stopped (its datagrams still arrive). Null: no client is reached.
+ */
+function answeredFrom(
+  fe: FamilyEngine,
+  row: Row,
+  reachable: readonly ReachableFrom[],
+  replies: ReplyCheck,
+): { reachableFrom: ReachableFrom[]; back: string[] } | null {
+  const family = fe.family;
+  const fate = replies.check(
+    row.flow,
+    reachable.map((r) => ({
+      interface: r.interface,
+      sources: r.sources,
+      sourcePorts: r.sourcePorts ?? [],
+    })),
+  );
+  if (fate === null) return { reachableFrom: [...reachable], back: [] };
+  const connects = row.flow.protocol !== 'udp';
+  const out: ReachableFrom[] = [];
+  const doubtful: string[] = [];
+  const stopped: string[] = [];
+  for (const r of reachable) {
+    const f = fate.fates.get(r.interface);
+    if (f === undefined) {
+      out.push(r);
+      continue;
+    }
+    doubtful.push(...f.doubtful);
+    if (!connects) stopped.push(...f.lost);
+    if (!connects || f.lost.length === 0) {
+      out.push(r);
+      continue;
+    }
+    // no client left there: what remains are sources no answer could reach anyway
+    if (!f.clients) continue;
+    const except = normalise([
+      ...cidrsToRanges(r.exceptSources ?? [], family),
+      ...cidrsToRanges(f.lost, family),
+    ]);
+    if (subtract(cidrsToRanges(r.sources, family), except).length === 0) continue;
+    out.push({ ...r, exceptSources: rangesToCidrs(except, family) });
+  }
+  if (out.length === 0) return null;
+  return {
+    reachableFrom: out,
+    back:
+      doubtful.length === 0 && stopped.length === 0
+        ? []
+        : [repliesText(fate.stoppers, doubtful, stopped)],
+  };
+}
+
 /** The witness: the flow's packet sent from outside, to the part's port, replayed by the engine. */
 function prove(
   fe: FamilyEngine,
@@ -660,7 +718,16 @@ export function computeExposures(
         ),
       );
     const namer = namerOf(snapshot, fe.family);
+    const replies = new ReplyCheck(fe.engine, fe.host.context);
     for (const row of rowsOf(fe.family, flows, internal, named)) {
+      const answered = answeredFrom(
+        fe,
+        row,
+        [...row.from.values()].map((e) => fromOf(fe.family, e)),
+        replies,
+      );
+      if (answered === null) continue;
+      const { reachableFrom, back } = answered;
       const parts: HostPart[] =
         row.kind === 'host'
           ? nameLocal(snapshot, row, listenersKnown)
@@ -673,9 +740,6 @@ export function computeExposures(
         if (proof === null) continue;
         if (traceIt) traced++;
         else untraced++;
-        const reachableFrom: ReachableFrom[] = [...row.from.values()].map((e) =>
-          fromOf(fe.family, e),
-        );
         const trace = proof.trace;
         const partial: Omit<Exposure, 'id'> = {
           family: fe.family,
@@ -687,10 +751,14 @@ export function computeExposures(
           ports,
           target: part.target,
           reachableFrom,
-          certainty: part.assumption === undefined && unseen === null ? row.certainty : 'possible',
+          certainty:
+            part.assumption === undefined && unseen === null && back.length === 0
+              ? row.certainty
+              : 'possible',
           assumptions: [
             ...(unseen === null ? [] : [unseen]),
             ...(row.assumption === null ? [] : [row.assumption]),
+            ...back,
             ...(part.assumption === undefined ? [] : [part.assumption]),
             ...(trace?.assumptions ?? []),
           ],

@@ -1,0 +1,263 @@
+/**
+ * Whether what goes back for an exposure's connections gets back. Discovery walks the first
+ * packet of each connection; the server's replies (state ESTABLISHED, meeting no NAT chain) pass
+ * the hooks in their own direction, and a rule there may stop them: a DOCKER-USER rule that drops
+ * every packet not from the LAN drops the containers' replies to the LAN as well, an OUTPUT
+ * policy DROP without an ESTABLISHED rule the host's own. A client connects when the reply to
+ * some port of its own gets back; one whose replies never do is not reached (for TCP: the
+ * connection is never made), one whose replies get back only under an unknown is only possibly
+ * reached. (`dockwall trace` walks the one reply of the packet it traces: engine/interpret.ts.)
+ */
+import type {
+  Engine,
+  Flow,
+  PacketConstraint,
+  PacketSet,
+  RuleRef,
+  StopGroup,
+} from '../engine/index.ts';
+import type { NetworkContext } from '../engine/context.ts';
+import { bareAddress } from '../model/address-text.ts';
+import type { Family, PortRange } from '../model/ruleset.ts';
+import { cidrsToRanges, intersect, rangesToCidrs, subtract } from './regions.ts';
+
+/** One ingress of a row: its clients, as far as they can be answered. */
+export interface ReplySources {
+  readonly interface: string;
+  /** The row's sources there (its clients among them are worked out here, `answeredSources`). */
+  readonly sources: readonly string[];
+  /** The source ports the row's first packets may have (none: any). */
+  readonly sourcePorts: readonly PortRange[];
+}
+
+/** What the replies of one ingress of a row do. */
+export interface ReplyFate {
+  /** Sources no reply gets back to (CIDRs): not clients of the row. */
+  readonly lost: readonly string[];
+  /** Sources a reply gets back to only under something the snapshot does not show. */
+  readonly doubtful: readonly string[];
+  /** Whether any client is left there (a source a reply may get back to). */
+  readonly clients: boolean;
+}
+
+export interface RowReplies {
+  /** Per ingress interface. */
+  readonly fates: ReadonlyMap<string, ReplyFate>;
+  /** The rules (and NOTRACK) that stop some of the row's replies: `table/chain#index`, sorted. */
+  readonly stoppers: readonly string[];
+}
+
+const refText = (r: RuleRef | null, reason: string): string =>
+  r === null ? reason : `${r.table}/${r.chain}${r.index === null ? ' policy' : `#${r.index}`}`;
+
+/** A reply path walked once: what gets out, what a rule stops, what conntrack does not see. */
+interface Path {
+  /** Replies that leave the host (possibly). */
+  readonly forwarded: PacketSet;
+  readonly stops: readonly StopGroup[];
+  readonly untracked: PacketSet | null;
+}
+
+/** Reply checks for one engine: each reply path walked once, every row's replies read from it. */
+export class ReplyCheck {
+  private readonly engine: Engine;
+  private readonly context: NetworkContext;
+  private readonly family: Family;
+  private readonly paths = new Map<string, Path>();
+  /** Per ingress and row sources: the clients among them (see `answeredSources`). */
+  private readonly clients = new Map<string, readonly string[]>();
+  /** The same, as the set of packets sent to them. */
+  private readonly toSets = new Map<string, PacketSet>();
+  /** Per reply path and clients: what the path's stops and NOTRACKs hold of replies to them. */
+  private readonly toClients = new Map<
+    string,
+    { readonly stopped: readonly PacketSet[]; readonly untracked: PacketSet | null }
+  >();
+
+  constructor(engine: Engine, context: NetworkContext) {
+    this.engine = engine;
+    this.context = context;
+    this.family = context.family;
+  }
+
+  /** A row's clients on one ingress: the same few source lists over and over, worked out once. */
+  private clientsOf(ingress: string, sources: readonly string[]): readonly string[] {
+    const key = `${ingress}|${sources.join(',')}`;
+    let c = this.clients.get(key);
+    if (c === undefined) {
+      c = answeredSources(sources, ingress, this.context, this.family);
+      this.clients.set(key, c);
+    }
+    return c;
+  }
+
+  private pathKey(flow: Flow): string {
+    const ingress = flow.delivery.kind === 'local' ? null : flow.delivery.outInterface;
+    return `${ingress ?? ''} ${flow.protocol}`;
+  }
+
+  /** Where a row's replies enter (null: the host sends them) and what they are. */
+  private path(flow: Flow): Path {
+    const ingress = flow.delivery.kind === 'local' ? null : flow.delivery.outInterface;
+    const key = this.pathKey(flow);
+    let path = this.paths.get(key);
+    if (path === undefined) {
+      const r = this.engine.reach({
+        ingress,
+        packets: { states: ['ESTABLISHED'], protocols: [flow.protocol], inInterfaces: [ingress] },
+      });
+      const untracked = r.deliveredAll.possible.and({ states: ['UNTRACKED'] });
+      const none = r.deliveredAll.possible.minus(r.deliveredAll.possible);
+      const stops = r.stopped.filter((st) => st.rule !== null && !st.packets.possible.isEmpty);
+      path = {
+        forwarded: r.delivered
+          .filter((g) => g.kind === 'forward')
+          .reduce((u, g) => u.or(g.packets.possible), none),
+        // routing's own stops (no route back) are the sources `answeredSources` leaves out
+        stops,
+        untracked: untracked.isEmpty ? null : untracked,
+      };
+      this.paths.set(key, path);
+    }
+    return path;
+  }
+
+  /** The fate of a row's replies, null when every reply on its path gets back (most hosts). */
+  check(flow: Flow, from: readonly ReplySources[]): RowReplies | null {
+    const family = this.family;
+    const path = this.path(flow);
+    const d = flow.delivery;
+    // a NOTRACK on the way back: conntrack never sees the reply, so a DNAT is not undone and
+    // the client gets its answer from an address it did not send to
+    // (where the row also holds packets the DNAT left where they were, sent to the delivered
+    // address itself, only some of its connections are broken)
+    const lost = d.translated ? path.untracked : null;
+    const stays = (): boolean =>
+      d.addresses !== null &&
+      subtract(cidrsToRanges(d.addresses, family), cidrsToRanges(flow.destinations, family))
+        .length === 0;
+    if (path.stops.length === 0 && lost === null) return null;
+    // the replies come from the delivered address and port (the host's, any of them, when local)
+    const own = d.addresses !== null ? d.addresses : d.translated ? null : flow.destinations;
+    const fates = new Map<string, ReplyFate>();
+    const stoppers = new Set<string>();
+    for (const f of from) {
+      const clients = this.clientsOf(f.interface, f.sources);
+      if (clients.length === 0) continue;
+      // most rows: no stop and no NOTRACK meets their replies (one step, no projection)
+      const key = `${this.pathKey(flow)}|${f.interface}|${f.sources.join(',')}`;
+      let near = this.toClients.get(key);
+      if (near === undefined) {
+        const clientsKey = `${f.interface}|${f.sources.join(',')}`;
+        let to = this.toSets.get(clientsKey);
+        if (to === undefined) {
+          to = this.engine.matching({ destinations: clients });
+          this.toSets.set(clientsKey, to);
+        }
+        const untracked = path.untracked?.and(to) ?? null;
+        near = {
+          stopped: path.stops.map((st) => st.packets.possible.and(to)).filter((x) => !x.isEmpty),
+          untracked: untracked === null || untracked.isEmpty ? null : untracked,
+        };
+        this.toClients.set(key, near);
+      }
+      if (near.stopped.length === 0 && (lost === null || near.untracked === null)) continue;
+      const row: PacketConstraint = {
+        ...(own === null ? {} : { sources: own }),
+        sourcePorts: d.ports,
+        ...(f.sourcePorts.length === 0 ? {} : { destinationPorts: f.sourcePorts }),
+      };
+      const rowSet = this.engine.matching(row);
+      if (
+        near.stopped.every((x) => x.and(rowSet).isEmpty) &&
+        (lost === null || near.untracked === null || near.untracked.and(rowSet).isEmpty)
+      )
+        continue;
+      const mine: PacketConstraint = { ...row, destinations: clients };
+      // where a reply leaves is routing's (answeredSources took out the sources routed
+      // elsewhere; with no route known, it goes back the way the packet came)
+      let out = path.forwarded.and(mine);
+      if (lost !== null && !stays()) out = out.minus(lost);
+      // a client connects when the reply to some port of its gets back: possibly, where some
+      // reply is delivered; certainly, where one is that no rule may stop
+      let sure = lost === null ? out : out.minus(lost);
+      for (const st of path.stops) sure = sure.minus(st.packets.possible);
+      const possibly = cidrsToRanges(out.destinations(), family);
+      const certainly = cidrsToRanges(sure.destinations(), family);
+      const asked = cidrsToRanges(clients, family);
+      const reached = intersect(asked, possibly);
+      const fate = {
+        lost: rangesToCidrs(subtract(asked, possibly), family),
+        doubtful: rangesToCidrs(subtract(reached, certainly), family),
+        clients: reached.length > 0,
+      };
+      if (fate.lost.length === 0 && fate.doubtful.length === 0) continue;
+      fates.set(f.interface, fate);
+      for (const s of path.stops) {
+        if (!s.packets.possible.and(mine).isEmpty) stoppers.add(refText(s.rule, s.reason));
+      }
+      if (lost !== null && !lost.and(mine).isEmpty)
+        stoppers.add('NOTRACK of the replies to a DNAT');
+    }
+    return fates.size === 0 ? null : { fates, stoppers: [...stoppers].sort() };
+  }
+}
+
+/**
+ * A row's sources that could be clients: those the host answers by the interface they came in
+ * on. A source the host routes elsewhere (a container's own address, sent from outside), one of
+ * the host's own addresses, or one no answer can go to (loopback, multicast, unspecified, or no
+ * route at all) is a spoofer that never sees an answer, whatever the rules do with it.
+ */
+export function answeredSources(
+  sources: readonly string[],
+  ingress: string,
+  context: NetworkContext,
+  family: Family,
+): string[] {
+  const mine = (device: string): boolean =>
+    device === ingress || (ingress.endsWith('*') && device.startsWith(ingress.slice(0, -1)));
+  const routes = context.routes;
+  const special =
+    family === 'ipv4'
+      ? ['0.0.0.0/8', '127.0.0.0/8', '224.0.0.0/3']
+      : ['::/128', '::1/128', 'ff00::/8'];
+  const never = [
+    ...routes
+      .filter((r) => r.destination !== 'default' && !mine(r.device))
+      .map((r) => r.destination),
+    ...context.localAddresses.map((a) => bareAddress(a)),
+    ...special,
+  ];
+  let left = subtract(cidrsToRanges(sources, family), cidrsToRanges(never, family));
+  // no default route: only what a route covers can be answered
+  if (!routes.some((r) => r.destination === 'default'))
+    left = intersect(
+      left,
+      cidrsToRanges(
+        routes.filter((r) => r.destination !== 'default').map((r) => r.destination),
+        family,
+      ),
+    );
+  return rangesToCidrs(left, family);
+}
+
+/** The assumption a row carries whose replies get back only under an unknown, or not at all (UDP). */
+export function repliesText(
+  stoppers: readonly string[],
+  doubtful: readonly string[],
+  stopped: readonly string[],
+): string {
+  const which = (xs: readonly string[]): string =>
+    xs.length <= 3 ? xs.join(', ') : `${xs.length} source blocks`;
+  const by = stoppers.join(', ') || 'the reply path';
+  const parts = [
+    ...(doubtful.length === 0
+      ? []
+      : [`replies to ${which(doubtful)} get back only under what the snapshot does not show`]),
+    ...(stopped.length === 0
+      ? []
+      : [`answers to ${which(stopped)} are stopped, though their datagrams arrive`]),
+  ];
+  return `${parts.join('; ')} (${by}): dockwall walks the first packet of each connection, and one whose replies are stopped is never made`;
+}

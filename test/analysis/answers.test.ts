@@ -1,0 +1,167 @@
+/**
+ * What goes back for a connection: Docker 28.5's s3 capture (c1 192.0.2.2 publishes 8080 → 80,
+ * behind FORWARD policy DROP) with an operator's rules that stop the answers, each a case the
+ * kernel referee's random operator rules found the engine confidently wrong about when it walked
+ * first packets only. The trace must say the connection is not made and what stopped it; the
+ * exposure table must not list the clients it cannot reach.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildEngines } from '../../src/analysis/engines.ts';
+import { computeExposures } from '../../src/analysis/exposures.ts';
+import { traceOne, type TraceRequest } from '../../src/analysis/trace-view.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
+import { formatTraceText } from '../../src/report/trace.ts';
+import { firewallOf, type Snapshot } from '../../src/model/snapshot.ts';
+import { fixtures } from '../support/cut-snapshots.ts';
+
+const base = path.join(fixtures, 'snapshots/28.5.2/s3-usernet-portmap');
+const tmp = mkdtempSync(path.join(tmpdir(), 'dwk-answers-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** The capture with rules put first in their table's chains (`*table` → lines). */
+async function withRules(name: string, rules: Record<string, string[]>): Promise<Snapshot> {
+  const dir = path.join(tmp, name);
+  cpSync(base, dir, { recursive: true });
+  const file = path.join(dir, 'iptables-save.txt');
+  const lines = readFileSync(file, 'utf8').split('\n');
+  for (const [table, add] of Object.entries(rules)) {
+    let at = lines.indexOf(`*${table}`) + 1;
+    while (lines[at]?.startsWith(':') === true) at++;
+    lines.splice(at, 0, ...add);
+  }
+  writeFileSync(file, lines.join('\n'));
+  // the host's addresses and routes, so that nothing rests on an assumption
+  const inet = (local: string, prefixlen: number) => ({ family: 'inet', local, prefixlen });
+  writeFileSync(
+    path.join(dir, 'ip-addr.json'),
+    JSON.stringify([
+      { ifname: 'lo', addr_info: [inet('127.0.0.1', 8)] },
+      { ifname: 'eth0', addr_info: [inet(HOST, 24)] },
+      { ifname: 'docker0', addr_info: [inet('172.17.0.1', 16)] },
+      { ifname: 'bridge1', addr_info: [inet('192.0.2.1', 24)] },
+    ]),
+  );
+  writeFileSync(
+    path.join(dir, 'ip-route.json'),
+    JSON.stringify([
+      { dst: 'default', gateway: '203.0.113.254', dev: 'eth0' },
+      { dst: '203.0.113.0/24', dev: 'eth0' },
+      { dst: '172.17.0.0/16', dev: 'docker0' },
+      { dst: '192.0.2.0/24', dev: 'bridge1' },
+    ]),
+  );
+  return loadSnapshot({ directory: dir });
+}
+
+const HOST = '203.0.113.1';
+
+const CLIENT = '10.1.2.3';
+
+function traced(snapshot: Snapshot, request: TraceRequest) {
+  const rules = firewallOf(snapshot, 'ipv4');
+  if (rules === null) throw new Error('no IPv4 rules');
+  return traceOne(snapshot, rules, request).view;
+}
+
+/** A client on eth0 connecting to the host's address. */
+function trace(snapshot: Snapshot, port: number) {
+  return traced(snapshot, { from: CLIENT, in: 'eth0', to: { address: HOST, port }, proto: 'tcp' });
+}
+
+function rowsTo8080(snapshot: Snapshot) {
+  return computeExposures(snapshot, buildEngines(snapshot)).exposures.filter(
+    (e) =>
+      e.family === 'ipv4' &&
+      e.protocol === 'tcp' &&
+      e.ports.some((p) => p.from <= 8080 && 8080 <= p.to),
+  );
+}
+
+describe('what goes back for a connection', () => {
+  it('a DOCKER-USER drop by source without -i drops the containers’ replies too', async () => {
+    const s = await withRules('lan-only', {
+      filter: ['-A DOCKER-USER ! -s 10.0.0.0/8 -j DROP'],
+    });
+    const t = trace(s, 8080);
+    expect(t.result).toBe('dropped');
+    expect(t.certainty).toBe('certain');
+    expect(t.answer).toMatchObject({
+      kind: 'reply',
+      verdict: 'dropped',
+      stoppedBy: 'filter/DOCKER-USER#1',
+      packet: { source: '192.0.2.2', sourcePort: 80, destination: CLIENT, state: 'ESTABLISHED' },
+    });
+    expect(formatTraceText(t)).toMatch(
+      /The reply, tcp 192\.0\.2\.2:80 → 10\.1\.2\.3:40000, in bridge1, established: dropped by filter\/DOCKER-USER#1/,
+    );
+    // no client gets an answer: the published port is no exposure
+    expect(rowsTo8080(s).filter((e) => e.target.kind === 'container')).toEqual([]);
+  });
+
+  it('the same rule with -i for the external interface lets the LAN connect', async () => {
+    const s = await withRules('lan-only-in', {
+      filter: ['-A DOCKER-USER -i eth0 ! -s 10.0.0.0/8 -j DROP'],
+    });
+    const t = trace(s, 8080);
+    expect(t.result).toBe('accepted');
+    expect(t.certainty).toBe('certain');
+    expect(t.answer).toBeNull();
+    const rows = rowsTo8080(s).filter((e) => e.target.kind === 'container');
+    expect(rows.map((e) => [e.certainty, e.reachableFrom.map((f) => f.sources)])).toEqual([
+      ['certain', [['10.0.0.0/8']]],
+    ]);
+  });
+
+  it('a reply that only possibly gets back makes the row possible, naming the rule', async () => {
+    // an unmodelled match (`-m recent`) on the replies' path
+    const s = await withRules('recent', {
+      filter: ['-A DOCKER-USER -i bridge1 -m recent --rcheck -j DROP'],
+    });
+    const rows = rowsTo8080(s).filter((e) => e.target.kind === 'container');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.certainty).toBe('possible');
+    expect(rows[0]?.assumptions.join(' ')).toMatch(/filter\/DOCKER-USER#1/);
+  });
+
+  it('a REJECT whose notice OUTPUT drops looks dropped to the host itself', async () => {
+    const s = await withRules('reject-notice', {
+      filter: ['-A OUTPUT -p icmp -j DROP', '-A INPUT -p udp --dport 2222 -j REJECT'],
+    });
+    const t = traced(s, { from: HOST, to: { address: HOST, port: 2222 }, proto: 'udp' });
+    expect(t.result).toBe('dropped');
+    expect(t.answer).toMatchObject({
+      kind: 'notice',
+      verdict: 'dropped',
+      stoppedBy: 'filter/OUTPUT#1',
+    });
+  });
+
+  it('a NOTRACKed reply of a DNAT is not translated back', async () => {
+    const s = await withRules('notrack-reply', {
+      raw: [`-A PREROUTING -d ${CLIENT}/32 -j CT --notrack`],
+    });
+    const t = trace(s, 8080);
+    expect(t.result).toBe('dropped');
+    expect(t.answer?.unrouted).toMatch(/untracked \(NOTRACK\), so the DNAT is not undone/);
+    const rows = rowsTo8080(s).filter((e) => e.target.kind === 'container');
+    expect(rows.flatMap((e) => e.reachableFrom.map((f) => f.exceptSources))).toContainEqual([
+      `${CLIENT}/32`,
+    ]);
+  });
+
+  it("the host's own packet over loopback meets PREROUTING", async () => {
+    const s = await withRules('loopback-raw', {
+      raw: ['-A PREROUTING -i lo -p tcp --dport 2222 -j DROP'],
+    });
+    const t = traced(s, {
+      from: '127.0.0.1',
+      to: { address: '127.0.0.1', port: 2222 },
+      proto: 'tcp',
+    });
+    expect(t.result).toBe('dropped');
+    expect(t.steps.at(-1)).toMatchObject({ hook: 'PREROUTING', table: 'raw', rule: 1 });
+  });
+});
