@@ -17,27 +17,26 @@ import {
 } from '../lab/topology.ts';
 
 /**
- * The seeds CI runs (and fixtures/generated/kernel-verdicts.json records): of seeds 1–12, those
- * the engine agrees on today. The others found what docs/engine.md lists under "Answers": the
- * engine walks a connection's first packet, and the kernel disagrees where a rule stops the
- * reply (2, 4, 6, 8, 11), a REJECT's notice (3), or a NOTRACK undoes a DNAT's reply (9).
+ * The seeds CI runs (and fixtures/generated/kernel-verdicts.json records). Their first run
+ * found that the engine walked only a connection's first packet (seeds 2–4, 6, 8, 9, 11, 19,
+ * 21, 22: replies stopped by a rule, REJECT notices, NOTRACKed replies of a DNAT, replies to a
+ * masqueraded packet) and skipped PREROUTING for the host's own packets over loopback (13).
  */
-export const DEFAULT_SEEDS: readonly number[] = [1, 5, 7, 10, 12];
+export const DEFAULT_SEEDS: readonly number[] = Array.from({ length: 24 }, (_, i) => i + 1);
 
 /**
- * The seeds to run: `DWK_RANDOM_SEEDS` as `A-B` or `A,B,C` (an exploration run; the recorded
+ * The seeds to run: `DWK_RANDOM_SEEDS` as `A-B,C,…` (an exploration run; the recorded
  * verdicts then no longer cover every scenario), else the default ones.
  */
 export function randomSeeds(text: string | undefined): readonly number[] {
   if (text === undefined || text.trim() === '') return DEFAULT_SEEDS;
-  const range = /^(\d+)-(\d+)$/.exec(text.trim());
-  if (range !== null) {
-    const [lo, hi] = [Number(range[1]), Number(range[2])];
+  return text.split(',').flatMap((part) => {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (m === null) throw new Error(`unreadable seeds '${text}' (A-B or A,B,C)`);
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
     return Array.from({ length: Math.max(0, hi - lo + 1) }, (_, i) => lo + i);
-  }
-  const list = text.split(',').map((x) => Number(x.trim()));
-  if (list.some((n) => !Number.isSafeInteger(n))) throw new Error(`unreadable seeds '${text}'`);
-  return list;
+  });
 }
 
 /** Captures the rules are laid over: the three iptables eras, each with two bridges. */

@@ -125,6 +125,7 @@ function covers(e: Exposure, r: ProbeResult, ingress: string, host: ReadonlySet<
       (f) =>
         f.interface === ingress &&
         contains(f.sources, p.source) &&
+        !contains(f.exceptSources ?? [], p.source) &&
         (f.sourcePorts === undefined || inPorts(p.sourcePort, f.sourcePorts)),
     )
   );
@@ -138,8 +139,10 @@ function wrongTarget(
   identity: string,
   named: ReadonlySet<string>,
 ): string | null {
+  // a row delivered to a host socket that docker-proxy holds names the container it relays to;
+  // the lab's stand-in for the proxy answers as the host
   if (identity === 'host')
-    return e.target.kind === 'host'
+    return e.target.kind === 'host' || e.target.proxiedBy !== null
       ? null
       : `the kernel delivered to the host, the row to ${where(e)}`;
   const m = /^(.*):(\d+)\/(tcp|udp)$/.exec(identity);

@@ -51,6 +51,7 @@ export function expectObservation(t: LabTopology, trace: Trace): ExpectedObserva
     trace.packet.inInterface === null &&
     protocol === 'udp' &&
     trace.verdict !== 'accepted' &&
+    (trace.answer === undefined || trace.answer.kind === 'notice') &&
     (out === 'OUTPUT' || out === 'POSTROUTING')
   )
     return { outcome: 'refused', identity: null, because: `stopped in ${out}: the send fails` };
@@ -58,6 +59,13 @@ export function expectObservation(t: LabTopology, trace: Trace): ExpectedObserva
     return { outcome: 'timeout', identity: null, because: 'dropped' };
   if (trace.verdict === 'rejected')
     return { outcome: 'refused', identity: null, because: 'rejected' };
+  // a datagram delivered whose reply is stopped: the prober hears nothing back
+  if (trace.answer !== undefined && trace.verdict === 'accepted')
+    return {
+      outcome: 'timeout',
+      identity: null,
+      because: `delivered, its reply stopped by ${trace.answer.stoppedBy ?? 'routing'}`,
+    };
   const d = trace.delivery;
   if (d === null) return null;
   const port = d.port ?? -1;

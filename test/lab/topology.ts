@@ -262,6 +262,10 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
     const d = r.options.get('-d');
     const o = r.options.get('-o');
     const i = r.options.get('-i');
+    // (Docker's targets only: an operator's `-s 203.0.113.0/24 ! -o bridge1 -j ACCEPT` is not)
+    const target = r.options.get('-j')?.value ?? '';
+    const docker = target === 'MASQUERADE' || (target === 'DROP' && r.chain.startsWith('DOCKER'));
+    if (!docker) continue;
     if (s && o && s.negated !== o.negated) addBridge(o.value, s.value, null);
     if (d && i && d.negated !== i.negated) addBridge(i.value, d.value, null);
   }
