@@ -719,7 +719,9 @@ export function computeExposures(
       );
     const namer = namerOf(snapshot, fe.family);
     const replies = new ReplyCheck(fe.engine, fe.host.context);
-    for (const row of rowsOf(fe.family, flows, internal, named)) {
+    const rows = rowsOf(fe.family, flows, internal, named);
+    replies.expect(rows.map((r) => r.flow));
+    for (const row of rows) {
       const answered = answeredFrom(
         fe,
         row,

@@ -50,6 +50,9 @@ export interface RowReplies {
 const refText = (r: RuleRef | null, reason: string): string =>
   r === null ? reason : `${r.table}/${r.chain}${r.index === null ? ' policy' : `#${r.index}`}`;
 
+/** At most this many sender prefixes narrow a reply path's walk. */
+const FEW_SENDERS = 64;
+
 /** A reply path walked once: what gets out, what a rule stops, what conntrack does not see. */
 interface Path {
   /** Replies that leave the host (possibly). */
@@ -66,6 +69,8 @@ export class ReplyCheck {
   private readonly paths = new Map<string, Path>();
   /** Per ingress and row sources: the clients among them (see `answeredSources`). */
   private readonly clients = new Map<string, readonly string[]>();
+  /** Replies from a row's delivered address and ports, as sets (rows share them). */
+  private readonly rowSets = new Map<string, PacketSet>();
   /** The same, as the set of packets sent to them. */
   private readonly toSets = new Map<string, PacketSet>();
   /** Per reply path and clients: what the path's stops and NOTRACKs hold of replies to them. */
@@ -91,6 +96,28 @@ export class ReplyCheck {
     return c;
   }
 
+  /** Per reply path: what its rows deliver to (null addresses: the host itself, any of them). */
+  private readonly senders = new Map<
+    string,
+    { addresses: string[] | null; ports: { from: number; to: number }[] }
+  >();
+
+  /**
+   * The rows to be checked, told before the first check: each reply path is then walked for the
+   * replies its rows can have only (a walk of every reply was most of a small host's check).
+   */
+  expect(flows: readonly Flow[]): void {
+    for (const f of flows) {
+      const key = this.pathKey(f);
+      const d = f.delivery;
+      const s = this.senders.get(key) ?? { addresses: [], ports: [] };
+      if (d.addresses === null || s.addresses === null) s.addresses = null;
+      else s.addresses.push(...d.addresses);
+      s.ports.push(...d.ports);
+      this.senders.set(key, s);
+    }
+  }
+
   private pathKey(flow: Flow): string {
     const ingress = flow.delivery.kind === 'local' ? null : flow.delivery.outInterface;
     return `${ingress ?? ''} ${flow.protocol}`;
@@ -102,9 +129,22 @@ export class ReplyCheck {
     const key = this.pathKey(flow);
     let path = this.paths.get(key);
     if (path === undefined) {
+      // only the replies the rows can have: from what the path's rows deliver to
+      // (a few senders: a kube host's thousands of pod addresses cost more to say than to walk)
+      const told = this.senders.get(key);
+      const from =
+        told !== undefined && told.addresses !== null && new Set(told.addresses).size > FEW_SENDERS
+          ? undefined
+          : told;
       const r = this.engine.reach({
         ingress,
-        packets: { states: ['ESTABLISHED'], protocols: [flow.protocol], inInterfaces: [ingress] },
+        packets: {
+          states: ['ESTABLISHED'],
+          protocols: [flow.protocol],
+          inInterfaces: [ingress],
+          ...(from === undefined || from.addresses === null ? {} : { sources: from.addresses }),
+          ...(from === undefined ? {} : { sourcePorts: from.ports }),
+        },
       });
       const untracked = r.deliveredAll.possible.and({ states: ['UNTRACKED'] });
       const none = r.deliveredAll.possible.minus(r.deliveredAll.possible);
@@ -167,10 +207,16 @@ export class ReplyCheck {
         sourcePorts: d.ports,
         ...(f.sourcePorts.length === 0 ? {} : { destinationPorts: f.sourcePorts }),
       };
-      const rowSet = this.engine.matching(row);
+      const rowKey = JSON.stringify(row);
+      let rowSet = this.rowSets.get(rowKey);
+      if (rowSet === undefined) {
+        rowSet = this.engine.matching(row);
+        this.rowSets.set(rowKey, rowSet);
+      }
+      const set = rowSet;
       if (
-        near.stopped.every((x) => x.and(rowSet).isEmpty) &&
-        (lost === null || near.untracked === null || near.untracked.and(rowSet).isEmpty)
+        !near.stopped.some((x) => x.meets(set)) &&
+        (lost === null || near.untracked === null || !near.untracked.meets(set))
       )
         continue;
       const mine: PacketConstraint = { ...row, destinations: clients };

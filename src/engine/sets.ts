@@ -159,6 +159,10 @@ export class BddPacketSet implements PacketSet {
     return o instanceof BddPacketSet ? o.bdd : constraintSet(this.s, o as PacketConstraint);
   }
 
+  meets(other: PacketSet): boolean {
+    return this.s.m.intersects(this.bdd, this.other(other));
+  }
+
   and(o: PacketSet | PacketConstraint): PacketSet {
     return new BddPacketSet(this.s, this.s.m.and(this.bdd, this.other(o)));
   }

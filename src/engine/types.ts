@@ -48,6 +48,8 @@ export interface PacketSet {
   readonly family: Family;
   readonly isEmpty: boolean;
   and(other: PacketSet | PacketConstraint): PacketSet;
+  /** Whether the two share a packet (no set is built). */
+  meets(other: PacketSet): boolean;
   or(other: PacketSet | PacketConstraint): PacketSet;
   minus(other: PacketSet | PacketConstraint): PacketSet;
   equals(other: PacketSet): boolean;
