@@ -859,32 +859,11 @@ class Run {
         if (o.statuses.includes('NONE') || (o.statuses.includes('DNAT') && p.dnat)) return true;
         return o.statuses.includes('SNAT') ? null : false;
       }
-      case 'ct-address': {
-        // the connection's tuples; an answer's own source is the reply tuple's
-        const v =
-          o.field === 'origdst'
-            ? p.odst
-            : o.field === 'replsrc'
-              ? p.reply === true
-                ? p.src
-                : p.dst
-              : p.reply === true
-                ? p.dst
-                : p.src;
-        return masked(v, o.value.address, o.value.mask);
-      }
+      case 'ct-address':
+        return masked(tupleEnd(o.field, p).address, o.value.address, o.value.mask);
       case 'ct-port': {
         if (!hasPorts) return 'fail';
-        const v =
-          o.field === 'origdst'
-            ? p.odport
-            : o.field === 'replsrc'
-              ? p.reply === true
-                ? p.sport
-                : p.dport
-              : p.reply === true
-                ? p.dport
-                : p.sport;
+        const v = tupleEnd(o.field, p).port;
         return v >= o.range.from && v <= o.range.to;
       }
       case 'ct-dir': {
@@ -950,6 +929,24 @@ class Run {
         return this.member(o.elements, p);
     }
   }
+}
+
+/**
+ * One end of the connection's tuples as the packet shows it: the original destination is kept
+ * apart; the reply's source is where the packet was delivered (its current destination, or, for
+ * an answer, its own source); the other ends are the client's (SNAT is not modelled).
+ */
+function tupleEnd(
+  field: 'origsrc' | 'origdst' | 'replsrc' | 'repldst',
+  p: Concrete,
+): { address: bigint; port: number } {
+  if (field === 'origdst') return { address: p.odst, port: p.odport };
+  const server = field === 'replsrc';
+  // an answer travels from the server: its source is the server's end
+  const fromServer = p.reply === true;
+  return server === fromServer
+    ? { address: p.src, port: p.sport }
+    : { address: p.dst, port: p.dport };
 }
 
 /** Where conntrack's NAT runs in PREROUTING: a reply's SNAT is undone there. */

@@ -9,6 +9,7 @@
  *
  * Pure and deterministic per seed: the recorded verdicts replay the same rules.
  */
+import { prng } from '../support/prng.ts';
 import {
   deriveTopology,
   EXTERNAL,
@@ -70,25 +71,13 @@ const PLACES: readonly Place[] = [
   { table: 'mangle', chain: 'FORWARD', hook: 'FORWARD' },
 ];
 
-/** A small, fast, seedable generator (mulberry32). */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Draw {
   readonly chance: (p: number) => boolean;
   readonly pick: <T>(xs: readonly T[]) => T;
 }
 
 function draw(seed: number): Draw {
-  const next = generator(seed);
+  const next = prng(seed);
   return {
     chance: (p) => next() < p,
     pick: <T>(xs: readonly T[]): T => {
