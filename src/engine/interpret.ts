@@ -209,6 +209,7 @@ export class Interpreter {
         assumptions: [],
         unrouted: why,
       });
+      const untracked = f.state === 'UNTRACKED';
       const reply: Concrete = {
         ...back,
         // sent to the address the source was given, which PREROUTING's NAT stage undoes
@@ -217,7 +218,9 @@ export class Interpreter {
           : {}),
         iif: first.end === 'forward' ? f.oif : null,
         sloc: first.end === 'local',
-        state: f.state === 'UNTRACKED' ? 'UNTRACKED' : 'ESTABLISHED',
+        // an untracked first packet left no connection: conntrack takes the reply for a new one
+        state: untracked ? 'NEW' : 'ESTABLISHED',
+        reply: !untracked,
         proto: f.proto,
         src: f.dst,
         sport: f.dport,
@@ -250,6 +253,15 @@ export class Interpreter {
         };
       }
       const result = this.run(reply);
+      if (
+        untracked &&
+        result.verdict === 'accepted' &&
+        (result.final.snat === true || result.final.dnat)
+      ) {
+        // as a new connection it met the NAT chains, and they rewrote it
+        const why = `the packet was untracked (NOTRACK), so conntrack takes the reply for a new connection, and NAT rewrote it: ${formatAddress(start.src, this.env.family)} does not get it as its answer`;
+        return { kind: 'reply', start: reply, result: { ...refuse(why), steps: result.steps } };
+      }
       const translated = f.dst !== start.dst || f.dport !== start.dport;
       if (result.verdict === 'accepted' && result.final.state === 'UNTRACKED' && translated) {
         // NOTRACK on the reply: conntrack never sees it, so the DNAT is not undone and the
