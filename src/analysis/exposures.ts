@@ -574,12 +574,11 @@ function witnessDestination(fe: FamilyEngine): string {
  * client whose answers are stopped (its datagrams still arrive). Null: no client is reached.
  */
 function answeredFrom(
-  fe: FamilyEngine,
+  family: Family,
   row: Row,
   reachable: readonly ReachableFrom[],
   replies: ReplyCheck,
 ): { reachableFrom: ReachableFrom[]; back: string[] } | null {
-  const family = fe.family;
   const fate = replies.check(
     row.flow,
     reachable.map((r) => ({
@@ -723,7 +722,7 @@ export function computeExposures(
     replies.expect(rows.map((r) => r.flow));
     for (const row of rows) {
       const answered = answeredFrom(
-        fe,
+        fe.family,
         row,
         [...row.from.values()].map((e) => fromOf(fe.family, e)),
         replies,

@@ -50,6 +50,11 @@ export interface RowReplies {
 const refText = (r: RuleRef | null, reason: string): string =>
   r === null ? reason : `${r.table}/${r.chain}${r.index === null ? ' policy' : `#${r.index}`}`;
 
+/** Where a row's replies come in: the delivery's out interface, or the host itself (null). */
+function replyIngress(flow: Flow): string | null {
+  return flow.delivery.kind === 'local' ? null : flow.delivery.outInterface;
+}
+
 /** At most this many sender prefixes narrow a reply path's walk. */
 const FEW_SENDERS = 64;
 
@@ -67,12 +72,18 @@ export class ReplyCheck {
   private readonly context: NetworkContext;
   private readonly family: Family;
   private readonly paths = new Map<string, Path>();
-  /** Per ingress and row sources: the clients among them (see `answeredSources`). */
-  private readonly clients = new Map<string, readonly string[]>();
+  /** Per reply path: what its rows deliver to (null addresses: the host itself, any of them). */
+  private readonly senders = new Map<
+    string,
+    { addresses: string[] | null; readonly ports: PortRange[] }
+  >();
+  /**
+   * Per ingress and row sources: the clients among them (see `answeredSources`), and the packets
+   * sent to them as a set, made when a path with stops first needs it.
+   */
+  private readonly clients = new Map<string, { cidrs: readonly string[]; to?: PacketSet }>();
   /** Replies from a row's delivered address and ports, as sets (rows share them). */
   private readonly rowSets = new Map<string, PacketSet>();
-  /** The same, as the set of packets sent to them. */
-  private readonly toSets = new Map<string, PacketSet>();
   /** Per reply path and clients: what the path's stops and NOTRACKs hold of replies to them. */
   private readonly toClients = new Map<
     string,
@@ -86,21 +97,18 @@ export class ReplyCheck {
   }
 
   /** A row's clients on one ingress: the same few source lists over and over, worked out once. */
-  private clientsOf(ingress: string, sources: readonly string[]): readonly string[] {
+  private clientsOf(
+    ingress: string,
+    sources: readonly string[],
+  ): { cidrs: readonly string[]; to?: PacketSet } {
     const key = `${ingress}|${sources.join(',')}`;
     let c = this.clients.get(key);
     if (c === undefined) {
-      c = answeredSources(sources, ingress, this.context, this.family);
+      c = { cidrs: answeredSources(sources, ingress, this.context, this.family) };
       this.clients.set(key, c);
     }
     return c;
   }
-
-  /** Per reply path: what its rows deliver to (null addresses: the host itself, any of them). */
-  private readonly senders = new Map<
-    string,
-    { addresses: string[] | null; ports: { from: number; to: number }[] }
-  >();
 
   /**
    * The rows to be checked, told before the first check: each reply path is then walked for the
@@ -119,13 +127,12 @@ export class ReplyCheck {
   }
 
   private pathKey(flow: Flow): string {
-    const ingress = flow.delivery.kind === 'local' ? null : flow.delivery.outInterface;
-    return `${ingress ?? ''} ${flow.protocol}`;
+    return `${replyIngress(flow) ?? ''} ${flow.protocol}`;
   }
 
-  /** Where a row's replies enter (null: the host sends them) and what they are. */
+  /** A row's reply path, walked the first time a row asks. */
   private path(flow: Flow): Path {
-    const ingress = flow.delivery.kind === 'local' ? null : flow.delivery.outInterface;
+    const ingress = replyIngress(flow);
     const key = this.pathKey(flow);
     let path = this.paths.get(key);
     if (path === undefined) {
@@ -182,18 +189,14 @@ export class ReplyCheck {
     const fates = new Map<string, ReplyFate>();
     const stoppers = new Set<string>();
     for (const f of from) {
-      const clients = this.clientsOf(f.interface, f.sources);
+      const c = this.clientsOf(f.interface, f.sources);
+      const clients = c.cidrs;
       if (clients.length === 0) continue;
       // most rows: no stop and no NOTRACK meets their replies (one step, no projection)
       const key = `${this.pathKey(flow)}|${f.interface}|${f.sources.join(',')}`;
       let near = this.toClients.get(key);
       if (near === undefined) {
-        const clientsKey = `${f.interface}|${f.sources.join(',')}`;
-        let to = this.toSets.get(clientsKey);
-        if (to === undefined) {
-          to = this.engine.matching({ destinations: clients });
-          this.toSets.set(clientsKey, to);
-        }
+        const to = (c.to ??= this.engine.matching({ destinations: clients }));
         const untracked = path.untracked?.and(to) ?? null;
         near = {
           stopped: path.stops.map((st) => st.packets.possible.and(to)).filter((x) => !x.isEmpty),

@@ -13,7 +13,7 @@ import { routeAddress } from '../engine/routing.ts';
 import type { Diagnostic } from '../model/diagnostic.ts';
 import type { Family, Ruleset } from '../model/ruleset.ts';
 import { wasRead, type Snapshot } from '../model/snapshot.ts';
-import type { Packet, Trace, TraceStep } from '../model/trace.ts';
+import type { Packet, Trace, TraceAnswer, TraceStep } from '../model/trace.ts';
 
 export interface TraceRequest {
   readonly from: string;
@@ -58,14 +58,7 @@ export interface TraceView {
   /** Whose device below the host's IP stack took the packet (no step: the host never saw it). */
   readonly below: string | null;
   /** What goes back for the packet, when something stopped it on its way (`Trace.answer`). */
-  readonly answer: {
-    readonly kind: 'reply' | 'notice';
-    readonly packet: Packet;
-    readonly verdict: 'dropped' | 'rejected';
-    readonly stoppedBy: string | null;
-    readonly unrouted: string | null;
-    readonly steps: TraceView['steps'];
-  } | null;
+  readonly answer: (Omit<TraceAnswer, 'steps'> & { readonly steps: TraceView['steps'] }) | null;
 }
 
 /** The family of a plain address (no prefix), null when it is not one. */
@@ -212,13 +205,6 @@ export function traceView(snapshot: Snapshot, trace: Trace, proto: 'tcp' | 'udp'
     answer:
       trace.answer === undefined
         ? null
-        : {
-            kind: trace.answer.kind,
-            packet: trace.answer.packet,
-            verdict: trace.answer.verdict,
-            stoppedBy: trace.answer.stoppedBy,
-            unrouted: trace.answer.unrouted,
-            steps: trace.answer.steps.map(viewStep),
-          },
+        : { ...trace.answer, steps: trace.answer.steps.map(viewStep) },
   };
 }

@@ -365,25 +365,22 @@ class SymbolicEngine implements Engine {
     const other = run(!isHost);
     // Where each ends for the sender: its verdict, and where it was delivered (a stopped
     // packet's place does not matter, nor which rule stopped it).
-    const ends = (w: Walked): string => {
-      const t = traceOf(packet, w, this.family);
+    const ends = (t: Trace): string => {
       const d = t.delivery;
       return d === null
         ? t.verdict
         : `${t.verdict} ${d.kind} ${d.address} ${d.port ?? ''} ${d.outInterface ?? ''}`;
     };
-    const same = ends(taken) === ends(other);
-    const hostTaken = `${packet.destination} is taken to be an address of this host (the snapshot lists none)`;
-    return traceOf(
-      packet,
-      same
-        ? taken
-        : {
-            ...taken,
-            first: { ...taken.first, assumptions: [hostTaken, ...taken.first.assumptions] },
-          },
-      this.family,
-    );
+    const trace = traceOf(packet, taken, this.family);
+    if (ends(trace) === ends(traceOf(packet, other, this.family))) return trace;
+    return {
+      ...trace,
+      certainty: 'possible',
+      assumptions: [
+        `${packet.destination} is taken to be an address of this host (the snapshot lists none)`,
+        ...trace.assumptions,
+      ],
+    };
   }
 
   reach(query: ReachQuery): ReachResult {

@@ -174,9 +174,9 @@ export class Interpreter {
    * The answer to a new connection's first packet, walked through the hooks it meets; null when
    * nothing goes back through them (not a new connection, dropped, not TCP or UDP, not routed).
    *
-   * A reply is ESTABLISHED (UNTRACKED when the first packet was), in the reply direction, and
-   * meets no NAT chain: the kernel undoes the first packet's DNAT only in POSTROUTING, after the
-   * filter saw the container's own address. A notice is RELATED, sent by the host itself from
+   * A reply is ESTABLISHED, in the reply direction, and meets no NAT chain: the kernel undoes the
+   * first packet's DNAT only in POSTROUTING, after the filter saw the container's own address
+   * (where the first packet was untracked, the reply is a new connection to conntrack). A notice is RELATED, sent by the host itself from
    * the address the packet was rejected at, to its sender — which, for the host's own packets,
    * means through OUTPUT and back in through INPUT.
    */
@@ -226,31 +226,30 @@ export class Interpreter {
         sport: f.dport,
         ...(f.proto === PROTO.tcp ? { flags: ['SYN', 'ACK'] as const } : {}),
       };
+      const replied = (result: InterpretResult): Answer => ({
+        kind: 'reply',
+        start: reply,
+        result,
+      });
       if (first.end === 'forward' && start.iif !== null && f.dst === start.src) {
         const sender = formatAddress(f.dst, this.env.family);
         // NATed back to its own sender, source unchanged: the sender's kernel drops a packet
         // from its own address (a martian source, accept_local off by default)
         if (f.snat !== true)
-          return {
-            kind: 'reply',
-            start: reply,
-            result: refuse(
+          return replied(
+            refuse(
               `the packet is sent back to its sender ${sender} from its own address, which its kernel drops (no SNAT or MASQUERADE makes it the host's)`,
             ),
-          };
+          );
         // masqueraded, it still leaves by the port it came in on: a bridge sends a frame back
         // there only in hairpin mode
         const hairpin = `hairpin mode is taken to be off on ${sender}'s port of ${f.oif ?? '?'}, as on any bridge port Docker has not set (it sets it where userland-proxy is off); on, the connection is made`;
-        return {
-          kind: 'reply',
-          start: reply,
-          result: {
-            ...refuse(
-              `the packet is sent back to its sender ${sender} out of ${f.oif ?? '?'}, the way it came in`,
-            ),
-            assumptions: [hairpin],
-          },
-        };
+        return replied({
+          ...refuse(
+            `the packet is sent back to its sender ${sender} out of ${f.oif ?? '?'}, the way it came in`,
+          ),
+          assumptions: [hairpin],
+        });
       }
       const result = this.run(reply);
       if (
@@ -260,16 +259,16 @@ export class Interpreter {
       ) {
         // as a new connection it met the NAT chains, and they rewrote it
         const why = `the packet was untracked (NOTRACK), so conntrack takes the reply for a new connection, and NAT rewrote it: ${formatAddress(start.src, this.env.family)} does not get it as its answer`;
-        return { kind: 'reply', start: reply, result: { ...refuse(why), steps: result.steps } };
+        return replied({ ...refuse(why), steps: result.steps });
       }
       const translated = f.dst !== start.dst || f.dport !== start.dport;
       if (result.verdict === 'accepted' && result.final.state === 'UNTRACKED' && translated) {
         // NOTRACK on the reply: conntrack never sees it, so the DNAT is not undone and the
         // sender gets an answer from an address it did not send to
         const why = `the reply is untracked (NOTRACK), so the DNAT is not undone: it reaches ${formatAddress(start.src, this.env.family)} from ${formatAddress(f.dst, this.env.family)}, not the address it sent to`;
-        return { kind: 'reply', start: reply, result: { ...refuse(why), steps: result.steps } };
+        return replied({ ...refuse(why), steps: result.steps });
       }
-      return { kind: 'reply', start: reply, result };
+      return replied(result);
     }
     if (first.verdict !== 'rejected') return null;
     const how = first.steps.at(-1)?.action ?? '';
@@ -345,10 +344,7 @@ class Run {
       p.oif = null;
       const pre = this.hook('PREROUTING', p);
       if (pre !== null) return done(pre.verdict, 'stop', pre.by);
-      if (p.unsnat !== undefined) {
-        p.dst = p.unsnat;
-        delete p.unsnat;
-      }
+      undoSnat(p);
       if (p.loc && p.iif !== 'lo' && isLoopback(p.dst, this.env.family)) {
         // a martian: the kernel routes a loopback destination from outside only with
         // route_localnet (a DNAT to 127.0.0.1 needs it)
@@ -424,10 +420,7 @@ class Run {
   private hook(hook: Hook, p: Concrete, natDone = false): { verdict: Verdict; by: string } | null {
     let bound = natDone;
     for (const entry of pipelineOf(this.env.ruleset)[hook]) {
-      if (p.unsnat !== undefined && hook === 'PREROUTING' && entry.priority >= NAT_PRIORITY) {
-        p.dst = p.unsnat;
-        delete p.unsnat;
-      }
+      if (hook === 'PREROUTING' && entry.priority >= NAT_PRIORITY) undoSnat(p);
       this.settled = entry.passesEvery;
       const sees =
         (entry.stage === 'hook' || this.onDevice(entry, p)) &&
@@ -963,6 +956,13 @@ function tupleEnd(
 
 /** Where conntrack's NAT runs in PREROUTING: a reply's SNAT is undone there. */
 const NAT_PRIORITY = -100;
+
+/** A reply to a source-NATed packet reaches conntrack's NAT: its real destination from here on. */
+function undoSnat(p: Concrete): void {
+  if (p.unsnat === undefined) return;
+  p.dst = p.unsnat;
+  delete p.unsnat;
+}
 
 /** Chains shorter than this are walked rule by rule (building and consulting the index costs more). */
 const MIN_INDEXED = 24;

@@ -122,16 +122,13 @@ export function runPath(
     };
     // over loopback the packet is received again: PREROUTING's chains see it, its NAT done
     const hpre = walk.hook('PREROUTING', viaLo, true);
-    append(
-      outcomes,
-      hpre.outcomes.map((o) => ({ ...o, set: backToHost(o.set) })),
-    );
     const hin = walk.hook('INPUT', hpre.pass);
     // reports speak of the packet as the host sent it (no ingress interface)
-    append(
-      outcomes,
-      hin.outcomes.map((o) => ({ ...o, set: backToHost(o.set) })),
-    );
+    for (const list of [hpre.outcomes, hin.outcomes])
+      append(
+        outcomes,
+        list.map((o) => ({ ...o, set: backToHost(o.set) })),
+      );
     locals.push(backToHost(hin.pass));
     forwarded.push(andSet(s, hpost.pass, m.not(localDst)));
   }

@@ -7,6 +7,12 @@ function endpoint(address: string, port: number | null): string {
   return port === null ? a : `${a}:${port}`;
 }
 
+/** A packet's protocol, ends and where it comes from. */
+function packetText(p: TraceView['packet']): string {
+  const from = p.inInterface === null ? 'sent by the host' : `in ${p.inInterface}`;
+  return `${String(p.protocol)} ${endpoint(p.source, p.sourcePort)} → ${endpoint(p.destination, p.destinationPort)}, ${from}`;
+}
+
 /** The steps, one line each with the rule's text under it. */
 function stepLines(steps: TraceView['steps']): string[] {
   const out: string[] = [];
@@ -26,12 +32,8 @@ function stepLines(steps: TraceView['steps']): string[] {
 }
 
 export function formatTraceText(j: TraceView): string {
-  const p = j.packet;
   const out: string[] = [];
-  const from = p.inInterface === null ? 'sent by the host' : `in ${p.inInterface}`;
-  out.push(
-    `Packet: ${String(p.protocol)} ${endpoint(p.source, p.sourcePort)} → ${endpoint(p.destination, p.destinationPort)}, ${from}, new connection`,
-  );
+  out.push(`Packet: ${packetText(j.packet)}, new connection`);
   out.push('');
   // a loop, not push(...): a trace through a chain of 100,000s of rules has that many steps
   for (const line of stepLines(j.steps)) out.push(line);
@@ -56,15 +58,11 @@ export function formatTraceText(j: TraceView): string {
   if (j.below !== null) out.push(`Not through this host: ${j.below}`);
   const a = j.answer;
   if (a !== null) {
-    const q = a.packet;
     const what = a.kind === 'reply' ? 'The reply' : 'The REJECT’s notice';
-    const from = q.inInterface === null ? 'sent by the host' : `in ${q.inInterface}`;
     const why =
       a.stoppedBy !== null ? `${a.verdict} by ${a.stoppedBy}` : `${a.verdict}: ${a.unrouted ?? ''}`;
     out.push('');
-    out.push(
-      `${what}, ${String(q.protocol)} ${endpoint(q.source, q.sourcePort)} → ${endpoint(q.destination, q.destinationPort)}, ${from}, ${q.state.toLowerCase()}: ${why}`,
-    );
+    out.push(`${what}, ${packetText(a.packet)}, ${a.packet.state.toLowerCase()}: ${why}`);
     for (const line of stepLines(a.steps)) out.push(line);
   }
   for (const a of j.assumptions) out.push(`Assumed: ${a}`);
