@@ -18,13 +18,15 @@ import { analyze } from '../../src/lint/analyze.ts';
 import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
 import { newConnection } from '../../src/analysis/packets.ts';
 import type { Packet } from '../../src/model/trace.ts';
-import { labCapability, labSuffix } from '../lab/netns.ts';
+import { labCapability, labSuffix, linkExternal } from '../lab/netns.ts';
+import { EXTERNAL } from '../lab/topology.ts';
 import { linkSnapshot } from './engine-link.ts';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../../fixtures/lab/macvlan-20.10.24');
 const CONTAINER = '203.0.113.53';
-const HOST = '203.0.113.1';
-const CLIENT = '203.0.113.2';
+// the lab's external network (linkExternal), which the capture's addresses are
+const HOST = EXTERNAL.hostAddress;
+const CLIENT = EXTERNAL.clientAddress;
 
 const capability = labCapability();
 const suiteRuns = capability.ok || process.env['CI'] === 'true';
@@ -77,25 +79,7 @@ describe.runIf(suiteRuns)('kernel referee for a macvlan container', () => {
         sh(['ip', 'netns', 'add', ns]);
         sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
       }
-      sh([
-        'ip',
-        'link',
-        'add',
-        'ext0',
-        'netns',
-        hostNs,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        'eth0',
-        'netns',
-        clientNs,
-      ]);
-      sh(['ip', '-n', hostNs, 'addr', 'add', `${HOST}/24`, 'dev', 'ext0']);
-      sh(['ip', '-n', hostNs, 'link', 'set', 'ext0', 'up']);
-      sh(['ip', '-n', clientNs, 'addr', 'add', `${CLIENT}/24`, 'dev', 'eth0']);
-      sh(['ip', '-n', clientNs, 'link', 'set', 'eth0', 'up']);
+      linkExternal(sh, hostNs, clientNs);
       // the container's device, as Docker's macvlan driver makes it: a child of the parent
       sh(['ip', '-n', hostNs, 'link', 'add', 'c0', 'link', 'ext0', 'type', 'macvlan']);
       sh(['ip', '-n', hostNs, 'link', 'set', 'c0', 'netns', containerNs]);

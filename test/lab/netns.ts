@@ -130,6 +130,38 @@ export function labSuffix(tag: string, index: number): string {
  * Builds the lab. `suffix` keeps namespace names unique (`dwk-<suffix>-…`). On any failure
  * everything created so far is removed before the error propagates.
  */
+/**
+ * The host's external interface and the remote client's `eth0`: a veth pair between their
+ * namespaces, each end with its address (shared/lab/client.sh's layout) and up.
+ */
+export function linkExternal(
+  exec: (args: readonly string[]) => void,
+  hostNs: string,
+  clientNs: string,
+): void {
+  const ext = EXTERNAL.hostInterface;
+  const len = String(EXTERNAL.prefixLength);
+  exec([
+    'ip',
+    '-n',
+    hostNs,
+    'link',
+    'add',
+    ext,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'eth0',
+    'netns',
+    clientNs,
+  ]);
+  exec(['ip', '-n', hostNs, 'addr', 'add', `${EXTERNAL.hostAddress}/${len}`, 'dev', ext]);
+  exec(['ip', '-n', hostNs, 'link', 'set', ext, 'up']);
+  exec(['ip', '-n', clientNs, 'addr', 'add', `${EXTERNAL.clientAddress}/${len}`, 'dev', 'eth0']);
+  exec(['ip', '-n', clientNs, 'link', 'set', 'eth0', 'up']);
+}
+
 export async function buildLab(topology: LabTopology, suffix: string): Promise<Lab> {
   const log: string[] = [];
   const hostNs = `dwk-${suffix}-h`;
@@ -169,44 +201,7 @@ export async function buildLab(topology: LabTopology, suffix: string): Promise<L
     run(log, sysctl(hostNs, 'net.ipv4.ip_forward', '1'));
     const interfaces = ['lo', EXTERNAL.hostInterface];
 
-    run(log, [
-      'ip',
-      '-n',
-      hostNs,
-      'link',
-      'add',
-      EXTERNAL.hostInterface,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'netns',
-      clientNs,
-    ]);
-    const len = String(EXTERNAL.prefixLength);
-    run(log, [
-      'ip',
-      '-n',
-      hostNs,
-      'addr',
-      'add',
-      `${EXTERNAL.hostAddress}/${len}`,
-      'dev',
-      EXTERNAL.hostInterface,
-    ]);
-    run(log, ['ip', '-n', hostNs, 'link', 'set', EXTERNAL.hostInterface, 'up']);
-    run(log, [
-      'ip',
-      '-n',
-      clientNs,
-      'addr',
-      'add',
-      `${EXTERNAL.clientAddress}/${len}`,
-      'dev',
-      'eth0',
-    ]);
-    run(log, ['ip', '-n', clientNs, 'link', 'set', 'eth0', 'up']);
+    linkExternal((args) => run(log, args), hostNs, clientNs);
     run(log, ['ip', '-n', clientNs, 'route', 'add', 'default', 'via', EXTERNAL.hostAddress]);
     if (v6 !== null) {
       const len6 = String(EXTERNAL6.prefixLength);
