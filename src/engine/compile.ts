@@ -39,6 +39,11 @@ export interface CompiledRule {
   readonly unknown: readonly MatchOption[];
   /** Superset of the possible match on fields the chain walk never changes (see EncodedRule). */
   readonly key: Bdd;
+  /**
+   * Its match reads the connection's tuple (`--ctorigdst`, `ct original proto-dst`, …): read
+   * off the packet for a connection's first one only (a reply does not carry its first's).
+   */
+  readonly readsTuple: boolean;
 }
 
 /**
@@ -56,6 +61,8 @@ export interface RuleRun {
   readonly from: number;
   readonly to: number;
   readonly keys: Bdd;
+  /** Some rule of the run reads the connection's tuple (`CompiledRule.readsTuple`). */
+  readonly readsTuple: boolean;
   readonly segments: readonly RunSegment[];
 }
 
@@ -125,6 +132,7 @@ export class CompiledRuleset {
   /** Each jump's chain, by the jump (`jumpTarget`): the walk follows 100,000s of them. */
   private readonly jumps = new WeakMap<Target, CompiledChain>();
   private readonly routes: readonly CompiledRoute[];
+  private readonly untupled = new Map<CompiledRule, Pair>();
 
   constructor(ruleset: Ruleset, context: NetworkContext, print: RulePrinter) {
     this.ruleset = ruleset;
@@ -236,6 +244,7 @@ export class CompiledRuleset {
             unknown: enc.unknown,
             // an nftables rule's later steps and verdict maps act past its first match: never keyed
             key: rule.steps !== undefined || rule.target?.kind === 'vmap' ? TRUE : enc.key,
+            readsTuple: readsTuple(rule),
           };
         });
         let named = this.chains.get(id);
@@ -259,6 +268,27 @@ export class CompiledRuleset {
    * Which packets an ingress (egress) chain sees: those arriving on (leaving through) its
    * devices; every packet only possibly when the listing does not name them.
    */
+  /**
+   * A rule's match with its options on the connection's tuple left out (each holds then): what
+   * a reply, which does not carry its connection's first packet, may match
+   * (`CompiledRule.readsTuple`; asked only of those rules).
+   */
+  untupledMatch(rule: CompiledRule): Pair {
+    let pair = this.untupled.get(rule);
+    if (pair === undefined) {
+      const keep = (options: readonly MatchOption[]): MatchOption[] =>
+        options.filter((o) => !isTupleOption(o));
+      const r = rule.rule;
+      pair = encodeRule(this.env, {
+        ...r,
+        core: keep(r.core),
+        matches: r.matches.map((mod) => ({ ...mod, options: keep(mod.options) })),
+      }).match;
+      this.untupled.set(rule, pair);
+    }
+    return pair;
+  }
+
   deviceGate(entry: PipelineEntry): Pair {
     const s = this.space;
     if (entry.devices === null) return { c: FALSE, p: TRUE };
@@ -575,7 +605,13 @@ export function buildRuns(s: HeaderSpace, rules: readonly CompiledRule[]): RuleR
   const m = s.m;
   const runs: RuleRun[] = [];
   const single = (i: number): void => {
-    runs.push({ from: i, to: i + 1, keys: TRUE, segments: [] });
+    runs.push({
+      from: i,
+      to: i + 1,
+      keys: TRUE,
+      segments: [],
+      readsTuple: rules[i]?.readsTuple ?? false,
+    });
   };
   if (rules.length < MIN_RUN_CHAIN) {
     rules.forEach((_, i) => single(i));
@@ -633,7 +669,25 @@ function run(
       accepts: rules.slice(a, b).every(isPlainAccept),
     });
   }
-  return { from, to, keys: union(to), segments };
+  return {
+    from,
+    to,
+    keys: union(to),
+    segments,
+    readsTuple: rules.slice(from, to).some((r) => r.readsTuple),
+  };
+}
+
+/** An option on the connection's tuple (original or reply address or port). */
+function isTupleOption(o: MatchOption): boolean {
+  return o.type === 'ct-address' || o.type === 'ct-port';
+}
+
+/** Whether a rule's first match reads the connection's tuple (`CompiledRule.readsTuple`). */
+function readsTuple(rule: Rule): boolean {
+  return (
+    rule.core.some(isTupleOption) || rule.matches.some((mod) => mod.options.some(isTupleOption))
+  );
 }
 
 /** An ACCEPT with nothing to its match but its key (no uncertain or changing option). */

@@ -46,7 +46,7 @@ import type {
 import { printRule } from '../model/print-ruleset.ts';
 import { natKeeps } from '../model/rule-queries.ts';
 import { tableId, type Family, type Ruleset } from '../model/ruleset.ts';
-import type { Hook, Packet, Trace, TraceAnswer } from '../model/trace.ts';
+import type { Certainty, Hook, Packet, Trace, TraceAnswer } from '../model/trace.ts';
 
 export type * from './types.ts';
 export type { NetworkContext, ContextRoute } from './context.ts';
@@ -387,7 +387,10 @@ class SymbolicEngine implements Engine {
     const s = this.space;
     const m = s.m;
     const input = m.and(this.initial(query.packets ?? {}, ['NEW']), this.ingressSet(query.ingress));
-    const walk = new Walk(this.nf, false);
+    const walk = new Walk(this.nf, false, {
+      natStops: query.natStops ?? false,
+      replies: query.replies ?? false,
+    });
     // in groups, as discovery: the one united set of a kube-proxy host's ~40,000 DNAT pieces
     // did not finish routing in ten minutes; the same sets in the end
     const path = runPath(walk, this.nf, this.arriving(input), { natGroup: NAT_GROUP });
@@ -574,11 +577,26 @@ class SymbolicEngine implements Engine {
         certain: (): Bdd => certain,
         possible: (): Bdd => (possibleAll ??= unite(possible)),
       };
+      // which of them a NOTRACK let through without a connection (none, on nearly every host)
+      const untrackedSets = new Map<Certainty, Bdd>();
+      const untrackedOf = (c: Certainty): Bdd => {
+        let u = untrackedSets.get(c);
+        if (u === undefined) {
+          // nearly every host: no part holds one, and the possible side is never united
+          const held = (c === 'certain' ? [certain] : possible).some((x) =>
+            m.intersects(x, s.isUntracked),
+          );
+          u = held ? m.and(exact[c](), s.isUntracked) : FALSE;
+          untrackedSets.set(c, u);
+        }
+        return u;
+      };
       for (const [certainty, projected] of [
         ['certain', m.exists(certain, forget)],
         ['possible', unite(possible.map((x) => m.exists(x, forget)))],
       ] as const) {
         const set = exact[certainty];
+        const untracked = (): Bdd => untrackedOf(certainty);
         const cut = partition(s, projected, kind === 'local', keeps);
         const what = `${certainty === 'possible' ? 'possibly ' : ''}${kind === 'local' ? 'delivered to the host' : 'forwarded'}`;
         for (const u of cut.unlisted) unlisted.add(`${what} ${u}`);
@@ -635,6 +653,13 @@ class SymbolicEngine implements Engine {
                   translated: f.nat,
                 },
                 packets: () => this.set(flowSet(s, set(), flow)),
+                tracking: () => {
+                  if (untracked() === FALSE || flowSet(s, untracked(), flow) === FALSE)
+                    return 'tracked';
+                  return flowSet(s, m.diff(set(), untracked()), flow) === FALSE
+                    ? 'untracked'
+                    : 'mixed';
+                },
                 witness: (prefer) => flowWitness(s, flow, placed, prefer),
               });
             }

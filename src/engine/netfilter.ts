@@ -147,6 +147,13 @@ export class Walk {
    */
   private readonly attributes: boolean;
 
+  /** Whether a NAT rewrite is also a possible stop (`ReachQuery.natStops`). */
+  private readonly natStops: boolean;
+
+  /** The packets are replies (`ReachQuery.replies`): a match on the tuple is undecided. */
+  private readonly replies: boolean;
+  private readonly widened = new Map<CompiledRule, Pair>();
+
   /**
    * Walking a base chain that passes every packet (`PipelineEntry.passesEvery`): a match it
    * cannot decide makes nothing uncertain, and a shared chain's walk is not remembered (a later
@@ -157,13 +164,39 @@ export class Walk {
   constructor(
     nf: CompiledRuleset,
     record: boolean,
-    options: { readonly plain?: boolean; readonly attributes?: boolean } = {},
+    options: {
+      readonly plain?: boolean;
+      readonly attributes?: boolean;
+      readonly natStops?: boolean;
+      readonly replies?: boolean;
+    } = {},
   ) {
     this.nf = nf;
     this.s = nf.space;
     this.record = record;
     this.plain = options.plain ?? false;
     this.attributes = options.attributes ?? true;
+    this.natStops = options.natStops ?? false;
+    this.replies = options.replies ?? false;
+  }
+
+  /**
+   * A rule's match as this walk reads it: for replies, one on the connection's tuple holds or
+   * not by their connection's first packet, which they do not carry: undecided unless NEW.
+   */
+  private matchOf(rule: CompiledRule): Pair {
+    if (!this.replies || !rule.readsTuple) return rule.match;
+    let w = this.widened.get(rule);
+    if (w === undefined) {
+      const m = this.s.m;
+      const isNew = this.s.isNew;
+      w = {
+        c: m.and(rule.match.c, isNew),
+        p: m.or(rule.match.p, m.diff(this.nf.untupledMatch(rule).p, isNew)),
+      };
+      this.widened.set(rule, w);
+    }
+    return w;
   }
 
   /**
@@ -194,8 +227,18 @@ export class Walk {
     // a segment's accepts count once, as their union (on a 1,000-rule ACCEPT chain, uniting
     // them one by one was a tenth of a cold process)
     const together = new Set<Pair>();
+    const doubts: Outcome[] = [];
     for (const o of outcomes) {
       if (o.kind !== 'accept') continue;
+      if (o.nat === true && this.natStops)
+        // it may leave as sent (a MASQUERADE to the address it has) or not: possibly stopped
+        doubts.push({
+          kind: 'drop',
+          hook,
+          set: { c: FALSE, p: o.set.p },
+          ref: o.ref,
+          reason: `${o.reason} rewrites it as a new connection`,
+        });
       if (o.nat === true) natted.push(o.set);
       else if (o.together === undefined) others.push(o.set);
       else if (!together.has(o.together)) {
@@ -206,9 +249,10 @@ export class Walk {
     return {
       rest: unionAll(this.s, others),
       natted,
-      outcomes: outcomes.filter(
-        (o) => o.kind !== 'accept' || (entry.attributes && this.attributes),
-      ),
+      outcomes: [
+        ...outcomes.filter((o) => o.kind !== 'accept' || (entry.attributes && this.attributes)),
+        ...doubts,
+      ],
     };
   }
 
@@ -265,7 +309,12 @@ export class Walk {
         const enter = gate === ALL ? cur : { c: m.and(cur.c, gate.c), p: m.and(cur.p, gate.p) };
         if (entry.passesEvery) {
           // every packet passes as it came: the walk is read only for who matched and accepted
-          if (this.record || (entry.attributes && this.attributes)) {
+          // (a NAT chain's rewrites are read where they are stops)
+          if (
+            this.record ||
+            (entry.attributes && this.attributes) ||
+            (this.natStops && entry.type === 'nat')
+          ) {
             this.settled = true;
             try {
               append(outcomes, this.table(hook, entry, enter).outcomes);
@@ -318,7 +367,7 @@ export class Walk {
     let cur = input;
     const inner = [...stack, chain];
     for (const run of chain.runs) {
-      if (run.to - run.from > 1 && !this.plain) {
+      if (run.to - run.from > 1 && !this.plain && !(this.replies && run.readsTuple)) {
         if (cur.p === FALSE) break;
         cur = this.run(hook, chain, run, cur, inner, outcomes, returned);
         continue;
@@ -484,7 +533,7 @@ export class Walk {
     inKey = false,
   ): { next: Pair; returned: Pair; outcomes: Outcome[] } | null {
     const m = this.s.m;
-    const mt = rule.match;
+    const mt = this.matchOf(rule);
     if (!this.record && !this.plain && mt.c === mt.p) {
       // splitting the set only to unite it again unchanged made a third of a kube-proxy
       // endpoint chain's nodes (the hairpin mark on packets that carry it already)
@@ -819,14 +868,14 @@ export class Walk {
         };
       case 'NOTRACK':
         return {
-          next: through(mapPair(matched, (x) => s.assign(x, ['state'], s.eq('state', 4n)))),
+          next: through(mapPair(matched, (x) => s.assign(x, ['state'], s.isUntracked))),
           returned: EMPTY,
           outcomes: [],
         };
       case 'CT':
         if (target.options.some((o) => o.option === 'notrack' || o.option === '--notrack')) {
           return {
-            next: through(mapPair(matched, (x) => s.assign(x, ['state'], s.eq('state', 4n)))),
+            next: through(mapPair(matched, (x) => s.assign(x, ['state'], s.isUntracked))),
             returned: EMPTY,
             outcomes: [],
           };

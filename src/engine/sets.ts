@@ -5,7 +5,15 @@
 import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import { formatAddress, formatCidr, parseCidr } from './addr.ts';
 import { PORT_PROTOCOLS, PROTO, STATES, type FieldName, type HeaderSpace } from './space.ts';
-import type { PacketConstraint, PacketSet } from './types.ts';
+import type { HeaderName, PacketConstraint, PacketSet } from './types.ts';
+
+/** The header fields `projected` keeps, by their public names. */
+const HEADER_FIELDS: Readonly<Record<HeaderName, FieldName>> = {
+  source: 'src',
+  destination: 'dst',
+  sourcePort: 'sport',
+  destinationPort: 'dport',
+};
 import type { Family, PortRange } from '../model/ruleset.ts';
 import type { IpProtocol, Packet } from '../model/trace.ts';
 
@@ -163,6 +171,11 @@ export class BddPacketSet implements PacketSet {
     return this.s.m.intersects(this.bdd, this.other(other));
   }
 
+  projected(fields: readonly HeaderName[]): PacketSet {
+    const kept = this.s.cubeExcept(...fields.map((f) => HEADER_FIELDS[f]));
+    return new BddPacketSet(this.s, this.s.m.and(this.s.universe, this.s.m.exists(this.bdd, kept)));
+  }
+
   and(o: PacketSet | PacketConstraint): PacketSet {
     return new BddPacketSet(this.s, this.s.m.and(this.bdd, this.other(o)));
   }
@@ -254,6 +267,17 @@ export class BddPacketSet implements PacketSet {
   }
   destinations(): string[] {
     return this.s.prefixes(this.bdd, 'dst').map((p) => formatCidr(p.value, p.length, this.family));
+  }
+  destinationPorts(): PortRange[] {
+    const out: PortRange[] = [];
+    for (const p of this.s.prefixes(this.bdd, 'dport', 1 << 16)) {
+      const from = Number(p.value);
+      const to = from + 2 ** (16 - p.length) - 1;
+      const last = out.at(-1);
+      if (last !== undefined && last.to + 1 === from) out[out.length - 1] = { from: last.from, to };
+      else out.push({ from, to });
+    }
+    return out;
   }
   inInterfaces(): (string | null)[] {
     const ifs = this.s.interfaces;

@@ -160,6 +160,8 @@ export class HeaderSpace {
   readonly portProtocols: Bdd;
   /** ctstate NEW. */
   readonly isNew: Bdd;
+  /** ctstate UNTRACKED (what a NOTRACK makes of a packet). */
+  readonly isUntracked: Bdd;
   readonly hosts: HostAddresses;
   /**
    * The packet-mark bits the ruleset tests, most significant first: the only ones with
@@ -242,7 +244,8 @@ export class HeaderSpace {
       this.fieldEq('loc', 'oloc'),
     );
     this.portProtocols = portProto;
-    this.isNew = this.eq('state', 0n);
+    this.isNew = this.eq('state', BigInt(STATES.indexOf('NEW')));
+    this.isUntracked = this.eq('state', BigInt(STATES.indexOf('UNTRACKED')));
   }
 
   field(name: FieldName): Field {

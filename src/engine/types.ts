@@ -44,12 +44,20 @@ export interface PacketConstraint {
  * A canonical set of packets (a BDD underneath). Immutable; combine with and/or/minus.
  * Field values are the headers at the point the set describes (see PacketConstraint).
  */
+/** The header fields a set can be projected on (`PacketSet.projected`). */
+export type HeaderName = 'source' | 'destination' | 'sourcePort' | 'destinationPort';
+
 export interface PacketSet {
   readonly family: Family;
   readonly isEmpty: boolean;
   and(other: PacketSet | PacketConstraint): PacketSet;
   /** Whether the two share a packet (no set is built). */
   meets(other: PacketSet): boolean;
+  /**
+   * Every packet that agrees with one of the set's on the fields named (the others free): what
+   * the set says of those fields alone.
+   */
+  projected(fields: readonly HeaderName[]): PacketSet;
   or(other: PacketSet | PacketConstraint): PacketSet;
   minus(other: PacketSet | PacketConstraint): PacketSet;
   equals(other: PacketSet): boolean;
@@ -68,6 +76,8 @@ export interface PacketSet {
   sources(): string[];
   /** Current destinations as a minimal list of CIDRs. */
   destinations(): string[];
+  /** The destination ports that occur, as disjoint ascending ranges. */
+  destinationPorts(): PortRange[];
   /** Ingress interfaces that occur (`null` = host-originated; `*other*` = unlisted names). */
   inInterfaces(): (string | null)[];
   outInterfaces(): string[];
@@ -99,6 +109,18 @@ export interface ReachQuery {
   readonly ingress: Ingress;
   /** Default: any packet (state NEW). */
   readonly packets?: PacketConstraint;
+  /**
+   * A NAT rule that would rewrite a packet stops it instead (a `dropped` group naming the rule):
+   * the reply of an untracked connection, which conntrack takes for a new one, is not the
+   * client's answer once NAT has rewritten it.
+   */
+  readonly natStops?: boolean;
+  /**
+   * The packets are replies of connections made before (ESTABLISHED): a match on the
+   * connection's tuple (`--ctorigdst`, `ct original proto-dst`) holds or not by the first
+   * packet's header, which a reply does not carry, so it stays undecided.
+   */
+  readonly replies?: boolean;
 }
 
 /** Packets delivered to one place: a local socket (INPUT) or out of an interface (FORWARD). */
@@ -240,6 +262,12 @@ export interface Flow {
   };
   /** The flow's packets as delivered (computed when asked). */
   packets(): PacketSet;
+  /**
+   * Whether conntrack follows the flow's connections: `untracked` where a NOTRACK let every
+   * first packet through without one, `mixed` where it did for some (their replies are new
+   * connections to conntrack, which NAT may rewrite). Cheap where no delivered packet is untracked.
+   */
+  tracking(): 'tracked' | 'untracked' | 'mixed';
   /**
    * One packet of the flow as the client sends it (new, mark 0, not yet translated), delivered
    * as the flow says: the preferred source, destination and port where the flow has them.
