@@ -19,7 +19,15 @@ import { ReplyCheck, repliesText } from './replies.ts';
 import type { Flow } from '../engine/types.ts';
 import { inRange } from '../model/rule-queries.ts';
 import { cidrInside, cidrsId, parseCidr, type Cidr } from './address-sets.ts';
-import { cidrsToRanges, intersect, normalise, rangesToCidrs, subtract } from './regions.ts';
+import {
+  cidrsToRanges,
+  intersect,
+  normalise,
+  portsToRanges,
+  rangesToCidrs,
+  rangesToPorts,
+  subtract,
+} from './regions.ts';
 import type { Exposure, ExposureTarget, ReachableFrom } from '../model/audit.ts';
 import { diagnostic, fileLocation, type Diagnostic } from '../model/diagnostic.ts';
 import type { Container, Listener } from '../model/host.ts';
@@ -592,13 +600,28 @@ function answeredFrom(
   const out: ReachableFrom[] = [];
   const doubtful: string[] = [];
   const stopped: string[] = [];
-  for (const r of reachable) {
-    const f = fate.fates.get(r.interface);
+  const stoppedPorts: PortRange[] = [];
+  for (const given of reachable) {
+    const f = fate.fates.get(given.interface);
     if (f === undefined) {
-      out.push(r);
+      out.push(given);
       continue;
     }
     doubtful.push(...f.doubtful);
+    let r = given;
+    if (f.lostPorts.length > 0) {
+      // no reply gets back to a client sending from these ports: a TCP client does not
+      // connect from them, a UDP one's answers to them are stopped
+      if (!connects) stoppedPorts.push(...f.lostPorts);
+      else {
+        const left = subtract(
+          portsToRanges(r.sourcePorts ?? [{ from: 0, to: 65535 }]),
+          portsToRanges(f.lostPorts),
+        );
+        if (left.length === 0) continue;
+        r = { ...r, sourcePorts: rangesToPorts(left) };
+      }
+    }
     if (!connects) stopped.push(...f.lost);
     if (!connects || f.lost.length === 0) {
       out.push(r);
@@ -617,9 +640,9 @@ function answeredFrom(
   return {
     reachableFrom: out,
     back:
-      doubtful.length === 0 && stopped.length === 0
+      doubtful.length === 0 && stopped.length === 0 && stoppedPorts.length === 0
         ? []
-        : [repliesText(fate.stoppers, doubtful, stopped)],
+        : [repliesText(fate.stoppers, doubtful, stopped, stoppedPorts)],
   };
 }
 

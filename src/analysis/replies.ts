@@ -4,9 +4,10 @@
  * the hooks in their own direction, and a rule there may stop them: a DOCKER-USER rule that drops
  * every packet not from the LAN drops the containers' replies to the LAN as well, an OUTPUT
  * policy DROP without an ESTABLISHED rule the host's own. A client connects when the reply to
- * some port of its own gets back; one whose replies never do is not reached (for TCP: the
- * connection is never made), one whose replies get back only under an unknown is only possibly
- * reached. (`dockwall trace` walks the one reply of the packet it traces: engine/interpret.ts.)
+ * its port gets back; one whose replies never do is not reached (for TCP: the connection is
+ * never made), one whose replies get back only to some of its ports or under an unknown is only
+ * possibly reached. A NOTRACK that lets a first packet through without a connection makes its
+ * reply a new connection, walked as one, which a NAT rule may rewrite. (`dockwall trace` walks the one reply of the packet it traces: engine/interpret.ts.)
  */
 import type {
   Engine,
@@ -17,9 +18,19 @@ import type {
   StopGroup,
 } from '../engine/index.ts';
 import type { NetworkContext } from '../engine/context.ts';
+import { portsText } from './exposure-text.ts';
 import { bareAddress } from '../model/address-text.ts';
 import type { Family, PortRange } from '../model/ruleset.ts';
-import { cidrsToRanges, intersect, rangesToCidrs, subtract } from './regions.ts';
+import {
+  cidrsToRanges,
+  intersect,
+  normalise,
+  portsToRanges,
+  rangesToCidrs,
+  rangesToPorts,
+  subtract,
+  type Ranges,
+} from './regions.ts';
 
 /** One ingress of a row: its clients, as far as they can be answered. */
 export interface ReplySources {
@@ -34,8 +45,13 @@ export interface ReplySources {
 export interface ReplyFate {
   /** Sources no reply gets back to (CIDRs): not clients of the row. */
   readonly lost: readonly string[];
-  /** Sources a reply gets back to only under something the snapshot does not show. */
+  /**
+   * Sources a reply gets back to only under something the snapshot does not show, or only to
+   * some of their ports where others' get back to all.
+   */
   readonly doubtful: readonly string[];
+  /** The client ports no reply gets back to, whichever client sends from them. */
+  readonly lostPorts: readonly PortRange[];
   /** Whether any client is left there (a source a reply may get back to). */
   readonly clients: boolean;
 }
@@ -55,11 +71,18 @@ function replyIngress(flow: Flow): string | null {
   return flow.delivery.kind === 'local' ? null : flow.delivery.outInterface;
 }
 
+/** A reply's client: its destination address and port. */
+const CLIENT = ['destination', 'destinationPort'] as const;
+
 /** At most this many sender prefixes narrow a reply path's walk. */
 const FEW_SENDERS = 64;
 
 /** A reply path walked once: what gets out, what a rule stops, what conntrack does not see. */
 interface Path {
+  /** Its walk's key: reply ingress, protocol, tracked or not. */
+  readonly key: string;
+  /** Every reply the walk asked about. */
+  readonly query: PacketSet;
   /** Replies that leave the host (possibly). */
   readonly forwarded: PacketSet;
   readonly stops: readonly StopGroup[];
@@ -130,15 +153,18 @@ export class ReplyCheck {
     return `${replyIngress(flow) ?? ''} ${flow.protocol}`;
   }
 
-  /** A row's reply path, walked the first time a row asks. */
-  private path(flow: Flow): Path {
+  /**
+   * A row's reply path, walked the first time a row asks: replies of tracked connections
+   * (ESTABLISHED), or those of untracked ones, new connections to conntrack that NAT may rewrite.
+   */
+  private path(flow: Flow, tracked: boolean): Path {
     const ingress = replyIngress(flow);
-    const key = this.pathKey(flow);
+    const key = `${this.pathKey(flow)} ${tracked ? 'tracked' : 'untracked'}`;
     let path = this.paths.get(key);
     if (path === undefined) {
       // only the replies the rows can have: from what the path's rows deliver to
       // (a few senders: a kube host's thousands of pod addresses cost more to say than to walk)
-      const told = this.senders.get(key);
+      const told = this.senders.get(this.pathKey(flow));
       const from =
         told !== undefined && told.addresses !== null && new Set(told.addresses).size > FEW_SENDERS
           ? undefined
@@ -146,17 +172,21 @@ export class ReplyCheck {
       const r = this.engine.reach({
         ingress,
         packets: {
-          states: ['ESTABLISHED'],
+          states: [tracked ? 'ESTABLISHED' : 'NEW'],
           protocols: [flow.protocol],
           inInterfaces: [ingress],
           ...(from === undefined || from.addresses === null ? {} : { sources: from.addresses }),
           ...(from === undefined ? {} : { sourcePorts: from.ports }),
         },
+        natStops: !tracked,
+        replies: tracked,
       });
       const untracked = r.deliveredAll.possible.and({ states: ['UNTRACKED'] });
       const none = r.deliveredAll.possible.minus(r.deliveredAll.possible);
       const stops = r.stopped.filter((st) => st.rule !== null && !st.packets.possible.isEmpty);
       path = {
+        key,
+        query: r.query,
         forwarded: r.delivered
           .filter((g) => g.kind === 'forward')
           .reduce((u, g) => u.or(g.packets.possible), none),
@@ -169,10 +199,61 @@ export class ReplyCheck {
     return path;
   }
 
-  /** The fate of a row's replies, null when every reply on its path gets back (most hosts). */
+  /**
+   * The fate of a row's replies, null when every reply on its path gets back (most hosts). A
+   * row whose first packets a NOTRACK let through is answered by new connections; where only
+   * some are, a client is lost only where both kinds of reply are, and doubtful where one is.
+   */
   check(flow: Flow, from: readonly ReplySources[]): RowReplies | null {
+    const tracking = flow.tracking();
+    const tracked =
+      tracking === 'untracked' ? null : this.fatesOn(flow, this.path(flow, true), from);
+    if (tracking === 'tracked') return tracked;
+    const untracked = this.fatesOn(flow, this.path(flow, false), from);
+    const why = 'NOTRACK of the first packets (their replies are new connections)';
+    if (tracking === 'untracked')
+      return untracked === null
+        ? null
+        : { fates: untracked.fates, stoppers: [...untracked.stoppers, why].sort() };
+    if (tracked === null && untracked === null) return null;
+    const fates = new Map<string, ReplyFate>();
     const family = this.family;
-    const path = this.path(flow);
+    const none: ReplyFate = { lost: [], doubtful: [], lostPorts: [], clients: true };
+    for (const f of from) {
+      const a = tracked?.fates.get(f.interface) ?? none;
+      const b = untracked?.fates.get(f.interface) ?? none;
+      if (a === none && b === none) continue;
+      const lostA = cidrsToRanges(a.lost, family);
+      const lostB = cidrsToRanges(b.lost, family);
+      const portsA = portsToRanges(a.lostPorts);
+      const portsB = portsToRanges(b.lostPorts);
+      // a port lost to one kind of reply only: every client sending from it is doubtful
+      const halfLost = subtract(portsA, portsB).length > 0 || subtract(portsB, portsA).length > 0;
+      const clients = a.clients || b.clients;
+      fates.set(f.interface, {
+        lost: rangesToCidrs(intersect(lostA, lostB), family),
+        doubtful: rangesToCidrs(
+          normalise([
+            ...cidrsToRanges([...a.doubtful, ...b.doubtful], family),
+            ...subtract(lostA, lostB),
+            ...subtract(lostB, lostA),
+            ...(halfLost
+              ? subtract(cidrsToRanges(f.sources, family), normalise([...lostA, ...lostB]))
+              : []),
+          ]),
+          family,
+        ),
+        lostPorts: rangesToPorts(intersect(portsA, portsB)),
+        clients,
+      });
+    }
+    const stoppers = [...(tracked?.stoppers ?? []), ...(untracked?.stoppers ?? []), why];
+    return { fates, stoppers: [...new Set(stoppers)].sort() };
+  }
+
+  /** The fate of a row's replies on one reply path, null when every reply there gets back. */
+  private fatesOn(flow: Flow, path: Path, from: readonly ReplySources[]): RowReplies | null {
+    const family = this.family;
     const d = flow.delivery;
     // a NOTRACK on the way back: conntrack never sees the reply, so a DNAT is not undone and
     // the client gets its answer from an address it did not send to
@@ -193,7 +274,7 @@ export class ReplyCheck {
       const clients = c.cidrs;
       if (clients.length === 0) continue;
       // most rows: no stop and no NOTRACK meets their replies (one step, no projection)
-      const key = `${this.pathKey(flow)}|${f.interface}|${f.sources.join(',')}`;
+      const key = `${path.key}|${f.interface}|${f.sources.join(',')}`;
       let near = this.toClients.get(key);
       if (near === undefined) {
         const to = (c.to ??= this.engine.matching({ destinations: clients }));
@@ -227,20 +308,41 @@ export class ReplyCheck {
       // elsewhere; with no route known, it goes back the way the packet came)
       let out = path.forwarded.and(mine);
       if (lost !== null && !stays()) out = out.minus(lost);
-      // a client connects when the reply to some port of its gets back: possibly, where some
-      // reply is delivered; certainly, where one is that no rule may stop
+      // a client connects when the reply to its port gets back: possibly, where some reply is
+      // delivered; certainly, where one is that no rule may stop. Only the client's address and
+      // port are its to choose (whether that address is the host's, or its route, is the host's)
       let sure = lost === null ? out : out.minus(lost);
       for (const st of path.stops) sure = sure.minus(st.packets.possible);
-      const possibly = cidrsToRanges(out.destinations(), family);
-      const certainly = cidrsToRanges(sure.destinations(), family);
+      const possiblyBack = out.projected(CLIENT);
       const asked = cidrsToRanges(clients, family);
-      const reached = intersect(asked, possibly);
-      const fate = {
-        lost: rangesToCidrs(subtract(asked, possibly), family),
-        doubtful: rangesToCidrs(subtract(reached, certainly), family),
+      const reached = intersect(asked, cidrsToRanges(out.destinations(), family));
+      // ports no reply gets back to, for every client reached alike (an OUTPUT rule on port
+      // 25): the row's source ports without them; where clients differ, those are doubtful
+      let lostPorts: PortRange[] = [];
+      let uneven: Ranges = [];
+      if (reached.length > 0) {
+        const some = { destinations: rangesToCidrs(reached, family) };
+        const asks = path.query.and(mine).and(some).projected(CLIENT);
+        const never = asks.minus(possiblyBack);
+        if (!never.isEmpty) {
+          const ports = never.destinationPorts();
+          // (projected again: a port constraint also says the protocol has ports)
+          if (never.equals(asks.and({ destinationPorts: ports }).projected(CLIENT)))
+            lostPorts = ports;
+          else uneven = cidrsToRanges(never.destinations(), family);
+        }
+      }
+      const failing = cidrsToRanges(
+        possiblyBack.minus(sure.projected(CLIENT)).destinations(),
+        family,
+      );
+      const fate: ReplyFate = {
+        lost: rangesToCidrs(subtract(asked, reached), family),
+        doubtful: rangesToCidrs(intersect(reached, normalise([...failing, ...uneven])), family),
+        lostPorts,
         clients: reached.length > 0,
       };
-      if (fate.lost.length === 0 && fate.doubtful.length === 0) continue;
+      if (fate.lost.length === 0 && fate.doubtful.length === 0 && lostPorts.length === 0) continue;
       fates.set(f.interface, fate);
       for (const s of path.stops) {
         if (!s.packets.possible.and(mine).isEmpty) stoppers.add(refText(s.rule, s.reason));
@@ -296,6 +398,7 @@ export function repliesText(
   stoppers: readonly string[],
   doubtful: readonly string[],
   stopped: readonly string[],
+  stoppedPorts: readonly PortRange[] = [],
 ): string {
   const which = (xs: readonly string[]): string =>
     xs.length <= 3 ? xs.join(', ') : `${xs.length} source blocks`;
@@ -303,10 +406,17 @@ export function repliesText(
   const parts = [
     ...(doubtful.length === 0
       ? []
-      : [`replies to ${which(doubtful)} get back only under what the snapshot does not show`]),
+      : [
+          `replies to ${which(doubtful)} get back only to some of their ports or under what the snapshot does not show`,
+        ]),
     ...(stopped.length === 0
       ? []
       : [`answers to ${which(stopped)} are stopped, though their datagrams arrive`]),
+    ...(stoppedPorts.length === 0
+      ? []
+      : [
+          `answers to a client's ports ${portsText(rangesToPorts(portsToRanges(stoppedPorts)))} are stopped, though its datagrams arrive`,
+        ]),
   ];
   return `${parts.join('; ')} (${by}): dockwall walks the first packet of each connection, and one whose replies are stopped is never made`;
 }

@@ -152,6 +152,70 @@ describe('what goes back for a connection', () => {
     ]);
   });
 
+  it('a client port no reply gets back to is taken out of the row', async () => {
+    // the replies to the ports clients connect from are not translated back; those to
+    // ports below 1024 are (a client may send from one)
+    const s = await withRules('notrack-reply-ports', {
+      raw: ['-A PREROUTING -i bridge1 -p tcp -m tcp --dport 1024:65535 -j CT --notrack'],
+    });
+    expect(trace(s, 8080).result).toBe('dropped');
+    const rows = rowsTo8080(s).filter((e) => e.target.kind === 'container');
+    expect(
+      rows.map((e) => [e.certainty, e.reachableFrom.map((f) => [f.interface, f.sourcePorts])]),
+    ).toEqual([['certain', [['eth0', [{ from: 0, to: 1023 }]]]]]);
+  });
+
+  it('a rule on the connection’s tuple is not read off its replies', async () => {
+    // the original destination port of c1's connections is 8080 (as sent): its replies pass
+    const s = await withRules('ctorig-reply', {
+      filter: ['-A DOCKER-USER -m conntrack --ctorigdstport 9999 -j DROP'],
+    });
+    const rows = rowsTo8080(s).filter((e) => e.target.kind === 'container');
+    expect(
+      rows.map((e) => [e.certainty, e.reachableFrom.map((f) => f.sourcePorts ?? 'any')]),
+    ).toEqual([['possible', ['any']]]);
+    expect(rows[0]?.assumptions.join(' ')).toMatch(/filter\/DOCKER-USER#1/);
+  });
+
+  it('the reply to an untracked packet is a new connection, which MASQUERADE rewrites', async () => {
+    // the container's port let through untracked, past Docker's raw drop
+    const untracked = [
+      '-A PREROUTING -d 192.0.2.2/32 -p tcp -m tcp --dport 80 -j CT --notrack',
+      '-A PREROUTING -d 192.0.2.2/32 -p tcp -m tcp --dport 80 -j ACCEPT',
+    ];
+    const direct = (snapshot: Snapshot) =>
+      computeExposures(snapshot, buildEngines(snapshot)).exposures.filter(
+        (e) =>
+          e.family === 'ipv4' &&
+          e.protocol === 'tcp' &&
+          e.destinations.includes('192.0.2.2/32') &&
+          e.reachableFrom.some((f) => f.interface === 'eth0'),
+      );
+    const s = await withRules('notrack-first', { raw: untracked });
+    const t = traced(s, {
+      from: CLIENT,
+      in: 'eth0',
+      to: { address: '192.0.2.2', port: 80 },
+      proto: 'tcp',
+    });
+    expect(t.result).toBe('dropped');
+    expect(t.answer?.unrouted).toMatch(/untracked \(NOTRACK\).*NAT rewrote it/);
+    // Docker's MASQUERADE takes the container's answer for a new connection out of eth0: the
+    // row may not stand (a MASQUERADE to the address a packet has would leave it as it is)
+    const rows = direct(s);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.certainty).toBe('possible');
+    expect(rows[0]?.assumptions.join(' ')).toMatch(
+      /NOTRACK of the first packets.*nat\/POSTROUTING#1/,
+    );
+    // the replies untracked too: nothing rewrites them, the connection is made
+    const both = await withRules('notrack-both', {
+      raw: [...untracked, '-A PREROUTING -s 192.0.2.2/32 -p tcp -m tcp --sport 80 -j CT --notrack'],
+    });
+    const rows2 = direct(both);
+    expect(rows2.map((e) => [e.certainty, e.assumptions])).toEqual([['certain', []]]);
+  });
+
   it("the host's own packet over loopback meets PREROUTING", async () => {
     const s = await withRules('loopback-raw', {
       raw: ['-A PREROUTING -i lo -p tcp --dport 2222 -j DROP'],

@@ -112,16 +112,21 @@ describe('dockwall diff on real captures', () => {
     ]);
   });
 
-  it('a rule that only looks as if it closed it (DOCKER-USER --dport HOSTPORT): no change, and it says so', async () => {
+  it('a rule that only looks as if it closed it (DOCKER-USER --dport HOSTPORT): what it does close', async () => {
     const mistaken = withDockerUser('-p tcp -m tcp --dport 8080 -j DROP');
     const { code, result } = await diff(s3, mistaken);
     valid(result);
     expect(result?.gained).toEqual([]);
-    expect(result?.lost).toEqual([]);
+    // the published port is still open; what the rule drops is c1's replies to a client
+    // sending from port 8080 (DOCKER-USER sees both directions): those clients are lost
+    expect(
+      result?.lost.map((e) => [
+        e.target.name,
+        e.ports,
+        e.reachableFrom.map((r) => [r.sources, r.sourcePorts]),
+      ]),
+    ).toEqual([['c1', [{ from: 8080, to: 8080 }], [[['0.0.0.0/0'], [{ from: 8080, to: 8080 }]]]]]);
     expect(result?.summary.rulesChanged).toBe(1);
-    expect(result?.notes.join(' ')).toContain(
-      'Nothing reachable from outside changed, although 1 rule line(s) differ',
-    );
     // The mistake itself is a new error finding, so the gate still fails.
     expect(result?.findings.new.map((f) => f.ruleId)).toEqual(['docker-user-port-mismatch']);
     expect(code).toBe(1);
