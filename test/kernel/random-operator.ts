@@ -22,8 +22,14 @@ import {
  * found that the engine walked only a connection's first packet (seeds 2–4, 6, 8, 9, 11, 19,
  * 21, 22: replies stopped by a rule, REJECT notices, NOTRACKed replies of a DNAT, replies to a
  * masqueraded packet) and skipped PREROUTING for the host's own packets over loopback (13).
+ * From an exploration of 25–70: 54 (an untracked packet's reply, a new connection that NAT
+ * rewrites, and clients told apart by their ports) and 39 (a network's row naming its bridge).
  */
-export const DEFAULT_SEEDS: readonly number[] = Array.from({ length: 24 }, (_, i) => i + 1);
+export const DEFAULT_SEEDS: readonly number[] = [
+  ...Array.from({ length: 24 }, (_, i) => i + 1),
+  39,
+  54,
+];
 
 /**
  * The seeds to run: `DWK_RANDOM_SEEDS` as `A-B,C,…` (an exploration run; the recorded

@@ -158,7 +158,14 @@ function wrongTarget(
     inPorts(Number(port), e.target.ports);
   if (!sameAddress)
     return `the kernel delivered to ${name} ${address}:${port}, the row to ${where(e)}`;
-  if (named.has(name) && e.target.name !== name)
+  // a row of a network's addresses (every one on its bridge the rules let through) names the
+  // network, not each container in it (a container is on the same bridge in both families)
+  const networkRow =
+    e.target.kind === 'other' &&
+    e.target.network !== null &&
+    e.target.outInterface === t.containers.find((c) => c.name === name)?.bridge &&
+    !e.target.addresses.every((a) => a.endsWith('/32') || a.endsWith('/128'));
+  if (named.has(name) && e.target.name !== name && !networkRow)
     return `the row names ${e.target.name ?? 'nothing'} for ${name} ${address}:${port}`;
   return null;
 }
