@@ -71,6 +71,13 @@ function replyIngress(flow: Flow): string | null {
   return flow.delivery.kind === 'local' ? null : flow.delivery.outInterface;
 }
 
+/** A row's clients on one ingress, and their set and ranges once asked for. */
+interface Clients {
+  readonly cidrs: readonly string[];
+  to?: PacketSet;
+  ranges?: Ranges;
+}
+
 /** A reply's client: its destination address and port. */
 const CLIENT = ['destination', 'destinationPort'] as const;
 
@@ -104,7 +111,7 @@ export class ReplyCheck {
    * Per ingress and row sources: the clients among them (see `answeredSources`), and the packets
    * sent to them as a set, made when a path with stops first needs it.
    */
-  private readonly clients = new Map<string, { cidrs: readonly string[]; to?: PacketSet }>();
+  private readonly clients = new Map<string, Clients>();
   /** Replies from a row's delivered address and ports, as sets (rows share them). */
   private readonly rowSets = new Map<string, PacketSet>();
   /** Per reply path and clients: what the path's stops and NOTRACKs hold of replies to them. */
@@ -120,10 +127,7 @@ export class ReplyCheck {
   }
 
   /** A row's clients on one ingress: the same few source lists over and over, worked out once. */
-  private clientsOf(
-    ingress: string,
-    sources: readonly string[],
-  ): { cidrs: readonly string[]; to?: PacketSet } {
+  private clientsOf(ingress: string, sources: readonly string[]): Clients {
     const key = `${ingress}|${sources.join(',')}`;
     let c = this.clients.get(key);
     if (c === undefined) {
@@ -303,7 +307,8 @@ export class ReplyCheck {
         (lost === null || near.untracked === null || !near.untracked.meets(set))
       )
         continue;
-      const mine: PacketConstraint = { ...row, destinations: clients };
+      // the row's replies to its clients (both sets kept: clients' sets are long CIDR lists)
+      const mine = set.and((c.to ??= this.engine.matching({ destinations: clients })));
       // where a reply leaves is routing's (answeredSources took out the sources routed
       // elsewhere; with no route known, it goes back the way the packet came)
       let out = path.forwarded.and(mine);
@@ -314,15 +319,18 @@ export class ReplyCheck {
       let sure = lost === null ? out : out.minus(lost);
       for (const st of path.stops) sure = sure.minus(st.packets.possible);
       const possiblyBack = out.projected(CLIENT);
-      const asked = cidrsToRanges(clients, family);
+      const asked = (c.ranges ??= cidrsToRanges(clients, family));
       const reached = intersect(asked, cidrsToRanges(out.destinations(), family));
       // ports no reply gets back to, for every client reached alike (an OUTPUT rule on port
       // 25): the row's source ports without them; where clients differ, those are doubtful
       let lostPorts: PortRange[] = [];
       let uneven: Ranges = [];
       if (reached.length > 0) {
-        const some = { destinations: rangesToCidrs(reached, family) };
-        const asks = path.query.and(mine).and(some).projected(CLIENT);
+        const all = subtract(asked, reached).length === 0;
+        const some = path.query.and(mine);
+        const asks = (
+          all ? some : some.and({ destinations: rangesToCidrs(reached, family) })
+        ).projected(CLIENT);
         const never = asks.minus(possiblyBack);
         if (!never.isEmpty) {
           const ports = never.destinationPorts();
@@ -345,10 +353,9 @@ export class ReplyCheck {
       if (fate.lost.length === 0 && fate.doubtful.length === 0 && lostPorts.length === 0) continue;
       fates.set(f.interface, fate);
       for (const s of path.stops) {
-        if (!s.packets.possible.and(mine).isEmpty) stoppers.add(refText(s.rule, s.reason));
+        if (s.packets.possible.meets(mine)) stoppers.add(refText(s.rule, s.reason));
       }
-      if (lost !== null && !lost.and(mine).isEmpty)
-        stoppers.add('NOTRACK of the replies to a DNAT');
+      if (lost !== null && lost.meets(mine)) stoppers.add('NOTRACK of the replies to a DNAT');
     }
     return fates.size === 0 ? null : { fates, stoppers: [...stoppers].sort() };
   }

@@ -35,11 +35,12 @@ export function protocolName(n: number, family: Family): IpProtocol {
 export function constraintSet(s: HeaderSpace, c: PacketConstraint): Bdd {
   const m = s.m;
   let r = TRUE;
-  const union = (field: FieldName, list: readonly string[]): Bdd => {
-    let x = FALSE;
-    for (const t of list) x = m.or(x, s.cidr(field, t) ?? FALSE);
-    return x;
-  };
+  // united in one walk: one by one, each union rebuilt the growing set (a row's clients are
+  // often every address but a few networks, a thousand prefixes)
+  const union = (field: FieldName, list: readonly string[]): Bdd =>
+    list.length === 1
+      ? (s.cidr(field, list[0] ?? '') ?? FALSE)
+      : m.orAll(list.map((t) => s.cidr(field, t) ?? FALSE));
   const cidrs = (field: FieldName, list: readonly string[] | undefined): void => {
     if (list !== undefined) r = m.and(r, union(field, list));
   };

@@ -170,6 +170,7 @@ export class HeaderSpace {
    */
   readonly markBits: readonly number[];
   private readonly cubes = new Map<string, Bdd>();
+  private readonly cidrs = new Map<FieldName, Map<string, Bdd | null>>();
   private readonly hostSets = new Map<string, Bdd>();
 
   constructor(
@@ -432,8 +433,17 @@ export class HeaderSpace {
 
   /** CIDR or address text → set of field values; null when it is not of this family. */
   cidr(name: FieldName, text: string): Bdd | null {
-    const c = parseCidr(text, this.family);
-    return c === null ? null : this.prefix(name, c.value, c.length);
+    // the same prefixes come back list after list (a row's clients, its addresses): each text
+    // parsed and built once per field
+    let known = this.cidrs.get(name);
+    if (known === undefined) this.cidrs.set(name, (known = new Map<string, Bdd | null>()));
+    let b = known.get(text);
+    if (b === undefined) {
+      const c = parseCidr(text, this.family);
+      b = c === null ? null : this.prefix(name, c.value, c.length);
+      known.set(text, b);
+    }
+    return b;
   }
 
   /** The cube of all variables of the given fields (for quantification). */
