@@ -71,6 +71,11 @@ function replyIngress(flow: Flow): string | null {
   return flow.delivery.kind === 'local' ? null : flow.delivery.outInterface;
 }
 
+/** The set, or null when it is empty. */
+function nonEmpty(x: PacketSet): PacketSet | null {
+  return x.isEmpty ? null : x;
+}
+
 /** A row's clients on one ingress, and their set and ranges once asked for. */
 interface Clients {
   readonly cidrs: readonly string[];
@@ -81,7 +86,22 @@ interface Clients {
 /** A reply's client: its destination address and port. */
 const CLIENT = ['destination', 'destinationPort'] as const;
 
-/** At most this many sender prefixes narrow a reply path's walk. */
+/** Replies the host sends of its own (to connections it took), or those it forwards. */
+type Side = 'host' | 'forwarded';
+
+function sideOf(flow: Flow): Side {
+  return replyIngress(flow) === null ? 'host' : 'forwarded';
+}
+
+/** What one side's rows deliver to, and where and how their replies come in. */
+interface Senders {
+  addresses: string[] | null;
+  readonly ports: PortRange[];
+  readonly ingresses: Set<string | null>;
+  readonly protocols: Set<Flow['protocol']>;
+}
+
+/** At most this many sender prefixes narrow a reply walk. */
 const FEW_SENDERS = 64;
 
 /** A reply path walked once: what gets out, what a rule stops, what conntrack does not see. */
@@ -93,6 +113,8 @@ interface Path {
   /** Replies that leave the host (possibly). */
   readonly forwarded: PacketSet;
   readonly stops: readonly StopGroup[];
+  /** Everything they stop (possibly), as one set. */
+  readonly stopped: PacketSet;
   readonly untracked: PacketSet | null;
 }
 
@@ -102,11 +124,12 @@ export class ReplyCheck {
   private readonly context: NetworkContext;
   private readonly family: Family;
   private readonly paths = new Map<string, Path>();
-  /** Per reply path: what its rows deliver to (null addresses: the host itself, any of them). */
-  private readonly senders = new Map<
-    string,
-    { addresses: string[] | null; readonly ports: PortRange[] }
-  >();
+  /**
+   * Per side (the host's own replies, or those it forwards): what the rows deliver to (null
+   * addresses: the host itself, any of them), where their replies come in, on which protocols:
+   * the replies the walks ask about.
+   */
+  private readonly senders = new Map<Side, Senders>();
   /**
    * Per ingress and row sources: the clients among them (see `answeredSources`), and the packets
    * sent to them as a set, made when a path with stops first needs it.
@@ -117,7 +140,7 @@ export class ReplyCheck {
   /** Per reply path and clients: what the path's stops and NOTRACKs hold of replies to them. */
   private readonly toClients = new Map<
     string,
-    { readonly stopped: readonly PacketSet[]; readonly untracked: PacketSet | null }
+    { readonly stopped: PacketSet | null; readonly untracked: PacketSet | null }
   >();
 
   constructor(engine: Engine, context: NetworkContext) {
@@ -138,49 +161,52 @@ export class ReplyCheck {
   }
 
   /**
-   * The rows to be checked, told before the first check: each reply path is then walked for the
-   * replies its rows can have only (a walk of every reply was most of a small host's check).
+   * The rows to be checked, told before the first check: the replies are then walked for what
+   * the rows can have only (a walk of every reply was most of a small host's check).
    */
   expect(flows: readonly Flow[]): void {
     for (const f of flows) {
-      const key = this.pathKey(f);
+      const side = sideOf(f);
+      let s = this.senders.get(side);
+      if (s === undefined) {
+        s = { addresses: [], ports: [], ingresses: new Set(), protocols: new Set() };
+        this.senders.set(side, s);
+      }
       const d = f.delivery;
-      const s = this.senders.get(key) ?? { addresses: [], ports: [] };
       if (d.addresses === null || s.addresses === null) s.addresses = null;
       else s.addresses.push(...d.addresses);
       s.ports.push(...d.ports);
-      this.senders.set(key, s);
+      s.ingresses.add(replyIngress(f));
+      s.protocols.add(f.protocol);
     }
   }
 
-  private pathKey(flow: Flow): string {
-    return `${replyIngress(flow) ?? ''} ${flow.protocol}`;
-  }
-
   /**
-   * A row's reply path, walked the first time a row asks: replies of tracked connections
-   * (ESTABLISHED), or those of untracked ones, new connections to conntrack that NAT may rewrite.
+   * The replies of a row's side, walked the first time a row asks: those of tracked connections
+   * (ESTABLISHED), or those of untracked ones, new connections to conntrack that NAT may
+   * rewrite. One walk from every place such replies come in, on every protocol: the 23 bridges
+   * of a big host differ only in the interface, and one walk of them all costs about what one
+   * of them did.
    */
   private path(flow: Flow, tracked: boolean): Path {
-    const ingress = replyIngress(flow);
-    const key = `${this.pathKey(flow)} ${tracked ? 'tracked' : 'untracked'}`;
+    const side = sideOf(flow);
+    const key = `${side} ${tracked ? 'tracked' : 'untracked'}`;
     let path = this.paths.get(key);
     if (path === undefined) {
-      // only the replies the rows can have: from what the path's rows deliver to
-      // (a few senders: a kube host's thousands of pod addresses cost more to say than to walk)
-      const told = this.senders.get(this.pathKey(flow));
-      const from =
-        told !== undefined && told.addresses !== null && new Set(told.addresses).size > FEW_SENDERS
-          ? undefined
-          : told;
+      if (!this.senders.has(side)) this.expect([flow]);
+      const told = this.senders.get(side) as Senders;
+      // only the replies the rows can have: from what the rows deliver to (a few senders: a
+      // kube host's thousands of pod addresses cost more to say than to walk)
+      const few = told.addresses === null || new Set(told.addresses).size <= FEW_SENDERS;
+      const ingresses = [...told.ingresses];
       const r = this.engine.reach({
-        ingress,
+        ingress: ingresses,
         packets: {
           states: [tracked ? 'ESTABLISHED' : 'NEW'],
-          protocols: [flow.protocol],
-          inInterfaces: [ingress],
-          ...(from === undefined || from.addresses === null ? {} : { sources: from.addresses }),
-          ...(from === undefined ? {} : { sourcePorts: from.ports }),
+          protocols: [...told.protocols],
+          inInterfaces: ingresses,
+          ...(few && told.addresses !== null ? { sources: told.addresses } : {}),
+          ...(few ? { sourcePorts: told.ports } : {}),
         },
         natStops: !tracked,
         replies: tracked,
@@ -196,6 +222,7 @@ export class ReplyCheck {
           .reduce((u, g) => u.or(g.packets.possible), none),
         // routing's own stops (no route back) are the sources `answeredSources` leaves out
         stops,
+        stopped: r.stoppedByRules.possible,
         untracked: untracked.isEmpty ? null : untracked,
       };
       this.paths.set(key, path);
@@ -282,15 +309,17 @@ export class ReplyCheck {
       let near = this.toClients.get(key);
       if (near === undefined) {
         const to = (c.to ??= this.engine.matching({ destinations: clients }));
-        const untracked = path.untracked?.and(to) ?? null;
         near = {
-          stopped: path.stops.map((st) => st.packets.possible.and(to)).filter((x) => !x.isEmpty),
-          untracked: untracked === null || untracked.isEmpty ? null : untracked,
+          stopped: path.stops.length === 0 ? null : nonEmpty(path.stopped.and(to)),
+          untracked: path.untracked === null ? null : nonEmpty(path.untracked.and(to)),
         };
         this.toClients.set(key, near);
       }
-      if (near.stopped.length === 0 && (lost === null || near.untracked === null)) continue;
+      if (near.stopped === null && (lost === null || near.untracked === null)) continue;
+      // (the walk holds every place replies come in and every protocol: the row's own only)
       const row: PacketConstraint = {
+        inInterfaces: [replyIngress(flow)],
+        protocols: [flow.protocol],
         ...(own === null ? {} : { sources: own }),
         sourcePorts: d.ports,
         ...(f.sourcePorts.length === 0 ? {} : { destinationPorts: f.sourcePorts }),
@@ -303,7 +332,7 @@ export class ReplyCheck {
       }
       const set = rowSet;
       if (
-        !near.stopped.some((x) => x.meets(set)) &&
+        near.stopped?.meets(set) !== true &&
         (lost === null || near.untracked === null || !near.untracked.meets(set))
       )
         continue;
@@ -317,7 +346,7 @@ export class ReplyCheck {
       // delivered; certainly, where one is that no rule may stop. Only the client's address and
       // port are its to choose (whether that address is the host's, or its route, is the host's)
       let sure = lost === null ? out : out.minus(lost);
-      for (const st of path.stops) sure = sure.minus(st.packets.possible);
+      if (path.stops.length > 0) sure = sure.minus(path.stopped);
       const possiblyBack = out.projected(CLIENT);
       const asked = (c.ranges ??= cidrsToRanges(clients, family));
       const reached = intersect(asked, cidrsToRanges(out.destinations(), family));

@@ -440,10 +440,20 @@ class SymbolicEngine implements Engine {
         packets: this.two({ c: lost, p: lost }),
       });
     const all = union(s, r.local, r.forward);
+    let byRules: Pair | undefined;
+    const ruleStops = (): Pair =>
+      (byRules ??= unionAll(
+        s,
+        r.outcomes.filter((o) => o.kind !== 'accept').map((o) => o.set),
+      ));
     return {
       query: this.set(input),
       delivered,
       stopped,
+      stoppedByRules: {
+        certain: new BddPacketSet(s, () => ruleStops().c),
+        possible: new BddPacketSet(s, () => ruleStops().p),
+      },
       deliveredAll: this.two(all),
       deliveredTo: (where) => {
         let x = s.universe;

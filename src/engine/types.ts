@@ -150,6 +150,11 @@ export interface ReachResult {
   readonly query: PacketSet;
   readonly delivered: readonly DeliveryGroup[];
   readonly stopped: readonly StopGroup[];
+  /**
+   * What a rule (or policy) of `stopped` stops, as one set (united when asked: a kube-proxy
+   * host's replies meet 2,000 of its REJECT rules).
+   */
+  readonly stoppedByRules: TwoSided;
   /** Union of `delivered` (post-NAT headers). */
   readonly deliveredAll: TwoSided;
   /**
