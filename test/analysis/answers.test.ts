@@ -22,9 +22,13 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'dwk-answers-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** The capture with rules put first in their table's chains (`*table` → lines). */
-async function withRules(name: string, rules: Record<string, string[]>): Promise<Snapshot> {
+async function withRules(
+  name: string,
+  rules: Record<string, string[]>,
+  capture = base,
+): Promise<Snapshot> {
   const dir = path.join(tmp, name);
-  cpSync(base, dir, { recursive: true });
+  cpSync(capture, dir, { recursive: true });
   const file = path.join(dir, 'iptables-save.txt');
   const lines = readFileSync(file, 'utf8').split('\n');
   for (const [table, add] of Object.entries(rules)) {
@@ -214,6 +218,26 @@ describe('what goes back for a connection', () => {
     });
     const rows2 = direct(both);
     expect(rows2.map((e) => [e.certainty, e.assumptions])).toEqual([['certain', []]]);
+  });
+
+  it('replies are read on the interface they come in on', async () => {
+    // an operator opens docker0's subnet; one walk holds the replies of bridge1 and docker0
+    const s = await withRules(
+      'bridge1-replies',
+      { filter: ['-A DOCKER-USER -i bridge1 -j DROP', '-A DOCKER-USER -o docker0 -j ACCEPT'] },
+      path.join(fixtures, 'snapshots/20.10.24/s3-usernet-portmap'),
+    );
+    const rows = computeExposures(s, buildEngines(s)).exposures.filter(
+      (e) => e.family === 'ipv4' && e.protocol === 'tcp' && e.target.outInterface !== null,
+    );
+    // c1 on bridge1 answers no one (its published port and its address alike); what the host
+    // forwards to docker0 is answered
+    expect(rows.filter((e) => e.target.outInterface === 'bridge1')).toEqual([]);
+    expect(
+      rows
+        .filter((e) => e.target.outInterface === 'docker0')
+        .map((e) => [e.target.name, e.certainty]),
+    ).toEqual([[null, 'certain']]);
   });
 
   it("the host's own packet over loopback meets PREROUTING", async () => {
