@@ -23,7 +23,7 @@ import { bridgedSkipsIptables } from './bridge-netfilter.ts';
 import { directEndpoints, vlanEndpoints } from './direct-networks.ts';
 import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
 import { externalInterface } from './interfaces.ts';
-import { bridgeOfEndpoint, endpointAddress } from './topology.ts';
+import { bridgeOfEndpoint, dockerBridges, endpointAddress } from './topology.ts';
 import { atLeast, parseDockerVersion } from './version.ts';
 
 export { ASSUMED_EXTERNAL_INTERFACE, externalInterface } from './interfaces.ts';
@@ -349,6 +349,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       localAddressesComplete: addrFile !== null,
       ...(addrFile === null ? { foreignAddresses: foreign } : {}),
       ...(devicesBelow.length > 0 ? { devicesBelow } : {}),
+      bridges: [...dockerBridges(snapshot, family)].sort(),
       ...(unmodelledPaths.length > 0
         ? { unmodelledPaths: unmodelledPaths.map(({ address, why }) => ({ address, why })) }
         : {}),

@@ -113,6 +113,8 @@ export class CompiledRuleset {
   readonly space: HeaderSpace;
   readonly diagnostics: Diagnostic[] = [];
   readonly env: MatchEnv;
+  /** `env` for iptables' raw table, whose rules run before conntrack. */
+  private readonly rawEnv: MatchEnv;
   /** dst → oif for forwarded packets (longest prefix wins). */
   readonly routeRelation: Bdd;
   /** Destinations whose route (the longest matching prefix) is observed or derived, not assumed. */
@@ -214,8 +216,12 @@ export class CompiledRuleset {
       connmarkZero,
       encoded: new Map(),
     };
+    // iptables' raw table runs before conntrack (its own remembered options: they mean another
+    // thing there)
+    this.rawEnv = { ...this.env, beforeConntrack: true, encoded: new Map() };
     for (const t of ruleset.tables) {
       const id = tableId(t);
+      const env = this.envOf(id);
       for (const c of t.chains) {
         const policyRef: RuleRef = {
           table: id,
@@ -226,7 +232,7 @@ export class CompiledRuleset {
           text: '',
         };
         const rules = c.rules.map((rule): CompiledRule => {
-          const enc = encodeRule(this.env, rule);
+          const enc = encodeRule(env, rule);
           // a dump's line is nearly always already the canonical text: that one string is kept,
           // not a printed copy of every rule (~45 MB live on a 100k-rule host)
           const printed = print(rule);
@@ -268,6 +274,11 @@ export class CompiledRuleset {
    * Which packets an ingress (egress) chain sees: those arriving on (leaving through) its
    * devices; every packet only possibly when the listing does not name them.
    */
+  /** How a table's rules are read: iptables' raw table before conntrack, the rest after. */
+  private envOf(table: string): MatchEnv {
+    return table === 'raw' ? this.rawEnv : this.env;
+  }
+
   /**
    * A rule's match with its options on the connection's tuple left out (each holds then): what
    * a reply, which does not carry its connection's first packet, may match
@@ -279,7 +290,7 @@ export class CompiledRuleset {
       const keep = (options: readonly MatchOption[]): MatchOption[] =>
         options.filter((o) => !isTupleOption(o));
       const r = rule.rule;
-      pair = encodeRule(this.env, {
+      pair = encodeRule(this.envOf(rule.ref.table), {
         ...r,
         core: keep(r.core),
         matches: r.matches.map((mod) => ({ ...mod, options: keep(mod.options) })),

@@ -73,6 +73,12 @@ export interface NetworkContext {
    * walked as routed, and what is said of them is only possible.
    */
   readonly unmodelledPaths?: readonly UnmodelledPath[];
+  /**
+   * Interfaces known to be bridges (Docker's networks'): a TCP reset for a packet that came in
+   * over a bridge port leaves directly, past OUTPUT (br_netfilter); for one from any other
+   * interface, through OUTPUT.
+   */
+  readonly bridges?: readonly string[];
 }
 
 export interface UnmodelledPath {

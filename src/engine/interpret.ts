@@ -10,6 +10,7 @@ import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import { hostness, route, routingOf, type Hostness, type Routing } from './routing.ts';
 import { loopbackRouting, MAX_JUMP_DEPTH } from './compile.ts';
 import { natText } from './netfilter.ts';
+import { CONNECTION_OPTIONS } from './match.ts';
 import { hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
 import type { NetworkContext } from './context.ts';
 import {
@@ -67,6 +68,24 @@ export interface Concrete {
    * is known (an assumed default route says nothing about where the sender is).
    */
   via?: string;
+  /** Conntrack has not looked the packet up yet (`unlooked`): it has no connection to match. */
+  unlooked?: boolean;
+}
+
+/**
+ * The packet as iptables' raw table sees it, before conntrack (priority -300 against -200): a
+ * state match finds INVALID, or UNTRACKED where a NOTRACK set it; the other conntrack matches
+ * find no connection (left undecided, as the symbolic walk leaves them: `MatchEnv`).
+ */
+function unlooked(p: Concrete): Concrete {
+  return {
+    ...p,
+    state: p.state === 'UNTRACKED' ? 'UNTRACKED' : 'INVALID',
+    dnat: false,
+    // a first packet is still a SYN
+    ...(p.flags === undefined && p.state === 'NEW' ? { flags: ['SYN'] as const } : {}),
+    unlooked: true,
+  };
 }
 
 /**
@@ -273,10 +292,6 @@ export class Interpreter {
     if (first.verdict !== 'rejected') return null;
     const how = first.steps.at(-1)?.action ?? '';
     const reset = f.proto === PROTO.tcp && /tcp-reset|tcp reset/.test(how);
-    // a reset for a packet that came through a bridge with br_netfilter leaves directly, past
-    // OUTPUT (nf_send_reset); which interfaces are bridges the engine does not know, so a reset
-    // is walked only for the host's own packets
-    if (reset && start.iif !== null) return null;
     const v4 = this.env.family === 'ipv4';
     const notice: Concrete = {
       ...back,
@@ -292,7 +307,26 @@ export class Interpreter {
             dport: icmpOf(how, v4),
           }),
     };
-    return { kind: 'notice', start: notice, result: this.run(notice) };
+    // a reset for a packet that came in over a bridge port (br_netfilter) leaves directly,
+    // past OUTPUT (nf_send_reset): not walked
+    if (reset && start.iif !== null && (this.context.bridges ?? []).includes(start.iif))
+      return null;
+    const result = this.run(notice);
+    // from any other interface it leaves through OUTPUT; where that stops it, it rests on the
+    // interface being no bridge the snapshot does not show
+    if (reset && start.iif !== null && result.verdict !== 'accepted')
+      return {
+        kind: 'notice',
+        start: notice,
+        result: {
+          ...result,
+          assumptions: [
+            ...result.assumptions,
+            `the reset is taken to leave through OUTPUT: ${start.iif} is taken to be no bridge (over a bridge port with br_netfilter it is sent directly, past OUTPUT, and is not stopped)`,
+          ],
+        },
+      };
+    return { kind: 'notice', start: notice, result };
   }
 }
 
@@ -547,7 +581,7 @@ class Run {
     p: Concrete,
     inner: readonly string[],
   ): { kind: 'continue' | 'accept' | 'drop' | 'reject'; by: string } | null {
-    const m = this.matches(rule, p);
+    const m = this.matches(rule, table.nft === undefined && table.name === 'raw' ? unlooked(p) : p);
     if (!m.matched && !m.uncertain) return null;
     const ref = `${tableId(table)}/${chain.name}#${rule.index}`;
     // an unmodelled match decided this rule either way: the outcome is only possible
@@ -815,6 +849,8 @@ class Run {
 
   /** true/false, or null when the model cannot decide it. */
   private option(o: MatchOption, p: Concrete): boolean | null {
+    // before conntrack, no connection to match but by its state (`unlooked`)
+    if (p.unlooked === true && CONNECTION_OPTIONS.has(o.type)) return null;
     const inner = this.inner(o, p);
     if (inner === null) return null;
     if (inner === 'fail') return false;

@@ -34,6 +34,12 @@ export interface MatchEnv {
    * addresses, ports and protocols over and over, and each encoding is a path of dozens of nodes.
    */
   readonly encoded?: Map<string, Pair>;
+  /**
+   * The rules run before conntrack has looked the packet up (iptables' raw table, at priority
+   * -300): a state match sees INVALID (UNTRACKED once a NOTRACK set it), and the other
+   * conntrack matches, finding no connection, are left undecided.
+   */
+  readonly beforeConntrack?: boolean;
 }
 
 export interface EncodedRule {
@@ -66,6 +72,15 @@ const STABLE_OPTIONS: ReadonlySet<MatchOption['type']> = new Set([
 ]);
 
 const UNKNOWN: Pair = { c: FALSE, p: TRUE };
+
+/** Matches on the packet's connection other than its state (`MatchEnv.beforeConntrack`). */
+export const CONNECTION_OPTIONS: ReadonlySet<MatchOption['type']> = new Set([
+  'ct-status',
+  'ct-proto',
+  'ct-address',
+  'ct-port',
+  'ct-dir',
+]);
 
 export function encodeRule(env: MatchEnv, rule: Rule): EncodedRule {
   const m = env.space.m;
@@ -132,6 +147,16 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
   const portProto = s.portProtocols;
   const isNew = s.isNew;
   if (isUnmodelled(o)) return UNKNOWN;
+  if (env.beforeConntrack === true) {
+    if (o.type === 'ct-state') {
+      // no connection yet: INVALID, or UNTRACKED where a NOTRACK before this rule said so
+      let inner = FALSE;
+      if (o.states.includes('INVALID')) inner = m.or(inner, m.not(s.isUntracked));
+      if (o.states.includes('UNTRACKED')) inner = m.or(inner, s.isUntracked);
+      return exact(inner);
+    }
+    if (CONNECTION_OPTIONS.has(o.type)) return UNKNOWN;
+  }
   switch (o.type) {
     case 'address': {
       const inner = maskSet(s, o.field === 'src' ? 'src' : 'dst', o.value.address, o.value.mask);

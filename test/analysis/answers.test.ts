@@ -240,6 +240,51 @@ describe('what goes back for a connection', () => {
     ).toEqual([[null, 'certain']]);
   });
 
+  it('a reset for a packet from outside leaves through OUTPUT, which may stop it', async () => {
+    const s = await withRules('reset-output', {
+      filter: [
+        '-A INPUT -p tcp -m tcp --dport 2222 -j REJECT --reject-with tcp-reset',
+        '-A OUTPUT -p tcp -m tcp --tcp-flags RST RST -j DROP',
+      ],
+    });
+    const t = trace(s, 2222);
+    expect(t.result).toBe('dropped');
+    expect(t.answer).toMatchObject({
+      kind: 'notice',
+      verdict: 'dropped',
+      stoppedBy: 'filter/OUTPUT#1',
+    });
+    // it rests on eth0 being no bridge: over a bridge port the reset skips OUTPUT
+    expect(t.certainty).toBe('possible');
+    expect(t.assumptions.join(' ')).toMatch(/eth0 is taken to be no bridge/);
+    // from a container on bridge1 (a Docker bridge) it is sent directly
+    const fromBridge = traced(s, {
+      from: '192.0.2.2',
+      in: 'bridge1',
+      to: { address: HOST, port: 2222 },
+      proto: 'tcp',
+    });
+    expect([fromBridge.result, fromBridge.certainty]).toEqual(['rejected', 'certain']);
+  });
+
+  it('the raw table runs before conntrack: a state match there sees no connection', async () => {
+    // raw sees every packet INVALID (conntrack looks it up at -200, after raw's -300): this
+    // drops nothing, and the published port stays open
+    const s = await withRules('raw-state-new', {
+      raw: ['-A PREROUTING -m state --state NEW -j DROP'],
+    });
+    expect([trace(s, 8080).result, trace(s, 8080).certainty]).toEqual(['accepted', 'certain']);
+    expect(rowsTo8080(s).filter((e) => e.target.kind === 'container')).toHaveLength(1);
+    const invalid = await withRules('raw-state-invalid', {
+      raw: ['-A PREROUTING -i eth0 -m conntrack --ctstate INVALID -j DROP'],
+    });
+    expect([trace(invalid, 8080).result, trace(invalid, 8080).certainty]).toEqual([
+      'dropped',
+      'certain',
+    ]);
+    expect(rowsTo8080(invalid)).toEqual([]);
+  });
+
   it("the host's own packet over loopback meets PREROUTING", async () => {
     const s = await withRules('loopback-raw', {
       raw: ['-A PREROUTING -i lo -p tcp --dport 2222 -j DROP'],

@@ -139,6 +139,7 @@ export function labContext(t: LabTopology, interfaces: readonly string[]): Netwo
       unknown: 'off',
     },
     localAddresses: ['127.0.0.1', EXTERNAL.hostAddress, ...t.bridges.map((b) => b.gateway)],
+    bridges: t.bridges.map((b) => b.name),
     // bridge-nf-call-iptables off: what a bridge passes between its ports skips iptables
     ...(t.bridgeNfCall
       ? {}
@@ -169,6 +170,7 @@ export function labContext6(t: LabTopology, interfaces: readonly string[]): Netw
     family: 'ipv6',
     interfaces,
     localAddresses: ['::1', EXTERNAL6.hostAddress, ...(v6?.bridges ?? []).map((b) => b.gateway)],
+    bridges: (v6?.bridges ?? []).map((b) => b.name),
     routes: [
       { destination: '::1/128', device: 'lo' },
       { destination: `2001:db8:ffff::/${EXTERNAL6.prefixLength}`, device: EXTERNAL.hostInterface },
