@@ -83,8 +83,8 @@ interface Clients {
   ranges?: Ranges;
 }
 
-/** A reply's client: its destination address and port. */
-const CLIENT = ['destination', 'destinationPort'] as const;
+/** A reply's connection: the client (its destination) and the row's address and port. */
+const CONNECTION = ['source', 'sourcePort', 'destination', 'destinationPort'] as const;
 
 /** Replies the host sends of its own (to connections it took), or those it forwards. */
 type Side = 'host' | 'forwarded';
@@ -343,15 +343,17 @@ export class ReplyCheck {
       let out = path.forwarded.and(mine);
       if (lost !== null && !stays()) out = out.minus(lost);
       // a client connects when the reply to its port gets back: possibly, where some reply is
-      // delivered; certainly, where one is that no rule may stop. Only the client's address and
-      // port are its to choose (whether that address is the host's, or its route, is the host's)
+      // delivered; certainly, where one is that no rule may stop. A connection is the client's
+      // address and port and the row's address and port it reached: each must be answered
+      // (whether the client's address is the host's, or its route, is not the client's to choose)
       let sure = lost === null ? out : out.minus(lost);
       if (path.stops.length > 0) sure = sure.minus(path.stopped);
-      const possiblyBack = out.projected(CLIENT);
+      const possiblyBack = out.projected(CONNECTION);
       const asked = (c.ranges ??= cidrsToRanges(clients, family));
       const reached = intersect(asked, cidrsToRanges(out.destinations(), family));
-      // ports no reply gets back to, for every client reached alike (an OUTPUT rule on port
-      // 25): the row's source ports without them; where clients differ, those are doubtful
+      // client ports no reply gets back to, whoever sends from them to whatever of the row (an
+      // OUTPUT rule on port 25): the row's source ports without them; where the row's own
+      // addresses or ports, or the clients, differ, those clients are doubtful
       let lostPorts: PortRange[] = [];
       let uneven: Ranges = [];
       if (reached.length > 0) {
@@ -359,18 +361,18 @@ export class ReplyCheck {
         const some = path.query.and(mine);
         const asks = (
           all ? some : some.and({ destinations: rangesToCidrs(reached, family) })
-        ).projected(CLIENT);
+        ).projected(CONNECTION);
         const never = asks.minus(possiblyBack);
         if (!never.isEmpty) {
           const ports = never.destinationPorts();
           // (projected again: a port constraint also says the protocol has ports)
-          if (never.equals(asks.and({ destinationPorts: ports }).projected(CLIENT)))
+          if (never.equals(asks.and({ destinationPorts: ports }).projected(CONNECTION)))
             lostPorts = ports;
           else uneven = cidrsToRanges(never.destinations(), family);
         }
       }
       const failing = cidrsToRanges(
-        possiblyBack.minus(sure.projected(CLIENT)).destinations(),
+        possiblyBack.minus(sure.projected(CONNECTION)).destinations(),
         family,
       );
       const fate: ReplyFate = {
@@ -443,7 +445,7 @@ export function repliesText(
     ...(doubtful.length === 0
       ? []
       : [
-          `replies to ${which(doubtful)} get back only to some of their ports or under what the snapshot does not show`,
+          `replies to ${which(doubtful)} get back only to some of their ports, from some of the addresses and ports they reach, or under what the snapshot does not show`,
         ]),
     ...(stopped.length === 0
       ? []

@@ -240,6 +240,26 @@ describe('what goes back for a connection', () => {
     ).toEqual([[null, 'certain']]);
   });
 
+  it('a host reply stopped on its own port makes the row of many ports possible', async () => {
+    // the host's answers from port 2222 never leave: a row of every host port is not certain
+    const s = await withRules('host-sport', {
+      filter: ['-A OUTPUT -p tcp -m tcp --sport 2222 -j DROP', '-A INPUT -p tcp -j ACCEPT'],
+    });
+    expect(trace(s, 2222).result).toBe('dropped');
+    const rows = computeExposures(s, buildEngines(s)).exposures.filter(
+      (e) =>
+        e.family === 'ipv4' &&
+        e.protocol === 'tcp' &&
+        e.kind === 'host' &&
+        e.ports.some((p) => p.from <= 2222 && 2222 <= p.to),
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    for (const e of rows) {
+      expect(e.certainty).toBe('possible');
+      expect(e.assumptions.join(' ')).toMatch(/filter\/OUTPUT#1/);
+    }
+  });
+
   it('a reset for a packet from outside leaves through OUTPUT, which may stop it', async () => {
     const s = await withRules('reset-output', {
       filter: [
