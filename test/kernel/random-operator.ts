@@ -24,11 +24,20 @@ import {
  * masqueraded packet) and skipped PREROUTING for the host's own packets over loopback (13).
  * From an exploration of 25–70: 54 (an untracked packet's reply, a new connection that NAT
  * rewrites, and clients told apart by their ports) and 39 (a network's row naming its bridge).
+ * From 71–130: 121 (a state match in the raw table, before conntrack), 119 and 126 (a reset
+ * through OUTPUT, or past it from a bridge), 77, 95 and 129 (replies stopped by the host's
+ * port or address, in a row of many).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
   39,
   54,
+  77,
+  95,
+  119,
+  121,
+  126,
+  129,
 ];
 
 /**
