@@ -130,6 +130,8 @@ export class ReplyCheck {
    * the replies the walks ask about.
    */
   private readonly senders = new Map<Side, Senders>();
+  /** The rows told of (`expect`). */
+  private readonly told = new WeakSet<Flow>();
   /**
    * Per ingress and row sources: the clients among them (see `answeredSources`), and the packets
    * sent to them as a set, made when a path with stops first needs it.
@@ -166,7 +168,13 @@ export class ReplyCheck {
    */
   expect(flows: readonly Flow[]): void {
     for (const f of flows) {
+      if (this.told.has(f)) continue;
+      this.told.add(f);
       const side = sideOf(f);
+      // a side walked before this row was told of: walked again when next asked, and what
+      // was read from its walk read again
+      for (const k of [`${side} tracked`, `${side} untracked`])
+        if (this.paths.delete(k)) this.toClients.clear();
       let s = this.senders.get(side);
       if (s === undefined) {
         s = { addresses: [], ports: [], ingresses: new Set(), protocols: new Set() };
@@ -193,20 +201,19 @@ export class ReplyCheck {
     const key = `${side} ${tracked ? 'tracked' : 'untracked'}`;
     let path = this.paths.get(key);
     if (path === undefined) {
-      if (!this.senders.has(side)) this.expect([flow]);
-      const told = this.senders.get(side) as Senders;
+      const senders = this.senders.get(side) as Senders;
       // only the replies the rows can have: from what the rows deliver to (a few senders: a
       // kube host's thousands of pod addresses cost more to say than to walk)
-      const few = told.addresses === null || new Set(told.addresses).size <= FEW_SENDERS;
-      const ingresses = [...told.ingresses];
+      const few = senders.addresses === null || new Set(senders.addresses).size <= FEW_SENDERS;
+      const ingresses = [...senders.ingresses];
       const r = this.engine.reach({
         ingress: ingresses,
         packets: {
           states: [tracked ? 'ESTABLISHED' : 'NEW'],
-          protocols: [...told.protocols],
+          protocols: [...senders.protocols],
           inInterfaces: ingresses,
-          ...(few && told.addresses !== null ? { sources: told.addresses } : {}),
-          ...(few ? { sourcePorts: told.ports } : {}),
+          ...(few && senders.addresses !== null ? { sources: senders.addresses } : {}),
+          ...(few ? { sourcePorts: senders.ports } : {}),
         },
         natStops: !tracked,
         replies: tracked,
@@ -236,6 +243,8 @@ export class ReplyCheck {
    * some are, a client is lost only where both kinds of reply are, and doubtful where one is.
    */
   check(flow: Flow, from: readonly ReplySources[]): RowReplies | null {
+    // a walk that never asked about this row's replies would find none of them get back
+    this.expect([flow]);
     const tracking = flow.tracking();
     const tracked =
       tracking === 'untracked' ? null : this.fatesOn(flow, this.path(flow, true), from);

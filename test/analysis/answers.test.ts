@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildEngines } from '../../src/analysis/engines.ts';
 import { computeExposures } from '../../src/analysis/exposures.ts';
+import { ReplyCheck } from '../../src/analysis/replies.ts';
 import { traceOne, type TraceRequest } from '../../src/analysis/trace-view.ts';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import { formatTraceText } from '../../src/report/trace.ts';
@@ -303,6 +304,44 @@ describe('what goes back for a connection', () => {
       'certain',
     ]);
     expect(rowsTo8080(invalid)).toEqual([]);
+  });
+
+  it('a row checked without being told of first is checked all the same', async () => {
+    // rows out of two bridges, one of them answering 10.0.0.0/8 only
+    const s = await withRules(
+      'untold',
+      {
+        filter: [
+          '-A DOCKER-USER -i bridge1 ! -d 10.0.0.0/8 -j DROP',
+          '-A DOCKER-USER -o docker0 -j ACCEPT',
+        ],
+      },
+      path.join(fixtures, 'snapshots/20.10.24/s3-usernet-portmap'),
+    );
+    const fe = buildEngines(s).families.find((f) => f.family === 'ipv4');
+    if (fe === undefined) throw new Error('no IPv4 engine');
+    const { flows } = fe.engine.discover({ ingress: ['eth0'] });
+    // asked in any order: here docker0's rows first, whose replies pass
+    const fates = (told: boolean) => {
+      const check = new ReplyCheck(fe.engine, fe.host.context);
+      if (told) check.expect(flows);
+      const first = [...flows].sort(
+        (a, b) =>
+          Number(b.delivery.outInterface === 'docker0') -
+          Number(a.delivery.outInterface === 'docker0'),
+      );
+      const out = new Map<(typeof flows)[number], string>();
+      for (const f of first) {
+        const r = check.check(f, [{ interface: 'eth0', sources: f.sources, sourcePorts: [] }]);
+        out.set(f, JSON.stringify(r === null ? null : { ...r, fates: [...r.fates] }));
+      }
+      return flows.map((f) => out.get(f));
+    };
+    const told = fates(true);
+    // the replies of c1's rows are dropped for every client but 10.0.0.0/8's
+    expect(told.some((x) => x?.includes('"lost":["1.0.0.0/8"'))).toBe(true);
+    expect(told.some((x) => x === 'null')).toBe(true);
+    expect(fates(false)).toEqual(told);
   });
 
   it("the host's own packet over loopback meets PREROUTING", async () => {
