@@ -169,6 +169,20 @@ export class Interpreter {
     return hostness(this.env.routing, addr);
   }
 
+  /**
+   * The host's address on the route toward an address: one of its own in that route's prefix
+   * (a bridge's gateway for its containers); null where none is (a default route says nothing).
+   */
+  private addressToward(address: bigint): bigint | null {
+    const r = route(this.env.routing, address);
+    if (r === null || r.length === 0) return null;
+    const full = addressBits(this.env.family);
+    const own = this.env.routing.locals.find(
+      (l) => l.length === full && (l.value & r.mask) === r.value,
+    );
+    return own?.value ?? null;
+  }
+
   /** What routing does with a loopback destination arriving on `iif` (see `loopbackRouting`). */
   loopbackRouting(iif: string): ReturnType<typeof loopbackRouting> {
     return loopbackRouting(this.env.family, this.context.routeLocalnet, iif, true);
@@ -293,6 +307,9 @@ export class Interpreter {
     const how = first.steps.at(-1)?.action ?? '';
     const reset = f.proto === PROTO.tcp && /tcp-reset|tcp reset/.test(how);
     const v4 = this.env.family === 'ipv4';
+    // an ICMP error for a packet not addressed to the host comes from the host's own address
+    // toward the sender (icmp_send), not from the address the packet was sent to
+    const toward = f.loc ? start.dst : this.addressToward(start.src);
     const notice: Concrete = {
       ...back,
       iif: null,
@@ -301,7 +318,7 @@ export class Interpreter {
         ? { proto: PROTO.tcp, src: f.dst, sport: f.dport, flags: ['RST', 'ACK'] as const }
         : {
             proto: v4 ? PROTO.icmp : PROTO.icmpv6,
-            src: start.dst,
+            src: toward ?? start.dst,
             sport: 0,
             // ICMP type and code where the model keeps them (see the icmp-type match)
             dport: icmpOf(how, v4),
@@ -311,7 +328,17 @@ export class Interpreter {
     // past OUTPUT (nf_send_reset): not walked
     if (reset && start.iif !== null && (this.context.bridges ?? []).includes(start.iif))
       return null;
-    const result = this.run(notice);
+    const walked = this.run(notice);
+    const result =
+      !reset && toward === null
+        ? {
+            ...walked,
+            assumptions: [
+              ...walked.assumptions,
+              `the notice is taken to come from ${formatAddress(start.dst, this.env.family)}: the host sends it from its own address toward ${formatAddress(start.src, this.env.family)}, which the snapshot does not give`,
+            ],
+          }
+        : walked;
     // from any other interface it leaves through OUTPUT; where that stops it, it rests on the
     // interface being no bridge the snapshot does not show
     if (reset && start.iif !== null && result.verdict !== 'accepted')

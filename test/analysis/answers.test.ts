@@ -288,6 +288,36 @@ describe('what goes back for a connection', () => {
     expect([fromBridge.result, fromBridge.certainty]).toEqual(['rejected', 'certain']);
   });
 
+  it("an ICMP error for a forwarded packet comes from the host's own address", async () => {
+    // Docker 20.10: a client may address c1 directly; the REJECT's notice is not from c1
+    const s = await withRules(
+      'icmp-source',
+      {
+        filter: [
+          '-A DOCKER-USER -p tcp -m tcp --dport 80 -j REJECT',
+          '-A OUTPUT -s 192.0.2.2/32 -j DROP',
+        ],
+      },
+      path.join(fixtures, 'snapshots/20.10.24/s3-usernet-portmap'),
+    );
+    const near = traced(s, {
+      from: '203.0.113.7',
+      in: 'eth0',
+      to: { address: '192.0.2.2', port: 80 },
+      proto: 'tcp',
+    });
+    expect([near.result, near.certainty]).toEqual(['rejected', 'certain']);
+    // a sender behind the default route: the host's address toward it is not known
+    const far = traced(s, {
+      from: CLIENT,
+      in: 'eth0',
+      to: { address: '192.0.2.2', port: 80 },
+      proto: 'tcp',
+    });
+    expect(far.certainty).toBe('possible');
+    expect(far.assumptions.join(' ')).toMatch(/the notice is taken to come from 192\.0\.2\.2/);
+  });
+
   it('the raw table runs before conntrack: a state match there sees no connection', async () => {
     // raw sees every packet INVALID (conntrack looks it up at -200, after raw's -300): this
     // drops nothing, and the published port stays open
