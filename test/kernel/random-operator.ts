@@ -26,7 +26,7 @@ import {
  * rewrites, and clients told apart by their ports) and 39 (a network's row naming its bridge).
  * From 71–130: 121 (a state match in the raw table, before conntrack), 119 and 126 (a reset
  * through OUTPUT, or past it from a bridge), 77, 95 and 129 (replies stopped by the host's
- * port or address, in a row of many).
+ * port or address, in a row of many), 113 (a REJECT's ICMP error comes from the host's address).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -34,6 +34,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   54,
   77,
   95,
+  113,
   119,
   121,
   126,
