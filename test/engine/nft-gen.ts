@@ -68,7 +68,11 @@ const ipMatch: fc.Arbitrary<string> = fc.oneof(
 
 export type ChainKind = 'filter' | 'nat';
 
-function verdictArb(kind: ChainKind, chains: readonly string[]): fc.Arbitrary<string> {
+function verdictArb(
+  kind: ChainKind,
+  chains: readonly string[],
+  hook: string | null,
+): fc.Arbitrary<string> {
   const vs: fc.Arbitrary<string>[] = [
     fc.constant('accept'),
     fc.constant('drop'),
@@ -95,17 +99,19 @@ function verdictArb(kind: ChainKind, chains: readonly string[]): fc.Arbitrary<st
       one(PORTS).map((p) => `tcp dport vmap { ${p} : drop, 9999 : accept }`),
     );
   }
-  if (kind === 'nat') {
+  // what the kernel takes in each nat hook: dnat and redirect before routing (prerouting,
+  // output), masquerade in postrouting (nft refuses a ruleset that puts them elsewhere)
+  if (kind === 'nat' && (hook === 'prerouting' || hook === 'output')) {
     vs.push(
       fc
         .tuple(one(['172.17.0.2', '172.17.0.3', '10.1.2.3']), one([80, 8080]))
         .map(([a, p]) => `meta l4proto tcp dnat ip to ${a}:${p}`),
       fc.constant('dnat ip to 172.17.0.9'),
       fc.constant('tcp dport 3128 redirect to :3129'),
-      fc.constant('masquerade'),
       fc.constant('dnat ip to tcp dport map { 80 : 172.17.0.2, 443 : 172.17.0.3 }'),
     );
   }
+  if (kind === 'nat' && hook === 'postrouting') vs.push(fc.constant('masquerade'));
   return fc.oneof(...vs);
 }
 
@@ -113,14 +119,17 @@ function ruleArb(
   kind: ChainKind,
   family: 'ip' | 'inet',
   chains: readonly string[],
+  hook: string | null = null,
 ): fc.Arbitrary<string> {
   const cond =
     family === 'ip' ? fc.oneof(commonMatch, ipMatch) : fc.oneof(commonMatch, commonMatch, ipMatch);
-  return fc.tuple(fc.array(cond, { maxLength: 3 }), verdictArb(kind, chains)).map(([cs, v]) => {
-    // NAT verdicts that name an IPv4 address carry their family in inet tables: `dnat ip to`
-    const verdict = family === 'ip' ? v.replace(/ ip to /, ' to ') : v;
-    return [...cs, verdict].join(' ');
-  });
+  return fc
+    .tuple(fc.array(cond, { maxLength: 3 }), verdictArb(kind, chains, hook))
+    .map(([cs, v]) => {
+      // NAT verdicts that name an IPv4 address carry their family in inet tables: `dnat ip to`
+      const verdict = family === 'ip' ? v.replace(/ ip to /, ' to ') : v;
+      return [...cs, verdict].join(' ');
+    });
 }
 
 const HOOKS: readonly { hook: string; kinds: readonly ChainKind[] }[] = [
@@ -174,7 +183,7 @@ function tableArb(family: 'ip' | 'inet', name: string): fc.Arbitrary<string> {
       );
       const baseChains = bases.map((b, i) =>
         fc
-          .array(ruleArb(b.kind, family, names), { maxLength: 5 })
+          .array(ruleArb(b.kind, family, names, b.hook), { maxLength: 5 })
           .map(
             (rules) =>
               `\tchain b${i} {\n\t\ttype ${b.kind} hook ${b.hook} priority ${b.priority}; policy ${b.policy};\n${rules.map((r) => `\t\t${r}\n`).join('')}\t}\n`,
