@@ -284,7 +284,19 @@ export class Interpreter {
           assumptions: [hairpin],
         });
       }
-      const result = this.run(reply);
+      const walked = this.run(reply);
+      // masqueraded to an address the snapshot does not give: before NAT undoes it the reply
+      // is addressed to that address, which raw and mangle PREROUTING may treat otherwise
+      const result =
+        f.snat === true && f.snatTo === null && !untracked && walked.verdict !== 'accepted'
+          ? {
+              ...walked,
+              assumptions: [
+                ...walked.assumptions,
+                `the reply is taken to be addressed to ${formatAddress(start.src, this.env.family)} where NAT has not yet undone the MASQUERADE; it is addressed to the host's address on ${f.oif ?? '?'}, which the snapshot does not give`,
+              ],
+            }
+          : walked;
       if (
         untracked &&
         result.verdict === 'accepted' &&

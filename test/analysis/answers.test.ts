@@ -61,6 +61,17 @@ async function withRules(
   return loadSnapshot({ directory: dir });
 }
 
+/** The same, with nothing that gives the host's addresses (no address list, networks or containers). */
+async function withRulesNoAddresses(
+  name: string,
+  rules: Record<string, string[]>,
+): Promise<Snapshot> {
+  await withRules(name, rules);
+  for (const f of ['ip-addr.json', 'networks.json', 'containers.json'])
+    rmSync(path.join(tmp, name, f), { force: true });
+  return loadSnapshot({ directory: path.join(tmp, name) });
+}
+
 const HOST = '203.0.113.1';
 
 const CLIENT = '10.1.2.3';
@@ -316,6 +327,29 @@ describe('what goes back for a connection', () => {
     });
     expect(far.certainty).toBe('possible');
     expect(far.assumptions.join(' ')).toMatch(/the notice is taken to come from 192\.0\.2\.2/);
+  });
+
+  it("a masqueraded reply is addressed to the host's address until NAT undoes it", async () => {
+    // one container's packets taken to c1 on bridge1 (let across), masqueraded there; Docker's
+    // raw rule drops what comes for the sender's own address from any other bridge
+    const rules = {
+      raw: ['-A PREROUTING -d 172.17.0.4/32 ! -i docker0 -j DROP'],
+      nat: ['-A PREROUTING -s 172.17.0.4/32 -p tcp -j DNAT --to-destination 192.0.2.2'],
+      filter: ['-A DOCKER-USER -i docker0 -o bridge1 -j ACCEPT'],
+    };
+    const probe = {
+      from: '172.17.0.4',
+      in: 'docker0',
+      to: { address: '172.17.0.9', port: 80 },
+      proto: 'tcp',
+    } as const;
+    // bridge1's address known: the reply meets raw addressed to 192.0.2.1, and gets back
+    const known = traced(await withRules('masq-known', rules), probe);
+    expect([known.result, known.certainty]).toEqual(['accepted', 'certain']);
+    // not known: walked to the sender's own address, it is dropped; that rests on it
+    const unknown = traced(await withRulesNoAddresses('masq-unknown', rules), probe);
+    expect([unknown.result, unknown.certainty]).toEqual(['dropped', 'possible']);
+    expect(unknown.assumptions.join(' ')).toMatch(/has not yet undone the MASQUERADE/);
   });
 
   it('the raw table runs before conntrack: a state match there sees no connection', async () => {
