@@ -27,6 +27,7 @@ import {
  * From 71–130: 121 (a state match in the raw table, before conntrack), 119 and 126 (a reset
  * through OUTPUT, or past it from a bridge), 77, 95 and 129 (replies stopped by the host's
  * port or address, in a row of many), 113 (a REJECT's ICMP error comes from the host's address).
+ * From 131–170: 164 (a masqueraded reply, addressed to an address the snapshot does not give).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -39,6 +40,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   121,
   126,
   129,
+  164,
 ];
 
 /**
