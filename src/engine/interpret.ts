@@ -45,7 +45,7 @@ export interface Concrete {
   loc: boolean;
   /** The original destination was an address of this host. */
   oloc: boolean;
-  /** Set on what the host sends back (a reply, a REJECT's notice): the connection's reply direction. */
+  /** Set on what the host sends back (a reply, a REJECT's notice): the reply direction. */
   reply?: boolean;
   /**
    * Whether the source is the host's, where the path decides it: an answer comes from where its
@@ -209,9 +209,11 @@ export class Interpreter {
    *
    * A reply is ESTABLISHED, in the reply direction, and meets no NAT chain: the kernel undoes the
    * first packet's DNAT only in POSTROUTING, after the filter saw the container's own address
-   * (where the first packet was untracked, the reply is a new connection to conntrack). A notice is RELATED, sent by the host itself from
-   * the address the packet was rejected at, to its sender — which, for the host's own packets,
-   * means through OUTPUT and back in through INPUT.
+   * (where the first packet was untracked, the reply is a new connection to conntrack). A notice
+   * is RELATED, sent by the host itself to the sender — a reset from the address the packet was
+   * rejected at, an ICMP error from that address where it is the host's, else from the host's
+   * own address toward the sender — which, for the host's own packets, means through OUTPUT and
+   * back in through INPUT.
    */
   answer(start: Concrete, first: InterpretResult): Answer | null {
     if (start.state !== 'NEW') return null;
@@ -277,26 +279,23 @@ export class Interpreter {
         // masqueraded, it still leaves by the port it came in on: a bridge sends a frame back
         // there only in hairpin mode
         const hairpin = `hairpin mode is taken to be off on ${sender}'s port of ${f.oif ?? '?'}, as on any bridge port Docker has not set (it sets it where userland-proxy is off); on, the connection is made`;
-        return replied({
-          ...refuse(
-            `the packet is sent back to its sender ${sender} out of ${f.oif ?? '?'}, the way it came in`,
+        return replied(
+          assuming(
+            refuse(
+              `the packet is sent back to its sender ${sender} out of ${f.oif ?? '?'}, the way it came in`,
+            ),
+            hairpin,
           ),
-          assumptions: [hairpin],
-        });
+        );
       }
-      const walked = this.run(reply);
+      let result = this.run(reply);
       // masqueraded to an address the snapshot does not give: before NAT undoes it the reply
       // is addressed to that address, which raw and mangle PREROUTING may treat otherwise
-      const result =
-        f.snat === true && f.snatTo === null && !untracked && walked.verdict !== 'accepted'
-          ? {
-              ...walked,
-              assumptions: [
-                ...walked.assumptions,
-                `the reply is taken to be addressed to ${formatAddress(start.src, this.env.family)} where NAT has not yet undone the MASQUERADE; it is addressed to the host's address on ${f.oif ?? '?'}, which the snapshot does not give`,
-              ],
-            }
-          : walked;
+      if (f.snat === true && f.snatTo === null && !untracked && result.verdict !== 'accepted')
+        result = assuming(
+          result,
+          `the reply is taken to be addressed to ${formatAddress(start.src, this.env.family)} where NAT has not yet undone the MASQUERADE; it is addressed to the host's address on ${f.oif ?? '?'}, which the snapshot does not give`,
+        );
       if (
         untracked &&
         result.verdict === 'accepted' &&
@@ -340,33 +339,26 @@ export class Interpreter {
     // past OUTPUT (nf_send_reset): not walked
     if (reset && start.iif !== null && (this.context.bridges ?? []).includes(start.iif))
       return null;
-    const walked = this.run(notice);
-    const result =
-      !reset && toward === null
-        ? {
-            ...walked,
-            assumptions: [
-              ...walked.assumptions,
-              `the notice is taken to come from ${formatAddress(start.dst, this.env.family)}: the host sends it from its own address toward ${formatAddress(start.src, this.env.family)}, which the snapshot does not give`,
-            ],
-          }
-        : walked;
+    let result = this.run(notice);
+    if (!reset && toward === null)
+      result = assuming(
+        result,
+        `the notice is taken to come from ${formatAddress(start.dst, this.env.family)}: the host sends it from its own address toward ${formatAddress(start.src, this.env.family)}, which the snapshot does not give`,
+      );
     // from any other interface it leaves through OUTPUT; where that stops it, it rests on the
     // interface being no bridge the snapshot does not show
     if (reset && start.iif !== null && result.verdict !== 'accepted')
-      return {
-        kind: 'notice',
-        start: notice,
-        result: {
-          ...result,
-          assumptions: [
-            ...result.assumptions,
-            `the reset is taken to leave through OUTPUT: ${start.iif} is taken to be no bridge (over a bridge port with br_netfilter it is sent directly, past OUTPUT, and is not stopped)`,
-          ],
-        },
-      };
+      result = assuming(
+        result,
+        `the reset is taken to leave through OUTPUT: ${start.iif} is taken to be no bridge (over a bridge port with br_netfilter it is sent directly, past OUTPUT, and is not stopped)`,
+      );
     return { kind: 'notice', start: notice, result };
   }
+}
+
+/** A walk's result that rests on one assumption more. */
+function assuming(result: InterpretResult, assumption: string): InterpretResult {
+  return { ...result, assumptions: [...result.assumptions, assumption] };
 }
 
 /** A REJECT's ICMP error as `type << 8 | code`: port unreachable unless the rule says otherwise. */
