@@ -7,7 +7,8 @@
  * its port gets back; one whose replies never do is not reached (for TCP: the connection is
  * never made), one whose replies get back only to some of its ports or under an unknown is only
  * possibly reached. A NOTRACK that lets a first packet through without a connection makes its
- * reply a new connection, walked as one, which a NAT rule may rewrite. (`dockwall trace` walks the one reply of the packet it traces: engine/interpret.ts.)
+ * reply a new connection, walked as one, which a NAT rule may rewrite. (`dockwall trace` walks
+ * the one reply of the packet it traces: engine/interpret.ts.)
  */
 import type {
   Engine,
@@ -104,9 +105,9 @@ interface Senders {
 /** At most this many sender prefixes narrow a reply walk. */
 const FEW_SENDERS = 64;
 
-/** A reply path walked once: what gets out, what a rule stops, what conntrack does not see. */
+/** One side's replies, walked once: what gets out, what a rule stops, what is untracked. */
 interface Path {
-  /** Its walk's key: reply ingress, protocol, tracked or not. */
+  /** Its walk's key: the side, tracked or not. */
   readonly key: string;
   /** Every reply the walk asked about. */
   readonly query: PacketSet;
@@ -160,6 +161,11 @@ export class ReplyCheck {
       this.clients.set(key, c);
     }
     return c;
+  }
+
+  /** The packets sent to a row's clients, as a set, made once. */
+  private toSet(c: Clients): PacketSet {
+    return (c.to ??= this.engine.matching({ destinations: c.cidrs }));
   }
 
   /**
@@ -243,7 +249,7 @@ export class ReplyCheck {
    * some are, a client is lost only where both kinds of reply are, and doubtful where one is.
    */
   check(flow: Flow, from: readonly ReplySources[]): RowReplies | null {
-    // a walk that never asked about this row's replies would find none of them get back
+    // a walk that never asked about this row's replies would find nothing to stop them
     this.expect([flow]);
     const tracking = flow.tracking();
     const tracked =
@@ -317,7 +323,7 @@ export class ReplyCheck {
       const key = `${path.key}|${f.interface}|${f.sources.join(',')}`;
       let near = this.toClients.get(key);
       if (near === undefined) {
-        const to = (c.to ??= this.engine.matching({ destinations: clients }));
+        const to = this.toSet(c);
         near = {
           stopped: path.stops.length === 0 ? null : nonEmpty(path.stopped.and(to)),
           untracked: path.untracked === null ? null : nonEmpty(path.untracked.and(to)),
@@ -346,7 +352,7 @@ export class ReplyCheck {
       )
         continue;
       // the row's replies to its clients (both sets kept: clients' sets are long CIDR lists)
-      const mine = set.and((c.to ??= this.engine.matching({ destinations: clients })));
+      const mine = set.and(this.toSet(c));
       // where a reply leaves is routing's (answeredSources took out the sources routed
       // elsewhere; with no route known, it goes back the way the packet came)
       let out = path.forwarded.and(mine);
@@ -440,12 +446,12 @@ export function answeredSources(
   return rangesToCidrs(left, family);
 }
 
-/** The assumption a row carries whose replies get back only under an unknown, or not at all (UDP). */
+/** The assumption of a row whose replies get back only under an unknown, or not at all (UDP). */
 export function repliesText(
   stoppers: readonly string[],
   doubtful: readonly string[],
   stopped: readonly string[],
-  stoppedPorts: readonly PortRange[] = [],
+  stoppedPorts: readonly PortRange[],
 ): string {
   const which = (xs: readonly string[]): string =>
     xs.length <= 3 ? xs.join(', ') : `${xs.length} source blocks`;

@@ -270,10 +270,6 @@ export class CompiledRuleset {
     this.diagnostics.push(...notes);
   }
 
-  /**
-   * Which packets an ingress (egress) chain sees: those arriving on (leaving through) its
-   * devices; every packet only possibly when the listing does not name them.
-   */
   /** How a table's rules are read: iptables' raw table before conntrack, the rest after. */
   private envOf(table: string): MatchEnv {
     return table === 'raw' ? this.rawEnv : this.env;
@@ -300,6 +296,10 @@ export class CompiledRuleset {
     return pair;
   }
 
+  /**
+   * Which packets an ingress (egress) chain sees: those arriving on (leaving through) its
+   * devices; every packet only possibly when the listing does not name them.
+   */
   deviceGate(entry: PipelineEntry): Pair {
     const s = this.space;
     if (entry.devices === null) return { c: FALSE, p: TRUE };

@@ -6,6 +6,8 @@ import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import { formatAddress, formatCidr, parseCidr } from './addr.ts';
 import { PORT_PROTOCOLS, PROTO, STATES, type FieldName, type HeaderSpace } from './space.ts';
 import type { HeaderName, PacketConstraint, PacketSet } from './types.ts';
+import type { Family, PortRange } from '../model/ruleset.ts';
+import type { IpProtocol, Packet } from '../model/trace.ts';
 
 /** The header fields `projected` keeps, by their public names. */
 const HEADER_FIELDS: Readonly<Record<HeaderName, FieldName>> = {
@@ -14,8 +16,6 @@ const HEADER_FIELDS: Readonly<Record<HeaderName, FieldName>> = {
   sourcePort: 'sport',
   destinationPort: 'dport',
 };
-import type { Family, PortRange } from '../model/ruleset.ts';
-import type { IpProtocol, Packet } from '../model/trace.ts';
 
 export function protocolNumber(p: IpProtocol): number {
   if (typeof p === 'number') return p;
