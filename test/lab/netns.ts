@@ -126,10 +126,25 @@ export function labSuffix(tag: string, index: number): string {
   return `${tag}${process.pid.toString(36)}-${index.toString(36)}`;
 }
 
-/**
- * Builds the lab. `suffix` keeps namespace names unique (`dwk-<suffix>-…`). On any failure
- * everything created so far is removed before the error propagates.
- */
+/** A veth pair: `name` in the host's namespace, its peer `eth0` in namespace `ns`. */
+function vethToEth0(hostNs: string, name: string, ns: string): string[] {
+  return [
+    'ip',
+    '-n',
+    hostNs,
+    'link',
+    'add',
+    name,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'eth0',
+    'netns',
+    ns,
+  ];
+}
+
 /**
  * The host's external interface and the remote client's `eth0`: a veth pair between their
  * namespaces, each end with its address (shared/lab/client.sh's layout) and up.
@@ -141,27 +156,17 @@ export function linkExternal(
 ): void {
   const ext = EXTERNAL.hostInterface;
   const len = String(EXTERNAL.prefixLength);
-  exec([
-    'ip',
-    '-n',
-    hostNs,
-    'link',
-    'add',
-    ext,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    'eth0',
-    'netns',
-    clientNs,
-  ]);
+  exec(vethToEth0(hostNs, ext, clientNs));
   exec(['ip', '-n', hostNs, 'addr', 'add', `${EXTERNAL.hostAddress}/${len}`, 'dev', ext]);
   exec(['ip', '-n', hostNs, 'link', 'set', ext, 'up']);
   exec(['ip', '-n', clientNs, 'addr', 'add', `${EXTERNAL.clientAddress}/${len}`, 'dev', 'eth0']);
   exec(['ip', '-n', clientNs, 'link', 'set', 'eth0', 'up']);
 }
 
+/**
+ * Builds the lab. `suffix` keeps namespace names unique (`dwk-<suffix>-…`). On any failure
+ * everything created so far is removed before the error propagates.
+ */
 export async function buildLab(topology: LabTopology, suffix: string): Promise<Lab> {
   const log: string[] = [];
   const hostNs = `dwk-${suffix}-h`;
@@ -287,21 +292,7 @@ export async function buildLab(topology: LabTopology, suffix: string): Promise<L
     topology.containers.forEach((c, i) => {
       const ns = containerNs.get(c.name) ?? '';
       const veth = `dwv${i}`;
-      run(log, [
-        'ip',
-        '-n',
-        hostNs,
-        'link',
-        'add',
-        veth,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        'eth0',
-        'netns',
-        ns,
-      ]);
+      run(log, vethToEth0(hostNs, veth, ns));
       run(log, ['ip', '-n', hostNs, 'link', 'set', veth, 'master', c.bridge, 'up']);
       run(log, ['ip', '-n', ns, 'addr', 'add', `${c.address}/${c.prefixLength}`, 'dev', 'eth0']);
       run(log, ['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
