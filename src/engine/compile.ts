@@ -482,6 +482,21 @@ export class CompiledRuleset {
   }
 
   /**
+   * The packets that have a route: to the host's own destination, or a route's. A NAT in OUTPUT
+   * that leaves a packet without one makes the kernel drop it there. As in `reroute`, the
+   * certain side keeps only packets whose route is not assumed.
+   */
+  routable(pair: Pair): Pair {
+    const s = this.space;
+    const m = s.m;
+    const own = s.eq('loc', 1n);
+    return {
+      c: m.and(pair.c, m.or(own, this.certainlyRouted)),
+      p: m.and(pair.p, m.or(own, this.routed('dst'))),
+    };
+  }
+
+  /**
    * REDIRECT's new destination, an address of the host (loc = 1): the ingress interface's own
    * address for arriving packets, which the context does not name, so any of the host's
    * non-loopback addresses (or any that may be the host's); loopback for host-originated ones.

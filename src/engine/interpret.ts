@@ -449,7 +449,7 @@ class Run {
     }
     p.oif = this.egress(p);
     if (p.oif === null) return done('dropped', 'no-route', null);
-    const out = this.hook('OUTPUT', p) ?? this.hook('POSTROUTING', p);
+    const out = this.hook('OUTPUT', p) ?? this.hook('POSTROUTING', this.rerouted(p));
     if (out !== null) return done(out.verdict, 'stop', out.by);
     if (!p.loc) return done('accepted', 'forward', null);
     // delivered to itself over loopback: received again on lo, PREROUTING's chains see it (its
@@ -464,6 +464,16 @@ class Run {
     const inp = this.hook('INPUT', p);
     p.iif = null;
     return inp !== null ? done(inp.verdict, 'stop', inp.by) : done('accepted', 'local', null);
+  }
+
+  /**
+   * The host's own packet past OUTPUT, routed again: a NAT there may have changed its
+   * destination, and the kernel routes it again, while OUTPUT's chains all see the interface of
+   * the first route (the hook's state keeps it).
+   */
+  private rerouted(p: Concrete): Concrete {
+    p.oif = this.egress(p);
+    return p;
   }
 
   /** lo for the host's own destination, else the route's device (noting an assumed route). */
@@ -496,10 +506,10 @@ class Run {
       if (!sees) continue;
       if (r !== null) return r;
       if (entry.type === 'nat' && this.natted) bound = true;
-      if (hook === 'OUTPUT' && entry.type === 'nat') {
-        p.oif = this.egress(p);
-        if (p.oif === null) return { verdict: 'dropped', by: 'no route' };
-      }
+      // routed again after NAT (`rerouted`, for POSTROUTING: the hook's later chains still see
+      // the interface first routed to); dropped here without a route
+      if (hook === 'OUTPUT' && entry.type === 'nat' && this.egress(p) === null)
+        return { verdict: 'dropped', by: 'no route' };
     }
     return null;
   }

@@ -336,9 +336,10 @@ export class Walk {
       }
       parts = next.filter((p) => p.p !== FALSE);
       if (hook === 'OUTPUT' && entry.type === 'nat') {
-        // routed again after NAT; the bound packets with them, so later NAT chains know them
-        parts = parts.map((p) => this.nf.reroute(p));
-        bound = this.nf.reroute(bound);
+        // Routed again after NAT, and dropped without a route; the hook's later chains still see
+        // the interface first routed to (the kernel's hook state keeps it), POSTROUTING the new
+        // one (`runPath` routes again after the hook).
+        parts = parts.map((p) => this.nf.routable(p));
       }
     });
     return { parts, outcomes };

@@ -112,7 +112,8 @@ export function runPath(
     const start = andSet(s, host, m.not(unroutable));
     const out = walk.hook('OUTPUT', nf.reroute(start));
     append(outcomes, out.outcomes);
-    const hpost = walk.hook('POSTROUTING', out.pass);
+    // a NAT in OUTPUT changed the route, for POSTROUTING (OUTPUT's chains saw the first one)
+    const hpost = walk.hook('POSTROUTING', nf.reroute(out.pass));
     append(outcomes, hpost.outcomes);
     const lo = s.eq('iif', BigInt(s.interfaces.classOf('lo')));
     const toSelf = andSet(s, hpost.pass, localDst);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/index.ts';
 import type { Packet } from '../../src/model/trace.ts';
-import { hostContext, o, ruleset, t } from './build.ts';
+import { hostContext, o, ruleset, t, type ChainSpec } from './build.ts';
 
 // A Docker-like host: 8080/tcp on the host published to 172.17.0.2:80 on docker0.
-const docker = ruleset({
+const dockerTables = {
   nat: {
     PREROUTING: { rules: [[[o.addrtype('dst', 'LOCAL')], t.jump('DOCKER')]] },
     OUTPUT: {
@@ -57,7 +57,8 @@ const docker = ruleset({
       ],
     },
   },
-});
+};
+const docker = ruleset(dockerTables);
 
 const published = {
   protocols: ['tcp' as const],
@@ -192,6 +193,54 @@ describe('reach on a Docker-like host', () => {
       },
     });
     expect(r.deliveredTo({ address: '172.17.0.2', port: 80 }).certain.contains(p)).toBe(true);
+  });
+});
+
+describe("the host's own packet NATed in OUTPUT", () => {
+  // The kernel routes it again after nat OUTPUT's DNAT (to docker0), but every chain of the
+  // OUTPUT hook sees the device of the first route (lo, to the host's own address): the hook's
+  // state keeps it. POSTROUTING sees the new one.
+  const withRules = (output: ChainSpec['rules'], postrouting: ChainSpec['rules']) =>
+    createEngine(
+      ruleset({
+        ...dockerTables,
+        filter: { ...dockerTables.filter, OUTPUT: { rules: output } },
+        mangle: { POSTROUTING: { rules: postrouting } },
+      }),
+      hostContext,
+    );
+  const p: Packet = {
+    family: 'ipv4',
+    protocol: 'tcp',
+    source: '203.0.113.1',
+    sourcePort: 40000,
+    destination: '203.0.113.1',
+    destinationPort: 8080,
+    inInterface: null,
+    state: 'NEW',
+    mark: 0,
+  };
+  const delivered = (e: ReturnType<typeof createEngine>) => {
+    const r = e.reach({
+      ingress: null,
+      packets: { destinations: ['203.0.113.1'], protocols: ['tcp'] },
+    });
+    return r.deliveredTo({ address: '172.17.0.2', port: 80 });
+  };
+
+  it('an OUTPUT rule on -o lo stops it', () => {
+    const e = withRules([[[o.out('lo')], t.drop()]], []);
+    expect(e.trace(p)).toMatchObject({ verdict: 'dropped', certainty: 'certain' });
+    expect(delivered(e).possible.contains(p)).toBe(false);
+  });
+
+  it('an OUTPUT rule on -o docker0 does not, a POSTROUTING one does', () => {
+    const output = withRules([[[o.out('docker0')], t.drop()]], []);
+    expect(output.trace(p)).toMatchObject({ verdict: 'accepted', certainty: 'certain' });
+    expect(delivered(output).certain.contains(p)).toBe(true);
+    const post = withRules([], [[[o.out('docker0')], t.drop()]]);
+    expect(post.trace(p)).toMatchObject({ verdict: 'dropped', certainty: 'certain' });
+    expect(delivered(post).possible.contains(p)).toBe(false);
   });
 });
 
