@@ -135,6 +135,8 @@ export class CompiledRuleset {
   private readonly jumps = new WeakMap<Target, CompiledChain>();
   private readonly routes: readonly CompiledRoute[];
   private readonly untupled = new Map<CompiledRule, Pair>();
+  private readonly untupledTracked = new Map<CompiledRule, Pair>();
+  private readonly tracked = new Map<CompiledRule, Pair>();
 
   constructor(ruleset: Ruleset, context: NetworkContext, print: RulePrinter) {
     this.ruleset = ruleset;
@@ -270,28 +272,47 @@ export class CompiledRuleset {
     this.diagnostics.push(...notes);
   }
 
-  /** How a table's rules are read: iptables' raw table before conntrack, the rest after. */
+  /** Whether a table's rules are read before conntrack: iptables' raw table (priority -300). */
+  beforeConntrack(table: string): boolean {
+    return table === 'raw';
+  }
+
+  /** How a table's rules are read: before conntrack (`beforeConntrack`), or after. */
   private envOf(table: string): MatchEnv {
-    return table === 'raw' ? this.rawEnv : this.env;
+    return this.beforeConntrack(table) ? this.rawEnv : this.env;
+  }
+
+  /**
+   * A rule of a table read before conntrack as it reads a packet that already has its
+   * connection: the host's own, received again over loopback.
+   */
+  trackedMatch(rule: CompiledRule): Pair {
+    let pair = this.tracked.get(rule);
+    if (pair === undefined) {
+      pair = encodeRule(this.env, rule.rule).match;
+      this.tracked.set(rule, pair);
+    }
+    return pair;
   }
 
   /**
    * A rule's match with its options on the connection's tuple left out (each holds then): what
    * a reply, which does not carry its connection's first packet, may match
-   * (`CompiledRule.readsTuple`; asked only of those rules).
+   * (`CompiledRule.readsTuple`; asked only of those rules). `tracked`: as `trackedMatch` reads.
    */
-  untupledMatch(rule: CompiledRule): Pair {
-    let pair = this.untupled.get(rule);
+  untupledMatch(rule: CompiledRule, tracked = false): Pair {
+    const cache = tracked ? this.untupledTracked : this.untupled;
+    let pair = cache.get(rule);
     if (pair === undefined) {
       const keep = (options: readonly MatchOption[]): MatchOption[] =>
         options.filter((o) => !isTupleOption(o));
       const r = rule.rule;
-      pair = encodeRule(this.envOf(rule.ref.table), {
+      pair = encodeRule(tracked ? this.env : this.envOf(rule.ref.table), {
         ...r,
         core: keep(r.core),
         matches: r.matches.map((mod) => ({ ...mod, options: keep(mod.options) })),
       }).match;
-      this.untupled.set(rule, pair);
+      cache.set(rule, pair);
     }
     return pair;
   }

@@ -494,6 +494,7 @@ class Run {
    */
   private hook(hook: Hook, p: Concrete, natDone = false): { verdict: Verdict; by: string } | null {
     let bound = natDone;
+    this.looped = natDone;
     for (const entry of pipelineOf(this.env.ruleset)[hook]) {
       if (hook === 'PREROUTING' && entry.priority >= NAT_PRIORITY) undoSnat(p);
       this.settled = entry.passesEvery;
@@ -513,6 +514,14 @@ class Run {
     }
     return null;
   }
+
+  /**
+   * The host's own packet received again over loopback (the hook walked with `natDone`): it
+   * keeps the connection conntrack gave it in OUTPUT, so the raw table's matches see that
+   * connection, and a NOTRACK leaves it tracked (the kernel's notrack skips a packet that has
+   * one).
+   */
+  private looped = false;
 
   /**
    * In a base chain that passes every packet (`PipelineEntry.passesEvery`) a match it cannot
@@ -622,7 +631,8 @@ class Run {
     p: Concrete,
     inner: readonly string[],
   ): { kind: 'continue' | 'accept' | 'drop' | 'reject'; by: string } | null {
-    const m = this.matches(rule, table.nft === undefined && table.name === 'raw' ? unlooked(p) : p);
+    const beforeConntrack = table.nft === undefined && table.name === 'raw' && !this.looped;
+    const m = this.matches(rule, beforeConntrack ? unlooked(p) : p);
     if (!m.matched && !m.uncertain) return null;
     const ref = `${tableId(table)}/${chain.name}#${rule.index}`;
     // an unmodelled match decided this rule either way: the outcome is only possible
@@ -748,11 +758,14 @@ class Run {
         say(`MARK set 0x${p.mark.toString(16)}`);
         return null;
       case 'NOTRACK':
-        p.state = 'UNTRACKED';
+        if (!this.looped) p.state = 'UNTRACKED';
         say('NOTRACK');
         return null;
       case 'CT':
-        if (t.options.some((o) => o.option === 'notrack' || o.option === '--notrack'))
+        if (
+          !this.looped &&
+          t.options.some((o) => o.option === 'notrack' || o.option === '--notrack')
+        )
           p.state = 'UNTRACKED';
         say('CT');
         return null;

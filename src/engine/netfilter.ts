@@ -124,6 +124,7 @@ interface ChainResult {
 /** A chain walked from a hook with a set whose possible side is known from the memo's key. */
 interface ChainVisit {
   readonly hook: Hook;
+  readonly looped: boolean;
   readonly c: Bdd;
   readonly result: ChainResult;
 }
@@ -153,6 +154,15 @@ export class Walk {
   /** The packets are replies (`ReachQuery.replies`): a match on the tuple is undecided. */
   private readonly replies: boolean;
   private readonly widened = new Map<CompiledRule, Pair>();
+  private readonly widenedLooped = new Map<CompiledRule, Pair>();
+
+  /**
+   * Walking the hook that receives the host's own packet again over loopback (`natDone`): it
+   * keeps the connection conntrack gave it in OUTPUT, so iptables' raw table reads that
+   * connection (`CompiledRuleset.trackedMatch`) and a NOTRACK leaves it tracked (the kernel's
+   * notrack skips a packet that has one).
+   */
+  private looped = false;
 
   /**
    * Walking a base chain that passes every packet (`PipelineEntry.passesEvery`): a match it
@@ -185,16 +195,19 @@ export class Walk {
    * not by their connection's first packet, which they do not carry: undecided unless NEW.
    */
   private matchOf(rule: CompiledRule): Pair {
-    if (!this.replies || !rule.readsTuple) return rule.match;
-    let w = this.widened.get(rule);
+    const tracked = this.looped && this.nf.beforeConntrack(rule.ref.table);
+    const match = tracked ? this.nf.trackedMatch(rule) : rule.match;
+    if (!this.replies || !rule.readsTuple) return match;
+    const widened = tracked ? this.widenedLooped : this.widened;
+    let w = widened.get(rule);
     if (w === undefined) {
       const m = this.s.m;
       const isNew = this.s.isNew;
       w = {
-        c: m.and(rule.match.c, isNew),
-        p: m.or(rule.match.p, m.diff(this.nf.untupledMatch(rule).p, isNew)),
+        c: m.and(match.c, isNew),
+        p: m.or(match.p, m.diff(this.nf.untupledMatch(rule, tracked).p, isNew)),
       };
-      this.widened.set(rule, w);
+      widened.set(rule, w);
     }
     return w;
   }
@@ -288,6 +301,7 @@ export class Walk {
     // `natDone`: the connection got its NAT bindings on an earlier hook (the host's own packet
     // coming back in over loopback), so no NAT chain here sees it
     let bound = natDone ? ALL : EMPTY;
+    this.looped = natDone;
     const outcomes: Outcome[] = [];
     // the last NAT chain of the hook (found once: a hook may hold thousands of base chains)
     let lastNat = -1;
@@ -361,14 +375,18 @@ export class Walk {
       if (sets === undefined) this.memo.set(chain, (sets = new Map<Bdd, ChainVisit[]>()));
     }
     const seen = sets?.get(input.p);
-    const hit = seen?.find((x) => x.hook === hook && x.c === input.c);
+    const looped = this.looped;
+    const hit = seen?.find((x) => x.hook === hook && x.looped === looped && x.c === input.c);
     if (hit !== undefined) return hit.result;
     const outcomes: Outcome[] = [];
     const returned: Pair[] = [];
     let cur = input;
     const inner = [...stack, chain];
     for (const run of chain.runs) {
-      if (run.to - run.from > 1 && !this.plain && !(this.replies && run.readsTuple)) {
+      // a run's keys are the rules' own matches: not what a rule reads otherwise (`matchOf`)
+      const reread =
+        (this.replies && run.readsTuple) || (looped && this.nf.beforeConntrack(chain.table));
+      if (run.to - run.from > 1 && !this.plain && !reread) {
         if (cur.p === FALSE) break;
         cur = this.run(hook, chain, run, cur, inner, outcomes, returned);
         continue;
@@ -387,8 +405,8 @@ export class Walk {
     returned.push(cur);
     const result = { returned: unionAll(this.s, returned), outcomes };
     if (this.settled) return result;
-    if (seen !== undefined) seen.push({ hook, c: input.c, result });
-    else sets?.set(input.p, [{ hook, c: input.c, result }]);
+    if (seen !== undefined) seen.push({ hook, looped, c: input.c, result });
+    else sets?.set(input.p, [{ hook, looped, c: input.c, result }]);
     return result;
   }
 
@@ -868,13 +886,17 @@ export class Walk {
           outcomes: [],
         };
       case 'NOTRACK':
+        if (this.looped) return { next: cur, returned: EMPTY, outcomes: [] };
         return {
           next: through(mapPair(matched, (x) => s.assign(x, ['state'], s.isUntracked))),
           returned: EMPTY,
           outcomes: [],
         };
       case 'CT':
-        if (target.options.some((o) => o.option === 'notrack' || o.option === '--notrack')) {
+        if (
+          !this.looped &&
+          target.options.some((o) => o.option === 'notrack' || o.option === '--notrack')
+        ) {
           return {
             next: through(mapPair(matched, (x) => s.assign(x, ['state'], s.isUntracked))),
             returned: EMPTY,

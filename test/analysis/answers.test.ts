@@ -16,6 +16,7 @@ import { traceOne, type TraceRequest } from '../../src/analysis/trace-view.ts';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import { formatTraceText } from '../../src/report/trace.ts';
 import { firewallOf, type Snapshot } from '../../src/model/snapshot.ts';
+import type { Packet } from '../../src/model/trace.ts';
 import { fixtures } from '../support/cut-snapshots.ts';
 
 const base = path.join(fixtures, 'snapshots/28.5.2/s3-usernet-portmap');
@@ -421,5 +422,53 @@ describe('what goes back for a connection', () => {
     });
     expect(t.result).toBe('dropped');
     expect(t.steps.at(-1)).toMatchObject({ hook: 'PREROUTING', table: 'raw', rule: 1 });
+  });
+
+  it('over loopback it keeps its connection: a NOTRACK in raw leaves it tracked', async () => {
+    // conntrack gave it its connection in OUTPUT: the kernel's notrack skips a packet that has
+    // one, and raw's state match sees that connection (NEW), not INVALID
+    const own = {
+      from: '127.0.0.1',
+      to: { address: '127.0.0.1', port: 2222 },
+      proto: 'tcp',
+    } as const;
+    // the symbolic walk, for the exposure table and the rules' reach
+    const delivered = (snapshot: Snapshot) => {
+      const engine = buildEngines(snapshot).families.find((f) => f.family === 'ipv4')?.engine;
+      if (engine === undefined) throw new Error('no IPv4 engine');
+      const r = engine.reach({
+        ingress: null,
+        packets: { destinations: ['127.0.0.1'], protocols: ['tcp'] },
+      });
+      const packet: Packet = {
+        family: 'ipv4',
+        protocol: 'tcp',
+        source: '127.0.0.1',
+        sourcePort: 40000,
+        destination: '127.0.0.1',
+        destinationPort: 2222,
+        inInterface: null,
+        state: 'NEW',
+        mark: 0,
+      };
+      return [r.deliveredAll.certain.contains(packet), r.deliveredAll.possible.contains(packet)];
+    };
+    const notrack = await withRules('loopback-notrack', {
+      raw: ['-A PREROUTING -i lo -p tcp -m tcp --dport 2222 -j CT --notrack'],
+      filter: ['-A INPUT -i lo -m conntrack --ctstate UNTRACKED -j DROP'],
+    });
+    expect([traced(notrack, own).result, traced(notrack, own).certainty]).toEqual([
+      'accepted',
+      'certain',
+    ]);
+    expect(delivered(notrack)).toEqual([true, true]);
+    const isNew = await withRules('loopback-raw-new', {
+      raw: ['-A PREROUTING -i lo -m state --state NEW -j DROP'],
+    });
+    expect([traced(isNew, own).result, traced(isNew, own).certainty]).toEqual([
+      'dropped',
+      'certain',
+    ]);
+    expect(delivered(isNew)).toEqual([false, false]);
   });
 });

@@ -4,7 +4,7 @@ import type { Packet } from '../../src/model/trace.ts';
 import { hostContext, o, ruleset, t, type ChainSpec } from './build.ts';
 
 // A Docker-like host: 8080/tcp on the host published to 172.17.0.2:80 on docker0.
-const dockerTables = {
+const dockerTables: Record<string, Record<string, ChainSpec>> = {
   nat: {
     PREROUTING: { rules: [[[o.addrtype('dst', 'LOCAL')], t.jump('DOCKER')]] },
     OUTPUT: {
