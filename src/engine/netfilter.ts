@@ -31,6 +31,11 @@ export interface Outcome {
   /** An accept by a NAT target: the connection got its NAT binding here. */
   readonly nat?: true;
   /**
+   * A NAT accept's packets as they came (`set` holds them rewritten), kept where the walk makes
+   * the rewrite a possible stop (`ReachQuery.natStops`): a stop speaks of the packet it met.
+   */
+  readonly sent?: Pair;
+  /**
    * The union of this accept's set and those of the other plain accepts of its run segment,
    * which all carry this same object: what the chain accepted there, without uniting them.
    */
@@ -248,7 +253,7 @@ export class Walk {
         doubts.push({
           kind: 'drop',
           hook,
-          set: { c: FALSE, p: o.set.p },
+          set: { c: FALSE, p: (o.sent ?? o.set).p },
           ref: o.ref,
           reason: `${o.reason} rewrites it as a new connection`,
         });
@@ -809,6 +814,7 @@ export class Walk {
     const natted = (set: Pair, reason: string): Outcome => ({
       ...stop('accept', set, reason),
       nat: true,
+      ...(this.natStops ? { sent: matched } : {}),
     });
     if (passesUnchanged(target)) return { next: cur, returned: EMPTY, outcomes: [] };
     switch (target.kind) {
