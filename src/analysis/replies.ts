@@ -6,9 +6,12 @@
  * policy DROP without an ESTABLISHED rule the host's own. A client connects when the reply to
  * its port gets back; one whose replies never do is not reached (for TCP: the connection is
  * never made), one whose replies get back only to some of its ports or under an unknown is only
- * possibly reached. A NOTRACK that lets a first packet through without a connection makes its
- * reply a new connection, walked as one, which a NAT rule may rewrite. (`dockwall trace` walks
- * the one reply of the packet it traces: engine/interpret.ts.)
+ * possibly reached. A NOTRACK that lets a first packet through without a connection leaves its
+ * replies without one: a UDP reply is a new connection, walked as one, which a NAT rule may
+ * rewrite; a TCP handshake's answer is INVALID (meeting no NAT), and the server's later packets
+ * a new connection that a NAT rule may rewrite, which leaves the client connected but without
+ * answers: only possibly reached. (`dockwall trace` walks the one reply of the packet it
+ * traces: engine/interpret.ts.)
  */
 import type {
   Engine,
@@ -105,9 +108,22 @@ interface Senders {
 /** At most this many sender prefixes narrow a reply walk. */
 const FEW_SENDERS = 64;
 
+/**
+ * The replies a walk is of: those of tracked connections (ESTABLISHED); of untracked ones, new
+ * connections to conntrack that NAT may rewrite (UDP replies, a TCP server's later packets); or
+ * the handshake's answers of untracked TCP connections, INVALID to conntrack.
+ */
+const REPLY_KINDS = ['tracked', 'untracked', 'handshake'] as const;
+type ReplyKind = (typeof REPLY_KINDS)[number];
+const REPLY_STATES: Record<ReplyKind, 'ESTABLISHED' | 'NEW' | 'INVALID'> = {
+  tracked: 'ESTABLISHED',
+  untracked: 'NEW',
+  handshake: 'INVALID',
+};
+
 /** One side's replies, walked once: what gets out, what a rule stops, what is untracked. */
 interface Path {
-  /** Its walk's key: the side, tracked or not. */
+  /** Its walk's key: the side and the kind of reply. */
   readonly key: string;
   /** Every reply the walk asked about. */
   readonly query: PacketSet;
@@ -179,8 +195,7 @@ export class ReplyCheck {
       const side = sideOf(f);
       // a side walked before this row was told of: walked again when next asked, and what
       // was read from its walk read again
-      for (const k of [`${side} tracked`, `${side} untracked`])
-        if (this.paths.delete(k)) this.toClients.clear();
+      for (const k of REPLY_KINDS) if (this.paths.delete(`${side} ${k}`)) this.toClients.clear();
       let s = this.senders.get(side);
       if (s === undefined) {
         s = { addresses: [], ports: [], ingresses: new Set(), protocols: new Set() };
@@ -196,15 +211,14 @@ export class ReplyCheck {
   }
 
   /**
-   * The replies of a row's side, walked the first time a row asks: those of tracked connections
-   * (ESTABLISHED), or those of untracked ones, new connections to conntrack that NAT may
-   * rewrite. One walk from every place such replies come in, on every protocol: the 23 bridges
-   * of a big host differ only in the interface, and one walk of them all costs about what one
-   * of them did.
+   * The replies of a row's side of one kind (`REPLY_KINDS`), walked the first time a row asks.
+   * One walk from every place such replies come in, on every protocol: the 23 bridges of a big
+   * host differ only in the interface, and one walk of them all costs about what one of them
+   * did.
    */
-  private path(flow: Flow, tracked: boolean): Path {
+  private path(flow: Flow, kind: ReplyKind): Path {
     const side = sideOf(flow);
-    const key = `${side} ${tracked ? 'tracked' : 'untracked'}`;
+    const key = `${side} ${kind}`;
     let path = this.paths.get(key);
     if (path === undefined) {
       const senders = this.senders.get(side) as Senders;
@@ -215,14 +229,14 @@ export class ReplyCheck {
       const r = this.engine.reach({
         ingress: ingresses,
         packets: {
-          states: [tracked ? 'ESTABLISHED' : 'NEW'],
-          protocols: [...senders.protocols],
+          states: [REPLY_STATES[kind]],
+          protocols: kind === 'handshake' ? ['tcp'] : [...senders.protocols],
           inInterfaces: ingresses,
           ...(few && senders.addresses !== null ? { sources: senders.addresses } : {}),
           ...(few ? { sourcePorts: senders.ports } : {}),
         },
-        natStops: !tracked,
-        replies: tracked,
+        natStops: kind === 'untracked',
+        replies: kind === 'tracked',
       });
       const untracked = r.deliveredAll.possible.and({ states: ['UNTRACKED'] });
       const none = r.deliveredAll.possible.minus(r.deliveredAll.possible);
@@ -253,10 +267,16 @@ export class ReplyCheck {
     this.expect([flow]);
     const tracking = flow.tracking();
     const tracked =
-      tracking === 'untracked' ? null : this.fatesOn(flow, this.path(flow, true), from);
+      tracking === 'untracked' ? null : this.fatesOn(flow, this.path(flow, 'tracked'), from);
     if (tracking === 'tracked') return tracked;
-    const untracked = this.fatesOn(flow, this.path(flow, false), from);
-    const why = 'NOTRACK of the first packets (their replies are new connections)';
+    const untracked =
+      flow.protocol === 'tcp'
+        ? this.untrackedTcp(flow, from)
+        : this.fatesOn(flow, this.path(flow, 'untracked'), from);
+    const why =
+      flow.protocol === 'tcp'
+        ? "NOTRACK of the first packets (the handshake's answers are INVALID, the server's later packets new connections)"
+        : 'NOTRACK of the first packets (their replies are new connections)';
     if (tracking === 'untracked')
       return untracked === null
         ? null
@@ -294,6 +314,40 @@ export class ReplyCheck {
       });
     }
     const stoppers = [...(tracked?.stoppers ?? []), ...(untracked?.stoppers ?? []), why];
+    return { fates, stoppers: [...new Set(stoppers)].sort() };
+  }
+
+  /**
+   * The replies of an untracked TCP row: a client whose handshake's answer is lost is not
+   * reached; one whose answer gets back but whose server's later packets may be stopped or
+   * rewritten is connected without answers, which makes it doubtful, not lost (its data still
+   * reaches the server).
+   */
+  private untrackedTcp(flow: Flow, from: readonly ReplySources[]): RowReplies | null {
+    const handshake = this.fatesOn(flow, this.path(flow, 'handshake'), from);
+    const later = this.fatesOn(flow, this.path(flow, 'untracked'), from);
+    if (later === null) return handshake;
+    const family = this.family;
+    const fates = new Map(handshake?.fates ?? []);
+    for (const f of from) {
+      const b = later.fates.get(f.interface);
+      if (b === undefined) continue;
+      const a = fates.get(f.interface) ?? { lost: [], doubtful: [], lostPorts: [], clients: true };
+      const lost = cidrsToRanges(a.lost, family);
+      // a client port whose later packets are lost: every client is doubtful
+      const affected =
+        b.lostPorts.length > 0
+          ? cidrsToRanges(f.sources, family)
+          : cidrsToRanges([...b.lost, ...b.doubtful], family);
+      fates.set(f.interface, {
+        ...a,
+        doubtful: rangesToCidrs(
+          subtract(normalise([...cidrsToRanges(a.doubtful, family), ...affected]), lost),
+          family,
+        ),
+      });
+    }
+    const stoppers = [...(handshake?.stoppers ?? []), ...later.stoppers];
     return { fates, stoppers: [...new Set(stoppers)].sort() };
   }
 

@@ -875,8 +875,11 @@ function traceOf(packet: Packet, w: Walked, family: Family): Trace {
   const assumptions = [...new Set([...r.assumptions, ...(a?.result.assumptions ?? [])])];
   const stopped = a !== null && a.result.verdict !== 'accepted' ? a : null;
   // a TCP connection whose reply is stopped is never made; a rejected packet whose notice is
-  // stopped looks dropped to its sender; a UDP datagram is delivered whatever comes back
-  const lost = stopped !== null && (stopped.kind === 'notice' || r.final.proto === PROTO.tcp);
+  // stopped looks dropped to its sender; a UDP datagram is delivered whatever comes back, and
+  // so is a TCP connection's data where only the server's later packets are stopped
+  const lost =
+    stopped !== null &&
+    (stopped.kind === 'notice' || (stopped.kind === 'reply' && r.final.proto === PROTO.tcp));
   const delivery =
     !lost && (r.end === 'local' || r.end === 'forward')
       ? {

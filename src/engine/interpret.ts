@@ -91,10 +91,11 @@ function unlooked(p: Concrete): Concrete {
 /**
  * What goes back for a new connection's first packet: the server's `reply` to an accepted TCP or
  * UDP packet, or the `notice` (ICMP error or TCP reset) a REJECT sends. Either passes the hooks
- * in its own direction, and a rule there may stop it.
+ * in its own direction, and a rule there may stop it. `later`: the server's packets after a
+ * handshake that was made, where they alone do not get back (an untracked first packet).
  */
 export interface Answer {
-  readonly kind: 'reply' | 'notice';
+  readonly kind: 'reply' | 'notice' | 'later';
   readonly start: Concrete;
   readonly result: InterpretResult;
 }
@@ -208,8 +209,10 @@ export class Interpreter {
    * nothing goes back through them (not a new connection, dropped, not TCP or UDP, not routed).
    *
    * A reply is ESTABLISHED, in the reply direction, and meets no NAT chain: the kernel undoes the
-   * first packet's DNAT only in POSTROUTING, after the filter saw the container's own address
-   * (where the first packet was untracked, the reply is a new connection to conntrack). A notice
+   * first packet's DNAT only in POSTROUTING, after the filter saw the container's own address.
+   * Where the first packet was untracked there is no connection: a UDP reply is a new one to
+   * conntrack; a TCP handshake's answer (or reset) is INVALID and meets no NAT, and the server's
+   * later packets, which conntrack picks up as a new connection, may still be rewritten. A notice
    * is RELATED, sent by the host itself to the sender — a reset from the address the packet was
    * rejected at, an ICMP error from that address where it is the host's, else from the host's
    * own address toward the sender — which, for the host's own packets, means through OUTPUT and
@@ -245,6 +248,7 @@ export class Interpreter {
         unrouted: why,
       });
       const untracked = f.state === 'UNTRACKED';
+      const tcp = f.proto === PROTO.tcp;
       const reply: Concrete = {
         ...back,
         // sent to the address the source was given, which PREROUTING's NAT stage undoes
@@ -253,8 +257,10 @@ export class Interpreter {
           : {}),
         iif: first.end === 'forward' ? f.oif : null,
         sloc: first.end === 'local',
-        // an untracked first packet left no connection: conntrack takes the reply for a new one
-        state: untracked ? 'NEW' : 'ESTABLISHED',
+        // an untracked first packet left no connection: conntrack finds a SYN-ACK without one
+        // INVALID (its TCP tracker starts a connection only at a SYN, or picks one up at an
+        // ACK), and takes a UDP reply for a new connection
+        state: untracked ? (tcp ? 'INVALID' : 'NEW') : 'ESTABLISHED',
         reply: !untracked,
         proto: f.proto,
         src: f.dst,
@@ -304,6 +310,17 @@ export class Interpreter {
         // as a new connection it met the NAT chains, and they rewrote it
         const why = `the packet was untracked (NOTRACK), so conntrack takes the reply for a new connection, and NAT rewrote it: ${formatAddress(start.src, this.env.family)} does not get it as its answer`;
         return replied({ ...refuse(why), steps: result.steps });
+      }
+      if (untracked && tcp && result.verdict === 'accepted') {
+        // the handshake is made; the server's later packets (ACK) conntrack picks up as a new
+        // connection, which NAT may rewrite: the connection then carries nothing back
+        const later: Concrete = { ...reply, state: 'NEW', flags: ['ACK'] };
+        const next = this.run(later);
+        if (next.verdict === 'accepted' && (next.final.snat === true || next.final.dnat)) {
+          const why = `the packet was untracked (NOTRACK), so conntrack picks the server's later packets up as a new connection, and NAT rewrote them: ${formatAddress(start.src, this.env.family)} gets the handshake's answer and nothing after it`;
+          return { kind: 'later', start: later, result: { ...refuse(why), steps: next.steps } };
+        }
+        if (next.verdict !== 'accepted') return { kind: 'later', start: later, result: next };
       }
       const translated = f.dst !== start.dst || f.dport !== start.dport;
       if (result.verdict === 'accepted' && result.final.state === 'UNTRACKED' && translated) {

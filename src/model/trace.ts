@@ -69,7 +69,11 @@ export interface Delivery {
  * sender hears nothing, as if dropped).
  */
 export interface TraceAnswer {
-  readonly kind: 'reply' | 'notice';
+  /**
+   * The server's reply, a REJECT's notice, or the server's later packets: after a handshake
+   * that was made (an untracked first packet), where those alone are stopped.
+   */
+  readonly kind: 'reply' | 'notice' | 'later';
   /** The answer's own headers: from the server (or the rejecting host) to the sender. */
   readonly packet: Packet;
   readonly verdict: 'dropped' | 'rejected';

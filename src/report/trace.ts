@@ -58,7 +58,12 @@ export function formatTraceText(j: TraceView): string {
   if (j.below !== null) out.push(`Not through this host: ${j.below}`);
   const a = j.answer;
   if (a !== null) {
-    const what = a.kind === 'reply' ? 'The reply' : 'The REJECT’s notice';
+    const what =
+      a.kind === 'reply'
+        ? 'The reply'
+        : a.kind === 'later'
+          ? 'The server’s later packets'
+          : 'The REJECT’s notice';
     const why =
       a.stoppedBy !== null ? `${a.verdict} by ${a.stoppedBy}` : `${a.verdict}: ${a.unrouted ?? ''}`;
     out.push('');

@@ -105,6 +105,12 @@ export function shortLocation(l: SourceLocation): string {
   return `${slash < 0 ? l.file : l.file.slice(slash + 1)}:${l.line}`;
 }
 
+const ANSWER_NAMES: Record<NonNullable<Trace['answer']>['kind'], string> = {
+  reply: 'reply',
+  notice: 'REJECT notice',
+  later: 'later packets',
+};
+
 export function traceSummary(t: Trace): string {
   const certainty =
     t.certainty === 'certain'
@@ -116,7 +122,7 @@ export function traceSummary(t: Trace): string {
   const back =
     a === undefined
       ? ''
-      : `; its ${a.kind === 'reply' ? 'reply' : 'REJECT notice'} is ${a.verdict}${a.stoppedBy === null ? '' : ` by ${a.stoppedBy}`}`;
+      : `; its ${ANSWER_NAMES[a.kind]} ${a.kind === 'later' ? 'are' : 'is'} ${a.verdict}${a.stoppedBy === null ? '' : ` by ${a.stoppedBy}`}`;
   if (t.delivery === null)
     return `${t.verdict}${certainty}${t.unrouted === undefined ? '' : `: not routed, ${t.unrouted}`}${back}`;
   if (t.below !== undefined)

@@ -196,7 +196,7 @@ describe('what goes back for a connection', () => {
     expect(rows[0]?.assumptions.join(' ')).toMatch(/filter\/DOCKER-USER#1/);
   });
 
-  it('the reply to an untracked packet is a new connection, which MASQUERADE rewrites', async () => {
+  it("an untracked connection's later packets are a new one, which MASQUERADE rewrites", async () => {
     // the container's port let through untracked, past Docker's raw drop
     const untracked = [
       '-A PREROUTING -d 192.0.2.2/32 -p tcp -m tcp --dport 80 -j CT --notrack',
@@ -217,10 +217,13 @@ describe('what goes back for a connection', () => {
       to: { address: '192.0.2.2', port: 80 },
       proto: 'tcp',
     });
-    expect(t.result).toBe('dropped');
-    expect(t.answer?.unrouted).toMatch(/untracked \(NOTRACK\).*NAT rewrote it/);
-    // Docker's MASQUERADE takes the container's answer for a new connection out of eth0: the
-    // row may not stand (a MASQUERADE to the address a packet has would leave it as it is)
+    // the handshake's answer, INVALID to conntrack, meets no NAT and gets back: the connection
+    // is made; the container's later packets conntrack picks up as a new connection, and
+    // Docker's MASQUERADE rewrites them on their way out of eth0
+    expect([t.result, t.certainty]).toEqual(['accepted', 'certain']);
+    expect(t.answer).toMatchObject({ kind: 'later', packet: { state: 'NEW' } });
+    expect(t.answer?.unrouted).toMatch(/untracked \(NOTRACK\).*later packets.*NAT rewrote them/);
+    // the row may not stand (a MASQUERADE to the address a packet has would leave it as it is)
     const rows = direct(s);
     expect(rows).toHaveLength(1);
     expect(rows[0]?.certainty).toBe('possible');
@@ -233,6 +236,63 @@ describe('what goes back for a connection', () => {
     });
     const rows2 = direct(both);
     expect(rows2.map((e) => [e.certainty, e.assumptions])).toEqual([['certain', []]]);
+  });
+
+  it("an untracked connection's handshake answer is INVALID, its later packets NEW", async () => {
+    // the host's port 2222 let through untracked from eth0, its other ports closed there
+    const untracked = {
+      raw: ['-A PREROUTING -i eth0 -p tcp -m tcp --dport 2222 -j CT --notrack'],
+      filter: ['-A INPUT -i eth0 -p tcp -m tcp ! --dport 2222 -j DROP'],
+    };
+    const rows = (snapshot: Snapshot) =>
+      computeExposures(snapshot, buildEngines(snapshot))
+        .exposures.filter(
+          (e) =>
+            e.family === 'ipv4' &&
+            e.protocol === 'tcp' &&
+            e.target.kind === 'host' &&
+            e.reachableFrom.some((f) => f.interface === 'eth0'),
+        )
+        .map((e) => [e.ports, e.certainty, e.assumptions.join(' ')]);
+    // the SYN-ACK, without a connection, is INVALID to conntrack: a rule on INVALID stops it
+    const invalid = await withRules('notrack-invalid', {
+      ...untracked,
+      filter: [...untracked.filter, '-A OUTPUT -m conntrack --ctstate INVALID -j DROP'],
+    });
+    const t = trace(invalid, 2222);
+    expect([t.result, t.certainty]).toEqual(['dropped', 'certain']);
+    expect(t.answer).toMatchObject({
+      kind: 'reply',
+      packet: { state: 'INVALID' },
+      stoppedBy: 'filter/OUTPUT#1',
+    });
+    expect(rows(invalid)).toEqual([]);
+    // one on NEW lets the handshake through and stops the host's later packets, which
+    // conntrack picks up as a new connection: connected, without answers
+    const later = await withRules('notrack-later', {
+      ...untracked,
+      filter: [...untracked.filter, '-A OUTPUT -p tcp -m conntrack --ctstate NEW -j DROP'],
+    });
+    const t2 = trace(later, 2222);
+    expect([t2.result, t2.certainty]).toEqual(['accepted', 'certain']);
+    expect(t2.answer).toMatchObject({ kind: 'later', stoppedBy: 'filter/OUTPUT#1' });
+    expect(formatTraceText(t2)).toMatch(
+      /Verdict: accepted \(certain\)[^\n]*\n\nThe server’s later packets, tcp 203\.0\.113\.1:2222 → 10\.1\.2\.3:40000, sent by the host, new: dropped by filter\/OUTPUT#1/,
+    );
+    expect(rows(later)).toEqual([
+      [[{ from: 2222, to: 2222 }], 'possible', expect.stringMatching(/filter\/OUTPUT#1/)],
+    ]);
+    // and so does a REDIRECT of them in nat OUTPUT
+    const redirected = await withRules('notrack-redirect', {
+      ...untracked,
+      nat: ['-A OUTPUT -p tcp -m tcp --sport 2222 -j REDIRECT --to-ports 81'],
+    });
+    const t3 = trace(redirected, 2222);
+    expect([t3.result, t3.answer?.kind]).toEqual(['accepted', 'later']);
+    expect(t3.answer?.unrouted).toMatch(/later packets.*NAT rewrote them/);
+    expect(rows(redirected)).toEqual([
+      [[{ from: 2222, to: 2222 }], 'possible', expect.stringMatching(/nat\/OUTPUT#1/)],
+    ]);
   });
 
   it('replies are read on the interface they come in on', async () => {

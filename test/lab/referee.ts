@@ -60,13 +60,31 @@ export function expectObservation(t: LabTopology, trace: Trace): ExpectedObserva
   if (trace.verdict === 'rejected')
     return { outcome: 'refused', identity: null, because: 'rejected' };
   // a datagram delivered whose reply is stopped: the prober hears nothing back
-  if (trace.answer !== undefined && trace.verdict === 'accepted')
+  const a = trace.answer;
+  if (a !== undefined && a.kind !== 'later' && trace.verdict === 'accepted')
     return {
       outcome: 'timeout',
       identity: null,
-      because: `delivered, its reply stopped by ${trace.answer.stoppedBy ?? 'routing'}`,
+      because: `delivered, its reply stopped by ${a.stoppedBy ?? 'routing'}`,
     };
-  const d = trace.delivery;
+  const delivered = deliveryObservation(t, trace.delivery, protocol);
+  // a connection made whose server's later packets are stopped: the prober is not told who it
+  // reached (where nothing listens, the reset, as the handshake's answer, gets back)
+  if (a?.kind === 'later' && delivered?.outcome === 'connected')
+    return {
+      outcome: 'timeout',
+      identity: null,
+      because: `connected, the server's later packets stopped by ${a.stoppedBy ?? a.unrouted ?? 'routing'}`,
+    };
+  return delivered;
+}
+
+/** What the prober sees of a delivered connection: who answers, or a refusal. */
+function deliveryObservation(
+  t: LabTopology,
+  d: Trace['delivery'],
+  protocol: string,
+): ExpectedObservation | null {
   if (d === null) return null;
   const port = d.port ?? -1;
   if (d.kind === 'local') {

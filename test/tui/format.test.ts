@@ -143,6 +143,29 @@ describe('a trace in the review', () => {
     );
   });
 
+  it("says a connection's later packets are stopped where its handshake was made", () => {
+    const t: Trace = {
+      packet,
+      verdict: 'accepted',
+      certainty: 'certain',
+      steps: [],
+      delivery: { kind: 'local', address: '203.0.113.1', port: 5000, outInterface: null },
+      uncertainRules: [],
+      assumptions: [],
+      answer: {
+        kind: 'later',
+        packet: { ...packet, source: '203.0.113.1', destination: '10.1.2.3', inInterface: null },
+        verdict: 'dropped',
+        steps: [],
+        stoppedBy: 'filter/OUTPUT#1',
+        unrouted: null,
+      },
+    };
+    expect(traceSummary(t)).toBe(
+      'accepted: delivered to the host at 203.0.113.1:5000; its later packets are dropped by filter/OUTPUT#1',
+    );
+  });
+
   it('names what a possible verdict assumed, not an unmodelled match it did not meet', () => {
     const assumed = 'route_localnet is taken to be on for eth0';
     const t: Trace = {
