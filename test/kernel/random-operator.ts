@@ -27,19 +27,25 @@ import {
  * From 71–130: 121 (a state match in the raw table, before conntrack), 119 and 126 (a reset
  * through OUTPUT, or past it from a bridge), 77, 95 and 129 (replies stopped by the host's
  * port or address, in a row of many), 113 (a REJECT's ICMP error comes from the host's address).
- * From 131–170: 164 (a masqueraded reply, addressed to an address the snapshot does not give).
+ * From 131–170: 164 (a masqueraded reply, addressed to an address the snapshot does not give),
+ * 105 and 159 (OUTPUT's chains see the interface of the first route, before a NAT reroutes),
+ * 85 (an untracked handshake is answered INVALID and its later packets NEW; over loopback the
+ * host's packet keeps its connection).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
   39,
   54,
   77,
+  85,
   95,
+  105,
   113,
   119,
   121,
   126,
   129,
+  159,
   164,
 ];
 
