@@ -113,8 +113,7 @@ const FEW_SENDERS = 64;
  * connections to conntrack that NAT may rewrite (UDP replies, a TCP server's later packets); or
  * the handshake's answers of untracked TCP connections, INVALID to conntrack.
  */
-const REPLY_KINDS = ['tracked', 'untracked', 'handshake'] as const;
-type ReplyKind = (typeof REPLY_KINDS)[number];
+type ReplyKind = 'tracked' | 'untracked' | 'handshake';
 const REPLY_STATES: Record<ReplyKind, 'ESTABLISHED' | 'NEW' | 'INVALID'> = {
   tracked: 'ESTABLISHED',
   untracked: 'NEW',
@@ -123,7 +122,7 @@ const REPLY_STATES: Record<ReplyKind, 'ESTABLISHED' | 'NEW' | 'INVALID'> = {
 
 /** One side's replies, walked once: what gets out, what a rule stops, what is untracked. */
 interface Path {
-  /** Its walk's key: the side and the kind of reply. */
+  /** Its walk's key: the side, the kind of reply and, where routes are assumed, the way back. */
   readonly key: string;
   /** Every reply the walk asked about. */
   readonly query: PacketSet;
@@ -162,10 +161,17 @@ export class ReplyCheck {
     { readonly stopped: PacketSet | null; readonly untracked: PacketSet | null }
   >();
 
+  /**
+   * Whether a route is only assumed (no routes listed): the replies to each ingress's clients are
+   * then walked on their own, leaving the way the clients' packets came (`ReachQuery.answersVia`).
+   */
+  private readonly guessedRoutes: boolean;
+
   constructor(engine: Engine, context: NetworkContext) {
     this.engine = engine;
     this.context = context;
     this.family = context.family;
+    this.guessedRoutes = context.routes.some((r) => r.provenance === 'assumed');
   }
 
   /** A row's clients on one ingress: the same few source lists over and over, worked out once. */
@@ -195,7 +201,11 @@ export class ReplyCheck {
       const side = sideOf(f);
       // a side walked before this row was told of: walked again when next asked, and what
       // was read from its walk read again
-      for (const k of REPLY_KINDS) if (this.paths.delete(`${side} ${k}`)) this.toClients.clear();
+      for (const key of this.paths.keys())
+        if (key.startsWith(`${side} `)) {
+          this.paths.delete(key);
+          this.toClients.clear();
+        }
       let s = this.senders.get(side);
       if (s === undefined) {
         s = { addresses: [], ports: [], ingresses: new Set(), protocols: new Set() };
@@ -211,14 +221,16 @@ export class ReplyCheck {
   }
 
   /**
-   * The replies of a row's side of one kind (`REPLY_KINDS`), walked the first time a row asks.
-   * One walk from every place such replies come in, on every protocol: the 23 bridges of a big
-   * host differ only in the interface, and one walk of them all costs about what one of them
-   * did.
+   * The replies of a row's side of one kind (`REPLY_STATES`) to the clients of one ingress,
+   * walked the first time a row asks. One walk from every place such replies come in, on every
+   * protocol: the 23 bridges of a big host differ only in the interface, and one walk of them
+   * all costs about what one of them did. Where routes are assumed, one per ingress of clients:
+   * their replies leave the way the clients' packets came.
    */
-  private path(flow: Flow, kind: ReplyKind): Path {
+  private path(flow: Flow, kind: ReplyKind, from: ReplySources): Path {
     const side = sideOf(flow);
-    const key = `${side} ${kind}`;
+    const via = this.guessedRoutes ? from.interface : null;
+    const key = via === null ? `${side} ${kind}` : `${side} ${kind} ${via}`;
     let path = this.paths.get(key);
     if (path === undefined) {
       const senders = this.senders.get(side) as Senders;
@@ -237,6 +249,7 @@ export class ReplyCheck {
         },
         natStops: kind === 'untracked',
         replies: kind === 'tracked',
+        ...(via === null ? {} : { answersVia: via }),
       });
       const untracked = r.deliveredAll.possible.and({ states: ['UNTRACKED'] });
       const none = r.deliveredAll.possible.minus(r.deliveredAll.possible);
@@ -266,13 +279,12 @@ export class ReplyCheck {
     // a walk that never asked about this row's replies would find nothing to stop them
     this.expect([flow]);
     const tracking = flow.tracking();
-    const tracked =
-      tracking === 'untracked' ? null : this.fatesOn(flow, this.path(flow, 'tracked'), from);
+    const tracked = tracking === 'untracked' ? null : this.fatesOn(flow, 'tracked', from);
     if (tracking === 'tracked') return tracked;
     const untracked =
       flow.protocol === 'tcp'
         ? this.untrackedTcp(flow, from)
-        : this.fatesOn(flow, this.path(flow, 'untracked'), from);
+        : this.fatesOn(flow, 'untracked', from);
     const why =
       flow.protocol === 'tcp'
         ? "NOTRACK of the first packets (the handshake's answers are INVALID, the server's later packets new connections)"
@@ -324,8 +336,8 @@ export class ReplyCheck {
    * reaches the server).
    */
   private untrackedTcp(flow: Flow, from: readonly ReplySources[]): RowReplies | null {
-    const handshake = this.fatesOn(flow, this.path(flow, 'handshake'), from);
-    const later = this.fatesOn(flow, this.path(flow, 'untracked'), from);
+    const handshake = this.fatesOn(flow, 'handshake', from);
+    const later = this.fatesOn(flow, 'untracked', from);
     if (later === null) return handshake;
     const family = this.family;
     const fates = new Map(handshake?.fates ?? []);
@@ -351,25 +363,26 @@ export class ReplyCheck {
     return { fates, stoppers: [...new Set(stoppers)].sort() };
   }
 
-  /** The fate of a row's replies on one reply path, null when every reply there gets back. */
-  private fatesOn(flow: Flow, path: Path, from: readonly ReplySources[]): RowReplies | null {
+  /** The fate of a row's replies of one kind, null when every reply gets back. */
+  private fatesOn(flow: Flow, kind: ReplyKind, from: readonly ReplySources[]): RowReplies | null {
     const family = this.family;
     const d = flow.delivery;
-    // a NOTRACK on the way back: conntrack never sees the reply, so a DNAT is not undone and
-    // the client gets its answer from an address it did not send to
-    // (where the row also holds packets the DNAT left where they were, sent to the delivered
-    // address itself, only some of its connections are broken)
-    const lost = d.translated ? path.untracked : null;
     const stays = (): boolean =>
       d.addresses !== null &&
       subtract(cidrsToRanges(d.addresses, family), cidrsToRanges(flow.destinations, family))
         .length === 0;
-    if (path.stops.length === 0 && lost === null) return null;
     // the replies come from the delivered address and port (the host's, any of them, when local)
     const own = d.addresses !== null ? d.addresses : d.translated ? null : flow.destinations;
     const fates = new Map<string, ReplyFate>();
     const stoppers = new Set<string>();
     for (const f of from) {
+      const path = this.path(flow, kind, f);
+      // a NOTRACK on the way back: conntrack never sees the reply, so a DNAT is not undone and
+      // the client gets its answer from an address it did not send to
+      // (where the row also holds packets the DNAT left where they were, sent to the delivered
+      // address itself, only some of its connections are broken)
+      const lost = d.translated ? path.untracked : null;
+      if (path.stops.length === 0 && lost === null) continue;
       const c = this.clientsOf(f.interface, f.sources);
       const clients = c.cidrs;
       if (clients.length === 0) continue;

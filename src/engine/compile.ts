@@ -104,6 +104,15 @@ const MIN_RUN_CHAIN = 16;
 /** Fewer disjoint rules than this in a row are walked rule by rule. */
 const MIN_RUN = 4;
 
+/**
+ * Where packets away from the host leave: the routing relation (dst → oif, longest prefix wins)
+ * and the destinations whose route rests on no assumption.
+ */
+export interface Routing {
+  readonly relation: Bdd;
+  readonly certain: Bdd;
+}
+
 /** How a rule is printed in references and traces (the canonical printer when available). */
 export type RulePrinter = (rule: Rule) => string;
 
@@ -115,10 +124,10 @@ export class CompiledRuleset {
   readonly env: MatchEnv;
   /** `env` for iptables' raw table, whose rules run before conntrack. */
   private readonly rawEnv: MatchEnv;
-  /** dst → oif for forwarded packets (longest prefix wins). */
-  readonly routeRelation: Bdd;
-  /** Destinations whose route (the longest matching prefix) is observed or derived, not assumed. */
-  readonly certainlyRouted: Bdd;
+  /** The host's routes: dst → oif, and where no assumed route decides. */
+  readonly routing: Routing;
+  /** Per interface: the routing of answers to connections that came in on it (`answerRouting`). */
+  private readonly answerRoutings = new Map<string, Routing>();
   /** Every field but the destination (its projection names a set's destinations). */
   private readonly notDstCube: Bdd;
   /** Every field but the out-interface and the destination (see `outline`). */
@@ -203,9 +212,7 @@ export class CompiledRuleset {
     }
     routes.sort((a, b) => b.length - a.length);
     this.routes = routes;
-    const built = this.buildRoutes();
-    this.routeRelation = built.relation;
-    this.certainlyRouted = built.certain;
+    this.routing = this.buildRoutes();
     this.notDstCube = this.space.cubeExcept('dst');
     this.notOutlineCube = this.space.m.exists(this.notDstCube, this.space.cube('oif'));
     const connmarkZero = connmarkAlwaysZero(ruleset);
@@ -412,7 +419,7 @@ export class CompiledRuleset {
   }
 
   /** The routing relation (longest prefix wins) and where it rests on no assumed route. */
-  private buildRoutes(): { relation: Bdd; certain: Bdd } {
+  private buildRoutes(): Routing {
     const s = this.space;
     const m = s.m;
     let remaining = TRUE;
@@ -429,10 +436,41 @@ export class CompiledRuleset {
   }
 
   /**
+   * The routing of answers to connections whose first packets came in on `via`: where the route
+   * back is only assumed (no routes listed, a default taken), they leave by that interface, as
+   * the interpreter's answers do; an assumed default route says nothing about where the sender
+   * is, and the way its packet came is. Routes the snapshot gives decide as they do.
+   */
+  answerRouting(via: string): Routing {
+    const viaClass = this.space.interfaces.classOf(via);
+    const key = String(viaClass);
+    let r = this.answerRoutings.get(key);
+    if (r === undefined) {
+      const s = this.space;
+      const m = s.m;
+      const { relation, certain } = this.routing;
+      const routed = this.routed('dst');
+      const guessed = m.diff(routed, certain);
+      r =
+        guessed === FALSE
+          ? this.routing
+          : {
+              relation: m.or(
+                m.and(relation, certain),
+                m.and(guessed, s.eq('oif', BigInt(viaClass))),
+              ),
+              certain: routed,
+            };
+      this.answerRoutings.set(key, r);
+    }
+    return r;
+  }
+
+  /**
    * Route packets away from the host (loc = 0): the egress interface from the destination. The
    * certain side keeps only packets whose route is not assumed.
    */
-  route(pair: Pair): Pair {
+  route(pair: Pair, routing: Routing = this.routing): Pair {
     const m = this.space.m;
     const oifCube = this.space.cube('oif');
     const dstCube = this.space.cube('dst');
@@ -442,8 +480,8 @@ export class CompiledRuleset {
     const go = (x: Bdd): Bdd => {
       const free = m.exists(x, oifCube);
       const dsts = m.exists(free, this.notDstCube);
-      routedAll &&= m.subset(dsts, this.certainlyRouted);
-      const relation = m.and(this.routeRelation, dsts);
+      routedAll &&= m.subset(dsts, routing.certain);
+      const relation = m.and(routing.relation, dsts);
       // When the set's destinations all leave by the same interfaces (a part of a kube-proxy
       // host is one service's endpoints), the relation adds only the out-interface, which sits
       // above all but the mark and in-interface: and-ing that rebuilds only those few nodes,
@@ -454,7 +492,7 @@ export class CompiledRuleset {
     const p = go(pair.p);
     const c = pair.c === pair.p ? p : go(pair.c);
     // every destination certainly routed: the certain side is unchanged (and-ing walks it all)
-    return { c: routedAll ? c : m.and(c, this.certainlyRouted), p };
+    return { c: routedAll ? c : m.and(c, routing.certain), p };
   }
 
   private loopbackSets: LoopbackArrivals | undefined;
@@ -489,15 +527,15 @@ export class CompiledRuleset {
   }
 
   /** Set the egress interface from the destination: the host's own → lo, else its route. */
-  reroute(pair: Pair): Pair {
+  reroute(pair: Pair, routing: Routing = this.routing): Pair {
     const s = this.space;
     const m = s.m;
     const lo = s.eq('oif', BigInt(s.interfaces.classOf('lo')));
     const own = s.eq('loc', 1n);
     const one = (x: Bdd, certain: boolean): Bdd => {
       const free = m.exists(x, s.cube('oif'));
-      const away = m.and(m.diff(free, own), this.routeRelation);
-      return m.or(m.and(m.and(free, own), lo), certain ? m.and(away, this.certainlyRouted) : away);
+      const away = m.and(m.diff(free, own), routing.relation);
+      return m.or(m.and(m.and(free, own), lo), certain ? m.and(away, routing.certain) : away);
     };
     return { c: one(pair.c, true), p: one(pair.p, false) };
   }
@@ -507,12 +545,12 @@ export class CompiledRuleset {
    * that leaves a packet without one makes the kernel drop it there. As in `reroute`, the
    * certain side keeps only packets whose route is not assumed.
    */
-  routable(pair: Pair): Pair {
+  routable(pair: Pair, routing: Routing = this.routing): Pair {
     const s = this.space;
     const m = s.m;
     const own = s.eq('loc', 1n);
     return {
-      c: m.and(pair.c, m.or(own, this.certainlyRouted)),
+      c: m.and(pair.c, m.or(own, routing.certain)),
       p: m.and(pair.p, m.or(own, this.routed('dst'))),
     };
   }

@@ -390,6 +390,9 @@ class SymbolicEngine implements Engine {
     const walk = new Walk(this.nf, false, {
       natStops: query.natStops ?? false,
       replies: query.replies ?? false,
+      ...(query.answersVia === undefined
+        ? {}
+        : { routing: this.nf.answerRouting(query.answersVia) }),
     });
     // in groups, as discovery: the one united set of a kube-proxy host's ~40,000 DNAT pieces
     // did not finish routing in ten minutes; the same sets in the end
@@ -682,7 +685,7 @@ class SymbolicEngine implements Engine {
 
   get silentHooks(): readonly Hook[] {
     // nothing arriving is forwarded by a host that does not forward or has no route
-    const forwards = (this.nf.context.forwarding ?? true) && this.nf.routeRelation !== FALSE;
+    const forwards = (this.nf.context.forwarding ?? true) && this.nf.routing.relation !== FALSE;
     return forwards ? [] : ['FORWARD'];
   }
 

@@ -12,6 +12,7 @@ import {
   type CompiledChain,
   type CompiledRuleset,
   type CompiledRule,
+  type Routing,
   type RuleRun,
 } from './compile.ts';
 import type { PipelineEntry } from './pipeline.ts';
@@ -158,6 +159,8 @@ export class Walk {
 
   /** The packets are replies (`ReachQuery.replies`): a match on the tuple is undecided. */
   private readonly replies: boolean;
+  /** Where the walk's packets are routed (`ReachQuery.answersVia`; `runPath` reads it too). */
+  readonly routing: Routing;
   private readonly widened = new Map<CompiledRule, Pair>();
   private readonly widenedLooped = new Map<CompiledRule, Pair>();
 
@@ -184,6 +187,7 @@ export class Walk {
       readonly attributes?: boolean;
       readonly natStops?: boolean;
       readonly replies?: boolean;
+      readonly routing?: Routing;
     } = {},
   ) {
     this.nf = nf;
@@ -193,6 +197,7 @@ export class Walk {
     this.attributes = options.attributes ?? true;
     this.natStops = options.natStops ?? false;
     this.replies = options.replies ?? false;
+    this.routing = options.routing ?? nf.routing;
   }
 
   /**
@@ -358,7 +363,7 @@ export class Walk {
         // Routed again after NAT, and dropped without a route; the hook's later chains still see
         // the interface first routed to (the kernel's hook state keeps it), POSTROUTING the new
         // one (`runPath` routes again after the hook).
-        parts = parts.map((p) => this.nf.routable(p));
+        parts = parts.map((p) => this.nf.routable(p, this.routing));
       }
     });
     return { parts, outcomes };

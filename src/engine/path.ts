@@ -88,7 +88,7 @@ export function runPath(
     const { kept: toLocal, dropped: martian } = martians(andSet(s, part, localDst));
     const away = andSet(s, part, m.not(localDst));
     const unrouted = forwards ? andSet(s, away, m.not(routedDst)) : away;
-    const fwdIn = forwards ? nf.route(andSet(s, away, routedDst)) : EMPTY;
+    const fwdIn = forwards ? nf.route(andSet(s, away, routedDst), walk.routing) : EMPTY;
     const inp = walk.hook('INPUT', toLocal);
     const fwd = walk.hook('FORWARD', fwdIn);
     const post = walk.hook('POSTROUTING', fwd.pass);
@@ -110,10 +110,10 @@ export function runPath(
     const unroutable = m.diff(m.not(localDst), routedDst);
     noRoute = union(s, noRoute, andSet(s, host, unroutable));
     const start = andSet(s, host, m.not(unroutable));
-    const out = walk.hook('OUTPUT', nf.reroute(start));
+    const out = walk.hook('OUTPUT', nf.reroute(start, walk.routing));
     append(outcomes, out.outcomes);
     // a NAT in OUTPUT changed the route, for POSTROUTING (OUTPUT's chains saw the first one)
-    const hpost = walk.hook('POSTROUTING', nf.reroute(out.pass));
+    const hpost = walk.hook('POSTROUTING', nf.reroute(out.pass, walk.routing));
     append(outcomes, hpost.outcomes);
     const lo = s.eq('iif', BigInt(s.interfaces.classOf('lo')));
     const toSelf = andSet(s, hpost.pass, localDst);

@@ -121,6 +121,11 @@ export interface ReachQuery {
    * packet's header, which a reply does not carry, so it stays undecided.
    */
   readonly replies?: boolean;
+  /**
+   * The packets answer connections whose first packets came in on this interface: where the
+   * route back is only assumed, they leave by it (`CompiledRuleset.answerRouting`).
+   */
+  readonly answersVia?: string;
 }
 
 /** Packets delivered to one place: a local socket (INPUT) or out of an interface (FORWARD). */

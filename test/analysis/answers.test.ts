@@ -315,6 +315,25 @@ describe('what goes back for a connection', () => {
     ).toEqual([[null, 'certain']]);
   });
 
+  it('with no routes listed a reply leaves the way its connection came', async () => {
+    // the rules alone (as pasted): the default route is assumed, out of an unnamed interface;
+    // the replies to a client on eth… go back out of eth…, where the operator drops them
+    await withRules('no-routes', { filter: ['-A FORWARD -o eth+ -j DROP'] });
+    for (const f of ['ip-addr.json', 'ip-route.json', 'networks.json', 'containers.json'])
+      rmSync(path.join(tmp, 'no-routes', f), { force: true });
+    const rulesOnly = await loadSnapshot({ directory: path.join(tmp, 'no-routes') });
+    const t = trace(rulesOnly, 8080);
+    expect([t.result, t.certainty]).toEqual(['dropped', 'certain']);
+    expect(t.answer).toMatchObject({ kind: 'reply', stoppedBy: 'filter/FORWARD#1' });
+    const rows = rowsTo8080(rulesOnly).filter((e) => e.target.kind === 'container');
+    expect(rows.length).toBeGreaterThan(0);
+    // the clients on other interfaces connect; none on eth… does
+    for (const row of rows) {
+      const ingresses = row.reachableFrom.map((f) => f.interface);
+      expect(ingresses.length).toBeGreaterThan(0);
+      expect(ingresses.filter((i) => i.startsWith('eth'))).toEqual([]);
+    }
+  });
   it('a host reply stopped on its own port makes the row of many ports possible', async () => {
     // the host's answers from port 2222 never leave: a row of every host port is not certain
     const s = await withRules('host-sport', {

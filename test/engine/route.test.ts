@@ -66,8 +66,8 @@ describe('routing a set of packets', () => {
           const pair: Pair = { c, p };
           const free = (x: number): number => m.exists(x, s.cube('oif'));
           expect(nf.route(pair)).toEqual({
-            c: m.and(m.and(free(c), nf.routeRelation), nf.certainlyRouted),
-            p: m.and(free(p), nf.routeRelation),
+            c: m.and(m.and(free(c), nf.routing.relation), nf.routing.certain),
+            p: m.and(free(p), nf.routing.relation),
           });
         },
       ),
