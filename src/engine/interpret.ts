@@ -10,7 +10,7 @@ import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import { hostness, route, routingOf, type Hostness, type Routing } from './routing.ts';
 import { loopbackRouting, MAX_JUMP_DEPTH } from './compile.ts';
 import { natText } from './netfilter.ts';
-import { CONNECTION_OPTIONS } from './match.ts';
+import { CONNECTION_OPTIONS, connectionless } from './match.ts';
 import { hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
 import type { NetworkContext } from './context.ts';
 import {
@@ -75,7 +75,7 @@ export interface Concrete {
 /**
  * The packet as iptables' raw table sees it, before conntrack (priority -300 against -200): a
  * state match finds INVALID, or UNTRACKED where a NOTRACK set it; the other conntrack matches
- * find no connection (left undecided, as the symbolic walk leaves them: `MatchEnv`).
+ * find no connection (`connectionless`, as in the symbolic walk: `MatchEnv`).
  */
 function unlooked(p: Concrete): Concrete {
   return {
@@ -872,8 +872,10 @@ class Run {
   ): { matched: boolean; uncertain: boolean } {
     let unknown = false;
     const unknowns: MatchOption[] = [];
+    // before conntrack, a conntrack match reads no connection (`connectionless`)
+    const none = p.unlooked === true ? connectionless(rule) : null;
     for (const o of options) {
-      const v = this.option(o, p);
+      const v = none?.get(o) ?? this.option(o, p);
       if (v === null) {
         unknowns.push(o);
         continue;
@@ -920,7 +922,8 @@ class Run {
 
   /** true/false, or null when the model cannot decide it. */
   private option(o: MatchOption, p: Concrete): boolean | null {
-    // before conntrack, no connection to match but by its state (`unlooked`)
+    // before conntrack, no connection to match but by its state (`unlooked`); what a conntrack
+    // match makes of it is `connectionless`'s, the rest is undecided
     if (p.unlooked === true && CONNECTION_OPTIONS.has(o.type)) return null;
     const inner = this.inner(o, p);
     if (inner === null) return null;

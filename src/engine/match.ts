@@ -37,7 +37,7 @@ export interface MatchEnv {
   /**
    * The rules run before conntrack has looked the packet up (iptables' raw table, at priority
    * -300): a state match sees INVALID (UNTRACKED once a NOTRACK set it), and the other
-   * conntrack matches, finding no connection, are left undecided.
+   * conntrack matches find no connection (`connectionless`).
    */
   readonly beforeConntrack?: boolean;
 }
@@ -73,7 +73,10 @@ const STABLE_OPTIONS: ReadonlySet<MatchOption['type']> = new Set([
 
 const UNKNOWN: Pair = { c: FALSE, p: TRUE };
 
-/** Matches on the packet's connection other than its state (`MatchEnv.beforeConntrack`). */
+/**
+ * Matches on the packet's connection other than its state (`MatchEnv.beforeConntrack`): those
+ * `connectionless` does not decide (an nftables `ct` expression) are left undecided.
+ */
 export const CONNECTION_OPTIONS: ReadonlySet<MatchOption['type']> = new Set([
   'ct-status',
   'ct-proto',
@@ -82,14 +85,44 @@ export const CONNECTION_OPTIONS: ReadonlySet<MatchOption['type']> = new Set([
   'ct-dir',
 ]);
 
+const HOLDS: Pair = { c: TRUE, p: TRUE };
+
+const byRule = new WeakMap<Rule, ReadonlyMap<MatchOption, boolean>>();
+
+/**
+ * What a rule's conntrack and connmark options are on a packet without a connection (before
+ * conntrack has looked it up): the kernel's conntrack match then tests its `--ctstate` alone,
+ * and holds where it has one that the state passes, while without one it does not hold at all,
+ * whatever its other options say or negate; a connmark match does not hold. Random seed 165:
+ * `-t raw -A PREROUTING -m conntrack --ctorigdst 203.0.113.1 -j CT --notrack` NOTRACKs nothing,
+ * where dockwall, leaving it undecided, said every connection to the host possibly dropped.
+ */
+export function connectionless(rule: Rule): ReadonlyMap<MatchOption, boolean> {
+  let r = byRule.get(rule);
+  if (r === undefined) {
+    const values = new Map<MatchOption, boolean>();
+    for (const mod of rule.matches) {
+      if (mod.name === 'conntrack') {
+        const byState = mod.options.some((o) => o.type === 'ct-state');
+        for (const o of mod.options) if (o.type !== 'ct-state') values.set(o, byState);
+      } else if (mod.name === 'connmark') for (const o of mod.options) values.set(o, false);
+    }
+    r = values;
+    byRule.set(rule, r);
+  }
+  return r;
+}
+
 export function encodeRule(env: MatchEnv, rule: Rule): EncodedRule {
   const m = env.space.m;
   let c = TRUE;
   let p = TRUE;
   let key = TRUE;
   const unknown: MatchOption[] = [];
+  const none = env.beforeConntrack === true ? connectionless(rule) : null;
   for (const option of allOptions(rule)) {
-    const e = encodeRemembered(env, option);
+    const fixed = none?.get(option);
+    const e = fixed === undefined ? encodeRemembered(env, option) : fixed ? HOLDS : EMPTY;
     if (e.c !== e.p) unknown.push(option);
     // a negated option would make the key a complement (large, and disjoint from little)
     else if (STABLE_OPTIONS.has(option.type) && !option.negated) key = m.and(key, e.c);

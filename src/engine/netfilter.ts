@@ -202,12 +202,14 @@ export class Walk {
 
   /**
    * A rule's match as this walk reads it: for replies, one on the connection's tuple holds or
-   * not by their connection's first packet, which they do not carry: undecided unless NEW.
+   * not by their connection's first packet, which they do not carry: undecided unless NEW
+   * (before conntrack there is no connection to read: `connectionless` decides).
    */
   private matchOf(rule: CompiledRule): Pair {
-    const tracked = this.looped && this.nf.beforeConntrack(rule.ref.table);
+    const before = this.nf.beforeConntrack(rule.ref.table);
+    const tracked = this.looped && before;
     const match = tracked ? this.nf.trackedMatch(rule) : rule.match;
-    if (!this.replies || !rule.readsTuple) return match;
+    if (!this.replies || !rule.readsTuple || (before && !tracked)) return match;
     const widened = tracked ? this.widenedLooped : this.widened;
     let w = widened.get(rule);
     if (w === undefined) {

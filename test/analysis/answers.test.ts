@@ -452,6 +452,33 @@ describe('what goes back for a connection', () => {
     expect(rowsTo8080(invalid)).toEqual([]);
   });
 
+  it('in the raw table a conntrack match finds no connection: only its state decides', async () => {
+    // without --ctstate the kernel's conntrack match never holds on a packet with no
+    // connection, whatever it says or negates: this drops nothing
+    for (const [name, rule] of [
+      ['raw-ctorigdst', `-A PREROUTING -m conntrack --ctorigdst ${HOST} -j DROP`],
+      ['raw-not-ctorigdst', '-A PREROUTING -m conntrack ! --ctorigdst 10.9.9.9 -j DROP'],
+      ['raw-connmark', '-A PREROUTING -m connmark ! --mark 0x1 -j DROP'],
+    ] as const) {
+      const s = await withRules(name, { raw: [rule] });
+      expect([name, trace(s, 8080).result, trace(s, 8080).certainty]).toEqual([
+        name,
+        'accepted',
+        'certain',
+      ]);
+      expect(rowsTo8080(s).filter((e) => e.target.kind === 'container')).toHaveLength(1);
+    }
+    // with one, the state alone decides (INVALID here), the other options are not read
+    const byState = await withRules('raw-ctstate-ctorigdst', {
+      raw: ['-A PREROUTING -i eth0 -m conntrack --ctstate INVALID --ctorigdst 10.9.9.9 -j DROP'],
+    });
+    expect([trace(byState, 8080).result, trace(byState, 8080).certainty]).toEqual([
+      'dropped',
+      'certain',
+    ]);
+    expect(rowsTo8080(byState)).toEqual([]);
+  });
+
   it('a row checked without being told of first is checked all the same', async () => {
     // rows out of two bridges, one of them answering 10.0.0.0/8 only
     const s = await withRules(
