@@ -30,7 +30,8 @@ import {
  * From 131–170: 164 (a masqueraded reply, addressed to an address the snapshot does not give),
  * 105 and 159 (OUTPUT's chains see the interface of the first route, before a NAT reroutes),
  * 85 (an untracked handshake is answered INVALID and its later packets NEW; over loopback the
- * host's packet keeps its connection).
+ * host's packet keeps its connection), 102 and 144 (on the rules alone, a reply leaves the way
+ * its connection came), 165 (in the raw table a conntrack match finds no connection).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -39,14 +40,17 @@ export const DEFAULT_SEEDS: readonly number[] = [
   77,
   85,
   95,
+  102,
   105,
   113,
   119,
   121,
   126,
   129,
+  144,
   159,
   164,
+  165,
 ];
 
 /**
