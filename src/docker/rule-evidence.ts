@@ -196,7 +196,7 @@ function readEvidence(ruleset: Ruleset | null): RuleEvidence {
     ...rulesIn(ruleset, 'raw', 'PREROUTING'),
     ...nftRules((c) => c === DOCKER_NFT_CHAINS.raw),
   ]) {
-    if (r.target?.kind !== 'DROP') continue;
+    if (r.target?.kind !== 'DROP' || !dockersRawDrop(r)) continue;
     const bridge = negatedInterface(r, 'in');
     const addr = hostAddress(ruleAddress(r, 'dst'));
     if (bridge !== null)
@@ -263,4 +263,30 @@ export function interfacesInRules(ruleset: Ruleset | null): string[] {
   for (const t of ruleset.tables)
     for (const c of t.chains) for (const r of c.rules) forEveryOption(r, exact);
   return [...seen];
+}
+
+/**
+ * Docker's raw drops say nothing else: of a container's address from any interface but its
+ * bridge (`-d 172.17.0.2/32 ! -i docker0 -j DROP`), or of a port bound to a loopback address
+ * from any interface but lo (`-d 127.0.0.1/32 ! -i lo -p tcp -m tcp --dport 8080 -j DROP`). An
+ * operator's rule of that shape with more to it (random seed 231: `-d 203.0.113.1/32 ! -i lo
+ * -p tcp -m tcp --sport 8080 -j DROP`) is no evidence that the address lies behind the
+ * interface.
+ */
+function dockersRawDrop(r: Rule): boolean {
+  const options = allOptions(r).filter((o) => o.type !== 'comment');
+  const dst = options.find((o) => o.type === 'address' && o.field === 'dst' && !o.negated);
+  const iif = options.find(
+    (o) => o.type === 'interface' && o.field === 'in' && o.negated && !o.wildcard,
+  );
+  if (dst === undefined || iif === undefined) return false;
+  const rest = options.filter((o) => o !== dst && o !== iif);
+  if (rest.length === 0) return true;
+  const loopbackPort =
+    iif.type === 'interface' &&
+    iif.name === 'lo' &&
+    dst.type === 'address' &&
+    isLoopback(dst.value.address, dst.value.family) &&
+    rest.every((o) => o.type === 'protocol' || (o.type === 'port' && o.field === 'dst'));
+  return loopbackPort;
 }

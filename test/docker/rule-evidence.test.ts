@@ -45,6 +45,24 @@ describe('ruleEvidence', () => {
       ['198.51.100.0/24', 7],
     ]);
   });
+  it('reads a container behind its bridge from Docker’s raw drop, and only from that shape', () => {
+    const raw = (rule: string) => `*raw
+:PREROUTING ACCEPT [0:0]
+${rule}
+COMMIT
+`;
+    expect(
+      evidenceOf(raw('-A PREROUTING -d 172.17.0.2/32 ! -i docker0 -j DROP')).containers.map((c) => [
+        c.address,
+        c.bridge,
+      ]),
+    ).toEqual([['172.17.0.2', 'docker0']]);
+    // an operator's drop with more to it says nothing of where the address is
+    expect(
+      evidenceOf(raw('-A PREROUTING -d 203.0.113.1/32 ! -i lo -p tcp -m tcp --sport 8080 -j DROP'))
+        .containers,
+    ).toEqual([]);
+  });
   it('lists Docker’s port mappings, on every address or bound to one', () => {
     const nat = `*nat
 :PREROUTING ACCEPT [0:0]
