@@ -20,6 +20,7 @@ import type {
   PacketSet,
   RuleRef,
   StopGroup,
+  TwoSided,
 } from '../engine/index.ts';
 import type { NetworkContext } from '../engine/context.ts';
 import { portsText } from './exposure-text.ts';
@@ -87,6 +88,17 @@ interface Clients {
   ranges?: Ranges;
 }
 
+/** A later packet's connection as its client sent it (`onwardFates`). */
+const ONWARD = [
+  'inInterface',
+  'protocol',
+  'source',
+  'sourcePort',
+  'originalDestination',
+  'originalDestinationPort',
+  'originalLocal',
+] as const;
+
 /** A reply's connection: the client (its destination) and the row's address and port. */
 const CONNECTION = ['source', 'sourcePort', 'destination', 'destinationPort'] as const;
 
@@ -134,6 +146,43 @@ interface Path {
   readonly untracked: PacketSet | null;
 }
 
+/** The later packets of connections from one ingress, walked once: the rules that stop some. */
+interface OnwardPath {
+  /** Every later packet the walk asked about. */
+  readonly query: PacketSet;
+  readonly stops: readonly StopGroup[];
+  /** Everything they stop, as one set. */
+  readonly stopped: TwoSided;
+}
+
+/** Two checks' fates of one row: a client lost to either is lost, doubtful to either doubtful. */
+function mergedFates(
+  a: RowReplies | null,
+  b: RowReplies | null,
+  family: Family,
+): RowReplies | null {
+  if (a === null || b === null) return a ?? b;
+  const fates = new Map(a.fates);
+  for (const [ingress, y] of b.fates) {
+    const x = fates.get(ingress);
+    if (x === undefined) {
+      fates.set(ingress, y);
+      continue;
+    }
+    const lost = normalise([...cidrsToRanges(x.lost, family), ...cidrsToRanges(y.lost, family)]);
+    fates.set(ingress, {
+      lost: rangesToCidrs(lost, family),
+      doubtful: rangesToCidrs(
+        subtract(normalise(cidrsToRanges([...x.doubtful, ...y.doubtful], family)), lost),
+        family,
+      ),
+      lostPorts: x.lostPorts,
+      clients: x.clients && y.clients,
+    });
+  }
+  return { fates, stoppers: [...new Set([...a.stoppers, ...b.stoppers])].sort() };
+}
+
 /** Reply checks for one engine: each reply path walked once, every row's replies read from it. */
 export class ReplyCheck {
   private readonly engine: Engine;
@@ -153,6 +202,9 @@ export class ReplyCheck {
    * sent to them as a set, made when a path with stops first needs it.
    */
   private readonly clients = new Map<string, Clients>();
+  /** Per client ingress: the later packets of connections from there (`onwardPath`). */
+  private readonly onwardPaths = new Map<string, OnwardPath>();
+  private readonly onwardRows = new WeakMap<Flow, PacketSet>();
   /** Replies from a row's delivered address and ports, as sets (rows share them). */
   private readonly rowSets = new Map<string, PacketSet>();
   /** Per reply path and clients: what the path's stops and NOTRACKs hold of replies to them. */
@@ -271,11 +323,20 @@ export class ReplyCheck {
   }
 
   /**
-   * The fate of a row's replies, null when every reply on its path gets back (most hosts). A
-   * row whose first packets a NOTRACK let through is answered by new connections; where only
-   * some are, a client is lost only where both kinds of reply are, and doubtful where one is.
+   * The fate of a row's connections, null when what goes back for them gets back and what
+   * follows their first packets goes on (most hosts): the answers (`answers`) and the clients'
+   * later packets (`onwardFates`).
    */
   check(flow: Flow, from: readonly ReplySources[]): RowReplies | null {
+    return mergedFates(this.answers(flow, from), this.onwardFates(flow, from), this.family);
+  }
+
+  /**
+   * The fate of a row's replies, null when every reply on its path gets back. A row whose
+   * first packets a NOTRACK let through is answered by new connections; where only some are, a
+   * client is lost only where both kinds of reply are, and doubtful where one is.
+   */
+  private answers(flow: Flow, from: readonly ReplySources[]): RowReplies | null {
     // a walk that never asked about this row's replies would find nothing to stop them
     this.expect([flow]);
     const tracking = flow.tracking();
@@ -361,6 +422,89 @@ export class ReplyCheck {
     }
     const stoppers = [...(handshake?.stoppers ?? []), ...later.stoppers];
     return { fates, stoppers: [...new Set(stoppers)].sort() };
+  }
+
+  /**
+   * The later packets of connections from one ingress (ESTABLISHED, in their own direction),
+   * walked once: where a rule on the state stops what a first packet passed.
+   */
+  private onwardPath(ingress: string): OnwardPath {
+    let path = this.onwardPaths.get(ingress);
+    if (path === undefined) {
+      const r = this.engine.reach({
+        ingress,
+        packets: {
+          states: ['ESTABLISHED'],
+          protocols: ['tcp', 'udp', 'sctp'],
+          inInterfaces: [ingress],
+        },
+        onward: true,
+      });
+      path = {
+        query: r.query,
+        stops: r.stopped.filter((st) => st.rule !== null && !st.packets.possible.isEmpty),
+        stopped: r.stoppedByRules,
+      };
+      this.onwardPaths.set(ingress, path);
+    }
+    return path;
+  }
+
+  /** A row's delivered packets as connections (`ONWARD`), made once per row. */
+  private onwardRow(flow: Flow): PacketSet {
+    let r = this.onwardRows.get(flow);
+    if (r === undefined) {
+      r = flow.packets().projected(ONWARD);
+      this.onwardRows.set(flow, r);
+    }
+    return r;
+  }
+
+  /**
+   * The fate of a row's clients whose later packets (after the first, in its direction) a rule
+   * may stop where the first one passed (random seeds 248 and 267: a mangle PREROUTING DROP of
+   * state ESTABLISHED let each handshake through and stopped the rest). A TCP client none of
+   * whose later packets goes on is not reached: its connection carries nothing; one some of
+   * whose may be stopped is only possibly reached, as is a UDP client (its first datagram
+   * arrives). Only walked where some rule may part the two (`laterPacketsMayDiffer`).
+   */
+  private onwardFates(flow: Flow, from: readonly ReplySources[]): RowReplies | null {
+    if (!this.engine.laterPacketsMayDiffer() || flow.tracking() === 'untracked') return null;
+    const family = this.family;
+    const fates = new Map<string, ReplyFate>();
+    const stoppers = new Set<string>();
+    for (const f of from) {
+      const path = this.onwardPath(f.interface);
+      if (path.stops.length === 0) continue;
+      const clients = this.clientsOf(f.interface, f.sources).cidrs;
+      if (clients.length === 0) continue;
+      // the row's connections as their clients send them (the stops meet them after NAT too,
+      // where the original destination is kept): what the row delivers, on this ingress
+      const row = this.onwardRow(flow)
+        .and({
+          inInterfaces: [f.interface],
+          sources: clients,
+          ...(f.sourcePorts.length === 0 ? {} : { sourcePorts: f.sourcePorts }),
+        })
+        .projected(ONWARD);
+      const hit = path.stopped.possible.and(row);
+      if (hit.isEmpty) continue;
+      const sent = path.query.and(row).projected(ONWARD);
+      const stopped = path.stopped.certain.and(row).projected(ONWARD);
+      const asked = cidrsToRanges(clients, family);
+      const goesOn = cidrsToRanges(sent.minus(stopped).sources(), family);
+      const lost = flow.protocol === 'tcp' ? subtract(asked, goesOn) : [];
+      fates.set(f.interface, {
+        lost: rangesToCidrs(lost, family),
+        doubtful: rangesToCidrs(subtract(cidrsToRanges(hit.sources(), family), lost), family),
+        lostPorts: [],
+        clients: subtract(asked, lost).length > 0,
+      });
+      for (const st of path.stops)
+        if (st.packets.possible.meets(row))
+          stoppers.add(`${refText(st.rule, st.reason)} (the clients' later packets)`);
+    }
+    return fates.size === 0 ? null : { fates, stoppers: [...stoppers].sort() };
   }
 
   /** The fate of a row's replies of one kind, null when every reply gets back. */

@@ -20,6 +20,7 @@ import {
   type RawFlow,
 } from './discover.ts';
 import { entryHooks } from './entry.ts';
+import { laterPacketsMayDiffer } from './later-packets.ts';
 import { runPath } from './path.ts';
 import { hostness, routingOf } from './routing.ts';
 import { BddPacketSet, constraintSet, protocolName, protocolNumber } from './sets.ts';
@@ -383,6 +384,12 @@ class SymbolicEngine implements Engine {
     };
   }
 
+  private laterDiffer: boolean | undefined;
+
+  laterPacketsMayDiffer(): boolean {
+    return (this.laterDiffer ??= laterPacketsMayDiffer(this.nf.ruleset));
+  }
+
   reach(query: ReachQuery): ReachResult {
     const s = this.space;
     const m = s.m;
@@ -390,6 +397,7 @@ class SymbolicEngine implements Engine {
     const walk = new Walk(this.nf, false, {
       natStops: query.natStops ?? false,
       replies: query.replies ?? false,
+      onward: query.onward ?? false,
       ...(query.answersVia === undefined
         ? {}
         : { routing: this.nf.answerRouting(query.answersVia) }),
@@ -878,8 +886,10 @@ function traceOf(packet: Packet, w: Walked, family: Family): Trace {
   const assumptions = [...new Set([...r.assumptions, ...(a?.result.assumptions ?? [])])];
   const stopped = a !== null && a.result.verdict !== 'accepted' ? a : null;
   // a TCP connection whose reply is stopped is never made; a rejected packet whose notice is
-  // stopped looks dropped to its sender; a UDP datagram is delivered whatever comes back, and
-  // so is a TCP connection's data where only the server's later packets are stopped
+  // stopped looks dropped to its sender; a UDP datagram is delivered whatever comes back or
+  // follows. A TCP packet whose connection's later packets alone are stopped (the server's, or
+  // the sender's) is delivered: where something listens the connection carries nothing, where
+  // nothing does the reset gets back
   const lost =
     stopped !== null &&
     (stopped.kind === 'notice' || (stopped.kind === 'reply' && r.final.proto === PROTO.tcp));

@@ -70,6 +70,11 @@ export interface Concrete {
   via?: string;
   /** Conntrack has not looked the packet up yet (`unlooked`): it has no connection to match. */
   unlooked?: boolean;
+  /**
+   * A connection's later packet in its own direction (ESTABLISHED, ACK): conntrack gives it the
+   * NAT its first packet got, so the NAT chains read it as that first packet.
+   */
+  onward?: boolean;
 }
 
 /**
@@ -93,9 +98,11 @@ function unlooked(p: Concrete): Concrete {
  * UDP packet, or the `notice` (ICMP error or TCP reset) a REJECT sends. Either passes the hooks
  * in its own direction, and a rule there may stop it. `later`: the server's packets after a
  * handshake that was made, where they alone do not get back (an untracked first packet).
+ * `onward`: the sender's packets after the first, where the answer got back and they do not go
+ * on (a rule on state ESTABLISHED that the first packet, NEW, passed).
  */
 export interface Answer {
-  readonly kind: 'reply' | 'notice' | 'later';
+  readonly kind: 'reply' | 'notice' | 'later' | 'onward';
   readonly start: Concrete;
   readonly result: InterpretResult;
 }
@@ -329,6 +336,14 @@ export class Interpreter {
         const why = `the reply is untracked (NOTRACK), so the DNAT is not undone: it reaches ${formatAddress(start.src, this.env.family)} from ${formatAddress(f.dst, this.env.family)}, not the address it sent to`;
         return replied({ ...refuse(why), steps: result.steps });
       }
+      if (result.verdict === 'accepted' && !untracked && result.final.state === 'ESTABLISHED') {
+        // answered: the sender's later packets (ESTABLISHED, ACK) take the first one's way,
+        // where a rule on the state may stop them
+        const onward: Concrete = { ...start, state: 'ESTABLISHED', onward: true };
+        if (tcp) onward.flags = ['ACK'];
+        const next = this.run(onward);
+        if (next.verdict !== 'accepted') return { kind: 'onward', start: onward, result: next };
+      }
       return replied(result);
     }
     if (first.verdict !== 'rejected') return null;
@@ -515,11 +530,22 @@ class Run {
     for (const entry of pipelineOf(this.env.ruleset)[hook]) {
       if (hook === 'PREROUTING' && entry.priority >= NAT_PRIORITY) undoSnat(p);
       this.settled = entry.passesEvery;
+      // a later packet meets the NAT its connection's first packet got (`Concrete.onward`)
+      const asFirst = entry.type === 'nat' && p.onward === true && p.state === 'ESTABLISHED';
       const sees =
         (entry.stage === 'hook' || this.onDevice(entry, p)) &&
-        (entry.type !== 'nat' || (p.state === 'NEW' && !bound));
+        (entry.type !== 'nat' || ((p.state === 'NEW' || asFirst) && !bound));
       this.natted = false;
-      const r = sees ? this.builtin(hook, entry.table, entry.chain, p) : null;
+      let r: { verdict: Verdict; by: string } | null = null;
+      if (sees && asFirst) {
+        const flags = p.flags;
+        p.state = 'NEW';
+        if (p.proto === PROTO.tcp) p.flags = ['SYN'];
+        r = this.builtin(hook, entry.table, entry.chain, p);
+        p.state = 'ESTABLISHED';
+        if (flags === undefined) delete p.flags;
+        else p.flags = flags;
+      } else if (sees) r = this.builtin(hook, entry.table, entry.chain, p);
       this.settled = false;
       if (!sees) continue;
       if (r !== null) return r;

@@ -161,6 +161,12 @@ export class Walk {
   private readonly replies: boolean;
   /** Where the walk's packets are routed (`ReachQuery.answersVia`; `runPath` reads it too). */
   readonly routing: Routing;
+  /**
+   * The packets are connections' later packets in their own direction (`ReachQuery.onward`,
+   * ESTABLISHED): the NAT chains read them as their first packets (NEW), whose NAT conntrack
+   * gives them.
+   */
+  private readonly onward: boolean;
   private readonly widened = new Map<CompiledRule, Pair>();
   private readonly widenedLooped = new Map<CompiledRule, Pair>();
 
@@ -188,6 +194,7 @@ export class Walk {
       readonly natStops?: boolean;
       readonly replies?: boolean;
       readonly routing?: Routing;
+      readonly onward?: boolean;
     } = {},
   ) {
     this.nf = nf;
@@ -198,6 +205,26 @@ export class Walk {
     this.natStops = options.natStops ?? false;
     this.replies = options.replies ?? false;
     this.routing = options.routing ?? nf.routing;
+    this.onward = options.onward ?? false;
+  }
+
+  /** The stops a NAT chain read on later packets as their first (`onward`), as later packets. */
+  private later(outcomes: Outcome[], asFirst: boolean): Outcome[] {
+    if (!asFirst) return outcomes;
+    return outcomes.map((o) =>
+      o.kind === 'accept' ? o : { ...o, set: this.withState(o.set, 'ESTABLISHED') },
+    );
+  }
+
+  /** A later packet as its connection's first (`onward`), or back: the packets' state set. */
+  private withState(pair: Pair, state: 'NEW' | 'ESTABLISHED'): Pair {
+    const s = this.s;
+    const value = state === 'NEW' ? s.isNew : s.isEstablished;
+    return {
+      c: s.assign(pair.c, ['state'], value),
+      p:
+        pair.c === pair.p ? s.assign(pair.c, ['state'], value) : s.assign(pair.p, ['state'], value),
+    };
   }
 
   /**
@@ -322,10 +349,13 @@ export class Walk {
     });
     entries.forEach((entry, k) => {
       let gate: Pair = entry.stage === 'hook' ? ALL : this.nf.deviceGate(entry);
+      // a later packet (`onward`) meets the NAT chains as its connection's first one
+      const asFirst = this.onward && entry.type === 'nat';
       if (entry.type === 'nat') {
+        const first = asFirst ? s.isEstablished : s.isNew;
         gate = {
-          c: m.and(gate.c, m.diff(s.isNew, bound.p)),
-          p: m.and(gate.p, m.diff(s.isNew, bound.c)),
+          c: m.and(gate.c, m.diff(first, bound.p)),
+          p: m.and(gate.p, m.diff(first, bound.c)),
         };
       }
       // the NAT bindings made here matter only to a later NAT chain of the same hook
@@ -343,7 +373,8 @@ export class Walk {
           ) {
             this.settled = true;
             try {
-              append(outcomes, this.table(hook, entry, enter).outcomes);
+              const seen = asFirst ? this.withState(enter, 'NEW') : enter;
+              append(outcomes, this.later(this.table(hook, entry, seen).outcomes, asFirst));
             } finally {
               this.settled = false;
             }
@@ -353,7 +384,14 @@ export class Walk {
         }
         const bypass =
           gate === ALL ? EMPTY : { c: m.diff(cur.c, gate.p), p: m.diff(cur.p, gate.c) };
-        const r = this.table(hook, entry, enter);
+        let r = this.table(hook, entry, asFirst ? this.withState(enter, 'NEW') : enter);
+        if (asFirst)
+          r = {
+            ...r,
+            outcomes: this.later(r.outcomes, true),
+            rest: this.withState(r.rest, 'ESTABLISHED'),
+            natted: r.natted.map((x) => this.withState(x, 'ESTABLISHED')),
+          };
         append(outcomes, r.outcomes);
         next.push(union(s, r.rest, bypass));
         for (let i = 0; i < r.natted.length; i += natGroup)

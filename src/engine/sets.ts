@@ -15,6 +15,11 @@ const HEADER_FIELDS: Readonly<Record<HeaderName, FieldName>> = {
   destination: 'dst',
   sourcePort: 'sport',
   destinationPort: 'dport',
+  originalDestination: 'odst',
+  originalDestinationPort: 'odport',
+  originalLocal: 'oloc',
+  inInterface: 'iif',
+  protocol: 'proto',
 };
 
 export function protocolNumber(p: IpProtocol): number {

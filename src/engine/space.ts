@@ -160,6 +160,8 @@ export class HeaderSpace {
   readonly portProtocols: Bdd;
   /** ctstate NEW. */
   readonly isNew: Bdd;
+  /** ctstate ESTABLISHED. */
+  readonly isEstablished: Bdd;
   /** ctstate UNTRACKED (what a NOTRACK makes of a packet). */
   readonly isUntracked: Bdd;
   readonly hosts: HostAddresses;
@@ -246,6 +248,7 @@ export class HeaderSpace {
     );
     this.portProtocols = portProto;
     this.isNew = this.eq('state', BigInt(STATES.indexOf('NEW')));
+    this.isEstablished = this.eq('state', BigInt(STATES.indexOf('ESTABLISHED')));
     this.isUntracked = this.eq('state', BigInt(STATES.indexOf('UNTRACKED')));
   }
 

@@ -45,7 +45,17 @@ export interface PacketConstraint {
  * Field values are the headers at the point the set describes (see PacketConstraint).
  */
 /** The header fields a set can be projected on (`PacketSet.projected`). */
-export type HeaderName = 'source' | 'destination' | 'sourcePort' | 'destinationPort';
+export type HeaderName =
+  | 'source'
+  | 'destination'
+  | 'sourcePort'
+  | 'destinationPort'
+  | 'originalDestination'
+  | 'originalDestinationPort'
+  /** Whether the original destination is the host's (where the address list leaves it open). */
+  | 'originalLocal'
+  | 'inInterface'
+  | 'protocol';
 
 export interface PacketSet {
   readonly family: Family;
@@ -126,6 +136,11 @@ export interface ReachQuery {
    * route back is only assumed, they leave by it (`CompiledRuleset.answerRouting`).
    */
   readonly answersVia?: string;
+  /**
+   * The packets are connections' later packets in their own direction (state ESTABLISHED):
+   * conntrack gives them the NAT their first packets got, so the NAT chains read them as those.
+   */
+  readonly onward?: boolean;
 }
 
 /** Packets delivered to one place: a local socket (INPUT) or out of an interface (FORWARD). */
@@ -319,6 +334,11 @@ export interface Engine {
   trace(packet: Packet, options?: TraceOptions): Trace;
   /** Which packets from an ingress get delivered where, and where the rest are stopped. */
   reach(query: ReachQuery): ReachResult;
+  /**
+   * Whether some rule may treat a connection's later packets (ESTABLISHED) otherwise than its
+   * first one: where none does, they take its way and need no walk of their own.
+   */
+  laterPacketsMayDiffer(): boolean;
   /**
    * Every new TCP/UDP/SCTP connection from the ingress that is accepted and delivered, cut into
    * flows (discovery: what is exposed, whatever any other file says).

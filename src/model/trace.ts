@@ -70,10 +70,11 @@ export interface Delivery {
  */
 export interface TraceAnswer {
   /**
-   * The server's reply, a REJECT's notice, or the server's later packets: after a handshake
-   * that was made (an untracked first packet), where those alone are stopped.
+   * The server's reply, a REJECT's notice, the server's later packets (after a handshake that
+   * was made on an untracked first packet, where those alone are stopped), or the sender's
+   * later packets (`onward`: answered, where those alone are stopped, by a rule on the state).
    */
-  readonly kind: 'reply' | 'notice' | 'later';
+  readonly kind: 'reply' | 'notice' | 'later' | 'onward';
   /** The answer's own headers: from the server (or the rejecting host) to the sender. */
   readonly packet: Packet;
   readonly verdict: 'dropped' | 'rejected';

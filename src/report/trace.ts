@@ -63,7 +63,9 @@ export function formatTraceText(j: TraceView): string {
         ? 'The reply'
         : a.kind === 'later'
           ? 'The server’s later packets'
-          : 'The REJECT’s notice';
+          : a.kind === 'onward'
+            ? 'The sender’s later packets'
+            : 'The REJECT’s notice';
     const why =
       a.stoppedBy !== null ? `${a.verdict} by ${a.stoppedBy}` : `${a.verdict}: ${a.unrouted ?? ''}`;
     out.push('');

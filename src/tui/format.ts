@@ -108,7 +108,8 @@ export function shortLocation(l: SourceLocation): string {
 const ANSWER_NAMES: Record<NonNullable<Trace['answer']>['kind'], string> = {
   reply: 'reply',
   notice: 'REJECT notice',
-  later: 'later packets',
+  later: 'later packets from the server',
+  onward: 'later packets from the sender',
 };
 
 export function traceSummary(t: Trace): string {
@@ -122,7 +123,7 @@ export function traceSummary(t: Trace): string {
   const back =
     a === undefined
       ? ''
-      : `; its ${ANSWER_NAMES[a.kind]} ${a.kind === 'later' ? 'are' : 'is'} ${a.verdict}${a.stoppedBy === null ? '' : ` by ${a.stoppedBy}`}`;
+      : `; its ${ANSWER_NAMES[a.kind]} ${a.kind === 'later' || a.kind === 'onward' ? 'are' : 'is'} ${a.verdict}${a.stoppedBy === null ? '' : ` by ${a.stoppedBy}`}`;
   if (t.delivery === null)
     return `${t.verdict}${certainty}${t.unrouted === undefined ? '' : `: not routed, ${t.unrouted}`}${back}`;
   if (t.below !== undefined)

@@ -452,6 +452,49 @@ describe('what goes back for a connection', () => {
     expect(rowsTo8080(invalid)).toEqual([]);
   });
 
+  it("a rule on state ESTABLISHED stops a connection's later packets, not its first", async () => {
+    // random seeds 248 and 267: the handshake is made, nothing after it gets through
+    const s = await withRules('established-drop', {
+      filter: [
+        '-A FORWARD -i eth0 -m conntrack --ctstate ESTABLISHED -j DROP',
+        '-A INPUT -i eth0 -p tcp --dport 2222 -m state --state ESTABLISHED -j DROP',
+        '-A INPUT -i eth0 -p udp --dport 2222 -m state --state ESTABLISHED -j DROP',
+      ],
+    });
+    const t = trace(s, 8080);
+    expect([t.result, t.certainty]).toEqual(['accepted', 'certain']);
+    expect(t.answer).toMatchObject({
+      kind: 'onward',
+      stoppedBy: 'filter/FORWARD#1',
+      packet: { source: CLIENT, destination: HOST, destinationPort: 8080, state: 'ESTABLISHED' },
+    });
+    expect(formatTraceText(t)).toMatch(
+      /The sender’s later packets, tcp 10\.1\.2\.3:40000 → 203\.0\.113\.1:8080, in eth0, established: dropped by filter\/FORWARD#1/,
+    );
+    // no client on eth0 gets past its handshake: the container is reached by no one
+    expect(rowsTo8080(s).filter((e) => e.target.kind === 'container')).toEqual([]);
+    const rows = computeExposures(s, buildEngines(s)).exposures.filter(
+      (e) => e.family === 'ipv4' && e.protocol === 'tcp' && e.target.kind === 'host',
+    );
+    // the host's row of every port loses port 2222's connections from eth0 only: possible
+    const to2222 = rows.filter((e) => e.ports.some((p) => p.from <= 2222 && 2222 <= p.to));
+    expect(to2222.map((e) => [e.certainty, e.assumptions.join(' ')])).toEqual([
+      ['possible', expect.stringMatching(/filter\/INPUT#1 \(the clients' later packets\)/)],
+    ]);
+    // a datagram arrives whatever follows it: delivered, the later ones said stopped
+    const udp = traced(s, {
+      from: CLIENT,
+      in: 'eth0',
+      to: { address: HOST, port: 2222 },
+      proto: 'udp',
+    });
+    expect([udp.result, udp.answer?.kind, udp.answer?.stoppedBy]).toEqual([
+      'accepted',
+      'onward',
+      'filter/INPUT#2',
+    ]);
+  });
+
   it('in the raw table a conntrack match finds no connection: only its state decides', async () => {
     // without --ctstate the kernel's conntrack match never holds on a packet with no
     // connection, whatever it says or negates: this drops nothing

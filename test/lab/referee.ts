@@ -59,22 +59,31 @@ export function expectObservation(t: LabTopology, trace: Trace): ExpectedObserva
     return { outcome: 'timeout', identity: null, because: 'dropped' };
   if (trace.verdict === 'rejected')
     return { outcome: 'refused', identity: null, because: 'rejected' };
-  // a datagram delivered whose reply is stopped: the prober hears nothing back
+  // a datagram delivered whose reply is stopped: the prober hears nothing back (its one
+  // datagram is answered where only the later ones are stopped)
   const a = trace.answer;
-  if (a !== undefined && a.kind !== 'later' && trace.verdict === 'accepted')
+  if (
+    a !== undefined &&
+    (a.kind === 'reply' || a.kind === 'notice') &&
+    trace.verdict === 'accepted'
+  )
     return {
       outcome: 'timeout',
       identity: null,
       because: `delivered, its reply stopped by ${a.stoppedBy ?? 'routing'}`,
     };
   const delivered = deliveryObservation(t, trace.delivery, protocol);
-  // a connection made whose server's later packets are stopped: the prober is not told who it
-  // reached (where nothing listens, the reset, as the handshake's answer, gets back)
-  if (a?.kind === 'later' && delivered?.outcome === 'connected')
+  // a connection made whose server's (or, over TCP, the prober's) later packets are stopped:
+  // the prober is not told who it reached (where nothing listens, the reset, as the
+  // handshake's answer, gets back; a datagram is answered before the later ones are sent)
+  if (
+    (a?.kind === 'later' || (a?.kind === 'onward' && protocol === 'tcp')) &&
+    delivered?.outcome === 'connected'
+  )
     return {
       outcome: 'timeout',
       identity: null,
-      because: `connected, the server's later packets stopped by ${a.stoppedBy ?? a.unrouted ?? 'routing'}`,
+      because: `connected, the ${a.kind === 'later' ? "server's" : "prober's"} later packets stopped by ${a.stoppedBy ?? a.unrouted ?? 'routing'}`,
     };
   return delivered;
 }

@@ -162,7 +162,22 @@ describe('a trace in the review', () => {
       },
     };
     expect(traceSummary(t)).toBe(
-      'accepted: delivered to the host at 203.0.113.1:5000; its later packets are dropped by filter/OUTPUT#1',
+      'accepted: delivered to the host at 203.0.113.1:5000; its later packets from the server are dropped by filter/OUTPUT#1',
+    );
+    // the sender's own later packets, stopped where its first went through
+    const onward: Trace = {
+      ...t,
+      answer: {
+        kind: 'onward',
+        packet: { ...packet, state: 'ESTABLISHED' },
+        verdict: 'dropped',
+        steps: [],
+        stoppedBy: 'mangle/PREROUTING#1',
+        unrouted: null,
+      },
+    };
+    expect(traceSummary(onward)).toBe(
+      'accepted: delivered to the host at 203.0.113.1:5000; its later packets from the sender are dropped by mangle/PREROUTING#1',
     );
   });
 
