@@ -372,6 +372,14 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
     if (dst !== undefined && (dst.negated || !/^[\d.]+(\/32)?$/.test(dst.value))) continue;
     if (r.chain === 'OUTPUT') continue;
     const hostIp = dst ? dst.value.replace(/\/32$/, '') : '0.0.0.0';
+    // nor is a DNAT of an address the host does not have (random seed 205: of a container's
+    // address, which no proxy can bind)
+    const own =
+      hostIp === '0.0.0.0' ||
+      hostIp.startsWith('127.') ||
+      hostIp === EXTERNAL.hostAddress ||
+      labBridges.some((b) => b.gateway === hostIp);
+    if (!own) continue;
     published.push({
       container: c.name,
       containerAddress: addr,
