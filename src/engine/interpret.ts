@@ -62,7 +62,7 @@ export interface Concrete {
    * A reply to a source-NATed packet: its destination is the address the source was given
    * until conntrack undoes the SNAT at NAT's priority in PREROUTING, then this one.
    */
-  unsnat?: bigint;
+  unsnat?: { readonly dst: bigint; readonly loc: boolean };
   /**
    * An answer leaves by the interface its connection's first packet came in on where no route
    * is known (an assumed default route says nothing about where the sender is).
@@ -260,7 +260,13 @@ export class Interpreter {
         ...back,
         // sent to the address the source was given, which PREROUTING's NAT stage undoes
         ...(f.snat === true && typeof f.snatTo === 'bigint' && f.snatTo !== start.src
-          ? { dst: f.snatTo, unsnat: start.src }
+          ? {
+              dst: f.snatTo,
+              // the host's own address where MASQUERADE picked it (raw and mangle PREROUTING
+              // see it so: random seed 299, `addrtype --dst-type LOCAL -j DROP` in mangle)
+              loc: this.hostness(f.snatTo) === 'local',
+              unsnat: { dst: start.src, loc: back.loc },
+            }
           : {}),
         iif: first.end === 'forward' ? f.oif : null,
         sloc: first.end === 'local',
@@ -1096,7 +1102,8 @@ const NAT_PRIORITY = -100;
 /** A reply to a source-NATed packet reaches conntrack's NAT: its real destination from here on. */
 function undoSnat(p: Concrete): void {
   if (p.unsnat === undefined) return;
-  p.dst = p.unsnat;
+  p.dst = p.unsnat.dst;
+  p.loc = p.unsnat.loc;
   delete p.unsnat;
 }
 

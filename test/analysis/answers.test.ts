@@ -434,6 +434,28 @@ describe('what goes back for a connection', () => {
     expect(unknown.assumptions.join(' ')).toMatch(/has not yet undone the MASQUERADE/);
   });
 
+  it('the masquerading address is the host’s own: a LOCAL drop before NAT meets the reply', async () => {
+    // random seed 299: every reply to a masqueraded packet is addressed to the host's address
+    // on bridge1 until conntrack's NAT; raw drops packets to the host's addresses from c1
+    const s = await withRules('masq-local', {
+      raw: ['-A PREROUTING -i bridge1 -m addrtype --dst-type LOCAL -j DROP'],
+      nat: ['-A PREROUTING -s 172.17.0.4/32 -p tcp -j DNAT --to-destination 192.0.2.2'],
+      filter: ['-A DOCKER-USER -i docker0 -o bridge1 -j ACCEPT'],
+    });
+    const t = traced(s, {
+      from: '172.17.0.4',
+      in: 'docker0',
+      to: { address: '172.17.0.9', port: 80 },
+      proto: 'tcp',
+    });
+    expect([t.result, t.certainty]).toEqual(['dropped', 'certain']);
+    expect(t.answer).toMatchObject({
+      kind: 'reply',
+      stoppedBy: 'raw/PREROUTING#1',
+      packet: { destination: '192.0.2.1' },
+    });
+  });
+
   it('the raw table runs before conntrack: a state match there sees no connection', async () => {
     // raw sees every packet INVALID (conntrack looks it up at -200, after raw's -300): this
     // drops nothing, and the published port stays open
