@@ -298,6 +298,8 @@ export class ReplyCheck {
           inInterfaces: ingresses,
           ...(few && senders.addresses !== null ? { sources: senders.addresses } : {}),
           ...(few ? { sourcePorts: senders.ports } : {}),
+          // a reply carries its connection's DNAT state (`--ctstate DNAT` reads it)
+          ...(kind === 'tracked' ? { dnat: [false, true] } : {}),
         },
         natStops: kind === 'untracked',
         replies: kind === 'tracked',
@@ -546,6 +548,9 @@ export class ReplyCheck {
       const row: PacketConstraint = {
         inInterfaces: [replyIngress(flow)],
         protocols: [flow.protocol],
+        // random seed 343: a DOCKER-USER REJECT of `--ctstate DNAT` not from ext0 met the
+        // replies of the published port
+        dnat: [kind === 'tracked' && d.translated],
         ...(own === null ? {} : { sources: own }),
         sourcePorts: d.ports,
         ...(f.sourcePorts.length === 0 ? {} : { destinationPorts: f.sourcePorts }),

@@ -13,12 +13,19 @@
  * are kept for the report so a reader sees what was observed, derived and assumed.
  */
 import ipaddr from 'ipaddr.js';
-import type { ContextRoute, DeviceBelow, NetworkContext, Provenance } from '../engine/context.ts';
+import type {
+  ContextRoute,
+  DeviceBelow,
+  HostListener,
+  NetworkContext,
+  Provenance,
+} from '../engine/context.ts';
 import type { ContextFact } from '../model/audit.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf, pathRead } from '../model/snapshot.ts';
 import { chainIn, natToLoopback } from '../model/rule-queries.ts';
+import { bindingFamilies, isWildcard } from './bindings.ts';
 import { bridgedSkipsIptables } from './bridge-netfilter.ts';
 import { directEndpoints, vlanEndpoints } from './direct-networks.ts';
 import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
@@ -350,6 +357,9 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       ...(addrFile === null ? { foreignAddresses: foreign } : {}),
       ...(devicesBelow.length > 0 ? { devicesBelow } : {}),
       bridges: [...dockerBridges(snapshot, family)].sort(),
+      ...(pathRead(snapshot, 'listeners') === null
+        ? {}
+        : { listeners: hostListeners(snapshot, family) }),
       ...(unmodelledPaths.length > 0
         ? { unmodelledPaths: unmodelledPaths.map(({ address, why }) => ({ address, why })) }
         : {}),
@@ -444,6 +454,17 @@ export function silenceCause(snapshot: Snapshot, family: Family): string {
     )
     .map((f) => `${f.text} (${f.evidence})`);
   return causes.length === 0 ? 'no route' : causes.join('; ');
+}
+
+/** The host's listening sockets that receive packets of the family (listeners.txt). */
+function hostListeners(snapshot: Snapshot, family: Family): HostListener[] {
+  return snapshot.host.listeners
+    .filter((l) => bindingFamilies(l.address).includes(family))
+    .map((l) => ({
+      protocol: l.protocol,
+      port: l.port,
+      address: isWildcard(l.address) ? null : l.address,
+    }));
 }
 
 export function buildNetworkContext(snapshot: Snapshot, family: Family): NetworkContext {

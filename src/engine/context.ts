@@ -79,6 +79,19 @@ export interface NetworkContext {
    * interface, through OUTPUT.
    */
   readonly bridges?: readonly string[];
+  /**
+   * The host's own listening sockets of this family, where the snapshot lists them: at a port of
+   * the host where nothing listens the answer is the host's TCP reset or ICMP port unreachable,
+   * not a server's reply. Absent: not known.
+   */
+  readonly listeners?: readonly HostListener[];
+}
+
+export interface HostListener {
+  readonly protocol: 'tcp' | 'udp';
+  readonly port: number;
+  /** The address it is bound to; null for every address of the family. */
+  readonly address: string | null;
 }
 
 export interface UnmodelledPath {

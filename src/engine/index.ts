@@ -236,6 +236,23 @@ class SymbolicEngine implements Engine {
   }
 
   /** The device below the host's IP stack on `iface` whose address is `address`. */
+  /**
+   * Whether nothing listens at the host's address and port a packet is delivered to, as the
+   * context's listeners say; null where they are not known.
+   */
+  private closedPort(p: Concrete): boolean | null {
+    const listeners = this.nf.context.listeners;
+    if (listeners === undefined) return null;
+    const proto = p.proto === PROTO.tcp ? 'tcp' : p.proto === PROTO.udp ? 'udp' : null;
+    if (proto === null) return false;
+    return !listeners.some(
+      (l) =>
+        l.protocol === proto &&
+        l.port === p.dport &&
+        (l.address === null || parseAddress(l.address, this.family) === p.dst),
+    );
+  }
+
   private deviceBelow(iface: string | null, address: bigint | null): DeviceBelow | undefined {
     if (iface === null || address === null) return undefined;
     return this.nf.context.devicesBelow?.find(
@@ -248,7 +265,7 @@ class SymbolicEngine implements Engine {
     const s = this.space;
     const m = s.m;
     let r = m.and(s.universe, s.unNatted);
-    r = m.and(r, s.eq('dnat', 0n));
+    if (c.dnat === undefined) r = m.and(r, s.eq('dnat', 0n));
     r = m.and(r, s.eq('oif', BigInt(s.interfaces.none)));
     if (c.states === undefined)
       r = m.and(
@@ -353,7 +370,11 @@ class SymbolicEngine implements Engine {
           ? this.deviceBelow(first.final.oif, first.final.dst)
           : undefined;
       const lost = below !== undefined && below.fromHost !== 'reaches';
-      return { first, answer: lost || options.answers === false ? null : it.answer(from, first) };
+      const closed = first.end === 'local' ? this.closedPort(first.final) : false;
+      return {
+        first,
+        answer: lost || options.answers === false ? null : it.answer(from, first, closed),
+      };
     };
     const host = it.hostness(dst);
     if (host !== 'unknown') return traceOf(packet, run(host === 'local'), this.family);

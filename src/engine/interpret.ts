@@ -225,7 +225,7 @@ export class Interpreter {
    * own address toward the sender — which, for the host's own packets, means through OUTPUT and
    * back in through INPUT.
    */
-  answer(start: Concrete, first: InterpretResult): Answer | null {
+  answer(start: Concrete, first: InterpretResult, closed: boolean | null = false): Answer | null {
     if (start.state !== 'NEW') return null;
     const f = first.final;
     const back = {
@@ -279,6 +279,19 @@ export class Interpreter {
         src: f.dst,
         sport: f.dport,
         ...(f.proto === PROTO.tcp ? { flags: ['SYN', 'ACK'] as const } : {}),
+        // nothing listens (`closed`): the host's reset, or its ICMP port unreachable (random
+        // seed 355: an OUTPUT REJECT of `-p udp --sport 8080` did not meet it, and the client
+        // was refused where dockwall said its reply was stopped)
+        ...(closed === true && !untracked
+          ? tcp
+            ? { flags: ['RST', 'ACK'] as const }
+            : {
+                state: 'RELATED' as const,
+                proto: this.env.family === 'ipv4' ? PROTO.icmp : PROTO.icmpv6,
+                sport: 0,
+                dport: this.env.family === 'ipv4' ? (3 << 8) | 3 : (1 << 8) | 4,
+              }
+          : {}),
       };
       const replied = (result: InterpretResult): Answer => ({
         kind: 'reply',
@@ -308,6 +321,22 @@ export class Interpreter {
         );
       }
       let result = this.run(reply);
+      // whether anything listens is not known: a datagram's reply stopped where the ICMP port
+      // unreachable of a port nothing listens on would get back rests on a server answering
+      if (
+        closed === null &&
+        !tcp &&
+        !untracked &&
+        first.end === 'local' &&
+        result.verdict !== 'accepted'
+      ) {
+        const refusal = this.answer(start, first, true);
+        if (refusal?.result.verdict === 'accepted')
+          result = assuming(
+            result,
+            `something is taken to listen at ${formatAddress(f.dst, this.env.family)}:${f.dport}/udp (the snapshot lists no listeners); where nothing does, the host's ICMP port unreachable gets back`,
+          );
+      }
       // masqueraded to an address the snapshot does not give: before NAT undoes it the reply
       // is addressed to that address, which raw and mangle PREROUTING may treat otherwise
       if (f.snat === true && f.snatTo === null && !untracked && result.verdict !== 'accepted')
@@ -342,7 +371,12 @@ export class Interpreter {
         const why = `the reply is untracked (NOTRACK), so the DNAT is not undone: it reaches ${formatAddress(start.src, this.env.family)} from ${formatAddress(f.dst, this.env.family)}, not the address it sent to`;
         return replied({ ...refuse(why), steps: result.steps });
       }
-      if (result.verdict === 'accepted' && !untracked && result.final.state === 'ESTABLISHED') {
+      if (
+        result.verdict === 'accepted' &&
+        !untracked &&
+        closed !== true &&
+        result.final.state === 'ESTABLISHED'
+      ) {
         // answered: the sender's later packets (ESTABLISHED, ACK) take the first one's way,
         // where a rule on the state may stop them
         const onward: Concrete = { ...start, state: 'ESTABLISHED', onward: true };

@@ -95,6 +95,14 @@ export function constraintSet(s: HeaderSpace, c: PacketConstraint): Bdd {
     );
   }
   if (c.mark !== undefined) r = m.and(r, s.eq('mark', BigInt(c.mark >>> 0)));
+  if (c.dnat !== undefined)
+    r = m.and(
+      r,
+      s.anyOf(
+        'dnat',
+        c.dnat.map((d) => (d ? 1n : 0n)),
+      ),
+    );
   return r;
 }
 

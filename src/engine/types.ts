@@ -38,6 +38,11 @@ export interface PacketConstraint {
   readonly states?: readonly QueryState[];
   /** Exact packet mark. */
   readonly mark?: number;
+  /**
+   * Conntrack's DNAT state (`--ctstate DNAT`: the connection's destination was rewritten), the
+   * values allowed; a new connection's packets arrive without it (the default for `reach`).
+   */
+  readonly dnat?: readonly boolean[];
 }
 
 /**

@@ -5,7 +5,7 @@
  * first packets only. The trace must say the connection is not made and what stopped it; the
  * exposure table must not list the clients it cannot reach.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -434,6 +434,52 @@ describe('what goes back for a connection', () => {
     expect(unknown.assumptions.join(' ')).toMatch(/has not yet undone the MASQUERADE/);
   });
 
+  it("a reply carries its connection's DNAT state", async () => {
+    // random seed 343: a DOCKER-USER REJECT of DNATed packets not from eth0 meets the replies
+    const s = await withRules('dnat-state-reply', {
+      filter: ['-A DOCKER-USER ! -i eth0 -p tcp -m conntrack --ctstate DNAT -j REJECT'],
+    });
+    const t = trace(s, 8080);
+    expect([t.result, t.certainty]).toEqual(['dropped', 'certain']);
+    expect(t.answer).toMatchObject({ kind: 'reply', stoppedBy: 'filter/DOCKER-USER#1' });
+    expect(rowsTo8080(s).filter((e) => e.target.kind === 'container')).toEqual([]);
+  });
+
+  it('where nothing listens the host answers with its ICMP port unreachable', async () => {
+    // random seed 355: an OUTPUT REJECT of the port's UDP replies; nothing listens on 9999/udp
+    const rules = { filter: ['-A OUTPUT -p udp --sport 9999 -j REJECT'] };
+    const probe = {
+      from: CLIENT,
+      in: 'eth0',
+      to: { address: HOST, port: 9999 },
+      proto: 'udp',
+    } as const;
+    const s = await withRules('closed-udp', rules);
+    const t = traced(s, probe);
+    expect([t.result, t.certainty, t.answer]).toEqual(['accepted', 'certain', null]);
+    // an ICMP rule stops that answer
+    const icmp = traced(
+      await withRules('closed-udp-icmp', { filter: ['-A OUTPUT -p icmp -j DROP'] }),
+      probe,
+    );
+    expect(icmp.answer).toMatchObject({
+      kind: 'reply',
+      stoppedBy: 'filter/OUTPUT#1',
+      packet: { protocol: 'icmp', state: 'RELATED' },
+    });
+    // no listeners.txt: the rule stops the server's reply if one answers, which rests on that
+    await withRules('closed-udp-unknown', rules);
+    rmSync(path.join(tmp, 'closed-udp-unknown', 'listeners.txt'));
+    const unknown = traced(
+      await loadSnapshot({ directory: path.join(tmp, 'closed-udp-unknown') }),
+      probe,
+    );
+    expect([unknown.result, unknown.certainty]).toEqual(['accepted', 'possible']);
+    expect(unknown.assumptions.join(' ')).toMatch(
+      /something is taken to listen at 203\.0\.113\.1:9999\/udp/,
+    );
+  });
+
   it('the masquerading address is the host’s own: a LOCAL drop before NAT meets the reply', async () => {
     // random seed 299: every reply to a masqueraded packet is addressed to the host's address
     // on bridge1 until conntrack's NAT; raw drops packets to the host's addresses from c1
@@ -503,8 +549,14 @@ describe('what goes back for a connection', () => {
     expect(to2222.map((e) => [e.certainty, e.assumptions.join(' ')])).toEqual([
       ['possible', expect.stringMatching(/filter\/INPUT#1 \(the clients' later packets\)/)],
     ]);
-    // a datagram arrives whatever follows it: delivered, the later ones said stopped
-    const udp = traced(s, {
+    // a datagram arrives whatever follows it: delivered (to a service the host runs on 2222/udp),
+    // the later ones said stopped
+    appendFileSync(
+      path.join(tmp, 'established-drop', 'listeners.txt'),
+      'UNCONN 0      0            0.0.0.0:2222      0.0.0.0:*    users:(("svc",pid=9,fd=3))\n',
+    );
+    const withService = await loadSnapshot({ directory: path.join(tmp, 'established-drop') });
+    const udp = traced(withService, {
       from: CLIENT,
       in: 'eth0',
       to: { address: HOST, port: 2222 },

@@ -167,6 +167,14 @@ export function labContext(t: LabTopology, interfaces: readonly string[]): Netwo
     },
     localAddresses: ['127.0.0.1', EXTERNAL.hostAddress, ...t.bridges.map((b) => b.gateway)],
     bridges: t.bridges.map((b) => b.name),
+    // the lab host serves these and nothing else (netns.ts)
+    listeners: t.hostListeners
+      .filter((l) => !l.address.includes(':'))
+      .map((l) => ({
+        protocol: l.protocol,
+        port: l.port,
+        address: l.address === '0.0.0.0' ? null : l.address,
+      })),
     // bridge-nf-call-iptables off: what a bridge passes between its ports skips iptables
     ...(t.bridgeNfCall
       ? {}
@@ -198,6 +206,20 @@ export function labContext6(t: LabTopology, interfaces: readonly string[]): Netw
     interfaces,
     localAddresses: ['::1', EXTERNAL6.hostAddress, ...(v6?.bridges ?? []).map((b) => b.gateway)],
     bridges: (v6?.bridges ?? []).map((b) => b.name),
+    listeners: [
+      ...t.hostListeners
+        .filter((l) => l.address.includes(':'))
+        .map((l) => ({
+          protocol: l.protocol,
+          port: l.port,
+          address: l.address === '::' ? null : l.address,
+        })),
+      ...(v6?.published ?? []).map((p) => ({
+        protocol: p.protocol,
+        port: p.hostPort,
+        address: null,
+      })),
+    ],
     routes: [
       { destination: '::1/128', device: 'lo' },
       { destination: `2001:db8:ffff::/${EXTERNAL6.prefixLength}`, device: EXTERNAL.hostInterface },
