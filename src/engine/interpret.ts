@@ -408,9 +408,27 @@ export class Interpreter {
           }),
     };
     // a reset for a packet that came in over a bridge port (br_netfilter) leaves directly,
-    // past OUTPUT (nf_send_reset): not walked
-    if (reset && start.iif !== null && (this.context.bridges ?? []).includes(start.iif))
-      return null;
+    // past OUTPUT (nf_send_reset): not walked; nor does NAT undo a DNAT on it, so the reset of
+    // a translated packet comes from the address it was translated to, and the sender takes it
+    // for no answer (random seeds 465 and 487: the client timed out)
+    if (reset && start.iif !== null && (this.context.bridges ?? []).includes(start.iif)) {
+      if (f.dst === start.dst && f.dport === start.dport) return null;
+      const from = `${formatAddress(f.dst, this.env.family)}:${f.dport}`;
+      return {
+        kind: 'notice',
+        start: notice,
+        result: {
+          ...first,
+          verdict: 'dropped',
+          end: 'no-route',
+          stoppedBy: null,
+          steps: [],
+          uncertainRules: [],
+          assumptions: [],
+          unrouted: `the reset leaves ${start.iif} directly (br_netfilter), where no NAT undoes the packet's translation: it comes from ${from}, not the address and port the sender connected to, and the sender ignores it`,
+        },
+      };
+    }
     let result = this.run(notice);
     if (!reset && toward === null)
       result = assuming(
@@ -877,15 +895,21 @@ class Run {
       const from = t.to[0]?.addresses?.from;
       return from === undefined ? null : addressValue(from, this.env.family);
     }
+    return this.hostAddressOn(p.oif) ?? null;
+  }
+
+  /** The host's one address on an interface (a route the snapshot gives), where there is one. */
+  private hostAddressOn(device: string | null): bigint | undefined {
+    if (device === null) return undefined;
     const routing = this.env.routing;
     const own = routing.locals.filter(
       (l) =>
         l.length === addressBits(this.env.family) &&
         routing.routes.some(
-          (r) => !r.assumed && r.device === p.oif && (l.value & r.mask) === r.value,
+          (r) => !r.assumed && r.device === device && (l.value & r.mask) === r.value,
         ),
     );
-    return own.length === 1 ? (own[0]?.value ?? null) : null;
+    return own.length === 1 ? own[0]?.value : undefined;
   }
 
   private dnat(p: Concrete, t: Target): void {
@@ -907,16 +931,19 @@ class Run {
       }
       if (r.ports !== null && PORT_PROTOCOLS.includes(p.proto)) p.dport = r.ports.from;
     } else if (t.kind === 'REDIRECT') {
-      const own = this.env.routing.locals.find(
-        (l) => l.length === addressBits(this.env.family) && !isLoopback(l.value, this.env.family),
-      );
-      // the kernel uses the ingress interface's address; an address the packet was sent to that
-      // is the host's will do when the context names none
+      // the kernel uses the ingress interface's address (where the context gives one), else any
+      // of the host's; an address the packet was sent to that is the host's will do when the
+      // context names none
+      const own =
+        this.hostAddressOn(p.iif) ??
+        this.env.routing.locals.find(
+          (l) => l.length === addressBits(this.env.family) && !isLoopback(l.value, this.env.family),
+        )?.value;
       p.dst =
         p.iif === null
           ? loopbackAddress(this.env.family)
           : own !== undefined
-            ? own.value
+            ? own
             : p.loc && !isLoopback(p.dst, this.env.family)
               ? p.dst
               : loopbackAddress(this.env.family);

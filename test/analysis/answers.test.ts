@@ -434,6 +434,22 @@ describe('what goes back for a connection', () => {
     expect(unknown.assumptions.join(' ')).toMatch(/has not yet undone the MASQUERADE/);
   });
 
+  it('a reset sent straight out of a bridge port is not translated back', async () => {
+    // random seeds 465 and 487: a container's connection REDIRECTed to the host and reset there
+    const s = await withRules('bridge-reset', {
+      nat: ['-A PREROUTING -i docker0 -p tcp --dport 80 -j REDIRECT --to-ports 81'],
+      filter: ['-A INPUT -i docker0 -p tcp -j REJECT --reject-with tcp-reset'],
+    });
+    const from = { from: '172.17.0.4', in: 'docker0', proto: 'tcp' } as const;
+    const t = traced(s, { ...from, to: { address: '172.17.0.9', port: 80 } });
+    expect([t.result, t.certainty]).toEqual(['dropped', 'certain']);
+    expect(t.answer).toMatchObject({ kind: 'notice', packet: { source: '172.17.0.1' } });
+    expect(t.answer?.unrouted).toMatch(/no NAT undoes the packet's translation/);
+    // untranslated, the reset is the sender's answer: refused
+    const plain = traced(s, { ...from, to: { address: '172.17.0.1', port: 81 } });
+    expect([plain.result, plain.answer]).toEqual(['rejected', null]);
+  });
+
   it("a reply carries its connection's DNAT state", async () => {
     // random seed 343: a DOCKER-USER REJECT of DNATed packets not from eth0 meets the replies
     const s = await withRules('dnat-state-reply', {
