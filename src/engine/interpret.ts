@@ -339,11 +339,24 @@ export class Interpreter {
       }
       // masqueraded to an address the snapshot does not give: before NAT undoes it the reply
       // is addressed to that address, which raw and mangle PREROUTING may treat otherwise
-      if (f.snat === true && f.snatTo === null && !untracked && result.verdict !== 'accepted')
-        result = assuming(
-          result,
-          `the reply is taken to be addressed to ${formatAddress(start.src, this.env.family)} where NAT has not yet undone the MASQUERADE; it is addressed to the host's address on ${f.oif ?? '?'}, which the snapshot does not give`,
-        );
+      if (f.snat === true && f.snatTo === null && !untracked) {
+        const unknown = `it is addressed to the host's address on ${f.oif ?? '?'}, which the snapshot does not give, until NAT undoes the MASQUERADE`;
+        if (result.verdict !== 'accepted')
+          result = assuming(
+            result,
+            `the reply is taken to be addressed to ${formatAddress(start.src, this.env.family)} before NAT; ${unknown}`,
+          );
+        else {
+          // that address is the host's own: an `addrtype --dst-type LOCAL` rule there may stop
+          // what the sender's address passes (random seed 299, on the rules alone)
+          const own = this.run({ ...reply, loc: true, unsnat: { dst: start.src, loc: reply.loc } });
+          if (own.verdict !== 'accepted')
+            result = assuming(
+              own,
+              `the reply is taken to be addressed to an address of the host before NAT, as MASQUERADE's is; ${unknown}`,
+            );
+        }
+      }
       if (
         untracked &&
         result.verdict === 'accepted' &&
