@@ -32,6 +32,11 @@ import {
  * 85 (an untracked handshake is answered INVALID and its later packets NEW; over loopback the
  * host's packet keeps its connection), 102 and 144 (on the rules alone, a reply leaves the way
  * its connection came), 165 (in the raw table a conntrack match finds no connection).
+ * From 171–530: 205 (the lab: an operator's DNAT of an address the host lacks), 231 (an
+ * operator's raw drop is no evidence of where an address lies), 248 and 267 (a connection's
+ * later packets stopped by a rule on ESTABLISHED), 299 (a masqueraded reply is addressed to the
+ * host), 343 (a reply carries its connection's DNAT state), 355 (a closed port answers with the
+ * host's port unreachable), 465 and 487 (a reset out of a bridge port is not translated back).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -51,6 +56,15 @@ export const DEFAULT_SEEDS: readonly number[] = [
   159,
   164,
   165,
+  205,
+  231,
+  248,
+  267,
+  299,
+  343,
+  355,
+  465,
+  487,
 ];
 
 /**
