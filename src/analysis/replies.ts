@@ -97,6 +97,7 @@ const ONWARD = [
   'originalDestination',
   'originalDestinationPort',
   'originalLocal',
+  'translated',
 ] as const;
 
 /** A reply's connection: the client (its destination) and the row's address and port. */
@@ -439,6 +440,8 @@ export class ReplyCheck {
           states: ['ESTABLISHED'],
           protocols: ['tcp', 'udp', 'sctp'],
           inInterfaces: [ingress],
+          // a later packet carries its connection's DNAT state from the start
+          dnat: [false, true],
         },
         onward: true,
       });

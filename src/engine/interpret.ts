@@ -391,8 +391,9 @@ export class Interpreter {
         result.final.state === 'ESTABLISHED'
       ) {
         // answered: the sender's later packets (ESTABLISHED, ACK) take the first one's way,
-        // where a rule on the state may stop them
-        const onward: Concrete = { ...start, state: 'ESTABLISHED', onward: true };
+        // where a rule on the state may stop them; they carry the connection's DNAT state from
+        // the start (random seed 649: a mangle PREROUTING drop of `--ctstate DNAT`)
+        const onward: Concrete = { ...start, state: 'ESTABLISHED', onward: true, dnat: f.dnat };
         if (tcp) onward.flags = ['ACK'];
         const next = this.run(onward);
         if (next.verdict !== 'accepted') return { kind: 'onward', start: onward, result: next };
@@ -611,6 +612,7 @@ class Run {
       if (sees && asFirst) {
         const flags = p.flags;
         p.state = 'NEW';
+        p.dnat = false;
         if (p.proto === PROTO.tcp) p.flags = ['SYN'];
         r = this.builtin(hook, entry.table, entry.chain, p);
         p.state = 'ESTABLISHED';

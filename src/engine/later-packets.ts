@@ -34,17 +34,21 @@ interface StateReading {
 /**
  * The rule's state conditions, null where it has none, for a connection DNATed or not (`dnat`:
  * the DNAT pseudo-state reads the same for a first packet past the NAT chains and its later
- * ones); `'unknown'` where it reads something that tells first from later packets otherwise
- * (TCP flags, the SNAT state, status, direction, a match the engine does not model, an
- * nftables step).
+ * ones, while before them the first packet has none: `beforeNat`); `'unknown'` where it reads
+ * something that tells first from later packets otherwise (TCP flags, the SNAT state, status,
+ * direction, a match the engine does not model, an nftables step).
  */
-function stateReading(rule: Rule, dnat: boolean): StateReading | 'unknown' | null {
+function stateReading(
+  rule: Rule,
+  dnat: boolean,
+  beforeNat: boolean,
+): StateReading | 'unknown' | null {
   if (rule.steps !== undefined && rule.steps.some((s) => s.kind === 'match')) return 'unknown';
   let first = true;
   let later = true;
   let reads = false;
   for (const o of allOptions(rule)) {
-    const r = optionReading(o, dnat);
+    const r = optionReading(o, dnat, beforeNat);
     if (r === null) continue;
     if (r === 'unknown') return 'unknown';
     reads = true;
@@ -54,12 +58,16 @@ function stateReading(rule: Rule, dnat: boolean): StateReading | 'unknown' | nul
   return reads ? { first, later } : null;
 }
 
-function optionReading(o: MatchOption, dnat: boolean): StateReading | 'unknown' | null {
+function optionReading(
+  o: MatchOption,
+  dnat: boolean,
+  beforeNat: boolean,
+): StateReading | 'unknown' | null {
   switch (o.type) {
     case 'ct-state': {
       if (o.states.includes('SNAT')) return 'unknown';
       const nat = dnat && o.states.includes('DNAT');
-      const first = (nat || o.states.includes('NEW')) !== o.negated;
+      const first = ((nat && !beforeNat) || o.states.includes('NEW')) !== o.negated;
       const later = (nat || o.states.includes('ESTABLISHED')) !== o.negated;
       return { first, later };
     }
@@ -82,21 +90,29 @@ export function laterPacketsMayDiffer(ruleset: Ruleset): boolean {
     if (table.nft === undefined && table.name === 'nat') continue;
     const chains = new Map<string, Chain>(table.chains.map((c) => [c.name, c]));
     const stopOnly = stopOnlyChains(chains);
+    // chains that may run before the NAT chains (raw, mangle; any of an nftables listing),
+    // where a first packet has no DNAT state yet and its later ones do
+    const beforeNat = table.nft !== undefined || table.name === 'raw' || table.name === 'mangle';
     for (const chain of table.chains) {
       if (chain.base?.type === 'nat') continue;
-      for (const rule of chain.rules) if (parts(rule, stopOnly)) return true;
+      for (const rule of chain.rules) if (parts(rule, stopOnly, beforeNat)) return true;
     }
   }
   return false;
 }
 
 /** Whether this rule may send a later packet elsewhere than its connection's first. */
-function parts(rule: Rule, stopOnly: ReadonlySet<string>): boolean {
-  return partsAs(rule, stopOnly, false) || partsAs(rule, stopOnly, true);
+function parts(rule: Rule, stopOnly: ReadonlySet<string>, beforeNat: boolean): boolean {
+  return partsAs(rule, stopOnly, false, beforeNat) || partsAs(rule, stopOnly, true, beforeNat);
 }
 
-function partsAs(rule: Rule, stopOnly: ReadonlySet<string>, dnat: boolean): boolean {
-  const reading = stateReading(rule, dnat);
+function partsAs(
+  rule: Rule,
+  stopOnly: ReadonlySet<string>,
+  dnat: boolean,
+  beforeNat: boolean,
+): boolean {
+  const reading = stateReading(rule, dnat, beforeNat);
   if (reading === null) return false;
   const t = rule.target;
   if (t === null || NO_EFFECT.has(t.kind)) return rule.steps !== undefined;

@@ -16,7 +16,7 @@ import {
   type RuleRun,
 } from './compile.ts';
 import type { PipelineEntry } from './pipeline.ts';
-import type { HeaderSpace } from './space.ts';
+import type { FieldName, HeaderSpace } from './space.ts';
 import type { RuleRef } from './types.ts';
 import type { Hook } from '../model/trace.ts';
 import type { NatRange, Target, VmapEntry } from '../model/ruleset.ts';
@@ -216,15 +216,16 @@ export class Walk {
     );
   }
 
-  /** A later packet as its connection's first (`onward`), or back: the packets' state set. */
+  /**
+   * A later packet as its connection's first (`onward`: NEW, its DNAT state not yet set, as
+   * the NAT chain met it), or back: the packets' state set.
+   */
   private withState(pair: Pair, state: 'NEW' | 'ESTABLISHED'): Pair {
     const s = this.s;
-    const value = state === 'NEW' ? s.isNew : s.isEstablished;
-    return {
-      c: s.assign(pair.c, ['state'], value),
-      p:
-        pair.c === pair.p ? s.assign(pair.c, ['state'], value) : s.assign(pair.p, ['state'], value),
-    };
+    const value = state === 'NEW' ? s.m.and(s.isNew, s.eq('dnat', 0n)) : s.isEstablished;
+    const fields: FieldName[] = state === 'NEW' ? ['state', 'dnat'] : ['state'];
+    const c = s.assign(pair.c, fields, value);
+    return { c, p: pair.c === pair.p ? c : s.assign(pair.p, fields, value) };
   }
 
   /**

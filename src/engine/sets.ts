@@ -18,6 +18,7 @@ const HEADER_FIELDS: Readonly<Record<HeaderName, FieldName>> = {
   originalDestination: 'odst',
   originalDestinationPort: 'odport',
   originalLocal: 'oloc',
+  translated: 'dnat',
   inInterface: 'iif',
   protocol: 'proto',
 };

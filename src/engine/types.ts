@@ -59,6 +59,8 @@ export type HeaderName =
   | 'originalDestinationPort'
   /** Whether the original destination is the host's (where the address list leaves it open). */
   | 'originalLocal'
+  /** Conntrack's DNAT state: the connection's destination was rewritten. */
+  | 'translated'
   | 'inInterface'
   | 'protocol';
 

@@ -434,6 +434,25 @@ describe('what goes back for a connection', () => {
     expect(unknown.assumptions.join(' ')).toMatch(/until NAT undoes the MASQUERADE/);
   });
 
+  it("a connection's later packets carry its DNAT state before NAT", async () => {
+    // random seed 649: mangle PREROUTING (before conntrack's NAT) drops DNATed packets from the
+    // clients: the first packet has no DNAT state there yet, its later ones do
+    await withRules('dnat-state-onward', {});
+    appendFileSync(
+      path.join(tmp, 'dnat-state-onward', 'iptables-save.txt'),
+      '*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -s 10.0.0.0/8 -m conntrack --ctstate DNAT -j DROP\nCOMMIT\n',
+    );
+    const s = await loadSnapshot({ directory: path.join(tmp, 'dnat-state-onward') });
+    const t = trace(s, 8080);
+    expect([t.result, t.certainty]).toEqual(['accepted', 'certain']);
+    expect(t.answer).toMatchObject({ kind: 'onward', stoppedBy: 'mangle/PREROUTING#1' });
+    // the LAN's connections carry nothing; the rest of the world's do
+    const rows = rowsTo8080(s).filter((e) => e.target.kind === 'container');
+    expect(rows.map((e) => e.reachableFrom.map((f) => f.exceptSources))).toEqual([
+      [['10.0.0.0/8']],
+    ]);
+  });
+
   it('a reset sent straight out of a bridge port is not translated back', async () => {
     // random seeds 465 and 487: a container's connection REDIRECTed to the host and reset there
     const s = await withRules('bridge-reset', {

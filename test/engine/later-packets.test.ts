@@ -64,6 +64,13 @@ describe('laterPacketsMayDiffer', () => {
     expect(differ(filter('-A INPUT -p tcp --tcp-flags SYN,ACK SYN -j ACCEPT'))).toBe(true);
   });
 
+  it('reads the DNAT state as later packets have it before the NAT chains, and first ones not', () => {
+    const mangle = (rule: string): string => `*mangle\n:PREROUTING ACCEPT [0:0]\n${rule}\nCOMMIT\n`;
+    expect(differ(mangle('-A PREROUTING -m conntrack --ctstate DNAT -j DROP'))).toBe(true);
+    // in filter, after NAT, a DNATed connection's first packet has it too
+    expect(differ(filter('-A INPUT -m conntrack --ctstate DNAT -j DROP'))).toBe(false);
+  });
+
   it('leaves the NAT table out: later packets take the NAT their first one got', () => {
     expect(
       differ(
