@@ -367,8 +367,22 @@ export class Interpreter {
         return replied({ ...refuse(why), steps: result.steps });
       }
       if (untracked && tcp && result.verdict === 'accepted') {
-        // the handshake is made; the server's later packets (ACK) conntrack picks up as a new
-        // connection, which NAT may rewrite: the connection then carries nothing back
+        // the handshake's answer got back; the sender's later packets (ACK) a NOTRACK of its
+        // SYN alone leaves to conntrack, which picks them up as a new connection that NAT may
+        // send elsewhere: the server never sees them (random seed 552)
+        const onward: Concrete = { ...start, state: 'NEW', flags: ['ACK'] };
+        const sent = this.run(onward);
+        if (
+          sent.verdict === 'accepted' &&
+          sent.final.state !== 'UNTRACKED' &&
+          (sent.end !== first.end || sent.final.dst !== f.dst || sent.final.dport !== f.dport)
+        ) {
+          const why = `the first packet was untracked (NOTRACK), so conntrack picks the sender's later packets up as a new connection, and NAT sent them to ${formatAddress(sent.final.dst, this.env.family)}:${sent.final.dport}: the server gets the handshake and nothing after it`;
+          return { kind: 'onward', start: onward, result: { ...refuse(why), steps: sent.steps } };
+        }
+        if (sent.verdict !== 'accepted') return { kind: 'onward', start: onward, result: sent };
+        // the server's later packets (ACK) conntrack picks up as a new connection too, which
+        // NAT may rewrite: the connection then carries nothing back
         const later: Concrete = { ...reply, state: 'NEW', flags: ['ACK'] };
         const next = this.run(later);
         if (next.verdict === 'accepted' && (next.final.snat === true || next.final.dnat)) {

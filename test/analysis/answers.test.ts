@@ -434,6 +434,19 @@ describe('what goes back for a connection', () => {
     expect(unknown.assumptions.join(' ')).toMatch(/until NAT undoes the MASQUERADE/);
   });
 
+  it("an untracked SYN's later packets are a new connection that NAT may send elsewhere", async () => {
+    // random seed 552: only the SYN is NOTRACKed, so it reaches docker-proxy on the host; the
+    // client's ACK is picked up as a new connection and DNATed to the container
+    const s = await withRules('notrack-syn', {
+      raw: [
+        '-A PREROUTING -i eth0 -p tcp --dport 8080 --tcp-flags FIN,SYN,RST,ACK SYN -j CT --notrack',
+      ],
+    });
+    const t = trace(s, 8080);
+    expect([t.result, t.destination?.kind, t.answer?.kind]).toEqual(['accepted', 'host', 'onward']);
+    expect(t.answer?.unrouted).toMatch(/NAT sent them to 192\.0\.2\.2:80/);
+  });
+
   it("a connection's later packets carry its DNAT state before NAT", async () => {
     // random seed 649: mangle PREROUTING (before conntrack's NAT) drops DNATed packets from the
     // clients: the first packet has no DNAT state there yet, its later ones do
