@@ -36,7 +36,9 @@ import {
  * operator's raw drop is no evidence of where an address lies), 248 and 267 (a connection's
  * later packets stopped by a rule on ESTABLISHED), 299 (a masqueraded reply is addressed to the
  * host), 343 (a reply carries its connection's DNAT state), 355 (a closed port answers with the
- * host's port unreachable), 465 and 487 (a reset out of a bridge port is not translated back).
+ * host's port unreachable), 465 and 487 (a reset out of a bridge port is not translated back),
+ * 552 (an untracked SYN's later packets are a new connection NAT sends elsewhere), 649 (later
+ * packets carry their connection's DNAT state before NAT).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -65,6 +67,8 @@ export const DEFAULT_SEEDS: readonly number[] = [
   355,
   465,
   487,
+  552,
+  649,
 ];
 
 /**
