@@ -203,8 +203,10 @@ export class ReplyCheck {
    * sent to them as a set, made when a path with stops first needs it.
    */
   private readonly clients = new Map<string, Clients>();
-  /** Per client ingress: the later packets of connections from there (`onwardPath`). */
-  private readonly onwardPaths = new Map<string, OnwardPath>();
+  /** The later packets of the rows' connections, walked once (`onwardPath`). */
+  private onward: OnwardPath | null = null;
+  /** The ingresses the rows told of have clients on (`Flow.ingress`). */
+  private readonly onwardIngresses = new Set<string>();
   private readonly onwardRows = new WeakMap<Flow, PacketSet>();
   /** Replies from a row's delivered address and ports, as sets (rows share them). */
   private readonly rowSets = new Map<string, PacketSet>();
@@ -251,6 +253,7 @@ export class ReplyCheck {
     for (const f of flows) {
       if (this.told.has(f)) continue;
       this.told.add(f);
+      for (const i of f.ingress) if (i !== '*') this.onwardIngresses.add(i);
       const side = sideOf(f);
       // a side walked before this row was told of: walked again when next asked, and what
       // was read from its walk read again
@@ -428,31 +431,36 @@ export class ReplyCheck {
   }
 
   /**
-   * The later packets of connections from one ingress (ESTABLISHED, in their own direction),
-   * walked once: where a rule on the state stops what a first packet passed.
+   * The later packets of connections (ESTABLISHED, in their own direction), walked once from
+   * every ingress the rows told of have clients on (a host naming a dozen interfaces walked
+   * each alone in about what one walk of them all costs): where a rule on the state stops
+   * what a first packet passed. An ingress not told of is added and the walk made again.
    */
   private onwardPath(ingress: string): OnwardPath {
-    let path = this.onwardPaths.get(ingress);
-    if (path === undefined) {
+    if (!this.onwardIngresses.has(ingress)) {
+      this.onwardIngresses.add(ingress);
+      this.onward = null;
+    }
+    if (this.onward === null) {
+      const ingresses = [...this.onwardIngresses];
       const r = this.engine.reach({
-        ingress,
+        ingress: ingresses,
         packets: {
           states: ['ESTABLISHED'],
           protocols: ['tcp', 'udp', 'sctp'],
-          inInterfaces: [ingress],
+          inInterfaces: ingresses,
           // a later packet carries its connection's DNAT state from the start
           dnat: [false, true],
         },
         onward: true,
       });
-      path = {
+      this.onward = {
         query: r.query,
         stops: r.stopped.filter((st) => st.rule !== null && !st.packets.possible.isEmpty),
         stopped: r.stoppedByRules,
       };
-      this.onwardPaths.set(ingress, path);
     }
-    return path;
+    return this.onward;
   }
 
   /** A row's delivered packets as connections (`ONWARD`), made once per row. */

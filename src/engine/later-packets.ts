@@ -7,7 +7,7 @@
  * packet its first packet passes (`--ctstate INVALID -j DROP`), a logging rule, a jump that only
  * first packets take to a chain that can only stop (kube-proxy's `--ctstate NEW -j
  * KUBE-PROXY-FIREWALL`). Where some other rule reads the state, the TCP flags, the connection's
- * status or direction, or what the engine does not model, the later packets are walked
+ * status or direction, or a match of rates, payloads or sockets, the later packets are walked
  * (`ReachQuery.onward`): random seeds 248 and 267, `-t mangle -A PREROUTING -m conntrack
  * --ctstate RELATED,ESTABLISHED -j DROP`, let every handshake through and stopped the rest.
  * The NAT chains read later packets as their first (conntrack gives them its NAT), so their
@@ -15,7 +15,6 @@
  */
 import type { Chain, MatchOption, Rule, Ruleset, Target } from '../model/ruleset.ts';
 import { allOptions } from '../model/ruleset.ts';
-import { isUnmodelled } from './unmodelled.ts';
 
 /** Targets that change nothing a later rule reads: a later packet skipping one loses nothing. */
 const NO_EFFECT: ReadonlySet<Target['kind']> = new Set(['LOG', 'NFLOG']);
@@ -73,14 +72,25 @@ function optionReading(
     }
     case 'tcp-flags':
     case 'tcp-option':
+    case 'length':
     case 'ct-status':
     case 'ct-dir':
     case 'ct-expire':
       return 'unknown';
+    case 'stateful':
+    case 'opaque':
+      // rates, counts, payloads, sockets tell a connection's packets apart; a module of the
+      // packet's addresses and routes does not
+      return SAME_FOR_LATER.has(o.module) ? null : 'unknown';
     default:
-      return isUnmodelled(o) ? 'unknown' : null;
+      // the others the engine leaves undecided (sets, MAC, owner, TTL, …) read what a first
+      // packet and its later ones share
+      return null;
   }
 }
+
+/** Modules the engine does not model that read what a connection's packets all share. */
+const SAME_FOR_LATER: ReadonlySet<string> = new Set(['rpfilter', 'realm', 'devgroup', 'cgroup']);
 
 /** Whether the rules may treat a connection's later packets otherwise than its first one. */
 export function laterPacketsMayDiffer(ruleset: Ruleset): boolean {

@@ -62,6 +62,13 @@ describe('laterPacketsMayDiffer', () => {
     );
     // TCP flags tell a SYN from an ACK
     expect(differ(filter('-A INPUT -p tcp --tcp-flags SYN,ACK SYN -j ACCEPT'))).toBe(true);
+    // a rate tells a connection's packets apart; a reverse-path check reads what they share
+    expect(differ(filter('-A INPUT -p tcp -m limit --limit 5/s -j ACCEPT'))).toBe(true);
+    expect(
+      differ(
+        '*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m rpfilter --invert -j DROP\nCOMMIT\n',
+      ),
+    ).toBe(false);
   });
 
   it('reads the DNAT state as later packets have it before the NAT chains, and first ones not', () => {
