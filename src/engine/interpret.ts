@@ -242,18 +242,19 @@ export class Interpreter {
       reply: true,
       ...(start.iif === null ? {} : { via: start.iif }),
     };
+    // an answer lost for a reason no rule gives
+    const refuse = (why: string): InterpretResult => ({
+      ...first,
+      verdict: 'dropped',
+      end: 'no-route',
+      stoppedBy: null,
+      steps: [],
+      uncertainRules: [],
+      assumptions: [],
+      unrouted: why,
+    });
     if (first.verdict === 'accepted' && (first.end === 'local' || first.end === 'forward')) {
       if (f.proto !== PROTO.tcp && f.proto !== PROTO.udp) return null;
-      const refuse = (why: string): InterpretResult => ({
-        ...first,
-        verdict: 'dropped',
-        end: 'no-route',
-        stoppedBy: null,
-        steps: [],
-        uncertainRules: [],
-        assumptions: [],
-        unrouted: why,
-      });
       const untracked = f.state === 'UNTRACKED';
       const tcp = f.proto === PROTO.tcp;
       const reply: Concrete = {
@@ -445,16 +446,9 @@ export class Interpreter {
       return {
         kind: 'notice',
         start: notice,
-        result: {
-          ...first,
-          verdict: 'dropped',
-          end: 'no-route',
-          stoppedBy: null,
-          steps: [],
-          uncertainRules: [],
-          assumptions: [],
-          unrouted: `the reset leaves ${start.iif} directly (br_netfilter), where no NAT undoes the packet's translation: it comes from ${from}, not the address and port the sender connected to, and the sender ignores it`,
-        },
+        result: refuse(
+          `the reset leaves ${start.iif} directly (br_netfilter), where no NAT undoes the packet's translation: it comes from ${from}, not the address and port the sender connected to, and the sender ignores it`,
+        ),
       };
     }
     let result = this.run(notice);

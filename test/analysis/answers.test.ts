@@ -99,6 +99,22 @@ function rowsTo8080(snapshot: Snapshot) {
   );
 }
 
+/** A container's packets on docker0 taken to c1 on bridge1 (let across), masqueraded there. */
+function masqueradedToC1(raw: string): Record<string, string[]> {
+  return {
+    raw: [raw],
+    nat: ['-A PREROUTING -s 172.17.0.4/32 -p tcp -j DNAT --to-destination 192.0.2.2'],
+    filter: ['-A DOCKER-USER -i docker0 -o bridge1 -j ACCEPT'],
+  };
+}
+
+const FROM_DOCKER0 = {
+  from: '172.17.0.4',
+  in: 'docker0',
+  to: { address: '172.17.0.9', port: 80 },
+  proto: 'tcp',
+} as const;
+
 describe('what goes back for a connection', () => {
   it('a DOCKER-USER drop by source without -i drops the containers’ replies too', async () => {
     const s = await withRules('lan-only', {
@@ -414,17 +430,8 @@ describe('what goes back for a connection', () => {
   it("a masqueraded reply is addressed to the host's address until NAT undoes it", async () => {
     // one container's packets taken to c1 on bridge1 (let across), masqueraded there; Docker's
     // raw rule drops what comes for the sender's own address from any other bridge
-    const rules = {
-      raw: ['-A PREROUTING -d 172.17.0.4/32 ! -i docker0 -j DROP'],
-      nat: ['-A PREROUTING -s 172.17.0.4/32 -p tcp -j DNAT --to-destination 192.0.2.2'],
-      filter: ['-A DOCKER-USER -i docker0 -o bridge1 -j ACCEPT'],
-    };
-    const probe = {
-      from: '172.17.0.4',
-      in: 'docker0',
-      to: { address: '172.17.0.9', port: 80 },
-      proto: 'tcp',
-    } as const;
+    const rules = masqueradedToC1('-A PREROUTING -d 172.17.0.4/32 ! -i docker0 -j DROP');
+    const probe = FROM_DOCKER0;
     // bridge1's address known: the reply meets raw addressed to 192.0.2.1, and gets back
     const known = traced(await withRules('masq-known', rules), probe);
     expect([known.result, known.certainty]).toEqual(['accepted', 'certain']);
@@ -531,17 +538,8 @@ describe('what goes back for a connection', () => {
   it('the masquerading address is the host’s own: a LOCAL drop before NAT meets the reply', async () => {
     // random seed 299: every reply to a masqueraded packet is addressed to the host's address
     // on bridge1 until conntrack's NAT; raw drops packets to the host's addresses from c1
-    const rules = {
-      raw: ['-A PREROUTING -i bridge1 -m addrtype --dst-type LOCAL -j DROP'],
-      nat: ['-A PREROUTING -s 172.17.0.4/32 -p tcp -j DNAT --to-destination 192.0.2.2'],
-      filter: ['-A DOCKER-USER -i docker0 -o bridge1 -j ACCEPT'],
-    };
-    const probe = {
-      from: '172.17.0.4',
-      in: 'docker0',
-      to: { address: '172.17.0.9', port: 80 },
-      proto: 'tcp',
-    } as const;
+    const rules = masqueradedToC1('-A PREROUTING -i bridge1 -m addrtype --dst-type LOCAL -j DROP');
+    const probe = FROM_DOCKER0;
     // which address that is, the rules alone do not say: the drop is possible
     const unknown = traced(await withRulesNoAddresses('masq-local-unknown', rules), probe);
     expect([unknown.result, unknown.certainty]).toEqual(['dropped', 'possible']);

@@ -66,6 +66,19 @@ const published = {
   destinationPorts: [{ from: 8080, to: 8080 }],
 };
 
+/** The host's own connection to its published port 8080 (DNATed in nat OUTPUT). */
+const hostToPublished: Packet = {
+  family: 'ipv4',
+  protocol: 'tcp',
+  source: '203.0.113.1',
+  sourcePort: 40000,
+  destination: '203.0.113.1',
+  destinationPort: 8080,
+  inInterface: null,
+  state: 'NEW',
+  mark: 0,
+};
+
 describe('reach on a Docker-like host', () => {
   const engine = createEngine(docker, hostContext);
 
@@ -165,17 +178,7 @@ describe('reach on a Docker-like host', () => {
   });
 
   it('traces host-originated traffic through nat OUTPUT', () => {
-    const p: Packet = {
-      family: 'ipv4',
-      protocol: 'tcp',
-      source: '203.0.113.1',
-      sourcePort: 40000,
-      destination: '203.0.113.1',
-      destinationPort: 8080,
-      inInterface: null,
-      state: 'NEW',
-      mark: 0,
-    };
+    const p = hostToPublished;
     const tr = engine.trace(p);
     expect(tr.verdict).toBe('accepted');
     expect(tr.delivery).toEqual({
@@ -209,17 +212,7 @@ describe("the host's own packet NATed in OUTPUT", () => {
       }),
       hostContext,
     );
-  const p: Packet = {
-    family: 'ipv4',
-    protocol: 'tcp',
-    source: '203.0.113.1',
-    sourcePort: 40000,
-    destination: '203.0.113.1',
-    destinationPort: 8080,
-    inInterface: null,
-    state: 'NEW',
-    mark: 0,
-  };
+  const p = hostToPublished;
   const delivered = (e: ReturnType<typeof createEngine>) => {
     const r = e.reach({
       ingress: null,
