@@ -60,7 +60,8 @@ export interface Concrete {
   snatTo?: bigint | null;
   /**
    * A reply to a source-NATed packet: its destination is the address the source was given
-   * until conntrack undoes the SNAT at NAT's priority in PREROUTING, then this one.
+   * until conntrack undoes the SNAT at NAT's priority (in PREROUTING, or OUTPUT for the host's
+   * own reply), then this one.
    */
   unsnat?: { readonly dst: bigint; readonly loc: boolean };
   /**
@@ -608,7 +609,11 @@ class Run {
     let bound = natDone;
     this.looped = natDone;
     for (const entry of pipelineOf(this.env.ruleset)[hook]) {
-      if (hook === 'PREROUTING' && entry.priority >= NAT_PRIORITY) undoSnat(p);
+      // conntrack undoes a SNAT at the destination NAT's priority: in PREROUTING for what
+      // arrives, in OUTPUT for the host's own reply (random seed 714: filter OUTPUT saw the
+      // reply to 127.0.0.1, not the address the SNAT gave)
+      if ((hook === 'PREROUTING' || hook === 'OUTPUT') && entry.priority >= NAT_PRIORITY)
+        undoSnat(p);
       this.settled = entry.passesEvery;
       // a later packet meets the NAT its connection's first packet got (`Concrete.onward`)
       const asFirst = entry.type === 'nat' && p.onward === true && p.state === 'ESTABLISHED';
@@ -1180,7 +1185,7 @@ function tupleEnd(
     : { address: p.dst, port: p.dport };
 }
 
-/** Where conntrack's NAT runs in PREROUTING: a reply's SNAT is undone there. */
+/** Where conntrack's destination NAT runs (PREROUTING, OUTPUT): a reply's SNAT is undone there. */
 const NAT_PRIORITY = -100;
 
 /** A reply to a source-NATed packet reaches conntrack's NAT: its real destination from here on. */

@@ -473,6 +473,21 @@ describe('what goes back for a connection', () => {
     ]);
   });
 
+  it("the host's own reply to a SNATed connection is un-SNATed before filter OUTPUT", async () => {
+    // random seed 714: the host's connection to 127.0.0.1 is SNATed to its external address;
+    // conntrack gives the reply its real destination at OUTPUT's NAT priority, before the REJECT
+    const s = await withRules('unsnat-output', {
+      nat: ['-A POSTROUTING ! -s 203.0.113.1/32 -d 127.0.0.1/32 -j SNAT --to-source 203.0.113.1'],
+      filter: ['-A OUTPUT -d 203.0.113.0/24 -p tcp -j REJECT --reject-with tcp-reset'],
+    });
+    const t = traced(s, {
+      from: '127.0.0.1',
+      to: { address: '127.0.0.1', port: 8080 },
+      proto: 'tcp',
+    });
+    expect([t.result, t.certainty, t.answer]).toEqual(['accepted', 'certain', null]);
+  });
+
   it('a reset sent straight out of a bridge port is not translated back', async () => {
     // random seeds 465 and 487: a container's connection REDIRECTed to the host and reset there
     const s = await withRules('bridge-reset', {
