@@ -38,7 +38,8 @@ import {
  * host), 343 (a reply carries its connection's DNAT state), 355 (a closed port answers with the
  * host's port unreachable), 465 and 487 (a reset out of a bridge port is not translated back),
  * 552 (an untracked SYN's later packets are a new connection NAT sends elsewhere), 649 (later
- * packets carry their connection's DNAT state before NAT).
+ * packets carry their connection's DNAT state before NAT). From 661–790: 714 (the host's own
+ * reply is un-SNATed at OUTPUT's NAT priority).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -69,6 +70,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   487,
   552,
   649,
+  714,
 ];
 
 /**
