@@ -129,6 +129,7 @@ function readEvidence(ruleset: Ruleset | null): RuleEvidence {
   ]) {
     const kind = r.target?.kind;
     if (kind !== 'MASQUERADE' && kind !== 'SNAT') continue;
+    if (r.dialect !== 'nft' && !dockersMasquerade(r)) continue;
     const subnet = cidrOf(r, 'src');
     const bridge = negatedInterface(r, 'out');
     if (subnet === null || bridge === null) continue;
@@ -289,4 +290,20 @@ function dockersRawDrop(r: Rule): boolean {
     isLoopback(dst.value.address, dst.value.family) &&
     rest.every((o) => o.type === 'protocol' || (o.type === 'port' && o.field === 'dst'));
   return loopbackPort;
+}
+
+/**
+ * Docker's MASQUERADE (or SNAT) of a network's subnet leaving by any interface but its bridge
+ * says nothing else (`-s 172.17.0.0/16 ! -o docker0 -j MASQUERADE`): an operator's rule of that
+ * shape with more to it (random seed 691: `-s 203.0.113.1/32 -d 203.0.113.1/32 ! -o ext0 -p tcp
+ * --dports 80 -j SNAT`) is no evidence that the interface is a Docker bridge, which took the
+ * host's external interface out of the exposure table.
+ */
+function dockersMasquerade(r: Rule): boolean {
+  const options = allOptions(r).filter((o) => o.type !== 'comment');
+  return (
+    options.length === 2 &&
+    options.some((o) => o.type === 'address' && o.field === 'src' && !o.negated) &&
+    options.some((o) => o.type === 'interface' && o.field === 'out' && o.negated && !o.wildcard)
+  );
 }

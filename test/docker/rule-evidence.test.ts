@@ -63,6 +63,26 @@ COMMIT
         .containers,
     ).toEqual([]);
   });
+  it('ties a subnet to its bridge from Docker’s MASQUERADE, and only from that shape', () => {
+    const nat = (rule: string) => `*nat
+:POSTROUTING ACCEPT [0:0]
+${rule}
+COMMIT
+`;
+    expect(
+      evidenceOf(nat('-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE')).subnets.map(
+        (s) => [s.address, s.bridge],
+      ),
+    ).toEqual([['172.17.0.0/16', 'docker0']]);
+    // random seed 691: an operator's SNAT of more than a subnet makes ext0 no Docker bridge
+    expect(
+      evidenceOf(
+        nat(
+          '-A POSTROUTING -s 203.0.113.1/32 -d 203.0.113.1/32 ! -o ext0 -p tcp -m multiport --dports 80 -j SNAT --to-source 203.0.113.1',
+        ),
+      ).subnets,
+    ).toEqual([]);
+  });
   it('lists Docker’s port mappings, on every address or bound to one', () => {
     const nat = `*nat
 :PREROUTING ACCEPT [0:0]
