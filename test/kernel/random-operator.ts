@@ -39,7 +39,8 @@ import {
  * host's port unreachable), 465 and 487 (a reset out of a bridge port is not translated back),
  * 552 (an untracked SYN's later packets are a new connection NAT sends elsewhere), 649 (later
  * packets carry their connection's DNAT state before NAT). From 661–790: 714 (the host's own
- * reply is un-SNATed at OUTPUT's NAT priority).
+ * reply is un-SNATed at OUTPUT's NAT priority), 691 (an operator's SNAT is no evidence of a
+ * Docker bridge).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -70,6 +71,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   487,
   552,
   649,
+  691,
   714,
 ];
 
