@@ -493,13 +493,12 @@ export class ReplyCheck {
       if (clients.length === 0) continue;
       // the row's connections as their clients send them (the stops meet them after NAT too,
       // where the original destination is kept): what the row delivers, on this ingress
-      const row = this.onwardRow(flow)
-        .and({
-          inInterfaces: [f.interface],
-          sources: clients,
-          ...(f.sourcePorts.length === 0 ? {} : { sourcePorts: f.sourcePorts }),
-        })
-        .projected(ONWARD);
+      // (only fields of `ONWARD` are narrowed: it stays a projection)
+      const row = this.onwardRow(flow).and({
+        inInterfaces: [f.interface],
+        sources: clients,
+        ...(f.sourcePorts.length === 0 ? {} : { sourcePorts: f.sourcePorts }),
+      });
       const hit = path.stopped.possible.and(row);
       if (hit.isEmpty) continue;
       const sent = path.query.and(row).projected(ONWARD);

@@ -235,7 +235,6 @@ class SymbolicEngine implements Engine {
     return { c: this.space.m.diff(input, this.unmodelledSet()), p: input };
   }
 
-  /** The device below the host's IP stack on `iface` whose address is `address`. */
   /**
    * Whether nothing listens at the host's address and port a packet is delivered to, as the
    * context's listeners say; null where they are not known.
@@ -253,6 +252,7 @@ class SymbolicEngine implements Engine {
     );
   }
 
+  /** The device below the host's IP stack on `iface` whose address is `address`. */
   private deviceBelow(iface: string | null, address: bigint | null): DeviceBelow | undefined {
     if (iface === null || address === null) return undefined;
     return this.nf.context.devicesBelow?.find(

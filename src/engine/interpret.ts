@@ -291,7 +291,7 @@ export class Interpreter {
                 state: 'RELATED' as const,
                 proto: this.env.family === 'ipv4' ? PROTO.icmp : PROTO.icmpv6,
                 sport: 0,
-                dport: this.env.family === 'ipv4' ? (3 << 8) | 3 : (1 << 8) | 4,
+                dport: icmpOf('port-unreachable', this.env.family === 'ipv4'),
               }
           : {}),
       };
