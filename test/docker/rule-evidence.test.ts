@@ -22,6 +22,10 @@ const natTo = (to: string) => `*nat
 COMMIT
 `;
 
+/** A table with one built-in chain and one rule in it. */
+const oneRule = (table: string, chain: string, rule: string) =>
+  `*${table}\n:${chain} ACCEPT [0:0]\n${rule}\nCOMMIT\n`;
+
 describe('ruleEvidence', () => {
   it('takes a port Docker opens with no DNAT to the container as published in routed mode', () => {
     const ports = evidenceOf(FILTER).routedPorts;
@@ -46,11 +50,7 @@ describe('ruleEvidence', () => {
     ]);
   });
   it('reads a container behind its bridge from Docker’s raw drop, and only from that shape', () => {
-    const raw = (rule: string) => `*raw
-:PREROUTING ACCEPT [0:0]
-${rule}
-COMMIT
-`;
+    const raw = (rule: string) => oneRule('raw', 'PREROUTING', rule);
     expect(
       evidenceOf(raw('-A PREROUTING -d 172.17.0.2/32 ! -i docker0 -j DROP')).containers.map((c) => [
         c.address,
@@ -64,11 +64,7 @@ COMMIT
     ).toEqual([]);
   });
   it('ties a subnet to its bridge from Docker’s MASQUERADE, and only from that shape', () => {
-    const nat = (rule: string) => `*nat
-:POSTROUTING ACCEPT [0:0]
-${rule}
-COMMIT
-`;
+    const nat = (rule: string) => oneRule('nat', 'POSTROUTING', rule);
     expect(
       evidenceOf(nat('-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE')).subnets.map(
         (s) => [s.address, s.bridge],
