@@ -339,6 +339,35 @@ export class CompiledRuleset {
     return { c: on, p: on };
   }
 
+  private sourceRead: boolean | undefined;
+
+  /**
+   * Whether some rule reads a packet's source address: its match, its later steps' conditions
+   * or its verdict map's keys. Where none does, a packet whose source the snapshot does not give
+   * meets every rule as it would with the right one.
+   */
+  readsSource(): boolean {
+    if (this.sourceRead !== undefined) return this.sourceRead;
+    const m = this.space.m;
+    const src = this.space.cube('src');
+    const reads = (x: Pair): boolean => m.exists(x.c, src) !== x.c || m.exists(x.p, src) !== x.p;
+    const ruleReads = (r: CompiledRule): boolean => {
+      if (reads(r.match)) return true;
+      for (const step of r.rule.steps ?? []) {
+        if (step.kind === 'match' && reads(this.encodeOptions(step.module.options))) return true;
+        const t = step.kind === 'match' ? null : step.target;
+        if (t?.kind === 'vmap' && (t.entries ?? []).some((e) => reads(this.encodeOptions(e.when))))
+          return true;
+      }
+      const t = r.rule.target;
+      return t?.kind === 'vmap' && (t.entries ?? []).some((e) => reads(this.encodeOptions(e.when)));
+    };
+    this.sourceRead = [...this.chains.values()].some((chains) =>
+      [...chains.values()].some((c) => c.rules.some(ruleReads)),
+    );
+    return this.sourceRead;
+  }
+
   private readonly optionSets = new WeakMap<readonly MatchOption[], Pair>();
 
   /**

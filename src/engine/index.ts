@@ -7,7 +7,13 @@ import { FALSE, type Bdd } from './bdd.ts';
 import { formatAddress, parseAddress } from './addr.ts';
 import { everyAddress } from '../model/address-text.ts';
 import { CompiledRuleset, type RulePrinter } from './compile.ts';
-import { Interpreter, type Answer, type Concrete, type InterpretResult } from './interpret.ts';
+import {
+  Interpreter,
+  onlyRouteTo,
+  type Answer,
+  type Concrete,
+  type InterpretResult,
+} from './interpret.ts';
 import { EMPTY, type Pair } from './match.ts';
 import { built, union, unionAll, Walk, type Outcome, type RuleVisits } from './netfilter.ts';
 import {
@@ -329,7 +335,14 @@ class SymbolicEngine implements Engine {
 
   private traced(packet: Packet, options: TraceOptions): Trace {
     const matchUnknown = (options.unknown ?? 'match') === 'match';
-    const it = new Interpreter(this.nf.ruleset, this.nf.context, this.print, () => matchUnknown);
+    const it = new Interpreter(
+      this.nf.ruleset,
+      this.nf.context,
+      this.print,
+      () => matchUnknown,
+      true,
+      () => this.nf.readsSource(),
+    );
     const dst = parseAddress(packet.destination, packet.family);
     const start = dst === null ? null : concreteOf(packet);
     if (start === null || dst === null || packet.family !== this.family) {
@@ -394,7 +407,15 @@ class SymbolicEngine implements Engine {
         : `${t.verdict} ${d.kind} ${d.address} ${d.port ?? ''} ${d.outInterface ?? ''}`;
     };
     const trace = traceOf(packet, taken, this.family);
-    if (ends(trace) === ends(traceOf(packet, other, this.family))) return trace;
+    const otherTrace = traceOf(packet, other, this.family);
+    // The other reading's own doubts may make it end elsewhere: not those the taken one shares,
+    // nor the route it took to the destination (what "not the host's" means).
+    const shared = new Set([...trace.uncertainRules, ...trace.assumptions]);
+    const address = formatAddress(dst, this.family);
+    const otherDoubts = [...otherTrace.uncertainRules, ...otherTrace.assumptions].filter(
+      (d) => !shared.has(d) && !onlyRouteTo(d, address),
+    );
+    if (ends(trace) === ends(otherTrace) && otherDoubts.length === 0) return trace;
     return {
       ...trace,
       certainty: 'possible',

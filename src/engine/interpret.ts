@@ -128,6 +128,18 @@ export interface InterpretResult {
 
 export type { Hostness } from './routing.ts';
 
+/** The assumption a trace names where it took a route the snapshot does not list. */
+function routeAssumed(address: string, device: string): string {
+  return `the route to ${address} (via ${device}) is assumed`;
+}
+
+/** Whether an assumption is only that of a route to `address` (`routeAssumed`). */
+export function onlyRouteTo(assumption: string, address: string): boolean {
+  return (
+    assumption.startsWith(`the route to ${address} (via `) && assumption.endsWith(') is assumed')
+  );
+}
+
 interface Env {
   readonly ruleset: Ruleset;
   readonly family: Ruleset['family'];
@@ -142,6 +154,7 @@ interface Env {
 export class Interpreter {
   private readonly env: Env;
   private readonly context: NetworkContext;
+  private readonly readsSource: () => boolean;
 
   constructor(
     ruleset: Ruleset,
@@ -149,7 +162,10 @@ export class Interpreter {
     print: (rule: Rule) => string,
     resolve: Resolver = () => true,
     indexed = true,
+    /** Whether some rule reads a packet's source address (`CompiledRuleset.readsSource`). */
+    readsSource: () => boolean = () => true,
   ) {
+    this.readsSource = readsSource;
     this.context = context;
     const family = ruleset.family;
     this.env = {
@@ -453,7 +469,8 @@ export class Interpreter {
       };
     }
     let result = this.run(notice);
-    if (!reset && toward === null)
+    // which of the host's addresses it comes from matters only to a rule that reads sources
+    if (!reset && toward === null && this.readsSource())
       result = assuming(
         result,
         `the notice is taken to come from ${formatAddress(start.dst, this.env.family)}: the host sends it from its own address toward ${formatAddress(start.src, this.env.family)}, which the snapshot does not give`,
@@ -595,9 +612,7 @@ class Run {
     const r = this.it.route(p.dst);
     if ((r === null || r.assumed) && p.via !== undefined) return p.via;
     if (r?.assumed === true)
-      this.assumed.add(
-        `the route to ${formatAddress(p.dst, this.env.family)} (via ${r.device}) is assumed`,
-      );
+      this.assumed.add(routeAssumed(formatAddress(p.dst, this.env.family), r.device));
     return r?.device ?? null;
   }
 

@@ -165,6 +165,42 @@ describe('a rules-only Docker host', () => {
     expect(tr.assumptions).toEqual([]);
   });
 
+  it('is not certain of a stop where only the other reading of the destination may differ', () => {
+    // random seed 790: taken as the host's, the packet is certainly dropped; not the host's, it
+    // meets a rule that may or may not drop it (the kernel connected it): the stop is a guess
+    const rs = ruleset({
+      filter: {
+        INPUT: { policy: 'DROP', rules: [] },
+        FORWARD: { rules: [[[o.recent()], t.drop()]] },
+      },
+    });
+    const tr = createEngine(rs, partial).trace(packet('10.9.9.9', 80));
+    expect(tr.verdict).toBe('dropped');
+    expect(tr.certainty).toBe('possible');
+    expect(tr.assumptions[0]).toMatch(/10\.9\.9\.9 is taken to be an address of this host/);
+  });
+
+  it('names the notice’s unknown source only where some rule reads sources', () => {
+    // the stop of the test above, where a rule could tell the host's addresses apart: from
+    // which of them the notice comes is a guess the answer rests on
+    const rejecting = ruleset({
+      filter: {
+        OUTPUT: {
+          rules: [
+            [[o.src('192.0.2.0/24'), o.proto('icmp')], t.drop()],
+            [[o.dst('10.96.0.10'), o.proto('tcp'), o.dport(80)], t.reject()],
+          ],
+        },
+      },
+    });
+    const tr = createEngine(rejecting, partial).trace(
+      packet('10.96.0.10', 80, { inInterface: null, source: '127.0.0.1' }),
+    );
+    expect(tr.verdict).toBe('rejected');
+    expect(tr.certainty).toBe('possible');
+    expect(tr.assumptions[0]).toMatch(/10\.96\.0\.10 is taken to be an address of this host/);
+  });
+
   it('names the assumed route in a trace that rests on it', () => {
     const tr = engine.trace(packet('8.8.8.8', 53, { protocol: 'udp', destinationIsHost: false }));
     expect(tr.verdict).toBe('accepted');

@@ -40,7 +40,8 @@ import {
  * 552 (an untracked SYN's later packets are a new connection NAT sends elsewhere), 649 (later
  * packets carry their connection's DNAT state before NAT). From 661–790: 714 (the host's own
  * reply is un-SNATed at OUTPUT's NAT priority), 691 (an operator's SNAT is no evidence of a
- * Docker bridge).
+ * Docker bridge), 790 (on the rules alone, a stop is a guess where the destination's other
+ * reading rests on one).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -73,6 +74,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   649,
   691,
   714,
+  790,
 ];
 
 /**

@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SNAPSHOT_FILE_NAMES } from '../../src/model/snapshot.ts';
 import type { Packet, Trace } from '../../src/model/trace.ts';
+import { onlyRouteTo } from '../../src/engine/interpret.ts';
 import { EXTERNAL6 } from './ipv6.ts';
 import type { ProbeResult } from './netns.ts';
 import { compare, describeComparison, probePacket, type Comparison } from './referee.ts';
@@ -207,9 +208,16 @@ export function judgeProbe(
   const t = trace(packet);
   const c = compare(topology, result, t);
   const verdict = judgeCut(c, t);
+  const host = trace({ ...packet, destinationIsHost: true });
+  const other = trace({ ...packet, destinationIsHost: false });
+  // The other answer may also end elsewhere where it rests on doubts of its own: not the
+  // host's answer's too, nor the route it takes to the destination (what "not the host's" means).
+  const shared = new Set([...host.uncertainRules, ...host.assumptions]);
   const differs =
-    ending(trace({ ...packet, destinationIsHost: true })) !==
-    ending(trace({ ...packet, destinationIsHost: false }));
+    ending(host) !== ending(other) ||
+    [...other.uncertainRules, ...other.assumptions].some(
+      (d) => !shared.has(d) && !onlyRouteTo(d, packet.destination),
+    );
   const says = t.assumptions.some((a) => a.includes(TAKEN_AS_HOST));
   const inconsistent =
     differs && (t.certainty !== 'possible' || !says)
