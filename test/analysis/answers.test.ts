@@ -504,6 +504,27 @@ describe('what goes back for a connection', () => {
     expect([plain.result, plain.answer]).toEqual(['rejected', null]);
   });
 
+  it('a notice for a packet translated back to its own sender is not certain to reach it', async () => {
+    // random seed 684: c1's connection DNATed to c1 itself and rejected in FORWARD; in the lab
+    // the ICMP error never reached c1, which timed out
+    const s = await withRules('dnat-to-sender', {
+      nat: ['-A PREROUTING -i bridge1 -p tcp --dport 80 -j DNAT --to-destination 192.0.2.2:81'],
+      filter: ['-A DOCKER-USER -i bridge1 -o bridge1 -p tcp --dport 81 -j REJECT'],
+    });
+    const from = { from: '192.0.2.2', in: 'bridge1', proto: 'tcp' } as const;
+    const t = traced(s, { ...from, to: { address: '172.17.0.2', port: 80 } });
+    expect([t.result, t.certainty]).toEqual(['rejected', 'possible']);
+    expect(t.assumptions.join(' ')).toMatch(/translated back to that same address/);
+    // another client's packet goes to c1 and is rejected for certain
+    const other = traced(s, {
+      from: '192.0.2.3',
+      in: 'bridge1',
+      proto: 'tcp',
+      to: { address: '172.17.0.2', port: 80 },
+    });
+    expect([other.result, other.certainty]).toEqual(['rejected', 'certain']);
+  });
+
   it("a reply carries its connection's DNAT state", async () => {
     // random seed 343: a DOCKER-USER REJECT of DNATed packets not from eth0 meets the replies
     const s = await withRules('dnat-state-reply', {
