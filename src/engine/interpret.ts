@@ -69,6 +69,20 @@ export interface Concrete {
    * is known (an assumed default route says nothing about where the sender is).
    */
   via?: string;
+  /**
+   * The connection an ICMP notice is RELATED to: conntrack's matches read its tuples (and its
+   * protocol), not the notice's own header (random seed 803: `--ctorigdstport 8080 -j REJECT`
+   * in OUTPUT also stopped the host's ICMP error for the packet it rejected).
+   */
+  related?: {
+    readonly proto: number;
+    readonly src: bigint;
+    readonly sport: number;
+    readonly dst: bigint;
+    readonly dport: number;
+    readonly odst: bigint;
+    readonly odport: number;
+  };
   /** Conntrack has not looked the packet up yet (`unlooked`): it has no connection to match. */
   unlooked?: boolean;
   /**
@@ -449,6 +463,15 @@ export class Interpreter {
             proto: v4 ? PROTO.icmp : PROTO.icmpv6,
             src: toward ?? start.dst,
             sport: 0,
+            related: {
+              proto: f.proto,
+              src: start.src,
+              sport: start.sport,
+              dst: f.dst,
+              dport: f.dport,
+              odst: start.dst,
+              odport: start.dport,
+            },
             // ICMP type and code where the model keeps them (see the icmp-type match)
             dport: icmpOf(how, v4),
           }),
@@ -590,7 +613,8 @@ class Run {
     if (out !== null) return done(out.verdict, 'stop', out.by);
     if (!p.loc) return done('accepted', 'forward', null);
     // delivered to itself over loopback: received again on lo, PREROUTING's chains see it (its
-    // NAT done in OUTPUT), then INPUT
+    // NAT done in OUTPUT, a reply's DNAT undone in POSTROUTING), then INPUT
+    undoDnat(p);
     p.iif = 'lo';
     p.oif = null;
     const again = this.hook('PREROUTING', p, true);
@@ -636,6 +660,10 @@ class Run {
       // reply to 127.0.0.1, not the address the SNAT gave)
       if ((hook === 'PREROUTING' || hook === 'OUTPUT') && entry.priority >= NAT_PRIORITY)
         undoSnat(p);
+      // and a DNAT at the source NAT's: in POSTROUTING, or INPUT for a reply delivered here
+      // (random seed 802: over loopback INPUT saw the host's reset from the port it was sent to)
+      if ((hook === 'POSTROUTING' || hook === 'INPUT') && entry.priority >= SRC_NAT_PRIORITY)
+        undoDnat(p);
       this.settled = entry.passesEvery;
       // a later packet meets the NAT its connection's first packet got (`Concrete.onward`)
       const asFirst = entry.type === 'nat' && p.onward === true && p.state === 'ESTABLISHED';
@@ -1095,8 +1123,9 @@ class Run {
         return o.wildcard ? name.startsWith(o.name) : name === o.name;
       }
       case 'protocol':
-      case 'ct-proto':
         return o.number === 0 || p.proto === o.number;
+      case 'ct-proto':
+        return o.number === 0 || (p.related?.proto ?? p.proto) === o.number;
       case 'fragment':
         return false;
       case 'port':
@@ -1120,7 +1149,7 @@ class Run {
       case 'ct-address':
         return masked(tupleEnd(o.field, p).address, o.value.address, o.value.mask);
       case 'ct-port': {
-        if (!hasPorts) return 'fail';
+        if (!PORT_PROTOCOLS.includes(p.related?.proto ?? p.proto)) return 'fail';
         const v = tupleEnd(o.field, p).port;
         return v >= o.range.from && v <= o.range.to;
       }
@@ -1198,6 +1227,13 @@ function tupleEnd(
   field: 'origsrc' | 'origdst' | 'replsrc' | 'repldst',
   p: Concrete,
 ): { address: bigint; port: number } {
+  const c = p.related;
+  if (c !== undefined) {
+    if (field === 'origdst') return { address: c.odst, port: c.odport };
+    return field === 'replsrc'
+      ? { address: c.dst, port: c.dport }
+      : { address: c.src, port: c.sport };
+  }
   if (field === 'origdst') return { address: p.odst, port: p.odport };
   const server = field === 'replsrc';
   // an answer travels from the server: its source is the server's end
@@ -1216,6 +1252,21 @@ function undoSnat(p: Concrete): void {
   p.dst = p.unsnat.dst;
   p.loc = p.unsnat.loc;
   delete p.unsnat;
+}
+
+/** Where conntrack's source NAT runs (POSTROUTING, INPUT): a reply's DNAT is undone there. */
+const SRC_NAT_PRIORITY = 100;
+
+/**
+ * A reply of a destination-NATed connection reaches conntrack's source NAT: it comes from the
+ * address and port its connection's first packet was sent to. (An ICMP notice's translation is
+ * not modelled.)
+ */
+function undoDnat(p: Concrete): void {
+  if (p.reply !== true || !PORT_PROTOCOLS.includes(p.proto)) return;
+  p.src = p.odst;
+  p.sport = p.odport;
+  p.sloc = p.oloc;
 }
 
 /** Chains shorter than this are walked rule by rule (building and consulting the index costs more). */

@@ -525,6 +525,42 @@ describe('what goes back for a connection', () => {
     expect([other.result, other.certainty]).toEqual(['rejected', 'certain']);
   });
 
+  it('the host’s reply over loopback comes from the address its packet was sent to', async () => {
+    // random seed 802: a REDIRECT in nat OUTPUT and nothing listening on the new port; conntrack
+    // undoes the DNAT in POSTROUTING, so INPUT sees the reset from the port the host connected to
+    const s = await withRules('loopback-undnat', {
+      nat: ['-A OUTPUT -p tcp -m tcp --dport 9000 -j REDIRECT --to-ports 81'],
+      filter: ['-A INPUT -p tcp -m tcp --sport 80:90 -j REJECT'],
+    });
+    const host = { from: HOST, proto: 'tcp', to: { address: HOST, port: 9000 } } as const;
+    const t = traced(s, host);
+    // delivered, where nothing listens: the reset gets back (the host's client is refused)
+    expect([t.result, t.certainty, t.answer]).toEqual(['accepted', 'certain', null]);
+    const original = await withRules('loopback-undnat-original', {
+      nat: ['-A OUTPUT -p tcp -m tcp --dport 9000 -j REDIRECT --to-ports 81'],
+      filter: ['-A INPUT -p tcp -m tcp --sport 9000 -j DROP'],
+    });
+    const u = traced(original, host);
+    expect([u.result, u.certainty]).toEqual(['dropped', 'certain']);
+    expect(u.answer).toMatchObject({ kind: 'reply', stoppedBy: 'filter/INPUT#1' });
+  });
+
+  it('conntrack’s matches read a notice’s connection, not the notice', async () => {
+    // random seed 803: the host's connection to its published port, DNATed in OUTPUT and
+    // rejected there by its original port; the ICMP error, RELATED to that connection, meets
+    // the same rule and is stopped: in the lab the host timed out
+    const rule = (proto: string) =>
+      `-A OUTPUT ${proto}-m conntrack --ctproto 6 --ctorigdstport 8080 -j REJECT`;
+    const host = { from: HOST, proto: 'tcp', to: { address: HOST, port: 8080 } } as const;
+    const s = await withRules('related-notice', { filter: [rule('')] });
+    const t = traced(s, host);
+    expect([t.result, t.certainty]).toEqual(['dropped', 'certain']);
+    expect(t.answer).toMatchObject({ kind: 'notice', stoppedBy: 'filter/OUTPUT#1' });
+    // a rule on TCP packets alone lets the notice by: the host is refused
+    const tcp = await withRules('related-notice-tcp', { filter: [rule('-p tcp ')] });
+    expect(traced(tcp, host)).toMatchObject({ result: 'rejected', certainty: 'certain' });
+  });
+
   it("a reply carries its connection's DNAT state", async () => {
     // random seed 343: a DOCKER-USER REJECT of DNATed packets not from eth0 meets the replies
     const s = await withRules('dnat-state-reply', {
