@@ -17,7 +17,7 @@ import {
 import type { NetworkContext, RouteLocalnet } from './context.ts';
 import type { RuleRef } from './types.ts';
 import { diagnostic, type Diagnostic } from '../model/diagnostic.ts';
-import { hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
+import { DST_NAT_PRIORITY, hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
 import {
   forEveryOption,
   ruleActions,
@@ -342,30 +342,71 @@ export class CompiledRuleset {
   private sourceRead: boolean | undefined;
 
   /**
-   * Whether some rule reads a packet's source address: its match, its later steps' conditions
-   * or its verdict map's keys. Where none does, a packet whose source the snapshot does not give
-   * meets every rule as it would with the right one.
+   * Whether some rule reads a packet's source address. Where none does, a packet whose source
+   * the snapshot does not give meets every rule as it would with the right one.
    */
   readsSource(): boolean {
-    if (this.sourceRead !== undefined) return this.sourceRead;
+    return (this.sourceRead ??= this.someRuleReads(this.space.cube('src'), [
+      ...this.chains.keys(),
+    ]));
+  }
+
+  private readonly destinationReads = new Map<string, boolean>();
+
+  /**
+   * Whether some rule of a table PREROUTING walks before its NAT tells the host's address on
+   * `device` from `taken`, the address a walk gave a reply arriving there in its place: the one
+   * MASQUERADE picked there, which the snapshot does not give. It lies in a prefix routed to
+   * `device` (anywhere, where none is known) and is no address known not to be the host's.
+   */
+  readsDestinationBeforeNat(device: string | null, taken: bigint): boolean {
+    const key = `${device ?? ''}|${taken}`;
+    let hit = this.destinationReads.get(key);
+    if (hit === undefined) {
+      const s = this.space;
+      const m = s.m;
+      let near = FALSE;
+      for (const r of this.context.routes)
+        if (r.device === device && r.provenance !== 'assumed' && r.destination !== 'default')
+          near = m.or(near, s.cidr('dst', r.destination) ?? FALSE);
+      let candidates = near === FALSE ? TRUE : near;
+      for (const f of this.context.foreignAddresses ?? [])
+        candidates = m.diff(candidates, s.cidr('dst', f) ?? FALSE);
+      // the reply arrives on the device, addressed to the host
+      const arriving = s.eq('iif', BigInt(s.interfaces.classOf(device ?? '')));
+      candidates = m.and(m.and(m.or(candidates, s.eq('dst', taken)), s.eq('loc', 1n)), arriving);
+      const early = this.pipeline.PREROUTING.filter((e) => e.priority < DST_NAT_PRIORITY);
+      hit = this.someRuleReads(
+        s.cube('dst', 'loc'),
+        [...new Set(early.map((e) => e.tableId))],
+        candidates,
+      );
+      this.destinationReads.set(key, hit);
+    }
+    return hit;
+  }
+
+  /**
+   * Whether some rule of these tables reads the variables of `cube` (telling apart values of
+   * them inside `region`): its match, its later steps' conditions or its verdict map's keys.
+   */
+  private someRuleReads(cube: Bdd, tables: readonly string[], region: Bdd = TRUE): boolean {
     const m = this.space.m;
-    const src = this.space.cube('src');
-    const reads = (x: Pair): boolean => m.exists(x.c, src) !== x.c || m.exists(x.p, src) !== x.p;
-    const ruleReads = (r: CompiledRule): boolean => {
-      if (reads(r.match)) return true;
-      for (const step of r.rule.steps ?? []) {
-        if (step.kind === 'match' && reads(this.encodeOptions(step.module.options))) return true;
-        const t = step.kind === 'match' ? null : step.target;
-        if (t?.kind === 'vmap' && (t.entries ?? []).some((e) => reads(this.encodeOptions(e.when))))
-          return true;
-      }
-      const t = r.rule.target;
-      return t?.kind === 'vmap' && (t.entries ?? []).some((e) => reads(this.encodeOptions(e.when)));
-    };
-    this.sourceRead = [...this.chains.values()].some((chains) =>
-      [...chains.values()].some((c) => c.rules.some(ruleReads)),
+    // some values inside the region match and others do not, the rest of the packet the same
+    const parts = (b: Bdd): boolean =>
+      m.intersects(m.exists(m.and(b, region), cube), m.exists(m.diff(region, b), cube));
+    const reads = (x: Pair): boolean => parts(x.c) || parts(x.p);
+    const keyed = (t: Target | null): boolean =>
+      t?.kind === 'vmap' && (t.entries ?? []).some((e) => reads(this.encodeOptions(e.when)));
+    const ruleReads = (r: CompiledRule): boolean =>
+      reads(r.match) ||
+      keyed(r.rule.target) ||
+      (r.rule.steps ?? []).some((step) =>
+        step.kind === 'match' ? reads(this.encodeOptions(step.module.options)) : keyed(step.target),
+      );
+    return tables.some((id) =>
+      [...(this.chains.get(id)?.values() ?? [])].some((c) => c.rules.some(ruleReads)),
     );
-    return this.sourceRead;
   }
 
   private readonly optionSets = new WeakMap<readonly MatchOption[], Pair>();

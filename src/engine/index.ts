@@ -341,7 +341,10 @@ class SymbolicEngine implements Engine {
       this.print,
       () => matchUnknown,
       true,
-      () => this.nf.readsSource(),
+      {
+        source: () => this.nf.readsSource(),
+        destinationBeforeNat: (device, taken) => this.nf.readsDestinationBeforeNat(device, taken),
+      },
     );
     const dst = parseAddress(packet.destination, packet.family);
     const start = dst === null ? null : concreteOf(packet);

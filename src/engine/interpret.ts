@@ -11,7 +11,13 @@ import { hostness, route, routingOf, type Hostness, type Routing } from './routi
 import { loopbackRouting, MAX_JUMP_DEPTH } from './compile.ts';
 import { natText } from './netfilter.ts';
 import { CONNECTION_OPTIONS, connectionless } from './match.ts';
-import { hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
+import {
+  DST_NAT_PRIORITY,
+  SRC_NAT_PRIORITY,
+  hookPipeline,
+  type Pipeline,
+  type PipelineEntry,
+} from './pipeline.ts';
 import type { NetworkContext } from './context.ts';
 import {
   tableId,
@@ -124,6 +130,16 @@ export interface Answer {
 
 export type Resolver = (rule: Rule, option: MatchOption) => boolean;
 
+/** Which fields the ruleset's rules read (`CompiledRuleset.readsSource` and the like). */
+export interface RulesRead {
+  readonly source: () => boolean;
+  /**
+   * The host's address on `device` apart from `taken`, before PREROUTING's NAT
+   * (`CompiledRuleset.readsDestinationBeforeNat`).
+   */
+  readonly destinationBeforeNat: (device: string | null, taken: bigint) => boolean;
+}
+
 export interface InterpretResult {
   readonly verdict: Verdict;
   /** Where the packet ended: delivered locally, forwarded, or stopped. */
@@ -168,7 +184,7 @@ interface Env {
 export class Interpreter {
   private readonly env: Env;
   private readonly context: NetworkContext;
-  private readonly readsSource: () => boolean;
+  private readonly reads: RulesRead;
 
   constructor(
     ruleset: Ruleset,
@@ -176,10 +192,10 @@ export class Interpreter {
     print: (rule: Rule) => string,
     resolve: Resolver = () => true,
     indexed = true,
-    /** Whether some rule reads a packet's source address (`CompiledRuleset.readsSource`). */
-    readsSource: () => boolean = () => true,
+    /** What the rules read, where a walk depends on it (unknown: they may read anything). */
+    reads: RulesRead = { source: () => true, destinationBeforeNat: () => true },
   ) {
-    this.readsSource = readsSource;
+    this.reads = reads;
     this.context = context;
     const family = ruleset.family;
     this.env = {
@@ -387,6 +403,14 @@ export class Interpreter {
               own,
               `the reply is taken to be addressed to an address of the host before NAT, as MASQUERADE's is; ${unknown}`,
             );
+          // a rule before NAT on its destination may stop it there (random seed 810, on the
+          // rules alone: `! -d 203.0.113.1 -j DROP` in raw stopped a reply addressed to the
+          // host's address on bridge1)
+          else if (this.reads.destinationBeforeNat(f.oif, start.src))
+            result = assuming(
+              result,
+              `the reply is taken to be addressed to ${formatAddress(start.src, this.env.family)} before NAT; ${unknown}`,
+            );
         }
       }
       if (
@@ -417,9 +441,21 @@ export class Interpreter {
         // NAT may rewrite: the connection then carries nothing back
         const later: Concrete = { ...reply, state: 'NEW', flags: ['ACK'] };
         const next = this.run(later);
-        if (next.verdict === 'accepted' && (next.final.snat === true || next.final.dnat)) {
+        const moved = next.verdict === 'accepted' ? rewritten(later, next.final) : false;
+        if (moved !== false) {
           const why = `the packet was untracked (NOTRACK), so conntrack picks the server's later packets up as a new connection, and NAT rewrote them: ${formatAddress(start.src, this.env.family)} gets the handshake's answer and nothing after it`;
-          return { kind: 'later', start: later, result: { ...refuse(why), steps: next.steps } };
+          const result = { ...refuse(why), steps: next.steps };
+          return {
+            kind: 'later',
+            start: later,
+            result:
+              moved === true
+                ? result
+                : assuming(
+                    result,
+                    `the address MASQUERADE gives them on ${next.final.oif ?? '?'} is taken to differ from ${formatAddress(later.src, this.env.family)}, their own; the snapshot does not give it (the same address would leave them as they are)`,
+                  ),
+          };
         }
         if (next.verdict !== 'accepted') return { kind: 'later', start: later, result: next };
       }
@@ -493,7 +529,7 @@ export class Interpreter {
     }
     let result = this.run(notice);
     // which of the host's addresses it comes from matters only to a rule that reads sources
-    if (!reset && toward === null && this.readsSource())
+    if (!reset && toward === null && this.reads.source())
       result = assuming(
         result,
         `the notice is taken to come from ${formatAddress(start.dst, this.env.family)}: the host sends it from its own address toward ${formatAddress(start.src, this.env.family)}, which the snapshot does not give`,
@@ -514,6 +550,17 @@ export class Interpreter {
       );
     return { kind: 'notice', start: notice, result };
   }
+}
+
+/**
+ * Whether NAT changed a packet's addresses or ports on its way (random seed 810: a MASQUERADE
+ * to the address the packet already had left the server's later packets as they were); null
+ * where MASQUERADE's address is not known.
+ */
+function rewritten(before: Concrete, after: Concrete): boolean | null {
+  if (after.dst !== before.dst || after.dport !== before.dport) return true;
+  if (after.snat !== true) return false;
+  return typeof after.snatTo === 'bigint' ? after.snatTo !== before.src : null;
 }
 
 /** A walk's result that rests on one assumption more. */
@@ -658,7 +705,7 @@ class Run {
       // conntrack undoes a SNAT at the destination NAT's priority: in PREROUTING for what
       // arrives, in OUTPUT for the host's own reply (random seed 714: filter OUTPUT saw the
       // reply to 127.0.0.1, not the address the SNAT gave)
-      if ((hook === 'PREROUTING' || hook === 'OUTPUT') && entry.priority >= NAT_PRIORITY)
+      if ((hook === 'PREROUTING' || hook === 'OUTPUT') && entry.priority >= DST_NAT_PRIORITY)
         undoSnat(p);
       // and a DNAT at the source NAT's: in POSTROUTING, or INPUT for a reply delivered here
       // (random seed 802: over loopback INPUT saw the host's reset from the port it was sent to)
@@ -976,7 +1023,10 @@ class Run {
     return this.hostAddressOn(p.oif) ?? null;
   }
 
-  /** The host's one address on an interface (a route the snapshot gives), where there is one. */
+  /**
+   * The host's one address on an interface (in a prefix the snapshot routes there), where there
+   * is one. A default route says nothing of which addresses are on its interface.
+   */
   private hostAddressOn(device: string | null): bigint | undefined {
     if (device === null) return undefined;
     const routing = this.env.routing;
@@ -984,7 +1034,8 @@ class Run {
       (l) =>
         l.length === addressBits(this.env.family) &&
         routing.routes.some(
-          (r) => !r.assumed && r.device === device && (l.value & r.mask) === r.value,
+          (r) =>
+            !r.assumed && r.length > 0 && r.device === device && (l.value & r.mask) === r.value,
         ),
     );
     return own.length === 1 ? own[0]?.value : undefined;
@@ -1243,9 +1294,6 @@ function tupleEnd(
     : { address: p.dst, port: p.dport };
 }
 
-/** Where conntrack's destination NAT runs (PREROUTING, OUTPUT): a reply's SNAT is undone there. */
-const NAT_PRIORITY = -100;
-
 /** A reply to a source-NATed packet reaches conntrack's NAT: its real destination from here on. */
 function undoSnat(p: Concrete): void {
   if (p.unsnat === undefined) return;
@@ -1253,9 +1301,6 @@ function undoSnat(p: Concrete): void {
   p.loc = p.unsnat.loc;
   delete p.unsnat;
 }
-
-/** Where conntrack's source NAT runs (POSTROUTING, INPUT): a reply's DNAT is undone there. */
-const SRC_NAT_PRIORITY = 100;
 
 /**
  * A reply of a destination-NATed connection reaches conntrack's source NAT: it comes from the

@@ -22,8 +22,16 @@ const IPTABLES_PRIORITY: Readonly<Record<string, number>> = {
   security: 50,
 };
 
+/**
+ * Where conntrack's NAT runs: destination NAT in PREROUTING and OUTPUT (a reply's SNAT is undone
+ * there), source NAT in POSTROUTING and INPUT (a reply's DNAT is undone there).
+ */
+export const DST_NAT_PRIORITY = -100;
+export const SRC_NAT_PRIORITY = 100;
+
 function iptablesPriority(table: string, hook: Hook): number {
-  if (table === 'nat') return hook === 'PREROUTING' || hook === 'OUTPUT' ? -100 : 100;
+  if (table === 'nat')
+    return hook === 'PREROUTING' || hook === 'OUTPUT' ? DST_NAT_PRIORITY : SRC_NAT_PRIORITY;
   return IPTABLES_PRIORITY[table] ?? 0;
 }
 

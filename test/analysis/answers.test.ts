@@ -561,6 +561,49 @@ describe('what goes back for a connection', () => {
     expect(traced(tcp, host)).toMatchObject({ result: 'rejected', certainty: 'certain' });
   });
 
+  it('a MASQUERADE to the address a packet has rewrites nothing', async () => {
+    // random seed 810: the host's service reached untracked; conntrack picks its later packets
+    // up as a new connection, which the MASQUERADE gives the address they already have
+    const s = await withRules('masquerade-same', {
+      raw: ['-A PREROUTING -p tcp -m tcp --dport 2222 -j CT --notrack'],
+      nat: ['-A POSTROUTING -p tcp -j MASQUERADE'],
+    });
+    expect(trace(s, 2222)).toMatchObject({
+      result: 'accepted',
+      certainty: 'certain',
+      answer: null,
+    });
+  });
+
+  it('a reply masqueraded to an unknown address is possible where a rule before NAT could tell', async () => {
+    // random seed 810, on the rules alone: the host's connection to c1 masqueraded on bridge1,
+    // whose address the snapshot does not give; raw drops what is not addressed to 203.0.113.1
+    const rules = (raw: string[]) => ({ raw, nat: ['-A POSTROUTING -o bridge1 -j MASQUERADE'] });
+    const toC1 = { from: HOST, proto: 'tcp', to: { address: '192.0.2.2', port: 80 } } as const;
+    const inet = (local: string, prefixlen: number) => ({ family: 'inet', local, prefixlen });
+    const withoutBridgeAddress = async (name: string, raw: string[]) => {
+      await withRules(name, rules(raw));
+      // the host's addresses, but none on bridge1
+      writeFileSync(
+        path.join(tmp, name, 'ip-addr.json'),
+        JSON.stringify([
+          { ifname: 'lo', addr_info: [inet('127.0.0.1', 8)] },
+          { ifname: 'eth0', addr_info: [inet(HOST, 24)] },
+        ]),
+      );
+      return loadSnapshot({ directory: path.join(tmp, name) });
+    };
+    const told = await withoutBridgeAddress('masq-unknown-told', [
+      '-A PREROUTING -i bridge1 ! -d 203.0.113.1/32 -j DROP',
+    ]);
+    const t = traced(told, toC1);
+    expect([t.result, t.certainty]).toEqual(['accepted', 'possible']);
+    expect(t.assumptions.join(' ')).toMatch(/taken to be addressed to 203\.0\.113\.1 before NAT/);
+    // Docker's own raw rules tell no address on bridge1 from another: certain
+    const docker = await withoutBridgeAddress('masq-unknown-docker', []);
+    expect(traced(docker, toC1)).toMatchObject({ result: 'accepted', certainty: 'certain' });
+  });
+
   it("a reply carries its connection's DNAT state", async () => {
     // random seed 343: a DOCKER-USER REJECT of DNATed packets not from eth0 meets the replies
     const s = await withRules('dnat-state-reply', {
