@@ -17,6 +17,7 @@ const HEADER_FIELDS: Readonly<Record<HeaderName, FieldName>> = {
   destinationPort: 'dport',
   originalDestination: 'odst',
   originalDestinationPort: 'odport',
+  local: 'loc',
   originalLocal: 'oloc',
   translated: 'dnat',
   inInterface: 'iif',

@@ -57,6 +57,8 @@ export type HeaderName =
   | 'destinationPort'
   | 'originalDestination'
   | 'originalDestinationPort'
+  /** Whether the destination is the host's (where the address list leaves it open). */
+  | 'local'
   /** Whether the original destination is the host's (where the address list leaves it open). */
   | 'originalLocal'
   /** Conntrack's DNAT state: the connection's destination was rewritten. */

@@ -25,6 +25,8 @@ const docker20 = path.join(fixtures, 'snapshots/20.10.24/s3-usernet-portmap');
 const tmp = mkdtempSync(path.join(tmpdir(), 'dwk-answers-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+const BUILTINS = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
+
 /** The capture with rules put first in their table's chains (`*table` → lines). */
 async function withRules(
   name: string,
@@ -36,6 +38,9 @@ async function withRules(
   const file = path.join(dir, 'iptables-save.txt');
   const lines = readFileSync(file, 'utf8').split('\n');
   for (const [table, add] of Object.entries(rules)) {
+    // a table the capture has not (its built-in chains, as iptables-save lists them)
+    if (!lines.includes(`*${table}`))
+      lines.push(`*${table}`, ...BUILTINS.map((c) => `:${c} ACCEPT [0:0]`), 'COMMIT');
     let at = lines.indexOf(`*${table}`) + 1;
     while (lines[at]?.startsWith(':') === true) at++;
     lines.splice(at, 0, ...add);
@@ -156,6 +161,25 @@ describe('what goes back for a connection', () => {
       filter: ['-A DOCKER-USER -i bridge1 -m recent --rcheck -j DROP'],
     });
     const rows = rowsTo8080(s).filter((e) => e.target.kind === 'container');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.certainty).toBe('possible');
+    expect(rows[0]?.assumptions.join(' ')).toMatch(/filter\/DOCKER-USER#1/);
+  });
+
+  it('a reply a rule may stop in one reading of its fields is not certain to get back', async () => {
+    // random seed 851: every packet marked in mangle PREROUTING, the mark possibly changed by a
+    // rule on the TCP flags in mangle FORWARD (a SYN-ACK keeps it), and read by DOCKER-USER:
+    // the replies that keep the mark are stopped, the others not; the kernel dropped them all
+    const s = await withRules('mark-flags', {
+      mangle: [
+        '-A PREROUTING -j MARK --set-xmark 0x1/0xffffffff',
+        '-A FORWARD -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j MARK --set-xmark 0x2/0xffffffff',
+      ],
+      filter: ['-A DOCKER-USER -o eth+ -p tcp -m mark --mark 0x1/0x1 -j REJECT'],
+    });
+    const rows = rowsTo8080(s).filter(
+      (e) => e.target.kind === 'container' && e.reachableFrom.some((f) => f.interface === 'eth0'),
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0]?.certainty).toBe('possible');
     expect(rows[0]?.assumptions.join(' ')).toMatch(/filter\/DOCKER-USER#1/);
