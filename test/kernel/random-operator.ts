@@ -41,7 +41,10 @@ import {
  * packets carry their connection's DNAT state before NAT). From 661–790: 714 (the host's own
  * reply is un-SNATed at OUTPUT's NAT priority), 691 (an operator's SNAT is no evidence of a
  * Docker bridge), 790 (on the rules alone, a stop is a guess where the destination's other
- * reading rests on one).
+ * reading rests on one). From 791–1000: 802 (a reply's DNAT is undone at the source NAT's
+ * priority), 803 (a notice's conntrack matches read its connection), 810 (a MASQUERADE to the
+ * address a packet has rewrites nothing), 851 (a row is certain only where no reply of it may
+ * be stopped).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -75,6 +78,10 @@ export const DEFAULT_SEEDS: readonly number[] = [
   691,
   714,
   790,
+  802,
+  803,
+  810,
+  851,
 ];
 
 /**
