@@ -938,8 +938,11 @@ function traceOf(packet: Packet, w: Walked, family: Family): Trace {
   const lost =
     stopped !== null &&
     (stopped.kind === 'notice' || (stopped.kind === 'reply' && r.final.proto === PROTO.tcp));
+  // the sender's later packets went where there is no connection, whose reset got back: its
+  // connection is reset right after the handshake (`Answer.reset`)
+  const reset = stopped?.reset === true;
   const delivery =
-    !lost && (r.end === 'local' || r.end === 'forward')
+    !lost && !reset && (r.end === 'local' || r.end === 'forward')
       ? {
           kind: r.end,
           address: formatAddress(r.final.dst, family),
@@ -949,7 +952,7 @@ function traceOf(packet: Packet, w: Walked, family: Family): Trace {
       : null;
   return {
     packet,
-    verdict: lost ? 'dropped' : r.verdict,
+    verdict: lost ? 'dropped' : reset ? 'rejected' : r.verdict,
     certainty: uncertainRules.length > 0 || assumptions.length > 0 ? 'possible' : 'certain',
     steps: r.steps,
     delivery,

@@ -126,6 +126,11 @@ export interface Answer {
   readonly kind: 'reply' | 'notice' | 'later' | 'onward';
   readonly start: Concrete;
   readonly result: InterpretResult;
+  /**
+   * The sender's later packets (`onward`) met a reset that got back to it: its connection is
+   * reset right after the handshake.
+   */
+  readonly reset?: true;
 }
 
 export type Resolver = (rule: Rule, option: MatchOption) => boolean;
@@ -256,6 +261,28 @@ export class Interpreter {
   run(start: Concrete): InterpretResult {
     const run = new Run(this, this.env);
     return run.path({ ...start });
+  }
+
+  /**
+   * The sender's later packets stopped: where a REJECT's TCP reset gets back, its connection is
+   * reset right after the handshake (random seeds 1109 and 1210: a DOCKER-USER REJECT of
+   * ESTABLISHED packets; the prober's connection was reset). An ICMP error leaves an
+   * established connection be.
+   */
+  private onwardStopped(onward: Concrete, result: InterpretResult): Answer {
+    const stopped: Answer = { kind: 'onward', start: onward, result };
+    if (result.verdict !== 'rejected') return stopped;
+    const notice = this.answer({ ...onward, state: 'NEW' }, result);
+    if (notice?.start.proto !== PROTO.tcp || notice.result.verdict !== 'accepted') return stopped;
+    return {
+      ...stopped,
+      result: {
+        ...result,
+        uncertainRules: [...new Set([...result.uncertainRules, ...notice.result.uncertainRules])],
+        assumptions: [...new Set([...result.assumptions, ...notice.result.assumptions])],
+      },
+      reset: true,
+    };
   }
 
   /**
@@ -433,31 +460,67 @@ export class Interpreter {
           sent.final.state !== 'UNTRACKED' &&
           (sent.end !== first.end || sent.final.dst !== f.dst || sent.final.dport !== f.dport)
         ) {
-          const why = `the first packet was untracked (NOTRACK), so conntrack picks the sender's later packets up as a new connection, and NAT sent them to ${formatAddress(sent.final.dst, this.env.family)}:${sent.final.dport}: the server gets the handshake and nothing after it`;
+          const to = `${formatAddress(sent.final.dst, this.env.family)}:${sent.final.dport}`;
+          const moved = `the first packet was untracked (NOTRACK), so conntrack picks the sender's later packets up as a new connection, and NAT sent them to ${to}`;
+          // where they arrive there is no connection for them: the answer is a reset, which
+          // goes back as that new connection's reply (random seeds 658 and 1017: the sender's
+          // connection was reset right after the handshake)
+          const reset = this.answer(onward, sent, true);
+          if (reset?.result.verdict === 'accepted')
+            return {
+              kind: 'onward',
+              start: onward,
+              result: {
+                ...refuse(
+                  `${moved}, which has no connection for them: its reset gets back, and the sender's connection is reset after the handshake`,
+                ),
+                verdict: 'rejected',
+                steps: sent.steps,
+                uncertainRules: reset.result.uncertainRules,
+                assumptions: reset.result.assumptions,
+              },
+              reset: true,
+            };
+          const why = `${moved}: the server gets the handshake and nothing after it`;
           return { kind: 'onward', start: onward, result: { ...refuse(why), steps: sent.steps } };
         }
-        if (sent.verdict !== 'accepted') return { kind: 'onward', start: onward, result: sent };
-        // the server's later packets (ACK) conntrack picks up as a new connection too, which
-        // NAT may rewrite: the connection then carries nothing back
-        const later: Concrete = { ...reply, state: 'NEW', flags: ['ACK'] };
-        const next = this.run(later);
-        const moved = next.verdict === 'accepted' ? rewritten(later, next.final) : false;
-        if (moved !== false) {
-          const why = `the packet was untracked (NOTRACK), so conntrack picks the server's later packets up as a new connection, and NAT rewrote them: ${formatAddress(start.src, this.env.family)} gets the handshake's answer and nothing after it`;
-          const result = { ...refuse(why), steps: next.steps };
-          return {
-            kind: 'later',
-            start: later,
-            result:
-              moved === true
-                ? result
-                : assuming(
-                    result,
-                    `the address MASQUERADE gives them on ${next.final.oif ?? '?'} is taken to differ from ${formatAddress(later.src, this.env.family)}, their own; the snapshot does not give it (the same address would leave them as they are)`,
-                  ),
+        if (sent.verdict !== 'accepted') return this.onwardStopped(onward, sent);
+        if (sent.final.state !== 'UNTRACKED') {
+          // conntrack picked the sender's ACK up as a connection, before the server sent more:
+          // the server's later packets are its replies, which NAT does not rewrite (random seed
+          // 1017: Docker's MASQUERADE left a container's answers to such a client alone)
+          const answers: Concrete = {
+            ...reply,
+            state: 'ESTABLISHED',
+            reply: true,
+            flags: ['ACK'],
+            dnat: sent.final.dnat,
           };
+          const back = this.run(answers);
+          if (back.verdict !== 'accepted') return { kind: 'later', start: answers, result: back };
+        } else {
+          // the server's later packets (ACK) conntrack picks up as a new connection too, which
+          // NAT may rewrite: the connection then carries nothing back
+          const later: Concrete = { ...reply, state: 'NEW', flags: ['ACK'] };
+          const next = this.run(later);
+          const moved = next.verdict === 'accepted' ? rewritten(later, next.final) : false;
+          if (moved !== false) {
+            const why = `the packet was untracked (NOTRACK), so conntrack picks the server's later packets up as a new connection, and NAT rewrote them: ${formatAddress(start.src, this.env.family)} gets the handshake's answer and nothing after it`;
+            const result = { ...refuse(why), steps: next.steps };
+            return {
+              kind: 'later',
+              start: later,
+              result:
+                moved === true
+                  ? result
+                  : assuming(
+                      result,
+                      `the address MASQUERADE gives them on ${next.final.oif ?? '?'} is taken to differ from ${formatAddress(later.src, this.env.family)}, their own; the snapshot does not give it (the same address would leave them as they are)`,
+                    ),
+            };
+          }
+          if (next.verdict !== 'accepted') return { kind: 'later', start: later, result: next };
         }
-        if (next.verdict !== 'accepted') return { kind: 'later', start: later, result: next };
       }
       const translated = f.dst !== start.dst || f.dport !== start.dport;
       if (result.verdict === 'accepted' && result.final.state === 'UNTRACKED' && translated) {
@@ -478,7 +541,7 @@ export class Interpreter {
         const onward: Concrete = { ...start, state: 'ESTABLISHED', onward: true, dnat: f.dnat };
         if (tcp) onward.flags = ['ACK'];
         const next = this.run(onward);
-        if (next.verdict !== 'accepted') return { kind: 'onward', start: onward, result: next };
+        if (next.verdict !== 'accepted') return this.onwardStopped(onward, next);
       }
       return replied(result);
     }

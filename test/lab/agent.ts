@@ -52,6 +52,9 @@ def classify(e):
         return 'refused'
     if e.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM):
         return 'unreachable'
+    # a reset after the handshake (the connection's later packets met no connection): refused
+    if e.errno == errno.ECONNRESET:
+        return 'refused'
     return 'error:' + errno.errorcode.get(e.errno, str(e.errno))
 
 def probe_one(p, out):

@@ -3,7 +3,8 @@
  * packet of a connection; the kernel shows the whole connection. They correspond like this:
  *
  * - engine `dropped`  ↔ the probe timed out;
- * - engine `rejected` ↔ refused or unreachable (an ICMP error or a TCP reset);
+ * - engine `rejected` ↔ refused or unreachable (an ICMP error or a TCP reset, before the
+ *   handshake is done or right after it: the prober's ECONNRESET counts as refused);
  * - engine `accepted` ↔ connected to the listener at the delivery address (its identity says
  *   which: `host` or `<container>:<port>/<proto>`), or refused when nothing listens there.
  */
