@@ -44,7 +44,9 @@ import {
  * reading rests on one). From 791–1000: 802 (a reply's DNAT is undone at the source NAT's
  * priority), 803 (a notice's conntrack matches read its connection), 810 (a MASQUERADE to the
  * address a packet has rewrites nothing), 851 (a row is certain only where no reply of it may
- * be stopped).
+ * be stopped). From 1001–1250: 1017 (with the SYN alone untracked, the server's later packets
+ * are replies; a reset of the client's later packets resets its connection), 1109 and 1210 (a
+ * REJECT with a reset of the client's later packets).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -82,6 +84,9 @@ export const DEFAULT_SEEDS: readonly number[] = [
   803,
   810,
   851,
+  1017,
+  1109,
+  1210,
 ];
 
 /**
