@@ -440,14 +440,20 @@ export class Interpreter {
             );
         }
       }
-      if (
-        untracked &&
-        result.verdict === 'accepted' &&
-        (result.final.snat === true || result.final.dnat)
-      ) {
-        // as a new connection it met the NAT chains, and they rewrote it
+      const rewrote = untracked && result.verdict === 'accepted' && rewritten(reply, result.final);
+      if (rewrote !== false) {
+        // as a new connection it met the NAT chains, and they rewrote it (random seed 1413: a
+        // MASQUERADE to the address it had rewrites nothing)
         const why = `the packet was untracked (NOTRACK), so conntrack takes the reply for a new connection, and NAT rewrote it: ${formatAddress(start.src, this.env.family)} does not get it as its answer`;
-        return replied({ ...refuse(why), steps: result.steps });
+        const lost = { ...refuse(why), steps: result.steps };
+        return replied(
+          rewrote === true
+            ? lost
+            : assuming(
+                lost,
+                `the address MASQUERADE gives it on ${result.final.oif ?? '?'} is taken to differ from ${formatAddress(reply.src, this.env.family)}, its own; the snapshot does not give it (the same address would leave it as it is)`,
+              ),
+        );
       }
       if (untracked && tcp && result.verdict === 'accepted') {
         // the handshake's answer got back; the sender's later packets (ACK) a NOTRACK of its

@@ -645,6 +645,15 @@ describe('what goes back for a connection', () => {
       certainty: 'certain',
       answer: null,
     });
+    // random seed 1413: a datagram's untracked reply is a new connection, which the same
+    // MASQUERADE leaves as it is
+    const udp = await withRules('masquerade-same-udp', {
+      raw: ['-A PREROUTING -p udp -m udp --dport 2222 -j CT --notrack'],
+      nat: ['-A POSTROUTING -o eth+ -j MASQUERADE'],
+    });
+    const to = { address: HOST, port: 2222 };
+    const u = traced(udp, { from: CLIENT, in: 'eth0', to, proto: 'udp' });
+    expect([u.result, u.certainty, u.answer]).toEqual(['accepted', 'certain', null]);
   });
 
   it('a reply masqueraded to an unknown address is possible where a rule before NAT could tell', async () => {

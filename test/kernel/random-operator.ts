@@ -46,7 +46,8 @@ import {
  * address a packet has rewrites nothing), 851 (a row is certain only where no reply of it may
  * be stopped). From 1001–1250: 1017 (with the SYN alone untracked, the server's later packets
  * are replies; a reset of the client's later packets resets its connection), 1109 and 1210 (a
- * REJECT with a reset of the client's later packets).
+ * REJECT with a reset of the client's later packets). From 1251–1450: 1413 (a datagram's
+ * untracked reply, masqueraded to the address it has).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -87,6 +88,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   1017,
   1109,
   1210,
+  1413,
 ];
 
 /**
