@@ -586,10 +586,9 @@ export class ReplyCheck {
       // a client connects when the reply to its port gets back: possibly, where some reply is
       // delivered; certainly, where one is and no rule may stop any of its replies. A connection
       // is the client's address and port and the row's address and port it reached: each must
-      // be answered (whether the client's address is the host's, or its route, is not the
-      // client's to choose, nor what the rules made of its reply's other fields: random seed
-      // 851, a mark a mangle rule on the TCP flags may have changed, which DOCKER-USER read)
-      // (whether the client's address is the host's is a fact of the host, kept apart)
+      // be answered, whatever its route or the rules made of its replies' other fields (random
+      // seed 851: a mark a mangle rule on the TCP flags may have changed, which DOCKER-USER
+      // read). Whether the client's address is the host's is a fact of the host, kept apart.
       const withHost = [...CONNECTION, 'local'] as const;
       let sure = (lost === null ? out : out.minus(lost)).projected(withHost);
       if (path.stops.length > 0) sure = sure.minus(path.stopped.and(mine).projected(withHost));

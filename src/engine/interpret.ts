@@ -440,21 +440,19 @@ export class Interpreter {
             );
         }
       }
-      const rewrote = untracked && result.verdict === 'accepted' && rewritten(reply, result.final);
-      if (rewrote !== false) {
-        // as a new connection it met the NAT chains, and they rewrote it (random seed 1413: a
-        // MASQUERADE to the address it had rewrites nothing)
-        const why = `the packet was untracked (NOTRACK), so conntrack takes the reply for a new connection, and NAT rewrote it: ${formatAddress(start.src, this.env.family)} does not get it as its answer`;
-        const lost = { ...refuse(why), steps: result.steps };
-        return replied(
-          rewrote === true
-            ? lost
-            : assuming(
-                lost,
-                `the address MASQUERADE gives it on ${result.final.oif ?? '?'} is taken to differ from ${formatAddress(reply.src, this.env.family)}, its own; the snapshot does not give it (the same address would leave it as it is)`,
-              ),
-        );
-      }
+      // as a new connection it met the NAT chains, which may have rewritten it (random seed
+      // 1413: a MASQUERADE to the address it had rewrites nothing)
+      const rewrote = !untracked
+        ? null
+        : lostToRewrite(
+            reply,
+            result,
+            refuse(
+              `the packet was untracked (NOTRACK), so conntrack takes the reply for a new connection, and NAT rewrote it: ${formatAddress(start.src, this.env.family)} does not get it as its answer`,
+            ),
+            this.env.family,
+          );
+      if (rewrote !== null) return replied(rewrote);
       if (untracked && tcp && result.verdict === 'accepted') {
         // the handshake's answer got back; the sender's later packets (ACK) a NOTRACK of its
         // SYN alone leaves to conntrack, which picks them up as a new connection that NAT may
@@ -509,22 +507,15 @@ export class Interpreter {
           // NAT may rewrite: the connection then carries nothing back
           const later: Concrete = { ...reply, state: 'NEW', flags: ['ACK'] };
           const next = this.run(later);
-          const moved = next.verdict === 'accepted' ? rewritten(later, next.final) : false;
-          if (moved !== false) {
-            const why = `the packet was untracked (NOTRACK), so conntrack picks the server's later packets up as a new connection, and NAT rewrote them: ${formatAddress(start.src, this.env.family)} gets the handshake's answer and nothing after it`;
-            const result = { ...refuse(why), steps: next.steps };
-            return {
-              kind: 'later',
-              start: later,
-              result:
-                moved === true
-                  ? result
-                  : assuming(
-                      result,
-                      `the address MASQUERADE gives them on ${next.final.oif ?? '?'} is taken to differ from ${formatAddress(later.src, this.env.family)}, their own; the snapshot does not give it (the same address would leave them as they are)`,
-                    ),
-            };
-          }
+          const rewrote = lostToRewrite(
+            later,
+            next,
+            refuse(
+              `the packet was untracked (NOTRACK), so conntrack picks the server's later packets up as a new connection, and NAT rewrote them: ${formatAddress(start.src, this.env.family)} gets the handshake's answer and nothing after it`,
+            ),
+            this.env.family,
+          );
+          if (rewrote !== null) return { kind: 'later', start: later, result: rewrote };
           if (next.verdict !== 'accepted') return { kind: 'later', start: later, result: next };
         }
       }
@@ -630,6 +621,28 @@ function rewritten(before: Concrete, after: Concrete): boolean | null {
   if (after.dst !== before.dst || after.dport !== before.dport) return true;
   if (after.snat !== true) return false;
   return typeof after.snatTo === 'bigint' ? after.snatTo !== before.src : null;
+}
+
+/**
+ * A packet walked as a new connection, lost to the sender where NAT rewrote it (`lost`, with the
+ * walk's steps); null where it was stopped or left as it was. Where MASQUERADE's address is not
+ * known the loss rests on it differing from the packet's own.
+ */
+function lostToRewrite(
+  before: Concrete,
+  walked: InterpretResult,
+  lost: InterpretResult,
+  family: Ruleset['family'],
+): InterpretResult | null {
+  const moved = walked.verdict === 'accepted' ? rewritten(before, walked.final) : false;
+  if (moved === false) return null;
+  const result = { ...lost, steps: walked.steps };
+  return moved
+    ? result
+    : assuming(
+        result,
+        `the address MASQUERADE gives the packet on ${walked.final.oif ?? '?'} is taken to differ from ${formatAddress(before.src, family)}, its own; the snapshot does not give it (the same address would leave the packet as it is)`,
+      );
 }
 
 /** A walk's result that rests on one assumption more. */
