@@ -21,7 +21,6 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RULES } from '../rules/index.ts';
-import { limitHeapGrowth } from '../src/cli/heap-growth.ts';
 import { loadSnapshot } from '../src/cli/load-snapshot.ts';
 import { analyze } from '../src/lint/analyze.ts';
 import { DEFAULT_CONFIG } from '../src/lint/config-types.ts';
@@ -209,7 +208,5 @@ async function main(): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   requireSupportedNode();
-  // the heap policy `dockwall` itself runs with (bin/dockwall.js)
-  limitHeapGrowth();
   await main();
 }

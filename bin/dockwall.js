@@ -14,9 +14,6 @@ if (!(major >= MINIMUM)) {
 // to this user (src/cli/compile-cache.ts says why), never in a shared directory such as /tmp.
 const { useCompileCache } = await import('../dist/cli/compile-cache.js');
 const cached = useCompileCache(new URL('../.compile-cache', import.meta.url));
-// how far the JS heap grows between full collections (src/cli/heap-growth.ts says why)
-const { limitHeapGrowth } = await import('../dist/cli/heap-growth.js');
-limitHeapGrowth();
 const { main, commandEntry, preloadCommand } = await import('../dist/cli/dockwall.js');
 // With the cache on, the command's own modules load compiled whole, so that the cache keeps all
 // of their code (src/cli/eager-compile.ts says why).

@@ -25,10 +25,9 @@ await build({
     dockwall: 'dist/src/cli/main.js',
     // `review` starts its analysis worker from this file, beside the chunk that holds review.ts.
     'review-analysis': 'dist/src/cli/commands/review-analysis.js',
-    // bin/dockwall.js turns the compile cache on and sets the heap policy before it loads the
-    // rest, which it loads compiled whole when the cache is on.
+    // bin/dockwall.js turns the compile cache on before it loads the rest, which it loads
+    // compiled whole when the cache is on.
     'compile-cache': 'dist/src/cli/compile-cache.js',
-    'heap-growth': 'dist/src/cli/heap-growth.js',
     'eager-compile': 'dist/src/cli/eager-compile.js',
   },
   platform: 'node',
