@@ -334,7 +334,29 @@ export class ReplyCheck {
    * later packets (`onwardFates`).
    */
   check(flow: Flow, from: readonly ReplySources[]): RowReplies | null {
-    return mergedFates(this.answers(flow, from), this.onwardFates(flow, from), this.family);
+    return mergedFates(
+      mergedFates(this.answers(flow, from), this.onwardFates(flow, from), this.family),
+      this.pickedUp(flow, from),
+      this.family,
+    );
+  }
+
+  /**
+   * The fate of a TCP row some of whose first packets a NOTRACK let through, where the NOTRACK
+   * may take the SYN alone: conntrack picks the client's ACK up as a new connection, which NAT
+   * may send elsewhere (random seeds 658 and 1362: to a container, whose reset ended the
+   * connection). The walks read a first packet as a SYN, so they cannot follow the ACK: every
+   * client of the row is doubtful, never certain.
+   */
+  private pickedUp(flow: Flow, from: readonly ReplySources[]): RowReplies | null {
+    if (flow.protocol !== 'tcp' || flow.tracking() === 'tracked') return null;
+    if (!this.engine.notrackMayTakeFirstOnly()) return null;
+    const fates = new Map<string, ReplyFate>();
+    for (const f of from)
+      fates.set(f.interface, { lost: [], doubtful: f.sources, lostPorts: [], clients: true });
+    const why =
+      'a NOTRACK that may take the SYN alone (conntrack picks the later packets up as a new connection, which NAT may send elsewhere)';
+    return { fates, stoppers: [why] };
   }
 
   /**

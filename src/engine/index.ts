@@ -26,7 +26,7 @@ import {
   type RawFlow,
 } from './discover.ts';
 import { entryHooks } from './entry.ts';
-import { laterPacketsMayDiffer } from './later-packets.ts';
+import { laterPacketsMayDiffer, notrackMayTakeFirstOnly } from './later-packets.ts';
 import { runPath } from './path.ts';
 import { hostness, routingOf } from './routing.ts';
 import { BddPacketSet, constraintSet, protocolName, protocolNumber } from './sets.ts';
@@ -433,6 +433,12 @@ class SymbolicEngine implements Engine {
 
   laterPacketsMayDiffer(): boolean {
     return (this.laterDiffer ??= laterPacketsMayDiffer(this.nf.ruleset));
+  }
+
+  private firstOnly: boolean | undefined;
+
+  notrackMayTakeFirstOnly(): boolean {
+    return (this.firstOnly ??= notrackMayTakeFirstOnly(this.nf.ruleset));
   }
 
   reach(query: ReachQuery): ReachResult {

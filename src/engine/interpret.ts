@@ -21,6 +21,7 @@ import {
 import type { NetworkContext } from './context.ts';
 import {
   tableId,
+  untracks,
   type Chain,
   type MatchOption,
   type Rule,
@@ -1070,11 +1071,7 @@ class Run {
         say('NOTRACK');
         return null;
       case 'CT':
-        if (
-          !this.looped &&
-          t.options.some((o) => o.option === 'notrack' || o.option === '--notrack')
-        )
-          p.state = 'UNTRACKED';
+        if (!this.looped && untracks(t)) p.state = 'UNTRACKED';
         say('CT');
         return null;
       case 'CONNMARK':

@@ -14,7 +14,7 @@
  * rules part nothing.
  */
 import type { Chain, MatchOption, Rule, Ruleset, Target } from '../model/ruleset.ts';
-import { allOptions } from '../model/ruleset.ts';
+import { allOptions, ruleActions, untracks } from '../model/ruleset.ts';
 
 /** Targets that change nothing a later rule reads: a later packet skipping one loses nothing. */
 const NO_EFFECT: ReadonlySet<Target['kind']> = new Set(['LOG', 'NFLOG']);
@@ -168,4 +168,21 @@ function stopOnlyChains(chains: ReadonlyMap<string, Chain>): Set<string> {
   const out = new Set<string>();
   for (const name of chains.keys()) if (visit(name, 0)) out.add(name);
   return out;
+}
+
+/**
+ * Whether a NOTRACK may take a connection's first packet and leave its later ones to conntrack:
+ * where the table that holds it reads anything that tells the two apart (`--tcp-flags
+ * FIN,SYN,RST,ACK SYN`, a state, a rate; through a jump too, so any rule of the table counts).
+ * Conntrack then picks the client's ACK up as a new connection, which NAT may send elsewhere
+ * than the untracked SYN went (random seeds 658 and 1362: a DNAT of the host's port sent the
+ * ACK to a container, whose reset ended the connection the host's listener had answered).
+ */
+export function notrackMayTakeFirstOnly(ruleset: Ruleset): boolean {
+  for (const table of ruleset.tables) {
+    if (!table.chains.some((c) => c.rules.some((r) => ruleActions(r).some(untracks)))) continue;
+    for (const chain of table.chains)
+      for (const rule of chain.rules) if (stateReading(rule, false, true) !== null) return true;
+  }
+  return false;
 }

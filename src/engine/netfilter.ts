@@ -19,7 +19,7 @@ import type { PipelineEntry } from './pipeline.ts';
 import type { FieldName, HeaderSpace } from './space.ts';
 import type { RuleRef } from './types.ts';
 import type { Hook } from '../model/trace.ts';
-import type { NatRange, Target, VmapEntry } from '../model/ruleset.ts';
+import { untracks, type NatRange, type Target, type VmapEntry } from '../model/ruleset.ts';
 
 export type OutcomeKind = 'accept' | 'drop' | 'reject';
 
@@ -945,10 +945,7 @@ export class Walk {
           outcomes: [],
         };
       case 'CT':
-        if (
-          !this.looped &&
-          target.options.some((o) => o.option === 'notrack' || o.option === '--notrack')
-        ) {
+        if (!this.looped && untracks(target)) {
           return {
             next: through(mapPair(matched, (x) => s.assign(x, ['state'], s.isUntracked))),
             returned: EMPTY,

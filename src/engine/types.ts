@@ -349,6 +349,11 @@ export interface Engine {
    */
   laterPacketsMayDiffer(): boolean;
   /**
+   * Whether a NOTRACK may take a connection's first packet and not its later ones, which
+   * conntrack then picks up as a new connection that NAT may send elsewhere.
+   */
+  notrackMayTakeFirstOnly(): boolean;
+  /**
    * Every new TCP/UDP/SCTP connection from the ingress that is accepted and delivered, cut into
    * flows (discovery: what is exposed, whatever any other file says).
    */

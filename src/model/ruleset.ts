@@ -517,6 +517,14 @@ export function ruleActions(rule: Rule): Target[] {
   return out;
 }
 
+/** Whether the action leaves the packet to no connection (`-j NOTRACK`, `-j CT --notrack`). */
+export function untracks(t: Target): boolean {
+  return (
+    t.kind === 'NOTRACK' ||
+    (t.kind === 'CT' && t.options.some((o) => o.option === 'notrack' || o.option === '--notrack'))
+  );
+}
+
 /**
  * Every option a rule mentions anywhere: its conditions, those of its later steps, the elements
  * of its sets and the keys of its verdict maps (for collecting the names it uses). Visited

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { laterPacketsMayDiffer } from '../../src/engine/later-packets.ts';
+import { laterPacketsMayDiffer, notrackMayTakeFirstOnly } from '../../src/engine/later-packets.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { fixtures } from '../support/cut-snapshots.ts';
 
@@ -84,5 +84,31 @@ describe('laterPacketsMayDiffer', () => {
         '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n',
       ),
     ).toBe(false);
+  });
+});
+
+describe('notrackMayTakeFirstOnly', () => {
+  const firstOnly = (...rules: string[]): boolean =>
+    notrackMayTakeFirstOnly(
+      parseIptables(
+        `*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:SYNS - [0:0]\n${rules.join('\n')}\nCOMMIT\n`,
+        { file: 'iptables-save.txt', family: 'ipv4' },
+      ).ruleset,
+    );
+
+  it('finds a NOTRACK of the SYN alone, also behind a jump', () => {
+    expect(firstOnly('-A PREROUTING -p tcp --tcp-flags FIN,SYN,RST,ACK SYN -j CT --notrack')).toBe(
+      true,
+    );
+    expect(firstOnly('-A PREROUTING -p tcp --syn -j SYNS', '-A SYNS -j NOTRACK')).toBe(true);
+    expect(firstOnly('-A PREROUTING -m state --state NEW -j CT --notrack')).toBe(true);
+  });
+
+  it('takes a NOTRACK of every packet of a tuple, or none, as leaving nothing to conntrack', () => {
+    expect(firstOnly('-A PREROUTING -d 203.0.113.0/24 -p tcp --dport 80 -j CT --notrack')).toBe(
+      false,
+    );
+    expect(firstOnly('-A PREROUTING -p tcp --syn -j MARK --set-mark 1')).toBe(false);
+    expect(firstOnly('-A PREROUTING -p udp -j CT --zone 1')).toBe(false);
   });
 });
