@@ -38,7 +38,8 @@ import {
  * host), 343 (a reply carries its connection's DNAT state), 355 (a closed port answers with the
  * host's port unreachable), 465 and 487 (a reset out of a bridge port is not translated back),
  * 552 (an untracked SYN's later packets are a new connection NAT sends elsewhere), 649 (later
- * packets carry their connection's DNAT state before NAT). From 661–790: 714 (the host's own
+ * packets carry their connection's DNAT state before NAT). From 531–660: 658 (the exposure
+ * table's row to a listener whose clients' ACKs NAT sent elsewhere is not certain). From 661–790: 714 (the host's own
  * reply is un-SNATed at OUTPUT's NAT priority), 691 (an operator's SNAT is no evidence of a
  * Docker bridge), 790 (on the rules alone, a stop is a guess where the destination's other
  * reading rests on one). From 791–1000: 802 (a reply's DNAT is undone at the source NAT's
@@ -46,8 +47,8 @@ import {
  * address a packet has rewrites nothing), 851 (a row is certain only where no reply of it may
  * be stopped). From 1001–1250: 1017 (with the SYN alone untracked, the server's later packets
  * are replies; a reset of the client's later packets resets its connection), 1109 and 1210 (a
- * REJECT with a reset of the client's later packets). From 1251–1450: 1413 (a datagram's
- * untracked reply, masqueraded to the address it has).
+ * REJECT with a reset of the client's later packets). From 1251–1450: 1362 (as 658),
+ * 1413 (a datagram's untracked reply, masqueraded to the address it has).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -78,6 +79,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   487,
   552,
   649,
+  658,
   691,
   714,
   790,
@@ -88,6 +90,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   1017,
   1109,
   1210,
+  1362,
   1413,
 ];
 
