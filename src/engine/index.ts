@@ -990,5 +990,6 @@ function answerOf(a: Answer, family: Family): TraceAnswer {
     steps: a.result.steps,
     stoppedBy: a.result.stoppedBy,
     unrouted: a.result.unrouted,
+    ...(a.errorBack === true ? { errorBack: true } : {}),
   };
 }

@@ -132,6 +132,11 @@ export interface Answer {
    * reset right after the handshake.
    */
   readonly reset?: true;
+  /**
+   * The sender's later packets (`onward`) were rejected with an ICMP error that gets back to it:
+   * a soft error to a connected socket, a failed `connect()` where it overtakes the handshake.
+   */
+  readonly errorBack?: true;
 }
 
 export type Resolver = (rule: Rule, option: MatchOption) => boolean;
@@ -267,14 +272,29 @@ export class Interpreter {
   /**
    * The sender's later packets stopped: where a REJECT's TCP reset gets back, its connection is
    * reset right after the handshake (random seeds 1109 and 1210: a DOCKER-USER REJECT of
-   * ESTABLISHED packets; the prober's connection was reset). An ICMP error leaves an
-   * established connection be.
+   * ESTABLISHED packets; the prober's connection was reset). An ICMP error that gets back is a
+   * soft error to a connected TCP socket, which then carries nothing; but where it overtakes the
+   * handshake (the sender's ACK is sent while its SYN-ACK is being taken in), `connect()` fails
+   * at once: random seed 1451 was refused in the lab, and the same client with its ACK delayed
+   * (TCP_QUICKACK off) connected and timed out. Which one a client meets is timing, so the
+   * answer rests on it.
    */
   private onwardStopped(onward: Concrete, result: InterpretResult): Answer {
     const stopped: Answer = { kind: 'onward', start: onward, result };
     if (result.verdict !== 'rejected') return stopped;
     const notice = this.answer({ ...onward, state: 'NEW' }, result);
-    if (notice?.start.proto !== PROTO.tcp || notice.result.verdict !== 'accepted') return stopped;
+    if (notice === null || notice.result.verdict !== 'accepted') return stopped;
+    if (notice.start.proto !== PROTO.tcp) {
+      if (onward.proto !== PROTO.tcp) return stopped;
+      return {
+        ...stopped,
+        errorBack: true,
+        result: assuming(
+          result,
+          "the sender's later packets are rejected with an ICMP error that gets back: a client that has finished its handshake takes it as a soft error, and its connection carries nothing; one that gets it first (on the host's own links it can overtake the handshake) fails to connect",
+        ),
+      };
+    }
     return {
       ...stopped,
       result: {

@@ -83,6 +83,11 @@ export interface TraceAnswer {
   readonly stoppedBy: string | null;
   /** Why routing stopped it where no rule did. */
   readonly unrouted: string | null;
+  /**
+   * The sender's later packets (`onward`) were rejected with an ICMP error that gets back to it:
+   * a connected socket takes it as a soft error, a `connect()` it overtakes fails.
+   */
+  readonly errorBack?: true;
 }
 
 export interface Trace {

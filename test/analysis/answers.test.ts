@@ -535,9 +535,18 @@ describe('what goes back for a connection', () => {
     const t = trace(s, 8080);
     expect([t.result, t.certainty]).toEqual(['rejected', 'certain']);
     expect(t.answer).toMatchObject({ kind: 'onward', stoppedBy: 'filter/DOCKER-USER#1' });
-    // an ICMP error leaves an established connection be: it carries nothing, no reset
+    // an ICMP error leaves a connected socket be (it carries nothing, no reset), but one that
+    // overtakes the handshake fails the connect: timing, so possible (random seed 1451)
     const icmp = await withRules('onward-icmp', { filter: [rule('icmp-port-unreachable')] });
-    expect(trace(icmp, 8080)).toMatchObject({ result: 'accepted', answer: { kind: 'onward' } });
+    const u = trace(icmp, 8080);
+    expect(u).toMatchObject({
+      result: 'accepted',
+      certainty: 'possible',
+      answer: { kind: 'onward' },
+    });
+    expect(u.assumptions.join(' ')).toMatch(
+      /ICMP error that gets back: a client that has finished/,
+    );
   });
 
   it("a connection's later packets carry its DNAT state before NAT", async () => {

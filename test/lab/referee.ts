@@ -4,7 +4,9 @@
  *
  * - engine `dropped`  ↔ the probe timed out;
  * - engine `rejected` ↔ refused or unreachable (an ICMP error or a TCP reset, before the
- *   handshake is done or right after it: the prober's ECONNRESET counts as refused);
+ *   handshake is done or right after it: the prober's ECONNRESET counts as refused), as is an
+ *   ICMP error for the prober's ACK (`TraceAnswer.errorBack`), which over veths overtakes the
+ *   handshake;
  * - engine `accepted` ↔ connected to the listener at the delivery address (its identity says
  *   which: `host` or `<container>:<port>/<proto>`), or refused when nothing listens there.
  */
@@ -74,6 +76,15 @@ export function expectObservation(t: LabTopology, trace: Trace): ExpectedObserva
       because: `delivered, its reply stopped by ${a.stoppedBy ?? 'routing'}`,
     };
   const delivered = deliveryObservation(t, trace.delivery, protocol);
+  // the prober's ACK rejected with an ICMP error that gets back: over the lab's veths the error
+  // overtakes the handshake and `connect()` fails (random seed 1451; with the ACK delayed the
+  // prober connected and timed out, which the trace says it may)
+  if (a?.kind === 'onward' && a.errorBack === true && delivered?.outcome === 'connected')
+    return {
+      outcome: 'refused',
+      identity: null,
+      because: `the prober's ACK rejected by ${a.stoppedBy ?? '?'} with an ICMP error that overtakes the handshake`,
+    };
   // a connection made whose server's (or, over TCP, the prober's) later packets are stopped:
   // the prober is not told who it reached (where nothing listens, the reset, as the
   // handshake's answer, gets back; a datagram is answered before the later ones are sent)
