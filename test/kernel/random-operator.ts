@@ -48,7 +48,8 @@ import {
  * be stopped). From 1001–1250: 1017 (with the SYN alone untracked, the server's later packets
  * are replies; a reset of the client's later packets resets its connection), 1109 and 1210 (a
  * REJECT with a reset of the client's later packets). From 1251–1450: 1362 (as 658),
- * 1413 (a datagram's untracked reply, masqueraded to the address it has).
+ * 1413 (a datagram's untracked reply, masqueraded to the address it has). From 1451–1650:
+ * 1451 (an ICMP error for the client's ACK fails its connect over veths).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -92,6 +93,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   1210,
   1362,
   1413,
+  1451,
 ];
 
 /**
