@@ -262,9 +262,13 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
     const d = r.options.get('-d');
     const o = r.options.get('-o');
     const i = r.options.get('-i');
-    // (Docker's targets only: an operator's `-s 203.0.113.0/24 ! -o bridge1 -j ACCEPT` is not)
+    // (Docker's targets only: an operator's `-s 203.0.113.0/24 ! -o bridge1 -j ACCEPT` is not,
+    // nor a DROP in DOCKER-USER, the operator's chain: random seed 1926's `-s 203.0.113.0/24 !
+    // -o docker0 -j DROP` made the client's own network a bridge)
     const target = r.options.get('-j')?.value ?? '';
-    const docker = target === 'MASQUERADE' || (target === 'DROP' && r.chain.startsWith('DOCKER'));
+    const docker =
+      target === 'MASQUERADE' ||
+      (target === 'DROP' && r.chain.startsWith('DOCKER') && r.chain !== 'DOCKER-USER');
     if (!docker) continue;
     if (s && o && s.negated !== o.negated) addBridge(o.value, s.value, null);
     if (d && i && d.negated !== i.negated) addBridge(i.value, d.value, null);
