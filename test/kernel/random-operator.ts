@@ -49,7 +49,8 @@ import {
  * are replies; a reset of the client's later packets resets its connection), 1109 and 1210 (a
  * REJECT with a reset of the client's later packets). From 1251–1450: 1362 (as 658),
  * 1413 (a datagram's untracked reply, masqueraded to the address it has). From 1451–1650:
- * 1451 (an ICMP error for the client's ACK fails its connect over veths).
+ * 1451 (an ICMP error for the client's ACK fails its connect over veths). From 1851–2000: 1926
+ * (the lab: an operator's DROP in DOCKER-USER names no bridge's subnet).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -94,6 +95,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   1362,
   1413,
   1451,
+  1926,
 ];
 
 /**
