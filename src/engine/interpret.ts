@@ -765,6 +765,7 @@ class Run {
     // delivered to itself over loopback: received again on lo, PREROUTING's chains see it (its
     // NAT done in OUTPUT, a reply's DNAT undone in POSTROUTING), then INPUT
     undoDnat(p);
+    applySnat(p);
     p.iif = 'lo';
     p.oif = null;
     const again = this.hook('PREROUTING', p, true);
@@ -1411,6 +1412,18 @@ function undoDnat(p: Concrete): void {
   p.src = p.odst;
   p.sport = p.odport;
   p.sloc = p.oloc;
+}
+
+/**
+ * The source a SNAT in POSTROUTING gave the host's own packet, which it has when received again
+ * over loopback (the model keeps the old one until then, for the reports): random seed 884, the
+ * host's ACK from 127.0.0.1, SNATed to 203.0.113.1, met INPUT's `-s 203.0.113.1 -m conntrack
+ * --ctstate ESTABLISHED -j REJECT --reject-with tcp-reset`, and the host was refused.
+ */
+function applySnat(p: Concrete): void {
+  if (p.snat !== true || typeof p.snatTo !== 'bigint') return;
+  p.src = p.snatTo;
+  delete p.sloc;
 }
 
 /** Chains shorter than this are walked rule by rule (building and consulting the index costs more). */

@@ -656,6 +656,31 @@ describe('what goes back for a connection', () => {
     expect(traced(tcp, host)).toMatchObject({ result: 'rejected', certainty: 'certain' });
   });
 
+  it('over loopback, PREROUTING and INPUT see the source a SNAT gave', async () => {
+    // random seed 884: the host's connection to 127.0.0.1:8081, SNATed in POSTROUTING; INPUT
+    // rejected its ACK by the new source with a reset, and the host was refused (here the
+    // port docker-proxy listens on)
+    const snat = '-A POSTROUTING -p tcp -m tcp --dport 8080 -j SNAT --to-source 203.0.113.1';
+    const host = {
+      from: '127.0.0.1',
+      proto: 'tcp',
+      to: { address: '127.0.0.1', port: 8080 },
+    } as const;
+    const later = await withRules('lo-snat-later', {
+      nat: [snat],
+      filter: [
+        '-A INPUT -s 203.0.113.1/32 -p tcp -m conntrack --ctstate ESTABLISHED -j REJECT --reject-with tcp-reset',
+      ],
+    });
+    expect(traced(later, host)).toMatchObject({ result: 'rejected', certainty: 'certain' });
+    // the first packet too: a drop of that source stops the SYN
+    const first = await withRules('lo-snat-first', {
+      nat: [snat],
+      filter: ['-A INPUT -s 203.0.113.1/32 -p tcp -m tcp --dport 8080 -j DROP'],
+    });
+    expect(traced(first, host)).toMatchObject({ result: 'dropped', certainty: 'certain' });
+  });
+
   it('a MASQUERADE to the address a packet has rewrites nothing', async () => {
     // random seed 810: the host's service reached untracked; conntrack picks its later packets
     // up as a new connection, which the MASQUERADE gives the address they already have
