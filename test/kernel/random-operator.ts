@@ -45,7 +45,7 @@ import {
  * reading rests on one). From 791–1000: 802 (a reply's DNAT is undone at the source NAT's
  * priority), 803 (a notice's conntrack matches read its connection), 810 (a MASQUERADE to the
  * address a packet has rewrites nothing), 851 (a row is certain only where no reply of it may
- * be stopped). From 1001–1250: 1017 (with the SYN alone untracked, the server's later packets
+ * be stopped), 884 (over loopback, INPUT sees the source a SNAT gave). From 1001–1250: 1017 (with the SYN alone untracked, the server's later packets
  * are replies; a reset of the client's later packets resets its connection), 1109 and 1210 (a
  * REJECT with a reset of the client's later packets). From 1251–1450: 1362 (as 658),
  * 1413 (a datagram's untracked reply, masqueraded to the address it has). From 1451–1650:
@@ -89,6 +89,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   803,
   810,
   851,
+  884,
   1017,
   1109,
   1210,
