@@ -9,7 +9,7 @@ import { keyedHeadersOf, ruleIndex, sameKeyedHeaders } from './rule-index.ts';
 import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import { hostness, route, routingOf, type Hostness, type Routing } from './routing.ts';
 import { loopbackRouting, MAX_JUMP_DEPTH } from './compile.ts';
-import { natText } from './netfilter.ts';
+import { natText, singleTarget } from './netfilter.ts';
 import { CONNECTION_OPTIONS, connectionless } from './match.ts';
 import {
   DST_NAT_PRIORITY,
@@ -1142,6 +1142,7 @@ class Run {
   }
 
   private dnat(p: Concrete, t: Target): void {
+    const before = { dst: p.dst, dport: p.dport };
     if (t.kind === 'DNAT') {
       // the first range, its lowest address and port: what the kernel picks for one connection
       const r = t.to[0];
@@ -1179,7 +1180,14 @@ class Run {
       p.loc = true;
       if (t.ports !== null && PORT_PROTOCOLS.includes(p.proto)) p.dport = t.ports.from;
     }
-    p.dnat = true;
+    // the kernel sets a connection's DNAT status only where its tuple changed (random seed 293:
+    // a REDIRECT to the address and port a datagram had left `--ctstate DNAT` unmatched); from
+    // a range it picks by hash, which the lowest address stands for: the status is kept there
+    const single =
+      t.kind === 'REDIRECT'
+        ? singleTarget({ addresses: null, ports: t.ports })
+        : t.kind === 'DNAT' && t.to.length === 1 && t.to[0] !== undefined && singleTarget(t.to[0]);
+    if (!single || p.dst !== before.dst || p.dport !== before.dport) p.dnat = true;
   }
 
   matches(rule: Rule, p: Concrete): { matched: boolean; uncertain: boolean } {

@@ -998,8 +998,31 @@ export class Walk {
         out = m.or(out, m.existsAnd(withPorts, t.cubeWithPort, withPort));
       }
     }
-    return out;
+    const only = to.length === 1 ? to[0] : undefined;
+    return only !== undefined && singleTarget(only) ? this.keptTuples(out) : out;
   }
+
+  /**
+   * The kernel sets a connection's DNAT status only where NAT changed its tuple (random seed
+   * 293: a REDIRECT to the address and port a datagram had left `--ctstate DNAT` unmatched):
+   * the packets a rewrite to one address and port left as they were lose the DNAT bit. (From a
+   * range, or ranges, the kernel picks by hash; the walks and the interpreter keep the bit.)
+   */
+  private keptTuples(out: Bdd): Bdd {
+    if (out === FALSE) return out;
+    const s = this.s;
+    const m = s.m;
+    // the address and port alone: a DNAT to an address whose being the host's is not known
+    // takes it to be another machine's, whatever the packet's was
+    this.sameTuple ??= m.and(s.fieldEq('dst', 'odst'), s.fieldEq('dport', 'odport'));
+    const kept = m.and(out, this.sameTuple);
+    if (kept === FALSE) return out;
+    this.dnatCube ??= s.cube('dnat');
+    return m.or(m.diff(out, kept), m.and(m.exists(kept, this.dnatCube), s.eq('dnat', 0n)));
+  }
+
+  private dnatCube: Bdd | undefined;
+  private sameTuple: Bdd | undefined;
 
   private readonly natTargets = new WeakMap<NatRange, NatTarget>();
   private dstUniverse: Bdd | undefined;
@@ -1115,6 +1138,14 @@ function natText(t: Target): string {
     return `${t.kind}${p}`;
   }
   return t.kind;
+}
+
+/** A NAT range of one address (or the packet's own, REDIRECT's) and one port (or its own). */
+export function singleTarget(r: NatRange): boolean {
+  return (
+    (r.addresses === null || r.addresses.from === r.addresses.to) &&
+    (r.ports === null || r.ports.from === r.ports.to)
+  );
 }
 
 export { natText };

@@ -681,6 +681,30 @@ describe('what goes back for a connection', () => {
     expect(traced(first, host)).toMatchObject({ result: 'dropped', certainty: 'certain' });
   });
 
+  it('a REDIRECT to the tuple a packet has sets no DNAT status', async () => {
+    // random seed 293: the kernel sets a connection's DNAT status only where NAT changed its
+    // tuple; `--ctstate DNAT` then does not match it
+    const redirect = (port: number) =>
+      withRules(`redirect-same-${port}`, {
+        nat: [`-A PREROUTING -i eth0 -p tcp -m tcp --dport 2222 -j REDIRECT --to-ports ${port}`],
+        filter: ['-A INPUT -m conntrack --ctstate DNAT -j DROP'],
+      });
+    const rows = (s: Snapshot) =>
+      computeExposures(s, buildEngines(s)).exposures.filter(
+        (e) =>
+          e.kind === 'host' &&
+          e.protocol === 'tcp' &&
+          e.ports.some((p) => p.from <= 2222 && 2222 <= p.to),
+      );
+    const same = await redirect(2222);
+    expect(trace(same, 2222)).toMatchObject({ result: 'accepted', certainty: 'certain' });
+    expect(rows(same).length).toBeGreaterThan(0);
+    // to another port the tuple changes: DNAT status, dropped
+    const other = await redirect(2223);
+    expect(trace(other, 2222)).toMatchObject({ result: 'dropped', certainty: 'certain' });
+    expect(rows(other)).toEqual([]);
+  });
+
   it('a MASQUERADE to the address a packet has rewrites nothing', async () => {
     // random seed 810: the host's service reached untracked; conntrack picks its later packets
     // up as a new connection, which the MASQUERADE gives the address they already have
