@@ -18,39 +18,40 @@ import {
 } from '../lab/topology.ts';
 
 /**
- * The seeds CI runs (and fixtures/generated/kernel-verdicts.json records). Their first run
- * found that the engine walked only a connection's first packet (seeds 2–4, 6, 8, 9, 11, 19,
- * 21, 22: replies stopped by a rule, REJECT notices, NOTRACKed replies of a DNAT, replies to a
- * masqueraded packet) and skipped PREROUTING for the host's own packets over loopback (13).
- * From an exploration of 25–70: 54 (an untracked packet's reply, a new connection that NAT
- * rewrites, and clients told apart by their ports) and 39 (a network's row naming its bridge).
- * From 71–130: 121 (a state match in the raw table, before conntrack), 119 and 126 (a reset
- * through OUTPUT, or past it from a bridge), 77, 95 and 129 (replies stopped by the host's
- * port or address, in a row of many), 113 (a REJECT's ICMP error comes from the host's address).
- * From 131–170: 164 (a masqueraded reply, addressed to an address the snapshot does not give),
- * 105 and 159 (OUTPUT's chains see the interface of the first route, before a NAT reroutes),
- * 85 (an untracked handshake is answered INVALID and its later packets NEW; over loopback the
- * host's packet keeps its connection), 102 and 144 (on the rules alone, a reply leaves the way
- * its connection came), 165 (in the raw table a conntrack match finds no connection).
- * From 171–530: 205 (the lab: an operator's DNAT of an address the host lacks), 231 (an
- * operator's raw drop is no evidence of where an address lies), 248 and 267 (a connection's
- * later packets stopped by a rule on ESTABLISHED), 299 (a masqueraded reply is addressed to the
- * host), 343 (a reply carries its connection's DNAT state), 355 (a closed port answers with the
- * host's port unreachable), 465 and 487 (a reset out of a bridge port is not translated back),
- * 552 (an untracked SYN's later packets are a new connection NAT sends elsewhere), 649 (later
- * packets carry their connection's DNAT state before NAT). From 531–660: 658 (the exposure
- * table's row to a listener whose clients' ACKs NAT sent elsewhere is not certain). From 661–790: 714 (the host's own
- * reply is un-SNATed at OUTPUT's NAT priority), 691 (an operator's SNAT is no evidence of a
- * Docker bridge), 790 (on the rules alone, a stop is a guess where the destination's other
- * reading rests on one). From 791–1000: 802 (a reply's DNAT is undone at the source NAT's
- * priority), 803 (a notice's conntrack matches read its connection), 810 (a MASQUERADE to the
- * address a packet has rewrites nothing), 851 (a row is certain only where no reply of it may
- * be stopped), 884 (over loopback, INPUT sees the source a SNAT gave). From 1001–1250: 1017 (with the SYN alone untracked, the server's later packets
- * are replies; a reset of the client's later packets resets its connection), 1109 and 1210 (a
- * REJECT with a reset of the client's later packets). From 1251–1450: 1362 (as 658),
- * 1413 (a datagram's untracked reply, masqueraded to the address it has). From 1451–1650:
- * 1451 (an ICMP error for the client's ACK fails its connect over veths). From 1851–2000: 1926
- * (the lab: an operator's DROP in DOCKER-USER names no bridge's subnet).
+ * The seeds CI runs (and fixtures/generated/kernel-verdicts.json records). Their first run found
+ * that the engine walked only a connection's first packet (seeds 2–4, 6, 8, 9, 11, 19, 21, 22:
+ * replies stopped by a rule, REJECT notices, NOTRACKed replies of a DNAT, replies to a
+ * masqueraded packet) and skipped PREROUTING for the host's own packets over loopback (13). From
+ * an exploration of 25–70: 54 (an untracked packet's reply, a new connection that NAT rewrites,
+ * and clients told apart by their ports) and 39 (a network's row naming its bridge). From
+ * 71–130: 121 (a state match in the raw table, before conntrack), 119 and 126 (a reset through
+ * OUTPUT, or past it from a bridge), 77, 95 and 129 (replies stopped by the host's port or
+ * address, in a row of many), 113 (a REJECT's ICMP error comes from the host's address). From
+ * 131–170: 164 (a masqueraded reply, addressed to an address the snapshot does not give), 105
+ * and 159 (OUTPUT's chains see the interface of the first route, before a NAT reroutes), 85 (an
+ * untracked handshake is answered INVALID and its later packets NEW; over loopback the host's
+ * packet keeps its connection), 102 and 144 (on the rules alone, a reply leaves the way its
+ * connection came), 165 (in the raw table a conntrack match finds no connection). From 171–530:
+ * 205 (the lab: an operator's DNAT of an address the host lacks), 231 (an operator's raw drop is
+ * no evidence of where an address lies), 248 and 267 (a connection's later packets stopped by a
+ * rule on ESTABLISHED), 293 (a REDIRECT that changes no tuple sets no DNAT status), 299 (a
+ * masqueraded reply is addressed to the host), 343 (a reply carries its connection's DNAT
+ * state), 355 (a closed port answers with the host's port unreachable), 465 and 487 (a reset out
+ * of a bridge port is not translated back), 552 (an untracked SYN's later packets are a new
+ * connection NAT sends elsewhere), 649 (later packets carry their connection's DNAT state before
+ * NAT). From 531–660: 658 (the exposure table's row to a listener whose clients' ACKs NAT sent
+ * elsewhere is not certain). From 661–790: 714 (the host's own reply is un-SNATed at OUTPUT's
+ * NAT priority), 691 (an operator's SNAT is no evidence of a Docker bridge), 790 (on the rules
+ * alone, a stop is a guess where the destination's other reading rests on one). From 791–1000:
+ * 802 (a reply's DNAT is undone at the source NAT's priority), 803 (a notice's conntrack matches
+ * read its connection), 810 (a MASQUERADE to the address a packet has rewrites nothing), 851 (a
+ * row is certain only where no reply of it may be stopped), 884 (over loopback, INPUT sees the
+ * source a SNAT gave). From 1001–1250: 1017 (with the SYN alone untracked, the server's later
+ * packets are replies; a reset of the client's later packets resets its connection), 1109 and
+ * 1210 (a REJECT with a reset of the client's later packets). From 1251–1450: 1362 (as 658),
+ * 1413 (a datagram's untracked reply, masqueraded to the address it has). From 1451–1650: 1451
+ * (an ICMP error for the client's ACK fails its connect over veths). From 1851–2000: 1926 (the
+ * lab: an operator's DROP in DOCKER-USER names no bridge's subnet).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -74,6 +75,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   231,
   248,
   267,
+  293,
   299,
   343,
   355,
