@@ -417,6 +417,21 @@ export class Interpreter {
         );
       }
       let result = this.run(reply);
+      // addressed to the address a SNAT gave, which the snapshot does not place: raw and mangle
+      // PREROUTING may tell the host's address from another (random seed 2055, on the rules
+      // alone: `-m addrtype ! --dst-type LOCAL -j DROP` in mangle met such a reply)
+      if (
+        reply.unsnat !== undefined &&
+        typeof f.snatTo === 'bigint' &&
+        this.hostness(f.snatTo) === 'unknown'
+      ) {
+        const other = this.run({ ...reply, loc: !reply.loc });
+        if (other.verdict !== result.verdict)
+          result = assuming(
+            result,
+            `${formatAddress(f.snatTo, this.env.family)}, the address the SNAT gave, is taken ${reply.loc ? '' : 'not '}to be the host's (the snapshot does not say); the reply meets the rules before NAT addressed to it`,
+          );
+      }
       // whether anything listens is not known: a datagram's reply stopped where the ICMP port
       // unreachable of a port nothing listens on would get back rests on a server answering
       if (

@@ -705,6 +705,18 @@ describe('what goes back for a connection', () => {
     expect(rows(other)).toEqual([]);
   });
 
+  it('a reply addressed to a SNAT address the snapshot does not place is not certain', async () => {
+    // random seed 2055, on the rules alone: the client's connection SNATed on its way to the
+    // container; a mangle drop of what is not the host's met the reply before NAT undid it
+    const rules = {
+      mangle: ['-A PREROUTING ! -d 10.0.0.0/8 -m addrtype ! --dst-type LOCAL -j DROP'],
+      nat: ['-A POSTROUTING -s 10.1.2.3/32 -p tcp -j SNAT --to-source 203.0.113.9'],
+    };
+    const t = trace(await withRulesNoAddresses('snat-unplaced', rules), 8080);
+    expect([t.result, t.certainty]).toEqual(['dropped', 'possible']);
+    expect(t.assumptions.join(' ')).toMatch(/203\.0\.113\.9, the address the SNAT gave/);
+  });
+
   it('a MASQUERADE to the address a packet has rewrites nothing', async () => {
     // random seed 810: the host's service reached untracked; conntrack picks its later packets
     // up as a new connection, which the MASQUERADE gives the address they already have
