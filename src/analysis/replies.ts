@@ -184,6 +184,17 @@ function mergedFates(
   return { fates, stoppers: [...new Set([...a.stoppers, ...b.stoppers])].sort() };
 }
 
+/**
+ * Whether a stop meets a reply before conntrack undoes its connection's SNAT, at NAT's priority:
+ * iptables' raw and mangle PREROUTING and OUTPUT, and any nftables chain there (its priority is
+ * not in the reference).
+ */
+function beforeUnsnat(st: StopGroup): boolean {
+  if (st.hook !== 'PREROUTING' && st.hook !== 'OUTPUT') return false;
+  const table = st.rule?.table ?? '';
+  return table === 'raw' || table === 'mangle' || table.includes(' ');
+}
+
 /** Reply checks for one engine: each reply path walked once, every row's replies read from it. */
 export class ReplyCheck {
   private readonly engine: Engine;
@@ -485,6 +496,19 @@ export class ReplyCheck {
     return this.onward;
   }
 
+  private readonly natted = new WeakMap<Flow, Ranges>();
+
+  /** The row's clients a SNAT or MASQUERADE may rewrite the packets of (`Engine.sourceNatted`). */
+  private snatClients(flow: Flow): Ranges {
+    let r = this.natted.get(flow);
+    if (r === undefined) {
+      const hit = flow.packets().and(this.engine.sourceNatted());
+      r = hit.isEmpty ? [] : cidrsToRanges(hit.sources(), this.family);
+      this.natted.set(flow, r);
+    }
+    return r;
+  }
+
   /** A row's delivered packets as connections (`ONWARD`), made once per row. */
   private onwardRow(flow: Flow): PacketSet {
     let r = this.onwardRows.get(flow);
@@ -641,11 +665,25 @@ export class ReplyCheck {
         possiblyBack.minus(sure.projected(CONNECTION)).destinations(),
         family,
       );
+      const unanswered = subtract(asked, reached);
+      let doubtful = intersect(reached, normalise([...failing, ...uneven]));
+      // clients a SNAT may rewrite the connections of: their replies come back to the address
+      // that SNAT gave, not to the client the walk addresses them to, until conntrack undoes it
+      // at NAT's priority (random seed 2055: a mangle PREROUTING drop of what is not the host's
+      // met the walk's replies, not the kernel's): what a stop before that lost is doubtful
+      let natted: Ranges = [];
+      if (path.stops.some((st) => beforeUnsnat(st) && st.packets.possible.meets(mine))) {
+        natted = intersect(unanswered, this.snatClients(flow));
+        if (natted.length > 0) {
+          doubtful = normalise([...doubtful, ...natted]);
+          stoppers.add('a SNAT of some connections, whose replies the walk does not address to it');
+        }
+      }
       const fate: ReplyFate = {
-        lost: rangesToCidrs(subtract(asked, reached), family),
-        doubtful: rangesToCidrs(intersect(reached, normalise([...failing, ...uneven])), family),
+        lost: rangesToCidrs(subtract(unanswered, natted), family),
+        doubtful: rangesToCidrs(doubtful, family),
         lostPorts,
-        clients: reached.length > 0,
+        clients: reached.length > 0 || natted.length > 0,
       };
       if (fate.lost.length === 0 && fate.doubtful.length === 0 && lostPorts.length === 0) continue;
       fates.set(f.interface, fate);

@@ -351,6 +351,24 @@ export class CompiledRuleset {
     ]));
   }
 
+  private sourceNat: Bdd | undefined;
+
+  /**
+   * The packets some SNAT or MASQUERADE rule may rewrite, its path aside (a superset: the
+   * conditions of the jumps to it are not read).
+   */
+  sourceNatMatches(): Bdd {
+    if (this.sourceNat !== undefined) return this.sourceNat;
+    const m = this.space.m;
+    let out = FALSE;
+    for (const chains of this.chains.values())
+      for (const chain of chains.values())
+        for (const r of chain.rules)
+          if (ruleActions(r.rule).some((t) => t.kind === 'SNAT' || t.kind === 'MASQUERADE'))
+            out = m.or(out, r.match.p);
+    return (this.sourceNat = out);
+  }
+
   private readonly destinationReads = new Map<string, boolean>();
 
   /**

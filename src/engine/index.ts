@@ -435,6 +435,10 @@ class SymbolicEngine implements Engine {
     return (this.laterDiffer ??= laterPacketsMayDiffer(this.nf.ruleset));
   }
 
+  sourceNatted(): PacketSet {
+    return this.set(this.nf.sourceNatMatches());
+  }
+
   private firstOnly: boolean | undefined;
 
   notrackMayTakeFirstOnly(): boolean {

@@ -353,6 +353,8 @@ export interface Engine {
    * conntrack then picks up as a new connection that NAT may send elsewhere.
    */
   notrackMayTakeFirstOnly(): boolean;
+  /** The packets some SNAT or MASQUERADE rule may rewrite, whatever the way to it. */
+  sourceNatted(): PacketSet;
   /**
    * Every new TCP/UDP/SCTP connection from the ingress that is accepted and delivered, cut into
    * flows (discovery: what is exposed, whatever any other file says).

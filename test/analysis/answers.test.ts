@@ -8,6 +8,7 @@
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildEngines } from '../../src/analysis/engines.ts';
 import { computeExposures } from '../../src/analysis/exposures.ts';
@@ -715,6 +716,38 @@ describe('what goes back for a connection', () => {
     const t = trace(await withRulesNoAddresses('snat-unplaced', rules), 8080);
     expect([t.result, t.certainty]).toEqual(['dropped', 'possible']);
     expect(t.assumptions.join(' ')).toMatch(/203\.0\.113\.9, the address the SNAT gave/);
+  });
+
+  it('a row a SNAT may rewrite is not cut by a stop its replies meet before NAT', async () => {
+    // random seed 2055: an operator's SNAT gave a client's connections the host's address, and
+    // mangle PREROUTING drops what is not addressed to the host: the kernel's replies, addressed
+    // to the host until conntrack undid the SNAT, got back; the table listed no row for them
+    const s = await withRules('snat-before-nat', {
+      mangle: ['-A PREROUTING ! -d 10.0.0.0/8 -m addrtype ! --dst-type LOCAL -j DROP'],
+      nat: ['-A POSTROUTING -s 198.51.100.7/32 -p tcp -j SNAT --to-source 203.0.113.1'],
+    });
+    const rows = rowsTo8080(s).filter((e) => e.target.kind === 'container');
+    expect(rows.map((e) => e.certainty)).toEqual(['possible']);
+    expect(rows[0]?.assumptions.join(' ')).toMatch(
+      /198\.51\.100\.7\/32 .*a SNAT of some connections/,
+    );
+    // the SNATed client is among the row's, possibly; the others outside 10.0.0.0/8 are not
+    const excepted = (row: (typeof rows)[number] | undefined, a: string) =>
+      (row?.reachableFrom.find((f) => f.interface === 'eth0')?.exceptSources ?? []).some((c) =>
+        ipaddr.parse(a).match(ipaddr.parseCIDR(c)),
+      );
+    expect(['198.51.100.7', '198.51.100.8', '10.1.2.3'].map((a) => excepted(rows[0], a))).toEqual([
+      false,
+      true,
+      false,
+    ]);
+    // without the SNAT, only the clients in 10.0.0.0/8 get their replies: certain
+    const plain = await withRules('drop-before-nat', {
+      mangle: ['-A PREROUTING ! -d 10.0.0.0/8 -m addrtype ! --dst-type LOCAL -j DROP'],
+    });
+    const certain = rowsTo8080(plain).filter((e) => e.target.kind === 'container');
+    expect(certain.map((e) => e.certainty)).toEqual(['certain']);
+    expect(['198.51.100.7', '10.1.2.3'].map((a) => excepted(certain[0], a))).toEqual([true, false]);
   });
 
   it('a MASQUERADE to the address a packet has rewrites nothing', async () => {
