@@ -51,7 +51,8 @@ import {
  * 1210 (a REJECT with a reset of the client's later packets). From 1251–1450: 1362 (as 658),
  * 1413 (a datagram's untracked reply, masqueraded to the address it has). From 1451–1650: 1451
  * (an ICMP error for the client's ACK fails its connect over veths). From 1851–2000: 1926 (the
- * lab: an operator's DROP in DOCKER-USER names no bridge's subnet).
+ * lab: an operator's DROP in DOCKER-USER names no bridge's subnet). From 2001–2200: 2055 (a
+ * SNATed client's replies meet the rules before NAT addressed to the SNAT's address).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -99,6 +100,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   1413,
   1451,
   1926,
+  2055,
 ];
 
 /**
