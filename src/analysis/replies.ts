@@ -496,15 +496,15 @@ export class ReplyCheck {
     return this.onward;
   }
 
-  private readonly natted = new WeakMap<Flow, Ranges>();
+  private readonly snatRows = new WeakMap<Flow, Ranges>();
 
   /** The row's clients a SNAT or MASQUERADE may rewrite the packets of (`Engine.sourceNatted`). */
   private snatClients(flow: Flow): Ranges {
-    let r = this.natted.get(flow);
+    let r = this.snatRows.get(flow);
     if (r === undefined) {
       const hit = flow.packets().and(this.engine.sourceNatted());
       r = hit.isEmpty ? [] : cidrsToRanges(hit.sources(), this.family);
-      this.natted.set(flow, r);
+      this.snatRows.set(flow, r);
     }
     return r;
   }

@@ -1200,8 +1200,8 @@ class Run {
     // a range it picks by hash, which the lowest address stands for: the status is kept there
     const single =
       t.kind === 'REDIRECT'
-        ? singleTarget({ addresses: null, ports: t.ports })
-        : t.kind === 'DNAT' && t.to.length === 1 && t.to[0] !== undefined && singleTarget(t.to[0]);
+        ? singleTarget([{ addresses: null, ports: t.ports }])
+        : t.kind === 'DNAT' && singleTarget(t.to);
     if (!single || p.dst !== before.dst || p.dport !== before.dport) p.dnat = true;
   }
 

@@ -998,8 +998,7 @@ export class Walk {
         out = m.or(out, m.existsAnd(withPorts, t.cubeWithPort, withPort));
       }
     }
-    const only = to.length === 1 ? to[0] : undefined;
-    return only !== undefined && singleTarget(only) ? this.keptTuples(out) : out;
+    return singleTarget(to) ? this.keptTuples(out) : out;
   }
 
   /**
@@ -1140,9 +1139,14 @@ function natText(t: Target): string {
   return t.kind;
 }
 
-/** A NAT range of one address (or the packet's own, REDIRECT's) and one port (or its own). */
-export function singleTarget(r: NatRange): boolean {
+/**
+ * Whether a NAT's ranges name one address (or the packet's own, REDIRECT's) and one port (or
+ * its own): where the kernel's choice is known, and with it whether the tuple changed.
+ */
+export function singleTarget(to: readonly NatRange[]): boolean {
+  const r = to.length === 1 ? to[0] : undefined;
   return (
+    r !== undefined &&
     (r.addresses === null || r.addresses.from === r.addresses.to) &&
     (r.ports === null || r.ports.from === r.ports.to)
   );
