@@ -356,7 +356,11 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       localAddressesComplete: addrFile !== null,
       ...(addrFile === null ? { foreignAddresses: foreign } : {}),
       ...(devicesBelow.length > 0 ? { devicesBelow } : {}),
-      bridges: [...dockerBridges(snapshot, family)].sort(),
+      // what br_netfilter does to a bridge port's packets, where it hands them to iptables
+      bridges:
+        bridgedSkipsIptables(snapshot, family) === null
+          ? [...dockerBridges(snapshot, family)].sort()
+          : [],
       ...(pathRead(snapshot, 'listeners') === null
         ? {}
         : { listeners: hostListeners(snapshot, family) }),

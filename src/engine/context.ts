@@ -74,9 +74,11 @@ export interface NetworkContext {
    */
   readonly unmodelledPaths?: readonly UnmodelledPath[];
   /**
-   * Interfaces known to be bridges (Docker's networks'): a TCP reset for a packet that came in
-   * over a bridge port leaves directly, past OUTPUT (br_netfilter); for one from any other
-   * interface, through OUTPUT.
+   * Interfaces known to be bridges (Docker's networks') whose ports' packets br_netfilter hands
+   * to iptables (as dockerd sets it, unless the snapshot says it is off). A TCP reset for a
+   * packet that came in over such a port leaves directly, past OUTPUT; for one from any other
+   * interface, through OUTPUT. A packet DNATed back to its sender is bridged back to the port it
+   * came in on.
    */
   readonly bridges?: readonly string[];
   /**

@@ -406,13 +406,12 @@ export class Interpreter {
           );
         // masqueraded, it still leaves by the port it came in on: a bridge sends a frame back
         // there only in hairpin mode
-        const hairpin = `hairpin mode is taken to be off on ${sender}'s port of ${f.oif ?? '?'}, as on any bridge port Docker has not set (it sets it where userland-proxy is off); on, the connection is made`;
         return replied(
           assuming(
             refuse(
               `the packet is sent back to its sender ${sender} out of ${f.oif ?? '?'}, the way it came in`,
             ),
-            hairpin,
+            hairpinOff(sender, f.oif ?? '?', 'the connection is made'),
           ),
         );
       }
@@ -608,6 +607,30 @@ export class Interpreter {
             dport: icmpOf(how, v4),
           }),
     };
+    // DNATed back to its own sender over a bridge port: br_netfilter bridges it back to the
+    // port it came in on (the route leads out of the same bridge), which a bridge does only in
+    // hairpin mode; otherwise it is lost before FORWARD, unrejected (random seeds 684, 2202 and
+    // 2405: the sender timed out)
+    const rejectedAt = first.steps.at(-1)?.hook;
+    if (
+      start.iif !== null &&
+      (this.context.bridges ?? []).includes(start.iif) &&
+      f.dst === start.src &&
+      (f.dst !== start.dst || f.dport !== start.dport) &&
+      (rejectedAt === 'FORWARD' || rejectedAt === 'POSTROUTING')
+    ) {
+      const sender = formatAddress(start.src, this.env.family);
+      return {
+        kind: 'notice',
+        start: notice,
+        result: assuming(
+          refuse(
+            `the packet, translated back to its sender ${sender}, is bridged back to the port of ${start.iif} it came in on and lost there before FORWARD: no notice is sent`,
+          ),
+          hairpinOff(sender, start.iif, 'the packet meets FORWARD and is rejected'),
+        ),
+      };
+    }
     // a reset for a packet that came in over a bridge port (br_netfilter) leaves directly,
     // past OUTPUT (nf_send_reset): not walked; nor does NAT undo a DNAT on it, so the reset of
     // a translated packet comes from the address it was translated to, and the sender takes it
@@ -630,8 +653,8 @@ export class Interpreter {
         result,
         `the notice is taken to come from ${formatAddress(start.dst, this.env.family)}: the host sends it from its own address toward ${formatAddress(start.src, this.env.family)}, which the snapshot does not give`,
       );
-    // A packet DNATed back to its own sender: the kernel relates its notice to the connection
-    // in a way not modelled here (random seed 684: in the lab the sender never saw it)
+    // A packet DNATed back to its own sender and routed (over a bridge port see above): the
+    // kernel relates its notice to the connection in a way not measured
     if (f.dst === start.src && (f.dst !== start.dst || f.dport !== start.dport))
       result = assuming(
         result,
@@ -679,6 +702,11 @@ function lostToRewrite(
         result,
         `the address MASQUERADE gives the packet on ${walked.final.oif ?? '?'} is taken to differ from ${formatAddress(before.src, family)}, its own; the snapshot does not give it (the same address would leave the packet as it is)`,
       );
+}
+
+/** What a packet sent back out of its sender's own bridge port rests on, and what `on` would do. */
+function hairpinOff(sender: string, bridge: string, on: string): string {
+  return `hairpin mode is taken to be off on ${sender}'s port of ${bridge}, as on any bridge port Docker has not set (it sets it where userland-proxy is off); on, ${on}`;
 }
 
 /** A walk's result that rests on one assumption more. */

@@ -600,17 +600,21 @@ describe('what goes back for a connection', () => {
     expect([plain.result, plain.answer]).toEqual(['rejected', null]);
   });
 
-  it('a notice for a packet translated back to its own sender is not certain to reach it', async () => {
-    // random seed 684: c1's connection DNATed to c1 itself and rejected in FORWARD; in the lab
-    // the ICMP error never reached c1, which timed out
+  it('a packet translated back to its sender over a bridge port is lost before FORWARD', async () => {
+    // random seeds 684, 2202 and 2405: c1's connection DNATed to c1 itself and rejected in
+    // FORWARD; in the lab c1 timed out: br_netfilter bridges the packet back to c1's own port,
+    // which the bridge does only in hairpin mode, so FORWARD never sees it
     const s = await withRules('dnat-to-sender', {
       nat: ['-A PREROUTING -i bridge1 -p tcp --dport 80 -j DNAT --to-destination 192.0.2.2:81'],
       filter: ['-A DOCKER-USER -i bridge1 -o bridge1 -p tcp --dport 81 -j REJECT'],
     });
     const from = { from: '192.0.2.2', in: 'bridge1', proto: 'tcp' } as const;
     const t = traced(s, { ...from, to: { address: '172.17.0.2', port: 80 } });
-    expect([t.result, t.certainty]).toEqual(['rejected', 'possible']);
-    expect(t.assumptions.join(' ')).toMatch(/translated back to that same address/);
+    expect([t.result, t.certainty]).toEqual(['dropped', 'possible']);
+    expect(t.answer?.unrouted).toMatch(/bridged back to the port of bridge1 it came in on/);
+    expect(t.assumptions.join(' ')).toMatch(
+      /hairpin mode is taken to be off on 192\.0\.2\.2's port/,
+    );
     // another client's packet goes to c1 and is rejected for certain
     const other = traced(s, {
       from: '192.0.2.3',
@@ -619,6 +623,29 @@ describe('what goes back for a connection', () => {
       to: { address: '172.17.0.2', port: 80 },
     });
     expect([other.result, other.certainty]).toEqual(['rejected', 'certain']);
+    // routed, not bridged (eth0 is no bridge): the notice is sent, and whether the sender takes
+    // it is not modelled
+    const routed = await withRules('dnat-to-sender-routed', {
+      nat: ['-A PREROUTING -i eth0 -p tcp --dport 80 -j DNAT --to-destination 198.51.100.7:81'],
+      filter: ['-A DOCKER-USER -i eth0 -p tcp --dport 81 -j REJECT'],
+    });
+    const r = traced(routed, {
+      from: '198.51.100.7',
+      in: 'eth0',
+      proto: 'tcp',
+      to: { address: HOST, port: 80 },
+    });
+    expect([r.result, r.certainty]).toEqual(['rejected', 'possible']);
+    expect(r.assumptions.join(' ')).toMatch(/translated back to that same address/);
+    // with br_netfilter off, bridge1's packets are routed like eth0's
+    appendFileSync(
+      path.join(tmp, 'dnat-to-sender', 'sysctl.txt'),
+      'net.bridge.bridge-nf-call-iptables = 0\n',
+    );
+    const off = await loadSnapshot({ directory: path.join(tmp, 'dnat-to-sender') });
+    const o = traced(off, { ...from, to: { address: '172.17.0.2', port: 80 } });
+    expect([o.result, o.certainty]).toEqual(['rejected', 'possible']);
+    expect(o.assumptions.join(' ')).toMatch(/translated back to that same address/);
   });
 
   it('the host’s reply over loopback comes from the address its packet was sent to', async () => {
