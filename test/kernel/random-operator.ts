@@ -52,7 +52,9 @@ import {
  * 1413 (a datagram's untracked reply, masqueraded to the address it has). From 1451–1650: 1451
  * (an ICMP error for the client's ACK fails its connect over veths). From 1851–2000: 1926 (the
  * lab: an operator's DROP in DOCKER-USER names no bridge's subnet). From 2001–2200: 2055 (a
- * SNATed client's replies meet the rules before NAT addressed to the SNAT's address).
+ * SNATed client's replies meet the rules before NAT addressed to the SNAT's address). From
+ * 2201–2600, with the old 684 and 1224: 2202 and 2405 (a packet DNATed back to its sender over a
+ * bridge port is bridged back to that port and lost before FORWARD).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -85,6 +87,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   552,
   649,
   658,
+  684,
   691,
   714,
   790,
@@ -96,11 +99,14 @@ export const DEFAULT_SEEDS: readonly number[] = [
   1017,
   1109,
   1210,
+  1224,
   1362,
   1413,
   1451,
   1926,
   2055,
+  2202,
+  2405,
 ];
 
 /**
