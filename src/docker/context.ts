@@ -21,6 +21,7 @@ import type {
   Provenance,
 } from '../engine/context.ts';
 import type { ContextFact } from '../model/audit.ts';
+import type { HostInterface } from '../model/host.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf, pathRead } from '../model/snapshot.ts';
@@ -44,6 +45,21 @@ export interface HostContext {
   readonly context: NetworkContext;
   /** Derived and assumed facts one by one; observed ones summarised per file. */
   readonly facts: readonly ContextFact[];
+}
+
+/**
+ * The address IPv4 MASQUERADE gives a packet leaving by lo: the kernel takes the first address of
+ * global scope it finds, interface by interface in their order (lo's own 127.0.0.1 is of the
+ * host's scope), as `ip addr` lists them. undefined where a scope is not given.
+ */
+function masqueradeOutOfLo(interfaces: readonly HostInterface[]): string | undefined {
+  for (const i of interfaces)
+    for (const a of i.addresses) {
+      if (a.family !== 'ipv4') continue;
+      if (a.scope === null) return undefined;
+      if (a.scope === 'global') return a.address;
+    }
+  return undefined;
 }
 
 function unique<T>(items: readonly T[]): T[] {
@@ -336,6 +352,8 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       );
   }
 
+  const loMasquerade =
+    family === 'ipv4' && addrFile !== null ? masqueradeOutOfLo(host.interfaces) : undefined;
   return {
     context: {
       family,
@@ -355,6 +373,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       ...(forwardingAssumed ? { forwardingAssumed: true } : {}),
       localAddressesComplete: addrFile !== null,
       ...(addrFile === null ? { foreignAddresses: foreign } : {}),
+      ...(loMasquerade === undefined ? {} : { masqueradeOutOfLo: loMasquerade }),
       ...(devicesBelow.length > 0 ? { devicesBelow } : {}),
       // what br_netfilter does to a bridge port's packets, where it hands them to iptables
       bridges:

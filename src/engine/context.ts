@@ -74,6 +74,11 @@ export interface NetworkContext {
    */
   readonly unmodelledPaths?: readonly UnmodelledPath[];
   /**
+   * The address IPv4 MASQUERADE gives a packet leaving by lo (the host's first address of global
+   * scope, where the addresses were read); absent: not known.
+   */
+  readonly masqueradeOutOfLo?: string;
+  /**
    * Interfaces known to be bridges (Docker's networks') whose ports' packets br_netfilter hands
    * to iptables (as dockerd sets it, unless the snapshot says it is off). A TCP reset for a
    * packet that came in over such a port leaves directly, past OUTPUT; for one from any other

@@ -249,6 +249,65 @@ export class Interpreter {
     return own?.value ?? null;
   }
 
+  /**
+   * A datagram's answer the host's UDP server sends from another address than the one its client
+   * sent to, where the answer goes to one of the host's own addresses: a server bound to every
+   * address answers from the address the host picks toward its client (for an address of its
+   * own, that address; 127.0.0.1 for the loopback network), and an answer from another address
+   * is not the connection's reply: conntrack takes it for a new connection and the client does
+   * not take it (random seed 2644: the host's datagram to 127.0.0.1, SNATed to 203.0.113.1, got
+   * its answer from 203.0.113.1, and the client timed out). null where nothing says so.
+   */
+  private answeredFromElsewhere(
+    first: InterpretResult,
+    reply: Concrete,
+    closed: boolean | null,
+    untracked: boolean,
+  ): InterpretResult | null {
+    const f = first.final;
+    if (first.end !== 'local' || f.proto !== PROTO.udp || closed === true || untracked) return null;
+    if (this.hostness(reply.dst) !== 'local') return null;
+    const picked =
+      this.env.family === 'ipv4' && reply.dst >> 24n === 127n ? 0x7f000001n : reply.dst;
+    if (picked === f.dst || !this.boundToEveryAddress(f.dst, f.dport)) return null;
+    const from = formatAddress(picked, this.env.family);
+    const to = formatAddress(f.dst, this.env.family);
+    return {
+      ...first,
+      verdict: 'dropped',
+      end: 'no-route',
+      stoppedBy: null,
+      steps: [],
+      uncertainRules: [],
+      assumptions: [
+        `the server at port ${f.dport}/udp is taken to answer from the address the host picks toward ${formatAddress(reply.dst, this.env.family)}, as a server bound to every address does unless it sets its answers' source (IP_PKTINFO); one that does answers from ${to}, and the client gets the answer`,
+      ],
+      unrouted: `the server's answer comes from ${from}, the host's address toward ${formatAddress(reply.dst, this.env.family)}, not from ${to}, where the client sent: conntrack takes it for a new connection, and the client does not take it`,
+    };
+  }
+
+  /** Whether the host's UDP socket at the port is (or may be) bound to every address. */
+  private boundToEveryAddress(address: bigint, port: number): boolean {
+    const listeners = this.context.listeners;
+    if (listeners === undefined) return true;
+    const at = listeners.filter((l) => l.protocol === 'udp' && l.port === port);
+    // a socket bound to the address itself takes the datagram, and answers from it
+    if (at.some((l) => l.address !== null && addressValue(l.address, this.env.family) === address))
+      return false;
+    return at.some((l) => l.address === null);
+  }
+
+  /** The address IPv4 MASQUERADE gives a packet leaving by lo, where known. */
+  get masqueradeOutOfLo(): bigint | null {
+    const to = this.context.masqueradeOutOfLo;
+    return to === undefined ? null : addressValue(to, 'ipv4');
+  }
+
+  /** Whether some rule reads packets' source addresses (unknown: taken to). */
+  get readsSource(): boolean {
+    return this.reads.source();
+  }
+
   /** What routing does with a loopback destination arriving on `iif` (see `loopbackRouting`). */
   loopbackRouting(iif: string): ReturnType<typeof loopbackRouting> {
     return loopbackRouting(this.env.family, this.context.routeLocalnet, iif, true);
@@ -415,6 +474,8 @@ export class Interpreter {
           ),
         );
       }
+      const misaddressed = this.answeredFromElsewhere(first, reply, closed, untracked);
+      if (misaddressed !== null) return replied(misaddressed);
       let result = this.run(reply);
       // addressed to the address a SNAT gave, which the snapshot does not place: raw and mangle
       // PREROUTING may tell the host's address from another (random seed 2055, on the rules
@@ -808,6 +869,14 @@ class Run {
     // delivered to itself over loopback: received again on lo, PREROUTING's chains see it (its
     // NAT done in OUTPUT, a reply's DNAT undone in POSTROUTING), then INPUT
     undoDnat(p);
+    // MASQUERADE out of lo gives an address of global scope of another interface (the first
+    // the kernel finds; 127.0.0.1's scope is the host's), which the model does not place: the
+    // rules from here on see the packet's own source (random seed 2770, on the rules alone:
+    // INPUT's `-s 203.0.113.1 -j REJECT` met the masqueraded packet, and the host was refused)
+    if (p.snat === true && p.snatTo === null && this.it.readsSource)
+      this.assumed.add(
+        `the address NAT gave the packet's source on its way out of lo is not known (MASQUERADE takes one of another interface's); the rules it meets again are taken to see ${formatAddress(p.src, this.env.family)}`,
+      );
     applySnat(p);
     p.iif = 'lo';
     p.oif = null;
@@ -1163,6 +1232,8 @@ class Run {
       const from = t.to[0]?.addresses?.from;
       return from === undefined ? null : addressValue(from, this.env.family);
     }
+    // out of lo IPv4 masquerades to an address of global scope, lo's own 127.0.0.1 not being one
+    if (p.oif === 'lo' && this.env.family === 'ipv4') return this.it.masqueradeOutOfLo;
     return this.hostAddressOn(p.oif) ?? null;
   }
 

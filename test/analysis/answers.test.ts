@@ -709,6 +709,75 @@ describe('what goes back for a connection', () => {
     expect(traced(first, host)).toMatchObject({ result: 'dropped', certainty: 'certain' });
   });
 
+  it('over loopback, MASQUERADE gives the first address of global scope', async () => {
+    // random seed 2770: the host's connection to 127.0.0.1:8080, masqueraded out of lo to
+    // 203.0.113.1 (the kernel skips 127.0.0.1, of the host's scope), met INPUT's REJECT of that
+    // source, and the host was refused
+    const host = {
+      from: '127.0.0.1',
+      proto: 'tcp',
+      to: { address: '127.0.0.1', port: 8080 },
+    } as const;
+    const s = await withRules('lo-masquerade', {
+      nat: ['-A POSTROUTING -j MASQUERADE'],
+      filter: ['-A INPUT -s 203.0.113.1/32 -p tcp -j REJECT --reject-with tcp-reset'],
+    });
+    // the addresses without their scopes: which one MASQUERADE takes is not known
+    const unknown = traced(s, host);
+    expect([unknown.result, unknown.certainty]).toEqual(['accepted', 'possible']);
+    expect(unknown.assumptions.join(' ')).toMatch(/on its way out of lo is not known/);
+    // with them (as `ip -j addr` gives them): eth0's, the first of global scope
+    const scoped = (local: string, prefixlen: number, scope: string) => ({
+      family: 'inet',
+      local,
+      prefixlen,
+      scope,
+    });
+    writeFileSync(
+      path.join(tmp, 'lo-masquerade', 'ip-addr.json'),
+      JSON.stringify([
+        { ifname: 'lo', addr_info: [scoped('127.0.0.1', 8, 'host')] },
+        { ifname: 'eth0', addr_info: [scoped(HOST, 24, 'global')] },
+        { ifname: 'docker0', addr_info: [scoped('172.17.0.1', 16, 'global')] },
+        { ifname: 'bridge1', addr_info: [scoped('192.0.2.1', 24, 'global')] },
+      ]),
+    );
+    const known = await loadSnapshot({ directory: path.join(tmp, 'lo-masquerade') });
+    expect(traced(known, host)).toMatchObject({ result: 'rejected', certainty: 'certain' });
+  });
+
+  it("a UDP server bound to every address answers from the host's pick, not the client's", async () => {
+    // random seed 2644: the host's datagram to 127.0.0.1, SNATed to 203.0.113.1, was answered
+    // from 203.0.113.1 (the source the host picks toward its own address): not the
+    // connection's reply, and the client timed out
+    const datagram = {
+      from: '127.0.0.1',
+      proto: 'udp',
+      to: { address: '127.0.0.1', port: 5353 },
+    } as const;
+    const serving = async (name: string, bound: string, nat: string[]) => {
+      await withRules(name, { nat });
+      appendFileSync(
+        path.join(tmp, name, 'listeners.txt'),
+        `UNCONN 0      0            ${bound}:5353      0.0.0.0:*    users:(("dns",pid=9,fd=3))\n`,
+      );
+      return loadSnapshot({ directory: path.join(tmp, name) });
+    };
+    const snat = ['-A POSTROUTING -j SNAT --to-source 203.0.113.1'];
+    const t = traced(await serving('udp-answer-elsewhere', '0.0.0.0', snat), datagram);
+    // the datagram is delivered; its answer does not get back
+    expect([t.result, t.certainty, t.answer?.kind]).toEqual(['accepted', 'possible', 'reply']);
+    expect(t.answer?.unrouted).toMatch(
+      /answer comes from 203\.0\.113\.1, .* not from 127\.0\.0\.1/,
+    );
+    expect(t.assumptions.join(' ')).toMatch(/IP_PKTINFO/);
+    // without the SNAT the answer comes from 127.0.0.1; bound to 127.0.0.1 it is sent from there
+    const plain = traced(await serving('udp-answer-plain', '0.0.0.0', []), datagram);
+    expect([plain.result, plain.certainty, plain.answer]).toEqual(['accepted', 'certain', null]);
+    const bound = traced(await serving('udp-answer-bound', '127.0.0.1', snat), datagram);
+    expect([bound.result, bound.certainty, bound.answer]).toEqual(['accepted', 'certain', null]);
+  });
+
   it('a REDIRECT to the tuple a packet has sets no DNAT status', async () => {
     // random seed 293: the kernel sets a connection's DNAT status only where NAT changed its
     // tuple; `--ctstate DNAT` then does not match it

@@ -178,7 +178,11 @@ export function labContext(t: LabTopology, interfaces: readonly string[]): Netwo
       unknown: 'off',
     },
     localAddresses: ['127.0.0.1', EXTERNAL.hostAddress, ...t.bridges.map((b) => b.gateway)],
-    bridges: t.bridges.map((b) => b.name),
+    // the external interface is made before the bridges (netns.ts): its address is the first
+    // of global scope
+    masqueradeOutOfLo: EXTERNAL.hostAddress,
+    // bridges whose ports' packets br_netfilter hands to iptables
+    bridges: t.bridgeNfCall ? t.bridges.map((b) => b.name) : [],
     // the lab host serves these and nothing else (netns.ts)
     listeners: t.hostListeners
       .filter((l) => !l.address.includes(':'))
