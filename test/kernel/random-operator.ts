@@ -54,7 +54,9 @@ import {
  * lab: an operator's DROP in DOCKER-USER names no bridge's subnet). From 2001–2200: 2055 (a
  * SNATed client's replies meet the rules before NAT addressed to the SNAT's address). From
  * 2201–2600, with the old 684 and 1224: 2202 and 2405 (a packet DNATed back to its sender over a
- * bridge port is bridged back to that port and lost before FORWARD).
+ * bridge port is bridged back to that port and lost before FORWARD). From 2601–2800: 2644 (a UDP
+ * server bound to every address answers a SNATed loopback client from the host's pick), 2770
+ * (MASQUERADE out of lo gives the first address of global scope).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -107,6 +109,8 @@ export const DEFAULT_SEEDS: readonly number[] = [
   2055,
   2202,
   2405,
+  2644,
+  2770,
 ];
 
 /**
