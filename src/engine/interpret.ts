@@ -272,18 +272,13 @@ export class Interpreter {
     if (picked === f.dst || !this.boundToEveryAddress(f.dst, f.dport)) return null;
     const from = formatAddress(picked, this.env.family);
     const to = formatAddress(f.dst, this.env.family);
-    return {
-      ...first,
-      verdict: 'dropped',
-      end: 'no-route',
-      stoppedBy: null,
-      steps: [],
-      uncertainRules: [],
-      assumptions: [
-        `the server at port ${f.dport}/udp is taken to answer from the address the host picks toward ${formatAddress(reply.dst, this.env.family)}, as a server bound to every address does unless it sets its answers' source (IP_PKTINFO); one that does answers from ${to}, and the client gets the answer`,
-      ],
-      unrouted: `the server's answer comes from ${from}, the host's address toward ${formatAddress(reply.dst, this.env.family)}, not from ${to}, where the client sent: conntrack takes it for a new connection, and the client does not take it`,
-    };
+    return assuming(
+      lostAnswer(
+        first,
+        `the server's answer comes from ${from}, the host's address toward ${formatAddress(reply.dst, this.env.family)}, not from ${to}, where the client sent: conntrack takes it for a new connection, and the client does not take it`,
+      ),
+      `the server at port ${f.dport}/udp is taken to answer from the address the host picks toward ${formatAddress(reply.dst, this.env.family)}, as a server bound to every address does unless it sets its answers' source (IP_PKTINFO); one that does answers from ${to}, and the client gets the answer`,
+    );
   }
 
   /** Whether the host's UDP socket at the port is (or may be) bound to every address. */
@@ -396,17 +391,7 @@ export class Interpreter {
       reply: true,
       ...(start.iif === null ? {} : { via: start.iif }),
     };
-    // an answer lost for a reason no rule gives
-    const refuse = (why: string): InterpretResult => ({
-      ...first,
-      verdict: 'dropped',
-      end: 'no-route',
-      stoppedBy: null,
-      steps: [],
-      uncertainRules: [],
-      assumptions: [],
-      unrouted: why,
-    });
+    const refuse = (why: string): InterpretResult => lostAnswer(first, why);
     if (first.verdict === 'accepted' && (first.end === 'local' || first.end === 'forward')) {
       if (f.proto !== PROTO.tcp && f.proto !== PROTO.udp) return null;
       const untracked = f.state === 'UNTRACKED';
@@ -763,6 +748,20 @@ function lostToRewrite(
         result,
         `the address MASQUERADE gives the packet on ${walked.final.oif ?? '?'} is taken to differ from ${formatAddress(before.src, family)}, its own; the snapshot does not give it (the same address would leave the packet as it is)`,
       );
+}
+
+/** An answer to `first` lost for a reason no rule gives. */
+function lostAnswer(first: InterpretResult, why: string): InterpretResult {
+  return {
+    ...first,
+    verdict: 'dropped',
+    end: 'no-route',
+    stoppedBy: null,
+    steps: [],
+    uncertainRules: [],
+    assumptions: [],
+    unrouted: why,
+  };
 }
 
 /** What a packet sent back out of its sender's own bridge port rests on, and what `on` would do. */
