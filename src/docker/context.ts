@@ -374,6 +374,14 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       localAddressesComplete: addrFile !== null,
       ...(addrFile === null ? { foreignAddresses: foreign } : {}),
       ...(loMasquerade === undefined ? {} : { masqueradeOutOfLo: loMasquerade }),
+      ...(addrFile === null
+        ? {}
+        : {
+            redirectAddresses: host.interfaces.map((i) => ({
+              interface: i.name,
+              address: i.addresses.find((a) => a.family === family)?.address ?? null,
+            })),
+          }),
       ...(devicesBelow.length > 0 ? { devicesBelow } : {}),
       // what br_netfilter does to a bridge port's packets, where it hands them to iptables
       bridges:

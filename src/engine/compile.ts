@@ -648,15 +648,33 @@ export class CompiledRuleset {
    * address for arriving packets, which the context does not name, so any of the host's
    * non-loopback addresses (or any that may be the host's); loopback for host-originated ones.
    */
-  redirectTo(): Bdd {
+  redirectTo(): Pair {
+    if (this.redirectSets !== undefined) return this.redirectSets;
     const s = this.space;
     const m = s.m;
-    const own = m.diff(m.or(this.local('dst'), s.unknownOn('dst')), s.loopbackOn('dst'));
     const none = s.eq('iif', BigInt(s.interfaces.none));
     const loop = s.cidr('dst', s.family === 'ipv4' ? '127.0.0.1' : '::1') ?? FALSE;
-    const to = m.or(m.diff(own === FALSE ? loop : own, none), m.and(none, loop));
-    return m.and(to, s.eq('loc', 1n));
+    // the host's own packets go to its loopback address; one that arrives, to the first address
+    // of its interface (none: the kernel drops it), where the snapshot lists it
+    let exact = m.and(none, loop);
+    let placed = none;
+    for (const r of this.context.redirectAddresses ?? []) {
+      const i = s.interfaces.names.indexOf(r.interface);
+      if (i < 0 || s.interfaces.classOf(r.interface) !== i) continue;
+      const on = s.eq('iif', BigInt(i));
+      placed = m.or(placed, on);
+      const to = r.address === null ? null : s.cidr('dst', r.address);
+      if (to !== null && to !== undefined) exact = m.or(exact, m.and(on, to));
+    }
+    // elsewhere it is one of the host's addresses, which one not known: possibly any
+    const own = m.diff(m.or(this.local('dst'), s.unknownOn('dst')), s.loopbackOn('dst'));
+    const anyOwn = m.diff(own === FALSE ? loop : own, placed);
+    const loc = s.eq('loc', 1n);
+    this.redirectSets = { c: m.and(exact, loc), p: m.and(m.or(exact, anyOwn), loc) };
+    return this.redirectSets;
   }
+
+  private redirectSets: Pair | undefined;
 
   /**
    * Diagnose jumps to missing chains, jump loops (which the kernel refuses to load) and jumps

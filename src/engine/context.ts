@@ -74,6 +74,15 @@ export interface NetworkContext {
    */
   readonly unmodelledPaths?: readonly UnmodelledPath[];
   /**
+   * The address REDIRECT gives a packet arriving on each interface the snapshot lists the
+   * addresses of: its first of the family, as `ip addr` lists them (null: none, and the kernel
+   * drops the packet). Absent, or an interface not in it: not known.
+   */
+  readonly redirectAddresses?: readonly {
+    readonly interface: string;
+    readonly address: string | null;
+  }[];
+  /**
    * The address IPv4 MASQUERADE gives a packet leaving by lo (the host's first address of global
    * scope, where the addresses were read); absent: not known.
    */

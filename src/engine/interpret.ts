@@ -251,12 +251,15 @@ export class Interpreter {
 
   /**
    * A datagram's answer the host's UDP server sends from another address than the one its client
-   * sent to, where the answer goes to one of the host's own addresses: a server bound to every
-   * address answers from the address the host picks toward its client (for an address of its
-   * own, that address; 127.0.0.1 for the loopback network), and an answer from another address
+   * sent to: a server bound to every address answers from the address the host picks toward its
+   * client (for an address of its own, that address, 127.0.0.1 for the loopback network; toward
+   * a network it routes to directly, its own address there), and an answer from another address
    * is not the connection's reply: conntrack takes it for a new connection and the client does
    * not take it (random seed 2644: the host's datagram to 127.0.0.1, SNATed to 203.0.113.1, got
-   * its answer from 203.0.113.1, and the client timed out). null where nothing says so.
+   * its answer from 203.0.113.1, and the client timed out; measured in namespaces too, a client
+   * on 10.9.0.0/24 sending to the host's 10.8.0.1 got its answer from 10.9.0.1 and timed out).
+   * null where nothing says so (toward a default route the host picks by the route's preferred
+   * source, which the model does not read).
    */
   private answeredFromElsewhere(
     first: InterpretResult,
@@ -266,10 +269,14 @@ export class Interpreter {
   ): InterpretResult | null {
     const f = first.final;
     if (first.end !== 'local' || f.proto !== PROTO.udp || closed === true || untracked) return null;
-    if (this.hostness(reply.dst) !== 'local') return null;
     const picked =
-      this.env.family === 'ipv4' && reply.dst >> 24n === 127n ? 0x7f000001n : reply.dst;
-    if (picked === f.dst || !this.boundToEveryAddress(f.dst, f.dport)) return null;
+      this.hostness(reply.dst) !== 'local'
+        ? this.addressToward(reply.dst)
+        : this.env.family === 'ipv4' && reply.dst >> 24n === 127n
+          ? 0x7f000001n
+          : reply.dst;
+    if (picked === null || picked === f.dst || !this.boundToEveryAddress(f.dst, f.dport))
+      return null;
     const from = formatAddress(picked, this.env.family);
     const to = formatAddress(f.dst, this.env.family);
     return assuming(
@@ -290,6 +297,12 @@ export class Interpreter {
     if (at.some((l) => l.address !== null && addressValue(l.address, this.env.family) === address))
       return false;
     return at.some((l) => l.address === null);
+  }
+
+  /** The address REDIRECT gives a packet arriving on `iif`, where the snapshot lists it. */
+  redirectAddress(iif: string): bigint | null {
+    const r = this.context.redirectAddresses?.find((x) => x.interface === iif);
+    return r === undefined || r.address === null ? null : addressValue(r.address, this.env.family);
   }
 
   /** The address IPv4 MASQUERADE gives a packet leaving by lo, where known. */
@@ -1274,14 +1287,21 @@ class Run {
       }
       if (r.ports !== null && PORT_PROTOCOLS.includes(p.proto)) p.dport = r.ports.from;
     } else if (t.kind === 'REDIRECT') {
-      // the kernel uses the ingress interface's address (where the context gives one), else any
-      // of the host's; an address the packet was sent to that is the host's will do when the
-      // context names none
+      // the kernel uses the ingress interface's first address (random seed 3103: ext0's, which
+      // INPUT's `-d 203.0.113.1 -j DROP` then dropped); where the snapshot does not list it, one
+      // of the host's is taken: an address the packet was sent to that is the host's will do
+      // when the context names none
+      const listed = p.iif === null ? null : this.it.redirectAddress(p.iif);
       const own =
+        listed ??
         this.hostAddressOn(p.iif) ??
         this.env.routing.locals.find(
           (l) => l.length === addressBits(this.env.family) && !isLoopback(l.value, this.env.family),
         )?.value;
+      if (p.iif !== null && listed === null)
+        this.assumed.add(
+          `the address REDIRECT gives a packet arriving on ${p.iif} (that interface's first) is not known; ${own === undefined ? 'the one it was sent to' : formatAddress(own, this.env.family)} is taken`,
+        );
       p.dst =
         p.iif === null
           ? loopbackAddress(this.env.family)

@@ -915,8 +915,13 @@ export class Walk {
         };
       case 'REDIRECT': {
         const to: NatRange[] = [{ addresses: null, ports: target.ports }];
+        // where the address the kernel gives is not known, the packets are only possibly there
+        const into = this.nf.redirectTo();
         const set = this.dnatPair(
-          mapPair(matched, (x) => s.assign(x, ['dst', 'loc'], this.nf.redirectTo())),
+          {
+            c: s.assign(matched.c, ['dst', 'loc'], into.c),
+            p: s.assign(matched.p, ['dst', 'loc'], into.p),
+          },
           to,
         );
         return { next: missed, returned: EMPTY, outcomes: [natted(set, natText(target))] };

@@ -746,6 +746,40 @@ describe('what goes back for a connection', () => {
     expect(traced(known, host)).toMatchObject({ result: 'rejected', certainty: 'certain' });
   });
 
+  it("REDIRECT gives the first address of the packet's interface", async () => {
+    // random seed 3103: a datagram to a host address REDIRECTed to port 81 got ext0's address,
+    // which INPUT's `-d 203.0.113.1 -j DROP` dropped; the exposure table listed it, certain,
+    // as delivered to "one of the host's addresses"
+    const rules = {
+      nat: ['-A PREROUTING -i eth0 -p udp -m udp --dport 2222 -j REDIRECT --to-ports 81'],
+      filter: [`-A INPUT -d ${HOST}/32 -j DROP`],
+    };
+    const to81 = (snapshot: Snapshot) =>
+      computeExposures(snapshot, buildEngines(snapshot)).exposures.filter(
+        (e) =>
+          e.family === 'ipv4' &&
+          e.protocol === 'udp' &&
+          e.ports.some((p) => p.from <= 2222 && 2222 <= p.to),
+      );
+    const datagram = {
+      from: CLIENT,
+      in: 'eth0',
+      proto: 'udp',
+      to: { address: '172.17.0.1', port: 2222 },
+    } as const;
+    const listed = await withRules('redirect-first-address', rules);
+    expect(traced(listed, datagram)).toMatchObject({ result: 'dropped', certainty: 'certain' });
+    expect(to81(listed)).toEqual([]);
+    // with no address file, which address is not known: nothing certain either way
+    const unlisted = await withRulesNoAddresses('redirect-first-address-unlisted', rules);
+    const t = traced(unlisted, datagram);
+    expect(t.certainty).toBe('possible');
+    expect(t.assumptions.join(' ')).toMatch(/the address REDIRECT gives a packet arriving on eth0/);
+    const rows = to81(unlisted);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.map((e) => e.certainty)).not.toContain('certain');
+  });
+
   it("a UDP server bound to every address answers from the host's pick, not the client's", async () => {
     // random seed 2644: the host's datagram to 127.0.0.1, SNATed to 203.0.113.1, was answered
     // from 203.0.113.1 (the source the host picks toward its own address): not the
@@ -776,6 +810,19 @@ describe('what goes back for a connection', () => {
     expect([plain.result, plain.certainty, plain.answer]).toEqual(['accepted', 'certain', null]);
     const bound = traced(await serving('udp-answer-bound', '127.0.0.1', snat), datagram);
     expect([bound.result, bound.certainty, bound.answer]).toEqual(['accepted', 'certain', null]);
+    // a container sending to the host's address on eth0 is answered from docker0's, the host's
+    // address toward it; sending to docker0's it is answered from there
+    const container = { from: '172.17.0.4', in: 'docker0', proto: 'udp' } as const;
+    const s = await serving('udp-answer-container', '0.0.0.0', []);
+    const far = traced(s, { ...container, to: { address: HOST, port: 5353 } });
+    expect([far.result, far.certainty, far.answer?.kind]).toEqual([
+      'accepted',
+      'possible',
+      'reply',
+    ]);
+    expect(far.answer?.unrouted).toMatch(/comes from 172\.17\.0\.1, .* not from 203\.0\.113\.1/);
+    const near = traced(s, { ...container, to: { address: '172.17.0.1', port: 5353 } });
+    expect([near.result, near.certainty, near.answer]).toEqual(['accepted', 'certain', null]);
   });
 
   it('a REDIRECT to the tuple a packet has sets no DNAT status', async () => {

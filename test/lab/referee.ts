@@ -181,6 +181,12 @@ export function labContext(t: LabTopology, interfaces: readonly string[]): Netwo
     // the external interface is made before the bridges (netns.ts): its address is the first
     // of global scope
     masqueradeOutOfLo: EXTERNAL.hostAddress,
+    // each interface's one address, which REDIRECT gives
+    redirectAddresses: [
+      { interface: 'lo', address: '127.0.0.1' },
+      { interface: EXTERNAL.hostInterface, address: EXTERNAL.hostAddress },
+      ...t.bridges.map((b) => ({ interface: b.name, address: b.gateway })),
+    ],
     // bridges whose ports' packets br_netfilter hands to iptables
     bridges: t.bridgeNfCall ? t.bridges.map((b) => b.name) : [],
     // the lab host serves these and nothing else (netns.ts)
