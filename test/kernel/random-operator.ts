@@ -56,7 +56,8 @@ import {
  * 2201–2600, with the old 684 and 1224: 2202 and 2405 (a packet DNATed back to its sender over a
  * bridge port is bridged back to that port and lost before FORWARD). From 2601–2800: 2644 (a UDP
  * server bound to every address answers a SNATed loopback client from the host's pick), 2770
- * (MASQUERADE out of lo gives the first address of global scope).
+ * (MASQUERADE out of lo gives the first address of global scope). From 2801–3200: 3103 and 3181
+ * (REDIRECT gives the first address of the packet's interface).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -111,6 +112,8 @@ export const DEFAULT_SEEDS: readonly number[] = [
   2405,
   2644,
   2770,
+  3103,
+  3181,
 ];
 
 /**
