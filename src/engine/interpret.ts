@@ -251,15 +251,12 @@ export class Interpreter {
 
   /**
    * A datagram's answer the host's UDP server sends from another address than the one its client
-   * sent to: a server bound to every address answers from the address the host picks toward its
-   * client (for an address of its own, that address, 127.0.0.1 for the loopback network; toward
-   * a network it routes to directly, its own address there), and an answer from another address
+   * sent to, where the answer goes to one of the host's own addresses: a server bound to every
+   * address answers from the address the host picks toward its client (for an address of its
+   * own, that address; 127.0.0.1 for the loopback network), and an answer from another address
    * is not the connection's reply: conntrack takes it for a new connection and the client does
    * not take it (random seed 2644: the host's datagram to 127.0.0.1, SNATed to 203.0.113.1, got
-   * its answer from 203.0.113.1, and the client timed out; measured in namespaces too, a client
-   * on 10.9.0.0/24 sending to the host's 10.8.0.1 got its answer from 10.9.0.1 and timed out).
-   * null where nothing says so (toward a default route the host picks by the route's preferred
-   * source, which the model does not read).
+   * its answer from 203.0.113.1, and the client timed out). null where nothing says so.
    */
   private answeredFromElsewhere(
     first: InterpretResult,
@@ -269,14 +266,13 @@ export class Interpreter {
   ): InterpretResult | null {
     const f = first.final;
     if (first.end !== 'local' || f.proto !== PROTO.udp || closed === true || untracked) return null;
+    // toward another machine the host picks by its routes (for a network it routes to directly,
+    // its own address there), which the exposure table's reply check does not model: the
+    // answer is taken to come back from where the client sent
+    if (this.hostness(reply.dst) !== 'local') return null;
     const picked =
-      this.hostness(reply.dst) !== 'local'
-        ? this.addressToward(reply.dst)
-        : this.env.family === 'ipv4' && reply.dst >> 24n === 127n
-          ? 0x7f000001n
-          : reply.dst;
-    if (picked === null || picked === f.dst || !this.boundToEveryAddress(f.dst, f.dport))
-      return null;
+      this.env.family === 'ipv4' && reply.dst >> 24n === 127n ? 0x7f000001n : reply.dst;
+    if (picked === f.dst || !this.boundToEveryAddress(f.dst, f.dport)) return null;
     const from = formatAddress(picked, this.env.family);
     const to = formatAddress(f.dst, this.env.family);
     return assuming(

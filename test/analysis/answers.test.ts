@@ -810,19 +810,6 @@ describe('what goes back for a connection', () => {
     expect([plain.result, plain.certainty, plain.answer]).toEqual(['accepted', 'certain', null]);
     const bound = traced(await serving('udp-answer-bound', '127.0.0.1', snat), datagram);
     expect([bound.result, bound.certainty, bound.answer]).toEqual(['accepted', 'certain', null]);
-    // a container sending to the host's address on eth0 is answered from docker0's, the host's
-    // address toward it; sending to docker0's it is answered from there
-    const container = { from: '172.17.0.4', in: 'docker0', proto: 'udp' } as const;
-    const s = await serving('udp-answer-container', '0.0.0.0', []);
-    const far = traced(s, { ...container, to: { address: HOST, port: 5353 } });
-    expect([far.result, far.certainty, far.answer?.kind]).toEqual([
-      'accepted',
-      'possible',
-      'reply',
-    ]);
-    expect(far.answer?.unrouted).toMatch(/comes from 172\.17\.0\.1, .* not from 203\.0\.113\.1/);
-    const near = traced(s, { ...container, to: { address: '172.17.0.1', port: 5353 } });
-    expect([near.result, near.certainty, near.answer]).toEqual(['accepted', 'certain', null]);
   });
 
   it('a REDIRECT to the tuple a packet has sets no DNAT status', async () => {
