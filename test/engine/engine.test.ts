@@ -402,19 +402,28 @@ describe('chain semantics', () => {
         },
       },
     });
-    const e = createEngine(rs, ctx);
-    const r = e.reach({
+    const query = {
       ingress: 'docker0',
       packets: {
-        protocols: ['tcp'],
+        protocols: ['tcp' as const],
         destinations: ['93.184.216.0/24'],
         destinationPorts: [{ from: 80, to: 80 }],
       },
-    });
-    const local = r.deliveredTo({ kind: 'local', port: 3128 });
-    expect(local.certain.isEmpty).toBe(false);
-    expect(local.certain.destinations().sort()).toEqual(['172.17.0.1/32', '203.0.113.1/32']);
+    };
+    // the kernel gives the first address of the interface the packet came in on
+    const listed = createEngine(rs, {
+      ...ctx,
+      redirectAddresses: [{ interface: 'docker0', address: '172.17.0.1' }],
+    }).reach(query);
+    const local = listed.deliveredTo({ kind: 'local', port: 3128 });
+    expect(local.certain.destinations()).toEqual(['172.17.0.1/32']);
+    expect(local.possible.destinations()).toEqual(['172.17.0.1/32']);
     expect(local.certain.witness()?.destination.startsWith('93.184.216.')).toBe(true);
+    // where the snapshot does not list it: one of the host's addresses, only possibly
+    const unlisted = createEngine(rs, ctx).reach(query);
+    const guessed = unlisted.deliveredTo({ kind: 'local', port: 3128 });
+    expect(guessed.certain.isEmpty).toBe(true);
+    expect(guessed.possible.destinations().sort()).toEqual(['172.17.0.1/32', '203.0.113.1/32']);
   });
 
   it('tcp-flags --syn holds for new TCP connections only', () => {
