@@ -644,9 +644,10 @@ export class CompiledRuleset {
   }
 
   /**
-   * REDIRECT's new destination, an address of the host (loc = 1): the ingress interface's own
-   * address for arriving packets, which the context does not name, so any of the host's
-   * non-loopback addresses (or any that may be the host's); loopback for host-originated ones.
+   * REDIRECT's new destination, an address of the host (loc = 1): loopback for host-originated
+   * packets; for arriving ones the first address of their interface, where the context lists it
+   * (`redirectAddresses`), else possibly any of the host's non-loopback addresses (or any that
+   * may be the host's), certainly none of them.
    */
   redirectTo(): Pair {
     if (this.redirectSets !== undefined) return this.redirectSets;

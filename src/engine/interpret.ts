@@ -270,8 +270,9 @@ export class Interpreter {
     // its own address there), which the exposure table's reply check does not model: the
     // answer is taken to come back from where the client sent
     if (this.hostness(reply.dst) !== 'local') return null;
-    const picked =
-      this.env.family === 'ipv4' && reply.dst >> 24n === 127n ? 0x7f000001n : reply.dst;
+    const picked = isLoopback(reply.dst, this.env.family)
+      ? loopbackAddress(this.env.family)
+      : reply.dst;
     if (picked === f.dst || !this.boundToEveryAddress(f.dst, f.dport)) return null;
     const from = formatAddress(picked, this.env.family);
     const to = formatAddress(f.dst, this.env.family);
@@ -667,11 +668,11 @@ export class Interpreter {
     // hairpin mode; otherwise it is lost before FORWARD, unrejected (random seeds 684, 2202 and
     // 2405: the sender timed out)
     const rejectedAt = first.steps.at(-1)?.hook;
+    const backToSender = f.dst === start.src && (f.dst !== start.dst || f.dport !== start.dport);
     if (
+      backToSender &&
       start.iif !== null &&
       (this.context.bridges ?? []).includes(start.iif) &&
-      f.dst === start.src &&
-      (f.dst !== start.dst || f.dport !== start.dport) &&
       (rejectedAt === 'FORWARD' || rejectedAt === 'POSTROUTING')
     ) {
       const sender = formatAddress(start.src, this.env.family);
@@ -710,7 +711,7 @@ export class Interpreter {
       );
     // A packet DNATed back to its own sender and routed (over a bridge port see above): the
     // kernel relates its notice to the connection in a way not measured
-    if (f.dst === start.src && (f.dst !== start.dst || f.dport !== start.dport))
+    if (backToSender)
       result = assuming(
         result,
         `the notice is taken to reach ${formatAddress(start.src, this.env.family)}, though the packet it answers was translated back to that same address; how the kernel relates such a notice to the connection is not modelled`,
@@ -878,8 +879,8 @@ class Run {
     // NAT done in OUTPUT, a reply's DNAT undone in POSTROUTING), then INPUT
     undoDnat(p);
     // MASQUERADE out of lo gives an address of global scope of another interface (the first
-    // the kernel finds; 127.0.0.1's scope is the host's), which the model does not place: the
-    // rules from here on see the packet's own source (random seed 2770, on the rules alone:
+    // the kernel finds; 127.0.0.1's scope is the host's); where the snapshot does not give it,
+    // the rules from here on see the packet's own source (random seed 2770, on the rules alone:
     // INPUT's `-s 203.0.113.1 -j REJECT` met the masqueraded packet, and the host was refused)
     if (p.snat === true && p.snatTo === null && this.it.readsSource)
       this.assumed.add(
