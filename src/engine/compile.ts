@@ -630,17 +630,62 @@ export class CompiledRuleset {
 
   /**
    * The packets that have a route: to the host's own destination, or a route's. A NAT in OUTPUT
-   * that leaves a packet without one makes the kernel drop it there. As in `reroute`, the
-   * certain side keeps only packets whose route is not assumed.
+   * that leaves a packet without one makes the kernel drop it there, as it does one from a
+   * loopback source that the NAT sends away (`loopbackSources`). As in `reroute`, the certain
+   * side keeps only packets whose route is not assumed.
    */
   routable(pair: Pair, routing: Routing = this.routing): Pair {
     const s = this.space;
     const m = s.m;
     const own = s.eq('loc', 1n);
+    const away = this.loopbackSources(routing);
     return {
-      c: m.and(pair.c, m.or(own, routing.certain)),
-      p: m.and(pair.p, m.or(own, this.routed('dst'))),
+      c: m.diff(m.and(pair.c, m.or(own, routing.certain)), away.any),
+      p: m.diff(m.and(pair.p, m.or(own, this.routed('dst'))), away.dropped),
     };
+  }
+
+  private readonly loopbackSourceSets = new WeakMap<Routing, LoopbackSources>();
+
+  /**
+   * The host's own IPv4 packets from a loopback source (127.0.0.0/8) whose route leaves by
+   * another interface than lo: the kernel does not route them unless `route_localnet` is on for
+   * that interface (random seed 3215: nat OUTPUT's DNAT of 127.0.0.1:8080 to a container, and
+   * the connection timed out). `dropped`: off there, as observed or taken (the kernel's
+   * default); `any` adds where it is possibly on. IPv6 sends them: none. Made once per routing.
+   */
+  loopbackSources(routing: Routing = this.routing): LoopbackSources {
+    const known = this.loopbackSourceSets.get(routing);
+    if (known !== undefined) return known;
+    const s = this.space;
+    const m = s.m;
+    let sets: LoopbackSources = { dropped: FALSE, any: FALSE };
+    if (s.family === 'ipv4') {
+      const ifs = s.interfaces;
+      let droppedOifs = FALSE;
+      let unknownOifs = FALSE;
+      ifs.names.forEach((name, i) => {
+        if (name === 'lo') return;
+        const oif = s.eq('oif', BigInt(i));
+        const how = loopbackRouting(
+          'ipv4',
+          this.context.routeLocalnet,
+          name,
+          ifs.representative(i) === name,
+        );
+        if (how === 'unknown') unknownOifs = m.or(unknownOifs, oif);
+        else if (how !== 'routed') droppedOifs = m.or(droppedOifs, oif);
+      });
+      const from = m.diff(s.loopbackOn('src'), s.eq('loc', 1n));
+      const via = (oifs: Bdd): Bdd =>
+        oifs === FALSE
+          ? FALSE
+          : m.and(from, m.exists(m.and(routing.relation, oifs), s.cube('oif')));
+      const dropped = via(droppedOifs);
+      sets = { dropped, any: m.or(dropped, via(unknownOifs)) };
+    }
+    this.loopbackSourceSets.set(routing, sets);
+    return sets;
   }
 
   /**
@@ -890,6 +935,12 @@ function isPlainAccept(r: CompiledRule): boolean {
     r.match.c === r.match.p &&
     r.match.c === r.key
   );
+}
+
+/** See `CompiledRuleset.loopbackSources`. */
+export interface LoopbackSources {
+  readonly dropped: Bdd;
+  readonly any: Bdd;
 }
 
 /** See `CompiledRuleset.loopbackArrivals`. */

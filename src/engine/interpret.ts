@@ -760,6 +760,17 @@ function lostToRewrite(
       );
 }
 
+/**
+ * The assumption of an interface's `route_localnet` the snapshot does not give: one switch
+ * decides both a loopback destination arriving there and a loopback source leaving there, so
+ * one sentence says both.
+ */
+function localnetTaken(device: string, on: boolean): string {
+  return on
+    ? `route_localnet is taken to be on for ${device} (the snapshot does not say; off, the kernel's default, drops a loopback destination arriving there and keeps a loopback source from leaving there)`
+    : `route_localnet is taken to be off for ${device}, the kernel's default (the snapshot does not say)`;
+}
+
 /** An answer to `first` lost for a reason no rule gives. */
 function lostAnswer(first: InterpretResult, why: string): InterpretResult {
   return {
@@ -837,10 +848,7 @@ class Run {
         // a martian: the kernel routes a loopback destination from outside only with
         // route_localnet (a DNAT to 127.0.0.1 needs it)
         const how = this.it.loopbackRouting(p.iif);
-        if (how === 'taken-off')
-          this.assumed.add(
-            `route_localnet is taken to be off for ${p.iif}, the kernel's default (the snapshot does not say)`,
-          );
+        if (how === 'taken-off') this.assumed.add(localnetTaken(p.iif, false));
         if (how === 'dropped' || how === 'taken-off')
           return done(
             'dropped',
@@ -850,10 +858,7 @@ class Run {
               ? `a loopback destination arriving on ${p.iif}, and route_localnet is off there`
               : `a loopback destination arriving on ${p.iif}`,
           );
-        if (how === 'unknown')
-          this.assumed.add(
-            `route_localnet is taken to be on for ${p.iif} (the snapshot does not say; off, the kernel's default, drops a loopback destination arriving there)`,
-          );
+        if (how === 'unknown') this.assumed.add(localnetTaken(p.iif, true));
       }
       if (p.loc) {
         const inp = this.hook('INPUT', p);
@@ -872,7 +877,13 @@ class Run {
     }
     p.oif = this.egress(p);
     if (p.oif === null) return done('dropped', 'no-route', null);
+    const unsent = this.loopbackSourceAway(p, p.oif);
+    if (unsent !== null) {
+      p.oif = null;
+      return done('dropped', 'no-route', null, unsent);
+    }
     const out = this.hook('OUTPUT', p) ?? this.hook('POSTROUTING', this.rerouted(p));
+    if (out?.unrouted !== undefined) return done(out.verdict, 'no-route', null, out.unrouted);
     if (out !== null) return done(out.verdict, 'stop', out.by);
     if (!p.loc) return done('accepted', 'forward', null);
     // delivered to itself over loopback: received again on lo, PREROUTING's chains see it (its
@@ -909,6 +920,23 @@ class Run {
     return p;
   }
 
+  /**
+   * Why the kernel does not send the host's own IPv4 packet from a loopback source out of `dev`
+   * (see `CompiledRuleset.loopbackSources`); null where it does.
+   */
+  private loopbackSourceAway(p: Concrete, dev: string): string | null {
+    const family = this.env.family;
+    if (family !== 'ipv4' || dev === 'lo' || p.loc || !isLoopback(p.src, family)) return null;
+    const how = this.it.loopbackRouting(dev);
+    if (how === 'routed') return null;
+    if (how === 'unknown') {
+      this.assumed.add(localnetTaken(dev, true));
+      return null;
+    }
+    if (how === 'taken-off') this.assumed.add(localnetTaken(dev, false));
+    return `the packet's source ${formatAddress(p.src, family)} is a loopback address and its route leaves by ${dev}, where route_localnet is off: the kernel does not send it`;
+  }
+
   /** lo for the host's own destination, else the route's device (noting an assumed route). */
   private egress(p: Concrete): string | null {
     if (p.loc) return 'lo';
@@ -923,7 +951,11 @@ class Run {
    * The hook's base chains in order; null when the packet passes, else the stop. NAT chains see
    * the first packet only, until one of them NATs it; ingress/egress chains their devices only.
    */
-  private hook(hook: Hook, p: Concrete, natDone = false): { verdict: Verdict; by: string } | null {
+  private hook(
+    hook: Hook,
+    p: Concrete,
+    natDone = false,
+  ): { verdict: Verdict; by: string; unrouted?: string } | null {
     let bound = natDone;
     this.looped = natDone;
     for (const entry of pipelineOf(this.env.ruleset)[hook]) {
@@ -960,8 +992,13 @@ class Run {
       if (entry.type === 'nat' && this.natted) bound = true;
       // routed again after NAT (`rerouted`, for POSTROUTING: the hook's later chains still see
       // the interface first routed to); dropped here without a route
-      if (hook === 'OUTPUT' && entry.type === 'nat' && this.egress(p) === null)
-        return { verdict: 'dropped', by: 'no route' };
+      if (hook === 'OUTPUT' && entry.type === 'nat') {
+        const dev = this.egress(p);
+        if (dev === null)
+          return { verdict: 'dropped', by: 'no route', unrouted: 'no route to the destination' };
+        const unsent = this.loopbackSourceAway(p, dev);
+        if (unsent !== null) return { verdict: 'dropped', by: 'no route', unrouted: unsent };
+      }
     }
     return null;
   }

@@ -310,9 +310,13 @@ export class Walk {
   }
 
   /** The base chains of a hook in priority order (see `hookParts`), what passes as one set. */
-  hook(hook: Hook, input: Pair, natDone = false): { pass: Pair; outcomes: Outcome[] } {
+  hook(
+    hook: Hook,
+    input: Pair,
+    natDone = false,
+  ): { pass: Pair; outcomes: Outcome[]; unrouted: Pair } {
     const r = this.hookParts(hook, input, Infinity, natDone);
-    return { pass: unionAll(this.s, r.parts), outcomes: r.outcomes };
+    return { pass: unionAll(this.s, r.parts), outcomes: r.outcomes, unrouted: r.unrouted };
   }
 
   /**
@@ -333,10 +337,11 @@ export class Walk {
     input: Pair,
     natGroup: number,
     natDone = false,
-  ): { parts: Pair[]; outcomes: Outcome[] } {
+  ): { parts: Pair[]; outcomes: Outcome[]; unrouted: Pair } {
     const s = this.s;
     const m = s.m;
     const entries = this.nf.pipeline[hook];
+    let unrouted = EMPTY;
     let parts = [input];
     // `natDone`: the connection got its NAT bindings on an earlier hook (the host's own packet
     // coming back in over loopback), so no NAT chain here sees it
@@ -404,10 +409,15 @@ export class Walk {
         // Routed again after NAT, and dropped without a route; the hook's later chains still see
         // the interface first routed to (the kernel's hook state keeps it), POSTROUTING the new
         // one (`runPath` routes again after the hook).
-        parts = parts.map((p) => this.nf.routable(p, this.routing));
+        parts = parts.map((p) => {
+          const kept = this.nf.routable(p, this.routing);
+          if (kept.c !== p.c || kept.p !== p.p)
+            unrouted = union(s, unrouted, { c: m.diff(p.c, kept.p), p: m.diff(p.p, kept.c) });
+          return kept;
+        });
       }
     });
-    return { parts, outcomes };
+    return { parts, outcomes, unrouted };
   }
 
   private chain(

@@ -108,10 +108,21 @@ export function runPath(
   const host = andSet(s, input, none);
   if (host.p !== FALSE) {
     const unroutable = m.diff(m.not(localDst), routedDst);
+    // from a loopback address, routed away: IPv4 does not send it (`loopbackSources`)
+    const fromLoopback = nf.loopbackSources(walk.routing);
     noRoute = union(s, noRoute, andSet(s, host, unroutable));
-    const start = andSet(s, host, m.not(unroutable));
+    noRoute = union(s, noRoute, {
+      c: m.and(host.c, fromLoopback.dropped),
+      p: m.and(host.p, fromLoopback.any),
+    });
+    const routed = andSet(s, host, m.not(unroutable));
+    const start = {
+      c: m.diff(routed.c, fromLoopback.any),
+      p: m.diff(routed.p, fromLoopback.dropped),
+    };
     const out = walk.hook('OUTPUT', nf.reroute(start, walk.routing));
     append(outcomes, out.outcomes);
+    noRoute = union(s, noRoute, out.unrouted);
     // a NAT in OUTPUT changed the route, for POSTROUTING (OUTPUT's chains saw the first one)
     const hpost = walk.hook('POSTROUTING', nf.reroute(out.pass, walk.routing));
     append(outcomes, hpost.outcomes);

@@ -536,7 +536,7 @@ describe('loopback destinations from outside', () => {
       JSON.stringify([
         'possible',
         [
-          "route_localnet is taken to be on for eth0 (the snapshot does not say; off, the kernel's default, drops a loopback destination arriving there)",
+          "route_localnet is taken to be on for eth0 (the snapshot does not say; off, the kernel's default, drops a loopback destination arriving there and keeps a loopback source from leaving there)",
         ],
       ]),
     ]);

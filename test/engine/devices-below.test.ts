@@ -91,8 +91,11 @@ describe('a device below the host', () => {
     });
     expect(r.delivered).toEqual([]);
     expect(r.stopped.map((g) => g.reason)).toEqual([
+      'no route',
       'sent by the host to a device below its parent',
     ]);
+    // the host does not send a packet from a loopback address away (route_localnet is off)
+    expect(r.stopped[0]?.packets.possible.sources()).toEqual(['127.0.0.0/8']);
     // a vepa device: the switch may send the frame back, so only possibly not delivered
     const vepa = createEngine(closed, {
       ...below,

@@ -158,7 +158,7 @@ describe('a rules-only Docker host', () => {
       },
     });
     const tr = createEngine(rejecting, partial).trace(
-      packet('10.96.0.10', 80, { inInterface: null, source: '127.0.0.1' }),
+      packet('10.96.0.10', 80, { inInterface: null, source: '172.17.0.1' }),
     );
     expect(tr.verdict).toBe('rejected');
     expect(tr.certainty).toBe('certain');

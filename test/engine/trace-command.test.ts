@@ -136,3 +136,82 @@ describe('dockwall trace of a DNAT to 127.0.0.1 from outside', () => {
     expect(r.out).toMatch(/^Assumed: route_localnet is taken to be on for eth0 /m);
   });
 });
+
+describe("dockwall trace of the host's own packet that nat OUTPUT sends from 127.0.0.1 away", () => {
+  // random seed 3215: the kernel does not send a packet from a loopback address out of another
+  // interface than lo unless route_localnet is on there, so the connection timed out
+  const dir = mkdtempSync(path.join(tmpdir(), 'dw-localnet-out-'));
+  const rules = path.join(dir, 'rules.v4');
+  writeFileSync(
+    rules,
+    [
+      '*nat',
+      ':OUTPUT ACCEPT [0:0]',
+      ':POSTROUTING ACCEPT [0:0]',
+      '-A OUTPUT -d 127.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.3:80',
+      '-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE',
+      'COMMIT',
+      '',
+    ].join('\n'),
+  );
+  const sysctl = (name: string, text: string): string => {
+    const file = path.join(dir, name);
+    writeFileSync(file, text);
+    return file;
+  };
+  // the host's addresses: 172.17.0.3 is not one of them
+  const iface = (ifname: string, local: string, prefixlen: number, scope = 'global') => ({
+    ifname,
+    addr_info: [{ family: 'inet', local, prefixlen, scope }],
+  });
+  const addresses = path.join(dir, 'ip-addr.json');
+  writeFileSync(
+    addresses,
+    JSON.stringify([
+      iface('lo', '127.0.0.1', 8, 'host'),
+      iface('eth0', '203.0.113.1', 24),
+      iface('docker0', '172.17.0.1', 16),
+    ]),
+  );
+  const traceWith = (...extra: string[]) =>
+    run([
+      '--iptables',
+      rules,
+      '--ip-addr',
+      addresses,
+      ...extra,
+      '--from',
+      '127.0.0.1',
+      '--to',
+      '127.0.0.1:8080',
+    ]);
+
+  it('drops it where route_localnet is off for the interface its new route leaves by', async () => {
+    const off = sysctl(
+      'off.txt',
+      'net.ipv4.conf.all.route_localnet = 0\nnet.ipv4.conf.docker0.route_localnet = 0\n',
+    );
+    const r = await traceWith('--sysctl', off);
+    expect(r.out).toMatch(/^NAT: nat\/OUTPUT: DNAT 172\.17\.0\.3:80$/m);
+    expect(r.out).toMatch(
+      /^Verdict: dropped \(certain\) — not routed: the packet's source 127\.0\.0\.1 is a loopback address and its route leaves by docker0, where route_localnet is off: the kernel does not send it$/m,
+    );
+  });
+
+  it('sends it where route_localnet is on there', async () => {
+    const on = sysctl('on.txt', 'net.ipv4.conf.docker0.route_localnet = 1\n');
+    const r = await traceWith('--sysctl', on, '--json');
+    const j = JSON.parse(r.out) as TraceView;
+    expect([j.result, j.destination?.address, j.destination?.port]).toEqual([
+      'accepted',
+      '172.17.0.3',
+      80,
+    ]);
+  });
+
+  it('takes the kernel default where the snapshot does not say, and says so', async () => {
+    const r = await traceWith();
+    expect(r.out).toMatch(/^Verdict: dropped \(possible\) — not routed: /m);
+    expect(r.out).toMatch(/^Assumed: route_localnet is taken to be off for docker0, /m);
+  });
+});
