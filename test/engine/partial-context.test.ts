@@ -180,6 +180,26 @@ describe('a rules-only Docker host', () => {
     expect(tr.assumptions[0]).toMatch(/10\.9\.9\.9 is taken to be an address of this host/);
   });
 
+  it('is not certain where only the connection’s later packets differ between the readings', () => {
+    // random seed 3322, on the rules alone: the host's packet, DNATed in OUTPUT, is delivered
+    // either way; taken as the host's, the first route, which OUTPUT's chains see for the later
+    // packets too, is lo, and `-o lo --ctstate ESTABLISHED -j DROP` stops them
+    const rs = ruleset({
+      nat: { OUTPUT: { rules: [[[o.proto('tcp')], t.dnat('172.17.0.2', 80)]] } },
+      filter: { OUTPUT: { rules: [[[o.out('lo'), o.ctstate('ESTABLISHED')], t.drop()]] } },
+    });
+    const engine = createEngine(rs, partial);
+    const sent = packet('10.9.9.9', 80, { inInterface: null, source: '172.17.0.1' });
+    const tr = engine.trace(sent);
+    expect(tr.delivery).toMatchObject({ kind: 'forward', address: '172.17.0.2', port: 80 });
+    expect(tr.answer).toMatchObject({ kind: 'onward', verdict: 'dropped' });
+    expect(tr.certainty).toBe('possible');
+    expect(tr.assumptions[0]).toMatch(/10\.9\.9\.9 is taken to be an address of this host/);
+    const other = engine.trace({ ...sent, destinationIsHost: false });
+    expect(other.delivery).toMatchObject({ kind: 'forward', address: '172.17.0.2', port: 80 });
+    expect(other.answer).toBeUndefined();
+  });
+
   it('names the notice’s unknown source only where some rule reads sources', () => {
     // the stop of the test above, where a rule could tell the host's addresses apart: from
     // which of them the notice comes is a guess the answer rests on

@@ -171,12 +171,19 @@ export function tallyText(kind: CutKind, t: CutTally): string {
   );
 }
 
-/** Where a trace ends: the verdict and the delivery, as a reader compares two answers. */
+/**
+ * Where a trace ends: the verdict, the delivery and, delivered, a stopped answer or later packet,
+ * as a reader compares two answers.
+ */
 function ending(t: Trace): string {
   const d = t.delivery;
+  const then =
+    t.answer === undefined || t.verdict !== 'accepted'
+      ? ''
+      : ` then ${t.answer.kind} ${t.answer.verdict}`;
   return d === null
-    ? t.verdict
-    : `${t.verdict} ${d.kind} ${d.address}:${d.port ?? ''} ${d.outInterface ?? ''}`;
+    ? `${t.verdict}${then}`
+    : `${t.verdict} ${d.kind} ${d.address}:${d.port ?? ''} ${d.outInterface ?? ''}${then}`;
 }
 
 export interface CutJudgement {
