@@ -610,6 +610,31 @@ export class Interpreter {
           if (next.verdict !== 'accepted') return { kind: 'later', start: later, result: next };
         }
       }
+      // NOTRACK on the reply of a source-NATed connection: conntrack never sees it, so the SNAT
+      // is not undone, and it stays addressed to the address NAT gave, not to the sender (random
+      // seed 3387: the host's packet to a container, MASQUERADEd to the bridge's address, and
+      // `raw PREROUTING -j CT --notrack`; the connection timed out)
+      if (result.final.state === 'UNTRACKED' && f.snat === true && f.snatTo !== start.src) {
+        const to =
+          typeof f.snatTo === 'bigint'
+            ? formatAddress(f.snatTo, this.env.family)
+            : `the address MASQUERADE gave it on ${f.oif ?? '?'}`;
+        const lost = {
+          ...refuse(
+            `the reply is untracked (NOTRACK), so the source NAT is not undone: it is addressed to ${to}, not to ${formatAddress(start.src, this.env.family)}, the sender`,
+          ),
+          steps: result.steps,
+        };
+        // MASQUERADE to the address the host's own packet already had leaves it as it is
+        return replied(
+          f.snatTo === null && start.iif === null
+            ? assuming(
+                lost,
+                `the address MASQUERADE gives the packet on ${f.oif ?? '?'} is taken to differ from ${formatAddress(start.src, this.env.family)}, its own; the snapshot does not give it (the same address would leave the packet as it is)`,
+              )
+            : lost,
+        );
+      }
       const translated = f.dst !== start.dst || f.dport !== start.dport;
       if (result.verdict === 'accepted' && result.final.state === 'UNTRACKED' && translated) {
         // NOTRACK on the reply: conntrack never sees it, so the DNAT is not undone and the
@@ -1369,8 +1394,12 @@ class Run {
   ): { matched: boolean; uncertain: boolean } {
     let unknown = false;
     const unknowns: MatchOption[] = [];
-    // before conntrack, a conntrack match reads no connection (`connectionless`)
-    const none = p.unlooked === true ? connectionless(rule) : null;
+    // before conntrack, a conntrack match reads no connection (`connectionless`), nor after it
+    // on an untracked or invalid packet, which has none
+    const none =
+      p.unlooked === true || p.state === 'UNTRACKED' || p.state === 'INVALID'
+        ? connectionless(rule)
+        : null;
     for (const o of options) {
       const v = none?.get(o) ?? this.option(o, p);
       if (v === null) {
@@ -1571,7 +1600,8 @@ function tupleEnd(
 
 /** A reply to a source-NATed packet reaches conntrack's NAT: its real destination from here on. */
 function undoSnat(p: Concrete): void {
-  if (p.unsnat === undefined) return;
+  // an untracked reply (NOTRACK in raw) meets no conntrack, which is what undoes it
+  if (p.unsnat === undefined || p.state === 'UNTRACKED') return;
   p.dst = p.unsnat.dst;
   p.loc = p.unsnat.loc;
   delete p.unsnat;

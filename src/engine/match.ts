@@ -113,6 +113,19 @@ export function connectionless(rule: Rule): ReadonlyMap<MatchOption, boolean> {
   return r;
 }
 
+/**
+ * An option of a conntrack or connmark match after conntrack: on an untracked or invalid packet,
+ * which has no connection, it is `value` (`connectionless`); on the others, `e`. Random seed
+ * 3294: `-A INPUT -m conntrack --ctorigdst 203.0.113.1 -j DROP` did not drop what `raw
+ * PREROUTING -j CT --notrack` had untracked, and the host's services answered.
+ */
+function withoutConnection(s: HeaderSpace, e: Pair, value: boolean): Pair {
+  const m = s.m;
+  const none = s.hasNoConnection;
+  const fixed = value ? none : FALSE;
+  return { c: m.or(fixed, m.diff(e.c, none)), p: m.or(fixed, m.diff(e.p, none)) };
+}
+
 export function encodeRule(env: MatchEnv, rule: Rule): EncodedRule {
   const m = env.space.m;
   let c = TRUE;
@@ -120,9 +133,13 @@ export function encodeRule(env: MatchEnv, rule: Rule): EncodedRule {
   let key = TRUE;
   const unknown: MatchOption[] = [];
   const none = env.beforeConntrack === true ? connectionless(rule) : null;
+  // after conntrack, an untracked or invalid packet has no connection either
+  const connless = none === null ? connectionless(rule) : null;
   for (const option of allOptions(rule)) {
     const fixed = none?.get(option);
-    const e = fixed === undefined ? encodeRemembered(env, option) : fixed ? HOLDS : EMPTY;
+    let e = fixed === undefined ? encodeRemembered(env, option) : fixed ? HOLDS : EMPTY;
+    const without = connless?.get(option);
+    if (without !== undefined) e = withoutConnection(env.space, e, without);
     if (e.c !== e.p) unknown.push(option);
     // a negated option would make the key a complement (large, and disjoint from little)
     else if (STABLE_OPTIONS.has(option.type) && !option.negated) key = m.and(key, e.c);

@@ -164,6 +164,8 @@ export class HeaderSpace {
   readonly isEstablished: Bdd;
   /** ctstate UNTRACKED (what a NOTRACK makes of a packet). */
   readonly isUntracked: Bdd;
+  /** Untracked or invalid: conntrack gave the packet no connection. */
+  readonly hasNoConnection: Bdd;
   readonly hosts: HostAddresses;
   /**
    * The packet-mark bits the ruleset tests, most significant first: the only ones with
@@ -250,6 +252,10 @@ export class HeaderSpace {
     this.isNew = this.eq('state', BigInt(STATES.indexOf('NEW')));
     this.isEstablished = this.eq('state', BigInt(STATES.indexOf('ESTABLISHED')));
     this.isUntracked = this.eq('state', BigInt(STATES.indexOf('UNTRACKED')));
+    this.hasNoConnection = this.m.or(
+      this.isUntracked,
+      this.eq('state', BigInt(STATES.indexOf('INVALID'))),
+    );
   }
 
   field(name: FieldName): Field {
