@@ -425,18 +425,25 @@ export class Interpreter {
         // ACK), and takes a UDP reply for a new connection
         state: untracked ? (tcp ? 'INVALID' : 'NEW') : 'ESTABLISHED',
         reply: !untracked,
+        // a connection conntrack starts at the reply has the reply for its first packet, whose
+        // destination is the connection's original one (random seed 3421: `OUTPUT -p udp -m
+        // conntrack --ctorigdst 203.0.113.1 -j DROP` let the host's answers out)
+        ...(untracked ? { odst: back.dst, odport: back.dport, oloc: back.loc } : {}),
         proto: f.proto,
         src: f.dst,
         sport: f.dport,
         ...(f.proto === PROTO.tcp ? { flags: ['SYN', 'ACK'] as const } : {}),
         // nothing listens (`closed`): the host's reset, or its ICMP port unreachable (random
         // seed 355: an OUTPUT REJECT of `-p udp --sport 8080` did not meet it, and the client
-        // was refused where dockwall said its reply was stopped)
-        ...(closed === true && !untracked
+        // was refused where dockwall said its reply was stopped), which, for an untracked
+        // packet, conntrack finds no connection for: INVALID, and no NAT chain meets it (random
+        // seed 3421: where nothing listened the client was refused; dockwall said that nat
+        // OUTPUT's `-p udp --sport 81 -j DNAT` sent a datagram answer elsewhere)
+        ...(closed === true
           ? tcp
             ? { flags: ['RST', 'ACK'] as const }
             : {
-                state: 'RELATED' as const,
+                state: untracked ? ('INVALID' as const) : ('RELATED' as const),
                 proto: this.env.family === 'ipv4' ? PROTO.icmp : PROTO.icmpv6,
                 sport: 0,
                 dport: icmpOf('port-unreachable', this.env.family === 'ipv4'),
@@ -544,7 +551,7 @@ export class Interpreter {
             this.env.family,
           );
       if (rewrote !== null) return replied(rewrote);
-      if (untracked && tcp && result.verdict === 'accepted') {
+      if (untracked && tcp && closed !== true && result.verdict === 'accepted') {
         // the handshake's answer got back; the sender's later packets (ACK) a NOTRACK of its
         // SYN alone leaves to conntrack, which picks them up as a new connection that NAT may
         // send elsewhere: the server never sees them (random seed 552)
@@ -590,6 +597,10 @@ export class Interpreter {
             reply: true,
             flags: ['ACK'],
             dnat: sent.final.dnat,
+            // replies of the connection the sender's ACK started, whose first packet it is
+            odst: start.dst,
+            odport: start.dport,
+            oloc: start.loc,
           };
           const back = this.run(answers);
           if (back.verdict !== 'accepted') return { kind: 'later', start: answers, result: back };

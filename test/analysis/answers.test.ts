@@ -336,6 +336,15 @@ describe('what goes back for a connection', () => {
       raw: ['-A PREROUTING -i eth0 -p tcp -m tcp --dport 2222 -j CT --notrack'],
       filter: ['-A INPUT -i eth0 -p tcp -m tcp ! --dport 2222 -j DROP'],
     };
+    // a service listens there (where nothing does, the host's reset answers the SYN instead)
+    const served = async (name: string, rules: Record<string, string[]>): Promise<Snapshot> => {
+      await withRules(name, rules);
+      appendFileSync(
+        path.join(tmp, name, 'listeners.txt'),
+        'LISTEN 0      64           0.0.0.0:2222      0.0.0.0:*    users:(("svc",pid=9,fd=3))\n',
+      );
+      return loadSnapshot({ directory: path.join(tmp, name) });
+    };
     const rows = (snapshot: Snapshot) =>
       computeExposures(snapshot, buildEngines(snapshot))
         .exposures.filter(
@@ -347,7 +356,7 @@ describe('what goes back for a connection', () => {
         )
         .map((e) => [e.ports, e.certainty, e.assumptions.join(' ')]);
     // the SYN-ACK, without a connection, is INVALID to conntrack: a rule on INVALID stops it
-    const invalid = await withRules('notrack-invalid', {
+    const invalid = await served('notrack-invalid', {
       ...untracked,
       filter: [...untracked.filter, '-A OUTPUT -m conntrack --ctstate INVALID -j DROP'],
     });
@@ -361,12 +370,19 @@ describe('what goes back for a connection', () => {
     expect(rows(invalid)).toEqual([]);
     // one on NEW lets the handshake through and stops the host's later packets, which
     // conntrack picks up as a new connection: connected, without answers
-    const later = await withRules('notrack-later', {
+    const later = await served('notrack-later', {
       ...untracked,
       filter: [...untracked.filter, '-A OUTPUT -p tcp -m conntrack --ctstate NEW -j DROP'],
     });
     const t2 = trace(later, 2222);
     expect([t2.result, t2.certainty]).toEqual(['accepted', 'certain']);
+    // where nothing listens the host's reset answers the SYN: INVALID as well, with no later
+    // packets, so the rule on NEW stops nothing (random seed 3421, for datagrams)
+    const closed = await withRules('notrack-closed', {
+      ...untracked,
+      filter: [...untracked.filter, '-A OUTPUT -p tcp -m conntrack --ctstate NEW -j DROP'],
+    });
+    expect(trace(closed, 2222).answer).toBeNull();
     expect(t2.answer).toMatchObject({ kind: 'later', stoppedBy: 'filter/OUTPUT#1' });
     expect(formatTraceText(t2)).toMatch(
       /Verdict: accepted \(certain\)[^\n]*\n\nThe server’s later packets, tcp 203\.0\.113\.1:2222 → 10\.1\.2\.3:40000, sent by the host, new: dropped by filter\/OUTPUT#1/,
@@ -375,7 +391,7 @@ describe('what goes back for a connection', () => {
       [[{ from: 2222, to: 2222 }], 'possible', expect.stringMatching(/filter\/OUTPUT#1/)],
     ]);
     // and so does a REDIRECT of them in nat OUTPUT
-    const redirected = await withRules('notrack-redirect', {
+    const redirected = await served('notrack-redirect', {
       ...untracked,
       nat: ['-A OUTPUT -p tcp -m tcp --sport 2222 -j REDIRECT --to-ports 81'],
     });
@@ -1027,6 +1043,38 @@ describe('what goes back for a connection', () => {
     expect(unknown.assumptions.join(' ')).toMatch(
       /something is taken to listen at 203\.0\.113\.1:9999\/udp/,
     );
+  });
+
+  it("an untracked datagram's answer starts a connection of its own, or has none", async () => {
+    // random seed 3421: the client's datagrams untracked; the host's answer is the first packet
+    // of a connection whose original destination is the client, and where nothing listens the
+    // ICMP port unreachable finds no connection at all (INVALID: no NAT chain meets it)
+    const rules = {
+      raw: ['-A PREROUTING -i eth0 -p udp -j CT --notrack'],
+      filter: [`-A OUTPUT -p udp -m conntrack --ctorigdst ${HOST} -j DROP`],
+      nat: ['-A OUTPUT -p udp -m udp --sport 9999 -j DNAT --to-destination 172.17.0.2:82'],
+    };
+    const s = await withRules('notrack-udp-answers', rules);
+    appendFileSync(
+      path.join(tmp, 'notrack-udp-answers', 'listeners.txt'),
+      'UNCONN 0      0            0.0.0.0:2222      0.0.0.0:*    users:(("svc",pid=9,fd=3))\n',
+    );
+    const served = await loadSnapshot({ directory: path.join(tmp, 'notrack-udp-answers') });
+    const probe = (port: number) =>
+      traced(served, { from: CLIENT, in: 'eth0', to: { address: HOST, port }, proto: 'udp' });
+    const open = probe(2222);
+    expect([open.result, open.certainty, open.answer]).toEqual(['accepted', 'certain', null]);
+    const closed = probe(9999);
+    expect([closed.result, closed.certainty, closed.answer]).toEqual(['accepted', 'certain', null]);
+    // a rule on INVALID stops that notice
+    const invalid = await withRules('notrack-udp-invalid', {
+      ...rules,
+      filter: ['-A OUTPUT -p icmp -m conntrack --ctstate INVALID -j DROP'],
+    });
+    expect(
+      traced(invalid, { from: CLIENT, in: 'eth0', to: { address: HOST, port: 9999 }, proto: 'udp' })
+        .answer,
+    ).toMatchObject({ kind: 'reply', stoppedBy: 'filter/OUTPUT#1', packet: { state: 'INVALID' } });
   });
 
   it('the masquerading address is the host’s own: a LOCAL drop before NAT meets the reply', async () => {
