@@ -509,6 +509,63 @@ export class ReplyCheck {
     return r;
   }
 
+  private readonly beforeNat = new WeakMap<Path, PacketSet | null>();
+
+  /**
+   * The replies of a path a stop before conntrack's NAT may stop where they are addressed to an
+   * address of the host other than loopback (which no SNAT gives), as one set; null when none.
+   * Made once per path.
+   */
+  private stoppedBeforeNat(path: Path): PacketSet | null {
+    let set = this.beforeNat.get(path);
+    if (set === undefined) {
+      const loopback = this.family === 'ipv4' ? '127.0.0.0/8' : '::1/128';
+      const toHost = this.engine
+        .matching({ localDestination: [true] })
+        .minus(this.engine.matching({ destinations: [loopback] }));
+      set = null;
+      for (const st of path.stops) {
+        if (!beforeUnsnat(st) || !st.packets.possible.meets(toHost)) continue;
+        const hit = st.packets.possible.and(toHost);
+        set = set === null ? hit : set.or(hit);
+      }
+      this.beforeNat.set(path, set);
+    }
+    return set;
+  }
+
+  /**
+   * A row's replies of one kind from what it delivers to, to any address: the place they come
+   * in, the protocol, the DNAT state, the sources and ports (the clients' ports where the row
+   * keeps them). Rows share them.
+   */
+  private rowReplies(
+    flow: Flow,
+    kind: ReplyKind,
+    from: ReplySources,
+    own: readonly string[] | null,
+  ): PacketSet {
+    const d = flow.delivery;
+    // (the walk holds every place replies come in and every protocol: the row's own only)
+    const row: PacketConstraint = {
+      inInterfaces: [replyIngress(flow)],
+      protocols: [flow.protocol],
+      // random seed 343: a DOCKER-USER REJECT of `--ctstate DNAT` not from ext0 met the
+      // replies of the published port
+      dnat: [kind === 'tracked' && d.translated],
+      ...(own === null ? {} : { sources: own }),
+      sourcePorts: d.ports,
+      ...(from.sourcePorts.length === 0 ? {} : { destinationPorts: from.sourcePorts }),
+    };
+    const key = JSON.stringify(row);
+    let set = this.rowSets.get(key);
+    if (set === undefined) {
+      set = this.engine.matching(row);
+      this.rowSets.set(key, set);
+    }
+    return set;
+  }
+
   /** A row's delivered packets as connections (`ONWARD`), made once per row. */
   private onwardRow(flow: Flow): PacketSet {
     let r = this.onwardRows.get(flow);
@@ -599,30 +656,34 @@ export class ReplyCheck {
         };
         this.toClients.set(key, near);
       }
-      if (near.stopped === null && (lost === null || near.untracked === null)) continue;
-      // (the walk holds every place replies come in and every protocol: the row's own only)
-      const row: PacketConstraint = {
-        inInterfaces: [replyIngress(flow)],
-        protocols: [flow.protocol],
-        // random seed 343: a DOCKER-USER REJECT of `--ctstate DNAT` not from ext0 met the
-        // replies of the published port
-        dnat: [kind === 'tracked' && d.translated],
-        ...(own === null ? {} : { sources: own }),
-        sourcePorts: d.ports,
-        ...(f.sourcePorts.length === 0 ? {} : { destinationPorts: f.sourcePorts }),
+      // Clients a SNAT may rewrite the connections of: their replies come back to the address
+      // that SNAT gave, not to the client the walk addresses them to, until conntrack undoes it
+      // at NAT's priority. A stop before that may meet the kernel's replies and not the walk's
+      // (random seed 3737: raw's `--sport 1:1024 -m addrtype --dst-type LOCAL -j DROP` dropped
+      // the replies SNATed to the host's address), or the walk's and not the kernel's (random
+      // seed 2055: a mangle PREROUTING drop of what is not the host's): where one meets the
+      // row's replies to an address of the host (SNAT's, as MASQUERADE's is: `stoppedBeforeNat`)
+      // or the walk's replies to the clients (below), those clients are doubtful.
+      let natted: Ranges = [];
+      const snatted = (): void => {
+        natted = intersect(cidrsToRanges(clients, family), this.snatClients(flow));
+        if (natted.length > 0)
+          stoppers.add('a SNAT of some connections, whose replies the walk does not address to it');
       };
-      const rowKey = JSON.stringify(row);
-      let rowSet = this.rowSets.get(rowKey);
-      if (rowSet === undefined) {
-        rowSet = this.engine.matching(row);
-        this.rowSets.set(rowKey, rowSet);
+      const beforeNat = this.stoppedBeforeNat(path);
+      if (beforeNat?.meets(this.rowReplies(flow, kind, f, own)) === true) snatted();
+      if (near.stopped === null && (lost === null || near.untracked === null)) {
+        if (natted.length > 0) fates.set(f.interface, doubtfulOnly(natted, family));
+        continue;
       }
-      const set = rowSet;
+      const set = this.rowReplies(flow, kind, f, own);
       if (
         near.stopped?.meets(set) !== true &&
         (lost === null || near.untracked === null || !near.untracked.meets(set))
-      )
+      ) {
+        if (natted.length > 0) fates.set(f.interface, doubtfulOnly(natted, family));
         continue;
+      }
       // the row's replies to its clients (both sets kept: clients' sets are long CIDR lists)
       const mine = set.and(this.toSet(c));
       // where a reply leaves is routing's (answeredSources took out the sources routed
@@ -665,25 +726,22 @@ export class ReplyCheck {
         possiblyBack.minus(sure.projected(CONNECTION)).destinations(),
         family,
       );
+      if (
+        natted.length === 0 &&
+        path.stops.some((st) => beforeUnsnat(st) && st.packets.possible.meets(mine))
+      )
+        snatted();
       const unanswered = subtract(asked, reached);
-      let doubtful = intersect(reached, normalise([...failing, ...uneven]));
-      // clients a SNAT may rewrite the connections of: their replies come back to the address
-      // that SNAT gave, not to the client the walk addresses them to, until conntrack undoes it
-      // at NAT's priority (random seed 2055: a mangle PREROUTING drop of what is not the host's
-      // met the walk's replies, not the kernel's): what a stop before that lost is doubtful
-      let natted: Ranges = [];
-      if (path.stops.some((st) => beforeUnsnat(st) && st.packets.possible.meets(mine))) {
-        natted = intersect(unanswered, this.snatClients(flow));
-        if (natted.length > 0) {
-          doubtful = normalise([...doubtful, ...natted]);
-          stoppers.add('a SNAT of some connections, whose replies the walk does not address to it');
-        }
-      }
+      const doubtful = normalise([
+        ...intersect(reached, normalise([...failing, ...uneven])),
+        ...natted,
+      ]);
+      const natLost = intersect(unanswered, natted);
       const fate: ReplyFate = {
         lost: rangesToCidrs(subtract(unanswered, natted), family),
         doubtful: rangesToCidrs(doubtful, family),
         lostPorts,
-        clients: reached.length > 0 || natted.length > 0,
+        clients: reached.length > 0 || natLost.length > 0,
       };
       if (fate.lost.length === 0 && fate.doubtful.length === 0 && lostPorts.length === 0) continue;
       fates.set(f.interface, fate);
@@ -694,6 +752,11 @@ export class ReplyCheck {
     }
     return fates.size === 0 ? null : { fates, stoppers: [...stoppers].sort() };
   }
+}
+
+/** The fate of clients whose replies are only doubtful. */
+function doubtfulOnly(clients: Ranges, family: Family): ReplyFate {
+  return { lost: [], doubtful: rangesToCidrs(clients, family), lostPorts: [], clients: true };
 }
 
 /**

@@ -496,20 +496,19 @@ export class Interpreter {
       }
       // whether anything listens is not known: a datagram's reply stopped where the ICMP port
       // unreachable of a port nothing listens on would get back rests on a server answering
-      if (
-        closed === null &&
-        !tcp &&
-        !untracked &&
-        first.end === 'local' &&
-        result.verdict !== 'accepted'
-      ) {
+      // (random seed 3740, on the rules and addresses: untracked, that notice is INVALID, and a
+      // rule on NEW that stopped the server's answer let it through)
+      const listenerAssumed = (lost: InterpretResult): InterpretResult => {
+        if (closed !== null || tcp || first.end !== 'local') return lost;
         const refusal = this.answer(start, first, true);
-        if (refusal?.result.verdict === 'accepted')
-          result = assuming(
-            result,
-            `something is taken to listen at ${formatAddress(f.dst, this.env.family)}:${f.dport}/udp (the snapshot lists no listeners); where nothing does, the host's ICMP port unreachable gets back`,
-          );
-      }
+        return refusal?.result.verdict === 'accepted'
+          ? assuming(
+              lost,
+              `something is taken to listen at ${formatAddress(f.dst, this.env.family)}:${f.dport}/udp (the snapshot lists no listeners); where nothing does, the host's ICMP port unreachable gets back`,
+            )
+          : lost;
+      };
+      if (result.verdict !== 'accepted') result = listenerAssumed(result);
       // masqueraded to an address the snapshot does not give: before NAT undoes it the reply
       // is addressed to that address, which raw and mangle PREROUTING may treat otherwise
       if (f.snat === true && f.snatTo === null && !untracked) {
@@ -550,7 +549,7 @@ export class Interpreter {
             ),
             this.env.family,
           );
-      if (rewrote !== null) return replied(rewrote);
+      if (rewrote !== null) return replied(listenerAssumed(rewrote));
       if (untracked && tcp && closed !== true && result.verdict === 'accepted') {
         // the handshake's answer got back; the sender's later packets (ACK) a NOTRACK of its
         // SYN alone leaves to conntrack, which picks them up as a new connection that NAT may

@@ -105,6 +105,14 @@ export function constraintSet(s: HeaderSpace, c: PacketConstraint): Bdd {
         c.dnat.map((d) => (d ? 1n : 0n)),
       ),
     );
+  if (c.localDestination !== undefined)
+    r = m.and(
+      r,
+      s.anyOf(
+        'loc',
+        c.localDestination.map((d) => (d ? 1n : 0n)),
+      ),
+    );
   return r;
 }
 

@@ -43,6 +43,11 @@ export interface PacketConstraint {
    * values allowed; a new connection's packets arrive without it (the default for `reach`).
    */
   readonly dnat?: readonly boolean[];
+  /**
+   * Whether the destination is the host's, the values allowed (`local`: exact where the
+   * snapshot lists the host's addresses, the packet's own word where it leaves one open).
+   */
+  readonly localDestination?: readonly boolean[];
 }
 
 /**

@@ -263,6 +263,31 @@ describe('what goes back for a connection', () => {
     expect(rows.flatMap((e) => e.reachableFrom.map((f) => f.interface))).toContain('eth0');
   });
 
+  it('a SNATed reply a stop before NAT meets at the SNAT address makes the row possible', async () => {
+    // random seed 3737: every forwarded connection SNATed to the host's address; raw drops what
+    // comes from a low port to an address of the host, which the replies are until conntrack's
+    // NAT undoes the SNAT, and the walk, which addresses them to the client, never sees
+    const s = await withRules('snat-reply-raw', {
+      raw: ['-A PREROUTING -p tcp -m tcp --sport 1:1024 -m addrtype --dst-type LOCAL -j DROP'],
+      nat: [`-A POSTROUTING -j SNAT --to-source ${HOST}`],
+    });
+    const t = trace(s, 8080);
+    expect([t.result, t.certainty]).toEqual(['dropped', 'certain']);
+    expect(t.answer).toMatchObject({ kind: 'reply', stoppedBy: 'raw/PREROUTING#1' });
+    const rows = rowsTo8080(s).filter((e) => e.target.kind === 'container');
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      expect(row.certainty).toBe('possible');
+      expect(row.assumptions.join(' ')).toMatch(/a SNAT of some connections/);
+    }
+    // without the SNAT the replies are addressed to the client: the row stands
+    const plain = await withRules('snat-reply-raw-plain', {
+      raw: ['-A PREROUTING -p tcp -m tcp --sport 1:1024 -m addrtype --dst-type LOCAL -j DROP'],
+    });
+    const certain = rowsTo8080(plain).filter((e) => e.target.kind === 'container');
+    expect(certain.map((e) => e.certainty)).toContain('certain');
+  });
+
   it('a client port no reply gets back to is taken out of the row', async () => {
     // the replies to the ports clients connect from are not translated back; those to
     // ports below 1024 are (a client may send from one)
@@ -1054,7 +1079,7 @@ describe('what goes back for a connection', () => {
       filter: [`-A OUTPUT -p udp -m conntrack --ctorigdst ${HOST} -j DROP`],
       nat: ['-A OUTPUT -p udp -m udp --sport 9999 -j DNAT --to-destination 172.17.0.2:82'],
     };
-    const s = await withRules('notrack-udp-answers', rules);
+    await withRules('notrack-udp-answers', rules);
     appendFileSync(
       path.join(tmp, 'notrack-udp-answers', 'listeners.txt'),
       'UNCONN 0      0            0.0.0.0:2222      0.0.0.0:*    users:(("svc",pid=9,fd=3))\n',
@@ -1075,6 +1100,30 @@ describe('what goes back for a connection', () => {
       traced(invalid, { from: CLIENT, in: 'eth0', to: { address: HOST, port: 9999 }, proto: 'udp' })
         .answer,
     ).toMatchObject({ kind: 'reply', stoppedBy: 'filter/OUTPUT#1', packet: { state: 'INVALID' } });
+    // no listeners.txt: a rule on NEW stops the server's answer if one answers, and lets the
+    // notice of a port nothing listens on through (random seed 3740): that rests on a server
+    await withRules('notrack-udp-unknown', {
+      raw: rules.raw,
+      filter: ['-A OUTPUT -p udp -m conntrack --ctstate NEW -j DROP'],
+    });
+    rmSync(path.join(tmp, 'notrack-udp-unknown', 'listeners.txt'));
+    const unknown = traced(
+      await loadSnapshot({ directory: path.join(tmp, 'notrack-udp-unknown') }),
+      {
+        from: CLIENT,
+        in: 'eth0',
+        to: { address: HOST, port: 9999 },
+        proto: 'udp',
+      },
+    );
+    expect([unknown.result, unknown.certainty, unknown.answer?.stoppedBy]).toEqual([
+      'accepted',
+      'possible',
+      'filter/OUTPUT#1',
+    ]);
+    expect(unknown.assumptions.join(' ')).toMatch(
+      /something is taken to listen at 203\.0\.113\.1:9999\/udp/,
+    );
   });
 
   it('the masquerading address is the host’s own: a LOCAL drop before NAT meets the reply', async () => {
