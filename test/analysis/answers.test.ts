@@ -96,6 +96,17 @@ function trace(snapshot: Snapshot, port: number) {
   return traced(snapshot, { from: CLIENT, in: 'eth0', to: { address: HOST, port }, proto: 'tcp' });
 }
 
+/** The host's own IPv4 TCP rows that hold port 2222. */
+function hostRowsTo2222(snapshot: Snapshot) {
+  return computeExposures(snapshot, buildEngines(snapshot)).exposures.filter(
+    (e) =>
+      e.family === 'ipv4' &&
+      e.protocol === 'tcp' &&
+      e.kind === 'host' &&
+      e.ports.some((p) => p.from <= 2222 && 2222 <= p.to),
+  );
+}
+
 function rowsTo8080(snapshot: Snapshot) {
   return computeExposures(snapshot, buildEngines(snapshot)).exposures.filter(
     (e) =>
@@ -252,13 +263,7 @@ describe('what goes back for a connection', () => {
       2222,
     ]);
     expect(trace(s, 2223).result).toBe('rejected');
-    const rows = computeExposures(s, buildEngines(s)).exposures.filter(
-      (e) =>
-        e.family === 'ipv4' &&
-        e.protocol === 'tcp' &&
-        e.kind === 'host' &&
-        e.ports.some((p) => p.from <= 2222 && 2222 <= p.to),
-    );
+    const rows = hostRowsTo2222(s);
     // listed (possible: NOTRACK of the first packets leaves their later packets unmodelled)
     expect(rows.flatMap((e) => e.reachableFrom.map((f) => f.interface))).toContain('eth0');
   });
@@ -473,13 +478,7 @@ describe('what goes back for a connection', () => {
       filter: ['-A OUTPUT -p tcp -m tcp --sport 2222 -j DROP', '-A INPUT -p tcp -j ACCEPT'],
     });
     expect(trace(s, 2222).result).toBe('dropped');
-    const rows = computeExposures(s, buildEngines(s)).exposures.filter(
-      (e) =>
-        e.family === 'ipv4' &&
-        e.protocol === 'tcp' &&
-        e.kind === 'host' &&
-        e.ports.some((p) => p.from <= 2222 && 2222 <= p.to),
-    );
+    const rows = hostRowsTo2222(s);
     expect(rows.length).toBeGreaterThan(0);
     for (const e of rows) {
       expect(e.certainty).toBe('possible');

@@ -75,24 +75,26 @@ describe('dockwall trace on the example host', () => {
   });
 });
 
-describe('dockwall trace of a DNAT to 127.0.0.1 from outside', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'dw-localnet-'));
+/** A directory with a rules file of these lines, and a writer of files beside it. */
+function rulesDir(prefix: string, lines: readonly string[]) {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
   const rules = path.join(dir, 'rules.v4');
-  writeFileSync(
-    rules,
-    [
-      '*nat',
-      ':PREROUTING ACCEPT [0:0]',
-      '-A PREROUTING -i eth0 -p tcp -m tcp --dport 5000 -j DNAT --to-destination 127.0.0.1',
-      'COMMIT',
-      '',
-    ].join('\n'),
-  );
-  const sysctl = (name: string, text: string): string => {
-    const file = path.join(dir, name);
-    writeFileSync(file, text);
-    return file;
+  writeFileSync(rules, [...lines, ''].join('\n'));
+  const file = (name: string, text: string): string => {
+    const at = path.join(dir, name);
+    writeFileSync(at, text);
+    return at;
   };
+  return { rules, file };
+}
+
+describe('dockwall trace of a DNAT to 127.0.0.1 from outside', () => {
+  const { rules, file: sysctl } = rulesDir('dw-localnet-', [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    '-A PREROUTING -i eth0 -p tcp -m tcp --dport 5000 -j DNAT --to-destination 127.0.0.1',
+    'COMMIT',
+  ]);
   const traceWith = (...extra: string[]) =>
     run([
       '--iptables',
@@ -140,33 +142,21 @@ describe('dockwall trace of a DNAT to 127.0.0.1 from outside', () => {
 describe("dockwall trace of the host's own packet that nat OUTPUT sends from 127.0.0.1 away", () => {
   // random seed 3215: the kernel does not send a packet from a loopback address out of another
   // interface than lo unless route_localnet is on there, so the connection timed out
-  const dir = mkdtempSync(path.join(tmpdir(), 'dw-localnet-out-'));
-  const rules = path.join(dir, 'rules.v4');
-  writeFileSync(
-    rules,
-    [
-      '*nat',
-      ':OUTPUT ACCEPT [0:0]',
-      ':POSTROUTING ACCEPT [0:0]',
-      '-A OUTPUT -d 127.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.3:80',
-      '-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE',
-      'COMMIT',
-      '',
-    ].join('\n'),
-  );
-  const sysctl = (name: string, text: string): string => {
-    const file = path.join(dir, name);
-    writeFileSync(file, text);
-    return file;
-  };
+  const { rules, file } = rulesDir('dw-localnet-out-', [
+    '*nat',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    '-A OUTPUT -d 127.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.3:80',
+    '-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE',
+    'COMMIT',
+  ]);
   // the host's addresses: 172.17.0.3 is not one of them
   const iface = (ifname: string, local: string, prefixlen: number, scope = 'global') => ({
     ifname,
     addr_info: [{ family: 'inet', local, prefixlen, scope }],
   });
-  const addresses = path.join(dir, 'ip-addr.json');
-  writeFileSync(
-    addresses,
+  const addresses = file(
+    'ip-addr.json',
     JSON.stringify([
       iface('lo', '127.0.0.1', 8, 'host'),
       iface('eth0', '203.0.113.1', 24),
@@ -187,7 +177,7 @@ describe("dockwall trace of the host's own packet that nat OUTPUT sends from 127
     ]);
 
   it('drops it where route_localnet is off for the interface its new route leaves by', async () => {
-    const off = sysctl(
+    const off = file(
       'off.txt',
       'net.ipv4.conf.all.route_localnet = 0\nnet.ipv4.conf.docker0.route_localnet = 0\n',
     );
@@ -199,7 +189,7 @@ describe("dockwall trace of the host's own packet that nat OUTPUT sends from 127
   });
 
   it('sends it where route_localnet is on there', async () => {
-    const on = sysctl('on.txt', 'net.ipv4.conf.docker0.route_localnet = 1\n');
+    const on = file('on.txt', 'net.ipv4.conf.docker0.route_localnet = 1\n');
     const r = await traceWith('--sysctl', on, '--json');
     const j = JSON.parse(r.out) as TraceView;
     expect([j.result, j.destination?.address, j.destination?.port]).toEqual([
