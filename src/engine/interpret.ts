@@ -346,6 +346,9 @@ export class Interpreter {
   private onwardStopped(onward: Concrete, result: InterpretResult): Answer {
     const stopped: Answer = { kind: 'onward', start: onward, result };
     if (result.verdict !== 'rejected') return stopped;
+    // a reset over a bridge port leaves directly and, untranslated, gets back (`answer` walks
+    // nothing for it)
+    if (this.resetsDirectly(onward, result)) return { ...stopped, reset: true };
     const notice = this.answer({ ...onward, state: 'NEW' }, result);
     if (notice === null || notice.result.verdict !== 'accepted') return stopped;
     if (notice.start.proto !== PROTO.tcp) {
@@ -368,6 +371,29 @@ export class Interpreter {
       },
       reset: true,
     };
+  }
+
+  /** Whether the packet came in over a port of a bridge whose packets pass iptables. */
+  private overBridge(start: Concrete): boolean {
+    return start.iif !== null && (this.context.bridges ?? []).includes(start.iif);
+  }
+
+  /**
+   * Whether the packet's rejection is a TCP reset that leaves directly out of the bridge port it
+   * came in on (br_netfilter: `nf_send_reset` sends it past OUTPUT) and, the packet not
+   * translated, comes from where the sender sent it: it gets back, walked by no rule.
+   */
+  private resetsDirectly(start: Concrete, rejected: InterpretResult): boolean {
+    const f = rejected.final;
+    const how = rejected.steps.at(-1)?.action ?? '';
+    return (
+      rejected.verdict === 'rejected' &&
+      f.proto === PROTO.tcp &&
+      /tcp-reset|tcp reset/.test(how) &&
+      this.overBridge(start) &&
+      f.dst === start.dst &&
+      f.dport === start.dport
+    );
   }
 
   /**
@@ -666,6 +692,32 @@ export class Interpreter {
         const next = this.run(onward);
         if (next.verdict !== 'accepted') return this.onwardStopped(onward, next);
       }
+      // the handshake's answer stopped where conntrack had seen it (past raw): the connection
+      // has seen a reply, so the sender's SYN, sent again, is ESTABLISHED to conntrack, and
+      // rules on the state meet it otherwise (random seed 3905: `DOCKER-USER -o docker0
+      // --ctstate RELATED,ESTABLISHED -j REJECT --reject-with tcp-reset` rejected the
+      // container's SYN-ACK, then the client's SYN again, and the client was refused)
+      if (
+        tcp &&
+        !untracked &&
+        closed !== true &&
+        result.verdict !== 'accepted' &&
+        result.end === 'stop' &&
+        result.steps.at(-1)?.table !== 'raw'
+      ) {
+        const again: Concrete = {
+          ...start,
+          state: 'ESTABLISHED',
+          onward: true,
+          dnat: f.dnat,
+          flags: ['SYN'],
+        };
+        const sent = this.run(again);
+        if (sent.verdict === 'rejected') {
+          const reset = this.onwardStopped(again, sent);
+          if (reset.reset === true) return reset;
+        }
+      }
       return replied(result);
     }
     if (first.verdict !== 'rejected') return null;
@@ -726,8 +778,8 @@ export class Interpreter {
     // past OUTPUT (nf_send_reset): not walked; nor does NAT undo a DNAT on it, so the reset of
     // a translated packet comes from the address it was translated to, and the sender takes it
     // for no answer (random seeds 465 and 487: the client timed out)
-    if (reset && start.iif !== null && (this.context.bridges ?? []).includes(start.iif)) {
-      if (f.dst === start.dst && f.dport === start.dport) return null;
+    if (reset && this.overBridge(start)) {
+      if (this.resetsDirectly(start, first)) return null;
       const from = `${formatAddress(f.dst, this.env.family)}:${f.dport}`;
       return {
         kind: 'notice',

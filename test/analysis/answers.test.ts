@@ -293,6 +293,40 @@ describe('what goes back for a connection', () => {
     expect(certain.map((e) => e.certainty)).toContain('certain');
   });
 
+  it("a handshake answer rejected past conntrack makes the sender's SYN again ESTABLISHED", async () => {
+    // random seed 3905: over one bridge, the container's SYN-ACK is rejected, then the client's
+    // SYN sent again, which conntrack takes as ESTABLISHED: its reset gets back, and the client
+    // is refused
+    const docker29 = path.join(fixtures, 'snapshots/29.7.2/s1a-iptables-portmap');
+    const rule = (target: string) => ({
+      filter: [
+        `-A DOCKER-USER -o docker0 -p tcp -m conntrack --ctstate RELATED,ESTABLISHED -j ${target}`,
+      ],
+    });
+    const probe = {
+      from: '172.17.0.2',
+      in: 'docker0',
+      to: { address: '172.17.0.4', port: 80 },
+      proto: 'tcp',
+    } as const;
+    const rejected = traced(
+      await withRules('syn-again-reset', rule('REJECT --reject-with tcp-reset'), docker29),
+      probe,
+    );
+    expect([rejected.result, rejected.certainty, rejected.answer?.kind]).toEqual([
+      'rejected',
+      'certain',
+      'onward',
+    ]);
+    // dropped, the SYN sent again is dropped as well: no answer ever gets back
+    const dropped = traced(await withRules('syn-again-drop', rule('DROP'), docker29), probe);
+    expect([dropped.result, dropped.certainty, dropped.answer?.kind]).toEqual([
+      'dropped',
+      'certain',
+      'reply',
+    ]);
+  });
+
   it('a client port no reply gets back to is taken out of the row', async () => {
     // the replies to the ports clients connect from are not translated back; those to
     // ports below 1024 are (a client may send from one)
