@@ -259,6 +259,7 @@ export class Interpreter {
    * its answer from 203.0.113.1, and the client timed out). null where nothing says so.
    */
   private answeredFromElsewhere(
+    start: Concrete,
     first: InterpretResult,
     reply: Concrete,
     closed: boolean | null,
@@ -268,20 +269,47 @@ export class Interpreter {
     if (first.end !== 'local' || f.proto !== PROTO.udp || closed === true || untracked) return null;
     // toward another machine the host picks by its routes (for a network it routes to directly,
     // its own address there), which the exposure table's reply check does not model: the
-    // answer is taken to come back from where the client sent
-    if (this.hostness(reply.dst) !== 'local') return null;
-    const picked = isLoopback(reply.dst, this.env.family)
-      ? loopbackAddress(this.env.family)
-      : reply.dst;
+    // answer is taken to come back from where the client sent. The host's own address it is
+    // where the host sent the datagram itself (random seed 4176, on the rules alone)
+    if (reply.loc !== true && this.hostness(reply.dst) !== 'local') return null;
+    const family = this.env.family;
+    const picked = isLoopback(reply.dst, family) ? loopbackAddress(family) : reply.dst;
     if (picked === f.dst || !this.boundToEveryAddress(f.dst, f.dport)) return null;
-    const from = formatAddress(picked, this.env.family);
-    const to = formatAddress(f.dst, this.env.family);
+    const from = formatAddress(picked, family);
+    const to = formatAddress(f.dst, family);
+    const assumption = `the server at port ${f.dport}/udp is taken to answer from the address the host picks toward ${formatAddress(reply.dst, family)}, as a server bound to every address does unless it sets its answers' source (IP_PKTINFO); one that does answers from ${to}`;
+    // from the address and port the client sent to (a REDIRECT that kept the port), the answer
+    // is what the client waits for, though conntrack takes it for a new connection, which the
+    // rules may stop and NAT may rewrite
+    if (picked === start.dst && f.dport === start.dport && reply.unsnat === undefined) {
+      const fresh: Concrete = {
+        ...reply,
+        src: picked,
+        state: 'NEW',
+        reply: false,
+        dnat: false,
+        odst: reply.dst,
+        odport: reply.dport,
+        oloc: reply.loc,
+      };
+      const walked = this.run(fresh);
+      const rewrote = lostToRewrite(
+        fresh,
+        walked,
+        lostAnswer(
+          first,
+          `the server's answer comes from ${from}, where the client sent, not from ${to}: conntrack takes it for a new connection, and NAT rewrote it`,
+        ),
+        family,
+      );
+      return assuming(rewrote ?? walked, assumption);
+    }
     return assuming(
       lostAnswer(
         first,
-        `the server's answer comes from ${from}, the host's address toward ${formatAddress(reply.dst, this.env.family)}, not from ${to}, where the client sent: conntrack takes it for a new connection, and the client does not take it`,
+        `the server's answer comes from ${from}, the host's address toward ${formatAddress(reply.dst, family)}, not from ${to}, where the client sent: conntrack takes it for a new connection, and the client does not take it`,
       ),
-      `the server at port ${f.dport}/udp is taken to answer from the address the host picks toward ${formatAddress(reply.dst, this.env.family)}, as a server bound to every address does unless it sets its answers' source (IP_PKTINFO); one that does answers from ${to}, and the client gets the answer`,
+      `${assumption}, and the client gets the answer`,
     );
   }
 
@@ -502,7 +530,7 @@ export class Interpreter {
           ),
         );
       }
-      const misaddressed = this.answeredFromElsewhere(first, reply, closed, untracked);
+      const misaddressed = this.answeredFromElsewhere(start, first, reply, closed, untracked);
       if (misaddressed !== null) return replied(misaddressed);
       let result = this.run(reply);
       // addressed to the address a SNAT gave, which the snapshot does not place: raw and mangle

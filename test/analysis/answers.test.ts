@@ -935,6 +935,39 @@ describe('what goes back for a connection', () => {
     expect([plain.result, plain.certainty, plain.answer]).toEqual(['accepted', 'certain', null]);
     const bound = traced(await serving('udp-answer-bound', '127.0.0.1', snat), datagram);
     expect([bound.result, bound.certainty, bound.answer]).toEqual(['accepted', 'certain', null]);
+    // random seed 4176: the host's own datagram to 203.0.113.1, REDIRECTed to 127.0.0.1 with its
+    // port kept, is answered from 203.0.113.1, where it was sent: a new connection to
+    // conntrack, which the same REDIRECT takes back to the host's own port (on the rules alone
+    // too, where the host's addresses are not listed)
+    const toHost = { from: HOST, proto: 'udp', to: { address: HOST, port: 5353 } } as const;
+    const redirect = ['-A OUTPUT -p udp -j REDIRECT'];
+    const again = traced(await serving('udp-answer-redirect', '0.0.0.0', redirect), toHost);
+    expect([again.result, again.certainty, again.answer?.kind]).toEqual([
+      'accepted',
+      'possible',
+      'reply',
+    ]);
+    expect(again.answer?.unrouted).toMatch(/where the client sent, .* and NAT rewrote it/);
+    for (const f of ['ip-addr.json', 'ip-route.json'])
+      rmSync(path.join(tmp, 'udp-answer-redirect', f));
+    const rulesOnly = buildEngines(
+      await loadSnapshot({ directory: path.join(tmp, 'udp-answer-redirect') }),
+    ).families[0]?.engine.trace({
+      family: 'ipv4',
+      protocol: 'udp',
+      source: HOST,
+      sourcePort: 40000,
+      destination: HOST,
+      destinationPort: 5353,
+      inInterface: null,
+      state: 'NEW',
+      mark: 0,
+    });
+    expect(rulesOnly?.answer?.unrouted).toMatch(/NAT rewrote it/);
+    // a REDIRECT of the first datagram only: the answer, from where the client sent, gets back
+    const first = ['-A OUTPUT -p udp -m udp --dport 5353 -j REDIRECT'];
+    const back = traced(await serving('udp-answer-redirect-first', '0.0.0.0', first), toHost);
+    expect([back.result, back.answer]).toEqual(['accepted', null]);
   });
 
   it('a REDIRECT to the tuple a packet has sets no DNAT status', async () => {
