@@ -57,7 +57,14 @@ import {
  * bridge port is bridged back to that port and lost before FORWARD). From 2601–2800: 2644 (a UDP
  * server bound to every address answers a SNATed loopback client from the host's pick), 2770
  * (MASQUERADE out of lo gives the first address of global scope). From 2801–3200: 3103 and 3181
- * (REDIRECT gives the first address of the packet's interface).
+ * (REDIRECT gives the first address of the packet's interface). From 3201–4000: 3215 (the host
+ * does not send a loopback source out of another interface than lo), 3294 (an untracked packet
+ * has no connection in the later tables either), 3322 (on the rules alone, both readings of an
+ * unplaced address compare the connection's later packets), 3387 (an untracked reply's SNAT is
+ * not undone), 3421 and 3740 (an untracked packet's answer starts a connection of its own; a
+ * closed port's notice for it is INVALID), 3737 (a stop before NAT meets SNATed replies at the
+ * host's address), 3905 (the SYN sent again after a rejected answer is ESTABLISHED). From
+ * 4001–4200: 4176 (a UDP answer from where the client sent is a new connection NAT may rewrite).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -114,6 +121,15 @@ export const DEFAULT_SEEDS: readonly number[] = [
   2770,
   3103,
   3181,
+  3215,
+  3294,
+  3322,
+  3387,
+  3421,
+  3737,
+  3740,
+  3905,
+  4176,
 ];
 
 /**
