@@ -330,7 +330,8 @@ export class Walk {
    * later hooks may walk each part alone; and uniting the thousands of DNAT pieces of a
    * kube-proxy host is the costliest step of a walk (each endpoint's hairpin mark splits the
    * united set under the source, see docs/performance.md), while pieces of one service, adjacent
-   * in walk order, unite cheaply.
+   * in walk order, unite cheaply. `unrouted`: what OUTPUT's NAT left without a route (the kernel
+   * drops it there).
    */
   hookParts(
     hook: Hook,
