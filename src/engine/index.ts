@@ -1002,5 +1002,6 @@ function answerOf(a: Answer, family: Family): TraceAnswer {
     stoppedBy: a.result.stoppedBy,
     unrouted: a.result.unrouted,
     ...(a.errorBack === true ? { errorBack: true } : {}),
+    ...(a.resent === true ? { resent: true } : {}),
   };
 }

@@ -137,6 +137,11 @@ export interface Answer {
    * a soft error to a connected socket, a failed `connect()` where it overtakes the handshake.
    */
   readonly errorBack?: true;
+  /**
+   * The sender's SYN, sent again after its answer was stopped, was rejected with a reset that
+   * gets back: the sender is refused about a second after it began (TCP's first retransmission).
+   */
+  readonly resent?: true;
 }
 
 export type Resolver = (rule: Rule, option: MatchOption) => boolean;
@@ -743,7 +748,15 @@ export class Interpreter {
         const sent = this.run(again);
         if (sent.verdict === 'rejected') {
           const reset = this.onwardStopped(again, sent);
-          if (reset.reset === true) return reset;
+          if (reset.reset === true)
+            return {
+              ...reset,
+              resent: true,
+              result: assuming(
+                reset.result,
+                'the sender is taken to wait for its SYN to be sent again (about a second after the first, as TCP does), whose reset refuses it; one that gives up sooner times out',
+              ),
+            };
         }
       }
       return replied(result);

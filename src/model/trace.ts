@@ -88,6 +88,11 @@ export interface TraceAnswer {
    * a connected socket takes it as a soft error, a `connect()` it overtakes fails.
    */
   readonly errorBack?: true;
+  /**
+   * The sender's SYN, sent again after its answer was stopped, was rejected with a reset that
+   * gets back: it is refused about a second after it began.
+   */
+  readonly resent?: true;
 }
 
 export interface Trace {
