@@ -65,6 +65,8 @@ import {
  * closed port's notice for it is INVALID), 3737 (a stop before NAT meets SNATed replies at the
  * host's address), 3905 (the SYN sent again after a rejected answer is ESTABLISHED). From
  * 4001–4200: 4176 (a UDP answer from where the client sent is a new connection NAT may rewrite).
+ * From 4201–4400: 4224 (the refusal by a SYN sent again races the prober's timeout), 4340 and
+ * 4343 (a row's later packets checked on every ingress it lists).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -130,6 +132,9 @@ export const DEFAULT_SEEDS: readonly number[] = [
   3740,
   3905,
   4176,
+  4224,
+  4340,
+  4343,
 ];
 
 /**
