@@ -765,9 +765,11 @@ export class Interpreter {
     const how = first.steps.at(-1)?.action ?? '';
     const reset = f.proto === PROTO.tcp && /tcp-reset|tcp reset/.test(how);
     const v4 = this.env.family === 'ipv4';
-    // an ICMP error for a packet not addressed to the host comes from the host's own address
-    // toward the sender (icmp_send), not from the address the packet was sent to
-    const toward = f.loc ? start.dst : this.addressToward(start.src);
+    // an ICMP error comes from the address the packet has where it is the host's (a DNAT's
+    // undone in POSTROUTING, random seed 4436: filter OUTPUT's `-s 172.17.0.4 -j REJECT` did
+    // not meet the error for the host's packet to 172.17.0.4 that a REDIRECT took to
+    // 127.0.0.1), else from the host's own address toward the sender (icmp_send)
+    const toward = f.loc ? f.dst : this.addressToward(start.src);
     const notice: Concrete = {
       ...back,
       iif: null,
@@ -1712,14 +1714,21 @@ function undoSnat(p: Concrete): void {
 
 /**
  * A reply of a destination-NATed connection reaches conntrack's source NAT: it comes from the
- * address and port its connection's first packet was sent to. (An ICMP notice's translation is
- * not modelled.)
+ * address and port its connection's first packet was sent to; an ICMP error from that address.
+ * (The translation of the packet an ICMP error quotes is not modelled.)
  */
 function undoDnat(p: Concrete): void {
-  if (p.reply !== true || !PORT_PROTOCOLS.includes(p.proto)) return;
-  p.src = p.odst;
-  p.sport = p.odport;
-  p.sloc = p.oloc;
+  if (p.reply !== true) return;
+  if (PORT_PROTOCOLS.includes(p.proto)) {
+    p.src = p.odst;
+    p.sport = p.odport;
+    p.sloc = p.oloc;
+  } else if (p.related !== undefined && p.dnat) {
+    // an ICMP error of a translated connection: NAT gives its outer header the source the
+    // sender sent to, whichever address the host sent it from
+    p.src = p.odst;
+    p.sloc = p.oloc;
+  }
 }
 
 /**

@@ -329,6 +329,21 @@ describe('what goes back for a connection', () => {
     ]);
   });
 
+  it("an ICMP error comes from the address its packet has, NAT's undone after OUTPUT", async () => {
+    // random seed 4436: the host's packet to a container, REDIRECTed to 127.0.0.1 and rejected
+    // in INPUT; filter OUTPUT sees the error from 127.0.0.1, and only POSTROUTING gives it the
+    // container's address, so `-s 192.0.2.2 -j REJECT` there does not stop it: refused
+    const s = await withRules('icmp-from-redirected', {
+      nat: ['-A OUTPUT -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 2222'],
+      filter: [
+        '-A INPUT -i lo -p tcp -m tcp --dport 2222 -j REJECT --reject-with icmp-port-unreachable',
+        '-A OUTPUT -s 192.0.2.2/32 -j REJECT --reject-with icmp-port-unreachable',
+      ],
+    });
+    const t = traced(s, { from: HOST, to: { address: '192.0.2.2', port: 80 }, proto: 'tcp' });
+    expect([t.result, t.certainty, t.answer]).toEqual(['rejected', 'certain', null]);
+  });
+
   it('a client port no reply gets back to is taken out of the row', async () => {
     // the replies to the ports clients connect from are not translated back; those to
     // ports below 1024 are (a client may send from one)
