@@ -344,6 +344,28 @@ describe('what goes back for a connection', () => {
     expect([t.result, t.certainty, t.answer]).toEqual(['rejected', 'certain', null]);
   });
 
+  it("a row's entries of one ingress keep their own replies' fates", async () => {
+    // random seed 4519: ext0's clients cut in two by a rule on 10.0.0.0/8 sources; the replies
+    // to those are untracked, so the DNAT is not undone and they are lost. That fate was read
+    // for all of ext0's clients, and the row went, where the kernel connected the others
+    const rules = {
+      raw: ['-A PREROUTING -d 10.0.0.0/8 -i bridge1 -j CT --notrack'],
+      mangle: ['-A PREROUTING -s 10.0.0.0/8 -p tcp -m tcp --sport 80 -j DROP'],
+    };
+    for (const s of [
+      await withRules('entries-apart', rules),
+      await withRulesNoAddresses('entries-apart-rules', rules),
+    ]) {
+      const rows = rowsTo8080(s).filter((e) => e.target.kind === 'container');
+      const eth0 = rows.flatMap((e) => e.reachableFrom.filter((f) => f.interface === 'eth0'));
+      const within = (a: string, cidrs: readonly string[] | undefined) =>
+        (cidrs ?? []).some((c) => ipaddr.parse(a).match(ipaddr.parseCIDR(c)));
+      const reached = (a: string) =>
+        eth0.some((f) => within(a, f.sources) && !within(a, f.exceptSources));
+      expect(['198.51.100.7', '10.1.2.3'].map(reached)).toEqual([true, false]);
+    }
+  });
+
   it('a client port no reply gets back to is taken out of the row', async () => {
     // the replies to the ports clients connect from are not translated back; those to
     // ports below 1024 are (a client may send from one)
