@@ -66,7 +66,9 @@ import {
  * host's address), 3905 (the SYN sent again after a rejected answer is ESTABLISHED). From
  * 4001–4200: 4176 (a UDP answer from where the client sent is a new connection NAT may rewrite).
  * From 4201–4400: 4224 (the refusal by a SYN sent again races the prober's timeout), 4340 and
- * 4343 (a row's later packets checked on every ingress it lists).
+ * 4343 (a row's later packets checked on every ingress it lists). From 4401–4600: 4436 (an ICMP
+ * error comes from its packet's address, NAT's undone after OUTPUT), 4519 (a row's entries of one
+ * ingress keep their own reply fates).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -135,6 +137,8 @@ export const DEFAULT_SEEDS: readonly number[] = [
   4224,
   4340,
   4343,
+  4436,
+  4519,
 ];
 
 /**
