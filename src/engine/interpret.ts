@@ -418,11 +418,9 @@ export class Interpreter {
    */
   private resetsDirectly(start: Concrete, rejected: InterpretResult): boolean {
     const f = rejected.final;
-    const how = rejected.steps.at(-1)?.action ?? '';
     return (
       rejected.verdict === 'rejected' &&
-      f.proto === PROTO.tcp &&
-      /tcp-reset|tcp reset/.test(how) &&
+      rejectedWithReset(rejected) &&
       this.overBridge(start) &&
       f.dst === start.dst &&
       f.dport === start.dport
@@ -697,10 +695,7 @@ export class Interpreter {
         // MASQUERADE to the address the host's own packet already had leaves it as it is
         return replied(
           f.snatTo === null && start.iif === null
-            ? assuming(
-                lost,
-                `the address MASQUERADE gives the packet on ${f.oif ?? '?'} is taken to differ from ${formatAddress(start.src, this.env.family)}, its own; the snapshot does not give it (the same address would leave the packet as it is)`,
-              )
+            ? assuming(lost, masqueradeTakenToDiffer(f.oif, start.src, this.env.family))
             : lost,
         );
       }
@@ -720,8 +715,7 @@ export class Interpreter {
         // answered: the sender's later packets (ESTABLISHED, ACK) take the first one's way,
         // where a rule on the state may stop them; they carry the connection's DNAT state from
         // the start (random seed 649: a mangle PREROUTING drop of `--ctstate DNAT`)
-        const onward: Concrete = { ...start, state: 'ESTABLISHED', onward: true, dnat: f.dnat };
-        if (tcp) onward.flags = ['ACK'];
+        const onward = laterPacket(start, f, tcp ? ['ACK'] : undefined);
         const next = this.run(onward);
         if (next.verdict !== 'accepted') return this.onwardStopped(onward, next);
       }
@@ -738,13 +732,7 @@ export class Interpreter {
         result.end === 'stop' &&
         result.steps.at(-1)?.table !== 'raw'
       ) {
-        const again: Concrete = {
-          ...start,
-          state: 'ESTABLISHED',
-          onward: true,
-          dnat: f.dnat,
-          flags: ['SYN'],
-        };
+        const again = laterPacket(start, f, ['SYN']);
         const sent = this.run(again);
         if (sent.verdict === 'rejected') {
           const reset = this.onwardStopped(again, sent);
@@ -763,7 +751,7 @@ export class Interpreter {
     }
     if (first.verdict !== 'rejected') return null;
     const how = first.steps.at(-1)?.action ?? '';
-    const reset = f.proto === PROTO.tcp && /tcp-reset|tcp reset/.test(how);
+    const reset = rejectedWithReset(first);
     const v4 = this.env.family === 'ipv4';
     // an ICMP error comes from the address the packet has where it is the host's (a DNAT's
     // undone in POSTROUTING, random seed 4436: filter OUTPUT's `-s 172.17.0.4 -j REJECT` did
@@ -802,7 +790,7 @@ export class Interpreter {
     if (
       backToSender &&
       start.iif !== null &&
-      (this.context.bridges ?? []).includes(start.iif) &&
+      this.overBridge(start) &&
       (rejectedAt === 'FORWARD' || rejectedAt === 'POSTROUTING')
     ) {
       const sender = formatAddress(start.src, this.env.family);
@@ -884,10 +872,21 @@ function lostToRewrite(
   const result = { ...lost, steps: walked.steps };
   return moved
     ? result
-    : assuming(
-        result,
-        `the address MASQUERADE gives the packet on ${walked.final.oif ?? '?'} is taken to differ from ${formatAddress(before.src, family)}, its own; the snapshot does not give it (the same address would leave the packet as it is)`,
-      );
+    : assuming(result, masqueradeTakenToDiffer(walked.final.oif, before.src, family));
+}
+
+/** What a loss to a MASQUERADE whose address the snapshot does not give rests on. */
+function masqueradeTakenToDiffer(
+  oif: string | null,
+  src: bigint,
+  family: Ruleset['family'],
+): string {
+  return `the address MASQUERADE gives the packet on ${oif ?? '?'} is taken to differ from ${formatAddress(src, family)}, its own; the snapshot does not give it (the same address would leave the packet as it is)`;
+}
+
+/** Whether the walk ended in a REJECT that answers with a TCP reset. */
+function rejectedWithReset(r: InterpretResult): boolean {
+  return r.final.proto === PROTO.tcp && /tcp-reset|tcp reset/.test(r.steps.at(-1)?.action ?? '');
 }
 
 /**
@@ -899,6 +898,24 @@ function localnetTaken(device: string, on: boolean): string {
   return on
     ? `route_localnet is taken to be on for ${device} (the snapshot does not say; off, the kernel's default, drops a loopback destination arriving there and keeps a loopback source from leaving there)`
     : `route_localnet is taken to be off for ${device}, the kernel's default (the snapshot does not say)`;
+}
+
+/**
+ * A later packet of the sender's connection, in its own direction: ESTABLISHED, meeting the NAT
+ * chains as its connection's first (`Concrete.onward`), with the DNAT state the first one got.
+ */
+function laterPacket(
+  start: Concrete,
+  first: Concrete,
+  flags: Concrete['flags'] | undefined,
+): Concrete {
+  return {
+    ...start,
+    state: 'ESTABLISHED',
+    onward: true,
+    dnat: first.dnat,
+    ...(flags === undefined ? {} : { flags }),
+  };
 }
 
 /** An answer to `first` lost for a reason no rule gives. */
