@@ -597,6 +597,22 @@ export class CompiledRuleset {
     const s = this.space;
     const m = s.m;
     const loopback = s.loopbackOn('dst');
+    const on = this.localnetInterfaces('iif');
+    const routed = m.and(loopback, on.routed);
+    const dropped = m.and(loopback, on.dropped);
+    const unknown = m.and(loopback, on.unknown);
+    this.loopbackSets = { routed, dropped, unknown, any: m.or(m.or(routed, dropped), unknown) };
+    return this.loopbackSets;
+  }
+
+  /**
+   * The interfaces other than lo as `field`'s values, by what their `route_localnet` does with a
+   * loopback address (`loopbackRouting`): `dropped` holds those where it is off, as observed or
+   * taken (the kernel's default).
+   */
+  private localnetInterfaces(field: 'iif' | 'oif'): { routed: Bdd; dropped: Bdd; unknown: Bdd } {
+    const s = this.space;
+    const m = s.m;
     const localnet = s.family === 'ipv4' ? this.context.routeLocalnet : undefined;
     const ifs = s.interfaces;
     let routed = FALSE;
@@ -605,13 +621,12 @@ export class CompiledRuleset {
     ifs.names.forEach((name, i) => {
       if (name === 'lo') return;
       const how = loopbackRouting(s.family, localnet, name, ifs.representative(i) === name);
-      const at = m.and(loopback, s.eq('iif', BigInt(i)));
+      const at = s.eq(field, BigInt(i));
       if (how === 'routed') routed = m.or(routed, at);
       else if (how === 'unknown') unknown = m.or(unknown, at);
       else dropped = m.or(dropped, at);
     });
-    this.loopbackSets = { routed, dropped, unknown, any: m.or(m.or(routed, dropped), unknown) };
-    return this.loopbackSets;
+    return { routed, dropped, unknown };
   }
 
   /** Set the egress interface from the destination: the host's own → lo, else its route. */
@@ -661,28 +676,14 @@ export class CompiledRuleset {
     const m = s.m;
     let sets: LoopbackSources = { dropped: FALSE, any: FALSE };
     if (s.family === 'ipv4') {
-      const ifs = s.interfaces;
-      let droppedOifs = FALSE;
-      let unknownOifs = FALSE;
-      ifs.names.forEach((name, i) => {
-        if (name === 'lo') return;
-        const oif = s.eq('oif', BigInt(i));
-        const how = loopbackRouting(
-          'ipv4',
-          this.context.routeLocalnet,
-          name,
-          ifs.representative(i) === name,
-        );
-        if (how === 'unknown') unknownOifs = m.or(unknownOifs, oif);
-        else if (how !== 'routed') droppedOifs = m.or(droppedOifs, oif);
-      });
+      const on = this.localnetInterfaces('oif');
       const from = m.diff(s.loopbackOn('src'), s.eq('loc', 1n));
       const via = (oifs: Bdd): Bdd =>
         oifs === FALSE
           ? FALSE
           : m.and(from, m.exists(m.and(routing.relation, oifs), s.cube('oif')));
-      const dropped = via(droppedOifs);
-      sets = { dropped, any: m.or(dropped, via(unknownOifs)) };
+      const dropped = via(on.dropped);
+      sets = { dropped, any: m.or(dropped, via(on.unknown)) };
     }
     this.loopbackSourceSets.set(routing, sets);
     return sets;
