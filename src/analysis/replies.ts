@@ -510,6 +510,8 @@ export class ReplyCheck {
   }
 
   private readonly beforeNat = new WeakMap<Path, PacketSet | null>();
+  /** Packets to an address of the host other than loopback (`stoppedBeforeNat`), made once. */
+  private toHost: PacketSet | undefined;
 
   /**
    * The replies of a path a stop before conntrack's NAT may stop where they are addressed to an
@@ -520,9 +522,9 @@ export class ReplyCheck {
     let set = this.beforeNat.get(path);
     if (set === undefined) {
       const loopback = this.family === 'ipv4' ? '127.0.0.0/8' : '::1/128';
-      const toHost = this.engine
+      const toHost = (this.toHost ??= this.engine
         .matching({ localDestination: [true] })
-        .minus(this.engine.matching({ destinations: [loopback] }));
+        .minus(this.engine.matching({ destinations: [loopback] })));
       set = null;
       for (const st of path.stops) {
         if (!beforeUnsnat(st) || !st.packets.possible.meets(toHost)) continue;
