@@ -71,6 +71,12 @@ async function withRules(
 }
 
 /** The same, with nothing that gives the host's addresses (no address list, networks or containers). */
+/** A snapshot `withRules` wrote, with `text` added to one of its files, read again. */
+function withAdded(name: string, file: string, text: string): Promise<Snapshot> {
+  appendFileSync(path.join(tmp, name, file), text);
+  return loadSnapshot({ directory: path.join(tmp, name) });
+}
+
 async function withRulesNoAddresses(
   name: string,
   rules: Record<string, string[]>,
@@ -442,11 +448,11 @@ describe('what goes back for a connection', () => {
     // a service listens there (where nothing does, the host's reset answers the SYN instead)
     const served = async (name: string, rules: Record<string, string[]>): Promise<Snapshot> => {
       await withRules(name, rules);
-      appendFileSync(
-        path.join(tmp, name, 'listeners.txt'),
+      return withAdded(
+        name,
+        'listeners.txt',
         'LISTEN 0      64           0.0.0.0:2222      0.0.0.0:*    users:(("svc",pid=9,fd=3))\n',
       );
-      return loadSnapshot({ directory: path.join(tmp, name) });
     };
     const rows = (snapshot: Snapshot) =>
       computeExposures(snapshot, buildEngines(snapshot))
@@ -718,11 +724,11 @@ describe('what goes back for a connection', () => {
     // random seed 649: mangle PREROUTING (before conntrack's NAT) drops DNATed packets from the
     // clients: the first packet has no DNAT state there yet, its later ones do
     await withRules('dnat-state-onward', {});
-    appendFileSync(
-      path.join(tmp, 'dnat-state-onward', 'iptables-save.txt'),
+    const s = await withAdded(
+      'dnat-state-onward',
+      'iptables-save.txt',
       '*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -s 10.0.0.0/8 -m conntrack --ctstate DNAT -j DROP\nCOMMIT\n',
     );
-    const s = await loadSnapshot({ directory: path.join(tmp, 'dnat-state-onward') });
     const t = trace(s, 8080);
     expect([t.result, t.certainty]).toEqual(['accepted', 'certain']);
     expect(t.answer).toMatchObject({ kind: 'onward', stoppedBy: 'mangle/PREROUTING#1' });
@@ -802,11 +808,11 @@ describe('what goes back for a connection', () => {
     expect([r.result, r.certainty]).toEqual(['rejected', 'possible']);
     expect(r.assumptions.join(' ')).toMatch(/translated back to that same address/);
     // with br_netfilter off, bridge1's packets are routed like eth0's
-    appendFileSync(
-      path.join(tmp, 'dnat-to-sender', 'sysctl.txt'),
+    const off = await withAdded(
+      'dnat-to-sender',
+      'sysctl.txt',
       'net.bridge.bridge-nf-call-iptables = 0\n',
     );
-    const off = await loadSnapshot({ directory: path.join(tmp, 'dnat-to-sender') });
     const o = traced(off, { ...from, to: { address: '172.17.0.2', port: 80 } });
     expect([o.result, o.certainty]).toEqual(['rejected', 'possible']);
     expect(o.assumptions.join(' ')).toMatch(/translated back to that same address/);
@@ -955,11 +961,11 @@ describe('what goes back for a connection', () => {
     } as const;
     const serving = async (name: string, bound: string, nat: string[]) => {
       await withRules(name, { nat });
-      appendFileSync(
-        path.join(tmp, name, 'listeners.txt'),
+      return withAdded(
+        name,
+        'listeners.txt',
         `UNCONN 0      0            ${bound}:5353      0.0.0.0:*    users:(("dns",pid=9,fd=3))\n`,
       );
-      return loadSnapshot({ directory: path.join(tmp, name) });
     };
     const snat = ['-A POSTROUTING -j SNAT --to-source 203.0.113.1'];
     const t = traced(await serving('udp-answer-elsewhere', '0.0.0.0', snat), datagram);
@@ -1185,11 +1191,11 @@ describe('what goes back for a connection', () => {
       nat: ['-A OUTPUT -p udp -m udp --sport 9999 -j DNAT --to-destination 172.17.0.2:82'],
     };
     await withRules('notrack-udp-answers', rules);
-    appendFileSync(
-      path.join(tmp, 'notrack-udp-answers', 'listeners.txt'),
+    const served = await withAdded(
+      'notrack-udp-answers',
+      'listeners.txt',
       'UNCONN 0      0            0.0.0.0:2222      0.0.0.0:*    users:(("svc",pid=9,fd=3))\n',
     );
-    const served = await loadSnapshot({ directory: path.join(tmp, 'notrack-udp-answers') });
     const probe = (port: number) =>
       traced(served, { from: CLIENT, in: 'eth0', to: { address: HOST, port }, proto: 'udp' });
     const open = probe(2222);
@@ -1299,11 +1305,11 @@ describe('what goes back for a connection', () => {
     ]);
     // a datagram arrives whatever follows it: delivered (to a service the host runs on 2222/udp),
     // the later ones said stopped
-    appendFileSync(
-      path.join(tmp, 'established-drop', 'listeners.txt'),
+    const withService = await withAdded(
+      'established-drop',
+      'listeners.txt',
       'UNCONN 0      0            0.0.0.0:2222      0.0.0.0:*    users:(("svc",pid=9,fd=3))\n',
     );
-    const withService = await loadSnapshot({ directory: path.join(tmp, 'established-drop') });
     const udp = traced(withService, {
       from: CLIENT,
       in: 'eth0',
