@@ -34,6 +34,7 @@ import {
   ruleDstPort,
   ruleInterface,
 } from './rules.ts';
+import { isDockerChain } from './chains.ts';
 import { bridgeOfForwardInChain, DOCKER_NFT_CHAINS, isDockerNftTable } from './nft-layout.ts';
 
 export interface RuleFact {
@@ -123,6 +124,7 @@ function readEvidence(ruleset: Ruleset | null): RuleEvidence {
   const nftRules = (test: (chain: string) => boolean): Rule[] =>
     nftChains.filter((c) => test(c.name)).flatMap((c) => c.rules);
 
+  const filtered = dockerFilteredInterfaces(ruleset);
   for (const r of [
     ...rulesIn(ruleset, 'nat', 'POSTROUTING'),
     ...nftRules((c) => c.startsWith('nat-postrouting-out__')),
@@ -133,6 +135,7 @@ function readEvidence(ruleset: Ruleset | null): RuleEvidence {
     const subnet = cidrOf(r, 'src');
     const bridge = negatedInterface(r, 'out');
     if (subnet === null || bridge === null) continue;
+    if (r.dialect !== 'nft' && filtered !== null && !filtered.has(bridge)) continue;
     subnets.push({
       address: subnet,
       bridge,
@@ -290,6 +293,25 @@ function dockersRawDrop(r: Rule): boolean {
     isLoopback(dst.value.address, dst.value.family) &&
     rest.every((o) => o.type === 'protocol' || (o.type === 'port' && o.field === 'dst'));
   return loopbackPort;
+}
+
+/**
+ * The interfaces the filter table's rules name, where that table holds Docker's chains: Docker
+ * writes filter rules for every bridge it masquerades for (`-i BRIDGE`, `-o BRIDGE`), so a
+ * masquerade shape whose interface no filter rule names is an operator's (random seed 5174:
+ * `-s 203.0.113.2/32 ! -o ext0 -j MASQUERADE` took the host's external interface for a bridge
+ * and out of the exposure table). Null: no such filter table to tell by (a nat table alone).
+ */
+function dockerFilteredInterfaces(ruleset: Ruleset): Set<string> | null {
+  const filter = findTable(ruleset, 'filter');
+  if (filter === undefined || !filter.chains.some((c) => isDockerChain(c.name))) return null;
+  const named = new Set<string>();
+  for (const c of filter.chains)
+    for (const r of c.rules)
+      forEveryOption(r, (o) => {
+        if (o.type === 'interface' && !o.wildcard) named.add(o.name);
+      });
+  return named;
 }
 
 /**

@@ -79,6 +79,24 @@ describe('ruleEvidence', () => {
       ).subnets,
     ).toEqual([]);
   });
+  it('takes the MASQUERADE shape as Docker’s only where its filter rules name the interface', () => {
+    const masquerades = oneRule(
+      'nat',
+      'POSTROUTING',
+      '-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\n-A POSTROUTING -s 203.0.113.2/32 ! -o ext0 -j MASQUERADE',
+    );
+    const filter = `*filter
+:FORWARD DROP [0:0]
+:DOCKER-FORWARD - [0:0]
+-A FORWARD -j DOCKER-FORWARD
+-A DOCKER-FORWARD -i docker0 -j ACCEPT
+COMMIT
+`;
+    // random seed 5174: Docker writes filter rules for each bridge; none names ext0
+    expect(evidenceOf(filter + masquerades).subnets.map((s) => s.bridge)).toEqual(['docker0']);
+    // a nat table alone cannot tell them apart
+    expect(evidenceOf(masquerades).subnets.map((s) => s.bridge)).toEqual(['docker0', 'ext0']);
+  });
   it('lists Docker’s port mappings, on every address or bound to one', () => {
     const nat = `*nat
 :PREROUTING ACCEPT [0:0]
