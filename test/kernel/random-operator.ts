@@ -62,14 +62,15 @@ import {
  * has no connection in the later tables either), 3322 (on the rules alone, both readings of an
  * unplaced address compare the connection's later packets), 3387 (an untracked reply's SNAT is
  * not undone), 3421 (an untracked packet's answer starts a connection of its own; a closed
- * port's notice for it is INVALID; 3740, its case on the rules and addresses, is left out: one
- * run of its client's datagram to a closed port timed out where four were refused), 3737 (a stop before NAT meets SNATed replies at the
- * host's address), 3905 (the SYN sent again after a rejected answer is ESTABLISHED). From
- * 4001–4200: 4176 (a UDP answer from where the client sent is a new connection NAT may rewrite).
+ * port's notice for it is INVALID; 3740, its case on the rules and addresses), 3737 (a stop
+ * before NAT meets SNATed replies at the host's address), 3905 (the SYN sent again after a
+ * rejected answer is ESTABLISHED). From 4001–4200: 4176 (a UDP answer from where the client
+ * sent is a new connection NAT may rewrite).
  * From 4201–4400: 4224 (the refusal by a SYN sent again races the prober's timeout), 4340 and
  * 4343 (a row's later packets checked on every ingress it lists). From 4401–4600: 4436 (an ICMP
  * error comes from its packet's address, NAT's undone after OUTPUT), 4519 (a row's entries of one
- * ingress keep their own reply fates).
+ * ingress keep their own reply fates). From 4601–5200: 5174 (an operator's masquerade of
+ * Docker's shape names no bridge that no filter rule names).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -132,6 +133,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   3387,
   3421,
   3737,
+  3740,
   3905,
   4176,
   4224,
@@ -139,6 +141,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   4343,
   4436,
   4519,
+  5174,
 ];
 
 /**
