@@ -335,6 +335,14 @@ export class Interpreter {
     return r === undefined || r.address === null ? null : addressValue(r.address, this.env.family);
   }
 
+  /** Whether the snapshot lists `iif` with no address of the family (REDIRECT drops there). */
+  redirectsNowhere(iif: string): boolean {
+    return (
+      this.context.redirectAddresses?.some((x) => x.interface === iif && x.address === null) ??
+      false
+    );
+  }
+
   /** The address IPv4 MASQUERADE gives a packet leaving by lo, where known. */
   get masqueradeOutOfLo(): bigint | null {
     const to = this.context.masqueradeOutOfLo;
@@ -1373,6 +1381,12 @@ class Run {
       }
       case 'DNAT':
       case 'REDIRECT': {
+        if (t.kind === 'REDIRECT' && p.iif !== null && this.it.redirectsNowhere(p.iif)) {
+          // the kernel redirects to the first address of the packet's interface, and drops
+          // the packet where that interface has none of its family
+          say(`${natText(t)}: ${p.iif} has no address to redirect to, dropped`);
+          return { kind: 'drop', by: ref };
+        }
         this.dnat(p, t);
         this.natted = true;
         say(natText(t));

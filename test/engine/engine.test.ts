@@ -424,6 +424,32 @@ describe('chain semantics', () => {
     const guessed = unlisted.deliveredTo({ kind: 'local', port: 3128 });
     expect(guessed.certain.isEmpty).toBe(true);
     expect(guessed.possible.destinations().sort()).toEqual(['172.17.0.1/32', '203.0.113.1/32']);
+    // an interface listed with no address of the family: the kernel drops the packet
+    const bare = createEngine(rs, {
+      ...ctx,
+      redirectAddresses: [{ interface: 'docker0', address: null }],
+    });
+    expect(bare.reach(query).deliveredTo({ kind: 'local', port: 3128 }).possible.isEmpty).toBe(
+      true,
+    );
+    const packet: Packet = {
+      family: 'ipv4',
+      protocol: 'tcp',
+      source: '172.17.0.2',
+      sourcePort: 40000,
+      destination: '93.184.216.34',
+      destinationPort: 80,
+      inInterface: 'docker0',
+      state: 'NEW',
+      mark: 0,
+    };
+    expect(bare.trace(packet)).toMatchObject({ verdict: 'dropped', certainty: 'certain' });
+    expect(
+      createEngine(rs, {
+        ...ctx,
+        redirectAddresses: [{ interface: 'docker0', address: '172.17.0.1' }],
+      }).trace(packet),
+    ).toMatchObject({ verdict: 'accepted', certainty: 'certain' });
   });
 
   it('tcp-flags --syn holds for new TCP connections only', () => {
