@@ -190,6 +190,14 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
 
   // Routes.
   let routes: ContextRoute[];
+  // the address IPv4 sends from along a route that names none: its interface's, where it has
+  // just one (with several, the kernel prefers one by the gateway's prefix: not modelled)
+  const onlyAddress = (device: string): string | null => {
+    const own = (host.interfaces.find((i) => i.name === device)?.addresses ?? []).filter(
+      (a) => a.family === 'ipv4',
+    );
+    return own.length === 1 ? (own[0]?.address ?? null) : null;
+  };
   if (routeFile !== null) {
     routes = host.routes
       .filter(
@@ -199,7 +207,15 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
           (r.table === 'main' || r.table === '254') &&
           r.type === 'unicast',
       )
-      .map((r) => ({ destination: r.destination, device: r.device ?? '', provenance: 'observed' }));
+      .map((r) => {
+        const source = r.source ?? (family === 'ipv4' ? onlyAddress(r.device ?? '') : null);
+        return {
+          destination: r.destination,
+          device: r.device ?? '',
+          ...(source === null ? {} : { source }),
+          provenance: 'observed' as const,
+        };
+      });
     if (routes.length === 0)
       fact(
         'route',
@@ -210,22 +226,30 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
   } else {
     routes = [];
     const seen = new Set<string>();
-    const add = (destination: string, device: string, provenance: Provenance, why: string) => {
+    const add = (
+      destination: string,
+      device: string,
+      provenance: Provenance,
+      why: string,
+      source?: string,
+    ) => {
       if (seen.has(destination)) return;
       seen.add(destination);
-      routes.push({ destination, device, provenance });
+      routes.push({ destination, device, ...(source === undefined ? {} : { source }), provenance });
       fact('route', `${destination} via ${device}`, provenance, why);
     };
     for (const i of host.interfaces)
       for (const a of i.addresses) {
         if (a.family !== family || i.kind === 'loopback' || i.name === 'lo') continue;
         const subnet = subnetOf(a.address, a.prefixLength);
+        // the kernel's route to a connected prefix sends from the address that made it
         if (subnet !== null)
           add(
             subnet,
             i.name,
             'derived',
             `${addrFile ?? 'ip-addr.json'}: ${i.name} has ${a.address}/${a.prefixLength}`,
+            family === 'ipv4' ? a.address : undefined,
           );
       }
     for (const { network, subnet } of networksOfFamily)

@@ -24,6 +24,11 @@ export interface ContextRoute {
   readonly destination: string;
   /** Egress interface. */
   readonly device: string;
+  /**
+   * The address the host sends from along the route, where the snapshot says it (an IPv4
+   * route's `prefsrc`, or the one address of its interface); absent: not known.
+   */
+  readonly source?: string;
   /** How the route is known; absent means observed. */
   readonly provenance?: Provenance;
 }

@@ -256,12 +256,12 @@ export class Interpreter {
 
   /**
    * A datagram's answer the host's UDP server sends from another address than the one its client
-   * sent to, where the answer goes to one of the host's own addresses: a server bound to every
-   * address answers from the address the host picks toward its client (for an address of its
-   * own, that address; 127.0.0.1 for the loopback network), and an answer from another address
-   * is not the connection's reply: conntrack takes it for a new connection and the client does
-   * not take it (random seed 2644: the host's datagram to 127.0.0.1, SNATed to 203.0.113.1, got
-   * its answer from 203.0.113.1, and the client timed out). null where nothing says so.
+   * sent to: a server bound to every address answers from the address the host picks toward its
+   * client (for an address of its own, that address, 127.0.0.1 for the loopback network; for
+   * another machine, the source of the route there), and an answer from another address is not
+   * the connection's reply: conntrack takes it for a new connection and the client does not
+   * take it (random seed 2644: the host's datagram to 127.0.0.1, SNATed to 203.0.113.1, got its
+   * answer from 203.0.113.1, and the client timed out). null where nothing says so.
    */
   private answeredFromElsewhere(
     start: Concrete,
@@ -272,14 +272,19 @@ export class Interpreter {
   ): InterpretResult | null {
     const f = first.final;
     if (first.end !== 'local' || f.proto !== PROTO.udp || closed === true || untracked) return null;
-    // toward another machine the host picks by its routes (for a network it routes to directly,
-    // its own address there), which the exposure table's reply check does not model: the
-    // answer is taken to come back from where the client sent. The host's own address it is
-    // where the host sent the datagram itself (random seed 4176, on the rules alone)
-    if (reply.loc !== true && this.hostness(reply.dst) !== 'local') return null;
+    // the host's own address it is where the host sent the datagram itself (random seed 4176, on
+    // the rules alone); toward another machine, the route's source where the snapshot says it
+    // (measured: a client on 10.9.0.0/24 sending to the host's 10.8.0.1 got its answer from
+    // 10.9.0.1), else the answer is taken to come back from where the client sent
     const family = this.env.family;
-    const picked = isLoopback(reply.dst, family) ? loopbackAddress(family) : reply.dst;
-    if (picked === f.dst || !this.boundToEveryAddress(f.dst, f.dport)) return null;
+    const picked =
+      reply.loc === true || this.hostness(reply.dst) === 'local'
+        ? isLoopback(reply.dst, family)
+          ? loopbackAddress(family)
+          : reply.dst
+        : this.sourceToward(reply.dst);
+    if (picked === null || picked === f.dst || !this.boundToEveryAddress(f.dst, f.dport))
+      return null;
     const from = formatAddress(picked, family);
     const to = formatAddress(f.dst, family);
     const assumption = `the server at port ${f.dport}/udp is taken to answer from the address the host picks toward ${formatAddress(reply.dst, family)}, as a server bound to every address does unless it sets its answers' source (IP_PKTINFO); one that does answers from ${to}`;
@@ -316,6 +321,12 @@ export class Interpreter {
       ),
       `${assumption}, and the client gets the answer`,
     );
+  }
+
+  /** The address the host sends from toward another machine, where its routes say it. */
+  private sourceToward(address: bigint): bigint | null {
+    const r = route(this.env.routing, address);
+    return r === null || r.assumed ? null : r.source;
   }
 
   /** Whether the host's UDP socket at the port is (or may be) bound to every address. */

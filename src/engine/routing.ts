@@ -20,6 +20,8 @@ export interface Prefix {
 export interface Route extends Prefix {
   readonly device: string;
   readonly assumed: boolean;
+  /** The address the host sends from along it, where the context says (`ContextRoute.source`). */
+  readonly source: bigint | null;
 }
 
 export interface Routing {
@@ -61,7 +63,9 @@ function parseRouting(context: NetworkContext): Routing {
   const routes: Route[] = [];
   for (const r of context.routes) {
     const p = prefix(r.destination === 'default' ? everyAddress(family) : r.destination);
-    if (p !== null) routes.push({ ...p, device: r.device, assumed: r.provenance === 'assumed' });
+    if (p === null) continue;
+    const source = r.source === undefined ? null : parseAddress(bareAddress(r.source), family);
+    routes.push({ ...p, device: r.device, assumed: r.provenance === 'assumed', source });
   }
   routes.sort((a, b) => b.length - a.length);
   const complete = context.localAddressesComplete ?? true;

@@ -102,7 +102,8 @@ export function loadIpRoute(
     const dst = stringField(ctx, obj, 'dst', path, 'required');
     if (dst === null) return;
     const gateway = stringField(ctx, obj, 'gateway', path);
-    const family = familyOf(dst, gateway, stringField(ctx, obj, 'prefsrc', path)) ?? 'ipv4';
+    const source = stringField(ctx, obj, 'prefsrc', path);
+    const family = familyOf(dst, gateway, source) ?? 'ipv4';
     const table = obj.entries.find((e) => e.key === 'table')?.value;
     const destination =
       dst === 'default' || dst.includes('/') ? dst : `${dst}/${family === 'ipv4' ? 32 : 128}`;
@@ -111,6 +112,7 @@ export function loadIpRoute(
       destination,
       device: stringField(ctx, obj, 'dev', path),
       gateway,
+      source,
       table:
         table === undefined
           ? 'main'

@@ -213,6 +213,8 @@ export interface Route {
   readonly destination: string;
   readonly device: string | null;
   readonly gateway: string | null;
+  /** The address the host sends from along the route (`prefsrc`); null when not named. */
+  readonly source: string | null;
   readonly table: string;
   /** `unicast`, `local`, `broadcast`, `blackhole`, … */
   readonly type: string;

@@ -1015,6 +1015,39 @@ describe('what goes back for a connection', () => {
     expect([back.result, back.answer]).toEqual(['accepted', null]);
   });
 
+  it('a UDP server bound to every address answers another machine from the route’s source', async () => {
+    // measured in namespaces: a client on 10.9.0.0/24 sending to the host's 10.8.0.1 got its
+    // answer from 10.9.0.1, the host's address toward it, and timed out
+    const name = 'udp-answer-route-source';
+    await withRules(name, {});
+    const serving = (bound: string) =>
+      withAdded(
+        name,
+        'listeners.txt',
+        `UNCONN 0      0            ${bound}:5353      0.0.0.0:*    users:(("dns",pid=9,fd=3))\n`,
+      );
+    const to = (address: string) =>
+      ({ from: CLIENT, in: 'eth0', proto: 'udp', to: { address, port: 5353 } }) as const;
+    const every = await serving('0.0.0.0');
+    // the client's route leaves by eth0, whose one address the answer comes from
+    const elsewhere = traced(every, to('172.17.0.1'));
+    expect([elsewhere.result, elsewhere.certainty, elsewhere.answer?.kind]).toEqual([
+      'accepted',
+      'possible',
+      'reply',
+    ]);
+    expect(elsewhere.answer?.unrouted).toMatch(
+      /answer comes from 203\.0\.113\.1, the host's address toward 10\.1\.2\.3, not from 172\.17\.0\.1/,
+    );
+    expect(elsewhere.assumptions.join(' ')).toMatch(/IP_PKTINFO/);
+    // sent to the address the answer comes from, it gets back
+    const same = traced(every, to(HOST));
+    expect([same.result, same.certainty, same.answer]).toEqual(['accepted', 'certain', null]);
+    // a server bound to the address itself answers from it
+    const bound = traced(await serving('172.17.0.1'), to('172.17.0.1'));
+    expect([bound.result, bound.certainty, bound.answer]).toEqual(['accepted', 'certain', null]);
+  });
+
   it('a REDIRECT to the tuple a packet has sets no DNAT status', async () => {
     // random seed 293: the kernel sets a connection's DNAT status only where NAT changed its
     // tuple; `--ctstate DNAT` then does not match it

@@ -560,10 +560,26 @@ describe('external interface without ip-route.json', () => {
         interfaces: s.host.interfaces.map((i) => (i.name === 'eth0' ? { ...i, name: 'ens3' } : i)),
       },
     };
+    // a connected prefix's route sends from the address that made it
     expect(buildNetworkContext(renamed, 'ipv4').routes).toEqual([
-      { destination: '203.0.113.0/24', device: 'ens3', provenance: 'derived' },
-      { destination: '172.17.0.0/16', device: 'docker0', provenance: 'derived' },
-      { destination: '172.18.0.0/16', device: 'br-5d1f0c3a9b7e', provenance: 'derived' },
+      {
+        destination: '203.0.113.0/24',
+        device: 'ens3',
+        source: '203.0.113.10',
+        provenance: 'derived',
+      },
+      {
+        destination: '172.17.0.0/16',
+        device: 'docker0',
+        source: '172.17.0.1',
+        provenance: 'derived',
+      },
+      {
+        destination: '172.18.0.0/16',
+        device: 'br-5d1f0c3a9b7e',
+        source: '172.18.0.1',
+        provenance: 'derived',
+      },
       { destination: 'default', device: 'ens3', provenance: 'assumed' },
     ]);
   });

@@ -71,6 +71,7 @@ describe('fixtures/example-host (the README’s example)', () => {
     expect(ctx.routes).toContainEqual({
       destination: '172.18.0.0/16',
       device: 'br-5d1f0c3a9b7e',
+      source: '172.18.0.1',
       provenance: 'observed',
     });
     expect(ctx.localAddressesComplete).toBe(true);
