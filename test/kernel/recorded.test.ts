@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { planProbes } from '../lab/probes.ts';
-import { readRecords } from '../lab/record.ts';
+import { readRecords, recordedResult } from '../lab/record.ts';
 import {
   compare,
   describeComparison,
@@ -74,8 +74,7 @@ describe.skipIf(!ready)('recorded kernel verdicts (needs ../shared/captures)', (
     return r.results
       .filter((probe) => !probe.bridged || r.brNetfilter)
       .map((probe) => {
-        const result = { probe, outcome: probe.outcome, identity: probe.identity };
-        return compare(topology, result, linked.trace(probePacket(probe)));
+        return compare(topology, recordedResult(probe), linked.trace(probePacket(probe)));
       });
   };
 
@@ -85,7 +84,12 @@ describe.skipIf(!ready)('recorded kernel verdicts (needs ../shared/captures)', (
       const s = scenarios.get(r.scenario);
       if (!s) continue;
       const planned = planProbes(deriveTopology(s));
-      const strip = ({ outcome: _o, identity: _i, ...probe }: (typeof r.results)[number]) => probe;
+      const strip = ({
+        outcome: _o,
+        identity: _i,
+        heard: _h,
+        ...probe
+      }: (typeof r.results)[number]) => probe;
       expect(r.results.map(strip), r.scenario).toEqual(planned);
     }
   });
@@ -163,8 +167,7 @@ describe.skipIf(!ready)('recorded kernel verdicts (needs ../shared/captures)', (
       const linked = await linkSnapshot(dir);
       for (const probe of r.results) {
         if (probe.bridged && !r.brNetfilter) continue;
-        const result = { probe, outcome: probe.outcome, identity: probe.identity };
-        const j = judgeProbe(topology, result, linked.trace);
+        const j = judgeProbe(topology, recordedResult(probe), linked.trace);
         tallies[kind][j.verdict] += 1;
         if (j.verdict === 'disagree-certain' || j.verdict === 'disagree-unexplained')
           bad.push(`${kind} ${r.scenario}: ${j.line}`);
@@ -191,7 +194,7 @@ describe.skipIf(!ready)('recorded kernel verdicts (needs ../shared/captures)', (
       const { exposures, classes } = await snapshotExposures(dir);
       const results = r.results
         .filter((probe) => !probe.bridged || r.brNetfilter)
-        .map((probe) => ({ probe, outcome: probe.outcome, identity: probe.identity }));
+        .map(recordedResult);
       const j = judgeExposures(topology, results, exposures, classes);
       addTally(tallies[kind], j.tally);
       bad.push(...j.failures.map((f) => `${kind} ${r.scenario}: ${f}`));

@@ -1,12 +1,16 @@
 /**
  * The tiny python3 program the lab runs inside its namespaces: `serve` answers on TCP and UDP
  * ports with the listener's identity (so a probe can tell *where* it landed — container or
- * host), and `probe` makes real connections with a 1 s timeout and reports what happened.
+ * host) and says on its output each datagram it heard (`heard PORT IDENTITY`, the sender's
+ * port: a datagram whose answer is lost was still delivered), and `probe` makes real
+ * connections with a 1 s timeout and reports what happened.
  * Python rather than busybox because one process can serve many ports and run all probes of a
  * namespace concurrently, keeping a scenario to a couple of seconds.
  */
 export const AGENT_SOURCE = String.raw`
 import json, socket, sys, threading, errno
+
+said = threading.Lock()
 
 def serve(spec):
     socks = []
@@ -41,6 +45,8 @@ def udp_loop(s, ident):
     while True:
         try:
             _, peer = s.recvfrom(2048)
+            with said:
+                sys.stdout.write('heard %d %s\n' % (peer[1], ident)); sys.stdout.flush()
             s.sendto(ident.encode() + b'\n', peer)
         except OSError:
             pass

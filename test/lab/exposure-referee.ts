@@ -194,15 +194,19 @@ export function judgeExposures(
     if (p.origin.kind !== 'client' || p.inInterface !== EXTERNAL.hostInterface) continue;
     const ingress = interfaceClassOf(classes[p.family] ?? [], p.inInterface);
     const rows = exposures.filter((e) => covers(e, r, ingress, host));
-    if (r.outcome === 'connected') {
+    // a datagram a listener heard reached it, though its answer did not get back (a server
+    // bound to every address answers from the host's address toward the client)
+    const heard = r.outcome === 'timeout' ? r.heard : undefined;
+    if (r.outcome === 'connected' || heard !== undefined) {
       tally.connected += 1;
-      const identity = r.identity ?? '';
+      const identity = heard ?? r.identity ?? '';
+      const how = heard === undefined ? 'connected' : 'delivered the datagram';
       const right = rows.filter((e) => wrongTarget(t, p.family, e, identity, named) === null);
       if (right.some((e) => e.certainty === 'certain')) tally.foundCertain += 1;
       else if (right.length > 0) tally.foundPossible += 1;
       else
         failures.push(
-          `${p.description}: the kernel connected (${identity}) but no row lists it` +
+          `${p.description}: the kernel ${how} (${identity}) but no row lists it` +
             (rows.length > 0
               ? `; covering rows: ${rows.map((e) => wrongTarget(t, p.family, e, identity, named)).join('; ')}`
               : ''),

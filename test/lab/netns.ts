@@ -26,6 +26,11 @@ export interface ProbeResult {
   readonly outcome: Observation;
   /** What the listener answered: `host` or `<container>:<port>/<proto>`; null when no answer. */
   readonly identity: string | null;
+  /**
+   * The UDP listener that heard the probe's datagram (an identity as above), whatever became of
+   * its answer; absent when none did (or the probe is TCP).
+   */
+  readonly heard?: string;
 }
 
 export interface Lab {
@@ -43,6 +48,8 @@ export interface Lab {
   /** Interfaces of the host namespace, for the engine's context. */
   readonly hostInterfaces: readonly string[];
   readonly listeners: ChildProcess[];
+  /** The datagrams the lab's UDP listeners heard: the sender's port, the listener's identity. */
+  readonly heard: { port: number; identity: string }[];
   readonly log: string[];
 }
 
@@ -182,6 +189,7 @@ export async function buildLab(topology: LabTopology, suffix: string): Promise<L
     brNetfilterSet: false,
     hostInterfaces: [],
     listeners: [],
+    heard: [],
     log,
   };
   const v6 = topology.v6;
@@ -394,9 +402,15 @@ function startListener(lab: Lab, ns: string, spec: readonly object[]): Promise<v
     );
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if (out.includes('ready')) {
-        clearTimeout(timer);
-        resolve();
+      const lines = out.split('\n');
+      out = lines.pop() ?? '';
+      for (const line of lines) {
+        const heard = /^heard (\d+) (\S+)$/.exec(line);
+        if (heard !== null) lab.heard.push({ port: Number(heard[1]), identity: heard[2] ?? '' });
+        else if (line === 'ready') {
+          clearTimeout(timer);
+          resolve();
+        }
       }
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -440,7 +454,15 @@ export async function runProbes(
     const parsed = JSON.parse(out) as { id: string; outcome: string; identity?: string }[];
     return ps.map((p) => {
       const r = parsed.find((x) => x.id === p.id);
-      return { probe: p, outcome: asObservation(r?.outcome), identity: r?.identity ?? null };
+      // each probe sends from a port of its own: the listener that heard it saw that port
+      const heard =
+        p.protocol === 'udp' ? lab.heard.find((h) => h.port === p.sourcePort)?.identity : undefined;
+      return {
+        probe: p,
+        outcome: asObservation(r?.outcome),
+        identity: r?.identity ?? null,
+        ...(heard === undefined ? {} : { heard }),
+      };
     });
   });
   const results = (await Promise.all(batches)).flat();

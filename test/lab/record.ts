@@ -9,6 +9,8 @@ import type { Probe } from './probes.ts';
 export interface RecordedProbe extends Probe {
   readonly outcome: Observation;
   readonly identity: string | null;
+  /** The UDP listener that heard the datagram (`ProbeResult.heard`); absent: none did. */
+  readonly heard?: string;
 }
 
 export interface KernelRecord {
@@ -36,7 +38,12 @@ export function toRecord(
     scenario,
     brNetfilter: lab.brNetfilter,
     interfaces: lab.hostInterfaces,
-    results: results.map((r) => ({ ...r.probe, outcome: r.outcome, identity: r.identity })),
+    results: results.map((r) => ({
+      ...r.probe,
+      outcome: r.outcome,
+      identity: r.identity,
+      ...(r.heard === undefined ? {} : { heard: r.heard }),
+    })),
   };
 }
 
@@ -57,6 +64,16 @@ export function writeRecords(
     file,
     `{"kernel": ${JSON.stringify(meta.kernel)}, "iptables": ${JSON.stringify(meta.iptables)}, "nft": ${JSON.stringify(meta.nft)}, "scenarios": [\n${lines.join(',\n')}\n]}\n`,
   );
+}
+
+/** A recorded probe as the result the lab gave. */
+export function recordedResult(probe: RecordedProbe): ProbeResult {
+  return {
+    probe,
+    outcome: probe.outcome,
+    identity: probe.identity,
+    ...(probe.heard === undefined ? {} : { heard: probe.heard }),
+  };
 }
 
 export function readRecords(file: string): KernelRecordFile {

@@ -164,13 +164,19 @@ export function compare(t: LabTopology, result: ProbeResult, trace: Trace): Comp
   const seen = observedClass(result);
   const agree =
     (seen === expected.outcome || (expected.orTimeout === true && seen === 'timeout')) &&
-    (expected.identity === null || expected.identity === result.identity);
+    (expected.identity === null || expected.identity === result.identity) &&
+    // a datagram a listener heard was delivered, whatever became of its answer
+    (result.heard === undefined || trace.verdict === 'accepted');
   return { result, expected, agree, engine };
 }
 
 /** One line per probe, for the test log and failure messages. */
 export function describeComparison(c: Comparison): string {
-  const seen = `${c.result.outcome}${c.result.identity ? ` ${c.result.identity}` : ''}`;
+  const seen =
+    `${c.result.outcome}${c.result.identity ? ` ${c.result.identity}` : ''}` +
+    (c.result.heard !== undefined && c.result.outcome !== 'connected'
+      ? ` (heard by ${c.result.heard})`
+      : '');
   const mark = c.agree === null ? '?' : c.agree ? '=' : '≠';
   const want = c.expected
     ? `${c.expected.outcome}${c.expected.identity ? ` ${c.expected.identity}` : ''}`
