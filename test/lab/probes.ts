@@ -91,6 +91,10 @@ export function planProbes(t: LabTopology): Probe[] {
   for (const protocol of PROTOCOLS) {
     fromClient(protocol, EXTERNAL.hostAddress, HOST_SERVICE_PORT, 'host service');
     fromClient(protocol, EXTERNAL.hostAddress, UNPUBLISHED_PORT, 'nothing listens');
+    // the host service at each bridge's address too: delivered all the same, but a server bound
+    // to every address answers a datagram from the host's address toward the client
+    for (const b of t.bridges)
+      fromClient(protocol, b.gateway, HOST_SERVICE_PORT, `host service at ${b.name}'s address`);
   }
   for (const c of t.containers) {
     for (const port of c.ports) {

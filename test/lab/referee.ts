@@ -226,13 +226,19 @@ export function labContext(t: LabTopology, interfaces: readonly string[]): Netwo
             fromHost: 'reaches' as const,
           })),
         }),
+    // each route's source: the address of its interface
     routes: [
       { destination: '127.0.0.0/8', device: 'lo' },
-      { destination: `203.0.113.0/${EXTERNAL.prefixLength}`, device: EXTERNAL.hostInterface },
-      ...t.bridges.map((b) => ({ destination: b.subnet, device: b.name })),
+      {
+        destination: `203.0.113.0/${EXTERNAL.prefixLength}`,
+        device: EXTERNAL.hostInterface,
+        source: EXTERNAL.hostAddress,
+      },
+      ...t.bridges.map((b) => ({ destination: b.subnet, device: b.name, source: b.gateway })),
       ...[...new Set(t.rejected.map((x) => x.address))].map((a) => ({
         destination: `${a}/32`,
         device: EXTERNAL.hostInterface,
+        source: EXTERNAL.hostAddress,
       })),
     ],
   };
