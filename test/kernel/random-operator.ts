@@ -70,7 +70,8 @@ import {
  * 4343 (a row's later packets checked on every ingress it lists). From 4401–4600: 4436 (an ICMP
  * error comes from its packet's address, NAT's undone after OUTPUT), 4519 (a row's entries of one
  * ingress keep their own reply fates). From 4601–5200: 5174 (an operator's masquerade of
- * Docker's shape names no bridge that no filter rule names).
+ * Docker's shape names no bridge that no filter rule names). From 5201–6000: 5848 (the lab: a
+ * REDIRECT that loops the host's UDP answers back to it is no probe's datagram heard).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -142,6 +143,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   4436,
   4519,
   5174,
+  5848,
 ];
 
 /**

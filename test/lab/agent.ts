@@ -1,9 +1,10 @@
 /**
  * The tiny python3 program the lab runs inside its namespaces: `serve` answers on TCP and UDP
  * ports with the listener's identity (so a probe can tell *where* it landed — container or
- * host) and says on its output each datagram it heard (`heard PORT IDENTITY`, the sender's
- * port: a datagram whose answer is lost was still delivered), and `probe` makes real
- * connections with a 1 s timeout and reports what happened.
+ * host) and says on its output each probe's datagram it heard (`heard ID IDENTITY`, the id
+ * the datagram carries, which NAT does not change: a datagram whose answer is lost was still
+ * delivered), and `probe` makes real connections with a 1 s timeout and reports what
+ * happened.
  * Python rather than busybox because one process can serve many ports and run all probes of a
  * namespace concurrently, keeping a scenario to a couple of seconds.
  */
@@ -44,9 +45,13 @@ def tcp_loop(s, ident):
 def udp_loop(s, ident):
     while True:
         try:
-            _, peer = s.recvfrom(2048)
-            with said:
-                sys.stdout.write('heard %d %s\n' % (peer[1], ident)); sys.stdout.flush()
+            data, peer = s.recvfrom(2048)
+            words = data.split()
+            # only a probe's datagram: rules may loop the server's own answers back to it
+            if len(words) == 3 and words[:2] == [b'dwk', b'probe']:
+                with said:
+                    sys.stdout.write('heard %s %s\n' % (words[2].decode(errors='replace'), ident))
+                    sys.stdout.flush()
             s.sendto(ident.encode() + b'\n', peer)
         except OSError:
             pass
@@ -74,7 +79,7 @@ def probe_one(p, out):
         s.bind((p.get('source', ''), p['sourcePort']))
         s.connect((p['destination'], p['port']))
         if not tcp:
-            s.send(b'dwk probe\n')
+            s.send(('dwk probe %s\n' % p['id']).encode())
         data = s.recv(256)
         r['outcome'] = 'connected'
         r['identity'] = data.decode(errors='replace').strip()

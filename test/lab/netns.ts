@@ -48,8 +48,8 @@ export interface Lab {
   /** Interfaces of the host namespace, for the engine's context. */
   readonly hostInterfaces: readonly string[];
   readonly listeners: ChildProcess[];
-  /** The datagrams the lab's UDP listeners heard: the sender's port, the listener's identity. */
-  readonly heard: { port: number; identity: string }[];
+  /** The probes' datagrams the lab's UDP listeners heard: the probe's id, the listener's identity. */
+  readonly heard: { id: string; identity: string }[];
   readonly log: string[];
 }
 
@@ -405,8 +405,8 @@ function startListener(lab: Lab, ns: string, spec: readonly object[]): Promise<v
       const lines = out.split('\n');
       out = lines.pop() ?? '';
       for (const line of lines) {
-        const heard = /^heard (\d+) (\S+)$/.exec(line);
-        if (heard !== null) lab.heard.push({ port: Number(heard[1]), identity: heard[2] ?? '' });
+        const heard = /^heard (\S+) (\S+)$/.exec(line);
+        if (heard !== null) lab.heard.push({ id: heard[1] ?? '', identity: heard[2] ?? '' });
         else if (line === 'ready') {
           clearTimeout(timer);
           resolve();
@@ -454,9 +454,9 @@ export async function runProbes(
     const parsed = JSON.parse(out) as { id: string; outcome: string; identity?: string }[];
     return ps.map((p) => {
       const r = parsed.find((x) => x.id === p.id);
-      // each probe sends from a port of its own: the listener that heard it saw that port
+      // a probe's datagram carries its id
       const heard =
-        p.protocol === 'udp' ? lab.heard.find((h) => h.port === p.sourcePort)?.identity : undefined;
+        p.protocol === 'udp' ? lab.heard.find((h) => h.id === p.id)?.identity : undefined;
       return {
         probe: p,
         outcome: asObservation(r?.outcome),
