@@ -190,11 +190,12 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
 
   // Routes.
   let routes: ContextRoute[];
-  // the address IPv4 sends from along a route that names none: its interface's, where it has
-  // just one (with several, the kernel prefers one by the gateway's prefix: not modelled)
+  // the address the host sends from along a route that names none: its interface's, where it
+  // has just one (IPv6: of global scope, which the kernel prefers on the outgoing interface for a
+  // global destination); with several the kernel prefers one by its prefix: not modelled
   const onlyAddress = (device: string): string | null => {
     const own = (host.interfaces.find((i) => i.name === device)?.addresses ?? []).filter(
-      (a) => a.family === 'ipv4',
+      (a) => a.family === family && !linkLocal(a.address),
     );
     return own.length === 1 ? (own[0]?.address ?? null) : null;
   };
@@ -208,7 +209,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
           r.type === 'unicast',
       )
       .map((r) => {
-        const source = r.source ?? (family === 'ipv4' ? onlyAddress(r.device ?? '') : null);
+        const source = r.source ?? onlyAddress(r.device ?? '');
         return {
           destination: r.destination,
           device: r.device ?? '',
@@ -249,7 +250,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
             i.name,
             'derived',
             `${addrFile ?? 'ip-addr.json'}: ${i.name} has ${a.address}/${a.prefixLength}`,
-            family === 'ipv4' ? a.address : undefined,
+            linkLocal(a.address) ? undefined : a.address,
           );
       }
     for (const { network, subnet } of networksOfFamily)
@@ -535,4 +536,9 @@ function contains(cidr: string, address: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Whether an IPv6 address is link-local (fe80::/10): a source only toward its own link. */
+function linkLocal(address: string): boolean {
+  return /^fe[89ab]/i.test(address);
 }

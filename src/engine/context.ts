@@ -25,8 +25,9 @@ export interface ContextRoute {
   /** Egress interface. */
   readonly device: string;
   /**
-   * The address the host sends from along the route, where the snapshot says it (an IPv4
-   * route's `prefsrc`, or the one address of its interface); absent: not known.
+   * The address the host sends from along the route toward a global destination, where the
+   * snapshot says it (the route's `prefsrc`, or the one address of its interface, for IPv6 the
+   * one of global scope); absent: not known.
    */
   readonly source?: string;
   /** How the route is known; absent means observed. */

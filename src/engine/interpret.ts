@@ -325,6 +325,8 @@ export class Interpreter {
 
   /** The address the host sends from toward another machine, where its routes say it. */
   private sourceToward(address: bigint): bigint | null {
+    // toward an IPv6 link-local address, a link-local one of the interface: not listed
+    if (this.env.family === 'ipv6' && address >> 118n === 0x3fan) return null;
     const r = route(this.env.routing, address);
     return r === null || r.assumed ? null : r.source;
   }

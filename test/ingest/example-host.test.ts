@@ -74,6 +74,20 @@ describe('fixtures/example-host (the README’s example)', () => {
       source: '172.18.0.1',
       provenance: 'observed',
     });
+    // a route that names no source sends from its interface's one address (IPv6: of global
+    // scope, eth0's link-local one aside)
+    expect(ctx.routes).toContainEqual({
+      destination: 'default',
+      device: 'eth0',
+      source: '203.0.113.10',
+      provenance: 'observed',
+    });
+    expect(buildNetworkContext(s, 'ipv6').routes).toContainEqual({
+      destination: 'default',
+      device: 'eth0',
+      source: '2001:db8:113::10',
+      provenance: 'observed',
+    });
     expect(ctx.localAddressesComplete).toBe(true);
     expect(describeAddress(s, 'ipv4', '203.0.113.10')).toEqual({ kind: 'host', name: 'eth0' });
     expect(describeAddress(s, 'ipv4', '172.18.0.3')).toEqual({

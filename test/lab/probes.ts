@@ -158,6 +158,11 @@ type Send = (protocol: LabProtocol, destination: string, port: number, d: string
 
 /** IPv6: mappings ip6tables DNATs, direct container addresses, and the host's own [::1]. */
 function planV6(t: LabTopology, v6: LabV6, fromClient: Send, fromHost: Send): void {
+  for (const protocol of PROTOCOLS) {
+    fromClient(protocol, EXTERNAL6.hostAddress, HOST_SERVICE_PORT, 'host service');
+    for (const b of v6.bridges)
+      fromClient(protocol, b.gateway, HOST_SERVICE_PORT, `host service at ${b.name}'s address`);
+  }
   for (const p of v6.published) {
     const what = `published [::]:${p.hostPort} → ${p.container}:${p.containerPort}`;
     fromClient(p.protocol, EXTERNAL6.hostAddress, p.hostPort, what);

@@ -36,14 +36,15 @@ export interface Comparison {
 }
 
 function hostListens(t: LabTopology, address: string, port: number, protocol: string): boolean {
-  if (address.includes(':')) {
-    return (t.v6?.published ?? []).some((p) => p.hostPort === port && p.protocol === protocol);
-  }
+  const v6 = address.includes(':');
+  if (v6 && (t.v6?.published ?? []).some((p) => p.hostPort === port && p.protocol === protocol))
+    return true;
   return t.hostListeners.some(
     (l) =>
       l.port === port &&
       l.protocol === protocol &&
-      (l.address === '0.0.0.0' || l.address === address),
+      l.address.includes(':') === v6 &&
+      (l.address === (v6 ? '::' : '0.0.0.0') || l.address === address),
   );
 }
 
@@ -268,8 +269,16 @@ export function labContext6(t: LabTopology, interfaces: readonly string[]): Netw
     ],
     routes: [
       { destination: '::1/128', device: 'lo' },
-      { destination: `2001:db8:ffff::/${EXTERNAL6.prefixLength}`, device: EXTERNAL.hostInterface },
-      ...(v6?.bridges ?? []).map((b) => ({ destination: b.subnet, device: b.name })),
+      {
+        destination: `2001:db8:ffff::/${EXTERNAL6.prefixLength}`,
+        device: EXTERNAL.hostInterface,
+        source: EXTERNAL6.hostAddress,
+      },
+      ...(v6?.bridges ?? []).map((b) => ({
+        destination: b.subnet,
+        device: b.name,
+        source: b.gateway,
+      })),
     ],
   };
 }

@@ -424,6 +424,17 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
     .filter((b) => bridges.has(b))
     .concat(input.routeLocalnet ?? []);
 
+  const v6 = deriveV6(
+    input.ip6tablesSave,
+    input.containers ?? [],
+    input.networks ?? [],
+    nftRuleLines(input.nftRuleset, 'ip6'),
+  );
+  // a host with IPv6 serves the host service on it too
+  if (v6 !== null)
+    for (const protocol of ['tcp', 'udp'] as const)
+      hostListeners.push({ address: '::', port: HOST_SERVICE_PORT, protocol, why: 'host service' });
+
   return {
     name: input.name,
     iptablesSave: input.iptablesSave,
@@ -442,12 +453,7 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
     routeLocalnet,
     bridgeNfCall: input.bridgeNfCall ?? true,
     rejected: rejectedDestinations(rules, labBridges),
-    v6: deriveV6(
-      input.ip6tablesSave,
-      input.containers ?? [],
-      input.networks ?? [],
-      nftRuleLines(input.nftRuleset, 'ip6'),
-    ),
+    v6,
     assumptions,
   };
 }
@@ -455,10 +461,12 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
 function dedupeListeners(ls: readonly LabListener[]): LabListener[] {
   const seen = new Map<string, LabListener>();
   for (const l of ls) {
-    // A wildcard listener on a port covers specific ones of the same protocol.
-    const key = `${l.protocol}/${l.port}`;
+    // A wildcard listener on a port covers specific ones of the same protocol and family.
+    const v6 = l.address.includes(':');
+    const key = `${v6 ? 'ipv6' : 'ipv4'}/${l.protocol}/${l.port}`;
+    const wildcard = v6 ? '::' : '0.0.0.0';
     const prev = seen.get(key);
-    if (!prev || (prev.address !== '0.0.0.0' && l.address === '0.0.0.0')) seen.set(key, l);
+    if (!prev || (prev.address !== wildcard && l.address === wildcard)) seen.set(key, l);
   }
   return [...seen.values()];
 }
