@@ -648,7 +648,7 @@ export class ReplyCheck {
       // (where the row also holds packets the DNAT left where they were, sent to the delivered
       // address itself, only some of its connections are broken)
       const lost = d.translated ? path.untracked : null;
-      if (path.stops.length === 0 && lost === null) continue;
+      if (path.stops.length === 0 && path.untracked === null) continue;
       const c = this.clientsOf(f.interface, f.sources);
       const clients = c.cidrs;
       if (clients.length === 0) continue;
@@ -678,7 +678,12 @@ export class ReplyCheck {
           stoppers.add('a SNAT of some connections, whose replies the walk does not address to it');
       };
       const beforeNat = this.stoppedBeforeNat(path);
-      if (beforeNat?.meets(this.rowReplies(flow, kind, f, own)) === true) snatted();
+      // a NOTRACK of the replies keeps conntrack from undoing the SNAT as well: the reply stays
+      // addressed to the SNAT's address (random seed 6813: raw's `-s 192.0.2.2/32 -p tcp -j CT
+      // --notrack` kept a MASQUERADEd client's SYN-ACK at the bridge's address)
+      const replies = (): PacketSet => this.rowReplies(flow, kind, f, own);
+      if (beforeNat?.meets(replies()) === true || near.untracked?.meets(replies()) === true)
+        snatted();
       if (near.stopped === null && (lost === null || near.untracked === null)) {
         if (natted.length > 0) fates.set(f.interface, doubtfulOnly(natted, family));
         continue;

@@ -2,7 +2,9 @@
  * What the rules Docker writes say about the host's networks, for snapshots that lack the
  * address, route or inspect files. Docker writes these shapes exactly when the network exists:
  *
- * - `nat POSTROUTING -s SUBNET ! -o BRIDGE -j MASQUERADE` (or SNAT): SUBNET is on BRIDGE.
+ * - `nat POSTROUTING -s SUBNET ! -o BRIDGE -j MASQUERADE` (or SNAT): SUBNET is on BRIDGE, where
+ *   a filter table with Docker's chains names BRIDGE too (Docker filters every bridge it
+ *   masquerades for).
  * - `filter DOCKER-ISOLATION-STAGE-1 ! -s SUBNET -o BRIDGE -j DROP` (and `! -d SUBNET -i BRIDGE`,
  *   Docker ≤27's internal network, which has no MASQUERADE): SUBNET is on BRIDGE.
  * - `filter DOCKER -d ADDR ! -i BRIDGE -o BRIDGE … -j ACCEPT`: a container ADDR behind BRIDGE.

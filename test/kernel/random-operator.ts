@@ -71,7 +71,8 @@ import {
  * error comes from its packet's address, NAT's undone after OUTPUT), 4519 (a row's entries of one
  * ingress keep their own reply fates). From 4601–5200: 5174 (an operator's masquerade of
  * Docker's shape names no bridge that no filter rule names). From 5201–6000: 5848 (the lab: a
- * REDIRECT that loops the host's UDP answers back to it is no probe's datagram heard).
+ * REDIRECT that loops the host's UDP answers back to it is no probe's datagram heard). From
+ * 6001–7000: 6813 (a NOTRACK of a row's replies keeps conntrack from undoing its SNAT).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -144,6 +145,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   4519,
   5174,
   5848,
+  6813,
 ];
 
 /**
