@@ -25,7 +25,7 @@
  * Each fact keeps the rule it came from, so reports can show the evidence.
  */
 import type { SourceLocation } from '../model/diagnostic.ts';
-import type { Family, Rule, Ruleset } from '../model/ruleset.ts';
+import type { Family, Rule, Ruleset, Table } from '../model/ruleset.ts';
 import { allOptions, findTable, forEveryOption, type MatchOption } from '../model/ruleset.ts';
 import { protocolName, rulesIn } from '../model/rule-queries.ts';
 import {
@@ -261,14 +261,18 @@ function readEvidence(ruleset: Ruleset | null): RuleEvidence {
  * the elements of their sets and the keys of verdict maps), in first-seen order.
  */
 export function interfacesInRules(ruleset: Ruleset | null): string[] {
-  if (ruleset === null) return [];
+  return ruleset === null ? [] : [...exactInterfaces(ruleset.tables)];
+}
+
+/** The interface names the tables' rules match exactly (see `interfacesInRules`). */
+function exactInterfaces(tables: readonly Table[]): Set<string> {
   const seen = new Set<string>();
   const exact = (o: MatchOption): void => {
     if (o.type === 'interface' && !o.wildcard) seen.add(o.name);
   };
-  for (const t of ruleset.tables)
+  for (const t of tables)
     for (const c of t.chains) for (const r of c.rules) forEveryOption(r, exact);
-  return [...seen];
+  return seen;
 }
 
 /**
@@ -307,13 +311,7 @@ function dockersRawDrop(r: Rule): boolean {
 function dockerFilteredInterfaces(ruleset: Ruleset): Set<string> | null {
   const filter = findTable(ruleset, 'filter');
   if (filter === undefined || !filter.chains.some((c) => isDockerChain(c.name))) return null;
-  const named = new Set<string>();
-  for (const c of filter.chains)
-    for (const r of c.rules)
-      forEveryOption(r, (o) => {
-        if (o.type === 'interface' && !o.wildcard) named.add(o.name);
-      });
-  return named;
+  return exactInterfaces([filter]);
 }
 
 /**
