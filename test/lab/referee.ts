@@ -15,7 +15,7 @@ import type { Packet, Trace } from '../../src/model/trace.ts';
 import type { ProbeResult } from './netns.ts';
 import type { Probe } from './probes.ts';
 import { canonical6, EXTERNAL6 } from './ipv6.ts';
-import { EXTERNAL, type LabTopology } from './topology.ts';
+import { EXTERNAL, listensEverywhere, type LabTopology } from './topology.ts';
 
 /** What a probe should observe: a class, plus the listener identity for a connection. */
 export interface ExpectedObservation {
@@ -44,7 +44,7 @@ function hostListens(t: LabTopology, address: string, port: number, protocol: st
       l.port === port &&
       l.protocol === protocol &&
       l.address.includes(':') === v6 &&
-      (l.address === (v6 ? '::' : '0.0.0.0') || l.address === address),
+      (listensEverywhere(l) || l.address === address),
   );
 }
 
@@ -214,7 +214,7 @@ export function labContext(t: LabTopology, interfaces: readonly string[]): Netwo
       .map((l) => ({
         protocol: l.protocol,
         port: l.port,
-        address: l.address === '0.0.0.0' ? null : l.address,
+        address: listensEverywhere(l) ? null : l.address,
       })),
     // bridge-nf-call-iptables off: what a bridge passes between its ports skips iptables
     ...(t.bridgeNfCall
@@ -259,7 +259,7 @@ export function labContext6(t: LabTopology, interfaces: readonly string[]): Netw
         .map((l) => ({
           protocol: l.protocol,
           port: l.port,
-          address: l.address === '::' ? null : l.address,
+          address: listensEverywhere(l) ? null : l.address,
         })),
       ...(v6?.published ?? []).map((p) => ({
         protocol: p.protocol,

@@ -458,15 +458,18 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
   };
 }
 
+/** A listener bound to every address of its family (`0.0.0.0` or `::`). */
+export function listensEverywhere(l: { readonly address: string }): boolean {
+  return l.address === '0.0.0.0' || l.address === '::';
+}
+
 function dedupeListeners(ls: readonly LabListener[]): LabListener[] {
   const seen = new Map<string, LabListener>();
   for (const l of ls) {
     // A wildcard listener on a port covers specific ones of the same protocol and family.
-    const v6 = l.address.includes(':');
-    const key = `${v6 ? 'ipv6' : 'ipv4'}/${l.protocol}/${l.port}`;
-    const wildcard = v6 ? '::' : '0.0.0.0';
+    const key = `${l.address.includes(':') ? 'ipv6' : 'ipv4'}/${l.protocol}/${l.port}`;
     const prev = seen.get(key);
-    if (!prev || (prev.address !== wildcard && l.address === wildcard)) seen.set(key, l);
+    if (!prev || (!listensEverywhere(prev) && listensEverywhere(l))) seen.set(key, l);
   }
   return [...seen.values()];
 }
