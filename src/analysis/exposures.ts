@@ -16,7 +16,7 @@ import { dockerBridges } from '../docker/topology.ts';
 import { filterBackend } from '../docker/filter-place.ts';
 import { parseDockerVersion } from '../docker/version.ts';
 import { ReplyCheck, repliesText, type ReplyFate } from './replies.ts';
-import type { Flow } from '../engine/types.ts';
+import type { Flow, PacketSet } from '../engine/types.ts';
 import { inRange } from '../model/rule-queries.ts';
 import { cidrInside, cidrsId, parseCidr, type Cidr } from './address-sets.ts';
 import {
@@ -599,22 +599,23 @@ function answeredFrom(
   }
   const fateOf = new Map<ReachableFrom, ReplyFate>();
   const stoppers = new Set<string>();
-  for (const round of rounds) {
-    const fate = replies.check(
-      row.flow,
-      round.map((r) => ({
-        interface: r.interface,
-        sources: r.sources,
-        sourcePorts: r.sourcePorts ?? [],
-      })),
-    );
-    if (fate === null) continue;
-    for (const s of fate.stoppers) stoppers.add(s);
-    for (const r of round) {
-      const f = fate.fates.get(r.interface);
-      if (f !== undefined) fateOf.set(r, f);
+  for (const round of rounds)
+    for (const [flow, entries] of byFlow(row, round)) {
+      const fate = replies.check(
+        flow,
+        entries.map((r) => ({
+          interface: r.interface,
+          sources: r.sources,
+          sourcePorts: r.sourcePorts ?? [],
+        })),
+      );
+      if (fate === null) continue;
+      for (const s of fate.stoppers) stoppers.add(s);
+      for (const r of entries) {
+        const f = fate.fates.get(r.interface);
+        if (f !== undefined) fateOf.set(r, f);
+      }
     }
-  }
   if (fateOf.size === 0) return { reachableFrom: [...reachable], back: [] };
   const connects = row.flow.protocol !== 'udp';
   const out: ReachableFrom[] = [];
@@ -663,6 +664,51 @@ function answeredFrom(
       doubtful.length === 0 && stopped.length === 0 && stoppedPorts.length === 0
         ? []
         : [repliesText([...stoppers].sort(), doubtful, stopped, stoppedPorts)],
+  };
+}
+
+const ingressFlows = new WeakMap<Row, Map<string, Flow>>();
+
+/**
+ * A round's entries by the flow that stands for their clients in the reply check: the row's
+ * flows from their ingress, as one where several are. A row unites flows of several ingresses,
+ * whose connections conntrack may follow on one and not on another (random seed 7038: a row
+ * from two bridges and from ext0, whose first packets a NOTRACK let through, was checked as the
+ * bridges' flow alone; NAT rewrote the server's later packets to ext0's clients, which the
+ * table listed as certain).
+ */
+function byFlow(row: Row, round: readonly ReachableFrom[]): Map<Flow, ReachableFrom[]> {
+  let flows = ingressFlows.get(row);
+  if (flows === undefined) ingressFlows.set(row, (flows = new Map<string, Flow>()));
+  const out = new Map<Flow, ReachableFrom[]>();
+  for (const r of round) {
+    const covering = row.flows.filter((f) => f.ingress.includes(r.interface));
+    const key = covering.map((f) => row.flows.indexOf(f)).join(',');
+    let flow = flows.get(key);
+    if (flow === undefined) {
+      flow = unitedFlow(covering) ?? row.flow;
+      flows.set(key, flow);
+    }
+    const entries = out.get(flow);
+    if (entries === undefined) out.set(flow, [r]);
+    else entries.push(r);
+  }
+  return out;
+}
+
+/** Flows of one row as one: their ingresses, packets and tracking together; null for none. */
+function unitedFlow(flows: readonly Flow[]): Flow | null {
+  const [first] = flows;
+  if (first === undefined || flows.length === 1) return first ?? null;
+  let packets: PacketSet | undefined;
+  return {
+    ...first,
+    ingress: [...new Set(flows.flatMap((f) => f.ingress))],
+    packets: () => (packets ??= flows.map((f) => f.packets()).reduce((a, b) => a.or(b))),
+    tracking: () => {
+      const kinds = new Set(flows.map((f) => f.tracking()));
+      return kinds.size === 1 ? first.tracking() : 'mixed';
+    },
   };
 }
 

@@ -70,13 +70,13 @@ async function withRules(
   return loadSnapshot({ directory: dir });
 }
 
-/** The same, with nothing that gives the host's addresses (no address list, networks or containers). */
 /** A snapshot `withRules` wrote, with `text` added to one of its files, read again. */
 function withAdded(name: string, file: string, text: string): Promise<Snapshot> {
   appendFileSync(path.join(tmp, name, file), text);
   return loadSnapshot({ directory: path.join(tmp, name) });
 }
 
+/** The same, with nothing that gives the host's addresses (no address list, networks or containers). */
 async function withRulesNoAddresses(
   name: string,
   rules: Record<string, string[]>,
@@ -620,6 +620,48 @@ describe('what goes back for a connection', () => {
     });
     expect(far.certainty).toBe('possible');
     expect(far.assumptions.join(' ')).toMatch(/the notice is taken to come from 192\.0\.2\.2/);
+  });
+
+  it('a row from two ingresses is checked with the connections of each', async () => {
+    // random seed 7038: a NOTRACK of eth1's packets skips NAT there, so c1's row unites eth0's
+    // tracked flow (apart: a DNAT takes one of its sources) with eth1's untracked one; the
+    // server's later packets to eth1's clients are new connections, which Docker's MASQUERADE
+    // rewrites: connected without answers, those clients are not certain
+    const name = 'notrack-one-ingress';
+    await withRules(
+      name,
+      {
+        raw: ['-A PREROUTING -i eth1 -j CT --notrack'],
+        nat: ['-A PREROUTING -s 203.0.113.7/32 -p tcp -j DNAT --to-destination 192.0.2.2:81'],
+      },
+      docker20,
+    );
+    const dir = path.join(tmp, name);
+    const addresses = JSON.parse(readFileSync(path.join(dir, 'ip-addr.json'), 'utf8')) as object[];
+    addresses.push({
+      ifname: 'eth1',
+      addr_info: [{ family: 'inet', local: '198.51.100.1', prefixlen: 24 }],
+    });
+    writeFileSync(path.join(dir, 'ip-addr.json'), JSON.stringify(addresses));
+    const routes = JSON.parse(readFileSync(path.join(dir, 'ip-route.json'), 'utf8')) as object[];
+    routes.push({ dst: '198.51.100.0/24', dev: 'eth1' });
+    writeFileSync(path.join(dir, 'ip-route.json'), JSON.stringify(routes));
+    const rows = computeExposures(
+      await loadSnapshot({ directory: dir }),
+      buildEngines(await loadSnapshot({ directory: dir })),
+    ).exposures.filter(
+      (e) =>
+        e.family === 'ipv4' &&
+        e.protocol === 'tcp' &&
+        e.target.kind === 'container' &&
+        e.ports.some((p) => p.from <= 80 && 80 <= p.to) &&
+        e.reachableFrom.some((r) => r.interface === 'eth1'),
+    );
+    expect(rows.map((r) => r.reachableFrom.map((f) => f.interface).sort())).toEqual([
+      ['eth0', 'eth1'],
+    ]);
+    expect(rows[0]?.certainty).toBe('possible');
+    expect(rows[0]?.assumptions.join(' ')).toMatch(/NOTRACK of the first packets/);
   });
 
   it("a masqueraded reply is addressed to the host's address until NAT undoes it", async () => {
