@@ -253,12 +253,17 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
             linkLocal(a.address) ? undefined : a.address,
           );
       }
+    // with no address file, a network's gateway is taken for its bridge's address (above), which
+    // the kernel's route to the subnet sends from
+    const sourceOf = (gateway: string | null): string | undefined =>
+      addrFile === null && gateway !== null ? gateway : undefined;
     for (const { network, subnet } of networksOfFamily)
       add(
         subnet.cidr,
         network.bridgeName ?? '',
         'derived',
         `networks.json: network ${network.name}`,
+        sourceOf(subnet.gateway),
       );
     for (const c of host.containers)
       for (const e of c.endpoints) {
@@ -268,7 +273,13 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
         if (bridge === null || address === null || prefix === null) continue;
         const subnet = subnetOf(address, prefix);
         if (subnet !== null)
-          add(subnet, bridge, 'derived', `containers.json: ${c.name} on ${bridge}`);
+          add(
+            subnet,
+            bridge,
+            'derived',
+            `containers.json: ${c.name} on ${bridge}`,
+            sourceOf(family === 'ipv4' ? e.gateway : e.gatewayV6),
+          );
       }
     for (const f of evidence.subnets)
       if (f.bridge !== null)

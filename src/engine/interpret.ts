@@ -270,21 +270,10 @@ export class Interpreter {
     closed: boolean | null,
     untracked: boolean,
   ): InterpretResult | null {
+    const picked = this.answerSource(first, reply, closed, untracked);
+    if (picked === null || picked === 'unknown') return null;
     const f = first.final;
-    if (first.end !== 'local' || f.proto !== PROTO.udp || closed === true || untracked) return null;
-    // the host's own address it is where the host sent the datagram itself (random seed 4176, on
-    // the rules alone); toward another machine, the route's source where the snapshot says it
-    // (measured: a client on 10.9.0.0/24 sending to the host's 10.8.0.1 got its answer from
-    // 10.9.0.1), else the answer is taken to come back from where the client sent
     const family = this.env.family;
-    const picked =
-      reply.loc === true || this.hostness(reply.dst) === 'local'
-        ? isLoopback(reply.dst, family)
-          ? loopbackAddress(family)
-          : reply.dst
-        : this.sourceToward(reply.dst);
-    if (picked === null || picked === f.dst || !this.boundToEveryAddress(f.dst, f.dport))
-      return null;
     const from = formatAddress(picked, family);
     const to = formatAddress(f.dst, family);
     const assumption = `the server at port ${f.dport}/udp is taken to answer from the address the host picks toward ${formatAddress(reply.dst, family)}, as a server bound to every address does unless it sets its answers' source (IP_PKTINFO); one that does answers from ${to}`;
@@ -323,12 +312,46 @@ export class Interpreter {
     );
   }
 
-  /** The address the host sends from toward another machine, where its routes say it. */
-  private sourceToward(address: bigint): bigint | null {
-    // toward an IPv6 link-local address, a link-local one of the interface: not listed
-    if (this.env.family === 'ipv6' && address >> 118n === 0x3fan) return null;
+  /**
+   * The address the host's UDP server answers a delivered datagram from, where it is not the one
+   * the client sent to: the host's own address it is where the host sent the datagram itself
+   * (random seed 4176, on the rules alone); toward another machine, the route's source
+   * (measured: a client on 10.9.0.0/24 sending to the host's 10.8.0.1 got its answer from
+   * 10.9.0.1). 'unknown' where the snapshot does not settle it; null where the answer comes
+   * from where the client sent, or is no such server's.
+   */
+  private answerSource(
+    first: InterpretResult,
+    reply: Concrete,
+    closed: boolean | null,
+    untracked: boolean,
+  ): bigint | 'unknown' | null {
+    const f = first.final;
+    if (first.end !== 'local' || f.proto !== PROTO.udp || closed === true || untracked) return null;
+    const family = this.env.family;
+    const picked =
+      reply.loc === true || this.hostness(reply.dst) === 'local'
+        ? isLoopback(reply.dst, family)
+          ? loopbackAddress(family)
+          : reply.dst
+        : this.sourceToward(reply.dst);
+    if (picked === null || picked === f.dst || !this.boundToEveryAddress(f.dst, f.dport))
+      return null;
+    return picked;
+  }
+
+  /**
+   * The address the host sends from toward another machine: the route's source; 'unknown' where
+   * the route names none (its interface has several addresses of the family, or none, and the
+   * kernel picks by rules not modelled) or the destination is IPv6 link-local (the kernel
+   * prefers a link-local source, which the snapshot may not list); null where no observed route
+   * leads there (an assumed one is already a guess the answer carries).
+   */
+  private sourceToward(address: bigint): bigint | 'unknown' | null {
     const r = route(this.env.routing, address);
-    return r === null || r.assumed ? null : r.source;
+    if (r === null || r.assumed) return null;
+    if (this.env.family === 'ipv6' && address >> 118n === 0x3fan) return 'unknown';
+    return r.source ?? 'unknown';
   }
 
   /** Whether the host's UDP socket at the port is (or may be) bound to every address. */
@@ -768,6 +791,16 @@ export class Interpreter {
             };
         }
       }
+      // a server bound to every address answers from the host's address toward its client,
+      // which the snapshot may not give: the answer then rests on that being where it was sent
+      if (
+        result.verdict === 'accepted' &&
+        this.answerSource(first, reply, closed, untracked) === 'unknown'
+      )
+        result = assuming(
+          result,
+          `the server at port ${f.dport}/udp is taken to answer from ${formatAddress(f.dst, this.env.family)}, where the client sent; bound to every address, it answers from the host's address toward ${formatAddress(reply.dst, this.env.family)}, which the snapshot does not give (the route there names no source address)`,
+        );
       return replied(result);
     }
     if (first.verdict !== 'rejected') return null;

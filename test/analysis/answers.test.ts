@@ -1090,6 +1090,50 @@ describe('what goes back for a connection', () => {
     expect([bound.result, bound.certainty, bound.answer]).toEqual(['accepted', 'certain', null]);
   });
 
+  it('a UDP answer from an address the snapshot does not settle is possible', async () => {
+    // eth0 holds a second address and the default route names no source: toward the client the
+    // kernel picks one of the two by rules not modelled, and only one is where the client sent
+    const name = 'udp-answer-two-addresses';
+    await withRules(name, {});
+    const dir = path.join(tmp, name);
+    const addresses = JSON.parse(readFileSync(path.join(dir, 'ip-addr.json'), 'utf8')) as {
+      ifname: string;
+      addr_info: object[];
+    }[];
+    addresses
+      .find((i) => i.ifname === 'eth0')
+      ?.addr_info.push({ family: 'inet', local: '203.0.113.7', prefixlen: 24 });
+    writeFileSync(path.join(dir, 'ip-addr.json'), JSON.stringify(addresses));
+    const listener = `UNCONN 0      0            0.0.0.0:5353      0.0.0.0:*    users:(("dns",pid=9,fd=3))\n`;
+    const toHost = {
+      from: CLIENT,
+      in: 'eth0',
+      proto: 'udp',
+      to: { address: HOST, port: 5353 },
+    } as const;
+    const unsettled = traced(await withAdded(name, 'listeners.txt', listener), toHost);
+    expect([unsettled.result, unsettled.certainty, unsettled.answer]).toEqual([
+      'accepted',
+      'possible',
+      null,
+    ]);
+    expect(unsettled.assumptions.join(' ')).toMatch(
+      /answers from the host's address toward 10\.1\.2\.3, which the snapshot does not give/,
+    );
+    // the route's preferred source settles it
+    const routes = JSON.parse(readFileSync(path.join(dir, 'ip-route.json'), 'utf8')) as object[];
+    writeFileSync(
+      path.join(dir, 'ip-route.json'),
+      JSON.stringify(routes.map((r, i) => (i === 0 ? { ...r, prefsrc: HOST } : r))),
+    );
+    const settled = traced(await loadSnapshot({ directory: dir }), toHost);
+    expect([settled.result, settled.certainty, settled.answer]).toEqual([
+      'accepted',
+      'certain',
+      null,
+    ]);
+  });
+
   it('a REDIRECT to the tuple a packet has sets no DNAT status', async () => {
     // random seed 293: the kernel sets a connection's DNAT status only where NAT changed its
     // tuple; `--ctstate DNAT` then does not match it
