@@ -148,7 +148,10 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
       // Every connection landed on a listener the lab made.
       for (const r of results) {
         if (r.outcome === 'connected') expect(r.identity, r.probe.description).toBeTruthy();
-        expect(['connected', 'refused', 'unreachable', 'timeout']).toContain(r.outcome);
+        expect(
+          ['connected', 'refused', 'unreachable', 'timeout'],
+          `${r.probe.description}: ${r.error ?? r.outcome}`,
+        ).toContain(r.outcome);
       }
       if (s.expect !== undefined) {
         // an operator's rules change Docker's behaviour: the fixture says what the client sees

@@ -56,12 +56,16 @@ def udp_loop(s, ident):
         except OSError:
             pass
 
-def classify(e):
+def classify(e, tcp):
     if isinstance(e, socket.timeout):
         return 'timeout'
     if e.errno == errno.ECONNREFUSED:
         return 'refused'
     if e.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM):
+        return 'unreachable'
+    # a datagram NAT sends where the host cannot route it (a loopback source out of another
+    # interface than lo): the send itself fails
+    if e.errno == errno.EINVAL and not tcp:
         return 'unreachable'
     # a reset after the handshake (the connection's later packets met no connection): refused
     if e.errno == errno.ECONNRESET:
@@ -84,7 +88,7 @@ def probe_one(p, out):
         r['outcome'] = 'connected'
         r['identity'] = data.decode(errors='replace').strip()
     except (OSError, socket.timeout) as e:
-        r['outcome'] = classify(e)
+        r['outcome'] = classify(e, tcp)
     finally:
         s.close()
     out.append(r)

@@ -31,6 +31,8 @@ export interface ProbeResult {
    * its answer; absent when none did (or the probe is TCP).
    */
   readonly heard?: string;
+  /** What the prober said where it is none of the observations (`error:EINVAL`). */
+  readonly error?: string;
 }
 
 export interface Lab {
@@ -457,11 +459,13 @@ export async function runProbes(
       // a probe's datagram carries its id
       const heard =
         p.protocol === 'udp' ? lab.heard.find((h) => h.id === p.id)?.identity : undefined;
+      const outcome = asObservation(r?.outcome);
       return {
         probe: p,
-        outcome: asObservation(r?.outcome),
+        outcome,
         identity: r?.identity ?? null,
         ...(heard === undefined ? {} : { heard }),
+        ...(outcome === 'error' ? { error: r?.outcome ?? 'no result' } : {}),
       };
     });
   });
