@@ -808,7 +808,7 @@ export function computeExposures(
     const namer = namerOf(snapshot, fe.family);
     const replies = new ReplyCheck(fe.engine, fe.host.context);
     const rows = rowsOf(fe.family, flows, internal, named);
-    replies.expect(rows.map((r) => r.flow));
+    replies.expect(rows.flatMap((r) => r.flows));
     for (const row of rows) {
       const answered = answeredFrom(
         fe.family,

@@ -112,8 +112,9 @@ function sideOf(flow: Flow): Side {
 
 /** What one side's rows deliver to, and where and how their replies come in. */
 interface Senders {
-  addresses: string[] | null;
-  readonly ports: PortRange[];
+  addresses: Set<string> | null;
+  /** By `from:to`. */
+  readonly ports: Map<string, PortRange>;
   readonly ingresses: Set<string | null>;
   readonly protocols: Set<Flow['protocol']>;
 }
@@ -264,8 +265,19 @@ export class ReplyCheck {
     for (const f of flows) {
       if (this.told.has(f)) continue;
       this.told.add(f);
-      for (const i of f.ingress) if (i !== '*') this.onwardIngresses.add(i);
+      // an ingress the later packets' walk has not walked: walked again when next asked
+      for (const i of f.ingress)
+        if (i !== '*' && !this.onwardIngresses.has(i)) {
+          this.onwardIngresses.add(i);
+          this.onward = null;
+        }
       const side = sideOf(f);
+      let s = this.senders.get(side);
+      if (s === undefined) {
+        s = { addresses: new Set(), ports: new Map(), ingresses: new Set(), protocols: new Set() };
+        this.senders.set(side, s);
+      }
+      if (!addSenders(s, f)) continue;
       // a side walked before this row was told of: walked again when next asked, and what
       // was read from its walk read again
       for (const key of this.paths.keys())
@@ -273,17 +285,6 @@ export class ReplyCheck {
           this.paths.delete(key);
           this.toClients.clear();
         }
-      let s = this.senders.get(side);
-      if (s === undefined) {
-        s = { addresses: [], ports: [], ingresses: new Set(), protocols: new Set() };
-        this.senders.set(side, s);
-      }
-      const d = f.delivery;
-      if (d.addresses === null || s.addresses === null) s.addresses = null;
-      else s.addresses.push(...d.addresses);
-      s.ports.push(...d.ports);
-      s.ingresses.add(replyIngress(f));
-      s.protocols.add(f.protocol);
     }
   }
 
@@ -303,7 +304,7 @@ export class ReplyCheck {
       const senders = this.senders.get(side) as Senders;
       // only the replies the rows can have: from what the rows deliver to (a few senders: a
       // kube host's thousands of pod addresses cost more to say than to walk)
-      const few = senders.addresses === null || new Set(senders.addresses).size <= FEW_SENDERS;
+      const few = senders.addresses === null || senders.addresses.size <= FEW_SENDERS;
       const ingresses = [...senders.ingresses];
       const r = this.engine.reach({
         ingress: ingresses,
@@ -311,8 +312,8 @@ export class ReplyCheck {
           states: [REPLY_STATES[kind]],
           protocols: kind === 'handshake' ? ['tcp'] : [...senders.protocols],
           inInterfaces: ingresses,
-          ...(few && senders.addresses !== null ? { sources: senders.addresses } : {}),
-          ...(few ? { sourcePorts: senders.ports } : {}),
+          ...(few && senders.addresses !== null ? { sources: [...senders.addresses] } : {}),
+          ...(few ? { sourcePorts: [...senders.ports.values()] } : {}),
           // a reply carries its connection's DNAT state (`--ctstate DNAT` reads it)
           ...(kind === 'tracked' ? { dnat: [false, true] } : {}),
         },
@@ -836,4 +837,39 @@ export function repliesText(
         ]),
   ];
   return `${parts.join('; ')} (${by}): dockwall walks the first packet of each connection, and one whose replies are stopped is never made`;
+}
+
+/**
+ * Adds what a row's replies come from to a side's senders; false when it held them already (a
+ * row's flows united for one ingress, whose own flows were told: nothing to walk again).
+ */
+function addSenders(s: Senders, f: Flow): boolean {
+  let added = false;
+  const d = f.delivery;
+  if (d.addresses === null) {
+    added = s.addresses !== null;
+    s.addresses = null;
+  } else if (s.addresses !== null)
+    for (const a of d.addresses)
+      if (!s.addresses.has(a)) {
+        s.addresses.add(a);
+        added = true;
+      }
+  for (const p of d.ports) {
+    const key = `${p.from}:${p.to}`;
+    if (!s.ports.has(key)) {
+      s.ports.set(key, p);
+      added = true;
+    }
+  }
+  const ingress = replyIngress(f);
+  if (!s.ingresses.has(ingress)) {
+    s.ingresses.add(ingress);
+    added = true;
+  }
+  if (!s.protocols.has(f.protocol)) {
+    s.protocols.add(f.protocol);
+    added = true;
+  }
+  return added;
 }
