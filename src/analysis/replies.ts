@@ -318,6 +318,8 @@ export class ReplyCheck {
           ...(kind === 'tracked' ? { dnat: [false, true] } : {}),
         },
         natStops: kind === 'untracked',
+        // a TCP one is the server's later packets (ACK), not a SYN
+        pickedUp: kind === 'untracked',
         replies: kind === 'tracked',
         ...(via === null ? {} : { answersVia: via }),
       });

@@ -146,6 +146,7 @@ export class CompiledRuleset {
   private readonly untupled = new Map<CompiledRule, Pair>();
   private readonly untupledTracked = new Map<CompiledRule, Pair>();
   private readonly tracked = new Map<CompiledRule, Pair>();
+  private readonly pickedUp = new Map<CompiledRule, Pair | null>();
 
   constructor(ruleset: Ruleset, context: NetworkContext, print: RulePrinter) {
     this.ruleset = ruleset;
@@ -298,6 +299,25 @@ export class CompiledRuleset {
     if (pair === undefined) {
       pair = encodeRule(this.env, rule.rule).match;
       this.tracked.set(rule, pair);
+    }
+    return pair;
+  }
+
+  /**
+   * A rule's match as it reads connections' later packets that conntrack picks up as new ones
+   * (`MatchEnv.pickedUp`) where it tests TCP flags (they are a later packet's, not a SYN's);
+   * null where it does not.
+   */
+  pickedUpMatch(rule: CompiledRule): Pair | null {
+    let pair = this.pickedUp.get(rule);
+    if (pair === undefined) {
+      const r = rule.rule;
+      const flags = (o: MatchOption): boolean => o.type === 'tcp-flags';
+      pair =
+        r.core.some(flags) || r.matches.some((mod) => mod.options.some(flags))
+          ? encodeRule({ ...this.envOf(rule.ref.table), pickedUp: true }, r).match
+          : null;
+      this.pickedUp.set(rule, pair);
     }
     return pair;
   }

@@ -460,6 +460,7 @@ class SymbolicEngine implements Engine {
       natStops: query.natStops ?? false,
       replies: query.replies ?? false,
       onward: query.onward ?? false,
+      pickedUp: query.pickedUp ?? false,
       ...(query.answersVia === undefined
         ? {}
         : { routing: this.nf.answerRouting(query.answersVia) }),

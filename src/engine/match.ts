@@ -40,6 +40,12 @@ export interface MatchEnv {
    * conntrack matches find no connection (`connectionless`).
    */
   readonly beforeConntrack?: boolean;
+  /**
+   * The NEW packets are connections' later packets that conntrack picks up as new connections
+   * (after a NOTRACK of their first ones): they carry ACK, not SYN, where a connection's first
+   * packet carries SYN alone (`--syn`, `--tcp-flags`).
+   */
+  readonly pickedUp?: boolean;
 }
 
 export interface EncodedRule {
@@ -186,6 +192,42 @@ function optionKey(o: MatchOption): string | null {
   }
 }
 
+/** The flags a NEW packet has: a connection's first, SYN alone; one picked up, ACK (`pickedUp`). */
+const FIRST_FLAGS: Readonly<Partial<Record<TcpFlag, boolean>>> = {
+  FIN: false,
+  SYN: true,
+  RST: false,
+  PSH: false,
+  ACK: false,
+  URG: false,
+};
+/** A later packet's: ACK, not SYN or RST; FIN, PSH and URG as its data has them. */
+const PICKED_UP_FLAGS: Readonly<Partial<Record<TcpFlag, boolean>>> = {
+  SYN: false,
+  RST: false,
+  ACK: true,
+};
+
+/**
+ * Whether a NEW packet's flags, masked, are `compare` (as the kernel tests them: a flag compared
+ * outside the mask never matches); null where a flag of the mask is not known.
+ */
+function newFlagsMatch(
+  mask: readonly TcpFlag[],
+  compare: readonly TcpFlag[],
+  pickedUp: boolean,
+): boolean | null {
+  if (compare.some((f) => !mask.includes(f))) return false;
+  const known = pickedUp ? PICKED_UP_FLAGS : FIRST_FLAGS;
+  let open = false;
+  for (const f of mask) {
+    const has = known[f];
+    if (has === undefined) open = true;
+    else if (has !== compare.includes(f)) return false;
+  }
+  return open ? null : true;
+}
+
 /** One option with its negation applied. */
 export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
   const s = env.space;
@@ -233,11 +275,10 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
     }
     case 'tcp-flags': {
       // a new TCP connection's first packet carries SYN alone; other states: unknown flags
-      const got = o.mask.includes('SYN') ? ['SYN'] : [];
-      const ok =
-        o.compare.length === got.length && got.every((f) => o.compare.includes(f as TcpFlag));
-      const decided = o.negated ? !ok : ok;
+      const ok = newFlagsMatch(o.mask, o.compare, env.pickedUp === true);
       const tcp = s.eq('proto', BigInt(PROTO.tcp));
+      if (ok === null) return { c: FALSE, p: tcp };
+      const decided = o.negated ? !ok : ok;
       const c = decided ? m.and(tcp, isNew) : FALSE;
       return { c, p: m.and(tcp, decided ? TRUE : m.not(isNew)) };
     }

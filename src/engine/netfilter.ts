@@ -167,6 +167,11 @@ export class Walk {
    * gives them.
    */
   private readonly onward: boolean;
+  /**
+   * The NEW packets are connections' later packets conntrack picks up as new ones
+   * (`ReachQuery.pickedUp`): their TCP flags are not a SYN's.
+   */
+  private readonly pickedUp: boolean;
   private readonly widened = new Map<CompiledRule, Pair>();
   private readonly widenedLooped = new Map<CompiledRule, Pair>();
 
@@ -195,6 +200,7 @@ export class Walk {
       readonly replies?: boolean;
       readonly routing?: Routing;
       readonly onward?: boolean;
+      readonly pickedUp?: boolean;
     } = {},
   ) {
     this.nf = nf;
@@ -206,6 +212,7 @@ export class Walk {
     this.replies = options.replies ?? false;
     this.routing = options.routing ?? nf.routing;
     this.onward = options.onward ?? false;
+    this.pickedUp = options.pickedUp ?? false;
   }
 
   /** The stops a NAT chain read on later packets as their first (`onward`), as later packets. */
@@ -234,6 +241,8 @@ export class Walk {
    * (before conntrack there is no connection to read: `connectionless` decides).
    */
   private matchOf(rule: CompiledRule): Pair {
+    const pickedUp = this.pickedUp ? this.nf.pickedUpMatch(rule) : null;
+    if (pickedUp !== null) return pickedUp;
     const before = this.nf.beforeConntrack(rule.ref.table);
     const tracked = this.looped && before;
     const match = tracked ? this.nf.trackedMatch(rule) : rule.match;

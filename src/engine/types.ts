@@ -155,6 +155,12 @@ export interface ReachQuery {
    * conntrack gives them the NAT their first packets got, so the NAT chains read them as those.
    */
   readonly onward?: boolean;
+  /**
+   * The NEW packets are connections' later packets that conntrack picks up as new connections
+   * (a NOTRACK took their first ones): a TCP one carries ACK, not SYN, so a rule on the flags
+   * (`--syn`) reads it otherwise than a connection's first packet.
+   */
+  readonly pickedUp?: boolean;
 }
 
 /** Packets delivered to one place: a local socket (INPUT) or out of an interface (FORWARD). */

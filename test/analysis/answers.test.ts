@@ -664,6 +664,40 @@ describe('what goes back for a connection', () => {
     expect(rows[0]?.assumptions.join(' ')).toMatch(/NOTRACK of the first packets/);
   });
 
+  it("a NOTRACKed connection's later packets are no SYN to a rule on the flags", async () => {
+    // random seed 7647: everything NOTRACKed in raw PREROUTING, and nat POSTROUTING's first rule
+    // ACCEPTs SYNs; the host's later packets from 192.0.2.1:2222 are new connections to
+    // conntrack, carry ACK, and Docker's MASQUERADE of 192.0.2.0/24 rewrites them: the client
+    // is connected and gets nothing
+    const name = 'notrack-syn-accept';
+    await withRules(
+      name,
+      {
+        raw: ['-A PREROUTING -j CT --notrack'],
+        nat: ['-A POSTROUTING -p tcp -m tcp --syn -j ACCEPT'],
+      },
+      docker20,
+    );
+    const s = await withAdded(
+      name,
+      'listeners.txt',
+      'LISTEN 0      64           0.0.0.0:2222      0.0.0.0:*    users:(("svc",pid=9,fd=3))\n',
+    );
+    const t = traced(s, {
+      from: CLIENT,
+      in: 'eth0',
+      to: { address: '192.0.2.1', port: 2222 },
+      proto: 'tcp',
+    });
+    expect([t.result, t.answer?.kind]).toEqual(['accepted', 'later']);
+    const rows = hostRowsTo2222(s);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) {
+      expect(r.certainty).toBe('possible');
+      expect(r.assumptions.join(' ')).toMatch(/NOTRACK of the first packets.*nat\/POSTROUTING/);
+    }
+  });
+
   it("a masqueraded reply is addressed to the host's address until NAT undoes it", async () => {
     // one container's packets taken to c1 on bridge1 (let across), masqueraded there; Docker's
     // raw rule drops what comes for the sender's own address from any other bridge
