@@ -72,7 +72,11 @@ import {
  * ingress keep their own reply fates). From 4601–5200: 5174 (an operator's masquerade of
  * Docker's shape names no bridge that no filter rule names). From 5201–6000: 5848 (the lab: a
  * REDIRECT that loops the host's UDP answers back to it is no probe's datagram heard). From
- * 6001–7000: 6813 (a NOTRACK of a row's replies keeps conntrack from undoing its SNAT).
+ * 6001–7000: 6813 (a NOTRACK of a row's replies keeps conntrack from undoing its SNAT). From
+ * 7001–7200: 7038 (a row's clients on each ingress are checked with that ingress's flows).
+ * From 7201–7600: 7464 (the lab: nat OUTPUT's DNAT of a datagram from 127.0.0.1 to a container
+ * makes its send fail with EINVAL). From 7601–7800: 7647 (later packets conntrack picks up as
+ * new connections carry ACK, not SYN).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -146,6 +150,9 @@ export const DEFAULT_SEEDS: readonly number[] = [
   5174,
   5848,
   6813,
+  7038,
+  7464,
+  7647,
 ];
 
 /**
