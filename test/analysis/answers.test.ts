@@ -76,6 +76,12 @@ function withAdded(name: string, file: string, text: string): Promise<Snapshot> 
   return loadSnapshot({ directory: path.join(tmp, name) });
 }
 
+/** A JSON file of a snapshot `withRules` wrote, rewritten by `edit`. */
+function editJson<T>(name: string, file: string, edit: (value: T) => T): void {
+  const at = path.join(tmp, name, file);
+  writeFileSync(at, JSON.stringify(edit(JSON.parse(readFileSync(at, 'utf8')) as T)));
+}
+
 /** The same, with nothing that gives the host's addresses (no address list, networks or containers). */
 async function withRulesNoAddresses(
   name: string,
@@ -636,20 +642,16 @@ describe('what goes back for a connection', () => {
       },
       docker20,
     );
-    const dir = path.join(tmp, name);
-    const addresses = JSON.parse(readFileSync(path.join(dir, 'ip-addr.json'), 'utf8')) as object[];
-    addresses.push({
-      ifname: 'eth1',
-      addr_info: [{ family: 'inet', local: '198.51.100.1', prefixlen: 24 }],
-    });
-    writeFileSync(path.join(dir, 'ip-addr.json'), JSON.stringify(addresses));
-    const routes = JSON.parse(readFileSync(path.join(dir, 'ip-route.json'), 'utf8')) as object[];
-    routes.push({ dst: '198.51.100.0/24', dev: 'eth1' });
-    writeFileSync(path.join(dir, 'ip-route.json'), JSON.stringify(routes));
-    const rows = computeExposures(
-      await loadSnapshot({ directory: dir }),
-      buildEngines(await loadSnapshot({ directory: dir })),
-    ).exposures.filter(
+    editJson<object[]>(name, 'ip-addr.json', (addresses) => [
+      ...addresses,
+      { ifname: 'eth1', addr_info: [{ family: 'inet', local: '198.51.100.1', prefixlen: 24 }] },
+    ]);
+    editJson<object[]>(name, 'ip-route.json', (routes) => [
+      ...routes,
+      { dst: '198.51.100.0/24', dev: 'eth1' },
+    ]);
+    const snapshot = await loadSnapshot({ directory: path.join(tmp, name) });
+    const rows = computeExposures(snapshot, buildEngines(snapshot)).exposures.filter(
       (e) =>
         e.family === 'ipv4' &&
         e.protocol === 'tcp' &&
@@ -1129,15 +1131,16 @@ describe('what goes back for a connection', () => {
     // kernel picks one of the two by rules not modelled, and only one is where the client sent
     const name = 'udp-answer-two-addresses';
     await withRules(name, {});
-    const dir = path.join(tmp, name);
-    const addresses = JSON.parse(readFileSync(path.join(dir, 'ip-addr.json'), 'utf8')) as {
-      ifname: string;
-      addr_info: object[];
-    }[];
-    addresses
-      .find((i) => i.ifname === 'eth0')
-      ?.addr_info.push({ family: 'inet', local: '203.0.113.7', prefixlen: 24 });
-    writeFileSync(path.join(dir, 'ip-addr.json'), JSON.stringify(addresses));
+    editJson<{ ifname: string; addr_info: object[] }[]>(name, 'ip-addr.json', (addresses) =>
+      addresses.map((i) =>
+        i.ifname === 'eth0'
+          ? {
+              ...i,
+              addr_info: [...i.addr_info, { family: 'inet', local: '203.0.113.7', prefixlen: 24 }],
+            }
+          : i,
+      ),
+    );
     const listener = `UNCONN 0      0            0.0.0.0:5353      0.0.0.0:*    users:(("dns",pid=9,fd=3))\n`;
     const toHost = {
       from: CLIENT,
@@ -1155,12 +1158,10 @@ describe('what goes back for a connection', () => {
       /answers from the host's address toward 10\.1\.2\.3, which the snapshot does not give/,
     );
     // the route's preferred source settles it
-    const routes = JSON.parse(readFileSync(path.join(dir, 'ip-route.json'), 'utf8')) as object[];
-    writeFileSync(
-      path.join(dir, 'ip-route.json'),
-      JSON.stringify(routes.map((r, i) => (i === 0 ? { ...r, prefsrc: HOST } : r))),
+    editJson<object[]>(name, 'ip-route.json', (routes) =>
+      routes.map((r, i) => (i === 0 ? { ...r, prefsrc: HOST } : r)),
     );
-    const settled = traced(await loadSnapshot({ directory: dir }), toHost);
+    const settled = traced(await loadSnapshot({ directory: path.join(tmp, name) }), toHost);
     expect([settled.result, settled.certainty, settled.answer]).toEqual([
       'accepted',
       'certain',
