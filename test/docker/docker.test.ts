@@ -287,8 +287,15 @@ describe('buildNetworkContext and describeAddress', () => {
     expect(ctx.localAddresses).toEqual(['127.0.0.1', '192.0.2.1']);
     expect(ctx.localAddressesComplete).toBe(false);
     expect(ctx.foreignAddresses).toEqual(['192.0.2.0/24', '192.0.2.2']);
+    // the network's gateway, taken for its bridge's address, is where the route sends from;
+    // docker0's comes from the rules alone, which do not give it
     expect(ctx.routes).toEqual([
-      { destination: '192.0.2.0/24', device: 'bridge1', provenance: 'derived' },
+      {
+        destination: '192.0.2.0/24',
+        device: 'bridge1',
+        source: '192.0.2.1',
+        provenance: 'derived',
+      },
       { destination: '172.17.0.0/16', device: 'docker0', provenance: 'derived' },
       { destination: 'default', device: '*other*', provenance: 'assumed' },
     ]);
