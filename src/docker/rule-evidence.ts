@@ -302,16 +302,27 @@ function dockersRawDrop(r: Rule): boolean {
 }
 
 /**
- * The interfaces the filter table's rules name, where that table holds Docker's chains: Docker
- * writes filter rules for every bridge it masquerades for (`-i BRIDGE`, `-o BRIDGE`), so a
- * masquerade shape whose interface no filter rule names is an operator's (random seed 5174:
- * `-s 203.0.113.2/32 ! -o ext0 -j MASQUERADE` took the host's external interface for a bridge
- * and out of the exposure table). Null: no such filter table to tell by (a nat table alone).
+ * The interfaces Docker's filter rules name, where the filter table holds Docker's chains:
+ * Docker writes filter rules for every bridge it masquerades for (`-i BRIDGE`, `-o BRIDGE`), in
+ * its own chains or in FORWARD's jumps to them (`-o docker0 -j DOCKER`), so a masquerade shape
+ * whose interface none of them names is an operator's. Random seed 5174: `-s 203.0.113.2/32 !
+ * -o ext0 -j MASQUERADE` took the host's external interface for a bridge and out of the
+ * exposure table; seed 8553 did the same where the operator's own filter rules named ext0
+ * (`-A FORWARD -d 10.0.0.0/8 -i ext0 -j OPERATOR`). Null: no such filter table to tell by (a
+ * nat table alone).
  */
 function dockerFilteredInterfaces(ruleset: Ruleset): Set<string> | null {
   const filter = findTable(ruleset, 'filter');
   if (filter === undefined || !filter.chains.some((c) => isDockerChain(c.name))) return null;
-  return exactInterfaces([filter]);
+  const docker = (r: Rule): boolean => r.target?.kind === 'jump' && isDockerChain(r.target.chain);
+  return exactInterfaces([
+    {
+      ...filter,
+      chains: filter.chains.map((c) =>
+        isDockerChain(c.name) ? c : { ...c, rules: c.rules.filter(docker) },
+      ),
+    },
+  ]);
 }
 
 /**

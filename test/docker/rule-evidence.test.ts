@@ -94,6 +94,21 @@ COMMIT
 `;
     // random seed 5174: Docker writes filter rules for each bridge; none names ext0
     expect(evidenceOf(filter + masquerades).subnets.map((s) => s.bridge)).toEqual(['docker0']);
+    // random seed 8553: the operator's own filter rules naming ext0 are not Docker's
+    const operator = filter.replace(
+      'COMMIT',
+      ':OPERATOR - [0:0]\n-A FORWARD -d 10.0.0.0/8 -i ext0 -j OPERATOR\n-A OPERATOR ! -s 203.0.113.2/32 -i ext0 -j ACCEPT\n-A DOCKER-USER -o ext0 -j RETURN\nCOMMIT',
+    );
+    expect(evidenceOf(operator + masquerades).subnets.map((s) => s.bridge)).toEqual(['docker0']);
+    // Docker 20.10's jumps from FORWARD name its bridges
+    const forward = filter.replace(
+      'COMMIT',
+      ':DOCKER - [0:0]\n-A FORWARD -o ext0 -j DOCKER\nCOMMIT',
+    );
+    expect(evidenceOf(forward + masquerades).subnets.map((s) => s.bridge)).toEqual([
+      'docker0',
+      'ext0',
+    ]);
     // a nat table alone cannot tell them apart
     expect(evidenceOf(masquerades).subnets.map((s) => s.bridge)).toEqual(['docker0', 'ext0']);
   });
