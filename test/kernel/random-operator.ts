@@ -76,7 +76,8 @@ import {
  * 7001–7200: 7038 (a row's clients on each ingress are checked with that ingress's flows).
  * From 7201–7600: 7464 (the lab: nat OUTPUT's DNAT of a datagram from 127.0.0.1 to a container
  * makes its send fail with EINVAL). From 7601–7800: 7647 (later packets conntrack picks up as
- * new connections carry ACK, not SYN).
+ * new connections carry ACK, not SYN). From 7801–8600: 8553 (only Docker's filter rules vouch
+ * for a masquerade shape naming a bridge).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -153,6 +154,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   7038,
   7464,
   7647,
+  8553,
 ];
 
 /**
