@@ -657,13 +657,23 @@ export class Interpreter {
         // send elsewhere: the server never sees them (random seed 552)
         const onward: Concrete = { ...start, state: 'NEW', flags: ['ACK'] };
         const sent = this.run(onward);
-        if (
-          sent.verdict === 'accepted' &&
-          sent.final.state !== 'UNTRACKED' &&
-          (sent.end !== first.end || sent.final.dst !== f.dst || sent.final.dport !== f.dport)
-        ) {
-          const to = `${formatAddress(sent.final.dst, this.env.family)}:${sent.final.dport}`;
-          const moved = `the first packet was untracked (NOTRACK), so conntrack picks the sender's later packets up as a new connection, and NAT sent them to ${to}`;
+        const g = sent.final;
+        const elsewhere = sent.end !== first.end || g.dst !== f.dst || g.dport !== f.dport;
+        // or from another source: the server has no connection from there either (random seed
+        // 8811: a container's ACK across bridges, picked up, met Docker's MASQUERADE)
+        const resourced = g.snat === true && g.snatTo !== start.src;
+        if (sent.verdict === 'accepted' && g.state !== 'UNTRACKED' && (elsewhere || resourced)) {
+          const family = this.env.family;
+          const nat = elsewhere
+            ? `NAT sent them to ${formatAddress(g.dst, family)}:${g.dport}`
+            : `NAT rewrote their source to ${typeof g.snatTo === 'bigint' ? formatAddress(g.snatTo, family) : `the address MASQUERADE gives them on ${g.oif ?? '?'}`}`;
+          const moved = `the first packet was untracked (NOTRACK), so conntrack picks the sender's later packets up as a new connection, and ${nat}`;
+          // the host's own packet MASQUERADEd to an address the snapshot does not give: that
+          // it differs from the packet's own rests on an assumption
+          const guessed = (r: InterpretResult): InterpretResult =>
+            !elsewhere && g.snatTo === null && start.iif === null
+              ? assuming(r, masqueradeTakenToDiffer(g.oif, start.src, family))
+              : r;
           // where they arrive there is no connection for them: the answer is a reset, which
           // goes back as that new connection's reply (random seeds 658 and 1017: the sender's
           // connection was reset right after the handshake)
@@ -672,7 +682,7 @@ export class Interpreter {
             return {
               kind: 'onward',
               start: onward,
-              result: {
+              result: guessed({
                 ...refuse(
                   `${moved}, which has no connection for them: its reset gets back, and the sender's connection is reset after the handshake`,
                 ),
@@ -680,11 +690,15 @@ export class Interpreter {
                 steps: sent.steps,
                 uncertainRules: reset.result.uncertainRules,
                 assumptions: reset.result.assumptions,
-              },
+              }),
               reset: true,
             };
           const why = `${moved}: the server gets the handshake and nothing after it`;
-          return { kind: 'onward', start: onward, result: { ...refuse(why), steps: sent.steps } };
+          return {
+            kind: 'onward',
+            start: onward,
+            result: guessed({ ...refuse(why), steps: sent.steps }),
+          };
         }
         if (sent.verdict !== 'accepted') return this.onwardStopped(onward, sent);
         if (sent.final.state !== 'UNTRACKED') {

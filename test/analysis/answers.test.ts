@@ -744,6 +744,30 @@ describe('what goes back for a connection', () => {
     expect(u.answer?.unrouted).toMatch(/the server gets the handshake and nothing after it/);
   });
 
+  it("an untracked SYN's later packets may leave from another source", async () => {
+    // random seed 8811: a container's SYN across bridges NOTRACKed; its ACK, picked up as a new
+    // connection, meets Docker's MASQUERADE of 172.17.0.0/16 and reaches c1 from 192.0.2.1,
+    // which c1 has no connection from: its reset ends the container's connection
+    const s = await withRules(
+      'notrack-syn-masquerade',
+      {
+        raw: ['-A PREROUTING -i docker0 -p tcp -m tcp --syn -j CT --notrack'],
+        filter: ['-A FORWARD -p tcp -j ACCEPT'],
+      },
+      docker20,
+    );
+    const t = traced(s, {
+      from: '172.17.0.2',
+      in: 'docker0',
+      to: { address: '192.0.2.2', port: 80 },
+      proto: 'tcp',
+    });
+    expect([t.result, t.certainty, t.answer?.kind]).toEqual(['rejected', 'certain', 'onward']);
+    expect(t.answer?.unrouted).toMatch(
+      /NAT rewrote their source to 192\.0\.2\.1, which has no connection for them/,
+    );
+  });
+
   it('a NOTRACK of every packet leaves no later packet to conntrack', async () => {
     const s = await withRules('notrack-all', {
       raw: ['-A PREROUTING -i eth0 -p tcp --dport 8080 -j CT --notrack'],
