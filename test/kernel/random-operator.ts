@@ -77,7 +77,8 @@ import {
  * From 7201–7600: 7464 (the lab: nat OUTPUT's DNAT of a datagram from 127.0.0.1 to a container
  * makes its send fail with EINVAL). From 7601–7800: 7647 (later packets conntrack picks up as
  * new connections carry ACK, not SYN). From 7801–8600: 8553 (only Docker's filter rules vouch
- * for a masquerade shape naming a bridge).
+ * for a masquerade shape naming a bridge). From 8801–9000: 8811 (an untracked SYN's later
+ * packets, picked up as a new connection, may be SNATed and reset).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -155,6 +156,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   7464,
   7647,
   8553,
+  8811,
 ];
 
 /**
