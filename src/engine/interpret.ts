@@ -261,17 +261,15 @@ export class Interpreter {
    * another machine, the source of the route there), and an answer from another address is not
    * the connection's reply: conntrack takes it for a new connection and the client does not
    * take it (random seed 2644: the host's datagram to 127.0.0.1, SNATed to 203.0.113.1, got its
-   * answer from 203.0.113.1, and the client timed out). null where nothing says so.
+   * answer from 203.0.113.1, and the client timed out). `picked`: that address
+   * (`answerSource`).
    */
   private answeredFromElsewhere(
     start: Concrete,
     first: InterpretResult,
     reply: Concrete,
-    closed: boolean | null,
-    untracked: boolean,
-  ): InterpretResult | null {
-    const picked = this.answerSource(first, reply, closed, untracked);
-    if (picked === null || picked === 'unknown') return null;
+    picked: bigint,
+  ): InterpretResult {
     const f = first.final;
     const family = this.env.family;
     const from = formatAddress(picked, family);
@@ -577,8 +575,9 @@ export class Interpreter {
           ),
         );
       }
-      const misaddressed = this.answeredFromElsewhere(start, first, reply, closed, untracked);
-      if (misaddressed !== null) return replied(misaddressed);
+      const source = this.answerSource(first, reply, closed, untracked);
+      if (typeof source === 'bigint')
+        return replied(this.answeredFromElsewhere(start, first, reply, source));
       let result = this.run(reply);
       // addressed to the address a SNAT gave, which the snapshot does not place: raw and mangle
       // PREROUTING may tell the host's address from another (random seed 2055, on the rules
@@ -807,10 +806,7 @@ export class Interpreter {
       }
       // a server bound to every address answers from the host's address toward its client,
       // which the snapshot may not give: the answer then rests on that being where it was sent
-      if (
-        result.verdict === 'accepted' &&
-        this.answerSource(first, reply, closed, untracked) === 'unknown'
-      )
+      if (result.verdict === 'accepted' && source === 'unknown')
         result = assuming(
           result,
           `the server at port ${f.dport}/udp is taken to answer from ${formatAddress(f.dst, this.env.family)}, where the client sent; bound to every address, it answers from the host's address toward ${formatAddress(reply.dst, this.env.family)}, which the snapshot does not give (the route there names no source address)`,
