@@ -25,9 +25,9 @@
  * Each fact keeps the rule it came from, so reports can show the evidence.
  */
 import type { SourceLocation } from '../model/diagnostic.ts';
-import type { Family, Rule, Ruleset, Table } from '../model/ruleset.ts';
+import type { Chain, Family, Rule, Ruleset } from '../model/ruleset.ts';
 import { allOptions, findTable, forEveryOption, type MatchOption } from '../model/ruleset.ts';
-import { protocolName, rulesIn } from '../model/rule-queries.ts';
+import { jumpTarget, protocolName, rulesIn } from '../model/rule-queries.ts';
 import {
   dnatDestination,
   hostAddress,
@@ -261,17 +261,25 @@ function readEvidence(ruleset: Ruleset | null): RuleEvidence {
  * the elements of their sets and the keys of verdict maps), in first-seen order.
  */
 export function interfacesInRules(ruleset: Ruleset | null): string[] {
-  return ruleset === null ? [] : [...exactInterfaces(ruleset.tables)];
+  if (ruleset === null) return [];
+  return [
+    ...exactInterfaces(
+      ruleset.tables.flatMap((t) => t.chains),
+      () => true,
+    ),
+  ];
 }
 
-/** The interface names the tables' rules match exactly (see `interfacesInRules`). */
-function exactInterfaces(tables: readonly Table[]): Set<string> {
+/** The interface names the chains' rules that `take` match exactly (see `interfacesInRules`). */
+function exactInterfaces(
+  chains: readonly Chain[],
+  take: (chain: Chain, rule: Rule) => boolean,
+): Set<string> {
   const seen = new Set<string>();
   const exact = (o: MatchOption): void => {
     if (o.type === 'interface' && !o.wildcard) seen.add(o.name);
   };
-  for (const t of tables)
-    for (const c of t.chains) for (const r of c.rules) forEveryOption(r, exact);
+  for (const c of chains) for (const r of c.rules) if (take(c, r)) forEveryOption(r, exact);
   return seen;
 }
 
@@ -314,15 +322,10 @@ function dockersRawDrop(r: Rule): boolean {
 function dockerFilteredInterfaces(ruleset: Ruleset): Set<string> | null {
   const filter = findTable(ruleset, 'filter');
   if (filter === undefined || !filter.chains.some((c) => isDockerChain(c.name))) return null;
-  const docker = (r: Rule): boolean => r.target?.kind === 'jump' && isDockerChain(r.target.chain);
-  return exactInterfaces([
-    {
-      ...filter,
-      chains: filter.chains.map((c) =>
-        isDockerChain(c.name) ? c : { ...c, rules: c.rules.filter(docker) },
-      ),
-    },
-  ]);
+  return exactInterfaces(filter.chains, (c, r) => {
+    const to = jumpTarget(r);
+    return isDockerChain(c.name) || (to !== null && isDockerChain(to));
+  });
 }
 
 /**

@@ -19,6 +19,7 @@ import type { RuleRef } from './types.ts';
 import { diagnostic, type Diagnostic } from '../model/diagnostic.ts';
 import { DST_NAT_PRIORITY, hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
 import {
+  allOptions,
   forEveryOption,
   ruleActions,
   tableId,
@@ -312,11 +313,9 @@ export class CompiledRuleset {
     let pair = this.pickedUp.get(rule);
     if (pair === undefined) {
       const r = rule.rule;
-      const flags = (o: MatchOption): boolean => o.type === 'tcp-flags';
-      pair =
-        r.core.some(flags) || r.matches.some((mod) => mod.options.some(flags))
-          ? encodeRule({ ...this.envOf(rule.ref.table), pickedUp: true }, r).match
-          : null;
+      pair = allOptions(r).some((o) => o.type === 'tcp-flags')
+        ? encodeRule({ ...this.envOf(rule.ref.table), pickedUp: true }, r).match
+        : null;
       this.pickedUp.set(rule, pair);
     }
     return pair;
