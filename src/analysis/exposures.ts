@@ -8,7 +8,13 @@
  * unknown"). So a NodePort, a hand-written DNAT or REDIRECT, a port open in INPUT and forwarding
  * to other networks appear whatever the snapshot lists.
  */
-import { bindingFamilies, bindingReceives, isLoopback, isWildcard } from '../docker/bindings.ts';
+import {
+  bindingFamilies,
+  bindingReceives,
+  isLinkLocal,
+  isLoopback,
+  isWildcard,
+} from '../docker/bindings.ts';
 import { addressDescriber, networkSubnets, type AddressDescription } from '../docker/address.ts';
 import { effectiveUserlandProxy } from '../docker/daemon-evidence.ts';
 import { ruleEvidence, type MappingFact } from '../docker/rule-evidence.ts';
@@ -570,7 +576,7 @@ function exposureId(e: Omit<Exposure, 'id'>, translated: boolean): string {
 function witnessDestination(fe: FamilyEngine): string {
   const ctx = fe.host.context;
   const own = ctx.localAddresses.find(
-    (a) => !isLoopback(a) && !a.startsWith('fe80:') && ctx.localAddressesComplete !== false,
+    (a) => !isLoopback(a) && !isLinkLocal(a) && ctx.localAddressesComplete !== false,
   );
   return own ?? (fe.family === 'ipv4' ? '203.0.113.10' : '2001:db8:113::10');
 }

@@ -3,7 +3,7 @@
  * a remote client (a documentation address, never the host's own) to the address a remote
  * client would use for a binding.
  */
-import { familyOfAddress, isLoopback, isWildcard } from '../docker/bindings.ts';
+import { familyOfAddress, isLinkLocal, isLoopback, isWildcard } from '../docker/bindings.ts';
 import { externalInterfaces } from '../docker/interfaces.ts';
 import type { DockerHost, PublishedPort } from '../model/host.ts';
 import type { Family } from '../model/ruleset.ts';
@@ -30,7 +30,7 @@ export function hostAddressFor(
     if (addr !== undefined) return addr.address;
   }
   const usable = local.filter(
-    (a) => familyOfAddress(a) === family && !isLoopback(a) && !a.toLowerCase().startsWith('fe80:'),
+    (a) => familyOfAddress(a) === family && !isLoopback(a) && !isLinkLocal(a),
   );
   const gateways = new Set(
     host.networks.flatMap((n) =>

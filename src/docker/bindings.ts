@@ -18,6 +18,11 @@ export function isLoopback(address: string): boolean {
   return address.startsWith('127.') || address === '::1';
 }
 
+/** Whether an IPv6 address is link-local (fe80::/10): a source or destination on its own link only. */
+export function isLinkLocal(address: string): boolean {
+  return /^fe[89ab][0-9a-f]:/i.test(address);
+}
+
 /** The families a binding takes packets of: both for `*`, else its address's (none = IPv4). */
 export function bindingFamilies(bound: string): Family[] {
   if (bound === '*') return ['ipv4', 'ipv6'];

@@ -26,7 +26,7 @@ import type { Family } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf, pathRead } from '../model/snapshot.ts';
 import { chainIn, natToLoopback } from '../model/rule-queries.ts';
-import { bindingFamilies, isWildcard } from './bindings.ts';
+import { bindingFamilies, isLinkLocal, isWildcard } from './bindings.ts';
 import { bridgedSkipsIptables } from './bridge-netfilter.ts';
 import { directEndpoints, vlanEndpoints } from './direct-networks.ts';
 import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
@@ -195,7 +195,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
   // global destination); with several the kernel prefers one by its prefix: not modelled
   const onlyAddress = (device: string): string | null => {
     const own = (host.interfaces.find((i) => i.name === device)?.addresses ?? []).filter(
-      (a) => a.family === family && !linkLocal(a.address),
+      (a) => a.family === family && !isLinkLocal(a.address),
     );
     return own.length === 1 ? (own[0]?.address ?? null) : null;
   };
@@ -250,7 +250,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
             i.name,
             'derived',
             `${addrFile ?? 'ip-addr.json'}: ${i.name} has ${a.address}/${a.prefixLength}`,
-            linkLocal(a.address) ? undefined : a.address,
+            isLinkLocal(a.address) ? undefined : a.address,
           );
       }
     // with no address file, a network's gateway is taken for its bridge's address (above), which
@@ -547,9 +547,4 @@ function contains(cidr: string, address: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Whether an IPv6 address is link-local (fe80::/10): a source only toward its own link. */
-function linkLocal(address: string): boolean {
-  return /^fe[89ab]/i.test(address);
 }

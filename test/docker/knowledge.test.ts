@@ -4,7 +4,12 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bindingFamilies, bindingReceives, bindingsOverlap } from '../../src/docker/bindings.ts';
+import {
+  bindingFamilies,
+  bindingReceives,
+  bindingsOverlap,
+  isLinkLocal,
+} from '../../src/docker/bindings.ts';
 import { isDockerChain, isDockerManagedChain } from '../../src/docker/chains.ts';
 import { externalInterface, externalInterfaces } from '../../src/docker/interfaces.ts';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
@@ -48,6 +53,13 @@ describe('bindings', () => {
     expect(bindingsOverlap('0.0.0.0', '127.0.0.1')).toBe(true);
     expect(bindingsOverlap('::', '0.0.0.0')).toBe(false);
     expect(bindingsOverlap('127.0.0.1', '10.0.0.1')).toBe(false);
+  });
+
+  it('take fe80::/10 as link-local, fe80: to febf:, and nothing else', () => {
+    for (const a of ['fe80::1', 'FE80::a:b', 'fe9a::1', 'febf:ffff::1'])
+      expect(isLinkLocal(a), a).toBe(true);
+    for (const a of ['fec0::1', 'fe8::1', 'fd00::1', '::1', '2001:db8::fe80', '192.0.2.1'])
+      expect(isLinkLocal(a), a).toBe(false);
   });
 });
 
