@@ -10,7 +10,7 @@ import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import { hostness, route, routingOf, type Hostness, type Routing } from './routing.ts';
 import { loopbackRouting, MAX_JUMP_DEPTH } from './compile.ts';
 import { natText, singleTarget } from './netfilter.ts';
-import { CONNECTION_OPTIONS, connectionless } from './match.ts';
+import { CONNECTION_OPTIONS, connectionless, ipv6AddrtypePlan } from './match.ts';
 import {
   DST_NAT_PRIORITY,
   SRC_NAT_PRIORITY,
@@ -1722,6 +1722,20 @@ class Run {
         const mc = fam === 'ipv4' ? v >> 28n === 0xen : v >> 120n === 0xffn;
         const bc = fam === 'ipv4' && v === 0xffffffffn;
         const routed = this.it.route(v) !== null;
+        if (fam === 'ipv6') {
+          const plan = ipv6AddrtypePlan(o.types);
+          if (plan.refused) return null;
+          const unicast = !mc && v !== 0n && v >> 32n !== 0xffffn;
+          if ((plan.multicast && !mc) || (plan.unicast && !unicast) || (plan.unspec && v !== 0n))
+            return false;
+          if (plan.route.length === 0) return true;
+          let undecided = false;
+          for (const t of plan.route) {
+            if (t === 'ANYCAST' || host === 'unknown') undecided = true;
+            else if (t === 'LOCAL' ? local : !routed && !local && !mc) return true;
+          }
+          return undecided ? null : false;
+        }
         let any = false;
         let undecided = false;
         for (const t of o.types) {

@@ -412,6 +412,39 @@ const DECIDED_TYPES: ReadonlySet<AddressType> = new Set([
   'UNREACHABLE',
 ]);
 
+/**
+ * How IPv6 reads an addrtype match (xt_addrtype's `match_type6`), unlike IPv4: MULTICAST,
+ * UNICAST and UNSPEC test the address's kind and must all hold — UNICAST is every address but
+ * multicast, `::` and IPv4-mapped ones, the host's own and `::1` included — and then LOCAL,
+ * ANYCAST and UNREACHABLE ask the route, any one of them holding. IPv4 asks the route's one
+ * type, any listed type holding: there UNICAST is never the host's. (Measured on Linux 6.18:
+ * `--dst-type UNICAST` matches a packet to the host's own address, `LOCAL,MULTICAST` none.)
+ * The kernel refuses the other types for IPv6: `refused`.
+ */
+export interface Ipv6AddrtypePlan {
+  readonly multicast: boolean;
+  readonly unicast: boolean;
+  readonly unspec: boolean;
+  readonly route: readonly ('LOCAL' | 'ANYCAST' | 'UNREACHABLE')[];
+  readonly refused: boolean;
+}
+
+export function ipv6AddrtypePlan(types: readonly AddressType[]): Ipv6AddrtypePlan {
+  const route: ('LOCAL' | 'ANYCAST' | 'UNREACHABLE')[] = [];
+  let refused = false;
+  for (const t of types) {
+    if (t === 'LOCAL' || t === 'ANYCAST' || t === 'UNREACHABLE') route.push(t);
+    else if (t !== 'MULTICAST' && t !== 'UNICAST' && t !== 'UNSPEC') refused = true;
+  }
+  return {
+    multicast: types.includes('MULTICAST'),
+    unicast: types.includes('UNICAST'),
+    unspec: types.includes('UNSPEC'),
+    route,
+    refused,
+  };
+}
+
 function addrtype(
   env: MatchEnv,
   field: FieldName,
@@ -420,6 +453,10 @@ function addrtype(
 ): Pair {
   const s = env.space;
   const m = s.m;
+  if (s.family === 'ipv6') {
+    const x = addrtype6(env, field, ipv6AddrtypePlan(types));
+    return negated ? { c: m.not(x.p), p: m.not(x.c) } : x;
+  }
   // Whether the address is the host's: the header bit for the destination (exact whatever the
   // host's addresses are); for the source, certain only where the address decides it.
   const onDst = field === 'dst';
@@ -452,6 +489,40 @@ function addrtype(
   // an undecided type may hold anywhere outside the decided ones
   if (undecided) p = TRUE;
   return negated ? { c: m.not(p), p: m.not(c) } : { c, p };
+}
+
+/** IPv6's addrtype (see `Ipv6AddrtypePlan`), not negated. */
+function addrtype6(env: MatchEnv, field: FieldName, plan: Ipv6AddrtypePlan): Pair {
+  const s = env.space;
+  const m = s.m;
+  // a type the kernel refuses for IPv6 cannot be in a real dump: nothing is decided
+  if (plan.refused) return { c: FALSE, p: TRUE };
+  const mc = s.cidr(field, 'ff00::/8') ?? FALSE;
+  const unspec = s.cidr(field, '::/128') ?? FALSE;
+  let kind = TRUE;
+  if (plan.multicast) kind = m.and(kind, mc);
+  if (plan.unicast)
+    kind = m.diff(kind, m.or(m.or(mc, unspec), s.cidr(field, '::ffff:0:0/96') ?? FALSE));
+  if (plan.unspec) kind = m.and(kind, unspec);
+  if (plan.route.length === 0) return { c: kind, p: kind };
+  const local: Pair =
+    field === 'dst'
+      ? { c: s.eq('loc', 1n), p: s.eq('loc', 1n) }
+      : { c: env.local(field), p: m.or(env.local(field), env.unknown(field)) };
+  // no route (nor a local or multicast one) to the address
+  const unrouted = m.diff(m.not(env.routed(field)), mc);
+  let c = FALSE;
+  let p = FALSE;
+  for (const t of plan.route) {
+    if (t === 'LOCAL') {
+      c = m.or(c, local.c);
+      p = m.or(p, local.p);
+    } else if (t === 'UNREACHABLE') {
+      c = m.or(c, m.diff(unrouted, local.p));
+      p = m.or(p, m.diff(unrouted, local.c));
+    } else p = TRUE; // ANYCAST: the subnet-router addresses of forwarded prefixes, not modelled
+  }
+  return { c: m.and(kind, c), p: m.and(kind, p) };
 }
 
 /** Address text (plain or CIDR) → set on a field, null when not of the family. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/index.ts';
+import type { AddressType } from '../../src/model/ruleset.ts';
 import type { Packet } from '../../src/model/trace.ts';
 import { hostContext, o, ruleset, t, type ChainSpec } from './build.ts';
 
@@ -639,6 +640,67 @@ describe('IPv6', () => {
         port: 80,
         outInterface: 'docker0',
       });
+  });
+});
+
+describe('IPv6 addrtype', () => {
+  const ctx6 = {
+    family: 'ipv6' as const,
+    interfaces: ['lo', 'eth0', 'docker0'],
+    localAddresses: ['2001:db8:1::1', 'fd00::1'],
+    routes: [{ destination: 'fd00::/64', device: 'docker0' }],
+  };
+  const packet = (destination: string): Packet => ({
+    family: 'ipv6',
+    protocol: 'udp',
+    source: '2001:db8:9::9',
+    sourcePort: 40000,
+    destination,
+    destinationPort: 53,
+    inInterface: 'eth0',
+    state: 'NEW',
+    mark: 0,
+  });
+  // what the kernel does (Linux 6.18, measured): IPv6's UNICAST is the address's kind, the
+  // host's own included, and MULTICAST, UNICAST and UNSPEC must hold with the route's types
+  const verdicts = (...types: AddressType[]) => {
+    const e = createEngine(
+      ruleset(
+        {
+          filter: {
+            INPUT: { policy: 'DROP', rules: [[[o.addrtype('dst', ...types)], t.accept()]] },
+            FORWARD: { policy: 'DROP', rules: [[[o.addrtype('dst', ...types)], t.accept()]] },
+          },
+        },
+        'ipv6',
+      ),
+      ctx6,
+    );
+    const local = e
+      .reach({ ingress: 'eth0', packets: { protocols: ['udp'] } })
+      .deliveredTo({ kind: 'local' });
+    return {
+      localAddresses: local.certain.destinations(),
+      maybeLocal: local.possible.destinations(),
+      traced: ['2001:db8:1::1', 'fd00::2', '2001:db8:7::7'].map((d) => e.trace(packet(d)).verdict),
+    };
+  };
+  it("UNICAST matches the host's own addresses, not only routed ones", () => {
+    const v = verdicts('UNICAST');
+    expect(v.localAddresses).toEqual(['2001:db8:1::1/128', 'fd00::1/128']);
+    // fd00::2 is routed out of docker0; 2001:db8:7::7 has no route and is dropped unrouted
+    expect(v.traced).toEqual(['accepted', 'accepted', 'dropped']);
+  });
+  it('LOCAL,MULTICAST asks both: nothing the host owns is multicast', () => {
+    const v = verdicts('LOCAL', 'MULTICAST');
+    expect(v.maybeLocal).toEqual([]);
+    expect(v.traced).toEqual(['dropped', 'dropped', 'dropped']);
+  });
+  it("UNREACHABLE is the unrouted, LOCAL,UNICAST the host's own", () => {
+    expect(verdicts('UNREACHABLE').traced).toEqual(['dropped', 'dropped', 'dropped']);
+    const v = verdicts('LOCAL', 'UNICAST');
+    expect(v.localAddresses).toEqual(['2001:db8:1::1/128', 'fd00::1/128']);
+    expect(v.traced).toEqual(['accepted', 'dropped', 'dropped']);
   });
 });
 
