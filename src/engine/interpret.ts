@@ -322,10 +322,10 @@ export class Interpreter {
     first: InterpretResult,
     reply: Concrete,
     closed: boolean | null,
-    untracked: boolean,
   ): bigint | 'unknown' | null {
     const f = first.final;
-    if (first.end !== 'local' || f.proto !== PROTO.udp || closed === true || untracked) return null;
+    // (untracked or not: the socket picks the source, not conntrack; random6 seed 33)
+    if (first.end !== 'local' || f.proto !== PROTO.udp || closed === true) return null;
     const family = this.env.family;
     const picked =
       reply.loc === true || this.hostness(reply.dst) === 'local'
@@ -575,7 +575,7 @@ export class Interpreter {
           ),
         );
       }
-      const source = this.answerSource(first, reply, closed, untracked);
+      const source = this.answerSource(first, reply, closed);
       if (typeof source === 'bigint')
         return replied(this.answeredFromElsewhere(start, first, reply, source));
       let result = this.run(reply);

@@ -1148,6 +1148,24 @@ describe('what goes back for a connection', () => {
     // a server bound to the address itself answers from it
     const bound = traced(await serving('172.17.0.1'), to('172.17.0.1'));
     expect([bound.result, bound.certainty, bound.answer]).toEqual(['accepted', 'certain', null]);
+    // untracked, the datagram is answered from the same address: the socket picks it, not
+    // conntrack (random6 seed 33: raw's NOTRACK of every unicast destination, and the client
+    // timed out)
+    await withRules(`${name}-untracked`, { raw: ['-A PREROUTING -i eth0 -j CT --notrack'] });
+    const untracked = traced(
+      await withAdded(
+        `${name}-untracked`,
+        'listeners.txt',
+        `UNCONN 0      0            0.0.0.0:5353      0.0.0.0:*    users:(("dns",pid=9,fd=3))\n`,
+      ),
+      to('172.17.0.1'),
+    );
+    expect([untracked.result, untracked.certainty, untracked.answer?.kind]).toEqual([
+      'accepted',
+      'possible',
+      'reply',
+    ]);
+    expect(untracked.answer?.unrouted).toMatch(/answer comes from 203\.0\.113\.1/);
   });
 
   it('a UDP answer from an address the snapshot does not settle is possible', async () => {
