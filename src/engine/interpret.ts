@@ -1722,7 +1722,7 @@ class Run {
         const mc = fam === 'ipv4' ? v >> 28n === 0xen : v >> 120n === 0xffn;
         const bc = fam === 'ipv4' && v === 0xffffffffn;
         const routed = this.it.route(v) !== null;
-        if (fam === 'ipv6') {
+        if (fam === 'ipv6' && o.fib !== true) {
           const plan = ipv6AddrtypePlan(o.types);
           if (plan.refused) return null;
           const unicast = !mc && v !== 0n && v >> 32n !== 0xffffn;

@@ -322,7 +322,7 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
       return original ? { c: isNew, p: TRUE } : { c: FALSE, p: m.not(isNew) };
     }
     case 'addrtype':
-      return addrtype(env, o.field === 'src' ? 'src' : 'dst', o.types, o.negated);
+      return addrtype(env, o.field === 'src' ? 'src' : 'dst', o.types, o.negated, o.fib === true);
     case 'iprange': {
       const f = o.field === 'src' ? 'src' : 'dst';
       const lo = addressValue(o.range.from, s.family);
@@ -417,7 +417,8 @@ const DECIDED_TYPES: ReadonlySet<AddressType> = new Set([
  * UNICAST and UNSPEC test the address's kind and must all hold — UNICAST is every address but
  * multicast, `::` and IPv4-mapped ones, the host's own and `::1` included — and then LOCAL,
  * ANYCAST and UNREACHABLE ask the route, any one of them holding. IPv4 asks the route's one
- * type, any listed type holding: there UNICAST is never the host's. (Measured on Linux 6.18:
+ * type, any listed type holding: there UNICAST is never the host's; so does nftables' `fib …
+ * type` in both families. (Measured on Linux 6.18:
  * `--dst-type UNICAST` matches a packet to the host's own address, `LOCAL,MULTICAST` none.)
  * The kernel refuses the other types for IPv6: `refused`.
  */
@@ -450,10 +451,11 @@ function addrtype(
   field: FieldName,
   types: readonly AddressType[],
   negated: boolean,
+  fib: boolean,
 ): Pair {
   const s = env.space;
   const m = s.m;
-  if (s.family === 'ipv6') {
+  if (s.family === 'ipv6' && !fib) {
     const x = addrtype6(env, field, ipv6AddrtypePlan(types));
     return negated ? { c: m.not(x.p), p: m.not(x.c) } : x;
   }

@@ -275,6 +275,11 @@ export type MatchOption =
       readonly type: 'addrtype';
       readonly field: 'src' | 'dst';
       readonly types: readonly AddressType[];
+      /**
+       * nftables' `fib … type`: the route's type in both families, any listed type holding.
+       * iptables' addrtype reads IPv6 otherwise (see the engine's `Ipv6AddrtypePlan`).
+       */
+      readonly fib?: true;
     })
   | (OptionBase & { readonly type: 'addrtype-limit-iface'; readonly dir: 'in' | 'out' })
   // iprange

@@ -105,6 +105,15 @@ export const o = {
     negated: false,
     location: loc,
   }),
+  /** nftables' `fib … type`. */
+  fibtype: (field: 'src' | 'dst', ...types: AddressType[]): Opt => ({
+    type: 'addrtype',
+    field,
+    types,
+    fib: true,
+    negated: false,
+    location: loc,
+  }),
   mark: (value: number, mask = 0xffffffff): Opt => ({
     type: 'mark',
     of: 'packet',

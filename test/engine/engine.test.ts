@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/index.ts';
-import type { AddressType } from '../../src/model/ruleset.ts';
+import type { AddressType, MatchOption } from '../../src/model/ruleset.ts';
 import type { Packet } from '../../src/model/trace.ts';
 import { hostContext, o, ruleset, t, type ChainSpec } from './build.ts';
 
@@ -663,13 +663,14 @@ describe('IPv6 addrtype', () => {
   });
   // what the kernel does (Linux 6.18, measured): IPv6's UNICAST is the address's kind, the
   // host's own included, and MULTICAST, UNICAST and UNSPEC must hold with the route's types
-  const verdicts = (...types: AddressType[]) => {
+  const verdicts = (...types: AddressType[]) => verdictsOf(o.addrtype('dst', ...types));
+  const verdictsOf = (match: MatchOption) => {
     const e = createEngine(
       ruleset(
         {
           filter: {
-            INPUT: { policy: 'DROP', rules: [[[o.addrtype('dst', ...types)], t.accept()]] },
-            FORWARD: { policy: 'DROP', rules: [[[o.addrtype('dst', ...types)], t.accept()]] },
+            INPUT: { policy: 'DROP', rules: [[[match], t.accept()]] },
+            FORWARD: { policy: 'DROP', rules: [[[match], t.accept()]] },
           },
         },
         'ipv6',
@@ -695,6 +696,11 @@ describe('IPv6 addrtype', () => {
     const v = verdicts('LOCAL', 'MULTICAST');
     expect(v.maybeLocal).toEqual([]);
     expect(v.traced).toEqual(['dropped', 'dropped', 'dropped']);
+  });
+  it("nftables' fib type reads the route's type, as IPv4 does: unicast is not the host's", () => {
+    const v = verdictsOf(o.fibtype('dst', 'UNICAST'));
+    expect(v.maybeLocal).toEqual([]);
+    expect(v.traced).toEqual(['dropped', 'accepted', 'dropped']);
   });
   it("UNREACHABLE is the unrouted, LOCAL,UNICAST the host's own", () => {
     expect(verdicts('UNREACHABLE').traced).toEqual(['dropped', 'dropped', 'dropped']);

@@ -481,7 +481,7 @@ function valueOptions(sel: Sel, e: NftExpr, at: SourceLocation): MatchOption[] |
         const types = flagList(v).map(addressType);
         if (types.length === 0 || types.includes(null)) return null;
         const out: MatchOption[] = [
-          { ...base, type: 'addrtype', field: sel.field, types: types as AddressType[] },
+          { ...base, type: 'addrtype', field: sel.field, types: types as AddressType[], fib: true },
         ];
         if (sel.limit !== null) out.push({ ...base, type: 'addrtype-limit-iface', dir: sel.limit });
         return out;
