@@ -4,7 +4,7 @@
  * inspect files first, then from Docker's rule shapes in the ip6tables-save text.
  */
 import ipaddr from 'ipaddr.js';
-import { ruleLines, type LabProtocol, type RuleLine } from './topology.ts';
+import { isDockerBridge, ruleLines, type LabProtocol, type RuleLine } from './topology.ts';
 
 export interface LabBridge6 {
   readonly name: string;
@@ -95,7 +95,18 @@ export function deriveV6(
   for (const r of rules) {
     const s = r.options.get('-s');
     const o = r.options.get('-o');
-    if (r.table === 'nat' && s && o && !s.negated && o.negated && !s.value.endsWith('/128')) {
+    // Docker's MASQUERADE of a bridge's subnet, as for IPv4 (topology.ts): an operator's
+    // `-s fe80::/10 ! -o docker+ -j SNAT` names no bridge
+    if (
+      r.table === 'nat' &&
+      r.options.get('-j')?.value === 'MASQUERADE' &&
+      s &&
+      o &&
+      !s.negated &&
+      o.negated &&
+      isDockerBridge(o.value) &&
+      !s.value.endsWith('/128')
+    ) {
       if (!bridges.has(o.value)) bridges.set(o.value, { subnet: s.value, gateway: null });
     }
   }
@@ -125,7 +136,16 @@ export function deriveV6(
     if (!m || (protocol !== 'tcp' && protocol !== 'udp') || !Number.isInteger(hostPort)) continue;
     const address = canonical6(m[1] ?? '');
     const c = found.get(address);
-    if (!c) continue;
+    if (!c || r.chain === 'OUTPUT') continue;
+    // as for IPv4 (topology.ts): an operator's DNAT of a network, of every address but one, or
+    // of an address the host lacks is no mapping a proxy could hold
+    const dst = r.options.get('-d');
+    const own = [EXTERNAL6.hostAddress, '::1', ...labBridges.map((b) => b.gateway)];
+    if (
+      dst !== undefined &&
+      (dst.negated || !own.includes(canonical6(dst.value.replace(/\/128$/, ''))))
+    )
+      continue;
     published.push({
       container: c.name,
       containerAddress: address,

@@ -369,14 +369,12 @@ export async function buildLab(topology: LabTopology, suffix: string): Promise<L
       );
       serving.push(startListener(lab, containerNs.get(c.name) ?? '', spec));
     }
-    const hostSpec = [
-      ...topology.hostListeners,
-      ...(v6?.published ?? []).map((p) => ({
-        address: '::',
-        port: p.hostPort,
-        protocol: p.protocol,
-      })),
-    ].map((l) => ({ address: l.address, port: l.port, protocol: l.protocol, identity: 'host' }));
+    const hostSpec = topology.hostListeners.map((l) => ({
+      address: l.address,
+      port: l.port,
+      protocol: l.protocol,
+      identity: 'host',
+    }));
     serving.push(startListener(lab, hostNs, hostSpec));
     await Promise.all(serving);
     return { ...lab, brNetfilter, brNetfilterSet, hostInterfaces: interfaces };

@@ -172,7 +172,7 @@ function nthHost(cidr: string, n: number): string {
   return intToIp(base + n);
 }
 
-function isDockerBridge(name: string): boolean {
+export function isDockerBridge(name: string): boolean {
   return name !== '' && name !== 'lo' && !name.endsWith('+') && name !== EXTERNAL.hostInterface;
 }
 
@@ -430,10 +430,19 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
     input.networks ?? [],
     nftRuleLines(input.nftRuleset, 'ip6'),
   );
-  // a host with IPv6 serves the host service on it too
-  if (v6 !== null)
+  // a host with IPv6 serves the host service on it too, and a proxy holds each IPv6 mapping's
+  // port (one listener per port: an operator's DNAT may map a port Docker maps)
+  if (v6 !== null) {
     for (const protocol of ['tcp', 'udp'] as const)
       hostListeners.push({ address: '::', port: HOST_SERVICE_PORT, protocol, why: 'host service' });
+    for (const p of v6.published)
+      hostListeners.push({
+        address: '::',
+        port: p.hostPort,
+        protocol: p.protocol,
+        why: `docker-proxy for ${p.container}`,
+      });
+  }
 
   return {
     name: input.name,
