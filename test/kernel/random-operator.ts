@@ -16,6 +16,7 @@ import {
   HOST_SERVICE_PORT,
   type ScenarioInput,
 } from '../lab/topology.ts';
+import { EXTERNAL6, inSubnet6 } from '../lab/ipv6.ts';
 
 /**
  * The seeds CI runs (and fixtures/generated/kernel-verdicts.json records). Their first run found
@@ -160,26 +161,50 @@ export const DEFAULT_SEEDS: readonly number[] = [
 ];
 
 /**
- * The seeds to run: `DWK_RANDOM_SEEDS` as `A-B,C,…` (an exploration run; the recorded
- * verdicts then no longer cover every scenario), else the default ones.
+ * The IPv6 seeds CI runs (random6-N: ip6tables rules over the IPv6 captures, whose stops name a
+ * protocol so that neighbour discovery passes): 1–6, and from the first exploration (1–400)
+ * those that found something. 33, 38, 53, 91 and 149: IPv6's addrtype UNICAST is the address's
+ * kind, the host's own included, and its types must all hold (33 also: an untracked datagram is
+ * answered from the address the socket picks). 10, 17 and 23 (the lab): an ICMPv6 error for a
+ * SYN that gets back while connect() holds the socket is dropped, and only the SYN sent again is
+ * refused. 41 (the lab): an operator's DNAT of a port Docker maps is one listener. 61 (the lab):
+ * a container's ICMP error for a datagram to a closed port is not its reply. 135 (the lab): an
+ * operator's SNAT of `fe80::/10` names no bridge.
  */
-export function randomSeeds(text: string | undefined): readonly number[] {
-  if (text === undefined || text.trim() === '') return DEFAULT_SEEDS;
+export const DEFAULT_SEEDS6: readonly number[] = [
+  ...Array.from({ length: 6 }, (_, i) => i + 1),
+  10,
+  17,
+  23,
+  33,
+  38,
+  41,
+  53,
+  61,
+  91,
+  135,
+  149,
+];
+
+/**
+ * The seeds to run: `DWK_RANDOM_SEEDS` (IPv4) or `DWK_RANDOM6_SEEDS` (IPv6) as `A-B,C,…` or
+ * `none` (an exploration run; the recorded verdicts then no longer cover every scenario), else
+ * the default ones.
+ */
+export function randomSeeds(
+  text: string | undefined,
+  defaults: readonly number[] = DEFAULT_SEEDS,
+): readonly number[] {
+  if (text === undefined || text.trim() === '') return defaults;
+  if (text.trim() === 'none') return [];
   return text.split(',').flatMap((part) => {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (m === null) throw new Error(`unreadable seeds '${text}' (A-B or A,B,C)`);
+    if (m === null) throw new Error(`unreadable seeds '${text}' (A-B, A,B,C or none)`);
     const lo = Number(m[1]);
     const hi = m[2] === undefined ? lo : Number(m[2]);
     return Array.from({ length: Math.max(0, hi - lo + 1) }, (_, i) => lo + i);
   });
 }
-
-/** Captures the rules are laid over: the three iptables eras, each with two bridges. */
-const BASES = [
-  'docker-20.10.24/s3-usernet-portmap',
-  'docker-28.5.2/s3-usernet-portmap',
-  'docker-29.7.2/s1a-iptables-portmap',
-] as const;
 
 type Table = 'filter' | 'nat' | 'raw' | 'mangle';
 
@@ -229,46 +254,130 @@ interface Vocabulary {
   readonly ports: readonly number[];
 }
 
-function vocabulary(base: ScenarioInput): Vocabulary {
-  const t = deriveTopology(base);
-  return {
-    containers: t.containers.map((c) => ({ address: c.address, bridge: c.bridge })),
-    bridges: t.bridges.map((b) => ({ name: b.name, subnet: b.subnet })),
-    ports: [
-      ...new Set([
-        80,
-        81,
-        HOST_SERVICE_PORT,
-        ...t.published.map((p) => p.hostPort),
-        ...t.published.map((p) => p.containerPort),
-      ]),
-    ],
-  };
+/** The ports every family's rules draw from: the lab's own and the capture's published ones. */
+function portsOf(published: readonly { hostPort: number; containerPort: number }[]): number[] {
+  return [
+    ...new Set([
+      80,
+      81,
+      HOST_SERVICE_PORT,
+      ...published.map((p) => p.hostPort),
+      ...published.map((p) => p.containerPort),
+    ]),
+  ];
 }
 
-const neg = (d: Draw, p = 0.2): string => (d.chance(p) ? '! ' : '');
+/** How one address family's operator writes rules: which captures, addresses and texts. */
+interface Family {
+  /** The scenario's name starts with it: `random-7/…`, `random6-7/…`. */
+  readonly prefix: string;
+  /** Captures the rules are laid over, picked by seed. */
+  readonly bases: readonly string[];
+  /** The save text the rules go into. */
+  readonly save: 'iptablesSave' | 'ip6tablesSave';
+  readonly vocabulary: (base: ScenarioInput) => Vocabulary;
+  readonly sources: (v: Vocabulary) => string[];
+  readonly destinations: (v: Vocabulary) => string[];
+  readonly hostAddress: string;
+  readonly sourceRange: string;
+  /** A DNAT's `--to-destination`, with a port or not. */
+  readonly natTo: (address: string, port: number | null) => string;
+  /**
+   * Whether a filter's stop names a protocol. An IPv6 rule that drops every protocol drops
+   * neighbour discovery too, which no dump shows and the engine does not model: the lab's hosts
+   * would lose each other, not the probes the rule means.
+   */
+  readonly stopsNameProtocol: boolean;
+  /** Rules that come first with an INPUT policy of DROP, whatever else is drawn. */
+  readonly dropPolicyFirst: readonly string[];
+}
 
-function sources(v: Vocabulary): string[] {
-  return [
+export const IPV4: Family = {
+  prefix: 'random',
+  // the three iptables eras, each with two bridges
+  bases: [
+    'docker-20.10.24/s3-usernet-portmap',
+    'docker-28.5.2/s3-usernet-portmap',
+    'docker-29.7.2/s1a-iptables-portmap',
+  ],
+  save: 'iptablesSave',
+  vocabulary: (base) => {
+    const t = deriveTopology(base);
+    return {
+      containers: t.containers.map((c) => ({ address: c.address, bridge: c.bridge })),
+      bridges: t.bridges.map((b) => ({ name: b.name, subnet: b.subnet })),
+      ports: portsOf(t.published),
+    };
+  },
+  sources: (v) => [
     `${EXTERNAL.clientAddress}/32`,
     '203.0.113.0/24',
     '10.0.0.0/8',
     `${EXTERNAL.hostAddress}/32`,
     ...v.containers.map((c) => `${c.address}/32`),
     ...v.bridges.map((b) => b.subnet),
-  ];
-}
-
-function destinations(v: Vocabulary): string[] {
-  return [
+  ],
+  destinations: (v) => [
     `${EXTERNAL.hostAddress}/32`,
     '203.0.113.0/24',
     '127.0.0.1/32',
     '10.0.0.0/8',
     ...v.containers.map((c) => `${c.address}/32`),
     ...v.bridges.map((b) => b.subnet),
-  ];
-}
+  ],
+  hostAddress: EXTERNAL.hostAddress,
+  sourceRange: '203.0.113.1-203.0.113.9',
+  natTo: (address, port) => (port === null ? address : `${address}:${port}`),
+  stopsNameProtocol: false,
+  dropPolicyFirst: [],
+};
+
+export const IPV6: Family = {
+  prefix: 'random6',
+  // the captures whose ip6tables rules Docker wrote, each with a container on an IPv6 bridge
+  bases: [
+    'docker-20.10.24/s7-default-bridge-ipv6-ip6tables',
+    'docker-26.1.5/s3-usernet-portmap-ipv6',
+    'docker-28.5.2/s7-usernet-ipv6-ip6tables',
+  ],
+  save: 'ip6tablesSave',
+  vocabulary: (base) => {
+    const t = deriveTopology(base);
+    if (t.v6 === null) throw new Error(`${base.name} has no IPv6 side to write rules for`);
+    const bridges = t.v6.bridges.map((b) => ({ name: b.name, subnet: b.subnet }));
+    return {
+      containers: t.v6.containers.map((c) => ({
+        address: c.address,
+        bridge: bridges.find((b) => inSubnet6(c.address, b.subnet))?.name ?? '',
+      })),
+      bridges,
+      ports: portsOf([...t.published, ...t.v6.published]),
+    };
+  },
+  sources: (v) => [
+    `${EXTERNAL6.clientAddress}/128`,
+    '2001:db8:ffff::/64',
+    'fe80::/10',
+    `${EXTERNAL6.hostAddress}/128`,
+    ...v.containers.map((c) => `${c.address}/128`),
+    ...v.bridges.map((b) => b.subnet),
+  ],
+  destinations: (v) => [
+    `${EXTERNAL6.hostAddress}/128`,
+    '2001:db8:ffff::/64',
+    '::1/128',
+    'fd00::/8',
+    ...v.containers.map((c) => `${c.address}/128`),
+    ...v.bridges.map((b) => b.subnet),
+  ],
+  hostAddress: EXTERNAL6.hostAddress,
+  sourceRange: '2001:db8:ffff::1-2001:db8:ffff::9',
+  natTo: (address, port) => (port === null ? address : `[${address}]:${port}`),
+  stopsNameProtocol: true,
+  dropPolicyFirst: ['-A INPUT -p ipv6-icmp -j ACCEPT'],
+};
+
+const neg = (d: Draw, p = 0.2): string => (d.chance(p) ? '! ' : '');
 
 function interfaces(v: Vocabulary): string[] {
   const names = v.bridges.map((b) => b.name);
@@ -288,12 +397,12 @@ function portText(d: Draw, v: Vocabulary): string {
 }
 
 /** The matches of one rule, valid for its hook; `protocol` is set when the target needs one. */
-function matches(d: Draw, v: Vocabulary, place: Place, needProtocol: boolean): string[] {
+function matches(d: Draw, f: Family, v: Vocabulary, place: Place, needProtocol: boolean): string[] {
   const out: string[] = [];
   const canIn = place.hook !== 'OUTPUT' && place.hook !== 'POSTROUTING';
   const canOut = place.hook !== 'PREROUTING' && place.hook !== 'INPUT';
-  if (d.chance(0.35)) out.push(`${neg(d)}-s ${d.pick(sources(v))}`);
-  if (d.chance(0.35)) out.push(`${neg(d)}-d ${d.pick(destinations(v))}`);
+  if (d.chance(0.35)) out.push(`${neg(d)}-s ${d.pick(f.sources(v))}`);
+  if (d.chance(0.35)) out.push(`${neg(d)}-d ${d.pick(f.destinations(v))}`);
   if (canIn && d.chance(0.35)) out.push(`${neg(d)}-i ${d.pick(interfaces(v))}`);
   if (canOut && d.chance(0.3)) out.push(`${neg(d)}-o ${d.pick(interfaces(v))}`);
   if (needProtocol || d.chance(0.6)) {
@@ -314,7 +423,7 @@ function matches(d: Draw, v: Vocabulary, place: Place, needProtocol: boolean): s
         '-m conntrack --ctstate RELATED,ESTABLISHED',
         '-m conntrack --ctstate DNAT',
         '-m state --state NEW',
-        `-m conntrack --ctorigdst ${EXTERNAL.hostAddress}`,
+        `-m conntrack --ctorigdst ${f.hostAddress}`,
         `-m conntrack --ctproto tcp --ctorigdstport ${d.pick(v.ports)}`,
       ]),
     );
@@ -325,7 +434,7 @@ function matches(d: Draw, v: Vocabulary, place: Place, needProtocol: boolean): s
     const c = d.pick(v.containers).address;
     out.push(
       d.chance(0.5)
-        ? '-m iprange --src-range 203.0.113.1-203.0.113.9'
+        ? `-m iprange --src-range ${f.sourceRange}`
         : `-m iprange --dst-range ${c}-${c}`,
     );
   }
@@ -337,26 +446,29 @@ function matches(d: Draw, v: Vocabulary, place: Place, needProtocol: boolean): s
 /** A target valid for the place; null when the place takes none of the drawn kind. */
 function target(
   d: Draw,
+  f: Family,
   v: Vocabulary,
   place: Place,
   custom: string | null,
 ): { text: string; needProtocol: boolean } {
   const container = (): string => d.pick(v.containers).address;
+  // a stop of every protocol, or of one where the family's needs it (see `stopsNameProtocol`)
+  const stop = (text: string) => ({ text, needProtocol: f.stopsNameProtocol });
   if (place.table === 'nat') {
     if (place.chain === 'POSTROUTING') {
       return d.pick([
         { text: '-j MASQUERADE', needProtocol: false },
-        { text: `-j SNAT --to-source ${EXTERNAL.hostAddress}`, needProtocol: false },
+        { text: `-j SNAT --to-source ${f.hostAddress}`, needProtocol: false },
         { text: '-j ACCEPT', needProtocol: false },
         { text: '-j RETURN', needProtocol: false },
       ]);
     }
     return d.pick([
       {
-        text: `-j DNAT --to-destination ${container()}:${d.pick([80, 81, 82])}`,
+        text: `-j DNAT --to-destination ${f.natTo(container(), d.pick([80, 81, 82]))}`,
         needProtocol: true,
       },
-      { text: `-j DNAT --to-destination ${container()}`, needProtocol: false },
+      { text: `-j DNAT --to-destination ${f.natTo(container(), null)}`, needProtocol: false },
       { text: `-j REDIRECT --to-ports ${d.pick([HOST_SERVICE_PORT, 81])}`, needProtocol: true },
       { text: '-j ACCEPT', needProtocol: false },
       { text: '-j RETURN', needProtocol: false },
@@ -364,7 +476,7 @@ function target(
   }
   if (place.table === 'raw') {
     return d.pick([
-      { text: '-j DROP', needProtocol: false },
+      stop('-j DROP'),
       { text: '-j ACCEPT', needProtocol: false },
       { text: '-j CT --notrack', needProtocol: false },
       { text: '-j MARK --set-mark 0x1', needProtocol: false },
@@ -374,16 +486,16 @@ function target(
     return d.pick([
       { text: `-j MARK --set-mark ${d.pick(['0x1', '0x2'])}`, needProtocol: false },
       { text: '-j MARK --set-xmark 0x1/0x1', needProtocol: false },
-      { text: '-j DROP', needProtocol: false },
+      stop('-j DROP'),
       { text: '-j ACCEPT', needProtocol: false },
     ]);
   }
   const options = [
     { text: '-j ACCEPT', needProtocol: false },
     { text: '-j ACCEPT', needProtocol: false },
-    { text: '-j DROP', needProtocol: false },
-    { text: '-j DROP', needProtocol: false },
-    { text: '-j REJECT', needProtocol: false },
+    stop('-j DROP'),
+    stop('-j DROP'),
+    stop('-j REJECT'),
     { text: '-p tcp -j REJECT --reject-with tcp-reset', needProtocol: false },
     { text: '-j LOG --log-prefix "op "', needProtocol: false },
     ...(place.chain === 'DOCKER-USER' ? [{ text: '-j RETURN', needProtocol: false }] : []),
@@ -393,9 +505,16 @@ function target(
 }
 
 /** One rule's text, `-A CHAIN …`, with matches valid at its place. */
-function rule(d: Draw, v: Vocabulary, place: Place, chain: string, custom: string | null): string {
-  const t = target(d, v, place, custom);
-  let ms = matches(d, v, place, t.needProtocol);
+function rule(
+  d: Draw,
+  f: Family,
+  v: Vocabulary,
+  place: Place,
+  chain: string,
+  custom: string | null,
+): string {
+  const t = target(d, f, v, place, custom);
+  let ms = matches(d, f, v, place, t.needProtocol);
   if (t.text.startsWith('-p tcp'))
     ms = ms.filter((m) => !m.startsWith('-p ') && !/^-m (tcp|udp|multiport) /.test(m));
   return ['-A', chain, ...ms, t.text].join(' ');
@@ -440,10 +559,32 @@ function layRules(
   return lines.join('\n');
 }
 
-/** One random scenario: the base capture with 3–9 operator rules laid into it. */
-export function randomOperatorScenario(base: ScenarioInput, seed: number): ScenarioInput {
+/** Whether a table of the save text declares the chain. */
+function declares(save: string, table: Table, chain: string): boolean {
+  const lines = save.split('\n');
+  for (let i = lines.indexOf(`*${table}`) + 1; i > 0 && i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (line === 'COMMIT') return false;
+    if (line.startsWith(`:${chain} `)) return true;
+  }
+  return false;
+}
+
+/**
+ * One random scenario: the base capture with 3–9 operator rules of the family laid into its
+ * save text (DOCKER-USER's into FORWARD where Docker made none).
+ */
+export function randomOperatorScenario(
+  base: ScenarioInput,
+  seed: number,
+  f: Family = IPV4,
+): ScenarioInput {
   const d = draw(seed);
-  const v = vocabulary(base);
+  const v = f.vocabulary(base);
+  const original = base[f.save] ?? '';
+  const user = declares(original, 'filter', 'DOCKER-USER');
+  const where = (p: Place): Place =>
+    p.chain === 'DOCKER-USER' && !user ? { ...p, chain: 'FORWARD' } : p;
   const byTable = new Map<Table, { head: string[]; tail: string[]; chains: string[] }>();
   const of = (t: Table) => {
     let x = byTable.get(t);
@@ -455,34 +596,35 @@ export function randomOperatorScenario(base: ScenarioInput, seed: number): Scena
   };
   const policies = new Map<string, string>();
   // A custom chain, jumped to from one filter place, with rules valid at that place's hook.
-  const customPlace = d.pick(PLACES.filter((p) => p.table === 'filter'));
+  const customPlace = where(d.pick(PLACES.filter((p) => p.table === 'filter')));
   const custom = d.chance(0.4) ? 'OPERATOR' : null;
   if (custom !== null) {
-    const f = of('filter');
-    f.chains.push(custom);
+    const t = of('filter');
+    t.chains.push(custom);
     const n = 1 + Math.floor(d.chance(0.5) ? 2 : 1);
-    for (let i = 0; i < n; i++) f.tail.push(rule(d, v, customPlace, custom, null));
+    for (let i = 0; i < n; i++) t.tail.push(rule(d, f, v, customPlace, custom, null));
   }
   const count = 3 + Math.floor(d.chance(0.5) ? 6 : 3);
   for (let i = 0; i < count; i++) {
-    const place = d.pick(PLACES);
+    const place = where(d.pick(PLACES));
     const jump =
       custom !== null && place.table === 'filter' && place.hook === customPlace.hook
         ? custom
         : null;
-    const text = rule(d, v, place, place.chain, jump);
+    const text = rule(d, f, v, place, place.chain, jump);
     const t = of(place.table);
     if (d.chance(0.7)) t.head.push(text);
     else t.tail.push(text);
   }
   if (d.chance(0.3)) {
     policies.set('INPUT', 'DROP');
-    const f = of('filter');
-    if (d.chance(0.8)) f.head.unshift('-A INPUT -i lo -j ACCEPT');
+    const t = of('filter');
+    if (d.chance(0.8)) t.head.unshift('-A INPUT -i lo -j ACCEPT');
     if (d.chance(0.8))
-      f.head.unshift('-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+      t.head.unshift('-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+    t.head.unshift(...f.dropPolicyFirst);
   }
-  let save = base.iptablesSave;
+  let save = original;
   for (const [table, x] of byTable) {
     save = layRules(
       save,
@@ -493,17 +635,18 @@ export function randomOperatorScenario(base: ScenarioInput, seed: number): Scena
       table === 'filter' ? policies : new Map(),
     );
   }
-  return { ...base, name: `random-${seed}/${base.name}`, iptablesSave: save, expect: [] };
+  return { ...base, name: `${f.prefix}-${seed}/${base.name}`, [f.save]: save, expect: [] };
 }
 
-/** The random scenarios for these seeds, each over one of the bases (by seed). */
+/** The random scenarios of a family for these seeds, each over one of its bases (by seed). */
 export function randomOperatorScenarios(
   captures: readonly ScenarioInput[],
   seeds: readonly number[],
+  f: Family = IPV4,
 ): ScenarioInput[] {
-  const bases = BASES.flatMap((name) => captures.filter((c) => c.name === name));
+  const bases = f.bases.flatMap((name) => captures.filter((c) => c.name === name));
   if (bases.length === 0) return [];
   return seeds.map((seed) =>
-    randomOperatorScenario(bases[seed % bases.length] as ScenarioInput, seed),
+    randomOperatorScenario(bases[seed % bases.length] as ScenarioInput, seed, f),
   );
 }

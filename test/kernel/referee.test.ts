@@ -28,7 +28,7 @@ import {
 } from '../lab/referee.ts';
 import { EXTERNAL6 } from '../lab/ipv6.ts';
 import { deriveTopology, EXTERNAL } from '../lab/topology.ts';
-import { randomSeeds } from './random-operator.ts';
+import { DEFAULT_SEEDS6, randomSeeds } from './random-operator.ts';
 import { refereeScenarios } from './scenarios.ts';
 import {
   byFamily,
@@ -115,7 +115,11 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
     );
   });
 
-  const scenarios = refereeScenarios(capturesDir, randomSeeds(process.env['DWK_RANDOM_SEEDS']));
+  const scenarios = refereeScenarios(
+    capturesDir,
+    randomSeeds(process.env['DWK_RANDOM_SEEDS']),
+    randomSeeds(process.env['DWK_RANDOM6_SEEDS'], DEFAULT_SEEDS6),
+  );
   it('finds the capture scenarios', () => {
     expect(scenarios.length).toBeGreaterThan(20);
   });

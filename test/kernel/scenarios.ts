@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateHostFiles } from '../support/generate-host.ts';
 import { listCaptureScenarios } from '../lab/captures.ts';
-import { DEFAULT_SEEDS, randomOperatorScenarios } from './random-operator.ts';
+import { DEFAULT_SEEDS, DEFAULT_SEEDS6, IPV6, randomOperatorScenarios } from './random-operator.ts';
 import {
   EXTERNAL,
   HOST_SERVICE_PORT,
@@ -215,10 +215,14 @@ export function bridgeNfOffScenarios(captures: readonly ScenarioInput[]): Scenar
   return [{ ...base, name: 'bridge-nf-off/docker-20.10.24-s9', bridgeNfCall: false }];
 }
 
-/** Every scenario, with random operator rules for these seeds (the recorded ones by default). */
+/**
+ * Every scenario, with random operator rules for these seeds, IPv4 and IPv6 (the recorded ones
+ * by default).
+ */
 export function refereeScenarios(
   capturesDir: string,
   randomSeeds: readonly number[] = DEFAULT_SEEDS,
+  random6Seeds: readonly number[] = DEFAULT_SEEDS6,
 ): ScenarioInput[] {
   const captures = listCaptureScenarios(capturesDir);
   return [
@@ -228,5 +232,6 @@ export function refereeScenarios(
     ...operatorScenarios(captures),
     ...bridgeNfOffScenarios(captures),
     ...randomOperatorScenarios(captures, randomSeeds),
+    ...randomOperatorScenarios(captures, random6Seeds, IPV6),
   ];
 }
