@@ -142,6 +142,31 @@ describe.skipIf(!existsSync(capturesDir))(
       expect(topo('docker-28.5.2/s3-usernet-portmap').v6).toBeNull();
     });
 
+    it("reads an operator's ip6tables rules as it reads IPv4's (random6 seeds 41, 135)", () => {
+      const base = byName.get('docker-20.10.24/s7-default-bridge-ipv6-ip6tables');
+      if (!base?.ip6tablesSave) throw new Error('capture missing');
+      const nat = [
+        // a port Docker maps, mapped again; a network, OUTPUT and a foreign address are no mapping
+        '-A PREROUTING -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd00:dead:beef::242:ac11:2]:81',
+        '-A PREROUTING -d 2001:db8:ffff::/64 -p tcp -m tcp --dport 9001 -j DNAT --to-destination [fd00:dead:beef::242:ac11:2]:80',
+        '-A OUTPUT -p tcp -m tcp --dport 9002 -j DNAT --to-destination [fd00:dead:beef::242:ac11:2]:80',
+        '-A PREROUTING -d 2001:db8:9::9/128 -p tcp -m tcp --dport 9003 -j DNAT --to-destination [fd00:dead:beef::242:ac11:2]:80',
+        '-A POSTROUTING -s fe80::/10 ! -o docker+ -p tcp -j SNAT --to-source 2001:db8:ffff::1',
+      ];
+      // into the nat table, before its COMMIT
+      const lines = base.ip6tablesSave.split('\n');
+      lines.splice(lines.indexOf('COMMIT', lines.indexOf('*nat')), 0, ...nat);
+      const save = lines.join('\n');
+      const t = deriveTopology({ ...base, ip6tablesSave: save });
+      expect(t.v6?.bridges.map((b) => b.name)).toEqual(['docker0']);
+      expect(t.v6?.published.map((p) => `${p.hostPort}→${p.containerPort}`)).toEqual([
+        '8080→80',
+        '8080→81',
+      ]);
+      const listeners = t.hostListeners.filter((l) => l.address === '::' && l.protocol === 'tcp');
+      expect(listeners.map((l) => l.port).sort()).toEqual([2222, 8080]);
+    });
+
     it('plans distinct source ports so each probe is one known packet', () => {
       for (const s of byName.values()) {
         const ports = planProbes(deriveTopology(s)).map((p) => p.sourcePort);
@@ -230,6 +255,53 @@ describe('engine trace → expected kernel observation', () => {
         }),
       ),
     ).toBeNull();
+  });
+
+  it('takes a timeout too where the lab races the answer (random6 seeds 10, 61)', () => {
+    const step = (action: string) => ({
+      hook: 'FORWARD' as const,
+      table: 'filter',
+      chain: 'DOCKER-USER',
+      rule: 1,
+      line: 1,
+      file: null,
+      ruleText: '',
+      action,
+      uncertain: false,
+    });
+    const v6 = { ...packet, family: 'ipv6' as const, destination: '2001:db8:ffff::1' };
+    // an ICMPv6 error for the SYN refuses only the SYN sent again; a reset refuses at once
+    const icmp = trace({
+      packet: v6,
+      verdict: 'rejected',
+      steps: [step('REJECT icmp6-port-unreachable')],
+    });
+    expect(expectObservation(t, icmp)).toMatchObject({ outcome: 'refused', orTimeout: true });
+    const reset = trace({ packet: v6, verdict: 'rejected', steps: [step('REJECT tcp-reset')] });
+    expect(expectObservation(t, reset)?.orTimeout).toBeUndefined();
+    expect(
+      expectObservation(t, trace({ verdict: 'rejected', steps: [step('REJECT')] }))?.orTimeout,
+    ).toBeUndefined();
+    // a datagram to a container port nothing listens on: its ICMP error is not the reply
+    const reply = {
+      kind: 'reply' as const,
+      packet,
+      verdict: 'rejected' as const,
+      steps: [],
+      stoppedBy: 'filter/DOCKER-USER#1',
+      unrouted: null,
+    };
+    const datagram = (port: number) =>
+      expectObservation(
+        t,
+        trace({
+          packet: { ...packet, protocol: 'udp' },
+          answer: reply,
+          delivery: { kind: 'forward', address: '172.17.0.2', port, outInterface: 'docker0' },
+        }),
+      );
+    expect(datagram(81)).toMatchObject({ outcome: 'refused', orTimeout: true });
+    expect(datagram(80)).toMatchObject({ outcome: 'timeout' });
   });
 
   it('fails a comparison when the connection lands somewhere else than the engine says', () => {
