@@ -80,3 +80,8 @@ export function prefixMask(length: number, width: number): bigint {
 export function formatCidr(value: bigint, length: number, family: Family): string {
   return `${formatAddress(value, family)}/${length}`;
 }
+
+/** Whether an IPv6 address's value is link-local (fe80::/10). */
+export function isLinkLocal6(value: bigint): boolean {
+  return value >> 118n === 0x3fan;
+}

@@ -4,7 +4,7 @@
  * checked against. Unmodelled options are decided by a resolver (default: they match), and any
  * rule whose outcome depended on one makes the result uncertain.
  */
-import { addressBits, addressValue, formatAddress } from './addr.ts';
+import { addressBits, addressValue, formatAddress, isLinkLocal6 } from './addr.ts';
 import { keyedHeadersOf, ruleIndex, sameKeyedHeaders } from './rule-index.ts';
 import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import { hostness, route, routingOf, type Hostness, type Routing } from './routing.ts';
@@ -348,7 +348,7 @@ export class Interpreter {
   private sourceToward(address: bigint): bigint | 'unknown' | null {
     const r = route(this.env.routing, address);
     if (r === null || r.assumed) return null;
-    if (this.env.family === 'ipv6' && address >> 118n === 0x3fan) return 'unknown';
+    if (this.env.family === 'ipv6' && isLinkLocal6(address)) return 'unknown';
     return r.source ?? 'unknown';
   }
 
@@ -1497,19 +1497,27 @@ class Run {
     }
     // out of lo IPv4 masquerades to an address of global scope, lo's own 127.0.0.1 not being one
     if (p.oif === 'lo' && this.env.family === 'ipv4') return this.it.masqueradeOutOfLo;
+    // IPv6 picks by scope (RFC 6724, as the kernel's source selection does): toward a global
+    // destination never a link-local address, of which every interface has one in fe80::/64
+    // (random6 seed 933: ext0's one global address was taken for unknown); toward a link-local
+    // one, which is not settled
+    if (this.env.family === 'ipv6')
+      return isLinkLocal6(p.dst) ? null : (this.hostAddressOn(p.oif, true) ?? null);
     return this.hostAddressOn(p.oif) ?? null;
   }
 
   /**
    * The host's one address on an interface (in a prefix the snapshot routes there), where there
-   * is one. A default route says nothing of which addresses are on its interface.
+   * is one; `global`: of the IPv6 ones, those not link-local. A default route says nothing of
+   * which addresses are on its interface.
    */
-  private hostAddressOn(device: string | null): bigint | undefined {
+  private hostAddressOn(device: string | null, global = false): bigint | undefined {
     if (device === null) return undefined;
     const routing = this.env.routing;
     const own = routing.locals.filter(
       (l) =>
         l.length === addressBits(this.env.family) &&
+        !(global && isLinkLocal6(l.value)) &&
         routing.routes.some(
           (r) =>
             !r.assumed && r.length > 0 && r.device === device && (l.value & r.mask) === r.value,

@@ -178,6 +178,7 @@ export const t = {
     location: loc,
   }),
   masquerade: (): Target => ({ kind: 'MASQUERADE', ports: null, flags: [], location: loc }),
+  notrack: (): Target => ({ kind: 'NOTRACK', location: loc }),
   mark: (value: number, mask = 0xffffffff): Target => ({
     kind: 'MARK',
     value,

@@ -710,6 +710,51 @@ describe('IPv6 addrtype', () => {
   });
 });
 
+describe('IPv6 MASQUERADE', () => {
+  it("takes the interface's one global address toward a global destination", () => {
+    // random6 seed 933: with every packet untracked, the host's answers are new connections
+    // that POSTROUTING masquerades to the address they have: ext0's one global address (the
+    // link-local ones of every interface share fe80::/64, and are never a global pick)
+    const e = createEngine(
+      ruleset(
+        {
+          raw: { PREROUTING: { rules: [[[], t.notrack()]] } },
+          nat: { POSTROUTING: { rules: [[[o.dst('2001:db8:1::/64', 'ipv6')], t.masquerade()]] } },
+        },
+        'ipv6',
+      ),
+      {
+        family: 'ipv6',
+        interfaces: ['lo', 'eth0', 'docker0'],
+        localAddresses: ['2001:db8:1::1', 'fe80::1', 'fe80::2', 'fd00::1'],
+        routes: [
+          { destination: '2001:db8:1::/64', device: 'eth0' },
+          { destination: 'fe80::/64', device: 'eth0' },
+          { destination: 'fe80::/64', device: 'docker0' },
+          { destination: 'fd00::/64', device: 'docker0' },
+        ],
+        listeners: [{ protocol: 'tcp', port: 2222, address: null }],
+      },
+    );
+    const trace = e.trace({
+      family: 'ipv6',
+      protocol: 'tcp',
+      source: '2001:db8:1::9',
+      sourcePort: 40000,
+      destination: '2001:db8:1::1',
+      destinationPort: 2222,
+      inInterface: 'eth0',
+      state: 'NEW',
+      mark: 0,
+    });
+    expect([trace.verdict, trace.certainty, trace.answer]).toEqual([
+      'accepted',
+      'certain',
+      undefined,
+    ]);
+  });
+});
+
 describe('release', () => {
   it('frees the BDD store at once; answers given as data stay, later questions throw', () => {
     const engine = createEngine(docker, hostContext);
