@@ -169,7 +169,8 @@ export const DEFAULT_SEEDS: readonly number[] = [
  * SYN that gets back while connect() holds the socket is dropped, and only the SYN sent again is
  * refused. 41 (the lab): an operator's DNAT of a port Docker maps is one listener. 61 (the lab):
  * a container's ICMP error for a datagram to a closed port is not its reply. 135 (the lab): an
- * operator's SNAT of `fe80::/10` names no bridge.
+ * operator's SNAT of `fe80::/10` names no bridge. From 401–1000: 933 (MASQUERADE toward a
+ * global address takes the interface's one global address, never a link-local one).
  */
 export const DEFAULT_SEEDS6: readonly number[] = [
   ...Array.from({ length: 6 }, (_, i) => i + 1),
@@ -184,6 +185,7 @@ export const DEFAULT_SEEDS6: readonly number[] = [
   91,
   135,
   149,
+  933,
 ];
 
 /**
