@@ -459,12 +459,7 @@ function addrtype(
     const x = addrtype6(env, field, ipv6AddrtypePlan(types));
     return negated ? { c: m.not(x.p), p: m.not(x.c) } : x;
   }
-  // Whether the address is the host's: the header bit for the destination (exact whatever the
-  // host's addresses are); for the source, certain only where the address decides it.
-  const onDst = field === 'dst';
-  const local: Pair = onDst
-    ? { c: s.eq('loc', 1n), p: s.eq('loc', 1n) }
-    : { c: env.local(field), p: m.or(env.local(field), env.unknown(field)) };
+  const local = hostOwned(env, field);
   const { mc, bc } = specialRanges(s, field);
   const bcast = m.or(mc, bc);
   const routed = env.routed(field);
@@ -493,13 +488,23 @@ function addrtype(
   return negated ? { c: m.not(p), p: m.not(c) } : { c, p };
 }
 
+/**
+ * Whether the address is the host's: the header bit for the destination (exact whatever the
+ * host's addresses are); for the source, certain only where the address decides it.
+ */
+function hostOwned(env: MatchEnv, field: FieldName): Pair {
+  const s = env.space;
+  if (field === 'dst') return { c: s.eq('loc', 1n), p: s.eq('loc', 1n) };
+  return { c: env.local(field), p: s.m.or(env.local(field), env.unknown(field)) };
+}
+
 /** IPv6's addrtype (see `Ipv6AddrtypePlan`), not negated. */
 function addrtype6(env: MatchEnv, field: FieldName, plan: Ipv6AddrtypePlan): Pair {
   const s = env.space;
   const m = s.m;
   // a type the kernel refuses for IPv6 cannot be in a real dump: nothing is decided
   if (plan.refused) return { c: FALSE, p: TRUE };
-  const mc = s.cidr(field, 'ff00::/8') ?? FALSE;
+  const { mc } = specialRanges(s, field);
   const unspec = s.cidr(field, '::/128') ?? FALSE;
   let kind = TRUE;
   if (plan.multicast) kind = m.and(kind, mc);
@@ -507,10 +512,7 @@ function addrtype6(env: MatchEnv, field: FieldName, plan: Ipv6AddrtypePlan): Pai
     kind = m.diff(kind, m.or(m.or(mc, unspec), s.cidr(field, '::ffff:0:0/96') ?? FALSE));
   if (plan.unspec) kind = m.and(kind, unspec);
   if (plan.route.length === 0) return { c: kind, p: kind };
-  const local: Pair =
-    field === 'dst'
-      ? { c: s.eq('loc', 1n), p: s.eq('loc', 1n) }
-      : { c: env.local(field), p: m.or(env.local(field), env.unknown(field)) };
+  const local = hostOwned(env, field);
   // no route (nor a local or multicast one) to the address
   const unrouted = m.diff(m.not(env.routed(field)), mc);
   let c = FALSE;
