@@ -1122,9 +1122,9 @@ describe('what goes back for a connection', () => {
     // answer from 10.9.0.1, the host's address toward it, and timed out
     const name = 'udp-answer-route-source';
     await withRules(name, {});
-    const serving = (bound: string) =>
+    const serving = (bound: string, dir = name) =>
       withAdded(
-        name,
+        dir,
         'listeners.txt',
         `UNCONN 0      0            ${bound}:5353      0.0.0.0:*    users:(("dns",pid=9,fd=3))\n`,
       );
@@ -1152,14 +1152,7 @@ describe('what goes back for a connection', () => {
     // conntrack (random6 seed 33: raw's NOTRACK of every unicast destination, and the client
     // timed out)
     await withRules(`${name}-untracked`, { raw: ['-A PREROUTING -i eth0 -j CT --notrack'] });
-    const untracked = traced(
-      await withAdded(
-        `${name}-untracked`,
-        'listeners.txt',
-        `UNCONN 0      0            0.0.0.0:5353      0.0.0.0:*    users:(("dns",pid=9,fd=3))\n`,
-      ),
-      to('172.17.0.1'),
-    );
+    const untracked = traced(await serving('0.0.0.0', `${name}-untracked`), to('172.17.0.1'));
     expect([untracked.result, untracked.certainty, untracked.answer?.kind]).toEqual([
       'accepted',
       'possible',

@@ -128,6 +128,7 @@ export function deriveV6(
     }
   }
   const published: LabPublished6[] = [];
+  const own = [EXTERNAL6.hostAddress, '::1', ...labBridges.map((b) => b.gateway)];
   for (const r of rules) {
     if (r.table !== 'nat' || r.options.get('-j')?.value !== 'DNAT') continue;
     const m = /^\[([^\]]+)\]:(\d+)$/.exec(r.options.get('--to-destination')?.value ?? '');
@@ -140,7 +141,6 @@ export function deriveV6(
     // as for IPv4 (topology.ts): an operator's DNAT of a network, of every address but one, or
     // of an address the host lacks is no mapping a proxy could hold
     const dst = r.options.get('-d');
-    const own = [EXTERNAL6.hostAddress, '::1', ...labBridges.map((b) => b.gateway)];
     if (
       dst !== undefined &&
       (dst.negated || !own.includes(canonical6(dst.value.replace(/\/128$/, ''))))

@@ -37,8 +37,6 @@ export interface Comparison {
 
 function hostListens(t: LabTopology, address: string, port: number, protocol: string): boolean {
   const v6 = address.includes(':');
-  if (v6 && (t.v6?.published ?? []).some((p) => p.hostPort === port && p.protocol === protocol))
-    return true;
   return t.hostListeners.some(
     (l) =>
       l.port === port &&
@@ -290,11 +288,6 @@ export function labContext6(t: LabTopology, interfaces: readonly string[]): Netw
           port: l.port,
           address: listensEverywhere(l) ? null : l.address,
         })),
-      ...(v6?.published ?? []).map((p) => ({
-        protocol: p.protocol,
-        port: p.hostPort,
-        address: null,
-      })),
     ],
     routes: [
       { destination: '::1/128', device: 'lo' },
