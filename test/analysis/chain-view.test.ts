@@ -3,8 +3,7 @@
  * (buildModel → chainRows) list the same roots in the same order and show the same rules below
  * them, for real captures and for a dump with rules in every hook of every table.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildChainsView, type ChainNode } from '../../src/analysis/chain-view.ts';
@@ -17,6 +16,7 @@ import type { Snapshot } from '../../src/model/snapshot.ts';
 import { firewallOf } from '../../src/model/snapshot.ts';
 import { buildModel, chainRows, type ReviewModel } from '../../src/tui/view-model.ts';
 import { repoRoot } from '../rules/tester.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 function reviewModel(snapshot: Snapshot): ReviewModel {
   const audit = analyze(snapshot, DEFAULT_CONFIG, { rules: {}, engines: null });
@@ -143,7 +143,7 @@ describe('the chains command and the review UI show one chain tree', () => {
   });
 
   it('on a dump with rules in every hook: packet order, and orphans with what hangs off them', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-chain-view-'));
+    const dir = tempDir('dockwall-chain-view-');
     writeFileSync(path.join(dir, 'iptables-save.txt'), EVERY_HOOK);
     const snapshot = await loadSnapshot({ directory: dir });
     const expected = [
@@ -170,7 +170,7 @@ describe('the chains command and the review UI show one chain tree', () => {
 
   it('on an nftables host: every base chain by hook and priority, across iptables-nft and native tables', async () => {
     // Docker 29's nftables tables (s2a), iptables-nft's FORWARD beside them, an operator's table
-    const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-chain-view-'));
+    const dir = tempDir('dockwall-chain-view-');
     const s2a = path.join(repoRoot, 'fixtures/snapshots/29.7.2/s2a-nftables-portmap');
     const capture = path.join(repoRoot, '../shared/captures/docker-29.7.2/s2a-nftables-portmap');
     const nft = path.join(dir, 'nft-ruleset.txt');

@@ -3,8 +3,7 @@
  * that looks as if it did but does not (DOCKER-USER on the host port), identical snapshots — and
  * the JSON validated against docs/diff-result.schema.json, SARIF accepted by its shape.
  */
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -13,6 +12,7 @@ import type { DiffResult } from '../../src/model/diff.ts';
 import { main } from '../../src/cli/main.ts';
 import { captureIo, repoRoot } from '../support/plan-scenarios.ts';
 import { blocklistAddresses, writeBlocklistSnapshot } from '../support/blocklist.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const snapshots = path.join(repoRoot, 'fixtures/snapshots/28.5.2');
 const s0 = path.join(snapshots, 's0-new-daemon');
@@ -20,7 +20,7 @@ const s3 = path.join(snapshots, 's3-usernet-portmap');
 
 /** s3 with rules added to DOCKER-USER (the capture's chain is empty). */
 function withDockerUser(...rules: string[]): string {
-  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'dwdiff-')), 's3');
+  const dir = path.join(tempDir('dwdiff-'), 's3');
   cpSync(s3, dir, { recursive: true });
   const file = path.join(dir, 'iptables-save.txt');
   const text = readFileSync(file, 'utf8');
@@ -61,7 +61,7 @@ function valid(r: DiffResult | null): void {
 
 /** Docker 29.7.2's nftables capture behind a blocklist set of these addresses. */
 const withBlocklist = (addresses: readonly string[]): string =>
-  writeBlocklistSnapshot(path.join(mkdtempSync(path.join(tmpdir(), 'dwdiff-')), 's2a'), addresses);
+  writeBlocklistSnapshot(path.join(tempDir('dwdiff-'), 's2a'), addresses);
 
 describe('dockwall diff on real captures', () => {
   it('a published port added: gained, with a witness and its trace, exit 1', async () => {
@@ -211,7 +211,7 @@ describe('dockwall diff on real captures', () => {
     // s0 → s3 adds findings (the published port); with --fail-on never nothing fails.
     expect((await diff(s0, s3, '--fail-on', 'never')).code).toBe(0);
     // The config's failOn is the default; the flag wins.
-    const config = path.join(mkdtempSync(path.join(tmpdir(), 'dwdiff-')), 'dockwall.yaml');
+    const config = path.join(tempDir('dwdiff-'), 'dockwall.yaml');
     writeFileSync(config, 'failOn: never\n');
     expect((await diff(s0, s3, '--config', config)).code).toBe(0);
     expect((await diff(s0, s3, '--config', config, '--fail-on', 'error')).code).toBe(1);
@@ -227,7 +227,7 @@ describe('dockwall diff on real captures', () => {
   });
 
   it('two ruleset files: the same comparison, findings matched across the file names', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'dwdiff-'));
+    const dir = tempDir('dwdiff-');
     const before = path.join(dir, 'old.rules');
     const after = path.join(dir, 'new.rules');
     cpSync(path.join(s3, 'iptables-save.txt'), before);
@@ -278,7 +278,7 @@ describe('dockwall diff on nftables (Docker 29.7.2, planned from the s2a capture
   const base = path.join(repoRoot, 'fixtures/plan/base/29.7.2-forwarding');
 
   async function plan(compose: string): Promise<string> {
-    const out = path.join(mkdtempSync(path.join(tmpdir(), 'dwdiff-nft-')), 'planned');
+    const out = path.join(tempDir('dwdiff-nft-'), 'planned');
     const { io, err } = captureIo();
     const args = [
       'plan',
@@ -294,7 +294,7 @@ describe('dockwall diff on nftables (Docker 29.7.2, planned from the s2a capture
 
   /** The planned snapshot with an operator's own nftables table appended. */
   function withOperatorTable(dir: string, rule: string): string {
-    const copy = path.join(mkdtempSync(path.join(tmpdir(), 'dwdiff-nft-')), 'edited');
+    const copy = path.join(tempDir('dwdiff-nft-'), 'edited');
     cpSync(dir, copy, { recursive: true });
     const file = path.join(copy, 'nft-ruleset.txt');
     writeFileSync(
@@ -307,7 +307,7 @@ describe('dockwall diff on nftables (Docker 29.7.2, planned from the s2a capture
   it('a service added, a rule that closes it, and one that looks as if it did', async () => {
     const full = await plan(path.join(scenario, 'compose.yaml'));
     const compose = readFileSync(path.join(scenario, 'compose.yaml'), 'utf8');
-    const withoutWeb1 = path.join(mkdtempSync(path.join(tmpdir(), 'dwdiff-nft-')), 'c.yaml');
+    const withoutWeb1 = path.join(tempDir('dwdiff-nft-'), 'c.yaml');
     writeFileSync(
       withoutWeb1,
       compose.replace(/ {2}web1:\n(?: {4}.*\n)+/, '').replace('[web1]', '[web0]'),

@@ -5,14 +5,14 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import type { Ruleset } from '../../src/model/ruleset.ts';
 import type { Snapshot } from '../../src/model/snapshot.ts';
+import { suiteTempDir } from '../support/temp-dir.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const fixture = path.join(repoRoot, 'fixtures/snapshots/28.5.2/s3-usernet-portmap');
@@ -66,8 +66,10 @@ describe.skipIf(!canRun)(
   `collector in a network namespace${canRun ? '' : ` (skipped: needs ${lacking.join(', ')})`}`,
   () => {
     let listener: ChildProcess | null = null;
-    const outSh = mkdtempSync(path.join(os.tmpdir(), 'dwc-sh-'));
-    const outNode = mkdtempSync(path.join(os.tmpdir(), 'dwc-node-'));
+    // made here, before the beforeAll below, removed after its afterAll has stopped the
+    // namespace's processes; not made when the block is skipped
+    const outSh = suiteTempDir('dwc-sh-');
+    const outNode = suiteTempDir('dwc-node-');
     let fromSh: Snapshot;
     let fromNode: Snapshot;
 
@@ -105,12 +107,12 @@ describe.skipIf(!canRun)(
         ...env,
         'sh',
         path.join(repoRoot, 'scripts/collect.sh'),
-        outSh,
+        outSh(),
       ]);
-      const script = `import(${JSON.stringify(path.join(repoRoot, 'src/cli/commands/collect.ts'))}).then(async (m) => { process.exitCode = await m.collectCommand.run(['--out', ${JSON.stringify(outNode)}], { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() }); })`;
+      const script = `import(${JSON.stringify(path.join(repoRoot, 'src/cli/commands/collect.ts'))}).then(async (m) => { process.exitCode = await m.collectCommand.run(['--out', ${JSON.stringify(outNode())}], { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() }); })`;
       sh(['ip', 'netns', 'exec', ns, ...env, node, '-e', script]);
-      fromSh = await loadSnapshot({ directory: outSh });
-      fromNode = await loadSnapshot({ directory: outNode });
+      fromSh = await loadSnapshot({ directory: outSh() });
+      fromNode = await loadSnapshot({ directory: outNode() });
     });
 
     afterAll(() => {
@@ -127,8 +129,8 @@ describe.skipIf(!canRun)(
     });
 
     it('both collectors write the same files', () => {
-      expect(readdirSync(outNode).sort()).toEqual(readdirSync(outSh).sort());
-      expect(readdirSync(outSh)).toEqual(
+      expect(readdirSync(outNode()).sort()).toEqual(readdirSync(outSh()).sort());
+      expect(readdirSync(outSh())).toEqual(
         expect.arrayContaining([
           'iptables-save.txt',
           'ip-addr.json',

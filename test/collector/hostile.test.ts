@@ -12,17 +12,16 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
+import { suiteTempDir, tempDir } from '../support/temp-dir.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const node = path.join(repoRoot, 'node_modules/.bin/node');
@@ -30,12 +29,14 @@ const built = existsSync(path.join(repoRoot, 'dist/src/cli/main.js'));
 const EXAMPLE = path.join(repoRoot, 'fixtures/example-host');
 const SECRET = 'POSTGRES_PASSWORD=hunter2-do-not-keep';
 
-const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'dockwall-collect-'));
+const tmp = (): string => tempDir('dockwall-collect-');
 
-/** Stub tools printing the example host; STUB_DOCKER_DOWN and STUB_NOT_ROOT change them. */
-function stubs(): string {
-  const bin = tmp();
-  const fix = tmp();
+/** Stub tools in `dir` printing the example host; STUB_DOCKER_DOWN, STUB_NOT_ROOT change them. */
+function stubs(dir: string): string {
+  const bin = path.join(dir, 'bin');
+  const fix = path.join(dir, 'fix');
+  mkdirSync(bin);
+  mkdirSync(fix);
   const containers = JSON.parse(readFileSync(path.join(EXAMPLE, 'containers.json'), 'utf8')) as {
     Config: { Env: string[] | null };
   }[];
@@ -77,7 +78,12 @@ function stubs(): string {
   return bin;
 }
 
-const BIN = stubs();
+// made before the tests and removed after them; not made when they are all skipped (not built)
+const stubDir = suiteTempDir('dockwall-collect-');
+let BIN = '';
+beforeAll(() => {
+  BIN = stubs(stubDir());
+});
 
 interface Collected {
   readonly code: number | null;

@@ -4,8 +4,7 @@
  * and the chain view's line for such a container. And a bridge's own ports, where the sysctl says
  * what the bridge passes between them skips iptables.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
@@ -16,6 +15,7 @@ import { firewallOf } from '../../src/model/snapshot.ts';
 import { directEndpoints, vlanNetwork } from '../../src/docker/direct-networks.ts';
 import { containerPaths } from '../../src/docker/paths.ts';
 import type { Network } from '../../src/model/host.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const LAB = path.resolve(import.meta.dirname, '../../fixtures/lab/macvlan-20.10.24');
 
@@ -63,7 +63,7 @@ describe('bridge-nf-call-iptables off', () => {
   );
   /** web → client on docker0, the capture's icc=false bridge, with the sysctl as given. */
   const webToClient = async (value: 0 | 1) => {
-    const sysctl = path.join(mkdtempSync(path.join(tmpdir(), 'dw-brnf-')), 'sysctl.txt');
+    const sysctl = path.join(tempDir('dw-brnf-'), 'sysctl.txt');
     writeFileSync(sysctl, `net.bridge.bridge-nf-call-iptables = ${value}\n`);
     const snapshot = await loadSnapshot({ directory: S9, files: { sysctl } });
     const ruleset = firewallOf(snapshot, 'ipv4');

@@ -5,8 +5,7 @@
  * match its containers exactly, so no drift; with one of Docker's rules taken away or a stale one
  * added, exactly that mapping or rule is reported.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findRuleDrift, mapPublishedPorts } from '../../src/docker/ports.ts';
@@ -20,11 +19,15 @@ import {
   runPlan,
   type PlanScenario,
 } from '../support/plan-scenarios.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
-/** The scenario planned with the nftables backend on the 29.7.2 lab host, its daemon settings kept. */
+/**
+ * The scenario planned with the nftables backend on the 29.7.2 lab host, its daemon settings kept
+ * (in a daemon.json removed after the tests of the describe block that calls this).
+ */
 function onNftables(s: PlanScenario): PlanScenario {
   const own = s.daemon === null ? {} : (JSON.parse(readFileSync(s.daemon, 'utf8')) as object);
-  const daemon = path.join(mkdtempSync(path.join(tmpdir(), 'dwdrift-')), 'daemon.json');
+  const daemon = path.join(tempDir('dwdrift-'), 'daemon.json');
   writeFileSync(daemon, JSON.stringify({ ...own, 'firewall-backend': 'nftables' }));
   return {
     ...s,

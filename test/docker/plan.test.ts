@@ -3,8 +3,7 @@
  * rules as dockerd would put them, a redeployed container's old rules go, addresses are chosen
  * as Docker's IPAM would, and what Docker would refuse is an error with its place.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { allocateSubnet, nextAddress, parsePrefix, prefixText } from '../../src/docker/ipam.ts';
@@ -15,9 +14,10 @@ import { captureIo, capturesDir, repoRoot } from '../support/plan-scenarios.ts';
 import { RULES } from '../../rules/index.ts';
 import { analyze } from '../../src/lint/analyze.ts';
 import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const fixtures = path.join(repoRoot, 'fixtures');
-const outDir = () => path.join(mkdtempSync(path.join(tmpdir(), 'dwplan-')), 'out');
+const outDir = () => path.join(tempDir('dwplan-'), 'out');
 const text = (dir: string, f: string) => readFileSync(path.join(dir, f), 'utf8');
 
 async function plan(args: string[], env: Record<string, string> = {}) {
@@ -130,7 +130,7 @@ describe('dockwall plan on a host that runs Docker', () => {
   });
 
   it('refuses what Docker would refuse, with the place, and writes nothing', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'dwplan-bad-'));
+    const dir = tempDir('dwplan-bad-');
     const compose = path.join(dir, 'compose.yaml');
     // The example host's default-address-pools are both taken: no subnet for a new network.
     writeFileSync(
@@ -174,7 +174,7 @@ describe('dockwall plan on a host that runs Docker', () => {
     // the lab's capture: dockerd 20.10.24 with macvlan network lan (ext0, IPAM range
     // 203.0.113.48/28) and a container on it at .53 whose -p Docker did not apply
     const base = path.join(fixtures, 'lab/macvlan-20.10.24');
-    const dir = mkdtempSync(path.join(tmpdir(), 'dwplan-mv-'));
+    const dir = tempDir('dwplan-mv-');
     const compose = path.join(dir, 'compose.yaml');
     writeFileSync(
       compose,
@@ -220,7 +220,7 @@ describe('dockwall plan on a host that runs Docker', () => {
   });
 
   it('hands out a new network’s addresses from its ip_range', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'dwplan-range-'));
+    const dir = tempDir('dwplan-range-');
     const compose = path.join(dir, 'compose.yaml');
     writeFileSync(
       compose,
@@ -245,7 +245,7 @@ describe('dockwall plan on a host that runs Docker', () => {
   });
 
   it('will not write into a directory that has files', async () => {
-    const out = mkdtempSync(path.join(tmpdir(), 'dwplan-full-'));
+    const out = tempDir('dwplan-full-');
     writeFileSync(path.join(out, 'keep.txt'), 'x');
     const r = await plan([
       path.join(fixtures, 'example-host'),

@@ -3,18 +3,18 @@
  * written, in a repository laid out as they expect: the example host's snapshot committed as
  * deploy/host-snapshot next to a Compose file.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { main } from '../../src/cli/main.ts';
 import { captureIo } from '../support/plan-scenarios.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
 function repository(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'dwci-'));
+  const dir = tempDir('dwci-');
   cpSync(path.join(repoRoot, 'fixtures/example-host'), path.join(dir, 'deploy/host-snapshot'), {
     recursive: true,
   });

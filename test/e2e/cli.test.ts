@@ -4,14 +4,14 @@
  * errors, baselines, and the rules and chains commands.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
 import { repoRoot } from '../rules/tester.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const built = existsSync(path.join(repoRoot, 'dist/src/cli/main.js'));
 const node = path.join(repoRoot, 'node_modules/.bin/node');
@@ -31,7 +31,7 @@ function dockwall(
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'dockwall-e2e-'));
+const tmp = (): string => tempDir('dockwall-e2e-');
 
 describe.skipIf(!built)(
   built ? 'built CLI' : 'built CLI (skipped: dist/ not built — run `npm test`, which builds it)',

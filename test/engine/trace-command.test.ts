@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/command.ts';
 import type { TraceView } from '../../src/analysis/trace-view.ts';
 import { trace } from '../../src/cli/commands/trace.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const host = path.join(repoRoot, 'fixtures/example-host');
@@ -75,9 +75,12 @@ describe('dockwall trace on the example host', () => {
   });
 });
 
-/** A directory with a rules file of these lines, and a writer of files beside it. */
+/**
+ * A directory with a rules file of these lines, and a writer of files beside it; removed after
+ * the tests of the describe block it is made in.
+ */
 function rulesDir(prefix: string, lines: readonly string[]) {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  const dir = tempDir(prefix);
   const rules = path.join(dir, 'rules.v4');
   writeFileSync(rules, [...lines, ''].join('\n'));
   const file = (name: string, text: string): string => {

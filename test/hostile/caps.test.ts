@@ -4,8 +4,7 @@
  * one kind in one file are capped the same way, and host-mode conflicts are one finding per
  * port with every party counted — however many containers a host has.
  */
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
@@ -16,6 +15,7 @@ import { exitCode } from '../../src/report/exit-code.ts';
 import { defineRule } from '../../src/lint/rule.ts';
 import { FINDINGS_PER_RULE } from '../../src/lint/runner.ts';
 import { built, dockwall, repoRoot } from './support.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const EXAMPLE = path.join(repoRoot, 'fixtures/example-host');
 
@@ -74,7 +74,7 @@ const flood = defineRule<'w' | 'e' | 'e2', object>({
 });
 
 function hostModeSnapshot(count: number): string {
-  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'dockwall-hostmode-')), 'snap');
+  const dir = path.join(tempDir('dockwall-hostmode-'), 'snap');
   cpSync(EXAMPLE, dir, { recursive: true });
   const containers = JSON.parse(readFileSync(path.join(dir, 'containers.json'), 'utf8')) as {
     Name: string;
@@ -112,7 +112,7 @@ describe('caps', () => {
   });
 
   it('diagnostics of one kind in one file are capped, at their worst severity', async () => {
-    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'dockwall-garbage-')), 'snap');
+    const dir = path.join(tempDir('dockwall-garbage-'), 'snap');
     cpSync(EXAMPLE, dir, { recursive: true });
     const rules = readFileSync(path.join(dir, 'iptables-save.txt'), 'utf8');
     const junk = Array.from({ length: 1000 }, (_, i) => `-A INPUT --junk${i} -j ACCEPT`);

@@ -4,26 +4,18 @@
  * one-line message, and bounded time and memory however the input is shaped.
  */
 import { execFileSync } from 'node:child_process';
-import {
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { built, dockwall, hostileSnapshot, node, RAW_CONTROL, repoRoot } from './support.ts';
+import { suiteTempDir, tempDir } from '../support/temp-dir.ts';
 
 const EXAMPLE = path.join(repoRoot, 'fixtures/example-host');
-const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'dockwall-hostile-'));
+const tmp = (): string => tempDir('dockwall-hostile-');
 
-/** A copy of the example host to spoil. */
-function example(): string {
-  const dir = path.join(tmp(), 'snap');
+/** A copy of the example host to spoil, in `base` (by default a new temporary directory). */
+function example(base = tmp()): string {
+  const dir = path.join(base, 'snap');
   cpSync(EXAMPLE, dir, { recursive: true });
   return dir;
 }
@@ -63,7 +55,9 @@ async function auditFilterTable(
 
 describe.skipIf(!built)('hostile input through the CLI (needs npm run build)', () => {
   describe('escape sequences in the dump', () => {
-    const snap = hostileSnapshot();
+    // made while the tests are collected (they are named by it), so only when they will run: a
+    // skipped block runs no afterAll to remove it
+    const snap = built ? hostileSnapshot() : 'snap';
     const commands: readonly (readonly string[])[] = [
       ['audit', snap],
       ['audit', snap, '--format', 'markdown'],
@@ -124,13 +118,17 @@ describe.skipIf(!built)('hostile input through the CLI (needs npm run build)', (
 
   describe('links out of the snapshot', () => {
     const SECRET = 'root:$6$hunter2-hash:20228:0:99999:7:::';
-    const secretFile = path.join(tmp(), 'shadow');
-    writeFileSync(secretFile, `${SECRET}\n${'daemon:*:1:2:3\n'.repeat(3)}`);
-    const snap = example();
-    for (const name of ['listeners.txt', 'networks.json', 'daemon.json', 'sysctl.txt']) {
-      rmSync(path.join(snap, name));
-      symlinkSync(secretFile, path.join(snap, name));
-    }
+    const dir = suiteTempDir('dockwall-hostile-');
+    let snap = '';
+    beforeAll(() => {
+      const secretFile = path.join(dir(), 'shadow');
+      writeFileSync(secretFile, `${SECRET}\n${'daemon:*:1:2:3\n'.repeat(3)}`);
+      snap = example(dir());
+      for (const name of ['listeners.txt', 'networks.json', 'daemon.json', 'sysctl.txt']) {
+        rmSync(path.join(snap, name));
+        symlinkSync(secretFile, path.join(snap, name));
+      }
+    });
 
     it.each(['text', 'json', 'sarif', 'markdown'])(
       '%s: each link is refused by name and nothing of the target appears',
@@ -461,18 +459,19 @@ describe.skipIf(!built)('hostile input through the CLI (needs npm run build)', (
   });
 
   describe('writing results', () => {
-    const mounted: string[] = [];
-    afterAll(() => {
-      for (const m of mounted) execFileSync('umount', [m]);
-    });
-
-    /** A directory no one can write to: a read-only tmpfs as root, mode 0555 otherwise. */
+    /**
+     * A directory no one can write to: a read-only tmpfs as root, mode 0555 otherwise. Made in a
+     * test; unmounted when it finishes, before its temporary directory is removed (onTestFinished
+     * runs the latest first).
+     */
     function readOnlyDir(): string {
       const dir = path.join(tmp(), 'ro');
       mkdirSync(dir);
       if (process.getuid?.() === 0) {
         execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir]);
-        mounted.push(dir);
+        onTestFinished(() => {
+          execFileSync('umount', [dir]);
+        });
       } else {
         execFileSync('chmod', ['0555', dir]);
       }

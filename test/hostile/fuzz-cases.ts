@@ -9,6 +9,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -390,9 +391,22 @@ export async function runSnapshotCase(
   runSeed: number,
   index: number,
 ): Promise<{ label: string; problems: string[] }> {
+  // Run in the fuzz worker, outside any test: the case's directory is removed here.
+  const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-fuzz-'));
+  try {
+    return await snapshotCase(runSeed, index, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function snapshotCase(
+  runSeed: number,
+  index: number,
+  dir: string,
+): Promise<{ label: string; problems: string[] }> {
   const r = prng(runSeed * 7_000_003 + index);
   const base = path.join(repoRoot, SNAPSHOTS[Math.floor(r() * SNAPSHOTS.length)] ?? '');
-  const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-fuzz-'));
   const texts = new Map<string, string>();
   const names = readdirSync(base).filter((n) => statSync(path.join(base, n)).isFile());
   const mutated = new Set([

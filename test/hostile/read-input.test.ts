@@ -3,16 +3,16 @@
  * encodings, each refused or converted with a diagnostic, in bounded time.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeText, readInputFile } from '../../src/ingest/read-input.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const SECRET = 'root:$6$very-secret-hash:20228:0:99999:7:::';
 
 function snapshotDir(): { dir: string; outside: string } {
-  const base = mkdtempSync(path.join(tmpdir(), 'dockwall-read-'));
+  const base = tempDir('dockwall-read-');
   const dir = path.join(base, 'snap');
   mkdirSync(dir);
   const outside = path.join(base, 'shadow');

@@ -1,8 +1,8 @@
 /** Shared by the hostile-input tests: what a raw control character is, and the built CLI. */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { tempDir } from '../support/temp-dir.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 export const built = existsSync(path.join(repoRoot, 'dist/src/cli/main.js'));
@@ -78,10 +78,11 @@ const ALL = `${INJECT.title}${INJECT.clear}${INJECT.fake}`;
 /**
  * The example host with escape sequences everywhere input reaches output: a rule comment, an
  * unknown option (echoed by a parse error), a user chain's name, an interface, container and
- * process names, a daemon.json key, and the snapshot directory's own name.
+ * process names, a daemon.json key, and the snapshot directory's own name. It is in a temporary
+ * directory, removed as `tempDir` says.
  */
 export function hostileSnapshot(): string {
-  const base = mkdtempSync(path.join(tmpdir(), 'dockwall-hostile-'));
+  const base = tempDir('dockwall-hostile-');
   const dir = path.join(base, `snap${INJECT.clear}${INJECT.bidi}`);
   cpSync(path.join(repoRoot, 'fixtures/example-host'), dir, { recursive: true });
   const edit = (file: string, change: (text: string) => string): void => {

@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { interpolate } from '../../src/ingest/compose-interpolate.ts';
 import { loadCompose, normaliseProjectName, readCompose } from '../../src/ingest/compose.ts';
 import type { Diagnostic } from '../../src/model/diagnostic.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const at = { file: 'compose.yaml', line: 3, column: 7 };
 const one = (text: string, env: Record<string, string> = {}) =>
@@ -211,7 +211,7 @@ networks:
   });
 
   it('reads .env beside the first file, the process environment winning', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'dwcompose-'));
+    const dir = tempDir('dwcompose-');
     writeFileSync(path.join(dir, '.env'), '# ports\nPORT=8080\nexport HOST="0.0.0.0"\n');
     writeFileSync(
       path.join(dir, 'compose.yaml'),

@@ -1,5 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mapPublishedPorts } from '../../src/docker/ports.ts';
@@ -8,6 +7,7 @@ import { interpretSnapshot } from '../../src/docker/snapshot.ts';
 import { readSnapshot } from '../../src/ingest/snapshot.ts';
 import { firewallOf } from '../../src/model/snapshot.ts';
 import type { Container } from '../../src/model/host.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const root = path.resolve(import.meta.dirname, '../../fixtures/snapshots');
 const scenarios = readdirSync(root).flatMap((version) =>
@@ -139,7 +139,7 @@ describe('loadSnapshot', () => {
   });
 
   it('reads the files without Docker, and Docker’s knowledge interprets them after', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'dwc-snap-'));
+    const dir = tempDir('dwc-snap-');
     copyFileSync(
       path.join(root, '26.1.5/s3-usernet-portmap-ipv6/iptables-save.txt'),
       path.join(dir, 'iptables-save.txt'),
@@ -163,7 +163,7 @@ describe('loadSnapshot', () => {
   });
 
   it('reports no-ruleset when neither ruleset is there', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'dwc-snap-'));
+    const dir = tempDir('dwc-snap-');
     writeFileSync(path.join(dir, 'daemon.json'), '{}');
     const s = await loadSnapshot({ directory: dir });
     expect(s.ipv4).toBeNull();
@@ -184,7 +184,7 @@ describe('loadSnapshot', () => {
 
   it('reads the rest of the snapshot when one file is broken', async () => {
     const src = path.join(root, '28.5.2/s3-usernet-portmap');
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'dwc-snap-'));
+    const dir = tempDir('dwc-snap-');
     for (const f of ['iptables-save.txt', 'networks.json', 'docker-version.json']) {
       copyFileSync(path.join(src, f), path.join(dir, f));
     }
@@ -207,7 +207,7 @@ describe('loadSnapshot', () => {
   });
 
   it('flags a docker-version.json that disagrees with the rules', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'dwc-snap-'));
+    const dir = tempDir('dwc-snap-');
     copyFileSync(
       path.join(root, '28.5.2/s0-new-daemon/iptables-save.txt'),
       path.join(dir, 'iptables-save.txt'),

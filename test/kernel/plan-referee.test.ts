@@ -7,8 +7,7 @@
  * too. Needs root; in CI a missing capability is a failure. The nftables scenarios are left to
  * the nftables referee (the lab loads iptables rules).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../lab/netns.ts';
@@ -29,6 +28,7 @@ import { deriveTopology, EXTERNAL } from '../lab/topology.ts';
 import { listCaptureScenarios } from '../lab/captures.ts';
 import { linkSnapshot } from './engine-link.ts';
 import { capturesDir, planScenarios, repoRoot, runPlan } from '../support/plan-scenarios.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const recordFile = path.join(repoRoot, 'fixtures/generated/kernel-verdicts.json');
 const ready = existsSync(capturesDir) && existsSync(recordFile);
@@ -129,7 +129,7 @@ describe.skipIf(!ready)('kernel referee on planned snapshots (needs ../shared/ca
 
         const suffix = labSuffix('p', index);
         const lab = await buildLab(topology, suffix);
-        const snapshotDir = mkdtempSync(path.join(tmpdir(), 'dwplan-lab-'));
+        const snapshotDir = tempDir('dwplan-lab-');
         let results: ProbeResult[];
         try {
           results = await runProbes(lab, probes);
@@ -174,7 +174,6 @@ describe.skipIf(!ready)('kernel referee on planned snapshots (needs ../shared/ca
 
         // The engine on the planned snapshot (as collected from the lab host) agrees with the kernel.
         const engine = await linkSnapshot(snapshotDir);
-        rmSync(snapshotDir, { recursive: true, force: true });
         const bad: string[] = [];
         for (const r of results) {
           if (r.probe.bridged && !lab.brNetfilter) continue;

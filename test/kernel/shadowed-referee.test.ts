@@ -6,9 +6,6 @@
  * counted some, so the probes did exercise the chains. Needs root; in CI a missing capability
  * is a failure.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
@@ -18,6 +15,7 @@ import { planProbes } from '../lab/probes.ts';
 import { deriveTopology } from '../lab/topology.ts';
 import { runRule } from '../rules/tester.ts';
 import { capability, dockerNftablesWith, suiteRuns } from './nftables-capture.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 /** The operator's tables: input filtering on the host, and a forward chain after Docker's. */
 const OPERATOR = `
@@ -55,7 +53,7 @@ describe.runIf(suiteRuns)('kernel referee for shadowed-rule on nftables', () => 
     if (scenario === undefined) return;
     const topology = deriveTopology(scenario);
     const lab = await buildLab(topology, labSuffix('shadow', 0));
-    const dir = mkdtempSync(path.join(tmpdir(), 'dwk-shadow-'));
+    const dir = tempDir('dwk-shadow-');
     try {
       await runProbes(lab, planProbes(topology));
       collectLabSnapshot(lab, dir, scenario);

@@ -1,6 +1,5 @@
 /** analyze() is the one entry point: it never throws, and a failing rule costs only its own findings. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
@@ -9,6 +8,7 @@ import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
 import type { RuleModule } from '../../src/lint/rule.ts';
 import { defineRule } from '../../src/lint/rule.ts';
 import { repoRoot } from '../rules/tester.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const S1 = path.join(repoRoot, 'fixtures/snapshots/28.5.2/s1-default-bridge-p8080');
 
@@ -46,7 +46,7 @@ describe('analyze', () => {
     expect(result.findings.some((f) => f.ruleId === 'exposed-port')).toBe(true);
   });
   it('says a jump to a missing chain once: the reader says it, the engine does not repeat it', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-jump-'));
+    const dir = tempDir('dockwall-jump-');
     const file = path.join(dir, 'iptables-save.txt');
     writeFileSync(file, '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -j NOPE\nCOMMIT\n');
     const result = analyze(await loadSnapshot({ files: { iptables: file } }), DEFAULT_CONFIG, {

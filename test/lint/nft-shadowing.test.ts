@@ -5,13 +5,13 @@
  * docker29 and rule fixtures) give only findings that hold under nftables' semantics: an accept
  * ends only its own base chain, every base chain of a hook runs in priority order.
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import { repoRoot, runRule } from '../rules/tester.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const semantics = path.join(repoRoot, 'fixtures/nft/semantics');
 const captures = path.resolve(repoRoot, '../shared/captures/docker-29.7.2');
@@ -31,7 +31,7 @@ async function scenario(file: string) {
   const base = file.startsWith('inet-dualstack')
     ? 's3b-nftables-ipv6-dualstack'
     : 's2a-nftables-portmap';
-  const dir = mkdtempSync(path.join(tmpdir(), 'dwnftshadow-'));
+  const dir = tempDir('dwnftshadow-');
   const listing = path.join(dir, 'nft-ruleset.txt');
   writeFileSync(
     listing,

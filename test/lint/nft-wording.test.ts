@@ -5,8 +5,7 @@
  * rule that is not in iptables; the place to filter is the operator's own forward base chain
  * before Docker's (src/docker/filter-place.ts).
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../rules/index.ts';
@@ -15,6 +14,7 @@ import { analyze } from '../../src/lint/analyze.ts';
 import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
 import type { Finding } from '../../src/model/audit.ts';
 import { repoRoot } from '../rules/tester.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const captured = path.join(repoRoot, 'fixtures/snapshots/29.7.2');
 const captures = path.resolve(repoRoot, '../shared/captures/docker-29.7.2');
@@ -22,7 +22,7 @@ const NFT_PLACE = "a forward base chain of your own with a priority before Docke
 
 /** A copy of a capture with some files replaced (null: removed). */
 function variant(base: string, files: Readonly<Record<string, string | null>>): string {
-  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'dwnftword-')), base);
+  const dir = path.join(tempDir('dwnftword-'), base);
   cpSync(path.join(captured, base), dir, { recursive: true });
   for (const [name, text] of Object.entries(files)) {
     if (text === null) rmSync(path.join(dir, name), { force: true });

@@ -4,8 +4,7 @@
  * and exit codes follow --fail-on.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -21,6 +20,7 @@ import { formatMarkdown } from '../../src/report/markdown.ts';
 import { toSarif } from '../../src/report/sarif.ts';
 import { formatText, shouldColor } from '../../src/report/text.ts';
 import { repoRoot } from '../rules/tester.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const rules = RULES;
 const S1 = path.join(repoRoot, 'fixtures/snapshots/28.5.2/s1-default-bridge-p8080');
@@ -49,7 +49,7 @@ policy:
  * from the rules, so its row and finding are possible and say why.
  */
 async function dumpsAlone(): Promise<AuditResult> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-dumps-alone-'));
+  const dir = tempDir('dockwall-dumps-alone-');
   const capture = path.join(repoRoot, 'fixtures/snapshots/28.5.2/s3-usernet-portmap');
   for (const f of ['iptables-save.txt', 'ip6tables-save.txt'])
     writeFileSync(path.join(dir, f), readFileSync(path.join(capture, f), 'utf8'));
@@ -152,7 +152,7 @@ describe('exit codes', () => {
     expect(exitCode(withConfig, 'error')).toBe(1);
   });
   it('are 2 when no ruleset could be read', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-empty-'));
+    const dir = tempDir('dockwall-empty-');
     writeFileSync(path.join(dir, 'daemon.json'), '{}\n');
     const result = analyze(
       await loadSnapshot({ directory: dir }),
@@ -207,7 +207,7 @@ describe('SARIF report', () => {
     );
   });
   it('passes sarif-multitool validate with no errors', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-sarif-'));
+    const dir = tempDir('dockwall-sarif-');
     const file = path.join(dir, 'audit.sarif');
     writeFileSync(file, JSON.stringify(toSarif(withConfig, rules), null, 2));
     const out = path.join(dir, 'validation.sarif');

@@ -2,8 +2,7 @@
  * Rule docs and registry agree, and the docs' examples are true: every `incorrect` example fires
  * its rule and every `correct` example does not (the way ESLint runs its rule examples).
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import type { RuleModule } from '../../src/lint/rule.ts';
 import { ruleDocs, ruleDocsUrl } from '../../src/lint/rule.ts';
 import type { SnapshotFileRole } from '../../src/model/snapshot.ts';
 import { CASE_CONFIG, configOptions, repoRoot, ruleCases, runRule } from './tester.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const rules = RULES;
 const ids = Object.keys(rules).sort();
@@ -112,7 +112,7 @@ for (const id of ids) {
     });
     for (const [i, ex] of found.entries()) {
       it(`example ${i + 1} (${ex.kind}, ${ex.file}) ${ex.kind === 'incorrect' ? 'fires' : 'does not fire'}`, async () => {
-        const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-doc-'));
+        const dir = tempDir('dockwall-doc-');
         const file = path.join(dir, ex.file);
         writeFileSync(file, ex.text);
         // an example config configures the rule; any other file replaces the snapshot's

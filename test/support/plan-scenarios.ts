@@ -3,11 +3,11 @@
  * (fixtures/plan/<version>/<scenario>/), planned on a fresh host of the same Docker version
  * (fixtures/plan/base/<version>/) the way the captures were made.
  */
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CommandIo } from '../../src/cli/command.ts';
 import { main } from '../../src/cli/main.ts';
+import { tempDir } from './temp-dir.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 export const capturesDir = path.resolve(repoRoot, '../shared/captures');
@@ -70,11 +70,14 @@ export function captureIo(cwd = repoRoot): { io: CommandIo; err: () => string } 
   return { io, err: () => err };
 }
 
-/** Runs `dockwall plan` for a scenario into a new temporary directory; returns it. */
+/**
+ * Runs `dockwall plan` for a scenario into a new temporary directory, removed when the test
+ * finishes; returns it.
+ */
 export async function runPlan(
   s: PlanScenario,
 ): Promise<{ dir: string; code: number; err: string }> {
-  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'dwplan-')), 'out');
+  const dir = path.join(tempDir('dwplan-'), 'out');
   const { io, err } = captureIo();
   const args = ['plan', s.base, '--compose', s.compose, '--out', dir];
   if (s.daemon !== null) args.push('--daemon', s.daemon);
