@@ -348,7 +348,8 @@ function fixtureRulesets(): { file: string; ruleset: Ruleset; family: Family }[]
   walk(path.join(repoRoot, 'fixtures'));
   walk(path.resolve(repoRoot, '../shared/captures'));
   return files.sort().map((file) => {
-    const family: Family = /ip6tables/.test(path.basename(file)) ? 'ipv6' : 'ipv4';
+    // by the suffix: a capture's name may say ip6tables (s7-usernet-ipv6-ip6tables.iptables-save)
+    const family: Family = /ip6tables-save(\.txt)?$/.test(path.basename(file)) ? 'ipv6' : 'ipv4';
     const { ruleset: rs } = parseIptables(readFileSync(file, 'utf8'), { file, family });
     return { file: path.relative(repoRoot, file), ruleset: rs, family };
   });
