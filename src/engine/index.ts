@@ -26,6 +26,7 @@ import {
   type RawFlow,
 } from './discover.ts';
 import { entryHooks } from './entry.ts';
+import { neighbourDoubtOn } from './neighbours.ts';
 import { laterPacketsMayDiffer, notrackMayTakeFirstOnly } from './later-packets.ts';
 import { runPath } from './path.ts';
 import { hostness, routingOf } from './routing.ts';
@@ -296,7 +297,7 @@ class SymbolicEngine implements Engine {
   }
 
   trace(packet: Packet, options: TraceOptions = {}): Trace {
-    const trace = this.sentToBelow(this.traced(packet, options));
+    const trace = this.overLinks(this.sentToBelow(this.traced(packet, options)));
     const dst = parseAddress(packet.destination, this.family);
     const unmodelled = this.nf.context.unmodelledPaths?.find(
       (u) => dst !== null && parseAddress(u.address, this.family) === dst,
@@ -308,6 +309,24 @@ class SymbolicEngine implements Engine {
           certainty: 'possible',
           assumptions: [...trace.assumptions, unmodelled.why],
         };
+  }
+
+  /**
+   * An accepted packet that came in on, or left by, an interface whose neighbour discovery the
+   * rules may stop (IPv6) got there only where a neighbour entry was held already.
+   */
+  private overLinks(trace: Trace): Trace {
+    if (trace.verdict !== 'accepted') return trace;
+    const out = trace.delivery?.kind === 'forward' ? trace.delivery.outInterface : null;
+    const doubts = [trace.packet.inInterface, out]
+      .map((i) => neighbourDoubtOn(this.nf, i))
+      .filter((w): w is string => w !== null);
+    if (doubts.length === 0) return trace;
+    return {
+      ...trace,
+      certainty: 'possible',
+      assumptions: [...new Set([...trace.assumptions, ...doubts])],
+    };
   }
 
   /**

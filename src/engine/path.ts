@@ -7,6 +7,7 @@
 import { FALSE } from './bdd.ts';
 import type { CompiledRuleset } from './compile.ts';
 import { EMPTY, type Pair } from './match.ts';
+import { neighbourDoubts } from './neighbours.ts';
 import { andSet, append, union, unionAll, type Outcome, type Walk } from './netfilter.ts';
 
 /**
@@ -57,6 +58,13 @@ export function runPath(
   // forwarded before FORWARD, so neither a delivery nor any rule's stop there is certain.
   const assumed = nf.context.forwardingAssumed === true;
   const onlyPossible = (o: Outcome): Outcome => ({ ...o, set: { c: FALSE, p: o.set.p } });
+  // IPv6: what arrives on, or leaves by, an interface whose neighbour discovery the rules may
+  // stop is delivered only where a neighbour entry is held already (`neighbours.ts`)
+  const neighbours = neighbourDoubts(nf).packets;
+  const linked = (p: Pair): Pair =>
+    neighbours === FALSE || !m.intersects(p.c, neighbours)
+      ? p
+      : { c: m.diff(p.c, neighbours), p: p.p };
   // a loopback destination from another interface (a DNAT to 127.0.0.1): a martian, routed only
   // where route_localnet is on
   const loopback = nf.loopbackArrivals();
@@ -95,8 +103,8 @@ export function runPath(
     append(later.INPUT, inp.outcomes);
     append(later.FORWARD, assumed ? fwd.outcomes.map(onlyPossible) : fwd.outcomes);
     append(later.POSTROUTING, assumed ? post.outcomes.map(onlyPossible) : post.outcomes);
-    locals.push(inp.pass);
-    forwarded.push(assumed ? { c: FALSE, p: post.pass.p } : post.pass);
+    locals.push(linked(inp.pass));
+    forwarded.push(assumed ? { c: FALSE, p: post.pass.p } : linked(post.pass));
     noRoutes.push(
       union(s, martian, assumed ? { c: unrouted.c, p: union(s, unrouted, away).p } : unrouted),
     );
@@ -142,7 +150,7 @@ export function runPath(
         list.map((o) => ({ ...o, set: backToHost(o.set) })),
       );
     locals.push(backToHost(hin.pass));
-    forwarded.push(andSet(s, hpost.pass, m.not(localDst)));
+    forwarded.push(linked(andSet(s, hpost.pass, m.not(localDst))));
   }
   return { local: locals, forward: forwarded, outcomes, noRoute };
 

@@ -669,7 +669,14 @@ describe('IPv6 addrtype', () => {
       ruleset(
         {
           filter: {
-            INPUT: { policy: 'DROP', rules: [[[match], t.accept()]] },
+            // ICMPv6 in, as on a real host: a DROP policy would stop neighbour discovery
+            INPUT: {
+              policy: 'DROP',
+              rules: [
+                [[o.proto(58)], t.accept()],
+                [[match], t.accept()],
+              ],
+            },
             FORWARD: { policy: 'DROP', rules: [[[match], t.accept()]] },
           },
         },
@@ -752,6 +759,101 @@ describe('IPv6 MASQUERADE', () => {
       'certain',
       undefined,
     ]);
+  });
+});
+
+describe('IPv6 neighbour discovery', () => {
+  // neighbour solicitations and advertisements are ICMPv6, which ip6tables filters: a DROP
+  // policy that lets only TCP in answers no neighbour, and nothing sent to the host arrives
+  // (measured by the kernel referee's neighbour-discovery scenarios)
+  const ctx6 = {
+    family: 'ipv6' as const,
+    interfaces: ['lo', 'eth0', 'docker0'],
+    localAddresses: ['2001:db8:1::1', 'fd00::1'],
+    routes: [
+      { destination: 'default', device: 'eth0' },
+      { destination: '2001:db8:1::/64', device: 'eth0', source: '2001:db8:1::1' },
+      { destination: 'fd00::/64', device: 'docker0', source: 'fd00::1' },
+    ],
+  };
+  const ssh = [[o.proto('tcp'), o.dport(22)], t.accept()] as const;
+  const icmp6 = [[o.proto(58)], t.accept()] as const;
+  const engineOf = (tables: Record<string, Record<string, ChainSpec>>, family = 'ipv6' as const) =>
+    createEngine(ruleset(tables, family), family === 'ipv6' ? ctx6 : { ...ctx6, family });
+  const connection = (destination: string, port: number): Packet => ({
+    family: 'ipv6',
+    protocol: 'tcp',
+    source: '2001:db8:9::9',
+    sourcePort: 40000,
+    destination,
+    destinationPort: port,
+    inInterface: 'eth0',
+    state: 'NEW',
+    mark: 0,
+  });
+  const toHost = (e: ReturnType<typeof engineOf>) =>
+    e
+      .reach({
+        ingress: 'eth0',
+        packets: { protocols: ['tcp'], destinationPorts: [{ from: 22, to: 22 }] },
+      })
+      .deliveredTo({ kind: 'local' });
+
+  it('a DROP policy without ICMPv6 makes what arrives there only possibly delivered', () => {
+    const e = engineOf({ filter: { INPUT: { policy: 'DROP', rules: [[...ssh]] } } });
+    const local = toHost(e);
+    expect(local.certain.destinations()).toEqual([]);
+    expect(local.possible.destinations()).toEqual(['2001:db8:1::1/128', 'fd00::1/128']);
+    const trace = e.trace(connection('2001:db8:1::1', 22));
+    expect([trace.verdict, trace.certainty]).toEqual(['accepted', 'possible']);
+    expect(trace.assumptions).toEqual([
+      "IPv6 neighbour discovery on eth0 may be stopped by filter/INPUT policy: the packet is taken to get through only where the neighbour's link address is known already",
+    ]);
+  });
+
+  it('ICMPv6 let in, the same delivery is certain', () => {
+    const e = engineOf({ filter: { INPUT: { policy: 'DROP', rules: [[...icmp6], [...ssh]] } } });
+    expect(toHost(e).certain.destinations()).toEqual(['2001:db8:1::1/128', 'fd00::1/128']);
+    const trace = e.trace(connection('2001:db8:1::1', 22));
+    expect([trace.certainty, trace.assumptions]).toEqual(['certain', []]);
+  });
+
+  it("the host's own solicitations stopped on one interface: only what leaves by it is doubted", () => {
+    const e = engineOf({
+      filter: {
+        FORWARD: { rules: [] },
+        OUTPUT: { rules: [[[o.out('docker0'), o.proto(58)], t.drop()]] },
+      },
+    });
+    const toContainer = e.trace(connection('fd00::2', 80));
+    expect([toContainer.verdict, toContainer.certainty]).toEqual(['accepted', 'possible']);
+    expect(toContainer.assumptions[0]).toMatch(/on docker0 may be stopped by filter\/OUTPUT#1/);
+    const local = e.trace(connection('2001:db8:1::1', 22));
+    expect([local.certainty, local.assumptions]).toEqual(['certain', []]);
+  });
+
+  it("a drop of one container's address from elsewhere (Docker's raw rule) doubts nothing", () => {
+    const e = engineOf({
+      raw: {
+        PREROUTING: { rules: [[[o.dst('fd00::2/128', 'ipv6'), o.not(o.in('docker0'))], t.drop()]] },
+      },
+      filter: { INPUT: { policy: 'DROP', rules: [[...icmp6], [...ssh]] } },
+    });
+    expect(toHost(e).certain.destinations()).toEqual(['2001:db8:1::1/128', 'fd00::1/128']);
+  });
+
+  it('IPv4 has no such exchange in iptables (ARP is not IP)', () => {
+    const e = createEngine(
+      ruleset({ filter: { INPUT: { policy: 'DROP', rules: [[...ssh]] } } }),
+      hostContext,
+    );
+    const local = e
+      .reach({
+        ingress: 'eth0',
+        packets: { protocols: ['tcp'], destinationPorts: [{ from: 22, to: 22 }] },
+      })
+      .deliveredTo({ kind: 'local' });
+    expect(local.certain.destinations().length).toBeGreaterThan(0);
   });
 });
 

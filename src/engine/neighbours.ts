@@ -1,0 +1,186 @@
+/**
+ * IPv6 neighbour discovery through the host's own firewall. ARP is not IP, so iptables never sees
+ * it; ICMPv6 neighbour solicitations and advertisements are IP packets, and ip6tables and
+ * nftables filter them like any other. A host whose INPUT drops them (a DROP policy that lets
+ * only TCP in) answers no neighbour on that link, and nothing sent to it there arrives, though
+ * every rule the packet itself meets accepts it; one whose OUTPUT or INPUT stops its own
+ * resolving of a neighbour forwards nothing out of that interface. Only a neighbour entry held
+ * already (a static one, or one cached before the rules changed) carries the packet then.
+ *
+ * The engine walks the four exchanges an interface's traffic needs, for every interface at
+ * once: a neighbour's solicitation of the host arriving and the host's advertisement leaving,
+ * the host's solicitation leaving and the neighbour's advertisement arriving. Where some are not
+ * certainly passed, nothing that arrives on that interface or leaves by it is certainly
+ * delivered. Neighbour discovery is not tracked by conntrack: the packets are UNTRACKED.
+ */
+import { FALSE, type Bdd } from './bdd.ts';
+import type { CompiledRuleset } from './compile.ts';
+import type { Pair } from './match.ts';
+import { Walk, type Outcome } from './netfilter.ts';
+import { PROTO, STATES, type HeaderSpace } from './space.ts';
+import type { RuleRef } from './types.ts';
+import type { Hook } from '../model/trace.ts';
+
+const SOLICITATION = 135;
+const ADVERTISEMENT = 136;
+/** Where a solicitation goes: the target's solicited-node multicast group. */
+const SOLICITED_NODES = 'ff02::1:ff00:0/104';
+const LINK_LOCAL = 'fe80::/10';
+
+export interface NeighbourDoubts {
+  /** Packets arriving on, or leaving by, an interface whose neighbour discovery may be stopped. */
+  readonly packets: Bdd;
+  /** Per such interface class (its name as the engine knows it), the rules that may stop it. */
+  readonly why: ReadonlyMap<string, readonly RuleRef[]>;
+}
+
+const NONE: NeighbourDoubts = { packets: FALSE, why: new Map() };
+const known = new WeakMap<CompiledRuleset, NeighbourDoubts>();
+
+/** Where IPv6 neighbour discovery may be stopped by the host's rules (none for IPv4). */
+export function neighbourDoubts(nf: CompiledRuleset): NeighbourDoubts {
+  if (nf.space.family !== 'ipv6') return NONE;
+  let d = known.get(nf);
+  if (d === undefined) {
+    d = walkNeighbourDiscovery(nf);
+    known.set(nf, d);
+  }
+  return d;
+}
+
+function walkNeighbourDiscovery(nf: CompiledRuleset): NeighbourDoubts {
+  const s = nf.space;
+  const m = s.m;
+  const ifs = s.interfaces;
+  const none = BigInt(ifs.none);
+  const lo = BigInt(ifs.classOf('lo'));
+  const cidr = (field: 'src' | 'dst', text: string): Bdd => s.cidr(field, text) ?? FALSE;
+  const icmp = (type: number): Bdd =>
+    m.and(s.eq('proto', BigInt(PROTO.icmpv6)), s.eq('dport', BigInt(type << 8)));
+  // every interface but lo and none, each with the addresses its neighbours may send from
+  const onLink = (field: 'src' | 'dst'): Bdd => {
+    let r = FALSE;
+    for (let i = 0; i < ifs.names.length; i++) {
+      if (BigInt(i) === none || BigInt(i) === lo) continue;
+      r = m.or(r, m.and(s.eq(field === 'src' ? 'iif' : 'oif', BigInt(i)), neighbours(i, field)));
+    }
+    return r;
+  };
+  // a neighbour sends from its link-local address or one in a prefix routed out of the link;
+  // with no route known out of the interface, from any address
+  const neighbours = (i: number, field: 'src' | 'dst'): Bdd => {
+    const prefixes = nf.context.routes.filter(
+      (r) => r.destination !== 'default' && ifs.classOf(r.device) === i,
+    );
+    if (prefixes.length === 0) return s.universe;
+    return prefixes.reduce(
+      (acc, r) => m.or(acc, cidr(field, r.destination)),
+      cidr(field, LINK_LOCAL),
+    );
+  };
+  // the host solicits from its link-local address, or from the one it sends from along a route
+  // out of the interface (a global neighbour's), where the snapshot says which
+  const hostSources = (): Bdd => {
+    let r = FALSE;
+    for (let i = 0; i < ifs.names.length; i++) {
+      if (BigInt(i) === none || BigInt(i) === lo) continue;
+      const own = nf.context.routes
+        .filter((x) => x.source !== undefined && ifs.classOf(x.device) === i)
+        .reduce((acc, x) => m.or(acc, cidr('dst', x.source ?? '')), cidr('dst', LINK_LOCAL));
+      r = m.or(r, m.and(s.eq('iif', BigInt(i)), own));
+    }
+    return r;
+  };
+  const base = m.and(
+    m.and(m.and(s.universe, s.unNatted), s.eq('dnat', 0n)),
+    m.and(s.eq('state', BigInt(STATES.indexOf('UNTRACKED'))), s.eq('mark', 0n)),
+  );
+  const arriving = m.and(base, s.eq('oif', none));
+  const leaving = m.and(base, s.eq('iif', none));
+  const walk = new Walk(nf, false);
+  const stops: Outcome[] = [];
+  // What a rule may drop or reject. Not what the walk leaves uncertain otherwise: the kernel
+  // sends neighbour discovery out of the interface itself, where the engine would route it.
+  const stopped = (hooks: readonly Hook[], set: Bdd): Bdd => {
+    let cur: Pair = { c: set, p: set };
+    let out = FALSE;
+    for (const hook of hooks) {
+      const r = walk.hook(hook, cur);
+      for (const o of r.outcomes) {
+        if (o.kind === 'accept' || !m.intersects(o.set.p, set)) continue;
+        stops.push(o);
+        out = m.or(out, m.and(o.set.p, set));
+      }
+      cur = r.pass;
+    }
+    return out;
+  };
+  const solicitationIn = m.and(
+    m.and(arriving, icmp(SOLICITATION)),
+    m.and(onLink('src'), cidr('dst', SOLICITED_NODES)),
+  );
+  const advertisementIn = m.and(
+    m.and(arriving, icmp(ADVERTISEMENT)),
+    m.and(onLink('src'), hostSources()),
+  );
+  const solicitationOut = m.and(
+    m.and(leaving, icmp(SOLICITATION)),
+    m.and(m.not(s.anyOf('oif', [none, lo])), cidr('dst', SOLICITED_NODES)),
+  );
+  const advertisementOut = m.and(m.and(leaving, icmp(ADVERTISEMENT)), onLink('dst'));
+  const inDoubt = m.or(
+    stopped(['PREROUTING', 'INPUT'], solicitationIn),
+    stopped(['PREROUTING', 'INPUT'], advertisementIn),
+  );
+  const outDoubt = m.or(
+    stopped(['OUTPUT', 'POSTROUTING'], solicitationOut),
+    stopped(['OUTPUT', 'POSTROUTING'], advertisementOut),
+  );
+  const classes = new Set([...s.values(inDoubt, 'iif'), ...s.values(outDoubt, 'oif')]);
+  classes.delete(ifs.none);
+  if (classes.size === 0) return NONE;
+  const list = [...classes].map(BigInt);
+  const why = new Map<string, RuleRef[]>();
+  for (const i of classes) {
+    const name = ifs.names[i] ?? String(i);
+    const on = m.or(
+      m.and(inDoubt, s.eq('iif', BigInt(i))),
+      m.and(outDoubt, s.eq('oif', BigInt(i))),
+    );
+    why.set(name, stopsOn(s, stops, on));
+  }
+  return { packets: m.or(s.anyOf('iif', list), s.anyOf('oif', list)), why };
+}
+
+/** The rules that drop or reject some of these neighbour discovery packets, each once. */
+function stopsOn(s: HeaderSpace, stops: readonly Outcome[], on: Bdd): RuleRef[] {
+  const refs = new Map<string, RuleRef>();
+  for (const o of stops) if (s.m.intersects(o.set.p, on)) refs.set(refName(o.ref), o.ref);
+  return [...refs.values()];
+}
+
+function refName(r: RuleRef): string {
+  return `${r.table}/${r.chain}${r.index === null ? ' policy' : `#${r.index}`}`;
+}
+
+const DOUBT = 'IPv6 neighbour discovery on ';
+
+/** Whether a trace's assumption is that neighbour discovery got through (`neighbourDoubtOn`). */
+export function restsOnNeighbours(assumption: string): boolean {
+  return assumption.startsWith(DOUBT);
+}
+
+function whyText(iface: string, refs: readonly RuleRef[]): string {
+  const rules = refs.slice(0, 3).map(refName).join(', ') + (refs.length > 3 ? ', …' : '');
+  return `${DOUBT}${iface} may be stopped by ${rules}: the packet is taken to get through only where the neighbour's link address is known already`;
+}
+
+/** Why neighbour discovery on this interface may be stopped, or null when it is not. */
+export function neighbourDoubtOn(nf: CompiledRuleset, iface: string | null): string | null {
+  if (iface === null) return null;
+  const d = neighbourDoubts(nf);
+  if (d.why.size === 0) return null;
+  const ifs = nf.space.interfaces;
+  const refs = d.why.get(ifs.names[ifs.classOf(iface)] ?? iface);
+  return refs === undefined ? null : whyText(iface, refs);
+}
