@@ -6,7 +6,8 @@
  * — the nftables semantics of fixtures/nft/semantics: an operator's tables (and iptables-nft
  * rules) beside Docker 29's nftables tables — and operator rules over a Docker 28.5 capture (a
  * DNAT that keeps the client's port; DNATs to 127.0.0.1 with route_localnet off and on) — and
- * Docker 20.10's icc=false capture with bridge-nf-call-iptables turned off.
+ * Docker 20.10's icc=false capture with bridge-nf-call-iptables turned off — and Docker 28.5's
+ * IPv6 capture under an INPUT that stops neighbour discovery.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -200,6 +201,45 @@ export function operatorScenarios(captures: readonly ScenarioInput[]): ScenarioI
   ];
 }
 
+/** Docker 28.5's IPv6 capture the neighbour discovery scenario is laid over. */
+const NEIGHBOUR_BASE = 'docker-28.5.2/s7-usernet-ipv6-ip6tables';
+
+/**
+ * `nd-input-drop`: ip6tables' INPUT made DROP, letting in loopback, established connections and
+ * the lab's host service, and no ICMPv6 — the hardening that forgets neighbour discovery. The
+ * host answers no neighbour solicitation, so the client never learns its link address and every
+ * IPv6 connection times out, though each rule the probe meets accepts it; IPv4 (ARP is not IP)
+ * is untouched. The engine cannot know that no neighbour entry is held: possible, never certain.
+ */
+export function neighbourScenarios(captures: readonly ScenarioInput[]): ScenarioInput[] {
+  const base = captures.find((c) => c.name === NEIGHBOUR_BASE);
+  if (base?.ip6tablesSave === undefined) return [];
+  const filter = base.ip6tablesSave.indexOf('*filter');
+  const policy = base.ip6tablesSave.indexOf(':INPUT ACCEPT', filter);
+  if (filter < 0 || policy < 0)
+    throw new Error(`${NEIGHBOUR_BASE} no longer has filter INPUT ACCEPT`);
+  const dropping = `${base.ip6tablesSave.slice(0, policy)}:INPUT DROP${base.ip6tablesSave.slice(policy + ':INPUT ACCEPT'.length)}`;
+  const save = prependRules(dropping, 'filter', [
+    '-A INPUT -i lo -j ACCEPT',
+    '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+    `-A INPUT -p tcp -m tcp --dport ${HOST_SERVICE_PORT} -j ACCEPT`,
+  ]);
+  const none = (port: number): ClientExpectation => ({
+    family: 'ipv6',
+    port,
+    protocol: 'tcp',
+    identity: null,
+  });
+  return [
+    {
+      ...base,
+      name: 'nd-input-drop/docker-28.5.2-s7',
+      ip6tablesSave: save,
+      expect: [none(HOST_SERVICE_PORT), none(8080)],
+    },
+  ];
+}
+
 /** The capture whose default bridge runs with icc off and a legacy link (two bridged probes). */
 const ICC_OFF_BASE = 'docker-20.10.24/s9-default-bridge-icc-false-link';
 
@@ -231,6 +271,7 @@ export function refereeScenarios(
     ...nftSemanticsScenarios(captures),
     ...operatorScenarios(captures),
     ...bridgeNfOffScenarios(captures),
+    ...neighbourScenarios(captures),
     ...randomOperatorScenarios(captures, randomSeeds),
     ...randomOperatorScenarios(captures, random6Seeds, IPV6),
   ];
