@@ -19,8 +19,13 @@ export function describePacket(p: Packet): string {
   const proto = typeof p.protocol === 'number' ? `proto ${p.protocol}` : p.protocol;
   const via = p.inInterface === null ? 'from the host itself' : `in on ${p.inInterface}`;
   const state = p.state === 'NEW' ? '' : `, ${p.state}`;
+  // an ICMP packet's "destination port" is its type and code (type << 8 | code)
+  const icmp = (p.protocol === 'icmp' || p.protocol === 'icmpv6') && p.destinationPort !== null;
+  const kind = icmp
+    ? ` type ${(p.destinationPort ?? 0) >> 8} code ${(p.destinationPort ?? 0) & 255}`
+    : '';
   return safeText(
-    `${proto} ${hostPort(p.source, p.sourcePort)} → ${hostPort(p.destination, p.destinationPort)} (${via}${state})`,
+    `${proto}${kind} ${hostPort(p.source, p.sourcePort)} → ${hostPort(p.destination, icmp ? null : p.destinationPort)} (${via}${state})`,
   );
 }
 
