@@ -12,6 +12,7 @@ import exposedPort from './exposed-port.ts';
 import exposurePolicy from './exposure-policy.ts';
 import hostNetworkConflict from './host-network-conflict.ts';
 import inputRuleBypassed from './input-rule-bypassed.ts';
+import ipv6NeighbourDiscovery from './ipv6-neighbour-discovery.ts';
 import ipv6Unfiltered from './ipv6-unfiltered.ts';
 import nftPortMismatch from './nft-port-mismatch.ts';
 import redundantRule from './redundant-rule.ts';
@@ -30,6 +31,7 @@ export const RULES: Readonly<Record<string, RuleModule>> = Object.fromEntries(
     exposurePolicy,
     hostNetworkConflict,
     inputRuleBypassed,
+    ipv6NeighbourDiscovery,
     ipv6Unfiltered,
     nftPortMismatch,
     redundantRule,

@@ -26,7 +26,7 @@ import {
   type RawFlow,
 } from './discover.ts';
 import { entryHooks } from './entry.ts';
-import { neighbourDoubtOn } from './neighbours.ts';
+import { neighbourDoubtOn, neighbourDoubts } from './neighbours.ts';
 import { laterPacketsMayDiffer, notrackMayTakeFirstOnly } from './later-packets.ts';
 import { runPath } from './path.ts';
 import { hostness, routingOf } from './routing.ts';
@@ -40,6 +40,7 @@ import type {
   Flow,
   FlowQuery,
   Ingress,
+  NeighbourDiscoveryStop,
   PacketConstraint,
   PacketSet,
   ReachQuery,
@@ -607,6 +608,23 @@ class SymbolicEngine implements Engine {
         packets: this.two(noRoute),
       });
     return out;
+  }
+
+  neighbourDiscovery(): readonly NeighbourDiscoveryStop[] {
+    return [...neighbourDoubts(this.nf).on].map(([name, stop]) => ({
+      interface: name,
+      rules: stop.rules,
+      certain: stop.certain,
+      witness: this.neighbourWitness(stop.stopped, stop.type),
+    }));
+  }
+
+  /** One stopped neighbour discovery packet, from a link-local neighbour where one is. */
+  private neighbourWitness(stopped: Bdd, type: number): Packet | null {
+    const w = new BddPacketSet(this.space, stopped).witness({ sources: ['fe80::/64'] });
+    // the ICMPv6 type is the witness's destination port (space.ts), which a packet without
+    // ports does not carry: said here
+    return w === null ? null : { ...w, destinationPort: type << 8 };
   }
 
   discover(query: FlowQuery): Discovery {

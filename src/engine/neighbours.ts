@@ -13,11 +13,11 @@
  * certainly passed, nothing that arrives on that interface or leaves by it is certainly
  * delivered. Neighbour discovery is not tracked by conntrack: the packets are UNTRACKED.
  */
-import { FALSE, type Bdd } from './bdd.ts';
+import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import type { CompiledRuleset } from './compile.ts';
 import type { Pair } from './match.ts';
 import { Walk, type Outcome } from './netfilter.ts';
-import { PROTO, STATES, type HeaderSpace } from './space.ts';
+import { PROTO, STATES } from './space.ts';
 import type { RuleRef } from './types.ts';
 import type { Hook } from '../model/trace.ts';
 
@@ -30,11 +30,25 @@ const LINK_LOCAL = 'fe80::/10';
 export interface NeighbourDoubts {
   /** Packets arriving on, or leaving by, an interface whose neighbour discovery may be stopped. */
   readonly packets: Bdd;
-  /** Per such interface class (its name as the engine knows it), the rules that may stop it. */
-  readonly why: ReadonlyMap<string, readonly RuleRef[]>;
+  /** Per such interface class (its name as the engine knows it), what stops it. */
+  readonly on: ReadonlyMap<string, NeighbourStop>;
 }
 
-const NONE: NeighbourDoubts = { packets: FALSE, why: new Map() };
+export interface NeighbourStop {
+  /** The rules that may drop or reject some of its neighbour discovery. */
+  readonly rules: readonly RuleRef[];
+  /**
+   * Whether some of it is certainly stopped for a neighbour's link-local address (else only
+   * possibly, by undecided matches, or only for some prefixes' neighbours).
+   */
+  readonly certain: boolean;
+  /** Neighbour discovery packets of one kind stopped there (certainly, where some are). */
+  readonly stopped: Bdd;
+  /** Their ICMPv6 type: 135, solicitations; 136, advertisements. */
+  readonly type: number;
+}
+
+const NONE: NeighbourDoubts = { packets: FALSE, on: new Map() };
 const known = new WeakMap<CompiledRuleset, NeighbourDoubts>();
 
 /** Where IPv6 neighbour discovery may be stopped by the host's rules (none for IPv4). */
@@ -98,65 +112,106 @@ function walkNeighbourDiscovery(nf: CompiledRuleset): NeighbourDoubts {
   const arriving = m.and(base, s.eq('oif', none));
   const leaving = m.and(base, s.eq('iif', none));
   const walk = new Walk(nf, false);
-  const stops: Outcome[] = [];
-  // What a rule may drop or reject. Not what the walk leaves uncertain otherwise: the kernel
-  // sends neighbour discovery out of the interface itself, where the engine would route it.
-  const stopped = (hooks: readonly Hook[], set: Bdd): Bdd => {
+  // What a rule may drop or reject (`p`), or certainly does (`c`), and the rules. Not what the
+  // walk leaves uncertain otherwise: the kernel sends neighbour discovery out of the interface
+  // itself, where the engine would route it.
+  const stopped = (hooks: readonly Hook[], set: Bdd): Leg => {
     let cur: Pair = { c: set, p: set };
-    let out = FALSE;
+    const leg: Leg = { c: FALSE, p: FALSE, stops: [] };
     for (const hook of hooks) {
       const r = walk.hook(hook, cur);
       for (const o of r.outcomes) {
         if (o.kind === 'accept' || !m.intersects(o.set.p, set)) continue;
-        stops.push(o);
-        out = m.or(out, m.and(o.set.p, set));
+        leg.stops.push(o);
+        leg.p = m.or(leg.p, m.and(o.set.p, set));
+        leg.c = m.or(leg.c, m.and(o.set.c, set));
       }
       cur = r.pass;
     }
-    return out;
+    return leg;
   };
-  const solicitationIn = m.and(
-    m.and(arriving, icmp(SOLICITATION)),
-    m.and(onLink('src'), cidr('dst', SOLICITED_NODES)),
-  );
-  const advertisementIn = m.and(
-    m.and(arriving, icmp(ADVERTISEMENT)),
-    m.and(onLink('src'), hostSources()),
-  );
-  const solicitationOut = m.and(
-    m.and(leaving, icmp(SOLICITATION)),
-    m.and(m.not(s.anyOf('oif', [none, lo])), cidr('dst', SOLICITED_NODES)),
-  );
-  const advertisementOut = m.and(m.and(leaving, icmp(ADVERTISEMENT)), onLink('dst'));
-  const inDoubt = m.or(
-    stopped(['PREROUTING', 'INPUT'], solicitationIn),
-    stopped(['PREROUTING', 'INPUT'], advertisementIn),
-  );
-  const outDoubt = m.or(
-    stopped(['OUTPUT', 'POSTROUTING'], solicitationOut),
-    stopped(['OUTPUT', 'POSTROUTING'], advertisementOut),
-  );
-  const classes = new Set([...s.values(inDoubt, 'iif'), ...s.values(outDoubt, 'oif')]);
+  // certainly stopped, as said of an interface: for a neighbour's link-local address, which
+  // every neighbour has (a drop of some prefix's sources is not the link's whole exchange)
+  const linkLocal = { src: cidr('src', LINK_LOCAL), dst: cidr('dst', LINK_LOCAL) };
+  const legs: { leg: Leg; field: 'iif' | 'oif'; wholly: Bdd; type: number }[] = [
+    {
+      field: 'iif',
+      type: SOLICITATION,
+      wholly: linkLocal.src,
+      leg: stopped(
+        ['PREROUTING', 'INPUT'],
+        m.and(
+          m.and(arriving, icmp(SOLICITATION)),
+          m.and(onLink('src'), cidr('dst', SOLICITED_NODES)),
+        ),
+      ),
+    },
+    {
+      field: 'iif',
+      type: ADVERTISEMENT,
+      wholly: linkLocal.src,
+      leg: stopped(
+        ['PREROUTING', 'INPUT'],
+        m.and(m.and(arriving, icmp(ADVERTISEMENT)), m.and(onLink('src'), hostSources())),
+      ),
+    },
+    {
+      field: 'oif',
+      type: SOLICITATION,
+      wholly: TRUE,
+      leg: stopped(
+        ['OUTPUT', 'POSTROUTING'],
+        m.and(
+          m.and(leaving, icmp(SOLICITATION)),
+          m.and(m.not(s.anyOf('oif', [none, lo])), cidr('dst', SOLICITED_NODES)),
+        ),
+      ),
+    },
+    {
+      field: 'oif',
+      type: ADVERTISEMENT,
+      wholly: linkLocal.dst,
+      leg: stopped(
+        ['OUTPUT', 'POSTROUTING'],
+        m.and(m.and(leaving, icmp(ADVERTISEMENT)), onLink('dst')),
+      ),
+    },
+  ];
+  const classes = new Set(legs.flatMap(({ leg, field }) => s.values(leg.p, field)));
   classes.delete(ifs.none);
   if (classes.size === 0) return NONE;
   const list = [...classes].map(BigInt);
-  const why = new Map<string, RuleRef[]>();
+  const on = new Map<string, NeighbourStop>();
   for (const i of classes) {
-    const name = ifs.names[i] ?? String(i);
-    const on = m.or(
-      m.and(inDoubt, s.eq('iif', BigInt(i))),
-      m.and(outDoubt, s.eq('oif', BigInt(i))),
-    );
-    why.set(name, stopsOn(s, stops, on));
+    const here = legs.map(({ leg, field, wholly, type }) => {
+      const only = s.eq(field, BigInt(i));
+      return {
+        c: m.and(m.and(leg.c, only), wholly),
+        p: m.and(leg.p, only),
+        stops: leg.stops,
+        type,
+      };
+    });
+    const refs = new Map<string, RuleRef>();
+    for (const h of here)
+      for (const o of h.stops) if (m.intersects(o.set.p, h.p)) refs.set(refName(o.ref), o.ref);
+    const certainly = here.find((h) => h.c !== FALSE);
+    const possibly = here.find((h) => h.p !== FALSE);
+    on.set(ifs.names[i] ?? String(i), {
+      rules: [...refs.values()],
+      certain: certainly !== undefined,
+      stopped: certainly?.c ?? possibly?.p ?? FALSE,
+      type: (certainly ?? possibly)?.type ?? SOLICITATION,
+    });
   }
-  return { packets: m.or(s.anyOf('iif', list), s.anyOf('oif', list)), why };
+  return { packets: m.or(s.anyOf('iif', list), s.anyOf('oif', list)), on };
 }
 
-/** The rules that drop or reject some of these neighbour discovery packets, each once. */
-function stopsOn(s: HeaderSpace, stops: readonly Outcome[], on: Bdd): RuleRef[] {
-  const refs = new Map<string, RuleRef>();
-  for (const o of stops) if (s.m.intersects(o.set.p, on)) refs.set(refName(o.ref), o.ref);
-  return [...refs.values()];
+/** One exchange's stops: what a rule may stop (`p`) or certainly stops (`c`), and those rules. */
+interface Leg {
+  c: Bdd;
+  p: Bdd;
+  readonly stops: Outcome[];
 }
 
 function refName(r: RuleRef): string {
@@ -179,8 +234,8 @@ function whyText(iface: string, refs: readonly RuleRef[]): string {
 export function neighbourDoubtOn(nf: CompiledRuleset, iface: string | null): string | null {
   if (iface === null) return null;
   const d = neighbourDoubts(nf);
-  if (d.why.size === 0) return null;
+  if (d.on.size === 0) return null;
   const ifs = nf.space.interfaces;
-  const refs = d.why.get(ifs.names[ifs.classOf(iface)] ?? iface);
-  return refs === undefined ? null : whyText(iface, refs);
+  const stop = d.on.get(ifs.names[ifs.classOf(iface)] ?? iface);
+  return stop === undefined ? null : whyText(iface, stop.rules);
 }

@@ -334,6 +334,21 @@ export interface TraceOptions {
   readonly answers?: boolean;
 }
 
+/** An interface whose IPv6 neighbour discovery the rules stop (`Engine.neighbourDiscovery`). */
+export interface NeighbourDiscoveryStop {
+  /** The interface class (`*other*` for any interface nobody named). */
+  readonly interface: string;
+  /** The rules (or chain policies) that may drop or reject some of it. */
+  readonly rules: readonly RuleRef[];
+  /**
+   * Some of it is certainly stopped for a neighbour's link-local address; else only possibly (by
+   * matches the engine cannot decide), or only for some prefixes' neighbours.
+   */
+  readonly certain: boolean;
+  /** One neighbour discovery packet stopped there (certainly, where some are). */
+  readonly witness: Packet | null;
+}
+
 export interface Engine {
   readonly family: Family;
   /**
@@ -371,6 +386,11 @@ export interface Engine {
    * flows (discovery: what is exposed, whatever any other file says).
    */
   discover(query: FlowQuery): Discovery;
+  /**
+   * Where the rules stop IPv6 neighbour discovery, per interface (none for IPv4, whose ARP is
+   * not IP): what arrives there or leaves by it is then only possibly delivered.
+   */
+  neighbourDiscovery(): readonly NeighbourDiscoveryStop[];
   /** Packets reaching every rule of every chain (or one table's). */
   ruleReach(query?: RuleReachQuery): RuleReach[];
   /**

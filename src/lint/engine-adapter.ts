@@ -79,6 +79,19 @@ export function adaptEngines(
       if (engine === undefined) return { kind: 'unknown', reason: 'no engine for the family' };
       return ruleWitness(engine, ruleset, table, chain, index, prefer);
     },
+    neighbourDiscovery(family) {
+      return (byFamily.get(family)?.neighbourDiscovery() ?? []).map((n) => ({
+        interface: n.interface,
+        rules: n.rules.map((r) => ({
+          table: r.table,
+          chain: r.chain,
+          index: r.index,
+          location: { file: r.file, line: r.line, column: 1 },
+        })),
+        certain: n.certain,
+        witness: n.witness,
+      }));
+    },
     localAddresses(family) {
       return contexts.get(family)?.localAddresses ?? [];
     },

@@ -6,6 +6,7 @@
  */
 import type { RuleWitness, WitnessPreference } from '../analysis/rule-witness.ts';
 import type { Family, Ruleset, Table } from '../model/ruleset.ts';
+import type { SourceLocation } from '../model/diagnostic.ts';
 import type { Certainty, Packet, Trace } from '../model/trace.ts';
 
 /** How a single rule can ever be reached by packets, for shadowed/redundant analysis. */
@@ -24,11 +25,30 @@ export interface RuleReach {
   readonly silentHooks: readonly string[];
 }
 
+/** An interface whose IPv6 neighbour discovery the rules stop. */
+export interface NeighbourDiscoveryBlock {
+  /** The interface class (`*other*` for any interface nobody named). */
+  readonly interface: string;
+  /** The rules (index null: the chain's policy) that may drop or reject some of it. */
+  readonly rules: readonly {
+    readonly table: string;
+    readonly chain: string;
+    readonly index: number | null;
+    readonly location: SourceLocation;
+  }[];
+  /** Some of it is certainly stopped; else only possibly (matches the engine cannot decide). */
+  readonly certain: boolean;
+  /** One neighbour discovery packet stopped there. */
+  readonly witness: Packet | null;
+}
+
 export interface LintEngine {
   /** Families the snapshot has a ruleset for. */
   readonly families: readonly Family[];
   /** Addresses the engine treats as the host's own (routing delivers them to INPUT). */
   localAddresses(family: Family): readonly string[];
+  /** Interfaces whose IPv6 neighbour discovery the rules stop (none for IPv4). */
+  neighbourDiscovery(family: Family): readonly NeighbourDiscoveryBlock[];
   /** The trace of one new connection through the ruleset of the packet's family. */
   trace(packet: Packet): Trace | null;
   /** How a rule can be reached; null when the engine cannot answer for that chain. */
