@@ -35,7 +35,7 @@ export interface NeighbourDoubts {
 }
 
 export interface NeighbourStop {
-  /** The rules that may drop or reject some of its neighbour discovery. */
+  /** The rules that may drop or reject some of its neighbour discovery, certain stops first. */
   readonly rules: readonly RuleRef[];
   /**
    * Whether some of it is certainly stopped for a neighbour's link-local address (else only
@@ -71,40 +71,35 @@ function walkNeighbourDiscovery(nf: CompiledRuleset): NeighbourDoubts {
   const cidr = (field: 'src' | 'dst', text: string): Bdd => s.cidr(field, text) ?? FALSE;
   const icmp = (type: number): Bdd =>
     m.and(s.eq('proto', BigInt(PROTO.icmpv6)), s.eq('dport', BigInt(type << 8)));
-  // every interface but lo and none, each with the addresses its neighbours may send from
-  const onLink = (field: 'src' | 'dst'): Bdd => {
+  // per interface but lo and none (`field` says which side of the packet it is on)
+  const perLink = (field: 'iif' | 'oif', set: (i: number) => Bdd): Bdd => {
     let r = FALSE;
-    for (let i = 0; i < ifs.names.length; i++) {
-      if (BigInt(i) === none || BigInt(i) === lo) continue;
-      r = m.or(r, m.and(s.eq(field === 'src' ? 'iif' : 'oif', BigInt(i)), neighbours(i, field)));
-    }
+    for (let i = 0; i < ifs.names.length; i++)
+      if (BigInt(i) !== none && BigInt(i) !== lo)
+        r = m.or(r, m.and(s.eq(field, BigInt(i)), set(i)));
     return r;
   };
+  const routesOut = (i: number) => nf.context.routes.filter((r) => ifs.classOf(r.device) === i);
   // a neighbour sends from its link-local address or one in a prefix routed out of the link;
   // with no route known out of the interface, from any address
-  const neighbours = (i: number, field: 'src' | 'dst'): Bdd => {
-    const prefixes = nf.context.routes.filter(
-      (r) => r.destination !== 'default' && ifs.classOf(r.device) === i,
-    );
-    if (prefixes.length === 0) return s.universe;
-    return prefixes.reduce(
-      (acc, r) => m.or(acc, cidr(field, r.destination)),
-      cidr(field, LINK_LOCAL),
-    );
-  };
+  const onLink = (field: 'src' | 'dst'): Bdd =>
+    perLink(field === 'src' ? 'iif' : 'oif', (i) => {
+      const prefixes = routesOut(i).filter((r) => r.destination !== 'default');
+      if (prefixes.length === 0) return s.universe;
+      return prefixes.reduce(
+        (acc, r) => m.or(acc, cidr(field, r.destination)),
+        cidr(field, LINK_LOCAL),
+      );
+    });
   // the host solicits from its link-local address, or from the one it sends from along a route
   // out of the interface (a global neighbour's), where the snapshot says which
-  const hostSources = (): Bdd => {
-    let r = FALSE;
-    for (let i = 0; i < ifs.names.length; i++) {
-      if (BigInt(i) === none || BigInt(i) === lo) continue;
-      const own = nf.context.routes
-        .filter((x) => x.source !== undefined && ifs.classOf(x.device) === i)
-        .reduce((acc, x) => m.or(acc, cidr('dst', x.source ?? '')), cidr('dst', LINK_LOCAL));
-      r = m.or(r, m.and(s.eq('iif', BigInt(i)), own));
-    }
-    return r;
-  };
+  const hostSources = (): Bdd =>
+    perLink('iif', (i) =>
+      routesOut(i).reduce(
+        (acc, r) => (r.source === undefined ? acc : m.or(acc, cidr('dst', r.source))),
+        cidr('dst', LINK_LOCAL),
+      ),
+    );
   const base = m.and(
     m.and(m.and(s.universe, s.unNatted), s.eq('dnat', 0n)),
     m.and(s.eq('state', BigInt(STATES.indexOf('UNTRACKED'))), s.eq('mark', 0n)),
@@ -192,9 +187,13 @@ function walkNeighbourDiscovery(nf: CompiledRuleset): NeighbourDoubts {
         type,
       };
     });
+    // the rules that certainly stop some of it first (a finding names the first)
     const refs = new Map<string, RuleRef>();
-    for (const h of here)
-      for (const o of h.stops) if (m.intersects(o.set.p, h.p)) refs.set(refName(o.ref), o.ref);
+    for (const sure of [true, false])
+      for (const h of here)
+        for (const o of h.stops)
+          if (m.intersects(sure ? o.set.c : o.set.p, sure ? h.c : h.p))
+            refs.set(refName(o.ref), o.ref);
     const certainly = here.find((h) => h.c !== FALSE);
     const possibly = here.find((h) => h.p !== FALSE);
     on.set(ifs.names[i] ?? String(i), {

@@ -778,8 +778,8 @@ describe('IPv6 neighbour discovery', () => {
   };
   const ssh = [[o.proto('tcp'), o.dport(22)], t.accept()] as const;
   const icmp6 = [[o.proto(58)], t.accept()] as const;
-  const engineOf = (tables: Record<string, Record<string, ChainSpec>>, family = 'ipv6' as const) =>
-    createEngine(ruleset(tables, family), family === 'ipv6' ? ctx6 : { ...ctx6, family });
+  const engineOf = (tables: Record<string, Record<string, ChainSpec>>) =>
+    createEngine(ruleset(tables, 'ipv6'), ctx6);
   const connection = (destination: string, port: number): Packet => ({
     family: 'ipv6',
     protocol: 'tcp',
