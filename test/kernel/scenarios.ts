@@ -7,7 +7,7 @@
  * rules) beside Docker 29's nftables tables — and operator rules over a Docker 28.5 capture (a
  * DNAT that keeps the client's port; DNATs to 127.0.0.1 with route_localnet off and on) — and
  * Docker 20.10's icc=false capture with bridge-nf-call-iptables turned off — and Docker 28.5's
- * IPv6 capture under an INPUT that stops neighbour discovery.
+ * IPv6 capture under rules that stop neighbour discovery.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -201,7 +201,7 @@ export function operatorScenarios(captures: readonly ScenarioInput[]): ScenarioI
   ];
 }
 
-/** Docker 28.5's IPv6 capture the neighbour discovery scenario is laid over. */
+/** Docker 28.5's IPv6 capture the neighbour discovery scenarios are laid over. */
 const NEIGHBOUR_BASE = 'docker-28.5.2/s7-usernet-ipv6-ip6tables';
 
 /**
@@ -210,6 +210,8 @@ const NEIGHBOUR_BASE = 'docker-28.5.2/s7-usernet-ipv6-ip6tables';
  * host answers no neighbour solicitation, so the client never learns its link address and every
  * IPv6 connection times out, though each rule the probe meets accepts it; IPv4 (ARP is not IP)
  * is untouched. The engine cannot know that no neighbour entry is held: possible, never certain.
+ * `nd-output-bridge`: OUTPUT drops ICMPv6 out of the container's bridge, so the host never
+ * resolves its container: the published IPv6 port times out, the host's own service answers.
  */
 export function neighbourScenarios(captures: readonly ScenarioInput[]): ScenarioInput[] {
   const base = captures.find((c) => c.name === NEIGHBOUR_BASE);
@@ -224,18 +226,26 @@ export function neighbourScenarios(captures: readonly ScenarioInput[]): Scenario
     '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
     `-A INPUT -p tcp -m tcp --dport ${HOST_SERVICE_PORT} -j ACCEPT`,
   ]);
-  const none = (port: number): ClientExpectation => ({
+  const ipv6 = (port: number, identity: string | null): ClientExpectation => ({
     family: 'ipv6',
     port,
     protocol: 'tcp',
-    identity: null,
+    identity,
   });
   return [
     {
       ...base,
       name: 'nd-input-drop/docker-28.5.2-s7',
       ip6tablesSave: save,
-      expect: [none(HOST_SERVICE_PORT), none(8080)],
+      expect: [ipv6(HOST_SERVICE_PORT, null), ipv6(8080, null)],
+    },
+    {
+      ...base,
+      name: 'nd-output-bridge/docker-28.5.2-s7',
+      ip6tablesSave: prependRules(base.ip6tablesSave, 'filter', [
+        '-A OUTPUT -o bridge6 -p ipv6-icmp -j DROP',
+      ]),
+      expect: [ipv6(HOST_SERVICE_PORT, 'host'), ipv6(8080, null)],
     },
   ];
 }
