@@ -15,6 +15,7 @@
  */
 import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import type { CompiledRuleset } from './compile.ts';
+import type { ContextRoute } from './context.ts';
 import type { Pair } from './match.ts';
 import { Walk, type Outcome } from './netfilter.ts';
 import { PROTO, STATES } from './space.ts';
@@ -79,7 +80,13 @@ function walkNeighbourDiscovery(nf: CompiledRuleset): NeighbourDoubts {
         r = m.or(r, m.and(s.eq(field, BigInt(i)), set(i)));
     return r;
   };
-  const routesOut = (i: number) => nf.context.routes.filter((r) => ifs.classOf(r.device) === i);
+  // each interface's routes, found once (a host may have hundreds of bridges)
+  const byLink = new Map<number, ContextRoute[]>();
+  for (const r of nf.context.routes) {
+    const i = ifs.classOf(r.device);
+    byLink.set(i, [...(byLink.get(i) ?? []), r]);
+  }
+  const routesOut = (i: number): readonly ContextRoute[] => byLink.get(i) ?? [];
   // a neighbour sends from its link-local address or one in a prefix routed out of the link;
   // with no route known out of the interface, from any address
   const onLink = (field: 'src' | 'dst'): Bdd =>
