@@ -9,9 +9,9 @@
  *
  * The engine walks the four exchanges an interface's traffic needs, for every interface at
  * once: a neighbour's solicitation of the host arriving and the host's advertisement leaving,
- * the host's solicitation leaving and the neighbour's advertisement arriving. Where some are not
- * certainly passed, nothing that arrives on that interface or leaves by it is certainly
- * delivered. Neighbour discovery is not tracked by conntrack: the packets are UNTRACKED.
+ * the host's solicitation leaving and the neighbour's advertisement arriving. Where a rule may
+ * drop or reject some of them, nothing that arrives on that interface or leaves by it is
+ * certainly delivered. Neighbour discovery is not tracked by conntrack: the packets are UNTRACKED.
  */
 import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import type { CompiledRuleset } from './compile.ts';
