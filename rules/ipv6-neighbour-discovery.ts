@@ -24,7 +24,7 @@ function ruleName(r: StopRule): string {
     : `${r.table} ${r.chain} rule ${r.index}`;
 }
 
-export default defineRule<MessageIds, object>({
+export default defineRule<MessageIds, object, true>({
   meta: {
     id: 'ipv6-neighbour-discovery',
     type: 'problem',
@@ -40,13 +40,13 @@ export default defineRule<MessageIds, object>({
     },
     schema: null,
     defaultOptions: {},
-    requiresEngine: false,
+    requiresEngine: true,
   },
   create(context) {
     return {
       end() {
         const engine = context.engine;
-        if (engine === null || !engine.families.includes('ipv6')) return;
+        if (!engine.families.includes('ipv6')) return;
         // one finding per stopping rule, with every interface it stops
         const byRule = new Map<
           string,
