@@ -18,7 +18,7 @@ import type { CompiledRuleset } from './compile.ts';
 import type { ContextRoute } from './context.ts';
 import type { Pair } from './match.ts';
 import { Walk, type Outcome } from './netfilter.ts';
-import { PROTO, STATES } from './space.ts';
+import { OTHER_INTERFACE, PROTO, STATES } from './space.ts';
 import type { RuleRef } from './types.ts';
 import type { Hook } from '../model/trace.ts';
 
@@ -242,6 +242,9 @@ export function neighbourDoubtOn(nf: CompiledRuleset, iface: string | null): str
   const d = neighbourDoubts(nf);
   if (d.on.size === 0) return null;
   const ifs = nf.space.interfaces;
-  const stop = d.on.get(ifs.names[ifs.classOf(iface)] ?? iface);
-  return stop === undefined ? null : whyText(iface, stop.rules);
+  const cls = ifs.classOf(iface);
+  const stop = d.on.get(ifs.names[cls] ?? iface);
+  // a class (`*other*`, `veth*`) is said by the name that stands for it, as witnesses are
+  const name = iface === OTHER_INTERFACE || iface.endsWith('*') ? ifs.representative(cls) : iface;
+  return stop === undefined ? null : whyText(name, stop.rules);
 }
