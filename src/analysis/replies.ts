@@ -22,6 +22,7 @@ import type {
   StopGroup,
   TwoSided,
 } from '../engine/index.ts';
+import { ruleRefText } from '../engine/rule-ref.ts';
 import type { NetworkContext } from '../engine/context.ts';
 import { portsText } from './exposure-text.ts';
 import { bareAddress } from '../model/address-text.ts';
@@ -69,7 +70,7 @@ export interface RowReplies {
 }
 
 const refText = (r: RuleRef | null, reason: string): string =>
-  r === null ? reason : `${r.table}/${r.chain}${r.index === null ? ' policy' : `#${r.index}`}`;
+  r === null ? reason : ruleRefText(r);
 
 /** Where a row's replies come in: the delivery's out interface, or the host itself (null). */
 function replyIngress(flow: Flow): string | null {

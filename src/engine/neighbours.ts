@@ -19,6 +19,7 @@ import type { ContextRoute } from './context.ts';
 import type { Pair } from './match.ts';
 import { Walk, type Outcome } from './netfilter.ts';
 import { OTHER_INTERFACE, PROTO, STATES } from './space.ts';
+import { ruleRefText } from './rule-ref.ts';
 import type { RuleRef } from './types.ts';
 import type { Hook } from '../model/trace.ts';
 
@@ -200,7 +201,7 @@ function walkNeighbourDiscovery(nf: CompiledRuleset): NeighbourDoubts {
       for (const h of here)
         for (const o of h.stops)
           if (m.intersects(sure ? o.set.c : o.set.p, sure ? h.c : h.p))
-            refs.set(refName(o.ref), o.ref);
+            refs.set(ruleRefText(o.ref), o.ref);
     const certainly = here.find((h) => h.c !== FALSE);
     const possibly = here.find((h) => h.p !== FALSE);
     on.set(ifs.names[i] ?? String(i), {
@@ -220,10 +221,6 @@ interface Leg {
   readonly stops: Outcome[];
 }
 
-function refName(r: RuleRef): string {
-  return `${r.table}/${r.chain}${r.index === null ? ' policy' : `#${r.index}`}`;
-}
-
 const DOUBT = 'IPv6 neighbour discovery on ';
 
 /** Whether a trace's assumption is that neighbour discovery got through (`neighbourDoubtOn`). */
@@ -232,7 +229,7 @@ export function restsOnNeighbours(assumption: string): boolean {
 }
 
 function whyText(iface: string, refs: readonly RuleRef[]): string {
-  const rules = refs.slice(0, 3).map(refName).join(', ') + (refs.length > 3 ? ', …' : '');
+  const rules = refs.slice(0, 3).map(ruleRefText).join(', ') + (refs.length > 3 ? ', …' : '');
   return `${DOUBT}${iface} may be stopped by ${rules}: the packet is taken to get through only where the neighbour's link address is known already`;
 }
 
