@@ -85,7 +85,9 @@ function walkNeighbourDiscovery(nf: CompiledRuleset): NeighbourDoubts {
   const byLink = new Map<number, ContextRoute[]>();
   for (const r of nf.context.routes) {
     const i = ifs.classOf(r.device);
-    byLink.set(i, [...(byLink.get(i) ?? []), r]);
+    const list = byLink.get(i);
+    if (list === undefined) byLink.set(i, [r]);
+    else list.push(r);
   }
   const routesOut = (i: number): readonly ContextRoute[] => byLink.get(i) ?? [];
   // a neighbour sends from its link-local address or one in a prefix routed out of the link;
@@ -101,13 +103,13 @@ function walkNeighbourDiscovery(nf: CompiledRuleset): NeighbourDoubts {
     });
   // the host solicits from its link-local address, or from the one it sends from along a route
   // out of the interface (a global neighbour's), where the snapshot says which
-  const hostSources = (): Bdd =>
-    perLink('iif', (i) =>
-      routesOut(i).reduce(
-        (acc, r) => (r.source === undefined ? acc : m.or(acc, cidr('dst', r.source))),
-        cidr('dst', LINK_LOCAL),
-      ),
-    );
+  const hostSources = perLink('iif', (i) =>
+    routesOut(i).reduce(
+      (acc, r) => (r.source === undefined ? acc : m.or(acc, cidr('dst', r.source))),
+      cidr('dst', LINK_LOCAL),
+    ),
+  );
+  const neighbourSources = onLink('src');
   const base = m.and(
     m.and(m.and(s.universe, s.unNatted), s.eq('dnat', 0n)),
     m.and(s.eq('state', BigInt(STATES.indexOf('UNTRACKED'))), s.eq('mark', 0n)),
@@ -145,7 +147,7 @@ function walkNeighbourDiscovery(nf: CompiledRuleset): NeighbourDoubts {
         ['PREROUTING', 'INPUT'],
         m.and(
           m.and(arriving, icmp(SOLICITATION)),
-          m.and(onLink('src'), cidr('dst', SOLICITED_NODES)),
+          m.and(neighbourSources, cidr('dst', SOLICITED_NODES)),
         ),
       ),
     },
@@ -155,7 +157,7 @@ function walkNeighbourDiscovery(nf: CompiledRuleset): NeighbourDoubts {
       wholly: linkLocal.src,
       leg: stopped(
         ['PREROUTING', 'INPUT'],
-        m.and(m.and(arriving, icmp(ADVERTISEMENT)), m.and(onLink('src'), hostSources())),
+        m.and(m.and(arriving, icmp(ADVERTISEMENT)), m.and(neighbourSources, hostSources)),
       ),
     },
     {
