@@ -537,7 +537,7 @@ function withTable(save: string, table: Table): string {
  * order it reads, so they come first in their chains), `tail` ones just before its COMMIT, new
  * chains declared with the others, policies replaced.
  */
-function layRules(
+export function layRules(
   save: string,
   table: Table,
   head: readonly string[],

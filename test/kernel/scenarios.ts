@@ -14,7 +14,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateHostFiles } from '../support/generate-host.ts';
 import { listCaptureScenarios } from '../lab/captures.ts';
-import { DEFAULT_SEEDS, DEFAULT_SEEDS6, IPV6, randomOperatorScenarios } from './random-operator.ts';
+import {
+  DEFAULT_SEEDS,
+  DEFAULT_SEEDS6,
+  IPV6,
+  layRules,
+  randomOperatorScenarios,
+} from './random-operator.ts';
 import {
   EXTERNAL,
   HOST_SERVICE_PORT,
@@ -215,17 +221,13 @@ const NEIGHBOUR_BASE = 'docker-28.5.2/s7-usernet-ipv6-ip6tables';
  */
 export function neighbourScenarios(captures: readonly ScenarioInput[]): ScenarioInput[] {
   const base = captures.find((c) => c.name === NEIGHBOUR_BASE);
-  if (base?.ip6tablesSave === undefined) return [];
-  const filter = base.ip6tablesSave.indexOf('*filter');
-  const policy = base.ip6tablesSave.indexOf(':INPUT ACCEPT', filter);
-  if (filter < 0 || policy < 0)
+  const original = base?.ip6tablesSave;
+  if (base === undefined || original === undefined) return [];
+  const filter = original.indexOf('*filter');
+  if (filter < 0 || original.indexOf(':INPUT ACCEPT', filter) < 0)
     throw new Error(`${NEIGHBOUR_BASE} no longer has filter INPUT ACCEPT`);
-  const dropping = `${base.ip6tablesSave.slice(0, policy)}:INPUT DROP${base.ip6tablesSave.slice(policy + ':INPUT ACCEPT'.length)}`;
-  const save = prependRules(dropping, 'filter', [
-    '-A INPUT -i lo -j ACCEPT',
-    '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-    `-A INPUT -p tcp -m tcp --dport ${HOST_SERVICE_PORT} -j ACCEPT`,
-  ]);
+  const filterRules = (head: readonly string[], policies: [string, string][] = []): string =>
+    layRules(original, 'filter', head, [], [], new Map(policies));
   const ipv6 = (port: number, identity: string | null): ClientExpectation => ({
     family: 'ipv6',
     port,
@@ -236,15 +238,20 @@ export function neighbourScenarios(captures: readonly ScenarioInput[]): Scenario
     {
       ...base,
       name: 'nd-input-drop/docker-28.5.2-s7',
-      ip6tablesSave: save,
+      ip6tablesSave: filterRules(
+        [
+          '-A INPUT -i lo -j ACCEPT',
+          '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+          `-A INPUT -p tcp -m tcp --dport ${HOST_SERVICE_PORT} -j ACCEPT`,
+        ],
+        [['INPUT', 'DROP']],
+      ),
       expect: [ipv6(HOST_SERVICE_PORT, null), ipv6(8080, null)],
     },
     {
       ...base,
       name: 'nd-output-bridge/docker-28.5.2-s7',
-      ip6tablesSave: prependRules(base.ip6tablesSave, 'filter', [
-        '-A OUTPUT -o bridge6 -p ipv6-icmp -j DROP',
-      ]),
+      ip6tablesSave: filterRules(['-A OUTPUT -o bridge6 -p ipv6-icmp -j DROP']),
       expect: [ipv6(HOST_SERVICE_PORT, 'host'), ipv6(8080, null)],
     },
   ];
