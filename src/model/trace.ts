@@ -28,6 +28,15 @@ export interface Packet {
   readonly destinationIsHost?: boolean;
 }
 
+/**
+ * An ICMP packet's type and code, which its `destinationPort` holds (type << 8 | code); null for
+ * a packet of another protocol or without one.
+ */
+export function icmpTypeOf(p: Packet): { readonly type: number; readonly code: number } | null {
+  if ((p.protocol !== 'icmp' && p.protocol !== 'icmpv6') || p.destinationPort === null) return null;
+  return { type: p.destinationPort >> 8, code: p.destinationPort & 255 };
+}
+
 export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
 
 /** One rule (or chain policy) the packet met. */

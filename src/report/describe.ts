@@ -8,7 +8,7 @@ import type { AuditResult, Exposure, ReachableFrom } from '../model/audit.ts';
 import type { EraEvidence, LayoutEra } from '../model/host.ts';
 import type { Diagnostic, SourceLocation as Location } from '../model/diagnostic.ts';
 import { safeText } from '../model/safe-text.ts';
-import type { Packet, TraceStep } from '../model/trace.ts';
+import { icmpTypeOf, type Packet, type TraceStep } from '../model/trace.ts';
 
 export function hostPort(address: string, port: number | null): string {
   const a = address.includes(':') ? `[${address}]` : address;
@@ -19,13 +19,10 @@ export function describePacket(p: Packet): string {
   const proto = typeof p.protocol === 'number' ? `proto ${p.protocol}` : p.protocol;
   const via = p.inInterface === null ? 'from the host itself' : `in on ${p.inInterface}`;
   const state = p.state === 'NEW' ? '' : `, ${p.state}`;
-  // an ICMP packet's "destination port" is its type and code (type << 8 | code)
-  const icmp = (p.protocol === 'icmp' || p.protocol === 'icmpv6') && p.destinationPort !== null;
-  const kind = icmp
-    ? ` type ${(p.destinationPort ?? 0) >> 8} code ${(p.destinationPort ?? 0) & 255}`
-    : '';
+  const icmp = icmpTypeOf(p);
+  const kind = icmp === null ? '' : ` type ${icmp.type} code ${icmp.code}`;
   return safeText(
-    `${proto}${kind} ${hostPort(p.source, p.sourcePort)} → ${hostPort(p.destination, icmp ? null : p.destinationPort)} (${via}${state})`,
+    `${proto}${kind} ${hostPort(p.source, p.sourcePort)} → ${hostPort(p.destination, icmp === null ? p.destinationPort : null)} (${via}${state})`,
   );
 }
 

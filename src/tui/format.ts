@@ -4,7 +4,7 @@ import type { Exposure, Finding } from '../model/audit.ts';
 import type { SourceLocation } from '../model/diagnostic.ts';
 import type { NetworkMode } from '../model/host.ts';
 import type { Counters } from '../model/ruleset.ts';
-import type { Packet, Trace, TraceStep } from '../model/trace.ts';
+import { icmpTypeOf, type Packet, type Trace, type TraceStep } from '../model/trace.ts';
 
 /** `addr:port`, with IPv6 addresses in brackets so the port stays readable. */
 export function hostPort(address: string, port: number | null): string {
@@ -17,12 +17,14 @@ export function protocolName(protocol: Packet['protocol']): string {
 }
 
 export function formatPacket(p: Packet): string {
+  const icmp = icmpTypeOf(p);
   const from = hostPort(p.source, p.sourcePort);
-  const to = hostPort(p.destination, p.destinationPort);
+  const to = hostPort(p.destination, icmp === null ? p.destinationPort : null);
   const via = p.inInterface === null ? 'from the host' : `in ${p.inInterface}`;
   const state = p.state === 'NEW' ? '' : ` ${p.state}`;
   const mark = p.mark === 0 ? '' : ` mark 0x${p.mark.toString(16)}`;
-  return `${protocolName(p.protocol)} ${from} → ${to} ${via}${state}${mark}`;
+  const kind = icmp === null ? '' : ` type ${icmp.type} code ${icmp.code}`;
+  return `${protocolName(p.protocol)}${kind} ${from} → ${to} ${via}${state}${mark}`;
 }
 
 export function formatLocation(l: SourceLocation): string {

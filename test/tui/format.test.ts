@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { Trace, TraceStep } from '../../src/model/trace.ts';
+import type { Packet, Trace, TraceStep } from '../../src/model/trace.ts';
+import { describePacket } from '../../src/report/describe.ts';
 import {
   compactCount,
   decidingStep,
   formatNetworkMode,
+  formatPacket,
   hostPort,
   traceSummary,
 } from '../../src/tui/format.ts';
@@ -221,5 +223,37 @@ describe('a trace in the review', () => {
     delete (certain as { assumptions?: readonly string[] }).assumptions;
     const plain = findingLines(certain, null, 80);
     expect(plain.map((l) => l.map((s) => s.text).join('')).join('\n')).not.toContain('Assumed');
+  });
+});
+
+describe('a witness packet in words', () => {
+  // the neighbour discovery rule's witness: a solicitation, type 135, held in the port field
+  const solicitation: Packet = {
+    family: 'ipv6',
+    protocol: 'icmpv6',
+    source: 'fe80::77',
+    sourcePort: null,
+    destination: 'ff02::1:ff00:0',
+    destinationPort: 135 << 8,
+    inInterface: 'eth0',
+    state: 'UNTRACKED',
+    mark: 0,
+  };
+  it("says an ICMP packet's type and code, not a port, in the report and the review UI", () => {
+    expect(describePacket(solicitation)).toBe(
+      'icmpv6 type 135 code 0 [fe80::77] → [ff02::1:ff00:0] (in on eth0, UNTRACKED)',
+    );
+    expect(formatPacket(solicitation)).toBe(
+      'icmpv6 type 135 code 0 [fe80::77] → [ff02::1:ff00:0] in eth0 UNTRACKED',
+    );
+  });
+  it('keeps the ports of TCP', () => {
+    const tcp: Packet = {
+      ...solicitation,
+      protocol: 'tcp',
+      sourcePort: 40000,
+      destinationPort: 80,
+    };
+    expect(formatPacket(tcp)).toBe('tcp [fe80::77]:40000 → [ff02::1:ff00:0]:80 in eth0 UNTRACKED');
   });
 });
