@@ -25,7 +25,13 @@ import { defineRule } from '../src/lint/rule.ts';
 import { actionKey, traceShowsCover } from '../src/analysis/covers.ts';
 import { hostAddressFor } from '../src/analysis/packets.ts';
 import type { RuleWitness } from '../src/analysis/rule-witness.ts';
-import { engineJudged, hasLaterMatch, routedHooks, shadowsIn } from '../src/analysis/shadowing.ts';
+import {
+  engineJudged,
+  hasLaterMatch,
+  matchesOnlyUnmodelled,
+  routedHooks,
+  shadowsIn,
+} from '../src/analysis/shadowing.ts';
 import type { Packet, TraceStep } from '../src/model/trace.ts';
 
 type MessageIds = 'shadowed' | 'contradictory' | 'unreachable';
@@ -201,7 +207,7 @@ export default defineRule<MessageIds, Options, true>({
         }
         // A table both families see (inet) holds a rule no packet reaches only if none of either does.
         for (const rule of chain.rules) {
-          if (reported.has(rule.index)) continue;
+          if (reported.has(rule.index) || matchesOnlyUnmodelled(rule, ruleset.family)) continue;
           const reaches = families.map((f) => engine.ruleReach(f, tid, chain.name, rule.index));
           if (reaches.length === 0 || reaches.some((r) => r === null || r.reach !== 'never'))
             continue;

@@ -13,6 +13,10 @@ import { findChain } from '../model/ruleset.ts';
 import { reachableChains } from '../model/rule-queries.ts';
 import { requirements, requirementsImply, RuleIndex } from '../engine/rule-index.ts';
 import { decides } from './covers.ts';
+import { matchesOnlyUnmodelled } from '../engine/packet-model.ts';
+
+/** Rules whose shadowing the engine cannot judge: they match none of its packets. */
+export { matchesOnlyUnmodelled };
 
 export interface Shadow {
   readonly rule: Rule;
@@ -49,6 +53,12 @@ export function shadowsIn(
   let left = budget;
   let before = 0;
   for (const rule of chain.rules) {
+    // a rule of fragments or IPv6 extension headers matches none of the engine's packets: what
+    // covers it is not the engine's to say
+    if (matchesOnlyUnmodelled(rule, family)) {
+      if (deciding[before] === rule) before += 1;
+      continue;
+    }
     const wants = requirements(rule, family);
     let empty: boolean | undefined;
     let spent = false;

@@ -33,6 +33,7 @@ import {
 import { chainsByName, connmarkAlwaysZero } from '../model/rule-queries.ts';
 import type { Hook, TraceStep, Verdict } from '../model/trace.ts';
 import { isUnmodelled } from './unmodelled.ts';
+import { matchesOnlyUnmodelled } from './packet-model.ts';
 
 /** One packet's headers at some point of its path (oif null = not routed yet / local). */
 export interface Concrete {
@@ -1583,6 +1584,8 @@ class Run {
   }
 
   matches(rule: Rule, p: Concrete): { matched: boolean; uncertain: boolean } {
+    // fragments and IPv6 extension headers: never on the packets modelled (packet-model.ts)
+    if (matchesOnlyUnmodelled(rule, this.env.family)) return { matched: false, uncertain: false };
     return this.conditions(rule, [...rule.core, ...rule.matches.flatMap((x) => x.options)], p);
   }
 

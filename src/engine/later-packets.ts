@@ -15,6 +15,7 @@
  */
 import type { Chain, MatchOption, Rule, Ruleset, Target } from '../model/ruleset.ts';
 import { allOptions, ruleActions, untracks } from '../model/ruleset.ts';
+import { matchesOnlyUnmodelled } from './packet-model.ts';
 
 /** Targets that change nothing a later rule reads: a later packet skipping one loses nothing. */
 const NO_EFFECT: ReadonlySet<Target['kind']> = new Set(['LOG', 'NFLOG']);
@@ -105,7 +106,9 @@ export function laterPacketsMayDiffer(ruleset: Ruleset): boolean {
     const beforeNat = table.nft !== undefined || table.name === 'raw' || table.name === 'mangle';
     for (const chain of table.chains) {
       if (chain.base?.type === 'nat') continue;
-      for (const rule of chain.rules) if (parts(rule, stopOnly, beforeNat)) return true;
+      for (const rule of chain.rules)
+        if (!matchesOnlyUnmodelled(rule, ruleset.family) && parts(rule, stopOnly, beforeNat))
+          return true;
     }
   }
   return false;
@@ -182,7 +185,12 @@ export function notrackMayTakeFirstOnly(ruleset: Ruleset): boolean {
   for (const table of ruleset.tables) {
     if (!table.chains.some((c) => c.rules.some((r) => ruleActions(r).some(untracks)))) continue;
     for (const chain of table.chains)
-      for (const rule of chain.rules) if (stateReading(rule, false, true) !== null) return true;
+      for (const rule of chain.rules)
+        if (
+          !matchesOnlyUnmodelled(rule, ruleset.family) &&
+          stateReading(rule, false, true) !== null
+        )
+          return true;
   }
   return false;
 }

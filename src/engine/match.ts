@@ -10,6 +10,7 @@ import { PROTO, STATES, type FieldName, type HeaderSpace } from './space.ts';
 import type { AddressType, MatchOption, PortRange, Rule, TcpFlag } from '../model/ruleset.ts';
 import { allOptions } from '../model/ruleset.ts';
 import { isUnmodelled } from './unmodelled.ts';
+import { matchesOnlyUnmodelled } from './packet-model.ts';
 
 export interface Pair {
   readonly c: Bdd;
@@ -134,6 +135,9 @@ function withoutConnection(s: HeaderSpace, e: Pair, value: boolean): Pair {
 
 export function encodeRule(env: MatchEnv, rule: Rule): EncodedRule {
   const m = env.space.m;
+  // a rule of fragments or IPv6 extension headers matches none of the modelled packets
+  if (matchesOnlyUnmodelled(rule, env.space.family))
+    return { match: EMPTY, unknown: [], key: FALSE };
   let c = TRUE;
   let p = TRUE;
   let key = TRUE;
