@@ -148,6 +148,7 @@ export class CompiledRuleset {
   private readonly untupledTracked = new Map<CompiledRule, Pair>();
   private readonly tracked = new Map<CompiledRule, Pair>();
   private readonly pickedUp = new Map<CompiledRule, Pair | null>();
+  private readonly byHopLimit = new Map<number, Map<CompiledRule, Pair | null>>();
 
   constructor(ruleset: Ruleset, context: NetworkContext, print: RulePrinter) {
     this.ruleset = ruleset;
@@ -317,6 +318,27 @@ export class CompiledRuleset {
         ? encodeRule({ ...this.envOf(rule.ref.table), pickedUp: true }, r).match
         : null;
       this.pickedUp.set(rule, pair);
+    }
+    return pair;
+  }
+
+  /**
+   * A rule's match on packets of one hop limit (`MatchEnv.hopLimit`: neighbour discovery's
+   * 255) where it tests the hop limit; null for the others, whose match is `match`.
+   */
+  hopLimitMatch(rule: CompiledRule, hopLimit: number): Pair | null {
+    let byRule = this.byHopLimit.get(hopLimit);
+    if (byRule === undefined) {
+      byRule = new Map();
+      this.byHopLimit.set(hopLimit, byRule);
+    }
+    let pair = byRule.get(rule);
+    if (pair === undefined) {
+      const r = rule.rule;
+      pair = allOptions(r).some((o) => o.type === 'ttl' && o.family === 'ipv6')
+        ? encodeRule({ ...this.envOf(rule.ref.table), hopLimit }, r).match
+        : null;
+      byRule.set(rule, pair);
     }
     return pair;
   }

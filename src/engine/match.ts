@@ -47,6 +47,12 @@ export interface MatchEnv {
    * packet carries SYN alone (`--syn`, `--tcp-flags`).
    */
   readonly pickedUp?: boolean;
+  /**
+   * The hop limit every packet of the walk carries, where it is fixed: neighbour discovery is
+   * sent with 255 and taken in only with 255 (RFC 4861), so `-m hl` decides it. Elsewhere the
+   * hop limit is the sender's and the path's, and such a match is undecided.
+   */
+  readonly hopLimit?: number;
 }
 
 export interface EncodedRule {
@@ -196,6 +202,12 @@ function optionKey(o: MatchOption): string | null {
   }
 }
 
+/** `--hl-eq`, `--hl-lt`, `--hl-gt` on a packet of this hop limit. */
+function hopLimitHolds(op: 'eq' | 'lt' | 'gt', value: number, hopLimit: number): boolean {
+  if (op === 'eq') return hopLimit === value;
+  return op === 'lt' ? hopLimit < value : hopLimit > value;
+}
+
 /** The flags a NEW packet has: a connection's first, SYN alone; one picked up, ACK (`pickedUp`). */
 const FIRST_FLAGS: Readonly<Partial<Record<TcpFlag, boolean>>> = {
   FIN: false,
@@ -242,6 +254,8 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
   };
   const portProto = s.portProtocols;
   const isNew = s.isNew;
+  if (o.type === 'ttl' && o.family === 'ipv6' && env.hopLimit !== undefined)
+    return exact(hopLimitHolds(o.op, o.value, env.hopLimit) ? TRUE : FALSE);
   if (isUnmodelled(o)) return UNKNOWN;
   if (env.beforeConntrack === true) {
     if (o.type === 'ct-state') {

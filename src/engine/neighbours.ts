@@ -24,6 +24,7 @@ import type { RuleRef } from './types.ts';
 import type { Hook } from '../model/trace.ts';
 
 const SOLICITATION = 135;
+const NEIGHBOUR_HOP_LIMIT = 255;
 const ADVERTISEMENT = 136;
 /** Where a solicitation goes: the target's solicited-node multicast group. */
 const SOLICITED_NODES = 'ff02::1:ff00:0/104';
@@ -116,7 +117,8 @@ function walkNeighbourDiscovery(nf: CompiledRuleset): NeighbourDoubts {
   );
   const arriving = m.and(base, s.eq('oif', none));
   const leaving = m.and(base, s.eq('iif', none));
-  const walk = new Walk(nf, false);
+  // neighbour discovery is sent and taken in with a hop limit of 255 (RFC 4861)
+  const walk = new Walk(nf, false, { hopLimit: NEIGHBOUR_HOP_LIMIT });
   // What a rule may drop or reject (`p`), or certainly does (`c`), and the rules. Not what the
   // walk leaves uncertain otherwise: the kernel sends neighbour discovery out of the interface
   // itself, where the engine would route it.

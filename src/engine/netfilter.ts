@@ -172,6 +172,8 @@ export class Walk {
    * (`ReachQuery.pickedUp`): their TCP flags are not a SYN's.
    */
   private readonly pickedUp: boolean;
+  /** The hop limit every packet of the walk carries, where it is fixed (`MatchEnv.hopLimit`). */
+  private readonly hopLimit: number | undefined;
   private readonly widened = new Map<CompiledRule, Pair>();
   private readonly widenedLooped = new Map<CompiledRule, Pair>();
 
@@ -201,6 +203,7 @@ export class Walk {
       readonly routing?: Routing;
       readonly onward?: boolean;
       readonly pickedUp?: boolean;
+      readonly hopLimit?: number;
     } = {},
   ) {
     this.nf = nf;
@@ -213,6 +216,7 @@ export class Walk {
     this.routing = options.routing ?? nf.routing;
     this.onward = options.onward ?? false;
     this.pickedUp = options.pickedUp ?? false;
+    this.hopLimit = options.hopLimit;
   }
 
   /** The stops a NAT chain read on later packets as their first (`onward`), as later packets. */
@@ -243,6 +247,9 @@ export class Walk {
   private matchOf(rule: CompiledRule): Pair {
     const pickedUp = this.pickedUp ? this.nf.pickedUpMatch(rule) : null;
     if (pickedUp !== null) return pickedUp;
+    const byHopLimit =
+      this.hopLimit === undefined ? null : this.nf.hopLimitMatch(rule, this.hopLimit);
+    if (byHopLimit !== null) return byHopLimit;
     const before = this.nf.beforeConntrack(rule.ref.table);
     const tracked = this.looped && before;
     const match = tracked ? this.nf.trackedMatch(rule) : rule.match;

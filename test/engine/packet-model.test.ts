@@ -1,6 +1,6 @@
 /**
  * The packets the engine models: whole, and over IPv6 without extension headers; neighbour
- * Rules of fragments and extension headers match none of them.
+ * discovery with a hop limit of 255. Rules of fragments and extension headers match none of them.
  */
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/index.ts';
@@ -111,6 +111,15 @@ describe('matchesOnlyUnmodelled', () => {
 });
 
 describe('IPv6 extension headers', () => {
+  it("ufw's routing header drops and hop-limited neighbour discovery leave ssh certain", () => {
+    expect(sshOn(filter('DROP', UFW6, UFW6_CHAINS))).toEqual({
+      verdict: 'accepted',
+      certainty: 'certain',
+      assumptions: [],
+      certainly: ['2001:db8:1::1/128'],
+    });
+  });
+
   it('a drop of fragments at the head of INPUT drops no connection', () => {
     // it had matched every packet: "dropped, certain" where the kernel connects
     const r = sshOn(filter('ACCEPT', ['-A INPUT -m frag -j DROP', '-A INPUT -m hbh -j DROP']));
@@ -144,5 +153,27 @@ describe('IPv6 extension headers', () => {
 
   it("part no connection's later packets from its first", () => {
     expect(laterPacketsMayDiffer(parse(filter('DROP', UFW6, UFW6_CHAINS), 'ipv6'))).toBe(false);
+  });
+});
+
+describe('hop limit', () => {
+  it("is the sender's on a connection: a test of it stays undecided", () => {
+    const r = sshOn(filter('ACCEPT', ['-A INPUT -m hl --hl-eq 64 -j DROP']));
+    expect([r.certainty, r.certainly]).toEqual(['possible', []]);
+  });
+
+  it('is 255 on neighbour discovery: an accept that tests another lets none of it in', () => {
+    const rules = [
+      '-A INPUT -p ipv6-icmp -m hl --hl-eq 64 -j ACCEPT',
+      '-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT',
+    ];
+    const engine = createEngine(parse(filter('DROP', rules), 'ipv6'), ctx6);
+    expect(engine.neighbourDiscovery().map((s) => [s.interface, s.certain])).toEqual([
+      ['eth0', true],
+      ['*other*', true],
+    ]);
+    const r = sshOn(filter('DROP', rules));
+    expect([r.verdict, r.certainty, r.certainly]).toEqual(['accepted', 'possible', []]);
+    expect(r.assumptions[0]).toMatch(/neighbour discovery on eth0 may be stopped by filter\/INPUT/);
   });
 });
