@@ -314,10 +314,12 @@ class SymbolicEngine implements Engine {
 
   /**
    * An accepted packet that came in on, or left by, an interface whose neighbour discovery the
-   * rules may stop (IPv6) got there only where a neighbour entry was held already.
+   * rules may stop (IPv6) got there only where a neighbour entry was held already; a rejected
+   * one's notice, sent back by the interface it came in on, got back only then (random seed
+   * nd-20: the host's service "refused, certain" where its notice never reached the client).
    */
   private overLinks(trace: Trace): Trace {
-    if (trace.verdict !== 'accepted') return trace;
+    if (trace.verdict !== 'accepted' && trace.verdict !== 'rejected') return trace;
     const out = trace.delivery?.kind === 'forward' ? trace.delivery.outInterface : null;
     const doubts = [trace.packet.inInterface, out]
       .map((i) => neighbourDoubtOn(this.nf, i))

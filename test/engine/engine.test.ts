@@ -811,6 +811,19 @@ describe('IPv6 neighbour discovery', () => {
     ]);
   });
 
+  it("a rejected packet's notice gets back only possibly there (random seed nd-20)", () => {
+    const reject = [[o.proto('tcp'), o.dport(23)], t.reject()] as const;
+    const stopped = engineOf({
+      filter: { INPUT: { policy: 'DROP', rules: [[...reject], [...ssh]] } },
+    }).trace(connection('2001:db8:1::1', 23));
+    expect([stopped.verdict, stopped.certainty]).toEqual(['rejected', 'possible']);
+    expect(stopped.assumptions[0]).toMatch(/neighbour discovery on eth0 may be stopped/);
+    const letIn = engineOf({
+      filter: { INPUT: { policy: 'DROP', rules: [[...icmp6], [...reject], [...ssh]] } },
+    }).trace(connection('2001:db8:1::1', 23));
+    expect([letIn.verdict, letIn.certainty]).toEqual(['rejected', 'certain']);
+  });
+
   it('ICMPv6 let in, the same delivery is certain', () => {
     const e = engineOf({ filter: { INPUT: { policy: 'DROP', rules: [[...icmp6], [...ssh]] } } });
     expect(toHost(e).certain.destinations()).toEqual(['2001:db8:1::1/128', 'fd00::1/128']);

@@ -204,14 +204,16 @@ export function compare(t: LabTopology, result: ProbeResult, trace: Trace): Comp
 }
 
 /**
- * An accepted trace that rests on IPv6 neighbour discovery getting through, which the rules may
- * stop (`nd-input-drop`): nothing comes back where it is stopped and no neighbour entry is held.
+ * An accepted or rejected trace that rests on IPv6 neighbour discovery getting through, which
+ * the rules may stop (`nd-input-drop`): nothing comes back, neither the answer nor a notice,
+ * where it is stopped and no neighbour entry is held.
  */
 function withNeighbours(
   trace: Trace,
   expected: ExpectedObservation | null,
 ): ExpectedObservation | null {
-  if (expected === null || trace.verdict !== 'accepted') return expected;
+  if (expected === null || (trace.verdict !== 'accepted' && trace.verdict !== 'rejected'))
+    return expected;
   if (!trace.assumptions.some(restsOnNeighbours)) return expected;
   return {
     ...expected,
