@@ -17,7 +17,7 @@ import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import type { CompiledRuleset } from './compile.ts';
 import type { ContextRoute } from './context.ts';
 import type { Pair } from './match.ts';
-import { Walk, type Outcome } from './netfilter.ts';
+import { Walk } from './netfilter.ts';
 import { OTHER_INTERFACE, PROTO, STATES } from './space.ts';
 import { ruleRefText } from './rule-ref.ts';
 import type { RuleRef } from './types.ts';
@@ -122,16 +122,24 @@ function walkNeighbourDiscovery(nf: CompiledRuleset): NeighbourDoubts {
   // What a rule may drop or reject (`p`), or certainly does (`c`), and the rules. Not what the
   // walk leaves uncertain otherwise: the kernel sends neighbour discovery out of the interface
   // itself, where the engine would route it.
+  // A stop meets the packets as a MARK left them; each started with mark 0, and the mark is all
+  // a rule rewrites on neighbour discovery, so the packets that met it are those of its set
+  // with the mark forgotten (random seed nd-299: mangle marked ICMPv6, and INPUT's drop of the
+  // client's address, which the client solicits from, went unseen).
+  const markless = s.cube('mark');
   const stopped = (hooks: readonly Hook[], set: Bdd): Leg => {
     let cur: Pair = { c: set, p: set };
     const leg: Leg = { c: FALSE, p: FALSE, stops: [] };
     for (const hook of hooks) {
       const r = walk.hook(hook, cur);
       for (const o of r.outcomes) {
-        if (o.kind === 'accept' || !m.intersects(o.set.p, set)) continue;
-        leg.stops.push(o);
-        leg.p = m.or(leg.p, m.and(o.set.p, set));
-        leg.c = m.or(leg.c, m.and(o.set.c, set));
+        if (o.kind === 'accept') continue;
+        const p = m.and(m.exists(o.set.p, markless), set);
+        if (p === FALSE) continue;
+        const c = m.and(m.exists(o.set.c, markless), set);
+        leg.stops.push({ ref: o.ref, c, p });
+        leg.p = m.or(leg.p, p);
+        leg.c = m.or(leg.c, c);
       }
       cur = r.pass;
     }
@@ -204,8 +212,7 @@ function walkNeighbourDiscovery(nf: CompiledRuleset): NeighbourDoubts {
     for (const sure of [true, false])
       for (const h of here)
         for (const o of h.stops)
-          if (m.intersects(sure ? o.set.c : o.set.p, sure ? h.c : h.p))
-            refs.set(ruleRefText(o.ref), o.ref);
+          if (m.intersects(sure ? o.c : o.p, sure ? h.c : h.p)) refs.set(ruleRefText(o.ref), o.ref);
     const certainly = here.find((h) => h.c !== FALSE);
     const possibly = here.find((h) => h.p !== FALSE);
     on.set(ifs.names[i] ?? String(i), {
@@ -222,7 +229,8 @@ function walkNeighbourDiscovery(nf: CompiledRuleset): NeighbourDoubts {
 interface Leg {
   c: Bdd;
   p: Bdd;
-  readonly stops: Outcome[];
+  /** Each stop with the packets it may and certainly stops, as they were sent. */
+  readonly stops: { readonly ref: RuleRef; readonly c: Bdd; readonly p: Bdd }[];
 }
 
 const DOUBT = 'IPv6 neighbour discovery on ';

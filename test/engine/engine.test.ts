@@ -824,6 +824,42 @@ describe('IPv6 neighbour discovery', () => {
     expect([letIn.verdict, letIn.certainty]).toEqual(['rejected', 'certain']);
   });
 
+  it("the host's solicitation is not routed again after nat OUTPUT (random seed nd-230)", () => {
+    // sent straight out of its interface to a multicast group no route names (the host has no
+    // default route): OUTPUT meets it
+    const e = createEngine(
+      ruleset(
+        {
+          nat: { OUTPUT: { rules: [] } },
+          filter: { OUTPUT: { rules: [[[o.not(o.addrtype('dst', 'UNICAST'))], t.reject()]] } },
+        },
+        'ipv6',
+      ),
+      { ...ctx6, routes: ctx6.routes.filter((r) => r.destination !== 'default') },
+    );
+    expect(e.neighbourDiscovery().map((x) => [x.interface, x.certain])).toContainEqual([
+      'docker0',
+      true,
+    ]);
+    expect(e.trace(connection('fd00::2', 80)).certainty).toBe('possible');
+  });
+
+  it('a stop met after a MARK still stops the packets as sent (random seed nd-299)', () => {
+    const e = engineOf({
+      mangle: { PREROUTING: { rules: [[[o.proto(58)], t.mark(1)]] } },
+      filter: {
+        INPUT: { rules: [[[o.src('2001:db8:1::9/128', 'ipv6')], t.drop()]] },
+        // a test of the mark, so that the engine keeps its bit
+        FORWARD: { rules: [[[o.mark(2)], t.drop()]] },
+      },
+    });
+    // the client solicits the host from its own address, which INPUT drops; its connection is
+    // forwarded to a container and meets no drop
+    const trace = e.trace({ ...connection('fd00::2', 80), source: '2001:db8:1::9' });
+    expect([trace.verdict, trace.certainty]).toEqual(['accepted', 'possible']);
+    expect(trace.assumptions[0]).toMatch(/on eth0 may be stopped by filter\/INPUT#1/);
+  });
+
   it('ICMPv6 let in, the same delivery is certain', () => {
     const e = engineOf({ filter: { INPUT: { policy: 'DROP', rules: [[...icmp6], [...ssh]] } } });
     expect(toHost(e).certain.destinations()).toEqual(['2001:db8:1::1/128', 'fd00::1/128']);
