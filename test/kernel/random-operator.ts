@@ -189,7 +189,22 @@ export const DEFAULT_SEEDS6: readonly number[] = [
 ];
 
 /**
- * The seeds to run: `DWK_RANDOM_SEEDS` (IPv4) or `DWK_RANDOM6_SEEDS` (IPv6) as `A-B,C,…` or
+ * The neighbour discovery seeds CI runs (random6nd-N, `IPV6_ND`: IPv6 rules that may stop
+ * neighbour discovery): 1–8, and from the first explorations (1–500) those that found something.
+ * 20: a rejected packet's notice goes back by the interface whose neighbour discovery is
+ * stopped. 230: the host's solicitation is not routed again after nat OUTPUT (it goes to a
+ * multicast group no route names). 299: a stop after a MARK stops the packets as they were sent.
+ */
+export const DEFAULT_SEEDS_ND: readonly number[] = [
+  ...Array.from({ length: 8 }, (_, i) => i + 1),
+  20,
+  230,
+  299,
+];
+
+/**
+ * The seeds to run: `DWK_RANDOM_SEEDS` (IPv4), `DWK_RANDOM6_SEEDS` (IPv6) or
+ * `DWK_RANDOMND_SEEDS` (IPv6, neighbour discovery at stake) as `A-B,C,…` or
  * `none` (an exploration run; the recorded verdicts then no longer cover every scenario), else
  * the default ones.
  */
@@ -291,7 +306,12 @@ interface Family {
    */
   readonly stopsNameProtocol: boolean;
   /** Rules that come first with an INPUT policy of DROP, whatever else is drawn. */
-  readonly dropPolicyFirst: readonly string[];
+  readonly dropPolicyFirst: (d: Draw) => readonly string[];
+  /**
+   * Whether rules may also be about neighbour discovery: ICMPv6 types, the hop limit, the
+   * routing header (`random6nd`, drawn only there, so the other families' seeds draw as before).
+   */
+  readonly neighbourRules: boolean;
 }
 
 export const IPV4: Family = {
@@ -331,7 +351,8 @@ export const IPV4: Family = {
   sourceRange: '203.0.113.1-203.0.113.9',
   natTo: (address, port) => (port === null ? address : `${address}:${port}`),
   stopsNameProtocol: false,
-  dropPolicyFirst: [],
+  dropPolicyFirst: () => [],
+  neighbourRules: false,
 };
 
 export const IPV6: Family = {
@@ -376,8 +397,46 @@ export const IPV6: Family = {
   sourceRange: '2001:db8:ffff::1-2001:db8:ffff::9',
   natTo: (address, port) => (port === null ? address : `[${address}]:${port}`),
   stopsNameProtocol: true,
-  dropPolicyFirst: ['-A INPUT -p ipv6-icmp -j ACCEPT'],
+  dropPolicyFirst: () => ['-A INPUT -p ipv6-icmp -j ACCEPT'],
+  neighbourRules: false,
 };
+
+/**
+ * IPv6 with neighbour discovery at stake (random6nd-N): stops of every protocol, ICMPv6 type,
+ * hop limit and routing header matches, and an INPUT DROP policy that lets ICMPv6 in whole, only
+ * neighbour discovery (with its hop limit, as ufw does), or none of it. Where the rules stop
+ * neighbour discovery the lab's hosts lose each other and every probe that way times out; the
+ * engine must then say possible, never certain.
+ */
+export const IPV6_ND: Family = {
+  ...IPV6,
+  prefix: 'random6nd',
+  stopsNameProtocol: false,
+  dropPolicyFirst: (d) =>
+    d.pick([
+      ['-A INPUT -p ipv6-icmp -j ACCEPT'],
+      [
+        '-A INPUT -m rt --rt-type 0 -j DROP',
+        '-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255 -j ACCEPT',
+        '-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255 -j ACCEPT',
+      ],
+      ['-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT'],
+      [],
+    ]),
+  neighbourRules: true,
+};
+
+/** A match of neighbour discovery's ICMPv6, its hop limit or a routing header (`IPV6_ND`). */
+function neighbourMatch(d: Draw): string[] {
+  const type = d.pick(['135', '136', 'neighbour-advertisement', '128', '133']);
+  return d.pick([
+    ['-p ipv6-icmp'],
+    ['-p ipv6-icmp', `-m icmp6 ${neg(d)}--icmpv6-type ${type}`],
+    ['-p ipv6-icmp', `-m icmp6 --icmpv6-type ${type}`, `-m hl --hl-${d.pick(['eq', 'lt'])} 255`],
+    ['-m rt --rt-type 0'],
+    ['-m frag'],
+  ]);
+}
 
 const neg = (d: Draw, p = 0.2): string => (d.chance(p) ? '! ' : '');
 
@@ -407,7 +466,8 @@ function matches(d: Draw, f: Family, v: Vocabulary, place: Place, needProtocol: 
   if (d.chance(0.35)) out.push(`${neg(d)}-d ${d.pick(f.destinations(v))}`);
   if (canIn && d.chance(0.35)) out.push(`${neg(d)}-i ${d.pick(interfaces(v))}`);
   if (canOut && d.chance(0.3)) out.push(`${neg(d)}-o ${d.pick(interfaces(v))}`);
-  if (needProtocol || d.chance(0.6)) {
+  if (f.neighbourRules && !needProtocol && d.chance(0.35)) out.push(...neighbourMatch(d));
+  else if (needProtocol || d.chance(0.6)) {
     const protocol = d.pick(['tcp', 'tcp', 'udp'] as const);
     out.push(`-p ${protocol}`);
     const kind = d.pick(['dport', 'dport', 'dport', 'sport', 'multiport', 'none', 'syn'] as const);
@@ -518,7 +578,7 @@ function rule(
   const t = target(d, f, v, place, custom);
   let ms = matches(d, f, v, place, t.needProtocol);
   if (t.text.startsWith('-p tcp'))
-    ms = ms.filter((m) => !m.startsWith('-p ') && !/^-m (tcp|udp|multiport) /.test(m));
+    ms = ms.filter((m) => !m.startsWith('-p ') && !/^-m (tcp|udp|multiport|icmp6|hl) /.test(m));
   return ['-A', chain, ...ms, t.text].join(' ');
 }
 
@@ -624,7 +684,7 @@ export function randomOperatorScenario(
     if (d.chance(0.8)) t.head.unshift('-A INPUT -i lo -j ACCEPT');
     if (d.chance(0.8))
       t.head.unshift('-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
-    t.head.unshift(...f.dropPolicyFirst);
+    t.head.unshift(...f.dropPolicyFirst(d));
   }
   let save = original;
   for (const [table, x] of byTable) {

@@ -28,7 +28,7 @@ import {
 } from '../lab/referee.ts';
 import { EXTERNAL6 } from '../lab/ipv6.ts';
 import { deriveTopology, EXTERNAL } from '../lab/topology.ts';
-import { DEFAULT_SEEDS6, randomSeeds } from './random-operator.ts';
+import { DEFAULT_SEEDS6, DEFAULT_SEEDS_ND, randomSeeds } from './random-operator.ts';
 import { refereeScenarios } from './scenarios.ts';
 import {
   byFamily,
@@ -119,6 +119,7 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
     capturesDir,
     randomSeeds(process.env['DWK_RANDOM_SEEDS']),
     randomSeeds(process.env['DWK_RANDOM6_SEEDS'], DEFAULT_SEEDS6),
+    randomSeeds(process.env['DWK_RANDOMND_SEEDS'], DEFAULT_SEEDS_ND),
   );
   it('finds the capture scenarios', () => {
     expect(scenarios.length).toBeGreaterThan(20);

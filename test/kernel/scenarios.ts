@@ -17,7 +17,9 @@ import { listCaptureScenarios } from '../lab/captures.ts';
 import {
   DEFAULT_SEEDS,
   DEFAULT_SEEDS6,
+  DEFAULT_SEEDS_ND,
   IPV6,
+  IPV6_ND,
   layRules,
   randomOperatorScenarios,
 } from './random-operator.ts';
@@ -323,6 +325,7 @@ export function refereeScenarios(
   capturesDir: string,
   randomSeeds: readonly number[] = DEFAULT_SEEDS,
   random6Seeds: readonly number[] = DEFAULT_SEEDS6,
+  randomNdSeeds: readonly number[] = DEFAULT_SEEDS_ND,
 ): ScenarioInput[] {
   const captures = listCaptureScenarios(capturesDir);
   return [
@@ -334,5 +337,6 @@ export function refereeScenarios(
     ...neighbourScenarios(captures),
     ...randomOperatorScenarios(captures, randomSeeds),
     ...randomOperatorScenarios(captures, random6Seeds, IPV6),
+    ...randomOperatorScenarios(captures, randomNdSeeds, IPV6_ND),
   ];
 }
