@@ -9,6 +9,7 @@ import { matchesOnlyUnmodelled } from '../../src/engine/packet-model.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import type { Family, Ruleset } from '../../src/model/ruleset.ts';
 import type { Packet } from '../../src/model/trace.ts';
+import { UFW6_CHAINS, ufw6Rules } from '../support/ufw6.ts';
 
 const parse = (text: string, family: Family): Ruleset =>
   parseIptables(text, { file: 'rules', family }).ruleset;
@@ -66,22 +67,7 @@ function sshOn(text: string) {
   };
 }
 
-// ufw's IPv6 input and output (before6.rules), trimmed to what a connection meets
-const UFW6 = [
-  '-A INPUT -j ufw6-before-input',
-  '-A OUTPUT -j ufw6-before-output',
-  '-A ufw6-before-input -i lo -j ACCEPT',
-  '-A ufw6-before-input -m rt --rt-type 0 -j DROP',
-  '-A ufw6-before-input -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255 -j ACCEPT',
-  '-A ufw6-before-input -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255 -j ACCEPT',
-  '-A ufw6-before-input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-  '-A ufw6-before-input -p tcp -m tcp --dport 22 -j ACCEPT',
-  '-A ufw6-before-output -o lo -j ACCEPT',
-  '-A ufw6-before-output -m rt --rt-type 0 -j DROP',
-  '-A ufw6-before-output -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT',
-  '-A ufw6-before-output -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT',
-];
-const UFW6_CHAINS = ['ufw6-before-input', 'ufw6-before-output'];
+const UFW6 = ufw6Rules(22);
 
 describe('matchesOnlyUnmodelled', () => {
   const rulesOf = (family: Family, ...rules: string[]) =>

@@ -13,6 +13,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateHostFiles } from '../support/generate-host.ts';
+import { UFW6_CHAINS, ufw6Rules } from '../support/ufw6.ts';
 import { listCaptureScenarios } from '../lab/captures.ts';
 import {
   DEFAULT_SEEDS,
@@ -209,34 +210,6 @@ export function operatorScenarios(captures: readonly ScenarioInput[]): ScenarioI
   ];
 }
 
-/**
- * ufw's IPv6 input and output as `ufw enable` writes them (its before6.rules, trimmed to what a
- * probe meets): every chain starts by dropping a type 0 routing header, and neighbour discovery
- * comes in only with a hop limit of 255, under a DROP policy. The kernel's neighbour discovery
- * carries no routing header and a hop limit of 255, so both pass it, and the probes connect.
- */
-const UFW6_INPUT_OUTPUT: readonly string[] = [
-  '-A INPUT -j ufw6-before-input',
-  '-A OUTPUT -j ufw6-before-output',
-  '-A ufw6-before-input -i lo -j ACCEPT',
-  '-A ufw6-before-input -m rt --rt-type 0 -j DROP',
-  '-A ufw6-before-input -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255 -j ACCEPT',
-  '-A ufw6-before-input -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255 -j ACCEPT',
-  '-A ufw6-before-input -p ipv6-icmp -m icmp6 --icmpv6-type 133 -m hl --hl-eq 255 -j ACCEPT',
-  '-A ufw6-before-input -p ipv6-icmp -m icmp6 --icmpv6-type 134 -m hl --hl-eq 255 -j ACCEPT',
-  '-A ufw6-before-input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-  '-A ufw6-before-input -m conntrack --ctstate INVALID -j DROP',
-  '-A ufw6-before-input -p ipv6-icmp -m icmp6 --icmpv6-type 1 -j ACCEPT',
-  '-A ufw6-before-input -p ipv6-icmp -m icmp6 --icmpv6-type 128 -j ACCEPT',
-  '-A ufw6-before-input -j ufw6-user-input',
-  `-A ufw6-user-input -p tcp -m tcp --dport ${HOST_SERVICE_PORT} -j ACCEPT`,
-  '-A ufw6-before-output -o lo -j ACCEPT',
-  '-A ufw6-before-output -m rt --rt-type 0 -j DROP',
-  '-A ufw6-before-output -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT',
-  '-A ufw6-before-output -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT',
-  '-A ufw6-before-output -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-];
-
 /** Docker 28.5's IPv6 capture the neighbour discovery scenarios are laid over. */
 const NEIGHBOUR_BASE = 'docker-28.5.2/s7-usernet-ipv6-ip6tables';
 
@@ -248,7 +221,7 @@ const NEIGHBOUR_BASE = 'docker-28.5.2/s7-usernet-ipv6-ip6tables';
  * is untouched. The engine cannot know that no neighbour entry is held: possible, never certain.
  * `nd-output-bridge`: OUTPUT drops ICMPv6 out of the container's bridge, so the host never
  * resolves its container: the published IPv6 port times out, the host's own service answers.
- * `nd-ufw`: ufw's IPv6 chains (`UFW6_INPUT_OUTPUT`), which pass neighbour discovery: both
+ * `nd-ufw`: ufw's IPv6 chains (test/support/ufw6.ts), which pass neighbour discovery: both
  * connect, and the engine, deciding the routing header and hop limit matches, says so certainly.
  */
 export function neighbourScenarios(captures: readonly ScenarioInput[]): ScenarioInput[] {
@@ -292,11 +265,7 @@ export function neighbourScenarios(captures: readonly ScenarioInput[]): Scenario
     {
       ...base,
       name: 'nd-ufw/docker-28.5.2-s7',
-      ip6tablesSave: filterRules(
-        UFW6_INPUT_OUTPUT,
-        [['INPUT', 'DROP']],
-        ['ufw6-before-input', 'ufw6-before-output', 'ufw6-user-input'],
-      ),
+      ip6tablesSave: filterRules(ufw6Rules(HOST_SERVICE_PORT), [['INPUT', 'DROP']], UFW6_CHAINS),
       expect: [ipv6(HOST_SERVICE_PORT, 'host'), ipv6(8080, 'c6:80/tcp')],
     },
   ];
