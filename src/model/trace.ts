@@ -37,6 +37,17 @@ export function icmpTypeOf(p: Packet): { readonly type: number; readonly code: n
   return { type: p.destinationPort >> 8, code: p.destinationPort & 255 };
 }
 
+/** `addr:port`, with an IPv6 address in brackets so the port stays readable (not escaped). */
+export function addressPort(address: string, port: number | null): string {
+  const host = address.includes(':') ? `[${address}]` : address;
+  return port === null ? host : `${host}:${port}`;
+}
+
+/** A packet's protocol as written: its name, or `proto N` for one without a name. */
+export function protocolText(protocol: Packet['protocol']): string {
+  return typeof protocol === 'number' ? `proto ${protocol}` : protocol;
+}
+
 export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
 
 /** One rule (or chain policy) the packet met. */

@@ -8,15 +8,20 @@ import type { AuditResult, Exposure, ReachableFrom } from '../model/audit.ts';
 import type { EraEvidence, LayoutEra } from '../model/host.ts';
 import type { Diagnostic, SourceLocation as Location } from '../model/diagnostic.ts';
 import { safeText } from '../model/safe-text.ts';
-import { icmpTypeOf, type Packet, type TraceStep } from '../model/trace.ts';
+import {
+  addressPort,
+  icmpTypeOf,
+  protocolText,
+  type Packet,
+  type TraceStep,
+} from '../model/trace.ts';
 
 export function hostPort(address: string, port: number | null): string {
-  const a = address.includes(':') ? `[${address}]` : address;
-  return safeText(port === null ? a : `${a}:${port}`);
+  return safeText(addressPort(address, port));
 }
 
 export function describePacket(p: Packet): string {
-  const proto = typeof p.protocol === 'number' ? `proto ${p.protocol}` : p.protocol;
+  const proto = protocolText(p.protocol);
   const via = p.inInterface === null ? 'from the host itself' : `in on ${p.inInterface}`;
   const state = p.state === 'NEW' ? '' : `, ${p.state}`;
   const icmp = icmpTypeOf(p);

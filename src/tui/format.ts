@@ -4,27 +4,24 @@ import type { Exposure, Finding } from '../model/audit.ts';
 import type { SourceLocation } from '../model/diagnostic.ts';
 import type { NetworkMode } from '../model/host.ts';
 import type { Counters } from '../model/ruleset.ts';
-import { icmpTypeOf, type Packet, type Trace, type TraceStep } from '../model/trace.ts';
-
-/** `addr:port`, with IPv6 addresses in brackets so the port stays readable. */
-export function hostPort(address: string, port: number | null): string {
-  const host = address.includes(':') ? `[${address}]` : address;
-  return port === null ? host : `${host}:${port}`;
-}
-
-export function protocolName(protocol: Packet['protocol']): string {
-  return typeof protocol === 'number' ? `proto ${protocol}` : protocol;
-}
+import {
+  addressPort,
+  icmpTypeOf,
+  protocolText,
+  type Packet,
+  type Trace,
+  type TraceStep,
+} from '../model/trace.ts';
 
 export function formatPacket(p: Packet): string {
   const icmp = icmpTypeOf(p);
-  const from = hostPort(p.source, p.sourcePort);
-  const to = hostPort(p.destination, icmp === null ? p.destinationPort : null);
+  const from = addressPort(p.source, p.sourcePort);
+  const to = addressPort(p.destination, icmp === null ? p.destinationPort : null);
   const via = p.inInterface === null ? 'from the host' : `in ${p.inInterface}`;
   const state = p.state === 'NEW' ? '' : ` ${p.state}`;
   const mark = p.mark === 0 ? '' : ` mark 0x${p.mark.toString(16)}`;
   const kind = icmp === null ? '' : ` type ${icmp.type} code ${icmp.code}`;
-  return `${protocolName(p.protocol)}${kind} ${from} → ${to} ${via}${state}${mark}`;
+  return `${protocolText(p.protocol)}${kind} ${from} → ${to} ${via}${state}${mark}`;
 }
 
 export function formatLocation(l: SourceLocation): string {
@@ -129,11 +126,11 @@ export function traceSummary(t: Trace): string {
   if (t.delivery === null)
     return `${t.verdict}${certainty}${t.unrouted === undefined ? '' : `: not routed, ${t.unrouted}`}${back}`;
   if (t.below !== undefined)
-    return `${t.verdict}: taken below the host at ${hostPort(t.delivery.address, t.delivery.port)} (${t.below})`;
+    return `${t.verdict}: taken below the host at ${addressPort(t.delivery.address, t.delivery.port)} (${t.below})`;
   const where =
     t.delivery.kind === 'local'
-      ? `delivered to the host at ${hostPort(t.delivery.address, t.delivery.port)}`
-      : `forwarded to ${hostPort(t.delivery.address, t.delivery.port)}` +
+      ? `delivered to the host at ${addressPort(t.delivery.address, t.delivery.port)}`
+      : `forwarded to ${addressPort(t.delivery.address, t.delivery.port)}` +
         (t.delivery.outInterface === null ? '' : ` via ${t.delivery.outInterface}`);
   return `${t.verdict}${certainty}: ${where}${back}`;
 }

@@ -5,7 +5,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Family } from '../model/ruleset.ts';
 import type { Packet } from '../model/trace.ts';
-import { hostPort, protocolName } from './format.ts';
+import { addressPort, protocolText } from '../model/trace.ts';
 
 export type FieldId = 'from' | 'in' | 'to' | 'proto';
 export const FIELDS: readonly FieldId[] = ['from', 'in', 'to', 'proto'];
@@ -73,7 +73,7 @@ export function parseForm(values: FormValues): ParsedForm {
       return {
         ok: false,
         field: 'to',
-        message: `${protocolName(protocol)} needs ADDRESS:PORT (1-65535)`,
+        message: `${protocolText(protocol)} needs ADDRESS:PORT (1-65535)`,
       };
     }
     destinationPort = n;
@@ -101,7 +101,7 @@ export function valuesOf(packet: Packet): FormValues {
   return {
     from: packet.source,
     in: packet.inInterface ?? '',
-    to: hostPort(packet.destination, packet.destinationPort),
-    proto: protocolName(packet.protocol).replace(/^proto /, ''),
+    to: addressPort(packet.destination, packet.destinationPort),
+    proto: protocolText(packet.protocol).replace(/^proto /, ''),
   };
 }

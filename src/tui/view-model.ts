@@ -13,7 +13,8 @@ import type { Container } from '../model/host.ts';
 import type { Chain, Rule, Ruleset, Table } from '../model/ruleset.ts';
 import { tableId } from '../model/ruleset.ts';
 import type { ReviewData } from './data.ts';
-import { findingObject, formatNetworkMode, hostPort } from './format.ts';
+import { addressPort } from '../model/trace.ts';
+import { findingObject, formatNetworkMode } from './format.ts';
 import { compareText } from '../model/text-order.ts';
 
 export const SEVERITIES: readonly Severity[] = ['error', 'warning', 'note'];
@@ -149,7 +150,7 @@ function containerRows(data: ReviewData, findings: readonly Finding[]): Containe
       return addresses.length === 0 ? e.network : `${e.network} ${addresses.join(' ')}`;
     });
     const ports = owner.published.map(
-      (p) => `${hostPort(p.hostIp, p.hostPort)}→${p.containerPort}/${p.protocol}`,
+      (p) => `${addressPort(p.hostIp, p.hostPort)}→${p.containerPort}/${p.protocol}`,
     );
     const about = [
       ...(byContainer.get(c.name) ?? []),

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { Packet, Trace, TraceStep } from '../../src/model/trace.ts';
+import { addressPort, type Packet, type Trace, type TraceStep } from '../../src/model/trace.ts';
 import { describePacket } from '../../src/report/describe.ts';
 import {
   compactCount,
   decidingStep,
   formatNetworkMode,
   formatPacket,
-  hostPort,
   traceSummary,
 } from '../../src/tui/format.ts';
 import { findingLines, traceLines, wrapText } from '../../src/tui/lines.ts';
@@ -43,8 +42,8 @@ describe('the deciding step of a trace', () => {
 
 describe('text forms', () => {
   it('brackets IPv6 addresses before a port and shortens counters', () => {
-    expect(hostPort('::1', 80)).toBe('[::1]:80');
-    expect(hostPort('10.0.0.1', null)).toBe('10.0.0.1');
+    expect(addressPort('::1', 80)).toBe('[::1]:80');
+    expect(addressPort('10.0.0.1', null)).toBe('10.0.0.1');
     expect(compactCount(999n)).toBe('999');
     expect(compactCount(1500n)).toBe('1.5K');
     expect(compactCount(123_456_789n)).toBe('123M');
