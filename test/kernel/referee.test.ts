@@ -51,6 +51,7 @@ import {
   emptyTally,
   judgeProbe,
   labAddrJson,
+  linkLocalAddresses,
   RULE_FILES,
   tallyText,
   writeCut,
@@ -213,6 +214,12 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
 
       // Two engines: one on the rules with the lab host's exact context, and one through the
       // whole pipeline (a snapshot collected from the lab → loadSnapshot → buildNetworkContext).
+      // The lab's context takes the link-local addresses this run's kernel gave from the
+      // collected listing.
+      const addrFile = path.join(snapshotDir, 'ip-addr.json');
+      const linkLocal = existsSync(addrFile)
+        ? linkLocalAddresses(readFileSync(addrFile, 'utf8'))
+        : [];
       const engines = {
         lab: byFamily(
           linkEngine(
@@ -226,7 +233,7 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
             : linkEngine(
                 topology.v6.ip6tablesSave,
                 s.name,
-                labContext6(topology, lab.hostInterfaces),
+                labContext6(topology, lab.hostInterfaces, linkLocal),
                 topology.nftRuleset,
               ),
         ),

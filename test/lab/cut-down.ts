@@ -122,6 +122,21 @@ export function addressLines(ipAddrJson: string): string[] {
     .sort();
 }
 
+/**
+ * The host's link-local IPv6 addresses in an `ip -j addr` listing: the kernel makes them per
+ * run (from each interface's random MAC), so the lab's own address list cannot name them.
+ */
+export function linkLocalAddresses(ipAddrJson: string): string[] {
+  const links = JSON.parse(ipAddrJson) as {
+    addr_info?: { family?: string; local?: string; scope?: string }[];
+  }[];
+  return links.flatMap((l) =>
+    (l.addr_info ?? [])
+      .filter((a) => a.family === 'inet6' && a.scope === 'link' && a.local !== undefined)
+      .map((a) => a.local ?? ''),
+  );
+}
+
 /** How one probe's trace on a cut-down snapshot stands against the kernel. */
 export type CutVerdict =
   | 'agree-certain'

@@ -297,12 +297,24 @@ export function labContext(t: LabTopology, interfaces: readonly string[]): Netwo
 }
 
 /** The lab host's IPv6 side as the engine sees it. */
-export function labContext6(t: LabTopology, interfaces: readonly string[]): NetworkContext {
+export function labContext6(
+  t: LabTopology,
+  interfaces: readonly string[],
+  linkLocal: readonly string[] = [],
+): NetworkContext {
   const v6 = t.v6;
   return {
     family: 'ipv6',
     interfaces,
-    localAddresses: ['::1', EXTERNAL6.hostAddress, ...(v6?.bridges ?? []).map((b) => b.gateway)],
+    // `linkLocal`: the link-local addresses the kernel gave this run's interfaces, where known
+    // (random seed nd-519: OUTPUT dropped ICMPv6 from the host's own link-local addresses, its
+    // neighbour solicitations among them)
+    localAddresses: [
+      '::1',
+      EXTERNAL6.hostAddress,
+      ...(v6?.bridges ?? []).map((b) => b.gateway),
+      ...linkLocal,
+    ],
     bridges: (v6?.bridges ?? []).map((b) => b.name),
     listeners: [
       ...t.hostListeners
