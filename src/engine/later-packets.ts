@@ -13,7 +13,7 @@
  * The NAT chains read later packets as their first (conntrack gives them its NAT), so their
  * rules part nothing.
  */
-import type { Chain, MatchOption, Rule, Ruleset, Target } from '../model/ruleset.ts';
+import type { Chain, Family, MatchOption, Rule, Ruleset, Target } from '../model/ruleset.ts';
 import { allOptions, ruleActions, untracks } from '../model/ruleset.ts';
 import { matchesOnlyUnmodelled } from './packet-model.ts';
 
@@ -32,7 +32,8 @@ interface StateReading {
 }
 
 /**
- * The rule's state conditions, null where it has none, for a connection DNATed or not (`dnat`:
+ * The rule's state conditions, null where it has none or matches no modelled packet
+ * (`matchesOnlyUnmodelled`), for a connection DNATed or not (`dnat`:
  * the DNAT pseudo-state reads the same for a first packet past the NAT chains and its later
  * ones, while before them the first packet has none: `beforeNat`); `'unknown'` where it reads
  * something that tells first from later packets otherwise (TCP flags, the SNAT state, status,
@@ -40,9 +41,11 @@ interface StateReading {
  */
 function stateReading(
   rule: Rule,
+  family: Family,
   dnat: boolean,
   beforeNat: boolean,
 ): StateReading | 'unknown' | null {
+  if (matchesOnlyUnmodelled(rule, family)) return null;
   if (rule.steps !== undefined && rule.steps.some((s) => s.kind === 'match')) return 'unknown';
   let first = true;
   let later = true;
@@ -107,25 +110,33 @@ export function laterPacketsMayDiffer(ruleset: Ruleset): boolean {
     for (const chain of table.chains) {
       if (chain.base?.type === 'nat') continue;
       for (const rule of chain.rules)
-        if (!matchesOnlyUnmodelled(rule, ruleset.family) && parts(rule, stopOnly, beforeNat))
-          return true;
+        if (parts(rule, ruleset.family, stopOnly, beforeNat)) return true;
     }
   }
   return false;
 }
 
 /** Whether this rule may send a later packet elsewhere than its connection's first. */
-function parts(rule: Rule, stopOnly: ReadonlySet<string>, beforeNat: boolean): boolean {
-  return partsAs(rule, stopOnly, false, beforeNat) || partsAs(rule, stopOnly, true, beforeNat);
+function parts(
+  rule: Rule,
+  family: Family,
+  stopOnly: ReadonlySet<string>,
+  beforeNat: boolean,
+): boolean {
+  return (
+    partsAs(rule, family, stopOnly, false, beforeNat) ||
+    partsAs(rule, family, stopOnly, true, beforeNat)
+  );
 }
 
 function partsAs(
   rule: Rule,
+  family: Family,
   stopOnly: ReadonlySet<string>,
   dnat: boolean,
   beforeNat: boolean,
 ): boolean {
-  const reading = stateReading(rule, dnat, beforeNat);
+  const reading = stateReading(rule, family, dnat, beforeNat);
   if (reading === null) return false;
   const t = rule.target;
   if (t === null || NO_EFFECT.has(t.kind)) return rule.steps !== undefined;
@@ -186,11 +197,7 @@ export function notrackMayTakeFirstOnly(ruleset: Ruleset): boolean {
     if (!table.chains.some((c) => c.rules.some((r) => ruleActions(r).some(untracks)))) continue;
     for (const chain of table.chains)
       for (const rule of chain.rules)
-        if (
-          !matchesOnlyUnmodelled(rule, ruleset.family) &&
-          stateReading(rule, false, true) !== null
-        )
-          return true;
+        if (stateReading(rule, ruleset.family, false, true) !== null) return true;
   }
   return false;
 }
