@@ -311,15 +311,7 @@ export class CompiledRuleset {
    * null where it does not.
    */
   pickedUpMatch(rule: CompiledRule): Pair | null {
-    let pair = this.pickedUp.get(rule);
-    if (pair === undefined) {
-      const r = rule.rule;
-      pair = allOptions(r).some((o) => o.type === 'tcp-flags')
-        ? encodeRule({ ...this.envOf(rule.ref.table), pickedUp: true }, r).match
-        : null;
-      this.pickedUp.set(rule, pair);
-    }
-    return pair;
+    return this.matchWith(this.pickedUp, rule, (o) => o.type === 'tcp-flags', { pickedUp: true });
   }
 
   /**
@@ -332,13 +324,27 @@ export class CompiledRuleset {
       byRule = new Map();
       this.byHopLimit.set(hopLimit, byRule);
     }
-    let pair = byRule.get(rule);
+    const readsHopLimit = (o: MatchOption): boolean => o.type === 'ttl' && o.family === 'ipv6';
+    return this.matchWith(byRule, rule, readsHopLimit, { hopLimit });
+  }
+
+  /**
+   * A rule's match in its table's environment with `extra` set, where one of its options is
+   * what `extra` decides (`reads`); null for the others, whose match is `match`. Kept in `cache`.
+   */
+  private matchWith(
+    cache: Map<CompiledRule, Pair | null>,
+    rule: CompiledRule,
+    reads: (o: MatchOption) => boolean,
+    extra: Pick<MatchEnv, 'pickedUp' | 'hopLimit'>,
+  ): Pair | null {
+    let pair = cache.get(rule);
     if (pair === undefined) {
       const r = rule.rule;
-      pair = allOptions(r).some((o) => o.type === 'ttl' && o.family === 'ipv6')
-        ? encodeRule({ ...this.envOf(rule.ref.table), hopLimit }, r).match
+      pair = allOptions(r).some(reads)
+        ? encodeRule({ ...this.envOf(rule.ref.table), ...extra }, r).match
         : null;
-      byRule.set(rule, pair);
+      cache.set(rule, pair);
     }
     return pair;
   }
