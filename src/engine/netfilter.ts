@@ -423,21 +423,19 @@ export class Walk {
       }
       parts = next.filter((p) => p.p !== FALSE);
       if (hook === 'OUTPUT' && entry.type === 'nat') {
-        // Routed again after NAT, and dropped without a route; the hook's later chains still see
-        // the interface first routed to (the kernel's hook state keeps it), POSTROUTING the new
-        // one (`runPath` routes again after the hook).
-        // Only what a DNAT sent elsewhere is routed again (the kernel re-routes a packet whose
-        // destination NAT changed): random seed nd-230, the host's neighbour solicitation, sent
-        // straight out of its interface to a multicast group no route names, was dropped here,
-        // and an OUTPUT rule rejecting it was never met.
+        // What a DNAT sent elsewhere is routed again, and dropped without a route (the kernel
+        // re-routes only a packet whose destination NAT changed: random seed nd-230, the host's
+        // neighbour solicitation, sent straight out of its interface to a multicast group no
+        // route names, was dropped here, and an OUTPUT rule rejecting it was never met). The
+        // hook's later chains still see the interface first routed to (the kernel's hook state
+        // keeps it), POSTROUTING the new one (`runPath` routes again after the hook).
         const changed = s.eq('dnat', 1n);
         parts = parts.map((p) => {
-          const kept = this.nf.routable(p, this.routing);
-          if (kept.c === p.c && kept.p === p.p) return p;
-          const lost = {
-            c: m.and(m.diff(p.c, kept.p), changed),
-            p: m.and(m.diff(p.p, kept.c), changed),
-          };
+          const moved = { c: m.and(p.c, changed), p: m.and(p.p, changed) };
+          if (moved.p === FALSE) return p;
+          const kept = this.nf.routable(moved, this.routing);
+          const lost = { c: m.diff(moved.c, kept.p), p: m.diff(moved.p, kept.c) };
+          if (lost.p === FALSE) return p;
           unrouted = union(s, unrouted, lost);
           return { c: m.diff(p.c, lost.p), p: m.diff(p.p, lost.c) };
         });
