@@ -24,8 +24,9 @@ import type { RuleRef } from './types.ts';
 import type { Hook } from '../model/trace.ts';
 
 const SOLICITATION = 135;
-const NEIGHBOUR_HOP_LIMIT = 255;
 const ADVERTISEMENT = 136;
+/** Neighbour discovery is sent, and taken in, with this hop limit only (RFC 4861). */
+const NEIGHBOUR_HOP_LIMIT = 255;
 /** Where a solicitation goes: the target's solicited-node multicast group. */
 const SOLICITED_NODES = 'ff02::1:ff00:0/104';
 const LINK_LOCAL = 'fe80::/10';
@@ -117,15 +118,14 @@ function walkNeighbourDiscovery(nf: CompiledRuleset): NeighbourDoubts {
   );
   const arriving = m.and(base, s.eq('oif', none));
   const leaving = m.and(base, s.eq('iif', none));
-  // neighbour discovery is sent and taken in with a hop limit of 255 (RFC 4861)
   const walk = new Walk(nf, false, { hopLimit: NEIGHBOUR_HOP_LIMIT });
   // What a rule may drop or reject (`p`), or certainly does (`c`), and the rules. Not what the
   // walk leaves uncertain otherwise: the kernel sends neighbour discovery out of the interface
-  // itself, where the engine would route it.
-  // A stop meets the packets as a MARK left them; each started with mark 0, and the mark is all
-  // a rule rewrites on neighbour discovery, so the packets that met it are those of its set
-  // with the mark forgotten (random seed nd-299: mangle marked ICMPv6, and INPUT's drop of the
-  // client's address, which the client solicits from, went unseen).
+  // itself, where the engine would route it. A stop meets the packets as a MARK left them; each
+  // started with mark 0, and the mark is all a rule rewrites on neighbour discovery, so the
+  // packets that met it are those of its set with the mark forgotten (random seed nd-299:
+  // mangle marked ICMPv6, and INPUT's drop of the client's address, which the client solicits
+  // from, went unseen).
   const markless = s.cube('mark');
   const stopped = (hooks: readonly Hook[], set: Bdd): Leg => {
     let cur: Pair = { c: set, p: set };
