@@ -214,12 +214,14 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
 
       // Two engines: one on the rules with the lab host's exact context, and one through the
       // whole pipeline (a snapshot collected from the lab → loadSnapshot → buildNetworkContext).
+      const collected = (name: string): string | undefined => {
+        const file = path.join(snapshotDir, name);
+        return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+      };
+      const addresses = collected('ip-addr.json');
       // The lab's context takes the link-local addresses this run's kernel gave from the
       // collected listing.
-      const addrFile = path.join(snapshotDir, 'ip-addr.json');
-      const linkLocal = existsSync(addrFile)
-        ? linkLocalAddresses(readFileSync(addrFile, 'utf8'))
-        : [];
+      const linkLocal = addresses === undefined ? [] : linkLocalAddresses(addresses);
       const engines = {
         lab: byFamily(
           linkEngine(
@@ -240,13 +242,10 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
         pipeline: await linkSnapshot(snapshotDir),
       };
       // The same snapshot cut down to the rules, and to the rules and addresses (no routes).
-      const collected = (name: string): string | undefined => {
-        const file = path.join(snapshotDir, name);
-        return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+      const texts = {
+        ...Object.fromEntries(RULE_FILES.map((n) => [n, collected(n)])),
+        'ip-addr.json': addresses,
       };
-      const texts = Object.fromEntries(
-        [...RULE_FILES, 'ip-addr.json'].map((n) => [n, collected(n)]),
-      );
       // The recorded replay writes the lab's addresses itself; they must be the namespace's.
       expect(
         addressLines(labAddrJson(topology, lab.hostInterfaces)),
