@@ -1685,6 +1685,7 @@ class Run {
       case 'ct-proto':
         return o.number === 0 || (p.related?.proto ?? p.proto) === o.number;
       case 'fragment':
+      case 'ext-header':
         return false;
       case 'port':
         if (!hasPorts) return 'fail';

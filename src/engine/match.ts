@@ -75,6 +75,7 @@ const STABLE_OPTIONS: ReadonlySet<MatchOption['type']> = new Set([
   'interface',
   'protocol',
   'fragment',
+  'ext-header',
   'port',
   'ct-proto',
   'ct-address',
@@ -368,6 +369,9 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
     }
     case 'family':
       return exact(o.family === s.family ? TRUE : FALSE);
+    case 'ext-header':
+      // the walked packets are whole and carry no extension header or IP option
+      return exact(FALSE);
     case 'member':
       return member(env, o.elements, o.negated);
   }

@@ -9,6 +9,9 @@
  * options or not (ip6t_rt, ip6t_frag, ip6t_hbh, ip6t_ah and ip6t_srh return false when the
  * header is absent). ufw writes `-m rt --rt-type 0 -j DROP` at the head of its IPv6 input,
  * output and forward chains; left undecided, it made every IPv6 answer on a ufw host possible.
+ * nftables says the same with `exthdr`, `ip option` and `ip frag-off` (read as `ext-header`
+ * options): a field load of an absent header ends the rule (NFT_BREAK), and `exthdr X exists`
+ * is false.
  */
 import type { Family, MatchOption, Rule } from '../model/ruleset.ts';
 
@@ -22,9 +25,12 @@ const EXTENSION_HEADER_MODULES: ReadonlySet<string> = new Set([
   'srh',
 ]);
 
-/** The option matches only a non-first fragment (`-f`; `! -f` matches the modelled packets). */
-function fragmentsOnly(o: MatchOption): boolean {
-  return o.type === 'fragment' && !o.negated;
+/**
+ * The option matches only packets outside the model: a non-first fragment (`-f`; `! -f` matches
+ * the modelled packets), or one carrying a header they never carry (nftables' `ext-header`).
+ */
+function outsideOnly(o: MatchOption): boolean {
+  return (o.type === 'fragment' || o.type === 'ext-header') && !o.negated;
 }
 
 /**
@@ -32,7 +38,8 @@ function fragmentsOnly(o: MatchOption): boolean {
  * walks, and whether it is shadowed, reached or redundant is not the engine's to judge.
  */
 export function matchesOnlyUnmodelled(rule: Rule, family: Family): boolean {
-  if (rule.core.some(fragmentsOnly)) return true;
-  if (family !== 'ipv6' || rule.dialect === 'nft') return false;
+  if (rule.core.some(outsideOnly)) return true;
+  if (rule.dialect === 'nft') return rule.matches.some((m) => m.options.some(outsideOnly));
+  if (family !== 'ipv6') return false;
   return rule.matches.some((m) => EXTENSION_HEADER_MODULES.has(m.name));
 }

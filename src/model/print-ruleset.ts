@@ -168,6 +168,8 @@ function printOption(module: string, o: MatchOption): string {
     // nftables-only conditions have no iptables syntax; shown in nft's words
     case 'family':
       return `${n} --nfproto ${o.family}`;
+    case 'ext-header':
+      return `${n} --nft-header ${saveString(o.header)}`;
     case 'member':
       return `${n} --nft-set ${saveString(o.set === null ? o.key : `${o.key} @${o.set}`)}`;
     case 'address':

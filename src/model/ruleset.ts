@@ -337,6 +337,13 @@ export type MatchOption =
    */
   | (OptionBase & { readonly type: 'family'; readonly family: Family })
   /**
+   * nftables: the packet carries a header no modelled packet carries (docs/engine.md "Packet
+   * model"): an IPv6 extension header or an IPv4 option (`exthdr rt exists`, and any field load
+   * such as `rt type 0`, which fails where the header is absent), or is a fragment
+   * (`ip frag-off & 0x1fff != 0`). `header` names it: `rt`, `frag`, `ip option rr`, `fragment`.
+   */
+  | (OptionBase & { readonly type: 'ext-header'; readonly header: string })
+  /**
    * nftables set membership: the key (one selector, or a concatenation such as
    * `ip daddr . tcp dport`) is one of the elements. Each element is written as the options it
    * stands for (all hold); an interval element becomes a range option. `elements` is null when

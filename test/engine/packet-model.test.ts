@@ -7,6 +7,8 @@ import { createEngine } from '../../src/engine/index.ts';
 import { laterPacketsMayDiffer } from '../../src/engine/later-packets.ts';
 import { matchesOnlyUnmodelled } from '../../src/engine/packet-model.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
+import { parseNft } from '../../src/ingest/nft/index.ts';
+import { combineRulesets } from '../../src/model/firewall.ts';
 import type { Family, Ruleset } from '../../src/model/ruleset.ts';
 import type { Packet } from '../../src/model/trace.ts';
 import { UFW6_CHAINS, ufw6Rules } from '../support/ufw6.ts';
@@ -139,6 +141,160 @@ describe('IPv6 extension headers', () => {
 
   it("part no connection's later packets from its first", () => {
     expect(laterPacketsMayDiffer(parse(filter('DROP', UFW6, UFW6_CHAINS), 'ipv6'))).toBe(false);
+  });
+});
+
+/** An `inet` table filtering input: its policy and rules, as `nft list ruleset` prints them. */
+const nftInput = (policy: string, rules: readonly string[]): string =>
+  [
+    'table inet host {',
+    '\tchain input {',
+    `\t\ttype filter hook input priority filter; policy ${policy};`,
+    ...rules.map((r) => `\t\t${r}`),
+    '\t}',
+    '}',
+    '',
+  ].join('\n');
+
+/** The family's ruleset of an nft listing; `undecided`: the expressions nft warns it leaves so. */
+const nftRules = (text: string, family: Family, undecided: readonly string[] = []) => {
+  const read = parseNft(text, 'ruleset.nft');
+  expect(read.diagnostics.map((d) => d.message)).toEqual(
+    undecided.map(
+      (e) => `nftables expression not modelled: ${e}; rules that depend on it are only possible`,
+    ),
+  );
+  const rs = combineRulesets(null, read.ruleset, family);
+  if (rs === null) throw new Error('no ruleset');
+  return rs;
+};
+
+const ssh4: Packet = { ...ssh6, family: 'ipv4', source: '203.0.113.9', destination: '203.0.113.1' };
+const ctx4 = {
+  family: 'ipv4' as const,
+  interfaces: ['lo', 'eth0'],
+  localAddresses: ['203.0.113.1'],
+  routes: [{ destination: '203.0.113.0/24', device: 'eth0', source: '203.0.113.1' }],
+};
+
+describe('nftables: extension headers, IP options and fragments', () => {
+  const headerRules = [
+    'exthdr rt exists drop',
+    'rt type 0 drop',
+    'rt type != 0 drop',
+    'frag frag-off != 0 drop',
+    'hbh nexthdr tcp drop',
+    'dst hdrlength > 0 drop',
+    'mh type home-test-init drop',
+    'ip frag-off & 0x1fff != 0 drop',
+    'ip option rr exists drop',
+    'ip option lsrr type 131 drop',
+  ];
+
+  it('match none of the modelled packets, in both families', () => {
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      const rules = nftRules(nftInput('accept', headerRules), family).tables[0]?.chains[0]?.rules;
+      expect(rules?.map((r) => matchesOnlyUnmodelled(r, family))).toEqual(
+        headerRules.map(() => true),
+      );
+    }
+  });
+
+  it('leave a connection certain, where they had made it possible', () => {
+    // neighbour discovery let in, so that the answer rests on the header rules alone
+    const rules = [
+      'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept',
+      ...headerRules,
+      'exthdr frag missing tcp dport 22 accept',
+    ];
+    const v6 = createEngine(nftRules(nftInput('drop', rules), 'ipv6'), ctx6).trace(ssh6);
+    expect([v6.verdict, v6.certainty]).toEqual(['accepted', 'certain']);
+    // `exthdr frag missing` carries nft's dependency on IPv6: IPv4 meets the policy
+    const v4 = createEngine(nftRules(nftInput('drop', rules), 'ipv4'), ctx4).trace(ssh4);
+    expect([v4.verdict, v4.certainty]).toEqual(['dropped', 'certain']);
+  });
+
+  it('read the same from `nft -j list ruleset`', () => {
+    const rule = (expr: unknown[]) => ({
+      rule: { family: 'inet', table: 'host', chain: 'input', handle: 2, expr },
+    });
+    const json = JSON.stringify({
+      nftables: [
+        { table: { family: 'inet', name: 'host', handle: 1 } },
+        {
+          chain: {
+            ...{ family: 'inet', table: 'host', name: 'input', handle: 1 },
+            ...{ type: 'filter', hook: 'input', prio: 0, policy: 'accept' },
+          },
+        },
+        rule([
+          { match: { op: '==', left: { exthdr: { name: 'rt' } }, right: true } },
+          { drop: null },
+        ]),
+        rule([
+          { match: { op: '==', left: { exthdr: { name: 'rt', field: 'type' } }, right: 0 } },
+          { drop: null },
+        ]),
+        rule([
+          { match: { op: '==', left: { 'ip option': { name: 'rr' } }, right: true } },
+          { drop: null },
+        ]),
+        rule([
+          {
+            match: {
+              op: '!=',
+              left: { '&': [{ payload: { protocol: 'ip', field: 'frag-off' } }, 8191] },
+              right: 0,
+            },
+          },
+          { drop: null },
+        ]),
+        rule([
+          { match: { op: '==', left: { exthdr: { name: 'frag' } }, right: false } },
+          {
+            match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 22 },
+          },
+          { accept: null },
+        ]),
+      ],
+    });
+    const rules = nftRules(json, 'ipv6').tables[0]?.chains[0]?.rules ?? [];
+    expect(rules.map((r) => matchesOnlyUnmodelled(r, 'ipv6'))).toEqual([
+      true,
+      true,
+      true,
+      true,
+      false,
+    ]);
+    const v6 = createEngine(nftRules(json, 'ipv6'), ctx6).trace(ssh6);
+    expect([v6.verdict, v6.certainty]).toEqual(['accepted', 'certain']);
+  });
+
+  it('IPv4 fragment bits: decided but for DF', () => {
+    const verdict = (rule: string, undecided: readonly string[] = []) => {
+      const rs = nftRules(nftInput('accept', [rule]), 'ipv4', undecided);
+      const t = createEngine(rs, ctx4).trace(ssh4);
+      return [t.verdict, t.certainty];
+    };
+    expect(verdict('ip frag-off & 0x1fff != 0 drop')).toEqual(['accepted', 'certain']);
+    expect(verdict('ip frag-off & 0x1fff == 0 drop')).toEqual(['dropped', 'certain']);
+    expect(verdict('ip frag-off & 0x2000 != 0 drop')).toEqual(['accepted', 'certain']);
+    // whether the sender set "don't fragment" is not known
+    expect(verdict('ip frag-off & 0x4000 != 0 drop', ['ip frag-off & 16384 != 0'])).toEqual([
+      'dropped',
+      'possible',
+    ]);
+    expect(verdict('ip frag-off 0 drop', ['ip frag-off 0'])).toEqual(['dropped', 'possible']);
+  });
+
+  it('an existence test negated, and one that is missing, hold on every packet', () => {
+    const verdict = (rule: string) => {
+      const t = createEngine(nftRules(nftInput('accept', [rule]), 'ipv6'), ctx6).trace(ssh6);
+      return [t.verdict, t.certainty];
+    };
+    expect(verdict('exthdr hbh missing drop')).toEqual(['dropped', 'certain']);
+    expect(verdict('exthdr hbh != exists drop')).toEqual(['dropped', 'certain']);
+    expect(verdict('exthdr hbh != missing drop')).toEqual(['accepted', 'certain']);
   });
 });
 

@@ -61,6 +61,7 @@ const semanticsDir = path.resolve(
 /** Which capture each semantics fixture is laid over (the rest: the IPv4 nftables capture). */
 const BASE: Readonly<Record<string, string>> = {
   'inet-dualstack': 'docker-29.7.2/s3b-nftables-ipv6-dualstack',
+  'extension-headers': 'docker-29.7.2/s3b-nftables-ipv6-dualstack',
 };
 
 /**

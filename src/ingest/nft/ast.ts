@@ -32,6 +32,16 @@ export type NftExpr =
   /** A set element with attributes (`timeout`, `comment`); only the value matters here. */
   | (At & { readonly k: 'elem'; readonly value: NftExpr })
   | (At & { readonly k: 'payload'; readonly protocol: string; readonly field: string })
+  /**
+   * An IPv6 extension header's field (`rt type`), an IPv4 option's (`ip option lsrr type`), or,
+   * with `field` null, whether the header is there (`exthdr rt exists`, `ip option rr exists`).
+   */
+  | (At & {
+      readonly k: 'exthdr';
+      readonly family: 'ipv4' | 'ipv6';
+      readonly header: string;
+      readonly field: string | null;
+    })
   | (At & { readonly k: 'meta'; readonly key: string })
   | (At & {
       readonly k: 'ct';

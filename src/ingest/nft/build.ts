@@ -49,6 +49,7 @@ import {
 import type {
   NftChainAst,
   NftExpr,
+  NftMatchOp,
   NftRuleAst,
   NftRulesetAst,
   NftSetAst,
@@ -148,6 +149,18 @@ type Sel =
   | { readonly kind: 'length' }
   | { readonly kind: 'owner'; readonly option: 'uid' | 'gid' }
   | { readonly kind: 'mac' }
+  /**
+   * An extension header's or IP option's field (`rt type`; `test`: `exthdr rt exists`), named
+   * as the `ext-header` option names it.
+   */
+  | {
+      readonly kind: 'exthdr';
+      readonly family: Family;
+      readonly header: string;
+      readonly test: boolean;
+    }
+  /** IPv4's fragment field (`ip frag-off`) under a mask (`& 0x1fff`). */
+  | { readonly kind: 'fragoff'; readonly mask: number }
   /** Decided at run time by state dockwall cannot see (numgen, time, sockets, routes…). */
   | { readonly kind: 'stateful'; readonly text: string }
   /** Not understood: kept whole, diagnosed. */
@@ -215,6 +228,7 @@ function selectorOf(e: NftExpr, t: TableCtx): Sel {
         if ((p === 'ip' && f === 'ttl') || (p === 'ip6' && f === 'hoplimit'))
           return { kind: 'ttl', family };
         if (f === 'length') return { kind: 'length' };
+        if (p === 'ip' && f === 'frag-off') return { kind: 'fragoff', mask: 0xffff };
         break;
       }
       const pn = PORT_PROTOS[p];
@@ -289,9 +303,18 @@ function selectorOf(e: NftExpr, t: TableCtx): Sel {
       }
       return { kind: 'stateful', text };
     }
+    case 'exthdr':
+      return {
+        kind: 'exthdr',
+        family: e.family,
+        header: e.family === 'ipv4' ? `ip option ${e.header}` : e.header,
+        test: e.field === null,
+      };
     case 'binop': {
       if (e.op === '&') {
         const inner = selectorOf(e.left, t);
+        if (inner.kind === 'fragoff' && e.right.k === 'value' && typeof e.right.value === 'number')
+          return { kind: 'fragoff', mask: inner.mask & e.right.value };
         if (inner.kind === 'mark' && e.right.k === 'value' && typeof e.right.value === 'number')
           return { ...inner, mask: e.right.value >>> 0 };
         if (inner.kind === 'tcpflags') {
@@ -328,7 +351,10 @@ function depsOf(sel: Sel, t: TableCtx, at: SourceLocation): MatchOption[] {
   switch (sel.kind) {
     case 'addr':
     case 'ttl':
+    case 'exthdr':
       return family(sel.family);
+    case 'fragoff':
+      return family('ipv4');
     case 'proto':
     case 'ctaddr':
       return sel.family === null ? [] : family(sel.family);
@@ -547,6 +573,8 @@ function valueOptions(sel: Sel, e: NftExpr, at: SourceLocation): MatchOption[] |
         const mask = sel.mask ?? (['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG'] as TcpFlag[]);
         return [{ ...base, type: 'tcp-flags', mask, compare: flags as TcpFlag[] }];
       }
+      case 'exthdr':
+      case 'fragoff':
       case 'stateful':
       case 'unknown':
         return null;
@@ -671,6 +699,8 @@ function matchOptions(
               location: at,
             },
           ];
+  const header = headerOptions(sels, s.op, unwrap(s.right), at);
+  if (header !== null) return { options: [...deps, header], known: true };
   const stateful = sels.find((x) => x.kind === 'stateful');
   if (stateful !== undefined) {
     return {
@@ -689,7 +719,7 @@ function matchOptions(
     };
   }
   const whole = renderStmt(s);
-  if (sels.some((x) => x.kind === 'unknown')) {
+  if (sels.some((x) => x.kind === 'unknown' || x.kind === 'exthdr' || x.kind === 'fragoff')) {
     return { options: [...deps, opaque(c, whole, at, true)], known: false };
   }
   const sel = sels[0] as Sel;
@@ -831,6 +861,49 @@ function matchOptions(
     ],
     known: true,
   };
+}
+
+/**
+ * A match on headers the modelled packets never carry, decided (docs/engine.md "Packet model"):
+ * a field of an absent header fails whatever it is compared with (the kernel ends the rule), an
+ * existence test is false, and a whole packet's fragment field is 0 but for DF, which is not
+ * known. Null where the match is not one of these, or not decided.
+ */
+function headerOptions(
+  sels: readonly Sel[],
+  op: NftMatchOp,
+  right: NftExpr,
+  at: SourceLocation,
+): MatchOption | null {
+  const option = (name: string, holdsWithIt: boolean): MatchOption => ({
+    type: 'ext-header',
+    header: name,
+    negated: !holdsWithIt,
+    location: at,
+  });
+  for (const sel of sels) if (sel.kind === 'exthdr' && !sel.test) return option(sel.header, true);
+  const sel = sels.length === 1 ? sels[0] : undefined;
+  if (op !== '==' && op !== '!=') return null;
+  if (sel?.kind === 'exthdr') {
+    const value = right.k === 'value' ? right.value : null;
+    const present =
+      value === true || value === 'exists' || value === 1
+        ? true
+        : value === false || value === 'missing' || value === 0
+          ? false
+          : null;
+    return present === null ? null : option(sel.header, present !== (op === '!='));
+  }
+  if (sel?.kind === 'fragoff') {
+    const n = numberOf(right);
+    if (n === null) return null;
+    // a whole packet: no offset, no more-fragments bit, the reserved bit clear; DF either way
+    const values = (sel.mask & 0x4000) === 0 ? [0] : [0, 0x4000];
+    const holds = values.map((v) => (v === n) === (op === '=='));
+    if (holds.every((h) => h)) return option('fragment', false);
+    if (holds.every((h) => !h)) return option('fragment', true);
+  }
+  return null;
 }
 
 function verdictTarget(

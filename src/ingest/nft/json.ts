@@ -106,6 +106,13 @@ export function jsonExpr(v: JsonValue): NftExpr {
     if (protocol !== null && field !== null) return { k: 'payload', protocol, field, at };
     return { k: 'other', name: 'payload', text: `@${compact(value)}`, at };
   }
+  if ((key === 'exthdr' || key === 'ip option') && obj !== null) {
+    const header = str(obj, 'name');
+    if (header !== null) {
+      const family = key === 'exthdr' ? 'ipv6' : 'ipv4';
+      return { k: 'exthdr', family, header, field: str(obj, 'field'), at };
+    }
+  }
   if (key === 'meta' && obj !== null) {
     const k = str(obj, 'key');
     if (k !== null) return { k: 'meta', key: k, at };

@@ -36,6 +36,11 @@ export function renderExpr(e: NftExpr): string {
       return renderExpr(e.value);
     case 'payload':
       return `${e.protocol} ${e.field}`;
+    case 'exthdr': {
+      const head = e.family === 'ipv4' ? `ip option ${e.header}` : e.header;
+      if (e.field !== null) return `${head} ${e.field}`;
+      return e.family === 'ipv4' ? head : `exthdr ${head}`;
+    }
     case 'meta':
       return META_BARE.has(e.key) ? e.key : `meta ${e.key}`;
     case 'ct':

@@ -205,6 +205,24 @@ const PAYLOAD_PROTOCOLS = new Set([
   'geneve',
   'vxlan',
 ]);
+/**
+ * IPv6 extension headers nft names as expressions (`rt type`, `frag frag-off`), with their
+ * fields (`rt0 addr[1]` indexes its field). Another word after the name is not one of these.
+ */
+const EXTENSION_HEADER_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
+  hbh: new Set(['nexthdr', 'hdrlength']),
+  rt: new Set(['nexthdr', 'hdrlength', 'type', 'seg-left']),
+  rt0: new Set(['reserved', 'addr']),
+  rt2: new Set(['reserved', 'addr']),
+  srh: new Set(['last-entry', 'flags', 'tag', 'sid']),
+  frag: new Set(['nexthdr', 'reserved', 'frag-off', 'reserved2', 'more-fragments', 'id']),
+  dst: new Set(['nexthdr', 'hdrlength']),
+  mh: new Set(['nexthdr', 'hdrlength', 'type', 'reserved', 'checksum']),
+};
+
+/** Fields of an IPv4 option (`ip option lsrr type`); without one, `ip option rr` tests presence. */
+const IP_OPTION_FIELDS: ReadonlySet<string> = new Set(['type', 'length', 'value', 'ptr', 'addr']);
+
 /** Meta keys nft accepts without `meta`. */
 const BARE_META = new Set([
   'iifname',
@@ -609,6 +627,25 @@ class RuleReader {
     if (n.kind !== 'word')
       throw new SyntaxError(`expected an expression, found ${echo(textOf(n))}`, at);
     const w = n.text;
+    if (w === 'exthdr') {
+      const header = this.expectWord('an extension header').text;
+      return { k: 'exthdr', family: 'ipv6', header, field: null, at };
+    }
+    const extField = EXTENSION_HEADER_FIELDS[w];
+    const next = this.word();
+    if (extField !== undefined && next !== null && extField.has(next.replace(/\[\d+\]$/, ''))) {
+      this.i++;
+      return { k: 'exthdr', family: 'ipv6', header: w, field: next, at };
+    }
+    if (w === 'ip' && next === 'option') {
+      this.i++;
+      const header = this.expectWord('an IP option').text;
+      const field = this.word();
+      if (field === null || !IP_OPTION_FIELDS.has(field))
+        return { k: 'exthdr', family: 'ipv4', header, field: null, at };
+      this.i++;
+      return { k: 'exthdr', family: 'ipv4', header, field, at };
+    }
     if (PAYLOAD_PROTOCOLS.has(w)) {
       const field = this.expectWord(`a field of ${w}`).text;
       if (w === 'tcp' && field === 'option') {
