@@ -363,6 +363,46 @@ describe('a ruleset of every construct the reader knows (fixtures/nft, listed by
   });
 });
 
+describe("a reject's dependencies, which nft's listing does not show", () => {
+  const text = [
+    'table inet t {',
+    '\tchain c {',
+    '\t\ttype filter hook input priority filter; policy accept;',
+    '\t\treject with tcp reset',
+    '\t\treject with icmp host-unreachable',
+    '\t\treject with icmpv6 admin-prohibited',
+    '\t\treject with icmpx admin-prohibited',
+    '\t\treject',
+    '\t}',
+    '}',
+    'table ip u {',
+    '\tchain c {',
+    '\t\ttype filter hook input priority filter; policy accept;',
+    '\t\treject with icmp host-unreachable',
+    '\t}',
+    '}',
+    '',
+  ].join('\n');
+  const rs = parseNft(text, 'rejects.nft').ruleset;
+  if (rs === null) throw new Error('nothing read');
+  const deps = (id: string, i: number) =>
+    options(rule(table(rs, id), 'c', i)).map((o) =>
+      o.type === 'family' ? o.family : o.type === 'protocol' ? o.name : o.type,
+    );
+
+  it('TCP for a reset, the family for an ICMP type in a table of both', () => {
+    // the kernel's rules (nft --debug=netlink): `meta l4proto tcp`, `meta nfproto ipv4` / `ipv6`
+    expect([1, 2, 3, 4, 5].map((i) => deps('inet t', i))).toEqual([
+      ['tcp'],
+      ['ipv4'],
+      ['ipv6'],
+      [],
+      [],
+    ]);
+    expect(deps('ip u', 1)).toEqual([]);
+  });
+});
+
 describe('what cannot be read is located, kept, and the rest still read', () => {
   it('an expression nft knows but dockwall does not model: a warning at it, the rule only possible', () => {
     const text =

@@ -1040,6 +1040,14 @@ function statementTarget(c: RuleCtx, s: NftStmt, deps: MatchOption[]): Target | 
     case 'verdict':
       return verdictTarget(c, s.verdict, s.chain, at);
     case 'reject':
+      // nft gives a reject dependencies its listing does not show: TCP for `with tcp reset`, the
+      // family for an ICMP type in tables of both (`with icmpv6 …` holds for IPv6 only)
+      if (s.with === 'tcp reset')
+        deps.push({ type: 'protocol', number: 6, name: 'tcp', negated: false, location: at });
+      else if (tableFamily(c.t.family) === null && /^icmp(v6)? /.test(s.with)) {
+        const family = s.with.startsWith('icmpv6 ') ? 'ipv6' : 'ipv4';
+        deps.push({ type: 'family', family, negated: false, location: at });
+      }
       return { kind: 'REJECT', rejectWith: s.with, location: at };
     case 'log':
       return {
