@@ -16,6 +16,7 @@ import {
 } from './space.ts';
 import type { NetworkContext, RouteLocalnet } from './context.ts';
 import type { RuleRef } from './types.ts';
+import { conntrackSides, type ConntrackSide } from './before-conntrack.ts';
 import { diagnostic, type Diagnostic } from '../model/diagnostic.ts';
 import { DST_NAT_PRIORITY, hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
 import {
@@ -123,8 +124,11 @@ export class CompiledRuleset {
   readonly space: HeaderSpace;
   readonly diagnostics: Diagnostic[] = [];
   readonly env: MatchEnv;
-  /** `env` for iptables' raw table, whose rules run before conntrack. */
+  /** `env` for the chains that run before conntrack (`beforeConntrack`). */
   private readonly rawEnv: MatchEnv;
+  /** `env` for an nftables chain called from both sides of conntrack. */
+  private readonly eitherEnv: MatchEnv;
+  private readonly sides: (table: string, chain: string) => ConntrackSide;
   /** The host's routes: dst → oif, and where no assumed route decides. */
   readonly routing: Routing;
   /** Per interface: the routing of answers to connections that came in on it (`answerRouting`). */
@@ -228,13 +232,15 @@ export class CompiledRuleset {
       connmarkZero,
       encoded: new Map(),
     };
-    // iptables' raw table runs before conntrack (its own remembered options: they mean another
-    // thing there)
+    // iptables' raw table and nftables chains on its side run before conntrack (their own
+    // remembered options: they mean another thing there)
     this.rawEnv = { ...this.env, beforeConntrack: true, encoded: new Map() };
+    this.eitherEnv = { ...this.env, beforeConntrack: 'either', encoded: new Map() };
+    this.sides = conntrackSides(ruleset);
     for (const t of ruleset.tables) {
       const id = tableId(t);
-      const env = this.envOf(id);
       for (const c of t.chains) {
+        const env = this.envOf(id, c.name);
         const policyRef: RuleRef = {
           table: id,
           chain: c.name,
@@ -282,14 +288,18 @@ export class CompiledRuleset {
     this.diagnostics.push(...notes);
   }
 
-  /** Whether a table's rules are read before conntrack: iptables' raw table (priority -300). */
-  beforeConntrack(table: string): boolean {
-    return table === 'raw';
+  /**
+   * Whether a chain's rules are read before conntrack: iptables' raw table (priority -300), an
+   * nftables chain on PREROUTING or OUTPUT below -200 and what only it calls (before-conntrack.ts).
+   */
+  beforeConntrack(table: string, chain: string): boolean {
+    return this.sides(table, chain) === 'before';
   }
 
-  /** How a table's rules are read: before conntrack (`beforeConntrack`), or after. */
-  private envOf(table: string): MatchEnv {
-    return this.beforeConntrack(table) ? this.rawEnv : this.env;
+  /** How a chain's rules are read: before conntrack, after, or either way (`ConntrackSide`). */
+  private envOf(table: string, chain: string): MatchEnv {
+    const side = this.sides(table, chain);
+    return side === 'before' ? this.rawEnv : side === 'both' ? this.eitherEnv : this.env;
   }
 
   /**
@@ -342,7 +352,7 @@ export class CompiledRuleset {
     if (pair === undefined) {
       const r = rule.rule;
       pair = allOptions(r).some(reads)
-        ? encodeRule({ ...this.envOf(rule.ref.table), ...extra }, r).match
+        ? encodeRule({ ...this.envOf(rule.ref.table, rule.ref.chain), ...extra }, r).match
         : null;
       cache.set(rule, pair);
     }
@@ -361,7 +371,7 @@ export class CompiledRuleset {
       const keep = (options: readonly MatchOption[]): MatchOption[] =>
         options.filter((o) => !isTupleOption(o));
       const r = rule.rule;
-      pair = encodeRule(tracked ? this.env : this.envOf(rule.ref.table), {
+      pair = encodeRule(tracked ? this.env : this.envOf(rule.ref.table, rule.ref.chain), {
         ...r,
         core: keep(r.core),
         matches: r.matches.map((mod) => ({ ...mod, options: keep(mod.options) })),

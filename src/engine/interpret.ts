@@ -9,8 +9,9 @@ import { keyedHeadersOf, ruleIndex, sameKeyedHeaders } from './rule-index.ts';
 import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import { hostness, route, routingOf, type Hostness, type Routing } from './routing.ts';
 import { loopbackRouting, MAX_JUMP_DEPTH } from './compile.ts';
+import { enteredBeforeConntrack } from './before-conntrack.ts';
 import { natText, singleTarget } from './netfilter.ts';
-import { CONNECTION_OPTIONS, connectionless, ipv6AddrtypePlan } from './match.ts';
+import { CONNECTION_OPTIONS, connectionless, dnatOnly, ipv6AddrtypePlan } from './match.ts';
 import {
   DST_NAT_PRIORITY,
   SRC_NAT_PRIORITY,
@@ -1331,7 +1332,7 @@ class Run {
     p: Concrete,
     inner: readonly string[],
   ): { kind: 'continue' | 'accept' | 'drop' | 'reject'; by: string } | null {
-    const beforeConntrack = table.nft === undefined && table.name === 'raw' && !this.looped;
+    const beforeConntrack = !this.looped && enteredBeforeConntrack(table, inner[0]);
     const m = this.matches(rule, beforeConntrack ? unlooked(p) : p);
     if (!m.matched && !m.uncertain) return null;
     const ref = `${tableId(table)}/${chain.name}#${rule.index}`;
@@ -1701,6 +1702,7 @@ class Run {
       case 'ct-state':
         return o.states.some((st) => (st === 'DNAT' ? p.dnat : st === p.state));
       case 'ct-status': {
+        if (dnatOnly(o.statuses)) return p.dnat;
         if (p.state !== 'NEW' && p.reply !== true) return null;
         if (o.statuses.includes('NONE') || (o.statuses.includes('DNAT') && p.dnat)) return true;
         return o.statuses.includes('SNAT') ? null : false;

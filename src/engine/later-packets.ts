@@ -16,6 +16,7 @@
 import type { Chain, Family, MatchOption, Rule, Ruleset, Target } from '../model/ruleset.ts';
 import { allOptions, ruleActions, untracks } from '../model/ruleset.ts';
 import { matchesOnlyUnmodelled } from './packet-model.ts';
+import { dnatOnly } from './match.ts';
 
 /** Targets that change nothing a later rule reads: a later packet skipping one loses nothing. */
 const NO_EFFECT: ReadonlySet<Target['kind']> = new Set(['LOG', 'NFLOG']);
@@ -67,6 +68,10 @@ function optionReading(
   beforeNat: boolean,
 ): StateReading | 'unknown' | null {
   switch (o.type) {
+    case 'ct-status':
+      // the DNAT bit alone reads as the DNAT pseudo-state; the other bits tell packets apart
+      if (!dnatOnly(o.statuses)) return 'unknown';
+      return { first: (dnat && !beforeNat) !== o.negated, later: dnat !== o.negated };
     case 'ct-state': {
       if (o.states.includes('SNAT')) return 'unknown';
       const nat = dnat && o.states.includes('DNAT');
@@ -77,7 +82,6 @@ function optionReading(
     case 'tcp-flags':
     case 'tcp-option':
     case 'length':
-    case 'ct-status':
     case 'ct-dir':
     case 'ct-expire':
       return 'unknown';

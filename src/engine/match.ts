@@ -7,7 +7,14 @@
 import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import { addressValue, parseCidr } from './addr.ts';
 import { PROTO, STATES, type FieldName, type HeaderSpace } from './space.ts';
-import type { AddressType, MatchOption, PortRange, Rule, TcpFlag } from '../model/ruleset.ts';
+import type {
+  AddressType,
+  ConntrackStatus,
+  MatchOption,
+  PortRange,
+  Rule,
+  TcpFlag,
+} from '../model/ruleset.ts';
 import { allOptions } from '../model/ruleset.ts';
 import { isUnmodelled } from './unmodelled.ts';
 import { matchesOnlyUnmodelled } from './packet-model.ts';
@@ -38,9 +45,10 @@ export interface MatchEnv {
   /**
    * The rules run before conntrack has looked the packet up (iptables' raw table, at priority
    * -300): a state match sees INVALID (UNTRACKED once a NOTRACK set it), and the other
-   * conntrack matches find no connection (`connectionless`).
+   * conntrack matches find no connection (`connectionless`). `either`: an nftables chain
+   * called from both sides; what it reads of the connection is undecided.
    */
-  readonly beforeConntrack?: boolean;
+  readonly beforeConntrack?: boolean | 'either';
   /**
    * The NEW packets are connections' later packets that conntrack picks up as new connections
    * (after a NOTRACK of their first ones): they carry ACK, not SYN, where a connection's first
@@ -101,6 +109,16 @@ export const CONNECTION_OPTIONS: ReadonlySet<MatchOption['type']> = new Set([
 
 const HOLDS: Pair = { c: TRUE, p: TRUE };
 
+/**
+ * Whether a conntrack status test reads the DNAT bit alone (nftables' `ct status dnat`): the
+ * bit is the connection's, set with its first packet's DNAT, so it reads the same on the first
+ * packet past NAT, its later ones and its replies. The other bits (SEEN_REPLY, ASSURED,
+ * CONFIRMED) change as the connection goes on.
+ */
+export function dnatOnly(statuses: readonly ConntrackStatus[]): boolean {
+  return statuses.length > 0 && statuses.every((st) => st === 'DNAT');
+}
+
 const byRule = new WeakMap<Rule, ReadonlyMap<MatchOption, boolean>>();
 
 /**
@@ -120,6 +138,13 @@ export function connectionless(rule: Rule): ReadonlyMap<MatchOption, boolean> {
         const byState = mod.options.some((o) => o.type === 'ct-state');
         for (const o of mod.options) if (o.type !== 'ct-state') values.set(o, byState);
       } else if (mod.name === 'connmark') for (const o of mod.options) values.set(o, false);
+      else if (rule.dialect === 'nft') {
+        // nftables ends the rule at a `ct` expression other than the state where there is no
+        // connection (NFT_BREAK), negated or not
+        for (const o of mod.options)
+          if (CONNECTION_OPTIONS.has(o.type) || (o.type === 'mark' && o.of === 'connection'))
+            values.set(o, false);
+      }
     }
     r = values;
     byRule.set(rule, r);
@@ -258,6 +283,8 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
   if (o.type === 'ttl' && o.family === 'ipv6' && env.hopLimit !== undefined)
     return exact(hopLimitHolds(o.op, o.value, env.hopLimit) ? TRUE : FALSE);
   if (isUnmodelled(o)) return UNKNOWN;
+  if (env.beforeConntrack === 'either' && (o.type === 'ct-state' || CONNECTION_OPTIONS.has(o.type)))
+    return UNKNOWN;
   if (env.beforeConntrack === true) {
     if (o.type === 'ct-state') {
       // no connection yet: INVALID, or UNTRACKED where a NOTRACK before this rule said so
@@ -312,6 +339,8 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
       return exact(inner);
     }
     case 'ct-status': {
+      // a connection's DNAT status is the same on every packet of it (as `--ctstate DNAT`)
+      if (dnatOnly(o.statuses)) return exact(s.eq('dnat', 1n));
       // the first packet of a new connection: no status bits but DST_NAT once DNATed; whether
       // SNAT is set depends on where the rule sits (after srcnat), so it stays undecided
       let inner: Bdd = o.statuses.includes('NONE') ? TRUE : FALSE;

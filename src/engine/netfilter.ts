@@ -250,7 +250,7 @@ export class Walk {
     const byHopLimit =
       this.hopLimit === undefined ? null : this.nf.hopLimitMatch(rule, this.hopLimit);
     if (byHopLimit !== null) return byHopLimit;
-    const before = this.nf.beforeConntrack(rule.ref.table);
+    const before = this.nf.beforeConntrack(rule.ref.table, rule.ref.chain);
     const tracked = this.looped && before;
     const match = tracked ? this.nf.trackedMatch(rule) : rule.match;
     if (!this.replies || !rule.readsTuple || (before && !tracked)) return match;
@@ -470,7 +470,8 @@ export class Walk {
     for (const run of chain.runs) {
       // a run's keys are the rules' own matches: not what a rule reads otherwise (`matchOf`)
       const reread =
-        (this.replies && run.readsTuple) || (looped && this.nf.beforeConntrack(chain.table));
+        (this.replies && run.readsTuple) ||
+        (looped && this.nf.beforeConntrack(chain.table, chain.chain.name));
       if (run.to - run.from > 1 && !this.plain && !reread) {
         if (cur.p === FALSE) break;
         cur = this.run(hook, chain, run, cur, inner, outcomes, returned);

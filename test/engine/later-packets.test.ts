@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { laterPacketsMayDiffer, notrackMayTakeFirstOnly } from '../../src/engine/later-packets.ts';
+import { createEngine } from '../../src/engine/index.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
+import { parseNft } from '../../src/ingest/nft/index.ts';
+import { combineRulesets } from '../../src/model/firewall.ts';
 import { fixtures } from '../support/cut-snapshots.ts';
 
 const differ = (text: string): boolean =>
@@ -76,6 +79,32 @@ describe('laterPacketsMayDiffer', () => {
     expect(differ(mangle('-A PREROUTING -m conntrack --ctstate DNAT -j DROP'))).toBe(true);
     // in filter, after NAT, a DNATed connection's first packet has it too
     expect(differ(filter('-A INPUT -m conntrack --ctstate DNAT -j DROP'))).toBe(false);
+  });
+
+  it('trace: a connection no NAT touched is not stopped by `ct status dnat`, first or later', () => {
+    // random nftables operator seed 84: the later packets were "possibly dropped"
+    const text =
+      'table ip t {\n\tchain c {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tct status dnat tcp dport 22 drop\n\t}\n}\n';
+    const rs = combineRulesets(null, parseNft(text, 'ruleset.nft').ruleset, 'ipv4');
+    if (rs === null) throw new Error('no ruleset');
+    const ctx = {
+      family: 'ipv4' as const,
+      interfaces: ['lo', 'eth0'],
+      localAddresses: ['203.0.113.1'],
+      routes: [{ destination: '203.0.113.0/24', device: 'eth0', source: '203.0.113.1' }],
+    };
+    const t = createEngine(rs, ctx).trace({
+      family: 'ipv4',
+      protocol: 'tcp',
+      source: '203.0.113.9',
+      sourcePort: 40000,
+      destination: '203.0.113.1',
+      destinationPort: 22,
+      inInterface: 'eth0',
+      state: 'NEW',
+      mark: 0,
+    });
+    expect([t.verdict, t.certainty]).toEqual(['accepted', 'certain']);
   });
 
   it('leaves the NAT table out: later packets take the NAT their first one got', () => {
