@@ -207,7 +207,8 @@ export const DEFAULT_SEEDS_ND: readonly number[] = [
 
 /**
  * The seeds to run: `DWK_RANDOM_SEEDS` (IPv4), `DWK_RANDOM6_SEEDS` (IPv6) or
- * `DWK_RANDOMND_SEEDS` (IPv6, neighbour discovery at stake) as `A-B,C,…` or
+ * `DWK_RANDOMND_SEEDS` (IPv6, neighbour discovery at stake), `DWK_RANDOMNFT_SEEDS`
+ * (random-nft-operator.ts) as `A-B,C,…` or
  * `none` (an exploration run; the recorded verdicts then no longer cover every scenario), else
  * the default ones.
  */
@@ -250,12 +251,12 @@ const PLACES: readonly Place[] = [
   { table: 'mangle', chain: 'FORWARD', hook: 'FORWARD' },
 ];
 
-interface Draw {
+export interface Draw {
   readonly chance: (p: number) => boolean;
   readonly pick: <T>(xs: readonly T[]) => T;
 }
 
-function draw(seed: number): Draw {
+export function draw(seed: number): Draw {
   const next = prng(seed);
   return {
     chance: (p) => next() < p,
@@ -268,7 +269,7 @@ function draw(seed: number): Draw {
 }
 
 /** What the rules may name: the capture's own addresses, bridges and ports. */
-interface Vocabulary {
+export interface Vocabulary {
   readonly containers: readonly { readonly address: string; readonly bridge: string }[];
   readonly bridges: readonly { readonly name: string; readonly subnet: string }[];
   readonly ports: readonly number[];
@@ -441,7 +442,7 @@ function neighbourMatch(d: Draw): string[] {
   ]);
 }
 
-const neg = (d: Draw, p = 0.2): string => (d.chance(p) ? '! ' : '');
+export const neg = (d: Draw, p = 0.2): string => (d.chance(p) ? '! ' : '');
 
 function interfaces(v: Vocabulary): string[] {
   const names = v.bridges.map((b) => b.name);

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { generateHostFiles } from '../support/generate-host.ts';
 import { UFW6_CHAINS, ufw6Rules } from '../support/ufw6.ts';
 import { listCaptureScenarios } from '../lab/captures.ts';
+import { DEFAULT_SEEDS_NFT, randomNftScenarios } from './random-nft-operator.ts';
 import {
   DEFAULT_SEEDS,
   DEFAULT_SEEDS6,
@@ -296,6 +297,7 @@ export function refereeScenarios(
   randomSeeds: readonly number[] = DEFAULT_SEEDS,
   random6Seeds: readonly number[] = DEFAULT_SEEDS6,
   randomNdSeeds: readonly number[] = DEFAULT_SEEDS_ND,
+  randomNftSeeds: readonly number[] = DEFAULT_SEEDS_NFT,
 ): ScenarioInput[] {
   const captures = listCaptureScenarios(capturesDir);
   return [
@@ -308,5 +310,6 @@ export function refereeScenarios(
     ...randomOperatorScenarios(captures, randomSeeds),
     ...randomOperatorScenarios(captures, random6Seeds, IPV6),
     ...randomOperatorScenarios(captures, randomNdSeeds, IPV6_ND),
+    ...randomNftScenarios(captures, randomNftSeeds),
   ];
 }
