@@ -8,6 +8,7 @@ import { createEngine } from '../../src/engine/index.ts';
 import { parseNft } from '../../src/ingest/nft/index.ts';
 import { combineRulesets } from '../../src/model/firewall.ts';
 import type { Ruleset } from '../../src/model/ruleset.ts';
+import { HOST4, SSH4 } from '../support/one-host.ts';
 
 const ruleset = (text: string): Ruleset => {
   const rs = combineRulesets(null, parseNft(text, 'ruleset.nft').ruleset, 'ipv4');
@@ -18,25 +19,8 @@ const ruleset = (text: string): Ruleset => {
 const prerouting = (priority: string, rule: string): string =>
   `table ip t {\n\tchain c {\n\t\ttype filter hook prerouting priority ${priority}; policy accept;\n\t\t${rule}\n\t}\n}\n`;
 
-const ctx = {
-  family: 'ipv4' as const,
-  interfaces: ['lo', 'eth0'],
-  localAddresses: ['203.0.113.1'],
-  routes: [{ destination: '203.0.113.0/24', device: 'eth0', source: '203.0.113.1' }],
-};
-
 const ssh = (rs: Ruleset) => {
-  const t = createEngine(rs, ctx).trace({
-    family: 'ipv4',
-    protocol: 'tcp',
-    source: '203.0.113.9',
-    sourcePort: 40000,
-    destination: '203.0.113.1',
-    destinationPort: 22,
-    inInterface: 'eth0',
-    state: 'NEW',
-    mark: 0,
-  });
+  const t = createEngine(rs, HOST4).trace(SSH4);
   return `${t.verdict} ${t.certainty}`;
 };
 

@@ -8,6 +8,7 @@ import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { parseNft } from '../../src/ingest/nft/index.ts';
 import { combineRulesets } from '../../src/model/firewall.ts';
 import { fixtures } from '../support/cut-snapshots.ts';
+import { HOST4, SSH4 } from '../support/one-host.ts';
 
 const differ = (text: string): boolean =>
   laterPacketsMayDiffer(parseIptables(text, { file: 'iptables-save.txt', family: 'ipv4' }).ruleset);
@@ -87,23 +88,7 @@ describe('laterPacketsMayDiffer', () => {
       'table ip t {\n\tchain c {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tct status dnat tcp dport 22 drop\n\t}\n}\n';
     const rs = combineRulesets(null, parseNft(text, 'ruleset.nft').ruleset, 'ipv4');
     if (rs === null) throw new Error('no ruleset');
-    const ctx = {
-      family: 'ipv4' as const,
-      interfaces: ['lo', 'eth0'],
-      localAddresses: ['203.0.113.1'],
-      routes: [{ destination: '203.0.113.0/24', device: 'eth0', source: '203.0.113.1' }],
-    };
-    const t = createEngine(rs, ctx).trace({
-      family: 'ipv4',
-      protocol: 'tcp',
-      source: '203.0.113.9',
-      sourcePort: 40000,
-      destination: '203.0.113.1',
-      destinationPort: 22,
-      inInterface: 'eth0',
-      state: 'NEW',
-      mark: 0,
-    });
+    const t = createEngine(rs, HOST4).trace(SSH4);
     expect([t.verdict, t.certainty]).toEqual(['accepted', 'certain']);
   });
 

@@ -10,7 +10,7 @@ import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { parseNft } from '../../src/ingest/nft/index.ts';
 import { combineRulesets } from '../../src/model/firewall.ts';
 import type { Family, Ruleset } from '../../src/model/ruleset.ts';
-import type { Packet } from '../../src/model/trace.ts';
+import { HOST4, HOST6, SSH4, SSH6 } from '../support/one-host.ts';
 import { UFW6_CHAINS, ufw6Rules } from '../support/ufw6.ts';
 
 const parse = (text: string, family: Family): Ruleset =>
@@ -29,27 +29,8 @@ const filter = (policy: string, rules: readonly string[], chains: readonly strin
     '',
   ].join('\n');
 
-const ctx6 = {
-  family: 'ipv6' as const,
-  interfaces: ['lo', 'eth0'],
-  localAddresses: ['2001:db8:1::1'],
-  routes: [
-    { destination: 'default', device: 'eth0' },
-    { destination: '2001:db8:1::/64', device: 'eth0', source: '2001:db8:1::1' },
-  ],
-};
-
-const ssh6: Packet = {
-  family: 'ipv6',
-  protocol: 'tcp',
-  source: '2001:db8:9::9',
-  sourcePort: 40000,
-  destination: '2001:db8:1::1',
-  destinationPort: 22,
-  inInterface: 'eth0',
-  state: 'NEW',
-  mark: 0,
-};
+const ctx6 = HOST6;
+const ssh6 = SSH6;
 
 /** The IPv6 host's port 22 from eth0: the trace's answer and what reach delivers certainly. */
 function sshOn(text: string) {
@@ -119,20 +100,8 @@ describe('IPv6 extension headers', () => {
   });
 
   it('IPv4: -f drops no connection, ! -f every one', () => {
-    const ctx4 = {
-      family: 'ipv4' as const,
-      interfaces: ['lo', 'eth0'],
-      localAddresses: ['203.0.113.1'],
-      routes: [{ destination: '203.0.113.0/24', device: 'eth0', source: '203.0.113.1' }],
-    };
-    const packet: Packet = {
-      ...ssh6,
-      family: 'ipv4',
-      source: '203.0.113.9',
-      destination: '203.0.113.1',
-    };
     const verdict = (rule: string) => {
-      const t = createEngine(parse(filter('ACCEPT', [rule]), 'ipv4'), ctx4).trace(packet);
+      const t = createEngine(parse(filter('ACCEPT', [rule]), 'ipv4'), HOST4).trace(SSH4);
       return [t.verdict, t.certainty];
     };
     expect(verdict('-A INPUT -f -j DROP')).toEqual(['accepted', 'certain']);
@@ -169,14 +138,6 @@ const nftRules = (text: string, family: Family, undecided: readonly string[] = [
   return rs;
 };
 
-const ssh4: Packet = { ...ssh6, family: 'ipv4', source: '203.0.113.9', destination: '203.0.113.1' };
-const ctx4 = {
-  family: 'ipv4' as const,
-  interfaces: ['lo', 'eth0'],
-  localAddresses: ['203.0.113.1'],
-  routes: [{ destination: '203.0.113.0/24', device: 'eth0', source: '203.0.113.1' }],
-};
-
 describe('nftables: extension headers, IP options and fragments', () => {
   const headerRules = [
     'exthdr rt exists drop',
@@ -210,7 +171,7 @@ describe('nftables: extension headers, IP options and fragments', () => {
     const v6 = createEngine(nftRules(nftInput('drop', rules), 'ipv6'), ctx6).trace(ssh6);
     expect([v6.verdict, v6.certainty]).toEqual(['accepted', 'certain']);
     // `exthdr frag missing` carries nft's dependency on IPv6: IPv4 meets the policy
-    const v4 = createEngine(nftRules(nftInput('drop', rules), 'ipv4'), ctx4).trace(ssh4);
+    const v4 = createEngine(nftRules(nftInput('drop', rules), 'ipv4'), HOST4).trace(SSH4);
     expect([v4.verdict, v4.certainty]).toEqual(['dropped', 'certain']);
   });
 
@@ -273,7 +234,7 @@ describe('nftables: extension headers, IP options and fragments', () => {
   it('IPv4 fragment bits: decided but for DF', () => {
     const verdict = (rule: string, undecided: readonly string[] = []) => {
       const rs = nftRules(nftInput('accept', [rule]), 'ipv4', undecided);
-      const t = createEngine(rs, ctx4).trace(ssh4);
+      const t = createEngine(rs, HOST4).trace(SSH4);
       return [t.verdict, t.certainty];
     };
     expect(verdict('ip frag-off & 0x1fff != 0 drop')).toEqual(['accepted', 'certain']);

@@ -159,15 +159,22 @@ function conditions(d: Draw, v: Vocabulary, hook: Hook, protocol: boolean, tcp: 
   return out;
 }
 
+/** Where a rule is written: its chain's place and priority, the table, what it may jump to. */
+interface Spot {
+  readonly place: Place;
+  readonly priority: string;
+  readonly kind: TableKind;
+  /** The regular chain a rule here may jump or go to. */
+  readonly regular: string | null;
+  /** The rule is in the regular chain (it may return). */
+  readonly inRegular: boolean;
+}
+
 /** A verdict (or statement) valid for the chain; `protocol`: the rule must name one. */
 function verdict(
   d: Draw,
   v: Vocabulary,
-  place: Place,
-  priority: string,
-  kind: TableKind,
-  regular: string | null,
-  inRegular: boolean,
+  { place, priority, kind, regular, inRegular }: Spot,
 ): { text: string; protocol: boolean } {
   const container = (): string => d.pick(v.containers).address;
   const to = kind.family === 'inet' ? 'ip to' : 'to';
@@ -227,18 +234,10 @@ function verdict(
   return d.pick(options);
 }
 
-function rule(
-  d: Draw,
-  v: Vocabulary,
-  place: Place,
-  priority: string,
-  kind: TableKind,
-  regular: string | null,
-  inRegular: boolean,
-): string {
-  const t = verdict(d, v, place, priority, kind, regular, inRegular);
+function rule(d: Draw, v: Vocabulary, spot: Spot): string {
+  const t = verdict(d, v, spot);
   const tcp = t.text.includes('tcp ');
-  const cs = conditions(d, v, place.hook, t.protocol, tcp);
+  const cs = conditions(d, v, spot.place.hook, t.protocol, tcp);
   return [
     ...cs,
     ...(tcp && !cs.some((c) => c.includes('tcp')) ? ['meta l4proto tcp'] : []),
@@ -288,11 +287,12 @@ export function randomNftScenario(base: ScenarioInput, seed: number): ScenarioIn
     // one base chain calls the regular one: its rules are valid at that chain's hook
     const jump = place.type === 'filter' && regularRules.length === 0 ? regular : null;
     const body = Array.from({ length: d.pick([1, 2, 3, 4]) }, () =>
-      rule(d, v, place, priority, kind, jump, false),
+      rule(d, v, { place, priority, kind, regular: jump, inRegular: false }),
     );
     if (jump !== null) {
       const m = d.pick([1, 2, 3]);
-      for (let j = 0; j < m; j++) regularRules.push(rule(d, v, place, priority, kind, null, true));
+      const spot = { place, priority, kind, regular: null, inRegular: true };
+      for (let j = 0; j < m; j++) regularRules.push(rule(d, v, spot));
     }
     chains.push(chainText(`b${i}`, head, body));
   }
