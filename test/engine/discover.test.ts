@@ -24,6 +24,7 @@ import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { FALSE } from '../../src/engine/bdd.ts';
 import { formatCidr } from '../../src/engine/addr.ts';
 import { complement } from '../../src/analysis/address-sets.ts';
+import { SSH4 } from '../support/one-host.ts';
 
 const docker = ruleset({
   nat: {
@@ -446,17 +447,7 @@ describe('a blocklist: every source but thousands of addresses', () => {
       if (w !== null) expect(engine.trace(w).verdict).toBe('accepted');
     }
     // and a blocked source is outside the flow, as the kernel drops it
-    const from = (source: string): Packet => ({
-      family: 'ipv4',
-      protocol: 'tcp',
-      source,
-      sourcePort: 40000,
-      destination: '203.0.113.1',
-      destinationPort: 22,
-      inInterface: 'eth0',
-      state: 'NEW',
-      mark: 0,
-    });
+    const from = (source: string): Packet => ({ ...SSH4, source });
     expect(engine.trace(from('203.0.113.77')).verdict).toBe('dropped');
     expect(ssh.packets().and({ sources: ['203.0.113.77'] }).isEmpty).toBe(true);
     expect(ssh.packets().and({ sources: ['203.0.113.78'] }).isEmpty).toBe(false);
