@@ -20,7 +20,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import { EXTERNAL, HOST_SERVICE_PORT, type ScenarioInput } from '../lab/topology.ts';
-import { draw, IPV4, type Draw, type Vocabulary } from './random-operator.ts';
+import { draw, IPV4, IPV6, type Draw, type Vocabulary } from './random-operator.ts';
 
 /**
  * The seeds CI runs (and fixtures/generated/kernel-verdicts.json records): 1–8, and from the
@@ -29,7 +29,29 @@ import { draw, IPV4, type Draw, type Vocabulary } from './random-operator.ts';
  */
 export const DEFAULT_SEEDS_NFT: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 17, 84];
 
-const BASES = ['docker-29.7.2/s2a-nftables-portmap', 'docker-29.7.2/s3b-nftables-ipv6-dualstack'];
+/** The seeds CI runs of the operator that names IPv6 addresses too (`NFT6`). */
+export const DEFAULT_SEEDS_NFT6: readonly number[] = [1, 2, 3, 4, 5, 6];
+
+/** One operator: its scenarios' prefix, the captures it writes over, and whether IPv6 too. */
+export interface NftOperator {
+  readonly prefix: string;
+  readonly bases: readonly string[];
+  /** An `inet` table whose rules name IPv6 addresses as well as IPv4 ones. */
+  readonly ipv6: boolean;
+}
+
+export const NFT: NftOperator = {
+  prefix: 'randomnft',
+  bases: ['docker-29.7.2/s2a-nftables-portmap', 'docker-29.7.2/s3b-nftables-ipv6-dualstack'],
+  ipv6: false,
+};
+
+/** Over the dual-stack capture, rules of both families (`randomnft6-N`). */
+export const NFT6: NftOperator = {
+  prefix: 'randomnft6',
+  bases: ['docker-29.7.2/s3b-nftables-ipv6-dualstack'],
+  ipv6: true,
+};
 
 type Hook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
 
@@ -116,18 +138,44 @@ function twoOf(d: Draw, xs: readonly string[]): [string, string] {
   return [first, rest.length === 0 ? first : d.pick(rest)];
 }
 
-const nft = (cidr: string): string => cidr.replace(/\/32$/, '');
+const nft = (cidr: string): string => cidr.replace(/\/(32|128)$/, '');
+
+/** The address family a rule's addresses are of, with what it names them by. */
+interface Addresses {
+  readonly keyword: 'ip' | 'ip6';
+  readonly v: Vocabulary;
+  readonly sources: readonly string[];
+  readonly destinations: readonly string[];
+  readonly host: string;
+}
+
+function addressesOf(family: 'ip' | 'ip6', v: Vocabulary): Addresses {
+  const f = family === 'ip' ? IPV4 : IPV6;
+  return {
+    keyword: family,
+    v,
+    sources: f.sources(v).map(nft),
+    destinations: f.destinations(v).map(nft),
+    host: f.hostAddress,
+  };
+}
 
 /**
  * The conditions of one rule, valid for its hook. `protocol`: the rule must name TCP or UDP;
  * `tcp`: its verdict names TCP itself (nft refuses a rule that names two protocols).
  */
-function conditions(d: Draw, v: Vocabulary, hook: Hook, protocol: boolean, tcp: boolean): string[] {
+function conditions(
+  d: Draw,
+  v: Vocabulary,
+  a: Addresses,
+  hook: Hook,
+  protocol: boolean,
+  tcp: boolean,
+): string[] {
   const out: string[] = [];
-  const sources = IPV4.sources(v).map(nft);
-  const destinations = IPV4.destinations(v).map(nft);
-  if (d.chance(0.3)) out.push(`ip saddr ${not(d)}${addressValue(d, sources)}`);
-  if (d.chance(0.3)) out.push(`ip daddr ${not(d)}${addressValue(d, destinations)}`);
+  const ip = a.keyword;
+  if (d.chance(0.3)) out.push(`${ip} saddr ${not(d)}${addressValue(d, a.sources)}`);
+  if (d.chance(0.3)) out.push(`${ip} daddr ${not(d)}${addressValue(d, a.destinations)}`);
   if (canIn(hook) && d.chance(0.3)) out.push(`iifname ${not(d)}${interfaceName(d, v)}`);
   if (canOut(hook) && d.chance(0.25)) out.push(`oifname ${not(d)}${interfaceName(d, v)}`);
   const p = tcp ? 'tcp' : d.pick(['tcp', 'tcp', 'udp'] as const);
@@ -137,8 +185,8 @@ function conditions(d: Draw, v: Vocabulary, hook: Hook, protocol: boolean, tcp: 
     else if (kind === 'sport') out.push(`${p} sport ${portValue(d, v)}`);
     else if (kind === 'syn' && p === 'tcp') out.push('tcp flags syn / fin,syn,rst,ack');
     else if (kind === 'concat') {
-      const pairs = [0, 1].map(() => `${d.pick(v.containers).address} . ${d.pick(v.ports)}`);
-      out.push(`ip daddr . ${p} dport { ${[...new Set(pairs)].join(', ')} }`);
+      const pairs = [0, 1].map(() => `${d.pick(a.v.containers).address} . ${d.pick(v.ports)}`);
+      out.push(`${ip} daddr . ${p} dport { ${[...new Set(pairs)].join(', ')} }`);
     } else out.push(`meta l4proto ${p}`);
   }
   if (d.chance(0.15)) {
@@ -147,7 +195,7 @@ function conditions(d: Draw, v: Vocabulary, hook: Hook, protocol: boolean, tcp: 
         'ct state new',
         'ct state established,related',
         'ct status dnat',
-        `ct original ip daddr ${EXTERNAL.hostAddress}`,
+        `ct original ${ip} daddr ${a.host}`,
         `meta l4proto ${p} ct original proto-dst ${d.pick(v.ports)}`,
       ]),
     );
@@ -155,7 +203,7 @@ function conditions(d: Draw, v: Vocabulary, hook: Hook, protocol: boolean, tcp: 
   if (d.chance(0.12)) out.push(`fib daddr type ${not(d)}local`);
   if (d.chance(0.1))
     out.push(d.pick(['meta mark 0x1', 'meta mark != 0x1', 'meta mark & 0x2 == 0x2']));
-  if (d.chance(0.1)) out.push('ip saddr @operators');
+  if (ip === 'ip' && d.chance(0.1)) out.push('ip saddr @operators');
   return out;
 }
 
@@ -168,28 +216,34 @@ interface Spot {
   readonly regular: string | null;
   /** The rule is in the regular chain (it may return). */
   readonly inRegular: boolean;
+  /** The IPv6 side's vocabulary (`randomnft6`): a rule's addresses may be of either family. */
+  readonly six: Vocabulary | null;
 }
 
 /** A verdict (or statement) valid for the chain; `protocol`: the rule must name one. */
 function verdict(
   d: Draw,
-  v: Vocabulary,
+  a: Addresses,
   { place, priority, kind, regular, inRegular }: Spot,
 ): { text: string; protocol: boolean } {
+  const v = a.v;
+  const six = a.keyword === 'ip6';
   const container = (): string => d.pick(v.containers).address;
-  const to = kind.family === 'inet' ? 'ip to' : 'to';
+  const to = kind.family === 'inet' ? `${a.keyword} to` : 'to';
+  const withPort = (address: string, port: number): string =>
+    six ? `[${address}]:${port}` : `${address}:${port}`;
   const stop = (text: string) => ({ text, protocol: kind.stopsNameProtocol });
   if (place.type === 'nat') {
     if (place.hook === 'postrouting') {
       return d.pick([
         { text: 'masquerade', protocol: false },
-        { text: `snat ${to} ${EXTERNAL.hostAddress}`, protocol: false },
+        { text: `snat ${to} ${a.host}`, protocol: false },
         { text: 'accept', protocol: false },
         { text: 'return', protocol: false },
       ]);
     }
     return d.pick([
-      { text: `dnat ${to} ${container()}:${d.pick([80, 81, 82])}`, protocol: true },
+      { text: `dnat ${to} ${withPort(container(), d.pick([80, 81, 82]))}`, protocol: true },
       { text: `dnat ${to} ${container()}`, protocol: false },
       { text: `redirect to :${d.pick([HOST_SERVICE_PORT, 81])}`, protocol: true },
       { text: 'accept', protocol: false },
@@ -235,9 +289,12 @@ function verdict(
 }
 
 function rule(d: Draw, v: Vocabulary, spot: Spot): string {
-  const t = verdict(d, v, spot);
+  // with an IPv6 side, each rule's addresses are of one family (nft refuses both in one rule)
+  const a =
+    spot.six !== null && d.chance(0.5) ? addressesOf('ip6', spot.six) : addressesOf('ip', v);
+  const t = verdict(d, a, spot);
   const tcp = t.text.includes('tcp ');
-  const cs = conditions(d, v, spot.place.hook, t.protocol, tcp);
+  const cs = conditions(d, v, a, spot.place.hook, t.protocol, tcp);
   return [
     ...cs,
     ...(tcp && !cs.some((c) => c.includes('tcp')) ? ['meta l4proto tcp'] : []),
@@ -255,12 +312,17 @@ function chainText(name: string, head: string | null, rules: readonly string[]):
  * One random scenario: the base capture's nftables ruleset and an operator table of 1–3 base
  * chains (3–9 rules in all) and maybe a regular chain.
  */
-export function randomNftScenario(base: ScenarioInput, seed: number): ScenarioInput {
+export function randomNftScenario(
+  base: ScenarioInput,
+  seed: number,
+  operator: NftOperator = NFT,
+): ScenarioInput {
   const d = draw(seed);
   const v = IPV4.vocabulary(base);
+  const six = operator.ipv6 ? IPV6.vocabulary(base) : null;
   const dualStack = base.name.includes('ipv6');
   const kind: TableKind =
-    dualStack && d.chance(0.5)
+    six !== null || (dualStack && d.chance(0.5))
       ? { family: 'inet', stopsNameProtocol: true }
       : { family: 'ip', stopsNameProtocol: false };
   const regular = d.chance(0.4) ? 'op' : null;
@@ -287,11 +349,11 @@ export function randomNftScenario(base: ScenarioInput, seed: number): ScenarioIn
     // one base chain calls the regular one: its rules are valid at that chain's hook
     const jump = place.type === 'filter' && regularRules.length === 0 ? regular : null;
     const body = Array.from({ length: d.pick([1, 2, 3, 4]) }, () =>
-      rule(d, v, { place, priority, kind, regular: jump, inRegular: false }),
+      rule(d, v, { place, priority, kind, regular: jump, inRegular: false, six }),
     );
     if (jump !== null) {
       const m = d.pick([1, 2, 3]);
-      const spot = { place, priority, kind, regular: null, inRegular: true };
+      const spot = { place, priority, kind, regular: null, inRegular: true, six };
       for (let j = 0; j < m; j++) regularRules.push(rule(d, v, spot));
     }
     chains.push(chainText(`b${i}`, head, body));
@@ -305,7 +367,7 @@ export function randomNftScenario(base: ScenarioInput, seed: number): ScenarioIn
   }${chains.join('')}}\n`;
   return {
     ...base,
-    name: `randomnft-${seed}/${base.name}`,
+    name: `${operator.prefix}-${seed}/${base.name}`,
     nftRuleset: [base.nftRuleset ?? '', own].join(''),
     expect: [],
   };
@@ -315,8 +377,11 @@ export function randomNftScenario(base: ScenarioInput, seed: number): ScenarioIn
 export function randomNftScenarios(
   captures: readonly ScenarioInput[],
   seeds: readonly number[],
+  operator: NftOperator = NFT,
 ): ScenarioInput[] {
-  const bases = BASES.flatMap((name) => captures.filter((c) => c.name === name));
+  const bases = operator.bases.flatMap((name) => captures.filter((c) => c.name === name));
   if (bases.length === 0) return [];
-  return seeds.map((seed) => randomNftScenario(bases[seed % bases.length] as ScenarioInput, seed));
+  return seeds.map((seed) =>
+    randomNftScenario(bases[seed % bases.length] as ScenarioInput, seed, operator),
+  );
 }

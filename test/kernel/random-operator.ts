@@ -207,8 +207,8 @@ export const DEFAULT_SEEDS_ND: readonly number[] = [
 
 /**
  * The seeds to run: `DWK_RANDOM_SEEDS` (IPv4), `DWK_RANDOM6_SEEDS` (IPv6) or
- * `DWK_RANDOMND_SEEDS` (IPv6, neighbour discovery at stake), `DWK_RANDOMNFT_SEEDS`
- * (random-nft-operator.ts) as `A-B,C,…` or
+ * `DWK_RANDOMND_SEEDS` (IPv6, neighbour discovery at stake), `DWK_RANDOMNFT_SEEDS` and
+ * `DWK_RANDOMNFT6_SEEDS` (random-nft-operator.ts) as `A-B,C,…` or
  * `none` (an exploration run; the recorded verdicts then no longer cover every scenario), else
  * the default ones.
  */

@@ -15,7 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { generateHostFiles } from '../support/generate-host.ts';
 import { UFW6_CHAINS, ufw6Rules } from '../support/ufw6.ts';
 import { listCaptureScenarios } from '../lab/captures.ts';
-import { DEFAULT_SEEDS_NFT, randomNftScenarios } from './random-nft-operator.ts';
+import {
+  DEFAULT_SEEDS_NFT,
+  DEFAULT_SEEDS_NFT6,
+  NFT6,
+  randomNftScenarios,
+} from './random-nft-operator.ts';
 import {
   DEFAULT_SEEDS,
   DEFAULT_SEEDS6,
@@ -298,6 +303,7 @@ export function refereeScenarios(
   random6Seeds: readonly number[] = DEFAULT_SEEDS6,
   randomNdSeeds: readonly number[] = DEFAULT_SEEDS_ND,
   randomNftSeeds: readonly number[] = DEFAULT_SEEDS_NFT,
+  randomNft6Seeds: readonly number[] = DEFAULT_SEEDS_NFT6,
 ): ScenarioInput[] {
   const captures = listCaptureScenarios(capturesDir);
   return [
@@ -311,5 +317,6 @@ export function refereeScenarios(
     ...randomOperatorScenarios(captures, random6Seeds, IPV6),
     ...randomOperatorScenarios(captures, randomNdSeeds, IPV6_ND),
     ...randomNftScenarios(captures, randomNftSeeds),
+    ...randomNftScenarios(captures, randomNft6Seeds, NFT6),
   ];
 }
