@@ -16,9 +16,14 @@ export const CONNTRACK_PRIORITY = -200;
 /** A chain's place: before conntrack, after it, or called from both sides. */
 export type ConntrackSide = 'before' | 'after' | 'both';
 
+/** Whether an iptables table runs before conntrack: the raw table, at priority -300. */
+function iptablesBeforeConntrack(table: Table): boolean {
+  return table.name === 'raw';
+}
+
 /** Whether a base chain runs before conntrack (iptables' raw table: every chain). */
 export function baseBeforeConntrack(table: Table, chain: Chain): boolean {
-  if (table.nft === undefined) return table.name === 'raw';
+  if (table.nft === undefined) return iptablesBeforeConntrack(table);
   const base = chain.base;
   return (
     base !== undefined &&
@@ -35,7 +40,7 @@ const basesBefore = new WeakMap<Table, ReadonlySet<string>>();
  * as its caller's.
  */
 export function enteredBeforeConntrack(table: Table, base: string | undefined): boolean {
-  if (table.nft === undefined) return table.name === 'raw';
+  if (table.nft === undefined) return iptablesBeforeConntrack(table);
   let names = basesBefore.get(table);
   if (names === undefined) {
     names = new Set(table.chains.filter((c) => baseBeforeConntrack(table, c)).map((c) => c.name));
@@ -46,12 +51,18 @@ export function enteredBeforeConntrack(table: Table, base: string | undefined): 
 
 const key = (table: string, chain: string): string => `${table}\u0000${chain}`;
 
-/** The chains a chain jumps or goes to, in its own table. */
-function callees(chain: Chain): string[] {
-  const out: string[] = [];
-  for (const rule of chain.rules)
-    for (const t of ruleActions(rule)) if (t.kind === 'jump') out.push(t.chain);
-  return out;
+/** The chains these reach, themselves included, by jumps and gotos within their table. */
+function reached(byName: ReadonlyMap<string, Chain>, from: readonly string[]): Set<string> {
+  const seen = new Set<string>();
+  const todo = [...from];
+  while (todo.length > 0) {
+    const name = todo.pop() as string;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    for (const rule of byName.get(name)?.rules ?? [])
+      for (const t of ruleActions(rule)) if (t.kind === 'jump') todo.push(t.chain);
+  }
+  return seen;
 }
 
 /**
@@ -59,31 +70,24 @@ function callees(chain: Chain): string[] {
  * the sides of the base chains that reach it; a chain reached by none is read as after.
  */
 export function conntrackSides(ruleset: Ruleset): (table: string, chain: string) => ConntrackSide {
+  // only the chains before conntrack, or on both sides, are kept: the rest are after it
   const sides = new Map<string, ConntrackSide>();
   for (const table of ruleset.tables) {
     const id = tableId(table);
     if (table.nft === undefined) {
-      const side = table.name === 'raw' ? 'before' : 'after';
-      for (const c of table.chains) sides.set(key(id, c.name), side);
+      // iptables: a table's chains are all on its side (no walk of its rules needed)
+      if (iptablesBeforeConntrack(table))
+        for (const c of table.chains) sides.set(key(id, c.name), 'before');
       continue;
     }
+    const bases = table.chains.filter((c) => c.base !== undefined);
+    const before = bases.filter((c) => baseBeforeConntrack(table, c)).map((c) => c.name);
+    if (before.length === 0) continue;
+    const after = bases.filter((c) => !baseBeforeConntrack(table, c)).map((c) => c.name);
     const byName = new Map(table.chains.map((c) => [c.name, c]));
-    for (const base of table.chains) {
-      if (base.base === undefined) continue;
-      const side = baseBeforeConntrack(table, base) ? 'before' : 'after';
-      const todo = [base.name];
-      const seen = new Set<string>();
-      while (todo.length > 0) {
-        const name = todo.pop() as string;
-        if (seen.has(name)) continue;
-        seen.add(name);
-        const k = key(id, name);
-        const was = sides.get(k);
-        sides.set(k, was === undefined || was === side ? side : 'both');
-        const chain = byName.get(name);
-        if (chain !== undefined) todo.push(...callees(chain));
-      }
-    }
+    const early = reached(byName, before);
+    const late = reached(byName, after);
+    for (const name of early) sides.set(key(id, name), late.has(name) ? 'both' : 'before');
   }
   return (table, chain) => sides.get(key(table, chain)) ?? 'after';
 }
