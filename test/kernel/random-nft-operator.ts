@@ -20,7 +20,14 @@
  */
 import ipaddr from 'ipaddr.js';
 import { EXTERNAL, HOST_SERVICE_PORT, type ScenarioInput } from '../lab/topology.ts';
-import { draw, IPV4, IPV6, type Draw, type Vocabulary } from './random-operator.ts';
+import {
+  draw,
+  IPV4,
+  IPV6,
+  seededScenarios,
+  type Draw,
+  type Vocabulary,
+} from './random-operator.ts';
 
 /**
  * The seeds CI runs (and fixtures/generated/kernel-verdicts.json records): 1–8, and from the
@@ -379,9 +386,7 @@ export function randomNftScenarios(
   seeds: readonly number[],
   operator: NftOperator = NFT,
 ): ScenarioInput[] {
-  const bases = operator.bases.flatMap((name) => captures.filter((c) => c.name === name));
-  if (bases.length === 0) return [];
-  return seeds.map((seed) =>
-    randomNftScenario(bases[seed % bases.length] as ScenarioInput, seed, operator),
+  return seededScenarios(captures, operator.bases, seeds, (base, seed) =>
+    randomNftScenario(base, seed, operator),
   );
 }

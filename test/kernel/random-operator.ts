@@ -704,15 +704,28 @@ export function randomOperatorScenario(
   return { ...base, name: `${f.prefix}-${seed}/${base.name}`, [f.save]: save, expect: [] };
 }
 
+/**
+ * One scenario per seed, each made over one of the named captures (picked by seed); none where
+ * the captures are absent.
+ */
+export function seededScenarios(
+  captures: readonly ScenarioInput[],
+  baseNames: readonly string[],
+  seeds: readonly number[],
+  make: (base: ScenarioInput, seed: number) => ScenarioInput,
+): ScenarioInput[] {
+  const bases = baseNames.flatMap((name) => captures.filter((c) => c.name === name));
+  if (bases.length === 0) return [];
+  return seeds.map((seed) => make(bases[seed % bases.length] as ScenarioInput, seed));
+}
+
 /** The random scenarios of a family for these seeds, each over one of its bases (by seed). */
 export function randomOperatorScenarios(
   captures: readonly ScenarioInput[],
   seeds: readonly number[],
   f: Family = IPV4,
 ): ScenarioInput[] {
-  const bases = f.bases.flatMap((name) => captures.filter((c) => c.name === name));
-  if (bases.length === 0) return [];
-  return seeds.map((seed) =>
-    randomOperatorScenario(bases[seed % bases.length] as ScenarioInput, seed, f),
+  return seededScenarios(captures, f.bases, seeds, (base, seed) =>
+    randomOperatorScenario(base, seed, f),
   );
 }
