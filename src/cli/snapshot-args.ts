@@ -23,6 +23,9 @@ export const SNAPSHOT_FILE_OPTIONS: Readonly<Record<string, SnapshotFileRole>> =
   nft: 'nft-ruleset',
 };
 
+/** The roles that hold a ruleset: a command needs one of them to have anything to walk. */
+const RULESET_ROLES: readonly SnapshotFileRole[] = ['iptables', 'ip6tables', 'nft-ruleset'];
+
 /** parseArgs option spec for the file options (all strings). */
 export const SNAPSHOT_OPTIONS = Object.fromEntries(
   Object.keys(SNAPSHOT_FILE_OPTIONS).map((name) => [name, { type: 'string' as const }]),
@@ -68,10 +71,12 @@ export function snapshotInputFrom(
   }
   const dir = positionals[0];
   if (dir === undefined && Object.keys(files).length === 0) {
-    throw new UsageError('give a SNAPSHOT_DIR or at least --iptables FILE or --ip6tables FILE');
+    throw new UsageError('give a SNAPSHOT_DIR or at least one of --iptables, --ip6tables, --nft');
   }
-  if (dir === undefined && files.iptables === undefined && files.ip6tables === undefined) {
-    throw new UsageError('without a SNAPSHOT_DIR, --iptables FILE or --ip6tables FILE is required');
+  if (dir === undefined && !RULESET_ROLES.some((role) => files[role] !== undefined)) {
+    throw new UsageError(
+      'without a SNAPSHOT_DIR, a ruleset is required: --iptables FILE, --ip6tables FILE or --nft FILE',
+    );
   }
   const input: { directory?: string; files?: Partial<Record<SnapshotFileRole, string>> } = {};
   if (dir !== undefined) input.directory = asNamed(cwd, dir);

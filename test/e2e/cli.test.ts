@@ -166,6 +166,34 @@ describe.skipIf(!built)(
       expect(r.stdout).toMatch(/cshare — network mode container:\S+ → cbase/);
     });
 
+    it('audit --nft FILE alone: Docker 29’s nftables listing gives the full snapshot’s exposures', () => {
+      const S2A = 'fixtures/snapshots/29.7.2/s2a-nftables-portmap';
+      const rows = (args: string[]): { row: string; certainty: string }[] => {
+        const r = dockwall(['audit', ...args, '--format', 'json', '--fail-on', 'never']);
+        expect(r.code, r.stderr).toBe(0);
+        const result = JSON.parse(r.stdout) as {
+          exposures: { family: string; protocol: string; ports: unknown; certainty: string }[];
+        };
+        return result.exposures
+          .map((e) => ({
+            row: JSON.stringify([e.family, e.protocol, e.ports]),
+            certainty: e.certainty,
+          }))
+          .sort((a, b) => (a.row + a.certainty).localeCompare(b.row + b.certainty));
+      };
+      const alone = rows(['--nft', `${S2A}/nft-ruleset.json`]);
+      const full = rows([S2A]);
+      expect(alone.length).toBeGreaterThan(0);
+      expect(alone.map((e) => e.row)).toEqual(full.map((e) => e.row));
+      // less input never makes an answer more certain; where it is less certain, it rests on
+      // docker-proxy taken to listen for IPv6 (no listeners.txt says so)
+      alone.forEach((e, i) => {
+        const whole = full[i]?.certainty;
+        if (e.certainty === 'certain') expect(whole).toBe('certain');
+        if (e.certainty !== whole) expect(e.row).toMatch(/^\["ipv6","tcp",\[\{"from":808[01]/);
+      });
+    });
+
     const hasExample = existsSync(path.join(repoRoot, EXAMPLE));
     describe.skipIf(!hasExample)(
       hasExample

@@ -30,6 +30,9 @@ describe('snapshot arguments', () => {
     expect(parse(['--ip6tables', 'v6.txt', '--containers', 'c.json'])).toEqual({
       files: { ip6tables: 'v6.txt', containers: 'c.json' },
     });
+    expect(parse(['--nft', 'ruleset.json', '--daemon', 'd.json'])).toEqual({
+      files: { 'nft-ruleset': 'ruleset.json', daemon: 'd.json' },
+    });
   });
 
   it('resolves paths against the command’s cwd when it is not the process’s', () => {
@@ -42,7 +45,7 @@ describe('snapshot arguments', () => {
     expect(() => parse([])).toThrow(UsageError);
     expect(() => parse(['a', 'b'])).toThrow(/expected one SNAPSHOT_DIR, got 2/);
     expect(() => parse(['--daemon', 'd.json'])).toThrow(
-      /--iptables FILE or --ip6tables FILE is required/,
+      /a ruleset is required: --iptables FILE, --ip6tables FILE or --nft FILE/,
     );
   });
 
