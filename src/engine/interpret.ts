@@ -1689,7 +1689,12 @@ class Run {
       case 'ext-header':
         return false;
       case 'port':
-        if (!hasPorts) return 'fail';
+        if (!hasPorts) {
+          if (o.anyProtocol !== true) return 'fail';
+          // nft's `th`: ICMP's type and code are its first word (kept in dport), the rest unknown
+          const icmp = p.proto === (fam === 'ipv4' ? PROTO.icmp : PROTO.icmpv6);
+          return icmp && o.field === 'src' ? inPorts(p.dport, o.ranges) : null;
+        }
         if (o.field === 'either') return inPorts(p.sport, o.ranges) || inPorts(p.dport, o.ranges);
         return inPorts(o.field === 'src' ? p.sport : p.dport, o.ranges);
       case 'tcp-flags': {

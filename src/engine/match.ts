@@ -215,7 +215,7 @@ function optionKey(o: MatchOption): string | null {
     case 'address':
       return `a${not}${o.field} ${o.value.address}/${o.value.mask}`;
     case 'port': {
-      let k = `p${not}${o.field}`;
+      let k = `${o.anyProtocol === true ? 't' : 'p'}${not}${o.field}`;
       for (const r of o.ranges) k += ` ${r.from}:${r.to}`;
       return k;
     }
@@ -317,7 +317,16 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
         o.field === 'either'
           ? m.or(set('sport'), set('dport'))
           : set(o.field === 'src' ? 'sport' : 'dport');
-      return exact(inner, portProto);
+      const ported = exact(inner, portProto);
+      if (o.anyProtocol !== true) return ported;
+      // nft's `th` reads the same bytes of any protocol: ICMP's type and code where a port
+      // protocol has its source port (the space keeps them in dport), else bytes not modelled
+      // (ICMP's checksum, other protocols' headers)
+      const icmp = s.eq('proto', BigInt(s.family === 'ipv4' ? PROTO.icmp : PROTO.icmpv6));
+      const typed = o.field === 'src' ? exact(set('dport'), icmp).c : FALSE;
+      const decided = o.field === 'src' ? m.or(portProto, icmp) : portProto;
+      const c = m.or(ported.c, typed);
+      return { c, p: m.or(c, m.not(decided)) };
     }
     case 'tcp-flags': {
       // a new TCP connection's first packet carries SYN alone; other states: unknown flags

@@ -243,6 +243,11 @@ export type MatchOption =
       readonly type: 'port';
       readonly field: 'src' | 'dst' | 'either';
       readonly ranges: readonly PortRange[];
+      /**
+       * nftables' `th sport`/`th dport`: the transport header's first two 16-bit words on any
+       * protocol, with no protocol dependency (ICMP's type and code, then its checksum).
+       */
+      readonly anyProtocol?: true;
     })
   | (OptionBase & {
       readonly type: 'tcp-flags';

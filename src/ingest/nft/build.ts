@@ -212,6 +212,15 @@ const STATEFUL_EXPRS = new Set([
   'hash',
 ]);
 
+/** A port match of a selector: `th`'s (no protocol named) reads those bytes of any protocol. */
+function portOption(
+  sel: Extract<Sel, { kind: 'port' }>,
+  ranges: readonly PortRange[],
+): { type: 'port'; field: 'src' | 'dst'; ranges: readonly PortRange[]; anyProtocol?: true } {
+  const o = { type: 'port' as const, field: sel.field, ranges };
+  return sel.proto === null ? { ...o, anyProtocol: true } : o;
+}
+
 function selectorOf(e: NftExpr, t: TableCtx): Sel {
   const own = tableFamily(t.family);
   const text = renderExpr(e);
@@ -459,7 +468,7 @@ function valueOptions(sel: Sel, e: NftExpr, at: SourceLocation): MatchOption[] |
       }
       case 'port': {
         const r = portOf(v);
-        return r === null ? null : [{ ...base, type: 'port', field: sel.field, ranges: [r] }];
+        return r === null ? null : [{ ...base, ...portOption(sel, [r]) }];
       }
       case 'ctport': {
         const r = portOf(v);
@@ -736,9 +745,7 @@ function matchOptions(
           options: [
             ...deps,
             {
-              type: 'port',
-              field: sel.field,
-              ranges: [{ from: lo, to: Math.min(hi, 65535) }],
+              ...portOption(sel, [{ from: lo, to: Math.min(hi, 65535) }]),
               negated: false,
               location: at,
             },
@@ -819,10 +826,7 @@ function matchOptions(
     const ranges = right.items.map(portOf);
     if (ranges.every((r): r is PortRange => r !== null))
       return {
-        options: [
-          ...deps,
-          neg({ type: 'port', field: sel.field, ranges, negated: false, location: at }),
-        ],
+        options: [...deps, neg({ ...portOption(sel, ranges), negated: false, location: at })],
         known: true,
       };
   }
