@@ -140,9 +140,12 @@ export function connectionless(rule: Rule): ReadonlyMap<MatchOption, boolean> {
       } else if (mod.name === 'connmark') for (const o of mod.options) values.set(o, false);
       else if (rule.dialect === 'nft') {
         // nftables ends the rule at a `ct` expression other than the state where there is no
-        // connection (NFT_BREAK), negated or not
+        // connection (NFT_BREAK), negated or not, and so at a set lookup whose key holds one
         for (const o of mod.options)
-          if (CONNECTION_OPTIONS.has(o.type) || (o.type === 'mark' && o.of === 'connection'))
+          if (
+            readsConnection(o) ||
+            (o.type === 'member' && o.elements?.some((el) => el.some(readsConnection)) === true)
+          )
             values.set(o, false);
       }
     }
@@ -150,6 +153,11 @@ export function connectionless(rule: Rule): ReadonlyMap<MatchOption, boolean> {
     byRule.set(rule, r);
   }
   return r;
+}
+
+/** An nftables `ct` expression other than the state: it needs the packet's connection. */
+function readsConnection(o: MatchOption): boolean {
+  return CONNECTION_OPTIONS.has(o.type) || (o.type === 'mark' && o.of === 'connection');
 }
 
 /**

@@ -32,6 +32,10 @@ describe('nftables before conntrack', () => {
     ['ct status != dnat drop', 'accepted certain', 'dropped certain'],
     ['ct mark 0 drop', 'accepted certain', 'dropped certain'],
     ['ct original ip daddr 203.0.113.1 drop', 'accepted certain', 'dropped certain'],
+    // a set looked up by a key with a `ct` expression in it: the key is never made
+    ['ct mark . ip saddr { 0x0 . 203.0.113.9 } drop', 'accepted certain', 'dropped certain'],
+    ['ct mark . ip saddr != { 0x1 . 203.0.113.7 } drop', 'accepted certain', 'dropped certain'],
+    ['ip saddr . ct mark { 203.0.113.9 . 0x0 } drop', 'accepted certain', 'dropped certain'],
   ];
 
   it.each(measured)('%s: as the kernel, below conntrack and above it', (rule, raw, mangle) => {
