@@ -345,11 +345,24 @@ function selectorOf(e: NftExpr, t: TableCtx): Sel {
 
 /** The values of a flag expression: `syn`, `fin,syn`, `(fin | syn)`, `{ fin, syn }`. */
 function flagList(e: NftExpr): (string | number)[] {
+  if (e.k === 'value' && typeof e.value === 'number') return flagBits(e.value);
   if (e.k === 'value' && typeof e.value !== 'boolean') return [e.value];
   if (e.k === 'list' || e.k === 'set') return e.items.flatMap(flagList);
   if (e.k === 'binop' && e.op === '|') return [...flagList(e.left), ...flagList(e.right)];
   if (e.k === 'elem') return flagList(e.value);
   return [];
+}
+
+/** TCP's flag bits, lowest first, as nft names them. */
+const FLAG_BITS = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg'];
+
+/**
+ * A flags value nft lists as a number (1.0.6 prints `tcp flags == syn,ack` as `== 0x12`): its
+ * flags by name; ECE and CWR (0x40, 0x80), which the model does not know, stay a number.
+ */
+function flagBits(value: number): (string | number)[] {
+  if (!Number.isInteger(value) || value < 0 || value >= 1 << FLAG_BITS.length) return [value];
+  return FLAG_BITS.filter((_, bit) => ((value >> bit) & 1) === 1);
 }
 
 /** Options every packet a selector reads must satisfy (nft's implicit dependencies). */
