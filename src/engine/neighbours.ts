@@ -29,7 +29,8 @@ const ADVERTISEMENT = 136;
 const NEIGHBOUR_HOP_LIMIT = 255;
 /** Where a solicitation goes: the target's solicited-node multicast group. */
 const SOLICITED_NODES = 'ff02::1:ff00:0/104';
-const LINK_LOCAL = 'fe80::/10';
+/** Link-local unicast addresses as hosts have them: fe80::/10 with the next 54 bits 0 (RFC 4291). */
+const LINK_LOCAL = 'fe80::/64';
 
 export interface NeighbourDoubts {
   /** Packets arriving on, or leaving by, an interface whose neighbour discovery may be stopped. */
@@ -111,7 +112,8 @@ function walkNeighbourDiscovery(nf: CompiledRuleset): NeighbourDoubts {
       cidr('dst', LINK_LOCAL),
     ),
   );
-  const neighbourSources = onLink('src');
+  // never one of the host's own (its duplicate address detection would have refused it)
+  const neighbourSources = m.diff(onLink('src'), s.localOn('src'));
   const base = m.and(
     m.and(m.and(s.universe, s.unNatted), s.eq('dnat', 0n)),
     m.and(s.eq('state', BigInt(STATES.indexOf('UNTRACKED'))), s.eq('mark', 0n)),
