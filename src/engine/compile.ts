@@ -17,6 +17,8 @@ import {
 import type { NetworkContext, RouteLocalnet } from './context.ts';
 import type { RuleRef } from './types.ts';
 import { conntrackSides, type ConntrackSide } from './before-conntrack.ts';
+import { reversePathSet, type ReversePathMode } from './reverse-path.ts';
+import { routingOf } from './routing.ts';
 import { diagnostic, type Diagnostic } from '../model/diagnostic.ts';
 import { DST_NAT_PRIORITY, hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
 import {
@@ -229,6 +231,7 @@ export class CompiledRuleset {
       unknown: (f) =>
         f === 'src' || f === 'dst' || f === 'odst' ? this.space.unknownOn(f) : FALSE,
       routed: (f) => this.routed(f),
+      reversePath: (mode) => this.reversePath(mode),
       connmarkZero,
       encoded: new Map(),
     };
@@ -563,19 +566,28 @@ export class CompiledRuleset {
     return r;
   }
 
+  private readonly reversePaths = new Map<string, Pair>();
+
+  /** `fib saddr . iif oif exists`, iptables' rpfilter (reverse-path.ts), made once per mode. */
+  private reversePath(mode: ReversePathMode): Pair {
+    const key = `${mode.loose} ${mode.acceptLocal}`;
+    let r = this.reversePaths.get(key);
+    if (r === undefined) {
+      r = reversePathSet(this.space, routingOf(this.context), mode);
+      this.reversePaths.set(key, r);
+    }
+    return r;
+  }
+
   /** The routing relation (longest prefix wins) and where it rests on no assumed route. */
   private buildRoutes(): Routing {
     const s = this.space;
     const m = s.m;
-    let remaining = TRUE;
     let relation = FALSE;
     let certain = FALSE;
-    for (const r of this.routes) {
-      const region = m.and(s.prefix('dst', r.value, r.length), remaining);
-      if (region === FALSE) continue;
+    for (const [region, r] of s.longestPrefixRegions('dst', this.routes)) {
       relation = m.or(relation, m.and(region, s.eq('oif', BigInt(s.interfaces.classOf(r.device)))));
       if (!r.assumed) certain = m.or(certain, region);
-      remaining = m.diff(remaining, region);
     }
     return { relation, certain };
   }

@@ -8,6 +8,7 @@ import { addressBits, addressValue, formatAddress, isLinkLocal6 } from './addr.t
 import { keyedHeadersOf, ruleIndex, sameKeyedHeaders } from './rule-index.ts';
 import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import { hostness, route, routingOf, type Hostness, type Routing } from './routing.ts';
+import { reversePathHolds, type ReversePathMode } from './reverse-path.ts';
 import { loopbackRouting, MAX_JUMP_DEPTH } from './compile.ts';
 import { enteredBeforeConntrack } from './before-conntrack.ts';
 import { natText, singleTarget } from './netfilter.ts';
@@ -192,6 +193,8 @@ interface Env {
   readonly ruleset: Ruleset;
   readonly family: Ruleset['family'];
   readonly routing: Routing;
+  /** The interfaces the context names (an unnamed one may be any route's). */
+  readonly interfaces: readonly string[];
   readonly connmarkZero: boolean;
   readonly resolve: Resolver;
   readonly print: (rule: Rule) => string;
@@ -220,6 +223,7 @@ export class Interpreter {
       ruleset,
       family,
       routing: routingOf(context),
+      interfaces: context.interfaces,
       connmarkZero: connmarkAlwaysZero(ruleset),
       resolve,
       print,
@@ -1150,6 +1154,25 @@ class Run {
     return `the packet's source ${formatAddress(p.src, family)} is a loopback address and its route leaves by ${dev}, where route_localnet is off: the kernel does not send it`;
   }
 
+  /** `fib saddr . iif oif exists`; undecided (null) with what the snapshot does not say. */
+  private reversePath(p: Concrete, mode: ReversePathMode): boolean | null {
+    const r = reversePathHolds(this.env.routing, this.env.family, this.env.interfaces, p, mode);
+    if (typeof r === 'boolean') return r;
+    const src = formatAddress(p.src, this.env.family);
+    this.assumed.add(
+      r.kind === 'route'
+        ? routeAssumed(src, r.device)
+        : r.kind === 'host'
+          ? `whether ${src} is an address of this host is not known (the route back to a source of its own is none)`
+          : r.kind === 'own'
+            ? `whether ${src}, an address of this host, is one of ${p.iif ?? 'its interface'}'s is not known`
+            : r.kind === 'link-local'
+              ? `the route back to the link-local ${src} is looked up on ${p.iif ?? 'its interface'}, for which the snapshot lists no link-local route`
+              : `${p.iif ?? 'the interface'} may be ${r.device}, the route back to ${src}: the snapshot names neither`,
+    );
+    return null;
+  }
+
   /** lo for the host's own destination, else the route's device (noting an assumed route). */
   private egress(p: Concrete): string | null {
     if (p.loc) return 'lo';
@@ -1794,6 +1817,8 @@ class Run {
         return o.family === fam;
       case 'member':
         return this.member(o.elements, p);
+      case 'rpfilter':
+        return this.reversePath(p, o);
     }
   }
 }

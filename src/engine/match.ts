@@ -18,6 +18,7 @@ import type {
 import { allOptions } from '../model/ruleset.ts';
 import { isUnmodelled } from './unmodelled.ts';
 import { matchesOnlyUnmodelled } from './packet-model.ts';
+import type { ReversePathMode } from './reverse-path.ts';
 
 export interface Pair {
   readonly c: Bdd;
@@ -35,6 +36,8 @@ export interface MatchEnv {
   readonly unknown: (field: FieldName) => Bdd;
   /** Destinations the routing table has a route for (addrtype UNICAST vs UNREACHABLE). */
   readonly routed: (field: FieldName) => Bdd;
+  /** The packets whose route back leaves by their in-interface (reverse-path.ts). */
+  readonly reversePath?: (mode: ReversePathMode) => Pair;
   /** False when some rule sets a connection mark: then `connmark` matches are unknown. */
   readonly connmarkZero: boolean;
   /**
@@ -420,6 +423,10 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
       return exact(FALSE);
     case 'member':
       return member(env, o.elements, o.negated);
+    case 'rpfilter': {
+      const r = env.reversePath?.(o) ?? UNKNOWN;
+      return o.negated ? { c: m.not(r.p), p: m.not(r.c) } : r;
+    }
   }
 }
 

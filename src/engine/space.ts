@@ -379,6 +379,25 @@ export class HeaderSpace {
     return this.path(f, wordsOf(value, f.width), null, length);
   }
 
+  /**
+   * Each prefix's share of the field under longest-prefix match (`prefixes` longest first): the
+   * values it covers that no earlier prefix took. Prefixes left with none are skipped.
+   */
+  longestPrefixRegions<T extends { readonly value: bigint; readonly length: number }>(
+    name: FieldName,
+    prefixes: readonly T[],
+  ): [Bdd, T][] {
+    const out: [Bdd, T][] = [];
+    let remaining = TRUE;
+    for (const p of prefixes) {
+      const region = this.m.and(this.prefix(name, p.value, p.length), remaining);
+      if (region === FALSE) continue;
+      remaining = this.m.diff(remaining, region);
+      out.push([region, p]);
+    }
+    return out;
+  }
+
   /** lo ≤ field ≤ hi, built bottom-up in O(width) nodes. */
   range(name: FieldName, lo: bigint, hi: bigint): Bdd {
     if (lo > hi) return FALSE;

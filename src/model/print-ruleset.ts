@@ -170,6 +170,16 @@ function printOption(module: string, o: MatchOption): string {
       return `${n} --nfproto ${o.family}`;
     case 'ext-header':
       return `${n} --nft-header ${saveString(o.header)}`;
+    case 'rpfilter': {
+      // its flags, with iptables' own negation, in iptables-save's order
+      const flags: [boolean, string][] = [
+        [o.loose, '--loose'],
+        [o.mark, '--validmark'],
+        [o.acceptLocal, '--accept-local'],
+        [o.negated, '--invert'],
+      ];
+      return flags.map(([on, name]) => (on ? ` ${name}` : '')).join('');
+    }
     case 'member':
       return `${n} --nft-set ${saveString(o.set === null ? o.key : `${o.key} @${o.set}`)}`;
     case 'address':

@@ -287,6 +287,16 @@ export type MatchOption =
       readonly fib?: true;
     })
   | (OptionBase & { readonly type: 'addrtype-limit-iface'; readonly dir: 'in' | 'out' })
+  // nft `fib saddr . iif oif exists` (`missing`: negated), iptables' rpfilter (`--invert`): the
+  // route back to the source leaves by the interface the packet came in on (`loose`: without
+  // `iif`, any route back will do); `mark`: looked up with the packet's mark (`--validmark`);
+  // `acceptLocal`: a source of the host's own counts (`--accept-local`)
+  | (OptionBase & {
+      readonly type: 'rpfilter';
+      readonly loose: boolean;
+      readonly mark: boolean;
+      readonly acceptLocal: boolean;
+    })
   // iprange
   | (OptionBase & {
       readonly type: 'iprange';

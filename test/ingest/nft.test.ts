@@ -302,7 +302,7 @@ describe('a ruleset of every construct the reader knows (fixtures/nft, listed by
     expect(types(8)).toEqual(['family', 'ct-address', 'protocol', 'ct-port']);
     expect(types(11)).toEqual(['mark']);
     expect(types(14)).toEqual(['addrtype']);
-    expect(types(15)).toEqual(['stateful']);
+    expect(types(15)).toEqual(['!rpfilter']);
     expect(types(16)).toEqual(['!member']);
     expect(types(17)).toEqual(['interface', '!member']);
     expect(types(18)).toEqual([

@@ -68,6 +68,7 @@ const semanticsDir = path.resolve(
 const BASE: Readonly<Record<string, string>> = {
   'inet-dualstack': 'docker-29.7.2/s3b-nftables-ipv6-dualstack',
   'extension-headers': 'docker-29.7.2/s3b-nftables-ipv6-dualstack',
+  'reverse-path-dualstack': 'docker-29.7.2/s3b-nftables-ipv6-dualstack',
 };
 
 /**

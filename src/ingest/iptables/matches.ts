@@ -924,6 +924,26 @@ export const MODULES: Readonly<Record<string, ModuleSpec>> = {
       return o;
     },
   },
+  // its flags make one reverse path test (the engine's `rpfilter`, reverse-path.ts)
+  rpfilter: {
+    known: true,
+    options: { '--loose': flag, '--validmark': flag, '--accept-local': flag, '--invert': flag },
+    order: ['--loose', '--validmark', '--accept-local', '--invert'],
+    finalize: (o, _family, location) => {
+      const has = (name: string): boolean =>
+        o.some((x) => x.type === 'stateful' && x.option === name);
+      return [
+        {
+          type: 'rpfilter',
+          loose: has('--loose'),
+          mark: has('--validmark'),
+          acceptLocal: has('--accept-local'),
+          negated: has('--invert'),
+          location,
+        },
+      ];
+    },
+  },
   recent: {
     known: true,
     options: {

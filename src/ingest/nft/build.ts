@@ -136,6 +136,7 @@ type Sel =
   | { readonly kind: 'ctport'; readonly field: CtField }
   | { readonly kind: 'ctproto' }
   | { readonly kind: 'mark'; readonly of: 'packet' | 'connection'; readonly mask: number }
+  | { readonly kind: 'rpf'; readonly loose: boolean; readonly mark: boolean }
   | {
       readonly kind: 'fibtype';
       readonly field: 'src' | 'dst';
@@ -305,6 +306,14 @@ function selectorOf(e: NftExpr, t: TableCtx): Sel {
       return { kind: 'stateful', text };
     }
     case 'fib': {
+      // the route back to the source: `fib saddr . iif oif missing` (reverse-path.ts)
+      if (
+        (e.result === 'oif' || e.result === 'oifname') &&
+        e.flags.includes('saddr') &&
+        !e.flags.includes('daddr') &&
+        !e.flags.includes('oif')
+      )
+        return { kind: 'rpf', loose: !e.flags.includes('iif'), mark: e.flags.includes('mark') };
       const field = e.flags.includes('saddr') ? 'src' : e.flags.includes('daddr') ? 'dst' : null;
       if (e.result === 'type' && field !== null) {
         const limit = e.flags.includes('iif') ? 'in' : e.flags.includes('oif') ? 'out' : null;
@@ -597,6 +606,7 @@ function valueOptions(sel: Sel, e: NftExpr, at: SourceLocation): MatchOption[] |
       }
       case 'exthdr':
       case 'fragoff':
+      case 'rpf':
       case 'stateful':
       case 'unknown':
         return null;
@@ -723,7 +733,10 @@ function matchOptions(
           ];
   const header = headerOptions(sels, s.op, unwrap(s.right), at);
   if (header !== null) return { options: [...deps, header], known: true };
-  const stateful = sels.find((x) => x.kind === 'stateful');
+  const rpf = reversePathOption(sels, s.op, unwrap(s.right), at);
+  if (rpf !== null) return { options: [...deps, rpf], known: true };
+  // a route lookup compared otherwise (`oifname "eth0"`) depends on routes as a whole
+  const stateful = sels.find((x) => x.kind === 'stateful' || x.kind === 'rpf');
   if (stateful !== undefined) {
     return {
       options: [
@@ -921,6 +934,33 @@ function headerOptions(
     if (holds.every((h) => !h)) return option('fragment', true);
   }
   return null;
+}
+
+/** `fib saddr . iif oif exists` or `missing` (`!= 0`, `== 0` read the same); null otherwise. */
+function reversePathOption(
+  sels: readonly Sel[],
+  op: NftMatchOp,
+  right: NftExpr,
+  at: SourceLocation,
+): MatchOption | null {
+  const sel = sels.length === 1 ? sels[0] : undefined;
+  if (sel?.kind !== 'rpf' || (op !== '==' && op !== '!=')) return null;
+  const value = right.k === 'value' ? right.value : null;
+  const found =
+    value === true || value === 'exists'
+      ? true
+      : value === false || value === 'missing' || value === 0
+        ? false
+        : null;
+  if (found === null) return null;
+  return {
+    type: 'rpfilter',
+    loose: sel.loose,
+    mark: sel.mark,
+    acceptLocal: false,
+    negated: found === (op === '!='),
+    location: at,
+  };
 }
 
 function verdictTarget(

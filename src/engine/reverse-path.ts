@@ -1,0 +1,128 @@
+/**
+ * nftables' reverse path test, `fib saddr . iif oif exists` (what firewalld's and NixOS's
+ * rpfilter chains drop on, with `missing`): the kernel (`nft_fib4_eval`, `nft_fib6_eval`) looks
+ * up the route to the packet's source and holds where it leaves by the interface the packet came
+ * in on (without `iif`: where there is one). Read with the snapshot's routes, as the walk routes:
+ *
+ * - a packet that came in on loopback holds (the kernel answers its own interface);
+ * - a source of the host's own is a local route, which the kernel counts as none;
+ * - IPv4: a source of 0.0.0.0/8 to the limited broadcast or 224.0.0.0/24 (DHCP) holds;
+ * - IPv6: a link-local source is looked up on the interface it came in on (with or without
+ *   `iif`): it holds where that interface has a link-local route, else it stays undecided;
+ * - the longest route to the source decides; where it is assumed, or leaves by an interface the
+ *   snapshot does not name (one class of several names), undecided.
+ *
+ * Policy routing (`ip rule`, the `mark` flag) is not read: the main table decides, as it does
+ * for forwarding.
+ */
+import { FALSE, TRUE } from './bdd.ts';
+import type { Pair } from './match.ts';
+import { hostness, route, type Routing } from './routing.ts';
+import type { HeaderSpace } from './space.ts';
+import type { Family } from '../model/ruleset.ts';
+
+/** fe80::/10. */
+const LINK_LOCAL6 = { value: 0xfe80n << 112n, length: 10 };
+const LINK_LOCAL6_SHIFT = BigInt(128 - LINK_LOCAL6.length);
+
+/** An IPv6 address (or prefix value) in fe80::/10. */
+function isLinkLocal(value: bigint): boolean {
+  return value >> LINK_LOCAL6_SHIFT === LINK_LOCAL6.value >> LINK_LOCAL6_SHIFT;
+}
+
+/** How the test is asked: strict or loose, and whether a source of the host's own counts. */
+export interface ReversePathMode {
+  /** No `iif` (`--loose`): any route back will do. */
+  readonly loose: boolean;
+  /** iptables' `--accept-local`: a source of the host's own counts as its local route. */
+  readonly acceptLocal: boolean;
+}
+
+/** The packets `fib saddr [. iif] oif` finds a route for, two-sided. */
+export function reversePathSet(s: HeaderSpace, routing: Routing, mode: ReversePathMode): Pair {
+  const { loose, acceptLocal } = mode;
+  const m = s.m;
+  const ifs = s.interfaces;
+  let holds = FALSE;
+  let undecided = FALSE;
+  for (const [region, r] of s.longestPrefixRegions('src', routing.routes)) {
+    const device = ifs.classOf(r.device);
+    const via = loose ? TRUE : s.eq('iif', BigInt(device));
+    holds = m.or(holds, m.and(region, via));
+    if (r.assumed) undecided = m.or(undecided, region);
+    else if (!loose && ifs.names[device] !== r.device)
+      undecided = m.or(undecided, m.and(region, via));
+  }
+  // the host's own: no route back, or with --accept-local its local route, which names the
+  // interface that holds the address (not in the snapshot's routes)
+  const own = s.localOn('src');
+  holds = m.diff(holds, own);
+  if (acceptLocal) {
+    if (loose) holds = m.or(holds, own);
+    else undecided = m.or(undecided, own);
+  }
+  undecided = m.or(undecided, s.unknownOn('src'));
+  if (s.family === 'ipv6') {
+    const linkLocal = s.prefix('src', LINK_LOCAL6.value, LINK_LOCAL6.length);
+    let on = FALSE;
+    for (const r of routing.routes) {
+      if (r.assumed || !isLinkLocal(r.value) || r.length < LINK_LOCAL6.length) continue;
+      const device = ifs.classOf(r.device);
+      if (ifs.names[device] !== r.device) continue;
+      on = m.or(on, m.and(s.prefix('src', r.value, r.length), s.eq('iif', BigInt(device))));
+    }
+    on = m.and(on, linkLocal);
+    holds = m.or(m.diff(holds, linkLocal), on);
+    undecided = m.or(m.diff(undecided, linkLocal), m.diff(linkLocal, on));
+  } else {
+    const dhcp = m.and(
+      s.prefix('src', 0n, 8),
+      m.or(s.eq('dst', 0xffffffffn), s.prefix('dst', 0xe0000000n, 24)),
+    );
+    holds = m.or(holds, dhcp);
+    undecided = m.diff(undecided, dhcp);
+  }
+  const lo = s.eq('iif', BigInt(ifs.classOf('lo')));
+  holds = m.or(holds, lo);
+  undecided = m.diff(undecided, lo);
+  return { c: m.diff(holds, undecided), p: m.or(holds, undecided) };
+}
+
+/** Why the test is undecided on a packet: what the snapshot does not say. */
+export type ReversePathDoubt =
+  | { readonly kind: 'route'; readonly device: string }
+  | { readonly kind: 'host' }
+  | { readonly kind: 'own' }
+  | { readonly kind: 'link-local' }
+  | { readonly kind: 'interface'; readonly device: string };
+
+/** The same test on one packet. `listed`: the interfaces the context names. */
+export function reversePathHolds(
+  routing: Routing,
+  family: Family,
+  listed: readonly string[],
+  packet: { readonly iif: string | null; readonly src: bigint; readonly dst: bigint },
+  { loose, acceptLocal }: ReversePathMode,
+): boolean | ReversePathDoubt {
+  const { iif, src, dst } = packet;
+  if (iif === 'lo') return true;
+  if (family === 'ipv4') {
+    if (src >> 24n === 0n && (dst === 0xffffffffn || dst >> 8n === 0xe00000n)) return true;
+  } else if (isLinkLocal(src)) {
+    const on = routing.routes.some(
+      (r) => !r.assumed && isLinkLocal(r.value) && r.device === iif && (src & r.mask) === r.value,
+    );
+    return on ? true : { kind: 'link-local' };
+  }
+  const own = hostness(routing, src);
+  if (own === 'local') return !acceptLocal ? false : loose ? true : { kind: 'own' };
+  if (own === 'unknown') return { kind: 'host' };
+  const r = route(routing, src);
+  if (r === null) return false;
+  if (r.assumed) return { kind: 'route', device: r.device };
+  if (loose || iif === r.device) return true;
+  // an interface the snapshot does not name may be the route's
+  return iif !== null && !listed.includes(iif) && !listed.includes(r.device)
+    ? { kind: 'interface', device: r.device }
+    : false;
+}
