@@ -1,11 +1,13 @@
 /**
- * nftables' reverse path test, `fib saddr . iif oif exists` (what firewalld's and NixOS's
- * rpfilter chains drop on, with `missing`): the kernel (`nft_fib4_eval`, `nft_fib6_eval`) looks
- * up the route to the packet's source and holds where it leaves by the interface the packet came
- * in on (without `iif`: where there is one). Read with the snapshot's routes, as the walk routes:
+ * The reverse path test: nftables' `fib saddr . iif oif exists` (what firewalld's and NixOS's
+ * rpfilter chains drop on, with `missing`) and iptables' `-m rpfilter` (`--invert`). The kernel
+ * (`nft_fib4_eval`, `nft_fib6_eval`, `xt_rpfilter`) looks up the route to the packet's source
+ * and holds where it leaves by the interface the packet came in on (loose: where there is one).
+ * Read with the snapshot's routes, as the walk routes:
  *
  * - a packet that came in on loopback holds (the kernel answers its own interface);
- * - a source of the host's own is a local route, which the kernel counts as none;
+ * - a source of the host's own is a local route, which the kernel counts as none (iptables'
+ *   `--accept-local`: as its interface's, which the routes do not name);
  * - IPv4: a source of 0.0.0.0/8 to the limited broadcast or 224.0.0.0/24 (DHCP) holds;
  * - IPv6: a link-local source is looked up on the interface it came in on (with or without
  *   `iif`): it holds where that interface has a link-local route, else it stays undecided;
