@@ -173,5 +173,7 @@ describe('fib saddr . iif oif: the route back to the source', () => {
     // snapshot's routes do not say: undecided unless loose
     expect(answer('--loose --accept-local --invert', '10.9.0.2')).toBe('accepted certain');
     expect(answer('--accept-local --invert', '10.8.0.2')).toBe('dropped possible');
+    // `! --invert`, which iptables refuses, is not guessed at
+    expect(answer('! --invert', '10.9.0.1')).toBe('dropped possible');
   });
 });

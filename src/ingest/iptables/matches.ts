@@ -930,6 +930,8 @@ export const MODULES: Readonly<Record<string, ModuleSpec>> = {
     options: { '--loose': flag, '--validmark': flag, '--accept-local': flag, '--invert': flag },
     order: ['--loose', '--validmark', '--accept-local', '--invert'],
     finalize: (o, _family, location) => {
+      // a negated flag (`! --invert`, which iptables refuses) leaves the match undecided
+      if (o.some((x) => x.negated)) return o;
       const has = (name: string): boolean =>
         o.some((x) => x.type === 'stateful' && x.option === name);
       return [
