@@ -915,13 +915,7 @@ function headerOptions(
   const sel = sels.length === 1 ? sels[0] : undefined;
   if (op !== '==' && op !== '!=') return null;
   if (sel?.kind === 'exthdr') {
-    const value = right.k === 'value' ? right.value : null;
-    const present =
-      value === true || value === 'exists' || value === 1
-        ? true
-        : value === false || value === 'missing' || value === 0
-          ? false
-          : null;
+    const present = existence(right, 1);
     return present === null ? null : option(sel.header, present !== (op === '!='));
   }
   if (sel?.kind === 'fragoff') {
@@ -936,7 +930,18 @@ function headerOptions(
   return null;
 }
 
-/** `fib saddr . iif oif exists` or `missing` (`!= 0`, `== 0` read the same); null otherwise. */
+/**
+ * `exists` or `missing` as nft lists them (JSON: true, false), and the number that means the
+ * same for the expression (`present`: an extension header's 1; every lookup's 0 is missing).
+ */
+function existence(right: NftExpr, present: number | null): boolean | null {
+  const value = right.k === 'value' ? right.value : null;
+  if (value === true || value === 'exists' || (present !== null && value === present)) return true;
+  if (value === false || value === 'missing' || value === 0) return false;
+  return null;
+}
+
+/** `fib saddr . iif oif exists` or `missing` (an interface index of 0); null otherwise. */
 function reversePathOption(
   sels: readonly Sel[],
   op: NftMatchOp,
@@ -945,13 +950,7 @@ function reversePathOption(
 ): MatchOption | null {
   const sel = sels.length === 1 ? sels[0] : undefined;
   if (sel?.kind !== 'rpf' || (op !== '==' && op !== '!=')) return null;
-  const value = right.k === 'value' ? right.value : null;
-  const found =
-    value === true || value === 'exists'
-      ? true
-      : value === false || value === 'missing' || value === 0
-        ? false
-        : null;
+  const found = existence(right, null);
   if (found === null) return null;
   return {
     type: 'rpfilter',
