@@ -8,7 +8,7 @@ import { addressBits, addressValue, formatAddress, isLinkLocal6 } from './addr.t
 import { keyedHeadersOf, ruleIndex, sameKeyedHeaders } from './rule-index.ts';
 import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import { hostness, route, routingOf, type Hostness, type Routing } from './routing.ts';
-import { reversePathHolds, type ReversePathMode } from './reverse-path.ts';
+import { reversePathHolds, type ReversePathDoubt, type ReversePathMode } from './reverse-path.ts';
 import { loopbackRouting, MAX_JUMP_DEPTH } from './compile.ts';
 import { enteredBeforeConntrack } from './before-conntrack.ts';
 import { natText, singleTarget } from './netfilter.ts';
@@ -180,6 +180,23 @@ export type { Hostness } from './routing.ts';
 /** The assumption a trace names where it took a route the snapshot does not list. */
 function routeAssumed(address: string, device: string): string {
   return `the route to ${address} (via ${device}) is assumed`;
+}
+
+/** What a reverse path test that stayed undecided rests on, said as an assumption. */
+function reversePathDoubt(doubt: ReversePathDoubt, src: string, iif: string | null): string {
+  const on = iif ?? 'its interface';
+  switch (doubt.kind) {
+    case 'route':
+      return routeAssumed(src, doubt.device);
+    case 'host':
+      return `whether ${src} is an address of this host is not known (the route back to a source of its own is none)`;
+    case 'own':
+      return `whether ${src}, an address of this host, is one of ${on}'s is not known`;
+    case 'link-local':
+      return `the route back to the link-local ${src} is looked up on ${on}, for which the snapshot lists no link-local route`;
+    case 'interface':
+      return `${iif ?? 'the interface'} may be ${doubt.device}, the route back to ${src}: the snapshot names neither`;
+  }
 }
 
 /** Whether an assumption is only that of a route to `address` (`routeAssumed`). */
@@ -1158,18 +1175,7 @@ class Run {
   private reversePath(p: Concrete, mode: ReversePathMode): boolean | null {
     const r = reversePathHolds(this.env.routing, this.env.family, this.env.interfaces, p, mode);
     if (typeof r === 'boolean') return r;
-    const src = formatAddress(p.src, this.env.family);
-    this.assumed.add(
-      r.kind === 'route'
-        ? routeAssumed(src, r.device)
-        : r.kind === 'host'
-          ? `whether ${src} is an address of this host is not known (the route back to a source of its own is none)`
-          : r.kind === 'own'
-            ? `whether ${src}, an address of this host, is one of ${p.iif ?? 'its interface'}'s is not known`
-            : r.kind === 'link-local'
-              ? `the route back to the link-local ${src} is looked up on ${p.iif ?? 'its interface'}, for which the snapshot lists no link-local route`
-              : `${p.iif ?? 'the interface'} may be ${r.device}, the route back to ${src}: the snapshot names neither`,
-    );
+    this.assumed.add(reversePathDoubt(r, formatAddress(p.src, this.env.family), p.iif));
     return null;
   }
 

@@ -18,19 +18,14 @@
  * for forwarding.
  */
 import { FALSE, TRUE } from './bdd.ts';
+import { isLinkLocal6 } from './addr.ts';
 import type { Pair } from './match.ts';
 import { hostness, route, type Routing } from './routing.ts';
 import type { HeaderSpace } from './space.ts';
 import type { Family } from '../model/ruleset.ts';
 
-/** fe80::/10. */
+/** fe80::/10 (`isLinkLocal6`). */
 const LINK_LOCAL6 = { value: 0xfe80n << 112n, length: 10 };
-const LINK_LOCAL6_SHIFT = BigInt(128 - LINK_LOCAL6.length);
-
-/** An IPv6 address (or prefix value) in fe80::/10. */
-function isLinkLocal(value: bigint): boolean {
-  return value >> LINK_LOCAL6_SHIFT === LINK_LOCAL6.value >> LINK_LOCAL6_SHIFT;
-}
 
 /** How the test is asked: strict or loose, and whether a source of the host's own counts. */
 export interface ReversePathMode {
@@ -68,7 +63,7 @@ export function reversePathSet(s: HeaderSpace, routing: Routing, mode: ReversePa
     const linkLocal = s.prefix('src', LINK_LOCAL6.value, LINK_LOCAL6.length);
     let on = FALSE;
     for (const r of routing.routes) {
-      if (r.assumed || !isLinkLocal(r.value) || r.length < LINK_LOCAL6.length) continue;
+      if (r.assumed || !isLinkLocal6(r.value) || r.length < LINK_LOCAL6.length) continue;
       const device = ifs.classOf(r.device);
       if (ifs.names[device] !== r.device) continue;
       on = m.or(on, m.and(s.prefix('src', r.value, r.length), s.eq('iif', BigInt(device))));
@@ -110,9 +105,9 @@ export function reversePathHolds(
   if (iif === 'lo') return true;
   if (family === 'ipv4') {
     if (src >> 24n === 0n && (dst === 0xffffffffn || dst >> 8n === 0xe00000n)) return true;
-  } else if (isLinkLocal(src)) {
+  } else if (isLinkLocal6(src)) {
     const on = routing.routes.some(
-      (r) => !r.assumed && isLinkLocal(r.value) && r.device === iif && (src & r.mask) === r.value,
+      (r) => !r.assumed && isLinkLocal6(r.value) && r.device === iif && (src & r.mask) === r.value,
     );
     return on ? true : { kind: 'link-local' };
   }
