@@ -44,30 +44,39 @@ const from = (source: string, inInterface = 'vb'): Packet => ({
   mark: 0,
 });
 
-const verdict = (test: string, packet: Packet, context = HOST): string => {
-  const t = createEngine(ruleset(test), context).trace(packet);
-  // whether the rule stopped the packet itself (the host's answer to a source of its own comes
-  // back over lo, where `exists drop` drops it)
-  const byRule = t.steps.some((x) => x.chain === 'pre' && x.rule === 1);
+/**
+ * The trace's verdict and certainty, and whether the chain's one rule was not what dropped the
+ * packet (the host's answer to a source of its own comes back over lo, where `exists drop`
+ * drops it).
+ */
+const outcome = (rs: Ruleset, chain: string, packet: Packet, context = HOST): string => {
+  const t = createEngine(rs, context).trace(packet);
+  const byRule = t.steps.some((x) => x.chain === chain && x.rule === 1);
   return `${t.verdict} ${t.certainty}${t.verdict === 'dropped' && !byRule ? ' (not by the rule)' : ''}`;
 };
 
-describe('fib saddr . iif oif: the route back to the source', () => {
-  // source → dropped by the strict test (`. iif`), by the loose one (measured)
-  const measured: readonly [string, boolean, boolean][] = [
-    ['10.9.0.1', false, false], // routed back by vb, where it came in
-    ['10.8.0.5', true, false], // routed back by vc
-    ['192.0.2.9', true, true], // no route back
-    ['10.9.0.2', true, true], // the host's own address: a local route, none back
-  ];
+const verdict = (test: string, packet: Packet, context = HOST): string =>
+  outcome(ruleset(test), 'pre', packet, context);
 
+// source → dropped by the strict test (`. iif`), by the loose one (measured)
+const measured: readonly [string, boolean, boolean][] = [
+  ['10.9.0.1', false, false], // routed back by vb, where it came in
+  ['10.8.0.5', true, false], // routed back by vc
+  ['192.0.2.9', true, true], // no route back
+  ['10.9.0.2', true, true], // the host's own address: a local route, none back
+];
+
+/** The trace's outcome for what the kernel did with the packet from `source`. */
+const expected = (source: string, dropped: boolean): string =>
+  dropped
+    ? 'dropped certain'
+    : source === '10.9.0.2'
+      ? 'dropped certain (not by the rule)'
+      : 'accepted certain';
+
+describe('fib saddr . iif oif: the route back to the source', () => {
   it.each(measured)('from %s on vb: as the kernel', (source, strict, loose) => {
-    const answer = (dropped: boolean) =>
-      dropped
-        ? 'dropped certain'
-        : source === '10.9.0.2'
-          ? 'dropped certain (not by the rule)'
-          : 'accepted certain';
+    const answer = (dropped: boolean) => expected(source, dropped);
     expect(verdict('fib saddr . iif oif missing', from(source))).toBe(answer(strict));
     expect(verdict('fib saddr . mark . iif oif missing', from(source))).toBe(answer(strict));
     expect(verdict('fib saddr oif missing', from(source))).toBe(answer(loose));
@@ -153,20 +162,11 @@ describe('fib saddr . iif oif: the route back to the source', () => {
       expect(read.diagnostics).toEqual([]);
       return read.ruleset;
     };
-    const answer = (flags: string, source: string) => {
-      const t = createEngine(iptables(`-m rpfilter ${flags}`), HOST).trace(from(source));
-      const byRule = t.steps.some((x) => x.chain === 'PREROUTING' && x.rule === 1);
-      return `${t.verdict} ${t.certainty}${t.verdict === 'dropped' && !byRule ? ' (not by the rule)' : ''}`;
-    };
+    const answer = (flags: string, source: string) =>
+      outcome(iptables(`-m rpfilter ${flags}`), 'PREROUTING', from(source));
     for (const [source, strict, loose] of measured) {
-      const expected = (dropped: boolean) =>
-        dropped
-          ? 'dropped certain'
-          : source === '10.9.0.2'
-            ? 'dropped certain (not by the rule)'
-            : 'accepted certain';
-      expect(answer('--invert', source)).toBe(expected(strict));
-      expect(answer('--loose --invert', source)).toBe(expected(loose));
+      expect(answer('--invert', source)).toBe(expected(source, strict));
+      expect(answer('--loose --invert', source)).toBe(expected(source, loose));
     }
     // --accept-local: the host's own address counts; the kernel's local route names the
     // interface that holds it (10.9.0.2 on vb held, 10.8.0.2 of vc did not), which the
