@@ -1564,7 +1564,9 @@ class Run {
       const r = t.to[0];
       if (r === undefined) return;
       const to = r.addresses === null ? null : addressValue(r.addresses.from, this.env.family);
-      if (to !== null) {
+      // to the one address the packet already has: the kernel keeps its route (and the walk
+      // whether that address is the host's)
+      if (to !== null && !(to === p.dst && singleTarget(t.to))) {
         p.dst = to;
         const host = this.it.hostness(to);
         if (host === 'unknown') {

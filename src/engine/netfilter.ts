@@ -1023,6 +1023,40 @@ export class Walk {
 
   /** Rewrite destination (and port) to any of the ranges; the originals stay in odst/odport. */
   dnat(set: Bdd, to: readonly NatRange[], certain = false): Bdd {
+    if (!singleTarget(to)) return this.rewrite(set, to, certain);
+    // packets already sent to the one address keep it, and with it their route and whether it
+    // is the host's: the kernel routes a packet again only where NAT changed its address
+    const same = to[0] === undefined ? undefined : this.sameAddress(to[0]);
+    const kept = same === undefined ? FALSE : this.s.m.and(set, same.dst);
+    const out =
+      kept === FALSE
+        ? this.rewrite(set, to, certain)
+        : this.s.m.or(
+            this.rewrite(this.s.m.diff(set, kept), to, certain),
+            this.rewrite(kept, same?.portOnly ?? [], certain),
+          );
+    return this.keptTuples(out);
+  }
+
+  private readonly sameAddresses = new WeakMap<
+    NatRange,
+    { dst: Bdd; portOnly: readonly NatRange[] } | undefined
+  >();
+
+  /** A one-address range's destination and the same range less its address (built once). */
+  private sameAddress(r: NatRange): { dst: Bdd; portOnly: readonly NatRange[] } | undefined {
+    if (this.sameAddresses.has(r)) return this.sameAddresses.get(r);
+    const value = r.addresses === null ? null : addressValue(r.addresses.from, this.s.family);
+    const same =
+      value === null
+        ? undefined
+        : { dst: this.s.eq('dst', value), portOnly: [{ ...r, addresses: null }] };
+    this.sameAddresses.set(r, same);
+    return same;
+  }
+
+  /** Every packet of `set` rewritten to any of the ranges. */
+  private rewrite(set: Bdd, to: readonly NatRange[], certain: boolean): Bdd {
     const s = this.s;
     const m = s.m;
     let out = FALSE;
@@ -1038,7 +1072,7 @@ export class Walk {
         out = m.or(out, m.existsAnd(withPorts, t.cubeWithPort, withPort));
       }
     }
-    return singleTarget(to) ? this.keptTuples(out) : out;
+    return out;
   }
 
   /**
@@ -1051,8 +1085,7 @@ export class Walk {
     if (out === FALSE) return out;
     const s = this.s;
     const m = s.m;
-    // the address and port alone: a DNAT to an address whose being the host's is not known
-    // takes it to be another machine's, whatever the packet's was
+    // the address and port alone (`dnat` kept a packet's host bit where its address stayed)
     this.sameTuple ??= m.and(s.fieldEq('dst', 'odst'), s.fieldEq('dport', 'odport'));
     const kept = m.and(out, this.sameTuple);
     if (kept === FALSE) return out;

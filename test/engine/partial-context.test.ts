@@ -282,3 +282,65 @@ describe('a host whose forwarding the snapshot does not state', () => {
     expect(result.certainChecks).toBeGreaterThan(0);
   });
 });
+
+describe('a DNAT to the address a packet already has', () => {
+  // nat OUTPUT sends the host's packets for 10.1.2.3 to 10.1.2.3 (port 80 to 8080): the address
+  // is unchanged, so the kernel keeps the packet's route, and whether 10.1.2.3 is the host's
+  // is what it was (random test, one CI run: the interpreter took it to be another machine's)
+  const rs = ruleset({
+    nat: {
+      OUTPUT: {
+        rules: [
+          [[o.dst('10.1.2.3'), o.proto('tcp'), o.dport(80)], t.dnat('10.1.2.3', 8080)],
+          [[o.dst('10.1.2.3')], t.dnat('10.1.2.3')],
+        ],
+      },
+    },
+  });
+  const engine = createEngine(rs, partial);
+  const own = (protocol: Packet['protocol'], port: number | null): Packet => ({
+    ...packet('10.1.2.3', 0),
+    protocol,
+    source: '127.0.0.1',
+    sourcePort: protocol === 'tcp' ? 40000 : null,
+    destinationPort: port,
+    inInterface: null,
+  });
+
+  it('delivers it here when it was the host’s, whatever the port became', () => {
+    for (const p of [own('icmp', 8 << 8), own('tcp', 80), own('tcp', 22)]) {
+      const tr = engine.trace({ ...p, destinationIsHost: true });
+      expect(tr.verdict).toBe('accepted');
+      expect(tr.delivery).toMatchObject({ kind: 'local', address: '10.1.2.3' });
+      expect(tr.assumptions.join(' ')).not.toMatch(/taken not to be an address of this host/);
+    }
+  });
+
+  it('agrees with the interpreter and with hosts that have the address, or not', () => {
+    const addr = (a: string): bigint => parseAddress(a, 'ipv4') ?? 0n;
+    const packets = [1, 6, 17].flatMap((proto) =>
+      [true, false].flatMap((loc) =>
+        [80, 22].map((dport) =>
+          firstPacket({
+            iif: null,
+            state: 'NEW',
+            proto,
+            src: addr('127.0.0.1'),
+            dst: addr('10.1.2.3'),
+            sport: 40000,
+            dport,
+            mark: 0,
+            loc,
+          }),
+        ),
+      ),
+    );
+    const theirs: NetworkContext = {
+      ...world,
+      localAddresses: [...(world.localAddresses ?? []), '10.1.2.3'],
+    };
+    const result = crossCheck(rs, partial, packets, [world, theirs]);
+    expect(result.failures).toEqual([]);
+    expect(result.checked).toBeGreaterThan(packets.length);
+  });
+});
