@@ -153,6 +153,7 @@ export class CompiledRuleset {
   private readonly untupled = new Map<CompiledRule, Pair>();
   private readonly untupledTracked = new Map<CompiledRule, Pair>();
   private readonly tracked = new Map<CompiledRule, Pair>();
+  private readonly raw = new Map<CompiledRule, Pair>();
   private readonly pickedUp = new Map<CompiledRule, Pair | null>();
   private readonly byHopLimit = new Map<number, Map<CompiledRule, Pair | null>>();
 
@@ -299,6 +300,11 @@ export class CompiledRuleset {
     return this.sides(table, chain) === 'before';
   }
 
+  /** A chain's side of conntrack (before-conntrack.ts `conntrackSides`). */
+  conntrackSide(table: string, chain: string): ConntrackSide {
+    return this.sides(table, chain);
+  }
+
   /** How a chain's rules are read: before conntrack, after, or either way (`ConntrackSide`). */
   private envOf(table: string, chain: string): MatchEnv {
     const side = this.sides(table, chain);
@@ -314,6 +320,19 @@ export class CompiledRuleset {
     if (pair === undefined) {
       pair = encodeRule(this.env, rule.rule).match;
       this.tracked.set(rule, pair);
+    }
+    return pair;
+  }
+
+  /**
+   * A rule of an nftables chain called from both sides of conntrack as a walk entered before
+   * it reads it: no connection yet (its `match` leaves what it reads of one undecided).
+   */
+  rawMatch(rule: CompiledRule): Pair {
+    let pair = this.raw.get(rule);
+    if (pair === undefined) {
+      pair = encodeRule(this.rawEnv, rule.rule).match;
+      this.raw.set(rule, pair);
     }
     return pair;
   }

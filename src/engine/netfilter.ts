@@ -131,6 +131,8 @@ interface ChainResult {
 interface ChainVisit {
   readonly hook: Hook;
   readonly looped: boolean;
+  /** Entered from a base chain before conntrack (`Walk.enteredBefore`). */
+  readonly before: boolean;
   readonly c: Bdd;
   readonly result: ChainResult;
 }
@@ -184,6 +186,11 @@ export class Walk {
    * notrack skips a packet that has one).
    */
   private looped = false;
+  /**
+   * The base chain being walked runs before conntrack: an nftables chain it calls that is also
+   * called from after conntrack reads the packet as this caller does (as the kernel does).
+   */
+  private enteredBefore = false;
 
   /**
    * Walking a base chain that passes every packet (`PipelineEntry.passesEvery`): a match it
@@ -250,18 +257,29 @@ export class Walk {
     const byHopLimit =
       this.hopLimit === undefined ? null : this.nf.hopLimitMatch(rule, this.hopLimit);
     if (byHopLimit !== null) return byHopLimit;
-    const before = this.nf.beforeConntrack(rule.ref.table, rule.ref.chain);
+    const side = this.nf.conntrackSide(rule.ref.table, rule.ref.chain);
+    // a chain called from both sides of conntrack is read as the base chain walked calls it
+    const both = side === 'both';
+    const before = side === 'before' || (both && this.enteredBefore);
     const tracked = this.looped && before;
-    const match = tracked ? this.nf.trackedMatch(rule) : rule.match;
+    const match = tracked
+      ? this.nf.trackedMatch(rule)
+      : both
+        ? before
+          ? this.nf.rawMatch(rule)
+          : this.nf.trackedMatch(rule)
+        : rule.match;
     if (!this.replies || !rule.readsTuple || (before && !tracked)) return match;
-    const widened = tracked ? this.widenedLooped : this.widened;
+    // (a chain of both sides read after conntrack: as `trackedMatch` reads, both ways)
+    const after = tracked || both;
+    const widened = after ? this.widenedLooped : this.widened;
     let w = widened.get(rule);
     if (w === undefined) {
       const m = this.s.m;
       const isNew = this.s.isNew;
       w = {
         c: m.and(match.c, isNew),
-        p: m.or(match.p, m.diff(this.nf.untupledMatch(rule, tracked).p, isNew)),
+        p: m.or(match.p, m.diff(this.nf.untupledMatch(rule, after).p, isNew)),
       };
       widened.set(rule, w);
     }
@@ -279,6 +297,7 @@ export class Walk {
   ): { rest: Pair; natted: Pair[]; outcomes: Outcome[] } {
     const chain = this.nf.chain(entry.tableId, entry.chain.name);
     if (chain === undefined || input.p === FALSE) return { rest: input, natted: [], outcomes: [] };
+    this.enteredBefore = this.nf.beforeConntrack(entry.tableId, entry.chain.name);
     const r = this.chain(hook, chain, input, []);
     const outcomes = [...r.outcomes];
     if (r.returned.p !== FALSE) {
@@ -461,7 +480,10 @@ export class Walk {
     }
     const seen = sets?.get(input.p);
     const looped = this.looped;
-    const hit = seen?.find((x) => x.hook === hook && x.looped === looped && x.c === input.c);
+    const before = this.enteredBefore;
+    const hit = seen?.find(
+      (x) => x.hook === hook && x.looped === looped && x.before === before && x.c === input.c,
+    );
     if (hit !== undefined) return hit.result;
     const outcomes: Outcome[] = [];
     const returned: Pair[] = [];
@@ -469,9 +491,9 @@ export class Walk {
     const inner = [...stack, chain];
     for (const run of chain.runs) {
       // a run's keys are the rules' own matches: not what a rule reads otherwise (`matchOf`)
+      const side = this.nf.conntrackSide(chain.table, chain.chain.name);
       const reread =
-        (this.replies && run.readsTuple) ||
-        (looped && this.nf.beforeConntrack(chain.table, chain.chain.name));
+        (this.replies && run.readsTuple) || (looped && side === 'before') || side === 'both';
       if (run.to - run.from > 1 && !this.plain && !reread) {
         if (cur.p === FALSE) break;
         cur = this.run(hook, chain, run, cur, inner, outcomes, returned);
@@ -491,8 +513,8 @@ export class Walk {
     returned.push(cur);
     const result = { returned: unionAll(this.s, returned), outcomes };
     if (this.settled) return result;
-    if (seen !== undefined) seen.push({ hook, looped, c: input.c, result });
-    else sets?.set(input.p, [{ hook, looped, c: input.c, result }]);
+    if (seen !== undefined) seen.push({ hook, looped, before, c: input.c, result });
+    else sets?.set(input.p, [{ hook, looped, before, c: input.c, result }]);
     return result;
   }
 

@@ -68,4 +68,36 @@ describe('nftables before conntrack', () => {
     // the concrete trace knows its way in: through `late`, the drop holds
     expect(ssh(ruleset(text))).toBe('dropped certain');
   });
+
+  // a chain both sides call reads the packet as each caller does: with no connection from
+  // `priority raw`, with its connection from `mangle` (nft random test, seed 979376743: the
+  // symbolic walk left `ct original ip daddr` undecided there, the interpreter did not)
+  const shared = (rule: string): Ruleset =>
+    ruleset(
+      [
+        'table ip t {',
+        '\tchain early {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tjump shared\n\t}',
+        '\tchain late {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n\t\tjump shared\n\t}',
+        `\tchain shared {\n\t\t${rule}\n\t}`,
+        '}',
+        '',
+      ].join('\n'),
+    );
+  const delivered = (rs: Ruleset) =>
+    createEngine(rs, HOST4)
+      .reach({ ingress: 'eth0', packets: { protocols: ['tcp'] } })
+      .deliveredTo({ kind: 'local' });
+
+  it.each(measured)('%s, in a chain both sides call: dropped by one of them, certainly', (rule) => {
+    expect(ssh(shared(rule))).toBe('dropped certain');
+    expect(delivered(shared(rule)).possible.contains(SSH4)).toBe(false);
+  });
+
+  it.each(['ct state established drop', 'ct original ip daddr 203.0.113.9 drop', 'ct mark 1 drop'])(
+    '%s, in a chain both sides call: passed by both, certainly',
+    (rule) => {
+      expect(ssh(shared(rule))).toBe('accepted certain');
+      expect(delivered(shared(rule)).certain.contains(SSH4)).toBe(true);
+    },
+  );
 });
