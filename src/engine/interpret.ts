@@ -6,7 +6,7 @@
  */
 import { addressBits, addressValue, formatAddress, isLinkLocal6 } from './addr.ts';
 import { keyedHeadersOf, ruleIndex, sameKeyedHeaders } from './rule-index.ts';
-import { PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
+import { icmpProtocol, PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import { hostness, route, routingOf, type Hostness, type Routing } from './routing.ts';
 import { reversePathHolds, type ReversePathDoubt, type ReversePathMode } from './reverse-path.ts';
 import { loopbackRouting, MAX_JUMP_DEPTH } from './compile.ts';
@@ -566,7 +566,7 @@ export class Interpreter {
             ? { flags: ['RST', 'ACK'] as const }
             : {
                 state: untracked ? ('INVALID' as const) : ('RELATED' as const),
-                proto: this.env.family === 'ipv4' ? PROTO.icmp : PROTO.icmpv6,
+                proto: icmpProtocol(this.env.family),
                 sport: 0,
                 dport: icmpOf('port-unreachable', this.env.family === 'ipv4'),
               }
@@ -852,7 +852,7 @@ export class Interpreter {
       ...(reset
         ? { proto: PROTO.tcp, src: f.dst, sport: f.dport, flags: ['RST', 'ACK'] as const }
         : {
-            proto: v4 ? PROTO.icmp : PROTO.icmpv6,
+            proto: icmpProtocol(this.env.family),
             src: toward ?? start.dst,
             sport: 0,
             related: {
@@ -1723,7 +1723,7 @@ class Run {
         if (!hasPorts) {
           if (o.anyProtocol !== true) return 'fail';
           // nft's `th`: ICMP's type and code are its first word (kept in dport), the rest unknown
-          const icmp = p.proto === (fam === 'ipv4' ? PROTO.icmp : PROTO.icmpv6);
+          const icmp = p.proto === icmpProtocol(fam);
           return icmp && o.field === 'src' ? inPorts(p.dport, o.ranges) : null;
         }
         if (o.field === 'either') return inPorts(p.sport, o.ranges) || inPorts(p.dport, o.ranges);
@@ -1816,7 +1816,7 @@ class Run {
           return this.env.connmarkZero ? (0 & o.mask) === (o.value & o.mask) : null;
         return (p.mark & o.mask) >>> 0 === (o.value & o.mask) >>> 0;
       case 'icmp-type': {
-        if (p.proto !== (o.family === 'ipv4' ? PROTO.icmp : PROTO.icmpv6)) return 'fail';
+        if (p.proto !== icmpProtocol(o.family)) return 'fail';
         if (o.icmpType === null) return true;
         if (p.dport >> 8 !== o.icmpType) return false;
         return o.code === null || (p.dport & 255) === o.code;

@@ -6,7 +6,7 @@
  */
 import { FALSE, TRUE, type Bdd } from './bdd.ts';
 import { addressValue, parseCidr } from './addr.ts';
-import { PROTO, STATES, type FieldName, type HeaderSpace } from './space.ts';
+import { icmpProtocol, PROTO, STATES, type FieldName, type HeaderSpace } from './space.ts';
 import type {
   AddressType,
   ConntrackStatus,
@@ -333,7 +333,7 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
       // nft's `th` reads the same bytes of any protocol: ICMP's type and code where a port
       // protocol has its source port (the space keeps them in dport), else bytes not modelled
       // (ICMP's checksum, other protocols' headers)
-      const icmp = s.eq('proto', BigInt(s.family === 'ipv4' ? PROTO.icmp : PROTO.icmpv6));
+      const icmp = s.eq('proto', BigInt(icmpProtocol(s.family)));
       const typed = o.field === 'src' ? exact(set('dport'), icmp).c : FALSE;
       const decided = o.field === 'src' ? m.or(portProto, icmp) : portProto;
       const c = m.or(ported.c, typed);
@@ -407,7 +407,7 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
       return exact(s.masked('mark', BigInt(o.value >>> 0), BigInt(o.mask >>> 0)));
     }
     case 'icmp-type': {
-      const proto = s.eq('proto', BigInt(o.family === 'ipv4' ? PROTO.icmp : PROTO.icmpv6));
+      const proto = s.eq('proto', BigInt(icmpProtocol(o.family)));
       if (o.icmpType === null) return exact(TRUE, proto);
       const base = BigInt(o.icmpType) << 8n;
       const inner =

@@ -54,6 +54,10 @@ export const STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] 
 export type StateName = (typeof STATES)[number];
 
 export const PROTO = { icmp: 1, tcp: 6, udp: 17, dccp: 33, icmpv6: 58, sctp: 132, udplite: 136 };
+/** The family's ICMP: ICMP for IPv4, ICMPv6 for IPv6. */
+export function icmpProtocol(family: Family): number {
+  return family === 'ipv4' ? PROTO.icmp : PROTO.icmpv6;
+}
 /** Protocols whose headers carry ports. */
 export const PORT_PROTOCOLS: readonly number[] = [6, 17, 33, 132, 136];
 
@@ -238,7 +242,7 @@ export class HeaderSpace {
     const ofValid = this.range('oif', 0n, BigInt(interfaces.none));
     const stValid = this.range('state', 0n, BigInt(STATES.length - 1));
     const portProto = this.anyOf('proto', PORT_PROTOCOLS.map(BigInt));
-    const icmp = this.eq('proto', BigInt(family === 'ipv4' ? PROTO.icmp : PROTO.icmpv6));
+    const icmp = this.eq('proto', BigInt(icmpProtocol(family)));
     const noPorts = m.and(this.eq('sport', 0n), m.and(this.eq('dport', 0n), this.eq('odport', 0n)));
     const icmpPorts = m.and(this.eq('sport', 0n), this.fieldEq('dport', 'odport'));
     const ports = m.or(portProto, m.or(m.and(icmp, icmpPorts), noPorts));
