@@ -778,8 +778,9 @@ function doubtfulOnly(clients: Ranges, family: Family): ReplyFate {
 /**
  * A row's sources that could be clients: those the host answers by the interface they came in
  * on. A source the host routes elsewhere (a container's own address, sent from outside), one of
- * the host's own addresses, or one no answer can go to (loopback, multicast, unspecified, or no
- * route at all) is a spoofer that never sees an answer, whatever the rules do with it.
+ * the host's own addresses, or one no answer can go to (loopback, multicast, broadcast,
+ * unspecified, or no route at all) is a spoofer that never sees an answer, whatever the rules
+ * do with it.
  */
 export function answeredSources(
   sources: readonly string[],
@@ -799,6 +800,7 @@ export function answeredSources(
       .filter((r) => r.destination !== 'default' && !mine(r.device))
       .map((r) => r.destination),
     ...context.localAddresses.map((a) => bareAddress(a)),
+    ...(context.broadcastAddresses ?? []),
     ...special,
   ];
   let left = subtract(cidrsToRanges(sources, family), cidrsToRanges(never, family));

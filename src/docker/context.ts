@@ -72,6 +72,20 @@ function familyOf(address: string): Family | null {
 }
 
 /** The subnet of an address with its prefix length, e.g. 172.17.0.2/16 → 172.17.0.0/16. */
+/**
+ * An IPv4 prefix's broadcast address, its last, which the kernel routes to the host as a
+ * broadcast for a prefix shorter than /31 (none for /31 and /32); [] where it is not IPv4.
+ */
+function broadcastOf(cidr: string): string[] {
+  try {
+    const [address, length] = ipaddr.IPv4.parseCIDR(cidr);
+    if (length >= 31 || address.range() === 'loopback') return [];
+    return [ipaddr.IPv4.broadcastAddressFromCIDR(cidr).toString()];
+  } catch {
+    return [];
+  }
+}
+
 export function subnetOf(address: string, prefix: number): string | null {
   try {
     const parsed = ipaddr.parse(address);
@@ -390,6 +404,24 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
 
   const loMasquerade =
     family === 'ipv4' && addrFile !== null ? masqueradeOutOfLo(host.interfaces) : undefined;
+  // the broadcast address of each IPv4 prefix the host has: the address file's, else its
+  // Docker bridges' (a gateway is the bridge's address)
+  const broadcastAddresses =
+    family !== 'ipv4'
+      ? []
+      : unique(
+          addrFile !== null
+            ? host.interfaces.flatMap((i) =>
+                i.name === 'lo' || i.kind === 'loopback'
+                  ? []
+                  : i.addresses.flatMap((a) =>
+                      a.family === 'ipv4' ? broadcastOf(`${a.address}/${a.prefixLength}`) : [],
+                    ),
+              )
+            : networksOfFamily.flatMap(({ subnet }) =>
+                subnet.gateway === null ? [] : broadcastOf(subnet.cidr),
+              ),
+        );
   return {
     context: {
       family,
@@ -409,6 +441,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       ...(forwardingAssumed ? { forwardingAssumed: true } : {}),
       localAddressesComplete: addrFile !== null,
       ...(addrFile === null ? { foreignAddresses: foreign } : {}),
+      ...(broadcastAddresses.length > 0 ? { broadcastAddresses } : {}),
       ...(loMasquerade === undefined ? {} : { masqueradeOutOfLo: loMasquerade }),
       ...(addrFile === null
         ? {}

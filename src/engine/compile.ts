@@ -585,6 +585,20 @@ export class CompiledRuleset {
     return r;
   }
 
+  private groupSet: Bdd | undefined;
+
+  /** Destinations the kernel never forwards (routing.ts `Routing.groups`), on `dst`. */
+  groupDestinations(): Bdd {
+    if (this.groupSet === undefined) {
+      const s = this.space;
+      let set = FALSE;
+      for (const g of routingOf(this.context).groups)
+        set = s.m.or(set, s.prefix('dst', g.value, g.length));
+      this.groupSet = set;
+    }
+    return this.groupSet;
+  }
+
   private readonly reversePaths = new Map<string, Pair>();
 
   /** `fib saddr . iif oif exists`, iptables' rpfilter (reverse-path.ts), made once per mode. */

@@ -61,6 +61,12 @@ export interface NetworkContext {
    */
   readonly foreignAddresses?: readonly string[];
   /**
+   * The broadcast addresses of the host's IPv4 prefixes (each prefix's last address, the
+   * kernel's `broadcast` route for a prefix shorter than /31): delivered to the host's own
+   * sockets, never forwarded (`routing.ts` `groups`).
+   */
+  readonly broadcastAddresses?: readonly string[];
+  /**
    * IPv4 `route_localnet`: whether the host routes a loopback destination (127.0.0.0/8) left by
    * PREROUTING on a packet that arrived on another interface — what a DNAT to 127.0.0.1 from
    * outside needs; the kernel drops it as a martian otherwise. On for an interface when `all` or

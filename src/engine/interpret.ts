@@ -7,7 +7,7 @@
 import { addressBits, addressValue, formatAddress, isLinkLocal6 } from './addr.ts';
 import { keyedHeadersOf, ruleIndex, sameKeyedHeaders } from './rule-index.ts';
 import { icmpProtocol, PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
-import { hostness, route, routingOf, type Hostness, type Routing } from './routing.ts';
+import { groupOf, hostness, route, routingOf, type Hostness, type Routing } from './routing.ts';
 import { reversePathHolds, type ReversePathDoubt, type ReversePathMode } from './reverse-path.ts';
 import { loopbackRouting, MAX_JUMP_DEPTH } from './compile.ts';
 import { enteredBeforeConntrack } from './before-conntrack.ts';
@@ -1097,6 +1097,22 @@ class Run {
       if (p.loc) {
         const inp = this.hook('INPUT', p);
         return inp !== null ? done(inp.verdict, 'stop', inp.by) : done('accepted', 'local', null);
+      }
+      const group = groupOf(this.env.routing, p.dst);
+      if (group !== null) {
+        // never forwarded: for the host's own sockets (a group's members), not followed
+        const to = formatAddress(p.dst, this.env.family);
+        this.assumed.add(
+          group.kind === 'multicast'
+            ? `whether a socket of this host has joined the multicast group ${to} is not known, and what one would receive is not followed: the packet is taken as dropped`
+            : `a broadcast to ${to} is for this host's own sockets, which dockwall does not follow into INPUT: the packet is taken as dropped`,
+        );
+        return done(
+          'dropped',
+          'no-route',
+          null,
+          `${to} is a ${group.kind === 'multicast' ? 'multicast group' : 'broadcast address'}: the kernel does not forward it`,
+        );
       }
       const dev = this.it.forwards ? this.egress(p) : null;
       if (dev === null) return done('dropped', 'no-route', null);

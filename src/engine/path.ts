@@ -92,9 +92,14 @@ export function runPath(
   const locals: Pair[] = [];
   const forwarded: Pair[] = [];
   const noRoutes: Pair[] = [];
+  // multicast and broadcast destinations are never forwarded: for the host's own sockets (a
+  // group's members), which the walk does not follow, or dropped (routing.ts `groups`)
+  const groups = nf.groupDestinations();
   for (const part of parts) {
     const { kept: toLocal, dropped: martian } = martians(andSet(s, part, localDst));
-    const away = andSet(s, part, m.not(localDst));
+    const elsewhere = andSet(s, part, m.not(localDst));
+    const grouped = andSet(s, elsewhere, groups);
+    const away = grouped.p === FALSE ? elsewhere : andSet(s, elsewhere, m.not(groups));
     const unrouted = forwards ? andSet(s, away, m.not(routedDst)) : away;
     const fwdIn = forwards ? nf.route(andSet(s, away, routedDst), walk.routing) : EMPTY;
     const inp = walk.hook('INPUT', toLocal);
@@ -107,6 +112,7 @@ export function runPath(
     forwarded.push(assumed ? { c: FALSE, p: post.pass.p } : linked(post.pass));
     noRoutes.push(
       union(s, martian, assumed ? { c: unrouted.c, p: union(s, unrouted, away).p } : unrouted),
+      { c: FALSE, p: grouped.p },
     );
   }
   for (const list of [later.INPUT, later.FORWARD, later.POSTROUTING]) append(outcomes, list);

@@ -31,6 +31,19 @@ export interface Routing {
   readonly foreign: readonly Prefix[] | null;
   /** Longest prefix first. */
   readonly routes: readonly Route[];
+  /**
+   * Destinations the kernel never forwards, whatever the routes: multicast groups (for the
+   * group's members on the host, if any, else dropped; multicast routing is not modelled),
+   * IPv4's limited broadcast and its prefixes' broadcast addresses (for the host's own
+   * sockets). Measured (Linux 6.18, forwarding on, FORWARD accepting): from a client, UDP to
+   * 224.1.2.3 and 239.255.255.250 met PREROUTING and no chain after it; to 224.0.0.1,
+   * 255.255.255.255 and the in-interface's 192.0.2.255 (of 192.0.2.1/24), INPUT.
+   */
+  readonly groups: readonly Group[];
+}
+
+export interface Group extends Prefix {
+  readonly kind: 'multicast' | 'broadcast';
 }
 
 const routings = new WeakMap<NetworkContext, Routing>();
@@ -72,7 +85,21 @@ function parseRouting(context: NetworkContext): Routing {
   const foreign = complete
     ? null
     : (context.foreignAddresses ?? []).map(prefix).filter((p): p is Prefix => p !== null);
-  return { locals, foreign, routes };
+  const group = (text: string, kind: Group['kind']): Group[] => {
+    const p = prefix(text);
+    return p === null ? [] : [{ ...p, kind }];
+  };
+  const groups = [
+    ...group(family === 'ipv4' ? '224.0.0.0/4' : 'ff00::/8', 'multicast'),
+    ...(family === 'ipv4' ? group('255.255.255.255/32', 'broadcast') : []),
+    ...(context.broadcastAddresses ?? []).flatMap((a) => group(bareAddress(a), 'broadcast')),
+  ];
+  return { locals, foreign, routes, groups };
+}
+
+/** The group an address is sent to, where the kernel never forwards it (`Routing.groups`). */
+export function groupOf(routing: Routing, address: bigint): Group | null {
+  return routing.groups.find((g) => (address & g.mask) === g.value) ?? null;
 }
 
 /** Whether the address is the host's, as far as the context knows. */

@@ -287,6 +287,8 @@ describe('buildNetworkContext and describeAddress', () => {
     expect(ctx.localAddresses).toEqual(['127.0.0.1', '192.0.2.1']);
     expect(ctx.localAddressesComplete).toBe(false);
     expect(ctx.foreignAddresses).toEqual(['192.0.2.0/24', '192.0.2.2']);
+    // bridge1 holds 192.0.2.1/24: its broadcast address, never forwarded
+    expect(ctx.broadcastAddresses).toEqual(['192.0.2.255']);
     // the network's gateway, taken for its bridge's address, is where the route sends from;
     // docker0's comes from the rules alone, which do not give it
     expect(ctx.routes).toEqual([
@@ -309,6 +311,16 @@ describe('buildNetworkContext and describeAddress', () => {
     expect(facts.find((f) => f.text === '172.17.0.0/16 via docker0')?.evidence).toMatch(
       /iptables-save\.txt:\d+: MASQUERADE of 172\.17\.0\.0\/16 leaving by any interface but docker0/,
     );
+  });
+
+  it('takes each IPv4 prefix’s broadcast address from ip-addr.json', async () => {
+    const s = await loadSnapshot({ directory: path.join(repoRoot, 'fixtures/example-host') });
+    expect(buildNetworkContext(s, 'ipv4').broadcastAddresses).toEqual([
+      '203.0.113.255',
+      '172.17.255.255',
+      '172.18.255.255',
+    ]);
+    expect(buildNetworkContext(s, 'ipv6').broadcastAddresses).toBeUndefined();
   });
 
   it('derives the same from the rules alone', async () => {

@@ -166,6 +166,7 @@ export const packetArb: fc.Arbitrary<Concrete> = fc
       '8.8.8.8',
       '127.0.0.1',
       '224.0.0.1',
+      '255.255.255.255',
       '198.51.100.9',
     ),
     sport: fc.constantFrom(22, 80, 40000),
