@@ -2,7 +2,13 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { cidrWithin, cidrsId, complement, parseCidr } from '../../src/analysis/address-sets.ts';
+import {
+  briefCidrs,
+  cidrWithin,
+  cidrsId,
+  complement,
+  parseCidr,
+} from '../../src/analysis/address-sets.ts';
 
 /** ipaddr.js's generic parsers, which try IPv6 first. */
 function reference(text: string): [string, number] | null {
@@ -116,6 +122,29 @@ describe('complement', () => {
     expect(complement([], 'ipv4')).toEqual(['0.0.0.0/0']);
     expect(complement(['0.0.0.0/1'], 'ipv4')).toEqual(['128.0.0.0/1']);
     expect(complement(['255.255.255.255', '0.0.0.0/1'], 'ipv4')).toHaveLength(31);
+  });
+});
+
+describe('briefCidrs', () => {
+  it('says a short list as it is', () => {
+    expect(briefCidrs(['10.0.0.0/8', '192.168.0.1/32'], 'ipv4')).toBe('10.0.0.0/8, 192.168.0.1');
+  });
+
+  it('says every address but a few by what it leaves out, counting what it does not show', () => {
+    const few = ['127.0.0.0/8', '172.17.0.0/16'];
+    expect(briefCidrs(complement(few, 'ipv4'), 'ipv4')).toBe(
+      'any address except 127.0.0.0/8, 172.17.0.0/16',
+    );
+    // what a forwarding row reaches: every address but loopback, two subnets and the groups
+    const five = [...few, '192.0.2.0/24', '224.0.0.0/4', '255.255.255.255'];
+    expect(briefCidrs(complement(five, 'ipv4'), 'ipv4')).toBe(
+      'any address except 127.0.0.0/8, 172.17.0.0/16, 192.0.2.0/24 and 2 more',
+    );
+  });
+
+  it('says a long list that leaves out more than it holds by its first few and a count', () => {
+    const list = ['10.0.0.1', '10.0.0.3', '10.0.0.5', '10.0.0.7'];
+    expect(briefCidrs(list, 'ipv4')).toBe('10.0.0.1, 10.0.0.3, 10.0.0.5 and 1 more');
   });
 });
 
