@@ -316,12 +316,7 @@ export class CompiledRuleset {
    * connection: the host's own, received again over loopback.
    */
   trackedMatch(rule: CompiledRule): Pair {
-    let pair = this.tracked.get(rule);
-    if (pair === undefined) {
-      pair = encodeRule(this.env, rule.rule).match;
-      this.tracked.set(rule, pair);
-    }
-    return pair;
+    return this.matchIn(this.tracked, this.env, rule);
   }
 
   /**
@@ -329,10 +324,15 @@ export class CompiledRuleset {
    * it reads it: no connection yet (its `match` leaves what it reads of one undecided).
    */
   rawMatch(rule: CompiledRule): Pair {
-    let pair = this.raw.get(rule);
+    return this.matchIn(this.raw, this.rawEnv, rule);
+  }
+
+  /** A rule's match read in `env`, built once (`cache`). */
+  private matchIn(cache: Map<CompiledRule, Pair>, env: MatchEnv, rule: CompiledRule): Pair {
+    let pair = cache.get(rule);
     if (pair === undefined) {
-      pair = encodeRule(this.rawEnv, rule.rule).match;
-      this.raw.set(rule, pair);
+      pair = encodeRule(env, rule.rule).match;
+      cache.set(rule, pair);
     }
     return pair;
   }
