@@ -1,0 +1,220 @@
+/**
+ * The kernel referees multicast and broadcast destinations (routing.ts `groups`): a router
+ * namespace that forwards and whose FORWARD accepts, a client on one side, a default route out
+ * of the other. Each UDP datagram the client sends is counted in the router's mangle chains,
+ * which say where the kernel took it: forwarded, delivered (INPUT) or dropped at routing
+ * (PREROUTING alone). dockwall, given the router's own collected files, must never say
+ * "forwarded" where the kernel did not, nor be certain of what it did not follow. Needs root;
+ * in CI a missing capability is a failure.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { newConnection } from '../../src/analysis/packets.ts';
+import type { Family } from '../../src/model/ruleset.ts';
+import { labCapability, labSuffix } from '../lab/netns.ts';
+import { linkSnapshot } from './engine-link.ts';
+
+const capability = labCapability();
+const suiteRuns = capability.ok || process.env['CI'] === 'true';
+
+function sh(args: readonly string[], input = ''): string {
+  const r = spawnSync(args[0] ?? '', args.slice(1), { encoding: 'utf8', input, timeout: 15_000 });
+  if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr.trim() || r.error?.message}`);
+  return r.stdout;
+}
+
+type Fate = 'forwarded' | 'delivered' | 'dropped';
+
+/** The destinations sent to, and their family's addresses in the lab. */
+const FAMILIES: Record<Family, { client: string; destinations: readonly string[] }> = {
+  ipv4: {
+    client: '192.0.2.2',
+    // groups not joined, the all-hosts group, the limited and the in-interface's broadcast,
+    // and two unicast destinations the default route takes
+    destinations: [
+      '224.1.2.3',
+      '239.255.255.250',
+      '224.0.0.1',
+      '255.255.255.255',
+      '192.0.2.255',
+      '198.51.100.2',
+      '0.1.2.3',
+    ],
+  },
+  ipv6: {
+    client: '2001:db8:1::2',
+    destinations: ['ff0e::1', 'ff02::1234', 'ff02::1', 'ff05::2', '2001:db8:2::2'],
+  },
+};
+
+describe.runIf(suiteRuns)('kernel referee for multicast and broadcast destinations', () => {
+  it('has what the lab needs', () => {
+    expect(capability.ok, capability.reason).toBe(true);
+  });
+
+  it('forwards none of them, and dockwall never says it does', async () => {
+    const suffix = labSuffix('mc', 0);
+    const [client, router, server] = ['c', 'r', 's'].map((x) => `dwk-${suffix}-${x}`) as [
+      string,
+      string,
+      string,
+    ];
+    const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-groups-'));
+    try {
+      for (const ns of [client, router, server]) {
+        sh(['ip', 'netns', 'add', ns]);
+        sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+      }
+      const link = (a: string, aDev: string, b: string, bDev: string): void => {
+        sh([
+          'ip',
+          'link',
+          'add',
+          `${aDev}${suffix}`,
+          'type',
+          'veth',
+          'peer',
+          'name',
+          `${bDev}${suffix}`,
+        ]);
+        sh(['ip', 'link', 'set', `${aDev}${suffix}`, 'netns', a]);
+        sh(['ip', 'link', 'set', `${bDev}${suffix}`, 'netns', b]);
+        sh(['ip', '-n', a, 'link', 'set', `${aDev}${suffix}`, 'name', aDev]);
+        sh(['ip', '-n', b, 'link', 'set', `${bDev}${suffix}`, 'name', bDev]);
+      };
+      link(client, 'eth0', router, 'in0');
+      link(router, 'out0', server, 'eth0');
+      const addr = (ns: string, dev: string, cidrs: readonly string[]): void => {
+        for (const c of cidrs)
+          sh(['ip', '-n', ns, 'addr', 'add', c, 'dev', dev, ...(c.includes(':') ? ['nodad'] : [])]);
+        sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
+      };
+      addr(client, 'eth0', ['192.0.2.2/24', '2001:db8:1::2/64']);
+      addr(router, 'in0', ['192.0.2.1/24', '2001:db8:1::1/64']);
+      addr(router, 'out0', ['198.51.100.1/24', '2001:db8:2::1/64']);
+      addr(server, 'eth0', ['198.51.100.2/24', '2001:db8:2::2/64']);
+      sh(['ip', '-n', client, 'route', 'add', 'default', 'via', '192.0.2.1']);
+      sh(['ip', '-n', client, '-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
+      sh(['ip', '-n', router, 'route', 'add', 'default', 'via', '198.51.100.2']);
+      sh(['ip', '-n', router, '-6', 'route', 'add', 'default', 'via', '2001:db8:2::2']);
+      sh(['ip', 'netns', 'exec', router, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+      sh(['ip', 'netns', 'exec', router, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+      const counting = [
+        '*mangle',
+        ':PREROUTING ACCEPT [0:0]',
+        ':INPUT ACCEPT [0:0]',
+        ':FORWARD ACCEPT [0:0]',
+        ':OUTPUT ACCEPT [0:0]',
+        ':POSTROUTING ACCEPT [0:0]',
+        '-A PREROUTING -i in0 -p udp -m udp --dport 5000',
+        '-A INPUT -i in0 -p udp -m udp --dport 5000',
+        '-A FORWARD -i in0 -p udp -m udp --dport 5000',
+        'COMMIT',
+        '*filter',
+        ':INPUT ACCEPT [0:0]',
+        ':FORWARD ACCEPT [0:0]',
+        ':OUTPUT ACCEPT [0:0]',
+        '-A FORWARD -p udp -j ACCEPT',
+        'COMMIT',
+        '',
+      ].join('\n');
+      sh(['ip', 'netns', 'exec', router, 'iptables-restore'], counting);
+      sh(['ip', 'netns', 'exec', router, 'ip6tables-restore'], counting);
+      // the router's own files, as `dockwall collect` takes them
+      writeFileSync(
+        path.join(dir, 'iptables-save.txt'),
+        sh(['ip', 'netns', 'exec', router, 'iptables-save']),
+      );
+      writeFileSync(
+        path.join(dir, 'ip6tables-save.txt'),
+        sh(['ip', 'netns', 'exec', router, 'ip6tables-save']),
+      );
+      writeFileSync(path.join(dir, 'ip-addr.json'), sh(['ip', '-n', router, '-j', 'addr', 'show']));
+      const routes = [4, 6].flatMap(
+        (v) =>
+          JSON.parse(
+            sh(['ip', '-n', router, `-${v}`, '-j', 'route', 'show', 'table', 'all']),
+          ) as unknown[],
+      );
+      writeFileSync(path.join(dir, 'ip-route.json'), JSON.stringify(routes));
+      writeFileSync(
+        path.join(dir, 'sysctl.txt'),
+        'net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\n',
+      );
+      const engine = await linkSnapshot(dir);
+
+      const fate = (family: Family, to: string): Fate => {
+        const save = family === 'ipv4' ? 'iptables' : 'ip6tables';
+        sh(['ip', 'netns', 'exec', router, save, '-t', 'mangle', '-Z']);
+        const send = [
+          'import socket',
+          `s = socket.socket(socket.${family === 'ipv4' ? 'AF_INET' : 'AF_INET6'}, socket.SOCK_DGRAM)`,
+          's.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)',
+          ...(family === 'ipv6'
+            ? [
+                `s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex("eth0"))`,
+              ]
+            : []),
+          `s.sendto(b"x", (${JSON.stringify(to)}, 5000))`,
+        ].join('\n');
+        sh(['ip', 'netns', 'exec', client, 'python3', '-c', send]);
+        spawnSync('sleep', ['0.3']);
+        const counts = new Map<string, number>();
+        let chain = '';
+        for (const line of sh([
+          'ip',
+          'netns',
+          'exec',
+          router,
+          save,
+          '-t',
+          'mangle',
+          '-L',
+          '-v',
+          '-x',
+          '-n',
+        ]).split('\n')) {
+          const head = /^Chain (\S+)/.exec(line);
+          if (head !== null) chain = head[1] ?? '';
+          else if (/dpt:5000/.test(line)) counts.set(chain, Number(line.trim().split(/\s+/)[0]));
+        }
+        if ((counts.get('PREROUTING') ?? 0) === 0)
+          throw new Error(`${to}: never reached the router`);
+        if ((counts.get('FORWARD') ?? 0) > 0) return 'forwarded';
+        return (counts.get('INPUT') ?? 0) > 0 ? 'delivered' : 'dropped';
+      };
+      const seen: string[] = [];
+      for (const family of ['ipv4', 'ipv6'] as const) {
+        const { client: from, destinations } = FAMILIES[family];
+        for (const to of destinations) {
+          const kernel = fate(family, to);
+          const tr = engine.trace(newConnection(family, 'udp', from, to, 5000, 'in0'));
+          const said = tr.delivery?.kind === 'forward' ? 'forwarded' : tr.verdict;
+          seen.push(`${to} kernel ${kernel}, dockwall ${said} (${tr.certainty})`);
+        }
+      }
+      // what the kernel delivered dockwall does not follow: only possibly dropped
+      expect(seen).toEqual([
+        '224.1.2.3 kernel dropped, dockwall dropped (possible)',
+        '239.255.255.250 kernel dropped, dockwall dropped (possible)',
+        '224.0.0.1 kernel delivered, dockwall dropped (possible)',
+        '255.255.255.255 kernel delivered, dockwall dropped (possible)',
+        '192.0.2.255 kernel delivered, dockwall dropped (possible)',
+        '198.51.100.2 kernel forwarded, dockwall forwarded (certain)',
+        '0.1.2.3 kernel forwarded, dockwall forwarded (certain)',
+        'ff0e::1 kernel dropped, dockwall dropped (possible)',
+        'ff02::1234 kernel dropped, dockwall dropped (possible)',
+        'ff02::1 kernel delivered, dockwall dropped (possible)',
+        'ff05::2 kernel delivered, dockwall dropped (possible)',
+        '2001:db8:2::2 kernel forwarded, dockwall forwarded (certain)',
+      ]);
+    } finally {
+      for (const ns of [client, router, server])
+        spawnSync('ip', ['netns', 'del', ns], { encoding: 'utf8' });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
