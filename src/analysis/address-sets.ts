@@ -182,14 +182,15 @@ export function complement(cidrs: readonly string[], family: Family): string[] {
 
 /**
  * A list of CIDRs said briefly: as it is when short, as "any address except …" when what it
- * leaves out is the shorter list (its first few and a count, if need be), else its first few and
- * a count.
+ * leaves out is a handful (at most twice what is shown: its first few and a count) and shorter
+ * than the list, else its first few and a count.
  */
 export function briefCidrs(cidrs: readonly string[], family: Family, max = 3): string {
   if (cidrs.length <= max) return firstCidrs(cidrs, family, max);
   const rest = complement(cidrs, family);
   if (rest.length === 0) return 'any address';
-  if (rest.length < cidrs.length) return `any address except ${firstCidrs(rest, family, max)}`;
+  if (rest.length <= 2 * max && rest.length < cidrs.length)
+    return `any address except ${firstCidrs(rest, family, max)}`;
   return firstCidrs(cidrs, family, max);
 }
 

@@ -142,9 +142,15 @@ describe('briefCidrs', () => {
     );
   });
 
-  it('says a long list that leaves out more than it holds by its first few and a count', () => {
+  it('says a long list that leaves out more than a handful by its first few and a count', () => {
     const list = ['10.0.0.1', '10.0.0.3', '10.0.0.5', '10.0.0.7'];
     expect(briefCidrs(list, 'ipv4')).toBe('10.0.0.1, 10.0.0.3, 10.0.0.5 and 1 more');
+    // a /64 but its first address: 64 prefixes, and 129 outside them
+    const subnet = complement([...complement(['2001:db8:1::/64'], 'ipv6'), '2001:db8:1::'], 'ipv6');
+    expect(subnet).toHaveLength(64);
+    expect(briefCidrs(subnet, 'ipv6')).toBe(
+      '2001:db8:1::1, 2001:db8:1::2/127, 2001:db8:1::4/126 and 61 more',
+    );
   });
 });
 
