@@ -599,6 +599,20 @@ export class CompiledRuleset {
     return this.groupSet;
   }
 
+  private scopedSet: Bdd | undefined;
+
+  /** Sources the kernel never forwards from (routing.ts `Routing.scopedSources`), on `src`. */
+  scopedSources(): Bdd {
+    if (this.scopedSet === undefined) {
+      const s = this.space;
+      let set = FALSE;
+      for (const p of routingOf(this.context).scopedSources)
+        set = s.m.or(set, s.prefix('src', p.value, p.length));
+      this.scopedSet = set;
+    }
+    return this.scopedSet;
+  }
+
   private readonly reversePaths = new Map<string, Pair>();
 
   /** `fib saddr . iif oif exists`, iptables' rpfilter (reverse-path.ts), made once per mode. */

@@ -7,7 +7,15 @@
 import { addressBits, addressValue, formatAddress, isLinkLocal6 } from './addr.ts';
 import { keyedHeadersOf, ruleIndex, sameKeyedHeaders } from './rule-index.ts';
 import { icmpProtocol, PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
-import { groupOf, hostness, route, routingOf, type Hostness, type Routing } from './routing.ts';
+import {
+  groupOf,
+  hostness,
+  route,
+  routingOf,
+  scopedSource,
+  type Hostness,
+  type Routing,
+} from './routing.ts';
 import { reversePathHolds, type ReversePathDoubt, type ReversePathMode } from './reverse-path.ts';
 import { loopbackRouting, MAX_JUMP_DEPTH } from './compile.ts';
 import { enteredBeforeConntrack } from './before-conntrack.ts';
@@ -1116,6 +1124,13 @@ class Run {
       }
       const dev = this.it.forwards ? this.egress(p) : null;
       if (dev === null) return done('dropped', 'no-route', null);
+      if (scopedSource(this.env.routing, p.src))
+        return done(
+          'dropped',
+          'no-route',
+          null,
+          `the source ${formatAddress(p.src, this.env.family)} is link-local, loopback or multicast: the kernel forwards nothing from it`,
+        );
       p.oif = dev;
       const fwd = this.hook('FORWARD', p) ?? this.hook('POSTROUTING', p);
       // a host that does not forward drops the packet before FORWARD: no rule there decides

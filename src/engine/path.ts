@@ -95,13 +95,20 @@ export function runPath(
   // multicast and broadcast destinations are never forwarded: for the host's own sockets (a
   // group's members), which the walk does not follow, or dropped (routing.ts `groups`)
   const groups = nf.groupDestinations();
+  // nor is what comes from a link-local (loopback, multicast) IPv6 source: dropped
+  const scoped = nf.scopedSources();
   for (const part of parts) {
     const { kept: toLocal, dropped: martian } = martians(andSet(s, part, localDst));
     const elsewhere = andSet(s, part, m.not(localDst));
     const grouped = andSet(s, elsewhere, groups);
     const away = grouped.p === FALSE ? elsewhere : andSet(s, elsewhere, m.not(groups));
     const unrouted = forwards ? andSet(s, away, m.not(routedDst)) : away;
-    const fwdIn = forwards ? nf.route(andSet(s, away, routedDst), walk.routing) : EMPTY;
+    const toForward = forwards ? andSet(s, away, routedDst) : EMPTY;
+    const beyondScope = scoped === FALSE ? EMPTY : andSet(s, toForward, scoped);
+    const fwdIn = nf.route(
+      beyondScope.p === FALSE ? toForward : andSet(s, toForward, m.not(scoped)),
+      walk.routing,
+    );
     const inp = walk.hook('INPUT', toLocal);
     const fwd = walk.hook('FORWARD', fwdIn);
     const post = walk.hook('POSTROUTING', fwd.pass);
@@ -113,6 +120,7 @@ export function runPath(
     noRoutes.push(
       union(s, martian, assumed ? { c: unrouted.c, p: union(s, unrouted, away).p } : unrouted),
       { c: FALSE, p: grouped.p },
+      beyondScope,
     );
   }
   for (const list of [later.INPUT, later.FORWARD, later.POSTROUTING]) append(outcomes, list);

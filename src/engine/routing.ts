@@ -40,6 +40,13 @@ export interface Routing {
    * 255.255.255.255 and the in-interface's 192.0.2.255 (of 192.0.2.1/24), INPUT.
    */
   readonly groups: readonly Group[];
+  /**
+   * Sources the kernel never forwards from (IPv6's `ip6_forward`: link-local, loopback and
+   * multicast, answered with "beyond scope"); none modelled for IPv4. Measured: a datagram
+   * from the client's fe80:: address to a destination the default route takes met PREROUTING
+   * and no chain after it; from its global address, FORWARD.
+   */
+  readonly scopedSources: readonly Prefix[];
 }
 
 export interface Group extends Prefix {
@@ -94,7 +101,16 @@ function parseRouting(context: NetworkContext): Routing {
     ...(family === 'ipv4' ? group('255.255.255.255/32', 'broadcast') : []),
     ...(context.broadcastAddresses ?? []).flatMap((a) => group(bareAddress(a), 'broadcast')),
   ];
-  return { locals, foreign, routes, groups };
+  const scopedSources =
+    family === 'ipv6'
+      ? ['fe80::/10', '::1/128', 'ff00::/8'].map(prefix).filter((p): p is Prefix => p !== null)
+      : [];
+  return { locals, foreign, routes, groups, scopedSources };
+}
+
+/** Whether the kernel forwards nothing from this source (`Routing.scopedSources`). */
+export function scopedSource(routing: Routing, address: bigint): boolean {
+  return routing.scopedSources.some((p) => (address & p.mask) === p.value);
 }
 
 /** The group an address is sent to, where the kernel never forwards it (`Routing.groups`). */

@@ -45,7 +45,7 @@ const udp = (destination: string): Packet => ({
   mark: 0,
 });
 
-describe('multicast and broadcast destinations from outside', () => {
+describe('multicast and broadcast destinations, and scoped sources, from outside', () => {
   const engine = createEngine(forwardsAll, router);
   const forwarded = engine
     .reach({ ingress: 'mcr', packets: { protocols: ['udp'] } })
@@ -115,5 +115,30 @@ describe('multicast and broadcast destinations from outside', () => {
       expect(e6.trace(to(group)).certainty).toBe('possible');
     }
     expect(out.certain.contains(to('2001:db8:2::2'))).toBe(true);
+    // nothing from a link-local, loopback or multicast source is forwarded (measured: from the
+    // client's fe80:: address, PREROUTING alone), certainly
+    for (const source of ['fe80::1', '::1', 'ff02::1']) {
+      const p = { ...to('2001:db8:2::2'), source };
+      expect(out.possible.contains(p)).toBe(false);
+      expect([e6.trace(p).verdict, e6.trace(p).certainty]).toEqual(['dropped', 'certain']);
+    }
+    const six = (a: string): bigint => parseAddress(a, 'ipv6') ?? 0n;
+    const packets = ['fe80::1', '::1', 'ff02::1', '2001:db8:1::2'].flatMap((src) =>
+      ['2001:db8:2::2', 'ff0e::1', '2001:db8:1::1'].flatMap((dst) =>
+        [58, 6, 17].map((proto) =>
+          firstPacket({
+            iif: 'mcr',
+            state: 'NEW',
+            proto,
+            src: six(src),
+            dst: six(dst),
+            sport: 40000,
+            dport: 5000,
+            mark: 0,
+          }),
+        ),
+      ),
+    );
+    expect(crossCheck(rs, router6, packets).failures).toEqual([]);
   });
 });

@@ -146,7 +146,7 @@ describe.runIf(suiteRuns)('kernel referee for multicast and broadcast destinatio
       );
       const engine = await linkSnapshot(dir);
 
-      const fate = (family: Family, to: string): Fate => {
+      const fate = (family: Family, to: string, from: string | null = null): Fate => {
         const save = family === 'ipv4' ? 'iptables' : 'ip6tables';
         sh(['ip', 'netns', 'exec', router, save, '-t', 'mangle', '-Z']);
         const send = [
@@ -158,6 +158,10 @@ describe.runIf(suiteRuns)('kernel referee for multicast and broadcast destinatio
                 `s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex("eth0"))`,
               ]
             : []),
+          // from the client's link-local address, where asked
+          ...(from === null
+            ? []
+            : [`s.bind((${JSON.stringify(from)}, 0, 0, socket.if_nametoindex("eth0")))`]),
           `s.sendto(b"x", (${JSON.stringify(to)}, 5000))`,
         ].join('\n');
         sh(['ip', 'netns', 'exec', client, 'python3', '-c', send]);
@@ -196,7 +200,24 @@ describe.runIf(suiteRuns)('kernel referee for multicast and broadcast destinatio
           seen.push(`${to} kernel ${kernel}, dockwall ${said} (${tr.certainty})`);
         }
       }
-      // what the kernel delivered dockwall does not follow: only possibly dropped
+      // a link-local source: the kernel forwards nothing from it (routing.ts `scopedSources`)
+      const linkLocal = (
+        JSON.parse(sh(['ip', '-n', client, '-6', '-j', 'addr', 'show', 'dev', 'eth0'])) as {
+          addr_info?: { local?: string; scope?: string }[];
+        }[]
+      )
+        .flatMap((i) => i.addr_info ?? [])
+        .find((a) => a.scope === 'link')?.local;
+      if (linkLocal === undefined) throw new Error('the client has no link-local address');
+      const kernel = fate('ipv6', '2001:db8:2::2', linkLocal);
+      const tr = engine.trace(
+        newConnection('ipv6', 'udp', linkLocal, '2001:db8:2::2', 5000, 'in0'),
+      );
+      seen.push(
+        `2001:db8:2::2 from fe80:: kernel ${kernel}, dockwall ${tr.delivery?.kind === 'forward' ? 'forwarded' : tr.verdict} (${tr.certainty})`,
+      );
+      // what the kernel delivered dockwall does not follow: only possibly dropped; what it
+      // refuses to forward from a link-local source, certainly
       expect(seen).toEqual([
         '224.1.2.3 kernel dropped, dockwall dropped (possible)',
         '239.255.255.250 kernel dropped, dockwall dropped (possible)',
@@ -210,6 +231,7 @@ describe.runIf(suiteRuns)('kernel referee for multicast and broadcast destinatio
         'ff02::1 kernel delivered, dockwall dropped (possible)',
         'ff05::2 kernel delivered, dockwall dropped (possible)',
         '2001:db8:2::2 kernel forwarded, dockwall forwarded (certain)',
+        '2001:db8:2::2 from fe80:: kernel dropped, dockwall dropped (certain)',
       ]);
     } finally {
       for (const ns of [client, router, server])
