@@ -577,9 +577,7 @@ export class CompiledRuleset {
   routed(field: FieldName): Bdd {
     let r = this.routedCache.get(field);
     if (r === undefined) {
-      r = FALSE;
-      for (const x of this.routes)
-        r = this.space.m.or(r, this.space.prefix(field, x.value, x.length));
+      r = this.space.prefixSet(field, this.routes);
       this.routedCache.set(field, r);
     }
     return r;
@@ -589,13 +587,7 @@ export class CompiledRuleset {
 
   /** Destinations the kernel never forwards (routing.ts `Routing.groups`), on `dst`. */
   groupDestinations(): Bdd {
-    if (this.groupSet === undefined) {
-      const s = this.space;
-      let set = FALSE;
-      for (const g of routingOf(this.context).groups)
-        set = s.m.or(set, s.prefix('dst', g.value, g.length));
-      this.groupSet = set;
-    }
+    this.groupSet ??= this.space.prefixSet('dst', routingOf(this.context).groups);
     return this.groupSet;
   }
 
@@ -603,13 +595,7 @@ export class CompiledRuleset {
 
   /** Sources the kernel never forwards from (routing.ts `Routing.scopedSources`), on `src`. */
   scopedSources(): Bdd {
-    if (this.scopedSet === undefined) {
-      const s = this.space;
-      let set = FALSE;
-      for (const p of routingOf(this.context).scopedSources)
-        set = s.m.or(set, s.prefix('src', p.value, p.length));
-      this.scopedSet = set;
-    }
+    this.scopedSet ??= this.space.prefixSet('src', routingOf(this.context).scopedSources);
     return this.scopedSet;
   }
 

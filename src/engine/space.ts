@@ -302,7 +302,8 @@ export class HeaderSpace {
     return m.and(m.imp(this.localOn(field), on), m.imp(this.foreignOn(field), m.not(on)));
   }
 
-  private prefixSet(field: FieldName, list: readonly Prefix[]): Bdd {
+  /** The addresses any of the prefixes covers, on an address field. */
+  prefixSet(field: FieldName, list: readonly Prefix[]): Bdd {
     let r = FALSE;
     for (const p of list) r = this.m.or(r, this.prefix(field, p.value, p.length));
     return r;
