@@ -8,6 +8,7 @@ import { addressBits, addressValue, formatAddress, isLinkLocal6 } from './addr.t
 import { keyedHeadersOf, ruleIndex, sameKeyedHeaders } from './rule-index.ts';
 import { icmpProtocol, PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import {
+  covers,
   groupOf,
   hostness,
   route,
@@ -279,9 +280,7 @@ export class Interpreter {
     const r = route(this.env.routing, address);
     if (r === null || r.length === 0) return null;
     const full = addressBits(this.env.family);
-    const own = this.env.routing.locals.find(
-      (l) => l.length === full && (l.value & r.mask) === r.value,
-    );
+    const own = this.env.routing.locals.find((l) => l.length === full && covers(r, l.value));
     return own?.value ?? null;
   }
 
@@ -1581,8 +1580,7 @@ class Run {
         l.length === addressBits(this.env.family) &&
         !(global && isLinkLocal6(l.value)) &&
         routing.routes.some(
-          (r) =>
-            !r.assumed && r.length > 0 && r.device === device && (l.value & r.mask) === r.value,
+          (r) => !r.assumed && r.length > 0 && r.device === device && covers(r, l.value),
         ),
     );
     return own.length === 1 ? own[0]?.value : undefined;

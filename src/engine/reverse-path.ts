@@ -20,7 +20,7 @@
 import { FALSE, TRUE } from './bdd.ts';
 import { isLinkLocal6 } from './addr.ts';
 import type { Pair } from './match.ts';
-import { hostness, route, type Routing } from './routing.ts';
+import { covers, hostness, route, type Routing } from './routing.ts';
 import type { HeaderSpace } from './space.ts';
 import type { Family } from '../model/ruleset.ts';
 
@@ -107,7 +107,7 @@ export function reversePathHolds(
     if (src >> 24n === 0n && (dst === 0xffffffffn || dst >> 8n === 0xe00000n)) return true;
   } else if (isLinkLocal6(src)) {
     const on = routing.routes.some(
-      (r) => !r.assumed && isLinkLocal6(r.value) && r.device === iif && (src & r.mask) === r.value,
+      (r) => !r.assumed && isLinkLocal6(r.value) && r.device === iif && covers(r, src),
     );
     return on ? true : { kind: 'link-local' };
   }

@@ -75,11 +75,11 @@ function parseRouting(context: NetworkContext): Routing {
     const c = parseCidr(text, family);
     return c === null ? null : { ...c, mask: prefixMask(c.length, w) };
   };
+  const prefixes = (texts: readonly string[]): Prefix[] =>
+    texts.map(prefix).filter((p): p is Prefix => p !== null);
   const loopback = family === 'ipv4' ? '127.0.0.0/8' : '::1/128';
   // A local address is the host's alone, whatever prefix its interface has.
-  const locals = [...context.localAddresses.map(bareAddress), loopback]
-    .map(prefix)
-    .filter((p): p is Prefix => p !== null);
+  const locals = prefixes([...context.localAddresses.map(bareAddress), loopback]);
   const routes: Route[] = [];
   for (const r of context.routes) {
     const p = prefix(r.destination === 'default' ? everyAddress(family) : r.destination);
@@ -89,46 +89,49 @@ function parseRouting(context: NetworkContext): Routing {
   }
   routes.sort((a, b) => b.length - a.length);
   const complete = context.localAddressesComplete ?? true;
-  const foreign = complete
-    ? null
-    : (context.foreignAddresses ?? []).map(prefix).filter((p): p is Prefix => p !== null);
-  const group = (text: string, kind: Group['kind']): Group[] => {
-    const p = prefix(text);
-    return p === null ? [] : [{ ...p, kind }];
-  };
+  const foreign = complete ? null : prefixes(context.foreignAddresses ?? []);
+  const group = (texts: readonly string[], kind: Group['kind']): Group[] =>
+    prefixes(texts).map((p) => ({ ...p, kind }));
   const groups = [
-    ...group(family === 'ipv4' ? '224.0.0.0/4' : 'ff00::/8', 'multicast'),
-    ...(family === 'ipv4' ? group('255.255.255.255/32', 'broadcast') : []),
-    ...(context.broadcastAddresses ?? []).flatMap((a) => group(bareAddress(a), 'broadcast')),
+    ...group([family === 'ipv4' ? '224.0.0.0/4' : 'ff00::/8'], 'multicast'),
+    ...group(
+      [
+        ...(family === 'ipv4' ? ['255.255.255.255/32'] : []),
+        ...(context.broadcastAddresses ?? []).map(bareAddress),
+      ],
+      'broadcast',
+    ),
   ];
-  const scopedSources =
-    family === 'ipv6'
-      ? ['fe80::/10', '::1/128', 'ff00::/8'].map(prefix).filter((p): p is Prefix => p !== null)
-      : [];
+  const scopedSources = family === 'ipv6' ? prefixes(['fe80::/10', '::1/128', 'ff00::/8']) : [];
   return { locals, foreign, routes, groups, scopedSources };
+}
+
+/** Whether the prefix holds the address. */
+export function covers(p: Prefix, address: bigint): boolean {
+  return (address & p.mask) === p.value;
 }
 
 /** Whether the kernel forwards nothing from this source (`Routing.scopedSources`). */
 export function scopedSource(routing: Routing, address: bigint): boolean {
-  return routing.scopedSources.some((p) => (address & p.mask) === p.value);
+  return routing.scopedSources.some((p) => covers(p, address));
 }
 
 /** The group an address is sent to, where the kernel never forwards it (`Routing.groups`). */
 export function groupOf(routing: Routing, address: bigint): Group | null {
-  return routing.groups.find((g) => (address & g.mask) === g.value) ?? null;
+  return routing.groups.find((g) => covers(g, address)) ?? null;
 }
 
 /** Whether the address is the host's, as far as the context knows. */
 export function hostness(routing: Routing, address: bigint): Hostness {
-  if (routing.locals.some((l) => (address & l.mask) === l.value)) return 'local';
+  if (routing.locals.some((l) => covers(l, address))) return 'local';
   if (routing.foreign === null) return 'foreign';
-  if (routing.foreign.some((l) => (address & l.mask) === l.value)) return 'foreign';
+  if (routing.foreign.some((l) => covers(l, address))) return 'foreign';
   return 'unknown';
 }
 
 /** The longest-prefix route to an address, null when none. */
 export function route(routing: Routing, address: bigint): Route | null {
-  return routing.routes.find((r) => (address & r.mask) === r.value) ?? null;
+  return routing.routes.find((r) => covers(r, address)) ?? null;
 }
 
 /**
