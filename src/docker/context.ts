@@ -71,7 +71,6 @@ function familyOf(address: string): Family | null {
   return ipaddr.parse(address).kind() === 'ipv6' ? 'ipv6' : 'ipv4';
 }
 
-/** The subnet of an address with its prefix length, e.g. 172.17.0.2/16 → 172.17.0.0/16. */
 /**
  * An IPv4 prefix's broadcast address, its last, which the kernel routes to the host as a
  * broadcast for a prefix shorter than /31 (none for /31 and /32); [] where it is not IPv4.
@@ -86,6 +85,12 @@ function broadcastOf(cidr: string): string[] {
   }
 }
 
+/** Whether a host interface is loopback (its addresses are no prefix of a link). */
+function isLoopbackInterface(i: HostInterface): boolean {
+  return i.kind === 'loopback' || i.name === 'lo';
+}
+
+/** The subnet of an address with its prefix length, e.g. 172.17.0.2/16 → 172.17.0.0/16. */
 export function subnetOf(address: string, prefix: number): string | null {
   try {
     const parsed = ipaddr.parse(address);
@@ -255,7 +260,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
     };
     for (const i of host.interfaces)
       for (const a of i.addresses) {
-        if (a.family !== family || i.kind === 'loopback' || i.name === 'lo') continue;
+        if (a.family !== family || isLoopbackInterface(i)) continue;
         const subnet = subnetOf(a.address, a.prefixLength);
         // the kernel's route to a connected prefix sends from the address that made it
         if (subnet !== null)
@@ -412,7 +417,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       : unique(
           addrFile !== null
             ? host.interfaces.flatMap((i) =>
-                i.name === 'lo' || i.kind === 'loopback'
+                isLoopbackInterface(i)
                   ? []
                   : i.addresses.flatMap((a) =>
                       a.family === 'ipv4' ? broadcastOf(`${a.address}/${a.prefixLength}`) : [],
