@@ -14,17 +14,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newConnection } from '../../src/analysis/packets.ts';
 import type { Family } from '../../src/model/ruleset.ts';
-import { labCapability, labSuffix } from '../lab/netns.ts';
+import { labCapability, labCommand, labSuffix } from '../lab/netns.ts';
 import { linkSnapshot } from './engine-link.ts';
 
 const capability = labCapability();
 const suiteRuns = capability.ok || process.env['CI'] === 'true';
 
-function sh(args: readonly string[], input = ''): string {
-  const r = spawnSync(args[0] ?? '', args.slice(1), { encoding: 'utf8', input, timeout: 15_000 });
-  if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr.trim() || r.error?.message}`);
-  return r.stdout;
-}
+const sh = labCommand;
 
 type Fate = 'forwarded' | 'delivered' | 'dropped';
 

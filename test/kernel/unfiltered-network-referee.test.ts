@@ -18,7 +18,7 @@ import { analyze } from '../../src/lint/analyze.ts';
 import { DEFAULT_CONFIG } from '../../src/lint/config-types.ts';
 import { newConnection } from '../../src/analysis/packets.ts';
 import type { Packet } from '../../src/model/trace.ts';
-import { labCapability, labSuffix, linkExternal } from '../lab/netns.ts';
+import { labCapability, labCommand, labSuffix, linkExternal } from '../lab/netns.ts';
 import { EXTERNAL } from '../lab/topology.ts';
 import { linkSnapshot } from './engine-link.ts';
 
@@ -33,10 +33,7 @@ const suiteRuns = capability.ok || process.env['CI'] === 'true';
 
 type Observation = 'connected' | 'refused' | 'timeout' | 'error';
 
-function sh(args: readonly string[], input = ''): void {
-  const r = spawnSync(args[0] ?? '', args.slice(1), { encoding: 'utf8', input, timeout: 15_000 });
-  if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr.trim() || r.error?.message}`);
-}
+const sh = labCommand;
 
 /** A new TCP connection from the client namespace, as the kernel answers it. */
 function probe(clientNs: string, address: string, port: number): Observation {

@@ -122,6 +122,11 @@ function run(log: string[], args: readonly string[], input?: string): string {
   return r.stdout;
 }
 
+/** One command of a lab test, its output; a failure throws with the command's error. */
+export function labCommand(args: readonly string[], input = ''): string {
+  return run([], args, input);
+}
+
 const inNs = (ns: string, ...args: string[]): string[] => ['ip', 'netns', 'exec', ns, ...args];
 const sysctl = (ns: string, key: string, value: string): string[] =>
   inNs(ns, 'sysctl', '-qw', `${key}=${value}`);
