@@ -599,6 +599,57 @@ export class CompiledRuleset {
     return this.scopedSet;
   }
 
+  private martianSets: MartianSources | undefined;
+
+  /**
+   * IPv4 packets that arrived on another interface than lo whose source routing refuses
+   * (routing.ts `Routing.martianSources`): `dropped`, whatever the switches or by the kernel's
+   * default (a loopback source where `route_localnet` is off, as observed or taken);
+   * `doubtful`, a loopback source where `route_localnet` is possibly on. IPv6: none. Made once.
+   */
+  martianSources(): MartianSources {
+    if (this.martianSets !== undefined) return this.martianSets;
+    const s = this.space;
+    const m = s.m;
+    const routing = routingOf(this.context);
+    if (routing.martianSources.length === 0) {
+      this.martianSets = { dropped: FALSE, doubtful: FALSE };
+      return this.martianSets;
+    }
+    const on = this.localnetInterfaces('iif');
+    const arrived = this.fromOutside();
+    const loopback = m.diff(s.loopbackOn('src'), s.prefixSet('src', routing.martianSources));
+    const dropped = m.or(
+      m.and(arrived, s.prefixSet('src', routing.martianSources)),
+      m.and(loopback, on.dropped),
+    );
+    const doubtful = m.and(loopback, on.unknown);
+    this.martianSets = { dropped, doubtful };
+    return this.martianSets;
+  }
+
+  private unreceivedSet: Bdd | undefined;
+
+  /**
+   * IPv6 packets that arrived on another interface than lo from a source the kernel drops
+   * before PREROUTING (routing.ts `Routing.unreceivedSources`). IPv4: none. Made once.
+   */
+  unreceivedSources(): Bdd {
+    if (this.unreceivedSet === undefined) {
+      const s = this.space;
+      const sources = routingOf(this.context).unreceivedSources;
+      this.unreceivedSet =
+        sources.length === 0 ? FALSE : s.m.and(s.prefixSet('src', sources), this.fromOutside());
+    }
+    return this.unreceivedSet;
+  }
+
+  /** Every interface but lo as `iif`'s values: what arrived from outside the host. */
+  private fromOutside(): Bdd {
+    const on = this.localnetInterfaces('iif');
+    return this.space.m.or(this.space.m.or(on.routed, on.dropped), on.unknown);
+  }
+
   private readonly reversePaths = new Map<string, Pair>();
 
   /** `fib saddr . iif oif exists`, iptables' rpfilter (reverse-path.ts), made once per mode. */
@@ -1044,6 +1095,12 @@ function isPlainAccept(r: CompiledRule): boolean {
 export interface LoopbackSources {
   readonly dropped: Bdd;
   readonly any: Bdd;
+}
+
+/** See `CompiledRuleset.martianSources`. */
+export interface MartianSources {
+  readonly dropped: Bdd;
+  readonly doubtful: Bdd;
 }
 
 /** See `CompiledRuleset.loopbackArrivals`. */

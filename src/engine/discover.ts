@@ -233,6 +233,102 @@ export function patternsToCidrs(
   return merged.map((p) => formatCidr(p.value, p.length, s.family));
 }
 
+/** An inclusive range of address values. */
+interface ValueRange {
+  from: bigint;
+  to: bigint;
+}
+
+/**
+ * An address field's patterns as CIDRs that may also cover `dontCare` (sources the kernel never
+ * lets arrive: a flow's "any address" need not list them as holes). The result covers every
+ * address the patterns hold and others only in `dontCare`; with `except`, the patterns are what
+ * the flow leaves out, and the result leaves out every one of them the kernel would let in and
+ * no other. Each CIDR is the largest prefix that holds a needed address and only allowed ones,
+ * so there are never more than the patterns' own CIDRs.
+ */
+export function patternsToCidrsAround(
+  s: HeaderSpace,
+  patterns: readonly Pattern[],
+  width: number,
+  dontCare: readonly { value: bigint; length: number }[],
+  except: boolean,
+): string[] {
+  if (dontCare.length === 0) return patternsToCidrs(s, patterns, width);
+  const held = patternsToValueRanges(patterns, width);
+  const free = mergeRanges(
+    dontCare.map((p) => ({ from: p.value, to: p.value + (1n << BigInt(width - p.length)) - 1n })),
+  );
+  // said (positive): needed = held, allowed = held ∪ free; except: needed = held − free,
+  // allowed = held
+  const needed = except ? subtractRanges(held, free) : held;
+  const allowed = except ? held : mergeRanges([...held, ...free]);
+  const out: string[] = [];
+  const cover = (value: bigint, length: number): void => {
+    const to = value + (1n << BigInt(width - length)) - 1n;
+    if (!meetsRanges(needed, value, to)) return;
+    if (withinRanges(allowed, value, to)) {
+      out.push(formatCidr(value, length, s.family));
+      return;
+    }
+    cover(value, length + 1);
+    cover(value + (1n << BigInt(width - length - 1)), length + 1);
+  };
+  cover(0n, 0);
+  return out;
+}
+
+/** Sorted, merged. */
+function mergeRanges(ranges: readonly ValueRange[]): ValueRange[] {
+  const sorted = [...ranges].sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+  const out: ValueRange[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last !== undefined && r.from <= last.to + 1n) {
+      if (r.to > last.to) last.to = r.to;
+    } else out.push({ ...r });
+  }
+  return out;
+}
+
+/** `a` without `b`, both sorted and merged. */
+function subtractRanges(a: readonly ValueRange[], b: readonly ValueRange[]): ValueRange[] {
+  const out: ValueRange[] = [];
+  for (const r of a) {
+    let from = r.from;
+    for (const x of b) {
+      if (x.to < from || x.from > r.to) continue;
+      if (x.from > from) out.push({ from, to: x.from - 1n });
+      from = x.to + 1n;
+      if (from > r.to) break;
+    }
+    if (from <= r.to) out.push({ from, to: r.to });
+  }
+  return out;
+}
+
+/** The first range (sorted, merged) that ends at or after `v`. */
+function firstEndingFrom(ranges: readonly ValueRange[], v: bigint): ValueRange | undefined {
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((ranges[mid] as ValueRange).to < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return ranges[lo];
+}
+
+function meetsRanges(ranges: readonly ValueRange[], from: bigint, to: bigint): boolean {
+  const r = firstEndingFrom(ranges, from);
+  return r !== undefined && r.from <= to;
+}
+
+function withinRanges(ranges: readonly ValueRange[], from: bigint, to: bigint): boolean {
+  const r = firstEndingFrom(ranges, from);
+  return r !== undefined && r.from <= from && r.to >= to;
+}
+
 /** Patterns of a field as sorted, merged inclusive ranges of values. */
 export function patternsToValueRanges(
   patterns: readonly Pattern[],
@@ -243,16 +339,7 @@ export function patternsToValueRanges(
     to: p.value + (1n << BigInt(width - p.length)) - 1n,
   }));
   // one range (most of the lists a big host's flows have) is already sorted and merged
-  if (ranges.length === 1) return ranges;
-  ranges.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
-  const out: { from: bigint; to: bigint }[] = [];
-  for (const r of ranges) {
-    const last = out[out.length - 1];
-    if (last !== undefined && r.from <= last.to + 1n) {
-      if (r.to > last.to) last.to = r.to;
-    } else out.push({ ...r });
-  }
-  return out;
+  return ranges.length === 1 ? ranges : mergeRanges(ranges);
 }
 
 /** Patterns of a port field as sorted, merged inclusive ranges. */

@@ -38,18 +38,23 @@ function within(v: bigint, list: readonly Prefix[], width: number): boolean {
   });
 }
 
-/** The first value, over the wishes in order, that some pattern holds and `ok` accepts. */
+/**
+ * The first value, over the wishes in order, that some pattern holds and `ok` accepts: the wish
+ * itself where a pattern holds it, else the wish moved into a pattern.
+ */
 function choose(
   patterns: readonly Pattern[],
   width: number,
   wishes: readonly bigint[],
   ok: (v: bigint) => boolean,
 ): bigint | null {
-  for (const want of wishes)
+  for (const want of wishes) {
+    if (ok(want) && patterns.some((p) => (want & p.mask) === p.value)) return want;
     for (const p of patterns) {
       const v = into(p, want, width);
       if (ok(v)) return v;
     }
+  }
   return null;
 }
 

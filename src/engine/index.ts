@@ -6,7 +6,7 @@ import { flowWitness } from './flow-witness.ts';
 import { FALSE, type Bdd } from './bdd.ts';
 import { formatAddress, parseAddress } from './addr.ts';
 import { everyAddress } from '../model/address-text.ts';
-import { CompiledRuleset, type RulePrinter } from './compile.ts';
+import { CompiledRuleset, loopbackRouting, type RulePrinter } from './compile.ts';
 import {
   Interpreter,
   onlyRouteTo,
@@ -20,6 +20,7 @@ import {
   flowSet,
   partition,
   patternsToCidrs,
+  patternsToCidrsAround,
   patternsToRanges,
   sentSet,
   TooManyFlows,
@@ -29,7 +30,7 @@ import { entryHooks } from './entry.ts';
 import { neighbourDoubtOn, neighbourDoubts } from './neighbours.ts';
 import { laterPacketsMayDiffer, notrackMayTakeFirstOnly } from './later-packets.ts';
 import { runPath } from './path.ts';
-import { hostness, routingOf } from './routing.ts';
+import { hostness, refusedSources, routingOf } from './routing.ts';
 import { BddPacketSet, constraintSet, protocolName, protocolNumber } from './sets.ts';
 import { OTHER_INTERFACE, PORT_PROTOCOLS, PROTO, STATES, type HeaderSpace } from './space.ts';
 import type { DeviceBelow, NetworkContext } from './context.ts';
@@ -678,6 +679,36 @@ class SymbolicEngine implements Engine {
       }
       return out;
     };
+    // a flow's sources are said without the holes of those routing refuses whatever the rules
+    // (a martian source): per kind of delivery and whether 127.0.0.0/8 is among them
+    const sourceTexts = new Map<string, Map<RawFlow['src'], string[]>>();
+    const sourcesOf = (f: RawFlow, kind: 'local' | 'forward'): string[] => {
+      const loopbackRefused = f.iif.every((i) => {
+        if (i === ifs.none || i === ifs.classOf('lo')) return false;
+        const ifName = name(i);
+        const how = loopbackRouting(
+          this.family,
+          this.nf.context.routeLocalnet,
+          ifName,
+          ifs.representative(i) === ifName,
+        );
+        return how === 'dropped' || how === 'taken-off';
+      });
+      const arrived = f.iif.every((i) => i !== ifs.none && i !== ifs.classOf('lo'));
+      const key = `${kind}:${loopbackRefused}:${arrived}`;
+      let said = sourceTexts.get(key);
+      if (said === undefined) {
+        said = new Map();
+        sourceTexts.set(key, said);
+      }
+      let out = said.get(f.src);
+      if (out === undefined) {
+        const refused = arrived ? refusedSources(routing, kind === 'forward', loopbackRefused) : [];
+        out = patternsToCidrsAround(s, f.src, s.field('src').width, refused, f.srcExcept);
+        said.set(f.src, out);
+      }
+      return out;
+    };
     // Flows are cut from the delivered parts with the final mark and state forgotten (every
     // arriving packet is new with mark 0: they add nothing to a flow). United with them, the
     // parts would keep every kube-proxy endpoint's hairpin mark apart, the cost the parts avoid.
@@ -728,9 +759,10 @@ class SymbolicEngine implements Engine {
           const ingress = f.iif.filter((i) => i !== ifs.none).map(name);
           let said;
           try {
+            const from = sourcesOf(f, kind);
             said = {
-              sources: f.srcExcept ? [everyAddress(this.family)] : cidrs(f.src),
-              except: f.srcExcept ? { exceptSources: cidrs(f.src) } : {},
+              sources: f.srcExcept ? [everyAddress(this.family)] : from,
+              except: f.srcExcept && from.length > 0 ? { exceptSources: from } : {},
               destinations: cidrs(f.odst ?? f.dst ?? []),
               addresses: f.dst === null ? null : cidrs(f.dst),
               sourcePorts: patternsToRanges(f.sport),

@@ -11,9 +11,11 @@ import {
   covers,
   groupOf,
   hostness,
+  martianSource,
   route,
   routingOf,
   scopedSource,
+  unreceivedSource,
   type Hostness,
   type Routing,
 } from './routing.ts';
@@ -1082,9 +1084,19 @@ class Run {
     });
     if (p.iif !== null) {
       p.oif = null;
+      const family = this.env.family;
+      if (p.iif !== 'lo' && unreceivedSource(this.env.routing, p.src))
+        return done(
+          'dropped',
+          'no-route',
+          null,
+          `the source ${formatAddress(p.src, family)} is a loopback or multicast address: the kernel drops the packet on arrival on ${p.iif}, before any chain`,
+        );
       const pre = this.hook('PREROUTING', p);
       if (pre !== null) return done(pre.verdict, 'stop', pre.by);
       undoSnat(p);
+      const refused = p.iif === 'lo' ? null : this.martianSource(p, p.iif);
+      if (refused !== null) return done('dropped', 'no-route', null, refused);
       if (p.loc && p.iif !== 'lo' && isLoopback(p.dst, this.env.family)) {
         // a martian: the kernel routes a loopback destination from outside only with
         // route_localnet (a DNAT to 127.0.0.1 needs it)
@@ -1172,6 +1184,33 @@ class Run {
     const inp = this.hook('INPUT', p);
     p.iif = null;
     return inp !== null ? done(inp.verdict, 'stop', inp.by) : done('accepted', 'local', null);
+  }
+
+  /**
+   * Why routing refuses an IPv4 packet arriving on `iif` for its source (routing.ts
+   * `martianSource`), null where it does not; a switch the snapshot does not give is named as
+   * an assumption.
+   */
+  private martianSource(p: Concrete, iif: string): string | null {
+    const source = formatAddress(p.src, this.env.family);
+    switch (martianSource(this.env.routing, p.src)) {
+      case 'group':
+        return `the source ${source} is a multicast or broadcast address: the kernel drops the packet arriving on ${iif} as a martian`;
+      case 'own':
+        return `the source ${source} is an address of this host's: the kernel drops the packet arriving on ${iif} as a martian (accept_local, off by default, is not read)`;
+      case 'loopback': {
+        const how = this.it.loopbackRouting(iif);
+        if (how === 'unknown') {
+          this.assumed.add(localnetTaken(iif, true));
+          return null;
+        }
+        if (how === 'routed') return null;
+        if (how === 'taken-off') this.assumed.add(localnetTaken(iif, false));
+        return `the source ${source} is a loopback address arriving on ${iif}, and route_localnet is off there: the kernel drops it as a martian`;
+      }
+      case null:
+        return null;
+    }
   }
 
   /**

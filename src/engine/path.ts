@@ -77,8 +77,11 @@ export function runPath(
     };
   };
 
-  // arriving on an interface
-  const ext = setOif(andSet(s, input, m.not(none)), oifNone);
+  // arriving on an interface; IPv6 drops a loopback or multicast source before PREROUTING
+  const unreceived = nf.unreceivedSources();
+  const arrived = setOif(andSet(s, input, m.not(none)), oifNone);
+  const refused = unreceived === FALSE ? EMPTY : andSet(s, arrived, unreceived);
+  const ext = refused.p === FALSE ? arrived : andSet(s, arrived, m.not(unreceived));
   const natGroup = options.natGroup;
   const pre = walk.hookParts('PREROUTING', ext, natGroup ?? Infinity);
   const parts = natGroup === undefined ? [unionAll(s, pre.parts)] : pre.parts;
@@ -91,13 +94,25 @@ export function runPath(
   };
   const locals: Pair[] = [];
   const forwarded: Pair[] = [];
-  const noRoutes: Pair[] = [];
+  const noRoutes: Pair[] = [refused];
   // multicast and broadcast destinations are never forwarded: for the host's own sockets (a
   // group's members), which the walk does not follow, or dropped (routing.ts `groups`)
   const groups = nf.groupDestinations();
   // nor is what comes from a link-local (loopback, multicast) IPv6 source: dropped
   const scoped = nf.scopedSources();
-  for (const part of parts) {
+  // IPv4 routing refuses a martian source, whatever the destination (routing.ts
+  // `martianSources`)
+  const martianSources = nf.martianSources();
+  const anyMartian = m.or(martianSources.dropped, martianSources.doubtful);
+  const fromMartians = (part: Pair): { kept: Pair; dropped: Pair } => {
+    if (!m.intersects(part.p, anyMartian)) return { kept: part, dropped: EMPTY };
+    return {
+      kept: { c: m.diff(part.c, anyMartian), p: m.diff(part.p, martianSources.dropped) },
+      dropped: { c: m.and(part.c, martianSources.dropped), p: m.and(part.p, anyMartian) },
+    };
+  };
+  for (const arrivedPart of parts) {
+    const { kept: part, dropped: fromMartian } = fromMartians(arrivedPart);
     const { kept: toLocal, dropped: martian } = martians(andSet(s, part, localDst));
     const elsewhere = andSet(s, part, m.not(localDst));
     const grouped = andSet(s, elsewhere, groups);
@@ -121,6 +136,7 @@ export function runPath(
       union(s, martian, assumed ? { c: unrouted.c, p: union(s, unrouted, away).p } : unrouted),
       { c: FALSE, p: grouped.p },
       beyondScope,
+      fromMartian,
     );
   }
   for (const list of [later.INPUT, later.FORWARD, later.POSTROUTING]) append(outcomes, list);

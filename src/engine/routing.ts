@@ -42,11 +42,31 @@ export interface Routing {
   readonly groups: readonly Group[];
   /**
    * Sources the kernel never forwards from (IPv6's `ip6_forward`: link-local, loopback and
-   * multicast, answered with "beyond scope"); none modelled for IPv4. Measured: a datagram
-   * from the client's fe80:: address to a destination the default route takes met PREROUTING
-   * and no chain after it; from its global address, FORWARD.
+   * multicast, answered with "beyond scope"; the unspecified `::`, measured alike); none for
+   * IPv4. Measured: a datagram from the client's fe80:: address to a destination the default
+   * route takes met PREROUTING and no chain after it; from its global address, FORWARD.
    */
   readonly scopedSources: readonly Prefix[];
+  /**
+   * IPv4 sources routing refuses on any other interface than lo, whatever the destination (a
+   * "martian source": `ip_route_input_slow`, `ip_mc_validate_source`, `fib_validate_source`):
+   * multicast, the limited broadcast, and the host's own addresses (lo's 127.0.0.1 among them;
+   * `accept_local`, off unless set by hand, is not read). The rest of 127.0.0.0/8 is refused
+   * unless `route_localnet` is on for the interface (compile.ts `martianSources`). Measured
+   * (Linux 6.18, rp_filter off): from a client, datagrams from 224.1.2.3, 255.255.255.255,
+   * 127.0.0.5, 127.0.0.1 and each of the router's addresses met PREROUTING and no chain after it,
+   * to the router's address and through it alike; from 0.1.2.3, 0.0.0.0, 240.0.0.1 and a
+   * prefix's broadcast address, INPUT or FORWARD. With `route_localnet` on, 127.0.0.5 passed and
+   * 127.0.0.1 did not; with `accept_local` on, the router's addresses passed. A source the
+   * snapshot does not place (no address list) is taken not to be the host's.
+   */
+  readonly martianSources: readonly Prefix[];
+  /**
+   * IPv6 sources dropped on arrival, before PREROUTING (`ip6_rcv_core`), on any other
+   * interface than lo: loopback and multicast. Measured: datagrams from ::1 and ff0e::1 met no
+   * chain of the router, to its address and through it alike.
+   */
+  readonly unreceivedSources: readonly Prefix[];
 }
 
 export interface Group extends Prefix {
@@ -102,8 +122,19 @@ function parseRouting(context: NetworkContext): Routing {
       'broadcast',
     ),
   ];
-  const scopedSources = family === 'ipv6' ? prefixes(['fe80::/10', '::1/128', 'ff00::/8']) : [];
-  return { locals, foreign, routes, groups, scopedSources };
+  const scopedSources =
+    family === 'ipv6' ? prefixes(['fe80::/10', '::1/128', 'ff00::/8', '::/128']) : [];
+  const martianSources =
+    family === 'ipv4'
+      ? prefixes([
+          '224.0.0.0/4',
+          '255.255.255.255/32',
+          '127.0.0.1/32',
+          ...context.localAddresses.map(bareAddress),
+        ])
+      : [];
+  const unreceivedSources = family === 'ipv6' ? prefixes(['::1/128', 'ff00::/8']) : [];
+  return { locals, foreign, routes, groups, scopedSources, martianSources, unreceivedSources };
 }
 
 /** Whether the prefix holds the address. */
@@ -114,6 +145,50 @@ export function covers(p: Prefix, address: bigint): boolean {
 /** Whether the kernel forwards nothing from this source (`Routing.scopedSources`). */
 export function scopedSource(routing: Routing, address: bigint): boolean {
   return routing.scopedSources.some((p) => covers(p, address));
+}
+
+/** 127.0.0.0/8. */
+const LOOPBACK4: Prefix = { value: 0x7f000000n, length: 8, mask: 0xff000000n };
+
+/**
+ * Why routing refuses an IPv4 packet from this source arriving on another interface than lo
+ * (`Routing.martianSources`): `group`, a multicast or the limited broadcast address, and `own`,
+ * an address of the host's, whatever the interface; `loopback`, unless `route_localnet` is on
+ * for it. Null: not refused for its source. (Reverse path filtering, `rp_filter`, which also
+ * refuses a prefix's broadcast address as a source, is not read.)
+ */
+export function martianSource(
+  routing: Routing,
+  address: bigint,
+): 'group' | 'own' | 'loopback' | null {
+  // IPv6 has none
+  if (routing.martianSources.length === 0) return null;
+  const group = groupOf(routing, address);
+  if (group !== null && (group.kind === 'multicast' || address === 0xffffffffn)) return 'group';
+  if (routing.martianSources.some((p) => covers(p, address))) return 'own';
+  return covers(LOOPBACK4, address) ? 'loopback' : null;
+}
+
+/**
+ * The sources routing refuses, whatever the rules, on packets that arrived from outside and are
+ * delivered (`forwarded`: sent on; else to the host): a flow's "any address" need not list them
+ * as holes. `loopbackRefused`: IPv4's 127.0.0.0/8 too (`route_localnet` off where they arrived).
+ */
+export function refusedSources(
+  routing: Routing,
+  forwarded: boolean,
+  loopbackRefused: boolean,
+): readonly Prefix[] {
+  if (routing.martianSources.length > 0)
+    return loopbackRefused ? [...routing.martianSources, LOOPBACK4] : routing.martianSources;
+  return forwarded
+    ? [...routing.unreceivedSources, ...routing.scopedSources]
+    : routing.unreceivedSources;
+}
+
+/** Whether IPv6 drops a packet from this source on arrival (`Routing.unreceivedSources`). */
+export function unreceivedSource(routing: Routing, address: bigint): boolean {
+  return routing.unreceivedSources.some((p) => covers(p, address));
 }
 
 /** The group an address is sent to, where the kernel never forwards it (`Routing.groups`). */

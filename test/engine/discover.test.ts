@@ -9,6 +9,7 @@ import {
   expand,
   groupPaths,
   patternsToCidrs,
+  patternsToCidrsAround,
   patternsToRanges,
   type Pattern,
 } from '../../src/engine/discover.ts';
@@ -312,6 +313,76 @@ describe('patterns said as port ranges and CIDRs', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('sources said around the ones the kernel refuses (`patternsToCidrsAround`)', () => {
+  const s = new CompiledRuleset(ruleset({ filter: {} }), hostContext, printRule).space;
+  // prefixes inside 10.0.0.0/24, so that every address a result could hold can be tried
+  const prefix = fc
+    .tuple(fc.nat(255), fc.integer({ min: 24, max: 32 }))
+    .map(([v, n]) => ({ value: (0x0a000000n | BigInt(v)) >> BigInt(32 - n), length: n }))
+    .map(({ value, length }) => ({ value: value << BigInt(32 - length), length }));
+  const holds = (list: readonly { value: bigint; length: number }[], a: bigint): boolean =>
+    list.some((p) => a >> BigInt(32 - p.length) === p.value >> BigInt(32 - p.length));
+  const parse = (c: string): { value: bigint; length: number } => {
+    const [address = '', length = '32'] = c.split('/');
+    const value = address.split('.').reduce((v, part) => (v << 8n) | BigInt(part), 0n);
+    return { value, length: Number(length) };
+  };
+
+  it('holds what must be said and nothing the kernel would let in beyond it, in no more CIDRs', () => {
+    fc.assert(
+      fc.property(
+        fc.array(prefix, { minLength: 1, maxLength: 8 }),
+        fc.array(prefix, { maxLength: 4 }),
+        fc.boolean(),
+        (held, refused, except) => {
+          const patterns = held.map((p) => ({
+            value: p.value,
+            mask: (0xffffffffn << BigInt(32 - p.length)) & 0xffffffffn,
+          }));
+          const said = patternsToCidrsAround(s, patterns, 32, refused, except).map(parse);
+          for (let i = 0n; i < 256n; i++) {
+            const a = 0x0a000000n | i;
+            const isHeld = holds(held, a);
+            const isRefused = holds(refused, a);
+            // a flow's sources: every held one said, besides them only refused ones; what a
+            // flow leaves out: every held one the kernel lets in said, nothing not held
+            const must = except ? isHeld && !isRefused : isHeld;
+            const may = except ? isHeld : isHeld || isRefused;
+            if (must) expect(holds(said, a)).toBe(true);
+            if (!may) expect(holds(said, a)).toBe(false);
+          }
+          expect(said.length).toBeLessThanOrEqual(patternsToCidrs(s, patterns, 32).length);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("says every address but the kernel's refusals as every address", () => {
+    const refused = ['127.0.0.0/8', '224.0.0.0/4', '255.255.255.255/32', '203.0.113.1/32'].map(
+      parse,
+    );
+    // what discovery finds: every source but those
+    const held = complement(
+      refused.map((p) => formatCidr(p.value, p.length, 'ipv4')),
+      'ipv4',
+    ).map((c) => {
+      const p = parse(c);
+      return { value: p.value, mask: (0xffffffffn << BigInt(32 - p.length)) & 0xffffffffn };
+    });
+    expect(patternsToCidrsAround(s, held, 32, refused, false)).toEqual(['0.0.0.0/0']);
+    // a blocklist beside them: only the blocked addresses are left out
+    const blocked = [
+      { value: 0xc6336407n, mask: 0xffffffffn },
+      ...refused.map((p) => ({
+        value: p.value,
+        mask: (0xffffffffn << BigInt(32 - p.length)) & 0xffffffffn,
+      })),
+    ];
+    expect(patternsToCidrsAround(s, blocked, 32, refused, true)).toEqual(['198.51.100.7/32']);
   });
 });
 

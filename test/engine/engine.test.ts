@@ -88,8 +88,18 @@ describe('reach on a Docker-like host', () => {
     const toWeb = r.deliveredTo({ address: '172.17.0.2', port: 80, kind: 'forward' });
     expect(toWeb.certain.isEmpty).toBe(false);
     expect(toWeb.certain.equals(toWeb.possible)).toBe(true);
-    expect(toWeb.certain.sources()).toEqual(['0.0.0.0/0']);
-    expect(r.stopped).toEqual([]);
+    // every source but those routing refuses from outside (routing.ts `martianSources`): the
+    // host's own, loopback, multicast and the limited broadcast
+    const martians = r.stopped.map((g) => [g.reason, g.packets.certain.sources()]);
+    expect(martians).toEqual([
+      [
+        'no route',
+        ['127.0.0.0/8', '172.17.0.1/32', '203.0.113.1/32', '224.0.0.0/4', '255.255.255.255/32'],
+      ],
+    ]);
+    expect(toWeb.certain.or(r.stopped[0]?.packets.certain ?? toWeb.certain).sources()).toEqual([
+      '0.0.0.0/0',
+    ]);
     expect(r.delivered.map((d) => [d.kind, d.outInterface])).toEqual([['forward', 'docker0']]);
     expect(r.delivered[0]?.acceptedBy.map((x) => `${x.chain}#${x.index}`)).toEqual(['DOCKER#1']);
   });
@@ -458,9 +468,10 @@ describe('chain semantics', () => {
       filter: { INPUT: { policy: 'DROP', rules: [[[o.proto('tcp'), o.syn()], t.accept()]] } },
     });
     const e = createEngine(rs, ctx);
+    // from any source routing takes (a martian source it drops after PREROUTING)
     const fresh = e.reach({
       ingress: 'eth0',
-      packets: { protocols: ['tcp'], destinations: ['203.0.113.1'] },
+      packets: { protocols: ['tcp'], sources: ['198.51.100.0/24'], destinations: ['203.0.113.1'] },
     });
     expect(fresh.stopped).toEqual([]);
     const est = e.reach({

@@ -1,9 +1,10 @@
 /**
- * The kernel referees multicast and broadcast destinations (routing.ts `groups`): a router
- * namespace that forwards and whose FORWARD accepts, a client on one side, a default route out
- * of the other. Each UDP datagram the client sends is counted in the router's mangle chains,
- * which say where the kernel took it: forwarded, delivered (INPUT) or dropped at routing
- * (PREROUTING alone). dockwall, given the router's own collected files, must never say
+ * The kernel referees multicast and broadcast destinations (routing.ts `groups`) and the sources
+ * routing refuses (`martianSources`, `unreceivedSources`, `scopedSources`): a router namespace
+ * that forwards and whose FORWARD accepts, a client on one side, a default route out of the
+ * other. Each UDP datagram the client sends is counted in the router's mangle chains, which say
+ * where the kernel took it: forwarded, delivered (INPUT) or dropped at routing (PREROUTING alone,
+ * or for IPv6 no chain at all and a header error of the interface). dockwall, given the router's own collected files, must never say
  * "forwarded" where the kernel did not, nor be certain of what it did not follow. Needs root;
  * in CI a missing capability is a failure.
  */
@@ -46,7 +47,41 @@ const FAMILIES: Record<Family, { client: string; destinations: readonly string[]
   },
 };
 
-describe.runIf(suiteRuns)('kernel referee for multicast and broadcast destinations', () => {
+/**
+ * Python that sends one UDP datagram to port 5000 from any source: the whole IP header written
+ * (a raw socket), its checksums computed.
+ */
+function spoof(family: Family, source: string, to: string): string {
+  return [
+    'import socket, struct',
+    'def csum(b):',
+    '    b += bytes(len(b) % 2)',
+    "    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))",
+    '    s = (s >> 16) + (s & 0xffff)',
+    '    s += s >> 16',
+    '    return ~s & 0xffff',
+    `src, dst = ${JSON.stringify(source)}, ${JSON.stringify(to)}`,
+    "udp = struct.pack('!HHHH', 40000, 5000, 9, 0) + b'x'",
+    ...(family === 'ipv4'
+      ? [
+          "ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 29, 1, 0, 64, 17, 0, socket.inet_aton(src), socket.inet_aton(dst))",
+          "ip = ip[:10] + struct.pack('!H', csum(ip)) + ip[12:]",
+          's = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)',
+          's.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)',
+          's.sendto(ip + udp, (dst, 0))',
+        ]
+      : [
+          's6, d6 = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)',
+          "c = csum(s6 + d6 + struct.pack('!I3xB', len(udp), 17) + udp) or 0xffff",
+          "udp = udp[:6] + struct.pack('!H', c) + udp[8:]",
+          "ip = struct.pack('!IHBB16s16s', 6 << 28, len(udp), 17, 64, s6, d6)",
+          's = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)',
+          "s.sendto(ip + udp, (dst, 0, 0, socket.if_nametoindex('eth0')))",
+        ]),
+  ].join('\n');
+}
+
+describe.runIf(suiteRuns)('kernel referee for multicast, broadcast and martian addresses', () => {
   it('has what the lab needs', () => {
     expect(capability.ok, capability.reason).toBe(true);
   });
@@ -138,28 +173,54 @@ describe.runIf(suiteRuns)('kernel referee for multicast and broadcast destinatio
       writeFileSync(path.join(dir, 'ip-route.json'), JSON.stringify(routes));
       writeFileSync(
         path.join(dir, 'sysctl.txt'),
-        'net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\n',
+        [
+          'net.ipv4.ip_forward = 1',
+          'net.ipv6.conf.all.forwarding = 1',
+          'net.ipv4.conf.all.route_localnet = 0',
+          'net.ipv4.conf.in0.route_localnet = 0',
+          '',
+        ].join('\n'),
       );
       const engine = await linkSnapshot(dir);
 
-      const fate = (family: Family, to: string, from: string | null = null): Fate => {
+      // what IPv6 refuses before any chain it counts as a header error of the interface
+      const headerErrors = (): number =>
+        Number(
+          /Ip6InHdrErrors\s+(\d+)/.exec(
+            sh(['ip', 'netns', 'exec', router, 'cat', '/proc/net/dev_snmp6/in0']),
+          )?.[1] ?? NaN,
+        );
+      /**
+       * Where the kernel took a datagram from the client: `from` binds its link-local address;
+       * `spoofed` writes the whole IP header (a raw socket), any source at all.
+       */
+      const fate = (
+        family: Family,
+        to: string,
+        from: string | null = null,
+        spoofed: string | null = null,
+      ): Fate => {
         const save = family === 'ipv4' ? 'iptables' : 'ip6tables';
         sh(['ip', 'netns', 'exec', router, save, '-t', 'mangle', '-Z']);
-        const send = [
-          'import socket',
-          `s = socket.socket(socket.${family === 'ipv4' ? 'AF_INET' : 'AF_INET6'}, socket.SOCK_DGRAM)`,
-          's.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)',
-          ...(family === 'ipv6'
-            ? [
-                `s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex("eth0"))`,
-              ]
-            : []),
-          // from the client's link-local address, where asked
-          ...(from === null
-            ? []
-            : [`s.bind((${JSON.stringify(from)}, 0, 0, socket.if_nametoindex("eth0")))`]),
-          `s.sendto(b"x", (${JSON.stringify(to)}, 5000))`,
-        ].join('\n');
+        const before = family === 'ipv6' ? headerErrors() : 0;
+        const send =
+          spoofed !== null
+            ? spoof(family, spoofed, to)
+            : [
+                'import socket',
+                `s = socket.socket(socket.${family === 'ipv4' ? 'AF_INET' : 'AF_INET6'}, socket.SOCK_DGRAM)`,
+                's.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)',
+                ...(family === 'ipv6'
+                  ? [
+                      `s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex("eth0"))`,
+                    ]
+                  : []),
+                // from the client's link-local address, where asked
+                ...(from === null
+                  ? []
+                  : [`s.bind((${JSON.stringify(from)}, 0, 0, socket.if_nametoindex("eth0")))`]),
+                `s.sendto(b"x", (${JSON.stringify(to)}, 5000))`,
+              ].join('\n');
         sh(['ip', 'netns', 'exec', client, 'python3', '-c', send]);
         spawnSync('sleep', ['0.3']);
         const counts = new Map<string, number>();
@@ -181,8 +242,11 @@ describe.runIf(suiteRuns)('kernel referee for multicast and broadcast destinatio
           if (head !== null) chain = head[1] ?? '';
           else if (/dpt:5000/.test(line)) counts.set(chain, Number(line.trim().split(/\s+/)[0]));
         }
-        if ((counts.get('PREROUTING') ?? 0) === 0)
+        if ((counts.get('PREROUTING') ?? 0) === 0) {
+          // IPv6 drops some sources before any chain, and counts them
+          if (family === 'ipv6' && headerErrors() > before) return 'dropped';
           throw new Error(`${to}: never reached the router`);
+        }
         if ((counts.get('FORWARD') ?? 0) > 0) return 'forwarded';
         return (counts.get('INPUT') ?? 0) > 0 ? 'delivered' : 'dropped';
       };
@@ -212,6 +276,70 @@ describe.runIf(suiteRuns)('kernel referee for multicast and broadcast destinatio
       seen.push(
         `2001:db8:2::2 from fe80:: kernel ${kernel}, dockwall ${tr.delivery?.kind === 'forward' ? 'forwarded' : tr.verdict} (${tr.certainty})`,
       );
+      // sources routing refuses whatever the rules (routing.ts `martianSources`,
+      // `unreceivedSources`, `scopedSources`), sent through the router and to its address
+      const spoofedFrom: Record<Family, readonly string[]> = {
+        ipv4: [
+          '224.1.2.3',
+          '255.255.255.255',
+          '127.0.0.5',
+          '127.0.0.1',
+          '192.0.2.1',
+          '198.51.100.1',
+          '192.0.2.255',
+          '0.1.2.3',
+          '240.0.0.1',
+        ],
+        ipv6: ['::1', 'ff0e::1', '::', '2001:db8:1::1'],
+      };
+      const martians: string[] = [];
+      for (const family of ['ipv4', 'ipv6'] as const)
+        for (const to of family === 'ipv4'
+          ? ['198.51.100.2', '192.0.2.1']
+          : ['2001:db8:2::2', '2001:db8:1::1'])
+          for (const source of spoofedFrom[family]) {
+            const kernel = fate(family, to, null, source);
+            const tr = engine.trace(newConnection(family, 'udp', source, to, 5000, 'in0'));
+            const said =
+              tr.delivery?.kind === 'forward'
+                ? 'forwarded'
+                : tr.delivery?.kind === 'local'
+                  ? 'delivered'
+                  : tr.verdict;
+            martians.push(
+              `${source} to ${to}: kernel ${kernel}, dockwall ${said} (${tr.certainty})`,
+            );
+          }
+      expect(martians).toEqual([
+        '224.1.2.3 to 198.51.100.2: kernel dropped, dockwall dropped (certain)',
+        '255.255.255.255 to 198.51.100.2: kernel dropped, dockwall dropped (certain)',
+        '127.0.0.5 to 198.51.100.2: kernel dropped, dockwall dropped (certain)',
+        '127.0.0.1 to 198.51.100.2: kernel dropped, dockwall dropped (certain)',
+        '192.0.2.1 to 198.51.100.2: kernel dropped, dockwall dropped (certain)',
+        '198.51.100.1 to 198.51.100.2: kernel dropped, dockwall dropped (certain)',
+        // the answer to a broadcast address is not followed (see below)
+        '192.0.2.255 to 198.51.100.2: kernel forwarded, dockwall forwarded (possible)',
+        '0.1.2.3 to 198.51.100.2: kernel forwarded, dockwall forwarded (certain)',
+        '240.0.0.1 to 198.51.100.2: kernel forwarded, dockwall forwarded (certain)',
+        '224.1.2.3 to 192.0.2.1: kernel dropped, dockwall dropped (certain)',
+        '255.255.255.255 to 192.0.2.1: kernel dropped, dockwall dropped (certain)',
+        '127.0.0.5 to 192.0.2.1: kernel dropped, dockwall dropped (certain)',
+        '127.0.0.1 to 192.0.2.1: kernel dropped, dockwall dropped (certain)',
+        '192.0.2.1 to 192.0.2.1: kernel dropped, dockwall dropped (certain)',
+        '198.51.100.1 to 192.0.2.1: kernel dropped, dockwall dropped (certain)',
+        '192.0.2.255 to 192.0.2.1: kernel delivered, dockwall delivered (certain)',
+        // the answer leaves by out0, its source whichever the server picks
+        '0.1.2.3 to 192.0.2.1: kernel delivered, dockwall delivered (possible)',
+        '240.0.0.1 to 192.0.2.1: kernel delivered, dockwall delivered (possible)',
+        '::1 to 2001:db8:2::2: kernel dropped, dockwall dropped (certain)',
+        'ff0e::1 to 2001:db8:2::2: kernel dropped, dockwall dropped (certain)',
+        ':: to 2001:db8:2::2: kernel dropped, dockwall dropped (certain)',
+        '2001:db8:1::1 to 2001:db8:2::2: kernel forwarded, dockwall forwarded (certain)',
+        '::1 to 2001:db8:1::1: kernel dropped, dockwall dropped (certain)',
+        'ff0e::1 to 2001:db8:1::1: kernel dropped, dockwall dropped (certain)',
+        ':: to 2001:db8:1::1: kernel delivered, dockwall delivered (possible)',
+        '2001:db8:1::1 to 2001:db8:1::1: kernel delivered, dockwall delivered (certain)',
+      ]);
       // what the kernel delivered dockwall does not follow: only possibly dropped; what it
       // refuses to forward from a link-local source, certainly
       expect(seen).toEqual([
