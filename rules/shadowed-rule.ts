@@ -21,7 +21,7 @@ import { ruleCount, ruleLabel } from '../src/model/rule-queries.ts';
 import type { SourceLocation } from '../src/model/diagnostic.ts';
 import { damagedLines, isDamaged } from '../src/analysis/damaged-lines.ts';
 import { isDockerChain } from '../src/docker/chains.ts';
-import { defineRule } from '../src/lint/rule.ts';
+import { defineRule, listOf } from '../src/lint/rule.ts';
 import { actionKey, traceShowsCover } from '../src/analysis/covers.ts';
 import { hostAddressFor } from '../src/analysis/packets.ts';
 import type { RuleWitness } from '../src/analysis/rule-witness.ts';
@@ -87,6 +87,8 @@ export default defineRule<MessageIds, Options, true>({
     const silentSaid = new Set<string>();
     let traced = 0;
     let routesSaid = false;
+    // rules unreached only because routing refuses what they match, by ruleset: said once each
+    const kernelChecks = new Map<Ruleset, { labels: string[]; location: SourceLocation }>();
     const routesKnown = context.snapshot.files.some(
       (f) => f.role === 'ip-route' && f.status === 'read',
     );
@@ -224,6 +226,14 @@ export default defineRule<MessageIds, Options, true>({
             }
             continue;
           }
+          if (reaches.every((r) => r?.refusedSources === true)) {
+            const said = kernelChecks.get(ruleset);
+            const label = `${tid}/${chain.name} rule ${ruleLabel(rule)}`;
+            if (said === undefined)
+              kernelChecks.set(ruleset, { labels: [label], location: rule.location });
+            else said.labels.push(label);
+            continue;
+          }
           const coveredBy = [...new Set(reaches.flatMap((r) => r?.coveredBy ?? []))].sort(
             (a, b) => a - b,
           );
@@ -267,6 +277,19 @@ export default defineRule<MessageIds, Options, true>({
             related,
             ...(stop === null ? {} : { witness: stop.packet, trace: stop.trace }),
           });
+        }
+      },
+      end() {
+        for (const [ruleset, { labels, location }] of kernelChecks) {
+          const one = labels.length === 1;
+          const sources =
+            ruleset.family === 'ipv4'
+              ? "a loopback, multicast or limited-broadcast source, or one of the host's own addresses"
+              : 'a loopback or multicast source, or, to be forwarded, a link-local or unspecified one';
+          context.limited(
+            `${listOf(labels, 5)} ${one ? 'is' : 'are'} reached by no packet only because routing drops, whatever the rules, what ${one ? 'it' : 'they'} would see (a packet from outside with ${sources}): ${one ? 'it repeats' : 'they repeat'} the kernel's own check, and ${one ? 'is' : 'are'} not reported as unreachable.`,
+            location,
+          );
         }
       },
     };

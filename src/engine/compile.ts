@@ -644,6 +644,26 @@ export class CompiledRuleset {
     return this.unreceivedSet;
   }
 
+  private refusedSet: Bdd | undefined;
+
+  /**
+   * Every packet from outside routing refuses for its source whatever the rules: a martian
+   * source (possibly), an IPv6 source dropped on arrival or one never forwarded (on any
+   * destination: a rule's match is read wherever it may be). Made once.
+   */
+  refusedSources(): Bdd {
+    if (this.refusedSet === undefined) {
+      const m = this.space.m;
+      const martians = this.martianSources();
+      const scoped = m.and(this.scopedSources(), this.fromOutside());
+      this.refusedSet = m.or(
+        m.or(martians.dropped, martians.doubtful),
+        m.or(this.unreceivedSources(), scoped),
+      );
+    }
+    return this.refusedSet;
+  }
+
   /** Every interface but lo as `iif`'s values: what arrived from outside the host. */
   private fromOutside(): Bdd {
     const on = this.localnetInterfaces('iif');

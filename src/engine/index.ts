@@ -935,6 +935,13 @@ class SymbolicEngine implements Engine {
     return !m.intersects(p, this.space.universe);
   }
 
+  ruleMeetsRefusedSources(table: string, chain: string, index: number): boolean | null {
+    const rule = this.nf.chain(table, chain)?.rules[index - 1];
+    if (rule === undefined) return null;
+    const m = this.space.m;
+    return m.intersects(m.and(rule.match.p, this.space.universe), this.nf.refusedSources());
+  }
+
   entering(hook: Hook): PacketSet {
     const s = this.space;
     const m = s.m;
@@ -964,7 +971,8 @@ class SymbolicEngine implements Engine {
   private readonly recorded = new Map<string, Walk>();
 
   private recordedWalk(query: RuleReachQuery): Walk {
-    const key = JSON.stringify([query.ingress ?? null, query.packets ?? null]);
+    const keepRefusedSources = query.keepRefusedSources === true;
+    const key = JSON.stringify([query.ingress ?? null, query.packets ?? null, keepRefusedSources]);
     let walk = this.recorded.get(key);
     if (walk === undefined) {
       const m = this.space.m;
@@ -972,7 +980,7 @@ class SymbolicEngine implements Engine {
       const input = m.and(this.initial(query.packets ?? {}, STATES), this.ingressSet(ingress));
       // the recording is what is read, never the outcomes
       walk = new Walk(this.nf, true, { attributes: false });
-      runPath(walk, this.nf, this.arriving(input));
+      runPath(walk, this.nf, this.arriving(input), { keepRefusedSources });
       this.recorded.set(key, walk);
     }
     return walk;

@@ -32,6 +32,8 @@ export interface PathOptions {
    * accepts together. Unset: as one set, with outcomes in walk order.
    */
   readonly natGroup?: number;
+  /** Walk on what routing refuses for its source (`RuleReachQuery.keepRefusedSources`). */
+  readonly keepRefusedSources?: boolean;
 }
 
 export function runPath(
@@ -78,7 +80,8 @@ export function runPath(
   };
 
   // arriving on an interface; IPv6 drops a loopback or multicast source before PREROUTING
-  const unreceived = nf.unreceivedSources();
+  const keep = options.keepRefusedSources === true;
+  const unreceived = keep ? FALSE : nf.unreceivedSources();
   const arrived = setOif(andSet(s, input, m.not(none)), oifNone);
   const refused = unreceived === FALSE ? EMPTY : andSet(s, arrived, unreceived);
   const ext = refused.p === FALSE ? arrived : andSet(s, arrived, m.not(unreceived));
@@ -99,10 +102,10 @@ export function runPath(
   // group's members), which the walk does not follow, or dropped (routing.ts `groups`)
   const groups = nf.groupDestinations();
   // nor is what comes from a link-local (loopback, multicast) IPv6 source: dropped
-  const scoped = nf.scopedSources();
+  const scoped = keep ? FALSE : nf.scopedSources();
   // IPv4 routing refuses a martian source, whatever the destination (routing.ts
   // `martianSources`)
-  const martianSources = nf.martianSources();
+  const martianSources = keep ? { dropped: FALSE, doubtful: FALSE } : nf.martianSources();
   const anyMartian = m.or(martianSources.dropped, martianSources.doubtful);
   const fromMartians = (part: Pair): { kept: Pair; dropped: Pair } => {
     if (!m.intersects(part.p, anyMartian)) return { kept: part, dropped: EMPTY };

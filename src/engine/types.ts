@@ -237,6 +237,12 @@ export interface RuleReachQuery {
   /** Default: every ingress, including host-originated traffic. */
   readonly ingress?: Ingress;
   readonly packets?: PacketConstraint;
+  /**
+   * Walk the packets routing refuses for their source whatever the rules (a martian source, an
+   * IPv6 source of too small a scope) as if it let them through: whether a rule no packet
+   * reaches would be reached but for the kernel.
+   */
+  readonly keepRefusedSources?: boolean;
 }
 
 /** What `discover` found: the flows, and the parts it could not cut into flows. */
@@ -400,6 +406,11 @@ export interface Engine {
   ruleMatch(table: string, chain: string, index: number): TwoSided | null;
   /** Whether no packet could match the rule's own conditions (`ruleMatch`'s possible side). */
   ruleMatchesNothing(table: string, chain: string, index: number): boolean | null;
+  /**
+   * Whether the rule's own conditions select packets from outside that routing refuses for
+   * their source whatever the rules (`RuleReachQuery.keepRefusedSources`); null: no such rule.
+   */
+  ruleMeetsRefusedSources(table: string, chain: string, index: number): boolean | null;
   /**
    * New connections (any conntrack state and mark, not NATed) as they meet a hook's first chain:
    * arriving ones at PREROUTING, those for the host at INPUT, routed others at FORWARD (with

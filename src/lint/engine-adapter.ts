@@ -28,12 +28,13 @@ export function adaptEngines(
     table: string,
     chain: string,
     index: number,
+    keepRefusedSources = false,
   ): EngineRuleReach | undefined => {
-    const key = `${engine.family}/${table}`;
+    const key = `${engine.family}/${table}/${keepRefusedSources}`;
     let byChain = reachCache.get(key);
     if (byChain === undefined) {
       byChain = new Map();
-      for (const r of engine.ruleReach({ table })) {
+      for (const r of engine.ruleReach({ table, keepRefusedSources })) {
         let rules = byChain.get(r.rule.chain);
         if (rules === undefined) byChain.set(r.rule.chain, (rules = []));
         if (r.rule.index !== null && rules[r.rule.index] === undefined) rules[r.rule.index] = r;
@@ -113,6 +114,12 @@ export function adaptEngines(
         : r.matched.certain.isEmpty
           ? 'possible'
           : 'certain';
+      // reached, but for the kernel's refusal of what it would get: a second walk, asked only
+      // of an unreached rule that matches such packets
+      const refusedSources =
+        reach === 'never' &&
+        engine.ruleMeetsRefusedSources(table, chain, index) === true &&
+        ruleReachOf(engine, table, chain, index, true)?.matched.possible.isEmpty === false;
       const silent = engine.silentHooks;
       const contextOnly =
         reach === 'never' &&
@@ -125,6 +132,7 @@ export function adaptEngines(
           reach === 'never' ? r.coveredBy.flatMap((c) => (c.index === null ? [] : [c.index])) : [],
         redundant: false,
         silentHooks: contextOnly ? r.entryHooks : [],
+        refusedSources,
       };
     },
   };

@@ -23,6 +23,12 @@ export interface RuleReach {
    * unreached. Empty otherwise.
    */
   readonly silentHooks: readonly string[];
+  /**
+   * Unreached only because routing refuses, whatever the rules, the packets it would get (a
+   * martian source: loopback, multicast or the host's own address from outside; an IPv6
+   * source of too small a scope): a rule that repeats the kernel's own check.
+   */
+  readonly refusedSources: boolean;
 }
 
 /** An interface whose IPv6 neighbour discovery the rules stop. */

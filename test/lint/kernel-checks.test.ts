@@ -1,0 +1,81 @@
+/**
+ * Rules that repeat the kernel's own refusal of martian sources (CIS-style `-s 127.0.0.0/8 -j
+ * DROP` after `-i lo -j ACCEPT`, `-s ::1 -j DROP`, a multicast source dropped on the uplink) are
+ * reached by no packet, since routing drops those packets whatever the rules
+ * (src/engine/routing.ts `martianSources`): shadowed-rule says so once per ruleset and does not
+ * report them, while a rule the other rules leave nothing for is still reported, even where it
+ * matches such packets too.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import shadowedRule from '../../rules/shadowed-rule.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
+import { createLintEngine } from '../../src/lint/default-engine.ts';
+import { DEFAULT_CONFIG, type ResolvedConfig } from '../../src/lint/config-types.ts';
+import { runRules } from '../../src/lint/runner.ts';
+
+/** The example host's file with `lines` put first in filter INPUT. */
+function withInputRules(file: string, lines: readonly string[]): void {
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf('*filter\n');
+  const first = text.indexOf('\n-A ', start);
+  writeFileSync(
+    file,
+    `${text.slice(0, first)}\n${lines.map((l) => `-A INPUT ${l}`).join('\n')}${text.slice(first)}`,
+  );
+}
+
+describe('rules that repeat the kernel’s refusal of martian sources', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-kernel-checks-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync('fixtures/example-host', dir, { recursive: true });
+  withInputRules(path.join(dir, 'iptables-save.txt'), [
+    '-i lo -j ACCEPT',
+    '-s 127.0.0.0/8 -j DROP',
+    '-s 224.0.0.0/4 -i eth0 -j DROP',
+    // every UDP port taken by two drops: the ACCEPT after them, which no one rule covers, is
+    // unreached whatever the kernel does
+    '-p udp -m udp --dport 0:1000 -j DROP',
+    '-p udp -m udp --dport 1001:65535 -j DROP',
+    '-p udp -j ACCEPT',
+  ]);
+  withInputRules(path.join(dir, 'ip6tables-save.txt'), ['-i lo -j ACCEPT', '-s ::1/128 -j DROP']);
+
+  it('are not reported, and are named once per ruleset; other unreached rules still are', async () => {
+    const snapshot = await loadSnapshot({ directory: dir });
+    const config: ResolvedConfig = {
+      ...DEFAULT_CONFIG,
+      rules: { 'shadowed-rule': { severity: null, options: {}, location: null } },
+    };
+    const output = runRules(
+      snapshot,
+      { 'shadowed-rule': shadowedRule },
+      config,
+      createLintEngine(snapshot).engine,
+    );
+    // the example host's own rules after those put first have findings of their own
+    const inserted = { 'iptables-save.txt': 6, 'ip6tables-save.txt': 2 } as Record<string, number>;
+    const found = output.findings
+      .filter(
+        (f) =>
+          f.object.chain === 'INPUT' &&
+          Number(f.object.rule) <= (inserted[path.basename(f.location.file)] ?? 0),
+      )
+      .map((f) => `${path.basename(f.location.file)} ${String(f.object.rule)} ${f.message}`);
+    expect(found).toEqual([
+      'iptables-save.txt 6 filter/INPUT rule 6 (ACCEPT) is reached by no packet: the rules before it (or the chains that lead here) leave nothing for it.',
+    ]);
+    const notes = output.diagnostics
+      .filter((d) => d.code === 'rule-limited' && d.message.includes("kernel's own check"))
+      .map((d) => `${d.location?.file ?? ''}:${d.location?.line ?? ''} ${d.message}`);
+    expect(notes).toHaveLength(2);
+    expect(notes.find((n) => n.includes('ip6tables-save.txt'))).toContain(
+      'filter/INPUT rule 2 is reached by no packet only because routing drops',
+    );
+    expect(notes.find((n) => !n.includes('ip6tables-save.txt'))).toContain(
+      'filter/INPUT rule 2 and filter/INPUT rule 3 are reached by no packet only because routing drops',
+    );
+  });
+});
