@@ -147,6 +147,8 @@ interface Path {
   /** Everything they stop (possibly), as one set. */
   readonly stopped: PacketSet;
   readonly untracked: PacketSet | null;
+  /** Every reply a NOTRACK took, delivered or stopped after it (possibly); null when none. */
+  readonly untrackedAny: PacketSet | null;
 }
 
 /** The later packets of connections from one ingress, walked once: the rules that stop some. */
@@ -327,6 +329,10 @@ export class ReplyCheck {
       const untracked = r.deliveredAll.possible.and({ states: ['UNTRACKED'] });
       const none = r.deliveredAll.possible.minus(r.deliveredAll.possible);
       const stops = r.stopped.filter((st) => st.rule !== null && !st.packets.possible.isEmpty);
+      const untrackedAny = stops.reduce(
+        (u, st) => u.or(st.packets.possible.and({ states: ['UNTRACKED'] })),
+        untracked,
+      );
       path = {
         key,
         query: r.query,
@@ -337,6 +343,7 @@ export class ReplyCheck {
         stops,
         stopped: r.stoppedByRules.possible,
         untracked: untracked.isEmpty ? null : untracked,
+        untrackedAny: untrackedAny.isEmpty ? null : untrackedAny,
       };
       this.paths.set(key, path);
     }
@@ -514,8 +521,33 @@ export class ReplyCheck {
   }
 
   private readonly beforeNat = new WeakMap<Path, PacketSet | null>();
+  private readonly untrackedAtHost = new WeakMap<Path, PacketSet | null>();
   /** Packets to an address of the host other than loopback (`stoppedBeforeNat`), made once. */
   private toHost: PacketSet | undefined;
+
+  private hostDestinations(): PacketSet {
+    const loopback = this.family === 'ipv4' ? '127.0.0.0/8' : '::1/128';
+    return (this.toHost ??= this.engine
+      .matching({ localDestination: [true] })
+      .minus(this.engine.matching({ destinations: [loopback] })));
+  }
+
+  /**
+   * The replies of a path a NOTRACK took where they are addressed to an address of the host
+   * other than loopback (SNAT's, as MASQUERADE's is): conntrack then never undoes the SNAT, and
+   * the reply stays the host's (random seed 10002: raw's `-d 192.0.2.0/24 -m addrtype !
+   * --dst-type UNICAST -j CT --notrack` took a MASQUERADEd client's SYN-ACK at the bridge's
+   * address, and INPUT rejected it). Null when none; made once per path.
+   */
+  private untrackedBeforeNat(path: Path): PacketSet | null {
+    let set = this.untrackedAtHost.get(path);
+    if (set === undefined) {
+      const hit = path.untrackedAny?.and(this.hostDestinations()) ?? null;
+      set = hit === null || hit.isEmpty ? null : hit;
+      this.untrackedAtHost.set(path, set);
+    }
+    return set;
+  }
 
   /**
    * The replies of a path a stop before conntrack's NAT may stop where they are addressed to an
@@ -525,10 +557,7 @@ export class ReplyCheck {
   private stoppedBeforeNat(path: Path): PacketSet | null {
     let set = this.beforeNat.get(path);
     if (set === undefined) {
-      const loopback = this.family === 'ipv4' ? '127.0.0.0/8' : '::1/128';
-      const toHost = (this.toHost ??= this.engine
-        .matching({ localDestination: [true] })
-        .minus(this.engine.matching({ destinations: [loopback] })));
+      const toHost = this.hostDestinations();
       set = null;
       for (const st of path.stops) {
         if (!beforeUnsnat(st) || !st.packets.possible.meets(toHost)) continue;
@@ -686,7 +715,11 @@ export class ReplyCheck {
       // addressed to the SNAT's address (random seed 6813: raw's `-s 192.0.2.2/32 -p tcp -j CT
       // --notrack` kept a MASQUERADEd client's SYN-ACK at the bridge's address)
       const replies = (): PacketSet => this.rowReplies(flow, kind, f, own);
-      if (beforeNat?.meets(replies()) === true || near.untracked?.meets(replies()) === true)
+      if (
+        beforeNat?.meets(replies()) === true ||
+        near.untracked?.meets(replies()) === true ||
+        this.untrackedBeforeNat(path)?.meets(replies()) === true
+      )
         snatted();
       if (near.stopped === null && (lost === null || near.untracked === null)) {
         if (natted.length > 0) fates.set(f.interface, doubtfulOnly(natted, family));

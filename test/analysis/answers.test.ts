@@ -305,6 +305,31 @@ describe('what goes back for a connection', () => {
     expect(certain.map((e) => e.certainty)).toContain('certain');
   });
 
+  it('a SNATed reply a NOTRACK takes at the SNAT address makes the row possible', async () => {
+    // random seed 10002: every forwarded connection MASQUERADEd; raw untracks what comes to an
+    // address of the host from the published container port, which the replies are until
+    // conntrack's NAT undoes the SNAT: untracked, it never does, and INPUT rejects them
+    const rules = {
+      raw: ['-A PREROUTING -p tcp -m tcp --sport 80 -m addrtype --dst-type LOCAL -j CT --notrack'],
+      filter: ['-A INPUT -p tcp -j REJECT --reject-with tcp-reset'],
+    };
+    const s = await withRules('snat-reply-notrack', {
+      ...rules,
+      nat: [`-A POSTROUTING -j SNAT --to-source ${HOST}`],
+    });
+    expect(trace(s, 8080).result).not.toBe('accepted');
+    const rows = rowsTo8080(s).filter((e) => e.target.kind === 'container');
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      expect(row.certainty).toBe('possible');
+      expect(row.assumptions.join(' ')).toMatch(/a SNAT of some connections/);
+    }
+    // without the SNAT the replies are addressed to the client: the row stands
+    const plain = await withRules('snat-reply-notrack-plain', rules);
+    const certain = rowsTo8080(plain).filter((e) => e.target.kind === 'container');
+    expect(certain.map((e) => e.certainty)).toContain('certain');
+  });
+
   it("a handshake answer rejected past conntrack makes the sender's SYN again ESTABLISHED", async () => {
     // random seed 3905: over one bridge, the container's SYN-ACK is rejected, then the client's
     // SYN sent again, which conntrack takes as ESTABLISHED: its reset gets back, and the client
