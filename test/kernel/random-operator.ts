@@ -158,6 +158,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   7647,
   8553,
   8811,
+  10002,
 ];
 
 /**
