@@ -158,7 +158,6 @@ export const DEFAULT_SEEDS: readonly number[] = [
   7647,
   8553,
   8811,
-  10002,
 ];
 
 /**
