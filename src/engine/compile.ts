@@ -618,11 +618,9 @@ export class CompiledRuleset {
     }
     const on = this.localnetInterfaces('iif');
     const arrived = this.fromOutside();
-    const loopback = m.diff(s.loopbackOn('src'), s.prefixSet('src', routing.martianSources));
-    const dropped = m.or(
-      m.and(arrived, s.prefixSet('src', routing.martianSources)),
-      m.and(loopback, on.dropped),
-    );
+    const martian = s.prefixSet('src', routing.martianSources);
+    const loopback = m.diff(s.loopbackOn('src'), martian);
+    const dropped = m.or(m.and(arrived, martian), m.and(loopback, on.dropped));
     const doubtful = m.and(loopback, on.unknown);
     this.martianSets = { dropped, doubtful };
     return this.martianSets;

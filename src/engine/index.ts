@@ -682,9 +682,11 @@ class SymbolicEngine implements Engine {
     // a flow's sources are said without the holes of those routing refuses whatever the rules
     // (a martian source): per kind of delivery and whether 127.0.0.0/8 is among them
     const sourceTexts = new Map<string, Map<RawFlow['src'], string[]>>();
+    const lo = ifs.classOf('lo');
     const sourcesOf = (f: RawFlow, kind: 'local' | 'forward'): string[] => {
+      const arrived = f.iif.every((i) => i !== ifs.none && i !== lo);
       const loopbackRefused = f.iif.every((i) => {
-        if (i === ifs.none || i === ifs.classOf('lo')) return false;
+        if (i === ifs.none || i === lo) return false;
         const ifName = name(i);
         const how = loopbackRouting(
           this.family,
@@ -694,7 +696,6 @@ class SymbolicEngine implements Engine {
         );
         return how === 'dropped' || how === 'taken-off';
       });
-      const arrived = f.iif.every((i) => i !== ifs.none && i !== ifs.classOf('lo'));
       const key = `${kind}:${loopbackRefused}:${arrived}`;
       let said = sourceTexts.get(key);
       if (said === undefined) {
