@@ -79,7 +79,8 @@ import { EXTERNAL6, inSubnet6 } from '../lab/ipv6.ts';
  * makes its send fail with EINVAL). From 7601–7800: 7647 (later packets conntrack picks up as
  * new connections carry ACK, not SYN). From 7801–8600: 8553 (only Docker's filter rules vouch
  * for a masquerade shape naming a bridge). From 8801–9000: 8811 (an untracked SYN's later
- * packets, picked up as a new connection, may be SNATed and reset).
+ * packets, picked up as a new connection, may be SNATed and reset). From 10001–10060: 10002 (a
+ * NOTRACK of replies addressed to the host keeps conntrack from undoing a client's SNAT).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -158,6 +159,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   7647,
   8553,
   8811,
+  10002,
 ];
 
 /**
