@@ -225,7 +225,7 @@ capture listeners.txt ss -Htlnup
 # module is loaded.
 : >"$OUT/sysctl.txt"
 for key in net.ipv4.ip_forward net.ipv6.conf.all.forwarding net.bridge.bridge-nf-call-iptables \
-  net.bridge.bridge-nf-call-ip6tables net.ipv4.conf.all.route_localnet; do
+  net.bridge.bridge-nf-call-ip6tables net.ipv4.conf.all.route_localnet net.ipv4.conf.all.rp_filter; do
   p=/proc/sys/$(printf '%s' "$key" | tr . /)
   if [ -r "$p" ]; then
     printf '%s = %s\n' "$key" "$(cat "$p")" >>"$OUT/sysctl.txt"
@@ -233,14 +233,16 @@ for key in net.ipv4.ip_forward net.ipv6.conf.all.forwarding net.bridge.bridge-nf
     note_missing "sysctl.txt:$key" "cat $p" "not present (for net.bridge.*: br_netfilter not loaded)"
   fi
 done
-# route_localnet per interface (a DNAT to 127.0.0.1 from outside needs it), keyed as sysctl
-# writes it: a dot in an interface name becomes '/'.
-for p in /proc/sys/net/ipv4/conf/*/route_localnet; do
-  [ -r "$p" ] || continue
-  name=${p#/proc/sys/net/ipv4/conf/}
-  name=${name%/route_localnet}
-  case $name in all | default) continue ;; esac
-  printf 'net.ipv4.conf.%s.route_localnet = %s\n' "$(printf '%s' "$name" | tr . /)" "$(cat "$p")" >>"$OUT/sysctl.txt"
+# route_localnet (a DNAT to 127.0.0.1 from outside needs it) and rp_filter (which sources
+# routing takes) per interface, keyed as sysctl writes them: a dot in a name becomes '/'.
+for which in route_localnet rp_filter; do
+  for p in /proc/sys/net/ipv4/conf/*/"$which"; do
+    [ -r "$p" ] || continue
+    name=${p#/proc/sys/net/ipv4/conf/}
+    name=${name%/"$which"}
+    case $name in all | default) continue ;; esac
+    printf 'net.ipv4.conf.%s.%s = %s\n' "$(printf '%s' "$name" | tr . /)" "$which" "$(cat "$p")" >>"$OUT/sysctl.txt"
+  done
 done
 note_file sysctl.txt
 

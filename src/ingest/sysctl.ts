@@ -1,10 +1,10 @@
 /**
  * `sysctl` output (`key = value` lines) → the switches that matter: forwarding, br_netfilter, and
- * IPv4 `route_localnet`, for `all` and per interface.
+ * IPv4 `route_localnet` and `rp_filter`, for `all` and per interface.
  */
 import type { Diagnostic } from '../model/diagnostic.ts';
 import { diagnostic } from '../model/diagnostic.ts';
-import type { Sysctls } from '../model/host.ts';
+import type { RpFilterValue, Sysctls } from '../model/host.ts';
 
 const KEYS: Readonly<Record<string, keyof Sysctls>> = {
   'net.ipv4.ip_forward': 'ipv4Forward',
@@ -22,19 +22,30 @@ export const UNKNOWN_SYSCTLS: Sysctls = {
   bridgeNfCallIp6tables: null,
   routeLocalnet: null,
   routeLocalnetByInterface: new Map(),
+  rpFilter: null,
+  rpFilterByInterface: new Map(),
 };
 
+/** The per-interface switches read, each with the values it takes. */
+const PER_INTERFACE = {
+  route_localnet: ['0', '1'],
+  rp_filter: ['0', '1', '2'],
+} as const;
+type PerInterface = keyof typeof PER_INTERFACE;
+
 /**
- * The interface of a per-interface `route_localnet` key: `net.ipv4.conf.NAME.route_localnet`, as
- * sysctl writes it (a dot in NAME becomes `/`), or `net/ipv4/conf/NAME/route_localnet`. Null for
- * any other key, and for `all` (a key of its own) and `default` (the template of interfaces yet to
- * come, which decides nothing).
+ * The switch and interface of a per-interface key: `net.ipv4.conf.NAME.SWITCH`, as sysctl writes
+ * it (a dot in NAME becomes `/`), or `net/ipv4/conf/NAME/SWITCH`. `all` is returned as such;
+ * null for any other key, and for `default` (the template of interfaces yet to come, which
+ * decides nothing).
  */
-function localnetInterface(key: string): string | null {
-  const slashed = /^net\/ipv4\/conf\/([^/]+)\/route_localnet$/.exec(key);
-  const dotted = /^net\.ipv4\.conf\.([^.]+)\.route_localnet$/.exec(key);
+function perInterfaceKey(key: string): { name: string; which: PerInterface } | null {
+  const slashed = /^net\/ipv4\/conf\/([^/]+)\/(route_localnet|rp_filter)$/.exec(key);
+  const dotted = /^net\.ipv4\.conf\.([^.]+)\.(route_localnet|rp_filter)$/.exec(key);
+  const match = slashed ?? dotted;
   const name = slashed?.[1] ?? dotted?.[1]?.replaceAll('/', '.') ?? null;
-  return name === null || name === 'all' || name === 'default' ? null : name;
+  const which = match?.[2] as PerInterface | undefined;
+  return name === null || which === undefined || name === 'default' ? null : { name, which };
 }
 
 export function loadSysctl(
@@ -42,8 +53,10 @@ export function loadSysctl(
   file: string,
 ): { sysctls: Sysctls; diagnostics: readonly Diagnostic[] } {
   const values: Record<string, boolean | null> = {};
-  // a Map: the names are the file's, and `__proto__` is a name too
-  const byInterface = new Map<string, boolean>();
+  // Maps: the names are the file's, and `__proto__` is a name too
+  const localnet = new Map<string, boolean>();
+  const rpFilter = new Map<string, RpFilterValue>();
+  let rpFilterAll: RpFilterValue | null = null;
   const diagnostics: Diagnostic[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
@@ -59,26 +72,36 @@ export function loadSysctl(
     }
     const written = match[1] ?? '';
     const key = written.replaceAll('/', '.');
-    const iface = localnetInterface(written);
     const field = KEYS[key];
-    if (field === undefined && iface === null) return; // other sysctls are kept out of the model
-    const value = match[2];
-    if (value !== '0' && value !== '1') {
+    const own = field === undefined ? perInterfaceKey(written) : null;
+    if (field === undefined && own === null) return; // other sysctls are kept out of the model
+    const value = match[2] ?? '';
+    const allowed: readonly string[] = own === null ? ['0', '1'] : PER_INTERFACE[own.which];
+    if (!allowed.includes(value)) {
       diagnostics.push(
         diagnostic(
           'invalid-value',
           'warning',
-          `${key} should be 0 or 1, found "${value ?? ''}"`,
+          `${key} should be ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1) ?? ''}, found "${value}"`,
           location,
         ),
       );
       return;
     }
-    if (iface !== null) byInterface.set(iface, value === '1');
-    else if (field !== undefined) values[field] = value === '1';
+    if (own === null) {
+      if (field !== undefined) values[field] = value === '1';
+    } else if (own.which === 'route_localnet') localnet.set(own.name, value === '1');
+    else if (own.name === 'all') rpFilterAll = Number(value) as RpFilterValue;
+    else rpFilter.set(own.name, Number(value) as RpFilterValue);
   });
   return {
-    sysctls: { ...UNKNOWN_SYSCTLS, ...values, routeLocalnetByInterface: byInterface },
+    sysctls: {
+      ...UNKNOWN_SYSCTLS,
+      ...values,
+      routeLocalnetByInterface: localnet,
+      rpFilter: rpFilterAll,
+      rpFilterByInterface: rpFilter,
+    },
     diagnostics,
   };
 }

@@ -229,7 +229,14 @@ export interface Sysctls {
   readonly routeLocalnet: boolean | null;
   /** `net.ipv4.conf.<interface>.route_localnet`, for the interfaces the file lists. */
   readonly routeLocalnetByInterface: ReadonlyMap<string, boolean>;
+  /** `net.ipv4.conf.all.rp_filter`. */
+  readonly rpFilter: RpFilterValue | null;
+  /** `net.ipv4.conf.<interface>.rp_filter`, for the interfaces the file lists. */
+  readonly rpFilterByInterface: ReadonlyMap<string, RpFilterValue>;
 }
+
+/** IPv4 reverse path filtering: 0 off, 1 strict, 2 loose (RFC 3704). */
+export type RpFilterValue = 0 | 1 | 2;
 
 // ---------------------------------------------------------------------------------------------
 // Rule-layout era

@@ -82,6 +82,10 @@ describe.skipIf(!canRun)(
       sh(['ip', '-n', ns, 'addr', 'add', '198.51.100.7/24', 'dev', 'dwc0']);
       sh(['ip', '-n', ns, 'addr', 'add', '2001:db8:7::7/64', 'dev', 'dwc0', 'nodad']);
       sh(['ip', '-n', ns, 'link', 'set', 'dwc0', 'up']);
+      // reverse path filtering: loose on one interface, strict on the other
+      sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0']);
+      sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.conf.dwc0.rp_filter=2']);
+      sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.conf.dwc1.rp_filter=1']);
       sh(
         ['ip', 'netns', 'exec', ns, 'iptables-restore'],
         readFileSync(path.join(fixture, 'iptables-save.txt'), 'utf8'),
@@ -187,6 +191,16 @@ describe.skipIf(!canRun)(
           ['dwc0', false],
           ['dwc1', false],
           ['lo', false],
+        ]);
+        // rp_filter for all and per interface: which sources routing takes from each
+        const lo = Number(
+          sh(['ip', 'netns', 'exec', ns, 'cat', '/proc/sys/net/ipv4/conf/lo/rp_filter']).trim(),
+        );
+        expect(s.host.sysctls.rpFilter).toBe(0);
+        expect([...s.host.sysctls.rpFilterByInterface].sort()).toEqual([
+          ['dwc0', 2],
+          ['dwc1', 1],
+          ['lo', lo],
         ]);
       }
     });

@@ -188,6 +188,8 @@ describe('ip, sysctl and nft files', () => {
       bridgeNfCallIp6tables: null,
       routeLocalnet: null,
       routeLocalnetByInterface: new Map(),
+      rpFilter: null,
+      rpFilterByInterface: new Map(),
     });
     expect(r.diagnostics.map((d) => [d.code, d.location.line])).toEqual([['invalid-value', 3]]);
   });
@@ -219,6 +221,32 @@ describe('ip, sysctl and nft files', () => {
     ]);
     expect(Object.getPrototypeOf({})).toBe(Object.prototype);
     expect(r.diagnostics.map((d) => [d.code, d.location.line])).toEqual([['invalid-value', 8]]);
+  });
+
+  it('reads rp_filter for all and per interface: 0, 1 (strict) or 2 (loose), nothing else', () => {
+    const r = loadSysctl(
+      [
+        'net.ipv4.conf.all.rp_filter = 2',
+        'net.ipv4.conf.default.rp_filter = 1',
+        'net.ipv4.conf.eth0.rp_filter = 1',
+        'net/ipv4/conf/br.lan/rp_filter = 0',
+        'net.ipv4.conf.docker0.rp_filter = 3',
+        'net.ipv4.conf.eth1.route_localnet = 2',
+        'net.ipv4.conf.__proto__.rp_filter = 2',
+      ].join('\n'),
+      's.txt',
+    );
+    expect(r.sysctls.rpFilter).toBe(2);
+    expect([...r.sysctls.rpFilterByInterface]).toEqual([
+      ['eth0', 1],
+      ['br.lan', 0],
+      ['__proto__', 2],
+    ]);
+    expect(r.sysctls.routeLocalnetByInterface.size).toBe(0);
+    expect(r.diagnostics.map((d) => [d.message, d.location.line])).toEqual([
+      ['net.ipv4.conf.docker0.rp_filter should be 0, 1 or 2, found "3"', 5],
+      ['net.ipv4.conf.eth1.route_localnet should be 0 or 1, found "2"', 6],
+    ]);
   });
 
   it("reads an nftables listing: 28.5.2 with DOCKER_FIREWALL_BACKEND set still wrote iptables-nft's tables", () => {

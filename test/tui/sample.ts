@@ -377,6 +377,8 @@ export const host: DockerHost = {
     bridgeNfCallIp6tables: null,
     routeLocalnet: null,
     routeLocalnetByInterface: new Map(),
+    rpFilter: null,
+    rpFilterByInterface: new Map(),
   },
 };
 

@@ -85,14 +85,16 @@ export const SYSCTL_KEYS: readonly string[] = [
   'net.bridge.bridge-nf-call-iptables',
   'net.bridge.bridge-nf-call-ip6tables',
   'net.ipv4.conf.all.route_localnet',
+  'net.ipv4.conf.all.rp_filter',
 ];
 
 /**
- * `route_localnet` of each interface (`all` is one of SYSCTL_KEYS; `default` decides nothing), as
- * sysctl writes the keys: a dot in an interface name becomes `/`. Whether a DNAT to 127.0.0.1
- * from outside is delivered depends on it; an interface that vanished meanwhile is left out.
+ * `route_localnet` and `rp_filter` of each interface (`all` is one of SYSCTL_KEYS; `default`
+ * decides nothing), as sysctl writes the keys: a dot in an interface name becomes `/`. Whether a
+ * DNAT to 127.0.0.1 from outside is delivered depends on the first, which sources routing takes
+ * from each interface on the second; an interface that vanished meanwhile is left out.
  */
-async function routeLocalnetLines(procSys: string): Promise<string[]> {
+async function perInterfaceLines(procSys: string): Promise<string[]> {
   const conf = path.join(procSys, 'net', 'ipv4', 'conf');
   let names: string[];
   try {
@@ -103,11 +105,13 @@ async function routeLocalnetLines(procSys: string): Promise<string[]> {
   const lines: string[] = [];
   for (const name of names.sort()) {
     if (name === 'all' || name === 'default') continue;
-    try {
-      const value = (await readFile(path.join(conf, name, 'route_localnet'), 'utf8')).trim();
-      lines.push(`net.ipv4.conf.${name.replaceAll('.', '/')}.route_localnet = ${value}`);
-    } catch {
-      // gone between the listing and the read
+    for (const which of ['route_localnet', 'rp_filter']) {
+      try {
+        const value = (await readFile(path.join(conf, name, which), 'utf8')).trim();
+        lines.push(`net.ipv4.conf.${name.replaceAll('.', '/')}.${which} = ${value}`);
+      } catch {
+        // gone between the listing and the read
+      }
     }
   }
   return lines;
@@ -335,7 +339,7 @@ export async function collect(options: CollectOptions): Promise<Record<string, u
       });
     }
   }
-  sysctl.push(...(await routeLocalnetLines(procSys)));
+  sysctl.push(...(await perInterfaceLines(procSys)));
   await write('sysctl.txt', sysctl.map((l) => `${l}\n`).join(''));
 
   await capture('nft-ruleset.json', 'nft', ['-j', 'list', 'ruleset']);
