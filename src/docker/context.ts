@@ -21,7 +21,7 @@ import type {
   Provenance,
 } from '../engine/context.ts';
 import type { ContextFact } from '../model/audit.ts';
-import type { HostInterface } from '../model/host.ts';
+import type { HostInterface, RpFilterValue } from '../model/host.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf, pathRead } from '../model/snapshot.ts';
@@ -86,6 +86,28 @@ function broadcastOf(cidr: string): string[] {
 }
 
 /** Whether a host interface is loopback (its addresses are no prefix of a link). */
+const RP_FILTER_EFFECT =
+  "the kernel drops a packet whose source is routed out of another interface than it came in on (strict), has no route, or is a prefix's broadcast address (strict and loose)";
+
+/** The interfaces where `rp_filter` is on (the larger of `all` and their own), in words. */
+function rpFilterSummary(
+  all: RpFilterValue | null,
+  own: ReadonlyMap<string, RpFilterValue>,
+): string | null {
+  const mode = (v: RpFilterValue): string => (v === 1 ? 'strict' : 'loose');
+  const names = (v: RpFilterValue): string[] =>
+    [...own].filter(([, x]) => x === v).map(([name]) => name);
+  if (all !== null && all > 0) {
+    const looser = all === 1 ? names(2) : [];
+    return `rp_filter is ${mode(all)} for every interface${looser.length > 0 ? `, loose for ${looser.join(', ')}` : ''}`;
+  }
+  const parts = ([1, 2] as const)
+    .map((v) => [v, names(v)] as const)
+    .filter(([, list]) => list.length > 0)
+    .map(([v, list]) => `${mode(v)} for ${list.join(', ')}`);
+  return parts.length === 0 ? null : `rp_filter is ${parts.join('; ')}`;
+}
+
 function isLoopbackInterface(i: HostInterface): boolean {
   return i.kind === 'loopback' || i.name === 'lo';
 }
@@ -407,6 +429,22 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       );
   }
 
+  // rp_filter: which sources routing takes from each interface (engine/rp-filter.ts); not known,
+  // it is taken to be off, the kernel's default, and a trace whose source it would refuse says so
+  const rp = host.sysctls;
+  const rpKnown = rp.rpFilter !== null || rp.rpFilterByInterface.size > 0;
+  if (family === 'ipv4') {
+    const on = rpFilterSummary(rp.rpFilter, rp.rpFilterByInterface);
+    if (on !== null) fact('rp-filter', on, 'observed', `sysctl.txt: ${RP_FILTER_EFFECT}`);
+    if (rp.rpFilter === null)
+      fact(
+        'rp-filter',
+        `rp_filter is taken to be off${rpKnown ? ' where the interface does not turn it on' : ''}, the kernel's default`,
+        'assumed',
+        'sysctl.txt does not say net.ipv4.conf.all.rp_filter: a packet from a spoofed source is taken to be routed (a trace that rests on it says so)',
+      );
+  }
+
   const loMasquerade =
     family === 'ipv4' && addrFile !== null ? masqueradeOutOfLo(host.interfaces) : undefined;
   // the broadcast address of each IPv4 prefix the host has: the address file's, else its
@@ -440,6 +478,9 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
               interfaces: localnet.routeLocalnetByInterface,
               unknown: relied ? ('possible' as const) : ('off' as const),
             },
+            ...(rpKnown
+              ? { rpFilter: { all: rp.rpFilter, interfaces: rp.rpFilterByInterface } }
+              : {}),
           }
         : {}),
       ...(forwardingOff ? { forwarding: false } : {}),

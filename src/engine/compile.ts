@@ -18,6 +18,7 @@ import type { NetworkContext, RouteLocalnet } from './context.ts';
 import type { RuleRef } from './types.ts';
 import { conntrackSides, type ConntrackSide } from './before-conntrack.ts';
 import { reversePathSet, type ReversePathMode } from './reverse-path.ts';
+import { rpFilterSets } from './rp-filter.ts';
 import { routingOf } from './routing.ts';
 import { diagnostic, type Diagnostic } from '../model/diagnostic.ts';
 import { DST_NAT_PRIORITY, hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
@@ -603,9 +604,11 @@ export class CompiledRuleset {
 
   /**
    * IPv4 packets that arrived on another interface than lo whose source routing refuses
-   * (routing.ts `Routing.martianSources`): `dropped`, whatever the switches or by the kernel's
-   * default (a loopback source where `route_localnet` is off, as observed or taken);
-   * `doubtful`, a loopback source where `route_localnet` is possibly on. IPv6: none. Made once.
+   * (routing.ts `Routing.martianSources`, and reverse path filtering where `rp_filter` is on:
+   * rp-filter.ts): `dropped`, whatever the switches or by the kernel's default (a loopback
+   * source where `route_localnet` is off, as observed or taken); `doubtful`, a loopback source
+   * where `route_localnet` is possibly on, or a route back that is only assumed. IPv6: none.
+   * Made once.
    */
   martianSources(): MartianSources {
     if (this.martianSets !== undefined) return this.martianSets;
@@ -620,8 +623,9 @@ export class CompiledRuleset {
     const arrived = this.fromOutside();
     const martian = s.prefixSet('src', routing.martianSources);
     const loopback = m.diff(s.loopbackOn('src'), martian);
-    const dropped = m.or(m.and(arrived, martian), m.and(loopback, on.dropped));
-    const doubtful = m.and(loopback, on.unknown);
+    const rp = rpFilterSets(s, routing, this.context);
+    const dropped = m.or(m.or(m.and(arrived, martian), m.and(loopback, on.dropped)), rp.dropped);
+    const doubtful = m.diff(m.or(m.and(loopback, on.unknown), rp.doubtful), dropped);
     this.martianSets = { dropped, doubtful };
     return this.martianSets;
   }

@@ -74,6 +74,11 @@ export interface NetworkContext {
    */
   readonly routeLocalnet?: RouteLocalnet;
   /**
+   * IPv4 `rp_filter`: which sources routing takes from each interface (`rp-filter.ts`). Absent:
+   * not known, taken to be off (the kernel's default).
+   */
+  readonly rpFilter?: RpFilter;
+  /**
    * Addresses of devices that hang off an interface below the host's IP stack (macvlan and
    * ipvlan children; a bridge's ports where bridged frames skip iptables): a packet for one
    * arriving on that interface goes to its device, and the host's netfilter never sees it.
@@ -141,6 +146,13 @@ export interface DeviceBelow {
    * back (`hairpin`: macvlan's vepa mode).
    */
   readonly fromHost: 'reaches' | 'never' | 'hairpin';
+}
+
+export interface RpFilter {
+  /** `net.ipv4.conf.all.rp_filter`: 0 off, 1 strict, 2 loose; null when not known. */
+  readonly all: 0 | 1 | 2 | null;
+  /** `net.ipv4.conf.<interface>.rp_filter`, for the interfaces known. */
+  readonly interfaces: ReadonlyMap<string, 0 | 1 | 2>;
 }
 
 export interface RouteLocalnet {

@@ -245,7 +245,10 @@ interface ValueRange {
  * address the patterns hold and others only in `dontCare`; with `except`, the patterns are what
  * the flow leaves out, and the result leaves out every one of them the kernel would let in and
  * no other. Each CIDR is the largest prefix that holds a needed address and only allowed ones,
- * so there are never more than the patterns' own CIDRs.
+ * so there are never more than the patterns' own CIDRs. `narrow`: sources refused only on the
+ * flow's interfaces (reverse path filtering), covered only where that saves a CIDR — a bridge's
+ * flow says "172.17.0.0/16", not the "0.0.0.0/0" that every other source being refused there
+ * would allow as well, while the uplink's says "0.0.0.0/0", not its holes.
  */
 export function patternsToCidrsAround(
   s: HeaderSpace,
@@ -253,29 +256,35 @@ export function patternsToCidrsAround(
   width: number,
   dontCare: readonly { value: bigint; length: number }[],
   except: boolean,
+  narrow: readonly { value: bigint; length: number }[] = [],
 ): string[] {
-  if (dontCare.length === 0) return patternsToCidrs(s, patterns, width);
+  if (dontCare.length === 0 && narrow.length === 0) return patternsToCidrs(s, patterns, width);
   const held = patternsToValueRanges(patterns, width);
-  const free = mergeRanges(
-    dontCare.map((p) => ({ from: p.value, to: p.value + (1n << BigInt(width - p.length)) - 1n })),
-  );
+  const rangesOf = (list: readonly { value: bigint; length: number }[]): ValueRange[] =>
+    mergeRanges(
+      list.map((p) => ({ from: p.value, to: p.value + (1n << BigInt(width - p.length)) - 1n })),
+    );
+  const wide = rangesOf(dontCare);
+  const free = narrow.length === 0 ? wide : mergeRanges([...wide, ...rangesOf(narrow)]);
+  const narrowOnly = narrow.length === 0 ? [] : subtractRanges(rangesOf(narrow), wide);
   // said (positive): needed = held, allowed = held ∪ free; except: needed = held − free,
   // allowed = held
   const needed = except ? subtractRanges(held, free) : held;
   const allowed = except ? held : mergeRanges([...held, ...free]);
-  const out: string[] = [];
-  const cover = (value: bigint, length: number): void => {
+  const cover = (value: bigint, length: number): { value: bigint; length: number }[] => {
     const to = value + (1n << BigInt(width - length)) - 1n;
-    if (!meetsRanges(needed, value, to)) return;
-    if (withinRanges(allowed, value, to)) {
-      out.push(formatCidr(value, length, s.family));
-      return;
-    }
-    cover(value, length + 1);
-    cover(value + (1n << BigInt(width - length - 1)), length + 1);
+    if (!meetsRanges(needed, value, to)) return [];
+    // one address, needed: allowed too
+    if (length === width) return [{ value, length }];
+    const whole = withinRanges(allowed, value, to);
+    if (whole && (narrowOnly.length === 0 || !meetsRanges(narrowOnly, value, to)))
+      return [{ value, length }];
+    const half = 1n << BigInt(width - length - 1);
+    const split = [...cover(value, length + 1), ...cover(value + half, length + 1)];
+    // the prefix takes in narrow refusals: only where it is fewer CIDRs than its halves
+    return whole && split.length > 1 ? [{ value, length }] : split;
   };
-  cover(0n, 0);
-  return out;
+  return cover(0n, 0).map((p) => formatCidr(p.value, p.length, s.family));
 }
 
 /** Sorted, merged. */

@@ -30,7 +30,8 @@ import { entryHooks } from './entry.ts';
 import { neighbourDoubtOn, neighbourDoubts } from './neighbours.ts';
 import { laterPacketsMayDiffer, notrackMayTakeFirstOnly } from './later-packets.ts';
 import { runPath } from './path.ts';
-import { hostness, refusedSources, routingOf } from './routing.ts';
+import { hostness, intersectPrefixes, type Prefix, refusedSources, routingOf } from './routing.ts';
+import { rpRefusedSources } from './rp-filter.ts';
 import { BddPacketSet, constraintSet, protocolName, protocolNumber } from './sets.ts';
 import { OTHER_INTERFACE, PORT_PROTOCOLS, PROTO, STATES, type HeaderSpace } from './space.ts';
 import type { DeviceBelow, NetworkContext } from './context.ts';
@@ -683,6 +684,18 @@ class SymbolicEngine implements Engine {
     // (a martian source): per kind of delivery and whether 127.0.0.0/8 is among them
     const sourceTexts = new Map<string, Map<RawFlow['src'], string[]>>();
     const lo = ifs.classOf('lo');
+    // the sources reverse path filtering refuses on each interface, and on every one of a list
+    const rpRefused = new Map<number, readonly Prefix[]>();
+    const rpRefusedOn = (i: number): readonly Prefix[] => {
+      let list = rpRefused.get(i);
+      if (list === undefined) {
+        list = rpRefusedSources(routing, this.nf.context, ifs, i);
+        rpRefused.set(i, list);
+      }
+      return list;
+    };
+    const rpRefusedOnAll = (iifs: readonly number[]): readonly Prefix[] =>
+      iifs.map(rpRefusedOn).reduce((a, b) => intersectPrefixes(a, b));
     const sourcesOf = (f: RawFlow, kind: 'local' | 'forward'): string[] => {
       const arrived = f.iif.every((i) => i !== ifs.none && i !== lo);
       const loopbackRefused = f.iif.every((i) => {
@@ -696,7 +709,9 @@ class SymbolicEngine implements Engine {
         );
         return how === 'dropped' || how === 'taken-off';
       });
-      const key = `${kind}:${loopbackRefused}:${arrived}`;
+      // reverse path filtering's refusals depend on the interfaces themselves
+      const filtered = arrived && this.nf.context.rpFilter !== undefined;
+      const key = `${kind}:${loopbackRefused}:${arrived}${filtered ? `:${f.iif.join(',')}` : ''}`;
       let said = sourceTexts.get(key);
       if (said === undefined) {
         said = new Map();
@@ -705,7 +720,8 @@ class SymbolicEngine implements Engine {
       let out = said.get(f.src);
       if (out === undefined) {
         const refused = arrived ? refusedSources(routing, kind === 'forward', loopbackRefused) : [];
-        out = patternsToCidrsAround(s, f.src, s.field('src').width, refused, f.srcExcept);
+        const narrow = filtered ? rpRefusedOnAll(f.iif) : [];
+        out = patternsToCidrsAround(s, f.src, s.field('src').width, refused, f.srcExcept, narrow);
         said.set(f.src, out);
       }
       return out;

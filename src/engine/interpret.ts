@@ -20,6 +20,7 @@ import {
   type Routing,
 } from './routing.ts';
 import { reversePathHolds, type ReversePathDoubt, type ReversePathMode } from './reverse-path.ts';
+import { rpFilterCheck, rpModeName } from './rp-filter.ts';
 import { loopbackRouting, MAX_JUMP_DEPTH } from './compile.ts';
 import { enteredBeforeConntrack } from './before-conntrack.ts';
 import { natText, singleTarget } from './netfilter.ts';
@@ -423,6 +424,12 @@ export class Interpreter {
   /** What routing does with a loopback destination arriving on `iif` (see `loopbackRouting`). */
   loopbackRouting(iif: string): ReturnType<typeof loopbackRouting> {
     return loopbackRouting(this.env.family, this.context.routeLocalnet, iif, true);
+  }
+
+  /** Reverse path filtering of an IPv4 packet arriving on `iif` (see `rpFilterCheck`). */
+  rpFilter(iif: string, src: bigint, dst: bigint): ReturnType<typeof rpFilterCheck> | null {
+    if (this.env.family !== 'ipv4') return null;
+    return rpFilterCheck(this.env.routing, this.context, iif, src, dst);
   }
 
   /** The longest-prefix route to an address, null when none. */
@@ -1095,7 +1102,8 @@ class Run {
       const pre = this.hook('PREROUTING', p);
       if (pre !== null) return done(pre.verdict, 'stop', pre.by);
       undoSnat(p);
-      const refused = p.iif === 'lo' ? null : this.martianSource(p, p.iif);
+      const refused =
+        p.iif === 'lo' ? null : (this.martianSource(p, p.iif) ?? this.reversePathFilter(p, p.iif));
       if (refused !== null) return done('dropped', 'no-route', null, refused);
       if (p.loc && p.iif !== 'lo' && isLoopback(p.dst, this.env.family)) {
         // a martian: the kernel routes a loopback destination from outside only with
@@ -1211,6 +1219,31 @@ class Run {
       case null:
         return null;
     }
+  }
+
+  /**
+   * Why reverse path filtering (`rp_filter`) drops an IPv4 packet arriving on `iif`, null where
+   * it does not; a switch the snapshot does not give, or a route back it only assumes, is named
+   * where it decides.
+   */
+  private reversePathFilter(p: Concrete, iif: string): string | null {
+    const check = this.it.rpFilter(iif, p.src, p.dst);
+    if (check === null) return null;
+    const { mode, result, otherwise } = check;
+    if (result.verdict === 'doubt')
+      this.assumed.add(
+        `${result.why}: rp_filter is ${rpModeName(mode)} for ${iif}, where the kernel drops a source whose route back ${mode === 1 ? `leaves by another interface` : 'is missing'}`,
+      );
+    if (otherwise !== null && otherwise.result.verdict !== 'pass')
+      this.assumed.add(
+        `rp_filter is taken to be ${rpModeName(mode)} for ${iif}${mode === 0 ? ", the kernel's default" : ''} (the snapshot does not say); ${rpModeName(otherwise.mode)}, the kernel drops this packet: ${otherwise.result.why}`,
+      );
+    else if (otherwise !== null)
+      this.assumed.add(
+        `rp_filter is taken to be ${rpModeName(mode)} for ${iif} (the snapshot does not say); ${rpModeName(otherwise.mode)}, the kernel routes this packet`,
+      );
+    if (result.verdict !== 'drop') return null;
+    return `${result.why}: reverse path filtering (rp_filter ${rpModeName(mode)}) drops the packet arriving on ${iif}`;
   }
 
   /**

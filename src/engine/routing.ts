@@ -142,6 +142,17 @@ export function covers(p: Prefix, address: bigint): boolean {
   return (address & p.mask) === p.value;
 }
 
+/** The addresses both lists of prefixes hold, as prefixes. */
+export function intersectPrefixes(a: readonly Prefix[], b: readonly Prefix[]): Prefix[] {
+  const out: Prefix[] = [];
+  for (const x of a)
+    for (const y of b) {
+      if (x.length <= y.length ? covers(x, y.value) : covers(y, x.value))
+        out.push(x.length <= y.length ? y : x);
+    }
+  return out;
+}
+
 /** Whether the kernel forwards nothing from this source (`Routing.scopedSources`). */
 export function scopedSource(routing: Routing, address: bigint): boolean {
   return routing.scopedSources.some((p) => covers(p, address));
@@ -155,7 +166,7 @@ const LOOPBACK4: Prefix = { value: 0x7f000000n, length: 8, mask: 0xff000000n };
  * (`Routing.martianSources`): `group`, a multicast or the limited broadcast address, and `own`,
  * an address of the host's, whatever the interface; `loopback`, unless `route_localnet` is on
  * for it. Null: not refused for its source. (Reverse path filtering, `rp_filter`, which also
- * refuses a prefix's broadcast address as a source, is not read.)
+ * refuses sources by their route back: rp-filter.ts.)
  */
 export function martianSource(
   routing: Routing,

@@ -11,7 +11,8 @@ import type { Family, PortRange } from './ruleset.ts';
 /** One fact of the host context the engine walked with, and how it is known. */
 export interface ContextFact {
   readonly family: Family;
-  readonly subject: 'route' | 'addresses' | 'interfaces' | 'forwarding' | 'route-localnet';
+  readonly subject:
+    'route' | 'addresses' | 'interfaces' | 'forwarding' | 'route-localnet' | 'rp-filter';
   /** The fact in words: `172.18.0.0/16 via br-5d1f0c3a9b7e`. */
   readonly text: string;
   readonly provenance: 'observed' | 'derived' | 'assumed';

@@ -306,6 +306,8 @@ describe('buildNetworkContext and describeAddress', () => {
       'route',
       // no sysctl.txt: a loopback destination from outside is taken to be dropped
       'route-localnet',
+      // and a spoofed source taken to be routed (rp_filter off, the kernel's default)
+      'rp-filter',
     ]);
     // the docker0 subnet is known from the rule Docker writes for it
     expect(facts.find((f) => f.text === '172.17.0.0/16 via docker0')?.evidence).toMatch(
@@ -479,6 +481,58 @@ describe('buildNetworkContext and describeAddress', () => {
     );
     // …which it sets for all: `all` known off, the rest are taken to be off too
     expect(localnet(withSysctls({ routeLocalnet: false }, kube))[0]).toBe('off');
+  });
+
+  it('says how it knows rp_filter: sysctl.txt, else off, the kernel’s default, stated', async () => {
+    const base = await load('28.5.2/s3-usernet-portmap');
+    const rp = (sysctls: Partial<Snapshot['host']['sysctls']>) => {
+      const h = buildHostContext(
+        { ...base, host: { ...base.host, sysctls: { ...base.host.sysctls, ...sysctls } } },
+        'ipv4',
+      );
+      return [
+        h.context.rpFilter === undefined
+          ? null
+          : [h.context.rpFilter.all, [...h.context.rpFilter.interfaces]],
+        h.facts.filter((f) => f.subject === 'rp-filter').map((f) => [f.provenance, f.text]),
+      ];
+    };
+    expect(rp({})).toEqual([
+      null,
+      [['assumed', "rp_filter is taken to be off, the kernel's default"]],
+    ]);
+    expect(rp({ rpFilter: 1, rpFilterByInterface: new Map([['eth0', 2]]) })).toEqual([
+      [1, [['eth0', 2]]],
+      [['observed', 'rp_filter is strict for every interface, loose for eth0']],
+    ]);
+    expect(rp({ rpFilter: 0, rpFilterByInterface: new Map([['eth0', 0]]) })).toEqual([
+      [0, [['eth0', 0]]],
+      [],
+    ]);
+    // only interfaces listed: the others are taken to be off
+    expect(
+      rp({
+        rpFilterByInterface: new Map([
+          ['eth0', 1],
+          ['docker0', 2],
+        ]),
+      }),
+    ).toEqual([
+      [
+        null,
+        [
+          ['eth0', 1],
+          ['docker0', 2],
+        ],
+      ],
+      [
+        ['observed', 'rp_filter is strict for eth0; loose for docker0'],
+        [
+          'assumed',
+          "rp_filter is taken to be off where the interface does not turn it on, the kernel's default",
+        ],
+      ],
+    ]);
   });
 
   it('names containers, the host and other addresses', async () => {

@@ -337,16 +337,18 @@ describe('sources said around the ones the kernel refuses (`patternsToCidrsAroun
         fc.array(prefix, { minLength: 1, maxLength: 8 }),
         fc.array(prefix, { maxLength: 4 }),
         fc.boolean(),
-        (held, refused, except) => {
+        // refused only on the flow's interfaces (reverse path filtering)
+        fc.array(prefix, { maxLength: 3 }),
+        (held, refused, except, narrow) => {
           const patterns = held.map((p) => ({
             value: p.value,
             mask: (0xffffffffn << BigInt(32 - p.length)) & 0xffffffffn,
           }));
-          const said = patternsToCidrsAround(s, patterns, 32, refused, except).map(parse);
+          const said = patternsToCidrsAround(s, patterns, 32, refused, except, narrow).map(parse);
           for (let i = 0n; i < 256n; i++) {
             const a = 0x0a000000n | i;
             const isHeld = holds(held, a);
-            const isRefused = holds(refused, a);
+            const isRefused = holds(refused, a) || holds(narrow, a);
             // a flow's sources: every held one said, besides them only refused ones; what a
             // flow leaves out: every held one the kernel lets in said, nothing not held
             const must = except ? isHeld && !isRefused : isHeld;
@@ -383,6 +385,33 @@ describe('sources said around the ones the kernel refuses (`patternsToCidrsAroun
       })),
     ];
     expect(patternsToCidrsAround(s, blocked, 32, refused, true)).toEqual(['198.51.100.7/32']);
+  });
+
+  it('takes in what only the flow’s interface refuses where that saves CIDRs, and only there', () => {
+    const pattern = (c: string): Pattern => {
+      const p = parse(c);
+      return { value: p.value, mask: (0xffffffffn << BigInt(32 - p.length)) & 0xffffffffn };
+    };
+    const martians = ['127.0.0.0/8', '224.0.0.0/4', '172.17.0.1/32'].map(parse);
+    // a bridge under strict reverse path filtering: every source but its own prefix refused
+    const elsewhere = complement(['172.17.0.0/16'], 'ipv4').map(parse);
+    const bridge = complement(['172.17.0.1/32', '172.17.255.255/32'], 'ipv4')
+      .map(parse)
+      .filter((p) => p.length >= 16 && p.value >> 16n === 0xac11n)
+      .map((p) => pattern(formatCidr(p.value, p.length, 'ipv4')));
+    expect(
+      patternsToCidrsAround(s, bridge, 32, martians, false, [
+        ...elsewhere,
+        parse('172.17.255.255/32'),
+      ]),
+    ).toEqual(['172.17.0.0/16']);
+    // the uplink: every source but the bridge's, which it refuses
+    const uplink = complement(['172.17.0.0/16', '127.0.0.0/8', '224.0.0.0/4'], 'ipv4').map((c) =>
+      pattern(c),
+    );
+    expect(patternsToCidrsAround(s, uplink, 32, martians, false, [parse('172.17.0.0/16')])).toEqual(
+      ['0.0.0.0/0'],
+    );
   });
 });
 

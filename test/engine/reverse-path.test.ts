@@ -21,6 +21,14 @@ const HOST: NetworkContext = {
     { destination: '10.9.0.0/24', device: 'vb', source: '10.9.0.2' },
     { destination: '10.8.0.0/24', device: 'vc', source: '10.8.0.2' },
   ],
+  // the namespace's own reverse path filtering was off (rp-filter.ts): only the rule decides
+  rpFilter: {
+    all: 0,
+    interfaces: new Map([
+      ['vb', 0],
+      ['vc', 0],
+    ]),
+  },
 };
 
 const ruleset = (test: string): Ruleset => {

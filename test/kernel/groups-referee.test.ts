@@ -16,6 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { newConnection } from '../../src/analysis/packets.ts';
 import type { Family } from '../../src/model/ruleset.ts';
 import { labCapability, labCommand, labSuffix } from '../lab/netns.ts';
+import { spoof } from '../lab/spoof.ts';
 import { linkSnapshot } from './engine-link.ts';
 
 const capability = labCapability();
@@ -46,40 +47,6 @@ const FAMILIES: Record<Family, { client: string; destinations: readonly string[]
     destinations: ['ff0e::1', 'ff02::1234', 'ff02::1', 'ff05::2', '2001:db8:2::2'],
   },
 };
-
-/**
- * Python that sends one UDP datagram to port 5000 from any source: the whole IP header written
- * (a raw socket), its checksums computed.
- */
-function spoof(family: Family, source: string, to: string): string {
-  return [
-    'import socket, struct',
-    'def csum(b):',
-    '    b += bytes(len(b) % 2)',
-    "    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))",
-    '    s = (s >> 16) + (s & 0xffff)',
-    '    s += s >> 16',
-    '    return ~s & 0xffff',
-    `src, dst = ${JSON.stringify(source)}, ${JSON.stringify(to)}`,
-    "udp = struct.pack('!HHHH', 40000, 5000, 9, 0) + b'x'",
-    ...(family === 'ipv4'
-      ? [
-          "ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 29, 1, 0, 64, 17, 0, socket.inet_aton(src), socket.inet_aton(dst))",
-          "ip = ip[:10] + struct.pack('!H', csum(ip)) + ip[12:]",
-          's = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)',
-          's.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)',
-          's.sendto(ip + udp, (dst, 0))',
-        ]
-      : [
-          's6, d6 = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)',
-          "c = csum(s6 + d6 + struct.pack('!I3xB', len(udp), 17) + udp) or 0xffff",
-          "udp = udp[:6] + struct.pack('!H', c) + udp[8:]",
-          "ip = struct.pack('!IHBB16s16s', 6 << 28, len(udp), 17, 64, s6, d6)",
-          's = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)',
-          "s.sendto(ip + udp, (dst, 0, 0, socket.if_nametoindex('eth0')))",
-        ]),
-  ].join('\n');
-}
 
 describe.runIf(suiteRuns)('kernel referee for multicast, broadcast and martian addresses', () => {
   it('has what the lab needs', () => {
@@ -178,6 +145,12 @@ describe.runIf(suiteRuns)('kernel referee for multicast, broadcast and martian a
           'net.ipv6.conf.all.forwarding = 1',
           'net.ipv4.conf.all.route_localnet = 0',
           'net.ipv4.conf.in0.route_localnet = 0',
+          // reverse path filtering as the namespace has it (off: rp-filter-referee.test.ts
+          // referees it on)
+          ...['all', 'in0', 'out0'].map(
+            (name) =>
+              `net.ipv4.conf.${name}.rp_filter = ${sh(['ip', 'netns', 'exec', router, 'cat', `/proc/sys/net/ipv4/conf/${name}/rp_filter`]).trim()}`,
+          ),
           '',
         ].join('\n'),
       );

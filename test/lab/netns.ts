@@ -523,9 +523,12 @@ export function collectLabSnapshot(
       ? ['net.bridge.bridge-nf-call-ip6tables']
       : []),
   ];
-  // route_localnet of every interface, as the collector records it
-  const localnet = run(lab.log, inNs(h, 'sysctl', '-a', '--pattern', 'route_localnet$'));
-  write('sysctl.txt', `${run(lab.log, inNs(h, 'sysctl', ...keys))}${localnet}`);
+  // route_localnet and rp_filter of every interface, as the collector records them
+  const perInterface = run(
+    lab.log,
+    inNs(h, 'sysctl', '-a', '--pattern', '\\.(route_localnet|rp_filter)$'),
+  );
+  write('sysctl.txt', `${run(lab.log, inNs(h, 'sysctl', ...keys))}${perInterface}`);
   if (inspect.containers && inspect.containers.length > 0)
     write('containers.json', JSON.stringify(inspect.containers, null, 1));
   if (inspect.networks && inspect.networks.length > 0)
