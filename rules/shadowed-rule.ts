@@ -282,9 +282,13 @@ export default defineRule<MessageIds, Options, true>({
       end() {
         for (const [ruleset, { labels, location }] of kernelChecks) {
           const one = labels.length === 1;
+          const sysctls = context.snapshot.host.sysctls;
+          const rpFilter =
+            (sysctls.rpFilter ?? 0) > 0 ||
+            [...sysctls.rpFilterByInterface.values()].some((v) => v > 0);
           const sources =
             ruleset.family === 'ipv4'
-              ? "a loopback, multicast or limited-broadcast source, or one of the host's own addresses"
+              ? `a loopback, multicast or limited-broadcast source, or one of the host's own addresses${rpFilter ? ', or one reverse path filtering (rp_filter) drops' : ''}`
               : 'a loopback or multicast source, or, to be forwarded, a link-local or unspecified one';
           context.limited(
             `${listOf(labels, 5)} ${one ? 'is' : 'are'} reached by no packet only because routing drops, whatever the rules, what ${one ? 'it' : 'they'} would see (a packet from outside with ${sources}): ${one ? 'it repeats' : 'they repeat'} the kernel's own check, and ${one ? 'is' : 'are'} not reported as unreachable.`,

@@ -25,8 +25,9 @@ export interface RuleReach {
   readonly silentHooks: readonly string[];
   /**
    * Unreached only because routing refuses, whatever the rules, the packets it would get (a
-   * martian source: loopback, multicast or the host's own address from outside; an IPv6
-   * source of too small a scope): a rule that repeats the kernel's own check.
+   * martian source: loopback, multicast or the host's own address from outside; one reverse
+   * path filtering drops; an IPv6 source of too small a scope): a rule that repeats the
+   * kernel's own check.
    */
   readonly refusedSources: boolean;
 }

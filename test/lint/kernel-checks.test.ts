@@ -6,7 +6,7 @@
  * report them, while a rule the other rules leave nothing for is still reported, even where it
  * matches such packets too.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -77,5 +77,53 @@ describe('rules that repeat the kernel’s refusal of martian sources', () => {
     expect(notes.find((n) => !n.includes('ip6tables-save.txt'))).toContain(
       'filter/INPUT rule 2 and filter/INPUT rule 3 are reached by no packet only because routing drops',
     );
+  });
+});
+
+describe('rules that repeat reverse path filtering', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-kernel-checks-rp-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync('fixtures/example-host', dir, { recursive: true });
+  // the bridge's prefix spoofed from the uplink, and a source routed by eth0 itself
+  withInputRules(path.join(dir, 'iptables-save.txt'), [
+    '-s 172.18.0.0/16 -i eth0 -j DROP',
+    '-s 203.0.113.0/24 -i eth0 -p udp -j DROP',
+  ]);
+  const sysctl = path.join(dir, 'sysctl.txt');
+  const run = async () => {
+    const snapshot = await loadSnapshot({ directory: dir });
+    const config: ResolvedConfig = {
+      ...DEFAULT_CONFIG,
+      rules: { 'shadowed-rule': { severity: null, options: {}, location: null } },
+    };
+    const output = runRules(
+      snapshot,
+      { 'shadowed-rule': shadowedRule },
+      config,
+      createLintEngine(snapshot).engine,
+    );
+    return {
+      findings: output.findings
+        .filter((f) => f.object.chain === 'INPUT' && Number(f.object.rule) <= 2)
+        .map((f) => String(f.object.rule)),
+      notes: output.diagnostics
+        .filter((d) => d.code === 'rule-limited' && d.message.includes("kernel's own check"))
+        .map((d) => d.message),
+    };
+  };
+
+  it('off (as the snapshot says nothing): the anti-spoofing rule is reached', async () => {
+    expect(await run()).toEqual({ findings: [], notes: [] });
+  });
+
+  it('strict: it is reached by no packet, and named as the kernel’s check, not reported', async () => {
+    appendFileSync(sysctl, '\nnet.ipv4.conf.all.rp_filter = 1\n');
+    const { findings, notes } = await run();
+    expect(findings).toEqual([]);
+    expect(notes).toEqual([
+      expect.stringContaining(
+        "filter/INPUT rule 1 is reached by no packet only because routing drops, whatever the rules, what it would see (a packet from outside with a loopback, multicast or limited-broadcast source, or one of the host's own addresses, or one reverse path filtering (rp_filter) drops)",
+      ),
+    ]);
   });
 });
