@@ -288,8 +288,8 @@ export default defineRule<MessageIds, Options, true>({
             [...sysctls.rpFilterByInterface.values()].some((v) => v > 0);
           const sources =
             ruleset.family === 'ipv4'
-              ? `a loopback, multicast or limited-broadcast source, or one of the host's own addresses${rpFilter ? ', or one reverse path filtering (rp_filter) drops' : ''}`
-              : 'a loopback or multicast source, or, to be forwarded, a link-local or unspecified one';
+              ? `a loopback, multicast or limited-broadcast source, one of the host's own addresses${rpFilter ? ', one reverse path filtering (rp_filter) drops' : ''} or a loopback destination where route_localnet is off`
+              : 'a loopback or multicast source, a loopback destination, or, to be forwarded, a link-local or unspecified source';
           context.limited(
             `${listOf(labels, 5)} ${one ? 'is' : 'are'} reached by no packet only because routing drops, whatever the rules, what ${one ? 'it' : 'they'} would see (a packet from outside with ${sources}): ${one ? 'it repeats' : 'they repeat'} the kernel's own check, and ${one ? 'is' : 'are'} not reported as unreachable.`,
             location,

@@ -633,15 +633,23 @@ export class CompiledRuleset {
   private unreceivedSet: Bdd | undefined;
 
   /**
-   * IPv6 packets that arrived on another interface than lo from a source the kernel drops
-   * before PREROUTING (routing.ts `Routing.unreceivedSources`). IPv4: none. Made once.
+   * IPv6 packets that arrived on another interface than lo from a source or to a destination
+   * the kernel drops before PREROUTING (routing.ts `Routing.unreceivedSources`,
+   * `unreceivedDestinations`). IPv4: none. Made once.
    */
-  unreceivedSources(): Bdd {
+  unreceived(): Bdd {
     if (this.unreceivedSet === undefined) {
       const s = this.space;
-      const sources = routingOf(this.context).unreceivedSources;
+      const routing = routingOf(this.context);
+      const sources = routing.unreceivedSources;
+      const destinations = routing.unreceivedDestinations;
       this.unreceivedSet =
-        sources.length === 0 ? FALSE : s.m.and(s.prefixSet('src', sources), this.fromOutside());
+        sources.length === 0 && destinations.length === 0
+          ? FALSE
+          : s.m.and(
+              s.m.or(s.prefixSet('src', sources), s.prefixSet('dst', destinations)),
+              this.fromOutside(),
+            );
     }
     return this.unreceivedSet;
   }
@@ -649,18 +657,20 @@ export class CompiledRuleset {
   private refusedSet: Bdd | undefined;
 
   /**
-   * Every packet from outside routing refuses for its source whatever the rules: a martian
-   * source (possibly), an IPv6 source dropped on arrival or one never forwarded (on any
-   * destination: a rule's match is read wherever it may be). Made once.
+   * Every packet from outside routing refuses whatever the rules: a martian source (possibly),
+   * an IPv6 source or destination dropped on arrival, a source never forwarded (on any
+   * destination: a rule's match is read wherever it may be), a loopback destination where
+   * `route_localnet` is (possibly) off. Made once.
    */
   refusedSources(): Bdd {
     if (this.refusedSet === undefined) {
       const m = this.space.m;
       const martians = this.martianSources();
       const scoped = m.and(this.scopedSources(), this.fromOutside());
+      const loopback = this.loopbackArrivals();
       this.refusedSet = m.or(
-        m.or(martians.dropped, martians.doubtful),
-        m.or(this.unreceivedSources(), scoped),
+        m.or(m.or(martians.dropped, martians.doubtful), m.or(loopback.dropped, loopback.unknown)),
+        m.or(this.unreceived(), scoped),
       );
     }
     return this.refusedSet;

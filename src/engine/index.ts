@@ -637,15 +637,8 @@ class SymbolicEngine implements Engine {
     const protocols = query.protocols ?? ['tcp', 'udp', 'sctp'];
     // IPv6 drops a loopback destination arriving on any other interface before PREROUTING;
     // IPv4 routes what PREROUTING leaves (a DNAT may take 127.0.0.1 elsewhere), and drops a
-    // loopback destination then unless route_localnet is on (`runPath`)
-    const outside = m.not(
-      s.anyOf('iif', [BigInt(s.interfaces.classOf('lo')), BigInt(s.interfaces.none)]),
-    );
-    const martians = this.family === 'ipv6' ? m.and(outside, s.loopbackOn('dst')) : FALSE;
-    const input = m.diff(
-      m.and(this.initial({ protocols }, ['NEW']), this.ingressSet(query.ingress)),
-      martians,
-    );
+    // loopback destination then unless route_localnet is on (both `runPath`)
+    const input = m.and(this.initial({ protocols }, ['NEW']), this.ingressSet(query.ingress));
     const r = runPath(
       // discovery reads what is delivered, never which rule accepted it
       new Walk(this.nf, false, { attributes: false }),

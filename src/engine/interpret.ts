@@ -15,6 +15,7 @@ import {
   route,
   routingOf,
   scopedSource,
+  unreceivedDestination,
   unreceivedSource,
   type Hostness,
   type Routing,
@@ -1098,6 +1099,13 @@ class Run {
           'no-route',
           null,
           `the source ${formatAddress(p.src, family)} is a loopback or multicast address: the kernel drops the packet on arrival on ${p.iif}, before any chain`,
+        );
+      if (p.iif !== 'lo' && unreceivedDestination(this.env.routing, p.dst))
+        return done(
+          'dropped',
+          'no-route',
+          null,
+          `the destination ${formatAddress(p.dst, family)} is a loopback address or a multicast address of interface-local or reserved scope: the kernel drops the packet on arrival on ${p.iif}, before any chain`,
         );
       const pre = this.hook('PREROUTING', p);
       if (pre !== null) return done(pre.verdict, 'stop', pre.by);

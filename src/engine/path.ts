@@ -67,21 +67,24 @@ export function runPath(
     neighbours === FALSE || !m.intersects(p.c, neighbours)
       ? p
       : { c: m.diff(p.c, neighbours), p: p.p };
+  // what routing refuses whatever the rules is let through where asked (a rule that repeats
+  // the kernel's check is reached then)
+  const keep = options.keepRefusedSources === true;
   // a loopback destination from another interface (a DNAT to 127.0.0.1): a martian, routed only
   // where route_localnet is on
   const loopback = nf.loopbackArrivals();
   const notRouted = m.or(loopback.dropped, loopback.unknown);
   const martians = (toLocal: Pair): { kept: Pair; dropped: Pair } => {
-    if (!m.intersects(toLocal.p, loopback.any)) return { kept: toLocal, dropped: EMPTY };
+    if (keep || !m.intersects(toLocal.p, loopback.any)) return { kept: toLocal, dropped: EMPTY };
     return {
       kept: { c: m.diff(toLocal.c, notRouted), p: m.diff(toLocal.p, loopback.dropped) },
       dropped: { c: m.and(toLocal.c, loopback.dropped), p: m.and(toLocal.p, notRouted) },
     };
   };
 
-  // arriving on an interface; IPv6 drops a loopback or multicast source before PREROUTING
-  const keep = options.keepRefusedSources === true;
-  const unreceived = keep ? FALSE : nf.unreceivedSources();
+  // arriving on an interface; IPv6 drops a loopback or multicast source, and a loopback or
+  // interface-local multicast destination, before PREROUTING
+  const unreceived = keep ? FALSE : nf.unreceived();
   const arrived = setOif(andSet(s, input, m.not(none)), oifNone);
   const refused = unreceived === FALSE ? EMPTY : andSet(s, arrived, unreceived);
   const ext = refused.p === FALSE ? arrived : andSet(s, arrived, m.not(unreceived));

@@ -67,6 +67,13 @@ export interface Routing {
    * chain of the router, to its address and through it alike.
    */
   readonly unreceivedSources: readonly Prefix[];
+  /**
+   * IPv6 destinations dropped on arrival, before PREROUTING (`ip6_rcv_core`), on any other
+   * interface than lo: loopback, and multicast of the reserved scope 0 or the interface-local
+   * scope 1. Measured (frames written to the router's interface): UDP to ::1, ff00::1, ff01::1,
+   * ff10::1 and ff11::1 met no chain and counted as header errors; to ff02::1, INPUT.
+   */
+  readonly unreceivedDestinations: readonly Prefix[];
 }
 
 export interface Group extends Prefix {
@@ -134,7 +141,22 @@ function parseRouting(context: NetworkContext): Routing {
         ])
       : [];
   const unreceivedSources = family === 'ipv6' ? prefixes(['::1/128', 'ff00::/8']) : [];
-  return { locals, foreign, routes, groups, scopedSources, martianSources, unreceivedSources };
+  // ff<flags><scope>::/16 for every flags nibble, scope 0 and 1
+  const scopes = Array.from({ length: 32 }, (_, i) => {
+    const value = (0xff00n | (BigInt(i >> 1) << 4n) | BigInt(i & 1)) << 112n;
+    return { value, length: 16, mask: prefixMask(16, 128) };
+  });
+  const unreceivedDestinations = family === 'ipv6' ? [...prefixes(['::1/128']), ...scopes] : [];
+  return {
+    locals,
+    foreign,
+    routes,
+    groups,
+    scopedSources,
+    martianSources,
+    unreceivedSources,
+    unreceivedDestinations,
+  };
 }
 
 /** Whether the prefix holds the address. */
@@ -195,6 +217,11 @@ export function refusedSources(
   return forwarded
     ? [...routing.unreceivedSources, ...routing.scopedSources]
     : routing.unreceivedSources;
+}
+
+/** Whether IPv6 drops a packet to this destination on arrival (`Routing.unreceivedDestinations`). */
+export function unreceivedDestination(routing: Routing, address: bigint): boolean {
+  return routing.unreceivedDestinations.some((p) => covers(p, address));
 }
 
 /** Whether IPv6 drops a packet from this source on arrival (`Routing.unreceivedSources`). */

@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { newConnection } from '../../src/analysis/packets.ts';
 import type { Family } from '../../src/model/ruleset.ts';
 import { labCapability, labCommand, labSuffix } from '../lab/netns.ts';
-import { spoof } from '../lab/spoof.ts';
+import { frame6, spoof } from '../lab/spoof.ts';
 import { linkSnapshot } from './engine-link.ts';
 
 const capability = labCapability();
@@ -165,35 +165,39 @@ describe.runIf(suiteRuns)('kernel referee for multicast, broadcast and martian a
         );
       /**
        * Where the kernel took a datagram from the client: `from` binds its link-local address;
-       * `spoofed` writes the whole IP header (a raw socket), any source at all.
+       * `spoofed` writes the whole IP header (a raw socket), any source at all; `frameTo`, the
+       * whole IPv6 frame to that link address (a packet socket), any destination at all.
        */
       const fate = (
         family: Family,
         to: string,
         from: string | null = null,
         spoofed: string | null = null,
+        frameTo: string | null = null,
       ): Fate => {
         const save = family === 'ipv4' ? 'iptables' : 'ip6tables';
         sh(['ip', 'netns', 'exec', router, save, '-t', 'mangle', '-Z']);
         const before = family === 'ipv6' ? headerErrors() : 0;
         const send =
-          spoofed !== null
-            ? spoof(family, spoofed, to)
-            : [
-                'import socket',
-                `s = socket.socket(socket.${family === 'ipv4' ? 'AF_INET' : 'AF_INET6'}, socket.SOCK_DGRAM)`,
-                's.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)',
-                ...(family === 'ipv6'
-                  ? [
-                      `s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex("eth0"))`,
-                    ]
-                  : []),
-                // from the client's link-local address, where asked
-                ...(from === null
-                  ? []
-                  : [`s.bind((${JSON.stringify(from)}, 0, 0, socket.if_nametoindex("eth0")))`]),
-                `s.sendto(b"x", (${JSON.stringify(to)}, 5000))`,
-              ].join('\n');
+          frameTo !== null
+            ? frame6(spoofed ?? FAMILIES.ipv6.client, to, frameTo)
+            : spoofed !== null
+              ? spoof(family, spoofed, to)
+              : [
+                  'import socket',
+                  `s = socket.socket(socket.${family === 'ipv4' ? 'AF_INET' : 'AF_INET6'}, socket.SOCK_DGRAM)`,
+                  's.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)',
+                  ...(family === 'ipv6'
+                    ? [
+                        `s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex("eth0"))`,
+                      ]
+                    : []),
+                  // from the client's link-local address, where asked
+                  ...(from === null
+                    ? []
+                    : [`s.bind((${JSON.stringify(from)}, 0, 0, socket.if_nametoindex("eth0")))`]),
+                  `s.sendto(b"x", (${JSON.stringify(to)}, 5000))`,
+                ].join('\n');
         sh(['ip', 'netns', 'exec', client, 'python3', '-c', send]);
         spawnSync('sleep', ['0.3']);
         const counts = new Map<string, number>();
@@ -312,6 +316,27 @@ describe.runIf(suiteRuns)('kernel referee for multicast, broadcast and martian a
         'ff0e::1 to 2001:db8:1::1: kernel dropped, dockwall dropped (certain)',
         ':: to 2001:db8:1::1: kernel delivered, dockwall delivered (possible)',
         '2001:db8:1::1 to 2001:db8:1::1: kernel delivered, dockwall delivered (certain)',
+      ]);
+      // IPv6 destinations refused on arrival (routing.ts `unreceivedDestinations`), written as
+      // frames: the client's own routing would keep them
+      const in0 = (
+        JSON.parse(sh(['ip', '-n', router, '-j', 'link', 'show', 'in0'])) as { address: string }[]
+      )[0]?.address;
+      if (in0 === undefined) throw new Error('in0 has no link address');
+      const unreceived = ['::1', 'ff00::1', 'ff01::1', 'ff11::1', 'ff02::1'].map((to) => {
+        const kernel = fate('ipv6', to, null, null, in0);
+        const tr = engine.trace(
+          newConnection('ipv6', 'udp', FAMILIES.ipv6.client, to, 5000, 'in0'),
+        );
+        return `${to}: kernel ${kernel}, dockwall ${tr.delivery?.kind === 'local' ? 'delivered' : tr.verdict} (${tr.certainty})`;
+      });
+      expect(unreceived).toEqual([
+        '::1: kernel dropped, dockwall dropped (certain)',
+        'ff00::1: kernel dropped, dockwall dropped (certain)',
+        'ff01::1: kernel dropped, dockwall dropped (certain)',
+        'ff11::1: kernel dropped, dockwall dropped (certain)',
+        // the all-nodes group reaches the host's sockets, which dockwall does not follow
+        'ff02::1: kernel delivered, dockwall dropped (possible)',
       ]);
       // what the kernel delivered dockwall does not follow: only possibly dropped; what it
       // refuses to forward from a link-local source, certainly

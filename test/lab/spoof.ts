@@ -37,3 +37,29 @@ export function spoof(family: Family, source: string, to: string): string {
         ]),
   ].join('\n');
 }
+
+/**
+ * Python that writes one IPv6 UDP datagram to port 5000, from `source` to `to`, as an Ethernet
+ * frame out of eth0 to the link address `mac` (a packet socket): a destination the sender's own
+ * routing would keep (::1, an interface-local group) still leaves for the wire.
+ */
+export function frame6(source: string, to: string, mac: string): string {
+  return [
+    'import socket, struct',
+    'def csum(b):',
+    '    b += bytes(len(b) % 2)',
+    "    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))",
+    '    s = (s >> 16) + (s & 0xffff)',
+    '    s += s >> 16',
+    '    return ~s & 0xffff',
+    `s6 = socket.inet_pton(socket.AF_INET6, ${JSON.stringify(source)})`,
+    `d6 = socket.inet_pton(socket.AF_INET6, ${JSON.stringify(to)})`,
+    "udp = struct.pack('!HHHH', 40000, 5000, 9, 0) + b'x'",
+    "c = csum(s6 + d6 + struct.pack('!I3xB', len(udp), 17) + udp) or 0xffff",
+    "udp = udp[:6] + struct.pack('!H', c) + udp[8:]",
+    "ip = struct.pack('!IHBB16s16s', 6 << 28, len(udp), 17, 64, s6, d6)",
+    's = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)',
+    "s.bind(('eth0', 0))",
+    `s.send(bytes.fromhex(${JSON.stringify(mac.replaceAll(':', ''))}) + s.getsockname()[4] + struct.pack('!H', 0x86dd) + ip + udp)`,
+  ].join('\n');
+}

@@ -35,13 +35,20 @@ describe('rules that repeat the kernel’s refusal of martian sources', () => {
     '-i lo -j ACCEPT',
     '-s 127.0.0.0/8 -j DROP',
     '-s 224.0.0.0/4 -i eth0 -j DROP',
+    // the hosting guides' rule: route_localnet off, the kernel drops these before INPUT
+    '! -i lo -d 127.0.0.0/8 -j REJECT',
     // every UDP port taken by two drops: the ACCEPT after them, which no one rule covers, is
     // unreached whatever the kernel does
     '-p udp -m udp --dport 0:1000 -j DROP',
     '-p udp -m udp --dport 1001:65535 -j DROP',
     '-p udp -j ACCEPT',
   ]);
-  withInputRules(path.join(dir, 'ip6tables-save.txt'), ['-i lo -j ACCEPT', '-s ::1/128 -j DROP']);
+  withInputRules(path.join(dir, 'ip6tables-save.txt'), [
+    '-i lo -j ACCEPT',
+    '-s ::1/128 -j DROP',
+    // the kernel drops a loopback destination from outside before any chain
+    '-d ::1/128 -j DROP',
+  ]);
 
   it('are not reported, and are named once per ruleset; other unreached rules still are', async () => {
     const snapshot = await loadSnapshot({ directory: dir });
@@ -56,7 +63,7 @@ describe('rules that repeat the kernel’s refusal of martian sources', () => {
       createLintEngine(snapshot).engine,
     );
     // the example host's own rules after those put first have findings of their own
-    const inserted = { 'iptables-save.txt': 6, 'ip6tables-save.txt': 2 } as Record<string, number>;
+    const inserted = { 'iptables-save.txt': 7, 'ip6tables-save.txt': 3 } as Record<string, number>;
     const found = output.findings
       .filter(
         (f) =>
@@ -65,17 +72,17 @@ describe('rules that repeat the kernel’s refusal of martian sources', () => {
       )
       .map((f) => `${path.basename(f.location.file)} ${String(f.object.rule)} ${f.message}`);
     expect(found).toEqual([
-      'iptables-save.txt 6 filter/INPUT rule 6 (ACCEPT) is reached by no packet: the rules before it (or the chains that lead here) leave nothing for it.',
+      'iptables-save.txt 7 filter/INPUT rule 7 (ACCEPT) is reached by no packet: the rules before it (or the chains that lead here) leave nothing for it.',
     ]);
     const notes = output.diagnostics
       .filter((d) => d.code === 'rule-limited' && d.message.includes("kernel's own check"))
       .map((d) => `${d.location?.file ?? ''}:${d.location?.line ?? ''} ${d.message}`);
     expect(notes).toHaveLength(2);
     expect(notes.find((n) => n.includes('ip6tables-save.txt'))).toContain(
-      'filter/INPUT rule 2 is reached by no packet only because routing drops',
+      'filter/INPUT rule 2 and filter/INPUT rule 3 are reached by no packet only because routing drops, whatever the rules, what they would see (a packet from outside with a loopback or multicast source, a loopback destination,',
     );
     expect(notes.find((n) => !n.includes('ip6tables-save.txt'))).toContain(
-      'filter/INPUT rule 2 and filter/INPUT rule 3 are reached by no packet only because routing drops',
+      'filter/INPUT rule 2, filter/INPUT rule 3 and filter/INPUT rule 4 are reached by no packet only because routing drops',
     );
   });
 });
@@ -122,7 +129,7 @@ describe('rules that repeat reverse path filtering', () => {
     expect(findings).toEqual([]);
     expect(notes).toEqual([
       expect.stringContaining(
-        "filter/INPUT rule 1 is reached by no packet only because routing drops, whatever the rules, what it would see (a packet from outside with a loopback, multicast or limited-broadcast source, or one of the host's own addresses, or one reverse path filtering (rp_filter) drops)",
+        "filter/INPUT rule 1 is reached by no packet only because routing drops, whatever the rules, what it would see (a packet from outside with a loopback, multicast or limited-broadcast source, one of the host's own addresses, one reverse path filtering (rp_filter) drops or a loopback destination where route_localnet is off)",
       ),
     ]);
   });
