@@ -604,11 +604,9 @@ export class CompiledRuleset {
 
   /**
    * IPv4 packets that arrived on another interface than lo whose source routing refuses
-   * (routing.ts `Routing.martianSources`, and reverse path filtering where `rp_filter` is on:
-   * rp-filter.ts): `dropped`, whatever the switches or by the kernel's default (a loopback
-   * source where `route_localnet` is off, as observed or taken); `doubtful`, a loopback source
-   * where `route_localnet` is possibly on, or a route back that is only assumed. IPv6: none.
-   * Made once.
+   * (routing.ts `Routing.martianSources`): `dropped`, whatever the switches or by the kernel's
+   * default (a loopback source where `route_localnet` is off, as observed or taken);
+   * `doubtful`, a loopback source where `route_localnet` is possibly on. IPv6: none. Made once.
    */
   martianSources(): MartianSources {
     if (this.martianSets !== undefined) return this.martianSets;
@@ -623,11 +621,22 @@ export class CompiledRuleset {
     const arrived = this.fromOutside();
     const martian = s.prefixSet('src', routing.martianSources);
     const loopback = m.diff(s.loopbackOn('src'), martian);
-    const rp = rpFilterSets(s, routing, this.context);
-    const dropped = m.or(m.or(m.and(arrived, martian), m.and(loopback, on.dropped)), rp.dropped);
-    const doubtful = m.diff(m.or(m.and(loopback, on.unknown), rp.doubtful), dropped);
+    const dropped = m.or(m.and(arrived, martian), m.and(loopback, on.dropped));
+    const doubtful = m.and(loopback, on.unknown);
     this.martianSets = { dropped, doubtful };
     return this.martianSets;
+  }
+
+  private reversePathSets: MartianSources | undefined;
+
+  /**
+   * IPv4 packets from outside that reverse path filtering drops after PREROUTING, where
+   * `rp_filter` is on (rp-filter.ts): `dropped` by the switch as known or taken, `doubtful`
+   * where the route back is only assumed. None where it is off or not known. Made once.
+   */
+  reversePathFiltered(): MartianSources {
+    this.reversePathSets ??= rpFilterSets(this.space, routingOf(this.context), this.context);
+    return this.reversePathSets;
   }
 
   private unreceivedSet: Bdd | undefined;
@@ -658,7 +667,7 @@ export class CompiledRuleset {
 
   /**
    * Every packet from outside routing refuses whatever the rules: a martian source (possibly),
-   * an IPv6 source or destination dropped on arrival, a source never forwarded (on any
+   * one reverse path filtering drops, an IPv6 source or destination dropped on arrival, a source never forwarded (on any
    * destination: a rule's match is read wherever it may be), a loopback destination where
    * `route_localnet` is (possibly) off. Made once.
    */
@@ -666,11 +675,12 @@ export class CompiledRuleset {
     if (this.refusedSet === undefined) {
       const m = this.space.m;
       const martians = this.martianSources();
+      const filtered = this.reversePathFiltered();
       const scoped = m.and(this.scopedSources(), this.fromOutside());
       const loopback = this.loopbackArrivals();
       this.refusedSet = m.or(
-        m.or(m.or(martians.dropped, martians.doubtful), m.or(loopback.dropped, loopback.unknown)),
-        m.or(this.unreceived(), scoped),
+        m.or(m.or(martians.dropped, martians.doubtful), m.or(filtered.dropped, filtered.doubtful)),
+        m.or(m.or(loopback.dropped, loopback.unknown), m.or(this.unreceived(), scoped)),
       );
     }
     return this.refusedSet;

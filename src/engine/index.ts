@@ -644,8 +644,11 @@ class SymbolicEngine implements Engine {
       new Walk(this.nf, false, { attributes: false }),
       this.nf,
       this.arriving(input),
-      { natGroup: NAT_GROUP },
+      { natGroup: NAT_GROUP, reversePathLater: true },
     );
+    // what reverse path filtering drops, taken out of the delivered sets here (`PathOptions`)
+    const rp = this.nf.reversePathFiltered();
+    const rpAny = m.or(rp.dropped, rp.doubtful);
     // the destination fields a NAT rule can leave as sent, which flows then say once
     const keeps = natKeeps(this.nf.ruleset);
     const routing = routingOf(this.nf.context);
@@ -732,8 +735,11 @@ class SymbolicEngine implements Engine {
       ['local', r.local],
       ['forward', r.forward],
     ] as const) {
-      const certain = unite(parts.map((x) => x.c));
-      const possible = parts.map((x) => m.diff(x.p, certain));
+      const united = unite(parts.map((x) => x.c));
+      const certain = rpAny === FALSE ? united : m.diff(united, rpAny);
+      const possible = parts.map((x) =>
+        m.diff(rp.dropped === FALSE ? x.p : m.diff(x.p, rp.dropped), certain),
+      );
       let possibleAll: Bdd | undefined;
       // the exact delivered sets (final mark and state kept), built only when a flow's packets
       // are asked for
