@@ -12,6 +12,7 @@ import { createEngine } from '../../src/engine/index.ts';
 import { rpModeOf } from '../../src/engine/rp-filter.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import type { Ruleset } from '../../src/model/ruleset.ts';
+import { RP_ROUTED as ROUTED, RP_SOURCES as SOURCES } from '../lab/rp-filter-cases.ts';
 
 const ACCEPT_ALL: Ruleset = (() => {
   const r = parseIptables('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\nCOMMIT\n', {
@@ -63,23 +64,6 @@ const fate = (context: NetworkContext, source: string, to = '198.51.100.2'): str
         ? 'delivered'
         : t.verdict;
   return `${said} ${t.certainty}`;
-};
-
-// measured: the sources strict and loose rp_filter on in0 route (the others are dropped)
-const SOURCES = [
-  '192.0.2.7',
-  '192.0.2.255',
-  '198.51.100.7',
-  '198.51.100.255',
-  '10.9.0.5',
-  '10.9.255.255',
-  '10.10.0.5',
-  '203.0.113.5',
-  '0.1.2.3',
-];
-const ROUTED = {
-  strict: ['192.0.2.7'],
-  loose: ['192.0.2.7', '198.51.100.7', '10.9.0.5', '10.10.0.5', '203.0.113.5', '0.1.2.3'],
 };
 
 describe('rp_filter: which sources routing takes from an interface', () => {

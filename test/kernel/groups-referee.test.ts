@@ -8,14 +8,14 @@
  * "forwarded" where the kernel did not, nor be certain of what it did not follow. Needs root;
  * in CI a missing capability is a failure.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newConnection } from '../../src/analysis/packets.ts';
 import type { Family } from '../../src/model/ruleset.ts';
-import { labCapability, labCommand, labSuffix } from '../lab/netns.ts';
+import { labCapability, labCommand } from '../lab/netns.ts';
+import { type Fate, routerLab } from '../lab/router-lab.ts';
 import { frame6, spoof } from '../lab/spoof.ts';
 import { linkSnapshot } from './engine-link.ts';
 
@@ -23,8 +23,6 @@ const capability = labCapability();
 const suiteRuns = capability.ok || process.env['CI'] === 'true';
 
 const sh = labCommand;
-
-type Fate = 'forwarded' | 'delivered' | 'dropped';
 
 /** The destinations sent to, and their family's addresses in the lab. */
 const FAMILIES: Record<Family, { client: string; destinations: readonly string[] }> = {
@@ -54,73 +52,18 @@ describe.runIf(suiteRuns)('kernel referee for multicast, broadcast and martian a
   });
 
   it('forwards none of them, and dockwall never says it does', async () => {
-    const suffix = labSuffix('mc', 0);
-    const [client, router, server] = ['c', 'r', 's'].map((x) => `dwk-${suffix}-${x}`) as [
-      string,
-      string,
-      string,
-    ];
+    const lab = routerLab('mc', true);
+    const { client, router } = lab;
     const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-groups-'));
     try {
-      for (const ns of [client, router, server]) {
-        sh(['ip', 'netns', 'add', ns]);
-        sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-      }
-      const link = (a: string, aDev: string, b: string, bDev: string): void => {
-        sh([
-          'ip',
-          'link',
-          'add',
-          `${aDev}${suffix}`,
-          'type',
-          'veth',
-          'peer',
-          'name',
-          `${bDev}${suffix}`,
-        ]);
-        sh(['ip', 'link', 'set', `${aDev}${suffix}`, 'netns', a]);
-        sh(['ip', 'link', 'set', `${bDev}${suffix}`, 'netns', b]);
-        sh(['ip', '-n', a, 'link', 'set', `${aDev}${suffix}`, 'name', aDev]);
-        sh(['ip', '-n', b, 'link', 'set', `${bDev}${suffix}`, 'name', bDev]);
-      };
-      link(client, 'eth0', router, 'in0');
-      link(router, 'out0', server, 'eth0');
-      const addr = (ns: string, dev: string, cidrs: readonly string[]): void => {
-        for (const c of cidrs)
-          sh(['ip', '-n', ns, 'addr', 'add', c, 'dev', dev, ...(c.includes(':') ? ['nodad'] : [])]);
-        sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
-      };
-      addr(client, 'eth0', ['192.0.2.2/24', '2001:db8:1::2/64']);
-      addr(router, 'in0', ['192.0.2.1/24', '2001:db8:1::1/64']);
-      addr(router, 'out0', ['198.51.100.1/24', '2001:db8:2::1/64']);
-      addr(server, 'eth0', ['198.51.100.2/24', '2001:db8:2::2/64']);
+      lab.addresses(client, 'eth0', ['192.0.2.2/24', '2001:db8:1::2/64']);
+      lab.addresses(router, 'in0', ['192.0.2.1/24', '2001:db8:1::1/64']);
+      lab.addresses(router, 'out0', ['198.51.100.1/24', '2001:db8:2::1/64']);
+      lab.addresses(lab.server, 'eth0', ['198.51.100.2/24', '2001:db8:2::2/64']);
       sh(['ip', '-n', client, 'route', 'add', 'default', 'via', '192.0.2.1']);
       sh(['ip', '-n', client, '-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
       sh(['ip', '-n', router, 'route', 'add', 'default', 'via', '198.51.100.2']);
       sh(['ip', '-n', router, '-6', 'route', 'add', 'default', 'via', '2001:db8:2::2']);
-      sh(['ip', 'netns', 'exec', router, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-      sh(['ip', 'netns', 'exec', router, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
-      const counting = [
-        '*mangle',
-        ':PREROUTING ACCEPT [0:0]',
-        ':INPUT ACCEPT [0:0]',
-        ':FORWARD ACCEPT [0:0]',
-        ':OUTPUT ACCEPT [0:0]',
-        ':POSTROUTING ACCEPT [0:0]',
-        '-A PREROUTING -i in0 -p udp -m udp --dport 5000',
-        '-A INPUT -i in0 -p udp -m udp --dport 5000',
-        '-A FORWARD -i in0 -p udp -m udp --dport 5000',
-        'COMMIT',
-        '*filter',
-        ':INPUT ACCEPT [0:0]',
-        ':FORWARD ACCEPT [0:0]',
-        ':OUTPUT ACCEPT [0:0]',
-        '-A FORWARD -p udp -j ACCEPT',
-        'COMMIT',
-        '',
-      ].join('\n');
-      sh(['ip', 'netns', 'exec', router, 'iptables-restore'], counting);
-      sh(['ip', 'netns', 'exec', router, 'ip6tables-restore'], counting);
       // the router's own files, as `dockwall collect` takes them
       writeFileSync(
         path.join(dir, 'iptables-save.txt'),
@@ -175,8 +118,6 @@ describe.runIf(suiteRuns)('kernel referee for multicast, broadcast and martian a
         spoofed: string | null = null,
         frameTo: string | null = null,
       ): Fate => {
-        const save = family === 'ipv4' ? 'iptables' : 'ip6tables';
-        sh(['ip', 'netns', 'exec', router, save, '-t', 'mangle', '-Z']);
         const before = family === 'ipv6' ? headerErrors() : 0;
         const send =
           frameTo !== null
@@ -198,34 +139,11 @@ describe.runIf(suiteRuns)('kernel referee for multicast, broadcast and martian a
                     : [`s.bind((${JSON.stringify(from)}, 0, 0, socket.if_nametoindex("eth0")))`]),
                   `s.sendto(b"x", (${JSON.stringify(to)}, 5000))`,
                 ].join('\n');
-        sh(['ip', 'netns', 'exec', client, 'python3', '-c', send]);
-        spawnSync('sleep', ['0.3']);
-        const counts = new Map<string, number>();
-        let chain = '';
-        for (const line of sh([
-          'ip',
-          'netns',
-          'exec',
-          router,
-          save,
-          '-t',
-          'mangle',
-          '-L',
-          '-v',
-          '-x',
-          '-n',
-        ]).split('\n')) {
-          const head = /^Chain (\S+)/.exec(line);
-          if (head !== null) chain = head[1] ?? '';
-          else if (/dpt:5000/.test(line)) counts.set(chain, Number(line.trim().split(/\s+/)[0]));
-        }
-        if ((counts.get('PREROUTING') ?? 0) === 0) {
-          // IPv6 drops some sources before any chain, and counts them
-          if (family === 'ipv6' && headerErrors() > before) return 'dropped';
-          throw new Error(`${to}: never reached the router`);
-        }
-        if ((counts.get('FORWARD') ?? 0) > 0) return 'forwarded';
-        return (counts.get('INPUT') ?? 0) > 0 ? 'delivered' : 'dropped';
+        const taken = lab.fate(family, send);
+        if (taken !== null) return taken;
+        // IPv6 drops some packets before any chain, and counts them
+        if (family === 'ipv6' && headerErrors() > before) return 'dropped';
+        throw new Error(`${to}: never reached the router`);
       };
       const seen: string[] = [];
       for (const family of ['ipv4', 'ipv6'] as const) {
@@ -319,10 +237,7 @@ describe.runIf(suiteRuns)('kernel referee for multicast, broadcast and martian a
       ]);
       // IPv6 destinations refused on arrival (routing.ts `unreceivedDestinations`), written as
       // frames: the client's own routing would keep them
-      const in0 = (
-        JSON.parse(sh(['ip', '-n', router, '-j', 'link', 'show', 'in0'])) as { address: string }[]
-      )[0]?.address;
-      if (in0 === undefined) throw new Error('in0 has no link address');
+      const in0 = lab.in0Mac();
       const unreceived = ['::1', 'ff00::1', 'ff01::1', 'ff11::1', 'ff02::1'].map((to) => {
         const kernel = fate('ipv6', to, null, null, in0);
         const tr = engine.trace(
@@ -356,8 +271,7 @@ describe.runIf(suiteRuns)('kernel referee for multicast, broadcast and martian a
         '2001:db8:2::2 from fe80:: kernel dropped, dockwall dropped (certain)',
       ]);
     } finally {
-      for (const ns of [client, router, server])
-        spawnSync('ip', ['netns', 'del', ns], { encoding: 'utf8' });
+      lab.destroy();
       rmSync(dir, { recursive: true, force: true });
     }
   }, 90_000);

@@ -8,13 +8,14 @@
  * `dockwall collect` writes it), must say the same, and be certain of what it drops. Needs root;
  * in CI a missing capability is a failure.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newConnection } from '../../src/analysis/packets.ts';
-import { labCapability, labCommand, labSuffix } from '../lab/netns.ts';
+import { labCapability, labCommand } from '../lab/netns.ts';
+import { RP_ROUTED as ROUTED, RP_SOURCES as SOURCES } from '../lab/rp-filter-cases.ts';
+import { type Fate, routerLab } from '../lab/router-lab.ts';
 import { spoof } from '../lab/spoof.ts';
 import { linkSnapshot } from './engine-link.ts';
 
@@ -22,33 +23,8 @@ const capability = labCapability();
 const suiteRuns = capability.ok || process.env['CI'] === 'true';
 const sh = labCommand;
 
-type Fate = 'forwarded' | 'delivered' | 'dropped';
-
-/** The router's address on in0, and a destination its default route takes. */
+/** A destination the router's default route takes, and the router's address on in0. */
 const TO = ['198.51.100.2', '192.0.2.1'] as const;
-
-/**
- * The sources sent from: the client's prefix and its broadcast address, out0's prefix and
- * broadcast, the third interface's, the address-less interface's route, one the default route
- * takes, and one of 0.0.0.0/8.
- */
-const SOURCES = [
-  '192.0.2.7',
-  '192.0.2.255',
-  '198.51.100.7',
-  '198.51.100.255',
-  '10.9.0.5',
-  '10.9.255.255',
-  '10.10.0.5',
-  '203.0.113.5',
-  '0.1.2.3',
-] as const;
-
-/** Which sources the kernel routed (from in0, which has its address), by in0's setting. */
-const ROUTED: Record<'strict' | 'loose', readonly string[]> = {
-  strict: ['192.0.2.7'],
-  loose: ['192.0.2.7', '198.51.100.7', '10.9.0.5', '10.10.0.5', '203.0.113.5', '0.1.2.3'],
-};
 
 describe.runIf(suiteRuns)('kernel referee for reverse path filtering (rp_filter)', () => {
   it('has what the lab needs', () => {
@@ -56,90 +32,28 @@ describe.runIf(suiteRuns)('kernel referee for reverse path filtering (rp_filter)
   });
 
   it('drops the sources the kernel drops, per setting, and routes the others', async () => {
-    const suffix = labSuffix('rp', 0);
-    const [client, router, server] = ['c', 'r', 's'].map((x) => `dwk-${suffix}-${x}`) as [
-      string,
-      string,
-      string,
-    ];
+    const lab = routerLab('rp', false);
+    const { client, router } = lab;
     const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-rp-'));
-    const inRouter = (...args: string[]): string => sh(['ip', 'netns', 'exec', router, ...args]);
+    const inRouter = (...args: string[]): string => lab.inRouter(args);
     try {
-      for (const ns of [client, router, server]) {
-        sh(['ip', 'netns', 'add', ns]);
-        sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-      }
-      const veth = (a: string, aDev: string, b: string, bDev: string): void => {
-        sh([
-          'ip',
-          'link',
-          'add',
-          `${aDev}${suffix}`,
-          'type',
-          'veth',
-          'peer',
-          'name',
-          `${bDev}${suffix}`,
-        ]);
-        sh(['ip', 'link', 'set', `${aDev}${suffix}`, 'netns', a]);
-        sh(['ip', 'link', 'set', `${bDev}${suffix}`, 'netns', b]);
-        sh(['ip', '-n', a, 'link', 'set', `${aDev}${suffix}`, 'name', aDev]);
-        sh(['ip', '-n', b, 'link', 'set', `${bDev}${suffix}`, 'name', bDev]);
-        sh(['ip', '-n', a, 'link', 'set', aDev, 'up']);
-        sh(['ip', '-n', b, 'link', 'set', bDev, 'up']);
-      };
-      veth(client, 'eth0', router, 'in0');
-      veth(router, 'out0', server, 'eth0');
       // two more interfaces of the router, each a veth pair kept inside it
-      veth(router, 'd0', router, 'd0p');
-      veth(router, 'na0', router, 'na0p');
-      const addr = (ns: string, dev: string, cidr: string): void => {
-        sh(['ip', '-n', ns, 'addr', 'add', cidr, 'dev', dev]);
-      };
-      addr(client, 'eth0', '192.0.2.2/24');
-      addr(router, 'in0', '192.0.2.1/24');
-      addr(router, 'out0', '198.51.100.1/24');
-      addr(router, 'd0', '10.9.0.1/16');
-      addr(server, 'eth0', '198.51.100.2/24');
+      lab.veth(router, 'd0', router, 'd0p');
+      lab.veth(router, 'na0', router, 'na0p');
+      lab.addresses(client, 'eth0', ['192.0.2.2/24']);
+      lab.addresses(router, 'in0', ['192.0.2.1/24']);
+      lab.addresses(router, 'out0', ['198.51.100.1/24']);
+      lab.addresses(router, 'd0', ['10.9.0.1/16']);
+      lab.addresses(lab.server, 'eth0', ['198.51.100.2/24']);
       sh(['ip', '-n', client, 'route', 'add', 'default', 'via', '192.0.2.1']);
       sh(['ip', '-n', router, 'route', 'add', 'default', 'via', '198.51.100.2']);
       sh(['ip', '-n', router, 'route', 'add', '10.10.0.0/16', 'dev', 'na0']);
-      inRouter('sysctl', '-qw', 'net.ipv4.ip_forward=1');
-      sh(
-        ['ip', 'netns', 'exec', router, 'iptables-restore'],
-        [
-          '*mangle',
-          ':PREROUTING ACCEPT [0:0]',
-          ':INPUT ACCEPT [0:0]',
-          ':FORWARD ACCEPT [0:0]',
-          ':OUTPUT ACCEPT [0:0]',
-          ':POSTROUTING ACCEPT [0:0]',
-          '-A PREROUTING -i in0 -p udp -m udp --dport 5000',
-          '-A INPUT -i in0 -p udp -m udp --dport 5000',
-          '-A FORWARD -i in0 -p udp -m udp --dport 5000',
-          'COMMIT',
-          '',
-        ].join('\n'),
-      );
 
       /** Where the kernel took a datagram from `source`. */
       const fate = (source: string, to: string): Fate => {
-        inRouter('iptables', '-t', 'mangle', '-Z');
-        sh(['ip', 'netns', 'exec', client, 'python3', '-c', spoof('ipv4', source, to)]);
-        spawnSync('sleep', ['0.1']);
-        const counts = new Map<string, number>();
-        let chain = '';
-        for (const line of inRouter('iptables', '-t', 'mangle', '-L', '-v', '-x', '-n').split(
-          '\n',
-        )) {
-          const head = /^Chain (\S+)/.exec(line);
-          if (head !== null) chain = head[1] ?? '';
-          else if (/dpt:5000/.test(line)) counts.set(chain, Number(line.trim().split(/\s+/)[0]));
-        }
-        if ((counts.get('PREROUTING') ?? 0) === 0)
-          throw new Error(`${source} → ${to}: never reached the router`);
-        if ((counts.get('FORWARD') ?? 0) > 0) return 'forwarded';
-        return (counts.get('INPUT') ?? 0) > 0 ? 'delivered' : 'dropped';
+        const taken = lab.fate('ipv4', spoof('ipv4', source, to));
+        if (taken === null) throw new Error(`${source} → ${to}: never reached the router`);
+        return taken;
       };
 
       /** The router's files as `dockwall collect` writes them, its switches as they are now. */
@@ -262,11 +176,18 @@ describe.runIf(suiteRuns)('kernel referee for reverse path filtering (rp_filter)
 
       // in0 without an address (the client's prefix routed to it by hand, the router's
       // neighbour entry written on the client): loose drops what strict does
-      const mac = (
-        JSON.parse(sh(['ip', '-n', router, '-j', 'link', 'show', 'in0'])) as { address: string }[]
-      )[0]?.address;
-      if (mac === undefined) throw new Error('in0 has no link address');
-      sh(['ip', '-n', client, 'neigh', 'replace', '192.0.2.1', 'lladdr', mac, 'dev', 'eth0']);
+      sh([
+        'ip',
+        '-n',
+        client,
+        'neigh',
+        'replace',
+        '192.0.2.1',
+        'lladdr',
+        lab.in0Mac(),
+        'dev',
+        'eth0',
+      ]);
       sh(['ip', '-n', router, 'addr', 'del', '192.0.2.1/24', 'dev', 'in0']);
       sh(['ip', '-n', router, 'route', 'add', '192.0.2.0/24', 'dev', 'in0']);
       const unaddressed = async (): Promise<string[]> => {
@@ -287,8 +208,7 @@ describe.runIf(suiteRuns)('kernel referee for reverse path filtering (rp_filter)
         '192.0.2.7: kernel forwarded, dockwall forwarded (certain)',
       ]);
     } finally {
-      for (const ns of [client, router, server])
-        spawnSync('ip', ['netns', 'del', ns], { encoding: 'utf8' });
+      lab.destroy();
       rmSync(dir, { recursive: true, force: true });
     }
   }, 180_000);

@@ -4,6 +4,16 @@
  */
 import type { Family } from '../../src/model/ruleset.ts';
 
+/** Python: the Internet checksum of bytes. */
+const CHECKSUM = [
+  'def csum(b):',
+  '    b += bytes(len(b) % 2)',
+  "    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))",
+  '    s = (s >> 16) + (s & 0xffff)',
+  '    s += s >> 16',
+  '    return ~s & 0xffff',
+];
+
 /**
  * Python that sends one UDP datagram to port 5000 from any source: the whole IP header written
  * (a raw socket), its checksums computed.
@@ -11,12 +21,7 @@ import type { Family } from '../../src/model/ruleset.ts';
 export function spoof(family: Family, source: string, to: string): string {
   return [
     'import socket, struct',
-    'def csum(b):',
-    '    b += bytes(len(b) % 2)',
-    "    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))",
-    '    s = (s >> 16) + (s & 0xffff)',
-    '    s += s >> 16',
-    '    return ~s & 0xffff',
+    ...CHECKSUM,
     `src, dst = ${JSON.stringify(source)}, ${JSON.stringify(to)}`,
     "udp = struct.pack('!HHHH', 40000, 5000, 9, 0) + b'x'",
     ...(family === 'ipv4'
@@ -46,12 +51,7 @@ export function spoof(family: Family, source: string, to: string): string {
 export function frame6(source: string, to: string, mac: string): string {
   return [
     'import socket, struct',
-    'def csum(b):',
-    '    b += bytes(len(b) % 2)',
-    "    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))",
-    '    s = (s >> 16) + (s & 0xffff)',
-    '    s += s >> 16',
-    '    return ~s & 0xffff',
+    ...CHECKSUM,
     `s6 = socket.inet_pton(socket.AF_INET6, ${JSON.stringify(source)})`,
     `d6 = socket.inet_pton(socket.AF_INET6, ${JSON.stringify(to)})`,
     "udp = struct.pack('!HHHH', 40000, 5000, 9, 0) + b'x'",

@@ -27,6 +27,21 @@ function withInputRules(file: string, lines: readonly string[]): void {
   );
 }
 
+/** shadowed-rule alone, run on the snapshot in `dir`. */
+async function shadowedRuleOn(dir: string): Promise<ReturnType<typeof runRules>> {
+  const snapshot = await loadSnapshot({ directory: dir });
+  const config: ResolvedConfig = {
+    ...DEFAULT_CONFIG,
+    rules: { 'shadowed-rule': { severity: null, options: {}, location: null } },
+  };
+  return runRules(
+    snapshot,
+    { 'shadowed-rule': shadowedRule },
+    config,
+    createLintEngine(snapshot).engine,
+  );
+}
+
 describe('rules that repeat the kernel’s refusal of martian sources', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-kernel-checks-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,17 +66,7 @@ describe('rules that repeat the kernel’s refusal of martian sources', () => {
   ]);
 
   it('are not reported, and are named once per ruleset; other unreached rules still are', async () => {
-    const snapshot = await loadSnapshot({ directory: dir });
-    const config: ResolvedConfig = {
-      ...DEFAULT_CONFIG,
-      rules: { 'shadowed-rule': { severity: null, options: {}, location: null } },
-    };
-    const output = runRules(
-      snapshot,
-      { 'shadowed-rule': shadowedRule },
-      config,
-      createLintEngine(snapshot).engine,
-    );
+    const output = await shadowedRuleOn(dir);
     // the example host's own rules after those put first have findings of their own
     const inserted = { 'iptables-save.txt': 7, 'ip6tables-save.txt': 3 } as Record<string, number>;
     const found = output.findings
@@ -98,17 +103,7 @@ describe('rules that repeat reverse path filtering', () => {
   ]);
   const sysctl = path.join(dir, 'sysctl.txt');
   const run = async () => {
-    const snapshot = await loadSnapshot({ directory: dir });
-    const config: ResolvedConfig = {
-      ...DEFAULT_CONFIG,
-      rules: { 'shadowed-rule': { severity: null, options: {}, location: null } },
-    };
-    const output = runRules(
-      snapshot,
-      { 'shadowed-rule': shadowedRule },
-      config,
-      createLintEngine(snapshot).engine,
-    );
+    const output = await shadowedRuleOn(dir);
     return {
       findings: output.findings
         .filter((f) => f.object.chain === 'INPUT' && Number(f.object.rule) <= 2)
