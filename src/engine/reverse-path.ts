@@ -17,7 +17,7 @@
  * Policy routing (`ip rule`, the `mark` flag) is not read: the main table decides, as it does
  * for forwarding.
  */
-import { FALSE, TRUE } from './bdd.ts';
+import { FALSE, type Bdd } from './bdd.ts';
 import { isLinkLocal6 } from './addr.ts';
 import type { Pair } from './match.ts';
 import { covers, hostness, route, type Routing } from './routing.ts';
@@ -35,21 +35,50 @@ export interface ReversePathMode {
   readonly acceptLocal: boolean;
 }
 
+/**
+ * The route back to each source, as the walk routes (`longestPrefixRegions`), on `src` and the
+ * arrival interface: `routed`, there is one, certainly (no assumed route decides); `via`, it
+ * leaves by the arrival interface, certainly (not assumed, by an interface named alone). Each
+ * with its `Maybe`: an assumed route may leave by any interface, and one by a class of several
+ * names possibly by the arrival interface of that class.
+ */
+export interface RouteBack {
+  readonly routed: Bdd;
+  readonly routedMaybe: Bdd;
+  readonly via: Bdd;
+  readonly viaMaybe: Bdd;
+}
+
+export function routeBack(s: HeaderSpace, routing: Routing): RouteBack {
+  const m = s.m;
+  const ifs = s.interfaces;
+  let routed = FALSE;
+  let routedMaybe = FALSE;
+  let via = FALSE;
+  let viaMaybe = FALSE;
+  for (const [region, r] of s.longestPrefixRegions('src', routing.routes)) {
+    routedMaybe = m.or(routedMaybe, region);
+    if (r.assumed) {
+      viaMaybe = m.or(viaMaybe, region);
+      continue;
+    }
+    const device = ifs.classOf(r.device);
+    const back = m.and(region, s.eq('iif', BigInt(device)));
+    routed = m.or(routed, region);
+    viaMaybe = m.or(viaMaybe, back);
+    if (ifs.names[device] === r.device) via = m.or(via, back);
+  }
+  return { routed, routedMaybe, via, viaMaybe };
+}
+
 /** The packets `fib saddr [. iif] oif` finds a route for, two-sided. */
 export function reversePathSet(s: HeaderSpace, routing: Routing, mode: ReversePathMode): Pair {
   const { loose, acceptLocal } = mode;
   const m = s.m;
   const ifs = s.interfaces;
-  let holds = FALSE;
-  let undecided = FALSE;
-  for (const [region, r] of s.longestPrefixRegions('src', routing.routes)) {
-    const device = ifs.classOf(r.device);
-    const via = loose ? TRUE : s.eq('iif', BigInt(device));
-    holds = m.or(holds, m.and(region, via));
-    if (r.assumed) undecided = m.or(undecided, region);
-    else if (!loose && ifs.names[device] !== r.device)
-      undecided = m.or(undecided, m.and(region, via));
-  }
+  const back = routeBack(s, routing);
+  let holds = loose ? back.routedMaybe : back.viaMaybe;
+  let undecided = loose ? m.diff(back.routedMaybe, back.routed) : m.diff(back.viaMaybe, back.via);
   // the host's own: no route back, or with --accept-local its local route, which names the
   // interface that holds the address (not in the snapshot's routes)
   const own = s.localOn('src');

@@ -181,7 +181,7 @@ export function scopedSource(routing: Routing, address: bigint): boolean {
 }
 
 /** 127.0.0.0/8. */
-const LOOPBACK4: Prefix = { value: 0x7f000000n, length: 8, mask: 0xff000000n };
+export const LOOPBACK4: Prefix = { value: 0x7f000000n, length: 8, mask: 0xff000000n };
 
 /**
  * Why routing refuses an IPv4 packet from this source arriving on another interface than lo

@@ -19,7 +19,16 @@
 import { FALSE, type Bdd } from './bdd.ts';
 import { formatAddress, prefixMask } from './addr.ts';
 import type { NetworkContext, RpFilter } from './context.ts';
-import { covers, groupOf, route, type Prefix, type Route, type Routing } from './routing.ts';
+import { routeBack } from './reverse-path.ts';
+import {
+  covers,
+  groupOf,
+  LOOPBACK4,
+  route,
+  type Prefix,
+  type Route,
+  type Routing,
+} from './routing.ts';
 import type { HeaderSpace, InterfaceDomain } from './space.ts';
 
 /** 0 off, 1 strict, 2 loose. */
@@ -48,10 +57,6 @@ export function rpModeOf(rp: RpFilter | undefined, name: string, exact: boolean)
   ].sort();
   return { mode: Math.max(all ?? 0, own ?? 0) as RpMode, possible };
 }
-
-/** 127.0.0.0/8 and 0.0.0.0/8, as prefixes of a 32-bit address. */
-const LOOPBACK = { value: 0x7f000000n, length: 8 };
-const ZERONET = { value: 0n, length: 8 };
 
 /**
  * Whether an interface has an IPv4 address (loose mode on one without acts strictly): from the
@@ -95,24 +100,11 @@ export function rpFilterSets(
   });
   const on = m.or(m.or(strict, loose), looseUnsure);
   if (on === FALSE) return none;
-  // the route back, region by region: whether there is one, and whether it leaves by the
-  // arrival interface (certainly: a route not assumed, by an interface named alone)
-  let routed = FALSE;
-  let routedMaybe = FALSE;
-  let via = FALSE;
-  let viaMaybe = FALSE;
-  for (const [region, r] of s.longestPrefixRegions('src', routing.routes)) {
-    const device = ifs.classOf(r.device);
-    const back = m.and(region, s.eq('iif', BigInt(device)));
-    routedMaybe = m.or(routedMaybe, region);
-    viaMaybe = m.or(viaMaybe, back);
-    if (r.assumed) continue;
-    routed = m.or(routed, region);
-    if (ifs.names[device] === r.device) via = m.or(via, back);
-  }
+  // the route back: whether there is one, and whether it leaves by the arrival interface
+  const { routed, routedMaybe, via, viaMaybe } = routeBack(s, routing);
   // a source the route back calls the host's own or a broadcast (a route of the local table)
   const broadcasts = routing.groups.filter((g) => g.kind === 'broadcast');
-  const local = m.or(s.prefixSet('src', broadcasts), s.prefix('src', LOOPBACK.value, 8));
+  const local = m.or(s.prefixSet('src', broadcasts), s.loopbackOn('src'));
   const anyRoute = m.diff(routedMaybe, local);
   const dropped = m.or(
     m.or(m.and(strict, m.not(viaMaybe)), m.and(m.or(loose, looseUnsure), m.not(anyRoute))),
@@ -124,7 +116,7 @@ export function rpFilterSets(
   );
   // 0.0.0.0/8 to a broadcast or multicast destination is not checked (DHCP, IGMP)
   const groups = s.prefixSet('dst', routing.groups);
-  const exempt = m.and(s.prefix('src', ZERONET.value, ZERONET.length), groups);
+  const exempt = m.and(s.prefix('src', 0n, 8), groups);
   const out = m.diff(dropped, exempt);
   return { dropped: out, doubtful: m.diff(m.diff(doubtful, exempt), out) };
 }
@@ -146,15 +138,12 @@ export function rpRefusedSources(
   const { mode } = rpModeOf(context.rpFilter, name, exact);
   if (mode === 0) return [];
   const strict = mode === 1 || (exact && hasAddress(context, name) === false);
-  // strict: a route back by another interface (an assumed one only possibly) or none; loose:
-  // no route at all, an assumed one included
+  // strict: a route back by another interface (not an assumed one, which may be this one) or
+  // none; loose: no route at all (an assumed one is one)
   const refused = routeRegions(routing.routes, (r) =>
-    r === null ? true : strict && ifs.classOf(r.device) !== index,
+    r === null ? true : strict && !r.assumed && ifs.classOf(r.device) !== index,
   );
-  const local = [
-    ...routing.groups.filter((g) => g.kind === 'broadcast'),
-    { ...LOOPBACK, mask: prefixMask(LOOPBACK.length, 32) },
-  ];
+  const local = [...routing.groups.filter((g) => g.kind === 'broadcast'), LOOPBACK4];
   return [...refused, ...local];
 }
 
@@ -207,7 +196,7 @@ function checkUnder(
   src: bigint,
 ): RpVerdict {
   const source = formatAddress(src, 'ipv4');
-  if (covers({ ...LOOPBACK, mask: 0xff000000n }, src))
+  if (covers(LOOPBACK4, src))
     return { verdict: 'drop', why: `the source ${source} is a loopback address` };
   const group = groupOf(routing, src);
   if (group?.kind === 'broadcast')

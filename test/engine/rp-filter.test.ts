@@ -156,6 +156,24 @@ describe('rp_filter: which sources routing takes from an interface', () => {
     expect(fate(noDefault, '198.51.100.7', '198.51.100.2')).toBe('forwarded certain');
   });
 
+  it('strict over an assumed route back: neither drops nor passes for certain', () => {
+    // no routes file: the default route out0's only by assumption, it may leave by in0
+    const assumed: NetworkContext = {
+      ...on(1, 1),
+      routes: ROUTER.routes.map((r) =>
+        r.destination === 'default' ? { ...r, provenance: 'assumed' as const } : r,
+      ),
+    };
+    expect(fate(assumed, '203.0.113.5')).toBe('forwarded possible');
+    const packet = newConnection('ipv4', 'udp', '203.0.113.5', '198.51.100.2', 5000, 'in0');
+    const flows = createEngine(ACCEPT_ALL, assumed)
+      .discover({ ingress: 'in0', protocols: ['udp'] })
+      .flows.filter((f) => f.packets().contains(packet));
+    expect(flows.map((f) => f.certainty)).toEqual(['possible']);
+    // a source routed back by another interface for certain is still dropped for certain
+    expect(fate(assumed, '10.9.0.5')).toBe('dropped certain');
+  });
+
   it('not known, it is taken to be off: a source it would drop makes the trace possible', () => {
     const engine = createEngine(ACCEPT_ALL, ROUTER);
     const spoofed = engine.trace(
