@@ -85,7 +85,7 @@ function broadcastOf(cidr: string): string[] {
   }
 }
 
-/** Whether a host interface is loopback (its addresses are no prefix of a link). */
+/** What `rp_filter` does, for the context fact that says where it is on. */
 const RP_FILTER_EFFECT =
   "the kernel drops a packet whose source is routed out of another interface than it came in on (strict), has no route, or is a prefix's broadcast address (strict and loose)";
 
@@ -108,6 +108,7 @@ function rpFilterSummary(
   return parts.length === 0 ? null : `rp_filter is ${parts.join('; ')}`;
 }
 
+/** Whether a host interface is loopback (its addresses are no prefix of a link). */
 function isLoopbackInterface(i: HostInterface): boolean {
   return i.kind === 'loopback' || i.name === 'lo';
 }

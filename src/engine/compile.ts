@@ -667,9 +667,9 @@ export class CompiledRuleset {
 
   /**
    * Every packet from outside routing refuses whatever the rules: a martian source (possibly),
-   * one reverse path filtering drops, an IPv6 source or destination dropped on arrival, a source never forwarded (on any
-   * destination: a rule's match is read wherever it may be), a loopback destination where
-   * `route_localnet` is (possibly) off. Made once.
+   * one reverse path filtering drops, an IPv6 source or destination dropped on arrival, a
+   * source never forwarded (on any destination: a rule's match is read wherever it may be), a
+   * loopback destination where `route_localnet` is (possibly) off. Made once.
    */
   refusedSources(): Bdd {
     if (this.refusedSet === undefined) {
