@@ -658,10 +658,14 @@ class SymbolicEngine implements Engine {
     const unlisted = new Set<string>();
     const ifs = s.interfaces;
     // every destination that is (or may be) the host's, loopback aside or not (from outside, an
-    // IPv4 loopback destination is delivered where a DNAT takes it elsewhere): "any host address"
+    // IPv4 loopback destination is delivered where a DNAT takes it elsewhere), less those IPv6
+    // drops on arrival from outside (`Routing.unreceivedDestinations`): "any host address"
     const loopbackSent = s.loopbackOn('odst');
     const hostDsts = m.exists(
-      m.diff(m.and(s.universe, s.eq('oloc', 1n)), loopbackSent),
+      m.diff(
+        m.and(s.universe, s.eq('oloc', 1n)),
+        m.or(loopbackSent, s.prefixSet('odst', routing.unreceivedDestinations)),
+      ),
       s.cubeExcept('odst'),
     );
     const hostDstsAndLoopback = m.or(hostDsts, loopbackSent);

@@ -670,3 +670,23 @@ describe('a NAT that keeps the port or the address', () => {
     ]);
   });
 });
+
+describe('IPv6 destinations refused on arrival are no part of "any host address"', () => {
+  it('says the host row of a host whose addresses are not all known as every host address', () => {
+    // no address list: every destination may be the host's, but ::1 and the interface-local
+    // and reserved-scope groups never arrive from outside (routing.ts `unreceivedDestinations`)
+    const context = {
+      family: 'ipv6' as const,
+      interfaces: ['lo', 'eth0'],
+      localAddresses: ['2001:db8::1'],
+      localAddressesComplete: false,
+      routes: [{ destination: 'default', device: 'eth0' }],
+    };
+    const rs = ruleset({ filter: { INPUT: { rules: [] } } }, 'ipv6');
+    const local = createEngine(rs, context)
+      .discover({ ingress: 'eth0', protocols: ['tcp'] })
+      .flows.filter((f) => f.delivery.kind === 'local');
+    expect(local.length).toBeGreaterThan(0);
+    expect(local.every((f) => f.anyHostAddress)).toBe(true);
+  });
+});
