@@ -201,12 +201,8 @@ export class CompiledRuleset {
       {
         local: prefixesOf([...context.localAddresses, loopback]),
         complete,
-        foreign: complete
-          ? []
-          : (context.foreignAddresses ?? []).flatMap((t) => {
-              const c = parseCidr(t, family);
-              return c === null ? [] : [c];
-            }),
+        // with the groups, never the host's (routing.ts `Routing.foreign`)
+        foreign: routingOf(context).foreign ?? [],
       },
       // the packet-mark bits some rule tests (`-m mark`, `meta mark`): the only ones tracked
       maskBits(markMask),
@@ -233,6 +229,7 @@ export class CompiledRuleset {
       unknown: (f) =>
         f === 'src' || f === 'dst' || f === 'odst' ? this.space.unknownOn(f) : FALSE,
       routed: (f) => this.routed(f),
+      broadcasts: (f) => this.broadcasts(f),
       reversePath: (mode) => this.reversePath(mode),
       connmarkZero,
       encoded: new Map(),
@@ -590,6 +587,36 @@ export class CompiledRuleset {
   groupDestinations(): Bdd {
     this.groupSet ??= this.space.prefixSet('dst', routingOf(this.context).groups);
     return this.groupSet;
+  }
+
+  private readonly broadcastSets = new Map<FieldName, Bdd>();
+
+  /**
+   * IPv4's limited broadcast and the broadcast address of each prefix the host has (routing.ts
+   * `Routing.groups`), on `field`: what addrtype calls BROADCAST (the local table's broadcast
+   * routes). A prefix the snapshot does not show has one that is not known here.
+   */
+  broadcasts(field: FieldName): Bdd {
+    let set = this.broadcastSets.get(field);
+    if (set === undefined) {
+      set = this.space.prefixSet(
+        field,
+        routingOf(this.context).groups.filter((g) => g.kind === 'broadcast'),
+      );
+      this.broadcastSets.set(field, set);
+    }
+    return set;
+  }
+
+  private multicastSet: Bdd | undefined;
+
+  /** The multicast groups among them, on `dst`. */
+  multicastDestinations(): Bdd {
+    this.multicastSet ??= this.space.prefixSet(
+      'dst',
+      routingOf(this.context).groups.filter((g) => g.kind === 'multicast'),
+    );
+    return this.multicastSet;
   }
 
   private scopedSet: Bdd | undefined;

@@ -418,17 +418,22 @@ export interface Kept {
 const NOTHING_KEPT: Kept = { address: false, port: false };
 
 /**
- * Never NATed: the original fields repeat the current ones, and local delivery means the
- * destination is the host's. NATed to the host: its current destination is just "one of its
- * addresses", only the original tells. A NATed part whose port (or address) the NAT kept says
- * it once, as the current one.
+ * Never NATed: the original fields repeat the current ones; delivered locally, the destination
+ * is the host's or a broadcast or multicast group's (path.ts), which its host bit tells apart.
+ * NATed to the host: its current destination is just "one of its addresses", only the original
+ * tells. A NATed part whose port (or address) the NAT kept says it once, as the current one.
  */
 function planFor(nat: boolean, local: boolean, kept: Kept = NOTHING_KEPT): Plan {
   if (!nat)
-    return {
-      forget: ['dnat', 'odst', 'odport', 'oloc', 'loc'],
-      levels: [...COMMON, ['dst'], ['dport'], ['sport']],
-    };
+    return local
+      ? {
+          forget: ['dnat', 'odst', 'odport', 'loc'],
+          levels: [...COMMON, ['dst'], ['oloc'], ['dport'], ['sport']],
+        }
+      : {
+          forget: ['dnat', 'odst', 'odport', 'oloc', 'loc'],
+          levels: [...COMMON, ['dst'], ['dport'], ['sport']],
+        };
   const ports: readonly FieldName[] = kept.port ? ['dport'] : ['dport', 'odport'];
   const keptPort: FieldName[] = kept.port ? ['odport'] : [];
   if (local)

@@ -783,7 +783,18 @@ class SymbolicEngine implements Engine {
             said = {
               sources: f.srcExcept ? [everyAddress(this.family)] : from,
               except: f.srcExcept && from.length > 0 ? { exceptSources: from } : {},
-              destinations: cidrs(f.odst ?? f.dst ?? []),
+              destinations:
+                // to groups (never the host's own, path.ts): said around the groups IPv6
+                // drops on arrival, "ff00::/8" rather than the forty prefixes beside them
+                kind === 'local' && f.oloc.length === 1 && f.oloc[0] === 0
+                  ? patternsToCidrsAround(
+                      s,
+                      f.odst ?? f.dst ?? [],
+                      s.field('dst').width,
+                      routing.unreceivedDestinations,
+                      false,
+                    )
+                  : cidrs(f.odst ?? f.dst ?? []),
               addresses: f.dst === null ? null : cidrs(f.dst),
               sourcePorts: patternsToRanges(f.sport),
               destinationPorts: patternsToRanges(f.odport ?? f.dport),

@@ -615,6 +615,20 @@ export class Interpreter {
           ),
         );
       }
+      // sent to a broadcast address or a multicast group, the answer comes from one of the
+      // host's own addresses, whichever socket took it: no packet's source is a group
+      if (
+        first.end === 'local' &&
+        f.proto === PROTO.udp &&
+        closed !== true &&
+        groupOf(this.env.routing, f.dst) !== null
+      )
+        return replied(
+          lostAnswer(
+            first,
+            `the server's answer comes from an address of the host's, never from ${formatAddress(f.dst, this.env.family)}, a group's, where the client sent: conntrack takes it for a new connection`,
+          ),
+        );
       const source = this.answerSource(first, reply, closed);
       if (typeof source === 'bigint')
         return replied(this.answeredFromElsewhere(start, first, reply, source));
@@ -1135,19 +1149,24 @@ class Run {
       }
       const group = groupOf(this.env.routing, p.dst);
       if (group !== null) {
-        // never forwarded: for the host's own sockets (a group's members), not followed
+        // never forwarded: for the host's own sockets through INPUT (routing.ts `groups`)
+        const inp = this.hook('INPUT', p);
+        if (inp !== null) return done(inp.verdict, 'stop', inp.by);
         const to = formatAddress(p.dst, this.env.family);
-        this.assumed.add(
-          group.kind === 'multicast'
-            ? `whether a socket of this host has joined the multicast group ${to} is not known, and what one would receive is not followed: the packet is taken as dropped`
-            : `a broadcast to ${to} is for this host's own sockets, which dockwall does not follow into INPUT: the packet is taken as dropped`,
-        );
-        return done(
-          'dropped',
-          'no-route',
-          null,
-          `${to} is a ${group.kind === 'multicast' ? 'multicast group' : 'broadcast address'}: the kernel does not forward it`,
-        );
+        const what = group.kind === 'multicast' ? 'multicast group' : 'broadcast address';
+        if (p.proto !== PROTO.udp)
+          return done(
+            'dropped',
+            'no-route',
+            null,
+            `${to} is a ${what}: only UDP takes a packet sent to one, and the kernel does not forward it`,
+          );
+        // delivered to a group the arrival interface has joined, else dropped at routing
+        if (group.kind === 'multicast')
+          this.assumed.add(
+            `whether ${p.iif} has joined the multicast group ${to} (a socket of this host's among its members) is not known: taken as joined, the packet is for the host's sockets`,
+          );
+        return done('accepted', 'local', null);
       }
       const dev = this.it.forwards ? this.egress(p) : null;
       if (dev === null) return done('dropped', 'no-route', null);
@@ -1879,7 +1898,7 @@ class Run {
               : 'foreign';
         const local = host === 'local';
         const mc = fam === 'ipv4' ? v >> 28n === 0xen : v >> 120n === 0xffn;
-        const bc = fam === 'ipv4' && v === 0xffffffffn;
+        const bc = fam === 'ipv4' && groupOf(this.env.routing, v)?.kind === 'broadcast';
         const routed = this.it.route(v) !== null;
         if (fam === 'ipv6' && o.fib !== true) {
           const plan = ipv6AddrtypePlan(o.types);

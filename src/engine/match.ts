@@ -36,6 +36,8 @@ export interface MatchEnv {
   readonly unknown: (field: FieldName) => Bdd;
   /** Destinations the routing table has a route for (addrtype UNICAST vs UNREACHABLE). */
   readonly routed: (field: FieldName) => Bdd;
+  /** IPv4 broadcast addresses, the limited one and the host's prefixes' (addrtype BROADCAST). */
+  readonly broadcasts?: (field: FieldName) => Bdd;
   /** The packets whose route back leaves by their in-interface (reverse-path.ts). */
   readonly reversePath?: (mode: ReversePathMode) => Pair;
   /** False when some rule sets a connection mark: then `connmark` matches are unknown. */
@@ -469,11 +471,12 @@ export function portsSet(s: HeaderSpace, field: FieldName, ranges: readonly Port
 }
 
 /** Multicast and limited-broadcast ranges of the family. */
-function specialRanges(s: HeaderSpace, field: FieldName): { mc: Bdd; bc: Bdd } {
+function specialRanges(env: MatchEnv, field: FieldName): { mc: Bdd; bc: Bdd } {
+  const s = env.space;
   if (s.family === 'ipv4') {
     return {
       mc: s.cidr(field, '224.0.0.0/4') ?? FALSE,
-      bc: s.cidr(field, '255.255.255.255') ?? FALSE,
+      bc: env.broadcasts?.(field) ?? s.cidr(field, '255.255.255.255') ?? FALSE,
     };
   }
   return { mc: s.cidr(field, 'ff00::/8') ?? FALSE, bc: FALSE };
@@ -535,7 +538,7 @@ function addrtype(
     return negated ? { c: m.not(x.p), p: m.not(x.c) } : x;
   }
   const local = hostOwned(env, field);
-  const { mc, bc } = specialRanges(s, field);
+  const { mc, bc } = specialRanges(env, field);
   const bcast = m.or(mc, bc);
   const routed = env.routed(field);
   let c = FALSE;
@@ -579,7 +582,7 @@ function addrtype6(env: MatchEnv, field: FieldName, plan: Ipv6AddrtypePlan): Pai
   const m = s.m;
   // a type the kernel refuses for IPv6 cannot be in a real dump: nothing is decided
   if (plan.refused) return { c: FALSE, p: TRUE };
-  const { mc } = specialRanges(s, field);
+  const { mc } = specialRanges(env, field);
   const unspec = s.cidr(field, '::/128') ?? FALSE;
   let kind = TRUE;
   if (plan.multicast) kind = m.and(kind, mc);

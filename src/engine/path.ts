@@ -8,6 +8,7 @@ import { FALSE, type Bdd } from './bdd.ts';
 import type { CompiledRuleset } from './compile.ts';
 import { EMPTY, type Pair } from './match.ts';
 import { neighbourDoubts } from './neighbours.ts';
+import { PROTO } from './space.ts';
 import { andSet, append, union, unionAll, type Outcome, type Walk } from './netfilter.ts';
 
 /**
@@ -109,9 +110,13 @@ export function runPath(
   const locals: Pair[] = [];
   const forwarded: Pair[] = [];
   const noRoutes: Pair[] = [refused];
-  // multicast and broadcast destinations are never forwarded: for the host's own sockets (a
-  // group's members), which the walk does not follow, or dropped (routing.ts `groups`)
+  // multicast and broadcast destinations are never forwarded (routing.ts `groups`): they are for
+  // the host's own sockets through INPUT, a multicast group's only possibly (where the arrival
+  // interface has joined it, which the snapshot does not say; else dropped at routing), and only
+  // UDP takes them (TCP answers no SYN sent to a group, SCTP and ICMP echo no packet)
   const groups = nf.groupDestinations();
+  const multicast = nf.multicastDestinations();
+  const notUdpToGroup = m.diff(groups, s.eq('proto', BigInt(PROTO.udp)));
   // nor is what comes from a link-local (loopback, multicast) IPv6 source: dropped
   const scoped = keep ? FALSE : nf.scopedSources();
   // IPv4 routing refuses a martian source, whatever the destination (routing.ts
@@ -133,6 +138,9 @@ export function runPath(
     const { kept: toLocal, dropped: martian } = martians(andSet(s, part, localDst));
     const elsewhere = andSet(s, part, m.not(localDst));
     const grouped = andSet(s, elsewhere, groups);
+    // a group's packets walk INPUT as if the interface had joined it: what INPUT stops, or the
+    // stack refuses, is dropped either way; what it lets through is delivered only possibly
+    const toGroups = grouped;
     const away = grouped.p === FALSE ? elsewhere : andSet(s, elsewhere, m.not(groups));
     const unrouted = forwards ? andSet(s, away, m.not(routedDst)) : away;
     const toForward = forwards ? andSet(s, away, routedDst) : EMPTY;
@@ -141,17 +149,24 @@ export function runPath(
       beyondScope.p === FALSE ? toForward : andSet(s, toForward, m.not(scoped)),
       walk.routing,
     );
-    const inp = walk.hook('INPUT', toLocal);
+    const inp = walk.hook('INPUT', toGroups.p === FALSE ? toLocal : union(s, toLocal, toGroups));
+    const refusedByStack = toGroups.p === FALSE ? EMPTY : andSet(s, inp.pass, notUdpToGroup);
+    const received =
+      refusedByStack.p === FALSE ? inp.pass : andSet(s, inp.pass, m.not(notUdpToGroup));
+    const joined = toGroups.p === FALSE ? EMPTY : andSet(s, received, multicast);
     const fwd = walk.hook('FORWARD', fwdIn);
     const post = walk.hook('POSTROUTING', fwd.pass);
     append(later.INPUT, inp.outcomes);
     append(later.FORWARD, assumed ? fwd.outcomes.map(onlyPossible) : fwd.outcomes);
     append(later.POSTROUTING, assumed ? post.outcomes.map(onlyPossible) : post.outcomes);
-    locals.push(linked(inp.pass));
+    locals.push(
+      linked(joined.p === FALSE ? received : { c: m.diff(received.c, multicast), p: received.p }),
+    );
     forwarded.push(assumed ? { c: FALSE, p: post.pass.p } : linked(post.pass));
     noRoutes.push(
       union(s, martian, assumed ? { c: unrouted.c, p: union(s, unrouted, away).p } : unrouted),
-      { c: FALSE, p: grouped.p },
+      { c: FALSE, p: joined.p },
+      refusedByStack,
       beyondScope,
       fromMartian,
     );

@@ -27,7 +27,14 @@ export interface Route extends Prefix {
 export interface Routing {
   /** The host's addresses (full length, in the context's order), then loopback's prefix. */
   readonly locals: readonly Prefix[];
-  /** Known not to be the host's; null when the list of locals is complete. */
+  /**
+   * Known not to be the host's; null when the list of locals is complete. With no address list,
+   * `groups` among them: the kernel routes a multicast or broadcast destination as a group
+   * before it reads the local table (`ip_route_input_rcu`, a broadcast route's type), so such a
+   * packet is never delivered as to an address of the host's, and `addrtype` calls it
+   * MULTICAST or BROADCAST, not LOCAL. Taken as possibly the host's, a datagram to 224.0.0.251
+   * was delivered, certain, on a rules-only audit.
+   */
   readonly foreign: readonly Prefix[] | null;
   /** Longest prefix first. */
   readonly routes: readonly Route[];
@@ -115,8 +122,6 @@ function parseRouting(context: NetworkContext): Routing {
     routes.push({ ...p, device: r.device, assumed: r.provenance === 'assumed', source });
   }
   routes.sort((a, b) => b.length - a.length);
-  const complete = context.localAddressesComplete ?? true;
-  const foreign = complete ? null : prefixes(context.foreignAddresses ?? []);
   const group = (texts: readonly string[], kind: Group['kind']): Group[] =>
     prefixes(texts).map((p) => ({ ...p, kind }));
   const groups = [
@@ -129,6 +134,9 @@ function parseRouting(context: NetworkContext): Routing {
       'broadcast',
     ),
   ];
+  const complete = context.localAddressesComplete ?? true;
+  // the groups are never the host's own (see `Routing.foreign`)
+  const foreign = complete ? null : [...prefixes(context.foreignAddresses ?? []), ...groups];
   const scopedSources =
     family === 'ipv6' ? prefixes(['fe80::/10', '::1/128', 'ff00::/8', '::/128']) : [];
   const martianSources =

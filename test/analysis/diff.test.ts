@@ -71,8 +71,11 @@ describe('dockwall diff on real captures', () => {
     const row = (e: DiffResult['gained'][number]) =>
       `${e.family} ${e.protocol} ${e.ports.map((p) => p.from).join()} → ${e.target.kind} ${e.target.name ?? '?'}${e.target.proxiedBy === null ? '' : ` via ${e.target.proxiedBy}`}`;
     // IPv4 is DNATed to c1; IPv6 reaches it through docker-proxy (the container has no IPv6).
+    // The new network's bridge brings its broadcast address, where a datagram reaches the
+    // host's sockets (INPUT accepts everything here): the broadcast row says one more.
     expect(result?.gained.map(row)).toEqual([
       'ipv4 tcp 8080 → container c1',
+      'ipv4 udp 0 → host ?',
       'ipv6 tcp 8080 → container c1 via docker-proxy',
     ]);
     const g = result?.gained[0];
@@ -88,10 +91,11 @@ describe('dockwall diff on real captures', () => {
         (e) => `${e.family} ${e.target.kind} ${e.ports.map((p) => `${p.from}-${p.to}`).join()}`,
       ),
     ).toEqual(['ipv4 host 8080-8080', 'ipv6 host 8080-8080']);
-    // The reverse change loses c1, traced where it was reachable.
+    // The reverse change loses c1, traced where it was reachable (and the broadcast address
+    // of its network).
     const back = await diff(s3, s0);
     expect(back.code).toBe(1);
-    expect(back.result?.lost.map((e) => e.target.name)).toEqual(['c1', 'c1']);
+    expect(back.result?.lost.map((e) => e.target.name)).toEqual(['c1', null, 'c1']);
     expect(
       back.result?.lost[0]?.trace.some((s) =>
         s.file?.endsWith('s3-usernet-portmap/iptables-save.txt'),
@@ -322,7 +326,12 @@ describe('dockwall diff on nftables (Docker 29.7.2, planned from the s2a capture
         (e) =>
           `${e.family} ${e.ports[0]?.from ?? 0} → ${e.target.name ?? '?'}${e.target.proxiedBy === null ? '' : ` via ${e.target.proxiedBy}`}`,
       ),
-    ).toEqual(['ipv4 8081 → web1', 'ipv6 8081 → web1 via docker-proxy']);
+    ).toEqual([
+      'ipv4 8081 → web1',
+      // web1's network brings its bridge's broadcast address (see the captures' test above)
+      'ipv4 0 → ?',
+      'ipv6 8081 → web1 via docker-proxy',
+    ]);
     expect(
       added.result?.gained[0]?.trace.some(
         (s) => s.table === 'ip docker-bridges' && s.action.startsWith('DNAT 192.0.2.2:80'),

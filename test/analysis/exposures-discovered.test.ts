@@ -545,3 +545,76 @@ describe('loopback destinations from outside', () => {
     ]);
   });
 });
+
+/**
+ * A datagram to a broadcast address reaches the host's sockets through INPUT, one to a multicast
+ * group where the arrival interface has joined it (not in any snapshot), and TCP takes neither
+ * (test/kernel/groups-referee.test.ts measures the kernel).
+ */
+describe('broadcast and multicast to the host', () => {
+  const rules = `*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -d 224.0.0.251/32 -p udp -m udp --dport 5353 -j ACCEPT
+-A INPUT -p udp -m addrtype --dst-type BROADCAST -m udp --dport 137 -j ACCEPT
+-A INPUT -p tcp -m addrtype --dst-type BROADCAST -m tcp --dport 139 -j ACCEPT
+COMMIT
+`;
+  const files = {
+    'iptables-save.txt': rules,
+    'ip-addr.json': JSON.stringify([
+      {
+        ifindex: 2,
+        ifname: 'eth0',
+        flags: ['BROADCAST', 'MULTICAST', 'UP'],
+        addr_info: [
+          { family: 'inet', local: '192.0.2.10', prefixlen: 24, broadcast: '192.0.2.255' },
+        ],
+      },
+    ]),
+    'ip-route.json': JSON.stringify([
+      { dst: 'default', gateway: '192.0.2.1', dev: 'eth0', flags: [] },
+      { dst: '192.0.2.0/24', dev: 'eth0', scope: 'link', prefsrc: '192.0.2.10', flags: [] },
+    ]),
+    'listeners.txt': [
+      'udp   UNCONN 0      0             0.0.0.0:5353        0.0.0.0:*    users:(("avahi-daemon",pid=610,fd=12))',
+      'udp   UNCONN 0      0             0.0.0.0:137         0.0.0.0:*    users:(("nmbd",pid=700,fd=14))',
+      '',
+    ].join('\n'),
+  };
+
+  it('a broadcast certainly, a multicast group possibly, and no TCP to either', async () => {
+    const table = await tableOf('groups', files);
+    expect(rowsFor(table, 137, 'udp')).toMatchObject([
+      {
+        destinations: ['192.0.2.255/32', '255.255.255.255/32'],
+        certainty: 'certain',
+        target: { kind: 'host', name: 'nmbd', listening: true },
+      },
+    ]);
+    const mdns = rowsFor(table, 5353, 'udp');
+    expect(mdns).toMatchObject([
+      {
+        destinations: ['224.0.0.251/32'],
+        certainty: 'possible',
+        target: { kind: 'host', name: 'avahi-daemon', listening: true },
+      },
+    ]);
+    expect(mdns[0]?.assumptions.join('\n')).toContain(
+      'whether eth0 has joined the multicast group 224.0.0.251',
+    );
+    expect(rowsFor(table, 139)).toEqual([]);
+  });
+
+  it('from the rules alone: a group is never taken for one of the host’s addresses', async () => {
+    const table = await tableOf('groups-rules-only', { 'iptables-save.txt': rules });
+    const mdns = table.filter(
+      (e) => e.protocol === 'udp' && e.destinations.includes('224.0.0.251/32'),
+    );
+    expect(mdns.map((e) => e.certainty)).toEqual(['possible']);
+    expect(
+      table.filter((e) => e.destinations.includes('255.255.255.255/32')).map((e) => e.certainty),
+    ).toEqual(['certain']);
+  });
+});

@@ -51,13 +51,37 @@ describe('multicast and broadcast destinations, and scoped sources, from outside
     .reach({ ingress: 'mcr', packets: { protocols: ['udp'] } })
     .deliveredTo({ kind: 'forward' });
 
-  it.each(['224.1.2.3', '239.255.255.250', '224.0.0.1', '255.255.255.255', '192.0.2.255'])(
-    '%s is never forwarded, and the trace says why',
+  const local = engine
+    .reach({ ingress: 'mcr', packets: { protocols: ['udp'] } })
+    .deliveredTo({ kind: 'local' });
+
+  it.each(['224.1.2.3', '239.255.255.250', '224.0.0.1'])(
+    '%s is never forwarded, and delivered to the host possibly, as the trace says',
     (to) => {
       expect(forwarded.possible.contains(udp(to))).toBe(false);
+      expect(local.certain.contains(udp(to))).toBe(false);
+      expect(local.possible.contains(udp(to))).toBe(true);
       const tr = engine.trace(udp(to));
-      expect([tr.verdict, tr.certainty]).toEqual(['dropped', 'possible']);
-      expect(tr.assumptions.join(' ')).toMatch(/multicast group|broadcast/);
+      expect([tr.verdict, tr.certainty, tr.delivery?.kind]).toEqual([
+        'accepted',
+        'possible',
+        'local',
+      ]);
+      expect(tr.assumptions.join(' ')).toMatch(/has joined the multicast group/);
+    },
+  );
+
+  it.each(['255.255.255.255', '192.0.2.255'])(
+    '%s is never forwarded, and delivered to the host',
+    (to) => {
+      expect(forwarded.possible.contains(udp(to))).toBe(false);
+      expect(local.certain.contains(udp(to))).toBe(true);
+      const tr = engine.trace(udp(to));
+      expect([tr.verdict, tr.certainty, tr.delivery?.kind]).toEqual([
+        'accepted',
+        'certain',
+        'local',
+      ]);
     },
   );
 

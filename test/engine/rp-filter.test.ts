@@ -201,8 +201,16 @@ describe('rp_filter: which sources routing takes from an interface', () => {
     // strict: only the client's prefix, said as that prefix (not as every address, which the
     // refused sources around it would allow as well)
     const strict = found(on(1, 0));
-    expect([...new Set(strict.map((f) => `${f.certainty} ${f.sources.join(',')}`))]).toEqual([
-      'certain 192.0.2.0/24',
+    const toGroups = (f: (typeof strict)[number]): boolean => f.toHost === false;
+    expect([
+      ...new Set(
+        strict.filter((f) => !toGroups(f)).map((f) => `${f.certainty} ${f.sources.join(',')}`),
+      ),
+    ]).toEqual(['certain 192.0.2.0/24']);
+    // a broadcast from 0.0.0.0/8 is not checked (DHCP): delivered to the host's sockets
+    const dhcp = newConnection('ipv4', 'udp', '0.0.0.0', '255.255.255.255', 67, 'in0');
+    expect(strict.filter((f) => f.packets().contains(dhcp)).map((f) => f.certainty)).toEqual([
+      'certain',
     ]);
     // the uplink under the same switch: every source but the other interfaces' prefixes, said
     // as every address

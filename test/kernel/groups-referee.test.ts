@@ -36,6 +36,7 @@ const FAMILIES: Record<Family, { client: string; destinations: readonly string[]
       '224.0.0.1',
       '255.255.255.255',
       '192.0.2.255',
+      '198.51.100.255',
       '198.51.100.2',
       '0.1.2.3',
     ],
@@ -151,7 +152,12 @@ describe.runIf(suiteRuns)('kernel referee for multicast, broadcast and martian a
         for (const to of destinations) {
           const kernel = fate(family, to);
           const tr = engine.trace(newConnection(family, 'udp', from, to, 5000, 'in0'));
-          const said = tr.delivery?.kind === 'forward' ? 'forwarded' : tr.verdict;
+          const said =
+            tr.delivery?.kind === 'forward'
+              ? 'forwarded'
+              : tr.delivery?.kind === 'local'
+                ? 'delivered'
+                : tr.verdict;
           seen.push(`${to} kernel ${kernel}, dockwall ${said} (${tr.certainty})`);
         }
       }
@@ -212,8 +218,7 @@ describe.runIf(suiteRuns)('kernel referee for multicast, broadcast and martian a
         '127.0.0.1 to 198.51.100.2: kernel dropped, dockwall dropped (certain)',
         '192.0.2.1 to 198.51.100.2: kernel dropped, dockwall dropped (certain)',
         '198.51.100.1 to 198.51.100.2: kernel dropped, dockwall dropped (certain)',
-        // the answer to a broadcast address is not followed (see below)
-        '192.0.2.255 to 198.51.100.2: kernel forwarded, dockwall forwarded (possible)',
+        '192.0.2.255 to 198.51.100.2: kernel forwarded, dockwall forwarded (certain)',
         '0.1.2.3 to 198.51.100.2: kernel forwarded, dockwall forwarded (certain)',
         '240.0.0.1 to 198.51.100.2: kernel forwarded, dockwall forwarded (certain)',
         '224.1.2.3 to 192.0.2.1: kernel dropped, dockwall dropped (certain)',
@@ -250,23 +255,25 @@ describe.runIf(suiteRuns)('kernel referee for multicast, broadcast and martian a
         'ff00::1: kernel dropped, dockwall dropped (certain)',
         'ff01::1: kernel dropped, dockwall dropped (certain)',
         'ff11::1: kernel dropped, dockwall dropped (certain)',
-        // the all-nodes group reaches the host's sockets, which dockwall does not follow
-        'ff02::1: kernel delivered, dockwall dropped (possible)',
+        // the all-nodes group reaches the host's sockets (whether in0 joined it is not read)
+        'ff02::1: kernel delivered, dockwall delivered (possible)',
       ]);
-      // what the kernel delivered dockwall does not follow: only possibly dropped; what it
-      // refuses to forward from a link-local source, certainly
+      // a broadcast, to any of the host's prefixes, is delivered to its sockets; a multicast
+      // group's packets only possibly (which groups the interface joined is not read); what
+      // the kernel refuses to forward from a link-local source, certainly dropped
       expect(seen).toEqual([
-        '224.1.2.3 kernel dropped, dockwall dropped (possible)',
-        '239.255.255.250 kernel dropped, dockwall dropped (possible)',
-        '224.0.0.1 kernel delivered, dockwall dropped (possible)',
-        '255.255.255.255 kernel delivered, dockwall dropped (possible)',
-        '192.0.2.255 kernel delivered, dockwall dropped (possible)',
+        '224.1.2.3 kernel dropped, dockwall delivered (possible)',
+        '239.255.255.250 kernel dropped, dockwall delivered (possible)',
+        '224.0.0.1 kernel delivered, dockwall delivered (possible)',
+        '255.255.255.255 kernel delivered, dockwall delivered (certain)',
+        '192.0.2.255 kernel delivered, dockwall delivered (certain)',
+        '198.51.100.255 kernel delivered, dockwall delivered (certain)',
         '198.51.100.2 kernel forwarded, dockwall forwarded (certain)',
         '0.1.2.3 kernel forwarded, dockwall forwarded (certain)',
-        'ff0e::1 kernel dropped, dockwall dropped (possible)',
-        'ff02::1234 kernel dropped, dockwall dropped (possible)',
-        'ff02::1 kernel delivered, dockwall dropped (possible)',
-        'ff05::2 kernel delivered, dockwall dropped (possible)',
+        'ff0e::1 kernel dropped, dockwall delivered (possible)',
+        'ff02::1234 kernel dropped, dockwall delivered (possible)',
+        'ff02::1 kernel delivered, dockwall delivered (possible)',
+        'ff05::2 kernel delivered, dockwall delivered (possible)',
         '2001:db8:2::2 kernel forwarded, dockwall forwarded (certain)',
         '2001:db8:2::2 from fe80:: kernel dropped, dockwall dropped (certain)',
       ]);

@@ -129,3 +129,24 @@ describe('rules that repeat reverse path filtering', () => {
     ]);
   });
 });
+
+describe('rules for broadcast and multicast datagrams', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-kernel-checks-groups-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync('fixtures/example-host', dir, { recursive: true });
+  // ufw's own before.rules (mDNS, UPnP) and a broadcast rule: INPUT sees these datagrams
+  // (test/kernel/groups-referee.test.ts)
+  withInputRules(path.join(dir, 'iptables-save.txt'), [
+    '-d 224.0.0.251/32 -p udp -m udp --dport 5353 -j ACCEPT',
+    '-d 239.255.255.250/32 -p udp -m udp --dport 1900 -j ACCEPT',
+    '-p udp -m addrtype --dst-type BROADCAST -j DROP',
+  ]);
+
+  it('are reached, and not reported', async () => {
+    const output = await shadowedRuleOn(dir);
+    const found = output.findings
+      .filter((f) => f.object.chain === 'INPUT' && Number(f.object.rule) <= 3)
+      .map((f) => f.message);
+    expect(found).toEqual([]);
+  });
+});
