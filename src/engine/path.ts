@@ -138,9 +138,6 @@ export function runPath(
     const { kept: toLocal, dropped: martian } = martians(andSet(s, part, localDst));
     const elsewhere = andSet(s, part, m.not(localDst));
     const grouped = andSet(s, elsewhere, groups);
-    // a group's packets walk INPUT as if the interface had joined it: what INPUT stops, or the
-    // stack refuses, is dropped either way; what it lets through is delivered only possibly
-    const toGroups = grouped;
     const away = grouped.p === FALSE ? elsewhere : andSet(s, elsewhere, m.not(groups));
     const unrouted = forwards ? andSet(s, away, m.not(routedDst)) : away;
     const toForward = forwards ? andSet(s, away, routedDst) : EMPTY;
@@ -149,11 +146,13 @@ export function runPath(
       beyondScope.p === FALSE ? toForward : andSet(s, toForward, m.not(scoped)),
       walk.routing,
     );
-    const inp = walk.hook('INPUT', toGroups.p === FALSE ? toLocal : union(s, toLocal, toGroups));
-    const refusedByStack = toGroups.p === FALSE ? EMPTY : andSet(s, inp.pass, notUdpToGroup);
+    // a group's packets walk INPUT as if the interface had joined it: what INPUT stops, or the
+    // stack refuses, is dropped either way; what it lets through is delivered only possibly
+    const inp = walk.hook('INPUT', grouped.p === FALSE ? toLocal : union(s, toLocal, grouped));
+    const refusedByStack = grouped.p === FALSE ? EMPTY : andSet(s, inp.pass, notUdpToGroup);
     const received =
       refusedByStack.p === FALSE ? inp.pass : andSet(s, inp.pass, m.not(notUdpToGroup));
-    const joined = toGroups.p === FALSE ? EMPTY : andSet(s, received, multicast);
+    const joined = grouped.p === FALSE ? EMPTY : andSet(s, received, multicast);
     const fwd = walk.hook('FORWARD', fwdIn);
     const post = walk.hook('POSTROUTING', fwd.pass);
     append(later.INPUT, inp.outcomes);

@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { newConnection } from '../../src/analysis/packets.ts';
 import type { Family } from '../../src/model/ruleset.ts';
 import { labCapability, labCommand } from '../lab/netns.ts';
-import { type Fate, routerLab } from '../lab/router-lab.ts';
+import { type Fate, routerLab, traceFate } from '../lab/router-lab.ts';
 import { frame6, spoof } from '../lab/spoof.ts';
 import { linkSnapshot } from './engine-link.ts';
 
@@ -152,12 +152,7 @@ describe.runIf(suiteRuns)('kernel referee for multicast, broadcast and martian a
         for (const to of destinations) {
           const kernel = fate(family, to);
           const tr = engine.trace(newConnection(family, 'udp', from, to, 5000, 'in0'));
-          const said =
-            tr.delivery?.kind === 'forward'
-              ? 'forwarded'
-              : tr.delivery?.kind === 'local'
-                ? 'delivered'
-                : tr.verdict;
+          const said = traceFate(tr);
           seen.push(`${to} kernel ${kernel}, dockwall ${said} (${tr.certainty})`);
         }
       }
@@ -201,12 +196,7 @@ describe.runIf(suiteRuns)('kernel referee for multicast, broadcast and martian a
           for (const source of spoofedFrom[family]) {
             const kernel = fate(family, to, null, source);
             const tr = engine.trace(newConnection(family, 'udp', source, to, 5000, 'in0'));
-            const said =
-              tr.delivery?.kind === 'forward'
-                ? 'forwarded'
-                : tr.delivery?.kind === 'local'
-                  ? 'delivered'
-                  : tr.verdict;
+            const said = traceFate(tr);
             martians.push(
               `${source} to ${to}: kernel ${kernel}, dockwall ${said} (${tr.certainty})`,
             );

@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { newConnection } from '../../src/analysis/packets.ts';
 import { labCapability, labCommand } from '../lab/netns.ts';
 import { RP_ROUTED as ROUTED, RP_SOURCES as SOURCES } from '../lab/rp-filter-cases.ts';
-import { type Fate, routerLab } from '../lab/router-lab.ts';
+import { type Fate, routerLab, traceFate } from '../lab/router-lab.ts';
 import { spoof } from '../lab/spoof.ts';
 import { linkSnapshot } from './engine-link.ts';
 
@@ -94,12 +94,7 @@ describe.runIf(suiteRuns)('kernel referee for reverse path filtering (rp_filter)
           for (const to of TO) {
             const kernel = fate(source, to);
             const tr = engine.trace(newConnection('ipv4', 'udp', source, to, 5000, 'in0'));
-            const said =
-              tr.delivery?.kind === 'forward'
-                ? 'forwarded'
-                : tr.delivery?.kind === 'local'
-                  ? 'delivered'
-                  : tr.verdict;
+            const said = traceFate(tr);
             out.push(`${source} → ${to}: kernel ${kernel}, dockwall ${said} (${tr.certainty})`);
           }
         return out;

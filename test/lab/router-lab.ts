@@ -6,10 +6,17 @@
  */
 import { spawnSync } from 'node:child_process';
 import type { Family } from '../../src/model/ruleset.ts';
+import type { Trace } from '../../src/model/trace.ts';
 import { labCommand as sh, labSuffix } from './netns.ts';
 
 /** Where the kernel took a datagram; null: it met no chain of the router. */
 export type Fate = 'forwarded' | 'delivered' | 'dropped';
+
+/** Where dockwall's trace takes it, in the kernel's words (or its verdict, where not delivered). */
+export function traceFate(tr: Trace): string {
+  if (tr.delivery?.kind === 'forward') return 'forwarded';
+  return tr.delivery?.kind === 'local' ? 'delivered' : tr.verdict;
+}
 
 export interface RouterLab {
   readonly client: string;
