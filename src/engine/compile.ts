@@ -19,7 +19,7 @@ import type { RuleRef } from './types.ts';
 import { conntrackSides, type ConntrackSide } from './before-conntrack.ts';
 import { reversePathSet, type ReversePathMode } from './reverse-path.ts';
 import { rpFilterSets } from './rp-filter.ts';
-import { routingOf } from './routing.ts';
+import { routingOf, type Group } from './routing.ts';
 import { diagnostic, type Diagnostic } from '../model/diagnostic.ts';
 import { DST_NAT_PRIORITY, hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
 import {
@@ -229,7 +229,7 @@ export class CompiledRuleset {
       unknown: (f) =>
         f === 'src' || f === 'dst' || f === 'odst' ? this.space.unknownOn(f) : FALSE,
       routed: (f) => this.routed(f),
-      broadcasts: (f) => this.broadcasts(f),
+      broadcasts: (f) => this.groups(f, 'broadcast'),
       reversePath: (mode) => this.reversePath(mode),
       connmarkZero,
       encoded: new Map(),
@@ -581,42 +581,26 @@ export class CompiledRuleset {
     return r;
   }
 
-  private groupSet: Bdd | undefined;
-
-  /** Destinations the kernel never forwards (routing.ts `Routing.groups`), on `dst`. */
-  groupDestinations(): Bdd {
-    this.groupSet ??= this.space.prefixSet('dst', routingOf(this.context).groups);
-    return this.groupSet;
-  }
-
-  private readonly broadcastSets = new Map<FieldName, Bdd>();
+  private readonly groupSets = new Map<string, Bdd>();
 
   /**
-   * IPv4's limited broadcast and the broadcast address of each prefix the host has (routing.ts
-   * `Routing.groups`), on `field`: what addrtype calls BROADCAST (the local table's broadcast
-   * routes). A prefix the snapshot does not show has one that is not known here.
+   * Destinations the kernel never forwards (routing.ts `Routing.groups`), or those of one kind,
+   * on `field`: the multicast groups, and IPv4's limited broadcast with the broadcast address of
+   * each prefix the host has (what addrtype calls BROADCAST: the local table's broadcast routes;
+   * a prefix the snapshot does not show has one that is not known here). Made once each.
    */
-  broadcasts(field: FieldName): Bdd {
-    let set = this.broadcastSets.get(field);
+  groups(field: FieldName, kind?: Group['kind']): Bdd {
+    const key = `${field} ${kind ?? ''}`;
+    let set = this.groupSets.get(key);
     if (set === undefined) {
+      const all = routingOf(this.context).groups;
       set = this.space.prefixSet(
         field,
-        routingOf(this.context).groups.filter((g) => g.kind === 'broadcast'),
+        kind === undefined ? all : all.filter((g) => g.kind === kind),
       );
-      this.broadcastSets.set(field, set);
+      this.groupSets.set(key, set);
     }
     return set;
-  }
-
-  private multicastSet: Bdd | undefined;
-
-  /** The multicast groups among them, on `dst`. */
-  multicastDestinations(): Bdd {
-    this.multicastSet ??= this.space.prefixSet(
-      'dst',
-      routingOf(this.context).groups.filter((g) => g.kind === 'multicast'),
-    );
-    return this.multicastSet;
   }
 
   private scopedSet: Bdd | undefined;

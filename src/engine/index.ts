@@ -777,6 +777,7 @@ class SymbolicEngine implements Engine {
         for (const f of cut.flows) {
           // a rectangle's header values, said once for all its protocols and out-interfaces
           const ingress = f.iif.filter((i) => i !== ifs.none).map(name);
+          const toHost = f.oloc.length === 2 ? null : f.oloc[0] === 1;
           let said;
           try {
             const from = sourcesOf(f, kind);
@@ -785,8 +786,8 @@ class SymbolicEngine implements Engine {
               except: f.srcExcept && from.length > 0 ? { exceptSources: from } : {},
               destinations:
                 // to groups (never the host's own, path.ts): said around the groups IPv6
-                // drops on arrival, "ff00::/8" rather than the forty prefixes beside them
-                kind === 'local' && f.oloc.length === 1 && f.oloc[0] === 0
+                // drops on arrival, "ff00::/8" rather than the dozens of prefixes beside them
+                kind === 'local' && toHost === false
                   ? patternsToCidrsAround(
                       s,
                       f.odst ?? f.dst ?? [],
@@ -808,7 +809,6 @@ class SymbolicEngine implements Engine {
           }
           const { sources, except, destinations, addresses, sourcePorts, destinationPorts, ports } =
             said;
-          const toHost = f.oloc.length === 2 ? null : f.oloc[0] === 1;
           // the set of a thousand destinations is built only where it may be the host's own
           const sent = f.oloc.includes(1) ? sentSet(s, f) : FALSE;
           const anyHostAddress =

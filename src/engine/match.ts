@@ -37,7 +37,7 @@ export interface MatchEnv {
   /** Destinations the routing table has a route for (addrtype UNICAST vs UNREACHABLE). */
   readonly routed: (field: FieldName) => Bdd;
   /** IPv4 broadcast addresses, the limited one and the host's prefixes' (addrtype BROADCAST). */
-  readonly broadcasts?: (field: FieldName) => Bdd;
+  readonly broadcasts: (field: FieldName) => Bdd;
   /** The packets whose route back leaves by their in-interface (reverse-path.ts). */
   readonly reversePath?: (mode: ReversePathMode) => Pair;
   /** False when some rule sets a connection mark: then `connmark` matches are unknown. */
@@ -470,13 +470,13 @@ export function portsSet(s: HeaderSpace, field: FieldName, ranges: readonly Port
   return r;
 }
 
-/** Multicast and limited-broadcast ranges of the family. */
+/** Multicast and broadcast ranges of the family. */
 function specialRanges(env: MatchEnv, field: FieldName): { mc: Bdd; bc: Bdd } {
   const s = env.space;
   if (s.family === 'ipv4') {
     return {
       mc: s.cidr(field, '224.0.0.0/4') ?? FALSE,
-      bc: env.broadcasts?.(field) ?? s.cidr(field, '255.255.255.255') ?? FALSE,
+      bc: env.broadcasts(field),
     };
   }
   return { mc: s.cidr(field, 'ff00::/8') ?? FALSE, bc: FALSE };

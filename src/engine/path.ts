@@ -114,8 +114,8 @@ export function runPath(
   // the host's own sockets through INPUT, a multicast group's only possibly (where the arrival
   // interface has joined it, which the snapshot does not say; else dropped at routing), and only
   // UDP takes them (TCP answers no SYN sent to a group, SCTP and ICMP echo no packet)
-  const groups = nf.groupDestinations();
-  const multicast = nf.multicastDestinations();
+  const groups = nf.groups('dst');
+  const multicast = nf.groups('dst', 'multicast');
   const notUdpToGroup = m.diff(groups, s.eq('proto', BigInt(PROTO.udp)));
   // nor is what comes from a link-local (loopback, multicast) IPv6 source: dropped
   const scoped = keep ? FALSE : nf.scopedSources();

@@ -27,6 +27,14 @@ function withInputRules(file: string, lines: readonly string[]): void {
   );
 }
 
+/** A copy of the example host in a new directory, removed after the suite. */
+function exampleHostCopy(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync('fixtures/example-host', dir, { recursive: true });
+  return dir;
+}
+
 /** shadowed-rule alone, run on the snapshot in `dir`. */
 async function shadowedRuleOn(dir: string): Promise<ReturnType<typeof runRules>> {
   const snapshot = await loadSnapshot({ directory: dir });
@@ -43,9 +51,7 @@ async function shadowedRuleOn(dir: string): Promise<ReturnType<typeof runRules>>
 }
 
 describe('rules that repeat the kernel’s refusal of martian sources', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-kernel-checks-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  cpSync('fixtures/example-host', dir, { recursive: true });
+  const dir = exampleHostCopy('dockwall-kernel-checks-');
   withInputRules(path.join(dir, 'iptables-save.txt'), [
     '-i lo -j ACCEPT',
     '-s 127.0.0.0/8 -j DROP',
@@ -93,9 +99,7 @@ describe('rules that repeat the kernel’s refusal of martian sources', () => {
 });
 
 describe('rules that repeat reverse path filtering', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-kernel-checks-rp-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  cpSync('fixtures/example-host', dir, { recursive: true });
+  const dir = exampleHostCopy('dockwall-kernel-checks-rp-');
   // the bridge's prefix spoofed from the uplink, and a source routed by eth0 itself
   withInputRules(path.join(dir, 'iptables-save.txt'), [
     '-s 172.18.0.0/16 -i eth0 -j DROP',
@@ -131,9 +135,7 @@ describe('rules that repeat reverse path filtering', () => {
 });
 
 describe('rules for broadcast and multicast datagrams', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-kernel-checks-groups-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  cpSync('fixtures/example-host', dir, { recursive: true });
+  const dir = exampleHostCopy('dockwall-kernel-checks-groups-');
   // ufw's own before.rules (mDNS, UPnP) and a broadcast rule: INPUT sees these datagrams
   // (test/kernel/groups-referee.test.ts)
   withInputRules(path.join(dir, 'iptables-save.txt'), [
