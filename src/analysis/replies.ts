@@ -25,9 +25,10 @@ import type {
 import { ruleRefText } from '../engine/rule-ref.ts';
 import type { NetworkContext } from '../engine/context.ts';
 import { portsText } from './exposure-text.ts';
-import { bareAddress } from '../model/address-text.ts';
+import { bareAddress, everyAddress } from '../model/address-text.ts';
 import type { Family, PortRange } from '../model/ruleset.ts';
 import {
+  cidrRange,
   cidrsToRanges,
   intersect,
   normalise,
@@ -837,6 +838,25 @@ export function answeredSources(
     ...special,
   ];
   let left = subtract(cidrsToRanges(sources, family), cidrsToRanges(never, family));
+  // nor where a dead end decides (a blackhole's prefix less the longer routes inside it)
+  const dead = (context.deadEnds ?? []).map((d) =>
+    d.destination === 'default' ? everyAddress(family) : d.destination,
+  );
+  if (dead.length > 0)
+    left = subtract(
+      left,
+      subtract(
+        cidrsToRanges(dead, family),
+        cidrsToRanges(
+          routes
+            .filter(
+              (r) => r.destination !== 'default' && longerThanEvery(r.destination, dead, family),
+            )
+            .map((r) => r.destination),
+          family,
+        ),
+      ),
+    );
   // no default route: only what a route covers can be answered
   if (!routes.some((r) => r.destination === 'default'))
     left = intersect(
@@ -847,6 +867,16 @@ export function answeredSources(
       ),
     );
   return rangesToCidrs(left, family);
+}
+
+/** Whether a route's prefix is longer than every prefix of a list that holds it. */
+function longerThanEvery(cidr: string, list: readonly string[], family: Family): boolean {
+  const r = cidrRange(cidr, family);
+  if (r === null) return false;
+  return list.every((d) => {
+    const x = cidrRange(d, family);
+    return x === null || r[0] < x[0] || r[1] > x[1] || r[1] - r[0] < x[1] - x[0];
+  });
 }
 
 /** The assumption of a row whose replies get back only under an unknown, or not at all (UDP). */

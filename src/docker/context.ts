@@ -14,6 +14,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import type {
+  ContextDeadEnd,
   ContextRoute,
   DeviceBelow,
   HostListener,
@@ -21,7 +22,7 @@ import type {
   Provenance,
 } from '../engine/context.ts';
 import type { ContextFact } from '../model/audit.ts';
-import type { HostInterface, RpFilterValue } from '../model/host.ts';
+import { DEAD_END_TYPES, type HostInterface, type RpFilterValue } from '../model/host.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf, pathRead } from '../model/snapshot.ts';
@@ -241,7 +242,14 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
     );
     return own.length === 1 ? (own[0]?.address ?? null) : null;
   };
+  let deadEnds: ContextDeadEnd[] = [];
   if (routeFile !== null) {
+    deadEnds = host.routes.flatMap((r) => {
+      const type = DEAD_END_TYPES.find((t) => t === r.type);
+      return r.family === family && (r.table === 'main' || r.table === '254') && type !== undefined
+        ? [{ destination: r.destination, type }]
+        : [];
+    });
     routes = host.routes
       .filter(
         (r) =>
@@ -472,6 +480,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       interfaces,
       localAddresses,
       routes,
+      ...(deadEnds.length > 0 ? { deadEnds } : {}),
       ...(family === 'ipv4'
         ? {
             routeLocalnet: {

@@ -19,7 +19,14 @@ import type { RuleRef } from './types.ts';
 import { conntrackSides, type ConntrackSide } from './before-conntrack.ts';
 import { reversePathSet, type ReversePathMode } from './reverse-path.ts';
 import { rpFilterSets } from './rp-filter.ts';
-import { routingOf, type Group } from './routing.ts';
+import {
+  isDeadEnd,
+  routesAndDeadEnds,
+  routingOf,
+  type DeadEnd,
+  type Group,
+  type Route,
+} from './routing.ts';
 import { diagnostic, type Diagnostic } from '../model/diagnostic.ts';
 import { DST_NAT_PRIORITY, hookPipeline, type Pipeline, type PipelineEntry } from './pipeline.ts';
 import {
@@ -34,7 +41,7 @@ import {
   type Ruleset,
   type Target,
 } from '../model/ruleset.ts';
-import { bareAddress, everyAddress } from '../model/address-text.ts';
+import { bareAddress } from '../model/address-text.ts';
 import { connmarkAlwaysZero } from '../model/rule-queries.ts';
 
 export interface CompiledRule {
@@ -92,11 +99,6 @@ export interface CompiledChain {
   readonly runs: readonly RuleRun[];
 }
 
-interface CompiledRoute extends Prefix {
-  readonly device: string;
-  readonly assumed: boolean;
-}
-
 /**
  * Nested jumps the walk and the trace follow; what a deeper chain does is only possible (and
  * diagnosed). The kernel's nftables allows 16; iptables-legacy more, yet no real ruleset
@@ -150,7 +152,8 @@ export class CompiledRuleset {
   private readonly shared = new Set<CompiledChain>();
   /** Each jump's chain, by the jump (`jumpTarget`): the walk follows 100,000s of them. */
   private readonly jumps = new WeakMap<Target, CompiledChain>();
-  private readonly routes: readonly CompiledRoute[];
+  /** Longest prefix first, the dead ends among them (routing.ts `routesAndDeadEnds`). */
+  private readonly routes: readonly (Route | DeadEnd)[];
   private readonly untupled = new Map<CompiledRule, Pair>();
   private readonly untupledTracked = new Map<CompiledRule, Pair>();
   private readonly tracked = new Map<CompiledRule, Pair>();
@@ -209,16 +212,7 @@ export class CompiledRuleset {
       rules * NODES_PER_RULE,
       nodeBudget(rules + elements),
     );
-    const routes: CompiledRoute[] = [];
-    for (const r of context.routes) {
-      const c = parseCidr(
-        r.destination === 'default' ? everyAddress(family) : r.destination,
-        family,
-      );
-      if (c !== null) routes.push({ ...c, device: r.device, assumed: r.provenance === 'assumed' });
-    }
-    routes.sort((a, b) => b.length - a.length);
-    this.routes = routes;
+    this.routes = routesAndDeadEnds(routingOf(context));
     this.routing = this.buildRoutes();
     this.notDstCube = this.space.cubeExcept('dst');
     this.notOutlineCube = this.space.m.exists(this.notDstCube, this.space.cube('oif'));
@@ -571,7 +565,21 @@ export class CompiledRuleset {
       : FALSE;
   }
 
-  /** Addresses some route covers, on a field. */
+  private reachableSet: Bdd | undefined;
+
+  /**
+   * Destinations a route takes somewhere: those some route covers less those a dead end
+   * decides (`routed` keeps them: for `addrtype` a dead end's address is routed).
+   */
+  reachable(): Bdd {
+    this.reachableSet ??=
+      routingOf(this.context).deadEnds.length === 0
+        ? this.routed('dst')
+        : this.space.m.exists(this.routing.relation, this.space.cube('oif'));
+    return this.reachableSet;
+  }
+
+  /** Addresses some route (or dead end) covers, on a field. */
   routed(field: FieldName): Bdd {
     let r = this.routedCache.get(field);
     if (r === undefined) {
@@ -723,6 +731,8 @@ export class CompiledRuleset {
     let relation = FALSE;
     let certain = FALSE;
     for (const [region, r] of s.longestPrefixRegions('dst', this.routes)) {
+      // a dead end routes nowhere: its destinations have no out-interface
+      if (isDeadEnd(r)) continue;
       relation = m.or(relation, m.and(region, s.eq('oif', BigInt(s.interfaces.classOf(r.device)))));
       if (!r.assumed) certain = m.or(certain, region);
     }
@@ -743,7 +753,7 @@ export class CompiledRuleset {
       const s = this.space;
       const m = s.m;
       const { relation, certain } = this.routing;
-      const routed = this.routed('dst');
+      const routed = this.reachable();
       const guessed = m.diff(routed, certain);
       r =
         guessed === FALSE
@@ -862,7 +872,7 @@ export class CompiledRuleset {
     const away = this.loopbackSources(routing);
     return {
       c: m.diff(m.and(pair.c, m.or(own, routing.certain)), away.any),
-      p: m.diff(m.and(pair.p, m.or(own, this.routed('dst'))), away.dropped),
+      p: m.diff(m.and(pair.p, m.or(own, this.reachable())), away.dropped),
     };
   }
 

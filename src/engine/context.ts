@@ -10,6 +10,7 @@
  * whatever its addresses are, and one that needs to know whether some other address is the
  * host's is only `possible`.
  */
+import type { DeadEndType } from '../model/host.ts';
 import type { Family } from '../model/ruleset.ts';
 
 /**
@@ -34,6 +35,12 @@ export interface ContextRoute {
   readonly provenance?: Provenance;
 }
 
+export interface ContextDeadEnd {
+  /** CIDR, or `default`. */
+  readonly destination: string;
+  readonly type: DeadEndType;
+}
+
 export interface NetworkContext {
   readonly family: Family;
   /** Every interface name of the host (including `lo`); the engine adds one "any other" value. */
@@ -42,6 +49,12 @@ export interface NetworkContext {
   readonly localAddresses: readonly string[];
   /** Forwarding routes; the longest matching prefix wins. */
   readonly routes: readonly ContextRoute[];
+  /**
+   * The main table's routes that send nowhere (`blackhole`, `unreachable`, `prohibit`), observed:
+   * a dead end decides as a route does, longest prefix first, and then nothing is routed (see
+   * routing.ts `Routing.deadEnds`). Absent: none.
+   */
+  readonly deadEnds?: readonly ContextDeadEnd[];
   /** False when the host forwards nothing of this family (sysctl); absent means on. */
   readonly forwarding?: boolean;
   /**

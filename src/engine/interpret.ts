@@ -4,11 +4,12 @@
  * checked against. Unmodelled options are decided by a resolver (default: they match), and any
  * rule whose outcome depended on one makes the result uncertain.
  */
-import { addressBits, addressValue, formatAddress, isLinkLocal6 } from './addr.ts';
+import { addressBits, addressValue, formatAddress, formatCidr, isLinkLocal6 } from './addr.ts';
 import { keyedHeadersOf, ruleIndex, sameKeyedHeaders } from './rule-index.ts';
 import { icmpProtocol, PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import {
   covers,
+  deadEndOf,
   groupOf,
   hostness,
   martianSource,
@@ -433,9 +434,22 @@ export class Interpreter {
     return rpFilterCheck(this.env.routing, this.context, iif, src, dst);
   }
 
-  /** The longest-prefix route to an address, null when none. */
+  /** The longest-prefix route to an address, null when none (or a dead end decides). */
   route(addr: bigint): { device: string; assumed: boolean } | null {
     return route(this.env.routing, addr);
+  }
+
+  /** Why the host routes nothing to an address: a dead end's type and prefix, or no route. */
+  unroutedWhy(addr: bigint): string {
+    const dead = deadEndOf(this.env.routing, addr);
+    if (dead === null) return 'no route to the destination';
+    const cidr = formatCidr(dead.value, dead.length, this.env.family);
+    return `the route to ${formatAddress(addr, this.env.family)} is a ${dead.type} route (${cidr}), which sends nowhere`;
+  }
+
+  /** Whether a dead end decides an address's route (routing.ts `Routing.deadEnds`). */
+  deadEnd(addr: bigint): boolean {
+    return deadEndOf(this.env.routing, addr) !== null;
   }
 
   /** One rule's own conditions on the packet: taken or not, and whether an unmodelled one decided. */
@@ -1169,7 +1183,13 @@ class Run {
         return done('accepted', 'local', null);
       }
       const dev = this.it.forwards ? this.egress(p) : null;
-      if (dev === null) return done('dropped', 'no-route', null);
+      if (dev === null)
+        return done(
+          'dropped',
+          'no-route',
+          null,
+          this.it.forwards ? this.it.unroutedWhy(p.dst) : undefined,
+        );
       if (scopedSource(this.env.routing, p.src))
         return done(
           'dropped',
@@ -1187,7 +1207,7 @@ class Run {
       return fwd !== null ? done(fwd.verdict, 'stop', fwd.by) : done('accepted', 'forward', null);
     }
     p.oif = this.egress(p);
-    if (p.oif === null) return done('dropped', 'no-route', null);
+    if (p.oif === null) return done('dropped', 'no-route', null, this.it.unroutedWhy(p.dst));
     const unsent = this.loopbackSourceAway(p, p.oif);
     if (unsent !== null) {
       p.oif = null;
@@ -1312,6 +1332,8 @@ class Run {
   private egress(p: Concrete): string | null {
     if (p.loc) return 'lo';
     const r = this.it.route(p.dst);
+    // a dead end sends nowhere, an answer as anything else
+    if (r === null && this.it.deadEnd(p.dst)) return null;
     if ((r === null || r.assumed) && p.via !== undefined) return p.via;
     if (r?.assumed === true)
       this.assumed.add(routeAssumed(formatAddress(p.dst, this.env.family), r.device));
@@ -1366,7 +1388,7 @@ class Run {
       if (hook === 'OUTPUT' && entry.type === 'nat') {
         const dev = this.egress(p);
         if (dev === null)
-          return { verdict: 'dropped', by: 'no route', unrouted: 'no route to the destination' };
+          return { verdict: 'dropped', by: 'no route', unrouted: this.it.unroutedWhy(p.dst) };
         const unsent = this.loopbackSourceAway(p, dev);
         if (unsent !== null) return { verdict: 'dropped', by: 'no route', unrouted: unsent };
       }
@@ -1899,7 +1921,8 @@ class Run {
         const local = host === 'local';
         const mc = fam === 'ipv4' ? v >> 28n === 0xen : v >> 120n === 0xffn;
         const bc = fam === 'ipv4' && groupOf(this.env.routing, v)?.kind === 'broadcast';
-        const routed = this.it.route(v) !== null;
+        // for addrtype a dead end's address is routed (as compile.ts `routed`)
+        const routed = this.it.route(v) !== null || this.it.deadEnd(v);
         if (fam === 'ipv6' && o.fib !== true) {
           const plan = ipv6AddrtypePlan(o.types);
           if (plan.refused) return null;

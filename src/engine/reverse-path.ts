@@ -12,7 +12,8 @@
  * - IPv6: a link-local source is looked up on the interface it came in on (with or without
  *   `iif`): it holds where that interface has a link-local route, else it stays undecided;
  * - the longest route to the source decides; where it is assumed, or leaves by an interface the
- *   snapshot does not name (one class of several names), undecided.
+ *   snapshot does not name (one class of several names), undecided; a dead end (blackhole,
+ *   unreachable, prohibit) is none (measured: routing.ts `Routing.deadEnds`).
  *
  * Policy routing (`ip rule`, the `mark` flag) is not read: the main table decides, as it does
  * for forwarding.
@@ -20,7 +21,7 @@
 import { FALSE, type Bdd } from './bdd.ts';
 import { isLinkLocal6 } from './addr.ts';
 import type { Pair } from './match.ts';
-import { covers, hostness, route, type Routing } from './routing.ts';
+import { covers, hostness, isDeadEnd, route, routesAndDeadEnds, type Routing } from './routing.ts';
 import type { HeaderSpace } from './space.ts';
 import type { Family } from '../model/ruleset.ts';
 
@@ -56,7 +57,9 @@ export function routeBack(s: HeaderSpace, routing: Routing): RouteBack {
   let routedMaybe = FALSE;
   let via = FALSE;
   let viaMaybe = FALSE;
-  for (const [region, r] of s.longestPrefixRegions('src', routing.routes)) {
+  for (const [region, r] of s.longestPrefixRegions('src', routesAndDeadEnds(routing))) {
+    // a dead end is no route back, certainly
+    if (isDeadEnd(r)) continue;
     routedMaybe = m.or(routedMaybe, region);
     if (r.assumed) {
       viaMaybe = m.or(viaMaybe, region);

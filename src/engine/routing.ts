@@ -6,6 +6,7 @@
  */
 import { addressBits, parseAddress, parseCidr, prefixMask } from './addr.ts';
 import type { NetworkContext } from './context.ts';
+import type { DeadEndType } from '../model/host.ts';
 import { bareAddress, everyAddress } from '../model/address-text.ts';
 
 /** Whether an address is the host's: known either way, or not known (an incomplete list). */
@@ -24,6 +25,11 @@ export interface Route extends Prefix {
   readonly source: bigint | null;
 }
 
+/** A route that sends nowhere (`NetworkContext.deadEnds`). */
+export interface DeadEnd extends Prefix {
+  readonly type: DeadEndType;
+}
+
 export interface Routing {
   /** The host's addresses (full length, in the context's order), then loopback's prefix. */
   readonly locals: readonly Prefix[];
@@ -38,6 +44,15 @@ export interface Routing {
   readonly foreign: readonly Prefix[] | null;
   /** Longest prefix first. */
   readonly routes: readonly Route[];
+  /**
+   * The routes that send nowhere, longest prefix first: where one is the longest match (on a
+   * tie, over a route), nothing is routed. Measured (Linux 6.18, forwarding on, FORWARD
+   * accepting): datagrams through the router to a blackhole, unreachable or prohibit prefix met
+   * PREROUTING and no chain after it, and to a route inside the blackhole FORWARD; from a source
+   * inside one, reverse path filtering dropped them, loose as strict, and `fib saddr oif` and
+   * `-m rpfilter` found no route.
+   */
+  readonly deadEnds: readonly DeadEnd[];
   /**
    * Destinations the kernel never forwards, whatever the routes: multicast groups (for the
    * group's members on the host, if any, else dropped; multicast routing is not modelled),
@@ -122,6 +137,11 @@ function parseRouting(context: NetworkContext): Routing {
     routes.push({ ...p, device: r.device, assumed: r.provenance === 'assumed', source });
   }
   routes.sort((a, b) => b.length - a.length);
+  const deadEnds = (context.deadEnds ?? []).flatMap((d): DeadEnd[] => {
+    const p = prefix(d.destination === 'default' ? everyAddress(family) : d.destination);
+    return p === null ? [] : [{ ...p, type: d.type }];
+  });
+  deadEnds.sort((a, b) => b.length - a.length);
   const group = (texts: readonly string[], kind: Group['kind']): Group[] =>
     prefixes(texts).map((p) => ({ ...p, kind }));
   const groups = [
@@ -159,6 +179,7 @@ function parseRouting(context: NetworkContext): Routing {
     locals,
     foreign,
     routes,
+    deadEnds,
     groups,
     scopedSources,
     martianSources,
@@ -250,9 +271,35 @@ export function hostness(routing: Routing, address: bigint): Hostness {
   return 'unknown';
 }
 
-/** The longest-prefix route to an address, null when none. */
+/** The longest-prefix route to an address, null when none (or a dead end decides). */
 export function route(routing: Routing, address: bigint): Route | null {
-  return routing.routes.find((r) => covers(r, address)) ?? null;
+  const r = routing.routes.find((x) => covers(x, address)) ?? null;
+  return deadEndOver(routing, address, r) === null ? r : null;
+}
+
+/** The dead end that decides an address's route, where one does. */
+export function deadEndOf(routing: Routing, address: bigint): DeadEnd | null {
+  return deadEndOver(routing, address, routing.routes.find((x) => covers(x, address)) ?? null);
+}
+
+function deadEndOver(routing: Routing, address: bigint, r: Route | null): DeadEnd | null {
+  if (routing.deadEnds.length === 0) return null;
+  const d = routing.deadEnds.find((x) => covers(x, address));
+  return d !== undefined && (r === null || d.length >= r.length) ? d : null;
+}
+
+/**
+ * The routes and dead ends in one list, longest prefix first, a dead end before a route of the
+ * same prefix: what longest-prefix regions are cut by (`HeaderSpace.longestPrefixRegions`).
+ */
+export function routesAndDeadEnds(routing: Routing): readonly (Route | DeadEnd)[] {
+  if (routing.deadEnds.length === 0) return routing.routes;
+  return [...routing.deadEnds, ...routing.routes].sort((a, b) => b.length - a.length);
+}
+
+/** Whether a route of the list is a dead end. */
+export function isDeadEnd(r: Route | DeadEnd): r is DeadEnd {
+  return 'type' in r;
 }
 
 /**

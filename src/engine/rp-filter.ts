@@ -13,8 +13,11 @@
  * source with no route; with in0's address removed, loose dropped what strict did; all=1 with
  * in0=0 was strict, all=1 with in0=2 loose.
  *
- * Not read: policy routing and marks (`src_valid_mark`), `accept_local`, blackhole and other
- * route types of the main table, IPsec's exemption. IPv6 has no such switch.
+ * A source whose route back is a dead end (blackhole, unreachable, prohibit) has none, loose as
+ * strict (measured: routing.ts `Routing.deadEnds`).
+ *
+ * Not read: policy routing and marks (`src_valid_mark`), `accept_local`, IPsec's exemption.
+ * IPv6 has no such switch.
  */
 import { FALSE, type Bdd } from './bdd.ts';
 import { formatAddress, prefixMask } from './addr.ts';
@@ -22,9 +25,13 @@ import type { NetworkContext, RpFilter } from './context.ts';
 import { routeBack } from './reverse-path.ts';
 import {
   covers,
+  deadEndOf,
   groupOf,
+  isDeadEnd,
   LOOPBACK4,
   route,
+  routesAndDeadEnds,
+  type DeadEnd,
   type Prefix,
   type Route,
   type Routing,
@@ -140,8 +147,8 @@ export function rpRefusedSources(
   const strict = mode === 1 || (exact && hasAddress(context, name) === false);
   // strict: a route back by another interface (not an assumed one, which may be this one) or
   // none; loose: no route at all (an assumed one is one)
-  const refused = routeRegions(routing.routes, (r) =>
-    r === null ? true : strict && !r.assumed && ifs.classOf(r.device) !== index,
+  const refused = routeRegions(routesAndDeadEnds(routing), (r) =>
+    r === null || isDeadEnd(r) ? true : strict && !r.assumed && ifs.classOf(r.device) !== index,
   );
   const local = [...routing.groups.filter((g) => g.kind === 'broadcast'), LOOPBACK4];
   return [...refused, ...local];
@@ -152,10 +159,18 @@ export function rpRefusedSources(
  * none): those `keep` holds for. `routes` longest first, as `Routing.routes`; of equal
  * prefixes the first decides, as `route` finds it.
  */
-function routeRegions(routes: readonly Route[], keep: (r: Route | null) => boolean): Prefix[] {
+function routeRegions(
+  routes: readonly (Route | DeadEnd)[],
+  keep: (r: Route | DeadEnd | null) => boolean,
+): Prefix[] {
   const width = 32;
   const out: Prefix[] = [];
-  const walk = (value: bigint, length: number, decided: Route | null, inside: Route[]): void => {
+  const walk = (
+    value: bigint,
+    length: number,
+    decided: Route | DeadEnd | null,
+    inside: (Route | DeadEnd)[],
+  ): void => {
     if (inside.length === 0) {
       if (keep(decided)) out.push({ value, length, mask: prefixMask(length, width) });
       return;
@@ -202,6 +217,9 @@ function checkUnder(
   if (group?.kind === 'broadcast')
     return { verdict: 'drop', why: `the source ${source} is a broadcast address of the host's` };
   const r = route(routing, src);
+  const dead = r === null ? deadEndOf(routing, src) : null;
+  if (dead !== null)
+    return { verdict: 'drop', why: `the route back to ${source} is a ${dead.type} route` };
   if (r === null) return { verdict: 'drop', why: `there is no route back to ${source}` };
   if (r.assumed)
     return { verdict: 'doubt', why: `the route back to ${source} (via ${r.device}) is assumed` };

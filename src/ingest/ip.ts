@@ -103,7 +103,22 @@ export function loadIpRoute(
     if (dst === null) return;
     const gateway = stringField(ctx, obj, 'gateway', path);
     const source = stringField(ctx, obj, 'prefsrc', path);
-    const family = familyOf(dst, gateway, source) ?? 'ipv4';
+    const type = stringField(ctx, obj, 'type', path) ?? 'unicast';
+    const known = familyOf(dst, gateway, source);
+    // a route that sends nowhere taken for the wrong family would drop what the other routes
+    // (a `default` of no gateway names no address of its family)
+    if (known === null && type !== 'unicast') {
+      diagnostics.push(
+        diagnostic(
+          'invalid-value',
+          'warning',
+          `${path}: a ${type} route to ${dst} names no address, so its family is not known: not read`,
+          obj.location,
+        ),
+      );
+      return;
+    }
+    const family = known ?? 'ipv4';
     const table = obj.entries.find((e) => e.key === 'table')?.value;
     const destination =
       dst === 'default' || dst.includes('/') ? dst : `${dst}/${family === 'ipv4' ? 32 : 128}`;
@@ -121,7 +136,7 @@ export function loadIpRoute(
             : table.kind === 'string'
               ? table.value
               : 'main',
-      type: stringField(ctx, obj, 'type', path) ?? 'unicast',
+      type,
     });
   });
   return { routes, diagnostics };

@@ -207,6 +207,10 @@ export interface HostInterface {
   readonly kind: string | null;
 }
 
+/** The types of route that send nowhere (`ip route` types). */
+export const DEAD_END_TYPES = ['blackhole', 'unreachable', 'prohibit'] as const;
+export type DeadEndType = (typeof DEAD_END_TYPES)[number];
+
 export interface Route {
   readonly family: Family;
   /** CIDR or `default`. */

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -323,6 +324,41 @@ describe('buildNetworkContext and describeAddress', () => {
       '172.18.255.255',
     ]);
     expect(buildNetworkContext(s, 'ipv6').broadcastAddresses).toBeUndefined();
+  });
+
+  it('takes the main table’s dead ends of each family from ip-route.json', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-dead-ends-'));
+    try {
+      const host = path.join(repoRoot, 'fixtures/example-host');
+      const routes = JSON.parse(
+        readFileSync(path.join(host, 'ip-route.json'), 'utf8'),
+      ) as unknown[];
+      writeFileSync(
+        path.join(dir, 'ip-route.json'),
+        JSON.stringify([
+          ...routes,
+          { type: 'blackhole', dst: '10.244.12.0/26', protocol: 'bird', flags: [] },
+          { type: 'unreachable', dst: '2001:db8:9::/48', dev: 'lo' },
+          { type: 'prohibit', dst: '198.19.0.0/16', table: '100' },
+          { type: 'blackhole', dst: '198.18.0.0/16', table: 'local' },
+        ]),
+      );
+      const s = await loadSnapshot({
+        files: {
+          iptables: path.join(host, 'iptables-save.txt'),
+          'ip-addr': path.join(host, 'ip-addr.json'),
+          'ip-route': path.join(dir, 'ip-route.json'),
+        },
+      });
+      expect(buildNetworkContext(s, 'ipv4').deadEnds).toEqual([
+        { destination: '10.244.12.0/26', type: 'blackhole' },
+      ]);
+      expect(buildNetworkContext(s, 'ipv6').deadEnds).toEqual([
+        { destination: '2001:db8:9::/48', type: 'unreachable' },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('derives the same from the rules alone', async () => {

@@ -176,6 +176,28 @@ describe('ip, sysctl and nft files', () => {
     ]);
   });
 
+  it('reads the routes that send nowhere, and not one whose family it cannot tell', () => {
+    const text = JSON.stringify([
+      { type: 'blackhole', dst: '10.244.12.0/26', protocol: 'bird', flags: [] },
+      { type: 'unreachable', dst: '2001:db8:9::/48', dev: 'lo', metric: 1024 },
+      { type: 'prohibit', dst: 'default', table: '100' },
+    ]);
+    const r = loadIpRoute(text, 'r.json');
+    expect(r.routes.map((x) => [x.family, x.destination, x.device, x.table, x.type])).toEqual([
+      ['ipv4', '10.244.12.0/26', null, 'main', 'blackhole'],
+      ['ipv6', '2001:db8:9::/48', 'lo', 'main', 'unreachable'],
+    ]);
+    // taken for IPv4, an IPv6 dead end would drop what IPv4 routes
+    expect(r.diagnostics.map((d) => [d.code, d.severity, d.message, d.location.line])).toEqual([
+      [
+        'invalid-value',
+        'warning',
+        'ip-route[2]: a prohibit route to default names no address, so its family is not known: not read',
+        1,
+      ],
+    ]);
+  });
+
   it('reads sysctl lines and reports values that are not 0 or 1', () => {
     const r = loadSysctl(
       'net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables = 0\nnet.ipv6.conf.all.forwarding = x\n',
