@@ -130,6 +130,9 @@ capture() {
   "$@" >"$OUT/$file" 2>|"$ERR"
   status=$?
   if [ "$status" -eq 0 ]; then
+    # iptables-nft-save warns on stderr of legacy tables it does not print: kept in the dump,
+    # where dockwall reads what the dump lacks
+    grep -E '^# Warning: ip6?tables-legacy tables present, use ip6?tables-legacy-save to see them$' "$ERR" >>"$OUT/$file" 2>/dev/null
     note_file "$file"
     return 0
   fi

@@ -47,7 +47,7 @@ function stubs(dir: string): string {
     chmodSync(path.join(bin, name), 0o755);
   };
   const rules = (file: string) =>
-    `if [ -n "\${STUB_NOT_ROOT:-}" ]; then echo "${file}: Permission denied (you must be root)" >&2; exit 4; fi\ncat "$FIX/${file}"`;
+    `if [ -n "\${STUB_NOT_ROOT:-}" ]; then echo "${file}: Permission denied (you must be root)" >&2; exit 4; fi\ncat "$FIX/${file}"\nif [ -n "\${STUB_LEGACY:-}" ]; then echo "# Warning: ${file.startsWith('ip6') ? 'ip6tables' : 'iptables'}-legacy tables present, use ${file.startsWith('ip6') ? 'ip6tables' : 'iptables'}-legacy-save to see them" >&2; fi`;
   tool('iptables-save', rules('iptables-save.txt'));
   tool('ip6tables-save', rules('ip6tables-save.txt'));
   tool(
@@ -147,6 +147,29 @@ describe.skipIf(!built)('collectors on hostile ground (needs npm run build)', ()
       ]);
       expect(snapshot.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
       expect(snapshot.manifest?.['containerEnvironment']).toBe('dropped');
+    });
+
+    it('keeps iptables-nft-save’s warning of legacy tables, which reading then reports', async () => {
+      const out = path.join(tmp(), 'snap');
+      const r = collect(out, [], { STUB_LEGACY: '1' });
+      expect(r.code, r.stderr).toBe(0);
+      const dump = readFileSync(path.join(out, 'iptables-save.txt'), 'utf8').trimEnd().split('\n');
+      expect(dump.at(-1)).toBe(
+        '# Warning: iptables-legacy tables present, use iptables-legacy-save to see them',
+      );
+      const snapshot = await loadSnapshot({ directory: out });
+      expect(
+        snapshot.diagnostics
+          .filter((d) => d.code === 'partial-input')
+          .map((d) => [path.basename(d.location.file), d.location.line, d.message.slice(0, 40)]),
+      ).toEqual([
+        [
+          'ip6tables-save.txt',
+          readFileSync(path.join(out, 'ip6tables-save.txt'), 'utf8').trimEnd().split('\n').length,
+          'the host also has ip6tables-legacy table',
+        ],
+        ['iptables-save.txt', dump.length, 'the host also has iptables-legacy tables'],
+      ]);
     });
 
     it('keeps the environment variables with --keep-env, and says so', () => {

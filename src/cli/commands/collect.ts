@@ -53,8 +53,16 @@ interface Missing {
 interface RunResult {
   readonly ok: boolean;
   readonly stdout: string;
+  readonly stderr: string;
   readonly reason: string;
 }
+
+/**
+ * iptables-nft-save's warning, on stderr, that iptables-legacy tables hold rules it does not
+ * print: kept in the dump (a comment line), where reading it says what the dump lacks.
+ */
+const LEGACY_WARNING =
+  /^# Warning: ip6?tables-legacy tables present, use ip6?tables-legacy-save to see them$/m;
 
 /** Runs a read-only command; never throws. */
 function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
@@ -65,7 +73,7 @@ function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): 
       { env, timeout: 60_000, maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' },
       (error, stdout, stderr) => {
         if (error === null) {
-          resolve({ ok: true, stdout, reason: '' });
+          resolve({ ok: true, stdout, stderr, reason: '' });
           return;
         }
         const code = (error as NodeJS.ErrnoException).code;
@@ -73,7 +81,7 @@ function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): 
           code === 'ENOENT'
             ? `${command} is not installed`
             : `exit status ${String(error.code ?? 'unknown')}: ${stderr.trim().slice(0, 300) || error.message}`;
-        resolve({ ok: false, stdout, reason });
+        resolve({ ok: false, stdout, stderr, reason });
       },
     );
   });
@@ -237,7 +245,8 @@ export async function collect(options: CollectOptions): Promise<Record<string, u
     args: readonly string[],
   ): Promise<boolean> => {
     const r = await run(command, args, env);
-    if (r.ok) await write(file, r.stdout);
+    const warning = LEGACY_WARNING.exec(r.stderr)?.[0];
+    if (r.ok) await write(file, warning === undefined ? r.stdout : `${r.stdout}${warning}\n`);
     else missing.push({ file, command: [command, ...args].join(' '), reason: r.reason });
     return r.ok;
   };
