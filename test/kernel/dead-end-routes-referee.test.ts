@@ -4,8 +4,8 @@
  * forwards and whose FORWARD accepts, a client behind in0, a default route out of out0, a dead
  * end of each type with a unicast route inside the blackhole. The client sends UDP datagrams
  * through the router, and from sources inside the dead ends (a raw socket) through it and to its
- * address, with `rp_filter` off, strict and loose; the router's mangle chains say where the
- * kernel took each. dockwall, given the router's own files, must say the same, and be certain
+ * address, with `rp_filter` off, strict and loose, and IPv6 datagrams through it past the same
+ * kinds of dead end; the router's mangle chains say where the kernel took each. dockwall, given the router's own files, must say the same, and be certain
  * of what it drops. Needs root; in CI a missing capability is a failure.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,16 +30,17 @@ describe.runIf(suiteRuns)(
     });
 
     it('drops what a dead end decides, and routes past it', async () => {
-      const lab = routerLab('de', false);
+      const lab = routerLab('de', true);
       const { client, router } = lab;
       const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-deadend-'));
       const inRouter = (...args: string[]): string => lab.inRouter(args);
       try {
-        lab.addresses(client, 'eth0', ['192.0.2.2/24']);
-        lab.addresses(router, 'in0', ['192.0.2.1/24']);
-        lab.addresses(router, 'out0', ['198.51.100.1/24']);
-        lab.addresses(lab.server, 'eth0', ['198.51.100.2/24']);
+        lab.addresses(client, 'eth0', ['192.0.2.2/24', '2001:db8:1::2/64']);
+        lab.addresses(router, 'in0', ['192.0.2.1/24', '2001:db8:1::1/64']);
+        lab.addresses(router, 'out0', ['198.51.100.1/24', '2001:db8:2::1/64']);
+        lab.addresses(lab.server, 'eth0', ['198.51.100.2/24', '2001:db8:2::2/64']);
         sh(['ip', '-n', client, 'route', 'add', 'default', 'via', '192.0.2.1']);
+        sh(['ip', '-n', client, '-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
         const route = (...args: string[]): string =>
           sh(['ip', '-n', router, 'route', 'add', ...args]);
         route('default', 'via', '198.51.100.2');
@@ -47,27 +48,45 @@ describe.runIf(suiteRuns)(
         route('203.0.113.128/25', 'via', '198.51.100.2');
         route('unreachable', '198.18.0.0/16');
         route('prohibit', '198.19.0.0/16');
+        const route6 = (...args: string[]): string =>
+          sh(['ip', '-n', router, '-6', 'route', 'add', ...args]);
+        route6('default', 'via', '2001:db8:2::2');
+        route6('blackhole', '2001:db8:dead::/48');
+        route6('2001:db8:dead:1::/64', 'via', '2001:db8:2::2');
+        route6('unreachable', '2001:db8:beef::/48');
+        route6('prohibit', '2001:db8:cafe::/48');
 
         const fate = (source: string, to: string): Fate => {
-          const taken = lab.fate('ipv4', spoof('ipv4', source, to));
+          const family = to.includes(':') ? 'ipv6' : 'ipv4';
+          const taken = lab.fate(family, spoof(family, source, to));
           if (taken === null) throw new Error(`${source} → ${to}: never reached the router`);
           return taken;
         };
         const snapshot = async () => {
           writeFileSync(path.join(dir, 'iptables-save.txt'), inRouter('iptables-save'));
+          writeFileSync(path.join(dir, 'ip6tables-save.txt'), inRouter('ip6tables-save'));
           writeFileSync(
             path.join(dir, 'ip-addr.json'),
             sh(['ip', '-n', router, '-j', 'addr', 'show']),
           );
           writeFileSync(
             path.join(dir, 'ip-route.json'),
-            sh(['ip', '-n', router, '-4', '-j', 'route', 'show', 'table', 'all']),
+            // both families in one array, as `dockwall collect` writes it
+            JSON.stringify(
+              [4, 6].flatMap(
+                (v) =>
+                  JSON.parse(
+                    sh(['ip', '-n', router, `-${v}`, '-j', 'route', 'show', 'table', 'all']),
+                  ) as unknown[],
+              ),
+            ),
           );
           const rp = inRouter('cat', '/proc/sys/net/ipv4/conf/all/rp_filter').trim();
           writeFileSync(
             path.join(dir, 'sysctl.txt'),
             [
               'net.ipv4.ip_forward = 1',
+              'net.ipv6.conf.all.forwarding = 1',
               'net.ipv4.conf.all.route_localnet = 0',
               `net.ipv4.conf.all.rp_filter = ${rp}`,
               ...['lo', 'in0', 'out0'].map((n) => `net.ipv4.conf.${n}.rp_filter = 0`),
@@ -80,7 +99,8 @@ describe.runIf(suiteRuns)(
           const engine = await snapshot();
           return pairs.map(([source, to]) => {
             const kernel = fate(source, to);
-            const tr = engine.trace(newConnection('ipv4', 'udp', source, to, 5000, 'in0'));
+            const family = to.includes(':') ? 'ipv6' : 'ipv4';
+            const tr = engine.trace(newConnection(family, 'udp', source, to, 5000, 'in0'));
             return `${source} → ${to}: kernel ${kernel}, dockwall ${traceFate(tr)} (${tr.certainty})`;
           });
         };
@@ -130,6 +150,24 @@ describe.runIf(suiteRuns)(
             ),
           ]);
         }
+
+        // IPv6 routes the same way (it has no rp_filter)
+        const through6 = await probe(
+          [
+            '2001:db8:2::2',
+            '2001:db8:dead::5',
+            '2001:db8:dead:1::5',
+            '2001:db8:beef::5',
+            '2001:db8:cafe::5',
+          ].map((to) => ['2001:db8:1::2', to] as const),
+        );
+        expect(through6).toEqual([
+          '2001:db8:1::2 → 2001:db8:2::2: kernel forwarded, dockwall forwarded (certain)',
+          '2001:db8:1::2 → 2001:db8:dead::5: kernel dropped, dockwall dropped (certain)',
+          '2001:db8:1::2 → 2001:db8:dead:1::5: kernel forwarded, dockwall forwarded (certain)',
+          '2001:db8:1::2 → 2001:db8:beef::5: kernel dropped, dockwall dropped (certain)',
+          '2001:db8:1::2 → 2001:db8:cafe::5: kernel dropped, dockwall dropped (certain)',
+        ]);
 
         // the trace says which route dropped it
         const engine = await snapshot();
