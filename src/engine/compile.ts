@@ -42,6 +42,7 @@ import {
   type Target,
 } from '../model/ruleset.ts';
 import { bareAddress } from '../model/address-text.ts';
+import type { DeadEndType } from '../model/host.ts';
 import { connmarkAlwaysZero } from '../model/rule-queries.ts';
 
 export interface CompiledRule {
@@ -223,6 +224,7 @@ export class CompiledRuleset {
       unknown: (f) =>
         f === 'src' || f === 'dst' || f === 'odst' ? this.space.unknownOn(f) : FALSE,
       routed: (f) => this.routed(f),
+      deadEnds: (f, type) => this.deadEnds(f, type),
       broadcasts: (f) => this.groups(f, 'broadcast'),
       reversePath: (mode) => this.reversePath(mode),
       connmarkZero,
@@ -565,28 +567,41 @@ export class CompiledRuleset {
       : FALSE;
   }
 
-  private reachableSet: Bdd | undefined;
-
-  /**
-   * Destinations a route takes somewhere: those some route covers less those a dead end
-   * decides (`routed` keeps them: for `addrtype` a dead end's address is routed).
-   */
-  reachable(): Bdd {
-    this.reachableSet ??=
-      routingOf(this.context).deadEnds.length === 0
-        ? this.routed('dst')
-        : this.space.m.exists(this.routing.relation, this.space.cube('oif'));
-    return this.reachableSet;
-  }
-
-  /** Addresses some route (or dead end) covers, on a field. */
+  /** Addresses a route takes somewhere (not those a dead end decides), on a field. */
   routed(field: FieldName): Bdd {
     let r = this.routedCache.get(field);
     if (r === undefined) {
-      r = this.space.prefixSet(field, this.routes);
+      r =
+        routingOf(this.context).deadEnds.length === 0
+          ? this.space.prefixSet(field, this.routes)
+          : this.regions(field, (x) => !isDeadEnd(x));
       this.routedCache.set(field, r);
     }
     return r;
+  }
+
+  private readonly deadEndSets = new Map<string, Bdd>();
+
+  /** Addresses a dead end of the type decides, on a field (none on most hosts). */
+  deadEnds(field: FieldName, type: DeadEndType): Bdd {
+    const key = `${field} ${type}`;
+    let r = this.deadEndSets.get(key);
+    if (r === undefined) {
+      r = routingOf(this.context).deadEnds.some((d) => d.type === type)
+        ? this.regions(field, (x) => isDeadEnd(x) && x.type === type)
+        : FALSE;
+      this.deadEndSets.set(key, r);
+    }
+    return r;
+  }
+
+  /** The longest-prefix regions of the routes and dead ends that `keep` holds for, united. */
+  private regions(field: FieldName, keep: (r: Route | DeadEnd) => boolean): Bdd {
+    const m = this.space.m;
+    let out = FALSE;
+    for (const [region, r] of this.space.longestPrefixRegions(field, this.routes))
+      if (keep(r)) out = m.or(out, region);
+    return out;
   }
 
   private readonly groupSets = new Map<string, Bdd>();
@@ -753,7 +768,7 @@ export class CompiledRuleset {
       const s = this.space;
       const m = s.m;
       const { relation, certain } = this.routing;
-      const routed = this.reachable();
+      const routed = this.routed('dst');
       const guessed = m.diff(routed, certain);
       r =
         guessed === FALSE
@@ -872,7 +887,7 @@ export class CompiledRuleset {
     const away = this.loopbackSources(routing);
     return {
       c: m.diff(m.and(pair.c, m.or(own, routing.certain)), away.any),
-      p: m.diff(m.and(pair.p, m.or(own, this.reachable())), away.dropped),
+      p: m.diff(m.and(pair.p, m.or(own, this.routed('dst'))), away.dropped),
     };
   }
 

@@ -985,7 +985,7 @@ class SymbolicEngine implements Engine {
     const forwarded = (): Bdd =>
       this.nf.route({
         c: FALSE,
-        p: m.and(m.diff(arriving, s.eq('loc', 1n)), this.nf.reachable()),
+        p: m.and(m.diff(arriving, s.eq('loc', 1n)), this.nf.routed('dst')),
       }).p;
     const sent = (): Bdd => this.nf.reroute({ c: FALSE, p: m.and(fresh, none) }).p;
     const at: Record<Hook, () => Bdd> = {

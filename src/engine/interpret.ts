@@ -452,6 +452,16 @@ export class Interpreter {
     return deadEndOf(this.env.routing, addr) !== null;
   }
 
+  /**
+   * The type a route gives an address that is not the host's, a broadcast or multicast (match.ts
+   * `routeTyped`): IPv4's is UNICAST; IPv6's the route's own.
+   */
+  routeType(addr: bigint): 'UNICAST' | 'UNREACHABLE' | 'BLACKHOLE' | 'PROHIBIT' {
+    if (this.env.family === 'ipv4' || route(this.env.routing, addr) !== null) return 'UNICAST';
+    const dead = deadEndOf(this.env.routing, addr)?.type;
+    return dead === 'blackhole' ? 'BLACKHOLE' : dead === 'prohibit' ? 'PROHIBIT' : 'UNREACHABLE';
+  }
+
   /** One rule's own conditions on the packet: taken or not, and whether an unmodelled one decided. */
   matches(rule: Rule, p: Concrete): { matched: boolean; uncertain: boolean } {
     return new Run(this, this.env).matches(rule, { ...p });
@@ -1921,8 +1931,7 @@ class Run {
         const local = host === 'local';
         const mc = fam === 'ipv4' ? v >> 28n === 0xen : v >> 120n === 0xffn;
         const bc = fam === 'ipv4' && groupOf(this.env.routing, v)?.kind === 'broadcast';
-        // for addrtype a dead end's address is routed (as compile.ts `routed`)
-        const routed = this.it.route(v) !== null || this.it.deadEnd(v);
+        const routed = this.it.route(v) !== null;
         if (fam === 'ipv6' && o.fib !== true) {
           const plan = ipv6AddrtypePlan(o.types);
           if (plan.refused) return null;
@@ -1945,9 +1954,14 @@ class Run {
             else any ||= local;
           } else if (t === 'MULTICAST') any ||= mc;
           else if (t === 'BROADCAST') any ||= bc;
-          else if (t === 'UNICAST' || t === 'UNREACHABLE') {
+          else if (
+            t === 'UNICAST' ||
+            t === 'UNREACHABLE' ||
+            t === 'BLACKHOLE' ||
+            t === 'PROHIBIT'
+          ) {
             if (host === 'unknown' && !mc && !bc) undecided = true;
-            else any ||= (t === 'UNICAST') === routed && !local && !mc && !bc;
+            else any ||= t === this.it.routeType(v) && !local && !mc && !bc;
           } else undecided = true;
         }
         if (any) return true;

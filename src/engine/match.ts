@@ -16,6 +16,7 @@ import type {
   TcpFlag,
 } from '../model/ruleset.ts';
 import { allOptions } from '../model/ruleset.ts';
+import type { DeadEndType } from '../model/host.ts';
 import { isUnmodelled } from './unmodelled.ts';
 import { matchesOnlyUnmodelled } from './packet-model.ts';
 import type { ReversePathMode } from './reverse-path.ts';
@@ -34,8 +35,10 @@ export interface MatchEnv {
   readonly local: (field: FieldName) => Bdd;
   /** Addresses that may or may not be the host's (its address list is incomplete). */
   readonly unknown: (field: FieldName) => Bdd;
-  /** Destinations the routing table has a route for (addrtype UNICAST vs UNREACHABLE). */
+  /** Addresses a route takes somewhere, not a dead end (IPv6's addrtype UNICAST, UNREACHABLE). */
   readonly routed: (field: FieldName) => Bdd;
+  /** Addresses a dead end of the type decides (nftables' IPv6 `fib daddr type`). */
+  readonly deadEnds: (field: FieldName, type: DeadEndType) => Bdd;
   /** IPv4 broadcast addresses, the limited one and the host's prefixes' (addrtype BROADCAST). */
   readonly broadcasts: (field: FieldName) => Bdd;
   /** The packets whose route back leaves by their in-interface (reverse-path.ts). */
@@ -488,6 +491,8 @@ const DECIDED_TYPES: ReadonlySet<AddressType> = new Set([
   'BROADCAST',
   'UNICAST',
   'UNREACHABLE',
+  'BLACKHOLE',
+  'PROHIBIT',
 ]);
 
 /**
@@ -540,7 +545,6 @@ function addrtype(
   const local = hostOwned(env, field);
   const { mc, bc } = specialRanges(env, field);
   const bcast = m.or(mc, bc);
-  const routed = env.routed(field);
   let c = FALSE;
   let p = FALSE;
   let undecided = false;
@@ -558,12 +562,33 @@ function addrtype(
     else if (t === 'LOCAL') add(local);
     else if (t === 'MULTICAST') add({ c: mc, p: mc });
     else if (t === 'BROADCAST') add({ c: bc, p: bc });
-    else if (t === 'UNICAST') add(unicastOf(routed));
-    else add(unicastOf(m.not(routed)));
+    // the rest of DECIDED_TYPES
+    else add(unicastOf(routeTyped(env, field, t as RouteType)));
   }
   // an undecided type may hold anywhere outside the decided ones
   if (undecided) p = TRUE;
   return negated ? { c: m.not(p), p: m.not(c) } : { c, p };
+}
+
+/**
+ * The addresses a route gives the type, of those that are not the host's, a broadcast or a
+ * multicast group. IPv4 looks the type up in the local table alone (`inet_dev_addr_type`):
+ * every other address is UNICAST, whatever the main table routes, and none is UNREACHABLE,
+ * BLACKHOLE or PROHIBIT (measured: an address with no route, and one a blackhole decides,
+ * matched `--dst-type UNICAST` alone). IPv6's `fib daddr type` takes the route's own type: UNICAST
+ * where a route routes, a dead end's blackhole or prohibit, else UNREACHABLE (measured: no
+ * route and an unreachable route gave unreachable, a blackhole blackhole).
+ */
+type RouteType = 'UNICAST' | 'UNREACHABLE' | 'BLACKHOLE' | 'PROHIBIT';
+
+function routeTyped(env: MatchEnv, field: FieldName, t: RouteType): Bdd {
+  const m = env.space.m;
+  if (env.space.family === 'ipv4') return t === 'UNICAST' ? TRUE : FALSE;
+  if (t === 'UNICAST') return env.routed(field);
+  if (t === 'BLACKHOLE') return env.deadEnds(field, 'blackhole');
+  if (t === 'PROHIBIT') return env.deadEnds(field, 'prohibit');
+  const typed = m.or(env.deadEnds(field, 'blackhole'), env.deadEnds(field, 'prohibit'));
+  return m.diff(m.not(env.routed(field)), typed);
 }
 
 /**

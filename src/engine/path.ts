@@ -58,7 +58,7 @@ export function runPath(
   // the destination is the host's: a header bit (see space.ts), exact even when the host's
   // address list is not
   const localDst = s.eq('loc', 1n);
-  const routedDst = nf.reachable();
+  const routedDst = nf.routed('dst');
   const setOif = (p: Pair, value: ReturnType<typeof s.eq>): Pair => ({
     c: s.assign(p.c, ['oif'], value),
     p: p.c === p.p ? s.assign(p.c, ['oif'], value) : s.assign(p.p, ['oif'], value),

@@ -15,6 +15,8 @@ import { rpRefusedSources } from '../../src/engine/rp-filter.ts';
 import { routingOf } from '../../src/engine/routing.ts';
 import { CompiledRuleset } from '../../src/engine/compile.ts';
 import { o, ruleset, t } from './build.ts';
+import { traceFate } from '../lab/router-lab.ts';
+import type { AddressType, Family } from '../../src/model/ruleset.ts';
 import { crossCheck, firstPacket } from './crosscheck.ts';
 
 const ROUTER: NetworkContext = {
@@ -136,6 +138,115 @@ describe('dead-end routes', () => {
     expect(answeredSources(['203.0.113.0/24'], 'out0', ROUTER, 'ipv4')).toEqual([
       '203.0.113.128/25',
     ]);
+  });
+
+  it('give IPv6 addrtype UNREACHABLE, and fib type the dead end’s own; IPv4 UNICAST', () => {
+    const router6: NetworkContext = {
+      family: 'ipv6',
+      interfaces: ['lo', 'in0', 'out0'],
+      localAddresses: ['2001:db8:1::1', '2001:db8:2::1'],
+      routes: [
+        { destination: '2001:db8:1::/64', device: 'in0' },
+        { destination: '2001:db8:2::/64', device: 'out0' },
+        { destination: '2001:db8:dead:1::/64', device: 'out0' },
+      ],
+      deadEnds: [
+        { destination: '2001:db8:dead::/48', type: 'blackhole' },
+        { destination: '2001:db8:beef::/48', type: 'unreachable' },
+        { destination: '2001:db8:cafe::/48', type: 'prohibit' },
+      ],
+      forwarding: true,
+    };
+    // a DNAT to a routed address for the type: what it takes is forwarded, the rest is not
+    const dnatBy = (opt: (typeof o)['addrtype'], type: AddressType, family: Family) =>
+      ruleset(
+        {
+          nat: {
+            PREROUTING: {
+              policy: 'ACCEPT',
+              rules: [
+                [[opt('dst', type)], t.dnat(family === 'ipv4' ? '198.51.100.2' : '2001:db8:2::2')],
+              ],
+            },
+          },
+          filter: { FORWARD: { policy: 'ACCEPT', rules: [] } },
+        },
+        family,
+      );
+    const taken = (opt: (typeof o)['addrtype'], type: AddressType, family: Family): string[] => {
+      const [context, from, to] =
+        family === 'ipv4'
+          ? [ROUTER, '192.0.2.2', ['198.51.100.7', '203.0.113.5', '198.18.0.5', '198.19.0.5']]
+          : [
+              router6,
+              '2001:db8:1::2',
+              ['2001:db8:2::7', '2001:db8:dead::5', '2001:db8:beef::5', '2001:db8:cafe::5'],
+            ];
+      const engine = createEngine(dnatBy(opt, type, family), context);
+      return to.map((a) => {
+        const tr = engine.trace(newConnection(family, 'udp', from, a, 5000, 'in0'));
+        return `${traceFate(tr)} ${tr.certainty}`;
+      });
+    };
+    const all = [
+      'forwarded certain',
+      'forwarded certain',
+      'forwarded certain',
+      'forwarded certain',
+    ];
+    // IPv4: UNICAST, whatever the route (measured: dead-end-routes-referee.test.ts)
+    expect(taken(o.addrtype, 'UNICAST', 'ipv4')).toEqual(all);
+    expect(taken(o.fibtype, 'UNICAST', 'ipv4')).toEqual(all);
+    for (const type of ['UNREACHABLE', 'BLACKHOLE', 'PROHIBIT'] as const)
+      expect(taken(o.addrtype, type, 'ipv4'), type).toEqual([
+        'forwarded certain',
+        'dropped certain',
+        'dropped certain',
+        'dropped certain',
+      ]);
+    // IPv6's addrtype: every dead end is UNREACHABLE (measured); fib type: the route's own
+    expect(taken(o.addrtype, 'UNREACHABLE', 'ipv6')).toEqual(all);
+    expect(taken(o.fibtype, 'BLACKHOLE', 'ipv6')).toEqual([
+      'forwarded certain',
+      'forwarded certain',
+      'dropped certain',
+      'dropped certain',
+    ]);
+    expect(taken(o.fibtype, 'UNREACHABLE', 'ipv6')).toEqual([
+      'forwarded certain',
+      'dropped certain',
+      'forwarded certain',
+      'dropped certain',
+    ]);
+    expect(taken(o.fibtype, 'PROHIBIT', 'ipv6')).toEqual([
+      'forwarded certain',
+      'dropped certain',
+      'dropped certain',
+      'forwarded certain',
+    ]);
+    // and the interpreter agrees on every type
+    const addr = (a: string): bigint => parseAddress(a, 'ipv6') ?? 0n;
+    const packets = ['2001:db8:2::7', '2001:db8:99::5', '2001:db8:dead::5', '2001:db8:beef::5']
+      .concat(['2001:db8:cafe::5', '2001:db8:dead:1::5'])
+      .map((dst) =>
+        firstPacket({
+          iif: 'in0',
+          state: 'NEW',
+          proto: 17,
+          src: addr('2001:db8:1::2'),
+          dst: addr(dst),
+          sport: 40000,
+          dport: 5000,
+          mark: 0,
+        }),
+      );
+    for (const opt of [o.addrtype, o.fibtype])
+      for (const type of ['UNICAST', 'UNREACHABLE', 'BLACKHOLE', 'PROHIBIT'] as const)
+        if (opt === o.fibtype || type === 'UNICAST' || type === 'UNREACHABLE')
+          expect(
+            crossCheck(dnatBy(opt, type, 'ipv6'), router6, packets).failures,
+            `${type}`,
+          ).toEqual([]);
   });
 
   it('agree with the interpreter, addrtype and answers included', () => {

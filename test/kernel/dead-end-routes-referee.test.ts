@@ -1,12 +1,12 @@
 /**
  * The kernel referees the main table's dead ends (engine/routing.ts `Routing.deadEnds`): routes
- * of type blackhole, unreachable and prohibit, which send nowhere. A router namespace that
- * forwards and whose FORWARD accepts, a client behind in0, a default route out of out0, a dead
- * end of each type with a unicast route inside the blackhole. The client sends UDP datagrams
- * through the router, and from sources inside the dead ends (a raw socket) through it and to its
- * address, with `rp_filter` off, strict and loose, and IPv6 datagrams through it past the same
- * kinds of dead end; the router's mangle chains say where the kernel took each. dockwall, given the router's own files, must say the same, and be certain
- * of what it drops. Needs root; in CI a missing capability is a failure.
+ * of type blackhole, unreachable and prohibit, which send nowhere, and the address types
+ * `addrtype` gives what no route, or a dead end, decides (engine/match.ts `routeTyped`). A router
+ * namespace that forwards and whose FORWARD accepts, a client behind in0, a server behind out0.
+ * The client sends UDP datagrams through the router, and from spoofed sources (a raw socket)
+ * through it and to its address; the router's mangle chains say where the kernel took each.
+ * dockwall, given the router's own files, must say the same, and be certain of what it drops.
+ * Needs root; in CI a missing capability is a failure.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,13 +14,83 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newConnection } from '../../src/analysis/packets.ts';
 import { labCapability, labCommand } from '../lab/netns.ts';
-import { type Fate, routerLab, traceFate } from '../lab/router-lab.ts';
+import { type RouterLab, routerLab, traceFate } from '../lab/router-lab.ts';
 import { spoof } from '../lab/spoof.ts';
 import { linkSnapshot } from './engine-link.ts';
 
 const capability = labCapability();
 const suiteRuns = capability.ok || process.env['CI'] === 'true';
 const sh = labCommand;
+
+/** The router's files as `dockwall collect` writes them (routes of both families in one array). */
+async function snapshot(lab: RouterLab, dir: string) {
+  const inRouter = (...args: string[]): string => lab.inRouter(args);
+  writeFileSync(path.join(dir, 'iptables-save.txt'), inRouter('iptables-save'));
+  writeFileSync(path.join(dir, 'ip6tables-save.txt'), inRouter('ip6tables-save'));
+  writeFileSync(path.join(dir, 'ip-addr.json'), sh(['ip', '-n', lab.router, '-j', 'addr', 'show']));
+  const routes = [4, 6].flatMap(
+    (v) =>
+      JSON.parse(
+        sh(['ip', '-n', lab.router, `-${v}`, '-j', 'route', 'show', 'table', 'all']),
+      ) as unknown[],
+  );
+  writeFileSync(path.join(dir, 'ip-route.json'), JSON.stringify(routes));
+  const rp = inRouter('cat', '/proc/sys/net/ipv4/conf/all/rp_filter').trim();
+  writeFileSync(
+    path.join(dir, 'sysctl.txt'),
+    [
+      'net.ipv4.ip_forward = 1',
+      'net.ipv6.conf.all.forwarding = 1',
+      'net.ipv4.conf.all.route_localnet = 0',
+      `net.ipv4.conf.all.rp_filter = ${rp}`,
+      ...['lo', 'in0', 'out0'].map((n) => `net.ipv4.conf.${n}.rp_filter = 0`),
+      '',
+    ].join('\n'),
+  );
+  return linkSnapshot(dir);
+}
+
+/** Each probe as "SOURCE → TO: kernel FATE, dockwall FATE (certainty)". */
+async function probe(
+  lab: RouterLab,
+  dir: string,
+  pairs: readonly (readonly [string, string])[],
+): Promise<string[]> {
+  const engine = await snapshot(lab, dir);
+  return pairs.map(([source, to]) => {
+    const family = to.includes(':') ? 'ipv6' : 'ipv4';
+    const kernel = lab.fate(family, spoof(family, source, to));
+    if (kernel === null) throw new Error(`${source} → ${to}: never reached the router`);
+    const tr = engine.trace(newConnection(family, 'udp', source, to, 5000, 'in0'));
+    return `${source} → ${to}: kernel ${kernel}, dockwall ${traceFate(tr)} (${tr.certainty})`;
+  });
+}
+
+const agree = (line: string): boolean => {
+  const m = /kernel (\w+), dockwall (\w+)/.exec(line);
+  return m !== null && m[1] === m[2];
+};
+
+/** Runs `body` on a router whose client and server have addresses of both families. */
+async function withRouter(
+  tag: string,
+  body: (lab: RouterLab, dir: string) => Promise<void>,
+): Promise<void> {
+  const lab = routerLab(tag, true);
+  const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-deadend-'));
+  try {
+    lab.addresses(lab.client, 'eth0', ['192.0.2.2/24', '2001:db8:1::2/64']);
+    lab.addresses(lab.router, 'in0', ['192.0.2.1/24', '2001:db8:1::1/64']);
+    lab.addresses(lab.router, 'out0', ['198.51.100.1/24', '2001:db8:2::1/64']);
+    lab.addresses(lab.server, 'eth0', ['198.51.100.2/24', '2001:db8:2::2/64']);
+    sh(['ip', '-n', lab.client, 'route', 'add', 'default', 'via', '192.0.2.1']);
+    sh(['ip', '-n', lab.client, '-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
+    await body(lab, dir);
+  } finally {
+    lab.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe.runIf(suiteRuns)(
   'kernel referee for dead-end routes (blackhole, unreachable, prohibit)',
@@ -30,80 +100,22 @@ describe.runIf(suiteRuns)(
     });
 
     it('drops what a dead end decides, and routes past it', async () => {
-      const lab = routerLab('de', true);
-      const { client, router } = lab;
-      const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-deadend-'));
-      const inRouter = (...args: string[]): string => lab.inRouter(args);
-      try {
-        lab.addresses(client, 'eth0', ['192.0.2.2/24', '2001:db8:1::2/64']);
-        lab.addresses(router, 'in0', ['192.0.2.1/24', '2001:db8:1::1/64']);
-        lab.addresses(router, 'out0', ['198.51.100.1/24', '2001:db8:2::1/64']);
-        lab.addresses(lab.server, 'eth0', ['198.51.100.2/24', '2001:db8:2::2/64']);
-        sh(['ip', '-n', client, 'route', 'add', 'default', 'via', '192.0.2.1']);
-        sh(['ip', '-n', client, '-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
+      await withRouter('de', async (lab, dir) => {
         const route = (...args: string[]): string =>
-          sh(['ip', '-n', router, 'route', 'add', ...args]);
+          sh(['ip', '-n', lab.router, 'route', 'add', ...args]);
         route('default', 'via', '198.51.100.2');
         route('blackhole', '203.0.113.0/24');
         route('203.0.113.128/25', 'via', '198.51.100.2');
         route('unreachable', '198.18.0.0/16');
         route('prohibit', '198.19.0.0/16');
         const route6 = (...args: string[]): string =>
-          sh(['ip', '-n', router, '-6', 'route', 'add', ...args]);
+          sh(['ip', '-n', lab.router, '-6', 'route', 'add', ...args]);
         route6('default', 'via', '2001:db8:2::2');
         route6('blackhole', '2001:db8:dead::/48');
         route6('2001:db8:dead:1::/64', 'via', '2001:db8:2::2');
         route6('unreachable', '2001:db8:beef::/48');
         route6('prohibit', '2001:db8:cafe::/48');
 
-        const fate = (source: string, to: string): Fate => {
-          const family = to.includes(':') ? 'ipv6' : 'ipv4';
-          const taken = lab.fate(family, spoof(family, source, to));
-          if (taken === null) throw new Error(`${source} → ${to}: never reached the router`);
-          return taken;
-        };
-        const snapshot = async () => {
-          writeFileSync(path.join(dir, 'iptables-save.txt'), inRouter('iptables-save'));
-          writeFileSync(path.join(dir, 'ip6tables-save.txt'), inRouter('ip6tables-save'));
-          writeFileSync(
-            path.join(dir, 'ip-addr.json'),
-            sh(['ip', '-n', router, '-j', 'addr', 'show']),
-          );
-          writeFileSync(
-            path.join(dir, 'ip-route.json'),
-            // both families in one array, as `dockwall collect` writes it
-            JSON.stringify(
-              [4, 6].flatMap(
-                (v) =>
-                  JSON.parse(
-                    sh(['ip', '-n', router, `-${v}`, '-j', 'route', 'show', 'table', 'all']),
-                  ) as unknown[],
-              ),
-            ),
-          );
-          const rp = inRouter('cat', '/proc/sys/net/ipv4/conf/all/rp_filter').trim();
-          writeFileSync(
-            path.join(dir, 'sysctl.txt'),
-            [
-              'net.ipv4.ip_forward = 1',
-              'net.ipv6.conf.all.forwarding = 1',
-              'net.ipv4.conf.all.route_localnet = 0',
-              `net.ipv4.conf.all.rp_filter = ${rp}`,
-              ...['lo', 'in0', 'out0'].map((n) => `net.ipv4.conf.${n}.rp_filter = 0`),
-              '',
-            ].join('\n'),
-          );
-          return linkSnapshot(dir);
-        };
-        const probe = async (pairs: readonly (readonly [string, string])[]): Promise<string[]> => {
-          const engine = await snapshot();
-          return pairs.map(([source, to]) => {
-            const kernel = fate(source, to);
-            const family = to.includes(':') ? 'ipv6' : 'ipv4';
-            const tr = engine.trace(newConnection(family, 'udp', source, to, 5000, 'in0'));
-            return `${source} → ${to}: kernel ${kernel}, dockwall ${traceFate(tr)} (${tr.certainty})`;
-          });
-        };
         const through = [
           ['192.0.2.2', '198.51.100.2'],
           ['192.0.2.2', '203.0.113.5'],
@@ -111,6 +123,7 @@ describe.runIf(suiteRuns)(
           ['192.0.2.2', '198.18.0.5'],
           ['192.0.2.2', '198.19.0.5'],
         ] as const;
+        // from inside the dead ends, through the router and to its address
         const spoofed = ['203.0.113.5', '198.18.0.5', '198.19.0.5', '203.0.113.200'].flatMap(
           (s) =>
             [
@@ -118,20 +131,15 @@ describe.runIf(suiteRuns)(
               [s, '192.0.2.1'],
             ] as const,
         );
-        // the sources whose datagrams the kernel dropped, per rp_filter setting (each twice: through
-        // the router and to it); what it dropped dockwall is certain of
+        // the sources whose datagrams the kernel dropped, per rp_filter setting (each twice)
         const droppedFrom: Readonly<Record<number, readonly string[]>> = {
           0: [],
           1: ['203.0.113.5', '198.18.0.5', '198.19.0.5', '203.0.113.200'],
           2: ['203.0.113.5', '198.18.0.5', '198.19.0.5'],
         };
         for (const mode of [0, 1, 2]) {
-          inRouter('sysctl', '-qw', `net.ipv4.conf.all.rp_filter=${mode}`);
-          const seen = await probe([...through, ...spoofed]);
-          const agree = (line: string): boolean => {
-            const m = /kernel (\w+), dockwall (\w+)/.exec(line);
-            return m !== null && m[1] === m[2];
-          };
+          lab.inRouter(['sysctl', '-qw', `net.ipv4.conf.all.rp_filter=${mode}`]);
+          const seen = await probe(lab, dir, [...through, ...spoofed]);
           expect(
             seen.filter((l) => !agree(l)),
             `rp_filter=${mode}`,
@@ -153,6 +161,8 @@ describe.runIf(suiteRuns)(
 
         // IPv6 routes the same way (it has no rp_filter)
         const through6 = await probe(
+          lab,
+          dir,
           [
             '2001:db8:2::2',
             '2001:db8:dead::5',
@@ -170,17 +180,84 @@ describe.runIf(suiteRuns)(
         ]);
 
         // the trace says which route dropped it
-        const engine = await snapshot();
+        const engine = await snapshot(lab, dir);
         const tr = engine.trace(
           newConnection('ipv4', 'udp', '192.0.2.2', '203.0.113.5', 5000, 'in0'),
         );
         expect(tr.unrouted).toBe(
           'the route to 203.0.113.5 is a blackhole route (203.0.113.0/24), which sends nowhere',
         );
-      } finally {
-        lab.destroy();
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     }, 180_000);
+
+    // each case on a router of its own: conntrack would replay an earlier case's DNAT
+    const cases = [
+      {
+        // IPv4 looks the type up in the local table alone: UNICAST, whatever the routes say
+        save: 'iptables',
+        type: 'UNICAST',
+        to: '198.51.100.2',
+        probes: ['8.8.8.8', '203.0.113.5', '198.51.100.7'].map((to) => ['192.0.2.2', to] as const),
+        fates: ['forwarded', 'forwarded', 'forwarded'],
+      },
+      {
+        save: 'iptables',
+        type: 'UNREACHABLE',
+        to: '198.51.100.2',
+        probes: ['8.8.8.8', '203.0.113.5', '198.51.100.7'].map((to) => ['192.0.2.2', to] as const),
+        fates: ['dropped', 'dropped', 'forwarded'],
+      },
+      {
+        // IPv6 looks the route up: no route and a dead end are UNREACHABLE
+        save: 'ip6tables',
+        type: 'UNREACHABLE',
+        to: '2001:db8:2::2',
+        probes: ['2001:db8:99::5', '2001:db8:dead::5', '2001:db8:2::7'].map(
+          (to) => ['2001:db8:1::2', to] as const,
+        ),
+        fates: ['forwarded', 'forwarded', 'forwarded'],
+      },
+    ] as const;
+    it.each(cases.map((c, i) => [`${c.save} --dst-type ${c.type}`, i] as const))(
+      'gives addrtype the type the kernel does where no route, or a dead end, decides: %s',
+      async (_name, index) => {
+        const c = cases[index];
+        if (c === undefined) throw new Error('no case');
+        await withRouter(`at${index}`, async (lab, dir) => {
+          // no default route: 8.8.8.8 and 2001:db8:99::5 have no route at all
+          sh(['ip', '-n', lab.router, 'route', 'add', 'blackhole', '203.0.113.0/24']);
+          sh(['ip', '-n', lab.router, '-6', 'route', 'add', 'blackhole', '2001:db8:dead::/48']);
+          // a DNAT to the server for the type: what it takes is forwarded, the rest has no route
+          lab.inRouter([
+            c.save,
+            '-t',
+            'nat',
+            '-A',
+            'PREROUTING',
+            '-i',
+            'in0',
+            '-p',
+            'udp',
+            '-m',
+            'addrtype',
+            '--dst-type',
+            c.type,
+            '-j',
+            'DNAT',
+            '--to-destination',
+            c.to,
+          ]);
+          const seen = await probe(lab, dir, c.probes);
+          expect(seen.filter((l) => !agree(l))).toEqual([]);
+          expect(seen).toEqual(
+            c.probes.map(
+              ([source, to], k) =>
+                `${source} → ${to}: kernel ${c.fates[k] ?? ''}, dockwall ${c.fates[k] ?? ''} (certain)`,
+            ),
+          );
+        });
+      },
+      180_000,
+    );
   },
 );
