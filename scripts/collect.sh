@@ -236,9 +236,10 @@ for key in net.ipv4.ip_forward net.ipv6.conf.all.forwarding net.bridge.bridge-nf
     note_missing "sysctl.txt:$key" "cat $p" "not present (for net.bridge.*: br_netfilter not loaded)"
   fi
 done
-# route_localnet (a DNAT to 127.0.0.1 from outside needs it) and rp_filter (which sources
-# routing takes) per interface, keyed as sysctl writes them: a dot in a name becomes '/'.
-for which in route_localnet rp_filter; do
+# route_localnet (a DNAT to 127.0.0.1 from outside needs it), rp_filter (which sources routing
+# takes) and forwarding (IPv4 forwards what arrives on an interface only where its own is on) per
+# interface, keyed as sysctl writes them: a dot in a name becomes '/'.
+for which in route_localnet rp_filter forwarding; do
   for p in /proc/sys/net/ipv4/conf/*/"$which"; do
     [ -r "$p" ] || continue
     name=${p#/proc/sys/net/ipv4/conf/}

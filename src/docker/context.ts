@@ -392,6 +392,19 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       'sysctl.txt does not say: what the host would forward is only possibly delivered',
     );
 
+  // IPv4 forwards what arrives on an interface only where the interface's own switch is on too
+  const unforwardedFrom =
+    family === 'ipv4' && !forwardingOff
+      ? [...host.sysctls.forwardingByInterface].filter(([, on]) => !on).map(([n]) => n)
+      : [];
+  for (const n of unforwardedFrom)
+    fact(
+      'forwarding',
+      `IPv4 forwarding is off on ${n}`,
+      'observed',
+      `sysctl.txt: net.ipv4.conf.${n}.forwarding = 0; what arrives there is not forwarded`,
+    );
+
   // route_localnet: a loopback destination left by PREROUTING on a packet from outside (a DNAT to
   // 127.0.0.1) is routed only where it is on. Not known, it is taken to be off, the kernel's
   // default, unless the rules say someone turns it on: a DNAT to loopback relies on it, and
@@ -494,6 +507,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
           }
         : {}),
       ...(forwardingOff ? { forwarding: false } : {}),
+      ...(unforwardedFrom.length > 0 ? { unforwardedFrom } : {}),
       ...(forwardingAssumed ? { forwardingAssumed: true } : {}),
       localAddressesComplete: addrFile !== null,
       ...(addrFile === null ? { foreignAddresses: foreign } : {}),

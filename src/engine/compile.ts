@@ -170,6 +170,8 @@ export class CompiledRuleset {
     const prefixes = new Set<string>();
     // a route out of an interface nobody named goes to the class of every unlisted name
     for (const r of context.routes) if (r.device !== OTHER_INTERFACE) listed.add(r.device);
+    // each named alone: what arrives there is not forwarded (`unforwarded`)
+    for (const name of context.unforwardedFrom ?? []) listed.add(name);
     listed.add('lo');
     // one pass over every option of every rule: the interfaces named and the mark bits tested
     let markMask = 0;
@@ -578,6 +580,23 @@ export class CompiledRuleset {
       this.routedCache.set(field, r);
     }
     return r;
+  }
+
+  private unforwardedSet: Bdd | undefined;
+
+  /**
+   * Packets that came in on an interface whose own IPv4 `forwarding` is off
+   * (`NetworkContext.unforwardedFrom`): never forwarded. None on nearly every host. Made once.
+   */
+  unforwarded(): Bdd {
+    if (this.unforwardedSet === undefined) {
+      const s = this.space;
+      this.unforwardedSet = (this.context.unforwardedFrom ?? []).reduce(
+        (set, name) => s.m.or(set, s.eq('iif', BigInt(s.interfaces.classOf(name)))),
+        FALSE,
+      );
+    }
+    return this.unforwardedSet;
   }
 
   private readonly deadEndSets = new Map<string, Bdd>();

@@ -58,6 +58,14 @@ export interface NetworkContext {
   /** False when the host forwards nothing of this family (sysctl); absent means on. */
   readonly forwarding?: boolean;
   /**
+   * IPv4: the interfaces whose own `forwarding` switch is off, where the family's is on. The
+   * kernel reads the switch of the interface a packet came in on (`ip_route_input_slow`): what
+   * arrives there is not forwarded, whatever the routes. Measured (Linux 6.18): with in0's off, a
+   * datagram through the router met PREROUTING and no chain after it; with out0's off, FORWARD.
+   * IPv6 reads the family's switch alone (measured: in0's off, forwarded). Absent: none.
+   */
+  readonly unforwardedFrom?: readonly string[];
+  /**
    * True when forwarding is on only by assumption (the snapshot does not say): what arrives
    * and is forwarded is then only possibly delivered (a host that does not forward drops it).
    */

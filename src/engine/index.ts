@@ -985,7 +985,10 @@ class SymbolicEngine implements Engine {
     const forwarded = (): Bdd =>
       this.nf.route({
         c: FALSE,
-        p: m.and(m.diff(arriving, s.eq('loc', 1n)), this.nf.routed('dst')),
+        p: m.diff(
+          m.and(m.diff(arriving, s.eq('loc', 1n)), this.nf.routed('dst')),
+          this.nf.unforwarded(),
+        ),
       }).p;
     const sent = (): Bdd => this.nf.reroute({ c: FALSE, p: m.and(fresh, none) }).p;
     const at: Record<Hook, () => Bdd> = {

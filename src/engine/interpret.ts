@@ -267,6 +267,15 @@ export class Interpreter {
     return this.context.forwarding ?? true;
   }
 
+  /**
+   * Why what arrives on `iif` is not forwarded, where the host forwards its family but not from
+   * there (`NetworkContext.unforwardedFrom`); null where it is.
+   */
+  unforwardedFrom(iif: string): string | null {
+    if (!(this.context.unforwardedFrom ?? []).includes(iif)) return null;
+    return `IPv4 forwarding is off on ${iif} (net.ipv4.conf.${iif}.forwarding = 0): the kernel forwards nothing that arrives there`;
+  }
+
   /** Whether forwarding is on only by assumption. */
   get forwardingAssumed(): boolean {
     return this.context.forwardingAssumed === true;
@@ -1192,13 +1201,14 @@ class Run {
           );
         return done('accepted', 'local', null);
       }
-      const dev = this.it.forwards ? this.egress(p) : null;
+      const unforwarded = this.it.unforwardedFrom(p.iif);
+      const dev = this.it.forwards && unforwarded === null ? this.egress(p) : null;
       if (dev === null)
         return done(
           'dropped',
           'no-route',
           null,
-          this.it.forwards ? this.it.unroutedWhy(p.dst) : undefined,
+          unforwarded ?? (this.it.forwards ? this.it.unroutedWhy(p.dst) : undefined),
         );
       if (scopedSource(this.env.routing, p.src))
         return done(

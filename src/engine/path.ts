@@ -59,6 +59,9 @@ export function runPath(
   // address list is not
   const localDst = s.eq('loc', 1n);
   const routedDst = nf.routed('dst');
+  // what has a route and came in on an interface that forwards (`NetworkContext.unforwardedFrom`)
+  const unforwarded = nf.unforwarded();
+  const forwardable = unforwarded === FALSE ? routedDst : m.diff(routedDst, unforwarded);
   const setOif = (p: Pair, value: ReturnType<typeof s.eq>): Pair => ({
     c: s.assign(p.c, ['oif'], value),
     p: p.c === p.p ? s.assign(p.c, ['oif'], value) : s.assign(p.p, ['oif'], value),
@@ -139,8 +142,8 @@ export function runPath(
     const elsewhere = andSet(s, part, m.not(localDst));
     const grouped = andSet(s, elsewhere, groups);
     const away = grouped.p === FALSE ? elsewhere : andSet(s, elsewhere, m.not(groups));
-    const unrouted = forwards ? andSet(s, away, m.not(routedDst)) : away;
-    const toForward = forwards ? andSet(s, away, routedDst) : EMPTY;
+    const unrouted = forwards ? andSet(s, away, m.not(forwardable)) : away;
+    const toForward = forwards ? andSet(s, away, forwardable) : EMPTY;
     const beyondScope = scoped === FALSE ? EMPTY : andSet(s, toForward, scoped);
     const fwdIn = nf.route(
       beyondScope.p === FALSE ? toForward : andSet(s, toForward, m.not(scoped)),

@@ -1,6 +1,6 @@
 /**
  * `sysctl` output (`key = value` lines) → the switches that matter: forwarding, br_netfilter, and
- * IPv4 `route_localnet` and `rp_filter`, for `all` and per interface.
+ * IPv4 `route_localnet`, `rp_filter` and `forwarding`, for `all` and per interface.
  */
 import type { Diagnostic } from '../model/diagnostic.ts';
 import { diagnostic } from '../model/diagnostic.ts';
@@ -24,12 +24,14 @@ export const UNKNOWN_SYSCTLS: Sysctls = {
   routeLocalnetByInterface: new Map(),
   rpFilter: null,
   rpFilterByInterface: new Map(),
+  forwardingByInterface: new Map(),
 };
 
 /** The per-interface switches read, each with the values it takes. */
 const PER_INTERFACE = {
   route_localnet: ['0', '1'],
   rp_filter: ['0', '1', '2'],
+  forwarding: ['0', '1'],
 } as const;
 type PerInterface = keyof typeof PER_INTERFACE;
 
@@ -40,8 +42,8 @@ type PerInterface = keyof typeof PER_INTERFACE;
  * decides nothing).
  */
 function perInterfaceKey(key: string): { name: string; which: PerInterface } | null {
-  const slashed = /^net\/ipv4\/conf\/([^/]+)\/(route_localnet|rp_filter)$/.exec(key);
-  const dotted = /^net\.ipv4\.conf\.([^.]+)\.(route_localnet|rp_filter)$/.exec(key);
+  const slashed = /^net\/ipv4\/conf\/([^/]+)\/(route_localnet|rp_filter|forwarding)$/.exec(key);
+  const dotted = /^net\.ipv4\.conf\.([^.]+)\.(route_localnet|rp_filter|forwarding)$/.exec(key);
   const match = slashed ?? dotted;
   const name = slashed?.[1] ?? dotted?.[1]?.replaceAll('/', '.') ?? null;
   const which = match?.[2] as PerInterface | undefined;
@@ -56,6 +58,7 @@ export function loadSysctl(
   // Maps: the names are the file's, and `__proto__` is a name too
   const localnet = new Map<string, boolean>();
   const rpFilter = new Map<string, RpFilterValue>();
+  const forwarding = new Map<string, boolean>();
   let rpFilterAll: RpFilterValue | null = null;
   const diagnostics: Diagnostic[] = [];
   text.split('\n').forEach((raw, i) => {
@@ -91,6 +94,7 @@ export function loadSysctl(
     if (own === null) {
       if (field !== undefined) values[field] = value === '1';
     } else if (own.which === 'route_localnet') localnet.set(own.name, value === '1');
+    else if (own.which === 'forwarding') forwarding.set(own.name, value === '1');
     else if (own.name === 'all') rpFilterAll = Number(value) as RpFilterValue;
     else rpFilter.set(own.name, Number(value) as RpFilterValue);
   });
@@ -101,6 +105,7 @@ export function loadSysctl(
       routeLocalnetByInterface: localnet,
       rpFilter: rpFilterAll,
       rpFilterByInterface: rpFilter,
+      forwardingByInterface: forwarding,
     },
     diagnostics,
   };

@@ -237,6 +237,11 @@ export interface Sysctls {
   readonly rpFilter: RpFilterValue | null;
   /** `net.ipv4.conf.<interface>.rp_filter`, for the interfaces the file lists. */
   readonly rpFilterByInterface: ReadonlyMap<string, RpFilterValue>;
+  /**
+   * `net.ipv4.conf.<interface>.forwarding`, for the interfaces the file lists: IPv4 forwards
+   * what arrives on an interface only where its own switch is on (`ip_forward` sets them all).
+   */
+  readonly forwardingByInterface: ReadonlyMap<string, boolean>;
 }
 
 /** IPv4 reverse path filtering: 0 off, 1 strict, 2 loose (RFC 3704). */

@@ -197,6 +197,12 @@ describe.skipIf(!canRun)(
           sh(['ip', 'netns', 'exec', ns, 'cat', '/proc/sys/net/ipv4/conf/lo/rp_filter']).trim(),
         );
         expect(s.host.sysctls.rpFilter).toBe(0);
+        // and forwarding per interface
+        expect([...s.host.sysctls.forwardingByInterface].map(([n]) => n).sort()).toEqual([
+          'dwc0',
+          'dwc1',
+          'lo',
+        ]);
         expect([...s.host.sysctls.rpFilterByInterface].sort()).toEqual([
           ['dwc0', 2],
           ['dwc1', 1],

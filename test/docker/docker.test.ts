@@ -519,6 +519,37 @@ describe('buildNetworkContext and describeAddress', () => {
     expect(localnet(withSysctls({ routeLocalnet: false }, kube))[0]).toBe('off');
   });
 
+  it('lists the IPv4 interfaces whose own forwarding is off, and says so', async () => {
+    const base = await load('28.5.2/s3-usernet-portmap');
+    const off = (family: 'ipv4' | 'ipv6', ipv4Forward: boolean) => {
+      const h = buildHostContext(
+        {
+          ...base,
+          host: {
+            ...base.host,
+            sysctls: {
+              ...base.host.sysctls,
+              ipv4Forward,
+              forwardingByInterface: new Map([
+                ['eth0', false],
+                ['docker0', true],
+              ]),
+            },
+          },
+        },
+        family,
+      );
+      return [
+        h.context.unforwardedFrom,
+        h.facts.filter((f) => f.text.includes('off on')).map((f) => [f.provenance, f.text]),
+      ];
+    };
+    expect(off('ipv4', true)).toEqual([['eth0'], [['observed', 'IPv4 forwarding is off on eth0']]]);
+    // the family's switch off already says it; IPv6 reads no interface's own
+    expect(off('ipv4', false)).toEqual([undefined, []]);
+    expect(off('ipv6', true)).toEqual([undefined, []]);
+  });
+
   it('says how it knows rp_filter: sysctl.txt, else off, the kernel’s default, stated', async () => {
     const base = await load('28.5.2/s3-usernet-portmap');
     const rp = (sysctls: Partial<Snapshot['host']['sysctls']>) => {

@@ -1,6 +1,6 @@
 /**
  * Routes that send nowhere (routing.ts `Routing.deadEnds`: blackhole, unreachable, prohibit) on
- * the router the kernel referee measured (test/kernel/dead-end-routes-referee.test.ts): a client
+ * the router the kernel referee measured (test/kernel/routing-referee.test.ts): a client
  * on in0, a default route out of out0, a dead end of each type and a route inside the
  * blackhole. What a dead end decides is dropped for certain, through the host and back to a
  * source inside one; a longer route inside it still routes; `addrtype` is unchanged.
@@ -194,7 +194,7 @@ describe('dead-end routes', () => {
       'forwarded certain',
       'forwarded certain',
     ];
-    // IPv4: UNICAST, whatever the route (measured: dead-end-routes-referee.test.ts)
+    // IPv4: UNICAST, whatever the route (measured: routing-referee.test.ts)
     expect(taken(o.addrtype, 'UNICAST', 'ipv4')).toEqual(all);
     expect(taken(o.fibtype, 'UNICAST', 'ipv4')).toEqual(all);
     for (const type of ['UNREACHABLE', 'BLACKHOLE', 'PROHIBIT'] as const)

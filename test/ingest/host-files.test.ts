@@ -212,8 +212,30 @@ describe('ip, sysctl and nft files', () => {
       routeLocalnetByInterface: new Map(),
       rpFilter: null,
       rpFilterByInterface: new Map(),
+      forwardingByInterface: new Map(),
     });
     expect(r.diagnostics.map((d) => [d.code, d.location.line])).toEqual([['invalid-value', 3]]);
+  });
+
+  it('reads IPv4 forwarding per interface beside the family’s switch', () => {
+    const r = loadSysctl(
+      [
+        'net.ipv4.ip_forward = 1',
+        'net.ipv4.conf.default.forwarding = 0',
+        'net.ipv4.conf.eth0.forwarding = 0',
+        'net/ipv4/conf/br.lan/forwarding = 1',
+        'net.ipv4.conf.docker0.forwarding = on',
+      ].join('\n'),
+      's.txt',
+    );
+    expect(r.sysctls.ipv4Forward).toBe(true);
+    expect([...r.sysctls.forwardingByInterface]).toEqual([
+      ['eth0', false],
+      ['br.lan', true],
+    ]);
+    expect(r.diagnostics.map((d) => [d.message, d.location.line])).toEqual([
+      ['net.ipv4.conf.docker0.forwarding should be 0 or 1, found "on"', 5],
+    ]);
   });
 
   it('reads route_localnet for all and per interface, in both of sysctl key spellings', () => {

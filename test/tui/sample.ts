@@ -379,6 +379,7 @@ export const host: DockerHost = {
     routeLocalnetByInterface: new Map(),
     rpFilter: null,
     rpFilterByInterface: new Map(),
+    forwardingByInterface: new Map(),
   },
 };
 

@@ -1,7 +1,9 @@
 /**
- * The kernel referees the main table's dead ends (engine/routing.ts `Routing.deadEnds`): routes
- * of type blackhole, unreachable and prohibit, which send nowhere, and the address types
- * `addrtype` gives what no route, or a dead end, decides (engine/match.ts `routeTyped`). A router
+ * The kernel referees routing decisions: the main table's dead ends (engine/routing.ts
+ * `Routing.deadEnds`), routes of type blackhole, unreachable and prohibit, which send nowhere;
+ * the address types `addrtype` gives what no route, or a dead end, decides (engine/match.ts
+ * `routeTyped`); and an interface's own IPv4 `forwarding` switch
+ * (`NetworkContext.unforwardedFrom`). A router
  * namespace that forwards and whose FORWARD accepts, a client behind in0, a server behind out0.
  * The client sends UDP datagrams through the router, and from spoofed sources (a raw socket)
  * through it and to its address; the router's mangle chains say where the kernel took each.
@@ -35,15 +37,19 @@ async function snapshot(lab: RouterLab, dir: string) {
       ) as unknown[],
   );
   writeFileSync(path.join(dir, 'ip-route.json'), JSON.stringify(routes));
-  const rp = inRouter('cat', '/proc/sys/net/ipv4/conf/all/rp_filter').trim();
+  // the switches as the collector reads them, for all and each interface
+  const conf = (name: string, key: string): string =>
+    `net.ipv4.conf.${name}.${key} = ${inRouter('cat', `/proc/sys/net/ipv4/conf/${name}/${key}`).trim()}`;
   writeFileSync(
     path.join(dir, 'sysctl.txt'),
     [
       'net.ipv4.ip_forward = 1',
       'net.ipv6.conf.all.forwarding = 1',
-      'net.ipv4.conf.all.route_localnet = 0',
-      `net.ipv4.conf.all.rp_filter = ${rp}`,
-      ...['lo', 'in0', 'out0'].map((n) => `net.ipv4.conf.${n}.rp_filter = 0`),
+      conf('all', 'route_localnet'),
+      conf('all', 'rp_filter'),
+      ...['lo', 'in0', 'out0'].flatMap((n) =>
+        ['route_localnet', 'rp_filter', 'forwarding'].map((key) => conf(n, key)),
+      ),
       '',
     ].join('\n'),
   );
@@ -93,7 +99,7 @@ async function withRouter(
 }
 
 describe.runIf(suiteRuns)(
-  'kernel referee for dead-end routes (blackhole, unreachable, prohibit)',
+  'kernel referee for routing: dead ends, address types, forwarding per interface',
   () => {
     it('has what the lab needs', () => {
       expect(capability.ok, capability.reason).toBe(true);
@@ -259,5 +265,39 @@ describe.runIf(suiteRuns)(
       },
       180_000,
     );
+
+    it('forwards nothing that arrives on an IPv4 interface whose own forwarding is off', async () => {
+      await withRouter('fw', async (lab, dir) => {
+        sh(['ip', '-n', lab.router, 'route', 'add', 'default', 'via', '198.51.100.2']);
+        sh(['ip', '-n', lab.router, '-6', 'route', 'add', 'default', 'via', '2001:db8:2::2']);
+        const pairs = [
+          ['192.0.2.2', '198.51.100.2'],
+          ['192.0.2.2', '192.0.2.1'],
+          ['2001:db8:1::2', '2001:db8:2::2'],
+        ] as const;
+        const lines = (fates: readonly string[]): string[] =>
+          pairs.map(
+            ([source, to], k) =>
+              `${source} → ${to}: kernel ${fates[k] ?? ''}, dockwall ${fates[k] ?? ''} (certain)`,
+          );
+        // in0's own switch off: IPv4 from it is not forwarded, delivered still; IPv6 forwarded
+        lab.inRouter(['sysctl', '-qw', 'net.ipv4.conf.in0.forwarding=0']);
+        lab.inRouter(['sysctl', '-qw', 'net.ipv6.conf.in0.forwarding=0']);
+        expect(await probe(lab, dir, pairs)).toEqual(lines(['dropped', 'delivered', 'forwarded']));
+        const engine = await snapshot(lab, dir);
+        expect(
+          engine.trace(newConnection('ipv4', 'udp', '192.0.2.2', '198.51.100.2', 5000, 'in0'))
+            .unrouted,
+        ).toBe(
+          'IPv4 forwarding is off on in0 (net.ipv4.conf.in0.forwarding = 0): the kernel forwards nothing that arrives there',
+        );
+        // out0's off instead: the in-interface's switch decides
+        lab.inRouter(['sysctl', '-qw', 'net.ipv4.conf.in0.forwarding=1']);
+        lab.inRouter(['sysctl', '-qw', 'net.ipv4.conf.out0.forwarding=0']);
+        expect(await probe(lab, dir, pairs)).toEqual(
+          lines(['forwarded', 'delivered', 'forwarded']),
+        );
+      });
+    }, 180_000);
   },
 );
