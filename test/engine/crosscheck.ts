@@ -4,6 +4,7 @@
  * lie in the engine's `possible` set for that outcome, and in its `certain` set when no
  * unmodelled match was on the path.
  */
+import { parseAddress } from '../../src/engine/addr.ts';
 import { CompiledRuleset } from '../../src/engine/compile.ts';
 import { bitsOf } from '../../src/engine/index.ts';
 import { Interpreter, type Concrete } from '../../src/engine/interpret.ts';
@@ -152,6 +153,36 @@ export function crossCheck(
     }
   }
   return { checked, certainChecks, failures };
+}
+
+/**
+ * New connections' first packets, one per protocol (ICMP, TCP, UDP, or those given) and
+ * [in-interface, source, destination] of `flows`, from port 40000 to 5000.
+ */
+export function newPackets(
+  family: 'ipv4' | 'ipv6',
+  flows: readonly (readonly [string, string, string])[],
+  protocols: readonly number[] = [family === 'ipv4' ? 1 : 58, 6, 17],
+): Concrete[] {
+  const addr = (a: string): bigint => {
+    const v = parseAddress(a, family);
+    if (v === null) throw new Error(`not an ${family} address: ${a}`);
+    return v;
+  };
+  return flows.flatMap(([iif, src, dst]) =>
+    protocols.map((proto) =>
+      firstPacket({
+        iif,
+        state: 'NEW',
+        proto,
+        src: addr(src),
+        dst: addr(dst),
+        sport: 40000,
+        dport: 5000,
+        mark: 0,
+      }),
+    ),
+  );
 }
 
 /**

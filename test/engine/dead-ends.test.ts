@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { newConnection } from '../../src/analysis/packets.ts';
 import { answeredSources } from '../../src/analysis/replies.ts';
-import { formatCidr, parseAddress } from '../../src/engine/addr.ts';
+import { formatCidr } from '../../src/engine/addr.ts';
 import type { NetworkContext, RpFilter } from '../../src/engine/context.ts';
 import { createEngine } from '../../src/engine/index.ts';
 import { rpRefusedSources } from '../../src/engine/rp-filter.ts';
@@ -17,7 +17,7 @@ import { CompiledRuleset } from '../../src/engine/compile.ts';
 import { o, ruleset, t } from './build.ts';
 import { traceFate } from '../lab/router-lab.ts';
 import type { AddressType, Family } from '../../src/model/ruleset.ts';
-import { crossCheck, firstPacket } from './crosscheck.ts';
+import { crossCheck, newPackets } from './crosscheck.ts';
 
 const ROUTER: NetworkContext = {
   family: 'ipv4',
@@ -225,21 +225,18 @@ describe('dead-end routes', () => {
       'forwarded certain',
     ]);
     // and the interpreter agrees on every type
-    const addr = (a: string): bigint => parseAddress(a, 'ipv6') ?? 0n;
-    const packets = ['2001:db8:2::7', '2001:db8:99::5', '2001:db8:dead::5', '2001:db8:beef::5']
-      .concat(['2001:db8:cafe::5', '2001:db8:dead:1::5'])
-      .map((dst) =>
-        firstPacket({
-          iif: 'in0',
-          state: 'NEW',
-          proto: 17,
-          src: addr('2001:db8:1::2'),
-          dst: addr(dst),
-          sport: 40000,
-          dport: 5000,
-          mark: 0,
-        }),
-      );
+    const packets = newPackets(
+      'ipv6',
+      [
+        '2001:db8:2::7',
+        '2001:db8:99::5',
+        '2001:db8:dead::5',
+        '2001:db8:beef::5',
+        '2001:db8:cafe::5',
+        '2001:db8:dead:1::5',
+      ].map((dst) => ['in0', '2001:db8:1::2', dst] as const),
+      [17],
+    );
     for (const opt of [o.addrtype, o.fibtype])
       for (const type of ['UNICAST', 'UNREACHABLE', 'BLACKHOLE', 'PROHIBIT'] as const)
         if (opt === o.fibtype || type === 'UNICAST' || type === 'UNREACHABLE')
@@ -265,29 +262,15 @@ describe('dead-end routes', () => {
         },
       },
     });
-    const addr = (a: string): bigint => parseAddress(a, 'ipv4') ?? 0n;
-    const packets = [
-      ['192.0.2.2', '198.51.100.2'],
-      ['192.0.2.2', '203.0.113.5'],
-      ['192.0.2.2', '203.0.113.200'],
-      ['192.0.2.2', '198.18.0.5'],
-      ['203.0.113.5', '198.51.100.2'],
-      ['198.19.0.5', '192.0.2.1'],
-      ['203.0.113.200', '192.0.2.1'],
-    ].flatMap(([src, dst]) =>
-      [1, 6, 17].map((proto) =>
-        firstPacket({
-          iif: 'in0',
-          state: 'NEW',
-          proto,
-          src: addr(src ?? ''),
-          dst: addr(dst ?? ''),
-          sport: 40000,
-          dport: 5000,
-          mark: 0,
-        }),
-      ),
-    );
+    const packets = newPackets('ipv4', [
+      ['in0', '192.0.2.2', '198.51.100.2'],
+      ['in0', '192.0.2.2', '203.0.113.5'],
+      ['in0', '192.0.2.2', '203.0.113.200'],
+      ['in0', '192.0.2.2', '198.18.0.5'],
+      ['in0', '203.0.113.5', '198.51.100.2'],
+      ['in0', '198.19.0.5', '192.0.2.1'],
+      ['in0', '203.0.113.200', '192.0.2.1'],
+    ]);
     for (const context of [ROUTER, withRp(1), withRp(2)])
       expect(crossCheck(rs, context, packets).failures).toEqual([]);
   });

@@ -6,12 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { newConnection } from '../../src/analysis/packets.ts';
-import { parseAddress } from '../../src/engine/addr.ts';
 import type { NetworkContext } from '../../src/engine/context.ts';
 import { createEngine } from '../../src/engine/index.ts';
 import { traceFate } from '../lab/router-lab.ts';
 import { o, ruleset, t } from './build.ts';
-import { crossCheck, firstPacket } from './crosscheck.ts';
+import { crossCheck, newPackets } from './crosscheck.ts';
 
 const ROUTER: NetworkContext = {
   family: 'ipv4',
@@ -61,25 +60,11 @@ describe('an interface whose own IPv4 forwarding is off', () => {
   });
 
   it('agrees with the interpreter', () => {
-    const addr = (a: string): bigint => parseAddress(a, 'ipv4') ?? 0n;
-    const packets = [
+    const packets = newPackets('ipv4', [
       ['in0', '192.0.2.2', '198.51.100.2'],
       ['in0', '192.0.2.2', '192.0.2.1'],
       ['out0', '198.51.100.2', '192.0.2.2'],
-    ].flatMap(([iif, src, dst]) =>
-      [1, 6, 17].map((proto) =>
-        firstPacket({
-          iif: iif ?? null,
-          state: 'NEW',
-          proto,
-          src: addr(src ?? ''),
-          dst: addr(dst ?? ''),
-          sport: 40000,
-          dport: 5000,
-          mark: 0,
-        }),
-      ),
-    );
+    ]);
     expect(crossCheck(rules, off, packets).failures).toEqual([]);
   });
 });
