@@ -86,7 +86,8 @@ function familyOf(...addresses: (string | null)[]): Family | null {
 
 /**
  * Routes. The collector stores IPv4 and IPv6 routes (`ip -j -4 …` and `ip -j -6 …`) in one
- * array; the family of each entry is read from its addresses.
+ * array; the family of each entry is read from its addresses, or, where it names none, from
+ * the router preference `ip` prints for IPv6 routes alone.
  */
 export function loadIpRoute(
   text: string,
@@ -104,21 +105,11 @@ export function loadIpRoute(
     const gateway = stringField(ctx, obj, 'gateway', path);
     const source = stringField(ctx, obj, 'prefsrc', path);
     const type = stringField(ctx, obj, 'type', path) ?? 'unicast';
-    const known = familyOf(dst, gateway, source);
-    // a route that sends nowhere taken for the wrong family would drop what the other routes
-    // (a `default` of no gateway names no address of its family)
-    if (known === null && type !== 'unicast') {
-      diagnostics.push(
-        diagnostic(
-          'invalid-value',
-          'warning',
-          `${path}: a ${type} route to ${dst} names no address, so its family is not known: not read`,
-          obj.location,
-        ),
-      );
-      return;
-    }
-    const family = known ?? 'ipv4';
+    // a route that names no address (`default dev he-ipv6`, `blackhole default`): `ip -j` prints
+    // a router preference for every IPv6 route and for no IPv4 one
+    const family =
+      familyOf(dst, gateway, source) ??
+      (obj.entries.some((e) => e.key === 'pref') ? 'ipv6' : 'ipv4');
     const table = obj.entries.find((e) => e.key === 'table')?.value;
     const destination =
       dst === 'default' || dst.includes('/') ? dst : `${dst}/${family === 'ipv4' ? 32 : 128}`;

@@ -341,6 +341,8 @@ describe('buildNetworkContext and describeAddress', () => {
           { type: 'unreachable', dst: '2001:db8:9::/48', dev: 'lo' },
           { type: 'prohibit', dst: '198.19.0.0/16', table: '100' },
           { type: 'blackhole', dst: '198.18.0.0/16', table: 'local' },
+          // IPv6's, as `ip -j -6` prints it: no address, a router preference
+          { dst: 'default', dev: 'he-ipv6', metric: 1024, flags: [], pref: 'medium' },
         ]),
       );
       const s = await loadSnapshot({
@@ -356,6 +358,12 @@ describe('buildNetworkContext and describeAddress', () => {
       expect(buildNetworkContext(s, 'ipv6').deadEnds).toEqual([
         { destination: '2001:db8:9::/48', type: 'unreachable' },
       ]);
+      const device = (family: 'ipv4' | 'ipv6'): (string | undefined)[] =>
+        buildNetworkContext(s, family)
+          .routes.filter((r) => r.destination === 'default')
+          .map((r) => r.device);
+      expect(device('ipv6')).toContain('he-ipv6');
+      expect(device('ipv4')).not.toContain('he-ipv6');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
