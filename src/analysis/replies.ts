@@ -834,6 +834,7 @@ export function answeredSources(
       .filter((r) => r.destination !== 'default' && !mine(r.device))
       .map((r) => r.destination),
     ...context.localAddresses.map((a) => bareAddress(a)),
+    ...(context.localPrefixes ?? []),
     ...(context.broadcastAddresses ?? []),
     ...special,
   ];

@@ -24,6 +24,7 @@ import type {
 import type { ContextFact } from '../model/audit.ts';
 import { DEAD_END_TYPES, type HostInterface, type RpFilterValue } from '../model/host.ts';
 import type { Family } from '../model/ruleset.ts';
+import { bareAddress } from '../model/address-text.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf, pathRead } from '../model/snapshot.ts';
 import { chainIn, natToLoopback } from '../model/rule-queries.ts';
@@ -61,6 +62,18 @@ function masqueradeOutOfLo(interfaces: readonly HostInterface[]): string | undef
       if (a.scope === 'global') return a.address;
     }
   return undefined;
+}
+
+/** Whether a CIDR (or address) lies in the loopback range, which the context has already. */
+function insideLoopback(cidr: string): boolean {
+  try {
+    const [addr] = ipaddr.parseCIDR(
+      cidr.includes('/') ? cidr : `${cidr}/${cidr.includes(':') ? 128 : 32}`,
+    );
+    return addr.range() === 'loopback';
+  } catch {
+    return false;
+  }
 }
 
 function unique<T>(items: readonly T[]): T[] {
@@ -243,7 +256,31 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
     return own.length === 1 ? (own[0]?.address ?? null) : null;
   };
   let deadEnds: ContextDeadEnd[] = [];
+  // every address of a prefix the local table routes as `local` is the host's (AnyIP), where
+  // no interface holds it: beside the addresses, not among them (a prefix, not an address)
+  let localPrefixes: string[] = [];
   if (routeFile !== null) {
+    const held = new Set(localAddresses.map(bareAddress));
+    localPrefixes = unique(
+      host.routes
+        .filter(
+          (r) =>
+            r.family === family &&
+            r.type === 'local' &&
+            (r.table === 'local' || r.table === '255') &&
+            r.destination !== 'default' &&
+            !held.has(bareAddress(r.destination)) &&
+            !insideLoopback(r.destination),
+        )
+        .map((r) => r.destination),
+    );
+    for (const p of localPrefixes)
+      fact(
+        'addresses',
+        `every address of ${p} is the host's`,
+        'observed',
+        `${routeFile}: a local route of ${p} in the local table`,
+      );
     deadEnds = host.routes.flatMap((r) => {
       const type = DEAD_END_TYPES.find((t) => t === r.type);
       return r.family === family && (r.table === 'main' || r.table === '254') && type !== undefined
@@ -494,6 +531,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       localAddresses,
       routes,
       ...(deadEnds.length > 0 ? { deadEnds } : {}),
+      ...(localPrefixes.length > 0 ? { localPrefixes } : {}),
       ...(family === 'ipv4'
         ? {
             routeLocalnet: {

@@ -205,7 +205,10 @@ export class CompiledRuleset {
       family,
       buildInterfaceDomain(listed, prefixes),
       {
-        local: prefixesOf([...context.localAddresses, loopback]),
+        local: [
+          ...prefixesOf([...context.localAddresses, loopback]),
+          ...(context.localPrefixes ?? []).flatMap((p) => parseCidr(p, family) ?? []),
+        ],
         complete,
         // with the groups, never the host's (routing.ts `Routing.foreign`)
         foreign: routingOf(context).foreign ?? [],

@@ -47,6 +47,13 @@ export interface NetworkContext {
   readonly interfaces: readonly string[];
   /** Addresses the host owns: `addrtype LOCAL`, and routing delivers them to INPUT. */
   readonly localAddresses: readonly string[];
+  /**
+   * Prefixes every address of which is the host's own though no interface holds it ("AnyIP": a
+   * `local` route of the local table, `ip route add local 203.0.113.0/24 dev lo`), as CIDRs.
+   * Measured (Linux 6.18): a datagram to 203.0.113.5 and to 2001:db8:77::5 under such routes
+   * met INPUT, `--dst-type LOCAL` holding. Absent: none.
+   */
+  readonly localPrefixes?: readonly string[];
   /** Forwarding routes; the longest matching prefix wins. */
   readonly routes: readonly ContextRoute[];
   /**

@@ -128,7 +128,11 @@ function parseRouting(context: NetworkContext): Routing {
     texts.map(prefix).filter((p): p is Prefix => p !== null);
   const loopback = family === 'ipv4' ? '127.0.0.0/8' : '::1/128';
   // A local address is the host's alone, whatever prefix its interface has.
-  const locals = prefixes([...context.localAddresses.map(bareAddress), loopback]);
+  const locals = prefixes([
+    ...context.localAddresses.map(bareAddress),
+    ...(context.localPrefixes ?? []),
+    loopback,
+  ]);
   const routes: Route[] = [];
   for (const r of context.routes) {
     const p = prefix(r.destination === 'default' ? everyAddress(family) : r.destination);
@@ -166,6 +170,7 @@ function parseRouting(context: NetworkContext): Routing {
           '255.255.255.255/32',
           '127.0.0.1/32',
           ...context.localAddresses.map(bareAddress),
+          ...(context.localPrefixes ?? []),
         ])
       : [];
   const unreceivedSources = family === 'ipv6' ? prefixes(['::1/128', 'ff00::/8']) : [];

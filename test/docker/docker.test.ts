@@ -326,7 +326,7 @@ describe('buildNetworkContext and describeAddress', () => {
     expect(buildNetworkContext(s, 'ipv6').broadcastAddresses).toBeUndefined();
   });
 
-  it('takes the main table’s dead ends of each family from ip-route.json', async () => {
+  it('takes the main table’s dead ends and the local table’s prefixes from ip-route.json', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dockwall-dead-ends-'));
     try {
       const host = path.join(repoRoot, 'fixtures/example-host');
@@ -343,6 +343,10 @@ describe('buildNetworkContext and describeAddress', () => {
           { type: 'blackhole', dst: '198.18.0.0/16', table: 'local' },
           // IPv6's, as `ip -j -6` prints it: no address, a router preference
           { dst: 'default', dev: 'he-ipv6', metric: 1024, flags: [], pref: 'medium' },
+          // AnyIP: a prefix every address of which is the host's; and an address it holds
+          { type: 'local', dst: '198.51.100.0/24', dev: 'lo', table: 'local' },
+          { type: 'local', dst: '2001:db8:77::/64', dev: 'lo', table: 'local', pref: 'medium' },
+          { type: 'local', dst: '127.0.0.1', dev: 'lo', table: 'local' },
         ]),
       );
       const s = await loadSnapshot({
@@ -363,6 +367,8 @@ describe('buildNetworkContext and describeAddress', () => {
           .routes.filter((r) => r.destination === 'default')
           .map((r) => r.device);
       expect(device('ipv6')).toContain('he-ipv6');
+      expect(buildNetworkContext(s, 'ipv4').localPrefixes).toEqual(['198.51.100.0/24']);
+      expect(buildNetworkContext(s, 'ipv6').localPrefixes).toEqual(['2001:db8:77::/64']);
       expect(device('ipv4')).not.toContain('he-ipv6');
     } finally {
       rmSync(dir, { recursive: true, force: true });

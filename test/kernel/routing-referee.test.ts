@@ -299,5 +299,47 @@ describe.runIf(suiteRuns)(
         );
       });
     }, 180_000);
+
+    it('takes every address of a local prefix as the host’s (AnyIP)', async () => {
+      await withRouter('ai', async (lab, dir) => {
+        sh(['ip', '-n', lab.router, 'route', 'add', 'default', 'via', '198.51.100.2']);
+        sh(['ip', '-n', lab.router, '-6', 'route', 'add', 'default', 'via', '2001:db8:2::2']);
+        sh(['ip', '-n', lab.router, 'route', 'add', 'local', '203.0.113.0/24', 'dev', 'lo']);
+        sh([
+          'ip',
+          '-n',
+          lab.router,
+          '-6',
+          'route',
+          'add',
+          'local',
+          '2001:db8:77::/64',
+          'dev',
+          'lo',
+        ]);
+        const seen = await probe(lab, dir, [
+          ['192.0.2.2', '203.0.113.5'],
+          ['192.0.2.2', '198.51.100.2'],
+          ['2001:db8:1::2', '2001:db8:77::5'],
+          ['2001:db8:1::2', '2001:db8:2::2'],
+          // a source of the prefix is the host's own: a martian (IPv4)
+          ['203.0.113.9', '198.51.100.2'],
+        ]);
+        expect(seen.filter((l) => !agree(l))).toEqual([]);
+        expect(seen.map((l) => l.replace(/: kernel (\w+), dockwall \w+ \((\w+)\)/, ' $1'))).toEqual(
+          [
+            '192.0.2.2 → 203.0.113.5 delivered',
+            '192.0.2.2 → 198.51.100.2 forwarded',
+            '2001:db8:1::2 → 2001:db8:77::5 delivered',
+            '2001:db8:1::2 → 2001:db8:2::2 forwarded',
+            '203.0.113.9 → 198.51.100.2 dropped',
+          ],
+        );
+        // what is forwarded or dropped, certainly
+        expect(
+          seen.filter((l) => !l.includes('delivered')).every((l) => l.endsWith('(certain)')),
+        ).toBe(true);
+      });
+    }, 180_000);
   },
 );
