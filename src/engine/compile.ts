@@ -691,7 +691,10 @@ export class CompiledRuleset {
    * where the route back is only assumed. None where it is off or not known. Made once.
    */
   reversePathFiltered(): MartianSources {
-    this.reversePathSets ??= rpFilterSets(this.space, routingOf(this.context), this.context);
+    this.reversePathSets ??= rpFilterSets(this.space, routingOf(this.context), this.context, {
+      broadcastSources: this.groups('src', 'broadcast'),
+      groupDestinations: this.groups('dst'),
+    });
     return this.reversePathSets;
   }
 

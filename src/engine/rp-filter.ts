@@ -74,6 +74,14 @@ function hasAddress(context: NetworkContext, name: string): boolean | null {
   return entry === undefined ? null : entry.address !== null;
 }
 
+/** The routing groups the check reads, as the compiled ruleset makes them (`groups`). */
+export interface RpGroups {
+  /** Broadcast addresses on `src`: the route back is the local table's broadcast route. */
+  readonly broadcastSources: Bdd;
+  /** Every group on `dst`: 0.0.0.0/8 sending to one is not checked. */
+  readonly groupDestinations: Bdd;
+}
+
 /**
  * The packets arriving from outside (after PREROUTING: `dst` is where the packet goes now) that
  * reverse path filtering drops, as the walk routes: `dropped` by the switch as known or taken,
@@ -84,6 +92,7 @@ export function rpFilterSets(
   s: HeaderSpace,
   routing: Routing,
   context: NetworkContext,
+  groups: RpGroups,
 ): { dropped: Bdd; doubtful: Bdd } {
   const m = s.m;
   const none = { dropped: FALSE, doubtful: FALSE };
@@ -110,8 +119,7 @@ export function rpFilterSets(
   // the route back: whether there is one, and whether it leaves by the arrival interface
   const { routed, routedMaybe, via, viaMaybe } = routeBack(s, routing);
   // a source the route back calls the host's own or a broadcast (a route of the local table)
-  const broadcasts = routing.groups.filter((g) => g.kind === 'broadcast');
-  const local = m.or(s.prefixSet('src', broadcasts), s.loopbackOn('src'));
+  const local = m.or(groups.broadcastSources, s.loopbackOn('src'));
   const anyRoute = m.diff(routedMaybe, local);
   const dropped = m.or(
     m.or(m.and(strict, m.not(viaMaybe)), m.and(m.or(loose, looseUnsure), m.not(anyRoute))),
@@ -122,8 +130,7 @@ export function rpFilterSets(
     m.and(looseUnsure, m.not(via)),
   );
   // 0.0.0.0/8 to a broadcast or multicast destination is not checked (DHCP, IGMP)
-  const groups = s.prefixSet('dst', routing.groups);
-  const exempt = m.and(s.prefix('src', 0n, 8), groups);
+  const exempt = m.and(s.prefix('src', 0n, 8), groups.groupDestinations);
   const out = m.diff(dropped, exempt);
   return { dropped: out, doubtful: m.diff(m.diff(doubtful, exempt), out) };
 }
