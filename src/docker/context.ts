@@ -28,7 +28,7 @@ import { bareAddress } from '../model/address-text.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { firewallOf, pathRead } from '../model/snapshot.ts';
 import { chainIn, natToLoopback } from '../model/rule-queries.ts';
-import { bindingFamilies, isLinkLocal, isWildcard } from './bindings.ts';
+import { bindingFamilies, isLinkLocal, isLoopback, isWildcard } from './bindings.ts';
 import { bridgedSkipsIptables } from './bridge-netfilter.ts';
 import { directEndpoints, vlanEndpoints } from './direct-networks.ts';
 import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
@@ -64,16 +64,9 @@ function masqueradeOutOfLo(interfaces: readonly HostInterface[]): string | undef
   return undefined;
 }
 
-/** Whether a CIDR (or address) lies in the loopback range, which the context has already. */
-function insideLoopback(cidr: string): boolean {
-  try {
-    const [addr] = ipaddr.parseCIDR(
-      cidr.includes('/') ? cidr : `${cidr}/${cidr.includes(':') ? 128 : 32}`,
-    );
-    return addr.range() === 'loopback';
-  } catch {
-    return false;
-  }
+/** Whether a route is of the table: by name, or by number as `ip` prints an unnamed one. */
+function inTable(r: { readonly table: string }, table: 'main' | 'local'): boolean {
+  return r.table === table || r.table === (table === 'main' ? '254' : '255');
 }
 
 function unique<T>(items: readonly T[]): T[] {
@@ -267,10 +260,11 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
           (r) =>
             r.family === family &&
             r.type === 'local' &&
-            (r.table === 'local' || r.table === '255') &&
+            inTable(r, 'local') &&
             r.destination !== 'default' &&
             !held.has(bareAddress(r.destination)) &&
-            !insideLoopback(r.destination),
+            // the context has loopback's prefix already
+            !isLoopback(bareAddress(r.destination)),
         )
         .map((r) => r.destination),
     );
@@ -283,17 +277,14 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       );
     deadEnds = host.routes.flatMap((r) => {
       const type = DEAD_END_TYPES.find((t) => t === r.type);
-      return r.family === family && (r.table === 'main' || r.table === '254') && type !== undefined
+      return r.family === family && inTable(r, 'main') && type !== undefined
         ? [{ destination: r.destination, type }]
         : [];
     });
     routes = host.routes
       .filter(
         (r) =>
-          r.family === family &&
-          r.device !== null &&
-          (r.table === 'main' || r.table === '254') &&
-          r.type === 'unicast',
+          r.family === family && r.device !== null && inTable(r, 'main') && r.type === 'unicast',
       )
       .map((r) => {
         const source = r.source ?? onlyAddress(r.device ?? '');

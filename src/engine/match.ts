@@ -570,6 +570,8 @@ function addrtype(
   return negated ? { c: m.not(p), p: m.not(c) } : { c, p };
 }
 
+type RouteType = 'UNICAST' | 'UNREACHABLE' | 'BLACKHOLE' | 'PROHIBIT';
+
 /**
  * The addresses a route gives the type, of those that are not the host's, a broadcast or a
  * multicast group. IPv4 looks the type up in the local table alone (`inet_dev_addr_type`):
@@ -579,8 +581,6 @@ function addrtype(
  * where a route routes, a dead end's blackhole or prohibit, else UNREACHABLE (measured: no
  * route and an unreachable route gave unreachable, a blackhole blackhole).
  */
-type RouteType = 'UNICAST' | 'UNREACHABLE' | 'BLACKHOLE' | 'PROHIBIT';
-
 function routeTyped(env: MatchEnv, field: FieldName, t: RouteType): Bdd {
   const m = env.space.m;
   if (env.space.family === 'ipv4') return t === 'UNICAST' ? TRUE : FALSE;
