@@ -54,7 +54,7 @@ refuse() { echo "collect.sh: $1" >&2; exit 2; }
 
 # The names a snapshot directory may hold (and our scratch file).
 SNAPSHOT_NAMES="iptables-save.txt ip6tables-save.txt nft-ruleset.json nft-ruleset.txt daemon.json
-networks.json containers.json listeners.txt ip-addr.json ip-route.json sysctl.txt
+networks.json containers.json listeners.txt ip-addr.json ip-route.json ip-rule.json ip6-rule.json sysctl.txt
 docker-version.json manifest.json .collect-stderr"
 
 is_snapshot_name() {
@@ -221,6 +221,10 @@ if have ip; then
 else
   note_missing ip-route.json "ip -j route show table all" "ip is not installed"
 fi
+
+# policy routing rules, one file per family: a rule before the main table routes otherwise
+capture ip-rule.json ip -j -4 rule show
+capture ip6-rule.json ip -j -6 rule show
 
 capture listeners.txt ss -Htlnup
 

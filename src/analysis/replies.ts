@@ -242,7 +242,48 @@ export class ReplyCheck {
     this.engine = engine;
     this.context = context;
     this.family = context.family;
-    this.guessedRoutes = context.routes.some((r) => r.provenance === 'assumed');
+    this.guessedRoutes = context.routes.some(
+      (r) => r.provenance === 'assumed' && r.doubt === undefined,
+    );
+    this.doubtedRoutes = context.routes.flatMap((r) =>
+      r.doubt === undefined
+        ? []
+        : [
+            {
+              ranges: cidrsToRanges(
+                [r.destination === 'default' ? everyAddress(this.family) : r.destination],
+                this.family,
+              ),
+              why: r.doubt,
+            },
+          ],
+    );
+  }
+
+  /**
+   * The prefixes whose route policy routing may override (`ContextRoute.doubt`): the replies to
+   * clients there may leave by another way than the main table's.
+   */
+  private readonly doubtedRoutes: readonly { readonly ranges: Ranges; readonly why: string }[];
+  private doubtedAll: Ranges | undefined;
+
+  /** The fate of a row's clients whose route back policy routing may override: doubtful. */
+  private policyDoubts(from: readonly ReplySources[]): RowReplies | null {
+    if (this.doubtedRoutes.length === 0) return null;
+    const family = this.family;
+    const fates = new Map<string, ReplyFate>();
+    const stoppers = new Set<string>();
+    this.doubtedAll ??= normalise(this.doubtedRoutes.flatMap((d) => d.ranges));
+    for (const f of from) {
+      const clients = cidrsToRanges(this.clientsOf(f.interface, f.sources).cidrs, family);
+      const doubtful = intersect(clients, this.doubtedAll);
+      if (doubtful.length === 0) continue;
+      fates.set(f.interface, doubtfulOnly(doubtful, family));
+      for (const d of this.doubtedRoutes)
+        if (intersect(doubtful, d.ranges).length > 0)
+          stoppers.add(`${d.why} may route the replies otherwise`);
+    }
+    return fates.size === 0 ? null : { fates, stoppers: [...stoppers].sort() };
   }
 
   /** A row's clients on one ingress: the same few source lists over and over, worked out once. */
@@ -359,7 +400,7 @@ export class ReplyCheck {
   check(flow: Flow, from: readonly ReplySources[]): RowReplies | null {
     return mergedFates(
       mergedFates(this.answers(flow, from), this.onwardFates(flow, from), this.family),
-      this.pickedUp(flow, from),
+      mergedFates(this.pickedUp(flow, from), this.policyDoubts(from), this.family),
       this.family,
     );
   }
@@ -831,7 +872,8 @@ export function answeredSources(
       : ['::/128', '::1/128', 'ff00::/8'];
   const never = [
     ...routes
-      .filter((r) => r.destination !== 'default' && !mine(r.device))
+      // a route policy routing may override may be the ingress's as well (`ContextRoute.doubt`)
+      .filter((r) => r.destination !== 'default' && !mine(r.device) && r.doubt === undefined)
       .map((r) => r.destination),
     ...context.localAddresses.map((a) => bareAddress(a)),
     ...(context.localPrefixes ?? []),

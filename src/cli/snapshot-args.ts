@@ -18,6 +18,8 @@ export const SNAPSHOT_FILE_OPTIONS: Readonly<Record<string, SnapshotFileRole>> =
   listeners: 'listeners',
   'ip-addr': 'ip-addr',
   'ip-route': 'ip-route',
+  'ip-rule': 'ip-rule',
+  'ip6-rule': 'ip6-rule',
   sysctl: 'sysctl',
   'docker-version': 'docker-version',
   nft: 'nft-ruleset',
@@ -42,6 +44,8 @@ export const SNAPSHOT_USAGE = `Snapshot (a directory written by \`dockwall colle
   --listeners FILE         ss -Htlnup
   --ip-addr FILE           ip -j addr show
   --ip-route FILE          ip -j route show table all
+  --ip-rule FILE           ip -j -4 rule show
+  --ip6-rule FILE          ip -j -6 rule show
   --sysctl FILE            sysctl key = value lines
   --docker-version FILE    docker version --format '{{json .}}'
   --nft FILE               nft -j list ruleset

@@ -4,7 +4,8 @@
  *
  * - routes: `ip-route.json` (observed) > the connected prefixes of `ip-addr.json` > Docker's
  *   networks and container endpoints > what the rules themselves show (rule-evidence.ts)
- *   (derived) > a default route (assumed);
+ *   (derived) > a default route (assumed); with what the policy rules of `ip-rule.json` change
+ *   folded in (policy-routes.ts);
  * - the host's addresses: `ip-addr.json` (observed, the whole list) > bridge gateways and
  *   address-bound port mappings (derived, a partial list: any other address may be the host's);
  * - interfaces: `ip-addr.json` > Docker's bridges and every name the rules mention.
@@ -33,6 +34,7 @@ import { bridgedSkipsIptables } from './bridge-netfilter.ts';
 import { directEndpoints, vlanEndpoints } from './direct-networks.ts';
 import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
 import { externalInterface } from './interfaces.ts';
+import { applyPolicyRules } from './policy-routes.ts';
 import { bridgeOfEndpoint, dockerBridges, endpointAddress } from './topology.ts';
 import { atLeast, parseDockerVersion } from './version.ts';
 
@@ -295,6 +297,22 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
           provenance: 'observed' as const,
         };
       });
+    const policy = applyPolicyRules({
+      family,
+      rules: host.policyRules?.[family],
+      ruleFile:
+        (family === 'ipv4' ? pathRead(snapshot, 'ip-rule') : pathRead(snapshot, 'ip6-rule')) ??
+        (family === 'ipv4' ? 'ip-rule.json' : 'ip6-rule.json'),
+      tables: host.routes,
+      routes,
+      deadEnds,
+      sourceOf: onlyAddress,
+      unknownInterface: UNKNOWN_INTERFACE,
+    });
+    routes = [...policy.routes];
+    deadEnds = [...policy.deadEnds];
+    for (const note of policy.notes)
+      fact('policy-routing', note.text, note.provenance, note.evidence);
     if (routes.length === 0)
       fact(
         'route',

@@ -33,6 +33,13 @@ export interface ContextRoute {
   readonly source?: string;
   /** How the route is known; absent means observed. */
   readonly provenance?: Provenance;
+  /**
+   * Why an assumed route is only assumed where the snapshot lists routes: the policy rules that
+   * may send these packets otherwise, named (docker/policy-routes.ts; said as "… may route it
+   * otherwise"). The route is the main table's (or another table's where the main table has
+   * none), not a guess: an answer leaves by it, only possibly.
+   */
+  readonly doubt?: string;
 }
 
 export interface ContextDeadEnd {

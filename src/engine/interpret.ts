@@ -191,9 +191,13 @@ export interface InterpretResult {
 
 export type { Hostness } from './routing.ts';
 
-/** The assumption a trace names where it took a route the snapshot does not list. */
-function routeAssumed(address: string, device: string): string {
-  return `the route to ${address} (via ${device}) is assumed`;
+/**
+ * The assumption a trace names where it took a route the snapshot does not list, or one the
+ * policy rules may override (`doubt`, said after it).
+ */
+function routeAssumed(address: string, device: string, doubt: string | null = null): string {
+  const why = doubt === null ? '' : `: ${doubt} may route it otherwise`;
+  return `the route to ${address} (via ${device}) is assumed${why}`;
 }
 
 /** What a reverse path test that stayed undecided rests on, said as an assumption. */
@@ -201,7 +205,7 @@ function reversePathDoubt(doubt: ReversePathDoubt, src: string, iif: string | nu
   const on = iif ?? 'its interface';
   switch (doubt.kind) {
     case 'route':
-      return routeAssumed(src, doubt.device);
+      return routeAssumed(src, doubt.device, doubt.doubt);
     case 'host':
       return `whether ${src} is an address of this host is not known (the route back to a source of its own is none)`;
     case 'own':
@@ -216,7 +220,7 @@ function reversePathDoubt(doubt: ReversePathDoubt, src: string, iif: string | nu
 /** Whether an assumption is only that of a route to `address` (`routeAssumed`). */
 export function onlyRouteTo(assumption: string, address: string): boolean {
   return (
-    assumption.startsWith(`the route to ${address} (via `) && assumption.endsWith(') is assumed')
+    assumption.startsWith(`the route to ${address} (via `) && assumption.includes(') is assumed')
   );
 }
 
@@ -444,7 +448,7 @@ export class Interpreter {
   }
 
   /** The longest-prefix route to an address, null when none (or a dead end decides). */
-  route(addr: bigint): { device: string; assumed: boolean } | null {
+  route(addr: bigint): { device: string; assumed: boolean; doubt: string | null } | null {
     return route(this.env.routing, addr);
   }
 
@@ -1354,9 +1358,14 @@ class Run {
     const r = this.it.route(p.dst);
     // a dead end sends nowhere, an answer as anything else
     if (r === null && this.it.deadEnd(p.dst)) return null;
+    const address = formatAddress(p.dst, this.env.family);
+    // a route the snapshot lists, which policy routing may override, is taken, possibly
+    if (r !== null && r.doubt !== null) {
+      this.assumed.add(routeAssumed(address, r.device, r.doubt));
+      return r.device;
+    }
     if ((r === null || r.assumed) && p.via !== undefined) return p.via;
-    if (r?.assumed === true)
-      this.assumed.add(routeAssumed(formatAddress(p.dst, this.env.family), r.device));
+    if (r?.assumed === true) this.assumed.add(routeAssumed(address, r.device));
     return r?.device ?? null;
   }
 

@@ -15,8 +15,9 @@
  *   snapshot does not name (one class of several names), undecided; a dead end (blackhole,
  *   unreachable, prohibit) is none (measured: routing.ts `Routing.deadEnds`).
  *
- * Policy routing (`ip rule`, the `mark` flag) is not read: the main table decides, as it does
- * for forwarding.
+ * The routes are the main table's with the policy rules folded in, as for forwarding
+ * (docker/policy-routes.ts): where a rule by mark may route otherwise, the route is assumed.
+ * The `mark` flag is not read.
  */
 import { FALSE, type Bdd } from './bdd.ts';
 import { isLinkLocal6 } from './addr.ts';
@@ -119,7 +120,7 @@ export function reversePathSet(s: HeaderSpace, routing: Routing, mode: ReversePa
 
 /** Why the test is undecided on a packet: what the snapshot does not say. */
 export type ReversePathDoubt =
-  | { readonly kind: 'route'; readonly device: string }
+  | { readonly kind: 'route'; readonly device: string; readonly doubt: string | null }
   | { readonly kind: 'host' }
   | { readonly kind: 'own' }
   | { readonly kind: 'link-local' }
@@ -148,7 +149,7 @@ export function reversePathHolds(
   if (own === 'unknown') return { kind: 'host' };
   const r = route(routing, src);
   if (r === null) return false;
-  if (r.assumed) return { kind: 'route', device: r.device };
+  if (r.assumed) return { kind: 'route', device: r.device, doubt: r.doubt };
   if (loose || iif === r.device) return true;
   // an interface the snapshot does not name may be the route's
   return iif !== null && !listed.includes(iif) && !listed.includes(r.device)

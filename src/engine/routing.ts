@@ -21,6 +21,8 @@ export interface Prefix {
 export interface Route extends Prefix {
   readonly device: string;
   readonly assumed: boolean;
+  /** Why it is assumed, where policy routing may send otherwise (`ContextRoute.doubt`). */
+  readonly doubt: string | null;
   /** The address the host sends from along it, where the context says (`ContextRoute.source`). */
   readonly source: bigint | null;
 }
@@ -138,7 +140,13 @@ function parseRouting(context: NetworkContext): Routing {
     const p = prefix(r.destination === 'default' ? everyAddress(family) : r.destination);
     if (p === null) continue;
     const source = r.source === undefined ? null : parseAddress(bareAddress(r.source), family);
-    routes.push({ ...p, device: r.device, assumed: r.provenance === 'assumed', source });
+    routes.push({
+      ...p,
+      device: r.device,
+      assumed: r.provenance === 'assumed',
+      doubt: r.doubt ?? null,
+      source,
+    });
   }
   routes.sort((a, b) => b.length - a.length);
   const deadEnds = (context.deadEnds ?? []).flatMap((d): DeadEnd[] => {

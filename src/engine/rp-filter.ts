@@ -16,7 +16,9 @@
  * A source whose route back is a dead end (blackhole, unreachable, prohibit) has none, loose as
  * strict (measured: routing.ts `Routing.deadEnds`).
  *
- * Not read: policy routing and marks (`src_valid_mark`), `accept_local`, IPsec's exemption.
+ * The routes are the main table's with the policy rules folded in (docker/policy-routes.ts: a
+ * rule by mark makes its prefixes' routes assumed). Not read: `src_valid_mark`, `accept_local`,
+ * IPsec's exemption.
  * IPv6 has no such switch.
  */
 import { FALSE, type Bdd } from './bdd.ts';
@@ -229,7 +231,10 @@ function checkUnder(
     return { verdict: 'drop', why: `the route back to ${source} is a ${dead.type} route` };
   if (r === null) return { verdict: 'drop', why: `there is no route back to ${source}` };
   if (r.assumed)
-    return { verdict: 'doubt', why: `the route back to ${source} (via ${r.device}) is assumed` };
+    return {
+      verdict: 'doubt',
+      why: `the route back to ${source} (via ${r.device}) is assumed${r.doubt === null ? '' : `: ${r.doubt} may route it otherwise`}`,
+    };
   if (r.device === iif) return { verdict: 'pass' };
   const addressed = mode === 2 ? hasAddress(context, iif) : false;
   if (addressed === true) return { verdict: 'pass' };

@@ -1,11 +1,22 @@
-/** Host interfaces and routes from `ip -j addr show` and `ip -j route show table all`. */
+/**
+ * Host interfaces, routes and policy routing rules from `ip -j addr show`, `ip -j route show
+ * table all` and `ip -j rule show`.
+ */
+import ipaddr from 'ipaddr.js';
 import type { Diagnostic } from '../model/diagnostic.ts';
 import { diagnostic } from '../model/diagnostic.ts';
-import type { HostInterface, InterfaceAddress, Route } from '../model/host.ts';
+import type {
+  HostInterface,
+  InterfaceAddress,
+  PolicyAction,
+  PolicyRule,
+  Route,
+} from '../model/host.ts';
+import { DEAD_END_TYPES } from '../model/host.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { FieldContext } from './fields.ts';
 import { arrayField, asObject, kindWord, numberField, objectField, stringField } from './fields.ts';
-import type { JsonValue } from './json.ts';
+import type { JsonObject, JsonValue } from './json.ts';
 import { parseJson } from './json.ts';
 
 function topArray(
@@ -123,12 +134,201 @@ export function loadIpRoute(
         table === undefined
           ? 'main'
           : table.kind === 'number'
-            ? String(table.value)
+            ? tableName(String(table.value))
             : table.kind === 'string'
-              ? table.value
+              ? tableName(table.value)
               : 'main',
       type,
     });
   });
   return { routes, diagnostics };
+}
+
+/** The kernel's reserved tables by name, as `ip` prints them unless rt_tables says otherwise. */
+const RESERVED_TABLES: Readonly<Record<string, string>> = {
+  '253': 'default',
+  '254': 'main',
+  '255': 'local',
+};
+
+/** A routing table's name, the reserved ones by name whichever way the input spells them. */
+export function tableName(text: string): string {
+  return RESERVED_TABLES[text] ?? text;
+}
+
+/** Keys of `ip -j rule show` that say how a rule is kept, not which packets it selects. */
+const RULE_METADATA = new Set([
+  'priority',
+  'table',
+  'action',
+  'goto',
+  'nop',
+  'suppress_prefixlen',
+  'suppress_ifgroup',
+  'protocol',
+  'iif_detached',
+  'oif_detached',
+  'flags',
+  'src',
+  'srclen',
+  'dst',
+  'dstlen',
+  'not',
+  'l3mdev',
+]);
+
+/**
+ * Policy routing rules of one family: `ip -j -4 rule show` (ip-rule.json) or `ip -j -6 rule
+ * show` (ip6-rule.json), ordered by priority as the kernel walks them. A rule that cannot be
+ * read is reported and stands as one that may do anything, first.
+ */
+export function loadIpRule(
+  text: string,
+  file: string,
+  family: Family,
+): { rules: readonly PolicyRule[] | undefined; diagnostics: readonly Diagnostic[] } {
+  const command = `ip -j ${family === 'ipv4' ? '-4' : '-6'} rule show`;
+  const { items, diagnostics } = topArray(text, file, `the output of \`${command}\``);
+  const ctx: FieldContext = { file, diagnostics };
+  if (items.length === 0) {
+    // the kernel always has its rules (local, main): none listed is no listing at all
+    if (!diagnostics.some((d) => d.severity === 'error'))
+      diagnostics.push(
+        diagnostic(
+          'partial-input',
+          'warning',
+          `${file} lists no rule, which no kernel has: policy routing is taken as not known`,
+          { file, line: 1, column: 1 },
+        ),
+      );
+    return { rules: undefined, diagnostics };
+  }
+  const rules: PolicyRule[] = [];
+  items.forEach((item, i) => {
+    const path = `ip-rule[${i}]`;
+    const obj = asObject(ctx, item, path);
+    const rule = obj === null ? null : readRule(ctx, obj, path, family);
+    if (rule !== null) rules.push(rule);
+  });
+  rules.sort((a, b) => a.priority - b.priority);
+  // what could not be read may have been any rule, ahead of every other: whatever it could do
+  // is only possible
+  if (diagnostics.some((d) => d.severity === 'error'))
+    rules.unshift({
+      priority: 0,
+      destination: null,
+      selectors: ['(not read)'],
+      action: { kind: 'other', text: 'a rule that could not be read' },
+      text: `a rule of ${file} that could not be read`,
+    });
+  return { rules, diagnostics };
+}
+
+function readRule(
+  ctx: FieldContext,
+  obj: JsonObject,
+  path: string,
+  family: Family,
+): PolicyRule | null {
+  const priority = numberField(ctx, obj, 'priority', path, 'required');
+  if (priority === null) return null;
+  const has = (key: string): boolean => obj.entries.some((e) => e.key === key);
+  const prefix = (key: 'src' | 'dst'): string | null | undefined => {
+    const address = stringField(ctx, obj, key, path);
+    if (address === null || address === 'all') return null;
+    const length = numberField(ctx, obj, `${key}len`, path) ?? (family === 'ipv4' ? 32 : 128);
+    const cidr = `${address}/${length}`;
+    try {
+      const [parsed] = ipaddr.parseCIDR(cidr);
+      if ((parsed.kind() === 'ipv4') === (family === 'ipv4')) return cidr;
+    } catch {
+      // reported below
+    }
+    ctx.diagnostics.push(
+      diagnostic(
+        'invalid-value',
+        'error',
+        `${path}.${key} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} prefix: ${cidr}`,
+        obj.location,
+      ),
+    );
+    return undefined;
+  };
+  const from = prefix('src');
+  const to = prefix('dst');
+  if (from === undefined || to === undefined) return null;
+  const selectors: string[] = [];
+  if (has('not')) selectors.push('not');
+  if (from !== null) selectors.push(`from ${from}`);
+  for (const e of obj.entries) {
+    if (RULE_METADATA.has(e.key)) continue;
+    const v = e.value;
+    const word = v.kind === 'string' || v.kind === 'number' ? `${e.key} ${String(v.value)}` : e.key;
+    selectors.push(word);
+  }
+  if (has('l3mdev')) selectors.push('l3mdev');
+  const action = readAction(ctx, obj, path);
+  if (action === null) return null;
+  const words = [
+    `${priority}:`,
+    ...(selectors[0] === 'not' ? ['not'] : []),
+    `from ${from ?? 'all'}`,
+    ...(to === null ? [] : [`to ${to}`]),
+    ...selectors.filter((w) => w !== 'not' && !w.startsWith('from ')),
+    actionText(action),
+  ];
+  return { priority, destination: to, selectors, action, text: words.join(' ') };
+}
+
+function readAction(ctx: FieldContext, obj: JsonObject, path: string): PolicyAction | null {
+  const has = (key: string): boolean => obj.entries.some((e) => e.key === key);
+  const action = stringField(ctx, obj, 'action', path);
+  const deadEnd = DEAD_END_TYPES.find((t) => t === action);
+  if (deadEnd !== undefined) return { kind: 'dead-end', type: deadEnd };
+  if (action !== null) return { kind: 'other', text: action };
+  if (has('goto')) {
+    const target = numberField(ctx, obj, 'goto', path);
+    return target === null ? null : { kind: 'goto', priority: target };
+  }
+  if (has('nop')) return { kind: 'nop' };
+  if (has('l3mdev')) return { kind: 'other', text: 'lookup [l3mdev-table]' };
+  const table = obj.entries.find((e) => e.key === 'table')?.value;
+  if (table === undefined) {
+    ctx.diagnostics.push(
+      diagnostic('missing-field', 'error', `${path} has no table and no action`, obj.location),
+    );
+    return null;
+  }
+  if (table.kind !== 'string' && table.kind !== 'number') {
+    ctx.diagnostics.push(
+      diagnostic(
+        'wrong-type',
+        'error',
+        `${path}.table must be a string or a number, found ${kindWord(table)}`,
+        table.location,
+      ),
+    );
+    return null;
+  }
+  return {
+    kind: 'lookup',
+    table: tableName(String(table.value)),
+    suppressPrefixLength: numberField(ctx, obj, 'suppress_prefixlen', path),
+    suppressIfgroup: has('suppress_ifgroup'),
+  };
+}
+
+function actionText(action: PolicyAction): string {
+  switch (action.kind) {
+    case 'lookup':
+      return `lookup ${action.table}${action.suppressPrefixLength === null ? '' : ` suppress_prefixlength ${action.suppressPrefixLength}`}${action.suppressIfgroup ? ' suppress_ifgroup' : ''}`;
+    case 'dead-end':
+      return action.type;
+    case 'goto':
+      return `goto ${action.priority}`;
+    case 'nop':
+      return 'nop';
+    case 'other':
+      return action.text;
+  }
 }

@@ -20,7 +20,7 @@ import { fileAbsence, SNAPSHOT_FILE_NAMES } from '../model/snapshot.ts';
 import { loadContainers } from './containers.ts';
 import { loadDaemonFile } from './daemon.ts';
 import { loadDockerVersion } from './docker-version.ts';
-import { loadIpAddr, loadIpRoute } from './ip.ts';
+import { loadIpAddr, loadIpRoute, loadIpRule } from './ip.ts';
 import { detectFamily, parseIptables } from './iptables/index.ts';
 import { parseJson, toPlain } from './json.ts';
 import { loadListeners } from './listeners.ts';
@@ -46,6 +46,8 @@ const SIZE_LIMIT: Readonly<Record<SnapshotFileRole, number>> = {
   networks: SIZE_LIMITS.large,
   'ip-addr': SIZE_LIMITS.medium,
   'ip-route': SIZE_LIMITS.medium,
+  'ip-rule': SIZE_LIMITS.small,
+  'ip6-rule': SIZE_LIMITS.small,
   listeners: SIZE_LIMITS.medium,
   daemon: SIZE_LIMITS.small,
   'docker-version': SIZE_LIMITS.small,
@@ -151,6 +153,10 @@ const ASSUMPTIONS: Partial<Record<SnapshotFileRole, string>> = {
     'the host’s addresses are not known (only bridge gateways and address-bound mappings); what is found for connections to the host holds for whatever its addresses are, and what depends on whether some other address is the host’s is only possible',
   'ip-route':
     'routes derived from ip-addr.json, Docker’s networks and containers, and the rules Docker writes; the default route is assumed, so what leaves by it is only possible',
+  'ip-rule':
+    'IPv4 policy routing is not known: the main table is taken to decide, and what the routes of another table cover is only possible',
+  'ip6-rule':
+    'IPv6 policy routing is not known: the main table is taken to decide, and what the routes of another table cover is only possible',
   sysctl:
     'IP forwarding assumed on (Docker turns it on); what a bridge passes between containers taken to pass iptables (dockerd turns bridge-nf-call-iptables on); route_localnet taken to be off, the kernel’s default (a DNAT to 127.0.0.1 from outside is then dropped), unless the rules show someone turns it on',
   'nft-ruleset': 'nftables rules outside iptables (if any) are not known',
@@ -269,6 +275,10 @@ export async function readSnapshot(input: SnapshotInput): Promise<SnapshotRead> 
   const listeners: readonly Listener[] = use('listeners', loadListeners)?.listeners ?? [];
   const interfaces: readonly HostInterface[] = use('ip-addr', loadIpAddr)?.interfaces ?? [];
   const routes: readonly Route[] = use('ip-route', loadIpRoute)?.routes ?? [];
+  const policyRules = (role: 'ip-rule' | 'ip6-rule', family: Family) =>
+    use(role, (text, file) => loadIpRule(text, file, family))?.rules;
+  const ipv4Rules = policyRules('ip-rule', 'ipv4');
+  const ipv6Rules = policyRules('ip6-rule', 'ipv6');
   const sysctls: Sysctls = use('sysctl', loadSysctl)?.sysctls ?? UNKNOWN_SYSCTLS;
   const manifestResult = use('manifest', (text, file) => {
     const parsed = parseJson(text, file);
@@ -296,7 +306,24 @@ export async function readSnapshot(input: SnapshotInput): Promise<SnapshotRead> 
     ipv4,
     ipv6,
     nft,
-    host: { dockerVersion, daemon, containers, networks, listeners, interfaces, routes, sysctls },
+    host: {
+      dockerVersion,
+      daemon,
+      containers,
+      networks,
+      listeners,
+      interfaces,
+      routes,
+      ...(ipv4Rules === undefined && ipv6Rules === undefined
+        ? {}
+        : {
+            policyRules: {
+              ...(ipv4Rules === undefined ? {} : { ipv4: ipv4Rules }),
+              ...(ipv6Rules === undefined ? {} : { ipv6: ipv6Rules }),
+            },
+          }),
+      sysctls,
+    },
     manifest,
     diagnostics,
     assumptions,

@@ -12,7 +12,13 @@ import type { Family, PortRange } from './ruleset.ts';
 export interface ContextFact {
   readonly family: Family;
   readonly subject:
-    'route' | 'addresses' | 'interfaces' | 'forwarding' | 'route-localnet' | 'rp-filter';
+    | 'route'
+    | 'policy-routing'
+    | 'addresses'
+    | 'interfaces'
+    | 'forwarding'
+    | 'route-localnet'
+    | 'rp-filter';
   /** The fact in words: `172.18.0.0/16 via br-5d1f0c3a9b7e`. */
   readonly text: string;
   readonly provenance: 'observed' | 'derived' | 'assumed';

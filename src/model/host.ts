@@ -224,6 +224,46 @@ export interface Route {
   readonly type: string;
 }
 
+/**
+ * What a policy routing rule (`ip rule`) does with the packets it selects: look a table up (a
+ * route there decides; none, a `throw` route, or one of `suppressPrefixLength` bits or fewer
+ * passes the packet on to the next rule), drop them as a dead end does, go on at another
+ * priority, nothing (`nop`), or something dockwall does not model (`l3mdev`'s VRF table).
+ */
+export type PolicyAction =
+  | {
+      readonly kind: 'lookup';
+      readonly table: string;
+      readonly suppressPrefixLength: number | null;
+      /** `suppress_ifgroup`: whether a route is passed over depends on its interface's group. */
+      readonly suppressIfgroup: boolean;
+    }
+  | { readonly kind: 'dead-end'; readonly type: DeadEndType }
+  | { readonly kind: 'goto'; readonly priority: number }
+  | { readonly kind: 'nop' }
+  | { readonly kind: 'other'; readonly text: string };
+
+/** One rule of `ip -j rule show`, in the order of its priority. */
+export interface PolicyRule {
+  readonly priority: number;
+  /** The destinations it selects (`to`), a CIDR; null: every destination. */
+  readonly destination: string | null;
+  /**
+   * Its other selectors as `ip rule` says them (`from 10.0.0.0/8`, `fwmark 0xca6c`, `not`):
+   * empty when it selects every packet to its destinations.
+   */
+  readonly selectors: readonly string[];
+  readonly action: PolicyAction;
+  /** The rule as `ip rule` would print it, for what dockwall says about it. */
+  readonly text: string;
+}
+
+/** The policy routing rules of each family, where the snapshot has them (`ip-rule.json`, `ip6-rule.json`). */
+export interface PolicyRules {
+  readonly ipv4?: readonly PolicyRule[];
+  readonly ipv6?: readonly PolicyRule[];
+}
+
 export interface Sysctls {
   readonly ipv4Forward: boolean | null;
   readonly ipv6Forward: boolean | null;
@@ -268,6 +308,8 @@ export interface DockerHost {
   readonly listeners: readonly Listener[];
   readonly interfaces: readonly HostInterface[];
   readonly routes: readonly Route[];
+  /** Absent, or a family absent: the snapshot does not say (no `ip rule` output). */
+  readonly policyRules?: PolicyRules;
   readonly sysctls: Sysctls;
 }
 

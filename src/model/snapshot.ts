@@ -18,6 +18,8 @@ export type SnapshotFileRole =
   | 'docker-version'
   | 'ip-addr'
   | 'ip-route'
+  | 'ip-rule'
+  | 'ip6-rule'
   | 'listeners'
   | 'sysctl'
   | 'nft-ruleset'
@@ -35,6 +37,8 @@ export const SNAPSHOT_FILE_NAMES: Readonly<Record<SnapshotFileRole, readonly str
   listeners: ['listeners.txt'],
   'ip-addr': ['ip-addr.json'],
   'ip-route': ['ip-route.json'],
+  'ip-rule': ['ip-rule.json'],
+  'ip6-rule': ['ip6-rule.json'],
   sysctl: ['sysctl.txt'],
   manifest: ['manifest.json'],
 };

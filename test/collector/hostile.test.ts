@@ -72,7 +72,7 @@ function stubs(dir: string): string {
   );
   tool(
     'ip',
-    'case "$*" in *addr*) cat "$FIX/ip-addr.json" ;; *-4*) cat "$FIX/ip-route.json" ;; *) echo "[]" ;; esac',
+    'case "$*" in *addr*) cat "$FIX/ip-addr.json" ;; *"-4 rule"*) cat "$FIX/ip-rule.json" ;; *"-6 rule"*) cat "$FIX/ip6-rule.json" ;; *-4*) cat "$FIX/ip-route.json" ;; *) echo "[]" ;; esac',
   );
   tool('ss', 'cat "$FIX/listeners.txt"');
   return bin;

@@ -3,7 +3,8 @@
  * `Routing.deadEnds`), routes of type blackhole, unreachable and prohibit, which send nowhere;
  * the address types `addrtype` gives what no route, or a dead end, decides (engine/match.ts
  * `routeTyped`); and an interface's own IPv4 `forwarding` switch
- * (`NetworkContext.unforwardedFrom`). A router
+ * (`NetworkContext.unforwardedFrom`); policy routing, the rules of `ip rule` ahead of the main
+ * table (docker/policy-routes.ts). A router
  * namespace that forwards and whose FORWARD accepts, a client behind in0, a server behind out0.
  * The client sends UDP datagrams through the router, and from spoofed sources (a raw socket)
  * through it and to its address; the router's mangle chains say where the kernel took each.
@@ -24,7 +25,10 @@ const capability = labCapability();
 const suiteRuns = capability.ok || process.env['CI'] === 'true';
 const sh = labCommand;
 
-/** The router's files as `dockwall collect` writes them (routes of both families in one array). */
+/**
+ * The router's files as `dockwall collect` writes them (routes of both families in one array,
+ * the policy rules of each family in a file of its own).
+ */
 async function snapshot(lab: RouterLab, dir: string) {
   const inRouter = (...args: string[]): string => lab.inRouter(args);
   writeFileSync(path.join(dir, 'iptables-save.txt'), inRouter('iptables-save'));
@@ -37,6 +41,11 @@ async function snapshot(lab: RouterLab, dir: string) {
       ) as unknown[],
   );
   writeFileSync(path.join(dir, 'ip-route.json'), JSON.stringify(routes));
+  for (const [file, v] of [
+    ['ip-rule.json', '-4'],
+    ['ip6-rule.json', '-6'],
+  ] as const)
+    writeFileSync(path.join(dir, file), sh(['ip', '-n', lab.router, '-j', v, 'rule', 'show']));
   // the switches as the collector reads them, for all and each interface
   const conf = (name: string, key: string): string =>
     `net.ipv4.conf.${name}.${key} = ${inRouter('cat', `/proc/sys/net/ipv4/conf/${name}/${key}`).trim()}`;
@@ -339,6 +348,46 @@ describe.runIf(suiteRuns)(
         expect(
           seen.filter((l) => !l.includes('delivered')).every((l) => l.endsWith('(certain)')),
         ).toBe(true);
+      });
+    }, 180_000);
+
+    it('routes by the policy rules ahead of the main table', async () => {
+      await withRouter('pr', async (lab, dir) => {
+        const ip = (...args: string[]): string => sh(['ip', '-n', lab.router, ...args]);
+        ip('route', 'add', 'default', 'via', '198.51.100.2');
+        ip('-6', 'route', 'add', 'default', 'via', '2001:db8:2::2');
+        // a prefix sent nowhere by a rule, though the main table's default route takes it
+        ip('rule', 'add', 'to', '203.0.113.0/24', 'unreachable', 'pref', '100');
+        ip('-6', 'rule', 'add', 'to', '2001:db8:dead::/48', 'prohibit', 'pref', '100');
+        // a prefix only table 100 routes, looked up for every packet
+        ip('route', 'add', 'unreachable', '198.18.0.0/15');
+        ip('route', 'add', '198.18.7.0/24', 'via', '198.51.100.2', 'table', '100');
+        ip('rule', 'add', 'lookup', '100', 'pref', '200');
+        // wg-quick's full tunnel, the tunnel down: what only the default route took is dropped
+        // unless marked; what a longer route of the main table takes is forwarded
+        ip('route', 'add', 'unreachable', 'default', 'table', '51820');
+        ip('rule', 'add', 'not', 'fwmark', '0xca6c', 'lookup', '51820', 'pref', '32765');
+        ip('rule', 'add', 'lookup', 'main', 'suppress_prefixlength', '0', 'pref', '32764');
+        const seen = await probe(lab, dir, [
+          ['192.0.2.2', '203.0.113.5'],
+          ['192.0.2.2', '198.18.7.9'],
+          ['192.0.2.2', '198.18.8.9'],
+          ['192.0.2.2', '198.51.100.2'],
+          ['192.0.2.2', '100.64.0.1'],
+          ['2001:db8:1::2', '2001:db8:dead::5'],
+          ['2001:db8:1::2', '2001:db8:2::2'],
+        ]);
+        // dockwall may be unsure; where it is sure, the kernel agrees
+        expect(seen.filter((l) => l.endsWith('(certain)') && !agree(l))).toEqual([]);
+        expect(seen).toEqual([
+          '192.0.2.2 → 203.0.113.5: kernel dropped, dockwall dropped (certain)',
+          '192.0.2.2 → 198.18.7.9: kernel forwarded, dockwall forwarded (certain)',
+          '192.0.2.2 → 198.18.8.9: kernel dropped, dockwall dropped (certain)',
+          '192.0.2.2 → 198.51.100.2: kernel forwarded, dockwall forwarded (certain)',
+          '192.0.2.2 → 100.64.0.1: kernel dropped, dockwall forwarded (possible)',
+          '2001:db8:1::2 → 2001:db8:dead::5: kernel dropped, dockwall dropped (certain)',
+          '2001:db8:1::2 → 2001:db8:2::2: kernel forwarded, dockwall forwarded (certain)',
+        ]);
       });
     }, 180_000);
   },

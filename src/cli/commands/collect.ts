@@ -25,8 +25,8 @@ const USAGE = `Usage: dockwall collect [--out DIR] [--force] [--keep-env]
 
 Collects a host snapshot for \`dockwall audit DIR\` (run as root on the Docker host):
 iptables-save.txt, ip6tables-save.txt, daemon.json, containers.json, networks.json,
-docker-version.json, ip-addr.json, ip-route.json, listeners.txt, sysctl.txt, nft-ruleset.json
-and manifest.json (host, time, and what was missing and why). Only read-only commands run;
+docker-version.json, ip-addr.json, ip-route.json, ip-rule.json, ip6-rule.json, listeners.txt,
+sysctl.txt, nft-ruleset.json and manifest.json (host, time, and what was missing and why). Only read-only commands run;
 nothing is changed on the host and nothing is sent anywhere. Hosts without Node can run the
 same collection with scripts/collect.sh.
 
@@ -332,6 +332,10 @@ export async function collect(options: CollectOptions): Promise<Record<string, u
       reason: v4.reason,
     });
   }
+
+  // policy routing rules, one file per family: a rule before the main table routes otherwise
+  await capture('ip-rule.json', 'ip', ['-j', '-4', 'rule', 'show']);
+  await capture('ip6-rule.json', 'ip', ['-j', '-6', 'rule', 'show']);
 
   await capture('listeners.txt', 'ss', ['-Htlnup']);
 

@@ -1,0 +1,98 @@
+/**
+ * Policy routing on the README's example host: wg-quick's full tunnel sends the replies to every
+ * client the main table's default route would answer into the tunnel, unless they carry its
+ * mark — the exposures from outside are then only possible, and say which rule; the kernel's
+ * default rules leave them certain. (The rules' routing decisions themselves are refereed by the
+ * kernel in test/kernel/routing-referee.test.ts.)
+ */
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildEngines } from '../../src/analysis/engines.ts';
+import { computeExposures } from '../../src/analysis/exposures.ts';
+import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
+import { repoRoot } from '../rules/tester.ts';
+import { tempDir } from '../support/temp-dir.ts';
+
+const EXAMPLE = path.join(repoRoot, 'fixtures/example-host');
+
+const WG_QUICK = [
+  { priority: 0, src: 'all', table: 'local' },
+  { priority: 32764, src: 'all', table: 'main', suppress_prefixlen: 0 },
+  { priority: 32765, not: null, src: 'all', fwmark: '0xca6c', table: '51820' },
+  { priority: 32766, src: 'all', table: 'main' },
+  { priority: 32767, src: 'all', table: 'default' },
+];
+
+/** The example host with a wg0 full tunnel's table, and `rules` as ip-rule.json (none: absent). */
+function host(rules: readonly object[] | null): string {
+  const dir = path.join(tempDir('dockwall-policy-'), 'snap');
+  cpSync(EXAMPLE, dir, { recursive: true });
+  rmSync(path.join(dir, 'manifest.json'));
+  const routes = JSON.parse(readFileSync(path.join(dir, 'ip-route.json'), 'utf8')) as object[];
+  routes.push({ dst: 'default', dev: 'wg0', table: '51820', flags: [] });
+  writeFileSync(path.join(dir, 'ip-route.json'), JSON.stringify(routes));
+  if (rules === null) rmSync(path.join(dir, 'ip-rule.json'));
+  else writeFileSync(path.join(dir, 'ip-rule.json'), JSON.stringify(rules));
+  return dir;
+}
+
+async function rows(dir: string) {
+  const snapshot = await loadSnapshot({ directory: dir });
+  const engines = buildEngines(snapshot);
+  const exposures = computeExposures(snapshot, engines).exposures.filter(
+    (e) => e.family === 'ipv4' && e.target.name === 'shop-web-1',
+  );
+  return { snapshot, engines, exposures };
+}
+
+describe('policy routing on the example host', () => {
+  it('doubts what wg-quick’s tunnel may take the replies of, naming its rule', async () => {
+    const { exposures, engines } = await rows(host(WG_QUICK));
+    expect(exposures.map((e) => e.certainty)).toEqual(['possible']);
+    expect(exposures[0]?.assumptions.join('\n')).toContain(
+      '`32765: not from all fwmark 0xca6c lookup 51820` may route the replies otherwise',
+    );
+    // the trace of a client's packet: delivered, the answer routed by the main table, possibly
+    const tr = engines.families
+      .find((f) => f.family === 'ipv4')
+      ?.engine.trace({
+        family: 'ipv4',
+        protocol: 'tcp',
+        source: '198.51.100.9',
+        sourcePort: 40000,
+        destination: '203.0.113.10',
+        destinationPort: 8080,
+        inInterface: 'eth0',
+        state: 'NEW',
+        mark: 0,
+      });
+    expect(tr?.verdict).toBe('accepted');
+    expect(tr?.certainty).toBe('possible');
+    expect(tr?.assumptions).toContain(
+      'the route to 198.51.100.9 (via eth0) is assumed: `32765: not from all fwmark 0xca6c lookup 51820` may route it otherwise',
+    );
+  });
+
+  it('leaves the exposures certain under the kernel’s default rules', async () => {
+    const { exposures } = await rows(
+      host([
+        { priority: 0, src: 'all', table: 'local' },
+        { priority: 32766, src: 'all', table: 'main' },
+        { priority: 32767, src: 'all', table: 'default' },
+      ]),
+    );
+    expect(exposures.map((e) => e.certainty)).toEqual(['certain']);
+  });
+
+  it('without ip-rule.json, doubts what the other table’s routes cover, and says why', async () => {
+    const { exposures, snapshot } = await rows(host(null));
+    expect(exposures.map((e) => e.certainty)).toEqual(['possible']);
+    expect(exposures[0]?.assumptions.join('\n')).toContain(
+      'with no ip-rule.json, a rule that looks up table 51820 may route the replies otherwise',
+    );
+    expect(snapshot.assumptions.map((a) => a.text)).toContain(
+      'no ip-rule.json: IPv4 policy routing is not known: the main table is taken to decide, and what the routes of another table cover is only possible',
+    );
+  });
+});
