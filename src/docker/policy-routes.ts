@@ -124,29 +124,35 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
   if (rules === null || isStandard(rules, input)) return unchanged;
   const width = family === 'ipv4' ? 32 : 128;
 
-  const main = new Table(width);
-  for (const r of input.routes) {
-    const p = cidrOf(r.destination, family);
-    if (p !== null)
-      main.add({ ...p, outcome: { kind: 'route', device: r.device, source: r.source ?? null } });
-  }
-  for (const d of input.deadEnds) {
-    const p = cidrOf(d.destination, family);
-    if (p !== null) main.add({ ...p, outcome: { kind: 'nowhere', type: d.type } });
-  }
+  // the main table as the engine routes by it (no throw route), and as the rules look it up
+  const mainTable = (throws: boolean): Table => {
+    const t = new Table(width);
+    for (const r of input.routes) {
+      const p = cidrOf(r.destination, family);
+      if (p !== null)
+        t.add({ ...p, outcome: { kind: 'route', device: r.device, source: r.source ?? null } });
+    }
+    for (const d of input.deadEnds) {
+      const p = cidrOf(d.destination, family);
+      if (p !== null) t.add({ ...p, outcome: { kind: 'nowhere', type: d.type } });
+    }
+    // a throw route sends on to the next rule
+    if (throws)
+      for (const r of input.tables)
+        if (r.family === family && r.table === 'main' && r.type === 'throw') {
+          const p = cidrOf(r.destination, family);
+          if (p !== null) t.add({ ...p, outcome: 'throw' });
+        }
+    return t;
+  };
+  const engineMain = mainTable(false);
+  const main = mainTable(true);
   const tables = new Map<string, Table>([['main', main]]);
   for (const rule of rules) {
     if (rule.action.kind !== 'lookup' || tables.has(rule.action.table)) continue;
     if (rule.action.table === 'local') continue;
     tables.set(rule.action.table, tableOf(input, rule.action.table, width));
   }
-  // the main table's throw routes send on to the next rule too
-  for (const r of input.tables)
-    if (r.family === family && r.table === 'main' && r.type === 'throw') {
-      const p = cidrOf(r.destination, family);
-      if (p !== null) main.add({ ...p, outcome: 'throw' });
-    }
-
   // every address where a route or a rule's `to` begins or ends
   const cuts = new Set<bigint>([0n, 1n << BigInt(width)]);
   const mark = (value: bigint, length: number): void => {
@@ -231,7 +237,7 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
   for (let k = 0; k + 1 < bounds.length; k++) {
     const lo = bounds[k] as bigint;
     const hi = (bounds[k + 1] as bigint) - 1n;
-    const mainEntry = main.lookup(lo);
+    const mainEntry = engineMain.lookup(lo);
     const mainOutcome: Outcome =
       mainEntry === null || mainEntry.outcome === 'throw' ? NOWHERE : mainEntry.outcome;
     const found = walk(lo, 0, new Map(), 0);
@@ -251,7 +257,8 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
           source: null,
         });
     const key = `${String(certain)} ${describe(outcome)} ${mainEntry === null ? '' : `${mainEntry.value}/${mainEntry.length}`}`;
-    const rulesHere = [...new Set(others.map((o) => o.rule).filter((r) => r >= 0))];
+    // -1: the end of the rules, none of which routed it
+    const rulesHere = [...new Set(others.map((o) => o.rule))];
     const last = pieces[pieces.length - 1];
     // neighbours alike join, never across a route of the main table (a longer one would win)
     if (last !== undefined && last.key === key && last.hi + 1n === lo)
@@ -299,7 +306,14 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
               }),
         });
       else if (o.kind === 'nowhere')
-        addedDeadEnds.push({ destination, type: o.type ?? 'unreachable' });
+        addedDeadEnds.push({
+          destination,
+          type: o.type ?? 'unreachable',
+          by: doubtOf(
+            piece.rules.map((r) => rules[r]),
+            input,
+          ),
+        });
       for (const r of piece.rules) {
         const c = changed.get(r) ?? { certain: [], possible: [] };
         (piece.certain ? c.certain : c.possible).push(destination);
@@ -320,9 +334,14 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
   };
 }
 
-/** Why a piece's route is only assumed: the rules that may route it otherwise, named. */
+/**
+ * The rules that give a piece another answer than the main table's, named: why its route is
+ * only assumed, or who sends it nowhere.
+ */
 function doubtOf(by: readonly (PolicyRule | undefined)[], input: PolicyInput): string {
-  const names = by.flatMap((r) => (r === undefined ? [] : [ruleName(r, input)]));
+  const names = by.map((r) =>
+    r === undefined ? 'the end of the rules (none routes it)' : ruleName(r, input),
+  );
   const who = names.length === 0 ? 'a policy rule' : names.join(', ');
   return input.rules === undefined ? `with no ${input.ruleFile}, ${who}` : who;
 }
@@ -342,13 +361,27 @@ function noteOf(
 ): PolicyNote {
   const list = (xs: readonly string[]): string =>
     xs.length <= 3 ? xs.join(', ') : `${xs.slice(0, 3).join(', ')} and ${xs.length - 3} more`;
-  const parts = [
-    ...(changed.certain.length > 0 ? [`decides the route to ${list(changed.certain)}`] : []),
-    ...(changed.possible.length > 0
-      ? [`may route ${list(changed.possible)} otherwise than the main table (only possible)`]
-      : []),
-  ];
-  const name = rule === undefined ? 'a rule' : ruleName(rule, input);
+  // the end of the rules: what none of them routes (a throw route of the main table's, say)
+  const parts =
+    rule === undefined
+      ? [
+          ...(changed.certain.length > 0 ? [`routes ${list(changed.certain)}`] : []),
+          ...(changed.possible.length > 0
+            ? [`may leave ${list(changed.possible)} unrouted (only possible)`]
+            : []),
+        ]
+      : [
+          ...(changed.certain.length > 0 ? [`decides the route to ${list(changed.certain)}`] : []),
+          ...(changed.possible.length > 0
+            ? [`may route ${list(changed.possible)} otherwise than the main table (only possible)`]
+            : []),
+        ];
+  const name =
+    rule === undefined
+      ? changed.certain.length > 0
+        ? 'none of the policy rules'
+        : 'the policy rules'
+      : ruleName(rule, input);
   return {
     text: `${name} ${parts.join('; ')}`,
     provenance: input.rules === undefined ? 'assumed' : 'observed',
@@ -362,7 +395,8 @@ function noteOf(
 /**
  * Without `ip rule`: the kernel's own rules, and every other table that holds routes of the
  * family looked up, for some packets, ahead of the main table (someone wrote those routes for a
- * rule to use). Null when no other table has one: the main table decides, as before.
+ * rule to use). Null when no other table has one, the default table none and the main table no
+ * throw route: the main table decides, as before.
  */
 function assumedRules(input: PolicyInput): PolicyRule[] | null {
   const others = [
@@ -378,8 +412,13 @@ function assumedRules(input: PolicyInput): PolicyRule[] | null {
         .map((r) => r.table),
     ),
   ];
-  const hasDefault = input.tables.some((r) => r.family === input.family && r.table === 'default');
-  if (others.length === 0 && !hasDefault) return null;
+  // the default table, and the main table's throw routes, which send on to it
+  const used = input.tables.some(
+    (r) =>
+      r.family === input.family &&
+      (r.table === 'default' || (r.table === 'main' && r.type === 'throw')),
+  );
+  if (others.length === 0 && !used) return null;
   const lookup = (priority: number, table: string, selectors: string[]): PolicyRule => ({
     priority,
     destination: null,

@@ -46,6 +46,8 @@ export interface ContextDeadEnd {
   /** CIDR, or `default`. */
   readonly destination: string;
   readonly type: DeadEndType;
+  /** The policy rules that send it nowhere, named, where one does (docker/policy-routes.ts). */
+  readonly by?: string;
 }
 
 export interface NetworkContext {

@@ -457,7 +457,8 @@ export class Interpreter {
     const dead = deadEndOf(this.env.routing, addr);
     if (dead === null) return 'no route to the destination';
     const cidr = formatCidr(dead.value, dead.length, this.env.family);
-    return `the route to ${formatAddress(addr, this.env.family)} is a ${dead.type} route (${cidr}), which sends nowhere`;
+    const by = dead.by === null ? '' : `, by ${dead.by}`;
+    return `the route to ${formatAddress(addr, this.env.family)} is a ${dead.type} route (${cidr}${by}), which sends nowhere`;
   }
 
   /** Whether a dead end decides an address's route (routing.ts `Routing.deadEnds`). */

@@ -30,6 +30,8 @@ export interface Route extends Prefix {
 /** A route that sends nowhere (`NetworkContext.deadEnds`). */
 export interface DeadEnd extends Prefix {
   readonly type: DeadEndType;
+  /** The policy rules that send it nowhere (`ContextDeadEnd.by`), null: the main table. */
+  readonly by: string | null;
 }
 
 export interface Routing {
@@ -151,7 +153,7 @@ function parseRouting(context: NetworkContext): Routing {
   routes.sort((a, b) => b.length - a.length);
   const deadEnds = (context.deadEnds ?? []).flatMap((d): DeadEnd[] => {
     const p = prefix(d.destination === 'default' ? everyAddress(family) : d.destination);
-    return p === null ? [] : [{ ...p, type: d.type }];
+    return p === null ? [] : [{ ...p, type: d.type, by: d.by ?? null }];
   });
   deadEnds.sort((a, b) => b.length - a.length);
   const group = (texts: readonly string[], kind: Group['kind']): Group[] =>

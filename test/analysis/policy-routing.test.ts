@@ -74,6 +74,34 @@ describe('policy routing on the example host', () => {
     );
   });
 
+  it('names the rule that sends a destination nowhere', async () => {
+    const { engines } = await rows(
+      host([
+        { priority: 0, src: 'all', table: 'local' },
+        { priority: 100, src: 'all', dst: '198.18.0.0', dstlen: 15, action: 'prohibit' },
+        { priority: 32766, src: 'all', table: 'main' },
+      ]),
+    );
+    const tr = engines.families
+      .find((f) => f.family === 'ipv4')
+      ?.engine.trace({
+        family: 'ipv4',
+        protocol: 'tcp',
+        source: '172.18.0.2',
+        sourcePort: 40000,
+        destination: '198.18.0.5',
+        destinationPort: 443,
+        inInterface: 'br-5d1f0c3a9b7e',
+        state: 'NEW',
+        mark: 0,
+      });
+    expect([tr?.verdict, tr?.certainty, tr?.unrouted]).toEqual([
+      'dropped',
+      'certain',
+      'the route to 198.18.0.5 is a prohibit route (198.18.0.0/15, by `100: from all to 198.18.0.0/15 prohibit`), which sends nowhere',
+    ]);
+  });
+
   it('leaves the exposures certain under the kernel’s default rules', async () => {
     const { exposures } = await rows(
       host([

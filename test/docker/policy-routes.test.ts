@@ -141,6 +141,28 @@ describe('policy routing folded into the main table', () => {
     expect(out.notes[0]?.text).toMatch(/^`100: from all lookup 100` decides the route to /);
   });
 
+  it('sends on by a throw route of the main table, to no route where no rule routes it', () => {
+    const routes = [...MAIN, { dst: '172.17.9.0/24', type: 'throw' }];
+    for (const rules of [DEFAULT_RULES, undefined]) {
+      const out = applyPolicyRules(input(rules, routes));
+      expect(routeTo(out.routes, out.deadEnds, '172.17.9.1')).toBe('unreachable');
+      expect(routeTo(out.routes, out.deadEnds, '172.17.8.1')).toBe('docker0 observed');
+      expect(out.deadEnds.find((d) => d.destination === '172.17.9.0/24')?.by).toBe(
+        rules === undefined
+          ? 'with no ip-rule.json, the end of the rules (none routes it)'
+          : 'the end of the rules (none routes it)',
+      );
+      expect(out.notes.map((n) => n.text)).toEqual([
+        'none of the policy rules routes 172.17.9.0/24',
+      ]);
+    }
+    // a table after the main table routes it
+    const later = applyPolicyRules(
+      input(DEFAULT_RULES, [...routes, { dst: '172.17.0.0/16', dev: 'eth7', table: 'default' }]),
+    );
+    expect(routeTo(later.routes, later.deadEnds, '172.17.9.1')).toBe('eth7 observed');
+  });
+
   it('drops what a rule sends nowhere, to its prefix alone', () => {
     const out = applyPolicyRules(
       input(
@@ -152,6 +174,11 @@ describe('policy routing folded into the main table', () => {
       ),
     );
     expect(routeTo(out.routes, out.deadEnds, '172.17.5.9')).toBe('unreachable');
+    expect(out.deadEnds).toContainEqual({
+      destination: '172.17.5.0/24',
+      type: 'unreachable',
+      by: '`50: from all to 172.17.5.0/24 unreachable`',
+    });
     expect(routeTo(out.routes, out.deadEnds, '172.17.6.9')).toBe('docker0 observed');
   });
 

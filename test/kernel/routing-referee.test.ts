@@ -368,11 +368,14 @@ describe.runIf(suiteRuns)(
         ip('route', 'add', 'unreachable', 'default', 'table', '51820');
         ip('rule', 'add', 'not', 'fwmark', '0xca6c', 'lookup', '51820', 'pref', '32765');
         ip('rule', 'add', 'lookup', 'main', 'suppress_prefixlength', '0', 'pref', '32764');
+        // a throw route of the main table sends on to the next rules, which route it nowhere
+        ip('route', 'add', 'throw', '198.51.100.128/25');
         const seen = await probe(lab, dir, [
           ['192.0.2.2', '203.0.113.5'],
           ['192.0.2.2', '198.18.7.9'],
           ['192.0.2.2', '198.18.8.9'],
           ['192.0.2.2', '198.51.100.2'],
+          ['192.0.2.2', '198.51.100.200'],
           ['192.0.2.2', '100.64.0.1'],
           ['2001:db8:1::2', '2001:db8:dead::5'],
           ['2001:db8:1::2', '2001:db8:2::2'],
@@ -384,6 +387,7 @@ describe.runIf(suiteRuns)(
           '192.0.2.2 → 198.18.7.9: kernel forwarded, dockwall forwarded (certain)',
           '192.0.2.2 → 198.18.8.9: kernel dropped, dockwall dropped (certain)',
           '192.0.2.2 → 198.51.100.2: kernel forwarded, dockwall forwarded (certain)',
+          '192.0.2.2 → 198.51.100.200: kernel dropped, dockwall dropped (certain)',
           '192.0.2.2 → 100.64.0.1: kernel dropped, dockwall forwarded (possible)',
           '2001:db8:1::2 → 2001:db8:dead::5: kernel dropped, dockwall dropped (certain)',
           '2001:db8:1::2 → 2001:db8:2::2: kernel forwarded, dockwall forwarded (certain)',
