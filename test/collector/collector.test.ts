@@ -86,6 +86,9 @@ describe.skipIf(!canRun)(
       sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0']);
       sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.conf.dwc0.rp_filter=2']);
       sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.conf.dwc1.rp_filter=1']);
+      // a policy rule of each family ahead of the main table
+      sh(['ip', '-n', ns, 'rule', 'add', 'fwmark', '0xca6c', 'lookup', '51820', 'pref', '100']);
+      sh(['ip', '-n', ns, '-6', 'rule', 'add', 'to', '2001:db8:dead::/48', 'prohibit']);
       sh(
         ['ip', 'netns', 'exec', ns, 'iptables-restore'],
         readFileSync(path.join(fixture, 'iptables-save.txt'), 'utf8'),
@@ -168,6 +171,18 @@ describe.skipIf(!canRun)(
           expect.arrayContaining(['198.51.100.7/24', '2001:db8:7::7/64']),
         );
         expect(s.host.interfaces.map((i) => i.name).sort()).toEqual(['dwc0', 'dwc1', 'lo']);
+        // the policy rules of each family, in the kernel's order
+        expect(s.host.policyRules?.ipv4?.map((r) => r.text)).toEqual([
+          '0: from all lookup local',
+          '100: from all fwmark 0xca6c lookup 51820',
+          '32766: from all lookup main',
+          '32767: from all lookup default',
+        ]);
+        expect(s.host.policyRules?.ipv6?.map((r) => r.text)).toEqual([
+          '0: from all lookup local',
+          expect.stringMatching(/^\d+: from all to 2001:db8:dead::\/48 prohibit$/),
+          '32766: from all lookup main',
+        ]);
         expect(s.host.routes).toContainEqual(
           expect.objectContaining({
             family: 'ipv4',
