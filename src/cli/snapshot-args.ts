@@ -44,8 +44,8 @@ export const SNAPSHOT_USAGE = `Snapshot (a directory written by \`dockwall colle
   --listeners FILE         ss -Htlnup
   --ip-addr FILE           ip -j addr show
   --ip-route FILE          ip -j route show table all
-  --ip-rule FILE           ip -j -4 rule show
-  --ip6-rule FILE          ip -j -6 rule show
+  --ip-rule FILE           ip -j -4 rule show (or \`ip rule show\`'s text)
+  --ip6-rule FILE          ip -j -6 rule show (or \`ip -6 rule show\`'s text)
   --sysctl FILE            sysctl key = value lines
   --docker-version FILE    docker version --format '{{json .}}'
   --nft FILE               nft -j list ruleset

@@ -12,7 +12,7 @@ import type {
   PolicyRule,
   Route,
 } from '../model/host.ts';
-import { DEAD_END_TYPES } from '../model/host.ts';
+import { DEAD_END_TYPES, type DeadEndType } from '../model/host.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { FieldContext } from './fields.ts';
 import { arrayField, asObject, kindWord, numberField, objectField, stringField } from './fields.ts';
@@ -175,6 +175,9 @@ const RULE_METADATA = new Set([
   'dstlen',
   'not',
   'l3mdev',
+  // realms
+  'flow_from',
+  'flow_to',
 ]);
 
 /**
@@ -187,10 +190,10 @@ export function loadIpRule(
   file: string,
   family: Family,
 ): { rules: readonly PolicyRule[] | undefined; diagnostics: readonly Diagnostic[] } {
-  const command = `ip -j ${family === 'ipv4' ? '-4' : '-6'} rule show`;
-  const { items, diagnostics } = topArray(text, file, `the output of \`${command}\``);
-  const ctx: FieldContext = { file, diagnostics };
-  if (items.length === 0) {
+  const { rules, listed, diagnostics } = text.trimStart().startsWith('[')
+    ? readJsonRules(text, file, family)
+    : readTextRules(text, file, family);
+  if (listed === 0) {
     // the kernel always has its rules (local, main): none listed is no listing at all
     if (!diagnostics.some((d) => d.severity === 'error'))
       diagnostics.push(
@@ -203,13 +206,6 @@ export function loadIpRule(
       );
     return { rules: undefined, diagnostics };
   }
-  const rules: PolicyRule[] = [];
-  items.forEach((item, i) => {
-    const path = `ip-rule[${i}]`;
-    const obj = asObject(ctx, item, path);
-    const rule = obj === null ? null : readRule(ctx, obj, path, family);
-    if (rule !== null) rules.push(rule);
-  });
   rules.sort((a, b) => a.priority - b.priority);
   // what could not be read may have been any rule, ahead of every other: whatever it could do
   // is only possible
@@ -224,6 +220,184 @@ export function loadIpRule(
   return { rules, diagnostics };
 }
 
+/** `ip -j rule show`, as the collectors write it. */
+function readJsonRules(
+  text: string,
+  file: string,
+  family: Family,
+): { rules: PolicyRule[]; listed: number; diagnostics: Diagnostic[] } {
+  const command = `ip -j ${family === 'ipv4' ? '-4' : '-6'} rule show`;
+  const { items, diagnostics } = topArray(text, file, `the output of \`${command}\``);
+  const ctx: FieldContext = { file, diagnostics };
+  const rules: PolicyRule[] = [];
+  items.forEach((item, i) => {
+    const path = `ip-rule[${i}]`;
+    const obj = asObject(ctx, item, path);
+    const rule = obj === null ? null : readRule(ctx, obj, path, family);
+    if (rule !== null) rules.push(rule);
+  });
+  return { rules, listed: items.length, diagnostics };
+}
+
+/** A prefix of the family (`all`: null), or undefined when it is none. */
+function familyPrefix(address: string, length: number | null, family: Family): string | undefined {
+  const cidr = `${address}/${length ?? (family === 'ipv4' ? 32 : 128)}`;
+  try {
+    const [parsed] = ipaddr.parseCIDR(cidr);
+    if ((parsed.kind() === 'ipv4') === (family === 'ipv4')) return cidr;
+  } catch {
+    // not an address
+  }
+  return undefined;
+}
+
+/** The rule as `ip rule` prints it, from what was read. */
+function ruleText(
+  priority: number,
+  from: string | null,
+  to: string | null,
+  selectors: readonly string[],
+  action: PolicyAction,
+): string {
+  return [
+    `${priority}:`,
+    ...(selectors.includes('not') ? ['not'] : []),
+    `from ${from ?? 'all'}`,
+    ...(to === null ? [] : [`to ${to}`]),
+    ...selectors.filter((w) => w !== 'not' && !w.startsWith('from ')),
+    actionText(action),
+  ].join(' ');
+}
+
+/** Words of `ip rule show`'s text that say how a rule is kept, each with the words it takes. */
+const TEXT_METADATA: Readonly<Record<string, number>> = {
+  proto: 1,
+  protocol: 1,
+  realms: 1,
+  suppress_prefixlength: 1,
+  suppress_ifgroup: 1,
+  '[detached]': 0,
+};
+
+/** Selector words of `ip rule show`'s text, each with the words it takes. */
+const TEXT_SELECTORS: Readonly<Record<string, number>> = {
+  iif: 1,
+  oif: 1,
+  fwmark: 1,
+  tos: 1,
+  dsfield: 1,
+  ipproto: 1,
+  sport: 1,
+  dport: 1,
+  uidrange: 1,
+  tun_id: 1,
+  flowlabel: 1,
+  l3mdev: 0,
+};
+
+/**
+ * `ip rule show` as people paste it (`32765:\tnot from all fwmark 0xca6c lookup 51820`): each
+ * line a rule. A word dockwall does not know is kept as a selector (the rule then selects some
+ * packets, which makes what it does only possible) and said; a line it cannot read is an error.
+ */
+function readTextRules(
+  text: string,
+  file: string,
+  family: Family,
+): { rules: PolicyRule[]; listed: number; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const rules: PolicyRule[] = [];
+  let listed = 0;
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '') return;
+    listed++;
+    const at = { file, line: i + 1, column: raw.length - raw.trimStart().length + 1 };
+    const bad = (why: string): void => {
+      diagnostics.push(
+        diagnostic('parse-error', 'error', `not a rule of \`ip rule show\`: ${why}`, at),
+      );
+    };
+    const m = /^(\d+):\s+(.*)$/.exec(line);
+    if (m === null) return bad('a rule starts with its priority and a colon');
+    const priority = Number(m[1]);
+    const words = (m[2] ?? '').split(/\s+/);
+    const selectors: string[] = [];
+    let from: string | null = null;
+    let to: string | null = null;
+    let action: PolicyAction | null = null;
+    let suppressPrefixLength: number | null = null;
+    let suppressIfgroup = false;
+    for (let k = 0; k < words.length; k++) {
+      const w = words[k] ?? '';
+      const next = words[k + 1];
+      if (w === 'not') selectors.push('not');
+      else if ((w === 'from' || w === 'to') && next !== undefined) {
+        k++;
+        if (next === 'all') continue;
+        const [address = '', length] = next.split('/');
+        const cidr = familyPrefix(address, length === undefined ? null : Number(length), family);
+        if (cidr === undefined)
+          return bad(`${w} ${next} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} prefix`);
+        if (w === 'from') {
+          from = cidr;
+          selectors.push(`from ${cidr}`);
+        } else to = cidr;
+      } else if ((w === 'lookup' || w === 'table') && next !== undefined) {
+        k++;
+        action =
+          next === '[l3mdev-table]'
+            ? { kind: 'other', text: 'lookup [l3mdev-table]' }
+            : {
+                kind: 'lookup',
+                table: tableName(next),
+                suppressPrefixLength: null,
+                suppressIfgroup: false,
+              };
+        if (next === '[l3mdev-table]') selectors.push('l3mdev');
+      } else if (w === 'goto' && next !== undefined && /^\d+$/.test(next)) {
+        k++;
+        action = { kind: 'goto', priority: Number(next) };
+      } else if (w === 'nop') action = { kind: 'nop' };
+      else if (DEAD_END_TYPES.some((t) => t === w))
+        action = { kind: 'dead-end', type: w as DeadEndType };
+      else if (w === 'suppress_prefixlength' && next !== undefined && /^\d+$/.test(next)) {
+        k++;
+        suppressPrefixLength = Number(next);
+      } else if (w === 'suppress_ifgroup' && next !== undefined) {
+        k++;
+        suppressIfgroup = true;
+      } else if (w in TEXT_METADATA) k += TEXT_METADATA[w] ?? 0;
+      else if (w in TEXT_SELECTORS) {
+        const n = TEXT_SELECTORS[w] ?? 0;
+        selectors.push([w, ...words.slice(k + 1, k + 1 + n)].join(' '));
+        k += n;
+      } else {
+        // a selector of a newer `ip` perhaps: the rule selects some packets
+        selectors.push(w);
+        diagnostics.push(
+          diagnostic(
+            'unknown-option',
+            'warning',
+            `\`${w}\` is not a word of \`ip rule show\` dockwall knows: read as selecting some packets`,
+            at,
+          ),
+        );
+      }
+    }
+    if (action === null) return bad('it names no table and no action');
+    if (action.kind === 'lookup') action = { ...action, suppressPrefixLength, suppressIfgroup };
+    rules.push({
+      priority,
+      destination: to,
+      selectors,
+      action,
+      text: ruleText(priority, from, to, selectors, action),
+    });
+  });
+  return { rules, listed, diagnostics };
+}
+
 function readRule(
   ctx: FieldContext,
   obj: JsonObject,
@@ -236,23 +410,18 @@ function readRule(
   const prefix = (key: 'src' | 'dst'): string | null | undefined => {
     const address = stringField(ctx, obj, key, path);
     if (address === null || address === 'all') return null;
-    const length = numberField(ctx, obj, `${key}len`, path) ?? (family === 'ipv4' ? 32 : 128);
-    const cidr = `${address}/${length}`;
-    try {
-      const [parsed] = ipaddr.parseCIDR(cidr);
-      if ((parsed.kind() === 'ipv4') === (family === 'ipv4')) return cidr;
-    } catch {
-      // reported below
-    }
-    ctx.diagnostics.push(
-      diagnostic(
-        'invalid-value',
-        'error',
-        `${path}.${key} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} prefix: ${cidr}`,
-        obj.location,
-      ),
-    );
-    return undefined;
+    const length = numberField(ctx, obj, `${key}len`, path);
+    const cidr = familyPrefix(address, length, family);
+    if (cidr === undefined)
+      ctx.diagnostics.push(
+        diagnostic(
+          'invalid-value',
+          'error',
+          `${path}.${key} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} prefix: ${address}/${length ?? (family === 'ipv4' ? 32 : 128)}`,
+          obj.location,
+        ),
+      );
+    return cidr;
   };
   const from = prefix('src');
   const to = prefix('dst');
@@ -269,15 +438,13 @@ function readRule(
   if (has('l3mdev')) selectors.push('l3mdev');
   const action = readAction(ctx, obj, path);
   if (action === null) return null;
-  const words = [
-    `${priority}:`,
-    ...(selectors[0] === 'not' ? ['not'] : []),
-    `from ${from ?? 'all'}`,
-    ...(to === null ? [] : [`to ${to}`]),
-    ...selectors.filter((w) => w !== 'not' && !w.startsWith('from ')),
-    actionText(action),
-  ];
-  return { priority, destination: to, selectors, action, text: words.join(' ') };
+  return {
+    priority,
+    destination: to,
+    selectors,
+    action,
+    text: ruleText(priority, from, to, selectors, action),
+  };
 }
 
 function readAction(ctx: FieldContext, obj: JsonObject, path: string): PolicyAction | null {

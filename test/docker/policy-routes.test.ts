@@ -356,6 +356,98 @@ describe('ip -j rule show', () => {
     expect(rules?.[0]?.action.kind).toBe('other');
   });
 
+  it('reads `ip rule show` as pasted, the same as its JSON', () => {
+    const text = [
+      '0:\tfrom all lookup local',
+      '100:\tfrom 10.0.0.0/8 to 192.168.0.0/16 iif lo lookup 100',
+      '200:\tfrom all ipproto tcp sport 22 dport 80-90 blackhole',
+      '300:\tfrom all uidrange 1000-2000 prohibit',
+      '400:\tfrom all goto 32766',
+      '500:\tfrom all nop',
+      '600:\tfrom all tos 0x10 oif eth9 [detached] lookup 7',
+      '700:\tfrom all lookup [l3mdev-table]',
+      '900:\tfrom 10.1.2.3 iif eth3 [detached] oif eth4 [detached] ipproto udp sport 1000-2000 dport 53 lookup 9 suppress_ifgroup 5',
+      '950:\tfrom all tos 0x10 fwmark 0x1/0x3 lookup main suppress_prefixlength 8 realms 4',
+      '5250:\tfrom all fwmark 0x80000/0xff0000 unreachable',
+      '32764:\tfrom all lookup main suppress_prefixlength 0',
+      '32765:\tnot from all fwmark 0xca6c lookup 51820',
+      '32766:\tfrom all lookup main proto kernel',
+      '32767:\tfrom all lookup default',
+      '',
+    ].join('\n');
+    const { rules, diagnostics } = loadIpRule(text, 'ip-rule.txt', 'ipv4');
+    expect(diagnostics).toEqual([]);
+    expect(rules?.map((r) => r.text)).toEqual([
+      '0: from all lookup local',
+      '100: from 10.0.0.0/8 to 192.168.0.0/16 iif lo lookup 100',
+      '200: from all ipproto tcp sport 22 dport 80-90 blackhole',
+      '300: from all uidrange 1000-2000 prohibit',
+      '400: from all goto 32766',
+      '500: from all nop',
+      '600: from all tos 0x10 oif eth9 lookup 7',
+      '700: from all l3mdev lookup [l3mdev-table]',
+      '900: from 10.1.2.3/32 iif eth3 oif eth4 ipproto udp sport 1000-2000 dport 53 lookup 9 suppress_ifgroup',
+      '950: from all tos 0x10 fwmark 0x1/0x3 lookup main suppress_prefixlength 8',
+      '5250: from all fwmark 0x80000/0xff0000 unreachable',
+      '32764: from all lookup main suppress_prefixlength 0',
+      '32765: not from all fwmark 0xca6c lookup 51820',
+      '32766: from all lookup main',
+      '32767: from all lookup default',
+    ]);
+    // the JSON of the same rules reads alike (`ip -j` spells some selectors its own way)
+    const json = loadIpRule(
+      JSON.stringify([
+        {
+          priority: 950,
+          src: 'all',
+          tos: '0x10',
+          fwmark: '0x1',
+          fwmask: '0x3',
+          table: 'main',
+          suppress_prefixlen: 8,
+          flow_to: '4',
+        },
+        { priority: 32765, not: null, src: 'all', fwmark: '0xca6c', table: '51820' },
+      ]),
+      'ip-rule.json',
+      'ipv4',
+    );
+    expect(json.rules?.map((r) => r.action)).toEqual([rules?.[9]?.action, rules?.[12]?.action]);
+    expect(json.rules?.[1]?.selectors).toEqual(rules?.[12]?.selectors);
+  });
+
+  it('says what it cannot read of `ip rule show`, and reads the rest', () => {
+    const { rules, diagnostics } = loadIpRule(
+      '0:\tfrom all lookup local\nbroken line\n10:\tfrom all newword 3 lookup 7\n32766:\tfrom all lookup main\n',
+      'ip-rule.txt',
+      'ipv4',
+    );
+    expect(diagnostics.map((d) => [d.code, d.location.line, d.message])).toEqual([
+      [
+        'parse-error',
+        2,
+        'not a rule of `ip rule show`: a rule starts with its priority and a colon',
+      ],
+      [
+        'unknown-option',
+        3,
+        '`newword` is not a word of `ip rule show` dockwall knows: read as selecting some packets',
+      ],
+      [
+        'unknown-option',
+        3,
+        '`3` is not a word of `ip rule show` dockwall knows: read as selecting some packets',
+      ],
+    ]);
+    // what could not be read stands first, as a rule that may do anything
+    expect(rules?.map((r) => r.text)).toEqual([
+      'a rule of ip-rule.txt that could not be read',
+      '0: from all lookup local',
+      '10: from all newword 3 lookup 7',
+      '32766: from all lookup main',
+    ]);
+  });
+
   it('reads a listing with no rule as no listing, saying so', () => {
     const { rules, diagnostics } = loadIpRule('[]\n', 'ip6-rule.json', 'ipv6');
     expect(rules).toBeUndefined();

@@ -19,7 +19,7 @@ import { RULES } from '../../rules/index.ts';
 import { loadContainers } from '../../src/ingest/containers.ts';
 import { loadDaemonFile } from '../../src/ingest/daemon.ts';
 import { loadDockerVersion } from '../../src/ingest/docker-version.ts';
-import { loadIpAddr, loadIpRoute } from '../../src/ingest/ip.ts';
+import { loadIpAddr, loadIpRoute, loadIpRule } from '../../src/ingest/ip.ts';
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { parseJson } from '../../src/ingest/json.ts';
 import { loadListeners } from '../../src/ingest/listeners.ts';
@@ -48,6 +48,7 @@ export type Kind =
   | 'docker-version'
   | 'ip-addr'
   | 'ip-route'
+  | 'ip-rule'
   | 'nft-json'
   | 'listeners'
   | 'sysctl'
@@ -84,6 +85,7 @@ function kindOf(file: string): Kind | null {
   if (/docker-version\.json$/.test(name)) return 'docker-version';
   if (/ip-addr\.json$/.test(name)) return 'ip-addr';
   if (/ip-route\.json$/.test(name)) return 'ip-route';
+  if (/ip6?-rule\.(json|txt)$/.test(name)) return 'ip-rule';
   if (/listeners\.txt$|\.ss\.txt$/.test(name)) return 'listeners';
   if (/sysctl\.txt$/.test(name)) return 'sysctl';
   if (/\.json$/.test(name)) return 'json';
@@ -352,6 +354,8 @@ function read(kind: Kind, text: string, file: string): readonly Diagnostic[] {
       return loadIpAddr(text, file).diagnostics;
     case 'ip-route':
       return loadIpRoute(text, file).diagnostics;
+    case 'ip-rule':
+      return loadIpRule(text, file, file.includes('ip6-rule') ? 'ipv6' : 'ipv4').diagnostics;
     case 'listeners':
       return loadListeners(text, file).diagnostics;
     case 'sysctl':

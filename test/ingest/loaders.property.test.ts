@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadContainers } from '../../src/ingest/containers.ts';
 import { loadDaemonFile } from '../../src/ingest/daemon.ts';
 import { loadDockerVersion } from '../../src/ingest/docker-version.ts';
-import { loadIpAddr, loadIpRoute } from '../../src/ingest/ip.ts';
+import { loadIpAddr, loadIpRoute, loadIpRule } from '../../src/ingest/ip.ts';
 import { loadListeners } from '../../src/ingest/listeners.ts';
 import { loadNetworks } from '../../src/ingest/networks.ts';
 import { parseNft } from '../../src/ingest/nft/index.ts';
@@ -77,6 +77,8 @@ describe('loaders never throw', () => {
           loadDockerVersion(t, 'v.json');
           loadIpAddr(t, 'a.json');
           loadIpRoute(t, 'r.json');
+          loadIpRule(t, 'ip-rule.json', 'ipv4');
+          loadIpRule(t, 'ip6-rule.json', 'ipv6');
           // parseNft turns a throw into an internal-error diagnostic: none may appear
           expect(parseNft(t, 'nft.json').diagnostics.map((d) => d.code)).not.toContain(
             'internal-error',
