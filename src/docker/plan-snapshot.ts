@@ -54,7 +54,15 @@ export function planFiles(input: PlanFilesInput): Map<string, string> {
   else if (baseTexts['nft-ruleset'] !== undefined)
     files.set(nftName(baseTexts['nft-ruleset']), baseTexts['nft-ruleset']);
   if (input.daemonJson !== null) files.set('daemon.json', input.daemonJson);
-  for (const role of ['docker-version', 'sysctl', 'ip-addr', 'ip-route', 'listeners'] as const) {
+  for (const role of [
+    'docker-version',
+    'sysctl',
+    'ip-addr',
+    'ip-route',
+    'ip-rule',
+    'ip6-rule',
+    'listeners',
+  ] as const) {
     const t = baseTexts[role];
     if (t !== undefined) files.set(FILE[role], t);
   }
@@ -112,6 +120,9 @@ const FILE = {
   sysctl: 'sysctl.txt',
   'ip-addr': 'ip-addr.json',
   'ip-route': 'ip-route.json',
+  // the policy rules as the base has them: dockerd writes none
+  'ip-rule': 'ip-rule.json',
+  'ip6-rule': 'ip6-rule.json',
   listeners: 'listeners.txt',
 } as const;
 

@@ -123,6 +123,12 @@ describe('dockwall plan on a host that runs Docker', () => {
     ]);
     // The collector's files gain the bridges' docker-proxy listeners; nothing else is invented.
     expect(text(out, 'listeners.txt')).toContain('127.0.0.1:5432');
+    // the policy rules as the base has them: dockerd writes none
+    expect(snapshot.host.policyRules?.ipv4?.map((r) => r.text)).toEqual([
+      '0: from all lookup local',
+      '32766: from all lookup main',
+      '32767: from all lookup default',
+    ]);
     const manifest = JSON.parse(text(out, 'manifest.json')) as {
       planned: { containersReplaced: string[] };
     };
