@@ -12,17 +12,10 @@ import { buildEngines } from '../../src/analysis/engines.ts';
 import { computeExposures } from '../../src/analysis/exposures.ts';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
 import { repoRoot } from '../rules/tester.ts';
+import { DEFAULT_RULES, WG_QUICK_RULES } from '../support/policy-rules.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const EXAMPLE = path.join(repoRoot, 'fixtures/example-host');
-
-const WG_QUICK = [
-  { priority: 0, src: 'all', table: 'local' },
-  { priority: 32764, src: 'all', table: 'main', suppress_prefixlen: 0 },
-  { priority: 32765, not: null, src: 'all', fwmark: '0xca6c', table: '51820' },
-  { priority: 32766, src: 'all', table: 'main' },
-  { priority: 32767, src: 'all', table: 'default' },
-];
 
 /** The example host with a wg0 full tunnel's table, and `rules` as ip-rule.json (none: absent). */
 function host(rules: readonly object[] | null): string {
@@ -48,7 +41,7 @@ async function rows(dir: string) {
 
 describe('policy routing on the example host', () => {
   it('doubts what wg-quick’s tunnel may take the replies of, naming its rule', async () => {
-    const { exposures, engines } = await rows(host(WG_QUICK));
+    const { exposures, engines } = await rows(host(WG_QUICK_RULES));
     expect(exposures.map((e) => e.certainty)).toEqual(['possible']);
     expect(exposures[0]?.assumptions.join('\n')).toContain(
       '`32765: not from all fwmark 0xca6c lookup 51820` may route the replies otherwise',
@@ -103,13 +96,7 @@ describe('policy routing on the example host', () => {
   });
 
   it('leaves the exposures certain under the kernel’s default rules', async () => {
-    const { exposures } = await rows(
-      host([
-        { priority: 0, src: 'all', table: 'local' },
-        { priority: 32766, src: 'all', table: 'main' },
-        { priority: 32767, src: 'all', table: 'default' },
-      ]),
-    );
+    const { exposures } = await rows(host(DEFAULT_RULES));
     expect(exposures.map((e) => e.certainty)).toEqual(['certain']);
   });
 

@@ -3,22 +3,7 @@ import { applyPolicyRules, type PolicyInput } from '../../src/docker/policy-rout
 import type { ContextDeadEnd, ContextRoute } from '../../src/engine/context.ts';
 import { loadIpRoute, loadIpRule } from '../../src/ingest/ip.ts';
 import type { Family } from '../../src/model/ruleset.ts';
-
-/** `ip -j -4 rule show` of a host with no rule of its own. */
-const DEFAULT_RULES = [
-  { priority: 0, src: 'all', table: 'local' },
-  { priority: 32766, src: 'all', table: 'main' },
-  { priority: 32767, src: 'all', table: 'default' },
-];
-
-/** wg-quick's full tunnel (`AllowedIPs = 0.0.0.0/0`), as `ip -j rule show` prints it. */
-const WG_QUICK_RULES = [
-  { priority: 0, src: 'all', table: 'local' },
-  { priority: 32764, src: 'all', table: 'main', suppress_prefixlen: 0 },
-  { priority: 32765, not: null, src: 'all', fwmark: '0xca6c', table: '51820' },
-  { priority: 32766, src: 'all', table: 'main' },
-  { priority: 32767, src: 'all', table: 'default' },
-];
+import { DEFAULT_RULES, WG_QUICK_RULES } from '../support/policy-rules.ts';
 
 const MAIN = [
   { dst: 'default', gateway: '192.0.2.1', dev: 'eth0' },
