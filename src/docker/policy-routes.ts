@@ -23,8 +23,9 @@ import type { ContextDeadEnd, ContextRoute } from '../engine/context.ts';
 import type { DeadEndType, PolicyRule, Route } from '../model/host.ts';
 import { DEAD_END_TYPES } from '../model/host.ts';
 import type { Family } from '../model/ruleset.ts';
+import ipaddr from 'ipaddr.js';
 import { everyAddress } from '../model/address-text.ts';
-import { parsePrefix, prefixText } from './ipam.ts';
+import { prefixText } from './ipam.ts';
 
 /** A route (or dead end, or throw) of one table, as the lookup reads it. */
 interface Entry {
@@ -43,8 +44,8 @@ const NOWHERE: Outcome = { kind: 'nowhere', type: null };
 
 /** One table's entries by prefix length, longest first, for a lookup by length. */
 class Table {
-  private readonly byLength = new Map<number, Map<bigint, Entry>>();
-  private lengths: number[] = [];
+  /** Per prefix length present, longest first: its mask and its entries by prefix. */
+  private levels: { length: number; mask: bigint; entries: Map<bigint, Entry> }[] = [];
   private readonly width: number;
 
   constructor(width: number) {
@@ -52,30 +53,27 @@ class Table {
   }
 
   add(entry: Entry): void {
-    let at = this.byLength.get(entry.length);
-    if (at === undefined) {
-      at = new Map();
-      this.byLength.set(entry.length, at);
-      this.lengths = [...this.byLength.keys()].sort((a, b) => b - a);
+    let level = this.levels.find((l) => l.length === entry.length);
+    if (level === undefined) {
+      level = {
+        length: entry.length,
+        mask: prefixMask(entry.length, this.width),
+        entries: new Map(),
+      };
+      this.levels = [...this.levels, level].sort((a, b) => b.length - a.length);
     }
     // the first of a prefix stands, as the kernel keeps one route per prefix and type
-    if (!at.has(entry.value)) at.set(entry.value, entry);
-  }
-
-  get size(): number {
-    let n = 0;
-    for (const m of this.byLength.values()) n += m.size;
-    return n;
+    if (!level.entries.has(entry.value)) level.entries.set(entry.value, entry);
   }
 
   entries(): Entry[] {
-    return [...this.byLength.values()].flatMap((m) => [...m.values()]);
+    return this.levels.flatMap((l) => [...l.entries.values()]);
   }
 
   /** The longest entry holding `address`, or null. */
   lookup(address: bigint): Entry | null {
-    for (const length of this.lengths) {
-      const e = this.byLength.get(length)?.get(address & prefixMask(length, this.width));
+    for (const l of this.levels) {
+      const e = l.entries.get(address & l.mask);
       if (e !== undefined) return e;
     }
     return null;
@@ -123,24 +121,25 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
   const rules = input.rules ?? assumedRules(input);
   if (rules === null || isStandard(rules, input)) return unchanged;
   const width = family === 'ipv4' ? 32 : 128;
+  const cidrOf = cidrReader(family);
 
   // the main table as the engine routes by it (no throw route), and as the rules look it up
   const mainTable = (throws: boolean): Table => {
     const t = new Table(width);
     for (const r of input.routes) {
-      const p = cidrOf(r.destination, family);
+      const p = cidrOf(r.destination);
       if (p !== null)
         t.add({ ...p, outcome: { kind: 'route', device: r.device, source: r.source ?? null } });
     }
     for (const d of input.deadEnds) {
-      const p = cidrOf(d.destination, family);
+      const p = cidrOf(d.destination);
       if (p !== null) t.add({ ...p, outcome: { kind: 'nowhere', type: d.type } });
     }
     // a throw route sends on to the next rule
     if (throws)
       for (const r of input.tables)
         if (r.family === family && r.table === 'main' && r.type === 'throw') {
-          const p = cidrOf(r.destination, family);
+          const p = cidrOf(r.destination);
           if (p !== null) t.add({ ...p, outcome: 'throw' });
         }
     return t;
@@ -151,7 +150,7 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
   for (const rule of rules) {
     if (rule.action.kind !== 'lookup' || tables.has(rule.action.table)) continue;
     if (rule.action.table === 'local') continue;
-    tables.set(rule.action.table, tableOf(input, rule.action.table, width));
+    tables.set(rule.action.table, tableOf(input, rule.action.table, width, cidrOf));
   }
   // every address where a route or a rule's `to` begins or ends
   const cuts = new Set<bigint>([0n, 1n << BigInt(width)]);
@@ -160,7 +159,7 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
     cuts.add(value + (1n << BigInt(width - length)));
   };
   for (const t of tables.values()) for (const e of t.entries()) mark(e.value, e.length);
-  const ruleTo = rules.map((r) => (r.destination === null ? null : cidrOf(r.destination, family)));
+  const ruleTo = rules.map((r) => (r.destination === null ? null : cidrOf(r.destination)));
   for (const p of ruleTo) if (p !== null) mark(p.value, p.length);
   const bounds = [...cuts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
@@ -272,7 +271,7 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
   if (pieces.length === 0) return unchanged;
 
   const key = (text: string): string => {
-    const p = cidrOf(text, family);
+    const p = cidrOf(text);
     return p === null ? text : `${p.value}/${p.length}`;
   };
   const added: ContextRoute[] = [];
@@ -457,11 +456,11 @@ function isStandard(rules: readonly PolicyRule[], input: PolicyInput): boolean {
   return plain && looksUpMain && !used;
 }
 
-function tableOf(input: PolicyInput, name: string, width: number): Table {
+function tableOf(input: PolicyInput, name: string, width: number, cidrOf: CidrOf): Table {
   const t = new Table(width);
   for (const r of input.tables) {
     if (r.family !== input.family || r.table !== name) continue;
-    const p = cidrOf(r.destination, input.family);
+    const p = cidrOf(r.destination);
     if (p === null) continue;
     const dead = DEAD_END_TYPES.find((x) => x === r.type);
     const outcome: Outcome | 'throw' =
@@ -477,15 +476,35 @@ function tableOf(input: PolicyInput, name: string, width: number): Table {
   return t;
 }
 
-function cidrOf(text: string, family: Family): { value: bigint; length: number } | null {
-  const p = parsePrefix(
-    text === 'default'
-      ? everyAddress(family)
-      : text.includes('/')
-        ? text
-        : `${text}/${family === 'ipv4' ? 32 : 128}`,
-  );
-  return p === null || p.family !== family ? null : { value: p.base, length: p.bits };
+type CidrOf = (text: string) => { value: bigint; length: number } | null;
+
+/** The family's prefixes, each text read once (a table's routes are read by several lookups). */
+function cidrReader(family: Family): CidrOf {
+  const read = new Map<string, { value: bigint; length: number } | null>();
+  return (text) => {
+    let p = read.get(text);
+    if (p === undefined) {
+      p = parseFamilyCidr(text, family);
+      read.set(text, p);
+    }
+    return p;
+  };
+}
+
+/** A CIDR (or `default`, or a bare address) of the family, host bits cleared; null if none. */
+function parseFamilyCidr(text: string, family: Family): { value: bigint; length: number } | null {
+  const width = family === 'ipv4' ? 32 : 128;
+  const cidr =
+    text === 'default' ? everyAddress(family) : text.includes('/') ? text : `${text}/${width}`;
+  try {
+    // the family's own parser: ipaddr.parseCIDR tries IPv6's first, slowly, on every IPv4 text
+    const [address, length] =
+      family === 'ipv4' ? ipaddr.IPv4.parseCIDR(cidr) : ipaddr.IPv6.parseCIDR(cidr);
+    const value = address.toByteArray().reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
+    return { value: value & prefixMask(length, width), length };
+  } catch {
+    return null;
+  }
 }
 
 /** The bits of a prefix of `length` in an address of `width` bits. */
