@@ -286,15 +286,27 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
     routes = host.routes
       .filter(
         (r) =>
-          r.family === family && r.device !== null && inTable(r, 'main') && r.type === 'unicast',
+          r.family === family &&
+          (r.device !== null || r.nexthops !== undefined) &&
+          inTable(r, 'main') &&
+          r.type === 'unicast',
       )
-      .map((r) => {
-        const source = r.source ?? onlyAddress(r.device ?? '');
+      .map((r): ContextRoute => {
+        // a multipath route by several interfaces leaves by one of them, which the kernel
+        // picks per flow: by the first, possibly
+        const hops = unique(r.nexthops ?? []);
+        const device = r.device ?? hops[0] ?? '';
+        const source = r.source ?? onlyAddress(device);
         return {
           destination: r.destination,
-          device: r.device ?? '',
+          device,
           ...(source === null ? {} : { source }),
-          provenance: 'observed' as const,
+          ...(hops.length > 1
+            ? {
+                provenance: 'assumed' as const,
+                doubt: `the multipath route ${r.destination}'s next hop by ${hops.slice(1).join(', ')}`,
+              }
+            : { provenance: 'observed' as const }),
         };
       });
     const policy = applyPolicyRules({

@@ -20,7 +20,9 @@ export function externalInterfaces(host: DockerHost, family: Family): string[] {
     if (!out.includes(name)) out.push(name);
   };
   for (const r of host.routes) {
-    if (r.family === family && r.destination === 'default' && r.device !== null) add(r.device);
+    if (r.family !== family || r.destination !== 'default') continue;
+    // a multipath default route's every next hop
+    for (const d of r.device === null ? (r.nexthops ?? []) : [r.device]) add(d);
   }
   const candidates = host.interfaces.filter(
     (i) =>

@@ -463,13 +463,16 @@ function tableOf(input: PolicyInput, name: string, width: number, cidrOf: CidrOf
     const p = cidrOf(r.destination);
     if (p === null) continue;
     const dead = DEAD_END_TYPES.find((x) => x === r.type);
+    // a multipath route by one interface is a route by it; by several, any of them
+    const hops = [...new Set(r.nexthops ?? [])];
+    const device = r.device ?? (hops.length === 1 ? (hops[0] ?? null) : null);
     const outcome: Outcome | 'throw' =
       dead !== undefined
         ? { kind: 'nowhere', type: dead }
         : r.type === 'throw'
           ? 'throw'
-          : r.type === 'unicast' && r.device !== null
-            ? { kind: 'route', device: r.device, source: r.source ?? input.sourceOf(r.device) }
+          : r.type === 'unicast' && device !== null
+            ? { kind: 'route', device, source: r.source ?? input.sourceOf(device) }
             : { kind: 'unknown' };
     t.add({ ...p, outcome });
   }

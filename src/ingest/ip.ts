@@ -124,10 +124,17 @@ export function loadIpRoute(
     const table = obj.entries.find((e) => e.key === 'table')?.value;
     const destination =
       dst === 'default' || dst.includes('/') ? dst : `${dst}/${family === 'ipv4' ? 32 : 128}`;
+    // a multipath route names its interfaces in its next hops
+    const nexthops = (arrayField(ctx, obj, 'nexthops', path) ?? []).flatMap((h, j) => {
+      const hop = asObject(ctx, h, `${path}.nexthops[${j}]`);
+      const dev = hop === null ? null : stringField(ctx, hop, 'dev', `${path}.nexthops[${j}]`);
+      return dev === null ? [] : [dev];
+    });
     routes.push({
       family,
       destination,
       device: stringField(ctx, obj, 'dev', path),
+      ...(nexthops.length > 0 ? { nexthops } : {}),
       gateway,
       source,
       table:

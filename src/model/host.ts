@@ -216,6 +216,11 @@ export interface Route {
   /** CIDR or `default`. */
   readonly destination: string;
   readonly device: string | null;
+  /**
+   * A multipath route's next hops' interfaces, in order (`nexthops`; `device` is then null):
+   * the kernel picks one per flow by a hash dockwall cannot follow. Absent: one path.
+   */
+  readonly nexthops?: readonly string[];
   readonly gateway: string | null;
   /** The address the host sends from along the route (`prefsrc`); null when not named. */
   readonly source: string | null;

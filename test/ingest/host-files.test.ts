@@ -198,6 +198,32 @@ describe('ip, sysctl and nft files', () => {
     expect(r.diagnostics).toEqual([]);
   });
 
+  it('reads a multipath route’s interfaces from its next hops, of either family', () => {
+    const hop = (gateway: string, dev: string) => ({ gateway, dev, weight: 1, flags: [] });
+    const r = loadIpRoute(
+      JSON.stringify([
+        {
+          dst: 'default',
+          flags: [],
+          nexthops: [hop('192.0.2.1', 'a0'), hop('198.51.100.1', 'b0')],
+        },
+        {
+          dst: 'default',
+          metric: 1024,
+          flags: [],
+          pref: 'medium',
+          nexthops: [hop('2001:db8:a::1', 'a0'), hop('2001:db8:b::1', 'b0')],
+        },
+      ]),
+      'r.json',
+    );
+    expect(r.routes.map((x) => [x.family, x.destination, x.device, x.nexthops])).toEqual([
+      ['ipv4', 'default', null, ['a0', 'b0']],
+      ['ipv6', 'default', null, ['a0', 'b0']],
+    ]);
+    expect(r.diagnostics).toEqual([]);
+  });
+
   it('reads sysctl lines and reports values that are not 0 or 1', () => {
     const r = loadSysctl(
       'net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables = 0\nnet.ipv6.conf.all.forwarding = x\n',

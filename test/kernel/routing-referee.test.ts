@@ -394,5 +394,41 @@ describe.runIf(suiteRuns)(
         ]);
       });
     }, 180_000);
+
+    it('forwards by a multipath route, possibly by the next hop it cannot tell', async () => {
+      await withRouter('mp', async (lab, dir) => {
+        const ip = (...args: string[]): string => sh(['ip', '-n', lab.router, ...args]);
+        // a second way out: a veth pair kept inside the router
+        ip('link', 'add', 'x0', 'type', 'veth', 'peer', 'name', 'x1');
+        ip('link', 'set', 'x0', 'up');
+        ip('link', 'set', 'x1', 'up');
+        lab.addresses(lab.router, 'x0', ['203.0.113.1/24', '2001:db8:3::1/64']);
+        const route = (family: '-4' | '-6', to: string, hops: readonly string[][]): string =>
+          ip(family, 'route', 'add', to, ...hops.flatMap((h) => ['nexthop', 'via', ...h]));
+        route('-4', 'default', [
+          ['198.51.100.2', 'dev', 'out0'],
+          ['203.0.113.2', 'dev', 'x0'],
+        ]);
+        route('-6', 'default', [
+          ['2001:db8:2::2', 'dev', 'out0'],
+          ['2001:db8:3::2', 'dev', 'x0'],
+        ]);
+        // next hops by one interface alone: a route by it
+        route('-4', '198.18.0.0/15', [
+          ['198.51.100.2', 'dev', 'out0'],
+          ['198.51.100.3', 'dev', 'out0'],
+        ]);
+        const seen = await probe(lab, dir, [
+          ['192.0.2.2', '100.64.0.1'],
+          ['192.0.2.2', '198.18.0.9'],
+          ['2001:db8:1::2', '2001:db8:77::5'],
+        ]);
+        expect(seen).toEqual([
+          '192.0.2.2 → 100.64.0.1: kernel forwarded, dockwall forwarded (possible)',
+          '192.0.2.2 → 198.18.0.9: kernel forwarded, dockwall forwarded (certain)',
+          '2001:db8:1::2 → 2001:db8:77::5: kernel forwarded, dockwall forwarded (possible)',
+        ]);
+      });
+    }, 180_000);
   },
 );

@@ -1,9 +1,10 @@
 /**
- * Policy routing on the README's example host: wg-quick's full tunnel sends the replies to every
- * client the main table's default route would answer into the tunnel, unless they carry its
- * mark — the exposures from outside are then only possible, and say which rule; the kernel's
- * default rules leave them certain. (The rules' routing decisions themselves are refereed by the
- * kernel in test/kernel/routing-referee.test.ts.)
+ * Routes the snapshot lists that still leave the way out open, on the README's example host.
+ * Policy routing: wg-quick's full tunnel sends the replies to every client the main table's
+ * default route would answer into the tunnel, unless they carry its mark — the exposures from
+ * outside are then only possible, and say which rule; the kernel's default rules leave them
+ * certain. A multipath default route: the kernel picks a next hop per flow. (The routing
+ * decisions themselves are refereed by the kernel in test/kernel/routing-referee.test.ts.)
  */
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,12 +20,24 @@ const EXAMPLE = path.join(repoRoot, 'fixtures/example-host');
 
 /** The example host with a wg0 full tunnel's table, and `rules` as ip-rule.json (none: absent). */
 function host(rules: readonly object[] | null): string {
+  return variant(
+    (routes) => [...routes, { dst: 'default', dev: 'wg0', table: '51820', flags: [] }],
+    rules,
+  );
+}
+
+/** The example host with its routes changed, and `rules` as ip-rule.json (none: absent). */
+function variant(
+  change: (routes: readonly { dst: string }[]) => readonly object[],
+  rules: readonly object[] | null,
+): string {
   const dir = path.join(tempDir('dockwall-policy-'), 'snap');
   cpSync(EXAMPLE, dir, { recursive: true });
   rmSync(path.join(dir, 'manifest.json'));
-  const routes = JSON.parse(readFileSync(path.join(dir, 'ip-route.json'), 'utf8')) as object[];
-  routes.push({ dst: 'default', dev: 'wg0', table: '51820', flags: [] });
-  writeFileSync(path.join(dir, 'ip-route.json'), JSON.stringify(routes));
+  const routes = JSON.parse(readFileSync(path.join(dir, 'ip-route.json'), 'utf8')) as {
+    dst: string;
+  }[];
+  writeFileSync(path.join(dir, 'ip-route.json'), JSON.stringify(change(routes)));
   if (rules === null) rmSync(path.join(dir, 'ip-rule.json'));
   else writeFileSync(path.join(dir, 'ip-rule.json'), JSON.stringify(rules));
   return dir;
@@ -108,6 +121,35 @@ describe('policy routing on the example host', () => {
     );
     expect(snapshot.assumptions.map((a) => a.text)).toContain(
       'no ip-rule.json: IPv4 policy routing is not known: the main table is taken to decide, and what the routes of another table cover is only possible',
+    );
+  });
+});
+
+describe('a multipath default route on the example host', () => {
+  it('answers the clients by one of its next hops, possibly', async () => {
+    const dir = variant(
+      (routes) =>
+        routes.map((r) =>
+          r.dst === 'default' && !('pref' in r)
+            ? {
+                dst: 'default',
+                flags: [],
+                nexthops: [
+                  { gateway: '203.0.113.1', dev: 'eth0', weight: 1, flags: [] },
+                  { gateway: '192.0.2.1', dev: 'eth1', weight: 1, flags: [] },
+                ],
+              }
+            : r,
+        ),
+      DEFAULT_RULES,
+    );
+    const { exposures } = await rows(dir);
+    // before, the route was dropped on reading: no default route, and no client outside answered
+    expect(
+      exposures.map((e) => [e.certainty, e.reachableFrom.map((r) => [r.interface, r.sources])]),
+    ).toEqual([['possible', [['eth0', ['0.0.0.0/0']]]]]);
+    expect(exposures[0]?.assumptions.join('\n')).toContain(
+      "the multipath route default's next hop by eth1 may route the replies otherwise",
     );
   });
 });
