@@ -264,7 +264,10 @@ export class ReplyCheck {
    * The prefixes whose route policy routing may override (`ContextRoute.doubt`): the replies to
    * clients there may leave by another way than the main table's.
    */
-  private readonly doubtedRoutes: readonly { readonly ranges: Ranges; readonly why: string }[];
+  private readonly doubtedRoutes: readonly {
+    readonly ranges: Ranges;
+    readonly why: readonly string[];
+  }[];
   private doubtedAll: Ranges | undefined;
 
   /** The fate of a row's clients whose route back policy routing may override: doubtful. */
@@ -272,7 +275,7 @@ export class ReplyCheck {
     if (this.doubtedRoutes.length === 0) return null;
     const family = this.family;
     const fates = new Map<string, ReplyFate>();
-    const stoppers = new Set<string>();
+    const names = new Set<string>();
     this.doubtedAll ??= normalise(this.doubtedRoutes.flatMap((d) => d.ranges));
     for (const f of from) {
       const clients = cidrsToRanges(this.clientsOf(f.interface, f.sources).cidrs, family);
@@ -280,10 +283,11 @@ export class ReplyCheck {
       if (doubtful.length === 0) continue;
       fates.set(f.interface, doubtfulOnly(doubtful, family));
       for (const d of this.doubtedRoutes)
-        if (intersect(doubtful, d.ranges).length > 0)
-          stoppers.add(`${d.why} may route the replies otherwise`);
+        if (intersect(doubtful, d.ranges).length > 0) for (const n of d.why) names.add(n);
     }
-    return fates.size === 0 ? null : { fates, stoppers: [...stoppers].sort() };
+    return fates.size === 0
+      ? null
+      : { fates, stoppers: [`${[...names].sort().join(', ')} may route the replies otherwise`] };
   }
 
   /** A row's clients on one ingress: the same few source lists over and over, worked out once. */

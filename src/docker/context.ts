@@ -304,7 +304,9 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
           ...(hops.length > 1
             ? {
                 provenance: 'assumed' as const,
-                doubt: `the multipath route ${r.destination}'s next hop by ${hops.slice(1).join(', ')}`,
+                doubt: [
+                  `the multipath route ${r.destination}'s next hop by ${hops.slice(1).join(', ')}`,
+                ],
               }
             : { provenance: 'observed' as const }),
         };

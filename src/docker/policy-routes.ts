@@ -311,7 +311,7 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
           by: doubtOf(
             piece.rules.map((r) => rules[r]),
             input,
-          ),
+          ).join(', '),
         });
       for (const r of piece.rules) {
         const c = changed.get(r) ?? { certain: [], possible: [] };
@@ -337,12 +337,12 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
  * The rules that give a piece another answer than the main table's, named: why its route is
  * only assumed, or who sends it nowhere.
  */
-function doubtOf(by: readonly (PolicyRule | undefined)[], input: PolicyInput): string {
+function doubtOf(by: readonly (PolicyRule | undefined)[], input: PolicyInput): string[] {
   const names = by.map((r) =>
     r === undefined ? 'the end of the rules (none routes it)' : ruleName(r, input),
   );
-  const who = names.length === 0 ? 'a policy rule' : names.join(', ');
-  return input.rules === undefined ? `with no ${input.ruleFile}, ${who}` : who;
+  const who = names.length === 0 ? ['a policy rule'] : names;
+  return input.rules === undefined ? who.map((n) => `with no ${input.ruleFile}, ${n}`) : who;
 }
 
 /** A rule as the notes name it: its own words, or, taken for want of the rules, what it does. */

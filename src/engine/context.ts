@@ -34,12 +34,12 @@ export interface ContextRoute {
   /** How the route is known; absent means observed. */
   readonly provenance?: Provenance;
   /**
-   * Why an assumed route is only assumed where the snapshot lists routes: the policy rules that
-   * may send these packets otherwise, named (docker/policy-routes.ts; said as "… may route it
-   * otherwise"). The route is the main table's (or another table's where the main table has
+   * Why an assumed route is only assumed where the snapshot lists routes: what may send these
+   * packets otherwise, each named (the policy rules, docker/policy-routes.ts; a multipath
+   * route's other next hops), said as "A, B may route it otherwise". The route is the main table's (or another table's where the main table has
    * none), not a guess: an answer leaves by it, only possibly.
    */
-  readonly doubt?: string;
+  readonly doubt?: readonly string[];
 }
 
 export interface ContextDeadEnd {

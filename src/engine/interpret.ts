@@ -195,8 +195,12 @@ export type { Hostness } from './routing.ts';
  * The assumption a trace names where it took a route the snapshot does not list, or one the
  * policy rules may override (`doubt`, said after it).
  */
-function routeAssumed(address: string, device: string, doubt: string | null = null): string {
-  const why = doubt === null ? '' : `: ${doubt} may route it otherwise`;
+function routeAssumed(
+  address: string,
+  device: string,
+  doubt: readonly string[] | null = null,
+): string {
+  const why = doubt === null ? '' : `: ${doubt.join(', ')} may route it otherwise`;
   return `the route to ${address} (via ${device}) is assumed${why}`;
 }
 
@@ -448,7 +452,9 @@ export class Interpreter {
   }
 
   /** The longest-prefix route to an address, null when none (or a dead end decides). */
-  route(addr: bigint): { device: string; assumed: boolean; doubt: string | null } | null {
+  route(
+    addr: bigint,
+  ): { device: string; assumed: boolean; doubt: readonly string[] | null } | null {
     return route(this.env.routing, addr);
   }
 

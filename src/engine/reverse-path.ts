@@ -120,7 +120,7 @@ export function reversePathSet(s: HeaderSpace, routing: Routing, mode: ReversePa
 
 /** Why the test is undecided on a packet: what the snapshot does not say. */
 export type ReversePathDoubt =
-  | { readonly kind: 'route'; readonly device: string; readonly doubt: string | null }
+  | { readonly kind: 'route'; readonly device: string; readonly doubt: readonly string[] | null }
   | { readonly kind: 'host' }
   | { readonly kind: 'own' }
   | { readonly kind: 'link-local' }

@@ -22,7 +22,7 @@ export interface Route extends Prefix {
   readonly device: string;
   readonly assumed: boolean;
   /** Why it is assumed, where policy routing may send otherwise (`ContextRoute.doubt`). */
-  readonly doubt: string | null;
+  readonly doubt: readonly string[] | null;
   /** The address the host sends from along it, where the context says (`ContextRoute.source`). */
   readonly source: bigint | null;
 }

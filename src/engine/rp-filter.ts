@@ -233,7 +233,7 @@ function checkUnder(
   if (r.assumed)
     return {
       verdict: 'doubt',
-      why: `the route back to ${source} (via ${r.device}) is assumed${r.doubt === null ? '' : `: ${r.doubt} may route it otherwise`}`,
+      why: `the route back to ${source} (via ${r.device}) is assumed${r.doubt === null ? '' : `: ${r.doubt.join(', ')} may route it otherwise`}`,
     };
   if (r.device === iif) return { verdict: 'pass' };
   const addressed = mode === 2 ? hasAddress(context, iif) : false;
