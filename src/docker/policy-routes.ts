@@ -1,10 +1,12 @@
 /**
  * Policy routing (`ip rule`) folded into the main table the engine routes by. The kernel walks
  * the rules in priority order; a rule that selects the packet looks a table up, and the longest
- * route there decides — unless there is none, it is a `throw` route or it is no longer than the
- * rule's `suppress_prefixlength`, when the next rule is tried. The engine knows one table, longest
- * prefix first, so this module cuts the address space where any route or rule begins or ends and
- * asks, for each piece, what the rules can decide:
+ * route there decides — unless there is none, it is a `throw` route or it is a route no longer
+ * than the rule's `suppress_prefixlength`, when the next rule is tried (a dead end found is
+ * final: it is the lookup's error, which ends the walk before suppression is asked). `not`
+ * turns a rule's whole selection round, its `to` with the rest. The engine knows one table,
+ * longest prefix first, so this module cuts the address space where any route or rule begins
+ * or ends and asks, for each piece, what the rules can decide:
  *
  * - what the main table decides, whichever rules select the packet: the main table stands;
  * - one other answer, whatever selects the packet (a rule for every packet, `to` a prefix or not,
@@ -182,18 +184,26 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
       const rule = rules[i];
       if (rule === undefined) break;
       const to = ruleTo[i];
-      if (to === undefined || (rule.destination !== null && (to === null || !covers(to, a))))
-        continue;
+      if (to === undefined) continue;
+      const negated = rule.selectors.includes('not');
+      // `not` turns the whole selection round, `to` with the rest (`fib_rule_match`): a
+      // negated rule selects every packet outside its `to`
+      const outside = rule.destination !== null && (to === null || !covers(to, a));
+      if (outside && !negated) continue;
       const action = rule.action;
       let here: Found | null = null;
       if (action.kind === 'lookup') {
         if (action.table === 'local') continue;
         const e = tables.get(action.table)?.lookup(a) ?? null;
-        // no route, a throw route or one suppressed: on to the next rule
+        // no route, a throw route or one suppressed: on to the next rule; a dead end is an
+        // error of the lookup, which ends the walk before suppression is asked
+        // (`fib_rules_lookup`)
         if (
           e !== null &&
           e.outcome !== 'throw' &&
-          (action.suppressPrefixLength === null || e.length > action.suppressPrefixLength)
+          (e.outcome.kind === 'nowhere' ||
+            action.suppressPrefixLength === null ||
+            e.length > action.suppressPrefixLength)
         )
           here = [{ outcome: e.outcome, rule: i }];
       } else if (action.kind === 'dead-end') {
@@ -210,7 +220,7 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
       // a route in a group of interfaces the rule passes over: it may
       if (action.kind === 'lookup' && action.suppressIfgroup)
         here = [...here, ...walk(a, i + 1, known, depth)];
-      const negated = rule.selectors.includes('not');
+      if (outside) return here;
       const key = rule.selectors.filter((w) => w !== 'not').join(' ');
       const holds = key === '' ? true : known.get(key);
       if (holds !== undefined) {
