@@ -258,25 +258,26 @@ export class ReplyCheck {
             },
           ],
     );
+    this.doubtedAll = normalise(this.doubtedRoutes.flatMap((d) => d.ranges));
   }
 
   /**
-   * The prefixes whose route policy routing may override (`ContextRoute.doubt`): the replies to
-   * clients there may leave by another way than the main table's.
+   * The prefixes whose route may be overridden (`ContextRoute.doubt`: policy rules, a multipath
+   * route's other next hops): the replies to clients there may leave by another way.
    */
   private readonly doubtedRoutes: readonly {
     readonly ranges: Ranges;
     readonly why: readonly string[];
   }[];
-  private doubtedAll: Ranges | undefined;
+  /** Their prefixes together. */
+  private readonly doubtedAll: Ranges;
 
-  /** The fate of a row's clients whose route back policy routing may override: doubtful. */
+  /** The fate of a row's clients whose route back may be overridden: doubtful. */
   private policyDoubts(from: readonly ReplySources[]): RowReplies | null {
     if (this.doubtedRoutes.length === 0) return null;
     const family = this.family;
     const fates = new Map<string, ReplyFate>();
     const names = new Set<string>();
-    this.doubtedAll ??= normalise(this.doubtedRoutes.flatMap((d) => d.ranges));
     for (const f of from) {
       const clients = cidrsToRanges(this.clientsOf(f.interface, f.sources).cidrs, family);
       const doubtful = intersect(clients, this.doubtedAll);

@@ -23,11 +23,11 @@ import type {
   Provenance,
 } from '../engine/context.ts';
 import type { ContextFact } from '../model/audit.ts';
-import { DEAD_END_TYPES, type HostInterface, type RpFilterValue } from '../model/host.ts';
+import { deadEndType, type HostInterface, type RpFilterValue } from '../model/host.ts';
 import type { Family } from '../model/ruleset.ts';
 import { bareAddress } from '../model/address-text.ts';
 import type { Snapshot } from '../model/snapshot.ts';
-import { firewallOf, pathRead } from '../model/snapshot.ts';
+import { firewallOf, pathRead, SNAPSHOT_FILE_NAMES } from '../model/snapshot.ts';
 import { chainIn, natToLoopback } from '../model/rule-queries.ts';
 import { bindingFamilies, isLinkLocal, isLoopback, isWildcard } from './bindings.ts';
 import { bridgedSkipsIptables } from './bridge-netfilter.ts';
@@ -64,11 +64,6 @@ function masqueradeOutOfLo(interfaces: readonly HostInterface[]): string | undef
       if (a.scope === 'global') return a.address;
     }
   return undefined;
-}
-
-/** Whether a route is of the table: by name, or by number as `ip` prints an unnamed one. */
-function inTable(r: { readonly table: string }, table: 'main' | 'local'): boolean {
-  return r.table === table || r.table === (table === 'main' ? '254' : '255');
 }
 
 function unique<T>(items: readonly T[]): T[] {
@@ -262,7 +257,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
           (r) =>
             r.family === family &&
             r.type === 'local' &&
-            inTable(r, 'local') &&
+            r.table === 'local' &&
             r.destination !== 'default' &&
             !held.has(bareAddress(r.destination)) &&
             // the context has loopback's prefix already
@@ -278,8 +273,8 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
         `${routeFile}: a local route of ${p} in the local table`,
       );
     deadEnds = host.routes.flatMap((r) => {
-      const type = DEAD_END_TYPES.find((t) => t === r.type);
-      return r.family === family && inTable(r, 'main') && type !== undefined
+      const type = deadEndType(r.type);
+      return r.family === family && r.table === 'main' && type !== undefined
         ? [{ destination: r.destination, type }]
         : [];
     });
@@ -288,7 +283,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
         (r) =>
           r.family === family &&
           (r.device !== null || r.nexthops !== undefined) &&
-          inTable(r, 'main') &&
+          r.table === 'main' &&
           r.type === 'unicast',
       )
       .map((r): ContextRoute => {
@@ -311,12 +306,11 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
             : { provenance: 'observed' as const }),
         };
       });
+    const ruleRole = family === 'ipv4' ? 'ip-rule' : 'ip6-rule';
     const policy = applyPolicyRules({
       family,
       rules: host.policyRules?.[family],
-      ruleFile:
-        (family === 'ipv4' ? pathRead(snapshot, 'ip-rule') : pathRead(snapshot, 'ip6-rule')) ??
-        (family === 'ipv4' ? 'ip-rule.json' : 'ip6-rule.json'),
+      ruleFile: pathRead(snapshot, ruleRole) ?? SNAPSHOT_FILE_NAMES[ruleRole][0] ?? ruleRole,
       tables: host.routes,
       routes,
       deadEnds,

@@ -18,7 +18,11 @@ function bitsOf(family: Family): number {
 }
 
 export function toBig(address: string): bigint {
-  const bytes = ipaddr.parse(address).toByteArray();
+  return bigOfBytes(ipaddr.parse(address).toByteArray());
+}
+
+/** An address's bytes, most significant first, as one number. */
+export function bigOfBytes(bytes: readonly number[]): bigint {
   return bytes.reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
 }
 

@@ -23,11 +23,11 @@
  */
 import type { ContextDeadEnd, ContextRoute } from '../engine/context.ts';
 import type { DeadEndType, PolicyRule, Route } from '../model/host.ts';
-import { DEAD_END_TYPES } from '../model/host.ts';
+import { deadEndType } from '../model/host.ts';
 import type { Family } from '../model/ruleset.ts';
 import ipaddr from 'ipaddr.js';
 import { everyAddress } from '../model/address-text.ts';
-import { prefixText } from './ipam.ts';
+import { bigOfBytes, prefixText } from './ipam.ts';
 
 /** A route (or dead end, or throw) of one table, as the lookup reads it. */
 interface Entry {
@@ -72,11 +72,14 @@ class Table {
     return this.levels.flatMap((l) => [...l.entries.values()]);
   }
 
-  /** The longest entry holding `address`, or null. */
-  lookup(address: bigint): Entry | null {
+  /**
+   * The longest entry holding `address`, or null; without `throws`, the longest but a throw
+   * route (the table as the engine routes by it, which has none).
+   */
+  lookup(address: bigint, throws = true): Entry | null {
     for (const l of this.levels) {
       const e = l.entries.get(address & l.mask);
-      if (e !== undefined) return e;
+      if (e !== undefined && (throws || e.outcome !== 'throw')) return e;
     }
     return null;
   }
@@ -125,29 +128,23 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
   const width = family === 'ipv4' ? 32 : 128;
   const cidrOf = cidrReader(family);
 
-  // the main table as the engine routes by it (no throw route), and as the rules look it up
-  const mainTable = (throws: boolean): Table => {
-    const t = new Table(width);
-    for (const r of input.routes) {
+  // the main table as the context has it, and its throw routes, which send on to the next rule
+  // (the engine, which routes by the rest, reads it without them)
+  const main = new Table(width);
+  for (const r of input.routes) {
+    const p = cidrOf(r.destination);
+    if (p !== null)
+      main.add({ ...p, outcome: { kind: 'route', device: r.device, source: r.source ?? null } });
+  }
+  for (const d of input.deadEnds) {
+    const p = cidrOf(d.destination);
+    if (p !== null) main.add({ ...p, outcome: { kind: 'nowhere', type: d.type } });
+  }
+  for (const r of input.tables)
+    if (r.family === family && r.table === 'main' && r.type === 'throw') {
       const p = cidrOf(r.destination);
-      if (p !== null)
-        t.add({ ...p, outcome: { kind: 'route', device: r.device, source: r.source ?? null } });
+      if (p !== null) main.add({ ...p, outcome: 'throw' });
     }
-    for (const d of input.deadEnds) {
-      const p = cidrOf(d.destination);
-      if (p !== null) t.add({ ...p, outcome: { kind: 'nowhere', type: d.type } });
-    }
-    // a throw route sends on to the next rule
-    if (throws)
-      for (const r of input.tables)
-        if (r.family === family && r.table === 'main' && r.type === 'throw') {
-          const p = cidrOf(r.destination);
-          if (p !== null) t.add({ ...p, outcome: 'throw' });
-        }
-    return t;
-  };
-  const engineMain = mainTable(false);
-  const main = mainTable(true);
   const tables = new Map<string, Table>([['main', main]]);
   for (const rule of rules) {
     if (rule.action.kind !== 'lookup' || tables.has(rule.action.table)) continue;
@@ -161,12 +158,12 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
     cuts.add(value + (1n << BigInt(width - length)));
   };
   for (const t of tables.values()) for (const e of t.entries()) mark(e.value, e.length);
-  const ruleTo = rules.map((r) => (r.destination === null ? null : cidrOf(r.destination)));
+  const ruleTo = rules.map((r) => {
+    const p = r.destination === null ? null : cidrOf(r.destination);
+    return p === null ? null : { ...p, mask: prefixMask(p.length, width) };
+  });
   for (const p of ruleTo) if (p !== null) mark(p.value, p.length);
   const bounds = [...cuts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-
-  const covers = (p: { value: bigint; length: number }, a: bigint): boolean =>
-    (a & prefixMask(p.length, width)) === p.value;
 
   type Found = { outcome: Outcome; rule: number }[];
   /**
@@ -188,7 +185,7 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
       const negated = rule.selectors.includes('not');
       // `not` turns the whole selection round, `to` with the rest (`fib_rule_match`): a
       // negated rule selects every packet outside its `to`
-      const outside = rule.destination !== null && (to === null || !covers(to, a));
+      const outside = rule.destination !== null && (to === null || (a & to.mask) !== to.value);
       if (outside && !negated) continue;
       const action = rule.action;
       let here: Found | null = null;
@@ -246,7 +243,7 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
   for (let k = 0; k + 1 < bounds.length; k++) {
     const lo = bounds[k] as bigint;
     const hi = (bounds[k + 1] as bigint) - 1n;
-    const mainEntry = engineMain.lookup(lo);
+    const mainEntry = main.lookup(lo, false);
     const mainOutcome: Outcome =
       mainEntry === null || mainEntry.outcome === 'throw' ? NOWHERE : mainEntry.outcome;
     const found = walk(lo, 0, new Map(), 0);
@@ -265,7 +262,7 @@ export function applyPolicyRules(input: PolicyInput): PolicyRouting {
           device: input.unknownInterface,
           source: null,
         });
-    const key = `${String(certain)} ${describe(outcome)} ${mainEntry === null ? '' : `${mainEntry.value}/${mainEntry.length}`}`;
+    const key = `${String(certain)} ${JSON.stringify(outcome)} ${mainEntry === null ? '' : `${mainEntry.value}/${mainEntry.length}`}`;
     // -1: the end of the rules, none of which routed it
     const rulesHere = [...new Set(others.map((o) => o.rule))];
     const last = pieces[pieces.length - 1];
@@ -421,13 +418,7 @@ function assumedRules(input: PolicyInput): PolicyRule[] | null {
         .map((r) => r.table),
     ),
   ];
-  // the default table, and the main table's throw routes, which send on to it
-  const used = input.tables.some(
-    (r) =>
-      r.family === input.family &&
-      (r.table === 'default' || (r.table === 'main' && r.type === 'throw')),
-  );
-  if (others.length === 0 && !used) return null;
+  if (others.length === 0 && !afterMain(input)) return null;
   const lookup = (priority: number, table: string, selectors: string[]): PolicyRule => ({
     priority,
     destination: null,
@@ -458,12 +449,19 @@ function isStandard(rules: readonly PolicyRule[], input: PolicyInput): boolean {
       ['local', 'main', 'default'].includes(r.action.table),
   );
   const looksUpMain = rules.some((r) => r.action.kind === 'lookup' && r.action.table === 'main');
-  const used = input.tables.some(
+  return plain && looksUpMain && !afterMain(input);
+}
+
+/**
+ * Whether a packet may go past the main table to the default table under the kernel's own
+ * rules: the default table holds a route, or the main table a throw route, which sends on to it.
+ */
+function afterMain(input: PolicyInput): boolean {
+  return input.tables.some(
     (r) =>
       r.family === input.family &&
       (r.table === 'default' || (r.table === 'main' && r.type === 'throw')),
   );
-  return plain && looksUpMain && !used;
 }
 
 function tableOf(input: PolicyInput, name: string, width: number, cidrOf: CidrOf): Table {
@@ -472,7 +470,7 @@ function tableOf(input: PolicyInput, name: string, width: number, cidrOf: CidrOf
     if (r.family !== input.family || r.table !== name) continue;
     const p = cidrOf(r.destination);
     if (p === null) continue;
-    const dead = DEAD_END_TYPES.find((x) => x === r.type);
+    const dead = deadEndType(r.type);
     // a multipath route by one interface is a route by it; by several, any of them
     const hops = [...new Set(r.nexthops ?? [])];
     const device = r.device ?? (hops.length === 1 ? (hops[0] ?? null) : null);
@@ -513,8 +511,7 @@ function parseFamilyCidr(text: string, family: Family): { value: bigint; length:
     // the family's own parser: ipaddr.parseCIDR tries IPv6's first, slowly, on every IPv4 text
     const [address, length] =
       family === 'ipv4' ? ipaddr.IPv4.parseCIDR(cidr) : ipaddr.IPv6.parseCIDR(cidr);
-    const value = address.toByteArray().reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
-    return { value: value & prefixMask(length, width), length };
+    return { value: bigOfBytes(address.toByteArray()) & prefixMask(length, width), length };
   } catch {
     return null;
   }
@@ -526,25 +523,14 @@ function prefixMask(length: number, width: number): bigint {
   return length === 0 ? 0n : (all << BigInt(width - length)) & all;
 }
 
-/** Whether two outcomes send the packet the same way (every dead end sends it nowhere). */
-function same(a: Outcome, b: Outcome): boolean {
-  if (a.kind !== b.kind) return false;
-  if (a.kind === 'route' && b.kind === 'route')
-    return a.device === b.device && a.source === b.source;
-  return a.kind !== 'unknown';
-}
-
-/** Which way an outcome sends the packet: every dead end alike, as `same` reads them. */
+/** Which way an outcome sends the packet: every dead end alike. */
 function way(o: Outcome): string {
   return o.kind === 'route' ? `route ${o.device} ${o.source ?? ''}` : o.kind;
 }
 
-function describe(o: Outcome): string {
-  return o.kind === 'route'
-    ? `${o.device} ${o.source ?? ''}`
-    : o.kind === 'nowhere'
-      ? `nowhere ${o.type ?? ''}`
-      : 'unknown';
+/** Whether two outcomes surely send the packet the same way (an unknown one never does). */
+function same(a: Outcome, b: Outcome): boolean {
+  return a.kind !== 'unknown' && way(a) === way(b);
 }
 
 /** The fewest prefixes that make up the addresses lo…hi. */

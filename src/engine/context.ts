@@ -36,8 +36,9 @@ export interface ContextRoute {
   /**
    * Why an assumed route is only assumed where the snapshot lists routes: what may send these
    * packets otherwise, each named (the policy rules, docker/policy-routes.ts; a multipath
-   * route's other next hops), said as "A, B may route it otherwise". The route is the main table's (or another table's where the main table has
-   * none), not a guess: an answer leaves by it, only possibly.
+   * route's other next hops), said as "A, B may route it otherwise". The route is the main
+   * table's (or another table's where the main table has none), not a guess: an answer leaves by
+   * it, only possibly.
    */
   readonly doubt?: readonly string[];
 }

@@ -21,7 +21,7 @@ export interface Prefix {
 export interface Route extends Prefix {
   readonly device: string;
   readonly assumed: boolean;
-  /** Why it is assumed, where policy routing may send otherwise (`ContextRoute.doubt`). */
+  /** Why it is assumed, where the snapshot lists it (`ContextRoute.doubt`). */
   readonly doubt: readonly string[] | null;
   /** The address the host sends from along it, where the context says (`ContextRoute.source`). */
   readonly source: bigint | null;

@@ -12,7 +12,7 @@ import type {
   PolicyRule,
   Route,
 } from '../model/host.ts';
-import { DEAD_END_TYPES, type DeadEndType } from '../model/host.ts';
+import { deadEndType } from '../model/host.ts';
 import type { Family } from '../model/ruleset.ts';
 import type { FieldContext } from './fields.ts';
 import { arrayField, asObject, kindWord, numberField, objectField, stringField } from './fields.ts';
@@ -338,6 +338,7 @@ function readTextRules(
     for (let k = 0; k < words.length; k++) {
       const w = words[k] ?? '';
       const next = words[k + 1];
+      const deadEnd = deadEndType(w);
       if (w === 'not') selectors.push('not');
       else if ((w === 'from' || w === 'to') && next !== undefined) {
         k++;
@@ -366,8 +367,7 @@ function readTextRules(
         k++;
         action = { kind: 'goto', priority: Number(next) };
       } else if (w === 'nop') action = { kind: 'nop' };
-      else if (DEAD_END_TYPES.some((t) => t === w))
-        action = { kind: 'dead-end', type: w as DeadEndType };
+      else if (deadEnd !== undefined) action = { kind: 'dead-end', type: deadEnd };
       else if (w === 'suppress_prefixlength' && next !== undefined && /^\d+$/.test(next)) {
         k++;
         suppressPrefixLength = Number(next);
@@ -457,7 +457,7 @@ function readRule(
 function readAction(ctx: FieldContext, obj: JsonObject, path: string): PolicyAction | null {
   const has = (key: string): boolean => obj.entries.some((e) => e.key === key);
   const action = stringField(ctx, obj, 'action', path);
-  const deadEnd = DEAD_END_TYPES.find((t) => t === action);
+  const deadEnd = deadEndType(action);
   if (deadEnd !== undefined) return { kind: 'dead-end', type: deadEnd };
   if (action !== null) return { kind: 'other', text: action };
   if (has('goto')) {

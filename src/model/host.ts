@@ -211,6 +211,11 @@ export interface HostInterface {
 export const DEAD_END_TYPES = ['blackhole', 'unreachable', 'prohibit'] as const;
 export type DeadEndType = (typeof DEAD_END_TYPES)[number];
 
+/** The dead end a route type or rule action names (`blackhole`…), or undefined. */
+export function deadEndType(text: string | null): DeadEndType | undefined {
+  return DEAD_END_TYPES.find((t) => t === text);
+}
+
 export interface Route {
   readonly family: Family;
   /** CIDR or `default`. */

@@ -52,6 +52,29 @@ async function rows(dir: string) {
   return { snapshot, engines, exposures };
 }
 
+/** The IPv4 trace of a TCP connection's first packet. */
+function traceTcp(
+  engines: ReturnType<typeof buildEngines>,
+  source: string,
+  destination: string,
+  destinationPort: number,
+  inInterface: string,
+) {
+  return engines.families
+    .find((f) => f.family === 'ipv4')
+    ?.engine.trace({
+      family: 'ipv4',
+      protocol: 'tcp',
+      source,
+      sourcePort: 40000,
+      destination,
+      destinationPort,
+      inInterface,
+      state: 'NEW',
+      mark: 0,
+    });
+}
+
 describe('policy routing on the example host', () => {
   it('doubts what wg-quick’s tunnel may take the replies of, naming its rule', async () => {
     const { exposures, engines } = await rows(host(WG_QUICK_RULES));
@@ -60,19 +83,7 @@ describe('policy routing on the example host', () => {
       '`32765: not from all fwmark 0xca6c lookup 51820` may route the replies otherwise',
     );
     // the trace of a client's packet: delivered, the answer routed by the main table, possibly
-    const tr = engines.families
-      .find((f) => f.family === 'ipv4')
-      ?.engine.trace({
-        family: 'ipv4',
-        protocol: 'tcp',
-        source: '198.51.100.9',
-        sourcePort: 40000,
-        destination: '203.0.113.10',
-        destinationPort: 8080,
-        inInterface: 'eth0',
-        state: 'NEW',
-        mark: 0,
-      });
+    const tr = traceTcp(engines, '198.51.100.9', '203.0.113.10', 8080, 'eth0');
     expect(tr?.verdict).toBe('accepted');
     expect(tr?.certainty).toBe('possible');
     expect(tr?.assumptions).toContain(
@@ -88,19 +99,7 @@ describe('policy routing on the example host', () => {
         { priority: 32766, src: 'all', table: 'main' },
       ]),
     );
-    const tr = engines.families
-      .find((f) => f.family === 'ipv4')
-      ?.engine.trace({
-        family: 'ipv4',
-        protocol: 'tcp',
-        source: '172.18.0.2',
-        sourcePort: 40000,
-        destination: '198.18.0.5',
-        destinationPort: 443,
-        inInterface: 'br-5d1f0c3a9b7e',
-        state: 'NEW',
-        mark: 0,
-      });
+    const tr = traceTcp(engines, '172.18.0.2', '198.18.0.5', 443, 'br-5d1f0c3a9b7e');
     expect([tr?.verdict, tr?.certainty, tr?.unrouted]).toEqual([
       'dropped',
       'certain',

@@ -224,6 +224,19 @@ describe('ip, sysctl and nft files', () => {
     expect(r.diagnostics).toEqual([]);
   });
 
+  it('names the kernel’s reserved tables whichever way the input spells them', () => {
+    const r = loadIpRoute(
+      JSON.stringify([
+        { dst: '10.9.0.0/16', dev: 'x0', table: 254 },
+        { type: 'local', dst: '10.9.0.1', dev: 'x0', table: '255' },
+        { dst: 'default', dev: 'x0', table: 253 },
+        { dst: 'default', dev: 'wg0', table: '51820' },
+      ]),
+      'r.json',
+    );
+    expect(r.routes.map((x) => x.table)).toEqual(['main', 'local', 'default', '51820']);
+  });
+
   it('reads sysctl lines and reports values that are not 0 or 1', () => {
     const r = loadSysctl(
       'net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables = 0\nnet.ipv6.conf.all.forwarding = x\n',
