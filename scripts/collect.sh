@@ -232,7 +232,8 @@ capture listeners.txt ss -Htlnup
 # module is loaded.
 : >"$OUT/sysctl.txt"
 for key in net.ipv4.ip_forward net.ipv6.conf.all.forwarding net.bridge.bridge-nf-call-iptables \
-  net.bridge.bridge-nf-call-ip6tables net.ipv4.conf.all.route_localnet net.ipv4.conf.all.rp_filter; do
+  net.bridge.bridge-nf-call-ip6tables net.ipv4.conf.all.route_localnet net.ipv4.conf.all.rp_filter \
+  net.ipv4.conf.all.accept_local; do
   p=/proc/sys/$(printf '%s' "$key" | tr . /)
   if [ -r "$p" ]; then
     printf '%s = %s\n' "$key" "$(cat "$p")" >>"$OUT/sysctl.txt"
@@ -241,9 +242,10 @@ for key in net.ipv4.ip_forward net.ipv6.conf.all.forwarding net.bridge.bridge-nf
   fi
 done
 # route_localnet (a DNAT to 127.0.0.1 from outside needs it), rp_filter (which sources routing
-# takes) and forwarding (IPv4 forwards what arrives on an interface only where its own is on) per
-# interface, keyed as sysctl writes them: a dot in a name becomes '/'.
-for which in route_localnet rp_filter forwarding; do
+# takes), forwarding (IPv4 forwards what arrives on an interface only where its own is on) and
+# accept_local (whether a source of the host's own is routed) per interface, keyed as sysctl
+# writes them: a dot in a name becomes '/'.
+for which in route_localnet rp_filter forwarding accept_local; do
   for p in /proc/sys/net/ipv4/conf/*/"$which"; do
     [ -r "$p" ] || continue
     name=${p#/proc/sys/net/ipv4/conf/}

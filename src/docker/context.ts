@@ -34,7 +34,7 @@ import { bridgedSkipsIptables } from './bridge-netfilter.ts';
 import { directEndpoints, vlanEndpoints } from './direct-networks.ts';
 import { interfacesInRules, ruleEvidence } from './rule-evidence.ts';
 import { externalInterface } from './interfaces.ts';
-import { applyPolicyRules } from './policy-routes.ts';
+import { applyPolicyRules, isKernelRule } from './policy-routes.ts';
 import { bridgeOfEndpoint, dockerBridges, endpointAddress } from './topology.ts';
 import { atLeast, parseDockerVersion } from './version.ts';
 
@@ -230,7 +230,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       'addresses',
       `the host’s addresses are not listed; known: ${localAddresses.join(', ')}`,
       'assumed',
-      'no ip-addr.json: an answer about connections to the host holds for whatever its addresses are; one that needs to know whether another address is the host’s is only possible',
+      'no ip-addr.json: an answer about connections to the host holds for whatever its addresses are; one that needs to know whether another address is the host’s is only possible. A source from outside is taken not to be one of its unlisted addresses (one would be dropped as a martian)',
     );
   }
 
@@ -521,6 +521,54 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       );
   }
 
+  // accept_local: whether a packet from outside with a source of the host's own is routed;
+  // not known, it is taken to be off, the kernel's default, and a trace that rests on it says so
+  const accept = host.sysctls;
+  const acceptKnown = accept.acceptLocal !== null || accept.acceptLocalByInterface.size > 0;
+  if (family === 'ipv4') {
+    const on = [...accept.acceptLocalByInterface].filter(([, v]) => v).map(([k]) => k);
+    if (accept.acceptLocal === true || on.length > 0)
+      fact(
+        'accept-local',
+        `accept_local is on for ${accept.acceptLocal === true ? 'every interface' : on.join(', ')}`,
+        'observed',
+        "sysctl.txt: a packet arriving there from one of the host's own addresses is routed, not dropped as a martian",
+      );
+    if (accept.acceptLocal === null)
+      fact(
+        'accept-local',
+        `accept_local is taken to be off${on.length > 0 ? ' where the interface does not turn it on' : ''}, the kernel's default`,
+        'assumed',
+        "sysctl.txt does not say net.ipv4.conf.all.accept_local: a packet from outside with a source of the host's own is taken to be dropped (a trace that rests on it says so)",
+      );
+  }
+
+  // a policy rule or a local route added by hand: the kernel then checks every source from
+  // outside by its route back, rp_filter on or off (engine/context.ts `sourcesChecked`)
+  const customRule = (host.policyRules?.ipv4 ?? []).find((r) => !isKernelRule(r));
+  const sourcesChecked =
+    family !== 'ipv4'
+      ? null
+      : customRule !== undefined
+        ? `the policy rule "${customRule.text}"`
+        : localPrefixes.length > 0
+          ? `the local route of ${localPrefixes[0] ?? ''}`
+          : null;
+  if (sourcesChecked !== null)
+    fact(
+      'source-check',
+      'the kernel checks every source from outside by its route back',
+      'observed',
+      `${sourcesChecked} was added by hand: a source whose route back is a broadcast route, or a local route where accept_local is off, is dropped whatever rp_filter says`,
+    );
+  else if (family === 'ipv4')
+    fact(
+      'source-check',
+      'no policy rule or local route is taken to have been added by hand since boot',
+      'assumed',
+      'had one been (even one removed since), the kernel would check every source from outside by its route back and drop one whose route back is a broadcast or local route (a trace that rests on it says so)',
+    );
+
   const loMasquerade =
     family === 'ipv4' && addrFile !== null ? masqueradeOutOfLo(host.interfaces) : undefined;
   // the broadcast address of each IPv4 prefix the host has: the address file's, else its
@@ -546,6 +594,15 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
       family,
       interfaces,
       localAddresses,
+      ...(family === 'ipv4' && addrFile !== null
+        ? {
+            addressDevices: host.interfaces.flatMap((i) =>
+              i.addresses
+                .filter((a) => a.family === family)
+                .map((a) => ({ address: a.address, device: i.name })),
+            ),
+          }
+        : {}),
       routes,
       ...(deadEnds.length > 0 ? { deadEnds } : {}),
       ...(localPrefixes.length > 0 ? { localPrefixes } : {}),
@@ -558,6 +615,15 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
             },
             ...(rpKnown
               ? { rpFilter: { all: rp.rpFilter, interfaces: rp.rpFilterByInterface } }
+              : {}),
+            ...(sourcesChecked !== null ? { sourcesChecked: true as const } : {}),
+            ...(acceptKnown
+              ? {
+                  acceptLocal: {
+                    all: accept.acceptLocal,
+                    interfaces: accept.acceptLocalByInterface,
+                  },
+                }
               : {}),
           }
         : {}),

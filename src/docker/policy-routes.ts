@@ -429,9 +429,27 @@ function assumedRules(input: PolicyInput): PolicyRule[] | null {
   return [
     lookup(0, 'local', []),
     ...others.map((t, i) => lookup(i + 1, t, ['(not collected)'])),
-    lookup(32766, 'main', []),
-    lookup(32767, 'default', []),
+    ...[32766, 32767].map((p) => lookup(p, KERNEL_RULES.get(p) ?? '', [])),
   ];
+}
+
+/** The rules the kernel makes itself, by priority: any other was added by hand. */
+const KERNEL_RULES: ReadonlyMap<number, string> = new Map([
+  [0, 'local'],
+  [32766, 'main'],
+  [32767, 'default'],
+]);
+
+/** Whether `r` is one of the rules the kernel makes itself (`from all lookup local`, …). */
+export function isKernelRule(r: PolicyRule): boolean {
+  return (
+    r.destination === null &&
+    r.selectors.length === 0 &&
+    r.action.kind === 'lookup' &&
+    r.action.suppressPrefixLength === null &&
+    !r.action.suppressIfgroup &&
+    KERNEL_RULES.get(r.priority) === r.action.table
+  );
 }
 
 /**

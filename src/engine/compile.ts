@@ -20,6 +20,7 @@ import { conntrackSides, type ConntrackSide } from './before-conntrack.ts';
 import { reversePathSet, type ReversePathMode } from './reverse-path.ts';
 import { rpFilterSets } from './rp-filter.ts';
 import {
+  acceptLocal,
   isDeadEnd,
   routesAndDeadEnds,
   routingOf,
@@ -661,8 +662,10 @@ export class CompiledRuleset {
   /**
    * IPv4 packets that arrived on another interface than lo whose source routing refuses
    * (routing.ts `Routing.martianSources`): `dropped`, whatever the switches or by the kernel's
-   * default (a loopback source where `route_localnet` is off, as observed or taken);
-   * `doubtful`, a loopback source where `route_localnet` is possibly on. IPv6: none. Made once.
+   * default (one of the host's own addresses where `accept_local` is off, a loopback source
+   * where `route_localnet` is off, as observed or taken; a broadcast or loopback source where
+   * the kernel checks every source, `NetworkContext.sourcesChecked`); `doubtful`, a loopback
+   * source where `route_localnet` is possibly on. IPv6: none. Made once.
    */
   martianSources(): MartianSources {
     if (this.martianSets !== undefined) return this.martianSets;
@@ -675,12 +678,50 @@ export class CompiledRuleset {
     }
     const on = this.localnetInterfaces('iif');
     const arrived = this.fromOutside();
+    const own = s.prefixSet('src', routing.ownSources);
     const martian = s.prefixSet('src', routing.martianSources);
-    const loopback = m.diff(s.loopbackOn('src'), martian);
-    const dropped = m.or(m.and(arrived, martian), m.and(loopback, on.dropped));
-    const doubtful = m.and(loopback, on.unknown);
+    const group = m.diff(martian, own);
+    const loopback = m.diff(s.loopbackOn('src'), group);
+    const refusesOwn = this.acceptLocalInterfaces().refused;
+    let dropped = m.or(
+      m.or(m.and(arrived, group), m.and(own, refusesOwn)),
+      m.and(loopback, on.dropped),
+    );
+    // every source checked by its route back (`NetworkContext.sourcesChecked`): a broadcast
+    // route refuses, a local route where accept_local is off
+    if (this.context.sourcesChecked === true)
+      dropped = m.or(
+        dropped,
+        m.and(arrived, m.or(this.groups('src', 'broadcast'), m.and(loopback, refusesOwn))),
+      );
+    const doubtful = m.diff(m.and(loopback, on.unknown), dropped);
     this.martianSets = { dropped, doubtful };
     return this.martianSets;
+  }
+
+  private acceptLocalSets: { refused: Bdd; accepted: Bdd } | undefined;
+
+  /**
+   * The interfaces other than lo as `iif`'s values, by `accept_local` (`acceptLocal`):
+   * `accepted` where it is on, `refused` where it is off, as observed or taken. Made once.
+   */
+  acceptLocalInterfaces(): { refused: Bdd; accepted: Bdd } {
+    if (this.acceptLocalSets !== undefined) return this.acceptLocalSets;
+    const s = this.space;
+    const m = s.m;
+    const ifs = s.interfaces;
+    let refused = FALSE;
+    let accepted = FALSE;
+    ifs.names.forEach((name, i) => {
+      if (name === 'lo') return;
+      const at = s.eq('iif', BigInt(i));
+      const exact = ifs.representative(i) === name;
+      if (acceptLocal(this.context.acceptLocal, name, exact) === 'on')
+        accepted = m.or(accepted, at);
+      else refused = m.or(refused, at);
+    });
+    this.acceptLocalSets = { refused, accepted };
+    return this.acceptLocalSets;
   }
 
   private reversePathSets: MartianSources | undefined;
@@ -694,6 +735,8 @@ export class CompiledRuleset {
     this.reversePathSets ??= rpFilterSets(this.space, routingOf(this.context), this.context, {
       broadcastSources: this.groups('src', 'broadcast'),
       groupDestinations: this.groups('dst'),
+      ownSources: this.space.prefixSet('src', routingOf(this.context).ownSources),
+      acceptLocal: this.acceptLocalInterfaces().accepted,
     });
     return this.reversePathSets;
   }

@@ -58,6 +58,12 @@ export interface NetworkContext {
   /** Addresses the host owns: `addrtype LOCAL`, and routing delivers them to INPUT. */
   readonly localAddresses: readonly string[];
   /**
+   * The interface each IPv4 address of `localAddresses` is on, where the address file says: the
+   * device of its local route (rp-filter.ts reads it where `accept_local` lets the address in
+   * as a source). Absent: not known.
+   */
+  readonly addressDevices?: readonly { readonly address: string; readonly device: string }[];
+  /**
    * Prefixes every address of which is the host's own though no interface holds it ("AnyIP": a
    * `local` route of the local table, `ip route add local 203.0.113.0/24 dev lo`), as CIDRs.
    * Measured (Linux 6.18): a datagram to 203.0.113.5 and to 2001:db8:77::5 under such routes
@@ -116,6 +122,24 @@ export interface NetworkContext {
    * not known, taken to be off (the kernel's default).
    */
   readonly rpFilter?: RpFilter;
+  /**
+   * IPv4 `accept_local`: whether routing takes a packet arriving from outside whose source is one
+   * of the host's own addresses (the kernel drops it as a martian otherwise). On for an interface
+   * when `all` or its own switch is on. Absent: not known, taken to be off (the kernel's default;
+   * a trace that rests on it says so).
+   */
+  readonly acceptLocal?: AcceptLocal;
+  /**
+   * IPv4: true where the snapshot shows a policy rule or a local route added by hand. Once one
+   * has been added since boot (`fib_has_custom_rules`, `fib_has_custom_local_routes`, never
+   * cleared), the kernel looks the route back up for every packet from outside, `rp_filter` on
+   * or off, and drops one whose route back is a broadcast route, or a local route where
+   * `accept_local` is off (127.0.0.5 let in by `route_localnet`). Measured (Linux 6.18,
+   * rp_filter off): after `ip rule add`, and after it was deleted again, datagrams from a
+   * prefix's broadcast address and from 127.0.0.5 met PREROUTING and nothing after it; before,
+   * they were forwarded. Absent: not known, taken not to (a trace that rests on it says so).
+   */
+  readonly sourcesChecked?: true;
   /**
    * Addresses of devices that hang off an interface below the host's IP stack (macvlan and
    * ipvlan children; a bridge's ports where bridged frames skip iptables): a packet for one
@@ -191,6 +215,13 @@ export interface RpFilter {
   readonly all: 0 | 1 | 2 | null;
   /** `net.ipv4.conf.<interface>.rp_filter`, for the interfaces known. */
   readonly interfaces: ReadonlyMap<string, 0 | 1 | 2>;
+}
+
+export interface AcceptLocal {
+  /** `net.ipv4.conf.all.accept_local`; null when not known. */
+  readonly all: boolean | null;
+  /** `net.ipv4.conf.<interface>.accept_local`, for the interfaces known. */
+  readonly interfaces: ReadonlyMap<string, boolean>;
 }
 
 export interface RouteLocalnet {

@@ -8,10 +8,12 @@ import { addressBits, addressValue, formatAddress, formatCidr, isLinkLocal6 } fr
 import { keyedHeadersOf, ruleIndex, sameKeyedHeaders } from './rule-index.ts';
 import { icmpProtocol, PORT_PROTOCOLS, PROTO, STATES, type StateName } from './space.ts';
 import {
+  acceptLocal,
   covers,
   deadEndOf,
   groupOf,
   hostness,
+  LOOPBACK4,
   martianSource,
   route,
   routingOf,
@@ -443,6 +445,16 @@ export class Interpreter {
   /** What routing does with a loopback destination arriving on `iif` (see `loopbackRouting`). */
   loopbackRouting(iif: string): ReturnType<typeof loopbackRouting> {
     return loopbackRouting(this.env.family, this.context.routeLocalnet, iif, true);
+  }
+
+  /** Whether the kernel checks every source by its route back (`NetworkContext.sourcesChecked`). */
+  get sourcesChecked(): boolean {
+    return this.context.sourcesChecked === true;
+  }
+
+  /** Whether routing takes a source of the host's own arriving on `iif` (see `acceptLocal`). */
+  acceptLocal(iif: string): ReturnType<typeof acceptLocal> {
+    return acceptLocal(this.context.acceptLocal, iif, true);
   }
 
   /** Reverse path filtering of an IPv4 packet arriving on `iif` (see `rpFilterCheck`). */
@@ -1051,6 +1063,11 @@ function rejectedWithReset(r: InterpretResult): boolean {
   return r.final.proto === PROTO.tcp && /tcp-reset|tcp reset/.test(r.steps.at(-1)?.action ?? '');
 }
 
+/** The assumption of an interface's `accept_local` the snapshot does not give. */
+function acceptLocalTaken(device: string): string {
+  return `accept_local is taken to be off for ${device}, the kernel's default (the snapshot does not say; on, a source of the host's own arriving there is routed)`;
+}
+
 /**
  * The assumption of an interface's `route_localnet` the snapshot does not give: one switch
  * decides both a loopback destination arriving there and a loopback source leaving there, so
@@ -1169,7 +1186,11 @@ class Run {
       if (pre !== null) return done(pre.verdict, 'stop', pre.by);
       undoSnat(p);
       const refused =
-        p.iif === 'lo' ? null : (this.martianSource(p, p.iif) ?? this.reversePathFilter(p, p.iif));
+        p.iif === 'lo'
+          ? null
+          : (this.martianSource(p, p.iif) ??
+            this.reversePathFilter(p, p.iif) ??
+            this.sourceCheck(p, p.iif));
       if (refused !== null) return done('dropped', 'no-route', null, refused);
       if (p.loc && p.iif !== 'lo' && isLoopback(p.dst, this.env.family)) {
         // a martian: the kernel routes a loopback destination from outside only with
@@ -1282,21 +1303,53 @@ class Run {
     switch (martianSource(this.env.routing, p.src)) {
       case 'group':
         return `the source ${source} is a multicast or broadcast address: the kernel drops the packet arriving on ${iif} as a martian`;
-      case 'own':
-        return `the source ${source} is an address of this host's: the kernel drops the packet arriving on ${iif} as a martian (accept_local, off by default, is not read)`;
-      case 'loopback': {
-        const how = this.it.loopbackRouting(iif);
-        if (how === 'unknown') {
-          this.assumed.add(localnetTaken(iif, true));
-          return null;
-        }
-        if (how === 'routed') return null;
-        if (how === 'taken-off') this.assumed.add(localnetTaken(iif, false));
-        return `the source ${source} is a loopback address arriving on ${iif}, and route_localnet is off there: the kernel drops it as a martian`;
+      case 'own': {
+        const how = this.it.acceptLocal(iif);
+        if (how === 'on') return covers(LOOPBACK4, p.src) ? this.loopbackSource(p, iif) : null;
+        if (how === 'taken-off') this.assumed.add(acceptLocalTaken(iif));
+        return `the source ${source} is an address of this host's and accept_local is off for ${iif}: the kernel drops the packet arriving there as a martian`;
       }
+      case 'loopback':
+        return this.loopbackSource(p, iif);
       case null:
         return null;
     }
+  }
+
+  /**
+   * Why the kernel's check of every source by its route back (`NetworkContext.sourcesChecked`)
+   * refuses an IPv4 packet arriving on `iif` that the martian and `rp_filter` checks let in:
+   * its route back is a broadcast route, or a local route (127.0.0.0/8) where `accept_local`
+   * is off. Null where it does not; where the snapshot does not show the check, it is taken not
+   * to happen, and said so where it would refuse.
+   */
+  private sourceCheck(p: Concrete, iif: string): string | null {
+    if (this.env.family !== 'ipv4') return null;
+    const broadcast = groupOf(this.env.routing, p.src)?.kind === 'broadcast';
+    const accept = this.it.acceptLocal(iif);
+    if (!broadcast && !(covers(LOOPBACK4, p.src) && accept !== 'on')) return null;
+    const source = formatAddress(p.src, 'ipv4');
+    const kind = broadcast ? 'a broadcast route' : 'a local route, and accept_local is off there';
+    if (!this.it.sourcesChecked) {
+      this.assumed.add(
+        `no policy rule or local route is taken to have been added by hand since boot (had one been, the kernel would drop this packet: the route back to ${source} is ${kind})`,
+      );
+      return null;
+    }
+    if (!broadcast && accept === 'taken-off') this.assumed.add(acceptLocalTaken(iif));
+    return `a policy rule or local route was added by hand, so the kernel checks every source by its route back, and the route back to ${source} is ${kind}: it drops the packet arriving on ${iif}`;
+  }
+
+  /** Why routing refuses a loopback source arriving on `iif` (not lo), null where it does not. */
+  private loopbackSource(p: Concrete, iif: string): string | null {
+    const how = this.it.loopbackRouting(iif);
+    if (how === 'unknown') {
+      this.assumed.add(localnetTaken(iif, true));
+      return null;
+    }
+    if (how === 'routed') return null;
+    if (how === 'taken-off') this.assumed.add(localnetTaken(iif, false));
+    return `the source ${formatAddress(p.src, this.env.family)} is a loopback address arriving on ${iif}, and route_localnet is off there: the kernel drops it as a martian`;
   }
 
   /**

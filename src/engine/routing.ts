@@ -5,7 +5,7 @@
  * assumed).
  */
 import { addressBits, parseAddress, parseCidr, prefixMask } from './addr.ts';
-import type { NetworkContext } from './context.ts';
+import type { AcceptLocal, NetworkContext } from './context.ts';
 import type { DeadEndType } from '../model/host.ts';
 import { bareAddress, everyAddress } from '../model/address-text.ts';
 
@@ -76,9 +76,9 @@ export interface Routing {
   /**
    * IPv4 sources routing refuses on any other interface than lo, whatever the destination (a
    * "martian source": `ip_route_input_slow`, `ip_mc_validate_source`, `fib_validate_source`):
-   * multicast, the limited broadcast, and the host's own addresses (lo's 127.0.0.1 among them;
-   * `accept_local`, off unless set by hand, is not read). The rest of 127.0.0.0/8 is refused
-   * unless `route_localnet` is on for the interface (compile.ts `martianSources`). Measured
+   * multicast, the limited broadcast, and the host's own addresses (`ownSources`) unless
+   * `accept_local` is on for the interface. The rest of 127.0.0.0/8 is refused unless
+   * `route_localnet` is on for the interface (compile.ts `martianSources`). Measured
    * (Linux 6.18, rp_filter off): from a client, datagrams from 224.1.2.3, 255.255.255.255,
    * 127.0.0.5, 127.0.0.1 and each of the router's addresses met PREROUTING and no chain after it,
    * to the router's address and through it alike; from 0.1.2.3, 0.0.0.0, 240.0.0.1 and a
@@ -87,6 +87,12 @@ export interface Routing {
    * snapshot does not place (no address list) is taken not to be the host's.
    */
   readonly martianSources: readonly Prefix[];
+  /**
+   * The host's own IPv4 addresses as sources (its address list, lo's 127.0.0.1, the local
+   * prefixes), those of `martianSources` that `accept_local` lets in, each with the interface
+   * of its local route where the context says (lo for 127.0.0.1); none for IPv6.
+   */
+  readonly ownSources: readonly OwnSource[];
   /**
    * IPv6 sources dropped on arrival, before PREROUTING (`ip6_rcv_core`), on any other
    * interface than lo: loopback and multicast. Measured: datagrams from ::1 and ff0e::1 met no
@@ -102,11 +108,36 @@ export interface Routing {
   readonly unreceivedDestinations: readonly Prefix[];
 }
 
+export interface OwnSource extends Prefix {
+  /** The interface of its local route; null where not known (or held by several). */
+  readonly device: string | null;
+}
+
 export interface Group extends Prefix {
   readonly kind: 'multicast' | 'broadcast';
 }
 
 const routings = new WeakMap<NetworkContext, Routing>();
+
+/** `Routing.ownSources`, by the context's addresses, their interfaces and the local prefixes. */
+function ownSourcesOf(
+  context: NetworkContext,
+  prefixes: (texts: readonly string[]) => Prefix[],
+): OwnSource[] {
+  const devices = new Map<string, string | null>([['127.0.0.1', 'lo']]);
+  for (const { address, device } of context.addressDevices ?? []) {
+    const bare = bareAddress(address);
+    const seen = devices.get(bare);
+    devices.set(bare, seen === undefined || seen === device ? device : null);
+  }
+  const addresses = new Set(['127.0.0.1', ...context.localAddresses.map(bareAddress)]);
+  return [
+    ...[...addresses].flatMap((a) =>
+      prefixes([a]).map((p) => ({ ...p, device: devices.get(a) ?? null })),
+    ),
+    ...prefixes(context.localPrefixes ?? []).map((p) => ({ ...p, device: null })),
+  ];
+}
 
 /**
  * The context's addresses and routes parsed, once per context: every trace asks (a big host's
@@ -173,16 +204,9 @@ function parseRouting(context: NetworkContext): Routing {
   const foreign = complete ? null : [...prefixes(context.foreignAddresses ?? []), ...groups];
   const scopedSources =
     family === 'ipv6' ? prefixes(['fe80::/10', '::1/128', 'ff00::/8', '::/128']) : [];
+  const ownSources = family === 'ipv4' ? ownSourcesOf(context, prefixes) : [];
   const martianSources =
-    family === 'ipv4'
-      ? prefixes([
-          '224.0.0.0/4',
-          '255.255.255.255/32',
-          '127.0.0.1/32',
-          ...context.localAddresses.map(bareAddress),
-          ...(context.localPrefixes ?? []),
-        ])
-      : [];
+    family === 'ipv4' ? [...prefixes(['224.0.0.0/4', '255.255.255.255/32']), ...ownSources] : [];
   const unreceivedSources = family === 'ipv6' ? prefixes(['::1/128', 'ff00::/8']) : [];
   // ff<flags><scope>::/16 for every flags nibble, scope 0 and 1
   const scopes = Array.from({ length: 32 }, (_, i) => {
@@ -198,6 +222,7 @@ function parseRouting(context: NetworkContext): Routing {
     groups,
     scopedSources,
     martianSources,
+    ownSources,
     unreceivedSources,
     unreceivedDestinations,
   };
@@ -244,6 +269,22 @@ export function martianSource(
   if (group !== null && (group.kind === 'multicast' || address === 0xffffffffn)) return 'group';
   if (routing.martianSources.some((p) => covers(p, address))) return 'own';
   return covers(LOOPBACK4, address) ? 'loopback' : null;
+}
+
+/**
+ * Whether IPv4 routing takes a source of the host's own arriving on this interface (`exact`: the
+ * name is one interface, not a class of several): on when `accept_local` is on for all
+ * interfaces or this one, off when both are off, else `taken-off` (the kernel's default).
+ */
+export function acceptLocal(
+  switches: AcceptLocal | undefined,
+  name: string,
+  exact: boolean,
+): 'on' | 'off' | 'taken-off' {
+  const all = switches?.all ?? null;
+  const own = exact ? switches?.interfaces.get(name) : undefined;
+  if (all === true || own === true) return 'on';
+  return all === false && own === false ? 'off' : 'taken-off';
 }
 
 /**

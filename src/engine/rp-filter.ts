@@ -26,6 +26,7 @@ import { formatAddress, prefixMask } from './addr.ts';
 import type { NetworkContext, RpFilter } from './context.ts';
 import { routeBack } from './reverse-path.ts';
 import {
+  acceptLocal,
   covers,
   deadEndOf,
   groupOf,
@@ -76,12 +77,16 @@ function hasAddress(context: NetworkContext, name: string): boolean | null {
   return entry === undefined ? null : entry.address !== null;
 }
 
-/** The routing groups the check reads, as the compiled ruleset makes them (`groups`). */
-export interface RpGroups {
+/** The sets the check reads, as the compiled ruleset makes them. */
+export interface RpSets {
   /** Broadcast addresses on `src`: the route back is the local table's broadcast route. */
   readonly broadcastSources: Bdd;
   /** Every group on `dst`: 0.0.0.0/8 sending to one is not checked. */
   readonly groupDestinations: Bdd;
+  /** The host's own addresses on `src` (routing.ts `Routing.ownSources`). */
+  readonly ownSources: Bdd;
+  /** The arrival interfaces, on `iif`, where `accept_local` is on. */
+  readonly acceptLocal: Bdd;
 }
 
 /**
@@ -94,7 +99,7 @@ export function rpFilterSets(
   s: HeaderSpace,
   routing: Routing,
   context: NetworkContext,
-  groups: RpGroups,
+  groups: RpSets,
 ): { dropped: Bdd; doubtful: Bdd } {
   const m = s.m;
   const none = { dropped: FALSE, doubtful: FALSE };
@@ -121,16 +126,40 @@ export function rpFilterSets(
   // the route back: whether there is one, and whether it leaves by the arrival interface
   const { routed, routedMaybe, via, viaMaybe } = routeBack(s, routing);
   // a source the route back calls the host's own or a broadcast (a route of the local table)
-  const local = m.or(groups.broadcastSources, s.loopbackOn('src'));
+  const loopback = s.loopbackOn('src');
+  const local = m.or(groups.broadcastSources, loopback);
   const anyRoute = m.diff(routedMaybe, local);
-  const dropped = m.or(
+  const byRoutes = m.or(
     m.or(m.and(strict, m.not(viaMaybe)), m.and(m.or(loose, looseUnsure), m.not(anyRoute))),
     m.and(on, local),
   );
-  const doubtful = m.or(
+  const unsure = m.or(
     m.or(m.and(strict, m.diff(viaMaybe, via)), m.and(loose, m.diff(routedMaybe, routed))),
     m.and(looseUnsure, m.not(via)),
   );
+  // where accept_local is on, a source of the host's own reaches the check, its route back a
+  // local route by the interface that holds the address (`localRouteCheck`)
+  const own = m.or(groups.ownSources, loopback);
+  const accepted = m.and(groups.acceptLocal, own);
+  let byDevice = FALSE;
+  let deviceUnsure = FALSE;
+  for (const o of routing.ownSources) {
+    const at = s.prefix('src', o.value, o.length);
+    if (o.device === null) deviceUnsure = m.or(deviceUnsure, at);
+    else if (o.device !== 'lo') {
+      const i = ifs.classOf(o.device);
+      const on = m.and(s.eq('iif', BigInt(i)), at);
+      if (ifs.representative(i) === o.device) byDevice = m.or(byDevice, on);
+      else deviceUnsure = m.or(deviceUnsure, on);
+    }
+  }
+  const takes = m.and(accepted, m.or(loose, byDevice));
+  const doubts = m.diff(m.and(accepted, m.or(looseUnsure, m.and(strict, deviceUnsure))), takes);
+  const dropped = m.or(
+    m.diff(byRoutes, accepted),
+    m.diff(m.diff(m.and(accepted, strict), takes), doubts),
+  );
+  const doubtful = m.or(m.diff(unsure, accepted), doubts);
   // 0.0.0.0/8 to a broadcast or multicast destination is not checked (DHCP, IGMP)
   const exempt = m.and(s.prefix('src', 0n, 8), groups.groupDestinations);
   const out = m.diff(dropped, exempt);
@@ -220,8 +249,12 @@ function checkUnder(
   src: bigint,
 ): RpVerdict {
   const source = formatAddress(src, 'ipv4');
-  if (covers(LOOPBACK4, src))
-    return { verdict: 'drop', why: `the source ${source} is a loopback address` };
+  const loopback = covers(LOOPBACK4, src);
+  // the longest local route first: the addresses come before the local prefixes
+  const own = loopback ? { device: 'lo' } : routing.ownSources.find((p) => covers(p, src));
+  if (own !== undefined && acceptLocal(context.acceptLocal, iif, listed.includes(iif)) === 'on')
+    return localRouteCheck(mode, context, listed, iif, source, own.device);
+  if (loopback) return { verdict: 'drop', why: `the source ${source} is a loopback address` };
   const group = groupOf(routing, src);
   if (group?.kind === 'broadcast')
     return { verdict: 'drop', why: `the source ${source} is a broadcast address of the host's` };
@@ -238,7 +271,8 @@ function checkUnder(
   if (r.device === iif) return { verdict: 'pass' };
   const addressed = mode === 2 ? hasAddress(context, iif) : false;
   if (addressed === true) return { verdict: 'pass' };
-  const unnamed = !listed.includes(iif) || !listed.includes(r.device);
+  // two names the context does not list are one interface class to the engine
+  const unnamed = !listed.includes(iif) && !listed.includes(r.device);
   if (addressed === null || unnamed)
     return {
       verdict: 'doubt',
@@ -252,6 +286,44 @@ function checkUnder(
       mode === 1
         ? `the route back to ${source} leaves by ${r.device}, not ${iif}`
         : `the route back to ${source} leaves by ${r.device}, and ${iif} has no IPv4 address`,
+  };
+}
+
+/**
+ * The check on a source of the host's own that `accept_local` let in: its route back is a local
+ * route (`__fib_validate_source` takes its type then) by `device`, the interface holding the
+ * address (lo for 127.0.0.0/8; null where not known). Taken by the arrival interface; else
+ * loose takes it where the arrival interface has an address (without one, it acts as strict).
+ */
+function localRouteCheck(
+  mode: 1 | 2,
+  context: NetworkContext,
+  listed: readonly string[],
+  iif: string,
+  source: string,
+  device: string | null,
+): RpVerdict {
+  if (device === iif) return { verdict: 'pass' };
+  const addressed = mode === 2 ? hasAddress(context, iif) : false;
+  if (addressed === true) return { verdict: 'pass' };
+  // two names the context does not list are one interface class to the engine
+  const unnamed = !listed.includes(iif) && !listed.includes(device ?? iif);
+  if (device === null || unnamed || addressed === null)
+    return {
+      verdict: 'doubt',
+      why:
+        device === null
+          ? `the route back to ${source} is the host's own, by the interface that holds it, which the snapshot does not say`
+          : unnamed
+            ? `the route back to ${source} is the host's own, by ${device}, which may be ${iif}`
+            : `the route back to ${source} is the host's own, by ${device}, and whether ${iif} has an IPv4 address (without one, loose acts as strict) is not known`,
+    };
+  return {
+    verdict: 'drop',
+    why:
+      mode === 1
+        ? `the route back to ${source} is the host's own, by ${device}, not ${iif}`
+        : `the route back to ${source} is the host's own, by ${device}, and ${iif} has no IPv4 address`,
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * `sysctl` output (`key = value` lines) → the switches that matter: forwarding, br_netfilter, and
- * IPv4 `route_localnet`, `rp_filter` and `forwarding`, for `all` and per interface.
+ * IPv4 `route_localnet`, `rp_filter`, `forwarding` and `accept_local`, for `all` and per interface.
  */
 import type { Diagnostic } from '../model/diagnostic.ts';
 import { diagnostic } from '../model/diagnostic.ts';
@@ -13,6 +13,7 @@ const KEYS: Readonly<Record<string, keyof Sysctls>> = {
   'net.bridge.bridge-nf-call-iptables': 'bridgeNfCallIptables',
   'net.bridge.bridge-nf-call-ip6tables': 'bridgeNfCallIp6tables',
   'net.ipv4.conf.all.route_localnet': 'routeLocalnet',
+  'net.ipv4.conf.all.accept_local': 'acceptLocal',
 };
 
 export const UNKNOWN_SYSCTLS: Sysctls = {
@@ -25,6 +26,8 @@ export const UNKNOWN_SYSCTLS: Sysctls = {
   rpFilter: null,
   rpFilterByInterface: new Map(),
   forwardingByInterface: new Map(),
+  acceptLocal: null,
+  acceptLocalByInterface: new Map(),
 };
 
 /** The per-interface switches read, each with the values it takes. */
@@ -32,8 +35,13 @@ const PER_INTERFACE = {
   route_localnet: ['0', '1'],
   rp_filter: ['0', '1', '2'],
   forwarding: ['0', '1'],
+  accept_local: ['0', '1'],
 } as const;
 type PerInterface = keyof typeof PER_INTERFACE;
+
+const SWITCHES = Object.keys(PER_INTERFACE).join('|');
+const SLASHED = new RegExp(`^net/ipv4/conf/([^/]+)/(${SWITCHES})$`);
+const DOTTED = new RegExp(`^net\\.ipv4\\.conf\\.([^.]+)\\.(${SWITCHES})$`);
 
 /**
  * The switch and interface of a per-interface key: `net.ipv4.conf.NAME.SWITCH`, as sysctl writes
@@ -42,8 +50,8 @@ type PerInterface = keyof typeof PER_INTERFACE;
  * decides nothing).
  */
 function perInterfaceKey(key: string): { name: string; which: PerInterface } | null {
-  const slashed = /^net\/ipv4\/conf\/([^/]+)\/(route_localnet|rp_filter|forwarding)$/.exec(key);
-  const dotted = /^net\.ipv4\.conf\.([^.]+)\.(route_localnet|rp_filter|forwarding)$/.exec(key);
+  const slashed = SLASHED.exec(key);
+  const dotted = DOTTED.exec(key);
   const match = slashed ?? dotted;
   const name = slashed?.[1] ?? dotted?.[1]?.replaceAll('/', '.') ?? null;
   const which = match?.[2] as PerInterface | undefined;
@@ -59,6 +67,7 @@ export function loadSysctl(
   const localnet = new Map<string, boolean>();
   const rpFilter = new Map<string, RpFilterValue>();
   const forwarding = new Map<string, boolean>();
+  const acceptLocal = new Map<string, boolean>();
   let rpFilterAll: RpFilterValue | null = null;
   const diagnostics: Diagnostic[] = [];
   text.split('\n').forEach((raw, i) => {
@@ -95,6 +104,7 @@ export function loadSysctl(
       if (field !== undefined) values[field] = value === '1';
     } else if (own.which === 'route_localnet') localnet.set(own.name, value === '1');
     else if (own.which === 'forwarding') forwarding.set(own.name, value === '1');
+    else if (own.which === 'accept_local') acceptLocal.set(own.name, value === '1');
     else if (own.name === 'all') rpFilterAll = Number(value) as RpFilterValue;
     else rpFilter.set(own.name, Number(value) as RpFilterValue);
   });
@@ -106,6 +116,7 @@ export function loadSysctl(
       rpFilter: rpFilterAll,
       rpFilterByInterface: rpFilter,
       forwardingByInterface: forwarding,
+      acceptLocalByInterface: acceptLocal,
     },
     diagnostics,
   };

@@ -18,7 +18,9 @@ export interface ContextFact {
     | 'interfaces'
     | 'forwarding'
     | 'route-localnet'
-    | 'rp-filter';
+    | 'rp-filter'
+    | 'accept-local'
+    | 'source-check';
   /** The fact in words: `172.18.0.0/16 via br-5d1f0c3a9b7e`. */
   readonly text: string;
   readonly provenance: 'observed' | 'derived' | 'assumed';

@@ -292,6 +292,14 @@ export interface Sysctls {
    * what arrives on an interface only where its own switch is on (`ip_forward` sets them all).
    */
   readonly forwardingByInterface: ReadonlyMap<string, boolean>;
+  /** `net.ipv4.conf.all.accept_local`. */
+  readonly acceptLocal: boolean | null;
+  /**
+   * `net.ipv4.conf.<interface>.accept_local`, for the interfaces the file lists: on where `all`
+   * or its own is, a packet arriving there from one of the host's own addresses is routed, not
+   * dropped as a martian.
+   */
+  readonly acceptLocalByInterface: ReadonlyMap<string, boolean>;
 }
 
 /** IPv4 reverse path filtering: 0 off, 1 strict, 2 loose (RFC 3704). */

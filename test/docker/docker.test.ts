@@ -15,6 +15,8 @@ import {
 import { parseIptables } from '../../src/ingest/iptables/index.ts';
 import { parseNft } from '../../src/ingest/nft/index.ts';
 import { loadSnapshot } from '../../src/cli/load-snapshot.ts';
+import { loadIpRule } from '../../src/ingest/ip.ts';
+import { DEFAULT_RULES, WG_QUICK_RULES } from '../support/policy-rules.ts';
 import type { Ruleset } from '../../src/model/ruleset.ts';
 import type { Snapshot } from '../../src/model/snapshot.ts';
 
@@ -309,6 +311,10 @@ describe('buildNetworkContext and describeAddress', () => {
       'route-localnet',
       // and a spoofed source taken to be routed (rp_filter off, the kernel's default)
       'rp-filter',
+      // but one of the host's own addresses taken to be dropped (accept_local off, likewise)
+      'accept-local',
+      // and no source checked by its route back (no rule or local route added by hand)
+      'source-check',
     ]);
     // the docker0 subnet is known from the rule Docker writes for it
     expect(facts.find((f) => f.text === '172.17.0.0/16 via docker0')?.evidence).toMatch(
@@ -611,6 +617,37 @@ describe('buildNetworkContext and describeAddress', () => {
         [
           'assumed',
           "rp_filter is taken to be off where the interface does not turn it on, the kernel's default",
+        ],
+      ],
+    ]);
+  });
+
+  it('says whether the kernel checks every source: a rule or local route of the host’s own', async () => {
+    const base = await load('28.5.2/s3-usernet-portmap');
+    const rules = (json: unknown) =>
+      loadIpRule(JSON.stringify(json), 'ip-rule.json', 'ipv4').rules ?? [];
+    const check = (host: Partial<Snapshot['host']>) => {
+      const h = buildHostContext({ ...base, host: { ...base.host, ...host } }, 'ipv4');
+      return [
+        h.context.sourcesChecked ?? null,
+        h.facts.filter((f) => f.subject === 'source-check').map((f) => [f.provenance, f.evidence]),
+      ];
+    };
+    const taken = [
+      [
+        'assumed',
+        'had one been (even one removed since), the kernel would check every source from outside by its route back and drop one whose route back is a broadcast or local route (a trace that rests on it says so)',
+      ],
+    ];
+    // the kernel's own rules, or none read: taken not to
+    expect(check({ policyRules: { ipv4: rules(DEFAULT_RULES) } })).toEqual([null, taken]);
+    expect(check({})).toEqual([null, taken]);
+    expect(check({ policyRules: { ipv4: rules(WG_QUICK_RULES) } })).toEqual([
+      true,
+      [
+        [
+          'observed',
+          'the policy rule "32764: from all lookup main suppress_prefixlength 0" was added by hand: a source whose route back is a broadcast route, or a local route where accept_local is off, is dropped whatever rp_filter says',
         ],
       ],
     ]);

@@ -157,6 +157,9 @@ export const packetArb: fc.Arbitrary<Concrete> = fc
       '192.0.2.1',
       '127.0.0.1',
       '224.0.0.5',
+      // the host's own (build.ts `hostContext`): martians unless accept_local lets them in
+      '203.0.113.1',
+      '172.17.0.1',
     ),
     dst: fc.constantFrom(
       '203.0.113.1',

@@ -132,6 +132,12 @@ export function crossCheck(
     }
     for (const [w, world] of historyKept ? worlds.entries() : []) {
       const it = new Interpreter(rs, world, (r) => r.text);
+      // a source from outside the context does not place is taken not to be the host's, an
+      // assumption the context states once (docker/context.ts, the `addresses` fact), not per
+      // trace: a world where it is one (the packet a martian) is not one the answer claims
+      const arrived = packet.iif !== null && packet.iif !== 'lo';
+      if (arrived && it.hostness(packet.src) === 'local' && hostOf.hostness(packet.src) !== 'local')
+        continue;
       const isHost = it.hostness(packet.dst) === 'local';
       const start = { ...packet, loc: isHost, oloc: isHost };
       const claimed = outcomes.filter((o) => m.evaluate(o.set, bitsOf(s, start)));

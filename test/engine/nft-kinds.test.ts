@@ -128,7 +128,9 @@ describe('nftables shapes in the engine', () => {
     const r = crossCheck(rs, hostContext, packets);
     expect(r.failures).toEqual([]);
     expect(r.checked).toBe(packets.length * 2);
-    expect(r.certainChecks).toBeGreaterThan(100);
+    // those from eth0: from docker0 and wlan0, a source routed back by eth0 is routed only as
+    // long as rp_filter is off, as taken
+    expect(r.certainChecks).toBeGreaterThan(50);
   });
 
   const engine = createEngine(rs, hostContext);

@@ -127,6 +127,53 @@ describe('loopback destinations from outside (route_localnet)', () => {
   });
 });
 
+describe("sources of the host's own from outside (accept_local, rp_filter)", () => {
+  const devices = [
+    { address: '203.0.113.1', device: 'eth0' },
+    { address: '172.17.0.1', device: 'docker0' },
+  ];
+  const accept = (eth0: boolean) => ({
+    all: false,
+    interfaces: new Map([
+      ['eth0', eth0],
+      ['docker0', false],
+    ]),
+  });
+  const rp = (mode: 0 | 1 | 2) => ({ all: mode, interfaces: new Map<string, 0 | 1 | 2>() });
+  const contexts: [string, NetworkContext][] = [
+    ['on for eth0', { ...hostContext, addressDevices: devices, acceptLocal: accept(true) }],
+    ['off', { ...hostContext, addressDevices: devices, acceptLocal: accept(false) }],
+    ['taken off', hostContext],
+    [
+      'on for all, strict',
+      {
+        ...hostContext,
+        addressDevices: devices,
+        acceptLocal: { all: true, interfaces: new Map() },
+        rpFilter: rp(1),
+      },
+    ],
+    [
+      'on for eth0, loose, addresses not placed',
+      { ...hostContext, acceptLocal: accept(true), rpFilter: rp(2) },
+    ],
+  ];
+  it.each(contexts)('the symbolic engine agrees with the interpreter, %s', (_, context) => {
+    const { packets, failure } = agreement(
+      context,
+      40,
+      Number(process.env.ENGINE_RUNS ?? 30),
+      20261207,
+    );
+    expect(failure).toBeNull();
+    // packets from outside from an address of the host's, which accept_local decides
+    const own = [0xcb007101n, 0xac110001n, 0x7f000001n];
+    expect(
+      packets.filter((p) => own.includes(p.src) && p.iif !== null && p.iif !== 'lo').length,
+    ).toBeGreaterThan(50);
+  });
+});
+
 /** Hosts the partial context allows: other addresses of their own, other default routes. */
 const partialWorlds: NetworkContext[] = [
   {

@@ -29,6 +29,14 @@ const HOST: NetworkContext = {
       ['vc', 0],
     ]),
   },
+  // and so was accept_local: a source of the host's own from outside is a martian
+  acceptLocal: {
+    all: false,
+    interfaces: new Map([
+      ['vb', false],
+      ['vc', false],
+    ]),
+  },
 };
 
 const ruleset = (test: string): Ruleset => {

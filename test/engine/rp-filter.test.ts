@@ -66,6 +66,19 @@ const fate = (context: NetworkContext, source: string, to = '198.51.100.2'): str
   return `${said} ${t.certainty}`;
 };
 
+/** The sources whose datagram from in0 discovery's flows hold where the trace drops it, or not. */
+const discoveryDisagrees = (context: NetworkContext, sources: readonly string[]): string[] => {
+  const flows = createEngine(ACCEPT_ALL, context).discover({
+    ingress: 'in0',
+    protocols: ['udp'],
+  }).flows;
+  return sources.filter((source) => {
+    const packet = newConnection('ipv4', 'udp', source, '198.51.100.2', 5000, 'in0');
+    const found = flows.some((f) => f.packets().contains(packet));
+    return found !== fate(context, source).startsWith('forwarded');
+  });
+};
+
 describe('rp_filter: which sources routing takes from an interface', () => {
   it('takes the larger of all and the interface, and lists what an unknown one may be', () => {
     const rp = (all: 0 | 1 | 2 | null, own?: 0 | 1 | 2) => ({
@@ -236,5 +249,108 @@ describe('rp_filter: which sources routing takes from an interface', () => {
         ).toBe(routed);
       }
     }
+  });
+
+  describe('accept_local: a source of the host’s own', () => {
+    /** The router's own addresses (in0's, out0's, d0's), lo's, and another of 127.0.0.0/8. */
+    const OWN = ['192.0.2.1', '198.51.100.1', '10.9.0.1', '127.0.0.1', '127.0.0.5'];
+    const with_ = (accept: boolean | null, rp: 0 | 1 | 2): NetworkContext => ({
+      ...on(0, rp),
+      addressDevices: [
+        { address: '192.0.2.1', device: 'in0' },
+        { address: '198.51.100.1', device: 'out0' },
+        { address: '10.9.0.1', device: 'd0' },
+      ],
+      routeLocalnet: {
+        all: false,
+        interfaces: new Map(ROUTER.interfaces.map((n) => [n, n === 'in0'])),
+        unknown: 'off',
+      },
+      ...(accept === null
+        ? {}
+        : {
+            acceptLocal: {
+              all: false,
+              interfaces: new Map(ROUTER.interfaces.map((n) => [n, n === 'in0' && accept])),
+            },
+          }),
+    });
+
+    it('drops it as a martian where off, routes it where on, as the kernel did', () => {
+      // the kernel referee's table (test/kernel/rp-filter-referee.test.ts)
+      for (const rp of [0, 1, 2] as const) {
+        const off = OWN.map((source) => fate(with_(false, rp), source));
+        expect(off, `off, rp_filter ${rp}`).toEqual(
+          // 127.0.0.5 is routed unless a rule or local route was added (see below)
+          OWN.map((s) =>
+            s === '127.0.0.5' && rp === 0 ? 'forwarded possible' : 'dropped certain',
+          ),
+        );
+        const taken = OWN.map((source) => fate(with_(true, rp), source));
+        expect(taken, `on, rp_filter ${rp}`).toEqual(
+          OWN.map((s) => (rp === 1 && s !== '192.0.2.1' ? 'dropped certain' : 'forwarded certain')),
+        );
+      }
+    });
+
+    it('not known, it is taken to be off: the drop is only possible, and says why', () => {
+      const t = createEngine(ACCEPT_ALL, with_(null, 0)).trace(
+        newConnection('ipv4', 'udp', '198.51.100.1', '198.51.100.2', 5000, 'in0'),
+      );
+      expect([t.verdict, t.certainty]).toEqual(['dropped', 'possible']);
+      expect(t.assumptions).toContain(
+        "accept_local is taken to be off for in0, the kernel's default (the snapshot does not say; on, a source of the host's own arriving there is routed)",
+      );
+    });
+
+    it('strict over an address whose interface is not known: neither drops nor passes for certain', () => {
+      const context = { ...with_(true, 1), addressDevices: [] };
+      expect(fate(context, '198.51.100.1')).toBe('forwarded possible');
+      expect(fate(context, '127.0.0.5')).toBe('dropped certain');
+    });
+
+    it('discovery takes the same sources', () => {
+      for (const accept of [false, true])
+        for (const rp of [0, 1, 2] as const)
+          expect(discoveryDisagrees(with_(accept, rp), OWN), `${accept}, ${rp}`).toEqual([]);
+    });
+  });
+
+  describe('every source checked by its route back, once a rule or local route was added', () => {
+    const SOURCES = ['192.0.2.255', '10.9.255.255', '127.0.0.5', '192.0.2.7'];
+    const base: NetworkContext = {
+      ...on(0, 0),
+      routeLocalnet: {
+        all: false,
+        interfaces: new Map(ROUTER.interfaces.map((n) => [n, n === 'in0'])),
+        unknown: 'off',
+      },
+      acceptLocal: { all: false, interfaces: new Map(ROUTER.interfaces.map((n) => [n, false])) },
+    };
+    const checked: NetworkContext = { ...base, sourcesChecked: true };
+
+    it('drops a broadcast or loopback source, rp_filter off (the kernel referee measured it)', () => {
+      expect(SOURCES.map((s) => fate(checked, s))).toEqual([
+        'dropped certain',
+        'dropped certain',
+        'dropped certain',
+        'forwarded certain',
+      ]);
+      // accept_local takes a local route as a route back
+      const accepting = { ...checked, acceptLocal: { all: true, interfaces: new Map() } };
+      expect(fate(accepting, '127.0.0.5')).toBe('forwarded certain');
+      // not shown, the check is taken not to happen, and a trace it would drop says so
+      expect(SOURCES.map((s) => fate(base, s))).toEqual([
+        'forwarded possible',
+        'forwarded possible',
+        'forwarded possible',
+        'forwarded certain',
+      ]);
+    });
+
+    it('discovery takes the same sources', () => {
+      for (const context of [base, checked])
+        expect(discoveryDisagrees(context, SOURCES)).toEqual([]);
+    });
   });
 });

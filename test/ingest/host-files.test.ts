@@ -252,8 +252,32 @@ describe('ip, sysctl and nft files', () => {
       rpFilter: null,
       rpFilterByInterface: new Map(),
       forwardingByInterface: new Map(),
+      acceptLocal: null,
+      acceptLocalByInterface: new Map(),
     });
     expect(r.diagnostics.map((d) => [d.code, d.location.line])).toEqual([['invalid-value', 3]]);
+  });
+
+  it('reads accept_local for all and per interface', () => {
+    const r = loadSysctl(
+      [
+        'net.ipv4.conf.all.accept_local = 0',
+        'net.ipv4.conf.default.accept_local = 1',
+        'net.ipv4.conf.eth0.accept_local = 1',
+        'net/ipv4/conf/br.lan/accept_local = 0',
+        'net.ipv4.conf.docker0.accept_local = 2',
+      ].join('\n'),
+      's.txt',
+    );
+    expect(r.sysctls.acceptLocal).toBe(false);
+    // `default` decides nothing: it is the template of interfaces yet to come
+    expect([...r.sysctls.acceptLocalByInterface]).toEqual([
+      ['eth0', true],
+      ['br.lan', false],
+    ]);
+    expect(r.diagnostics.map((d) => [d.message, d.location.line])).toEqual([
+      ['net.ipv4.conf.docker0.accept_local should be 0 or 1, found "2"', 5],
+    ]);
   });
 
   it('reads IPv4 forwarding per interface beside the family’s switch', () => {

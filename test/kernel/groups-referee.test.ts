@@ -89,6 +89,9 @@ describe.runIf(suiteRuns)('kernel referee for multicast, broadcast and martian a
           'net.ipv6.conf.all.forwarding = 1',
           'net.ipv4.conf.all.route_localnet = 0',
           'net.ipv4.conf.in0.route_localnet = 0',
+          // a source of the router's own is a martian (rp-filter-referee.test.ts referees it on)
+          'net.ipv4.conf.all.accept_local = 0',
+          'net.ipv4.conf.in0.accept_local = 0',
           // reverse path filtering as the namespace has it (off: rp-filter-referee.test.ts
           // referees it on)
           ...['all', 'in0', 'out0'].map(

@@ -56,8 +56,9 @@ async function snapshot(lab: RouterLab, dir: string) {
       'net.ipv6.conf.all.forwarding = 1',
       conf('all', 'route_localnet'),
       conf('all', 'rp_filter'),
+      conf('all', 'accept_local'),
       ...['lo', 'in0', 'out0'].flatMap((n) =>
-        ['route_localnet', 'rp_filter', 'forwarding'].map((key) => conf(n, key)),
+        ['route_localnet', 'rp_filter', 'forwarding', 'accept_local'].map((key) => conf(n, key)),
       ),
       '',
     ].join('\n'),

@@ -5,8 +5,9 @@
  * client sends UDP datagrams from spoofed sources (a raw socket) through the router and to its
  * address, under each setting of `all` and in0's own switch; the router's mangle chains say
  * where the kernel took each. dockwall, given the router's own files (its sysctl.txt as
- * `dockwall collect` writes it), must say the same, and be certain of what it drops. Needs root;
- * in CI a missing capability is a failure.
+ * `dockwall collect` writes it), must say the same, and be certain of what it drops. The
+ * router's own addresses as sources go with `accept_local` too (off, they are martians). Needs
+ * root; in CI a missing capability is a failure.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,9 @@ import { linkSnapshot } from './engine-link.ts';
 const capability = labCapability();
 const suiteRuns = capability.ok || process.env['CI'] === 'true';
 const sh = labCommand;
+
+/** The router's own addresses, on in0, out0, d0 and lo, and another of 127.0.0.0/8. */
+const OWN = ['192.0.2.1', '198.51.100.1', '10.9.0.1', '127.0.0.1', '127.0.0.5'] as const;
 
 /** A destination the router's default route takes, and the router's address on in0. */
 const TO = ['198.51.100.2', '192.0.2.1'] as const;
@@ -76,9 +80,11 @@ describe.runIf(suiteRuns)('kernel referee for reverse path filtering (rp_filter)
             'net.ipv4.ip_forward = 1',
             `net.ipv4.conf.all.route_localnet = ${conf('all', 'route_localnet')}`,
             `net.ipv4.conf.all.rp_filter = ${conf('all', 'rp_filter')}`,
+            `net.ipv4.conf.all.accept_local = ${conf('all', 'accept_local')}`,
             ...names.flatMap((n) => [
               `net.ipv4.conf.${n}.route_localnet = ${conf(n, 'route_localnet')}`,
               `net.ipv4.conf.${n}.rp_filter = ${conf(n, 'rp_filter')}`,
+              `net.ipv4.conf.${n}.accept_local = ${conf(n, 'accept_local')}`,
             ]),
             '',
           ].join('\n'),
@@ -153,6 +159,44 @@ describe.runIf(suiteRuns)('kernel referee for reverse path filtering (rp_filter)
             '127.0.0.5 → 192.0.2.1: kernel dropped, dockwall dropped (certain)',
           ]);
       }
+
+      // the host's own addresses as sources: martians unless accept_local is on (all's or
+      // in0's); let in, their route back is the local route of the interface holding them
+      for (const [all, in0] of [
+        [0, 0],
+        [0, 1],
+        [1, 0],
+      ] as const) {
+        inRouter('sysctl', '-qw', `net.ipv4.conf.all.accept_local=${all}`);
+        inRouter('sysctl', '-qw', `net.ipv4.conf.in0.accept_local=${in0}`);
+        for (const rp of [0, 1, 2]) {
+          setting(0, rp);
+          const seen = await probe(OWN);
+          const what = `accept_local all=${all} in0=${in0}, rp_filter in0=${rp}`;
+          expect(
+            seen.filter((l) => !agree(l)),
+            what,
+          ).toEqual([]);
+          // every switch is in the snapshot: what is dropped is certainly dropped
+          expect(
+            seen.filter((l) => l.includes('dockwall dropped') && !l.endsWith('(certain)')),
+            what,
+          ).toEqual([]);
+          // off, only 127.0.0.5 (no address of the host's) passes, and only without rp_filter;
+          // on, strict takes in0's own address alone (its local route is by in0)
+          const passed = [
+            ...new Set(
+              seen.filter((l) => !l.includes('kernel dropped')).map((l) => l.split(' ')[0]),
+            ),
+          ];
+          const on = all + in0 > 0;
+          expect(passed, what).toEqual(
+            !on ? (rp === 0 ? ['127.0.0.5'] : []) : rp === 1 ? ['192.0.2.1'] : [...OWN],
+          );
+        }
+      }
+      inRouter('sysctl', '-qw', 'net.ipv4.conf.all.accept_local=0');
+      inRouter('sysctl', '-qw', 'net.ipv4.conf.in0.accept_local=0');
       inRouter('sysctl', '-qw', 'net.ipv4.conf.in0.route_localnet=0');
 
       // loose without a default route: a source with no route back is dropped

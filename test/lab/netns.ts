@@ -518,15 +518,16 @@ export function collectLabSnapshot(
     'net.ipv4.ip_forward',
     'net.ipv6.conf.all.forwarding',
     'net.ipv4.conf.all.route_localnet',
+    'net.ipv4.conf.all.accept_local',
     ...(lab.brNetfilterSet ? ['net.bridge.bridge-nf-call-iptables'] : []),
     ...(lab.brNetfilterSet && lab.topology.v6 !== null
       ? ['net.bridge.bridge-nf-call-ip6tables']
       : []),
   ];
-  // route_localnet and rp_filter of every interface, as the collector records them
+  // route_localnet, rp_filter and accept_local of every interface, as the collector records them
   const perInterface = run(
     lab.log,
-    inNs(h, 'sysctl', '-a', '--pattern', '\\.(route_localnet|rp_filter)$'),
+    inNs(h, 'sysctl', '-a', '--pattern', '\\.(route_localnet|rp_filter|accept_local)$'),
   );
   write('sysctl.txt', `${run(lab.log, inNs(h, 'sysctl', ...keys))}${perInterface}`);
   if (inspect.containers && inspect.containers.length > 0)

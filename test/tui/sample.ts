@@ -380,6 +380,8 @@ export const host: DockerHost = {
     rpFilter: null,
     rpFilterByInterface: new Map(),
     forwardingByInterface: new Map(),
+    acceptLocal: null,
+    acceptLocalByInterface: new Map(),
   },
 };
 

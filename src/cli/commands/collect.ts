@@ -94,14 +94,16 @@ export const SYSCTL_KEYS: readonly string[] = [
   'net.bridge.bridge-nf-call-ip6tables',
   'net.ipv4.conf.all.route_localnet',
   'net.ipv4.conf.all.rp_filter',
+  'net.ipv4.conf.all.accept_local',
 ];
 
 /**
- * `route_localnet`, `rp_filter` and `forwarding` of each interface (`all` is one of SYSCTL_KEYS;
- * `default` decides nothing), as sysctl writes the keys: a dot in an interface name becomes `/`.
- * Whether a DNAT to 127.0.0.1 from outside is delivered depends on the first, which sources
- * routing takes from each interface on the second, whether IPv4 forwards what arrives on it on
- * the third; an interface that vanished meanwhile is left out.
+ * `route_localnet`, `rp_filter`, `forwarding` and `accept_local` of each interface (`all` is one
+ * of SYSCTL_KEYS; `default` decides nothing), as sysctl writes the keys: a dot in an interface
+ * name becomes `/`. Whether a DNAT to 127.0.0.1 from outside is delivered depends on the first,
+ * which sources routing takes from each interface on the second, whether IPv4 forwards what
+ * arrives on it on the third, whether a source of the host's own is routed on the fourth; an
+ * interface that vanished meanwhile is left out.
  */
 async function perInterfaceLines(procSys: string): Promise<string[]> {
   const conf = path.join(procSys, 'net', 'ipv4', 'conf');
@@ -114,7 +116,7 @@ async function perInterfaceLines(procSys: string): Promise<string[]> {
   const lines: string[] = [];
   for (const name of names.sort()) {
     if (name === 'all' || name === 'default') continue;
-    for (const which of ['route_localnet', 'rp_filter', 'forwarding']) {
+    for (const which of ['route_localnet', 'rp_filter', 'forwarding', 'accept_local']) {
       try {
         const value = (await readFile(path.join(conf, name, which), 'utf8')).trim();
         lines.push(`net.ipv4.conf.${name.replaceAll('.', '/')}.${which} = ${value}`);
