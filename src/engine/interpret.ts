@@ -853,11 +853,16 @@ export class Interpreter {
           typeof f.snatTo === 'bigint'
             ? formatAddress(f.snatTo, this.env.family)
             : `the address MASQUERADE gave it on ${f.oif ?? '?'}`;
+        // the reply's walk decided it, with whatever that rested on (random seed 11,210, on the
+        // rules alone: a NOTRACK of the sender's address met a reply taken to be addressed to
+        // it, the MASQUERADE address not given)
         const lost = {
           ...refuse(
             `the reply is untracked (NOTRACK), so the source NAT is not undone: it is addressed to ${to}, not to ${formatAddress(start.src, this.env.family)}, the sender`,
           ),
           steps: result.steps,
+          uncertainRules: result.uncertainRules,
+          assumptions: result.assumptions,
         };
         // MASQUERADE to the address the host's own packet already had leaves it as it is
         return replied(
@@ -871,7 +876,12 @@ export class Interpreter {
         // NOTRACK on the reply: conntrack never sees it, so the DNAT is not undone and the
         // sender gets an answer from an address it did not send to
         const why = `the reply is untracked (NOTRACK), so the DNAT is not undone: it reaches ${formatAddress(start.src, this.env.family)} from ${formatAddress(f.dst, this.env.family)}, not the address it sent to`;
-        return replied({ ...refuse(why), steps: result.steps });
+        return replied({
+          ...refuse(why),
+          steps: result.steps,
+          uncertainRules: result.uncertainRules,
+          assumptions: result.assumptions,
+        });
       }
       if (
         result.verdict === 'accepted' &&

@@ -1349,6 +1349,45 @@ describe('what goes back for a connection', () => {
     expect(traced(docker, toC1)).toMatchObject({ result: 'accepted', certainty: 'certain' });
   });
 
+  it('a reply untracked before NAT rests on the address MASQUERADE gave, where not given', async () => {
+    // random seed 11,210, on the rules alone: a container's connection to c1 across bridges,
+    // masqueraded on bridge1; raw untracks what is addressed to the container itself, which
+    // the reply is not: it is addressed to bridge1's address until NAT undoes the MASQUERADE
+    const rules = {
+      raw: ['-A PREROUTING -d 172.17.0.3/32 -j CT --notrack'],
+      // past Docker's isolation of the two bridges, both ways
+      filter: [
+        '-A DOCKER-USER -i docker0 -o bridge1 -j ACCEPT',
+        '-A DOCKER-USER -i bridge1 -o docker0 -j ACCEPT',
+      ],
+    };
+    const across = {
+      from: '172.17.0.3',
+      in: 'docker0',
+      proto: 'tcp',
+      to: { address: '192.0.2.2', port: 80 },
+    } as const;
+    // Docker 20.10's capture: no raw-table drop of a container's address from another bridge
+    const told = await withRules('notrack-masq-told', rules, docker20);
+    expect(traced(told, across)).toMatchObject({ result: 'accepted', certainty: 'certain' });
+    // bridge1's address not given: the reply is taken to be addressed to the sender, whom the
+    // NOTRACK meets, and says so
+    await withRules('notrack-masq-unknown', rules, docker20);
+    const inet = (local: string, prefixlen: number) => ({ family: 'inet', local, prefixlen });
+    writeFileSync(
+      path.join(tmp, 'notrack-masq-unknown', 'ip-addr.json'),
+      JSON.stringify([
+        { ifname: 'lo', addr_info: [inet('127.0.0.1', 8)] },
+        { ifname: 'eth0', addr_info: [inet(HOST, 24)] },
+        { ifname: 'docker0', addr_info: [inet('172.17.0.1', 16)] },
+      ]),
+    );
+    const unknown = await loadSnapshot({ directory: path.join(tmp, 'notrack-masq-unknown') });
+    const t = traced(unknown, across);
+    expect([t.result, t.certainty]).toEqual(['dropped', 'possible']);
+    expect(t.assumptions.join(' ')).toMatch(/taken to be addressed to 172\.17\.0\.3 before NAT/);
+  });
+
   it("a reply carries its connection's DNAT state", async () => {
     // random seed 343: a DOCKER-USER REJECT of DNATed packets not from eth0 meets the replies
     const s = await withRules('dnat-state-reply', {
