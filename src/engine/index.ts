@@ -30,7 +30,14 @@ import { entryHooks } from './entry.ts';
 import { neighbourDoubtOn, neighbourDoubts } from './neighbours.ts';
 import { laterPacketsMayDiffer, notrackMayTakeFirstOnly } from './later-packets.ts';
 import { runPath } from './path.ts';
-import { hostness, intersectPrefixes, type Prefix, refusedSources, routingOf } from './routing.ts';
+import {
+  acceptLocal,
+  hostness,
+  intersectPrefixes,
+  type Prefix,
+  refusedSources,
+  routingOf,
+} from './routing.ts';
 import { rpRefusedSources } from './rp-filter.ts';
 import { BddPacketSet, constraintSet, protocolName, protocolNumber } from './sets.ts';
 import { OTHER_INTERFACE, PORT_PROTOCOLS, PROTO, STATES, type HeaderSpace } from './space.ts';
@@ -709,9 +716,16 @@ class SymbolicEngine implements Engine {
         );
         return how === 'dropped' || how === 'taken-off';
       });
+      const ownRefused = f.iif.every(
+        (i) =>
+          i !== ifs.none &&
+          i !== lo &&
+          acceptLocal(this.nf.context.acceptLocal, name(i), ifs.representative(i) === name(i)) !==
+            'on',
+      );
       // reverse path filtering's refusals depend on the interfaces themselves
       const filtered = arrived && this.nf.context.rpFilter !== undefined;
-      const key = `${kind}:${loopbackRefused}:${arrived}${filtered ? `:${f.iif.join(',')}` : ''}`;
+      const key = `${kind}:${loopbackRefused}:${ownRefused}:${arrived}${filtered ? `:${f.iif.join(',')}` : ''}`;
       let said = sourceTexts.get(key);
       if (said === undefined) {
         said = new Map();
@@ -719,7 +733,13 @@ class SymbolicEngine implements Engine {
       }
       let out = said.get(f.src);
       if (out === undefined) {
-        const refused = arrived ? refusedSources(routing, kind === 'forward', loopbackRefused) : [];
+        const refused = arrived
+          ? refusedSources(routing, kind === 'forward', {
+              own: ownRefused,
+              loopback: loopbackRefused || (this.nf.context.sourcesChecked === true && ownRefused),
+              broadcast: this.nf.context.sourcesChecked === true,
+            })
+          : [];
         const narrow = filtered ? rpRefusedOnAll(f.iif) : [];
         out = patternsToCidrsAround(s, f.src, s.field('src').width, refused, f.srcExcept, narrow);
         said.set(f.src, out);

@@ -290,15 +290,24 @@ export function acceptLocal(
 /**
  * The sources routing refuses, whatever the rules, on packets that arrived from outside and are
  * delivered (`forwarded`: sent on; else to the host): a flow's "any address" need not list them
- * as holes. `loopbackRefused`: IPv4's 127.0.0.0/8 too (`route_localnet` off where they arrived).
+ * as holes. IPv4: `own`, the host's own addresses too (`accept_local` off where they arrived);
+ * `loopback`, 127.0.0.0/8 (`route_localnet` off there); `broadcast`, the host's prefixes'
+ * broadcast addresses (every source checked, `NetworkContext.sourcesChecked`).
  */
 export function refusedSources(
   routing: Routing,
   forwarded: boolean,
-  loopbackRefused: boolean,
+  refused: { readonly own: boolean; readonly loopback: boolean; readonly broadcast: boolean },
 ): readonly Prefix[] {
-  if (routing.martianSources.length > 0)
-    return loopbackRefused ? [...routing.martianSources, LOOPBACK4] : routing.martianSources;
+  if (routing.martianSources.length > 0) {
+    const own = (p: Prefix): boolean =>
+      routing.ownSources.some((o) => o.value === p.value && o.length === p.length);
+    return [
+      ...(refused.own ? routing.martianSources : routing.martianSources.filter((p) => !own(p))),
+      ...(refused.loopback ? [LOOPBACK4] : []),
+      ...(refused.broadcast ? routing.groups.filter((g) => g.kind === 'broadcast') : []),
+    ];
+  }
   return forwarded
     ? [...routing.unreceivedSources, ...routing.scopedSources]
     : routing.unreceivedSources;

@@ -223,6 +223,13 @@ describe.skipIf(!canRun)(
           ['dwc1', 1],
           ['lo', lo],
         ]);
+        // accept_local for all and per interface: whether a source of the host's own is routed
+        expect(s.host.sysctls.acceptLocal).toBe(false);
+        expect([...s.host.sysctls.acceptLocalByInterface].sort()).toEqual([
+          ['dwc0', false],
+          ['dwc1', false],
+          ['lo', false],
+        ]);
       }
     });
 

@@ -351,6 +351,13 @@ describe('rp_filter: which sources routing takes from an interface', () => {
     it('discovery takes the same sources', () => {
       for (const context of [base, checked])
         expect(discoveryDisagrees(context, SOURCES)).toEqual([]);
+      // and says "any source" without the broadcast addresses the kernel refuses as holes
+      const through = createEngine(ACCEPT_ALL, checked)
+        .discover({ ingress: 'in0', protocols: ['udp'] })
+        .flows.filter((f) => f.delivery.outInterface === 'out0');
+      expect([...new Set(through.map((f) => `${f.certainty} ${f.sources.join(',')}`))]).toEqual([
+        'certain 0.0.0.0/0',
+      ]);
     });
   });
 });
