@@ -80,7 +80,9 @@ import { EXTERNAL6, inSubnet6 } from '../lab/ipv6.ts';
  * new connections carry ACK, not SYN). From 7801–8600: 8553 (only Docker's filter rules vouch
  * for a masquerade shape naming a bridge). From 8801–9000: 8811 (an untracked SYN's later
  * packets, picked up as a new connection, may be SNATed and reset). From 10001–10060: 10002 (a
- * NOTRACK of replies addressed to the host keeps conntrack from undoing a client's SNAT).
+ * NOTRACK of replies addressed to the host keeps conntrack from undoing a client's SNAT). From
+ * 11101–11300: 11210 (on the rules alone, a reply untracked before NAT rests on the address
+ * MASQUERADE gave it).
  */
 export const DEFAULT_SEEDS: readonly number[] = [
   ...Array.from({ length: 24 }, (_, i) => i + 1),
@@ -160,6 +162,7 @@ export const DEFAULT_SEEDS: readonly number[] = [
   8553,
   8811,
   10002,
+  11210,
 ];
 
 /**
