@@ -99,7 +99,7 @@ export function rpFilterSets(
   s: HeaderSpace,
   routing: Routing,
   context: NetworkContext,
-  groups: RpSets,
+  sets: RpSets,
 ): { dropped: Bdd; doubtful: Bdd } {
   const m = s.m;
   const none = { dropped: FALSE, doubtful: FALSE };
@@ -127,7 +127,7 @@ export function rpFilterSets(
   const { routed, routedMaybe, via, viaMaybe } = routeBack(s, routing);
   // a source the route back calls the host's own or a broadcast (a route of the local table)
   const loopback = s.loopbackOn('src');
-  const local = m.or(groups.broadcastSources, loopback);
+  const local = m.or(sets.broadcastSources, loopback);
   const anyRoute = m.diff(routedMaybe, local);
   const byRoutes = m.or(
     m.or(m.and(strict, m.not(viaMaybe)), m.and(m.or(loose, looseUnsure), m.not(anyRoute))),
@@ -139,8 +139,8 @@ export function rpFilterSets(
   );
   // where accept_local is on, a source of the host's own reaches the check, its route back a
   // local route by the interface that holds the address (`localRouteCheck`)
-  const own = m.or(groups.ownSources, loopback);
-  const accepted = m.and(groups.acceptLocal, own);
+  const own = m.or(sets.ownSources, loopback);
+  const accepted = m.and(sets.acceptLocal, own);
   let byDevice = FALSE;
   let deviceUnsure = FALSE;
   for (const o of routing.ownSources) {
@@ -148,9 +148,9 @@ export function rpFilterSets(
     if (o.device === null) deviceUnsure = m.or(deviceUnsure, at);
     else if (o.device !== 'lo') {
       const i = ifs.classOf(o.device);
-      const on = m.and(s.eq('iif', BigInt(i)), at);
-      if (ifs.representative(i) === o.device) byDevice = m.or(byDevice, on);
-      else deviceUnsure = m.or(deviceUnsure, on);
+      const here = m.and(s.eq('iif', BigInt(i)), at);
+      if (ifs.representative(i) === o.device) byDevice = m.or(byDevice, here);
+      else deviceUnsure = m.or(deviceUnsure, here);
     }
   }
   const takes = m.and(accepted, m.or(loose, byDevice));
@@ -161,7 +161,7 @@ export function rpFilterSets(
   );
   const doubtful = m.or(m.diff(unsure, accepted), doubts);
   // 0.0.0.0/8 to a broadcast or multicast destination is not checked (DHCP, IGMP)
-  const exempt = m.and(s.prefix('src', 0n, 8), groups.groupDestinations);
+  const exempt = m.and(s.prefix('src', 0n, 8), sets.groupDestinations);
   const out = m.diff(dropped, exempt);
   return { dropped: out, doubtful: m.diff(m.diff(doubtful, exempt), out) };
 }
