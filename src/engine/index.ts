@@ -690,6 +690,7 @@ class SymbolicEngine implements Engine {
     // a flow's sources are said without the holes of those routing refuses whatever the rules
     // (a martian source): per kind of delivery and whether 127.0.0.0/8 is among them
     const sourceTexts = new Map<string, Map<RawFlow['src'], string[]>>();
+    const refusedByKey = new Map<string, readonly Prefix[]>();
     const lo = ifs.classOf('lo');
     // the sources reverse path filtering refuses on each interface, and on every one of a list
     const rpRefused = new Map<number, readonly Prefix[]>();
@@ -733,13 +734,18 @@ class SymbolicEngine implements Engine {
       }
       let out = said.get(f.src);
       if (out === undefined) {
-        const refused = arrived
-          ? refusedSources(routing, kind === 'forward', {
-              own: ownRefused,
-              loopback: loopbackRefused || (this.nf.context.sourcesChecked === true && ownRefused),
-              broadcast: this.nf.context.sourcesChecked === true,
-            })
-          : [];
+        let refused = refusedByKey.get(key);
+        if (refused === undefined) {
+          refused = arrived
+            ? refusedSources(routing, kind === 'forward', {
+                own: ownRefused,
+                loopback:
+                  loopbackRefused || (this.nf.context.sourcesChecked === true && ownRefused),
+                broadcast: this.nf.context.sourcesChecked === true,
+              })
+            : [];
+          refusedByKey.set(key, refused);
+        }
         const narrow = filtered ? rpRefusedOnAll(f.iif) : [];
         out = patternsToCidrsAround(s, f.src, s.field('src').width, refused, f.srcExcept, narrow);
         said.set(f.src, out);

@@ -447,6 +447,19 @@ export class Interpreter {
     return loopbackRouting(this.env.family, this.context.routeLocalnet, iif, true);
   }
 
+  private broadcasts: ReadonlySet<bigint> | undefined;
+
+  /**
+   * Whether an address is one of the host's broadcast addresses (`Routing.groups`, each one
+   * address): a Set, as every packet from outside asks (`sourceCheck`).
+   */
+  broadcastSource(address: bigint): boolean {
+    this.broadcasts ??= new Set(
+      this.env.routing.groups.filter((g) => g.kind === 'broadcast').map((g) => g.value),
+    );
+    return this.broadcasts.has(address);
+  }
+
   /** Whether the kernel checks every source by its route back (`NetworkContext.sourcesChecked`). */
   get sourcesChecked(): boolean {
     return this.context.sourcesChecked === true;
@@ -1335,7 +1348,7 @@ class Run {
    */
   private sourceCheck(p: Concrete, iif: string): string | null {
     if (this.env.family !== 'ipv4') return null;
-    const broadcast = groupOf(this.env.routing, p.src)?.kind === 'broadcast';
+    const broadcast = this.it.broadcastSource(p.src);
     const accept = this.it.acceptLocal(iif);
     if (!broadcast && !(covers(LOOPBACK4, p.src) && accept !== 'on')) return null;
     const source = formatAddress(p.src, 'ipv4');
