@@ -546,7 +546,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
   // a policy rule or a local route added by hand: the kernel then checks every source from
   // outside by its route back, rp_filter on or off (engine/context.ts `sourcesChecked`)
   const customRule = (host.policyRules?.ipv4 ?? []).find((r) => !isKernelRule(r));
-  const sourcesChecked =
+  const checkedBecause =
     family !== 'ipv4'
       ? null
       : customRule !== undefined
@@ -554,12 +554,12 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
         : localPrefixes.length > 0
           ? `the local route of ${localPrefixes[0] ?? ''}`
           : null;
-  if (sourcesChecked !== null)
+  if (checkedBecause !== null)
     fact(
       'source-check',
       'the kernel checks every source from outside by its route back',
       'observed',
-      `${sourcesChecked} was added by hand: a source whose route back is a broadcast route, or a local route where accept_local is off, is dropped whatever rp_filter says`,
+      `${checkedBecause} was added by hand: a source whose route back is a broadcast route, or a local route where accept_local is off, is dropped whatever rp_filter says`,
     );
   else if (family === 'ipv4')
     fact(
@@ -616,7 +616,7 @@ export function buildHostContext(snapshot: Snapshot, family: Family): HostContex
             ...(rpKnown
               ? { rpFilter: { all: rp.rpFilter, interfaces: rp.rpFilterByInterface } }
               : {}),
-            ...(sourcesChecked !== null ? { sourcesChecked: true as const } : {}),
+            ...(checkedBecause !== null ? { sourcesChecked: true as const } : {}),
             ...(acceptKnown
               ? {
                   acceptLocal: {

@@ -426,10 +426,12 @@ function assumedRules(input: PolicyInput): PolicyRule[] | null {
     action: { kind: 'lookup', table, suppressPrefixLength: null, suppressIfgroup: false },
     text: `${priority}: from all${selectors.length > 0 ? ' (not collected)' : ''} lookup ${table}`,
   });
+  // the kernel's own rules, the tables named between its local and main lookups
+  const kernel = [...KERNEL_RULES].map(([priority, table]) => lookup(priority, table, []));
   return [
-    lookup(0, 'local', []),
+    ...kernel.slice(0, 1),
     ...others.map((t, i) => lookup(i + 1, t, ['(not collected)'])),
-    ...[32766, 32767].map((p) => lookup(p, KERNEL_RULES.get(p) ?? '', [])),
+    ...kernel.slice(1),
   ];
 }
 
@@ -442,14 +444,19 @@ const KERNEL_RULES: ReadonlyMap<number, string> = new Map([
 
 /** Whether `r` is one of the rules the kernel makes itself (`from all lookup local`, …). */
 export function isKernelRule(r: PolicyRule): boolean {
-  return (
-    r.destination === null &&
+  const table = plainLookupOf(r);
+  return table !== null && KERNEL_RULES.get(r.priority) === table;
+}
+
+/** The table a rule looks up for every packet, nothing suppressed; null for any other rule. */
+function plainLookupOf(r: PolicyRule): string | null {
+  return r.destination === null &&
     r.selectors.length === 0 &&
     r.action.kind === 'lookup' &&
     r.action.suppressPrefixLength === null &&
-    !r.action.suppressIfgroup &&
-    KERNEL_RULES.get(r.priority) === r.action.table
-  );
+    !r.action.suppressIfgroup
+    ? r.action.table
+    : null;
 }
 
 /**
@@ -457,15 +464,8 @@ export function isKernelRule(r: PolicyRule): boolean {
  * table: the main table decides, as the engine routes.
  */
 function isStandard(rules: readonly PolicyRule[], input: PolicyInput): boolean {
-  const plain = rules.every(
-    (r) =>
-      r.destination === null &&
-      r.selectors.length === 0 &&
-      r.action.kind === 'lookup' &&
-      r.action.suppressPrefixLength === null &&
-      !r.action.suppressIfgroup &&
-      ['local', 'main', 'default'].includes(r.action.table),
-  );
+  const tables = [...KERNEL_RULES.values()];
+  const plain = rules.every((r) => tables.includes(plainLookupOf(r) ?? ''));
   const looksUpMain = rules.some((r) => r.action.kind === 'lookup' && r.action.table === 'main');
   return plain && looksUpMain && !afterMain(input);
 }

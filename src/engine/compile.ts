@@ -21,6 +21,7 @@ import { reversePathSet, type ReversePathMode } from './reverse-path.ts';
 import { rpFilterSets } from './rp-filter.ts';
 import {
   acceptLocal,
+  interfaceSwitch,
   isDeadEnd,
   routesAndDeadEnds,
   routingOf,
@@ -678,7 +679,7 @@ export class CompiledRuleset {
     }
     const on = this.localnetInterfaces('iif');
     const arrived = this.fromOutside();
-    const own = s.prefixSet('src', routing.ownSources);
+    const own = this.ownSources();
     const martian = s.prefixSet('src', routing.martianSources);
     const group = m.diff(martian, own);
     const loopback = m.diff(s.loopbackOn('src'), group);
@@ -697,6 +698,14 @@ export class CompiledRuleset {
     const doubtful = m.diff(m.and(loopback, on.unknown), dropped);
     this.martianSets = { dropped, doubtful };
     return this.martianSets;
+  }
+
+  private ownSet: Bdd | undefined;
+
+  /** The host's own addresses (routing.ts `Routing.ownSources`) on `src`. Made once. */
+  private ownSources(): Bdd {
+    this.ownSet ??= this.space.prefixSet('src', routingOf(this.context).ownSources);
+    return this.ownSet;
   }
 
   private acceptLocalSets: { refused: Bdd; accepted: Bdd } | undefined;
@@ -735,7 +744,7 @@ export class CompiledRuleset {
     this.reversePathSets ??= rpFilterSets(this.space, routingOf(this.context), this.context, {
       broadcastSources: this.groups('src', 'broadcast'),
       groupDestinations: this.groups('dst'),
-      ownSources: this.space.prefixSet('src', routingOf(this.context).ownSources),
+      ownSources: this.ownSources(),
       acceptLocal: this.acceptLocalInterfaces().accepted,
     });
     return this.reversePathSets;
@@ -1271,10 +1280,8 @@ export function loopbackRouting(
   exact: boolean,
 ): 'routed' | 'dropped' | 'taken-off' | 'unknown' {
   if (family === 'ipv6') return 'dropped';
-  const all = localnet?.all ?? null;
-  const own = exact ? localnet?.interfaces.get(name) : undefined;
-  if (all === true || own === true) return 'routed';
-  if (all === false && own === false) return 'dropped';
+  const on = interfaceSwitch(localnet, name, exact);
+  if (on !== null) return on ? 'routed' : 'dropped';
   return localnet?.unknown === 'possible' ? 'unknown' : 'taken-off';
 }
 

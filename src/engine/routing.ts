@@ -281,10 +281,24 @@ export function acceptLocal(
   name: string,
   exact: boolean,
 ): 'on' | 'off' | 'taken-off' {
+  const on = interfaceSwitch(switches, name, exact);
+  return on === null ? 'taken-off' : on ? 'on' : 'off';
+}
+
+/**
+ * An IPv4 switch the kernel reads as `all`'s or the interface's (`IN_DEV_ORCONF`): on where
+ * either is, off where both are known off, null where that is not known (`exact`: the name is
+ * one interface, not a class of several, whose own switch may be read).
+ */
+export function interfaceSwitch(
+  switches: AcceptLocal | undefined,
+  name: string,
+  exact: boolean,
+): boolean | null {
   const all = switches?.all ?? null;
   const own = exact ? switches?.interfaces.get(name) : undefined;
-  if (all === true || own === true) return 'on';
-  return all === false && own === false ? 'off' : 'taken-off';
+  if (all === true || own === true) return true;
+  return all === false && own === false ? false : null;
 }
 
 /**

@@ -39,7 +39,10 @@ const PER_INTERFACE = {
 } as const;
 type PerInterface = keyof typeof PER_INTERFACE;
 
-const SWITCHES = Object.keys(PER_INTERFACE).join('|');
+/** The per-interface switches, as `/proc/sys/net/ipv4/conf/NAME/` names them (the collector's). */
+export const PER_INTERFACE_SWITCHES = Object.keys(PER_INTERFACE) as readonly PerInterface[];
+
+const SWITCHES = PER_INTERFACE_SWITCHES.join('|');
 const SLASHED = new RegExp(`^net/ipv4/conf/([^/]+)/(${SWITCHES})$`);
 const DOTTED = new RegExp(`^net\\.ipv4\\.conf\\.([^.]+)\\.(${SWITCHES})$`);
 

@@ -14,6 +14,7 @@ import { constants } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { PER_INTERFACE_SWITCHES } from '../../ingest/sysctl.ts';
 import { SNAPSHOT_FILE_NAMES } from '../../model/snapshot.ts';
 import { safeText } from '../../model/safe-text.ts';
 import type { Command, CommandIo } from '../command.ts';
@@ -116,7 +117,7 @@ async function perInterfaceLines(procSys: string): Promise<string[]> {
   const lines: string[] = [];
   for (const name of names.sort()) {
     if (name === 'all' || name === 'default') continue;
-    for (const which of ['route_localnet', 'rp_filter', 'forwarding', 'accept_local']) {
+    for (const which of PER_INTERFACE_SWITCHES) {
       try {
         const value = (await readFile(path.join(conf, name, which), 'utf8')).trim();
         lines.push(`net.ipv4.conf.${name.replaceAll('.', '/')}.${which} = ${value}`);
