@@ -28,7 +28,13 @@ import { rpFilterCheck, rpModeName } from './rp-filter.ts';
 import { loopbackRouting, MAX_JUMP_DEPTH } from './compile.ts';
 import { enteredBeforeConntrack } from './before-conntrack.ts';
 import { natText, singleTarget } from './netfilter.ts';
-import { CONNECTION_OPTIONS, connectionless, dnatOnly, ipv6AddrtypePlan } from './match.ts';
+import {
+  CONNECTION_OPTIONS,
+  connectionless,
+  dnatOnly,
+  ipv6AddrtypePlan,
+  noStatusBit,
+} from './match.ts';
 import {
   DST_NAT_PRIORITY,
   SRC_NAT_PRIORITY,
@@ -41,6 +47,7 @@ import {
   tableId,
   untracks,
   type Chain,
+  type ConntrackStatus,
   type MatchOption,
   type Rule,
   type Ruleset,
@@ -2001,9 +2008,7 @@ class Run {
         return o.states.some((st) => (st === 'DNAT' ? p.dnat : st === p.state));
       case 'ct-status': {
         if (dnatOnly(o.statuses)) return p.dnat;
-        if (p.state !== 'NEW' && p.reply !== true) return null;
-        if (o.statuses.includes('NONE') || (o.statuses.includes('DNAT') && p.dnat)) return true;
-        return o.statuses.includes('SNAT') ? null : false;
+        return statusHolds(o.statuses, p);
       }
       case 'ct-address':
         return masked(tupleEnd(o.field, p).address, o.value.address, o.value.mask);
@@ -2096,6 +2101,29 @@ class Run {
         return this.reversePath(p, o);
     }
   }
+}
+
+/**
+ * `--ctstatus` (some bit of the list set; NONE is none, so it never holds) on the packets the
+ * walk knows the connection of, measured (Linux 6.18): a connection's first packet has DST_NAT
+ * once DNATed and CONFIRMED where it comes back in over lo, having left by POSTROUTING; its
+ * first reply is CONFIRMED and SEEN_REPLY, unless it is an ICMP error (related, not a reply),
+ * and not ASSURED, which a reply to a connection picked up from its ACK sets. SNAT depends on
+ * where the rule sits: undecided.
+ */
+function statusHolds(statuses: readonly ConntrackStatus[], p: Concrete): boolean | null {
+  if (noStatusBit(statuses)) return false;
+  const set = new Set<ConntrackStatus>();
+  const open = new Set<ConntrackStatus>(['SNAT']);
+  if (p.dnat) set.add('DNAT');
+  if (p.reply === true) {
+    set.add('CONFIRMED');
+    if (p.state !== 'RELATED') set.add('SEEN_REPLY');
+    if (p.flags?.length === 1 && p.flags[0] === 'ACK') open.add('ASSURED');
+  } else if (p.state !== 'NEW') return null;
+  else if (p.iif === 'lo') set.add('CONFIRMED');
+  if (statuses.some((st) => set.has(st))) return true;
+  return statuses.some((st) => open.has(st)) ? null : false;
 }
 
 /**

@@ -16,7 +16,7 @@
 import type { Chain, Family, MatchOption, Rule, Ruleset, Target } from '../model/ruleset.ts';
 import { allOptions, ruleActions, untracks } from '../model/ruleset.ts';
 import { matchesOnlyUnmodelled } from './packet-model.ts';
-import { dnatOnly } from './match.ts';
+import { dnatOnly, noStatusBit } from './match.ts';
 
 /** Targets that change nothing a later rule reads: a later packet skipping one loses nothing. */
 const NO_EFFECT: ReadonlySet<Target['kind']> = new Set(['LOG', 'NFLOG']);
@@ -69,7 +69,9 @@ function optionReading(
 ): StateReading | 'unknown' | null {
   switch (o.type) {
     case 'ct-status':
-      // the DNAT bit alone reads as the DNAT pseudo-state; the other bits tell packets apart
+      // the DNAT bit alone reads as the DNAT pseudo-state; no bit never holds; the other bits
+      // tell packets apart
+      if (noStatusBit(o.statuses)) return { first: o.negated, later: o.negated };
       if (!dnatOnly(o.statuses)) return 'unknown';
       return { first: (dnat && !beforeNat) !== o.negated, later: dnat !== o.negated };
     case 'ct-state': {

@@ -127,6 +127,11 @@ export function dnatOnly(statuses: readonly ConntrackStatus[]): boolean {
   return statuses.length > 0 && statuses.every((st) => st === 'DNAT');
 }
 
+/** Whether a status list names no bit (iptables' `--ctstatus NONE`): it never holds. */
+export function noStatusBit(statuses: readonly ConntrackStatus[]): boolean {
+  return statuses.every((st) => st === 'NONE');
+}
+
 const byRule = new WeakMap<Rule, ReadonlyMap<MatchOption, boolean>>();
 
 /**
@@ -366,10 +371,17 @@ export function encodeOption(env: MatchEnv, o: MatchOption): Pair {
     case 'ct-status': {
       // a connection's DNAT status is the same on every packet of it (as `--ctstate DNAT`)
       if (dnatOnly(o.statuses)) return exact(s.eq('dnat', 1n));
-      // the first packet of a new connection: no status bits but DST_NAT once DNATed; whether
-      // SNAT is set depends on where the rule sits (after srcnat), so it stays undecided
-      let inner: Bdd = o.statuses.includes('NONE') ? TRUE : FALSE;
+      // The kernel tests whether some status bit of the list is set, so NONE (no bit) never
+      // holds, on any packet of a connection.
+      if (noStatusBit(o.statuses)) return exact(FALSE);
+      // A connection's first packet has DST_NAT once DNATed and CONFIRMED once it has
+      // left by POSTROUTING, that is, where it comes back in over lo; no other bit (measured,
+      // Linux 6.18). Whether SNAT is set depends on where the rule sits (after srcnat), so it
+      // stays undecided.
+      let inner: Bdd = FALSE;
       if (o.statuses.includes('DNAT')) inner = m.or(inner, s.eq('dnat', 1n));
+      if (o.statuses.includes('CONFIRMED'))
+        inner = m.or(inner, s.eq('iif', BigInt(s.interfaces.classOf('lo'))));
       const snat = o.statuses.includes('SNAT');
       const c = o.negated ? (snat ? FALSE : m.not(inner)) : inner;
       const p = o.negated ? m.not(inner) : snat ? TRUE : inner;
