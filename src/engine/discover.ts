@@ -490,8 +490,8 @@ function keptApart(s: HeaderSpace, part: Bdd, local: boolean, keeps: Kept): [Kep
  * The packets of `x` whose `now` is their `sent` and would be nothing else with every other
  * field as it is, where those fields keep at least two values of `sent` so; FALSE when they
  * hold fewer than KEPT_FROM values. A DNAT to one address that a client sends to directly keeps
- * it by chance, for that one value, and a DNAT to a port range delivers a packet to its own port
- * beside the range's other ports: those stay with the rest, whose rectangles they belong to.
+ * it by chance, for that one value: it stays with the rest, whose rectangles it belongs to. A
+ * DNAT to a port range keeps the ports inside it (`natPort`), one value each.
  */
 function keptPart(s: HeaderSpace, x: Bdd, now: FieldName, sent: FieldName): Bdd {
   const m = s.m;

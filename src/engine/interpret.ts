@@ -27,7 +27,7 @@ import { reversePathHolds, type ReversePathDoubt, type ReversePathMode } from '.
 import { rpFilterCheck, rpModeName } from './rp-filter.ts';
 import { loopbackRouting, MAX_JUMP_DEPTH } from './compile.ts';
 import { enteredBeforeConntrack } from './before-conntrack.ts';
-import { natText, singleTarget } from './netfilter.ts';
+import { knownPick, natPort, natText, picksRandomly } from './netfilter.ts';
 import {
   CONNECTION_OPTIONS,
   connectionless,
@@ -49,6 +49,7 @@ import {
   type Chain,
   type ConntrackStatus,
   type MatchOption,
+  type PortRange,
   type Rule,
   type Ruleset,
   type Table,
@@ -1826,6 +1827,21 @@ class Run {
     return own.length === 1 ? own[0]?.value : undefined;
   }
 
+  /** The port a NAT range gives (`natPort`); a random pick is taken to be the first, and said. */
+  private natPort(
+    range: PortRange,
+    port: number,
+    base: number | undefined,
+    flags: readonly string[],
+  ): number {
+    const picked = natPort(range, port, base, picksRandomly(flags));
+    if (picked !== null) return picked;
+    this.assumed.add(
+      `the port NAT picks at random from ${range.from}-${range.to} is taken to be ${range.from}`,
+    );
+    return range.from;
+  }
+
   private dnat(p: Concrete, t: Target): void {
     const before = { dst: p.dst, dport: p.dport };
     if (t.kind === 'DNAT') {
@@ -1833,9 +1849,13 @@ class Run {
       const r = t.to[0];
       if (r === undefined) return;
       const to = r.addresses === null ? null : addressValue(r.addresses.from, this.env.family);
+      if (t.to.length > 1 || (r.addresses !== null && r.addresses.from !== r.addresses.to))
+        this.assumed.add(
+          `the address DNAT picks by a hash of the connection (from ${t.to.length > 1 ? 'several ranges' : `${r.addresses?.from}-${r.addresses?.to}`}) is taken to be ${r.addresses?.from ?? "the first range's"}`,
+        );
       // to the one address the packet already has: the kernel keeps its route (and the walk
       // whether that address is the host's)
-      if (to !== null && !(to === p.dst && singleTarget(t.to))) {
+      if (to !== null && !(to === p.dst && knownPick(t.to, picksRandomly(t.flags)))) {
         p.dst = to;
         const host = this.it.hostness(to);
         if (host === 'unknown') {
@@ -1846,7 +1866,8 @@ class Run {
           );
         } else p.loc = host === 'local';
       }
-      if (r.ports !== null && PORT_PROTOCOLS.includes(p.proto)) p.dport = r.ports.from;
+      if (r.ports !== null && PORT_PROTOCOLS.includes(p.proto))
+        p.dport = this.natPort(r.ports, p.dport, r.portBase, t.flags);
     } else if (t.kind === 'REDIRECT') {
       // the kernel uses the ingress interface's first address (random seed 3103: ext0's, which
       // INPUT's `-d 203.0.113.1 -j DROP` then dropped); where the snapshot does not list it, one
@@ -1872,16 +1893,17 @@ class Run {
               ? p.dst
               : loopbackAddress(this.env.family);
       p.loc = true;
-      if (t.ports !== null && PORT_PROTOCOLS.includes(p.proto)) p.dport = t.ports.from;
+      if (t.ports !== null && PORT_PROTOCOLS.includes(p.proto))
+        p.dport = this.natPort(t.ports, p.dport, undefined, t.flags);
     }
     // the kernel sets a connection's DNAT status only where its tuple changed (random seed 293:
     // a REDIRECT to the address and port a datagram had left `--ctstate DNAT` unmatched); from
     // a range it picks by hash, which the lowest address stands for: the status is kept there
-    const single =
+    const known =
       t.kind === 'REDIRECT'
-        ? singleTarget([{ addresses: null, ports: t.ports }])
-        : t.kind === 'DNAT' && singleTarget(t.to);
-    if (!single || p.dst !== before.dst || p.dport !== before.dport) p.dnat = true;
+        ? knownPick([{ addresses: null, ports: t.ports }], picksRandomly(t.flags))
+        : t.kind === 'DNAT' && knownPick(t.to, picksRandomly(t.flags));
+    if (!known || p.dst !== before.dst || p.dport !== before.dport) p.dnat = true;
   }
 
   matches(rule: Rule, p: Concrete): { matched: boolean; uncertain: boolean } {

@@ -19,7 +19,13 @@ import type { PipelineEntry } from './pipeline.ts';
 import type { FieldName, HeaderSpace } from './space.ts';
 import type { RuleRef } from './types.ts';
 import type { Hook } from '../model/trace.ts';
-import { untracks, type NatRange, type Target, type VmapEntry } from '../model/ruleset.ts';
+import {
+  untracks,
+  type NatRange,
+  type PortRange,
+  type Target,
+  type VmapEntry,
+} from '../model/ruleset.ts';
 
 export type OutcomeKind = 'accept' | 'drop' | 'reject';
 
@@ -91,6 +97,14 @@ interface NatTarget {
   /** `value` and `valueCertain` with the new port (FALSE when the range keeps the port). */
   readonly valueWithPort: Bdd;
   readonly valueCertainWithPort: Bdd;
+  /**
+   * `value` and `valueCertain` with the range's first port, where the range has more than one
+   * and the kernel's pick is known (`natPort`): what a port outside the range becomes.
+   */
+  readonly valueWithFirst: Bdd;
+  readonly valueCertainWithFirst: Bdd;
+  /** Whether the port is picked as `natPort` says: a range of several ports, no base. */
+  readonly keepsInRange: boolean;
 }
 
 /** A set, or a function that builds it when read (a walk records many sets few ever read). */
@@ -968,7 +982,9 @@ export class Walk {
         return {
           next: missed,
           returned: EMPTY,
-          outcomes: [natted(this.dnatPair(matched, target.to), natText(target))],
+          outcomes: [
+            natted(this.dnatPair(matched, target.to, picksRandomly(target.flags)), natText(target)),
+          ],
         };
       case 'REDIRECT': {
         const to: NatRange[] = [{ addresses: null, ports: target.ports }];
@@ -980,6 +996,7 @@ export class Walk {
             p: s.assign(matched.p, ['dst', 'loc'], into.p),
           },
           to,
+          picksRandomly(target.flags),
         );
         return { next: missed, returned: EMPTY, outcomes: [natted(set, natText(target))] };
       }
@@ -1034,18 +1051,32 @@ export class Walk {
    * DNAT on a two-sided set. A new address that may or may not be the host's (its address list
    * is incomplete) leaves the certain side: where the packet goes next depends on it.
    */
-  dnatPair(set: Pair, to: readonly NatRange[]): Pair {
-    const p = this.dnat(set.p, to, false);
-    return { c: set.c === set.p && !this.natUncertain(to) ? p : this.dnat(set.c, to, true), p };
+  dnatPair(set: Pair, to: readonly NatRange[], random = false): Pair {
+    const p = this.dnat(set.p, to, false, random);
+    return {
+      c: set.c === set.p && !this.natUncertain(to, random) ? p : this.dnat(set.c, to, true, random),
+      p,
+    };
   }
 
-  private natUncertain(to: readonly NatRange[]): boolean {
-    return to.some((r) => this.natTarget(r).valueCertain !== this.natTarget(r).value);
+  private natUncertain(to: readonly NatRange[], random: boolean): boolean {
+    return (
+      to.length > 1 ||
+      to.some(
+        (r) =>
+          this.natTarget(r).valueCertain !== this.natTarget(r).value ||
+          (r.addresses !== null && r.addresses.from !== r.addresses.to) ||
+          (r.ports !== null && r.ports.from !== r.ports.to && (random || r.portBase !== undefined)),
+      )
+    );
   }
 
-  /** Rewrite destination (and port) to any of the ranges; the originals stay in odst/odport. */
-  dnat(set: Bdd, to: readonly NatRange[], certain = false): Bdd {
-    if (!singleTarget(to)) return this.rewrite(set, to, certain);
+  /**
+   * Rewrite destination (and port) to any of the ranges; the originals stay in odst/odport.
+   * `random`: the target picks a range's port at random (`--random`, `--random-fully`).
+   */
+  dnat(set: Bdd, to: readonly NatRange[], certain = false, random = false): Bdd {
+    if (!knownPick(to, random)) return this.rewrite(set, to, certain, random);
     // packets already sent to the one address keep it, and with it their route and whether it
     // is the host's: the kernel routes a packet again only where NAT changed its address
     const same = to[0] === undefined ? undefined : this.sameAddress(to[0]);
@@ -1077,19 +1108,34 @@ export class Walk {
     return same;
   }
 
-  /** Every packet of `set` rewritten to any of the ranges. */
-  private rewrite(set: Bdd, to: readonly NatRange[], certain: boolean): Bdd {
+  /**
+   * Every packet of `set` rewritten to any of the ranges. A range of several ports gives the
+   * port `natPort` says where the pick is known; where it is random or moved by a base offset,
+   * any port of the range, possibly (the certain side keeps none of those packets), as are the
+   * addresses of several ranges, or of a range of several, which the kernel picks by a hash.
+   */
+  private rewrite(set: Bdd, to: readonly NatRange[], certain: boolean, random = false): Bdd {
     const s = this.s;
     const m = s.m;
+    if (certain && to.length > 1) return FALSE;
     let out = FALSE;
     for (const r of to) {
+      if (certain && r.addresses !== null && r.addresses.from !== r.addresses.to) continue;
       const t = this.natTarget(r);
       const value = certain ? t.valueCertain : t.value;
       // one quantification and one conjunction per protocol class (ports only where they exist)
       const withPorts = t.ports === null ? FALSE : m.and(set, s.portProtocols);
       const rest = withPorts === FALSE ? set : m.diff(set, withPorts);
       if (rest !== FALSE) out = m.or(out, m.existsAnd(rest, t.cube, value));
-      if (withPorts !== FALSE && t.ports !== null) {
+      if (withPorts === FALSE || t.ports === null) continue;
+      if (t.keepsInRange && !random) {
+        // a port in the range is kept, any other becomes the range's first
+        const kept = m.and(withPorts, t.ports);
+        if (kept !== FALSE) out = m.or(out, m.existsAnd(kept, t.cube, value));
+        const moved = kept === FALSE ? withPorts : m.diff(withPorts, t.ports);
+        const first = certain ? t.valueCertainWithFirst : t.valueWithFirst;
+        if (moved !== FALSE) out = m.or(out, m.existsAnd(moved, t.cubeWithPort, first));
+      } else if (!certain || r.ports === null || r.ports.from === r.ports.to) {
         const withPort = certain ? t.valueCertainWithPort : t.valueWithPort;
         out = m.or(out, m.existsAnd(withPorts, t.cubeWithPort, withPort));
       }
@@ -1100,8 +1146,8 @@ export class Walk {
   /**
    * The kernel sets a connection's DNAT status only where NAT changed its tuple (random seed
    * 293: a REDIRECT to the address and port a datagram had left `--ctstate DNAT` unmatched):
-   * the packets a rewrite to one address and port left as they were lose the DNAT bit. (From a
-   * range, or ranges, the kernel picks by hash; the walks and the interpreter keep the bit.)
+   * the packets a rewrite whose pick is known (`knownPick`) left as they were lose the DNAT bit.
+   * (Among several addresses the kernel picks by hash; the walks and the interpreter keep it.)
    */
   private keptTuples(out: Bdd): Bdd {
     if (out === FALSE) return out;
@@ -1144,6 +1190,10 @@ export class Walk {
     }
     const ports =
       r.ports === null ? null : s.range('dport', BigInt(r.ports.from), BigInt(r.ports.to));
+    const first =
+      r.ports === null || r.ports.from === r.ports.to || r.portBase !== undefined
+        ? null
+        : s.eq('dport', BigInt(r.ports.from));
     const t = {
       cube: s.cube(...fields),
       cubeWithPort: s.cube(...fields, 'dport'),
@@ -1152,6 +1202,9 @@ export class Walk {
       ports,
       valueWithPort: ports === null ? FALSE : m.and(value, ports),
       valueCertainWithPort: ports === null ? FALSE : m.and(valueCertain, ports),
+      valueWithFirst: first === null ? FALSE : m.and(value, first),
+      valueCertainWithFirst: first === null ? FALSE : m.and(valueCertain, first),
+      keepsInRange: first !== null,
     };
     this.natTargets.set(r, t);
     return t;
@@ -1238,12 +1291,40 @@ function natText(t: Target): string {
  * Whether a NAT's ranges name one address (or the packet's own, REDIRECT's) and one port (or
  * its own): where the kernel's choice is known, and with it whether the tuple changed.
  */
-export function singleTarget(to: readonly NatRange[]): boolean {
+/**
+ * The port NAT gives a connection's first packet from a port range, as the kernel picks it with
+ * no other connection in the way (nf_nat's `get_unique_tuple`): a port in the range is kept,
+ * any other becomes the range's first; with a base (`:P-Q/BASE`), a port moves by its offset
+ * from the base. Null where the pick is random (`--random`, `--random-fully`).
+ */
+export function natPort(
+  range: PortRange,
+  port: number,
+  base: number | undefined,
+  random: boolean,
+): number | null {
+  const size = range.to - range.from + 1;
+  if (base !== undefined) return range.from + (((port - base) & 0xffff) % size);
+  if (random && size > 1) return null;
+  return port >= range.from && port <= range.to ? port : range.from;
+}
+
+/** Whether a NAT target's flags make it pick its port at random. */
+export function picksRandomly(flags: readonly string[]): boolean {
+  return flags.some((f) => f.includes('random'));
+}
+
+/**
+ * Whether NAT to these ranges gives a connection one known address and port: one range, of
+ * one address (or none), whose port `natPort` picks. The kernel picks among several addresses
+ * or ranges by a hash of the connection.
+ */
+export function knownPick(to: readonly NatRange[], random: boolean): boolean {
   const r = to.length === 1 ? to[0] : undefined;
   return (
     r !== undefined &&
     (r.addresses === null || r.addresses.from === r.addresses.to) &&
-    (r.ports === null || r.ports.from === r.ports.to)
+    (r.ports === null || r.ports.from === r.ports.to || !random)
   );
 }
 

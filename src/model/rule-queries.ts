@@ -141,6 +141,11 @@ interface NatShapes {
 
 const natShapesOf = new WeakMap<Ruleset, NatShapes>();
 
+/** Whether NAT to these ports leaves some port as sent: none given, or a range of several. */
+function keepsSomePort(ports: PortRange | null): boolean {
+  return ports === null || ports.from !== ports.to;
+}
+
 function natShapes(ruleset: Ruleset): NatShapes {
   let shapes = natShapesOf.get(ruleset);
   if (shapes === undefined) {
@@ -152,11 +157,11 @@ function natShapes(ruleset: Ruleset): NatShapes {
       for (const c of t.chains)
         for (const r of c.rules)
           for (const a of ruleActions(r)) {
-            if (a.kind === 'REDIRECT') keepsPort ||= a.ports === null;
+            if (a.kind === 'REDIRECT') keepsPort ||= keepsSomePort(a.ports);
             if (a.kind !== 'DNAT') continue;
             for (const range of a.to) {
               keepsAddress ||= range.addresses === null;
-              keepsPort ||= range.ports === null;
+              keepsPort ||= keepsSomePort(range.ports);
               if (ruleset.family === 'ipv4' && range.addresses !== null)
                 toLoopback ||=
                   octet(range.addresses.from) <= 127 && octet(range.addresses.to) >= 127;
@@ -170,7 +175,8 @@ function natShapes(ruleset: Ruleset): NatShapes {
 
 /**
  * Which fields of the destination some DNAT or REDIRECT leaves as the client sent them: the port
- * (a DNAT range or a REDIRECT without ports) and the address (a DNAT range with only ports).
+ * (a DNAT or REDIRECT without ports, or to a range of ports, which keeps the ports inside it)
+ * and the address (a DNAT range with only ports).
  */
 export function natKeeps(ruleset: Ruleset): { readonly address: boolean; readonly port: boolean } {
   const shapes = natShapes(ruleset);
