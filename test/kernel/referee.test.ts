@@ -28,7 +28,12 @@ import {
 } from '../lab/referee.ts';
 import { EXTERNAL6 } from '../lab/ipv6.ts';
 import { deriveTopology, EXTERNAL } from '../lab/topology.ts';
-import { DEFAULT_SEEDS6, DEFAULT_SEEDS_ND, randomSeeds } from './random-operator.ts';
+import {
+  DEFAULT_SEEDS6,
+  DEFAULT_SEEDS_ND,
+  DEFAULT_SEEDS_WIDE,
+  randomSeeds,
+} from './random-operator.ts';
 import { DEFAULT_SEEDS_NFT, DEFAULT_SEEDS_NFT6 } from './random-nft-operator.ts';
 import { refereeScenarios } from './scenarios.ts';
 import {
@@ -124,6 +129,7 @@ describe.skipIf(!haveCaptures)('kernel referee (needs ../shared/captures)', () =
     randomSeeds(process.env['DWK_RANDOMND_SEEDS'], DEFAULT_SEEDS_ND),
     randomSeeds(process.env['DWK_RANDOMNFT_SEEDS'], DEFAULT_SEEDS_NFT),
     randomSeeds(process.env['DWK_RANDOMNFT6_SEEDS'], DEFAULT_SEEDS_NFT6),
+    randomSeeds(process.env['DWK_RANDOMW_SEEDS'], DEFAULT_SEEDS_WIDE),
   );
   it('finds the capture scenarios', () => {
     expect(scenarios.length).toBeGreaterThan(20);

@@ -25,6 +25,8 @@ import {
   DEFAULT_SEEDS,
   DEFAULT_SEEDS6,
   DEFAULT_SEEDS_ND,
+  DEFAULT_SEEDS_WIDE,
+  IPV4_WIDE,
   IPV6,
   IPV6_ND,
   layRules,
@@ -305,6 +307,7 @@ export function refereeScenarios(
   randomNdSeeds: readonly number[] = DEFAULT_SEEDS_ND,
   randomNftSeeds: readonly number[] = DEFAULT_SEEDS_NFT,
   randomNft6Seeds: readonly number[] = DEFAULT_SEEDS_NFT6,
+  randomWideSeeds: readonly number[] = DEFAULT_SEEDS_WIDE,
 ): ScenarioInput[] {
   const captures = listCaptureScenarios(capturesDir);
   return [
@@ -319,5 +322,6 @@ export function refereeScenarios(
     ...randomOperatorScenarios(captures, randomNdSeeds, IPV6_ND),
     ...randomNftScenarios(captures, randomNftSeeds),
     ...randomNftScenarios(captures, randomNft6Seeds, NFT6),
+    ...randomOperatorScenarios(captures, randomWideSeeds, IPV4_WIDE),
   ];
 }

@@ -12,6 +12,7 @@ import { listCaptureScenarios } from '../lab/captures.ts';
 import { planProbes } from '../lab/probes.ts';
 import { compare, expectObservation } from '../lab/referee.ts';
 import { deriveTopology, inSubnet, ruleLines } from '../lab/topology.ts';
+import { layRules } from './random-operator.ts';
 import { generatedScenario } from './scenarios.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -43,6 +44,23 @@ describe.skipIf(!existsSync(capturesDir))(
       if (!s) throw new Error(`capture ${name} missing`);
       return deriveTopology(s);
     };
+
+    it('serves every port of a DNAT to a port range, and publishes none of them', () => {
+      const s = byName.get('docker-28.5.2/s3-usernet-portmap');
+      if (!s) throw new Error('capture missing');
+      const iptablesSave = layRules(
+        s.iptablesSave,
+        'nat',
+        ['-A PREROUTING -p tcp -m tcp --dport 9000 -j DNAT --to-destination 192.0.2.2:81-83'],
+        [],
+        [],
+        new Map(),
+      );
+      const t = deriveTopology({ ...s, iptablesSave });
+      const c1 = t.containers.find((c) => c.address === '192.0.2.2');
+      expect(c1?.ports).toEqual(expect.arrayContaining([81, 82, 83]));
+      expect(t.published.map((p) => p.hostPort)).not.toContain(9000);
+    });
 
     it('rebuilds a user bridge with its container and mapping (28.5.2 s3)', () => {
       const t = topo('docker-28.5.2/s3-usernet-portmap');
@@ -302,6 +320,69 @@ describe('engine trace → expected kernel observation', () => {
       );
     expect(datagram(81)).toMatchObject({ outcome: 'refused', orTimeout: true });
     expect(datagram(80)).toMatchObject({ outcome: 'timeout' });
+  });
+
+  it('hears nothing of a soft ICMP error for a datagram (randomw seeds 19, 189)', () => {
+    const step = (action: string, ruleText = '', uncertain = false) => ({
+      hook: 'INPUT' as const,
+      table: 'filter',
+      chain: 'INPUT',
+      rule: 1,
+      line: 1,
+      file: null,
+      ruleText,
+      action,
+      uncertain,
+    });
+    const udp = { ...packet, protocol: 'udp' as const };
+    const rejected = (action: string, protocol: 'tcp' | 'udp') =>
+      expectObservation(
+        t,
+        trace({
+          packet: protocol === 'udp' ? udp : packet,
+          verdict: 'rejected',
+          steps: [step(action)],
+        }),
+      )?.outcome;
+    expect(rejected('REJECT icmp-net-unreachable', 'udp')).toBe('timeout');
+    expect(rejected('REJECT icmp-host-unreachable', 'udp')).toBe('timeout');
+    expect(rejected('REJECT icmp-admin-prohibited', 'udp')).toBe('refused');
+    expect(rejected('REJECT', 'udp')).toBe('refused');
+    // a SYN's connect() is ended by either kind
+    expect(rejected('REJECT icmp-net-unreachable', 'tcp')).toBe('refused');
+  });
+
+  it('holds a possible trace to the kernel unless it rests on an undecidable match', () => {
+    const probe = planProbes({ ...t, published: [] })[0];
+    if (!probe) throw new Error('no probe planned');
+    const timedOut = { probe, outcome: 'timeout' as const, identity: null };
+    const uncertain = (ruleText: string) =>
+      trace({
+        verdict: 'rejected',
+        certainty: 'possible',
+        uncertainRules: ['filter/FORWARD#1'],
+        steps: [
+          {
+            hook: 'FORWARD',
+            table: 'filter',
+            chain: 'FORWARD',
+            rule: 1,
+            line: 1,
+            file: null,
+            ruleText,
+            action: 'REJECT',
+            uncertain: true,
+          },
+        ],
+      });
+    // a rate limit the engine cannot follow: the kernel may take the other branch
+    expect(
+      compare(t, timedOut, uncertain('-A FORWARD -m limit --limit 5/s -j REJECT')).agree,
+    ).toBeNull();
+    // a match it decides is held to the kernel, possible or not
+    expect(compare(t, timedOut, uncertain('-A FORWARD -m mark --mark 0x1 -j REJECT')).agree).toBe(
+      false,
+    );
   });
 
   it('fails a comparison when the connection lands somewhere else than the engine says', () => {

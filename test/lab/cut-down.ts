@@ -151,6 +151,8 @@ export type CutVerdict =
  * `disagree-unexplained` is a possible trace that does not say why.
  */
 export function judgeCut(c: Comparison, trace: Trace): CutVerdict {
+  // possible, and it names the undecidable match it rests on
+  if (c.undecided === true) return 'disagree-possible';
   if (c.agree === null) return 'unobservable';
   if (c.agree) return trace.certainty === 'certain' ? 'agree-certain' : 'agree-possible';
   if (trace.certainty === 'certain') return 'disagree-certain';

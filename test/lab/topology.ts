@@ -340,7 +340,13 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
       const to = r.options.get('--to-destination')?.value ?? '';
       const [addr, port] = to.split(':');
       if (addr === undefined) continue;
-      addContainer(addr, null, port === undefined ? null : Number(port));
+      // a port range (`A:80-82`): the container listens on each port of it
+      const [from, upTo] = (port ?? '').split('-').map(Number);
+      if (port === undefined || from === undefined || !Number.isInteger(from))
+        addContainer(addr, null, null);
+      else
+        for (let p = from; p <= (Number.isInteger(upTo) ? (upTo as number) : from); p++)
+          addContainer(addr, null, p);
     } else if (d && !d.negated && d.value.endsWith('/32') && o !== '' && r.table === 'filter') {
       addContainer(d.value.slice(0, -3), null, Number.isInteger(dport) ? dport : null);
     } else if (r.table === 'raw' && d && !d.negated && d.value.endsWith('/32')) {
@@ -369,6 +375,8 @@ export function deriveTopology(input: ScenarioInput): LabTopology {
     const protocol = r.options.get('-p')?.value;
     const c = addr === undefined ? undefined : containers.get(addr);
     if (!c || addr === undefined || !Number.isInteger(hostPort)) continue;
+    // a DNAT to a port range is no mapping Docker writes
+    if (cport !== undefined && !/^\d+$/.test(cport)) continue;
     if (protocol !== 'tcp' && protocol !== 'udp') continue;
     const dst = r.options.get('-d');
     // a mapping is bound to one host address or to all; an operator's DNAT of a network (or of
