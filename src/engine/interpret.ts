@@ -27,7 +27,7 @@ import { reversePathHolds, type ReversePathDoubt, type ReversePathMode } from '.
 import { rpFilterCheck, rpModeName } from './rp-filter.ts';
 import { loopbackRouting, MAX_JUMP_DEPTH } from './compile.ts';
 import { enteredBeforeConntrack } from './before-conntrack.ts';
-import { knownPick, natPort, natText, picksRandomly } from './netfilter.ts';
+import { knownPick, natPort, natText, picksRandomly, severalAddresses } from './netfilter.ts';
 import {
   CONNECTION_OPTIONS,
   connectionless,
@@ -1832,9 +1832,9 @@ class Run {
     range: PortRange,
     port: number,
     base: number | undefined,
-    flags: readonly string[],
+    random: boolean,
   ): number {
-    const picked = natPort(range, port, base, picksRandomly(flags));
+    const picked = natPort(range, port, base, random);
     if (picked !== null) return picked;
     this.assumed.add(
       `the port NAT picks at random from ${range.from}-${range.to} is taken to be ${range.from}`,
@@ -1844,18 +1844,19 @@ class Run {
 
   private dnat(p: Concrete, t: Target): void {
     const before = { dst: p.dst, dport: p.dport };
+    const random = (t.kind === 'DNAT' || t.kind === 'REDIRECT') && picksRandomly(t.flags);
     if (t.kind === 'DNAT') {
       // the first range, its lowest address and port: what the kernel picks for one connection
       const r = t.to[0];
       if (r === undefined) return;
       const to = r.addresses === null ? null : addressValue(r.addresses.from, this.env.family);
-      if (t.to.length > 1 || (r.addresses !== null && r.addresses.from !== r.addresses.to))
+      if (t.to.length > 1 || severalAddresses(r))
         this.assumed.add(
           `the address DNAT picks by a hash of the connection (from ${t.to.length > 1 ? 'several ranges' : `${r.addresses?.from}-${r.addresses?.to}`}) is taken to be ${r.addresses?.from ?? "the first range's"}`,
         );
       // to the one address the packet already has: the kernel keeps its route (and the walk
       // whether that address is the host's)
-      if (to !== null && !(to === p.dst && knownPick(t.to, picksRandomly(t.flags)))) {
+      if (to !== null && !(to === p.dst && knownPick(t.to, random))) {
         p.dst = to;
         const host = this.it.hostness(to);
         if (host === 'unknown') {
@@ -1867,7 +1868,7 @@ class Run {
         } else p.loc = host === 'local';
       }
       if (r.ports !== null && PORT_PROTOCOLS.includes(p.proto))
-        p.dport = this.natPort(r.ports, p.dport, r.portBase, t.flags);
+        p.dport = this.natPort(r.ports, p.dport, r.portBase, random);
     } else if (t.kind === 'REDIRECT') {
       // the kernel uses the ingress interface's first address (random seed 3103: ext0's, which
       // INPUT's `-d 203.0.113.1 -j DROP` then dropped); where the snapshot does not list it, one
@@ -1894,15 +1895,15 @@ class Run {
               : loopbackAddress(this.env.family);
       p.loc = true;
       if (t.ports !== null && PORT_PROTOCOLS.includes(p.proto))
-        p.dport = this.natPort(t.ports, p.dport, undefined, t.flags);
+        p.dport = this.natPort(t.ports, p.dport, undefined, random);
     }
     // the kernel sets a connection's DNAT status only where its tuple changed (random seed 293:
     // a REDIRECT to the address and port a datagram had left `--ctstate DNAT` unmatched); from
     // a range it picks by hash, which the lowest address stands for: the status is kept there
     const known =
       t.kind === 'REDIRECT'
-        ? knownPick([{ addresses: null, ports: t.ports }], picksRandomly(t.flags))
-        : t.kind === 'DNAT' && knownPick(t.to, picksRandomly(t.flags));
+        ? knownPick([{ addresses: null, ports: t.ports }], random)
+        : t.kind === 'DNAT' && knownPick(t.to, random);
     if (!known || p.dst !== before.dst || p.dport !== before.dport) p.dnat = true;
   }
 

@@ -1065,8 +1065,8 @@ export class Walk {
       to.some(
         (r) =>
           this.natTarget(r).valueCertain !== this.natTarget(r).value ||
-          (r.addresses !== null && r.addresses.from !== r.addresses.to) ||
-          (r.ports !== null && r.ports.from !== r.ports.to && (random || r.portBase !== undefined)),
+          severalAddresses(r) ||
+          (severalPorts(r.ports) && (random || r.portBase !== undefined)),
       )
     );
   }
@@ -1120,7 +1120,7 @@ export class Walk {
     if (certain && to.length > 1) return FALSE;
     let out = FALSE;
     for (const r of to) {
-      if (certain && r.addresses !== null && r.addresses.from !== r.addresses.to) continue;
+      if (certain && severalAddresses(r)) continue;
       const t = this.natTarget(r);
       const value = certain ? t.valueCertain : t.value;
       // one quantification and one conjunction per protocol class (ports only where they exist)
@@ -1135,7 +1135,7 @@ export class Walk {
         const moved = kept === FALSE ? withPorts : m.diff(withPorts, t.ports);
         const first = certain ? t.valueCertainWithFirst : t.valueWithFirst;
         if (moved !== FALSE) out = m.or(out, m.existsAnd(moved, t.cubeWithPort, first));
-      } else if (!certain || r.ports === null || r.ports.from === r.ports.to) {
+      } else if (!certain || !severalPorts(r.ports)) {
         const withPort = certain ? t.valueCertainWithPort : t.valueWithPort;
         out = m.or(out, m.existsAnd(withPorts, t.cubeWithPort, withPort));
       }
@@ -1288,10 +1288,6 @@ function natText(t: Target): string {
 }
 
 /**
- * Whether a NAT's ranges name one address (or the packet's own, REDIRECT's) and one port (or
- * its own): where the kernel's choice is known, and with it whether the tuple changed.
- */
-/**
  * The port NAT gives a connection's first packet from a port range, as the kernel picks it with
  * no other connection in the way (nf_nat's `get_unique_tuple`): a port in the range is kept,
  * any other becomes the range's first; with a base (`:P-Q/BASE`), a port moves by its offset
@@ -1309,6 +1305,16 @@ export function natPort(
   return port >= range.from && port <= range.to ? port : range.from;
 }
 
+/** Whether a NAT range holds several addresses, among which the kernel picks by a hash. */
+export function severalAddresses(r: NatRange): boolean {
+  return r.addresses !== null && r.addresses.from !== r.addresses.to;
+}
+
+/** Whether NAT ports name a range of several (one port, or none, is no choice). */
+function severalPorts(ports: PortRange | null): boolean {
+  return ports !== null && ports.from !== ports.to;
+}
+
 /** Whether a NAT target's flags make it pick its port at random. */
 export function picksRandomly(flags: readonly string[]): boolean {
   return flags.some((f) => f.includes('random'));
@@ -1321,11 +1327,7 @@ export function picksRandomly(flags: readonly string[]): boolean {
  */
 export function knownPick(to: readonly NatRange[], random: boolean): boolean {
   const r = to.length === 1 ? to[0] : undefined;
-  return (
-    r !== undefined &&
-    (r.addresses === null || r.addresses.from === r.addresses.to) &&
-    (r.ports === null || r.ports.from === r.ports.to || !random)
-  );
+  return r !== undefined && !severalAddresses(r) && !(random && severalPorts(r.ports));
 }
 
 export { natText };
